@@ -1,0 +1,363 @@
+# -*- test-case-name: txcausal.test.test_action -*-
+"""
+Actions and tasks: an action logs a start message, the messages and child
+actions inside it, and a finish message; a task is an action with no parent.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import Token
+from time import monotonic
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, TypeVar, Union
+from uuid import uuid4
+
+from attrs import frozen
+from zope.interface import implementer
+
+from ._context import _ACTION, _get_action
+from ._errors import exception_name, extract_fields, safe_str
+from ._interfaces import IAction, ILogger
+from ._message import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    DURATION_FIELD,
+    EXCEPTION_FIELD,
+    FAILED_STATUS,
+    REASON_FIELD,
+    STARTED_STATUS,
+    SUCCEEDED_STATUS,
+    _stamp_and_write,
+)
+
+if TYPE_CHECKING:
+    from ._types import _ActionSerializers
+
+_T = TypeVar("_T")
+
+#: Limits on serialized task ids from other processes.
+MAX_TASK_ID_LENGTH = 1024
+MAX_TASK_LEVEL_DEPTH = 100
+_TASK_ID = re.compile(
+    r"\A([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"@((?:/[1-9][0-9]{0,9})+)\Z"
+)
+
+
+class InvalidTaskId(ValueError):
+    """
+    A serialized task id is malformed: not C{b"<uuid>@/<level>/<level>..."}
+    with positive levels, ASCII, at most 1 KiB and 100 levels deep.
+    """
+
+
+@frozen
+class TaskLevel:
+    """
+    A position in a task's tree: C{[3, 2]} is the 2nd child of the 3rd child
+    of the task.
+
+    @ivar level: The path, as a tuple of positive ints.
+    """
+
+    level: "tuple[int, ...]"
+
+    @classmethod
+    def from_string(cls, text: str) -> "TaskLevel":
+        """
+        Parse C{"/3/2"}.
+
+        @raise InvalidTaskId: If C{text} is not of that form.
+        """
+        if not re.fullmatch(r"(?:/[1-9][0-9]{0,9})+", text):
+            raise InvalidTaskId(f"Bad task level: {text[:100]!r}")
+        return cls(tuple(int(part) for part in text[1:].split("/")))
+
+    def to_string(self) -> str:
+        """
+        @return: The level as C{"/3/2"}.
+        """
+        return "".join(f"/{n}" for n in self.level)
+
+    def child(self) -> "TaskLevel":
+        """
+        @return: The first child of this position.
+        """
+        return TaskLevel(self.level + (1,))
+
+    def next_sibling(self) -> "TaskLevel":
+        """
+        @return: The position after this one, under the same parent.
+        """
+        return TaskLevel(self.level[:-1] + (self.level[-1] + 1,))
+
+    def parent(self) -> Optional["TaskLevel"]:
+        """
+        @return: The enclosing position, or C{None} at the top.
+        """
+        return TaskLevel(self.level[:-1]) if self.level else None
+
+
+def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":
+    """
+    Parse a serialized task id.
+
+    @return: The task uuid and the level of the position.
+    @raise InvalidTaskId: If it is malformed.
+    """
+    if len(task_id) > MAX_TASK_ID_LENGTH:
+        raise InvalidTaskId(f"Task id longer than {MAX_TASK_ID_LENGTH} characters")
+    if isinstance(task_id, bytes):
+        try:
+            task_id = task_id.decode("ascii")
+        except UnicodeDecodeError:
+            raise InvalidTaskId("Task id is not ASCII") from None
+    elif not isinstance(task_id, str):
+        raise InvalidTaskId(f"Task id must be bytes or str, not {type(task_id).__name__}")
+    match = _TASK_ID.match(task_id)
+    if match is None:
+        raise InvalidTaskId(f"Malformed task id: {task_id[:100]!r}")
+    level = [int(part) for part in match.group(2)[1:].split("/")]
+    if len(level) > MAX_TASK_LEVEL_DEPTH:
+        raise InvalidTaskId(f"Task level deeper than {MAX_TASK_LEVEL_DEPTH}")
+    return match.group(1), level
+
+
+class _ActionContext:
+    """
+    What L{Action.context} returns: makes the action current, and restores
+    the previous one on exit, without finishing it.
+    """
+
+    __slots__ = ("_action", "_token")
+
+    def __init__(self, action: "Action") -> None:
+        self._action = action
+        self._token: Optional[Token[Optional[Action]]] = None
+
+    def __enter__(self) -> "Action":
+        self._token = _ACTION.set(self._action)
+        return self._action
+
+    def __exit__(self, *exc_info: object) -> None:
+        _restore(self._token)
+
+
+def _restore(token: Optional["Token[Optional[Action]]"]) -> None:
+    """
+    Put back the action that was current before C{token} was made.
+    """
+    if token is None:
+        return
+    try:
+        _ACTION.reset(token)
+    except ValueError:
+        # Exited in another context than entered (e.g. a callback chain):
+        # the best that can be done is to restore the old value here.
+        old = token.old_value
+        _ACTION.set(None if old is Token.MISSING else old)
+
+
+@implementer(IAction)
+class Action:
+    """
+    An action in progress.  Use it as a context manager to make it current
+    and finish it on exit, or L{Action.context} to make it current only.
+    """
+
+    __slots__ = (
+        "_logger", "_task_uuid", "_level", "_counter", "action_type", "_finished",
+        "_started", "_success_fields", "_serializers", "_token",
+    )
+
+    def __init__(
+        self,
+        logger: Optional[ILogger],
+        task_uuid: str,
+        task_level: Union[List[int], TaskLevel],
+        action_type: str,
+        serializers: Optional["_ActionSerializers"] = None,
+    ) -> None:
+        """
+        Create an action that is not yet started; prefer L{start_action} and
+        L{start_task}.
+
+        @param logger: Where to write, or C{None} for the default logger.
+        @param task_level: This action's position in the task.
+        """
+        self._logger = logger
+        self._task_uuid = task_uuid
+        self._level = list(task_level.level) if isinstance(task_level, TaskLevel) else task_level
+        self._counter = 0
+        self.action_type = action_type
+        self._finished = False
+        self._started = 0.0
+        self._success_fields: Optional[Dict[str, Any]] = None
+        self._serializers = serializers
+        self._token: Optional[Token[Optional[Action]]] = None
+
+    @property
+    def task_uuid(self) -> str:
+        """
+        The UUID of the task this action is in.
+        """
+        return self._task_uuid
+
+    @property
+    def finished(self) -> bool:
+        """
+        Whether the action has logged its finish message.
+        """
+        return self._finished
+
+    def _next_level(self) -> List[int]:
+        """
+        @return: The level of the next message or child action inside this
+            action.
+        """
+        self._counter += 1
+        return [*self._level, self._counter]
+
+    def _start(self, fields: Dict[str, Any]) -> None:
+        fields[ACTION_TYPE_FIELD] = self.action_type
+        fields[ACTION_STATUS_FIELD] = STARTED_STATUS
+        self._started = monotonic()
+        serializers = self._serializers
+        _stamp_and_write(fields, self, None, serializers.start if serializers else None)
+
+    def serialize_task_id(self) -> bytes:
+        """
+        @return: A fresh position inside this action, as
+            C{b"<task uuid>@/<level>/..."}, for another process to continue
+            the task with L{Action.continue_task}.  Never reuse one.
+        """
+        level = "".join(f"/{n}" for n in self._next_level())
+        return f"{self._task_uuid}@{level}".encode("ascii")
+
+    @classmethod
+    def continue_task(
+        cls,
+        logger: Optional[ILogger] = None,
+        task_id: Union[bytes, str] = b"",
+        *,
+        action_type: str = "eliot:remote_task",
+        _serializers: Optional["_ActionSerializers"] = None,
+        **fields: Any,
+    ) -> "Action":
+        """
+        Start an action continuing a task from another process or thread.
+
+        @param task_id: What L{Action.serialize_task_id} returned there.
+        @raise InvalidTaskId: If C{task_id} is malformed.
+        """
+        task_uuid, level = parse_task_id(task_id)
+        action = cls(logger, task_uuid, level, action_type, _serializers)
+        action._start(fields)
+        return action
+
+    def child(self, logger: Optional[ILogger], action_type: str,
+              serializers: Optional["_ActionSerializers"] = None) -> "Action":
+        """
+        Create (without starting) a child action.
+        """
+        return Action(logger or self._logger, self._task_uuid, self._next_level(),
+                      action_type, serializers)
+
+    def add_success_fields(self, **fields: Any) -> None:
+        """
+        Add fields to the success message.
+        """
+        if self._success_fields is None:
+            self._success_fields = fields
+        else:
+            self._success_fields.update(fields)
+
+    def finish(self, exception: Optional[BaseException] = None) -> None:
+        """
+        Log the finish message: success without C{exception}, failure (with
+        C{exception} and C{reason} fields) with one.  Later calls do nothing.
+        """
+        if self._finished:
+            return
+        self._finished = True
+        serializers = self._serializers
+        if exception is None:
+            fields = self._success_fields or {}
+            fields[ACTION_STATUS_FIELD] = SUCCEEDED_STATUS
+            serializer = serializers.success if serializers else None
+        else:
+            fields = extract_fields(exception)
+            fields[EXCEPTION_FIELD] = exception_name(exception)
+            fields[REASON_FIELD] = safe_str(exception)
+            fields[ACTION_STATUS_FIELD] = FAILED_STATUS
+            serializer = serializers.failure if serializers else None
+        fields[ACTION_TYPE_FIELD] = self.action_type
+        fields[DURATION_FIELD] = monotonic() - self._started
+        _stamp_and_write(fields, self, None, serializer)
+
+    def context(self) -> _ActionContext:
+        """
+        @return: A context manager making this the current action, without
+            finishing it on exit; it gives the action to C{as}.
+        """
+        return _ActionContext(self)
+
+    def run(self, f: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """
+        Call C{f(*args, **kwargs)} with this as the current action, without
+        finishing the action.
+
+        @return: What C{f} returned.
+        """
+        token = _ACTION.set(self)
+        try:
+            return f(*args, **kwargs)
+        finally:
+            _restore(token)
+
+    def __enter__(self) -> "Action":
+        self._token = _ACTION.set(self)
+        return self
+
+    def __exit__(self, typ: Optional[Type[BaseException]], exception: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        token, self._token = self._token, None
+        _restore(token)
+        self.finish(exception)
+
+    def __repr__(self) -> str:
+        return f"<Action {self.action_type!r} {self._task_uuid}@/{'/'.join(map(str, self._level))}>"
+
+
+def _begin(parent: Optional[Action], logger: Optional[ILogger], action_type: str,
+           fields: Dict[str, Any], serializers: Optional["_ActionSerializers"]) -> Action:
+    """
+    Create and start an action: a child of C{parent}, or a new task.
+    """
+    if parent is None:
+        action = Action(logger, str(uuid4()), [], action_type, serializers)
+    else:
+        action = parent.child(logger, action_type, serializers)
+    action._start(fields)
+    return action
+
+
+def start_action(logger: Optional[ILogger] = None, action_type: str = "", _serializers:
+                 Optional["_ActionSerializers"] = None, **fields: Any) -> Action:
+    """
+    Start an action inside the current one (or a new task outside any).
+
+    @param action_type: What kind of action, e.g. C{"myapp:frob"}.
+    @param fields: Fields of the start message.
+    @return: The started action; use it as a context manager.
+    """
+    return _begin(_get_action(), logger, action_type, fields, _serializers)
+
+
+def start_task(logger: Optional[ILogger] = None, action_type: str = "", _serializers:
+               Optional["_ActionSerializers"] = None, **fields: Any) -> Action:
+    """
+    Start a new task: an action with no parent, whatever is current.
+    """
+    return _begin(None, logger, action_type, fields, _serializers)

@@ -1,0 +1,131 @@
+# -*- test-case-name: txcausal.test.test_errors -*-
+"""
+Exceptions in logs: the fields a failed action or traceback gets from an
+exception, extractors that add more, and L{write_traceback}.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type
+
+from ._context import _get_action
+from ._json import safe_repr
+from ._message import _stamp_and_write
+from ._types import Field, MessageType
+
+if TYPE_CHECKING:
+    from ._interfaces import ILogger
+
+ExcInfo = Tuple[Optional[Type[BaseException]], Optional[BaseException], Optional[TracebackType]]
+
+_EXTRACTORS: Dict[type, Callable[[Any], Dict[str, Any]]] = {}
+_EXTRACTORS_LOCK = threading.Lock()
+
+
+def register_exception_extractor(
+    exception_class: Type[BaseException], extractor: Callable[[Any], Dict[str, Any]]
+) -> None:
+    """
+    Add the fields C{extractor(exception)} returns to failed actions and
+    tracebacks whose exception is an instance of C{exception_class} (the most
+    specific registered class wins).
+    """
+    with _EXTRACTORS_LOCK:
+        _EXTRACTORS[exception_class] = extractor
+
+
+def exception_name(exception: BaseException) -> str:
+    """
+    @return: The qualified name of the exception's class, e.g.
+        C{"builtins.ValueError"}, as Eliot writes it.
+    """
+    cls = type(exception)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def safe_str(exception: BaseException) -> str:
+    """
+    @return: C{str(exception)}, or a placeholder if that fails.
+    """
+    try:
+        return str(exception)
+    except Exception:
+        return safe_repr(exception)
+
+
+def extract_fields(exception: BaseException) -> Dict[str, Any]:
+    """
+    @return: The fields registered extractors give for C{exception}; an
+        extractor that raises adds an C{extractor_failure} field instead.
+    """
+    for cls in type(exception).__mro__:
+        extractor = _EXTRACTORS.get(cls)
+        if extractor is not None:
+            try:
+                return dict(extractor(exception))
+            except Exception as e:
+                return {"extractor_failure": f"{exception_name(e)}: {safe_str(e)}"}
+    return {}
+
+
+register_exception_extractor(OSError, lambda e: {"errno": e.errno})
+
+
+def _exception_class_name(value: Any) -> str:
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return str(value)
+
+
+def _reason_text(value: Any) -> str:
+    return safe_str(value) if isinstance(value, BaseException) else str(value)
+
+
+#: Tracebacks keep the exception object in C{reason} until written, so that
+#: tests can pick them out by class (see L{MemoryLogger.flush_tracebacks}).
+TRACEBACK_MESSAGE = MessageType(
+    "eliot:traceback",
+    [
+        Field("reason", _reason_text, "The exception, as text."),
+        Field("exception", _exception_class_name, "The exception's qualified class name."),
+        Field.for_types("traceback", [str], "The formatted traceback."),
+    ],
+    "An unexpected exception was logged.",
+)
+TRACEBACK_MESSAGE._serializer.allow_additional_fields = True
+
+
+def write_traceback(logger: Optional["ILogger"] = None, exc_info: Optional[ExcInfo] = None) -> None:
+    """
+    Log the exception being handled (or C{exc_info}) as an
+    C{eliot:traceback} message inside the current action.
+
+    @param exc_info: A C{sys.exc_info()} tuple; default: the current one.
+    """
+    if exc_info is None:
+        exc_info = sys.exc_info()
+    typ, exception, tb = exc_info
+    if exception is None:
+        return
+    text = "".join(traceback.format_exception(typ, exception, tb))
+    write_traceback_message(logger, exception, text)
+
+
+def write_traceback_message(
+    logger: Optional["ILogger"], exception: BaseException, text: str, **extra: Any
+) -> None:
+    """
+    Log an C{eliot:traceback} message for C{exception} with the already
+    formatted traceback C{text}.
+    """
+    fields = extract_fields(exception)
+    fields.update(extra)
+    fields["message_type"] = TRACEBACK_MESSAGE.message_type
+    fields["reason"] = exception
+    fields["exception"] = type(exception)
+    fields["traceback"] = text
+    _stamp_and_write(fields, _get_action(), logger, TRACEBACK_MESSAGE._serializer)

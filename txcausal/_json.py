@@ -1,0 +1,199 @@
+# -*- test-case-name: txcausal.test.test_json -*-
+"""
+Encoding messages as JSON lines: a fast path through orjson, the standard
+library as a fallback for what orjson refuses (integers past 64 bits), and a
+hook for user types.  NumPy values are encoded when NumPy is in use, without
+importing it otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from time import time
+from typing import Any, Callable, Dict, Optional, Type, Union
+from uuid import uuid4
+
+import orjson
+
+#: A user hook: a L{json.JSONEncoder} subclass (as Eliot's C{to_file}
+#: accepts) or a callable turning one unknown object into something
+#: encodable, raising L{TypeError} when it cannot.
+EncoderHook = Union[Type[json.JSONEncoder], Callable[[Any], Any], None]
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+
+#: How much of an unencodable message is kept in the failure report.
+_MAX_REPR = 4096
+
+
+def _builtin_default(o: Any) -> Any:
+    """
+    Encode the types every txcausal encoder understands beyond JSON's own:
+    UTF-8 C{bytes}, sets, and NumPy scalars and arrays.
+
+    @raise TypeError: For anything else.
+    """
+    if isinstance(o, (bytes, bytearray, memoryview)):
+        return bytes(o).decode("utf-8", "backslashreplace")
+    if isinstance(o, (set, frozenset)):
+        return list(o)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(o, numpy.generic):
+            return o.item()
+        if isinstance(o, numpy.ndarray):
+            return o.tolist()
+    raise TypeError(f"Type is not JSON serializable: {type(o).__qualname__}")
+
+
+def _make_default(hook: EncoderHook) -> Callable[[Any], Any]:
+    """
+    Combine a user hook with the built-in encodings, the user's first.
+    """
+    if hook is None:
+        return _builtin_default
+    if isinstance(hook, type) and issubclass(hook, json.JSONEncoder):
+        user = hook().default
+    else:
+        user = hook
+
+    def default(o: Any) -> Any:
+        try:
+            return user(o)
+        except TypeError:
+            return _builtin_default(o)
+
+    return default
+
+
+class JSONLineEncoder:
+    """
+    Turns message dictionaries into UTF-8 JSON lines.
+    """
+
+    __slots__ = ("_default",)
+
+    def __init__(self, hook: EncoderHook = None) -> None:
+        """
+        @param hook: See L{EncoderHook}.
+        """
+        self._default = _make_default(hook)
+
+    def dumps(self, message: Dict[str, Any]) -> bytes:
+        """
+        Encode one message as a line ending with C{b"\\n"}.
+
+        @raise TypeError: When a value cannot be encoded.
+        @raise ValueError: Likewise, from the fallback encoder.
+        """
+        try:
+            return orjson.dumps(message, default=self._default, option=_OPTIONS)
+        except TypeError as e:
+            # orjson refuses integers past 64 bits, among others: the slow
+            # path decides whether the message is really unencodable.
+            try:
+                text = json.dumps(message, default=self._default, ensure_ascii=False)
+            except Exception:
+                raise e from None
+            return text.encode("utf-8", "surrogateescape") + b"\n"
+
+    def encode(self, message: Dict[str, Any]) -> bytes:
+        """
+        Encode one message; when it cannot be encoded, encode instead an
+        C{eliot:traceback} and an C{eliot:serialization_failure} message
+        describing it, so nothing is lost silently.
+
+        @return: One or two JSON lines; never raises.
+        """
+        try:
+            return self.dumps(message)
+        except Exception as e:
+            return serialization_failure_lines(message, e)
+
+
+def safe_repr(value: Any, limit: int = _MAX_REPR) -> str:
+    """
+    @return: C{repr(value)}, cut to C{limit} characters, or a placeholder if
+        C{repr} itself fails.
+    """
+    try:
+        text = repr(value)
+    except Exception as e:
+        text = f"<unrepresentable {type(value).__qualname__}: {type(e).__name__}>"
+    if len(text) > limit:
+        text = text[:limit] + "...<truncated>"
+    return text
+
+
+def _safe_str(error: BaseException) -> str:
+    try:
+        return str(error)[:_MAX_REPR]
+    except Exception:
+        return safe_repr(error)
+
+
+def serialization_failure_messages(
+    message: Dict[str, Any], error: BaseException
+) -> "list[Dict[str, Any]]":
+    """
+    Build the two messages that stand in for one that could not be encoded:
+    an C{eliot:traceback} with the error, and an
+    C{eliot:serialization_failure} with a representation of the message.
+    Both are standalone messages of new tasks.
+    """
+    now = time()
+    exc_type = type(error)
+    return [
+        {
+            "message_type": "eliot:traceback",
+            "task_uuid": str(uuid4()),
+            "task_level": [1],
+            "timestamp": now,
+            "exception": f"{exc_type.__module__}.{exc_type.__qualname__}",
+            "reason": _safe_str(error),
+            "traceback": "".join(traceback.format_exception(exc_type, error, error.__traceback__)),
+            "system": "txcausal:output",
+        },
+        {
+            "message_type": "eliot:serialization_failure",
+            "task_uuid": str(uuid4()),
+            "task_level": [1],
+            "timestamp": now,
+            "message": safe_repr(message),
+        },
+    ]
+
+
+def serialization_failure_lines(message: Dict[str, Any], error: BaseException) -> bytes:
+    """
+    L{serialization_failure_messages}, encoded as JSON lines.
+    """
+    return b"".join(
+        orjson.dumps(m, option=_OPTIONS) for m in serialization_failure_messages(message, error)
+    )
+
+
+#: The encoder used where none is given.
+DEFAULT_ENCODER = JSONLineEncoder()
+
+
+def encoder_for(hook: EncoderHook) -> JSONLineEncoder:
+    """
+    @return: An encoder for C{hook}, sharing the default one when there is
+        no hook.
+    """
+    return DEFAULT_ENCODER if hook is None else JSONLineEncoder(hook)
+
+
+__all__ = [
+    "EncoderHook",
+    "JSONLineEncoder",
+    "DEFAULT_ENCODER",
+    "encoder_for",
+    "safe_repr",
+    "serialization_failure_messages",
+    "serialization_failure_lines",
+]
+

@@ -1,0 +1,291 @@
+# -*- test-case-name: txcausal.test.test_output -*-
+"""
+Where messages go: the destination registry (with its buffer for messages
+logged before the first destination), the L{Logger} that serializes and
+dispatches, and L{FileDestination}, one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import deque
+from time import time
+from typing import IO, Any, Callable, Deque, Dict, List, Optional, Tuple
+from uuid import uuid4
+
+from zope.interface import implementer
+
+from ._interfaces import IDestination, ILogger
+from ._json import EncoderHook, encoder_for, safe_repr, serialization_failure_messages
+
+Destination = Callable[[Dict[str, Any]], None]
+
+#: How many messages are kept for the first destination.
+EARLY_BUFFER_SIZE = 1000
+
+DESTINATION_FAILURE = "eliot:destination_failure"
+MESSAGES_DROPPED = "txcausal:messages_dropped"
+
+
+def _standalone(message_type: str, **fields: Any) -> Dict[str, Any]:
+    """
+    Build a message of txcausal's own, as a task of its own.
+    """
+    fields["message_type"] = message_type
+    fields["task_uuid"] = str(uuid4())
+    fields["task_level"] = [1]
+    fields["timestamp"] = time()
+    return fields
+
+
+def dropped_message(count: int, reason: str, **fields: Any) -> Dict[str, Any]:
+    """
+    The report of C{count} messages that could not be delivered.
+
+    @param reason: Why they were dropped.
+    """
+    return _standalone(MESSAGES_DROPPED, count=count, reason=reason, **fields)
+
+
+class Destinations:
+    """
+    The set of destinations every message is sent to, and the fields added
+    to every message.  Thread-safe: the tuple of destinations is replaced,
+    never mutated, so sending needs no lock.
+
+    @ivar dropped: How many messages were lost from the early buffer.
+    """
+
+    def __init__(self, buffer_size: int = EARLY_BUFFER_SIZE) -> None:
+        self._destinations: Tuple[Destination, ...] = ()
+        self._global_fields: Dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
+        self.dropped = 0
+
+    def add(self, *destinations: Destination) -> None:
+        """
+        Add destinations; the first ones added also receive the messages
+        buffered so far, and a report of any that overflowed the buffer.
+        """
+        with self._lock:
+            self._destinations += destinations
+            buffered, self._buffer = self._buffer, None
+        if buffered:
+            if self.dropped:
+                buffered.append(
+                    dropped_message(self.dropped, "logged before any destination was added; "
+                                    "the early buffer was full")
+                )
+            for message in buffered:
+                self._deliver(message, destinations)
+
+    def remove(self, destination: Destination) -> None:
+        """
+        Remove a destination.
+
+        @raise ValueError: If it was not added.
+        """
+        with self._lock:
+            current = list(self._destinations)
+            current.remove(destination)
+            self._destinations = tuple(current)
+
+    def add_global_fields(self, **fields: Any) -> None:
+        """
+        Add fields to every message sent from now on.
+        """
+        with self._lock:
+            merged = dict(self._global_fields)
+            merged.update(fields)
+            self._global_fields = merged
+
+    def send(self, message: Dict[str, Any]) -> None:
+        """
+        Send a serialized message to every destination.  Never raises.
+        """
+        if self._global_fields:
+            message.update(self._global_fields)
+        destinations = self._destinations
+        if destinations:
+            self._deliver(message, destinations)
+            return
+        with self._lock:
+            buffer = self._buffer
+            if buffer is not None:
+                if len(buffer) == buffer.maxlen:
+                    self.dropped += 1
+                buffer.append(message)
+                return
+        # A destination was added while we waited for the lock.
+        self._deliver(message, self._destinations)
+
+    def _deliver(self, message: Dict[str, Any], destinations: Tuple[Destination, ...]) -> None:
+        failures: Optional[List[Tuple[Destination, Exception]]] = None
+        for destination in destinations:
+            try:
+                destination(message)
+            except Exception as e:
+                if failures is None:
+                    failures = []
+                failures.append((destination, e))
+        if failures is not None:
+            self._report_failures(message, failures, destinations)
+
+    def _report_failures(
+        self,
+        message: Dict[str, Any],
+        failures: List[Tuple[Destination, Exception]],
+        destinations: Tuple[Destination, ...],
+    ) -> None:
+        """
+        Tell the destinations that did not fail which ones did.
+        """
+        failed = [d for d, _ in failures]
+        others = tuple(d for d in destinations if all(d is not f for f in failed))
+        for destination, error in failures:
+            report = _standalone(
+                DESTINATION_FAILURE,
+                destination=safe_repr(destination, 200),
+                exception=f"{type(error).__module__}.{type(error).__qualname__}",
+                reason=safe_repr(str(error), 1000),
+                message=safe_repr(message),
+            )
+            for other in others:
+                try:
+                    other(report)
+                except Exception:
+                    # That one fails too; it is reported through its own
+                    # next message, and recursion ends here.
+                    pass
+
+
+@implementer(ILogger)
+class Logger:
+    """
+    Serializes messages and sends them to a L{Destinations}.
+    """
+
+    __slots__ = ("_destinations",)
+
+    def __init__(self, destinations: Destinations) -> None:
+        self._destinations = destinations
+
+    def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
+        """
+        Serialize (a copy of) C{dictionary} with C{serializer}, if given, and
+        send it.  A serializer failure sends an C{eliot:traceback} and an
+        C{eliot:serialization_failure} message instead.  Never raises.
+        """
+        if serializer is not None:
+            try:
+                dictionary = dictionary.copy()
+                serializer.serialize(dictionary)
+            except Exception as e:
+                for report in serialization_failure_messages(dictionary, e):
+                    self._destinations.send(report)
+                return
+        self._destinations.send(dictionary)
+
+
+def _is_text(file: Any) -> bool:
+    """
+    Guess whether C{file} wants C{str} (C{True}) or C{bytes}.
+    """
+    if isinstance(file, io.TextIOBase):
+        return True
+    if isinstance(file, (io.RawIOBase, io.BufferedIOBase)):
+        return False
+    mode = getattr(file, "mode", None)
+    if isinstance(mode, str):
+        return "b" not in mode
+    return hasattr(file, "encoding")
+
+
+@implementer(IDestination)
+class FileDestination:
+    """
+    Writes each message as one line of JSON to a file, text or binary, and
+    flushes after each message.
+
+    @ivar file: The file written to.
+    """
+
+    __slots__ = ("file", "_text", "_encode", "_lock")
+
+    def __init__(self, file: IO[Any], encoder: EncoderHook = None) -> None:
+        """
+        @param file: An open file, text or binary.
+        @param encoder: A hook for types JSON does not know; see
+            L{txcausal._json.EncoderHook}.
+        """
+        self.file = file
+        self._text = _is_text(file)
+        self._encode = encoder_for(encoder).encode
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        data: Any = self._encode(message)
+        if self._text:
+            data = data.decode("utf-8", "surrogateescape")
+        with self._lock:
+            self.file.write(data)
+            self.file.flush()
+
+    def __repr__(self) -> str:
+        return f"<FileDestination {getattr(self.file, 'name', self.file)!r}>"
+
+
+#: The process-wide destinations.
+_DESTINATIONS = Destinations()
+#: The logger actions and messages use when given none; swapped by tests.
+_DEFAULT_LOGGER: Any = Logger(_DESTINATIONS)
+
+
+def add_destinations(*destinations: Destination) -> None:
+    """
+    Send every message from now on (and those buffered so far) to these
+    destinations as well.
+
+    @param destinations: Callables providing L{IDestination}.
+    """
+    _DESTINATIONS.add(*destinations)
+
+
+def remove_destination(destination: Destination) -> None:
+    """
+    Stop sending messages to C{destination}.
+
+    @raise ValueError: If it was never added.
+    """
+    _DESTINATIONS.remove(destination)
+
+
+def add_global_fields(**fields: Any) -> None:
+    """
+    Add these fields to every message from now on, e.g. C{process="api"}.
+    """
+    _DESTINATIONS.add_global_fields(**fields)
+
+
+def to_file(file: IO[Any], encoder: EncoderHook = None) -> FileDestination:
+    """
+    Write every message, as JSON lines, to C{file}.
+
+    @return: The L{FileDestination} added, to remove it later.
+    """
+    destination = FileDestination(file, encoder)
+    add_destinations(destination)
+    return destination
+
+
+def swap_logger(logger: Any) -> Any:
+    """
+    Replace the default logger (tests do this to capture messages).
+
+    @return: The previous one.
+    """
+    global _DEFAULT_LOGGER
+    previous, _DEFAULT_LOGGER = _DEFAULT_LOGGER, logger
+    return previous

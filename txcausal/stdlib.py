@@ -1,0 +1,41 @@
+# -*- test-case-name: txcausal.test.test_stdlib -*-
+"""
+Route the standard library's L{logging} into txcausal: each record becomes a
+message inside the current action.
+
+    import logging
+    from txcausal.stdlib import CausalHandler
+    logging.getLogger().addHandler(CausalHandler())
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._errors import write_traceback
+from ._message import log_message
+
+__all__ = ["CausalHandler"]
+
+
+class CausalHandler(logging.Handler):
+    """
+    A L{logging.Handler} writing each record as an C{eliot:stdlib} message
+    (fields C{log_level}, C{logger}, C{message}) in the current action,
+    followed by an C{eliot:traceback} message when the record carries an
+    exception.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:
+            text = f"{record.msg!r} % {record.args!r}"
+        log_message(
+            message_type="eliot:stdlib",
+            log_level=record.levelname,
+            logger=record.name,
+            message=text,
+        )
+        if record.exc_info and record.exc_info[1] is not None:
+            write_traceback(exc_info=record.exc_info)

@@ -1,0 +1,79 @@
+"""
+Helpers shared by txcausal's own tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import orjson
+from twisted.trial.unittest import SkipTest
+
+import txcausal
+from txcausal import _output
+from txcausal._memory import MemoryLogger
+
+
+def examples_dir() -> Path:
+    """
+    Find the repository's C{examples/} directory: C{$TXCAUSAL_EXAMPLES}, or
+    C{examples/} in the current directory or beside the package (editable
+    installs).
+
+    @raise SkipTest: If there is none (e.g. an installed copy run elsewhere).
+    """
+    candidates = [os.environ.get("TXCAUSAL_EXAMPLES"), Path.cwd() / "examples",
+                  Path(txcausal.__file__).resolve().parent.parent / "examples"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "actions_tree.py").exists():
+            return Path(candidate)
+    raise SkipTest("examples/ not found: run from the repository root or set TXCAUSAL_EXAMPLES")
+
+
+def run_python(args: List[str], cwd: Optional[Path] = None, timeout: float = 120,
+               env: Optional[Dict[str, str]] = None, **kwargs: Any) -> "subprocess.CompletedProcess[str]":
+    """
+    Run C{python args...} with this interpreter, capturing text output.
+    """
+    full_env = dict(os.environ)
+    full_env.pop("PYTHONPATH", None)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, *args], cwd=cwd, timeout=timeout, env=full_env,
+                          capture_output=True, text=True, **kwargs)
+
+
+def run_example(name: str, *args: str, cwd: Optional[Path] = None,
+                timeout: float = 120) -> "subprocess.CompletedProcess[str]":
+    """
+    Run C{examples/<name>} as a script and check it exits 0.
+
+    @raise AssertionError: With its output, if it fails.
+    """
+    result = run_python([str(examples_dir() / name), *args], cwd=cwd, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"{name} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def read_json_lines(path: Path) -> List[Dict[str, Any]]:
+    """
+    @return: The messages of a JSON-lines log file.
+    """
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+class CapturingMixin:
+    """
+    For trial test cases: L{capture} swaps the default logger for a
+    L{MemoryLogger} until the test ends.
+    """
+
+    def capture(self) -> MemoryLogger:
+        logger = MemoryLogger()
+        previous = _output.swap_logger(logger)
+        self.addCleanup(_output.swap_logger, previous)  # type: ignore[attr-defined]
+        return logger
