@@ -106,6 +106,8 @@ def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":
     @return: The task uuid and the level of the position.
     @raise InvalidTaskId: If it is malformed.
     """
+    if not isinstance(task_id, (bytes, str)):
+        raise InvalidTaskId(f"Task id must be bytes or str, not {type(task_id).__name__}")
     if len(task_id) > MAX_TASK_ID_LENGTH:
         raise InvalidTaskId(f"Task id longer than {MAX_TASK_ID_LENGTH} characters")
     if isinstance(task_id, bytes):
@@ -113,8 +115,6 @@ def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":
             task_id = task_id.decode("ascii")
         except UnicodeDecodeError:
             raise InvalidTaskId("Task id is not ASCII") from None
-    elif not isinstance(task_id, str):
-        raise InvalidTaskId(f"Task id must be bytes or str, not {type(task_id).__name__}")
     match = _TASK_ID.match(task_id)
     if match is None:
         raise InvalidTaskId(f"Malformed task id: {task_id[:100]!r}")

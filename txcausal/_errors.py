@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type
 
 from ._context import _get_action
-from ._json import safe_repr
+from ._json import safe_str
 from ._message import _stamp_and_write
 from ._types import Field, MessageType
 
@@ -45,16 +45,6 @@ def exception_name(exception: BaseException) -> str:
     """
     cls = type(exception)
     return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def safe_str(exception: BaseException) -> str:
-    """
-    @return: C{str(exception)}, or a placeholder if that fails.
-    """
-    try:
-        return str(exception)
-    except Exception:
-        return safe_repr(exception)
 
 
 def extract_fields(exception: BaseException) -> Dict[str, Any]:

@@ -127,11 +127,15 @@ def safe_repr(value: Any, limit: int = _MAX_REPR) -> str:
     return text
 
 
-def _safe_str(error: BaseException) -> str:
+def safe_str(value: Any, limit: int = _MAX_REPR) -> str:
+    """
+    @return: C{str(value)}, cut to C{limit} characters, or its L{safe_repr}
+        if C{str} fails.
+    """
     try:
-        return str(error)[:_MAX_REPR]
+        return str(value)[:limit]
     except Exception:
-        return safe_repr(error)
+        return safe_repr(value, limit)
 
 
 def serialization_failure_messages(
@@ -152,7 +156,7 @@ def serialization_failure_messages(
             "task_level": [1],
             "timestamp": now,
             "exception": f"{exc_type.__module__}.{exc_type.__qualname__}",
-            "reason": _safe_str(error),
+            "reason": safe_str(error),
             "traceback": "".join(traceback.format_exception(exc_type, error, error.__traceback__)),
             "system": "txcausal:output",
         },
@@ -193,6 +197,7 @@ __all__ = [
     "DEFAULT_ENCODER",
     "encoder_for",
     "safe_repr",
+    "safe_str",
     "serialization_failure_messages",
     "serialization_failure_lines",
 ]

@@ -17,7 +17,7 @@ from uuid import uuid4
 from zope.interface import implementer
 
 from ._interfaces import IDestination, ILogger
-from ._json import EncoderHook, encoder_for, safe_repr, serialization_failure_messages
+from ._json import EncoderHook, encoder_for, safe_repr, safe_str, serialization_failure_messages
 
 Destination = Callable[[Dict[str, Any]], None]
 
@@ -73,12 +73,13 @@ class Destinations:
             self._destinations += destinations
             buffered, self._buffer = self._buffer, None
         if buffered:
+            pending = list(buffered)
             if self.dropped:
-                buffered.append(
+                pending.append(
                     dropped_message(self.dropped, "logged before any destination was added; "
                                     "the early buffer was full")
                 )
-            for message in buffered:
+            for message in pending:
                 self._deliver(message, destinations)
 
     def remove(self, destination: Destination) -> None:
@@ -149,7 +150,7 @@ class Destinations:
                 DESTINATION_FAILURE,
                 destination=safe_repr(destination, 200),
                 exception=f"{type(error).__module__}.{type(error).__qualname__}",
-                reason=safe_repr(str(error), 1000),
+                reason=safe_str(error, 1000),
                 message=safe_repr(message),
             )
             for other in others:

@@ -77,3 +77,27 @@ class CapturingMixin:
         previous = _output.swap_logger(logger)
         self.addCleanup(_output.swap_logger, previous)  # type: ignore[attr-defined]
         return logger
+
+
+class IsolatedOutputMixin:
+    """
+    For trial test cases: L{isolate} gives the test its own destination
+    registry, standing in for the process-wide one until the test ends.
+    """
+
+    def isolate(self) -> "_output.Destinations":
+        destinations = _output.Destinations()
+        patch = self.patch  # type: ignore[attr-defined]
+        patch(_output, "_DESTINATIONS", destinations)
+        patch(_output, "_DEFAULT_LOGGER", _output.Logger(destinations))
+        return destinations
+
+    def collect(self) -> List[Dict[str, Any]]:
+        """
+        Isolate the output and add a destination collecting messages.
+
+        @return: The list the messages are appended to.
+        """
+        messages: List[Dict[str, Any]] = []
+        self.isolate().add(messages.append)
+        return messages

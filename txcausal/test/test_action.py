@@ -1,0 +1,353 @@
+"""
+Tests for L{txcausal._action}: actions, tasks and task levels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from txcausal import (
+    Action,
+    IAction,
+    InvalidTaskId,
+    TaskLevel,
+    current_action,
+    log_message,
+    preserve_context,
+    start_action,
+    start_task,
+)
+from txcausal._action import MAX_TASK_ID_LENGTH, parse_task_id
+
+from ._helpers import IsolatedOutputMixin
+
+DETERMINISTIC = settings(derandomize=True, deadline=None)
+
+
+class ActionMessagesTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    The messages an action writes, and where in the task they go.
+    """
+
+    def test_manualExampleLevels(self) -> None:
+        """
+        A task with a message, a child action and a failure gets the levels
+        and statuses of the manual's "From Actions to Messages" example.
+        """
+        messages = self.collect()
+        with self.assertRaises(RuntimeError):
+            with start_task(action_type="parent"):
+                log_message(message_type="info", x=1)
+                with start_action(action_type="child"):
+                    log_message(message_type="info", x=2)
+                raise RuntimeError("ono")
+        summary = [
+            (m["task_level"], m.get("action_type", m.get("message_type")), m.get("action_status"))
+            for m in messages
+        ]
+        self.assertEqual(summary, [
+            ([1], "parent", "started"),
+            ([2], "info", None),
+            ([3, 1], "child", "started"),
+            ([3, 2], "info", None),
+            ([3, 3], "child", "succeeded"),
+            ([4], "parent", "failed"),
+        ])
+        self.assertEqual(len({m["task_uuid"] for m in messages}), 1)
+        self.assertEqual(messages[-1]["exception"], "builtins.RuntimeError")
+        self.assertEqual(messages[-1]["reason"], "ono")
+
+    def test_everyMessageHasTimestamp(self) -> None:
+        """
+        Every message carries a float C{timestamp}.
+        """
+        messages = self.collect()
+        with start_action(action_type="a"):
+            log_message(message_type="m")
+        self.assertEqual([type(m["timestamp"]) for m in messages], [float] * 3)
+
+    def test_finishHasDuration(self) -> None:
+        """
+        Success and failure messages carry a non-negative C{duration}; the
+        start message does not.
+        """
+        messages = self.collect()
+        with start_action(action_type="ok"):
+            pass
+        action = start_action(action_type="bad")
+        action.finish(ValueError("x"))
+        self.assertNotIn("duration", messages[0])
+        for finish in (messages[1], messages[3]):
+            self.assertIsInstance(finish["duration"], float)
+            self.assertGreaterEqual(finish["duration"], 0.0)
+
+    def test_startFields(self) -> None:
+        """
+        Keyword arguments to L{start_action} go in the start message only.
+        """
+        messages = self.collect()
+        with start_action(action_type="a", key=123):
+            pass
+        self.assertEqual(messages[0]["key"], 123)
+        self.assertNotIn("key", messages[1])
+
+    def test_addSuccessFields(self) -> None:
+        """
+        L{Action.add_success_fields} adds fields to the success message.
+        """
+        messages = self.collect()
+        with start_action(action_type="a") as action:
+            action.add_success_fields(result=1)
+            action.add_success_fields(other=2)
+        self.assertEqual((messages[1]["result"], messages[1]["other"]), (1, 2))
+
+    def test_finishTwice(self) -> None:
+        """
+        Finishing an action a second time writes nothing.
+        """
+        messages = self.collect()
+        action = start_action(action_type="a")
+        action.finish()
+        action.finish(ValueError())
+        self.assertEqual([m["action_status"] for m in messages], ["started", "succeeded"])
+        self.assertTrue(action.finished)
+
+    def test_contextDoesNotFinish(self) -> None:
+        """
+        L{Action.context} makes the action current and gives it to C{as},
+        without finishing it; the previous action is current again after.
+        """
+        messages = self.collect()
+        action = start_action(action_type="a")
+        with action.context() as same:
+            self.assertIs(same, action)
+            self.assertIs(current_action(), action)
+            log_message(message_type="inside")
+        self.assertIsNone(current_action())
+        self.assertEqual(len(messages), 2)
+        self.assertFalse(action.finished)
+
+    def test_run(self) -> None:
+        """
+        L{Action.run} calls the function inside the action and returns its
+        result, leaving the action unfinished.
+        """
+        self.collect()
+        action = start_action(action_type="a")
+        self.assertEqual(action.run(lambda x, y: (current_action(), x + y), 1, y=2), (action, 3))
+        self.assertIsNone(current_action())
+        self.assertFalse(action.finished)
+
+    def test_startTaskIgnoresContext(self) -> None:
+        """
+        L{start_task} starts a new task even inside an action.
+        """
+        messages = self.collect()
+        with start_action(action_type="outer") as outer:
+            with start_task(action_type="inner") as inner:
+                self.assertNotEqual(inner.task_uuid, outer.task_uuid)
+        self.assertEqual(messages[1]["task_level"], [1])
+
+    def test_messageOutsideActionIsTask(self) -> None:
+        """
+        A message logged outside any action is a task of its own at level 1.
+        """
+        messages = self.collect()
+        log_message(message_type="m")
+        log_message(message_type="m")
+        self.assertEqual([m["task_level"] for m in messages], [[1], [1]])
+        self.assertNotEqual(messages[0]["task_uuid"], messages[1]["task_uuid"])
+
+    def test_provider(self) -> None:
+        """
+        L{Action} provides L{IAction}.
+        """
+        self.collect()
+        self.assertTrue(verifyObject(IAction, start_action(action_type="a")))
+
+
+class CrossProcessTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    Serializing a task position and continuing it elsewhere.
+    """
+
+    def test_serializeFreshEachTime(self) -> None:
+        """
+        Each call to L{Action.serialize_task_id} gives a new position.
+        """
+        self.collect()
+        with start_action(action_type="a") as action:
+            first, second = action.serialize_task_id(), action.serialize_task_id()
+        self.assertEqual(first, f"{action.task_uuid}@/2".encode())
+        self.assertEqual(second, f"{action.task_uuid}@/3".encode())
+
+    def test_continueTask(self) -> None:
+        """
+        L{Action.continue_task} starts an C{eliot:remote_task} action at the
+        serialized position, from bytes or str.
+        """
+        messages = self.collect()
+        for task_id in [b"0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00@/2/3",
+                        "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00@/2/3"]:
+            with Action.continue_task(task_id=task_id, extra=1):
+                log_message(message_type="m")
+        start, inner, finish = messages[:3]
+        self.assertEqual(start["task_uuid"], "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00")
+        self.assertEqual((start["task_level"], start["action_type"], start["extra"]),
+                         ([2, 3, 1], "eliot:remote_task", 1))
+        self.assertEqual((inner["task_level"], finish["task_level"]), ([2, 3, 2], [2, 3, 3]))
+        self.assertEqual(messages[3]["task_level"], [2, 3, 1])
+
+    def test_continueTaskActionType(self) -> None:
+        """
+        The continuing action's type can be chosen.
+        """
+        messages = self.collect()
+        Action.continue_task(task_id=b"0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00@/1",
+                             action_type="worker").finish()
+        self.assertEqual(messages[0]["action_type"], "worker")
+
+    def test_malformed(self) -> None:
+        """
+        Malformed task ids raise L{InvalidTaskId}, a L{ValueError}.
+        """
+        uuid = "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00"
+        bad = [b"", b"nonsense", f"{uuid}".encode(), f"{uuid}@".encode(), f"{uuid}@/".encode(),
+               f"{uuid}@/0".encode(), f"{uuid}@/-1".encode(), f"{uuid}@/1//2".encode(),
+               f"{uuid}@/a".encode(), b"not-a-uuid@/1", f"{uuid}@/1".encode() + b"\xff",
+               f"{uuid}\u00e9@/1", f"{uuid}@" + "/1" * 101,
+               f"{uuid}@/1".encode() + b"/1" * MAX_TASK_ID_LENGTH, f"{uuid}@/1\n"]
+        self.assertTrue(issubclass(InvalidTaskId, ValueError))
+        for task_id in bad:
+            self.assertRaises(InvalidTaskId, parse_task_id, task_id)
+
+    def test_notBytesOrStr(self) -> None:
+        """
+        A task id of another type raises L{InvalidTaskId}.
+        """
+        self.assertRaises(InvalidTaskId, parse_task_id, 123)  # type: ignore[arg-type]
+
+    @DETERMINISTIC
+    @given(st.uuids(), st.lists(st.integers(1, 10**9), min_size=1, max_size=100))
+    def test_roundTrip(self, uuid: object, level: list) -> None:
+        """
+        Any valid uuid and level survive serialization and parsing.
+        """
+        text = f"{uuid}@{TaskLevel(tuple(level)).to_string()}"
+        self.assertEqual(parse_task_id(text.encode()), (str(uuid), level))
+
+    @DETERMINISTIC
+    @given(st.binary(max_size=200))
+    def test_arbitraryBytes(self, data: bytes) -> None:
+        """
+        Arbitrary bytes either parse or raise L{InvalidTaskId}, nothing else.
+        """
+        try:
+            parse_task_id(data)
+        except InvalidTaskId:
+            pass
+
+
+class TaskLevelTests(SynchronousTestCase):
+    """
+    The algebra of L{TaskLevel}.
+    """
+
+    @DETERMINISTIC
+    @given(st.lists(st.integers(1, 10**6), min_size=1, max_size=20))
+    def test_childThenParent(self, level: list) -> None:
+        """
+        The parent of a child is the original level, and a next sibling sorts
+        after its original.
+        """
+        original = TaskLevel(tuple(level))
+        self.assertEqual(original.child().parent(), original)
+        self.assertEqual(original.child().level, tuple(level) + (1,))
+        self.assertGreater(original.next_sibling().level, original.level)
+
+    @DETERMINISTIC
+    @given(st.lists(st.integers(1, 10**9), min_size=1, max_size=20))
+    def test_stringRoundTrip(self, level: list) -> None:
+        """
+        L{TaskLevel.from_string} inverts L{TaskLevel.to_string}.
+        """
+        original = TaskLevel(tuple(level))
+        self.assertEqual(TaskLevel.from_string(original.to_string()), original)
+
+    def test_fromStringRejects(self) -> None:
+        """
+        A malformed level string raises L{InvalidTaskId}.
+        """
+        for text in ["", "/", "1/2", "/0", "/x"]:
+            self.assertRaises(InvalidTaskId, TaskLevel.from_string, text)
+
+    def test_topHasNoParent(self) -> None:
+        """
+        The empty level has no parent.
+        """
+        self.assertIsNone(TaskLevel(()).parent())
+
+
+class ContextTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    The current action follows threads and asyncio tasks.
+    """
+
+    def test_threadsDoNotShare(self) -> None:
+        """
+        A new thread does not see the action of the thread that started it.
+        """
+        self.collect()
+        seen = []
+        with start_action(action_type="a"):
+            thread = threading.Thread(target=lambda: seen.append(current_action()))
+            thread.start()
+            thread.join()
+        self.assertEqual(seen, [None])
+
+    def test_preserveContext(self) -> None:
+        """
+        L{preserve_context} runs the function in another thread inside a
+        continuation of the current action.
+        """
+        messages = self.collect()
+        with start_action(action_type="a") as action:
+            wrapped = preserve_context(lambda x: log_message(message_type="in_thread", x=x))
+        thread = threading.Thread(target=wrapped, args=(5,))
+        thread.start()
+        thread.join()
+        in_thread = [m for m in messages if m.get("message_type") == "in_thread"][0]
+        self.assertEqual(in_thread["task_uuid"], action.task_uuid)
+        self.assertEqual(in_thread["task_level"], [2, 2])
+        self.assertRaises(RuntimeError, wrapped, 6)
+
+    def test_preserveContextWithoutAction(self) -> None:
+        """
+        Outside any action L{preserve_context} returns the function as is.
+        """
+        f = lambda: None  # noqa: E731
+        self.assertIs(preserve_context(f), f)
+
+    def test_asyncioTasks(self) -> None:
+        """
+        Interleaved asyncio tasks each keep their own action across awaits.
+        """
+        self.collect()
+        seen = {}
+
+        async def work(name: str) -> None:
+            with start_action(action_type=name) as action:
+                await asyncio.sleep(0)
+                seen[name] = current_action() is action
+
+        async def both() -> None:
+            await asyncio.gather(work("one"), work("two"))
+
+        asyncio.run(both())
+        self.assertEqual(seen, {"one": True, "two": True})

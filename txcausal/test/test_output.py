@@ -1,0 +1,260 @@
+"""
+Tests for L{txcausal._output}: destinations, the early buffer, failure
+reports and L{FileDestination}.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from txcausal import (
+    FileDestination,
+    IDestination,
+    ILogger,
+    Logger,
+    MessageType,
+    add_destinations,
+    add_global_fields,
+    fields,
+    log_message,
+    remove_destination,
+    start_action,
+    to_file,
+)
+from txcausal._output import EARLY_BUFFER_SIZE, Destinations
+from txcausal._types import Field
+
+from ._helpers import IsolatedOutputMixin, read_json_lines
+
+
+class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    The process-wide destination registry.
+    """
+
+    def test_everyDestinationGetsEveryMessage(self) -> None:
+        """
+        Each added destination receives each message.
+        """
+        self.isolate()
+        first: List[Dict[str, Any]] = []
+        second: List[Dict[str, Any]] = []
+        add_destinations(first.append, second.append)
+        log_message(message_type="m", x=1)
+        self.assertEqual([m["x"] for m in first], [1])
+        self.assertEqual(first, second)
+
+    def test_remove(self) -> None:
+        """
+        A removed destination receives no more messages; removing one that
+        was never added raises L{ValueError}.
+        """
+        self.isolate()
+        got: List[Dict[str, Any]] = []
+        add_destinations(got.append)
+        remove_destination(got.append)
+        log_message(message_type="m")
+        self.assertEqual(got, [])
+        self.assertRaises(ValueError, remove_destination, got.append)
+
+    def test_earlyBuffer(self) -> None:
+        """
+        Messages logged before any destination is added are delivered, in
+        order, to the first destinations added.
+        """
+        self.isolate()
+        for i in range(3):
+            log_message(message_type="early", i=i)
+        got: List[Dict[str, Any]] = []
+        add_destinations(got.append)
+        log_message(message_type="late")
+        self.assertEqual([m.get("i") for m in got], [0, 1, 2, None])
+
+    def test_earlyBufferOverflowReported(self) -> None:
+        """
+        Past the buffer's size the oldest messages are dropped, and a
+        C{txcausal:messages_dropped} message counts them.
+        """
+        destinations = self.isolate()
+        for i in range(EARLY_BUFFER_SIZE + 5):
+            log_message(message_type="early", i=i)
+        got: List[Dict[str, Any]] = []
+        add_destinations(got.append)
+        self.assertEqual(destinations.dropped, 5)
+        self.assertEqual(got[0]["i"], 5)
+        self.assertEqual(len(got), EARLY_BUFFER_SIZE + 1)
+        self.assertEqual((got[-1]["message_type"], got[-1]["count"]),
+                         ("txcausal:messages_dropped", 5))
+
+    def test_globalFields(self) -> None:
+        """
+        L{add_global_fields} adds fields to every message.
+        """
+        messages = self.collect()
+        add_global_fields(process="api")
+        add_global_fields(region="eu")
+        log_message(message_type="m")
+        self.assertEqual((messages[0]["process"], messages[0]["region"]), ("api", "eu"))
+
+    def test_failingDestinationReported(self) -> None:
+        """
+        A destination that raises does not stop the others; they also get an
+        C{eliot:destination_failure} message naming it, and the caller sees
+        no exception.
+        """
+        messages = self.collect()
+
+        def broken(message: Dict[str, Any]) -> None:
+            raise ZeroDivisionError("no")
+
+        add_destinations(broken)
+        log_message(message_type="m", x=1)
+        log_message(message_type="m", x=2)
+        kinds = [m["message_type"] for m in messages]
+        self.assertEqual(kinds, ["m", "eliot:destination_failure"] * 2)
+        report = messages[1]
+        self.assertIn("broken", report["destination"])
+        self.assertEqual(report["exception"], "builtins.ZeroDivisionError")
+        self.assertEqual(report["reason"], "no")
+        self.assertIn("'x': 1", report["message"])
+
+    def test_failingReportTarget(self) -> None:
+        """
+        When every destination fails, logging still returns normally.
+        """
+        destinations = Destinations()
+        destinations.add(lambda m: 1 / 0, lambda m: [][1])
+        Logger(destinations).write({"message_type": "m"})
+
+    def test_serializerFailure(self) -> None:
+        """
+        A field serializer that raises produces an C{eliot:traceback} and an
+        C{eliot:serialization_failure} message instead of the message.
+        """
+        messages = self.collect()
+        broken = MessageType("bad", [Field("x", lambda v: 1 / v)])
+        broken.log(x=0)
+        self.assertEqual([m["message_type"] for m in messages],
+                         ["eliot:traceback", "eliot:serialization_failure"])
+        self.assertEqual(messages[0]["exception"], "builtins.ZeroDivisionError")
+        self.assertIn("'x': 0", messages[1]["message"])
+
+    def test_loggerProvides(self) -> None:
+        """
+        L{Logger} provides L{ILogger}.
+        """
+        self.assertTrue(verifyObject(ILogger, Logger(Destinations())))
+
+
+class FileDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    L{FileDestination} and L{to_file}.
+    """
+
+    def test_binaryFile(self) -> None:
+        """
+        Messages are written to a binary file as JSON lines.
+        """
+        out = io.BytesIO()
+        FileDestination(out)({"a": 1, "b": "é"})
+        self.assertEqual(json.loads(out.getvalue()), {"a": 1, "b": "é"})
+        self.assertTrue(out.getvalue().endswith(b"}\n"))
+
+    def test_textFile(self) -> None:
+        """
+        Messages are written to a text file as JSON lines.
+        """
+        out = io.StringIO()
+        FileDestination(out)({"a": "é"})
+        self.assertEqual(out.getvalue(), '{"a":"é"}\n')
+
+    def test_realFileFlushedEachMessage(self) -> None:
+        """
+        With L{to_file} each message is in the file as soon as it is logged,
+        with no explicit flush.
+        """
+        self.isolate()
+        path = Path(self.mktemp())
+        with path.open("w") as f:
+            to_file(f)
+            with start_action(action_type="a"):
+                log_message(message_type="m")
+                self.assertEqual(len(read_json_lines(path)), 2)
+        self.assertEqual(len(read_json_lines(path)), 3)
+
+    def test_provides(self) -> None:
+        """
+        L{FileDestination} provides L{IDestination}.
+        """
+        self.assertTrue(verifyObject(IDestination, FileDestination(io.BytesIO())))
+
+    def test_unencodable(self) -> None:
+        """
+        An unencodable value is replaced by a traceback and a serialization
+        failure line; the file stays valid JSON lines.
+        """
+        out = io.BytesIO()
+        FileDestination(out)({"message_type": "m", "o": object()})
+        lines = [orjson.loads(line) for line in out.getvalue().splitlines()]
+        self.assertEqual([m["message_type"] for m in lines],
+                         ["eliot:traceback", "eliot:serialization_failure"])
+        self.assertIn("object object", lines[1]["message"])
+
+    def test_encoderClass(self) -> None:
+        """
+        A L{json.JSONEncoder} subclass, as Eliot accepts, encodes user types.
+        """
+
+        class Encoder(json.JSONEncoder):
+            def default(self, o: Any) -> Any:
+                if isinstance(o, complex):
+                    return [o.real, o.imag]
+                return json.JSONEncoder.default(self, o)
+
+        out = io.BytesIO()
+        FileDestination(out, encoder=Encoder)({"c": 1 + 2j, "b": b"raw"})
+        self.assertEqual(json.loads(out.getvalue()), {"c": [1.0, 2.0], "b": "raw"})
+
+    def test_encoderCallable(self) -> None:
+        """
+        A plain callable also works as the encoder hook.
+        """
+        out = io.BytesIO()
+        FileDestination(out, encoder=lambda o: sorted(o) if isinstance(o, frozenset) else str(o))(
+            {"s": frozenset([2, 1]), "p": Path("/x")})
+        self.assertEqual(json.loads(out.getvalue()), {"s": [1, 2], "p": "/x"})
+
+    def test_bigIntegers(self) -> None:
+        """
+        Integers beyond 64 bits are encoded exactly.
+        """
+        out = io.BytesIO()
+        FileDestination(out)({"n": 2**70, "s": {1}})
+        self.assertEqual(json.loads(out.getvalue()), {"n": 2**70, "s": [1]})
+
+    def test_numpy(self) -> None:
+        """
+        NumPy scalars and arrays are encoded as numbers and lists.
+        """
+        import numpy as np
+
+        out = io.BytesIO()
+        FileDestination(out)({"i": np.int64(3), "f": np.float32(0.5),
+                              "a": np.arange(3), "o": np.array([1, "x"], dtype=object)})
+        self.assertEqual(json.loads(out.getvalue()),
+                         {"i": 3, "f": 0.5, "a": [0, 1, 2], "o": [1, "x"]})
+
+    def test_typedMessageSerialized(self) -> None:
+        """
+        Field serializers run when a message is written.
+        """
+        messages = self.collect()
+        MessageType("t", fields(Field("p", lambda p: [p.real, p.imag]))).log(p=1j)
+        self.assertEqual(messages[0]["p"], [0.0, 1.0])
