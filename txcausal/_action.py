@@ -11,7 +11,7 @@ from contextvars import Token
 from time import monotonic
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, TypeVar, Union
-from uuid import uuid4
+from ._uuid import new_task_uuid
 
 from attrs import frozen
 from zope.interface import implementer
@@ -336,7 +336,7 @@ def _begin(parent: Optional[Action], logger: Optional[ILogger], action_type: str
     Create and start an action: a child of C{parent}, or a new task.
     """
     if parent is None:
-        action = Action(logger, str(uuid4()), [], action_type, serializers)
+        action = Action(logger, new_task_uuid(), [], action_type, serializers)
     else:
         action = parent.child(logger, action_type, serializers)
     action._start(fields)

@@ -13,7 +13,7 @@ import sys
 import traceback
 from time import time
 from typing import Any, Callable, Dict, Optional, Type, Union
-from uuid import uuid4
+from ._uuid import new_task_uuid
 
 import orjson
 
@@ -22,7 +22,7 @@ import orjson
 #: encodable, raising L{TypeError} when it cannot.
 EncoderHook = Union[Type[json.JSONEncoder], Callable[[Any], Any], None]
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 
 #: How much of an unencodable message is kept in the failure report.
 _MAX_REPR = 4096
@@ -73,13 +73,15 @@ class JSONLineEncoder:
     Turns message dictionaries into UTF-8 JSON lines.
     """
 
-    __slots__ = ("_default",)
+    __slots__ = ("default",)
 
     def __init__(self, hook: EncoderHook = None) -> None:
         """
         @param hook: See L{EncoderHook}.
+        @ivar default: The function orjson calls for objects it does not
+            know.
         """
-        self._default = _make_default(hook)
+        self.default = _make_default(hook)
 
     def dumps(self, message: Dict[str, Any]) -> bytes:
         """
@@ -89,12 +91,12 @@ class JSONLineEncoder:
         @raise ValueError: Likewise, from the fallback encoder.
         """
         try:
-            return orjson.dumps(message, default=self._default, option=_OPTIONS)
+            return orjson.dumps(message, default=self.default, option=JSON_OPTIONS)
         except TypeError as e:
             # orjson refuses integers past 64 bits, among others: the slow
             # path decides whether the message is really unencodable.
             try:
-                text = json.dumps(message, default=self._default, ensure_ascii=False)
+                text = json.dumps(message, default=self.default, ensure_ascii=False)
             except Exception:
                 raise e from None
             return text.encode("utf-8", "surrogateescape") + b"\n"
@@ -152,7 +154,7 @@ def serialization_failure_messages(
     return [
         {
             "message_type": "eliot:traceback",
-            "task_uuid": str(uuid4()),
+            "task_uuid": new_task_uuid(),
             "task_level": [1],
             "timestamp": now,
             "exception": f"{exc_type.__module__}.{exc_type.__qualname__}",
@@ -162,7 +164,7 @@ def serialization_failure_messages(
         },
         {
             "message_type": "eliot:serialization_failure",
-            "task_uuid": str(uuid4()),
+            "task_uuid": new_task_uuid(),
             "task_level": [1],
             "timestamp": now,
             "message": safe_repr(message),
@@ -175,7 +177,7 @@ def serialization_failure_lines(message: Dict[str, Any], error: BaseException) -
     L{serialization_failure_messages}, encoded as JSON lines.
     """
     return b"".join(
-        orjson.dumps(m, option=_OPTIONS) for m in serialization_failure_messages(message, error)
+        orjson.dumps(m, option=JSON_OPTIONS) for m in serialization_failure_messages(message, error)
     )
 
 
@@ -193,6 +195,7 @@ def encoder_for(hook: EncoderHook) -> JSONLineEncoder:
 
 __all__ = [
     "EncoderHook",
+    "JSON_OPTIONS",
     "JSONLineEncoder",
     "DEFAULT_ENCODER",
     "encoder_for",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from time import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
-from uuid import uuid4
+from ._uuid import new_task_uuid
 
 from . import _output
 from ._context import _get_action
@@ -71,7 +71,7 @@ def _stamp_and_write(
     @param serializer: The serializer of a typed message, if any.
     """
     if action is None:
-        fields[TASK_UUID_FIELD] = str(uuid4())
+        fields[TASK_UUID_FIELD] = new_task_uuid()
         fields[TASK_LEVEL_FIELD] = [1]
     else:
         fields[TASK_UUID_FIELD] = action._task_uuid

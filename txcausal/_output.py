@@ -11,13 +11,14 @@ import io
 import threading
 from collections import deque
 from time import time
-from typing import IO, Any, Callable, Deque, Dict, List, Optional, Tuple
-from uuid import uuid4
+from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
+from ._uuid import new_task_uuid
 
+from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._interfaces import IDestination, ILogger
-from ._json import EncoderHook, encoder_for, safe_repr, safe_str, serialization_failure_messages
+from ._json import JSON_OPTIONS, EncoderHook, encoder_for, safe_repr, safe_str, serialization_failure_messages
 
 Destination = Callable[[Dict[str, Any]], None]
 
@@ -33,7 +34,7 @@ def _standalone(message_type: str, **fields: Any) -> Dict[str, Any]:
     Build a message of txcausal's own, as a task of its own.
     """
     fields["message_type"] = message_type
-    fields["task_uuid"] = str(uuid4())
+    fields["task_uuid"] = new_task_uuid()
     fields["task_level"] = [1]
     fields["timestamp"] = time()
     return fields
@@ -80,7 +81,7 @@ class Destinations:
                                     "the early buffer was full")
                 )
             for message in pending:
-                self._deliver(message, destinations)
+                self.send(message)
 
     def remove(self, destination: Destination) -> None:
         """
@@ -109,57 +110,56 @@ class Destinations:
         if self._global_fields:
             message.update(self._global_fields)
         destinations = self._destinations
-        if destinations:
-            self._deliver(message, destinations)
-            return
-        with self._lock:
-            buffer = self._buffer
-            if buffer is not None:
-                if len(buffer) == buffer.maxlen:
-                    self.dropped += 1
-                buffer.append(message)
-                return
-        # A destination was added while we waited for the lock.
-        self._deliver(message, self._destinations)
-
-    def _deliver(self, message: Dict[str, Any], destinations: Tuple[Destination, ...]) -> None:
-        failures: Optional[List[Tuple[Destination, Exception]]] = None
+        if not destinations:
+            destinations = self._buffer_or_destinations(message)
         for destination in destinations:
             try:
                 destination(message)
             except Exception as e:
-                if failures is None:
-                    failures = []
-                failures.append((destination, e))
-        if failures is not None:
-            self._report_failures(message, failures, destinations)
+                self._report_failure(message, destination, e, destinations)
 
-    def _report_failures(
+    def _buffer_or_destinations(self, message: Dict[str, Any]) -> Tuple[Destination, ...]:
+        """
+        Buffer C{message} while there is no destination.
+
+        @return: The destinations to send it to instead, if one was added
+            meanwhile; else nothing.
+        """
+        with self._lock:
+            buffer = self._buffer
+            if buffer is None:
+                return self._destinations
+            if len(buffer) == buffer.maxlen:
+                self.dropped += 1
+            buffer.append(message)
+            return ()
+
+    def _report_failure(
         self,
         message: Dict[str, Any],
-        failures: List[Tuple[Destination, Exception]],
+        failed: Destination,
+        error: Exception,
         destinations: Tuple[Destination, ...],
     ) -> None:
         """
-        Tell the destinations that did not fail which ones did.
+        Tell the other destinations that C{failed} raised C{error}.
         """
-        failed = [d for d, _ in failures]
-        others = tuple(d for d in destinations if all(d is not f for f in failed))
-        for destination, error in failures:
-            report = _standalone(
-                DESTINATION_FAILURE,
-                destination=safe_repr(destination, 200),
-                exception=f"{type(error).__module__}.{type(error).__qualname__}",
-                reason=safe_str(error, 1000),
-                message=safe_repr(message),
-            )
-            for other in others:
-                try:
-                    other(report)
-                except Exception:
-                    # That one fails too; it is reported through its own
-                    # next message, and recursion ends here.
-                    pass
+        report = _standalone(
+            DESTINATION_FAILURE,
+            destination=safe_repr(failed, 200),
+            exception=f"{type(error).__module__}.{type(error).__qualname__}",
+            reason=safe_str(error, 1000),
+            message=safe_repr(message),
+        )
+        for other in destinations:
+            if other is failed:
+                continue
+            try:
+                other(report)
+            except Exception:
+                # That one fails too; it is reported through its own next
+                # message, and recursion ends here.
+                pass
 
 
 @implementer(ILogger)
@@ -213,7 +213,7 @@ class FileDestination:
     @ivar file: The file written to.
     """
 
-    __slots__ = ("file", "_text", "_encode", "_lock")
+    __slots__ = ("file", "_text", "_encoder", "_default", "_lock")
 
     def __init__(self, file: IO[Any], encoder: EncoderHook = None) -> None:
         """
@@ -223,14 +223,27 @@ class FileDestination:
         """
         self.file = file
         self._text = _is_text(file)
-        self._encode = encoder_for(encoder).encode
-        self._lock = threading.Lock()
+        self._encoder = encoder_for(encoder)
+        self._default = self._encoder.default
+        self._lock: Optional[threading.Lock] = (
+            None if isinstance(file, io.BufferedWriter) else threading.Lock()
+        )
 
     def __call__(self, message: Dict[str, Any]) -> None:
-        data: Any = self._encode(message)
+        try:
+            data: Any = _dumps(message, default=self._default, option=JSON_OPTIONS)
+        except TypeError:
+            data = self._encoder.encode(message)
+        lock = self._lock
+        if lock is None:
+            # A buffered binary file locks itself, and each write is a whole
+            # line, so lines never interleave.
+            self.file.write(data)
+            self.file.flush()
+            return
         if self._text:
             data = data.decode("utf-8", "surrogateescape")
-        with self._lock:
+        with lock:
             self.file.write(data)
             self.file.flush()
 
