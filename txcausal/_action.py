@@ -11,14 +11,14 @@ from contextvars import Token
 from time import monotonic
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, TypeVar, Union
-from ._uuid import new_task_uuid
 
 from attrs import frozen
 from zope.interface import implementer
 
 from ._context import _ACTION, _get_action
-from ._errors import exception_name, extract_fields, safe_str
+from ._errors import exception_name, extract_fields
 from ._interfaces import IAction, ILogger
+from ._json import safe_str
 from ._message import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
@@ -30,6 +30,7 @@ from ._message import (
     SUCCEEDED_STATUS,
     _stamp_and_write,
 )
+from ._uuid import new_task_uuid
 
 if TYPE_CHECKING:
     from ._types import _ActionSerializers

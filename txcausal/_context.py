@@ -49,7 +49,7 @@ def preserve_context(f: Callable[..., _T]) -> Callable[..., _T]:
     if action is None:
         return f
     task_id = action.serialize_task_id()
-    used = []
+    used: list[bool] = []
 
     @wraps(f)
     def restore(*args: Any, **kwargs: Any) -> _T:

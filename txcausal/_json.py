@@ -12,10 +12,11 @@ import json
 import sys
 import traceback
 from time import time
-from typing import Any, Callable, Dict, Optional, Type, Union
-from ._uuid import new_task_uuid
+from typing import Any, Callable, Dict, Type, Union, cast
 
 import orjson
+
+from ._uuid import new_task_uuid
 
 #: A user hook: a L{json.JSONEncoder} subclass (as Eliot's C{to_file}
 #: accepts) or a callable turning one unknown object into something
@@ -54,10 +55,11 @@ def _make_default(hook: EncoderHook) -> Callable[[Any], Any]:
     """
     if hook is None:
         return _builtin_default
+    user: Callable[[Any], Any]
     if isinstance(hook, type) and issubclass(hook, json.JSONEncoder):
         user = hook().default
     else:
-        user = hook
+        user = cast(Callable[[Any], Any], hook)
 
     def default(o: Any) -> Any:
         try:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from time import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
-from ._uuid import new_task_uuid
 
 from . import _output
 from ._context import _get_action
+from ._uuid import new_task_uuid
 
 if TYPE_CHECKING:
     from ._action import Action

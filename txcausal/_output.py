@@ -12,13 +12,20 @@ import threading
 from collections import deque
 from time import time
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
-from ._uuid import new_task_uuid
 
 from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._interfaces import IDestination, ILogger
-from ._json import JSON_OPTIONS, EncoderHook, encoder_for, safe_repr, safe_str, serialization_failure_messages
+from ._json import (
+    JSON_OPTIONS,
+    EncoderHook,
+    encoder_for,
+    safe_repr,
+    safe_str,
+    serialization_failure_messages,
+)
+from ._uuid import new_task_uuid
 
 Destination = Callable[[Dict[str, Any]], None]
 

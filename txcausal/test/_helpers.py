@@ -34,8 +34,13 @@ def examples_dir() -> Path:
     raise SkipTest("examples/ not found: run from the repository root or set TXCAUSAL_EXAMPLES")
 
 
-def run_python(args: List[str], cwd: Optional[Path] = None, timeout: float = 120,
-               env: Optional[Dict[str, str]] = None, **kwargs: Any) -> "subprocess.CompletedProcess[str]":
+def run_python(
+    args: List[str],
+    cwd: Optional[Path] = None,
+    timeout: float = 120,
+    env: Optional[Dict[str, str]] = None,
+    **kwargs: Any,
+) -> "subprocess.CompletedProcess[str]":
     """
     Run C{python args...} with this interpreter, capturing text output.
     """
@@ -55,7 +60,9 @@ def run_example(name: str, *args: str, cwd: Optional[Path] = None,
     """
     result = run_python([str(examples_dir() / name), *args], cwd=cwd, timeout=timeout)
     if result.returncode != 0:
-        raise AssertionError(f"{name} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{name} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
