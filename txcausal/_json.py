@@ -23,7 +23,9 @@ from ._uuid import new_task_uuid
 #: encodable, raising L{TypeError} when it cannot.
 EncoderHook = Union[Type[json.JSONEncoder], Callable[[Any], Any], None]
 
-JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+# Not OPT_SERIALIZE_NUMPY: with it, orjson imports NumPy on the first unknown
+# type; the default hook handles NumPy values when the program imported it.
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 
 #: How much of an unencodable message is kept in the failure report.
 _MAX_REPR = 4096

@@ -31,7 +31,7 @@ from txcausal import (
 from txcausal._output import EARLY_BUFFER_SIZE, Destinations
 from txcausal._types import Field
 
-from ._helpers import IsolatedOutputMixin, read_json_lines
+from ._helpers import IsolatedOutputMixin, read_json_lines, run_python
 
 
 class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
@@ -258,3 +258,22 @@ class FileDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         messages = self.collect()
         MessageType("t", fields(Field("p", lambda p: [p.real, p.imag]))).log(p=1j)
         self.assertEqual(messages[0]["p"], [0.0, 1.0])
+
+
+class NoNumPyImportTests(SynchronousTestCase):
+    """
+    txcausal recognises NumPy values without importing NumPy itself.
+    """
+
+    def test_numpyNotImported(self) -> None:
+        """
+        Importing txcausal and logging to a file leaves NumPy unimported.
+        """
+        script = (
+            "import io, sys, txcausal\n"
+            "txcausal.to_file(io.BytesIO())\n"
+            "txcausal.log_message(message_type='m', x={1}, b=b'x')\n"
+            "print('numpy' in sys.modules)\n"
+        )
+        result = run_python(["-c", script])
+        self.assertEqual((result.returncode, result.stdout.strip()), (0, "False"), result.stderr)
