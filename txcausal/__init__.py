@@ -21,6 +21,7 @@ from ._action import Action, InvalidTaskId, TaskLevel, start_action, start_task
 from ._context import current_action, preserve_context
 from ._errors import register_exception_extractor, write_traceback
 from ._interfaces import IAction, IDestination, ILogger
+from ._ledger import Ledger
 from ._logcall import log_call
 from ._memory import MemoryLogger
 from ._message import Message, log_message
@@ -67,6 +68,8 @@ __all__ = [
     "remove_destination",
     "add_global_fields",
     "to_file",
+    # Topic events
+    "Ledger",
     # Interfaces
     "IAction",
     "__version__",

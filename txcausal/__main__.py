@@ -1,0 +1,10 @@
+"""
+C{python -m txcausal}: the C{txcausal} command.
+"""
+
+import sys
+
+from txcausal._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

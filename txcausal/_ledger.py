@@ -1,0 +1,199 @@
+# -*- test-case-name: txcausal.test.test_ledger -*-
+"""
+An in-process index of recent messages and events, by topic, as Dask's
+structured event ledger: C{log_event}, C{get_events}, C{subscribe} and
+C{story(key)}.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union, overload
+
+from zope.interface import implementer
+
+from ._context import current_action
+from ._interfaces import IDestination
+from ._json import JSONLineEncoder
+from ._message import ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, TIMESTAMP_FIELD
+from ._story import KeyMatcher
+
+Event = Tuple[float, Any]
+Subscriber = Callable[[Event], None]
+
+#: The topic of the report of a subscriber that raised.
+SUBSCRIBER_FAILURE = "txcausal:subscriber_failure"
+#: The topic of messages that have neither a message nor an action type.
+UNTYPED = "txcausal:untyped"
+
+_DEFAULT_SIZE = 1000
+_ENCODER = JSONLineEncoder()
+
+
+def _message_topic(message: Dict[str, Any]) -> str:
+    kind = message.get(MESSAGE_TYPE_FIELD)
+    if kind is None:
+        kind = message.get(ACTION_TYPE_FIELD)
+    return kind if isinstance(kind, str) else UNTYPED
+
+
+@implementer(IDestination)
+class Ledger:
+    """
+    A destination that keeps the most recent messages it receives, by topic,
+    plus events logged directly with L{log_event}.
+
+    Messages received as a destination are filed under their message or
+    action type, so administrative messages (C{eliot:destination_failure},
+    C{txcausal:messages_dropped}, ...) land under their own topics.
+
+    Thread-safe: messages and events may come from any thread; subscribers
+    are called, outside the ledger's lock, in the thread that logged.
+    """
+
+    def __init__(
+        self,
+        max_per_topic: Optional[int] = _DEFAULT_SIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """
+        @param max_per_topic: How many entries to keep per topic, the oldest
+            forgotten first; C{None} keeps everything.
+        @param clock: Returns the current time, for event timestamps.
+        @raise ValueError: If C{max_per_topic} is not positive.
+        """
+        if max_per_topic is not None and max_per_topic < 1:
+            raise ValueError(f"max_per_topic must be positive or None, not {max_per_topic!r}")
+        self._size = max_per_topic
+        self._clock = clock
+        self._lock = threading.Lock()
+        # Entries are (timestamp, message or event, task UUID or None).
+        self._topics: Dict[str, Deque[Tuple[float, Any, Optional[str]]]] = {}
+        self._subscribers: Dict[str, Tuple[Subscriber, ...]] = {}
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Receive a logged message (the L{IDestination} contract).
+        """
+        copy = dict(message)
+        when = copy.get(TIMESTAMP_FIELD)
+        if not isinstance(when, (int, float)):
+            when = self._clock()
+        self._record(_message_topic(copy), float(when), copy, copy.get("task_uuid"))
+
+    def log_event(self, topic: str, msg: Any) -> None:
+        """
+        Record a structured event under C{topic}, with the current time and
+        the current task (if any), and hand it to the topic's subscribers.
+
+        @param msg: Anything txcausal can encode as JSON.
+        @raise TypeError: If C{msg} cannot be encoded as JSON.
+        """
+        try:
+            _ENCODER.dumps({"event": msg})
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"event for topic {topic!r} is not JSON-serializable: {e}") from None
+        action = current_action()
+        task = getattr(action, "task_uuid", None) if action is not None else None
+        self._record(topic, self._clock(), msg, task)
+
+    def _record(self, topic: str, when: float, msg: Any, task: Optional[str]) -> None:
+        with self._lock:
+            entries = self._topics.get(topic)
+            if entries is None:
+                entries = self._topics[topic] = deque(maxlen=self._size)
+            entries.append((when, msg, task))
+            subscribers = self._subscribers.get(topic, ())
+        for subscriber in subscribers:
+            self._notify(topic, subscriber, (when, msg))
+
+    def _notify(self, topic: str, subscriber: Subscriber, event: Event) -> None:
+        try:
+            subscriber(event)
+        except Exception as e:
+            if topic == SUBSCRIBER_FAILURE:
+                return  # Do not loop reporting the failures of reporting.
+            report = {"topic": topic, "subscriber": repr(subscriber), "exception": repr(e)}
+            self._record(SUBSCRIBER_FAILURE, self._clock(), report, None)
+
+    @overload
+    def get_events(self, topic: str) -> Tuple[Event, ...]: ...
+
+    @overload
+    def get_events(self, topic: None = None) -> Dict[str, Tuple[Event, ...]]: ...
+
+    def get_events(
+        self, topic: Optional[str] = None
+    ) -> Union[Tuple[Event, ...], Dict[str, Tuple[Event, ...]]]:
+        """
+        The recorded events, oldest first.
+
+        @param topic: A topic, or C{None} for every topic.
+        @return: For a topic, a tuple of C{(timestamp, msg)} (empty if the
+            topic is unknown); for C{None}, a dictionary of them by topic.
+        """
+        with self._lock:
+            if topic is not None:
+                return tuple((when, msg) for when, msg, _ in self._topics.get(topic, ()))
+            return {
+                name: tuple((when, msg) for when, msg, _ in entries)
+                for name, entries in self._topics.items()
+            }
+
+    def topics(self) -> List[str]:
+        """
+        The topics that have entries, sorted.
+        """
+        with self._lock:
+            return sorted(self._topics)
+
+    def subscribe(self, topic: str, callback: Subscriber) -> None:
+        """
+        Call C{callback((timestamp, msg))} for every later entry of C{topic}.
+        If it raises, the failure is recorded under
+        L{SUBSCRIBER_FAILURE} and the other subscribers still run.
+        """
+        with self._lock:
+            self._subscribers[topic] = self._subscribers.get(topic, ()) + (callback,)
+
+    def unsubscribe(self, topic: str, callback: Subscriber) -> None:
+        """
+        Stop calling C{callback} for C{topic}.
+
+        @raise ValueError: If it was not subscribed.
+        """
+        with self._lock:
+            current = self._subscribers.get(topic, ())
+            if callback not in current:
+                raise ValueError(f"{callback!r} is not subscribed to {topic!r}")
+            index = current.index(callback)
+            remaining = current[:index] + current[index + 1 :]
+            if remaining:
+                self._subscribers[topic] = remaining
+            else:
+                del self._subscribers[topic]
+
+    def story(self, *keys: str) -> Tuple[Event, ...]:
+        """
+        What happened to C{keys}: the recent messages and events of tasks
+        whose UUID is one of the keys, or whose fields mention one of them,
+        in time order.
+
+        @return: A tuple of C{(timestamp, msg)}.
+        """
+        matcher = KeyMatcher(keys)
+        with self._lock:
+            snapshot = [entry for entries in self._topics.values() for entry in entries]
+        story = [(when, msg) for when, msg, task in snapshot if _in_story(matcher, msg, task)]
+        story.sort(key=lambda event: event[0])
+        return tuple(story)
+
+
+def _in_story(matcher: KeyMatcher, msg: Any, task: Optional[str]) -> bool:
+    if task is not None and task in matcher.keys:
+        return True
+    if isinstance(msg, dict):
+        return matcher.matches(msg)
+    return matcher.mentions(msg)
