@@ -1,0 +1,307 @@
+# -*- test-case-name: txcausal.test.test_propagation -*-
+"""
+The HTTP header codecs shared by L{txcausal.treq} (client) and
+L{txcausal.web} (server): C{X-Eliot-Task-Id} in Eliot's format and W3C Trace
+Context (C{traceparent}, C{tracestate}).
+
+Mapping between the two models:
+
+  - trace-id = the task UUID's 32 hex digits (lower case, no dashes);
+  - parent-id = the first 16 hex digits of the SHA-256 of the serialized task
+    position sent alongside it in C{X-Eliot-Task-Id};
+  - an incoming C{traceparent} without C{X-Eliot-Task-Id} continues the task
+    whose UUID is the trace-id, at the top-level position
+    C{REMOTE_LEVEL_BASE + int(parent-id[:8], 16)}, recording the parent-id
+    in a C{parent_span_id} field.
+
+Parsing is strict and never raises: a header over 1 KiB, not ASCII,
+malformed or repeated is rejected, and the rejection is described (value
+truncated and escaped) so the server can log it.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from hashlib import sha256
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
+from uuid import UUID
+
+from attrs import frozen
+from twisted.web.http_headers import Headers
+
+from ._action import InvalidTaskId, parse_task_id
+
+if TYPE_CHECKING:
+    from ._action import Action
+
+TASK_ID_HEADER = b"X-Eliot-Task-Id"
+TRACEPARENT_HEADER = b"traceparent"
+TRACESTATE_HEADER = b"tracestate"
+
+#: Longest header value accepted, in bytes.
+MAX_HEADER_LENGTH = 1024
+#: How much of a rejected value is logged, and how many repeated values.
+LOGGED_VALUE_LENGTH = 128
+LOGGED_VALUE_COUNT = 4
+#: Top-level positions of requests continued from a bare C{traceparent}
+#: start here, far above any counter a real task reaches.
+REMOTE_LEVEL_BASE = 1_000_000_000
+#: Trace flags sent when the task did not come with any: "sampled".
+DEFAULT_FLAGS = "01"
+
+_TRACEPARENT = re.compile(
+    r"\A([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-[\x21-\x7e]*)?\Z"
+)
+_TRACESTATE_KEY = re.compile(
+    r"\A(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})\Z"
+)
+_TRACESTATE_VALUE = re.compile(
+    r"\A[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]\Z"
+)
+_MAX_TRACESTATE_MEMBERS = 32
+
+
+class RejectedHeader(ValueError):
+    """
+    A header value that cannot be used; C{args[0]} says why.
+    """
+
+
+@frozen
+class RemoteTrace:
+    """
+    W3C Trace Context state received with a request, to pass on with the
+    requests made while handling it.
+
+    @ivar task_uuid: The task it belongs to; other tasks do not inherit it.
+    @ivar flags: The trace flags, two hex digits.
+    @ivar tracestate: The normalized C{tracestate}, or C{None}.
+    """
+
+    task_uuid: str
+    flags: str
+    tracestate: Optional[str]
+
+
+@frozen
+class Incoming:
+    """
+    What the headers of a request say about its task.
+
+    @ivar task_id: The serialized position to continue, or C{None} for a new
+        task.
+    @ivar fields: Fields for the server action's start message.
+    @ivar trace: Trace Context state to pass on, or C{None}.
+    """
+
+    task_id: Optional[str]
+    fields: Dict[str, Any]
+    trace: Optional[RemoteTrace]
+
+
+#: The Trace Context state of the request being handled.
+_REMOTE_TRACE: ContextVar[Optional[RemoteTrace]] = ContextVar("txcausal_remote_trace", default=None)
+
+
+def escape_value(value: bytes, limit: int = LOGGED_VALUE_LENGTH) -> str:
+    """
+    @return: C{value} as printable ASCII (backslash escapes), truncated to
+        C{limit} bytes with its full length noted.
+    """
+    text = repr(bytes(value[:limit]))[2:-1]
+    if len(value) > limit:
+        text += f"... ({len(value)} bytes)"
+    return text
+
+
+def _ascii(value: bytes) -> str:
+    """
+    @raise RejectedHeader: If C{value} is too long or not printable ASCII.
+    """
+    if len(value) > MAX_HEADER_LENGTH:
+        raise RejectedHeader(f"longer than {MAX_HEADER_LENGTH} bytes")
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        raise RejectedHeader("not ASCII") from None
+    return text.strip(" \t")
+
+
+def _single(values: Sequence[bytes]) -> str:
+    """
+    @return: The only value of a header, checked by L{_ascii}.
+    @raise RejectedHeader: If it is repeated or bad.
+    """
+    if len(values) != 1:
+        raise RejectedHeader("repeated header")
+    return _ascii(values[0])
+
+
+def parse_task_id_header(values: Sequence[bytes]) -> str:
+    """
+    @param values: The raw values of C{X-Eliot-Task-Id}.
+    @return: The serialized task position.
+    @raise RejectedHeader: If it cannot be continued.
+    """
+    text = _single(values)
+    try:
+        parse_task_id(text)
+    except InvalidTaskId:
+        raise RejectedHeader("malformed task id") from None
+    return text
+
+
+def parse_traceparent(values: Sequence[bytes]) -> Tuple[str, str, str]:
+    """
+    @param values: The raw values of C{traceparent}.
+    @return: The trace-id, parent-id and trace flags.
+    @raise RejectedHeader: If it is not a valid W3C C{traceparent}.
+    """
+    text = _single(values)
+    match = _TRACEPARENT.match(text)
+    if match is None:
+        raise RejectedHeader("malformed traceparent")
+    version, trace_id, span_id, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest is not None):
+        raise RejectedHeader("unsupported traceparent version")
+    if trace_id == "0" * 32 or span_id == "0" * 16:
+        raise RejectedHeader("all-zero trace-id or parent-id")
+    return trace_id, span_id, flags
+
+
+def parse_tracestate(values: Sequence[bytes]) -> str:
+    """
+    @param values: The raw values of C{tracestate}; W3C allows several,
+        joined with commas.
+    @return: The list members, normalized.
+    @raise RejectedHeader: If the joined value is too long, not ASCII, has
+        over 32 members, or a malformed or duplicated one.
+    """
+    joined = _ascii(b",".join(values))
+    members = [m.strip(" \t") for m in joined.split(",")]
+    members = [m for m in members if m]
+    if len(members) > _MAX_TRACESTATE_MEMBERS:
+        raise RejectedHeader("too many tracestate members")
+    keys = set()
+    for member in members:
+        key, equals, value = member.partition("=")
+        if not equals or not _TRACESTATE_KEY.match(key) or not _TRACESTATE_VALUE.match(value):
+            raise RejectedHeader("malformed tracestate")
+        if key in keys:
+            raise RejectedHeader("duplicate tracestate key")
+        keys.add(key)
+    return ",".join(members)
+
+
+def _rejection(values: Sequence[bytes], reason: str) -> Dict[str, Any]:
+    shown = [escape_value(v) for v in values[:LOGGED_VALUE_COUNT]]
+    return {"reason": reason, "values": shown, "count": len(values)}
+
+
+def _from_traceparent(trace: Tuple[str, str, str]) -> str:
+    """
+    @return: The position continuing a bare C{traceparent}.
+    """
+    trace_id, span_id, _ = trace
+    level = REMOTE_LEVEL_BASE + int(span_id[:8], 16)
+    return f"{UUID(hex=trace_id)}@/{level}"
+
+
+def incoming(headers: Headers) -> Incoming:
+    """
+    Decide which task a request continues.  Never raises.
+
+    C{X-Eliot-Task-Id} wins over C{traceparent}; a rejected header is
+    reported in the C{rejected_headers} field and the next one (or a new
+    task) is used instead.
+    """
+    rejected: Dict[str, Dict[str, Any]] = {}
+    task_id: Optional[str] = None
+    trace: Optional[Tuple[str, str, str]] = None
+    raw_task_id = headers.getRawHeaders(TASK_ID_HEADER)
+    if raw_task_id is not None:
+        try:
+            task_id = parse_task_id_header(raw_task_id)
+        except RejectedHeader as e:
+            rejected["x-eliot-task-id"] = _rejection(raw_task_id, e.args[0])
+    raw_traceparent = headers.getRawHeaders(TRACEPARENT_HEADER)
+    if raw_traceparent is not None:
+        try:
+            trace = parse_traceparent(raw_traceparent)
+        except RejectedHeader as e:
+            rejected["traceparent"] = _rejection(raw_traceparent, e.args[0])
+    fields: Dict[str, Any] = {}
+    if task_id is None and trace is not None:
+        task_id = _from_traceparent(trace)
+        fields["parent_span_id"] = trace[1]
+    remote = None
+    if trace is not None and task_id is not None:
+        remote = _remote_trace(headers, task_id, trace, rejected)
+    if rejected:
+        fields["rejected_headers"] = rejected
+    return Incoming(task_id, fields, remote)
+
+
+def _remote_trace(headers: Headers, task_id: str, trace: Tuple[str, str, str],
+                  rejected: Dict[str, Dict[str, Any]]) -> Optional[RemoteTrace]:
+    """
+    @return: The trace state to pass on, if the trace is the task's.
+    """
+    task_uuid = task_id.split("@", 1)[0]
+    if task_uuid.replace("-", "").lower() != trace[0]:
+        return None
+    tracestate = None
+    raw = headers.getRawHeaders(TRACESTATE_HEADER)
+    if raw is not None:
+        try:
+            tracestate = parse_tracestate(raw) or None
+        except RejectedHeader as e:
+            rejected["tracestate"] = _rejection(raw, e.args[0])
+    return RemoteTrace(task_uuid, trace[2], tracestate)
+
+
+def span_id_for(task_id: bytes) -> str:
+    """
+    @return: The W3C parent-id standing for a serialized task position: the
+        first 16 hex digits of its SHA-256 (never all zeros).
+    """
+    span_id = sha256(task_id).hexdigest()[:16]
+    return span_id if span_id != "0" * 16 else "0" * 15 + "1"
+
+
+def traceparent_for(task_uuid: str, task_id: bytes, flags: str = DEFAULT_FLAGS) -> Optional[bytes]:
+    """
+    @return: The C{traceparent} for the position C{task_id} of the task
+        C{task_uuid}, or C{None} if the UUID cannot be a trace-id.
+    """
+    trace_id = task_uuid.replace("-", "").lower()
+    if len(trace_id) != 32 or trace_id == "0" * 32:
+        return None
+    return f"00-{trace_id}-{span_id_for(task_id)}-{flags}".encode("ascii")
+
+
+def outgoing(action: "Action", headers: Optional[Headers]) -> Headers:
+    """
+    Add the headers that let the server continue C{action}'s task at a fresh
+    position inside it.
+
+    @param headers: The caller's headers; never modified.
+    @return: A new L{Headers}.  A C{tracestate} the caller set is kept;
+        otherwise the one received with the task, if any, is passed on.
+    """
+    result = Headers() if headers is None else headers.copy()
+    task_id = action.serialize_task_id()
+    result.setRawHeaders(TASK_ID_HEADER, [task_id])
+    remote = _REMOTE_TRACE.get()
+    if remote is not None and remote.task_uuid != action.task_uuid:
+        remote = None
+    traceparent = traceparent_for(action.task_uuid, task_id,
+                                  remote.flags if remote else DEFAULT_FLAGS)
+    if traceparent is None:
+        result.removeHeader(TRACEPARENT_HEADER)
+    else:
+        result.setRawHeaders(TRACEPARENT_HEADER, [traceparent])
+    if remote is not None and remote.tracestate and not result.hasHeader(TRACESTATE_HEADER):
+        result.setRawHeaders(TRACESTATE_HEADER, [remote.tracestate.encode("ascii")])
+    return result

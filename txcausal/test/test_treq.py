@@ -1,0 +1,350 @@
+"""
+Tests for L{txcausal.treq}: HTTP clients that carry the task.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, List, Optional, Tuple
+
+import treq
+from treq.testing import RequestTraversalAgent
+from treq.testing import StubTreq as _StubTreq
+from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.error import ConnectionRefusedError
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent, IBodyProducer
+from twisted.web.resource import Resource
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from txcausal import current_action, start_action
+from txcausal import treq as txtreq
+from txcausal._propagation import span_id_for
+from txcausal.test._helpers import CapturingMixin
+from txcausal.treq import CLIENT_ACTION_TYPE, TracingAgent
+
+#: StubTreq sets its methods at run time; give type checkers an Any.
+StubTreq: Any = _StubTreq
+
+
+@implementer(IAgent)
+class RecordingAgent:
+    """
+    An agent that records requests and answers with Deferreds the test
+    fires.
+    """
+
+    def __init__(self) -> None:
+        self.requests: List[Tuple[bytes, bytes, Optional[Headers], Any, Deferred[Any]]] = []
+        self.cancelled = 0
+
+    def request(self, method: bytes, uri: bytes, headers: Optional[Headers] = None,
+                bodyProducer: Any = None) -> "Deferred[Any]":
+        d: Deferred[Any] = Deferred(self._cancel)
+        self.requests.append((method, uri, headers, bodyProducer, d))
+        return d
+
+    def _cancel(self, d: "Deferred[Any]") -> None:
+        self.cancelled += 1
+
+
+class FakeResponse:
+    """
+    Enough of an L{IResponse} for L{TracingAgent}.
+    """
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+class HeaderEcho(Resource):
+    """
+    Records the headers of each request and answers with C{code}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, code: int = 200) -> None:
+        super().__init__()
+        self.code = code
+        self.received: List[Headers] = []
+
+    def render(self, request: Any) -> bytes:
+        self.received.append(request.requestHeaders)
+        request.setResponseCode(self.code)
+        return b"hello"
+
+
+@implementer(IBodyProducer)
+class BytesProducer:
+    """
+    A body producer that writes everything at once, with no reactor.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer: Any) -> "Deferred[None]":
+        consumer.write(self.body)
+        return succeed(None)
+
+    def stopProducing(self) -> None:
+        pass
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+
+class TracingAgentTests(CapturingMixin, SynchronousTestCase):
+    """
+    Tests for L{TracingAgent}.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+        self.inner = RecordingAgent()
+        self.agent = TracingAgent(self.inner)
+
+    def test_interface(self) -> None:
+        """
+        L{TracingAgent} provides L{IAgent}.
+        """
+        self.assertTrue(verifyObject(IAgent, self.agent))
+
+    def test_sendsPosition(self) -> None:
+        """
+        The request carries a position inside the request's action, as
+        C{X-Eliot-Task-Id} and as the matching C{traceparent}.
+        """
+        with start_action(action_type="app:outer") as outer:
+            self.agent.request(b"GET", b"http://example.com/")
+        headers = self.inner.requests[0][2]
+        assert headers is not None
+        task_id = f"{outer.task_uuid}@/2/2".encode()
+        self.assertEqual(headers.getRawHeaders(b"x-eliot-task-id"), [task_id])
+        trace_id = outer.task_uuid.replace("-", "")
+        self.assertEqual(headers.getRawHeaders(b"traceparent"),
+                         [f"00-{trace_id}-{span_id_for(task_id)}-01".encode()])
+
+    def test_doesNotMutateHeaders(self) -> None:
+        """
+        The caller's L{Headers} are not changed; their values are sent.
+        """
+        mine = Headers({b"accept": [b"text/plain"]})
+        self.agent.request(b"GET", b"http://example.com/", mine)
+        self.assertEqual(list(mine.getAllRawHeaders()), [(b"Accept", [b"text/plain"])])
+        sent = self.inner.requests[0][2]
+        assert sent is not None
+        self.assertEqual(sent.getRawHeaders(b"accept"), [b"text/plain"])
+
+    def test_retriesGetFreshPositions(self) -> None:
+        """
+        Two requests with the same headers send different positions.
+        """
+        mine = Headers()
+        self.agent.request(b"GET", b"http://example.com/", mine)
+        self.agent.request(b"GET", b"http://example.com/", mine)
+        ids = [h.getRawHeaders(b"x-eliot-task-id") for _, _, h, _, _ in self.inner.requests]  # type: ignore[union-attr]
+        self.assertNotEqual(ids[0], ids[1])
+
+    def test_logsAction(self) -> None:
+        """
+        The request is an action under the current one, with the method and
+        the URL without credentials or query; it succeeds with the status.
+        """
+        with start_action(action_type="app:outer"):
+            d = self.agent.request(b"PUT", b"http://u:secret@example.com:81/p?token=x#f")
+        self.inner.requests[0][4].callback(FakeResponse(201))
+        self.assertEqual(self.successResultOf(d).code, 201)
+        start, end = [m for m in self.logger.messages if m.get("action_type") == CLIENT_ACTION_TYPE]
+        self.assertEqual((start["method"], start["url"], start["task_level"]),
+                         ("PUT", "http://example.com:81/p", [2, 1]))
+        self.assertEqual((end["action_status"], end["status"], end["task_level"]),
+                         ("succeeded", 201, [2, 3]))
+
+    def test_errorStatusSucceeds(self) -> None:
+        """
+        A 4xx or 5xx response is a response: the action succeeds with its
+        status, and the caller decides.
+        """
+        for code in (404, 503):
+            d = self.agent.request(b"GET", b"http://example.com/")
+            self.inner.requests[-1][4].callback(FakeResponse(code))
+            self.successResultOf(d)
+            end = self.logger.messages[-1]
+            self.assertEqual((end["action_status"], end["status"]), ("succeeded", code))
+
+    def test_connectionErrorFails(self) -> None:
+        """
+        When no response arrives, the action fails with the error, which is
+        passed on.
+        """
+        d = self.agent.request(b"GET", b"http://example.com/")
+        self.inner.requests[0][4].errback(ConnectionRefusedError())
+        self.failureResultOf(d, ConnectionRefusedError)
+        end = self.logger.messages[-1]
+        self.assertEqual((end["action_status"], end["exception"]),
+                         ("failed", "twisted.internet.error.ConnectionRefusedError"))
+
+    def test_synchronousErrorFails(self) -> None:
+        """
+        An agent that raises instead of returning a failed Deferred fails the
+        action, and the exception propagates.
+        """
+        class Broken:
+            def request(self, *args: Any) -> Any:
+                raise ValueError("bad URL")
+
+        self.assertRaises(ValueError, TracingAgent(Broken()).request,  # type: ignore[arg-type]
+                          b"GET", b"nope")
+        self.assertEqual(self.logger.messages[-1]["exception"], "builtins.ValueError")
+
+    def test_cancel(self) -> None:
+        """
+        Cancelling the request cancels the wrapped agent's, and fails the
+        action.
+        """
+        d = self.agent.request(b"GET", b"http://example.com/")
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertEqual(self.inner.cancelled, 1)
+        self.assertEqual(self.logger.messages[-1]["exception"],
+                         "twisted.internet.defer.CancelledError")
+
+    def test_callbacksRunInCallersAction(self) -> None:
+        """
+        The response's callbacks run with the caller's action current, even
+        though the response arrives outside it.
+        """
+        with start_action(action_type="app:outer") as outer:
+            d = self.agent.request(b"GET", b"http://example.com/")
+        seen: List[Any] = []
+        d.addCallback(lambda _: seen.append(current_action()))
+        self.assertIsNone(current_action())
+        self.inner.requests[0][4].callback(FakeResponse(200))
+        self.assertEqual(seen, [outer])
+        self.assertIsNone(current_action())
+
+    def test_newTaskOutsideActions(self) -> None:
+        """
+        Outside any action, the request is a task of its own.
+        """
+        self.agent.request(b"GET", b"http://example.com/")
+        self.assertEqual(self.logger.messages[0]["task_level"], [1])
+
+
+class ModuleFunctionsTests(CapturingMixin, SynchronousTestCase):
+    """
+    Tests for L{txcausal.treq.get} and friends.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+        self.resource = HeaderEcho()
+        self.agent = RequestTraversalAgent(self.resource)
+
+    def test_signatures(self) -> None:
+        """
+        The positional parameters are treq's.
+        """
+        for name in ["get", "post", "put", "delete", "request"]:
+            def positional(f: Any) -> List[str]:
+                return [p.name for p in inspect.signature(f).parameters.values()
+                        if p.kind == p.POSITIONAL_OR_KEYWORD]
+            self.assertEqual(positional(getattr(txtreq, name)), positional(getattr(treq, name)))
+
+    def test_methods(self) -> None:
+        """
+        Each function sends its method, with the task's headers, and the
+        response is treq's.
+        """
+        for name in ["get", "post", "put", "delete"]:
+            d = getattr(txtreq, name)("http://example.com/", agent=self.agent)
+            response = self.successResultOf(d)
+            self.assertEqual(self.successResultOf(response.content()), b"hello")
+            self.assertTrue(self.resource.received[-1].hasHeader(b"x-eliot-task-id"))
+        methods = [m["method"] for m in self.logger.messages if "method" in m]
+        self.assertEqual(methods, ["GET", "POST", "PUT", "DELETE"])
+
+    def test_dictHeadersNotMutated(self) -> None:
+        """
+        A dict of headers is sent, and not changed.
+        """
+        mine: Dict[str, Any] = {"Accept": ["text/plain"]}
+        self.successResultOf(txtreq.get("http://example.com/", mine,
+                                        agent=self.agent))
+        self.assertEqual(mine, {"Accept": ["text/plain"]})
+        self.assertEqual(self.resource.received[-1].getRawHeaders(b"accept"), [b"text/plain"])
+
+    def test_headersObjectNotMutated(self) -> None:
+        """
+        A L{Headers} is not changed, not even with the C{Content-Type} treq
+        adds for a form body.
+        """
+        inner = RecordingAgent()
+        mine = Headers({b"accept": [b"text/plain"]})
+        txtreq.post("http://example.com/", {"a": "b"}, headers=mine, agent=inner)
+        self.assertEqual(list(mine.getAllRawHeaders()), [(b"Accept", [b"text/plain"])])
+        sent = inner.requests[0][2]
+        assert sent is not None
+        self.assertEqual(sent.getRawHeaders(b"content-type"),
+                         [b"application/x-www-form-urlencoded"])
+
+    def test_body(self) -> None:
+        """
+        A request body is sent through.
+        """
+        bodies: List[bytes] = []
+
+        class Echo(Resource):
+            isLeaf = True
+
+            def render_POST(self, request: Any) -> bytes:
+                bodies.append(request.content.read())
+                return b""
+
+        agent = RequestTraversalAgent(Echo())
+        self.successResultOf(txtreq.post("http://example.com/", BytesProducer(b"payload"),
+                                         agent=agent))
+        self.assertEqual(bodies, [b"payload"])
+
+    def test_redirectHopsInCallersAction(self) -> None:
+        """
+        Each hop of a followed redirect is its own request action, both
+        under the caller's action, each with its own position.
+        """
+        class Redirect(Resource):
+            isLeaf = True
+
+            def render(self, request: Any) -> bytes:
+                if request.path == b"/old":
+                    request.redirect(b"http://example.com/new")
+                    return b""
+                return request.getHeader(b"x-eliot-task-id")  # type: ignore[no-any-return]
+
+        agent = RequestTraversalAgent(Redirect())
+        with start_action(action_type="app:outer") as outer:
+            d = txtreq.get("http://example.com/old", agent=agent)
+        body = self.successResultOf(self.successResultOf(d).content())
+        self.assertEqual(body, f"{outer.task_uuid}@/3/2".encode())
+        hops = [(m["task_level"], m["action_status"], m.get("status")) for m in self.logger.messages
+                if m.get("action_type") == CLIENT_ACTION_TYPE]
+        self.assertEqual(hops, [([2, 1], "started", None), ([2, 3], "succeeded", 302),
+                                ([3, 1], "started", None), ([3, 3], "succeeded", 200)])
+
+    def test_stubTreqServer(self) -> None:
+        """
+        The headers reach a server tested with L{StubTreq} and mean the same
+        task there.
+        """
+        stub = StubTreq(self.resource)
+        with start_action(action_type="app:outer") as outer:
+            task_id = outer.serialize_task_id()
+        self.successResultOf(stub.get("http://example.com/", headers={b"X-Eliot-Task-Id": task_id}))
+        self.assertEqual(self.resource.received[-1].getRawHeaders(b"x-eliot-task-id"), [task_id])

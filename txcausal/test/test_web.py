@@ -1,0 +1,308 @@
+"""
+Tests for L{txcausal.web}: servers that continue the client's task.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from treq.testing import StubTreq as _StubTreq
+from twisted.internet.defer import Deferred
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.client import ResponseNeverReceived
+from twisted.web.pages import notFound
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import NOT_DONE_YET
+from zope.interface.verify import verifyObject
+
+from txcausal import log_message, start_action
+from txcausal._propagation import _REMOTE_TRACE
+from txcausal.test._helpers import CapturingMixin
+from txcausal.test.test_treq import RecordingAgent
+from txcausal.treq import TracingAgent
+from txcausal.web import (
+    REMOTE_TASK_ACTION_TYPE,
+    SERVER_ACTION_TYPE,
+    TracingResource,
+    continue_request,
+)
+
+#: StubTreq sets its methods at run time; give type checkers an Any.
+StubTreq: Any = _StubTreq
+
+TASK_UUID = "1e0be9be-ae56-49ef-9bce-60e850a7db09"
+TRACEPARENT = b"00-1e0be9beae5649ef9bce60e850a7db09-00f067aa0ba902b7-01"
+
+
+class Leaf(Resource):
+    """
+    Logs a message and answers with C{body} (bytes, a Deferred, or an
+    exception to raise).
+    """
+
+    isLeaf = True
+
+    def __init__(self, body: Any = b"ok") -> None:
+        super().__init__()
+        self.body = body
+
+    def render(self, request: Any) -> Any:
+        log_message(message_type="app:rendering")
+        if isinstance(self.body, Exception):
+            raise self.body
+        return self.body
+
+
+def actions(messages: List[Dict[str, Any]], action_type: str) -> List[Dict[str, Any]]:
+    """
+    @return: The start and finish messages of actions of C{action_type}.
+    """
+    return [m for m in messages if m.get("action_type") == action_type]
+
+
+class TracingResourceTests(CapturingMixin, SynchronousTestCase):
+    """
+    Tests for L{TracingResource}.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+
+    def get(self, resource: Any, path: str = "/a",
+            headers: Optional[Dict[bytes, List[bytes]]] = None, stub: Any = None) -> Any:
+        stub = stub or StubTreq(TracingResource(resource))
+        return self.successResultOf(stub.get("http://example.com" + path, headers=headers))
+
+    def test_interface(self) -> None:
+        """
+        L{TracingResource} provides L{IResource}.
+        """
+        self.assertTrue(verifyObject(IResource, TracingResource(Resource())))
+
+    def test_continuesTask(self) -> None:
+        """
+        A request with C{X-Eliot-Task-Id} runs in an C{eliot:remote_task}
+        action at that position, with method and path; the render's messages
+        are inside it, and it succeeds with the status.
+        """
+        response = self.get(Leaf(), "/a?q=1", {b"X-Eliot-Task-Id": [f"{TASK_UUID}@/2/2".encode()]})
+        self.assertEqual(response.code, 200)
+        start, end = actions(self.logger.messages, REMOTE_TASK_ACTION_TYPE)
+        self.assertEqual((start["task_uuid"], start["task_level"], start["method"], start["path"]),
+                         (TASK_UUID, [2, 2, 1], "GET", "/a"))
+        rendering = [m for m in self.logger.messages if m.get("message_type") == "app:rendering"]
+        self.assertEqual(rendering[0]["task_level"], [2, 2, 2])
+        self.assertEqual((end["task_level"], end["action_status"], end["status"]),
+                         ([2, 2, 3], "succeeded", 200))
+
+    def test_newTask(self) -> None:
+        """
+        Without headers, a request starts a C{txcausal:http:server} task.
+        """
+        self.get(Leaf())
+        start, end = actions(self.logger.messages, SERVER_ACTION_TYPE)
+        self.assertEqual((start["task_level"], end["task_level"]), ([1], [3]))
+        self.assertEqual(self.logger.messages[1]["task_level"], [2])
+
+    def test_traversal(self) -> None:
+        """
+        The wrapped resource's children are found (a missing one gives 404,
+        a response the action succeeds with).
+        """
+        root = Resource()
+        root.getChild = lambda path, request: notFound()  # type: ignore[method-assign]
+        root.putChild(b"child", Leaf(b"child body"))
+        stub = StubTreq(TracingResource(root))
+        response = self.get(root, "/child", stub=stub)
+        self.assertEqual(self.successResultOf(response.content()), b"child body")
+        self.assertEqual(self.get(root, "/missing", stub=stub).code, 404)
+        self.assertEqual(self.logger.messages[-1]["status"], 404)
+
+    def test_putChild(self) -> None:
+        """
+        L{TracingResource.putChild} adds to the wrapped resource.
+        """
+        root = Resource()
+        TracingResource(root).putChild(b"x", Leaf())
+        self.assertEqual(list(root.children), [b"x"])
+
+    def test_renderRaises(self) -> None:
+        """
+        An exception from the render fails the action; twisted.web answers
+        500 as usual.
+        """
+        response = self.get(Leaf(ZeroDivisionError("nope")))
+        self.assertEqual(response.code, 500)
+        self.flushLoggedErrors(ZeroDivisionError)
+        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
+        self.assertEqual((end["action_status"], end["exception"], end["reason"]),
+                         ("failed", "builtins.ZeroDivisionError", "nope"))
+
+    def test_deferredRender(self) -> None:
+        """
+        A render may return a L{Deferred} of the body; the action ends when
+        the response does.
+        """
+        body: Deferred[bytes] = Deferred()
+        stub = StubTreq(TracingResource(Leaf(body)))
+        d = stub.get("http://example.com/")
+        self.assertNoResult(d)
+        self.assertEqual(len(actions(self.logger.messages, SERVER_ACTION_TYPE)), 1)
+        body.callback(b"later")
+        stub.flush()
+        self.assertEqual(self.successResultOf(self.successResultOf(d).content()), b"later")
+        self.assertEqual(self.logger.messages[-1]["status"], 200)
+
+    def test_deferredRenderFails(self) -> None:
+        """
+        A failed L{Deferred} from the render fails the action and answers
+        500.
+        """
+        body: Deferred[bytes] = Deferred()
+        stub = StubTreq(TracingResource(Leaf(body)))
+        d = stub.get("http://example.com/")
+        body.errback(KeyError("gone"))
+        stub.flush()
+        self.assertEqual(self.successResultOf(d).code, 500)
+        self.flushLoggedErrors(KeyError)
+        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
+        self.assertEqual((end["action_status"], end["exception"]), ("failed", "builtins.KeyError"))
+
+    def test_clientGoesAway(self) -> None:
+        """
+        If the connection is lost before the response, the action fails and
+        the render's L{Deferred} is cancelled.
+        """
+        cancelled: List[Any] = []
+        body: Deferred[bytes] = Deferred(cancelled.append)
+        stub = StubTreq(TracingResource(Leaf(body)))
+        d = stub.get("http://example.com/")
+        d.cancel()
+        stub.flush()
+        self.failureResultOf(d, ResponseNeverReceived)
+        self.assertEqual(cancelled, [body])
+        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
+        self.assertEqual(end["action_status"], "failed")
+
+    def test_rejectedHeaderStillServed(self) -> None:
+        """
+        A bad header does not break the request: a new task starts, with the
+        rejected value logged.
+        """
+        response = self.get(Leaf(), headers={b"X-Eliot-Task-Id": [b"\xffevil'" * 300]})
+        self.assertEqual(response.code, 200)
+        start = actions(self.logger.messages, SERVER_ACTION_TYPE)[0]
+        rejection = start["rejected_headers"]["x-eliot-task-id"]
+        self.assertEqual(rejection["reason"], "longer than 1024 bytes")
+        self.assertTrue(rejection["values"][0].startswith("\\xffevil'"))
+
+
+class ContinueRequestTests(CapturingMixin, SynchronousTestCase):
+    """
+    Tests for L{continue_request}.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+
+    def serve(self, render: Any, headers: Optional[Dict[bytes, List[bytes]]] = None,
+              wrap: bool = False) -> Any:
+        """
+        Serve one GET with C{render} as the leaf's render method.
+        """
+        leaf = Resource()
+        leaf.isLeaf = True
+        leaf.render = render  # type: ignore[method-assign]
+        stub = StubTreq(TracingResource(leaf) if wrap else leaf)
+        return self.successResultOf(stub.get("http://example.com/p", headers=headers))
+
+    def test_inRender(self) -> None:
+        """
+        In a plain render method, the block runs in the action continuing
+        the client's task, which ends with the response.
+        """
+        def render(request: Any) -> bytes:
+            with continue_request(request):
+                log_message(message_type="app:inside")
+            log_message(message_type="app:outside")
+            return b""
+
+        self.serve(render, {b"X-Eliot-Task-Id": [f"{TASK_UUID}@/7".encode()]})
+        levels = {m.get("message_type") or m["action_status"]: (m["task_uuid"], m["task_level"])
+                  for m in self.logger.messages}
+        self.assertEqual(levels["app:inside"], (TASK_UUID, [7, 2]))
+        self.assertEqual(levels["succeeded"], (TASK_UUID, [7, 3]))
+        self.assertNotEqual(levels["app:outside"][0], TASK_UUID)
+
+    def test_oneActionPerRequest(self) -> None:
+        """
+        Under L{TracingResource}, or called twice, it gives the same action.
+        """
+        scopes = []
+
+        def render(request: Any) -> bytes:
+            scopes.append(continue_request(request))
+            scopes.append(continue_request(request))
+            return b""
+
+        self.serve(render, wrap=True)
+        self.assertIs(scopes[0], scopes[1])
+        self.assertEqual(len(actions(self.logger.messages, SERVER_ACTION_TYPE)), 2)
+
+    def test_exceptionFails(self) -> None:
+        """
+        An exception leaving the block fails the action, and propagates.
+        """
+        def render(request: Any) -> bytes:
+            with continue_request(request):
+                raise ValueError("bad input")
+
+        self.assertEqual(self.serve(render).code, 500)
+        self.flushLoggedErrors(ValueError)
+        self.assertEqual(self.logger.messages[-1]["exception"], "builtins.ValueError")
+
+    def test_track(self) -> None:
+        """
+        L{RequestScope.track} fails the action when the L{Deferred} a route
+        returns fails, and passes the failure on.
+        """
+        body: Deferred[bytes] = Deferred()
+        seen = []
+
+        def render(request: Any) -> Any:
+            with continue_request(request) as scope:
+                seen.append((request, scope.track(body)))
+            return NOT_DONE_YET
+
+        stub = StubTreq(Leaf())
+        stub._agent._rootResource.render = render
+        d = stub.get("http://example.com/")
+        body.errback(KeyError("x"))
+        request, tracked = seen[0]
+        self.failureResultOf(tracked, KeyError)
+        request.finish()
+        stub.flush()
+        self.successResultOf(d)
+        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
+        self.assertEqual(end["exception"], "builtins.KeyError")
+
+    def test_tracestatePassedOn(self) -> None:
+        """
+        Requests made while handling a request with Trace Context headers
+        pass its C{tracestate} and flags on.
+        """
+        agent = RecordingAgent()
+
+        def render(request: Any) -> bytes:
+            with continue_request(request):
+                with start_action(action_type="app:work"):
+                    TracingAgent(agent).request(b"GET", b"http://downstream/")
+            return b""
+
+        self.serve(render, {b"traceparent": [TRACEPARENT[:-2] + b"00"], b"tracestate": [b"v=1"]})
+        sent = agent.requests[0][2]
+        assert sent is not None
+        self.assertEqual(sent.getRawHeaders(b"tracestate"), [b"v=1"])
+        self.assertTrue(sent.getRawHeaders(b"traceparent")[0].endswith(b"-00"))  # type: ignore[index]
+        self.assertTrue(sent.getRawHeaders(b"x-eliot-task-id")[0].startswith(TASK_UUID.encode()))  # type: ignore[index]
+        self.assertIsNone(_REMOTE_TRACE.get())

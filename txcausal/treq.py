@@ -1,0 +1,189 @@
+# -*- test-case-name: txcausal.test.test_treq -*-
+"""
+HTTP clients that carry the current task to the server.
+
+Wrap any L{IAgent} in L{TracingAgent}, or call this module's L{get},
+L{post}, L{put}, L{delete} and L{request} as you would treq's::
+
+    from txcausal import start_action
+    from txcausal import treq
+
+    async def fetch(url):
+        with start_action(action_type="app:fetch"):
+            response = await treq.get(url)
+            return await response.text()
+
+Each request is logged as a C{txcausal:http:client} action (C{method},
+C{url} without credentials or query string; C{status} on success) and sends
+a fresh position inside it as C{X-Eliot-Task-Id} and C{traceparent}, so a
+server using L{txcausal.web} (or Eliot, or OpenTelemetry) continues the
+task.  The action fails only when no response arrives (connection error,
+timeout, cancellation); a 4xx or 5xx response is a response: the action
+succeeds with its C{status}, and deciding that it is an error is the
+caller's job, in the caller's own action.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Optional, Union
+
+import treq as _treq
+from hyperlink import URL
+from treq.api import default_pool, default_reactor
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+from twisted.web.client import Agent
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent, IBodyProducer, IResponse
+from zope.interface import implementer
+
+from ._action import Action, start_action
+from ._interfaces import ILogger
+from ._propagation import outgoing
+
+#: The action type of an HTTP request made through L{TracingAgent}.
+CLIENT_ACTION_TYPE = "txcausal:http:client"
+
+
+def _loggable_url(uri: bytes) -> str:
+    """
+    @return: C{uri} without user info, query string or fragment.
+    """
+    try:
+        url = URL.from_text(uri.decode("ascii"))
+        return url.replace(userinfo="", query=(), fragment="").to_text()
+    except Exception:
+        return uri.split(b"?", 1)[0].split(b"#", 1)[0].decode("ascii", "backslashreplace")
+
+
+def _in_context(context: contextvars.Context, inner: "Deferred[Any]") -> "Deferred[Any]":
+    """
+    @return: A L{Deferred} that fires with C{inner}'s result, running its
+        callbacks in C{context}: the caller's action stays current for them
+        (and for the next hop of a redirect), instead of whatever the reactor
+        had.  Cancelling it cancels C{inner}.
+    """
+    outer: "Deferred[Any]" = Deferred(lambda _: inner.cancel())
+
+    def fire(result: Any) -> None:
+        if isinstance(result, Failure):
+            context.run(outer.errback, result)
+        else:
+            context.run(outer.callback, result)
+
+    inner.addBoth(fire)
+    return outer
+
+
+@implementer(IAgent)
+class TracingAgent:
+    """
+    An L{IAgent} that logs each request as an action and sends the task's
+    position in its headers, without modifying the caller's L{Headers}.
+
+    Use it under L{treq.client.HTTPClient} or anything else that takes an
+    agent: C{HTTPClient(TracingAgent(Agent(reactor)))}.
+    """
+
+    def __init__(self, agent: IAgent, logger: Optional[ILogger] = None) -> None:
+        """
+        @param agent: The agent that makes the requests.
+        @param logger: Where the actions go; default: the global logger.
+        """
+        self._agent = agent
+        self._logger = logger
+
+    def request(self, method: bytes, uri: bytes, headers: Optional[Headers] = None,
+                bodyProducer: Optional[IBodyProducer] = None) -> "Deferred[IResponse]":
+        """
+        Make the request inside a new C{txcausal:http:client} action, a
+        child of the current action (or a new task).
+
+        @return: A L{Deferred} firing with the response once its headers
+            have arrived; its callbacks run with the caller's action current.
+        """
+        context = contextvars.copy_context()
+        action = start_action(self._logger, CLIENT_ACTION_TYPE,
+                              method=method.decode("ascii", "backslashreplace"),
+                              url=_loggable_url(uri))
+        try:
+            with action.context():
+                sent = outgoing(action, headers)
+                d = self._agent.request(method, uri, sent, bodyProducer)
+        except BaseException as e:
+            action.finish(e)
+            raise
+        d.addCallbacks(_succeeded, _failed, callbackArgs=(action,), errbackArgs=(action,))
+        return _in_context(context, d)
+
+
+def _succeeded(response: IResponse, action: Action) -> IResponse:
+    action.add_success_fields(status=response.code)
+    action.finish()
+    return response
+
+
+def _failed(failure: Failure, action: Action) -> Failure:
+    action.finish(failure.value)
+    return failure
+
+
+def _copy_headers(headers: Union[Headers, dict, None]) -> Union[Headers, dict, None]:  # type: ignore[type-arg]
+    """
+    treq sets C{Content-Type} on a L{Headers} it is given: give it a copy.
+    """
+    return headers.copy() if isinstance(headers, (Headers, dict)) else headers
+
+
+def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] = None,
+            pool: Any = None, persistent: Optional[bool] = None, reactor: Any = None,
+            headers: Any = None, logger: Optional[ILogger] = None,
+            **kwargs: Any) -> "Deferred[Any]":
+    """
+    Make an HTTP request, as L{treq.request} does, logged as an action whose
+    position the server can continue.
+
+    @param agent: The agent to wrap; default: treq's (an L{Agent} on the
+        shared connection pool, or on C{pool}).
+    @param headers: Never modified.
+    @param logger: Where the actions go; default: the global logger.
+    @param kwargs: Any other keyword argument of L{treq.request}.
+    @return: A L{Deferred} firing with treq's response.
+    """
+    if agent is None:
+        reactor = default_reactor(reactor)  # type: ignore[no-untyped-call]
+        agent = Agent(reactor, pool=default_pool(reactor, pool, persistent))  # type: ignore[no-untyped-call]
+    return _treq.request(method, url, data, agent=TracingAgent(agent, logger),
+                         headers=_copy_headers(headers), reactor=reactor, **kwargs)
+
+
+def get(url: Any, headers: Any = None, **kwargs: Any) -> "Deferred[Any]":
+    """
+    Make a C{GET} request; see L{request}.
+    """
+    return request("GET", url, headers=headers, **kwargs)
+
+
+def post(url: Any, data: Any = None, **kwargs: Any) -> "Deferred[Any]":
+    """
+    Make a C{POST} request; see L{request}.
+    """
+    return request("POST", url, data, **kwargs)
+
+
+def put(url: Any, data: Any = None, **kwargs: Any) -> "Deferred[Any]":
+    """
+    Make a C{PUT} request; see L{request}.
+    """
+    return request("PUT", url, data, **kwargs)
+
+
+def delete(url: Any, **kwargs: Any) -> "Deferred[Any]":
+    """
+    Make a C{DELETE} request; see L{request}.
+    """
+    return request("DELETE", url, **kwargs)
+
+
+__all__ = ["TracingAgent", "CLIENT_ACTION_TYPE", "request", "get", "post", "put", "delete"]
