@@ -236,23 +236,37 @@ class FileDestination:
             None if isinstance(file, io.BufferedWriter) else threading.Lock()
         )
 
-    def __call__(self, message: Dict[str, Any]) -> None:
+    def encode(self, message: Dict[str, Any]) -> bytes:
+        """
+        Encode a message as this destination writes it.
+
+        @return: One JSON line, or the two lines reporting a message that
+            cannot be encoded; never raises.
+        """
         try:
-            data: Any = _dumps(message, default=self._default, option=JSON_OPTIONS)
+            return _dumps(message, default=self._default, option=JSON_OPTIONS)
         except TypeError:
-            data = self._encoder.encode(message)
+            return self._encoder.encode(message)
+
+    def write_encoded(self, data: bytes) -> None:
+        """
+        Write and flush already encoded lines (see L{encode}), e.g. a batch
+        of them from L{txcausal.logwriter.ThreadedWriter}.
+        """
         lock = self._lock
         if lock is None:
             # A buffered binary file locks itself, and each write is a whole
-            # line, so lines never interleave.
+            # number of lines, so lines never interleave.
             self.file.write(data)
             self.file.flush()
             return
-        if self._text:
-            data = data.decode("utf-8", "surrogateescape")
+        text: Any = data.decode("utf-8", "surrogateescape") if self._text else data
         with lock:
-            self.file.write(data)
+            self.file.write(text)
             self.file.flush()
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        self.write_encoded(self.encode(message))
 
     def __repr__(self) -> str:
         return f"<FileDestination {getattr(self.file, 'name', self.file)!r}>"

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import orjson
 from twisted.trial.unittest import SkipTest
@@ -71,6 +71,29 @@ def read_json_lines(path: Path) -> List[Dict[str, Any]]:
     @return: The messages of a JSON-lines log file.
     """
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+class ImmediateReactor:
+    """
+    Runs C{callFromThread} calls at once, for writers driven by a memory
+    worker on the test's own thread.
+    """
+
+    def callFromThread(self, f: Callable[..., object], *args: Any) -> None:
+        f(*args)
+
+
+def flush_early_buffer() -> None:
+    """
+    Hand the process-wide early buffer to a throwaway destination, so a
+    destination added by a test receives only what the test logs.
+    """
+
+    def discard(message: Dict[str, Any]) -> None:
+        pass
+
+    txcausal.add_destinations(discard)
+    txcausal.remove_destination(discard)
 
 
 class CapturingMixin:

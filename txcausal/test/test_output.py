@@ -195,6 +195,18 @@ class FileDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         """
         self.assertTrue(verifyObject(IDestination, FileDestination(io.BytesIO())))
 
+    def test_encodeThenWrite(self) -> None:
+        """
+        L{FileDestination.encode} gives the line the destination would write,
+        and L{FileDestination.write_encoded} writes a batch of such lines.
+        """
+        out = io.StringIO()
+        destination = FileDestination(out)
+        lines = destination.encode({"n": 1}) + destination.encode({"n": 2})
+        self.assertEqual(lines, b'{"n":1}\n{"n":2}\n')
+        destination.write_encoded(lines)
+        self.assertEqual(out.getvalue(), lines.decode())
+
     def test_unencodable(self) -> None:
         """
         An unencodable value is replaced by a traceback and a serialization

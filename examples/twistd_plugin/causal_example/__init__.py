@@ -1,0 +1,3 @@
+"""
+A small service run by the C{causal-example} twistd plugin.
+"""

@@ -1,0 +1,250 @@
+# -*- test-case-name: txcausal.test.test_logwriter -*-
+"""
+The parts L{txcausal.logwriter.ThreadedWriter} is built from: workers that run
+the writes (a daemon thread, or an in-memory one for tests), the bounded queue
+between the logging threads and the writer, and the sinks that snapshot a
+message on the logging thread and write it on the writer's.
+"""
+
+from __future__ import annotations
+
+import threading
+from queue import SimpleQueue
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import orjson
+from zope.interface import Interface, implementer
+
+from ._json import EncoderHook, encoder_for
+from ._output import FileDestination
+
+Work = Callable[[], object]
+
+
+class IWriterWorker(Interface):
+    """
+    Runs work, in order, one piece at a time (the contract of Twisted's
+    C{IExclusiveWorker}).
+    """
+
+    def do(work: Work) -> None:
+        """
+        Run C{work} later, after everything given before it.  Thread-safe.
+        """
+
+    def quit() -> None:
+        """
+        Run nothing given from now on; let the work already given finish.
+        """
+
+
+@implementer(IWriterWorker)
+class DaemonThreadWorker:
+    """
+    A worker with a thread of its own.  The thread is a daemon, so a process
+    that never stops its writer can still exit.
+    """
+
+    def __init__(self, name: str = "txcausal-writer") -> None:
+        self._queue: "SimpleQueue[Optional[Work]]" = SimpleQueue()
+        self._quit = False
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            work = self._queue.get()
+            if work is None:
+                return
+            work()
+
+    def do(self, work: Work) -> None:
+        if not self._quit:
+            self._queue.put(work)
+
+    def quit(self) -> None:
+        self._quit = True
+        self._queue.put(None)
+
+
+@implementer(IWriterWorker)
+class MemoryWorker:
+    """
+    A worker that only queues work, for tests to run with the C{perform}
+    callable of L{createMemoryWorker}.
+
+    @ivar pending: The work not yet performed.
+    @ivar quitted: Whether L{quit} was called.
+    """
+
+    def __init__(self) -> None:
+        self.pending: List[Work] = []
+        self.quitted = False
+
+    def do(self, work: Work) -> None:
+        if not self.quitted:
+            self.pending.append(work)
+
+    def quit(self) -> None:
+        self.quitted = True
+
+
+def createMemoryWorker() -> Tuple[MemoryWorker, Callable[[], bool]]:
+    """
+    Create a worker that runs nothing until told to (the idea of Twisted's
+    private C{createMemoryWorker}).
+
+    @return: The worker, and a callable that performs one piece of its work,
+        returning C{False} when there was none.
+    """
+    worker = MemoryWorker()
+
+    def perform() -> bool:
+        if not worker.pending:
+            return False
+        worker.pending.pop(0)()
+        return True
+
+    return worker, perform
+
+
+class BoundedQueue:
+    """
+    Encoded messages waiting for the writer or being written, at most
+    C{maxMessages} of them and C{maxBytes} in all.  When full, the message
+    being added is refused (tail drop) and counted.  Thread-safe.
+
+    @ivar refusedFull: Refused because the queue was full, not yet reported.
+    @ivar refusedClosed: Refused because the writer was not running, not yet
+        reported.
+    """
+
+    def __init__(self, maxMessages: int, maxBytes: int) -> None:
+        self._maxMessages = maxMessages
+        self._maxBytes = maxBytes
+        self._lock = threading.Lock()
+        self._items: List[bytes] = []
+        self._count = 0
+        self._size = 0
+        self._scheduled = False
+        self.accepting = False
+        self.refusedFull = 0
+        self.refusedClosed = 0
+
+    def put(self, data: bytes) -> bool:
+        """
+        Add one encoded message, unless the queue is full or closed.
+
+        @return: C{True} when the caller must schedule a drain (the queue was
+            idle); C{False} when one is already scheduled or C{data} was
+            refused.
+        """
+        with self._lock:
+            if not self.accepting:
+                self.refusedClosed += 1
+                return False
+            size = self._size + len(data)
+            if self._count >= self._maxMessages or size > self._maxBytes:
+                self.refusedFull += 1
+                return False
+            self._items.append(data)
+            self._count += 1
+            self._size = size
+            if self._scheduled:
+                return False
+            self._scheduled = True
+            return True
+
+    def take(self) -> Optional[Tuple[List[bytes], int, int]]:
+        """
+        Take everything queued, and the refusal counts, for writing.  The
+        messages taken still count against the limits until L{release}d.
+
+        @return: C{(messages, refusedFull, refusedClosed)}, or C{None} when
+            there is nothing to do, in which case the next L{put} schedules
+            a drain again.
+        """
+        with self._lock:
+            items, full, closed = self._items, self.refusedFull, self.refusedClosed
+            if not items and not full and not closed:
+                self._scheduled = False
+                return None
+            self._items = []
+            self.refusedFull = self.refusedClosed = 0
+            return items, full, closed
+
+    def release(self, lines: List[bytes]) -> None:
+        """
+        Free the room of taken messages, once written.
+        """
+        size = sum(map(len, lines))
+        with self._lock:
+            self._count -= len(lines)
+            self._size -= size
+
+    def setAccepting(self, accepting: bool) -> None:
+        """
+        Start or stop accepting messages.
+        """
+        with self._lock:
+            self.accepting = accepting
+
+
+class FileSink:
+    """
+    Writes to a L{FileDestination}'s file directly: the lines are encoded
+    with the destination's encoder on the logging thread, and each batch is
+    written with one C{write} and one C{flush}.
+    """
+
+    batched = True
+
+    def __init__(self, destination: FileDestination) -> None:
+        self._destination = destination
+        self.encode = destination.encode
+
+    def write(self, lines: List[bytes]) -> None:
+        """
+        Write encoded lines.  Runs on the writer's thread.
+        """
+        self._destination.write_encoded(b"".join(lines))
+
+    def __repr__(self) -> str:
+        return repr(self._destination)
+
+
+class CallableSink:
+    """
+    Writes to any destination: the message is encoded as JSON on the logging
+    thread (its snapshot) and decoded again on the writer's thread, so the
+    destination gets a private copy, as a file would have stored it.
+    """
+
+    batched = False
+
+    def __init__(self, destination: Callable[[Dict[str, Any]], None],
+                 encoder: EncoderHook = None) -> None:
+        self._destination = destination
+        self.encode = encoder_for(encoder).encode
+
+    def write(self, lines: List[bytes]) -> None:
+        """
+        Decode and deliver encoded messages.  Runs on the writer's thread.
+        """
+        for data in lines:
+            # An unencodable message was encoded as two replacement lines.
+            for line in data.splitlines():
+                self._destination(orjson.loads(line))
+
+    def __repr__(self) -> str:
+        return repr(self._destination)
+
+
+def sinkFor(destination: Callable[[Dict[str, Any]], None],
+            encoder: EncoderHook = None) -> Union[FileSink, CallableSink]:
+    """
+    @return: The fastest sink for C{destination}.
+    """
+    if isinstance(destination, FileDestination) and encoder is None:
+        return FileSink(destination)
+    return CallableSink(destination, encoder)

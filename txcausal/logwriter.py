@@ -1,0 +1,280 @@
+# -*- test-case-name: txcausal.test.test_logwriter -*-
+"""
+L{ThreadedWriter}: a destination that writes from a thread of its own, so a
+slow or blocked disk never stalls the reactor.
+
+    from twisted.python.logfile import DailyLogFile
+    from txcausal import FileDestination
+    from txcausal.logwriter import ThreadedWriter
+
+    writer = ThreadedWriter(FileDestination(DailyLogFile.fromFullPath("app.log")))
+    writer.setServiceParent(application)
+
+Each message is encoded as JSON on the logging thread (its snapshot: later
+changes to the values logged do not change what is written), queued, and
+written on the writer's thread.  When the queue is full the new message is
+refused and counted; the count is written as a C{txcausal:messages_dropped}
+message as soon as there is room.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from time import time
+from typing import Any, Callable, Dict, List, Optional
+from uuid import uuid4
+
+from twisted.application.service import IService, Service
+from twisted.internet.defer import Deferred, succeed
+from zope.interface import implementer
+
+from . import _output
+from ._interfaces import IDestination
+from ._json import EncoderHook, safe_repr, safe_str
+from ._output import DESTINATION_FAILURE, dropped_message
+from ._writer import BoundedQueue, DaemonThreadWorker, IWriterWorker, sinkFor
+
+#: Default queue limits: enough for bursts, small enough for any process.
+DEFAULT_MAX_MESSAGES = 10_000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: How long an exiting process waits for a writer nobody stopped.
+DEFAULT_EXIT_TIMEOUT = 5.0
+
+
+def _failureReport(sink: object, error: Exception, lines: List[bytes]) -> Dict[str, Any]:
+    """
+    The C{eliot:destination_failure} message for C{lines} that C{sink} could
+    not write.
+    """
+    return {
+        "message_type": DESTINATION_FAILURE,
+        "task_uuid": str(uuid4()),
+        "task_level": [1],
+        "timestamp": time(),
+        "destination": safe_repr(sink, 200),
+        "exception": f"{type(error).__module__}.{type(error).__qualname__}",
+        "reason": safe_str(error, 1000),
+        "message": lines[0].decode("utf-8", "replace")[:1000],
+        "lost": len(lines),
+    }
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, not {value!r}")
+
+
+@implementer(IService, IDestination)
+class ThreadedWriter(Service):
+    """
+    A destination, and a service, that hands messages to another destination
+    on a thread of its own.
+
+    L{startService} adds it to the destinations; L{stopService} removes it
+    and returns a L{Deferred} that fires once every message accepted before
+    it was written.  A process that exits without stopping it waits up to
+    C{exitTimeout} seconds for the queue to drain, then exits anyway.
+
+    Full queue policy: a message logged while C{maxMessages} messages, or
+    C{maxBytes} bytes of JSON, wait to be written is refused.  Refused
+    messages are counted in L{dropped} and reported in the log as a
+    C{txcausal:messages_dropped} message.  A destination that raises is
+    reported once as an C{eliot:destination_failure} message through the
+    other destinations; the messages lost until it works again are then
+    reported as C{txcausal:messages_dropped}.
+
+    @ivar destination: Where the messages go, from the writer's thread.
+    @ivar dropped: How many messages were refused or lost so far.
+    """
+
+    def __init__(
+        self,
+        destination: Callable[[Dict[str, Any]], None],
+        reactor: Any = None,
+        *,
+        maxMessages: int = DEFAULT_MAX_MESSAGES,
+        maxBytes: int = DEFAULT_MAX_BYTES,
+        encoder: EncoderHook = None,
+        exitTimeout: float = DEFAULT_EXIT_TIMEOUT,
+        createWorker: Callable[[], IWriterWorker] = DaemonThreadWorker,
+    ) -> None:
+        """
+        @param destination: A destination (L{IDestination}); a
+            L{txcausal.FileDestination} is written to with one write per
+            batch of lines.
+        @param reactor: Provides C{callFromThread}, to fire the L{Deferred}
+            of L{stopService}; default: the global reactor.
+        @param maxMessages: How many messages may wait to be written.
+        @param maxBytes: How many bytes of JSON may wait to be written.
+        @param encoder: A JSON encoder hook (see L{txcausal.to_file}) for the
+            snapshots given to a destination that is not a
+            L{txcausal.FileDestination}, which uses its own.
+        @param exitTimeout: Seconds an exiting process waits for the queue.
+        @param createWorker: Makes the worker that runs the writes; the
+            default starts a daemon thread.
+        @raise TypeError: If C{destination} is not callable.
+        @raise ValueError: If a limit is not positive.
+        """
+        if not callable(destination):
+            raise TypeError(f"ThreadedWriter needs a callable destination, not {destination!r}")
+        _positive("maxMessages", maxMessages)
+        _positive("maxBytes", maxBytes)
+        self.destination = destination
+        self.dropped = 0
+        self._reactor = reactor
+        self._sink = sinkFor(destination, encoder)
+        self._encode = self._sink.encode
+        self._queue = BoundedQueue(maxMessages, maxBytes)
+        self._exitTimeout = exitTimeout
+        self._createWorker = createWorker
+        self._worker: Optional[IWriterWorker] = None
+        self._failing = False
+        self._lostToFailures = 0
+        self._direct = False
+        self._directLock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"<ThreadedWriter {self._sink!r}>"
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Snapshot a message and queue it for writing.  Thread-safe, never
+        raises, never blocks on the destination.
+        """
+        data = self._encode(message)
+        if self._direct:
+            with self._directLock:
+                self._write([data])
+            return
+        if self._queue.put(data):
+            worker = self._worker
+            if worker is not None:
+                worker.do(self._drain)
+
+    def startService(self) -> None:
+        """
+        Start the writer's worker and add the writer to the destinations.
+        Starting a running writer does nothing.
+        """
+        if self.running:
+            return
+        Service.startService(self)  # type: ignore[no-untyped-call]
+        self._worker = self._createWorker()
+        self._queue.setAccepting(True)
+        self._direct = False
+        atexit.register(self.stopThreading)
+        # Whatever was refused while stopped is reported now.
+        self._worker.do(self._drain)
+        _output.add_destinations(self)
+
+    def stopService(self) -> "Deferred[None]":
+        """
+        Remove the writer from the destinations and stop it.
+
+        @return: A L{Deferred} that fires when every message accepted before
+            the call has been written.
+        """
+        if not self.running:
+            return succeed(None)
+        Service.stopService(self)  # type: ignore[no-untyped-call]
+        atexit.unregister(self.stopThreading)
+        try:
+            _output.remove_destination(self)
+        except ValueError:
+            pass
+        done: "Deferred[None]" = Deferred()
+        reactor = self._reactor
+        if reactor is None:
+            from twisted.internet import reactor
+        self._finish(lambda: reactor.callFromThread(done.callback, None))
+        return done
+
+    def _finish(self, then: Callable[[], object]) -> None:
+        """
+        Refuse new messages, and once those queued are written, stop the
+        worker and call C{then} (from the worker).
+        """
+        self._queue.setAccepting(False)
+        worker, self._worker = self._worker, None
+        assert worker is not None
+
+        def last() -> None:
+            self._drain()
+            worker.quit()
+            then()
+
+        worker.do(last)
+
+    def stopThreading(self) -> None:
+        """
+        Wait up to C{exitTimeout} seconds for the queue to be written, then
+        write every later message at once, on the thread that logs it.
+
+        This is for when no reactor is left to stall: it runs at exit for a
+        writer nobody stopped, and C{twistd --logger} runs it after the
+        reactor has stopped, so that twistd's last events are written before
+        the process exits.  The writer stays among the destinations.
+
+        If the queue is not written in time, the destination is stuck: the
+        writer then gives up on it, so that the process can still exit.
+        """
+        if not self.running:
+            return
+        self.running = 0
+        atexit.unregister(self.stopThreading)
+        written = threading.Event()
+        self._finish(written.set)
+        if written.wait(self._exitTimeout):
+            with self._directLock:
+                self._direct = True
+                # Report what was refused while switching.
+                self._drain()
+
+    def _drain(self) -> None:
+        """
+        Write what is queued, until nothing is.  Runs on the worker.
+        """
+        while True:
+            taken = self._queue.take()
+            if taken is None:
+                return
+            lines, full, closed = taken
+            chunks = [lines] if self._sink.batched else [[line] for line in lines]
+            for chunk in chunks:
+                self._write(chunk)
+                self._queue.release(chunk)
+            self._reportRefused(full, "the ThreadedWriter queue was full")
+            self._reportRefused(closed, "logged while the ThreadedWriter was stopped")
+
+    def _write(self, lines: List[bytes]) -> None:
+        try:
+            self._sink.write(lines)
+        except Exception as e:
+            self._failed(e, lines)
+            return
+        if self._failing:
+            self._failing = False
+            lost, self._lostToFailures = self._lostToFailures, 0
+            self._reportRefused(lost, "the destination raised")
+
+    def _reportRefused(self, count: int, reason: str) -> None:
+        if count:
+            self.dropped += count
+            report = dropped_message(count, reason, destination=safe_repr(self._sink, 200))
+            self._write([self._encode(report)])
+
+    def _failed(self, error: Exception, lines: List[bytes]) -> None:
+        """
+        Report the first failure of a run through the default logger (the
+        other destinations); count the messages lost from then on.
+        """
+        if self._failing:
+            self._lostToFailures += len(lines)
+            return
+        self._failing = True
+        self.dropped += len(lines)
+        _output._DEFAULT_LOGGER.write(_failureReport(self._sink, error, lines))
+
+
+__all__ = ["ThreadedWriter"]

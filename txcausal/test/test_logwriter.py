@@ -1,0 +1,564 @@
+"""
+Tests for L{txcausal.logwriter}.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
+
+import orjson
+from twisted.application.service import IService
+from twisted.internet import defer, task
+from twisted.python.logfile import DailyLogFile, LogFile
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface.verify import verifyObject
+
+from txcausal import (
+    FileDestination,
+    IDestination,
+    log_message,
+    remove_destination,
+)
+from txcausal._writer import (
+    CallableSink,
+    DaemonThreadWorker,
+    FileSink,
+    MemoryWorker,
+    createMemoryWorker,
+)
+from txcausal.logwriter import ThreadedWriter
+from txcausal.test._helpers import (
+    CapturingMixin,
+    ImmediateReactor,
+    flush_early_buffer,
+    read_json_lines,
+    run_example,
+    run_python,
+)
+
+
+def _message(n: int, **fields: Any) -> Dict[str, Any]:
+    return {"message_type": "test:n", "task_uuid": "u", "task_level": [n],
+            "timestamp": 0.0, "n": n, **fields}
+
+
+#: A writer, the list its destination appends to, and a function running
+#: all the work its workers were given.
+_Built = Tuple[ThreadedWriter, List[Dict[str, Any]], Callable[[], None]]
+
+
+class _Harness(CapturingMixin):
+    """
+    Builds writers around a list destination and a memory worker.
+    """
+
+    def writer(self, destination: Any = None, **kwargs: Any) -> _Built:
+        written: List[Dict[str, Any]] = []
+        performers: List[Callable[[], bool]] = []
+
+        def createWorker() -> MemoryWorker:
+            worker, perform = createMemoryWorker()
+            performers.append(perform)
+            return worker
+
+        writer = ThreadedWriter(destination if destination is not None else written.append,
+                                ImmediateReactor(), createWorker=createWorker, **kwargs)
+
+        def performAll() -> None:
+            for perform in performers:
+                while perform():
+                    pass
+
+        return writer, written, performAll
+
+    def started(self, destination: Any = None, **kwargs: Any) -> _Built:
+        flush_early_buffer()
+        writer, written, performAll = self.writer(destination, **kwargs)
+        writer.startService()
+        self.addCleanup(lambda: writer.running and (writer.stopService(), performAll()))  # type: ignore[attr-defined]
+        return writer, written, performAll
+
+
+class ThreadedWriterTests(_Harness, SynchronousTestCase):
+    """
+    Tests for L{ThreadedWriter}, driven by an in-memory worker.
+    """
+
+    def test_interfaces(self) -> None:
+        """
+        A L{ThreadedWriter} provides L{IService} and L{IDestination}.
+        """
+        writer, _, _ = self.writer()
+        self.assertTrue(verifyObject(IService, writer))
+        self.assertTrue(verifyObject(IDestination, writer))
+
+    def test_badArguments(self) -> None:
+        """
+        A destination that is not callable, or a limit that is not positive,
+        is refused with a clear error.
+        """
+        self.assertRaises(TypeError, ThreadedWriter, "not callable")
+        exc = self.assertRaises(ValueError, ThreadedWriter, print, maxMessages=0)
+        self.assertIn("maxMessages", str(exc))
+        self.assertRaises(ValueError, ThreadedWriter, print, maxBytes=-1)
+
+    def test_writesOnWorker(self) -> None:
+        """
+        Logging only queues the message; the destination is called by the
+        worker.
+        """
+        writer, written, performAll = self.started()
+        writer(_message(1))
+        self.assertEqual(written, [])
+        performAll()
+        self.assertEqual(written, [_message(1)])
+
+    def test_startServiceAddsDestination(self) -> None:
+        """
+        Once started, the writer receives what is logged; once stopped, it
+        does not.
+        """
+        writer, written, performAll = self.started()
+        log_message("test:logged", value=1)
+        performAll()
+        self.assertEqual([m["value"] for m in written], [1])
+        writer.stopService()
+        performAll()
+        log_message("test:logged", value=2)
+        performAll()
+        self.assertEqual([m["value"] for m in written], [1])
+
+    def test_startTwice(self) -> None:
+        """
+        Starting a running writer does nothing: messages are still written
+        once each.
+        """
+        writer, written, performAll = self.started()
+        writer.startService()
+        log_message("test:once")
+        performAll()
+        self.assertEqual([m["message_type"] for m in written], ["test:once"])
+
+    def test_snapshotWhenLogged(self) -> None:
+        """
+        Changing a value after it was logged does not change what is
+        written.
+        """
+        writer, written, performAll = self.started()
+        items = [1]
+        writer(_message(1, items=items))
+        items.append(2)
+        performAll()
+        self.assertEqual(written[0]["items"], [1])
+
+    def test_unencodableMessage(self) -> None:
+        """
+        A message that cannot be encoded is replaced by a traceback and a
+        serialization failure report, as a file destination would write.
+        """
+        writer, written, performAll = self.started()
+        writer(_message(1, bad=object()))
+        performAll()
+        self.assertEqual([m["message_type"] for m in written],
+                         ["eliot:traceback", "eliot:serialization_failure"])
+
+    def test_stopServiceWaitsForQueue(self) -> None:
+        """
+        The L{Deferred} from C{stopService} fires only once every message
+        accepted before it was written.
+        """
+        writer, written, performAll = self.started()
+        for n in range(3):
+            writer(_message(n))
+        d = writer.stopService()
+        self.assertNoResult(d)
+        performAll()
+        self.assertIsNone(self.successResultOf(d))
+        self.assertEqual([m["n"] for m in written], [0, 1, 2])
+        self.assertFalse(writer.running)
+
+    def test_stopServiceWhenStopped(self) -> None:
+        """
+        Stopping a writer that is not running succeeds at once.
+        """
+        writer, _, _ = self.writer()
+        self.assertIsNone(self.successResultOf(writer.stopService()))
+
+    def test_restart(self) -> None:
+        """
+        A stopped writer can be started again; messages given to it while it
+        was stopped are reported as dropped.
+        """
+        writer, written, performAll = self.started()
+        writer.stopService()
+        performAll()
+        writer(_message(1))
+        writer.startService()
+        writer(_message(2))
+        performAll()
+        self.assertEqual(written[0]["n"], 2)
+        self.assertEqual(written[1]["message_type"], "txcausal:messages_dropped")
+        self.assertEqual(written[1]["count"], 1)
+        self.assertIn("stopped", written[1]["reason"])
+
+    def test_queueFullDropsNewest(self) -> None:
+        """
+        When C{maxMessages} messages wait, new ones are refused, counted, and
+        reported after the queued ones are written.
+        """
+        writer, written, performAll = self.started(maxMessages=3)
+        for n in range(5):
+            writer(_message(n))
+        performAll()
+        self.assertEqual([m.get("n") for m in written[:3]], [0, 1, 2])
+        self.assertEqual(written[3]["message_type"], "txcausal:messages_dropped")
+        self.assertEqual(written[3]["count"], 2)
+        self.assertEqual(writer.dropped, 2)
+
+    def test_queueBoundedInBytes(self) -> None:
+        """
+        The queue also holds at most C{maxBytes} bytes of JSON.
+        """
+        size = len(orjson.dumps(_message(0, padding="x" * 100))) + 1
+        writer, written, performAll = self.started(maxBytes=2 * size + 10)
+        for n in range(10):
+            writer(_message(n, padding="x" * 100))
+        performAll()
+        kept = [m for m in written if m["message_type"] == "test:n"]
+        self.assertEqual(len(kept), 2)
+        self.assertEqual(written[-1]["count"], 8)
+
+    def test_memoryBoundedWhenStalled(self) -> None:
+        """
+        While the destination makes no progress, the queue never grows past
+        its limit however much is logged.
+        """
+        writer, _, _ = self.started(maxMessages=10)
+        for n in range(1000):
+            writer(_message(n))
+        self.assertEqual(len(writer._queue._items), 10)
+        self.assertEqual(writer._queue.refusedFull, 990)
+
+    def test_boundIncludesMessagesBeingWritten(self) -> None:
+        """
+        Messages taken by the worker count against the limit until each is
+        written, so a slow destination never has more than C{maxMessages}
+        in memory, and room is freed message by message.
+        """
+        written: List[int] = []
+        writer: ThreadedWriter
+
+        def destination(message: Dict[str, Any]) -> None:
+            if message.get("n") == 0:
+                for n in range(10, 13):
+                    writer(_message(n))
+            if message.get("n") == 1:
+                writer(_message(20))
+            written.append(message.get("n", -1))
+
+        writer, _, performAll = self.started(destination, maxMessages=3)
+        for n in range(3):
+            writer(_message(n))
+        performAll()
+        # While 0 was written, 0, 1 and 2 filled the queue: 10-12 were
+        # refused; once 0 was written there was room for 20.  The refusal
+        # is reported after what was queued when it was counted.
+        self.assertEqual(written, [0, 1, 2, 20, -1])
+        self.assertEqual(writer.dropped, 3)
+
+    def test_destinationFailureReported(self) -> None:
+        """
+        A destination that raises is reported through the other destinations
+        and later messages are still written.
+        """
+        logger = self.capture()
+        written: List[Dict[str, Any]] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            if message.get("n") == 1:
+                raise OSError("disk on fire")
+            written.append(message)
+
+        writer, _, performAll = self.started(destination)
+        for n in range(3):
+            writer(_message(n))
+        performAll()
+        self.assertEqual([m["n"] for m in written], [0, 2])
+        [report] = logger.messages
+        self.assertEqual(report["message_type"], "eliot:destination_failure")
+        self.assertEqual(report["exception"], "builtins.OSError")
+        self.assertEqual(report["reason"], "disk on fire")
+        self.assertEqual(report["lost"], 1)
+        self.assertEqual(writer.dropped, 1)
+
+    def test_persistentFailureReportedOnce(self) -> None:
+        """
+        While a destination keeps raising, the failure is reported once;
+        when it works again, the messages lost meanwhile are reported.
+        """
+        logger = self.capture()
+        broken = [True]
+        written: List[Dict[str, Any]] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            if broken[0]:
+                raise OSError("full")
+            written.append(message)
+
+        writer, _, performAll = self.started(destination)
+        for n in range(4):
+            writer(_message(n))
+        performAll()
+        self.assertEqual(len(logger.messages), 1)
+        broken[0] = False
+        writer(_message(9))
+        performAll()
+        self.assertEqual(written[0]["n"], 9)
+        self.assertEqual(written[1]["message_type"], "txcausal:messages_dropped")
+        self.assertEqual(written[1]["count"], 3)
+        self.assertEqual(writer.dropped, 4)
+
+
+class FileDestinationWriterTests(_Harness, SynchronousTestCase):
+    """
+    A L{ThreadedWriter} around a L{FileDestination} writes encoded lines
+    straight to its file, text or binary, including Twisted's rotating log
+    files.
+    """
+
+    def test_binaryFile(self) -> None:
+        """
+        A batch of messages is written to a binary file as JSON lines.
+        """
+        f = io.BytesIO()
+        writer, _, performAll = self.started(FileDestination(f))
+        writer(_message(1))
+        writer(_message(2))
+        performAll()
+        self.assertEqual([orjson.loads(line)["n"] for line in f.getvalue().splitlines()], [1, 2])
+
+    def test_fastPath(self) -> None:
+        """
+        A L{FileDestination} is written to through its file, one write per
+        batch, not called once per message.
+        """
+        writer, _, _ = self.writer(FileDestination(io.BytesIO()))
+        self.assertIsInstance(writer._sink, FileSink)
+        writer, _, _ = self.writer(FileDestination(io.BytesIO()), encoder=lambda o: "x")
+        self.assertIsInstance(writer._sink, CallableSink)
+
+    def test_textFile(self) -> None:
+        """
+        A text file is given text.
+        """
+        f = io.StringIO()
+        writer, _, performAll = self.started(FileDestination(f))
+        writer(_message(1, name="caf\u00e9"))
+        performAll()
+        self.assertEqual(orjson.loads(f.getvalue())["name"], "caf\u00e9")
+
+    def test_encoderOfDestination(self) -> None:
+        """
+        The snapshot uses the L{FileDestination}'s own encoder hook.
+        """
+        f = io.BytesIO()
+        writer, _, performAll = self.started(FileDestination(f, encoder=lambda o: "custom"))
+        writer(_message(1, thing=object()))
+        performAll()
+        self.assertEqual(orjson.loads(f.getvalue())["thing"], "custom")
+
+    def _lines(self, paths: List[Path]) -> List[Dict[str, Any]]:
+        return [m for p in paths for m in read_json_lines(p)]
+
+    def test_logFileRotation(self) -> None:
+        """
+        A L{LogFile} rotates by size between writes, and every line is
+        whole in one of its files.
+        """
+        tmp = Path(self.mktemp())
+        tmp.mkdir()
+        logFile = LogFile("app.log", str(tmp), rotateLength=200)
+        self.addCleanup(logFile.close)
+        writer, _, performAll = self.started(FileDestination(logFile))  # type: ignore[arg-type]
+        for n in range(10):
+            writer(_message(n))
+            performAll()
+        rotated = sorted(tmp.glob("app.log.*"), key=lambda p: -int(p.suffix[1:]))
+        self.assertTrue(rotated)
+        messages = self._lines([*rotated, tmp / "app.log"])
+        self.assertEqual([m["n"] for m in messages], list(range(10)))
+
+    def test_dailyLogFileRotation(self) -> None:
+        """
+        A L{DailyLogFile} rotates when the day changes between writes.
+        """
+        tmp = Path(self.mktemp())
+        tmp.mkdir()
+        logFile = DailyLogFile("app.log", str(tmp))
+        self.addCleanup(logFile.close)
+        writer, _, performAll = self.started(FileDestination(logFile))  # type: ignore[arg-type]
+        writer(_message(1))
+        performAll()
+        logFile.lastDate = (2000, 1, 1)
+        writer(_message(2))
+        performAll()
+        self.assertEqual([m["n"] for m in read_json_lines(tmp / "app.log.2000_1_1")], [1])
+        self.assertEqual([m["n"] for m in read_json_lines(tmp / "app.log")], [2])
+
+
+class _SlowDestination:
+    """
+    A destination that sleeps on every message, as a stalled disk would.
+    """
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.messages: List[Dict[str, Any]] = []
+        self.threads: List[threading.Thread] = []
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        time.sleep(self.delay)
+        self.threads.append(threading.current_thread())
+        self.messages.append(message)
+
+
+class ThreadedWriterThreadTests(TestCase):
+    """
+    End-to-end: a L{ThreadedWriter} with a real thread and the real reactor.
+    """
+
+    def test_slowDestinationDoesNotStallReactor(self) -> "defer.Deferred[None]":
+        """
+        With a destination taking 20 ms a message, logging 20 messages takes
+        the caller far less than their 400 ms of writing, the reactor keeps
+        ticking while they are written, and stopping waits for all of them.
+        """
+        from twisted.internet import reactor
+
+        flush_early_buffer()
+        slow = _SlowDestination(0.02)
+        writer = ThreadedWriter(slow, reactor)
+        writer.startService()
+        ticks: List[float] = [time.monotonic()]
+        loop = task.LoopingCall(lambda: ticks.append(time.monotonic()))
+        loop.start(0.01, now=False)
+        for n in range(20):
+            log_message("test:slow", n=n)
+        self.assertLess(time.monotonic() - ticks[0], 0.1)
+
+        def check(_: object) -> None:
+            loop.stop()
+            mine = [m["n"] for m in slow.messages if m["message_type"] == "test:slow"]
+            self.assertEqual(mine, list(range(20)))
+            self.assertNotIn(threading.current_thread(), slow.threads)
+            self.assertGreaterEqual(len(ticks), 10)
+            self.assertLess(max(b - a for a, b in zip(ticks, ticks[1:], strict=False)), 0.1)
+
+        return writer.stopService().addCallback(check)
+
+    def test_stopThreadingWritesDirectly(self) -> None:
+        """
+        C{stopThreading} waits until the queue is written; from then on each
+        message is written at once, on the thread that logs it.
+        """
+        flush_early_buffer()
+        slow = _SlowDestination(0.001)
+        writer = ThreadedWriter(slow)
+        writer.startService()
+        self.addCleanup(remove_destination, writer)
+        for n in range(3):
+            log_message("test:queued", n=n)
+        writer.stopThreading()
+        self.assertEqual([m["n"] for m in slow.messages], [0, 1, 2])
+        log_message("test:direct")
+        self.assertEqual(slow.messages[-1]["message_type"], "test:direct")
+        self.assertIs(slow.threads[-1], threading.current_thread())
+
+    def test_stopThreadingGivesUpOnStuckDestination(self) -> None:
+        """
+        When the destination is stuck, C{stopThreading} returns after
+        C{exitTimeout} and later messages do not block on it.
+        """
+        flush_early_buffer()
+        release = threading.Event()
+        self.addCleanup(release.set)
+        writer = ThreadedWriter(lambda message: None if release.wait(10) else None,
+                                exitTimeout=0.05)
+        writer.startService()
+        self.addCleanup(remove_destination, writer)
+        log_message("test:stuck")
+        started = time.monotonic()
+        writer.stopThreading()
+        log_message("test:after")
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertFalse(writer.running)
+
+    def test_daemonThread(self) -> None:
+        """
+        The default worker's thread is a daemon, so it never keeps a process
+        alive.
+        """
+        worker = DaemonThreadWorker()
+        done = threading.Event()
+        worker.do(done.set)
+        worker.quit()
+        self.assertTrue(done.wait(5))
+        worker.thread.join(5)
+        self.assertTrue(worker.thread.daemon)
+        self.assertFalse(worker.thread.is_alive())
+
+
+_FORGETFUL = """
+import sys, time
+from txcausal import FileDestination, log_message
+from txcausal.logwriter import ThreadedWriter
+
+class Slow(FileDestination):
+    def __call__(self, message):
+        time.sleep(0.01)
+        FileDestination.__call__(self, message)
+
+writer = ThreadedWriter(Slow(open(sys.argv[1], "ab")))
+writer.startService()
+for n in range(20):
+    log_message("test:forgotten", n=n)
+"""
+
+
+class ForgottenStopTests(SynchronousTestCase):
+    """
+    A process whose writer is never stopped still exits.
+    """
+
+    def test_exitsAndFlushes(self) -> None:
+        """
+        The process exits promptly and the queued messages are written at
+        exit.
+        """
+        path = Path(self.mktemp())
+        result = run_python(["-c", _FORGETFUL, str(path)], timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        mine = [m["n"] for m in read_json_lines(path) if m["message_type"] == "test:forgotten"]
+        self.assertEqual(mine, list(range(20)))
+
+
+class ExampleTests(SynchronousTestCase):
+    """
+    Run C{examples/threaded_writer_service.py}.
+    """
+
+    def test_threadedWriterService(self) -> None:
+        """
+        The example writes its whole burst through the slow destination,
+        the writer having been stopped only once all of it was written.
+        """
+        result = run_example("threaded_writer_service.py")
+        messages = [orjson.loads(line) for line in result.stdout.splitlines()]
+        self.assertEqual([m["n"] for m in messages if m.get("message_type") == "demo:item"],
+                         list(range(10)))
+        self.assertEqual(messages[-1]["action_status"], "succeeded")
+        self.assertIn("logging took", result.stderr)
