@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type
 
 from ._context import _get_action
 from ._json import safe_str
-from ._message import _stamp_and_write
+from ._message import CANCELLED_FIELD, _stamp_and_write
 from ._types import Field, MessageType
 
 if TYPE_CHECKING:
@@ -52,17 +52,33 @@ def extract_fields(exception: BaseException) -> Dict[str, Any]:
     @return: The fields registered extractors give for C{exception}; an
         extractor that raises adds an C{extractor_failure} field instead.
     """
-    for cls in type(exception).__mro__:
+    mro = type(exception).__mro__
+    for cls in mro:
         extractor = _EXTRACTORS.get(cls)
         if extractor is not None:
-            try:
-                return dict(extractor(exception))
-            except Exception as e:
-                return {"extractor_failure": f"{exception_name(e)}: {safe_str(e)}"}
-    return {}
+            break
+    else:
+        for cls in mro:
+            extractor = _BUILTIN_BY_NAME.get(f"{cls.__module__}.{cls.__qualname__}")
+            if extractor is not None:
+                break
+        else:
+            return {}
+    try:
+        return dict(extractor(exception))
+    except Exception as e:
+        return {"extractor_failure": f"{exception_name(e)}: {safe_str(e)}"}
 
 
 register_exception_extractor(OSError, lambda e: {"errno": e.errno})
+
+#: Built-in extractors for classes named rather than imported, so that the
+#: core does not import Twisted's Deferred machinery.  A Deferred cancelled
+#: with C{.cancel()} fails with C{CancelledError}: an action finished by that
+#: failure gets C{"cancelled": true}, its status staying one of Eliot's three.
+_BUILTIN_BY_NAME: Dict[str, Callable[[Any], Dict[str, Any]]] = {
+    "twisted.internet.defer.CancelledError": lambda e: {CANCELLED_FIELD: True},
+}
 
 
 def _exception_class_name(value: Any) -> str:

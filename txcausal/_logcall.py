@@ -1,19 +1,39 @@
 # -*- test-case-name: txcausal.test.test_logcall -*-
 """
 L{log_call}: log a function's calls as actions, with its arguments and
-result.
+result.  For a function returning a L{Deferred} or a coroutine, and for an
+C{async def} function, the action ends when the result is ready.
 """
 
 from __future__ import annotations
 
 import inspect
+import sys
 from functools import partial, wraps
-from typing import Any, Callable, Dict, Iterable, Optional, TypeVar, cast
+from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, TypeVar, cast, overload
 
-from ._action import _begin
+from ._action import Action, _begin
 from ._context import _get_action
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@overload
+def log_call(
+    wrapped_function: _F,
+    action_type: Optional[str] = None,
+    include_args: Optional[Iterable[str]] = None,
+    include_result: bool = True,
+) -> _F: ...
+
+
+@overload
+def log_call(
+    wrapped_function: None = None,
+    action_type: Optional[str] = None,
+    include_args: Optional[Iterable[str]] = None,
+    include_result: bool = True,
+) -> Callable[[_F], _F]: ...
 
 
 def log_call(
@@ -33,7 +53,11 @@ def log_call(
         qualified name.
     @param include_args: The names of the arguments to log; default: all
         but C{self}.
-    @param include_result: Whether to log the result as C{result}.
+    @param include_result: Whether to log the result as C{result}.  When
+        the function returns a L{twisted.internet.defer.Deferred} or a
+        coroutine, or is an C{async def} function, the action finishes when
+        that result is ready, recording the value it fires with or the
+        failure.
     @raise ValueError: If C{include_args} names an argument the function
         does not have.
     """
@@ -60,12 +84,78 @@ def log_call(
             return {k: v for k, v in bound.arguments.items() if k != "self"}
         return {k: v for k, v in bound.arguments.items() if k in wanted}
 
+    if inspect.iscoroutinefunction(f):
+
+        @wraps(f)
+        async def async_logging_wrapper(*args: Any, **kwargs: Any) -> Any:
+            action = _begin(_get_action(), None, name, arguments(args, kwargs), None)
+            try:
+                coroutine = f(*args, **kwargs)
+            except BaseException as e:
+                _finish_failed(action, e)
+                raise
+            return await _await_in_action(action, coroutine, include_result)
+
+        return cast(_F, async_logging_wrapper)
+
     @wraps(f)
     def logging_wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _begin(_get_action(), None, name, arguments(args, kwargs), None) as action:
-            result = f(*args, **kwargs)
-            if include_result:
-                action.add_success_fields(result=result)
-            return result
+        action = _begin(_get_action(), None, name, arguments(args, kwargs), None)
+        try:
+            with action.context():
+                result = f(*args, **kwargs)
+        except BaseException as e:
+            _finish_failed(action, e)
+            raise
+        return _finish_with(action, result, include_result)
 
     return cast(_F, logging_wrapper)
+
+
+def _finish_failed(action: Action, exception: BaseException) -> None:
+    """
+    Finish C{action} as failed, with Twisted's extra fields (C{cancelled})
+    when Twisted is in use.
+    """
+    if "twisted.internet.defer" in sys.modules:
+        from . import _deferred  # noqa: F401  (registers the extractors)
+    action.finish(exception)
+
+
+def _finish_with(action: Action, result: Any, include_result: bool) -> Any:
+    """
+    Finish C{action} with what the function returned: at once for a plain
+    value; when it fires for a L{Deferred}; when it completes for a
+    coroutine.
+
+    @return: What the caller gets: C{result}, or for a coroutine one that
+        awaits it inside the action.
+    """
+    defer = sys.modules.get("twisted.internet.defer")
+    if defer is not None and isinstance(result, defer.Deferred):
+        from ._deferred import finishWhenFired
+
+        return result.addBoth(lambda r: finishWhenFired(action, r, include_result))
+    if inspect.iscoroutine(result):
+        return _await_in_action(action, result, include_result)
+    if include_result:
+        action.add_success_fields(result=result)
+    action.finish()
+    return result
+
+
+async def _await_in_action(action: Action, awaitable: Awaitable[Any], include_result: bool) -> Any:
+    """
+    Await C{awaitable} with C{action} current, then finish C{action} with
+    its result or exception.
+    """
+    try:
+        with action.context():
+            result = await awaitable
+    except BaseException as e:
+        _finish_failed(action, e)
+        raise
+    if include_result:
+        action.add_success_fields(result=result)
+    action.finish()
+    return result

@@ -30,6 +30,8 @@ DURATION_FIELD = "duration"
 EXCEPTION_FIELD = "exception"
 REASON_FIELD = "reason"
 TRACEBACK_FIELD = "traceback"
+#: Marks an action that failed because its Deferred was cancelled.
+CANCELLED_FIELD = "cancelled"
 
 STARTED_STATUS = "started"
 SUCCEEDED_STATUS = "succeeded"

@@ -111,3 +111,32 @@ class ExtractorTests(IsolatedOutputMixin, SynchronousTestCase):
         register_exception_extractor(Base, lambda e: 1 / 0)
         fields = extract_fields(Base(1))
         self.assertIn("ZeroDivisionError", fields["extractor_failure"])
+
+
+class CancelledExtractorTests(SynchronousTestCase):
+    """
+    Cancellation is recognised without the core importing Twisted's Deferred
+    machinery.
+    """
+
+    def test_cancelledError(self) -> None:
+        """
+        Twisted's C{CancelledError} (and subclasses) get C{cancelled: true}.
+        """
+        from twisted.internet.defer import CancelledError
+
+        class Mine(CancelledError):
+            pass
+
+        self.assertEqual(extract_fields(CancelledError()), {"cancelled": True})
+        self.assertEqual(extract_fields(Mine()), {"cancelled": True})
+
+    def test_registeredWins(self) -> None:
+        """
+        An extractor registered for a class overrides a built-in named one.
+        """
+        from twisted.internet.defer import CancelledError
+
+        self.patch(sys.modules["txcausal._errors"], "_EXTRACTORS", dict(_EXTRACTORS))
+        register_exception_extractor(CancelledError, lambda e: {"mine": 1})
+        self.assertEqual(extract_fields(CancelledError()), {"mine": 1})

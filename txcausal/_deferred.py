@@ -1,0 +1,198 @@
+# -*- test-case-name: txcausal.test.test_deferred -*-
+"""
+Actions that span a L{Deferred}: L{DeferredContext} runs callbacks inside
+the action that was current when it was made, and finishes that action when
+the chain fires; L{writeFailure} logs a L{Failure}.
+
+Coroutines need none of this: C{inlineCallbacks} and C{ensureDeferred} run
+each coroutine in its own copy of the L{contextvars} context, so an action
+started inside one stays current across C{yield} and C{await}.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Generic, Optional, Sequence, TypeVar, cast
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from ._action import Action
+from ._context import current_action
+from ._errors import write_traceback_message
+from ._interfaces import ILogger
+from ._message import CANCELLED_FIELD
+
+_T = TypeVar("_T")
+
+
+
+class AlreadyFinished(Exception):
+    """
+    L{DeferredContext.addActionFinish} was called already: no more callbacks
+    can be added through that L{DeferredContext}.
+    """
+
+
+def _passthrough(result: Any) -> Any:
+    return result
+
+
+def finishWhenFired(action: Action, result: Any, includeResult: bool = False) -> Any:
+    """
+    A callback and errback that finishes C{action}: as failed when
+    C{result} is a L{Failure} (with C{cancelled: true} for a cancellation),
+    as succeeded otherwise.
+
+    @param includeResult: Whether a success records C{result} as the
+        C{result} field.
+    @return: C{result}, unchanged.
+    """
+    if isinstance(result, Failure):
+        action.finish(result.value)
+    else:
+        if includeResult:
+            action.add_success_fields(result=result)
+        action.finish()
+    return result
+
+
+class DeferredContext(Generic[_T]):
+    """
+    A L{Deferred} whose callbacks run inside the action that was current
+    when the L{DeferredContext} was made, wherever the L{Deferred} fires from
+    (a C{callLater}, another action, a thread via C{callFromThread}).
+
+    Typical use::
+
+        with start_action(action_type="app:fetch").context():
+            d = DeferredContext(fetch(url))
+            d.addCallback(parse)
+            d.addErrback(writeFailure)
+            return d.addActionFinish()
+
+    @ivar result: The underlying L{Deferred}.
+    """
+
+    def __init__(self, deferred: "Deferred[_T]") -> None:
+        """
+        @param deferred: The L{Deferred} to add callbacks to.
+        @raise RuntimeError: If no action is current.
+        @raise TypeError: If C{deferred} is not a L{Deferred}.
+        """
+        if not isinstance(deferred, Deferred):
+            raise TypeError(f"DeferredContext() needs a Deferred, not {type(deferred).__name__}")
+        action = current_action()
+        if action is None:
+            raise RuntimeError(
+                "DeferredContext() must be created inside an action: "
+                "use it within start_action(...) or action.context()."
+            )
+        self.result: "Deferred[Any]" = deferred
+        self._action = action
+        self._finishAdded = False
+
+    def _inAction(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        """
+        @return: C{f}, wrapped to run inside this context's action.
+        """
+        action = self._action
+
+        def runInAction(*args: Any, **kwargs: Any) -> Any:
+            return action.run(f, *args, **kwargs)
+
+        return runInAction
+
+    def addCallbacks(
+        self,
+        callback: Callable[..., Any],
+        errback: Optional[Callable[..., Any]] = None,
+        callbackArgs: Sequence[Any] = (),
+        callbackKeywords: Optional[Dict[str, Any]] = None,
+        errbackArgs: Sequence[Any] = (),
+        errbackKeywords: Optional[Dict[str, Any]] = None,
+    ) -> "DeferredContext[Any]":
+        """
+        Add a callback and an errback, both run inside the action, as
+        L{Deferred.addCallbacks} does.
+
+        @return: This L{DeferredContext}.
+        @raise AlreadyFinished: After L{addActionFinish}.
+        """
+        if self._finishAdded:
+            raise AlreadyFinished("addActionFinish() was already called")
+        self.result.addCallbacks(
+            self._inAction(callback),
+            self._inAction(errback or _passthrough),
+            tuple(callbackArgs),
+            callbackKeywords or {},
+            tuple(errbackArgs),
+            errbackKeywords or {},
+        )
+        return self
+
+    def addCallback(self, callback: Callable[..., Any], *args: Any,
+                    **kwargs: Any) -> "DeferredContext[Any]":
+        """
+        Add a callback run inside the action.
+
+        @return: This L{DeferredContext}.
+        @raise AlreadyFinished: After L{addActionFinish}.
+        """
+        return self.addCallbacks(callback, _passthrough, callbackArgs=args,
+                                 callbackKeywords=kwargs)
+
+    def addErrback(self, errback: Callable[..., Any], *args: Any,
+                   **kwargs: Any) -> "DeferredContext[_T]":
+        """
+        Add an errback run inside the action.
+
+        @return: This L{DeferredContext}.
+        @raise AlreadyFinished: After L{addActionFinish}.
+        """
+        return self.addCallbacks(_passthrough, errback, errbackArgs=args,
+                                 errbackKeywords=kwargs)
+
+    def addBoth(self, callback: Callable[..., Any], *args: Any,
+                **kwargs: Any) -> "DeferredContext[Any]":
+        """
+        Add a callable run inside the action as both callback and errback.
+
+        @return: This L{DeferredContext}.
+        @raise AlreadyFinished: After L{addActionFinish}.
+        """
+        return self.addCallbacks(callback, callback, callbackArgs=args, callbackKeywords=kwargs,
+                                 errbackArgs=args, errbackKeywords=kwargs)
+
+    def addActionFinish(self) -> "Deferred[Any]":
+        """
+        Finish the action when the chain fires: as succeeded with a result,
+        as failed (C{exception}, C{reason}) with a L{Failure}.  Cancelling
+        the returned L{Deferred} finishes the action as failed with
+        C{cancelled: true}.  The result goes on down the chain unchanged.
+
+        @return: The underlying L{Deferred}, also L{DeferredContext.result}.
+        @raise AlreadyFinished: If called twice.
+        """
+        if self._finishAdded:
+            raise AlreadyFinished("addActionFinish() was already called")
+        self._finishAdded = True
+        self.result.addBoth(lambda result: finishWhenFired(self._action, result))
+        return self.result
+
+
+def writeFailure(failure: Failure, logger: Optional[ILogger] = None) -> None:
+    """
+    Log C{failure} as an C{eliot:traceback} message inside the current
+    action.  Usable directly as an errback: it returns C{None}, so the
+    failure is handled.
+
+    @param failure: The failure to log.
+    @param logger: Where to write; default: the action's or the default one.
+    @raise TypeError: If C{failure} is not a L{Failure}.
+    """
+    if not isinstance(failure, Failure):
+        raise TypeError(f"writeFailure() needs a Failure, not {type(failure).__name__}")
+    write_traceback_message(logger, cast(BaseException, failure.value), failure.getTraceback())
+
+
+__all__ = ["DeferredContext", "AlreadyFinished", "writeFailure", "CANCELLED_FIELD"]

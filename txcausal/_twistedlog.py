@@ -1,0 +1,246 @@
+# -*- test-case-name: txcausal.test.test_twistedlog -*-
+"""
+The bridge between txcausal and L{twisted.logger}, in both directions.
+
+  - L{TwistedDestination} is a txcausal destination that emits each message
+    into twisted.logger, as an event whose text is the message's JSON.
+  - L{CausalLogObserver} is an L{ILogObserver} that turns each twisted.logger
+    event into a txcausal message inside the current action.
+
+Both can be on at once without looping: events made by L{TwistedDestination}
+carry a L{BRIDGED_EVENT_KEY} key that L{CausalLogObserver} skips, and
+messages written by L{CausalLogObserver} are not sent back to Twisted by
+L{TwistedDestination} (Twisted's observers already saw the original event).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, Optional, cast
+
+from twisted.logger import (
+    ILogObserver,
+    LogEvent,
+    LogLevel,
+    formatEvent,
+    globalLogPublisher,
+)
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from . import _output
+from ._context import _get_action
+from ._errors import write_traceback_message
+from ._interfaces import IDestination, ILogger
+from ._json import EncoderHook, encoder_for, safe_repr
+from ._message import (
+    ACTION_STATUS_FIELD,
+    FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
+    TIMESTAMP_FIELD,
+    _stamp_and_write,
+)
+from ._output import dropped_message
+
+#: The key of events emitted by L{TwistedDestination}; its value is the
+#: message as JSON text.  L{CausalLogObserver} skips events that have it.
+BRIDGED_EVENT_KEY = "txcausal_json"
+
+#: The fixed format of those events: the JSON text, never user text.
+BRIDGED_EVENT_FORMAT = "{" + BRIDGED_EVENT_KEY + "}"
+
+#: The message type of twisted.logger events seen by L{CausalLogObserver}.
+TWISTED_LOG_MESSAGE_TYPE = "twisted:log"
+
+#: Message types that L{TwistedDestination} emits at C{error} level.
+_ERROR_MESSAGE_TYPES = frozenset(["eliot:traceback"])
+
+
+class _BridgeState(threading.local):
+    """
+    Per thread: whether L{CausalLogObserver} is writing a message now.
+    """
+
+    writing = False
+
+
+_STATE = _BridgeState()
+
+
+def _level_of(message: Dict[str, Any]) -> object:
+    """
+    @return: C{error} for failed actions and tracebacks, C{info} otherwise.
+    """
+    if message.get(ACTION_STATUS_FIELD) == FAILED_STATUS:
+        return LogLevel.error
+    if message.get(MESSAGE_TYPE_FIELD) in _ERROR_MESSAGE_TYPES:
+        return LogLevel.error
+    return LogLevel.info
+
+
+@implementer(IDestination)
+class TwistedDestination:
+    """
+    A txcausal destination that emits every message into twisted.logger,
+    so that C{twistd} logs and trial's C{test.log} hold them.
+
+    Each event has C{log_level} (C{error} for failed actions and
+    tracebacks, C{info} otherwise), C{log_namespace}, C{log_time} (the
+    message's timestamp) and the fixed C{log_format} L{BRIDGED_EVENT_FORMAT},
+    whose text is the message as one line of JSON, so those logs can be fed
+    back to txcausal's tools.  Thread-safe, as twisted.logger's publisher is.
+
+    @ivar publisher: The observer events are given to.
+    @ivar namespace: The C{log_namespace} of the events.
+    """
+
+    __slots__ = ("publisher", "namespace", "_encode")
+
+    def __init__(
+        self,
+        publisher: Optional[Callable[[LogEvent], None]] = None,
+        namespace: str = "txcausal",
+        encoder: EncoderHook = None,
+    ) -> None:
+        """
+        @param publisher: Where to emit events; default:
+            L{twisted.logger.globalLogPublisher}.
+        @param namespace: The C{log_namespace} of the events.
+        @param encoder: A hook for types JSON does not know, as for
+            L{txcausal.to_file}.
+        """
+        self.publisher: Callable[[LogEvent], None] = (
+            globalLogPublisher if publisher is None else publisher
+        )
+        self.namespace = namespace
+        self._encode = encoder_for(encoder).encode
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Emit C{message} as a twisted.logger event, unless it came from
+        twisted.logger through L{CausalLogObserver} in this thread.
+        """
+        if _STATE.writing:
+            return
+        text = self._encode(message).decode("utf-8", "surrogateescape").rstrip("\n")
+        event: LogEvent = {
+            "log_level": _level_of(message),
+            "log_namespace": self.namespace,
+            "log_source": None,
+            "log_format": BRIDGED_EVENT_FORMAT,
+            BRIDGED_EVENT_KEY: text,
+        }
+        timestamp = message.get(TIMESTAMP_FIELD)
+        if isinstance(timestamp, (int, float)):
+            event["log_time"] = timestamp
+        self.publisher(event)
+
+    def __repr__(self) -> str:
+        return f"<TwistedDestination {self.publisher!r} namespace={self.namespace!r}>"
+
+
+def _failure_of(event: LogEvent) -> Optional[Failure]:
+    """
+    @return: The event's failure: C{log_failure} from twisted.logger, or
+        C{failure} from the legacy C{twisted.python.log.err}.
+    """
+    failure = event.get("log_failure")
+    if failure is None and event.get("isError"):
+        failure = event.get("failure")
+    return failure if isinstance(failure, Failure) else None
+
+
+def _text_of(event: LogEvent, failure: Optional[Failure]) -> str:
+    """
+    @return: The event's text: C{why} for legacy errors (their formatted
+        text repeats the traceback), C{formatEvent} otherwise.
+    """
+    if failure is not None and "why" in event and "log_failure" not in event:
+        why = event["why"]
+        return "Unhandled Error" if why is None else str(why)
+    return formatEvent(event)
+
+
+def _report_dropped(event: LogEvent, error: Exception) -> None:
+    """
+    Log a report that C{event} could not be turned into a message.
+    """
+    try:
+        report = dropped_message(
+            1, "a twisted.logger event could not be bridged",
+            exception=f"{type(error).__module__}.{type(error).__qualname__}",
+            event=safe_repr(event, 1000),
+        )
+        _output._DEFAULT_LOGGER.write(report, None)
+    except Exception:
+        pass
+
+
+@implementer(ILogObserver)
+class CausalLogObserver:
+    """
+    An L{ILogObserver} that writes each twisted.logger event as a txcausal
+    message inside the current action: a C{twisted:log} message with fields
+    C{message} (the formatted text), C{log_level}, C{log_namespace} and
+    C{log_system}; or, for an event carrying a failure (C{log_failure}, or
+    the legacy C{failure}/C{why} of C{twisted.python.log.err}), an
+    C{eliot:traceback} message with those same fields.  Legacy
+    C{twisted.python.log.msg} events are included.
+
+    Add it with C{globalLogPublisher.addObserver(CausalLogObserver())}, or
+    give it to C{globalLogBeginner.beginLoggingTo}.  It never raises.  It
+    skips events made by L{TwistedDestination}, and events emitted in its
+    own thread while it is writing (by a destination logging to Twisted),
+    which would otherwise loop; Twisted's other observers still see those.
+    Thread-safe.
+    """
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, logger: Optional[ILogger] = None) -> None:
+        """
+        @param logger: Where to write; default: the current action's logger,
+            or the default one.
+        """
+        self._logger = logger
+
+    def __call__(self, event: LogEvent) -> None:
+        if BRIDGED_EVENT_KEY in event or _STATE.writing:
+            return
+        _STATE.writing = True
+        try:
+            self._write(event)
+        except Exception as e:
+            # An observer must not raise: report what could not be bridged
+            # (the event itself is still seen by Twisted's other observers).
+            _report_dropped(event, e)
+        finally:
+            _STATE.writing = False
+
+    def _write(self, event: LogEvent) -> None:
+        failure = _failure_of(event)
+        level = event.get("log_level")
+        fields: Dict[str, Any] = {
+            "message": _text_of(event, failure),
+            "log_level": getattr(level, "name", None),
+            "log_namespace": event.get("log_namespace"),
+            "log_system": event.get("log_system", event.get("system")),
+        }
+        if failure is not None:
+            exception = cast(BaseException, failure.value)
+            write_traceback_message(self._logger, exception, failure.getTraceback(), **fields)
+            return
+        fields[MESSAGE_TYPE_FIELD] = TWISTED_LOG_MESSAGE_TYPE
+        _stamp_and_write(fields, _get_action(), self._logger, None)
+
+    def __repr__(self) -> str:
+        return "<CausalLogObserver>"
+
+
+__all__ = [
+    "TwistedDestination",
+    "CausalLogObserver",
+    "BRIDGED_EVENT_KEY",
+    "BRIDGED_EVENT_FORMAT",
+    "TWISTED_LOG_MESSAGE_TYPE",
+]

@@ -1,0 +1,249 @@
+"""
+Tests for L{txcausal._deferred}: L{DeferredContext} and L{writeFailure}.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any, List
+
+from twisted.internet.defer import CancelledError, Deferred, fail, succeed
+from twisted.internet.task import Clock
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import MemoryLogger, current_action, log_message, start_action
+from txcausal._deferred import AlreadyFinished, DeferredContext, writeFailure
+from txcausal.test._helpers import CapturingMixin
+
+
+class _Boom(Exception):
+    pass
+
+
+class DeferredContextTests(CapturingMixin, SynchronousTestCase):
+    """
+    Tests for L{DeferredContext}.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+        self.clock = Clock()
+        self.action = start_action(action_type="app:act")
+
+    def context(self, d: "Deferred[Any]") -> DeferredContext[Any]:
+        with self.action.context():
+            return DeferredContext(d)
+
+    def test_needsAnAction(self) -> None:
+        """
+        Creating a L{DeferredContext} outside any action raises
+        L{RuntimeError} saying so.
+        """
+        error = self.assertRaises(RuntimeError, DeferredContext, Deferred())
+        self.assertIn("inside an action", str(error))
+
+    def test_needsADeferred(self) -> None:
+        """
+        Giving something other than a L{Deferred} raises L{TypeError}.
+        """
+        with self.action.context():
+            self.assertRaises(TypeError, DeferredContext, 3)
+
+    def test_resultIsTheDeferred(self) -> None:
+        """
+        C{result} is the wrapped L{Deferred}, and L{addActionFinish}
+        returns it.
+        """
+        d: "Deferred[int]" = Deferred()
+        context = self.context(d)
+        self.assertIs(context.result, d)
+        self.assertIs(context.addActionFinish(), d)
+
+    def test_callbackRunsInActionWhenFiredLater(self) -> None:
+        """
+        A callback runs inside the action even when the L{Deferred} fires
+        later from a C{callLater}, outside any action.
+        """
+        d: "Deferred[int]" = Deferred()
+        seen: List[Any] = []
+        self.context(d).addCallback(lambda r: seen.append((r, current_action())))
+        self.clock.callLater(1, d.callback, 7)
+        self.clock.advance(1)
+        self.assertEqual(seen, [(7, self.action)])
+        self.assertIsNone(current_action())
+
+    def test_callbackRunsInActionWhenFiredFromAnotherAction(self) -> None:
+        """
+        A callback runs inside its action even when the L{Deferred} fires
+        inside another action, which is current again afterwards.
+        """
+        d: "Deferred[None]" = Deferred()
+        seen: List[Any] = []
+        self.context(d).addCallback(lambda _: seen.append(current_action()))
+        with start_action(action_type="app:other") as other:
+            d.callback(None)
+            self.assertIs(current_action(), other)
+        self.assertEqual(seen, [self.action])
+
+    def test_callbackRunsInActionWhenFiredFromAnotherContext(self) -> None:
+        """
+        A callback runs inside its action when the L{Deferred} fires from a
+        foreign L{contextvars.Context}, as C{callFromThread} calls do.
+        """
+        d: "Deferred[None]" = Deferred()
+        seen: List[Any] = []
+        self.context(d).addCallback(lambda _: seen.append(current_action()))
+        contextvars.Context().run(d.callback, None)
+        self.assertEqual(seen, [self.action])
+
+    def test_errbackRunsInAction(self) -> None:
+        """
+        An errback runs inside the action, with its extra arguments.
+        """
+        d: "Deferred[None]" = Deferred()
+        seen: List[Any] = []
+        self.context(d).addErrback(
+            lambda f, tag, key: seen.append((f.type, tag, key, current_action())), "t", key="k"
+        )
+        d.errback(_Boom())
+        self.assertEqual(seen, [(_Boom, "t", "k", self.action)])
+
+    def test_addBothRunsForBoth(self) -> None:
+        """
+        L{DeferredContext.addBoth} runs its callable in the action for a
+        result and for a failure.
+        """
+        seen: List[Any] = []
+        for d in [succeed(1), fail(_Boom())]:
+            self.context(d).addBoth(lambda r, extra: seen.append((extra, current_action())), "x")
+        self.assertEqual(seen, [("x", self.action), ("x", self.action)])
+
+    def test_addCallbacksArguments(self) -> None:
+        """
+        L{DeferredContext.addCallbacks} passes callback arguments and
+        keywords, and returns the L{DeferredContext} for chaining.
+        """
+        d: "Deferred[int]" = Deferred()
+        context = self.context(d)
+        self.assertIs(context.addCallbacks(lambda r, a, b: r + a + b, None, (2,), {"b": 3}),
+                      context)
+        d.callback(1)
+        self.assertEqual(self.successResultOf(d), 6)
+
+    def test_messagesInCallbacksAreInTheAction(self) -> None:
+        """
+        Messages logged by a callback take their place inside the action.
+        """
+        d: "Deferred[None]" = Deferred()
+        self.context(d).addCallback(lambda _: log_message(message_type="app:cb"))
+        d.callback(None)
+        [message] = [m for m in self.logger.messages if m.get("message_type") == "app:cb"]
+        self.assertEqual((message["task_uuid"], message["task_level"]),
+                         (self.action.task_uuid, [2]))
+
+    def test_finishOnSuccess(self) -> None:
+        """
+        L{DeferredContext.addActionFinish} finishes the action as succeeded
+        when the L{Deferred} fires, and passes the result on.
+        """
+        d: "Deferred[int]" = Deferred()
+        self.context(d).addActionFinish()
+        self.assertFalse(self.action.finished)
+        d.callback(5)
+        self.assertEqual(self.successResultOf(d), 5)
+        finish = self.logger.messages[-1]
+        self.assertEqual(finish["action_status"], "succeeded")
+        self.assertNotIn("cancelled", finish)
+
+    def test_finishOnFailure(self) -> None:
+        """
+        L{DeferredContext.addActionFinish} finishes the action as failed,
+        with exception and reason, and passes the failure on.
+        """
+        d: "Deferred[int]" = Deferred()
+        self.context(d).addActionFinish()
+        d.errback(_Boom("bad"))
+        self.failureResultOf(d, _Boom)
+        finish = self.logger.messages[-1]
+        self.assertEqual(
+            (finish["action_status"], finish["exception"], finish["reason"]),
+            ("failed", f"{__name__}._Boom", "bad"),
+        )
+        self.assertNotIn("cancelled", finish)
+
+    def test_cancelMarksTheActionCancelled(self) -> None:
+        """
+        Cancelling the L{Deferred} that L{addActionFinish} returned
+        finishes the action as failed with C{cancelled: true}.
+        """
+        d: "Deferred[int]" = Deferred()
+        self.context(d).addActionFinish().cancel()
+        self.failureResultOf(d, CancelledError)
+        finish = self.logger.messages[-1]
+        self.assertEqual((finish["action_status"], finish["cancelled"], finish["exception"]),
+                         ("failed", True, "twisted.internet.defer.CancelledError"))
+        self.logger.validate()
+
+    def test_alreadyFinished(self) -> None:
+        """
+        After L{addActionFinish}, adding callbacks or finishing again raises
+        L{AlreadyFinished}.
+        """
+        context = self.context(Deferred())
+        context.addActionFinish()
+        for call in [lambda: context.addCallback(str), lambda: context.addErrback(str),
+                     lambda: context.addBoth(str), lambda: context.addCallbacks(str, str),
+                     context.addActionFinish]:
+            self.assertRaises(AlreadyFinished, call)
+
+
+class WriteFailureTests(CapturingMixin, SynchronousTestCase):
+    """
+    Tests for L{writeFailure}.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+
+    def test_writesATraceback(self) -> None:
+        """
+        L{writeFailure} logs an C{eliot:traceback} message inside the current
+        action, with the exception object in C{reason} (so
+        L{MemoryLogger.flush_tracebacks} finds it) and the traceback text.
+        """
+        with start_action(action_type="app:act") as action:
+            writeFailure(Failure(_Boom("oops")))
+        [traceback] = self.logger.flush_tracebacks(_Boom)
+        self.assertEqual(traceback["task_uuid"], action.task_uuid)
+        self.assertIn("_Boom: oops", traceback["traceback"])
+        self.logger.validate()
+        [serialized] = [m for m in self.logger.serialize()
+                        if m.get("message_type") == "eliot:traceback"]
+        self.assertEqual((serialized["reason"], serialized["exception"]),
+                         ("oops", f"{__name__}._Boom"))
+
+    def test_usableAsErrback(self) -> None:
+        """
+        As an errback, L{writeFailure} handles the failure: the L{Deferred}
+        then fires with C{None}.
+        """
+        d: "Deferred[None]" = fail(_Boom())
+        d.addErrback(writeFailure)
+        self.assertIsNone(self.successResultOf(d))
+        self.assertEqual(len(self.logger.flush_tracebacks(_Boom)), 1)
+
+    def test_explicitLogger(self) -> None:
+        """
+        Given a logger, L{writeFailure} writes there.
+        """
+        other = MemoryLogger()
+        writeFailure(Failure(_Boom()), other)
+        self.assertEqual((len(other.flush_tracebacks(_Boom)), self.logger.messages), (1, []))
+
+    def test_notAFailure(self) -> None:
+        """
+        L{writeFailure} given something other than a L{Failure} raises
+        L{TypeError}.
+        """
+        self.assertRaises(TypeError, writeFailure, _Boom())

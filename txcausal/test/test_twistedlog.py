@@ -1,0 +1,275 @@
+"""
+Tests for L{txcausal._twistedlog}: the twisted.logger bridge, both ways.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import orjson
+from twisted.logger import (
+    ILogObserver,
+    LogLevel,
+    LogPublisher,
+    formatEvent,
+    globalLogPublisher,
+)
+from twisted.logger import Logger as TwistedLogger
+from twisted.python import log as legacyLog
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from txcausal import IDestination, log_message, start_action
+from txcausal._output import MESSAGES_DROPPED, Destinations, Logger, swap_logger
+from txcausal._twistedlog import (
+    BRIDGED_EVENT_FORMAT,
+    BRIDGED_EVENT_KEY,
+    TWISTED_LOG_MESSAGE_TYPE,
+    CausalLogObserver,
+    TwistedDestination,
+)
+from txcausal.test._helpers import CapturingMixin
+
+
+class _Boom(Exception):
+    pass
+
+
+def _routeTo(case: SynchronousTestCase, *destinations: Any) -> None:
+    """
+    Send every message logged during the test to C{destinations}, through
+    a real (private) L{Destinations}.
+    """
+    registry = Destinations()
+    registry.add(*destinations)
+    previous = swap_logger(Logger(registry))
+    case.addCleanup(swap_logger, previous)
+
+
+class TwistedDestinationTests(SynchronousTestCase):
+    """
+    Tests for L{TwistedDestination}.
+    """
+
+    def setUp(self) -> None:
+        self.events: List[Dict[str, Any]] = []
+        self.destination = TwistedDestination(self.events.append)
+
+    def test_interface(self) -> None:
+        """
+        L{TwistedDestination} provides L{IDestination}.
+        """
+        self.assertTrue(verifyObject(IDestination, self.destination))
+
+    def test_defaultPublisher(self) -> None:
+        """
+        Without a publisher, events go to twisted.logger's global publisher.
+        """
+        self.assertIs(TwistedDestination().publisher, globalLogPublisher)
+
+    def test_textIsTheJSONMessage(self) -> None:
+        """
+        The formatted text of the event is the message as one line of JSON.
+        """
+        message = {"message_type": "app:x", "value": 3, "task_level": [1], "timestamp": 5.0}
+        self.destination(message)
+        [event] = self.events
+        text = formatEvent(event)
+        self.assertNotIn("\n", text)
+        self.assertEqual(orjson.loads(text), message)
+
+    def test_userTextIsNeverAFormat(self) -> None:
+        """
+        The event's C{log_format} is fixed: braces and percent signs in the
+        message's values come through literally.
+        """
+        message = {"message_type": "app:x", "text": "{log_namespace} %(x)s {0}"}
+        self.destination(message)
+        [event] = self.events
+        self.assertEqual(event["log_format"], BRIDGED_EVENT_FORMAT)
+        self.assertEqual(orjson.loads(formatEvent(event))["text"], "{log_namespace} %(x)s {0}")
+
+    def test_levels(self) -> None:
+        """
+        Failed actions and tracebacks are emitted at C{error} level, other
+        messages at C{info}.
+        """
+        for message in [{"action_status": "failed"}, {"message_type": "eliot:traceback"},
+                        {"action_status": "succeeded"}, {"message_type": "app:x"}]:
+            self.destination(message)
+        self.assertEqual([e["log_level"] for e in self.events],
+                         [LogLevel.error, LogLevel.error, LogLevel.info, LogLevel.info])
+
+    def test_namespaceAndTime(self) -> None:
+        """
+        Events have the destination's C{log_namespace} and the message's
+        timestamp as C{log_time}.
+        """
+        TwistedDestination(self.events.append, namespace="app")({"timestamp": 12.5})
+        self.destination({"timestamp": 1.0})
+        self.assertEqual([(e["log_namespace"], e["log_time"]) for e in self.events],
+                         [("app", 12.5), ("txcausal", 1.0)])
+
+    def test_unencodableMessageIsReported(self) -> None:
+        """
+        A message that cannot be encoded becomes the text of the
+        serialization failure reports, instead of raising.
+        """
+        self.destination({"message_type": "app:x", "bad": object()})
+        [event] = self.events
+        types = [orjson.loads(line)["message_type"]
+                 for line in event[BRIDGED_EVENT_KEY].splitlines()]
+        self.assertEqual(types, ["eliot:traceback", "eliot:serialization_failure"])
+
+    def test_actionMessagesThroughTwisted(self) -> None:
+        """
+        Registered as a destination, it emits the start, inner and finish
+        messages of an action, in order, as JSON.
+        """
+        _routeTo(self, self.destination)
+        with start_action(action_type="app:act"):
+            log_message(message_type="app:inner")
+        fields = [orjson.loads(formatEvent(e)) for e in self.events]
+        self.assertEqual([(f.get("action_status"), f.get("message_type"), f["task_level"])
+                          for f in fields],
+                         [("started", None, [1]), (None, "app:inner", [2]),
+                          ("succeeded", None, [3])])
+
+
+class CausalLogObserverTests(CapturingMixin, SynchronousTestCase):
+    """
+    Tests for L{CausalLogObserver}.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+        self.observer = CausalLogObserver()
+        self.log = TwistedLogger(namespace="app.web", observer=self.observer)
+
+    def test_interface(self) -> None:
+        """
+        L{CausalLogObserver} provides L{ILogObserver}.
+        """
+        self.assertTrue(verifyObject(ILogObserver, self.observer))
+
+    def test_eventInsideCurrentAction(self) -> None:
+        """
+        An event becomes a C{twisted:log} message inside the current action,
+        with the formatted text, level, namespace and system.
+        """
+        with start_action(action_type="app:act") as action:
+            self.log.warn("hello {who}", who="you", log_system="web#1")
+        message = self.logger.messages[1]
+        self.assertEqual(
+            {k: message[k] for k in ("message_type", "message", "log_level",
+                                     "log_namespace", "log_system", "task_uuid", "task_level")},
+            {"message_type": TWISTED_LOG_MESSAGE_TYPE, "message": "hello you",
+             "log_level": "warn", "log_namespace": "app.web", "log_system": "web#1",
+             "task_uuid": action.task_uuid, "task_level": [2]},
+        )
+        self.logger.validate()
+
+    def test_eventOutsideAnyAction(self) -> None:
+        """
+        Outside any action, an event becomes a message of a task of its own.
+        """
+        self.log.info("alone")
+        [message] = self.logger.messages
+        self.assertEqual((message["message"], message["task_level"]), ("alone", [1]))
+
+    def test_logFailureIsATraceback(self) -> None:
+        """
+        An event with a C{log_failure} becomes an C{eliot:traceback}
+        message, with the event's text and level, that
+        L{MemoryLogger.flush_tracebacks} finds.
+        """
+        try:
+            raise _Boom("kaboom")
+        except _Boom:
+            self.log.failure("while {doing}", doing="frobbing")
+        [traceback] = self.logger.flush_tracebacks(_Boom)
+        self.assertEqual((traceback["message"], traceback["log_level"]),
+                         ("while frobbing", "critical"))
+        self.assertIn("kaboom", traceback["traceback"])
+        self.logger.validate()
+
+    def test_legacyErrIsATraceback(self) -> None:
+        """
+        A legacy C{twisted.python.log.err} becomes an C{eliot:traceback}
+        message whose text is the C{why}.
+        """
+        globalLogPublisher.addObserver(self.observer)
+        self.addCleanup(globalLogPublisher.removeObserver, self.observer)
+        legacyLog.err(Failure(_Boom("legacy")), "it broke")
+        self.flushLoggedErrors(_Boom)
+        [traceback] = self.logger.flush_tracebacks(_Boom)
+        self.assertEqual((traceback["message"], traceback["log_level"]),
+                         ("it broke", "critical"))
+
+    def test_legacyMsgIsIncluded(self) -> None:
+        """
+        A legacy C{twisted.python.log.msg} becomes a C{twisted:log} message
+        with its text and system.
+        """
+        globalLogPublisher.addObserver(self.observer)
+        self.addCleanup(globalLogPublisher.removeObserver, self.observer)
+        legacyLog.msg("old", "style", system="legacy-sys")
+        [message] = [m for m in self.logger.messages if m.get("message") == "old style"]
+        self.assertEqual((message["log_system"], message["log_level"]), ("legacy-sys", "info"))
+
+    def test_skipsBridgedEvents(self) -> None:
+        """
+        Events made by L{TwistedDestination} are not written back.
+        """
+        TwistedDestination(self.observer)({"message_type": "app:x"})
+        self.assertEqual(self.logger.messages, [])
+
+    def test_neverRaises(self) -> None:
+        """
+        When writing fails, the observer does not raise: it logs a
+        C{txcausal:messages_dropped} report to the default logger.
+        """
+
+        class Broken:
+            def write(self, dictionary: Dict[str, Any], serializer: Any = None) -> None:
+                raise RuntimeError("broken logger")
+
+        broken: Any = Broken()
+
+        CausalLogObserver(broken)({"log_format": "x", "log_level": LogLevel.info})
+        [report] = self.logger.messages
+        self.assertEqual((report["message_type"], report["count"], report["exception"]),
+                         (MESSAGES_DROPPED, 1, "builtins.RuntimeError"))
+
+
+class BothDirectionsTests(SynchronousTestCase):
+    """
+    L{TwistedDestination} and L{CausalLogObserver} on at once.
+    """
+
+    def setUp(self) -> None:
+        self.publisher = LogPublisher()
+        self.events: List[Dict[str, Any]] = []
+        self.messages: List[Dict[str, Any]] = []
+        self.publisher.addObserver(self.events.append)  # type: ignore[arg-type]
+        self.publisher.addObserver(CausalLogObserver())
+        _routeTo(self, self.messages.append, TwistedDestination(self.publisher))
+
+    def test_causalMessageGoesToTwistedOnce(self) -> None:
+        """
+        A txcausal message is emitted into Twisted once, and does not come
+        back as a message.
+        """
+        log_message(message_type="app:x")
+        self.assertEqual([m["message_type"] for m in self.messages], ["app:x"])
+        self.assertEqual(len(self.events), 1)
+
+    def test_twistedEventComesToCausalOnce(self) -> None:
+        """
+        A Twisted event becomes one txcausal message, which is not emitted
+        back into Twisted.
+        """
+        TwistedLogger(namespace="app", observer=self.publisher).info("hi")
+        self.assertEqual([m["message"] for m in self.messages], ["hi"])
+        self.assertEqual([formatEvent(e) for e in self.events], ["hi"])
