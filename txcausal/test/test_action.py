@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import List, Union
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -193,8 +194,9 @@ class CrossProcessTests(IsolatedOutputMixin, SynchronousTestCase):
         serialized position, from bytes or str.
         """
         messages = self.collect()
-        for task_id in [b"0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00@/2/3",
-                        "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00@/2/3"]:
+        task_ids: List[Union[bytes, str]] = [b"0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00@/2/3",
+                                             "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00@/2/3"]
+        for task_id in task_ids:
             with Action.continue_task(task_id=task_id, extra=1):
                 log_message(message_type="m")
         start, inner, finish = messages[:3]
@@ -231,11 +233,11 @@ class CrossProcessTests(IsolatedOutputMixin, SynchronousTestCase):
         """
         A task id of another type raises L{InvalidTaskId}.
         """
-        self.assertRaises(InvalidTaskId, parse_task_id, 123)  # type: ignore[arg-type]
+        self.assertRaises(InvalidTaskId, parse_task_id, 123)
 
     @DETERMINISTIC
     @given(st.uuids(), st.lists(st.integers(1, 10**9), min_size=1, max_size=100))
-    def test_roundTrip(self, uuid: object, level: list) -> None:
+    def test_roundTrip(self, uuid: object, level: List[int]) -> None:
         """
         Any valid uuid and level survive serialization and parsing.
         """
@@ -261,7 +263,7 @@ class TaskLevelTests(SynchronousTestCase):
 
     @DETERMINISTIC
     @given(st.lists(st.integers(1, 10**6), min_size=1, max_size=20))
-    def test_childThenParent(self, level: list) -> None:
+    def test_childThenParent(self, level: List[int]) -> None:
         """
         The parent of a child is the original level, and a next sibling sorts
         after its original.
@@ -273,7 +275,7 @@ class TaskLevelTests(SynchronousTestCase):
 
     @DETERMINISTIC
     @given(st.lists(st.integers(1, 10**9), min_size=1, max_size=20))
-    def test_stringRoundTrip(self, level: list) -> None:
+    def test_stringRoundTrip(self, level: List[int]) -> None:
         """
         L{TaskLevel.from_string} inverts L{TaskLevel.to_string}.
         """

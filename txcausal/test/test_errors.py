@@ -5,6 +5,7 @@ Tests for L{txcausal._errors}: tracebacks and exception extractors.
 from __future__ import annotations
 
 import sys
+from typing import Any, Dict
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -108,7 +109,10 @@ class ExtractorTests(IsolatedOutputMixin, SynchronousTestCase):
         An extractor that raises does not break logging; it is noted in an
         C{extractor_failure} field.
         """
-        register_exception_extractor(Base, lambda e: 1 / 0)
+        def broken(e: Base) -> Dict[str, Any]:
+            raise ZeroDivisionError()
+
+        register_exception_extractor(Base, broken)
         fields = extract_fields(Base(1))
         self.assertIn("ZeroDivisionError", fields["extractor_failure"])
 

@@ -129,8 +129,14 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         """
         When every destination fails, logging still returns normally.
         """
+        def divide(message: Dict[str, Any]) -> None:
+            raise ZeroDivisionError()
+
+        def index(message: Dict[str, Any]) -> None:
+            raise IndexError()
+
         destinations = Destinations()
-        destinations.add(lambda m: 1 / 0, lambda m: [][1])
+        destinations.add(divide, index)
         Logger(destinations).write({"message_type": "m"})
 
     def test_serializerFailure(self) -> None:

@@ -4,6 +4,8 @@ Tests for L{txcausal._types}: fields, message types and action types.
 
 from __future__ import annotations
 
+from typing import Any, Dict, List
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import ActionType, Field, MemoryLogger, Message, MessageType, ValidationError, fields
@@ -109,8 +111,10 @@ class MessageTypeTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase)
         """
         Missing, extra or badly typed fields fail validation.
         """
-        for bad in [dict(username="john"), dict(username="john", age=1, extra=2),
-                    dict(username="john", age="1")]:
+        bad_fields: List[Dict[str, Any]] = [
+            dict(username="john"), dict(username="john", age=1, extra=2),
+            dict(username="john", age="1")]
+        for bad in bad_fields:
             logger = MemoryLogger()
             self.REGISTRATION(**bad).write(logger)
             self.assertRaises(ValidationError, logger.validate)
