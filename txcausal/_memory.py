@@ -6,13 +6,13 @@ L{MemoryLogger}: keeps messages in memory, for tests.
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
 
 from zope.interface import implementer
 
 from ._errors import TRACEBACK_MESSAGE
 from ._interfaces import ILogger
-from ._json import DEFAULT_ENCODER, EncoderHook, encoder_for
+from ._json import DEFAULT_ENCODER, EncoderHook, encoder_for, safe_repr
 from ._message import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 from ._types import ValidationError
 
@@ -58,27 +58,48 @@ class MemoryLogger:
             self.serializers = []
             self.tracebacks = []
 
-    def flush_tracebacks(self, exception_type: Type[BaseException]) -> List[Dict[str, Any]]:
+    def flush_tracebacks(
+        self, exception_type: Union[Type[BaseException], Tuple[Type[BaseException], ...]]
+    ) -> List[Dict[str, Any]]:
         """
-        Take out the tracebacks of exceptions of C{exception_type}, so they
-        no longer count as unexpected.
+        Take out the tracebacks of exceptions of C{exception_type} (or of its
+        subclasses), so they no longer count as unexpected.
 
-        @return: The traceback messages taken out.
+        @param exception_type: An exception class, or a tuple of them.
+        @return: The traceback messages taken out, in the order logged.
+        @raise TypeError: If C{exception_type} is not an exception class.
+        """
+        _check_exception_type(exception_type)
+        with self._lock:
+            flushed: List[Dict[str, Any]] = []
+            kept: List[Dict[str, Any]] = []
+            for message in self.tracebacks:
+                matches = isinstance(message.get("reason"), exception_type)
+                (flushed if matches else kept).append(message)
+            self.tracebacks = kept
+        return flushed
+
+    def _pairs(self) -> List[Tuple[Dict[str, Any], Optional[Any]]]:
+        """
+        @return: A consistent snapshot of the messages with their
+            serializers.
         """
         with self._lock:
-            flushed = [m for m in self.tracebacks if isinstance(m["reason"], exception_type)]
-            self.tracebacks = [m for m in self.tracebacks if m not in flushed]
-        return flushed
+            return list(zip(self.messages, self.serializers, strict=True))
+
+    def __repr__(self) -> str:
+        return (
+            f"<MemoryLogger {len(self.messages)} messages, "
+            f"{len(self.tracebacks)} unflushed tracebacks>"
+        )
 
     def serialize(self) -> List[Dict[str, Any]]:
         """
         @return: The messages as destinations receive them: serialized
             copies.
         """
-        with self._lock:
-            pairs = list(zip(self.messages, self.serializers))
         result = []
-        for message, serializer in pairs:
+        for message, serializer in self._pairs():
             message = dict(message)
             if serializer is not None:
                 serializer.serialize(message)
@@ -91,11 +112,10 @@ class MemoryLogger:
         its type's fields when typed, and can be encoded as JSON.
 
         @raise ValidationError: For a message that does not match.
-        @raise TypeError: For one that cannot be encoded.
+        @raise TypeError: For one that cannot be encoded (L{ValueError} for
+            some values, such as circular references).
         """
-        with self._lock:
-            pairs = list(zip(self.messages, self.serializers))
-        for message, serializer in pairs:
+        for message, serializer in self._pairs():
             for key in (TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD):
                 if key not in message:
                     raise ValidationError(f"Message is missing {key!r}: {message!r}")
@@ -103,4 +123,21 @@ class MemoryLogger:
                 serializer.validate(message)
                 message = dict(message)
                 serializer.serialize(message)
-            self._encoder.dumps(message)
+            try:
+                self._encoder.dumps(message)
+            except (TypeError, ValueError) as e:
+                kind = TypeError if isinstance(e, TypeError) else ValueError
+                raise kind(f"{e}, in message {safe_repr(message, 1000)}") from e
+
+
+def _check_exception_type(exception_type: Any) -> None:
+    """
+    @raise TypeError: If C{exception_type} is neither an exception class nor
+        a tuple of them.
+    """
+    classes = exception_type if isinstance(exception_type, tuple) else (exception_type,)
+    for cls in classes:
+        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+            raise TypeError(
+                f"flush_tracebacks() takes an exception class, not {cls!r}"
+            )

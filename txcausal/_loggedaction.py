@@ -1,0 +1,268 @@
+# -*- test-case-name: txcausal.test.test_testing -*-
+"""
+Reading captured messages back as actions and messages, for assertions in
+tests: L{LoggedAction}, L{LoggedMessage} and the C{assert*} helpers built on
+them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from unittest import TestCase
+
+from attrs import frozen
+
+from ._message import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
+    STARTED_STATUS,
+    SUCCEEDED_STATUS,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+)
+
+Message = Dict[str, Any]
+_FINISHED = (SUCCEEDED_STATUS, FAILED_STATUS)
+
+
+def _type_name(kind: Any, attribute: str) -> str:
+    """
+    @param kind: A type name, or a L{txcausal.MessageType} or
+        L{txcausal.ActionType} (anything with the C{attribute}).
+    @return: The type name.
+    @raise TypeError: For anything else.
+    """
+    if isinstance(kind, str):
+        return kind
+    name = getattr(kind, attribute, None)
+    if not isinstance(name, str):
+        raise TypeError(f"Expected a str or an object with a {attribute!r}, not {kind!r}")
+    return name
+
+
+def _level(message: Message) -> Tuple[int, ...]:
+    return tuple(message.get(TASK_LEVEL_FIELD) or ())
+
+
+def _is_action_message(message: Message, status: Union[str, Tuple[str, ...]]) -> bool:
+    """
+    @return: Whether C{message} is the start (C{status="started"}) or finish
+        message of an action.
+    """
+    if ACTION_TYPE_FIELD not in message:
+        return False
+    found = message.get(ACTION_STATUS_FIELD)
+    return found == status if isinstance(status, str) else found in status
+
+
+@frozen
+class LoggedMessage:
+    """
+    A message that was logged outside any action or inside one.
+
+    @ivar message: The message dictionary, as logged.
+    """
+
+    message: Message
+
+    @classmethod
+    def of_type(cls, messages: Sequence[Message], message_type: Any) -> List["LoggedMessage"]:
+        """
+        Find the messages of one type.
+
+        @param messages: Message dictionaries, e.g. C{logger.messages}.
+        @param message_type: A L{txcausal.MessageType}, or its name.
+        @return: The matching messages, in the order logged.
+        """
+        name = _type_name(message_type, "message_type")
+        return [cls(m) for m in messages if m.get(MESSAGE_TYPE_FIELD) == name]
+
+
+@frozen
+class LoggedAction:
+    """
+    An action that was logged, started and finished, with what was logged
+    inside it.
+
+    @ivar start_message: Its C{started} message.
+    @ivar end_message: Its C{succeeded} or C{failed} message.
+    @ivar children: The L{LoggedMessage}s and L{LoggedAction}s directly
+        inside it, in task-level order.
+    """
+
+    start_message: Message
+    end_message: Message
+    children: List[Union["LoggedAction", LoggedMessage]]
+
+    @classmethod
+    def from_messages(
+        cls, task_uuid: str, task_level: Sequence[int], messages: Sequence[Message]
+    ) -> "LoggedAction":
+        """
+        Build the action whose start message is at C{task_level} in the task
+        C{task_uuid}.
+
+        @param task_level: The level of the start message, e.g. C{[2, 1]}.
+        @raise ValueError: If its start or end message is missing (an action
+            still running has no end message yet).
+        """
+        task = [m for m in messages if m.get(TASK_UUID_FIELD) == task_uuid]
+        return cls._build(task_uuid, tuple(task_level), task)
+
+    @classmethod
+    def _build(cls, task_uuid: str, level: Tuple[int, ...], task: List[Message]) -> "LoggedAction":
+        prefix, depth = level[:-1], len(level) - 1
+        start: Optional[Message] = None
+        end: Optional[Message] = None
+        children: List[Tuple[int, Union[LoggedAction, LoggedMessage]]] = []
+        for message in task:
+            found = _level(message)
+            if found[:depth] != prefix:
+                continue
+            if len(found) == depth + 1:
+                if found == level and _is_action_message(message, STARTED_STATUS):
+                    start = message
+                elif _is_action_message(message, _FINISHED):
+                    end = message
+                else:
+                    children.append((found[depth], LoggedMessage(message)))
+            elif (len(found) == depth + 2 and found[-1] == 1
+                  and _is_action_message(message, STARTED_STATUS)):
+                children.append((found[depth], cls._build(task_uuid, found, task)))
+        where = f"{task_uuid}@/{'/'.join(map(str, level))}"
+        if start is None:
+            raise ValueError(f"No start message at {where}")
+        if end is None:
+            raise ValueError(
+                f"Action {start.get(ACTION_TYPE_FIELD)!r} at {where} has no end message: "
+                "it had not finished when the messages were read"
+            )
+        children.sort(key=lambda pair: pair[0])
+        return cls(start, end, [child for _, child in children])
+
+    @classmethod
+    def of_type(cls, messages: Sequence[Message], action_type: Any) -> List["LoggedAction"]:
+        """
+        Find the actions of one type.
+
+        @param messages: Message dictionaries, e.g. C{logger.messages}.
+        @param action_type: A L{txcausal.ActionType}, or its name.
+        @return: The matching actions, in the order they started.
+        @raise ValueError: If one of them has not finished.
+        """
+        name = _type_name(action_type, "action_type")
+        tasks: Dict[Any, List[Message]] = {}
+        for message in messages:
+            tasks.setdefault(message.get(TASK_UUID_FIELD), []).append(message)
+        return [
+            cls._build(m[TASK_UUID_FIELD], _level(m), tasks[m[TASK_UUID_FIELD]])
+            for m in messages
+            if m.get(ACTION_TYPE_FIELD) == name and _is_action_message(m, STARTED_STATUS)
+        ]
+
+    def descendants(self) -> Iterator[Union["LoggedAction", LoggedMessage]]:
+        """
+        @return: Every message and action inside this one, depth first.
+        """
+        for child in self.children:
+            yield child
+            if isinstance(child, LoggedAction):
+                yield from child.descendants()
+
+    @property
+    def succeeded(self) -> bool:
+        """
+        Whether the action succeeded.
+        """
+        return bool(self.end_message.get(ACTION_STATUS_FIELD) == SUCCEEDED_STATUS)
+
+    def type_tree(self) -> Dict[str, List[Any]]:
+        """
+        @return: The types inside this action, nested:
+            C{{"app:outer": ["app:msg", {"app:inner": []}]}}.
+        """
+        children: List[Any] = [
+            child.type_tree() if isinstance(child, LoggedAction)
+            else child.message.get(MESSAGE_TYPE_FIELD)
+            for child in self.children
+        ]
+        return {self.start_message[ACTION_TYPE_FIELD]: children}
+
+
+def _asserter(testcase: Any) -> Any:
+    """
+    @return: C{testcase}, or, for C{None} (pytest tests have no test case),
+        a plain L{TestCase} whose C{assert*} methods raise L{AssertionError}.
+    """
+    if testcase is not None:
+        return testcase
+    plain = TestCase()
+    plain.maxDiff = None
+    return plain
+
+
+def assertContainsFields(testcase: Any, message: Message, fields: Dict[str, Any]) -> None:
+    """
+    Assert that C{message} has all of C{fields}, with these values (other
+    fields are allowed).
+
+    @param testcase: The running test case (its C{assertEqual} reports), or
+        C{None} in a pytest test.
+    @raise AssertionError: If it has not (the test case's
+        C{failureException}).
+    """
+    subset = {key: message[key] for key in fields if key in message}
+    _asserter(testcase).assertEqual(subset, fields)
+
+
+def assertHasMessage(testcase: Any, logger: Any, message_type: Any,
+                     fields: Optional[Dict[str, Any]] = None) -> LoggedMessage:
+    """
+    Assert that C{logger} has a message of C{message_type} and that the first
+    one has C{fields}.  Usable as the assertion of
+    L{txcausal.testing.capture_logging}.
+
+    @param testcase: The running test case, or C{None} in a pytest test.
+    @param logger: A L{txcausal.MemoryLogger}.
+    @param message_type: A L{txcausal.MessageType}, or its name.
+    @return: The first message of that type.
+    """
+    testcase = _asserter(testcase)
+    name = _type_name(message_type, "message_type")
+    found = LoggedMessage.of_type(logger.messages, name)
+    testcase.assertTrue(found, f"No message of type {name!r} was logged")
+    if fields:
+        assertContainsFields(testcase, found[0].message, fields)
+    return found[0]
+
+
+def assertHasAction(testcase: Any, logger: Any, action_type: Any, succeeded: bool,
+                    startFields: Optional[Dict[str, Any]] = None,
+                    endFields: Optional[Dict[str, Any]] = None) -> LoggedAction:
+    """
+    Assert that C{logger} has an action of C{action_type}, and that the first
+    one succeeded (or failed) and has these start and end fields.  Usable as
+    the assertion of L{txcausal.testing.capture_logging}.
+
+    @param testcase: The running test case, or C{None} in a pytest test.
+    @param logger: A L{txcausal.MemoryLogger}.
+    @param action_type: A L{txcausal.ActionType}, or its name.
+    @param succeeded: Whether the action is expected to have succeeded.
+    @return: The first action of that type.
+    """
+    testcase = _asserter(testcase)
+    name = _type_name(action_type, "action_type")
+    found = LoggedAction.of_type(logger.messages, name)
+    testcase.assertTrue(found, f"No action of type {name!r} was logged")
+    action = found[0]
+    testcase.assertEqual(
+        action.succeeded, succeeded,
+        f"Action {name!r} {'succeeded' if action.succeeded else 'failed'}: {action.end_message!r}",
+    )
+    if startFields:
+        assertContainsFields(testcase, action.start_message, startFields)
+    if endFields:
+        assertContainsFields(testcase, action.end_message, endFields)
+    return action
