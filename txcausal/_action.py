@@ -16,10 +16,12 @@ from attrs import frozen
 from zope.interface import implementer
 
 from ._context import _ACTION, _get_action
-from ._errors import exception_name, extract_fields
+from ._errors import extract_fields
 from ._interfaces import IAction, ILogger
 from ._json import safe_str
-from ._message import (
+from ._message import _stamp_and_write
+from ._uuid import new_task_uuid
+from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     DURATION_FIELD,
@@ -28,9 +30,8 @@ from ._message import (
     REASON_FIELD,
     STARTED_STATUS,
     SUCCEEDED_STATUS,
-    _stamp_and_write,
+    exception_name,
 )
-from ._uuid import new_task_uuid
 
 if TYPE_CHECKING:
     from ._types import _ActionSerializers

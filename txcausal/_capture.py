@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 from . import _output
 from ._json import safe_repr
 from ._memory import MemoryLogger
-from ._message import (
+from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     MESSAGE_TYPE_FIELD,

@@ -20,7 +20,7 @@ from ._action import Action
 from ._context import current_action
 from ._errors import write_traceback_message
 from ._interfaces import ILogger
-from ._message import CANCELLED_FIELD
+from ._wire import CANCELLED_FIELD
 
 _T = TypeVar("_T")
 

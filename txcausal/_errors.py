@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type
 
 from ._context import _get_action
 from ._json import safe_str
-from ._message import CANCELLED_FIELD, _stamp_and_write
+from ._message import _stamp_and_write
 from ._types import Field, MessageType
+from ._wire import CANCELLED_FIELD, exception_name
 
 if TYPE_CHECKING:
     from ._interfaces import ILogger
@@ -36,15 +37,6 @@ def register_exception_extractor(
     """
     with _EXTRACTORS_LOCK:
         _EXTRACTORS[exception_class] = extractor
-
-
-def exception_name(exception: BaseException) -> str:
-    """
-    @return: The qualified name of the exception's class, e.g.
-        C{"builtins.ValueError"}, as Eliot writes it.
-    """
-    cls = type(exception)
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def extract_fields(exception: BaseException) -> Dict[str, Any]:

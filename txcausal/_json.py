@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from time import time
 from typing import Any, Callable, Dict, Type, Union, cast
 
 import orjson
 
-from ._uuid import new_task_uuid
+from ._wire import (
+    SERIALIZATION_FAILURE,
+    TRACEBACK_MESSAGE_TYPE,
+    exception_name,
+    standalone_message,
+)
 
 #: A user hook: a L{json.JSONEncoder} subclass (as Eliot's C{to_file}
 #: accepts) or a callable turning one unknown object into something
@@ -153,26 +157,15 @@ def serialization_failure_messages(
     C{eliot:serialization_failure} with a representation of the message.
     Both are standalone messages of new tasks.
     """
-    now = time()
-    exc_type = type(error)
     return [
-        {
-            "message_type": "eliot:traceback",
-            "task_uuid": new_task_uuid(),
-            "task_level": [1],
-            "timestamp": now,
-            "exception": f"{exc_type.__module__}.{exc_type.__qualname__}",
-            "reason": safe_str(error),
-            "traceback": "".join(traceback.format_exception(exc_type, error, error.__traceback__)),
-            "system": "txcausal:output",
-        },
-        {
-            "message_type": "eliot:serialization_failure",
-            "task_uuid": new_task_uuid(),
-            "task_level": [1],
-            "timestamp": now,
-            "message": safe_repr(message),
-        },
+        standalone_message(
+            TRACEBACK_MESSAGE_TYPE,
+            exception=exception_name(error),
+            reason=safe_str(error),
+            traceback="".join(traceback.format_exception(type(error), error, error.__traceback__)),
+            system="txcausal:output",
+        ),
+        standalone_message(SERIALIZATION_FAILURE, message=safe_repr(message)),
     ]
 
 

@@ -17,8 +17,8 @@ from zope.interface import implementer
 from ._context import current_action
 from ._interfaces import IDestination
 from ._json import JSONLineEncoder
-from ._message import ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, TIMESTAMP_FIELD
 from ._story import KeyMatcher
+from ._wire import ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, TIMESTAMP_FIELD
 
 Event = Tuple[float, Any]
 Subscriber = Callable[[Event], None]

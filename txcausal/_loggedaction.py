@@ -12,7 +12,7 @@ from unittest import TestCase
 
 from attrs import frozen
 
-from ._message import (
+from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     FAILED_STATUS,

@@ -13,8 +13,8 @@ from zope.interface import implementer
 from ._errors import TRACEBACK_MESSAGE
 from ._interfaces import ILogger
 from ._json import DEFAULT_ENCODER, EncoderHook, encoder_for, safe_repr
-from ._message import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 from ._types import ValidationError
+from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 
 
 @implementer(ILogger)

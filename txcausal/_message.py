@@ -1,9 +1,6 @@
 # -*- test-case-name: txcausal.test.test_message -*-
 """
-Standalone messages, and the names of the fields on the wire.
-
-The wire format is Eliot's, so Eliot's tools read txcausal logs.  Field names
-are data, kept here as constants in one place.
+Standalone messages: L{log_message} and L{Message}.
 """
 
 from __future__ import annotations
@@ -14,34 +11,12 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 from . import _output
 from ._context import _get_action
 from ._uuid import new_task_uuid
+from ._wire import MESSAGE_TYPE_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 
 if TYPE_CHECKING:
     from ._action import Action
     from ._interfaces import ILogger
     from ._types import _MessageSerializer
-
-TASK_UUID_FIELD = "task_uuid"
-TASK_LEVEL_FIELD = "task_level"
-TIMESTAMP_FIELD = "timestamp"
-MESSAGE_TYPE_FIELD = "message_type"
-ACTION_TYPE_FIELD = "action_type"
-ACTION_STATUS_FIELD = "action_status"
-DURATION_FIELD = "duration"
-EXCEPTION_FIELD = "exception"
-REASON_FIELD = "reason"
-TRACEBACK_FIELD = "traceback"
-#: Marks an action that failed because its Deferred was cancelled.
-CANCELLED_FIELD = "cancelled"
-
-STARTED_STATUS = "started"
-SUCCEEDED_STATUS = "succeeded"
-FAILED_STATUS = "failed"
-
-#: The fields every message gets from txcausal itself.
-RESERVED_FIELDS = frozenset(
-    [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD]
-)
-
 
 def log_message(message_type: str, **fields: Any) -> None:
     """

@@ -8,9 +8,9 @@ dispatches, and L{FileDestination}, one JSON object per line.
 from __future__ import annotations
 
 import io
+import sys
 import threading
 from collections import deque
-from time import time
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
 
 from orjson import dumps as _dumps
@@ -18,6 +18,7 @@ from zope.interface import implementer
 
 from ._interfaces import IDestination, ILogger
 from ._json import (
+    DEFAULT_ENCODER,
     JSON_OPTIONS,
     EncoderHook,
     encoder_for,
@@ -25,35 +26,19 @@ from ._json import (
     safe_str,
     serialization_failure_messages,
 )
-from ._uuid import new_task_uuid
+from ._wire import (
+    DESTINATION_FAILURE,
+    KIND_FIELDS,
+    RESERVED_FIELDS,
+    dropped_message,
+    exception_name,
+    standalone_message,
+)
 
 Destination = Callable[[Dict[str, Any]], None]
 
-#: How many messages are kept for the first destination.
+#: How many messages are kept while there is no destination.
 EARLY_BUFFER_SIZE = 1000
-
-DESTINATION_FAILURE = "eliot:destination_failure"
-MESSAGES_DROPPED = "txcausal:messages_dropped"
-
-
-def _standalone(message_type: str, **fields: Any) -> Dict[str, Any]:
-    """
-    Build a message of txcausal's own, as a task of its own.
-    """
-    fields["message_type"] = message_type
-    fields["task_uuid"] = new_task_uuid()
-    fields["task_level"] = [1]
-    fields["timestamp"] = time()
-    return fields
-
-
-def dropped_message(count: int, reason: str, **fields: Any) -> Dict[str, Any]:
-    """
-    The report of C{count} messages that could not be delivered.
-
-    @param reason: Why they were dropped.
-    """
-    return _standalone(MESSAGES_DROPPED, count=count, reason=reason, **fields)
 
 
 class Destinations:
@@ -62,37 +47,46 @@ class Destinations:
     to every message.  Thread-safe: the tuple of destinations is replaced,
     never mutated, so sending needs no lock.
 
-    @ivar dropped: How many messages were lost from the early buffer.
+    While there is no destination (before the first is added, or after the
+    last is removed) messages are kept, up to C{buffer_size}, for the next
+    destination added; the oldest beyond that are dropped and reported to it
+    in a C{txcausal:messages_dropped} message.
+
+    @ivar dropped: How many messages were lost in all: dropped from the
+        buffer, or refused by a failing destination with no other
+        destination to report to (that report goes to standard error).
     """
 
     def __init__(self, buffer_size: int = EARLY_BUFFER_SIZE) -> None:
         self._destinations: Tuple[Destination, ...] = ()
         self._global_fields: Dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._buffer_size = buffer_size
         self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
+        self._overflowed = 0
         self.dropped = 0
 
     def add(self, *destinations: Destination) -> None:
         """
-        Add destinations; the first ones added also receive the messages
-        buffered so far, and a report of any that overflowed the buffer.
+        Add destinations; when there were none, they also receive the
+        messages buffered meanwhile, and a report of any that overflowed.
         """
         with self._lock:
             self._destinations += destinations
             buffered, self._buffer = self._buffer, None
-        if buffered:
-            pending = list(buffered)
-            if self.dropped:
-                pending.append(
-                    dropped_message(self.dropped, "logged before any destination was added; "
-                                    "the early buffer was full")
-                )
-            for message in pending:
-                self.send(message)
+            overflowed, self._overflowed = self._overflowed, 0
+        pending = list(buffered or ())
+        if overflowed:
+            pending.append(dropped_message(
+                overflowed, f"logged while there was no destination, beyond the "
+                f"{self._buffer_size} kept"))
+        for message in pending:
+            self.send(message)
 
     def remove(self, destination: Destination) -> None:
         """
-        Remove a destination.
+        Remove a destination; after the last one, messages are buffered
+        again.
 
         @raise ValueError: If it was not added.
         """
@@ -100,11 +94,20 @@ class Destinations:
             current = list(self._destinations)
             current.remove(destination)
             self._destinations = tuple(current)
+            if not current:
+                self._buffer = deque(maxlen=self._buffer_size)
 
     def add_global_fields(self, **fields: Any) -> None:
         """
-        Add fields to every message sent from now on.
+        Add fields to every message sent from now on; a message's own field
+        of the same name wins.
+
+        @raise ValueError: For the fields txcausal itself writes
+            (C{task_uuid}, C{message_type}, ...).
         """
+        forbidden = sorted((RESERVED_FIELDS | KIND_FIELDS) & fields.keys())
+        if forbidden:
+            raise ValueError(f"{forbidden} cannot be global fields: txcausal writes them")
         with self._lock:
             merged = dict(self._global_fields)
             merged.update(fields)
@@ -114,8 +117,9 @@ class Destinations:
         """
         Send a serialized message to every destination.  Never raises.
         """
-        if self._global_fields:
-            message.update(self._global_fields)
+        global_fields = self._global_fields
+        if global_fields:
+            message = {**global_fields, **message}
         destinations = self._destinations
         if not destinations:
             destinations = self._buffer_or_destinations(message)
@@ -137,6 +141,7 @@ class Destinations:
             if buffer is None:
                 return self._destinations
             if len(buffer) == buffer.maxlen:
+                self._overflowed += 1
                 self.dropped += 1
             buffer.append(message)
             return ()
@@ -149,24 +154,38 @@ class Destinations:
         destinations: Tuple[Destination, ...],
     ) -> None:
         """
-        Tell the other destinations that C{failed} raised C{error}.
+        Tell the other destinations that C{failed} raised C{error}; with no
+        other destination, count the message as dropped and tell standard
+        error.
         """
-        report = _standalone(
+        report = standalone_message(
             DESTINATION_FAILURE,
             destination=safe_repr(failed, 200),
-            exception=f"{type(error).__module__}.{type(error).__qualname__}",
+            exception=exception_name(error),
             reason=safe_str(error, 1000),
             message=safe_repr(message),
         )
-        for other in destinations:
-            if other is failed:
-                continue
+        others = [other for other in destinations if other is not failed]
+        if not others:
+            self.dropped += 1
+            _last_resort(report)
+        for other in others:
             try:
                 other(report)
             except Exception:
                 # That one fails too; it is reported through its own next
                 # message, and recursion ends here.
                 pass
+
+
+def _last_resort(report: Dict[str, Any]) -> None:
+    """
+    Write a report that no destination can take to standard error.
+    """
+    try:
+        sys.stderr.write(DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
+    except Exception:
+        pass
 
 
 @implementer(ILogger)

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from attrs import define, field, frozen
 
-from ._message import (
+from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     DURATION_FIELD,

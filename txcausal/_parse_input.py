@@ -19,7 +19,7 @@ from uuid import NAMESPACE_URL, uuid5
 from attrs import frozen
 from orjson import JSONDecodeError, loads
 
-from ._message import (
+from ._wire import (
     EXCEPTION_FIELD,
     MESSAGE_TYPE_FIELD,
     REASON_FIELD,

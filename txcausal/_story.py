@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterable, Pattern, Sequence, Tuple
 
-from ._message import (
+from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     DURATION_FIELD,

@@ -33,14 +33,15 @@ from ._context import _get_action
 from ._errors import write_traceback_message
 from ._interfaces import IDestination, ILogger
 from ._json import EncoderHook, encoder_for, safe_repr
-from ._message import (
+from ._message import _stamp_and_write
+from ._wire import (
     ACTION_STATUS_FIELD,
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
     TIMESTAMP_FIELD,
-    _stamp_and_write,
+    dropped_message,
+    exception_name,
 )
-from ._output import dropped_message
 
 #: The key of events emitted by L{TwistedDestination}; its value is the
 #: message as JSON text.  L{CausalLogObserver} skips events that have it.
@@ -168,7 +169,7 @@ def _report_dropped(event: LogEvent, error: Exception) -> None:
     try:
         report = dropped_message(
             1, "a twisted.logger event could not be bridged",
-            exception=f"{type(error).__module__}.{type(error).__qualname__}",
+            exception=exception_name(error),
             event=safe_repr(event, 1000),
         )
         _output._DEFAULT_LOGGER.write(report, None)

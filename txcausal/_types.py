@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from ._context import _get_action
-from ._message import (
+from ._message import Message, _stamp_and_write
+from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     DURATION_FIELD,
@@ -21,8 +22,6 @@ from ._message import (
     RESERVED_FIELDS,
     STARTED_STATUS,
     SUCCEEDED_STATUS,
-    Message,
-    _stamp_and_write,
 )
 
 if TYPE_CHECKING:

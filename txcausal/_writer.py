@@ -173,6 +173,17 @@ class BoundedQueue:
             self.refusedFull = self.refusedClosed = 0
             return items, full, closed
 
+    def afterFork(self) -> None:
+        """
+        Make the queue usable in a forked child: a new lock (the parent's
+        may have been held by a thread the child does not have), and room
+        again for the messages the parent's writer had taken.
+        """
+        self._lock = threading.Lock()
+        self._count = len(self._items)
+        self._size = sum(map(len, self._items))
+        self._scheduled = False
+
     def release(self, lines: List[bytes]) -> None:
         """
         Free the room of taken messages, once written.

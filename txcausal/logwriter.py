@@ -20,10 +20,10 @@ message as soon as there is room.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
-from time import time
+import weakref
 from typing import Any, Callable, Dict, List, Optional
-from uuid import uuid4
 
 from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred, succeed
@@ -32,7 +32,7 @@ from zope.interface import implementer
 from . import _output
 from ._interfaces import IDestination
 from ._json import EncoderHook, safe_repr, safe_str
-from ._output import DESTINATION_FAILURE, dropped_message
+from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
 from ._writer import BoundedQueue, DaemonThreadWorker, IWriterWorker, sinkFor
 
 #: Default queue limits: enough for bursts, small enough for any process.
@@ -47,17 +47,14 @@ def _failureReport(sink: object, error: Exception, lines: List[bytes]) -> Dict[s
     The C{eliot:destination_failure} message for C{lines} that C{sink} could
     not write.
     """
-    return {
-        "message_type": DESTINATION_FAILURE,
-        "task_uuid": str(uuid4()),
-        "task_level": [1],
-        "timestamp": time(),
-        "destination": safe_repr(sink, 200),
-        "exception": f"{type(error).__module__}.{type(error).__qualname__}",
-        "reason": safe_str(error, 1000),
-        "message": lines[0].decode("utf-8", "replace")[:1000],
-        "lost": len(lines),
-    }
+    return standalone_message(
+        DESTINATION_FAILURE,
+        destination=safe_repr(sink, 200),
+        exception=exception_name(error),
+        reason=safe_str(error, 1000),
+        message=lines[0].decode("utf-8", "replace")[:1000],
+        lost=len(lines),
+    )
 
 
 def _positive(name: str, value: float) -> None:
@@ -133,6 +130,26 @@ class ThreadedWriter(Service):
         self._lostToFailures = 0
         self._direct = False
         self._directLock = threading.RLock()
+        alive = weakref.ref(self)
+
+        def afterFork() -> None:
+            writer = alive()
+            if writer is not None:
+                writer._afterFork()
+
+        os.register_at_fork(after_in_child=afterFork)
+
+    def _afterFork(self) -> None:
+        """
+        In a forked child (C{twistd} daemonizing after starting its logger),
+        the worker's thread is gone: start a new one for what the child logs.
+        """
+        if self._worker is None:
+            return
+        self._queue.afterFork()
+        self._directLock = threading.RLock()
+        self._worker = self._createWorker()
+        self._worker.do(self._drain)
 
     def __repr__(self) -> str:
         return f"<ThreadedWriter {self._sink!r}>"

@@ -13,7 +13,7 @@ from typing import Any, Dict, Tuple
 from attrs import frozen
 from orjson import OPT_SORT_KEYS, dumps
 
-from .._message import (
+from .._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     DURATION_FIELD,

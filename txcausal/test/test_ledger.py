@@ -12,8 +12,9 @@ from zope.interface.verify import verifyObject
 
 from txcausal import IDestination, log_message, start_action
 from txcausal._ledger import SUBSCRIBER_FAILURE, Ledger
-from txcausal._output import Destinations, Logger, dropped_message
+from txcausal._output import Destinations, Logger
 from txcausal._story import KeyMatcher
+from txcausal._wire import dropped_message
 from txcausal.test._helpers import CapturingMixin
 from txcausal.test.test_parse import msg
 

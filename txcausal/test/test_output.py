@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -125,19 +126,81 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(report["reason"], "no")
         self.assertIn("'x': 1", report["message"])
 
-    def test_failingReportTarget(self) -> None:
+    def test_soleDestinationFails(self) -> None:
         """
-        When every destination fails, logging still returns normally.
+        When the only destination raises, the lost message is counted and
+        the failure report goes to standard error, since no destination can
+        take it.
         """
+        def broken(message: Dict[str, Any]) -> None:
+            raise IndexError("gone")
+
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        destinations = Destinations()
+        destinations.add(broken)
+        Logger(destinations).write({"message_type": "m"})
+        self.assertEqual(destinations.dropped, 1)
+        report = orjson.loads(stderr.getvalue())
+        self.assertEqual((report["message_type"], report["reason"]),
+                         ("eliot:destination_failure", "gone"))
+
+    def test_everyDestinationFails(self) -> None:
+        """
+        When every destination fails, logging still returns normally and
+        each failure is reported to the other.
+        """
+        seen: List[str] = []
+
         def divide(message: Dict[str, Any]) -> None:
+            seen.append("divide")
             raise ZeroDivisionError()
 
         def index(message: Dict[str, Any]) -> None:
+            seen.append("index")
             raise IndexError()
 
         destinations = Destinations()
         destinations.add(divide, index)
         Logger(destinations).write({"message_type": "m"})
+        self.assertEqual(seen, ["divide", "index", "index", "divide"])
+
+    def test_bufferAfterLastRemoved(self) -> None:
+        """
+        Messages logged after the last destination is removed are kept for
+        the next one added, and those beyond the buffer are reported.
+        """
+        destinations = Destinations(buffer_size=2)
+        first: List[Dict[str, Any]] = []
+        destinations.add(first.append)
+        destinations.remove(first.append)
+        for i in range(3):
+            destinations.send({"i": i})
+        second: List[Dict[str, Any]] = []
+        destinations.add(second.append)
+        self.assertEqual(first, [])
+        self.assertEqual([m.get("i") for m in second], [1, 2, None])
+        self.assertEqual((second[-1]["message_type"], second[-1]["count"]),
+                         ("txcausal:messages_dropped", 1))
+        self.assertEqual(destinations.dropped, 1)
+
+    def test_globalFieldsCannotReplaceWireFields(self) -> None:
+        """
+        The fields txcausal writes cannot be global fields.
+        """
+        self.isolate()
+        for name in ["task_uuid", "task_level", "timestamp", "message_type", "action_type",
+                     "action_status"]:
+            self.assertRaises(ValueError, add_global_fields, **{name: "x"})
+
+    def test_messageFieldWinsOverGlobal(self) -> None:
+        """
+        A message's own field wins over a global field of the same name.
+        """
+        messages = self.collect()
+        add_global_fields(process="api")
+        log_message(message_type="m", process="worker")
+        self.assertEqual(messages[0]["process"], "worker")
 
     def test_serializerFailure(self) -> None:
         """

@@ -231,8 +231,11 @@ class _Twistd:
     example plugin on its path.
     """
 
-    def __init__(self, case: SynchronousTestCase, args: List[str], log: Path) -> None:
+    def __init__(self, case: SynchronousTestCase, args: List[str], log: Path,
+                 daemon: bool = False) -> None:
         self.dir = Path(case.mktemp()).absolute()
+        self.pidfile = self.dir / "twistd.pid"
+        self.daemon = daemon
         # A copy, so the plugin cache twistd writes stays out of the tree.
         shutil.copytree(examples_dir() / "twistd_plugin", self.dir / "plugin")
         self.log = log
@@ -242,7 +245,7 @@ class _Twistd:
         case.addCleanup(self.output.close)
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-             "-n", "--pidfile=", *args],
+             *([f"--pidfile={self.pidfile}"] if daemon else ["-n", "--pidfile="]), *args],
             cwd=self.dir, env=env, stdout=self.output, stderr=subprocess.STDOUT)
         case.addCleanup(self.kill)
 
@@ -250,6 +253,24 @@ class _Twistd:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.pidfile.exists():
+            try:
+                os.kill(int(self.pidfile.read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+
+    def terminateDaemon(self, deadline: float = 30) -> List[Dict[str, Any]]:
+        """
+        Stop a daemonized twistd with SIGTERM, wait for it to be gone, and
+        return what it logged.
+        """
+        pid = int(self.pidfile.read_text())
+        os.kill(pid, signal.SIGTERM)
+        end = time.monotonic() + deadline
+        while self.pidfile.exists() and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not self.pidfile.exists(), "twistd did not stop"
+        return read_json_lines(self.log)
 
     def waitFor(self, messageType: str, deadline: float = 30) -> None:
         """
@@ -259,7 +280,7 @@ class _Twistd:
         while time.monotonic() < end:
             if self.log.exists() and messageType in _types(read_json_lines(self.log)):
                 return
-            if self.process.poll() is not None:
+            if not self.daemon and self.process.poll() is not None:
                 break
             time.sleep(0.05)
         self.kill()
@@ -309,6 +330,22 @@ class TwistdTests(SynchronousTestCase):
         texts = [m["message"] for m in messages if m.get("message_type") == "twisted:log"]
         self.assertIn("starting up", texts[0])
         self.assertEqual(texts[-1], "Server Shut Down.")
+        self.assertIn("example:goodbye", _types(messages))
+
+    def test_loggerFactoryDaemonized(self) -> None:
+        """
+        Without C{-n}, twistd forks into the background after starting its
+        logger: the writer follows it into the daemon, so the daemon's work
+        and shutdown are in the file.
+        """
+        log = Path(self.mktemp()).absolute()
+        twistd = _Twistd(self, ["--logger", "txcausal.twistd.causalLogObserver",
+                                "causal-example", "--count", "3"], log, daemon=True)
+        self.assertEqual(twistd.process.wait(30), 0)
+        twistd.waitFor("example:startup/succeeded")
+        messages = twistd.terminateDaemon()
+        self.assertEqual([m["n"] for m in messages if m.get("message_type") == "example:item"],
+                         [0, 1, 2])
         self.assertIn("example:goodbye", _types(messages))
 
     def test_tacRecipe(self) -> None:

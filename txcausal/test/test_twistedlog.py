@@ -21,7 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from txcausal import IDestination, log_message, start_action
-from txcausal._output import MESSAGES_DROPPED, Destinations, Logger, swap_logger
+from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._twistedlog import (
     BRIDGED_EVENT_FORMAT,
     BRIDGED_EVENT_KEY,
@@ -29,6 +29,7 @@ from txcausal._twistedlog import (
     CausalLogObserver,
     TwistedDestination,
 )
+from txcausal._wire import MESSAGES_DROPPED
 from txcausal.test._helpers import CapturingMixin
 
 

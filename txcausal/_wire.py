@@ -1,0 +1,75 @@
+# -*- test-case-name: txcausal.test.test_wire -*-
+"""
+The wire format: the names of the fields and statuses txcausal writes, and
+the messages it writes about itself.
+
+The format is Eliot's, so Eliot's tools read txcausal logs.  Field names are
+data, kept here as constants in one place; this module imports nothing else
+of txcausal's but L{txcausal._uuid}, so every other module can use it.
+"""
+
+from __future__ import annotations
+
+from time import time
+from typing import Any, Dict
+
+from ._uuid import new_task_uuid
+
+TASK_UUID_FIELD = "task_uuid"
+TASK_LEVEL_FIELD = "task_level"
+TIMESTAMP_FIELD = "timestamp"
+MESSAGE_TYPE_FIELD = "message_type"
+ACTION_TYPE_FIELD = "action_type"
+ACTION_STATUS_FIELD = "action_status"
+DURATION_FIELD = "duration"
+EXCEPTION_FIELD = "exception"
+REASON_FIELD = "reason"
+TRACEBACK_FIELD = "traceback"
+#: Marks an action that failed because its Deferred was cancelled.
+CANCELLED_FIELD = "cancelled"
+
+STARTED_STATUS = "started"
+SUCCEEDED_STATUS = "succeeded"
+FAILED_STATUS = "failed"
+
+#: The fields every message gets from txcausal itself.
+RESERVED_FIELDS = frozenset([TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD])
+#: The fields that say what a message is; with L{RESERVED_FIELDS}, no global
+#: field may replace them.
+KIND_FIELDS = frozenset([MESSAGE_TYPE_FIELD, ACTION_TYPE_FIELD, ACTION_STATUS_FIELD])
+
+#: The message types of txcausal's reports about itself.
+TRACEBACK_MESSAGE_TYPE = "eliot:traceback"
+SERIALIZATION_FAILURE = "eliot:serialization_failure"
+DESTINATION_FAILURE = "eliot:destination_failure"
+MESSAGES_DROPPED = "txcausal:messages_dropped"
+
+
+def exception_name(exception: BaseException) -> str:
+    """
+    @return: The qualified name of the exception's class, e.g.
+        C{"builtins.ValueError"}, as Eliot writes it.
+    """
+    cls = type(exception)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def standalone_message(message_type: str, **fields: Any) -> Dict[str, Any]:
+    """
+    Build a message of txcausal's own, as a one-message task of its own (so
+    it never takes a place in the tree of the work it reports on).
+    """
+    fields[MESSAGE_TYPE_FIELD] = message_type
+    fields[TASK_UUID_FIELD] = new_task_uuid()
+    fields[TASK_LEVEL_FIELD] = [1]
+    fields[TIMESTAMP_FIELD] = time()
+    return fields
+
+
+def dropped_message(count: int, reason: str, **fields: Any) -> Dict[str, Any]:
+    """
+    The report of C{count} messages that could not be delivered.
+
+    @param reason: Why they were dropped.
+    """
+    return standalone_message(MESSAGES_DROPPED, count=count, reason=reason, **fields)
