@@ -10,7 +10,7 @@ import re
 from contextvars import Token
 from time import monotonic
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
 from attrs import frozen
 from zope.interface import implementer
@@ -28,6 +28,7 @@ from ._wire import (
     EXCEPTION_FIELD,
     FAILED_STATUS,
     REASON_FIELD,
+    REMOTE_TASK_LEVELS_FIELD,
     STARTED_STATUS,
     SUCCEEDED_STATUS,
     exception_name,
@@ -45,6 +46,10 @@ _TASK_ID = re.compile(
     r"\A([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
     r"@((?:/[1-9][0-9]{0,9})+)\Z"
 )
+
+
+#: The context tokens of nested entries into one action, innermost first.
+_TokenStack = Tuple["Token[Optional[Action]]", Any]
 
 
 class InvalidTaskId(ValueError):
@@ -170,7 +175,7 @@ class Action:
 
     __slots__ = (
         "_logger", "_task_uuid", "_level", "_counter", "action_type", "_finished",
-        "_started", "_success_fields", "_serializers", "_token",
+        "_started", "_success_fields", "_serializers", "_token", "_handed_off",
     )
 
     def __init__(
@@ -197,7 +202,8 @@ class Action:
         self._started = 0.0
         self._success_fields: Optional[Dict[str, Any]] = None
         self._serializers = serializers
-        self._token: Optional[Token[Optional[Action]]] = None
+        self._token: Optional[_TokenStack] = None
+        self._handed_off: Optional[List[str]] = None
 
     @property
     def task_uuid(self) -> str:
@@ -232,9 +238,16 @@ class Action:
         """
         @return: A fresh position inside this action, as
             C{b"<task uuid>@/<level>/..."}, for another process to continue
-            the task with L{Action.continue_task}.  Never reuse one.
+            the task with L{Action.continue_task}.  Never reuse one.  The
+            action's finish message lists the positions handed off in its
+            C{remote_task_levels} field, so readers of this process's log
+            know they were not lost.
         """
         level = "".join(f"/{n}" for n in self._next_level())
+        if self._handed_off is None:
+            self._handed_off = [level]
+        else:
+            self._handed_off.append(level)
         return f"{self._task_uuid}@{level}".encode("ascii")
 
     @classmethod
@@ -275,10 +288,13 @@ class Action:
         else:
             self._success_fields.update(fields)
 
-    def finish(self, exception: Optional[BaseException] = None) -> None:
+    def finish(self, exception: Optional[BaseException] = None, **extra: Any) -> None:
         """
         Log the finish message: success without C{exception}, failure (with
         C{exception} and C{reason} fields) with one.  Later calls do nothing.
+
+        @param extra: Fields added to the finish message either way (they do
+            not replace the fields above).
         """
         if self._finished:
             return
@@ -294,8 +310,12 @@ class Action:
             fields[REASON_FIELD] = safe_str(exception)
             fields[ACTION_STATUS_FIELD] = FAILED_STATUS
             serializer = serializers.failure if serializers else None
+        for key, value in extra.items():
+            fields.setdefault(key, value)
         fields[ACTION_TYPE_FIELD] = self.action_type
         fields[DURATION_FIELD] = monotonic() - self._started
+        if self._handed_off is not None:
+            fields[REMOTE_TASK_LEVELS_FIELD] = self._handed_off
         _stamp_and_write(fields, self, None, serializer)
 
     def context(self) -> _ActionContext:
@@ -319,13 +339,16 @@ class Action:
             _restore(token)
 
     def __enter__(self) -> "Action":
-        self._token = _ACTION.set(self)
+        # A stack (as nested pairs), in case the action is entered again
+        # inside itself.
+        self._token = (_ACTION.set(self), self._token)
         return self
 
     def __exit__(self, typ: Optional[Type[BaseException]], exception: Optional[BaseException],
                  tb: Optional[TracebackType]) -> None:
-        token, self._token = self._token, None
-        _restore(token)
+        if self._token is not None:
+            token, self._token = self._token
+            _restore(token)
         self.finish(exception)
 
     def __repr__(self) -> str:
@@ -336,7 +359,15 @@ def _begin(parent: Optional[Action], logger: Optional[ILogger], action_type: str
            fields: Dict[str, Any], serializers: Optional["_ActionSerializers"]) -> Action:
     """
     Create and start an action: a child of C{parent}, or a new task.
+
+    @raise TypeError: If C{logger} is not a logger (typically an action type
+        passed positionally).
     """
+    if logger is not None and not hasattr(logger, "write"):
+        raise TypeError(
+            f"{logger!r} is not a logger: pass the action type by name, "
+            f"start_action(action_type={logger!r})"
+        )
     if parent is None:
         action = Action(logger, new_task_uuid(), [], action_type, serializers)
     else:

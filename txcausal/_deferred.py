@@ -20,7 +20,6 @@ from ._action import Action
 from ._context import current_action
 from ._errors import write_traceback_message
 from ._interfaces import ILogger
-from ._wire import CANCELLED_FIELD
 
 _T = TypeVar("_T")
 
@@ -195,4 +194,4 @@ def writeFailure(failure: Failure, logger: Optional[ILogger] = None) -> None:
     write_traceback_message(logger, cast(BaseException, failure.value), failure.getTraceback())
 
 
-__all__ = ["DeferredContext", "AlreadyFinished", "writeFailure", "CANCELLED_FIELD"]
+__all__ = ["DeferredContext", "AlreadyFinished", "writeFailure"]

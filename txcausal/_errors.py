@@ -103,7 +103,12 @@ def write_traceback(logger: Optional["ILogger"] = None, exc_info: Optional[ExcIn
     C{eliot:traceback} message inside the current action.
 
     @param exc_info: A C{sys.exc_info()} tuple; default: the current one.
+        (Given in C{logger}'s place, as in C{write_traceback(sys.exc_info())},
+        it is taken as C{exc_info} rather than raising inside the caller's
+        exception handler.)
     """
+    if isinstance(logger, tuple):
+        logger, exc_info = None, logger
     if exc_info is None:
         exc_info = sys.exc_info()
     typ, exception, tb = exc_info

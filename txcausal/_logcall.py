@@ -52,7 +52,7 @@ def log_call(
     @param action_type: The action type; default: the function's module and
         qualified name.
     @param include_args: The names of the arguments to log; default: all
-        but C{self}.
+        but C{self} and C{cls}.
     @param include_result: Whether to log the result as C{result}.  When
         the function returns a L{twisted.internet.defer.Deferred} or a
         coroutine, or is an C{async def} function, the action finishes when
@@ -60,12 +60,39 @@ def log_call(
         failure.
     @raise ValueError: If C{include_args} names an argument the function
         does not have.
+    @raise TypeError: For a generator function, whose work happens after
+        the call returns.
     """
     if wrapped_function is None:
         return partial(log_call, action_type=action_type, include_args=include_args,
                        include_result=include_result)
     f = wrapped_function
+    if inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f):
+        raise TypeError(
+            f"log_call cannot log generator {f.__qualname__}: its work happens after the call "
+            "returns; use start_action inside it instead"
+        )
     name = action_type or f"{f.__module__}.{f.__qualname__}"
+    arguments = _arguments_logger(f, include_args)
+    if inspect.iscoroutinefunction(f):
+        return cast(_F, _async_wrapper(f, name, arguments, include_result))
+    return cast(_F, _wrapper(f, name, arguments, include_result))
+
+
+#: Arguments that are the object or class a method is bound to.
+_BOUND = frozenset(["self", "cls"])
+
+_Arguments = Callable[[Any, Any], Dict[str, Any]]
+
+
+def _arguments_logger(f: Callable[..., Any], include_args: Optional[Iterable[str]]) -> _Arguments:
+    """
+    @return: A function giving the start fields of a call of C{f}: its
+        arguments by name (defaults included), those of C{include_args} or
+        all but C{self} and C{cls}.
+    @raise ValueError: If C{include_args} names an argument C{f} does not
+        have.
+    """
     signature = inspect.signature(f)
     wanted = None if include_args is None else frozenset(include_args)
     if wanted is not None and not wanted <= signature.parameters.keys():
@@ -81,22 +108,17 @@ def log_call(
             return {}
         bound.apply_defaults()
         if wanted is None:
-            return {k: v for k, v in bound.arguments.items() if k != "self"}
+            return {k: v for k, v in bound.arguments.items() if k not in _BOUND}
         return {k: v for k, v in bound.arguments.items() if k in wanted}
 
-    if inspect.iscoroutinefunction(f):
+    return arguments
 
-        @wraps(f)
-        async def async_logging_wrapper(*args: Any, **kwargs: Any) -> Any:
-            action = _begin(_get_action(), None, name, arguments(args, kwargs), None)
-            try:
-                coroutine = f(*args, **kwargs)
-            except BaseException as e:
-                _finish_failed(action, e)
-                raise
-            return await _await_in_action(action, coroutine, include_result)
 
-        return cast(_F, async_logging_wrapper)
+def _wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
+             include_result: bool) -> Callable[..., Any]:
+    """
+    Wrap a plain function (which may return a Deferred or a coroutine).
+    """
 
     @wraps(f)
     def logging_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -105,21 +127,30 @@ def log_call(
             with action.context():
                 result = f(*args, **kwargs)
         except BaseException as e:
-            _finish_failed(action, e)
+            action.finish(e)
             raise
         return _finish_with(action, result, include_result)
 
-    return cast(_F, logging_wrapper)
+    return logging_wrapper
 
 
-def _finish_failed(action: Action, exception: BaseException) -> None:
+def _async_wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
+                   include_result: bool) -> Callable[..., Any]:
     """
-    Finish C{action} as failed, with Twisted's extra fields (C{cancelled})
-    when Twisted is in use.
+    Wrap an C{async def} function, keeping it one.
     """
-    if "twisted.internet.defer" in sys.modules:
-        from . import _deferred  # noqa: F401  (registers the extractors)
-    action.finish(exception)
+
+    @wraps(f)
+    async def async_logging_wrapper(*args: Any, **kwargs: Any) -> Any:
+        action = _begin(_get_action(), None, name, arguments(args, kwargs), None)
+        try:
+            coroutine = f(*args, **kwargs)
+        except BaseException as e:
+            action.finish(e)
+            raise
+        return await _await_in_action(action, coroutine, include_result)
+
+    return async_logging_wrapper
 
 
 def _finish_with(action: Action, result: Any, include_result: bool) -> Any:
@@ -153,7 +184,7 @@ async def _await_in_action(action: Action, awaitable: Awaitable[Any], include_re
         with action.context():
             result = await awaitable
     except BaseException as e:
-        _finish_failed(action, e)
+        action.finish(e)
         raise
     if include_result:
         action.add_success_fields(result=result)

@@ -36,9 +36,13 @@ from ._json import EncoderHook, encoder_for, safe_repr
 from ._message import _stamp_and_write
 from ._wire import (
     ACTION_STATUS_FIELD,
+    DESTINATION_FAILURE,
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
+    MESSAGES_DROPPED,
+    SERIALIZATION_FAILURE,
     TIMESTAMP_FIELD,
+    TRACEBACK_MESSAGE_TYPE,
     dropped_message,
     exception_name,
 )
@@ -53,8 +57,11 @@ BRIDGED_EVENT_FORMAT = "{" + BRIDGED_EVENT_KEY + "}"
 #: The message type of twisted.logger events seen by L{CausalLogObserver}.
 TWISTED_LOG_MESSAGE_TYPE = "twisted:log"
 
-#: Message types that L{TwistedDestination} emits at C{error} level.
-_ERROR_MESSAGE_TYPES = frozenset(["eliot:traceback"])
+#: Message types that L{TwistedDestination} emits at C{error} level: errors,
+#: and reports of lost or damaged messages.
+_ERROR_MESSAGE_TYPES = frozenset([
+    TRACEBACK_MESSAGE_TYPE, DESTINATION_FAILURE, SERIALIZATION_FAILURE, MESSAGES_DROPPED,
+])
 
 
 class _BridgeState(threading.local):

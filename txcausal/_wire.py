@@ -27,13 +27,20 @@ REASON_FIELD = "reason"
 TRACEBACK_FIELD = "traceback"
 #: Marks an action that failed because its Deferred was cancelled.
 CANCELLED_FIELD = "cancelled"
+#: On an action's finish message: the levels (as C{"/2/3"}) it handed to
+#: other processes with C{serialize_task_id()}; messages at those levels are
+#: in another process's log, not missing.
+REMOTE_TASK_LEVELS_FIELD = "remote_task_levels"
 
 STARTED_STATUS = "started"
 SUCCEEDED_STATUS = "succeeded"
 FAILED_STATUS = "failed"
 
-#: The fields every message gets from txcausal itself.
-RESERVED_FIELDS = frozenset([TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD])
+#: The fields txcausal itself adds to messages: every message has the first
+#: three; types may not define any of them, and validation always allows them.
+RESERVED_FIELDS = frozenset(
+    [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, REMOTE_TASK_LEVELS_FIELD]
+)
 #: The fields that say what a message is; with L{RESERVED_FIELDS}, no global
 #: field may replace them.
 KIND_FIELDS = frozenset([MESSAGE_TYPE_FIELD, ACTION_TYPE_FIELD, ACTION_STATUS_FIELD])

@@ -130,20 +130,38 @@ class ThreadedWriter(Service):
         self._lostToFailures = 0
         self._direct = False
         self._directLock = threading.RLock()
+        # Held while the destination writes, and across a fork: a child
+        # must not inherit a file whose lock a vanished thread holds.
+        self._forkLock = threading.Lock()
         alive = weakref.ref(self)
 
-        def afterFork() -> None:
-            writer = alive()
-            if writer is not None:
-                writer._afterFork()
+        def call(method: Callable[["ThreadedWriter"], None]) -> Callable[[], None]:
+            def callback() -> None:
+                writer = alive()
+                if writer is not None:
+                    method(writer)
+            return callback
 
-        os.register_at_fork(after_in_child=afterFork)
+        os.register_at_fork(before=call(ThreadedWriter._beforeFork),
+                            after_in_parent=call(ThreadedWriter._afterForkInParent),
+                            after_in_child=call(ThreadedWriter._afterForkInChild))
 
-    def _afterFork(self) -> None:
+    def _beforeFork(self) -> None:
+        """
+        Let a write in progress finish, and hold off the next, until the
+        fork is done.
+        """
+        self._forkLock.acquire()
+
+    def _afterForkInParent(self) -> None:
+        self._forkLock.release()
+
+    def _afterForkInChild(self) -> None:
         """
         In a forked child (C{twistd} daemonizing after starting its logger),
         the worker's thread is gone: start a new one for what the child logs.
         """
+        self._forkLock = threading.Lock()
         if self._worker is None:
             return
         self._queue.afterFork()
@@ -266,7 +284,8 @@ class ThreadedWriter(Service):
 
     def _write(self, lines: List[bytes]) -> None:
         try:
-            self._sink.write(lines)
+            with self._forkLock:
+                self._sink.write(lines)
         except Exception as e:
             self._failed(e, lines)
             return

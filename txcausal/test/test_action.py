@@ -165,6 +165,28 @@ class ActionMessagesTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([m["task_level"] for m in messages], [[1], [1]])
         self.assertNotEqual(messages[0]["task_uuid"], messages[1]["task_uuid"])
 
+    def test_reentered(self) -> None:
+        """
+        Entering an action again inside itself restores the outer context
+        correctly on each exit.
+        """
+        self.collect()
+        action = start_action(action_type="a")
+        with action:
+            with action:
+                self.assertIs(current_action(), action)
+            self.assertIs(current_action(), action)
+        self.assertIsNone(current_action())
+
+    def test_actionTypeAsLogger(self) -> None:
+        """
+        Passing the action type positionally (where the logger goes) is a
+        clear L{TypeError}.
+        """
+        self.collect()
+        error = self.assertRaises(TypeError, start_action, "app:x")
+        self.assertIn("action_type='app:x'", str(error))
+
     def test_provider(self) -> None:
         """
         L{Action} provides L{IAction}.
@@ -187,6 +209,20 @@ class CrossProcessTests(IsolatedOutputMixin, SynchronousTestCase):
             first, second = action.serialize_task_id(), action.serialize_task_id()
         self.assertEqual(first, f"{action.task_uuid}@/2".encode())
         self.assertEqual(second, f"{action.task_uuid}@/3".encode())
+
+    def test_handedOffLevelsOnFinish(self) -> None:
+        """
+        An action's finish message lists the positions it serialized, so a
+        reader of this process's log knows they were not lost.
+        """
+        messages = self.collect()
+        with start_action(action_type="a") as action:
+            action.serialize_task_id()
+            action.serialize_task_id()
+        with start_action(action_type="b"):
+            pass
+        self.assertEqual(messages[1]["remote_task_levels"], ["/2", "/3"])
+        self.assertNotIn("remote_task_levels", messages[3])
 
     def test_continueTask(self) -> None:
         """

@@ -60,6 +60,18 @@ class WriteTracebackTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCa
         self.assertEqual(len(logger.flush_tracebacks(KeyError)), 1)
         logger.validate()
 
+    def test_excInfoInLoggersPlace(self) -> None:
+        """
+        C{write_traceback(sys.exc_info())}, with the tuple where the logger
+        goes, logs the traceback instead of raising in the handler.
+        """
+        logger = self.capture()
+        try:
+            raise KeyError("k")
+        except KeyError:
+            write_traceback(sys.exc_info())  # type: ignore[arg-type]
+        self.assertEqual(len(logger.flush_tracebacks(KeyError)), 1)
+
     def test_nothingToWrite(self) -> None:
         """
         Outside exception handling nothing is written.

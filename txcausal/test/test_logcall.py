@@ -111,6 +111,52 @@ class PlainLogCallTests(CapturingMixin, SynchronousTestCase):
                          (outer.task_uuid, f"{__name__}.{inner.__qualname__}"))
 
 
+class MethodLogCallTests(CapturingMixin, SynchronousTestCase):
+    """
+    L{log_call} on methods and generators.
+    """
+
+    def test_boundObjectOmitted(self) -> None:
+        """
+        Neither C{self} of a method nor C{cls} of a class method is logged,
+        so the start message stays encodable.
+        """
+        logger = self.capture()
+
+        class Shop:
+            @log_call
+            def price(self, sku: str) -> int:
+                return 1
+
+            @classmethod
+            @log_call
+            def open(cls, hour: int) -> bool:
+                return True
+
+        Shop().price("apple")
+        Shop.open(9)
+        starts = [m for m in logger.messages if m["action_status"] == "started"]
+        self.assertEqual([(m.get("sku"), m.get("hour")) for m in starts],
+                         [("apple", None), (None, 9)])
+        self.assertFalse({"self", "cls"} & {k for m in starts for k in m})
+        logger.validate()
+
+    def test_generatorRefused(self) -> None:
+        """
+        Generator functions, sync or async, are refused at decoration time:
+        their work happens after the call returns.
+        """
+
+        def numbers() -> Generator[int, None, None]:
+            yield 1
+
+        async def stream() -> Any:
+            yield 1
+
+        self.assertRaises(TypeError, log_call, numbers)
+        self.assertRaises(TypeError, log_call(action_type="x"), stream)
+
+
 class DeferredLogCallTests(CapturingMixin, SynchronousTestCase):
     """
     L{log_call} on functions returning a L{Deferred}: the action ends when

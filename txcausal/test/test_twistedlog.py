@@ -93,14 +93,17 @@ class TwistedDestinationTests(SynchronousTestCase):
 
     def test_levels(self) -> None:
         """
-        Failed actions and tracebacks are emitted at C{error} level, other
-        messages at C{info}.
+        Failed actions, tracebacks and reports of lost or damaged messages
+        are emitted at C{error} level, other messages at C{info}.
         """
-        for message in [{"action_status": "failed"}, {"message_type": "eliot:traceback"},
-                        {"action_status": "succeeded"}, {"message_type": "app:x"}]:
+        errors = [{"action_status": "failed"}, {"message_type": "eliot:traceback"},
+                  {"message_type": "eliot:destination_failure"},
+                  {"message_type": "eliot:serialization_failure"},
+                  {"message_type": "txcausal:messages_dropped"}]
+        for message in errors + [{"action_status": "succeeded"}, {"message_type": "app:x"}]:
             self.destination(message)
         self.assertEqual([e["log_level"] for e in self.events],
-                         [LogLevel.error, LogLevel.error, LogLevel.info, LogLevel.info])
+                         [LogLevel.error] * 5 + [LogLevel.info] * 2)
 
     def test_namespaceAndTime(self) -> None:
         """
