@@ -3,7 +3,8 @@
 HTTP clients that carry the current task to the server.
 
 Wrap any L{IAgent} in L{TracingAgent}, or call this module's L{get},
-L{post}, L{put}, L{delete} and L{request} as you would treq's::
+L{head}, L{post}, L{put}, L{patch}, L{delete} and L{request} as you would
+treq's::
 
     from txcausal import start_action
     from txcausal import treq
@@ -165,6 +166,13 @@ def get(url: Any, headers: Any = None, **kwargs: Any) -> "Deferred[Any]":
     return request("GET", url, headers=headers, **kwargs)
 
 
+def head(url: Any, **kwargs: Any) -> "Deferred[Any]":
+    """
+    Make a C{HEAD} request; see L{request}.
+    """
+    return request("HEAD", url, **kwargs)
+
+
 def post(url: Any, data: Any = None, **kwargs: Any) -> "Deferred[Any]":
     """
     Make a C{POST} request; see L{request}.
@@ -179,6 +187,13 @@ def put(url: Any, data: Any = None, **kwargs: Any) -> "Deferred[Any]":
     return request("PUT", url, data, **kwargs)
 
 
+def patch(url: Any, data: Any = None, **kwargs: Any) -> "Deferred[Any]":
+    """
+    Make a C{PATCH} request; see L{request}.
+    """
+    return request("PATCH", url, data, **kwargs)
+
+
 def delete(url: Any, **kwargs: Any) -> "Deferred[Any]":
     """
     Make a C{DELETE} request; see L{request}.
@@ -186,4 +201,5 @@ def delete(url: Any, **kwargs: Any) -> "Deferred[Any]":
     return request("DELETE", url, **kwargs)
 
 
-__all__ = ["TracingAgent", "CLIENT_ACTION_TYPE", "request", "get", "post", "put", "delete"]
+__all__ = ["TracingAgent", "CLIENT_ACTION_TYPE", "request", "get", "head", "post", "put", "patch",
+           "delete"]

@@ -15,27 +15,30 @@ or call L{continue_request} in a C{render_*} method or a Klein route::
 A request carrying C{X-Eliot-Task-Id} (or, failing that, W3C
 C{traceparent}) is handled in an C{eliot:remote_task} action continuing the
 client's task; one carrying neither (or only rejected values) starts a
-C{txcausal:http:server} task.  The action has C{method} and C{path} fields,
-succeeds with a C{status} field once the response is finished, and fails
-when the handler raises, when a L{Deferred} it returned fails, or when the
-connection is lost before the response is complete.
+C{txcausal:http:server} task.  The action has C{method} and C{path} fields
+and ends when the response is finished: it succeeds with a C{status} field,
+or, when the handler raised or a L{Deferred} it returned failed, fails with
+the exception and the C{status} (usually 500).  It fails with
+L{ConnectionLostBeforeResponse} when the connection is lost first.
 """
 
 from __future__ import annotations
 
 from contextvars import Token
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 from attrs import define, field
 from twisted.internet.defer import Deferred
 from twisted.python.components import Componentized
 from twisted.python.failure import Failure
+from twisted.web.error import UnsupportedMethod
 from twisted.web.resource import IResource, getChildForRequest
 from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import Interface, implementer
 
 from ._action import Action, start_task
 from ._interfaces import ILogger
+from ._json import safe_str
 from ._propagation import _REMOTE_TRACE, RemoteTrace, escape_value, incoming
 
 #: The action type of a request that starts a new task.
@@ -44,6 +47,13 @@ SERVER_ACTION_TYPE = "txcausal:http:server"
 REMOTE_TASK_ACTION_TYPE = "eliot:remote_task"
 #: Longest path logged, in bytes.
 MAX_LOGGED_PATH = 1024
+
+
+class ConnectionLostBeforeResponse(Exception):
+    """
+    A request's connection was lost (typically, the client went away) before
+    its response was complete.
+    """
 
 
 class _IRequestScope(Interface):
@@ -57,7 +67,8 @@ class RequestScope:
     """
     The action of one request.  As a context manager it makes the action
     current (and passes on the request's trace state) without finishing it;
-    an exception escaping the block fails the action.
+    an exception escaping the block makes the action fail once the response
+    (usually twisted.web's 500) is finished.
 
     @ivar action: The request's action.
     """
@@ -65,6 +76,7 @@ class RequestScope:
     action: Action
     _trace: Optional[RemoteTrace] = None
     _stack: list = field(factory=list)  # type: ignore[type-arg]
+    _exception: Optional[BaseException] = None
 
     def __enter__(self) -> "RequestScope":
         context = self.action.context()
@@ -80,22 +92,46 @@ class RequestScope:
             # Left in another context than entered: restore by value.
             _REMOTE_TRACE.set(None if token.old_value is Token.MISSING else token.old_value)
         context.__exit__(typ, exception, tb)
-        if exception is not None:
-            self.action.finish(exception)
+        # twisted.web answers UnsupportedMethod with a 405 or 501 response.
+        if exception is not None and not isinstance(exception, UnsupportedMethod):
+            self._fail(exception)
 
     def track(self, result: Any) -> Any:
         """
-        Fail the action if C{result} is a L{Deferred} that fails; return
-        C{result} unchanged (a failure is passed on, for the framework to
-        render).  Use it to return a Deferred from a Klein route.
+        Make the action fail if C{result} is a L{Deferred} that fails;
+        return C{result} unchanged (a failure is passed on, for the framework
+        to render).  Use it to return a Deferred from a Klein route.
         """
         if isinstance(result, Deferred):
             result.addErrback(self._failed)
         return result
 
     def _failed(self, failure: Failure) -> Failure:
-        self.action.finish(failure.value)
+        self._fail(failure.value)
         return failure
+
+    def _fail(self, exception: Optional[BaseException]) -> None:
+        """
+        Remember that handling the request failed: the action fails with the
+        first such exception when the response is finished.
+        """
+        if self._exception is None:
+            self._exception = exception
+
+    def _finished(self, result: Optional[Failure], request: Request) -> None:
+        """
+        End the action when the response is finished or the connection is
+        lost (C{result} is then a L{Failure}).
+        """
+        exception = self._exception
+        if isinstance(result, Failure):
+            self.action.finish(exception or ConnectionLostBeforeResponse(
+                f"connection lost before the response was complete: {safe_str(result.value)}"))
+        elif exception is None:
+            self.action.add_success_fields(status=request.code)
+            self.action.finish()
+        else:
+            self.action.finish(exception, status=request.code)
 
 
 def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
@@ -112,16 +148,8 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     else:
         action = start_task(logger, SERVER_ACTION_TYPE, **fields)
     scope = RequestScope(action, found.trace)
-    request.notifyFinish().addBoth(_finished, request, action)
+    request.notifyFinish().addBoth(scope._finished, request)
     return scope
-
-
-def _finished(result: Union[None, Failure], request: Request, action: Action) -> None:
-    if isinstance(result, Failure):
-        action.finish(result.value)
-    else:
-        action.add_success_fields(status=request.code)
-        action.finish()
 
 
 def continue_request(request: Request, logger: Optional[ILogger] = None) -> RequestScope:
@@ -148,7 +176,8 @@ class TracingResource:
     An L{IResource} under which every request runs in its task's action:
     the traversal of the wrapped resource, its C{render}, and the L{Deferred}
     the render may return (this wrapper writes its bytes, or renders the
-    failure as twisted.web would an exception).
+    failure, or a result that is not bytes, as twisted.web would an
+    exception).
     """
 
     isLeaf = True
@@ -181,16 +210,20 @@ class TracingResource:
         with scope:
             body = getChildForRequest(self._wrapped, request).render(request)  # type: ignore[no-untyped-call]
         if isinstance(body, Deferred):
-            _deliver(body, request, scope.action)
+            _deliver(body, request, scope)
             return NOT_DONE_YET
+        if body is not NOT_DONE_YET and not isinstance(body, bytes):
+            # twisted.web answers 500 without an exception: give the reason.
+            scope._fail(TypeError(f"render returned {type(body).__name__}, not bytes"))
         return body
 
 
-def _deliver(d: "Deferred[Any]", request: Any, action: Action) -> None:
+def _deliver(d: "Deferred[Any]", request: Any, scope: RequestScope) -> None:
     """
     Write the bytes C{d} fires with and finish C{request}; if it fails (or
-    the writing does), fail C{action} and render the failure as twisted.web
-    renders an exception.  Cancel C{d} if the client goes away first.
+    fires with something else than bytes, or the writing fails), make
+    C{scope}'s action fail and render the failure as twisted.web renders an
+    exception.  Cancel C{d} if the client goes away first.
     """
     gone = []
 
@@ -201,12 +234,15 @@ def _deliver(d: "Deferred[Any]", request: Any, action: Action) -> None:
     request.notifyFinish().addErrback(disconnected)
 
     def write(body: Any) -> None:
-        if not gone and body is not NOT_DONE_YET:
-            request.write(body)
-            request.finish()
+        if gone or request.finished or body is NOT_DONE_YET:
+            return
+        if not isinstance(body, bytes):
+            raise TypeError(f"render's Deferred fired with {type(body).__name__}, not bytes")
+        request.write(body)
+        request.finish()
 
     def fail(failure: Failure) -> None:
-        action.finish(failure.value)
+        scope._fail(failure.value)
         if not gone and not request.finished:
             request.processingFailed(failure)
 

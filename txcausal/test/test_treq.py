@@ -24,6 +24,7 @@ from txcausal import treq as txtreq
 from txcausal._propagation import span_id_for
 from txcausal.test._helpers import CapturingMixin
 from txcausal.treq import CLIENT_ACTION_TYPE, TracingAgent
+from txcausal.web import REMOTE_TASK_ACTION_TYPE, TracingResource
 
 #: StubTreq sets its methods at run time; give type checkers an Any.
 StubTreq: Any = _StubTreq
@@ -168,6 +169,29 @@ class TracingAgentTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual((end["action_status"], end["status"], end["task_level"]),
                          ("succeeded", 201, [2, 3]))
 
+    def test_finishListsPositionSent(self) -> None:
+        """
+        The position sent is a child of the request's own action, so that
+        action's finish message lists it in C{remote_task_levels}, whether
+        the request succeeds or fails; the caller's action lists nothing.
+        """
+        with start_action(action_type="app:outer"):
+            ok = self.agent.request(b"GET", b"http://example.com/")
+            failed = self.agent.request(b"GET", b"http://example.com/")
+        self.inner.requests[0][4].callback(FakeResponse(200))
+        self.inner.requests[1][4].errback(ConnectionRefusedError())
+        self.successResultOf(ok)
+        self.failureResultOf(failed, ConnectionRefusedError)
+        sent = [h.getRawHeaders(b"x-eliot-task-id")[0] for _, _, h, _, _ in self.inner.requests]  # type: ignore[union-attr, index]
+        self.assertEqual([s.split(b"@")[1] for s in sent], [b"/2/2", b"/3/2"])
+        ends = [m for m in self.logger.messages
+                if m.get("action_type") == CLIENT_ACTION_TYPE and m["action_status"] != "started"]
+        self.assertEqual([(m["task_level"], m["action_status"], m.get("remote_task_levels"))
+                          for m in ends],
+                         [([2, 3], "succeeded", ["/2/2"]), ([3, 3], "failed", ["/3/2"])])
+        outer_end = [m for m in self.logger.messages if m.get("action_type") == "app:outer"][-1]
+        self.assertNotIn("remote_task_levels", outer_end)
+
     def test_errorStatusSucceeds(self) -> None:
         """
         A 4xx or 5xx response is a response: the action succeeds with its
@@ -253,7 +277,7 @@ class ModuleFunctionsTests(CapturingMixin, SynchronousTestCase):
         """
         The positional parameters are treq's.
         """
-        for name in ["get", "post", "put", "delete", "request"]:
+        for name in ["get", "head", "post", "put", "patch", "delete", "request"]:
             def positional(f: Any) -> List[str]:
                 return [p.name for p in inspect.signature(f).parameters.values()
                         if p.kind == p.POSITIONAL_OR_KEYWORD]
@@ -264,13 +288,57 @@ class ModuleFunctionsTests(CapturingMixin, SynchronousTestCase):
         Each function sends its method, with the task's headers, and the
         response is treq's.
         """
-        for name in ["get", "post", "put", "delete"]:
+        for name in ["get", "post", "put", "patch", "delete"]:
             d = getattr(txtreq, name)("http://example.com/", agent=self.agent)
             response = self.successResultOf(d)
             self.assertEqual(self.successResultOf(response.content()), b"hello")
             self.assertTrue(self.resource.received[-1].hasHeader(b"x-eliot-task-id"))
         methods = [m["method"] for m in self.logger.messages if "method" in m]
-        self.assertEqual(methods, ["GET", "POST", "PUT", "DELETE"])
+        self.assertEqual(methods, ["GET", "POST", "PUT", "PATCH", "DELETE"])
+
+    def test_head(self) -> None:
+        """
+        L{txcausal.treq.head} sends C{HEAD} with the task's headers; the
+        response has no body.
+        """
+        response = self.successResultOf(txtreq.head("http://example.com/", agent=self.agent))
+        self.assertEqual((response.code, self.successResultOf(response.content())), (200, b""))
+        self.assertTrue(self.resource.received[-1].hasHeader(b"x-eliot-task-id"))
+        start, end = [m for m in self.logger.messages if m.get("action_type") == CLIENT_ACTION_TYPE]
+        self.assertEqual((start["method"], end["status"]), ("HEAD", 200))
+
+    def test_patchBody(self) -> None:
+        """
+        L{txcausal.treq.patch} sends its body, positional as in treq.
+        """
+        bodies: List[bytes] = []
+
+        class Echo(Resource):
+            isLeaf = True
+
+            def render_PATCH(self, request: Any) -> bytes:
+                bodies.append(request.content.read())
+                return b""
+
+        agent = RequestTraversalAgent(Echo())
+        self.successResultOf(txtreq.patch("http://example.com/", BytesProducer(b"change"),
+                                          agent=agent))
+        self.assertEqual(bodies, [b"change"])
+
+    def test_stubTreqServerWithTracingResource(self) -> None:
+        """
+        Every module function, run against a L{TracingResource} in memory
+        (as L{StubTreq} does), continues the caller's task on the server.
+        """
+        agent = RequestTraversalAgent(TracingResource(HeaderEcho()))
+        for name in ["get", "head", "post", "put", "patch", "delete"]:
+            with start_action(action_type="app:outer") as outer:
+                self.successResultOf(getattr(txtreq, name)("http://example.com/", agent=agent))
+            server = [m for m in self.logger.messages
+                      if m.get("action_type") == REMOTE_TASK_ACTION_TYPE]
+            self.assertEqual((server[-2]["method"], server[-2]["task_uuid"]),
+                             (name.upper(), outer.task_uuid))
+            self.assertEqual(server[-1]["status"], 200)
 
     def test_dictHeadersNotMutated(self) -> None:
         """

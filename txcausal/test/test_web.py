@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from treq.testing import StubTreq as _StubTreq
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import ResponseNeverReceived
 from twisted.web.pages import notFound
@@ -128,15 +128,86 @@ class TracingResourceTests(CapturingMixin, SynchronousTestCase):
 
     def test_renderRaises(self) -> None:
         """
-        An exception from the render fails the action; twisted.web answers
-        500 as usual.
+        An exception from the render fails the action when twisted.web has
+        answered 500: the failure records the status and the exception.
         """
         response = self.get(Leaf(ZeroDivisionError("nope")))
         self.assertEqual(response.code, 500)
         self.flushLoggedErrors(ZeroDivisionError)
         end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
-        self.assertEqual((end["action_status"], end["exception"], end["reason"]),
-                         ("failed", "builtins.ZeroDivisionError", "nope"))
+        self.assertEqual((end["action_status"], end["status"], end["exception"], end["reason"]),
+                         ("failed", 500, "builtins.ZeroDivisionError", "nope"))
+
+    def test_unsupportedMethod(self) -> None:
+        """
+        A method the resource does not support is answered by twisted.web
+        (405), a response the action succeeds with.
+        """
+        class GetOnly(Resource):
+            isLeaf = True
+
+            def render_GET(self, request: Any) -> bytes:
+                return b"got"
+
+        stub = StubTreq(TracingResource(GetOnly()))
+        response = self.successResultOf(stub.post("http://example.com/"))
+        self.assertEqual(response.code, 405)
+        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
+        self.assertEqual((end["action_status"], end["status"]), ("succeeded", 405))
+        self.flushWarnings()  # twisted.web's own deprecated error page
+
+    def test_head(self) -> None:
+        """
+        A C{HEAD} request is an action with method C{HEAD} that succeeds with
+        the status, whether the body is rendered at once or later; no body
+        is sent.
+        """
+        for body in [b"now", succeed(b"later")]:
+            stub = StubTreq(TracingResource(Leaf(body)))
+            response = self.successResultOf(stub.head("http://example.com/h"))
+            self.assertEqual((response.code, self.successResultOf(response.content())),
+                             (200, b""))
+            start, end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-2:]
+            self.assertEqual((start["method"], start["path"]), ("HEAD", "/h"))
+            self.assertEqual((end["action_status"], end["status"]), ("succeeded", 200))
+
+    def test_notDoneYet(self) -> None:
+        """
+        A render returning C{NOT_DONE_YET} that writes and finishes later
+        ends the action then, with the status it set.
+        """
+        requests: List[Any] = []
+
+        class Later(Resource):
+            isLeaf = True
+
+            def render(self, request: Any) -> Any:
+                request.setResponseCode(202)
+                requests.append(request)
+                return NOT_DONE_YET
+
+        stub = StubTreq(TracingResource(Later()))
+        d = stub.get("http://example.com/")
+        self.assertEqual(len(actions(self.logger.messages, SERVER_ACTION_TYPE)), 1)
+        requests[0].write(b"done")
+        requests[0].finish()
+        stub.flush()
+        self.assertEqual(self.successResultOf(self.successResultOf(d).content()), b"done")
+        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
+        self.assertEqual((end["action_status"], end["status"]), ("succeeded", 202))
+
+    def test_syncNotBytes(self) -> None:
+        """
+        A render returning text instead of bytes is answered 500 by
+        twisted.web, and fails the action with the reason.
+        """
+        response = self.get(Leaf("text"))
+        self.assertEqual(response.code, 500)
+        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
+        self.assertEqual((end["action_status"], end["status"], end["exception"]),
+                         ("failed", 500, "builtins.TypeError"))
+        self.assertEqual(end["reason"], "render returned str, not bytes")
+        self.flushWarnings()  # twisted.web's own deprecated error page
 
     def test_deferredRender(self) -> None:
         """
@@ -166,7 +237,26 @@ class TracingResourceTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual(self.successResultOf(d).code, 500)
         self.flushLoggedErrors(KeyError)
         end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
-        self.assertEqual((end["action_status"], end["exception"]), ("failed", "builtins.KeyError"))
+        self.assertEqual((end["action_status"], end["status"], end["exception"]),
+                         ("failed", 500, "builtins.KeyError"))
+
+    def test_deferredRenderNotBytes(self) -> None:
+        """
+        A L{Deferred} from the render firing with text instead of bytes is
+        answered 500 (as twisted.web answers a render returning text), and
+        fails the action with the reason.
+        """
+        body: Deferred[str] = Deferred()
+        stub = StubTreq(TracingResource(Leaf(body)))
+        d = stub.get("http://example.com/")
+        body.callback("text")
+        stub.flush()
+        self.assertEqual(self.successResultOf(d).code, 500)
+        self.assertEqual(len(self.flushLoggedErrors(TypeError)), 1)
+        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
+        self.assertEqual((end["action_status"], end["status"], end["exception"], end["reason"]),
+                         ("failed", 500, "builtins.TypeError",
+                          "render's Deferred fired with str, not bytes"))
 
     def test_clientGoesAway(self) -> None:
         """
@@ -182,7 +272,27 @@ class TracingResourceTests(CapturingMixin, SynchronousTestCase):
         self.failureResultOf(d, ResponseNeverReceived)
         self.assertEqual(cancelled, [body])
         end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
-        self.assertEqual(end["action_status"], "failed")
+        self.assertEqual((end["action_status"], end["exception"]),
+                         ("failed", "txcausal.web.ConnectionLostBeforeResponse"))
+        self.assertEqual(end["reason"], "connection lost before the response was complete: "
+                                        "Connection was closed cleanly: Connection done.")
+        self.assertNotIn("status", end)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_clientGoesAwayThenResultArrives(self) -> None:
+        """
+        If the render's L{Deferred} cannot be cancelled and fires after the
+        client went away, nothing is written and nothing is logged.
+        """
+        body: Deferred[bytes] = Deferred()
+        stub = StubTreq(TracingResource(Leaf(body)))
+        d = stub.get("http://example.com/")
+        d.cancel()
+        stub.flush()
+        self.failureResultOf(d, ResponseNeverReceived)
+        count = len(self.logger.messages)
+        body.callback(b"too late")
+        self.assertEqual((len(self.logger.messages), self.flushLoggedErrors()), (count, []))
 
     def test_rejectedHeaderStillServed(self) -> None:
         """
@@ -259,7 +369,33 @@ class ContinueRequestTests(CapturingMixin, SynchronousTestCase):
 
         self.assertEqual(self.serve(render).code, 500)
         self.flushLoggedErrors(ValueError)
-        self.assertEqual(self.logger.messages[-1]["exception"], "builtins.ValueError")
+        end = self.logger.messages[-1]
+        self.assertEqual((end["exception"], end["status"]), ("builtins.ValueError", 500))
+
+    def test_notDoneYet(self) -> None:
+        """
+        A render that returns C{NOT_DONE_YET} and finishes the response
+        later ends the action then, with the status.
+        """
+        requests: List[Any] = []
+
+        def render(request: Any) -> Any:
+            with continue_request(request):
+                requests.append(request)
+            return NOT_DONE_YET
+
+        leaf = Resource()
+        leaf.isLeaf = True
+        leaf.render = render  # type: ignore[method-assign]
+        stub = StubTreq(leaf)
+        d = stub.get("http://example.com/")
+        self.assertEqual(len(self.logger.messages), 1)
+        requests[0].setResponseCode(204)
+        requests[0].finish()
+        stub.flush()
+        self.assertEqual(self.successResultOf(d).code, 204)
+        end = self.logger.messages[-1]
+        self.assertEqual((end["action_status"], end["status"]), ("succeeded", 204))
 
     def test_track(self) -> None:
         """
@@ -280,11 +416,13 @@ class ContinueRequestTests(CapturingMixin, SynchronousTestCase):
         body.errback(KeyError("x"))
         request, tracked = seen[0]
         self.failureResultOf(tracked, KeyError)
+        self.assertEqual(len(self.logger.messages), 1)
+        request.setResponseCode(503)
         request.finish()
         stub.flush()
         self.successResultOf(d)
         end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
-        self.assertEqual(end["exception"], "builtins.KeyError")
+        self.assertEqual((end["exception"], end["status"]), ("builtins.KeyError", 503))
 
     def test_tracestatePassedOn(self) -> None:
         """
