@@ -1,8 +1,8 @@
-# -*- test-case-name: txcausal.test.test_testing -*-
+# -*- test-case-name: txcausal.test.test_capture -*-
 """
 Capturing and checking what a test logs: L{capture_logging},
-L{validate_logging}, L{check_for_errors}, and L{render_messages}, which
-draws captured messages as a tree for failure reports.
+L{validate_logging} and L{check_for_errors}; a failure report shows the
+captured messages as a tree (L{txcausal._failure_tree}).
 
 A decorated test may be synchronous, return a L{Deferred} (trial), or be an
 C{async def} method (trial runs those with C{ensureDeferred}; the standard
@@ -13,37 +13,24 @@ test's own work is done, and their failure is the test's failure.
 from __future__ import annotations
 
 import inspect
+import sys
 from functools import wraps
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from unittest import SkipTest
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from . import _output
-from ._json import safe_repr
+from ._failure_tree import logged_tree
+from ._json import safe_str
 from ._memory import MemoryLogger
-from ._wire import (
-    ACTION_STATUS_FIELD,
-    ACTION_TYPE_FIELD,
-    MESSAGE_TYPE_FIELD,
-    TASK_LEVEL_FIELD,
-    TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
-    TRACEBACK_FIELD,
-)
+from ._wire import TRACEBACK_FIELD, exception_name
 
 Assertion = Optional[Callable[..., Any]]
 #: What the decorators return: the test method takes C{logger}, the
 #: decorated one does not.
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
-
-#: Limits that keep a failure report readable.
-MAX_TREE_LINES = 200
-MAX_VALUE_LENGTH = 160
-
-_HIDDEN = frozenset([TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, MESSAGE_TYPE_FIELD,
-                     ACTION_TYPE_FIELD, ACTION_STATUS_FIELD, TRACEBACK_FIELD])
 
 
 class UnflushedTracebacks(AssertionError):
@@ -80,79 +67,34 @@ def check_for_errors(logger: MemoryLogger) -> None:
     logger.validate()
 
 
-def _display(message: Dict[str, Any], serializer: Optional[Any]) -> Dict[str, Any]:
+class ErrorWithLog(Exception):
     """
-    @return: C{message} as destinations would see it, or as logged if its
-        serializer fails.
+    A trial test raised an exception other than an assertion failure: this
+    reports it with the captured messages, since trial does not print
+    exception notes.  Its message starts with the original exception's
+    qualified type name and message, followed by the tree; the original is
+    its C{__cause__} and its C{error}, and its traceback is the original's.
+
+    @ivar error: The exception the test raised.
     """
-    if serializer is None:
-        return message
+
+    def __init__(self, message: str, error: Optional[BaseException] = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+def _is_trial_test(testcase: Any) -> bool:
+    """
+    Whether C{testcase} is a trial test case that trial's C{todo} does not
+    expect to fail: trial prints no exception notes.
+    """
+    trial = sys.modules.get("twisted.trial.unittest")
+    if trial is None or not isinstance(testcase, trial.SynchronousTestCase):
+        return False
     try:
-        shown = dict(message)
-        serializer.serialize(shown)
-        return shown
+        return testcase.getTodo() is None
     except Exception:
-        return message
-
-
-def _render_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return safe_repr(value, MAX_VALUE_LENGTH)
-
-
-def _render_line(message: Dict[str, Any]) -> str:
-    level = list(message.get(TASK_LEVEL_FIELD) or [1])
-    status = message.get(ACTION_STATUS_FIELD)
-    if ACTION_TYPE_FIELD in message and status is not None:
-        depth, title = len(level) - 1, f"{message[ACTION_TYPE_FIELD]} => {status}"
-    else:
-        depth = len(level) - 1 if level[-1] == 1 else len(level)
-        title = str(message.get(MESSAGE_TYPE_FIELD, "<no message_type>"))
-    position = "".join(f"/{n}" for n in level)
-    fields = " ".join(f"{key}={_render_value(value)}" for key, value in message.items()
-                      if key not in _HIDDEN)
-    return f"  {'    ' * depth}{position} {title}  {fields}".rstrip()
-
-
-def _level_key(message: Dict[str, Any]) -> Tuple[int, ...]:
-    try:
-        return tuple(int(n) for n in message.get(TASK_LEVEL_FIELD) or ())
-    except (TypeError, ValueError):
-        return ()
-
-
-def render_messages(messages: Iterable[Dict[str, Any]]) -> str:
-    """
-    Draw messages as trees, one per task, in the order tasks started; each
-    line gives the level, the type and the fields of one message, indented
-    by its depth in the task.
-
-    @param messages: Message dictionaries.
-    @return: The drawing, at most L{MAX_TREE_LINES} lines.
-    """
-    tasks: Dict[str, List[Dict[str, Any]]] = {}
-    for message in messages:
-        tasks.setdefault(str(message.get(TASK_UUID_FIELD)), []).append(message)
-    lines: List[str] = []
-    for uuid, task in tasks.items():
-        lines.append(f"task {uuid}")
-        lines.extend(_render_line(m) for m in sorted(task, key=_level_key))
-    if len(lines) > MAX_TREE_LINES:
-        hidden = len(lines) - MAX_TREE_LINES
-        lines = lines[:MAX_TREE_LINES] + [f"... and {hidden} more lines"]
-    return "\n".join(lines)
-
-
-def logged_tree(logger: MemoryLogger) -> str:
-    """
-    @return: What C{logger} captured, drawn by L{render_messages} under a
-        heading.
-    """
-    shown = [_display(message, serializer) for message, serializer in logger._pairs()]
-    if not shown:
-        return "Captured log messages: none"
-    return f"Captured log messages ({len(shown)}):\n{render_messages(shown)}"
+        return True
 
 
 def _with_tree(testcase: Any, error: BaseException, logger: MemoryLogger) -> BaseException:
@@ -160,8 +102,9 @@ def _with_tree(testcase: Any, error: BaseException, logger: MemoryLogger) -> Bas
     Add the captured tree to a test's failure.
 
     An assertion failure becomes the test case's C{failureException} with the
-    tree in its message (every runner prints that); any other exception
-    gets the tree as a note (shown by pytest and unittest, not by trial).
+    tree in its message (every runner prints that).  Another exception gets
+    the tree as a note (shown by pytest and unittest); in a trial test case
+    it is reported as an L{ErrorWithLog} instead.
     """
     tree = logged_tree(logger)
     if isinstance(error, AssertionError):
@@ -172,6 +115,10 @@ def _with_tree(testcase: Any, error: BaseException, logger: MemoryLogger) -> Bas
             replacement = AssertionError(f"{error}\n\n{tree}")
         replacement.__suppress_context__ = True
         return replacement.with_traceback(error.__traceback__)
+    if _is_trial_test(testcase):
+        wrapper = ErrorWithLog(f"{exception_name(error)}: {safe_str(error)}\n\n{tree}", error)
+        wrapper.__cause__ = error
+        return wrapper.with_traceback(error.__traceback__)
     if hasattr(error, "add_note"):
         error.add_note(tree)
     return error
@@ -242,7 +189,13 @@ class _Checks:
             self._restore()
             return failure
         reported = self._failed(error)
-        return failure if reported is error else Failure(reported)  # type: ignore[no-untyped-call]
+        if reported is error:
+            return failure
+        # The frames of the test's failure, which Deferreds may have cleaned
+        # of its traceback.
+        replacement = Failure(reported)  # type: ignore[no-untyped-call]
+        replacement.frames = failure.frames
+        return replacement
 
     def _failed(self, error: Exception) -> BaseException:
         self._restore()

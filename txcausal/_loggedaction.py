@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_testing -*-
+# -*- test-case-name: txcausal.test.test_loggedaction -*-
 """
 Reading captured messages back as actions and messages, for assertions in
 tests: L{LoggedAction}, L{LoggedMessage} and the C{assert*} helpers built on
@@ -42,8 +42,15 @@ def _type_name(kind: Any, attribute: str) -> str:
     return name
 
 
-def _level(message: Message) -> Tuple[int, ...]:
-    return tuple(message.get(TASK_LEVEL_FIELD) or ())
+def _level(message: Message) -> Optional[Tuple[int, ...]]:
+    """
+    @return: The message's task level as a tuple, or C{None} if it has no
+        usable one.
+    """
+    level = message.get(TASK_LEVEL_FIELD)
+    if isinstance(level, (list, tuple)) and level and all(isinstance(n, int) for n in level):
+        return tuple(level)
+    return None
 
 
 def _is_action_message(message: Message, status: Union[str, Tuple[str, ...]]) -> bool:
@@ -108,39 +115,7 @@ class LoggedAction:
         @raise ValueError: If its start or end message is missing (an action
             still running has no end message yet).
         """
-        task = [m for m in messages if m.get(TASK_UUID_FIELD) == task_uuid]
-        return cls._build(task_uuid, tuple(task_level), task)
-
-    @classmethod
-    def _build(cls, task_uuid: str, level: Tuple[int, ...], task: List[Message]) -> "LoggedAction":
-        prefix, depth = level[:-1], len(level) - 1
-        start: Optional[Message] = None
-        end: Optional[Message] = None
-        children: List[Tuple[int, Union[LoggedAction, LoggedMessage]]] = []
-        for message in task:
-            found = _level(message)
-            if found[:depth] != prefix:
-                continue
-            if len(found) == depth + 1:
-                if found == level and _is_action_message(message, STARTED_STATUS):
-                    start = message
-                elif _is_action_message(message, _FINISHED):
-                    end = message
-                else:
-                    children.append((found[depth], LoggedMessage(message)))
-            elif (len(found) == depth + 2 and found[-1] == 1
-                  and _is_action_message(message, STARTED_STATUS)):
-                children.append((found[depth], cls._build(task_uuid, found, task)))
-        where = f"{task_uuid}@/{'/'.join(map(str, level))}"
-        if start is None:
-            raise ValueError(f"No start message at {where}")
-        if end is None:
-            raise ValueError(
-                f"Action {start.get(ACTION_TYPE_FIELD)!r} at {where} has no end message: "
-                "it had not finished when the messages were read"
-            )
-        children.sort(key=lambda pair: pair[0])
-        return cls(start, end, [child for _, child in children])
+        return _Index(messages).build(task_uuid, tuple(task_level))
 
     @classmethod
     def of_type(cls, messages: Sequence[Message], action_type: Any) -> List["LoggedAction"]:
@@ -153,14 +128,9 @@ class LoggedAction:
         @raise ValueError: If one of them has not finished.
         """
         name = _type_name(action_type, "action_type")
-        tasks: Dict[Any, List[Message]] = {}
-        for message in messages:
-            tasks.setdefault(message.get(TASK_UUID_FIELD), []).append(message)
-        return [
-            cls._build(m[TASK_UUID_FIELD], _level(m), tasks[m[TASK_UUID_FIELD]])
-            for m in messages
-            if m.get(ACTION_TYPE_FIELD) == name and _is_action_message(m, STARTED_STATUS)
-        ]
+        index = _Index(messages)
+        return [index.build(uuid, level) for uuid, level, message in index.starts
+                if message.get(ACTION_TYPE_FIELD) == name]
 
     def descendants(self) -> Iterator[Union["LoggedAction", LoggedMessage]]:
         """
@@ -189,6 +159,76 @@ class LoggedAction:
             for child in self.children
         ]
         return {self.start_message[ACTION_TYPE_FIELD]: children}
+
+
+#: Where messages sit: the task UUID and the level without its last index.
+_Slot = Tuple[Any, Tuple[int, ...]]
+#: An entry of a slot: the last index, the position in the log, the item.
+_Entry = Tuple[int, int, Any]
+
+
+class _Index:
+    """
+    Captured messages grouped by where they sit, so that building any action
+    looks only at its own messages: building every action of a log is linear
+    in its size (plus sorting each action's children).
+
+    @ivar starts: Every start message, as C{(task_uuid, level, message)}, in
+        the order logged.
+    """
+
+    def __init__(self, messages: Sequence[Message]) -> None:
+        self._slots: Dict[_Slot, List[_Entry]] = {}
+        self._child_starts: Dict[_Slot, List[_Entry]] = {}
+        self._built: Dict[_Slot, LoggedAction] = {}
+        self.starts: List[Tuple[Any, Tuple[int, ...], Message]] = []
+        for position, message in enumerate(messages):
+            level = _level(message)
+            if level is None:
+                continue
+            uuid = message.get(TASK_UUID_FIELD)
+            self._slots.setdefault((uuid, level[:-1]), []).append((level[-1], position, message))
+            if _is_action_message(message, STARTED_STATUS):
+                self.starts.append((uuid, level, message))
+                if level[-1] == 1 and len(level) > 1:
+                    entry = (level[-2], position, level)
+                    self._child_starts.setdefault((uuid, level[:-2]), []).append(entry)
+
+    def build(self, task_uuid: Any, level: Tuple[int, ...]) -> LoggedAction:
+        """
+        Build (once) the action whose start message is at C{level}.
+
+        @raise ValueError: If its start or end message is missing.
+        """
+        built = self._built.get((task_uuid, level))
+        if built is None:
+            built = self._built[(task_uuid, level)] = self._build(task_uuid, level)
+        return built
+
+    def _build(self, task_uuid: Any, level: Tuple[int, ...]) -> LoggedAction:
+        prefix = level[:-1]
+        start: Optional[Message] = None
+        end: Optional[Message] = None
+        children: List[_Entry] = []
+        for index, position, message in self._slots.get((task_uuid, prefix), ()):
+            if index == level[-1] and _is_action_message(message, STARTED_STATUS):
+                start = message
+            elif _is_action_message(message, _FINISHED):
+                end = message
+            else:
+                children.append((index, position, LoggedMessage(message)))
+        for index, position, child in self._child_starts.get((task_uuid, prefix), ()):
+            children.append((index, position, self.build(task_uuid, child)))
+        where = f"{task_uuid}@/{'/'.join(map(str, level))}"
+        if start is None:
+            raise ValueError(f"No start message at {where}")
+        if end is None:
+            raise ValueError(
+                f"Action {start.get(ACTION_TYPE_FIELD)!r} at {where} has no end message: "
+                "it had not finished when the messages were read"
+            )
+        children.sort(key=lambda entry: entry[:2])
+        return LoggedAction(start, end, [child for _, _, child in children])
 
 
 def _asserter(testcase: Any) -> Any:

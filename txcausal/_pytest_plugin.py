@@ -58,7 +58,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
     logger = item.stash.get(_LOGGER_KEY, None)
     if logger is None:
         return
-    from ._capture import _as_assertion, check_for_errors, logged_tree
+    from ._capture import _as_assertion, check_for_errors
+    from ._failure_tree import logged_tree
 
     if outcome.excinfo is not None:
         item.add_report_section("call", "txcausal", logged_tree(logger))

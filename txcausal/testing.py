@@ -17,14 +17,15 @@ if a traceback was logged and not flushed::
 
 With pytest, use the C{causal_logger} fixture of the C{txcausal} plugin
 (registered on install).  A failure report shows the captured messages as a
-tree.  Production code should never import this module.
+tree, drawn like C{txcausal tree} draws a log file.  Production code should
+never import this module.
 """
 
 from ._capture import (
+    ErrorWithLog,
     UnflushedTracebacks,
     capture_logging,
     check_for_errors,
-    render_messages,
     validate_logging,
 )
 from ._loggedaction import (
@@ -43,6 +44,7 @@ __all__ = [
     "validate_logging",
     "check_for_errors",
     "UnflushedTracebacks",
+    "ErrorWithLog",
     # Navigating
     "LoggedAction",
     "LoggedMessage",
@@ -50,6 +52,4 @@ __all__ = [
     "assertContainsFields",
     "assertHasMessage",
     "assertHasAction",
-    # Reporting
-    "render_messages",
 ]

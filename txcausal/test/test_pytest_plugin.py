@@ -165,7 +165,7 @@ class PytestPluginTests(SynchronousTestCase):
         report = _report_for(output, "test_traceback")
         self.assertIn("1 unexpected traceback(s) logged", report)
         self.assertIn('raise ValueError("kaboom")', report)
-        self.assertIn("  /1 inner:t => started\n      /2 eliot:traceback", report)
+        self.assertRegex(report, r"`-- inner:t/1 => started [^\n]*\n    \|-- eliot:traceback/2 ")
         self.assertNotIn("ERROR at teardown", output)
 
     def test_threadTracebacks(self) -> None:
@@ -176,7 +176,7 @@ class PytestPluginTests(SynchronousTestCase):
         output = _inner_pytest()[1]
         self.assertIn("ValueError: kaboom", _report_for(output, "test_threadTraceback"))
         report = _report_for(output, "test_ensureDeferredThread")
-        self.assertIn("inner:threaded => started", report)
+        self.assertIn("`-- inner:threaded/1 => started", report)
 
     def test_inlineCallbacksReport(self) -> None:
         """
@@ -184,7 +184,7 @@ class PytestPluginTests(SynchronousTestCase):
         L{Deferred} fired.
         """
         report = _report_for(_inner_pytest()[1], "test_inlineCallbacks")
-        self.assertIn("/1 inner:ic => started", report)
+        self.assertIn("`-- inner:ic/1 => started", report)
 
     def test_invalidReport(self) -> None:
         """
@@ -201,7 +201,7 @@ class PytestPluginTests(SynchronousTestCase):
         report = _report_for(_inner_pytest()[1], "test_bodyFails")
         self.assertIn("assert 1 == 2", report)
         self.assertRegex(report, r"Captured txcausal call -+\nCaptured log messages \(1\):")
-        self.assertIn("/1 inner:before", report)
+        self.assertIn("`-- inner:before/1 ", report)
 
     def test_decoratorUnderPytest(self) -> None:
         """
@@ -209,7 +209,7 @@ class PytestPluginTests(SynchronousTestCase):
         run by pytest.
         """
         report = _report_for(_inner_pytest()[1], "test_decorated")
-        self.assertIn("inner:decorated => started", report)
+        self.assertIn("`-- inner:decorated/1 => started", report)
 
     def test_importIsCheap(self) -> None:
         """
