@@ -55,6 +55,30 @@ def finishWhenFired(action: Action, result: Any, includeResult: bool = False) ->
     return result
 
 
+def _runIn(result: Any, action: Action, f: Callable[..., Any], *args: Any,
+           **kwargs: Any) -> Any:
+    """
+    Call C{f(result, *args, **kwargs)} inside C{action}: what a
+    L{DeferredContext} adds to its L{Deferred}, with no closure per callback.
+    """
+    return action.run(f, result, *args, **kwargs)
+
+
+def _inAction(action: Action, f: Optional[Callable[..., Any]],
+              args: Sequence[Any]) -> "tuple[Callable[..., Any], tuple[Any, ...]]":
+    """
+    @return: What to add to a L{Deferred} to run C{f(result, *args)} inside
+        C{action}; a passthrough (C{None} too) is added as it is.
+    """
+    if f is None or f is _passthrough:
+        return _passthrough, ()
+    return _runIn, (action, f, *args)
+
+
+def _finishWith(result: Any, action: Action) -> Any:
+    return finishWhenFired(action, result)
+
+
 class DeferredContext(Generic[_T]):
     """
     A L{Deferred} whose callbacks run inside the action that was current
@@ -71,6 +95,8 @@ class DeferredContext(Generic[_T]):
 
     @ivar result: The underlying L{Deferred}.
     """
+
+    __slots__ = ("result", "_action", "_finishAdded")
 
     def __init__(self, deferred: "Deferred[_T]") -> None:
         """
@@ -90,17 +116,6 @@ class DeferredContext(Generic[_T]):
         self._action = action
         self._finishAdded = False
 
-    def _inAction(self, f: Callable[..., Any]) -> Callable[..., Any]:
-        """
-        @return: C{f}, wrapped to run inside this context's action.
-        """
-        action = self._action
-
-        def runInAction(*args: Any, **kwargs: Any) -> Any:
-            return action.run(f, *args, **kwargs)
-
-        return runInAction
-
     def addCallbacks(
         self,
         callback: Callable[..., Any],
@@ -119,14 +134,11 @@ class DeferredContext(Generic[_T]):
         """
         if self._finishAdded:
             raise AlreadyFinished("addActionFinish() was already called")
-        self.result.addCallbacks(
-            self._inAction(callback),
-            self._inAction(errback or _passthrough),
-            tuple(callbackArgs),
-            callbackKeywords or {},
-            tuple(errbackArgs),
-            errbackKeywords or {},
-        )
+        action = self._action
+        cb, cbArgs = _inAction(action, callback, callbackArgs)
+        eb, ebArgs = _inAction(action, errback, errbackArgs)
+        self.result.addCallbacks(cb, eb, cbArgs, callbackKeywords or {}, ebArgs,
+                                 errbackKeywords or {})
         return self
 
     def addCallback(self, callback: Callable[..., Any], *args: Any,
@@ -175,7 +187,7 @@ class DeferredContext(Generic[_T]):
         if self._finishAdded:
             raise AlreadyFinished("addActionFinish() was already called")
         self._finishAdded = True
-        self.result.addBoth(lambda result: finishWhenFired(self._action, result))
+        self.result.addBoth(_finishWith, self._action)
         return self.result
 
 

@@ -13,13 +13,13 @@ import threading
 from collections import deque
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
 
+from orjson import OPT_APPEND_NEWLINE
 from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._interfaces import IDestination, ILogger
 from ._json import (
     DEFAULT_ENCODER,
-    JSON_OPTIONS,
     EncoderHook,
     encoder_for,
     safe_repr,
@@ -36,6 +36,11 @@ from ._wire import (
 )
 
 Destination = Callable[[Dict[str, Any]], None]
+
+#: The orjson options of the fast path: without C{OPT_NON_STR_KEYS}, which
+#: costs a little on every message; a message with non-string keys makes
+#: orjson raise, and goes to the full encoder.
+_FAST_OPTIONS = OPT_APPEND_NEWLINE
 
 #: How many messages are kept while there is no destination.
 EARLY_BUFFER_SIZE = 1000
@@ -263,8 +268,10 @@ class FileDestination:
             cannot be encoded; never raises.
         """
         try:
-            return _dumps(message, default=self._default, option=JSON_OPTIONS)
+            return _dumps(message, default=self._default, option=_FAST_OPTIONS)
         except TypeError:
+            # Non-string keys, integers past 64 bits, unencodable values:
+            # the full encoder copes, or reports.
             return self._encoder.encode(message)
 
     def write_encoded(self, data: bytes) -> None:
@@ -285,7 +292,16 @@ class FileDestination:
             self.file.flush()
 
     def __call__(self, message: Dict[str, Any]) -> None:
-        self.write_encoded(self.encode(message))
+        # The hot path: encode and write inlined for a buffered binary file.
+        try:
+            data = _dumps(message, default=self._default, option=_FAST_OPTIONS)
+        except TypeError:
+            data = self._encoder.encode(message)
+        if self._lock is None:
+            self.file.write(data)
+            self.file.flush()
+        else:
+            self.write_encoded(data)
 
     def __repr__(self) -> str:
         return f"<FileDestination {getattr(self.file, 'name', self.file)!r}>"

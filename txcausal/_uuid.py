@@ -15,11 +15,12 @@ import os
 import random
 
 _generator = random.Random()
-_getrandbits = _generator.getrandbits
+_randbytes = _generator.randbytes
 os.register_at_fork(after_in_child=_generator.seed)
 
-_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_SET = (0x4000 << 64) | (0x8000 << 48)
+#: The RFC 4122 variant digit (binary 10xx) for a random hex digit, keeping
+#: its two low bits.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def new_task_uuid() -> str:
@@ -27,5 +28,5 @@ def new_task_uuid() -> str:
     @return: A new random UUID (version 4, RFC 4122 variant), as the usual
         36-character lowercase string.
     """
-    h = f"{(_getrandbits(128) & _CLEAR) | _SET:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = _randbytes(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"

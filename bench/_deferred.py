@@ -1,0 +1,161 @@
+# -*- test-case-name: txcausal.test.test_bench -*-
+"""
+Scenario 4: an action around a fired L{Deferred} with three callbacks,
+with C{DeferredContext} and C{addActionFinish}; then the same work as an
+C{inlineCallbacks} generator and as an C{async def} coroutine.
+
+The figure is the overhead: the time of the logged version minus the time
+of the same work with no logging ("bare"), measured in the same rounds.
+Each logged version writes an action's start and finish messages to a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+from twisted.internet.defer import ensureDeferred, inlineCallbacks, succeed
+
+from . import _peers
+from ._core import ELIOT
+from ._harness import Contender, Prepared, Row, Settings, Workdir, compare, measure, unavailable
+
+BARE = "no logging"
+
+
+def _step(value: int) -> int:
+    return value + 1
+
+
+def _bare_chain() -> None:
+    d = succeed(0)
+    d.addCallback(_step)
+    d.addCallback(_step)
+    d.addCallback(_step)
+
+
+def _chain(start_action: Any, context_class: Any) -> Callable[[], None]:
+    """
+    @return: The C{DeferredContext} version of L{_bare_chain} for a library.
+    """
+    def op() -> None:
+        with start_action(action_type="bench:deferred").context():
+            d = context_class(succeed(0))
+            d.addCallback(_step)
+            d.addCallback(_step)
+            d.addCallback(_step)
+            d.addActionFinish()
+
+    return op
+
+
+@inlineCallbacks
+def _bare_generator() -> Any:
+    value = yield succeed(0)
+    value = yield succeed(_step(value))
+    value = yield succeed(_step(value))
+    return _step(value)
+
+
+def _generator(start_action: Any, decorator: Any) -> Callable[[], Any]:
+    @decorator
+    def work() -> Any:
+        with start_action(action_type="bench:deferred"):
+            value = yield succeed(0)
+            value = yield succeed(_step(value))
+            value = yield succeed(_step(value))
+            return _step(value)
+
+    return work
+
+
+async def _bare_coroutine() -> int:
+    value = await succeed(0)
+    value = await succeed(_step(value))
+    value = await succeed(_step(value))
+    return _step(value)
+
+
+def _coroutine(start_action: Any) -> Callable[[], Any]:
+    async def work() -> int:
+        with start_action(action_type="bench:deferred"):
+            value = await succeed(0)
+            value = await succeed(_step(value))
+            value = await succeed(_step(value))
+            return _step(value)
+
+    return lambda: ensureDeferred(work())
+
+
+def _bare(op: Callable[[], Any]) -> Callable[[Path], Prepared]:
+    return lambda directory: (op, lambda: None)
+
+
+def _txcausal(make: Callable[[Any], Callable[[], Any]]) -> Callable[[Path], Prepared]:
+    def setup(directory: Path) -> Prepared:
+        import txcausal
+        from txcausal import twisted as txtwisted
+
+        _, teardown = _peers.txcausal_file(directory)
+        return make((txcausal, txtwisted)), teardown
+
+    return setup
+
+
+def _eliot(make: Callable[[Any], Callable[[], Any]]) -> Callable[[Path], Prepared]:
+    def setup(directory: Path) -> Prepared:
+        import eliot
+        from eliot import twisted as eliottwisted
+
+        _, teardown = _peers.eliot_file(directory)
+        return make((eliot, eliottwisted)), teardown
+
+    return setup
+
+
+def _overheads(figures: Dict[str, float]) -> Dict[str, float]:
+    bare = figures[BARE]
+    return {name: value - bare for name, value in figures.items() if name != BARE}
+
+
+def _variant(settings: Settings, workdir: Workdir, bare: Callable[[], Any],
+             tx: Callable[[Any], Callable[[], Any]],
+             el: Callable[[Any], Callable[[], Any]]) -> Dict[str, float]:
+    figures = measure([
+        Contender(BARE, _bare(bare)), Contender("txcausal", _txcausal(tx)),
+        Contender(ELIOT, _eliot(el)),
+    ], workdir, settings.iterations(5_000), settings.repeats)
+    return _overheads(figures)
+
+
+def run(settings: Settings, workdir: Workdir) -> List[Row]:
+    """
+    Run scenario 4, or report it unavailable without C{txcausal.twisted}.
+    """
+    try:
+        from txcausal.twisted import DeferredContext  # noqa: F401
+    except ImportError:
+        return [unavailable("4 DeferredContext", "overhead per action")]
+    chain = _variant(
+        settings, workdir, _bare_chain,
+        lambda m: _chain(m[0].start_action, m[1].DeferredContext),
+        lambda m: _chain(m[0].start_action, m[1].DeferredContext),
+    )
+    coroutine = _variant(
+        settings, workdir, lambda: ensureDeferred(_bare_coroutine()),
+        lambda m: _coroutine(m[0].start_action), lambda m: _coroutine(m[0].start_action),
+    )
+    generator = _variant(
+        settings, workdir, _bare_generator,
+        lambda m: _generator(m[0].start_action, inlineCallbacks),
+        lambda m: _generator(m[0].start_action, m[1].inline_callbacks),
+    )
+    measure_ = "overhead per action over bare work"
+    return [
+        compare("4 DeferredContext", measure_, "us", chain, ELIOT, 2,
+                note="3 callbacks + addActionFinish, fired Deferred"),
+        compare("4 inlineCallbacks", measure_, "us", generator, ELIOT,
+                note="Eliot uses eliot.twisted.inline_callbacks"),
+        compare("4 async def", measure_, "us", coroutine, ELIOT, note="via ensureDeferred"),
+    ]
+

@@ -1,0 +1,89 @@
+# -*- test-case-name: txcausal.test.test_bench -*-
+"""
+The command line: run every scenario, print the versions, the machine and
+the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import attrs
+
+from ._harness import Row, Settings, Workdir, environment, table, unavailable
+
+Scenario = Callable[[Settings, Workdir], List[Row]]
+
+
+def _scenarios() -> List[Tuple[str, str, Scenario]]:
+    """
+    @return: Each scenario group: its numbers, a title, and its runner.
+    """
+    from . import _core, _deferred, _memory, _tree, _writer
+
+    return [
+        ("1 2 3 8", "messages and actions", _core.run),
+        ("4", "DeferredContext, inlineCallbacks, async def", _deferred.run),
+        ("5", "ThreadedWriter", _writer.run),
+        ("6", "memory per open action", _memory.run),
+        ("7", "parsing and tree rendering", _tree.run),
+    ]
+
+
+def _run_one(numbers: str, title: str, scenario: Scenario, settings: Settings,
+             workdir: Workdir) -> List[Row]:
+    """
+    Run one scenario group; a crash becomes an "n/a" row, not a lost table.
+    """
+    try:
+        return scenario(settings, workdir)
+    except Exception:
+        traceback.print_exc()
+        return [unavailable(number, title, "failed; see the traceback above")
+                for number in numbers.split()]
+
+
+def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="a handful of iterations per scenario (smoke test)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timing runs per contender (default 9, or 2 with --quick)")
+    parser.add_argument("--only", default=None,
+                        help="run only the groups whose numbers contain these digits, e.g. 15")
+    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """
+    Run the suite and print the table to standard output.
+    """
+    args = _parse(argv)
+    repeats = args.repeats or (2 if args.quick else 9)
+    settings = Settings(quick=args.quick, repeats=repeats)
+    workdir = Workdir()
+    started = time.monotonic()
+    rows: List[Row] = []
+    try:
+        for numbers, title, scenario in _scenarios():
+            if args.only and not set(args.only) & set(numbers):
+                continue
+            print(f"running {numbers}: {title}...", file=sys.stderr, flush=True)
+            rows.extend(_run_one(numbers, title, scenario, settings, workdir))
+    finally:
+        workdir.cleanup()
+    print("command: python -m bench " + " ".join(sys.argv[1:] if argv is None else argv))
+    for name, value in environment():
+        print(f"{name}: {value}")
+    print(f"repeats: {repeats} (medians), quick: {args.quick}, "
+          f"wall time: {time.monotonic() - started:.0f} s\n")
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([attrs.asdict(row) for row in rows], f, indent=1)

@@ -1,0 +1,158 @@
+# -*- test-case-name: txcausal.test.test_bench -*-
+"""
+Each library set up to write JSON lines to its own file, and torn down
+again, so that only one library's destination is live while it is timed.
+
+Every peer encodes with orjson (txcausal and Eliot 1.18 do by default; the
+stdlib formatter and structlog's renderer are given it), so the figures
+compare the logging machinery, not JSON encoders.  Every peer flushes after
+each message, as txcausal's and Eliot's file destinations do.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, Tuple
+
+import orjson
+
+#: The fields of the benchmark message, besides its type.
+FIELDS: Dict[str, Any] = {"key": "value", "count": 1, "ratio": 0.5}
+MESSAGE_TYPE = "bench:message"
+
+Teardown = Callable[[], None]
+
+
+def txcausal_file(directory: Path) -> Tuple[IO[bytes], Teardown]:
+    """
+    Make a txcausal L{FileDestination} the only txcausal destination.
+    """
+    import txcausal
+
+    file = open(directory / "txcausal.log", "wb")
+    destination = txcausal.to_file(file)
+
+    def teardown() -> None:
+        txcausal.remove_destination(destination)
+        file.close()
+
+    return file, teardown
+
+
+def eliot_file(directory: Path) -> Tuple[IO[bytes], Teardown]:
+    """
+    Add an Eliot file destination with C{eliot.to_file}; Eliot's registry is
+    separate from txcausal's.
+    """
+    import eliot
+    from eliot._output import Logger
+
+    file = open(directory / "eliot.log", "wb")
+    eliot.to_file(file)
+    destination = Logger._destinations._destinations[-1]
+
+    def teardown() -> None:
+        eliot.remove_destination(destination)
+        file.close()
+
+    return file, teardown
+
+
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName",
+}
+
+
+class JSONFormatter(logging.Formatter):
+    """
+    The usual JSON formatter for the standard library (as python-json-logger
+    does): the message, time, level and logger name, plus every C{extra}
+    field.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {"message_type": record.getMessage(), "timestamp": record.created,
+                "level": record.levelname, "logger": record.name}
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_ATTRIBUTES:
+                data[key] = value
+        return orjson.dumps(data).decode("utf-8")
+
+
+def stdlib_logger(directory: Path) -> Tuple[logging.Logger, Teardown]:
+    """
+    A stdlib logger with a C{FileHandler} (flushes each record) and the
+    JSON formatter, not propagating to the root logger.
+    """
+    logger = logging.getLogger(f"bench.{directory.name}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(directory / "stdlib.log")
+    handler.setFormatter(JSONFormatter())
+    logger.addHandler(handler)
+
+    def teardown() -> None:
+        logger.removeHandler(handler)
+        handler.close()
+
+    return logger, teardown
+
+
+def structlog_logger(directory: Path, context: bool = False) -> Tuple[Any, Teardown]:
+    """
+    structlog as its documentation recommends for speed: a filtering bound
+    logger, orjson through C{JSONRenderer}, a C{BytesLogger} (flushes each
+    line).
+
+    @param context: Also merge the context variables bound with
+        C{structlog.contextvars}.
+    """
+    import structlog
+
+    file = open(directory / "structlog.log", "wb")
+    processors: list[Any] = [
+        structlog.processors.TimeStamper(fmt=None, key="timestamp"),
+        structlog.processors.JSONRenderer(serializer=orjson.dumps),
+    ]
+    if context:
+        processors.insert(0, structlog.contextvars.merge_contextvars)
+    logger = structlog.wrap_logger(
+        structlog.BytesLogger(file), processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    ).bind()
+    return logger, file.close
+
+
+def twisted_logger(directory: Path) -> Tuple[Any, Teardown]:
+    """
+    A C{twisted.logger.Logger} observed only by a C{jsonFileLogObserver}.
+    """
+    from twisted.logger import Logger, jsonFileLogObserver
+
+    file = open(directory / "twisted.log", "w")
+    return Logger(namespace="bench", observer=jsonFileLogObserver(file)), file.close
+
+
+def floor_file(directory: Path) -> Tuple[IO[bytes], Teardown]:
+    """
+    A plain binary file, for the floor: the encoder and the file, no
+    logging library.
+    """
+    file = open(directory / "floor.log", "wb")
+    return file, file.close
+
+
+def floor_writer(file: IO[bytes], message: Dict[str, Any]) -> Callable[[], None]:
+    """
+    @return: A function encoding C{message} with orjson and writing it to
+        C{file}, flushing, as a file destination does.
+    """
+    dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    write, flush = file.write, file.flush
+
+    def op() -> None:
+        write(dumps(message, option=option))
+        flush()
+
+    return op
