@@ -19,6 +19,7 @@ from uuid import NAMESPACE_URL, uuid5
 from attrs import frozen
 from orjson import JSONDecodeError, loads
 
+from ._action import MAX_TASK_LEVEL_DEPTH
 from ._wire import (
     EXCEPTION_FIELD,
     MESSAGE_TYPE_FIELD,
@@ -69,7 +70,7 @@ def _ignore_error(error: LineError) -> None:
 
 
 def _valid_level(level: Any) -> bool:
-    if level.__class__ is not list or not level:
+    if level.__class__ is not list or not level or len(level) > MAX_TASK_LEVEL_DEPTH:
         return False
     for index in level:
         if index.__class__ is not int or index < 1:
@@ -87,7 +88,10 @@ def check_message(value: Any) -> Optional[str]:
         return "not a JSON object"
     if value.get(TASK_UUID_FIELD).__class__ is not str:
         return "no task_uuid string"
-    if not _valid_level(value.get(TASK_LEVEL_FIELD)):
+    level = value.get(TASK_LEVEL_FIELD)
+    if level.__class__ is list and len(level) > MAX_TASK_LEVEL_DEPTH:
+        return f"task_level deeper than {MAX_TASK_LEVEL_DEPTH}"
+    if not _valid_level(level):
         return "task_level is not a list of positive integers"
     return None
 
@@ -175,7 +179,7 @@ class _numbered:
     Where reading a stream got to, for error reports.
     """
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self) -> None:
         self.lineno = 0
 
 
@@ -211,14 +215,21 @@ class MessageReader:
         self.errors += 1
         self._on_error(LineError(source, lineno, reason))
 
-    def read(self, sources: Iterable[Source]) -> Iterator[Message]:
+    def read(
+        self, sources: Iterable[Source], before_last: Optional[Callable[[], None]] = None
+    ) -> Iterator[Message]:
         """
         Read every message of every source in turn.
 
         @param sources: Paths (C{"-"} meaning standard input) or binary
             streams.
+        @param before_last: Called before the last source is read (see
+            L{txcausal._parse.Parser.reading_last_source}).
         """
-        for source in sources:
+        sources = list(sources)
+        for number, source in enumerate(sources, 1):
+            if before_last is not None and number == len(sources):
+                before_last()
             if isinstance(source, str):
                 name = "<stdin>" if source == "-" else source
                 try:
@@ -241,7 +252,7 @@ class MessageReader:
         return _wrap_stream(stdin)
 
     def _read_stream(self, stream: BinaryIO, name: str) -> Iterator[Message]:
-        lines = _numbered(stream)
+        lines = _numbered()
         try:
             yield from self._decode_lines(lines, stream, name)
         except (EOFError, zlib.error, gzip.BadGzipFile) as e:

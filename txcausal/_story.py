@@ -65,20 +65,34 @@ class KeyMatcher:
     def mentions(self, value: Any) -> bool:
         """
         Whether a value (a field, or an event that is not a dictionary)
-        mentions one of the keys.
+        mentions one of the keys, however deeply nested.
         """
-        cls = value.__class__
-        if cls is str:
-            return value in self._key_set or any(
-                key in value and word.search(value) is not None for key, word in self._words
-            )
-        if cls is int or cls is float:
-            return str(value) in self._key_set
-        if cls is dict:
-            return any(k in self._key_set or self.mentions(v) for k, v in value.items())
-        if cls is list or cls is tuple:
-            return any(self.mentions(item) for item in value)
+        keys, pending = self._key_set, [value]
+        while pending:
+            value = pending.pop()
+            cls = value.__class__
+            if cls is str:
+                if value in keys or any(
+                    key in value and word.search(value) is not None for key, word in self._words
+                ):
+                    return True
+            elif cls is int or cls is float:
+                if _number_text(value) in keys:
+                    return True
+            elif cls is dict:
+                if any(name in keys for name in value):
+                    return True
+                pending.extend(value.values())
+            elif cls is list or cls is tuple:
+                pending.extend(value)
         return False
+
+
+def _number_text(number: Any) -> str:
+    try:
+        return str(number)
+    except ValueError:  # An integer too long to print.
+        return ""
 
 
 def by_time(message: Dict[str, Any]) -> Tuple[int, float]:

@@ -35,8 +35,25 @@ def build_parser(commands: Sequence[ModuleType] = COMMANDS) -> argparse.Argument
     for command in commands:
         sub = subparsers.add_parser(command.NAME, help=command.HELP, description=command.HELP)
         command.add_arguments(sub)
-        sub.set_defaults(run=command.run)
+        sub.set_defaults(run=command.run, command=command.NAME)
     return parser
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """
+    Parse the command line, letting options come after or between the
+    files (C{txcausal tree a.log --failed b.log}).
+
+    argparse cannot intermix with subcommands, so the subcommand's own
+    parser does it; anything else (C{--help}, no or an unknown command)
+    is left to the main parser.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and argv:
+            sub = action.choices.get(argv[0])
+            if sub is not None:
+                return sub.parse_intermixed_args(argv[1:])  # type: ignore[no-any-return]
+    return parser.parse_args(argv)
 
 
 def _quiet_broken_pipe(stdout: Any) -> None:
@@ -73,7 +90,7 @@ def main(
         stdout if stdout is not None else sys.stdout,
         stderr if stderr is not None else sys.stderr,
     )
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(build_parser(), sys.argv[1:] if argv is None else list(argv))
     try:
         status: int = args.run(args, streams)
         streams.stdout.flush()
@@ -82,7 +99,10 @@ def main(
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # A bug: one line, not a traceback.
+        streams.stderr.write(f"txcausal: internal error: {type(e).__name__}: {str(e)[:200]!r}\n")
+        return 70
     return status
 
 
-__all__ = ["COMMANDS", "TreeOptions", "build_parser", "main", "render_lines"]
+__all__ = ["COMMANDS", "TreeOptions", "build_parser", "main", "parse_arguments", "render_lines"]

@@ -7,13 +7,16 @@ standard error, output batching and the choice of color.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
+from contextlib import contextmanager
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from attrs import define, field
 
 from .._parse_input import LineError, MessageReader
-from ._text import ASCII, COLORS, PLAIN, UNICODE, Glyphs, Palette
+from .._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
+from ._text import ASCII, COLORS, PLAIN, UNICODE, Glyphs, Palette, format_level
 
 Message = Dict[str, Any]
 
@@ -52,6 +55,12 @@ class ErrorReporter:
         if seen <= MAX_REPORTED or error.lineno == 0:
             self.stderr.write(f"txcausal: {error}\n")
 
+    def note(self, text: str) -> None:
+        """
+        Report a problem other than an unreadable line, in one line.
+        """
+        self.stderr.write(f"txcausal: {text}\n")
+
     def summarize(self) -> None:
         """
         Report how many more lines were skipped than were reported.
@@ -88,6 +97,72 @@ class Progress:
             self.stderr.write("\r\x1b[K")
             self.stderr.flush()
             self.shown = False
+
+
+@contextmanager
+def fewer_collections(threshold: int = 50_000) -> Iterator[None]:
+    """
+    Run the cyclic garbage collector less often for a while.
+
+    Open task trees are many small objects with cycles (parent links);
+    with the default thresholds the collector keeps walking all of them,
+    which takes a third of the time of joining two big logs.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(max(threshold, old[0]), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+#: Told, in one line, about a record that could not be shown.
+Note = Callable[[str], None]
+
+
+def ignore_note(text: str) -> None:
+    """
+    A L{Note} that ignores what it is told.
+    """
+
+
+def describe(message: Message) -> str:
+    """
+    Name a message in a report: its task UUID (quoted) and level.
+    """
+    level = format_level(message.get(TASK_LEVEL_FIELD, ()))
+    return f"message {message.get(TASK_UUID_FIELD)!r}{level}"
+
+
+def non_negative(text: str) -> int:
+    """
+    An argument that is an integer, 0 or more.
+
+    @raise argparse.ArgumentTypeError: If it is not.
+    """
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def positive(text: str) -> int:
+    """
+    An argument that is an integer, 1 or more.
+
+    @raise argparse.ArgumentTypeError: If it is not.
+    """
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer: {text}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -166,16 +241,18 @@ class Input:
         self.reporter = ErrorReporter(self.streams.stderr)
         self.progress = Progress(self.streams.stderr)
 
-    def messages(self) -> Iterator[Message]:
+    def messages(self, before_last: Optional[Callable[[], None]] = None) -> Iterator[Message]:
         """
         Every readable message, in file order.
+
+        @param before_last: Called before the last file is read.
         """
         on_progress = self.progress if _isatty(self.streams.stderr) else None
         stdin = _stdin_binary(self.streams.stdin)
         reader = MessageReader(self.reporter, on_progress, self.needle, stdin)
         sources: List[Any] = list(self.files) or ["-"]
         try:
-            yield from reader.read(sources)
+            yield from reader.read(sources, before_last)
         finally:
             self.progress.clear()
 

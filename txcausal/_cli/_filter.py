@@ -11,13 +11,15 @@ C{--task-uuid} accepts any of the values given.
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 
 from orjson import JSONDecodeError, dumps, loads
 
-from ._common import BatchWriter, Input, Streams, add_input_arguments
+from .._wire import FAILED_STATUS, STARTED_STATUS, SUCCEEDED_STATUS
+from ._common import BatchWriter, Input, Note, Streams, add_input_arguments, describe, ignore_note
 from ._text import scalar_text
 
 Message = Dict[str, Any]
@@ -27,6 +29,7 @@ NAME = "filter"
 HELP = "select messages by field, type, status, time or task; output JSON lines"
 
 _MISSING = object()
+_STDLIB_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def lookup(message: Message, path: str) -> Any:
@@ -107,10 +110,15 @@ def type_matches(patterns: Sequence[str]) -> Predicate:
 
 def one_of(field: str, values: Sequence[str]) -> Predicate:
     """
-    The field is one of C{values}.
+    The field is a string, one of C{values}.
     """
     accepted = frozenset(values)
-    return lambda message: message.get(field) in accepted
+
+    def matches(message: Message) -> bool:
+        value = message.get(field)
+        return value.__class__ is str and value in accepted
+
+    return matches
 
 
 def parse_time(text: str) -> float:
@@ -164,21 +172,41 @@ def predicates(args: argparse.Namespace) -> List[Predicate]:
     return result
 
 
-def select(messages: Iterable[Message], conditions: Sequence[Predicate]) -> Iterator[Message]:
+def select(
+    messages: Iterable[Message], conditions: Sequence[Predicate], on_error: Note = ignore_note
+) -> Iterator[Message]:
     """
-    The messages for which every condition holds.
+    The messages for which every condition holds.  A message that cannot
+    be checked is reported to C{on_error} in one line and skipped.
     """
     for message in messages:
-        if all(condition(message) for condition in conditions):
+        try:
+            selected = all(condition(message) for condition in conditions)
+        except Exception as e:
+            on_error(f"{describe(message)}: cannot check: {type(e).__name__}")
+            continue
+        if selected:
             yield message
 
 
-def write_json_lines(messages: Iterable[Message], writer: BatchWriter) -> None:
+def write_json_lines(
+    messages: Iterable[Message], writer: BatchWriter, on_error: Note = ignore_note
+) -> None:
     """
-    Write messages as JSON lines.
+    Write messages as JSON lines.  A message too deeply nested for orjson
+    is written by the standard library's encoder; one that neither can
+    write is reported to C{on_error} in one line and skipped.
     """
     for message in messages:
-        writer.parts.append(dumps(message).decode("utf-8") + "\n")
+        try:
+            line = dumps(message).decode("utf-8")
+        except TypeError:
+            try:
+                line = _STDLIB_ENCODER.encode(message)
+            except (TypeError, ValueError, RecursionError) as e:
+                on_error(f"{describe(message)}: cannot write as JSON: {type(e).__name__}")
+                continue
+        writer.parts.append(line + "\n")
         writer.maybe_flush()
     writer.flush()
 
@@ -188,23 +216,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     Add the options of C{txcausal filter}.
     """
     add_input_arguments(parser)
-    add = parser.add_argument
-    add(
+    _add_field_conditions(parser)
+    _add_kind_conditions(parser)
+    _add_time_conditions(parser)
+
+
+def _add_field_conditions(parser: argparse.ArgumentParser) -> None:
+    conditions = {"action": "append", "default": [], "type": split_condition}
+    parser.add_argument(
         "--field",
-        action="append",
-        default=[],
-        type=split_condition,
         metavar="FIELD=VALUE",
         help="the field (dotted path for nested ones) equals VALUE, as JSON or as text",
+        **conditions,  # type: ignore[arg-type]
     )
-    add(
+    parser.add_argument(
         "--contains",
-        action="append",
-        default=[],
-        type=split_condition,
         metavar="FIELD=TEXT",
         help="the field's text contains TEXT",
+        **conditions,  # type: ignore[arg-type]
     )
+
+
+def _add_kind_conditions(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
     add(
         "--type",
         action="append",
@@ -216,17 +250,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--status",
         action="append",
         default=[],
-        choices=["started", "succeeded", "failed"],
+        choices=[STARTED_STATUS, SUCCEEDED_STATUS, FAILED_STATUS],
         help="action messages with this status",
     )
     add("--task-uuid", action="append", default=[], metavar="UUID", help="messages of this task")
-    add(
+
+
+def _add_time_conditions(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--since",
         type=parse_time,
         metavar="TIME",
         help="at or after TIME (ISO 8601, UTC unless a zone is given, or epoch seconds)",
     )
-    add("--until", type=parse_time, metavar="TIME", help="at or before TIME")
+    parser.add_argument("--until", type=parse_time, metavar="TIME", help="at or before TIME")
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
@@ -234,5 +271,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     Run C{txcausal filter}.
     """
     source = Input(streams, args.files)
-    write_json_lines(select(source.messages(), predicates(args)), BatchWriter(streams.stdout))
+    selected = select(source.messages(), predicates(args), source.reporter.note)
+    write_json_lines(selected, BatchWriter(streams.stdout), source.reporter.note)
     return source.finish()

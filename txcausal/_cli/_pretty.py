@@ -8,24 +8,39 @@ from __future__ import annotations
 import argparse
 from typing import Any, Dict, Iterable, List
 
+from .._wire import (
+    ACTION_STATUS_FIELD,
+    DURATION_FIELD,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
+)
 from ._common import (
     BatchWriter,
     Input,
+    Note,
     Streams,
     add_display_arguments,
     add_input_arguments,
+    describe,
     glyphs_for,
+    ignore_note,
     palette_for,
 )
 from ._text import (
     HEADING_FIELDS,
+    NESTING_LIMIT,
     Glyphs,
     Palette,
     TimeFormatter,
+    clean,
+    clean_lines,
     format_duration,
     format_level,
     message_kind,
     scalar_text,
+    sorted_keys,
+    status_text,
 )
 
 Message = Dict[str, Any]
@@ -38,8 +53,9 @@ _INDENT = "  "
 class PrettyRenderer:
     """
     Render messages as blocks: task and level, time, type and status, then
-    one indented line per field (nested values further indented, multi-line
-    strings kept aligned).
+    one indented line per field (nested values further indented, down to
+    L{NESTING_LIMIT} levels; multi-line strings kept aligned).  Everything
+    read from the log is escaped (L{clean}).
     """
 
     def __init__(self, times: TimeFormatter, glyphs: Glyphs, palette: Palette) -> None:
@@ -52,48 +68,62 @@ class PrettyRenderer:
         Append the block of one message to C{parts}.
         """
         p, g = self._p, self._g
-        level = format_level(message.get("task_level", ()))
+        level = format_level(message[TASK_LEVEL_FIELD])
         parts.append(
-            f"{p.uuid}{message.get('task_uuid')}{p.reset}{level}"
-            f"  {p.time}{self._times(message.get('timestamp'))}{p.reset}\n"
+            f"{p.uuid}{clean(message[TASK_UUID_FIELD])}{p.reset}{level}"
+            f"  {p.time}{self._times(message.get(TIMESTAMP_FIELD))}{p.reset}\n"
         )
         line = f"{_INDENT}{p.kind}{message_kind(message)}{p.reset}"
-        status = message.get("action_status")
+        status = message.get(ACTION_STATUS_FIELD)
         if status is not None:
-            line += f" {g.arrow} {p.status(status)}{status}{p.reset}"
-        duration = message.get("duration")
+            line += f" {g.arrow} {p.status(status)}{status_text(status)}{p.reset}"
+        duration = message.get(DURATION_FIELD)
         if duration.__class__ in (int, float):
             line += f" {g.hourglass} {p.duration}{format_duration(duration)}{p.reset}"
         parts.append(line + "\n")
-        for key in sorted(message):
+        for key in sorted_keys(message):
             if key not in HEADING_FIELDS:
-                self._value(key, message[key], _INDENT, parts)
+                self._value(key, message[key], _INDENT, parts, 0)
         parts.append("\n")
 
-    def _value(self, key: Any, value: Any, indent: str, parts: List[str]) -> None:
-        name = f"{indent}{self._p.key}{key}{self._p.reset}:"
+    def _value(self, key: Any, value: Any, indent: str, parts: List[str], depth: int) -> None:
+        label = clean(key if key.__class__ is str else str(key))
+        name = f"{indent}{self._p.key}{label}{self._p.reset}:"
         cls = value.__class__
-        if (cls is dict or cls is list) and value:
+        if (cls is dict or cls is list) and value and depth < NESTING_LIMIT:
             parts.append(name + "\n")
-            items = sorted(value.items()) if cls is dict else enumerate(value)
+            items = [(k, value[k]) for k in sorted_keys(value)] if cls is dict else enumerate(value)
             for child_key, child in items:
-                self._value(child_key, child, indent + _INDENT, parts)
+                self._value(child_key, child, indent + _INDENT, parts, depth + 1)
             return
         text = scalar_text(value)
         if "\n" in text:
-            pad = " " * (len(indent) + len(str(key)) + 2)
-            text = text.rstrip("\n").replace("\n", "\n" + pad)
+            pad = " " * (len(indent) + len(label) + 2)
+            text = clean_lines(text, "\n" + pad)
+        else:
+            text = clean(text)
         parts.append(f"{name} {text}\n")
 
 
 def render_pretty(
-    messages: Iterable[Message], renderer: PrettyRenderer, writer: BatchWriter
+    messages: Iterable[Message],
+    renderer: PrettyRenderer,
+    writer: BatchWriter,
+    on_error: Note = ignore_note,
 ) -> None:
     """
-    Write every message as a block.
+    Write every message as a block.  A message that cannot be rendered is
+    reported to C{on_error} in one line and skipped.
     """
+    parts = writer.parts
     for message in messages:
-        renderer.message(message, writer.parts)
+        mark = len(parts)
+        try:
+            renderer.message(message, parts)
+        except Exception as e:
+            del parts[mark:]
+            on_error(f"{describe(message)}: cannot render: {type(e).__name__}")
+            continue
         writer.maybe_flush()
     writer.flush()
 
@@ -114,5 +144,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         TimeFormatter(args.utc), glyphs_for(args), palette_for(args, streams.stdout)
     )
     source = Input(streams, args.files)
-    render_pretty(source.messages(), renderer, BatchWriter(streams.stdout, 256))
+    writer = BatchWriter(streams.stdout, 256)
+    render_pretty(source.messages(), renderer, writer, source.reporter.note)
     return source.finish()

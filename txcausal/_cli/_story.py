@@ -10,13 +10,17 @@ import argparse
 from typing import Any, Dict, Iterable, List, Optional
 
 from .._story import KeyMatcher, by_time
+from .._wire import ACTION_STATUS_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 from ._common import (
     BatchWriter,
     Input,
+    Note,
     Streams,
     add_display_arguments,
     add_input_arguments,
+    describe,
     glyphs_for,
+    ignore_note,
     palette_for,
 )
 from ._filter import write_json_lines
@@ -25,10 +29,13 @@ from ._text import (
     Glyphs,
     Palette,
     TimeFormatter,
+    clean,
     cut,
     format_level,
     message_kind,
     scalar_text,
+    sorted_keys,
+    status_text,
 )
 
 Message = Dict[str, Any]
@@ -50,20 +57,18 @@ def collect_story(messages: Iterable[Message], matcher: KeyMatcher) -> List[Mess
 def story_line(message: Message, times: TimeFormatter, glyphs: Glyphs, palette: Palette) -> str:
     """
     One line for a message: time, task and level, type and status, then
-    C{name=value} fields.
+    C{name=value} fields, everything read from the log escaped.
     """
     p = palette
-    when = times(message.get("timestamp"))
-    text = f"{p.time}{when}{p.reset} {p.uuid}{message.get('task_uuid')}{p.reset}"
-    text += (
-        f"{format_level(message.get('task_level', ()))} {p.kind}{message_kind(message)}{p.reset}"
-    )
-    status = message.get("action_status")
+    when = times(message.get(TIMESTAMP_FIELD))
+    text = f"{p.time}{when}{p.reset} {p.uuid}{clean(message[TASK_UUID_FIELD])}{p.reset}"
+    text += f"{format_level(message[TASK_LEVEL_FIELD])} {p.kind}{message_kind(message)}{p.reset}"
+    status = message.get(ACTION_STATUS_FIELD)
     if status is not None:
-        text += f" {glyphs.arrow} {p.status(status)}{status}{p.reset}"
+        text += f" {glyphs.arrow} {p.status(status)}{status_text(status)}{p.reset}"
     fields = " ".join(
-        f"{p.key}{key}{p.reset}={_short(message[key], glyphs)}"
-        for key in sorted(message)
+        f"{p.key}{clean(str(key))}{p.reset}={_short(message[key], glyphs)}"
+        for key in sorted_keys(message)
         if key not in HEADING_FIELDS
     )
     return f"{text}  {fields}\n" if fields else text + "\n"
@@ -72,8 +77,31 @@ def story_line(message: Message, times: TimeFormatter, glyphs: Glyphs, palette: 
 def _short(value: Any, glyphs: Glyphs) -> str:
     text = cut(scalar_text(value), _FIELD_LIMIT, glyphs.ellipsis)
     if value.__class__ is str and (not text or " " in text):
-        return scalar_text([text])[1:-1]  # JSON-quoted
-    return text
+        return '"' + clean(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+    return clean(text)
+
+
+def write_story(
+    story: Iterable[Message],
+    times: TimeFormatter,
+    glyphs: Glyphs,
+    palette: Palette,
+    writer: BatchWriter,
+    on_error: Note = ignore_note,
+) -> None:
+    """
+    Write one line per message.  A message that cannot be rendered is
+    reported to C{on_error} in one line and skipped.
+    """
+    for message in story:
+        try:
+            line = story_line(message, times, glyphs, palette)
+        except Exception as e:
+            on_error(f"{describe(message)}: cannot render: {type(e).__name__}")
+            continue
+        writer.parts.append(line)
+        writer.maybe_flush()
+    writer.flush()
 
 
 def _needle(key: str) -> Optional[bytes]:
@@ -104,14 +132,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     """
     source = Input(streams, args.files, _needle(args.key))
     story = collect_story(source.messages(), KeyMatcher([args.key]))
-    writer = BatchWriter(streams.stdout)
+    writer, note = BatchWriter(streams.stdout), source.reporter.note
     if args.json:
-        write_json_lines(story, writer)
+        write_json_lines(story, writer, note)
     else:
-        times, glyphs = TimeFormatter(args.utc), glyphs_for(args)
         palette = palette_for(args, streams.stdout)
-        for message in story:
-            writer.parts.append(story_line(message, times, glyphs, palette))
-            writer.maybe_flush()
-        writer.flush()
+        write_story(story, TimeFormatter(args.utc), glyphs_for(args), palette, writer, note)
     return source.finish()

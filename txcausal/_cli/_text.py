@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from math import floor
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 from attrs import frozen
 from orjson import OPT_SORT_KEYS, dumps
@@ -17,11 +17,15 @@ from .._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     DURATION_FIELD,
+    FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
     TASK_LEVEL_FIELD,
     TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
 )
+
+#: Values nested deeper than this are shown as (cut) JSON text.
+NESTING_LIMIT = 50
 
 #: Fields shown in a message's heading line rather than below it.
 HEADING_FIELDS = frozenset(
@@ -94,7 +98,9 @@ def format_level(level: Any) -> str:
 
 def scalar_text(value: Any) -> str:
     """
-    The text of a field value: strings as they are, the rest as JSON.
+    The text of a field value: strings as they are, the rest as JSON, cut
+    below L{NESTING_LIMIT} levels of nesting when too deep for orjson.  Not
+    escaped: see L{clean}.
     """
     cls = value.__class__
     if cls is str:
@@ -103,8 +109,80 @@ def scalar_text(value: Any) -> str:
         return repr(value)
     try:
         return dumps(value, option=OPT_SORT_KEYS).decode("utf-8")
+    except TypeError:  # Too deep, keys that are not strings, odd objects.
+        pass
+    try:
+        return dumps(_shallow(value, NESTING_LIMIT), option=OPT_SORT_KEYS, default=repr).decode(
+            "utf-8"
+        )
+    except Exception:
+        return "<unprintable value>"
+
+
+def sorted_keys(mapping: Dict[Any, Any]) -> List[Any]:
+    """
+    The keys of a dictionary, sorted (in their own order if they cannot
+    be compared).
+    """
+    try:
+        return sorted(mapping)
     except TypeError:
-        return repr(value)
+        return list(mapping)
+
+
+def _shallow(value: Any, depth: int) -> Any:
+    """
+    A copy of C{value} with containers below C{depth} levels replaced by a
+    marker, and every dictionary key a string.
+    """
+    cls = value.__class__
+    if cls is dict:
+        if not depth:
+            return "{…}"
+        return {str(k): _shallow(v, depth - 1) for k, v in value.items()}
+    if cls is list or cls is tuple:
+        if not depth:
+            return "[…]"
+        return [_shallow(item, depth - 1) for item in value]
+    return value
+
+
+def _escapes() -> Dict[int, str]:
+    table = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+    table.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+    # Line and paragraph separators, and bidirectional overrides.
+    for code in (0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)):
+        table[code] = f"\\u{code:04x}"
+    return table
+
+
+_ESCAPES = _escapes()
+
+
+def clean(text: str) -> str:
+    """
+    Escape the control characters of C{text} (C0, DEL, C1, line separators
+    and bidirectional overrides) as C{\\xNN}, C{\\n}, ..., so that text
+    read from a log cannot forge output lines or drive the terminal.
+    """
+    if text.isprintable():
+        return text
+    return text.translate(_ESCAPES)
+
+
+def clean_lines(text: str, joiner: str) -> str:
+    """
+    L{clean} each line of C{text}, joined with C{joiner}: a newline and the
+    indentation of the continuation lines.
+    """
+    return joiner.join([clean(line) for line in text.rstrip("\n").split("\n")])
+
+
+def value_text(value: Any) -> str:
+    """
+    The text of a value, escaped: L{clean} of L{scalar_text}.
+    """
+    return clean(scalar_text(value))
 
 
 @frozen
@@ -120,10 +198,11 @@ class Glyphs:
     arrow: str
     hourglass: str
     ellipsis: str
+    handoff: str
 
 
-UNICODE = Glyphs("├── ", "└── ", "│   ", "    ", "⇒", "⧖", "…")
-ASCII = Glyphs("|-- ", "`-- ", "|   ", "    ", "=>", "~", "...")
+UNICODE = Glyphs("├── ", "└── ", "│   ", "    ", "⇒", "⧖", "…", "↳")
+ASCII = Glyphs("|-- ", "`-- ", "|   ", "    ", "=>", "~", "...", "->")
 
 
 @frozen
@@ -147,7 +226,7 @@ class Palette:
         """
         The color of an action status.
         """
-        return self.bad if status == "failed" else self.good
+        return self.bad if status == FAILED_STATUS else self.good
 
 
 PLAIN = Palette()
@@ -185,22 +264,11 @@ def message_kind(message: Dict[str, Any]) -> str:
     kind = message.get(MESSAGE_TYPE_FIELD)
     if kind is None:
         kind = message.get(ACTION_TYPE_FIELD, "<unnamed>")
-    return str(kind)
+    return clean(kind) if kind.__class__ is str else value_text(kind)
 
 
-def heading(message: Dict[str, Any], times: TimeFormatter, glyphs: Glyphs, palette: Palette) -> str:
+def status_text(status: Any) -> str:
     """
-    A one-line summary of a message: type, level, status, time, duration.
+    An action status as text, escaped.
     """
-    r = palette.reset
-    text = (
-        f"{palette.kind}{message_kind(message)}{r}{format_level(message.get(TASK_LEVEL_FIELD, ()))}"
-    )
-    status = message.get(ACTION_STATUS_FIELD)
-    if status is not None:
-        text += f" {glyphs.arrow} {palette.status(status)}{status}{r}"
-    text += f" {palette.time}{times(message.get(TIMESTAMP_FIELD))}{r}"
-    duration = message.get(DURATION_FIELD)
-    if duration.__class__ is float or duration.__class__ is int:
-        text += f" {glyphs.hourglass} {palette.duration}{format_duration(duration)}{r}"
-    return text
+    return clean(status) if status.__class__ is str else value_text(status)

@@ -6,33 +6,51 @@ C{txcausal tree}: every task as a tree of actions, messages and fields.
 from __future__ import annotations
 
 import argparse
-from typing import IO, Any, Dict, FrozenSet, Iterable, Iterator, List, Optional
+from typing import IO, Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 from attrs import frozen
 
-from .._parse import Task, WrittenAction, parse_messages
+from .._parse import DEFAULT_MAX_OPEN, Parser, Task, WrittenAction
 from .._parse_input import ErrorCallback, MessageReader, _ignore_error
+from .._wire import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    MESSAGE_TYPE_FIELD,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
+)
 from ._common import (
     BatchWriter,
     Input,
+    Note,
     Streams,
     add_display_arguments,
     add_input_arguments,
+    fewer_collections,
     glyphs_for,
+    ignore_note,
+    non_negative,
     palette_for,
+    positive,
 )
 from ._text import (
     HEADING_FIELDS,
+    NESTING_LIMIT,
     PLAIN,
     UNICODE,
     Glyphs,
     Palette,
     TimeFormatter,
+    clean,
+    clean_lines,
     cut,
     format_duration,
     format_level,
     message_kind,
     scalar_text,
+    sorted_keys,
+    status_text,
 )
 
 Message = Dict[str, Any]
@@ -52,6 +70,7 @@ class TreeOptions:
     @ivar utc: UTC times, else local.
     @ivar failed_only: Only show tasks in which an action failed.
     @ivar task_uuids: Only show these tasks (all when empty).
+    @ivar max_open: The cap on open tasks (see L{Parser}).
     """
 
     field_limit: int = DEFAULT_FIELD_LIMIT
@@ -60,11 +79,15 @@ class TreeOptions:
     palette: Palette = PLAIN
     failed_only: bool = False
     task_uuids: FrozenSet[str] = frozenset()
+    max_open: int = DEFAULT_MAX_OPEN
 
 
 class TreeRenderer:
     """
     Render tasks as text, appending to a list of strings.
+
+    Everything read from the log is escaped (L{clean}); values nested
+    deeper than L{NESTING_LIMIT} are shown as JSON text.
     """
 
     def __init__(self, options: TreeOptions) -> None:
@@ -79,156 +102,254 @@ class TreeRenderer:
         self._last = tree + glyphs.last + reset
         self._pipe = tree + glyphs.pipe + reset
         self._blank = glyphs.blank
+        self._names: Dict[Any, str] = {}
+        self._kinds: Dict[str, str] = {}
+        self._statuses: Dict[Optional[str], str] = {}
 
     def task(self, task: Task, parts: List[str]) -> None:
         """
         Render one task: its UUID, then its tree, then a blank line.
         """
         p = self._p
-        header = f"{p.uuid}{task.uuid}{p.reset}"
-        if not task.complete:
+        header = f"{p.uuid}{clean(task.uuid)}{p.reset}"
+        root, top = task.root, task.continued_action
+        items: List[Any]
+        if top is not None:
+            header += f" {p.warning}[continued from {format_level(top.task_level)}]{p.reset}"
+            items, complete = [top], top.complete
+        else:
+            complete = task.complete
+            if root.start_message is not None or root.end_message is not None:
+                items = [root]
+            else:
+                items = root.children
+        if not complete:
             header += f" {p.warning}[incomplete]{p.reset}"
         parts.append(header + "\n")
-        root = task.root
-        items: List[Any]
-        if root.start_message is not None or root.end_message is not None:
-            items = [root]
-        else:
-            items = root.children
         if task.strays:
             items = items + [f"{p.warning}not in the tree:{p.reset}"] + task.strays
-        self._entries(items, "", parts)
+        self._entries(items, "", parts, 0)
         parts.append("\n")
 
-    def _entries(self, items: List[Any], prefix: str, parts: List[str]) -> None:
-        # The hot path: scalar fields are written inline.
+    def _name(self, key: Any) -> str:
+        """
+        A field name, escaped and colored (cached: names repeat).
+        """
+        names = self._names
+        if len(names) > 10_000:
+            names.clear()
+        text = clean(key if key.__class__ is str else str(key))
+        name = names[key] = f"{self._p.key}{text}{self._p.reset}"
+        return name
+
+    def _entries(self, items: List[Any], prefix: str, parts: List[str], depth: int) -> None:
+        # The hot path: short printable string fields are written inline.
         last_index = len(items) - 1
-        key_color, reset, limit = self._p.key, self._p.reset, self._fast_limit
+        names, limit = self._names, self._fast_limit
         for index, item in enumerate(items):
             conn = self._last if index == last_index else self._branch
             cls = item.__class__
             if cls is tuple:
-                value = item[1]
-                if value.__class__ is str and (len(value) <= limit and "\n" not in value):
-                    parts.append(f"{prefix}{conn}{key_color}{item[0]}{reset}: {value}\n")
+                key, value = item
+                if value.__class__ is str and len(value) <= limit and value.isprintable():
+                    name = names.get(key) or self._name(key)
+                    parts.append(f"{prefix}{conn}{name}: {value}\n")
                     continue
             below = prefix + (self._blank if index == last_index else self._pipe)
             if cls is tuple:
-                self._field(item[0], item[1], prefix + conn, below, parts)
+                self._field(item[0], item[1], prefix + conn, below, parts, depth)
             elif cls is dict:
                 self._message(item, prefix + conn, below, parts)
             elif cls is WrittenAction:
                 self._action(item, prefix + conn, below, parts)
-            else:
+            else:  # A note of ours.
                 parts.append(f"{prefix}{conn}{item}\n")
 
     def _fields(self, message: Message) -> List[Any]:
-        return [(key, message[key]) for key in sorted(message) if key not in HEADING_FIELDS]
+        return [(key, message[key]) for key in sorted_keys(message) if key not in HEADING_FIELDS]
 
     def _message(self, message: Message, line: str, below: str, parts: List[str]) -> None:
+        kind = message.get(MESSAGE_TYPE_FIELD)
+        if kind is None:
+            kind = message.get(ACTION_TYPE_FIELD, "<unnamed>")
+        status = message.get(ACTION_STATUS_FIELD)
+        try:
+            head, tail = self._kinds[kind], self._statuses[status]
+        except (KeyError, TypeError):  # Not seen yet, or not a string.
+            head, tail = self._heading_texts(message, kind, status)
+        time = self._times(message.get(TIMESTAMP_FIELD))
+        level = format_level(message[TASK_LEVEL_FIELD])
+        parts.append(f"{line}{head}{level}{tail} {self._p.time}{time}{self._p.reset}\n")
+        self._entries(self._fields(message), below, parts, 0)
+
+    def _heading_texts(self, message: Message, kind: Any, status: Any) -> Tuple[str, str]:
+        """
+        The colored, escaped type and status of a message's heading,
+        remembered when they are strings (they repeat).
+        """
         p = self._p
-        status = message.get("action_status")
-        if status is None:
-            status = ""
-        else:
-            status = f" {self._g.arrow} {p.status(status)}{status}{p.reset}"
-        parts.append(
-            f"{line}{p.kind}{message_kind(message)}{p.reset}"
-            f"{format_level(message.get('task_level', ()))}{status}"
-            f" {p.time}{self._times(message.get('timestamp'))}{p.reset}\n"
-        )
-        self._entries(self._fields(message), below, parts)
+        head = f"{p.kind}{message_kind(message)}{p.reset}"
+        tail = ""
+        if status is not None:
+            tail = f" {self._g.arrow} {p.status(status)}{status_text(status)}{p.reset}"
+        kinds, statuses = self._kinds, self._statuses
+        if len(kinds) > 10_000 or len(statuses) > 100:
+            kinds.clear()
+            statuses.clear()
+        if kind.__class__ is str:
+            kinds[kind] = head
+        if status is None or status.__class__ is str:
+            statuses[status] = tail
+        return head, tail
 
     def _action(self, node: WrittenAction, line: str, below: str, parts: List[str]) -> None:
         parts.append(line + self._action_heading(node) + "\n")
         start, end = node.start_message, node.end_message
         items: List[Any] = self._fields(start) if start is not None else []
-        items.extend(node.children)
-        if not node.complete:
-            warning, reset = self._p.warning, self._p.reset
-            items.extend(
-                f"{warning}missing {format_level(level)}{reset}" for level in node.missing_levels()
-            )
+        handed = node.handed_off_levels()
+        if node.complete and not handed:
+            items.extend(node.children)
+        else:
+            items.extend(self._with_gaps(node, handed))
             if end is None:
-                items.append(f"{warning}no finish message{reset}")
+                items.append(f"{self._p.warning}no finish message{self._p.reset}")
         if end is not None:
             items.append(end)
-        self._entries(items, below, parts)
+        self._entries(items, below, parts, 0)
+
+    def _with_gaps(self, node: WrittenAction, handed: List[Tuple[int, ...]]) -> List[Any]:
+        """
+        The children of C{node} with notes, in level order, for the levels
+        missing and those handed off to another process.
+        """
+        warning, reset, prefix = self._p.warning, self._p.reset, node.task_level
+        keyed: List[Tuple[int, Any]] = [(_slot(child), child) for child in node.children]
+        for first, last in node.gaps():
+            where = format_level(prefix + (first,))
+            if last > first:
+                where += f" to {format_level(prefix + (last,))}"
+            keyed.append((first, f"{warning}missing {where}{reset}"))
+        for level in handed:
+            note = f"{self._g.handoff} {format_level(level)} continued in another process"
+            keyed.append((level[-1], note))
+        keyed.sort(key=lambda pair: pair[0])
+        return [item for _, item in keyed]
 
     def _action_heading(self, node: WrittenAction) -> str:
         p, g = self._p, self._g
-        kind = f"{p.kind}{node.action_type or '<unknown action>'}{p.reset}"
+        kind = f"{p.kind}{clean(node.action_type or '<unknown action>')}{p.reset}"
         start = node.start_message
         if start is None:
             level = format_level(node.task_level) if node.task_level else ""
             return f"{kind}{level} {g.arrow} {p.warning}start missing{p.reset}"
-        text = f"{kind}{format_level(start['task_level'])} {g.arrow} {p.good}started{p.reset}"
-        text += f" {p.time}{self._times(start.get('timestamp'))}{p.reset}"
+        text = f"{kind}{format_level(start[TASK_LEVEL_FIELD])} {g.arrow} {p.good}started{p.reset}"
+        text += f" {p.time}{self._times(start.get(TIMESTAMP_FIELD))}{p.reset}"
         duration = node.duration
         if duration is not None:
             text += f" {g.hourglass} {p.duration}{format_duration(duration)}{p.reset}"
         return text
 
-    def _field(self, key: Any, value: Any, line: str, below: str, parts: List[str]) -> None:
-        name = f"{line}{self._p.key}{key}{self._p.reset}:"
+    def _field(
+        self, key: Any, value: Any, line: str, below: str, parts: List[str], depth: int
+    ) -> None:
+        name = f"{line}{self._names.get(key) or self._name(key)}:"
         cls = value.__class__
-        if cls is dict and value:
+        if (cls is dict or cls is list) and value and depth < NESTING_LIMIT:
             parts.append(name + "\n")
-            self._entries([(k, value[k]) for k in sorted(value)], below, parts)
-        elif cls is list and value:
-            parts.append(name + "\n")
-            self._entries(list(enumerate(value)), below, parts)
+            if cls is dict:
+                items = [(k, value[k]) for k in sorted_keys(value)]
+            else:
+                items = list(enumerate(value))
+            self._entries(items, below, parts, depth + 1)
+            return
+        text = value if cls is str else scalar_text(value)
+        limit = self._limit
+        if limit:
+            if len(text) > limit or "\n" in text:
+                text = cut(text, limit, self._g.ellipsis)
+            text = clean(text)
+        elif "\n" in text:
+            text = clean_lines(text, "\n" + below)
         else:
-            text = value if cls is str else scalar_text(value)
-            limit = self._limit
-            if limit:
-                if len(text) > limit or "\n" in text:
-                    text = cut(text, limit, self._g.ellipsis)
-            elif "\n" in text:
-                text = text.replace("\n", "\n" + below)
-            parts.append(f"{name} {text}\n")
+            text = clean(text)
+        parts.append(f"{name} {text}\n")
 
 
-def task_failed(task: Task) -> bool:
-    """
-    Whether an action of C{task} failed or it logged a traceback.
-    """
-    for message in task.messages():
-        if (
-            message.get("action_status") == "failed"
-            or message.get("message_type") == "eliot:traceback"
-        ):
-            return True
-    return False
+def _slot(child: Any) -> int:
+    if child.__class__ is WrittenAction:
+        return child.task_level[-1]
+    return child[TASK_LEVEL_FIELD][-1]  # type: ignore[no-any-return]
 
 
 def _select(messages: Iterable[Message], uuids: FrozenSet[str]) -> Iterator[Message]:
     for message in messages:
-        if message["task_uuid"] in uuids:
+        if message[TASK_UUID_FIELD] in uuids:
             yield message
 
 
-def render_messages(
-    messages: Iterable[Message], out: IO[str], options: TreeOptions = TreeOptions()
+def render_tasks(
+    tasks: Iterable[Task], out: IO[str], options: TreeOptions, on_error: Note = ignore_note
 ) -> int:
     """
-    Parse messages into tasks and write them as trees.
+    Write tasks as trees.  A task that cannot be rendered is reported to
+    C{on_error} in one line and skipped.
 
     @return: The number of tasks written.
     """
-    if options.task_uuids:
-        messages = _select(messages, options.task_uuids)
     renderer = TreeRenderer(options)
     writer = BatchWriter(out)
+    parts = writer.parts
     count = 0
-    for task in parse_messages(messages):
-        if options.failed_only and not task_failed(task):
+    for task in tasks:
+        mark = len(parts)
+        try:
+            if options.failed_only and not task.failed:
+                continue
+            renderer.task(task, parts)
+        except Exception as e:
+            del parts[mark:]
+            on_error(f"task {task.uuid!r}: cannot render: {type(e).__name__}")
             continue
-        renderer.task(task, writer.parts)
         writer.maybe_flush()
         count += 1
     writer.flush()
     return count
+
+
+def _consumed(tasks: Iterable[Task]) -> Iterator[Task]:
+    """
+    The tasks, each unlinked once used: their parent links are broken so
+    that they are freed at once rather than by the garbage collector.
+    """
+    for task in tasks:
+        yield task
+        pending = [task.root]
+        while pending:
+            node = pending.pop()
+            node.parent = None
+            pending.extend(c for c in node.children if c.__class__ is WrittenAction)
+
+
+def render_messages(
+    messages: Iterable[Message],
+    out: IO[str],
+    options: TreeOptions = TreeOptions(),
+    on_error: Note = ignore_note,
+    parser: Optional[Parser] = None,
+) -> int:
+    """
+    Parse messages into tasks and write them as trees.
+
+    @param on_error: Told about tasks that cannot be rendered.
+    @param parser: The parser to use; by default, a new one with the
+        options' C{max_open}.
+    @return: The number of tasks written.
+    """
+    if options.task_uuids:
+        messages = _select(messages, options.task_uuids)
+    if parser is None:
+        parser = Parser(options.max_open)
+    return render_tasks(_consumed(parser.parse(messages)), out, options, on_error)
 
 
 def render_lines(
@@ -239,13 +360,14 @@ def render_lines(
 ) -> int:
     """
     Render log lines (JSON lines or Twisted JSON records, as bytes) as trees:
-    the whole of C{txcausal tree} without argument parsing, for benchmarks
-    and embedding.
+    the whole of C{txcausal tree} on one file without argument parsing, for
+    benchmarks and embedding.
 
     @return: The number of tasks written.
     """
     reader = MessageReader(on_error, needle=_needle(options.task_uuids))
-    return render_messages(reader.read([lines]), out, options)  # type: ignore[list-item]
+    parser = Parser(options.max_open, eager=True)
+    return render_messages(reader.read([lines]), out, options, parser=parser)  # type: ignore[list-item]
 
 
 def _needle(uuids: FrozenSet[str]) -> Optional[bytes]:
@@ -272,16 +394,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--failed", action="store_true", help="only show tasks in which an action failed"
     )
+    _add_limits(parser)
+    add_display_arguments(parser)
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-l",
         "--field-limit",
-        type=int,
+        type=non_negative,
         default=DEFAULT_FIELD_LIMIT,
         metavar="LENGTH",
         help="cut field values after LENGTH characters or a newline; 0 shows them whole"
         f" (default {DEFAULT_FIELD_LIMIT})",
     )
-    add_display_arguments(parser)
+    parser.add_argument(
+        "--max-open",
+        type=positive,
+        default=DEFAULT_MAX_OPEN,
+        metavar="N",
+        help="keep at most N tasks open waiting for their other messages; past that, show"
+        f" the oldest as incomplete (default {DEFAULT_MAX_OPEN})",
+    )
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
@@ -289,13 +423,17 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     Run C{txcausal tree}.
     """
     options = TreeOptions(
-        field_limit=max(0, args.field_limit),
+        field_limit=args.field_limit,
         utc=args.utc,
         glyphs=glyphs_for(args),
         palette=palette_for(args, streams.stdout),
         failed_only=args.failed,
         task_uuids=frozenset(args.task_uuid),
+        max_open=args.max_open,
     )
     source = Input(streams, args.files, _needle(options.task_uuids))
-    render_messages(source.messages(), streams.stdout, options)
+    parser = Parser(options.max_open)
+    messages = source.messages(before_last=parser.reading_last_source)
+    with fewer_collections():
+        render_messages(messages, streams.stdout, options, source.reporter.note, parser)
     return source.finish()

@@ -118,11 +118,13 @@ T
 
     def test_failedOnly(self) -> None:
         """
-        C{--failed} shows only tasks in which an action failed.
+        C{--failed} shows only tasks in which an action failed or a
+        traceback was logged.
         """
         ok = [start("OK", [1], T0, "app:main"), end("OK", [2], T0, "app:main")]
-        out = cli(["tree", "--failed"], lines(*ok, *small_task("BAD")))[1]
-        self.assertEqual(re.findall(r"^\w+$", out, re.M), ["BAD"])
+        traced = msg("TB", [1], T0, message_type="eliot:traceback")
+        out = cli(["tree", "--failed"], lines(*ok, *small_task("BAD"), traced))[1]
+        self.assertEqual(re.findall(r"^\w+$", out, re.M), ["BAD", "TB"])
 
     def test_incomplete(self) -> None:
         """
@@ -135,6 +137,15 @@ T
         self.assertIn("no finish message", out)
         out = cli(["tree"], lines(task[-1]))[1]
         self.assertIn("app:main ⇒ start missing", out)
+
+    def test_missingInLevelOrder(self) -> None:
+        """
+        A missing level is shown in its place among the children.
+        """
+        task = sample_task()
+        del task[1]
+        out = cli(["tree"], lines(*task))[1]
+        self.assertIn("    ├── missing /2\n    ├── app:child/3/1", out)
 
     def test_timeZone(self) -> None:
         """

@@ -267,9 +267,12 @@ class ParserTests(SynchronousTestCase):
 
     def test_failedTask(self) -> None:
         """
-        L{Task.failed} tells whether an action of the task failed.
+        L{Task.failed} tells whether an action of the task failed or it
+        logged a traceback.
         """
         self.assertTrue(only(list(parse_messages(sample_task()))).failed)
+        traced = msg("TB", [1], 1.0, message_type="eliot:traceback")
+        self.assertTrue(only(list(parse_messages([traced]))).failed)
         ok = [m for m in sample_task() if "app:fail" != m.get("action_type")]
         ok[-1] = dict(ok[-1], task_level=[4])
         self.assertFalse(only(list(parse_messages(ok))).failed)
@@ -352,6 +355,7 @@ class MessageReaderTests(SynchronousTestCase):
             + lines(good[1])
             + b"[1, 2]\n"
             + b'{"task_uuid": "T", "task_level": [0]}\n\n'
+            + lines(msg("T", [1] * 101, 1.0))
             + lines(good[2])
             + b'{"task_uuid": "T", "task_le'
         )
@@ -359,8 +363,9 @@ class MessageReaderTests(SynchronousTestCase):
         self.assertEqual(messages, good[:3])
         self.assertEqual(
             [(e.source, e.lineno) for e in errors],
-            [("log.json", 2), ("log.json", 4), ("log.json", 5), ("log.json", 8)],
+            [("log.json", 2), ("log.json", 4), ("log.json", 5), ("log.json", 7), ("log.json", 9)],
         )
+        self.assertEqual(errors[3].reason, "skipped: task_level deeper than 100")
         self.assertTrue(str(errors[0]).startswith("log.json:2: skipped: malformed JSON"))
 
     def test_gzip(self) -> None:

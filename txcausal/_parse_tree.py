@@ -1,0 +1,380 @@
+# -*- test-case-name: txcausal.test.test_parse -*-
+"""
+The trees L{txcausal._parse.Parser} builds: L{WrittenAction} nodes and
+L{Task}s, and how a message takes its place in them.
+
+Every node counts what it still waits for (its start message, its finish
+message, the child slots between them, its unfinished child actions); when
+the count of a task's root reaches zero the task is complete.  Slots that
+an action's finish message lists as handed to another process
+(C{remote_task_levels}) are not waited for.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
+
+from attrs import define, field, frozen
+
+from ._wire import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    DURATION_FIELD,
+    FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
+    REMOTE_TASK_LEVELS_FIELD,
+    STARTED_STATUS,
+    SUCCEEDED_STATUS,
+    TIMESTAMP_FIELD,
+    TRACEBACK_MESSAGE_TYPE,
+)
+
+Message = Dict[str, Any]
+Child = Union[Message, "WrittenAction"]
+
+_FINISHED = frozenset([SUCCEEDED_STATUS, FAILED_STATUS])
+_NOTHING: FrozenSet[int] = frozenset()
+
+
+@define(eq=False)
+class WrittenAction:
+    """
+    An action (or, at the top of a task, the slot of the task's root) as read
+    back from a log.
+
+    @ivar task_uuid: The task this action belongs to.
+    @ivar task_level: The level prefix of this action: its start message is at
+        C{task_level + (1,)}.  The root node of a task has the prefix C{()}.
+    @ivar start_message: The C{started} message, or C{None} if missing.
+    @ivar end_message: The C{succeeded} or C{failed} message, or C{None}.
+    @ivar parent: The enclosing action, C{None} for a task's root node.
+    """
+
+    task_uuid: str
+    task_level: Tuple[int, ...]
+    parent: Optional[WrittenAction] = None
+    start_message: Optional[Message] = None
+    end_message: Optional[Message] = None
+    _slots: Dict[int, Child] = field(factory=dict)
+    _end_index: int = 0
+    _open: int = 2
+    _handed: FrozenSet[int] = _NOTHING
+
+    @property
+    def action_type(self) -> Optional[str]:
+        """
+        The action type, read from the start or the finish message.
+        """
+        for message in (self.start_message, self.end_message):
+            if message is not None:
+                return message[ACTION_TYPE_FIELD]  # type: ignore[no-any-return]
+        return None
+
+    @property
+    def status(self) -> Optional[str]:
+        """
+        C{"succeeded"} or C{"failed"} once finished, C{"started"} before,
+        C{None} when neither message was seen.
+        """
+        if self.end_message is not None:
+            return self.end_message.get(ACTION_STATUS_FIELD)
+        if self.start_message is not None:
+            return STARTED_STATUS
+        return None
+
+    @property
+    def start_time(self) -> Optional[float]:
+        """
+        The timestamp of the start message, if any.
+        """
+        if self.start_message is None:
+            return None
+        return self.start_message.get(TIMESTAMP_FIELD)
+
+    @property
+    def end_time(self) -> Optional[float]:
+        """
+        The timestamp of the finish message, if any.
+        """
+        if self.end_message is None:
+            return None
+        return self.end_message.get(TIMESTAMP_FIELD)
+
+    @property
+    def duration(self) -> Optional[float]:
+        """
+        Seconds between start and finish: the finish message's C{duration}
+        field when it has one, else the difference of the timestamps; C{None}
+        when either end is missing.
+        """
+        return action_duration(self.start_message, self.end_message)
+
+    @property
+    def complete(self) -> bool:
+        """
+        Whether the start, the finish and everything between them was seen.
+        """
+        return self._open == 0
+
+    @property
+    def children(self) -> List[Child]:
+        """
+        Messages and child actions logged inside this action, in level order,
+        without the start and finish messages.
+        """
+        slots = self._slots
+        return [slots[index] for index in sorted(slots)]
+
+    def missing_levels(self) -> List[Tuple[int, ...]]:
+        """
+        The levels between start and finish for which nothing was seen,
+        except those handed off to another process.
+        """
+        prefix = self.task_level
+        return [prefix + (i,) for first, last in self.gaps() for i in range(first, last + 1)]
+
+    def gaps(self) -> List[Tuple[int, int]]:
+        """
+        The missing child slots, as runs C{(first, last)} of indices, in
+        order; cheap however far apart the start and finish are.
+        """
+        end, handed = self._end_index, self._handed
+        if not end:
+            return []
+        runs: List[Tuple[int, int]] = []
+        previous = 1
+        for index in sorted([*(i for i in self._slots if i < end), *handed, end]):
+            if index > previous + 1:
+                runs.append((previous + 1, index - 1))
+            previous = index
+        return runs
+
+    def handed_off_levels(self) -> List[Tuple[int, ...]]:
+        """
+        The levels this action handed to another process (listed in its
+        finish message's C{remote_task_levels}) of which nothing was seen
+        here.
+        """
+        slots = self._slots
+        return [self.task_level + (i,) for i in sorted(self._handed) if i not in slots]
+
+    def messages(self) -> Iterator[Message]:
+        """
+        Every message of this action and its descendants, in level order.
+        """
+        if self.start_message is not None:
+            yield self.start_message
+        for child in self.children:
+            if isinstance(child, WrittenAction):
+                yield from child.messages()
+            else:
+                yield child
+        if self.end_message is not None:
+            yield self.end_message
+
+
+def action_duration(start: Optional[Message], end: Optional[Message]) -> Optional[float]:
+    """
+    The duration of an action given its start and finish messages.
+
+    @return: Seconds, or C{None} if it cannot be known.
+    """
+    if end is None:
+        return None
+    duration = end.get(DURATION_FIELD)
+    if isinstance(duration, (int, float)):
+        return float(duration)
+    if start is None:
+        return None
+    began, ended = start.get(TIMESTAMP_FIELD), end.get(TIMESTAMP_FIELD)
+    if isinstance(began, (int, float)) and isinstance(ended, (int, float)):
+        return float(ended - began)
+    return None
+
+
+@frozen(eq=False)
+class Task:
+    """
+    All the messages of one task, as a tree.
+
+    @ivar uuid: The task's UUID.
+    @ivar root: The node whose children are at level C{[n]}: for an ordinary
+        task its start message is the root action's; for a lone message the
+        message is its only child.
+    @ivar complete: Whether every message of the task was seen.
+    @ivar strays: Messages that did not fit the tree (duplicate levels, a
+        message where an action was expected), kept so that nothing is lost.
+    """
+
+    uuid: str
+    root: WrittenAction
+    complete: bool
+    strays: List[Message]
+
+    def messages(self) -> Iterator[Message]:
+        """
+        Every message of the task in level order, strays last.
+        """
+        yield from self.root.messages()
+        yield from self.strays
+
+    @property
+    def failed(self) -> bool:
+        """
+        Whether an action of the task failed or it logged a traceback.
+        """
+        for message in self.messages():
+            if (
+                message.get(ACTION_STATUS_FIELD) == FAILED_STATUS
+                or message.get(MESSAGE_TYPE_FIELD) == TRACEBACK_MESSAGE_TYPE
+            ):
+                return True
+        return False
+
+    @property
+    def continued_action(self) -> Optional[WrittenAction]:
+        """
+        For a task continued from another process whose log was not read
+        (no root action, only the part below a handed-off position): the
+        top-most action known.  C{None} for other tasks.
+        """
+        return _continued_top(self.root)
+
+    @property
+    def continued_from(self) -> Optional[Tuple[int, ...]]:
+        """
+        The level of the position the task was continued from, when
+        L{continued_action} is known.
+        """
+        top = self.continued_action
+        return None if top is None else top.task_level
+
+
+def _continued_top(root: WrittenAction) -> Optional[WrittenAction]:
+    node = root
+    while node.start_message is None and node.end_message is None and len(node._slots) == 1:
+        (child,) = node._slots.values()
+        if child.__class__ is not WrittenAction:
+            return None
+        node = child
+    if node is root or node.start_message is None:
+        return None
+    return node
+
+
+def _settle(node: WrittenAction) -> None:
+    """
+    Propagate the completion of C{node} to its ancestors.
+    """
+    while node._open == 0 and node.parent is not None:
+        node = node.parent
+        node._open -= 1
+
+
+def _add_start(node: WrittenAction, message: Message) -> bool:
+    if node.start_message is not None:
+        return False
+    node.start_message = message
+    node._open -= 1
+    _settle(node)
+    return True
+
+
+def _reopen(node: WrittenAction) -> None:
+    """
+    Count one more thing C{node} waits for; if it was complete, its
+    ancestors wait for it again.
+    """
+    node._open += 1
+    while node._open == 1 and node.parent is not None:
+        node = node.parent
+        node._open += 1
+
+
+def _add_end(node: WrittenAction, message: Message, index: int) -> bool:
+    if node.end_message is not None or index < 2:
+        return False
+    slots = node._slots
+    filled = sum(1 for key in slots if 1 < key < index)
+    handed = node._handed = _handed_off(message, node.task_level, index)
+    away = sum(1 for key in handed if key not in slots)
+    node.end_message = message
+    node._end_index = index
+    node._open += index - 2 - filled - away - 1
+    _settle(node)
+    return True
+
+
+def _handed_off(message: Message, prefix: Tuple[int, ...], end: int) -> FrozenSet[int]:
+    """
+    The child slots before C{end} that the finish C{message} of the action
+    at C{prefix} lists as handed to another process.
+    """
+    levels = message.get(REMOTE_TASK_LEVELS_FIELD)
+    if levels.__class__ is not list:
+        return _NOTHING
+    found = set()
+    for text in levels:
+        if text.__class__ is not str:
+            continue
+        parts = text.rpartition("@")[2].split("/")
+        if parts[0] or len(parts) != len(prefix) + 2:
+            continue
+        if not all(part.isascii() and part.isdigit() for part in parts[1:]):
+            continue
+        level = tuple(int(part) for part in parts[1:])
+        if level[:-1] == prefix and 1 < level[-1] < end:
+            found.add(level[-1])
+    return frozenset(found) if found else _NOTHING
+
+
+def _add_plain(node: WrittenAction, message: Message, index: int) -> bool:
+    slots = node._slots
+    if index in slots:
+        return False
+    slots[index] = message
+    if not node.task_level and index == 1 and node.start_message is None:
+        # A lone message: the whole task.
+        node._open = 0
+    elif 1 < index < node._end_index and index not in node._handed:
+        node._open -= 1
+        _settle(node)
+    return True
+
+
+def _descend(node: WrittenAction, level: List[int]) -> Optional[WrittenAction]:
+    """
+    Find or create the action node for the level prefix C{level[:-1]}.
+
+    @return: The node, or C{None} when a message already sits where an action
+        is expected.
+    """
+    for depth in range(len(level) - 1):
+        index = level[depth]
+        child = node._slots.get(index)
+        if child is None:
+            child = WrittenAction(node.task_uuid, tuple(level[: depth + 1]), node)
+            node._slots[index] = child
+            end = node._end_index
+            if not (end and 1 < index < end) or index in node._handed:
+                # Otherwise the incomplete child replaces a missing slot.
+                _reopen(node)
+        elif child.__class__ is not WrittenAction:
+            return None
+        node = child
+    return node
+
+
+def _place(node: WrittenAction, message: Message, index: int) -> bool:
+    """
+    Put C{message} at slot C{index} of C{node}.
+
+    @return: C{False} if the slot was taken.
+    """
+    status = message.get(ACTION_STATUS_FIELD)
+    if status.__class__ is str and message.get(ACTION_TYPE_FIELD).__class__ is str:
+        if status == STARTED_STATUS and index == 1:
+            return _add_start(node, message)
+        if status in _FINISHED:
+            return _add_end(node, message, index)
+    return _add_plain(node, message, index)

@@ -1,0 +1,221 @@
+"""
+Tests for L{txcausal.parse} on logs that do not close their tasks: positions
+handed off to other processes, tasks continued from other processes, and
+the cap on open tasks that keeps memory bounded.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Iterator, List
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import log_message, start_action
+from txcausal.parse import Parser, Task, WrittenAction, parse_files, parse_messages
+from txcausal.test._helpers import CapturingMixin
+from txcausal.test.test_cli import cli
+from txcausal.test.test_parse import end, lines, msg, only, start
+
+
+def client(uuid: str = "X", handed: Any = ("/2/2",)) -> List[Any]:
+    """
+    A client task that handed position C{/2/2} of its request to a server.
+    """
+    return [
+        start(uuid, [1], 1.0, "client:main"),
+        start(uuid, [2, 1], 1.1, "client:request"),
+        end(uuid, [2, 3], 1.9, "client:request", remote_task_levels=list(handed)),
+        end(uuid, [3], 2.0, "client:main"),
+    ]
+
+
+def server(uuid: str = "X") -> List[Any]:
+    """
+    The server's part of the same task, continued at C{/2/2}.
+    """
+    return [
+        start(uuid, [2, 2, 1], 1.2, "eliot:remote_task"),
+        msg(uuid, [2, 2, 2], 1.3, message_type="server:handled"),
+        end(uuid, [2, 2, 3], 1.4, "eliot:remote_task"),
+    ]
+
+
+class Source:
+    """
+    A log file as an iterator of lines that counts how many were read.
+    """
+
+    def __init__(self, name: str, messages: List[Any]) -> None:
+        self.name = name
+        self.read = 0
+        self._lines = lines(*messages).splitlines(keepends=True)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self._lines:
+            self.read += 1
+            yield line
+
+
+def files(*sources: Source) -> List[Any]:
+    """
+    Sources for L{parse_files}, which takes any iterable of lines.
+    """
+    return list(sources)
+
+
+class HandedOffTests(CapturingMixin, SynchronousTestCase):
+    """
+    Levels listed in a finish message's C{remote_task_levels} were handed to
+    another process: they are not missing.
+    """
+
+    def test_notIncomplete(self) -> None:
+        """
+        A task whose only gaps are handed-off levels is complete, and lists
+        them apart from its missing levels.
+        """
+        task = only(list(parse_messages(client())))
+        self.assertTrue(task.complete)
+        request = task.root.children[0]
+        assert isinstance(request, WrittenAction)
+        self.assertEqual(request.missing_levels(), [])
+        self.assertEqual(request.handed_off_levels(), [(2, 2)])
+
+    def test_loggedByTxcausal(self) -> None:
+        """
+        The positions an action serialized for other processes, as
+        txcausal logs them, are handed off, not missing.
+        """
+        logger = self.capture()
+        with start_action(action_type="client:request") as action:
+            action.serialize_task_id()
+            log_message(message_type="client:sent")
+        messages = [orjson.loads(orjson.dumps(m)) for m in logger.messages]
+        task = only(list(parse_messages(messages)))
+        self.assertTrue(task.complete)
+        self.assertEqual(task.root.handed_off_levels(), [(2,)])
+
+    def test_joined(self) -> None:
+        """
+        When the other process's log is read too, in either order, the
+        handed-off level is filled and nothing is left handed off.
+        """
+        for messages in (client() + server(), server() + client()):
+            task = only(list(parse_messages(messages)))
+            self.assertTrue(task.complete)
+            request = task.root.children[0]
+            assert isinstance(request, WrittenAction)
+            self.assertEqual(request.handed_off_levels(), [])
+            self.assertEqual(len(list(task.messages())), 7)
+
+    def test_oddValuesIgnored(self) -> None:
+        """
+        Entries of C{remote_task_levels} that are not levels of a child of
+        the action are ignored: those gaps stay missing.
+        """
+        for handed in (["/2/9"], ["/3/2"], ["2/2/x"], [7], "/2/2"):
+            task = only(list(parse_messages(client(handed=handed))))
+            self.assertFalse(task.complete, handed)
+
+    def test_tree(self) -> None:
+        """
+        C{tree} shows a handed-off level as continued in another process,
+        in level order, and does not mark the task incomplete.
+        """
+        out = cli(["tree"], lines(*client()))[1]
+        self.assertNotIn("incomplete", out)
+        self.assertNotIn("missing", out)
+        self.assertIn(
+            "    ├── client:request/2/1 ⇒ started 1970-01-01 00:00:01.100Z ⧖ 0.800s\n"
+            "    │   ├── ↳ /2/2 continued in another process\n"
+            "    │   └── client:request/2/3 ⇒ succeeded",
+            out,
+        )
+        out = cli(["tree", "--ascii"], lines(*client()))[1]
+        self.assertIn("|   |-- -> /2/2 continued in another process", out)
+
+
+class ContinuedTaskTests(SynchronousTestCase):
+    """
+    A log of a process that continued tasks from elsewhere streams.
+    """
+
+    def test_emittedWhenLastSource(self) -> None:
+        """
+        Reading the last (or only) file, a continued task is returned as
+        soon as its top action is complete.
+        """
+        log = Source("server.log", server("A") + server("B"))
+        tasks = parse_files(files(log))
+        first = next(tasks)
+        self.assertEqual((first.uuid, log.read), ("A", 3))
+        self.assertFalse(first.complete)
+        self.assertEqual(first.continued_from, (2, 2))
+        self.assertEqual([t.uuid for t in tasks], ["B"])
+
+    def test_joinedWhenNotLast(self) -> None:
+        """
+        A continued task read before the file of its parent still joins it.
+        """
+        task = only(list(parse_files(files(Source("s", server()), Source("c", client())))))
+        self.assertTrue(task.complete)
+        self.assertIsNone(task.continued_from)
+
+    def test_laterMessagesNotLost(self) -> None:
+        """
+        A message of a continued task read after the task was returned
+        comes back in a second, incomplete task of the same UUID.
+        """
+        late = msg("X", [2, 3], 2.5, message_type="late")
+        tasks = list(parse_files(files(Source("s", server() + [late]))))
+        self.assertEqual([t.uuid for t in tasks], ["X", "X"])
+        self.assertEqual(list(tasks[1].messages()), [late])
+        self.assertFalse(tasks[1].complete)
+
+    def test_tree(self) -> None:
+        """
+        C{tree} shows a continued task from its top action, marked as
+        continued from its position.
+        """
+        out = cli(["tree"], lines(*server()))[1]
+        self.assertTrue(out.startswith("X [continued from /2/2]\n└── eliot:remote_task/2/2/1"), out)
+
+
+class MaxOpenTests(SynchronousTestCase):
+    """
+    At most C{max_open} tasks are kept open.
+    """
+
+    def test_oldestEmitted(self) -> None:
+        """
+        Past the cap, the oldest open task is returned, incomplete.
+        """
+        parser = Parser(max_open=2)
+        self.assertIsNone(parser.add(start("A", [1], 1.0, "a")))
+        self.assertIsNone(parser.add(start("B", [1], 1.0, "a")))
+        evicted = parser.add(start("C", [1], 1.0, "a"))
+        assert isinstance(evicted, Task)
+        self.assertEqual((evicted.uuid, evicted.complete), ("A", False))
+        self.assertEqual(parser.open_count(), 2)
+        self.assertEqual([t.uuid for t in parser.flush()], ["B", "C"])
+
+    def test_badCap(self) -> None:
+        """
+        The cap must be positive.
+        """
+        self.assertRaises(ValueError, Parser, max_open=0)
+
+    def test_command(self) -> None:
+        """
+        C{tree --max-open} caps the open tasks; a negative or zero cap is
+        a usage error.
+        """
+        data = lines(*[start(str(n), [1], 1.0, "a") for n in range(3)])
+        out = cli(["tree", "--max-open", "1"], data)[1]
+        self.assertEqual(out.count("[incomplete]"), 3)
+        err = io.StringIO()
+        self.patch(__import__("sys"), "stderr", err)
+        self.assertRaises(SystemExit, cli, ["tree", "--max-open", "0"])
+        self.assertIn("must be a positive", err.getvalue())
