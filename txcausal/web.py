@@ -247,3 +247,13 @@ def _deliver(d: "Deferred[Any]", request: Any, scope: RequestScope) -> None:
             request.processingFailed(failure)
 
     d.addCallback(write).addErrback(fail)
+
+
+__all__ = [
+    "TracingResource",
+    "continue_request",
+    "RequestScope",
+    "ConnectionLostBeforeResponse",
+    "SERVER_ACTION_TYPE",
+    "REMOTE_TASK_ACTION_TYPE",
+]
