@@ -36,7 +36,9 @@ def parent(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--worker":
+    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         worker(sys.argv[2], Path(sys.argv[3]))
-    else:
+    elif len(sys.argv) == 2:
         parent(Path(sys.argv[1]))
+    else:
+        sys.exit(f"usage: {sys.argv[0]} DIRECTORY  (writes parent.log and worker.log there)")

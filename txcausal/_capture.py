@@ -83,6 +83,10 @@ class ErrorWithLog(Exception):
         self.error = error
 
 
+# Shown by test runners under its public home.
+ErrorWithLog.__module__ = "txcausal.testing"
+
+
 def _is_trial_test(testcase: Any) -> bool:
     """
     Whether C{testcase} is a trial test case that trial's C{todo} does not

@@ -169,7 +169,12 @@ def _add_failure(message: Message, failure: Any) -> None:
     )
     try:
         message[TRACEBACK_FIELD] = failure.getTraceback()
-        message[REASON_FIELD] = message[TRACEBACK_FIELD].rstrip().rsplit("\n", 1)[-1]
+        value = getattr(failure, "value", None)
+        if isinstance(value, dict) and value.get("unpersistable"):
+            # Twisted's JSON log kept the traceback, not the exception.
+            message[REASON_FIELD] = "(not recorded)"
+        else:
+            message[REASON_FIELD] = message[TRACEBACK_FIELD].rstrip().rsplit("\n", 1)[-1]
     except Exception:  # A half-restored failure: keep what we have.
         message[REASON_FIELD] = repr(getattr(failure, "value", None))
 

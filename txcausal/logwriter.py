@@ -1,7 +1,7 @@
 # -*- test-case-name: txcausal.test.test_logwriter -*-
 """
 L{ThreadedWriter}: a destination that writes from a thread of its own, so a
-slow or blocked disk never stalls the reactor.
+slow or blocked disk never stalls the reactor::
 
     from twisted.python.logfile import DailyLogFile
     from txcausal import FileDestination

@@ -1,7 +1,7 @@
 # -*- test-case-name: txcausal.test.test_stdlib -*-
 """
 Route the standard library's L{logging} into txcausal: each record becomes a
-message inside the current action.
+message inside the current action::
 
     import logging
     from txcausal.stdlib import CausalHandler
