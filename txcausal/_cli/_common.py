@@ -134,28 +134,25 @@ def describe(message: Message) -> str:
     return f"message {message.get(TASK_UUID_FIELD)!r}{level}"
 
 
-def non_negative(text: str) -> int:
+def _at_least(minimum: int, wording: str) -> Callable[[str], int]:
     """
-    An argument that is an integer, 0 or more.
-
-    @raise argparse.ArgumentTypeError: If it is not.
+    @return: An argparse type: an integer of at least C{minimum}, or an
+        C{argparse.ArgumentTypeError} saying it must C{wording}.
     """
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
+
+    def check(text: str) -> int:
+        value = _integer(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must {wording}: {text}")
+        return value
+
+    return check
 
 
-def positive(text: str) -> int:
-    """
-    An argument that is an integer, 1 or more.
-
-    @raise argparse.ArgumentTypeError: If it is not.
-    """
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer: {text}")
-    return value
+#: An argument that is an integer, 0 or more.
+non_negative = _at_least(0, "not be negative")
+#: An argument that is an integer, 1 or more.
+positive = _at_least(1, "be a positive integer")
 
 
 def _integer(text: str) -> int:
