@@ -288,35 +288,35 @@ class Action:
         else:
             self._success_fields.update(fields)
 
-    def finish(self, exception: Optional[BaseException] = None, **extra: Any) -> None:
+    def finish(self, exception: Optional[BaseException] = None, **fields: Any) -> None:
         """
         Log the finish message: success without C{exception}, failure (with
         C{exception} and C{reason} fields) with one.  Later calls do nothing.
 
-        @param extra: Fields added to the finish message either way (they do
-            not replace the fields above).
+        @param fields: Fields added to the finish message either way (they
+            never replace the fields txcausal writes, nor success fields).
         """
         if self._finished:
             return
         self._finished = True
         serializers = self._serializers
         if exception is None:
-            fields = self._success_fields or {}
-            fields[ACTION_STATUS_FIELD] = SUCCEEDED_STATUS
+            message = self._success_fields or {}
+            message[ACTION_STATUS_FIELD] = SUCCEEDED_STATUS
             serializer = serializers.success if serializers else None
         else:
-            fields = extract_fields(exception)
-            fields[EXCEPTION_FIELD] = exception_name(exception)
-            fields[REASON_FIELD] = safe_str(exception)
-            fields[ACTION_STATUS_FIELD] = FAILED_STATUS
+            message = extract_fields(exception)
+            message[EXCEPTION_FIELD] = exception_name(exception)
+            message[REASON_FIELD] = safe_str(exception)
+            message[ACTION_STATUS_FIELD] = FAILED_STATUS
             serializer = serializers.failure if serializers else None
-        for key, value in extra.items():
-            fields.setdefault(key, value)
-        fields[ACTION_TYPE_FIELD] = self.action_type
-        fields[DURATION_FIELD] = monotonic() - self._started
+        for key, value in fields.items():
+            message.setdefault(key, value)
+        message[ACTION_TYPE_FIELD] = self.action_type
+        message[DURATION_FIELD] = monotonic() - self._started
         if self._handed_off is not None:
-            fields[REMOTE_TASK_LEVELS_FIELD] = self._handed_off
-        _stamp_and_write(fields, self, None, serializer)
+            message[REMOTE_TASK_LEVELS_FIELD] = self._handed_off
+        _stamp_and_write(message, self, None, serializer)
 
     def context(self) -> _ActionContext:
         """

@@ -76,10 +76,12 @@ class IAction(Interface):
         Add fields to the success message, if the action succeeds.
         """
 
-    def finish(exception: Optional[BaseException] = None) -> None:
+    def finish(exception: Optional[BaseException] = None, **fields: Any) -> None:
         """
         Log the finish message: success when C{exception} is C{None}, failure
-        otherwise.  Finishing twice does nothing the second time.
+        otherwise, with C{fields} added either way (they never replace the
+        fields txcausal writes).  Finishing twice does nothing the second
+        time.
         """
 
     def context() -> Any:

@@ -119,6 +119,19 @@ class ActionMessagesTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([m["action_status"] for m in messages], ["started", "succeeded"])
         self.assertTrue(action.finished)
 
+    def test_finishFields(self) -> None:
+        """
+        Fields given to L{Action.finish} are added to the finish message,
+        failed or not, without replacing the fields txcausal writes.
+        """
+        messages = self.collect()
+        start_action(action_type="a").finish(ValueError("x"), status=500,
+                                             action_status="lie")
+        start_action(action_type="b").finish(status=200)
+        self.assertEqual((messages[1]["status"], messages[1]["action_status"]), (500, "failed"))
+        self.assertEqual((messages[3]["status"], messages[3]["action_status"]),
+                         (200, "succeeded"))
+
     def test_contextDoesNotFinish(self) -> None:
         """
         L{Action.context} makes the action current and gives it to C{as},
