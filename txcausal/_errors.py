@@ -16,7 +16,15 @@ from ._context import _get_action
 from ._json import safe_str
 from ._message import _stamp_and_write
 from ._types import Field, MessageType
-from ._wire import CANCELLED_FIELD, exception_name
+from ._wire import (
+    CANCELLED_FIELD,
+    EXCEPTION_FIELD,
+    MESSAGE_TYPE_FIELD,
+    REASON_FIELD,
+    TRACEBACK_FIELD,
+    TRACEBACK_MESSAGE_TYPE,
+    exception_name,
+)
 
 if TYPE_CHECKING:
     from ._interfaces import ILogger
@@ -86,11 +94,11 @@ def _reason_text(value: Any) -> str:
 #: Tracebacks keep the exception object in C{reason} until written, so that
 #: tests can pick them out by class (see L{MemoryLogger.flush_tracebacks}).
 TRACEBACK_MESSAGE = MessageType(
-    "eliot:traceback",
+    TRACEBACK_MESSAGE_TYPE,
     [
-        Field("reason", _reason_text, "The exception, as text."),
-        Field("exception", _exception_class_name, "The exception's qualified class name."),
-        Field.for_types("traceback", [str], "The formatted traceback."),
+        Field(REASON_FIELD, _reason_text, "The exception, as text."),
+        Field(EXCEPTION_FIELD, _exception_class_name, "The exception's qualified class name."),
+        Field.for_types(TRACEBACK_FIELD, [str], "The formatted traceback."),
     ],
     "An unexpected exception was logged.",
 )
@@ -127,8 +135,8 @@ def write_traceback_message(
     """
     fields = extract_fields(exception)
     fields.update(extra)
-    fields["message_type"] = TRACEBACK_MESSAGE.message_type
-    fields["reason"] = exception
-    fields["exception"] = type(exception)
-    fields["traceback"] = text
+    fields[MESSAGE_TYPE_FIELD] = TRACEBACK_MESSAGE_TYPE
+    fields[REASON_FIELD] = exception
+    fields[EXCEPTION_FIELD] = type(exception)
+    fields[TRACEBACK_FIELD] = text
     _stamp_and_write(fields, _get_action(), logger, TRACEBACK_MESSAGE._serializer)

@@ -12,7 +12,7 @@ from zope.interface import implementer
 
 from ._errors import TRACEBACK_MESSAGE
 from ._interfaces import ILogger
-from ._json import DEFAULT_ENCODER, EncoderHook, encoder_for, safe_repr
+from ._json import EncoderHook, encoder_for, safe_repr
 from ._types import ValidationError
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 
@@ -33,7 +33,7 @@ class MemoryLogger:
         @param encoder: The encoder hook that L{validate} checks messages
             against, as given to L{txcausal.to_file}.
         """
-        self._encoder = encoder_for(encoder) if encoder is not None else DEFAULT_ENCODER
+        self._encoder = encoder_for(encoder)
         self._lock = threading.Lock()
         self.messages: List[Dict[str, Any]] = []
         self.serializers: List[Optional[Any]] = []

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._interfaces import ILogger
     from ._types import _MessageSerializer
 
+
 def log_message(message_type: str, **fields: Any) -> None:
     """
     Log a message inside the current action (or as a task of its own when no
