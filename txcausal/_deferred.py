@@ -16,8 +16,8 @@ from typing import Any, Callable, Dict, Generic, Optional, Sequence, TypeVar, ca
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from ._action import Action
-from ._context import current_action
+from ._action import Action, _restore
+from ._context import _ACTION, _get_action, current_action
 from ._errors import write_traceback_message
 from ._interfaces import ILogger
 
@@ -55,13 +55,21 @@ def finishWhenFired(action: Action, result: Any, includeResult: bool = False) ->
     return result
 
 
-def _runIn(result: Any, action: Action, f: Callable[..., Any], *args: Any,
+def _runIn(result: Any, action: Action, f: Callable[..., Any], /, *args: Any,
            **kwargs: Any) -> Any:
     """
     Call C{f(result, *args, **kwargs)} inside C{action}: what a
     L{DeferredContext} adds to its L{Deferred}, with no closure per callback.
     """
-    return action.run(f, result, *args, **kwargs)
+    if _get_action() is action:
+        # Fired inside the action already (typically a Deferred that had
+        # fired when the callback was added): nothing to switch.
+        return f(result, *args, **kwargs)
+    token = _ACTION.set(action)
+    try:
+        return f(result, *args, **kwargs)
+    finally:
+        _restore(token)
 
 
 def _inAction(action: Action, f: Optional[Callable[..., Any]],
@@ -149,8 +157,11 @@ class DeferredContext(Generic[_T]):
         @return: This L{DeferredContext}.
         @raise AlreadyFinished: After L{addActionFinish}.
         """
-        return self.addCallbacks(callback, _passthrough, callbackArgs=args,
-                                 callbackKeywords=kwargs)
+        if self._finishAdded:
+            raise AlreadyFinished("addActionFinish() was already called")
+        # The common case, straight to the Deferred's own fast path.
+        self.result.addCallback(_runIn, self._action, callback, *args, **kwargs)
+        return self
 
     def addErrback(self, errback: Callable[..., Any], *args: Any,
                    **kwargs: Any) -> "DeferredContext[_T]":

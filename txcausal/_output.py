@@ -8,10 +8,12 @@ dispatches, and L{FileDestination}, one JSON object per line.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import sys
 import threading
 from collections import deque
-from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
+from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
 
 from orjson import OPT_APPEND_NEWLINE
 from orjson import dumps as _dumps
@@ -235,16 +237,58 @@ def _is_text(file: Any) -> bool:
     return hasattr(file, "encoding")
 
 
+def _raw_file(file: Any) -> Optional[io.FileIO]:
+    """
+    @return: The unbuffered file under C{file} when lines may be written to
+        it directly: a buffered binary file opened on a regular file, other
+        than the standard streams (whose other writers rely on the buffer's
+        order).  C{None} otherwise.
+    """
+    if type(file) is not io.BufferedWriter or file.closed:
+        return None
+    raw = file.raw
+    if not isinstance(raw, io.FileIO) or raw.fileno() <= 2:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+            return None
+        # What the program wrote before goes first.
+        file.flush()
+    except (OSError, ValueError):
+        return None
+    return raw
+
+
+def _write_rest(raw: io.FileIO, data: Union[bytes, bytearray], written: Optional[int]) -> None:
+    """
+    Finish a short write of C{data}, of which C{written} bytes went out.
+
+    @raise OSError: If the file takes nothing more (e.g. a full disk).
+    """
+    view = memoryview(data)
+    while written is not None and 0 < written < len(view):
+        view = view[written:]
+        written = raw.write(view)
+    if written is None or written == 0:
+        raise OSError(f"short write: {len(view)} bytes of a line were not written")
+
+
 @implementer(IDestination)
 class FileDestination:
     """
-    Writes each message as one line of JSON to a file, text or binary, and
-    flushes after each message.
+    Writes each message as one line of JSON to a file, text or binary; each
+    line reaches the operating system before the call returns.
+
+    A binary file opened on a regular file (C{open(path, "ab")}) is written
+    to directly with one system call per line, bypassing its buffer: what
+    the program wrote through the file object before is flushed first, and
+    anything it writes there later should be flushed by the program too.
+    Other files are written to and then flushed.
 
     @ivar file: The file written to.
     """
 
-    __slots__ = ("file", "_text", "_encoder", "_default", "_lock")
+    __slots__ = ("file", "_text", "_encoder", "_default", "_lock", "_raw")
 
     def __init__(self, file: IO[Any], encoder: EncoderHook = None) -> None:
         """
@@ -256,6 +300,7 @@ class FileDestination:
         self._text = _is_text(file)
         self._encoder = encoder_for(encoder)
         self._default = self._encoder.default
+        self._raw = _raw_file(file)
         self._lock: Optional[threading.Lock] = (
             None if isinstance(file, io.BufferedWriter) else threading.Lock()
         )
@@ -274,11 +319,19 @@ class FileDestination:
             # the full encoder copes, or reports.
             return self._encoder.encode(message)
 
-    def write_encoded(self, data: bytes) -> None:
+    def write_encoded(self, data: Union[bytes, bytearray]) -> None:
         """
-        Write and flush already encoded lines (see L{encode}), e.g. a batch
-        of them from L{txcausal.logwriter.ThreadedWriter}.
+        Write already encoded lines (see L{encode}), e.g. a batch of them
+        from L{txcausal.logwriter.ThreadedWriter}, as one write.
         """
+        raw = self._raw
+        if raw is not None:
+            # One system call; on a regular file a write is never
+            # interleaved with another thread's.
+            written = raw.write(data)
+            if written != len(data):
+                _write_rest(raw, data, written)
+            return
         lock = self._lock
         if lock is None:
             # A buffered binary file locks itself, and each write is a whole
@@ -292,14 +345,16 @@ class FileDestination:
             self.file.flush()
 
     def __call__(self, message: Dict[str, Any]) -> None:
-        # The hot path: encode and write inlined for a buffered binary file.
+        # The hot path: encode and write_encoded's direct write, inlined.
         try:
             data = _dumps(message, default=self._default, option=_FAST_OPTIONS)
         except TypeError:
             data = self._encoder.encode(message)
-        if self._lock is None:
-            self.file.write(data)
-            self.file.flush()
+        raw = self._raw
+        if raw is not None:
+            written = raw.write(data)
+            if written != len(data):
+                _write_rest(raw, data, written)
         else:
             self.write_encoded(data)
 

@@ -108,22 +108,37 @@ def createMemoryWorker() -> Tuple[MemoryWorker, Callable[[], bool]]:
     return worker, perform
 
 
+#: One piece of queued work for the writer: encoded lines (C{bytes}, or the
+#: C{bytearray} of a whole batch), and how many messages they hold.
+Chunk = Tuple[Union[bytes, bytearray], int]
+
+
 class BoundedQueue:
     """
     Encoded messages waiting for the writer or being written, at most
     C{maxMessages} of them and C{maxBytes} in all.  When full, the message
     being added is refused (tail drop) and counted.  Thread-safe.
 
+    For a batched sink the lines are appended to one growing buffer, taken
+    whole: holding thousands of small C{bytes} objects, each from its own
+    allocation, costs more than encoding them.  Otherwise they are kept one
+    by one, so that each message is written, and freed, on its own.
+
     @ivar refusedFull: Refused because the queue was full, not yet reported.
     @ivar refusedClosed: Refused because the writer was not running, not yet
         reported.
     """
 
-    def __init__(self, maxMessages: int, maxBytes: int) -> None:
+    def __init__(self, maxMessages: int, maxBytes: int, batched: bool = True) -> None:
         self._maxMessages = maxMessages
         self._maxBytes = maxBytes
+        self._batched = batched
         self._lock = threading.Lock()
+        self._buffer = bytearray()
         self._items: List[bytes] = []
+        #: Messages queued and not yet taken (in the buffer or the items).
+        self._queued = 0
+        #: Messages and bytes queued or being written.
         self._count = 0
         self._size = 0
         self._scheduled = False
@@ -147,7 +162,11 @@ class BoundedQueue:
             if self._count >= self._maxMessages or size > self._maxBytes:
                 self.refusedFull += 1
                 return False
-            self._items.append(data)
+            if self._batched:
+                self._buffer += data
+            else:
+                self._items.append(data)
+            self._queued += 1
             self._count += 1
             self._size = size
             if self._scheduled:
@@ -155,23 +174,32 @@ class BoundedQueue:
             self._scheduled = True
             return True
 
-    def take(self) -> Optional[Tuple[List[bytes], int, int]]:
+    def take(self) -> Optional[Tuple[List[Chunk], int, int]]:
         """
         Take everything queued, and the refusal counts, for writing.  The
         messages taken still count against the limits until L{release}d.
 
-        @return: C{(messages, refusedFull, refusedClosed)}, or C{None} when
-            there is nothing to do, in which case the next L{put} schedules
-            a drain again.
+        @return: C{(chunks, refusedFull, refusedClosed)}: one chunk for a
+            batched sink, one a message otherwise.  C{None} when there is
+            nothing to do, in which case the next L{put} schedules a drain
+            again.
         """
         with self._lock:
-            items, full, closed = self._items, self.refusedFull, self.refusedClosed
-            if not items and not full and not closed:
+            queued, full, closed = self._queued, self.refusedFull, self.refusedClosed
+            if not queued and not full and not closed:
                 self._scheduled = False
                 return None
-            self._items = []
-            self.refusedFull = self.refusedClosed = 0
-            return items, full, closed
+            chunks: List[Chunk]
+            if not queued:
+                chunks = []
+            elif self._batched:
+                chunks = [(self._buffer, queued)]
+                self._buffer = bytearray()
+            else:
+                chunks = [(line, 1) for line in self._items]
+                self._items = []
+            self._queued = self.refusedFull = self.refusedClosed = 0
+            return chunks, full, closed
 
     def afterFork(self) -> None:
         """
@@ -180,17 +208,17 @@ class BoundedQueue:
         again for the messages the parent's writer had taken.
         """
         self._lock = threading.Lock()
-        self._count = len(self._items)
-        self._size = sum(map(len, self._items))
+        self._count = self._queued
+        self._size = len(self._buffer) + sum(map(len, self._items))
         self._scheduled = False
 
-    def release(self, lines: List[bytes]) -> None:
+    def release(self, count: int, size: int) -> None:
         """
-        Free the room of taken messages, once written.
+        Free the room of C{count} taken messages, C{size} bytes, once
+        written.
         """
-        size = sum(map(len, lines))
         with self._lock:
-            self._count -= len(lines)
+            self._count -= count
             self._size -= size
 
     def setAccepting(self, accepting: bool) -> None:
@@ -205,7 +233,7 @@ class FileSink:
     """
     Writes to a L{FileDestination}'s file directly: the lines are encoded
     with the destination's encoder on the logging thread, and each batch is
-    written with one C{write} and one C{flush}.
+    written at once.
     """
 
     batched = True
@@ -214,11 +242,11 @@ class FileSink:
         self._destination = destination
         self.encode = destination.encode
 
-    def write(self, lines: List[bytes]) -> None:
+    def write(self, data: Union[bytes, bytearray]) -> None:
         """
         Write encoded lines.  Runs on the writer's thread.
         """
-        self._destination.write_encoded(b"".join(lines))
+        self._destination.write_encoded(data)
 
     def __repr__(self) -> str:
         return repr(self._destination)
@@ -238,14 +266,13 @@ class CallableSink:
         self._destination = destination
         self.encode = encoder_for(encoder).encode
 
-    def write(self, lines: List[bytes]) -> None:
+    def write(self, data: Union[bytes, bytearray]) -> None:
         """
         Decode and deliver encoded messages.  Runs on the writer's thread.
         """
-        for data in lines:
-            # An unencodable message was encoded as two replacement lines.
-            for line in data.splitlines():
-                self._destination(orjson.loads(line))
+        # An unencodable message was encoded as two replacement lines.
+        for line in data.splitlines():
+            self._destination(orjson.loads(line))
 
     def __repr__(self) -> str:
         return repr(self._destination)

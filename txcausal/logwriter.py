@@ -23,7 +23,7 @@ import atexit
 import os
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional, Union
 
 from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred, succeed
@@ -42,18 +42,19 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_EXIT_TIMEOUT = 5.0
 
 
-def _failureReport(sink: object, error: Exception, lines: List[bytes]) -> Dict[str, Any]:
+def _failureReport(sink: object, error: Exception, data: Union[bytes, bytearray],
+                   count: int) -> Dict[str, Any]:
     """
-    The C{eliot:destination_failure} message for C{lines} that C{sink} could
-    not write.
+    The C{eliot:destination_failure} message for the C{count} messages in
+    C{data} that C{sink} could not write.
     """
     return standalone_message(
         DESTINATION_FAILURE,
         destination=safe_repr(sink, 200),
         exception=exception_name(error),
         reason=safe_str(error, 1000),
-        message=lines[0].decode("utf-8", "replace")[:1000],
-        lost=len(lines),
+        message=data[:1000].split(b"\n", 1)[0].decode("utf-8", "replace"),
+        lost=count,
     )
 
 
@@ -122,7 +123,7 @@ class ThreadedWriter(Service):
         self._reactor = reactor
         self._sink = sinkFor(destination, encoder)
         self._encode = self._sink.encode
-        self._queue = BoundedQueue(maxMessages, maxBytes)
+        self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched)
         self._exitTimeout = exitTimeout
         self._createWorker = createWorker
         self._worker: Optional[IWriterWorker] = None
@@ -180,7 +181,7 @@ class ThreadedWriter(Service):
         data = self._encode(message)
         if self._direct:
             with self._directLock:
-                self._write([data])
+                self._write(data, 1)
             return
         if self._queue.put(data):
             worker = self._worker
@@ -274,20 +275,19 @@ class ThreadedWriter(Service):
             taken = self._queue.take()
             if taken is None:
                 return
-            lines, full, closed = taken
-            chunks = [lines] if self._sink.batched else [[line] for line in lines]
-            for chunk in chunks:
-                self._write(chunk)
-                self._queue.release(chunk)
+            chunks, full, closed = taken
+            for data, count in chunks:
+                self._write(data, count)
+                self._queue.release(count, len(data))
             self._reportRefused(full, "the ThreadedWriter queue was full")
             self._reportRefused(closed, "logged while the ThreadedWriter was stopped")
 
-    def _write(self, lines: List[bytes]) -> None:
+    def _write(self, data: Union[bytes, bytearray], count: int) -> None:
         try:
             with self._forkLock:
-                self._sink.write(lines)
+                self._sink.write(data)
         except Exception as e:
-            self._failed(e, lines)
+            self._failed(e, data, count)
             return
         if self._failing:
             self._failing = False
@@ -298,19 +298,19 @@ class ThreadedWriter(Service):
         if count:
             self.dropped += count
             report = dropped_message(count, reason, destination=safe_repr(self._sink, 200))
-            self._write([self._encode(report)])
+            self._write(self._encode(report), 1)
 
-    def _failed(self, error: Exception, lines: List[bytes]) -> None:
+    def _failed(self, error: Exception, data: Union[bytes, bytearray], count: int) -> None:
         """
         Report the first failure of a run through the default logger (the
         other destinations); count the messages lost from then on.
         """
         if self._failing:
-            self._lostToFailures += len(lines)
+            self._lostToFailures += count
             return
         self._failing = True
-        self.dropped += len(lines)
-        _output._DEFAULT_LOGGER.write(_failureReport(self._sink, error, lines))
+        self.dropped += count
+        _output._DEFAULT_LOGGER.write(_failureReport(self._sink, error, data, count))
 
 
 __all__ = ["ThreadedWriter"]

@@ -131,6 +131,27 @@ class DeferredContextTests(CapturingMixin, SynchronousTestCase):
         d.callback(1)
         self.assertEqual(self.successResultOf(d), 6)
 
+    def test_addCallbackArguments(self) -> None:
+        """
+        L{DeferredContext.addCallback} passes any arguments and keywords,
+        even keywords named like its own helper's parameters, and returns
+        the L{DeferredContext}; a fired L{Deferred} runs the callback inside
+        the action at once, whether it is added inside the action or not.
+        """
+        context = self.context(succeed(1))
+        seen: List[Any] = []
+
+        def callback(result: int, a: int, *, action: int, f: int) -> int:
+            seen.append(current_action())
+            return result + a + action + f
+
+        self.assertIs(context.addCallback(callback, 2, action=3, f=4), context)
+        with self.action.context():
+            context.addCallback(callback, 0, action=0, f=0)
+        self.assertEqual(self.successResultOf(context.result), 10)
+        self.assertEqual(seen, [self.action, self.action])
+        self.assertIsNone(current_action())
+
     def test_messagesInCallbacksAreInTheAction(self) -> None:
         """
         Messages logged by a callback take their place inside the action.

@@ -5,27 +5,22 @@ Tests for L{txcausal.logwriter}.
 from __future__ import annotations
 
 import io
-import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
 import orjson
 from twisted.application.service import IService
-from twisted.internet import defer, task
 from twisted.python.logfile import DailyLogFile, LogFile
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from txcausal import (
     FileDestination,
     IDestination,
     log_message,
-    remove_destination,
 )
 from txcausal._writer import (
     CallableSink,
-    DaemonThreadWorker,
     FileSink,
     MemoryWorker,
     createMemoryWorker,
@@ -36,8 +31,6 @@ from txcausal.test._helpers import (
     ImmediateReactor,
     flush_early_buffer,
     read_json_lines,
-    run_example,
-    run_python,
 )
 
 
@@ -240,7 +233,7 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         writer, _, _ = self.started(maxMessages=10)
         for n in range(1000):
             writer(_message(n))
-        self.assertEqual(len(writer._queue._items), 10)
+        self.assertEqual(writer._queue._queued, 10)
         self.assertEqual(writer._queue.refusedFull, 990)
 
     def test_boundIncludesMessagesBeingWritten(self) -> None:
@@ -346,8 +339,20 @@ class FileDestinationWriterTests(_Harness, SynchronousTestCase):
         A L{FileDestination} is written to through its file, one write per
         batch, not called once per message.
         """
-        writer, _, _ = self.writer(FileDestination(io.BytesIO()))
+        writes: List[bytes] = []
+
+        class Recording(io.BytesIO):
+            def write(self, data: Any) -> int:
+                writes.append(bytes(data))
+                return len(data)
+
+        writer, _, performAll = self.started(FileDestination(Recording()))
         self.assertIsInstance(writer._sink, FileSink)
+        for n in range(3):
+            writer(_message(n))
+        performAll()
+        self.assertEqual(len(writes), 1)
+        self.assertEqual([orjson.loads(line)["n"] for line in writes[0].splitlines()], [0, 1, 2])
         writer, _, _ = self.writer(FileDestination(io.BytesIO()), encoder=lambda o: "x")
         self.assertIsInstance(writer._sink, CallableSink)
 
@@ -408,159 +413,3 @@ class FileDestinationWriterTests(_Harness, SynchronousTestCase):
         performAll()
         self.assertEqual([m["n"] for m in read_json_lines(tmp / "app.log.2000_1_1")], [1])
         self.assertEqual([m["n"] for m in read_json_lines(tmp / "app.log")], [2])
-
-
-class _SlowDestination:
-    """
-    A destination that sleeps on every message, as a stalled disk would.
-    """
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.messages: List[Dict[str, Any]] = []
-        self.threads: List[threading.Thread] = []
-
-    def __call__(self, message: Dict[str, Any]) -> None:
-        time.sleep(self.delay)
-        self.threads.append(threading.current_thread())
-        self.messages.append(message)
-
-
-class ThreadedWriterThreadTests(TestCase):
-    """
-    End-to-end: a L{ThreadedWriter} with a real thread and the real reactor.
-    """
-
-    def test_slowDestinationDoesNotStallReactor(self) -> "defer.Deferred[None]":
-        """
-        With a destination taking 40 ms a message, logging 20 messages takes
-        the caller far less than their 800 ms of writing, the reactor keeps
-        ticking while they are written, and stopping waits for all of them.
-        (The limits are half the time a blocking write would take, so a busy
-        machine does not make the test fail.)
-        """
-        from twisted.internet import reactor
-
-        flush_early_buffer()
-        slow = _SlowDestination(0.04)
-        writer = ThreadedWriter(slow, reactor)
-        writer.startService()
-        ticks: List[float] = [time.monotonic()]
-        loop = task.LoopingCall(lambda: ticks.append(time.monotonic()))
-        loop.start(0.01, now=False)
-        for n in range(20):
-            log_message("test:slow", n=n)
-        self.assertLess(time.monotonic() - ticks[0], 0.4)
-
-        def check(_: object) -> None:
-            loop.stop()
-            mine = [m["n"] for m in slow.messages if m["message_type"] == "test:slow"]
-            self.assertEqual(mine, list(range(20)))
-            self.assertNotIn(threading.current_thread(), slow.threads)
-            self.assertGreaterEqual(len(ticks), 10)
-            self.assertLess(max(b - a for a, b in zip(ticks, ticks[1:], strict=False)), 0.4)
-
-        return writer.stopService().addCallback(check)
-
-    def test_stopThreadingWritesDirectly(self) -> None:
-        """
-        C{stopThreading} waits until the queue is written; from then on each
-        message is written at once, on the thread that logs it.
-        """
-        flush_early_buffer()
-        slow = _SlowDestination(0.001)
-        writer = ThreadedWriter(slow)
-        writer.startService()
-        self.addCleanup(remove_destination, writer)
-        for n in range(3):
-            log_message("test:queued", n=n)
-        writer.stopThreading()
-        self.assertEqual([m["n"] for m in slow.messages], [0, 1, 2])
-        log_message("test:direct")
-        self.assertEqual(slow.messages[-1]["message_type"], "test:direct")
-        self.assertIs(slow.threads[-1], threading.current_thread())
-
-    def test_stopThreadingGivesUpOnStuckDestination(self) -> None:
-        """
-        When the destination is stuck, C{stopThreading} returns after
-        C{exitTimeout} and later messages do not block on it.
-        """
-        flush_early_buffer()
-        release = threading.Event()
-        self.addCleanup(release.set)
-        writer = ThreadedWriter(lambda message: None if release.wait(10) else None,
-                                exitTimeout=0.05)
-        writer.startService()
-        self.addCleanup(remove_destination, writer)
-        log_message("test:stuck")
-        started = time.monotonic()
-        writer.stopThreading()
-        log_message("test:after")
-        self.assertLess(time.monotonic() - started, 5)
-        self.assertFalse(writer.running)
-
-    def test_daemonThread(self) -> None:
-        """
-        The default worker's thread is a daemon, so it never keeps a process
-        alive.
-        """
-        worker = DaemonThreadWorker()
-        done = threading.Event()
-        worker.do(done.set)
-        worker.quit()
-        self.assertTrue(done.wait(5))
-        worker.thread.join(5)
-        self.assertTrue(worker.thread.daemon)
-        self.assertFalse(worker.thread.is_alive())
-
-
-_FORGETFUL = """
-import sys, time
-from txcausal import FileDestination, log_message
-from txcausal.logwriter import ThreadedWriter
-
-class Slow(FileDestination):
-    def __call__(self, message):
-        time.sleep(0.01)
-        FileDestination.__call__(self, message)
-
-writer = ThreadedWriter(Slow(open(sys.argv[1], "ab")))
-writer.startService()
-for n in range(20):
-    log_message("test:forgotten", n=n)
-"""
-
-
-class ForgottenStopTests(SynchronousTestCase):
-    """
-    A process whose writer is never stopped still exits.
-    """
-
-    def test_exitsAndFlushes(self) -> None:
-        """
-        The process exits promptly and the queued messages are written at
-        exit.
-        """
-        path = Path(self.mktemp())
-        result = run_python(["-c", _FORGETFUL, str(path)], timeout=60)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        mine = [m["n"] for m in read_json_lines(path) if m["message_type"] == "test:forgotten"]
-        self.assertEqual(mine, list(range(20)))
-
-
-class ExampleTests(SynchronousTestCase):
-    """
-    Run C{examples/threaded_writer_service.py}.
-    """
-
-    def test_threadedWriterService(self) -> None:
-        """
-        The example writes its whole burst through the slow destination,
-        the writer having been stopped only once all of it was written.
-        """
-        result = run_example("threaded_writer_service.py")
-        messages = [orjson.loads(line) for line in result.stdout.splitlines()]
-        self.assertEqual([m["n"] for m in messages if m.get("message_type") == "demo:item"],
-                         list(range(10)))
-        self.assertEqual(messages[-1]["action_status"], "succeeded")
-        self.assertIn("logging took", result.stderr)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
@@ -358,3 +359,85 @@ class NoNumPyImportTests(SynchronousTestCase):
         )
         result = run_python(["-c", script])
         self.assertEqual((result.returncode, result.stdout.strip()), (0, "False"), result.stderr)
+
+
+class _ShortWriter:
+    """
+    An unbuffered file taking at most C{most} bytes a write (C{0}: a full
+    disk), collecting them.
+    """
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.data = b""
+
+    def write(self, data: Any) -> int:
+        taken = bytes(data[:self.most])
+        self.data += taken
+        return len(taken)
+
+
+class FileDestinationDirectWriteTests(SynchronousTestCase):
+    """
+    L{FileDestination} writes lines straight to a regular file opened in
+    binary mode, one system call per line, and through the buffer otherwise.
+    """
+
+    def test_regularFileWrittenDirectly(self) -> None:
+        """
+        A binary file on a regular file is written to directly, after what
+        the program wrote through the file object before.
+        """
+        path = Path(self.mktemp())
+        with path.open("wb") as f:
+            f.write(b'{"header":1}\n')
+            destination = FileDestination(f)
+            self.assertIs(destination._raw, f.raw)
+            destination({"n": 1})
+            self.assertEqual(read_json_lines(path), [{"header": 1}, {"n": 1}])
+
+    def test_streamsAndPipesBuffered(self) -> None:
+        """
+        The standard streams and pipes are written through their buffer,
+        and flushed.
+        """
+        read_end, write_end = os.pipe()
+        with os.fdopen(write_end, "wb") as w, os.fdopen(read_end, "rb") as r:
+            destination = FileDestination(w)
+            self.assertIsNone(destination._raw)
+            destination({"n": 1})
+            self.assertEqual(r.readline(), b'{"n":1}\n')
+        self.assertIsNone(FileDestination(sys.__stdout__.buffer)._raw)  # type: ignore
+
+    def test_closedFileRaises(self) -> None:
+        """
+        Once the file is closed, writing raises (and the registry reports
+        it) rather than writing to whatever reuses the file descriptor.
+        """
+        path = Path(self.mktemp())
+        f = path.open("wb")
+        destination = FileDestination(f)
+        f.close()
+        self.assertRaises(ValueError, destination, {"n": 1})
+
+    def test_shortWritesCompleted(self) -> None:
+        """
+        A short write is followed by writes of the rest of the line.
+        """
+        path = Path(self.mktemp())
+        with path.open("wb") as f:
+            destination = FileDestination(f)
+            destination._raw = short = _ShortWriter(5)  # type: ignore[assignment]
+            destination({"text": "x" * 20})
+            destination.write_encoded(b'{"n":2}\n')
+        self.assertEqual(short.data, b'{"text":"' + b"x" * 20 + b'"}\n{"n":2}\n')
+
+    def test_fullDiskRaises(self) -> None:
+        """
+        A write that takes nothing raises L{OSError}.
+        """
+        path = Path(self.mktemp())
+        with path.open("wb") as f:
+            destination = FileDestination(f)
+            destination._raw = _ShortWriter(0)  # type: ignore[assignment]
+            self.assertRaises(OSError, destination, {"n": 1})
