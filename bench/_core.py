@@ -1,14 +1,16 @@
 # -*- test-case-name: txcausal.test.test_bench -*-
 """
 Scenarios 1, 2, 3 and 8: a standalone message, a message inside an action,
-a nested action pair, and the floor (the encoder and the file alone).
+a nested action pair, and the floor (the encoder and the file alone), each
+library writing with its synchronous file destination.  The same operations
+run through each library's C{ThreadedWriter} in L{bench._threaded}.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import attrs
 
@@ -21,22 +23,67 @@ STDLIB = "stdlib logging + JSON formatter"
 STRUCTLOG = "structlog + JSONRenderer"
 TWISTED = "twisted.logger jsonFileLogObserver"
 FLOOR = "floor: orjson + write"
+#: How each configuration is named in the scenario column.
+FILE, THREADED = "FileDestination", "ThreadedWriter"
+
+
+# The operations of scenarios 1, 2 and 3, given txcausal's or Eliot's module:
+# the same code whether the library writes with its file destination here or
+# through its ThreadedWriter (bench._threaded_child).
+
+def standalone(library: Any) -> Callable[[], None]:
+    """
+    @return: Logging the benchmark message with C{library.log_message}.
+    """
+    log_message = library.log_message
+    return lambda: log_message(MESSAGE_TYPE, **FIELDS)
+
+
+def in_action(library: Any) -> Prepared:
+    """
+    Start an action with C{library.start_action} and make it current.
+
+    @return: Logging the benchmark message (inside the action), and leaving
+        and finishing the action.
+    """
+    action = library.start_action(action_type="bench:action")
+    context = action.context()
+    context.__enter__()
+
+    def leave() -> None:
+        context.__exit__(None, None, None)
+        action.finish()
+
+    return standalone(library), leave
+
+
+def nested_pair(start_action: Any) -> Callable[[], None]:
+    """
+    @return: Starting and finishing a parent action and a child action
+        (four messages).
+    """
+    def op() -> None:
+        with start_action(action_type="bench:parent", key="value"):
+            with start_action(action_type="bench:child", count=1):
+                pass
+
+    return op
 
 
 # Scenario 1: a standalone message (a task of its own for txcausal and Eliot).
 
 def _tx_message(directory: Path) -> Prepared:
-    from txcausal import log_message
+    import txcausal
 
     _, teardown = _peers.txcausal_file(directory)
-    return (lambda: log_message(MESSAGE_TYPE, **FIELDS)), teardown
+    return standalone(txcausal), teardown
 
 
 def _eliot_message(directory: Path) -> Prepared:
-    from eliot import log_message
+    import eliot
 
     _, teardown = _peers.eliot_file(directory)
-    return (lambda: log_message(MESSAGE_TYPE, **FIELDS)), teardown
+    return standalone(eliot), teardown
 
 
 def _stdlib_message(directory: Path) -> Prepared:
@@ -74,35 +121,29 @@ def _floor(task_level: List[int]) -> Any:
 # Scenario 2: a message inside an action that is current.
 
 def _tx_in_action(directory: Path) -> Prepared:
-    from txcausal import log_message, start_action
+    import txcausal
 
     _, close = _peers.txcausal_file(directory)
-    action = start_action(action_type="bench:action")
-    context = action.context()
-    context.__enter__()
+    op, leave = in_action(txcausal)
 
     def teardown() -> None:
-        context.__exit__(None, None, None)
-        action.finish()
+        leave()
         close()
 
-    return (lambda: log_message(MESSAGE_TYPE, **FIELDS)), teardown
+    return op, teardown
 
 
 def _eliot_in_action(directory: Path) -> Prepared:
-    from eliot import log_message, start_action
+    import eliot
 
     _, close = _peers.eliot_file(directory)
-    action = start_action(action_type="bench:action")
-    context = action.context()
-    context.__enter__()
+    op, leave = in_action(eliot)
 
     def teardown() -> None:
-        context.__exit__(None, None, None)
-        action.finish()
+        leave()
         close()
 
-    return (lambda: log_message(MESSAGE_TYPE, **FIELDS)), teardown
+    return op, teardown
 
 
 def _structlog_in_context(directory: Path) -> Prepared:
@@ -125,26 +166,14 @@ def _tx_nested(directory: Path) -> Prepared:
     from txcausal import start_action
 
     _, teardown = _peers.txcausal_file(directory)
-
-    def op() -> None:
-        with start_action(action_type="bench:parent", key="value"):
-            with start_action(action_type="bench:child", count=1):
-                pass
-
-    return op, teardown
+    return nested_pair(start_action), teardown
 
 
 def _eliot_nested(directory: Path) -> Prepared:
     from eliot import start_action
 
     _, teardown = _peers.eliot_file(directory)
-
-    def op() -> None:
-        with start_action(action_type="bench:parent", key="value"):
-            with start_action(action_type="bench:child", count=1):
-                pass
-
-    return op, teardown
+    return nested_pair(start_action), teardown
 
 
 def run(settings: Settings, workdir: Workdir) -> List[Row]:
@@ -152,7 +181,7 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
     Run scenarios 1, 2, 3 and 8.
     """
     repeats = settings.repeats
-    standalone = measure([
+    alone = measure([
         Contender("txcausal", _tx_message), Contender(ELIOT, _eliot_message),
         Contender(STDLIB, _stdlib_message), Contender(STRUCTLOG, _structlog_message),
         Contender(TWISTED, _twisted_message), Contender(FLOOR, _floor([1])),
@@ -164,18 +193,19 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
     nested = measure([
         Contender("txcausal", _tx_nested), Contender(ELIOT, _eliot_nested),
     ], workdir, settings.iterations(5_000), repeats)
-    one, two, three = ("1 standalone message", "2 message in action", "3 nested action pair")
+    one, two, three = (f"1 standalone message, {FILE}", f"2 message in action, {FILE}",
+                       f"3 nested action pair, {FILE}")
     per_msg, per_pair = "time per message", "time per pair (4 messages)"
     return [
-        compare(one, per_msg, "us", standalone, ELIOT, 3),
-        compare(one, per_msg, "us", standalone, STDLIB),
-        compare(one, per_msg, "us", standalone, STRUCTLOG),
-        compare(one, per_msg, "us", standalone, TWISTED),
+        compare(one, per_msg, "us", alone, ELIOT, 3),
+        compare(one, per_msg, "us", alone, STDLIB),
+        compare(one, per_msg, "us", alone, STRUCTLOG),
+        compare(one, per_msg, "us", alone, TWISTED),
         compare(two, per_msg, "us", inside, ELIOT, 3),
         compare(two, per_msg, "us", inside, STRUCTLOG, note="context via structlog.contextvars"),
         compare(three, per_pair, "us", nested, ELIOT, 3),
         _against_floor("scenario 2 against the floor", inside, 1 / 3),
-        _against_floor("scenario 1 against the floor", standalone, None),
+        _against_floor("scenario 1 against the floor", alone, None),
     ]
 
 

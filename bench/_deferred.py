@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List
 from twisted.internet.defer import ensureDeferred, inlineCallbacks, succeed
 
 from . import _peers
-from ._core import ELIOT
+from ._core import ELIOT, FILE
 from ._harness import Contender, Prepared, Row, Settings, Workdir, compare, measure, unavailable
 
 BARE = "no logging"
@@ -27,16 +27,21 @@ def _step(value: int) -> int:
     return value + 1
 
 
-def _bare_chain() -> None:
+def bare_chain() -> None:
+    """
+    Three callbacks on a fired L{Deferred}: the work of L{chain}, unlogged.
+    """
     d = succeed(0)
     d.addCallback(_step)
     d.addCallback(_step)
     d.addCallback(_step)
 
 
-def _chain(start_action: Any, context_class: Any) -> Callable[[], None]:
+def chain(start_action: Any, context_class: Any) -> Callable[[], None]:
     """
-    @return: The C{DeferredContext} version of L{_bare_chain} for a library.
+    @return: The C{DeferredContext} version of L{bare_chain} for a library
+        (an action's start and finish messages), given its C{start_action}
+        and C{DeferredContext}; L{bench._threaded_child} runs it too.
     """
     def op() -> None:
         with start_action(action_type="bench:deferred").context():
@@ -58,7 +63,6 @@ def _bare_generator() -> Any:
 
 
 def _generator(start_action: Any, decorator: Any) -> Callable[[], Any]:
-    @decorator
     def work() -> Any:
         with start_action(action_type="bench:deferred"):
             value = yield succeed(0)
@@ -66,7 +70,8 @@ def _generator(start_action: Any, decorator: Any) -> Callable[[], Any]:
             value = yield succeed(_step(value))
             return _step(value)
 
-    return work
+    decorated: Callable[[], Any] = decorator(work)
+    return decorated
 
 
 async def _bare_coroutine() -> int:
@@ -136,10 +141,10 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
         from txcausal.twisted import DeferredContext  # noqa: F401
     except ImportError:
         return [unavailable("4 DeferredContext", "overhead per action")]
-    chain = _variant(
-        settings, workdir, _bare_chain,
-        lambda m: _chain(m[0].start_action, m[1].DeferredContext),
-        lambda m: _chain(m[0].start_action, m[1].DeferredContext),
+    chained = _variant(
+        settings, workdir, bare_chain,
+        lambda m: chain(m[0].start_action, m[1].DeferredContext),
+        lambda m: chain(m[0].start_action, m[1].DeferredContext),
     )
     coroutine = _variant(
         settings, workdir, lambda: ensureDeferred(_bare_coroutine()),
@@ -152,10 +157,11 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
     )
     measure_ = "overhead per action over bare work"
     return [
-        compare("4 DeferredContext", measure_, "us", chain, ELIOT, 2,
+        compare(f"4 DeferredContext, {FILE}", measure_, "us", chained, ELIOT, 2,
                 note="3 callbacks + addActionFinish, fired Deferred"),
-        compare("4 inlineCallbacks", measure_, "us", generator, ELIOT,
+        compare(f"4 inlineCallbacks, {FILE}", measure_, "us", generator, ELIOT,
                 note="Eliot uses eliot.twisted.inline_callbacks"),
-        compare("4 async def", measure_, "us", coroutine, ELIOT, note="via ensureDeferred"),
+        compare(f"4 async def, {FILE}", measure_, "us", coroutine, ELIOT,
+                note="via ensureDeferred"),
     ]
 

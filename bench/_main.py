@@ -24,11 +24,12 @@ def _scenarios() -> List[Tuple[str, str, Scenario]]:
     """
     @return: Each scenario group: its numbers, a title, and its runner.
     """
-    from . import _core, _deferred, _memory, _tree, _writer
+    from . import _core, _deferred, _memory, _threaded, _tree, _writer
 
     return [
-        ("1 2 3 8", "messages and actions", _core.run),
-        ("4", "DeferredContext, inlineCallbacks, async def", _deferred.run),
+        ("1 2 3 8", "messages and actions, FileDestination", _core.run),
+        ("4", "DeferredContext, inlineCallbacks, async def, FileDestination", _deferred.run),
+        ("1 2 3 4", "messages, actions and DeferredContext, ThreadedWriter", _threaded.run),
         ("5", "ThreadedWriter", _writer.run),
         ("6", "memory per open action", _memory.run),
         ("7", "parsing and tree rendering", _tree.run),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import tracemalloc
 from functools import partial
+from importlib import import_module
 from typing import Any, Callable, Dict, List
 
 from twisted.internet.defer import Deferred
@@ -71,15 +72,12 @@ def _library(name: str) -> Any:
     @return: The library's module and its Twisted module (or C{None}), with a
         discarding destination added; and how to remove it.
     """
-    if name == "txcausal":
-        import txcausal as lib
-        try:
-            from txcausal import twisted as tw
-        except ImportError:
-            tw = None
-    else:
-        import eliot as lib
-        from eliot import twisted as tw
+    lib = import_module("txcausal" if name == "txcausal" else "eliot")
+    tw: Any
+    try:
+        tw = import_module(f"{lib.__name__}.twisted")
+    except ImportError:
+        tw = None
     lib.add_destinations(_discard)
     return lib, tw, lambda: lib.remove_destination(_discard)
 

@@ -13,7 +13,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 from ._core import ELIOT
 from ._harness import Row, Settings, Workdir, compare, unavailable
@@ -22,30 +22,44 @@ _ROOT = Path(__file__).resolve().parent.parent
 LAG_TARGET_MS = 5.0
 
 
-def _child(library: str, mode: str, amount: str, workdir: Workdir) -> Dict[str, float]:
+def run_child(module: str, arguments: Sequence[str], workdir: Workdir) -> Dict[str, float]:
     """
-    Run one measurement in a fresh process.
+    Run C{python -m module arguments... DIRECTORY} in a fresh process, with a
+    fresh directory, and read the JSON object it prints last.
 
     @raise RuntimeError: If it fails.
     """
     result = subprocess.run(
-        [sys.executable, "-m", "bench._writer_child", library, mode, amount,
-         str(workdir.fresh())],
+        [sys.executable, "-m", module, *arguments, str(workdir.fresh())],
         cwd=_ROOT, capture_output=True, text=True, timeout=120,
     )
     if result.returncode != 0 or not result.stdout.strip():
-        raise RuntimeError(f"{library} {mode} failed:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"{module} {' '.join(arguments)} failed:\n"
+                           f"{result.stdout}\n{result.stderr}")
     figures: Dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     return figures
 
 
-def _medians(samples: Dict[str, List[Dict[str, float]]]) -> Dict[str, Dict[str, float]]:
+def _child(library: str, mode: str, amount: str, workdir: Workdir) -> Dict[str, float]:
+    return run_child("bench._writer_child", [library, mode, amount], workdir)
+
+
+def medians(samples: Dict[str, List[Dict[str, float]]]) -> Dict[str, Dict[str, float]]:
     """
+    @param samples: For each library, the figures of each of its runs.
     @return: For each figure name, each library's median.
     """
     names = next(iter(samples.values()))[0].keys()
     return {name: {library: statistics.median(run[name] for run in runs)
                    for library, runs in samples.items()} for name in names}
+
+
+def rotated(items: Sequence[str], round_: int) -> List[str]:
+    """
+    @return: C{items} rotated by C{round_}, so none always runs first.
+    """
+    shift = round_ % len(items)
+    return [*items[shift:], *items[:shift]]
 
 
 def _lag_row(measure: str, figures: Dict[str, float], target: bool) -> Row:
@@ -72,11 +86,11 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
     fast: Dict[str, List[Dict[str, float]]] = {"txcausal": [], ELIOT: []}
     slow: Dict[str, List[Dict[str, float]]] = {"txcausal": [], ELIOT: []}
     for round_ in range(1 if settings.quick else min(settings.repeats, 3)):
-        for library in libraries[round_ % 2:] + libraries[:round_ % 2]:
+        for library in rotated(libraries, round_):
             name = "txcausal" if library == "txcausal" else ELIOT
             fast[name].append(_child(library, "fast", count, workdir))
             slow[name].append(_child(library, "slow", seconds, workdir))
-    quick_figures, lag = _medians(fast), _medians(slow)
+    quick_figures, lag = medians(fast), medians(slow)
     return [
         compare("5 ThreadedWriter", "caller-side cost per message", "us",
                 quick_figures["caller_us"], ELIOT, note="real file"),

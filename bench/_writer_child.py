@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
@@ -46,23 +47,34 @@ class SlowFile:
         self._file.flush()
 
 
+def start_writer(library: str, file: Any, reactor: Any) -> Any:
+    """
+    @return: A started C{ThreadedWriter} of C{library} ("txcausal" or
+        "eliot") around its file destination on C{file}.
+    """
+    if library == "txcausal":
+        import txcausal
+        from txcausal.logwriter import ThreadedWriter
+
+        writer: Any = ThreadedWriter(txcausal.FileDestination(file), reactor)
+    elif library == "eliot":
+        import eliot
+        from eliot.logwriter import ThreadedWriter as EliotThreadedWriter
+
+        writer = EliotThreadedWriter(eliot.FileDestination(file=file), reactor)
+    else:
+        raise ValueError(f"unknown library {library!r}")
+    writer.startService()
+    return writer
+
+
 def _writer(library: str, file: Any, reactor: Any) -> Any:
     """
     @return: A started C{ThreadedWriter} of C{library} around a file
         destination on C{file}, and the library's C{log_message}.
     """
-    if library == "txcausal":
-        from txcausal import FileDestination, log_message
-        from txcausal.logwriter import ThreadedWriter
-
-        writer = ThreadedWriter(FileDestination(file), reactor)
-    else:
-        from eliot import FileDestination, log_message
-        from eliot.logwriter import ThreadedWriter
-
-        writer = ThreadedWriter(FileDestination(file=file), reactor)
-    writer.startService()
-    return writer, log_message
+    writer = start_writer(library, file, reactor)
+    return writer, import_module(library).log_message
 
 
 def _sleep(reactor: Any, seconds: float) -> "Deferred[None]":
@@ -121,18 +133,20 @@ def slow(reactor: Any, library: str, seconds: float, directory: Path) -> Any:
     return {"p50_ms": ms[len(ms) // 2], "p99_ms": ms[int(len(ms) * 0.99)], "max_ms": ms[-1]}
 
 
+def report(figures: Dict[str, float]) -> None:
+    """
+    Print C{figures} as one JSON line, and exit at once: writer threads may
+    still hold a backlog of slow writes, which nobody waits for.
+    """
+    sys.stdout.write(json.dumps(figures) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
 def main(reactor: Any, library: str, mode: str, amount: str, directory: str) -> Any:
     run: Callable[..., Any] = fast if mode == "fast" else slow
     number: Any = int(amount) if mode == "fast" else float(amount)
-    d = run(reactor, library, number, Path(directory))
-
-    def report(result: Dict[str, float]) -> None:
-        sys.stdout.write(json.dumps(result) + "\n")
-        sys.stdout.flush()
-        # Writer threads may still hold a backlog of slow writes: do not wait.
-        os._exit(0)
-
-    return d.addCallback(report)
+    return run(reactor, library, number, Path(directory)).addCallback(report)
 
 
 if __name__ == "__main__":

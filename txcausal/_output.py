@@ -13,7 +13,7 @@ import stat
 import sys
 import threading
 from collections import deque
-from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
+from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
 
 from orjson import OPT_APPEND_NEWLINE
 from orjson import dumps as _dumps
@@ -259,7 +259,7 @@ def _raw_file(file: Any) -> Optional[io.FileIO]:
     return raw
 
 
-def _write_rest(raw: io.FileIO, data: Union[bytes, bytearray], written: Optional[int]) -> None:
+def _write_rest(raw: io.FileIO, data: bytes, written: Optional[int]) -> None:
     """
     Finish a short write of C{data}, of which C{written} bytes went out.
 
@@ -319,7 +319,7 @@ class FileDestination:
             # the full encoder copes, or reports.
             return self._encoder.encode(message)
 
-    def write_encoded(self, data: Union[bytes, bytearray]) -> None:
+    def write_encoded(self, data: bytes) -> None:
         """
         Write already encoded lines (see L{encode}), e.g. a batch of them
         from L{txcausal.logwriter.ThreadedWriter}, as one write.

@@ -108,9 +108,9 @@ def createMemoryWorker() -> Tuple[MemoryWorker, Callable[[], bool]]:
     return worker, perform
 
 
-#: One piece of queued work for the writer: encoded lines (C{bytes}, or the
-#: C{bytearray} of a whole batch), and how many messages they hold.
-Chunk = Tuple[Union[bytes, bytearray], int]
+#: One piece of queued work for the writer: encoded lines, and how many
+#: messages they hold.
+Chunk = Tuple[bytes, int]
 
 
 class BoundedQueue:
@@ -128,6 +128,10 @@ class BoundedQueue:
     @ivar refusedClosed: Refused because the writer was not running, not yet
         reported.
     """
+
+    __slots__ = ("_maxMessages", "_maxBytes", "_batched", "_lock", "_buffer", "_items",
+                 "_queued", "_count", "_size", "_scheduled", "accepting", "refusedFull",
+                 "refusedClosed")
 
     def __init__(self, maxMessages: int, maxBytes: int, batched: bool = True) -> None:
         self._maxMessages = maxMessages
@@ -189,17 +193,19 @@ class BoundedQueue:
             if not queued and not full and not closed:
                 self._scheduled = False
                 return None
-            chunks: List[Chunk]
-            if not queued:
-                chunks = []
-            elif self._batched:
-                chunks = [(self._buffer, queued)]
-                self._buffer = bytearray()
-            else:
-                chunks = [(line, 1) for line in self._items]
-                self._items = []
+            buffer, items = self._buffer, self._items
+            self._buffer, self._items = bytearray(), []
             self._queued = self.refusedFull = self.refusedClosed = 0
-            return chunks, full, closed
+        chunks: List[Chunk]
+        if not queued:
+            chunks = []
+        elif self._batched:
+            # Copied, and the buffer freed at once: measured faster for the
+            # logging threads than handing the buffer itself to the writer.
+            chunks = [(bytes(buffer), queued)]
+        else:
+            chunks = [(line, 1) for line in items]
+        return chunks, full, closed
 
     def afterFork(self) -> None:
         """
@@ -242,7 +248,7 @@ class FileSink:
         self._destination = destination
         self.encode = destination.encode
 
-    def write(self, data: Union[bytes, bytearray]) -> None:
+    def write(self, data: bytes) -> None:
         """
         Write encoded lines.  Runs on the writer's thread.
         """
@@ -266,7 +272,7 @@ class CallableSink:
         self._destination = destination
         self.encode = encoder_for(encoder).encode
 
-    def write(self, data: Union[bytes, bytearray]) -> None:
+    def write(self, data: bytes) -> None:
         """
         Decode and deliver encoded messages.  Runs on the writer's thread.
         """

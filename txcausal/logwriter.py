@@ -23,7 +23,7 @@ import atexit
 import os
 import threading
 import weakref
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional
 
 from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred, succeed
@@ -42,7 +42,7 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_EXIT_TIMEOUT = 5.0
 
 
-def _failureReport(sink: object, error: Exception, data: Union[bytes, bytearray],
+def _failureReport(sink: object, error: Exception, data: bytes,
                    count: int) -> Dict[str, Any]:
     """
     The C{eliot:destination_failure} message for the C{count} messages in
@@ -282,7 +282,7 @@ class ThreadedWriter(Service):
             self._reportRefused(full, "the ThreadedWriter queue was full")
             self._reportRefused(closed, "logged while the ThreadedWriter was stopped")
 
-    def _write(self, data: Union[bytes, bytearray], count: int) -> None:
+    def _write(self, data: bytes, count: int) -> None:
         try:
             with self._forkLock:
                 self._sink.write(data)
@@ -300,7 +300,7 @@ class ThreadedWriter(Service):
             report = dropped_message(count, reason, destination=safe_repr(self._sink, 200))
             self._write(self._encode(report), 1)
 
-    def _failed(self, error: Exception, data: Union[bytes, bytearray], count: int) -> None:
+    def _failed(self, error: Exception, data: bytes, count: int) -> None:
         """
         Report the first failure of a run through the default logger (the
         other destinations); count the messages lost from then on.

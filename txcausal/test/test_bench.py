@@ -55,6 +55,35 @@ def quick_run() -> Tuple["subprocess.CompletedProcess[str]", List[Dict[str, Any]
     return result, rows
 
 
+class ThreadedChildTests(SynchronousTestCase):
+    """
+    The C{ThreadedWriter} benchmark checks that every message was written.
+    """
+
+    def test_missingLinesFailTheRun(self) -> None:
+        """
+        L{bench._threaded_child.check_written} raises when the file holds
+        fewer lines than messages logged, so a run that loses messages fails
+        instead of reporting a figure.
+        """
+        code = (
+            "import pathlib, sys\n"
+            "from bench._threaded_child import check_written\n"
+            "path = pathlib.Path(sys.argv[1])\n"
+            "path.write_bytes(b'{}\\n' * 3)\n"
+            "check_written(path, object(), 3)\n"
+            "try:\n"
+            "    check_written(path, object(), 4)\n"
+            "except RuntimeError as e:\n"
+            "    print('refused:', e)\n"
+        )
+        with tempfile.TemporaryDirectory(prefix="txcausal-test-bench-") as directory:
+            result = run_python(["-c", code, str(Path(directory) / "lines.log")],
+                                cwd=bench_root(), timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("refused: lines.log: 3 lines written, 4 expected", result.stdout)
+
+
 class QuickBenchTests(SynchronousTestCase):
     """
     C{python -m bench --quick} runs every scenario and prints the table.
@@ -95,6 +124,20 @@ class QuickBenchTests(SynchronousTestCase):
             else:
                 self.assertGreater(row["ratio"], 0, row)
         self.assertNotIn("Traceback", self.result.stderr)
+
+    def test_bothConfigurationsOfScenariosOneToFour(self) -> None:
+        """
+        Scenarios 1 to 4 each have a row against Eliot with a target for the
+        synchronous C{FileDestination} and for C{ThreadedWriter}.
+        """
+        self.assertNotIn("Traceback", self.result.stderr)
+        for number in "1234":
+            for configuration in ("FileDestination", "ThreadedWriter"):
+                targets = [row for row in self.rows
+                           if row["scenario"].startswith(f"{number} ")
+                           and row["scenario"].endswith(f", {configuration}")
+                           and row["peer"] == "eliot 1.18" and row["target"]]
+                self.assertTrue(targets, f"no {configuration} target row for {number}")
 
     def test_versionsAndMachinePrinted(self) -> None:
         """
