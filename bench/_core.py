@@ -9,6 +9,7 @@ run through each library's C{ThreadedWriter} in L{bench._threaded}.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
@@ -19,6 +20,8 @@ from ._harness import Contender, Prepared, Row, Settings, Workdir, compare, meas
 from ._peers import FIELDS, MESSAGE_TYPE
 
 ELIOT = "eliot 1.18"
+#: Eliot given an unbuffered file: one system call per message, as txcausal.
+ELIOT_UNBUFFERED = "eliot 1.18, unbuffered file"
 STDLIB = "stdlib logging + JSON formatter"
 STRUCTLOG = "structlog + JSONRenderer"
 TWISTED = "twisted.logger jsonFileLogObserver"
@@ -79,10 +82,10 @@ def _tx_message(directory: Path) -> Prepared:
     return standalone(txcausal), teardown
 
 
-def _eliot_message(directory: Path) -> Prepared:
+def _eliot_message(directory: Path, buffered: bool = True) -> Prepared:
     import eliot
 
-    _, teardown = _peers.eliot_file(directory)
+    _, teardown = _peers.eliot_file(directory, buffered)
     return standalone(eliot), teardown
 
 
@@ -133,10 +136,10 @@ def _tx_in_action(directory: Path) -> Prepared:
     return op, teardown
 
 
-def _eliot_in_action(directory: Path) -> Prepared:
+def _eliot_in_action(directory: Path, buffered: bool = True) -> Prepared:
     import eliot
 
-    _, close = _peers.eliot_file(directory)
+    _, close = _peers.eliot_file(directory, buffered)
     op, leave = in_action(eliot)
 
     def teardown() -> None:
@@ -169,10 +172,10 @@ def _tx_nested(directory: Path) -> Prepared:
     return nested_pair(start_action), teardown
 
 
-def _eliot_nested(directory: Path) -> Prepared:
+def _eliot_nested(directory: Path, buffered: bool = True) -> Prepared:
     from eliot import start_action
 
-    _, teardown = _peers.eliot_file(directory)
+    _, teardown = _peers.eliot_file(directory, buffered)
     return nested_pair(start_action), teardown
 
 
@@ -183,27 +186,33 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
     repeats = settings.repeats
     alone = measure([
         Contender("txcausal", _tx_message), Contender(ELIOT, _eliot_message),
+        Contender(ELIOT_UNBUFFERED, partial(_eliot_message, buffered=False)),
         Contender(STDLIB, _stdlib_message), Contender(STRUCTLOG, _structlog_message),
         Contender(TWISTED, _twisted_message), Contender(FLOOR, _floor([1])),
     ], workdir, settings.iterations(20_000), repeats)
     inside = measure([
         Contender("txcausal", _tx_in_action), Contender(ELIOT, _eliot_in_action),
+        Contender(ELIOT_UNBUFFERED, partial(_eliot_in_action, buffered=False)),
         Contender(STRUCTLOG, _structlog_in_context), Contender(FLOOR, _floor([2])),
     ], workdir, settings.iterations(20_000), repeats)
     nested = measure([
         Contender("txcausal", _tx_nested), Contender(ELIOT, _eliot_nested),
+        Contender(ELIOT_UNBUFFERED, partial(_eliot_nested, buffered=False)),
     ], workdir, settings.iterations(5_000), repeats)
     one, two, three = (f"1 standalone message, {FILE}", f"2 message in action, {FILE}",
                        f"3 nested action pair, {FILE}")
     per_msg, per_pair = "time per message", "time per pair (4 messages)"
     return [
         compare(one, per_msg, "us", alone, ELIOT, 3),
+        compare(one, per_msg, "us", alone, ELIOT_UNBUFFERED),
         compare(one, per_msg, "us", alone, STDLIB),
         compare(one, per_msg, "us", alone, STRUCTLOG),
         compare(one, per_msg, "us", alone, TWISTED),
         compare(two, per_msg, "us", inside, ELIOT, 3),
+        compare(two, per_msg, "us", inside, ELIOT_UNBUFFERED),
         compare(two, per_msg, "us", inside, STRUCTLOG, note="context via structlog.contextvars"),
         compare(three, per_pair, "us", nested, ELIOT, 3),
+        compare(three, per_pair, "us", nested, ELIOT_UNBUFFERED),
         _against_floor("scenario 2 against the floor", inside, 1 / 3),
         _against_floor("scenario 1 against the floor", alone, None),
     ]

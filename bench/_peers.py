@@ -42,15 +42,19 @@ def txcausal_file(directory: Path) -> Tuple[IO[bytes], Teardown]:
     return file, teardown
 
 
-def eliot_file(directory: Path) -> Tuple[IO[bytes], Teardown]:
+def eliot_file(directory: Path, buffered: bool = True) -> Tuple[IO[bytes], Teardown]:
     """
     Add an Eliot file destination with C{eliot.to_file}; Eliot's registry is
     separate from txcausal's.
+
+    @param buffered: Give it a buffered file, as usual (a write and a flush
+        per message), or an unbuffered one (one system call per message, as
+        txcausal makes).
     """
     import eliot
     from eliot._output import Logger
 
-    file = open(directory / "eliot.log", "wb")
+    file: IO[bytes] = open(directory / "eliot.log", "wb", buffering=-1 if buffered else 0)
     eliot.to_file(file)
     destination = Logger._destinations._destinations[-1]
 

@@ -32,6 +32,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Dict, Generator, Tuple
 
+import orjson
 from attrs import frozen
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import react
@@ -99,13 +100,19 @@ def _loop(op: Callable[[], None], operations: int) -> Tuple[float, float]:
 def check_written(path: Path, writer: Any, expected: int) -> None:
     """
     @raise RuntimeError: If the file at C{path} does not hold C{expected}
-        lines, or C{writer} counted dropped messages.
+        lines, each a JSON object, or C{writer} counted dropped messages.
     """
-    lines = path.read_bytes().count(b"\n")
+    lines = path.read_bytes().splitlines()
     dropped = getattr(writer, "dropped", 0)
-    if lines != expected or dropped:
-        raise RuntimeError(f"{path.name}: {lines} lines written, {expected} expected; "
+    if len(lines) != expected or dropped:
+        raise RuntimeError(f"{path.name}: {len(lines)} lines written, {expected} expected; "
                            f"{dropped} dropped")
+    for number, line in enumerate(lines, 1):
+        try:
+            if not isinstance(orjson.loads(line), dict):
+                raise ValueError("not an object")
+        except ValueError as e:
+            raise RuntimeError(f"{path.name}: line {number} is not a JSON object ({e})") from e
 
 
 @inlineCallbacks

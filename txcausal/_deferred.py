@@ -63,8 +63,13 @@ def _runIn(result: Any, action: Action, f: Callable[..., Any], /, *args: Any,
     """
     if _get_action() is action:
         # Fired inside the action already (typically a Deferred that had
-        # fired when the callback was added): nothing to switch.
-        return f(result, *args, **kwargs)
+        # fired when the callback was added): nothing to switch, unless the
+        # callback leaves another action current.
+        try:
+            return f(result, *args, **kwargs)
+        finally:
+            if _get_action() is not action:
+                _ACTION.set(action)
     token = _ACTION.set(action)
     try:
         return f(result, *args, **kwargs)

@@ -259,20 +259,6 @@ def _raw_file(file: Any) -> Optional[io.FileIO]:
     return raw
 
 
-def _write_rest(raw: io.FileIO, data: bytes, written: Optional[int]) -> None:
-    """
-    Finish a short write of C{data}, of which C{written} bytes went out.
-
-    @raise OSError: If the file takes nothing more (e.g. a full disk).
-    """
-    view = memoryview(data)
-    while written is not None and 0 < written < len(view):
-        view = view[written:]
-        written = raw.write(view)
-    if written is None or written == 0:
-        raise OSError(f"short write: {len(view)} bytes of a line were not written")
-
-
 @implementer(IDestination)
 class FileDestination:
     """
@@ -283,12 +269,17 @@ class FileDestination:
     to directly with one system call per line, bypassing its buffer: what
     the program wrote through the file object before is flushed first, and
     anything it writes there later should be flushed by the program too.
-    Other files are written to and then flushed.
+    Other files are written to and then flushed.  Remove the destination
+    before closing its file.
 
-    @ivar file: The file written to.
+    If the file stops taking data halfway through a line (a full disk), the
+    call raises, which reports the message as failed; the rest of the line
+    is kept and written first the next time, so the file never holds half a
+    line followed by another.
     """
 
-    __slots__ = ("file", "_text", "_encoder", "_default", "_lock", "_raw")
+    __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_pending",
+                 "_pendingLock")
 
     def __init__(self, file: IO[Any], encoder: EncoderHook = None) -> None:
         """
@@ -296,7 +287,7 @@ class FileDestination:
         @param encoder: A hook for types JSON does not know; see
             L{txcausal._json.EncoderHook}.
         """
-        self.file = file
+        self._file = file
         self._text = _is_text(file)
         self._encoder = encoder_for(encoder)
         self._default = self._encoder.default
@@ -304,6 +295,17 @@ class FileDestination:
         self._lock: Optional[threading.Lock] = (
             None if isinstance(file, io.BufferedWriter) else threading.Lock()
         )
+        #: What a failed direct write left of its line.
+        self._pending = b""
+        self._pendingLock = threading.Lock()
+
+    @property
+    def file(self) -> IO[Any]:
+        """
+        The file written to (to write to another file, make another
+        destination).
+        """
+        return self._file
 
     def encode(self, message: Dict[str, Any]) -> bytes:
         """
@@ -328,21 +330,48 @@ class FileDestination:
         if raw is not None:
             # One system call; on a regular file a write is never
             # interleaved with another thread's.
+            if self._pending:
+                self._write_rest(data, 0)
+                return
             written = raw.write(data)
             if written != len(data):
-                _write_rest(raw, data, written)
+                self._write_rest(data, written)
             return
         lock = self._lock
         if lock is None:
             # A buffered binary file locks itself, and each write is a whole
             # number of lines, so lines never interleave.
-            self.file.write(data)
-            self.file.flush()
+            self._file.write(data)
+            self._file.flush()
             return
         text: Any = data.decode("utf-8", "surrogateescape") if self._text else data
         with lock:
-            self.file.write(text)
-            self.file.flush()
+            self._file.write(text)
+            self._file.flush()
+
+    def _write_rest(self, data: bytes, written: Optional[int]) -> None:
+        """
+        Write what an earlier failed write left, then what a short write of
+        C{data} left (C{written} bytes of it went out).  What the file does
+        not take is kept for next time.
+
+        @raise OSError: If the file takes nothing more (e.g. a full disk).
+        """
+        raw = self._raw
+        assert raw is not None
+        with self._pendingLock:
+            rest = self._pending + data[written or 0:]
+            self._pending = b""
+            while rest:
+                try:
+                    written = raw.write(rest)
+                except OSError:
+                    self._pending = rest
+                    raise
+                if not written:
+                    self._pending = rest
+                    raise OSError(f"short write: {len(rest)} bytes were not written")
+                rest = rest[written:]
 
     def __call__(self, message: Dict[str, Any]) -> None:
         # The hot path: encode and write_encoded's direct write, inlined.
@@ -351,15 +380,15 @@ class FileDestination:
         except TypeError:
             data = self._encoder.encode(message)
         raw = self._raw
-        if raw is not None:
+        if raw is not None and not self._pending:
             written = raw.write(data)
             if written != len(data):
-                _write_rest(raw, data, written)
+                self._write_rest(data, written)
         else:
             self.write_encoded(data)
 
     def __repr__(self) -> str:
-        return f"<FileDestination {getattr(self.file, 'name', self.file)!r}>"
+        return f"<FileDestination {getattr(self._file, 'name', self._file)!r}>"
 
 
 #: The process-wide destinations.

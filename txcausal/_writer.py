@@ -122,7 +122,9 @@ class BoundedQueue:
     For a batched sink the lines are appended to one growing buffer, taken
     whole: holding thousands of small C{bytes} objects, each from its own
     allocation, costs more than encoding them.  Otherwise they are kept one
-    by one, so that each message is written, and freed, on its own.
+    by one, so that each message is written, and freed, on its own.  While
+    a full batch is copied out for the writer, its memory is briefly held
+    twice.
 
     @ivar refusedFull: Refused because the queue was full, not yet reported.
     @ivar refusedClosed: Refused because the writer was not running, not yet
@@ -207,11 +209,22 @@ class BoundedQueue:
             chunks = [(line, 1) for line in items]
         return chunks, full, closed
 
+    def beforeFork(self) -> None:
+        """
+        Hold the lock across a fork, so that no thread is halfway through a
+        L{put} when the process forks; L{afterForkInParent} releases it.
+        """
+        self._lock.acquire()
+
+    def afterForkInParent(self) -> None:
+        self._lock.release()
+
     def afterFork(self) -> None:
         """
-        Make the queue usable in a forked child: a new lock (the parent's
-        may have been held by a thread the child does not have), and room
-        again for the messages the parent's writer had taken.
+        Make the queue usable in a forked child: a new lock, and room again
+        for the messages the parent's writer had taken.  The child keeps
+        what was queued and the refusals not yet reported, to write and
+        report them itself: C{twistd}'s parent exits as soon as it forks.
         """
         self._lock = threading.Lock()
         self._count = self._queued

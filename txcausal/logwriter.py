@@ -153,8 +153,10 @@ class ThreadedWriter(Service):
         fork is done.
         """
         self._forkLock.acquire()
+        self._queue.beforeFork()
 
     def _afterForkInParent(self) -> None:
+        self._queue.afterForkInParent()
         self._forkLock.release()
 
     def _afterForkInChild(self) -> None:

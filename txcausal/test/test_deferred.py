@@ -152,6 +152,20 @@ class DeferredContextTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual(seen, [self.action, self.action])
         self.assertIsNone(current_action())
 
+    def test_callbackCannotLeakItsAction(self) -> None:
+        """
+        An action a callback leaves current (entered, never exited) does not
+        stay current after it, even when the L{Deferred} had fired and the
+        callback runs at once inside the L{DeferredContext}'s action.
+        """
+        def leak(result: Any) -> Any:
+            start_action(action_type="app:leaked").context().__enter__()
+            return result
+
+        with self.action.context():
+            DeferredContext(succeed(None)).addCallback(leak)
+            self.assertIs(current_action(), self.action)
+
     def test_messagesInCallbacksAreInTheAction(self) -> None:
         """
         Messages logged by a callback take their place inside the action.

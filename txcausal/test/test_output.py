@@ -363,16 +363,18 @@ class NoNumPyImportTests(SynchronousTestCase):
 
 class _ShortWriter:
     """
-    An unbuffered file taking at most C{most} bytes a write (C{0}: a full
-    disk), collecting them.
+    An unbuffered file taking at most C{most} bytes a write, and
+    C{budget} bytes in all (then nothing: a full disk), collecting them.
     """
 
-    def __init__(self, most: int) -> None:
+    def __init__(self, most: int, budget: int = 2**30) -> None:
         self.most = most
+        self.budget = budget
         self.data = b""
 
     def write(self, data: Any) -> int:
-        taken = bytes(data[:self.most])
+        taken = bytes(data[:min(self.most, self.budget)])
+        self.budget -= len(taken)
         self.data += taken
         return len(taken)
 
@@ -434,10 +436,27 @@ class FileDestinationDirectWriteTests(SynchronousTestCase):
 
     def test_fullDiskRaises(self) -> None:
         """
-        A write that takes nothing raises L{OSError}.
+        A write that takes nothing raises L{OSError}; the rest of a line cut
+        short is written first the next time, so no line is left half
+        written.
         """
         path = Path(self.mktemp())
         with path.open("wb") as f:
             destination = FileDestination(f)
-            destination._raw = _ShortWriter(0)  # type: ignore[assignment]
+            destination._raw = full = _ShortWriter(4, budget=6)  # type: ignore[assignment]
             self.assertRaises(OSError, destination, {"n": 1})
+            self.assertRaises(OSError, destination, {"n": 2})
+            full.budget = 2**30
+            destination({"n": 3})
+            destination.write_encoded(b'{"n":4}\n')
+        self.assertEqual(full.data, b'{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n')
+
+    def test_fileIsReadOnly(self) -> None:
+        """
+        L{FileDestination.file} is the file written to, and cannot be
+        replaced (the destination would keep writing to the old one).
+        """
+        out = io.BytesIO()
+        destination = FileDestination(out)
+        self.assertIs(destination.file, out)
+        self.assertRaises(AttributeError, setattr, destination, "file", io.BytesIO())
