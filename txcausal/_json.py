@@ -9,6 +9,7 @@ importing it otherwise.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from typing import Any, Callable, Dict, Type, Union, cast
@@ -30,6 +31,10 @@ EncoderHook = Union[Type[json.JSONEncoder], Callable[[Any], Any], None]
 # Not OPT_SERIALIZE_NUMPY: with it, orjson imports NumPy on the first unknown
 # type; the default hook handles NumPy values when the program imported it.
 JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+#: The orjson options of the destinations' fast path: without
+#: C{OPT_NON_STR_KEYS}, which costs a little on every message; a message with
+#: non-string keys makes orjson raise, and goes to the full encoder.
+FAST_OPTIONS = orjson.OPT_APPEND_NEWLINE
 
 #: How much of an unencodable message is kept in the failure report.
 _MAX_REPR = 4096
@@ -74,6 +79,27 @@ def _make_default(hook: EncoderHook) -> Callable[[Any], Any]:
             return _builtin_default(o)
 
     return default
+
+
+#: Every digit made a zero, so that twenty digits in a row are found with a
+#: plain substring search, five times faster than a regular expression...
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_DIGITS = b"0" * 20
+#: ...which then tells an integer past 64 bits from the digits of a fraction.
+_LONG_INTEGER = re.compile(rb"(?<![.0-9])[0-9]{20}")
+
+
+def decode_json(text: bytes) -> Any:
+    """
+    Decode JSON as it was encoded, integers past 64 bits included (orjson
+    alone decodes those as floats).
+
+    @raise orjson.JSONDecodeError: If C{text} is not JSON (a L{ValueError}).
+    """
+    value = orjson.loads(text)
+    if _TWENTY_DIGITS in text.translate(_DIGITS_TO_ZERO) and _LONG_INTEGER.search(text):
+        return json.loads(text)
+    return value
 
 
 class JSONLineEncoder:

@@ -15,13 +15,13 @@ import threading
 from collections import deque
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
 
-from orjson import OPT_APPEND_NEWLINE
 from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._interfaces import IDestination, ILogger
 from ._json import (
     DEFAULT_ENCODER,
+    FAST_OPTIONS,
     EncoderHook,
     encoder_for,
     safe_repr,
@@ -38,11 +38,6 @@ from ._wire import (
 )
 
 Destination = Callable[[Dict[str, Any]], None]
-
-#: The orjson options of the fast path: without C{OPT_NON_STR_KEYS}, which
-#: costs a little on every message; a message with non-string keys makes
-#: orjson raise, and goes to the full encoder.
-_FAST_OPTIONS = OPT_APPEND_NEWLINE
 
 #: How many messages are kept while there is no destination.
 EARLY_BUFFER_SIZE = 1000
@@ -315,7 +310,7 @@ class FileDestination:
             cannot be encoded; never raises.
         """
         try:
-            return _dumps(message, default=self._default, option=_FAST_OPTIONS)
+            return _dumps(message, default=self._default, option=FAST_OPTIONS)
         except TypeError:
             # Non-string keys, integers past 64 bits, unencodable values:
             # the full encoder copes, or reports.
@@ -376,7 +371,7 @@ class FileDestination:
     def __call__(self, message: Dict[str, Any]) -> None:
         # The hot path: encode and write_encoded's direct write, inlined.
         try:
-            data = _dumps(message, default=self._default, option=_FAST_OPTIONS)
+            data = _dumps(message, default=self._default, option=FAST_OPTIONS)
         except TypeError:
             data = self._encoder.encode(message)
         raw = self._raw

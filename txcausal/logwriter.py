@@ -25,13 +25,14 @@ import threading
 import weakref
 from typing import Any, Callable, Dict, Optional
 
+from orjson import dumps as _dumps
 from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
 from . import _output
 from ._interfaces import IDestination
-from ._json import EncoderHook, safe_repr, safe_str
+from ._json import FAST_OPTIONS, EncoderHook, safe_repr, safe_str
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
 from ._writer import BoundedQueue, DaemonThreadWorker, IWriterWorker, sinkFor
 
@@ -123,6 +124,7 @@ class ThreadedWriter(Service):
         self._reactor = reactor
         self._sink = sinkFor(destination, encoder)
         self._encode = self._sink.encode
+        self._default = self._sink.default
         self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched)
         self._exitTimeout = exitTimeout
         self._createWorker = createWorker
@@ -180,7 +182,12 @@ class ThreadedWriter(Service):
         Snapshot a message and queue it for writing.  Thread-safe, never
         raises, never blocks on the destination.
         """
-        data = self._encode(message)
+        try:
+            # The sink's encode(), its fast path inlined: this runs for
+            # every message.
+            data = _dumps(message, default=self._default, option=FAST_OPTIONS)
+        except TypeError:
+            data = self._encode(message)
         if self._direct:
             with self._directLock:
                 self._write(data, 1)

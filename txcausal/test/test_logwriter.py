@@ -5,6 +5,7 @@ Tests for L{txcausal.logwriter}.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -159,6 +160,22 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         performAll()
         self.assertEqual([m["message_type"] for m in written],
                          ["eliot:traceback", "eliot:serialization_failure"])
+
+    def test_fullEncoderWhenTheFastOneRefuses(self) -> None:
+        """
+        What orjson's fast path refuses (non-string keys, integers past 64
+        bits) is encoded by the full encoder, for a file and for any other
+        destination alike.
+        """
+        out = io.BytesIO()
+        for destination in (FileDestination(out), None):
+            writer, written, performAll = self.started(destination)
+            writer(_message(1, counts={2: "two"}, big=2**70 + 1))
+            performAll()
+            writer.stopService()
+            performAll()
+            [message] = written or [json.loads(out.getvalue())]
+            self.assertEqual((message["counts"], message["big"]), ({"2": "two"}, 2**70 + 1))
 
     def test_stopServiceWaitsForQueue(self) -> None:
         """
