@@ -216,6 +216,9 @@ class BoundedQueue:
         self._lock.acquire()
 
     def afterForkInParent(self) -> None:
+        """
+        Release the lock L{beforeFork} took, in the parent.
+        """
         self._lock.release()
 
     def afterFork(self) -> None:
