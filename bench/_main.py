@@ -1,7 +1,8 @@
 # -*- test-case-name: txcausal.test.test_bench -*-
 """
 The command line: run every scenario, print the versions, the machine and
-the table.
+the table; or, with C{--profile N}, profile txcausal's operation of scenario
+C{N} instead (L{bench._profile}).
 """
 
 from __future__ import annotations
@@ -58,14 +59,46 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--only", default=None,
                         help="run only the groups whose numbers contain these digits, e.g. 15")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
-    return parser.parse_args(argv)
+    parser.add_argument("--profile", type=int, choices=[1, 2, 3, 4], default=None, metavar="N",
+                        help="instead of the timed run, profile txcausal's operation of "
+                             "scenario N (1 to 4) with pyinstrument and print the call tree")
+    parser.add_argument("--config", choices=["file", "threaded"], default=None,
+                        help="with --profile: only FileDestination (file) or only "
+                             "ThreadedWriter (threaded); default both")
+    args = parser.parse_args(argv)
+    if args.profile is None and args.config is not None:
+        parser.error("--config applies only with --profile")
+    if args.profile is not None and (args.only or args.json or args.repeats is not None):
+        parser.error("--profile runs no timed scenario: --only, --json and --repeats "
+                     "do not apply")
+    return args
+
+
+def _run_profiles(args: argparse.Namespace) -> None:
+    """
+    Profile one scenario in the configurations asked for, printing each
+    tree as it is done.
+    """
+    from . import _profile
+
+    workdir = Workdir()
+    try:
+        for configuration in [args.config] if args.config else _profile.CONFIGURATIONS:
+            print(_profile.profile(args.profile, configuration, workdir.fresh(), args.quick),
+                  flush=True)
+    finally:
+        workdir.cleanup()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """
-    Run the suite and print the table to standard output.
+    Run the suite and print the table to standard output, or profile one
+    scenario (C{--profile}).
     """
     args = _parse(argv)
+    if args.profile is not None:
+        _run_profiles(args)
+        return
     repeats = args.repeats or (2 if args.quick else 9)
     settings = Settings(quick=args.quick, repeats=repeats)
     workdir = Workdir()

@@ -20,13 +20,13 @@ L{txcausal.web}; test helpers in L{txcausal.testing}.
 from ._action import Action, InvalidTaskId, TaskLevel, start_action, start_task
 from ._context import current_action, preserve_context
 from ._errors import register_exception_extractor, write_traceback
+from ._file import FileDestination
 from ._interfaces import IAction, IDestination, ILogger
 from ._ledger import Ledger
 from ._logcall import log_call
 from ._memory import MemoryLogger
 from ._message import Message, log_message
 from ._output import (
-    FileDestination,
     Logger,
     add_destinations,
     add_global_fields,

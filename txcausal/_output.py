@@ -1,29 +1,24 @@
 # -*- test-case-name: txcausal.test.test_output -*-
 """
 Where messages go: the destination registry (with its buffer for messages
-logged before the first destination), the L{Logger} that serializes and
-dispatches, and L{FileDestination}, one JSON object per line.
+logged before the first destination), and the L{Logger} that serializes and
+dispatches; L{to_file} adds a L{txcausal._file.FileDestination}.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import stat
 import sys
 import threading
 from collections import deque
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
 
-from orjson import dumps as _dumps
 from zope.interface import implementer
 
-from ._interfaces import IDestination, ILogger
+from ._file import FileDestination, ShortWrite
+from ._interfaces import ILogger
 from ._json import (
     DEFAULT_ENCODER,
-    FAST_OPTIONS,
     EncoderHook,
-    encoder_for,
     safe_repr,
     safe_str,
     serialization_failure_messages,
@@ -169,7 +164,8 @@ class Destinations:
         )
         others = [other for other in destinations if other is not failed]
         if not others:
-            self.dropped += 1
+            # A line cut short by a full disk is kept, to be completed.
+            self.dropped += error.lost if isinstance(error, ShortWrite) else 1
             _last_resort(report)
         for other in others:
             try:
@@ -216,174 +212,6 @@ class Logger:
                     self._destinations.send(report)
                 return
         self._destinations.send(dictionary)
-
-
-def _is_text(file: Any) -> bool:
-    """
-    Guess whether C{file} wants C{str} (C{True}) or C{bytes}.
-    """
-    if isinstance(file, io.TextIOBase):
-        return True
-    if isinstance(file, (io.RawIOBase, io.BufferedIOBase)):
-        return False
-    mode = getattr(file, "mode", None)
-    if isinstance(mode, str):
-        return "b" not in mode
-    return hasattr(file, "encoding")
-
-
-def _raw_file(file: Any) -> Optional[io.FileIO]:
-    """
-    @return: The unbuffered file under C{file} when lines may be written to
-        it directly: a buffered binary file opened on a regular file, other
-        than the standard streams (whose other writers rely on the buffer's
-        order).  C{None} otherwise.
-    """
-    if type(file) is not io.BufferedWriter or file.closed:
-        return None
-    raw = file.raw
-    if not isinstance(raw, io.FileIO) or raw.fileno() <= 2:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
-            return None
-        # What the program wrote before goes first.
-        file.flush()
-    except (OSError, ValueError):
-        return None
-    return raw
-
-
-@implementer(IDestination)
-class FileDestination:
-    """
-    Writes each message as one line of JSON to a file, text or binary; each
-    line reaches the operating system before the call returns.
-
-    A binary file opened on a regular file (C{open(path, "ab")}) is written
-    to directly with one system call per line, bypassing its buffer: what
-    the program wrote through the file object before is flushed first, and
-    anything it writes there later should be flushed by the program too.
-    Other files are written to and then flushed.  Remove the destination
-    before closing its file.
-
-    If the file stops taking data halfway through a line (a full disk), the
-    call raises, which reports the message as failed; the rest of the line
-    is kept and written first the next time, so the file never holds half a
-    line followed by another.
-    """
-
-    __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_pending",
-                 "_pendingLock")
-
-    def __init__(self, file: IO[Any], encoder: EncoderHook = None) -> None:
-        """
-        @param file: An open file, text or binary.
-        @param encoder: A hook for types JSON does not know; see
-            L{txcausal._json.EncoderHook}.
-        """
-        self._file = file
-        self._text = _is_text(file)
-        self._encoder = encoder_for(encoder)
-        self._default = self._encoder.default
-        self._raw = _raw_file(file)
-        self._lock: Optional[threading.Lock] = (
-            None if isinstance(file, io.BufferedWriter) else threading.Lock()
-        )
-        #: What a failed direct write left of its line.
-        self._pending = b""
-        self._pendingLock = threading.Lock()
-
-    @property
-    def file(self) -> IO[Any]:
-        """
-        The file written to (to write to another file, make another
-        destination).
-        """
-        return self._file
-
-    def encode(self, message: Dict[str, Any]) -> bytes:
-        """
-        Encode a message as this destination writes it.
-
-        @return: One JSON line, or the two lines reporting a message that
-            cannot be encoded; never raises.
-        """
-        try:
-            return _dumps(message, default=self._default, option=FAST_OPTIONS)
-        except TypeError:
-            # Non-string keys, integers past 64 bits, unencodable values:
-            # the full encoder copes, or reports.
-            return self._encoder.encode(message)
-
-    def write_encoded(self, data: bytes) -> None:
-        """
-        Write already encoded lines (see L{encode}), e.g. a batch of them
-        from L{txcausal.logwriter.ThreadedWriter}, as one write.
-        """
-        raw = self._raw
-        if raw is not None:
-            # One system call; on a regular file a write is never
-            # interleaved with another thread's.
-            if self._pending:
-                self._write_rest(data, 0)
-                return
-            written = raw.write(data)
-            if written != len(data):
-                self._write_rest(data, written)
-            return
-        lock = self._lock
-        if lock is None:
-            # A buffered binary file locks itself, and each write is a whole
-            # number of lines, so lines never interleave.
-            self._file.write(data)
-            self._file.flush()
-            return
-        text: Any = data.decode("utf-8", "surrogateescape") if self._text else data
-        with lock:
-            self._file.write(text)
-            self._file.flush()
-
-    def _write_rest(self, data: bytes, written: Optional[int]) -> None:
-        """
-        Write what an earlier failed write left, then what a short write of
-        C{data} left (C{written} bytes of it went out).  What the file does
-        not take is kept for next time.
-
-        @raise OSError: If the file takes nothing more (e.g. a full disk).
-        """
-        raw = self._raw
-        assert raw is not None
-        with self._pendingLock:
-            rest = self._pending + data[written or 0:]
-            self._pending = b""
-            while rest:
-                try:
-                    written = raw.write(rest)
-                except OSError:
-                    self._pending = rest
-                    raise
-                if not written:
-                    self._pending = rest
-                    raise OSError(f"short write: {len(rest)} bytes were not written")
-                rest = rest[written:]
-
-    def __call__(self, message: Dict[str, Any]) -> None:
-        # The hot path: encode and write_encoded's direct write, inlined.
-        try:
-            data = _dumps(message, default=self._default, option=FAST_OPTIONS)
-        except TypeError:
-            data = self._encoder.encode(message)
-        raw = self._raw
-        if raw is not None and not self._pending:
-            written = raw.write(data)
-            if written != len(data):
-                self._write_rest(data, written)
-        else:
-            self.write_encoded(data)
-
-    def __repr__(self) -> str:
-        return f"<FileDestination {getattr(self._file, 'name', self._file)!r}>"
 
 
 #: The process-wide destinations.

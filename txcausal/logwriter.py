@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_logwriter -*-
+# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_output_shortwrite -*-
 """
 L{ThreadedWriter}: a destination that writes from a thread of its own, so a
 slow or blocked disk never stalls the reactor::
@@ -30,7 +30,7 @@ from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
-from . import _output
+from . import _file, _output
 from ._interfaces import IDestination
 from ._json import FAST_OPTIONS, EncoderHook, safe_repr, safe_str
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
@@ -46,9 +46,12 @@ DEFAULT_EXIT_TIMEOUT = 5.0
 def _failureReport(sink: object, error: Exception, data: bytes,
                    count: int) -> Dict[str, Any]:
     """
-    The C{eliot:destination_failure} message for the C{count} messages in
-    C{data} that C{sink} could not write.
+    The C{eliot:destination_failure} message for the C{count} messages
+    C{sink} lost writing C{data}: all of them or, for a L{_file.ShortWrite},
+    the last ones (its message field shows the first lost).
     """
+    if isinstance(error, _file.ShortWrite):
+        data = data.splitlines()[-count] if count else b""
     return standalone_message(
         DESTINATION_FAILURE,
         destination=safe_repr(sink, 200),
@@ -312,8 +315,12 @@ class ThreadedWriter(Service):
     def _failed(self, error: Exception, data: bytes, count: int) -> None:
         """
         Report the first failure of a run through the default logger (the
-        other destinations); count the messages lost from then on.
+        other destinations); count the messages lost from then on.  Of the
+        C{count} messages in C{data}, a L{_file.ShortWrite} loses those it
+        counts; another error, all.
         """
+        if isinstance(error, _file.ShortWrite):
+            count = min(error.lost, count)
         if self._failing:
             self._lostToFailures += count
             return

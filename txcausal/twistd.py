@@ -29,7 +29,7 @@ from twisted.logger import ILogObserver
 from twisted.python import usage
 from twisted.python.logfile import LogFile
 
-from ._output import FileDestination
+from ._file import FileDestination
 from ._twistedlog import CausalLogObserver
 from .logwriter import ThreadedWriter
 

@@ -148,3 +148,88 @@ class QuickBenchTests(SynchronousTestCase):
         self.assertIn("eliot 1.18", out)
         self.assertIn("structlog", out)
         self.assertIn("machine:", out)
+
+
+def profile_run(*args: str) -> "subprocess.CompletedProcess[str]":
+    """
+    Run C{python -m bench --quick --profile ...} from the repository root.
+    """
+    return run_python(["-m", "bench", "--quick", "--profile", *args],
+                      cwd=bench_root(), timeout=60)
+
+
+class ProfileTests(SynchronousTestCase):
+    """
+    C{python -m bench --profile N} profiles txcausal's operation of scenario
+    C{N} with pyinstrument instead of running the timed scenarios.
+    """
+
+    def test_fileDestinationTree(self) -> None:
+        """
+        C{--profile 2 --config file} prints a header naming the scenario, the
+        configuration, the operations and the interval, then a plain-text
+        call tree reaching down from txcausal's C{log_message} to
+        C{FileDestination}, and no table.
+        """
+        result = profile_run("2", "--config", "file")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertRegex(lines[0], r"^profile: scenario 2 \(message in action\), "
+                                   r"FileDestination; [\d,]+ operations, "
+                                   r"pyinstrument interval 0\.0001 s$")
+        self.assertIn("log_message  txcausal/_message.py", result.stdout)
+        self.assertIn("FileDestination.__call__", result.stdout)
+        self.assertNotIn("ThreadedWriter", result.stdout)
+        self.assertNotIn("\x1b[", result.stdout)
+        self.assertNotIn("| scenario |", result.stdout)
+
+    def test_threadedWriterTree(self) -> None:
+        """
+        C{--profile 1 --config threaded} says the C{ThreadedWriter}'s
+        in-memory worker is drained on the profiled thread, and the tree
+        holds both the caller's side (C{ThreadedWriter.__call__}) and the
+        writer's (the in-memory worker's C{perform}, called by the profiled
+        loop's C{drain}).
+        """
+        result = profile_run("1", "--config", "threaded")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        header = result.stdout.splitlines()[0]
+        self.assertIn("profile: scenario 1 (standalone message), ThreadedWriter", header)
+        self.assertIn("in-memory worker drained on this thread", header)
+        self.assertIn("log_message  txcausal/_message.py", result.stdout)
+        self.assertIn("ThreadedWriter.__call__", result.stdout)
+        self.assertIn("drain  bench/_profile.py", result.stdout)
+        self.assertIn("perform  txcausal/_writer.py", result.stdout)
+
+    def test_bothConfigurationsByDefault(self) -> None:
+        """
+        Without C{--config}, scenario 3 is profiled with C{FileDestination},
+        then with C{ThreadedWriter}.
+        """
+        result = profile_run("3")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        headers = [line for line in result.stdout.splitlines()
+                   if line.startswith("profile: ")]
+        self.assertEqual(len(headers), 2, result.stdout)
+        self.assertIn("(nested action pair), FileDestination;", headers[0])
+        self.assertIn("(nested action pair), ThreadedWriter", headers[1])
+
+    def test_badScenario(self) -> None:
+        """
+        A scenario other than 1 to 4 is refused with a usage error naming
+        the choices.
+        """
+        result = profile_run("5")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("argument --profile: invalid choice: 5", result.stderr)
+        self.assertIn("1, 2, 3, 4", result.stderr)
+        self.assertEqual(result.stdout, "")
+
+    def test_badConfiguration(self) -> None:
+        """
+        A configuration other than C{file} or C{threaded} is refused with a
+        usage error.
+        """
+        result = profile_run("1", "--config", "thread")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("argument --config: invalid choice: 'thread'", result.stderr)

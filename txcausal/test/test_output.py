@@ -361,24 +361,6 @@ class NoNumPyImportTests(SynchronousTestCase):
         self.assertEqual((result.returncode, result.stdout.strip()), (0, "False"), result.stderr)
 
 
-class _ShortWriter:
-    """
-    An unbuffered file taking at most C{most} bytes a write, and
-    C{budget} bytes in all (then nothing: a full disk), collecting them.
-    """
-
-    def __init__(self, most: int, budget: int = 2**30) -> None:
-        self.most = most
-        self.budget = budget
-        self.data = b""
-
-    def write(self, data: Any) -> int:
-        taken = bytes(data[:min(self.most, self.budget)])
-        self.budget -= len(taken)
-        self.data += taken
-        return len(taken)
-
-
 class FileDestinationDirectWriteTests(SynchronousTestCase):
     """
     L{FileDestination} writes lines straight to a regular file opened in
@@ -421,35 +403,6 @@ class FileDestinationDirectWriteTests(SynchronousTestCase):
         destination = FileDestination(f)
         f.close()
         self.assertRaises(ValueError, destination, {"n": 1})
-
-    def test_shortWritesCompleted(self) -> None:
-        """
-        A short write is followed by writes of the rest of the line.
-        """
-        path = Path(self.mktemp())
-        with path.open("wb") as f:
-            destination = FileDestination(f)
-            destination._raw = short = _ShortWriter(5)  # type: ignore[assignment]
-            destination({"text": "x" * 20})
-            destination.write_encoded(b'{"n":2}\n')
-        self.assertEqual(short.data, b'{"text":"' + b"x" * 20 + b'"}\n{"n":2}\n')
-
-    def test_fullDiskRaises(self) -> None:
-        """
-        A write that takes nothing raises L{OSError}; the rest of a line cut
-        short is written first the next time, so no line is left half
-        written.
-        """
-        path = Path(self.mktemp())
-        with path.open("wb") as f:
-            destination = FileDestination(f)
-            destination._raw = full = _ShortWriter(4, budget=6)  # type: ignore[assignment]
-            self.assertRaises(OSError, destination, {"n": 1})
-            self.assertRaises(OSError, destination, {"n": 2})
-            full.budget = 2**30
-            destination({"n": 3})
-            destination.write_encoded(b'{"n":4}\n')
-        self.assertEqual(full.data, b'{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n')
 
     def test_fileIsReadOnly(self) -> None:
         """

@@ -1,0 +1,325 @@
+"""
+Tests for what L{txcausal.FileDestination} and
+L{txcausal.logwriter.ThreadedWriter} do when a file takes only part of a
+write (a full disk): the rest of one cut line is kept, everything else the
+file did not take is lost and counted.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import sys
+from typing import Any, Dict, List
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import FileDestination
+from txcausal._file import ShortWrite
+from txcausal._output import Destinations
+
+from .test_logwriter import _Harness, _message
+
+
+class _ShortWriter:
+    """
+    An unbuffered file taking at most C{most} bytes a write, and C{budget}
+    bytes in all, collecting them.  Past the budget it takes nothing or,
+    like a full disk, raises C{ENOSPC} if C{raises}.
+
+    @ivar calls: How many writes were attempted.
+    """
+
+    def __init__(self, most: int = 2**30, budget: int = 2**30, raises: bool = False) -> None:
+        self.most = most
+        self.budget = budget
+        self.raises = raises
+        self.data = b""
+        self.calls = 0
+
+    def write(self, data: Any) -> int:
+        self.calls += 1
+        if self.raises and not self.budget:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        taken = bytes(data[:min(self.most, self.budget)])
+        self.budget -= len(taken)
+        self.data += taken
+        return len(taken)
+
+
+def _destination(raw: _ShortWriter) -> FileDestination:
+    """
+    A L{FileDestination} writing directly to C{raw}.
+    """
+    destination = FileDestination(io.BytesIO())
+    destination._raw = raw  # type: ignore[assignment]
+    return destination
+
+
+def _lines(*numbers: int) -> bytes:
+    return b"".join(b'{"n":%d}\n' % (n,) for n in numbers)
+
+
+def _fullDisk(budget: int) -> _ShortWriter:
+    return _ShortWriter(budget=budget, raises=True)
+
+
+class FileDestinationShortWriteTests(SynchronousTestCase):
+    """
+    A L{FileDestination} writing directly to a file that takes only part of
+    a write keeps the rest of the one line cut short, and no more.
+    """
+
+    def assertShortWrite(self, call: Any, *args: Any, lost: int) -> ShortWrite:
+        error: ShortWrite = self.assertRaises(ShortWrite, call, *args)
+        self.assertIsInstance(error, OSError)
+        self.assertEqual(error.lost, lost)
+        return error
+
+    def test_shortWritesCompleted(self) -> None:
+        """
+        A short write is followed by writes of the rest of the line.
+        """
+        short = _ShortWriter(most=5)
+        destination = _destination(short)
+        destination({"text": "x" * 20})
+        destination.write_encoded(b'{"n":2}\n')
+        self.assertEqual(short.data, b'{"text":"' + b"x" * 20 + b'"}\n{"n":2}\n')
+
+    def test_batchCutKeepsOnlyTheCutLine(self) -> None:
+        """
+        When a full disk cuts a batch in the middle of a line, only the rest
+        of that line is kept; the lines after it are lost and counted, and
+        the error says so and chains the file's own.
+        """
+        full = _fullDisk(budget=12)
+        destination = _destination(full)
+        error = self.assertShortWrite(destination.write_encoded, _lines(0, 1, 2, 3, 4), lost=3)
+        self.assertEqual(full.data, b'{"n":0}\n{"n"')
+        self.assertEqual(destination._pending, b':1}\n')
+        self.assertEqual(
+            str(error),
+            "the file took 12 of 40 bytes (builtins.OSError: [Errno 28] No space left "
+            "on device); the rest of the line cut short is kept and written next; "
+            "3 lines lost")
+        self.assertIsInstance(error.__cause__, OSError)
+        self.assertEqual(error.__cause__.errno, errno.ENOSPC)  # type: ignore[union-attr]
+
+    def test_batchCutAtLineEnd(self) -> None:
+        """
+        When the file stops at the end of a line, nothing is kept: every
+        line after it is lost.
+        """
+        destination = _destination(_ShortWriter(budget=16))
+        error = self.assertShortWrite(destination.write_encoded, _lines(0, 1, 2), lost=1)
+        self.assertEqual(destination._pending, b"")
+        self.assertEqual(str(error), "the file took 16 of 24 bytes; 1 line lost")
+
+    def test_messageCutIsKeptNotLost(self) -> None:
+        """
+        A single message cut short raises, so that the failure is reported,
+        but counts nothing lost: the rest of its line is kept.
+        """
+        destination = _destination(_fullDisk(budget=4))
+        self.assertShortWrite(destination, {"n": 1}, lost=0)
+        self.assertEqual(destination._pending, b':1}\n')
+
+    def test_raisingBeforeTakingAnything(self) -> None:
+        """
+        A file that raises before taking anything raises its own error, and
+        nothing is kept.
+        """
+        destination = _destination(_fullDisk(budget=0))
+        error = self.assertRaises(OSError, destination, {"n": 1})
+        self.assertNotIsInstance(error, ShortWrite)
+        self.assertRaises(OSError, destination.write_encoded, _lines(1, 2))
+        self.assertEqual(destination._pending, b"")
+
+    def test_takingNothing(self) -> None:
+        """
+        A file that takes nothing without raising loses every line of the
+        write, and keeps nothing.
+        """
+        destination = _destination(_ShortWriter(budget=0))
+        self.assertShortWrite(destination.write_encoded, _lines(1, 2), lost=2)
+        self.assertShortWrite(destination, {"n": 3}, lost=1)
+        self.assertEqual(destination._pending, b"")
+
+    def test_pendingDoesNotGrow(self) -> None:
+        """
+        While the rest of a cut line cannot be written, later writes are
+        not attempted and not kept: each is lost, and what is kept stays the
+        same however many there are.
+        """
+        full = _fullDisk(budget=4)
+        destination = _destination(full)
+        self.assertShortWrite(destination, {"n": 1}, lost=0)
+        for n in range(100):
+            self.assertShortWrite(destination, {"n": n}, lost=1)
+            self.assertShortWrite(destination.write_encoded, _lines(n, n), lost=2)
+        self.assertEqual(destination._pending, b':1}\n')
+        self.assertEqual(full.data, b'{"n"')
+        # One attempt a call, at the cut line only.
+        self.assertEqual(full.calls, 2 + 200)
+
+    def test_pendingFailureMessage(self) -> None:
+        """
+        The error raised while the cut line cannot be finished says so.
+        """
+        destination = _destination(_ShortWriter(budget=4))
+        self.assertShortWrite(destination, {"n": 1}, lost=0)
+        error = self.assertShortWrite(destination.write_encoded, _lines(2, 3), lost=2)
+        self.assertEqual(
+            str(error),
+            "the file took 0 of the 4 bytes left of a line cut short earlier; that rest "
+            "is kept and written next; 2 lines not written and lost")
+
+    def test_pendingPartlyWritten(self) -> None:
+        """
+        When the file takes only part of the cut line's rest, what is left
+        of it is kept, and the new lines are lost.
+        """
+        full = _fullDisk(budget=4)
+        destination = _destination(full)
+        self.assertShortWrite(destination, {"n": 1}, lost=0)
+        full.budget = 2
+        self.assertShortWrite(destination.write_encoded, _lines(2, 3), lost=2)
+        self.assertEqual(destination._pending, b'}\n')
+        self.assertEqual(full.data, b'{"n":1')
+
+    def test_recovery(self) -> None:
+        """
+        Once the file takes data again, the cut line is finished, then the
+        new message is written: the file holds only whole JSON lines, and
+        none of the lost messages.
+        """
+        full = _fullDisk(budget=12)
+        destination = _destination(full)
+        self.assertShortWrite(destination.write_encoded, _lines(0, 1, 2), lost=1)
+        for n in range(10, 15):
+            self.assertShortWrite(destination, {"n": n}, lost=1)
+        full.budget = 2**30
+        destination({"n": 3})
+        destination.write_encoded(_lines(4))
+        self.assertEqual(destination._pending, b"")
+        self.assertEqual([json.loads(line) for line in full.data.splitlines()],
+                         [{"n": n} for n in range(5) if n != 2])
+
+    def test_recoveryThenShortWrite(self) -> None:
+        """
+        A write after the cut line is finished may itself be cut: the rest
+        of its own line is then kept.
+        """
+        full = _fullDisk(budget=4)
+        destination = _destination(full)
+        self.assertShortWrite(destination, {"n": 1}, lost=0)
+        full.budget = 4 + 8 + 3
+        self.assertShortWrite(destination.write_encoded, _lines(2, 3, 4), lost=1)
+        self.assertEqual(full.data, b'{"n":1}\n{"n":2}\n{"n')
+        self.assertEqual(destination._pending, b'":3}\n')
+
+    def test_reportedByTheRegistry(self) -> None:
+        """
+        A message cut short is reported through the other destinations as a
+        failure of the file destination.
+        """
+        destinations = Destinations()
+        file = _destination(_fullDisk(budget=4))
+        reports: List[Dict[str, Any]] = []
+        destinations.add(file, reports.append)
+        destinations.send({"n": 1})
+        [report] = [m for m in reports if m.get("message_type")]
+        self.assertEqual(report["message_type"], "eliot:destination_failure")
+        self.assertEqual(report["exception"], "txcausal._file.ShortWrite")
+        self.assertIn("the rest of the line cut short is kept", report["reason"])
+        self.assertEqual(file._pending, b':1}\n')
+
+
+    def test_aloneCountsOnlyLostMessages(self) -> None:
+        """
+        With no other destination to report to, the registry counts as
+        dropped a message whose line is kept to be completed: no; one the
+        file took nothing of: yes.
+        """
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        destinations = Destinations()
+        file = _destination(_fullDisk(budget=4))
+        destinations.add(file)
+        destinations.send({"n": 1})
+        self.assertEqual((file._pending, destinations.dropped), (b':1}\n', 0))
+        destinations.send({"n": 2})
+        self.assertEqual((file._pending, destinations.dropped), (b':1}\n', 1))
+        self.assertEqual(stderr.getvalue().count("eliot:destination_failure"), 2)
+
+class ThreadedWriterShortWriteTests(_Harness, SynchronousTestCase):
+    """
+    A L{ThreadedWriter} whose batch a full disk cuts counts as lost only the
+    lines neither written nor kept.
+    """
+
+    def cutBatch(self, messages: int, cutAt: int, into: int = 5) -> None:
+        """
+        Write C{messages} messages in one batch to a disk that fills up
+        C{into} bytes into line C{cutAt}; C{self.threaded}, C{self.full},
+        C{self.logger} (capturing the failure reports) and C{self.lines}
+        (those written) are then set.
+        """
+        self.logger = self.capture()
+        self.full = _fullDisk(budget=0)
+        self.destination = _destination(self.full)
+        self.threaded, _, self.performAll = self.started(self.destination)
+        self.lines = [self.destination.encode(_message(n)) for n in range(messages)]
+        self.full.budget = len(b"".join(self.lines[:cutAt])) + into
+        for n in range(messages):
+            self.threaded(_message(n))
+        self.performAll()
+
+    def test_batchCutInTheMiddle(self) -> None:
+        """
+        A batch cut in the middle of a line is reported with C{lost}, and
+        counted in C{dropped}, as the lines after the cut one only.
+        """
+        self.cutBatch(6, cutAt=2)
+        [report] = self.logger.messages
+        self.assertEqual(report["message_type"], "eliot:destination_failure")
+        self.assertEqual(report["exception"], "txcausal._file.ShortWrite")
+        self.assertIn("3 lines lost", report["reason"])
+        self.assertEqual(report["lost"], 3)
+        self.assertEqual(json.loads(report["message"])["n"], 3)
+        self.assertEqual(self.threaded.dropped, 3)
+        self.assertEqual(self.full.data, b"".join(self.lines[:2]) + self.lines[2][:5])
+        self.assertEqual(self.destination._pending, self.lines[2][5:])
+
+    def test_lostWhilePendingCountedOnRecovery(self) -> None:
+        """
+        The batches lost while the cut line cannot be finished are counted
+        and, once the disk has room again, reported after the cut line is
+        finished; the file then holds only whole lines.
+        """
+        self.cutBatch(4, cutAt=1)
+        for n in range(10, 13):
+            self.threaded(_message(n))
+            self.performAll()
+        self.assertEqual([m["lost"] for m in self.logger.messages], [2])
+        self.assertEqual(self.destination._pending, self.lines[1][5:])
+        self.full.budget = 2**30
+        self.threaded(_message(20))
+        self.performAll()
+        written = [json.loads(line) for line in self.full.data.splitlines()]
+        self.assertEqual([m.get("n") for m in written], [0, 1, 20, None])
+        self.assertEqual((written[-1]["message_type"], written[-1]["count"]),
+                         ("txcausal:messages_dropped", 3))
+        self.assertEqual(self.threaded.dropped, 2 + 3)
+
+    def test_otherErrorsLoseTheBatch(self) -> None:
+        """
+        An error raised before the file took anything loses the whole batch.
+        """
+        self.cutBatch(3, cutAt=0, into=0)
+        [report] = self.logger.messages
+        self.assertEqual(report["exception"], "builtins.OSError")
+        self.assertEqual(report["lost"], 3)
+        self.assertEqual(json.loads(report["message"])["n"], 0)
+        self.assertEqual(self.threaded.dropped, 3)
