@@ -68,7 +68,8 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.profile is None and args.config is not None:
         parser.error("--config applies only with --profile")
-    if args.profile is not None and (args.only or args.json or args.repeats is not None):
+    if args.profile is not None and any(
+            option is not None for option in (args.only, args.json, args.repeats)):
         parser.error("--profile runs no timed scenario: --only, --json and --repeats "
                      "do not apply")
     return args

@@ -4,8 +4,10 @@ C{python -m bench --profile N}: txcausal's operation of scenario C{N} (1 to
 4) under pyinstrument, printed as a plain-text call tree, to find where a
 missed target's time goes.
 
-The operations are those the timed scenarios run (L{bench._core} and
-L{bench._deferred}), in either configuration:
+The operations are those the timed scenarios run, taken from
+L{bench._threaded_child.SCENARIOS} (themselves L{bench._core}'s and
+L{bench._deferred}'s), and the titles are the table's
+(L{bench._threaded}), in either configuration:
 
   - C{file}: txcausal writes with its C{FileDestination}, as in
     L{bench._core};
@@ -15,19 +17,19 @@ L{bench._deferred}), in either configuration:
     thread, so the writer's work shows in the same tree as the caller's.
 
 The number of operations is calibrated so that the profiled loop does about
-L{TARGET_SECONDS} of work (L{QUICK_SECONDS} with C{--quick}).
+L{TARGET_SECONDS} of work (L{QUICK_SECONDS} with C{--quick}).  The tree
+hides frames under L{FILTER_THRESHOLD} of the total (pyinstrument's default
+is 1%), so that the in-memory writer's work stays visible even in a short
+profile.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple
+from typing import Callable, Tuple
 
-from attrs import frozen
-
-from . import _core, _deferred, _peers
-from ._harness import Prepared
+from . import _peers, _threaded, _threaded_child
 
 #: Configurations, in the order C{--config} lists them.
 CONFIGURATIONS = ("file", "threaded")
@@ -35,38 +37,20 @@ CONFIGURATIONS = ("file", "threaded")
 INTERVAL = 0.0001
 #: Seconds of work to profile, and with C{--quick}.
 TARGET_SECONDS, QUICK_SECONDS = 0.4, 0.05
+#: The share of the total under which pyinstrument hides a frame.
+FILTER_THRESHOLD = 0.002
 #: Operations between two drains of the in-memory writer's work.
 DRAIN_EVERY = 1_000
 #: Operations timed, unprofiled, to choose how many to profile.
 CALIBRATION = 300
 
 
-@frozen
-class Scenario:
+def title(number: int) -> str:
     """
-    txcausal's operation in one scenario.
-
-    @ivar prepare: Given C{txcausal} and C{txcausal.twisted}, makes the
-        operation and its teardown; runs once txcausal's destination is
-        registered.
+    @return: Scenario C{number}'s label in the table, e.g. C{"1 standalone
+        message"}.
     """
-
-    title: str
-    prepare: Callable[[Any, Any], Prepared]
-
-
-def _nothing() -> None:
-    pass
-
-
-SCENARIOS: Dict[int, Scenario] = {
-    1: Scenario("standalone message", lambda tx, _: (_core.standalone(tx), _nothing)),
-    2: Scenario("message in action", lambda tx, _: _core.in_action(tx)),
-    3: Scenario("nested action pair", lambda tx, _: (_core.nested_pair(tx.start_action),
-                                                     _nothing)),
-    4: Scenario("DeferredContext", lambda tx, twisted: (
-        _deferred.chain(tx.start_action, twisted.DeferredContext), _nothing)),
-}
+    return _threaded._SCENARIOS[number - 1][1]
 
 
 class _Immediate:
@@ -80,6 +64,10 @@ class _Immediate:
 
 
 def _drainer(perform: Callable[[], bool]) -> Callable[[], None]:
+    """
+    @return: Running C{perform} until it says no work is left.
+    """
+
     def drain() -> None:
         while perform():
             pass
@@ -87,7 +75,7 @@ def _drainer(perform: Callable[[], bool]) -> Callable[[], None]:
     return drain
 
 
-def _threaded(directory: Path) -> Tuple[Callable[[], None], Callable[[], None]]:
+def _threaded_writer(directory: Path) -> Tuple[Callable[[], None], Callable[[], None]]:
     """
     Make a started C{ThreadedWriter}, around a C{FileDestination}, with an
     in-memory worker, the only txcausal destination.
@@ -121,7 +109,7 @@ def _file(directory: Path) -> Tuple[Callable[[], None], Callable[[], None]]:
     @return: Nothing to drain, and the teardown.
     """
     _, teardown = _peers.txcausal_file(directory)
-    return _nothing, teardown
+    return _threaded_child._nothing, teardown
 
 
 def _run(op: Callable[[], None], drain: Callable[[], None], operations: int) -> None:
@@ -158,8 +146,28 @@ def header(number: int, configuration: str, operations: int) -> str:
     how = ("FileDestination" if configuration == "file" else
            "ThreadedWriter around FileDestination, its in-memory worker drained on "
            f"this thread every {DRAIN_EVERY:,} operations")
-    return (f"profile: scenario {number} ({SCENARIOS[number].title}), {how}; "
-            f"{operations:,} operations, pyinstrument interval {INTERVAL} s")
+    return (f"profile: {title(number)}, {how}; {operations:,} operations, "
+            f"pyinstrument interval {INTERVAL} s, frames under "
+            f"{FILTER_THRESHOLD:.1%} of the total hidden")
+
+
+def _profiled(op: Callable[[], None], drain: Callable[[], None],
+              operations: int) -> str:
+    """
+    Run L{_run} under pyinstrument, stopped whether or not it raises.
+
+    @return: The call tree, as plain text.
+    """
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=INTERVAL, async_mode="disabled")
+    profiler.start()
+    try:
+        _run(op, drain, operations)
+    finally:
+        profiler.stop()
+    return profiler.output_text(unicode=False, color=False,
+                                processor_options={"filter_threshold": FILTER_THRESHOLD})
 
 
 def profile(number: int, configuration: str, directory: Path, quick: bool = False) -> str:
@@ -168,24 +176,15 @@ def profile(number: int, configuration: str, directory: Path, quick: bool = Fals
 
     @return: The header line and pyinstrument's call tree, as plain text.
     """
-    from pyinstrument import Profiler
-
-    import txcausal
-    from txcausal import twisted as txtwisted
-
-    drain, close = (_file if configuration == "file" else _threaded)(directory)
+    drain, close = (_file if configuration == "file" else _threaded_writer)(directory)
     try:
-        op, leave = SCENARIOS[number].prepare(txcausal, txtwisted)
+        op, leave = _threaded_child.SCENARIOS[number - 1].prepare("txcausal")
         try:
             operations = calibrate(op, drain, QUICK_SECONDS if quick else TARGET_SECONDS)
-            profiler = Profiler(interval=INTERVAL, async_mode="disabled")
-            profiler.start()
-            _run(op, drain, operations)
-            profiler.stop()
+            tree = _profiled(op, drain, operations)
         finally:
             leave()
     finally:
         close()
-    tree = profiler.output_text(unicode=False, color=False)
     return header(number, configuration, operations) + "\n" + tree
 

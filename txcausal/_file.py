@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_output,txcausal.test.test_output_shortwrite -*-
+# -*- test-case-name: txcausal.test.test_file,txcausal.test.test_file_shortwrite -*-
 """
 L{FileDestination}: one JSON object per line, written to a file as it is
 logged (one system call per line on a regular file), and L{ShortWrite}, what
@@ -62,20 +62,41 @@ class ShortWrite(OSError):
     A file took only part of a write: the disk is full, or the file raised
     after taking some of the lines.
 
-    @ivar lost: How many whole lines of the write were neither written nor
-        kept to be written next.
+    @ivar lost: How many lines of the write were neither written nor kept
+        to be written next (each line is one message as written: a message
+        that could not be encoded is written as two).
+    @ivar first: The start of the first line lost or, when none is, of the
+        line cut short; at most L{_SHOWN} bytes.
     """
 
-    def __init__(self, reason: str, lost: int) -> None:
+    def __init__(self, reason: str, lost: int = 0, first: bytes = b"") -> None:
         super().__init__(reason)
         self.lost = lost
+        self.first = first
+
+
+#: How much of a line a L{ShortWrite} shows.
+_SHOWN = 1000
+
+
+def _line_at(data: bytes, start: int) -> bytes:
+    """
+    @return: The start of the line of C{data} beginning at C{start}.
+    """
+    return data[start:start + _SHOWN].split(b"\n", 1)[0]
 
 
 def _lines(count: int) -> str:
+    """
+    @return: C{"1 line"}, C{"2 lines"}...
+    """
     return f"{count:,} line" if count == 1 else f"{count:,} lines"
 
 
 def _cause(error: Optional[OSError]) -> str:
+    """
+    @return: What the file raised, for a L{ShortWrite}'s reason.
+    """
     return "" if error is None else f" ({exception_name(error)}: {safe_str(error, 200)})"
 
 
@@ -92,18 +113,23 @@ class FileDestination:
     Other files are written to and then flushed.  Remove the destination
     before closing its file.
 
-    If the file stops taking data halfway through a line (a full disk), the
-    call raises L{ShortWrite}, which reports the failure; the rest of that
-    one line is kept and written first the next time, so the file never
-    holds half a line followed by another.  The lines of the write that the
-    file took nothing of are lost, and counted in L{ShortWrite.lost}.
-    While that rest cannot be written, later writes are not attempted: they
-    raise L{ShortWrite} too, losing their lines, and what is kept never
-    grows.
+    If a file written directly stops taking data halfway through a line (a
+    full disk), the call raises L{ShortWrite} (an L{OSError}), which reports
+    the failure; the rest of that one line is kept and written first the
+    next time, so that a later line is not glued to half a line (when one
+    thread writes at a time, as behind a
+    L{txcausal.logwriter.ThreadedWriter}: the direct write takes no lock).
+    The lines of the write that the file took nothing of are lost, and
+    counted in L{ShortWrite.lost}.  While that rest cannot be written, later
+    writes are not attempted: they raise L{ShortWrite} too, losing their
+    lines, and what is kept never grows.  A C{ThreadedWriter} tries the rest
+    once more when it stops (L{write_cut_line}); a forked child leaves the
+    rest to its parent.  Other files raise what they raise, and keep
+    nothing.
     """
 
     __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_pending",
-                 "_pendingLock")
+                 "_pendingLock", "_pendingPid")
 
     def __init__(self, file: IO[Any], encoder: EncoderHook = None) -> None:
         """
@@ -122,6 +148,8 @@ class FileDestination:
         #: The rest of the line a failed direct write cut short.
         self._pending = b""
         self._pendingLock = threading.Lock()
+        #: The process that cut that line: a forked child leaves it to it.
+        self._pendingPid = 0
 
     @property
     def file(self) -> IO[Any]:
@@ -188,10 +216,19 @@ class FileDestination:
         """
         with self._pendingLock:
             if written is None:
+                self._forget_parents_rest()
                 self._write_pending(data)
             done, error = self._write_from(data, written or 0)
             if done < len(data):
                 self._cut(data, done, error)
+
+    def _forget_parents_rest(self) -> None:
+        """
+        In a forked child, drop the rest of a line the parent cut: the
+        parent writes it, and two copies would garble the file.
+        """
+        if self._pending and self._pendingPid != os.getpid():
+            self._pending = b""
 
     def _write_from(self, data: bytes, done: int) -> Tuple[int, Optional[OSError]]:
         """
@@ -228,7 +265,7 @@ class FileDestination:
             raise ShortWrite(
                 f"the file took {done:,} of the {len(pending):,} bytes left of a line cut "
                 f"short earlier{_cause(error)}; that rest is kept and written next; "
-                f"{_lines(lost)} not written and lost", lost) from error
+                f"{_lines(lost)} not written and lost", lost, _line_at(data, 0)) from error
 
     def _cut(self, data: bytes, done: int, error: Optional[OSError]) -> NoReturn:
         """
@@ -248,11 +285,34 @@ class FileDestination:
             # Only a thread whose short write raced this one's can have
             # left a rest too: one line a thread at most.
             self._pending += data[done:end]
+            self._pendingPid = os.getpid()
         lost = data.count(b"\n", end)
         kept = ("; the rest of the line cut short is kept and written next"
                 if end > done else "")
+        first = _line_at(data, end if lost else data.rfind(b"\n", 0, done) + 1)
         raise ShortWrite(f"the file took {done:,} of {len(data):,} bytes{_cause(error)}"
-                         f"{kept}; {_lines(lost)} lost", lost) from error
+                         f"{kept}; {_lines(lost)} lost", lost, first) from error
+
+    def write_cut_line(self) -> None:
+        """
+        Try once more to write the rest of a line a full disk cut short, if
+        any is kept: what L{txcausal.logwriter.ThreadedWriter} does when it
+        stops.  Whatever happens, nothing is kept afterwards.
+
+        @raise ShortWrite: If the file still does not take it all: that
+            line is lost (C{lost} is 1), and the file ends with part of it.
+        """
+        with self._pendingLock:
+            self._forget_parents_rest()
+            pending, self._pending = self._pending, b""
+            if not pending:
+                return
+            done, error = self._write_from(pending, 0)
+            if done < len(pending):
+                raise ShortWrite(
+                    f"the file took {done:,} of the {len(pending):,} bytes left of a line "
+                    f"cut short earlier{_cause(error)}, when no more were to be written; "
+                    f"{_lines(1)} lost", 1, pending[:_SHOWN]) from error
 
     def __call__(self, message: Dict[str, Any]) -> None:
         # The hot path: encode and write_encoded's direct write, inlined.

@@ -81,12 +81,15 @@ def _make_default(hook: EncoderHook) -> Callable[[Any], Any]:
     return default
 
 
-#: Every digit made a zero, so that twenty digits in a row are found with a
-#: plain substring search, five times faster than a regular expression...
+#: Every digit made a zero, so that an integer too long for 64 bits is found
+#: with a plain substring search, five times faster than a regular
+#: expression: twenty digits (past 18,446,744,073,709,551,615), or a minus
+#: sign and nineteen (past -9,223,372,036,854,775,808)...
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _TWENTY_DIGITS = b"0" * 20
-#: ...which then tells an integer past 64 bits from the digits of a fraction.
-_LONG_INTEGER = re.compile(rb"(?<![.0-9])[0-9]{20}")
+_MINUS_NINETEEN_DIGITS = b"-" + b"0" * 19
+#: ...which then tells such an integer from the digits of a fraction.
+_LONG_INTEGER = re.compile(rb"(?<![.0-9])(?:-[0-9]{19}|[0-9]{20})")
 
 
 def decode_json(text: bytes) -> Any:
@@ -97,7 +100,9 @@ def decode_json(text: bytes) -> Any:
     @raise orjson.JSONDecodeError: If C{text} is not JSON (a L{ValueError}).
     """
     value = orjson.loads(text)
-    if _TWENTY_DIGITS in text.translate(_DIGITS_TO_ZERO) and _LONG_INTEGER.search(text):
+    zeros = text.translate(_DIGITS_TO_ZERO)
+    if ((_TWENTY_DIGITS in zeros or _MINUS_NINETEEN_DIGITS in zeros)
+            and _LONG_INTEGER.search(text)):
         return json.loads(text)
     return value
 

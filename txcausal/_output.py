@@ -165,7 +165,7 @@ class Destinations:
         others = [other for other in destinations if other is not failed]
         if not others:
             # A line cut short by a full disk is kept, to be completed.
-            self.dropped += error.lost if isinstance(error, ShortWrite) else 1
+            self.dropped += 0 if isinstance(error, ShortWrite) and not error.lost else 1
             _last_resort(report)
         for other in others:
             try:

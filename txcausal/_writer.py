@@ -1,16 +1,19 @@
-# -*- test-case-name: txcausal.test.test_logwriter -*-
+# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_fork -*-
 """
 The parts L{txcausal.logwriter.ThreadedWriter} is built from: workers that run
 the writes (a daemon thread, or an in-memory one for tests), the bounded queue
-between the logging threads and the writer, and the sinks that snapshot a
-message on the logging thread and write it on the writer's.
+between the logging threads and the writer, the sinks that snapshot a
+message on the logging thread and write it on the writer's, and the
+process's fork hooks.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from queue import SimpleQueue
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
 from zope.interface import Interface, implementer
 
@@ -229,17 +232,19 @@ class BoundedQueue:
         """
         self._lock.release()
 
-    def afterFork(self) -> None:
+    def afterForkInChild(self) -> None:
         """
-        Make the queue usable in a forked child: a new lock, and room again
-        for the messages the parent's writer had taken.  The child keeps
-        what was queued and the refusals not yet reported, to write and
-        report them itself: C{twistd}'s parent exits as soon as it forks.
+        Start the queue afresh in a forked child: a new lock, nothing queued
+        or being written, no refusal to report and no drain scheduled.  The
+        messages queued at the fork, and the refusals, are the parent's to
+        write and report; the child keeps only whether it accepts messages.
         """
         self._lock = threading.Lock()
-        self._count = self._queued
-        self._size = len(self._buffer) + sum(map(len, self._items))
+        self._buffer = bytearray()
+        self._items = []
+        self._queued = self._count = self._size = 0
         self._scheduled = False
+        self.refusedFull = self.refusedClosed = 0
 
     def release(self, count: int, size: int) -> None:
         """
@@ -283,6 +288,15 @@ class FileSink:
         """
         self._destination.write_encoded(data)
 
+    def finish(self) -> None:
+        """
+        Write the rest of a line a full disk cut short, if the destination
+        keeps one, when nothing more is to be written.
+
+        @raise txcausal._file.ShortWrite: If it still cannot be written.
+        """
+        self._destination.write_cut_line()
+
     def __repr__(self) -> str:
         return repr(self._destination)
 
@@ -314,6 +328,11 @@ class CallableSink:
         for line in data.splitlines():
             self._destination(decode_json(line))
 
+    def finish(self) -> None:
+        """
+        Nothing is kept between writes.
+        """
+
     def __repr__(self) -> str:
         return repr(self._destination)
 
@@ -326,3 +345,95 @@ def sinkFor(destination: Callable[[Dict[str, Any]], None],
     if isinstance(destination, FileDestination) and encoder is None:
         return FileSink(destination)
     return CallableSink(destination, encoder)
+
+
+class ForkAware(Protocol):
+    """
+    What L{ForkHooks} calls on a L{txcausal.logwriter.ThreadedWriter}.
+    """
+
+    def _flushBeforeFork(self) -> None:
+        """
+        Write what is queued, on the forking thread.
+        """
+
+    def _holdForFork(self) -> None:
+        """
+        Take the locks to hold across the fork.
+        """
+
+    def _releaseAfterFork(self) -> None:
+        """
+        Release them, in the parent.
+        """
+
+    def _afterForkInChild(self) -> None:
+        """
+        Start afresh, in the child.
+        """
+
+    def _report(self) -> None:
+        """
+        Send the failure reports kept while the locks were held.
+        """
+
+
+class ForkHooks:
+    """
+    The fork hooks of every L{txcausal.logwriter.ThreadedWriter} in the
+    process (registered with L{os.register_at_fork} once), run together
+    so that no writer's lock is held while another writes (a failure report
+    from one goes to the others): first each writer flushes its queue, then
+    each holds its locks across the fork.
+    """
+
+    def __init__(self) -> None:
+        self._writers: "weakref.WeakSet[ForkAware]" = weakref.WeakSet()
+        # Held across a fork: two threads forking at once take turns.
+        self._lock = threading.Lock()
+        self._held: List[ForkAware] = []
+
+    def add(self, writer: ForkAware) -> None:
+        """
+        Include C{writer}, for as long as it exists.
+        """
+        with self._lock:
+            self._writers.add(writer)
+
+    def before(self) -> None:
+        """
+        On the forking thread: every writer writes what is queued, then
+        every writer holds its locks until the fork is done.
+        """
+        self._lock.acquire()
+        self._held = list(self._writers)
+        for writer in self._held:
+            writer._flushBeforeFork()
+        for writer in self._held:
+            writer._holdForFork()
+
+    def afterInParent(self) -> None:
+        """
+        In the parent: release the locks, then send the failure reports.
+        """
+        writers, self._held = self._held, []
+        for writer in writers:
+            writer._releaseAfterFork()
+        self._lock.release()
+        for writer in writers:
+            writer._report()
+
+    def afterInChild(self) -> None:
+        """
+        In the child: every writer starts afresh, with new locks.
+        """
+        writers, self._held = self._held, []
+        self._lock = threading.Lock()
+        for writer in writers:
+            writer._afterForkInChild()
+
+
+#: The process's fork hooks, for every L{txcausal.logwriter.ThreadedWriter}.
+FORK_HOOKS = ForkHooks()
+os.register_at_fork(before=FORK_HOOKS.before, after_in_parent=FORK_HOOKS.afterInParent,
+                    after_in_child=FORK_HOOKS.afterInChild)

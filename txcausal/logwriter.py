@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_output_shortwrite -*-
+# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_fork -*-
 """
 L{ThreadedWriter}: a destination that writes from a thread of its own, so a
 slow or blocked disk never stalls the reactor::
@@ -20,10 +20,8 @@ message as soon as there is room.
 from __future__ import annotations
 
 import atexit
-import os
 import threading
-import weakref
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from orjson import dumps as _dumps
 from twisted.application.service import IService, Service
@@ -34,7 +32,7 @@ from . import _file, _output
 from ._interfaces import IDestination
 from ._json import FAST_OPTIONS, EncoderHook, safe_repr, safe_str
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
-from ._writer import BoundedQueue, DaemonThreadWorker, IWriterWorker, sinkFor
+from ._writer import FORK_HOOKS, BoundedQueue, DaemonThreadWorker, IWriterWorker, sinkFor
 
 #: Default queue limits: enough for bursts, small enough for any process.
 DEFAULT_MAX_MESSAGES = 10_000
@@ -48,16 +46,19 @@ def _failureReport(sink: object, error: Exception, data: bytes,
     """
     The C{eliot:destination_failure} message for the C{count} messages
     C{sink} lost writing C{data}: all of them or, for a L{_file.ShortWrite},
-    the last ones (its message field shows the first lost).
+    those it counts.  Its C{message} field shows the first line lost (or,
+    when none is, the line a L{_file.ShortWrite} cut short).
     """
     if isinstance(error, _file.ShortWrite):
-        data = data.splitlines()[-count] if count else b""
+        shown = error.first
+    else:
+        shown = data[:1000].split(b"\n", 1)[0]
     return standalone_message(
         DESTINATION_FAILURE,
         destination=safe_repr(sink, 200),
         exception=exception_name(error),
         reason=safe_str(error, 1000),
-        message=data[:1000].split(b"\n", 1)[0].decode("utf-8", "replace"),
+        message=shown.decode("utf-8", "replace"),
         lost=count,
     )
 
@@ -132,50 +133,83 @@ class ThreadedWriter(Service):
         self._exitTimeout = exitTimeout
         self._createWorker = createWorker
         self._worker: Optional[IWriterWorker] = None
+        # In a forked child whose parent's writer was running: the child's
+        # worker is created by the first message that needs it.
+        self._workerDue = False
+        self._startLock = threading.Lock()
         self._failing = False
         self._lostToFailures = 0
+        #: Failure reports to send once the write lock is released.
+        self._reports: List[Dict[str, Any]] = []
         self._direct = False
         self._directLock = threading.RLock()
-        # Held while the destination writes, and across a fork: a child
-        # must not inherit a file whose lock a vanished thread holds.
+        # Held from taking messages off the queue until they are written,
+        # and across a fork: the forking thread writes what is queued, and
+        # a child must not inherit a file whose lock a vanished thread holds.
         self._forkLock = threading.Lock()
-        alive = weakref.ref(self)
+        FORK_HOOKS.add(self)
 
-        def call(method: Callable[["ThreadedWriter"], None]) -> Callable[[], None]:
-            def callback() -> None:
-                writer = alive()
-                if writer is not None:
-                    method(writer)
-            return callback
-
-        os.register_at_fork(before=call(ThreadedWriter._beforeFork),
-                            after_in_parent=call(ThreadedWriter._afterForkInParent),
-                            after_in_child=call(ThreadedWriter._afterForkInChild))
-
-    def _beforeFork(self) -> None:
+    def _threaded(self) -> bool:
         """
-        Let a write in progress finish, and hold off the next, until the
-        fork is done.
+        Whether the writer runs with a worker, made or due (not stopping).
+        """
+        return self._worker is not None or self._workerDue
+
+    def _flushBeforeFork(self) -> None:
+        """
+        Before a fork, on the forking thread, once the write in progress is
+        done: write what is queued and report the refusals, so that the
+        parent's log is complete whether it goes on or exits at once.
+        """
+        if self._threaded():
+            self._drain()
+
+    def _holdForFork(self) -> None:
+        """
+        Hold off the next write and every L{__call__} until the fork is done.
         """
         self._forkLock.acquire()
+        if self._threaded():
+            # What other threads logged since the flush; a failure found
+            # now is reported after the fork, in the parent.
+            while self._writeTaken():
+                pass
         self._queue.beforeFork()
 
-    def _afterForkInParent(self) -> None:
+    def _releaseAfterFork(self) -> None:
         self._queue.afterForkInParent()
         self._forkLock.release()
 
     def _afterForkInChild(self) -> None:
         """
-        In a forked child (C{twistd} daemonizing after starting its logger),
-        the worker's thread is gone: start a new one for what the child logs.
+        In a forked child, the parent's threads are gone and the parent has
+        written what was queued: start with new locks and an empty queue.
+        If the writer was running, the child's worker is created when the
+        child first logs, so that a child that execs or never logs starts no
+        thread.
         """
         self._forkLock = threading.Lock()
-        if self._worker is None:
-            return
-        self._queue.afterFork()
         self._directLock = threading.RLock()
-        self._worker = self._createWorker()
-        self._worker.do(self._drain)
+        self._startLock = threading.Lock()
+        self._queue.afterForkInChild()
+        self._reports = []
+        self._failing = False
+        self._lostToFailures = 0
+        self._workerDue = self._threaded()
+        self._worker = None
+
+    def _startDueWorker(self) -> Optional[IWriterWorker]:
+        """
+        @return: The worker, created if due (in a forked child, for its first
+            message); C{None} if the writer is stopping.
+        """
+        with self._startLock:
+            if self._workerDue:
+                # Set before the flag is cleared: a fork in between still
+                # sees a running writer.
+                self._worker = self._createWorker()
+                self._workerDue = False
+            return self._worker
 
     def __repr__(self) -> str:
         return f"<ThreadedWriter {self._sink!r}>"
@@ -197,8 +231,11 @@ class ThreadedWriter(Service):
             return
         if self._queue.put(data):
             worker = self._worker
-            if worker is not None:
-                worker.do(self._drain)
+            if worker is None:
+                worker = self._startDueWorker()
+                if worker is None:
+                    return
+            worker.do(self._drain)
 
     def startService(self) -> None:
         """
@@ -244,15 +281,23 @@ class ThreadedWriter(Service):
         worker and call C{then} (from the worker).
         """
         self._queue.setAccepting(False)
-        worker, self._worker = self._worker, None
-        assert worker is not None
+        with self._startLock:
+            worker, self._worker = self._worker, None
+            self._workerDue = False
 
         def last() -> None:
             self._drain()
-            worker.quit()
+            self._close()
+            if worker is not None:
+                worker.quit()
             then()
 
-        worker.do(last)
+        if worker is None:
+            # A forked child that has not logged has no worker: nothing
+            # was queued but what a racing thread may have just put.
+            last()
+        else:
+            worker.do(last)
 
     def stopThreading(self) -> None:
         """
@@ -281,36 +326,87 @@ class ThreadedWriter(Service):
 
     def _drain(self) -> None:
         """
-        Write what is queued, until nothing is.  Runs on the worker.
+        Write what is queued, until nothing is.  Runs on the worker, and on
+        a forking thread before it forks.
         """
-        while True:
-            taken = self._queue.take()
-            if taken is None:
-                return
-            chunks, full, closed = taken
-            for data, count in chunks:
-                self._write(data, count)
-                self._queue.release(count, len(data))
-            self._reportRefused(full, "the ThreadedWriter queue was full")
-            self._reportRefused(closed, "logged while the ThreadedWriter was stopped")
+        more = True
+        while more:
+            with self._forkLock:
+                more = self._writeTaken()
+            if self._reports:
+                self._report()
+
+    def _close(self) -> None:
+        """
+        After the last drain: have the sink finish what it keeps (the rest
+        of a line a full disk cut short), and report through the other
+        destinations the messages lost to a destination still failing,
+        which no later write will report.
+        """
+        with self._forkLock:
+            try:
+                self._sink.finish()
+            except Exception as e:
+                self._failed(e, b"", 1)
+            lost, self._lostToFailures = self._lostToFailures, 0
+            if lost:
+                self._reports.append(dropped_message(
+                    lost, "the destination raised, until the ThreadedWriter stopped",
+                    destination=safe_repr(self._sink, 200)))
+        if self._reports:
+            self._report()
+
+    def _writeTaken(self) -> bool:
+        """
+        Take what is queued, write it and report the refusals.  The caller
+        holds C{_forkLock}, so a fork never finds messages taken but not
+        written.
+
+        @return: C{False} if there was nothing to do.
+        """
+        taken = self._queue.take()
+        if taken is None:
+            return False
+        chunks, full, closed = taken
+        for data, count in chunks:
+            self._writeHeld(data, count)
+            self._queue.release(count, len(data))
+        self._reportRefused(full, "the ThreadedWriter queue was full")
+        self._reportRefused(closed, "logged while the ThreadedWriter was stopped")
+        return True
 
     def _write(self, data: bytes, count: int) -> None:
+        with self._forkLock:
+            self._writeHeld(data, count)
+        if self._reports:
+            self._report()
+
+    def _writeHeld(self, data: bytes, count: int) -> None:
+        """
+        Write C{data}, holding C{_forkLock}.  A failure is counted, and its
+        report left for L{_report}: sent now, it could reach a writer whose
+        lock this thread holds.
+        """
         try:
-            with self._forkLock:
-                self._sink.write(data)
+            self._sink.write(data)
         except Exception as e:
             self._failed(e, data, count)
             return
         if self._failing:
             self._failing = False
             lost, self._lostToFailures = self._lostToFailures, 0
-            self._reportRefused(lost, "the destination raised")
+            self._reportRefused(lost, "the destination raised", counted=True)
 
-    def _reportRefused(self, count: int, reason: str) -> None:
+    def _reportRefused(self, count: int, reason: str, counted: bool = False) -> None:
+        """
+        Write a C{txcausal:messages_dropped} report of C{count} messages,
+        and count them in L{dropped} unless they are C{counted} already.
+        """
         if count:
-            self.dropped += count
+            if not counted:
+                self.dropped += count
             report = dropped_message(count, reason, destination=safe_repr(self._sink, 200))
-            self._write(self._encode(report), 1)
+            self._writeHeld(self._encode(report), 1)
 
     def _failed(self, error: Exception, data: bytes, count: int) -> None:
         """
@@ -321,12 +417,22 @@ class ThreadedWriter(Service):
         """
         if isinstance(error, _file.ShortWrite):
             count = min(error.lost, count)
+        self.dropped += count
         if self._failing:
             self._lostToFailures += count
             return
         self._failing = True
-        self.dropped += count
-        _output._DEFAULT_LOGGER.write(_failureReport(self._sink, error, data, count))
+        self._reports.append(_failureReport(self._sink, error, data, count))
+
+    def _report(self) -> None:
+        """
+        Send the failure reports through the default logger (the other
+        destinations).  Call without holding C{_forkLock}.
+        """
+        with self._forkLock:
+            reports, self._reports = self._reports, []
+        for report in reports:
+            _output._DEFAULT_LOGGER.write(report)
 
 
 __all__ = ["ThreadedWriter"]

@@ -21,7 +21,6 @@ from txcausal import (
     log_message,
 )
 from txcausal._writer import (
-    BoundedQueue,
     CallableSink,
     FileSink,
     MemoryWorker,
@@ -432,35 +431,3 @@ class FileDestinationWriterTests(_Harness, SynchronousTestCase):
         self.assertEqual([m["n"] for m in read_json_lines(tmp / "app.log.2000_1_1")], [1])
         self.assertEqual([m["n"] for m in read_json_lines(tmp / "app.log")], [2])
 
-
-class BoundedQueueForkTests(SynchronousTestCase):
-    """
-    L{BoundedQueue} in a forked child, in both its modes.
-    """
-
-    def test_childHasRoomForWhatTheParentTook(self) -> None:
-        """
-        After L{BoundedQueue.afterFork}, what the parent's writer had taken
-        no longer counts against the limit; what was still queued does, and
-        the child takes it and releases it back to empty.
-        """
-        line = b'{"n":1}\n'
-        for batched in (True, False):
-            queue = BoundedQueue(maxMessages=3, maxBytes=1000, batched=batched)
-            queue.setAccepting(True)
-            queue.put(line)
-            queue.put(line)
-            self.assertIsNotNone(queue.take())  # taken by the parent's writer
-            queue.put(line)
-            queue.beforeFork()
-            queue.afterFork()
-            self.assertTrue(queue.put(line))  # room again, and a drain to schedule
-            self.assertFalse(queue.put(line))
-            self.assertEqual(queue.refusedFull, 0)
-            taken = queue.take()
-            assert taken is not None
-            chunks, full, closed = taken
-            self.assertEqual(sum(count for _, count in chunks), 3)
-            for data, count in chunks:
-                queue.release(count, len(data))
-            self.assertEqual((queue._count, queue._size), (0, 0))

@@ -7,9 +7,12 @@ file did not take is lost and counted.
 
 from __future__ import annotations
 
+import copy
 import errno
 import io
 import json
+import os
+import pickle
 import sys
 from typing import Any, Dict, List
 
@@ -235,7 +238,6 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         self.assertIn("the rest of the line cut short is kept", report["reason"])
         self.assertEqual(file._pending, b':1}\n')
 
-
     def test_aloneCountsOnlyLostMessages(self) -> None:
         """
         With no other destination to report to, the registry counts as
@@ -252,6 +254,103 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         destinations.send({"n": 2})
         self.assertEqual((file._pending, destinations.dropped), (b':1}\n', 1))
         self.assertEqual(stderr.getvalue().count("eliot:destination_failure"), 2)
+
+    def test_unencodableMessageCountsOnce(self) -> None:
+        """
+        A message that cannot be encoded is written as two lines; lost to a
+        full disk, it is counted as one dropped message.
+        """
+        self.patch(sys, "stderr", io.StringIO())
+        destinations = Destinations()
+        file = _destination(_fullDisk(budget=4))
+        destinations.add(file)
+        destinations.send({"n": 1})
+        destinations.send({"n": object()})
+        self.assertEqual(destinations.dropped, 1)
+
+
+class ShortWriteDetailsTests(SynchronousTestCase):
+    """
+    What a L{ShortWrite} tells, and L{FileDestination.write_cut_line}.
+    """
+
+    def test_firstLostLine(self) -> None:
+        """
+        C{first} is the first line lost when lines are lost, else the line
+        cut short.
+        """
+        destination = _destination(_fullDisk(budget=12))
+        error = self.assertRaises(ShortWrite, destination.write_encoded, _lines(0, 1, 2))
+        self.assertEqual((error.lost, error.first), (1, b'{"n":2}'))
+        single = _destination(_fullDisk(budget=4))
+        error = self.assertRaises(ShortWrite, single.write_encoded, _lines(0, 7))
+        self.assertEqual((error.lost, error.first), (1, b'{"n":7}'))
+        error = self.assertRaises(ShortWrite, _destination(_fullDisk(budget=12)),
+                                  {"n": 1, "m": 2})
+        self.assertEqual((error.lost, error.first), (0, b'{"n":1,"m":2}'))
+
+    def test_firstWhilePending(self) -> None:
+        """
+        While a cut line cannot be finished, C{first} is the first line of
+        the write refused.
+        """
+        destination = _destination(_fullDisk(budget=4))
+        self.assertRaises(ShortWrite, destination, {"n": 1})
+        error = self.assertRaises(ShortWrite, destination.write_encoded, _lines(5, 6))
+        self.assertEqual((error.lost, error.first), (2, b'{"n":5}'))
+
+    def test_copied(self) -> None:
+        """
+        A L{ShortWrite} can be copied and pickled like other exceptions
+        (its details are not carried over).
+        """
+        error = ShortWrite("reason", 3, b"line")
+        self.assertEqual(str(copy.copy(error)), "reason")
+        self.assertEqual(str(pickle.loads(pickle.dumps(error))), "reason")
+
+    def test_writeCutLine(self) -> None:
+        """
+        L{FileDestination.write_cut_line} writes the rest of the line cut
+        short, if any, and keeps nothing afterwards.
+        """
+        full = _fullDisk(budget=4)
+        destination = _destination(full)
+        destination.write_cut_line()
+        self.assertEqual(full.data, b"")
+        self.assertRaises(ShortWrite, destination, {"n": 1})
+        full.budget = 100
+        destination.write_cut_line()
+        self.assertEqual((full.data, destination._pending), (b'{"n":1}\n', b""))
+
+    def test_forkedChildLeavesTheRestToItsParent(self) -> None:
+        """
+        In a forked child (another process id), the rest of a line the
+        parent cut short is neither written nor kept: the parent writes it.
+        """
+        full = _fullDisk(budget=4)
+        destination = _destination(full)
+        self.assertRaises(ShortWrite, destination, {"n": 1})
+        other = _destination(_fullDisk(budget=4))
+        self.assertRaises(ShortWrite, other, {"n": 1})
+        full.budget = 100
+        self.patch(os, "getpid", lambda: destination._pendingPid + 1)
+        destination({"n": 2})
+        self.assertEqual((full.data, destination._pending), (b'{"n"{"n":2}\n', b""))
+        other.write_cut_line()
+        self.assertEqual(other._pending, b"")
+
+    def test_writeCutLineFails(self) -> None:
+        """
+        When the rest still cannot be written, L{FileDestination.write_cut_line}
+        raises L{ShortWrite} counting that line lost, and keeps nothing.
+        """
+        full = _fullDisk(budget=4)
+        destination = _destination(full)
+        self.assertRaises(ShortWrite, destination, {"n": 1})
+        error = self.assertRaises(ShortWrite, destination.write_cut_line)
+        self.assertEqual((error.lost, error.first, destination._pending), (1, b':1}\n', b""))
+        self.assertIsInstance(error.__cause__, OSError)
+
 
 class ThreadedWriterShortWriteTests(_Harness, SynchronousTestCase):
     """
@@ -304,6 +403,8 @@ class ThreadedWriterShortWriteTests(_Harness, SynchronousTestCase):
             self.performAll()
         self.assertEqual([m["lost"] for m in self.logger.messages], [2])
         self.assertEqual(self.destination._pending, self.lines[1][5:])
+        # Counted as they are lost, reported once the disk takes them.
+        self.assertEqual(self.threaded.dropped, 2 + 3)
         self.full.budget = 2**30
         self.threaded(_message(20))
         self.performAll()
@@ -323,3 +424,55 @@ class ThreadedWriterShortWriteTests(_Harness, SynchronousTestCase):
         self.assertEqual(report["lost"], 3)
         self.assertEqual(json.loads(report["message"])["n"], 0)
         self.assertEqual(self.threaded.dropped, 3)
+
+    def test_cutLineShown(self) -> None:
+        """
+        When nothing is lost, the report shows the line cut short.
+        """
+        self.cutBatch(1, cutAt=0)
+        [report] = self.logger.messages
+        self.assertEqual((report["lost"], self.threaded.dropped), (0, 0))
+        self.assertEqual(report["message"], self.lines[0].decode("utf-8").rstrip("\n"))
+
+    def test_stopFinishesTheCutLine(self) -> None:
+        """
+        A writer stopping writes the rest of a line cut short when the disk
+        has room again, though nothing more was logged.
+        """
+        self.cutBatch(3, cutAt=1)
+        self.full.budget = 2**30
+        self.successResultOf(self.stop())
+        self.assertEqual(self.full.data.splitlines(), [line.rstrip(b"\n") for line in
+                                                       self.lines[:2]])
+        self.assertEqual([m["lost"] for m in self.logger.messages], [1])
+        self.assertEqual(self.threaded.dropped, 1)
+
+    def test_stopWhileFailingReportsTheLost(self) -> None:
+        """
+        A writer stopping while the disk is still full counts the line cut
+        short as lost too, and reports every message lost since the first
+        failure through the other destinations, since no later write will.
+        """
+        self.cutBatch(3, cutAt=1)
+        for n in range(10, 13):
+            self.threaded(_message(n))
+            self.performAll()
+        self.successResultOf(self.stop())
+        failure, dropped = self.logger.messages
+        self.assertEqual((failure["message_type"], failure["lost"]),
+                         ("eliot:destination_failure", 1))
+        self.assertEqual((dropped["message_type"], dropped["count"]),
+                         ("txcausal:messages_dropped", 3 + 1))
+        self.assertIn("until the ThreadedWriter stopped", dropped["reason"])
+        self.assertEqual(self.threaded.dropped, 1 + 3 + 1)
+        self.assertEqual(self.destination._pending, b"")
+
+    def stop(self) -> Any:
+        """
+        Stop the writer and run its worker.
+
+        @return: L{ThreadedWriter.stopService}'s L{Deferred}.
+        """
+        stopped = self.threaded.stopService()
+        self.performAll()
+        return stopped

@@ -1,0 +1,64 @@
+"""
+Tests for L{txcausal._json}: decoding what the encoders wrote, integers past
+64 bits included.
+"""
+
+from __future__ import annotations
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._json import DEFAULT_ENCODER, decode_json
+
+
+class DecodeJSONTests(SynchronousTestCase):
+    """
+    L{decode_json} gives back what L{txcausal._json.JSONLineEncoder} encoded.
+    """
+
+    def assertRoundTrip(self, value: object) -> None:
+        message = {"value": value}
+        decoded = decode_json(DEFAULT_ENCODER.encode(message))
+        self.assertEqual(decoded, message)
+        self.assertIs(type(decoded["value"]), type(value))
+
+    def test_integersPast64Bits(self) -> None:
+        """
+        Integers past the 64-bit range, positive or negative, come back as
+        the same integers, not as floats.
+        """
+        for value in [2**64, 2**70 + 1, -(2**63) - 1, -(10**19) + 1, -(2**90)]:
+            self.assertRoundTrip(value)
+
+    def test_integersWithin64Bits(self) -> None:
+        """
+        Integers at the edges of the 64-bit range, and 19-digit ones such as
+        nanosecond timestamps, come back exactly.
+        """
+        for value in [2**64 - 1, -(2**63), 1_700_000_000_123_456_789, 0]:
+            self.assertRoundTrip(value)
+
+    def test_longFractionsStayFloats(self) -> None:
+        """
+        A float whose text has twenty digits in a row (after the point, or
+        in an exponent's mantissa) stays a float.
+        """
+        for text in [b'{"v": 0.12345678901234567890}', b'{"v": -1.12345678901234567890e5}']:
+            self.assertEqual(decode_json(text), orjson.loads(text))
+            self.assertIs(type(decode_json(text)["v"]), float)
+
+    def test_digitsInStrings(self) -> None:
+        """
+        Long digit runs inside strings are left as they are, whichever
+        decoder reads the line.
+        """
+        text = b'{"id": "12345678901234567890123", "neg": "-1234567890123456789"}'
+        self.assertEqual(decode_json(text), {"id": "12345678901234567890123",
+                                             "neg": "-1234567890123456789"})
+
+    def test_notJSON(self) -> None:
+        """
+        Text that is not JSON raises L{ValueError} (orjson's
+        C{JSONDecodeError}).
+        """
+        self.assertRaises(ValueError, decode_json, b'{"v": ')

@@ -1,0 +1,335 @@
+"""
+Tests for L{txcausal.logwriter.ThreadedWriter} and its queue across
+C{os.fork()}: the parent writes what was queued before it forks, the child
+starts empty and makes a worker only when it logs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
+
+import orjson
+from twisted.internet import defer
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from txcausal import FileDestination
+from txcausal._output import Destinations, Logger, swap_logger
+from txcausal._writer import BoundedQueue, ForkHooks, MemoryWorker, createMemoryWorker
+from txcausal.logwriter import ThreadedWriter
+from txcausal.test._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
+
+
+def _message(n: int) -> Dict[str, Any]:
+    return {"message_type": "test:n", "task_uuid": "u", "task_level": [n],
+            "timestamp": 0.0, "n": n}
+
+
+class _Forkable(CapturingMixin):
+    """
+    Builds a started writer driven by memory workers, and its own fork hooks
+    that a test runs as C{os.fork} would, without forking.
+    """
+
+    def forkable(self, destination: Any = None, **kwargs: Any
+                 ) -> Tuple[ThreadedWriter, List[Dict[str, Any]], List[MemoryWorker], ForkHooks]:
+        flush_early_buffer()
+        written: List[Dict[str, Any]] = []
+        workers: List[MemoryWorker] = []
+        self.performers: List[Callable[[], bool]] = []
+
+        def createWorker() -> MemoryWorker:
+            worker, perform = createMemoryWorker()
+            workers.append(worker)
+            self.performers.append(perform)
+            return worker
+
+        writer = ThreadedWriter(destination if destination is not None else written.append,
+                                ImmediateReactor(), createWorker=createWorker, **kwargs)
+        writer.startService()
+        self.addCleanup(lambda: writer.running and writer.stopService())  # type: ignore[attr-defined]
+        hooks = ForkHooks()
+        hooks.add(writer)
+        return writer, written, workers, hooks
+
+    def perform(self, index: int) -> None:
+        """
+        Run the work of one worker: the parent's is gone in a child.
+        """
+        while self.performers[index]():
+            pass
+
+
+class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
+    """
+    L{ThreadedWriter}'s fork hooks, run directly.
+    """
+
+    def test_queuedWrittenBeforeFork(self) -> None:
+        """
+        What is queued is written by the forking thread before it forks, in
+        order; the parent's worker then finds nothing left to write.
+        """
+        writer, written, _, hooks = self.forkable()
+        for n in range(5):
+            writer(_message(n))
+        hooks.before()
+        self.assertEqual([m["n"] for m in written], [0, 1, 2, 3, 4])
+        hooks.afterInParent()
+        self.perform(0)
+        writer(_message(5))
+        self.perform(0)
+        self.assertEqual([m["n"] for m in written], [0, 1, 2, 3, 4, 5])
+
+    def test_refusalsReportedBeforeFork(self) -> None:
+        """
+        Refused messages are reported before the fork, by the parent, and
+        never again by the child.
+        """
+        writer, written, _, hooks = self.forkable(maxMessages=2)
+        for n in range(5):
+            writer(_message(n))
+        hooks.before()
+        self.assertEqual([m.get("n") for m in written], [0, 1, None])
+        self.assertEqual(written[2]["message_type"], "txcausal:messages_dropped")
+        self.assertEqual(written[2]["count"], 3)
+        hooks.afterInChild()
+        writer(_message(7))
+        self.perform(1)
+        self.assertEqual([m.get("n") for m in written], [0, 1, None, 7])
+        self.assertEqual(writer.dropped, 3)
+
+    def test_noWorkerInChildUntilItLogs(self) -> None:
+        """
+        The child creates no worker at the fork, whatever the parent had
+        queued; its first message creates exactly one, which writes the
+        child's messages and only them.
+        """
+        writer, written, workers, hooks = self.forkable()
+        writer(_message(1))
+        hooks.before()
+        hooks.afterInChild()
+        self.assertEqual(len(workers), 1)
+        del written[:]
+        for n in (10, 11):
+            writer(_message(n))
+        self.assertEqual(writer._startDueWorker(), workers[1])
+        self.assertEqual(len(workers), 2)
+        self.perform(1)
+        self.assertEqual([m["n"] for m in written], [10, 11])
+
+    def test_childStopsWithoutWorker(self) -> None:
+        """
+        A child that never logged stops its writer without creating a
+        worker, and so does C{stopThreading}, which then writes directly.
+        """
+        for stop in ("stopService", "stopThreading"):
+            writer, written, workers, hooks = self.forkable()
+            hooks.before()
+            hooks.afterInChild()
+            if stop == "stopService":
+                self.successResultOf(writer.stopService())
+            else:
+                writer.stopThreading()
+                writer(_message(3))
+                self.assertEqual([m["n"] for m in written], [3])
+            self.assertEqual(len(workers), 1)
+            self.assertFalse(writer.running)
+
+    def test_childStopsAfterLogging(self) -> None:
+        """
+        In a child that logged, L{ThreadedWriter.stopService} fires once the
+        child's worker has written the child's messages, then quits it.
+        """
+        writer, written, workers, hooks = self.forkable()
+        hooks.before()
+        hooks.afterInChild()
+        writer(_message(4))
+        stopped = writer.stopService()
+        self.assertNoResult(stopped)
+        self.perform(1)
+        self.successResultOf(stopped)
+        self.assertEqual([m["n"] for m in written], [4])
+        self.assertTrue(workers[1].quitted)
+
+    def test_parentStopsAfterFork(self) -> None:
+        """
+        The parent keeps its worker and stops as usual after a fork.
+        """
+        writer, written, workers, hooks = self.forkable()
+        writer(_message(1))
+        hooks.before()
+        hooks.afterInParent()
+        writer(_message(2))
+        stopped = writer.stopService()
+        self.perform(0)
+        self.successResultOf(stopped)
+        self.assertEqual([m["n"] for m in written], [1, 2])
+        self.assertEqual(len(workers), 1)
+
+    def test_notRunningAtFork(self) -> None:
+        """
+        A writer stopped before the fork stays stopped in the child, with no
+        worker, however much is logged to it.
+        """
+        writer, written, workers, hooks = self.forkable()
+        writer.stopService()
+        self.perform(0)
+        hooks.before()
+        hooks.afterInChild()
+        writer(_message(1))
+        self.assertEqual((len(workers), written, writer._queue.refusedClosed), (1, [], 1))
+
+    def test_failureDuringFlushReported(self) -> None:
+        """
+        A destination raising while the queue is flushed before the fork
+        does not raise out of the hook: the failure is reported through the
+        other destinations and counted, and the later messages written.
+        """
+        logger = self.capture()
+        written: List[int] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            if message["n"] == 1:
+                raise OSError("disk on fire")
+            written.append(message["n"])
+
+        writer, _, _, hooks = self.forkable(destination)
+        for n in range(3):
+            writer(_message(n))
+        hooks.before()
+        self.assertEqual(written, [0, 2])
+        [report] = logger.messages
+        self.assertEqual((report["message_type"], report["lost"]),
+                         ("eliot:destination_failure", 1))
+        self.assertEqual(writer.dropped, 1)
+        hooks.afterInParent()
+        self.assertEqual(len(logger.messages), 1)
+
+    def test_lateFailureReportedByParentOnly(self) -> None:
+        """
+        A failure writing a message logged after the flush, while the locks
+        are being taken, is reported once the fork is done, in the parent;
+        a child, which did not lose it, does not report it.
+        """
+        for parent in (True, False):
+            logger = self.capture()
+
+            def destination(message: Dict[str, Any]) -> None:
+                raise OSError("full")
+
+            writer, _, _, _ = self.forkable(destination)
+            writer._flushBeforeFork()
+            writer(_message(1))
+            writer._holdForFork()
+            self.assertEqual(logger.messages, [])
+            if parent:
+                writer._releaseAfterFork()
+                writer._report()
+                self.assertEqual([m["lost"] for m in logger.messages], [1])
+            else:
+                writer._afterForkInChild()
+                writer._report()
+                self.assertEqual(logger.messages, [])
+
+    def test_failureReportToAnotherWriter(self) -> None:
+        """
+        When one writer's destination fails while the queues are flushed,
+        its report reaches another writer and the fork goes on: no writer
+        holds a lock while another writes.
+        """
+        def broken(message: Dict[str, Any]) -> None:
+            raise OSError("full")
+
+        failing, _, _, hooks = self.forkable(broken)
+        other, written, _, _ = self.forkable()
+        hooks.add(other)
+        destinations = Destinations()
+        destinations.add(other)
+        self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
+        failing(_message(1))
+        hooks.before()
+        hooks.afterInParent()
+        self.assertEqual([m["message_type"] for m in written], ["eliot:destination_failure"])
+
+
+class BoundedQueueForkTests(SynchronousTestCase):
+    """
+    L{BoundedQueue} in a forked child, in both its modes.
+    """
+
+    def test_childStartsEmpty(self) -> None:
+        """
+        After L{BoundedQueue.afterForkInChild}, nothing is queued, taken or
+        refused: the child has the whole room, a new lock, and schedules a
+        drain for its first message.  It still accepts messages.
+        """
+        line = b'{"n":1}\n'
+        for batched in (True, False):
+            queue = BoundedQueue(maxMessages=2, maxBytes=1000, batched=batched)
+            queue.setAccepting(True)
+            queue.put(line)
+            self.assertIsNotNone(queue.take())  # taken by the parent's writer
+            queue.put(line)
+            queue.put(line)  # refused
+            queue.beforeFork()
+            queue.afterForkInChild()
+            self.assertEqual((queue._count, queue._size, queue.refusedFull), (0, 0, 0))
+            self.assertIsNone(queue.take())
+            self.assertTrue(queue.put(line))
+            self.assertFalse(queue.put(line))  # accepted, the drain already scheduled
+            taken = queue.take()
+            assert taken is not None
+            self.assertEqual((sum(count for _, count in taken[0]), taken[1:]), (2, (0, 0)))
+
+
+class RealForkTests(TestCase):
+    """
+    End-to-end: a real fork, a real thread and a real file.
+    """
+
+    def test_eachMessageOnce(self) -> "defer.Deferred[None]":
+        """
+        The parent logs, forks, and logs again; the child, which has no
+        writer thread until it logs, logs and stops its writer.  The file
+        holds every message exactly once.
+        """
+        from twisted.internet import reactor
+
+        flush_early_buffer()
+        path = Path(self.mktemp())
+        logFile = open(path, "ab")
+        self.addCleanup(logFile.close)
+        writer = ThreadedWriter(FileDestination(logFile), reactor)
+        writer.startService()
+        for n in range(2000):
+            writer({"phase": "before", "n": n})
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                # Only the forking thread: the fork started no writer thread.
+                if threading.active_count() != 1:
+                    os._exit(2)
+                for n in range(300):
+                    writer({"phase": "child", "n": n})
+                writer.stopThreading()
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        for n in range(500):
+            writer({"phase": "after", "n": n})
+
+        def check(_: object) -> None:
+            lines = path.read_bytes().splitlines()
+            messages = [(m["phase"], m["n"]) for m in map(orjson.loads, lines)]
+            self.assertEqual(len(messages), 2800)
+            self.assertEqual(sorted(messages), sorted(
+                [("before", n) for n in range(2000)] + [("child", n) for n in range(300)]
+                + [("after", n) for n in range(500)]))
+
+        return writer.stopService().addCallback(check)
