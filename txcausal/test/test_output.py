@@ -119,6 +119,33 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(report["reason"], "no")
         self.assertIn("'x': 1", report["message"])
 
+    def test_instanceDestination(self) -> None:
+        """
+        An instance of a class with C{__call__} (called through its bound
+        method, which is cheaper) receives messages, is named as itself when
+        it fails, and is removed by passing the instance.
+        """
+        messages = self.collect()
+
+        class Broken:
+            calls = 0
+
+            def __call__(self, message: Dict[str, Any]) -> None:
+                self.calls += 1
+                raise ZeroDivisionError("no")
+
+            def __repr__(self) -> str:
+                return "<Broken>"
+
+        broken = Broken()
+        add_destinations(broken)
+        log_message(message_type="m", x=1)
+        self.assertEqual(broken.calls, 1)
+        self.assertEqual(messages[1]["destination"], "<Broken>")
+        remove_destination(broken)
+        log_message(message_type="m", x=2)
+        self.assertEqual((broken.calls, len(messages)), (1, 3))
+
     def test_soleDestinationFails(self) -> None:
         """
         When the only destination raises, the lost message is counted and
