@@ -66,7 +66,8 @@ class ShortWrite(OSError):
         to be written next (each line is one message as written: a message
         that could not be encoded is written as two).
     @ivar first: The start of the first line lost or, when none is, of the
-        line cut short; at most L{_SHOWN} bytes.
+        line cut short (of its rest, for L{FileDestination.write_cut_line});
+        at most L{_SHOWN} bytes.
     """
 
     def __init__(self, reason: str, lost: int = 0, first: bytes = b"") -> None:

@@ -1,24 +1,22 @@
-# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_fork -*-
+# -*- test-case-name: txcausal.test.test_logwriter -*-
 """
 The parts L{txcausal.logwriter.ThreadedWriter} is built from: workers that run
 the writes (a daemon thread, or an in-memory one for tests), the bounded queue
-between the logging threads and the writer, the sinks that snapshot a
-message on the logging thread and write it on the writer's, and the
-process's fork hooks.
+between the logging threads and the writer, and the sinks that snapshot a
+message on the logging thread and write it on the writer's.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import weakref
 from queue import SimpleQueue
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from zope.interface import Interface, implementer
 
-from ._file import FileDestination
-from ._json import EncoderHook, decode_json, encoder_for
+from ._file import FileDestination, ShortWrite
+from ._json import EncoderHook, decode_json, encoder_for, safe_repr, safe_str
+from ._wire import DESTINATION_FAILURE, exception_name, standalone_message
 
 Work = Callable[[], object]
 
@@ -347,93 +345,31 @@ def sinkFor(destination: Callable[[Dict[str, Any]], None],
     return CallableSink(destination, encoder)
 
 
-class ForkAware(Protocol):
+def failureReport(sink: object, error: Exception, data: bytes,
+                   count: int) -> Dict[str, Any]:
     """
-    What L{ForkHooks} calls on a L{txcausal.logwriter.ThreadedWriter}.
+    The C{eliot:destination_failure} message for the C{count} messages
+    C{sink} lost writing C{data}: all of them or, for a L{ShortWrite},
+    those it counts.  Its C{message} field shows the first line lost (or,
+    when none is, the line a L{ShortWrite} cut short).
     """
-
-    def _flushBeforeFork(self) -> None:
-        """
-        Write what is queued, on the forking thread.
-        """
-
-    def _holdForFork(self) -> None:
-        """
-        Take the locks to hold across the fork.
-        """
-
-    def _releaseAfterFork(self) -> None:
-        """
-        Release them, in the parent.
-        """
-
-    def _afterForkInChild(self) -> None:
-        """
-        Start afresh, in the child.
-        """
-
-    def _report(self) -> None:
-        """
-        Send the failure reports kept while the locks were held.
-        """
+    if isinstance(error, ShortWrite):
+        shown = error.first
+    else:
+        shown = data[:1000].split(b"\n", 1)[0]
+    return standalone_message(
+        DESTINATION_FAILURE,
+        destination=safe_repr(sink, 200),
+        exception=exception_name(error),
+        reason=safe_str(error, 1000),
+        message=shown.decode("utf-8", "replace"),
+        lost=count,
+    )
 
 
-class ForkHooks:
+def positive(name: str, value: float) -> None:
     """
-    The fork hooks of every L{txcausal.logwriter.ThreadedWriter} in the
-    process (registered with L{os.register_at_fork} once), run together
-    so that no writer's lock is held while another writes (a failure report
-    from one goes to the others): first each writer flushes its queue, then
-    each holds its locks across the fork.
+    @raise ValueError: Unless C{value}, the argument C{name}, is positive.
     """
-
-    def __init__(self) -> None:
-        self._writers: "weakref.WeakSet[ForkAware]" = weakref.WeakSet()
-        # Held across a fork: two threads forking at once take turns.
-        self._lock = threading.Lock()
-        self._held: List[ForkAware] = []
-
-    def add(self, writer: ForkAware) -> None:
-        """
-        Include C{writer}, for as long as it exists.
-        """
-        with self._lock:
-            self._writers.add(writer)
-
-    def before(self) -> None:
-        """
-        On the forking thread: every writer writes what is queued, then
-        every writer holds its locks until the fork is done.
-        """
-        self._lock.acquire()
-        self._held = list(self._writers)
-        for writer in self._held:
-            writer._flushBeforeFork()
-        for writer in self._held:
-            writer._holdForFork()
-
-    def afterInParent(self) -> None:
-        """
-        In the parent: release the locks, then send the failure reports.
-        """
-        writers, self._held = self._held, []
-        for writer in writers:
-            writer._releaseAfterFork()
-        self._lock.release()
-        for writer in writers:
-            writer._report()
-
-    def afterInChild(self) -> None:
-        """
-        In the child: every writer starts afresh, with new locks.
-        """
-        writers, self._held = self._held, []
-        self._lock = threading.Lock()
-        for writer in writers:
-            writer._afterForkInChild()
-
-
-#: The process's fork hooks, for every L{txcausal.logwriter.ThreadedWriter}.
-FORK_HOOKS = ForkHooks()
-os.register_at_fork(before=FORK_HOOKS.before, after_in_parent=FORK_HOOKS.afterInParent,
-                    after_in_child=FORK_HOOKS.afterInChild)
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, not {value!r}")

@@ -29,43 +29,24 @@ from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
 from . import _file, _output
+from ._fork import FORK_HOOKS
 from ._interfaces import IDestination
-from ._json import FAST_OPTIONS, EncoderHook, safe_repr, safe_str
-from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
-from ._writer import FORK_HOOKS, BoundedQueue, DaemonThreadWorker, IWriterWorker, sinkFor
+from ._json import FAST_OPTIONS, EncoderHook, safe_repr
+from ._wire import dropped_message
+from ._writer import (
+    BoundedQueue,
+    DaemonThreadWorker,
+    IWriterWorker,
+    failureReport,
+    positive,
+    sinkFor,
+)
 
 #: Default queue limits: enough for bursts, small enough for any process.
 DEFAULT_MAX_MESSAGES = 10_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 #: How long an exiting process waits for a writer nobody stopped.
 DEFAULT_EXIT_TIMEOUT = 5.0
-
-
-def _failureReport(sink: object, error: Exception, data: bytes,
-                   count: int) -> Dict[str, Any]:
-    """
-    The C{eliot:destination_failure} message for the C{count} messages
-    C{sink} lost writing C{data}: all of them or, for a L{_file.ShortWrite},
-    those it counts.  Its C{message} field shows the first line lost (or,
-    when none is, the line a L{_file.ShortWrite} cut short).
-    """
-    if isinstance(error, _file.ShortWrite):
-        shown = error.first
-    else:
-        shown = data[:1000].split(b"\n", 1)[0]
-    return standalone_message(
-        DESTINATION_FAILURE,
-        destination=safe_repr(sink, 200),
-        exception=exception_name(error),
-        reason=safe_str(error, 1000),
-        message=shown.decode("utf-8", "replace"),
-        lost=count,
-    )
-
-
-def _positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, not {value!r}")
 
 
 @implementer(IService, IDestination)
@@ -84,11 +65,13 @@ class ThreadedWriter(Service):
     messages are counted in L{dropped} and reported in the log as a
     C{txcausal:messages_dropped} message.  A destination that raises is
     reported once as an C{eliot:destination_failure} message through the
-    other destinations; the messages lost until it works again are then
-    reported as C{txcausal:messages_dropped}.
+    other destinations; the messages lost until it works again (or until
+    the writer stops) are then reported as C{txcausal:messages_dropped}.
 
     @ivar destination: Where the messages go, from the writer's thread.
-    @ivar dropped: How many messages were refused or lost so far.
+    @ivar dropped: How many messages were lost so far (counted as the
+        destination fails), or refused (counted when the writer reports
+        them, as soon as it writes again).
     """
 
     def __init__(
@@ -121,8 +104,8 @@ class ThreadedWriter(Service):
         """
         if not callable(destination):
             raise TypeError(f"ThreadedWriter needs a callable destination, not {destination!r}")
-        _positive("maxMessages", maxMessages)
-        _positive("maxBytes", maxBytes)
+        positive("maxMessages", maxMessages)
+        positive("maxBytes", maxBytes)
         self.destination = destination
         self.dropped = 0
         self._reactor = reactor
@@ -158,25 +141,34 @@ class ThreadedWriter(Service):
     def _flushBeforeFork(self) -> None:
         """
         Before a fork, on the forking thread, once the write in progress is
-        done: write what is queued and report the refusals, so that the
-        parent's log is complete whether it goes on or exits at once.
+        done: write what is queued now, once, and report the refusals, so
+        that the parent's log is complete up to the fork whether it goes on
+        or exits at once.  What other threads log meanwhile stays queued for
+        the parent's worker: the child starts empty.
         """
         if self._threaded():
-            self._drain()
+            with self._forkLock:
+                self._writeTaken()
+            if self._reports:
+                self._report()
 
     def _holdForFork(self) -> None:
         """
-        Hold off the next write and every L{__call__} until the fork is done.
+        Hold off the next write and every L{__call__} until the fork is
+        done; write nothing (a destination could log, into a writer already
+        held).
         """
         self._forkLock.acquire()
-        if self._threaded():
-            # What other threads logged since the flush; a failure found
-            # now is reported after the fork, in the parent.
-            while self._writeTaken():
-                pass
-        self._queue.beforeFork()
+        try:
+            self._queue.beforeFork()
+        except BaseException:
+            self._forkLock.release()
+            raise
 
     def _releaseAfterFork(self) -> None:
+        """
+        Release, in the parent, what L{_holdForFork} held.
+        """
         self._queue.afterForkInParent()
         self._forkLock.release()
 
@@ -205,9 +197,16 @@ class ThreadedWriter(Service):
         """
         with self._startLock:
             if self._workerDue:
-                # Set before the flag is cleared: a fork in between still
-                # sees a running writer.
-                self._worker = self._createWorker()
+                try:
+                    # Set before the flag is cleared: a fork in between
+                    # still sees a running writer.
+                    self._worker = self._createWorker()
+                except Exception:
+                    # No thread to be had: write on the logging threads
+                    # rather than lose the messages.
+                    self._workerDue = False
+                    self._switchToDirect()
+                    return None
                 self._workerDue = False
             return self._worker
 
@@ -227,7 +226,11 @@ class ThreadedWriter(Service):
             data = self._encode(message)
         if self._direct:
             with self._directLock:
-                self._write(data, 1)
+                with self._forkLock:
+                    self._writeHeld(data, 1)
+            if self._reports:
+                # Outside the lock: a report can reach another writer.
+                self._report()
             return
         if self._queue.put(data):
             worker = self._worker
@@ -319,15 +322,24 @@ class ThreadedWriter(Service):
         written = threading.Event()
         self._finish(written.set)
         if written.wait(self._exitTimeout):
-            with self._directLock:
-                self._direct = True
-                # Report what was refused while switching.
-                self._drain()
+            self._switchToDirect()
+
+    def _switchToDirect(self) -> None:
+        """
+        Write every message from now on on the thread that logs it, and
+        what is queued (refused while switching) now.
+        """
+        with self._directLock:
+            self._direct = True
+            with self._forkLock:
+                while self._writeTaken():
+                    pass
+        if self._reports:
+            self._report()
 
     def _drain(self) -> None:
         """
-        Write what is queued, until nothing is.  Runs on the worker, and on
-        a forking thread before it forks.
+        Write what is queued, until nothing is.  Runs on the worker.
         """
         more = True
         while more:
@@ -353,6 +365,9 @@ class ThreadedWriter(Service):
                 self._reports.append(dropped_message(
                     lost, "the destination raised, until the ThreadedWriter stopped",
                     destination=safe_repr(self._sink, 200)))
+            # Reported: a later failure (after a restart, or in direct mode)
+            # is reported afresh.
+            self._failing = False
         if self._reports:
             self._report()
 
@@ -375,38 +390,38 @@ class ThreadedWriter(Service):
         self._reportRefused(closed, "logged while the ThreadedWriter was stopped")
         return True
 
-    def _write(self, data: bytes, count: int) -> None:
-        with self._forkLock:
-            self._writeHeld(data, count)
-        if self._reports:
-            self._report()
-
-    def _writeHeld(self, data: bytes, count: int) -> None:
+    def _writeHeld(self, data: bytes, count: int) -> bool:
         """
         Write C{data}, holding C{_forkLock}.  A failure is counted, and its
         report left for L{_report}: sent now, it could reach a writer whose
         lock this thread holds.
+
+        @return: Whether it was written.
         """
         try:
             self._sink.write(data)
         except Exception as e:
             self._failed(e, data, count)
-            return
+            return False
         if self._failing:
             self._failing = False
             lost, self._lostToFailures = self._lostToFailures, 0
             self._reportRefused(lost, "the destination raised", counted=True)
+        return True
 
     def _reportRefused(self, count: int, reason: str, counted: bool = False) -> None:
         """
         Write a C{txcausal:messages_dropped} report of C{count} messages,
-        and count them in L{dropped} unless they are C{counted} already.
+        and count them in L{dropped} unless they are C{counted} already.  If
+        the report cannot be written, its count is carried to the report
+        of what the failing destination lost.
         """
         if count:
             if not counted:
                 self.dropped += count
             report = dropped_message(count, reason, destination=safe_repr(self._sink, 200))
-            self._writeHeld(self._encode(report), 1)
+            if not self._writeHeld(self._encode(report), 0):
+                self._lostToFailures += count
 
     def _failed(self, error: Exception, data: bytes, count: int) -> None:
         """
@@ -422,7 +437,7 @@ class ThreadedWriter(Service):
             self._lostToFailures += count
             return
         self._failing = True
-        self._reports.append(_failureReport(self._sink, error, data, count))
+        self._reports.append(failureReport(self._sink, error, data, count))
 
     def _report(self) -> None:
         """

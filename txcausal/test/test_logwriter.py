@@ -280,58 +280,6 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         self.assertEqual(written, [0, 1, 2, 20, -1])
         self.assertEqual(writer.dropped, 3)
 
-    def test_destinationFailureReported(self) -> None:
-        """
-        A destination that raises is reported through the other destinations
-        and later messages are still written.
-        """
-        logger = self.capture()
-        written: List[Dict[str, Any]] = []
-
-        def destination(message: Dict[str, Any]) -> None:
-            if message.get("n") == 1:
-                raise OSError("disk on fire")
-            written.append(message)
-
-        writer, _, performAll = self.started(destination)
-        for n in range(3):
-            writer(_message(n))
-        performAll()
-        self.assertEqual([m["n"] for m in written], [0, 2])
-        [report] = logger.messages
-        self.assertEqual(report["message_type"], "eliot:destination_failure")
-        self.assertEqual(report["exception"], "builtins.OSError")
-        self.assertEqual(report["reason"], "disk on fire")
-        self.assertEqual(report["lost"], 1)
-        self.assertEqual(writer.dropped, 1)
-
-    def test_persistentFailureReportedOnce(self) -> None:
-        """
-        While a destination keeps raising, the failure is reported once;
-        when it works again, the messages lost meanwhile are reported.
-        """
-        logger = self.capture()
-        broken = [True]
-        written: List[Dict[str, Any]] = []
-
-        def destination(message: Dict[str, Any]) -> None:
-            if broken[0]:
-                raise OSError("full")
-            written.append(message)
-
-        writer, _, performAll = self.started(destination)
-        for n in range(4):
-            writer(_message(n))
-        performAll()
-        self.assertEqual(len(logger.messages), 1)
-        broken[0] = False
-        writer(_message(9))
-        performAll()
-        self.assertEqual(written[0]["n"], 9)
-        self.assertEqual(written[1]["message_type"], "txcausal:messages_dropped")
-        self.assertEqual(written[1]["count"], 3)
-        self.assertEqual(writer.dropped, 4)
-
 
 class FileDestinationWriterTests(_Harness, SynchronousTestCase):
     """

@@ -6,18 +6,14 @@ starts empty and makes a worker only when it logs.
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
-import orjson
-from twisted.internet import defer
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import FileDestination
+from txcausal._fork import ForkHooks
 from txcausal._output import Destinations, Logger, swap_logger
-from txcausal._writer import BoundedQueue, ForkHooks, MemoryWorker, createMemoryWorker
+from txcausal._writer import BoundedQueue, MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
 
@@ -25,6 +21,19 @@ from txcausal.test._helpers import CapturingMixin, ImmediateReactor, flush_early
 def _message(n: int) -> Dict[str, Any]:
     return {"message_type": "test:n", "task_uuid": "u", "task_level": [n],
             "timestamp": 0.0, "n": n}
+
+
+def _inThread(f: Callable[[], object], timeout: float = 10.0) -> bool:
+    """
+    Run C{f} in a thread, so that a deadlock fails the test instead of
+    hanging the suite.
+
+    @return: Whether it finished within C{timeout} seconds.
+    """
+    thread = threading.Thread(target=f, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return not thread.is_alive()
 
 
 class _Forkable(CapturingMixin):
@@ -38,7 +47,8 @@ class _Forkable(CapturingMixin):
         flush_early_buffer()
         written: List[Dict[str, Any]] = []
         workers: List[MemoryWorker] = []
-        self.performers: List[Callable[[], bool]] = []
+        # Every worker made for this test, in order.
+        self.performers: List[Callable[[], bool]] = getattr(self, "performers", [])
 
         def createWorker() -> MemoryWorker:
             worker, perform = createMemoryWorker()
@@ -56,7 +66,8 @@ class _Forkable(CapturingMixin):
 
     def perform(self, index: int) -> None:
         """
-        Run the work of one worker: the parent's is gone in a child.
+        Run the work of one worker, by its index in the order they were
+        made (-1: the last): the parent's is gone in a child.
         """
         while self.performers[index]():
             pass
@@ -208,37 +219,114 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         hooks.afterInParent()
         self.assertEqual(len(logger.messages), 1)
 
-    def test_lateFailureReportedByParentOnly(self) -> None:
+    def test_loggedDuringForkStaysWithParent(self) -> None:
         """
-        A failure writing a message logged after the flush, while the locks
-        are being taken, is reported once the fork is done, in the parent;
-        a child, which did not lose it, does not report it.
+        A message logged after the flush, while the locks are being taken,
+        stays queued for the parent's worker; the child starts without it.
         """
         for parent in (True, False):
-            logger = self.capture()
-
-            def destination(message: Dict[str, Any]) -> None:
-                raise OSError("full")
-
-            writer, _, _, _ = self.forkable(destination)
+            writer, written, _, _ = self.forkable()
             writer._flushBeforeFork()
             writer(_message(1))
             writer._holdForFork()
-            self.assertEqual(logger.messages, [])
+            self.assertEqual(written, [])
             if parent:
                 writer._releaseAfterFork()
-                writer._report()
-                self.assertEqual([m["lost"] for m in logger.messages], [1])
+                self.perform(-1)
+                self.assertEqual([m["n"] for m in written], [1])
             else:
                 writer._afterForkInChild()
-                writer._report()
-                self.assertEqual(logger.messages, [])
+                writer(_message(2))
+                # The child's own worker, made for this message.
+                self.perform(-1)
+                self.assertEqual([m["n"] for m in written], [2])
+            writer.stopService()
+
+    def test_flushIsBounded(self) -> None:
+        """
+        The flush before a fork writes what is queued once: messages logged
+        while it writes (other threads logging faster than the destination
+        writes) stay queued for the parent, so the fork never waits for a
+        queue that keeps refilling.
+        """
+        written: List[Dict[str, Any]] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            written.append(message)
+            if len(written) < 1000:
+                writer(_message(len(written) + 100))
+
+        writer, _, _, hooks = self.forkable(destination)
+        writer(_message(0))
+        hooks.before()
+        self.assertEqual([m["n"] for m in written], [0])
+        hooks.afterInParent()
+        self.assertEqual(writer._queue._queued, 1)
+
+    def test_raisingFlushLeavesHooksUsable(self) -> None:
+        """
+        A flush that raises (here a destination raising C{KeyboardInterrupt})
+        does not stop the other writers from being held, and leaves no lock
+        behind: the next fork goes through.
+        """
+        def interrupted(message: Dict[str, Any]) -> None:
+            raise KeyboardInterrupt()
+
+        writer, _, _, hooks = self.forkable(interrupted)
+        other, written, _, _ = self.forkable()
+        hooks.add(other)
+        writer(_message(1))
+        other(_message(2))
+        hooks.before()
+        self.assertEqual([m["n"] for m in written], [2])
+        hooks.afterInParent()
+        def forkAgain() -> None:
+            hooks.before()
+            hooks.afterInParent()
+
+        self.assertTrue(_inThread(forkAgain))
+
+    def test_holdFailureReleases(self) -> None:
+        """
+        When holding a writer fails, the hook raises (CPython forks anyway)
+        and the parent's hook still releases everything held.
+        """
+        writer, written, _, hooks = self.forkable()
+
+        def broken(queue: BoundedQueue) -> None:
+            raise RuntimeError("no lock")
+
+        self.patch(BoundedQueue, "beforeFork", broken)
+        self.assertRaises(RuntimeError, hooks.before)
+        hooks.afterInParent()
+        self.assertTrue(hooks._lock.acquire(blocking=False))
+        hooks._lock.release()
+        writer(_message(3))
+        self.assertTrue(_inThread(lambda: self.perform(0)))
+        self.assertEqual([m["n"] for m in written], [3])
+
+    def test_noThreadInChild(self) -> None:
+        """
+        When the child cannot start a thread, its writer writes on the
+        threads that log rather than lose their messages.
+        """
+        writer, written, _, hooks = self.forkable()
+        hooks.before()
+        hooks.afterInChild()
+
+        def noThread() -> MemoryWorker:
+            raise RuntimeError("can't start new thread")
+
+        writer._createWorker = noThread
+        writer(_message(4))
+        writer(_message(5))
+        self.assertEqual([m["n"] for m in written], [4, 5])
 
     def test_failureReportToAnotherWriter(self) -> None:
         """
         When one writer's destination fails while the queues are flushed,
         its report reaches another writer and the fork goes on: no writer
-        holds a lock while another writes.
+        holds a lock while another writes, whichever flushes first.
         """
         def broken(message: Dict[str, Any]) -> None:
             raise OSError("full")
@@ -250,8 +338,10 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         destinations.add(other)
         self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
         failing(_message(1))
-        hooks.before()
+        self.assertTrue(_inThread(hooks.before))
         hooks.afterInParent()
+        # Written by the other writer's flush, or queued for its worker.
+        self.perform(1)
         self.assertEqual([m["message_type"] for m in written], ["eliot:destination_failure"])
 
 
@@ -283,53 +373,3 @@ class BoundedQueueForkTests(SynchronousTestCase):
             taken = queue.take()
             assert taken is not None
             self.assertEqual((sum(count for _, count in taken[0]), taken[1:]), (2, (0, 0)))
-
-
-class RealForkTests(TestCase):
-    """
-    End-to-end: a real fork, a real thread and a real file.
-    """
-
-    def test_eachMessageOnce(self) -> "defer.Deferred[None]":
-        """
-        The parent logs, forks, and logs again; the child, which has no
-        writer thread until it logs, logs and stops its writer.  The file
-        holds every message exactly once.
-        """
-        from twisted.internet import reactor
-
-        flush_early_buffer()
-        path = Path(self.mktemp())
-        logFile = open(path, "ab")
-        self.addCleanup(logFile.close)
-        writer = ThreadedWriter(FileDestination(logFile), reactor)
-        writer.startService()
-        for n in range(2000):
-            writer({"phase": "before", "n": n})
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                # Only the forking thread: the fork started no writer thread.
-                if threading.active_count() != 1:
-                    os._exit(2)
-                for n in range(300):
-                    writer({"phase": "child", "n": n})
-                writer.stopThreading()
-                code = 0
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
-        for n in range(500):
-            writer({"phase": "after", "n": n})
-
-        def check(_: object) -> None:
-            lines = path.read_bytes().splitlines()
-            messages = [(m["phase"], m["n"]) for m in map(orjson.loads, lines)]
-            self.assertEqual(len(messages), 2800)
-            self.assertEqual(sorted(messages), sorted(
-                [("before", n) for n in range(2000)] + [("child", n) for n in range(300)]
-                + [("after", n) for n in range(500)]))
-
-        return writer.stopService().addCallback(check)

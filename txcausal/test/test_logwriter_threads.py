@@ -1,10 +1,13 @@
 """
 Tests for L{txcausal.logwriter} with the real thing: a thread of its own, a
-reactor, a process that exits without stopping its writer, and the example.
+reactor, a process that exits without stopping its writer, real forks, and
+the example.
 """
 
 from __future__ import annotations
 
+import os
+import select
 import threading
 import time
 from pathlib import Path
@@ -14,10 +17,11 @@ import orjson
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from txcausal import log_message, remove_destination
+from txcausal import FileDestination, log_message, remove_destination
 from txcausal._writer import DaemonThreadWorker
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import (
+    ImmediateReactor,
     flush_early_buffer,
     read_json_lines,
     run_example,
@@ -179,3 +183,104 @@ class ExampleTests(SynchronousTestCase):
                          list(range(10)))
         self.assertEqual(messages[-1]["action_status"], "succeeded")
         self.assertIn("logging took", result.stderr)
+
+
+class RealForkTests(TestCase):
+    """
+    End-to-end: a real fork, a real thread and a real file.
+    """
+
+    def test_eachMessageOnce(self) -> "defer.Deferred[None]":
+        """
+        The parent logs, forks, and logs again; the child, which has no
+        writer thread until it logs, logs and stops its writer.  The file
+        holds every message exactly once.
+        """
+        from twisted.internet import reactor
+
+        flush_early_buffer()
+        path = Path(self.mktemp())
+        logFile = open(path, "ab")
+        self.addCleanup(logFile.close)
+        writer = ThreadedWriter(FileDestination(logFile), reactor)
+        writer.startService()
+        for n in range(2000):
+            writer({"phase": "before", "n": n})
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                # Only the forking thread: the fork started no writer thread.
+                if threading.active_count() != 1:
+                    os._exit(2)
+                for n in range(300):
+                    writer({"phase": "child", "n": n})
+                writer.stopThreading()
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        for n in range(500):
+            writer({"phase": "after", "n": n})
+
+        def check(_: object) -> None:
+            lines = path.read_bytes().splitlines()
+            messages = [(m["phase"], m["n"]) for m in map(orjson.loads, lines)]
+            self.assertEqual(len(messages), 2800)
+            self.assertEqual(sorted(messages), sorted(
+                [("before", n) for n in range(2000)] + [("child", n) for n in range(300)]
+                + [("after", n) for n in range(500)]))
+
+        return writer.stopService().addCallback(check)
+
+    def test_parentExitingAtOnce(self) -> None:
+        """
+        As twistd going into the background: a process logs, forks and
+        exits at once without stopping its writer; its child logs and stops.
+        The file holds every message of both exactly once, since the forking
+        process wrote its queue before forking.
+        """
+        path = Path(self.mktemp())
+        done, doneWriter = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(done)
+                code = _daemonize(path)
+            finally:
+                os._exit(code)
+        os.close(doneWriter)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        # The end of the pipe: the daemon exited (or timed out).
+        ready, _, _ = select.select([done], [], [], 30)
+        self.assertTrue(ready and os.read(done, 1) == b"")
+        os.close(done)
+        messages = [(m["phase"], m["n"]) for m in map(orjson.loads, path.read_bytes().splitlines())]
+        self.assertEqual(sorted(messages), sorted(
+            [("before", n) for n in range(2000)] + [("daemon", n) for n in range(300)]))
+
+
+def _daemonize(path: Path) -> int:
+    """
+    In a forked child: log, fork a daemon that logs and stops its writer,
+    and return at once without stopping ours (the caller exits).
+
+    @return: The exit code.
+    """
+    writer = ThreadedWriter(FileDestination(open(path, "ab")), ImmediateReactor())
+    writer.startService()
+    for n in range(2000):
+        writer({"phase": "before", "n": n})
+    if os.fork() != 0:
+        return 0
+    code = 1
+    try:
+        for n in range(300):
+            writer({"phase": "daemon", "n": n})
+        writer.stopThreading()
+        code = 0
+    finally:
+        os._exit(code)

@@ -1,0 +1,169 @@
+"""
+Tests for L{txcausal.logwriter.ThreadedWriter} when its destination raises:
+what is reported, what is counted, and when.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List
+
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from txcausal import remove_destination
+from txcausal._writer import IWriterWorker
+from txcausal.logwriter import ThreadedWriter
+
+from ._helpers import ImmediateReactor
+from .test_logwriter import _Harness, _message
+
+
+class _Switchable:
+    """
+    A destination that raises while C{broken}, and collects otherwise.
+    """
+
+    def __init__(self) -> None:
+        self.broken = True
+        self.written: List[Dict[str, Any]] = []
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        if self.broken:
+            raise OSError("full")
+        self.written.append(message)
+
+
+@implementer(IWriterWorker)
+class _ImmediateWorker:
+    """
+    A worker that runs work as it is given.
+    """
+
+    def do(self, work: Callable[[], object]) -> None:
+        work()
+
+    def quit(self) -> None:
+        pass
+
+
+class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
+    """
+    A L{ThreadedWriter} reports a failing destination once through the
+    other destinations, counts what is lost as it is lost, and reports it
+    when it can.
+    """
+
+    def test_destinationFailureReported(self) -> None:
+        """
+        A destination that raises is reported through the other destinations
+        and later messages are still written.
+        """
+        logger = self.capture()
+        written: List[Dict[str, Any]] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            if message.get("n") == 1:
+                raise OSError("disk on fire")
+            written.append(message)
+
+        writer, _, performAll = self.started(destination)
+        for n in range(3):
+            writer(_message(n))
+        performAll()
+        self.assertEqual([m["n"] for m in written], [0, 2])
+        [report] = logger.messages
+        self.assertEqual(report["message_type"], "eliot:destination_failure")
+        self.assertEqual(report["exception"], "builtins.OSError")
+        self.assertEqual(report["reason"], "disk on fire")
+        self.assertEqual(report["lost"], 1)
+        self.assertEqual(writer.dropped, 1)
+
+    def test_persistentFailureReportedOnce(self) -> None:
+        """
+        While a destination keeps raising, the failure is reported once;
+        when it works again, the messages lost meanwhile are reported.
+        """
+        logger = self.capture()
+        broken = [True]
+        written: List[Dict[str, Any]] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            if broken[0]:
+                raise OSError("full")
+            written.append(message)
+
+        writer, _, performAll = self.started(destination)
+        for n in range(4):
+            writer(_message(n))
+        performAll()
+        self.assertEqual(len(logger.messages), 1)
+        broken[0] = False
+        writer(_message(9))
+        performAll()
+        self.assertEqual(written[0]["n"], 9)
+        self.assertEqual(written[1]["message_type"], "txcausal:messages_dropped")
+        self.assertEqual(written[1]["count"], 3)
+        self.assertEqual(writer.dropped, 4)
+
+    def test_stopWhileFailing(self) -> None:
+        """
+        A writer stopping while its destination still fails reports the
+        messages lost since the failure through the other destinations; once
+        restarted, a new failure is reported afresh.
+        """
+        logger = self.capture()
+        destination = _Switchable()
+        writer, _, performAll = self.started(destination)
+        for n in range(3):
+            writer(_message(n))
+        performAll()
+        writer.stopService()
+        performAll()
+        self.assertEqual([(m["message_type"], m.get("lost", m.get("count")))
+                          for m in logger.messages],
+                         [("eliot:destination_failure", 1), ("txcausal:messages_dropped", 2)])
+        self.assertEqual(writer.dropped, 3)
+        writer.startService()
+        writer(_message(4))
+        performAll()
+        self.assertEqual([m["message_type"] for m in logger.messages][2:],
+                         ["eliot:destination_failure"])
+        self.assertEqual(writer.dropped, 4)
+
+    def test_directModeFailureReported(self) -> None:
+        """
+        After C{stopThreading}, a message the destination refuses is
+        reported afresh: the failure of the threaded run was reported when
+        it stopped.
+        """
+        logger = self.capture()
+        destination = _Switchable()
+        writer = ThreadedWriter(destination, ImmediateReactor(), createWorker=_ImmediateWorker)
+        writer.startService()
+        writer(_message(1))
+        writer.stopThreading()
+        self.addCleanup(remove_destination, writer)
+        writer(_message(2))
+        kinds = [m["message_type"] for m in logger.messages]
+        self.assertEqual(kinds.count("eliot:destination_failure"), 2)
+        self.assertEqual(writer.dropped, 2)
+
+    def test_unwrittenRefusalReportCarried(self) -> None:
+        """
+        When the report of refused messages cannot be written either, its
+        count is carried to the report written when the destination works
+        again.
+        """
+        self.capture()
+        destination = _Switchable()
+        writer, _, performAll = self.started(destination, maxMessages=2)
+        for n in range(5):
+            writer(_message(n))
+        performAll()
+        self.assertEqual(writer.dropped, 5)
+        destination.broken = False
+        writer(_message(9))
+        performAll()
+        [report] = [m for m in destination.written if m.get("message_type") ==
+                    "txcausal:messages_dropped"]
+        self.assertEqual(report["count"], 4)
