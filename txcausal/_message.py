@@ -53,7 +53,9 @@ def _stamp_and_write(
         fields[TASK_LEVEL_FIELD] = [1]
     else:
         fields[TASK_UUID_FIELD] = action._task_uuid
-        fields[TASK_LEVEL_FIELD] = action._next_level()
+        # Action._next_level, inlined: this runs for every message.
+        action._counter = counter = action._counter + 1
+        fields[TASK_LEVEL_FIELD] = [*action._level, counter]
         if logger is None:
             logger = action._logger
     fields[TIMESTAMP_FIELD] = time()
