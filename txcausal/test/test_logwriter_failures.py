@@ -84,22 +84,16 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         when it works again, the messages lost meanwhile are reported.
         """
         logger = self.capture()
-        broken = [True]
-        written: List[Dict[str, Any]] = []
-
-        def destination(message: Dict[str, Any]) -> None:
-            if broken[0]:
-                raise OSError("full")
-            written.append(message)
-
+        destination = _Switchable()
         writer, _, performAll = self.started(destination)
         for n in range(4):
             writer(_message(n))
         performAll()
         self.assertEqual(len(logger.messages), 1)
-        broken[0] = False
+        destination.broken = False
         writer(_message(9))
         performAll()
+        written = destination.written
         self.assertEqual(written[0]["n"], 9)
         self.assertEqual(written[1]["message_type"], "txcausal:messages_dropped")
         self.assertEqual(written[1]["count"], 3)

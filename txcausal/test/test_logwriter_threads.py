@@ -11,7 +11,7 @@ import select
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, NoReturn
 
 import orjson
 from twisted.internet import defer, task
@@ -208,17 +208,9 @@ class RealForkTests(TestCase):
             writer({"phase": "before", "n": n})
         pid = os.fork()
         if pid == 0:
-            code = 1
-            try:
-                # Only the forking thread: the fork started no writer thread.
-                if threading.active_count() != 1:
-                    os._exit(2)
-                for n in range(300):
-                    writer({"phase": "child", "n": n})
-                writer.stopThreading()
-                code = 0
-            finally:
-                os._exit(code)
+            # Only the forking thread: the fork started no writer thread.
+            _exitAfter(lambda: threading.active_count() == 1
+                       and _logAndStop(writer, "child", 300))
         _, status = os.waitpid(pid, 0)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0)
         for n in range(500):
@@ -245,12 +237,8 @@ class RealForkTests(TestCase):
         done, doneWriter = os.pipe()
         pid = os.fork()
         if pid == 0:
-            code = 1
-            try:
-                os.close(done)
-                code = _daemonize(path)
-            finally:
-                os._exit(code)
+            os.close(done)
+            _exitAfter(lambda: _daemonize(path))
         os.close(doneWriter)
         _, status = os.waitpid(pid, 0)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0)
@@ -263,24 +251,37 @@ class RealForkTests(TestCase):
             [("before", n) for n in range(2000)] + [("daemon", n) for n in range(300)]))
 
 
-def _daemonize(path: Path) -> int:
+def _exitAfter(body: Callable[[], object]) -> NoReturn:
+    """
+    In a forked child: run C{body}, then exit, with 0 if it returned a true
+    value, 1 otherwise (or if it raised): never back into the test runner.
+    """
+    code = 1
+    try:
+        code = 0 if body() else 1
+    finally:
+        os._exit(code)
+
+
+def _logAndStop(writer: ThreadedWriter, phase: str, count: int) -> bool:
+    """
+    Log C{count} messages of C{phase} and stop C{writer} as at exit.
+    """
+    for n in range(count):
+        writer({"phase": phase, "n": n})
+    writer.stopThreading()
+    return True
+
+
+def _daemonize(path: Path) -> bool:
     """
     In a forked child: log, fork a daemon that logs and stops its writer,
     and return at once without stopping ours (the caller exits).
-
-    @return: The exit code.
     """
     writer = ThreadedWriter(FileDestination(open(path, "ab")), ImmediateReactor())
     writer.startService()
     for n in range(2000):
         writer({"phase": "before", "n": n})
     if os.fork() != 0:
-        return 0
-    code = 1
-    try:
-        for n in range(300):
-            writer({"phase": "daemon", "n": n})
-        writer.stopThreading()
-        code = 0
-    finally:
-        os._exit(code)
+        return True
+    _exitAfter(lambda: _logAndStop(writer, "daemon", 300))
