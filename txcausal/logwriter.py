@@ -147,10 +147,7 @@ class ThreadedWriter(Service):
         the parent's worker: the child starts empty.
         """
         if self._threaded():
-            with self._forkLock:
-                self._writeTaken()
-            if self._reports:
-                self._report()
+            self._drainOnce()
 
     def _holdForFork(self) -> None:
         """
@@ -341,12 +338,20 @@ class ThreadedWriter(Service):
         """
         Write what is queued, until nothing is.  Runs on the worker.
         """
-        more = True
-        while more:
-            with self._forkLock:
-                more = self._writeTaken()
-            if self._reports:
-                self._report()
+        while self._drainOnce():
+            pass
+
+    def _drainOnce(self) -> bool:
+        """
+        Write what is queued now, then send the failure reports.
+
+        @return: C{False} if there was nothing to do.
+        """
+        with self._forkLock:
+            more = self._writeTaken()
+        if self._reports:
+            self._report()
+        return more
 
     def _close(self) -> None:
         """
