@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import List, Protocol
+from typing import Callable, List, Protocol
 
 
 class ForkAware(Protocol):
@@ -23,14 +23,24 @@ class ForkAware(Protocol):
         Write what is queued, on the forking thread.
         """
 
-    def _holdForFork(self) -> None:
+    def _holdWrites(self) -> None:
         """
-        Take the locks to hold across the fork; write nothing.
+        Wait for the write in progress and hold off the next.
         """
 
-    def _releaseAfterFork(self) -> None:
+    def _holdQueue(self) -> None:
         """
-        Release them, in the parent.
+        Hold off queueing.
+        """
+
+    def _releaseQueue(self) -> None:
+        """
+        Undo L{_holdQueue}, in the parent.
+        """
+
+    def _releaseWrites(self) -> None:
+        """
+        Undo L{_holdWrites}, in the parent.
         """
 
     def _afterForkInChild(self) -> None:
@@ -42,18 +52,20 @@ class ForkAware(Protocol):
 class ForkHooks:
     """
     The fork hooks of every writer in the process, registered with
-    L{os.register_at_fork} once and run together: first every writer
-    flushes its queue (holding no other writer's lock, since a failure
-    report from one goes to the others), then every writer holds its locks
-    until the fork is done.  A hook never leaves a lock held by mistake:
-    CPython forks even when a hook raises.
+    L{os.register_at_fork} once and run together.  First every writer
+    flushes its queue, holding no other writer's lock (a failure report
+    from one goes to the others).  Then every writer's write in progress is
+    waited for, and only then is any queue held: a destination that logs
+    while it writes reaches a queue still open.  A hook never leaves a lock
+    held by mistake: CPython forks even when a hook raises.
     """
 
     def __init__(self) -> None:
         self._writers: "weakref.WeakSet[ForkAware]" = weakref.WeakSet()
         # Held across a fork: two threads forking at once take turns.
         self._lock = threading.Lock()
-        self._held: List[ForkAware] = []
+        self._heldWrites: List[ForkAware] = []
+        self._heldQueues: List[ForkAware] = []
 
     def add(self, writer: ForkAware) -> None:
         """
@@ -77,17 +89,21 @@ class ForkHooks:
                 # still flush, and every writer is held.
                 pass
         for writer in writers:
-            writer._holdForFork()
-            self._held.append(writer)
+            writer._holdWrites()
+            self._heldWrites.append(writer)
+        for writer in writers:
+            writer._holdQueue()
+            self._heldQueues.append(writer)
 
     def afterInParent(self) -> None:
         """
         In the parent: release what was held.
         """
-        writers, self._held = self._held, []
+        queues, self._heldQueues = self._heldQueues, []
+        writes, self._heldWrites = self._heldWrites, []
         try:
-            for writer in writers:
-                writer._releaseAfterFork()
+            _each(queues, lambda writer: writer._releaseQueue())
+            _each(writes, lambda writer: writer._releaseWrites())
         finally:
             self._lock.release()
 
@@ -95,10 +111,21 @@ class ForkHooks:
         """
         In the child: every writer starts afresh, with new locks.
         """
-        self._held = []
+        self._heldQueues, self._heldWrites = [], []
         self._lock = threading.Lock()
-        for writer in list(self._writers):
-            writer._afterForkInChild()
+        _each(list(self._writers), lambda writer: writer._afterForkInChild())
+
+
+def _each(writers: List[ForkAware], call: Callable[[ForkAware], None]) -> None:
+    """
+    Call C{call} with every writer, even when it raises for one: a fork
+    hook cannot report the error, and the other writers must not stay held.
+    """
+    for writer in writers:
+        try:
+            call(writer)
+        except BaseException:
+            pass
 
 
 #: The process's fork hooks.

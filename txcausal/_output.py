@@ -44,8 +44,12 @@ def _fast_callable(destination: Any) -> Destination:
         calling the bound method does not: 0.1 us a message), otherwise
         C{destination} itself.
     """
-    if isinstance(type(destination).__call__, FunctionType):
-        return cast(Destination, destination.__call__)
+    if (isinstance(type(destination).__call__, FunctionType)
+            and "__call__" not in getattr(destination, "__dict__", ())):
+        bound = destination.__call__
+        # Not a staticmethod: a method bound to this very instance.
+        if getattr(bound, "__self__", None) is destination:
+            return cast(Destination, bound)
     return cast(Destination, destination)
 
 
@@ -114,7 +118,12 @@ class Destinations:
         """
         with self._lock:
             current = list(self._destinations)
-            current.remove(_fast_callable(destination))
+            for index, added in enumerate(current):
+                if _registered(added) == destination:
+                    del current[index]
+                    break
+            else:
+                raise ValueError(f"{destination!r} is not a destination")
             self._destinations = tuple(current)
             if not current:
                 self._buffer = deque(maxlen=self._buffer_size)
@@ -187,7 +196,8 @@ class Destinations:
             reason=safe_str(error, 1000),
             message=safe_repr(message),
         )
-        others = [other for other in destinations if other is not failed]
+        failed_as_added = _registered(failed)
+        others = [other for other in destinations if _registered(other) is not failed_as_added]
         if not others:
             # A line cut short by a full disk is kept, to be completed.
             self.dropped += 0 if isinstance(error, ShortWrite) and not error.lost else 1

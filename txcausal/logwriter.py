@@ -149,24 +149,30 @@ class ThreadedWriter(Service):
         if self._threaded():
             self._drainOnce()
 
-    def _holdForFork(self) -> None:
+    def _holdWrites(self) -> None:
         """
-        Hold off the next write and every L{__call__} until the fork is
-        done; write nothing (a destination could log, into a writer already
-        held).
+        Wait for the write in progress, and hold off the next, until the
+        fork is done.
         """
         self._forkLock.acquire()
-        try:
-            self._queue.beforeFork()
-        except BaseException:
-            self._forkLock.release()
-            raise
 
-    def _releaseAfterFork(self) -> None:
+    def _holdQueue(self) -> None:
         """
-        Release, in the parent, what L{_holdForFork} held.
+        Hold off every L{__call__} until the fork is done, so that no
+        thread is halfway through queueing a message.
+        """
+        self._queue.beforeFork()
+
+    def _releaseQueue(self) -> None:
+        """
+        In the parent, undo L{_holdQueue}.
         """
         self._queue.afterForkInParent()
+
+    def _releaseWrites(self) -> None:
+        """
+        In the parent, undo L{_holdWrites}.
+        """
         self._forkLock.release()
 
     def _afterForkInChild(self) -> None:
@@ -224,7 +230,9 @@ class ThreadedWriter(Service):
         if self._direct:
             with self._directLock:
                 with self._forkLock:
-                    self._writeHeld(data, 1)
+                    if not self._writeHeld(data, 1):
+                        # No later run of the writer will report it.
+                        self._reportLost("the destination raised")
             if self._reports:
                 # Outside the lock: a report can reach another writer.
                 self._report()
@@ -234,6 +242,10 @@ class ThreadedWriter(Service):
             if worker is None:
                 worker = self._startDueWorker()
                 if worker is None:
+                    if self._direct:
+                        # Queued while another thread switched to direct
+                        # writes: nobody else will write it.
+                        self._switchToDirect()
                     return
             worker.do(self._drain)
 
@@ -365,16 +377,21 @@ class ThreadedWriter(Service):
                 self._sink.finish()
             except Exception as e:
                 self._failed(e, b"", 1)
-            lost, self._lostToFailures = self._lostToFailures, 0
-            if lost:
-                self._reports.append(dropped_message(
-                    lost, "the destination raised, until the ThreadedWriter stopped",
-                    destination=safe_repr(self._sink, 200)))
-            # Reported: a later failure (after a restart, or in direct mode)
-            # is reported afresh.
-            self._failing = False
+            self._reportLost("the destination raised, until the ThreadedWriter stopped")
         if self._reports:
             self._report()
+
+    def _reportLost(self, reason: str) -> None:
+        """
+        Leave for L{_report} a report of the messages lost since the
+        destination's failure was reported, and report a later failure
+        afresh.  The caller holds C{_forkLock}.
+        """
+        lost, self._lostToFailures = self._lostToFailures, 0
+        if lost:
+            self._reports.append(dropped_message(
+                lost, reason, destination=safe_repr(self._sink, 200)))
+        self._failing = False
 
     def _writeTaken(self) -> bool:
         """

@@ -126,9 +126,9 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
 
     def test_directModeFailureReported(self) -> None:
         """
-        After C{stopThreading}, a message the destination refuses is
-        reported afresh: the failure of the threaded run was reported when
-        it stopped.
+        After C{stopThreading}, every message the destination refuses is
+        reported, since no later run of the writer will report it: the
+        failure of the threaded run was reported when it stopped.
         """
         logger = self.capture()
         destination = _Switchable()
@@ -137,10 +137,11 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         writer(_message(1))
         writer.stopThreading()
         self.addCleanup(remove_destination, writer)
-        writer(_message(2))
+        for n in range(2, 5):
+            writer(_message(n))
         kinds = [m["message_type"] for m in logger.messages]
-        self.assertEqual(kinds.count("eliot:destination_failure"), 2)
-        self.assertEqual(writer.dropped, 2)
+        self.assertEqual(kinds.count("eliot:destination_failure"), 1 + 3)
+        self.assertEqual(writer.dropped, 4)
 
     def test_unwrittenRefusalReportCarried(self) -> None:
         """

@@ -146,6 +146,50 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         log_message(message_type="m", x=2)
         self.assertEqual((broken.calls, len(messages)), (1, 3))
 
+    def test_destinationsAsAdded(self) -> None:
+        """
+        Whatever the registry calls, destinations are removed and named as
+        they were added: an instance whose C{__call__} is a staticmethod is
+        removed by itself, an equal object removes it as before, and an
+        instance added twice that fails reports to nobody but standard
+        error.
+        """
+        class Static:
+            calls: List[Dict[str, Any]] = []
+
+            @staticmethod
+            def __call__(message: Dict[str, Any]) -> None:
+                Static.calls.append(message)
+
+        class Equal:
+            def __call__(self, message: Dict[str, Any]) -> None:
+                pass
+
+            def __eq__(self, other: object) -> bool:
+                return isinstance(other, Equal)
+
+            __hash__ = object.__hash__
+
+        class Failing:
+            def __call__(self, message: Dict[str, Any]) -> None:
+                raise OSError("no")
+
+        destinations = Destinations()
+        first, second = Static(), Static()
+        destinations.add(first, second)
+        destinations.remove(second)
+        destinations.send({"n": 1})
+        self.assertEqual(len(Static.calls), 1)
+        destinations.remove(first)
+        destinations.add(Equal())
+        destinations.remove(Equal())
+        self.assertEqual(destinations._destinations, ())
+        self.patch(sys, "stderr", io.StringIO())
+        failing = Failing()
+        destinations.add(failing, failing)
+        destinations.send({"n": 2})
+        self.assertEqual(destinations.dropped, 2)
+
     def test_soleDestinationFails(self) -> None:
         """
         When the only destination raises, the lost message is counted and
