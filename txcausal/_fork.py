@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_logwriter_fork -*-
+# -*- test-case-name: txcausal.test.test_fork,txcausal.test.test_logwriter_fork -*-
 """
 The process's fork hooks for every L{txcausal.logwriter.ThreadedWriter}:
 before a fork each writer writes what is queued, then holds its locks; after
