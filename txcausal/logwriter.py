@@ -230,9 +230,7 @@ class ThreadedWriter(Service):
         if self._direct:
             with self._directLock:
                 with self._forkLock:
-                    if not self._writeHeld(data, 1):
-                        # No later run of the writer will report it.
-                        self._reportLost("the destination raised")
+                    self._writeHeld(data, 1)
             if self._reports:
                 # Outside the lock: a report can reach another writer.
                 self._report()

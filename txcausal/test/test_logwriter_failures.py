@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from txcausal import remove_destination
+from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
@@ -126,22 +127,29 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
 
     def test_directModeFailureReported(self) -> None:
         """
-        After C{stopThreading}, every message the destination refuses is
-        reported, since no later run of the writer will report it: the
-        failure of the threaded run was reported when it stopped.
+        After C{stopThreading}, a failure is reported afresh (the failure of
+        the threaded run was reported when it stopped), once: the report
+        also reaches the failing writer itself, which must not report its
+        own report's failure again and again.
         """
-        logger = self.capture()
         destination = _Switchable()
         writer = ThreadedWriter(destination, ImmediateReactor(), createWorker=_ImmediateWorker)
+        reports: List[Dict[str, Any]] = []
+        destinations = Destinations()
+        destinations.add(writer, reports.append)
+        self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
         writer.startService()
-        writer(_message(1))
-        writer.stopThreading()
         self.addCleanup(remove_destination, writer)
+        destinations.send(_message(1))
+        writer.stopThreading()
         for n in range(2, 5):
-            writer(_message(n))
-        kinds = [m["message_type"] for m in logger.messages]
-        self.assertEqual(kinds.count("eliot:destination_failure"), 1 + 3)
-        self.assertEqual(writer.dropped, 4)
+            destinations.send(_message(n))
+        kinds = [m.get("message_type") for m in reports]
+        self.assertEqual(kinds.count("eliot:destination_failure"), 2)
+        # The 4 messages, and 3 of the writer's own reports, which reach it
+        # too: a failure, a drop count, and the count of that one, refused
+        # while it stopped.
+        self.assertEqual(writer.dropped, 4 + 3)
 
     def test_unwrittenRefusalReportCarried(self) -> None:
         """
