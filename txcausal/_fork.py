@@ -81,13 +81,9 @@ class ForkHooks:
         """
         self._lock.acquire()
         writers = list(self._writers)
-        for writer in writers:
-            try:
-                writer._flushBeforeFork()
-            except BaseException:
-                # Its messages stay queued for the parent; the others
-                # still flush, and every writer is held.
-                pass
+        # A writer whose flush raises keeps its messages queued for the
+        # parent; the others still flush, and every writer is held.
+        _each(writers, lambda writer: writer._flushBeforeFork())
         for writer in writers:
             writer._holdWrites()
             self._heldWrites.append(writer)
@@ -119,7 +115,8 @@ class ForkHooks:
 def _each(writers: List[ForkAware], call: Callable[[ForkAware], None]) -> None:
     """
     Call C{call} with every writer, even when it raises for one: a fork
-    hook cannot report the error, and the other writers must not stay held.
+    hook cannot report the error, and the other writers must still be
+    flushed, held or released.
     """
     for writer in writers:
         try:

@@ -375,21 +375,16 @@ class ThreadedWriter(Service):
                 self._sink.finish()
             except Exception as e:
                 self._failed(e, b"", 1)
-            self._reportLost("the destination raised, until the ThreadedWriter stopped")
+            lost, self._lostToFailures = self._lostToFailures, 0
+            if lost:
+                self._reports.append(dropped_message(
+                    lost, "the destination raised, until the ThreadedWriter stopped",
+                    destination=safe_repr(self._sink, 200)))
+            # Reported: a later failure (after a restart, or in direct mode)
+            # is reported afresh.
+            self._failing = False
         if self._reports:
             self._report()
-
-    def _reportLost(self, reason: str) -> None:
-        """
-        Leave for L{_report} a report of the messages lost since the
-        destination's failure was reported, and report a later failure
-        afresh.  The caller holds C{_forkLock}.
-        """
-        lost, self._lostToFailures = self._lostToFailures, 0
-        if lost:
-            self._reports.append(dropped_message(
-                lost, reason, destination=safe_repr(self._sink, 200)))
-        self._failing = False
 
     def _writeTaken(self) -> bool:
         """
