@@ -105,6 +105,10 @@ def compare(scenario: str, measure: str, unit: str, figures: Dict[str, float],
     else:
         ratio = ratio_of(figures.get(peer), figures.get(ours))
     met = None if minimum is None or ratio is None else ratio >= minimum
+    if ratio is None and figures.get(ours) is not None and figures.get(peer) is not None:
+        # An overhead at or below zero: the work is smaller than the run-to-run
+        # noise (quick mode times a handful of iterations), so no ratio is honest.
+        note = f"n/a (below the noise){'; ' + note if note else ''}"
     if minimum is not None and not target:
         target = f">= {minimum:g}x"
     return Row(scenario, measure, unit, figures.get(ours), peer, figures.get(peer), ratio,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -84,6 +85,29 @@ class ThreadedChildTests(SynchronousTestCase):
         self.assertIn("refused: lines.log: 3 lines written, 4 expected", result.stdout)
 
 
+class CompareTests(SynchronousTestCase):
+    """
+    Tests for C{bench._harness.compare}, the maker of the table's rows.
+    """
+
+    def test_noRatioBelowTheNoise(self) -> None:
+        """
+        An overhead at or below zero (the work vanished in the noise of a
+        quick run) gets no ratio and a note that says why, not a crash or a
+        meaningless ratio.
+        """
+        root = str(bench_root())
+        sys.path.insert(0, root)
+        self.addCleanup(sys.path.remove, root)
+        from bench._harness import compare
+        row = compare("4 x", "overhead", "us", {"txcausal": -0.2, "eliot": 8.6}, "eliot", 2,
+                      note="via ensureDeferred")
+        self.assertEqual((row.ratio, row.met), (None, None))
+        self.assertEqual(row.note, "n/a (below the noise); via ensureDeferred")
+        self.assertEqual(compare("4 x", "overhead", "us", {"txcausal": 2.0, "eliot": 8.0},
+                                 "eliot").ratio, 4.0)
+
+
 class QuickBenchTests(SynchronousTestCase):
     """
     C{python -m bench --quick} runs every scenario and prints the table.
@@ -114,13 +138,13 @@ class QuickBenchTests(SynchronousTestCase):
 
     def test_rowsHaveARatioOrSayWhyNot(self) -> None:
         """
-        Every row has a ratio, or says why the scenario is not available; no
-        scenario crashed.
+        Every row has a ratio, or says why it has none (the scenario is not
+        available here, or its figure is below the noise); no scenario crashed.
         """
         self.assertTrue(self.rows, self.result.stderr)
         for row in self.rows:
             if row["ratio"] is None:
-                self.assertIn("n/a (not available)", row["note"], row)
+                self.assertRegex(row["note"], r"^n/a \((not available|below the noise)\)", row)
             else:
                 self.assertGreater(row["ratio"], 0, row)
         self.assertNotIn("Traceback", self.result.stderr)
