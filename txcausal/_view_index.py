@@ -1,0 +1,308 @@
+# -*- test-case-name: txcausal.test.test_webview -*-
+"""
+The list of tasks the web view shows: one small L{TaskSummary} per task,
+updated message by message, and the queries of the task list (filters,
+newest first, a page at a time).
+
+A summary keeps where the task's messages are (C{refs}: positions in files,
+or the messages themselves for an in-memory ring), never the tree: a task is
+loaded when it is viewed.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
+
+from attrs import define, field, frozen
+
+from ._parse_input import TWISTED_MESSAGE_TYPE
+from ._parse_tree import action_duration
+from ._wire import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    EXCEPTION_FIELD,
+    FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
+    TASK_LEVEL_FIELD,
+    TIMESTAMP_FIELD,
+    TRACEBACK_MESSAGE_TYPE,
+)
+
+Message = Dict[str, Any]
+
+#: How many changed task UUIDs are remembered between two drains; past it,
+#: the change is reported as "many".
+MAX_CHANGES = 500
+
+
+@define(slots=True, eq=False)
+class TaskSummary:
+    """
+    What the task list shows of one task, and where its messages are.
+
+    @ivar uuid: The task UUID.
+    @ivar seq: The order in which the task was first seen.
+    @ivar refs: Where the messages are: a source's own references.
+    @ivar messages: How many messages were seen.
+    @ivar dropped: How many messages were not kept (past a per-task cap).
+    @ivar first: The earliest timestamp, if any.
+    @ivar last: The latest timestamp, if any.
+    @ivar root_type: The action (or, for a lone message, message) type at
+        level C{[1]}.
+    @ivar status: The root action's status: C{"started"}, C{"succeeded"},
+        C{"failed"}; C{None} for a lone message or an unseen root.
+    @ivar duration: The root action's duration, once it finished.
+    @ivar failed: Whether any action failed or a traceback was logged.
+    @ivar sources: A bit per source (file) that holds part of the task.
+    """
+
+    uuid: str
+    seq: int
+    refs: Any
+    messages: int = 0
+    dropped: int = 0
+    first: Optional[float] = None
+    last: Optional[float] = None
+    root_type: Optional[str] = None
+    status: Optional[str] = None
+    duration: Optional[float] = None
+    failed: bool = False
+    sources: int = 0
+    _root_start: Optional[Message] = None
+
+    def note(self, message: Message, source: int) -> None:
+        """
+        Take one message of the task into account (not its reference).
+        """
+        self.messages += 1
+        self.sources |= 1 << source
+        when = message.get(TIMESTAMP_FIELD)
+        if when.__class__ is float or when.__class__ is int:
+            if self.first is None or when < self.first:
+                self.first = when
+            if self.last is None or when > self.last:
+                self.last = when
+        status = message.get(ACTION_STATUS_FIELD)
+        if status == FAILED_STATUS or _failure_message(message):
+            self.failed = True
+        if message.get(TASK_LEVEL_FIELD) is not None and len(message[TASK_LEVEL_FIELD]) == 1:
+            self._note_root(message, status)
+
+    def _note_root(self, message: Message, status: Any) -> None:
+        kind = message.get(ACTION_TYPE_FIELD)
+        if kind.__class__ is str and status.__class__ is str:
+            self.root_type = kind
+            if status == "started":
+                self._root_start = message
+                self.status = self.status or status
+            else:
+                self.status = status
+                self.duration = action_duration(self._root_start, message)
+        elif self.root_type is None and message[TASK_LEVEL_FIELD] == [1]:
+            kind = message.get(MESSAGE_TYPE_FIELD)
+            self.root_type = kind if kind.__class__ is str else None
+
+    @property
+    def start(self) -> Optional[float]:
+        """
+        When the task started: its root's start, else its first timestamp.
+        """
+        root = self._root_start
+        if root is not None:
+            when = root.get(TIMESTAMP_FIELD)
+            if when.__class__ is float or when.__class__ is int:
+                return float(when)
+        return self.first
+
+    def process_count(self) -> int:
+        """
+        The number of sources (one per process) holding part of the task.
+        """
+        return bin(self.sources).count("1")
+
+    def to_json(self) -> Dict[str, Any]:
+        """
+        The row of the task list, as a JSON-compatible dictionary.
+        """
+        duration = self.duration
+        if duration is None and self.first is not None and self.last is not None:
+            duration = self.last - self.first
+        return {
+            "uuid": self.uuid,
+            "type": self.root_type,
+            "status": self.status,
+            "failed": self.failed,
+            "start": self.start,
+            "duration": duration,
+            "finished": self.duration is not None,
+            "processes": self.process_count(),
+            "messages": self.messages,
+            "dropped": self.dropped,
+        }
+
+
+def _failure_message(message: Message) -> bool:
+    kind = message.get(MESSAGE_TYPE_FIELD)
+    if kind == TRACEBACK_MESSAGE_TYPE:
+        return True
+    return kind == TWISTED_MESSAGE_TYPE and EXCEPTION_FIELD in message
+
+
+@frozen
+class Query:
+    """
+    What the task list asks for.
+
+    @ivar failed: Only tasks in which something failed.
+    @ivar action_type: Only tasks whose root type starts with this.
+    @ivar since: Only tasks that started at or after this time.
+    @ivar until: Only tasks that started at or before this time.
+    @ivar only: Only these task UUIDs (the result of a search), if given.
+    @ivar offset: How many matching tasks to skip, newest first.
+    @ivar limit: How many to return.
+    """
+
+    failed: bool = False
+    action_type: str = ""
+    since: Optional[float] = None
+    until: Optional[float] = None
+    only: Optional[FrozenSet[str]] = None
+    offset: int = 0
+    limit: int = 100
+
+    def accepts(self, summary: TaskSummary) -> bool:
+        """
+        Whether C{summary} passes every filter.
+        """
+        if self.failed and not summary.failed:
+            return False
+        if self.only is not None and summary.uuid not in self.only:
+            return False
+        if self.action_type and not (summary.root_type or "").startswith(self.action_type):
+            return False
+        if self.since is not None or self.until is not None:
+            start = summary.start
+            if start is None:
+                return False
+            if self.since is not None and start < self.since:
+                return False
+            if self.until is not None and start > self.until:
+                return False
+        return True
+
+
+def _newest_first(summary: TaskSummary) -> Tuple[float, int]:
+    start = summary.start
+    return (start if start is not None else float("-inf"), summary.seq)
+
+
+@define
+class TaskIndex:
+    """
+    The summaries of a source's tasks, in the order first seen, at most
+    C{max_tasks} of them (the oldest forgotten first), and which of them
+    changed since the last L{drain}.
+
+    Thread-safe: a ring fills it from the threads that log.
+
+    @ivar evicted: How many tasks were forgotten to stay within
+        C{max_tasks}.
+    @ivar version: Counts the changes.
+    """
+
+    max_tasks: int
+    new_refs: Callable[[], Any] = list
+    evicted: int = 0
+    version: int = 0
+    _tasks: Dict[str, TaskSummary] = field(factory=dict)
+    _changed: Set[str] = field(factory=set)
+    _many: bool = False
+    _seq: int = 0
+    _lock: threading.Lock = field(factory=threading.Lock)
+
+    def summary_for(self, uuid: str) -> TaskSummary:
+        """
+        The summary of task C{uuid}, created if new, marked as changed.
+        Call with the lock held (see L{locked}).
+        """
+        summary = self._tasks.get(uuid)
+        if summary is None:
+            self._seq += 1
+            summary = self._tasks[uuid] = TaskSummary(uuid, self._seq, self.new_refs())
+            if len(self._tasks) > self.max_tasks:
+                del self._tasks[next(iter(self._tasks))]
+                self.evicted += 1
+        self.version += 1
+        if not self._many:
+            self._changed.add(uuid)
+            if len(self._changed) > MAX_CHANGES:
+                self._many = True
+                self._changed.clear()
+        return summary
+
+    @property
+    def locked(self) -> threading.Lock:
+        """
+        The lock to hold while calling L{summary_for} and updating the
+        summary it returns.
+        """
+        return self._lock
+
+    def get(self, uuid: str) -> Optional[TaskSummary]:
+        """
+        The summary of task C{uuid}, if known.
+        """
+        with self._lock:
+            return self._tasks.get(uuid)
+
+    def refs_of(self, uuid: str, copy: Callable[[Any], Any]) -> Optional[Any]:
+        """
+        A copy (made with C{copy}, under the lock) of the references of
+        task C{uuid}, or C{None} if unknown.
+        """
+        with self._lock:
+            summary = self._tasks.get(uuid)
+            return None if summary is None else copy(summary.refs)
+
+    def summaries(self) -> List[TaskSummary]:
+        """
+        Every summary, oldest first.  Call with the lock held.
+        """
+        return list(self._tasks.values())
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def query(self, query: Query) -> Tuple[int, List[Dict[str, Any]]]:
+        """
+        The tasks that pass the filters, newest first.
+
+        @return: How many pass, and the rows of the requested page.
+        """
+        with self._lock:
+            matching = [s for s in self._tasks.values() if query.accepts(s)]
+            matching.sort(key=_newest_first, reverse=True)
+            page = matching[query.offset : query.offset + query.limit]
+            return len(matching), [summary.to_json() for summary in page]
+
+    def root_types(self, limit: int = 200) -> List[str]:
+        """
+        The distinct root types, sorted, at most C{limit} of them.
+        """
+        with self._lock:
+            kinds = {s.root_type for s in self._tasks.values() if s.root_type is not None}
+        return sorted(kinds)[:limit]
+
+    def drain(self) -> Tuple[int, Optional[List[str]]]:
+        """
+        Forget and return what changed since the last call.
+
+        @return: The version, and the UUIDs of the tasks that changed
+            (C{None} when too many did to list them).
+        """
+        with self._lock:
+            changed = None if self._many else sorted(self._changed)
+            self._changed.clear()
+            self._many = False
+            return self.version, changed

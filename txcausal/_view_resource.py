@@ -1,0 +1,302 @@
+# -*- test-case-name: txcausal.test.test_webview -*-
+"""
+L{TaskViewResource}: the web view as a twisted.web resource, serving the
+page, its static files, JSON endpoints and a stream of server-sent events.
+
+Routes, under wherever the resource is mounted::
+
+    ./                  the page: the task list
+    ./task/<uuid>       the page: one task (a stable address)
+    ./static/<name>     the page's script and style sheet, from the package
+    ./api/tasks         the task list, filtered and paged (JSON)
+    ./api/task/<uuid>   one task as a tree (JSON)
+    ./api/events        changes, as they happen (text/event-stream)
+
+Nothing else is served: no request names a file.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import orjson
+from attrs import evolve
+from twisted.internet.defer import Deferred, succeed
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+
+from ._view_events import EventStream
+from ._view_index import Query
+from ._view_source import ITaskSource, Predicate
+from ._view_task import needle_for, story_predicate, task_json, text_predicate
+
+#: Log content is data: no inline script, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+_STATIC = {
+    b"app.js": b"text/javascript; charset=utf-8",
+    b"style.css": b"text/css; charset=utf-8",
+}
+_MAX_LIMIT = 500
+#: twisted.web's requests are not annotated: take them as they come.
+Request = Any
+
+
+class _BadRequest(Exception):
+    """
+    A query argument that cannot be used.
+    """
+
+
+def _asset(name: str) -> bytes:
+    return bytes((files("txcausal") / "_view_static" / name).read_bytes())
+
+
+def dumps(value: Any) -> bytes:
+    """
+    JSON for the page: what orjson cannot encode (integers past 64 bits)
+    goes through the standard library, what neither can as its text.
+    """
+    try:
+        return orjson.dumps(value, default=str)
+    except TypeError:
+        return json.dumps(value, default=str, allow_nan=False).encode("utf-8")
+
+
+def _secure(request: Request) -> None:
+    request.setHeader(b"content-security-policy", CONTENT_SECURITY_POLICY.encode("ascii"))
+    request.setHeader(b"x-content-type-options", b"nosniff")
+    request.setHeader(b"referrer-policy", b"no-referrer")
+    request.setHeader(b"x-frame-options", b"DENY")
+
+
+def _argument(request: Request, name: bytes) -> str:
+    values = (request.args or {}).get(name)
+    if not values:
+        return ""
+    text: str = values[0].decode("utf-8", "replace")
+    return text.strip()
+
+
+def _number(request: Request, name: bytes, kind: Callable[[str], Any]) -> Any:
+    text = _argument(request, name)
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise _BadRequest(f"{name.decode()}: not a number: {text[:40]!r}") from None
+    if value != value or value < 0:
+        raise _BadRequest(f"{name.decode()}: out of range: {text[:40]!r}")
+    return value
+
+
+def parse_query(request: Request) -> Tuple[Query, Optional[Tuple[str, str]]]:
+    """
+    The task list's filters from the request's arguments.
+
+    @return: The query, and the search to run first (C{("q", text)} or
+        C{("story", key)}), if any.
+    @raise _BadRequest: For an argument that is not understood.
+    """
+    limit = _number(request, b"limit", int)
+    query = Query(
+        failed=_argument(request, b"failed") in ("1", "true", "on"),
+        action_type=_argument(request, b"type"),
+        since=_number(request, b"since", float),
+        until=_number(request, b"until", float),
+        offset=_number(request, b"offset", int) or 0,
+        limit=min(limit if limit else 100, _MAX_LIMIT),
+    )
+    return query, search_of(request)
+
+
+def search_of(request: Request) -> Optional[Tuple[str, str]]:
+    """
+    The search a request asks for: a story key wins over a text.
+    """
+    for kind in ("story", "q"):
+        text = _argument(request, kind.encode("ascii"))
+        if text:
+            return kind, text
+    return None
+
+
+def _predicate(search: Tuple[str, str]) -> Predicate:
+    kind, text = search
+    return story_predicate(text) if kind == "story" else text_predicate(text)
+
+
+class TaskViewResource(Resource):
+    """
+    A browser view of the tasks of a source: a task list with filters, a
+    page per task with its tree and a waterfall timeline, updated live.
+
+    Mount it in a site (C{root.putChild(b"tasks", TaskViewResource(ring))})
+    B{behind the application's own authentication}: it shows whatever was
+    logged, and checks nobody's credentials.
+    """
+
+    isLeaf = True
+
+    def __init__(
+        self, source: ITaskSource, reactor: Any = None, interval: float = 0.5
+    ) -> None:
+        """
+        @param source: Where the tasks come from: a L{TaskRing} filled by a
+            running service, or L{LogFiles}.
+        @param reactor: Schedules the event stream's checks for changes;
+            the global reactor by default.
+        @param interval: Seconds between two checks for changes while a
+            page is open.
+        """
+        Resource.__init__(self)  # type: ignore[no-untyped-call]
+        self._source = source
+        self._events = EventStream(source, reactor, interval, self._status)
+        self._searches: Dict[Tuple[str, str], Tuple[int, "Deferred[Any]"]] = {}
+
+    def render_GET(self, request: Request) -> Any:
+        """
+        Route a request: see the module's documentation.
+        """
+        _secure(request)
+        path = request.postpath or []
+        if not path:
+            request.redirect(request.uri.split(b"?", 1)[0] + b"/")
+            return b""
+        route = self._routes.get((path[0], len(path)))
+        if route is None:
+            return self._not_found(request)
+        try:
+            return route(self, request, path)
+        except _BadRequest as e:
+            return self._json(request, {"error": str(e)}, 400)
+
+    def render_HEAD(self, request: Request) -> Any:
+        """
+        Like C{GET}, without the body.
+        """
+        return self.render_GET(request)
+
+    def _page(self, request: Request, path: List[bytes]) -> Any:
+        base = b"./" if path[0] == b"" else b"../"
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        return _asset("index.html").replace(b'<base href="./">', b'<base href="%s">' % base)
+
+    def _static(self, request: Request, path: List[bytes]) -> Any:
+        kind = _STATIC.get(path[1])
+        if kind is None:
+            return self._not_found(request)
+        request.setHeader(b"content-type", kind)
+        request.setHeader(b"cache-control", b"no-cache")
+        return _asset(path[1].decode("ascii"))
+
+    def _api(self, request: Request, path: List[bytes]) -> Any:
+        name = path[1:]
+        if name == [b"tasks"]:
+            return self._tasks(request)
+        if name == [b"events"]:
+            return self._events.render(request)
+        if len(name) == 2 and name[0] == b"task":
+            return self._task(request, name[1].decode("utf-8", "replace"))
+        return self._not_found(request)
+
+    _routes: Dict[Tuple[bytes, int], Callable[..., Any]] = {
+        (b"", 1): _page,
+        (b"task", 2): _page,
+        (b"static", 2): _static,
+        (b"api", 2): _api,
+        (b"api", 3): _api,
+    }
+
+    def _not_found(self, request: Request) -> bytes:
+        return self._json(request, {"error": "not found"}, 404)
+
+    def _json(self, request: Request, value: Any, code: int = 200) -> bytes:
+        request.setResponseCode(code)
+        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"cache-control", b"no-store")
+        return dumps(value)
+
+    def _later(self, request: Request, result: "Deferred[Any]") -> Any:
+        def write(value: Tuple[int, Any]) -> None:
+            if not request.finished and not getattr(request, "_disconnected", False):
+                request.write(self._json(request, value[1], value[0]))
+                request.finish()
+
+        def failed(reason: Failure) -> None:
+            write((500, {"error": f"internal error: {reason.getErrorMessage()[:200]}"}))
+
+        result.addCallback(write).addErrback(failed)
+        return NOT_DONE_YET
+
+    def _tasks(self, request: Request) -> Any:
+        query, search = parse_query(request)
+        found = self._search(search) if search is not None else succeed(None)
+
+        def page(only: Any) -> Tuple[int, Dict[str, Any]]:
+            total, rows = self._source.index.query(evolve(query, only=only))
+            version = self._source.index.version
+            return 200, {
+                "total": total,
+                "offset": query.offset,
+                "limit": query.limit,
+                "tasks": rows,
+                "types": self._source.index.root_types(),
+                "version": version,
+                "status": self._status(),
+            }
+
+        return self._later(request, found.addCallback(page))
+
+    def _search(self, search: Tuple[str, str]) -> "Deferred[Any]":
+        """
+        Search the source, reusing the last answer while nothing changed.
+        """
+        version = self._source.index.version
+        known = self._searches.get(search)
+        if known is not None and known[0] == version:
+            return _copy(known[1])
+        result = self._source.search(_predicate(search), needle_for(search[1]))
+        if len(self._searches) > 20:
+            self._searches.clear()
+        self._searches[search] = (version, result)
+        return _copy(result)
+
+    def _task(self, request: Request, uuid: str) -> Any:
+        search = search_of(request)
+        predicate = _predicate(search) if search is not None else None
+
+        def tree(loaded: Any) -> Tuple[int, Any]:
+            if loaded is None:
+                return 404, {"error": "no such task"}
+            return 200, task_json(loaded, predicate)
+
+        return self._later(request, self._source.load(uuid).addCallback(tree))
+
+    def _status(self) -> Dict[str, Any]:
+        return self._source.status()
+
+
+def _copy(result: "Deferred[Any]") -> "Deferred[Any]":
+    """
+    A new L{Deferred} firing with C{result}'s result, leaving C{result}
+    as it was (it is shared by the requests that asked the same).
+    """
+    copy: Deferred[Any] = Deferred()
+
+    def both(value: Any) -> Any:
+        copy.callback(value)
+        return value
+
+    def failed(reason: Failure) -> None:
+        copy.errback(reason)
+
+    result.addCallbacks(both, failed)
+    return copy

@@ -1,0 +1,98 @@
+# -*- test-case-name: txcausal.test.test_webview -*-
+"""
+L{TaskRing}: a destination keeping a running process's most recent tasks
+in memory, for the web view to show as they happen.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, FrozenSet, List, Optional
+
+from twisted.internet.defer import Deferred, succeed
+from zope.interface import implementer
+
+from ._interfaces import IDestination
+from ._view_index import TaskIndex
+from ._view_source import ITaskSource, LoadedTask, Predicate, only_task
+from ._wire import TASK_UUID_FIELD
+
+Message = Dict[str, Any]
+
+
+@implementer(IDestination, ITaskSource)
+class TaskRing:
+    """
+    A destination that keeps the messages of the most recent tasks.
+
+    Bounded twice: at most C{max_tasks} tasks (the task first seen longest
+    ago is forgotten first) and at most C{max_messages} messages per task
+    (later ones are counted, not kept, and the count is shown with the
+    task).  Like L{Ledger<txcausal.Ledger>}, it copies each message it
+    receives; unlike it, it keeps whole tasks rather than the most recent
+    entries of each topic, so the tasks it shows are not torn.
+
+    Thread-safe: messages may be logged from any thread.
+    """
+
+    def __init__(self, max_tasks: int = 1000, max_messages: int = 10_000) -> None:
+        """
+        @param max_tasks: How many tasks to keep.
+        @param max_messages: How many messages to keep per task.
+        @raise ValueError: If either is not positive.
+        """
+        if max_tasks < 1 or max_messages < 1:
+            raise ValueError(
+                f"max_tasks and max_messages must be positive, not {max_tasks!r}, {max_messages!r}"
+            )
+        self._max_messages = max_messages
+        self.index = TaskIndex(max_tasks)
+
+    def __call__(self, message: Message) -> None:
+        """
+        Receive a logged message (the L{IDestination} contract).
+        """
+        copy = dict(message)
+        index = self.index
+        with index.locked:
+            summary = index.summary_for(copy[TASK_UUID_FIELD])
+            if len(summary.refs) < self._max_messages:
+                summary.refs.append(copy)
+            else:
+                summary.dropped += 1
+            summary.note(copy, 0)
+
+    def load(self, uuid: str) -> "Deferred[Optional[LoadedTask]]":
+        """
+        The kept messages of task C{uuid}, as a tree.
+        """
+        messages = self.index.refs_of(uuid, list)
+        summary = self.index.get(uuid)
+        if messages is None or summary is None:
+            return succeed(None)
+        task = only_task(uuid, messages)
+        sources = {id(message): 0 for message in messages}
+        return succeed(LoadedTask(task, sources, ["this process"], 0, summary.dropped))
+
+    def search(self, predicate: Predicate, needle: Optional[bytes]) -> "Deferred[FrozenSet[str]]":
+        """
+        The tasks of which a kept message matches C{predicate}.
+        """
+        with self.index.locked:
+            tasks = [(s.uuid, list(s.refs)) for s in self.index.summaries()]
+        found = frozenset(uuid for uuid, messages in tasks if any(map(predicate, messages)))
+        return succeed(found)
+
+    def status(self) -> Dict[str, Any]:
+        """
+        How many tasks are kept and were forgotten.
+        """
+        return {
+            "files": [],
+            "tasks": len(self.index),
+            "evicted": self.index.evicted,
+            "errors": 0,
+            "recent_errors": [],
+        }
+
+
+__all__: List[str] = ["TaskRing"]

@@ -1,0 +1,90 @@
+# -*- test-case-name: txcausal.test.test_webview -*-
+"""
+What the web view's resource asks of where tasks come from: an index of
+task summaries, a way to load one task, a search over messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, FrozenSet, List, Optional
+
+from attrs import frozen
+from twisted.internet.defer import Deferred
+from zope.interface import Attribute, Interface
+
+from ._parse import Task, WrittenAction, parse_messages
+
+Message = Dict[str, Any]
+#: Decides whether a message matches a search.
+Predicate = Callable[[Message], bool]
+
+
+@frozen(eq=False)
+class LoadedTask:
+    """
+    One task read back for viewing.
+
+    @ivar task: The task tree, joined across every source.
+    @ivar sources: The source (process) of each message, by C{id()} of the
+        message dictionary.
+    @ivar source_names: The name of each source.
+    @ivar unavailable: How many messages could no longer be read (a file
+        truncated or rewritten since it was indexed).
+    @ivar dropped: How many messages were not kept (see
+        L{TaskSummary.dropped<txcausal._view_index.TaskSummary>}).
+    """
+
+    task: Task
+    sources: Dict[int, int]
+    source_names: List[str]
+    unavailable: int = 0
+    dropped: int = 0
+
+
+class ITaskSource(Interface):
+    """
+    The tasks a L{TaskViewResource<txcausal.webview.TaskViewResource>}
+    shows.
+
+    Methods are called in the reactor thread; the index may be filled from
+    any thread (it has its own lock).
+    """
+
+    index = Attribute("The L{TaskIndex<txcausal._view_index.TaskIndex>} of the tasks.")
+
+    def load(uuid: str) -> "Deferred[Optional[LoadedTask]]":
+        """
+        Read task C{uuid} back in full.
+
+        @return: A L{Deferred} firing with the task, or C{None} if unknown.
+        """
+
+    def search(predicate: Predicate, needle: Optional[bytes]) -> "Deferred[FrozenSet[str]]":
+        """
+        Find the tasks of which some message matches.
+
+        @param predicate: Decides for one message.
+        @param needle: If given, a message can only match if its line (as
+            JSON, lower-cased) contains these bytes: a pre-filter.
+        @return: A L{Deferred} firing with the matching task UUIDs.
+        """
+
+    def status() -> Dict[str, Any]:
+        """
+        A JSON-compatible description of the source: what is read, what
+        was skipped.
+        """
+
+
+def only_task(uuid: str, messages: List[Message]) -> Task:
+    """
+    Join the messages of one task into its tree (an empty, incomplete
+    tree if there are none).  Messages that came after the tree was
+    complete (duplicates) are kept as its strays.
+    """
+    tasks = list(parse_messages(messages))
+    if not tasks:
+        return Task(uuid, WrittenAction(uuid, ()), False, [])
+    for later in tasks[1:]:
+        tasks[0].strays.extend(later.messages())
+    return tasks[0]
