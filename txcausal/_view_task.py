@@ -121,10 +121,14 @@ def task_json(loaded: LoadedTask, match: Optional[Predicate] = None) -> Dict[str
     """
     task = loaded.task
     builder = _TreeBuilder(loaded, match)
-    nodes = [
-        builder.action(child) if isinstance(child, WrittenAction) else builder.message(child)
-        for child in task.root.children
-    ]
+    root = task.root
+    if root.start_message is not None or root.end_message is not None:
+        nodes = [builder.action(root)]
+    else:  # A lone message, or a task continued from a process not read.
+        nodes = [
+            builder.action(child) if isinstance(child, WrittenAction) else builder.message(child)
+            for child in root.children
+        ]
     return {
         "uuid": task.uuid,
         "complete": task.complete,

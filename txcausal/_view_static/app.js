@@ -1,0 +1,571 @@
+// txcausal web view: plain JavaScript, no build step, nothing from elsewhere.
+// Everything read from a log is put on the page as text (textContent), never
+// as markup.
+(function () {
+  "use strict";
+
+  var PAGE = 100;
+  var ROW = 20;
+  var FIRST_NODES = 300;
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function fetchJSON(url) {
+    return fetch(url, { headers: { "Accept": "application/json" } }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) { throw new Error(body && body.error ? body.error : response.statusText); }
+        return body;
+      });
+    });
+  }
+
+  // Formatting
+
+  function pad(n, width) { var s = String(n); while (s.length < width) { s = "0" + s; } return s; }
+
+  function formatTime(ts) {
+    if (typeof ts !== "number") { return ""; }
+    var d = new Date(ts * 1000);
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1, 2) + "-" + pad(d.getUTCDate(), 2) +
+      " " + pad(d.getUTCHours(), 2) + ":" + pad(d.getUTCMinutes(), 2) + ":" +
+      pad(d.getUTCSeconds(), 2) + "." + pad(d.getUTCMilliseconds(), 3);
+  }
+
+  function formatDuration(seconds) {
+    if (typeof seconds !== "number" || !isFinite(seconds)) { return ""; }
+    if (seconds < 0.001) { return (seconds * 1000).toFixed(2) + " ms"; }
+    if (seconds < 1) { return (seconds * 1000).toFixed(1) + " ms"; }
+    if (seconds < 60) { return seconds.toFixed(2) + " s"; }
+    return Math.floor(seconds / 60) + " min " + (seconds % 60).toFixed(0) + " s";
+  }
+
+  function parseUTC(text) {
+    text = text.trim();
+    if (!text) { return null; }
+    if (/^\d+(\.\d+)?$/.test(text)) { return Number(text); }
+    var iso = text.replace(" ", "T");
+    if (!/(Z|[+-]\d\d:?\d\d)$/.test(iso)) { iso += "Z"; }
+    var ms = Date.parse(iso);
+    if (isNaN(ms)) { throw new Error("not a time: " + text); }
+    return ms / 1000;
+  }
+
+  function levelText(level) { return Array.isArray(level) && level.length ? "/" + level.join("/") : ""; }
+
+  function statusBadge(status) {
+    var shown = status || "message";
+    return el("span", "st s-" + shown, shown);
+  }
+
+  // Where we are: the list (./) or a task (./task/<uuid>).
+
+  var base = document.baseURI;
+  var here = location.href.slice(base.length).split("#")[0];
+  var params = new URLSearchParams(location.search);
+  var taskMatch = /^task\/([^/?]+)/.exec(here);
+
+  // Status line and problems
+
+  function showStatus(status) {
+    if (!status) { return; }
+    var parts = [];
+    (status.files || []).forEach(function (file) {
+      var text = file.name;
+      if (file.error) { text += ": " + file.error; }
+      else if (file.size) { text += " " + Math.min(100, Math.floor(file.read * 100 / file.size)) + "%"; }
+      parts.push(text);
+    });
+    parts.push(status.tasks + " tasks");
+    if (status.evicted) { parts.push(status.evicted + " older tasks forgotten"); }
+    if (status.errors) { parts.push(status.errors + " lines skipped"); }
+    $("status").textContent = parts.join(" \u00b7 ");
+    var problems = status.recent_errors || [];
+    $("problems").hidden = problems.length === 0;
+    $("problems-summary").textContent = status.errors + " lines skipped (latest shown)";
+    var list = $("problems-list");
+    list.textContent = "";
+    problems.forEach(function (text) { list.appendChild(el("li", "mono", text)); });
+  }
+
+  // Live updates
+
+  var listeners = [];
+  function onChange(callback) { listeners.push(callback); }
+
+  function startEvents() {
+    if (!window.EventSource) { return; }
+    var source = new EventSource("api/events");
+    source.onopen = function () { $("live").className = ""; };
+    source.onerror = function () { $("live").className = "off"; };
+    source.addEventListener("changed", function (event) {
+      var data = JSON.parse(event.data);
+      showStatus(data.status);
+      listeners.forEach(function (callback) { callback(data); });
+    });
+  }
+
+  // Runs f at most once at a time, and once more if asked while running.
+  function coalesced(f) {
+    var running = false, again = false;
+    function run() {
+      if (running) { again = true; return; }
+      running = true;
+      Promise.resolve(f()).catch(function () {}).then(function () {
+        running = false;
+        if (again) { again = false; run(); }
+      });
+    }
+    return run;
+  }
+
+  // The task list
+
+  function listQuery() {
+    var q = new URLSearchParams();
+    ["type", "q", "story", "since", "until", "offset"].forEach(function (name) {
+      var value = params.get(name);
+      if (value) { q.set(name, value); }
+    });
+    if (params.get("failed")) { q.set("failed", "1"); }
+    q.set("limit", String(PAGE));
+    return q;
+  }
+
+  function fillFilters() {
+    $("f-failed").checked = !!params.get("failed");
+    $("f-type").value = params.get("type") || "";
+    $("f-q").value = params.get("q") || "";
+    $("f-story").value = params.get("story") || "";
+    $("f-since").value = params.get("since") ? formatTime(Number(params.get("since"))) : "";
+    $("f-until").value = params.get("until") ? formatTime(Number(params.get("until"))) : "";
+  }
+
+  function readFilters() {
+    var next = new URLSearchParams();
+    if ($("f-failed").checked) { next.set("failed", "1"); }
+    [["type", "f-type"], ["q", "f-q"], ["story", "f-story"]].forEach(function (pair) {
+      var value = $(pair[1]).value.trim();
+      if (value) { next.set(pair[0], value); }
+    });
+    [["since", "f-since"], ["until", "f-until"]].forEach(function (pair) {
+      var when = parseUTC($(pair[1]).value);
+      if (when !== null) { next.set(pair[0], String(when)); }
+    });
+    return next;
+  }
+
+  function taskLink(uuid) {
+    var link = "task/" + encodeURIComponent(uuid);
+    var keep = new URLSearchParams();
+    if (params.get("story")) { keep.set("story", params.get("story")); }
+    else if (params.get("q")) { keep.set("q", params.get("q")); }
+    var rest = keep.toString();
+    return rest ? link + "?" + rest : link;
+  }
+
+  function taskRow(task) {
+    var row = el("tr", task.failed ? "failed" : "");
+    row.dataset.uuid = task.uuid;
+    var status = el("td");
+    status.appendChild(statusBadge(task.status));
+    row.appendChild(status);
+    var name = el("td");
+    var link = el("a", "type", task.type || "(no type)");
+    link.href = taskLink(task.uuid);
+    name.appendChild(link);
+    name.appendChild(el("span", "uuid", task.uuid));
+    row.appendChild(name);
+    row.appendChild(el("td", "mono", formatTime(task.start)));
+    row.appendChild(el("td", "num", formatDuration(task.duration) + (task.finished ? "" : "\u2026")));
+    row.appendChild(el("td", "num", task.processes));
+    row.appendChild(el("td", "num", task.messages + (task.dropped ? " (+" + task.dropped + " not kept)" : "")));
+    return row;
+  }
+
+  function showList(body) {
+    var tbody = $("tasks").tBodies[0];
+    tbody.textContent = "";
+    body.tasks.forEach(function (task) { tbody.appendChild(taskRow(task)); });
+    var first = body.total ? body.offset + 1 : 0;
+    var last = body.offset + body.tasks.length;
+    $("range").textContent = first + "\u2013" + last + " of " + body.total;
+    $("newer").disabled = body.offset === 0;
+    $("older").disabled = last >= body.total;
+    var types = $("types");
+    types.textContent = "";
+    body.types.forEach(function (type) {
+      var option = el("option");
+      option.value = type;
+      types.appendChild(option);
+    });
+    showStatus(body.status);
+  }
+
+  function listView() {
+    $("list-view").hidden = false;
+    fillFilters();
+    var refresh = coalesced(function () {
+      return fetchJSON("api/tasks?" + listQuery().toString()).then(function (body) {
+        $("list-error").hidden = true;
+        showList(body);
+        document.body.dataset.version = String(body.version);
+      }, function (error) {
+        $("list-error").hidden = false;
+        $("list-error").textContent = error.message;
+      });
+    });
+    function go(next) {
+      params = next;
+      var search = params.toString();
+      history.replaceState(null, "", search ? "?" + search : "./");
+      refresh();
+    }
+    $("filters").addEventListener("submit", function (event) {
+      event.preventDefault();
+      try { go(readFilters()); } catch (error) {
+        $("list-error").hidden = false;
+        $("list-error").textContent = error.message;
+      }
+    });
+    $("f-failed").addEventListener("change", function () { $("filters").requestSubmit(); });
+    $("f-clear").addEventListener("click", function () { go(new URLSearchParams()); fillFilters(); });
+    function page(delta) {
+      var next = new URLSearchParams(params);
+      var offset = Math.max(0, Number(params.get("offset") || 0) + delta);
+      if (offset) { next.set("offset", String(offset)); } else { next.delete("offset"); }
+      go(next);
+    }
+    $("newer").addEventListener("click", function () { page(-PAGE); });
+    $("older").addEventListener("click", function () { page(PAGE); });
+    onChange(function () { refresh(); });
+    refresh();
+  }
+
+  // One task: the waterfall and the tree
+
+  function processClass(process) { return typeof process === "number" ? "p" + (process % 8) : "p0"; }
+
+  function walk(nodes, visit, depth, parent) {
+    nodes.forEach(function (node) {
+      visit(node, depth || 0, parent || null);
+      if (node.children) { walk(node.children, visit, (depth || 0) + 1, node); }
+    });
+  }
+
+  function timeSpan(nodes) {
+    var low = Infinity, high = -Infinity;
+    walk(nodes, function (node) {
+      [node.start, node.end].forEach(function (t) {
+        if (typeof t === "number") { low = Math.min(low, t); high = Math.max(high, t); }
+      });
+    });
+    return low <= high ? [low, high] : null;
+  }
+
+  function Waterfall(task) {
+    var rows = [];
+    walk(task.nodes, function (node, depth) {
+      if (node.kind === "action" && typeof node.start === "number") { rows.push({ node: node, depth: depth }); }
+    });
+    var span = timeSpan(task.nodes);
+    this.rows = rows;
+    this.span = span;
+    this.drawAxis();
+    var inner = $("rows-inner");
+    inner.textContent = "";
+    inner.style.height = rows.length * ROW + "px";
+    this.drawn = {};
+    var self = this;
+    var pending = false;
+    $("rows").onscroll = function () {
+      if (pending) { return; }
+      pending = true;
+      requestAnimationFrame(function () { pending = false; self.draw(); });
+    };
+    this.draw();
+  }
+
+  Waterfall.prototype.drawAxis = function () {
+    var axis = $("axis");
+    axis.textContent = "";
+    if (!this.span) { return; }
+    var total = this.span[1] - this.span[0];
+    for (var i = 0; i < 5; i++) {
+      var tick = el("span", "tick", "+" + formatDuration(total * i / 5));
+      tick.style.left = (i * 20) + "%";
+      axis.appendChild(tick);
+    }
+  };
+
+  Waterfall.prototype.draw = function () {
+    var box = $("rows");
+    var first = Math.max(0, Math.floor(box.scrollTop / ROW) - 20);
+    var last = Math.min(this.rows.length, first + Math.ceil((box.clientHeight || 480) / ROW) + 40);
+    var inner = $("rows-inner");
+    var keep = {};
+    for (var i = first; i < last; i++) {
+      keep[i] = true;
+      if (!this.drawn[i]) { this.drawn[i] = inner.appendChild(this.row(i)); }
+    }
+    for (var key in this.drawn) {
+      if (!keep[key]) { inner.removeChild(this.drawn[key]); delete this.drawn[key]; }
+    }
+  };
+
+  Waterfall.prototype.row = function (i) {
+    var entry = this.rows[i], node = entry.node;
+    var row = el("div", "row");
+    row.style.top = i * ROW + "px";
+    var label = el("span", "label", node.type || "(no type)");
+    label.style.paddingLeft = (entry.depth * 12 + 4) + "px";
+    label.title = (node.type || "") + " " + levelText(node.level);
+    row.appendChild(label);
+    var track = el("span", "track");
+    var bar = el("span", "bar s-" + node.status + " " + processClass(node.process));
+    var total = this.span[1] - this.span[0];
+    var end = typeof node.end === "number" ? node.end : this.span[1];
+    var left = total > 0 ? (node.start - this.span[0]) / total : 0;
+    var width = total > 0 ? (end - node.start) / total : 1;
+    bar.style.left = (left * 100) + "%";
+    bar.style.width = (width * 100) + "%";
+    bar.dataset.level = levelText(node.level);
+    bar.dataset.duration = String(node.duration);
+    bar.title = (node.type || "") + " " + (node.status || "") + " " + formatDuration(node.duration);
+    track.appendChild(bar);
+    row.appendChild(track);
+    row.addEventListener("click", function () { revealNode(node); });
+    return row;
+  };
+
+  function legend(task) {
+    var box = $("legend");
+    box.textContent = "";
+    [["succeeded", "s-succeeded"], ["failed", "s-failed"], ["unfinished", "s-started"]].forEach(function (pair) {
+      var item = el("span");
+      var swatch = el("span", "swatch bar " + pair[1]);
+      swatch.style.position = "static";
+      item.appendChild(swatch);
+      item.appendChild(document.createTextNode(pair[0]));
+      box.appendChild(item);
+    });
+    task.processes.forEach(function (name, i) {
+      var item = el("span");
+      item.appendChild(el("span", "swatch proc-swatch " + processClass(i)));
+      item.appendChild(document.createTextNode(name));
+      box.appendChild(item);
+    });
+  }
+
+  // The tree: nodes are built when first expanded.
+
+  var expanded = {};
+  var byLevel = {};
+  var processNames = [];
+
+  function nodeKey(node) { return levelText(node.level) + (node.kind === "message" ? "m" : "a"); }
+
+  function valueText(value) {
+    return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+  }
+
+  function fieldList(fields) {
+    var list = el("dl", "fields");
+    Object.keys(fields).forEach(function (name) {
+      if (name === "traceback" || name === "exception" || name === "reason") { return; }
+      list.appendChild(el("dt", "mono", name));
+      var text = valueText(fields[name]);
+      var dd = el("dd", "mono");
+      if (text.length > 400 || text.split("\n").length > 8) {
+        var fold = el("details", "fold");
+        fold.appendChild(el("summary", null, text.slice(0, 80).split("\n")[0] + "\u2026 (" + text.length + " characters)"));
+        fold.appendChild(el("pre", null, text));
+        dd.appendChild(fold);
+      } else {
+        dd.textContent = text;
+      }
+      list.appendChild(dd);
+    });
+    return list;
+  }
+
+  function failureBox(fields) {
+    if (!("exception" in fields) && !("reason" in fields) && !("traceback" in fields)) { return null; }
+    var box = el("div", "failure");
+    if ("exception" in fields) { box.appendChild(el("div", "exc mono", valueText(fields.exception))); }
+    if ("reason" in fields) { box.appendChild(el("div", "reason mono", valueText(fields.reason))); }
+    if ("traceback" in fields) {
+      var fold = el("details", "fold traceback");
+      var text = valueText(fields.traceback);
+      fold.appendChild(el("summary", null, "traceback (" + text.split("\n").length + " lines)"));
+      fold.appendChild(el("pre", null, text));
+      box.appendChild(fold);
+    }
+    return box;
+  }
+
+  function nodeHead(node, twisty) {
+    var head = el("div", "head");
+    head.appendChild(twisty);
+    head.appendChild(el("span", "type", node.type || (node.kind === "action" ? "(no type)" : "(message)")));
+    head.appendChild(el("span", "level", levelText(node.level)));
+    if (node.kind === "action") { head.appendChild(statusBadge(node.status)); }
+    if (typeof node.duration === "number") { head.appendChild(el("span", "dur", formatDuration(node.duration))); }
+    head.appendChild(el("span", "time", formatTime(node.start)));
+    if (typeof node.process === "number" && processNames.length > 1) {
+      head.appendChild(el("span", "proc " + processClass(node.process), processNames[node.process]));
+    }
+    return head;
+  }
+
+  function treeNode(node) {
+    var failed = node.status === "failed" || (node.fields && "exception" in node.fields);
+    var box = el("div", "node" + (failed ? " failed" : "") + (node.match ? " match" : ""));
+    box.id = "n" + nodeKey(node);
+    box.dataset.level = levelText(node.level);
+    byLevel[nodeKey(node)] = { node: node, box: box };
+    var twisty = el("button", "twisty");
+    twisty.type = "button";
+    box.appendChild(nodeHead(node, twisty));
+    var body = el("div", "body");
+    box.appendChild(body);
+    function fill() {
+      if (body.childNodes.length) { return; }
+      body.appendChild(fieldList(node.fields || {}));
+      var failure = failureBox(Object.assign({}, node.fields || {}, node.end_fields || {}));
+      if (failure) { body.appendChild(failure); }
+      if (node.end_fields && Object.keys(node.end_fields).length) {
+        var end = {};
+        Object.keys(node.end_fields).forEach(function (k) { end[k] = node.end_fields[k]; });
+        body.appendChild(fieldList(end));
+      }
+      (node.missing || []).forEach(function (level) {
+        body.appendChild(el("div", "gap", "missing " + levelText(level)));
+      });
+      (node.children || []).forEach(function (child) { body.appendChild(treeNode(child)); });
+    }
+    function set(open) {
+      expanded[nodeKey(node)] = open;
+      twisty.textContent = open ? "\u25be" : "\u25b8";
+      if (open) { fill(); }
+      body.hidden = !open;
+    }
+    twisty.addEventListener("click", function () { set(body.hidden); });
+    box.expand = set;
+    set(!!expanded[nodeKey(node)]);
+    return box;
+  }
+
+  function chooseExpanded(task) {
+    // The first few hundred nodes, breadth first, and the way to every
+    // failure and match.
+    var budget = FIRST_NODES, queue = task.nodes.slice();
+    while (queue.length && budget > 0) {
+      var node = queue.shift();
+      budget -= 1;
+      if (!(nodeKey(node) in expanded)) { expanded[nodeKey(node)] = true; }
+      (node.children || []).forEach(function (child) { queue.push(child); });
+    }
+    var marks = 0;
+    (function mark(nodes, path) {
+      nodes.forEach(function (node) {
+        var here = path.concat([node]);
+        if ((node.status === "failed" || node.match) && marks < 200) {
+          marks += 1;
+          here.forEach(function (n) { if (!(nodeKey(n) in expanded)) { expanded[nodeKey(n)] = true; } });
+        }
+        if (node.children) { mark(node.children, here); }
+      });
+    })(task.nodes, []);
+  }
+
+  function revealNode(target) {
+    var path = [];
+    (function find(nodes, trail) {
+      nodes.forEach(function (node) {
+        var here = trail.concat([node]);
+        if (node === target) { path = here; }
+        else if (node.children && !path.length) { find(node.children, here); }
+      });
+    })(currentTask.nodes, []);
+    path.forEach(function (node) {
+      var known = byLevel[nodeKey(node)];
+      if (known) { known.box.expand(true); }
+    });
+    var known = byLevel[nodeKey(target)];
+    if (known) {
+      known.box.scrollIntoView({ block: "center" });
+      known.box.classList.add("flash");
+      setTimeout(function () { known.box.classList.remove("flash"); }, 1500);
+    }
+  }
+
+  var currentTask = null;
+
+  function showTask(task) {
+    currentTask = task;
+    processNames = task.processes;
+    var root = task.nodes.length ? task.nodes[0] : null;
+    document.title = (root && root.type ? root.type : task.uuid) + " \u2013 txcausal";
+    $("task-title").textContent = (root && root.type) || task.uuid;
+    var meta = [task.uuid, task.complete ? "complete" : "incomplete"];
+    if (task.failed) { meta.push("failed"); }
+    var span = timeSpan(task.nodes);
+    if (span) { meta.push(formatTime(span[0]) + " UTC", formatDuration(span[1] - span[0])); }
+    if (task.matches) { meta.push(task.matches + " matching nodes"); }
+    if (task.unavailable) { meta.push(task.unavailable + " messages no longer readable"); }
+    if (task.dropped) { meta.push(task.dropped + " messages not kept"); }
+    $("task-meta").textContent = meta.join(" \u00b7 ");
+    legend(task);
+    new Waterfall(task);
+    chooseExpanded(task);
+    byLevel = {};
+    var tree = $("tree");
+    tree.textContent = "";
+    task.nodes.forEach(function (node) { tree.appendChild(treeNode(node)); });
+    if (task.strays.length) {
+      tree.appendChild(el("h3", null, "Messages that did not fit the tree"));
+      task.strays.forEach(function (node) { tree.appendChild(treeNode(node)); });
+    }
+    document.body.dataset.loaded = task.uuid;
+  }
+
+  function taskView(uuid) {
+    $("task-view").hidden = false;
+    var keep = new URLSearchParams();
+    ["q", "story"].forEach(function (name) { if (params.get(name)) { keep.set(name, params.get(name)); } });
+    var url = "api/task/" + encodeURIComponent(uuid) + (keep.toString() ? "?" + keep.toString() : "");
+    var load = coalesced(function () {
+      return fetchJSON(url).then(function (task) {
+        $("task-error").hidden = true;
+        showTask(task);
+      }, function (error) {
+        $("task-error").hidden = false;
+        $("task-error").textContent = error.message;
+      });
+    });
+    $("expand-all").addEventListener("click", function () {
+      walk(currentTask.nodes, function (node) { expanded[nodeKey(node)] = true; });
+      showTask(currentTask);
+    });
+    $("collapse-all").addEventListener("click", function () {
+      walk(currentTask.nodes, function (node) { expanded[nodeKey(node)] = false; });
+      showTask(currentTask);
+    });
+    onChange(function (data) {
+      if (data.tasks === null || data.tasks.indexOf(uuid) >= 0) { load(); }
+    });
+    load();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (taskMatch) { taskView(decodeURIComponent(taskMatch[1])); } else { listView(); }
+    startEvents();
+  });
+})();
