@@ -27,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the address to listen on (default 127.0.0.1; the view has no authentication)",
     )
     parser.add_argument(
-        "--port", type=non_negative, default=8080, help="the port (default 8080; 0 picks a free one)"
+        "--port",
+        type=non_negative,
+        default=8080,
+        help="the port (default 8080; 0 picks a free one)",
     )
 
 
@@ -79,7 +82,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     try:
         serve(args, streams, reactor)
     except CannotListenError as e:
-        streams.stderr.write(f"txcausal web: cannot listen on {args.host}:{args.port}: {e.socketError}\n")
+        where = f"{args.host}:{args.port}"
+        streams.stderr.write(f"txcausal web: cannot listen on {where}: {e.socketError}\n")
         return 1
     reactor.run()
     return 0
