@@ -266,7 +266,7 @@ class LogFiles:
 
     def _spill(self, follower: _Follower, stream: IO[bytes]) -> None:
         spill = follower.spill = _Spill(tempfile.TemporaryFile(prefix="txcausal-web-"))
-        self._add_generation(follower, spill.file.fileno(), None)
+        self._add_generation(follower, os.dup(spill.file.fileno()), None)
         self._start_thread(lambda: spill.copy(stream))
 
     def _add_generation(

@@ -69,7 +69,7 @@ class TaskSummary:
     duration: Optional[float] = None
     failed: bool = False
     sources: int = 0
-    _root_start: Optional[Message] = None
+    _root_started: Optional[float] = None
 
     def note(self, message: Message, source: int) -> None:
         """
@@ -93,12 +93,15 @@ class TaskSummary:
         kind = message.get(ACTION_TYPE_FIELD)
         if kind.__class__ is str and status.__class__ is str:
             self.root_type = kind
+            when = message.get(TIMESTAMP_FIELD)
             if status == "started":
-                self._root_start = message
+                if when.__class__ is float or when.__class__ is int:
+                    self._root_started = float(when)
                 self.status = self.status or status
             else:
                 self.status = status
-                self.duration = action_duration(self._root_start, message)
+                started = {TIMESTAMP_FIELD: self._root_started}
+                self.duration = action_duration(started, message)
         elif self.root_type is None and message[TASK_LEVEL_FIELD] == [1]:
             kind = message.get(MESSAGE_TYPE_FIELD)
             self.root_type = kind if kind.__class__ is str else None
@@ -108,11 +111,8 @@ class TaskSummary:
         """
         When the task started: its root's start, else its first timestamp.
         """
-        root = self._root_start
-        if root is not None:
-            when = root.get(TIMESTAMP_FIELD)
-            if when.__class__ is float or when.__class__ is int:
-                return float(when)
+        if self._root_started is not None:
+            return self._root_started
         return self.first
 
     def process_count(self) -> int:

@@ -1,0 +1,284 @@
+"""
+L{LogFiles}: log files indexed by position, joined across processes,
+followed as they grow and are rotated.  Real files; the reading is driven
+by the test (L{LogFiles.readAvailable}), threads run inline.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import orjson
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from txcausal import _view_lines
+from txcausal._view_index import Query
+from txcausal._view_task import story_predicate, text_predicate
+from txcausal.webview import ITaskSource, LoadedTask, LogFiles
+
+from ._webview_logs import (
+    FAILING,
+    JOINED,
+    append_log,
+    client_messages,
+    message,
+    server_messages,
+    started,
+    write_log,
+)
+
+
+def inline(f: Callable[[], Any]) -> "Deferred[Any]":
+    return succeed(f())
+
+
+def run_now(f: Callable[[], None]) -> None:
+    f()
+
+
+class FilesTestCase(SynchronousTestCase):
+    """
+    Helpers: files in a temporary directory, a source reading them.
+    """
+
+    def setUp(self) -> None:
+        self.dir = Path(self.mktemp())
+        self.dir.mkdir()
+        self.clock = Clock()
+
+    def source(self, *paths: Any, **kwargs: Any) -> LogFiles:
+        files = LogFiles([str(p) for p in paths], self.clock, runInThread=inline,
+                         startThread=run_now, **kwargs)
+        self.addCleanup(files.close)
+        files.readAvailable()
+        return files
+
+    def load(self, files: LogFiles, uuid: str) -> LoadedTask:
+        loaded = self.successResultOf(files.load(uuid))
+        assert loaded is not None
+        return loaded
+
+    def uuids(self, files: LogFiles, **query: Any) -> List[str]:
+        return [row["uuid"] for row in files.index.query(Query(**query))[1]]
+
+
+class JoinTests(FilesTestCase):
+    """
+    Several processes' files make one tree per task.
+    """
+
+    def test_interface(self) -> None:
+        """
+        L{LogFiles} is a source of tasks.
+        """
+        self.assertTrue(verifyObject(ITaskSource, self.source()))
+
+    def test_twoProcesses(self) -> None:
+        """
+        The client's and the server's parts of a task join into one tree,
+        each message tagged with the file it came from.
+        """
+        client = write_log(self.dir / "client.log", client_messages())
+        server = write_log(self.dir / "server.log", server_messages())
+        files = self.source(client, server)
+        row = files.index.get(JOINED)
+        assert row is not None
+        self.assertEqual((row.messages, row.process_count()), (6, 2))
+        loaded = self.load(files, JOINED)
+        self.assertTrue(loaded.task.complete)
+        root = loaded.task.root
+        (remote,) = root.children
+        (work,) = remote.children  # type: ignore[union-attr]
+        self.assertEqual(work.action_type, "server:work")  # type: ignore[union-attr]
+        self.assertEqual(loaded.source_names, [str(client), str(server)])
+        self.assertEqual(loaded.sources[id(root.start_message)], 0)
+        self.assertEqual(loaded.sources[id(work.start_message)], 1)  # type: ignore[union-attr]
+
+    def test_compressedAndStdin(self) -> None:
+        """
+        A gzip file and standard input are read too (through a temporary
+        copy).
+        """
+        packed = self.dir / "server.log.gz"
+        packed.write_bytes(gzip.compress(b"".join(orjson.dumps(m) + b"\n"
+                                                  for m in server_messages())))
+        stdin = io.BytesIO(b"".join(orjson.dumps(m) + b"\n" for m in client_messages()))
+        files = self.source("-", packed, stdin=stdin)
+        self.assertTrue(self.load(files, JOINED).task.complete)
+        self.assertEqual(self.load(files, JOINED).source_names, ["<stdin>", str(packed)])
+
+    def test_twistedAndTrialLines(self) -> None:
+        """
+        Twisted JSON log records and the lines of trial's C{test.log}
+        are read as the other commands read them.
+        """
+        line = orjson.dumps(message("trial-task", [1], 5.0, message_type="from:trial"))
+        record = b'\x1e{"log_format": "hello {who}", "who": "you", "log_level": ' \
+                 b'{"name": "info", "__class_uuid__": "02E59486-F24D-46AD-8224-3ACDF2A5732A"}, ' \
+                 b'"log_namespace": "app", "log_time": 7.0}\n'
+        log = self.dir / "test.log"
+        log.write_bytes(b"2024-05-01 10:00:00+0000 [-] " + line + b"\n" + record)
+        files = self.source(log)
+        self.assertIsNotNone(files.index.get("trial-task"))
+        kinds = [row["type"] for row in files.index.query(Query())[1]]
+        self.assertEqual(sorted(kinds), ["from:trial", "twisted:log"])
+        self.assertEqual(files.errors, 0)
+
+    def test_badLines(self) -> None:
+        """
+        Unreadable lines are counted and the latest reported with their
+        line numbers; the rest is read.
+        """
+        log = self.dir / "bad.log"
+        log.write_bytes(b"not json\n" + orjson.dumps(client_messages()[0]) + b"\n[1, 2]\n")
+        files = self.source(log, self.dir / "missing.log")
+        self.assertEqual(files.errors, 3)
+        self.assertEqual(files.recent_errors[0], f"{log}:1: skipped: malformed JSON: 'not json'")
+        self.assertTrue(files.recent_errors[1].startswith(f"{log}:3: skipped"))
+        self.assertIn("missing.log", files.recent_errors[2])
+        self.assertEqual(self.uuids(files), [JOINED])
+        self.assertEqual(files.status()["files"][1]["error"], "No such file or directory")
+
+    def test_longLine(self) -> None:
+        """
+        A line longer than the limit is skipped and counted.
+        """
+        self.patch(_view_lines, "MAX_LINE", 1000)
+        log = write_log(self.dir / "long.log", [message("long", [1], 1.0, pad="x" * 5000),
+                                               message("short", [1], 2.0)])
+        files = self.source(log, budget=512)
+        self.assertEqual(self.uuids(files), ["short"])
+        self.assertEqual(files.errors, 1)
+
+
+class FollowTests(FilesTestCase):
+    """
+    Files that grow and are rotated.
+    """
+
+    def test_growing(self) -> None:
+        """
+        Messages appended later are indexed by the next read; a line still
+        being written waits for its end.
+        """
+        log = write_log(self.dir / "app.log", client_messages()[:2])
+        files = self.source(log)
+        self.assertEqual(self.uuids(files), [JOINED])
+        with log.open("ab") as f:
+            f.write(orjson.dumps(started("later", [1], 9000.0, "late"))[:-5])
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), [JOINED])
+        with log.open("ab") as f:
+            f.write(orjson.dumps(started("later", [1], 9000.0, "late"))[-5:] + b"\n")
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), ["later", JOINED])
+        self.assertEqual(self.index_version_changes(files), ["later"])
+
+    def index_version_changes(self, files: LogFiles) -> Optional[List[str]]:
+        files.index.drain()
+        append_log(Path(files.status()["files"][0]["name"]),
+                   [message("later", [2], 9000.5, message_type="more")])
+        files.readAvailable()
+        return files.index.drain()[1]
+
+    def test_following(self) -> None:
+        """
+        Once started, the reactor reads the files every C{interval}
+        seconds.
+        """
+        log = write_log(self.dir / "app.log", [])
+        files = LogFiles([str(log)], self.clock, interval=0.5, runInThread=inline)
+        self.addCleanup(files.close)
+        files.startFollowing()
+        append_log(log, client_messages())
+        self.clock.advance(0.5)
+        self.assertEqual(len(files.index), 3)
+        files.stopFollowing()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_rotation(self) -> None:
+        """
+        A file renamed away and replaced: both are read (the old one until
+        it stops growing), and the tasks indexed before still load.
+        """
+        log = write_log(self.dir / "app.log", client_messages()[:1])
+        files = self.source(log)
+        log.rename(self.dir / "app.log.1")
+        append_log(self.dir / "app.log.1", client_messages()[1:2])
+        write_log(log, client_messages()[2:6])
+        files.readAvailable()
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), [FAILING, JOINED])
+        self.assertEqual(files.index.get(JOINED).messages, 2)  # type: ignore[union-attr]
+        self.assertEqual(self.load(files, JOINED).task.root.status, "succeeded")
+        self.assertTrue(self.load(files, FAILING).task.complete)
+
+    def test_truncated(self) -> None:
+        """
+        A file truncated in place is read again from its start; messages
+        indexed before that no longer read back and are counted.
+        """
+        log = write_log(self.dir / "app.log", client_messages()[:2])
+        files = self.source(log)
+        write_log(log, [message("x", [1], 1.0, message_type="new")])
+        files.readAvailable()
+        files.readAvailable()
+        self.assertIn("x", self.uuids(files))
+        self.assertEqual(self.load(files, JOINED).unavailable, 2)
+        self.assertIn("truncated", files.recent_errors[-1])
+
+
+class SearchAndBoundsTests(FilesTestCase):
+    """
+    Searches read the files again; memory holds positions, not messages.
+    """
+
+    def test_search(self) -> None:
+        """
+        Text and story searches find the tasks whose messages match.
+        """
+        files = self.source(write_log(self.dir / "c.log", client_messages()),
+                            write_log(self.dir / "s.log", server_messages()))
+        found = self.successResultOf(files.search(text_predicate("RESIZE"), b"resize"))
+        self.assertEqual(found, {JOINED})
+        found = self.successResultOf(files.search(story_predicate("950"), b"950"))
+        self.assertEqual(found, {FAILING})
+
+    def test_maxTasks(self) -> None:
+        """
+        Past C{max_tasks}, the oldest tasks are forgotten and counted.
+        """
+        log = write_log(self.dir / "many.log",
+                        [message(f"t{i}", [1], float(i), message_type="m") for i in range(10)])
+        files = self.source(log, max_tasks=4)
+        self.assertEqual(self.uuids(files), ["t9", "t8", "t7", "t6"])
+        self.assertEqual(files.status()["evicted"], 6)
+
+    def test_positionsNotMessages(self) -> None:
+        """
+        Indexing 20 MB of messages keeps a small fraction of it in memory.
+        """
+        big = "x" * 1000
+        log = self.dir / "big.log"
+        with log.open("wb") as f:
+            for task in range(2000):
+                uuid = f"task-{task}"
+                f.write(orjson.dumps(started(uuid, [1], task, "job", blob=big)) + b"\n")
+                for i in range(2, 10):
+                    f.write(orjson.dumps(message(uuid, [i], task, message_type="m", blob=big)))
+                    f.write(b"\n")
+        size = os.path.getsize(log)
+        tracemalloc.start()
+        self.addCleanup(tracemalloc.stop)
+        files = self.source(log)
+        held = tracemalloc.get_traced_memory()[0]
+        self.assertEqual(len(files.index), 2000)
+        self.assertLess(held, size / 10)
