@@ -357,8 +357,9 @@
     });
     task.processes.forEach(function (name, i) {
       var item = el("span");
+      item.title = name;
       item.appendChild(el("span", "swatch proc-swatch " + processClass(i)));
-      item.appendChild(document.createTextNode(name));
+      item.appendChild(document.createTextNode(shortName(name)));
       box.appendChild(item);
     });
   }
@@ -372,8 +373,12 @@
   function nodeKey(node) { return levelText(node.level) + (node.kind === "message" ? "m" : "a"); }
 
   function valueText(value) {
-    return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+    if (typeof value === "string") { return value; }
+    var text = JSON.stringify(value);
+    return text.length > 80 ? JSON.stringify(value, null, 2) : text;
   }
+
+  function shortName(name) { return String(name).split("/").pop(); }
 
   function fieldList(fields) {
     var list = el("dl", "fields");
@@ -419,7 +424,9 @@
     if (typeof node.duration === "number") { head.appendChild(el("span", "dur", formatDuration(node.duration))); }
     head.appendChild(el("span", "time", formatTime(node.start)));
     if (typeof node.process === "number" && processNames.length > 1) {
-      head.appendChild(el("span", "proc " + processClass(node.process), processNames[node.process]));
+      var chip = el("span", "proc " + processClass(node.process), shortName(processNames[node.process]));
+      chip.title = processNames[node.process];
+      head.appendChild(chip);
     }
     return head;
   }

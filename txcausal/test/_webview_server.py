@@ -1,0 +1,46 @@
+"""
+Run C{txcausal web} as a subprocess for the end-to-end tests, and read the
+address it prints.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import subprocess
+import sys
+from typing import Any, List, Tuple
+
+_ADDRESS = re.compile(r"serving (http://\S+/)")
+
+
+def start_web(files: List[str], test: Any) -> Tuple["subprocess.Popen[str]", str]:
+    """
+    Start C{python -m txcausal web --port 0 FILE...}, stopped when C{test}
+    ends.
+
+    @return: The process and the address it serves.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "txcausal", "web", "--port", "0", *files],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env,
+    )
+
+    def stop() -> None:
+        process.terminate()
+        process.communicate(timeout=30)
+
+    test.addCleanup(stop)
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+    if not selector.select(timeout=60):
+        test.fail("txcausal web printed no address")
+    line = process.stdout.readline()  # type: ignore[union-attr]
+    found = _ADDRESS.search(line)
+    if found is None:
+        test.fail(f"txcausal web printed {line!r}, stderr {process.stderr.read()!r}")  # type: ignore[union-attr]
+    return process, found.group(1)  # type: ignore[union-attr]

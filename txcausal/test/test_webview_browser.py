@@ -1,0 +1,189 @@
+"""
+The web view end to end, in real headless Chromium driven by Selenium:
+C{txcausal web} serves real files on loopback, and the tests read the page
+as a person would see it.
+
+Skipped, saying why, where Chromium, chromedriver or Selenium is missing
+(on Debian: C{apt-get install -y chromium chromium-driver}; Selenium comes
+with the C{test} extra).  The screenshot of the task page is kept in
+C{$TXCAUSAL_ARTIFACTS} when set, else in the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+from twisted.trial.unittest import SkipTest, TestCase
+
+from ._webview_logs import (
+    FAILING,
+    JOINED,
+    MARKUP,
+    MARKUP_TEXT,
+    append_log,
+    client_messages,
+    server_messages,
+    started,
+    write_log,
+)
+from ._webview_server import start_web
+
+#: What Chromium needs to start in a closed network without hanging.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=1280,900",
+]
+#: 2024-05-01 10:00 UTC: the logs' times.
+MAY_DAY = 1714557600.0
+#: A bound on each wait for the page, not a speed target.
+WAIT = 60
+
+
+def _binary(*names: str) -> Optional[str]:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _missing() -> Optional[str]:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "Selenium is not installed (pip install '.[test]')"
+    if _binary("chromium", "chromium-browser") is None:
+        return "Chromium is not installed (apt-get install -y chromium chromium-driver)"
+    if _binary("chromedriver") is None:
+        return "chromedriver is not installed (apt-get install -y chromium-driver)"
+    return None
+
+
+class BrowserTests(TestCase):
+    """
+    The page in Chromium.
+    """
+
+    def setUp(self) -> None:
+        reason = _missing()
+        if reason is not None:
+            raise SkipTest(reason)
+        self.driver = self.start_chromium()
+        self.dir = Path(self.mktemp())
+        self.dir.mkdir(parents=True)
+        self.client = write_log(self.dir / "client.log", client_messages(MAY_DAY))
+        self.server = write_log(self.dir / "server.log", server_messages(MAY_DAY))
+        _, self.address = start_web([str(self.client), str(self.server)], self)
+
+    def start_chromium(self) -> Any:
+        """
+        Chromium with a fresh profile, quit when the test ends.
+        """
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = _binary("chromium", "chromium-browser")  # type: ignore[assignment]
+        profile = tempfile.mkdtemp(prefix="txcausal-chromium-")
+        self.addCleanup(shutil.rmtree, profile, True)
+        for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+            options.add_argument(flag)
+        driver = webdriver.Chrome(options=options,
+                                  service=Service(executable_path=_binary("chromedriver")))
+        self.addCleanup(driver.quit)
+        driver.set_page_load_timeout(WAIT)
+        return driver
+
+    def wait(self, condition: Callable[[Any], Any]) -> Any:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, WAIT).until(condition)
+
+    def open_task(self, uuid: str) -> None:
+        self.driver.get(self.address + "task/" + uuid)
+        self.wait(lambda d: d.find_element("tag name", "body").get_attribute("data-loaded") == uuid)
+
+    def rows(self) -> List[str]:
+        return [row.get_attribute("data-uuid")
+                for row in self.driver.find_elements("css selector", "#tasks tbody tr")]
+
+    def test_joinedTreeAndWaterfall(self) -> None:
+        """
+        The task page shows one tree for the two processes' files, and a
+        waterfall with one bar per action, in tree order, as wide as each
+        action's share of the task, colored by process.
+        """
+        self.open_task(JOINED)
+        nodes = self.driver.find_elements("css selector", "#tree .node")
+        self.assertEqual([(n.get_attribute("data-level"),
+                           n.find_element("css selector", ".type").text) for n in nodes],
+                         [("", "client:fetch"), ("/2", "eliot:remote_task"), ("/2/2", "server:work")])
+        chips = [c.text for c in self.driver.find_elements("css selector", "#tree .proc")]
+        self.assertEqual(chips, ["client.log", "server.log", "server.log"])
+        bars = self.driver.find_elements("css selector", "#rows .bar")
+        self.assertEqual([b.get_attribute("data-level") for b in bars], ["", "/2", "/2/2"])
+        widths = [b.rect["width"] for b in bars]
+        self.assertClose(widths[1] / widths[0], 0.6)
+        self.assertClose(widths[2] / widths[0], 0.4)
+        lefts = [b.rect["x"] - bars[0].rect["x"] for b in bars]
+        self.assertClose(lefts[2] / widths[0], 0.3)
+        self.assertEqual([("p0" in b.get_attribute("class"), "p1" in b.get_attribute("class"))
+                          for b in bars], [(True, False), (False, True), (False, True)])
+        self.screenshot("webview-task.png")
+
+    def assertClose(self, value: float, expected: float) -> None:
+        """
+        Within 2% of the whole task's width: a pixel or two.
+        """
+        self.assertLess(abs(value - expected), 0.02, f"{value} is not about {expected}")
+
+    def screenshot(self, name: str) -> None:
+        folder = Path(os.environ.get("TXCAUSAL_ARTIFACTS") or self.mktemp())
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        self.assertTrue(self.driver.save_screenshot(str(path)))
+        self.assertEqual(path.read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
+
+    def test_failedOnly(self) -> None:
+        """
+        Ticking "failed only" leaves the failed task alone in the list.
+        """
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        self.driver.find_element("id", "f-failed").click()
+        self.wait(lambda d: self.rows() == [FAILING])
+        self.assertIn("failed=1", self.driver.current_url)
+        row = self.driver.find_element("css selector", "#tasks tbody tr")
+        self.assertEqual(row.find_element("css selector", ".st").text, "failed")
+
+    def test_markupIsText(self) -> None:
+        """
+        A field holding markup is shown as those characters, and nothing
+        in it runs.
+        """
+        self.open_task(MARKUP)
+        values = [dd.text for dd in self.driver.find_elements("css selector", "#tree dd")]
+        self.assertIn(MARKUP_TEXT, values)
+        self.assertEqual(self.driver.find_elements("css selector", "#tree img, #tree script"), [])
+        self.assertIsNone(self.driver.execute_script("return window.pwned;"))
+        self.assertNotEqual(self.driver.title, "pwned")
+
+    def test_liveAppend(self) -> None:
+        """
+        A task appended to a followed file appears in the open list
+        without a reload.
+        """
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        self.driver.execute_script("window.notReloaded = true;")
+        self.wait(lambda d: d.find_element("id", "live").get_attribute("class") == "")
+        later = "7b1f2a34-0000-4000-8000-0000000000ff"
+        append_log(self.client, [started(later, [1], MAY_DAY + 60, "later:job")])
+        self.wait(lambda d: later in self.rows())
+        self.assertEqual(self.rows()[0], later)
+        self.assertTrue(self.driver.execute_script("return window.notReloaded === true;"))
