@@ -1,0 +1,88 @@
+"""
+C{txcausal web} as a user runs it: a real process serving real files on
+loopback; and the embedded-service example.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._cli._web import _loopback
+
+from ._helpers import run_example, run_python
+from ._webview_logs import FAILING, JOINED, MARKUP, client_messages, server_messages, write_log
+from ._webview_server import start_web
+
+
+def fetch(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+class WebCommandTests(SynchronousTestCase):
+    """
+    C{txcausal web FILE...}.
+    """
+
+    def setUp(self) -> None:
+        folder = Path(self.mktemp())
+        folder.mkdir()
+        self.files = [str(write_log(folder / "client.log", client_messages())),
+                      str(write_log(folder / "server.log", server_messages()))]
+
+    def test_serves(self) -> None:
+        """
+        It prints a loopback address (port 0 picks a free one) where the
+        page and the tasks of the files are served.
+        """
+        _, address = start_web(self.files, self)
+        self.assertTrue(address.startswith("http://127.0.0.1:"), address)
+        status, headers, body = fetch(address + "api/tasks")
+        tasks = json.loads(body)["tasks"]
+        self.assertEqual([t["uuid"] for t in tasks], [MARKUP, FAILING, JOINED])
+        self.assertEqual(tasks[2]["processes"], 2)
+        status, headers, page = fetch(address)
+        self.assertIn(b'<script src="static/app.js"', page)
+        self.assertIn("script-src 'self'", headers["Content-Security-Policy"])
+        with self.assertRaises(urllib.error.HTTPError) as raised:
+            fetch(address + "static/..%2f..%2f__init__.py")
+        self.assertEqual(raised.exception.code, 404)
+
+    def test_portInUse(self) -> None:
+        """
+        A port already taken is reported in one line, exit status 1.
+        """
+        _, address = start_web(self.files, self)
+        port = address.rsplit(":", 1)[1].strip("/")
+        result = run_python(["-m", "txcausal", "web", "--port", port, *self.files])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"txcausal web: cannot listen on 127.0.0.1:{port}", result.stderr)
+
+    def test_loopback(self) -> None:
+        """
+        Only loopback addresses go without a warning.
+        """
+        self.assertEqual([_loopback(h) for h in ["127.0.0.1", "::1", "localhost", "0.0.0.0",
+                                                 "192.0.2.1", "example.org"]],
+                         [True, True, True, False, False, False])
+
+
+class ServiceExampleTests(SynchronousTestCase):
+    """
+    C{examples/webview_service.py}.
+    """
+
+    def test_behindAuthentication(self) -> None:
+        """
+        The view mounted behind basic authentication refuses a request
+        without the password and shows the service's task with it.
+        """
+        lines = run_example("webview_service.py").stdout.splitlines()
+        self.assertEqual(lines, ["without a password: 401",
+                                 "task: shop:restock succeeded 2 messages"])
