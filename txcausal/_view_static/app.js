@@ -7,6 +7,7 @@
   var PAGE = 100;
   var ROW = 20;
   var FIRST_NODES = 300;
+  var CHILDREN_PAGE = 200;
 
   function $(id) { return document.getElementById(id); }
 
@@ -455,7 +456,7 @@
       (node.missing || []).forEach(function (level) {
         body.appendChild(el("div", "gap", "missing " + levelText(level)));
       });
-      (node.children || []).forEach(function (child) { body.appendChild(treeNode(child)); });
+      appendChildren(body, node.children || [], 0);
     }
     function set(open) {
       expanded[nodeKey(node)] = open;
@@ -467,6 +468,22 @@
     box.expand = set;
     set(!!expanded[nodeKey(node)]);
     return box;
+  }
+
+  // Wide nodes show their children a page at a time.
+  function appendChildren(body, children, from) {
+    var upto = Math.min(children.length, from + CHILDREN_PAGE);
+    for (var i = from; i < upto; i++) { body.appendChild(treeNode(children[i])); }
+    if (upto < children.length) {
+      var more = el("button", "more", "show " + Math.min(CHILDREN_PAGE, children.length - upto) +
+        " more of " + (children.length - upto));
+      more.type = "button";
+      more.addEventListener("click", function () {
+        body.removeChild(more);
+        appendChildren(body, children, upto);
+      });
+      body.appendChild(more);
+    }
   }
 
   function chooseExpanded(task) {

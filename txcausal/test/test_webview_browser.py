@@ -26,6 +26,8 @@ from ._webview_logs import (
     MARKUP_TEXT,
     append_log,
     client_messages,
+    finished,
+    message,
     server_messages,
     started,
     write_log,
@@ -187,3 +189,31 @@ class BrowserTests(TestCase):
         self.wait(lambda d: later in self.rows())
         self.assertEqual(self.rows()[0], later)
         self.assertTrue(self.driver.execute_script("return window.notReloaded === true;"))
+
+    def test_bigTask(self) -> None:
+        """
+        A task of 10,000 nodes opens with a bounded part of it drawn: the
+        waterfall draws the rows in view, the tree the first children of a
+        wide node, and more on request.
+        """
+        uuid = "7b1f2a34-0000-4000-8000-00000000b16b"
+        messages = [started(uuid, [1], MAY_DAY, "batch")]
+        for i in range(2, 5002):
+            messages += [started(uuid, [i, 1], MAY_DAY + i, "item", n=i),
+                         message(uuid, [i, 2], MAY_DAY + i, message_type="note"),
+                         finished(uuid, [i, 3], MAY_DAY + i + 0.5, "item")]
+        messages.append(finished(uuid, [5002], MAY_DAY + 5002, "batch"))
+        append_log(self.client, messages)
+        self.open_task(uuid)
+        bars = self.driver.find_elements("css selector", "#rows .bar")
+        self.assertLess(len(bars), 200)
+        height = self.driver.find_element("id", "rows-inner").size["height"]
+        self.assertEqual(height, 5001 * 20)
+        self.driver.execute_script("var r = document.getElementById('rows');"
+                                   " r.scrollTop = r.scrollHeight;")
+        self.wait(lambda d: d.find_elements("css selector", '#rows .bar[data-level="/5001"]'))
+        self.assertLess(len(self.driver.find_elements("css selector", "#tree .node")), 1000)
+        more = self.driver.find_element("css selector", "#tree button.more")
+        self.assertEqual(more.text, "show 200 more of 4800")
+        more.click()
+        self.wait(lambda d: "of 4600" in d.find_element("css selector", "#tree button.more").text)
