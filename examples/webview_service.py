@@ -7,6 +7,7 @@ and without the password, prints what it got, and stops:
     python webview_service.py
 """
 
+import treq
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet.task import react
@@ -15,7 +16,6 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Site
 from zope.interface import implementer
 
-import treq
 from txcausal import add_destinations, start_action
 from txcausal.webview import TaskRing, TaskViewResource
 

@@ -210,7 +210,8 @@ class TaskTreeTests(ViewTestCase):
         """
         task = self.json(f"api/task/{JOINED}?q=resize")
         work = task["nodes"][0]["children"][0]["children"][0]
-        self.assertEqual((task["matches"], work["match"], task["nodes"][0]["match"]), (1, True, False))
+        self.assertEqual((task["matches"], work["match"], task["nodes"][0]["match"]),
+                         (1, True, False))
 
     def test_unknown(self) -> None:
         """
@@ -278,7 +279,8 @@ class SafetyTests(ViewTestCase):
         """
         root = Resource()
         root.putChild(b"tasks", self.resource)
-        response = self.successResultOf(StubTreq(root).get(ROOT + "tasks?x=1", allow_redirects=False))
+        redirected = StubTreq(root).get(ROOT + "tasks?x=1", allow_redirects=False)
+        response = self.successResultOf(redirected)
         self.assertEqual(response.code, 302)
         self.assertEqual(response.headers.getRawHeaders("location"), ["/tasks/"])
 
@@ -327,7 +329,7 @@ class EventStreamTests(SynchronousTestCase):
         """
         request = self.open()
         self.assertEqual(self.clock.getDelayedCalls()[0].getTime(), 0.5)
-        request.processingFailed(Exception("gone"))  # type: ignore[no-untyped-call]
+        request.processingFailed(Exception("gone"))
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_manyChanges(self) -> None:

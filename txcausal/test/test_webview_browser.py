@@ -124,7 +124,8 @@ class BrowserTests(TestCase):
         nodes = self.driver.find_elements("css selector", "#tree .node")
         self.assertEqual([(n.get_attribute("data-level"),
                            n.find_element("css selector", ".type").text) for n in nodes],
-                         [("", "client:fetch"), ("/2", "eliot:remote_task"), ("/2/2", "server:work")])
+                         [("", "client:fetch"), ("/2", "eliot:remote_task"),
+                          ("/2/2", "server:work")])
         chips = [c.text for c in self.driver.find_elements("css selector", "#tree .proc")]
         self.assertEqual(chips, ["client.log", "server.log", "server.log"])
         bars = self.driver.find_elements("css selector", "#rows .bar")
