@@ -442,3 +442,25 @@ class _added:
 
         remove_destination(self.destination)
 
+
+
+class ExportsTests(SynchronousTestCase):
+    """
+    L{txcausal.webview} re-exports its private modules' objects, and
+    C{import txcausal} does not import it.
+    """
+
+    def test_names(self) -> None:
+        """
+        Every name in C{__all__} is the object of a private module.
+        """
+        import importlib
+
+        import txcausal.webview
+
+        for name in txcausal.webview.__all__:
+            value = getattr(txcausal.webview, name)
+            if isinstance(value, str):
+                continue
+            self.assertTrue(value.__module__.startswith("txcausal._view_"), name)
+            self.assertIs(getattr(importlib.import_module(value.__module__), name), value)
