@@ -267,6 +267,12 @@ class TaskViewResource(Resource):
         if len(self._searches) > 20:
             self._searches.clear()
         self._searches[search] = (version, result)
+
+        def forget(reason: Failure) -> Failure:
+            self._searches.pop(search, None)  # Not an answer to reuse.
+            return reason
+
+        result.addErrback(forget)
         return _copy(result)
 
     def _task(self, request: Request, uuid: str) -> Any:

@@ -7,7 +7,7 @@ search), and the searches themselves.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ._parse import WrittenAction
 from ._story import KeyMatcher
@@ -190,5 +190,3 @@ def needle_for(text: str) -> Optional[bytes]:
         return text.lower().encode("ascii")
     return None
 
-
-Search = Callable[[Message], bool]

@@ -103,7 +103,11 @@
   function startEvents() {
     if (!window.EventSource) { return; }
     var source = new EventSource("api/events");
-    source.onopen = function () { $("live").className = ""; };
+    source.onopen = function () {
+      $("live").className = "";
+      // What changed before the stream opened is not in it: ask again.
+      listeners.forEach(function (callback) { callback({ tasks: null }); });
+    };
     source.onerror = function () { $("live").className = "off"; };
     source.addEventListener("changed", function (event) {
       var data = JSON.parse(event.data);

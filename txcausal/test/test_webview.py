@@ -148,6 +148,19 @@ class TaskListTests(ViewTestCase):
         self.ring(message("new-task", [1], 2000.0, message_type="fresh"))
         self.assertEqual(self.uuids("api/tasks?q=fresh"), ["new-task"])
 
+    def test_failedSearchNotKept(self) -> None:
+        """
+        A search that failed is a 500, and is run again when asked again.
+        """
+        from twisted.internet.defer import fail
+
+        real = self.ring.search
+        self.ring.search = lambda p, n: fail(OSError("disk gone"))  # type: ignore
+        self.assertEqual(self.json("api/tasks?q=resize", 500),
+                         {"error": "internal error: disk gone"})
+        self.ring.search = real  # type: ignore[method-assign]
+        self.assertEqual(self.uuids("api/tasks?q=resize"), [JOINED])
+
     def test_badArgument(self) -> None:
         """
         An argument that is not a number is a 400 with the reason.
