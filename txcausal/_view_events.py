@@ -59,7 +59,9 @@ class EventStream:
         self._clients.append(request)
         request.notifyFinish().addBoth(lambda _: self._gone(request))
         if not self._loop.running:
-            self._source.index.drain()  # What changed before is on the page already.
+            # The first check reports what changed since the last stream
+            # closed: a page that loaded meanwhile asks once too often,
+            # but none misses a change.
             self._loop.start(self._interval, now=False)
         return NOT_DONE_YET
 

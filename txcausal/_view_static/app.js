@@ -18,10 +18,15 @@
     return node;
   }
 
-  function fetchJSON(url) {
+  // The JSON at url, or null when it is the same text as last time (the
+  // page is then left as it is, not redrawn).
+  function fetchChanged(url, last) {
     return fetch(url, { headers: { "Accept": "application/json" } }).then(function (response) {
-      return response.json().then(function (body) {
+      return response.text().then(function (text) {
+        var body = JSON.parse(text);
         if (!response.ok) { throw new Error(body && body.error ? body.error : response.statusText); }
+        if (text === last.text) { return null; }
+        last.text = text;
         return body;
       });
     });
@@ -103,10 +108,12 @@
   function startEvents() {
     if (!window.EventSource) { return; }
     var source = new EventSource("api/events");
+    var opened = false;
     source.onopen = function () {
       $("live").className = "";
-      // What changed before the stream opened is not in it: ask again.
-      listeners.forEach(function (callback) { callback({ tasks: null }); });
+      // After a reconnection, what changed meanwhile is not in the stream.
+      if (opened) { listeners.forEach(function (callback) { callback({ tasks: null }); }); }
+      opened = true;
     };
     source.onerror = function () { $("live").className = "off"; };
     source.addEventListener("changed", function (event) {
@@ -216,11 +223,11 @@
   function listView() {
     $("list-view").hidden = false;
     fillFilters();
+    var last = {};
     var refresh = coalesced(function () {
-      return fetchJSON("api/tasks?" + listQuery().toString()).then(function (body) {
+      return fetchChanged("api/tasks?" + listQuery().toString(), last).then(function (body) {
         $("list-error").hidden = true;
-        showList(body);
-        document.body.dataset.version = String(body.version);
+        if (body) { showList(body); }
       }, function (error) {
         $("list-error").hidden = false;
         $("list-error").textContent = error.message;
@@ -569,10 +576,11 @@
     var keep = new URLSearchParams();
     ["q", "story"].forEach(function (name) { if (params.get(name)) { keep.set(name, params.get(name)); } });
     var url = "api/task/" + encodeURIComponent(uuid) + (keep.toString() ? "?" + keep.toString() : "");
+    var last = {};
     var load = coalesced(function () {
-      return fetchJSON(url).then(function (task) {
+      return fetchChanged(url, last).then(function (task) {
         $("task-error").hidden = true;
-        showTask(task);
+        if (task) { showTask(task); }
       }, function (error) {
         $("task-error").hidden = false;
         $("task-error").textContent = error.message;

@@ -111,8 +111,19 @@ class BrowserTests(TestCase):
         self.wait(lambda d: d.find_element("tag name", "body").get_attribute("data-loaded") == uuid)
 
     def rows(self) -> List[str]:
-        return [row.get_attribute("data-uuid")
-                for row in self.driver.find_elements("css selector", "#tasks tbody tr")]
+        # One script, so that a refresh of the list cannot come between.
+        return self.driver.execute_script(  # type: ignore[no-any-return]
+            "return Array.from(document.querySelectorAll('#tasks tbody tr'))"
+            ".map(function (row) { return row.dataset.uuid; });")
+
+    def read(self, selector: str, script: str) -> List[Any]:
+        """
+        Read every element matching C{selector} in one script (the page
+        may redraw between two calls): C{script} is an expression of C{e}.
+        """
+        return self.driver.execute_script(  # type: ignore[no-any-return]
+            f"return Array.from(document.querySelectorAll({selector!r}))"
+            f".map(function (e) {{ return {script}; }});")
 
     def test_joinedTreeAndWaterfall(self) -> None:
         """
@@ -121,22 +132,20 @@ class BrowserTests(TestCase):
         action's share of the task, colored by process.
         """
         self.open_task(JOINED)
-        nodes = self.driver.find_elements("css selector", "#tree .node")
-        self.assertEqual([(n.get_attribute("data-level"),
-                           n.find_element("css selector", ".type").text) for n in nodes],
-                         [("", "client:fetch"), ("/2", "eliot:remote_task"),
-                          ("/2/2", "server:work")])
-        chips = [c.text for c in self.driver.find_elements("css selector", "#tree .proc")]
+        nodes = self.read("#tree .node", "[e.dataset.level, e.querySelector('.type').textContent]")
+        self.assertEqual(nodes, [["", "client:fetch"], ["/2", "eliot:remote_task"],
+                                 ["/2/2", "server:work"]])
+        chips = self.read("#tree .proc", "e.textContent")
         self.assertEqual(chips, ["client.log", "server.log", "server.log"])
-        bars = self.driver.find_elements("css selector", "#rows .bar")
-        self.assertEqual([b.get_attribute("data-level") for b in bars], ["", "/2", "/2/2"])
-        widths = [b.rect["width"] for b in bars]
+        bars = self.read("#rows .bar", "[e.dataset.level, e.getBoundingClientRect().left,"
+                         " e.getBoundingClientRect().width, e.className]")
+        self.assertEqual([b[0] for b in bars], ["", "/2", "/2/2"])
+        widths = [b[2] for b in bars]
         self.assertClose(widths[1] / widths[0], 0.6)
         self.assertClose(widths[2] / widths[0], 0.4)
-        lefts = [b.rect["x"] - bars[0].rect["x"] for b in bars]
-        self.assertClose(lefts[2] / widths[0], 0.3)
-        self.assertEqual([("p0" in b.get_attribute("class"), "p1" in b.get_attribute("class"))
-                          for b in bars], [(True, False), (False, True), (False, True)])
+        self.assertClose((bars[2][1] - bars[0][1]) / widths[0], 0.3)
+        self.assertEqual([("p0" in b[3].split(), "p1" in b[3].split()) for b in bars],
+                         [(True, False), (False, True), (False, True)])
         self.screenshot("webview-task.png")
 
     def assertClose(self, value: float, expected: float) -> None:
@@ -161,8 +170,7 @@ class BrowserTests(TestCase):
         self.driver.find_element("id", "f-failed").click()
         self.wait(lambda d: self.rows() == [FAILING])
         self.assertIn("failed=1", self.driver.current_url)
-        row = self.driver.find_element("css selector", "#tasks tbody tr")
-        self.assertEqual(row.find_element("css selector", ".st").text, "failed")
+        self.assertEqual(self.read("#tasks tbody .st", "e.textContent"), ["failed"])
 
     def test_markupIsText(self) -> None:
         """
@@ -170,7 +178,7 @@ class BrowserTests(TestCase):
         in it runs.
         """
         self.open_task(MARKUP)
-        values = [dd.text for dd in self.driver.find_elements("css selector", "#tree dd")]
+        values = self.read("#tree dd", "e.textContent")
         self.assertIn(MARKUP_TEXT, values)
         self.assertEqual(self.driver.find_elements("css selector", "#tree img, #tree script"), [])
         self.assertIsNone(self.driver.execute_script("return window.pwned;"))
@@ -206,14 +214,13 @@ class BrowserTests(TestCase):
         messages.append(finished(uuid, [5002], MAY_DAY + 5002, "batch"))
         append_log(self.client, messages)
         self.open_task(uuid)
-        bars = self.driver.find_elements("css selector", "#rows .bar")
-        self.assertLess(len(bars), 200)
+        self.assertLess(len(self.read("#rows .bar", "1")), 200)
         height = self.driver.find_element("id", "rows-inner").size["height"]
         self.assertEqual(height, 5001 * 20)
         self.driver.execute_script("var r = document.getElementById('rows');"
                                    " r.scrollTop = r.scrollHeight;")
         self.wait(lambda d: d.find_elements("css selector", '#rows .bar[data-level="/5001"]'))
-        self.assertLess(len(self.driver.find_elements("css selector", "#tree .node")), 1000)
+        self.assertLess(len(self.read("#tree .node", "1")), 1000)
         more = self.driver.find_element("css selector", "#tree button.more")
         self.assertEqual(more.text, "show 200 more of 4800")
         more.click()
