@@ -322,14 +322,17 @@ class EventStreamTests(SynchronousTestCase):
     def test_changes(self) -> None:
         """
         A check after new messages sends a C{changed} event naming the
-        tasks that changed; a check with no changes sends nothing.
+        tasks that changed (the first check, those that changed before the
+        stream opened); a check with no changes sends nothing.
         """
         request = self.open()
         self.assertEqual(request.responseHeaders.getRawHeaders(b"content-type"),
                          [b"text/event-stream"])
         self.assertEqual(b"".join(request.written), b"retry: 2000\n\n")
         self.clock.advance(0.5)
-        self.assertEqual(len(request.written), 1)
+        self.assertIn(f'"tasks":["{JOINED}","{FAILING}","{MARKUP}"]'.encode(), request.written[-1])
+        self.clock.advance(0.5)
+        self.assertEqual(len(request.written), 2)
         self.ring(started("new", [1], 3000.0, "later"))
         self.clock.advance(0.5)
         event = request.written[-1]
