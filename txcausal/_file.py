@@ -1,15 +1,15 @@
 # -*- test-case-name: txcausal.test.test_file,txcausal.test.test_file_shortwrite -*-
 """
 L{FileDestination}: one JSON object per line, written to a file as it is
-logged (one system call per line on a regular file), and L{ShortWrite}, what
-it raises when a full disk cuts a write short.
+logged (one system call per line on a regular file), L{ShortWrite}, what it
+raises when a full disk cuts a write short, and L{PipeClosed}, what it raises
+when the reader of a pipe has gone.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import stat
 import threading
 from typing import IO, Any, Dict, NoReturn, Optional, Tuple
 
@@ -18,43 +18,8 @@ from zope.interface import implementer
 
 from ._interfaces import IDestination
 from ._json import FAST_OPTIONS, EncoderHook, encoder_for, safe_str
+from ._rawfile import Raw, ascii_json, direct, is_text
 from ._wire import exception_name
-
-
-def _is_text(file: Any) -> bool:
-    """
-    Guess whether C{file} wants C{str} (C{True}) or C{bytes}.
-    """
-    if isinstance(file, io.TextIOBase):
-        return True
-    if isinstance(file, (io.RawIOBase, io.BufferedIOBase)):
-        return False
-    mode = getattr(file, "mode", None)
-    if isinstance(mode, str):
-        return "b" not in mode
-    return hasattr(file, "encoding")
-
-
-def _raw_file(file: Any) -> Optional[io.FileIO]:
-    """
-    @return: The unbuffered file under C{file} when lines may be written to
-        it directly: a buffered binary file opened on a regular file, other
-        than the standard streams (whose other writers rely on the buffer's
-        order).  C{None} otherwise.
-    """
-    if type(file) is not io.BufferedWriter or file.closed:
-        return None
-    raw = file.raw
-    if not isinstance(raw, io.FileIO) or raw.fileno() <= 2:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
-            return None
-        # What the program wrote before goes first.
-        file.flush()
-    except (OSError, ValueError):
-        return None
-    return raw
 
 
 class ShortWrite(OSError):
@@ -74,6 +39,22 @@ class ShortWrite(OSError):
         super().__init__(reason)
         self.lost = lost
         self.first = first
+
+
+class PipeClosed(ShortWrite):
+    """
+    The reader of the pipe (or socket) a L{FileDestination} writes to has
+    gone, as when a command's output is piped into C{head}: a normal end
+    for a command-line program.  The destination writes nothing more; each
+    later write raises a L{PipeClosed} whose C{again} is set, which the
+    destination registry counts as lost without reporting it again.
+
+    @ivar again: Whether the pipe had closed before this write.
+    """
+
+    def __init__(self, reason: str, lost: int, first: bytes, again: bool) -> None:
+        super().__init__(reason, lost, first)
+        self.again = again
 
 
 #: How much of a line a L{ShortWrite} shows.
@@ -107,30 +88,46 @@ class FileDestination:
     Writes each message as one line of JSON to a file, text or binary; each
     line reaches the operating system before the call returns.
 
-    A binary file opened on a regular file (C{open(path, "ab")}) is written
-    to directly with one system call per line, bypassing its buffer: what
-    the program wrote through the file object before is flushed first, and
-    anything it writes there later should be flushed by the program too.
-    Other files are written to and then flushed.  Remove the destination
-    before closing its file.
+    These files are written to directly, bypassing their buffer, with one
+    system call per line:
+
+      - a binary file opened on a regular file (C{open(path, "ab")}), after
+        what the program wrote through the file object before, which is
+        flushed first (anything it writes there later it should flush too);
+      - a UTF-8 text file opened on a regular file, a pipe or a terminal
+        (C{open(path, "w")}, C{sys.stdout}, C{sys.stderr}), after flushing
+        what the program wrote to it, so that lines and the program's own
+        output (C{print}) keep their order (the file's C{tell} no longer
+        follows);
+      - Twisted's C{LogFile} and C{DailyLogFile}, rotated as their own
+        C{write} would.
+
+    Other files (other encodings, which get each line as text, in an escaped
+    ASCII form where the encoding cannot hold a character; C{StringIO};
+    binary pipes) are written to and then flushed.  Which way is decided
+    when the destination is made.  Remove the destination before closing its
+    file.
 
     If a file written directly stops taking data halfway through a line (a
     full disk), the call raises L{ShortWrite} (an L{OSError}), which reports
     the failure; the rest of that one line is kept and written first the
     next time, so that a later line is not glued to half a line (when one
     thread writes at a time, as behind a
-    L{txcausal.logwriter.ThreadedWriter}: the direct write takes no lock).
-    The lines of the write that the file took nothing of are lost, and
-    counted in L{ShortWrite.lost}.  While that rest cannot be written, later
-    writes are not attempted: they raise L{ShortWrite} too, losing their
-    lines, and what is kept never grows.  A C{ThreadedWriter} tries the rest
-    once more when it stops (L{write_cut_line}); a forked child leaves the
-    rest to its parent.  Other files raise what they raise, and keep
-    nothing.
+    L{txcausal.logwriter.ThreadedWriter}: a direct write to a regular file
+    takes no lock).  The lines of the write that the file took nothing of
+    are lost, and counted in L{ShortWrite.lost}.  While that rest cannot be
+    written, later writes are not attempted: they raise L{ShortWrite} too,
+    losing their lines, and what is kept never grows.  A C{ThreadedWriter}
+    tries the rest once more when it stops (L{write_cut_line}); a forked
+    child leaves the rest to its parent.  Other files raise what they raise,
+    and keep nothing.
+
+    When the reader of a pipe goes away, the call raises L{PipeClosed} once,
+    and the destination writes nothing more.
     """
 
-    __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_pending",
-                 "_pendingLock", "_pendingPid")
+    __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_direct",
+                 "_flush", "_fileFlush", "_pending", "_pendingLock", "_pendingPid", "_closed")
 
     def __init__(self, file: IO[Any], encoder: EncoderHook = None) -> None:
         """
@@ -139,18 +136,28 @@ class FileDestination:
             L{txcausal._json.EncoderHook}.
         """
         self._file = file
-        self._text = _is_text(file)
+        self._text = is_text(file)
         self._encoder = encoder_for(encoder)
         self._default = self._encoder.default
-        self._raw = _raw_file(file)
+        how = direct(file)
+        #: What lines are written to directly, if anything.
+        self._direct: Optional[Raw] = None if how is None else how.raw
+        #: The same, when no lock is needed: the hot path's.
+        self._raw = how.raw if how is not None and how.atomic else None
+        #: What to call before a direct write (a text file's flush).
+        self._flush = None if how is None else how.flush
+        #: What to call after writing through the file object.
+        self._fileFlush = getattr(file, "flush", _nothing)
         self._lock: Optional[threading.Lock] = (
-            None if isinstance(file, io.BufferedWriter) else threading.Lock()
+            None if isinstance(file, io.BufferedWriter) and how is None else threading.Lock()
         )
         #: The rest of the line a failed direct write cut short.
         self._pending = b""
         self._pendingLock = threading.Lock()
         #: The process that cut that line: a forked child leaves it to it.
         self._pendingPid = 0
+        #: Why nothing more is written, once the reader of a pipe has gone.
+        self._closed = ""
 
     @property
     def file(self) -> IO[Any]:
@@ -181,18 +188,42 @@ class FileDestination:
 
         @raise ShortWrite: If the file took only part of them (see the
             class docstring).
+        @raise PipeClosed: If the reader of the pipe has gone.
         """
-        raw = self._raw
-        if raw is not None:
-            # One system call; on a regular file a write is never
-            # interleaved with another thread's.
-            if self._pending:
-                self._write_rest(data, None)
-                return
-            written = raw.write(data)
-            if written != len(data):
-                self._write_rest(data, written)
-            return
+        if self._closed:
+            raise PipeClosed(self._closed, data.count(b"\n"), _line_at(data, 0), True)
+        raw = self._direct
+        try:
+            if raw is None:
+                self._write_file(data)
+            elif raw is self._raw:
+                # One system call; on a regular file a write is never
+                # interleaved with another thread's.
+                self._write_direct(raw, data)
+            else:
+                with self._lock:  # type: ignore[union-attr]
+                    self._write_direct(raw, data)
+        except BrokenPipeError as e:
+            raise self._close(e, data.count(b"\n"), _line_at(data, 0)) from e
+
+    def _write_direct(self, raw: Raw, data: bytes) -> None:
+        """
+        Write C{data} to C{raw}: after the rest of a line cut short, if any,
+        then what the program wrote through the file object.
+        """
+        if self._pending:
+            self._write_cut_rest(raw, data)
+        flush = self._flush
+        if flush is not None:
+            flush()
+        written = raw.write(data)
+        if written != len(data):
+            self._write_rest(raw, data, written or 0)
+
+    def _write_file(self, data: bytes) -> None:
+        """
+        Write C{data} through the file object, and flush it.
+        """
         lock = self._lock
         if lock is None:
             # A buffered binary file locks itself, and each write is a whole
@@ -200,28 +231,62 @@ class FileDestination:
             self._file.write(data)
             self._file.flush()
             return
-        text: Any = data.decode("utf-8", "surrogateescape") if self._text else data
         with lock:
-            self._file.write(text)
-            self._file.flush()
+            if self._text:
+                self._write_text(data.decode("utf-8", "surrogateescape"))
+            else:
+                self._file.write(data)
+            self._fileFlush()
 
-    def _write_rest(self, data: bytes, written: Optional[int]) -> None:
+    def _write_text(self, text: str) -> None:
+        """
+        Write C{text} through the text file object.
+        """
+        try:
+            self._file.write(text)
+        except UnicodeEncodeError:
+            # The file's encoding cannot hold some character: the same JSON,
+            # escaped, where a text file's text layer took nothing.
+            if not isinstance(self._file, io.TextIOWrapper):
+                raise
+            self._file.write(ascii_json(text))
+
+    def _close(self, error: BrokenPipeError, lost: int, first: bytes) -> PipeClosed:
+        """
+        The reader of the pipe has gone: write nothing more.
+
+        @return: The L{PipeClosed} to raise, counting C{lost} lines lost.
+        """
+        self._closed = (f"the reader of the pipe has gone{_cause(error)}: "
+                        f"nothing more is written to it")
+        self._raw = self._direct = None
+        self._pending = b""
+        return PipeClosed(f"{self._closed}; {_lines(lost)} lost", lost, first, False)
+
+    def _write_rest(self, raw: Raw, data: bytes, written: int) -> None:
         """
         The slow path of direct writes: finish a write of C{data} the file
-        took only C{written} bytes of; or, when C{written} is C{None}, write
-        the rest of the line cut short earlier, then C{data}.
+        took only C{written} bytes of.
 
-        @raise ShortWrite: If the file took only part (see L{_cut}), or
-            nothing of C{data} because the cut line could not be finished.
+        @raise ShortWrite: If the file took only part (see L{_cut}).
         @raise OSError: If the file raised before taking any of C{data}.
         """
         with self._pendingLock:
-            if written is None:
-                self._forget_parents_rest()
-                self._write_pending(data)
-            done, error = self._write_from(data, written or 0)
+            done, error = _write_from(raw, data, written)
             if done < len(data):
                 self._cut(data, done, error)
+
+    def _write_cut_rest(self, raw: Raw, data: bytes) -> None:
+        """
+        Write the rest of the line cut short earlier, before C{data}.
+
+        @raise ShortWrite: If the file does not take it all: what it did not
+            take is kept, and C{data}, not written, is lost.
+        @raise PipeClosed: If the reader of the pipe has gone.
+        """
+        with self._pendingLock:
+            self._forget_parents_rest()
+            self._write_pending(raw, data)
 
     def _forget_parents_rest(self) -> None:
         """
@@ -231,27 +296,7 @@ class FileDestination:
         if self._pending and self._pendingPid != os.getpid():
             self._pending = b""
 
-    def _write_from(self, data: bytes, done: int) -> Tuple[int, Optional[OSError]]:
-        """
-        Write C{data} from offset C{done} until the file takes it all, takes
-        nothing, or raises L{OSError}.
-
-        @return: How much of C{data} is written, and what the file raised.
-        """
-        raw = self._raw
-        assert raw is not None
-        view = memoryview(data)
-        while done < len(data):
-            try:
-                written = raw.write(view[done:])
-            except OSError as e:
-                return done, e
-            if not written:
-                return done, None
-            done += written
-        return done, None
-
-    def _write_pending(self, data: bytes) -> None:
+    def _write_pending(self, raw: Raw, data: bytes) -> None:
         """
         Write the rest of the line cut short earlier, if any.
 
@@ -259,8 +304,10 @@ class FileDestination:
             take is kept, and C{data}, not written, is lost.
         """
         pending = self._pending
-        done, error = self._write_from(pending, 0)
+        done, error = _write_from(raw, pending, 0)
         self._pending = pending[done:]
+        if isinstance(error, BrokenPipeError):
+            raise self._close(error, data.count(b"\n") + 1, pending[done:][:_SHOWN])
         if self._pending:
             lost = data.count(b"\n")
             raise ShortWrite(
@@ -275,8 +322,13 @@ class FileDestination:
 
         @raise ShortWrite: Counting the lines of C{data} neither written
             nor kept.
+        @raise PipeClosed: If the reader of the pipe has gone: the line cut
+            is lost too.
         @raise OSError: C{error}, if the file raised before taking any.
         """
+        start = data.rfind(b"\n", 0, done) + 1
+        if isinstance(error, BrokenPipeError):
+            raise self._close(error, data.count(b"\n", start), _line_at(data, start))
         if error is not None and done == 0:
             raise error
         end = done
@@ -290,7 +342,7 @@ class FileDestination:
         lost = data.count(b"\n", end)
         kept = ("; the rest of the line cut short is kept and written next"
                 if end > done else "")
-        first = _line_at(data, end if lost else data.rfind(b"\n", 0, done) + 1)
+        first = _line_at(data, end if lost else start)
         raise ShortWrite(f"the file took {done:,} of {len(data):,} bytes{_cause(error)}"
                          f"{kept}; {_lines(lost)} lost", lost, first) from error
 
@@ -306,9 +358,10 @@ class FileDestination:
         with self._pendingLock:
             self._forget_parents_rest()
             pending, self._pending = self._pending, b""
-            if not pending:
+            raw = self._direct
+            if not pending or raw is None:
                 return
-            done, error = self._write_from(pending, 0)
+            done, error = _write_from(raw, pending, 0)
             if done < len(pending):
                 raise ShortWrite(
                     f"the file took {done:,} of the {len(pending):,} bytes left of a line "
@@ -316,18 +369,47 @@ class FileDestination:
                     f"{_lines(1)} lost", 1, pending[:_SHOWN]) from error
 
     def __call__(self, message: Dict[str, Any]) -> None:
-        # The hot path: encode and write_encoded's direct write, inlined.
+        # The hot path: encode and write_encoded's lock-free direct write,
+        # inlined.
         try:
             data = _dumps(message, default=self._default, option=FAST_OPTIONS)
         except TypeError:
             data = self._encoder.encode(message)
         raw = self._raw
         if raw is not None and not self._pending:
+            flush = self._flush
+            if flush is not None:
+                flush()
             written = raw.write(data)
             if written != len(data):
-                self._write_rest(data, written)
+                self._write_rest(raw, data, written or 0)
         else:
             self.write_encoded(data)
 
     def __repr__(self) -> str:
         return f"<FileDestination {getattr(self._file, 'name', self._file)!r}>"
+
+
+def _nothing() -> None:
+    """
+    The flush of a file object that has none.
+    """
+
+
+def _write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError]]:
+    """
+    Write C{data} to C{raw} from offset C{done} until the file takes it all,
+    takes nothing, or raises L{OSError}.
+
+    @return: How much of C{data} is written, and what the file raised.
+    """
+    view = memoryview(data)
+    while done < len(data):
+        try:
+            written = raw.write(view[done:])
+        except OSError as e:
+            return done, e
+        if not written:
+            return done, None
+        done += written
+    return done, None

@@ -15,7 +15,7 @@ from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, cast
 
 from zope.interface import implementer
 
-from ._file import FileDestination, ShortWrite
+from ._file import FileDestination, PipeClosed, ShortWrite
 from ._interfaces import ILogger
 from ._json import (
     DEFAULT_ENCODER,
@@ -187,7 +187,7 @@ class Destinations:
         """
         Tell the other destinations that C{failed} raised C{error}; with no
         other destination, count the message as dropped and tell standard
-        error.
+        error.  A pipe whose reader has gone is told of once, as it closes.
         """
         report = standalone_message(
             DESTINATION_FAILURE,
@@ -201,6 +201,9 @@ class Destinations:
         if not others:
             # A line cut short by a full disk is kept, to be completed.
             self.dropped += 0 if isinstance(error, ShortWrite) and not error.lost else 1
+        if isinstance(error, PipeClosed) and error.again:
+            return
+        if not others:
             _last_resort(report)
         for other in others:
             try:

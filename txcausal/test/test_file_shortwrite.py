@@ -56,7 +56,7 @@ def _destination(raw: _ShortWriter) -> FileDestination:
     A L{FileDestination} writing directly to C{raw}.
     """
     destination = FileDestination(io.BytesIO())
-    destination._raw = raw  # type: ignore[assignment]
+    destination._raw = destination._direct = raw  # type: ignore[assignment]
     return destination
 
 

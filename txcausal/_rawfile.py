@@ -1,0 +1,181 @@
+# -*- test-case-name: txcausal.test.test_file_streams,txcausal.test.test_file_fulldisk -*-
+"""
+What lies under the file given to a L{txcausal.FileDestination}: whether it
+takes text or bytes, and the unbuffered file that its encoded lines can be
+written to directly, with one system call a line and an exact count of what
+the file took: a binary file or a UTF-8 text file opened on an operating
+system file, or Twisted's C{LogFile} and C{DailyLogFile}.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gc
+import io
+import os
+import re
+import stat
+import sys
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
+
+if TYPE_CHECKING:
+    from ._logfile import LogFileWriter
+
+
+def is_text(file: Any) -> bool:
+    """
+    Guess whether C{file} wants C{str} (C{True}) or C{bytes}: from its
+    class, its C{mode} or C{encoding} or, for an object with none of those,
+    whether writing no bytes to it raises L{TypeError}.
+    """
+    if isinstance(file, io.TextIOBase):
+        return True
+    if isinstance(file, (io.RawIOBase, io.BufferedIOBase)):
+        return False
+    mode = getattr(file, "mode", None)
+    if isinstance(mode, str):
+        return "b" not in mode
+    if hasattr(file, "encoding"):
+        return True
+    try:
+        file.write(b"")
+    except TypeError:
+        return True
+    except Exception:
+        pass
+    return False
+
+
+#: What a line is written to directly: an unbuffered file, or a
+#: L{txcausal._logfile.LogFileWriter}.
+Raw = Union[io.FileIO, "LogFileWriter"]
+
+
+class Direct(NamedTuple):
+    """
+    How a file is written to directly.
+
+    @ivar raw: Takes bytes, and returns how many it took (C{None} for none,
+        from a non-blocking file).
+    @ivar flush: What to call before each write, so that what the program
+        wrote through the file object goes first (a text file's C{flush}),
+        or C{None}.
+    @ivar atomic: Whether one write never interleaves with another thread's
+        (a regular file), so that no lock is needed around it.
+    """
+
+    raw: Raw
+    flush: Optional[Callable[[], object]]
+    atomic: bool
+
+
+def direct(file: Any) -> Optional[Direct]:
+    """
+    @return: How to write to C{file} directly, or C{None} when lines must
+        go through the file object.
+    """
+    kind = type(file)
+    if kind is io.BufferedWriter:
+        return _binary(file)
+    if kind is io.TextIOWrapper:
+        return _text(file)
+    return _log_file(file)
+
+
+def _regular(raw: io.FileIO) -> bool:
+    """
+    @return: Whether C{raw} is open on a regular file.
+    """
+    return stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
+
+
+def _binary(file: io.BufferedWriter) -> Optional[Direct]:
+    """
+    A buffered binary file opened on a regular file is written to directly,
+    other than the standard streams (whose text layer, written to by other
+    code, would fall behind).  What the program wrote before goes first.
+    """
+    raw = file.raw
+    try:
+        if (file.closed or type(raw) is not io.FileIO or raw.fileno() <= 2
+                or not _regular(raw)):
+            return None
+        file.flush()
+    except (OSError, ValueError):
+        return None
+    return Direct(raw, None, True)
+
+
+def _text(file: io.TextIOWrapper) -> Optional[Direct]:
+    """
+    A text file whose encoding is UTF-8 and which writes C{"\\n"} as it is,
+    on a binary file, buffered or not, opened on an operating system file (a
+    regular file, a pipe, a terminal), gets the bytes of the encoded lines directly,
+    after its own C{flush}: the same bytes, in the same order, as through
+    its text layer.
+    """
+    try:
+        buffer = file.buffer
+        # Standard output has no buffer of its own with python -u.
+        raw = buffer.raw if type(buffer) is io.BufferedWriter else buffer
+        if (file.closed or type(raw) is not io.FileIO
+                or codecs.lookup(file.encoding).name != "utf-8"
+                or not _keeps_newlines(file)):
+            return None
+        return Direct(raw, file.flush, _regular(raw))
+    except (OSError, ValueError, LookupError, AttributeError):
+        return None
+
+
+#: What C{newline} a text file may have been opened with to write C{"\n"}
+#: as something else.
+_TRANSLATED = ("\r", "\r\n")
+
+
+def _keeps_newlines(file: io.TextIOWrapper) -> bool:
+    """
+    @return: Whether C{file} writes C{"\\n"} as it is.  A text file opened
+        with C{newline="\\r\\n"} or C{"\\r"} writes that instead; it keeps the
+        setting private, but holds a reference to it, which the garbage
+        collector can list.  (Anything else holding such a string, such as
+        text not yet flushed, only costs the direct writes.)
+    """
+    if os.linesep != "\n":
+        return False
+    return not any(type(referent) is str and referent in _TRANSLATED
+                   for referent in gc.get_referents(file))
+
+
+def _log_file(file: Any) -> Optional[Direct]:
+    """
+    Twisted's C{LogFile} or C{DailyLogFile}, or a subclass that keeps their
+    C{write}, is written to with L{txcausal._logfile.LogFileWriter}.
+    """
+    if "twisted.python.logfile" not in sys.modules:
+        # No such file can exist yet.  (Imported only now: importing
+        # txcausal does not import Twisted.)
+        return None
+    from ._logfile import writer_for
+
+    writer = writer_for(file)
+    return None if writer is None else Direct(writer, None, True)
+
+
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def _escape(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:
+        code -= 0x10000
+        return "\\u%04x\\u%04x" % (0xD800 | code >> 10, 0xDC00 | code & 0x3FF)
+    return "\\u%04x" % code
+
+
+def ascii_json(text: str) -> str:
+    """
+    @return: The JSON C{text} with every character past ASCII written as a
+        C{\\u} escape: the same values, for a text file whose encoding
+        cannot hold some of its characters.
+    """
+    return _NON_ASCII.sub(_escape, text)

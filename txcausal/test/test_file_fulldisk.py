@@ -1,0 +1,228 @@
+"""
+Tests of L{txcausal.FileDestination} on a real full disk: a small tmpfs,
+mounted for the test, filled up while messages are logged, then given room
+again.  Whatever the kind of file (binary, text, Twisted's C{LogFile} and
+C{DailyLogFile}), written directly or behind a
+L{txcausal.logwriter.ThreadedWriter}, the file ends up holding only whole
+lines, and every message logged is either in it or counted as lost.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any, Callable, List, Tuple
+
+import orjson
+from twisted.python.logfile import DailyLogFile, LogFile
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from txcausal import FileDestination
+from txcausal._output import Destinations
+
+from .test_logwriter import _Harness, _message
+
+#: The size of the small disk: a few pages.
+DISK_SIZE = 64 * 1024
+#: The room given back to the log file once the disk is full: two pages.
+ROOM = 2 * 4096
+
+#: Opens the log file in a directory; returns it, and the path it writes.
+Opener = Callable[[Path], Tuple[IO[Any], Path]]
+
+
+def _binary(directory: Path) -> Tuple[IO[Any], Path]:
+    return open(directory / "app.log", "ab"), directory / "app.log"
+
+
+def _text(directory: Path) -> Tuple[IO[Any], Path]:
+    return open(directory / "app.log", "w"), directory / "app.log"
+
+
+def _logFile(directory: Path) -> Tuple[IO[Any], Path]:
+    logFile = LogFile.fromFullPath(str(directory / "app.log"),
+                                   rotateLength=None)
+    return logFile, directory / "app.log"
+
+
+def _dailyLogFile(directory: Path) -> Tuple[IO[Any], Path]:
+    logFile = DailyLogFile.fromFullPath(str(directory / "app.log"))
+    return logFile, directory / "app.log"
+
+
+class SmallDiskMixin:
+    """
+    For trial test cases: L{smallDisk} mounts a small tmpfs for the test.
+    """
+
+    def smallDisk(self) -> Path:
+        """
+        Mount a tmpfs of L{DISK_SIZE} bytes on a new directory, unmounted
+        when the test ends.
+
+        @raise SkipTest: Where mounting is not allowed.
+        """
+        directory = Path(self.mktemp())  # type: ignore[attr-defined]
+        directory.mkdir(parents=True)
+        if not sys.platform.startswith("linux") or os.geteuid() != 0:
+            raise SkipTest("a real full disk needs a tmpfs mounted for the test: run the "
+                           "suite as root on Linux (or in a container allowed to mount)")
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "tmpfs",
+                                str(directory)], capture_output=True, text=True)
+        if mount.returncode != 0:
+            raise SkipTest(f"cannot mount a tmpfs here ({mount.stderr.strip()}): a real full "
+                           f"disk needs a machine or container allowed to mount one")
+        self.addCleanup(subprocess.run,  # type: ignore[attr-defined]
+                        ["umount", str(directory)], capture_output=True)
+        return directory
+
+    def fill(self, directory: Path) -> Callable[[], None]:
+        """
+        Fill the disk, then free L{ROOM} bytes of it.
+
+        @return: A function freeing the rest.
+        """
+        filler = directory / "filler"
+        with open(filler, "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+        os.truncate(filler, filler.stat().st_size - ROOM)
+        return filler.unlink
+
+
+def _padded(n: int) -> Any:
+    """
+    A message of about 100 bytes, so that a full disk cuts one in the
+    middle.
+    """
+    return _message(n, padding="x" * (37 + n % 11))
+
+
+class FullDiskTests(SmallDiskMixin, _Harness, SynchronousTestCase):
+    """
+    A L{FileDestination} on a disk that fills up, then has room again.
+    """
+
+    #: Messages logged while the disk is full, then once it has room again.
+    WHILE_FULL = 200
+    AFTER = 20
+
+    def assertWholeAndCounted(self, path: Path, lost: int) -> None:
+        """
+        The file at C{path} holds only whole lines, in the order logged, and
+        with C{lost} the messages lost, accounts for every message logged
+        (a L{ThreadedWriter} also writes its reports of losses there).
+        """
+        messages = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        numbers = [message["n"] for message in messages if "n" in message]
+        self.assertEqual(numbers, sorted(set(numbers)))
+        self.assertEqual(len(numbers) + lost, self.WHILE_FULL + self.AFTER,
+                         f"{len(numbers)} written, {lost} counted as lost")
+        # Some were lost, and those logged after the disk had room are all in.
+        self.assertGreater(lost, 0)
+        self.assertEqual(numbers[-self.AFTER:],
+                         list(range(self.WHILE_FULL, self.WHILE_FULL + self.AFTER)))
+
+    def logDirectly(self, opener: Opener) -> None:
+        """
+        Log to a file destination that is the only destination (its losses
+        are counted in the registry's C{dropped}) while the disk fills up,
+        then after it has room again.
+        """
+        self.patch(sys, "stderr", io.StringIO())
+        file, path = opener(self.smallDisk())
+        self.addCleanup(file.close)
+        destinations = Destinations()
+        destinations.add(FileDestination(file))
+        freeRest = self.fill(path.parent)
+        for n in range(self.WHILE_FULL):
+            destinations.send(_padded(n))
+        freeRest()
+        for n in range(self.WHILE_FULL, self.WHILE_FULL + self.AFTER):
+            destinations.send(_padded(n))
+        self.assertWholeAndCounted(path, destinations.dropped)
+
+    def logThreaded(self, opener: Opener) -> None:
+        """
+        Log through a L{ThreadedWriter} (a batch every ten messages) while
+        the disk fills up, then after it has room again, and stop it.
+        """
+        self.capture()
+        file, path = opener(self.smallDisk())
+        self.addCleanup(file.close)
+        writer, _, performAll = self.started(FileDestination(file))
+        freeRest = self.fill(path.parent)
+        for n in range(self.WHILE_FULL + self.AFTER):
+            if n == self.WHILE_FULL:
+                freeRest()
+            writer(_padded(n))
+            if n % 10 == 9:
+                performAll()
+        stopped = writer.stopService()
+        performAll()
+        self.successResultOf(stopped)
+        self.assertWholeAndCounted(path, writer.dropped)
+
+    def test_binaryFile(self) -> None:
+        """
+        A binary file, written directly.
+        """
+        self.logDirectly(_binary)
+
+    def test_binaryFileThreaded(self) -> None:
+        """
+        A binary file behind a L{ThreadedWriter}.
+        """
+        self.logThreaded(_binary)
+
+    def test_textFile(self) -> None:
+        """
+        A text file, written directly: the losses are counted exactly (the
+        file's own buffer used to keep part of what was reported lost, and
+        write it later).
+        """
+        self.logDirectly(_text)
+
+    def test_textFileThreaded(self) -> None:
+        """
+        A text file behind a L{ThreadedWriter}: the losses are counted
+        exactly.
+        """
+        self.logThreaded(_text)
+
+    def test_logFile(self) -> None:
+        """
+        Twisted's C{LogFile}: the line a full disk cuts is finished once it
+        has room, not glued to the next, and the losses are counted.
+        """
+        self.logDirectly(_logFile)
+
+    def test_logFileThreaded(self) -> None:
+        """
+        Twisted's C{LogFile} behind a L{ThreadedWriter}, as C{twistd
+        --logger} and C{--causal-log} write.
+        """
+        self.logThreaded(_logFile)
+
+    def test_dailyLogFile(self) -> None:
+        """
+        Twisted's C{DailyLogFile}, written directly.
+        """
+        self.logDirectly(_dailyLogFile)
+
+    def test_dailyLogFileThreaded(self) -> None:
+        """
+        Twisted's C{DailyLogFile} behind a L{ThreadedWriter}.
+        """
+        self.logThreaded(_dailyLogFile)
+
+
+__all__: List[str] = []

@@ -1,0 +1,366 @@
+"""
+Tests for L{txcausal.FileDestination} on text files, standard output and
+pipes: the same bytes as the file's text layer would write, in order with
+the program's own output, and a pipe whose reader has gone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List
+
+from twisted.python.logfile import LogFile
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import FileDestination
+from txcausal._file import PipeClosed
+from txcausal._output import Destinations
+from txcausal._rawfile import ascii_json
+
+from ._helpers import read_json_lines, run_python
+from .test_logwriter import _Harness, _message
+
+
+def _line(message: Dict[str, Any]) -> str:
+    """
+    @return: C{message} as a JSON line, as txcausal writes it.
+    """
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+class TextFileTests(SynchronousTestCase):
+    """
+    A text file gets the bytes its text layer would write, in the order of
+    the program's own writes to it.
+    """
+
+    def test_utf8FileWrittenDirectly(self) -> None:
+        """
+        A UTF-8 text file opened on a regular file is written to directly,
+        under its text layer.
+        """
+        path = Path(self.mktemp())
+        with path.open("w", encoding="utf-8") as f:
+            destination = FileDestination(f)
+            self.assertIs(destination._raw, f.buffer.raw)  # type: ignore[attr-defined]
+            destination({"a": "é"})
+            self.assertEqual(path.read_bytes(), '{"a":"é"}\n'.encode())
+
+    def test_printInterleaved(self) -> None:
+        """
+        What the program writes to the same text file between messages
+        (C{print}, a line not ended yet) is in the file before the next
+        message, and after the one before.
+        """
+        path = Path(self.mktemp())
+        with path.open("w", encoding="utf-8") as f:
+            destination = FileDestination(f)
+            print("before", file=f)
+            destination({"n": 1})
+            f.write("partial ")
+            destination({"n": 2})
+            print("é after", file=f)
+        self.assertEqual(path.read_text(encoding="utf-8"),
+                         'before\n{"n":1}\npartial {"n":2}\né after\n')
+
+    def test_appendedAfterExistingText(self) -> None:
+        """
+        A text file opened to append gets the lines after what it held.
+        """
+        path = Path(self.mktemp())
+        path.write_text("old\n")
+        with path.open("a", encoding="utf-8") as f:
+            FileDestination(f)({"n": 1})
+            print("new", file=f)
+        self.assertEqual(path.read_text(), 'old\n{"n":1}\nnew\n')
+
+    def test_nonUtf8File(self) -> None:
+        """
+        A text file in another encoding gets each line through its text
+        layer, in its encoding; a line holding a character the encoding
+        cannot hold is written escaped, as the same JSON in ASCII.
+        """
+        path = Path(self.mktemp())
+        messages = [{"a": "é"}, {"b": "€ and é"}]
+        with path.open("w", encoding="latin-1") as f:
+            destination = FileDestination(f)
+            self.assertIsNone(destination._direct)
+            for message in messages:
+                destination(message)
+        first, second = path.read_bytes().splitlines()
+        self.assertEqual(first, b'{"a":"\xe9"}')
+        self.assertEqual(second, b'{"b":"\\u20ac and \\u00e9"}')
+        self.assertEqual([json.loads(line) for line in path.read_text("latin-1").splitlines()],
+                         messages)
+
+    def test_utf16File(self) -> None:
+        """
+        A text file whose encoding starts with a byte order mark has it once,
+        at the start, however the program and the destination take turns.
+        """
+        path = Path(self.mktemp())
+        with path.open("w", encoding="utf-16") as f:
+            destination = FileDestination(f)
+            print("x", file=f)
+            destination({"n": "ü"})
+            destination({"n": 2})
+        self.assertEqual(path.read_text(encoding="utf-16"), 'x\n{"n":"ü"}\n{"n":2}\n')
+
+    def test_newlineTranslated(self) -> None:
+        """
+        A text file opened with C{newline="\\r\\n"} ends each line with
+        C{"\\r\\n"}, as its text layer writes it.
+        """
+        path = Path(self.mktemp())
+        with path.open("w", encoding="utf-8", newline="\r\n") as f:
+            destination = FileDestination(f)
+            self.assertIsNone(destination._direct)
+            destination({"n": 1})
+            print("x", file=f)
+        self.assertEqual(path.read_bytes(), b'{"n":1}\r\nx\r\n')
+
+    def test_stringIO(self) -> None:
+        """
+        A L{io.StringIO} gets the lines as text, in order with what the
+        program writes to it.
+        """
+        out = io.StringIO()
+        destination = FileDestination(out)
+        out.write("a\n")
+        destination({"n": "é"})
+        out.write("b\n")
+        self.assertEqual(out.getvalue(), 'a\n{"n":"é"}\nb\n')
+
+    def test_writeOnlyTextObject(self) -> None:
+        """
+        An object with nothing but a C{write} taking C{str} gets the lines
+        as text.
+        """
+
+        class Writer:
+            def __init__(self) -> None:
+                self.written: List[str] = []
+
+            def write(self, text: str) -> None:
+                if not isinstance(text, str):
+                    raise TypeError("str only")
+                self.written.append(text)
+
+        writer = Writer()
+        destination = FileDestination(writer)  # type: ignore[arg-type]
+        destination({"n": 1})
+        destination.write_encoded(b'{"n":2}\n')
+        self.assertEqual("".join(writer.written), '{"n":1}\n{"n":2}\n')
+
+    def test_logFileRotates(self) -> None:
+        """
+        A Twisted C{LogFile} written directly still rotates when it reaches
+        its length, and keeps its size.
+        """
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        logFile = LogFile("app.log", str(directory), rotateLength=100)
+        self.addCleanup(logFile.close)
+        destination = FileDestination(logFile)  # type: ignore[arg-type]
+        for n in range(10):
+            destination(_message(n))
+        self.assertEqual(logFile.size, (directory / "app.log").stat().st_size)
+        rotated = sorted(directory.glob("app.log.*"), key=lambda p: -int(p.suffix[1:]))
+        self.assertTrue(rotated)
+        numbers = [m["n"] for path in [*rotated, directory / "app.log"]
+                   for m in read_json_lines(path)]
+        self.assertEqual(numbers, list(range(10)))
+
+
+#: A script logging to its standard output as the reader there wants it.
+_STDOUT_SCRIPT = """
+import sys, threading
+from txcausal import log_message, to_file
+destination = to_file(sys.stdout)
+print("direct:", destination._direct is getattr(sys.stdout.buffer, "raw", sys.stdout.buffer))
+log_message("first", n=1)
+print("between", end=" ")
+log_message("big", text="x" * 300_000)
+print("last")
+sys.stdout.flush()
+"""
+
+
+class StandardOutputTests(SynchronousTestCase):
+    """
+    Standard output as a real pipe, read by another process.
+    """
+
+    def test_pipeReadByAnotherProcess(self) -> None:
+        """
+        Standard output on a pipe is written to directly; the reader gets
+        the lines and the program's own output in order, a line larger than
+        the pipe whole.
+        """
+        result = run_python(["-c", _STDOUT_SCRIPT])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.split("\n")
+        self.assertEqual(lines[0], "direct: True")
+        self.assertEqual(json.loads(lines[1])["n"], 1)
+        self.assertTrue(lines[2].startswith('between {"'), lines[2][:100])
+        self.assertEqual(json.loads(lines[2][len("between "):])["text"], "x" * 300_000)
+        self.assertEqual(lines[3:], ["last", ""])
+        self.assertEqual(result.stderr, "")
+
+
+#: A script that logs one message to its standard output, waits for a line
+#: on its standard input, then logs 2,000 more.
+_CLOSED_PIPE_SCRIPT = """
+import sys
+from txcausal import log_message, to_file
+to_file(sys.stdout)
+log_message("first")
+sys.stdin.readline()
+for n in range(2000):
+    log_message("more", n=n)
+print("done", file=sys.stderr)
+"""
+
+
+class ClosedPipeTests(_Harness, SynchronousTestCase):
+    """
+    A pipe whose reader has gone is reported once, then no more written to.
+    """
+
+    def pipe(self, mode: str, **kwargs: Any) -> Any:
+        """
+        @return: The write end of a pipe, opened with C{mode}, whose read
+            end is closed.
+        """
+        read, write = os.pipe()
+        os.close(read)
+        file = os.fdopen(write, mode, **kwargs)
+        self.addCleanup(self.closeQuietly, file)
+        return file
+
+    def closeQuietly(self, file: Any) -> None:
+        try:
+            file.close()
+        except BrokenPipeError:
+            pass
+
+    def assertClosedOnce(self, file: Any) -> None:
+        """
+        The first write to C{file} raises L{PipeClosed}, counting the lines
+        lost; the later ones raise it again, marked as such, without writing.
+        """
+        destination = FileDestination(file)
+        error = self.assertRaises(PipeClosed, destination, {"n": 1})
+        self.assertEqual((error.again, error.lost, error.first), (False, 1, b'{"n":1}'))
+        self.assertIn("the reader of the pipe has gone", str(error))
+        self.assertIsInstance(error.__cause__, BrokenPipeError)
+        again = self.assertRaises(PipeClosed, destination.write_encoded, b'{"n":2}\n{"n":3}\n')
+        self.assertEqual((again.again, again.lost), (True, 2))
+        self.assertRaises(PipeClosed, destination, {"n": 4})
+        self.assertIsNone(destination._direct)
+
+    def test_textPipe(self) -> None:
+        """
+        A UTF-8 text file on a pipe, written directly.
+        """
+        file = self.pipe("w", encoding="utf-8")
+        self.assertIs(FileDestination(file)._direct, file.buffer.raw)
+        self.assertClosedOnce(file)
+
+    def test_otherTextPipe(self) -> None:
+        """
+        A text file in another encoding on a pipe, written through its text
+        layer.
+        """
+        self.assertClosedOnce(self.pipe("w", encoding="latin-1"))
+
+    def test_binaryPipe(self) -> None:
+        """
+        A binary file on a pipe, written through its buffer.
+        """
+        self.assertClosedOnce(self.pipe("wb"))
+
+    def test_reportedOnceByTheRegistry(self) -> None:
+        """
+        The registry reports the closed pipe once, and counts every message
+        lost to it.
+        """
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        destinations = Destinations()
+        destinations.add(FileDestination(self.pipe("w", encoding="utf-8")))
+        for n in range(50):
+            destinations.send({"n": n})
+        [report] = [json.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual((report["message_type"], report["exception"]),
+                         ("eliot:destination_failure", "txcausal._file.PipeClosed"))
+        self.assertEqual(destinations.dropped, 50)
+
+    def test_reportedOnceByThreadedWriter(self) -> None:
+        """
+        A L{ThreadedWriter} reports the closed pipe once, and counts every
+        message lost to it.
+        """
+        logger = self.capture()
+        writer, _, performAll = self.started(FileDestination(self.pipe("w", encoding="utf-8")))
+        for n in range(50):
+            writer(_message(n))
+            if n % 10 == 9:
+                performAll()
+        stopped = writer.stopService()
+        performAll()
+        self.successResultOf(stopped)
+        failures = [m for m in logger.messages
+                    if m["message_type"] == "eliot:destination_failure"]
+        self.assertEqual([m["exception"] for m in failures], ["txcausal._file.PipeClosed"])
+        self.assertEqual(writer.dropped, 50)
+
+    def test_readerGoneEarly(self) -> None:
+        """
+        A program logging to standard output, piped into a reader that reads
+        one line and exits (as C{head -1} does), tells of the closed pipe
+        once on standard error, and goes on to its normal end.
+        """
+        with tempfile.TemporaryFile("w+") as stderr:
+            writer = subprocess.Popen(
+                [sys.executable, "-c", _CLOSED_PIPE_SCRIPT], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=stderr, text=True)
+            reader = subprocess.Popen(
+                [sys.executable, "-c", "import sys; print(sys.stdin.readline(), end='')"],
+                stdin=writer.stdout, stdout=subprocess.PIPE, text=True)
+            assert writer.stdout is not None and writer.stdin is not None
+            writer.stdout.close()
+            firstLine, _ = reader.communicate(timeout=60)
+            writer.stdin.write("go\n")
+            writer.stdin.close()
+            self.assertEqual(writer.wait(timeout=60), 0)
+            stderr.seek(0)
+            errors = stderr.read().splitlines()
+        self.assertEqual(json.loads(firstLine)["message_type"], "first")
+        reports = [line for line in errors if "eliot:destination_failure" in line]
+        self.assertEqual(len(reports), 1, "\n".join(errors[:5]))
+        self.assertIn("the reader of the pipe has gone", json.loads(reports[0])["reason"])
+        self.assertEqual(errors[-1], "done")
+
+
+class ASCIIJSONTests(SynchronousTestCase):
+    """
+    L{ascii_json} escapes every character past ASCII.
+    """
+
+    def test_sameJSON(self) -> None:
+        """
+        The escaped text is ASCII, and decodes to the same values, characters
+        past the Basic Multilingual Plane included.
+        """
+        value = {"é": "€ 😀 \\ \" x"}
+        escaped = ascii_json(json.dumps(value, ensure_ascii=False))
+        self.assertTrue(escaped.isascii())
+        self.assertEqual(json.loads(escaped), value)
+        self.assertEqual(escaped, json.dumps(value))
