@@ -2,8 +2,9 @@
 """
 Scenarios 1, 2, 3 and 8: a standalone message, a message inside an action,
 a nested action pair, and the floor (the encoder and the file alone), each
-library writing with its synchronous file destination.  The same operations
-run through each library's C{ThreadedWriter} in L{bench._threaded}.
+library writing with its synchronous file destination, to a binary file and
+to a text file.  The same operations run through each library's
+C{ThreadedWriter} in L{bench._threaded}.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import attrs
 
@@ -28,6 +29,11 @@ TWISTED = "twisted.logger jsonFileLogObserver"
 FLOOR = "floor: orjson + write"
 #: How each configuration is named in the scenario column.
 FILE, THREADED = "FileDestination", "ThreadedWriter"
+#: How each kind of file is named after C{FILE} in the scenario column.
+BINARY, TEXT = "binary file", "text file"
+#: The target ratio to Eliot of scenarios 1, 2 and 3 with C{FILE}, on
+#: either kind of file.
+TARGETS = {1: 2.5, 2: 1.8, 3: 1.6}
 
 
 # The operations of scenarios 1, 2 and 3, given txcausal's or Eliot's module:
@@ -75,17 +81,17 @@ def nested_pair(start_action: Any) -> Callable[[], None]:
 
 # Scenario 1: a standalone message (a task of its own for txcausal and Eliot).
 
-def _tx_message(directory: Path) -> Prepared:
+def _tx_message(directory: Path, text: bool = False) -> Prepared:
     import txcausal
 
-    _, teardown = _peers.txcausal_file(directory)
+    _, teardown = _peers.txcausal_file(directory, text)
     return standalone(txcausal), teardown
 
 
-def _eliot_message(directory: Path, buffered: bool = True) -> Prepared:
+def _eliot_message(directory: Path, buffered: bool = True, text: bool = False) -> Prepared:
     import eliot
 
-    _, teardown = _peers.eliot_file(directory, buffered)
+    _, teardown = _peers.eliot_file(directory, buffered, text)
     return standalone(eliot), teardown
 
 
@@ -94,13 +100,13 @@ def _stdlib_message(directory: Path) -> Prepared:
     return (lambda: logger.info(MESSAGE_TYPE, extra=FIELDS)), teardown
 
 
-def _structlog_message(directory: Path) -> Prepared:
-    logger, teardown = _peers.structlog_logger(directory)
+def _structlog_message(directory: Path, text: bool = False) -> Prepared:
+    logger, teardown = _peers.structlog_logger(directory, text=text)
     return (lambda: logger.info(MESSAGE_TYPE, **FIELDS)), teardown
 
 
-def _twisted_message(directory: Path) -> Prepared:
-    logger, teardown = _peers.twisted_logger(directory)
+def _twisted_message(directory: Path, text: bool = False) -> Prepared:
+    logger, teardown = _peers.twisted_logger(directory, text)
     return (lambda: logger.info(MESSAGE_TYPE, **FIELDS)), teardown
 
 
@@ -123,10 +129,10 @@ def _floor(task_level: List[int]) -> Any:
 
 # Scenario 2: a message inside an action that is current.
 
-def _tx_in_action(directory: Path) -> Prepared:
+def _tx_in_action(directory: Path, text: bool = False) -> Prepared:
     import txcausal
 
-    _, close = _peers.txcausal_file(directory)
+    _, close = _peers.txcausal_file(directory, text)
     op, leave = in_action(txcausal)
 
     def teardown() -> None:
@@ -136,10 +142,10 @@ def _tx_in_action(directory: Path) -> Prepared:
     return op, teardown
 
 
-def _eliot_in_action(directory: Path, buffered: bool = True) -> Prepared:
+def _eliot_in_action(directory: Path, buffered: bool = True, text: bool = False) -> Prepared:
     import eliot
 
-    _, close = _peers.eliot_file(directory, buffered)
+    _, close = _peers.eliot_file(directory, buffered, text)
     op, leave = in_action(eliot)
 
     def teardown() -> None:
@@ -149,10 +155,10 @@ def _eliot_in_action(directory: Path, buffered: bool = True) -> Prepared:
     return op, teardown
 
 
-def _structlog_in_context(directory: Path) -> Prepared:
+def _structlog_in_context(directory: Path, text: bool = False) -> Prepared:
     import structlog
 
-    logger, close = _peers.structlog_logger(directory, context=True)
+    logger, close = _peers.structlog_logger(directory, context=True, text=text)
     structlog.contextvars.bind_contextvars(task_uuid="5f0e8e8a-3c1b-4d57-9d0e-7a3c4f1b2e6d",
                                            action_type="bench:action")
 
@@ -165,56 +171,94 @@ def _structlog_in_context(directory: Path) -> Prepared:
 
 # Scenario 3: a nested action pair: parent and child, start and finish.
 
-def _tx_nested(directory: Path) -> Prepared:
+def _tx_nested(directory: Path, text: bool = False) -> Prepared:
     from txcausal import start_action
 
-    _, teardown = _peers.txcausal_file(directory)
+    _, teardown = _peers.txcausal_file(directory, text)
     return nested_pair(start_action), teardown
 
 
-def _eliot_nested(directory: Path, buffered: bool = True) -> Prepared:
+def _eliot_nested(directory: Path, buffered: bool = True, text: bool = False) -> Prepared:
     from eliot import start_action
 
-    _, teardown = _peers.eliot_file(directory, buffered)
+    _, teardown = _peers.eliot_file(directory, buffered, text)
     return nested_pair(start_action), teardown
+
+
+def _contenders(text: bool, *setups: Tuple[str, Callable[..., Prepared]]) -> List[Contender]:
+    """
+    @return: Contenders writing to a text or a binary file, each from its
+        name and setup taking the directory and C{text}; on a binary file,
+        Eliot with an unbuffered file too, which has no text form.
+    """
+    contenders = [Contender(name, partial(setup, text=text)) for name, setup in setups]
+    if not text:
+        eliot = dict(setups)[ELIOT]
+        contenders.insert(2, Contender(ELIOT_UNBUFFERED, partial(eliot, buffered=False)))
+    return contenders
+
+
+def _measure_kind(settings: Settings, workdir: Workdir, text: bool) -> Dict[str, Dict[str, float]]:
+    """
+    Time scenarios 1, 2 and 3 with every library writing to a text or a
+    binary file (the stdlib's to text only, the floor's to binary only).
+
+    @return: The figures of each scenario: C{"alone"}, C{"inside"},
+        C{"nested"}.
+    """
+    alone = _contenders(text, ("txcausal", _tx_message), (ELIOT, _eliot_message),
+                        (STRUCTLOG, _structlog_message), (TWISTED, _twisted_message))
+    inside = _contenders(text, ("txcausal", _tx_in_action), (ELIOT, _eliot_in_action),
+                         (STRUCTLOG, _structlog_in_context))
+    nested = _contenders(text, ("txcausal", _tx_nested), (ELIOT, _eliot_nested))
+    if text:
+        alone.append(Contender(STDLIB, _stdlib_message))
+    else:
+        alone.append(Contender(FLOOR, _floor([1])))
+        inside.append(Contender(FLOOR, _floor([2])))
+    iterations, repeats = settings.iterations(20_000), settings.repeats
+    return {
+        "alone": measure(alone, workdir, iterations, repeats),
+        "inside": measure(inside, workdir, iterations, repeats),
+        "nested": measure(nested, workdir, settings.iterations(5_000), repeats),
+    }
+
+
+#: Each of scenarios 1, 2 and 3: its figures, name and measure.
+_SCENARIOS = [
+    (1, "alone", "1 standalone message", "time per message"),
+    (2, "inside", "2 message in action", "time per message"),
+    (3, "nested", "3 nested action pair", "time per pair (4 messages)"),
+]
+_NOTES = {(2, STRUCTLOG): "context via structlog.contextvars"}
+
+
+def _rows(figures: Dict[str, Dict[str, float]], kind: str) -> List[Row]:
+    """
+    The rows of scenarios 1, 2 and 3 for one kind of file: against Eliot
+    with the targets, then against every other library measured.
+    """
+    rows = []
+    for number, key, name, measure_ in _SCENARIOS:
+        scenario, got = f"{name}, {FILE}, {kind}", figures[key]
+        rows.append(compare(scenario, measure_, "us", got, ELIOT, TARGETS[number]))
+        rows += [compare(scenario, measure_, "us", got, peer,
+                         note=_NOTES.get((number, peer), ""))
+                 for peer in got if peer not in ("txcausal", ELIOT, FLOOR)]
+    return rows
 
 
 def run(settings: Settings, workdir: Workdir) -> List[Row]:
     """
-    Run scenarios 1, 2, 3 and 8.
+    Run scenarios 1, 2 and 3 on binary then text files, and 8.
     """
-    repeats = settings.repeats
-    alone = measure([
-        Contender("txcausal", _tx_message), Contender(ELIOT, _eliot_message),
-        Contender(ELIOT_UNBUFFERED, partial(_eliot_message, buffered=False)),
-        Contender(STDLIB, _stdlib_message), Contender(STRUCTLOG, _structlog_message),
-        Contender(TWISTED, _twisted_message), Contender(FLOOR, _floor([1])),
-    ], workdir, settings.iterations(20_000), repeats)
-    inside = measure([
-        Contender("txcausal", _tx_in_action), Contender(ELIOT, _eliot_in_action),
-        Contender(ELIOT_UNBUFFERED, partial(_eliot_in_action, buffered=False)),
-        Contender(STRUCTLOG, _structlog_in_context), Contender(FLOOR, _floor([2])),
-    ], workdir, settings.iterations(20_000), repeats)
-    nested = measure([
-        Contender("txcausal", _tx_nested), Contender(ELIOT, _eliot_nested),
-        Contender(ELIOT_UNBUFFERED, partial(_eliot_nested, buffered=False)),
-    ], workdir, settings.iterations(5_000), repeats)
-    one, two, three = (f"1 standalone message, {FILE}", f"2 message in action, {FILE}",
-                       f"3 nested action pair, {FILE}")
-    per_msg, per_pair = "time per message", "time per pair (4 messages)"
+    binary = _measure_kind(settings, workdir, text=False)
+    text = _measure_kind(settings, workdir, text=True)
     return [
-        compare(one, per_msg, "us", alone, ELIOT, 3),
-        compare(one, per_msg, "us", alone, ELIOT_UNBUFFERED),
-        compare(one, per_msg, "us", alone, STDLIB),
-        compare(one, per_msg, "us", alone, STRUCTLOG),
-        compare(one, per_msg, "us", alone, TWISTED),
-        compare(two, per_msg, "us", inside, ELIOT, 3),
-        compare(two, per_msg, "us", inside, ELIOT_UNBUFFERED),
-        compare(two, per_msg, "us", inside, STRUCTLOG, note="context via structlog.contextvars"),
-        compare(three, per_pair, "us", nested, ELIOT, 3),
-        compare(three, per_pair, "us", nested, ELIOT_UNBUFFERED),
-        _against_floor("scenario 2 against the floor", inside, 1 / 3),
-        _against_floor("scenario 1 against the floor", alone, None),
+        *_rows(binary, BINARY),
+        *_rows(text, TEXT),
+        _against_floor(f"scenario 2 ({BINARY}) against the floor", binary["inside"], 1 / 3),
+        _against_floor(f"scenario 1 ({BINARY}) against the floor", binary["alone"], None),
     ]
 
 

@@ -6,7 +6,8 @@ C{inlineCallbacks} generator and as an C{async def} coroutine.
 
 The figure is the overhead: the time of the logged version minus the time
 of the same work with no logging ("bare"), measured in the same rounds.
-Each logged version writes an action's start and finish messages to a file.
+Each logged version writes an action's start and finish messages to a file,
+binary then text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Callable, Dict, List
 from twisted.internet.defer import ensureDeferred, inlineCallbacks, succeed
 
 from . import _peers
-from ._core import ELIOT, FILE
+from ._core import BINARY, ELIOT, FILE, TEXT
 from ._harness import Contender, Prepared, Row, Settings, Workdir, compare, measure, unavailable
 
 BARE = "no logging"
@@ -96,23 +97,23 @@ def _bare(op: Callable[[], Any]) -> Callable[[Path], Prepared]:
     return lambda directory: (op, lambda: None)
 
 
-def _txcausal(make: Callable[[Any], Callable[[], Any]]) -> Callable[[Path], Prepared]:
+def _txcausal(make: Callable[[Any], Callable[[], Any]], text: bool) -> Callable[[Path], Prepared]:
     def setup(directory: Path) -> Prepared:
         import txcausal
         from txcausal import twisted as txtwisted
 
-        _, teardown = _peers.txcausal_file(directory)
+        _, teardown = _peers.txcausal_file(directory, text)
         return make((txcausal, txtwisted)), teardown
 
     return setup
 
 
-def _eliot(make: Callable[[Any], Callable[[], Any]]) -> Callable[[Path], Prepared]:
+def _eliot(make: Callable[[Any], Callable[[], Any]], text: bool) -> Callable[[Path], Prepared]:
     def setup(directory: Path) -> Prepared:
         import eliot
         from eliot import twisted as eliottwisted
 
-        _, teardown = _peers.eliot_file(directory)
+        _, teardown = _peers.eliot_file(directory, text=text)
         return make((eliot, eliottwisted)), teardown
 
     return setup
@@ -125,43 +126,51 @@ def _overheads(figures: Dict[str, float]) -> Dict[str, float]:
 
 def _variant(settings: Settings, workdir: Workdir, bare: Callable[[], Any],
              tx: Callable[[Any], Callable[[], Any]],
-             el: Callable[[Any], Callable[[], Any]]) -> Dict[str, float]:
+             el: Callable[[Any], Callable[[], Any]], text: bool) -> Dict[str, float]:
     figures = measure([
-        Contender(BARE, _bare(bare)), Contender("txcausal", _txcausal(tx)),
-        Contender(ELIOT, _eliot(el)),
+        Contender(BARE, _bare(bare)), Contender("txcausal", _txcausal(tx, text)),
+        Contender(ELIOT, _eliot(el, text)),
     ], workdir, settings.iterations(5_000), settings.repeats)
     return _overheads(figures)
 
 
+def _kind(settings: Settings, workdir: Workdir, text: bool) -> List[Row]:
+    """
+    Run scenario 4 with both libraries writing to a text or a binary file.
+    """
+    chained = _variant(
+        settings, workdir, bare_chain,
+        lambda m: chain(m[0].start_action, m[1].DeferredContext),
+        lambda m: chain(m[0].start_action, m[1].DeferredContext), text,
+    )
+    coroutine = _variant(
+        settings, workdir, lambda: ensureDeferred(_bare_coroutine()),
+        lambda m: _coroutine(m[0].start_action), lambda m: _coroutine(m[0].start_action), text,
+    )
+    generator = _variant(
+        settings, workdir, _bare_generator,
+        lambda m: _generator(m[0].start_action, inlineCallbacks),
+        lambda m: _generator(m[0].start_action, m[1].inline_callbacks), text,
+    )
+    measure_ = "overhead per action over bare work"
+    configuration = f"{FILE}, {TEXT if text else BINARY}"
+    return [
+        compare(f"4 DeferredContext, {configuration}", measure_, "us", chained, ELIOT, 2,
+                note="3 callbacks + addActionFinish, fired Deferred"),
+        compare(f"4 inlineCallbacks, {configuration}", measure_, "us", generator, ELIOT,
+                note="Eliot uses eliot.twisted.inline_callbacks"),
+        compare(f"4 async def, {configuration}", measure_, "us", coroutine, ELIOT,
+                note="via ensureDeferred"),
+    ]
+
+
 def run(settings: Settings, workdir: Workdir) -> List[Row]:
     """
-    Run scenario 4, or report it unavailable without C{txcausal.twisted}.
+    Run scenario 4 on binary then text files, or report it unavailable
+    without C{txcausal.twisted}.
     """
     try:
         from txcausal.twisted import DeferredContext  # noqa: F401
     except ImportError:
         return [unavailable("4 DeferredContext", "overhead per action")]
-    chained = _variant(
-        settings, workdir, bare_chain,
-        lambda m: chain(m[0].start_action, m[1].DeferredContext),
-        lambda m: chain(m[0].start_action, m[1].DeferredContext),
-    )
-    coroutine = _variant(
-        settings, workdir, lambda: ensureDeferred(_bare_coroutine()),
-        lambda m: _coroutine(m[0].start_action), lambda m: _coroutine(m[0].start_action),
-    )
-    generator = _variant(
-        settings, workdir, _bare_generator,
-        lambda m: _generator(m[0].start_action, inlineCallbacks),
-        lambda m: _generator(m[0].start_action, m[1].inline_callbacks),
-    )
-    measure_ = "overhead per action over bare work"
-    return [
-        compare(f"4 DeferredContext, {FILE}", measure_, "us", chained, ELIOT, 2,
-                note="3 callbacks + addActionFinish, fired Deferred"),
-        compare(f"4 inlineCallbacks, {FILE}", measure_, "us", generator, ELIOT,
-                note="Eliot uses eliot.twisted.inline_callbacks"),
-        compare(f"4 async def, {FILE}", measure_, "us", coroutine, ELIOT,
-                note="via ensureDeferred"),
-    ]
-
+    return [*_kind(settings, workdir, text=False), *_kind(settings, workdir, text=True)]

@@ -9,6 +9,10 @@ compare the logging machinery, not JSON encoders.  Every peer hands each
 message to the operating system as it is logged: a write and a flush (Eliot,
 the stdlib, structlog, twisted.logger), or one direct write (txcausal, and
 the floor).
+
+Each library that writes to both gets a binary or a text file as asked
+(C{text}); the stdlib's C{FileHandler} writes text only, the floor and
+Eliot's unbuffered file bytes only.
 """
 
 from __future__ import annotations
@@ -26,13 +30,22 @@ MESSAGE_TYPE = "bench:message"
 Teardown = Callable[[], None]
 
 
-def txcausal_file(directory: Path) -> Tuple[IO[bytes], Teardown]:
+def _open(path: Path, text: bool) -> IO[Any]:
+    """
+    Open C{path} to write, as text (UTF-8) or bytes.
+    """
+    return open(path, "w", encoding="utf-8") if text else open(path, "wb")
+
+
+def txcausal_file(directory: Path, text: bool = False) -> Tuple[IO[Any], Teardown]:
     """
     Make a txcausal L{FileDestination} the only txcausal destination.
+
+    @param text: Give it a text file (else a binary one).
     """
     import txcausal
 
-    file = open(directory / "txcausal.log", "wb")
+    file = _open(directory / "txcausal.log", text)
     destination = txcausal.to_file(file)
 
     def teardown() -> None:
@@ -42,19 +55,22 @@ def txcausal_file(directory: Path) -> Tuple[IO[bytes], Teardown]:
     return file, teardown
 
 
-def eliot_file(directory: Path, buffered: bool = True) -> Tuple[IO[bytes], Teardown]:
+def eliot_file(directory: Path, buffered: bool = True,
+               text: bool = False) -> Tuple[IO[Any], Teardown]:
     """
     Add an Eliot file destination with C{eliot.to_file}; Eliot's registry is
     separate from txcausal's.
 
     @param buffered: Give it a buffered file, as usual (a write and a flush
         per message), or an unbuffered one (one system call per message, as
-        txcausal makes).
+        txcausal makes; binary only).
+    @param text: Give it a text file (else a binary one).
     """
     import eliot
     from eliot._output import Logger
 
-    file: IO[bytes] = open(directory / "eliot.log", "wb", buffering=-1 if buffered else 0)
+    file: IO[Any] = (_open(directory / "eliot.log", text) if buffered
+                     else open(directory / "eliot.log", "wb", buffering=0))
     eliot.to_file(file)
     destination = Logger._destinations._destinations[-1]
 
@@ -94,7 +110,7 @@ def stdlib_logger(directory: Path) -> Tuple[logging.Logger, Teardown]:
     logger = logging.getLogger(f"bench.{directory.name}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
-    handler = logging.FileHandler(directory / "stdlib.log")
+    handler = logging.FileHandler(directory / "stdlib.log", encoding="utf-8")
     handler.setFormatter(JSONFormatter())
     logger.addHandler(handler)
 
@@ -105,38 +121,52 @@ def stdlib_logger(directory: Path) -> Tuple[logging.Logger, Teardown]:
     return logger, teardown
 
 
-def structlog_logger(directory: Path, context: bool = False) -> Tuple[Any, Teardown]:
+def _orjson_text(value: Any, **options: Any) -> str:
+    """
+    orjson for structlog's C{JSONRenderer} in front of a text file.
+    """
+    return orjson.dumps(value, **options).decode("utf-8")
+
+
+def structlog_logger(directory: Path, context: bool = False,
+                     text: bool = False) -> Tuple[Any, Teardown]:
     """
     structlog as its documentation recommends for speed: a filtering bound
     logger, orjson through C{JSONRenderer}, a C{BytesLogger} (flushes each
+    line); or, for a text file, a C{WriteLogger} (writes and flushes each
     line).
 
     @param context: Also merge the context variables bound with
         C{structlog.contextvars}.
+    @param text: Give it a text file (else a binary one).
     """
     import structlog
 
-    file = open(directory / "structlog.log", "wb")
+    file: Any = _open(directory / "structlog.log", text)
     processors: list[Any] = [
         structlog.processors.TimeStamper(fmt=None, key="timestamp"),
-        structlog.processors.JSONRenderer(serializer=orjson.dumps),
+        structlog.processors.JSONRenderer(serializer=_orjson_text if text else orjson.dumps),
     ]
     if context:
         processors.insert(0, structlog.contextvars.merge_contextvars)
+    output = structlog.WriteLogger(file) if text else structlog.BytesLogger(file)
     logger = structlog.wrap_logger(
-        structlog.BytesLogger(file), processors=processors,
+        output, processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
     ).bind()
     return logger, file.close
 
 
-def twisted_logger(directory: Path) -> Tuple[Any, Teardown]:
+def twisted_logger(directory: Path, text: bool = True) -> Tuple[Any, Teardown]:
     """
-    A C{twisted.logger.Logger} observed only by a C{jsonFileLogObserver}.
+    A C{twisted.logger.Logger} observed only by a C{jsonFileLogObserver}
+    (which writes UTF-8 to a binary file).
+
+    @param text: Give it a text file (else a binary one).
     """
     from twisted.logger import Logger, jsonFileLogObserver
 
-    file = open(directory / "twisted.log", "w")
+    file = _open(directory / "twisted.log", text)
     return Logger(namespace="bench", observer=jsonFileLogObserver(file)), file.close
 
 

@@ -152,16 +152,29 @@ class QuickBenchTests(SynchronousTestCase):
     def test_bothConfigurationsOfScenariosOneToFour(self) -> None:
         """
         Scenarios 1 to 4 each have a row against Eliot with a target for the
-        synchronous C{FileDestination} and for C{ThreadedWriter}.
+        synchronous C{FileDestination}, on a binary file and on a text file,
+        and for C{ThreadedWriter}.
         """
         self.assertNotIn("Traceback", self.result.stderr)
         for number in "1234":
-            for configuration in ("FileDestination", "ThreadedWriter"):
+            for configuration in ("FileDestination, binary file",
+                                  "FileDestination, text file", "ThreadedWriter"):
                 targets = [row for row in self.rows
                            if row["scenario"].startswith(f"{number} ")
                            and row["scenario"].endswith(f", {configuration}")
                            and row["peer"] == "eliot 1.18" and row["target"]]
                 self.assertTrue(targets, f"no {configuration} target row for {number}")
+
+    def test_synchronousTargets(self) -> None:
+        """
+        Scenarios 1, 2 and 3 with C{FileDestination} have the same targets
+        against Eliot on both kinds of file: 2.5x, 1.8x and 1.6x.
+        """
+        for kind in ("binary file", "text file"):
+            targets = [(row["scenario"][0], row["target"]) for row in self.rows
+                       if row["scenario"].endswith(f", FileDestination, {kind}")
+                       and row["peer"] == "eliot 1.18" and row["scenario"][0] in "123"]
+            self.assertEqual(targets, [("1", ">= 2.5x"), ("2", ">= 1.8x"), ("3", ">= 1.6x")])
 
     def test_versionsAndMachinePrinted(self) -> None:
         """
