@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from twisted.python import threadable
-from twisted.python.logfile import BaseLogFile, DailyLogFile, LogFile
+from twisted.python.logfile import DailyLogFile, LogFile
 
 
 class _Synchronized:
@@ -73,10 +73,8 @@ class LogFileWriter:
 def writer_for(file: Any) -> Optional[LogFileWriter]:
     """
     @return: A L{LogFileWriter} for a C{LogFile} or C{DailyLogFile}, or a
-        subclass that keeps their C{write}; C{None} for anything else.
+        subclass that keeps their C{write}; C{None} for other log files.
     """
-    if not isinstance(file, BaseLogFile):
-        return None
     write = type(file).write
     if write is LogFile.write:
         return LogFileWriter(file, daily=False)

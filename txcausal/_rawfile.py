@@ -30,7 +30,7 @@ def is_text(file: Any) -> bool:
     """
     if isinstance(file, io.TextIOBase):
         return True
-    if isinstance(file, (io.RawIOBase, io.BufferedIOBase)):
+    if isinstance(file, (io.RawIOBase, io.BufferedIOBase)) or _is_log_file(file):
         return False
     mode = getattr(file, "mode", None)
     if isinstance(mode, str):
@@ -146,15 +146,23 @@ def _keeps_newlines(file: io.TextIOWrapper) -> bool:
                    for referent in gc.get_referents(file))
 
 
+def _is_log_file(file: Any) -> bool:
+    """
+    @return: Whether C{file} is one of Twisted's log files (which take
+        bytes, and may rotate when written to).
+    """
+    logfile = sys.modules.get("twisted.python.logfile")
+    return logfile is not None and isinstance(file, logfile.BaseLogFile)
+
+
 def _log_file(file: Any) -> Optional[Direct]:
     """
     Twisted's C{LogFile} or C{DailyLogFile}, or a subclass that keeps their
     C{write}, is written to with L{txcausal._logfile.LogFileWriter}.
     """
-    if "twisted.python.logfile" not in sys.modules:
-        # No such file can exist yet.  (Imported only now: importing
-        # txcausal does not import Twisted.)
+    if not _is_log_file(file):
         return None
+    # Imported only now: importing txcausal does not import Twisted.
     from ._logfile import writer_for
 
     writer = writer_for(file)

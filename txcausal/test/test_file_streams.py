@@ -158,24 +158,70 @@ class TextFileTests(SynchronousTestCase):
         destination.write_encoded(b'{"n":2}\n')
         self.assertEqual("".join(writer.written), '{"n":1}\n{"n":2}\n')
 
-    def test_logFileRotates(self) -> None:
+
+
+class LogFileTests(SynchronousTestCase):
+    """
+    Twisted's C{LogFile} and C{DailyLogFile}, written directly.
+    """
+
+    def logFile(self, kind: Any = LogFile, **kwargs: Any) -> Any:
         """
-        A Twisted C{LogFile} written directly still rotates when it reaches
-        its length, and keeps its size.
+        @return: A C{kind} of log file in a new directory, closed when the
+            test ends.
         """
         directory = Path(self.mktemp())
         directory.mkdir()
-        logFile = LogFile("app.log", str(directory), rotateLength=100)
+        logFile = kind("app.log", str(directory), **kwargs)
         self.addCleanup(logFile.close)
-        destination = FileDestination(logFile)  # type: ignore[arg-type]
+        return logFile
+
+    def test_rotates(self) -> None:
+        """
+        A C{LogFile} written directly still rotates when it reaches its
+        length, and keeps its size.
+        """
+        logFile = self.logFile(rotateLength=100)
+        destination = FileDestination(logFile)
+        self.assertIsNotNone(destination._raw)
         for n in range(10):
             destination(_message(n))
+        directory = Path(logFile.directory)
         self.assertEqual(logFile.size, (directory / "app.log").stat().st_size)
         rotated = sorted(directory.glob("app.log.*"), key=lambda p: -int(p.suffix[1:]))
         self.assertTrue(rotated)
         numbers = [m["n"] for path in [*rotated, directory / "app.log"]
                    for m in read_json_lines(path)]
         self.assertEqual(numbers, list(range(10)))
+
+    def test_notRotatedByBeingGiven(self) -> None:
+        """
+        Making a destination writes nothing to a log file, so one due to
+        rotate is not rotated until a message is written.
+        """
+        logFile = self.logFile(rotateLength=10)
+        logFile.write(b"x" * 20)
+        FileDestination(logFile)
+        self.assertEqual(logFile.listLogs(), [])
+
+    def test_overriddenWriteHonoured(self) -> None:
+        """
+        A subclass that overrides C{write} is written through its C{write}.
+        """
+
+        class Counting(LogFile):
+            calls = 0
+
+            def write(self, data: Any) -> None:
+                self.calls += 1
+                LogFile.write(self, data)
+
+        logFile = self.logFile(Counting)
+        destination = FileDestination(logFile)
+        self.assertIsNone(destination._direct)
+        destination({"n": 1})
+        self.assertEqual(logFile.calls, 1)
+        self.assertEqual(read_json_lines(Path(logFile.path)), [{"n": 1}])
 
 
 #: A script logging to its standard output as the reader there wants it.
