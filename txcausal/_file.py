@@ -307,7 +307,8 @@ class FileDestination:
         done, error = _write_from(raw, pending, 0)
         self._pending = pending[done:]
         if isinstance(error, BrokenPipeError):
-            raise self._close(error, data.count(b"\n") + 1, pending[done:][:_SHOWN])
+            raise self._close(error, data.count(b"\n") + 1,
+                              pending[done:][:_SHOWN]) from error
         if self._pending:
             lost = data.count(b"\n")
             raise ShortWrite(
@@ -328,7 +329,8 @@ class FileDestination:
         """
         start = data.rfind(b"\n", 0, done) + 1
         if isinstance(error, BrokenPipeError):
-            raise self._close(error, data.count(b"\n", start), _line_at(data, start))
+            raise self._close(error, data.count(b"\n", start),
+                              _line_at(data, start)) from error
         if error is not None and done == 0:
             raise error
         end = done
