@@ -91,9 +91,10 @@ class FileDestination:
     These files are written to directly, bypassing their buffer, with one
     system call per line:
 
-      - a binary file opened on a regular file (C{open(path, "ab")}), after
-        what the program wrote through the file object before, which is
-        flushed first (anything it writes there later it should flush too);
+      - a binary file opened on a regular file (C{open(path, "ab")}, or
+        unbuffered), after what the program wrote through the file object
+        before, which is flushed first (anything it writes there later it
+        should flush too);
       - a UTF-8 text file opened on a regular file, a pipe or a terminal
         (C{open(path, "w")}, C{sys.stdout}, C{sys.stderr}), after flushing
         what the program wrote to it, so that lines and the program's own

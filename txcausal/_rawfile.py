@@ -79,6 +79,8 @@ def direct(file: Any) -> Optional[Direct]:
         return _binary(file)
     if kind is io.TextIOWrapper:
         return _text(file)
+    if kind is io.FileIO:
+        return _unbuffered(file)
     return _log_file(file)
 
 
@@ -106,13 +108,24 @@ def _binary(file: io.BufferedWriter) -> Optional[Direct]:
     return Direct(raw, None, True)
 
 
+def _unbuffered(file: io.FileIO) -> Optional[Direct]:
+    """
+    An unbuffered binary file (C{open(path, "ab", buffering=0)}) is written
+    to as it is, counting what it takes.
+    """
+    try:
+        return None if file.closed else Direct(file, None, _regular(file))
+    except (OSError, ValueError):
+        return None
+
+
 def _text(file: io.TextIOWrapper) -> Optional[Direct]:
     """
     A text file whose encoding is UTF-8 and which writes C{"\\n"} as it is,
     on a binary file, buffered or not, opened on an operating system file (a
-    regular file, a pipe, a terminal), gets the bytes of the encoded lines directly,
-    after its own C{flush}: the same bytes, in the same order, as through
-    its text layer.
+    regular file, a pipe, a terminal), gets the bytes of the encoded lines
+    directly, after its own C{flush}: the same bytes, in the same order, as
+    through its text layer.
     """
     try:
         buffer = file.buffer

@@ -198,7 +198,9 @@ class FileDestinationDirectWriteTests(SynchronousTestCase):
             self.assertIsNone(destination._raw)
             destination({"n": 1})
             self.assertEqual(r.readline(), b'{"n":1}\n')
-        self.assertIsNone(FileDestination(sys.__stdout__.buffer)._raw)  # type: ignore
+        # Standard output's own buffer (which python -u does without).
+        with io.FileIO(sys.__stdout__.fileno(), "w", closefd=False) as raw:  # type: ignore
+            self.assertIsNone(FileDestination(io.BufferedWriter(raw))._raw)
 
     def test_closedFileRaises(self) -> None:
         """

@@ -39,6 +39,10 @@ def _binary(directory: Path) -> Tuple[IO[Any], Path]:
     return open(directory / "app.log", "ab"), directory / "app.log"
 
 
+def _unbuffered(directory: Path) -> Tuple[IO[Any], Path]:
+    return open(directory / "app.log", "ab", buffering=0), directory / "app.log"
+
+
 def _text(directory: Path) -> Tuple[IO[Any], Path]:
     return open(directory / "app.log", "w"), directory / "app.log"
 
@@ -182,6 +186,12 @@ class FullDiskTests(SmallDiskMixin, _Harness, SynchronousTestCase):
         A binary file behind a L{ThreadedWriter}.
         """
         self.logThreaded(_binary)
+
+    def test_unbufferedFile(self) -> None:
+        """
+        An unbuffered binary file, written directly.
+        """
+        self.logDirectly(_unbuffered)
 
     def test_textFile(self) -> None:
         """
