@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Any, Callable, List, Tuple
+from typing import IO, Any, Callable, Tuple
 
 import orjson
 from twisted.python.logfile import DailyLogFile, LogFile
@@ -233,6 +233,3 @@ class FullDiskTests(SmallDiskMixin, _Harness, SynchronousTestCase):
         Twisted's C{DailyLogFile} behind a L{ThreadedWriter}.
         """
         self.logThreaded(_dailyLogFile)
-
-
-__all__: List[str] = []
