@@ -7,8 +7,8 @@ Context (C{traceparent}, C{tracestate}).
 Mapping between the two models:
 
   - trace-id = the task UUID's 32 hex digits (lower case, no dashes);
-  - parent-id = the first 16 hex digits of the SHA-256 of the serialized task
-    position sent alongside it in C{X-Eliot-Task-Id};
+  - parent-id = the span id of the client's action making the request (see
+    L{txcausal._traceids}), whose child the server's action is;
   - an incoming C{traceparent} without C{X-Eliot-Task-Id} continues the task
     whose UUID is the trace-id, at the top-level position
     C{REMOTE_LEVEL_BASE + int(parent-id[:8], 16)}, recording the parent-id
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
-from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
 from uuid import UUID
 
@@ -31,6 +30,7 @@ from attrs import frozen
 from twisted.web.http_headers import Headers
 
 from ._action import InvalidTaskId, parse_task_id
+from ._traceids import span_id, uuid_trace_id
 
 if TYPE_CHECKING:
     from ._action import Action
@@ -261,24 +261,17 @@ def _remote_trace(headers: Headers, task_id: str, trace: Tuple[str, str, str],
     return RemoteTrace(task_uuid, trace[2], tracestate)
 
 
-def span_id_for(task_id: bytes) -> str:
+def traceparent_for(task_uuid: str, level: Sequence[int],
+                    flags: str = DEFAULT_FLAGS) -> Optional[bytes]:
     """
-    @return: The W3C parent-id standing for a serialized task position: the
-        first 16 hex digits of its SHA-256 (never all zeros).
+    @param level: The level of the action making the request.
+    @return: The C{traceparent} naming that action of the task C{task_uuid}
+        as the parent, or C{None} if the UUID cannot be a trace-id.
     """
-    span_id = sha256(task_id).hexdigest()[:16]
-    return span_id if span_id != "0" * 16 else "0" * 15 + "1"
-
-
-def traceparent_for(task_uuid: str, task_id: bytes, flags: str = DEFAULT_FLAGS) -> Optional[bytes]:
-    """
-    @return: The C{traceparent} for the position C{task_id} of the task
-        C{task_uuid}, or C{None} if the UUID cannot be a trace-id.
-    """
-    trace_id = task_uuid.replace("-", "").lower()
-    if len(trace_id) != 32 or trace_id == "0" * 32:
+    trace_id = uuid_trace_id(task_uuid)
+    if not trace_id:
         return None
-    return f"00-{trace_id}-{span_id_for(task_id)}-{flags}".encode("ascii")
+    return f"00-{trace_id:032x}-{span_id(task_uuid, level):016x}-{flags}".encode("ascii")
 
 
 def outgoing(action: "Action", headers: Optional[Headers]) -> Headers:
@@ -296,7 +289,7 @@ def outgoing(action: "Action", headers: Optional[Headers]) -> Headers:
     remote = _REMOTE_TRACE.get()
     if remote is not None and remote.task_uuid != action.task_uuid:
         remote = None
-    traceparent = traceparent_for(action.task_uuid, task_id,
+    traceparent = traceparent_for(action.task_uuid, action._level,
                                   remote.flags if remote else DEFAULT_FLAGS)
     if traceparent is None:
         result.removeHeader(TRACEPARENT_HEADER)

@@ -25,7 +25,7 @@ from twisted.web.server import Site
 
 from txcausal import log_message, start_action
 from txcausal import treq as txtreq
-from txcausal._propagation import span_id_for
+from txcausal._traceids import span_id
 from txcausal.test._helpers import CapturingMixin, examples_dir, run_example, run_python
 from txcausal.test.test_treq import RecordingAgent
 from txcausal.treq import TracingAgent
@@ -169,7 +169,7 @@ class OpenTelemetryInteropTests(CapturingMixin, SynchronousTestCase):
     def test_extractsOurs(self) -> None:
         """
         OpenTelemetry reads the task UUID as trace-id, and the span id of
-        the position sent.
+        the request's action as the parent.
         """
         self.capture()
         inner = RecordingAgent()
@@ -180,7 +180,7 @@ class OpenTelemetryInteropTests(CapturingMixin, SynchronousTestCase):
         carrier = {k.decode().lower(): v[0].decode() for k, v in sent.getAllRawHeaders()}
         context = oteltrace.get_current_span(self.propagator.extract(carrier)).get_span_context()
         self.assertEqual(context.trace_id, UUID(action.task_uuid).int)
-        self.assertEqual(context.span_id, int(span_id_for(carrier["x-eliot-task-id"].encode()), 16))
+        self.assertEqual(context.span_id, span_id(action.task_uuid, [2]))
         self.assertTrue(context.trace_flags.sampled)
 
     def test_continuesTheirs(self) -> None:

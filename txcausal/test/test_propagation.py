@@ -22,9 +22,9 @@ from txcausal._propagation import (
     escape_value,
     incoming,
     outgoing,
-    span_id_for,
     traceparent_for,
 )
+from txcausal._traceids import span_id
 
 UUID_TEXT = "1e0be9be-ae56-49ef-9bce-60e850a7db09"
 TRACE_ID = "1e0be9beae5649ef9bce60e850a7db09"
@@ -226,13 +226,14 @@ class OutgoingTests(SynchronousTestCase):
     def test_headersAgree(self) -> None:
         """
         C{X-Eliot-Task-Id} is a fresh position in the action; C{traceparent}
-        has the task's trace-id and the span id of that position.
+        has the task's trace-id and, as parent-id, the span id of the action
+        (the parent of the server's action at that position).
         """
         sent = outgoing(self.action, None)
         task_id = sent.getRawHeaders(b"x-eliot-task-id")[0]  # type: ignore[index]
         self.assertEqual(task_id, f"{UUID_TEXT}@/3/1".encode())
         self.assertEqual(sent.getRawHeaders(b"traceparent"),
-                         [f"00-{TRACE_ID}-{span_id_for(task_id)}-01".encode()])
+                         [f"00-{TRACE_ID}-{span_id(UUID_TEXT, [3]):016x}-01".encode()])
 
     def test_freshPositions(self) -> None:
         """
@@ -263,7 +264,7 @@ class OutgoingTests(SynchronousTestCase):
         action = Action(None, str(UUID(int=0)), [1], "t")
         sent = outgoing(action, Headers({b"traceparent": [TRACEPARENT]}))
         self.assertFalse(sent.hasHeader(b"traceparent"))
-        self.assertIsNone(traceparent_for(str(UUID(int=0)), b"x"))
+        self.assertIsNone(traceparent_for(str(UUID(int=0)), [1]))
 
 
 header_values = st.lists(st.one_of(

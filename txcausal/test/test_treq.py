@@ -21,7 +21,7 @@ from zope.interface.verify import verifyObject
 
 from txcausal import current_action, start_action
 from txcausal import treq as txtreq
-from txcausal._propagation import span_id_for
+from txcausal._traceids import span_id
 from txcausal.test._helpers import CapturingMixin
 from txcausal.treq import CLIENT_ACTION_TYPE, TracingAgent
 from txcausal.web import REMOTE_TASK_ACTION_TYPE, TracingResource
@@ -121,7 +121,8 @@ class TracingAgentTests(CapturingMixin, SynchronousTestCase):
     def test_sendsPosition(self) -> None:
         """
         The request carries a position inside the request's action, as
-        C{X-Eliot-Task-Id} and as the matching C{traceparent}.
+        C{X-Eliot-Task-Id}, and the request's action as the parent in
+        C{traceparent}.
         """
         with start_action(action_type="app:outer") as outer:
             self.agent.request(b"GET", b"http://example.com/")
@@ -131,7 +132,7 @@ class TracingAgentTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual(headers.getRawHeaders(b"x-eliot-task-id"), [task_id])
         trace_id = outer.task_uuid.replace("-", "")
         self.assertEqual(headers.getRawHeaders(b"traceparent"),
-                         [f"00-{trace_id}-{span_id_for(task_id)}-01".encode()])
+                         [f"00-{trace_id}-{span_id(outer.task_uuid, [2]):016x}-01".encode()])
 
     def test_doesNotMutateHeaders(self) -> None:
         """

@@ -1,0 +1,68 @@
+# -*- test-case-name: txcausal.test.test_traceids -*-
+"""
+Trace and span ids for tasks and actions: the one scheme shared by the
+C{traceparent} header (L{txcausal._propagation}), the spans of
+L{txcausal.otel} and the ECS documents of C{txcausal export}.
+
+  - trace id = the task UUID's 128 bits (for a task id that is not a UUID,
+    or the all-zero UUID, which W3C forbids: the first 128 bits of the
+    SHA-256 of its text);
+  - span id of the action whose start message is at C{level + [1]} = the
+    first 64 bits of the SHA-256 of C{"<task uuid>@/1/2"} (the action's
+    position, written as C{serialize_task_id} writes positions; C{"<task
+    uuid>@"} for a task's root action), never zero.
+
+The ids depend on nothing but the log, so every process (and any later
+reader of the files) gives an action the same span id, and the action
+continuing a task in another process (at C{client_level + [n]}) is the child
+of the client's action.
+"""
+
+from __future__ import annotations
+
+import re
+from hashlib import sha256
+from typing import Sequence
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def position(task_uuid: str, level: Sequence[int]) -> str:
+    """
+    @return: The text of an action's position: C{"<task uuid>@/1/2"} for the
+        action whose start message is at C{[1, 2, 1]}, C{"<task uuid>@"} for
+        a task's root action (level C{[]}).
+    """
+    return task_uuid + "@" + "".join(["/%d" % n for n in level])
+
+
+def uuid_trace_id(task_uuid: str) -> int:
+    """
+    @return: The task UUID's 128 bits, or 0 if C{task_uuid} is not a UUID.
+    """
+    if len(task_uuid) == 36 and _UUID.fullmatch(task_uuid):
+        return int(task_uuid.replace("-", ""), 16)
+    return 0
+
+
+def trace_id(task_uuid: str) -> int:
+    """
+    @return: The trace id of a task, as an integer: never zero.
+    """
+    value = uuid_trace_id(task_uuid)
+    if value:
+        return value
+    return int(sha256(task_uuid.encode("utf-8", "surrogatepass")).hexdigest()[:32], 16) or 1
+
+
+def span_id(task_uuid: str, level: Sequence[int]) -> int:
+    """
+    @param level: The action's level: its start message's C{task_level}
+        without the last element.
+    @return: The span id of the action, as an integer: never zero.
+    """
+    text = position(task_uuid, level).encode("utf-8", "surrogatepass")
+    return int.from_bytes(sha256(text).digest()[:8], "big") or 1
+
+
+__all__ = ["position", "span_id", "trace_id", "uuid_trace_id"]
