@@ -34,6 +34,9 @@ from ._wire import (
 )
 
 Destination = Callable[[Dict[str, Any]], None]
+#: Called as each message is sent, in the thread logging it: fields to add
+#: to the message (the message's own win), or C{None}.
+FieldSource = Callable[[], Optional[Dict[str, Any]]]
 
 
 def _fast_callable(destination: Any) -> Destination:
@@ -86,6 +89,9 @@ class Destinations:
     def __init__(self, buffer_size: int = EARLY_BUFFER_SIZE) -> None:
         self._destinations: Tuple[Destination, ...] = ()
         self._global_fields: Dict[str, Any] = {}
+        self._field_sources: Tuple[FieldSource, ...] = ()
+        #: What adds the global and sourced fields; C{None} when nothing does.
+        self._add_fields: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
         self._lock = threading.Lock()
         self._buffer_size = buffer_size
         self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
@@ -143,14 +149,37 @@ class Destinations:
             merged = dict(self._global_fields)
             merged.update(fields)
             self._global_fields = merged
+            self._add_fields = _field_adder(merged, self._field_sources)
+
+    def add_field_source(self, source: FieldSource) -> None:
+        """
+        Call C{source} as every message is sent from now on, in the thread
+        logging it, and add the fields it returns; the message's own fields
+        and global fields win.  An exception it raises is ignored.
+        """
+        with self._lock:
+            self._field_sources += (source,)
+            self._add_fields = _field_adder(self._global_fields, self._field_sources)
+
+    def remove_field_source(self, source: FieldSource) -> None:
+        """
+        Stop calling C{source}.
+
+        @raise ValueError: If it was not added.
+        """
+        with self._lock:
+            sources = list(self._field_sources)
+            sources.remove(source)
+            self._field_sources = tuple(sources)
+            self._add_fields = _field_adder(self._global_fields, self._field_sources)
 
     def send(self, message: Dict[str, Any]) -> None:
         """
         Send a serialized message to every destination.  Never raises.
         """
-        global_fields = self._global_fields
-        if global_fields:
-            message = {**global_fields, **message}
+        add_fields = self._add_fields
+        if add_fields is not None:
+            message = add_fields(message)
         destinations = self._destinations
         if not destinations:
             destinations = self._buffer_or_destinations(message)
@@ -212,6 +241,34 @@ class Destinations:
                 # That one fails too; it is reported through its own next
                 # message, and recursion ends here.
                 pass
+
+
+def _field_adder(
+    global_fields: Dict[str, Any], sources: Tuple[FieldSource, ...]
+) -> Optional[Callable[[Dict[str, Any]], Dict[str, Any]]]:
+    """
+    @return: A function returning a message with the global fields and the
+        sources' fields added, or C{None} if there are none to add.
+    """
+    if not sources:
+        if not global_fields:
+            return None
+        return lambda message: {**global_fields, **message}
+
+    def add_fields(message: Dict[str, Any]) -> Dict[str, Any]:
+        added: Dict[str, Any] = {}
+        for source in sources:
+            try:
+                fields = source()
+            except Exception:
+                continue
+            if fields:
+                added.update(fields)
+        if not added:
+            return {**global_fields, **message} if global_fields else message
+        return {**added, **global_fields, **message}
+
+    return add_fields
 
 
 def _last_resort(report: Dict[str, Any]) -> None:

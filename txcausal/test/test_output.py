@@ -22,6 +22,7 @@ from txcausal import (
     log_message,
     remove_destination,
 )
+from txcausal import _output
 from txcausal._output import EARLY_BUFFER_SIZE, Destinations
 from txcausal._types import Field
 
@@ -265,6 +266,33 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         add_global_fields(process="api")
         log_message(message_type="m", process="worker")
         self.assertEqual(messages[0]["process"], "worker")
+
+    def test_fieldSource(self) -> None:
+        """
+        A field source is asked for fields as each message is sent; the
+        message's own fields and global fields win over its fields, a
+        source that returns nothing adds nothing and one that raises is
+        ignored; once removed it is not asked any more.
+        """
+        messages = self.collect()
+        destinations = _output._DESTINATIONS
+        answers: List[Any] = [{"trace_id": "t", "process": "s", "x": "s"}, None]
+
+        def source() -> Any:
+            return answers.pop(0) if answers else 1 / 0
+
+        add_global_fields(process="api")
+        destinations.add_field_source(source)
+        log_message(message_type="m", x="own")
+        log_message(message_type="m")
+        log_message(message_type="m")
+        destinations.remove_field_source(source)
+        answers.append({"late": 1})
+        log_message(message_type="m")
+        self.assertEqual([(m.get("trace_id"), m["process"], m.get("x")) for m in messages],
+                         [("t", "api", "own"), (None, "api", None), (None, "api", None),
+                          (None, "api", None)])
+        self.assertRaises(ValueError, destinations.remove_field_source, source)
 
     def test_serializerFailure(self) -> None:
         """
