@@ -1,0 +1,166 @@
+# -*- test-case-name: txcausal.test.test_otel_context -*-
+"""
+Logs and traces join: messages carry the ids of the current OpenTelemetry
+span, and (opt-in) the current txcausal action is OpenTelemetry's current
+span, so spans of OpenTelemetry instrumentations nest under it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import opentelemetry.context as otel_context
+from opentelemetry.context import Context
+from opentelemetry.context.context import _RuntimeContext
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    NonRecordingSpan,
+    get_current_span,
+    set_span_in_context,
+)
+
+from . import _output
+from ._context import current_action
+from ._otel_spans import SAMPLED, span_context
+from ._traceids import span_id, trace_id
+
+#: The context key remembering which action was current when a context was
+#: attached.
+_ACTION_KEY = otel_context.create_key("txcausal-action")
+
+
+class ActionSpan(NonRecordingSpan):
+    """
+    The span standing for a txcausal action as OpenTelemetry's current span:
+    its ids are those the action's span gets from
+    L{txcausal.otel.SpanDestination}.
+    """
+
+
+@lru_cache(maxsize=4096)
+def _action_span(task_uuid: str, level: Tuple[int, ...]) -> ActionSpan:
+    return ActionSpan(span_context(trace_id(task_uuid), span_id(task_uuid, level), SAMPLED))
+
+
+def action_span(action: Any) -> ActionSpan:
+    """
+    @return: The span standing for C{action}.
+    """
+    return _action_span(action.task_uuid, tuple(action._level))
+
+
+def trace_fields() -> Optional[Dict[str, str]]:
+    """
+    A field source (see L{txcausal._output.Destinations.add_field_source}):
+    the current OpenTelemetry span's ids, as OpenTelemetry names them for
+    JSON logs, unless that span is a txcausal action's own.
+    """
+    span = get_current_span()
+    if span is INVALID_SPAN or span.__class__ is ActionSpan:
+        return None
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return {
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "trace_flags": f"{context.trace_flags:02x}",
+    }
+
+
+def add_trace_fields() -> Callable[[], None]:
+    """
+    From now on, every message logged while an OpenTelemetry span is current
+    carries that span's C{trace_id}, C{span_id} and C{trace_flags}.
+
+    @return: A function that stops it.  Calling it again does nothing.
+    """
+    destinations = _output._DESTINATIONS
+    if trace_fields in destinations._field_sources:
+        return lambda: None
+    destinations.add_field_source(trace_fields)
+    return lambda: destinations.remove_field_source(trace_fields)
+
+
+class ActionRuntimeContext(_RuntimeContext):
+    """
+    OpenTelemetry's runtime context, made to see txcausal actions: when the
+    current action was made current after the current OpenTelemetry context
+    was attached, the action (as an L{ActionSpan}) is the current span.
+
+    Also usable without code: C{OTEL_PYTHON_CONTEXT=txcausal} selects it
+    through the C{opentelemetry_context} entry point.
+    """
+
+    def __init__(self, inner: Optional[_RuntimeContext] = None) -> None:
+        """
+        @param inner: The runtime context that keeps the contexts; a new
+            contextvars one by default.
+        """
+        self.inner = inner if inner is not None else ContextVarsRuntimeContext()
+
+    def attach(self, context: Context) -> Any:
+        """
+        Make C{context} current, remembering the action current now.
+        """
+        action = current_action()
+        if action is not None:
+            values = dict(context)
+            values[_ACTION_KEY] = action
+            context = Context(values)
+        return self.inner.attach(context)
+
+    def get_current(self) -> Context:
+        """
+        @return: The attached context, or, inside an action made current
+            after it was attached, that context with the action as its span.
+        """
+        context = self.inner.get_current()
+        action = current_action()
+        if action is None or context.get(_ACTION_KEY) is action:
+            return context
+        context = set_span_in_context(action_span(action), context)
+        values = dict(context)
+        values[_ACTION_KEY] = action
+        return Context(values)
+
+    def detach(self, token: Any) -> None:
+        """
+        Restore the context current before the matching L{attach}.
+        """
+        self.inner.detach(token)
+
+
+def nest_spans_in_actions() -> Callable[[], None]:
+    """
+    From now on, while a txcausal action is current, OpenTelemetry's current
+    span is that action: spans started then (by OpenTelemetry
+    instrumentations, or your own) are its children in the same trace, and
+    C{traceparent} headers injected then name it.
+
+    It installs L{ActionRuntimeContext} around OpenTelemetry's runtime
+    context.  Call it once, early; calling it again does nothing.
+
+    @return: A function that puts the previous runtime context back.
+    """
+    previous = otel_context._RUNTIME_CONTEXT
+    if isinstance(previous, ActionRuntimeContext):
+        return lambda: None
+    otel_context._RUNTIME_CONTEXT = ActionRuntimeContext(previous)  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        otel_context._RUNTIME_CONTEXT = previous  # type: ignore[attr-defined]
+
+    return undo
+
+
+__all__ = [
+    "ActionRuntimeContext",
+    "ActionSpan",
+    "action_span",
+    "add_trace_fields",
+    "nest_spans_in_actions",
+    "trace_fields",
+]

@@ -1,0 +1,307 @@
+# -*- test-case-name: txcausal.test.test_otel -*-
+"""
+L{SpanDestination}: every action logged becomes an OpenTelemetry span, handed
+to a tracer provider's span processors when the action finishes.
+"""
+
+from __future__ import annotations
+
+import threading
+from time import monotonic
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Event, SpanLimits
+from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, set_span_in_context
+from zope.interface import implementer
+
+from . import _output
+from ._interfaces import IDestination
+from ._json import safe_repr
+from ._otel_spans import (
+    END_SKIPPED,
+    NOT_SAMPLED,
+    SAMPLED,
+    SCOPE,
+    START_MISSING_ATTRIBUTE,
+    SpanBuilder,
+    attributes,
+    event,
+    kind_of,
+    nanoseconds,
+    outcome,
+    parent_of,
+    span_context,
+)
+from ._traceids import span_id, trace_id
+from ._version import __version__
+from ._wire import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    DURATION_FIELD,
+    STARTED_STATUS,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
+    dropped_message,
+)
+
+#: The default cap on actions waiting for their finish message.
+DEFAULT_MAX_OPEN = 10_000
+#: Seconds between two reports of lost messages.
+REPORT_INTERVAL = 1.0
+
+_Key = Tuple[str, Tuple[int, ...]]
+
+
+class _Open:
+    """
+    An action whose start was seen and whose finish was not, yet.
+    """
+
+    __slots__ = ("context", "parent", "name", "kind", "start", "fields", "events", "dropped")
+
+    def __init__(self, context: SpanContext, parent: Optional[SpanContext], name: str,
+                 kind: SpanKind, start: int, fields: Optional[Dict[str, Any]]) -> None:
+        self.context = context
+        self.parent = parent
+        self.name = name
+        self.kind = kind
+        self.start = start
+        #: C{None} when the span is not recorded (not sampled).
+        self.fields = fields
+        self.events: List[Event] = []
+        self.dropped = 0
+
+
+class _Pipeline:
+    """
+    What a tracer of the SDK uses: span processor, sampler, resource and
+    limits.
+    """
+
+    def __init__(self, tracer: Any) -> None:
+        self.processor = tracer.span_processor
+        self.sampler = tracer.sampler
+        limits = getattr(tracer, "_span_limits", None) or SpanLimits()
+        self.builder = SpanBuilder(tracer.resource, limits,
+                                   getattr(tracer, "_instrumentation_scope", SCOPE))
+        self.max_events = limits.max_events
+
+
+@implementer(IDestination)
+class SpanDestination:
+    """
+    An L{IDestination} that turns each action into an OpenTelemetry span and
+    hands it, once the action finishes, to the span processors of a tracer
+    provider (so a C{BatchSpanProcessor} and any exporter work as usual).
+
+    The span is named by the action type, starts and ends at the start and
+    finish messages' times, is the child of the enclosing action's span
+    (across processes too), has the action's fields as attributes and the
+    messages logged in it as events, and has status ERROR with an
+    C{exception} event when the action failed.  Its ids come from the task
+    UUID and the action's level (see C{docs/opentelemetry.md}).
+
+    Sampling follows the provider's sampler for each action without an
+    enclosing action in this process (a task, or a task's part continued
+    here); the actions inside follow that decision, as the SDK's default
+    parent-based sampler does.  Processors see each span complete, in
+    C{on_end}; C{on_start} is not called.
+
+    Memory is bounded: past C{max_open} actions waiting for their finish,
+    the oldest is given up, and what it lost (its start message and
+    events) is counted in L{dropped} and reported in the log as a
+    C{txcausal:messages_dropped} message, as are messages logged in
+    actions this destination did not see start.  An action whose start
+    was not seen still becomes a span when it finishes, marked with the
+    C{txcausal.start_missing} attribute.  Thread-safe.
+
+    @ivar dropped: How many messages were lost to spans so far.
+    """
+
+    def __init__(self, tracer_provider: Optional[trace.TracerProvider] = None,
+                 max_open: int = DEFAULT_MAX_OPEN,
+                 clock: Callable[[], float] = monotonic) -> None:
+        """
+        @param tracer_provider: The SDK's L{TracerProvider} to use; default:
+            the global one, once one is set (no span is made before).
+        @param max_open: How many unfinished actions to keep at most.
+        @param clock: Tells the time, to space the reports of losses.
+        @raise TypeError: If C{tracer_provider} is not the SDK's.
+        @raise ValueError: If C{max_open} is not positive.
+        """
+        if tracer_provider is not None and not isinstance(tracer_provider, SDKTracerProvider):
+            raise TypeError(f"SpanDestination needs the OpenTelemetry SDK's TracerProvider, "
+                            f"not {type(tracer_provider).__name__}")
+        if max_open < 1:
+            raise ValueError(f"max_open must be positive, not {max_open!r}")
+        self._provider = tracer_provider
+        self._pipeline: Optional[_Pipeline] = None
+        self._max_open = max_open
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._open: Dict[_Key, _Open] = {}
+        self.dropped = 0
+        self._given_up = 0
+        self._unseen = 0
+        self._next_report = float("-inf")
+
+    def _resolve(self) -> Optional[_Pipeline]:
+        provider = self._provider or trace.get_tracer_provider()
+        tracer = provider.get_tracer(SCOPE.name, __version__)
+        if getattr(tracer, "span_processor", None) is None:
+            return None  # No SDK provider (yet), or a disabled one.
+        self._pipeline = _Pipeline(tracer)
+        return self._pipeline
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Take one message: start, finish or add to an action's span.
+        """
+        pipeline = self._pipeline or self._resolve()
+        if pipeline is None:
+            return
+        status = message.get(ACTION_STATUS_FIELD)
+        finished = None
+        with self._lock:
+            if status is None or message.get(ACTION_TYPE_FIELD).__class__ is not str:
+                self._event(message, pipeline)
+            elif status == STARTED_STATUS:
+                self._start(message, pipeline)
+            else:
+                finished = self._finish(message, pipeline)
+        if finished is not None:
+            pipeline.processor.on_end(finished)
+        if self._given_up or self._unseen:
+            self._report()
+
+    def _event(self, message: Dict[str, Any], pipeline: _Pipeline) -> None:
+        level = message[TASK_LEVEL_FIELD]
+        if len(level) == 1 and level[0] == 1:
+            return  # A message of its own, in no action.
+        entry = self._open.get((message[TASK_UUID_FIELD], tuple(level[:-1])))
+        if entry is None:
+            self._unseen += 1
+            self.dropped += 1
+        elif entry.fields is not None:
+            events = entry.events
+            maximum = pipeline.max_events
+            if maximum is not None and len(events) >= maximum:
+                if not maximum:
+                    entry.dropped += 1
+                    return
+                del events[0]
+                entry.dropped += 1
+            events.append(event(message, pipeline.builder.limits))
+
+    def _start(self, message: Dict[str, Any], pipeline: _Pipeline) -> None:
+        uuid = message[TASK_UUID_FIELD]
+        level = tuple(message[TASK_LEVEL_FIELD][:-1])
+        name = message[ACTION_TYPE_FIELD]
+        kind = kind_of(name, message)
+        fields = attributes(message)
+        enclosing = self._open.get((uuid, level[:-1])) if level else None
+        if enclosing is not None and "parent_span_id" not in message:
+            parent: Optional[SpanContext] = enclosing.context
+            assert parent is not None
+            context = span_context(parent.trace_id, span_id(uuid, level), parent.trace_flags,
+                                   parent.trace_state)
+            recording = enclosing.fields is not None
+        else:
+            context, parent, recording = self._sample(uuid, level, name, kind, fields, message,
+                                                      pipeline)
+        open = self._open
+        open[(uuid, level)] = _Open(context, parent, name, kind,
+                                    nanoseconds(message.get(TIMESTAMP_FIELD)) or 0,
+                                    fields if recording else None)
+        if len(open) > self._max_open:
+            oldest = open.pop(next(iter(open)))
+            if oldest.fields is not None:
+                lost = 1 + len(oldest.events) + oldest.dropped
+                self._given_up += lost
+                self.dropped += lost
+
+    def _sample(self, uuid: str, level: Tuple[int, ...], name: str, kind: SpanKind,
+                fields: Dict[str, Any], start: Optional[Dict[str, Any]],
+                pipeline: _Pipeline) -> Tuple[SpanContext, Optional[SpanContext], bool]:
+        """
+        Ask the sampler about an action with no enclosing action here.
+
+        @return: The span's context, its parent's, and whether to record it.
+        """
+        trace = trace_id(uuid)
+        parent = parent_of(uuid, level, trace, start)
+        context = Context() if parent is None else set_span_in_context(
+            NonRecordingSpan(parent), Context())
+        result = pipeline.sampler.should_sample(context, trace, name, kind, fields)
+        if result.attributes:
+            fields.update(result.attributes)
+        flags = SAMPLED if result.decision.is_sampled() else NOT_SAMPLED
+        own = span_context(trace, span_id(uuid, level), flags, result.trace_state)
+        return own, parent, result.decision.is_recording()
+
+    def _finish(self, message: Dict[str, Any], pipeline: _Pipeline) -> Any:
+        """
+        @return: The finished span, if recorded.
+        """
+        uuid = message[TASK_UUID_FIELD]
+        level = tuple(message[TASK_LEVEL_FIELD][:-1])
+        end = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
+        entry = self._open.pop((uuid, level), None)
+        if entry is None:
+            entry = self._unstarted(uuid, level, message, end, pipeline)
+        fields = entry.fields
+        if fields is None:
+            return None
+        fields.update(attributes(message, END_SKIPPED))
+        events = entry.events
+        status = outcome(message, events)
+        return pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
+                                     entry.start, end, fields, events, status, entry.dropped)
+
+    def _unstarted(self, uuid: str, level: Tuple[int, ...], end: Dict[str, Any], at: int,
+                   pipeline: _Pipeline) -> _Open:
+        """
+        @return: The open action standing for one whose start was not seen:
+            it started C{duration} before it finished.
+        """
+        name = end[ACTION_TYPE_FIELD]
+        kind = kind_of(name, None)
+        fields: Dict[str, Any] = {START_MISSING_ATTRIBUTE: True}
+        context, parent, recording = self._sample(uuid, level, name, kind, fields, None, pipeline)
+        duration = end.get(DURATION_FIELD)
+        start = at
+        if duration.__class__ is float or duration.__class__ is int:
+            start = at - int(duration * 1e9)
+        return _Open(context, parent, name, kind, start, fields if recording else None)
+
+    def _report(self) -> None:
+        """
+        Report the messages lost since the last report, unless it was less
+        than L{REPORT_INTERVAL} ago.
+        """
+        now = self._clock()
+        with self._lock:
+            if now < self._next_report:
+                return
+            self._next_report = now + REPORT_INTERVAL
+            given_up, self._given_up = self._given_up, 0
+            unseen, self._unseen = self._unseen, 0
+        where = safe_repr(self, 200)
+        if given_up:
+            _output._DEFAULT_LOGGER.write(dropped_message(
+                given_up, f"more than {self._max_open} actions were unfinished: the oldest were"
+                " given up, without their start message and events", destination=where))
+        if unseen:
+            _output._DEFAULT_LOGGER.write(dropped_message(
+                unseen, "logged in actions whose start this destination did not see",
+                destination=where))
+
+    def __repr__(self) -> str:
+        return f"<SpanDestination max_open={self._max_open} open={len(self._open)}>"
+
+
+__all__ = ["DEFAULT_MAX_OPEN", "SpanDestination"]

@@ -1,0 +1,290 @@
+# -*- test-case-name: txcausal.test.test_otel -*-
+"""
+What an action becomes as an OpenTelemetry span: the mapping of messages to
+names, times, attributes, events and status, shared by
+L{txcausal.otel.SpanDestination} (live) and C{txcausal export} (from files).
+
+Spans are built complete, as the SDK's L{ReadableSpan}, when the action's
+end is known, with the ids of L{txcausal._traceids}.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
+from opentelemetry.trace.status import Status, StatusCode
+from orjson import dumps
+
+from ._traceids import span_id
+from ._version import __version__
+from ._wire import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    DURATION_FIELD,
+    EXCEPTION_FIELD,
+    FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
+    REASON_FIELD,
+    REMOTE_TASK_LEVELS_FIELD,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
+    TRACEBACK_FIELD,
+    TRACEBACK_MESSAGE_TYPE,
+)
+
+Message = Dict[str, Any]
+Attributes = Dict[str, Any]
+
+#: The instrumentation scope of the spans txcausal makes.
+SCOPE = InstrumentationScope("txcausal", __version__)
+#: Attribute of a span whose action's finish was never seen.
+UNFINISHED_ATTRIBUTE = "txcausal.unfinished"
+#: Attribute of a span whose action's start message was not seen: its start
+#: time comes from the finish message's C{duration}, and it lacks the start
+#: message's fields.
+START_MISSING_ATTRIBUTE = "txcausal.start_missing"
+#: The field of a server's start message naming a parent span that is not a
+#: txcausal action (from a bare C{traceparent}).
+PARENT_SPAN_ID_FIELD = "parent_span_id"
+
+SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_OK = Status(StatusCode.OK)
+_UNSET = Status(StatusCode.UNSET)
+
+START_SKIPPED = frozenset(
+    [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, ACTION_TYPE_FIELD, ACTION_STATUS_FIELD]
+)
+END_SKIPPED = START_SKIPPED | {
+    DURATION_FIELD, EXCEPTION_FIELD, REASON_FIELD, REMOTE_TASK_LEVELS_FIELD, TRACEBACK_FIELD
+}
+_EVENT_SKIPPED = frozenset([TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, MESSAGE_TYPE_FIELD])
+_KINDS = {
+    "txcausal:http:client": SpanKind.CLIENT,
+    "txcausal:http:server": SpanKind.SERVER,
+}
+_INT64 = 1 << 63
+
+
+def json_text(value: Any) -> str:
+    """
+    @return: C{value} as JSON text; never raises (what JSON cannot hold is
+        written as its C{repr}).
+    """
+    try:
+        return dumps(value).decode("utf-8")
+    except TypeError:
+        return json.dumps(value, default=repr, ensure_ascii=False)
+
+
+def _homogeneous(values: List[Any]) -> bool:
+    if not values:
+        return True
+    cls = values[0].__class__
+    if cls is int:
+        return all(v.__class__ is int and -_INT64 <= v < _INT64 for v in values)
+    return cls in (str, float, bool) and all(v.__class__ is cls for v in values)
+
+
+def attribute_value(value: Any) -> Any:
+    """
+    @return: C{value} as an OpenTelemetry attribute value: strings, numbers
+        (integers that fit 64 bits), booleans and lists of one of these as
+        they are; anything else as JSON text.
+    """
+    cls = value.__class__
+    if cls is str or cls is float or cls is bool:
+        return value
+    if cls is int:
+        return value if -_INT64 <= value < _INT64 else str(value)
+    if cls is list and _homogeneous(value):
+        return value
+    return json_text(value)
+
+
+def attributes(message: Mapping[str, Any], skipped: frozenset = START_SKIPPED) -> Attributes:
+    """
+    @return: The fields of C{message} but the C{skipped} ones, as attributes.
+    """
+    result = {}
+    for key, value in message.items():
+        if key not in skipped:
+            cls = value.__class__
+            result[key] = value if cls is str or cls is float or cls is bool else (
+                attribute_value(value))
+    return result
+
+
+def nanoseconds(timestamp: Any) -> Optional[int]:
+    """
+    @return: A message's C{timestamp} (seconds) in nanoseconds, or C{None}
+        if it is not a number.
+    """
+    if timestamp.__class__ is float or timestamp.__class__ is int:
+        return int(timestamp * 1e9)
+    return None
+
+
+def event(message: Message, limits: SpanLimits) -> Event:
+    """
+    @return: The span event standing for a message inside an action: named
+        by its C{message_type}, at its time, with its fields as attributes.
+    """
+    name = message.get(MESSAGE_TYPE_FIELD)
+    fields = attributes(message, _EVENT_SKIPPED)
+    maximum = limits.max_event_attributes
+    if maximum is not None and len(fields) > maximum:
+        fields = BoundedAttributes(maximum, fields, immutable=True)  # type: ignore[assignment]
+    return Event(name if name.__class__ is str else "<unnamed>", fields,
+                 nanoseconds(message.get(TIMESTAMP_FIELD)))
+
+
+def kind_of(action_type: str, start: Optional[Message]) -> SpanKind:
+    """
+    @return: CLIENT for HTTP requests made with L{txcausal.treq}, SERVER for
+        requests served by L{txcausal.web}, INTERNAL otherwise.
+    """
+    kind = _KINDS.get(action_type)
+    if kind is not None:
+        return kind
+    if action_type == "eliot:remote_task" and start is not None and "method" in start:
+        return SpanKind.SERVER
+    return SpanKind.INTERNAL
+
+
+def parent_of(task_uuid: str, level: Sequence[int], trace: int,
+              start: Optional[Message]) -> Optional[SpanContext]:
+    """
+    @param level: The action's level.
+    @return: The parent span: the enclosing action's, or the one a bare
+        C{traceparent} named (the start message's C{parent_span_id}); C{None}
+        for a task's root action.
+    """
+    named = start.get(PARENT_SPAN_ID_FIELD) if start is not None else None
+    if named.__class__ is str and len(named) == 16:
+        try:
+            return SpanContext(trace, int(named, 16), True, SAMPLED)
+        except ValueError:
+            pass
+    if not level:
+        return None
+    return SpanContext(trace, span_id(task_uuid, level[:-1]), False, SAMPLED)
+
+
+def _traceback_of(end: Message, events: Sequence[Event]) -> Optional[str]:
+    """
+    @return: The traceback of the exception an action failed with: in its
+        finish message, or the last C{eliot:traceback} logged in it for an
+        exception of that class.
+    """
+    traceback = end.get(TRACEBACK_FIELD)
+    if traceback.__class__ is str:
+        return traceback  # type: ignore[no-any-return]
+    exception = end.get(EXCEPTION_FIELD)
+    for logged in reversed(events):
+        if logged.name == TRACEBACK_MESSAGE_TYPE and logged.attributes:
+            if logged.attributes.get(EXCEPTION_FIELD) == exception:
+                text = logged.attributes.get(TRACEBACK_FIELD)
+                return text if text.__class__ is str else None  # type: ignore[return-value]
+    return None
+
+
+def outcome(end: Message, events: List[Event]) -> Status:
+    """
+    The status of a finished action; for a failed one, append the
+    C{exception} event (type, message and, when logged, stack trace) to
+    C{events}.
+    """
+    if end.get(ACTION_STATUS_FIELD) != FAILED_STATUS:
+        return _OK
+    exception = attribute_value(end.get(EXCEPTION_FIELD, "<unknown>"))
+    reason = attribute_value(end.get(REASON_FIELD, ""))
+    details = {"exception.type": exception, "exception.message": reason}
+    traceback = _traceback_of(end, events)
+    if traceback is not None:
+        details["exception.stacktrace"] = traceback
+    events.append(Event("exception", details, nanoseconds(end.get(TIMESTAMP_FIELD))))
+    return Status(StatusCode.ERROR, f"{exception}: {reason}")
+
+
+class SpanBuilder:
+    """
+    Makes spans with a provider's resource and limits.
+    """
+
+    def __init__(self, resource: Resource, limits: SpanLimits,
+                 scope: InstrumentationScope = SCOPE) -> None:
+        self.resource = resource
+        self.limits = limits
+        self.scope = scope
+
+    def bounded(self, fields: Attributes) -> Any:
+        """
+        @return: C{fields}, or within the limits on span attributes.
+        """
+        limits = self.limits
+        maximum, length = limits.max_span_attributes, limits.max_span_attribute_length
+        if length is None and (maximum is None or len(fields) <= maximum):
+            return fields
+        return BoundedAttributes(maximum, fields, immutable=True, max_value_len=length)
+
+    def events(self, events: List[Event], dropped: int) -> Sequence[Event]:
+        """
+        @return: C{events}, or the last of them within the limit, with the
+            count of those dropped (C{dropped} earlier ones included).
+        """
+        maximum = self.limits.max_events
+        if not dropped and (maximum is None or len(events) <= maximum):
+            return events
+        kept: BoundedList = BoundedList.from_seq(maximum, events)
+        kept.dropped += dropped
+        return kept
+
+    def span(self, name: str, context: SpanContext, parent: Optional[SpanContext],
+             kind: SpanKind, start: int, end: int, fields: Attributes,
+             events: List[Event], status: Status = _UNSET, dropped_events: int = 0,
+             ) -> ReadableSpan:
+        """
+        @return: A finished span.
+        """
+        return ReadableSpan(name, context, parent, self.resource, self.bounded(fields),
+                            self.events(events, dropped_events), (), kind, None, status, start,
+                            end, self.scope)
+
+
+def span_context(trace: int, span: int, flags: TraceFlags = SAMPLED,
+                 state: Optional[TraceState] = None) -> SpanContext:
+    """
+    @return: The context of a span of ours (not remote).
+    """
+    return SpanContext(trace, span, False, flags, state)
+
+
+__all__ = [
+    "END_SKIPPED",
+    "NOT_SAMPLED",
+    "PARENT_SPAN_ID_FIELD",
+    "SAMPLED",
+    "SCOPE",
+    "START_MISSING_ATTRIBUTE",
+    "START_SKIPPED",
+    "SpanBuilder",
+    "UNFINISHED_ATTRIBUTE",
+    "attribute_value",
+    "attributes",
+    "event",
+    "json_text",
+    "kind_of",
+    "nanoseconds",
+    "outcome",
+    "parent_of",
+    "span_context",
+]
