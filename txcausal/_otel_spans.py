@@ -58,7 +58,8 @@ PARENT_SPAN_ID_FIELD = "parent_span_id"
 SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _OK = Status(StatusCode.OK)
-_UNSET = Status(StatusCode.UNSET)
+#: The status of a span whose action has not finished.
+UNSET_STATUS = Status(StatusCode.UNSET)
 
 START_SKIPPED = frozenset(
     [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, ACTION_TYPE_FIELD, ACTION_STATUS_FIELD]
@@ -125,11 +126,14 @@ def attributes(message: Mapping[str, Any], skipped: frozenset = START_SKIPPED) -
 
 def nanoseconds(timestamp: Any) -> Optional[int]:
     """
-    @return: A message's C{timestamp} (seconds) in nanoseconds, or C{None}
-        if it is not a number.
+    @return: A message's C{timestamp} (seconds) in nanoseconds, to the
+        microsecond (as written), or C{None} if it is not a finite number.
     """
     if timestamp.__class__ is float or timestamp.__class__ is int:
-        return int(timestamp * 1e9)
+        try:
+            return round(timestamp * 1_000_000) * 1000
+        except (OverflowError, ValueError):
+            return None
     return None
 
 
@@ -250,7 +254,7 @@ class SpanBuilder:
 
     def span(self, name: str, context: SpanContext, parent: Optional[SpanContext],
              kind: SpanKind, start: int, end: int, fields: Attributes,
-             events: List[Event], status: Status = _UNSET, dropped_events: int = 0,
+             events: List[Event], status: Status = UNSET_STATUS, dropped_events: int = 0,
              ) -> ReadableSpan:
         """
         @return: A finished span.
@@ -278,6 +282,7 @@ __all__ = [
     "START_SKIPPED",
     "SpanBuilder",
     "UNFINISHED_ATTRIBUTE",
+    "UNSET_STATUS",
     "attribute_value",
     "attributes",
     "event",

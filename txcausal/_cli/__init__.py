@@ -15,12 +15,12 @@ import sys
 from types import ModuleType
 from typing import IO, Any, List, Optional, Sequence
 
-from . import _demo, _filter, _pretty, _story, _tree, _web
+from . import _demo, _export, _filter, _pretty, _story, _tree, _web
 from ._common import Streams
 from ._tree import TreeOptions, render_lines
 
 #: The subcommands, in the order C{--help} lists them.
-COMMANDS: List[ModuleType] = [_tree, _pretty, _filter, _story, _web, _demo]
+COMMANDS: List[ModuleType] = [_tree, _pretty, _filter, _story, _export, _web, _demo]
 
 
 def build_parser(commands: Sequence[ModuleType] = COMMANDS) -> argparse.ArgumentParser:

@@ -142,8 +142,9 @@ class SpanDestinationTests(SpanMixin, SynchronousTestCase):
             log_message(message_type="app:tick")
         start, tick, end = [m["timestamp"] for m in self.messages]
         (span,) = exporter.get_finished_spans()
-        self.assertEqual((span.start_time, span.end_time), (int(start * 1e9), int(end * 1e9)))
-        self.assertEqual(span.events[0].timestamp, int(tick * 1e9))
+        self.assertEqual((span.start_time, span.end_time),
+                         (round(start * 1e6) * 1000, round(end * 1e6) * 1000))
+        self.assertEqual(span.events[0].timestamp, round(tick * 1e6) * 1000)
 
     def test_attributes(self) -> None:
         """

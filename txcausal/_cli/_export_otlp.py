@@ -1,0 +1,182 @@
+# -*- test-case-name: txcausal.test.test_export -*-
+"""
+C{txcausal export --endpoint URL} and C{--format otlp-json}: tasks as
+OpenTelemetry spans (see L{txcausal._otel_tasks}), sent with the SDK's
+OTLP/HTTP exporter or written as OTLP JSON, in batches.  The only part of
+the command that imports OpenTelemetry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+from typing import Any, Dict, List
+
+import orjson
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from .._otel_spans import UNFINISHED_ATTRIBUTE, SpanBuilder
+from .._otel_tasks import task_spans
+from .._parse import Task
+from ._common import Streams
+from ._export import Counts
+
+#: Spans per request or per JSON line.
+BATCH_SIZE = 512
+#: The OTLP JSON fields that hold ids: hex in OTLP JSON, base64 in protobuf's
+#: JSON mapping.
+_ID_FIELDS = frozenset(["traceId", "spanId", "parentSpanId"])
+
+
+def _hex_ids(value: Any) -> Any:
+    """
+    Turn the base64 ids of protobuf's JSON mapping into OTLP JSON's hex,
+    in place.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _ID_FIELDS and isinstance(item, str):
+                value[key] = base64.b64decode(item).hex()
+            else:
+                _hex_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            _hex_ids(item)
+    return value
+
+
+def otlp_json(spans: List[ReadableSpan]) -> bytes:
+    """
+    @return: One C{ExportTraceServiceRequest} in OTLP JSON (ids in hex,
+        enums as integers), as a line.
+    """
+    request = MessageToDict(encode_spans(spans), use_integers_for_enums=True)
+    return orjson.dumps(_hex_ids(request), option=orjson.OPT_APPEND_NEWLINE)
+
+
+class SpanWriter:
+    """
+    Turn tasks into spans and hand them on in batches.
+    """
+
+    def __init__(self, streams: Streams, builder: SpanBuilder) -> None:
+        self._streams = streams
+        self._builder = builder
+        self._batch: List[ReadableSpan] = []
+        self.counts = Counts()
+        self.failed = 0
+
+    def write(self, task: Task) -> None:
+        """
+        Export the spans of one task.
+        """
+        self.counts.tasks += 1
+        batch = self._batch
+        for span in task_spans(task, self._builder):
+            batch.append(span)
+            if span.attributes and UNFINISHED_ATTRIBUTE in span.attributes:
+                self.counts.unfinished += 1
+        if len(batch) >= BATCH_SIZE:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if batch:
+            self.counts.items += len(batch)
+            self.send(batch)
+
+    def send(self, spans: List[ReadableSpan]) -> None:
+        """
+        Hand a batch on.
+        """
+        raise NotImplementedError()
+
+    def close(self) -> int:
+        """
+        Send what is left and summarize.
+
+        @return: 1 if some spans could not be sent, else 0.
+        """
+        self._flush()
+        counts = self.counts
+        sent = counts.items - self.failed
+        unfinished = f" ({counts.unfinished} unfinished)" if counts.unfinished else ""
+        self._streams.stderr.write(f"txcausal: exported {sent} spans{unfinished} from"
+                                   f" {counts.tasks} tasks\n")
+        if self.failed:
+            self._streams.stderr.write(f"txcausal: {self.failed} spans could not be sent\n")
+            return 1
+        return 0
+
+
+class OTLPJSONWriter(SpanWriter):
+    """
+    Write spans as OTLP JSON lines on standard output.
+    """
+
+    def send(self, spans: List[ReadableSpan]) -> None:
+        self._streams.stdout.write(otlp_json(spans).decode("utf-8"))
+
+
+class OTLPSender(SpanWriter):
+    """
+    Send spans with an OTLP/HTTP span exporter; after a batch fails, the
+    rest are counted as failed without trying.
+    """
+
+    def __init__(self, streams: Streams, builder: SpanBuilder, exporter: SpanExporter,
+                 endpoint: str) -> None:
+        super().__init__(streams, builder)
+        self._exporter = exporter
+        self._endpoint = endpoint
+
+    def send(self, spans: List[ReadableSpan]) -> None:
+        if self.failed:
+            self.failed += len(spans)
+            return
+        try:
+            result = self._exporter.export(spans)
+        except Exception as e:
+            result = SpanExportResult.FAILURE
+            self._streams.stderr.write(f"txcausal: {type(e).__name__}: {str(e)[:200]}\n")
+        if result is not SpanExportResult.SUCCESS:
+            self.failed += len(spans)
+            self._streams.stderr.write(f"txcausal: sending spans to {self._endpoint} failed\n")
+
+    def close(self) -> int:
+        status = super().close()
+        self._exporter.shutdown()
+        return status
+
+
+def _headers(pairs: List[str]) -> Dict[str, str]:
+    """
+    @raise ValueError: For a header not written C{NAME=VALUE}.
+    """
+    headers = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            raise ValueError(f"--header must be NAME=VALUE, not {pair!r}")
+        headers[name.strip()] = value
+    return headers
+
+
+def writer_for(args: argparse.Namespace, streams: Streams) -> SpanWriter:
+    """
+    @return: The writer the arguments ask for.
+    @raise ValueError: For a malformed argument.
+    """
+    name = args.service_name or os.environ.get("OTEL_SERVICE_NAME") or "txcausal"
+    builder = SpanBuilder(Resource.create({SERVICE_NAME: name}), SpanLimits())
+    if args.format == "otlp-json":
+        return OTLPJSONWriter(streams, builder)
+    exporter = OTLPSpanExporter(endpoint=args.endpoint, headers=_headers(args.header),
+                                timeout=args.timeout)
+    return OTLPSender(streams, builder, exporter, args.endpoint)

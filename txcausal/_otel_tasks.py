@@ -1,0 +1,99 @@
+# -*- test-case-name: txcausal.test.test_export -*-
+"""
+Spans from tasks read back from logs (L{txcausal.parse}): the same spans,
+with the same ids, as L{txcausal.otel.SpanDestination} makes while the
+program runs, plus the actions whose start or finish is missing, marked.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Optional
+
+from opentelemetry.sdk.trace import Event, ReadableSpan
+
+from ._otel_spans import (
+    END_SKIPPED,
+    START_MISSING_ATTRIBUTE,
+    UNFINISHED_ATTRIBUTE,
+    UNSET_STATUS,
+    SpanBuilder,
+    attributes,
+    event,
+    kind_of,
+    nanoseconds,
+    outcome,
+    parent_of,
+    span_context,
+)
+from ._parse_tree import Task, WrittenAction
+from ._traceids import span_id, trace_id
+from ._wire import DURATION_FIELD, TIMESTAMP_FIELD
+
+
+def task_spans(task: Task, builder: SpanBuilder) -> Iterator[ReadableSpan]:
+    """
+    @return: A span for each action of C{task} whose start or finish
+        message was read, parents before children.
+    """
+    pending = [task.root]
+    while pending:
+        node = pending.pop()
+        if node.start_message is not None or node.end_message is not None:
+            span = action_span(node, builder)
+            if span is not None:
+                yield span
+        pending.extend(reversed([c for c in node.children if c.__class__ is WrittenAction]))
+
+
+def _last_time(node: WrittenAction) -> Optional[int]:
+    """
+    @return: The time of the last message read of an unfinished action.
+    """
+    times = [nanoseconds(m.get(TIMESTAMP_FIELD)) for m in node.messages()]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
+    start = end = None
+    if node.start_message is not None:
+        start = nanoseconds(node.start_message.get(TIMESTAMP_FIELD))
+    if node.end_message is not None:
+        end = nanoseconds(node.end_message.get(TIMESTAMP_FIELD))
+        duration = node.end_message.get(DURATION_FIELD)
+        if start is None and end is not None:
+            start = end
+            if duration.__class__ is float or duration.__class__ is int:
+                start = end - int(duration * 1e9)
+    elif start is not None:
+        end = _last_time(node)
+    return start, end
+
+
+def action_span(node: WrittenAction, builder: SpanBuilder) -> Optional[ReadableSpan]:
+    """
+    @return: The span of one action read from a log, or C{None} when no time
+        of it is known (timestamps that are not numbers).
+    """
+    start_time, end_time = _times(node)
+    if start_time is None or end_time is None:
+        return None
+    uuid, level = node.task_uuid, node.task_level
+    start, end = node.start_message, node.end_message
+    name = node.action_type or "<unnamed>"
+    trace = trace_id(uuid)
+    fields = attributes(start) if start is not None else {START_MISSING_ATTRIBUTE: True}
+    events: List[Event] = [event(m, builder.limits) for m in node.children if m.__class__ is dict]
+    status = UNSET_STATUS
+    if end is None:
+        fields[UNFINISHED_ATTRIBUTE] = True
+    else:
+        fields.update(attributes(end, END_SKIPPED))
+        status = outcome(end, events)
+    context = span_context(trace, span_id(uuid, level))
+    parent = parent_of(uuid, level, trace, start)
+    return builder.span(name, context, parent, kind_of(name, start), start_time, end_time,
+                        fields, events, status)
+
+
+__all__ = ["action_span", "task_spans"]
