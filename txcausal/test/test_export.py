@@ -29,6 +29,7 @@ from twisted.web.server import Site
 
 from txcausal import Action, log_message, start_action, start_task
 from txcausal._cli import _common
+from txcausal._json import JSONLineEncoder
 from txcausal._traceids import span_id
 from txcausal.otel import SpanDestination
 
@@ -37,7 +38,13 @@ from .test_cli import cli
 
 
 def write_log(path: Path, messages: List[Dict[str, Any]]) -> str:
-    path.write_bytes(b"".join(orjson.dumps(m) + b"\n" for m in messages))
+    """
+    Write messages as txcausal writes its log files.
+
+    @return: The path.
+    """
+    encoder = JSONLineEncoder()
+    path.write_bytes(b"".join(encoder.dumps(m) for m in messages))
     return str(path)
 
 
