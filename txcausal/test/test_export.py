@@ -21,6 +21,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -33,7 +35,7 @@ from txcausal._json import JSONLineEncoder
 from txcausal._traceids import span_id
 from txcausal.otel import SpanDestination
 
-from ._helpers import IsolatedOutputMixin
+from ._helpers import IsolatedOutputMixin, examples_dir
 from .test_cli import cli
 
 
@@ -344,3 +346,65 @@ class OTLPHTTPTests(TwoProcesses, TestCase):
             self.assertEqual(spans["app:main"].trace_id.hex(), main.task_uuid.replace("-", ""))
 
         return deferToThread(tracer_provider.force_flush).addCallback(check)
+
+    def test_examples(self) -> Any:
+        """
+        C{examples/otel_client.py} calling C{examples/otel_server.py}, both
+        exporting over OTLP/HTTP, make one trace: the server's spans under
+        the client's request span.
+        """
+        from twisted.internet import reactor
+
+        receiver = Receiver()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        env.pop("PYTHONPATH", None)
+        env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = self.listen(receiver)
+        server = _LineReader()
+        script = str(examples_dir() / "otel_server.py")
+        process = reactor.spawnProcess(server, sys.executable, [sys.executable, script, "0"],  # type: ignore[attr-defined]
+                                       env=env)
+
+        def call(first: bytes) -> Any:
+            port = orjson.loads(first)["port"]
+            return getProcessOutputAndValue(
+                sys.executable, [str(examples_dir() / "otel_client.py"),
+                                 f"http://127.0.0.1:{port}/"], env=env, reactor=reactor)
+
+        def stop(result: Tuple[bytes, bytes, int]) -> Any:
+            self.assertEqual(result[2], 0, result[1])
+            process.signalProcess("TERM")
+            return server.ended
+
+        def check(_: Any) -> None:
+            spans = {s.name: s for s in receiver.spans()}
+            self.assertEqual(sorted(spans), ["client:greet", "eliot:remote_task",
+                                             "server:greet", "txcausal:http:client"])
+            self.assertEqual(spans["eliot:remote_task"].parent_span_id,
+                             spans["txcausal:http:client"].span_id)
+            self.assertEqual(spans["server:greet"].parent_span_id,
+                             spans["eliot:remote_task"].span_id)
+            self.assertEqual(len({s.trace_id for s in spans.values()}), 1)
+
+        return server.first.addCallback(call).addCallback(stop).addCallback(check)
+
+
+class _LineReader(ProcessProtocol):
+    """
+    Fires C{first} with the first line a process writes, C{ended} when it
+    ends.
+    """
+
+    def __init__(self) -> None:
+        self.first: "Deferred[bytes]" = Deferred()
+        self.ended: "Deferred[None]" = Deferred()
+        self._buffer = b""
+
+    def outReceived(self, data: bytes) -> None:
+        self._buffer += data
+        if b"\n" in self._buffer and not self.first.called:
+            self.first.callback(self._buffer.split(b"\n", 1)[0])
+
+    def processEnded(self, reason: Any) -> None:
+        if not self.first.called:
+            self.first.errback(reason)
+        self.ended.callback(None)
