@@ -148,10 +148,10 @@ def nest_spans_in_actions() -> Callable[[], None]:
     previous = otel_context._RUNTIME_CONTEXT
     if isinstance(previous, ActionRuntimeContext):
         return lambda: None
-    otel_context._RUNTIME_CONTEXT = ActionRuntimeContext(previous)  # type: ignore[attr-defined]
+    otel_context._RUNTIME_CONTEXT = ActionRuntimeContext(previous)
 
     def undo() -> None:
-        otel_context._RUNTIME_CONTEXT = previous  # type: ignore[attr-defined]
+        otel_context._RUNTIME_CONTEXT = previous
 
     return undo
 

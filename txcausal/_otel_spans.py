@@ -11,7 +11,7 @@ end is known, with the ids of L{txcausal._traceids}.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
@@ -111,7 +111,8 @@ def attribute_value(value: Any) -> Any:
     return json_text(value)
 
 
-def attributes(message: Mapping[str, Any], skipped: frozenset = START_SKIPPED) -> Attributes:
+def attributes(message: Mapping[str, Any],
+               skipped: FrozenSet[str] = START_SKIPPED) -> Attributes:
     """
     @return: The fields of C{message} but the C{skipped} ones, as attributes.
     """
@@ -191,13 +192,13 @@ def _traceback_of(end: Message, events: Sequence[Event]) -> Optional[str]:
     """
     traceback = end.get(TRACEBACK_FIELD)
     if traceback.__class__ is str:
-        return traceback  # type: ignore[no-any-return]
+        return traceback
     exception = end.get(EXCEPTION_FIELD)
     for logged in reversed(events):
         if logged.name == TRACEBACK_MESSAGE_TYPE and logged.attributes:
             if logged.attributes.get(EXCEPTION_FIELD) == exception:
                 text = logged.attributes.get(TRACEBACK_FIELD)
-                return text if text.__class__ is str else None  # type: ignore[return-value]
+                return text if text.__class__ is str else None
     return None
 
 
@@ -248,8 +249,8 @@ class SpanBuilder:
         maximum = self.limits.max_events
         if not dropped and (maximum is None or len(events) <= maximum):
             return events
-        kept: BoundedList = BoundedList.from_seq(maximum, events)
-        kept.dropped += dropped
+        kept: Sequence[Event] = BoundedList.from_seq(maximum, events)
+        kept.dropped += dropped  # type: ignore[attr-defined]
         return kept
 
     def span(self, name: str, context: SpanContext, parent: Optional[SpanContext],

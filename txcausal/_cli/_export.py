@@ -12,10 +12,9 @@ format's writer as soon as it is complete.
 from __future__ import annotations
 
 import argparse
-from typing import Iterator
+from typing import Iterator, Protocol
 
 from attrs import define
-from zope.interface import Interface
 
 from .._parse import DEFAULT_MAX_OPEN, Parser, Task
 from ._common import Input, Streams, add_input_arguments, fewer_collections, positive
@@ -28,17 +27,17 @@ HELP = ("send tasks to a tracing backend over OTLP/HTTP, or write them as OTLP J
 FORMATS = ("otlp-json", "ecs")
 
 
-class ITaskWriter(Interface):
+class TaskWriter(Protocol):
     """
     Where a format puts the tasks read.
     """
 
-    def write(task: Task) -> None:
+    def write(self, task: Task) -> None:
         """
         Export one task.
         """
 
-    def close() -> int:
+    def close(self) -> int:
         """
         Finish exporting and summarize on standard error.
 
@@ -92,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f" that, export the oldest as it is (default {DEFAULT_MAX_OPEN})")
 
 
-def _writer(args: argparse.Namespace, streams: Streams, source: Input) -> ITaskWriter:
+def _writer(args: argparse.Namespace, streams: Streams, source: Input) -> TaskWriter:
     if args.format == "ecs":
         from ._export_ecs import ECSWriter
 

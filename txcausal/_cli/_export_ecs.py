@@ -45,7 +45,7 @@ from ._export import Counts
 ECS_VERSION = "8.11.0"
 #: The field holding the original message.
 NAMESPACE = "txcausal"
-_OUTCOMES = {SUCCEEDED_STATUS: "success", FAILED_STATUS: "failure"}
+_OUTCOMES: Dict[Any, str] = {SUCCEEDED_STATUS: "success", FAILED_STATUS: "failure"}
 
 
 def iso_timestamp(timestamp: Any) -> str:

@@ -272,7 +272,7 @@ class OTLPHTTPTests(TwoProcesses, TestCase):
     def listen(self, receiver: Receiver) -> str:
         from twisted.internet import reactor
 
-        port: Any = reactor.listenTCP(0, Site(receiver), interface="127.0.0.1")  # type: ignore[attr-defined]
+        port: Any = reactor.listenTCP(0, Site(receiver), interface="127.0.0.1")  # type: ignore[arg-type]
         self.addCleanup(port.stopListening)
         return f"http://127.0.0.1:{port.getHost().port}/v1/traces"
 
@@ -361,7 +361,7 @@ class OTLPHTTPTests(TwoProcesses, TestCase):
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = self.listen(receiver)
         server = _LineReader()
         script = str(examples_dir() / "otel_server.py")
-        process = reactor.spawnProcess(server, sys.executable, [sys.executable, script, "0"],  # type: ignore[attr-defined]
+        process = reactor.spawnProcess(server, sys.executable, [sys.executable, script, "0"],
                                        env=env)
 
         def call(first: bytes) -> Any:

@@ -111,7 +111,7 @@ class ECSExportTests(TwoProcesses, SynchronousTestCase):
             with start_action(action_type="worker:job", big=2**70):
                 logger.warning("disk %s full", "/tmp")
                 try:
-                    1 / 0
+                    raise ZeroDivisionError("division by zero")
                 except ZeroDivisionError:
                     write_traceback()
                     raise

@@ -15,7 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from treq.testing import RequestTraversalAgent, StubTreq
+from treq.testing import RequestTraversalAgent
+from treq.testing import StubTreq as _StubTreq
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
@@ -36,6 +37,9 @@ from txcausal.twisted import DeferredContext
 from txcausal.web import TracingResource
 
 from ._helpers import IsolatedOutputMixin
+
+#: StubTreq sets its methods at run time; give type checkers an Any.
+StubTreq: Any = _StubTreq
 
 
 def provider(**kwargs: Any) -> "tuple[TracerProvider, InMemorySpanExporter]":
@@ -216,7 +220,7 @@ class SpanDestinationTests(SpanMixin, SynchronousTestCase):
         with self.assertRaises(KeyError):
             with start_action(action_type="app:broken"):
                 try:
-                    {}["missing"]
+                    raise KeyError("missing")
                 except KeyError:
                     write_traceback()
                     raise
@@ -234,9 +238,14 @@ class SpanDestinationTests(SpanMixin, SynchronousTestCase):
         """
         exporter = self.spans()
         d: "Deferred[int]" = Deferred()
+
+        def log_got(n: int) -> int:
+            log_message(message_type="app:got", n=n)
+            return n
+
         with start_action(action_type="app:later").context():
             context = DeferredContext(d)
-            context.addCallback(lambda n: log_message(message_type="app:got", n=n) or n)
+            context.addCallback(log_got)
             context.addActionFinish()
         self.assertEqual(exporter.get_finished_spans(), ())
         d.callback(7)

@@ -22,7 +22,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import IO, Any, Dict, List, Optional
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
@@ -78,6 +78,9 @@ class PhoenixTests(SynchronousTestCase):
     """
 
     phoenix: "Optional[subprocess.Popen[bytes]]" = None
+    workdir: str
+    base: str
+    log: IO[bytes]
 
     @classmethod
     def setUpClass(cls) -> None:

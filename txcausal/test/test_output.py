@@ -17,12 +17,12 @@ from txcausal import (
     ILogger,
     Logger,
     MessageType,
+    _output,
     add_destinations,
     add_global_fields,
     log_message,
     remove_destination,
 )
-from txcausal import _output
 from txcausal._output import EARLY_BUFFER_SIZE, Destinations
 from txcausal._types import Field
 

@@ -6,6 +6,7 @@ actions.
 from __future__ import annotations
 
 from hashlib import sha256
+from typing import List
 from uuid import UUID, uuid4
 
 from hypothesis import given, settings
@@ -81,7 +82,7 @@ class SpanIdTests(SynchronousTestCase):
 
     @HYPOTHESIS
     @given(st.lists(st.integers(1, 10**6), max_size=8), st.integers(0, 5))
-    def test_continuationIsChild(self, level: list, used: int) -> None:
+    def test_continuationIsChild(self, level: List[int], used: int) -> None:
         """
         The action continuing a position handed out by an action starts one
         level below that position: its parent's span id (the id of its
