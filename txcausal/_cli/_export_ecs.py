@@ -8,8 +8,9 @@ The ECS fields: C{@timestamp}, C{ecs.version}, C{message}, C{log.level},
 C{log.logger}, C{event.kind}, C{event.action}, C{event.outcome},
 C{event.duration}, C{trace.id}, C{span.id} (the ids of
 L{txcausal._traceids}, as C{txcausal export --endpoint} gives the spans),
-C{error.type}, C{error.message}, C{error.stack_trace}; the message itself,
-whole, under C{txcausal}.
+C{error.type}, C{error.message}, C{error.stack_trace}, and the label
+C{labels.task_path}: the task level as a keyword that sorts in level order
+(C{"0000000001/0000000002"}); the message itself, whole, under C{txcausal}.
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def iso_timestamp(timestamp: Any) -> str:
     except (OverflowError, OSError) as e:
         raise ValueError(f"timestamp out of range: {timestamp!r}") from e
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def task_path(level: Any) -> str:
+    """
+    @return: A task level as text that sorts as the levels do: each index
+        zero-padded to 10 digits, joined with C{/}.
+    """
+    return "/".join(["%010d" % n for n in level])
 
 
 def _text(value: Any) -> Optional[str]:
@@ -122,6 +131,7 @@ def ecs_document(message: Dict[str, Any]) -> Dict[str, Any]:
         "log": {"level": _level(message, error)},
         "event": event,
         "trace": {"id": f"{trace_id(uuid):032x}"},
+        "labels": {"task_path": task_path(level)},
     }
     if status is not None or level != [1]:
         document["span"] = {"id": f"{span_id(uuid, level[:-1]):016x}"}

@@ -41,6 +41,8 @@ ECS_FIELDS: Dict[str, Tuple[str, Any]] = {
     "error.type": ("keyword", None),
     "error.message": ("match_only_text", None),
     "error.stack_trace": ("wildcard", None),
+    # labels is an object of keywords.
+    "labels.task_path": ("keyword", re.compile(r"\d{10}(/\d{10})*")),
 }
 #: ISO 8601 in UTC with microseconds, as the documents write dates.
 DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
@@ -165,6 +167,10 @@ class ECSExportTests(TwoProcesses, SynchronousTestCase):
         self.assertEqual({d["trace"]["id"] for d in documents}, {work["trace"]["id"]})
         levels = [d["txcausal"]["task_level"] for d in documents]
         self.assertEqual(levels, sorted(levels), "a task's messages in level order")
+        paths = [d["labels"]["task_path"] for d in documents]
+        self.assertEqual(paths, sorted(paths), "task_path sorts in level order")
+        self.assertEqual(work["labels"]["task_path"], "/".join(
+            "%010d" % n for n in original["task_level"]))
 
     def test_logLevels(self) -> None:
         """
