@@ -36,7 +36,7 @@ from txcausal.treq import TracingAgent
 from txcausal.twisted import DeferredContext
 from txcausal.web import TracingResource
 
-from ._helpers import IsolatedOutputMixin
+from ._helpers import IsolatedOutputMixin, run_python
 
 #: StubTreq sets its methods at run time; give type checkers an Any.
 StubTreq: Any = _StubTreq
@@ -495,3 +495,36 @@ class ProviderTests(SpanMixin, SynchronousTestCase):
         with start_action(action_type="app:late"):
             pass
         self.assertEqual([s.name for s in exporter.get_finished_spans()], ["app:late"])
+
+
+class ModuleTests(SynchronousTestCase):
+    """
+    The C{txcausal.otel} facade, and OpenTelemetry staying out of the rest.
+    """
+
+    def test_exports(self) -> None:
+        """
+        Every name of C{txcausal.otel.__all__} is the object of the private
+        module defining it.
+        """
+        import importlib
+
+        from txcausal import otel
+
+        for name in otel.__all__:
+            value = getattr(otel, name)
+            if isinstance(value, (int, str)):
+                continue
+            module = importlib.import_module(value.__module__)
+            self.assertTrue(value.__module__.startswith("txcausal._otel"), name)
+            self.assertIs(getattr(module, name), value, name)
+
+    def test_lightImport(self) -> None:
+        """
+        Importing txcausal, its Twisted modules, the parser and the command
+        imports no OpenTelemetry module.
+        """
+        result = run_python(["-c", "import sys, txcausal, txcausal.twisted, txcausal.web,"
+                             " txcausal.treq, txcausal.parse, txcausal._cli;"
+                             " print(sorted(m for m in sys.modules if 'opentelemetry' in m))"])
+        self.assertEqual((result.returncode, result.stdout.strip()), (0, "[]"), result.stderr)

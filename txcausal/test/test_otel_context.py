@@ -26,7 +26,7 @@ from txcausal.otel import (
     nest_spans_in_actions,
 )
 
-from ._helpers import IsolatedOutputMixin
+from ._helpers import IsolatedOutputMixin, run_python
 
 
 class _Tracing(IsolatedOutputMixin):
@@ -188,7 +188,16 @@ class NestingTests(_Tracing, SynchronousTestCase):
 
     def test_entryPoint(self) -> None:
         """
-        C{OTEL_PYTHON_CONTEXT=txcausal} selects L{ActionRuntimeContext}.
+        C{OTEL_PYTHON_CONTEXT=txcausal} selects L{ActionRuntimeContext}: in
+        a process started with it, the current action is the current span.
         """
         (point,) = entry_points(group="opentelemetry_context", name="txcausal")
         self.assertIs(point.load(), ActionRuntimeContext)
+        code = ("from opentelemetry import trace\n"
+                "from txcausal import start_action\n"
+                "with start_action(action_type='a') as action:\n"
+                "    span = trace.get_current_span().get_span_context().span_id\n"
+                "print(action.task_uuid, span)\n")
+        result = run_python(["-c", code], env={"OTEL_PYTHON_CONTEXT": "txcausal"})
+        task_uuid, printed = result.stdout.split()
+        self.assertEqual(int(printed), span_id(task_uuid, []), result.stderr)
