@@ -11,24 +11,12 @@ from functools import lru_cache
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import opentelemetry.context as otel_context
-from opentelemetry.context import Context
-from opentelemetry.context.context import _RuntimeContext
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
-from opentelemetry.trace import (
-    INVALID_SPAN,
-    NonRecordingSpan,
-    get_current_span,
-    set_span_in_context,
-)
+from opentelemetry.trace import INVALID_SPAN, NonRecordingSpan, get_current_span
 
 from . import _output
-from ._context import current_action
+from ._otel_runtime import ActionRuntimeContext
 from ._otel_spans import SAMPLED, span_context
 from ._traceids import span_id, trace_id
-
-#: The context key remembering which action was current when a context was
-#: attached.
-_ACTION_KEY = otel_context.create_key("txcausal-action")
 
 
 class ActionSpan(NonRecordingSpan):
@@ -84,55 +72,6 @@ def add_trace_fields() -> Callable[[], None]:
     return lambda: destinations.remove_field_source(trace_fields)
 
 
-class ActionRuntimeContext(_RuntimeContext):
-    """
-    OpenTelemetry's runtime context, made to see txcausal actions: when the
-    current action was made current after the current OpenTelemetry context
-    was attached, the action (as an L{ActionSpan}) is the current span.
-
-    Also usable without code: C{OTEL_PYTHON_CONTEXT=txcausal} selects it
-    through the C{opentelemetry_context} entry point.
-    """
-
-    def __init__(self, inner: Optional[_RuntimeContext] = None) -> None:
-        """
-        @param inner: The runtime context that keeps the contexts; a new
-            contextvars one by default.
-        """
-        self.inner = inner if inner is not None else ContextVarsRuntimeContext()
-
-    def attach(self, context: Context) -> Any:
-        """
-        Make C{context} current, remembering the action current now.
-        """
-        action = current_action()
-        if action is not None:
-            values = dict(context)
-            values[_ACTION_KEY] = action
-            context = Context(values)
-        return self.inner.attach(context)
-
-    def get_current(self) -> Context:
-        """
-        @return: The attached context, or, inside an action made current
-            after it was attached, that context with the action as its span.
-        """
-        context = self.inner.get_current()
-        action = current_action()
-        if action is None or context.get(_ACTION_KEY) is action:
-            return context
-        context = set_span_in_context(action_span(action), context)
-        values = dict(context)
-        values[_ACTION_KEY] = action
-        return Context(values)
-
-    def detach(self, token: Any) -> None:
-        """
-        Restore the context current before the matching L{attach}.
-        """
-        self.inner.detach(token)
-
-
 def nest_spans_in_actions() -> Callable[[], None]:
     """
     From now on, while a txcausal action is current, OpenTelemetry's current
@@ -157,7 +96,6 @@ def nest_spans_in_actions() -> Callable[[], None]:
 
 
 __all__ = [
-    "ActionRuntimeContext",
     "ActionSpan",
     "action_span",
     "add_trace_fields",

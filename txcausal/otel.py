@@ -25,8 +25,9 @@ every message; L{nest_spans_in_actions} makes the current action
 OpenTelemetry's current span.  See C{docs/opentelemetry.md}.
 """
 
-from ._otel_context import ActionRuntimeContext, add_trace_fields, nest_spans_in_actions
+from ._otel_context import add_trace_fields, nest_spans_in_actions
 from ._otel_destination import DEFAULT_MAX_OPEN, SpanDestination
+from ._otel_runtime import ActionRuntimeContext
 from ._otel_spans import START_MISSING_ATTRIBUTE, UNFINISHED_ATTRIBUTE
 
 __all__ = [
