@@ -12,6 +12,7 @@ too.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import IO, Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
@@ -72,42 +73,50 @@ def _get(url: str) -> Optional[Dict[str, Any]]:
         return None
 
 
+class _Phoenix:
+    """
+    One Phoenix server for the tests of this module, started by the first
+    and stopped when the process exits (trial and pytest both run it).
+    """
+
+    def __init__(self) -> None:
+        command = _phoenix()
+        self.workdir = tempfile.mkdtemp()
+        port = _free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, PHOENIX_WORKING_DIR=self.workdir, PHOENIX_HOST="127.0.0.1",
+                   PHOENIX_PORT=str(port))
+        self.log = open(Path(self.workdir) / "phoenix.log", "wb")
+        self.process = subprocess.Popen([command, "serve"], env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        atexit.register(self.stop)
+        deadline = time.monotonic() + STARTUP_WAIT
+        while _get(f"{self.base}/v1/projects/default/spans?limit=1") is None:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Phoenix did not start: see {self.log.name}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(60)
+        self.log.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+_SERVER: List[_Phoenix] = []
+
+
 class PhoenixTests(SynchronousTestCase):
     """
     Spans from txcausal in a real Phoenix.
     """
 
-    phoenix: "Optional[subprocess.Popen[bytes]]" = None
-    workdir: str
-    base: str
-    log: IO[bytes]
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        command = _phoenix()
-        cls.workdir = tempfile.mkdtemp()
-        port = _free_port()
-        cls.base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, PHOENIX_WORKING_DIR=cls.workdir, PHOENIX_HOST="127.0.0.1",
-                   PHOENIX_PORT=str(port))
-        cls.log = open(Path(cls.workdir) / "phoenix.log", "wb")
-        cls.phoenix = subprocess.Popen([command, "serve"], env=env, stdout=cls.log,
-                                       stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + STARTUP_WAIT
-        while _get(f"{cls.base}/v1/projects/default/spans?limit=1") is None:
-            if cls.phoenix.poll() is not None or time.monotonic() > deadline:
-                cls.tearDownClass()
-                raise RuntimeError(f"Phoenix did not start: see {cls.log.name}")
-            time.sleep(0.5)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        if cls.phoenix is not None:
-            cls.phoenix.terminate()
-            cls.phoenix.wait(60)
-            cls.phoenix = None
-        cls.log.close()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
+    def setUp(self) -> None:
+        if not _SERVER:
+            _SERVER.append(_Phoenix())
+        self.base = _SERVER[0].base
 
     def env(self) -> Dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
