@@ -34,13 +34,13 @@ from ._otel_spans import (
     outcome,
     parent_of,
     span_context,
+    started_before,
 )
 from ._traceids import span_id, trace_id
 from ._version import __version__
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
-    DURATION_FIELD,
     STARTED_STATUS,
     TASK_LEVEL_FIELD,
     TASK_UUID_FIELD,
@@ -272,11 +272,8 @@ class SpanDestination:
         kind = kind_of(name, None)
         fields: Dict[str, Any] = {START_MISSING_ATTRIBUTE: True}
         context, parent, recording = self._sample(uuid, level, name, kind, fields, None, pipeline)
-        duration = end.get(DURATION_FIELD)
-        start = at
-        if duration.__class__ is float or duration.__class__ is int:
-            start = at - int(duration * 1e9)
-        return _Open(context, parent, name, kind, start, fields if recording else None)
+        return _Open(context, parent, name, kind, started_before(at, end),
+                     fields if recording else None)
 
     def _report(self) -> None:
         """

@@ -138,6 +138,22 @@ def nanoseconds(timestamp: Any) -> Optional[int]:
     return None
 
 
+def started_before(end: int, finish: Message) -> int:
+    """
+    @param end: When an action finished, in nanoseconds.
+    @param finish: Its finish message.
+    @return: When it started, from the finish message's C{duration}; C{end}
+        if it has none.
+    """
+    duration = finish.get(DURATION_FIELD)
+    if duration.__class__ is float or duration.__class__ is int:
+        try:
+            return end - round(duration * 1e9)
+        except (OverflowError, ValueError):
+            pass
+    return end
+
+
 def event(message: Message, limits: SpanLimits) -> Event:
     """
     @return: The span event standing for a message inside an action: named
@@ -293,4 +309,5 @@ __all__ = [
     "outcome",
     "parent_of",
     "span_context",
+    "started_before",
 ]

@@ -24,10 +24,11 @@ from ._otel_spans import (
     outcome,
     parent_of,
     span_context,
+    started_before,
 )
 from ._parse_tree import Task, WrittenAction
 from ._traceids import span_id, trace_id
-from ._wire import DURATION_FIELD, TIMESTAMP_FIELD
+from ._wire import TIMESTAMP_FIELD
 
 
 def task_spans(task: Task, builder: SpanBuilder) -> Iterator[ReadableSpan]:
@@ -60,11 +61,8 @@ def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
         start = nanoseconds(node.start_message.get(TIMESTAMP_FIELD))
     if node.end_message is not None:
         end = nanoseconds(node.end_message.get(TIMESTAMP_FIELD))
-        duration = node.end_message.get(DURATION_FIELD)
         if start is None and end is not None:
-            start = end
-            if duration.__class__ is float or duration.__class__ is int:
-                start = end - int(duration * 1e9)
+            start = started_before(end, node.end_message)
     elif start is not None:
         end = _last_time(node)
     return start, end

@@ -84,6 +84,17 @@ class TwoProcesses(IsolatedOutputMixin):
         return (write_log(base / "client.log", client), write_log(base / "server.log", server))
 
 
+def otel_free_environment(**extra: str) -> Dict[str, str]:
+    """
+    @return: This process's environment for a child, without OpenTelemetry's
+        settings (C{OTEL_*}) or C{PYTHONPATH}, with C{extra} added.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.pop("PYTHONPATH", None)
+    env.update(extra)
+    return env
+
+
 def spans_of(lines: str) -> List[Dict[str, Any]]:
     """
     @return: The spans of OTLP JSON lines, each with its resource's
@@ -279,8 +290,7 @@ class OTLPHTTPTests(TwoProcesses, TestCase):
     def export(self, *args: str) -> Any:
         from twisted.internet import reactor
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-        env.pop("PYTHONPATH", None)
+        env = otel_free_environment()
         return getProcessOutputAndValue(sys.executable, ["-m", "txcausal", "export", *args],
                                         env=env, reactor=reactor)
 
@@ -356,8 +366,7 @@ class OTLPHTTPTests(TwoProcesses, TestCase):
         from twisted.internet import reactor
 
         receiver = Receiver()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-        env.pop("PYTHONPATH", None)
+        env = otel_free_environment()
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = self.listen(receiver)
         server = _LineReader()
         script = str(examples_dir() / "otel_server.py")

@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from ._helpers import examples_dir, run_python
+from .test_export import otel_free_environment
 
 #: How long Phoenix may take to start, and spans to show up, in seconds.
 STARTUP_WAIT = 240
@@ -119,9 +120,7 @@ class PhoenixTests(SynchronousTestCase):
         self.base = _SERVER[0].base
 
     def env(self) -> Dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-        env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = f"{self.base}/v1/traces"
-        return env
+        return otel_free_environment(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"{self.base}/v1/traces")
 
     def spans(self, trace_id: str, count: int) -> List[Dict[str, Any]]:
         """
