@@ -39,7 +39,7 @@ from .._wire import (
     TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
 )
-from ._common import BatchWriter, Streams, describe
+from ._common import MAX_REPORTED, BatchWriter, Streams, describe
 from ._export import Counts
 
 #: The version of ECS the documents follow.
@@ -157,7 +157,8 @@ def encode(document: Dict[str, Any]) -> str:
 class ECSWriter:
     """
     Write the messages of each task, in level order, as ECS JSON lines; a
-    message that cannot be converted is reported and skipped.
+    message that cannot be converted is skipped, and reported (the first
+    L{MAX_REPORTED}; the others are counted in the summary).
     """
 
     def __init__(self, streams: Streams, note: Callable[[str], None]) -> None:
@@ -178,7 +179,8 @@ class ECSWriter:
                 parts.append(encode(ecs_document(message)))
             except (ValueError, KeyError, TypeError) as e:
                 self.skipped += 1
-                self._note(f"{describe(message)}: skipped: {e}")
+                if self.skipped <= MAX_REPORTED:
+                    self._note(f"{describe(message)}: skipped: {e}")
                 continue
             self.counts.items += 1
         self._out.maybe_flush()

@@ -36,7 +36,7 @@ from txcausal.treq import TracingAgent
 from txcausal.twisted import DeferredContext
 from txcausal.web import TracingResource
 
-from ._helpers import IsolatedOutputMixin, run_python
+from ._helpers import ImmediateReactor, IsolatedOutputMixin, run_python
 
 #: StubTreq sets its methods at run time; give type checkers an Any.
 StubTreq: Any = _StubTreq
@@ -528,3 +528,44 @@ class ModuleTests(SynchronousTestCase):
                              " txcausal.treq, txcausal.parse, txcausal._cli;"
                              " print(sorted(m for m in sys.modules if 'opentelemetry' in m))"])
         self.assertEqual((result.returncode, result.stdout.strip()), (0, "[]"), result.stderr)
+
+
+class ThreadedWriterTests(SpanMixin, SynchronousTestCase):
+    """
+    A L{SpanDestination} behind a L{ThreadedWriter} makes its spans in the
+    writer's worker.
+    """
+
+    def test_behindWriter(self) -> None:
+        """
+        Spans are made when the worker runs, with the same parents as when
+        logged directly.
+        """
+        from txcausal._writer import createMemoryWorker
+        from txcausal.logwriter import ThreadedWriter
+
+        tracer_provider, exporter = provider()
+        performers = []
+
+        def createWorker() -> Any:
+            worker, perform = createMemoryWorker()
+            performers.append(perform)
+            return worker
+
+        writer = ThreadedWriter(SpanDestination(tracer_provider), ImmediateReactor(),
+                                createWorker=createWorker)
+        self.isolate()
+        writer.startService()  # Adds the writer as a destination.
+        with start_action(action_type="app:outer"):
+            with start_action(action_type="app:inner"):
+                log_message(message_type="app:m")
+        self.assertEqual(exporter.get_finished_spans(), ())
+        writer.stopService()
+        for perform in performers:
+            while perform():
+                pass
+        spans = self.byName(exporter)
+        inner = spans["app:inner"]
+        assert inner.parent is not None
+        self.assertEqual(inner.parent.span_id, spans["app:outer"].context.span_id)
+        self.assertEqual([e.name for e in inner.events], ["app:m"])
