@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 import os
 import threading
-from typing import IO, Any, Dict, NoReturn, Optional, Tuple
+from typing import IO, Any, Callable, Dict, NoReturn, Optional, Tuple
 
 from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._interfaces import IDestination
-from ._json import FAST_OPTIONS, EncoderHook, encoder_for, safe_str
+from ._json import FAST_OPTIONS, NULL, EncoderHook, encoder_for, safe_str
 from ._rawfile import Raw, ascii_json, direct, is_text
 from ._wire import exception_name
 
@@ -130,15 +130,20 @@ class FileDestination:
     __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_direct",
                  "_flush", "_fileFlush", "_pending", "_pendingLock", "_pendingPid", "_closed")
 
-    def __init__(self, file: IO[Any], encoder: EncoderHook = None) -> None:
+    def __init__(self, file: IO[Any], encoder: EncoderHook = None,
+                 json_default: Optional[Callable[[Any], Any]] = None) -> None:
         """
         @param file: An open file, text or binary.
         @param encoder: A hook for types JSON does not know; see
             L{txcausal._json.EncoderHook}.
+        @param json_default: A function for types JSON does not know, as
+            Eliot takes it (see L{txcausal.json.json_default}); not with
+            C{encoder}.
+        @raise TypeError: If both are given.
         """
         self._file = file
         self._text = is_text(file)
-        self._encoder = encoder_for(encoder)
+        self._encoder = encoder_for(encoder, json_default)
         self._default = self._encoder.default
         how = direct(file)
         #: What lines are written to directly, if anything.
@@ -176,11 +181,15 @@ class FileDestination:
             cannot be encoded; never raises.
         """
         try:
-            return _dumps(message, default=self._default, option=FAST_OPTIONS)
+            data = _dumps(message, default=self._default, option=FAST_OPTIONS)
         except TypeError:
             # Non-string keys, integers past 64 bits, unencodable values:
             # the full encoder copes, or reports.
             return self._encoder.encode(message)
+        if data.partition(NULL)[1]:
+            # Perhaps a float that is not finite, which orjson writes so.
+            return self._encoder.recheck(message, data)
+        return data
 
     def write_encoded(self, data: bytes) -> None:
         """
@@ -378,6 +387,9 @@ class FileDestination:
             data = _dumps(message, default=self._default, option=FAST_OPTIONS)
         except TypeError:
             data = self._encoder.encode(message)
+        else:
+            if data.partition(NULL)[1]:
+                data = self._encoder.recheck(message, data)
         raw = self._raw
         if raw is not None and not self._pending:
             flush = self._flush

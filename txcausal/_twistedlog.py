@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Dict, Optional, cast
 
+import orjson
 from twisted.logger import (
     ILogObserver,
     LogEvent,
@@ -43,6 +44,7 @@ from ._wire import (
     SERIALIZATION_FAILURE,
     TIMESTAMP_FIELD,
     TRACEBACK_MESSAGE_TYPE,
+    UNENCODABLE_VALUES,
     dropped_message,
     exception_name,
 )
@@ -50,6 +52,10 @@ from ._wire import (
 #: The key of events emitted by L{TwistedDestination}; its value is the
 #: message as JSON text.  L{CausalLogObserver} skips events that have it.
 BRIDGED_EVENT_KEY = "txcausal_json"
+
+#: The key of those events holding the message dictionary, where Eliot's
+#: C{TwistedDestination} puts it.
+ELIOT_EVENT_KEY = "eliot"
 
 #: The fixed format of those events: the JSON text, never user text.
 BRIDGED_EVENT_FORMAT = "{" + BRIDGED_EVENT_KEY + "}"
@@ -61,6 +67,7 @@ TWISTED_LOG_MESSAGE_TYPE = "twisted:log"
 #: and reports of lost or damaged messages.
 _ERROR_MESSAGE_TYPES = frozenset([
     TRACEBACK_MESSAGE_TYPE, DESTINATION_FAILURE, SERIALIZATION_FAILURE, MESSAGES_DROPPED,
+    UNENCODABLE_VALUES,
 ])
 
 
@@ -96,7 +103,11 @@ class TwistedDestination:
     tracebacks, C{info} otherwise), C{log_namespace}, C{log_time} (the
     message's timestamp) and the fixed C{log_format} L{BRIDGED_EVENT_FORMAT},
     whose text is the message as one line of JSON, so those logs can be fed
-    back to txcausal's tools.  Thread-safe, as twisted.logger's publisher is.
+    back to txcausal's tools.  The message dictionary itself is the event's
+    L{ELIOT_EVENT_KEY} (C{"eliot"}) key, where observers written for Eliot's
+    C{TwistedDestination} read it; do not change it.  A message with values
+    JSON cannot encode is followed by an event of its own reporting them.
+    Thread-safe, as twisted.logger's publisher is.
 
     @ivar publisher: The observer events are given to.
     @ivar namespace: The C{log_namespace} of the events.
@@ -130,13 +141,22 @@ class TwistedDestination:
         """
         if _STATE.writing:
             return
-        text = self._encode(message).decode("utf-8", "surrogateescape").rstrip("\n")
+        text, *reports = self._encode(message).decode("utf-8").splitlines()
+        self._emit(message, text)
+        for report in reports:
+            self._emit(orjson.loads(report), report)
+
+    def _emit(self, message: Dict[str, Any], text: str) -> None:
+        """
+        Emit one event: C{message}, whose JSON line is C{text}.
+        """
         event: LogEvent = {
             "log_level": _level_of(message),
             "log_namespace": self.namespace,
             "log_source": None,
             "log_format": BRIDGED_EVENT_FORMAT,
             BRIDGED_EVENT_KEY: text,
+            ELIOT_EVENT_KEY: message,
         }
         timestamp = message.get(TIMESTAMP_FIELD)
         if isinstance(timestamp, (int, float)):
@@ -250,5 +270,6 @@ __all__ = [
     "CausalLogObserver",
     "BRIDGED_EVENT_KEY",
     "BRIDGED_EVENT_FORMAT",
+    "ELIOT_EVENT_KEY",
     "TWISTED_LOG_MESSAGE_TYPE",
 ]

@@ -50,6 +50,9 @@ TRACEBACK_MESSAGE_TYPE = "eliot:traceback"
 SERIALIZATION_FAILURE = "eliot:serialization_failure"
 DESTINATION_FAILURE = "eliot:destination_failure"
 MESSAGES_DROPPED = "txcausal:messages_dropped"
+#: Reports values of a message that were written in another form because
+#: JSON cannot encode them (the message itself is written).
+UNENCODABLE_VALUES = "txcausal:unencodable_values"
 
 
 def exception_name(exception: BaseException) -> str:

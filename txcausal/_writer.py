@@ -270,7 +270,8 @@ class FileSink:
     @ivar encode: Encodes a message as the destination would; never raises.
     @ivar default: The orjson C{default} of that encoder, for the callers'
         fast path (orjson with L{txcausal._json.FAST_OPTIONS}, falling back to
-        C{encode}).
+        C{encode}, or to C{recheck} for a line holding C{null}).
+    @ivar recheck: That encoder's L{txcausal._json.JSONLineEncoder.recheck}.
     """
 
     batched = True
@@ -278,6 +279,7 @@ class FileSink:
     def __init__(self, destination: FileDestination) -> None:
         self._destination = destination
         self.encode = destination.encode
+        self.recheck = destination._encoder.recheck
         self.default = destination._default
 
     def write(self, data: bytes) -> None:
@@ -307,6 +309,7 @@ class CallableSink:
 
     @ivar encode: Encodes a message; never raises.
     @ivar default: The orjson C{default} of that encoder (see L{FileSink}).
+    @ivar recheck: That encoder's C{recheck} (see L{FileSink}).
     """
 
     batched = False
@@ -316,13 +319,14 @@ class CallableSink:
         self._destination = destination
         full = encoder_for(encoder)
         self.encode = full.encode
+        self.recheck = full.recheck
         self.default = full.default
 
     def write(self, data: bytes) -> None:
         """
         Decode and deliver encoded messages.  Runs on the writer's thread.
         """
-        # An unencodable message was encoded as two replacement lines.
+        # A message with unencodable values is followed by their report.
         for line in data.splitlines():
             self._destination(decode_json(line))
 

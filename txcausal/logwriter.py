@@ -31,7 +31,7 @@ from zope.interface import implementer
 from . import _file, _output
 from ._fork import FORK_HOOKS
 from ._interfaces import IDestination
-from ._json import FAST_OPTIONS, EncoderHook, safe_repr
+from ._json import FAST_OPTIONS, NULL, EncoderHook, safe_repr
 from ._wire import dropped_message
 from ._writer import (
     BoundedQueue,
@@ -111,6 +111,7 @@ class ThreadedWriter(Service):
         self._reactor = reactor
         self._sink = sinkFor(destination, encoder)
         self._encode = self._sink.encode
+        self._recheck = self._sink.recheck
         self._default = self._sink.default
         self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched)
         self._exitTimeout = exitTimeout
@@ -227,6 +228,9 @@ class ThreadedWriter(Service):
             data = _dumps(message, default=self._default, option=FAST_OPTIONS)
         except TypeError:
             data = self._encode(message)
+        else:
+            if data.partition(NULL)[1]:
+                data = self._recheck(message, data)
         if self._direct:
             with self._directLock:
                 with self._forkLock:

@@ -86,15 +86,15 @@ class FileDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
 
     def test_unencodable(self) -> None:
         """
-        An unencodable value is replaced by a traceback and a serialization
-        failure line; the file stays valid JSON lines.
+        An unencodable value is written as its C{repr}, and a line reporting
+        it follows; the file stays valid JSON lines.
         """
         out = io.BytesIO()
         FileDestination(out)({"message_type": "m", "o": object()})
         lines = [orjson.loads(line) for line in out.getvalue().splitlines()]
         self.assertEqual([m["message_type"] for m in lines],
-                         ["eliot:traceback", "eliot:serialization_failure"])
-        self.assertIn("object object", lines[1]["message"])
+                         ["m", "txcausal:unencodable_values"])
+        self.assertIn("object object", lines[0]["o"])
 
     def test_encoderClass(self) -> None:
         """

@@ -151,14 +151,16 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
 
     def test_unencodableMessage(self) -> None:
         """
-        A message that cannot be encoded is replaced by a traceback and a
-        serialization failure report, as a file destination would write.
+        A message with a value that cannot be encoded is delivered with the
+        value's C{repr}, followed by the report of it, as a file
+        destination would write them.
         """
         writer, written, performAll = self.started()
         writer(_message(1, bad=object()))
         performAll()
         self.assertEqual([m["message_type"] for m in written],
-                         ["eliot:traceback", "eliot:serialization_failure"])
+                         ["test:n", "txcausal:unencodable_values"])
+        self.assertIn("object object", written[0]["bad"])
 
     def test_fullEncoderWhenTheFastOneRefuses(self) -> None:
         """

@@ -117,14 +117,25 @@ class TwistedDestinationTests(SynchronousTestCase):
 
     def test_unencodableMessageIsReported(self) -> None:
         """
-        A message that cannot be encoded becomes the text of the
-        serialization failure reports, instead of raising.
+        A message with a value that cannot be encoded is emitted with the
+        value's C{repr}, followed by an C{error} event reporting it.
         """
         self.destination({"message_type": "app:x", "bad": object()})
-        [event] = self.events
-        types = [orjson.loads(line)["message_type"]
-                 for line in event[BRIDGED_EVENT_KEY].splitlines()]
-        self.assertEqual(types, ["eliot:traceback", "eliot:serialization_failure"])
+        message, report = self.events
+        self.assertIn("object object", orjson.loads(message[BRIDGED_EVENT_KEY])["bad"])
+        self.assertEqual((report["log_level"], report["eliot"]["message_type"]),
+                         (LogLevel.error, "txcausal:unencodable_values"))
+        self.assertEqual(orjson.loads(report[BRIDGED_EVENT_KEY]), report["eliot"])
+
+    def test_eliotKey(self) -> None:
+        """
+        The message dictionary is the event's C{"eliot"} key, as Eliot's
+        C{TwistedDestination} puts it, for observers that pick messages out
+        of Twisted's log.
+        """
+        message = {"message_type": "app:x", "n": 1}
+        self.destination(message)
+        self.assertIs(self.events[0]["eliot"], message)
 
     def test_actionMessagesThroughTwisted(self) -> None:
         """
