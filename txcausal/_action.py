@@ -12,9 +12,10 @@ from time import monotonic
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
-from attrs import frozen
+from attrs import field, frozen
 from zope.interface import implementer
 
+from . import _output
 from ._context import _ACTION, _get_action
 from ._errors import extract_fields
 from ._interfaces import IAction, ILogger
@@ -27,6 +28,7 @@ from ._wire import (
     DURATION_FIELD,
     EXCEPTION_FIELD,
     FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
     REASON_FIELD,
     REMOTE_TASK_LEVELS_FIELD,
     STARTED_STATUS,
@@ -59,16 +61,30 @@ class InvalidTaskId(ValueError):
     """
 
 
-@frozen
+@frozen(order=True)
 class TaskLevel:
     """
     A position in a task's tree: C{[3, 2]} is the 2nd child of the 3rd child
-    of the task.
+    of the task.  Positions compare in the order their messages are
+    written in (a parent before its children).
 
-    @ivar level: The path, as a tuple of positive ints.
+    @ivar level: The path, as a tuple of positive ints (a list given is
+        made a tuple).
     """
 
-    level: "tuple[int, ...]"
+    level: "tuple[int, ...]" = field(converter=tuple)
+
+    def as_list(self) -> List[int]:
+        """
+        @return: The path as a list, as it is written in C{task_level}.
+        """
+        return list(self.level)
+
+    def is_sibling_of(self, other: "TaskLevel") -> bool:
+        """
+        @return: Whether C{other} has the same parent.
+        """
+        return self.parent() == other.parent()
 
     @classmethod
     def from_string(cls, text: str) -> "TaskLevel":
@@ -190,10 +206,12 @@ class Action:
         Create an action that is not yet started; prefer L{start_action} and
         L{start_task}.
 
-        @param logger: Where to write, or C{None} for the default logger.
+        @param logger: Where to write, or C{None} for the default logger as
+            it is now: the action's messages go there even if the default
+            logger is swapped before it finishes.
         @param task_level: This action's position in the task.
         """
-        self._logger = logger
+        self._logger = _output._DEFAULT_LOGGER if logger is None else logger
         self._task_uuid = task_uuid
         self._level = list(task_level.level) if isinstance(task_level, TaskLevel) else task_level
         self._counter = 0
@@ -228,6 +246,8 @@ class Action:
         return [*self._level, self._counter]
 
     def _start(self, fields: Dict[str, Any]) -> None:
+        if ACTION_STATUS_FIELD in fields or ACTION_TYPE_FIELD in fields:
+            _set_aside(fields)
         fields[ACTION_TYPE_FIELD] = self.action_type
         fields[ACTION_STATUS_FIELD] = STARTED_STATUS
         self._started = monotonic()
@@ -275,13 +295,28 @@ class Action:
               serializers: Optional["_ActionSerializers"] = None) -> "Action":
         """
         Create (without starting) a child action.
+
+        @param logger: Where the child writes; C{None} for the default
+            logger (not this action's), as in Eliot.
         """
-        return Action(logger or self._logger, self._task_uuid, self._next_level(),
-                      action_type, serializers)
+        return Action(logger, self._task_uuid, self._next_level(), action_type, serializers)
+
+    def log(self, message_type: str, **fields: Any) -> None:
+        """
+        Log a message inside this action, whether or not it is current.
+
+        @param message_type: What kind of message this is.
+        @param fields: The message's fields.
+        """
+        fields[MESSAGE_TYPE_FIELD] = message_type
+        _stamp_and_write(fields, self, None, None)
 
     def add_success_fields(self, **fields: Any) -> None:
         """
-        Add fields to the success message.
+        Add fields to the success message.  Fields named C{action_status}
+        or C{action_type}, which txcausal writes, are kept as
+        C{user_action_status} and C{user_action_type}; a C{duration} field
+        is written instead of the one txcausal measures.
         """
         if self._success_fields is None:
             self._success_fields = fields
@@ -294,7 +329,8 @@ class Action:
         C{exception} and C{reason} fields) with one.  Later calls do nothing.
 
         @param fields: Fields added to the finish message either way (they
-            never replace the fields txcausal writes, nor success fields).
+            never replace success fields; see L{add_success_fields} for the
+            names txcausal writes).
         """
         if self._finished:
             return
@@ -302,18 +338,22 @@ class Action:
         serializers = self._serializers
         if exception is None:
             message = self._success_fields or {}
-            message[ACTION_STATUS_FIELD] = SUCCEEDED_STATUS
+            status = SUCCEEDED_STATUS
             serializer = serializers.success if serializers else None
         else:
             message = extract_fields(exception)
             message[EXCEPTION_FIELD] = exception_name(exception)
             message[REASON_FIELD] = safe_str(exception)
-            message[ACTION_STATUS_FIELD] = FAILED_STATUS
+            status = FAILED_STATUS
             serializer = serializers.failure if serializers else None
         for key, value in fields.items():
             message.setdefault(key, value)
+        if ACTION_STATUS_FIELD in message or ACTION_TYPE_FIELD in message:
+            _set_aside(message)
+        message[ACTION_STATUS_FIELD] = status
         message[ACTION_TYPE_FIELD] = self.action_type
-        message[DURATION_FIELD] = monotonic() - self._started
+        if DURATION_FIELD not in message:
+            message[DURATION_FIELD] = monotonic() - self._started
         if self._handed_off is not None:
             message[REMOTE_TASK_LEVELS_FIELD] = self._handed_off
         _stamp_and_write(message, self, None, serializer)
@@ -353,6 +393,22 @@ class Action:
 
     def __repr__(self) -> str:
         return f"<Action {self.action_type!r} {self._task_uuid}@/{'/'.join(map(str, self._level))}>"
+
+
+#: The fields of an action's messages that txcausal writes, and the names
+#: a user's fields of those names are kept under.
+_SET_ASIDE = ((ACTION_STATUS_FIELD, "user_" + ACTION_STATUS_FIELD),
+              (ACTION_TYPE_FIELD, "user_" + ACTION_TYPE_FIELD))
+
+
+def _set_aside(fields: Dict[str, Any]) -> None:
+    """
+    Rename a user's C{action_status} and C{action_type} fields, so that
+    txcausal's do not silently replace them.
+    """
+    for name, kept in _SET_ASIDE:
+        if name in fields:
+            fields[kept] = fields.pop(name)
 
 
 def _begin(parent: Optional[Action], logger: Optional[ILogger], action_type: str,

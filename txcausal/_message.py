@@ -44,8 +44,8 @@ def _stamp_and_write(
 
     @param fields: A dictionary this function may mutate and hand on.
     @param action: The action the message is in, or C{None} for a new task.
-    @param logger: Where to write; C{None} for the action's logger or the
-        default one.
+    @param logger: Where to write; C{None} for the action's logger or (for
+        a new task) the default one.
     @param serializer: The serializer of a typed message, if any.
     """
     if action is None:
@@ -59,7 +59,9 @@ def _stamp_and_write(
         if logger is None:
             logger = action._logger
     fields[TIMESTAMP_FIELD] = time()
-    (logger or _output._DEFAULT_LOGGER).write(fields, serializer)
+    if logger is None:
+        logger = _output._DEFAULT_LOGGER
+    logger.write(fields, serializer)
 
 
 class Message:
@@ -93,8 +95,10 @@ class Message:
     @classmethod
     def log(cls, **fields: Any) -> None:
         """
-        Create a message with the given fields and write it at once.
+        Create a message with the given fields and write it at once: the
+        same as C{Message.new(**fields).write()}.
         """
+        fields.setdefault(MESSAGE_TYPE_FIELD, "")
         _stamp_and_write(fields, _get_action(), None, None)
 
     def bind(self, **fields: Any) -> "Message":
@@ -115,6 +119,8 @@ class Message:
     def write(self, logger: Optional["ILogger"] = None, action: Optional["Action"] = None) -> None:
         """
         Write the message inside C{action} (default: the current action).
+        A message without C{message_type} is written with an empty one, as
+        Eliot writes it, so that every message has a type.
 
         @param logger: Where to write it; default: the action's logger, or
             the global one.
@@ -122,7 +128,9 @@ class Message:
         """
         if action is None:
             action = _get_action()
-        _stamp_and_write(self._contents.copy(), action, logger, self._serializer)
+        fields = self._contents.copy()
+        fields.setdefault(MESSAGE_TYPE_FIELD, "")
+        _stamp_and_write(fields, action, logger, self._serializer)
 
     def __repr__(self) -> str:
         return f"<Message {self._contents!r}>"

@@ -289,8 +289,12 @@ class Logger:
 
     __slots__ = ("_destinations",)
 
-    def __init__(self, destinations: Destinations) -> None:
-        self._destinations = destinations
+    def __init__(self, destinations: Optional[Destinations] = None) -> None:
+        """
+        @param destinations: Where to send messages; default: the
+            process-wide destinations, which L{add_destinations} adds to.
+        """
+        self._destinations = _DESTINATIONS if destinations is None else destinations
 
     def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
         """
@@ -341,22 +345,30 @@ def add_global_fields(**fields: Any) -> None:
     _DESTINATIONS.add_global_fields(**fields)
 
 
-def to_file(file: IO[Any], encoder: EncoderHook = None) -> FileDestination:
+def to_file(file: IO[Any], encoder: EncoderHook = None,
+            json_default: Optional[Callable[[Any], Any]] = None) -> FileDestination:
     """
     Write every message, as JSON lines, to C{file}.
 
+    @param encoder: A hook for types JSON does not know: a
+        L{json.JSONEncoder} subclass or a function.
+    @param json_default: A function for types JSON does not know, as Eliot
+        takes it (see L{txcausal.json.json_default}); not with C{encoder}.
     @return: The L{FileDestination} added, to remove it later.
+    @raise TypeError: If both C{encoder} and C{json_default} are given.
     """
-    destination = FileDestination(file, encoder)
+    destination = FileDestination(file, encoder, json_default)
     add_destinations(destination)
     return destination
 
 
 def swap_logger(logger: Any) -> Any:
     """
-    Replace the default logger (tests do this to capture messages).
+    Replace the default logger, which actions and messages created from now
+    on without a logger write to (tests do this to capture messages).
 
-    @return: The previous one.
+    @param logger: An L{ILogger}.
+    @return: The previous one, to swap it back.
     """
     global _DEFAULT_LOGGER
     previous, _DEFAULT_LOGGER = _DEFAULT_LOGGER, logger

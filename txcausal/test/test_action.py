@@ -344,6 +344,20 @@ class TaskLevelTests(SynchronousTestCase):
         """
         self.assertIsNone(TaskLevel(()).parent())
 
+    def test_eliotAPI(self) -> None:
+        """
+        As Eliot's: a level is made from a list, compares in writing order,
+        gives its list, and knows its siblings.
+        """
+        level = TaskLevel(level=[2, 1])
+        self.assertEqual(level, TaskLevel((2, 1)))
+        self.assertEqual(level.as_list(), [2, 1])
+        self.assertLess(TaskLevel([2]), level)
+        self.assertLess(level, level.next_sibling())
+        self.assertTrue(level.is_sibling_of(TaskLevel([2, 7])))
+        self.assertFalse(level.is_sibling_of(TaskLevel([3, 1])))
+        self.assertEqual(len({level, TaskLevel([2, 1])}), 1)
+
 
 class ContextTests(IsolatedOutputMixin, SynchronousTestCase):
     """

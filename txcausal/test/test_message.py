@@ -66,3 +66,15 @@ class MessageTests(IsolatedOutputMixin, SynchronousTestCase):
         Message.new(key=1).write(logger, action)
         self.assertEqual(logger.messages[0]["task_level"], [2])
         self.assertEqual(logger.messages[0]["task_uuid"], action.task_uuid)
+
+    def test_untypedMessagesHaveEmptyType(self) -> None:
+        """
+        A message written without C{message_type} (L{Message.log},
+        L{Message.new} then L{Message.write}) gets an empty one, as Eliot
+        writes it, so every message has a type; a given type is kept.
+        """
+        messages = self.collect()
+        Message.log(key=123)
+        Message.new(key=1).write()
+        Message.new(message_type="app:m").write()
+        self.assertEqual([m["message_type"] for m in messages], ["", "", "app:m"])
