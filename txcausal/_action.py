@@ -10,7 +10,19 @@ import re
 from contextvars import Token
 from time import monotonic
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
 
 from attrs import field, frozen
 from zope.interface import implementer
@@ -61,6 +73,10 @@ class InvalidTaskId(ValueError):
     """
 
 
+def _as_tuple(level: Iterable[int]) -> "tuple[int, ...]":
+    return tuple(level)
+
+
 @frozen(order=True)
 class TaskLevel:
     """
@@ -72,7 +88,7 @@ class TaskLevel:
         made a tuple).
     """
 
-    level: "tuple[int, ...]" = field(converter=tuple)
+    level: "tuple[int, ...]" = field(converter=_as_tuple)
 
     def as_list(self) -> List[int]:
         """

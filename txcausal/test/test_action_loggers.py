@@ -8,13 +8,15 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
-from txcausal import Logger, MemoryLogger, Message, log_message, start_action, start_task
+from txcausal import ILogger, Logger, MemoryLogger, Message, log_message, start_action, start_task
 from txcausal._output import swap_logger
 
 from ._helpers import IsolatedOutputMixin
 
 
+@implementer(ILogger)
 class FalseLogger(List[Dict[str, Any]]):
     """
     A logger that tests false, as an empty list does.
