@@ -62,8 +62,8 @@ def check_for_errors(logger: MemoryLogger) -> None:
     @raise TypeError: If a message cannot be encoded as JSON.
     """
     __tracebackhide__ = True
-    if logger.tracebacks:
-        raise UnflushedTracebacks(list(logger.tracebacks))
+    if logger.tracebackMessages:
+        raise UnflushedTracebacks(list(logger.tracebackMessages))
     logger.validate()
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Generic, Optional, Sequence, TypeVar, cast
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.python.failure import Failure
 
 from ._action import Action, _restore
@@ -133,14 +133,15 @@ class DeferredContext(Generic[_T]):
         self,
         callback: Callable[..., Any],
         errback: Optional[Callable[..., Any]] = None,
-        callbackArgs: Sequence[Any] = (),
+        callbackArgs: Optional[Sequence[Any]] = None,
         callbackKeywords: Optional[Dict[str, Any]] = None,
-        errbackArgs: Sequence[Any] = (),
+        errbackArgs: Optional[Sequence[Any]] = None,
         errbackKeywords: Optional[Dict[str, Any]] = None,
     ) -> "DeferredContext[Any]":
         """
         Add a callback and an errback, both run inside the action, as
-        L{Deferred.addCallbacks} does.
+        L{Deferred.addCallbacks} does (C{None} arguments standing for none,
+        as Eliot accepts them).
 
         @return: This L{DeferredContext}.
         @raise AlreadyFinished: After L{addActionFinish}.
@@ -148,8 +149,8 @@ class DeferredContext(Generic[_T]):
         if self._finishAdded:
             raise AlreadyFinished("addActionFinish() was already called")
         action = self._action
-        cb, cbArgs = _inAction(action, callback, callbackArgs)
-        eb, ebArgs = _inAction(action, errback, errbackArgs)
+        cb, cbArgs = _inAction(action, callback, callbackArgs or ())
+        eb, ebArgs = _inAction(action, errback, errbackArgs or ())
         self.result.addCallbacks(cb, eb, cbArgs, callbackKeywords or {}, ebArgs,
                                  errbackKeywords or {})
         return self
@@ -207,6 +208,23 @@ class DeferredContext(Generic[_T]):
         return self.result
 
 
+def inline_callbacks(original: Callable[..., Any], debug: bool = False) -> Callable[..., Any]:
+    """
+    Eliot's C{inline_callbacks}, kept so that code using it needs no
+    change: Twisted's own C{inlineCallbacks}, since the current action is a
+    L{contextvars} variable that a generator run by it keeps across
+    C{yield} with no help.
+
+    @param original: A generator function.
+    @param debug: Passed on as the generator function's C{debug} attribute,
+        as Eliot does.
+    @return: C{inlineCallbacks(original)}.
+    """
+    if debug:
+        original.debug = True  # type: ignore[attr-defined]
+    return inlineCallbacks(original)
+
+
 def writeFailure(failure: Failure, logger: Optional[ILogger] = None) -> None:
     """
     Log C{failure} as an C{eliot:traceback} message inside the current
@@ -222,4 +240,4 @@ def writeFailure(failure: Failure, logger: Optional[ILogger] = None) -> None:
     write_traceback_message(logger, cast(BaseException, failure.value), failure.getTraceback())
 
 
-__all__ = ["DeferredContext", "AlreadyFinished", "writeFailure"]
+__all__ = ["DeferredContext", "AlreadyFinished", "writeFailure", "inline_callbacks"]

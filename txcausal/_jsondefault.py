@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_json_values -*-
+# -*- test-case-name: txcausal.test.test_jsondefault -*-
 """
 The types txcausal encodes beyond JSON's own and orjson's (which writes
 datetimes, dates, times, UUIDs, enums and dataclasses itself):

@@ -6,7 +6,7 @@ L{MemoryLogger}: keeps messages in memory, for tests.
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 from zope.interface import implementer
 
@@ -25,19 +25,24 @@ class MemoryLogger:
 
     @ivar messages: The message dictionaries, in the order written.
     @ivar serializers: The serializer given with each message (or C{None}).
-    @ivar tracebacks: The C{eliot:traceback} messages not yet flushed.
+    @ivar tracebackMessages: The C{eliot:traceback} messages not yet
+        flushed (Eliot's name).
     """
 
-    def __init__(self, encoder: EncoderHook = None) -> None:
+    def __init__(self, encoder: EncoderHook = None,
+                 json_default: Optional[Callable[[Any], Any]] = None) -> None:
         """
         @param encoder: The encoder hook that L{validate} checks messages
             against, as given to L{txcausal.to_file}.
+        @param json_default: Or a function for types JSON does not know, as
+            Eliot takes it.
+        @raise TypeError: If both are given.
         """
-        self._encoder = encoder_for(encoder)
+        self._encoder = encoder_for(encoder, json_default)
         self._lock = threading.Lock()
         self.messages: List[Dict[str, Any]] = []
         self.serializers: List[Optional[Any]] = []
-        self.tracebacks: List[Dict[str, Any]] = []
+        self.tracebackMessages: List[Dict[str, Any]] = []
 
     def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
         """
@@ -47,7 +52,7 @@ class MemoryLogger:
             self.messages.append(dictionary)
             self.serializers.append(serializer)
             if serializer is TRACEBACK_MESSAGE._serializer:
-                self.tracebacks.append(dictionary)
+                self.tracebackMessages.append(dictionary)
 
     def reset(self) -> None:
         """
@@ -56,7 +61,7 @@ class MemoryLogger:
         with self._lock:
             self.messages = []
             self.serializers = []
-            self.tracebacks = []
+            self.tracebackMessages = []
 
     def flush_tracebacks(
         self, exception_type: Union[Type[BaseException], Tuple[Type[BaseException], ...]]
@@ -73,10 +78,10 @@ class MemoryLogger:
         with self._lock:
             flushed: List[Dict[str, Any]] = []
             kept: List[Dict[str, Any]] = []
-            for message in self.tracebacks:
+            for message in self.tracebackMessages:
                 matches = isinstance(message.get("reason"), exception_type)
                 (flushed if matches else kept).append(message)
-            self.tracebacks = kept
+            self.tracebackMessages = kept
         return flushed
 
     def _pairs(self) -> List[Tuple[Dict[str, Any], Optional[Any]]]:
@@ -90,7 +95,7 @@ class MemoryLogger:
     def __repr__(self) -> str:
         return (
             f"<MemoryLogger {len(self.messages)} messages, "
-            f"{len(self.tracebacks)} unflushed tracebacks>"
+            f"{len(self.tracebackMessages)} unflushed tracebacks>"
         )
 
     def serialize(self) -> List[Dict[str, Any]]:
@@ -112,8 +117,9 @@ class MemoryLogger:
         its type's fields when typed, and can be encoded as JSON.
 
         @raise ValidationError: For a message that does not match.
-        @raise TypeError: For one that cannot be encoded (L{ValueError} for
-            some values, such as circular references).
+        @raise TypeError: For one with values that cannot be encoded (a
+            value with a documented representation, such as NaN or a key
+            that is not a string, is accepted).
         """
         for message, serializer in self._pairs():
             for key in (TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD):
@@ -125,9 +131,8 @@ class MemoryLogger:
                 serializer.serialize(message)
             try:
                 self._encoder.dumps(message)
-            except (TypeError, ValueError) as e:
-                kind = TypeError if isinstance(e, TypeError) else ValueError
-                raise kind(f"{e}, in message {safe_repr(message, 1000)}") from e
+            except TypeError as e:
+                raise TypeError(f"{e}, in message {safe_repr(message, 1000)}") from e
 
 
 def _check_exception_type(exception_type: Any) -> None:

@@ -68,11 +68,15 @@ class ThreadedWriter(Service):
     other destinations; the messages lost until it works again (or until
     the writer stops) are then reported as C{txcausal:messages_dropped}.
 
+    @ivar name: The service's name, as Twisted services have one (the
+        class's is C{"txcausal log writer"}).
     @ivar destination: Where the messages go, from the writer's thread.
     @ivar dropped: How many messages were lost so far (counted as the
         destination fails), or refused (counted when the writer reports
         them, as soon as it writes again).
     """
+
+    name = "txcausal log writer"
 
     def __init__(
         self,

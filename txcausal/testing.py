@@ -36,6 +36,7 @@ from ._loggedaction import (
     assertHasMessage,
 )
 from ._memory import MemoryLogger
+from ._output import swap_logger
 
 __all__ = [
     # Capturing
@@ -43,6 +44,7 @@ __all__ = [
     "capture_logging",
     "validate_logging",
     "check_for_errors",
+    "swap_logger",
     "UnflushedTracebacks",
     "ErrorWithLog",
     # Navigating

@@ -6,7 +6,8 @@ The Twisted layer of txcausal.
     finishes the action when the chain fires; L{writeFailure} logs a
     L{Failure} (usable as an errback).  C{inlineCallbacks} generators and
     C{async def} coroutines keep their action across C{yield} and C{await}
-    with no help.
+    with no help (L{inline_callbacks}, Eliot's wrapper, is kept for code
+    that uses it).
   - L{TwistedDestination} sends txcausal messages to twisted.logger;
     L{CausalLogObserver} sends twisted.logger events to txcausal.
   - L{redirectLogsForTrial} puts messages in trial's C{test.log}.
@@ -23,7 +24,7 @@ Example::
             return d.addActionFinish()
 """
 
-from ._deferred import AlreadyFinished, DeferredContext, writeFailure
+from ._deferred import AlreadyFinished, DeferredContext, inline_callbacks, writeFailure
 from ._trial import redirectLogsForTrial
 from ._twistedlog import CausalLogObserver, TwistedDestination
 
@@ -32,6 +33,7 @@ __all__ = [
     "DeferredContext",
     "AlreadyFinished",
     "writeFailure",
+    "inline_callbacks",
     # twisted.logger, both directions
     "TwistedDestination",
     "CausalLogObserver",

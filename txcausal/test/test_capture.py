@@ -302,7 +302,7 @@ class CheckForErrorsTests(SynchronousTestCase):
         _boom(logger)
         error = self.assertRaises(UnflushedTracebacks, check_for_errors, logger)
         self.assertIsInstance(error, AssertionError)
-        self.assertEqual(error.tracebacks, logger.tracebacks)
+        self.assertEqual(error.tracebacks, logger.tracebackMessages)
 
     def test_invalid(self) -> None:
         """

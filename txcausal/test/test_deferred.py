@@ -5,7 +5,7 @@ Tests for L{txcausal._deferred}: L{DeferredContext} and L{writeFailure}.
 from __future__ import annotations
 
 import contextvars
-from typing import Any, List
+from typing import Any, Generator, List
 
 from twisted.internet.defer import CancelledError, Deferred, fail, succeed
 from twisted.internet.task import Clock
@@ -15,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcausal import MemoryLogger, current_action, log_message, start_action
 from txcausal._deferred import AlreadyFinished, DeferredContext, writeFailure
 from txcausal.test._helpers import CapturingMixin
+from txcausal.twisted import inline_callbacks
 
 
 class _Boom(Exception):
@@ -282,3 +283,39 @@ class WriteFailureTests(CapturingMixin, SynchronousTestCase):
         L{TypeError}.
         """
         self.assertRaises(TypeError, writeFailure, _Boom())
+
+
+class EliotSignatureTests(SynchronousTestCase):
+    """
+    Calls written for Eliot's C{eliot.twisted}.
+    """
+
+    def test_addCallbacksWithNone(self) -> None:
+        """
+        L{DeferredContext.addCallbacks} takes C{None} for the argument
+        tuples and keyword dictionaries, as Eliot's does.
+        """
+        results: List[object] = []
+        d: Deferred[int] = Deferred()
+        with start_action(MemoryLogger(), action_type="a").context():
+            DeferredContext(d).addCallbacks(results.append, None, None, None, None, None)
+        d.callback(1)
+        self.assertEqual(results, [1])
+
+    def test_inlineCallbacks(self) -> None:
+        """
+        L{inline_callbacks} is Twisted's C{inlineCallbacks}: the action
+        started inside the generator stays current across C{yield}.
+        """
+        logger = MemoryLogger()
+        d: Deferred[None] = Deferred()
+
+        @inline_callbacks
+        def work() -> Generator[Deferred[None], None, object]:
+            with start_action(logger, action_type="work") as action:
+                yield d
+                return current_action() is action
+
+        result = work()
+        d.callback(None)
+        self.assertIs(self.successResultOf(result), True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
 import orjson
-from twisted.application.service import IService
+from twisted.application.service import IService, MultiService
 from twisted.python.logfile import DailyLogFile, LogFile
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -78,6 +78,19 @@ class _Harness(CapturingMixin):
 
 
 class ThreadedWriterTests(_Harness, SynchronousTestCase):
+    def test_name(self) -> None:
+        """
+        A writer has a service name, as Eliot's has, that can be changed so
+        that two writers share a parent.
+        """
+        parent = MultiService()
+        first, _, _ = self.writer()
+        second, _, _ = self.writer()
+        second.setName("audit")
+        first.setServiceParent(parent)
+        second.setServiceParent(parent)
+        self.assertIs(parent.getServiceNamed("txcausal log writer"), first)
+
     """
     Tests for L{ThreadedWriter}, driven by an in-memory worker.
     """

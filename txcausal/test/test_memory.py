@@ -64,7 +64,7 @@ class MemoryLoggerTests(SynchronousTestCase, CapturingMixin):
         _traceback(KeyError("k"), logger)
         Message.new(message_type="app:plain").write(logger)
         self.assertEqual(len(logger.messages), 2)
-        self.assertEqual([m["message_type"] for m in logger.tracebacks], ["eliot:traceback"])
+        self.assertEqual([m["message_type"] for m in logger.tracebackMessages], ["eliot:traceback"])
 
     def test_flushTracebacks(self) -> None:
         """
@@ -77,7 +77,7 @@ class MemoryLoggerTests(SynchronousTestCase, CapturingMixin):
         _traceback(IndexError("i"), logger)
         flushed = logger.flush_tracebacks(LookupError)
         self.assertEqual([type(m["reason"]) for m in flushed], [KeyError, IndexError])
-        self.assertEqual([type(m["reason"]) for m in logger.tracebacks], [ValueError])
+        self.assertEqual([type(m["reason"]) for m in logger.tracebackMessages], [ValueError])
         self.assertEqual(logger.flush_tracebacks(KeyError), [])
 
     def test_flushTracebacksTuple(self) -> None:
@@ -88,7 +88,7 @@ class MemoryLoggerTests(SynchronousTestCase, CapturingMixin):
         _traceback(KeyError("k"), logger)
         _traceback(ValueError("v"), logger)
         self.assertEqual(len(logger.flush_tracebacks((KeyError, ValueError))), 2)
-        self.assertEqual(logger.tracebacks, [])
+        self.assertEqual(logger.tracebackMessages, [])
 
     def test_flushTracebacksBadType(self) -> None:
         """
@@ -107,7 +107,8 @@ class MemoryLoggerTests(SynchronousTestCase, CapturingMixin):
         logger = MemoryLogger()
         _traceback(KeyError("k"), logger)
         logger.reset()
-        self.assertEqual((logger.messages, logger.tracebacks, logger.serializers), ([], [], []))
+        self.assertEqual((logger.messages, logger.tracebackMessages, logger.serializers),
+                         ([], [], []))
 
     def test_validateGood(self) -> None:
         """

@@ -20,6 +20,7 @@ from typing import Dict, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
+import txcausal
 import txcausal.testing
 
 from ._helpers import examples_dir, run_python
@@ -38,6 +39,20 @@ class ExportsTests(SynchronousTestCase):
         for name in txcausal.testing.__all__:
             self.assertIsNotNone(getattr(txcausal.testing, name))
         self.assertNotIn("render_messages", txcausal.testing.__all__)
+
+    def test_swapLogger(self) -> None:
+        """
+        L{txcausal.testing.swap_logger} replaces the default logger that
+        actions and messages created from now on write to, and returns the
+        previous one (test harnesses written for Eliot use it).
+        """
+        logger = txcausal.testing.MemoryLogger()
+        previous = txcausal.testing.swap_logger(logger)
+        try:
+            txcausal.log_message(message_type="test:swapped")
+        finally:
+            self.assertIs(txcausal.testing.swap_logger(previous), logger)
+        self.assertEqual([m["message_type"] for m in logger.messages], ["test:swapped"])
 
 
 INNER_TRIAL = '''

@@ -31,7 +31,8 @@ class FacadeTests(SynchronousTestCase):
         """
         homes = {
             "DeferredContext": _deferred, "AlreadyFinished": _deferred,
-            "writeFailure": _deferred, "TwistedDestination": _twistedlog,
+            "writeFailure": _deferred, "inline_callbacks": _deferred,
+            "TwistedDestination": _twistedlog,
             "CausalLogObserver": _twistedlog, "redirectLogsForTrial": _trial,
         }
         self.assertEqual(sorted(txcausal.twisted.__all__), sorted(homes))
