@@ -1,0 +1,89 @@
+"""
+Human-readable text for single messages, as C{eliot.prettyprint} writes
+it: L{pretty_format} (a block per message) and L{compact_format} (a line per
+message).  The command line is C{txcausal pretty}, which also escapes the
+terminal control characters a log may hold.
+"""
+
+from __future__ import annotations
+
+import json
+import pprint
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterator, Tuple
+
+from ._wire import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    MESSAGE_TYPE_FIELD,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
+)
+
+#: The fields every message has.
+REQUIRED_FIELDS = frozenset([TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD])
+
+#: Shown first, in this order; then the others, sorted.
+_FIRST = (ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, ACTION_STATUS_FIELD)
+#: Shown in the heading, or first.
+_NOT_SORTED = frozenset(_FIRST) | REQUIRED_FIELDS
+
+
+def _timestamp(message: Dict[str, Any], local_timezone: bool) -> str:
+    """
+    @return: The message's time in ISO 8601: UTC with a C{Z}, or local
+        time without a zone.
+    """
+    if local_timezone:
+        return datetime.fromtimestamp(message[TIMESTAMP_FIELD]).isoformat(sep="T")
+    utc = datetime.fromtimestamp(message[TIMESTAMP_FIELD], tz=timezone.utc)
+    return utc.replace(tzinfo=None).isoformat(sep="T") + "Z"
+
+
+def _fields(message: Dict[str, Any]) -> Iterator[Tuple[str, Any]]:
+    """
+    @return: The fields to show: the type and status first, then the
+        others in key order.
+    """
+    for key in _FIRST:
+        if key in message:
+            yield key, message[key]
+    for key in sorted(message):
+        if key not in _NOT_SORTED:
+            yield key, message[key]
+
+
+def _level(message: Dict[str, Any]) -> str:
+    return "/" + "/".join(map(str, message[TASK_LEVEL_FIELD]))
+
+
+def pretty_format(message: Dict[str, Any], local_timezone: bool = False) -> str:
+    """
+    @return: The message as a block: C{"<task uuid> -> /<level>"}, the
+        time, then one indented C{key: value} line per field (values as
+        C{pprint} writes them, 40 columns wide, their later lines aligned
+        under a C{|}).
+    """
+    lines = []
+    for key, value in _fields(message):
+        text = pprint.pformat(value, width=40).replace("\\n", "\n ").replace("\\t", "\t")
+        first, *rest = text.split("\n")
+        indent = " " * (2 + len(key)) + "| "
+        lines.append(f"  {key}: " + "\n".join([first] + [indent + line for line in rest]) + "\n")
+    return (f"{message[TASK_UUID_FIELD]} -> {_level(message)}\n"
+            f"{_timestamp(message, local_timezone)}\n" + "".join(lines))
+
+
+def compact_format(message: Dict[str, Any], local_timezone: bool = False) -> str:
+    """
+    @return: The message on one line: C{"<task uuid>/<level> <time>"} then
+        C{key=<JSON value>} for each field.
+    """
+    fields = " ".join(f"{key}={json.dumps(value, separators=(',', ':'))}"
+                      for key, value in _fields(message))
+    time = _timestamp(message, local_timezone)
+    return f"{message[TASK_UUID_FIELD]}{_level(message)} {time} {fields}"
+
+
+__all__ = ["pretty_format", "compact_format", "REQUIRED_FIELDS"]
