@@ -1,0 +1,197 @@
+"""
+Tests for L{txcausal.compat}: Eliot's old spellings, each warning with the
+new one, and the one-spelling rule of the rest of the API.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import logging
+import re
+import warnings
+from functools import partial
+from typing import Any, Callable, List
+
+import eliot
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+import txcausal
+import txcausal.compat as compat
+from txcausal import Action, MemoryLogger, TaskLevel, start_action, to_file
+from txcausal.testing import LoggedAction
+
+from ._helpers import IsolatedOutputMixin
+
+
+def warned(f: Callable[[], Any]) -> "tuple[Any, List[str]]":
+    """
+    @return: What C{f()} returned, and the texts of the
+        L{DeprecationWarning}s it raised.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = f()
+    return result, [str(w.message) for w in caught if w.category is DeprecationWarning]
+
+
+class NamespaceTests(SynchronousTestCase):
+    """
+    C{txcausal.compat} stands in for C{eliot}'s top level.
+    """
+
+    def test_everyEliotName(self) -> None:
+        """
+        Every name of C{eliot.__all__} is there (but Eliot's private
+        C{_parse}).
+        """
+        missing = [n for n in eliot.__all__ if n != "_parse" and not hasattr(compat, n)]
+        self.assertEqual(missing, [])
+        self.assertEqual(sorted(compat.__all__), sorted(set(compat.__all__)))
+
+    def test_currentNamesAreTxcausals(self) -> None:
+        """
+        The current names are txcausal's own objects.
+        """
+        for name in compat.__all__:
+            if hasattr(txcausal, name):
+                self.assertIs(getattr(compat, name), getattr(txcausal, name), name)
+
+
+class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    Each old spelling works, and warns with its new spelling.
+    """
+
+    def test_functions(self) -> None:
+        """
+        C{startAction}, C{startTask}, C{writeTraceback},
+        C{addDestination}, C{add_destination}, C{removeDestination} and
+        C{addGlobalFields} call txcausal's functions.
+        """
+        self.isolate()
+        messages: List[Any] = []
+
+        def discard(message: Any) -> None:
+            pass
+
+        _, texts = warned(lambda: compat.addDestination(messages.append))
+        self.assertEqual(texts, ["addDestination is deprecated: use txcausal.add_destinations"])
+        calls = [
+            (lambda: compat.addGlobalFields(app="x"), "txcausal.add_global_fields"),
+            (lambda: compat.startAction(action_type="a").finish(), "txcausal.start_action"),
+            (lambda: compat.startTask(action_type="t").finish(), "txcausal.start_task"),
+            (lambda: compat.add_destination(discard), "txcausal.add_destinations"),
+            (lambda: compat.removeDestination(discard), "txcausal.remove_destination"),
+        ]
+        for call, new in calls:
+            _, texts = warned(call)
+            self.assertEqual(len(texts), 1)
+            self.assertTrue(texts[0].endswith("use " + new), texts)
+        try:
+            raise KeyError("k")
+        except KeyError:
+            warned(compat.writeTraceback)
+        self.assertEqual([m.get("action_type", m.get("message_type")) for m in messages],
+                         ["a", "a", "t", "t", "eliot:traceback"])
+        self.assertEqual(messages[0]["app"], "x")
+
+    def test_writeFailure(self) -> None:
+        """
+        C{eliot.writeFailure} and C{write_failure} are
+        L{txcausal.twisted.writeFailure}.
+        """
+        messages = self.collect()
+        for name in ("writeFailure", "write_failure"):
+            _, texts = warned(partial(getattr(compat, name), Failure(ValueError("v"))))
+            self.assertEqual(texts, [f"eliot.{name} is deprecated: use "
+                                     "txcausal.twisted.writeFailure"])
+        self.assertEqual([m["reason"] for m in messages], ["v", "v"])
+
+    def test_warningPointsAtCaller(self) -> None:
+        """
+        The warning is attributed to the code that used the old name.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            compat.use_asyncio_context()
+        self.assertEqual(caught[0].filename, __file__)
+
+    def test_methods(self) -> None:
+        """
+        Importing C{txcausal.compat} gives the classes their Eliot method
+        names, warning with the new ones.
+        """
+        self.collect()
+        action_class: Any = Action
+        level_class: Any = TaskLevel
+        logged_class: Any = LoggedAction
+        field_class: Any = txcausal.Field
+        action: Any = start_action(action_type="a")
+        _, texts = warned(lambda: action.addSuccessFields(x=1))
+        self.assertEqual(texts, ["Action.addSuccessFields is deprecated: "
+                                 "use Action.add_success_fields"])
+        task_id, texts = warned(lambda: action.serializeTaskId())
+        self.assertEqual(len(texts), 1)
+        continued, texts = warned(lambda: action_class.continueTask(task_id=task_id))
+        self.assertEqual((continued.task_uuid, len(texts)), (action.task_uuid, 1))
+        level, texts = warned(lambda: level_class.fromString("/1/2"))
+        self.assertEqual((level, warned(lambda: level.toString())[0]), (TaskLevel([1, 2]), "/1/2"))
+        logger: Any = MemoryLogger()
+        self.assertEqual(warned(lambda: logger.flushTracebacks(KeyError))[0], [])
+        self.assertEqual(warned(lambda: logged_class.ofType([], "a"))[0], [])
+        field, _ = warned(lambda: field_class.forTypes("n", [int], "a number"))
+        self.assertEqual(field.key, "n")
+
+    def test_methodsAreOnlyInCompat(self) -> None:
+        """
+        The only camelCase names of the core classes are compat's old
+        names: the main API has one spelling each.
+        """
+        camel = re.compile(r"^[a-z]+[A-Z]")
+        classes = {cls for cls, _, _ in compat.METHOD_NAMES}
+        for cls in classes:
+            for name, value in vars(cls).items():
+                if camel.match(name):
+                    self.assertIsInstance(value, compat._OldName, f"{cls.__name__}.{name}")
+
+    def test_classes(self) -> None:
+        """
+        C{EliotHandler}, C{EliotFilter} and C{EliotJSONEncoder} work and
+        warn; an C{EliotJSONEncoder} subclass is accepted as C{encoder=},
+        as the manual shows.
+        """
+        self.isolate()
+        handler, texts = warned(compat.EliotHandler)
+        self.assertIsInstance(handler, logging.Handler)
+        self.assertEqual(texts, ["EliotHandler is deprecated: use txcausal.stdlib.CausalHandler"])
+        out = io.StringIO()
+        _, texts = warned(lambda: compat.EliotFilter("J", ['{"a": 1}'], out).run())
+        self.assertEqual((out.getvalue(), len(texts)), ('{"a": 1}\n', 1))
+
+        class Money:
+            cents = 5
+
+        class MyEncoder(compat.EliotJSONEncoder):
+            def default(self, obj: Any) -> Any:
+                if isinstance(obj, Money):
+                    return {"cents": obj.cents}
+                return compat.EliotJSONEncoder.default(self, obj)
+
+        data = io.BytesIO()
+        _, texts = warned(lambda: to_file(data, encoder=MyEncoder))
+        warned(lambda: txcausal.log_message(message_type="m", m=Money(), s={1}))
+        self.assertEqual(json.loads(data.getvalue())["m"], {"cents": 5})
+        self.assertEqual(len(texts), 1)
+
+    def test_validateLogging(self) -> None:
+        """
+        C{validateLogging} is L{txcausal.testing.validate_logging}.
+        """
+        decorator, texts = warned(lambda: compat.validateLogging(None))
+        self.assertTrue(callable(decorator))
+        self.assertEqual(texts, ["validateLogging is deprecated: use "
+                                 "txcausal.testing.validate_logging"])
+        self.assertIn("assertion", inspect.signature(compat.validateLogging).parameters)
