@@ -242,10 +242,20 @@ def serialization_failure_messages(
             exception=exception_name(error),
             reason=safe_str(error),
             traceback="".join(traceback.format_exception(type(error), error, error.__traceback__)),
-            system="txcausal:output",
         ),
-        standalone_message(SERIALIZATION_FAILURE, message=safe_repr(message)),
+        standalone_message(SERIALIZATION_FAILURE, message=_fields_text(message)),
     ]
+
+
+def _fields_text(message: Dict[str, Any]) -> str:
+    """
+    @return: The text Eliot writes for a message it could not serialize: a
+        dict of the C{repr}s of its keys and values, as text.
+    """
+    try:
+        return str({safe_repr(key): safe_repr(value) for key, value in message.items()})
+    except Exception:
+        return safe_repr(message)
 
 
 def serialization_failure_lines(message: Dict[str, Any], error: BaseException) -> bytes:

@@ -1,0 +1,24 @@
+"""
+Programs written for Eliot 1.18, in the manner of its manual, that
+L{txcausal.test.test_dropin} runs twice: as they are, and with their imports
+of C{eliot} swapped for C{txcausal} (nothing else changed), comparing what
+they log message by message.
+
+To add a program, add a file C{prog_<name>.py} here:
+
+  - it imports from Eliot with single-line C{from eliot... import ...}
+    statements only (the swap rewrites those lines; see
+    L{txcausal.test.test_dropin.swap_imports});
+  - it logs JSON lines to the file named by C{sys.argv[1]} (C{to_file(open(
+    sys.argv[1], "ab"))}, or its own destination writing there), and may
+    print to standard output, which is compared too;
+  - a comment line C{# requires: module, module} names optional modules
+    (e.g. C{systemd.journal}, C{dask.distributed}); the program is skipped,
+    saying so, where one cannot be imported.  Programs for
+    C{eliot.journald} and C{eliot.dask} go here once C{txcausal.journald}
+    and C{txcausal.dask} exist.
+
+A difference the comparison finds fails the test unless it is one of the
+documented ones, in C{KNOWN_DIFFERENCES} of the test module and the "Coming
+from Eliot" table of C{docs/quickstart.md}.
+"""

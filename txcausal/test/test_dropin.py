@@ -1,0 +1,373 @@
+"""
+txcausal as a drop-in for Eliot: the programs of L{txcausal.test.dropin},
+written for Eliot 1.18 as its manual writes them, run under Eliot and then
+with their imports swapped for txcausal's; what they log is compared message
+by message (types, statuses, task levels, field names and values), ignoring
+task UUIDs, timestamps and object addresses.  Every difference must be one
+of L{KNOWN_DIFFERENCES}, the rows of the "Coming from Eliot" table in
+C{docs/quickstart.md}, and each of those must be seen.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+from attrs import frozen
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from ._helpers import run_python
+
+PROGRAMS = Path(__file__).parent / "dropin"
+
+#: Eliot names txcausal has under another name (rows of the table): the
+#: swapped import imports txcausal's name as Eliot's, so the program's body
+#: is unchanged.
+RENAMED = {("stdlib", "EliotHandler"): "CausalHandler"}
+
+_FROM_ELIOT = re.compile(r"^(?P<indent>\s*)from eliot(?P<module>(?:\.\w+)*) import (?P<names>.+)$")
+_IMPORT_ELIOT = re.compile(r"^\s*import eliot\b")
+_REQUIRES = re.compile(r"^# requires: (.+)$", re.MULTILINE)
+
+
+def swap_imports(source: str) -> str:
+    """
+    Swap a program's imports of C{eliot} for C{txcausal}'s: each line
+    C{from eliot.X import a, b} becomes C{from txcausal.X import a, b} (a
+    renamed name imported under its Eliot name).  Nothing else changes.
+
+    @raise ValueError: For C{import eliot}, which the swap does not handle.
+    """
+    lines = []
+    for line in source.splitlines(keepends=True):
+        if _IMPORT_ELIOT.match(line):
+            raise ValueError(f"use 'from eliot... import ...' in drop-in programs: {line!r}")
+        match = _FROM_ELIOT.match(line.rstrip("\n"))
+        if match is not None:
+            module = match["module"].lstrip(".")
+            names = []
+            for name in (n.strip() for n in match["names"].split(",")):
+                new = RENAMED.get((module, name))
+                names.append(f"{new} as {name}" if new else name)
+            line = f"{match['indent']}from txcausal{match['module']} import {', '.join(names)}\n"
+        lines.append(line)
+    return "".join(lines)
+
+
+@frozen
+class Run:
+    """
+    What a program did: its exit status, its standard output and error, and
+    the JSON lines it logged.
+    """
+
+    status: int
+    stdout: str
+    stderr: str
+    logged: List[Any]
+
+
+def run_program(source: str, name: str) -> Run:
+    """
+    Run a program's source as C{name} in a directory of its own.
+    """
+    with tempfile.TemporaryDirectory() as directory:
+        script = Path(directory) / name
+        script.write_text(source)
+        output = Path(directory) / "logged.jsonl"
+        output.touch()
+        result = run_python([str(script), str(output)], cwd=Path(directory))
+        logged = [json.loads(line) for line in output.read_text().splitlines() if line]
+    return Run(result.returncode, result.stdout, result.stderr, logged)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def normalize(logged: List[Any], output: str) -> Tuple[List[Any], str]:
+    """
+    @return: The logged messages and the output of a run with what differs
+        from one run to the next made the same: UUIDs numbered in order of
+        appearance, object addresses removed, timestamps dropped, and
+        tracebacks cut to their last line (their frames show the library's
+        code and the program's path).
+    """
+    uuids: Dict[str, str] = {}
+
+    def number(match: "re.Match[str]") -> str:
+        return uuids.setdefault(match.group(), f"<uuid {len(uuids) + 1}>")
+
+    def clean(text: str) -> str:
+        return _ADDRESS.sub("", _UUID.sub(number, text))
+
+    messages = []
+    for message in logged:
+        if isinstance(message, dict):
+            message = {k: v for k, v in message.items() if k != "timestamp"}
+            if isinstance(message.get("traceback"), str):
+                message["traceback"] = message["traceback"].rstrip().splitlines()[-1]
+            if message.get("message_type") == "eliot:serialization_failure":
+                message["message"] = _without_time(message["message"])
+        messages.append(json.loads(clean(json.dumps(message))))
+    return messages, clean(output)
+
+
+def _without_time(text: str) -> Dict[str, Any]:
+    """
+    @return: The fields of a serialization failure's text (a dict of
+        reprs), but its timestamp, which differs from run to run.
+    """
+    fields = ast.literal_eval(text)
+    fields.pop("'timestamp'", None)
+    return {key: value for key, value in sorted(fields.items())}
+
+
+@frozen
+class Difference:
+    """
+    A documented way txcausal's log differs from Eliot's.
+
+    @ivar name: What differs.
+    @ivar row: The first cell of its row of the "Coming from Eliot" table.
+    @ivar value: Whether Eliot's value and txcausal's, at a field or inside
+        one, are this difference (or C{None}).
+    @ivar only_ours: Whether a field only txcausal's message has is this
+        difference (or C{None}).
+    @ivar extra_message: Whether a message only txcausal logs is this
+        difference (or C{None}).
+    """
+
+    name: str
+    row: str
+    value: Optional[Callable[[Any, Any], bool]] = None
+    only_ours: Optional[Callable[[str, Dict[str, Any]], bool]] = None
+    extra_message: Optional[Callable[[Dict[str, Any]], bool]] = None
+
+
+def _literal(text: Any) -> Any:
+    try:
+        return ast.literal_eval(text) if isinstance(text, str) else None
+    except (ValueError, SyntaxError):
+        return None
+
+
+def _bytes_decoded(eliot: Any, ours: Any) -> bool:
+    value = _literal(eliot)
+    return isinstance(value, bytes) and value.decode("utf-8", "backslashreplace") == ours
+
+
+def _frozenset_listed(eliot: Any, ours: Any) -> bool:
+    return (isinstance(eliot, str) and eliot.startswith("frozenset(") and isinstance(ours, list)
+            and _literal(eliot[len("frozenset("):-1]) == set(ours))
+
+
+def _path_text(eliot: Any, ours: Any) -> bool:
+    match = re.fullmatch(r"Pure\w*Path\('(.*)'\)", eliot) if isinstance(eliot, str) else None
+    return match is not None and match.group(1) == ours
+
+
+def _nonfinite_text(eliot: Any, ours: Any) -> bool:
+    return eliot is None and ours in ("NaN", "Infinity", "-Infinity")
+
+
+#: The documented differences, each a row of the table.
+KNOWN_DIFFERENCES = [
+    Difference("duration", "`duration` on finish messages",
+               only_ours=lambda key, m: key == "duration" and "action_status" in m),
+    Difference("remote_task_levels", "`remote_task_levels` on finish messages",
+               only_ours=lambda key, m: key == "remote_task_levels"),
+    Difference("bytes", "`bytes` values", value=_bytes_decoded),
+    Difference("frozenset", "`frozenset` values", value=_frozenset_listed),
+    Difference("paths", "`PurePath` values", value=_path_text),
+    Difference("nonfinite", "NaN and the infinities", value=_nonfinite_text),
+    Difference("unencodable report", "values JSON cannot encode",
+               extra_message=lambda m: m.get("message_type") == "txcausal:unencodable_values"),
+]
+
+
+class Comparison:
+    """
+    Compares two logs, collecting the differences that are not documented
+    and the documented ones seen.
+    """
+
+    def __init__(self) -> None:
+        self.unexplained: List[str] = []
+        self.seen: Set[str] = set()
+
+    def _explained(self, kind: str, *args: Any) -> bool:
+        for difference in KNOWN_DIFFERENCES:
+            check = getattr(difference, kind)
+            if check is not None and check(*args):
+                self.seen.add(difference.name)
+                return True
+        return False
+
+    def without_extra(self, ours: List[Any]) -> List[Any]:
+        """
+        @return: txcausal's messages but those only it logs, as documented.
+        """
+        return [m for m in ours if not (isinstance(m, dict) and self._explained("extra_message", m))]
+
+    def messages(self, eliot: List[Any], ours: List[Any]) -> None:
+        if len(eliot) != len(ours):
+            self.unexplained.append(f"{len(eliot)} messages under Eliot, {len(ours)} under "
+                                    f"txcausal:\n  eliot:    {eliot}\n  txcausal: {ours}")
+        for index, (theirs, mine) in enumerate(zip(eliot, ours, strict=False)):
+            where = f"message {index + 1} ({_describe(theirs)})"
+            if isinstance(theirs, dict) and isinstance(mine, dict):
+                self._fields(where, theirs, mine)
+            else:
+                self.values(where, theirs, mine)
+
+    def _fields(self, where: str, eliot: Dict[str, Any], ours: Dict[str, Any]) -> None:
+        for key in sorted(set(eliot) | set(ours)):
+            if key not in ours:
+                self.unexplained.append(f"{where}: {key!r} only under Eliot: {eliot[key]!r}")
+            elif key not in eliot:
+                if not self._explained("only_ours", key, ours):
+                    self.unexplained.append(f"{where}: {key!r} only under txcausal: {ours[key]!r}")
+            else:
+                self.values(f"{where} {key!r}", eliot[key], ours[key])
+
+    def values(self, where: str, eliot: Any, ours: Any) -> None:
+        if eliot == ours and type(eliot) is type(ours):
+            return
+        if self._explained("value", eliot, ours):
+            return
+        if isinstance(eliot, dict) and isinstance(ours, dict):
+            self._fields(where, eliot, ours)
+        elif isinstance(eliot, list) and isinstance(ours, list) and len(eliot) == len(ours):
+            for index, (theirs, mine) in enumerate(zip(eliot, ours, strict=True)):
+                self.values(f"{where}[{index}]", theirs, mine)
+        else:
+            self.unexplained.append(f"{where}: Eliot {eliot!r}, txcausal {ours!r}")
+
+
+def _describe(message: Any) -> str:
+    if not isinstance(message, dict):
+        return repr(message)[:60]
+    kind = message.get("action_type", message.get("message_type"))
+    status = message.get("action_status", "")
+    return f"{kind} {status} {message.get('task_level')}".strip()
+
+
+def program_names() -> List[str]:
+    """
+    @return: The names of the programs, without C{.py}.
+    """
+    return sorted(path.stem for path in PROGRAMS.glob("prog_*.py"))
+
+
+@frozen
+class Outcome:
+    """
+    The comparison of one program's two runs.
+    """
+
+    skipped: Optional[str]
+    unexplained: List[str]
+    seen: Set[str]
+
+
+@lru_cache(maxsize=None)
+def compare_program(name: str) -> Outcome:
+    """
+    Run a program under Eliot and under txcausal, and compare.
+    """
+    source = (PROGRAMS / f"{name}.py").read_text()
+    for requirement in _REQUIRES.findall(source):
+        for module in (m.strip() for m in requirement.split(",")):
+            if importlib.util.find_spec(module.split(".")[0]) is None:
+                return Outcome(f"{module} is not installed", [], set())
+    eliot = run_program(source, f"{name}.py")
+    ours = run_program(swap_imports(source), f"{name}.py")
+    comparison = Comparison()
+    for label, run in (("Eliot", eliot), ("txcausal", ours)):
+        if run.status != 0:
+            comparison.unexplained.append(f"exit status {run.status} under {label}:\n{run.stderr}")
+    eliot_messages, eliot_output = normalize(eliot.logged, eliot.stdout)
+    our_messages, our_output = normalize(comparison.without_extra(ours.logged), ours.stdout)
+    comparison.messages(eliot_messages, our_messages)
+    if eliot_output != our_output:
+        comparison.unexplained.append(f"standard output differs:\n--- Eliot\n{eliot_output}"
+                                      f"--- txcausal\n{our_output}")
+    return Outcome(None, comparison.unexplained, comparison.seen)
+
+
+class SwapTests(SynchronousTestCase):
+    """
+    L{swap_imports} changes the import lines only.
+    """
+
+    def test_swap(self) -> None:
+        """
+        C{from eliot...} lines name txcausal's modules; renamed names are
+        imported under Eliot's name; other lines are left alone.
+        """
+        source = ("from eliot import start_action, Message\n"
+                  "    from eliot.stdlib import EliotHandler\n"
+                  "x = 'from eliot import y'\n")
+        self.assertEqual(swap_imports(source),
+                         "from txcausal import start_action, Message\n"
+                         "    from txcausal.stdlib import CausalHandler as EliotHandler\n"
+                         "x = 'from eliot import y'\n")
+
+    def test_importEliotRefused(self) -> None:
+        """
+        C{import eliot} is refused rather than left unswapped.
+        """
+        self.assertRaises(ValueError, swap_imports, "import eliot.twisted\n")
+
+
+class DropInTests(SynchronousTestCase):
+    """
+    Each program logs the same under Eliot 1.18 and under txcausal, but for
+    the documented differences.
+    """
+
+    def check(self, name: str) -> None:
+        outcome = compare_program(name)
+        if outcome.skipped:
+            raise SkipTest(outcome.skipped)
+        self.assertEqual(outcome.unexplained, [], "\n\n".join(outcome.unexplained))
+
+    def test_everyDifferenceSeen(self) -> None:
+        """
+        Each documented difference is shown by at least one program, so the
+        list stays true.
+        """
+        seen: Set[str] = set()
+        for name in program_names():
+            seen |= compare_program(name).seen
+        self.assertEqual(sorted(d.name for d in KNOWN_DIFFERENCES if d.name not in seen), [])
+
+    def test_programsCoverTheManual(self) -> None:
+        """
+        There is a program for each section of the manual.
+        """
+        sections = {"messages", "values", "actions", "log_call", "types", "errors", "threads",
+                    "processes", "testing", "twisted", "threaded_writer", "outputs", "stdlib",
+                    "asyncio", "reading"}
+        self.assertEqual(sections - {n[len("prog_"):] for n in program_names()}, set())
+
+
+def _add_program_tests() -> None:
+    for name in program_names():
+        def test(self: DropInTests, name: str = name) -> None:
+            self.check(name)
+
+        test.__doc__ = f"C{{{name}.py}} logs the same under Eliot 1.18 and txcausal."
+        setattr(DropInTests, f"test_{name[len('prog_'):]}", test)
+
+
+_add_program_tests()
+
+__all__ = ["swap_imports", "compare_program", "KNOWN_DIFFERENCES"]
