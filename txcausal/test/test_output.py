@@ -305,7 +305,7 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([m["message_type"] for m in messages],
                          ["eliot:traceback", "eliot:serialization_failure"])
         self.assertEqual(messages[0]["exception"], "builtins.ZeroDivisionError")
-        self.assertIn("'x': 0", messages[1]["message"])
+        self.assertIn("\"'x'\": '0'", messages[1]["message"])
 
     def test_loggerProvides(self) -> None:
         """
