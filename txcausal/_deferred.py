@@ -229,7 +229,9 @@ def writeFailure(failure: Failure, logger: Optional[ILogger] = None) -> None:
     """
     Log C{failure} as an C{eliot:traceback} message inside the current
     action.  Usable directly as an errback: it returns C{None}, so the
-    failure is handled.
+    failure is handled.  The C{traceback} field is the failure's brief
+    traceback (a line per frame, as Eliot writes it: no source lines, so no
+    file is read on the reactor thread).
 
     @param failure: The failure to log.
     @param logger: Where to write; default: the action's or the default one.
@@ -237,7 +239,8 @@ def writeFailure(failure: Failure, logger: Optional[ILogger] = None) -> None:
     """
     if not isinstance(failure, Failure):
         raise TypeError(f"writeFailure() needs a Failure, not {type(failure).__name__}")
-    write_traceback_message(logger, cast(BaseException, failure.value), failure.getTraceback())
+    write_traceback_message(logger, cast(BaseException, failure.value),
+                            failure.getBriefTraceback())
 
 
 __all__ = ["DeferredContext", "AlreadyFinished", "writeFailure", "inline_callbacks"]

@@ -252,7 +252,7 @@ class WriteFailureTests(CapturingMixin, SynchronousTestCase):
             writeFailure(Failure(_Boom("oops")))
         [traceback] = self.logger.flush_tracebacks(_Boom)
         self.assertEqual(traceback["task_uuid"], action.task_uuid)
-        self.assertIn("_Boom: oops", traceback["traceback"])
+        self.assertIn("_Boom'>: oops", traceback["traceback"])
         self.logger.validate()
         [serialized] = [m for m in self.logger.serialize()
                         if m.get("message_type") == "eliot:traceback"]

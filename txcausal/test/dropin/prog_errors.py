@@ -38,7 +38,7 @@ class YourClass:
 YourClass().run()
 with start_action(action_type="app:with_traceback"):
     try:
-        1 / 0
+        print(1 / 0)
     except ZeroDivisionError:
         write_traceback(exc_info=sys.exc_info())
 for error in [MyException(7), MySubException(8), OSError(2, "No such file"), ValueError("v")]:
