@@ -5,7 +5,7 @@ Eliot's old spellings, in one place, for migrating code that uses them.
 txcausal has one spelling for each name.  Eliot 1.18 keeps older ones
 (C{startAction}, C{writeTraceback}, C{addDestination},
 C{action.addSuccessFields}...), and names of its own (C{EliotHandler},
-C{EliotJSONEncoder}, C{validateLogging}).  This module has them all, each
+C{EliotJSONEncoder}, C{validateLogging}, C{issuperset}).  This module has them all, each
 warning with a L{DeprecationWarning} that names the spelling to use, so that
 such code runs first and is fixed warning by warning.  The migration is one
 line per import of C{eliot}: import C{txcausal.compat} in its place::
@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import warnings
 from functools import wraps
-from typing import Any, Callable, Iterable, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, Tuple, TypeVar
 
 from . import (
     Action,
@@ -101,6 +101,15 @@ removeDestination = _renamed("removeDestination", "txcausal.remove_destination",
 addGlobalFields = _renamed("addGlobalFields", "txcausal.add_global_fields", add_global_fields)
 validateLogging = _renamed("validateLogging", "txcausal.testing.validate_logging",
                            validate_logging)
+
+
+def issuperset(a: Dict[Any, Any], b: Dict[Any, Any]) -> bool:
+    """
+    C{eliot.testing.issuperset}: whether dict C{a} has every item of C{b}.
+    """
+    _warn("issuperset", "txcausal.testing.assertContainsFields")
+    items = a.items()
+    return all(pair in items for pair in b.items())
 
 
 def use_asyncio_context() -> None:
@@ -199,5 +208,5 @@ __all__ = [
     "addDestination", "add_destination", "removeDestination", "addGlobalFields",
     "use_asyncio_context",
     # Eliot's names for txcausal's classes and helpers, warning
-    "EliotHandler", "EliotFilter", "EliotJSONEncoder", "validateLogging",
+    "EliotHandler", "EliotFilter", "EliotJSONEncoder", "validateLogging", "issuperset",
 ]

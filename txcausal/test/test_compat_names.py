@@ -5,6 +5,7 @@ new one, and the one-spelling rule of the rest of the API.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import io
 import json
@@ -50,6 +51,29 @@ class NamespaceTests(SynchronousTestCase):
         missing = [n for n in eliot.__all__ if n != "_parse" and not hasattr(compat, n)]
         self.assertEqual(missing, [])
         self.assertEqual(sorted(compat.__all__), sorted(set(compat.__all__)))
+
+    def test_everyPublicEliotName(self) -> None:
+        """
+        Each public name of Eliot 1.18's modules (but journald and dask,
+        whose modules come with their own integration) is in txcausal's
+        module of the same name, or in C{txcausal.compat}, or documented as
+        different.
+        """
+        documented = {"parse.WrittenMessage"}
+        missing = []
+        for name in ["", "testing", "twisted", "logwriter", "stdlib", "json", "prettyprint",
+                     "filter", "tai64n", "serializers", "parse"]:
+            theirs = importlib.import_module("eliot" + ("." + name if name else ""))
+            ours = importlib.import_module("txcausal" + ("." + name if name else ""))
+            public = getattr(theirs, "__all__", None) or [
+                n for n, v in vars(theirs).items()
+                if getattr(v, "__module__", None) == theirs.__name__]
+            for attribute in public:
+                if attribute.startswith("_") or f"{name}.{attribute}" in documented:
+                    continue
+                if not (hasattr(ours, attribute) or hasattr(compat, attribute)):
+                    missing.append(f"{theirs.__name__}.{attribute}")
+        self.assertEqual(missing, [])
 
     def test_currentNamesAreTxcausals(self) -> None:
         """
@@ -185,6 +209,15 @@ class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
         warned(lambda: txcausal.log_message(message_type="m", m=Money(), s={1}))
         self.assertEqual(json.loads(data.getvalue())["m"], {"cents": 5})
         self.assertEqual(len(texts), 1)
+
+    def test_issuperset(self) -> None:
+        """
+        C{issuperset} tells whether a dict has another's items.
+        """
+        self.assertEqual(warned(lambda: compat.issuperset({"a": 1, "b": 2}, {"a": 1})),
+                         (True, ["issuperset is deprecated: use "
+                                 "txcausal.testing.assertContainsFields"]))
+        self.assertFalse(warned(lambda: compat.issuperset({"a": 1}, {"a": 2}))[0])
 
     def test_validateLogging(self) -> None:
         """
