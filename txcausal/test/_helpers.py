@@ -34,6 +34,21 @@ def examples_dir() -> Path:
     raise SkipTest("examples/ not found: run from the repository root or set TXCAUSAL_EXAMPLES")
 
 
+def docs_dir() -> Path:
+    """
+    Find the repository's C{docs/} directory, as L{examples_dir} finds
+    C{examples/} (C{$TXCAUSAL_DOCS} names it).
+
+    @raise SkipTest: If there is none.
+    """
+    candidates = [os.environ.get("TXCAUSAL_DOCS"), Path.cwd() / "docs",
+                  Path(txcausal.__file__).resolve().parent.parent / "docs"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "quickstart.md").exists():
+            return Path(candidate)
+    raise SkipTest("docs/ not found: run from the repository root or set TXCAUSAL_DOCS")
+
+
 def run_python(
     args: List[str],
     cwd: Optional[Path] = None,

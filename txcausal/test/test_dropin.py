@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from attrs import frozen
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from ._helpers import run_python
+from ._helpers import docs_dir, run_python
 
 PROGRAMS = Path(__file__).parent / "dropin"
 
@@ -421,6 +421,19 @@ class DropInTests(SynchronousTestCase):
         for name in program_names():
             seen |= compare_program(name).seen
         self.assertEqual(sorted(d.name for d in KNOWN_DIFFERENCES if d.name not in seen), [])
+
+    def test_differencesAreDocumented(self) -> None:
+        """
+        Each documented difference is a row of the "Coming from Eliot"
+        table, as are the renamed names.
+        """
+        text = (docs_dir() / "quickstart.md").read_text()
+        table = text[text.index("## Coming from Eliot"):]
+        rows = [line.split("|")[1].strip() for line in table.splitlines()
+                if line.startswith("| ")]
+        self.assertEqual([d.row for d in KNOWN_DIFFERENCES if d.row not in rows], [])
+        for (module, name), _ in RENAMED.items():
+            self.assertIn(f"eliot.{module + '.' if module else ''}{name}", table)
 
     def test_programsCoverTheManual(self) -> None:
         """
