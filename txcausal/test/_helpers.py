@@ -18,35 +18,39 @@ from txcausal import _output
 from txcausal._memory import MemoryLogger
 
 
-def examples_dir() -> Path:
+def _beside_package(name: str, marker: str, variable: str) -> Path:
     """
-    Find the repository's C{examples/} directory: C{$TXCAUSAL_EXAMPLES}, or
-    C{examples/} in the current directory or beside the package (editable
-    installs).
+    Find a directory of the repository: C{$variable}, or C{name/} in the
+    current directory or beside the package (editable installs), holding
+    C{marker}.
 
     @raise SkipTest: If there is none (e.g. an installed copy run elsewhere).
     """
-    candidates = [os.environ.get("TXCAUSAL_EXAMPLES"), Path.cwd() / "examples",
-                  Path(txcausal.__file__).resolve().parent.parent / "examples"]
+    candidates = [os.environ.get(variable), Path.cwd() / name,
+                  Path(txcausal.__file__).resolve().parent.parent / name]
     for candidate in candidates:
-        if candidate and (Path(candidate) / "actions_tree.py").exists():
+        if candidate and (Path(candidate) / marker).exists():
             return Path(candidate)
-    raise SkipTest("examples/ not found: run from the repository root or set TXCAUSAL_EXAMPLES")
+    raise SkipTest(f"{name}/ not found: run from the repository root or set {variable}")
+
+
+def examples_dir() -> Path:
+    """
+    Find the repository's C{examples/} directory (C{$TXCAUSAL_EXAMPLES}
+    names it).
+
+    @raise SkipTest: If there is none.
+    """
+    return _beside_package("examples", "actions_tree.py", "TXCAUSAL_EXAMPLES")
 
 
 def docs_dir() -> Path:
     """
-    Find the repository's C{docs/} directory, as L{examples_dir} finds
-    C{examples/} (C{$TXCAUSAL_DOCS} names it).
+    Find the repository's C{docs/} directory (C{$TXCAUSAL_DOCS} names it).
 
     @raise SkipTest: If there is none.
     """
-    candidates = [os.environ.get("TXCAUSAL_DOCS"), Path.cwd() / "docs",
-                  Path(txcausal.__file__).resolve().parent.parent / "docs"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "quickstart.md").exists():
-            return Path(candidate)
-    raise SkipTest("docs/ not found: run from the repository root or set TXCAUSAL_DOCS")
+    return _beside_package("docs", "quickstart.md", "TXCAUSAL_DOCS")
 
 
 def run_python(

@@ -231,7 +231,33 @@ class TreeStaysWholeTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertNotIn("<unnamed>", result.stdout)
 
 
-class SurrogateTests(_Harness, SynchronousTestCase):
+class _ThroughWriters(_Harness):
+    """
+    Writes C{fields} through L{ThreadedWriter}s and checks what comes out
+    with C{check}.
+    """
+
+    fields: Dict[str, Any]
+
+    def check(self, data: bytes) -> None:
+        raise NotImplementedError()
+
+    def checkThreadedWriter(self) -> None:
+        """
+        Check what a L{ThreadedWriter} writes to a L{FileDestination}, and
+        delivers to another destination.
+        """
+        out = io.BytesIO()
+        received: List[Dict[str, Any]] = []
+        for destination in [FileDestination(out), received.append]:
+            writer, _, performAll = self.started(destination)
+            writer(message(**self.fields))
+            performAll()
+        self.check(out.getvalue())
+        self.check(orjson.dumps(received[0]))
+
+
+class SurrogateTests(_ThroughWriters, SynchronousTestCase):
     """
     Lone surrogates (what C{os.listdir} and C{sys.argv} give for bytes that
     are not UTF-8) are escaped, so every line is valid UTF-8.
@@ -267,14 +293,7 @@ class SurrogateTests(_Harness, SynchronousTestCase):
         Behind a L{ThreadedWriter}, a file and any other destination get
         the escaped text.
         """
-        out = io.BytesIO()
-        received: List[Dict[str, Any]] = []
-        for destination in [FileDestination(out), received.append]:
-            writer, _, performAll = self.started(destination)
-            writer(message(**self.fields))
-            performAll()
-        self.check(out.getvalue())
-        self.check(orjson.dumps(received[0]))
+        self.checkThreadedWriter()
 
     def test_twistedDestination(self) -> None:
         """
@@ -285,7 +304,7 @@ class SurrogateTests(_Harness, SynchronousTestCase):
         self.check(events[0]["txcausal_json"].encode("utf-8"))
 
 
-class NonFiniteTests(_Harness, SynchronousTestCase):
+class NonFiniteTests(_ThroughWriters, SynchronousTestCase):
     """
     C{NaN}, C{inf} and C{-inf} are written as the strings C{"NaN"},
     C{"Infinity"} and C{"-Infinity"} (which C{float()} reads back), not as
@@ -315,14 +334,7 @@ class NonFiniteTests(_Harness, SynchronousTestCase):
         """
         So does L{ThreadedWriter}'s, for a file or another destination.
         """
-        out = io.BytesIO()
-        received: List[Dict[str, Any]] = []
-        for destination in [FileDestination(out), received.append]:
-            writer, _, performAll = self.started(destination)
-            writer(message(**self.fields))
-            performAll()
-        self.check(out.getvalue())
-        self.check(orjson.dumps(received[0]))
+        self.checkThreadedWriter()
 
     def test_noneAlone(self) -> None:
         """
