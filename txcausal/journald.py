@@ -1,0 +1,152 @@
+# -*- test-case-name: txcausal.test.test_journald -*-
+"""
+L{JournaldDestination}: messages written to systemd's journal, with fields
+that journalctl can select on::
+
+    from txcausal import add_destinations
+    from txcausal.journald import JournaldDestination
+
+    add_destinations(JournaldDestination())
+
+then C{journalctl --output cat ELIOT_TASK=<uuid> | txcausal tree}.  It speaks
+journald's native protocol itself: no C library is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict, List
+
+from orjson import dumps as _dumps
+from zope.interface import implementer
+
+from ._interfaces import IDestination
+from ._journal import JOURNAL_SOCKET, JournalSocket, encode_entry
+from ._json import EncoderHook, encoder_for, serialization_failure_messages
+from ._wire import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
+    TASK_UUID_FIELD,
+    TRACEBACK_MESSAGE_TYPE,
+)
+
+#: syslog priorities: "crit" for tracebacks, "err" for failed actions,
+#: "info" for the rest, as Eliot writes them.
+_CRITICAL = b"2"
+_ERROR = b"3"
+_INFO = b"6"
+
+
+def _program_name() -> str:
+    """
+    @return: The name of the running program, as syslog identifies it.
+    """
+    argv = getattr(sys, "argv", None) or [""]
+    return os.path.basename(str(argv[0])) or "python"
+
+
+def _text(value: Any) -> bytes:
+    return str(value).encode("utf-8", "surrogateescape")
+
+
+@implementer(IDestination)
+class JournaldDestination:
+    """
+    Writes each message to journald as one entry with these fields:
+
+      - C{MESSAGE}: the message as one line of JSON, as a file gets it;
+      - C{ELIOT_TASK}: its task UUID;
+      - C{ELIOT_TYPE}: its message or action type, when it has one;
+      - C{PRIORITY}: 2 ("crit") for a traceback, 3 ("err") for the finish
+        of a failed action, 6 ("info") otherwise;
+      - C{SYSLOG_IDENTIFIER}: the program's name.
+
+    A message too large for a datagram is passed to journald in a sealed
+    memfd.  When journald cannot take a message (it is not running, its
+    socket is missing, or its queue stays full) the call raises
+    L{OSError}, which reports and counts the message as any destination
+    failure is (through the other destinations, or by a
+    L{txcausal.logwriter.ThreadedWriter}).  Thread-safe; a send waits for
+    room in journald's queue for up to C{timeout} seconds, so behind a
+    C{ThreadedWriter} nothing waits on the reactor's thread.
+    """
+
+    def __init__(
+        self,
+        encoder: EncoderHook = None,
+        *,
+        identifier: str = "",
+        timeout: float = 1.0,
+        path: str = JOURNAL_SOCKET,
+    ) -> None:
+        """
+        @param encoder: A JSON encoder hook for types JSON does not know, as
+            L{txcausal.to_file} takes.
+        @param identifier: The C{SYSLOG_IDENTIFIER}; default: the base name
+            of C{sys.argv[0]}, as Eliot writes it.
+        @param timeout: How long a send may wait while journald's queue is
+            full, in seconds.  Once one has waited in vain, the next do not
+            wait until one gets through.
+        @param path: journald's socket.
+        @raise ValueError: If C{timeout} is negative.
+        """
+        self._encoder = encoder_for(encoder)
+        self._identifier = _text(identifier or _program_name())
+        self._socket = JournalSocket(path, timeout)
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Write one message to journald.
+
+        @raise OSError: If journald could not take it.
+        """
+        for entry in self.entries(message):
+            self._socket.send(entry)
+
+    def entries(self, message: Dict[str, Any]) -> List[bytes]:
+        """
+        Encode a message as journal entries: one, or, if the message cannot
+        be encoded as JSON, the two reporting that.
+        """
+        try:
+            line = _dumps(message, default=self._encoder.default)
+        except TypeError:
+            try:
+                line = self._encoder.dumps(message)[:-1]
+            except Exception as e:
+                return [self._entry(report, _dumps(report))
+                        for report in serialization_failure_messages(message, e)]
+        return [self._entry(message, line)]
+
+    def _entry(self, message: Dict[str, Any], line: bytes) -> bytes:
+        fields = [(b"MESSAGE", line), (b"ELIOT_TASK", _text(message.get(TASK_UUID_FIELD)))]
+        priority = _INFO
+        kind = message.get(ACTION_TYPE_FIELD)
+        if kind is not None:
+            if message.get(ACTION_STATUS_FIELD) == FAILED_STATUS:
+                priority = _ERROR
+        else:
+            kind = message.get(MESSAGE_TYPE_FIELD)
+            if kind == TRACEBACK_MESSAGE_TYPE:
+                priority = _CRITICAL
+        if kind is not None:
+            fields.append((b"ELIOT_TYPE", _text(kind)))
+        fields.append((b"PRIORITY", priority))
+        fields.append((b"SYSLOG_IDENTIFIER", self._identifier))
+        return encode_entry(fields)
+
+    def close(self) -> None:
+        """
+        Close the socket to journald (remove the destination first); a
+        later message opens it again.
+        """
+        self._socket.close()
+
+    def __repr__(self) -> str:
+        return f"<JournaldDestination {self._socket.path!r}>"
+
+
+__all__ = ["JournaldDestination"]

@@ -1,0 +1,413 @@
+"""
+Tests for L{txcausal.journald}: the native protocol against a socket of the
+test's own, then against a real journald read back with C{journalctl}.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+from array import array
+from typing import Any, Dict, List, Tuple
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from txcausal import (
+    IDestination,
+    log_message,
+    start_action,
+    start_task,
+    write_traceback,
+)
+from txcausal._journal import _SEALS, JournalSocket, encode_entry
+from txcausal.journald import JournaldDestination, _program_name
+
+from . import _journald
+from ._helpers import IsolatedOutputMixin, run_example
+from .test_logwriter import _Harness
+
+
+def parse_entry(data: bytes) -> Dict[str, bytes]:
+    """
+    Decode a native protocol entry, as journald does.
+    """
+    fields: Dict[str, bytes] = {}
+    while data:
+        line, _, rest = data.partition(b"\n")
+        if b"=" in line:
+            name, _, value = line.partition(b"=")
+            data = rest
+        else:
+            name, size = line, int.from_bytes(rest[:8], "little")
+            value, data = rest[8:8 + size], rest[8 + size + 1:]
+        fields[name.decode("ascii")] = value
+    return fields
+
+
+class FakeJournald:
+    """
+    A socket standing in for journald's, in a temporary directory.
+    """
+
+    def __init__(self, test: SynchronousTestCase) -> None:
+        directory = tempfile.mkdtemp()
+        test.addCleanup(os.rmdir, directory)
+        self.path = os.path.join(directory, "socket")
+        test.addCleanup(os.unlink, self.path)
+        self.bind()
+        test.addCleanup(lambda: self.server.close())
+
+    def bind(self) -> None:
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.server.bind(self.path)
+        self.server.setblocking(False)
+
+    def restart(self) -> None:
+        """
+        Stop, and listen again at the same path on a new socket.
+        """
+        self.server.close()
+        os.unlink(self.path)
+        self.bind()
+
+    def receive(self) -> Tuple[bytes, List[int]]:
+        """
+        @return: The next datagram and the descriptors passed with it.
+        """
+        data, ancillary, _, _ = self.server.recvmsg(16 * 1024 * 1024, socket.CMSG_SPACE(16))
+        fds = array("i")
+        for level, kind, payload in ancillary:
+            if (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+        return data, list(fds)
+
+    def entries(self) -> List[Dict[str, bytes]]:
+        """
+        @return: Every entry received so far, read from memfds when passed
+            that way.
+        """
+        received: List[Dict[str, bytes]] = []
+        while True:
+            try:
+                data, fds = self.receive()
+            except BlockingIOError:
+                return received
+            for fd in fds:
+                data = os.pread(fd, os.fstat(fd).st_size, 0)
+                os.close(fd)
+            received.append(parse_entry(data))
+
+
+class EncodingTests(SynchronousTestCase):
+    """
+    L{encode_entry} writes fields as the native protocol describes.
+    """
+
+    def test_plainAndBinarySafe(self) -> None:
+        """
+        A value without a newline is written C{NAME=value}; one with a
+        newline as the name, a newline, its length in 64-bit little-endian
+        and the value.
+        """
+        entry = encode_entry([(b"A", b"one"), (b"B", b"two\nlines"), (b"C", b"")])
+        self.assertEqual(
+            entry, b"A=one\nB\n\x09\x00\x00\x00\x00\x00\x00\x00two\nlines\nC=\n")
+        self.assertEqual(parse_entry(entry), {"A": b"one", "B": b"two\nlines", "C": b""})
+
+
+class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    L{JournaldDestination} against a socket of the test's own.
+    """
+
+    def setUp(self) -> None:
+        self.journal = FakeJournald(self)
+        self.destination = JournaldDestination(path=self.journal.path, identifier="tests")
+        self.addCleanup(self.destination.close)
+        self.messages: List[Dict[str, Any]] = []
+        self.isolate().add(self.messages.append, self.destination)
+
+    def test_interface(self) -> None:
+        """
+        L{JournaldDestination} provides L{IDestination}.
+        """
+        self.assertTrue(verifyObject(IDestination, self.destination))
+
+    def test_fields(self) -> None:
+        """
+        Each message is one entry: C{MESSAGE} is its JSON, C{ELIOT_TASK} its
+        task, C{ELIOT_TYPE} its type, C{PRIORITY} 6, and
+        C{SYSLOG_IDENTIFIER} the identifier.
+        """
+        with start_action(action_type="app:work", n=1):
+            log_message(message_type="app:note", text="line one\nline two")
+        entries = self.journal.entries()
+        self.assertEqual([orjson.loads(e["MESSAGE"]) for e in entries], self.messages)
+        self.assertEqual([e["ELIOT_TYPE"] for e in entries],
+                         [b"app:work", b"app:note", b"app:work"])
+        self.assertEqual({e["ELIOT_TASK"] for e in entries},
+                         {self.messages[0]["task_uuid"].encode()})
+        self.assertEqual({(e["PRIORITY"], e["SYSLOG_IDENTIFIER"]) for e in entries},
+                         {(b"6", b"tests")})
+        self.assertNotIn(b"\n", entries[1]["MESSAGE"])
+
+    def test_priorities(self) -> None:
+        """
+        The finish of a failed action has priority 3, a traceback 2; the
+        start of that action 6.
+        """
+        try:
+            with start_action(action_type="app:divide"):
+                raise ZeroDivisionError("division by zero")
+        except ZeroDivisionError:
+            write_traceback()
+        entries = self.journal.entries()
+        self.assertEqual([(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries],
+                         [(b"app:divide", b"6"), (b"app:divide", b"3"),
+                          (b"eliot:traceback", b"2")])
+
+    def test_newlinesInFields(self) -> None:
+        """
+        A type, task or identifier holding a newline reaches journald
+        whole; a message without a type has no C{ELIOT_TYPE}.
+        """
+        destination = JournaldDestination(path=self.journal.path, identifier="two\nlines")
+        destination({"task_uuid": "a\nb", "task_level": [1], "message_type": "x\ny"})
+        destination({"task_uuid": "c", "task_level": [1]})
+        first, second = self.journal.entries()
+        self.assertEqual((first["ELIOT_TASK"], first["ELIOT_TYPE"], first["SYSLOG_IDENTIFIER"]),
+                         (b"a\nb", b"x\ny", b"two\nlines"))
+        self.assertNotIn("ELIOT_TYPE", second)
+
+    def test_defaultIdentifier(self) -> None:
+        """
+        By default C{SYSLOG_IDENTIFIER} is the program's name, the base name
+        of C{sys.argv[0]}.
+        """
+        self.patch(sys, "argv", ["/usr/local/bin/frobd", "--fast"])
+        self.assertEqual(_program_name(), "frobd")
+        JournaldDestination(path=self.journal.path)({"task_uuid": "t", "task_level": [1]})
+        self.assertEqual(self.journal.entries()[0]["SYSLOG_IDENTIFIER"], b"frobd")
+        self.patch(sys, "argv", [""])
+        self.assertEqual(_program_name(), "python")
+
+    def test_encoderHook(self) -> None:
+        """
+        The encoder hook encodes types JSON does not know; a message that
+        still cannot be encoded becomes the two entries that report it.
+        """
+        destination = JournaldDestination(
+            lambda o: sorted(o) if isinstance(o, frozenset) else o.missing,
+            path=self.journal.path)
+        destination({"task_uuid": "t", "task_level": [1], "tags": frozenset("ba")})
+        destination({"task_uuid": "u", "task_level": [1], "what": object()})
+        entries = self.journal.entries()
+        self.assertEqual(orjson.loads(entries[0]["MESSAGE"])["tags"], ["a", "b"])
+        self.assertEqual([(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries[1:]],
+                         [(b"eliot:traceback", b"2"), (b"eliot:serialization_failure", b"6")])
+
+    def test_largeEntryThroughSealedMemfd(self) -> None:
+        """
+        An entry too large for a datagram is written to a memfd, sealed
+        against any change, whose descriptor is sent in an empty datagram.
+        """
+        with open("/proc/sys/net/core/wmem_default") as f:
+            size = int(f.read()) * 2
+        log_message(message_type="app:big", blob="x" * size)
+        data, fds = self.journal.receive()
+        self.assertEqual((data, len(fds)), (b"", 1))
+        self.addCleanup(os.close, fds[0])
+        self.assertEqual(fcntl.fcntl(fds[0], fcntl.F_GET_SEALS), _SEALS)
+        entry = parse_entry(os.pread(fds[0], os.fstat(fds[0]).st_size, 0))
+        self.assertEqual(orjson.loads(entry["MESSAGE"]), self.messages[0])
+
+    def test_reconnectsAfterRestart(self) -> None:
+        """
+        When journald restarts, the next message reaches the new one.
+        """
+        log_message(message_type="app:before")
+        self.journal.restart()
+        log_message(message_type="app:after")
+        self.assertEqual([e["ELIOT_TYPE"] for e in self.journal.entries()], [b"app:after"])
+        self.assertEqual(len(self.messages), 2)
+
+
+class FailureTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    When journald cannot take a message, the destination raises, so the
+    failure is reported and counted as any destination's; the program
+    never sees it.
+    """
+
+    def test_noSocket(self) -> None:
+        """
+        With no socket, the report names it, and the message counts as
+        dropped when no other destination took it.
+        """
+        destinations = self.isolate()
+        destination = JournaldDestination(path="/nonexistent/journal/socket")
+        destinations.add(destination)
+        log_message(message_type="app:lost")
+        self.assertEqual(destinations.dropped, 1)
+        reports: List[Dict[str, Any]] = []
+        destinations.add(reports.append)
+        log_message(message_type="app:kept")
+        self.assertEqual(destinations.dropped, 1)
+        [report] = [r for r in reports if r["message_type"] == "eliot:destination_failure"]
+        self.assertEqual(report["exception"], "builtins.FileNotFoundError")
+        self.assertIn("/nonexistent/journal/socket", report["reason"])
+
+    def test_staleSocket(self) -> None:
+        """
+        The socket file of a journald that has stopped refuses the message.
+        """
+        journal = FakeJournald(self)
+        journal.server.close()
+        destination = JournaldDestination(path=journal.path)
+        self.assertRaises(ConnectionRefusedError, destination,
+                          {"task_uuid": "t", "task_level": [1]})
+
+    def test_queueFull(self) -> None:
+        """
+        While journald's queue is full a send waits for room (here: in vain)
+        and raises L{BlockingIOError}; the next sends do not wait until one
+        gets through, after which the next full queue is waited for again.
+        """
+        journal = FakeJournald(self)
+        sender = JournalSocket(journal.path, timeout=5.0)
+        waits: List[float] = []
+        sender.wait_writable = lambda sock, timeout: bool(waits.append(timeout))  # type: ignore
+        sent = 0
+        while not waits:
+            try:
+                sender.send(b"MESSAGE=%d\n" % sent)
+            except BlockingIOError as e:
+                self.assertIn(journal.path, str(e))
+                self.assertEqual(e.errno, errno.EAGAIN)
+            sent += 1
+            self.assertLess(sent, 100_000)
+        self.assertEqual(len(waits), 1)
+        self.assertGreater(waits[0], 4)
+        self.assertRaises(BlockingIOError, sender.send, b"MESSAGE=stuck\n")
+        self.assertEqual(len(waits), 1)
+        journal.receive()
+        sender.send(b"MESSAGE=room\n")
+        self.assertRaises(BlockingIOError, sender.send, b"MESSAGE=full again\n")
+        self.assertEqual(len(waits), 2)
+
+    def test_badTimeout(self) -> None:
+        """
+        A negative timeout is refused.
+        """
+        self.assertRaises(ValueError, JournaldDestination, timeout=-1)
+
+
+class ThreadedWriterTests(_Harness, SynchronousTestCase):
+    """
+    Behind a L{txcausal.logwriter.ThreadedWriter}, a missing journald is
+    reported once and what it loses is counted.
+    """
+
+    def test_missingJournald(self) -> None:
+        """
+        The writer reports the failure through the other destinations and
+        counts every message lost.
+        """
+        logger = self.capture()
+        writer, _, performAll = self.started(JournaldDestination(path="/nonexistent/socket"))
+        for n in range(3):
+            writer({"task_uuid": "t", "task_level": [n + 1], "message_type": "app:n"})
+        performAll()
+        self.assertEqual(writer.dropped, 3)
+        failures = [m for m in logger.messages
+                    if m["message_type"] == "eliot:destination_failure"]
+        self.assertEqual(len(failures), 1)
+        self.assertIn("JournaldDestination", failures[0]["destination"])
+
+
+class RealJournaldTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    Against a real journald (started for the tests when none runs and the
+    tests run as root), read back with C{journalctl}.
+    """
+
+    def setUp(self) -> None:
+        _journald.JOURNALD.start()
+
+    def logTask(self) -> Tuple[str, List[Dict[str, Any]]]:
+        """
+        Log a task with nested, failed, multi-line and large messages to
+        journald.
+
+        @return: Its UUID and the messages logged.
+        """
+        messages: List[Dict[str, Any]] = []
+        destination = JournaldDestination()
+        self.addCleanup(destination.close)
+        self.isolate().add(messages.append, destination)
+        with start_task(action_type="e2e:main") as task:
+            with start_action(action_type="e2e:nested", depth=2):
+                log_message(message_type="e2e:poem", text="roses\nviolets\n")
+            log_message(message_type="e2e:big", blob="b" * 100_000)
+            log_message(message_type="e2e:huge", blob="h" * 2_000_000)
+            try:
+                with start_action(action_type="e2e:divide", a=10, b=0):
+                    raise ZeroDivisionError("division by zero")
+            except ZeroDivisionError:
+                write_traceback()
+        return task.task_uuid, messages
+
+    def test_readBack(self) -> None:
+        """
+        C{journalctl -o json ELIOT_TASK=<uuid>} gives back every message of
+        the task, whole, with its type, priority and identifier.
+        """
+        uuid, messages = self.logTask()
+        entries = _journald.entries(uuid)
+        self.assertEqual([orjson.loads(e["MESSAGE"]) for e in entries], messages)
+        self.assertEqual(
+            [(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries],
+            [("e2e:main", "6"), ("e2e:nested", "6"), ("e2e:poem", "6"), ("e2e:nested", "6"),
+             ("e2e:big", "6"), ("e2e:huge", "6"), ("e2e:divide", "6"), ("e2e:divide", "3"),
+             ("eliot:traceback", "2"), ("e2e:main", "6")])
+        self.assertEqual({e["SYSLOG_IDENTIFIER"] for e in entries}, {_program_name()})
+
+    def test_tree(self) -> None:
+        """
+        C{journalctl --output cat ELIOT_TASK=<uuid> | txcausal tree} shows
+        the task.
+        """
+        uuid, _ = self.logTask()
+        cat = _journald.journalctl("--all", "--output", "cat", f"ELIOT_TASK={uuid}")
+        tree = subprocess.run([sys.executable, "-m", "txcausal", "tree", "--ascii"],
+                              input=cat, capture_output=True, check=True, timeout=60).stdout
+        text = tree.decode("utf-8")
+        self.assertIn(uuid, text)
+        for expected in ["e2e:nested/2/1", "e2e:poem/2/2", "e2e:divide/5/1", "failed",
+                         "builtins.ZeroDivisionError", "e2e:main/7"]:
+            self.assertIn(expected, text)
+
+    def test_example(self) -> None:
+        """
+        C{examples/journald_divide.py} writes both divisions to journald,
+        the failed one with priority 3, under the script's name.
+        """
+        output = run_example("journald_divide.py").stdout
+        tasks = re.findall(r"task (\S+)", output)
+        self.assertEqual(len(tasks), 2)
+        self.assertIn("failed: division by zero", output)
+        good, bad = (_journald.entries(uuid) for uuid in tasks)
+        self.assertEqual([(e["ELIOT_TYPE"], e["PRIORITY"]) for e in bad],
+                         [("divide", "6"), ("divide", "3")])
+        self.assertEqual(orjson.loads(bad[1]["MESSAGE"])["exception"],
+                         "builtins.ZeroDivisionError")
+        self.assertEqual(orjson.loads(good[1]["MESSAGE"])["action_status"], "succeeded")
+        self.assertEqual({e["SYSLOG_IDENTIFIER"] for e in good + bad}, {"journald_divide.py"})
