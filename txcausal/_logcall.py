@@ -13,7 +13,7 @@ from functools import partial, wraps
 from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, TypeVar, cast, overload
 
 from ._action import Action, _begin
-from ._context import _get_action
+from ._context import current_action
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -120,9 +120,11 @@ def _wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
     Wrap a plain function (which may return a Deferred or a coroutine).
     """
 
+    # The wrapper refers only to what pickle can import (current_action,
+    # not the ContextVar): Dask pickles functions of __main__ by value.
     @wraps(f)
     def logging_wrapper(*args: Any, **kwargs: Any) -> Any:
-        action = _begin(_get_action(), None, name, arguments(args, kwargs), None)
+        action = _begin(current_action(), None, name, arguments(args, kwargs), None)
         try:
             with action.context():
                 result = f(*args, **kwargs)
@@ -142,7 +144,7 @@ def _async_wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
 
     @wraps(f)
     async def async_logging_wrapper(*args: Any, **kwargs: Any) -> Any:
-        action = _begin(_get_action(), None, name, arguments(args, kwargs), None)
+        action = _begin(current_action(), None, name, arguments(args, kwargs), None)
         try:
             coroutine = f(*args, **kwargs)
         except BaseException as e:

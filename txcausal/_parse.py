@@ -31,14 +31,18 @@ class _Entry:
     """
     An open task: its tree, its strays, and its actions that handed
     positions off to other processes.
+
+    @ivar earlier: Whether it was opened before the last source, whose
+        messages may still join it.
     """
 
-    __slots__ = ("root", "strays", "handing")
+    __slots__ = ("root", "strays", "handing", "earlier")
 
     def __init__(self, root: WrittenAction) -> None:
         self.root = root
         self.strays: List[Message] = []
         self.handing: List[WrittenAction] = []
+        self.earlier = False
 
     def awaits_other_process(self) -> bool:
         """
@@ -102,11 +106,12 @@ class Parser:
             entry.strays.append(message)
         elif node._handed and REMOTE_TASK_LEVELS_FIELD in message:
             entry.handing.append(node)
+        eager = self.eager and not entry.earlier
         if root._open == 0:
-            if self.eager or not entry.handing or not entry.awaits_other_process():
+            if eager or not entry.handing or not entry.awaits_other_process():
                 del self._open[uuid]
                 return Task(uuid, root, True, entry.strays)
-        elif self.eager and node is not None and node._open == 0:
+        elif eager and node is not None and node._open == 0:
             top = _continued_top(root)
             if top is not None and top._open == 0:
                 del self._open[uuid]
@@ -117,8 +122,12 @@ class Parser:
 
     def reading_last_source(self) -> None:
         """
-        Say that no later message can join the open tasks: set L{eager}.
+        Say that the last source is about to be read: set L{eager} for the
+        tasks it opens.  Those open now wait for the end (L{flush}) or to
+        be complete: that source may hold their other parts.
         """
+        for entry in self._open.values():
+            entry.earlier = True
         self.eager = True
 
     def open_count(self) -> int:

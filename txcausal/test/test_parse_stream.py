@@ -110,6 +110,21 @@ class HandedOffTests(CapturingMixin, SynchronousTestCase):
             self.assertEqual(request.handed_off_levels(), [])
             self.assertEqual(len(list(task.messages())), 7)
 
+    def test_joinedFromLastFile(self) -> None:
+        """
+        A task that handed several positions off, read before the file of
+        the process that continued them (as C{tree *.log} reads a Dask
+        client's log before its workers'), waits for all of them, not just
+        the first one that completes.
+        """
+        handed = client(handed=("/2/2", "/2/3"))
+        handed[2] = end("X", [2, 4], 1.9, "client:request", remote_task_levels=["/2/2", "/2/3"])
+        other = [{**m, "task_level": [2, 3, *m["task_level"][2:]]} for m in server()]
+        tasks = list(parse_files(files(Source("c", handed), Source("s", server() + other))))
+        task = only(tasks)
+        self.assertTrue(task.complete)
+        self.assertEqual(len(list(task.messages())), 10)
+
     def test_oddValuesIgnored(self) -> None:
         """
         Entries of C{remote_task_levels} that are not levels of a child of
