@@ -27,7 +27,7 @@ from txcausal.dask import compute_with_trace, persist_with_trace
 from txcausal.parse import Task, parse_messages, read_messages
 
 from ._dask_tasks import add, fail, log_to_directory, multiply
-from ._helpers import IsolatedOutputMixin
+from ._helpers import IsolatedOutputMixin, run_python
 from .test_parse import only
 
 Message = Dict[str, Any]
@@ -259,3 +259,30 @@ class MultiprocessingTests(IsolatedOutputMixin, SynchronousTestCase):
         one_tree(messages + remote)
         self.assertEqual(len(assert_traced(self, messages + remote)), 4)
 
+
+
+class ImportTests(SynchronousTestCase):
+    """
+    The integration's names, and what importing txcausal costs.
+    """
+
+    def test_eliotNames(self) -> None:
+        """
+        C{txcausal.dask} offers Eliot's names, so Eliot programs switch by
+        changing the import.
+        """
+        import txcausal.dask
+
+        self.assertLessEqual({"compute_with_trace", "persist_with_trace"},
+                             set(txcausal.dask.__all__))
+        for name in txcausal.dask.__all__:
+            self.assertTrue(callable(getattr(txcausal.dask, name)), name)
+
+    def test_daskOnlyWhenAskedFor(self) -> None:
+        """
+        Importing txcausal, or its journald destination, imports neither
+        Dask nor distributed.
+        """
+        result = run_python(["-c", "import sys, txcausal, txcausal.journald; "
+                             "print([m for m in ('dask', 'distributed') if m in sys.modules])"])
+        self.assertEqual((result.returncode, result.stdout, result.stderr), (0, "[]\n", ""))
