@@ -109,7 +109,9 @@ class JournalSocket:
                 sock.close()
                 raise OSError(e.errno, e.strerror, self.path) from None
             sock.setblocking(False)
-            # The one replaced is closed when no thread sends through it.
+            # A thread still sending through the stale one fails that send.
+            if stale is not None:
+                stale.close()
             self._socket = sock
             return sock
 

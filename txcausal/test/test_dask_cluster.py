@@ -116,6 +116,8 @@ class _Cluster:
             client.close()
         if cluster is not None:
             cluster.close()
+        if self.destination is not None:
+            self.destination.file.close()
 
 
 _CLUSTER = _Cluster()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import io
 import os
 import re
 import socket
@@ -180,6 +181,7 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         whole; a message without a type has no C{ELIOT_TYPE}.
         """
         destination = JournaldDestination(path=self.journal.path, identifier="two\nlines")
+        self.addCleanup(destination.close)
         destination({"task_uuid": "a\nb", "task_level": [1], "message_type": "x\ny"})
         destination({"task_uuid": "c", "task_level": [1]})
         first, second = self.journal.entries()
@@ -194,7 +196,9 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         """
         self.patch(sys, "argv", ["/usr/local/bin/frobd", "--fast"])
         self.assertEqual(_program_name(), "frobd")
-        JournaldDestination(path=self.journal.path)({"task_uuid": "t", "task_level": [1]})
+        destination = JournaldDestination(path=self.journal.path)
+        self.addCleanup(destination.close)
+        destination({"task_uuid": "t", "task_level": [1]})
         self.assertEqual(self.journal.entries()[0]["SYSLOG_IDENTIFIER"], b"frobd")
         self.patch(sys, "argv", [""])
         self.assertEqual(_program_name(), "python")
@@ -207,6 +211,7 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         destination = JournaldDestination(
             lambda o: sorted(o) if isinstance(o, frozenset) else o.missing,
             path=self.journal.path)
+        self.addCleanup(destination.close)
         destination({"task_uuid": "t", "task_level": [1], "tags": frozenset("ba")})
         destination({"task_uuid": "u", "task_level": [1], "what": object()})
         entries = self.journal.entries()
@@ -255,8 +260,11 @@ class FailureTests(IsolatedOutputMixin, SynchronousTestCase):
         destinations = self.isolate()
         destination = JournaldDestination(path="/nonexistent/journal/socket")
         destinations.add(destination)
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
         log_message(message_type="app:lost")
         self.assertEqual(destinations.dropped, 1)
+        self.assertIn("FileNotFoundError", stderr.getvalue())
         reports: List[Dict[str, Any]] = []
         destinations.add(reports.append)
         log_message(message_type="app:kept")
@@ -283,6 +291,7 @@ class FailureTests(IsolatedOutputMixin, SynchronousTestCase):
         """
         journal = FakeJournald(self)
         sender = JournalSocket(journal.path, timeout=5.0)
+        self.addCleanup(sender.close)
         waits: List[float] = []
         sender.wait_writable = lambda sock, timeout: bool(waits.append(timeout))  # type: ignore
         sent = 0
