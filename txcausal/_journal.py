@@ -29,8 +29,10 @@ _TOO_LARGE = frozenset([errno.EMSGSIZE, errno.ENOBUFS])
 #: The errors that mean the journald this socket was connected to is gone
 #: (restarted, say): connecting again may reach the new one.
 _PEER_GONE = frozenset([errno.ECONNREFUSED, errno.ENOTCONN, errno.ECONNRESET])
-#: A sealed memfd cannot change any more; journald requires these seals.
-_SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL
+#: A sealed memfd cannot change any more; journald requires these seals
+#: (Linux's, as journald is: elsewhere the module imports, and sends fail).
+_SEALS = sum(getattr(fcntl, name, 0) for name in
+             ["F_SEAL_SHRINK", "F_SEAL_GROW", "F_SEAL_WRITE", "F_SEAL_SEAL"])
 
 
 def encode_entry(fields: Iterable[Tuple[bytes, bytes]]) -> bytes:
