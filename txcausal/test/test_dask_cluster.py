@@ -2,7 +2,8 @@
 Tests for L{txcausal.dask} on a real distributed cluster: one
 C{LocalCluster} of two worker processes, each logging to a file of its own,
 started by the first test that needs it and shared by the others (trial has
-no class fixtures), closed when the test process exits; and the manual's
+no class fixtures), closed once they have all run (or, when only some run,
+when the test process exits); and the manual's
 example, run as a script with a cluster of its own.
 """
 
@@ -134,7 +135,17 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
         self.client = _CLUSTER.start()
         assert _CLUSTER.destination is not None
         destinations.add(_CLUSTER.destination)
+        self.addCleanup(self.done)
         self.addCleanup(_CLUSTER.idle)
+
+    def done(self) -> None:
+        """
+        After the last of these tests, close the cluster: its processes
+        have no business in the rest of the suite.
+        """
+        _PENDING.discard(self._testMethodName)
+        if not _PENDING:
+            _CLUSTER.stop()
 
     def logged(self) -> Dict[str, List[Message]]:
         """
@@ -296,6 +307,10 @@ def native_method_pickling(test: SynchronousTestCase) -> None:
     reducer = copyreg.dispatch_table.pop(types.MethodType, None)
     if reducer is not None:
         test.addCleanup(copyreg.dispatch_table.__setitem__, types.MethodType, reducer)
+
+
+#: The cluster tests that have not run yet.
+_PENDING = {name for name in dir(ClusterTests) if name.startswith("test_")}
 
 
 def partial_events(client: Client, topic: str) -> Callable[[], Any]:
