@@ -23,7 +23,7 @@ from zope.interface import implementer
 
 from ._interfaces import IDestination
 from ._journal import JOURNAL_SOCKET, JournalSocket, encode_entry
-from ._json import EncoderHook, encoder_for, serialization_failure_messages
+from ._json import FAST_OPTIONS, NULL, EncoderHook, decode_json, encoder_for
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
@@ -108,18 +108,21 @@ class JournaldDestination:
 
     def entries(self, message: Dict[str, Any]) -> List[bytes]:
         """
-        Encode a message as journal entries: one, or, if the message cannot
-        be encoded as JSON, the two reporting that.
+        Encode a message as journal entries, one for each line a file would
+        get: the message, and the report of any value JSON cannot encode.
         """
+        # FileDestination.encode's fast path and fallbacks.
         try:
-            line = _dumps(message, default=self._encoder.default)
+            data = _dumps(message, default=self._encoder.default, option=FAST_OPTIONS)
         except TypeError:
-            try:
-                line = self._encoder.dumps(message)[:-1]
-            except Exception as e:
-                return [self._entry(report, _dumps(report))
-                        for report in serialization_failure_messages(message, e)]
-        return [self._entry(message, line)]
+            data = self._encoder.encode(message)
+        else:
+            if data.partition(NULL)[1]:
+                data = self._encoder.recheck(message, data)
+        lines = data.splitlines()
+        if len(lines) == 1:
+            return [self._entry(message, lines[0])]
+        return [self._entry(decode_json(line), line) for line in lines]
 
     def _entry(self, message: Dict[str, Any], line: bytes) -> bytes:
         fields = [(b"MESSAGE", line), (b"ELIOT_TASK", _text(message.get(TASK_UUID_FIELD)))]

@@ -205,19 +205,24 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
 
     def test_encoderHook(self) -> None:
         """
-        The encoder hook encodes types JSON does not know; a message that
-        still cannot be encoded becomes the two entries that report it.
+        The encoder hook encodes types JSON does not know; a value that
+        still cannot be encoded is written as a file would write it, and
+        the report of it is an entry of its own.
         """
         destination = JournaldDestination(
             lambda o: sorted(o) if isinstance(o, frozenset) else o.missing,
             path=self.journal.path)
         self.addCleanup(destination.close)
         destination({"task_uuid": "t", "task_level": [1], "tags": frozenset("ba")})
-        destination({"task_uuid": "u", "task_level": [1], "what": object()})
+        destination({"task_uuid": "u", "task_level": [1], "what": object(), "x": float("nan")})
         entries = self.journal.entries()
         self.assertEqual(orjson.loads(entries[0]["MESSAGE"])["tags"], ["a", "b"])
-        self.assertEqual([(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries[1:]],
-                         [(b"eliot:traceback", b"2"), (b"eliot:serialization_failure", b"6")])
+        written = orjson.loads(entries[1]["MESSAGE"])
+        self.assertEqual((written["x"], written["what"][:8]), ("NaN", "<object "))
+        self.assertEqual((entries[1]["ELIOT_TASK"], entries[2]["ELIOT_TYPE"]),
+                         (b"u", b"txcausal:unencodable_values"))
+        self.assertEqual(orjson.loads(entries[2]["MESSAGE"])["message_task_uuid"], "u")
+        self.assertEqual(len(entries), 3)
 
     def test_largeEntryThroughSealedMemfd(self) -> None:
         """
