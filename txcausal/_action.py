@@ -41,6 +41,7 @@ from ._wire import (
     EXCEPTION_FIELD,
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
+    PARENT_TASK_ID_FIELD,
     REASON_FIELD,
     REMOTE_TASK_LEVELS_FIELD,
     STARTED_STATUS,
@@ -53,8 +54,12 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
-#: Limits on serialized task ids from other processes.
+#: The longest serialized task id accepted from another process.
 MAX_TASK_ID_LENGTH = 1024
+#: No message is written, nor read back, deeper than this many levels.  An
+#: action whose messages would be deeper (a position continued from
+#: another process, or a child action nested that deep) starts a fresh task
+#: instead, its start message recording the position in C{parent_task_id}.
 MAX_TASK_LEVEL_DEPTH = 100
 _TASK_ID = re.compile(
     r"\A([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
@@ -69,7 +74,7 @@ _TokenStack = Tuple["Token[Optional[Action]]", Any]
 class InvalidTaskId(ValueError):
     """
     A serialized task id is malformed: not C{b"<uuid>@/<level>/<level>..."}
-    with positive levels, ASCII, at most 1 KiB and 100 levels deep.
+    with positive levels, ASCII, at most 1 KiB.
     """
 
 
@@ -157,10 +162,7 @@ def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":
     match = _TASK_ID.match(task_id)
     if match is None:
         raise InvalidTaskId(f"Malformed task id: {task_id[:100]!r}")
-    level = [int(part) for part in match.group(2)[1:].split("/")]
-    if len(level) > MAX_TASK_LEVEL_DEPTH:
-        raise InvalidTaskId(f"Task level deeper than {MAX_TASK_LEVEL_DEPTH}")
-    return match.group(1), level
+    return match.group(1), [int(part) for part in match.group(2)[1:].split("/")]
 
 
 class _ActionContext:
@@ -207,7 +209,7 @@ class Action:
 
     __slots__ = (
         "_logger", "_task_uuid", "_level", "_counter", "action_type", "_finished",
-        "_started", "_success_fields", "_serializers", "_token", "_handed_off",
+        "_started", "_success_fields", "_serializers", "_token", "_handed_off", "_parent_id",
     )
 
     def __init__(
@@ -238,6 +240,7 @@ class Action:
         self._serializers = serializers
         self._token: Optional[_TokenStack] = None
         self._handed_off: Optional[List[str]] = None
+        self._parent_id: Optional[str] = None
 
     @property
     def task_uuid(self) -> str:
@@ -266,6 +269,8 @@ class Action:
             _set_aside(fields)
         fields[ACTION_TYPE_FIELD] = self.action_type
         fields[ACTION_STATUS_FIELD] = STARTED_STATUS
+        if self._parent_id is not None:
+            fields[PARENT_TASK_ID_FIELD] = self._parent_id
         self._started = monotonic()
         serializers = self._serializers
         _stamp_and_write(fields, self, None, serializers.start if serializers else None)
@@ -299,22 +304,44 @@ class Action:
         """
         Start an action continuing a task from another process or thread.
 
+        A position too deep for its messages to fit within
+        L{MAX_TASK_LEVEL_DEPTH} levels is not continued: the action starts
+        a fresh task whose start message has the C{task_id} in its
+        C{parent_task_id} field.
+
         @param task_id: What L{Action.serialize_task_id} returned there.
         @raise InvalidTaskId: If C{task_id} is malformed.
         """
         task_uuid, level = parse_task_id(task_id)
-        action = cls(logger, task_uuid, level, action_type, _serializers)
+        if len(level) < MAX_TASK_LEVEL_DEPTH:
+            action = cls(logger, task_uuid, level, action_type, _serializers)
+        else:
+            action = cls._fresh(logger, task_id, action_type, _serializers)
         action._start(fields)
+        return action
+
+    @classmethod
+    def _fresh(cls, logger: Optional[ILogger], task_id: Union[bytes, str], action_type: str,
+               serializers: Optional["_ActionSerializers"]) -> "Action":
+        """
+        An action starting a new task in place of the position C{task_id}.
+        """
+        action = cls(logger, new_task_uuid(), [], action_type, serializers)
+        action._parent_id = task_id.decode("ascii") if isinstance(task_id, bytes) else task_id
         return action
 
     def child(self, logger: Optional[ILogger], action_type: str,
               serializers: Optional["_ActionSerializers"] = None) -> "Action":
         """
-        Create (without starting) a child action.
+        Create (without starting) a child action; nested too deep (see
+        L{MAX_TASK_LEVEL_DEPTH}), a fresh task continuing a position handed
+        off as to another process.
 
         @param logger: Where the child writes; C{None} for the default
             logger (not this action's), as in Eliot.
         """
+        if len(self._level) + 2 > MAX_TASK_LEVEL_DEPTH:
+            return Action._fresh(logger, self.serialize_task_id(), action_type, serializers)
         return Action(logger, self._task_uuid, self._next_level(), action_type, serializers)
 
     def log(self, message_type: str, **fields: Any) -> None:

@@ -31,6 +31,10 @@ CANCELLED_FIELD = "cancelled"
 #: other processes with C{serialize_task_id()}; messages at those levels are
 #: in another process's log, not missing.
 REMOTE_TASK_LEVELS_FIELD = "remote_task_levels"
+#: On the start message of a task that would have continued a position too
+#: deep to continue (see L{txcausal._action.MAX_TASK_LEVEL_DEPTH}): that
+#: position, as a serialized task id.
+PARENT_TASK_ID_FIELD = "parent_task_id"
 
 STARTED_STATUS = "started"
 SUCCEEDED_STATUS = "succeeded"
@@ -53,6 +57,8 @@ MESSAGES_DROPPED = "txcausal:messages_dropped"
 #: Reports values of a message that were written in another form because
 #: JSON cannot encode them (the message itself is written).
 UNENCODABLE_VALUES = "txcausal:unencodable_values"
+#: The message type of Twisted's own log events read back from a log.
+TWISTED_MESSAGE_TYPE = "twisted:log"
 
 
 def exception_name(exception: BaseException) -> str:

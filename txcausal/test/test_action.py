@@ -24,7 +24,7 @@ from txcausal import (
     start_action,
     start_task,
 )
-from txcausal._action import MAX_TASK_ID_LENGTH, parse_task_id
+from txcausal._action import MAX_TASK_ID_LENGTH, MAX_TASK_LEVEL_DEPTH, parse_task_id
 
 from ._helpers import IsolatedOutputMixin
 
@@ -272,11 +272,63 @@ class CrossProcessTests(IsolatedOutputMixin, SynchronousTestCase):
         bad = [b"", b"nonsense", f"{uuid}".encode(), f"{uuid}@".encode(), f"{uuid}@/".encode(),
                f"{uuid}@/0".encode(), f"{uuid}@/-1".encode(), f"{uuid}@/1//2".encode(),
                f"{uuid}@/a".encode(), b"not-a-uuid@/1", f"{uuid}@/1".encode() + b"\xff",
-               f"{uuid}\u00e9@/1", f"{uuid}@" + "/1" * 101,
+               f"{uuid}\u00e9@/1",
                f"{uuid}@/1".encode() + b"/1" * MAX_TASK_ID_LENGTH, f"{uuid}@/1\n"]
         self.assertTrue(issubclass(InvalidTaskId, ValueError))
         for task_id in bad:
             self.assertRaises(InvalidTaskId, parse_task_id, task_id)
+
+    def test_continueAtDepthLimit(self) -> None:
+        """
+        A position whose messages fit within C{MAX_TASK_LEVEL_DEPTH} levels
+        is continued: its start message is at the last level allowed.
+        """
+        messages = self.collect()
+        uuid = "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00"
+        level = "/1" * (MAX_TASK_LEVEL_DEPTH - 1)
+        Action.continue_task(task_id=f"{uuid}@{level}").finish()
+        self.assertEqual(messages[0]["task_uuid"], uuid)
+        self.assertEqual(len(messages[0]["task_level"]), MAX_TASK_LEVEL_DEPTH)
+
+    def test_continueTooDeep(self) -> None:
+        """
+        A position too deep for its messages to fit starts a fresh task
+        whose start message records the position in C{parent_task_id}.
+        """
+        messages = self.collect()
+        uuid = "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00"
+        for depth in (MAX_TASK_LEVEL_DEPTH, MAX_TASK_LEVEL_DEPTH + 50):
+            task_id = f"{uuid}@" + "/1" * depth
+            with Action.continue_task(task_id=task_id.encode(), action_type="worker", n=depth):
+                log_message(message_type="inside")
+        for start in (messages[0], messages[3]):
+            self.assertNotEqual(start["task_uuid"], uuid)
+            self.assertEqual((start["task_level"], start["action_type"]), ([1], "worker"))
+        self.assertEqual(messages[0]["parent_task_id"], f"{uuid}@" + "/1" * 100)
+        self.assertEqual(messages[3]["parent_task_id"], f"{uuid}@" + "/1" * 150)
+        self.assertEqual([m["task_level"] for m in messages[:3]], [[1], [2], [3]])
+
+    def test_nestedTooDeep(self) -> None:
+        """
+        Child actions nested deeper than their messages could be written
+        continue in fresh tasks, each handed off from its parent as to
+        another process: no message is deeper than C{MAX_TASK_LEVEL_DEPTH}.
+        """
+        messages = self.collect()
+
+        def nest(depth: int) -> None:
+            with start_action(action_type="deep", depth=depth):
+                if depth < 150:
+                    nest(depth + 1)
+
+        nest(1)
+        self.assertEqual(max(len(m["task_level"]) for m in messages), MAX_TASK_LEVEL_DEPTH)
+        fresh = [m for m in messages if "parent_task_id" in m]
+        self.assertEqual([m["depth"] for m in fresh], [MAX_TASK_LEVEL_DEPTH + 1])
+        handed = [m for m in messages if "remote_task_levels" in m]
+        self.assertEqual(len(handed), 1)
+        (level,) = handed[0]["remote_task_levels"]
+        self.assertTrue(fresh[0]["parent_task_id"].endswith("@" + level))
 
     def test_notBytesOrStr(self) -> None:
         """

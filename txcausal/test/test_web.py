@@ -95,6 +95,19 @@ class TracingResourceTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual((end["task_level"], end["action_status"], end["status"]),
                          ([2, 2, 3], "succeeded", 200))
 
+    def test_tooDeep(self) -> None:
+        """
+        A task id too deep for the request's messages to be read back
+        starts a fresh task that records the id in C{parent_task_id}: a
+        client cannot hide its requests from C{txcausal tree}.
+        """
+        task_id = f"{TASK_UUID}@" + "/1" * 100
+        self.get(Leaf(), "/a", {b"X-Eliot-Task-Id": [task_id.encode()]})
+        start, end = actions(self.logger.messages, REMOTE_TASK_ACTION_TYPE)
+        self.assertNotEqual(start["task_uuid"], TASK_UUID)
+        self.assertEqual((start["task_level"], start["parent_task_id"]), ([1], task_id))
+        self.assertEqual(max(len(m["task_level"]) for m in self.logger.messages), 1)
+
     def test_newTask(self) -> None:
         """
         Without headers, a request starts a C{txcausal:http:server} task.
