@@ -85,7 +85,7 @@ def _draw_tasks(messages: List[Message]) -> List[str]:
     fails to draw is listed message by message instead.
     """
     from ._cli._text import ASCII
-    from ._cli._tree import TreeOptions, TreeRenderer
+    from ._cli._tree_text import TreeOptions, TreeRenderer
     from ._parse import parse_messages
 
     renderer = TreeRenderer(TreeOptions(field_limit=MAX_VALUE_LENGTH, glyphs=ASCII))

@@ -17,10 +17,13 @@ from zope.interface import implementer
 from ._context import current_action
 from ._interfaces import IDestination
 from ._json import JSONLineEncoder
-from ._story import KeyMatcher
-from ._wire import ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, TIMESTAMP_FIELD
+from ._story import KeyMatcher, story_entries
+from ._wire import ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD
 
 Event = Tuple[float, Any]
+#: What the ledger keeps: the time, the message or event, its task UUID and
+#: the level of the action it was logged in (each C{None} if unknown).
+_Entry = Tuple[float, Any, Optional[str], Optional[Tuple[int, ...]]]
 Subscriber = Callable[[Event], None]
 
 #: The topic of the report of a subscriber that raised.
@@ -69,8 +72,7 @@ class Ledger:
         self._size = max_per_topic
         self._clock = clock
         self._lock = threading.Lock()
-        # Entries are (timestamp, message or event, task UUID or None).
-        self._topics: Dict[str, Deque[Tuple[float, Any, Optional[str]]]] = {}
+        self._topics: Dict[str, Deque[_Entry]] = {}
         self._subscribers: Dict[str, Tuple[Subscriber, ...]] = {}
 
     def __call__(self, message: Dict[str, Any]) -> None:
@@ -81,7 +83,9 @@ class Ledger:
         when = copy.get(TIMESTAMP_FIELD)
         if not isinstance(when, (int, float)):
             when = self._clock()
-        self._record(_message_topic(copy), float(when), copy, copy.get("task_uuid"))
+        level = copy.get(TASK_LEVEL_FIELD)
+        action = tuple(level[:-1]) if isinstance(level, list) and level else None
+        self._record(_message_topic(copy), float(when), copy, copy.get("task_uuid"), action)
 
     def log_event(self, topic: str, msg: Any) -> None:
         """
@@ -96,15 +100,23 @@ class Ledger:
         except (TypeError, ValueError) as e:
             raise TypeError(f"event for topic {topic!r} is not JSON-serializable: {e}") from None
         action = current_action()
-        task = getattr(action, "task_uuid", None) if action is not None else None
-        self._record(topic, self._clock(), msg, task)
+        task = getattr(action, "task_uuid", None)
+        level = getattr(action, "_level", None)
+        self._record(topic, self._clock(), msg, task, None if level is None else tuple(level))
 
-    def _record(self, topic: str, when: float, msg: Any, task: Optional[str]) -> None:
+    def _record(
+        self,
+        topic: str,
+        when: float,
+        msg: Any,
+        task: Optional[str],
+        action: Optional[Tuple[int, ...]] = None,
+    ) -> None:
         with self._lock:
             entries = self._topics.get(topic)
             if entries is None:
                 entries = self._topics[topic] = deque(maxlen=self._size)
-            entries.append((when, msg, task))
+            entries.append((when, msg, task, action))
             subscribers = self._subscribers.get(topic, ())
         for subscriber in subscribers:
             self._notify(topic, subscriber, (when, msg))
@@ -136,9 +148,9 @@ class Ledger:
         """
         with self._lock:
             if topic is not None:
-                return tuple((when, msg) for when, msg, _ in self._topics.get(topic, ()))
+                return tuple((when, msg) for when, msg, _, _ in self._topics.get(topic, ()))
             return {
-                name: tuple((when, msg) for when, msg, _ in entries)
+                name: tuple((when, msg) for when, msg, _, _ in entries)
                 for name, entries in self._topics.items()
             }
 
@@ -177,23 +189,15 @@ class Ledger:
 
     def story(self, *keys: str) -> Tuple[Event, ...]:
         """
-        What happened to C{keys}: the recent messages and events of tasks
-        whose UUID is one of the keys, or whose fields mention one of them,
-        in time order.
+        What happened to C{keys}, among the entries kept: in time order,
+        the messages and events of the tasks whose UUID is a key, those
+        that mention a key, and everything logged inside an action that
+        mentions one (a transition logged inside the action that carries
+        C{key="inc-123"} is in the story of C{"inc-123"}).  Matching is
+        that of C{txcausal story} (L{txcausal._story.KeyMatcher}).
 
         @return: A tuple of C{(timestamp, msg)}.
         """
-        matcher = KeyMatcher(keys)
         with self._lock:
             snapshot = [entry for entries in self._topics.values() for entry in entries]
-        story = [(when, msg) for when, msg, task in snapshot if _in_story(matcher, msg, task)]
-        story.sort(key=lambda event: event[0])
-        return tuple(story)
-
-
-def _in_story(matcher: KeyMatcher, msg: Any, task: Optional[str]) -> bool:
-    if task is not None and task in matcher.keys:
-        return True
-    if isinstance(msg, dict):
-        return matcher.matches(msg)
-    return matcher.mentions(msg)
+        return tuple(story_entries(KeyMatcher(keys), snapshot))

@@ -10,7 +10,8 @@ tasks is capped.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List, Optional
+from collections import OrderedDict
+from typing import Iterable, Iterator, List, Optional
 
 from ._parse_tree import (
     Message,
@@ -31,18 +32,14 @@ class _Entry:
     """
     An open task: its tree, its strays, and its actions that handed
     positions off to other processes.
-
-    @ivar earlier: Whether it was opened before the last source, whose
-        messages may still join it.
     """
 
-    __slots__ = ("root", "strays", "handing", "earlier")
+    __slots__ = ("root", "strays", "handing")
 
     def __init__(self, root: WrittenAction) -> None:
         self.root = root
         self.strays: List[Message] = []
         self.handing: List[WrittenAction] = []
-        self.earlier = False
 
     def awaits_other_process(self) -> bool:
         """
@@ -65,14 +62,18 @@ class Parser:
     Feed messages with L{add}; a task is returned by the call that completes
     it.  L{flush} returns the tasks still open (incomplete).
 
-    Memory is bounded: past C{max_open} open tasks, the oldest (by first
-    message) is given up and returned incomplete.  A task whose only gaps
-    are positions handed to another process, or a task continued from
-    another process whose top action is complete, stays open to be joined
-    by the other process's log, unless L{eager}.
+    The same messages make the same trees whatever their order and however
+    they are grouped into files or streams: a task whose only gaps are
+    positions handed to another process, or a task continued from another
+    process (no root action), stays open to be joined by the other
+    process's messages, until L{flush}, unless L{eager}.
 
-    @ivar eager: Return those tasks at once: set when no later message can
-        join them, e.g. while reading the last file.
+    Memory is bounded: past C{max_open} open tasks, the oldest (by first
+    message) is given up and returned incomplete, in constant time.
+
+    @ivar eager: Return those tasks as soon as their own part is complete,
+        without waiting for another process's messages: for following a
+        live log, where waiting would hold them back indefinitely.
     """
 
     def __init__(self, max_open: int = DEFAULT_MAX_OPEN, eager: bool = False) -> None:
@@ -84,7 +85,7 @@ class Parser:
             raise ValueError(f"max_open must be positive, not {max_open!r}")
         self._max_open = max_open
         self.eager = eager
-        self._open: Dict[str, _Entry] = {}
+        self._open: OrderedDict[str, _Entry] = OrderedDict()
 
     def add(self, message: Message) -> Optional[Task]:
         """
@@ -106,35 +107,32 @@ class Parser:
             entry.strays.append(message)
         elif node._handed and REMOTE_TASK_LEVELS_FIELD in message:
             entry.handing.append(node)
-        eager = self.eager and not entry.earlier
         if root._open == 0:
-            if eager or not entry.handing or not entry.awaits_other_process():
+            if self.eager or not entry.handing or not entry.awaits_other_process():
                 del self._open[uuid]
                 return Task(uuid, root, True, entry.strays)
-        elif eager and node is not None and node._open == 0:
+        elif self.eager and node is not None and node._open == 0:
             top = _continued_top(root)
             if top is not None and top._open == 0:
                 del self._open[uuid]
                 return Task(uuid, root, False, entry.strays)
         if len(self._open) > self._max_open:
-            return self._open.pop(next(iter(self._open))).task()
+            return self._open.popitem(last=False)[1].task()
         return None
-
-    def reading_last_source(self) -> None:
-        """
-        Say that the last source is about to be read: set L{eager} for the
-        tasks it opens.  Those open now wait for the end (L{flush}) or to
-        be complete: that source may hold their other parts.
-        """
-        for entry in self._open.values():
-            entry.earlier = True
-        self.eager = True
 
     def open_count(self) -> int:
         """
         The number of tasks still waiting for messages.
         """
         return len(self._open)
+
+    def peek(self, uuid: str) -> Optional[Task]:
+        """
+        The open task C{uuid} as it stands, still open; C{None} if it is
+        not open.
+        """
+        entry = self._open.get(uuid)
+        return None if entry is None else entry.task()
 
     def flush(self) -> List[Task]:
         """

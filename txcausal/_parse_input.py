@@ -1,42 +1,45 @@
-# -*- test-case-name: txcausal.test.test_parse -*-
+# -*- test-case-name: txcausal.test.test_parse_input -*-
 """
 Reading log files into message dictionaries, forgivingly.
 
 Accepts txcausal/Eliot JSON lines, Twisted's JSON log records (C{\\x1e}
-framed, as written by L{twisted.logger.jsonFileLogObserver}), gzip-compressed
-files and standard input.  A line that cannot be read is reported through a
+framed, as written by L{twisted.logger.jsonFileLogObserver}), Twisted's
+text log lines (trial's C{_trial_temp/test.log}, whose txcausal messages
+follow a time and a C{[system]}), gzip-compressed files and standard input,
+with or without a UTF-8 byte-order mark.  A line that cannot be read (or is
+longer than the bound, see L{txcausal._source}) is reported through a
 callback with its file name and line number, then skipped.
 """
 
 from __future__ import annotations
 
-import gzip
+import os
 import sys
 import zlib
-from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, Optional, Union
-from uuid import NAMESPACE_URL, uuid5
+from gzip import BadGzipFile
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
-from attrs import frozen
+from attrs import define, frozen
 from orjson import JSONDecodeError, loads
 
 from ._action import MAX_TASK_LEVEL_DEPTH
-from ._wire import (
-    EXCEPTION_FIELD,
-    MESSAGE_TYPE_FIELD,
-    REASON_FIELD,
-    TASK_LEVEL_FIELD,
-    TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
-    TRACEBACK_FIELD,
+from ._source import (
+    BOM,
+    DEFAULT_MAX_LINE_BYTES,
+    TOO_LONG,
+    IdleCallback,
+    batches_of,
+    line_batches,
+    open_path,
+    wrap_stream,
 )
+from ._twisted_records import split_text_line, text_event, twisted_record
+from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
 Message = Dict[str, Any]
-Source = Union[str, BinaryIO]
+Source = Union[str, BinaryIO, Iterable[bytes]]
 
-TWISTED_MESSAGE_TYPE = "twisted:log"
 _RECORD_SEPARATOR = b"\x1e"
-_GZIP_MAGIC = b"\x1f\x8b"
-_PROGRESS_EVERY = 1 << 15
 
 
 @frozen
@@ -96,96 +99,63 @@ def check_message(value: Any) -> Optional[str]:
     return None
 
 
-def _open_path(path: str) -> BinaryIO:
-    raw = open(path, "rb")
-    if raw.read(2) == _GZIP_MAGIC:
-        raw.seek(0)
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    raw.seek(0)
-    return raw
-
-
-def _starts_gzip(stream: Any) -> bool:
-    peek = getattr(stream, "peek", None)
-    if peek is not None:
-        return bool(peek(2)[:2] == _GZIP_MAGIC)
-    seekable = getattr(stream, "seekable", None)
-    if seekable is not None and seekable():
-        where = stream.tell()
-        magic = stream.read(2)
-        stream.seek(where)
-        return bool(magic == _GZIP_MAGIC)
-    return False
-
-
-def _wrap_stream(stream: BinaryIO) -> BinaryIO:
-    if _starts_gzip(stream):
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
-    return stream
-
-
-def twisted_record(text: bytes, source: str, lineno: int) -> Message:
+class _TextEvent:
     """
-    Turn one Twisted JSON log record into a message of type C{twisted:log}.
-
-    @param text: The JSON of the record, without its C{\\x1e} separator.
-    @param source: The file name, to derive a stable synthetic task UUID.
-    @param lineno: The line number, likewise.
-    @raise ValueError: If C{text} is not a Twisted log record.
+    An event of Twisted's text format being read: its first line and the
+    continuation lines (those starting with a tab) so far, at most
+    C{limit} bytes of them.
     """
-    from twisted.logger import eventFromJSON, formatEvent
 
-    raw = loads(text)
-    if raw.__class__ is not dict or not any(key.startswith("log_") for key in raw):
-        raise ValueError("not a Twisted log record")
-    event = eventFromJSON(text.decode("utf-8"))
-    message: Message = {k: v for k, v in raw.items() if not k.startswith("log_")}
-    level = event.get("log_level")
-    message.update(
-        {
-            MESSAGE_TYPE_FIELD: TWISTED_MESSAGE_TYPE,
-            TIMESTAMP_FIELD: event.get("log_time"),
-            "log_level": getattr(level, "name", level),
-            "log_namespace": event.get("log_namespace"),
-            "log_text": formatEvent(event),
-        }
-    )
-    _add_failure(message, event.get("log_failure"))
-    if not (
-        isinstance(message.get(TASK_UUID_FIELD), str)
-        and _valid_level(message.get(TASK_LEVEL_FIELD))
-    ):
-        message[TASK_UUID_FIELD] = str(uuid5(NAMESPACE_URL, f"{source}#{lineno}#{text!r}"))
-        message[TASK_LEVEL_FIELD] = [1]
-    return message
+    __slots__ = ("when", "system", "texts", "lines", "room", "cut")
 
+    def __init__(self, when: Optional[float], system: str, text: bytes, line: bytes,
+                 limit: int) -> None:
+        self.when, self.system = when, system
+        self.texts, self.lines = [text], [line]
+        self.room = limit - len(line)
+        self.cut = 0
 
-def _add_failure(message: Message, failure: Any) -> None:
-    if failure is None:
-        return
-    kind = getattr(failure, "type", None)
-    message[EXCEPTION_FIELD] = (
-        f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__name__', '?')}"
-    )
-    try:
-        message[TRACEBACK_FIELD] = failure.getTraceback()
-        value = getattr(failure, "value", None)
-        if isinstance(value, dict) and value.get("unpersistable"):
-            # Twisted's JSON log kept the traceback, not the exception.
-            message[REASON_FIELD] = "(not recorded)"
+    def add(self, line: bytes) -> None:
+        """
+        Add a continuation line, or count it as cut past the limit.
+        """
+        self.room -= len(line) + 1
+        if self.room < 0:
+            self.cut += 1
         else:
-            message[REASON_FIELD] = message[TRACEBACK_FIELD].rstrip().rsplit("\n", 1)[-1]
-    except Exception:  # A half-restored failure: keep what we have.
-        message[REASON_FIELD] = repr(getattr(failure, "value", None))
+            self.texts.append(line[1:])
+            self.lines.append(line)
+
+    def message(self) -> Message:
+        """
+        The event as a C{twisted:log} message.
+        """
+        text = b"\n".join(self.texts).decode("utf-8", "replace")
+        if self.cut:
+            text += f"\n[{self.cut} more lines cut]"
+        return text_event(self.when, self.system, text, b"\n".join(self.lines))
 
 
-class _numbered:
+@define
+class StreamState:
     """
-    Where reading a stream got to, for error reports.
+    Where the reading of one stream got to: for error reports, and for an
+    event of Twisted's text format whose continuation lines may follow.
+
+    @ivar name: The stream's name in reports.
+    @ivar lineno: The number of the last line read.
     """
 
-    def __init__(self) -> None:
-        self.lineno = 0
+    name: str
+    lineno: int = 0
+    text: Optional[_TextEvent] = None
+
+    def pending_event(self) -> Optional[Message]:
+        """
+        The text event being read, now complete; C{None} if there is none.
+        """
+        pending, self.text = self.text, None
+        return None if pending is None else pending.message()
 
 
 class MessageReader:
@@ -198,100 +168,130 @@ class MessageReader:
     def __init__(
         self,
         on_error: ErrorCallback = _ignore_error,
+        *,
         on_progress: Optional[ProgressCallback] = None,
         needle: Optional[bytes] = None,
         stdin: Optional[BinaryIO] = None,
+        max_line: int = DEFAULT_MAX_LINE_BYTES,
+        on_idle: Optional[IdleCallback] = None,
     ) -> None:
         """
         @param on_error: Called with a L{LineError} for each skipped line.
         @param on_progress: Called now and then with the source name, the
-            bytes read and the total size, for big regular files.
-        @param needle: If given, lines that do not contain these bytes are
-            skipped without being decoded (a fast pre-filter).
+            bytes read and the total size, for regular files.
+        @param needle: If given, JSON lines that do not contain these bytes
+            are skipped without being decoded (a fast pre-filter; Twisted
+            records and text lines are always decoded).
         @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
+        @param max_line: Lines longer than this many bytes are reported
+            and skipped.
+        @param on_idle: Called whenever reading a pipe or terminal would
+            wait for more input.
         """
         self._stdin = stdin
         self._on_error = on_error
         self._on_progress = on_progress
         self._needle = needle
+        self._max_line = max_line
+        self._on_idle = on_idle
         self.errors = 0
 
     def _error(self, source: str, lineno: int, reason: str) -> None:
         self.errors += 1
         self._on_error(LineError(source, lineno, reason))
 
-    def read(
-        self, sources: Iterable[Source], before_last: Optional[Callable[[], None]] = None
-    ) -> Iterator[Message]:
+    def read(self, sources: Iterable[Source]) -> Iterator[Message]:
         """
         Read every message of every source in turn.
 
-        @param sources: Paths (C{"-"} meaning standard input) or binary
-            streams.
-        @param before_last: Called before the last source is read (see
-            L{txcausal._parse.Parser.reading_last_source}).
+        @param sources: Paths (C{"-"} meaning standard input; gzip detected
+            by content), binary streams, or iterables of lines as bytes.
         """
-        sources = list(sources)
-        for number, source in enumerate(sources, 1):
-            if before_last is not None and number == len(sources):
-                before_last()
-            if isinstance(source, str):
-                name = "<stdin>" if source == "-" else source
-                try:
-                    stream = self._open_stdin() if source == "-" else _open_path(source)
-                except OSError as e:
-                    self._error(name, 0, e.strerror or str(e))
-                    continue
+        for source in sources:
+            yield from self.read_source(source)
+
+    def read_source(self, source: Source) -> Iterator[Message]:
+        """
+        Read every message of one source.
+        """
+        if not isinstance(source, str):
+            if callable(getattr(source, "read", None)):
+                stream: BinaryIO = wrap_stream(source)  # type: ignore[arg-type]
+                yield from self._read_stream(stream, str(getattr(source, "name", "<stream>")))
             else:
-                name = getattr(source, "name", "<stream>")
-                stream = _wrap_stream(source)
-            try:
-                yield from self._read_stream(stream, str(name))
-            finally:
-                close = getattr(stream, "close", None)
-                if close is not None and source != "-":
-                    close()
+                state = StreamState("<lines>")
+                yield from self.decode(batches_of(source), state)
+                yield from self.finish(state)
+            return
+        name = "<stdin>" if source == "-" else source
+        try:
+            stream = self._open_stdin() if source == "-" else open_path(source)
+        except OSError as e:
+            self._error(name, 0, e.strerror or str(e))
+            return
+        try:
+            yield from self._read_stream(stream, name)
+        finally:
+            if source != "-":
+                stream.close()
 
     def _open_stdin(self) -> BinaryIO:
         stdin = self._stdin if self._stdin is not None else sys.stdin.buffer
-        return _wrap_stream(stdin)
+        return wrap_stream(stdin)
 
     def _read_stream(self, stream: BinaryIO, name: str) -> Iterator[Message]:
-        lines = _numbered()
+        state = StreamState(name)
+        batches = line_batches(stream, self._max_line, self._on_idle)
         try:
-            yield from self._decode_lines(lines, stream, name)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as e:
-            self._error(name, lines.lineno + 1, f"truncated or corrupt compressed data ({e})")
+            yield from self.decode(self._with_progress(batches, stream, name), state)
+        except (EOFError, zlib.error, BadGzipFile) as e:
+            self._error(name, state.lineno + 1, f"truncated or corrupt compressed data ({e})")
         except OSError as e:
-            self._error(name, lines.lineno + 1, f"read error: {e}")
+            self._error(name, state.lineno + 1, f"read error: {e}")
+        yield from self.finish(state)
 
-    def _decode_lines(self, lines: _numbered, stream: BinaryIO, name: str) -> Iterator[Message]:
+    def decode(self, batches: Iterable[List[bytes]], state: StreamState) -> Iterator[Message]:
+        """
+        Decode batches of lines (without their newlines) of one stream.
+
+        @param state: Where the stream got to; keep it between calls for a
+            stream read piecewise, and call L{finish} at its end.
+        """
         # The hot loop: keep it flat.
         needle = self._needle
-        progress = self._progress_for(stream, name)
-        lineno = 0
-        for line in stream:
-            lineno += 1
-            if needle is not None and needle not in line:
-                continue
-            if progress is not None and not lineno % _PROGRESS_EVERY:
-                progress()
-            try:
-                message = loads(line)
-            except JSONDecodeError:
-                lines.lineno = lineno
-                yield from self._decode_odd(line, name, lineno)
-                continue
-            if message.__class__ is dict and message.get(TASK_UUID_FIELD).__class__ is str:
-                level = message.get(TASK_LEVEL_FIELD)
-                if level.__class__ is list and level and _valid_level(level):
-                    lines.lineno = lineno
-                    yield message
+        pending = state.text is not None
+        for batch in batches:
+            lineno = state.lineno
+            for line in batch:
+                lineno += 1
+                if needle is not None and needle not in line and line[:1] == b"{":
                     continue
-            self._decode_other(message, name, lineno)
-        lines.lineno = lineno
-        if progress is not None:
-            progress()
+                try:
+                    message = loads(line)
+                except JSONDecodeError:
+                    state.lineno = lineno
+                    yield from self._decode_odd(line, state)
+                    pending = state.text is not None
+                    continue
+                if message.__class__ is dict and message.get(TASK_UUID_FIELD).__class__ is str:
+                    level = message.get(TASK_LEVEL_FIELD)
+                    if level.__class__ is list and level and _valid_level(level):
+                        state.lineno = lineno
+                        if pending:  # A text event ends here.
+                            yield from self.finish(state)
+                            pending = False
+                        yield message
+                        continue
+                self._decode_other(message, state.name, lineno)
+            state.lineno = lineno
+
+    def finish(self, state: StreamState) -> Iterator[Message]:
+        """
+        The end of a stream: the text event still being read, if any.
+        """
+        pending = state.pending_event()
+        if pending is not None:
+            yield pending
 
     def _decode_other(self, value: Any, name: str, lineno: int) -> None:
         """
@@ -306,39 +306,101 @@ class MessageReader:
             reason = "a Twisted log event without its record separator"
         self._error(name, lineno, f"skipped: {reason}")
 
-    def _decode_odd(self, line: bytes, name: str, lineno: int) -> Iterator[Message]:
+    def _decode_odd(self, line: bytes, state: StreamState) -> Iterator[Message]:
         """
-        A line that is not plain JSON: blank, Twisted records, or garbage.
+        A line that is not plain JSON: blank, too long, Twisted records or
+        text lines (with their continuation lines), or garbage.
         """
+        if line is TOO_LONG:
+            self._error(state.name, state.lineno, f"skipped: longer than {self._max_line} bytes")
+            return
+        if line[:1] == b"\t" and state.text is not None:
+            state.text.add(line)
+            return
+        pending = state.pending_event()
+        if pending is not None:
+            yield pending
+        if line.startswith(BOM):
+            line = line[len(BOM) :]
         if not line.strip():
             return
-        if not line.startswith(_RECORD_SEPARATOR):
-            self._error(name, lineno, "skipped: malformed JSON" + _excerpt(line))
+        if line.startswith(_RECORD_SEPARATOR):
+            yield from self._records(line, state)
+        elif line[:1] == b"{":
+            yield from self._one_line(line, state)
+        else:
+            yield from self._text_line(line, state)
+
+    def _one_line(self, line: bytes, state: StreamState) -> Iterator[Message]:
+        """
+        A line that should be a message: it, or a report.
+        """
+        try:
+            message = loads(line)
+        except JSONDecodeError:
+            self._error(state.name, state.lineno, "skipped: malformed JSON" + _excerpt(line))
             return
+        if check_message(message) is None:
+            yield message
+        else:
+            self._decode_other(message, state.name, state.lineno)
+
+    def _records(self, line: bytes, state: StreamState) -> Iterator[Message]:
         for record in line.split(_RECORD_SEPARATOR):
             record = record.strip()
             if not record:
                 continue
             try:
-                yield twisted_record(record, name, lineno)
-            except (ValueError, UnicodeDecodeError, KeyError, TypeError) as e:
-                self._error(name, lineno, f"skipped: bad Twisted log record ({e})")
+                message = twisted_record(record)
+            except (ValueError, UnicodeDecodeError) as e:
+                self._error(state.name, state.lineno, f"skipped: bad Twisted log record ({e})")
+                continue
+            if check_message(message) is None:
+                yield message
+            else:
+                self._decode_other(message, state.name, state.lineno)
 
-    def _progress_for(self, stream: BinaryIO, name: str) -> Optional[Callable[[], None]]:
+    def _text_line(self, line: bytes, state: StreamState) -> Iterator[Message]:
+        """
+        A line of Twisted's text format: a txcausal message after the time
+        and system (decoded at once), or the start of a text event.
+        """
+        parts = split_text_line(line)
+        if parts is None:
+            self._error(state.name, state.lineno, "skipped: malformed JSON" + _excerpt(line))
+            return
+        when, system, rest = parts
+        if rest[:1] == b"{":
+            try:
+                message = loads(rest)
+            except JSONDecodeError:
+                message = None
+            if message is not None and check_message(message) is None:
+                yield message
+                return
+        state.text = _TextEvent(when, system, rest, line, self._max_line)
+
+    def _with_progress(
+        self, batches: Iterator[List[bytes]], stream: BinaryIO, name: str
+    ) -> Iterator[List[bytes]]:
         on_progress = self._on_progress
-        raw: IO[bytes] = getattr(stream, "fileobj", None) or stream
+        raw: Any = getattr(stream, "fileobj", None) or stream
         if on_progress is None:
-            return None
+            return batches
         try:
-            import os
-
             total = os.fstat(raw.fileno()).st_size
             raw.tell()
         except (OSError, AttributeError, ValueError):
-            return None
+            return batches
         if not total:
-            return None
-        return lambda: on_progress(name, raw.tell(), total)
+            return batches
+        return _reporting(batches, lambda: on_progress(name, raw.tell(), total))
+
+
+def _reporting(batches: Iterator[List[bytes]], report: Callable[[], None]) -> Iterator[List[bytes]]:
+    for batch in batches:
+        yield batch
+        report()
 
 
 def _excerpt(line: bytes) -> str:
@@ -353,7 +415,7 @@ def read_messages(
     Read messages from log files.
 
     @param sources: Paths (C{"-"} for standard input, C{.gz} detected by
-        content) or binary streams.
+        content), binary streams or iterables of lines.
     @param on_error: Called with a L{LineError} for each skipped line.
     """
     return MessageReader(on_error).read(sources)

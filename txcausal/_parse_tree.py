@@ -26,7 +26,9 @@ from ._wire import (
     STARTED_STATUS,
     SUCCEEDED_STATUS,
     TIMESTAMP_FIELD,
+    TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
+    TWISTED_MESSAGE_TYPE,
 )
 
 Message = Dict[str, Any]
@@ -221,12 +223,15 @@ class Task:
     @property
     def failed(self) -> bool:
         """
-        Whether an action of the task failed or it logged a traceback.
+        Whether an action of the task failed, or it logged a traceback (as
+        txcausal's C{eliot:traceback} message or a Twisted C{log.failure}).
         """
         for message in self.messages():
-            if (
-                message.get(ACTION_STATUS_FIELD) == FAILED_STATUS
-                or message.get(MESSAGE_TYPE_FIELD) == TRACEBACK_MESSAGE_TYPE
+            if message.get(ACTION_STATUS_FIELD) == FAILED_STATUS:
+                return True
+            kind = message.get(MESSAGE_TYPE_FIELD)
+            if kind == TRACEBACK_MESSAGE_TYPE or (
+                kind == TWISTED_MESSAGE_TYPE and TRACEBACK_FIELD in message
             ):
                 return True
         return False

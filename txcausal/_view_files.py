@@ -24,7 +24,7 @@ from attrs import define, field
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
 
-from ._parse_input import _wrap_stream
+from ._source import wrap_stream
 from ._view_index import TaskIndex
 from ._view_lines import Message, complete_lines, decode_line, scan_lines
 from ._view_source import ITaskSource, LoadedTask, Predicate, only_task
@@ -250,7 +250,7 @@ class LogFiles:
             return
         if stream.read(2) == _GZIP_MAGIC:
             stream.seek(0)
-            self._spill(follower, _wrap_stream(stream))
+            self._spill(follower, wrap_stream(stream))
             return
         stat = os.fstat(stream.fileno())
         fd = os.dup(stream.fileno())

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from attrs import define, field, frozen
 
-from ._parse_input import TWISTED_MESSAGE_TYPE
+from ._wire import TWISTED_MESSAGE_TYPE
 from ._parse_tree import action_duration
 from ._wire import (
     ACTION_STATUS_FIELD,

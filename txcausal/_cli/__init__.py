@@ -1,7 +1,7 @@
 # -*- test-case-name: txcausal.test.test_cli -*-
 """
 The C{txcausal} command: read logs as trees, pretty blocks, filtered JSON
-lines or the story of a key.
+lines, the story of a key or statistics of durations.
 
 Each subcommand is a module with C{NAME}, C{HELP}, C{add_arguments(parser)}
 and C{run(args, streams) -> int}, listed once in L{COMMANDS}.
@@ -15,12 +15,14 @@ import sys
 from types import ModuleType
 from typing import IO, Any, List, Optional, Sequence
 
-from . import _demo, _export, _filter, _pretty, _story, _tree, _web
+from .._version import __version__
+from . import _demo, _export, _filter, _pretty, _stats, _story, _tree, _web
 from ._common import Streams
-from ._tree import TreeOptions, render_lines
+from ._tree import render_lines
+from ._tree_text import TreeOptions
 
 #: The subcommands, in the order C{--help} lists them.
-COMMANDS: List[ModuleType] = [_tree, _pretty, _filter, _story, _export, _web, _demo]
+COMMANDS: List[ModuleType] = [_tree, _pretty, _filter, _story, _stats, _export, _web, _demo]
 
 
 def build_parser(commands: Sequence[ModuleType] = COMMANDS) -> argparse.ArgumentParser:
@@ -31,6 +33,7 @@ def build_parser(commands: Sequence[ModuleType] = COMMANDS) -> argparse.Argument
         prog="txcausal",
         description="Read txcausal and Eliot logs (JSON lines, Twisted JSON logs, .gz).",
     )
+    parser.add_argument("--version", action="version", version=f"txcausal {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in commands:
         sub = subparsers.add_parser(command.NAME, help=command.HELP, description=command.HELP)

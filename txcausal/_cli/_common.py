@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 from contextlib import contextmanager
-from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from attrs import define, field
+from orjson import dumps
 
 from .._parse_input import LineError, MessageReader
+from .._source import DEFAULT_MAX_LINE_BYTES
 from .._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
-from ._text import ASCII, COLORS, PLAIN, UNICODE, Glyphs, Palette, format_level
+from ._text import (
+    ASCII,
+    COLORS,
+    PLAIN,
+    UNICODE,
+    Glyphs,
+    Palette,
+    clean,
+    format_level,
+    terminal_json,
+)
 
 Message = Dict[str, Any]
 
@@ -41,7 +54,8 @@ class Streams:
 class ErrorReporter:
     """
     Report unreadable lines on standard error, at most L{MAX_REPORTED} per
-    file, then a count of the rest.
+    file, then a count of the rest; file names and reasons escaped (see
+    L{clean}).
     """
 
     stderr: IO[str]
@@ -53,13 +67,13 @@ class ErrorReporter:
             self.unreadable_files += 1
         seen = self.counts[error.source] = self.counts.get(error.source, 0) + 1
         if seen <= MAX_REPORTED or error.lineno == 0:
-            self.stderr.write(f"txcausal: {error}\n")
+            self.stderr.write(f"txcausal: {clean(str(error))}\n")
 
     def note(self, text: str) -> None:
         """
         Report a problem other than an unreadable line, in one line.
         """
-        self.stderr.write(f"txcausal: {text}\n")
+        self.stderr.write(f"txcausal: {clean(text)}\n")
 
     def summarize(self) -> None:
         """
@@ -68,7 +82,8 @@ class ErrorReporter:
         for source, count in self.counts.items():
             if count > MAX_REPORTED:
                 more = count - MAX_REPORTED
-                self.stderr.write(f"txcausal: {source}: {more} more unreadable lines skipped\n")
+                name = clean(source)
+                self.stderr.write(f"txcausal: {name}: {more} more unreadable lines skipped\n")
         self.stderr.flush()
 
 
@@ -85,7 +100,7 @@ class Progress:
         if total < PROGRESS_MIN_BYTES:
             return
         percent = min(100, position * 100 // total)
-        self.stderr.write(f"\rtxcausal: reading {source} {percent:3d}%")
+        self.stderr.write(f"\rtxcausal: reading {clean(source)} {percent:3d}%")
         self.stderr.flush()
         self.shown = True
 
@@ -162,15 +177,37 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+def byte_size(text: str) -> int:
     """
-    Add the C{FILE...} arguments.
+    An argparse type: a positive number of bytes, with an optional C{K},
+    C{M} or C{G} suffix (powers of 1024).
     """
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    number = _integer(text[:-1] if scale > 1 else text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive size: {text}")
+    return number * scale
+
+
+def add_input_arguments(parser: argparse.ArgumentParser, files: bool = True) -> None:
+    """
+    Add the C{FILE...} arguments and the bound on line length.
+    """
+    if files:
+        parser.add_argument(
+            "files",
+            nargs="*",
+            metavar="FILE",
+            help="log files (JSON lines, Twisted JSON logs, trial's test.log, .gz);"
+            " standard input when none",
+        )
     parser.add_argument(
-        "files",
-        nargs="*",
-        metavar="FILE",
-        help="log files (JSON lines, Twisted JSON logs, .gz); standard input when none",
+        "--max-line-bytes",
+        type=byte_size,
+        default=DEFAULT_MAX_LINE_BYTES,
+        metavar="SIZE",
+        help="skip (and report) lines longer than SIZE bytes, e.g. 64M"
+        f" (default {DEFAULT_MAX_LINE_BYTES >> 20}M)",
     )
 
 
@@ -196,7 +233,10 @@ def add_display_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _isatty(stream: Any) -> bool:
+def is_terminal(stream: Any) -> bool:
+    """
+    Whether C{stream} is a terminal.
+    """
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
@@ -210,7 +250,7 @@ def palette_for(args: argparse.Namespace, stdout: Any) -> Palette:
     """
     color = args.color
     if color is None:
-        color = _isatty(stdout) and not os.environ.get("NO_COLOR")
+        color = is_terminal(stdout) and not os.environ.get("NO_COLOR")
     return COLORS if color else PLAIN
 
 
@@ -231,6 +271,8 @@ class Input:
     streams: Streams
     files: Sequence[str]
     needle: Optional[bytes] = None
+    max_line: int = DEFAULT_MAX_LINE_BYTES
+    on_idle: Optional[Callable[[], None]] = None
     reporter: ErrorReporter = field(init=False)
     progress: Progress = field(init=False)
 
@@ -238,18 +280,21 @@ class Input:
         self.reporter = ErrorReporter(self.streams.stderr)
         self.progress = Progress(self.streams.stderr)
 
-    def messages(self, before_last: Optional[Callable[[], None]] = None) -> Iterator[Message]:
+    def messages(self) -> Iterator[Message]:
         """
         Every readable message, in file order.
-
-        @param before_last: Called before the last file is read.
         """
-        on_progress = self.progress if _isatty(self.streams.stderr) else None
-        stdin = _stdin_binary(self.streams.stdin)
-        reader = MessageReader(self.reporter, on_progress, self.needle, stdin)
+        reader = MessageReader(
+            self.reporter,
+            on_progress=self.progress if is_terminal(self.streams.stderr) else None,
+            needle=self.needle,
+            stdin=_stdin_binary(self.streams.stdin),
+            max_line=self.max_line,
+            on_idle=self.on_idle,
+        )
         sources: List[Any] = list(self.files) or ["-"]
         try:
-            yield from reader.read(sources, before_last)
+            yield from reader.read(sources)
         finally:
             self.progress.clear()
 
@@ -291,6 +336,46 @@ class BatchWriter:
         if self.parts:
             self._out.write("".join(self.parts))
             self.parts.clear()
+
+    def idle(self) -> None:
+        """
+        The input is idle: write everything collected so far, through the
+        output's own buffer too, so that a live stream shows at once.
+        """
+        self.flush()
+        self._out.flush()
+
+
+_STDLIB_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def write_json_lines(
+    documents: Iterable[Dict[str, Any]],
+    writer: BatchWriter,
+    on_error: Note = ignore_note,
+    escape: bool = False,
+) -> None:
+    """
+    Write messages (or other documents) as JSON lines.  One too deeply
+    nested for orjson is written by the standard library's encoder; one
+    that neither can write is reported to C{on_error} in one line and
+    skipped.
+
+    @param escape: Write the characters that could drive a terminal as
+        JSON escapes (L{terminal_json}).
+    """
+    for document in documents:
+        try:
+            line = dumps(document).decode("utf-8")
+        except TypeError:
+            try:
+                line = _STDLIB_ENCODER.encode(document)
+            except (TypeError, ValueError, RecursionError) as e:
+                on_error(f"{describe(document)}: cannot write as JSON: {type(e).__name__}")
+                continue
+        writer.parts.append((terminal_json(line) if escape else line) + "\n")
+        writer.maybe_flush()
+    writer.flush()
 
 
 Command = Callable[[argparse.Namespace, Streams], int]

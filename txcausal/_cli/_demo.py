@@ -14,7 +14,8 @@ from .._logcall import log_call
 from .._message import log_message
 from .._output import remove_destination, to_file
 from ._common import Streams, glyphs_for, palette_for
-from ._tree import TreeOptions, render_lines
+from ._tree import render_lines
+from ._tree_text import TreeOptions
 
 NAME = "demo"
 HELP = "Log a small shop's checkouts to a file and show them as trees."

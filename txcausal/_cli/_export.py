@@ -63,7 +63,7 @@ def read_tasks(source: Input, max_open: int = DEFAULT_MAX_OPEN) -> Iterator[Task
     incomplete ones.
     """
     parser = Parser(max_open)
-    return parser.parse(source.messages(before_last=parser.reading_last_source))
+    return parser.parse(source.messages())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     """
     Run C{txcausal export}.
     """
-    source = Input(streams, args.files)
+    source = Input(streams, args.files, None, args.max_line_bytes)
     try:
         writer = _writer(args, streams, source)
     except _MissingExtra as e:

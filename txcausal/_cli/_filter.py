@@ -1,7 +1,8 @@
 # -*- test-case-name: txcausal.test.test_cli -*-
 """
 C{txcausal filter}: select messages by structured conditions and write them
-as JSON lines, ready to pipe into the other commands.
+as JSON lines, ready to pipe into the other commands.  On a terminal, the
+characters that could drive it are written as JSON escapes.
 
 Conditions are data, never code: nothing the user types is evaluated.
 Different options must all hold; repeating C{--type}, C{--status} or
@@ -11,15 +12,24 @@ C{--task-uuid} accepts any of the values given.
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 
-from orjson import JSONDecodeError, dumps, loads
+from orjson import JSONDecodeError, loads
 
+from .._select import parse_time as _parse_time
 from .._wire import FAILED_STATUS, STARTED_STATUS, SUCCEEDED_STATUS
-from ._common import BatchWriter, Input, Note, Streams, add_input_arguments, describe, ignore_note
+from ._common import (
+    BatchWriter,
+    Input,
+    Note,
+    Streams,
+    add_input_arguments,
+    describe,
+    ignore_note,
+    is_terminal,
+    write_json_lines,
+)
 from ._text import scalar_text
 
 Message = Dict[str, Any]
@@ -29,7 +39,6 @@ NAME = "filter"
 HELP = "select messages by field, type, status, time or task; output JSON lines"
 
 _MISSING = object()
-_STDLIB_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def lookup(message: Message, path: str) -> Any:
@@ -123,22 +132,29 @@ def one_of(field: str, values: Sequence[str]) -> Predicate:
 
 def parse_time(text: str) -> float:
     """
-    Parse seconds since the epoch or an ISO 8601 time (UTC unless it says
-    otherwise).
+    An argparse type: seconds since the epoch or an ISO 8601 time, with
+    any number of fraction digits, UTC unless it says otherwise (see
+    L{txcausal._select.iso_timestamp}).
 
     @raise argparse.ArgumentTypeError: If it is neither.
     """
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return _parse_time(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a time: {text!r}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
+
+
+def seconds(text: str) -> float:
+    """
+    An argparse type: a duration in seconds, 0 or more.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return value
 
 
 def time_between(since: float, until: float) -> Predicate:
@@ -189,28 +205,6 @@ def select(
             yield message
 
 
-def write_json_lines(
-    messages: Iterable[Message], writer: BatchWriter, on_error: Note = ignore_note
-) -> None:
-    """
-    Write messages as JSON lines.  A message too deeply nested for orjson
-    is written by the standard library's encoder; one that neither can
-    write is reported to C{on_error} in one line and skipped.
-    """
-    for message in messages:
-        try:
-            line = dumps(message).decode("utf-8")
-        except TypeError:
-            try:
-                line = _STDLIB_ENCODER.encode(message)
-            except (TypeError, ValueError, RecursionError) as e:
-                on_error(f"{describe(message)}: cannot write as JSON: {type(e).__name__}")
-                continue
-        writer.parts.append(line + "\n")
-        writer.maybe_flush()
-    writer.flush()
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     Add the options of C{txcausal filter}.
@@ -218,7 +212,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     _add_field_conditions(parser)
     _add_kind_conditions(parser)
-    _add_time_conditions(parser)
+    add_time_arguments(parser)
 
 
 def _add_field_conditions(parser: argparse.ArgumentParser) -> None:
@@ -256,21 +250,30 @@ def _add_kind_conditions(parser: argparse.ArgumentParser) -> None:
     add("--task-uuid", action="append", default=[], metavar="UUID", help="messages of this task")
 
 
-def _add_time_conditions(parser: argparse.ArgumentParser) -> None:
+def add_time_arguments(parser: argparse.ArgumentParser, what: str = "messages") -> None:
+    """
+    Add C{--since} and C{--until}.
+
+    @param what: What they select, for the help.
+    """
     parser.add_argument(
         "--since",
         type=parse_time,
         metavar="TIME",
-        help="at or after TIME (ISO 8601, UTC unless a zone is given, or epoch seconds)",
+        help=f"only {what} at or after TIME (ISO 8601, UTC unless a zone is given, or epoch"
+        " seconds)",
     )
-    parser.add_argument("--until", type=parse_time, metavar="TIME", help="at or before TIME")
+    parser.add_argument(
+        "--until", type=parse_time, metavar="TIME", help=f"only {what} at or before TIME"
+    )
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
     """
     Run C{txcausal filter}.
     """
-    source = Input(streams, args.files)
+    writer = BatchWriter(streams.stdout)
+    source = Input(streams, args.files, None, args.max_line_bytes, writer.idle)
     selected = select(source.messages(), predicates(args), source.reporter.note)
-    write_json_lines(selected, BatchWriter(streams.stdout), source.reporter.note)
+    write_json_lines(selected, writer, source.reporter.note, is_terminal(streams.stdout))
     return source.finish()

@@ -143,7 +143,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     renderer = PrettyRenderer(
         TimeFormatter(args.utc), glyphs_for(args), palette_for(args, streams.stdout)
     )
-    source = Input(streams, args.files)
     writer = BatchWriter(streams.stdout, 256)
+    source = Input(streams, args.files, None, args.max_line_bytes, writer.idle)
     render_pretty(source.messages(), renderer, writer, source.reporter.note)
     return source.finish()

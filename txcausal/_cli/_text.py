@@ -199,10 +199,11 @@ class Glyphs:
     hourglass: str
     ellipsis: str
     handoff: str
+    match: str
 
 
-UNICODE = Glyphs("├── ", "└── ", "│   ", "    ", "⇒", "⧖", "…", "↳")
-ASCII = Glyphs("|-- ", "`-- ", "|   ", "    ", "=>", "~", "...", "->")
+UNICODE = Glyphs("├── ", "└── ", "│   ", "    ", "⇒", "⧖", "…", "↳", "◆")
+ASCII = Glyphs("|-- ", "`-- ", "|   ", "    ", "=>", "~", "...", "->", "*")
 
 
 @frozen
@@ -221,6 +222,7 @@ class Palette:
     key: str = ""
     tree: str = ""
     warning: str = ""
+    match: str = ""
 
     def status(self, status: Any) -> str:
         """
@@ -241,6 +243,7 @@ COLORS = Palette(
     key="\x1b[34m",
     tree="\x1b[2m",
     warning="\x1b[33m",
+    match="\x1b[1;33m",
 )
 
 
@@ -272,3 +275,23 @@ def status_text(status: Any) -> str:
     An action status as text, escaped.
     """
     return clean(status) if status.__class__ is str else value_text(status)
+
+
+def _json_escapes() -> Dict[int, str]:
+    codes = [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F)]
+    return {code: f"\\u{code:04x}" for code in [*codes, *range(0x2066, 0x206A)]}
+
+
+_JSON_ESCAPES = _json_escapes()
+
+
+def terminal_json(line: str) -> str:
+    """
+    A line of JSON made safe for a terminal: DEL, C1 controls, line and
+    paragraph separators and bidirectional overrides (which JSON allows raw
+    inside strings) written as C{\\uNNNN} escapes, so it stays the same
+    JSON.  orjson already escapes the C0 controls.
+    """
+    if line.isprintable():
+        return line
+    return line.translate(_JSON_ESCAPES)

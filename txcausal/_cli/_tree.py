@@ -1,25 +1,21 @@
-# -*- test-case-name: txcausal.test.test_cli -*-
+# -*- test-case-name: txcausal.test.test_cli_tree -*-
 """
-C{txcausal tree}: every task as a tree of actions, messages and fields.
+C{txcausal tree}: every task as a tree of actions, messages and fields, or
+as a JSON document; selected by UUID, failure, time and duration; or a
+growing file followed live (L{txcausal._cli._follow}).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import IO, Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
-
-from attrs import frozen
+from typing import IO, Any, Dict, FrozenSet, Iterable, Iterator, Optional
 
 from .._parse import DEFAULT_MAX_OPEN, Parser, Task, WrittenAction
 from .._parse_input import ErrorCallback, MessageReader, _ignore_error
-from .._wire import (
-    ACTION_STATUS_FIELD,
-    ACTION_TYPE_FIELD,
-    MESSAGE_TYPE_FIELD,
-    TASK_LEVEL_FIELD,
-    TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
-)
+from .._select import TaskFilter
+from .._task_json import task_document
+from .._wire import TASK_UUID_FIELD
+from . import _follow
 from ._common import (
     BatchWriter,
     Input,
@@ -30,290 +26,25 @@ from ._common import (
     fewer_collections,
     glyphs_for,
     ignore_note,
+    is_terminal,
     non_negative,
     palette_for,
     positive,
+    write_json_lines,
 )
-from ._text import (
-    HEADING_FIELDS,
-    NESTING_LIMIT,
-    PLAIN,
-    UNICODE,
-    Glyphs,
-    Palette,
-    TimeFormatter,
-    clean,
-    clean_lines,
-    cut,
-    format_duration,
-    format_level,
-    message_kind,
-    scalar_text,
-    sorted_keys,
-    status_text,
-)
+from ._filter import add_time_arguments, seconds
+from ._tree_text import DEFAULT_FIELD_LIMIT, DEFAULT_OPTIONS, TreeOptions, render_tasks
 
 Message = Dict[str, Any]
 
 NAME = "tree"
 HELP = "show every task as a tree"
-DEFAULT_FIELD_LIMIT = 100
-
-
-@frozen
-class TreeOptions:
-    """
-    How to select and draw tasks.
-
-    @ivar field_limit: Cut field values after this many characters or at
-        their first newline; 0 shows values whole.
-    @ivar utc: UTC times, else local.
-    @ivar failed_only: Only show tasks in which an action failed.
-    @ivar task_uuids: Only show these tasks (all when empty).
-    @ivar max_open: The cap on open tasks (see L{Parser}).
-    """
-
-    field_limit: int = DEFAULT_FIELD_LIMIT
-    utc: bool = True
-    glyphs: Glyphs = UNICODE
-    palette: Palette = PLAIN
-    failed_only: bool = False
-    task_uuids: FrozenSet[str] = frozenset()
-    max_open: int = DEFAULT_MAX_OPEN
-
-
-class TreeRenderer:
-    """
-    Render tasks as text, appending to a list of strings.
-
-    Everything read from the log is escaped (L{clean}); values nested
-    deeper than L{NESTING_LIMIT} are shown as JSON text.
-    """
-
-    def __init__(self, options: TreeOptions) -> None:
-        glyphs, palette = options.glyphs, options.palette
-        self._g = glyphs
-        self._p = palette
-        self._limit = options.field_limit
-        self._fast_limit = options.field_limit or 1 << 62
-        self._times = TimeFormatter(options.utc)
-        tree, reset = palette.tree, palette.reset
-        self._branch = tree + glyphs.branch + reset
-        self._last = tree + glyphs.last + reset
-        self._pipe = tree + glyphs.pipe + reset
-        self._blank = glyphs.blank
-        self._names: Dict[Any, str] = {}
-        self._kinds: Dict[str, str] = {}
-        self._statuses: Dict[Optional[str], str] = {}
-
-    def task(self, task: Task, parts: List[str]) -> None:
-        """
-        Render one task: its UUID, then its tree, then a blank line.
-        """
-        p = self._p
-        header = f"{p.uuid}{clean(task.uuid)}{p.reset}"
-        root, top = task.root, task.continued_action
-        items: List[Any]
-        if top is not None:
-            header += f" {p.warning}[continued from {format_level(top.task_level)}]{p.reset}"
-            items, complete = [top], top.complete
-        else:
-            complete = task.complete
-            if root.start_message is not None or root.end_message is not None:
-                items = [root]
-            else:
-                items = root.children
-        if not complete:
-            header += f" {p.warning}[incomplete]{p.reset}"
-        parts.append(header + "\n")
-        if task.strays:
-            items = items + [f"{p.warning}not in the tree:{p.reset}"] + task.strays
-        self._entries(items, "", parts, 0)
-        parts.append("\n")
-
-    def _name(self, key: Any) -> str:
-        """
-        A field name, escaped and colored (cached: names repeat).
-        """
-        names = self._names
-        if len(names) > 10_000:
-            names.clear()
-        text = clean(key if key.__class__ is str else str(key))
-        name = names[key] = f"{self._p.key}{text}{self._p.reset}"
-        return name
-
-    def _entries(self, items: List[Any], prefix: str, parts: List[str], depth: int) -> None:
-        # The hot path: short printable string fields are written inline.
-        last_index = len(items) - 1
-        names, limit = self._names, self._fast_limit
-        for index, item in enumerate(items):
-            conn = self._last if index == last_index else self._branch
-            cls = item.__class__
-            if cls is tuple:
-                key, value = item
-                if value.__class__ is str and len(value) <= limit and value.isprintable():
-                    name = names.get(key) or self._name(key)
-                    parts.append(f"{prefix}{conn}{name}: {value}\n")
-                    continue
-            below = prefix + (self._blank if index == last_index else self._pipe)
-            if cls is tuple:
-                self._field(item[0], item[1], prefix + conn, below, parts, depth)
-            elif cls is dict:
-                self._message(item, prefix + conn, below, parts)
-            elif cls is WrittenAction:
-                self._action(item, prefix + conn, below, parts)
-            else:  # A note of ours.
-                parts.append(f"{prefix}{conn}{item}\n")
-
-    def _fields(self, message: Message) -> List[Any]:
-        return [(key, message[key]) for key in sorted_keys(message) if key not in HEADING_FIELDS]
-
-    def _message(self, message: Message, line: str, below: str, parts: List[str]) -> None:
-        kind = message.get(MESSAGE_TYPE_FIELD)
-        if kind is None:
-            kind = message.get(ACTION_TYPE_FIELD, "<unnamed>")
-        status = message.get(ACTION_STATUS_FIELD)
-        try:
-            head, tail = self._kinds[kind], self._statuses[status]
-        except (KeyError, TypeError):  # Not seen yet, or not a string.
-            head, tail = self._heading_texts(message, kind, status)
-        time = self._times(message.get(TIMESTAMP_FIELD))
-        level = format_level(message[TASK_LEVEL_FIELD])
-        parts.append(f"{line}{head}{level}{tail} {self._p.time}{time}{self._p.reset}\n")
-        self._entries(self._fields(message), below, parts, 0)
-
-    def _heading_texts(self, message: Message, kind: Any, status: Any) -> Tuple[str, str]:
-        """
-        The colored, escaped type and status of a message's heading,
-        remembered when they are strings (they repeat).
-        """
-        p = self._p
-        head = f"{p.kind}{message_kind(message)}{p.reset}"
-        tail = ""
-        if status is not None:
-            tail = f" {self._g.arrow} {p.status(status)}{status_text(status)}{p.reset}"
-        kinds, statuses = self._kinds, self._statuses
-        if len(kinds) > 10_000 or len(statuses) > 100:
-            kinds.clear()
-            statuses.clear()
-        if kind.__class__ is str:
-            kinds[kind] = head
-        if status is None or status.__class__ is str:
-            statuses[status] = tail
-        return head, tail
-
-    def _action(self, node: WrittenAction, line: str, below: str, parts: List[str]) -> None:
-        parts.append(line + self._action_heading(node) + "\n")
-        start, end = node.start_message, node.end_message
-        items: List[Any] = self._fields(start) if start is not None else []
-        handed = node.handed_off_levels()
-        if node.complete and not handed:
-            items.extend(node.children)
-        else:
-            items.extend(self._with_gaps(node, handed))
-            if end is None:
-                items.append(f"{self._p.warning}no finish message{self._p.reset}")
-        if end is not None:
-            items.append(end)
-        self._entries(items, below, parts, 0)
-
-    def _with_gaps(self, node: WrittenAction, handed: List[Tuple[int, ...]]) -> List[Any]:
-        """
-        The children of C{node} with notes, in level order, for the levels
-        missing and those handed off to another process.
-        """
-        warning, reset, prefix = self._p.warning, self._p.reset, node.task_level
-        keyed: List[Tuple[int, Any]] = [(_slot(child), child) for child in node.children]
-        for first, last in node.gaps():
-            where = format_level(prefix + (first,))
-            if last > first:
-                where += f" to {format_level(prefix + (last,))}"
-            keyed.append((first, f"{warning}missing {where}{reset}"))
-        for level in handed:
-            note = f"{self._g.handoff} {format_level(level)} continued in another process"
-            keyed.append((level[-1], note))
-        keyed.sort(key=lambda pair: pair[0])
-        return [item for _, item in keyed]
-
-    def _action_heading(self, node: WrittenAction) -> str:
-        p, g = self._p, self._g
-        kind = f"{p.kind}{clean(node.action_type or '<unknown action>')}{p.reset}"
-        start = node.start_message
-        if start is None:
-            level = format_level(node.task_level) if node.task_level else ""
-            return f"{kind}{level} {g.arrow} {p.warning}start missing{p.reset}"
-        text = f"{kind}{format_level(start[TASK_LEVEL_FIELD])} {g.arrow} {p.good}started{p.reset}"
-        text += f" {p.time}{self._times(start.get(TIMESTAMP_FIELD))}{p.reset}"
-        duration = node.duration
-        if duration is not None:
-            text += f" {g.hourglass} {p.duration}{format_duration(duration)}{p.reset}"
-        return text
-
-    def _field(
-        self, key: Any, value: Any, line: str, below: str, parts: List[str], depth: int
-    ) -> None:
-        name = f"{line}{self._names.get(key) or self._name(key)}:"
-        cls = value.__class__
-        if (cls is dict or cls is list) and value and depth < NESTING_LIMIT:
-            parts.append(name + "\n")
-            if cls is dict:
-                items = [(k, value[k]) for k in sorted_keys(value)]
-            else:
-                items = list(enumerate(value))
-            self._entries(items, below, parts, depth + 1)
-            return
-        text = value if cls is str else scalar_text(value)
-        limit = self._limit
-        if limit:
-            if len(text) > limit or "\n" in text:
-                text = cut(text, limit, self._g.ellipsis)
-            text = clean(text)
-        elif "\n" in text:
-            text = clean_lines(text, "\n" + below)
-        else:
-            text = clean(text)
-        parts.append(f"{name} {text}\n")
-
-
-def _slot(child: Any) -> int:
-    if child.__class__ is WrittenAction:
-        return child.task_level[-1]
-    return child[TASK_LEVEL_FIELD][-1]  # type: ignore[no-any-return]
 
 
 def _select(messages: Iterable[Message], uuids: FrozenSet[str]) -> Iterator[Message]:
     for message in messages:
         if message[TASK_UUID_FIELD] in uuids:
             yield message
-
-
-def render_tasks(
-    tasks: Iterable[Task], out: IO[str], options: TreeOptions, on_error: Note = ignore_note
-) -> int:
-    """
-    Write tasks as trees.  A task that cannot be rendered is reported to
-    C{on_error} in one line and skipped.
-
-    @return: The number of tasks written.
-    """
-    renderer = TreeRenderer(options)
-    writer = BatchWriter(out)
-    parts = writer.parts
-    count = 0
-    for task in tasks:
-        mark = len(parts)
-        try:
-            if options.failed_only and not task.failed:
-                continue
-            renderer.task(task, parts)
-        except Exception as e:
-            del parts[mark:]
-            on_error(f"task {task.uuid!r}: cannot render: {type(e).__name__}")
-            continue
-        writer.maybe_flush()
-        count += 1
-    writer.flush()
-    return count
 
 
 def _consumed(tasks: Iterable[Task]) -> Iterator[Task]:
@@ -330,12 +61,28 @@ def _consumed(tasks: Iterable[Task]) -> Iterator[Task]:
             pending.extend(c for c in node.children if c.__class__ is WrittenAction)
 
 
+def parse_for(
+    messages: Iterable[Message], options: TreeOptions, parser: Optional[Parser] = None
+) -> Iterator[Task]:
+    """
+    Parse messages into tasks, skipping at once the messages of tasks
+    C{options} does not name, each task unlinked once used.
+    """
+    uuids = options.select.task_uuids
+    if uuids:
+        messages = _select(messages, frozenset(uuids))
+    if parser is None:
+        parser = Parser(options.max_open)
+    return _consumed(parser.parse(messages))
+
+
 def render_messages(
     messages: Iterable[Message],
     out: IO[str],
-    options: TreeOptions = TreeOptions(),
+    options: TreeOptions = DEFAULT_OPTIONS,
     on_error: Note = ignore_note,
     parser: Optional[Parser] = None,
+    writer: Optional[BatchWriter] = None,
 ) -> int:
     """
     Parse messages into tasks and write them as trees.
@@ -343,34 +90,33 @@ def render_messages(
     @param on_error: Told about tasks that cannot be rendered.
     @param parser: The parser to use; by default, a new one with the
         options' C{max_open}.
+    @param writer: Where to collect the output; by default, one writing to
+        C{out}.
     @return: The number of tasks written.
     """
-    if options.task_uuids:
-        messages = _select(messages, options.task_uuids)
-    if parser is None:
-        parser = Parser(options.max_open)
-    return render_tasks(_consumed(parser.parse(messages)), out, options, on_error)
+    tasks = parse_for(messages, options, parser)
+    return render_tasks(tasks, writer or BatchWriter(out), options, on_error)
 
 
 def render_lines(
     lines: Iterable[bytes],
     out: IO[str],
-    options: TreeOptions = TreeOptions(),
+    options: TreeOptions = DEFAULT_OPTIONS,
     on_error: ErrorCallback = _ignore_error,
 ) -> int:
     """
-    Render log lines (JSON lines or Twisted JSON records, as bytes) as trees:
-    the whole of C{txcausal tree} on one file without argument parsing, for
-    benchmarks and embedding.
+    Render log lines (JSON lines or Twisted JSON records, as bytes, or a
+    binary file) as trees: the whole of C{txcausal tree} on one input
+    without argument parsing, for benchmarks and embedding.
 
     @return: The number of tasks written.
     """
-    reader = MessageReader(on_error, needle=_needle(options.task_uuids))
-    parser = Parser(options.max_open, eager=True)
-    return render_messages(reader.read([lines]), out, options, parser=parser)  # type: ignore[list-item]
+    reader = MessageReader(on_error, needle=_needle(options.select.task_uuids))
+    return render_messages(reader.read_source(lines), out, options)
 
 
-def _needle(uuids: FrozenSet[str]) -> Optional[bytes]:
+def _needle(uuids: Iterable[str]) -> Optional[bytes]:
+    uuids = list(uuids)
     if len(uuids) == 1:
         (uuid,) = uuids
         if uuid.isascii() and '"' not in uuid and "\\" not in uuid:
@@ -383,22 +129,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     Add the options of C{txcausal tree}.
     """
     add_input_arguments(parser)
-    parser.add_argument(
-        "-u",
-        "--task-uuid",
-        action="append",
-        default=[],
-        metavar="UUID",
-        help="only show this task (repeatable)",
-    )
-    parser.add_argument(
-        "--failed", action="store_true", help="only show tasks in which an action failed"
-    )
-    _add_limits(parser)
+    add = parser.add_argument
+    add("-u", "--task-uuid", action="append", default=[], metavar="UUID",
+        help="only show this task (repeatable)")
+    add("--failed", action="store_true",
+        help="only show tasks in which an action failed or a traceback was logged")
+    add("--min-duration", type=seconds, metavar="SECONDS",
+        help="only show tasks with an action that took at least SECONDS")
+    add_time_arguments(parser, "tasks with a message")
+    add("--json", action="store_true",
+        help="write each task as one JSON document per line, for tools")
+    _follow.add_arguments(parser)
+    add_limit_arguments(parser)
     add_display_arguments(parser)
 
 
-def _add_limits(parser: argparse.ArgumentParser) -> None:
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """
+    Add C{--field-limit} and C{--max-open}.
+    """
     parser.add_argument(
         "-l",
         "--field-limit",
@@ -408,6 +157,13 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         help="cut field values after LENGTH characters or a newline; 0 shows them whole"
         f" (default {DEFAULT_FIELD_LIMIT})",
     )
+    add_max_open_argument(parser)
+
+
+def add_max_open_argument(parser: argparse.ArgumentParser) -> None:
+    """
+    Add C{--max-open}.
+    """
     parser.add_argument(
         "--max-open",
         type=positive,
@@ -418,22 +174,44 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, streams: Streams) -> int:
+def options_for(args: argparse.Namespace, streams: Streams) -> TreeOptions:
     """
-    Run C{txcausal tree}.
+    The options given on the command line.
     """
-    options = TreeOptions(
+    select = TaskFilter(
+        task_uuids=frozenset(args.task_uuid),
+        failed=args.failed,
+        since=args.since,
+        until=args.until,
+        min_duration=args.min_duration,
+    )
+    return TreeOptions(
         field_limit=args.field_limit,
         utc=args.utc,
         glyphs=glyphs_for(args),
         palette=palette_for(args, streams.stdout),
-        failed_only=args.failed,
-        task_uuids=frozenset(args.task_uuid),
+        select=select,
         max_open=args.max_open,
     )
-    source = Input(streams, args.files, _needle(options.task_uuids))
-    parser = Parser(options.max_open)
-    messages = source.messages(before_last=parser.reading_last_source)
+
+
+def run(args: argparse.Namespace, streams: Streams) -> int:
+    """
+    Run C{txcausal tree}.
+    """
+    options = options_for(args, streams)
+    if args.follow:
+        return _follow.run(args, streams, options)
+    writer = BatchWriter(streams.stdout)
+    needle = _needle(options.select.task_uuids)
+    source = Input(streams, args.files, needle, args.max_line_bytes, writer.idle)
+    tasks = parse_for(source.messages(), options)
+    note = source.reporter.note
     with fewer_collections():
-        render_messages(messages, streams.stdout, options, source.reporter.note, parser)
+        if args.json:
+            select = options.select
+            documents = (task_document(task) for task in tasks if select(task))
+            write_json_lines(documents, writer, note, is_terminal(streams.stdout))
+        else:
+            render_tasks(tasks, writer, options, note)
     return source.finish()

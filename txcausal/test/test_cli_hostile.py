@@ -19,14 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._cli import _filter, _pretty, _story, _tree, main
-from txcausal._cli._common import BatchWriter
+from txcausal._cli import _filter, _pretty, _tree, main
+from txcausal._cli._common import BatchWriter, write_json_lines
+from txcausal._cli._stats import stats_table
 from txcausal._cli._text import ASCII, COLORS, PLAIN, TimeFormatter
-from txcausal._cli._tree import TreeOptions, TreeRenderer
-from txcausal._parse import parse_messages
-from txcausal._story import KeyMatcher
-from txcausal.test.test_cli import T0, cli, small_task
-from txcausal.test.test_parse import end, lines, msg, start
+from txcausal._cli._tree_text import TreeOptions, TreeRenderer, render_task
+from txcausal.parse import KeyMatcher, action_stats, collect_story, parse_messages, task_document
+from txcausal.test._reading import T0, cli, end, lines, msg, small_task, start
 
 FORGED_KEY = "k\nfake"
 FORGED_VALUE = "\x1b[2J\r├── forged: yes"
@@ -157,7 +156,7 @@ class ArgumentTests(SynchronousTestCase):
         self.assertEqual(re.findall(r"^\w+$", out, re.M), ["A"])
         status, out, err = cli(["story", "A", str(path), "--json", str(other)])
         self.assertEqual((status, err), (0, ""))
-        self.assertEqual(len([orjson.loads(line) for line in out.splitlines()]), 3)
+        self.assertEqual([orjson.loads(line)["task_uuid"] for line in out.splitlines()], ["A"])
 
     def test_negativeLimit(self) -> None:
         """
@@ -210,7 +209,7 @@ class ErrorIsolationTests(SynchronousTestCase):
         A bug anywhere else in a command gives one line on standard error
         and status 70, not a traceback.
         """
-        self.patch(_tree, "render_messages", lambda *args: 1 // 0)
+        self.patch(_tree, "render_tasks", lambda *args: 1 // 0)
         status, out, err = cli(["tree"], lines(*small_task()))
         self.assertEqual((status, out), (70, ""))
         self.assertEqual(
@@ -228,7 +227,7 @@ class ErrorIsolationTests(SynchronousTestCase):
         worse = msg("Y", [1], T0, deep=nested(5000))
         out = io.StringIO()
         errors: List[str] = []
-        _filter.write_json_lines([deep, worse, msg("Z", [1], T0)], BatchWriter(out), errors.append)
+        write_json_lines([deep, worse, msg("Z", [1], T0)], BatchWriter(out), errors.append)
         written = [orjson.loads(line)["task_uuid"] for line in out.getvalue().split()]
         self.assertEqual(written, ["X", "Z"])
         self.assertEqual(errors, ["message 'Y'/1: cannot write as JSON: RecursionError"])
@@ -333,10 +332,18 @@ class FuzzTests(SynchronousTestCase):
         for args in (["--status", "failed"], ["--type", "a*"], ["--field", "x=1"]):
             namespace = _filter_arguments(args)
             selected = _filter.select(messages, _filter.predicates(namespace))
-            _filter.write_json_lines(selected, BatchWriter(out), errors.append)
-        story = _story.collect_story(messages, KeyMatcher(["A"]))
-        _story.write_story(story, TimeFormatter(), ASCII, COLORS, BatchWriter(out), errors.append)
-        self.assertEqual(len(list(parse_messages(messages))) > 0, bool(messages))
+            write_json_lines(selected, BatchWriter(out), errors.append, escape=True)
+        stories, _ = collect_story(parse_messages(messages), ["A"])
+        renderer = TreeRenderer(TreeOptions(palette=COLORS, glyphs=ASCII))
+        for story in stories:
+            self.assertTrue(render_task(renderer, story.task, [], errors.append, story))
+            document = task_document(story.task, story.matched, story.hidden_under)
+            write_json_lines([document], BatchWriter(out), errors.append)
+        tasks = list(parse_messages(messages))
+        stats_table(action_stats(tasks))
+        for task in tasks:
+            write_json_lines([task_document(task)], BatchWriter(out), errors.append)
+        self.assertEqual(len(tasks) > 0, bool(messages))
         self.assertEqual([e for e in errors if "cannot render" in e], [])
 
 

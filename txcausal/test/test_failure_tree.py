@@ -12,7 +12,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import MessageType, fields
 from txcausal._cli._text import ASCII
-from txcausal._cli._tree import TreeOptions, TreeRenderer, render_messages
+from txcausal._cli._tree import render_messages
+from txcausal._cli._tree_text import TreeOptions, TreeRenderer
 from txcausal._failure_tree import (
     MAX_TREE_LINES,
     MAX_VALUE_LENGTH,

@@ -5,6 +5,7 @@ Tests for L{txcausal._ledger.Ledger} and L{txcausal._story.KeyMatcher}.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, List
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -16,7 +17,7 @@ from txcausal._output import Destinations, Logger
 from txcausal._story import KeyMatcher
 from txcausal._wire import dropped_message
 from txcausal.test._helpers import CapturingMixin
-from txcausal.test.test_parse import msg
+from txcausal.test._reading import msg
 
 
 class FakeClock:
@@ -177,6 +178,35 @@ class LedgerTests(CapturingMixin, SynchronousTestCase):
             log_message(message_type="app:x")
         task = logger.messages[0]["task_uuid"]
         self.assertEqual(self.ledger.story(task), ((101.0, "half way"),))
+
+    def test_storyOfAction(self) -> None:
+        """
+        What is logged inside an action that mentions the key (a message,
+        a child action, an event) is in the key's story, though it does
+        not mention the key itself; what is logged beside it is not.
+        """
+        logger = self.capture()
+        ledger = Ledger(clock=time.time)
+        with start_action(action_type="app:outer"):
+            log_message(message_type="app:before")
+            with start_action(action_type="app:compute", key="inc-123"):
+                log_message(message_type="app:transition", start="waiting", finish="memory")
+                ledger.log_event("transitions", ("waiting", "processing"))
+                with start_action(action_type="app:inner"):
+                    pass
+            log_message(message_type="app:after")
+        for message in logger.messages:
+            ledger(message)
+        story = ledger.story("inc-123")
+        kinds = [m.get("message_type") or m.get("action_type") if isinstance(m, dict) else m
+                 for _, m in story]
+        self.assertEqual(
+            sorted(map(str, kinds)),
+            sorted(map(str, ["app:compute", "app:transition", ("waiting", "processing"),
+                             "app:inner", "app:inner", "app:compute"])),
+        )
+        times = [when for when, _ in story]
+        self.assertEqual(times, sorted(times))
 
     def test_threads(self) -> None:
         """

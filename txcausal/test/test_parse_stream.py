@@ -15,8 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcausal import log_message, start_action
 from txcausal.parse import Parser, Task, WrittenAction, parse_files, parse_messages
 from txcausal.test._helpers import CapturingMixin
-from txcausal.test.test_cli import cli
-from txcausal.test.test_parse import end, lines, msg, only, start
+from txcausal.test._reading import cli, end, lines, msg, only, start
 
 
 def client(uuid: str = "X", handed: Any = ("/2/2",)) -> List[Any]:
@@ -154,40 +153,53 @@ class HandedOffTests(CapturingMixin, SynchronousTestCase):
 
 class ContinuedTaskTests(SynchronousTestCase):
     """
-    A log of a process that continued tasks from elsewhere streams.
+    A log of a process that continued tasks from elsewhere: its tasks wait
+    for their parent's messages, so that the same lines make the same
+    trees however they are split into files or concatenated.
     """
 
-    def test_emittedWhenLastSource(self) -> None:
+    def test_waitsForTheEnd(self) -> None:
         """
-        Reading the last (or only) file, a continued task is returned as
-        soon as its top action is complete.
+        A continued task is returned when the input ends, incomplete,
+        continued from its position.
         """
         log = Source("server.log", server("A") + server("B"))
         tasks = parse_files(files(log))
         first = next(tasks)
-        self.assertEqual((first.uuid, log.read), ("A", 3))
+        self.assertEqual((first.uuid, log.read), ("A", 6))
         self.assertFalse(first.complete)
         self.assertEqual(first.continued_from, (2, 2))
         self.assertEqual([t.uuid for t in tasks], ["B"])
 
-    def test_joinedWhenNotLast(self) -> None:
+    def test_joinedInAnyGrouping(self) -> None:
         """
-        A continued task read before the file of its parent still joins it.
+        A continued task joins its parent whichever comes first, in two
+        files or concatenated in one stream.
         """
-        task = only(list(parse_files(files(Source("s", server()), Source("c", client())))))
-        self.assertTrue(task.complete)
-        self.assertIsNone(task.continued_from)
+        groupings = [
+            [Source("s", server()), Source("c", client())],
+            [Source("c", client()), Source("s", server())],
+            [Source("cs", client() + server())],
+            [Source("sc", server() + client())],
+        ]
+        for grouping in groupings:
+            task = only(list(parse_files(files(*grouping))))
+            self.assertTrue(task.complete)
+            self.assertIsNone(task.continued_from)
 
-    def test_laterMessagesNotLost(self) -> None:
+    def test_eagerWhenFollowing(self) -> None:
         """
-        A message of a continued task read after the task was returned
-        comes back in a second, incomplete task of the same UUID.
+        An eager parser (following a live log) returns a continued task as
+        soon as its top action is complete; a later message of it comes
+        back in a second, incomplete task of the same UUID.
         """
         late = msg("X", [2, 3], 2.5, message_type="late")
-        tasks = list(parse_files(files(Source("s", server() + [late]))))
-        self.assertEqual([t.uuid for t in tasks], ["X", "X"])
-        self.assertEqual(list(tasks[1].messages()), [late])
-        self.assertFalse(tasks[1].complete)
+        parser = Parser(eager=True)
+        returned = [parser.add(message) for message in server()]
+        self.assertEqual([t is not None for t in returned], [False, False, True])
+        self.assertIsNone(parser.add(late))
+        (rest,) = parser.flush()
+        self.assertEqual((rest.uuid, list(rest.messages()), rest.complete), ("X", [late], False))
 
     def test_tree(self) -> None:
         """

@@ -1,0 +1,161 @@
+# -*- test-case-name: txcausal.test.test_task_json -*-
+"""
+A task as one JSON document, for tools: nested children, times, durations
+and status, every field kept.
+
+A task::
+
+    {"task_uuid": "...", "complete": true, "failed": false,
+     "start_time": 1.0, "end_time": 2.0, "continued_from": null,
+     "children": [NODE, ...], "strays": [MESSAGE, ...]}
+
+An action node::
+
+    {"action_type": "app:req", "task_level": [1], "status": "succeeded",
+     "start_time": 1.0, "end_time": 2.0, "duration": 1.0,
+     "fields": {...start fields...}, "end_fields": {...finish fields...},
+     "children": [NODE, ...], "missing": [[[1, 3], [1, 5]]], "handed_off": [[1, 6]]}
+
+A message node::
+
+    {"message_type": "app:note", "task_level": [2], "timestamp": 1.5,
+     "fields": {...}}
+
+An action's C{task_level} is that of its start message.  C{fields} hold a
+message's fields but for C{task_uuid}, C{task_level},
+C{timestamp}, C{message_type}, C{action_type}, C{action_status} and
+C{duration}.  C{missing} lists the runs of levels of which nothing was seen,
+as C{[first, last]} pairs, and C{handed_off} the levels handed to another
+process whose log was not read; both appear only when not empty.  A
+node the caller marks (the matches of a story) has C{"match": true}, and an
+action some of whose children were left out (by a story) C{"hidden": n}
+instead of C{missing}.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+from ._parse_tree import Child, Task, WrittenAction
+from ._select import time_range
+from ._wire import (
+    ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    DURATION_FIELD,
+    MESSAGE_TYPE_FIELD,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
+)
+
+Message = Dict[str, Any]
+#: Says whether a node (a message or a L{WrittenAction}) is marked.
+Marker = Callable[[Child], bool]
+
+_STRUCTURAL = frozenset(
+    [
+        TASK_UUID_FIELD,
+        TASK_LEVEL_FIELD,
+        TIMESTAMP_FIELD,
+        MESSAGE_TYPE_FIELD,
+        ACTION_TYPE_FIELD,
+        ACTION_STATUS_FIELD,
+        DURATION_FIELD,
+    ]
+)
+
+
+def _nothing_marked(child: Child) -> bool:
+    return False
+
+
+def _none_hidden(node: WrittenAction) -> int:
+    return 0
+
+
+def task_document(
+    task: Task,
+    marked: Marker = _nothing_marked,
+    hidden: Callable[[WrittenAction], int] = _none_hidden,
+) -> Dict[str, Any]:
+    """
+    The JSON document of a task (see the module's description).
+
+    @param marked: Says which nodes get C{"match": true}.
+    @param hidden: How many children of an action were left out of the
+        task (a story prunes them); when not 0, the action's document has
+        C{"hidden": n}.
+    """
+    span = time_range(task)
+    top = task.continued_action
+    if top is not None:
+        items: List[Child] = [top]
+    elif task.root.start_message is not None or task.root.end_message is not None:
+        items = [task.root]
+    else:
+        items = task.root.children
+    converter = _Converter(marked, hidden)
+    return {
+        "task_uuid": task.uuid,
+        "complete": task.complete if top is None else top.complete,
+        "failed": task.failed,
+        "start_time": None if span is None else span[0],
+        "end_time": None if span is None else span[1],
+        "continued_from": None if top is None else list(top.task_level),
+        "children": [converter.node(item) for item in items],
+        "strays": list(task.strays),
+    }
+
+
+def fields_of(message: Optional[Message]) -> Message:
+    """
+    The fields of a message but for those that place and name it.
+    """
+    if message is None:
+        return {}
+    return {key: value for key, value in message.items() if key not in _STRUCTURAL}
+
+
+class _Converter:
+    def __init__(self, marked: Marker, hidden: Callable[[WrittenAction], int]) -> None:
+        self._marked = marked
+        self._hidden = hidden
+
+    def node(self, item: Child) -> Dict[str, Any]:
+        if isinstance(item, WrittenAction):
+            document = self.action(item)
+        else:
+            document = {
+                "message_type": item.get(MESSAGE_TYPE_FIELD),
+                "task_level": item[TASK_LEVEL_FIELD],
+                "timestamp": item.get(TIMESTAMP_FIELD),
+                "fields": fields_of(item),
+            }
+        if self._marked(item):
+            document["match"] = True
+        return document
+
+    def action(self, node: WrittenAction) -> Dict[str, Any]:
+        document: Dict[str, Any] = {
+            "action_type": node.action_type,
+            "task_level": [*node.task_level, 1],
+            "status": node.status,
+            "start_time": node.start_time,
+            "end_time": node.end_time,
+            "duration": node.duration,
+            "fields": fields_of(node.start_message),
+            "end_fields": fields_of(node.end_message),
+            "children": [self.node(child) for child in node.children],
+        }
+        hidden = self._hidden(node)
+        if hidden:
+            document["hidden"] = hidden
+            return document
+        gaps = node.gaps()
+        if gaps:
+            prefix = list(node.task_level)
+            document["missing"] = [[prefix + [first], prefix + [last]] for first, last in gaps]
+        handed = node.handed_off_levels()
+        if handed:
+            document["handed_off"] = [list(level) for level in handed]
+        return document

@@ -1,0 +1,260 @@
+# -*- test-case-name: txcausal.test.test_twisted_records -*-
+"""
+Twisted's own log records as messages: the JSON records of
+C{jsonFileLogObserver} and the text lines of trial's C{test.log}.
+
+A file is data, never code.  Nothing read from it is evaluated: the
+C{log_format} of a record is rendered by L{safe_format}, which substitutes
+plain field names only (or the text the writing process flattened into
+C{log_flattened}), with bounded widths, and shows the raw format otherwise;
+a failure's traceback is rebuilt from its recorded frames without reading
+source files.
+
+Each record becomes a one-message task of type C{twisted:log} whose
+UUID is derived from the record's own bytes (L{record_uuid}): the same
+record gets the same UUID whichever file, name or compression it is read
+from, so C{tree -u} and C{story} find it.
+"""
+
+from __future__ import annotations
+
+import re
+from string import Formatter
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from uuid import UUID, uuid5
+
+from orjson import loads
+
+from ._select import iso_timestamp
+from ._wire import (
+    EXCEPTION_FIELD,
+    MESSAGE_TYPE_FIELD,
+    REASON_FIELD,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
+    TRACEBACK_FIELD,
+    TWISTED_MESSAGE_TYPE,
+)
+
+Message = Dict[str, Any]
+
+#: The widest field (and the longest precision) L{safe_format} applies.
+MAX_FORMAT_WIDTH = 1000
+
+#: The longest text L{safe_format} makes; past it, the raw format is shown.
+MAX_FORMAT_TEXT = 1 << 20
+
+#: The key of a record that carries a txcausal message as JSON text (see
+#: L{txcausal._twistedlog.BRIDGED_EVENT_KEY}).
+_BRIDGED_KEY = "txcausal_json"
+
+#: The namespace of the UUIDs of records: C{uuid5(NAMESPACE_URL,
+#: "https://txcausal.invalid/twisted-record")}, written out so that importing
+#: this module does not load C{hashlib}.
+_NAMESPACE = UUID("b31fd4a5-7328-50de-87bf-586629c55820")
+_FORMATTER = Formatter()
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?([0-9]*)[,_]?(?:\.([0-9]+))?[bcdeEfFgGnosxX%]?\Z",
+                   re.S)
+_CONVERSIONS: Dict[Optional[str], Callable[[Any], str]] = {
+    None: str, "s": str, "r": repr, "a": ascii,
+}
+_TRACEBACK_START = "Traceback (most recent call last):"
+
+
+def record_uuid(data: bytes) -> str:
+    """
+    The task UUID of a Twisted record: a UUID derived from its bytes.
+    """
+    return str(uuid5(_NAMESPACE, data.decode("utf-8", "surrogateescape")))
+
+
+def safe_format(log_format: Any, event: Dict[str, Any]) -> str:
+    """
+    Render a Twisted C{log_format} without evaluating anything: each
+    C{{name}}, C{{name!r}} or C{{name:>10}} takes the text the writing
+    process flattened into C{log_flattened}, else the value of the plain
+    field C{name}; widths and precisions are at most L{MAX_FORMAT_WIDTH}.
+
+    @return: The text, or the raw format when a field is not plain, not
+        there, or cannot be formatted so.
+    """
+    if not isinstance(log_format, str):
+        return "" if log_format is None else str(log_format)[:MAX_FORMAT_TEXT]
+    try:
+        parsed = list(_FORMATTER.parse(log_format))
+    except ValueError:
+        return log_format
+    flattened = event.get("log_flattened")
+    if not isinstance(flattened, dict):
+        flattened = {}
+    seen: Dict[str, int] = {}
+    parts: List[str] = []
+    size = 0
+    for literal, name, spec, conversion in parsed:
+        parts.append(literal)
+        if name is not None:
+            text = _field_text(name, spec or "", conversion, event, flattened, seen)
+            if text is None:
+                return log_format
+            parts.append(text)
+            size += len(text)
+            if size > MAX_FORMAT_TEXT:
+                return log_format
+    return "".join(parts)
+
+
+def _field_text(
+    name: str,
+    spec: str,
+    conversion: Optional[str],
+    event: Dict[str, Any],
+    flattened: Dict[str, Any],
+    seen: Dict[str, int],
+) -> Optional[str]:
+    """
+    The text of one replacement field, as L{safe_format} describes.
+    """
+    key = f"{name}!{conversion or 's'}:{spec}"
+    count = seen[key] = seen.get(key, 0) + 1
+    flat = flattened.get(key if count == 1 else f"{key}/{count}")
+    if isinstance(flat, str):
+        return flat
+    convert = _CONVERSIONS.get(conversion)
+    if convert is None or not _PLAIN_NAME.match(name) or name not in event:
+        return None
+    match = _SPEC.match(spec)
+    if match is None or any(len(n) > 4 or int(n) > MAX_FORMAT_WIDTH for n in match.groups() if n):
+        return None
+    value = event[name]
+    try:
+        if conversion is not None:
+            value = convert(value)
+        return format(value, spec)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def failure_fields(failure: Any) -> Message:
+    """
+    The C{exception}, C{reason} and C{traceback} fields of a recorded
+    Twisted failure (a C{log_failure} value as C{jsonFileLogObserver}
+    writes it), its traceback rebuilt from the recorded frames.
+    """
+    if not isinstance(failure, dict):
+        return {EXCEPTION_FIELD: "?", REASON_FIELD: "(not recorded)"}
+    kind = failure.get("type")
+    kind = kind if isinstance(kind, dict) else {}
+    exception = f"{kind.get('__module__', '?')}.{kind.get('__name__', '?')}"
+    lines = [_TRACEBACK_START]
+    frames = failure.get("frames")
+    for frame in frames if isinstance(frames, list) else ():
+        if isinstance(frame, list) and len(frame) >= 3:
+            lines.append(f'  File "{frame[1]}", line {frame[2]}, in {frame[0]}')
+    lines.append(f"{exception}: (not recorded)")
+    return {
+        EXCEPTION_FIELD: exception,
+        REASON_FIELD: "(not recorded)",
+        TRACEBACK_FIELD: "\n".join(lines) + "\n",
+    }
+
+
+def twisted_record(data: bytes) -> Message:
+    """
+    Turn one Twisted JSON log record into a message.
+
+    A record that carries a txcausal message (one emitted by
+    L{txcausal.twisted.TwistedDestination}) gives that message.  Any
+    other becomes a C{twisted:log} message: the record's own fields (but
+    for C{log_*} ones), C{log_text} (L{safe_format}), C{log_level},
+    C{log_namespace}, C{log_system}, and for a failure C{exception},
+    C{reason} and C{traceback}.
+
+    @param data: The JSON of the record, without its C{\\x1e} separator.
+    @raise ValueError: If C{data} is not a Twisted log record.
+    """
+    raw = loads(data)
+    if raw.__class__ is not dict or not any(key.startswith("log_") for key in raw):
+        raise ValueError("not a Twisted log record")
+    bridged = raw.get(_BRIDGED_KEY)
+    if isinstance(bridged, str):
+        embedded = loads(bridged)
+        if embedded.__class__ is dict and TASK_UUID_FIELD in embedded:
+            return embedded
+    message: Message = {k: v for k, v in raw.items() if not k.startswith("log_")}
+    level = raw.get("log_level")
+    when = raw.get("log_time")
+    message.update(
+        {
+            MESSAGE_TYPE_FIELD: TWISTED_MESSAGE_TYPE,
+            TIMESTAMP_FIELD: when if isinstance(when, (int, float)) else None,
+            "log_level": level.get("name") if isinstance(level, dict) else level,
+            "log_namespace": raw.get("log_namespace"),
+            "log_text": safe_format(raw.get("log_format"), raw),
+        }
+    )
+    if isinstance(raw.get("log_system"), str):
+        message["log_system"] = raw["log_system"]
+    if "log_failure" in raw:
+        message.update(failure_fields(raw["log_failure"]))
+    if not isinstance(message.get(TASK_UUID_FIELD), str) or not _is_level(
+        message.get(TASK_LEVEL_FIELD)
+    ):
+        message[TASK_UUID_FIELD] = record_uuid(data)
+        message[TASK_LEVEL_FIELD] = [1]
+    return message
+
+
+def _is_level(level: Any) -> bool:
+    return (
+        isinstance(level, list)
+        and bool(level)
+        and all(i.__class__ is int and i > 0 for i in level)
+    )
+
+
+# Twisted's classic text format: "2026-12-06 04:58:39+0000 [system] text".
+_TRIAL_LINE = re.compile(
+    rb"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) \[(.*?)\] (.*)\Z", re.S
+)
+
+
+def split_text_line(line: bytes) -> Optional[Tuple[Optional[float], str, bytes]]:
+    """
+    Split a line of Twisted's text log format (trial's C{test.log}, twistd's
+    C{twistd.log}) into its time, its system and the rest.
+
+    @return: The POSIX time (C{None} if out of range), the system and the
+        event text as bytes; C{None} if the line is not of that format.
+    """
+    match = _TRIAL_LINE.match(line)
+    if match is None:
+        return None
+    stamp, system, rest = match.groups()
+    return iso_timestamp(stamp.decode("ascii")), system.decode("utf-8", "replace"), rest
+
+
+def text_event(when: Optional[float], system: str, text: str, data: bytes) -> Message:
+    """
+    A C{twisted:log} message for an event of Twisted's text log format.
+
+    @param text: The event's text, continuation lines joined.
+    @param data: The event's bytes, to derive its UUID from.
+    """
+    message: Message = {
+        MESSAGE_TYPE_FIELD: TWISTED_MESSAGE_TYPE,
+        TASK_UUID_FIELD: record_uuid(data),
+        TASK_LEVEL_FIELD: [1],
+        TIMESTAMP_FIELD: when,
+        "log_system": system,
+        "log_text": text,
+    }
+    where = text.find(_TRACEBACK_START)
+    if where >= 0:
+        traceback = text[where:]
+        last = traceback.rstrip().rsplit("\n", 1)[-1]
+        message[TRACEBACK_FIELD] = traceback
+        message[EXCEPTION_FIELD] = last.partition(":")[0].strip()
+        message[REASON_FIELD] = last.partition(":")[2].strip()
+    return message

@@ -1,0 +1,94 @@
+"""
+Tests for C{txcausal tree --follow} (L{txcausal._cli._follow}), in process
+with the waits between looks at the file replaced.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Callable, List
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._cli import _follow, build_parser, parse_arguments
+from txcausal._cli._common import Streams
+from txcausal._cli._tree import options_for
+from txcausal.test._reading import cli, end, lines, msg, start
+
+
+class FollowCommandTests(SynchronousTestCase):
+    """
+    Tests for C{txcausal tree --follow FILE}.
+    """
+
+    def setUp(self) -> None:
+        self.path = self.mktemp()
+        self.out, self.err = io.StringIO(), io.StringIO()
+
+    def append(self, *messages: object) -> None:
+        with open(self.path, "ab") as f:
+            f.write(lines(*messages))
+
+    def follow(self, steps: List[Callable[[], None]], *options: str) -> str:
+        """
+        Follow the file, running a step at each wait, until they are done.
+        """
+        args = parse_arguments(build_parser(), ["tree", "--follow", self.path, *options])
+        streams = Streams(io.BytesIO(), self.out, self.err)
+        pending = list(steps)
+
+        def sleep(seconds: float) -> None:
+            if not pending:
+                raise KeyboardInterrupt()
+            pending.pop(0)()
+
+        self.assertRaises(KeyboardInterrupt, _follow.run, args, streams,
+                          options_for(args, streams), sleep)
+        return self.out.getvalue()
+
+    def test_finishedAndStillOpen(self) -> None:
+        """
+        A task is shown when it finishes; one still open after the idle
+        time is shown marked, and again when it finishes.  Rotation by
+        rename is followed.
+        """
+        self.append(start("A", [1], 1.0, "a"), start("B", [1], 1.0, "b"), end("B", [2], 2.0, "b"))
+
+        def rotate() -> None:
+            os.rename(self.path, self.path + ".1")
+            self.append(msg("A", [2], 3.0, message_type="note"), end("A", [3], 4.0, "a"))
+
+        out = self.follow([rotate], "--idle", "0")
+        self.assertEqual([line for line in out.splitlines() if line[:1].isalpha()],
+                         ["B", "A [still open] [incomplete]", "A"])
+        self.assertIn("note/2", out.split("\nA\n")[1])
+
+    def test_json(self) -> None:
+        """
+        With C{--json}, each shown task is a document saying whether it is
+        still open.
+        """
+        self.append(start("A", [1], 1.0, "a"))
+        out = self.follow([lambda: self.append(end("A", [2], 2.0, "a"))], "--json", "--idle", "0")
+        documents = [orjson.loads(line) for line in out.splitlines()]
+        self.assertEqual([(d["task_uuid"], d["still_open"]) for d in documents],
+                         [("A", True), ("A", False)])
+
+    def test_oneFile(self) -> None:
+        """
+        C{--follow} takes exactly one file.
+        """
+        self.assertEqual(cli(["tree", "--follow"])[0], 2)
+        self.assertEqual(cli(["tree", "--follow", "a", "b"])[2],
+                         "txcausal: tree --follow needs exactly one FILE\n")
+
+    def test_unreadable(self) -> None:
+        """
+        A file that cannot be read is reported; the status is 1.
+        """
+        os.mkdir(self.path)
+        status, out, err = cli(["tree", "--follow", self.path])
+        self.assertEqual(status, 1)
+        self.assertIn("Is a directory", err)

@@ -1,0 +1,47 @@
+"""
+Tests for C{txcausal stats} (L{txcausal._cli._stats}), in process.
+"""
+
+from __future__ import annotations
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal.test._reading import cli, lines
+from txcausal.test.test_stats import timed
+
+
+class StatsCommandTests(SynchronousTestCase):
+    """
+    Tests for C{txcausal stats}.
+    """
+
+    def test_table(self) -> None:
+        """
+        One row per action type, the most total time first, each followed
+        by its slowest instances with their task and level.
+        """
+        data = lines(*timed("A", [0.002, 3.0]), *timed("B", [0.0005], "failed"))
+        status, out, err = cli(["stats", "--slowest", "1"], data)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(
+            out,
+            """\
+action type  count  failed       p50       p90       p99       max     total
+app:job          2       0  100.000s  100.000s  100.000s  100.000s  200.000s
+    100.000s  A/1
+app:step         3       1     2.0ms    3.000s    3.000s    3.000s    3.002s
+    3.000s  A/3/1
+""",
+        )
+
+    def test_json(self) -> None:
+        """
+        C{--json} writes one document per action type.
+        """
+        out = cli(["stats", "--json"], lines(*timed("A", [1.0, 2.0])))[1]
+        rows = [orjson.loads(line) for line in out.splitlines()]
+        step = rows[1]
+        self.assertEqual((step["action_type"], step["count"], step["p50"]), ("app:step", 2, 1.0))
+        self.assertEqual(step["slowest"][0], {"duration": 2.0, "task_uuid": "A",
+                                              "task_level": [3, 1]})

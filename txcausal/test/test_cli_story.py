@@ -1,0 +1,89 @@
+"""
+Tests for C{txcausal story} (L{txcausal._cli._story}), in process.
+"""
+
+from __future__ import annotations
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal.test._reading import T0, cli, lines, msg, start
+from txcausal.test.test_story import batch, request
+
+
+class StoryCommandTests(SynchronousTestCase):
+    """
+    Tests for C{txcausal story}.
+    """
+
+    def test_trees(self) -> None:
+        """
+        The story of a key is a tree per task that mentions it, in time
+        order: the whole task when its root action binds the key, the path
+        to the mentions otherwise, each mention marked, the rest counted.
+        """
+        data = lines(*batch("B", "inc-123"), *request("R", "inc-123"), *request("Q", "other"))
+        status, out, err = cli(["story", "inc-123", "--ascii"], data)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(
+            out,
+            """\
+R
+`-- * http:request/1 => started 1970-01-01 00:00:01.000Z ~ 0.400s
+    |-- request_id: inc-123
+    |-- db:query/2 1970-01-01 00:00:01.100Z
+    |   `-- table: users
+    |-- cache:get/3/1 => started 1970-01-01 00:00:01.200Z ~ 0.100s
+    |   `-- cache:get/3/2 => succeeded 1970-01-01 00:00:01.300Z
+    `-- http:request/4 => succeeded 1970-01-01 00:00:01.400Z
+
+B
+`-- batch:run/1 => started 1970-01-01 00:00:05.000Z ~ 0.800s
+    |-- * batch:handle/3/1 => started 1970-01-01 00:00:05.200Z ~ 0.200s
+    |   |-- item: inc-123
+    |   |-- batch:transition/3/2 1970-01-01 00:00:05.300Z
+    |   |   `-- state: memory
+    |   `-- batch:handle/3/3 => succeeded 1970-01-01 00:00:05.400Z
+    |-- * batch:item/4 1970-01-01 00:00:05.500Z
+    |   `-- item: inc-123
+    |-- 2 more not in the story
+    `-- batch:run/6 => succeeded 1970-01-01 00:00:05.800Z
+
+""",
+        )
+
+    def test_wordMatches(self) -> None:
+        """
+        A key mentioned as a whole word or a number is matched; a longer
+        number or word is not; the task named by the key is in its story.
+        """
+        data = lines(
+            msg("M2", [1], T0 + 2, message_type="web:request", path="/users/42/cart"),
+            msg("M1", [1], T0 + 1, message_type="db:load", user_id=42),
+            msg("M3", [1], T0 + 3, message_type="db:load", user_id=420),
+            start("42", [1], T0 + 0.5, "app:job"),
+        )
+        out = cli(["story", "42"], data)[1]
+        self.assertEqual([line for line in out.splitlines() if line[:1].isalnum()],
+                         ["42 [incomplete]", "M1", "M2"])
+
+    def test_json(self) -> None:
+        """
+        C{--json} writes each task as a JSON document, the mentions marked.
+        """
+        out = cli(["story", "k", "--json"], lines(msg("M", [1], T0, message_type="x", key="k")))[1]
+        document = orjson.loads(out)
+        self.assertEqual(document["children"][0], {"message_type": "x", "task_level": [1],
+                                                   "timestamp": T0, "fields": {"key": "k"},
+                                                   "match": True})
+
+    def test_maxTasks(self) -> None:
+        """
+        C{--max-tasks} keeps the earliest tasks and reports how many more
+        there were.
+        """
+        data = lines(*[msg(f"M{n}", [1], T0 + n, message_type="x", key="k") for n in range(5)])
+        status, out, err = cli(["story", "k", "--max-tasks", "2"], data)
+        self.assertEqual([line for line in out.splitlines() if line[:1] == "M"], ["M0", "M1"])
+        self.assertEqual(err, "txcausal: 3 later tasks of the story of 'k' left out"
+                              " (--max-tasks 2)\n")

@@ -1,0 +1,226 @@
+"""
+Tests for C{txcausal tree} (L{txcausal._cli._tree}), in process.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from typing import List
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._cli import main, render_lines
+from txcausal._cli._tree_text import TreeOptions
+from txcausal.parse import TaskFilter
+from txcausal.test._reading import (
+    T0,
+    OpenPipe,
+    cli,
+    end,
+    lines,
+    msg,
+    sample_task,
+    small_task,
+    start,
+    twisted_log,
+)
+
+
+class TreeCommandTests(SynchronousTestCase):
+    """
+    Tests for C{txcausal tree}.
+    """
+
+    def test_tree(self) -> None:
+        """
+        Each task is its UUID then a tree: action type and level, status,
+        start time and duration, fields nested below, the finish message
+        last; values are cut at a newline.
+        """
+        status, out, err = cli(["tree"], lines(*small_task()))
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(
+            out,
+            """\
+T
+└── app:main/1 ⇒ started 2001-09-09 01:46:40.000Z ⧖ 0.500s
+    ├── user: alice
+    ├── app:note/2 2001-09-09 01:46:40.250Z
+    │   └── nested:
+    │       └── a:
+    │           ├── 0: 1
+    │           └── 1:
+    │               └── b: x
+    └── app:main/3 ⇒ failed 2001-09-09 01:46:40.500Z
+        ├── exception: builtins.KeyError
+        └── reason: boom…
+
+""",
+        )
+
+    def test_ascii(self) -> None:
+        """
+        C{--ascii} draws with ASCII only.
+        """
+        out = cli(["tree", "--ascii"], lines(*small_task()))[1]
+        self.assertTrue(out.isascii())
+        self.assertIn("`-- app:main/1 => started", out)
+        self.assertIn("|-- app:note/2", out)
+
+    def test_fieldLimit(self) -> None:
+        """
+        C{--field-limit} cuts long values; 0 shows them whole, continuation
+        lines aligned under the tree.
+        """
+        task = [msg("L", [1], T0, message_type="m", text="x" * 30, more="a\nb")]
+        self.assertIn("text: xxxxx…\n", cli(["tree", "-l", "5"], lines(*task))[1])
+        whole = cli(["tree", "-l", "0"], lines(*task))[1]
+        self.assertIn("text: " + "x" * 30 + "\n", whole)
+        self.assertIn("├── more: a\n    │   b\n", whole)
+
+    def test_selectTask(self) -> None:
+        """
+        C{--task-uuid} shows only the tasks named.
+        """
+        data = lines(*small_task("A"), *small_task("B"), *small_task("C"))
+        out = cli(["tree", "-u", "B"], data)[1]
+        self.assertEqual(re.findall(r"^[A-C]$", out, re.M), ["B"])
+        out = cli(["tree", "-u", "A", "-u", "C"], data)[1]
+        self.assertEqual(re.findall(r"^[A-C]$", out, re.M), ["A", "C"])
+
+    def test_failedOnly(self) -> None:
+        """
+        C{--failed} shows only tasks in which an action failed or a
+        traceback was logged.
+        """
+        ok = [start("OK", [1], T0, "app:main"), end("OK", [2], T0, "app:main")]
+        traced = msg("TB", [1], T0, message_type="eliot:traceback")
+        out = cli(["tree", "--failed"], lines(*ok, *small_task("BAD"), traced))[1]
+        self.assertEqual(re.findall(r"^\w+$", out, re.M), ["BAD", "TB"])
+
+    def test_incomplete(self) -> None:
+        """
+        Incomplete tasks are shown, marked, with what is missing.
+        """
+        task = sample_task()
+        out = cli(["tree"], lines(task[0], task[2], task[4]))[1]
+        self.assertIn("T [incomplete]\n", out)
+        self.assertIn("│   ├── missing /3/2\n", out)
+        self.assertIn("no finish message", out)
+        out = cli(["tree"], lines(task[-1]))[1]
+        self.assertIn("app:main ⇒ start missing", out)
+
+    def test_missingInLevelOrder(self) -> None:
+        """
+        A missing level is shown in its place among the children.
+        """
+        task = sample_task()
+        del task[1]
+        out = cli(["tree"], lines(*task))[1]
+        self.assertIn("    ├── missing /2\n    ├── app:child/3/1", out)
+
+    def test_timeZone(self) -> None:
+        """
+        Times are UTC by default (C{Z}); C{--local} shows the local offset.
+        """
+        self.assertIn("01:46:40.000Z", cli(["tree"], lines(*small_task()))[1])
+        local = cli(["tree", "--local"], lines(*small_task()))[1]
+        self.assertRegex(local, r"\d\d:\d\d:\d\d\.000[+-]\d\d:\d\d")
+
+    def test_color(self) -> None:
+        """
+        No color when not writing to a terminal, unless C{--color}.
+        """
+        self.assertNotIn("\x1b[", cli(["tree"], lines(*small_task()))[1])
+        self.assertIn("\x1b[", cli(["tree", "--color"], lines(*small_task()))[1])
+        self.assertNotIn("\x1b[", cli(["tree", "--no-color"], lines(*small_task()))[1])
+
+    def test_renderLines(self) -> None:
+        """
+        L{render_lines} renders byte lines to a file object and returns the
+        number of tasks, for benchmarks and embedding.
+        """
+        out = io.StringIO()
+        data = lines(*small_task("A"), *small_task("B")).splitlines(keepends=True)
+        options = TreeOptions(select=TaskFilter(task_uuids=frozenset(["B"])))
+        self.assertEqual(render_lines(data, out, options), 1)
+        self.assertTrue(out.getvalue().startswith("B\n"))
+
+
+class TreeSelectionTests(SynchronousTestCase):
+    """
+    Choosing tasks by failure, duration and time, and C{--json}.
+    """
+
+    def uuids(self, *args: str, data: bytes = b"") -> List[str]:
+        status, out, err = cli(["tree", *args], data or self.data())
+        self.assertEqual((status, err), (0, ""))
+        return re.findall(r"^(\S+)$", out, re.M)
+
+    def data(self) -> bytes:
+        fast = [start("FAST", [1], T0, "a"), end("FAST", [2], T0 + 0.1, "a")]
+        slow = [start("SLOW", [1], T0 + 10, "a"), end("SLOW", [2], T0 + 15, "a")]
+        return lines(*fast, *slow)
+
+    def test_minDuration(self) -> None:
+        """
+        C{--min-duration} keeps tasks with an action at least that long.
+        """
+        self.assertEqual(self.uuids("--min-duration", "1"), ["SLOW"])
+        self.assertEqual(self.uuids("--min-duration", "0.1"), ["FAST", "SLOW"])
+
+    def test_timeRange(self) -> None:
+        """
+        C{--since} and C{--until} keep tasks with a message in the range.
+        """
+        self.assertEqual(self.uuids("--since", "2001-09-09T01:46:45Z"), ["SLOW"])
+        self.assertEqual(self.uuids("--until", "2001-09-09T01:46:40.05Z"), ["FAST"])
+        self.assertEqual(self.uuids("--since", "2001-09-09T01:46:40.05", "--until",
+                                    "2001-09-09T01:46:50.5+00:00"), ["FAST", "SLOW"])
+
+    def test_failedTwisted(self) -> None:
+        """
+        C{--failed} also shows Twisted's C{log.failure} records.
+        """
+        status, out, err = cli(["tree", "--failed"], twisted_log() + twisted_log(failure=True))
+        self.assertEqual(out.count("twisted:log/1"), 1)
+        self.assertIn("exception: builtins.ZeroDivisionError", out)
+
+    def test_json(self) -> None:
+        """
+        C{--json} writes each task as one JSON document per line, selected
+        as the trees would be.
+        """
+        status, out, err = cli(["tree", "--json", "--failed"], lines(*sample_task()))
+        (document,) = [orjson.loads(line) for line in out.splitlines()]
+        self.assertEqual((document["task_uuid"], document["failed"]), ("T", True))
+        self.assertEqual(document["children"][0]["duration"], 0.75)
+        self.assertEqual(cli(["tree", "--json", "--min-duration", "5"], lines(*sample_task()))[1],
+                         "")
+
+
+class LiveInputTests(SynchronousTestCase):
+    """
+    Output is flushed whenever the input pipe has nothing more to read.
+    """
+
+    def test_idleFlush(self) -> None:
+        """
+        A task read from a pipe still open is written out (through the
+        output's buffer) before the command waits for more.
+        """
+        pipe = OpenPipe(lines(*small_task()))
+        while_open: List[str] = []
+
+        class Out(io.StringIO):
+            def flush(self) -> None:
+                if not pipe.closed and "app:main/3" in self.getvalue():
+                    while_open.append(self.getvalue())
+                    pipe.close()
+
+        with os.fdopen(pipe.read_end, "rb") as stdin:
+            main(["tree"], stdin=stdin, stdout=Out(), stderr=io.StringIO())
+        self.assertIn("app:main/3 ⇒ failed", "".join(while_open))

@@ -1,0 +1,153 @@
+"""
+Tests for L{txcausal._follow}: following a growing, rotated log file and
+joining its messages into tasks as they arrive.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal.parse import FileFollower, LineError, TaskFollower
+from txcausal.test._reading import end, lines, msg, start
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def flat(batches: List[List[bytes]]) -> List[bytes]:
+    return [line for batch in batches for line in batch]
+
+
+class FileFollowerTests(SynchronousTestCase):
+    """
+    Tests for L{FileFollower}.
+    """
+
+    def setUp(self) -> None:
+        self.path = Path(self.mktemp())
+        self.follower = FileFollower(str(self.path))
+        self.addCleanup(self.follower.close)
+
+    def append(self, data: bytes, path: Path = None) -> None:  # type: ignore[assignment]
+        with open(path or self.path, "ab") as f:
+            f.write(data)
+
+    def test_growing(self) -> None:
+        """
+        Each read returns the complete lines written since the last; a
+        line still being written waits.  A file that does not exist yet is
+        waited for.
+        """
+        self.assertEqual(self.follower.read(), [])
+        self.append(b"a\nb")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.assertEqual(self.follower.read(), [])
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"bc"])
+
+    def test_renamed(self) -> None:
+        """
+        When the file is renamed and a new one created, the rest of the old
+        one is read (its last line too), then the new one.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(b"b\nc")
+        os.rename(self.path, str(self.path) + ".1")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.append(b"more\n", Path(str(self.path) + ".1"))
+        self.append(b"d\n")
+        self.assertEqual(flat(self.follower.read()), [b"cmore", b"d"])
+        self.assertEqual(self.follower.rotations, 1)
+
+    def test_truncated(self) -> None:
+        """
+        A file truncated in place is read again from its start.
+        """
+        self.append(b"a\nb\n")
+        self.assertEqual(flat(self.follower.read()), [b"a", b"b"])
+        with open(self.path, "wb") as f:
+            f.write(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+
+
+class TaskFollowerTests(SynchronousTestCase):
+    """
+    Tests for L{TaskFollower}.
+    """
+
+    def setUp(self) -> None:
+        self.path = self.mktemp()
+        self.clock = FakeClock()
+        self.errors: List[LineError] = []
+        self.follower = TaskFollower(self.path, idle=5.0, clock=self.clock,
+                                     on_error=self.errors.append)
+        self.addCleanup(self.follower.close)
+
+    def append(self, *messages: object) -> None:
+        with open(self.path, "ab") as f:
+            f.write(lines(*messages))
+
+    def poll(self) -> List[object]:
+        return [(u.task.uuid, u.still_open, u.task.complete) for u in self.follower.poll()]
+
+    def test_finishedAtOnce(self) -> None:
+        """
+        A task is shown as soon as its last message is written.
+        """
+        self.append(start("A", [1], 1.0, "a"))
+        self.assertEqual(self.poll(), [])
+        self.append(end("A", [2], 2.0, "a"))
+        self.assertEqual(self.poll(), [("A", False, True)])
+
+    def test_quietShownThenFinished(self) -> None:
+        """
+        A task still open after the idle time without a new message is
+        shown as it stands, once; when it finishes, it is shown again.
+        """
+        self.append(start("A", [1], 1.0, "a"), start("B", [1], 1.0, "b"))
+        self.assertEqual(self.poll(), [])
+        self.clock.now = 3.0
+        self.append(msg("B", [2], 1.5, message_type="m"))
+        self.assertEqual(self.poll(), [])
+        self.clock.now = 5.0
+        self.assertEqual(self.poll(), [("A", True, False)])
+        self.assertEqual(self.poll(), [])
+        self.clock.now = 8.0
+        self.assertEqual(self.poll(), [("B", True, False)])
+        self.append(end("A", [2], 9.0, "a"))
+        self.assertEqual(self.poll(), [("A", False, True)])
+
+    def test_errorsAndRotation(self) -> None:
+        """
+        Bad lines are reported with their file and line number, counted
+        afresh in a new file after rotation.
+        """
+        with open(self.path, "ab") as f:
+            f.write(b"junk\n")
+        self.poll()
+        os.rename(self.path, self.path + ".1")
+        with open(self.path, "ab") as f:
+            f.write(b"more junk\n")
+        self.poll()
+        self.assertEqual([(e.source, e.lineno) for e in self.errors],
+                         [(self.path, 1), (self.path, 1)])
+
+    def test_close(self) -> None:
+        """
+        Closing gives the tasks still open.
+        """
+        self.append(start("A", [1], 1.0, "a"))
+        self.poll()
+        self.assertEqual([(u.task.uuid, u.still_open) for u in self.follower.close()],
+                         [("A", True)])

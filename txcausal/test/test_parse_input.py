@@ -1,0 +1,280 @@
+"""
+Tests for L{txcausal._parse_input}: reading log files into messages,
+forgivingly, whatever they hold.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from hashlib import sha256
+from typing import List, Tuple
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal.parse import (
+    TWISTED_MESSAGE_TYPE,
+    LineError,
+    MessageReader,
+    parse_files,
+    read_messages,
+)
+from txcausal.test._reading import (
+    Message,
+    end,
+    lines,
+    msg,
+    only,
+    sample_task,
+    start,
+    twisted_log,
+)
+
+_settings = settings(derandomize=True, deadline=None, max_examples=60)
+
+#: Lines of trial's test.log: a txcausal message, trial's own events, and
+#: an event of several lines with a traceback.
+TRIAL_LOG = b"".join(
+    line + b"\n"
+    for line in [
+        b"2026-12-06 04:58:39+0000 [-] Log opened.",
+        b"2026-12-06 04:58:39+0000 [-] --> pkg.test_x.T.test_a <--",
+        b"2026-12-06 04:58:39+0000 [-] " + lines(start("U", [1], 1796533119.2, "a")).strip(),
+        b"2026-12-06 04:58:39+0000 [-] Unhandled Error",
+        b"\tTraceback (most recent call last):",
+        b'\t  File "x.py", line 1, in f',
+        b"\tbuiltins.ValueError: bad",
+        b"2026-12-06 04:58:40+0000 [HTTPChannel,0,127.0.0.1] "
+        + lines(end("U", [2], 1796533119.3, "a")).strip(),
+    ]
+)
+
+
+def read(data: bytes, max_line: int = 1 << 20) -> Tuple[List[Message], List[LineError]]:
+    errors: List[LineError] = []
+    stream = io.BytesIO(data)
+    stream.name = "log.json"
+    return list(MessageReader(errors.append, max_line=max_line).read([stream])), errors
+
+
+class MessageReaderTests(SynchronousTestCase):
+    """
+    Tests for L{MessageReader}, L{read_messages} and L{parse_files}.
+    """
+
+    def test_garbageLinesReportedAndSkipped(self) -> None:
+        """
+        Malformed, truncated and non-message lines are reported with file
+        name and line number; the other messages are still read.
+        """
+        good = sample_task()
+        data = (
+            lines(good[0])
+            + b"not json\n"
+            + lines(good[1])
+            + b"[1, 2]\n"
+            + b'{"task_uuid": "T", "task_level": [0]}\n\n'
+            + lines(msg("T", [1] * 101, 1.0))
+            + lines(good[2])
+            + b'{"task_uuid": "T", "task_le'
+        )
+        messages, errors = read(data)
+        self.assertEqual(messages, good[:3])
+        self.assertEqual(
+            [(e.source, e.lineno) for e in errors],
+            [("log.json", 2), ("log.json", 4), ("log.json", 5), ("log.json", 7), ("log.json", 9)],
+        )
+        self.assertEqual(errors[3].reason, "skipped: task_level deeper than 100")
+        self.assertTrue(str(errors[0]).startswith("log.json:2: skipped: malformed JSON"))
+
+    def test_gzip(self) -> None:
+        """
+        Gzip-compressed files are read, from a path or a stream.
+        """
+        path = self.mktemp() + ".gz"
+        with gzip.open(path, "wb") as f:
+            f.write(lines(*sample_task()))
+        self.assertEqual(len(list(parse_files([path]))), 1)
+        self.assertEqual(read(gzip.compress(lines(*sample_task()))), (sample_task(), []))
+
+    def test_truncatedGzip(self) -> None:
+        """
+        A truncated gzip stream is reported, and what could be read is kept.
+        """
+        tasks = [m for i in range(300) for m in sample_task(sha256(b"%d" % i).hexdigest())]
+        data = gzip.compress(lines(*tasks))
+        messages, errors = read(data[: len(data) // 2])
+        self.assertTrue(messages)
+        self.assertEqual(len(errors), 1)
+        self.assertIn("truncated or corrupt compressed data", errors[0].reason)
+
+    def test_missingFile(self) -> None:
+        """
+        A file that cannot be opened is reported with line number 0.
+        """
+        errors: List[LineError] = []
+        self.assertEqual(list(read_messages([self.mktemp()], errors.append)), [])
+        self.assertEqual(errors[0].lineno, 0)
+
+    def test_byteOrderMark(self) -> None:
+        """
+        A UTF-8 byte-order mark at the start of a file, or of a file
+        concatenated to another, is not part of the first line.
+        """
+        bom = b"\xef\xbb\xbf"
+        task = sample_task()
+        self.assertEqual(read(bom + lines(*task)), (task, []))
+        self.assertEqual(read(bom + lines(*task[:3]) + bom + lines(*task[3:])), (task, []))
+
+    def test_lineTooLong(self) -> None:
+        """
+        A line longer than C{max_line} bytes is reported with its number
+        and skipped; the lines around it are read.
+        """
+        good = sample_task()
+        data = lines(good[0]) + b'{"x": "' + b"y" * 5000 + b'"}\n' + lines(*good[1:])
+        messages, errors = read(data, max_line=1000)
+        self.assertEqual(messages, good)
+        self.assertEqual([str(e) for e in errors], ["log.json:2: skipped: longer than 1000 bytes"])
+        messages, errors = read(b"z" * 5000, max_line=1000)
+        self.assertEqual((messages, [e.lineno for e in errors]), ([], [1]))
+
+    def test_needle(self) -> None:
+        """
+        With a needle, JSON lines that do not contain it are skipped
+        undecoded; Twisted records are always decoded, since their UUID is
+        not written in them.
+        """
+        data = lines(*sample_task("A"), *sample_task("B")) + twisted_log()
+        messages = list(MessageReader(needle=b'"B"').read([io.BytesIO(data)]))
+        self.assertEqual(messages[:-1], sample_task("B"))
+        self.assertEqual(messages[-1]["message_type"], TWISTED_MESSAGE_TYPE)
+
+    def test_linesGiven(self) -> None:
+        """
+        An iterable of lines (with or without newlines) is read as a file.
+        """
+        data = lines(*sample_task()).splitlines()
+        self.assertEqual(list(read_messages([data])), sample_task())
+
+    @_settings
+    @given(
+        st.lists(
+            st.one_of(
+                st.binary(max_size=40),
+                st.text(max_size=40).map(str.encode),
+                st.sampled_from([b"\x1e{}", b"\x1e[1]", b'\x1e{"log_time": 1}', b"\t x",
+                                 b"2026-01-01 00:00:00+0000 [-] {", b"\xef\xbb\xbf{"]),
+            ),
+            max_size=8,
+        )
+    )
+    def test_arbitraryLinesNeverRaise(self, garbage: List[bytes]) -> None:
+        """
+        Whatever the lines contain, reading reports problems and never
+        raises; valid messages among them are still read.
+        """
+        good = sample_task()
+        data = b"\n".join(garbage) + b"\n" + lines(*good)
+        messages, errors = read(data)
+        self.assertEqual(messages[-len(good) :], good)
+        for error in errors:
+            self.assertIsInstance(error.reason, str)
+
+
+class TwistedRecordTests(SynchronousTestCase):
+    """
+    Twisted's JSON log records are read as messages.
+    """
+
+    def test_record(self) -> None:
+        """
+        A Twisted JSON log record becomes a C{twisted:log} message with its
+        formatted text, level, namespace and time, as a task of its own.
+        """
+        messages, errors = read(twisted_log())
+        self.assertEqual(errors, [])
+        message = only(messages)
+        self.assertEqual(message["message_type"], TWISTED_MESSAGE_TYPE)
+        self.assertEqual(message["log_text"], "Hello world")
+        self.assertEqual((message["log_level"], message["log_namespace"]), ("info", "app.web"))
+        self.assertEqual(message["task_level"], [1])
+        self.assertIsInstance(message["timestamp"], float)
+
+    def test_uuidFromTheRecord(self) -> None:
+        """
+        The task UUID of a Twisted record comes from the record alone: the
+        same whatever the file is named, from standard input or gzip.
+        """
+        data = twisted_log()
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(data)
+        named = only(list(read_messages([path])))
+        other = only(list(read_messages(["./" + path])))
+        stdin = only(list(MessageReader(stdin=io.BytesIO(data)).read(["-"])))
+        packed = only(read(gzip.compress(data))[0])
+        uuids = {m["task_uuid"] for m in (named, other, stdin, packed)}
+        self.assertEqual(len(uuids), 1)
+        self.assertEqual(read(twisted_log(failure=True))[0][0]["task_uuid"] in uuids, False)
+
+    def test_failure(self) -> None:
+        """
+        A Twisted record with a failure gets C{exception}, C{reason} and
+        C{traceback} fields.
+        """
+        message = read(twisted_log(failure=True))[0][0]
+        self.assertEqual(message["exception"], "builtins.ZeroDivisionError")
+        self.assertIn("ZeroDivisionError", message["traceback"])
+        self.assertEqual(message["log_text"], "Request 7 failed")
+
+    def test_bridged(self) -> None:
+        """
+        A record carrying a txcausal message (written by
+        C{TwistedDestination}) gives that message.
+        """
+        inner = sample_task()[0]
+        record = {"txcausal_json": orjson.dumps(inner).decode(), "log_format": "{txcausal_json}",
+                  "log_time": 1.0}
+        self.assertEqual(read(b"\x1e" + orjson.dumps(record) + b"\n"), ([inner], []))
+
+
+class TrialLogTests(SynchronousTestCase):
+    """
+    trial's C{test.log} (Twisted's text format) is read directly.
+    """
+
+    def test_messagesAndEvents(self) -> None:
+        """
+        The txcausal messages after a time and a C{[system]} are read as
+        they are; Twisted's own events become C{twisted:log} messages, a
+        continued event with its continuation lines, a traceback making it
+        a failure.
+        """
+        messages, errors = read(TRIAL_LOG)
+        self.assertEqual(errors, [])
+        kinds = [m.get("action_status") or m["log_text"] for m in messages]
+        self.assertEqual(
+            kinds,
+            ["Log opened.", "--> pkg.test_x.T.test_a <--", "started",
+             "Unhandled Error\nTraceback (most recent call last):\n"
+             '  File "x.py", line 1, in f\nbuiltins.ValueError: bad', "succeeded"],
+        )
+        event = messages[3]
+        self.assertEqual((event["exception"], event["reason"]), ("builtins.ValueError", "bad"))
+        self.assertEqual(event["log_system"], "-")
+        self.assertEqual(event["timestamp"], 1796533119.0)
+        self.assertTrue(only(list(parse_files([io.BytesIO(TRIAL_LOG)]))[2:3]).complete)
+
+    def test_longEventCut(self) -> None:
+        """
+        An event's continuation lines are kept up to C{max_line} bytes in
+        all; the rest are counted.
+        """
+        data = b"2026-12-06 04:58:39+0000 [-] start\n" + (b"\t" + b"y" * 60 + b"\n") * 6
+        (event,), _ = read(data, max_line=200)
+        kept = "start" + ("\n" + "y" * 60) * 2
+        self.assertEqual(event["log_text"], kept + "\n[4 more lines cut]")
