@@ -71,7 +71,7 @@ def stats_table(rows: List[TypeStats]) -> str:
         if number:
             for instance in rows[number - 1].slowest:
                 where = f"{clean(instance.task_uuid)}{format_level(instance.task_level)}"
-                out.append(f"    {_seconds(instance.duration)}  {where}\n")
+                out.append(f"  {_seconds(instance.duration):>9}  {where}\n")
     return "".join(out)
 
 

@@ -357,3 +357,17 @@ class StoryProcessTests(SynchronousTestCase):
         self.assertIn("◆ parent:thumbnail/1 ⇒ started", result.stdout)
         self.assertIn("worker:resized/2/2", result.stdout)
         self.assertEqual(txcausal("story", "dog.png", "worker.log", cwd=cwd).stdout, "")
+
+    def test_example(self) -> None:
+        """
+        C{examples/story_of_a_key.py} finds, with the library, the task
+        that C{txcausal story} shows, and counts the actions by type.
+        """
+        cwd = Path(self.mktemp())
+        cwd.mkdir()
+        printed = run_example("story_of_a_key.py", str(cwd)).stdout.splitlines()
+        uuid = re.findall(r"task (\S+), items \['fig', 'kiwi'\]", printed[0])[0]
+        shown = txcausal("story", "order-2", "shop.log", cwd=cwd).stdout
+        self.assertEqual(re.findall(r"^\S+$", shown, re.M), [uuid])
+        self.assertEqual([line.split(",")[0] for line in printed[1:]],
+                         ["shop:order: 3 actions", "shop:reserve: 4 actions"])

@@ -29,9 +29,9 @@ class StatsCommandTests(SynchronousTestCase):
             """\
 action type  count  failed       p50       p90       p99       max     total
 app:job          2       0  100.000s  100.000s  100.000s  100.000s  200.000s
-    100.000s  A/1
+   100.000s  A/1
 app:step         3       1     2.0ms    3.000s    3.000s    3.000s    3.002s
-    3.000s  A/3/1
+     3.000s  A/3/1
 """,
         )
 

@@ -7,6 +7,6 @@ Run it (from any directory, with this folder on PYTHONPATH) with any of::
     python -m twisted.trial redirect_demo
     trial -j 2 redirect_demo
 
-then read the log with ``grep -h -o '{.*' _trial_temp/test.log | txcausal tree``.
+then read the log with ``txcausal tree _trial_temp/test.log``.
 Under pytest, redirectLogsForTrial() does nothing.
 """
