@@ -16,7 +16,6 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from attrs import define, field, frozen
 
-from ._wire import TWISTED_MESSAGE_TYPE
 from ._parse_tree import action_duration
 from ._wire import (
     ACTION_STATUS_FIELD,
@@ -27,6 +26,7 @@ from ._wire import (
     TASK_LEVEL_FIELD,
     TIMESTAMP_FIELD,
     TRACEBACK_MESSAGE_TYPE,
+    TWISTED_MESSAGE_TYPE,
 )
 
 Message = Dict[str, Any]
