@@ -37,6 +37,9 @@ class FileFollower:
 
     Only complete lines are returned: the end of a line still being
     written waits for the next call, except when the file was rotated away.
+    The call that finishes a rotated file returns its last lines only; the
+    new file is read from the next call on, so that each call's lines come
+    from one file (L{rotations} tells when it changed).
     """
 
     def __init__(
@@ -75,9 +78,7 @@ class FileFollower:
             self._file = None
             self._splitter = LineSplitter(self._max_line)
             self.rotations += 1
-            if self._open():
-                assert self._file is not None
-                batches += self._drain(self._file)
+            self._open()
         return [batch for batch in batches if batch]
 
     def close(self) -> None:
@@ -183,12 +184,12 @@ class TaskFollower:
         @return: The tasks that finished, then those that went quiet.
         """
         batches = self._file.read()
+        messages = list(self._reader.decode(batches, self._state))
+        if not batches or self._file.rotations != self._rotations:
+            messages.extend(self._reader.finish(self._state))
         if self._file.rotations != self._rotations:
             self._rotations = self._file.rotations
             self._state = StreamState(self._file.path)
-        messages = list(self._reader.decode(batches, self._state))
-        if not batches:
-            messages.extend(self._reader.finish(self._state))
         now = self._clock()
         updates = [Update(task, False) for task in self._add(messages, now)]
         return updates + self._quiet_tasks(now)

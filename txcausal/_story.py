@@ -34,24 +34,9 @@ from ._parse_tree import Child, Task, WrittenAction
 from ._select import time_range
 from ._wire import (
     ACTION_STATUS_FIELD,
-    ACTION_TYPE_FIELD,
-    DURATION_FIELD,
-    MESSAGE_TYPE_FIELD,
-    TASK_LEVEL_FIELD,
+    STRUCTURAL_FIELDS,
     TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
-)
-
-_STRUCTURAL = frozenset(
-    [
-        TASK_UUID_FIELD,
-        TASK_LEVEL_FIELD,
-        TIMESTAMP_FIELD,
-        ACTION_STATUS_FIELD,
-        ACTION_TYPE_FIELD,
-        MESSAGE_TYPE_FIELD,
-        DURATION_FIELD,
-    ]
 )
 
 
@@ -79,7 +64,7 @@ class KeyMatcher:
         if message.get(TASK_UUID_FIELD) in self._key_set:
             return True
         for name, value in message.items():
-            if name not in _STRUCTURAL and self.mentions(value):
+            if name not in STRUCTURAL_FIELDS and self.mentions(value):
                 return True
         return False
 
@@ -141,7 +126,7 @@ class TaskStory:
     subtree of an action that mentions the key is kept whole.
 
     @ivar task: The task, pruned.
-    @ivar start_time: The time of its first message, if any.
+    @ivar start_time: The time of its first message in the story, if any.
     @ivar matches: The C{id()} of each node (message or L{WrittenAction})
         that mentions the key.
     @ivar hidden: For each pruned action, by C{id()}, how many children
@@ -178,17 +163,18 @@ def story_of(task: Task, matcher: KeyMatcher) -> Optional[TaskStory]:
     The story of C{matcher}'s keys in C{task}, pruning the task's tree to
     it; C{None} (and the task untouched) if nothing mentions them.
     """
-    span = time_range(task)
-    story = TaskStory(task, None if span is None else span[0])
+    story = TaskStory(task, None)
     if task.uuid in matcher.keys:
         story.matches.add(id(task.root))
         _mark_all(task.root, matcher, story.matches)
-        return story
-    if not _prune(task.root, matcher, story):
-        stray = [m for m in task.strays if matcher.matches(m)]
-        if not stray:
+    else:
+        found = _prune(task.root, matcher, story)
+        strays = [id(m) for m in task.strays if matcher.matches(m)]
+        if not found and not strays:
             return None
-    story.matches.update(id(m) for m in task.strays if matcher.matches(m))
+        story.matches.update(strays)
+    span = time_range(task)
+    story.start_time = None if span is None else span[0]
     return story
 
 

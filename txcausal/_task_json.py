@@ -38,31 +38,11 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ._parse_tree import Child, Task, WrittenAction
 from ._select import time_range
-from ._wire import (
-    ACTION_STATUS_FIELD,
-    ACTION_TYPE_FIELD,
-    DURATION_FIELD,
-    MESSAGE_TYPE_FIELD,
-    TASK_LEVEL_FIELD,
-    TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
-)
+from ._wire import MESSAGE_TYPE_FIELD, STRUCTURAL_FIELDS, TASK_LEVEL_FIELD, TIMESTAMP_FIELD
 
 Message = Dict[str, Any]
 #: Says whether a node (a message or a L{WrittenAction}) is marked.
 Marker = Callable[[Child], bool]
-
-_STRUCTURAL = frozenset(
-    [
-        TASK_UUID_FIELD,
-        TASK_LEVEL_FIELD,
-        TIMESTAMP_FIELD,
-        MESSAGE_TYPE_FIELD,
-        ACTION_TYPE_FIELD,
-        ACTION_STATUS_FIELD,
-        DURATION_FIELD,
-    ]
-)
 
 
 def _nothing_marked(child: Child) -> bool:
@@ -113,7 +93,7 @@ def fields_of(message: Optional[Message]) -> Message:
     """
     if message is None:
         return {}
-    return {key: value for key, value in message.items() if key not in _STRUCTURAL}
+    return {key: value for key, value in message.items() if key not in STRUCTURAL_FIELDS}
 
 
 class _Converter:

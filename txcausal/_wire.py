@@ -45,6 +45,19 @@ FAILED_STATUS = "failed"
 RESERVED_FIELDS = frozenset(
     [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, REMOTE_TASK_LEVELS_FIELD]
 )
+#: The fields that place a message in its task and say what it is: the rest
+#: are what it says (what readers show as fields and search for keys).
+STRUCTURAL_FIELDS = frozenset(
+    [
+        TASK_UUID_FIELD,
+        TASK_LEVEL_FIELD,
+        TIMESTAMP_FIELD,
+        MESSAGE_TYPE_FIELD,
+        ACTION_TYPE_FIELD,
+        ACTION_STATUS_FIELD,
+        DURATION_FIELD,
+    ]
+)
 #: The fields that say what a message is; with L{RESERVED_FIELDS}, no global
 #: field may replace them.
 KIND_FIELDS = frozenset([MESSAGE_TYPE_FIELD, ACTION_TYPE_FIELD, ACTION_STATUS_FIELD])

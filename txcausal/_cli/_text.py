@@ -14,31 +14,17 @@ from attrs import frozen
 from orjson import OPT_SORT_KEYS, dumps
 
 from .._wire import (
-    ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
-    DURATION_FIELD,
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
-    TASK_LEVEL_FIELD,
-    TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
+    STRUCTURAL_FIELDS,
 )
 
 #: Values nested deeper than this are shown as (cut) JSON text.
 NESTING_LIMIT = 50
 
 #: Fields shown in a message's heading line rather than below it.
-HEADING_FIELDS = frozenset(
-    [
-        TASK_UUID_FIELD,
-        TASK_LEVEL_FIELD,
-        TIMESTAMP_FIELD,
-        MESSAGE_TYPE_FIELD,
-        ACTION_TYPE_FIELD,
-        ACTION_STATUS_FIELD,
-        DURATION_FIELD,
-    ]
-)
+HEADING_FIELDS = STRUCTURAL_FIELDS
 
 
 class TimeFormatter:

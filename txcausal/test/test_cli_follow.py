@@ -60,7 +60,7 @@ class FollowCommandTests(SynchronousTestCase):
             os.rename(self.path, self.path + ".1")
             self.append(msg("A", [2], 3.0, message_type="note"), end("A", [3], 4.0, "a"))
 
-        out = self.follow([rotate], "--idle", "0")
+        out = self.follow([rotate, lambda: None], "--idle", "0")
         self.assertEqual([line for line in out.splitlines() if line[:1].isalpha()],
                          ["B", "A [still open] [incomplete]", "A"])
         self.assertIn("note/2", out.split("\nA\n")[1])

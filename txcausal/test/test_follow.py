@@ -66,7 +66,8 @@ class FileFollowerTests(SynchronousTestCase):
         self.assertEqual(flat(self.follower.read()), [b"b"])
         self.append(b"more\n", Path(str(self.path) + ".1"))
         self.append(b"d\n")
-        self.assertEqual(flat(self.follower.read()), [b"cmore", b"d"])
+        self.assertEqual(flat(self.follower.read()), [b"cmore"])
+        self.assertEqual(flat(self.follower.read()), [b"d"])
         self.assertEqual(self.follower.rotations, 1)
 
     def test_truncated(self) -> None:
@@ -136,12 +137,15 @@ class TaskFollowerTests(SynchronousTestCase):
         with open(self.path, "ab") as f:
             f.write(b"junk\n")
         self.poll()
+        with open(self.path, "ab") as f:
+            f.write(b"old junk\n")
         os.rename(self.path, self.path + ".1")
         with open(self.path, "ab") as f:
             f.write(b"more junk\n")
         self.poll()
+        self.poll()
         self.assertEqual([(e.source, e.lineno) for e in self.errors],
-                         [(self.path, 1), (self.path, 1)])
+                         [(self.path, 1), (self.path, 2), (self.path, 1)])
 
     def test_close(self) -> None:
         """
