@@ -1,43 +1,20 @@
 # -*- test-case-name: txcausal.test.test_story -*-
 """
 The story of a key (a request id, a user id, a cache key), as Dask's
-C{story(key)} answers "what happened to this key": every task in which
-some action or message mentions the key, with the whole subtree of each
-action that mentions it, in time order.
+C{story(key)} answers "what happened to this key": what mentions the key,
+and everything logged inside an action that mentions it.
 
-L{KeyMatcher} decides what mentions a key; L{story_of} finds the story in
-one task's tree (and prunes the rest away, so that only what is shown is
-kept); L{StoryCollector} keeps a bounded number of such tasks in time
-order; L{story_entries} does the same for flat messages and events, for
-the L{txcausal.Ledger}.
+L{KeyMatcher} decides what mentions a key; L{story_entries} finds the story
+among flat messages and events, for the L{txcausal.Ledger}.  The story in
+task trees read from logs is in L{txcausal._task_story}.
 """
 
 from __future__ import annotations
 
-import heapq
 import re
-from typing import (
-    Any,
-    Dict,
-    Iterable,
-    List,
-    Optional,
-    Pattern,
-    Sequence,
-    Set,
-    Tuple,
-)
+from typing import Any, Dict, Iterable, List, Optional, Pattern, Sequence, Set, Tuple
 
-from attrs import define, field
-
-from ._parse_tree import Child, Task, WrittenAction
-from ._select import time_range
-from ._wire import (
-    ACTION_STATUS_FIELD,
-    STRUCTURAL_FIELDS,
-    TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
-)
+from ._wire import ACTION_STATUS_FIELD, STRUCTURAL_FIELDS, TASK_UUID_FIELD
 
 
 class KeyMatcher:
@@ -99,188 +76,6 @@ def _number_text(number: Any) -> str:
         return str(number)
     except ValueError:  # An integer too long to print.
         return ""
-
-
-def by_time(message: Dict[str, Any]) -> Tuple[int, float]:
-    """
-    A sort key putting messages in time order, those without a timestamp
-    last.
-    """
-    when = message.get(TIMESTAMP_FIELD)
-    if isinstance(when, (int, float)):
-        return (0, float(when))
-    return (1, 0.0)
-
-
-#: The default bound on the tasks a story keeps.
-DEFAULT_MAX_STORY_TASKS = 1000
-
-
-@define(eq=False)
-class TaskStory:
-    """
-    The part of one task that tells the story of a key.
-
-    The task's tree is pruned: an action on the way to a match keeps only
-    the children that lead to one (L{hidden} counts the others); the
-    subtree of an action that mentions the key is kept whole.
-
-    @ivar task: The task, pruned.
-    @ivar start_time: The time of its first message in the story, if any.
-    @ivar matches: The C{id()} of each node (message or L{WrittenAction})
-        that mentions the key.
-    @ivar hidden: For each pruned action, by C{id()}, how many children
-        were left out.
-    """
-
-    task: Task
-    start_time: Optional[float]
-    matches: Set[int] = field(factory=set)
-    hidden: Dict[int, int] = field(factory=dict)
-
-    def matched(self, node: Child) -> bool:
-        """
-        Whether C{node} mentions the key.
-        """
-        return id(node) in self.matches
-
-    def hidden_under(self, node: WrittenAction) -> int:
-        """
-        How many children of C{node} were left out.
-        """
-        return self.hidden.get(id(node), 0)
-
-
-def _mentioned(node: WrittenAction, matcher: KeyMatcher) -> bool:
-    return any(
-        message is not None and matcher.matches(message)
-        for message in (node.start_message, node.end_message)
-    )
-
-
-def story_of(task: Task, matcher: KeyMatcher) -> Optional[TaskStory]:
-    """
-    The story of C{matcher}'s keys in C{task}, pruning the task's tree to
-    it; C{None} (and the task untouched) if nothing mentions them.
-    """
-    story = TaskStory(task, None)
-    if task.uuid in matcher.keys:
-        story.matches.add(id(task.root))
-        _mark_all(task.root, matcher, story.matches)
-    else:
-        found = _prune(task.root, matcher, story)
-        strays = [id(m) for m in task.strays if matcher.matches(m)]
-        if not found and not strays:
-            return None
-        story.matches.update(strays)
-    span = time_range(task)
-    story.start_time = None if span is None else span[0]
-    return story
-
-
-def _mark_all(node: WrittenAction, matcher: KeyMatcher, matches: Set[int]) -> None:
-    """
-    Mark the nodes below C{node} that mention a key.
-    """
-    pending = [node]
-    while pending:
-        node = pending.pop()
-        if _mentioned(node, matcher):
-            matches.add(id(node))
-        for child in node.children:
-            if isinstance(child, WrittenAction):
-                pending.append(child)
-            elif matcher.matches(child):
-                matches.add(id(child))
-
-
-def _prune(node: WrittenAction, matcher: KeyMatcher, story: TaskStory) -> bool:
-    """
-    Keep the children of C{node} that are in the story.
-
-    @return: Whether anything at or below C{node} is in the story.
-    """
-    if _mentioned(node, matcher):
-        story.matches.add(id(node))
-        _mark_all(node, matcher, story.matches)
-        return True
-    kept: Dict[int, Child] = {}
-    for index, child in node._slots.items():
-        if isinstance(child, WrittenAction):
-            if _prune(child, matcher, story):
-                kept[index] = child
-        elif matcher.matches(child):
-            story.matches.add(id(child))
-            kept[index] = child
-    if not kept:
-        return False
-    if len(kept) < len(node._slots):
-        story.hidden[id(node)] = len(node._slots) - len(kept)
-        node._slots = kept
-    return True
-
-
-class StoryCollector:
-    """
-    Collect the story of keys from tasks, keeping at most C{max_tasks} of
-    them: the earliest, by their first message.  Past that, the later
-    ones are counted in L{omitted}, not kept.
-
-    @ivar omitted: How many tasks in the story were left out.
-    """
-
-    def __init__(self, matcher: KeyMatcher, max_tasks: int = DEFAULT_MAX_STORY_TASKS) -> None:
-        """
-        @raise ValueError: If C{max_tasks} is not positive.
-        """
-        if max_tasks < 1:
-            raise ValueError(f"max_tasks must be positive, not {max_tasks!r}")
-        self._matcher = matcher
-        self._max = max_tasks
-        # A heap of (-time, -order, story): the latest story on top.
-        self._heap: List[Tuple[float, int, TaskStory]] = []
-        self._order = 0
-        self.omitted = 0
-
-    def add(self, task: Task) -> Optional[TaskStory]:
-        """
-        Add C{task} if it is in the story.
-
-        @return: Its story, if it is in the story.
-        """
-        story = story_of(task, self._matcher)
-        if story is None:
-            return None
-        self._order += 1
-        when = story.start_time if story.start_time is not None else float("inf")
-        item = (-when, -self._order, story)
-        if len(self._heap) < self._max:
-            heapq.heappush(self._heap, item)
-        else:
-            self.omitted += 1
-            heapq.heappushpop(self._heap, item)
-        return story
-
-    def stories(self) -> List[TaskStory]:
-        """
-        The stories kept, in time order (those without a time last).
-        """
-        return [story for _, _, story in sorted(self._heap, reverse=True)]
-
-
-def collect_story(
-    tasks: Iterable[Task], keys: Iterable[str], max_tasks: int = DEFAULT_MAX_STORY_TASKS
-) -> Tuple[List[TaskStory], int]:
-    """
-    The story of C{keys} in C{tasks}.
-
-    @return: The stories kept, in time order, and how many more were left
-        out past C{max_tasks}.
-    """
-    collector = StoryCollector(KeyMatcher(keys), max_tasks)
-    for task in tasks:
-        collector.add(task)
-    return collector.stories(), collector.omitted
 
 
 Entry = Tuple[float, Any, Optional[str], Optional[Tuple[int, ...]]]

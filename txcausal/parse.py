@@ -60,15 +60,15 @@ from ._parse_input import (
 from ._select import TaskFilter, actions, parse_time, time_range
 from ._source import DEFAULT_MAX_LINE_BYTES
 from ._stats import ActionStats, Instance, TypeStats, action_stats
-from ._story import (
+from ._story import KeyMatcher
+from ._task_json import task_document
+from ._task_story import (
     DEFAULT_MAX_STORY_TASKS,
-    KeyMatcher,
     StoryCollector,
     TaskStory,
     collect_story,
     story_of,
 )
-from ._task_json import task_document
 from ._wire import TWISTED_MESSAGE_TYPE
 
 

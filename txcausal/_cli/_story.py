@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 
 from .._parse import Parser
-from .._story import DEFAULT_MAX_STORY_TASKS, KeyMatcher, StoryCollector
+from .._story import KeyMatcher
 from .._task_json import task_document
+from .._task_story import DEFAULT_MAX_STORY_TASKS, StoryCollector
 from ._common import (
     BatchWriter,
     Input,

@@ -12,7 +12,7 @@ from attrs import frozen
 
 from .._parse import DEFAULT_MAX_OPEN, Task, WrittenAction
 from .._select import TaskFilter
-from .._story import TaskStory
+from .._task_story import TaskStory
 from .._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
