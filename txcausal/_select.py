@@ -15,7 +15,8 @@ from attrs import frozen
 from ._parse_tree import Task, WrittenAction
 from ._wire import TIMESTAMP_FIELD
 
-_ISO = re.compile(
+# Compiled on first use (by the re module's cache).
+_ISO = (
     r"\s*(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?"
     r"\s*(Z|z|[+-]\d\d(?::?\d\d)?)?\s*\Z"
 )
@@ -30,7 +31,7 @@ def iso_timestamp(text: str) -> Optional[float]:
 
     @return: POSIX seconds, or C{None} if C{text} is not such a time.
     """
-    match = _ISO.match(text)
+    match = re.match(_ISO, text)
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()

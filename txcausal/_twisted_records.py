@@ -19,7 +19,6 @@ from, so C{tree -u} and C{story} find it.
 from __future__ import annotations
 
 import re
-from string import Formatter
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from uuid import UUID, uuid5
 
@@ -53,10 +52,10 @@ _BRIDGED_KEY = "txcausal_json"
 #: "https://txcausal.invalid/twisted-record")}, written out so that importing
 #: this module does not load C{hashlib}.
 _NAMESPACE = UUID("b31fd4a5-7328-50de-87bf-586629c55820")
-_FORMATTER = Formatter()
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?([0-9]*)[,_]?(?:\.([0-9]+))?[bcdeEfFgGnosxX%]?\Z",
-                   re.S)
+# Patterns are compiled on first use (by the re module's cache), not when the
+# command starts: most logs hold no Twisted records.
+_PLAIN_NAME = r"[A-Za-z_][A-Za-z0-9_]*\Z"
+_SPEC = r"(?s:.?[<>=^])?[-+ ]?z?#?0?([0-9]*)[,_]?(?:\.([0-9]+))?[bcdeEfFgGnosxX%]?\Z"
 _CONVERSIONS: Dict[Optional[str], Callable[[Any], str]] = {
     None: str, "s": str, "r": repr, "a": ascii,
 }
@@ -82,8 +81,10 @@ def safe_format(log_format: Any, event: Dict[str, Any]) -> str:
     """
     if not isinstance(log_format, str):
         return "" if log_format is None else str(log_format)[:MAX_FORMAT_TEXT]
+    from string import Formatter  # Compiles a pattern: only when needed.
+
     try:
-        parsed = list(_FORMATTER.parse(log_format))
+        parsed = list(Formatter().parse(log_format))
     except ValueError:
         return log_format
     flattened = event.get("log_flattened")
@@ -122,9 +123,9 @@ def _field_text(
     if isinstance(flat, str):
         return flat
     convert = _CONVERSIONS.get(conversion)
-    if convert is None or not _PLAIN_NAME.match(name) or name not in event:
+    if convert is None or not re.match(_PLAIN_NAME, name) or name not in event:
         return None
-    match = _SPEC.match(spec)
+    match = re.match(_SPEC, spec)
     if match is None or any(len(n) > 4 or int(n) > MAX_FORMAT_WIDTH for n in match.groups() if n):
         return None
     value = event[name]
@@ -215,8 +216,8 @@ def _is_level(level: Any) -> bool:
 
 
 # Twisted's classic text format: "2026-12-06 04:58:39+0000 [system] text".
-_TRIAL_LINE = re.compile(
-    rb"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) \[(.*?)\] (.*)\Z", re.S
+_TRIAL_LINE = (
+    rb"(?s)(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) \[(.*?)\] (.*)\Z"
 )
 
 
@@ -228,7 +229,7 @@ def split_text_line(line: bytes) -> Optional[Tuple[Optional[float], str, bytes]]
     @return: The POSIX time (C{None} if out of range), the system and the
         event text as bytes; C{None} if the line is not of that format.
     """
-    match = _TRIAL_LINE.match(line)
+    match = re.match(_TRIAL_LINE, line)
     if match is None:
         return None
     stamp, system, rest = match.groups()
