@@ -9,6 +9,11 @@ The log is written by txcausal: tasks of 12 messages each (a request
 action with a message, two child actions of two messages each, and
 another message).
 
+A second row, C{7 open tasks}, times C{txcausal tree} on a log of tasks that
+never finish, with the default cap on open tasks and with a cap a hundred
+times smaller: giving up the oldest open task takes constant time, so the
+big cap costs about the same (it once took time proportional to the cap).
+
 Both commands run with Python's bytecode cache on, as installed programs
 do: with C{PYTHONDONTWRITEBYTECODE} set, a txcausal run from a checkout
 would be compiled from source at every start (some 50 ms) while
@@ -114,4 +119,37 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
             samples[name].append(_time_command(commands[name]))
     figures = {name: statistics.median(values) for name, values in samples.items()}
     return [compare("7 tree", f"parse + render {messages:,} messages", "s", figures,
-                    ELIOT_TREE, 20, note="whole command, CPU time, output to /dev/null")]
+                    ELIOT_TREE, 20, note="whole command, CPU time, output to /dev/null"),
+            _open_tasks(settings, workdir)]
+
+
+def write_open_tasks(path: Path, tasks: int) -> None:
+    """
+    Write a log of C{tasks} tasks that start and never finish.
+    """
+    import orjson
+
+    with open(path, "wb") as file:
+        for number in range(tasks):
+            uuid = f"{number:08x}-0000-4000-8000-000000000000"
+            file.write(orjson.dumps({"task_uuid": uuid, "task_level": [1], "timestamp": number,
+                                     "action_type": "bench:open", "action_status": "started"}))
+            file.write(b"\n")
+
+
+def _open_tasks(settings: Settings, workdir: Workdir) -> Row:
+    """
+    The row of open tasks: the default cap against a cap 100 times smaller.
+    """
+    tasks, cap = (2_000, 1_000) if settings.quick else (200_000, 100_000)
+    log = workdir.fresh() / "open.log"
+    write_open_tasks(log, tasks)
+    command = [sys.executable, "-m", "txcausal", "tree", "--no-color", str(log), "--max-open"]
+    small = f"--max-open {cap // 100:,}"
+    samples: Dict[str, List[float]] = {"txcausal": [], small: []}
+    for _ in range(1 if settings.quick else 3):
+        samples["txcausal"].append(_time_command([*command, str(cap)]))
+        samples[small].append(_time_command([*command, str(cap // 100)]))
+    figures = {name: statistics.median(values) for name, values in samples.items()}
+    return compare("7 open tasks", f"{tasks:,} never finished, --max-open {cap:,}", "s",
+                   figures, small, 0.5, note="same command, cap 100x smaller; CPU time")
