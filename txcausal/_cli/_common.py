@@ -189,18 +189,17 @@ def byte_size(text: str) -> int:
     return number * scale
 
 
-def add_input_arguments(parser: argparse.ArgumentParser, files: bool = True) -> None:
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """
     Add the C{FILE...} arguments and the bound on line length.
     """
-    if files:
-        parser.add_argument(
-            "files",
-            nargs="*",
-            metavar="FILE",
-            help="log files (JSON lines, Twisted JSON logs, trial's test.log, .gz);"
-            " standard input when none",
-        )
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="log files (JSON lines, Twisted JSON logs, trial's test.log, .gz);"
+        " standard input when none",
+    )
     parser.add_argument(
         "--max-line-bytes",
         type=byte_size,
