@@ -189,6 +189,16 @@ class TreeSelectionTests(SynchronousTestCase):
         self.assertEqual(out.count("twisted:log/1"), 1)
         self.assertIn("exception: builtins.ZeroDivisionError", out)
 
+    def test_twistedFindable(self) -> None:
+        """
+        The task UUID C{tree} shows for a Twisted record finds it again with
+        C{tree -u} and C{story}.
+        """
+        data = twisted_log() + lines(*small_task())
+        uuid = re.findall(r"^(\S+)\n.*twisted:log", cli(["tree"], data)[1], re.M | re.S)[0]
+        self.assertIn("log_text: Hello world", cli(["tree", "-u", uuid], data)[1])
+        self.assertIn("◆ twisted:log/1", cli(["story", uuid], data)[1])
+
     def test_json(self) -> None:
         """
         C{--json} writes each task as one JSON document per line, selected
