@@ -12,7 +12,6 @@ import argparse
 
 from .._parse import Parser
 from .._story import KeyMatcher
-from .._task_json import task_document
 from .._task_story import DEFAULT_MAX_STORY_TASKS, StoryCollector
 from ._common import (
     BatchWriter,
@@ -41,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("key", metavar="KEY", help="a task UUID, or a value to look for in fields")
     add_input_arguments(parser)
     parser.add_argument(
-        "--json", action="store_true", help="write each task as one JSON document per line"
+        "--json",
+        action="store_true",
+        help="write the messages of the story as JSON lines (for tree, pretty, filter)",
     )
     parser.add_argument(
         "--max-tasks",
@@ -67,8 +68,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     stories = collector.stories()
     writer, note = BatchWriter(streams.stdout), source.reporter.note
     if args.json:
-        documents = (task_document(s.task, s.matched, s.hidden_under) for s in stories)
-        write_json_lines(documents, writer, note, is_terminal(streams.stdout))
+        messages = (message for story in stories for message in story.task.messages())
+        write_json_lines(messages, writer, note, is_terminal(streams.stdout))
     else:
         options = TreeOptions(
             field_limit=args.field_limit,

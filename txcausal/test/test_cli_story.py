@@ -69,13 +69,18 @@ B
 
     def test_json(self) -> None:
         """
-        C{--json} writes each task as a JSON document, the mentions marked.
+        C{--json} writes the messages of the story as JSON lines, as they
+        were read, task by task in time order: input for C{tree}.
         """
-        out = cli(["story", "k", "--json"], lines(msg("M", [1], T0, message_type="x", key="k")))[1]
-        document = orjson.loads(out)
-        self.assertEqual(document["children"][0], {"message_type": "x", "task_level": [1],
-                                                   "timestamp": T0, "fields": {"key": "k"},
-                                                   "match": True})
+        data = lines(*batch("B", "inc-123"), *request("R", "inc-123"), *request("Q", "other"))
+        out = cli(["story", "inc-123", "--json"], data)[1]
+        messages = [orjson.loads(line) for line in out.splitlines()]
+        self.assertEqual([(m["task_uuid"], m["task_level"]) for m in messages],
+                         [("R", [1]), ("R", [2]), ("R", [3, 1]), ("R", [3, 2]), ("R", [4]),
+                          ("B", [1]), ("B", [3, 1]), ("B", [3, 2]), ("B", [3, 3]), ("B", [4]),
+                          ("B", [6])])
+        self.assertEqual(messages[0], request("R", "inc-123")[0])
+        self.assertIn("batch:transition/3/2", cli(["tree"], out.encode())[1])
 
     def test_maxTasks(self) -> None:
         """

@@ -28,7 +28,7 @@ from txcausal.parse import Task, parse_messages, read_messages
 
 from ._dask_tasks import add, fail, log_to_directory, multiply
 from ._helpers import IsolatedOutputMixin, run_python
-from .test_parse import only
+from ._reading import only
 
 Message = Dict[str, Any]
 

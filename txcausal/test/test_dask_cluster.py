@@ -38,7 +38,7 @@ from txcausal.parse import read_messages
 
 from ._dask_tasks import add, fail, log_to_directory, multiply
 from ._helpers import IsolatedOutputMixin, examples_dir, run_python
-from .test_cli import cli
+from ._reading import cli
 from .test_dask import assert_traced, manual_bag, of_type, one_tree
 
 Message = Dict[str, Any]

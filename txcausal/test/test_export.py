@@ -36,7 +36,7 @@ from txcausal._traceids import span_id
 from txcausal.otel import SpanDestination
 
 from ._helpers import IsolatedOutputMixin, examples_dir
-from .test_cli import cli
+from ._reading import cli
 
 
 def write_log(path: Path, messages: List[Dict[str, Any]]) -> str:

@@ -18,9 +18,8 @@ from txcausal import log_message, start_action, write_traceback
 from txcausal._traceids import span_id
 from txcausal.stdlib import CausalHandler
 
-from .test_cli import cli
+from ._reading import cli, twisted_log
 from .test_export import TwoProcesses, write_log
-from .test_parse import twisted_log
 
 #: The ECS fields the documents use: their type (from the ECS field
 #: definitions, schemas/*.yml of ECS 8.x) and, for some, their allowed
