@@ -18,7 +18,8 @@ What it offers, by concern (each documented where it is defined):
 
   - Reading any input: L{read_messages}, L{MessageReader} (JSON lines,
     Twisted JSON records, trial's C{test.log}, gzip, standard input,
-    bounded line length, idle callback for live pipes), L{LineError}.
+    bounded line length, idle callback for live pipes, L{StreamState} for
+    lines read piecewise), L{LineError}.
   - Joining messages into tasks: L{parse_files}, L{parse_messages},
     L{Parser}, L{Task}, L{WrittenAction}, L{action_duration}.
   - Following a growing file, with rotation: L{FileFollower},
@@ -54,6 +55,7 @@ from ._parse_input import (
     LineError,
     MessageReader,
     Source,
+    StreamState,
     _ignore_error,
     read_messages,
 )
@@ -115,6 +117,7 @@ __all__ = [
     "MessageReader",
     "Parser",
     "StoryCollector",
+    "StreamState",
     "Task",
     "TaskFilter",
     "TaskFollower",
