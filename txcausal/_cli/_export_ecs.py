@@ -32,6 +32,7 @@ from .._wire import (
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
     REASON_FIELD,
+    STARTED_STATUS,
     SUCCEEDED_STATUS,
     TASK_LEVEL_FIELD,
     TASK_UUID_FIELD,
@@ -46,7 +47,11 @@ from ._export import Counts
 ECS_VERSION = "8.11.0"
 #: The field holding the original message.
 NAMESPACE = "txcausal"
-_OUTCOMES: Dict[Any, str] = {SUCCEEDED_STATUS: "success", FAILED_STATUS: "failure"}
+#: C{event.outcome} of an action's messages: ECS keeps C{unknown} for an
+#: attempt whose result is not known yet (an action's start), and has the
+#: field left out where an outcome makes no sense (a message).
+_OUTCOMES: Dict[Any, str] = {
+    STARTED_STATUS: "unknown", SUCCEEDED_STATUS: "success", FAILED_STATUS: "failure"}
 
 
 def iso_timestamp(timestamp: Any) -> str:
@@ -117,11 +122,15 @@ def ecs_document(message: Dict[str, Any]) -> Dict[str, Any]:
     uuid, level = message[TASK_UUID_FIELD], message[TASK_LEVEL_FIELD]
     status = message.get(ACTION_STATUS_FIELD)
     kind = _text(message.get(ACTION_TYPE_FIELD)) or _text(message.get(MESSAGE_TYPE_FIELD))
-    event: Dict[str, Any] = {"kind": "event", "outcome": _OUTCOMES.get(status, "unknown")}
+    event: Dict[str, Any] = {"kind": "event"}
     if kind is not None:
         event["action"] = kind
+    outcome = _OUTCOMES.get(status) if status.__class__ is str else None
+    if outcome is not None:
+        event["outcome"] = outcome
     duration = message.get(DURATION_FIELD)
-    if status in _OUTCOMES and duration.__class__ in (int, float) and math.isfinite(duration):
+    if outcome is not None and status != STARTED_STATUS and duration.__class__ in (
+            int, float) and math.isfinite(duration):
         event["duration"] = int(duration * 1e9)
     error = _error(message)
     document: Dict[str, Any] = {
