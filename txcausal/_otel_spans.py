@@ -20,8 +20,9 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
-from orjson import dumps
+from orjson import dumps, loads
 
+from ._json import JSONLineEncoder, safe_repr
 from ._traceids import span_id
 from ._version import __version__
 from ._wire import (
@@ -73,6 +74,8 @@ _KINDS = {
     "txcausal:http:server": SpanKind.SERVER,
 }
 _INT64 = 1 << 63
+#: Encodes values as a file destination does.
+_ENCODER = JSONLineEncoder()
 
 
 def json_text(value: Any) -> str:
@@ -99,16 +102,40 @@ def attribute_value(value: Any) -> Any:
     """
     @return: C{value} as an OpenTelemetry attribute value: strings, numbers
         (integers that fit 64 bits), booleans and lists of one of these as
-        they are; anything else as JSON text.
+        they are (lists copied, as tuples); anything else as it reads back
+        from a log file (L{as_read}), then as JSON text if it still is none
+        of these.  So a span built from the messages as they are logged
+        and one built later from the log file have the same attributes.
     """
     cls = value.__class__
     if cls is str or cls is float or cls is bool:
         return value
-    if cls is int:
-        return value if -_INT64 <= value < _INT64 else str(value)
-    if cls is list and _homogeneous(value):
+    if cls is int and -_INT64 <= value < _INT64:
         return value
-    return json_text(value)
+    if cls is list and _homogeneous(value):
+        return tuple(value)
+    read = as_read(value)
+    cls = read.__class__
+    if cls is str or cls is float or cls is bool:
+        return read
+    if cls is int and -_INT64 <= read < _INT64:
+        return read
+    if cls is list and _homogeneous(read):
+        return tuple(read)
+    return json_text(read)
+
+
+def as_read(value: Any) -> Any:
+    """
+    @return: C{value} as txcausal's readers see it once a file destination
+        has written it: a tuple or a set as a list, bytes as text, an
+        integer past 64 bits as a float...; what cannot be written, as its
+        C{repr}.
+    """
+    try:
+        return loads(_ENCODER.dumps({"v": value}))["v"]
+    except (TypeError, ValueError):
+        return safe_repr(value)
 
 
 def attributes(message: Mapping[str, Any],
@@ -300,6 +327,7 @@ __all__ = [
     "SpanBuilder",
     "UNFINISHED_ATTRIBUTE",
     "UNSET_STATUS",
+    "as_read",
     "attribute_value",
     "attributes",
     "event",

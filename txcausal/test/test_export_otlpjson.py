@@ -16,10 +16,16 @@ import orjson
 from google.protobuf import json_format
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal import Action, log_message, start_action, write_traceback
 from txcausal._cli._export_otlp import otlp_json
+from txcausal.otel import SpanDestination
 
+from ._helpers import IsolatedOutputMixin
 from .test_cli import cli
 from .test_export import TwoProcesses, write_log
 
@@ -132,3 +138,60 @@ class OTLPJSONEncodingTests(TwoProcesses, SynchronousTestCase):
                         self.assertIn(len(span.parent_span_id), (0, 8))
         # The rules were checked on every kind of field they are about.
         self.assertLessEqual(set(ID_FIELDS) | INT64_FIELDS | ENUM_FIELDS, set(seen))
+
+
+class LiveAndFilesTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    The spans C{txcausal export} builds from log files are those
+    L{SpanDestination} built while the messages were logged, to the last
+    field of their OTLP encoding.
+    """
+
+    def test_identical(self) -> None:
+        """
+        For a task of two processes with fields of every kind, events,
+        success fields, a failure with its traceback and a continuation,
+        each span exported from the files encodes exactly as the span built
+        live: ids, parent, flags, kind, times, attributes, events, status.
+        """
+        live = InMemorySpanExporter()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(live))
+        client: List[Dict[str, Any]] = []
+        server: List[Dict[str, Any]] = []
+        client_spans = SpanDestination(tracer_provider)
+        self.isolate().add(client.append, client_spans)
+        with start_action(action_type="client:main", text="a", number=3, ratio=0.5, flag=True,
+                          names=["x", "y"], mixed=[1, "x"], nested={"k": [1]}, nothing=None,
+                          huge=2**70, negative=-(2**63)) as main:
+            log_message(message_type="client:step", n=1, tags=["t"], big=2**64)
+            with start_action(action_type="txcausal:http:client", method="GET") as request:
+                task_id = request.serialize_task_id()
+                self.isolate().add(server.append, SpanDestination(tracer_provider))
+                with Action.continue_task(task_id=task_id, method="GET"):
+                    try:
+                        with start_action(action_type="server:work"):
+                            try:
+                                raise ZeroDivisionError("nothing to divide")
+                            except ZeroDivisionError:
+                                write_traceback()
+                                raise
+                    except ZeroDivisionError:
+                        pass
+                self.isolate().add(client.append, client_spans)
+            main.add_success_fields(result=[1.5, 2.5])
+        base = Path(self.mktemp())
+        base.mkdir()
+        status, out, err = cli(["export", "--format", "otlp-json",
+                                write_log(base / "client.log", client),
+                                write_log(base / "server.log", server)])
+        self.assertEqual(status, 0, err)
+        exported = {span.span_id: span for line in out.encode("utf-8").splitlines()
+                    for resource in parse_otlp_json(line).resource_spans
+                    for scope in resource.scope_spans for span in scope.spans}
+        built = {span.span_id: span for resource in encode_spans(live.get_finished_spans())
+                 .resource_spans for scope in resource.scope_spans for span in scope.spans}
+        self.assertEqual(len(built), 4)
+        self.assertEqual(sorted(built), sorted(exported))
+        for key, span in built.items():
+            self.assertEqual(exported[key], span)

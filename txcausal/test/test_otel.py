@@ -154,18 +154,24 @@ class SpanDestinationTests(SpanMixin, SynchronousTestCase):
         """
         The start message's fields, and the success fields, become
         attributes: strings, numbers, booleans and lists of one of them as
-        they are, anything else as JSON text.
+        they are (lists copied, as the SDK does, so a list changed after it
+        was logged keeps its logged value); anything else as it reads back
+        from a log file (a tuple or set as a list, bytes as text, an integer
+        past 64 bits as a float), then as JSON text.
         """
         exporter = self.spans()
+        logged = ["x", "y"]
         with start_action(action_type="app:fields", text="a", number=3, ratio=0.5, flag=True,
-                          names=["x", "y"], mixed=[1, "x"], nested={"k": [1]}, nothing=None,
-                          huge=2**70) as action:
+                          names=logged, mixed=[1, "x"], nested={"k": [1]}, nothing=None,
+                          huge=2**70, pair=(1, 2), letters={"z"}, raw=b"bytes") as action:
+            logged.append("z")
             action.add_success_fields(result=42)
         (span,) = exporter.get_finished_spans()
         self.assertEqual(dict(span.attributes or {}), {
-            "text": "a", "number": 3, "ratio": 0.5, "flag": True, "names": ["x", "y"],
+            "text": "a", "number": 3, "ratio": 0.5, "flag": True, "names": ("x", "y"),
             "mixed": '[1,"x"]', "nested": '{"k":[1]}', "nothing": "null",
-            "huge": str(2**70), "result": 42})
+            "huge": float(2**70), "pair": (1, 2), "letters": ("z",), "raw": "bytes",
+            "result": 42})
 
     def test_events(self) -> None:
         """
@@ -181,7 +187,7 @@ class SpanDestinationTests(SpanMixin, SynchronousTestCase):
             log_message(message_type="app:step", n=2, tags=["a"])
         spans = self.byName(exporter)
         self.assertEqual([(e.name, dict(e.attributes or {})) for e in spans["app:work"].events],
-                         [("app:step", {"n": 1}), ("app:step", {"n": 2, "tags": ["a"]})])
+                         [("app:step", {"n": 1}), ("app:step", {"n": 2, "tags": ("a",)})])
         self.assertEqual([e.name for e in spans["app:child"].events], ["app:deep"])
 
     def test_success(self) -> None:
