@@ -1,0 +1,173 @@
+"""
+Tests for L{txcausal.otel.SpanDestination} in a tracer provider's pipeline:
+its processors, sampler, limits and resource; the bound on memory; behind a
+L{txcausal.logwriter.ThreadedWriter}.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanLimits
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import Action, log_message, start_action, start_task
+from txcausal._traceids import span_id
+from txcausal.otel import START_MISSING_ATTRIBUTE, SpanDestination
+
+from ._helpers import ImmediateReactor
+from .test_otel import SpanMixin, provider
+
+
+class BoundTests(SpanMixin, SynchronousTestCase):
+    """
+    Unfinished actions do not grow memory without limit, and what is lost
+    is counted and reported.
+    """
+
+    def reports(self) -> List[Dict[str, Any]]:
+        return [m for m in self.messages if m.get("message_type") == "txcausal:messages_dropped"]
+
+    def test_oldestGivenUp(self) -> None:
+        """
+        Past C{max_open} unfinished actions, the oldest is given up: its
+        start and events are counted in C{dropped} and reported; when it
+        finishes, its span is made from the finish message alone, marked.
+        """
+        now = [0.0]
+        exporter = self.spans(max_open=2, clock=lambda: now[0])
+        leaked = start_task(action_type="app:leaked")
+        with leaked.context():
+            log_message(message_type="app:inside")
+        second = start_task(action_type="app:second")
+        start_task(action_type="app:third")
+        self.assertEqual(self.destination.dropped, 2)
+        (report,) = self.reports()
+        self.assertEqual(report["count"], 2)
+        self.assertIn("more than 2 actions were unfinished", report["reason"])
+        leaked.finish()
+        second.finish()
+        spans = self.byName(exporter)
+        self.assertEqual((spans["app:leaked"].attributes or {}).get(START_MISSING_ATTRIBUTE), True)
+        self.assertEqual(spans["app:leaked"].context.span_id, span_id(leaked.task_uuid, []))
+        self.assertNotIn(START_MISSING_ATTRIBUTE, spans["app:second"].attributes or {})
+
+    def test_reportsSpaced(self) -> None:
+        """
+        Losses are reported at once, then at most once a second, with the
+        count since the last report.
+        """
+        now = [0.0]
+        self.spans(max_open=1, clock=lambda: now[0])
+        for _ in range(4):
+            start_task(action_type="app:leak")
+        now[0] = 1.0
+        start_task(action_type="app:leak")
+        self.assertEqual([r["count"] for r in self.reports()], [1, 3])
+        self.assertEqual(self.destination.dropped, 4)
+
+    def test_unseenAction(self) -> None:
+        """
+        A message in an action whose start the destination did not see is
+        counted and reported; a message in no action is not a loss.
+        """
+        self.spans()
+        action = Action(None, "1e0be9be-ae56-49ef-9bce-60e850a7db09", [3], "app:elsewhere")
+        with action.context():
+            log_message(message_type="app:orphan")
+        log_message(message_type="app:alone")
+        self.assertEqual(self.destination.dropped, 1)
+        self.assertEqual(self.reports()[0]["reason"],
+                         "logged in actions whose start this destination did not see")
+
+
+class ProviderTests(SpanMixin, SynchronousTestCase):
+    """
+    The provider's sampler and limits apply; the global provider is used by
+    default.
+    """
+
+    def test_sampler(self) -> None:
+        """
+        A task the sampler drops has no span, nor have its actions.
+        """
+        exporter = self.spans(sampler=ParentBased(ALWAYS_OFF))
+        with start_action(action_type="app:outer"):
+            with start_action(action_type="app:inner"):
+                log_message(message_type="app:m")
+        self.assertEqual(exporter.get_finished_spans(), ())
+        self.assertEqual(self.destination.dropped, 0)
+
+    def test_eventLimit(self) -> None:
+        """
+        Past the provider's limit on events, the oldest are dropped and
+        counted in the span.
+        """
+        exporter = self.spans(span_limits=SpanLimits(max_events=2))
+        with start_action(action_type="app:chatty"):
+            for n in range(5):
+                log_message(message_type="app:m", n=n)
+        (span,) = exporter.get_finished_spans()
+        self.assertEqual([(e.attributes or {})["n"] for e in span.events], [3, 4])
+        self.assertEqual(span.dropped_events, 3)
+
+    def test_globalProvider(self) -> None:
+        """
+        By default the global provider is used, once one is set; before,
+        nothing is recorded.
+        """
+        tracer_provider, exporter = provider()
+        current: List[Any] = [trace.NoOpTracerProvider()]
+        self.patch(trace, "get_tracer_provider", lambda: current[0])
+        destination = SpanDestination()
+        self.isolate().add(destination)
+        with start_action(action_type="app:early"):
+            pass
+        current[0] = tracer_provider
+        with start_action(action_type="app:late"):
+            pass
+        self.assertEqual([s.name for s in exporter.get_finished_spans()], ["app:late"])
+
+
+
+class ThreadedWriterTests(SpanMixin, SynchronousTestCase):
+    """
+    A L{SpanDestination} behind a L{ThreadedWriter} makes its spans in the
+    writer's worker.
+    """
+
+    def test_behindWriter(self) -> None:
+        """
+        Spans are made when the worker runs, with the same parents as when
+        logged directly.
+        """
+        from txcausal._writer import createMemoryWorker
+        from txcausal.logwriter import ThreadedWriter
+
+        tracer_provider, exporter = provider()
+        performers = []
+
+        def createWorker() -> Any:
+            worker, perform = createMemoryWorker()
+            performers.append(perform)
+            return worker
+
+        writer = ThreadedWriter(SpanDestination(tracer_provider), ImmediateReactor(),
+                                createWorker=createWorker)
+        self.isolate()
+        writer.startService()  # Adds the writer as a destination.
+        with start_action(action_type="app:outer"):
+            with start_action(action_type="app:inner"):
+                log_message(message_type="app:m")
+        self.assertEqual(exporter.get_finished_spans(), ())
+        writer.stopService()
+        for perform in performers:
+            while perform():
+                pass
+        spans = self.byName(exporter)
+        inner = spans["app:inner"]
+        assert inner.parent is not None
+        self.assertEqual(inner.parent.span_id, spans["app:outer"].context.span_id)
+        self.assertEqual([e.name for e in inner.events], ["app:m"])
