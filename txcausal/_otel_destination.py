@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, SpanLimits
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, set_span_in_context
@@ -76,6 +77,23 @@ class _Open:
         self.dropped = 0
 
 
+class _TracerSpans(SpanBuilder):
+    """
+    Makes spans with the resource, limits and scope of a tracer of the SDK;
+    its resource as it is when each span is made (the SDK changes it in a
+    forked child process).
+    """
+
+    def __init__(self, tracer: Any) -> None:
+        limits = getattr(tracer, "_span_limits", None) or SpanLimits()
+        super().__init__(tracer.resource, limits, getattr(tracer, "_instrumentation_scope", SCOPE))
+        self._tracer = tracer
+
+    @property
+    def resource(self) -> Resource:
+        return self._tracer.resource  # type: ignore[no-any-return]
+
+
 class _Pipeline:
     """
     What a tracer of the SDK uses: span processor, sampler, resource and
@@ -85,10 +103,8 @@ class _Pipeline:
     def __init__(self, tracer: Any) -> None:
         self.processor = tracer.span_processor
         self.sampler = tracer.sampler
-        limits = getattr(tracer, "_span_limits", None) or SpanLimits()
-        self.builder = SpanBuilder(tracer.resource, limits,
-                                   getattr(tracer, "_instrumentation_scope", SCOPE))
-        self.max_events = limits.max_events
+        self.builder = _TracerSpans(tracer)
+        self.max_events = self.builder.limits.max_events
 
 
 @implementer(IDestination)
@@ -258,7 +274,7 @@ class SpanDestination:
             return None
         fields.update(attributes(message, END_SKIPPED))
         events = entry.events
-        status = outcome(message, events)
+        status = outcome(message, events, pipeline.builder.limits)
         return pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
                                      entry.start, end, fields, events, status, entry.dropped)
 

@@ -187,12 +187,20 @@ def event(message: Message, limits: SpanLimits) -> Event:
         by its C{message_type}, at its time, with its fields as attributes.
     """
     name = message.get(MESSAGE_TYPE_FIELD)
-    fields = attributes(message, _EVENT_SKIPPED)
-    maximum = limits.max_event_attributes
-    if maximum is not None and len(fields) > maximum:
-        fields = BoundedAttributes(maximum, fields, immutable=True)  # type: ignore[assignment]
-    return Event(name if name.__class__ is str else "<unnamed>", fields,
+    return Event(name if name.__class__ is str else "<unnamed>",
+                 event_attributes(attributes(message, _EVENT_SKIPPED), limits),
                  nanoseconds(message.get(TIMESTAMP_FIELD)))
+
+
+def event_attributes(fields: Attributes, limits: SpanLimits) -> Any:
+    """
+    @return: C{fields}, or within the limits on events' attributes (their
+        number and the length of their values), as the SDK bounds them.
+    """
+    maximum, length = limits.max_event_attributes, limits.max_attribute_length
+    if length is None and (maximum is None or len(fields) <= maximum):
+        return fields
+    return BoundedAttributes(maximum, fields, immutable=True, max_value_len=length)
 
 
 def kind_of(action_type: str, start: Optional[Message]) -> SpanKind:
@@ -245,11 +253,11 @@ def _traceback_of(end: Message, events: Sequence[Event]) -> Optional[str]:
     return None
 
 
-def outcome(end: Message, events: List[Event]) -> Status:
+def outcome(end: Message, events: List[Event], limits: SpanLimits) -> Status:
     """
     The status of a finished action; for a failed one, append the
     C{exception} event (type, message and, when logged, stack trace) to
-    C{events}.
+    C{events}, within C{limits}.
     """
     if end.get(ACTION_STATUS_FIELD) != FAILED_STATUS:
         return _OK
@@ -259,7 +267,8 @@ def outcome(end: Message, events: List[Event]) -> Status:
     traceback = _traceback_of(end, events)
     if traceback is not None:
         details["exception.stacktrace"] = traceback
-    events.append(Event("exception", details, nanoseconds(end.get(TIMESTAMP_FIELD))))
+    events.append(Event("exception", event_attributes(details, limits),
+                        nanoseconds(end.get(TIMESTAMP_FIELD))))
     return Status(StatusCode.ERROR, f"{exception}: {reason}")
 
 
@@ -270,9 +279,16 @@ class SpanBuilder:
 
     def __init__(self, resource: Resource, limits: SpanLimits,
                  scope: InstrumentationScope = SCOPE) -> None:
-        self.resource = resource
+        self._resource = resource
         self.limits = limits
         self.scope = scope
+
+    @property
+    def resource(self) -> Resource:
+        """
+        The resource of the spans made now.
+        """
+        return self._resource
 
     def bounded(self, fields: Attributes) -> Any:
         """
@@ -331,6 +347,7 @@ __all__ = [
     "attribute_value",
     "attributes",
     "event",
+    "event_attributes",
     "json_text",
     "kind_of",
     "nanoseconds",

@@ -87,7 +87,7 @@ def action_span(node: WrittenAction, builder: SpanBuilder) -> Optional[ReadableS
         fields[UNFINISHED_ATTRIBUTE] = True
     else:
         fields.update(attributes(end, END_SKIPPED))
-        status = outcome(end, events)
+        status = outcome(end, events, builder.limits)
     context = span_context(trace, span_id(uuid, level))
     parent = parent_of(uuid, level, trace, start)
     return builder.span(name, context, parent, kind_of(name, start), start_time, end_time,

@@ -77,7 +77,8 @@ def parse_otlp_json(line: bytes) -> ExportTraceServiceRequest:
     """
     request = orjson.loads(line)
     _ids_to_base64(request)
-    return json_format.ParseDict(request, ExportTraceServiceRequest())
+    parsed: ExportTraceServiceRequest = json_format.ParseDict(request, ExportTraceServiceRequest())
+    return parsed
 
 
 def _ids_to_base64(value: Any) -> None:

@@ -58,7 +58,7 @@ class SpanMixin(IsolatedOutputMixin):
 
     def spans(self, **kwargs: Any) -> InMemorySpanExporter:
         tracer_provider, exporter = provider(**{k: v for k, v in kwargs.items()
-                                               if k in ("sampler", "span_limits")})
+                                               if k in ("sampler", "span_limits", "resource")})
         self.destination = SpanDestination(
             tracer_provider, **{k: v for k, v in kwargs.items() if k in ("max_open", "clock")})
         self.messages: List[Dict[str, Any]] = []

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal import Action, log_message, start_action, start_task
 from txcausal._traceids import span_id
@@ -112,6 +113,45 @@ class ProviderTests(SpanMixin, SynchronousTestCase):
         (span,) = exporter.get_finished_spans()
         self.assertEqual([(e.attributes or {})["n"] for e in span.events], [3, 4])
         self.assertEqual(span.dropped_events, 3)
+
+    def test_attributeLength(self) -> None:
+        """
+        The limit on attribute values' length cuts the values of span
+        attributes, of events' attributes and of the C{exception} event's,
+        as the SDK cuts its own spans'.
+        """
+        exporter = self.spans(span_limits=SpanLimits(max_attribute_length=4))
+        with self.assertRaises(ValueError):
+            with start_action(action_type="app:long", text="abcdefgh"):
+                log_message(message_type="app:m", text="ijklmnop")
+                raise ValueError("qrstuvwx")
+        (span,) = exporter.get_finished_spans()
+        self.assertEqual((span.attributes or {})["text"], "abcd")
+        note, exception = span.events
+        self.assertEqual((note.attributes or {})["text"], "ijkl")
+        self.assertEqual((exception.attributes or {})["exception.message"], "qrst")
+
+    def test_resource(self) -> None:
+        """
+        Spans carry the provider's resource, as it is when each span is
+        made: the SDK updates it in a forked child process (with the
+        process-dependent attributes), and later spans have the new one.
+        """
+        resource = Resource.create({"service.name": "shop"})
+        exporter = self.spans(resource=resource)
+        with start_action(action_type="app:before"):
+            pass
+        tracer_provider = self.destination._provider
+        update = getattr(tracer_provider, "_update_resource", None)
+        if update is None:
+            raise SkipTest("this OpenTelemetry SDK never changes a provider's resource")
+        update(Resource({"process.pid": 12345}))
+        with start_action(action_type="app:after"):
+            pass
+        before, after = exporter.get_finished_spans()
+        self.assertEqual(before.resource, resource)
+        self.assertEqual(after.resource.attributes.get("process.pid"), 12345)
+        self.assertEqual(after.resource.attributes.get("service.name"), "shop")
 
     def test_globalProvider(self) -> None:
         """
