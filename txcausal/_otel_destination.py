@@ -7,6 +7,7 @@ to a tracer provider's span processors when the action finishes.
 from __future__ import annotations
 
 import threading
+import warnings
 from time import monotonic
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -15,12 +16,14 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, SpanLimits
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, set_span_in_context
+from opentelemetry.sdk.trace.sampling import Sampler
+from opentelemetry.trace import SpanContext, SpanKind
 from zope.interface import implementer
 
 from . import _output
 from ._interfaces import IDestination
 from ._json import safe_repr
+from ._otel_sampling import ratio_warning
 from ._otel_spans import (
     END_SKIPPED,
     NOT_SAMPLED,
@@ -107,6 +110,15 @@ class _Pipeline:
         self.max_events = self.builder.limits.max_events
 
 
+def _warn_about(sampler: Sampler, stacklevel: int) -> None:
+    """
+    Warn if C{sampler} misreads task UUIDs (see L{ratio_warning}).
+    """
+    warning = ratio_warning(sampler)
+    if warning is not None:
+        warnings.warn(warning, stacklevel=stacklevel)
+
+
 @implementer(IDestination)
 class SpanDestination:
     """
@@ -121,10 +133,13 @@ class SpanDestination:
     C{exception} event when the action failed.  Its ids come from the task
     UUID and the action's level (see C{docs/opentelemetry.md}).
 
-    Sampling follows the provider's sampler for each action without an
-    enclosing action in this process (a task, or a task's part continued
-    here); the actions inside follow that decision, as the SDK's default
-    parent-based sampler does.  Processors see each span complete, in
+    The provider's sampler decides for each action without an enclosing
+    action in this process (a task, or a task's part continued here), asked
+    as for a task's root, since the decision made in another process is not
+    known here; the actions inside follow that decision, as the SDK's
+    default parent-based sampler does.  A sampler deciding on the trace id
+    alone, as L{txcausal.otel.TaskIdRatioBased} does, so decides the same
+    for a task in every process.  Processors see each span complete, in
     C{on_end}; C{on_start} is not called.
 
     Memory is bounded: past C{max_open} actions waiting for their finish,
@@ -154,6 +169,8 @@ class SpanDestination:
                             f"not {type(tracer_provider).__name__}")
         if max_open < 1:
             raise ValueError(f"max_open must be positive, not {max_open!r}")
+        if tracer_provider is not None:
+            _warn_about(tracer_provider.sampler, 3)
         self._provider = tracer_provider
         self._pipeline: Optional[_Pipeline] = None
         self._max_open = max_open
@@ -171,6 +188,11 @@ class SpanDestination:
         if getattr(tracer, "span_processor", None) is None:
             return None  # No SDK provider (yet), or a disabled one.
         self._pipeline = _Pipeline(tracer)
+        if self._provider is None:
+            try:
+                _warn_about(self._pipeline.sampler, 4)
+            except Exception:
+                pass  # Warnings made errors: logging never raises.
         return self._pipeline
 
     def __call__(self, message: Dict[str, Any]) -> None:
@@ -244,15 +266,17 @@ class SpanDestination:
                 fields: Dict[str, Any], start: Optional[Dict[str, Any]],
                 pipeline: _Pipeline) -> Tuple[SpanContext, Optional[SpanContext], bool]:
         """
-        Ask the sampler about an action with no enclosing action here.
+        Ask the sampler about an action with no enclosing action here, as
+        about a task's root.
 
         @return: The span's context, its parent's, and whether to record it.
         """
         trace = trace_id(uuid)
         parent = parent_of(uuid, level, trace, start)
-        context = Context() if parent is None else set_span_in_context(
-            NonRecordingSpan(parent), Context())
-        result = pipeline.sampler.should_sample(context, trace, name, kind, fields)
+        # The parent, if any, is in another process (or was given up): its
+        # decision is not known here.  Asked as for a task's root, a sampler
+        # deciding on the trace id decides as that process did.
+        result = pipeline.sampler.should_sample(Context(), trace, name, kind, fields)
         if result.attributes:
             fields.update(result.attributes)
         flags = SAMPLED if result.decision.is_sampled() else NOT_SAMPLED

@@ -28,11 +28,13 @@ OpenTelemetry's current span.  See C{docs/opentelemetry.md}.
 from ._otel_context import add_trace_fields, nest_spans_in_actions
 from ._otel_destination import DEFAULT_MAX_OPEN, SpanDestination
 from ._otel_runtime import ActionRuntimeContext
+from ._otel_sampling import TaskIdRatioBased
 from ._otel_spans import START_MISSING_ATTRIBUTE, UNFINISHED_ATTRIBUTE
 
 __all__ = [
     "SpanDestination",
     "DEFAULT_MAX_OPEN",
+    "TaskIdRatioBased",
     "add_trace_fields",
     "nest_spans_in_actions",
     "ActionRuntimeContext",

@@ -6,17 +6,20 @@ L{txcausal.logwriter.ThreadedWriter}.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+import warnings
+from random import Random
+from typing import Any, Dict, List, Tuple
+from uuid import UUID
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal import Action, log_message, start_action, start_task
 from txcausal._traceids import span_id
-from txcausal.otel import START_MISSING_ATTRIBUTE, SpanDestination
+from txcausal.otel import START_MISSING_ATTRIBUTE, SpanDestination, TaskIdRatioBased
 
 from ._helpers import ImmediateReactor
 from .test_otel import SpanMixin, provider
@@ -211,3 +214,105 @@ class ThreadedWriterTests(SpanMixin, SynchronousTestCase):
         assert inner.parent is not None
         self.assertEqual(inner.parent.span_id, spans["app:outer"].context.span_id)
         self.assertEqual([e.name for e in inner.events], ["app:m"])
+
+
+Messages = List[Dict[str, Any]]
+
+
+def _task_messages(task_uuid: str, time: float) -> Tuple[Messages, Messages]:
+    """
+    @return: The messages a client process and a server process log for one
+        task: the client's request, continued by the server.
+    """
+    def message(level: List[int], action_type: str, status: str) -> Dict[str, Any]:
+        return {"task_uuid": task_uuid, "task_level": level, "timestamp": time,
+                "action_type": action_type, "action_status": status}
+
+    client = [message([1], "client:main", "started"),
+              message([2, 1], "txcausal:http:client", "started"),
+              message([2, 3], "txcausal:http:client", "succeeded"),
+              message([3], "client:main", "succeeded")]
+    server = [message([2, 2, 1], "eliot:remote_task", "started"),
+              message([2, 2, 2], "eliot:remote_task", "succeeded")]
+    return client, server
+
+
+class SamplingTests(SynchronousTestCase):
+    """
+    Sampling a ratio of tasks, the same tasks in every process.
+    """
+
+    def test_ratio(self) -> None:
+        """
+        L{TaskIdRatioBased} samples tasks in the ratio asked for, with task
+        UUIDs as trace ids, and decides the same for a task in every
+        process: the server records its part of a task exactly when the
+        client recorded the task's.
+        """
+        random = Random(1234)
+        client_provider, client_spans = provider(sampler=ParentBased(TaskIdRatioBased(0.25)))
+        server_provider, server_spans = provider(sampler=ParentBased(TaskIdRatioBased(0.25)))
+        client, server = SpanDestination(client_provider), SpanDestination(server_provider)
+        tasks = [str(UUID(int=random.getrandbits(128), version=4)) for _ in range(2000)]
+        for task_uuid in tasks:
+            client_messages, server_messages = _task_messages(task_uuid, 1.0)
+            for message in client_messages:
+                client(message)
+            for message in server_messages:
+                server(message)
+        client_tasks = {f"{s.context.trace_id:032x}" for s in client_spans.get_finished_spans()}
+        server_tasks = {f"{s.context.trace_id:032x}" for s in server_spans.get_finished_spans()}
+        self.assertEqual(client_tasks, server_tasks)
+        self.assertTrue(450 <= len(client_tasks) <= 550, len(client_tasks))
+        self.assertEqual(len(client_spans.get_finished_spans()), 2 * len(client_tasks))
+
+    def test_ratioBounds(self) -> None:
+        """
+        L{TaskIdRatioBased} takes a ratio from 0 to 1, and says what it is.
+        """
+        self.assertRaises(ValueError, TaskIdRatioBased, 1.5)
+        self.assertEqual(TaskIdRatioBased(0.25).get_description(), "TaskIdRatioBased{0.25}")
+        task = str(UUID(int=Random(5).getrandbits(128), version=4))
+        trace_id = UUID(task).int
+        self.assertFalse(TaskIdRatioBased(0).should_sample(None, trace_id, "a").decision
+                         .is_sampled())
+        self.assertTrue(TaskIdRatioBased(1).should_sample(None, trace_id, "a").decision
+                        .is_sampled())
+
+    def test_traceIdRatioWarned(self) -> None:
+        """
+        A provider sampling with the SDK's C{TraceIdRatioBased}, which
+        reads the bits a UUID fixes (it samples no task for a ratio up to
+        one half), gets a warning that names L{TaskIdRatioBased}.
+        """
+        for sampler in [TraceIdRatioBased(0.1), ParentBased(TraceIdRatioBased(0.1))]:
+            tracer_provider, exporter = provider(sampler=sampler)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                SpanDestination(tracer_provider)
+            self.assertEqual(len(caught), 1, sampler)
+            self.assertIn("TaskIdRatioBased", str(caught[0].message))
+        tracer_provider, exporter = provider(sampler=ParentBased(TaskIdRatioBased(0.1)))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            SpanDestination(tracer_provider)
+        self.assertEqual(caught, [])
+
+    def test_traceIdRatioWarnedGlobal(self) -> None:
+        """
+        With the global provider, the warning comes with the first message;
+        when warnings are errors, logging goes on regardless.
+        """
+        tracer_provider, exporter = provider(sampler=ParentBased(TraceIdRatioBased(1.0)))
+        self.patch(trace, "get_tracer_provider", lambda: tracer_provider)
+        client, server = _task_messages("1e0be9be-ae56-49ef-9bce-60e850a7db09", 1.0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            SpanDestination()(client[0])
+        self.assertEqual(len(caught), 1)
+        destination = SpanDestination()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for message in client:
+                destination(message)
+        self.assertEqual(len(exporter.get_finished_spans()), 2)
