@@ -74,7 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--endpoint", metavar="URL",
                        help="send spans to this OTLP/HTTP traces endpoint, e.g."
-                       " http://localhost:4318/v1/traces")
+                       " http://localhost:4318/v1/traces (/v1/traces is added to a URL"
+                       " without a path)")
     where.add_argument("--format", choices=FORMATS,
                        help="write to standard output: OTLP JSON lines (what the OpenTelemetry"
                        " Collector's otlpjsonfile receiver reads) or ECS JSON lines")

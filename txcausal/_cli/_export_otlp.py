@@ -12,6 +12,7 @@ import argparse
 import base64
 import os
 from typing import Any, Dict, List
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from google.protobuf.json_format import MessageToDict
@@ -29,6 +30,8 @@ from ._export import Counts
 
 #: Spans per request or per JSON line.
 BATCH_SIZE = 512
+#: The path of OTLP/HTTP's traces endpoint.
+TRACES_PATH = "/v1/traces"
 #: The OTLP JSON fields that hold ids: hex in OTLP JSON, base64 in protobuf's
 #: JSON mapping.
 _ID_FIELDS = frozenset(["traceId", "spanId", "parentSpanId"])
@@ -168,6 +171,21 @@ def _headers(pairs: List[str]) -> Dict[str, str]:
     return headers
 
 
+def traces_url(endpoint: str) -> str:
+    """
+    @return: The URL to send spans to: C{endpoint}, with the traces path
+        C{/v1/traces} when it has no path (as C{OTEL_EXPORTER_OTLP_ENDPOINT}
+        is written).
+    @raise ValueError: If it is not an HTTP or HTTPS URL.
+    """
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"--endpoint must be an http or https URL, not {endpoint!r}")
+    if parts.path in ("", "/"):
+        return urlunsplit(parts._replace(path=TRACES_PATH))
+    return endpoint
+
+
 def writer_for(args: argparse.Namespace, streams: Streams) -> SpanWriter:
     """
     @return: The writer the arguments ask for.
@@ -177,6 +195,6 @@ def writer_for(args: argparse.Namespace, streams: Streams) -> SpanWriter:
     builder = SpanBuilder(Resource.create({SERVICE_NAME: name}), SpanLimits())
     if args.format == "otlp-json":
         return OTLPJSONWriter(streams, builder)
-    exporter = OTLPSpanExporter(endpoint=args.endpoint, headers=_headers(args.header),
-                                timeout=args.timeout)
-    return OTLPSender(streams, builder, exporter, args.endpoint)
+    url = traces_url(args.endpoint)
+    exporter = OTLPSpanExporter(endpoint=url, headers=_headers(args.header), timeout=args.timeout)
+    return OTLPSender(streams, builder, exporter, url)

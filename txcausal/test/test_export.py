@@ -228,6 +228,9 @@ class OTLPJSONTests(TwoProcesses, SynchronousTestCase):
         status, out, err = cli(["export", "--endpoint", "http://127.0.0.1:9/", "--header", "x"])
         self.assertEqual((status, err), (2, "txcausal: export: --header must be NAME=VALUE,"
                                              " not 'x'\n"))
+        status, out, err = cli(["export", "--endpoint", "localhost:4318"])
+        self.assertEqual((status, err), (2, "txcausal: export: --endpoint must be an http or"
+                                             " https URL, not 'localhost:4318'\n"))
 
     def test_withoutOpenTelemetry(self) -> None:
         """
@@ -258,12 +261,14 @@ class Receiver(Resource):
         super().__init__()
         self.code = code
         self.requests: List[ExportTraceServiceRequest] = []
+        self.paths: List[bytes] = []
 
     def render_POST(self, request: Any) -> bytes:
         body = request.content.read()
         if request.getHeader(b"content-encoding") == b"gzip":
             body = gzip.decompress(body)
         self.requests.append(ExportTraceServiceRequest.FromString(body))
+        self.paths.append(request.path)
         self.headers = request.requestHeaders
         request.setResponseCode(self.code)
         request.setHeader(b"content-type", b"application/x-protobuf")
@@ -315,6 +320,21 @@ class OTLPHTTPTests(TwoProcesses, TestCase):
 
         d = self.export("--endpoint", url, "--header", "Authorization=Bearer t", client, server)
         return d.addCallback(check)
+
+    def test_baseURL(self) -> Any:
+        """
+        An endpoint given without a path (as C{OTEL_EXPORTER_OTLP_ENDPOINT}
+        is written) gets the traces path, C{/v1/traces}.
+        """
+        receiver = Receiver()
+        url = self.listen(receiver).replace("/v1/traces", "")
+        client, server = self.logTwoProcesses()
+
+        def check(result: Tuple[bytes, bytes, int]) -> None:
+            self.assertEqual(result[2], 0, result[1])
+            self.assertEqual(receiver.paths, [b"/v1/traces"])
+
+        return self.export("--endpoint", url, client, server).addCallback(check)
 
     def test_refused(self) -> Any:
         """
