@@ -80,11 +80,21 @@ def nest_spans_in_actions() -> Callable[[], None]:
     C{traceparent} headers injected then name it.
 
     It installs L{ActionRuntimeContext} around OpenTelemetry's runtime
-    context.  Call it once, early; calling it again does nothing.
+    context, which C{opentelemetry.context} keeps in a private name.  The
+    public way to the same is to start the program with
+    C{OTEL_PYTHON_CONTEXT=txcausal} in its environment.  Call it once,
+    early; calling it again does nothing.
 
     @return: A function that puts the previous runtime context back.
+    @raise RuntimeError: If this OpenTelemetry keeps its runtime context
+        elsewhere.
     """
-    previous = otel_context._RUNTIME_CONTEXT
+    previous = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    if previous is None:
+        raise RuntimeError(
+            "nest_spans_in_actions: this version of opentelemetry-api keeps its runtime context"
+            " where txcausal cannot replace it; start the program with"
+            " OTEL_PYTHON_CONTEXT=txcausal in its environment instead")
     if isinstance(previous, ActionRuntimeContext):
         return lambda: None
     otel_context._RUNTIME_CONTEXT = ActionRuntimeContext(previous)

@@ -186,6 +186,21 @@ class NestingTests(_Tracing, SynchronousTestCase):
         with start_action(action_type="app:work"):
             self.assertFalse(trace.get_current_span().get_span_context().is_valid)
 
+    def test_privateNameGone(self) -> None:
+        """
+        Should OpenTelemetry no longer keep its runtime context where
+        L{nest_spans_in_actions} replaces it, it says so and names the
+        public way, C{OTEL_PYTHON_CONTEXT=txcausal}, rather than failing
+        with an C{AttributeError} or doing nothing.
+        """
+        before = otel_context._RUNTIME_CONTEXT
+        del otel_context._RUNTIME_CONTEXT
+        self.addCleanup(setattr, otel_context, "_RUNTIME_CONTEXT", before)
+        with self.assertRaises(RuntimeError) as raised:
+            nest_spans_in_actions()
+        self.assertIn("OTEL_PYTHON_CONTEXT=txcausal", str(raised.exception))
+        self.assertFalse(hasattr(otel_context, "_RUNTIME_CONTEXT"))
+
     def test_entryPoint(self) -> None:
         """
         C{OTEL_PYTHON_CONTEXT=txcausal} selects L{ActionRuntimeContext}: in
