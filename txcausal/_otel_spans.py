@@ -107,6 +107,23 @@ def attribute_value(value: Any) -> Any:
         of these.  So a span built from the messages as they are logged
         and one built later from the log file have the same attributes.
     """
+    plain = _plain(value)
+    if plain is not _NOT_PLAIN:
+        return plain
+    read = as_read(value)
+    plain = _plain(read)
+    return json_text(read) if plain is _NOT_PLAIN else plain
+
+
+#: What L{_plain} returns for a value that is no attribute value as it is.
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    """
+    @return: C{value} as an attribute value if it is a string, number,
+        boolean or list of one of these; else L{_NOT_PLAIN}.
+    """
     cls = value.__class__
     if cls is str or cls is float or cls is bool:
         return value
@@ -114,15 +131,7 @@ def attribute_value(value: Any) -> Any:
         return value
     if cls is list and _homogeneous(value):
         return tuple(value)
-    read = as_read(value)
-    cls = read.__class__
-    if cls is str or cls is float or cls is bool:
-        return read
-    if cls is int and -_INT64 <= read < _INT64:
-        return read
-    if cls is list and _homogeneous(read):
-        return tuple(read)
-    return json_text(read)
+    return _NOT_PLAIN
 
 
 def as_read(value: Any) -> Any:
