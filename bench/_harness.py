@@ -200,7 +200,8 @@ def environment() -> List[Tuple[str, str]]:
     """
     versions = ", ".join(
         f"{name} {_version(name)}"
-        for name in ("txcausal", "eliot", "eliot-tree", "structlog", "twisted", "orjson")
+        for name in ("txcausal", "eliot", "eliot-tree", "structlog", "twisted", "orjson",
+                     "opentelemetry-sdk")
     )
     return [
         ("python", f"{platform.python_implementation()} {platform.python_version()}"),

@@ -184,6 +184,7 @@ class QuickBenchTests(SynchronousTestCase):
         self.assertIn("command: python -m bench --quick", out)
         self.assertIn("eliot 1.18", out)
         self.assertIn("structlog", out)
+        self.assertIn("opentelemetry-sdk", out)  # Scenario 9's peer.
         self.assertIn("machine:", out)
 
 
