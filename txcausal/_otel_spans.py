@@ -22,7 +22,8 @@ from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 from orjson import dumps, loads
 
-from ._json import JSONLineEncoder, safe_repr
+from ._json import JSONLineEncoder
+from ._safe import safe_repr
 from ._traceids import span_id
 from ._version import __version__
 from ._wire import (
@@ -90,12 +91,18 @@ def json_text(value: Any) -> str:
 
 
 def _homogeneous(values: List[Any]) -> bool:
+    """
+    @return: Whether C{values} are all strings, all booleans, all finite
+        floats or all integers that fit 64 bits.
+    """
     if not values:
         return True
     cls = values[0].__class__
     if cls is int:
         return all(v.__class__ is int and -_INT64 <= v < _INT64 for v in values)
-    return cls in (str, float, bool) and all(v.__class__ is cls for v in values)
+    if cls is float:
+        return all(v.__class__ is float and v - v == 0.0 for v in values)
+    return (cls is str or cls is bool) and all(v.__class__ is cls for v in values)
 
 
 def attribute_value(value: Any) -> Any:
@@ -125,7 +132,7 @@ def _plain(value: Any) -> Any:
         boolean or list of one of these; else L{_NOT_PLAIN}.
     """
     cls = value.__class__
-    if cls is str or cls is float or cls is bool:
+    if cls is str or cls is bool or (cls is float and value - value == 0.0):
         return value
     if cls is int and -_INT64 <= value < _INT64:
         return value
@@ -137,13 +144,14 @@ def _plain(value: Any) -> Any:
 def as_read(value: Any) -> Any:
     """
     @return: C{value} as txcausal's readers see it once a file destination
-        has written it: a tuple or a set as a list, bytes as text, an
-        integer past 64 bits as a float...; what cannot be written, as its
-        C{repr}.
+        has written it (see C{docs/outputting.md}): a tuple or a set as a
+        list, bytes as text, an integer past 64 bits as a float, a float
+        that is not finite as C{"NaN"}...
     """
+    line = _ENCODER.encode({"v": value}).partition(b"\n")[0]
     try:
-        return loads(_ENCODER.dumps({"v": value}))["v"]
-    except (TypeError, ValueError):
+        return loads(line)["v"]
+    except (ValueError, KeyError, TypeError):  # Not a value's line: never, but never raise.
         return safe_repr(value)
 
 
@@ -156,8 +164,8 @@ def attributes(message: Mapping[str, Any],
     for key, value in message.items():
         if key not in skipped:
             cls = value.__class__
-            result[key] = value if cls is str or cls is float or cls is bool else (
-                attribute_value(value))
+            plain = cls is str or cls is bool or (cls is float and value - value == 0.0)
+            result[key] = value if plain else attribute_value(value)
     return result
 
 

@@ -46,7 +46,7 @@ def write_log(path: Path, messages: List[Dict[str, Any]]) -> str:
     @return: The path.
     """
     encoder = JSONLineEncoder()
-    path.write_bytes(b"".join(encoder.dumps(m) for m in messages))
+    path.write_bytes(b"".join(encoder.encode(m) for m in messages))
     return str(path)
 
 

@@ -150,7 +150,8 @@ class LiveAndFilesTests(IsolatedOutputMixin, SynchronousTestCase):
 
     def test_identical(self) -> None:
         """
-        For a task of two processes with fields of every kind, events,
+        For a task of two processes with fields of every kind (those JSON
+        cannot hold as they are too), events,
         success fields, a failure with its traceback and a continuation,
         each span exported from the files encodes exactly as the span built
         live: ids, parent, flags, kind, times, attributes, events, status.
@@ -164,8 +165,10 @@ class LiveAndFilesTests(IsolatedOutputMixin, SynchronousTestCase):
         self.isolate().add(client.append, client_spans)
         with start_action(action_type="client:main", text="a", number=3, ratio=0.5, flag=True,
                           names=["x", "y"], mixed=[1, "x"], nested={"k": [1]}, nothing=None,
-                          huge=2**70, negative=-(2**63)) as main:
-            log_message(message_type="client:step", n=1, tags=["t"], big=2**64)
+                          huge=2**70, negative=-(2**63), pair=(1, 2), raw=b"bytes",
+                          path=Path("/tmp/x"), odd=object(), nan=float("nan")) as main:
+            log_message(message_type="client:step", n=1, tags=["t"], big=2**64,
+                        limits=[float("inf"), 1.0])
             with start_action(action_type="txcausal:http:client", method="GET") as request:
                 task_id = request.serialize_task_id()
                 self.isolate().add(server.append, SpanDestination(tracer_provider))
