@@ -26,7 +26,7 @@ from zope.interface import implementer
 
 from ._source import wrap_stream
 from ._view_index import TaskIndex
-from ._view_lines import Message, complete_lines, decode_line, scan_lines
+from ._view_lines import Message, complete_lines, decode_line, may_match, scan_lines
 from ._view_source import ITaskSource, LoadedTask, Predicate, only_task
 from ._wire import TASK_UUID_FIELD
 
@@ -382,7 +382,7 @@ class LogFiles:
         self, ends: List[tuple[_Generation, int]], predicate: Predicate, needle: Optional[bytes]
     ) -> FrozenSet[str]:
         def wanted(line: bytes) -> bool:
-            return needle is None or needle in line.lower()
+            return needle is None or may_match(line, needle)
 
         found = set()
         for generation, end in ends:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from orjson import JSONDecodeError, loads
 
-from ._parse_input import LineError, MessageReader, _valid_level
+from ._parse_input import _RECORD_SEPARATOR, LineError, MessageReader, _valid_level
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
 Message = Dict[str, Any]
@@ -76,6 +76,16 @@ def _decode_other(line: bytes, name: str) -> Tuple[List[Message], Optional[str]]
     if not messages and not errors.reasons and line.strip():
         return [], "no message"
     return messages, errors.reasons[0] if errors.reasons else None
+
+
+def may_match(line: bytes, needle: bytes) -> bool:
+    """
+    Whether C{line} may hold a message of a search whose messages' lines
+    contain C{needle} (lower-cased): a search's pre-filter.  A Twisted log
+    record always may: its text and its task UUID are made by the reader,
+    not written in the line.
+    """
+    return line.startswith(_RECORD_SEPARATOR) or needle in line.lower()
 
 
 Line = Tuple[int, bytes]

@@ -65,7 +65,9 @@ class ITaskSource(Interface):
 
         @param predicate: Decides for one message.
         @param needle: If given, a message can only match if its line (as
-            JSON, lower-cased) contains these bytes: a pre-filter.
+            JSON, lower-cased) contains these bytes: a pre-filter for the
+            lines that hold the message as written (not for a Twisted log
+            record, whose text the reader makes).
         @return: A L{Deferred} firing with the matching task UUIDs.
         """
 

@@ -21,7 +21,7 @@ from zope.interface.verify import verifyObject
 
 from txcausal import _view_lines
 from txcausal._view_index import Query
-from txcausal._view_task import story_predicate, text_predicate
+from txcausal._view_task import needle_for, story_predicate, text_predicate
 from txcausal.webview import ITaskSource, LoadedTask, LogFiles
 
 from ._webview_logs import (
@@ -33,6 +33,13 @@ from ._webview_logs import (
     server_messages,
     started,
     write_log,
+)
+
+#: A Twisted JSON log record, as C{jsonFileLogObserver} writes it.
+TWISTED_RECORD = (
+    b'\x1e{"log_format": "hello {who}", "who": "you", "log_level": '
+    b'{"name": "info", "__class_uuid__": "02E59486-F24D-46AD-8224-3ACDF2A5732A"}, '
+    b'"log_namespace": "app", "log_time": 7.0}\n'
 )
 
 
@@ -121,11 +128,8 @@ class JoinTests(FilesTestCase):
         are read as the other commands read them.
         """
         line = orjson.dumps(message("trial-task", [1], 5.0, message_type="from:trial"))
-        record = b'\x1e{"log_format": "hello {who}", "who": "you", "log_level": ' \
-                 b'{"name": "info", "__class_uuid__": "02E59486-F24D-46AD-8224-3ACDF2A5732A"}, ' \
-                 b'"log_namespace": "app", "log_time": 7.0}\n'
         log = self.dir / "test.log"
-        log.write_bytes(b"2024-05-01 10:00:00+0000 [-] " + line + b"\n" + record)
+        log.write_bytes(b"2024-05-01 10:00:00+0000 [-] " + line + b"\n" + TWISTED_RECORD)
         files = self.source(log)
         self.assertIsNotNone(files.index.get("trial-task"))
         kinds = [row["type"] for row in files.index.query(Query())[1]]
@@ -251,6 +255,22 @@ class SearchAndBoundsTests(FilesTestCase):
         self.assertEqual(found, {JOINED})
         found = self.successResultOf(files.search(story_predicate("950"), b"950"))
         self.assertEqual(found, {FAILING})
+
+    def test_searchTwistedRecords(self) -> None:
+        """
+        A Twisted log record is found by what the reader makes of it (its
+        formatted text, its synthetic task UUID), which is not in its line
+        as written: the pre-filter on the line's bytes does not skip it.
+        """
+        log = self.dir / "twisted.log"
+        log.write_bytes(TWISTED_RECORD)
+        files = self.source(log)
+        ((uuid, _),) = [(s.uuid, s) for s in files.index.summaries()]
+        for text in ["hello you", uuid]:
+            found = self.successResultOf(files.search(text_predicate(text), needle_for(text)))
+            self.assertEqual(found, {uuid}, text)
+        found = self.successResultOf(files.search(story_predicate(uuid), needle_for(uuid)))
+        self.assertEqual(found, {uuid})
 
     def test_maxTasks(self) -> None:
         """
