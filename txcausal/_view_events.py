@@ -40,6 +40,7 @@ class EventStream:
 
             reactor = _reactor
         self._source = source
+        self._changes = source.index.changes()
         self._status = status
         self._interval = interval
         self._clients: List[Request] = []
@@ -75,7 +76,7 @@ class EventStream:
         """
         Tell every open page what changed since the last check.
         """
-        version, changed = self._source.index.drain()
+        version, changed = self._changes.drain()
         if changed == []:
             self._quiet += 1
             if self._quiet >= _KEEPALIVE_EVERY:

@@ -31,8 +31,8 @@ from ._wire import (
 
 Message = Dict[str, Any]
 
-#: How many changed task UUIDs are remembered between two drains; past it,
-#: the change is reported as "many".
+#: How many changed task UUIDs a feed remembers between two drains; past
+#: it, the change is reported as "many".
 MAX_CHANGES = 500
 
 
@@ -197,12 +197,48 @@ def _newest_first(summary: TaskSummary) -> Tuple[float, int]:
     return (start if start is not None else float("-inf"), summary.seq)
 
 
+@define(eq=False)
+class ChangeFeed:
+    """
+    Which tasks of a L{TaskIndex} changed since the feed was last drained.
+    Each reader of the changes (each resource's event stream) has its own
+    feed, so that none takes the changes from another.
+    """
+
+    _index: TaskIndex
+    _changed: Set[str] = field(factory=set)
+    _many: bool = False
+
+    def note(self, uuid: str) -> None:
+        """
+        Task C{uuid} changed.  Called with the index's lock held.
+        """
+        if not self._many:
+            self._changed.add(uuid)
+            if len(self._changed) > MAX_CHANGES:
+                self._many = True
+                self._changed.clear()
+
+    def drain(self) -> Tuple[int, Optional[List[str]]]:
+        """
+        Forget and return what changed since the last call.
+
+        @return: The index's version, and the UUIDs of the tasks that
+            changed (C{None} when too many did to list them).
+        """
+        with self._index.locked:
+            changed = None if self._many else sorted(self._changed)
+            self._changed.clear()
+            self._many = False
+            return self._index.version, changed
+
+
 @define
 class TaskIndex:
     """
     The summaries of a source's tasks, in the order first seen, at most
-    C{max_tasks} of them (the oldest forgotten first), and which of them
-    changed since the last L{drain}.
+    C{max_tasks} of them (the oldest forgotten first), and a L{ChangeFeed}
+    of the tasks that changed for each reader that asked for one.
 
     Thread-safe: a ring fills it from the threads that log.
 
@@ -216,8 +252,7 @@ class TaskIndex:
     evicted: int = 0
     version: int = 0
     _tasks: Dict[str, TaskSummary] = field(factory=dict)
-    _changed: Set[str] = field(factory=set)
-    _many: bool = False
+    _feeds: List[ChangeFeed] = field(factory=list)
     _seq: int = 0
     _lock: threading.Lock = field(factory=threading.Lock)
 
@@ -234,11 +269,8 @@ class TaskIndex:
                 del self._tasks[next(iter(self._tasks))]
                 self.evicted += 1
         self.version += 1
-        if not self._many:
-            self._changed.add(uuid)
-            if len(self._changed) > MAX_CHANGES:
-                self._many = True
-                self._changed.clear()
+        for feed in self._feeds:
+            feed.note(uuid)
         return summary
 
     @property
@@ -294,15 +326,12 @@ class TaskIndex:
             kinds = {s.root_type for s in self._tasks.values() if s.root_type is not None}
         return sorted(kinds)[:limit]
 
-    def drain(self) -> Tuple[int, Optional[List[str]]]:
+    def changes(self) -> ChangeFeed:
         """
-        Forget and return what changed since the last call.
-
-        @return: The version, and the UUIDs of the tasks that changed
-            (C{None} when too many did to list them).
+        A new feed of the tasks that change from now on, for one reader.
+        (It is kept as long as the index: ask once per reader.)
         """
         with self._lock:
-            changed = None if self._many else sorted(self._changed)
-            self._changed.clear()
-            self._many = False
-            return self.version, changed
+            feed = ChangeFeed(self)
+            self._feeds.append(feed)
+            return feed

@@ -310,9 +310,11 @@ class EventStreamTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.ring = filled_ring()
+        self.ring = TaskRing()
         self.clock = Clock()
         self.resource = TaskViewResource(self.ring, self.clock, interval=0.5)
+        for m in client_messages() + server_messages():
+            self.ring(m)
 
     def open(self) -> DummyRequest:
         request = DummyRequest([b"api", b"events"])
@@ -347,6 +349,22 @@ class EventStreamTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls()[0].getTime(), 0.5)
         request.processingFailed(Exception("gone"))
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_twoResourcesOneSource(self) -> None:
+        """
+        Two resources showing one source (a ring mounted in two sites)
+        each tell their pages of every change: neither takes the changes
+        from the other.
+        """
+        other = TaskViewResource(self.ring, self.clock, interval=0.5)
+        first = self.open()
+        second = DummyRequest([b"api", b"events"])
+        other.render(second)
+        self.clock.advance(0.5)
+        self.ring(started("new", [1], 3000.0, "later"))
+        self.clock.advance(0.5)
+        for request in (first, second):
+            self.assertIn(b'"tasks":["new"]', request.written[-1])
 
     def test_manyChanges(self) -> None:
         """

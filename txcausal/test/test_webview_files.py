@@ -187,11 +187,11 @@ class FollowTests(FilesTestCase):
         self.assertEqual(self.index_version_changes(files), ["later"])
 
     def index_version_changes(self, files: LogFiles) -> Optional[List[str]]:
-        files.index.drain()
+        feed = files.index.changes()
         append_log(Path(files.status()["files"][0]["name"]),
                    [message("later", [2], 9000.5, message_type="more")])
         files.readAvailable()
-        return files.index.drain()[1]
+        return feed.drain()[1]
 
     def test_following(self) -> None:
         """
