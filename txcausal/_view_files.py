@@ -27,7 +27,7 @@ from zope.interface import implementer
 from ._source import wrap_stream
 from ._view_index import TaskIndex
 from ._view_lines import Message, complete_lines, decode_line, may_match, scan_lines
-from ._view_source import ITaskSource, LoadedTask, Predicate, only_task
+from ._view_source import ITaskSource, LoadedTask, Search, only_task
 from ._wire import TASK_UUID_FIELD
 
 #: How many tasks are indexed at most by default.
@@ -370,26 +370,31 @@ class LogFiles:
         found, _ = decode_line(line, generation.name)
         return [m for m in found if m[TASK_UUID_FIELD] == uuid]
 
-    def search(self, predicate: Predicate, needle: Optional[bytes]) -> "Deferred[FrozenSet[str]]":
+    def search(self, search: Search) -> "Deferred[FrozenSet[str]]":
         """
-        Read the indexed part of every file again, in a thread, for the
-        tasks of which a message matches.
+        Continue C{search}, in a thread, over what was indexed of the files
+        since its last run: the files are read again, from where it
+        stopped, rather than their messages kept.
         """
         ends = [(g, g.offset) for g in self._generations]
-        return self._run(lambda: self._search(ends, predicate, needle))
+        return self._run(lambda: self._search(search, ends))
 
-    def _search(
-        self, ends: List[tuple[_Generation, int]], predicate: Predicate, needle: Optional[bytes]
-    ) -> FrozenSet[str]:
+    def _search(self, search: Search, ends: List[tuple[_Generation, int]]) -> FrozenSet[str]:
+        needle, predicate, found = search.needle, search.predicate, search.found
+
         def wanted(line: bytes) -> bool:
             return needle is None or may_match(line, needle)
 
-        found = set()
         for generation, end in ends:
-            for _, line in scan_lines(generation.fd, end, wanted):
+            start = search.progress.get(generation.number, 0)
+            for _, line in scan_lines(generation.fd, end, wanted, start):
                 for message in decode_line(line, generation.name)[0]:
                     if predicate(message):
                         found.add(message[TASK_UUID_FIELD])
+            search.progress[generation.number] = end
+        with self.index.locked:
+            forgotten = [uuid for uuid in found if not self.index.knows(uuid)]
+        found.difference_update(forgotten)
         return frozenset(found)
 
     def status(self) -> Dict[str, Any]:

@@ -288,6 +288,12 @@ class TaskIndex:
         with self._lock:
             return self._tasks.get(uuid)
 
+    def knows(self, uuid: str) -> bool:
+        """
+        Whether task C{uuid} is indexed.  Call with the lock held.
+        """
+        return uuid in self._tasks
+
     def refs_of(self, uuid: str, copy: Callable[[Any], Any]) -> Optional[Any]:
         """
         A copy (made with C{copy}, under the lock) of the references of

@@ -163,14 +163,14 @@ def _skip_to_newline(fd: int, position: int, start: int) -> Tuple[List[Line], in
 
 
 def scan_lines(
-    fd: int, end: int, wanted: Callable[[bytes], bool], budget: int = 1 << 20
+    fd: int, end: int, wanted: Callable[[bytes], bool], start: int = 0, budget: int = 1 << 20
 ) -> Iterator[Line]:
     """
-    The lines of file C{fd} before offset C{end} for which C{wanted(line)}
-    is true, with their offsets: for searches, which read the files again
-    rather than keep their contents.
+    The lines of file C{fd} from offset C{start} (the start of a line) to
+    C{end} for which C{wanted(line)} is true, with their offsets: for
+    searches, which read the files again rather than keep their contents.
     """
-    position = 0
+    position = start
     while position < end:
         lines, after, _ = complete_lines(fd, position, min(budget, end - position), True)
         if after == position:

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 import orjson
-from attrs import evolve
+from attrs import define, evolve
 from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
@@ -30,7 +30,7 @@ from twisted.web.server import NOT_DONE_YET
 
 from ._view_events import EventStream
 from ._view_index import Query
-from ._view_source import ITaskSource, Predicate
+from ._view_source import ITaskSource, Predicate, Search
 from ._view_task import needle_for, story_predicate, task_json, text_predicate
 
 #: Log content is data: no inline script, nothing from elsewhere.
@@ -43,6 +43,8 @@ _STATIC = {
     b"style.css": b"text/css; charset=utf-8",
 }
 _MAX_LIMIT = 500
+#: How many searches are kept for continuing (the page's latest few).
+_MAX_SEARCHES = 20
 #: twisted.web's requests are not annotated: take them as they come.
 Request = Any
 
@@ -132,6 +134,50 @@ def _predicate(search: Tuple[str, str]) -> Predicate:
     return story_predicate(text) if kind == "story" else text_predicate(text)
 
 
+@define(eq=False)
+class _Searching:
+    """
+    One search the pages asked for: run by the source at most once at a
+    time, continued when asked again after the source changed, and started
+    over after it failed.
+
+    @ivar version: The source's version when the last run started.
+    @ivar result: The last run's answer.
+    @ivar waiting: While a run is under way, who waits for it.
+    """
+
+    search: Search
+    version: int = -1
+    result: Optional[FrozenSet[str]] = None
+    waiting: Optional[List["Deferred[FrozenSet[str]]"]] = None
+
+    def answer(self, source: ITaskSource, version: int) -> "Deferred[FrozenSet[str]]":
+        """
+        The tasks found in C{source} at C{version} (or later).
+        """
+        waiter: Deferred[FrozenSet[str]] = Deferred()
+        if self.waiting is not None:
+            self.waiting.append(waiter)
+        elif self.result is not None and self.version == version:
+            waiter.callback(self.result)
+        else:
+            self.version, self.waiting = version, [waiter]
+            source.search(self.search).addBoth(self._done)
+        return waiter
+
+    def _done(self, result: Any) -> None:
+        waiting, self.waiting = self.waiting or [], None
+        if isinstance(result, Failure):
+            self.search = Search(self.search.predicate, self.search.needle)
+            self.result = None
+            for waiter in waiting:
+                waiter.errback(result)
+        else:
+            self.result = result
+            for waiter in waiting:
+                waiter.callback(result)
+
+
 class TaskViewResource(Resource):
     """
     A browser view of the tasks of a source: a task list with filters, a
@@ -158,7 +204,7 @@ class TaskViewResource(Resource):
         Resource.__init__(self)  # type: ignore[no-untyped-call]
         self._source = source
         self._events = EventStream(source, reactor, interval, self._status)
-        self._searches: Dict[Tuple[str, str], Tuple[int, "Deferred[Any]"]] = {}
+        self._searches: Dict[Tuple[str, str], _Searching] = {}
 
     def render_GET(self, request: Request) -> Any:
         """
@@ -255,25 +301,19 @@ class TaskViewResource(Resource):
 
         return self._later(request, found.addCallback(page))
 
-    def _search(self, search: Tuple[str, str]) -> "Deferred[Any]":
+    def _search(self, search: Tuple[str, str]) -> "Deferred[FrozenSet[str]]":
         """
-        Search the source, reusing the last answer while nothing changed.
+        The answer to a search, continued as the source grows; the same
+        answer while nothing changed.
         """
-        version = self._source.index.version
         known = self._searches.get(search)
-        if known is not None and known[0] == version:
-            return _copy(known[1])
-        result = self._source.search(_predicate(search), needle_for(search[1]))
-        if len(self._searches) > 20:
-            self._searches.clear()
-        self._searches[search] = (version, result)
-
-        def forget(reason: Failure) -> Failure:
-            self._searches.pop(search, None)  # Not an answer to reuse.
-            return reason
-
-        result.addErrback(forget)
-        return _copy(result)
+        if known is None:
+            if len(self._searches) >= _MAX_SEARCHES:
+                self._searches.clear()
+            known = self._searches[search] = _Searching(
+                Search(_predicate(search), needle_for(search[1]))
+            )
+        return known.answer(self._source, self._source.index.version)
 
     def _task(self, request: Request, uuid: str) -> Any:
         search = search_of(request)
@@ -288,21 +328,3 @@ class TaskViewResource(Resource):
 
     def _status(self) -> Dict[str, Any]:
         return self._source.status()
-
-
-def _copy(result: "Deferred[Any]") -> "Deferred[Any]":
-    """
-    A new L{Deferred} firing with C{result}'s result, leaving C{result}
-    as it was (it is shared by the requests that asked the same).
-    """
-    copy: Deferred[Any] = Deferred()
-
-    def both(value: Any) -> Any:
-        copy.callback(value)
-        return value
-
-    def failed(reason: Failure) -> None:
-        copy.errback(reason)
-
-    result.addCallbacks(both, failed)
-    return copy

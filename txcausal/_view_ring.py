@@ -6,14 +6,14 @@ in memory, for the web view to show as they happen.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, List, Optional
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
 from ._interfaces import IDestination
 from ._view_index import TaskIndex
-from ._view_source import ITaskSource, LoadedTask, Predicate, only_task
+from ._view_source import ITaskSource, LoadedTask, Search, only_task
 from ._wire import TASK_UUID_FIELD
 
 Message = Dict[str, Any]
@@ -73,14 +73,25 @@ class TaskRing:
         sources = {id(message): 0 for message in messages}
         return succeed(LoadedTask(task, sources, ["this process"], 0, summary.dropped))
 
-    def search(self, predicate: Predicate, needle: Optional[bytes]) -> "Deferred[FrozenSet[str]]":
+    def search(self, search: Search) -> "Deferred[FrozenSet[str]]":
         """
-        The tasks of which a kept message matches C{predicate}.
+        Continue C{search} over the messages kept since its last run.
         """
+        pending: List[Tuple[str, List[Message]]] = []
+        seen: Dict[Any, int] = {}
         with self.index.locked:
-            tasks = [(s.uuid, list(s.refs)) for s in self.index.summaries()]
-        found = frozenset(uuid for uuid, messages in tasks if any(map(predicate, messages)))
-        return succeed(found)
+            for summary in self.index.summaries():
+                done = search.progress.get(summary.uuid, 0)
+                if len(summary.refs) > done:
+                    pending.append((summary.uuid, summary.refs[done:]))
+                seen[summary.uuid] = len(summary.refs)
+        search.progress = seen
+        found = search.found
+        found.intersection_update(seen)  # Forget the forgotten tasks.
+        for uuid, messages in pending:
+            if uuid not in found and any(map(search.predicate, messages)):
+                found.add(uuid)
+        return succeed(frozenset(found))
 
     def status(self) -> Dict[str, Any]:
         """

@@ -6,9 +6,9 @@ task summaries, a way to load one task, a search over messages.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, FrozenSet, List, Optional
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set
 
-from attrs import frozen
+from attrs import define, field, frozen
 from twisted.internet.defer import Deferred
 from zope.interface import Attribute, Interface
 
@@ -41,6 +41,28 @@ class LoadedTask:
     dropped: int = 0
 
 
+@define(eq=False)
+class Search:
+    """
+    A search of a source's messages, each run continuing where the last
+    stopped: a source that grows is not read again from its start.
+
+    @ivar predicate: Decides whether one message matches.
+    @ivar needle: If given, a message can only match if its line (as
+        JSON, lower-cased) contains these bytes: a pre-filter for the
+        lines that hold the message as written (not for a Twisted log
+        record, whose text the reader makes).
+    @ivar found: The UUIDs of the tasks found so far.
+    @ivar progress: Where the runs got to, kept by the source as it likes
+        (positions in files, messages seen per task).
+    """
+
+    predicate: Predicate
+    needle: Optional[bytes] = None
+    found: Set[str] = field(factory=set)
+    progress: Dict[Any, int] = field(factory=dict)
+
+
 class ITaskSource(Interface):
     """
     The tasks a L{TaskViewResource<txcausal.webview.TaskViewResource>}
@@ -59,16 +81,14 @@ class ITaskSource(Interface):
         @return: A L{Deferred} firing with the task, or C{None} if unknown.
         """
 
-    def search(predicate: Predicate, needle: Optional[bytes]) -> "Deferred[FrozenSet[str]]":
+    def search(search: Search) -> "Deferred[FrozenSet[str]]":
         """
-        Find the tasks of which some message matches.
+        Continue C{search} over the messages it has not looked at yet,
+        adding the tasks of which a message matches to its C{found}.  Not
+        called again with the same search before the last call's result.
 
-        @param predicate: Decides for one message.
-        @param needle: If given, a message can only match if its line (as
-            JSON, lower-cased) contains these bytes: a pre-filter for the
-            lines that hold the message as written (not for a Twisted log
-            record, whose text the reader makes).
-        @return: A L{Deferred} firing with the matching task UUIDs.
+        @return: A L{Deferred} firing with the tasks found so far, among
+            those the source still knows.
         """
 
     def status() -> Dict[str, Any]:

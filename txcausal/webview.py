@@ -26,7 +26,7 @@ from __future__ import annotations
 from ._view_files import LogFiles
 from ._view_resource import CONTENT_SECURITY_POLICY, TaskViewResource
 from ._view_ring import TaskRing
-from ._view_source import ITaskSource, LoadedTask
+from ._view_source import ITaskSource, LoadedTask, Search
 
 __all__ = [
     "TaskViewResource",
@@ -34,5 +34,6 @@ __all__ = [
     "LogFiles",
     "ITaskSource",
     "LoadedTask",
+    "Search",
     "CONTENT_SECURITY_POLICY",
 ]

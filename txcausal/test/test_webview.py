@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from treq.testing import StubTreq as _StubTreq
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
@@ -17,7 +18,13 @@ from zope.interface.verify import verifyObject
 
 from txcausal import IDestination
 from txcausal._view_resource import dumps
-from txcausal.webview import CONTENT_SECURITY_POLICY, ITaskSource, TaskRing, TaskViewResource
+from txcausal.webview import (
+    CONTENT_SECURITY_POLICY,
+    ITaskSource,
+    Search,
+    TaskRing,
+    TaskViewResource,
+)
 
 from ._webview_logs import (
     FAILING,
@@ -155,11 +162,45 @@ class TaskListTests(ViewTestCase):
         from twisted.internet.defer import fail
 
         real = self.ring.search
-        self.ring.search = lambda p, n: fail(OSError("disk gone"))  # type: ignore
+        self.ring.search = lambda search: fail(OSError("disk gone"))  # type: ignore
         self.assertEqual(self.json("api/tasks?q=resize", 500),
                          {"error": "internal error: disk gone"})
         self.ring.search = real  # type: ignore[method-assign]
         self.assertEqual(self.uuids("api/tasks?q=resize"), [JOINED])
+
+    def test_searchContinued(self) -> None:
+        """
+        Asked again after new messages, a search is continued (the source
+        is handed the same L{Search}, which knows where it stopped), not
+        started over; its answer holds what it found before and since.
+        """
+        searches: List[Search] = []
+        real = self.ring.search
+
+        def search(s: Search) -> Any:
+            searches.append(s)
+            return real(s)
+
+        self.ring.search = search  # type: ignore[method-assign, assignment]
+        self.assertEqual(self.uuids("api/tasks?q=resize"), [JOINED])
+        self.assertEqual(self.uuids("api/tasks?q=resize"), [JOINED])
+        self.ring(message("new-task", [1], 2000.0, message_type="resize:more"))
+        self.assertEqual(self.uuids("api/tasks?q=resize"), ["new-task", JOINED])
+        self.assertEqual(len(searches), 2)
+        self.assertIs(searches[0], searches[1])
+
+    def test_failedSearchWhileWaiting(self) -> None:
+        """
+        When a search that several requests wait for fails, each of them
+        is a 500 (none is answered with the unfiltered list).
+        """
+        running: Deferred[Any] = Deferred()
+        self.ring.search = lambda search: running  # type: ignore
+        first, second = [self.stub.get(ROOT + "api/tasks?q=resize") for _ in "ab"]
+        running.errback(OSError("disk gone"))
+        self.stub.flush()
+        for response in (first, second):
+            self.assertEqual(self.successResultOf(response).code, 500)
 
     def test_badArgument(self) -> None:
         """
@@ -426,6 +467,30 @@ class TaskRingTests(SynchronousTestCase):
         loaded = self.successResultOf(ring.load("a"))
         assert loaded is not None
         self.assertEqual([m["n"] for m in loaded.task.messages()], [1])
+
+    def test_searchContinues(self) -> None:
+        """
+        Run again, a search looks only at the messages that arrived since
+        (and forgets the tasks that were forgotten).
+        """
+        ring = TaskRing(max_tasks=3)
+        seen: List[Any] = []
+
+        def wanted(m: Dict[str, Any]) -> bool:
+            seen.append(m)
+            return m.get("message_type") == "hit"
+
+        search = Search(wanted)
+        ring(message("a", [1], 1.0, message_type="hit"))
+        ring(message("b", [1], 1.0, message_type="miss"))
+        self.assertEqual(self.successResultOf(ring.search(search)), {"a"})
+        self.assertEqual(len(seen), 2)
+        ring(message("b", [2], 2.0, message_type="hit"))
+        ring(message("c", [1], 2.0, message_type="miss"))
+        self.assertEqual(self.successResultOf(ring.search(search)), {"a", "b"})
+        self.assertEqual(len(seen), 4)
+        ring(message("d", [1], 3.0, message_type="miss"))
+        self.assertEqual(self.successResultOf(ring.search(search)), {"b"})
 
     def test_bounds(self) -> None:
         """

@@ -11,7 +11,7 @@ import io
 import os
 import tracemalloc
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import orjson
 from twisted.internet.defer import Deferred, succeed
@@ -22,7 +22,7 @@ from zope.interface.verify import verifyObject
 from txcausal import _view_lines
 from txcausal._view_index import Query
 from txcausal._view_task import needle_for, story_predicate, text_predicate
-from txcausal.webview import ITaskSource, LoadedTask, LogFiles
+from txcausal.webview import ITaskSource, LoadedTask, LogFiles, Search
 
 from ._webview_logs import (
     FAILING,
@@ -251,10 +251,33 @@ class SearchAndBoundsTests(FilesTestCase):
         """
         files = self.source(write_log(self.dir / "c.log", client_messages()),
                             write_log(self.dir / "s.log", server_messages()))
-        found = self.successResultOf(files.search(text_predicate("RESIZE"), b"resize"))
+        found = self.successResultOf(files.search(Search(text_predicate("RESIZE"), b"resize")))
         self.assertEqual(found, {JOINED})
-        found = self.successResultOf(files.search(story_predicate("950"), b"950"))
+        found = self.successResultOf(files.search(Search(story_predicate("950"), b"950")))
         self.assertEqual(found, {FAILING})
+
+    def test_searchContinues(self) -> None:
+        """
+        Run again after the files grew, a search reads only what they
+        gained, and keeps what it found before.
+        """
+        log = write_log(self.dir / "c.log", client_messages())
+        files = self.source(log)
+        seen: List[Any] = []
+
+        def wanted(m: Dict[str, Any]) -> bool:
+            seen.append(m)
+            return text_predicate("limit")(m)
+
+        search = Search(wanted, needle_for("limit"))
+        self.assertEqual(self.successResultOf(files.search(search)), {FAILING})
+        before = len(seen)
+        self.assertGreater(before, 0)
+        append_log(log, [message("later", [1], 9000.0, message_type="limit:hit"),
+                         message("other", [1], 9001.0, message_type="nothing")])
+        files.readAvailable()
+        self.assertEqual(self.successResultOf(files.search(search)), {FAILING, "later"})
+        self.assertEqual(len(seen), before + 1)
 
     def test_searchTwistedRecords(self) -> None:
         """
@@ -267,9 +290,9 @@ class SearchAndBoundsTests(FilesTestCase):
         files = self.source(log)
         ((uuid, _),) = [(s.uuid, s) for s in files.index.summaries()]
         for text in ["hello you", uuid]:
-            found = self.successResultOf(files.search(text_predicate(text), needle_for(text)))
-            self.assertEqual(found, {uuid}, text)
-        found = self.successResultOf(files.search(story_predicate(uuid), needle_for(uuid)))
+            search = Search(text_predicate(text), needle_for(text))
+            self.assertEqual(self.successResultOf(files.search(search)), {uuid}, text)
+        found = self.successResultOf(files.search(Search(story_predicate(uuid), needle_for(uuid))))
         self.assertEqual(found, {uuid})
 
     def test_maxTasks(self) -> None:
