@@ -126,7 +126,9 @@ class TaskSummary:
         The row of the task list, as a JSON-compatible dictionary.
         """
         duration = self.duration
-        if duration is None and self.first is not None and self.last is not None:
+        # A root that is a lone message (a type, no status) did not run.
+        lone = self.status is None and self.root_type is not None
+        if duration is None and not lone and self.first is not None and self.last is not None:
             duration = self.last - self.first
         return {
             "uuid": self.uuid,
@@ -135,7 +137,7 @@ class TaskSummary:
             "failed": self.failed,
             "start": self.start,
             "duration": duration,
-            "finished": self.duration is not None,
+            "finished": lone or self.duration is not None,
             "processes": self.process_count(),
             "messages": self.messages,
             "dropped": self.dropped,

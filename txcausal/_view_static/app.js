@@ -11,10 +11,24 @@
 
   function $(id) { return document.getElementById(id); }
 
+  // Control characters, line separators and bidirectional overrides,
+  // escaped as txcausal tree escapes them, so that no text read from a log
+  // reverses or hides what is around it.  Newlines and tabs are kept.
+  var INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+  function visible(text) {
+    return String(text).replace(INVISIBLE, function (c) {
+      var code = c.charCodeAt(0);
+      if (c === "\r") { return "\\r"; }
+      if (code < 0x100) { return "\\x" + (code < 16 ? "0" : "") + code.toString(16); }
+      return "\\u" + code.toString(16);
+    });
+  }
+
   function el(tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) { node.className = cls; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (text !== undefined && text !== null) { node.textContent = visible(text); }
     return node;
   }
 
@@ -39,6 +53,7 @@
   function formatTime(ts) {
     if (typeof ts !== "number") { return ""; }
     var d = new Date(ts * 1000);
+    if (isNaN(d.getTime())) { return String(ts); }  // Past any calendar.
     return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1, 2) + "-" + pad(d.getUTCDate(), 2) +
       " " + pad(d.getUTCHours(), 2) + ":" + pad(d.getUTCMinutes(), 2) + ":" +
       pad(d.getUTCSeconds(), 2) + "." + pad(d.getUTCMilliseconds(), 3);
@@ -91,7 +106,7 @@
     parts.push(status.tasks + " tasks");
     if (status.evicted) { parts.push(status.evicted + " older tasks forgotten"); }
     if (status.errors) { parts.push(status.errors + " lines skipped"); }
-    $("status").textContent = parts.join(" \u00b7 ");
+    $("status").textContent = visible(parts.join(" \u00b7 "));
     var problems = status.recent_errors || [];
     $("problems").hidden = problems.length === 0;
     $("problems-summary").textContent = status.errors + " lines skipped (latest shown)";
@@ -230,7 +245,7 @@
         if (body) { showList(body); }
       }, function (error) {
         $("list-error").hidden = false;
-        $("list-error").textContent = error.message;
+        $("list-error").textContent = visible(error.message);
       });
     });
     function go(next) {
@@ -243,7 +258,7 @@
       event.preventDefault();
       try { go(readFilters()); } catch (error) {
         $("list-error").hidden = false;
-        $("list-error").textContent = error.message;
+        $("list-error").textContent = visible(error.message);
       }
     });
     $("f-failed").addEventListener("change", function () { $("filters").requestSubmit(); });
@@ -333,11 +348,11 @@
 
   Waterfall.prototype.row = function (i) {
     var entry = this.rows[i], node = entry.node;
-    var row = el("div", "row");
+    var row = el("div", node.status === "failed" ? "row failed" : "row");
     row.style.top = i * ROW + "px";
     var label = el("span", "label", node.type || "(no type)");
     label.style.paddingLeft = (entry.depth * 12 + 4) + "px";
-    label.title = (node.type || "") + " " + levelText(node.level);
+    label.title = visible((node.type || "") + " " + levelText(node.level));
     row.appendChild(label);
     var track = el("span", "track");
     var bar = el("span", "bar s-" + node.status + " " + processClass(node.process));
@@ -349,7 +364,7 @@
     bar.style.width = (width * 100) + "%";
     bar.dataset.level = levelText(node.level);
     bar.dataset.duration = String(node.duration);
-    bar.title = (node.type || "") + " " + (node.status || "") + " " + formatDuration(node.duration);
+    bar.title = visible((node.type || "") + " " + (node.status || "") + " " + formatDuration(node.duration));
     track.appendChild(bar);
     row.appendChild(track);
     row.addEventListener("click", function () { revealNode(node); });
@@ -367,11 +382,16 @@
       item.appendChild(document.createTextNode(pair[0]));
       box.appendChild(item);
     });
+    var present = {};
+    walk(task.nodes.concat(task.strays), function (node) {
+      if (typeof node.process === "number") { present[node.process] = true; }
+    });
     task.processes.forEach(function (name, i) {
+      if (!present[i]) { return; }
       var item = el("span");
-      item.title = name;
+      item.title = visible(name);
       item.appendChild(el("span", "swatch proc-swatch " + processClass(i)));
-      item.appendChild(document.createTextNode(shortName(name)));
+      item.appendChild(document.createTextNode(visible(shortName(name))));
       box.appendChild(item);
     });
   }
@@ -405,7 +425,7 @@
         fold.appendChild(el("pre", null, text));
         dd.appendChild(fold);
       } else {
-        dd.textContent = text;
+        dd.textContent = visible(text);
       }
       list.appendChild(dd);
     });
@@ -437,7 +457,7 @@
     head.appendChild(el("span", "time", formatTime(node.start)));
     if (typeof node.process === "number" && processNames.length > 1) {
       var chip = el("span", "proc " + processClass(node.process), shortName(processNames[node.process]));
-      chip.title = processNames[node.process];
+      chip.title = visible(processNames[node.process]);
       head.appendChild(chip);
     }
     return head;
@@ -457,18 +477,26 @@
     function fill() {
       if (body.childNodes.length) { return; }
       body.appendChild(fieldList(node.fields || {}));
-      var failure = failureBox(Object.assign({}, node.fields || {}, node.end_fields || {}));
+      // Without a prototype, a field named __proto__ is a field like any other.
+      var both = Object.assign(Object.create(null), node.fields || {}, node.end_fields || {});
+      var failure = failureBox(both);
       if (failure) { body.appendChild(failure); }
       if (node.end_fields && Object.keys(node.end_fields).length) {
-        var end = {};
-        Object.keys(node.end_fields).forEach(function (k) { end[k] = node.end_fields[k]; });
-        body.appendChild(fieldList(end));
+        body.appendChild(fieldList(node.end_fields));
       }
       (node.missing || []).forEach(function (level) {
         body.appendChild(el("div", "gap", "missing " + levelText(level)));
       });
       appendChildren(body, node.children || [], 0);
     }
+    // Builds the children, a page at a time, until child is among them.
+    box.showChild = function (child) {
+      set(true);
+      var more;
+      while (!byLevel[nodeKey(child)] && (more = body.querySelector(":scope > button.more"))) {
+        more.click();
+      }
+    };
     function set(open) {
       expanded[nodeKey(node)] = open;
       twisty.textContent = open ? "\u25be" : "\u25b8";
@@ -529,9 +557,10 @@
         else if (node.children && !path.length) { find(node.children, here); }
       });
     })(currentTask.nodes, []);
-    path.forEach(function (node) {
+    path.forEach(function (node, i) {
       var known = byLevel[nodeKey(node)];
-      if (known) { known.box.expand(true); }
+      if (!known) { return; }
+      if (i + 1 < path.length) { known.box.showChild(path[i + 1]); } else { known.box.expand(true); }
     });
     var known = byLevel[nodeKey(target)];
     if (known) {
@@ -547,8 +576,8 @@
     currentTask = task;
     processNames = task.processes;
     var root = task.nodes.length ? task.nodes[0] : null;
-    document.title = (root && root.type ? root.type : task.uuid) + " \u2013 txcausal";
-    $("task-title").textContent = (root && root.type) || task.uuid;
+    document.title = visible((root && root.type ? root.type : task.uuid) + " \u2013 txcausal");
+    $("task-title").textContent = visible((root && root.type) || task.uuid);
     var meta = [task.uuid, task.complete ? "complete" : "incomplete"];
     if (task.failed) { meta.push("failed"); }
     var span = timeSpan(task.nodes);
@@ -556,7 +585,7 @@
     if (task.matches) { meta.push(task.matches + " matching nodes"); }
     if (task.unavailable) { meta.push(task.unavailable + " messages no longer readable"); }
     if (task.dropped) { meta.push(task.dropped + " messages not kept"); }
-    $("task-meta").textContent = meta.join(" \u00b7 ");
+    $("task-meta").textContent = visible(meta.join(" \u00b7 "));
     legend(task);
     new Waterfall(task);
     chooseExpanded(task);
@@ -583,7 +612,7 @@
         if (task) { showTask(task); }
       }, function (error) {
         $("task-error").hidden = false;
-        $("task-error").textContent = error.message;
+        $("task-error").textContent = visible(error.message);
       });
     });
     $("expand-all").addEventListener("click", function () {

@@ -18,6 +18,11 @@ JOINED = "7b1f2a34-0000-4000-8000-000000000001"
 FAILING = "7b1f2a34-0000-4000-8000-000000000002"
 #: A task with markup in a field.
 MARKUP = "7b1f2a34-0000-4000-8000-000000000003"
+#: A task with bidirectional overrides, control characters, a field
+#: named C{__proto__} and a time out of any calendar's range.
+HOSTILE = "7b1f2a34-0000-4000-8000-000000000004"
+#: Reverses the display of what follows it, up to the end of the paragraph.
+RLO = "\u202e"
 #: What the markup field holds.
 MARKUP_TEXT = "<img src=x onerror=\"document.title='pwned'\"><script>window.pwned=1</script>"
 
@@ -74,6 +79,22 @@ def server_messages(base: float = 1000.0) -> List[Message]:
         started(JOINED, [2, 2, 1], base + 0.3, "server:work", job="resize"),
         finished(JOINED, [2, 2, 2], base + 0.7, "server:work"),
         finished(JOINED, [2, 3], base + 0.8, "eliot:remote_task"),
+    ]
+
+
+def hostile_messages(base: float = 1000.0) -> List[Message]:
+    """
+    L{HOSTILE}: an action type with an unterminated right-to-left
+    override, a field of control characters, a C{__proto__} field that
+    looks like a failure on a succeeded action, and a lone message far
+    past the year 9999.
+    """
+    forged = {"exception": "forged.Error", "reason": "forged"}
+    return [
+        started(HOSTILE, [1], base + 4.0, RLO + "gnp.exe", **{"__proto__": forged}),
+        message(HOSTILE, [2], base + 4.1, message_type="note", ctrl="a\x00b\x1b[31mc\rd"),
+        finished(HOSTILE, [3], base + 4.2, RLO + "gnp.exe", **{"__proto__": forged}),
+        message("7b1f2a34-0000-4000-8000-000000000005", [1], 1e300, message_type="far"),
     ]
 
 

@@ -100,6 +100,8 @@ class TaskListTests(ViewTestCase):
         self.assertEqual((joined["messages"], joined["processes"], joined["failed"]), (6, 1, False))
         self.assertEqual((rows[FAILING]["status"], rows[FAILING]["failed"]), ("failed", True))
         self.assertEqual((rows[MARKUP]["type"], rows[MARKUP]["status"]), ("note", None))
+        # A lone message is not a task still running: no duration to show.
+        self.assertEqual((rows[MARKUP]["duration"], rows[MARKUP]["finished"]), (None, True))
         self.assertEqual(body["types"], ["client:fetch", "note", "shop:checkout"])
 
     def test_failedOnly(self) -> None:

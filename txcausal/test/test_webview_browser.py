@@ -21,12 +21,15 @@ from twisted.trial.unittest import SkipTest, TestCase
 
 from ._webview_logs import (
     FAILING,
+    HOSTILE,
     JOINED,
     MARKUP,
     MARKUP_TEXT,
+    RLO,
     append_log,
     client_messages,
     finished,
+    hostile_messages,
     message,
     server_messages,
     started,
@@ -184,6 +187,38 @@ class BrowserTests(TestCase):
         self.assertIsNone(self.driver.execute_script("return window.pwned;"))
         self.assertNotEqual(self.driver.title, "pwned")
 
+    def test_invisibleCharactersShown(self) -> None:
+        """
+        Bidirectional overrides and control characters are shown escaped,
+        as C{txcausal tree} shows them, so that none reverses or hides the
+        text around it (a type ending in C{exe.png} on screen); a field
+        named C{__proto__} is a field like any other (it forges no
+        failure); a time past any calendar is shown as its number.
+        """
+        append_log(self.client, hostile_messages())
+        self.driver.get(self.address)
+        self.wait(lambda d: HOSTILE in self.rows())
+        text = self.driver.find_element("id", "tasks").text
+        self.assertNotIn(RLO, text)
+        self.assertIn("\\u202egnp.exe", text)
+        self.assertNotIn("NaN", text)
+        self.assertIn("1e+300", text)
+        self.open_task(HOSTILE)
+        self.assertNotIn(RLO, self.driver.find_element("tag name", "body").text)
+        values = self.read("#tree dd", "e.textContent")
+        self.assertIn("a\\x00b\\x1b[31mc\\rd", values)
+        self.assertEqual(self.read("#tree .failure", "e.textContent"), [])
+        self.assertEqual(self.read("#tree dt", "e.textContent").count("__proto__"), 2)
+
+    def test_legendAndFailedRows(self) -> None:
+        """
+        The legend names the processes (files) of the task shown, not every
+        file read; the waterfall marks the rows of failed actions.
+        """
+        self.open_task(FAILING)
+        self.assertEqual(self.read("#legend [title]", "e.textContent"), ["client.log"])
+        self.assertEqual(self.read("#rows .row", "e.classList.contains('failed')"), [True, True])
+
     def test_liveAppend(self) -> None:
         """
         A task appended to a followed file appears in the open list
@@ -225,3 +260,10 @@ class BrowserTests(TestCase):
         self.assertEqual(more.text, "show 200 more of 4800")
         more.click()
         self.wait(lambda d: "of 4600" in d.find_element("css selector", "#tree button.more").text)
+        # A bar past the children drawn so far finds its node all the same.
+        self.driver.find_element("css selector", '#rows .bar[data-level="/5001"]').click()
+        self.wait(lambda d: d.find_elements("css selector", '#tree .node[data-level="/5001"]'))
+        node = self.driver.find_element("css selector", '#tree .node[data-level="/5001"]')
+        self.assertTrue(self.driver.execute_script(
+            "var r = arguments[0].getBoundingClientRect();"
+            " return r.top >= 0 && r.top < window.innerHeight;", node))
