@@ -12,6 +12,7 @@ loaded when it is viewed.
 from __future__ import annotations
 
 import threading
+from sys import intern
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from attrs import define, field, frozen
@@ -92,19 +93,20 @@ class TaskSummary:
     def _note_root(self, message: Message, status: Any) -> None:
         kind = message.get(ACTION_TYPE_FIELD)
         if kind.__class__ is str and status.__class__ is str:
-            self.root_type = kind
+            # Interned: the tasks of a type share its name (memory).
+            self.root_type = intern(kind)
             when = message.get(TIMESTAMP_FIELD)
             if status == "started":
                 if when.__class__ is float or when.__class__ is int:
                     self._root_started = float(when)
-                self.status = self.status or status
+                self.status = self.status or intern(status)
             else:
-                self.status = status
+                self.status = intern(status)
                 started = {TIMESTAMP_FIELD: self._root_started}
                 self.duration = action_duration(started, message)
         elif self.root_type is None and message[TASK_LEVEL_FIELD] == [1]:
             kind = message.get(MESSAGE_TYPE_FIELD)
-            self.root_type = kind if kind.__class__ is str else None
+            self.root_type = intern(kind) if kind.__class__ is str else None
 
     @property
     def start(self) -> Optional[float]:

@@ -325,3 +325,17 @@ class SearchAndBoundsTests(FilesTestCase):
         held = tracemalloc.get_traced_memory()[0]
         self.assertEqual(len(files.index), 2000)
         self.assertLess(held, size / 10)
+
+    def test_typesShared(self) -> None:
+        """
+        The summaries of the tasks of one type share one copy of its name
+        and status, not one each (a tenth of a summary's memory).
+        """
+        log = write_log(self.dir / "types.log",
+                        [started(f"t{i}", [1], float(i), "job:run") for i in range(2)]
+                        + [message(f"m{i}", [1], float(i), message_type="note") for i in range(2)])
+        files = self.source(log)
+        summaries = {s.uuid: s for s in files.index.summaries()}
+        self.assertIs(summaries["t0"].root_type, summaries["t1"].root_type)
+        self.assertIs(summaries["t0"].status, summaries["t1"].status)
+        self.assertIs(summaries["m0"].root_type, summaries["m1"].root_type)
