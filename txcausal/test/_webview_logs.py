@@ -91,9 +91,9 @@ def hostile_messages(base: float = 1000.0) -> List[Message]:
     """
     forged = {"exception": "forged.Error", "reason": "forged"}
     return [
-        started(HOSTILE, [1], base + 4.0, RLO + "gnp.exe", **{"__proto__": forged}),
+        {**started(HOSTILE, [1], base + 4.0, RLO + "gnp.exe"), "__proto__": forged},
         message(HOSTILE, [2], base + 4.1, message_type="note", ctrl="a\x00b\x1b[31mc\rd"),
-        finished(HOSTILE, [3], base + 4.2, RLO + "gnp.exe", **{"__proto__": forged}),
+        {**finished(HOSTILE, [3], base + 4.2, RLO + "gnp.exe"), "__proto__": forged},
         message("7b1f2a34-0000-4000-8000-000000000005", [1], 1e300, message_type="far"),
     ]
 
