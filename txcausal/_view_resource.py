@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 import orjson
 from attrs import define, evolve
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
@@ -162,7 +162,7 @@ class _Searching:
             waiter.callback(self.result)
         else:
             self.version, self.waiting = version, [waiter]
-            source.search(self.search).addBoth(self._done)
+            maybeDeferred(source.search, self.search).addBoth(self._done)
         return waiter
 
     def _done(self, result: Any) -> None:

@@ -191,6 +191,20 @@ class TaskListTests(ViewTestCase):
         self.assertEqual(len(searches), 2)
         self.assertIs(searches[0], searches[1])
 
+    def test_searchRaising(self) -> None:
+        """
+        A search that raises (a logged object whose C{str} fails, in a
+        ring) is a 500, and is run again when asked again.
+        """
+        class Unprintable:
+            def __str__(self) -> str:
+                raise RuntimeError("no text")
+
+        self.ring(message("odd", [1], 2000.0, message_type="odd", value=Unprintable()))
+        for _ in "ab":
+            self.assertEqual(self.json("api/tasks?q=resize", 500),
+                             {"error": "internal error: no text"})
+
     def test_failedSearchWhileWaiting(self) -> None:
         """
         When a search that several requests wait for fails, each of them
