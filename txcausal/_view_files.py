@@ -78,8 +78,17 @@ class _Spill:
     error: Optional[str] = None
 
     def copy(self, stream: IO[bytes]) -> None:
+        """
+        Copy C{stream}, decompressed if it is compressed, as it comes.
+        """
         try:
-            for chunk in iter(lambda: stream.read(1 << 16), b""):
+            # Here, not in the reactor: telling whether a pipe holds gzip
+            # waits for its first bytes.
+            stream = wrap_stream(stream)
+            # read1 returns what is there: a pipe that stays open is copied
+            # as it comes, not once a buffer is full.
+            read = getattr(stream, "read1", stream.read)
+            for chunk in iter(lambda: read(1 << 16), b""):
                 self.file.write(chunk)
                 self.file.flush()
         except Exception as e:  # Reported in the status, never raised.
@@ -250,7 +259,7 @@ class LogFiles:
             return
         if stream.read(2) == _GZIP_MAGIC:
             stream.seek(0)
-            self._spill(follower, wrap_stream(stream))
+            self._spill(follower, stream)
             return
         stat = os.fstat(stream.fileno())
         fd = os.dup(stream.fileno())

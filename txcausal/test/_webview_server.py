@@ -15,18 +15,21 @@ from typing import Any, List, Tuple
 _ADDRESS = re.compile(r"serving (http://\S+/)")
 
 
-def start_web(files: List[str], test: Any) -> Tuple["subprocess.Popen[str]", str]:
+def start_web(
+    files: List[str], test: Any, stdin: Any = subprocess.DEVNULL
+) -> Tuple["subprocess.Popen[str]", str]:
     """
     Start C{python -m txcausal web --port 0 FILE...}, stopped when C{test}
     ends.
 
+    @param stdin: What the command reads as standard input.
     @return: The process and the address it serves.
     """
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "txcausal", "web", "--port", "0", *files],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=env,
     )
 

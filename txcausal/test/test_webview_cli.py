@@ -6,17 +6,28 @@ loopback; and the embedded-service example.
 from __future__ import annotations
 
 import json
+import os
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
+import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._cli._web import _loopback
 
 from ._helpers import run_example, run_python
-from ._webview_logs import FAILING, JOINED, MARKUP, client_messages, server_messages, write_log
+from ._webview_logs import (
+    FAILING,
+    JOINED,
+    MARKUP,
+    client_messages,
+    server_messages,
+    started,
+    write_log,
+)
 from ._webview_server import start_web
 
 
@@ -53,6 +64,26 @@ class WebCommandTests(SynchronousTestCase):
         with self.assertRaises(urllib.error.HTTPError) as raised:
             fetch(address + "static/..%2f..%2f__init__.py")
         self.assertEqual(raised.exception.code, 404)
+
+    def test_liveStandardInput(self) -> None:
+        """
+        A task written to standard input is shown while the pipe stays
+        open (as C{tail -f app.log | txcausal web} gives it), not once a
+        buffer is full.
+        """
+        read, write = os.pipe()
+        self.addCleanup(os.close, write)
+        try:
+            _, address = start_web([], self, stdin=read)
+        finally:
+            os.close(read)
+        os.write(write, orjson.dumps(started("piped", [1], 1.0, "pipe:job")) + b"\n")
+        deadline = time.monotonic() + 60
+        tasks: List[str] = []
+        while "piped" not in tasks and time.monotonic() < deadline:
+            time.sleep(0.1)
+            tasks = [t["uuid"] for t in json.loads(fetch(address + "api/tasks")[2])["tasks"]]
+        self.assertEqual(tasks, ["piped"])
 
     def test_portInUse(self) -> None:
         """

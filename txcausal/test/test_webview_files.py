@@ -27,6 +27,7 @@ from txcausal.webview import ITaskSource, LoadedTask, LogFiles, Search
 from ._webview_logs import (
     FAILING,
     JOINED,
+    MARKUP,
     append_log,
     client_messages,
     message,
@@ -121,6 +122,17 @@ class JoinTests(FilesTestCase):
         files = self.source("-", packed, stdin=stdin)
         self.assertTrue(self.load(files, JOINED).task.complete)
         self.assertEqual(self.load(files, JOINED).source_names, ["<stdin>", str(packed)])
+
+    def test_compressedStdin(self) -> None:
+        """
+        Compressed standard input is decompressed, as the other commands
+        decompress it (C{zcat}-free C{txcausal web < app.log.gz}).
+        """
+        stdin = io.BytesIO(gzip.compress(b"".join(orjson.dumps(m) + b"\n"
+                                                  for m in client_messages())))
+        files = self.source("-", stdin=stdin)
+        self.assertEqual(self.uuids(files), [MARKUP, FAILING, JOINED])
+        self.assertEqual(files.errors, 0)
 
     def test_twistedAndTrialLines(self) -> None:
         """
