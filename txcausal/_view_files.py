@@ -18,7 +18,19 @@ import tempfile
 import threading
 from array import array
 from collections import deque
-from typing import IO, Any, Callable, Deque, Dict, FrozenSet, List, Optional, Sequence
+from typing import (
+    IO,
+    Any,
+    BinaryIO,
+    Callable,
+    Deque,
+    Dict,
+    FrozenSet,
+    List,
+    Optional,
+    Sequence,
+    cast,
+)
 
 from attrs import define, field
 from twisted.internet.defer import Deferred
@@ -84,7 +96,7 @@ class _Spill:
         try:
             # Here, not in the reactor: telling whether a pipe holds gzip
             # waits for its first bytes.
-            stream = wrap_stream(stream)
+            stream = wrap_stream(cast(BinaryIO, stream))
             # read1 returns what is there: a pipe that stays open is copied
             # as it comes, not once a buffer is full.
             read = getattr(stream, "read1", stream.read)
