@@ -11,7 +11,6 @@ in it.
 
 from __future__ import annotations
 
-import os
 from array import array
 from collections import deque
 from typing import IO, Any, Callable, Deque, Dict, FrozenSet, List, Optional, Sequence
@@ -119,7 +118,7 @@ class LogFiles:
         return False
 
     def _read(self, generation: Generation, budget: int) -> int:
-        lines, after, skipped = complete_lines(generation.fd, generation.offset, budget, True)
+        lines, after, skipped = complete_lines(generation.read, generation.offset, budget, True)
         if skipped:
             self._error(f"{generation.name}: skipped a line longer than the limit")
         consumed = after - generation.offset
@@ -217,7 +216,7 @@ class LogFiles:
         self, generation: Generation, offset: int, length: int, uuid: str
     ) -> List[Message]:
         try:
-            line = os.pread(generation.fd, length, offset)
+            line = generation.read(length, offset)
         except OSError:
             return []
         found, _ = decode_line(line, generation.name)
@@ -240,10 +239,13 @@ class LogFiles:
 
         for generation, end in ends:
             start = search.progress.get(generation.number, 0)
-            for _, line in scan_lines(generation.fd, end, wanted, start):
-                for message in decode_line(line, generation.name)[0]:
-                    if predicate(message):
-                        found.add(message[TASK_UUID_FIELD])
+            try:
+                for _, line in scan_lines(generation.read, end, wanted, start):
+                    for message in decode_line(line, generation.name)[0]:
+                        if predicate(message):
+                            found.add(message[TASK_UUID_FIELD])
+            except OSError:
+                pass  # Closed: its messages are no longer shown.
             search.progress[generation.number] = end
         with self.index.locked:
             forgotten = [uuid for uuid in found if not self.index.knows(uuid)]

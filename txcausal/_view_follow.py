@@ -12,10 +12,24 @@ to an unnamed temporary file, which is then read like any other.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import threading
-from typing import IO, Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, cast
+from collections import deque
+from typing import (
+    IO,
+    Any,
+    BinaryIO,
+    Callable,
+    Deque,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    cast,
+)
 
 from attrs import define, field
 
@@ -24,6 +38,10 @@ from ._source import wrap_stream
 _GZIP_MAGIC = b"\x1f\x8b"
 #: A rotated-away file is read until it has been idle for this many polls.
 _RETIRE_AFTER = 10
+#: How many files rotated away are kept open, for their tasks to be shown;
+#: past it the oldest is closed (its descriptor and, once deleted, its disk
+#: space given back).
+MAX_RETIRED = 100
 
 StartThread = Callable[[Callable[[], None]], None]
 
@@ -39,7 +57,8 @@ def daemon_thread(target: Callable[[], None]) -> None:
 class Generation:
     """
     One open file: a file first opened at a path, a file that later
-    replaced it, or a temporary copy.
+    replaced it, or a temporary copy.  Read from any thread; closed (its
+    descriptor C{-1}) when too old to keep open.
     """
 
     number: int
@@ -50,12 +69,33 @@ class Generation:
     offset: int = 0
     lines: int = 0
     idle: int = 0
+    _lock: threading.Lock = field(factory=threading.Lock, init=False)
+
+    def read(self, length: int, offset: int) -> bytes:
+        """
+        Up to C{length} bytes from C{offset}.
+
+        @raise OSError: If the file is closed or cannot be read.
+        """
+        with self._lock:  # Not closed, its descriptor reused, meanwhile.
+            if self.fd < 0:
+                raise OSError(errno.EBADF, "closed")
+            return os.pread(self.fd, length, offset)
 
     def size(self) -> int:
         """
         The file's size now.
         """
         return os.fstat(self.fd).st_size
+
+    def close(self) -> None:
+        """
+        Close the file: what it holds can no longer be read.
+        """
+        with self._lock:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
 
 
 @define(eq=False)
@@ -130,6 +170,7 @@ class FollowedFiles:
         self._start_thread = startThread
         self.names = ["<stdin>" if path == "-" else path for path in paths]
         self.generations: List[Generation] = []
+        self._retired: Deque[Generation] = deque()
         self.followers = [Follower(number, path) for number, path in enumerate(paths)]
 
     def to_read(self) -> Iterator[Generation]:
@@ -150,8 +191,24 @@ class FollowedFiles:
             self._check_rotation(follower)
         for generation in follower.active[:-1]:
             generation.idle += 1
-        follower.active[:-1] = [g for g in follower.active[:-1] if g.idle < _RETIRE_AFTER]
+            if generation.idle >= _RETIRE_AFTER:
+                follower.active.remove(generation)
+                self._retire(generation)
         return list(follower.active)
+
+    def _retire(self, generation: Generation) -> None:
+        """
+        C{generation} is read no more: keep it open for its tasks to be
+        shown, closing the oldest past L{MAX_RETIRED}.
+        """
+        self._retired.append(generation)
+        while len(self._retired) > MAX_RETIRED:
+            old = self._retired.popleft()
+            old.close()
+            self._error(
+                f"{old.name}: a file rotated away was closed (at most {MAX_RETIRED} are kept "
+                "open): its messages are no longer shown"
+            )
 
     def _open(self, follower: Follower) -> None:
         path, name = follower.path, self.names[follower.source]
@@ -204,6 +261,8 @@ class FollowedFiles:
             self._open(follower)
         elif stat.st_size < current.offset:
             # Truncated in place: what was indexed no longer reads back.
+            for generation in follower.active:
+                self._retire(generation)
             follower.active.clear()
             self._error(f"{current.name}: truncated; reading it again from the start")
             self._open(follower)
@@ -213,10 +272,7 @@ class FollowedFiles:
         Close every file.
         """
         for generation in self.generations:
-            try:
-                os.close(generation.fd)
-            except OSError:
-                pass
+            generation.close()
         for follower in self.followers:
             if follower.spill is not None:
                 follower.spill.file.close()

@@ -13,7 +13,6 @@ them.
 from __future__ import annotations
 
 import io
-import os
 import re
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -89,14 +88,17 @@ def may_match(line: bytes, needle: bytes) -> bool:
 
 
 Line = Tuple[int, bytes]
+#: Reads a file: C{read(length, offset)} is up to C{length} bytes from
+#: C{offset} (as C{os.pread}).
+Read = Callable[[int, int], bytes]
 
 
 def complete_lines(
-    fd: int, start: int, budget: int, at_end: bool = False
+    read: Read, start: int, budget: int, at_end: bool = False
 ) -> Tuple[List[Line], int, int]:
     """
-    Read the complete lines of file C{fd} from offset C{start}, about
-    C{budget} bytes of them.
+    Read the complete lines of a file from offset C{start}, about C{budget}
+    bytes of them.
 
     A last line without its newline is returned only when C{at_end} says
     the file is finished and it decodes as JSON (a writer may be half-way
@@ -105,10 +107,10 @@ def complete_lines(
     @return: The C{(offset, line)} pairs, the offset just past what was
         consumed, and the number of over-long lines skipped.
     """
-    data = os.pread(fd, budget, start)
+    data = read(budget, start)
     cut = data.rfind(b"\n") + 1
     if cut == 0:
-        return _without_newline(fd, data, start, budget, at_end)
+        return _without_newline(read, data, start, budget, at_end)
     lines: List[Line] = []
     position = start
     for line in data[:cut].split(b"\n")[:-1]:
@@ -118,10 +120,10 @@ def complete_lines(
 
 
 def _without_newline(
-    fd: int, data: bytes, start: int, budget: int, at_end: bool
+    read: Read, data: bytes, start: int, budget: int, at_end: bool
 ) -> Tuple[List[Line], int, int]:
     if len(data) >= budget:
-        return _long_line(fd, start, len(data))
+        return _long_line(read, start, len(data))
     if data and at_end and data.strip():
         try:
             loads(data)
@@ -131,14 +133,14 @@ def _without_newline(
     return [], start, 0
 
 
-def _long_line(fd: int, start: int, seen: int) -> Tuple[List[Line], int, int]:
+def _long_line(read: Read, start: int, seen: int) -> Tuple[List[Line], int, int]:
     """
     A line longer than the budget: read on to its end, or skip it past
     L{MAX_LINE}.
     """
     position = start + seen
     while position - start <= MAX_LINE:
-        data = os.pread(fd, 1 << 20, position)
+        data = read(1 << 20, position)
         if not data:
             return [], start, 0  # Not finished yet.
         newline = data.find(b"\n")
@@ -146,14 +148,14 @@ def _long_line(fd: int, start: int, seen: int) -> Tuple[List[Line], int, int]:
             end = position + newline
             if end - start > MAX_LINE:
                 return [], end + 1, 1
-            return [(start, os.pread(fd, end - start, start))], end + 1, 0
+            return [(start, read(end - start, start))], end + 1, 0
         position += len(data)
-    return _skip_to_newline(fd, position, start)
+    return _skip_to_newline(read, position, start)
 
 
-def _skip_to_newline(fd: int, position: int, start: int) -> Tuple[List[Line], int, int]:
+def _skip_to_newline(read: Read, position: int, start: int) -> Tuple[List[Line], int, int]:
     while True:
-        data = os.pread(fd, 1 << 20, position)
+        data = read(1 << 20, position)
         if not data:
             return [], start, 0
         newline = data.find(b"\n")
@@ -163,16 +165,16 @@ def _skip_to_newline(fd: int, position: int, start: int) -> Tuple[List[Line], in
 
 
 def scan_lines(
-    fd: int, end: int, wanted: Callable[[bytes], bool], start: int = 0, budget: int = 1 << 20
+    read: Read, end: int, wanted: Callable[[bytes], bool], start: int = 0, budget: int = 1 << 20
 ) -> Iterator[Line]:
     """
-    The lines of file C{fd} from offset C{start} (the start of a line) to
+    The lines of a file from offset C{start} (the start of a line) to
     C{end} for which C{wanted(line)} is true, with their offsets: for
     searches, which read the files again rather than keep their contents.
     """
     position = start
     while position < end:
-        lines, after, _ = complete_lines(fd, position, min(budget, end - position), True)
+        lines, after, _ = complete_lines(read, position, min(budget, end - position), True)
         if after == position:
             return
         for offset, line in lines:

@@ -19,7 +19,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from txcausal import _view_lines
+from txcausal import _view_follow, _view_lines
 from txcausal._view_index import Query
 from txcausal._view_task import needle_for, story_predicate, text_predicate
 from txcausal.webview import ITaskSource, LoadedTask, LogFiles, Search
@@ -236,6 +236,28 @@ class FollowTests(FilesTestCase):
         self.assertEqual(files.index.get(JOINED).messages, 2)  # type: ignore[union-attr]
         self.assertEqual(self.load(files, JOINED).task.root.status, "succeeded")
         self.assertTrue(self.load(files, FAILING).task.complete)
+
+    def test_rotatedFilesBounded(self) -> None:
+        """
+        Only the most recent files rotated away are kept open (each holds
+        a descriptor, and the disk space of a deleted file): past the
+        bound, the oldest is closed, said so, and its messages are counted
+        as no longer readable; the rest still load.
+        """
+        self.patch(_view_follow, "MAX_RETIRED", 2)
+        log = self.dir / "app.log"
+        files = self.source(write_log(log, [message("t0", [1], 0.0, message_type="m")]))
+        for n in range(1, 5):
+            log.rename(self.dir / f"app.log.{n}")
+            write_log(log, [message(f"t{n}", [1], float(n), message_type="m")])
+            for _ in range(12):  # Long enough for the old one to retire.
+                files.readAvailable()
+        self.assertEqual(self.uuids(files), ["t4", "t3", "t2", "t1", "t0"])
+        self.assertEqual([self.load(files, f"t{n}").unavailable for n in range(5)],
+                         [1, 1, 0, 0, 0])
+        self.assertEqual(len([e for e in files.recent_errors if "closed" in e]), 2)
+        found = self.successResultOf(files.search(Search(text_predicate("m"))))
+        self.assertEqual(found, {"t2", "t3", "t4"})
 
     def test_truncated(self) -> None:
         """
