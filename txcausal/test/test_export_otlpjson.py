@@ -26,7 +26,7 @@ from txcausal._cli._export_otlp import otlp_json
 from txcausal.otel import SpanDestination
 
 from ._helpers import IsolatedOutputMixin
-from .test_cli import cli
+from ._reading import cli
 from .test_export import TwoProcesses, write_log
 
 #: The OTLP fields holding ids, and how many hex digits each has.
