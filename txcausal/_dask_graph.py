@@ -10,9 +10,12 @@ Imported by L{txcausal.dask} only: it imports Dask.
 
 from __future__ import annotations
 
+import copyreg
+import types
 from collections.abc import Mapping
 from typing import Any, Dict, Hashable, List, Tuple
 
+import cloudpickle
 from dask._expr import LLGExpr
 from dask._task_spec import Alias, GraphNode, Task, TaskRef, convert_legacy_graph
 
@@ -67,10 +70,18 @@ class TracedCall:
         self.inputs = inputs
 
     def __getstate__(self) -> Tuple[Any, ...]:
-        return (self.task_id, self.key, self.dependencies, self.node, self.inputs)
+        node: Any = self.node
+        if types.MethodType in copyreg.dispatch_table:
+            # A program replaced Python's pickling of methods: Twisted's
+            # (twisted.persisted.styles) writes class methods, which
+            # DataFrame graphs hold, in a form that cannot be loaded.
+            # cloudpickle pickles methods itself.
+            node = cloudpickle.dumps(node)
+        return (self.task_id, self.key, self.dependencies, node, self.inputs)
 
     def __setstate__(self, state: Tuple[Any, ...]) -> None:
-        self.task_id, self.key, self.dependencies, self.node, self.inputs = state
+        self.task_id, self.key, self.dependencies, node, self.inputs = state
+        self.node = cloudpickle.loads(node) if isinstance(node, bytes) else node
 
     def __dask_tokenize__(self) -> Tuple[str, str, str]:
         return ("txcausal.TracedCall", self.task_id, self.key)

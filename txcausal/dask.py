@@ -19,6 +19,12 @@ destination (C{client.run(start_logging)}); L{CausalSchedulerPlugin} adds
 the scheduler's own story (task transitions and C{log_event} events) to the
 log, and L{get_events} reads those events back from the log files.
 
+In a Twisted program that imported C{twisted.persisted.styles} (as
+twisted.web.server, twistd and trial do), the traced tasks are pickled
+with cloudpickle: Twisted's pickler of methods fails the class methods of
+DataFrame graphs.  C{dask.compute} itself still fails there on DataFrames:
+see the Dask page of the documentation.
+
 Needs C{pip install txcausal[dask]}.
 """
 

@@ -20,6 +20,18 @@ def add(x: int, y: int) -> int:
     return x + y
 
 
+class Scale:
+    """
+    Holds a class method, as DataFrame graphs do (their reductions).
+    """
+
+    factor = 6
+
+    @classmethod
+    def scale(cls, x: int) -> int:
+        return x * cls.factor
+
+
 def fail() -> None:
     raise ZeroDivisionError("nothing to divide")
 

@@ -6,9 +6,12 @@ distributed cluster of worker processes.
 
 from __future__ import annotations
 
+import copyreg
 import glob
 import os
+import pickle
 import tempfile
+import types
 from functools import partial
 from typing import Any, Dict, List
 
@@ -17,16 +20,17 @@ import dask.array as da
 import dask.bag as db
 import dask.dataframe as dd
 import pandas as pd
+from dask._task_spec import Task as DaskTask
 from dask.base import compute, optimize
 from dask.delayed import Delayed, delayed
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import log_call
-from txcausal._dask_graph import key_text
+from txcausal import log_call, start_action
+from txcausal._dask_graph import key_text, trace_graph
 from txcausal.dask import compute_with_trace, persist_with_trace
 from txcausal.parse import Task, parse_messages, read_messages
 
-from ._dask_tasks import add, fail, log_to_directory, multiply
+from ._dask_tasks import Scale, add, fail, log_to_directory, multiply
 from ._helpers import IsolatedOutputMixin, run_python
 from ._reading import only
 
@@ -97,6 +101,42 @@ class LogCallPicklingTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(unpickled(14), 42)
         self.assertEqual([(m["action_status"], m.get("x"), m.get("result")) for m in messages],
                          [("started", 14, None), ("succeeded", None, 42)])
+
+
+def twisted_method_pickling() -> None:
+    """
+    Pickle methods as a Twisted program does: C{twisted.persisted.styles}
+    (imported by twisted.web.server, twistd and trial) registers a pickler
+    for methods whose pickles of class methods cannot be loaded.
+    """
+    from twisted.persisted import styles
+
+    if copyreg.dispatch_table.get(types.MethodType) is not styles.pickleMethod:
+        raise AssertionError("twisted.persisted.styles no longer pickles methods: "
+                             "these tests have nothing to check")
+
+
+class TwistedPicklingTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    Traced tasks travel to Dask's scheduler and workers in a Twisted
+    program too.
+    """
+
+    def test_classMethods(self) -> None:
+        """
+        A traced task calling a class method, as a DataFrame reduction
+        does, is pickled so that it loads and runs, although Twisted's
+        pickler of methods makes pickles of class methods that do not load.
+        """
+        twisted_method_pickling()
+        messages = self.collect()
+        task = DaskTask("x", Scale.scale, 7)
+        self.assertRaises(AttributeError, pickle.loads, pickle.dumps(task))
+        with start_action(action_type="dask:compute") as action:
+            traced = trace_graph({"x": task}, action)
+        loaded = pickle.loads(pickle.dumps(traced))
+        self.assertEqual(loaded["x"]({}), 42)
+        self.assertEqual([m["key"] for m in of_type(messages, "dask:task")], ["x"])
 
 
 class KeyTextTests(SynchronousTestCase):

@@ -10,12 +10,10 @@ example, run as a script with a cluster of its own.
 from __future__ import annotations
 
 import atexit
-import copyreg
 import glob
 import os
 import tempfile
 import time
-import types
 from typing import Any, Callable, Dict, List, Optional
 
 import dask.array as da
@@ -39,7 +37,7 @@ from txcausal.parse import read_messages
 from ._dask_tasks import add, fail, log_to_directory, multiply
 from ._helpers import IsolatedOutputMixin, examples_dir, run_python
 from ._reading import cli
-from .test_dask import assert_traced, manual_bag, of_type, one_tree
+from .test_dask import assert_traced, manual_bag, of_type, one_tree, twisted_method_pickling
 
 Message = Dict[str, Any]
 #: How long the cluster may take to do what a test waits for.
@@ -187,7 +185,8 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
     def test_arrayAndDataFrame(self) -> None:
         """
         Array and DataFrame graphs, Dask's task spec with fused tasks, are
-        traced on the workers.
+        traced on the workers, in a Twisted program too (whose pickler of
+        methods fails DataFrame graphs sent untraced).
         """
         (total,) = compute_with_trace((da.ones((4, 4), chunks=2) * 2).sum())
         self.assertEqual(total, 32)
@@ -195,7 +194,7 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
         one_tree(messages)
         self.assertGreaterEqual(len(assert_traced(self, messages)), 4)
         frame = pd.DataFrame({"k": ["a", "b", "a", "b"], "v": [1, 2, 3, 4]})
-        native_method_pickling(self)
+        twisted_method_pickling()
         (sums,) = compute_with_trace(dd.from_pandas(frame, npartitions=2).groupby("k").v.sum())
         self.assertEqual(sums.to_dict(), frame.groupby("k").v.sum().to_dict())
         messages = self.computation()
@@ -295,18 +294,6 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
             ledger(message)
         self.assertEqual([m["dask_event"] for _, m in ledger.get_events("txcausal-client")],
                          ["hello"])
-
-
-def native_method_pickling(test: SynchronousTestCase) -> None:
-    """
-    Until C{test} ends, pickle methods as Python does, not as
-    C{twisted.persisted.styles} (imported by trial, twistd and twisted.web)
-    registers it, which fails for class methods, such as those in DataFrame
-    graphs.
-    """
-    reducer = copyreg.dispatch_table.pop(types.MethodType, None)
-    if reducer is not None:
-        test.addCleanup(copyreg.dispatch_table.__setitem__, types.MethodType, reducer)
 
 
 #: The cluster tests that have not run yet.
