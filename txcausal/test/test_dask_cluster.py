@@ -231,27 +231,30 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
     def test_story(self) -> None:
         """
         The C{dask:transition} messages in the log tell what
-        C{Scheduler.story(key)} told, and C{txcausal story KEY} finds them
-        in the log files.
+        C{Scheduler.story(key)} told: the transitions of the key and those
+        whose recommendations name it (here: of the task depending on
+        it); and C{txcausal story KEY} finds them in the log files.
         """
-        value = delayed(multiply)(6)
+        first = delayed(multiply)(3)
+        value = delayed(add)(first, 21)
         self.assertEqual(compute_with_trace(value), (42,))
         _CLUSTER.idle()
         story = self.client.run_on_scheduler(
-            lambda dask_scheduler: dask_scheduler.story(value.key))
-        expected = [(t.start, t.finish, t.stimulus_id) for t in story if t.key == value.key]
-        self.assertIn(("processing", "memory"), [t[:2] for t in expected])
-        status, out, err = cli(["story", "--json", value.key, *_CLUSTER.files()])
+            lambda dask_scheduler: dask_scheduler.story(first.key))
+        expected = [(t.key, t.start, t.finish, t.stimulus_id) for t in story]
+        self.assertIn((value.key, "processing", "memory"), [t[:3] for t in expected])
+        status, out, err = cli(["story", "--json", first.key, *_CLUSTER.files()])
         self.assertEqual((status, err), (0, ""))
         logged = [orjson.loads(line) for line in out.splitlines()]
-        transitions = [m for m in of_type(logged, "dask:transition") if m["key"] == value.key]
-        self.assertEqual([(m["start"], m["finish"], m["stimulus_id"]) for m in transitions],
-                         expected)
+        transitions = of_type(logged, "dask:transition")
+        self.assertEqual([(m["key"], m["start"], m["finish"], m["stimulus_id"])
+                          for m in transitions], expected)
         workers = {m.get("worker") for m in transitions
-                   if m["finish"] in ("processing", "memory")}
+                   if m["key"] == first.key and m["finish"] in ("processing", "memory")}
         self.assertEqual(len(workers), 1)
         self.assertTrue(str(workers.pop()).startswith("tcp://127.0.0.1:"))
-        self.assertTrue(of_type(logged, "dask:task"))
+        self.assertEqual([m["key"] for m in of_type(logged, "dask:task")],
+                         [first.key, value.key])
 
     def test_taskError(self) -> None:
         """
