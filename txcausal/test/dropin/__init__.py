@@ -14,9 +14,8 @@ To add a program, add a file C{prog_<name>.py} here:
     print to standard output, which is compared too;
   - a comment line C{# requires: module, module} names optional modules
     (e.g. C{systemd.journal}, C{dask.distributed}); the program is skipped,
-    saying so, where one cannot be imported.  Programs for
-    C{eliot.journald} and C{eliot.dask} go here once C{txcausal.journald}
-    and C{txcausal.dask} exist.
+    saying so, where one cannot be imported.  There are none yet for
+    C{eliot.journald} and C{eliot.dask}.
 
 A difference the comparison finds fails the test unless it is one of the
 documented ones, in C{KNOWN_DIFFERENCES} of the test module and the "Coming
