@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_dask -*-
+# -*- test-case-name: txcausal.test.test_dask_cluster -*-
 """
 L{CausalSchedulerPlugin}: the distributed scheduler's own story in the
 causal log, each task transition and each structured event as a message.
