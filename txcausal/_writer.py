@@ -14,9 +14,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from zope.interface import Interface, implementer
 
-from ._file import FileDestination, ShortWrite
-from ._json import EncoderHook, decode_json, encoder_for, safe_repr, safe_str
-from ._wire import DESTINATION_FAILURE, exception_name, standalone_message
+from ._file import FileDestination
+from ._json import EncoderHook, decode_json, encoder_for
 
 Work = Callable[[], object]
 
@@ -129,11 +128,12 @@ class BoundedQueue:
     @ivar refusedFull: Refused because the queue was full, not yet reported.
     @ivar refusedClosed: Refused because the writer was not running, not yet
         reported.
+    @ivar refused: Refused in all, reported or not.
     """
 
     __slots__ = ("_maxMessages", "_maxBytes", "_batched", "_lock", "_buffer", "_items",
                  "_queued", "_count", "_size", "_scheduled", "accepting", "refusedFull",
-                 "refusedClosed")
+                 "refusedClosed", "refused")
 
     def __init__(self, maxMessages: int, maxBytes: int, batched: bool = True) -> None:
         self._maxMessages = maxMessages
@@ -151,6 +151,7 @@ class BoundedQueue:
         self.accepting = False
         self.refusedFull = 0
         self.refusedClosed = 0
+        self.refused = 0
 
     def put(self, data: bytes) -> bool:
         """
@@ -184,6 +185,7 @@ class BoundedQueue:
                 self.refusedFull += 1
             else:
                 self.refusedClosed += 1
+            self.refused += 1
             return False
         finally:
             lock.release()
@@ -347,28 +349,6 @@ def sinkFor(destination: Callable[[Dict[str, Any]], None],
     if isinstance(destination, FileDestination) and encoder is None:
         return FileSink(destination)
     return CallableSink(destination, encoder)
-
-
-def failureReport(sink: object, error: Exception, data: bytes,
-                   count: int) -> Dict[str, Any]:
-    """
-    The C{eliot:destination_failure} message for the C{count} messages
-    C{sink} lost writing C{data}: all of them or, for a L{ShortWrite},
-    those it counts.  Its C{message} field shows the first line lost (or,
-    when none is, the line a L{ShortWrite} cut short).
-    """
-    if isinstance(error, ShortWrite):
-        shown = error.first
-    else:
-        shown = data[:1000].split(b"\n", 1)[0]
-    return standalone_message(
-        DESTINATION_FAILURE,
-        destination=safe_repr(sink, 200),
-        exception=exception_name(error),
-        reason=safe_str(error, 1000),
-        message=shown.decode("utf-8", "replace"),
-        lost=count,
-    )
 
 
 def positive(name: str, value: float) -> None:

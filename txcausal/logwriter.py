@@ -21,23 +21,22 @@ from __future__ import annotations
 
 import atexit
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 from orjson import dumps as _dumps
 from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
-from . import _file, _output
+from . import _output
 from ._fork import FORK_HOOKS
 from ._interfaces import IDestination
-from ._json import FAST_OPTIONS, NULL, EncoderHook, safe_repr
-from ._wire import dropped_message
+from ._json import FAST_OPTIONS, NULL, EncoderHook
+from ._losses import Losses
 from ._writer import (
     BoundedQueue,
     DaemonThreadWorker,
     IWriterWorker,
-    failureReport,
     positive,
     sinkFor,
 )
@@ -71,9 +70,6 @@ class ThreadedWriter(Service):
     @ivar name: The service's name, as Twisted services have one (the
         class's is C{"txcausal log writer"}).
     @ivar destination: Where the messages go, from the writer's thread.
-    @ivar dropped: How many messages were lost so far (counted as the
-        destination fails), or refused (counted when the writer reports
-        them, as soon as it writes again).
     """
 
     name = "txcausal log writer"
@@ -111,13 +107,13 @@ class ThreadedWriter(Service):
         positive("maxMessages", maxMessages)
         positive("maxBytes", maxBytes)
         self.destination = destination
-        self.dropped = 0
         self._reactor = reactor
         self._sink = sinkFor(destination, encoder)
         self._encode = self._sink.encode
         self._recheck = self._sink.recheck
         self._default = self._sink.default
         self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched)
+        self._losses = Losses(self._sink, self._encode)
         self._exitTimeout = exitTimeout
         self._createWorker = createWorker
         self._worker: Optional[IWriterWorker] = None
@@ -125,10 +121,6 @@ class ThreadedWriter(Service):
         # worker is created by the first message that needs it.
         self._workerDue = False
         self._startLock = threading.Lock()
-        self._failing = False
-        self._lostToFailures = 0
-        #: Failure reports to send once the write lock is released.
-        self._reports: List[Dict[str, Any]] = []
         self._direct = False
         self._directLock = threading.RLock()
         # Held from taking messages off the queue until they are written,
@@ -136,6 +128,14 @@ class ThreadedWriter(Service):
         # a child must not inherit a file whose lock a vanished thread holds.
         self._forkLock = threading.Lock()
         FORK_HOOKS.add(self)
+
+    @property
+    def dropped(self) -> int:
+        """
+        How many messages were lost so far: refused (counted as they are
+        refused), or lost to a failing destination (counted as it fails).
+        """
+        return self._losses.lost + self._queue.refused
 
     def _threaded(self) -> bool:
         """
@@ -192,9 +192,7 @@ class ThreadedWriter(Service):
         self._directLock = threading.RLock()
         self._startLock = threading.Lock()
         self._queue.afterForkInChild()
-        self._reports = []
-        self._failing = False
-        self._lostToFailures = 0
+        self._losses.afterForkInChild()
         self._workerDue = self._threaded()
         self._worker = None
 
@@ -238,8 +236,8 @@ class ThreadedWriter(Service):
         if self._direct:
             with self._directLock:
                 with self._forkLock:
-                    self._writeHeld(data, 1)
-            if self._reports:
+                    self._losses.write(data, 1)
+            if self._losses.hasReports():
                 # Outside the lock: a report can reach another writer.
                 self._report()
             return
@@ -349,7 +347,7 @@ class ThreadedWriter(Service):
             with self._forkLock:
                 while self._writeTaken():
                     pass
-        if self._reports:
+        if self._losses.hasReports():
             self._report()
 
     def _drain(self) -> None:
@@ -367,32 +365,18 @@ class ThreadedWriter(Service):
         """
         with self._forkLock:
             more = self._writeTaken()
-        if self._reports:
+        if self._losses.hasReports():
             self._report()
         return more
 
     def _close(self) -> None:
         """
-        After the last drain: have the sink finish what it keeps (the rest
-        of a line a full disk cut short), and report through the other
-        destinations the messages lost to a destination still failing,
-        which no later write will report.
+        After the last drain: finish the run's writes (see L{Losses.close}),
+        and send the reports.
         """
         with self._forkLock:
-            try:
-                self._sink.finish()
-            except Exception as e:
-                self._failed(e, b"", 1)
-            lost, self._lostToFailures = self._lostToFailures, 0
-            if lost:
-                self._reports.append(dropped_message(
-                    lost, "the destination raised, until the ThreadedWriter stopped",
-                    destination=safe_repr(self._sink, 200)))
-            # Reported: a later failure (after a restart, or in direct mode)
-            # is reported afresh.
-            self._failing = False
-        if self._reports:
-            self._report()
+            self._losses.close("the destination raised, until the ThreadedWriter stopped")
+        self._report()
 
     def _writeTaken(self) -> bool:
         """
@@ -406,70 +390,20 @@ class ThreadedWriter(Service):
         if taken is None:
             return False
         chunks, full, closed = taken
+        losses = self._losses
         for data, count in chunks:
-            self._writeHeld(data, count)
+            losses.write(data, count)
             self._queue.release(count, len(data))
-        self._reportRefused(full, "the ThreadedWriter queue was full")
-        self._reportRefused(closed, "logged while the ThreadedWriter was stopped")
+        losses.refused(full, "the ThreadedWriter queue was full")
+        losses.refused(closed, "logged while the ThreadedWriter was stopped")
         return True
-
-    def _writeHeld(self, data: bytes, count: int) -> bool:
-        """
-        Write C{data}, holding C{_forkLock}.  A failure is counted, and its
-        report left for L{_report}: sent now, it could reach a writer whose
-        lock this thread holds.
-
-        @return: Whether it was written.
-        """
-        try:
-            self._sink.write(data)
-        except Exception as e:
-            self._failed(e, data, count)
-            return False
-        if self._failing:
-            self._failing = False
-            lost, self._lostToFailures = self._lostToFailures, 0
-            self._reportRefused(lost, "the destination raised", counted=True)
-        return True
-
-    def _reportRefused(self, count: int, reason: str, counted: bool = False) -> None:
-        """
-        Write a C{txcausal:messages_dropped} report of C{count} messages,
-        and count them in L{dropped} unless they are C{counted} already.  If
-        the report cannot be written, its count is carried to the report
-        of what the failing destination lost.
-        """
-        if count:
-            if not counted:
-                self.dropped += count
-            report = dropped_message(count, reason, destination=safe_repr(self._sink, 200))
-            if not self._writeHeld(self._encode(report), 0):
-                self._lostToFailures += count
-
-    def _failed(self, error: Exception, data: bytes, count: int) -> None:
-        """
-        Report the first failure of a run through the default logger (the
-        other destinations); count the messages lost from then on.  Of the
-        C{count} messages in C{data}, a L{_file.ShortWrite} loses those it
-        counts; another error, all.
-        """
-        if isinstance(error, _file.ShortWrite):
-            count = min(error.lost, count)
-        self.dropped += count
-        if self._failing:
-            self._lostToFailures += count
-            return
-        self._failing = True
-        self._reports.append(failureReport(self._sink, error, data, count))
 
     def _report(self) -> None:
         """
         Send the failure reports through the default logger (the other
         destinations).  Call without holding C{_forkLock}.
         """
-        with self._forkLock:
-            reports, self._reports = self._reports, []
-        for report in reports:
+        for report in self._losses.takeReports():
             _output._DEFAULT_LOGGER.write(report)
 
 

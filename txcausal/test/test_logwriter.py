@@ -244,6 +244,23 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         self.assertEqual(written[3]["count"], 2)
         self.assertEqual(writer.dropped, 2)
 
+    def test_droppedCountedWhenRefused(self) -> None:
+        """
+        C{dropped} counts a refused message as soon as it is refused, before
+        the writer reports it: a full queue's refusals, and a stopped
+        writer's.
+        """
+        writer, _, performAll = self.started(maxMessages=2)
+        for n in range(5):
+            writer(_message(n))
+        self.assertEqual(writer.dropped, 3)
+        performAll()
+        self.assertEqual(writer.dropped, 3)
+        writer.stopService()
+        performAll()
+        writer(_message(9))
+        self.assertEqual(writer.dropped, 4)
+
     def test_queueBoundedInBytes(self) -> None:
         """
         The queue also holds at most C{maxBytes} bytes of JSON.

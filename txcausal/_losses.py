@@ -1,0 +1,180 @@
+# -*- test-case-name: txcausal.test.test_logwriter_failures -*-
+"""
+L{Losses}: what a L{txcausal.logwriter.ThreadedWriter} lost to a failing
+destination, and the reports it owes about it.  The writer's thread writes
+through it; the reports are sent later, by the writer, through the other
+destinations.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, List
+
+from ._file import ShortWrite
+from ._json import safe_repr, safe_str
+from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
+
+Report = Dict[str, Any]
+
+
+class Losses:
+    """
+    Writes to a sink and accounts for what it loses.  The first failure of a
+    run is reported as an C{eliot:destination_failure} message; the messages
+    lost while the destination keeps failing are counted, and reported as
+    C{txcausal:messages_dropped} when it works again (L{write}) or when the
+    writer stops (L{close}).
+
+    L{write}, L{refused} and L{close} are called by one thread at a time
+    (the writer holds its write lock); L{count} and L{takeReports} from any
+    thread.  A lock of its own guards the counts and the reports, and is
+    never held while writing.
+
+    @ivar lost: How many messages were lost to failures, or given up on.
+    """
+
+    def __init__(self, sink: Any, encode: Callable[[Report], bytes]) -> None:
+        """
+        @param sink: Has C{write(data)}, C{finish()}, and a C{repr} naming
+            the destination.
+        @param encode: Encodes a report as the sink's lines.
+        """
+        self._sink = sink
+        self._encode = encode
+        self._lock = threading.Lock()
+        self.lost = 0
+        self._failing = False
+        self._lostToFailures = 0
+        self._reports: List[Report] = []
+
+    def name(self) -> str:
+        """
+        @return: The destination, as reports name it.
+        """
+        return safe_repr(self._sink, 200)
+
+    def afterForkInChild(self) -> None:
+        """
+        Start afresh in a forked child: the parent reports its own losses.
+        """
+        self._lock = threading.Lock()
+        self._failing = False
+        self._lostToFailures = 0
+        self._reports = []
+
+    def write(self, data: bytes, count: int) -> bool:
+        """
+        Write C{data}, which holds C{count} messages.  A failure is counted,
+        and its report left for L{takeReports}: sent now, it could reach a
+        writer whose lock the caller holds.
+
+        @return: Whether it was written.
+        """
+        try:
+            self._sink.write(data)
+        except BaseException as e:
+            self._failed(e, data, count)
+            return False
+        if self._failing:
+            with self._lock:
+                self._failing = False
+                lost, self._lostToFailures = self._lostToFailures, 0
+            self._reportCounted(lost, "the destination raised")
+        return True
+
+    def refused(self, count: int, reason: str) -> None:
+        """
+        Write a C{txcausal:messages_dropped} report of C{count} messages
+        refused for C{reason}, already counted by the queue.
+        """
+        if count:
+            self._reportCounted(count, reason)
+
+    def _reportCounted(self, count: int, reason: str) -> None:
+        """
+        Write a report of C{count} messages counted already.  If it cannot
+        be written, its count is carried to the report of what the failing
+        destination lost.
+        """
+        if count:
+            report = dropped_message(count, reason, destination=self.name())
+            if not self.write(self._encode(report), 0):
+                with self._lock:
+                    self._lostToFailures += count
+
+    def count(self, count: int) -> None:
+        """
+        Count C{count} messages lost without a failure to report.
+        """
+        with self._lock:
+            self.lost += count
+
+    def _failed(self, error: BaseException, data: bytes, count: int) -> None:
+        """
+        Count the messages of C{data} lost to C{error}: of the C{count}
+        messages, a L{ShortWrite} loses those it counts; another error, all.
+        Report the first failure of a run; count the rest for later.
+        """
+        if isinstance(error, ShortWrite):
+            count = min(error.lost, count)
+        with self._lock:
+            self.lost += count
+            if self._failing:
+                self._lostToFailures += count
+                return
+            self._failing = True
+            self._reports.append(failureReport(self._sink, error, data, count))
+
+    def close(self, reason: str) -> None:
+        """
+        After the last write of a run: have the sink finish what it keeps
+        (the rest of a line a full disk cut short), and report the messages
+        lost to a destination still failing, which no later write will
+        report.  A failure of the next run is reported afresh.
+        """
+        try:
+            self._sink.finish()
+        except BaseException as e:
+            self._failed(e, b"", 1)
+        with self._lock:
+            lost, self._lostToFailures = self._lostToFailures, 0
+            self._failing = False
+            if lost:
+                self._reports.append(dropped_message(lost, reason, destination=self.name()))
+
+    def takeReports(self) -> List[Report]:
+        """
+        @return: The reports owed so far, for the writer to send.
+        """
+        with self._lock:
+            reports, self._reports = self._reports, []
+        return reports
+
+    def hasReports(self) -> bool:
+        """
+        @return: Whether any report is owed.
+        """
+        return bool(self._reports)
+
+
+def failureReport(sink: object, error: BaseException, data: bytes,
+                  count: int) -> Report:
+    """
+    The C{eliot:destination_failure} message for the C{count} messages
+    C{sink} lost writing C{data}: all of them or, for a L{ShortWrite},
+    those it counts.  Its C{message} field shows the first line lost (or,
+    when none is, the line a L{ShortWrite} cut short).
+    """
+    if isinstance(error, ShortWrite):
+        shown = error.first
+    else:
+        shown = data[:1000].split(b"\n", 1)[0]
+    return standalone_message(
+        DESTINATION_FAILURE,
+        destination=safe_repr(sink, 200),
+        exception=exception_name(error),
+        reason=safe_str(error, 1000),
+        message=bytes(shown).decode("utf-8", "replace"),
+        lost=count,
+    )
