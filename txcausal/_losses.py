@@ -63,17 +63,23 @@ class Losses:
         self._lostToFailures = 0
         self._reports = []
 
-    def write(self, data: bytes, count: int) -> bool:
+    def write(self, data: bytes, count: int, interruptible: bool = False) -> bool:
         """
-        Write C{data}, which holds C{count} messages.  A failure is counted,
-        and its report left for L{takeReports}: sent now, it could reach a
-        writer whose lock the caller holds.
+        Write C{data}, which holds C{count} messages.  A failure, whatever
+        it raises, is counted, and its report left for L{takeReports}: sent
+        now, it could reach a writer whose lock the caller holds.
 
+        @param interruptible: Whether a L{KeyboardInterrupt} is re-raised
+            (with the messages counted, and left for the caller to report):
+            on the thread that logs, it is Control-C, not a failure.
         @return: Whether it was written.
         """
         try:
             self._sink.write(data)
         except BaseException as e:
+            if interruptible and isinstance(e, KeyboardInterrupt):
+                self.count(count)
+                raise
             self._failed(e, data, count)
             return False
         if self._failing:

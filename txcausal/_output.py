@@ -175,7 +175,10 @@ class Destinations:
 
     def send(self, message: Dict[str, Any]) -> None:
         """
-        Send a serialized message to every destination.  Never raises.
+        Send a serialized message to every destination.  Never raises, but
+        for a L{KeyboardInterrupt} raised while a destination runs: that
+        one is reported like any failure and re-raised once every other
+        destination got the message.
         """
         add_fields = self._add_fields
         if add_fields is not None:
@@ -183,11 +186,15 @@ class Destinations:
         destinations = self._destinations
         if not destinations:
             destinations = self._buffer_or_destinations(message)
+        interrupted = None
         for destination in destinations:
             try:
                 destination(message)
-            except Exception as e:
-                self._report_failure(message, destination, e, destinations)
+            except BaseException as e:
+                interrupted = self._report_failure(
+                    message, destination, e, destinations) or interrupted
+        if interrupted is not None:
+            raise interrupted
 
     def _buffer_or_destinations(self, message: Dict[str, Any]) -> Tuple[Destination, ...]:
         """
@@ -210,13 +217,16 @@ class Destinations:
         self,
         message: Dict[str, Any],
         failed: Destination,
-        error: Exception,
+        error: BaseException,
         destinations: Tuple[Destination, ...],
-    ) -> None:
+    ) -> Optional[KeyboardInterrupt]:
         """
         Tell the other destinations that C{failed} raised C{error}; with no
         other destination, count the message as dropped and tell standard
         error.  A pipe whose reader has gone is told of once, as it closes.
+
+        @return: The L{KeyboardInterrupt} raised by C{failed} or by another
+            destination taking the report, for the caller to re-raise.
         """
         report = standalone_message(
             DESTINATION_FAILURE,
@@ -225,22 +235,25 @@ class Destinations:
             reason=safe_str(error, 1000),
             message=safe_repr(message),
         )
+        interrupted = error if isinstance(error, KeyboardInterrupt) else None
         failed_as_added = _registered(failed)
         others = [other for other in destinations if _registered(other) is not failed_as_added]
         if not others:
             # A line cut short by a full disk is kept, to be completed.
             self.dropped += 0 if isinstance(error, ShortWrite) and not error.lost else 1
         if isinstance(error, PipeClosed) and error.again:
-            return
+            return None
         if not others:
             _last_resort(report)
         for other in others:
             try:
                 other(report)
-            except Exception:
+            except BaseException as e:
                 # That one fails too; it is reported through its own next
                 # message, and recursion ends here.
-                pass
+                if isinstance(e, KeyboardInterrupt):
+                    interrupted = e
+        return interrupted
 
 
 def _field_adder(

@@ -8,7 +8,9 @@ message on the logging thread and write it on the writer's.
 
 from __future__ import annotations
 
+import sys
 import threading
+import traceback
 from queue import SimpleQueue
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
@@ -18,6 +20,16 @@ from ._file import FileDestination
 from ._json import EncoderHook, decode_json, encoder_for
 
 Work = Callable[[], object]
+
+
+def _print_exc() -> None:
+    """
+    Write the exception being handled to standard error, if it can.
+    """
+    try:
+        traceback.print_exc(file=sys.stderr)
+    except BaseException:
+        pass
 
 
 class IWriterWorker(Interface):
@@ -55,7 +67,12 @@ class DaemonThreadWorker:
             work = self._queue.get()
             if work is None:
                 return
-            work()
+            try:
+                work()
+            except BaseException:
+                # Whatever the work raised, the thread goes on: the work
+                # given later must still run.
+                _print_exc()
 
     def do(self, work: Work) -> None:
         if not self._quit:

@@ -234,12 +234,7 @@ class ThreadedWriter(Service):
             if data.partition(NULL)[1]:
                 data = self._recheck(message, data)
         if self._direct:
-            with self._directLock:
-                with self._forkLock:
-                    self._losses.write(data, 1)
-            if self._losses.hasReports():
-                # Outside the lock: a report can reach another writer.
-                self._report()
+            self._writeDirect(data)
             return
         if self._queue.put(data):
             worker = self._worker
@@ -252,6 +247,19 @@ class ThreadedWriter(Service):
                         self._switchToDirect()
                     return
             worker.do(self._drain)
+
+    def _writeDirect(self, data: bytes) -> None:
+        """
+        Write a message on the thread that logs it.  A L{KeyboardInterrupt}
+        (Control-C on this thread) is re-raised, the message counted as
+        lost, for the destinations to report it and the program to stop.
+        """
+        with self._directLock:
+            with self._forkLock:
+                self._losses.write(data, 1, interruptible=True)
+        if self._losses.hasReports():
+            # Outside the lock: a report can reach another writer.
+            self._report()
 
     def startService(self) -> None:
         """

@@ -12,6 +12,7 @@ from zope.interface import implementer
 
 from txcausal import remove_destination
 from txcausal._output import Destinations, Logger, swap_logger
+from txcausal._wire import exception_name
 from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
@@ -77,6 +78,60 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         self.assertEqual(report["exception"], "builtins.OSError")
         self.assertEqual(report["reason"], "disk on fire")
         self.assertEqual(report["lost"], 1)
+        self.assertEqual(writer.dropped, 1)
+
+    def test_baseExceptionIsAFailure(self) -> None:
+        """
+        A destination raising a L{BaseException} (C{SystemExit},
+        C{KeyboardInterrupt}, C{GeneratorExit}, a subclass of its own) is
+        reported as any failing destination; the writer keeps writing, and
+        stops when asked.
+        """
+        class Custom(BaseException):
+            pass
+
+        for error in (SystemExit(1), KeyboardInterrupt(), GeneratorExit(), Custom()):
+            logger = self.capture()
+            written: List[int] = []
+
+            def destination(message: Dict[str, Any]) -> None:
+                if message.get("n") == 1:
+                    raise error
+                written.append(message["n"])
+
+            writer, _, performAll = self.started(destination)
+            for n in range(3):
+                writer(_message(n))
+            performAll()
+            self.assertEqual(written, [0, 2])
+            [report] = logger.messages
+            self.assertEqual((report["exception"], report["lost"]), (exception_name(error), 1))
+            stopped = writer.stopService()
+            performAll()
+            self.successResultOf(stopped)
+
+    def test_keyboardInterruptWritingDirectly(self) -> None:
+        """
+        After C{stopThreading}, a L{KeyboardInterrupt} raised while the
+        destination writes on the thread that logs reaches the program, with
+        the message counted as lost; the other destinations got it.
+        """
+        messages: List[Dict[str, Any]] = []
+
+        def interrupted(message: Dict[str, Any]) -> None:
+            if message.get("n") == 2:
+                raise KeyboardInterrupt()
+
+        writer = ThreadedWriter(interrupted, ImmediateReactor(), createWorker=_ImmediateWorker)
+        destinations = Destinations()
+        destinations.add(writer, messages.append)
+        self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
+        writer.startService()
+        self.addCleanup(remove_destination, writer)
+        writer.stopThreading()
+        self.assertRaises(KeyboardInterrupt, destinations.send, _message(2))
+        self.assertEqual([m.get("n") for m in messages], [None, 2])
+        self.assertEqual(messages[0]["exception"], "builtins.KeyboardInterrupt")
         self.assertEqual(writer.dropped, 1)
 
     def test_persistentFailureReportedOnce(self) -> None:

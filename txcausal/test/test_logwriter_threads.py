@@ -6,8 +6,10 @@ the example.
 
 from __future__ import annotations
 
+import io
 import os
 import select
+import sys
 import threading
 import time
 from pathlib import Path
@@ -117,6 +119,26 @@ class ThreadedWriterThreadTests(TestCase):
         log_message("test:after")
         self.assertLess(time.monotonic() - started, 5)
         self.assertFalse(writer.running)
+
+    def test_workerSurvivesAnything(self) -> None:
+        """
+        Work that raises, even a L{BaseException}, does not end the default
+        worker's thread: the next piece of work still runs.
+        """
+        worker = DaemonThreadWorker()
+        self.addCleanup(worker.quit)
+        done = threading.Event()
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+
+        def fail() -> None:
+            raise SystemExit(2)
+
+        worker.do(fail)
+        worker.do(done.set)
+        self.assertTrue(done.wait(10))
+        self.assertTrue(worker.thread.is_alive())
+        self.assertIn("SystemExit", stderr.getvalue())
 
     def test_daemonThread(self) -> None:
         """

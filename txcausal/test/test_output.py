@@ -25,6 +25,7 @@ from txcausal import (
 )
 from txcausal._output import EARLY_BUFFER_SIZE, Destinations
 from txcausal._types import Field
+from txcausal._wire import exception_name
 
 from ._helpers import IsolatedOutputMixin
 
@@ -119,6 +120,71 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(report["exception"], "builtins.ZeroDivisionError")
         self.assertEqual(report["reason"], "no")
         self.assertIn("'x': 1", report["message"])
+
+    def test_baseExceptionIsAFailure(self) -> None:
+        """
+        A destination raising a L{BaseException} other than
+        L{KeyboardInterrupt} (C{SystemExit}, C{GeneratorExit}, a subclass of
+        its own) is a failing destination: the caller sees nothing, the
+        destinations after it still get the message, and the failure is
+        reported.
+        """
+        class Custom(BaseException):
+            pass
+
+        for error in (SystemExit(3), GeneratorExit(), Custom()):
+            messages: List[Dict[str, Any]] = []
+
+            def broken(message: Dict[str, Any]) -> None:
+                raise error
+
+            destinations = Destinations()
+            destinations.add(broken, messages.append)
+            Logger(destinations).write({"message_type": "m"})
+            self.assertEqual([m["message_type"] for m in messages],
+                             ["eliot:destination_failure", "m"])
+            self.assertEqual(messages[0]["exception"], exception_name(error))
+
+    def test_keyboardInterruptAfterTheOthers(self) -> None:
+        """
+        A L{KeyboardInterrupt} raised while a destination runs (Control-C)
+        still interrupts the program, once the other destinations got the
+        message and the report of the one interrupted.
+        """
+        messages: List[Dict[str, Any]] = []
+
+        def interrupted(message: Dict[str, Any]) -> None:
+            if message["message_type"] == "m":
+                raise KeyboardInterrupt()
+
+        destinations = Destinations()
+        destinations.add(interrupted, messages.append)
+        self.assertRaises(KeyboardInterrupt, Logger(destinations).write, {"message_type": "m"})
+        self.assertEqual([m["message_type"] for m in messages],
+                         ["eliot:destination_failure", "m"])
+        self.assertEqual(messages[0]["exception"], "builtins.KeyboardInterrupt")
+
+    def test_keyboardInterruptWhileReporting(self) -> None:
+        """
+        A L{KeyboardInterrupt} raised by a destination taking the report of
+        another's failure also reaches the program, once every destination
+        got the message.
+        """
+        seen: List[str] = []
+
+        def broken(message: Dict[str, Any]) -> None:
+            seen.append("broken")
+            raise OSError("no")
+
+        def interruptedByReport(message: Dict[str, Any]) -> None:
+            seen.append(message["message_type"])
+            if message["message_type"] == "eliot:destination_failure":
+                raise KeyboardInterrupt()
+
+        destinations = Destinations()
+        destinations.add(broken, interruptedByReport)
+        self.assertRaises(KeyboardInterrupt, destinations.send, {"message_type": "m"})
+        self.assertEqual(seen, ["broken", "eliot:destination_failure", "m"])
 
     def test_instanceDestination(self) -> None:
         """
