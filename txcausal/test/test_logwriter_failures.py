@@ -94,7 +94,8 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
             logger = self.capture()
             written: List[int] = []
 
-            def destination(message: Dict[str, Any]) -> None:
+            def destination(message: Dict[str, Any], error: BaseException = error,
+                            written: List[int] = written) -> None:
                 if message.get("n") == 1:
                     raise error
                 written.append(message["n"])

@@ -135,7 +135,7 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         for error in (SystemExit(3), GeneratorExit(), Custom()):
             messages: List[Dict[str, Any]] = []
 
-            def broken(message: Dict[str, Any]) -> None:
+            def broken(message: Dict[str, Any], error: BaseException = error) -> None:
                 raise error
 
             destinations = Destinations()
