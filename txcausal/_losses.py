@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List
 
 from ._file import ShortWrite
 from ._json import safe_repr, safe_str
+from ._queue import Lines
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
 
 Report = Dict[str, Any]
@@ -32,6 +33,8 @@ class Losses:
     never held while writing.
 
     @ivar lost: How many messages were lost to failures, or given up on.
+    @ivar epoch: How many times the writer gave up on the destination: a
+        write begun before it gave up was counted then, whatever it does.
     """
 
     def __init__(self, sink: Any, encode: Callable[[Report], bytes]) -> None:
@@ -44,6 +47,7 @@ class Losses:
         self._encode = encode
         self._lock = threading.Lock()
         self.lost = 0
+        self.epoch = 0
         self._failing = False
         self._lostToFailures = 0
         self._reports: List[Report] = []
@@ -63,7 +67,7 @@ class Losses:
         self._lostToFailures = 0
         self._reports = []
 
-    def write(self, data: bytes, count: int, interruptible: bool = False) -> bool:
+    def write(self, data: Lines, count: int, interruptible: bool = False) -> bool:
         """
         Write C{data}, which holds C{count} messages.  A failure, whatever
         it raises, is counted, and its report left for L{takeReports}: sent
@@ -74,15 +78,18 @@ class Losses:
             on the thread that logs, it is Control-C, not a failure.
         @return: Whether it was written.
         """
+        epoch = self.epoch
         try:
             self._sink.write(data)
         except BaseException as e:
+            if epoch != self.epoch:
+                return False
             if interruptible and isinstance(e, KeyboardInterrupt):
                 self.count(count)
                 raise
             self._failed(e, data, count)
             return False
-        if self._failing:
+        if self._failing and epoch == self.epoch:
             with self._lock:
                 self._failing = False
                 lost, self._lostToFailures = self._lostToFailures, 0
@@ -116,7 +123,16 @@ class Losses:
         with self._lock:
             self.lost += count
 
-    def _failed(self, error: BaseException, data: bytes, count: int) -> None:
+    def giveUp(self, count: int) -> None:
+        """
+        Count C{count} messages given up on, among them those of a write in
+        progress: L{write} counts nothing more for a write begun before.
+        """
+        with self._lock:
+            self.lost += count
+            self.epoch += 1
+
+    def _failed(self, error: BaseException, data: Lines, count: int) -> None:
         """
         Count the messages of C{data} lost to C{error}: of the C{count}
         messages, a L{ShortWrite} loses those it counts; another error, all.
@@ -164,7 +180,7 @@ class Losses:
         return bool(self._reports)
 
 
-def failureReport(sink: object, error: BaseException, data: bytes,
+def failureReport(sink: object, error: BaseException, data: Lines,
                   count: int) -> Report:
     """
     The C{eliot:destination_failure} message for the C{count} messages
@@ -172,6 +188,7 @@ def failureReport(sink: object, error: BaseException, data: bytes,
     those it counts.  Its C{message} field shows the first line lost (or,
     when none is, the line a L{ShortWrite} cut short).
     """
+    shown: Lines
     if isinstance(error, ShortWrite):
         shown = error.first
     else:

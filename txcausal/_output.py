@@ -102,7 +102,15 @@ class Destinations:
         """
         Add destinations; when there were none, they also receive the
         messages buffered meanwhile, and a report of any that overflowed.
+
+        @raise TypeError: If one of them is not callable; none is added.
         """
+        for destination in destinations:
+            if not callable(destination):
+                raise TypeError(
+                    f"{safe_repr(destination, 200)} is not a destination: a destination is a "
+                    f"callable taking each message as a dictionary (IDestination); wrap it "
+                    f"in a function, or use txcausal.FileDestination for a file")
         with self._lock:
             self._destinations += tuple(map(_fast_callable, destinations))
             buffered, self._buffer = self._buffer, None
@@ -338,6 +346,7 @@ def add_destinations(*destinations: Destination) -> None:
     destinations as well.
 
     @param destinations: Callables providing L{IDestination}.
+    @raise TypeError: If one of them is not callable; none is added.
     """
     _DESTINATIONS.add(*destinations)
 

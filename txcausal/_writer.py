@@ -1,9 +1,9 @@
 # -*- test-case-name: txcausal.test.test_logwriter -*-
 """
 The parts L{txcausal.logwriter.ThreadedWriter} is built from: workers that run
-the writes (a daemon thread, or an in-memory one for tests), the bounded queue
-between the logging threads and the writer, and the sinks that snapshot a
-message on the logging thread and write it on the writer's.
+the writes (a daemon thread, or an in-memory one for tests), and the sinks
+that snapshot a message on the logging thread and write it on the writer's
+(the queue between them is L{txcausal._queue.BoundedQueue}).
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import sys
 import threading
 import traceback
 from queue import SimpleQueue
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
 
 from zope.interface import Interface, implementer
 
 from ._file import FileDestination
-from ._json import EncoderHook, decode_json, encoder_for
+from ._json import EncoderHook, JSONLineEncoder, decode_json, encoder_for
+from ._queue import Lines
 
 Work = Callable[[], object]
 
@@ -124,162 +125,6 @@ def createMemoryWorker() -> Tuple[MemoryWorker, Callable[[], bool]]:
     return worker, perform
 
 
-#: One piece of queued work for the writer: encoded lines, and how many
-#: messages they hold.
-Chunk = Tuple[bytes, int]
-
-
-class BoundedQueue:
-    """
-    Encoded messages waiting for the writer or being written, at most
-    C{maxMessages} of them and C{maxBytes} in all.  When full, the message
-    being added is refused (tail drop) and counted.  Thread-safe.
-
-    For a batched sink the lines are appended to one growing buffer, taken
-    whole: holding thousands of small C{bytes} objects, each from its own
-    allocation, costs more than encoding them.  Otherwise they are kept one
-    by one, so that each message is written, and freed, on its own.  While
-    a full batch is copied out for the writer, its memory is briefly held
-    twice.
-
-    @ivar refusedFull: Refused because the queue was full, not yet reported.
-    @ivar refusedClosed: Refused because the writer was not running, not yet
-        reported.
-    @ivar refused: Refused in all, reported or not.
-    """
-
-    __slots__ = ("_maxMessages", "_maxBytes", "_batched", "_lock", "_buffer", "_items",
-                 "_queued", "_count", "_size", "_scheduled", "accepting", "refusedFull",
-                 "refusedClosed", "refused")
-
-    def __init__(self, maxMessages: int, maxBytes: int, batched: bool = True) -> None:
-        self._maxMessages = maxMessages
-        self._maxBytes = maxBytes
-        self._batched = batched
-        self._lock = threading.Lock()
-        self._buffer = bytearray()
-        self._items: List[bytes] = []
-        #: Messages queued and not yet taken (in the buffer or the items).
-        self._queued = 0
-        #: Messages and bytes queued or being written.
-        self._count = 0
-        self._size = 0
-        self._scheduled = False
-        self.accepting = False
-        self.refusedFull = 0
-        self.refusedClosed = 0
-        self.refused = 0
-
-    def put(self, data: bytes) -> bool:
-        """
-        Add one encoded message, unless the queue is full or closed.
-
-        @return: C{True} when the caller must schedule a drain (the queue was
-            idle); C{False} when one is already scheduled or C{data} was
-            refused.
-        """
-        # This runs for every message: an explicit acquire and release, and
-        # the common case tested first, measured a third cheaper than
-        # "with self._lock" and the refusals first.
-        lock = self._lock
-        lock.acquire()
-        try:
-            count = self._count
-            size = self._size + len(data)
-            if self.accepting and count < self._maxMessages and size <= self._maxBytes:
-                if self._batched:
-                    self._buffer += data
-                else:
-                    self._items.append(data)
-                self._queued += 1
-                self._count = count + 1
-                self._size = size
-                if self._scheduled:
-                    return False
-                self._scheduled = True
-                return True
-            if self.accepting:
-                self.refusedFull += 1
-            else:
-                self.refusedClosed += 1
-            self.refused += 1
-            return False
-        finally:
-            lock.release()
-
-    def take(self) -> Optional[Tuple[List[Chunk], int, int]]:
-        """
-        Take everything queued, and the refusal counts, for writing.  The
-        messages taken still count against the limits until L{release}d.
-
-        @return: C{(chunks, refusedFull, refusedClosed)}: one chunk for a
-            batched sink, one a message otherwise.  C{None} when there is
-            nothing to do, in which case the next L{put} schedules a drain
-            again.
-        """
-        with self._lock:
-            queued, full, closed = self._queued, self.refusedFull, self.refusedClosed
-            if not queued and not full and not closed:
-                self._scheduled = False
-                return None
-            buffer, items = self._buffer, self._items
-            self._buffer, self._items = bytearray(), []
-            self._queued = self.refusedFull = self.refusedClosed = 0
-        chunks: List[Chunk]
-        if not queued:
-            chunks = []
-        elif self._batched:
-            # Copied, and the buffer freed at once: measured faster for the
-            # logging threads than handing the buffer itself to the writer.
-            chunks = [(bytes(buffer), queued)]
-        else:
-            chunks = [(line, 1) for line in items]
-        return chunks, full, closed
-
-    def beforeFork(self) -> None:
-        """
-        Hold the lock across a fork, so that no thread is halfway through a
-        L{put} when the process forks; L{afterForkInParent} releases it.
-        """
-        self._lock.acquire()
-
-    def afterForkInParent(self) -> None:
-        """
-        Release the lock L{beforeFork} took, in the parent.
-        """
-        self._lock.release()
-
-    def afterForkInChild(self) -> None:
-        """
-        Start the queue afresh in a forked child: a new lock, nothing queued
-        or being written, no refusal to report and no drain scheduled.  The
-        messages queued at the fork, and the refusals, are the parent's to
-        write and report; the child keeps only whether it accepts messages.
-        """
-        self._lock = threading.Lock()
-        self._buffer = bytearray()
-        self._items = []
-        self._queued = self._count = self._size = 0
-        self._scheduled = False
-        self.refusedFull = self.refusedClosed = 0
-
-    def release(self, count: int, size: int) -> None:
-        """
-        Free the room of C{count} taken messages, C{size} bytes, once
-        written.
-        """
-        with self._lock:
-            self._count -= count
-            self._size -= size
-
-    def setAccepting(self, accepting: bool) -> None:
-        """
-        Start or stop accepting messages.
-        """
-        with self._lock:
-            self.accepting = accepting
-
-
 class FileSink:
     """
     Writes to a L{FileDestination}'s file directly: the lines are encoded
@@ -301,11 +146,13 @@ class FileSink:
         self.recheck = destination._encoder.recheck
         self.default = destination._default
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Lines) -> None:
         """
         Write encoded lines.  Runs on the writer's thread.
         """
-        self._destination.write_encoded(data)
+        # A batch is a bytearray: write_encoded takes any bytes-like object
+        # (a copy would hold the batch twice).
+        self._destination.write_encoded(cast(bytes, data))
 
     def finish(self) -> None:
         """
@@ -334,20 +181,20 @@ class CallableSink:
     batched = False
 
     def __init__(self, destination: Callable[[Dict[str, Any]], None],
-                 encoder: EncoderHook = None) -> None:
+                 encoder: JSONLineEncoder) -> None:
         self._destination = destination
-        full = encoder_for(encoder)
-        self.encode = full.encode
-        self.recheck = full.recheck
-        self.default = full.default
+        self.encode = encoder.encode
+        self.recheck = encoder.recheck
+        self.default = encoder.default
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Lines) -> None:
         """
         Decode and deliver encoded messages.  Runs on the writer's thread.
         """
         # A message with unencodable values is followed by their report.
         for line in data.splitlines():
-            self._destination(decode_json(line))
+            # Each message is kept as bytes of its own (never a batch).
+            self._destination(decode_json(cast(bytes, line)))
 
     def finish(self) -> None:
         """
@@ -361,11 +208,65 @@ class CallableSink:
 def sinkFor(destination: Callable[[Dict[str, Any]], None],
             encoder: EncoderHook = None) -> Union[FileSink, CallableSink]:
     """
-    @return: The fastest sink for C{destination}.
+    @return: The fastest sink for C{destination} that calls what its class
+        defines: a L{FileDestination} whose C{__call__} is not overridden
+        gets its lines written straight to its file; any other destination
+        is called with each message, snapshots encoded with C{encoder} or,
+        for a L{FileDestination}, with its own encoder.
     """
     if isinstance(destination, FileDestination) and encoder is None:
-        return FileSink(destination)
-    return CallableSink(destination, encoder)
+        if type(destination).__call__ is FileDestination.__call__:
+            return FileSink(destination)
+        return CallableSink(destination, destination._encoder)
+    return CallableSink(destination, encoder_for(encoder))
+
+
+class Stop:
+    """
+    One stop of a writer, and whether it gave up on the destination.
+    """
+
+    __slots__ = ("gaveUp",)
+
+    def __init__(self) -> None:
+        self.gaveUp = False
+
+
+class StallWatch:
+    """
+    Calls C{stalled} once a writer has made no progress for C{timeout}
+    seconds, from the reactor, unless L{cancel}led first.
+    """
+
+    def __init__(self, reactor: Any, timeout: float, progress: Callable[[], int],
+                 stalled: Callable[[], object]) -> None:
+        """
+        @param reactor: Provides C{callLater}.
+        @param progress: Returns a count that grows with every write done.
+        """
+        self._reactor = reactor
+        self._timeout = timeout
+        self._progress = progress
+        self._stalled = stalled
+        self._seen = progress()
+        self._call: Any = reactor.callLater(timeout, self._check)
+
+    def _check(self) -> None:
+        seen = self._progress()
+        if seen == self._seen:
+            self._call = None
+            self._stalled()
+            return
+        self._seen = seen
+        self._call = self._reactor.callLater(self._timeout, self._check)
+
+    def cancel(self) -> None:
+        """
+        Stop watching.
+        """
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
 
 
 def positive(name: str, value: float) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import orjson
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SkipTest
 
 import txcausal
@@ -92,10 +93,10 @@ def read_json_lines(path: Path) -> List[Dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
-class ImmediateReactor:
+class ImmediateReactor(Clock):
     """
-    Runs C{callFromThread} calls at once, for writers driven by a memory
-    worker on the test's own thread.
+    A L{Clock} that runs C{callFromThread} calls at once, for writers driven
+    by a memory worker on the test's own thread.
     """
 
     def callFromThread(self, f: Callable[..., object], *args: Any) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -20,6 +22,7 @@ from txcausal import (
     IDestination,
     log_message,
 )
+from txcausal._queue import ITEM_OVERHEAD
 from txcausal._writer import (
     CallableSink,
     FileSink,
@@ -263,9 +266,11 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
 
     def test_queueBoundedInBytes(self) -> None:
         """
-        The queue also holds at most C{maxBytes} bytes of JSON.
+        The queue also holds at most C{maxBytes} bytes, each message counting
+        what it costs: for a destination other than a file, its JSON and
+        the overhead of keeping it on its own.
         """
-        size = len(orjson.dumps(_message(0, padding="x" * 100))) + 1
+        size = len(orjson.dumps(_message(0, padding="x" * 100))) + ITEM_OVERHEAD
         writer, written, performAll = self.started(maxBytes=2 * size + 10)
         for n in range(10):
             writer(_message(n, padding="x" * 100))
@@ -294,12 +299,16 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         written: List[int] = []
         writer: ThreadedWriter
 
+        def logThree() -> None:
+            for n in range(10, 13):
+                writer(_message(n))
+
         def destination(message: Dict[str, Any]) -> None:
+            # Other threads log while the destination writes.
             if message.get("n") == 0:
-                for n in range(10, 13):
-                    writer(_message(n))
+                inAnotherThread(logThree)
             if message.get("n") == 1:
-                writer(_message(20))
+                inAnotherThread(partial(writer, _message(20)))
             written.append(message.get("n", -1))
 
         writer, _, performAll = self.started(destination, maxMessages=3)
@@ -311,6 +320,15 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         # is reported after what was queued when it was counted.
         self.assertEqual(written, [0, 1, 2, 20, -1])
         self.assertEqual(writer.dropped, 3)
+
+
+def inAnotherThread(f: Callable[[], object]) -> None:
+    """
+    Run C{f} in a thread of its own, and wait for it.
+    """
+    thread = threading.Thread(target=f)
+    thread.start()
+    thread.join()
 
 
 class FileDestinationWriterTests(_Harness, SynchronousTestCase):
@@ -352,6 +370,29 @@ class FileDestinationWriterTests(_Harness, SynchronousTestCase):
         self.assertEqual([orjson.loads(line)["n"] for line in writes[0].splitlines()], [0, 1, 2])
         writer, _, _ = self.writer(FileDestination(io.BytesIO()), encoder=lambda o: "x")
         self.assertIsInstance(writer._sink, CallableSink)
+
+    def test_overriddenCallHonoured(self) -> None:
+        """
+        A L{FileDestination} subclass that overrides C{__call__} is called
+        for each message, with a snapshot encoded by its own encoder hook;
+        the batch fast path is only for L{FileDestination}'s own.
+        """
+        calls: List[Dict[str, Any]] = []
+
+        class Recording(FileDestination):
+            def __call__(self, message: Dict[str, Any]) -> None:
+                calls.append(message)
+                FileDestination.__call__(self, message)
+
+        f = io.BytesIO()
+        writer, _, performAll = self.started(Recording(f, encoder=lambda o: "custom"))
+        for n in range(3):
+            writer(_message(n, thing=object()))
+        performAll()
+        self.assertEqual([(m["n"], m["thing"]) for m in calls],
+                         [(0, "custom"), (1, "custom"), (2, "custom")])
+        self.assertEqual([orjson.loads(line)["n"] for line in f.getvalue().splitlines()],
+                         [0, 1, 2])
 
     def test_textFile(self) -> None:
         """

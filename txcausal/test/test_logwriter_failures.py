@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from txcausal import remove_destination
+from txcausal import log_message, remove_destination
 from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._wire import exception_name
 from txcausal._writer import IWriterWorker
@@ -18,6 +18,7 @@ from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import ImmediateReactor
 from .test_logwriter import _Harness, _message
+from .test_logwriter_fork import _inThread
 
 
 class _Switchable:
@@ -226,3 +227,64 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         [report] = [m for m in destination.written if m.get("message_type") ==
                     "txcausal:messages_dropped"]
         self.assertEqual(report["count"], 4)
+
+
+class FeedbackTests(_Harness, SynchronousTestCase):
+    """
+    A destination behind a L{ThreadedWriter} that logs while it writes does
+    not feed its own messages back into itself.
+    """
+
+    def test_notFedBack(self) -> None:
+        """
+        What the destination logs while it writes reaches the other
+        destinations, not itself; it is counted, and reported to it with the
+        next messages it writes.
+        """
+        calls: List[Dict[str, Any]] = []
+
+        def chatty(message: Dict[str, Any]) -> None:
+            calls.append(message)
+            if len(calls) < 100:
+                log_message("test:chatty", seen=message.get("n"))
+
+        writer, _, performAll = self.started(chatty)
+        others: List[Dict[str, Any]] = []
+        destinations = Destinations()
+        destinations.add(writer, others.append)
+        self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
+        for n in range(3):
+            writer(_message(n))
+        performAll()
+        self.assertEqual(([m["n"] for m in calls], writer.dropped), ([0, 1, 2], 3))
+        self.assertEqual([m["seen"] for m in others], [0, 1, 2])
+        writer(_message(3))
+        performAll()
+        self.assertEqual([m.get("n") for m in calls[3:]], [3, None])
+        self.assertEqual((calls[4]["message_type"], calls[4]["count"]),
+                         ("txcausal:messages_dropped", 3))
+        self.assertIn("logged by the destination", calls[4]["reason"])
+        self.assertEqual(writer.dropped, 5)
+
+    def test_notFedBackWhenWritingDirectly(self) -> None:
+        """
+        After C{stopThreading}, a destination logging while it writes on the
+        thread that logs neither loops nor deadlocks.
+        """
+        destinations = Destinations()
+        self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
+        calls: List[Dict[str, Any]] = []
+
+        def chatty(message: Dict[str, Any]) -> None:
+            calls.append(message)
+            if len(calls) < 100:
+                log_message("test:chatty")
+
+        writer = ThreadedWriter(chatty, ImmediateReactor(), createWorker=_ImmediateWorker)
+        destinations.add(writer)
+        writer.startService()
+        self.addCleanup(remove_destination, writer)
+        writer.stopThreading()
+        self.assertTrue(_inThread(lambda: destinations.send(_message(1))))
+        self.assertEqual([m.get("n") for m in calls], [1])
+        self.assertEqual(writer.dropped, 1)

@@ -7,15 +7,18 @@ starts empty and makes a worker only when it logs.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any, Callable, Dict, List, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._fork import ForkHooks
 from txcausal._output import Destinations, Logger, swap_logger
-from txcausal._writer import BoundedQueue, MemoryWorker, createMemoryWorker
+from txcausal._queue import BoundedQueue
+from txcausal._writer import MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
+from txcausal.test.test_logwriter import inAnotherThread
 
 
 def _message(n: int) -> Dict[str, Any]:
@@ -256,7 +259,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
 
         def switchedMeanwhile() -> None:
             writer._workerDue = False
-            writer._direct = True
+            writer._bypass = writer._writeDirect
 
         self.patch(writer, "_startDueWorker", switchedMeanwhile)
         writer(_message(6))
@@ -274,7 +277,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         def destination(message: Dict[str, Any]) -> None:
             written.append(message)
             if len(written) < 1000:
-                writer(_message(len(written) + 100))
+                inAnotherThread(partial(writer, _message(len(written) + 100)))
 
         writer, _, _, hooks = self.forkable(destination)
         writer(_message(0))
@@ -393,4 +396,4 @@ class BoundedQueueForkTests(SynchronousTestCase):
             self.assertFalse(queue.put(line))  # accepted, the drain already scheduled
             taken = queue.take()
             assert taken is not None
-            self.assertEqual((sum(count for _, count in taken[0]), taken[1:]), (2, (0, 0)))
+            self.assertEqual((sum(count for _, count, _ in taken[0]), taken[1:]), (2, (0, 0, 0)))

@@ -6,6 +6,7 @@ reports (L{FileDestination}: C{test_file}).
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from typing import Any, Dict, List
 
@@ -185,6 +186,20 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         destinations.add(broken, interruptedByReport)
         self.assertRaises(KeyboardInterrupt, destinations.send, {"message_type": "m"})
         self.assertEqual(seen, ["broken", "eliot:destination_failure", "m"])
+
+    def test_notCallableRefused(self) -> None:
+        """
+        Something that is not callable (a stdlib logging handler, a file) is
+        refused when added, with a L{TypeError} saying what a destination
+        is; none of the destinations given with it is added.
+        """
+        destinations = Destinations()
+        good: List[Dict[str, Any]] = []
+        handler = logging.StreamHandler(io.StringIO())
+        exc = self.assertRaises(TypeError, destinations.add, good.append, handler)
+        self.assertIn("StreamHandler", str(exc))
+        self.assertIn("callable", str(exc))
+        self.assertEqual(destinations._destinations, ())
 
     def test_instanceDestination(self) -> None:
         """

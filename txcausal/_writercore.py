@@ -1,0 +1,335 @@
+# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_fork -*-
+"""
+L{WriterCore}: the writing half of a L{txcausal.logwriter.ThreadedWriter}.
+Each message is snapshotted (encoded) on the thread that logs it and queued;
+the worker takes what is queued and writes it, accounting for what is lost;
+after C{stopThreading}, messages are written on the thread that logs them.
+The fork hooks live here too.  L{txcausal.logwriter} adds the service:
+starting, stopping, flushing and exiting.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, Optional
+
+from orjson import dumps as _dumps
+
+from . import _output
+from ._fork import FORK_HOOKS
+from ._json import FAST_OPTIONS, NULL, EncoderHook
+from ._losses import Losses
+from ._queue import BoundedQueue
+from ._writer import IWriterWorker, positive, sinkFor
+
+#: Why messages a destination logged while it wrote were refused.
+_FEEDBACK = "logged by the destination while it wrote: not fed back into it"
+
+_get_ident = threading.get_ident
+
+
+class WriterCore:
+    """
+    Queues messages and writes them to a destination, on a worker or, after
+    L{_switchToDirect}, on the thread that logs them.
+
+    @ivar destination: Where the messages go, from the writer's thread.
+    """
+
+    def __init__(
+        self,
+        destination: Callable[[Dict[str, Any]], None],
+        maxMessages: Optional[int],
+        maxBytes: int,
+        encoder: EncoderHook,
+        createWorker: Callable[[], IWriterWorker],
+    ) -> None:
+        """
+        See L{txcausal.logwriter.ThreadedWriter}.
+
+        @raise TypeError: If C{destination} is not callable.
+        @raise ValueError: If a limit is not positive.
+        """
+        if not callable(destination):
+            raise TypeError(f"ThreadedWriter needs a callable destination, not {destination!r}")
+        if maxMessages is not None:
+            positive("maxMessages", maxMessages)
+        positive("maxBytes", maxBytes)
+        self.destination = destination
+        self._sink = sinkFor(destination, encoder)
+        self._encode = self._sink.encode
+        self._recheck = self._sink.recheck
+        self._default = self._sink.default
+        self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched)
+        self._losses = Losses(self._sink, self._encode)
+        self._createWorker = createWorker
+        # From startService until the last step of the stop that follows:
+        # a writer started again before that step keeps its worker.
+        self._worker: Optional[IWriterWorker] = None
+        # In a forked child whose parent's writer was running: the child's
+        # worker is created by the first message that needs it.
+        self._workerDue = False
+        self._startLock = threading.Lock()
+        # When set, every message goes there instead of the queue: written
+        # at once after stopThreading, refused after giving up at exit.
+        self._bypass: Optional[Callable[[bytes], None]] = None
+        self._directLock = threading.RLock()
+        # Held from taking messages off the queue until they are written,
+        # and across a fork: the forking thread writes what is queued, and
+        # a child must not inherit a file whose lock a vanished thread holds.
+        self._forkLock = threading.Lock()
+        # The thread writing to the destination now, if any.
+        self._writingThread: Optional[int] = None
+        # Writes done, for the bound of a stop.
+        self._progress = 0
+        FORK_HOOKS.add(self)
+
+    @property
+    def dropped(self) -> int:
+        """
+        How many messages were lost so far: refused (counted as they are
+        refused), lost to a failing destination (counted as it fails), or
+        given up on (counted when the writer gives up).
+        """
+        return self._losses.lost + self._queue.refused
+
+    def __repr__(self) -> str:
+        return f"<ThreadedWriter {self._sink!r}>"
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Snapshot a message and queue it for writing.  Thread-safe, never
+        blocks on the destination, never raises (but for Control-C while
+        writing directly, after C{stopThreading}: see L{_writeDirect}).
+        """
+        writing = self._writingThread
+        if writing is not None and writing == _get_ident():
+            # Logged by the destination while it writes: it would loop.
+            self._queue.refuseFeedback()
+            return
+        try:
+            # The sink's encode(), its fast path inlined: this runs for
+            # every message.
+            data = _dumps(message, default=self._default, option=FAST_OPTIONS)
+        except TypeError:
+            data = self._encode(message)
+        else:
+            if data.partition(NULL)[1]:
+                data = self._recheck(message, data)
+        bypass = self._bypass
+        if bypass is not None:
+            bypass(data)
+            return
+        if self._queue.put(data):
+            worker = self._worker
+            if worker is None:
+                worker = self._startDueWorker()
+                if worker is None:
+                    if self._bypass is not None:
+                        # Queued while another thread switched to direct
+                        # writes: nobody else will write it.
+                        self._switchToDirect()
+                    return
+            worker.do(self._drain)
+
+    def _progressMade(self) -> int:
+        """
+        @return: How many writes were done so far.
+        """
+        return self._progress
+
+    def _switchToDirect(self) -> None:
+        """
+        Write every message from now on on the thread that logs it, and
+        what is queued (refused while switching) now.
+        """
+        with self._directLock:
+            self._bypass = self._writeDirect
+            self._holdForWrites()
+            try:
+                while self._writeTaken():
+                    pass
+            finally:
+                self._releaseAfterWrites()
+        self._report()
+
+    def _writeDirect(self, data: bytes) -> None:
+        """
+        Write a message on the thread that logs it.  A L{KeyboardInterrupt}
+        (Control-C on this thread) is re-raised, the message counted as
+        lost, for the destinations to report it and the program to stop.
+        """
+        with self._directLock:
+            self._holdForWrites()
+            try:
+                # What the destination logged while writing the previous
+                # messages is reported after this one, as on the worker.
+                feedback = self._queue.takeFeedback()
+                self._losses.write(data, 1, interruptible=True)
+                self._losses.refused(feedback, _FEEDBACK)
+            finally:
+                self._releaseAfterWrites()
+        # Outside the lock: a report can reach another writer.
+        self._report()
+
+    def _holdForWrites(self) -> None:
+        """
+        Take the write lock, for this thread to write to the destination.
+        """
+        self._forkLock.acquire()
+        self._writingThread = _get_ident()
+
+    def _releaseAfterWrites(self) -> None:
+        """
+        Undo L{_holdForWrites}.
+        """
+        self._writingThread = None
+        self._forkLock.release()
+
+    def _drain(self) -> None:
+        """
+        Write what is queued, until nothing is.  Runs on the worker.
+        """
+        while self._drainOnce():
+            pass
+
+    def _drainOnce(self) -> bool:
+        """
+        Write what is queued now, then send the failure reports.
+
+        @return: C{False} if there was nothing to do.
+        """
+        self._holdForWrites()
+        try:
+            more = self._writeTaken()
+        finally:
+            self._releaseAfterWrites()
+        self._report()
+        return more
+
+    def _close(self) -> None:
+        """
+        After the last drain: finish the run's writes (see L{Losses.close}),
+        and send the reports.
+        """
+        self._holdForWrites()
+        try:
+            self._losses.close("the destination raised, until the ThreadedWriter stopped")
+        finally:
+            self._releaseAfterWrites()
+        self._report()
+
+    def _writeTaken(self) -> bool:
+        """
+        Take what is queued, write it and report the refusals.  The caller
+        holds C{_forkLock}, so a fork never finds messages taken but not
+        written.  What the writer gave up on meanwhile is not written.
+
+        @return: C{False} if there was nothing to do.
+        """
+        losses = self._losses
+        epoch = losses.epoch
+        taken = self._queue.take()
+        if taken is None:
+            return False
+        chunks, full, closed, feedback = taken
+        for data, count, room in chunks:
+            if losses.epoch == epoch:
+                losses.write(data, count)
+                self._progress += 1
+            self._queue.release(count, room)
+        if losses.epoch == epoch:
+            losses.refused(full, "the ThreadedWriter queue was full")
+            losses.refused(closed, "logged while the ThreadedWriter was stopped")
+            losses.refused(feedback, _FEEDBACK)
+        return True
+
+    def _report(self) -> None:
+        """
+        Send the failure reports through the default logger (the other
+        destinations).  Call without holding C{_forkLock}.
+        """
+        if self._losses.hasReports():
+            for report in self._losses.takeReports():
+                _output._DEFAULT_LOGGER.write(report)
+
+    def _threaded(self) -> bool:
+        """
+        Whether the writer has a worker, made or due.
+        """
+        return self._worker is not None or self._workerDue
+
+    def _flushBeforeFork(self) -> None:
+        """
+        Before a fork, on the forking thread, once the write in progress is
+        done: write what is queued now, once, and report the refusals, so
+        that the parent's log is complete up to the fork whether it goes on
+        or exits at once.  What other threads log meanwhile stays queued for
+        the parent's worker: the child starts empty.
+        """
+        if self._threaded():
+            self._drainOnce()
+
+    def _holdWrites(self) -> None:
+        """
+        Wait for the write in progress, and hold off the next, until the
+        fork is done.
+        """
+        self._forkLock.acquire()
+
+    def _holdQueue(self) -> None:
+        """
+        Hold off every L{__call__} until the fork is done, so that no
+        thread is halfway through queueing a message.
+        """
+        self._queue.beforeFork()
+
+    def _releaseQueue(self) -> None:
+        """
+        In the parent, undo L{_holdQueue}.
+        """
+        self._queue.afterForkInParent()
+
+    def _releaseWrites(self) -> None:
+        """
+        In the parent, undo L{_holdWrites}.
+        """
+        self._forkLock.release()
+
+    def _afterForkInChild(self) -> None:
+        """
+        In a forked child, the parent's threads are gone and the parent has
+        written what was queued: start with new locks and an empty queue.
+        If the writer was running, the child's worker is created when the
+        child first logs, so that a child that execs or never logs starts no
+        thread.
+        """
+        self._forkLock = threading.Lock()
+        self._directLock = threading.RLock()
+        self._startLock = threading.Lock()
+        self._writingThread = None
+        self._queue.afterForkInChild()
+        self._losses.afterForkInChild()
+        # Not for a writer stopping at the fork: it stays stopped.
+        self._workerDue = self._queue.accepting and self._threaded()
+        self._worker = None
+
+    def _startDueWorker(self) -> Optional[IWriterWorker]:
+        """
+        @return: The worker, created if due (in a forked child, for its first
+            message); C{None} if the writer is stopping.
+        """
+        with self._startLock:
+            if self._workerDue:
+                try:
+                    # Set before the flag is cleared: a fork in between
+                    # still sees a running writer.
+                    self._worker = self._createWorker()
+                except Exception:
+                    # No thread to be had: write on the logging threads
+                    # rather than lose the messages.
+                    self._workerDue = False
+                    self._switchToDirect()
+                    return None
+                self._workerDue = False
+            return self._worker
