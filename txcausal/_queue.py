@@ -11,11 +11,16 @@ import sys
 import threading
 from typing import Callable, List, Optional, Tuple, Union
 
+#: The size past which a batch's buffer becomes a page of its own: the
+#: writer writes, and frees, a batch page by page, and shows progress
+#: between pages (see L{txcausal._writer.StallWatch}).
+PAGE_SIZE = 1 << 20
+
 #: What a message kept on its own costs in memory beyond its bytes: the
-#: header of its C{bytes} object, its allocation's rounding, and its place
-#: in the list (measured on CPython 3.11 with
-#: C{txcausal.test.test_queue}).
-ITEM_OVERHEAD = 56
+#: header of its C{bytes} object, its place in the list (42 bytes on
+#: CPython 3.10 to 3.13, measured by C{txcausal.test.test_queue}), and the
+#: allocator's rounding.
+ITEM_OVERHEAD = 50
 
 #: Encoded lines: a batch is the queue's own buffer, handed over uncopied.
 Lines = Union[bytes, bytearray]
@@ -37,9 +42,10 @@ class BoundedQueue:
     messages.  When full, the message being added is refused (tail drop) and
     counted.  Thread-safe.
 
-    For a batched sink the lines are appended to one growing buffer, which
-    the writer takes whole (not a copy): a message costs its bytes, plus the
-    buffer's spare room as it grows.  Otherwise each message is kept on its
+    For a batched sink the lines are appended to a growing buffer, which
+    becomes a page once past L{PAGE_SIZE}; the writer takes the pages (not
+    a copy): a message costs its bytes, plus the buffer's spare room as it
+    grows.  Otherwise each message is kept on its
     own, so that it is written, and freed, on its own: it is kept as a copy
     of its own size without its newline (the C{bytes} orjson returns holds
     about 4 KiB whatever its length), and its room counts L{ITEM_OVERHEAD}
@@ -54,8 +60,9 @@ class BoundedQueue:
     @ivar refused: Refused in all, reported or not.
     """
 
-    __slots__ = ("_maxMessages", "_maxBytes", "_batched", "_lock", "_buffer", "_items",
-                 "_queued", "_count", "_size", "_scheduled", "accepting", "refusedFull",
+    __slots__ = ("_maxMessages", "_maxBytes", "_batched", "_lock", "_buffer", "_pages",
+                 "_paged", "_items", "_queued", "_count", "_size", "_scheduled", "accepting",
+                 "refusedFull",
                  "refusedClosed", "refusedFeedback", "refused", "put")
 
     def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True) -> None:
@@ -70,8 +77,12 @@ class BoundedQueue:
         self._batched = batched
         self._lock = threading.Lock()
         self._buffer = bytearray()
+        #: Full buffers, and the number of messages queued in them.
+        self._pages: List[Chunk] = []
+        self._paged = 0
         self._items: List[bytes] = []
-        #: Messages queued and not yet taken (in the buffer or the items).
+        #: Messages queued and not yet taken (in the pages, the buffer or
+        #: the items).
         self._queued = 0
         #: Messages and bytes queued or being written.
         self._count = 0
@@ -99,10 +110,13 @@ class BoundedQueue:
             count = self._count
             size = self._size + len(data)
             if self.accepting and count < self._maxMessages and size <= self._maxBytes:
-                self._buffer += data
+                buffer = self._buffer
+                buffer += data
                 self._queued += 1
                 self._count = count + 1
                 self._size = size
+                if len(buffer) > PAGE_SIZE:
+                    self._turnPage()
                 if self._scheduled:
                     return False
                 self._scheduled = True
@@ -111,6 +125,16 @@ class BoundedQueue:
             return False
         finally:
             lock.release()
+
+    def _turnPage(self) -> None:
+        """
+        Make the buffer a page, and start another.  The caller holds the
+        lock.
+        """
+        buffer = self._buffer
+        self._pages.append((buffer, self._queued - self._paged, len(buffer)))
+        self._paged = self._queued
+        self._buffer = bytearray()
 
     def _putItem(self, data: bytes) -> bool:
         """
@@ -182,17 +206,23 @@ class BoundedQueue:
                 self._scheduled = False
                 return None
             feedback = self.refusedFeedback
-            buffer, items = self._buffer, self._items
-            self._buffer, self._items = bytearray(), []
-            self._queued = self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
-        chunks: List[Chunk]
-        if not queued:
-            chunks = []
-        elif self._batched:
-            chunks = [(buffer, queued, len(buffer))]
-        else:
+            chunks, buffer, items = self._pages, self._buffer, self._items
+            inBuffer = queued - self._paged
+            self._forget()
+            self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
+        if inBuffer and self._batched:
+            chunks.append((buffer, inBuffer, len(buffer)))
+        elif items:
             chunks = [(item, 1, len(item) + ITEM_OVERHEAD) for item in items]
         return chunks, full, closed, feedback
+
+    def _forget(self) -> None:
+        """
+        Start with nothing queued (the messages being written still count).
+        The caller holds the lock.
+        """
+        self._buffer, self._pages, self._items = bytearray(), [], []
+        self._queued = self._paged = 0
 
     def release(self, count: int, size: int) -> None:
         """
@@ -214,13 +244,11 @@ class BoundedQueue:
         """
         with self._lock:
             queued = self._queued
-            if self._batched:
-                size = len(self._buffer)
-            else:
-                size = sum(len(item) + ITEM_OVERHEAD for item in self._items)
+            size = (len(self._buffer) + sum(room for _, _, room in self._pages)
+                    + sum(len(item) + ITEM_OVERHEAD for item in self._items))
             pending = self.refusedFull + self.refusedClosed + self.refusedFeedback
-            self._buffer, self._items = bytearray(), []
-            self._queued = self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
+            self._forget()
+            self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
             self._count -= queued
             self._size -= size
             self._scheduled = False
@@ -255,8 +283,7 @@ class BoundedQueue:
         and the count of all refusals.
         """
         self._lock = threading.Lock()
-        self._buffer = bytearray()
-        self._items = []
-        self._queued = self._count = self._size = 0
+        self._forget()
+        self._count = self._size = 0
         self._scheduled = False
         self.refusedFull = self.refusedClosed = self.refusedFeedback = 0

@@ -1,0 +1,178 @@
+"""
+Tests for L{txcausal._queue.BoundedQueue}: its bounds, what a queued message
+really costs in memory, and the pages a batch is written in.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import Callable, List, TypeVar
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._json import FAST_OPTIONS
+from txcausal._queue import ITEM_OVERHEAD, PAGE_SIZE, BoundedQueue, Taken
+
+T = TypeVar("T")
+
+
+def _line(n: int) -> bytes:
+    """
+    @return: A message as the writer encodes it (with orjson, as it is).
+    """
+    return orjson.dumps({"message_type": "test:n", "task_uuid": "2d7a3a8e-7a37-4f8e-9b0c",
+                         "task_level": [n], "timestamp": 1700000000.25, "n": n},
+                        option=FAST_OPTIONS)
+
+
+def _traced(f: Callable[[], T]) -> "tuple[T, int, int]":
+    """
+    @return: What C{f} returned, the memory it left allocated, and the peak
+        it allocated meanwhile, in bytes (as L{tracemalloc} sees them).
+    """
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        result = f()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, current - before, peak - before
+
+
+def _queue(batched: bool, maxMessages: "int | None" = None,
+           maxBytes: int = 1 << 30) -> BoundedQueue:
+    queue = BoundedQueue(maxMessages, maxBytes, batched)
+    queue.setAccepting(True)
+    return queue
+
+
+def _taken(queue: BoundedQueue) -> Taken:
+    taken = queue.take()
+    assert taken is not None
+    return taken
+
+
+class BoundedQueueTests(SynchronousTestCase):
+    """
+    The bounds of a L{BoundedQueue}, and the room its messages take.
+    """
+
+    def test_noMessageLimitByDefault(self) -> None:
+        """
+        Without C{maxMessages}, only the bytes bound a queue.
+        """
+        queue = _queue(True, maxBytes=len(_line(0)) * 3)
+        for n in range(5):
+            queue.put(_line(n))
+        self.assertEqual(queue.refused, 2)
+        queue = _queue(True)
+        for n in range(20_000):
+            queue.put(_line(n))
+        self.assertEqual(queue.refused, 0)
+
+    def test_memoryOfQueuedMessages(self) -> None:
+        """
+        The room a queued message takes is no less than the memory it holds
+        (give or take the buffer's spare room as it grows): a message kept
+        on its own is a right-sized copy, not orjson's result, which holds
+        some 4 KiB whatever its length.
+        """
+        for batched, slack in ((True, 1.15), (False, 1.02)):
+            queue = _queue(batched)
+
+            def fill(queue: BoundedQueue = queue) -> None:
+                for n in range(20_000):
+                    queue.put(_line(n))
+
+            _, held, _ = _traced(fill)
+            room = queue._size
+            self.assertLessEqual(held, room * slack, (batched, held, room))
+            self.assertGreaterEqual(held, sum(len(_line(n)) - 1 for n in range(20_000)))
+
+    def test_itemOverhead(self) -> None:
+        """
+        L{ITEM_OVERHEAD} covers what a message kept on its own costs beyond
+        its bytes, as L{tracemalloc} sees it, with at most 16 bytes more for
+        the allocator's rounding, which it does not see.
+        """
+        queue = _queue(False)
+
+        def fill() -> None:
+            for n in range(20_000):
+                queue.put(_line(n))
+
+        _, held, _ = _traced(fill)
+        overhead = (held - sum(len(_line(n)) - 1 for n in range(20_000))) / 20_000
+        self.assertLessEqual(overhead, ITEM_OVERHEAD)
+        self.assertGreaterEqual(overhead, ITEM_OVERHEAD - 16)
+
+    def test_batchNotCopied(self) -> None:
+        """
+        Taking a batch does not copy it: the memory it holds is never held
+        twice.
+        """
+        queue = _queue(True)
+        for n in range(20_000):
+            queue.put(_line(n))
+        taken, _, peak = _traced(lambda: _taken(queue))
+        self.assertLess(peak, queue._size / 10)
+        self.assertEqual(sum(count for _, count, _ in taken[0]), 20_000)
+
+
+class PagesTests(SynchronousTestCase):
+    """
+    A batch is taken as pages of about L{PAGE_SIZE} bytes, each counting its
+    messages and its room exactly.
+    """
+
+    def test_pages(self) -> None:
+        """
+        Past L{PAGE_SIZE} bytes the buffer becomes a page; each page holds
+        whole lines, and the pages hold every message once, in order.
+        """
+        queue = _queue(True)
+        lines = [_line(n) for n in range(3 * PAGE_SIZE // 100)]
+        for line in lines:
+            queue.put(line)
+        chunks, _, _, _ = _taken(queue)
+        self.assertGreater(len(chunks), 2)
+        for data, count, room in chunks:
+            self.assertEqual((data.count(b"\n"), room), (count, len(data)))
+            self.assertLessEqual(len(data), PAGE_SIZE + max(map(len, lines)))
+            self.assertTrue(data.endswith(b"\n"))
+        self.assertEqual(b"".join(data for data, _, _ in chunks), b"".join(lines))
+
+    def test_roomFreedPageByPage(self) -> None:
+        """
+        Each page's room is freed when it is released, so that the writer
+        makes room as it goes; what is put meanwhile is the next batch.
+        """
+        queue = _queue(True)
+        for n in range(2 * PAGE_SIZE // 100):
+            queue.put(_line(n))
+        chunks, _, _, _ = _taken(queue)
+        sizes: List[int] = []
+        for _, count, room in chunks:
+            queue.release(count, room)
+            sizes.append(queue._size)
+        self.assertEqual(sizes[-1], 0)
+        self.assertEqual(sizes, sorted(sizes, reverse=True))
+        queue.put(_line(0))
+        self.assertEqual(_taken(queue)[0][0][1], 1)
+
+    def test_discard(self) -> None:
+        """
+        Discarding forgets the pages and the buffer and frees their room;
+        the messages being written still count until released.
+        """
+        queue = _queue(True)
+        queue.put(_line(0))
+        chunks, _, _, _ = _taken(queue)
+        for n in range(PAGE_SIZE // 50):
+            queue.put(_line(n))
+        queued, inWrite, pending = queue.discard()
+        self.assertEqual((queued, inWrite, pending), (PAGE_SIZE // 50, 1, 0))
+        self.assertEqual(queue._size, chunks[0][2])
+        self.assertIsNone(queue.take())
