@@ -21,7 +21,7 @@ txcausal under C{twistd}.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from twisted.application.service import IService, MultiService
 from twisted.internet.defer import Deferred
@@ -29,8 +29,8 @@ from twisted.logger import ILogObserver
 from twisted.python import usage
 from twisted.python.logfile import LogFile
 
+from . import _twistedlog
 from ._file import FileDestination
-from ._twistedlog import CausalLogObserver
 from .logwriter import ThreadedWriter
 
 #: The environment variable naming the file of L{causalLogObserver}.
@@ -65,22 +65,48 @@ def causalLogObserver(environ: Mapping[str, str] = os.environ,
     C{twistd --logger txcausal.twistd.causalLogObserver}, which calls it
     with no arguments.
 
-    The writer is not a service: once the reactor has stopped it writes
-    directly (see L{ThreadedWriter.stopThreading}), so twistd's last
-    events ("Main loop terminated.", "Server Shut Down.") are written before
-    the process exits, even when it exits by re-raising C{SIGTERM}.
+    The writer is not a service.  When the reactor shuts down, it first
+    writes what is queued (a C{before} shutdown trigger, as services stop),
+    so a backlog is written however long it takes while the file makes
+    progress; once the reactor has stopped it writes directly (see
+    L{ThreadedWriter.stopThreading}), so twistd's last events ("Main loop
+    terminated.", "Server Shut Down.") are written before the process
+    exits, even when it exits by re-raising C{SIGTERM}.
 
     @param environ: Where to look up the file name.
     @param reactor: The reactor twistd runs; default: the global one.
-    @return: A L{CausalLogObserver}.
+    @return: A L{txcausal.twisted.CausalLogObserver}.
+    """
+    path = environ.get(LOG_FILE_ENVIRONMENT) or DEFAULT_LOG_FILE
+    return _observeWith(fileWriter(path, reactor), reactor)
+
+
+def _observeWith(writer: ThreadedWriter, reactor: Any = None) -> ILogObserver:
+    """
+    Start C{writer} for the rest of the process, written out by the
+    reactor's shutdown, and return an observer of Twisted's events.
     """
     if reactor is None:
         from twisted.internet import reactor
-    path = environ.get(LOG_FILE_ENVIRONMENT) or DEFAULT_LOG_FILE
-    writer = fileWriter(path, reactor)
     writer.startService()
+    reactor.addSystemEventTrigger("before", "shutdown", writer.flush)
     reactor.addSystemEventTrigger("after", "shutdown", writer.stopThreading)
-    return CausalLogObserver()
+    return _twistedlog.CausalLogObserver()
+
+
+if not TYPE_CHECKING:
+    def __getattr__(name: str) -> Any:
+        """
+        Say what to use instead of the observer class, which C{twistd
+        --logger txcausal.twistd.CausalLogObserver} would otherwise take
+        for a logger that writes nothing.
+        """
+        if name == "CausalLogObserver":
+            raise AttributeError(
+                "txcausal.twistd.CausalLogObserver is not a twistd logger (the class only "
+                "bridges events, and writes nothing itself): use "
+                "--logger txcausal.twistd.causalLogObserver")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CausalLogService(MultiService):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import select
 import sys
 import threading
@@ -196,15 +197,23 @@ class ExampleTests(SynchronousTestCase):
 
     def test_threadedWriterService(self) -> None:
         """
-        The example writes its whole burst through the slow destination,
-        the writer having been stopped only once all of it was written.
+        The example writes its whole burst through its slow destination,
+        which is called for each message on the writer's thread, not the
+        reactor's; the writer is stopped only once all of it was written.
         """
         result = run_example("threaded_writer_service.py")
         messages = [orjson.loads(line) for line in result.stdout.splitlines()]
         self.assertEqual([m["n"] for m in messages if m.get("message_type") == "demo:item"],
                          list(range(10)))
         self.assertEqual(messages[-1]["action_status"], "succeeded")
-        self.assertIn("logging took", result.stderr)
+        measured = re.fullmatch(
+            r"logging took the reactor \((\S+)\) [0-9.]+ ms; the destination wrote (\d+) "
+            r"messages in \d+ ms on (.+)\n", result.stderr)
+        assert measured is not None, result.stderr
+        reactorThread, calls, writerThreads = measured.groups()
+        self.assertEqual(int(calls), len(messages))
+        self.assertEqual(writerThreads, "txcausal-writer")
+        self.assertNotEqual(reactorThread, writerThreads)
 
 
 class RealForkTests(TestCase):

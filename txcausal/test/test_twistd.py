@@ -11,13 +11,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import ILogObserver
 from twisted.python import usage
+from twisted.python.reflect import namedAny
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -189,6 +190,8 @@ class CausalLogObserverTests(SynchronousTestCase):
         observer = causalLogObserver(environ, reactor)
         [(stopThreading, _, _)] = reactor.triggers["after"]["shutdown"]
         writer = stopThreading.__self__
+        [(flush, _, _)] = reactor.triggers["before"]["shutdown"]
+        self.assertEqual(flush, writer.flush)
         self.addCleanup(lambda: _logFile(writer).close())
         self.addCleanup(remove_destination, writer)
         self.addCleanup(stopThreading)
@@ -212,6 +215,16 @@ class CausalLogObserverTests(SynchronousTestCase):
         self.assertEqual(_types(messages), ["twisted:log", "test:causal", "test:late"])
         self.assertEqual(messages[0]["message"], "hello twistd")
 
+    def test_classIsNotALogger(self) -> None:
+        """
+        C{txcausal.twistd.CausalLogObserver}, the class given to C{--logger}
+        by mistake for the factory, cannot be imported: the error names the
+        factory.
+        """
+        exc = self.assertRaises(AttributeError, namedAny, "txcausal.twistd.CausalLogObserver")
+        self.assertIn("txcausal.twistd.causalLogObserver", str(exc))
+        self.assertRaises(AttributeError, namedAny, "txcausal.twistd.NoSuchThing")
+
     def test_defaultFile(self) -> None:
         """
         Without the environment variable, the file is C{txcausal.log} in the
@@ -232,15 +245,23 @@ class _Twistd:
     """
 
     def __init__(self, case: SynchronousTestCase, args: List[str], log: Path,
-                 daemon: bool = False) -> None:
+                 daemon: bool = False, files: Optional[Dict[str, str]] = None,
+                 environ: Optional[Dict[str, str]] = None) -> None:
+        """
+        @param files: Modules and C{.tac} files, by name, to put on the path
+            (in the directory holding the example plugin).
+        @param environ: More environment variables.
+        """
         self.dir = Path(case.mktemp()).absolute()
         self.pidfile = self.dir / "twistd.pid"
         self.daemon = daemon
         # A copy, so the plugin cache twistd writes stays out of the tree.
         shutil.copytree(examples_dir() / "twistd_plugin", self.dir / "plugin")
+        for name, text in (files or {}).items():
+            (self.dir / "plugin" / name).write_text(text)
         self.log = log
         env = dict(os.environ, PYTHONPATH=str(self.dir / "plugin"),
-                   **{LOG_FILE_ENVIRONMENT: str(log)})
+                   **{LOG_FILE_ENVIRONMENT: str(log)}, **(environ or {}))
         self.output = open(self.dir / "output.txt", "wb")
         case.addCleanup(self.output.close)
         self.process = subprocess.Popen(
@@ -286,6 +307,25 @@ class _Twistd:
         self.kill()
         raise AssertionError(f"no {messageType} in {self.log}:\n"
                              f"{(self.dir / 'output.txt').read_text()}")
+
+    def waitForFile(self, name: str, deadline: float = 30) -> None:
+        """
+        Poll until a file of this name is in twistd's directory.
+        """
+        end = time.monotonic() + deadline
+        while time.monotonic() < end and self.process.poll() is None:
+            if (self.dir / name).exists():
+                return
+            time.sleep(0.02)
+        self.kill()
+        raise AssertionError(f"no {name}:\n{self.outputText()}")
+
+    def outputText(self) -> str:
+        """
+        @return: What twistd wrote on its standard output and error.
+        """
+        self.output.flush()
+        return (self.dir / "output.txt").read_text()
 
     def terminate(self) -> List[Dict[str, Any]]:
         """

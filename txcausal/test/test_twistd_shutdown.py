@@ -1,0 +1,198 @@
+"""
+End-to-end: a real C{twistd} stopped by C{SIGTERM} while its causal log has
+a backlog, or a destination that hangs or raises C{SystemExit}: the backlog
+is written before the process exits, and stopping always finishes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from .test_twistd import _Twistd, _types
+
+#: Destinations and services that misbehave, on the path of the twistd runs.
+_FAULTY = '''
+import os
+import threading
+import time
+from pathlib import Path
+
+from twisted.application.service import Application, Service
+
+from txcausal import FileDestination, log_message
+from txcausal.logwriter import ThreadedWriter
+from txcausal.twistd import LOG_FILE_ENVIRONMENT, CausalLogService, _observeWith
+
+COUNT = int(os.environ["FAULTY_COUNT"])
+LOG = os.environ[LOG_FILE_ENVIRONMENT]
+
+
+class SlowFile:
+    """A binary file taking 30 us a line, as a slow disk."""
+    mode = "ab"
+
+    def __init__(self, path):
+        self._file = open(path, "ab")
+
+    def write(self, data):
+        time.sleep(data.count(b"\\n") * 30e-6)
+        return self._file.write(data)
+
+    def flush(self):
+        self._file.flush()
+
+
+class Faulty:
+    """A file destination that hangs for ever on message 5, or raises
+    SystemExit on message 3."""
+
+    def __init__(self, path):
+        self._file = FileDestination(open(path, "ab"))
+
+    def __call__(self, message):
+        fault = os.environ["FAULTY_FAULT"]
+        if fault == "hang" and message.get("n") == 5:
+            threading.Event().wait()
+        if fault == "exit" and message.get("n") == 3:
+            raise SystemExit(3)
+        self._file(message)
+
+    def __repr__(self):
+        return "<Faulty>"
+
+
+class Burst(Service):
+    """Logs COUNT messages on startup, then says it is ready."""
+
+    def startService(self):
+        Service.startService(self)
+        for n in range(COUNT):
+            log_message(message_type="test:burst", n=n)
+        Path("ready").write_text("ready")
+
+
+def slowLogObserver():
+    """A --logger: the wiring of txcausal.twistd.causalLogObserver, slow file."""
+    return _observeWith(ThreadedWriter(FileDestination(SlowFile(LOG)), exitTimeout=0.5))
+
+
+def logged(destination):
+    """An application whose Burst logs through a CausalLogService."""
+    application = Application("faulty")
+    service = CausalLogService(ThreadedWriter(destination, exitTimeout=0.5))
+    service.setServiceParent(application)
+    Burst().setServiceParent(service)
+    return application
+'''
+
+_FILES = {
+    "faulty.py": _FAULTY,
+    "burst.tac": "from twisted.application.service import Application\n"
+                 "from faulty import Burst\n"
+                 "application = Application('burst')\n"
+                 "Burst().setServiceParent(application)\n",
+    "slow.tac": "from txcausal import FileDestination\n"
+                "from faulty import LOG, SlowFile, logged\n"
+                "application = logged(FileDestination(SlowFile(LOG)))\n",
+    "faulty.tac": "from faulty import LOG, Faulty, logged\n"
+                  "application = logged(Faulty(LOG))\n",
+}
+
+
+def _burst(messages: List[Dict[str, Any]]) -> List[int]:
+    return [m["n"] for m in messages if m.get("message_type") == "test:burst"]
+
+
+def _reports(output: str) -> List[Dict[str, Any]]:
+    """
+    @return: The JSON reports written to standard error, in twistd's output
+        (which logs each line written there, after a prefix).
+    """
+    return [orjson.loads(line[line.index("{"):]) for line in output.splitlines()
+            if "[stderr#error] {" in line]
+
+
+class TwistdShutdownTests(SynchronousTestCase):
+    """
+    A real C{twistd -n} sent C{SIGTERM} with a backlog, or a destination that
+    misbehaves.  The writers' C{exitTimeout} is half a second.
+    """
+
+    def twistd(self, args: List[str], count: int, fault: str = "") -> _Twistd:
+        log = Path(self.mktemp()).absolute()
+        twistd = _Twistd(self, args, log, files=_FILES,
+                         environ={"FAULTY_COUNT": str(count), "FAULTY_FAULT": fault})
+        twistd.waitForFile("ready")
+        return twistd
+
+    def test_loggerBacklog(self) -> None:
+        """
+        With the C{--logger} factory's wiring, a backlog that takes longer
+        than the exit timeout to write (40,000 lines at 30 us) is written
+        as the reactor shuts down: nothing is lost, and twistd's last event
+        still ends the file.
+        """
+        twistd = self.twistd(["--logger", "faulty.slowLogObserver", "-y", "plugin/burst.tac"],
+                             40_000)
+        messages = twistd.terminate()
+        self.assertEqual(_burst(messages), list(range(40_000)))
+        texts = [m["message"] for m in messages if m.get("message_type") == "twisted:log"]
+        self.assertEqual(texts[-1], "Server Shut Down.")
+        self.assertNotIn("txcausal:messages_dropped", twistd.outputText())
+
+    def test_serviceBacklog(self) -> None:
+        """
+        A L{txcausal.twistd.CausalLogService} (as C{--causal-log} and the
+        C{.tac} recipe make) writes a backlog longer than the exit timeout
+        before the process exits.
+        """
+        twistd = self.twistd(["-y", "plugin/slow.tac"], 40_000)
+        self.assertEqual(_burst(twistd.terminate()), list(range(40_000)))
+
+    def test_hungDestination(self) -> None:
+        """
+        A destination that never returns does not stop twistd from exiting:
+        the writer gives up after the exit timeout, and twistd's output
+        says how many messages were not written.
+        """
+        twistd = self.twistd(["-y", "plugin/faulty.tac"], 10, "hang")
+        messages = twistd.terminate()
+        self.assertEqual(_burst(messages), [0, 1, 2, 3, 4])
+        [report] = _reports(twistd.outputText())
+        self.assertEqual((report["message_type"], report["count"]),
+                         ("txcausal:messages_dropped", 5))
+
+    def test_destinationRaisingSystemExit(self) -> None:
+        """
+        A destination raising C{SystemExit} is a failing destination: the
+        writer reports it, writes the other messages, and stops when twistd
+        does.
+        """
+        twistd = self.twistd(["-y", "plugin/faulty.tac"], 10, "exit")
+        messages = twistd.terminate()
+        self.assertEqual(_burst(messages), [0, 1, 2, 4, 5, 6, 7, 8, 9])
+        [failure] = [m for m in messages if m["message_type"] == "eliot:destination_failure"]
+        self.assertEqual((failure["exception"], failure["lost"]), ("builtins.SystemExit", 1))
+        self.assertIn("eliot:destination_failure", _types(messages))
+
+
+class LoggerClassTests(SynchronousTestCase):
+    """
+    C{twistd --logger txcausal.twistd.CausalLogObserver}, the class rather
+    than the factory.
+    """
+
+    def test_failsLoudly(self) -> None:
+        """
+        twistd refuses it at once, saying which name to use.
+        """
+        log = Path(self.mktemp()).absolute()
+        twistd = _Twistd(self, ["--logger", "txcausal.twistd.CausalLogObserver",
+                                "causal-example"], log)
+        self.assertNotEqual(twistd.process.wait(30), 0)
+        self.assertIn("--logger txcausal.twistd.causalLogObserver", twistd.outputText())
+        self.assertFalse(log.exists())
