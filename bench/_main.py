@@ -25,7 +25,7 @@ def _scenarios() -> List[Tuple[str, str, Scenario]]:
     """
     @return: Each scenario group: its numbers, a title, and its runner.
     """
-    from . import _core, _deferred, _memory, _otel, _threaded, _tree, _writer
+    from . import _burst, _core, _deferred, _memory, _otel, _threaded, _tree, _writer
 
     return [
         ("1 2 3 8", "messages and actions, FileDestination", _core.run),
@@ -35,6 +35,7 @@ def _scenarios() -> List[Tuple[str, str, Scenario]]:
         ("6", "memory per open action", _memory.run),
         ("7", "parsing and tree rendering", _tree.run),
         ("9", "actions as OpenTelemetry spans", _otel.run),
+        ("10", "bursts through ThreadedWriter: messages lost, peak RSS", _burst.run),
     ]
 
 

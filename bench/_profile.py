@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Callable, Tuple
 
+from twisted.internet.task import Clock
+
 from . import _peers, _threaded, _threaded_child
 
 #: Configurations, in the order C{--config} lists them.
@@ -53,10 +55,11 @@ def title(number: int) -> str:
     return _threaded._SCENARIOS[number - 1][1]
 
 
-class _Immediate:
+class _Immediate(Clock):
     """
     Enough of a reactor for C{ThreadedWriter.stopService} when its worker
-    runs on this thread: C{callFromThread} calls at once.
+    runs on this thread: C{callFromThread} calls at once, and time stands
+    still (the stop is never timed out).
     """
 
     def callFromThread(self, f: Callable[..., object], *args: object) -> None:

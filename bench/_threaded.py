@@ -19,7 +19,7 @@ from ._core import ELIOT, THREADED
 from ._harness import Row, Settings, Workdir, compare, unavailable
 from ._writer import medians, rotated, run_child
 
-#: Messages per timed burst: below txcausal's default queue bound (10,000).
+#: Messages per timed burst: well below txcausal's default queue bound (64 MiB).
 MESSAGES = 8_000
 NOTE = "CPU of all threads until stopService fired"
 

@@ -21,7 +21,7 @@ import txcausal
 from ._helpers import run_python
 
 #: Every scenario must have at least one row in the table.
-SCENARIOS = ["1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "7 ", "8 ", "9 "]
+SCENARIOS = ["1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "7 ", "8 ", "9 ", "10 "]
 HEADER = "| scenario | measure | txcausal | peer | peer figure | ratio | target | verdict |"
 
 
@@ -108,6 +108,29 @@ class CompareTests(SynchronousTestCase):
                                  "eliot").ratio, 4.0)
 
 
+class BurstTests(SynchronousTestCase):
+    """
+    Scenario 10, the bursts, in its quick run.
+    """
+
+    def test_nothingLostAtDefaultSettings(self) -> None:
+        """
+        Each burst has a row of messages lost, for txcausal and Eliot, with
+        the target of none lost for txcausal, and a row of peak RSS growth
+        with a ratio; every burst is from one thread and from four.
+        """
+        _, rows = quick_run()
+        bursts = [row for row in rows if row["scenario"].startswith("10 ")]
+        lost = [row for row in bursts if row["measure"].startswith("messages lost")]
+        self.assertTrue(lost, rows)
+        for row in lost:
+            self.assertEqual((row["txcausal"], row["target"], row["met"]), (0, "0", True))
+            self.assertEqual(row["peer_value"], 0)
+        rss = [row for row in bursts if row["measure"] == "peak RSS growth"]
+        self.assertEqual(len(rss), len(lost))
+        self.assertEqual({"1 thread" in row["scenario"] for row in rss}, {True, False})
+
+
 class QuickBenchTests(SynchronousTestCase):
     """
     C{python -m bench --quick} runs every scenario and prints the table.
@@ -129,7 +152,7 @@ class QuickBenchTests(SynchronousTestCase):
 
     def test_everyScenarioHasARow(self) -> None:
         """
-        Every scenario, 1 to 9, has at least one row.
+        Every scenario, 1 to 10, has at least one row.
         """
         scenarios = [line.split("|")[1].strip() + " " for line in self.table_lines()[2:]]
         for number in SCENARIOS:
@@ -139,12 +162,15 @@ class QuickBenchTests(SynchronousTestCase):
     def test_rowsHaveARatioOrSayWhyNot(self) -> None:
         """
         Every row has a ratio, or says why it has none (the scenario is not
-        available here, or its figure is below the noise); no scenario crashed.
+        available here, its figure is below the noise, or it is a count);
+        no scenario crashed.
         """
         self.assertTrue(self.rows, self.result.stderr)
         for row in self.rows:
             if row["ratio"] is None:
-                self.assertRegex(row["note"], r"^n/a \((not available|below the noise)\)", row)
+                self.assertRegex(row["note"],
+                                 r"^n/a \((not available|below the noise|a count, no ratio)\)",
+                                 row)
             else:
                 self.assertGreater(row["ratio"], 0, row)
         self.assertNotIn("Traceback", self.result.stderr)
