@@ -264,6 +264,19 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         writer(_message(9))
         self.assertEqual(writer.dropped, 4)
 
+    def test_defaultBoundHoldsABurst(self) -> None:
+        """
+        At the default settings, a burst of 20,000 messages logged while the
+        destination has written none of them is queued whole: the queue is
+        bounded by their memory, not by a count of messages.
+        """
+        writer, written, performAll = self.started()
+        for n in range(20_000):
+            writer(_message(n))
+        self.assertEqual(writer.dropped, 0)
+        performAll()
+        self.assertEqual([m["n"] for m in written], list(range(20_000)))
+
     def test_queueBoundedInBytes(self) -> None:
         """
         The queue also holds at most C{maxBytes} bytes, each message counting

@@ -5,6 +5,7 @@ what is reported, what is counted, and when.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Dict, List
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -288,3 +289,41 @@ class FeedbackTests(_Harness, SynchronousTestCase):
         self.assertTrue(_inThread(lambda: destinations.send(_message(1))))
         self.assertEqual([m.get("n") for m in calls], [1])
         self.assertEqual(writer.dropped, 1)
+
+
+class DirectFailureDeadlockTests(SynchronousTestCase):
+    """
+    Writers writing directly (after C{stopThreading}) whose destinations
+    fail at once on two threads, each report reaching the other writer.
+    """
+
+    def test_noDeadlock(self) -> None:
+        """
+        A report is sent once the writer's lock is released: two writers
+        failing together on two threads, each holding its own lock while
+        its destination runs, do not wait for each other's.
+        """
+        both = threading.Barrier(2, timeout=10)
+
+        def failing(message: Dict[str, Any]) -> None:
+            if message.get("message_type") == "test:n":
+                both.wait()
+                raise OSError("full")
+
+        first = ThreadedWriter(failing, ImmediateReactor(), createWorker=_ImmediateWorker)
+        second = ThreadedWriter(failing, ImmediateReactor(), createWorker=_ImmediateWorker)
+        destinations = Destinations()
+        destinations.add(first, second)
+        self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
+        for writer in (first, second):
+            writer.startService()
+            self.addCleanup(remove_destination, writer)
+            writer.stopThreading()
+        threads = [threading.Thread(target=writer, args=(_message(n),), daemon=True)
+                   for n, writer in enumerate((first, second))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        self.assertEqual([thread.is_alive() for thread in threads], [False, False])
+        self.assertEqual((first.dropped, second.dropped), (1, 1))

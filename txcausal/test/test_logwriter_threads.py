@@ -178,6 +178,24 @@ class ForgottenStopTests(SynchronousTestCase):
     A process whose writer is never stopped still exits.
     """
 
+    def test_lostAtExitReported(self) -> None:
+        """
+        When the exit timeout runs out before a backlog is written (2,000
+        messages taking 1 ms each, 0.2 s to write them), the process still
+        exits, and reports on standard error how many messages it did not
+        write: with those written, every message is accounted for.
+        """
+        path = Path(self.mktemp())
+        result = run_python(["-c", _FORGOTTEN_BACKLOG, str(path)], timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        [report] = [orjson.loads(line) for line in result.stderr.splitlines()]
+        self.assertEqual(report["message_type"], "txcausal:messages_dropped")
+        self.assertIn("exit timeout", report["reason"])
+        written = path.read_text().split()
+        self.assertGreater(report["count"], 0)
+        self.assertEqual(report["count"] + len(written), 2000)
+        self.assertEqual(written, [str(n) for n in range(len(written))])
+
     def test_exitsAndFlushes(self) -> None:
         """
         The process exits promptly and the queued messages are written at
@@ -188,6 +206,27 @@ class ForgottenStopTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         mine = [m["n"] for m in read_json_lines(path) if m["message_type"] == "test:forgotten"]
         self.assertEqual(mine, list(range(20)))
+
+
+_FORGOTTEN_BACKLOG = """
+import sys, time
+from txcausal import log_message
+from txcausal.logwriter import ThreadedWriter
+
+class Slow:
+    def __init__(self, path):
+        self.file = open(path, "a")
+
+    def __call__(self, message):
+        time.sleep(0.001)
+        self.file.write(str(message["n"]) + "\\n")
+        self.file.flush()
+
+writer = ThreadedWriter(Slow(sys.argv[1]), exitTimeout=0.2)
+writer.startService()
+for n in range(2000):
+    log_message("test:forgotten", n=n)
+"""
 
 
 class ExampleTests(SynchronousTestCase):
