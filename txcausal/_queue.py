@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Callable, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 #: The size past which a batch's buffer becomes a page of its own: the
 #: writer writes, and frees, a batch page by page, and shows progress
@@ -51,7 +51,6 @@ class BoundedQueue:
     about 4 KiB whatever its length), and its room counts L{ITEM_OVERHEAD}
     bytes more.  The messages being written count until they are released.
 
-    @ivar put: Adds one encoded message (see L{_putLine}).
     @ivar refusedFull: Refused because the queue was full, not yet reported.
     @ivar refusedClosed: Refused because the writer was not running, not yet
         reported.
@@ -63,7 +62,7 @@ class BoundedQueue:
     __slots__ = ("_maxMessages", "_maxBytes", "_batched", "_lock", "_buffer", "_pages",
                  "_paged", "_items", "_queued", "_count", "_size", "_scheduled", "accepting",
                  "refusedFull",
-                 "refusedClosed", "refusedFeedback", "refused", "put")
+                 "refusedClosed", "refusedFeedback", "refused", "_overhead")
 
     def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True) -> None:
         """
@@ -90,17 +89,20 @@ class BoundedQueue:
         self._scheduled = False
         self.accepting = False
         self.refusedFull = self.refusedClosed = self.refusedFeedback = self.refused = 0
-        self.put: Callable[[bytes], bool] = self._putLine if batched else self._putItem
+        #: What a message costs beyond its bytes.
+        self._overhead = 0 if batched else ITEM_OVERHEAD
 
-    def _putLine(self, data: bytes) -> bool:
+    def put(self, data: bytes) -> bool:
         """
-        Add one encoded message to the buffer, unless the queue is full or
-        closed.
+        Add one encoded message, unless the queue is full or closed.
 
         @return: C{True} when the caller must schedule a drain (the queue was
             idle); C{False} when one is already scheduled or C{data} was
             refused.
         """
+        batched = self._batched
+        if not batched:
+            data = data[:-1]
         # This runs for every message: an explicit acquire and release, and
         # the common case tested first, measured a third cheaper than
         # "with self._lock" and the refusals first.
@@ -108,15 +110,18 @@ class BoundedQueue:
         lock.acquire()
         try:
             count = self._count
-            size = self._size + len(data)
+            size = self._size + len(data) + self._overhead
             if self.accepting and count < self._maxMessages and size <= self._maxBytes:
-                buffer = self._buffer
-                buffer += data
+                if batched:
+                    buffer = self._buffer
+                    buffer += data
+                    if len(buffer) > PAGE_SIZE:
+                        self._turnPage(self._queued + 1)
+                else:
+                    self._items.append(data)
                 self._queued += 1
                 self._count = count + 1
                 self._size = size
-                if len(buffer) > PAGE_SIZE:
-                    self._turnPage()
                 if self._scheduled:
                     return False
                 self._scheduled = True
@@ -126,39 +131,15 @@ class BoundedQueue:
         finally:
             lock.release()
 
-    def _turnPage(self) -> None:
+    def _turnPage(self, queued: int) -> None:
         """
-        Make the buffer a page, and start another.  The caller holds the
-        lock.
+        Make the buffer, now holding the last of C{queued} messages, a page,
+        and start another.  The caller holds the lock.
         """
         buffer = self._buffer
-        self._pages.append((buffer, self._queued - self._paged, len(buffer)))
-        self._paged = self._queued
+        self._pages.append((buffer, queued - self._paged, len(buffer)))
+        self._paged = queued
         self._buffer = bytearray()
-
-    def _putItem(self, data: bytes) -> bool:
-        """
-        Add one encoded message on its own: see L{_putLine}.
-        """
-        item = data[:-1]
-        lock = self._lock
-        lock.acquire()
-        try:
-            count = self._count
-            size = self._size + len(item) + ITEM_OVERHEAD
-            if self.accepting and count < self._maxMessages and size <= self._maxBytes:
-                self._items.append(item)
-                self._queued += 1
-                self._count = count + 1
-                self._size = size
-                if self._scheduled:
-                    return False
-                self._scheduled = True
-                return True
-            self._refuse()
-            return False
-        finally:
-            lock.release()
 
     def _refuse(self) -> None:
         """

@@ -133,6 +133,8 @@ class PagesTests(SynchronousTestCase):
         whole lines, and the pages hold every message once, in order.
         """
         queue = _queue(True)
+        queue.put(_line(-1))
+        _taken(queue)  # being written while the pages fill
         lines = [_line(n) for n in range(3 * PAGE_SIZE // 100)]
         for line in lines:
             queue.put(line)
