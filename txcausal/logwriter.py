@@ -149,8 +149,10 @@ class ThreadedWriter(WriterCore, Service):
         stop = Stop()
 
         def stalled() -> None:
-            self._giveUp(stop, f"the destination made no progress for {self._exitTimeout:g} s "
-                               f"while the ThreadedWriter stopped")
+            # Started again meanwhile: the new run keeps the queue.
+            if not self.running:
+                self._giveUp(stop, f"the destination made no progress for "
+                                   f"{self._exitTimeout:g} s while the ThreadedWriter stopped")
             done.callback(None)
 
         watch = StallWatch(reactor, self._exitTimeout, self._progressMade, stalled)

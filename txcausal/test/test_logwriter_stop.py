@@ -173,6 +173,30 @@ class RestartTests(_StopHarness, SynchronousTestCase):
         self.assertEqual(writer.dropped, 2)
 
 
+class RestartWhileStuckTests(_StopHarness, SynchronousTestCase):
+    """
+    A writer started again while its last stop waits for a stuck
+    destination.
+    """
+
+    def test_newRunKeepsItsQueue(self) -> None:
+        """
+        When the old stop's wait runs out after the writer was started
+        again, its L{Deferred} fires, but nothing is given up: the new run
+        keeps its worker and its queue.
+        """
+        writer, written, performAll = self.started(exitTimeout=5)
+        writer(_message(1))
+        stopped = writer.stopService()
+        writer.startService()
+        writer(_message(2))
+        self.clock(writer).advance(5)
+        self.successResultOf(stopped)
+        self.assertEqual(writer.dropped, 0)
+        performAll()
+        self.assertEqual([m["n"] for m in written], [1, 2])
+
+
 @implementer(IWriterWorker)
 class _StuckWorker:
     """
