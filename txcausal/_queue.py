@@ -115,7 +115,8 @@ class BoundedQueue:
                 if batched:
                     buffer = self._buffer
                     buffer += data
-                    if len(buffer) > PAGE_SIZE:
+                    # The queue's size first: no call while it is small.
+                    if size > PAGE_SIZE and len(buffer) > PAGE_SIZE:
                         self._turnPage(self._queued + 1)
                 else:
                     self._items.append(data)
