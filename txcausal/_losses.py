@@ -35,6 +35,7 @@ class Losses:
     @ivar lost: How many messages were lost to failures, or given up on.
     @ivar epoch: How many times the writer gave up on the destination: a
         write begun before it gave up was counted then, whatever it does.
+    @ivar writing: How many messages the write in progress holds, if any.
     """
 
     def __init__(self, sink: Any, encode: Callable[[Report], bytes]) -> None:
@@ -48,6 +49,7 @@ class Losses:
         self._lock = threading.Lock()
         self.lost = 0
         self.epoch = 0
+        self.writing = 0
         self._failing = False
         self._lostToFailures = 0
         self._reports: List[Report] = []
@@ -79,6 +81,7 @@ class Losses:
         @return: Whether it was written.
         """
         epoch = self.epoch
+        self.writing = count
         try:
             self._sink.write(data)
         except BaseException as e:
@@ -89,6 +92,8 @@ class Losses:
                 raise
             self._failed(e, data, count)
             return False
+        finally:
+            self.writing = 0
         if self._failing and epoch == self.epoch:
             with self._lock:
                 self._failing = False

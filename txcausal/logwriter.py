@@ -257,19 +257,24 @@ class ThreadedWriter(WriterCore, Service):
         Stop waiting for a destination that makes no progress: forget what
         is queued, count it with the messages of the write in progress, and
         report them on standard error (and, C{toOthers}, through the other
-        destinations).  The stuck worker is left to finish on its own; a
-        restart makes another.
+        destinations); the report's C{unfinished_write} says how many were
+        in the write that had not returned, which may yet finish.  The stuck
+        worker is left to finish on its own; a restart makes another.
         """
         stop.gaveUp = True
         with self._startLock:
             worker, self._worker = self._worker, None
         if worker is not None:
             worker.quit()
+        unfinished = self._losses.writing
         queued, inWrite, refusals = self._queue.discard()
         self._losses.giveUp(queued + inWrite)
         if queued + inWrite + refusals:
+            # The write that had not returned may yet finish: its messages
+            # are counted, and said apart.
             report = dropped_message(queued + inWrite + refusals, reason,
-                                     destination=self._losses.name())
+                                     destination=self._losses.name(),
+                                     unfinished_write=unfinished)
             _output._last_resort(report)
             if toOthers:
                 _output._DEFAULT_LOGGER.write(report)

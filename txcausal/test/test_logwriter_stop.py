@@ -71,8 +71,8 @@ class StopServiceBoundTests(_StopHarness, SynchronousTestCase):
         self.successResultOf(stopped)
         self.assertEqual((written, writer.dropped), ([], 3))
         [report] = _reports(self.stderr)
-        self.assertEqual((report["message_type"], report["count"]),
-                         ("txcausal:messages_dropped", 3))
+        self.assertEqual((report["message_type"], report["count"], report["unfinished_write"]),
+                         ("txcausal:messages_dropped", 3, 0))
         self.assertIn("5 s", report["reason"])
 
     def test_slowDestinationMakingProgress(self) -> None:
@@ -118,7 +118,8 @@ class StopServiceBoundTests(_StopHarness, SynchronousTestCase):
         performAll()
         self.successResultOf(stopped)
         self.assertEqual((calls, writer.dropped), ([0], 3))
-        self.assertEqual(logger.messages[0]["count"], 3)
+        self.assertEqual((logger.messages[0]["count"], logger.messages[0]["unfinished_write"]),
+                         (3, 1))
         self.assertEqual([m["message_type"] for m in logger.messages],
                          ["txcausal:messages_dropped"])
         self.assertEqual([r["count"] for r in _reports(self.stderr)], [3])

@@ -183,7 +183,9 @@ class ForgottenStopTests(SynchronousTestCase):
         When the exit timeout runs out before a backlog is written (2,000
         messages taking 1 ms each, 0.2 s to write them), the process still
         exits, and reports on standard error how many messages it did not
-        write: with those written, every message is accounted for.
+        write: with those written, every message is accounted for, but the
+        one in the write that had not returned, which may have finished as
+        the process exited: the report counts it, and says it apart.
         """
         path = Path(self.mktemp())
         result = run_python(["-c", _FORGOTTEN_BACKLOG, str(path)], timeout=60)
@@ -193,7 +195,8 @@ class ForgottenStopTests(SynchronousTestCase):
         self.assertIn("exit timeout", report["reason"])
         written = path.read_text().split()
         self.assertGreater(report["count"], 0)
-        self.assertEqual(report["count"] + len(written), 2000)
+        self.assertIn(report["unfinished_write"], (0, 1))
+        self.assertIn(report["count"] + len(written) - 2000, (0, report["unfinished_write"]))
         self.assertEqual(written, [str(n) for n in range(len(written))])
 
     def test_exitsAndFlushes(self) -> None:
