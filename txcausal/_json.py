@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 import re
 import traceback
+from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
 
 import orjson
 
 from ._jsondefault import EncoderHook, make_default
 from ._safe import safe_repr, safe_str, type_name
-from ._sanitize import Cleaner
+from ._sanitize import ORJSON_NATIVE, Cleaner
 from ._wire import (
     SERIALIZATION_FAILURE,
     TASK_LEVEL_FIELD,
@@ -52,22 +53,36 @@ NULL = b"null"
 MAX_REPORTED = 20
 
 
-def has_nonfinite(value: Any) -> bool:
+#: The types of the values L{only_finite} passes over: those orjson writes
+#: as they are, holding no float.
+_PLAIN = frozenset({str, int, bool, type(None), datetime, *ORJSON_NATIVE})
+
+
+def only_finite(value: Any) -> bool:
     """
-    @return: Whether C{value} holds, at any depth of dicts, lists and
-        tuples, a float that is not finite.
+    Tell, cheaply, that a line holding C{null} needs nothing more: the
+    common case is a C{None} value.
+
+    @param value: A message, or a dict, list or tuple in one.
+    @return: Whether C{value} holds only plain values (at any depth of
+        dicts, lists and tuples) and floats that are finite.  C{False} for
+        anything else (a dict subclass, a dataclass, an object for the
+        encoder's C{default}...), which may hold a float that is not finite:
+        the slow path then looks.
     """
-    kind = type(value)
-    if kind is float:
-        return bool(value - value != 0.0)
-    if kind is dict:
-        value = value.values()
-    elif kind is not list and kind is not tuple:
-        return False
-    for item in value:
-        if has_nonfinite(item):
-            return True
-    return False
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind in _PLAIN:
+            continue
+        if kind is float:
+            if item - item != 0.0:
+                return False
+        elif kind is dict or kind is list or kind is tuple:
+            if not only_finite(item):
+                return False
+        else:
+            return False
+    return True
 
 
 #: Every digit made a zero, so that an integer too long for 64 bits is found
@@ -160,11 +175,11 @@ class JSONLineEncoder:
     def recheck(self, message: Dict[str, Any], data: bytes) -> bytes:
         """
         The fast path wrote C{data}, which holds L{NULL}: encode C{message}
-        again if one of those was a float that is not finite.
+        again unless it holds only plain values and finite floats.
         """
-        if has_nonfinite(message):
-            return self._slow(message, strict=False)
-        return data
+        if only_finite(message):
+            return data
+        return self._slow(message, strict=False)
 
     def dumps(self, message: Dict[str, Any]) -> bytes:
         """
@@ -288,7 +303,7 @@ __all__ = [
     "JSONLineEncoder",
     "DEFAULT_ENCODER",
     "encoder_for",
-    "has_nonfinite",
+    "only_finite",
     "safe_repr",
     "safe_str",
     "serialization_failure_messages",

@@ -20,37 +20,8 @@ from typing import Any, Callable, Optional, Type, Union, cast
 #: encodable, raising L{TypeError} when it cannot.
 EncoderHook = Union[Type[json.JSONEncoder], Callable[[Any], Any], None]
 
-#: How NaN and the infinities are written (strings that C{float()} reads
-#: back).
-NAN_TEXT = "NaN"
-INFINITY_TEXT = "Infinity"
-MINUS_INFINITY_TEXT = "-Infinity"
-
 #: Past this many elements a NumPy array is summarised, as Eliot does.
 MAX_ARRAY_SIZE = 10_000
-
-
-def nonfinite_text(value: float) -> str:
-    """
-    @return: How a float that is not finite is written.
-    """
-    if value != value:
-        return NAN_TEXT
-    return INFINITY_TEXT if value > 0 else MINUS_INFINITY_TEXT
-
-
-def finite(value: Any) -> Any:
-    """
-    @return: C{value}, with the floats that are not finite in it (at any
-        depth of lists, tuples and dicts) replaced by their text.
-    """
-    if type(value) is float:
-        return value if value - value == 0.0 else nonfinite_text(value)
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
 
 
 def _numpy(o: Any, numpy: Any) -> Any:
@@ -60,12 +31,12 @@ def _numpy(o: Any, numpy: Any) -> Any:
     @raise TypeError: If C{o} is not one.
     """
     if isinstance(o, numpy.generic):
-        return finite(o.item())
+        return o.item()
     if isinstance(o, numpy.ndarray):
         if o.size > MAX_ARRAY_SIZE:
-            return {"array_start": finite(o.flat[:MAX_ARRAY_SIZE].tolist()),
+            return {"array_start": o.flat[:MAX_ARRAY_SIZE].tolist(),
                     "original_shape": list(o.shape)}
-        return finite(o.tolist())
+        return o.tolist()
     raise TypeError
 
 
@@ -115,7 +86,7 @@ def json_default(o: Any) -> Any:
     if isinstance(o, PurePath):
         return str(o)
     if isinstance(o, complex):
-        return {"real": finite(o.real), "imag": finite(o.imag)}
+        return {"real": o.real, "imag": o.imag}
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         try:
@@ -135,8 +106,7 @@ def json_default(o: Any) -> Any:
 def make_default(hook: EncoderHook = None,
                  user_default: Optional[Callable[[Any], Any]] = None) -> Callable[[Any], Any]:
     """
-    Combine a user's hook with L{json_default}: the user's first, whose
-    floats that are not finite are written as text too.
+    Combine a user's hook with L{json_default}: the user's first.
 
     @param hook: See L{EncoderHook}.
     @param user_default: A C{json_default=} callable, as Eliot takes.
@@ -156,7 +126,7 @@ def make_default(hook: EncoderHook = None,
 
     def default(o: Any) -> Any:
         try:
-            return finite(user(o))
+            return user(o)
         except TypeError:
             return json_default(o)
 

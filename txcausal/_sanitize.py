@@ -32,7 +32,6 @@ from enum import Enum
 from typing import Any, Callable, Dict, List, Set, Tuple
 from uuid import UUID
 
-from ._jsondefault import nonfinite_text
 from ._safe import safe_repr, type_name
 
 #: How deep containers may nest (orjson refuses past 254 levels).
@@ -44,7 +43,23 @@ Replaced = Tuple[str, str, str]
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: What orjson writes itself and the slow path leaves to it.
-_ORJSON_NATIVE = (date, time, UUID)
+ORJSON_NATIVE = (date, time, UUID)
+
+
+#: How NaN and the infinities are written (strings that C{float()} reads
+#: back).
+NAN_TEXT = "NaN"
+INFINITY_TEXT = "Infinity"
+MINUS_INFINITY_TEXT = "-Infinity"
+
+
+def nonfinite_text(value: float) -> str:
+    """
+    @return: How a float that is not finite is written.
+    """
+    if value != value:
+        return NAN_TEXT
+    return INFINITY_TEXT if value > 0 else MINUS_INFINITY_TEXT
 
 
 def _escape(match: "re.Match[str]") -> str:
@@ -126,7 +141,7 @@ class Cleaner:
             return int(value)
         if isinstance(value, float):
             return self.value(float(value), path, depth)
-        if isinstance(value, _ORJSON_NATIVE):
+        if isinstance(value, ORJSON_NATIVE):
             return value
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return self.value({f.name: getattr(value, f.name)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import decimal
 import io
 import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List
 
@@ -40,6 +43,29 @@ class Plain:
     """
     A plain object, with its default C{repr}.
     """
+
+
+class ListOf(list):  # type: ignore[type-arg]
+    """
+    A list subclass, which orjson writes as a list.
+    """
+
+
+@dataclass
+class Measure:
+    """
+    A dataclass, which orjson writes as an object.
+    """
+
+    value: float
+
+
+class Odd(Enum):
+    """
+    An enum, which orjson writes as its value.
+    """
+
+    NAN = math.nan
 
 
 def lines(data: bytes) -> List[Dict[str, Any]]:
@@ -352,6 +378,20 @@ class NonFiniteTests(_ThroughWriters, SynchronousTestCase):
         written, = lines(DEFAULT_ENCODER.encode(message(
             s=numpy.float64("nan"), a=numpy.array([1.0, numpy.inf]))))
         self.assertEqual((written["s"], written["a"]), ("NaN", [1.0, "Infinity"]))
+
+    def test_containersOrjsonWritesItself(self) -> None:
+        """
+        Inside the containers orjson writes without asking the encoder (dict
+        and list subclasses, dataclasses, enums) and those the encoder's
+        default turns into lists (sets), they are written the same way.
+        """
+        written, = lines(DEFAULT_ENCODER.encode(message(
+            ordered=OrderedDict(x=math.nan), listed=ListOf([math.inf]),
+            data=Measure(-math.inf), enum=Odd.NAN, set={math.nan}, none=None)))
+        self.assertEqual(
+            {k: written[k] for k in ["ordered", "listed", "data", "enum", "set", "none"]},
+            {"ordered": {"x": "NaN"}, "listed": ["Infinity"], "data": {"value": "-Infinity"},
+             "enum": "NaN", "set": ["NaN"], "none": None})
 
     def test_fromHook(self) -> None:
         """
