@@ -243,34 +243,35 @@ def _asserter(testcase: Any) -> Any:
     return plain
 
 
-def assertContainsFields(testcase: Any, message: Message, fields: Dict[str, Any]) -> None:
+def assertContainsFields(test: Any, message: Message, fields: Dict[str, Any]) -> None:
     """
     Assert that C{message} has all of C{fields}, with these values (other
     fields are allowed).
 
-    @param testcase: The running test case (its C{assertEqual} reports), or
+    @param test: The running test case (its C{assertEqual} reports), or
         C{None} in a pytest test.
     @raise AssertionError: If it has not (the test case's
         C{failureException}).
     """
     subset = {key: message[key] for key in fields if key in message}
-    _asserter(testcase).assertEqual(subset, fields)
+    _asserter(test).assertEqual(subset, fields)
 
 
-def assertHasMessage(testcase: Any, logger: Any, message_type: Any,
+def assertHasMessage(testCase: Any, logger: Any, messageType: Any,
                      fields: Optional[Dict[str, Any]] = None) -> LoggedMessage:
     """
-    Assert that C{logger} has a message of C{message_type} and that the first
+    Assert that C{logger} has a message of C{messageType} and that the first
     one has C{fields}.  Usable as the assertion of
-    L{txcausal.testing.capture_logging}.
+    L{txcausal.testing.capture_logging}.  (The parameters are spelled as
+    Eliot's, in the camelCase of C{unittest}'s assertions.)
 
-    @param testcase: The running test case, or C{None} in a pytest test.
+    @param testCase: The running test case, or C{None} in a pytest test.
     @param logger: A L{txcausal.MemoryLogger}.
-    @param message_type: A L{txcausal.MessageType}, or its name.
+    @param messageType: A L{txcausal.MessageType}, or its name.
     @return: The first message of that type.
     """
-    testcase = _asserter(testcase)
-    name = _type_name(message_type, "message_type")
+    testcase = _asserter(testCase)
+    name = _type_name(messageType, "message_type")
     found = LoggedMessage.of_type(logger.messages, name)
     testcase.assertTrue(found, f"No message of type {name!r} was logged")
     if fields:
@@ -278,22 +279,23 @@ def assertHasMessage(testcase: Any, logger: Any, message_type: Any,
     return found[0]
 
 
-def assertHasAction(testcase: Any, logger: Any, action_type: Any, succeeded: bool,
+def assertHasAction(testCase: Any, logger: Any, actionType: Any, succeeded: bool,
                     startFields: Optional[Dict[str, Any]] = None,
                     endFields: Optional[Dict[str, Any]] = None) -> LoggedAction:
     """
-    Assert that C{logger} has an action of C{action_type}, and that the first
+    Assert that C{logger} has an action of C{actionType}, and that the first
     one succeeded (or failed) and has these start and end fields.  Usable as
-    the assertion of L{txcausal.testing.capture_logging}.
+    the assertion of L{txcausal.testing.capture_logging}.  (The parameters
+    are spelled as Eliot's, in the camelCase of C{unittest}'s assertions.)
 
-    @param testcase: The running test case, or C{None} in a pytest test.
+    @param testCase: The running test case, or C{None} in a pytest test.
     @param logger: A L{txcausal.MemoryLogger}.
-    @param action_type: A L{txcausal.ActionType}, or its name.
+    @param actionType: A L{txcausal.ActionType}, or its name.
     @param succeeded: Whether the action is expected to have succeeded.
     @return: The first action of that type.
     """
-    testcase = _asserter(testcase)
-    name = _type_name(action_type, "action_type")
+    testcase = _asserter(testCase)
+    name = _type_name(actionType, "action_type")
     found = LoggedAction.of_type(logger.messages, name)
     testcase.assertTrue(found, f"No action of type {name!r} was logged")
     action = found[0]

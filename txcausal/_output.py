@@ -367,10 +367,10 @@ def add_global_fields(**fields: Any) -> None:
     _DESTINATIONS.add_global_fields(**fields)
 
 
-def to_file(file: IO[Any], encoder: EncoderHook = None,
+def to_file(output_file: IO[Any], encoder: EncoderHook = None,
             json_default: Optional[Callable[[Any], Any]] = None) -> FileDestination:
     """
-    Write every message, as JSON lines, to C{file}.
+    Write every message, as JSON lines, to C{output_file}.
 
     @param encoder: A hook for types JSON does not know: a
         L{json.JSONEncoder} subclass or a function.
@@ -379,7 +379,7 @@ def to_file(file: IO[Any], encoder: EncoderHook = None,
     @return: The L{FileDestination} added, to remove it later.
     @raise TypeError: If both C{encoder} and C{json_default} are given.
     """
-    destination = FileDestination(file, encoder, json_default)
+    destination = FileDestination(output_file, encoder, json_default)
     add_destinations(destination)
     return destination
 

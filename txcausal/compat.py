@@ -22,8 +22,8 @@ classes their Eliot method names: C{Action.addSuccessFields},
 C{serializeTaskId}, C{continueTask}; C{TaskLevel.fromString},
 C{toString}; C{Field.forTypes}, C{forValue}; C{ActionType.asTask};
 C{MemoryLogger.flushTracebacks}; C{LoggedAction.ofType},
-C{fromMessages}; C{LoggedMessage.ofType}.  Once no warning is left, import
-from C{txcausal} and drop this module.
+C{fromMessages}, C{startMessage}, C{endMessage}; C{LoggedMessage.ofType}.
+Once no warning is left, import from C{txcausal} and drop this module.
 """
 
 from __future__ import annotations
@@ -94,8 +94,17 @@ startTask = _renamed("startTask", "txcausal.start_task", start_task)
 writeTraceback = _renamed("writeTraceback", "txcausal.write_traceback", write_traceback)
 writeFailure = _renamed("eliot.writeFailure", "txcausal.twisted.writeFailure", _writeFailure)
 write_failure = _renamed("eliot.write_failure", "txcausal.twisted.writeFailure", _writeFailure)
-addDestination = _renamed("addDestination", "txcausal.add_destinations", add_destinations)
-add_destination = _renamed("add_destination", "txcausal.add_destinations", add_destinations)
+
+
+def _add_destination(destination: Callable[[Dict[str, Any]], None]) -> None:
+    """
+    Eliot's C{add_destination}: add one destination.
+    """
+    add_destinations(destination)
+
+
+addDestination = _renamed("addDestination", "txcausal.add_destinations", _add_destination)
+add_destination = _renamed("add_destination", "txcausal.add_destinations", _add_destination)
 removeDestination = _renamed("removeDestination", "txcausal.remove_destination",
                              remove_destination)
 addGlobalFields = _renamed("addGlobalFields", "txcausal.add_global_fields", add_global_fields)
@@ -172,7 +181,7 @@ class _OldName:
         return getattr(owner if instance is None else instance, self._new)
 
 
-#: The classes' Eliot method names, and the names they have now.
+#: The classes' Eliot method (and attribute) names, and the names they have now.
 METHOD_NAMES: Tuple[Tuple[type, str, str], ...] = (
     (Action, "addSuccessFields", "add_success_fields"),
     (Action, "serializeTaskId", "serialize_task_id"),
@@ -185,6 +194,8 @@ METHOD_NAMES: Tuple[Tuple[type, str, str], ...] = (
     (MemoryLogger, "flushTracebacks", "flush_tracebacks"),
     (LoggedAction, "ofType", "of_type"),
     (LoggedAction, "fromMessages", "from_messages"),
+    (LoggedAction, "startMessage", "start_message"),
+    (LoggedAction, "endMessage", "end_message"),
     (LoggedMessage, "ofType", "of_type"),
 )
 

@@ -13,7 +13,7 @@ import logging
 import re
 import warnings
 from functools import partial
-from typing import Any, Callable, List, Set
+from typing import Any, Callable, Iterator, List, Set, Tuple
 
 import eliot
 from twisted.python.failure import Failure
@@ -36,6 +36,69 @@ def warned(f: Callable[[], Any]) -> "tuple[Any, List[str]]":
         warnings.simplefilter("always")
         result = f()
     return result, [str(w.message) for w in caught if w.category is DeprecationWarning]
+
+
+#: Eliot's keywords that txcausal spells otherwise, each in the "Coming from
+#: Eliot" table: by position they work the same.
+RENAMED_KEYWORDS = [
+    "eliot.ActionType.__init__(startFields=)", "eliot.ActionType.__init__(successFields=)",
+    "eliot.Field.__init__(extraValidator=)", "eliot.Field.forTypes(extraValidator=)",
+    "eliot.Field.for_types(extraValidator=)", "eliot.Field.serialize(input=)",
+    "eliot.Field.validate(input=)", "eliot.MemoryLogger.flushTracebacks(exceptionType=)",
+    "eliot.MemoryLogger.flush_tracebacks(exceptionType=)",
+    "eliot.testing.LoggedAction.fromMessages(uuid=)",
+    "eliot.testing.LoggedAction.fromMessages(level=)",
+    "eliot.testing.LoggedAction.from_messages(uuid=)",
+    "eliot.testing.LoggedAction.from_messages(level=)",
+    "eliot.testing.LoggedAction.ofType(actionType=)",
+    "eliot.testing.LoggedAction.of_type(actionType=)",
+    "eliot.testing.LoggedMessage.ofType(messageType=)",
+    "eliot.testing.LoggedMessage.of_type(messageType=)",
+]
+
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _eliot_counterparts() -> Iterator[Tuple[str, Any, Any]]:
+    """
+    @return: Each public name of Eliot 1.18's modules that txcausal has
+        (in its module of the same name, or in C{txcausal.compat}), with
+        Eliot's object and txcausal's; C{journald} and C{dask} where Eliot's
+        can be imported.
+    """
+    for module in ["", "testing", "twisted", "logwriter", "stdlib", "json", "prettyprint",
+                   "filter", "tai64n", "serializers", "journald", "dask"]:
+        try:
+            theirs = importlib.import_module("eliot" + ("." + module if module else ""))
+        except ImportError:
+            continue
+        ours = importlib.import_module("txcausal" + ("." + module if module else ""))
+        public = getattr(theirs, "__all__", None) or [
+            n for n, v in vars(theirs).items() if getattr(v, "__module__", None) == theirs.__name__]
+        for name in public:
+            mine = getattr(ours, name, None) or getattr(compat, name, None)
+            if not name.startswith("_") and mine is not None:
+                yield f"{theirs.__name__}.{name}", getattr(theirs, name), mine
+
+
+def _signatures(name: str, theirs: Any, ours: Any
+                ) -> Iterator[Tuple[str, inspect.Signature, inspect.Signature]]:
+    """
+    @return: The signatures of a function, or of a class's constructor and
+        public methods, Eliot's and txcausal's.
+    """
+    pairs = [(name, theirs, ours)]
+    if inspect.isclass(theirs) and inspect.isclass(ours):
+        pairs = [(f"{name}.{m}", getattr(theirs, m), getattr(ours, m)) for m in dir(theirs)
+                 if (m == "__init__" or not m.startswith("_")) and hasattr(ours, m)
+                 and callable(getattr(theirs, m))]
+    for where, their_function, our_function in pairs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                yield where, inspect.signature(their_function), inspect.signature(our_function)
+            except (TypeError, ValueError):
+                continue
 
 
 class NamespaceTests(SynchronousTestCase):
@@ -87,6 +150,27 @@ class NamespaceTests(SynchronousTestCase):
         table = text[text.index("| Eliot 1.18 | txcausal |"):]
         for name in sorted(DOCUMENTED):
             self.assertIn(name.rpartition(".")[2], table, name)
+
+    def test_everyKeyword(self) -> None:
+        """
+        Each parameter of Eliot 1.18's public functions, and of the methods
+        of its public classes, is a parameter of txcausal's of the same
+        name, so that calls by keyword run too; or it is one of the
+        keywords the "Coming from Eliot" table lists as renamed.
+        """
+        renamed = []
+        for name, theirs, ours in _eliot_counterparts():
+            for where, their_signature, our_signature in _signatures(name, theirs, ours):
+                accepted = set(our_signature.parameters)
+                if any(p.kind is p.VAR_KEYWORD for p in our_signature.parameters.values()):
+                    continue
+                renamed += [f"{where}({parameter}=)" for parameter, p in
+                            their_signature.parameters.items()
+                            if parameter not in accepted and p.kind in _NAMED]
+        self.assertEqual(sorted(set(renamed) - set(RENAMED_KEYWORDS)), [])
+        table = (docs_dir() / "quickstart.md").read_text()
+        for keyword in RENAMED_KEYWORDS:
+            self.assertIn(f"`{keyword.split('(')[-1][:-1]}`", table, keyword)
 
     def test_currentNamesAreTxcausals(self) -> None:
         """
@@ -202,6 +286,21 @@ class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(warned(lambda: logged_class.ofType([], "a"))[0], [])
         field, _ = warned(lambda: field_class.forTypes("n", [int], "a number"))
         self.assertEqual(field.key, "n")
+
+    def test_loggedActionMessages(self) -> None:
+        """
+        C{LoggedAction.startMessage} and C{endMessage}, Eliot's names of
+        the start and end messages, warn with the new ones.
+        """
+        messages = [{"task_uuid": "u", "task_level": [1], "action_type": "a",
+                     "action_status": "started"},
+                    {"task_uuid": "u", "task_level": [2], "action_type": "a",
+                     "action_status": "succeeded"}]
+        action: Any = LoggedAction.of_type(messages, "a")[0]
+        start, texts = warned(lambda: action.startMessage)
+        self.assertEqual((start, texts), (messages[0], ["LoggedAction.startMessage is deprecated: "
+                                                        "use LoggedAction.start_message"]))
+        self.assertEqual(warned(lambda: action.endMessage)[0], messages[1])
 
     def test_methodsAreOnlyInCompat(self) -> None:
         """
