@@ -82,16 +82,30 @@ class Run:
     logged: List[Any]
 
 
-def run_program(source: str, name: str) -> Run:
+#: What C{import eliot} does in the run with the imports swapped.
+_NO_ELIOT = 'raise ImportError("the program with its imports swapped must not import eliot")\n'
+
+
+def run_program(source: str, name: str, eliot: bool = True) -> Run:
     """
     Run a program's source as C{name} in a directory of its own.
+
+    @param eliot: Whether the program may import C{eliot}: without it (for
+        the run with the imports swapped), importing C{eliot} raises, in the
+        program and in the processes it starts.
     """
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / name
         script.write_text(source)
         output = Path(directory) / "logged.jsonl"
         output.touch()
-        result = run_python([str(script), str(output)], cwd=Path(directory))
+        env = {}
+        if not eliot:
+            blocked = Path(directory) / "no-eliot"
+            blocked.mkdir()
+            (blocked / "eliot.py").write_text(_NO_ELIOT)
+            env["PYTHONPATH"] = str(blocked)
+        result = run_python([str(script), str(output)], cwd=Path(directory), env=env)
         logged = [json.loads(line) for line in output.read_text().splitlines() if line]
     return Run(result.returncode, result.stdout, result.stderr, logged)
 
@@ -195,7 +209,8 @@ KNOWN_DIFFERENCES = [
     Difference("duration", "`duration` on finish messages",
                only_ours=lambda key, m: key == "duration" and "action_status" in m),
     Difference("remote_task_levels", "`remote_task_levels` on finish messages",
-               only_ours=lambda key, m: key == "remote_task_levels"),
+               only_ours=lambda key, m: key == "remote_task_levels"
+               and m.get("action_status") in ("succeeded", "failed")),
     Difference("bytes", "`bytes` values", value=_bytes_decoded),
     Difference("frozenset", "`frozenset` values", value=_frozenset_listed),
     Difference("paths", "`PurePath` values", value=_path_text),
@@ -274,7 +289,7 @@ class Comparison:
                 self.values(f"{where} {key!r}", eliot[key], ours[key])
 
     def values(self, where: str, eliot: Any, ours: Any) -> None:
-        if eliot == ours and type(eliot) is type(ours):
+        if type(eliot) is type(ours) and not isinstance(eliot, (dict, list)) and eliot == ours:
             return
         if self._explained("value", eliot, ours):
             return
@@ -316,19 +331,34 @@ class Outcome:
 @lru_cache(maxsize=None)
 def compare_program(name: str) -> Outcome:
     """
-    Run a program under Eliot and under txcausal, and compare.
+    Run a program of L{PROGRAMS} under Eliot and under txcausal, and
+    compare.
     """
     source = (PROGRAMS / f"{name}.py").read_text()
     for requirement in _REQUIRES.findall(source):
         for module in (m.strip() for m in requirement.split(",")):
             if importlib.util.find_spec(module.split(".")[0]) is None:
                 return Outcome(f"{module} is not installed", [], set())
-    eliot = run_program(source, f"{name}.py")
-    ours = run_program(swap_imports(source), f"{name}.py")
+    return compare_source(source, f"{name}.py")
+
+
+def compare_source(source: str, name: str) -> Outcome:
+    """
+    Run a program under Eliot, and with its imports swapped (where C{eliot}
+    cannot be imported), and compare what they logged and printed.  A
+    program that logs nothing under Eliot, or writes on standard error
+    under txcausal, proves nothing: each is a difference.
+    """
+    eliot = run_program(source, name)
+    ours = run_program(swap_imports(source), name, eliot=False)
     comparison = Comparison()
     for label, run in (("Eliot", eliot), ("txcausal", ours)):
         if run.status != 0:
             comparison.unexplained.append(f"exit status {run.status} under {label}:\n{run.stderr}")
+    if not eliot.logged:
+        comparison.unexplained.append("the program logged nothing under Eliot")
+    if ours.status == 0 and ours.stderr:
+        comparison.unexplained.append(f"standard error under txcausal:\n{ours.stderr}")
     eliot_messages, eliot_output = normalize(eliot.logged, eliot.stdout)
     our_messages, our_output = normalize(comparison.without_extra(ours.logged), ours.stdout)
     comparison.messages(eliot_messages, our_messages)
@@ -400,6 +430,66 @@ class ComparisonTests(SynchronousTestCase):
                                            "unencodable report"})
 
 
+    def test_nestedTypes(self) -> None:
+        """
+        Values inside lists and dicts are compared with their types: C{1.0}
+        is not C{1}, nor C{True} C{1}.
+        """
+        base = {"message_type": "m", "task_level": [1]}
+        self.assertEqual(len(self.compare([{**base, "v": [1.0, {"t": True}]}],
+                                          [{**base, "v": [1, {"t": 1}]}]).unexplained), 2)
+
+    def test_remoteTaskLevelsOnFinishOnly(self) -> None:
+        """
+        C{remote_task_levels} is documented on finish messages only.
+        """
+        base = {"message_type": "m", "task_level": [1]}
+        comparison = self.compare([base], [{**base, "remote_task_levels": ["/1"]}])
+        self.assertEqual(len(comparison.unexplained), 1)
+
+
+class HarnessTests(SynchronousTestCase):
+    """
+    L{compare_source} does not pass a program that proves nothing.
+    """
+
+    def test_logsNothing(self) -> None:
+        """
+        A program that logs nothing under Eliot is reported.
+        """
+        outcome = compare_source("print('hello')\n", "prog_silent.py")
+        self.assertEqual(len(outcome.unexplained), 1, outcome.unexplained)
+        self.assertIn("logged nothing", outcome.unexplained[0])
+
+    def test_eliotUnreachable(self) -> None:
+        """
+        The program with its imports swapped cannot reach Eliot by another
+        way: both runs would log the same, proving nothing.
+        """
+        outcome = compare_source(
+            "import sys\n"
+            "eliot = __import__('eliot')\n"
+            "eliot.to_file(open(sys.argv[1], 'ab'))\n"
+            "eliot.log_message(message_type='app:m')\n", "prog_indirect.py")
+        self.assertTrue(any("under txcausal" in text and "must not import eliot" in text
+                            for text in outcome.unexplained), outcome.unexplained)
+
+    def test_errorOutput(self) -> None:
+        """
+        What txcausal's run writes on standard error (a report of a failed
+        destination, a traceback) is reported.
+        """
+        outcome = compare_source(
+            "import sys\n"
+            "from eliot import log_message, to_file\n"
+            "to_file(open(sys.argv[1], 'ab'))\n"
+            "log_message(message_type='app:m')\n"
+            "if 'txcausal' in sys.modules:\n"
+            "    print('oops', file=sys.stderr)\n", "prog_stderr.py")
+        self.assertEqual(len(outcome.unexplained), 1, outcome.unexplained)
+        self.assertIn("oops", outcome.unexplained[0])
+
+
 class DropInTests(SynchronousTestCase):
     """
     Each program logs the same under Eliot 1.18 and under txcausal, but for
@@ -456,4 +546,4 @@ def _add_program_tests() -> None:
 
 _add_program_tests()
 
-__all__ = ["swap_imports", "compare_program", "KNOWN_DIFFERENCES"]
+__all__ = ["swap_imports", "compare_program", "compare_source", "KNOWN_DIFFERENCES"]
