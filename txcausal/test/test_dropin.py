@@ -34,39 +34,66 @@ RENAMED = {
     ("stdlib", "EliotHandler"): ("stdlib", "CausalHandler"),
     ("", "writeFailure"): ("twisted", "writeFailure"),
     ("", "write_failure"): ("twisted", "writeFailure"),
+    ("testing", "validateLogging"): ("compat", "validateLogging"),
+    ("testing", "issuperset"): ("compat", "issuperset"),
 }
 
 _FROM_ELIOT = re.compile(r"^(?P<indent>\s*)from eliot(?P<module>(?:\.\w+)*) import (?P<names>.+)$")
-_IMPORT_ELIOT = re.compile(r"^\s*import eliot\b")
+_IMPORT_ELIOT = re.compile(r"^(?P<indent>\s*)import eliot\s*$")
+_OTHER_IMPORT = re.compile(r"^\s*import eliot\b")
 _REQUIRES = re.compile(r"^# requires: (.+)$", re.MULTILINE)
+#: A program whose top-level imports go to C{txcausal.compat} (code that
+#: uses Eliot's old spellings) says so on a line of its own.
+COMPAT = "# swap: txcausal.compat"
 
 
 def swap_imports(source: str) -> str:
     """
-    Swap a program's imports of C{eliot} for C{txcausal}'s: each line
-    C{from eliot.X import a, b} becomes C{from txcausal.X import a, b} (a
-    renamed name imported under its Eliot name).  Nothing else changes.
+    Swap a program's imports of C{eliot} for C{txcausal}'s, as a user does:
+    C{from eliot.X import a, b} (on one line, or in parentheses on several)
+    becomes C{from txcausal.X import a, b}, a renamed name imported under
+    its Eliot name; C{import eliot} becomes C{import txcausal as eliot}.  A
+    program holding the line L{COMPAT} gets C{txcausal.compat} for C{eliot}.
+    Nothing else changes.
 
-    @raise ValueError: For C{import eliot}, which the swap does not handle.
+    @raise ValueError: For another C{import eliot...}, which the swap does
+        not handle.
     """
-    lines = []
-    for line in source.splitlines(keepends=True):
-        if _IMPORT_ELIOT.match(line):
+    top = "txcausal.compat" if COMPAT in source.splitlines() else "txcausal"
+    lines = iter(source.splitlines(keepends=True))
+    swapped = []
+    for line in lines:
+        whole = _IMPORT_ELIOT.match(line.rstrip("\n"))
+        if whole is not None:
+            swapped.append(f"{whole['indent']}import {top} as eliot\n")
+            continue
+        if _OTHER_IMPORT.match(line):
             raise ValueError(f"use 'from eliot... import ...' in drop-in programs: {line!r}")
         match = _FROM_ELIOT.match(line.rstrip("\n"))
         if match is None:
-            lines.append(line)
+            swapped.append(line)
             continue
-        module = match["module"].lstrip(".")
-        by_module: Dict[str, List[str]] = {}
-        for name in (n.strip() for n in match["names"].split(",")):
-            new_module, new = RENAMED.get((module, name), (module, name))
-            by_module.setdefault(new_module, []).append(
-                name if new == name else f"{new} as {name}")
-        for new_module, names in by_module.items():
-            target = f"txcausal.{new_module}" if new_module else "txcausal"
-            lines.append(f"{match['indent']}from {target} import {', '.join(names)}\n")
-    return "".join(lines)
+        names = match["names"]
+        while names.startswith("(") and ")" not in names:
+            names += next(lines)
+        # One line, then blank ones: the lines keep their numbers.
+        swapped.append(_from_txcausal(match["indent"], match["module"].lstrip("."), names, top))
+        swapped += ["\n"] * names.count("\n")
+    return "".join(swapped)
+
+
+def _from_txcausal(indent: str, module: str, names: str, top: str) -> str:
+    """
+    @return: The line importing C{names} (the text after C{import}) from
+        txcausal, for Eliot's C{module}.
+    """
+    by_module: Dict[str, List[str]] = {}
+    listed = " ".join(line.split("#")[0] for line in names.splitlines()).strip("() ")
+    for name in (n.strip() for n in listed.split(",") if n.strip()):
+        new_module, new = RENAMED.get((module, name), (module, name))
+        by_module.setdefault(new_module, []).append(name if new == name else f"{new} as {name}")
+    return indent + "; ".join(f"from {f'txcausal.{m}' if m else top} import {', '.join(imported)}"
+                              for m, imported in by_module.items()) + "\n"
 
 
 @frozen
@@ -106,8 +133,10 @@ def run_program(source: str, name: str, eliot: bool = True) -> Run:
             (blocked / "eliot.py").write_text(_NO_ELIOT)
             env["PYTHONPATH"] = str(blocked)
         result = run_python([str(script), str(output)], cwd=Path(directory), env=env)
-        logged = [json.loads(line) for line in output.read_text().splitlines() if line]
-    return Run(result.returncode, result.stdout, result.stderr, logged)
+        text = output.read_text().replace(directory, "<dir>")
+        logged = [json.loads(line) for line in text.splitlines() if line]
+    return Run(result.returncode, result.stdout.replace(directory, "<dir>"),
+               result.stderr.replace(directory, "<dir>"), logged)
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -200,6 +229,22 @@ def _path_text(eliot: Any, ours: Any) -> bool:
     return match is not None and match.group(1) == ours
 
 
+def _library_error(eliot: Any, ours: Any) -> bool:
+    """
+    @return: Whether C{eliot} and C{ours} are the class, or the text, of an
+        error each library raises itself: a L{ValidationError}, or a value
+        a L{MemoryLogger} cannot encode.
+    """
+    if (eliot, ours) == ("eliot._validation.ValidationError", "txcausal._types.ValidationError"):
+        return True
+    if not (isinstance(eliot, str) and isinstance(ours, str)):
+        return False
+    field = re.match(r"\('.*', \"Field '([^']*)' requires type", eliot)
+    if field is not None:
+        return ours.startswith(f"Field '{field.group(1)}' must be one of")
+    return "doesn't encode to JSON" in eliot and ours.startswith("cannot encode ")
+
+
 def _nonfinite_text(eliot: Any, ours: Any) -> bool:
     return eliot is None and ours in ("NaN", "Infinity", "-Infinity")
 
@@ -215,6 +260,7 @@ KNOWN_DIFFERENCES = [
     Difference("frozenset", "`frozenset` values", value=_frozenset_listed),
     Difference("paths", "`PurePath` values", value=_path_text),
     Difference("nonfinite", "NaN and the infinities", value=_nonfinite_text),
+    Difference("library errors", "errors the library raises itself", value=_library_error),
     Difference("unencodable report", "values JSON cannot encode",
                extra_message=lambda m: m.get("message_type") == "txcausal:unencodable_values"),
     Difference("test failures", "unflushed tracebacks and invalid messages in tests",
@@ -346,8 +392,10 @@ def compare_source(source: str, name: str) -> Outcome:
     """
     Run a program under Eliot, and with its imports swapped (where C{eliot}
     cannot be imported), and compare what they logged and printed.  A
-    program that logs nothing under Eliot, or writes on standard error
-    under txcausal, proves nothing: each is a difference.
+    program that logs nothing under Eliot proves nothing, and one that
+    writes on standard error under txcausal what it does not under Eliot
+    (a report of a failed destination, a traceback) went wrong: each is a
+    difference.
     """
     eliot = run_program(source, name)
     ours = run_program(swap_imports(source), name, eliot=False)
@@ -357,8 +405,10 @@ def compare_source(source: str, name: str) -> Outcome:
             comparison.unexplained.append(f"exit status {run.status} under {label}:\n{run.stderr}")
     if not eliot.logged:
         comparison.unexplained.append("the program logged nothing under Eliot")
-    if ours.status == 0 and ours.stderr:
-        comparison.unexplained.append(f"standard error under txcausal:\n{ours.stderr}")
+    theirs = set(eliot.stderr.splitlines())
+    extra = [line for line in ours.stderr.splitlines() if line not in theirs]
+    if ours.status == 0 and extra:
+        comparison.unexplained.append("standard error under txcausal only:\n" + "\n".join(extra))
     eliot_messages, eliot_output = normalize(eliot.logged, eliot.stdout)
     our_messages, our_output = normalize(comparison.without_extra(ours.logged), ours.stdout)
     comparison.messages(eliot_messages, our_messages)
@@ -382,16 +432,52 @@ class SwapTests(SynchronousTestCase):
                   "    from eliot.stdlib import EliotHandler\n"
                   "x = 'from eliot import y'\n")
         self.assertEqual(swap_imports(source),
-                         "from txcausal import start_action, Message\n"
+                         "from txcausal import start_action, Message; "
                          "from txcausal.twisted import writeFailure\n"
                          "    from txcausal.stdlib import CausalHandler as EliotHandler\n"
                          "x = 'from eliot import y'\n")
 
-    def test_importEliotRefused(self) -> None:
+    def test_parenthesized(self) -> None:
         """
-        C{import eliot} is refused rather than left unswapped.
+        Names in parentheses over several lines, with comments, are swapped
+        as on one line; blank lines keep the lines after at their numbers.
         """
+        source = ("from eliot import (\n"
+                  "    Logger,  # the module's\n"
+                  "    writeFailure,\n"
+                  ")\n"
+                  "from eliot.testing import (validateLogging,\n"
+                  "    LoggedAction)\n"
+                  "x = 1\n")
+        self.assertEqual(swap_imports(source),
+                         "from txcausal import Logger; from txcausal.twisted import writeFailure\n"
+                         "\n\n\n"
+                         "from txcausal.compat import validateLogging; "
+                         "from txcausal.testing import LoggedAction\n"
+                         "\n"
+                         "x = 1\n")
+
+    def test_importEliot(self) -> None:
+        """
+        C{import eliot} imports txcausal under Eliot's name; another
+        C{import eliot...} is refused rather than left unswapped.
+        """
+        self.assertEqual(swap_imports("  import eliot\n"), "  import txcausal as eliot\n")
         self.assertRaises(ValueError, swap_imports, "import eliot.twisted\n")
+
+    def test_compat(self) -> None:
+        """
+        A program holding the line C{# swap: txcausal.compat} gets
+        C{txcausal.compat} for C{eliot}; Eliot's other modules are
+        txcausal's.
+        """
+        source = (f"{COMPAT}\nfrom eliot import startAction\n"
+                  "from eliot.testing import LoggedAction\n")
+        self.assertEqual(swap_imports(source),
+                         f"{COMPAT}\nfrom txcausal.compat import startAction\n"
+                         "from txcausal.testing import LoggedAction\n")
+        self.assertEqual(swap_imports(f"{COMPAT}\nimport eliot\n"),
+                         f"{COMPAT}\nimport txcausal.compat as eliot\n")
 
 
 class ComparisonTests(SynchronousTestCase):
@@ -428,6 +514,19 @@ class ComparisonTests(SynchronousTestCase):
         self.assertEqual(comparison.unexplained, [])
         self.assertEqual(comparison.seen, {"bytes", "nonfinite", "duration",
                                            "unencodable report"})
+
+    def test_libraryErrors(self) -> None:
+        """
+        The class and the text of a L{ValidationError} are txcausal's, of
+        the same field; another text is not.
+        """
+        eliot = {"exception": "eliot._validation.ValidationError",
+                 "reason": "('x', \"Field 'foo' requires type to be one of [<class 'int'>]\")"}
+        ours = {"exception": "txcausal._types.ValidationError",
+                "reason": "Field 'foo' must be one of ['int'], not str"}
+        self.assertEqual(self.compare([eliot], [ours]).unexplained, [])
+        other = {**ours, "reason": "Field 'bar' must be one of ['int'], not str"}
+        self.assertEqual(len(self.compare([eliot], [other]).unexplained), 1)
 
 
     def test_nestedTypes(self) -> None:
@@ -546,4 +645,4 @@ def _add_program_tests() -> None:
 
 _add_program_tests()
 
-__all__ = ["swap_imports", "compare_program", "compare_source", "KNOWN_DIFFERENCES"]
+__all__ = ["swap_imports", "compare_program", "compare_source", "KNOWN_DIFFERENCES", "COMPAT"]

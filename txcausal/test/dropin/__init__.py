@@ -6,12 +6,17 @@ they log message by message.
 
 To add a program, add a file C{prog_<name>.py} here:
 
-  - it imports from Eliot with single-line C{from eliot... import ...}
-    statements only (the swap rewrites those lines; see
-    L{txcausal.test.test_dropin.swap_imports});
+  - it imports from Eliot with C{from eliot... import ...} (on one line or
+    in parentheses) or C{import eliot}, which the swap rewrites (see
+    L{txcausal.test.test_dropin.swap_imports}); with its imports swapped it
+    cannot import C{eliot} at all, nor can the processes it starts;
+  - code using Eliot's old spellings holds the line C{# swap:
+    txcausal.compat}, and gets C{txcausal.compat} for C{eliot};
   - it logs JSON lines to the file named by C{sys.argv[1]} (C{to_file(open(
-    sys.argv[1], "ab"))}, or its own destination writing there), and may
-    print to standard output, which is compared too;
+    sys.argv[1], "ab"))}, or its own destination writing there): a program
+    that logs nothing under Eliot fails; it may print to standard output,
+    which is compared too, and to standard error, where txcausal's run must
+    write nothing that Eliot's does not;
   - a comment line C{# requires: module, module} names optional modules
     (e.g. C{systemd.journal}, C{dask.distributed}); the program is skipped,
     saying so, where one cannot be imported.  There are none yet for
