@@ -19,7 +19,8 @@ import json
 import re
 import traceback
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional
+from pathlib import PosixPath, PurePosixPath, PureWindowsPath, WindowsPath
+from typing import Any, Callable, Dict, FrozenSet, List, Optional
 
 import orjson
 
@@ -54,31 +55,36 @@ MAX_REPORTED = 20
 
 
 #: The types of the values L{only_finite} passes over: those orjson writes
-#: as they are, holding no float.
-_PLAIN = frozenset({str, int, bool, type(None), datetime, *ORJSON_NATIVE})
+#: as they are, holding no float...
+PLAIN: FrozenSet[type] = frozenset({str, int, bool, type(None), datetime, *ORJSON_NATIVE})
+#: ...and, for an encoder without a user's hook, those L{json_default}
+#: writes as text.
+PLAIN_OR_TEXT = PLAIN | {bytes, bytearray, memoryview, PosixPath, PurePosixPath, PureWindowsPath,
+                         WindowsPath}
 
 
-def only_finite(value: Any) -> bool:
+def only_finite(value: Any, plain: FrozenSet[type]) -> bool:
     """
     Tell, cheaply, that a line holding C{null} needs nothing more: the
     common case is a C{None} value.
 
     @param value: A message, or a dict, list or tuple in one.
-    @return: Whether C{value} holds only plain values (at any depth of
-        dicts, lists and tuples) and floats that are finite.  C{False} for
-        anything else (a dict subclass, a dataclass, an object for the
-        encoder's C{default}...), which may hold a float that is not finite:
-        the slow path then looks.
+    @param plain: L{PLAIN} or L{PLAIN_OR_TEXT}.
+    @return: Whether C{value} holds only values of the types C{plain} (at
+        any depth of dicts, lists and tuples) and floats that are finite.
+        C{False} for anything else (a dict subclass, a dataclass, an object
+        for the encoder's C{default}...), which may hold a float that is
+        not finite: the slow path then looks.
     """
     for item in value.values() if type(value) is dict else value:
         kind = type(item)
-        if kind in _PLAIN:
+        if kind in plain:
             continue
         if kind is float:
             if item - item != 0.0:
                 return False
         elif kind is dict or kind is list or kind is tuple:
-            if not only_finite(item):
+            if not only_finite(item, plain):
                 return False
         else:
             return False
@@ -143,7 +149,7 @@ class JSONLineEncoder:
         line holds L{NULL}.
     """
 
-    __slots__ = ("default",)
+    __slots__ = ("default", "_plain")
 
     def __init__(self, hook: EncoderHook = None,
                  json_default: Optional[Callable[[Any], Any]] = None) -> None:
@@ -154,6 +160,7 @@ class JSONLineEncoder:
         @raise TypeError: If both are given.
         """
         self.default = make_default(hook, json_default)
+        self._plain = PLAIN_OR_TEXT if hook is None and json_default is None else PLAIN
 
     def encode(self, message: Dict[str, Any]) -> bytes:
         """
@@ -177,7 +184,7 @@ class JSONLineEncoder:
         The fast path wrote C{data}, which holds L{NULL}: encode C{message}
         again unless it holds only plain values and finite floats.
         """
-        if only_finite(message):
+        if only_finite(message, self._plain):
             return data
         return self._slow(message, strict=False)
 

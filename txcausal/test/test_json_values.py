@@ -393,6 +393,14 @@ class NonFiniteTests(_ThroughWriters, SynchronousTestCase):
             {"ordered": {"x": "NaN"}, "listed": ["Infinity"], "data": {"value": "-Infinity"},
              "enum": "NaN", "set": ["NaN"], "none": None})
 
+    def test_textFromHook(self) -> None:
+        """
+        A user's hook may write even C{bytes} with a non-finite float.
+        """
+        encoder = JSONLineEncoder(lambda o: [math.nan])
+        written, = lines(encoder.encode(message(b=b"x", none=None)))
+        self.assertEqual((written["b"], written["none"]), (["NaN"], None))
+
     def test_fromHook(self) -> None:
         """
         A non-finite float an encoder hook returns is written the same way.
