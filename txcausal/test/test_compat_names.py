@@ -82,24 +82,27 @@ def _eliot_counterparts() -> Iterator[Tuple[str, Any, Any]]:
 
 
 def _signatures(name: str, theirs: Any, ours: Any
-                ) -> Iterator[Tuple[str, inspect.Signature, inspect.Signature]]:
+                ) -> List[Tuple[str, inspect.Signature, inspect.Signature]]:
     """
     @return: The signatures of a function, or of a class's constructor and
-        public methods, Eliot's and txcausal's.
+        public methods, Eliot's and txcausal's (compat's old names read
+        without their warnings).
     """
-    pairs = [(name, theirs, ours)]
-    if inspect.isclass(theirs) and inspect.isclass(ours):
-        pairs = [(f"{name}.{m}", getattr(theirs, m), getattr(ours, m)) for m in dir(theirs)
-                 if (m == "__init__" or not m.startswith("_")) and hasattr(ours, m)
-                 and callable(getattr(theirs, m))]
-    for where, their_function, our_function in pairs:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+    signatures = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pairs = [(name, theirs, ours)]
+        if inspect.isclass(theirs) and inspect.isclass(ours):
+            pairs = [(f"{name}.{m}", getattr(theirs, m), getattr(ours, m)) for m in dir(theirs)
+                     if (m == "__init__" or not m.startswith("_")) and hasattr(ours, m)
+                     and callable(getattr(theirs, m))]
+        for where, their_function, our_function in pairs:
             try:
-                yield where, inspect.signature(their_function), inspect.signature(our_function)
+                signatures.append((where, inspect.signature(their_function),
+                                   inspect.signature(our_function)))
             except (TypeError, ValueError):
                 continue
-
+    return signatures
 
 class NamespaceTests(SynchronousTestCase):
     """
