@@ -17,7 +17,7 @@ L{txcausal.twisted}, L{txcausal.logwriter}, L{txcausal.treq} and
 L{txcausal.web}; test helpers in L{txcausal.testing}.
 """
 
-from ._action import Action, InvalidTaskId, TaskLevel, start_action, start_task
+from ._action import Action, start_action, start_task
 from ._context import current_action, preserve_context
 from ._errors import register_exception_extractor, write_traceback
 from ._file import FileDestination
@@ -33,6 +33,7 @@ from ._output import (
     remove_destination,
     to_file,
 )
+from ._tasklevel import InvalidTaskId, TaskLevel
 from ._types import ActionType, Field, MessageType, ValidationError, fields
 from ._version import __version__
 

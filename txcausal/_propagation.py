@@ -29,7 +29,8 @@ from uuid import UUID
 from attrs import frozen
 from twisted.web.http_headers import Headers
 
-from ._action import InvalidTaskId, parse_task_id
+from ._action import parse_task_id
+from ._tasklevel import InvalidTaskId
 from ._traceids import span_id, uuid_trace_id
 
 if TYPE_CHECKING:
