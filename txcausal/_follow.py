@@ -10,7 +10,9 @@ sleep and a Twisted program from a C{LoopingCall}.
 Rotation by rename (the file is renamed and a new one created at the path,
 as C{logrotate} and L{twisted.python.logfile} do) is followed: the old file
 is read to its end, then the new one from its start.  A file truncated in
-place is read again from its start.
+place (C{copytruncate}) is read again from its start: it is told by its size,
+now smaller than where the reading got to, or, when it was written past that
+point before the next look, by the last bytes read, no longer there.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from ._wire import TASK_UUID_FIELD
 
 #: Seconds without a new message after which an open task is shown.
 DEFAULT_IDLE_SECONDS = 5.0
+
+#: How many of the last bytes read are looked for again, at each read, to
+#: tell a file rewritten from its start from one that only grew.
+_MARK_BYTES = 64
 
 
 class FileFollower:
@@ -58,6 +64,8 @@ class FileFollower:
         self._opener = opener
         self._file: Optional[BinaryIO] = None
         self._splitter = LineSplitter(max_line)
+        # The last bytes read (at most _MARK_BYTES), ending where reading got to.
+        self._mark = b""
         #: How many times the file was replaced or truncated.
         self.rotations = 0
 
@@ -70,16 +78,26 @@ class FileFollower:
         if self._file is None and not self._open():
             return []
         assert self._file is not None
+        if self._truncated(self._file):
+            self._file.seek(0)
+            self._restart()
         batches = self._drain(self._file)
-        if self._replaced():
+        if self._replaced(self._file):
             batches += self._drain(self._file)
             batches.append(self._splitter.finish())
             self._file.close()
             self._file = None
-            self._splitter = LineSplitter(self._max_line)
-            self.rotations += 1
+            self._restart()
             self._open()
         return [batch for batch in batches if batch]
+
+    def _restart(self) -> None:
+        """
+        Start reading another file, or the same one again.
+        """
+        self._splitter = LineSplitter(self._max_line)
+        self._mark = b""
+        self.rotations += 1
 
     def close(self) -> None:
         """
@@ -104,25 +122,31 @@ class FileFollower:
             if not chunk:
                 return batches
             batches.append(self._splitter.feed(chunk))
+            mark = self._mark + chunk if len(chunk) < _MARK_BYTES else chunk
+            self._mark = mark[-_MARK_BYTES:]
 
-    def _replaced(self) -> bool:
+    def _truncated(self, file: BinaryIO) -> bool:
         """
-        Whether the path now names another file, or the file was truncated
-        (then it is read again from its start).
+        Whether C{file} was truncated since the last read: it is now
+        shorter than where the reading got to, or the bytes last read are
+        no longer where they were.
         """
-        assert self._file is not None
+        position, mark = file.tell(), self._mark
+        fd = file.fileno()
+        if os.fstat(fd).st_size < position:
+            return True
+        return bool(mark) and os.pread(fd, len(mark), position - len(mark)) != mark
+
+    def _replaced(self, file: BinaryIO) -> bool:
+        """
+        Whether the path now names another file than C{file}.
+        """
         try:
             now = os.stat(self.path)
         except FileNotFoundError:
             return False
-        mine = os.fstat(self._file.fileno())
-        if (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
-            return True
-        if now.st_size < self._file.tell():
-            self._file.seek(0)
-            self._splitter = LineSplitter(self._max_line)
-            self.rotations += 1
-        return False
+        mine = os.fstat(file.fileno())
+        return (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino)
 
 
 @frozen

@@ -78,8 +78,25 @@ class FileFollowerTests(SynchronousTestCase):
         self.assertEqual(flat(self.follower.read()), [b"a", b"b"])
         with open(self.path, "wb") as f:
             f.write(b"c\n")
-        self.assertEqual(flat(self.follower.read()), [])
         self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual(self.follower.rotations, 1)
+
+    def test_truncatedAndRewritten(self) -> None:
+        """
+        A file truncated in place (C{logrotate}'s C{copytruncate}) and
+        written past where the reading had got to before the next look is
+        still read again from its start, not from the middle of its new
+        content.
+        """
+        self.append(b"first\n")
+        self.assertEqual(flat(self.follower.read()), [b"first"])
+        with open(self.path, "r+b") as f:
+            f.truncate(0)
+        self.append(b"second, longer\n")
+        self.assertEqual(flat(self.follower.read()), [b"second, longer"])
+        self.append(b"third\n")
+        self.assertEqual(flat(self.follower.read()), [b"third"])
+        self.assertEqual(self.follower.rotations, 1)
 
 
 class TaskFollowerTests(SynchronousTestCase):
