@@ -60,6 +60,9 @@ _CONVERSIONS: Dict[Optional[str], Callable[[Any], str]] = {
     None: str, "s": str, "r": repr, "a": ascii,
 }
 _TRACEBACK_START = "Traceback (most recent call last):"
+#: How Twisted ends the traceback of a failure without frames, before the
+#: exception.
+_FRAMELESS = "Failure: "
 
 
 def record_uuid(data: bytes) -> str:
@@ -255,7 +258,10 @@ def text_event(when: Optional[float], system: str, text: str, data: bytes) -> Me
     if where >= 0:
         traceback = text[where:]
         last = traceback.rstrip().rsplit("\n", 1)[-1]
+        if last.startswith(_FRAMELESS):  # A failure without frames.
+            last = last[len(_FRAMELESS) :]
+        exception, _, reason = last.partition(":")
         message[TRACEBACK_FIELD] = traceback
-        message[EXCEPTION_FIELD] = last.partition(":")[0].strip()
-        message[REASON_FIELD] = last.partition(":")[2].strip()
+        message[EXCEPTION_FIELD] = exception.strip()
+        message[REASON_FIELD] = reason.strip()
     return message

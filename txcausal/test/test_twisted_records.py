@@ -18,6 +18,7 @@ from txcausal._twisted_records import (
     record_uuid,
     safe_format,
     split_text_line,
+    text_event,
     twisted_record,
 )
 from txcausal.test._reading import twisted_log
@@ -145,3 +146,23 @@ class RecordTests(SynchronousTestCase):
         self.assertEqual(split_text_line(b"2026-12-06T05:58:39+01:00 [-] x"),
                          (1796533119.0, "-", b"x"))
         self.assertIsNone(split_text_line(b"garbage [-] x"))
+
+    def test_textFailure(self) -> None:
+        """
+        An event of Twisted's text format whose traceback ends with the
+        exception (a failure with frames) or, for a failure without
+        frames, with C{Failure: } and the exception, is a failure of that
+        exception.
+        """
+        framed = ("Dividing\nTraceback (most recent call last):\n"
+                  '  File "t.py", line 3, in f\n    1 / 0\n'
+                  "builtins.ZeroDivisionError: division by zero\n")
+        frameless = ("Unhandled Error\nTraceback (most recent call last):\n"
+                     "Failure: builtins.ValueError: nobody: handled\n")
+        for text, exception, reason in [
+            (framed, "builtins.ZeroDivisionError", "division by zero"),
+            (frameless, "builtins.ValueError", "nobody: handled"),
+        ]:
+            message = text_event(1.0, "-", text, text.encode())
+            self.assertEqual((message["exception"], message["reason"]), (exception, reason))
+            self.assertEqual(message["traceback"], text[text.index("Traceback"):])
