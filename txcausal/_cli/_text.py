@@ -133,12 +133,21 @@ def _shallow(value: Any, depth: int) -> Any:
     return value
 
 
+#: Characters that rearrange or hide text without showing: line and
+#: paragraph separators, every bidirectional control (Unicode's
+#: Bidi_Control: the marks, embeddings, overrides and isolates), and those
+#: that can disguise a value (zero width space, word joiner, byte-order
+#: mark).  Zero width joiners, which emoji and some scripts need, are kept.
+_INVISIBLE = (
+    0x061C, 0x200B, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), 0x2060,
+    *range(0x2066, 0x206A), 0xFEFF,
+)
+
+
 def _escapes() -> Dict[int, str]:
     table = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
     table.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
-    # Line and paragraph separators, and bidirectional overrides.
-    for code in (0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)):
-        table[code] = f"\\u{code:04x}"
+    table.update({code: f"\\u{code:04x}" for code in _INVISIBLE})
     return table
 
 
@@ -147,9 +156,11 @@ _ESCAPES = _escapes()
 
 def clean(text: str) -> str:
     """
-    Escape the control characters of C{text} (C0, DEL, C1, line separators
-    and bidirectional overrides) as C{\\xNN}, C{\\n}, ..., so that text
-    read from a log cannot forge output lines or drive the terminal.
+    Escape the control characters of C{text} (C0, DEL, C1, and the
+    invisible ones that rearrange or disguise text: line separators,
+    bidirectional controls, zero width spaces) as C{\\xNN}, C{\\n},
+    C{\\u200f}, ..., so that text read from a log cannot forge output lines,
+    drive the terminal or pass for other text.
     """
     if text.isprintable():
         return text
@@ -264,8 +275,7 @@ def status_text(status: Any) -> str:
 
 
 def _json_escapes() -> Dict[int, str]:
-    codes = [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F)]
-    return {code: f"\\u{code:04x}" for code in [*codes, *range(0x2066, 0x206A)]}
+    return {code: f"\\u{code:04x}" for code in [0x7F, *range(0x80, 0xA0), *_INVISIBLE]}
 
 
 _JSON_ESCAPES = _json_escapes()
@@ -273,10 +283,10 @@ _JSON_ESCAPES = _json_escapes()
 
 def terminal_json(line: str) -> str:
     """
-    A line of JSON made safe for a terminal: DEL, C1 controls, line and
-    paragraph separators and bidirectional overrides (which JSON allows raw
-    inside strings) written as C{\\uNNNN} escapes, so it stays the same
-    JSON.  orjson already escapes the C0 controls.
+    A line of JSON made safe for a terminal: DEL, C1 controls and the
+    invisible characters L{clean} escapes (which JSON allows raw inside
+    strings) written as C{\\uNNNN} escapes, so it stays the same JSON.
+    orjson already escapes the C0 controls.
     """
     if line.isprintable():
         return line

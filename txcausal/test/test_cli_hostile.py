@@ -261,6 +261,31 @@ class ControlCharacterTests(SynchronousTestCase):
                 self.assertIn("k\\nfake", out)
         self.assertNotIn("\x1b[2J", cli(["tree", "--color"], data)[1])
 
+    def test_invisibleFormatting(self) -> None:
+        """
+        Every bidirectional control (the marks as well as the overrides and
+        isolates) and the invisible characters that can disguise a value
+        (zero width space, word joiner, byte-order mark) are escaped by
+        C{tree}, C{pretty} and C{story}, and written as JSON escapes by
+        C{filter} on a terminal, the same JSON.
+        """
+        hidden = "\u061c\u200b\u200e\u200f\u202e\u2060\u2066\u2069\ufeff"
+        task = [start("I", [1], T0, "app:main", **{"user" + hidden: "admin" + hidden}),
+                end("I", [2], T0, "app:main")]
+        for command in (["tree"], ["pretty"], ["story", "I"]):
+            out = cli(command, lines(*task))[1]
+            self.assertFalse(set(hidden) & set(out), command)
+            self.assertIn("admin" + hidden.encode("unicode-escape").decode("ascii"), out)
+
+        class Terminal(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        out = Terminal()
+        main(["filter"], stdin=io.BytesIO(lines(*task)), stdout=out, stderr=io.StringIO())
+        self.assertTrue(out.getvalue().isascii())
+        self.assertEqual([orjson.loads(line) for line in out.getvalue().splitlines()], task)
+
     def test_multilineKeepsLayout(self) -> None:
         """
         With no field limit, a multi-line value keeps its lines, each
