@@ -57,12 +57,16 @@ def parse_time(text: str) -> float:
     Parse seconds since the epoch or an ISO 8601 time (see
     L{iso_timestamp}).
 
-    @raise ValueError: If it is neither.
+    @raise ValueError: If it is neither (or not a number).
     """
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if seconds != seconds:
+            raise ValueError(f"not a time: {text!r}")
+        return seconds
     when = iso_timestamp(text)
     if when is None:
         raise ValueError(f"not a time: {text!r}")

@@ -54,9 +54,11 @@ class ParseTimeTests(SynchronousTestCase):
 
     def test_bad(self) -> None:
         """
-        Anything else raises L{ValueError}.
+        Anything else raises L{ValueError}, not-a-number too (no time is
+        before or after it).
         """
-        for text in ("yesterday", "2026-13-01", "2026-11-22T25:00", "2026-11-22T11:58:34+2"):
+        for text in ("yesterday", "2026-13-01", "2026-11-22T25:00", "2026-11-22T11:58:34+2",
+                     "nan", "-NaN"):
             self.assertRaises(ValueError, parse_time, text)
 
 
