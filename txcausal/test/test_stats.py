@@ -39,6 +39,9 @@ class ActionStatsTests(SynchronousTestCase):
         self.assertEqual((job.action_type, job.count, job.total), ("app:job", 1, 100.0))
         self.assertEqual((step.count, step.p50, step.p90, step.p99, step.max, step.total),
                          (100, 50.0, 90.0, 99.0, 100.0, 5050.0))
+        # Ranks that fall between two values take the higher: 3.5 -> 4th.
+        _, step = action_stats(parse_messages(timed("B", [7.0, 1.0, 5.0, 3.0, 2.0, 6.0, 4.0])))
+        self.assertEqual((step.p50, step.p90, step.p99), (4.0, 7.0, 7.0))
 
     def test_slowest(self) -> None:
         """

@@ -93,6 +93,36 @@ class StoryOfTests(CapturingMixin, SynchronousTestCase):
         self.assertFalse(story.matched(task.root))
         self.assertEqual(story.hidden_under(task.root), 2)
 
+    def test_mentionsInsideMarked(self) -> None:
+        """
+        Inside the subtree of an action that mentions the key, the
+        messages that mention it again are marked too, and the others
+        are not.
+        """
+        task = only(list(parse_messages(request("R", "req-1")[:1] + [
+            msg("R", [2], 1.1, message_type="db:query", table="users", request="req-1"),
+            msg("R", [3], 1.2, message_type="db:done"),
+            end("R", [4], 1.3, "http:request"),
+        ])))
+        story = story_of(task, KeyMatcher(["req-1"]))
+        assert story is not None
+        again, other = task.root.children
+        self.assertEqual((story.matched(again), story.matched(other)), (True, False))
+
+    def test_strays(self) -> None:
+        """
+        A message that did not fit its task's tree (a duplicate level) is
+        in the story when it mentions the key, and marked.
+        """
+        messages = request("R", "x")
+        messages.insert(-1, msg("R", [2], 1.35, message_type="dup", user="u-9"))
+        task = only(list(parse_messages(messages)))
+        (stray,) = task.strays
+        story = story_of(task, KeyMatcher(["u-9"]))
+        assert story is not None
+        self.assertTrue(story.matched(stray))
+        self.assertIsNone(story_of(task, KeyMatcher(["u-10"])))
+
     def test_taskUUID(self) -> None:
         """
         A key that is a task's UUID brings that whole task.
