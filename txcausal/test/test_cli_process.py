@@ -21,7 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._source import DEFAULT_MAX_LINE_BYTES
 from txcausal.test._helpers import examples_dir, run_example, run_python
-from txcausal.test._reading import lines, sample_task, small_task, txcausal
+from txcausal.test._reading import end, lines, msg, sample_task, small_task, start, txcausal
 
 
 class CommandProcessTests(SynchronousTestCase):
@@ -289,6 +289,31 @@ class StreamTests(SynchronousTestCase):
             live.read_until("app:note")
             live.stdin.close()
             self.assertEqual(live.stop(), "")
+
+    def test_livePipeTree(self) -> None:
+        """
+        C{tree} on a pipe that stays open shows each ordinary task as soon
+        as it finishes, and holds a task that handed a position to another
+        process until that process's part arrives in the same stream, then
+        shows the two joined in one tree.
+        """
+        client = [start("C", [1], 1.0, "client:call"),
+                  end("C", [3], 2.0, "client:call", remote_task_levels=["/2"])]
+        server = [start("C", [2, 1], 1.2, "eliot:remote_task"),
+                  msg("C", [2, 2], 1.3, message_type="server:work"),
+                  end("C", [2, 3], 1.4, "eliot:remote_task")]
+        live = Live(["tree"], self.dir)
+        live.stdin.write(lines(*small_task("FIRST")) + lines(*client))
+        live.stdin.write(lines(*small_task("SECOND")))
+        live.stdin.flush()
+        shown = live.read_until("app:main/3") + live.read_until("app:main/3")
+        self.assertEqual(re.findall(r"^\w+$", shown, re.M), ["FIRST", "SECOND"])
+        live.stdin.write(lines(*server))
+        live.stdin.flush()
+        joined = live.read_until("client:call/3")
+        self.assertRegex(joined, r"(?m)^C\n└── client:call/1 .*\n(.*\n)*.*server:work/2/2")
+        live.stdin.close()
+        self.assertEqual(live.stop(), "")
 
     def test_follow(self) -> None:
         """
