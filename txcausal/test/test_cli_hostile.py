@@ -281,10 +281,11 @@ class ControlCharacterTests(SynchronousTestCase):
             def isatty(self) -> bool:
                 return True
 
-        out = Terminal()
-        main(["filter"], stdin=io.BytesIO(lines(*task)), stdout=out, stderr=io.StringIO())
-        self.assertTrue(out.getvalue().isascii())
-        self.assertEqual([orjson.loads(line) for line in out.getvalue().splitlines()], task)
+        terminal = Terminal()
+        main(["filter"], stdin=io.BytesIO(lines(*task)), stdout=terminal, stderr=io.StringIO())
+        written = terminal.getvalue()
+        self.assertTrue(written.isascii())
+        self.assertEqual([orjson.loads(line) for line in written.splitlines()], task)
 
     def test_multilineKeepsLayout(self) -> None:
         """
