@@ -83,9 +83,10 @@ class Row:
 
 def ratio_of(peer: Optional[float], ours: Optional[float]) -> Optional[float]:
     """
-    @return: C{peer / ours}, or C{None} if either is missing or zero.
+    @return: C{peer / ours}, or C{None} if either is missing, zero or
+        negative (a difference of two measurements lost in their noise).
     """
-    if peer is None or ours is None or ours <= 0:
+    if peer is None or ours is None or ours <= 0 or peer <= 0:
         return None
     return peer / ours
 
@@ -106,7 +107,7 @@ def compare(scenario: str, measure: str, unit: str, figures: Dict[str, float],
         ratio = ratio_of(figures.get(peer), figures.get(ours))
     met = None if minimum is None or ratio is None else ratio >= minimum
     if ratio is None and figures.get(ours) is not None and figures.get(peer) is not None:
-        # An overhead at or below zero: the work is smaller than the run-to-run
+        # A figure at or below zero: the work is smaller than the run-to-run
         # noise (quick mode times a handful of iterations), so no ratio is honest.
         note = f"n/a (below the noise){'; ' + note if note else ''}"
     if minimum is not None and not target:

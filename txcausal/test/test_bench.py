@@ -92,8 +92,8 @@ class CompareTests(SynchronousTestCase):
 
     def test_noRatioBelowTheNoise(self) -> None:
         """
-        An overhead at or below zero (the work vanished in the noise of a
-        quick run) gets no ratio and a note that says why, not a crash or a
+        A figure at or below zero, ours or the peer's (the work vanished in
+        the noise of a quick run), gets no ratio and a note that says why, not a crash or a
         meaningless ratio.
         """
         root = str(bench_root())
@@ -104,6 +104,9 @@ class CompareTests(SynchronousTestCase):
                       note="via ensureDeferred")
         self.assertEqual((row.ratio, row.met), (None, None))
         self.assertEqual(row.note, "n/a (below the noise); via ensureDeferred")
+        peer_below = compare("10 x", "peak RSS growth", "MiB", {"txcausal": 3.0, "eliot": -0.5},
+                             "eliot", 1)
+        self.assertEqual((peer_below.ratio, peer_below.note), (None, "n/a (below the noise)"))
         self.assertEqual(compare("4 x", "overhead", "us", {"txcausal": 2.0, "eliot": 8.0},
                                  "eliot").ratio, 4.0)
 
