@@ -145,12 +145,12 @@ def _run(*args: str) -> bytes:
     return result.stdout
 
 
-def entries(task_uuid: str) -> List[Dict[str, Any]]:
+def entries(*task_uuids: str) -> List[Dict[str, Any]]:
     """
-    @return: The journal entries of a task, oldest first, as C{journalctl
-        -o json} gives them.
+    @return: The journal entries of these tasks, oldest first, as
+        C{journalctl -o json} gives them.
     """
-    output = journalctl("--all", "-o", "json", f"ELIOT_TASK={task_uuid}")
+    output = journalctl("--all", "-o", "json", *(f"ELIOT_TASK={uuid}" for uuid in task_uuids))
     return [orjson.loads(line) for line in output.splitlines()]
 
 

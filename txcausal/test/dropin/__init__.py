@@ -18,9 +18,8 @@ To add a program, add a file C{prog_<name>.py} here:
     which is compared too, and to standard error, where txcausal's run must
     write nothing that Eliot's does not;
   - a comment line C{# requires: module, module} names optional modules
-    (e.g. C{systemd.journal}, C{dask.distributed}); the program is skipped,
-    saying so, where one cannot be imported.  There are none yet for
-    C{eliot.journald} and C{eliot.dask}.
+    (e.g. C{cffi}, C{distributed}); the program is skipped, saying so,
+    where one cannot be imported.
 
 A difference the comparison finds fails the test unless it is one of the
 documented ones, in C{KNOWN_DIFFERENCES} of the test module and the "Coming
