@@ -7,9 +7,11 @@ wrote to journald.
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import orjson
+from twisted.trial.unittest import SkipTest
 
 from . import _journald
 
@@ -117,3 +119,18 @@ def journal_entries(logged: List[Any]) -> List[Dict[str, Any]]:
     return [{**orjson.loads(entry["MESSAGE"]),
              **{name: entry.get(name) for name in JOURNAL_FIELDS}}
             for entry in _journald.entries(*tasks)]
+
+
+def journald_ready() -> None:
+    """
+    Make sure journald runs (see L{_journald.Journald.start}) and Eliot's
+    C{JournaldDestination} can load C{libsystemd}.
+
+    @raise SkipTest: If not, saying why.
+    """
+    _journald.JOURNALD.start()
+    try:
+        ctypes.CDLL("libsystemd.so.0")
+    except OSError:
+        raise SkipTest("libsystemd.so.0 is not installed (Debian: apt-get install libsystemd0): "
+                       "Eliot's JournaldDestination needs it") from None

@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from attrs import frozen
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from ._dropin_logs import without_dask_tracing
+from ._dropin_logs import journal_entries, journald_ready, without_dask_tracing
 from ._helpers import docs_dir, run_python
 
 PROGRAMS = Path(__file__).parent / "dropin"
@@ -46,6 +46,9 @@ _REQUIRES = re.compile(r"^# requires: (.+)$", re.MULTILINE)
 #: A program whose top-level imports go to C{txcausal.compat} (code that
 #: uses Eliot's old spellings) says so on a line of its own.
 COMPAT = "# swap: txcausal.compat"
+#: A program whose journal entries are compared too (those of the tasks
+#: it logged to its file) says so on a line of its own.
+READ_JOURNALD = "# read: journald"
 
 
 def swap_imports(source: str) -> str:
@@ -100,14 +103,16 @@ def _from_txcausal(indent: str, module: str, names: str, top: str) -> str:
 @frozen
 class Run:
     """
-    What a program did: its exit status, its standard output and error, and
-    the JSON lines it logged.
+    What a program did: its exit status, its standard output and error, the
+    JSON lines it logged, and the journal entries of their tasks (for a
+    program that says L{READ_JOURNALD}; see L{journal_entries}).
     """
 
     status: int
     stdout: str
     stderr: str
     logged: List[Any]
+    journal: List[Any]
 
 
 #: What C{import eliot} does in the run with the imports swapped.
@@ -116,7 +121,9 @@ _NO_ELIOT = 'raise ImportError("the program with its imports swapped must not im
 
 def run_program(source: str, name: str, eliot: bool = True) -> Run:
     """
-    Run a program's source as C{name} in a directory of its own.
+    Run a program's source as C{name} in a directory of its own; read
+    back what it logged, and, if it says L{READ_JOURNALD}, what journald
+    stored for the tasks it logged.
 
     @param eliot: Whether the program may import C{eliot}: without it (for
         the run with the imports swapped), importing C{eliot} raises, in the
@@ -136,8 +143,9 @@ def run_program(source: str, name: str, eliot: bool = True) -> Run:
         result = run_python([str(script), str(output)], cwd=Path(directory), env=env)
         text = output.read_text().replace(directory, "<dir>")
         logged = [json.loads(line) for line in text.splitlines() if line]
+    journal = journal_entries(logged) if READ_JOURNALD in source.splitlines() else []
     return Run(result.returncode, result.stdout.replace(directory, "<dir>"),
-               result.stderr.replace(directory, "<dir>"), logged)
+               result.stderr.replace(directory, "<dir>"), logged, journal)
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -311,12 +319,12 @@ class Comparison:
                     kept = undone
         return kept
 
-    def messages(self, eliot: List[Any], ours: List[Any]) -> None:
+    def messages(self, eliot: List[Any], ours: List[Any], kind: str = "message") -> None:
         if len(eliot) != len(ours):
-            self.unexplained.append(f"{len(eliot)} messages under Eliot, {len(ours)} under "
+            self.unexplained.append(f"{len(eliot)} {kind}s under Eliot, {len(ours)} under "
                                     f"txcausal:\n  eliot:    {eliot}\n  txcausal: {ours}")
         for index, (theirs, mine) in enumerate(zip(eliot, ours, strict=False)):
-            where = f"message {index + 1} ({_describe(theirs)})"
+            where = f"{kind} {index + 1} ({_describe(theirs)})"
             if isinstance(theirs, dict) and isinstance(mine, dict):
                 self._fields(where, theirs, mine)
             else:
@@ -399,6 +407,11 @@ def compare_program(name: str) -> Outcome:
         for module in (m.strip() for m in requirement.split(",")):
             if importlib.util.find_spec(module.split(".")[0]) is None:
                 return Outcome(f"{module} is not installed", [], set())
+    if READ_JOURNALD in source.splitlines():
+        try:
+            journald_ready()
+        except SkipTest as reason:
+            return Outcome(str(reason), [], set())
     return compare_source(source, f"{name}.py")
 
 
@@ -406,10 +419,10 @@ def compare_source(source: str, name: str) -> Outcome:
     """
     Run a program under Eliot, and with its imports swapped (where C{eliot}
     cannot be imported), and compare what they logged and printed.  A
-    program that logs nothing under Eliot proves nothing, and one that
-    writes on standard error under txcausal what it does not under Eliot
-    (a report of a failed destination, a traceback) went wrong: each is a
-    difference.
+    program that logs nothing under Eliot (or, saying L{READ_JOURNALD},
+    writes nothing to journald) proves nothing, and one that writes on
+    standard error under txcausal what it does not under Eliot (a report
+    of a failed destination, a traceback) went wrong: each is a difference.
     """
     eliot = run_program(source, name)
     ours = run_program(swap_imports(source), name, eliot=False)
@@ -419,17 +432,29 @@ def compare_source(source: str, name: str) -> Outcome:
             comparison.unexplained.append(f"exit status {run.status} under {label}:\n{run.stderr}")
     if not eliot.logged:
         comparison.unexplained.append("the program logged nothing under Eliot")
+    if READ_JOURNALD in source.splitlines() and not eliot.journal:
+        comparison.unexplained.append("nothing in the journal under Eliot")
     theirs = set(eliot.stderr.splitlines())
     extra = [line for line in ours.stderr.splitlines() if line not in theirs]
     if ours.status == 0 and extra:
         comparison.unexplained.append("standard error under txcausal only:\n" + "\n".join(extra))
+    _compare_runs(comparison, eliot, ours)
+    return Outcome(None, comparison.unexplained, comparison.seen)
+
+
+def _compare_runs(comparison: Comparison, eliot: Run, ours: Run) -> None:
+    """
+    Compare what two runs logged, wrote to journald and printed.
+    """
     eliot_messages, eliot_output = normalize(eliot.logged, eliot.stdout)
     our_messages, our_output = normalize(comparison.without_extra(ours.logged), ours.stdout)
     comparison.messages(eliot_messages, our_messages)
+    comparison.messages(normalize(eliot.journal, "")[0],
+                        normalize(comparison.without_extra(ours.journal), "")[0],
+                        "journal entry")
     if eliot_output != our_output:
         comparison.unexplained.append(f"standard output differs:\n--- Eliot\n{eliot_output}"
                                       f"--- txcausal\n{our_output}")
-    return Outcome(None, comparison.unexplained, comparison.seen)
 
 
 class SwapTests(SynchronousTestCase):
@@ -654,6 +679,50 @@ class HarnessTests(SynchronousTestCase):
             "    print('oops', file=sys.stderr)\n", "prog_stderr.py")
         self.assertEqual(len(outcome.unexplained), 1, outcome.unexplained)
         self.assertIn("oops", outcome.unexplained[0])
+
+
+class JournalHarnessTests(SynchronousTestCase):
+    """
+    A program holding the line C{# read: journald} has what it wrote to
+    journald compared too.
+    """
+
+    def setUp(self) -> None:
+        journald_ready()
+
+    def test_fieldsCompared(self) -> None:
+        """
+        The fields of the journal entries are compared: another
+        C{SYSLOG_IDENTIFIER} under txcausal is a difference.
+        """
+        if importlib.util.find_spec("cffi") is None:
+            raise SkipTest("cffi is not installed: Eliot's JournaldDestination needs it")
+        outcome = compare_source(
+            f"{READ_JOURNALD}\n"
+            "import sys\n"
+            "from eliot import add_destinations, log_message, to_file\n"
+            "from eliot.journald import JournaldDestination\n"
+            "to_file(open(sys.argv[1], 'ab'))\n"
+            "ours = 'txcausal' in sys.modules\n"
+            "add_destinations(JournaldDestination(identifier='other') if ours\n"
+            "                 else JournaldDestination())\n"
+            "log_message(message_type='app:m')\n", "prog_journal_fields.py")
+        self.assertEqual(len(outcome.unexplained), 1, outcome.unexplained)
+        self.assertIn("'SYSLOG_IDENTIFIER': Eliot 'prog_journal_fields.py', txcausal 'other'",
+                      outcome.unexplained[0])
+
+    def test_emptyJournal(self) -> None:
+        """
+        A program that writes nothing to journald under Eliot is reported.
+        """
+        outcome = compare_source(
+            f"{READ_JOURNALD}\n"
+            "import sys\n"
+            "from eliot import log_message, to_file\n"
+            "to_file(open(sys.argv[1], 'ab'))\n"
+            "log_message(message_type='app:m')\n", "prog_journal_empty.py")
+        self.assertEqual(len(outcome.unexplained), 1, outcome.unexplained)
+        self.assertIn("nothing in the journal under Eliot", outcome.unexplained[0])
 
 
 class DropInTests(SynchronousTestCase):

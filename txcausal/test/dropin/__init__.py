@@ -20,6 +20,12 @@ To add a program, add a file C{prog_<name>.py} here:
   - a comment line C{# requires: module, module} names optional modules
     (e.g. C{cffi}, C{distributed}); the program is skipped, saying so,
     where one cannot be imported.
+  - a program that writes to journald holds the line C{# read: journald}:
+    the entries journald stored for the tasks it logged to its file are
+    compared too (its message and its C{ELIOT_TASK}, C{ELIOT_TYPE},
+    C{PRIORITY} and C{SYSLOG_IDENTIFIER}); it is skipped, saying why, where
+    journald does not run and cannot be started, or C{libsystemd} is
+    missing.
 
 A difference the comparison finds fails the test unless it is one of the
 documented ones, in C{KNOWN_DIFFERENCES} of the test module and the "Coming
