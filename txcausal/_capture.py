@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 from . import _output
 from ._failure_tree import logged_tree
 from ._json import safe_str
+from ._jsondefault import as_json_default
 from ._memory import MemoryLogger
 from ._wire import TRACEBACK_FIELD, exception_name
 
@@ -241,7 +242,7 @@ def _decorate(assertion: Assertion, args: Tuple[Any, ...], kwargs: Dict[str, Any
     def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
         def start(self: Any, a: Tuple[Any, ...], kw: Dict[str, Any]) -> Any:
             __tracebackhide__ = True
-            logger = MemoryLogger(encoder=encoder)
+            logger = MemoryLogger(json_default=as_json_default(encoder))
             restore = _swap(self, logger) if capture else (lambda: None)
             kw["logger"] = logger
             checks = _Checks(self, logger, assertion, args, kwargs, restore)
@@ -297,8 +298,9 @@ def validate_logging(assertion: Assertion, *assertion_args: Any, encoder_: Any =
     under test.
 
     @param assertion: A callable, or C{None} for the checks alone.
-    @param encoder_: The encoder hook to validate messages with, as given to
-        L{txcausal.to_file}.
+    @param encoder_: What to validate messages with: a function, as
+        C{json_default=} takes it (see L{txcausal.to_file}), or, as Eliot's
+        decorators take it, a L{json.JSONEncoder} subclass.
     """
     return _decorate(assertion, assertion_args, assertion_kwargs, encoder_, capture=False)
 

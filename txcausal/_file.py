@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import os
 import threading
-from typing import IO, Any, Callable, Dict, NoReturn, Optional, Tuple
+from typing import IO, Any, Dict, NoReturn, Optional, Tuple
 
 from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._interfaces import IDestination
-from ._json import FAST_OPTIONS, NULL, EncoderHook, encoder_for, safe_str
+from ._json import FAST_OPTIONS, NULL, encoder_for, safe_str
+from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._rawfile import Raw, ascii_json, direct, is_text
 from ._wire import exception_name
 
@@ -130,20 +131,20 @@ class FileDestination:
     __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_direct",
                  "_flush", "_fileFlush", "_pending", "_pendingLock", "_pendingPid", "_closed")
 
-    def __init__(self, file: IO[Any], encoder: EncoderHook = None,
-                 json_default: Optional[Callable[[Any], Any]] = None) -> None:
+    def __init__(self, file: IO[Any], encoder: EncoderClass = None,
+                 json_default: JSONDefault = None) -> None:
         """
         @param file: An open file, text or binary.
-        @param encoder: A hook for types JSON does not know; see
-            L{txcausal._json.EncoderHook}.
-        @param json_default: A function for types JSON does not know, as
-            Eliot takes it (see L{txcausal.json.json_default}); not with
-            C{encoder}.
-        @raise TypeError: If both are given.
+        @param encoder: Deprecated, as in Eliot 1.18: a L{json.JSONEncoder}
+            subclass; pass C{json_default} instead.
+        @param json_default: A function for types JSON does not know (see
+            L{txcausal.json.json_default}).
+        @raise TypeError: If both are given, or either is not what it
+            should be.
         """
         self._file = file
         self._text = is_text(file)
-        self._encoder = encoder_for(encoder, json_default)
+        self._encoder = encoder_for(checked_default(json_default, encoder))
         self._default = self._encoder.default
         how = direct(file)
         #: What lines are written to directly, if anything.

@@ -20,11 +20,11 @@ import re
 import traceback
 from datetime import datetime
 from pathlib import PosixPath, PurePosixPath, PureWindowsPath, WindowsPath
-from typing import Any, Callable, Dict, FrozenSet, List, Optional
+from typing import Any, Dict, FrozenSet, List
 
 import orjson
 
-from ._jsondefault import EncoderHook, make_default
+from ._jsondefault import JSONDefault, make_default
 from ._safe import safe_repr, safe_str, type_name
 from ._sanitize import ORJSON_NATIVE, Cleaner
 from ._wire import (
@@ -151,16 +151,13 @@ class JSONLineEncoder:
 
     __slots__ = ("default", "_plain")
 
-    def __init__(self, hook: EncoderHook = None,
-                 json_default: Optional[Callable[[Any], Any]] = None) -> None:
+    def __init__(self, json_default: JSONDefault = None) -> None:
         """
-        @param hook: See L{EncoderHook}.
-        @param json_default: A function for unknown types, as Eliot's
-            C{json_default=}; not with C{hook}.
-        @raise TypeError: If both are given.
+        @param json_default: A user's function for types JSON does not know
+            (see L{txcausal.json.json_default}).
         """
-        self.default = make_default(hook, json_default)
-        self._plain = PLAIN_OR_TEXT if hook is None and json_default is None else PLAIN
+        self.default = make_default(json_default)
+        self._plain = PLAIN_OR_TEXT if json_default is None else PLAIN
 
     def encode(self, message: Dict[str, Any]) -> bytes:
         """
@@ -291,20 +288,18 @@ def serialization_failure_lines(message: Dict[str, Any], error: BaseException) -
 DEFAULT_ENCODER = JSONLineEncoder()
 
 
-def encoder_for(hook: EncoderHook = None,
-                json_default: Optional[Callable[[Any], Any]] = None) -> JSONLineEncoder:
+def encoder_for(json_default: JSONDefault = None) -> JSONLineEncoder:
     """
-    @return: An encoder for C{hook} or C{json_default}, sharing the default
-        one when there is neither.
-    @raise TypeError: If both are given.
+    @return: An encoder for a user's C{json_default=} function, sharing the
+        default one when there is none.
     """
-    if hook is None and json_default is None:
+    if json_default is None:
         return DEFAULT_ENCODER
-    return JSONLineEncoder(hook, json_default)
+    return JSONLineEncoder(json_default)
 
 
 __all__ = [
-    "EncoderHook",
+    "JSONDefault",
     "FAST_OPTIONS",
     "NULL",
     "JSONLineEncoder",

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import PurePath
-from typing import Any, Callable, Optional, Type, Union, cast
+from typing import Any, Callable, Optional, Type, cast
 
-#: A user hook: a L{json.JSONEncoder} subclass (as Eliot's C{to_file}
-#: accepts) or a callable turning one unknown object into something
-#: encodable, raising L{TypeError} when it cannot.
-EncoderHook = Union[Type[json.JSONEncoder], Callable[[Any], Any], None]
+#: A user's C{json_default=}: a function turning one object JSON does not
+#: know into something encodable, raising L{TypeError} when it cannot.
+JSONDefault = Optional[Callable[[Any], Any]]
+
+#: Eliot's deprecated C{encoder=}: a L{json.JSONEncoder} subclass.
+EncoderClass = Optional[Type[json.JSONEncoder]]
 
 #: Past this many elements a NumPy array is summarised, as Eliot does.
 MAX_ARRAY_SIZE = 10_000
@@ -103,31 +106,64 @@ def json_default(o: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(o).__qualname__}")
 
 
-def make_default(hook: EncoderHook = None,
-                 user_default: Optional[Callable[[Any], Any]] = None) -> Callable[[Any], Any]:
+def make_default(user: JSONDefault = None) -> Callable[[Any], Any]:
     """
-    Combine a user's hook with L{json_default}: the user's first.
-
-    @param hook: See L{EncoderHook}.
-    @param user_default: A C{json_default=} callable, as Eliot takes.
-    @raise TypeError: If both are given.
+    Combine a user's C{json_default=} function with L{json_default}: the
+    user's first.
     """
-    if hook is not None and user_default is not None:
-        raise TypeError("give encoder= or json_default=, not both")
-    if hook is None:
-        hook = user_default
-    if hook is None:
+    if user is None:
         return json_default
-    user: Callable[[Any], Any]
-    if isinstance(hook, type) and issubclass(hook, json.JSONEncoder):
-        user = hook().default
-    else:
-        user = cast(Callable[[Any], Any], hook)
+    hook = user
 
     def default(o: Any) -> Any:
         try:
-            return user(o)
+            return hook(o)
         except TypeError:
             return json_default(o)
 
     return default
+
+
+def _encoder_class(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, json.JSONEncoder)
+
+
+def as_json_default(hook: Any) -> JSONDefault:
+    """
+    @return: A C{json_default=} function for C{hook}: the C{default} of a
+        new instance of a L{json.JSONEncoder} subclass (Eliot's encoders),
+        or C{hook} itself.
+    """
+    if _encoder_class(hook):
+        encoding: Callable[[Any], Any] = hook().default
+        return encoding
+    return cast(JSONDefault, hook)
+
+
+def checked_default(user: JSONDefault, encoder: Any = None) -> JSONDefault:
+    """
+    The user's function for types JSON does not know, from the arguments
+    of an API taking C{json_default=} and, deprecated as in Eliot 1.18,
+    C{encoder=}: a L{json.JSONEncoder} subclass, whose C{default} is used.
+    Warns (pointing at the API's caller) when C{encoder} is given.
+
+    @param user: The C{json_default=} argument.
+    @param encoder: The C{encoder=} argument.
+    @raise TypeError: If both are given, if C{encoder} is not a
+        L{json.JSONEncoder} subclass, or if C{user} is one, or is not
+        callable.
+    """
+    if encoder is not None:
+        warnings.warn("encoder= is deprecated: pass a function as json_default= "
+                      "(one calling txcausal.json.json_default for what it does not know)",
+                      DeprecationWarning, stacklevel=3)
+        if user is not None:
+            raise TypeError("give json_default= alone: encoder= is deprecated")
+        if not _encoder_class(encoder):
+            raise TypeError(f"encoder= takes a json.JSONEncoder subclass, not {encoder!r}: "
+                            "pass a function as json_default=")
+        return as_json_default(encoder)
+    if _encoder_class(user) or not (user is None or callable(user)):
+        raise TypeError(f"json_default= takes a function turning one object into something "
+                        f"JSON can encode, not {user!r}")
+    return user

@@ -6,13 +6,14 @@ L{MemoryLogger}: keeps messages in memory, for tests.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
 
 from zope.interface import implementer
 
 from ._errors import TRACEBACK_MESSAGE
 from ._interfaces import ILogger
-from ._json import EncoderHook, encoder_for, safe_repr
+from ._json import encoder_for, safe_repr
+from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._types import ValidationError
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 
@@ -29,16 +30,18 @@ class MemoryLogger:
         flushed (Eliot's name).
     """
 
-    def __init__(self, encoder: EncoderHook = None,
-                 json_default: Optional[Callable[[Any], Any]] = None) -> None:
+    def __init__(self, encoder: EncoderClass = None,
+                 json_default: JSONDefault = None) -> None:
         """
-        @param encoder: The encoder hook that L{validate} checks messages
-            against, as given to L{txcausal.to_file}.
-        @param json_default: Or a function for types JSON does not know, as
-            Eliot takes it.
-        @raise TypeError: If both are given.
+        @param encoder: Deprecated, as in Eliot 1.18: a L{json.JSONEncoder}
+            subclass; pass C{json_default} instead.
+        @param json_default: A function for types JSON does not know, which
+            L{validate} encodes messages with, as given to
+            L{txcausal.to_file}.
+        @raise TypeError: If both are given, or either is not what it
+            should be.
         """
-        self._encoder = encoder_for(encoder, json_default)
+        self._encoder = encoder_for(checked_default(json_default, encoder))
         self._lock = threading.Lock()
         self.messages: List[Dict[str, Any]] = []
         self.serializers: List[Optional[Any]] = []

@@ -19,11 +19,11 @@ from ._file import FileDestination, PipeClosed, ShortWrite
 from ._interfaces import ILogger
 from ._json import (
     DEFAULT_ENCODER,
-    EncoderHook,
     safe_repr,
     safe_str,
     serialization_failure_messages,
 )
+from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._wire import (
     DESTINATION_FAILURE,
     KIND_FIELDS,
@@ -367,19 +367,21 @@ def add_global_fields(**fields: Any) -> None:
     _DESTINATIONS.add_global_fields(**fields)
 
 
-def to_file(output_file: IO[Any], encoder: EncoderHook = None,
-            json_default: Optional[Callable[[Any], Any]] = None) -> FileDestination:
+def to_file(output_file: IO[Any], encoder: EncoderClass = None,
+            json_default: JSONDefault = None) -> FileDestination:
     """
     Write every message, as JSON lines, to C{output_file}.
 
-    @param encoder: A hook for types JSON does not know: a
-        L{json.JSONEncoder} subclass or a function.
-    @param json_default: A function for types JSON does not know, as Eliot
-        takes it (see L{txcausal.json.json_default}); not with C{encoder}.
+    @param encoder: Deprecated, as in Eliot 1.18: a L{json.JSONEncoder}
+        subclass; pass C{json_default} instead.
+    @param json_default: A function for types JSON does not know (see
+        L{txcausal.json.json_default}).
     @return: The L{FileDestination} added, to remove it later.
-    @raise TypeError: If both C{encoder} and C{json_default} are given.
+    @raise TypeError: If both are given, or either is not what it should
+        be.
     """
-    destination = FileDestination(output_file, encoder, json_default)
+    destination = FileDestination(output_file, json_default=checked_default(json_default,
+                                                                             encoder))
     add_destinations(destination)
     return destination
 

@@ -33,7 +33,8 @@ from . import _output
 from ._context import _get_action
 from ._errors import write_traceback_message
 from ._interfaces import IDestination, ILogger
-from ._json import EncoderHook, encoder_for, safe_repr
+from ._json import encoder_for, safe_repr
+from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._message import _stamp_and_write
 from ._wire import (
     ACTION_STATUS_FIELD,
@@ -119,20 +120,26 @@ class TwistedDestination:
         self,
         publisher: Optional[Callable[[LogEvent], None]] = None,
         namespace: str = "txcausal",
-        encoder: EncoderHook = None,
+        json_default: JSONDefault = None,
+        *,
+        encoder: EncoderClass = None,
     ) -> None:
         """
         @param publisher: Where to emit events; default:
             L{twisted.logger.globalLogPublisher}.
         @param namespace: The C{log_namespace} of the events.
-        @param encoder: A hook for types JSON does not know, as for
-            L{txcausal.to_file}.
+        @param json_default: A function for types JSON does not know, as
+            for L{txcausal.to_file}.
+        @param encoder: Deprecated: a L{json.JSONEncoder} subclass; pass
+            C{json_default} instead.
+        @raise TypeError: If both are given, or either is not what it
+            should be.
         """
         self.publisher: Callable[[LogEvent], None] = (
             globalLogPublisher if publisher is None else publisher
         )
         self.namespace = namespace
-        self._encode = encoder_for(encoder).encode
+        self._encode = encoder_for(checked_default(json_default, encoder)).encode
 
     def __call__(self, message: Dict[str, Any]) -> None:
         """

@@ -17,7 +17,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
 from zope.interface import Interface, implementer
 
 from ._file import FileDestination
-from ._json import EncoderHook, JSONLineEncoder, decode_json, encoder_for
+from ._json import JSONLineEncoder, decode_json, encoder_for
+from ._jsondefault import JSONDefault
 from ._queue import Lines
 
 Work = Callable[[], object]
@@ -206,19 +207,19 @@ class CallableSink:
 
 
 def sinkFor(destination: Callable[[Dict[str, Any]], None],
-            encoder: EncoderHook = None) -> Union[FileSink, CallableSink]:
+            json_default: JSONDefault = None) -> Union[FileSink, CallableSink]:
     """
     @return: The fastest sink for C{destination} that calls what its class
         defines: a L{FileDestination} whose C{__call__} is not overridden
         gets its lines written straight to its file; any other destination
-        is called with each message, snapshots encoded with C{encoder} or,
-        for a L{FileDestination}, with its own encoder.
+        is called with each message, snapshots encoded with
+        C{json_default} or, for a L{FileDestination}, with its own encoder.
     """
-    if isinstance(destination, FileDestination) and encoder is None:
+    if isinstance(destination, FileDestination) and json_default is None:
         if type(destination).__call__ is FileDestination.__call__:
             return FileSink(destination)
         return CallableSink(destination, destination._encoder)
-    return CallableSink(destination, encoder_for(encoder))
+    return CallableSink(destination, encoder_for(json_default))
 
 
 class Stop:

@@ -17,7 +17,8 @@ from orjson import dumps as _dumps
 
 from . import _output
 from ._fork import FORK_HOOKS
-from ._json import FAST_OPTIONS, NULL, EncoderHook
+from ._json import FAST_OPTIONS, NULL
+from ._jsondefault import JSONDefault
 from ._losses import Losses
 from ._queue import BoundedQueue
 from ._writer import IWriterWorker, positive, sinkFor
@@ -41,7 +42,7 @@ class WriterCore:
         destination: Callable[[Dict[str, Any]], None],
         maxMessages: Optional[int],
         maxBytes: int,
-        encoder: EncoderHook,
+        json_default: JSONDefault,
         createWorker: Callable[[], IWriterWorker],
     ) -> None:
         """
@@ -56,7 +57,7 @@ class WriterCore:
             positive("maxMessages", maxMessages)
         positive("maxBytes", maxBytes)
         self.destination = destination
-        self._sink = sinkFor(destination, encoder)
+        self._sink = sinkFor(destination, json_default)
         self._encode = self._sink.encode
         self._recheck = self._sink.recheck
         self._default = self._sink.default

@@ -23,7 +23,8 @@ from zope.interface import implementer
 
 from ._interfaces import IDestination
 from ._journal import JOURNAL_SOCKET, JournalSocket, encode_entry
-from ._json import FAST_OPTIONS, NULL, EncoderHook, decode_json, encoder_for
+from ._json import FAST_OPTIONS, NULL, decode_json, encoder_for
+from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
@@ -76,14 +77,15 @@ class JournaldDestination:
 
     def __init__(
         self,
-        encoder: EncoderHook = None,
+        json_default: JSONDefault = None,
         *,
         identifier: str = "",
         timeout: float = 1.0,
         path: str = JOURNAL_SOCKET,
+        encoder: EncoderClass = None,
     ) -> None:
         """
-        @param encoder: A JSON encoder hook for types JSON does not know, as
+        @param json_default: A function for types JSON does not know, as
             L{txcausal.to_file} takes.
         @param identifier: The C{SYSLOG_IDENTIFIER}; default: the base name
             of C{sys.argv[0]}, as Eliot writes it.
@@ -91,9 +93,13 @@ class JournaldDestination:
             full, in seconds.  Once one has waited in vain, the next do not
             wait until one gets through.
         @param path: journald's socket.
+        @param encoder: Deprecated: a L{json.JSONEncoder} subclass; pass
+            C{json_default} instead.
         @raise ValueError: If C{timeout} is negative.
+        @raise TypeError: If C{json_default} or C{encoder} is not what it
+            should be, or both are given.
         """
-        self._encoder = encoder_for(encoder)
+        self._encoder = encoder_for(checked_default(json_default, encoder))
         self._identifier = _text(identifier or _program_name())
         self._socket = JournalSocket(path, timeout)
 

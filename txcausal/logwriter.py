@@ -29,7 +29,7 @@ from zope.interface import implementer
 
 from . import _output
 from ._interfaces import IDestination
-from ._json import EncoderHook
+from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._wire import dropped_message
 from ._writer import DaemonThreadWorker, IWriterWorker, StallWatch, Stop
 from ._writercore import WriterCore
@@ -80,9 +80,10 @@ class ThreadedWriter(WriterCore, Service):
         *,
         maxMessages: Optional[int] = None,
         maxBytes: int = DEFAULT_MAX_BYTES,
-        encoder: EncoderHook = None,
+        json_default: JSONDefault = None,
         exitTimeout: float = DEFAULT_EXIT_TIMEOUT,
         createWorker: Callable[[], IWriterWorker] = DaemonThreadWorker,
+        encoder: EncoderClass = None,
     ) -> None:
         """
         @param destination: A destination (L{IDestination}); a
@@ -94,17 +95,22 @@ class ThreadedWriter(WriterCore, Service):
             default, as many as C{maxBytes} holds.
         @param maxBytes: How much memory the messages waiting to be written
             may take.
-        @param encoder: A JSON encoder hook (see L{txcausal.to_file}) for the
-            snapshots given to a destination that is not a
-            L{txcausal.FileDestination}, which uses its own.
+        @param json_default: A function for types JSON does not know (see
+            L{txcausal.to_file}), for the snapshots given to a destination
+            that is not a L{txcausal.FileDestination}, which uses its own.
         @param exitTimeout: Seconds a stop waits for a destination that
             makes no progress, and an exiting process for the queue.
         @param createWorker: Makes the worker that runs the writes; the
             default starts a daemon thread.
-        @raise TypeError: If C{destination} is not callable.
+        @param encoder: Deprecated: a L{json.JSONEncoder} subclass; pass
+            C{json_default} instead.
+        @raise TypeError: If C{destination} is not callable, or
+            C{json_default} or C{encoder} is not what it should be (or both
+            are given).
         @raise ValueError: If a limit is not positive.
         """
-        WriterCore.__init__(self, destination, maxMessages, maxBytes, encoder, createWorker)
+        WriterCore.__init__(self, destination, maxMessages, maxBytes,
+                            checked_default(json_default, encoder), createWorker)
         self._reactor = reactor
         self._exitTimeout = exitTimeout
 

@@ -321,7 +321,7 @@ class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
         """
         C{EliotHandler}, C{EliotFilter} and C{EliotJSONEncoder} work and
         warn; an C{EliotJSONEncoder} subclass is accepted as C{encoder=},
-        as the manual shows.
+        as the manual shows, and each warns, naming C{json_default=}.
         """
         self.isolate()
         handler, texts = warned(compat.EliotHandler)
@@ -344,7 +344,8 @@ class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
         _, texts = warned(lambda: to_file(data, encoder=MyEncoder))
         warned(lambda: txcausal.log_message(message_type="m", m=Money(), s={1}))
         self.assertEqual(json.loads(data.getvalue())["m"], {"cents": 5})
-        self.assertEqual(len(texts), 1)
+        self.assertEqual(len(texts), 2)
+        self.assertTrue(all("json_default=" in text for text in texts), texts)
 
     def test_issuperset(self) -> None:
         """

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,9 @@ class FileDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
 
     def test_encoderClass(self) -> None:
         """
-        A L{json.JSONEncoder} subclass, as Eliot accepts, encodes user types.
+        A L{json.JSONEncoder} subclass, as Eliot accepts it as C{encoder=}
+        (deprecated), encodes user types; what its C{default} refuses is
+        encoded as without it.
         """
 
         class Encoder(json.JSONEncoder):
@@ -108,16 +111,19 @@ class FileDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
                 return json.JSONEncoder.default(self, o)
 
         out = io.BytesIO()
-        FileDestination(out, encoder=Encoder)({"c": 1 + 2j, "b": b"raw"})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            destination = FileDestination(out, encoder=Encoder)
+        destination({"c": 1 + 2j, "b": b"raw"})
         self.assertEqual(json.loads(out.getvalue()), {"c": [1.0, 2.0], "b": "raw"})
 
-    def test_encoderCallable(self) -> None:
+    def test_jsonDefault(self) -> None:
         """
-        A plain callable also works as the encoder hook.
+        A function given as C{json_default} encodes what JSON does not know.
         """
         out = io.BytesIO()
-        FileDestination(out, encoder=lambda o: sorted(o) if isinstance(o, frozenset) else str(o))(
-            {"s": frozenset([2, 1]), "p": Path("/x")})
+        FileDestination(out, json_default=lambda o: sorted(o) if isinstance(o, frozenset)
+                        else str(o))({"s": frozenset([2, 1]), "p": Path("/x")})
         self.assertEqual(json.loads(out.getvalue()), {"s": [1, 2], "p": "/x"})
 
     def test_bigIntegers(self) -> None:

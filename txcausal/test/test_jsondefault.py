@@ -1,7 +1,8 @@
 """
 Tests for L{txcausal.json.json_default} and the C{json_default=} argument
-Eliot's programs pass to L{to_file}, L{FileDestination} and
-L{MemoryLogger}.
+of every API that encodes messages (L{to_file}, L{FileDestination},
+L{MemoryLogger}, L{ThreadedWriter}, L{TwistedDestination},
+L{JournaldDestination}), and Eliot's deprecated C{encoder=}.
 """
 
 from __future__ import annotations
@@ -10,16 +11,22 @@ import io
 import json
 import sys
 import types
+import warnings
+from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Callable, Dict, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, MemoryLogger, log_message, to_file
+from txcausal._writer import createMemoryWorker
+from txcausal.journald import JournaldDestination
 from txcausal.json import json_default
+from txcausal.logwriter import ThreadedWriter
+from txcausal.twisted import TwistedDestination
 
-from ._helpers import IsolatedOutputMixin
+from ._helpers import ImmediateReactor, IsolatedOutputMixin
 
 
 class Money:
@@ -124,14 +131,6 @@ class JSONDefaultArgumentTests(IsolatedOutputMixin, SynchronousTestCase):
         strict.write(logger.messages[0])
         self.assertRaises(TypeError, strict.validate)
 
-    def test_notBoth(self) -> None:
-        """
-        C{encoder=} and C{json_default=} together are refused.
-        """
-        self.assertRaises(TypeError, FileDestination, io.BytesIO(), encoder=money_default,
-                          json_default=money_default)
-        self.assertRaises(TypeError, MemoryLogger, encoder=json.JSONEncoder,
-                          json_default=money_default)
 
     def test_pathObjects(self) -> None:
         """
@@ -140,3 +139,133 @@ class JSONDefaultArgumentTests(IsolatedOutputMixin, SynchronousTestCase):
         out = io.BytesIO()
         FileDestination(out)({"p": Path("x") / "y"})
         self.assertEqual(json.loads(out.getvalue()), {"p": "x/y"})
+
+
+def recording(seen: List[Any], o: Any) -> Any:
+    """
+    L{money_default}, keeping what it is given in C{seen}.
+    """
+    seen.append(o)
+    return money_default(o)
+
+
+#: The message each API encodes below.
+MESSAGE = {"message_type": "app:paid", "task_uuid": "u", "task_level": [1], "timestamp": 0.0}
+
+
+def _to_file(test: "OneSpellingTests", **hook: Any) -> None:
+    test.isolate()
+    to_file(io.BytesIO(), **hook)
+    log_message(message_type="app:paid", amount=Money(1))
+
+
+def _file_destination(test: "OneSpellingTests", **hook: Any) -> None:
+    FileDestination(io.BytesIO(), **hook)({**MESSAGE, "amount": Money(1)})
+
+
+def _memory_logger(test: "OneSpellingTests", **hook: Any) -> None:
+    logger = MemoryLogger(**hook)
+    logger.write({**MESSAGE, "amount": Money(1)})
+    logger.validate()
+
+
+def _threaded_writer(test: "OneSpellingTests", **hook: Any) -> None:
+    worker, perform = createMemoryWorker()
+    writer = ThreadedWriter(lambda message: None, ImmediateReactor(),
+                            createWorker=lambda: worker, **hook)
+    writer.startService()
+    writer({**MESSAGE, "amount": Money(1)})
+    writer.stopService()
+    while perform():
+        pass
+
+
+def _twisted_destination(test: "OneSpellingTests", **hook: Any) -> None:
+    events: List[Dict[str, Any]] = []
+    TwistedDestination(events.append, **hook)({**MESSAGE, "amount": Money(1)})
+
+
+def _journald_destination(test: "OneSpellingTests", **hook: Any) -> None:
+    JournaldDestination(path="/nonexistent", **hook).entries({**MESSAGE, "amount": Money(1)})
+
+
+#: Each API taking C{json_default=}, made to encode a message holding a
+#: L{Money} with the hook given.
+APIS: Dict[str, Callable[..., None]] = {
+    "to_file": _to_file,
+    "FileDestination": _file_destination,
+    "MemoryLogger": _memory_logger,
+    "ThreadedWriter": _threaded_writer,
+    "TwistedDestination": _twisted_destination,
+    "JournaldDestination": _journald_destination,
+}
+
+
+class OneSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    C{json_default=} is the one spelling of the hook for types JSON does
+    not know; C{encoder=} works only as in Eliot 1.18: it takes a
+    L{json.JSONEncoder} subclass, and warns, naming C{json_default=}.
+    """
+
+    def run_api(self, name: str, **hook: Any) -> List[str]:
+        """
+        Have the API C{name} encode a L{Money}.
+
+        @return: The texts of the L{DeprecationWarning}s raised, each
+            checked to point at this file.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            APIS[name](self, **hook)
+        deprecations = [w for w in caught if w.category is DeprecationWarning]
+        for warning in deprecations:
+            self.assertEqual(warning.filename, __file__.replace(".pyc", ".py"), name)
+        return [str(w.message) for w in deprecations]
+
+    def test_jsonDefault(self) -> None:
+        """
+        Each API calls the function given as C{json_default=}, without a
+        warning.
+        """
+        for name in APIS:
+            seen: List[Any] = []
+            self.assertEqual(self.run_api(name, json_default=partial(recording, seen)), [], name)
+            self.assertEqual([type(o) for o in seen], [Money], name)
+
+    def test_encoderClass(self) -> None:
+        """
+        Each API takes a L{json.JSONEncoder} subclass as C{encoder=}, as
+        Eliot does, calling its C{default}, with a L{DeprecationWarning}
+        naming C{json_default=}.
+        """
+        for name in APIS:
+            seen: List[Any] = []
+
+            class Encoder(json.JSONEncoder):
+                def default(self, o: Any, seen: List[Any] = seen) -> Any:
+                    return recording(seen, o)
+
+            texts = self.run_api(name, encoder=Encoder)
+            self.assertEqual(len(texts), 1, (name, texts))
+            self.assertIn("json_default=", texts[0])
+            self.assertEqual([type(o) for o in seen], [Money], name)
+
+    def test_refused(self) -> None:
+        """
+        A function as C{encoder=} (Eliot takes only a class), a class or
+        something not callable as C{json_default=}, and both arguments
+        together are refused with a L{TypeError} that says what to pass.
+        """
+        wrong: List[Dict[str, Any]] = [
+            {"encoder": money_default},
+            {"json_default": json.JSONEncoder},
+            {"json_default": "money"},
+            {"encoder": json.JSONEncoder, "json_default": money_default},
+        ]
+        for name in APIS:
+            for arguments in wrong:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    error = self.assertRaises(TypeError, APIS[name], self, **arguments)
+                self.assertIn("json_default=", str(error), (name, arguments))

@@ -381,7 +381,7 @@ class FileDestinationWriterTests(_Harness, SynchronousTestCase):
         performAll()
         self.assertEqual(len(writes), 1)
         self.assertEqual([orjson.loads(line)["n"] for line in writes[0].splitlines()], [0, 1, 2])
-        writer, _, _ = self.writer(FileDestination(io.BytesIO()), encoder=lambda o: "x")
+        writer, _, _ = self.writer(FileDestination(io.BytesIO()), json_default=lambda o: "x")
         self.assertIsInstance(writer._sink, CallableSink)
 
     def test_overriddenCallHonoured(self) -> None:
@@ -398,7 +398,7 @@ class FileDestinationWriterTests(_Harness, SynchronousTestCase):
                 FileDestination.__call__(self, message)
 
         f = io.BytesIO()
-        writer, _, performAll = self.started(Recording(f, encoder=lambda o: "custom"))
+        writer, _, performAll = self.started(Recording(f, json_default=lambda o: "custom"))
         for n in range(3):
             writer(_message(n, thing=object()))
         performAll()
@@ -422,7 +422,7 @@ class FileDestinationWriterTests(_Harness, SynchronousTestCase):
         The snapshot uses the L{FileDestination}'s own encoder hook.
         """
         f = io.BytesIO()
-        writer, _, performAll = self.started(FileDestination(f, encoder=lambda o: "custom"))
+        writer, _, performAll = self.started(FileDestination(f, json_default=lambda o: "custom"))
         writer(_message(1, thing=object()))
         performAll()
         self.assertEqual(orjson.loads(f.getvalue())["thing"], "custom")

@@ -162,7 +162,7 @@ class MemoryLoggerTests(SynchronousTestCase, CapturingMixin):
                 return "1 EUR"
             raise TypeError(o)
 
-        logger = MemoryLogger(encoder=hook)
+        logger = MemoryLogger(json_default=hook)
         Message.new(message_type="app:paid", amount=Money()).write(logger)
         logger.validate()
         self.assertRaises(TypeError, MemoryLogger.validate, _copy(logger))

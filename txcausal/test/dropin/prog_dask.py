@@ -14,7 +14,6 @@ import sys
 
 import dask
 from dask.bag import from_sequence
-
 from eliot import log_call, log_message, start_action, to_file
 from eliot.dask import compute_with_trace, persist_with_trace
 
