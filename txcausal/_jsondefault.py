@@ -113,11 +113,10 @@ def make_default(user: JSONDefault = None) -> Callable[[Any], Any]:
     """
     if user is None:
         return json_default
-    hook = user
 
     def default(o: Any) -> Any:
         try:
-            return hook(o)
+            return user(o)
         except TypeError:
             return json_default(o)
 

@@ -591,13 +591,15 @@ class ComparisonTests(SynchronousTestCase):
             return m(level, action_type=kind, action_status=status)
 
         eliot = [action([1], "dask:compute", "started"),
-                 m([2], message_type="app:work"), m([3], message_type="app:more"),
+                 action([2, 1], "app:work", "started"), m([2, 2], message_type="app:step"),
+                 action([2, 3], "app:work", "succeeded"), m([3], message_type="app:more"),
                  m([4], message_type="app:other"),
                  action([5], "dask:compute", "succeeded")]
         ours = [action([1], "dask:compute", "started"),
                 action([2, 1], "eliot:remote_task", "started"),
                 m([2, 2], message_type="dask:task", key="a", dependencies=[]),
-                m([2, 3], message_type="app:work"), m([2, 4], message_type="app:more"),
+                action([2, 3, 1], "app:work", "started"), m([2, 3, 2], message_type="app:step"),
+                action([2, 3, 3], "app:work", "succeeded"), m([2, 4], message_type="app:more"),
                 action([2, 5], "eliot:remote_task", "succeeded"),
                 action([3, 1], "eliot:remote_task", "started"),
                 m([3, 2], message_type="dask:task", key="b", dependencies=["a"]),
