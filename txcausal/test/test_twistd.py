@@ -238,6 +238,22 @@ class CausalLogObserverTests(SynchronousTestCase):
         self.assertEqual(_logFile(writer).path, str((here / DEFAULT_LOG_FILE).absolute()))
 
 
+#: The name of the file a twistd run by L{_Twistd} creates once its reactor
+#: runs.
+_RUNNING = "reactor-running"
+
+#: What L{_Twistd} runs: twistd itself, having asked the reactor it will run
+#: to create L{_RUNNING} once running, that is, once it handles C{SIGTERM}
+#: (installed as the reactor starts; a C{SIGTERM} before kills the process).
+_RUN_TWISTD = (
+    "from pathlib import Path\n"
+    "from twisted.internet import reactor\n"
+    f"reactor.callWhenRunning(Path({_RUNNING!r}).touch)\n"
+    "from twisted.scripts.twistd import run\n"
+    "run()\n"
+)
+
+
 class _Twistd:
     """
     A real C{twistd -n} subprocess, in a temporary directory, with the
@@ -265,7 +281,7 @@ class _Twistd:
         self.output = open(self.dir / "output.txt", "wb")
         case.addCleanup(self.output.close)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+            [sys.executable, "-c", _RUN_TWISTD,
              *([f"--pidfile={self.pidfile}"] if daemon else ["-n", "--pidfile="]), *args],
             cwd=self.dir, env=env, stdout=self.output, stderr=subprocess.STDOUT)
         case.addCleanup(self.kill)
@@ -293,32 +309,24 @@ class _Twistd:
         assert not self.pidfile.exists(), "twistd did not stop"
         return read_json_lines(self.log)
 
-    def waitFor(self, messageType: str, deadline: float = 30) -> None:
-        """
-        Poll the log until a message of this type is in it.
-        """
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            if self.log.exists() and messageType in _types(read_json_lines(self.log)):
-                return
-            if not self.daemon and self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.kill()
-        raise AssertionError(f"no {messageType} in {self.log}:\n"
-                             f"{(self.dir / 'output.txt').read_text()}")
-
     def waitForFile(self, name: str, deadline: float = 30) -> None:
         """
         Poll until a file of this name is in twistd's directory.
         """
         end = time.monotonic() + deadline
-        while time.monotonic() < end and self.process.poll() is None:
+        while time.monotonic() < end and (self.daemon or self.process.poll() is None):
             if (self.dir / name).exists():
                 return
             time.sleep(0.02)
         self.kill()
         raise AssertionError(f"no {name}:\n{self.outputText()}")
+
+    def waitUntilRunning(self) -> None:
+        """
+        Wait until the reactor runs, so that a C{SIGTERM} stops it as it
+        should rather than killing the process.
+        """
+        self.waitForFile(_RUNNING)
 
     def outputText(self) -> str:
         """
@@ -349,7 +357,7 @@ class TwistdTests(SynchronousTestCase):
         """
         log = Path(self.mktemp()).absolute()
         twistd = _Twistd(self, ["causal-example", "--count", "200", "--causal-log", str(log)], log)
-        twistd.waitFor("example:startup/succeeded")
+        twistd.waitUntilRunning()
         messages = twistd.terminate()
         items = [m["n"] for m in messages if m.get("message_type") == "example:item"]
         self.assertEqual(items, list(range(200)))
@@ -365,7 +373,7 @@ class TwistdTests(SynchronousTestCase):
         log = Path(self.mktemp()).absolute()
         twistd = _Twistd(self, ["--logger", "txcausal.twistd.causalLogObserver",
                                 "causal-example", "--count", "3"], log)
-        twistd.waitFor("example:startup/succeeded")
+        twistd.waitUntilRunning()
         messages = twistd.terminate()
         texts = [m["message"] for m in messages if m.get("message_type") == "twisted:log"]
         self.assertIn("starting up", texts[0])
@@ -382,7 +390,7 @@ class TwistdTests(SynchronousTestCase):
         twistd = _Twistd(self, ["--logger", "txcausal.twistd.causalLogObserver",
                                 "causal-example", "--count", "3"], log, daemon=True)
         self.assertEqual(twistd.process.wait(30), 0)
-        twistd.waitFor("example:startup/succeeded")
+        twistd.waitUntilRunning()
         messages = twistd.terminateDaemon()
         self.assertEqual([m["n"] for m in messages if m.get("message_type") == "example:item"],
                          [0, 1, 2])
@@ -395,7 +403,7 @@ class TwistdTests(SynchronousTestCase):
         """
         log = Path(self.mktemp()).absolute()
         twistd = _Twistd(self, ["-y", str(examples_dir() / "causal.tac")], log)
-        twistd.waitFor("tac:startup/succeeded")
+        twistd.waitUntilRunning()
         messages = twistd.terminate()
         self.assertEqual(_types(messages), ["tac:startup/started", "tac:hello",
                                             "tac:startup/succeeded", "tac:goodbye"])

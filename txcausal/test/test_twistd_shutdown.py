@@ -19,7 +19,6 @@ _FAULTY = '''
 import os
 import threading
 import time
-from pathlib import Path
 
 from twisted.application.service import Application, Service
 
@@ -66,16 +65,12 @@ class Faulty:
 
 
 class Burst(Service):
-    """Logs COUNT messages on startup, then, once the reactor runs (and
-    handles SIGTERM), says it is ready."""
+    """Logs COUNT messages on startup."""
 
     def startService(self):
-        from twisted.internet import reactor
-
         Service.startService(self)
         for n in range(COUNT):
             log_message(message_type="test:burst", n=n)
-        reactor.callWhenRunning(Path("ready").write_text, "ready")
 
 
 def slowLogObserver():
@@ -129,7 +124,7 @@ class TwistdShutdownTests(SynchronousTestCase):
         log = Path(self.mktemp()).absolute()
         twistd = _Twistd(self, args, log, files=_FILES,
                          environ={"FAULTY_COUNT": str(count), "FAULTY_FAULT": fault})
-        twistd.waitForFile("ready")
+        twistd.waitUntilRunning()
         return twistd
 
     def assertWholeBurst(self, twistd: _Twistd, messages: List[Dict[str, Any]]) -> None:
