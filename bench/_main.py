@@ -12,7 +12,7 @@ import json
 import sys
 import time
 import traceback
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, FrozenSet, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -52,14 +52,38 @@ def _run_one(numbers: str, title: str, scenario: Scenario, settings: Settings,
                 for number in numbers.split()]
 
 
+def _numbers(text: str) -> FrozenSet[str]:
+    """
+    The value of C{--only}: scenario numbers, separated by commas or spaces.
+
+    @raise argparse.ArgumentTypeError: If one is not a number.
+    """
+    numbers = frozenset(text.replace(",", " ").split())
+    if not numbers or not all(number.isdigit() for number in numbers):
+        raise argparse.ArgumentTypeError(f"not scenario numbers: {text!r}")
+    return frozenset(str(int(number)) for number in numbers)
+
+
+def _selected(scenarios: List[Tuple[str, str, Scenario]],
+              args: argparse.Namespace) -> List[Tuple[str, str, Scenario]]:
+    """
+    @return: The groups to run: those holding a scenario C{--only} names,
+        or all of them.
+    """
+    if args.only is None:
+        return scenarios
+    return [group for group in scenarios if args.only & set(group[0].split())]
+
+
 def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="a handful of iterations per scenario (smoke test)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timing runs per contender (default 9, or 2 with --quick)")
-    parser.add_argument("--only", default=None,
-                        help="run only the groups whose numbers contain these digits, e.g. 15")
+    parser.add_argument("--only", default=None, type=_numbers,
+                        help="run only the groups holding these scenarios, by number, "
+                             "separated by commas: e.g. 1,5 or 10")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument("--profile", type=int, choices=[1, 2, 3, 4], default=None, metavar="N",
                         help="instead of the timed run, profile txcausal's operation of "
@@ -68,6 +92,12 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="with --profile: only FileDestination (file) or only "
                              "ThreadedWriter (threaded); default both")
     args = parser.parse_args(argv)
+    if args.only is not None:
+        known = {number for numbers, _, _ in _scenarios() for number in numbers.split()}
+        unknown = sorted(args.only - known, key=int)
+        if unknown:
+            parser.error(f"--only: no scenario {', '.join(unknown)} (there are "
+                         f"{', '.join(sorted(known, key=int))})")
     if args.profile is None and args.config is not None:
         parser.error("--config applies only with --profile")
     if args.profile is not None and any(
@@ -108,9 +138,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     started = time.monotonic()
     rows: List[Row] = []
     try:
-        for numbers, title, scenario in _scenarios():
-            if args.only and not set(args.only) & set(numbers):
-                continue
+        for numbers, title, scenario in _selected(_scenarios(), args):
             print(f"running {numbers}: {title}...", file=sys.stderr, flush=True)
             rows.extend(_run_one(numbers, title, scenario, settings, workdir))
     finally:

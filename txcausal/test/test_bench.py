@@ -111,6 +111,42 @@ class CompareTests(SynchronousTestCase):
                                  "eliot").ratio, 4.0)
 
 
+class OnlyTests(SynchronousTestCase):
+    """
+    C{--only} chooses scenarios by their numbers.
+    """
+
+    def setUp(self) -> None:
+        root = str(bench_root())
+        sys.path.insert(0, root)
+        self.addCleanup(sys.path.remove, root)
+
+    def chosen(self, only: str) -> List[str]:
+        """
+        @return: The numbers of the groups C{--only only} runs.
+        """
+        from bench._main import _parse, _scenarios, _selected
+        return [numbers for numbers, _, _ in _selected(_scenarios(), _parse(["--only", only]))]
+
+    def test_exactNumbers(self) -> None:
+        """
+        A number chooses the groups holding that scenario, not those whose
+        numbers merely contain its digits: 1 is not 10, 0 is nothing.
+        """
+        self.assertEqual(self.chosen("1"), ["1 2 3 8", "1 2 3 4"])
+        self.assertEqual(self.chosen("10"), ["10"])
+        self.assertEqual(self.chosen("1,5"), ["1 2 3 8", "1 2 3 4", "5"])
+        self.assertEqual(self.chosen("6 9"), ["6", "9"])
+
+    def test_unknownNumber(self) -> None:
+        """
+        A number that is no scenario's is a usage error, not an empty run.
+        """
+        from bench._main import _parse
+        for only in ("0", "15", "x", ""):
+            self.assertRaises(SystemExit, _parse, ["--only", only])
+
+
 class BurstTests(SynchronousTestCase):
     """
     Scenario 10, the bursts, in its quick run.
