@@ -142,6 +142,12 @@ class Destinations:
             if not current:
                 self._buffer = deque(maxlen=self._buffer_size)
 
+    def has_other_than(self, destination: object) -> bool:
+        """
+        @return: Whether a destination other than C{destination} was added.
+        """
+        return any(_registered(added) is not destination for added in self._destinations)
+
     def add_global_fields(self, **fields: Any) -> None:
         """
         Add fields to every message sent from now on; a message's own field
@@ -292,14 +298,30 @@ def _field_adder(
     return add_fields
 
 
-def _last_resort(report: Dict[str, Any]) -> None:
+def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
     """
-    Write a report that no destination can take to standard error.
+    Write a report that no destination can take to C{stream}, by default
+    standard error.
     """
     try:
-        sys.stderr.write(DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
+        (sys.stderr if stream is None else stream).write(
+            DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
     except Exception:
         pass
+
+
+def _report_lost(source: object, report: Dict[str, Any],
+                 stream: Optional[IO[str]] = None) -> None:
+    """
+    Send a report of messages C{source} lost through the default logger.
+    When no destination but C{source} itself would take it (it is the only
+    one, or there is none), write it to C{stream} too (see L{_last_resort}).
+    """
+    logger = _DEFAULT_LOGGER
+    if (getattr(logger, "_destinations", None) is _DESTINATIONS
+            and not _DESTINATIONS.has_other_than(source)):
+        _last_resort(report, stream)
+    logger.write(report)
 
 
 @implementer(ILogger)

@@ -11,7 +11,7 @@ starting, stopping, flushing and exiting.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, Optional
+from typing import IO, Any, Callable, Dict, Optional
 
 from orjson import dumps as _dumps
 
@@ -83,6 +83,10 @@ class WriterCore:
         self._writingThread: Optional[int] = None
         # Writes done, for the bound of a stop.
         self._progress = 0
+        # Where reports that no other destination can take are written; by
+        # default, sys.stderr as it is then.  Under twistd --logger, whose
+        # sys.stderr feeds the log this writer writes, the one from before.
+        self._standardError: Optional[IO[str]] = None
         FORK_HOOKS.add(self)
 
     @property
@@ -248,11 +252,12 @@ class WriterCore:
     def _report(self) -> None:
         """
         Send the failure reports through the default logger (the other
-        destinations).  Call without holding C{_forkLock}.
+        destinations; standard error too when there is none).  Call without
+        holding C{_forkLock}.
         """
         if self._losses.hasReports():
             for report in self._losses.takeReports():
-                _output._DEFAULT_LOGGER.write(report)
+                _output._report_lost(self, report, self._standardError)
 
     def _threaded(self) -> bool:
         """

@@ -281,7 +281,7 @@ class ThreadedWriter(WriterCore, Service):
             report = dropped_message(queued + inWrite + refusals, reason,
                                      destination=self._losses.name(),
                                      unfinished_write=unfinished)
-            _output._last_resort(report)
+            _output._last_resort(report, self._standardError)
             if toOthers:
                 _output._DEFAULT_LOGGER.write(report)
 
@@ -294,7 +294,7 @@ class ThreadedWriter(WriterCore, Service):
         _output._last_resort(dropped_message(
             1, "logged after the ThreadedWriter gave up on its destination at exit",
             destination=self._losses.name(),
-            message=data[:1000].decode("utf-8", "replace").rstrip("\n")))
+            message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
 
 
 def _fireOnce(watch: StallWatch, done: "Deferred[None]") -> None:

@@ -4,7 +4,8 @@ txcausal under C{twistd}.
 
   - L{causalLogObserver}: C{twistd --logger txcausal.twistd.causalLogObserver}
     writes causal JSON lines, Twisted's own events included, to the file
-    named by C{$TXCAUSAL_LOG_FILE} (default C{txcausal.log}).
+    named by C{$TXCAUSAL_LOG_FILE} (default C{txcausal.log});
+    L{causalLogObserverFor} makes such a factory for a writer of your own.
   - L{CausalLogOptions} and L{withCausalLog}: give a twistd plugin a
     C{--causal-log FILE} option::
 
@@ -21,6 +22,7 @@ txcausal under C{twistd}.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from twisted.application.service import IService, MultiService
@@ -78,16 +80,35 @@ def causalLogObserver(environ: Mapping[str, str] = os.environ,
     @return: A L{txcausal.twisted.CausalLogObserver}.
     """
     path = environ.get(LOG_FILE_ENVIRONMENT) or DEFAULT_LOG_FILE
-    return _observeWith(fileWriter(path, reactor), reactor)
+    return causalLogObserverFor(fileWriter(path, reactor), reactor)
 
 
-def _observeWith(writer: ThreadedWriter, reactor: Any = None) -> ILogObserver:
+def causalLogObserverFor(writer: ThreadedWriter, reactor: Any = None) -> ILogObserver:
     """
-    Start C{writer} for the rest of the process, written out by the
-    reactor's shutdown, and return an observer of Twisted's events.
+    Start C{writer} for the rest of the process, as L{causalLogObserver}
+    starts its own, and return the observer that brings Twisted's events
+    into it: for a C{twistd --logger} factory of your own, say one writing
+    to a C{DailyLogFile}::
+
+        def dailyLogObserver():
+            path = os.environ.get(LOG_FILE_ENVIRONMENT, DEFAULT_LOG_FILE)
+            writer = ThreadedWriter(FileDestination(DailyLogFile.fromFullPath(path)))
+            return causalLogObserverFor(writer)
+
+    The writer writes out its queue as the reactor shuts down, then writes
+    directly (see L{causalLogObserver}).  twistd sends what is written to
+    standard error into its log, which this writer writes: the reports of
+    messages it could not write, which no other destination takes, go to
+    the standard error of when this is called instead (twistd calls the
+    factory before it redirects standard error).
+
+    @param writer: The writer, not started.
+    @param reactor: The reactor twistd runs; default: the global one.
+    @return: A L{txcausal.twisted.CausalLogObserver}.
     """
     if reactor is None:
         from twisted.internet import reactor
+    writer._standardError = sys.stderr
     writer.startService()
     reactor.addSystemEventTrigger("before", "shutdown", writer.flush)
     reactor.addSystemEventTrigger("after", "shutdown", writer.stopThreading)
@@ -185,6 +206,7 @@ def withCausalLog(options: Mapping[str, Any], service: IService,
 
 __all__ = [
     "causalLogObserver",
+    "causalLogObserverFor",
     "CausalLogOptions",
     "CausalLogService",
     "withCausalLog",

@@ -5,9 +5,12 @@ what is reported, what is counted, and when.
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
+import orjson
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -17,7 +20,7 @@ from txcausal._wire import exception_name
 from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
-from ._helpers import ImmediateReactor
+from ._helpers import ImmediateReactor, IsolatedOutputMixin
 from .test_logwriter import _Harness, _message
 from .test_logwriter_fork import _inThread
 
@@ -228,6 +231,60 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         [report] = [m for m in destination.written if m.get("message_type") ==
                     "txcausal:messages_dropped"]
         self.assertEqual(report["count"], 4)
+
+
+class LoneWriterTests(IsolatedOutputMixin, _Harness, SynchronousTestCase):
+    """
+    A L{ThreadedWriter} that is the only destination (as under C{twistd
+    --logger}, or a program logging only to one file) has nobody to send its
+    reports to but its failing destination: they go to standard error too.
+    """
+
+    def setUp(self) -> None:
+        self.stderr = io.StringIO()
+        self.patch(sys, "stderr", self.stderr)
+
+    def reports(self) -> List[Tuple[str, int]]:
+        """
+        @return: The kind and count of each report on standard error.
+        """
+        return [(report["message_type"], report.get("lost", report.get("count")))
+                for report in map(orjson.loads, self.stderr.getvalue().splitlines())]
+
+    def test_reportsOnStandardError(self) -> None:
+        """
+        The failure, and the count of what was lost until the writer
+        stopped, are written to standard error.
+        """
+        self.isolate()
+        writer, _, performAll = self.started(_Switchable())
+        for n in range(3):
+            writer(_message(n))
+        performAll()
+        self.assertEqual(self.reports(), [("eliot:destination_failure", 1)])
+        writer.stopService()
+        performAll()
+        # The 2 messages after the failure, and the failure's report, which
+        # reached the writer too.
+        self.assertEqual(self.reports(), [("eliot:destination_failure", 1),
+                                          ("txcausal:messages_dropped", 3)])
+        self.assertEqual(writer.dropped, 4)
+
+    def test_othersTakeTheReports(self) -> None:
+        """
+        With another destination, the reports go there, not to standard
+        error.
+        """
+        others = self.collect()
+        writer, _, performAll = self.started(_Switchable())
+        for n in range(3):
+            writer(_message(n))
+        performAll()
+        writer.stopService()
+        performAll()
+        self.assertEqual(self.stderr.getvalue(), "")
+        self.assertEqual([m["message_type"] for m in others],
+                         ["eliot:destination_failure", "txcausal:messages_dropped"])
 
 
 class FeedbackTests(_Harness, SynchronousTestCase):

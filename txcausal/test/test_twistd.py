@@ -4,6 +4,7 @@ Tests for L{txcausal.twistd}, and the twistd examples run by a real twistd.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import orjson
 from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactorClock
@@ -27,6 +29,7 @@ from txcausal._writer import MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import (
     ImmediateReactor,
+    IsolatedOutputMixin,
     examples_dir,
     flush_early_buffer,
     read_json_lines,
@@ -37,6 +40,7 @@ from txcausal.twistd import (
     CausalLogOptions,
     CausalLogService,
     causalLogObserver,
+    causalLogObserverFor,
     withCausalLog,
 )
 
@@ -179,7 +183,16 @@ class CausalLogServiceTests(SynchronousTestCase):
         self.assertEqual(_types(self.written), ["test:stopping"])
 
 
-class CausalLogObserverTests(SynchronousTestCase):
+class _Broken:
+    """
+    A destination that raises.
+    """
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        raise OSError("gone")
+
+
+class CausalLogObserverTests(IsolatedOutputMixin, SynchronousTestCase):
     """
     Tests for L{causalLogObserver}, the C{twistd --logger} factory.
     """
@@ -214,6 +227,28 @@ class CausalLogObserverTests(SynchronousTestCase):
         messages = read_json_lines(path)
         self.assertEqual(_types(messages), ["twisted:log", "test:causal", "test:late"])
         self.assertEqual(messages[0]["message"], "hello twistd")
+
+    def test_reportsToStandardErrorBeforeRedirection(self) -> None:
+        """
+        The reports of a writer given to L{causalLogObserverFor} that no
+        other destination takes go to the standard error of when it was
+        called, not to what twistd replaces it with afterwards (a file
+        feeding the log that this writer writes).
+        """
+        self.isolate()
+        before = io.StringIO()
+        self.patch(sys, "stderr", before)
+        worker, perform = createMemoryWorker()
+        writer = ThreadedWriter(_Broken(), ImmediateReactor(), createWorker=lambda: worker)
+        causalLogObserverFor(writer, MemoryReactorClock())
+        self.addCleanup(writer.stopThreading)
+        self.patch(sys, "stderr", io.StringIO())
+        log_message("test:lost")
+        while perform():
+            pass
+        [report] = map(orjson.loads, before.getvalue().splitlines())
+        self.assertEqual((report["message_type"], report["lost"]),
+                         ("eliot:destination_failure", 1))
 
     def test_classIsNotALogger(self) -> None:
         """

@@ -6,12 +6,14 @@ is written before the process exits, and stopping always finishes.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Dict, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
+from .test_file_fulldisk import SmallDiskMixin
 from .test_twistd import _Twistd, _types
 
 #: Destinations and services that misbehave, on the path of the twistd runs.
@@ -21,10 +23,11 @@ import threading
 import time
 
 from twisted.application.service import Application, Service
+from twisted.python.logfile import DailyLogFile
 
 from txcausal import FileDestination, log_message
 from txcausal.logwriter import ThreadedWriter
-from txcausal.twistd import LOG_FILE_ENVIRONMENT, CausalLogService, _observeWith
+from txcausal.twistd import LOG_FILE_ENVIRONMENT, CausalLogService, causalLogObserverFor
 
 COUNT = int(os.environ["FAULTY_COUNT"])
 LOG = os.environ[LOG_FILE_ENVIRONMENT]
@@ -75,7 +78,17 @@ class Burst(Service):
 
 def slowLogObserver():
     """A --logger: the wiring of txcausal.twistd.causalLogObserver, slow file."""
-    return _observeWith(ThreadedWriter(FileDestination(SlowFile(LOG)), exitTimeout=0.5))
+    return causalLogObserverFor(ThreadedWriter(FileDestination(SlowFile(LOG)), exitTimeout=0.5))
+
+
+def faultyLogObserver():
+    """A --logger: the wiring of txcausal.twistd.causalLogObserver, Faulty file."""
+    return causalLogObserverFor(ThreadedWriter(Faulty(LOG), exitTimeout=0.5))
+
+
+def dailyLogObserver():
+    """A --logger of one's own, as the docs show it: a DailyLogFile."""
+    return causalLogObserverFor(ThreadedWriter(FileDestination(DailyLogFile.fromFullPath(LOG))))
 
 
 def logged(destination):
@@ -176,18 +189,93 @@ class TwistdShutdownTests(SynchronousTestCase):
         self.assertEqual((report["message_type"], report["count"], report["unfinished_write"]),
                          ("txcausal:messages_dropped", 5, 1))
 
+    def test_loggerHungDestination(self) -> None:
+        """
+        Under C{--logger}, where standard error feeds the log that hangs,
+        what the writer gave up on is reported on twistd's own standard
+        error, with twistd's last events, logged after it gave up.
+        """
+        twistd = self.twistd(["--logger", "faulty.faultyLogObserver", "-y", "plugin/burst.tac"],
+                             10, "hang")
+        messages = twistd.terminate()
+        self.assertEqual(_burst(messages), [0, 1, 2, 3, 4])
+        output = twistd.outputText()
+        reports = [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
+        self.assertEqual([report["message_type"] for report in reports],
+                         ["txcausal:messages_dropped"] * 3, output)
+        gaveUp, *after = reports
+        self.assertIn("exit timeout", gaveUp["reason"])
+        # Messages 5 to 9, and Twisted's events logged until the reactor
+        # stopped, one of them in the write that never returned.
+        self.assertGreaterEqual(gaveUp["count"], 5)
+        self.assertEqual(gaveUp["unfinished_write"], 1)
+        self.assertEqual([orjson.loads(report["message"])["message"] for report in after],
+                         ["Main loop terminated.", "Server Shut Down."])
+
     def test_destinationRaisingSystemExit(self) -> None:
         """
         A destination raising C{SystemExit} is a failing destination: the
         writer reports it, writes the other messages, and stops when twistd
-        does.
+        does.  The writer being txcausal's only destination, the report goes
+        to standard error, which twistd logs (it may reach the file too, if
+        the writer had not stopped yet).
         """
         twistd = self.twistd(["-y", "plugin/faulty.tac"], 10, "exit")
         messages = twistd.terminate()
         self.assertEqual(_burst(messages), [0, 1, 2, 4, 5, 6, 7, 8, 9])
-        [failure] = [m for m in messages if m["message_type"] == "eliot:destination_failure"]
-        self.assertEqual((failure["exception"], failure["lost"]), ("builtins.SystemExit", 1))
-        self.assertIn("eliot:destination_failure", _types(messages))
+        [failure] = _reports(twistd.outputText())
+        self.assertEqual((failure["message_type"], failure["exception"], failure["lost"]),
+                         ("eliot:destination_failure", "builtins.SystemExit", 1))
+
+
+class FullDiskTests(SmallDiskMixin, SynchronousTestCase):
+    """
+    A real C{twistd -n} whose C{--logger} writes to a C{DailyLogFile} on a
+    small disk that fills up, then has room again, before C{SIGTERM}.
+    """
+
+    def test_dailyLogFileFillsUp(self) -> None:
+        """
+        The loss is reported on twistd's standard error as it happens, and
+        in the file once it has room; the file holds whole lines only, and
+        every message of the burst is in it or counted as lost.
+        """
+        disk = self.smallDisk().absolute()
+        freeRest = self.fill(disk)
+        twistd = _Twistd(self, ["--logger", "faulty.dailyLogObserver", "-y", "plugin/burst.tac"],
+                         disk / "app.log", files=_FILES, environ={"FAULTY_COUNT": "2000"})
+        twistd.waitUntilRunning()
+        failures = self.waitForReports(twistd)
+        freeRest()
+        messages = twistd.terminate()
+        dropped = [m["count"] for m in messages if m["message_type"] == "txcausal:messages_dropped"]
+        written = _burst(messages)
+        self.assertEqual(written, list(range(len(written))))
+        # The reports count the burst's messages lost, and the failure's
+        # report, which the writer tries to write to the file too, unless
+        # that is done once there is room again.
+        reportLost = "eliot:destination_failure" not in _types(messages)
+        self.assertEqual(2000 - len(written) + reportLost,
+                         sum(f["lost"] for f in failures) + sum(dropped))
+        self.assertEqual(messages[-1].get("message"), "Server Shut Down.")
+
+    def waitForReports(self, twistd: _Twistd) -> List[Dict[str, Any]]:
+        """
+        Wait for a report of a destination failure on twistd's standard
+        error.
+
+        @return: The reports there.
+        """
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            reports = [orjson.loads(line) for line in twistd.outputText().splitlines()
+                       if line.startswith("{")]
+            if reports:
+                self.assertEqual({r["message_type"] for r in reports},
+                                 {"eliot:destination_failure"})
+                return reports
+            time.sleep(0.05)
+        self.fail(f"no report on standard error:\n{twistd.outputText()}")
 
 
 class LoggerClassTests(SynchronousTestCase):
