@@ -15,6 +15,7 @@ L{TwistedDestination} (Twisted's observers already saw the original event).
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any, Callable, Dict, Optional, cast
 
@@ -211,6 +212,25 @@ def _report_dropped(event: LogEvent, error: Exception) -> None:
         pass
 
 
+#: Why C{twistd --logger} refuses L{CausalLogObserver}, by either name.
+NOT_A_TWISTD_LOGGER = (
+    "CausalLogObserver, the class, is not a twistd logger: it only brings Twisted's events "
+    "to txcausal's destinations, and --logger adds none, so nothing would be written. Use "
+    "--logger txcausal.twistd.causalLogObserver (or a factory of your own made with "
+    "txcausal.twistd.causalLogObserverFor)")
+
+
+def _made_by_twistd_logger_option() -> bool:
+    """
+    @return: Whether the L{CausalLogObserver} being made is the observer
+        twistd's C{--logger} asked for: twistd's C{AppLogger.start} calls
+        the factory that option names itself, with no argument.
+    """
+    caller = sys._getframe(2)
+    return (caller.f_code.co_name == "start"
+            and caller.f_globals.get("__name__") == "twisted.application.app")
+
+
 @implementer(ILogObserver)
 class CausalLogObserver:
     """
@@ -236,7 +256,11 @@ class CausalLogObserver:
         """
         @param logger: Where to write; default: the current action's logger,
             or the default one.
+        @raise TypeError: If made by C{twistd --logger}, which takes the
+            class for a logger that writes (see L{NOT_A_TWISTD_LOGGER}).
         """
+        if logger is None and _made_by_twistd_logger_option():
+            raise TypeError(NOT_A_TWISTD_LOGGER)
         self._logger = logger
 
     def __call__(self, event: LogEvent) -> None:

@@ -123,10 +123,7 @@ if not TYPE_CHECKING:
         for a logger that writes nothing.
         """
         if name == "CausalLogObserver":
-            raise AttributeError(
-                "txcausal.twistd.CausalLogObserver is not a twistd logger (the class only "
-                "bridges events, and writes nothing itself): use "
-                "--logger txcausal.twistd.causalLogObserver")
+            raise AttributeError(_twistedlog.NOT_A_TWISTD_LOGGER)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -280,17 +280,18 @@ class FullDiskTests(SmallDiskMixin, SynchronousTestCase):
 
 class LoggerClassTests(SynchronousTestCase):
     """
-    C{twistd --logger txcausal.twistd.CausalLogObserver}, the class rather
-    than the factory.
+    C{twistd --logger} given C{CausalLogObserver}, the class rather than the
+    factory: alone it writes nothing.
     """
 
     def test_failsLoudly(self) -> None:
         """
-        twistd refuses it at once, saying which name to use.
+        twistd refuses it at once, by either of its names, saying which
+        factory to use.
         """
-        log = Path(self.mktemp()).absolute()
-        twistd = _Twistd(self, ["--logger", "txcausal.twistd.CausalLogObserver",
-                                "causal-example"], log)
-        self.assertNotEqual(twistd.process.wait(30), 0)
-        self.assertIn("--logger txcausal.twistd.causalLogObserver", twistd.outputText())
-        self.assertFalse(log.exists())
+        for name in ("txcausal.twistd.CausalLogObserver", "txcausal.twisted.CausalLogObserver"):
+            log = Path(self.mktemp()).absolute()
+            twistd = _Twistd(self, ["--logger", name, "causal-example"], log)
+            self.assertNotEqual(twistd.process.wait(30), 0)
+            self.assertIn("--logger txcausal.twistd.causalLogObserver", twistd.outputText())
+            self.assertFalse(log.exists())
