@@ -113,6 +113,16 @@ class BrowserTests(TestCase):
         self.driver.get(self.address + "task/" + uuid)
         self.wait(lambda d: d.find_element("tag name", "body").get_attribute("data-loaded") == uuid)
 
+    def open_whole_task(self, uuid: str) -> None:
+        """
+        Open a task's page and wait until it shows the whole task: a page
+        can first load while the server is still reading a large file (it
+        reads a chunk at a time, serving pages in between), then draws the
+        task again as the rest comes.
+        """
+        self.open_task(uuid)
+        self.wait(lambda d: "complete" in d.find_element("id", "task-meta").text.split(" \u00b7 "))
+
     def rows(self) -> List[str]:
         # One script, so that a refresh of the list cannot come between.
         return self.driver.execute_script(  # type: ignore[no-any-return]
@@ -248,7 +258,7 @@ class BrowserTests(TestCase):
                          finished(uuid, [i, 3], MAY_DAY + i + 0.5, "item")]
         messages.append(finished(uuid, [5002], MAY_DAY + 5002, "batch"))
         append_log(self.client, messages)
-        self.open_task(uuid)
+        self.open_whole_task(uuid)
         self.assertLess(len(self.read("#rows .bar", "1")), 200)
         height = self.driver.find_element("id", "rows-inner").size["height"]
         self.assertEqual(height, 5001 * 20)
