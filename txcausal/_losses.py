@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Dict, List
 
-from ._file import ShortWrite
+from ._file import PipeClosed, ShortWrite
 from ._json import safe_repr, safe_str
 from ._queue import Lines
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
@@ -25,7 +25,8 @@ class Losses:
     run is reported as an C{eliot:destination_failure} message; the messages
     lost while the destination keeps failing are counted, and reported as
     C{txcausal:messages_dropped} when it works again (L{write}) or when the
-    writer stops (L{close}).
+    writer stops (L{close}).  A pipe whose reader has gone is told of once:
+    the messages lost to it afterwards are counted, not reported.
 
     L{write}, L{refused} and L{close} are called by one thread at a time
     (the writer holds its write lock); L{count} and L{takeReports} from any
@@ -147,6 +148,10 @@ class Losses:
             count = min(error.lost, count)
         with self._lock:
             self.lost += count
+            if isinstance(error, PipeClosed) and error.again:
+                # Told of once, when it closed: it says nothing more is
+                # written there.
+                return
             if self._failing:
                 self._lostToFailures += count
                 return

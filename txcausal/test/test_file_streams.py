@@ -273,6 +273,19 @@ for n in range(2000):
 print("done", file=sys.stderr)
 """
 
+#: The same, through a ThreadedWriter, stopped at exit.
+_CLOSED_PIPE_THREADED_SCRIPT = """
+import sys
+from txcausal import FileDestination, log_message
+from txcausal.logwriter import ThreadedWriter
+ThreadedWriter(FileDestination(sys.stdout)).startService()
+log_message("first")
+sys.stdin.readline()
+for n in range(2000):
+    log_message("more", n=n)
+print("done", file=sys.stderr)
+"""
+
 
 class ClosedPipeTests(_Harness, SynchronousTestCase):
     """
@@ -351,7 +364,7 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
     def test_reportedOnceByThreadedWriter(self) -> None:
         """
         A L{ThreadedWriter} reports the closed pipe once, and counts every
-        message lost to it.
+        message lost to it without telling of them again when it stops.
         """
         logger = self.capture()
         writer, _, performAll = self.started(FileDestination(self.pipe("w", encoding="utf-8")))
@@ -362,9 +375,8 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
         stopped = writer.stopService()
         performAll()
         self.successResultOf(stopped)
-        failures = [m for m in logger.messages
-                    if m["message_type"] == "eliot:destination_failure"]
-        self.assertEqual([m["exception"] for m in failures], ["txcausal._file.PipeClosed"])
+        self.assertEqual([(m["message_type"], m.get("exception")) for m in logger.messages],
+                         [("eliot:destination_failure", "txcausal._file.PipeClosed")])
         self.assertEqual(writer.dropped, 50)
 
     def test_readerGoneEarly(self) -> None:
@@ -373,9 +385,27 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
         one line and exits (as C{head -1} does), tells of the closed pipe
         once on standard error, and goes on to its normal end.
         """
+        self.assertReaderGoneEarly(_CLOSED_PIPE_SCRIPT)
+
+    def test_readerGoneEarlyThreaded(self) -> None:
+        """
+        The same through a L{ThreadedWriter}, the only destination, stopped
+        at exit: the closed pipe is told of once (it was not at all: its
+        report went only to the writer itself), and what it lost is not
+        told of again when the writer stops.
+        """
+        self.assertReaderGoneEarly(_CLOSED_PIPE_THREADED_SCRIPT)
+
+    def assertReaderGoneEarly(self, script: str) -> None:
+        """
+        Run C{script} with its standard output read by a process that reads
+        one line and exits: the first line was C{first}, and the script's
+        standard error holds one report, of the closed pipe, besides the
+        C{done} it prints.
+        """
         with tempfile.TemporaryFile("w+") as stderr:
             writer = subprocess.Popen(
-                [sys.executable, "-c", _CLOSED_PIPE_SCRIPT], stdin=subprocess.PIPE,
+                [sys.executable, "-c", script], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=stderr, text=True)
             reader = subprocess.Popen(
                 [sys.executable, "-c", "import sys; print(sys.stdin.readline(), end='')"],
@@ -389,10 +419,10 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
             stderr.seek(0)
             errors = stderr.read().splitlines()
         self.assertEqual(json.loads(firstLine)["message_type"], "first")
-        reports = [line for line in errors if "eliot:destination_failure" in line]
-        self.assertEqual(len(reports), 1, "\n".join(errors[:5]))
-        self.assertIn("the reader of the pipe has gone", json.loads(reports[0])["reason"])
-        self.assertEqual(errors[-1], "done")
+        [report] = [json.loads(line) for line in errors if line != "done"]
+        self.assertEqual(report["message_type"], "eliot:destination_failure")
+        self.assertIn("the reader of the pipe has gone", report["reason"])
+        self.assertIn("done", errors)
 
 
 class ASCIIJSONTests(SynchronousTestCase):
