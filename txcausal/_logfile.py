@@ -22,14 +22,17 @@ class _Synchronized:
 
     synchronized = ["write"]
 
-    def write(logFile: Any, data: Any, daily: bool) -> int:  # noqa: N805
-        if logFile.shouldRotate():
+    def write(logFile: Any, data: Any, daily: bool, midLine: bool) -> int:  # noqa: N805
+        # Not while the file ends with part of a line: its rest goes first.
+        if not midLine and logFile.shouldRotate():
             logFile.flush()
             logFile.rotate()
         written: int = logFile._file.write(data)
         if daily:
-            # As DailyLogFile.write does: time may run backwards.
-            logFile.lastDate = max(logFile.lastDate, logFile.toDate())
+            # As DailyLogFile.write does: time may run backwards.  (Not for
+            # the rest of a line: a rotation due stays due.)
+            if not midLine:
+                logFile.lastDate = max(logFile.lastDate, logFile.toDate())
         else:
             logFile.size += written
         return written
@@ -43,12 +46,14 @@ class LogFileWriter:
     Writes to a Twisted C{LogFile} or C{DailyLogFile} as its own C{write}
     does (rotating it first when it is due, and keeping its size or date),
     but returns how many bytes the file took: a C{LogFile}'s C{write} drops
-    that count, so a full disk cut a line silently.
+    that count, so a full disk cut a line silently.  A file that a full
+    disk left ending with part of a line is not rotated until that line is
+    finished, so that each file holds whole lines.
 
     @ivar logFile: The log file.
     """
 
-    __slots__ = ("logFile", "_daily")
+    __slots__ = ("logFile", "_daily", "_midLine")
 
     def __init__(self, logFile: Any, daily: bool) -> None:
         """
@@ -57,6 +62,7 @@ class LogFileWriter:
         """
         self.logFile = logFile
         self._daily = daily
+        self._midLine = False
 
     def write(self, data: Any) -> int:
         """
@@ -64,7 +70,10 @@ class LogFileWriter:
 
         @return: How many bytes the file took.
         """
-        return _Synchronized.write(self.logFile, data, self._daily)
+        written = _Synchronized.write(self.logFile, data, self._daily, self._midLine)
+        if written:
+            self._midLine = data[written - 1] != 0x0A
+        return written
 
     def __repr__(self) -> str:
         return f"<LogFileWriter {self.logFile.path!r}>"

@@ -233,3 +233,49 @@ class FullDiskTests(SmallDiskMixin, _Harness, SynchronousTestCase):
         Twisted's C{DailyLogFile} behind a L{ThreadedWriter}.
         """
         self.logThreaded(_dailyLogFile)
+
+    def test_dailyLogFileRotatedAfterCut(self) -> None:
+        """
+        A C{DailyLogFile} whose day ends while the disk is full finishes the
+        line the disk cut in that day's file, then rotates: no file starts
+        or ends with part of a line.
+        """
+        def midnight(logFile: Any) -> None:
+            logFile.lastDate = (2000, 1, 1)
+
+        self.assertRotatedAfterCut(_dailyLogFile, midnight, "app.log.2000_1_1")
+
+    def test_logFileRotatedAfterCut(self) -> None:
+        """
+        A C{LogFile} due to rotate by size when the disk cut a line finishes
+        that line first.
+        """
+        def due(logFile: Any) -> None:
+            logFile.rotateLength = 1
+
+        self.assertRotatedAfterCut(_logFile, due, "app.log.1")
+
+    def assertRotatedAfterCut(self, opener: Opener, makeDue: Callable[[Any], None],
+                              rotatedName: str) -> None:
+        """
+        Log to a log file while the disk fills up, make its rotation due
+        (with C{makeDue}), give the disk room, and log once more: the file
+        rotated away as C{rotatedName} ends with the line cut, whole, and
+        the new file holds the last message.
+        """
+        self.patch(sys, "stderr", io.StringIO())
+        disk = self.smallDisk()
+        logFile, path = opener(disk)
+        self.addCleanup(logFile.close)
+        destinations = Destinations()
+        destinations.add(FileDestination(logFile))
+        freeRest = self.fill(disk)
+        for n in range(self.WHILE_FULL):
+            destinations.send(_padded(n))
+        makeDue(logFile)
+        freeRest()
+        destinations.send(_padded(self.WHILE_FULL))
+        for line in (disk / rotatedName).read_bytes().splitlines():
+            orjson.loads(line)
+        self.assertEqual([orjson.loads(line)["n"] for line in path.read_bytes().splitlines()],
+                         [self.WHILE_FULL])
