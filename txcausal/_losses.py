@@ -54,6 +54,8 @@ class Losses:
         self._failing = False
         self._lostToFailures = 0
         self._reports: List[Report] = []
+        # Whether the destination is a pipe whose reader has gone, for good.
+        self._pipeClosed = False
 
     def name(self) -> str:
         """
@@ -118,7 +120,7 @@ class Losses:
         """
         if count:
             report = dropped_message(count, reason, destination=self.name())
-            if not self.write(self._encode(report), 0):
+            if not self.write(self._encode(report), 0) and not self._pipeClosed:
                 with self._lock:
                     self._lostToFailures += count
 
@@ -148,10 +150,11 @@ class Losses:
             count = min(error.lost, count)
         with self._lock:
             self.lost += count
-            if isinstance(error, PipeClosed) and error.again:
-                # Told of once, when it closed: it says nothing more is
-                # written there.
+            if self._pipeClosed:
+                # Told of once, when it closed: that report says nothing
+                # more is written there.
                 return
+            self._pipeClosed = isinstance(error, PipeClosed)
             if self._failing:
                 self._lostToFailures += count
                 return

@@ -364,10 +364,12 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
     def test_reportedOnceByThreadedWriter(self) -> None:
         """
         A L{ThreadedWriter} reports the closed pipe once, and counts every
-        message lost to it without telling of them again when it stops.
+        message lost to it, or refused meanwhile (its queue holds 5), without
+        telling of them again when it stops.
         """
         logger = self.capture()
-        writer, _, performAll = self.started(FileDestination(self.pipe("w", encoding="utf-8")))
+        writer, _, performAll = self.started(FileDestination(self.pipe("w", encoding="utf-8")),
+                                             maxMessages=5)
         for n in range(50):
             writer(_message(n))
             if n % 10 == 9:
@@ -419,7 +421,9 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
             stderr.seek(0)
             errors = stderr.read().splitlines()
         self.assertEqual(json.loads(firstLine)["message_type"], "first")
-        [report] = [json.loads(line) for line in errors if line != "done"]
+        reports = [json.loads(line) for line in errors if line != "done"]
+        self.assertEqual(len(reports), 1, errors)
+        [report] = reports
         self.assertEqual(report["message_type"], "eliot:destination_failure")
         self.assertIn("the reader of the pipe has gone", report["reason"])
         self.assertIn("done", errors)
