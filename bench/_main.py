@@ -92,18 +92,18 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="with --profile: only FileDestination (file) or only "
                              "ThreadedWriter (threaded); default both")
     args = parser.parse_args(argv)
-    if args.only is not None:
-        known = {number for numbers, _, _ in _scenarios() for number in numbers.split()}
-        unknown = sorted(args.only - known, key=int)
-        if unknown:
-            parser.error(f"--only: no scenario {', '.join(unknown)} (there are "
-                         f"{', '.join(sorted(known, key=int))})")
     if args.profile is None and args.config is not None:
         parser.error("--config applies only with --profile")
     if args.profile is not None and any(
             option is not None for option in (args.only, args.json, args.repeats)):
         parser.error("--profile runs no timed scenario: --only, --json and --repeats "
                      "do not apply")
+    if args.only is not None:
+        known = {number for numbers, _, _ in _scenarios() for number in numbers.split()}
+        unknown = sorted(args.only - known, key=int)
+        if unknown:
+            parser.error(f"--only: no scenario {', '.join(unknown)} (there are "
+                         f"{', '.join(sorted(known, key=int))})")
     return args
 
 

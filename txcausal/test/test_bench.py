@@ -412,8 +412,8 @@ class ProfileTests(SynchronousTestCase):
     def test_configWithoutProfile(self) -> None:
         """
         C{--config} without C{--profile} is refused with a usage error.
-        (C{--only 0} selects no timed scenario, so that the test stays short
-        should the check be missing.)
+        (C{--only 0}, no scenario's number, is refused after it, so that the
+        test stays short should the check be missing.)
         """
         self.assertUsageError(bench_run("--only", "0", "--config", "file"),
                               "--config applies only with --profile")
