@@ -25,7 +25,8 @@ def _scenarios() -> List[Tuple[str, str, Scenario]]:
     """
     @return: Each scenario group: its numbers, a title, and its runner.
     """
-    from . import _burst, _core, _deferred, _memory, _otel, _threaded, _tree, _writer
+    from . import (_burst, _core, _deferred, _fanout, _http, _memory, _otel, _threaded, _tree,
+                   _turns, _writer)
 
     return [
         ("1 2 3 8", "messages and actions, FileDestination", _core.run),
@@ -36,6 +37,9 @@ def _scenarios() -> List[Tuple[str, str, Scenario]]:
         ("7", "parsing and tree rendering", _tree.run),
         ("9", "actions as OpenTelemetry spans", _otel.run),
         ("10", "bursts through ThreadedWriter: messages lost, peak RSS", _burst.run),
+        ("11 14 15", "one request per reactor turn, a low rate, four threads", _turns.run),
+        ("12", "traced HTTP requests", _http.run),
+        ("13", "several destinations", _fanout.run),
     ]
 
 

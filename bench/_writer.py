@@ -13,12 +13,13 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, TypeVar
 
 from ._core import ELIOT
 from ._harness import Row, Settings, Workdir, compare, unavailable
 
 _ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 LAG_TARGET_MS = 5.0
 
 
@@ -54,7 +55,7 @@ def medians(samples: Dict[str, List[Dict[str, float]]]) -> Dict[str, Dict[str, f
                    for library, runs in samples.items()} for name in names}
 
 
-def rotated(items: Sequence[str], round_: int) -> List[str]:
+def rotated(items: Sequence[T], round_: int) -> List[T]:
     """
     @return: C{items} rotated by C{round_}, so none always runs first.
     """

@@ -1,0 +1,157 @@
+# -*- test-case-name: txcausal.test.test_bench -*-
+"""
+Scenario 12, one round: a treq client and a twisted.web server on loopback,
+each in a process of its own, making the same request plain and traced.
+
+C{python -m bench._http_child REQUESTS BLOCKS DIRECTORY} is the client: it
+starts the server (C{python -m bench._http_child --server DIRECTORY}, which
+prints its port), then makes C{BLOCKS} blocks of C{REQUESTS} requests of
+each kind, one at a time on one persistent connection, the kinds taking
+turns block by block in an order that rotates, and prints one JSON object:
+for each kind, the client's and the server's CPU time per request
+(C{plain_client_us}, C{traced_server_us}...).  The server reports its own
+CPU time (C{time.process_time}) at C{/cpu}, asked before and after each
+block.
+
+  - plain: C{treq.get} and C{treq.content}, against a C{twisted.web}
+    resource (C{/plain});
+  - traced: C{txcausal.treq.get} and C{treq.content}, against the same
+    resource wrapped in C{txcausal.web.TracingResource} (C{/traced}); both
+    processes write their messages with a C{FileDestination}, and the run
+    fails unless both files hold every message.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Generator, List
+
+import treq
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.task import react
+from twisted.web.resource import Resource
+from twisted.web.server import Request, Site
+
+from ._threaded_child import check_written
+from ._writer import rotated
+from ._writer_child import report
+
+#: The kinds of request, in the order of the first block.
+KINDS = ["plain", "traced"]
+#: Requests of each kind before the first block.
+WARMUP = 50
+#: Messages a traced request logs in each process: its action's start and
+#: finish.
+MESSAGES = 2
+
+
+class Hello(Resource):
+    """
+    The resource requested: a few bytes.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        return b"hello, world\n"
+
+
+class CPU(Resource):
+    """
+    The server's CPU time so far, in seconds.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        return repr(time.process_time()).encode("ascii")
+
+
+def serve(reactor: Any, directory: str) -> Any:
+    """
+    Serve C{/plain}, C{/traced} and C{/cpu} on loopback, print the port and
+    run until killed.
+    """
+    import txcausal
+    from txcausal.web import TracingResource
+
+    txcausal.to_file(open(Path(directory) / "server.log", "wb"))
+    root = Resource()
+    root.putChild(b"plain", Hello())
+    root.putChild(b"traced", TracingResource(Hello()))
+    root.putChild(b"cpu", CPU())
+    port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")
+    print(port.getHost().port, flush=True)
+    from twisted.internet.defer import Deferred
+    return Deferred()
+
+
+@inlineCallbacks
+def _fetch(get: Any, url: str) -> Generator[Any, Any, bytes]:
+    response = yield get(url)
+    body: bytes = yield treq.content(response)
+    return body
+
+
+@inlineCallbacks
+def _block(get: Any, url: str, cpu_url: str,
+           count: int) -> Generator[Any, Any, List[float]]:
+    """
+    Make C{count} requests one after the other.
+
+    @return: The client's CPU time and the server's over the block.
+    """
+    server = float((yield _fetch(treq.get, cpu_url)))
+    client = time.process_time()
+    for _ in range(count):
+        yield _fetch(get, url)
+    client = time.process_time() - client
+    server = float((yield _fetch(treq.get, cpu_url))) - server
+    return [client, server]
+
+
+@inlineCallbacks
+def client(reactor: Any, requests: int, blocks: int,
+           directory: str) -> Generator[Any, Any, Dict[str, float]]:
+    """
+    Start the server, time the blocks, check the logs.
+    """
+    import txcausal
+    import txcausal.treq
+
+    server = subprocess.Popen([sys.executable, "-m", "bench._http_child", "--server",
+                               directory], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        base = f"http://127.0.0.1:{int(server.stdout.readline())}"
+        txcausal.to_file(open(Path(directory) / "client.log", "wb"))
+        gets = {"plain": treq.get, "traced": txcausal.treq.get}
+        totals = {f"{kind}_{side}": 0.0 for kind in KINDS for side in ("client", "server")}
+        for kind in KINDS:
+            yield _block(gets[kind], f"{base}/{kind}", f"{base}/cpu", WARMUP)
+        for block in range(blocks):
+            for kind in rotated(KINDS, block):
+                spent = yield _block(gets[kind], f"{base}/{kind}", f"{base}/cpu", requests)
+                totals[f"{kind}_client"] += spent[0]
+                totals[f"{kind}_server"] += spent[1]
+        traced = (WARMUP + requests * blocks) * MESSAGES
+        for side in ("client", "server"):
+            check_written(Path(directory) / f"{side}.log", None, traced)
+    finally:
+        server.kill()
+        server.wait()
+    return {f"{name}_us": total / (requests * blocks) * 1e6 for name, total in totals.items()}
+
+
+def main(reactor: Any, *argv: str) -> Any:
+    if argv[0] == "--server":
+        return serve(reactor, argv[1])
+    requests, blocks, directory = argv
+    return client(reactor, int(requests), int(blocks), directory).addCallback(report)
+
+
+if __name__ == "__main__":
+    react(main, sys.argv[1:])

@@ -1,0 +1,154 @@
+# -*- test-case-name: txcausal.test.test_bench -*-
+"""
+Scenarios 11, 14 and 15: logging as a Twisted server does, not in bursts.
+
+  - 11: one request per reactor turn (an action and one message in it);
+  - 14: a low rate, one message every 100 ms, where waking a writer costs
+    more than writing;
+  - 15: requests made by 4 threads at once.
+
+Each contender (txcausal and Eliot 1.18, each with its file destination and
+with its C{ThreadedWriter} around it, and the same work with no logging)
+runs in a fresh process of its own (L{bench._turns_child}), in rounds whose
+order rotates.  The figure is CPU time per message until every message is
+written, every thread's, minus the no-logging run of the same round; and
+the reactor thread's alone, which is what the application pays.  At the
+low rate the contenders of a round run at the same time (they are idle
+almost always).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from typing import Dict, List, Sequence, Tuple
+
+from ._core import ELIOT, FILE, THREADED
+from ._harness import Row, Settings, Workdir, compare
+from ._turns_child import REQUEST_MESSAGES
+from ._writer import _ROOT, rotated, run_child
+
+#: Each contender: its library and configuration.
+CONTENDERS = [("txcausal", "file"), ("eliot", "file"), ("txcausal", "threaded"),
+              ("eliot", "threaded"), ("none", "file")]
+#: The peer name of txcausal's own FileDestination, against its ThreadedWriter.
+TX_FILE = "txcausal, FileDestination"
+TURN = "11 one request per reactor turn"
+LOW = "14 low rate, 10 messages a second"
+THREADS = "15 four threads logging at once"
+CPU = "CPU per message until written, over no logging"
+REACTOR = "reactor-thread CPU per message, over no logging"
+
+Figures = Dict[Tuple[str, str], List[Dict[str, float]]]
+
+
+def _parallel(arguments: Sequence[Sequence[str]], workdir: Workdir) -> List[Dict[str, float]]:
+    """
+    Run C{python -m bench._turns_child ARGUMENTS... DIRECTORY} for each
+    list of arguments, all at once.
+
+    @return: What each printed, in order.
+    @raise RuntimeError: If one fails.
+    """
+    children = [subprocess.Popen([sys.executable, "-m", "bench._turns_child", *args,
+                                  str(workdir.fresh())], cwd=_ROOT, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for args in arguments]
+    results = []
+    for args, child in zip(arguments, children):
+        out, err = child.communicate(timeout=120)
+        if child.returncode != 0 or not out.strip():
+            raise RuntimeError(f"bench._turns_child {' '.join(args)} failed:\n{out}\n{err}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def _over_baseline(figures: Figures, name: str, per: int) -> Dict[Tuple[str, str], float]:
+    """
+    @return: For each contender but the baseline, the median over rounds of
+        its figure C{name} minus the baseline's of the same round, per
+        message (an operation logs C{per}).
+    """
+    baseline = figures[("none", "file")]
+    return {contender: statistics.median(
+                (run[name] - base[name]) / per for run, base in zip(runs, baseline))
+            for contender, runs in figures.items() if contender[0] != "none"}
+
+
+def _named(figures: Dict[Tuple[str, str], float], config: str) -> Dict[str, float]:
+    """
+    @return: The figures of C{config}, under the names the rows use
+        (txcausal's file destination as L{TX_FILE} too).
+    """
+    named = {"txcausal" if library == "txcausal" else ELIOT: value
+             for (library, kind), value in figures.items() if kind == config}
+    named[TX_FILE] = figures[("txcausal", "file")]
+    return named
+
+
+def _rows(scenario: str, cpu: Dict[Tuple[str, str], float],
+          reactor: Dict[Tuple[str, str], float], targets: bool, note: str) -> List[Row]:
+    """
+    @return: The rows of one scenario: with C{FileDestination}, then with
+        C{ThreadedWriter} against Eliot's and against txcausal's
+        C{FileDestination}, then the reactor thread's share; with the
+        targets of scenario 11 if C{targets}.
+    """
+    file, threaded = _named(cpu, "file"), _named(cpu, "threaded")
+    on_reactor = _named(reactor, "threaded")
+    return [
+        compare(f"{scenario}, {FILE}", CPU, "us", file, ELIOT, note=note),
+        compare(f"{scenario}, {THREADED}", CPU, "us", threaded, ELIOT,
+                3.0 if targets else None, note=note),
+        compare(f"{scenario}, {THREADED}", CPU, "us", threaded, TX_FILE,
+                1.0 if targets else None, note="ThreadedWriter against FileDestination"),
+        compare(f"{scenario}, {THREADED}", REACTOR, "us", on_reactor, ELIOT,
+                2.0 if targets else None, note="what the application pays"),
+    ]
+
+
+def _turns(settings: Settings, workdir: Workdir) -> Tuple[Figures, str]:
+    """
+    Run every contender, one at a time, in L{Settings.repeats} rounds.
+    """
+    requests = "120" if settings.quick else "3000"
+    figures: Figures = {contender: [] for contender in CONTENDERS}
+    for round_ in range(1 if settings.quick else settings.repeats):
+        for library, config in rotated(CONTENDERS, round_):
+            figures[(library, config)].append(
+                run_child("bench._turns_child", [library, config, "turns", requests],
+                          workdir))
+    return figures, f"{int(requests):,} requests"
+
+
+def _slow(settings: Settings, workdir: Workdir) -> Tuple[Figures, str]:
+    """
+    Run every contender of a round at once, at the low rate.
+    """
+    seconds = "0.3" if settings.quick else "4"
+    figures: Figures = {contender: [] for contender in CONTENDERS}
+    for _ in range(1 if settings.quick else min(settings.repeats, 3)):
+        results = _parallel([[library, config, "slow", seconds]
+                             for library, config in CONTENDERS], workdir)
+        for contender, result in zip(CONTENDERS, results):
+            figures[contender].append(result)
+    return figures, f"{float(seconds) * 10:.0f} messages"
+
+
+def run(settings: Settings, workdir: Workdir) -> List[Row]:
+    """
+    Run scenarios 11, 15 and 14.
+    """
+    turns, requests = _turns(settings, workdir)
+    slow, messages = _slow(settings, workdir)
+    return [
+        *_rows(TURN, _over_baseline(turns, "turns_cpu_us", REQUEST_MESSAGES),
+               _over_baseline(turns, "turns_reactor_us", REQUEST_MESSAGES), True,
+               f"{requests}, an action and a message each"),
+        *_rows(LOW, _over_baseline(slow, "slow_cpu_us", 1),
+               _over_baseline(slow, "slow_reactor_us", 1), False, messages),
+        *_rows(THREADS, _over_baseline(turns, "threads_cpu_us", REQUEST_MESSAGES),
+               _over_baseline(turns, "threads_reactor_us", REQUEST_MESSAGES), False,
+               f"{requests} in all")[:3],
+    ]
