@@ -60,10 +60,12 @@ MAX_TASK_ID_LENGTH = 1024
 #: another process, or a child action nested that deep) starts a fresh task
 #: instead, its start message recording the position in C{parent_task_id}.
 MAX_TASK_LEVEL_DEPTH = 100
-_TASK_ID = re.compile(
-    r"\A([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"@((?:/[1-9][0-9]{0,9})+)\Z"
+#: A serialized task id: the task's UUID and, after C{@}, the level.
+TASK_ID_PATTERN = (
+    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"@((?:/[1-9][0-9]{0,9})+)"
 )
+_TASK_ID = re.compile(rf"\A{TASK_ID_PATTERN}\Z")
 
 
 #: The context tokens of nested entries into one action, innermost first.
@@ -211,7 +213,7 @@ class Action:
             C{remote_task_levels} field, so readers of this process's log
             know they were not lost.
         """
-        level = "".join(f"/{n}" for n in self._next_level())
+        level = "/" + "/".join(map(str, self._next_level()))
         if self._handed_off is None:
             self._handed_off = [level]
         else:
@@ -240,10 +242,21 @@ class Action:
         @raise InvalidTaskId: If C{task_id} is malformed.
         """
         task_uuid, level = parse_task_id(task_id)
+        return cls._resume(logger, task_id, task_uuid, level, action_type, fields, _serializers)
+
+    @classmethod
+    def _resume(cls, logger: Optional[ILogger], task_id: Union[bytes, str], task_uuid: str,
+                level: List[int], action_type: str, fields: Dict[str, Any],
+                serializers: Optional["_ActionSerializers"] = None) -> "Action":
+        """
+        L{continue_task} with C{task_id} already parsed into C{task_uuid}
+        and C{level}; C{fields} are the start message's, which this may
+        change.
+        """
         if len(level) < MAX_TASK_LEVEL_DEPTH:
-            action = cls(logger, task_uuid, level, action_type, _serializers)
+            action = cls(logger, task_uuid, level, action_type, serializers)
         else:
-            action = cls._fresh(logger, task_id, action_type, _serializers)
+            action = cls._fresh(logger, task_id, action_type, serializers)
         action._start(fields)
         return action
 

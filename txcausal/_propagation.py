@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from uuid import UUID
 
-from attrs import frozen
 from twisted.web.http_headers import Headers
 
-from ._action import parse_task_id
+from ._action import TASK_ID_PATTERN, parse_task_id
 from ._tasklevel import InvalidTaskId
 from ._traceids import span_id, uuid_trace_id
 
@@ -61,6 +60,11 @@ _TRACESTATE_VALUE = re.compile(
     r"\A[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]\Z"
 )
 _MAX_TRACESTATE_MEMBERS = 32
+#: What L{parse_task_id_header} and L{parse_traceparent} (version 00)
+#: accept, matched on the raw bytes at once (see L{_well_formed}).
+_TASK_ID_FAST = re.compile(rf"[ \t]*{TASK_ID_PATTERN}[ \t]*".encode("ascii"))
+_TRACEPARENT_FAST = re.compile(rb"[ \t]*00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})[ \t]*")
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = b"0" * 32, b"0" * 16
 
 
 class RejectedHeader(ValueError):
@@ -69,8 +73,7 @@ class RejectedHeader(ValueError):
     """
 
 
-@frozen
-class RemoteTrace:
+class RemoteTrace(NamedTuple):
     """
     W3C Trace Context state received with a request, to pass on with the
     requests made while handling it.
@@ -85,18 +88,22 @@ class RemoteTrace:
     tracestate: Optional[str]
 
 
-@frozen
-class Incoming:
+class Incoming(NamedTuple):
     """
-    What the headers of a request say about its task.
+    What the headers of a request say about its task.  (Named tuples, not
+    attrs classes: one is made for every request.)
 
     @ivar task_id: The serialized position to continue, or C{None} for a new
         task.
+    @ivar task_uuid: Its task's UUID, or C{None}.
+    @ivar level: Its level, or C{None}.
     @ivar fields: Fields for the server action's start message.
     @ivar trace: Trace Context state to pass on, or C{None}.
     """
 
     task_id: Optional[str]
+    task_uuid: Optional[str]
+    level: Optional[List[int]]
     fields: Dict[str, Any]
     trace: Optional[RemoteTrace]
 
@@ -217,6 +224,46 @@ def incoming(headers: Headers) -> Incoming:
     reported in the C{rejected_headers} field and the next one (or a new
     task) is used instead.
     """
+    found = _well_formed(headers)
+    return _incoming(headers) if found is None else found
+
+
+def _well_formed(headers: Headers) -> Optional[Incoming]:
+    """
+    The fast path of L{incoming}, for what txcausal and Eliot send: one
+    well-formed C{X-Eliot-Task-Id}, and no C{traceparent} or one of version
+    00 and the same trace, and no C{tracestate}.  Each header is matched at
+    once on its raw bytes, instead of being checked step by step.
+
+    @return: What L{_incoming} would return, or C{None} for anything else.
+    """
+    task_ids = headers.getRawHeaders(TASK_ID_HEADER)
+    if task_ids is None or len(task_ids) != 1 or len(task_ids[0]) > MAX_HEADER_LENGTH:
+        return None
+    match = _TASK_ID_FAST.fullmatch(task_ids[0])
+    if match is None:
+        return None
+    uuid, levels = match.groups()
+    level = list(map(int, levels[1:].split(b"/")))
+    task_uuid = uuid.decode("ascii")
+    trace = None
+    parents = headers.getRawHeaders(TRACEPARENT_HEADER)
+    if parents is not None:
+        if len(parents) != 1 or len(parents[0]) > MAX_HEADER_LENGTH:
+            return None
+        parent = _TRACEPARENT_FAST.fullmatch(parents[0])
+        if (parent is None or parent.group(1) != uuid.replace(b"-", b"").lower()
+                or parent.group(1) == _ZERO_TRACE_ID or parent.group(2) == _ZERO_SPAN_ID
+                or headers.hasHeader(TRACESTATE_HEADER)):
+            return None
+        trace = RemoteTrace(task_uuid, parent.group(3).decode("ascii"), None)
+    return Incoming(f"{task_uuid}@{levels.decode('ascii')}", task_uuid, level, {}, trace)
+
+
+def _incoming(headers: Headers) -> Incoming:
+    """
+    L{incoming}, every header checked and every rejection described.
+    """
     rejected: Dict[str, Dict[str, Any]] = {}
     task_id: Optional[str] = None
     trace: Optional[Tuple[str, str, str]] = None
@@ -236,20 +283,22 @@ def incoming(headers: Headers) -> Incoming:
     if task_id is None and trace is not None:
         task_id = _from_traceparent(trace)
         fields["parent_span_id"] = trace[1]
-    remote = None
-    if trace is not None and task_id is not None:
-        remote = _remote_trace(headers, task_id, trace, rejected)
+    if task_id is None:
+        if rejected:
+            fields["rejected_headers"] = rejected
+        return Incoming(None, None, None, fields, None)
+    task_uuid, level = parse_task_id(task_id)
+    remote = None if trace is None else _remote_trace(headers, task_uuid, trace, rejected)
     if rejected:
         fields["rejected_headers"] = rejected
-    return Incoming(task_id, fields, remote)
+    return Incoming(task_id, task_uuid, level, fields, remote)
 
 
-def _remote_trace(headers: Headers, task_id: str, trace: Tuple[str, str, str],
+def _remote_trace(headers: Headers, task_uuid: str, trace: Tuple[str, str, str],
                   rejected: Dict[str, Dict[str, Any]]) -> Optional[RemoteTrace]:
     """
     @return: The trace state to pass on, if the trace is the task's.
     """
-    task_uuid = task_id.split("@", 1)[0]
     if task_uuid.replace("-", "").lower() != trace[0]:
         return None
     tracestate = None

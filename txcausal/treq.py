@@ -26,11 +26,10 @@ caller's job, in the caller's own action.
 
 from __future__ import annotations
 
-import contextvars
+from contextvars import Context, copy_context
 from typing import Any, Optional, Union
 
 import treq as _treq
-from hyperlink import URL
 from treq.api import default_pool, default_reactor
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
@@ -39,7 +38,8 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IBodyProducer, IResponse
 from zope.interface import implementer
 
-from ._action import Action, start_action
+from ._action import Action, _restore, start_action
+from ._context import _ACTION
 from ._interfaces import ILogger
 from ._propagation import outgoing
 
@@ -49,32 +49,17 @@ CLIENT_ACTION_TYPE = "txcausal:http:client"
 
 def _loggable_url(uri: bytes) -> str:
     """
-    @return: C{uri} without user info, query string or fragment.
+    @return: C{uri} without user info, query string or fragment, which
+        often hold secrets.
     """
-    try:
-        url = URL.from_text(uri.decode("ascii"))
-        return url.replace(userinfo="", query=(), fragment="").to_text()
-    except Exception:
-        return uri.split(b"?", 1)[0].split(b"#", 1)[0].decode("ascii", "backslashreplace")
-
-
-def _in_context(context: contextvars.Context, inner: "Deferred[Any]") -> "Deferred[Any]":
-    """
-    @return: A L{Deferred} that fires with C{inner}'s result, running its
-        callbacks in C{context}: the caller's action stays current for them
-        (and for the next hop of a redirect), instead of whatever the reactor
-        had.  Cancelling it cancels C{inner}.
-    """
-    outer: "Deferred[Any]" = Deferred(lambda _: inner.cancel())
-
-    def fire(result: Any) -> None:
-        if isinstance(result, Failure):
-            context.run(outer.errback, result)
-        else:
-            context.run(outer.callback, result)
-
-    inner.addBoth(fire)
-    return outer
+    # Plain byte operations: parsing the URL costs as much as logging it.
+    url = uri.split(b"#", 1)[0].split(b"?", 1)[0]
+    scheme, separator, rest = url.partition(b"://")
+    if separator:
+        authority, slash, path = rest.partition(b"/")
+        if b"@" in authority:
+            url = scheme + separator + authority.rpartition(b"@")[2] + slash + path
+    return url.decode("ascii", "backslashreplace")
 
 
 @implementer(IAgent)
@@ -102,32 +87,43 @@ class TracingAgent:
         child of the current action (or a new task).
 
         @return: A L{Deferred} firing with the response once its headers
-            have arrived; its callbacks run with the caller's action current.
+            have arrived; its callbacks run with the caller's action current
+            (and so does the next hop of a redirect), instead of whatever the
+            reactor had.  Cancelling it cancels the request.
         """
-        context = contextvars.copy_context()
+        context = copy_context()
         action = start_action(self._logger, CLIENT_ACTION_TYPE,
                               method=method.decode("ascii", "backslashreplace"),
                               url=_loggable_url(uri))
+        token = _ACTION.set(action)
         try:
-            with action.context():
-                sent = outgoing(action, headers)
-                d = self._agent.request(method, uri, sent, bodyProducer)
+            inner = self._agent.request(method, uri, outgoing(action, headers), bodyProducer)
         except BaseException as e:
             action.finish(e)
             raise
-        d.addCallbacks(_succeeded, _failed, callbackArgs=(action,), errbackArgs=(action,))
-        return _in_context(context, d)
+        finally:
+            _restore(token)
+        outer: "Deferred[IResponse]" = Deferred(lambda _: inner.cancel())
+        inner.addBoth(_ended, action, context, outer)
+        return outer
 
 
-def _succeeded(response: IResponse, action: Action) -> IResponse:
-    action.add_success_fields(status=response.code)
-    action.finish()
-    return response
-
-
-def _failed(failure: Failure, action: Action) -> Failure:
-    action.finish(failure.value)
-    return failure
+def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]") -> None:
+    """
+    Finish C{action} with C{result}, the response or the failure of the
+    request, then fire C{outer} with it in C{context}, the caller's.
+    """
+    if not isinstance(result, Failure):
+        try:
+            action.add_success_fields(status=result.code)
+            action.finish()
+        except BaseException:
+            result = Failure()
+        else:
+            context.run(outer.callback, result)
+            return
+    action.finish(result.value)
+    context.run(outer.errback, result)
 
 
 def _copy_headers(headers: Union[Headers, dict, None]) -> Union[Headers, dict, None]:  # type: ignore[type-arg]

@@ -36,7 +36,8 @@ from twisted.web.resource import IResource, getChildForRequest
 from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import Interface, implementer
 
-from ._action import Action, start_task
+from ._action import Action, _restore, start_task
+from ._context import _ACTION
 from ._interfaces import ILogger
 from ._json import safe_str
 from ._propagation import _REMOTE_TRACE, RemoteTrace, escape_value, incoming
@@ -79,19 +80,17 @@ class RequestScope:
     _exception: Optional[BaseException] = None
 
     def __enter__(self) -> "RequestScope":
-        context = self.action.context()
-        context.__enter__()
-        self._stack.append((context, _REMOTE_TRACE.set(self._trace)))
+        self._stack.append((_ACTION.set(self.action), _REMOTE_TRACE.set(self._trace)))
         return self
 
     def __exit__(self, typ: Any, exception: Optional[BaseException], tb: Any) -> None:
-        context, token = self._stack.pop()
+        action_token, token = self._stack.pop()
         try:
             _REMOTE_TRACE.reset(token)
         except ValueError:
             # Left in another context than entered: restore by value.
             _REMOTE_TRACE.set(None if token.old_value is Token.MISSING else token.old_value)
-        context.__exit__(typ, exception, tb)
+        _restore(action_token)
         # twisted.web answers UnsupportedMethod with a 405 or 501 response.
         if exception is not None and not isinstance(exception, UnsupportedMethod):
             self._fail(exception)
@@ -139,12 +138,12 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     Start the action of C{request}: continue its client's task, or a new one.
     """
     found = incoming(request.requestHeaders)
-    fields = dict(found.fields)
+    fields = found.fields
     fields["method"] = escape_value(request.method)
     fields["path"] = escape_value(request.path, MAX_LOGGED_PATH)
-    if found.task_id is not None:
-        action = Action.continue_task(logger, found.task_id,
-                                      action_type=REMOTE_TASK_ACTION_TYPE, **fields)
+    if found.task_id is not None and found.task_uuid is not None and found.level is not None:
+        action = Action._resume(logger, found.task_id, found.task_uuid, found.level,
+                                REMOTE_TASK_ACTION_TYPE, fields)
     else:
         action = start_task(logger, SERVER_ACTION_TYPE, **fields)
     scope = RequestScope(action, found.trace)
