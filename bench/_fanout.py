@@ -42,7 +42,7 @@ def _txcausal(count: int) -> Callable[[Path], Prepared]:
 
         def teardown() -> None:
             leave()
-            for destination, file in zip(destinations, files):
+            for destination, file in zip(destinations, files, strict=True):
                 txcausal.remove_destination(destination)
                 file.close()
 

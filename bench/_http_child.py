@@ -79,11 +79,11 @@ def serve(reactor: Any, directory: str) -> Any:
     from txcausal.web import TracingResource
 
     txcausal.to_file(open(Path(directory) / "server.log", "wb"))
-    root = Resource()
-    root.putChild(b"plain", Hello())
-    root.putChild(b"traced", TracingResource(Hello()))
-    root.putChild(b"cpu", CPU())
-    port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")
+    root = Resource()  # type: ignore[no-untyped-call]
+    root.putChild(b"plain", Hello())  # type: ignore[no-untyped-call]
+    root.putChild(b"traced", TracingResource(Hello()))  # type: ignore[no-untyped-call]
+    root.putChild(b"cpu", CPU())  # type: ignore[no-untyped-call]
+    port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")  # type: ignore[no-untyped-call]
     print(port.getHost().port, flush=True)
     from twisted.internet.defer import Deferred
     return Deferred()

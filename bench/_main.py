@@ -25,8 +25,19 @@ def _scenarios() -> List[Tuple[str, str, Scenario]]:
     """
     @return: Each scenario group: its numbers, a title, and its runner.
     """
-    from . import (_burst, _core, _deferred, _fanout, _http, _memory, _otel, _threaded, _tree,
-                   _turns, _writer)
+    from . import (
+        _burst,
+        _core,
+        _deferred,
+        _fanout,
+        _http,
+        _memory,
+        _otel,
+        _threaded,
+        _tree,
+        _turns,
+        _writer,
+    )
 
     return [
         ("1 2 3 8", "messages and actions, FileDestination", _core.run),

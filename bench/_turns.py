@@ -56,7 +56,7 @@ def _parallel(arguments: Sequence[Sequence[str]], workdir: Workdir) -> List[Dict
                                   str(workdir.fresh())], cwd=_ROOT, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for args in arguments]
     results = []
-    for args, child in zip(arguments, children):
+    for args, child in zip(arguments, children, strict=True):
         out, err = child.communicate(timeout=120)
         if child.returncode != 0 or not out.strip():
             raise RuntimeError(f"bench._turns_child {' '.join(args)} failed:\n{out}\n{err}")
@@ -72,7 +72,7 @@ def _over_baseline(figures: Figures, name: str, per: int) -> Dict[Tuple[str, str
     """
     baseline = figures[("none", "file")]
     return {contender: statistics.median(
-                (run[name] - base[name]) / per for run, base in zip(runs, baseline))
+                (run[name] - base[name]) / per for run, base in zip(runs, baseline, strict=True))
             for contender, runs in figures.items() if contender[0] != "none"}
 
 
@@ -131,7 +131,7 @@ def _slow(settings: Settings, workdir: Workdir) -> Tuple[Figures, str]:
     for _ in range(1 if settings.quick else min(settings.repeats, 3)):
         results = _parallel([[library, config, "slow", seconds]
                              for library, config in CONTENDERS], workdir)
-        for contender, result in zip(CONTENDERS, results):
+        for contender, result in zip(CONTENDERS, results, strict=True):
             figures[contender].append(result)
     return figures, f"{float(seconds) * 10:.0f} messages"
 

@@ -60,6 +60,9 @@ _TRACESTATE_VALUE = re.compile(
     r"\A[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]\Z"
 )
 _MAX_TRACESTATE_MEMBERS = 32
+#: The bytes C{repr} shows as they are: printable ASCII but the quotes and
+#: the backslash.
+_PLAIN = bytes(set(range(0x20, 0x7F)) - set(b"'\"\\"))
 #: What L{parse_task_id_header} and L{parse_traceparent} (version 00)
 #: accept, matched on the raw bytes at once (see L{_well_formed}).
 _TASK_ID_FAST = re.compile(rf"[ \t]*{TASK_ID_PATTERN}[ \t]*".encode("ascii"))
@@ -117,6 +120,9 @@ def escape_value(value: bytes, limit: int = LOGGED_VALUE_LENGTH) -> str:
     @return: C{value} as printable ASCII (backslash escapes), truncated to
         C{limit} bytes with its full length noted.
     """
+    if len(value) <= limit and not value.translate(None, _PLAIN):
+        # Nothing to escape (a method, a usual path): as repr would give it.
+        return value.decode("ascii")
     text = repr(bytes(value[:limit]))[2:-1]
     if len(value) > limit:
         text += f"... ({len(value)} bytes)"
@@ -324,16 +330,21 @@ def traceparent_for(task_uuid: str, level: Sequence[int],
     return f"00-{trace_id:032x}-{span_id(task_uuid, level):016x}-{flags}".encode("ascii")
 
 
-def outgoing(action: "Action", headers: Optional[Headers]) -> Headers:
+def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) -> Headers:
     """
     Add the headers that let the server continue C{action}'s task at a fresh
     position inside it.
 
-    @param headers: The caller's headers; never modified.
-    @return: A new L{Headers}.  A C{tracestate} the caller set is kept;
-        otherwise the one received with the task, if any, is passed on.
+    @param headers: The caller's headers; modified only if not C{copy}.
+    @param copy: Whether to copy C{headers} rather than add to them.
+    @return: A new L{Headers} (or C{headers}, if not C{copy}).  A
+        C{tracestate} the caller set is kept; otherwise the one received with
+        the task, if any, is passed on.
     """
-    result = Headers() if headers is None else headers.copy()
+    if headers is None:
+        result = Headers()
+    else:
+        result = headers.copy() if copy else headers
     task_id = action.serialize_task_id()
     result.setRawHeaders(TASK_ID_HEADER, [task_id])
     remote = _REMOTE_TRACE.get()

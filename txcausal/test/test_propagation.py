@@ -19,6 +19,7 @@ from txcausal._propagation import (
     MAX_HEADER_LENGTH,
     REMOTE_LEVEL_BASE,
     RemoteTrace,
+    _incoming,
     escape_value,
     incoming,
     outgoing,
@@ -51,6 +52,19 @@ class EscapeValueTests(SynchronousTestCase):
         escapes, so a rejected value cannot forge log lines.
         """
         self.assertEqual(escape_value(b"a\nb\xff\xc3\xa9"), "a\\nb\\xff\\xc3\\xa9")
+
+    @HYPOTHESIS
+    @given(value=st.binary(max_size=40) | st.text(max_size=40).map(str.encode),
+           limit=st.integers(1, 50))
+    def test_asRepr(self, value: bytes, limit: int) -> None:
+        """
+        A value is escaped as C{repr} shows bytes, whether or not it holds
+        anything to escape.
+        """
+        shown = repr(value[:limit])[2:-1]
+        if len(value) > limit:
+            shown += f"... ({len(value)} bytes)"
+        self.assertEqual(escape_value(value, limit), shown)
 
     def test_truncated(self) -> None:
         """
@@ -313,3 +327,27 @@ class FuzzTests(SynchronousTestCase):
         self.assertEqual(found.task_id, sent.getRawHeaders(b"x-eliot-task-id")[0].decode())  # type: ignore[index]
         if uuid.int:
             self.assertEqual(found.trace, RemoteTrace(str(uuid), "01", None))
+
+    @HYPOTHESIS
+    @given(task_ids=header_values, traceparents=header_values, tracestates=header_values,
+           uuid=st.uuids(), level=st.lists(st.integers(1, 10**9), min_size=1, max_size=3),
+           blanks=st.sampled_from([b"", b" ", b"\t "]))
+    def test_fastPathAgrees(self, task_ids: List[bytes], traceparents: List[bytes],
+                            tracestates: List[bytes], uuid: UUID, level: List[int],
+                            blanks: bytes) -> None:
+        """
+        Whatever the headers, L{incoming} (which matches well-formed headers
+        at once) says what the step-by-step checks of L{_incoming} say:
+        arbitrary values, and those L{outgoing} sends, padded with blanks.
+        """
+        sent = outgoing(Action(None, str(uuid), level, "t"), None)
+        for raw in (sent, Headers()):
+            for name, values in [(b"x-eliot-task-id", task_ids), (b"traceparent", traceparents),
+                                 (b"tracestate", tracestates)]:
+                if values:
+                    raw.setRawHeaders(name, values)
+            self.assertEqual(incoming(raw), _incoming(raw))
+        padded = Headers({name: [blanks + value + blanks for value in values]
+                          for name, values in outgoing(Action(None, str(uuid), level, "t"),
+                                                       None).getAllRawHeaders()})
+        self.assertEqual(incoming(padded), _incoming(padded))

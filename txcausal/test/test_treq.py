@@ -170,6 +170,20 @@ class TracingAgentTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual((end["action_status"], end["status"], end["task_level"]),
                          ("succeeded", 201, [2, 3]))
 
+    def test_urlWithoutCredentials(self) -> None:
+        """
+        The URL logged keeps none of the user info, even when it holds
+        several C{@}, and none of the query string or fragment; the host,
+        port and path are logged as requested.
+        """
+        for uri, logged in [(b"http://a:b@c@example.com/p?q=1", "http://example.com/p"),
+                            (b"http://u@example.com", "http://example.com"),
+                            (b"https://example.com:80/a@b/c#f?x", "https://example.com:80/a@b/c"),
+                            (b"http://example.com/caf\xc3\xa9", "http://example.com/caf\\xc3\\xa9"),
+                            (b"/relative?secret", "/relative")]:
+            self.agent.request(b"GET", uri)
+            self.assertEqual(self.logger.messages[-1]["url"], logged)
+
     def test_finishListsPositionSent(self) -> None:
         """
         The position sent is a child of the request's own action, so that
