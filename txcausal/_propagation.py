@@ -30,7 +30,7 @@ from twisted.web.http_headers import Headers
 
 from ._action import TASK_ID_PATTERN, parse_task_id
 from ._tasklevel import InvalidTaskId
-from ._traceids import span_id, uuid_trace_id
+from ._traceids import span_hex, uuid_trace_hex
 
 if TYPE_CHECKING:
     from ._action import Action
@@ -324,10 +324,10 @@ def traceparent_for(task_uuid: str, level: Sequence[int],
     @return: The C{traceparent} naming that action of the task C{task_uuid}
         as the parent, or C{None} if the UUID cannot be a trace-id.
     """
-    trace_id = uuid_trace_id(task_uuid)
+    trace_id = uuid_trace_hex(task_uuid)
     if not trace_id:
         return None
-    return f"00-{trace_id:032x}-{span_id(task_uuid, level):016x}-{flags}".encode("ascii")
+    return f"00-{trace_id}-{span_hex(task_uuid, level)}-{flags}".encode("ascii")
 
 
 def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) -> Headers:

@@ -25,6 +25,7 @@ from hashlib import sha256
 from typing import Sequence
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_ZERO_TRACE, _ZERO_SPAN, _ONE_SPAN = "0" * 32, "0" * 16, "0" * 15 + "1"
 
 
 def position(task_uuid: str, level: Sequence[int]) -> str:
@@ -33,16 +34,29 @@ def position(task_uuid: str, level: Sequence[int]) -> str:
         action whose start message is at C{[1, 2, 1]}, C{"<task uuid>@"} for
         a task's root action (level C{[]}).
     """
-    return task_uuid + "@" + "".join(["/%d" % n for n in level])
+    if not level:
+        return task_uuid + "@"
+    return task_uuid + "@/" + "/".join(map(str, level))
+
+
+def uuid_trace_hex(task_uuid: str) -> str:
+    """
+    @return: The task UUID's 32 hex digits in lower case (its 128 bits), or
+        C{""} if C{task_uuid} is not a UUID or is the all-zero UUID.
+    """
+    if len(task_uuid) == 36 and _UUID.fullmatch(task_uuid):
+        digits = task_uuid.replace("-", "").lower()
+        if digits != _ZERO_TRACE:
+            return digits
+    return ""
 
 
 def uuid_trace_id(task_uuid: str) -> int:
     """
     @return: The task UUID's 128 bits, or 0 if C{task_uuid} is not a UUID.
     """
-    if len(task_uuid) == 36 and _UUID.fullmatch(task_uuid):
-        return int(task_uuid.replace("-", ""), 16)
-    return 0
+    digits = uuid_trace_hex(task_uuid)
+    return int(digits, 16) if digits else 0
 
 
 def trace_id(task_uuid: str) -> int:
@@ -55,14 +69,24 @@ def trace_id(task_uuid: str) -> int:
     return int(sha256(task_uuid.encode("utf-8", "surrogatepass")).hexdigest()[:32], 16) or 1
 
 
+def span_hex(task_uuid: str, level: Sequence[int]) -> str:
+    """
+    @param level: The action's level: its start message's C{task_level}
+        without the last element.
+    @return: The span id of the action as 16 hex digits: never all zeros.
+    """
+    text = position(task_uuid, level).encode("utf-8", "surrogatepass")
+    digits = sha256(text).hexdigest()[:16]
+    return digits if digits != _ZERO_SPAN else _ONE_SPAN
+
+
 def span_id(task_uuid: str, level: Sequence[int]) -> int:
     """
     @param level: The action's level: its start message's C{task_level}
         without the last element.
     @return: The span id of the action, as an integer: never zero.
     """
-    text = position(task_uuid, level).encode("utf-8", "surrogatepass")
-    return int.from_bytes(sha256(text).digest()[:8], "big") or 1
+    return int(span_hex(task_uuid, level), 16)
 
 
-__all__ = ["position", "span_id", "trace_id", "uuid_trace_id"]
+__all__ = ["position", "span_hex", "span_id", "trace_id", "uuid_trace_hex", "uuid_trace_id"]

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._action import Action, parse_task_id
-from txcausal._traceids import position, span_id, trace_id, uuid_trace_id
+from txcausal._traceids import (
+    position,
+    span_hex,
+    span_id,
+    trace_id,
+    uuid_trace_hex,
+    uuid_trace_id,
+)
 
 HYPOTHESIS = settings(derandomize=True, deadline=None)
 UUID_TEXT = "1e0be9be-ae56-49ef-9bce-60e850a7db09"
@@ -79,6 +86,20 @@ class SpanIdTests(SynchronousTestCase):
         ids = {span_id(UUID_TEXT, level) for level in [[], [1], [2], [1, 1], [11], [1, 1, 1]]}
         ids.add(span_id(str(uuid4()), [1]))
         self.assertEqual(len(ids), 7)
+
+    @HYPOTHESIS
+    @given(st.one_of(st.uuids().map(str), st.uuids().map(lambda u: str(u).upper()),
+                     st.just(str(UUID(int=0))), st.text(max_size=40)),
+           st.lists(st.integers(1, 10**12), max_size=8))
+    def test_hexForms(self, task_uuid: str, level: List[int]) -> None:
+        """
+        The hex forms the C{traceparent} header is made of are the ids'
+        digits, lower case: 16 for a span id, 32 for a UUID's trace id, none
+        for what is not a UUID or is the zero UUID.
+        """
+        self.assertEqual(span_hex(task_uuid, level), f"{span_id(task_uuid, level):016x}")
+        trace = uuid_trace_id(task_uuid)
+        self.assertEqual(uuid_trace_hex(task_uuid), f"{trace:032x}" if trace else "")
 
     @HYPOTHESIS
     @given(st.lists(st.integers(1, 10**6), max_size=8), st.integers(0, 5))
