@@ -3,22 +3,25 @@
 Scenario 12, one round: a treq client and a twisted.web server on loopback,
 each in a process of its own, making the same request plain and traced.
 
-C{python -m bench._http_child REQUESTS BLOCKS DIRECTORY} is the client: it
-starts the server (C{python -m bench._http_child --server DIRECTORY}, which
-prints its port), then makes C{BLOCKS} blocks of C{REQUESTS} requests of
-each kind, one at a time on one persistent connection, the kinds taking
-turns block by block in an order that rotates, and prints one JSON object:
-for each kind, the client's and the server's CPU time per request
-(C{plain_client_us}, C{traced_server_us}...).  The server reports its own
-CPU time (C{time.process_time}) at C{/cpu}, asked before and after each
-block.
+C{python -m bench._http_child CONFIG REQUESTS BLOCKS DIRECTORY} is the
+client: it starts the server (C{python -m bench._http_child --server CONFIG
+DIRECTORY}, which prints its port), then makes C{BLOCKS} blocks of
+C{REQUESTS} requests of each kind, one at a time on one persistent
+connection, the kinds taking turns block by block in an order that
+rotates, and prints one JSON object: for each kind, the client's and the
+server's CPU time per request (C{plain_client_us}, C{traced_server_us}...).
+The server reports its own CPU time (C{time.process_time}, every thread's)
+at C{/cpu}, asked before and after each block.
 
   - plain: C{treq.get} and C{treq.content}, against a C{twisted.web}
     resource (C{/plain});
   - traced: C{txcausal.treq.get} and C{treq.content}, against the same
-    resource wrapped in C{txcausal.web.TracingResource} (C{/traced}); both
-    processes write their messages with a C{FileDestination}, and the run
-    fails unless both files hold every message.
+    resource wrapped in C{txcausal.web.TracingResource} (C{/traced}).
+
+Both processes write their messages with a C{FileDestination} (C{CONFIG}
+C{file}) or through a C{ThreadedWriter} around one (C{threaded}), and the
+run fails unless both files hold every message in the end (the client asks
+the server to stop its writer at C{/flush}).
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ from pathlib import Path
 from typing import Any, Dict, Generator, List
 
 import treq
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import react
 from twisted.web.resource import Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from ._threaded_child import check_written
+from ._turns_child import Output
 from ._writer import rotated
 from ._writer_child import report
 
@@ -70,22 +74,42 @@ class CPU(Resource):
         return repr(time.process_time()).encode("ascii")
 
 
-def serve(reactor: Any, directory: str) -> Any:
+class Flush(Resource):
     """
-    Serve C{/plain}, C{/traced} and C{/cpu} on loopback, print the port and
-    run until killed.
+    Stops the output (every message written), then answers.
     """
-    import txcausal
+
+    isLeaf = True
+
+    def __init__(self, output: Output) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._output = output
+
+    def render_GET(self, request: Request) -> object:
+        def done(_: object) -> None:
+            request.write(b"flushed")  # type: ignore[no-untyped-call]
+            request.finish()  # type: ignore[no-untyped-call]
+
+        self._output.stop().addCallback(done)
+        return NOT_DONE_YET
+
+
+def serve(reactor: Any, config: str, directory: str) -> "Deferred[None]":
+    """
+    Serve C{/plain}, C{/traced}, C{/cpu} and C{/flush} on loopback, print
+    the port and run until killed.
+    """
     from txcausal.web import TracingResource
 
-    txcausal.to_file(open(Path(directory) / "server.log", "wb"))
+    output = Output("txcausal", config, open(Path(directory) / "server.log", "wb"), reactor)
+    output.start()
     root = Resource()  # type: ignore[no-untyped-call]
     root.putChild(b"plain", Hello())  # type: ignore[no-untyped-call]
     root.putChild(b"traced", TracingResource(Hello()))  # type: ignore[no-untyped-call]
     root.putChild(b"cpu", CPU())  # type: ignore[no-untyped-call]
+    root.putChild(b"flush", Flush(output))
     port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")  # type: ignore[no-untyped-call]
     print(port.getHost().port, flush=True)
-    from twisted.internet.defer import Deferred
     return Deferred()
 
 
@@ -114,20 +138,20 @@ def _block(get: Any, url: str, cpu_url: str,
 
 
 @inlineCallbacks
-def client(reactor: Any, requests: int, blocks: int,
+def client(reactor: Any, config: str, requests: int, blocks: int,
            directory: str) -> Generator[Any, Any, Dict[str, float]]:
     """
     Start the server, time the blocks, check the logs.
     """
-    import txcausal
     import txcausal.treq
 
-    server = subprocess.Popen([sys.executable, "-m", "bench._http_child", "--server",
+    server = subprocess.Popen([sys.executable, "-m", "bench._http_child", "--server", config,
                                directory], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         base = f"http://127.0.0.1:{int(server.stdout.readline())}"
-        txcausal.to_file(open(Path(directory) / "client.log", "wb"))
+        output = Output("txcausal", config, open(Path(directory) / "client.log", "wb"), reactor)
+        output.start()
         gets = {"plain": treq.get, "traced": txcausal.treq.get}
         totals = {f"{kind}_{side}": 0.0 for kind in KINDS for side in ("client", "server")}
         for kind in KINDS:
@@ -137,6 +161,8 @@ def client(reactor: Any, requests: int, blocks: int,
                 spent = yield _block(gets[kind], f"{base}/{kind}", f"{base}/cpu", requests)
                 totals[f"{kind}_client"] += spent[0]
                 totals[f"{kind}_server"] += spent[1]
+        yield _fetch(treq.get, f"{base}/flush")
+        yield output.stop()
         traced = (WARMUP + requests * blocks) * MESSAGES
         for side in ("client", "server"):
             check_written(Path(directory) / f"{side}.log", None, traced)
@@ -148,9 +174,9 @@ def client(reactor: Any, requests: int, blocks: int,
 
 def main(reactor: Any, *argv: str) -> Any:
     if argv[0] == "--server":
-        return serve(reactor, argv[1])
-    requests, blocks, directory = argv
-    return client(reactor, int(requests), int(blocks), directory).addCallback(report)
+        return serve(reactor, argv[1], argv[2])
+    config, requests, blocks, directory = argv
+    return client(reactor, config, int(requests), int(blocks), directory).addCallback(report)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._interfaces import IDestination
-from ._json import FAST_OPTIONS, NULL, encoder_for, safe_str
+from ._json import FAST_OPTIONS, NULL, JSONLineEncoder, encoder_for, safe_str
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._rawfile import Raw, ascii_json, direct, is_text
 from ._wire import exception_name
@@ -192,6 +192,19 @@ class FileDestination:
             return self._encoder.recheck(message, data)
         return data
 
+    def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
+        """
+        For the registry (see L{txcausal._route}): the encoder of this
+        destination and the function writing lines encoded with it, which
+        together do what calling it does; C{None} when a subclass changed
+        how it encodes or writes.
+        """
+        cls = type(self)
+        if (cls.__call__ is FileDestination.__call__ and cls.encode is FileDestination.encode
+                and cls.write_encoded is FileDestination.write_encoded):
+            return self._encoder, self.write_encoded
+        return None
+
     def write_encoded(self, data: bytes) -> None:
         """
         Write already encoded lines (see L{encode}), e.g. a batch of them
@@ -201,6 +214,18 @@ class FileDestination:
             class docstring).
         @raise PipeClosed: If the reader of the pipe has gone.
         """
+        raw = self._raw
+        if raw is not None and not self._pending:
+            # The hot path: a regular file, written to with one system call
+            # (never interleaved with another thread's), no lock; a closed
+            # pipe has no _raw.
+            flush = self._flush
+            if flush is not None:
+                flush()
+            written = raw.write(data)
+            if written != len(data):
+                self._write_rest(raw, data, written or 0)
+            return
         if self._closed:
             raise PipeClosed(self._closed, data.count(b"\n"), _line_at(data, 0), True)
         raw = self._direct

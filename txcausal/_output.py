@@ -24,6 +24,7 @@ from ._json import (
     serialization_failure_messages,
 )
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
+from ._route import Route, encode_line, plan, spliced
 from ._wire import (
     DESTINATION_FAILURE,
     KIND_FIELDS,
@@ -92,6 +93,10 @@ class Destinations:
         self._field_sources: Tuple[FieldSource, ...] = ()
         #: What adds the global and sourced fields; C{None} when nothing does.
         self._add_fields: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
+        #: How messages are sent (see L{txcausal._route}), replaced whole.
+        self._route: Route = plan((), _registered, {}, None)
+        #: The destination, when there is one only and no field to add.
+        self._single: Optional[Destination] = None
         self._lock = threading.Lock()
         self._buffer_size = buffer_size
         self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
@@ -113,6 +118,7 @@ class Destinations:
                     f"in a function, or use txcausal.FileDestination for a file")
         with self._lock:
             self._destinations += tuple(map(_fast_callable, destinations))
+            self._replan()
             buffered, self._buffer = self._buffer, None
             overflowed, self._overflowed = self._overflowed, 0
         pending = list(buffered or ())
@@ -139,6 +145,7 @@ class Destinations:
             else:
                 raise ValueError(f"{destination!r} is not a destination")
             self._destinations = tuple(current)
+            self._replan()
             if not current:
                 self._buffer = deque(maxlen=self._buffer_size)
 
@@ -164,6 +171,7 @@ class Destinations:
             merged.update(fields)
             self._global_fields = merged
             self._add_fields = _field_adder(merged, self._field_sources)
+            self._replan()
 
     def add_field_source(self, source: FieldSource) -> None:
         """
@@ -174,6 +182,7 @@ class Destinations:
         with self._lock:
             self._field_sources += (source,)
             self._add_fields = _field_adder(self._global_fields, self._field_sources)
+            self._replan()
 
     def remove_field_source(self, source: FieldSource) -> None:
         """
@@ -186,6 +195,17 @@ class Destinations:
             sources.remove(source)
             self._field_sources = tuple(sources)
             self._add_fields = _field_adder(self._global_fields, self._field_sources)
+            self._replan()
+
+    def _replan(self) -> None:
+        """
+        Work out the route of messages anew, holding the lock.
+        """
+        self._route = plan(self._destinations, _registered,
+                           {} if self._field_sources else self._global_fields,
+                           self._add_fields)
+        only = len(self._destinations) == 1 and self._add_fields is None
+        self._single = self._destinations[0] if only else None
 
     def send(self, message: Dict[str, Any]) -> None:
         """
@@ -193,39 +213,71 @@ class Destinations:
         for a L{KeyboardInterrupt} raised while a destination runs: that
         one is reported like any failure and re-raised once every other
         destination got the message.
+
+        Destinations that write JSON lines with the same encoder get the
+        message encoded once for all of them, first; then the others get
+        the message.
         """
-        add_fields = self._add_fields
-        if add_fields is not None:
-            message = add_fields(message)
-        destinations = self._destinations
-        if not destinations:
-            destinations = self._buffer_or_destinations(message)
-        interrupted = None
-        for destination in destinations:
+        single = self._single
+        if single is not None:
+            # One destination, nothing to add: call it.
             try:
-                destination(message)
+                single(message)
             except BaseException as e:
-                interrupted = self._report_failure(
-                    message, destination, e, destinations) or interrupted
+                interrupted = self._report_failure(message, single, e, (single,))
+                if interrupted is not None:
+                    raise interrupted
+            return
+        groups, others, add_fields, keys, destinations = self._route
+        if not destinations:
+            if self._buffered(message if add_fields is None else add_fields(message)):
+                return
+            # A destination was added meanwhile.
+            groups, others, add_fields, keys, destinations = self._route
+        full = None
+        interrupted = None
+        for encoder, default, prefix, writers in groups:
+            data = spliced(message, default, prefix, keys) if prefix else None
+            if data is None:
+                if full is None:
+                    full = message if add_fields is None else add_fields(message)
+                data = encode_line(encoder, default, full)
+            for write, destination in writers:
+                try:
+                    write(data)
+                except BaseException as e:
+                    if full is None:
+                        full = message if add_fields is None else add_fields(message)
+                    interrupted = self._report_failure(
+                        full, destination, e, destinations) or interrupted
+        if others:
+            if full is None:
+                full = message if add_fields is None else add_fields(message)
+            for destination in others:
+                try:
+                    destination(full)
+                except BaseException as e:
+                    interrupted = self._report_failure(
+                        full, destination, e, destinations) or interrupted
         if interrupted is not None:
             raise interrupted
 
-    def _buffer_or_destinations(self, message: Dict[str, Any]) -> Tuple[Destination, ...]:
+    def _buffered(self, message: Dict[str, Any]) -> bool:
         """
         Buffer C{message} while there is no destination.
 
-        @return: The destinations to send it to instead, if one was added
-            meanwhile; else nothing.
+        @return: Whether it was, rather than left to the destinations added
+            meanwhile.
         """
         with self._lock:
             buffer = self._buffer
             if buffer is None:
-                return self._destinations
+                return False
             if len(buffer) == buffer.maxlen:
                 self._overflowed += 1
                 self.dropped += 1
             buffer.append(message)
-            return ()
+            return True
 
     def _report_failure(
         self,
