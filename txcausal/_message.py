@@ -9,6 +9,7 @@ from time import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import _output
+from ._output import Logger
 from ._context import _get_action
 from ._uuid import new_task_uuid
 from ._wire import MESSAGE_TYPE_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
@@ -61,7 +62,11 @@ def _stamp_and_write(
     fields[TIMESTAMP_FIELD] = time()
     if logger is None:
         logger = _output._DEFAULT_LOGGER
-    logger.write(fields, serializer)
+    if serializer is None and type(logger) is Logger:
+        # Logger.write, inlined: this runs for every message.
+        logger._destinations.send(fields)
+    else:
+        logger.write(fields, serializer)
 
 
 class Message:
