@@ -9,8 +9,8 @@ from time import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import _output
-from ._output import Logger
 from ._context import _get_action
+from ._output import Logger
 from ._uuid import new_task_uuid
 from ._wire import MESSAGE_TYPE_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 

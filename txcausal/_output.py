@@ -223,10 +223,11 @@ class Destinations:
             # One destination, nothing to add: call it.
             try:
                 single(message)
+                return
             except BaseException as e:
                 interrupted = self._report_failure(message, single, e, (single,))
-                if interrupted is not None:
-                    raise interrupted
+            if interrupted is not None:
+                raise interrupted
             return
         groups, others, add_fields, keys, destinations = self._route
         if not destinations:
