@@ -137,12 +137,19 @@ class FileSink:
         fast path (orjson with L{txcausal._json.FAST_OPTIONS}, falling back to
         C{encode}, or to C{recheck} for a line holding C{null}).
     @ivar recheck: That encoder's L{txcausal._json.JSONLineEncoder.recheck}.
+    @ivar encoder: That encoder, or C{None} when a subclass of the
+        destination changed how it encodes.
     """
 
     batched = True
 
     def __init__(self, destination: FileDestination) -> None:
         self._destination = destination
+        #: The encoder whose encode() C{encode} is, or C{None} when a
+        #: subclass changed how the destination encodes.
+        self.encoder: Optional[JSONLineEncoder] = (
+            destination._encoder if type(destination).encode is FileDestination.encode
+            else None)
         self.encode = destination.encode
         self.recheck = destination._encoder.recheck
         self.default = destination._default
@@ -177,6 +184,7 @@ class CallableSink:
     @ivar encode: Encodes a message; never raises.
     @ivar default: The orjson C{default} of that encoder (see L{FileSink}).
     @ivar recheck: That encoder's C{recheck} (see L{FileSink}).
+    @ivar encoder: That encoder.
     """
 
     batched = False
@@ -184,6 +192,7 @@ class CallableSink:
     def __init__(self, destination: Callable[[Dict[str, Any]], None],
                  encoder: JSONLineEncoder) -> None:
         self._destination = destination
+        self.encoder: Optional[JSONLineEncoder] = encoder
         self.encode = encoder.encode
         self.recheck = encoder.recheck
         self.default = encoder.default

@@ -11,13 +11,14 @@ starting, stopping, flushing and exiting.
 from __future__ import annotations
 
 import threading
-from typing import IO, Any, Callable, Dict, Optional
+from time import monotonic
+from typing import IO, Any, Callable, Dict, Optional, Tuple
 
 from orjson import dumps as _dumps
 
 from . import _output
 from ._fork import FORK_HOOKS
-from ._json import FAST_OPTIONS, NULL
+from ._json import FAST_OPTIONS, NULL, JSONLineEncoder
 from ._jsondefault import JSONDefault
 from ._losses import Losses
 from ._queue import BoundedQueue
@@ -27,6 +28,14 @@ from ._writer import IWriterWorker, positive, sinkFor
 _FEEDBACK = "logged by the destination while it wrote: not fed back into it"
 
 _get_ident = threading.get_ident
+
+#: How long the worker waits, once woken, for more messages to write with
+#: the first (see L{WriterCore._drainSoon}): the most a message waits before
+#: it is written, beyond the write in progress.
+DEFAULT_LINGER = 0.005
+#: Messages come "all the time" when one comes less than this many seconds
+#: after the queue was last found empty: the worker lingers then.
+_BUSY = 0.050
 
 
 class WriterCore:
@@ -44,18 +53,31 @@ class WriterCore:
         maxBytes: int,
         json_default: JSONDefault,
         createWorker: Callable[[], IWriterWorker],
+        linger: float,
+        clock: Callable[[], float] = monotonic,
+        sleep: Optional[Callable[[float], object]] = None,
     ) -> None:
         """
         See L{txcausal.logwriter.ThreadedWriter}.
 
         @raise TypeError: If C{destination} is not callable.
-        @raise ValueError: If a limit is not positive.
+        @raise ValueError: If a limit is not positive, or C{linger} is
+            negative.
         """
         if not callable(destination):
             raise TypeError(f"ThreadedWriter needs a callable destination, not {destination!r}")
         if maxMessages is not None:
             positive("maxMessages", maxMessages)
         positive("maxBytes", maxBytes)
+        if not linger >= 0:
+            raise ValueError(f"linger must be 0 or more, not {linger!r}")
+        self._linger = linger
+        self._clock = clock
+        self._sleep = sleep
+        #: Set by a stop, to cut the worker's lingering short.
+        self._hurry = threading.Event()
+        #: When the worker last found the queue empty, by C{clock}.
+        self._idleSince = -_BUSY
         self.destination = destination
         self._sink = sinkFor(destination, json_default)
         self._encode = self._sink.encode
@@ -107,11 +129,6 @@ class WriterCore:
         blocks on the destination, never raises (but for Control-C while
         writing directly, after C{stopThreading}: see L{_writeDirect}).
         """
-        writing = self._writingThread
-        if writing is not None and writing == _get_ident():
-            # Logged by the destination while it writes: it would loop.
-            self._queue.refuseFeedback()
-            return
         try:
             # The sink's encode(), its fast path inlined: this runs for
             # every message.
@@ -121,6 +138,18 @@ class WriterCore:
         else:
             if data.partition(NULL)[1]:
                 data = self._recheck(message, data)
+        self._enqueue(data)
+
+    def _enqueue(self, data: bytes) -> None:
+        """
+        Queue a message encoded as the sink encodes (what L{__call__} does
+        once it has encoded it), and wake the worker if it is idle.
+        """
+        writing = self._writingThread
+        if writing is not None and writing == _get_ident():
+            # Logged by the destination while it writes: it would loop.
+            self._queue.refuseFeedback()
+            return
         bypass = self._bypass
         if bypass is not None:
             bypass(data)
@@ -135,7 +164,19 @@ class WriterCore:
                         # writes: nobody else will write it.
                         self._switchToDirect()
                     return
-            worker.do(self._drain)
+            worker.do(self._drainSoon)
+
+    def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
+        """
+        For the registry (see L{txcausal._route}): the encoder of the
+        snapshots and the function queueing a snapshot, which together do
+        what calling this writer does; C{None} when a subclass changed what
+        calling it does, or the destination's subclass how it encodes.
+        """
+        encoder = self._sink.encoder
+        if type(self).__call__ is not WriterCore.__call__ or encoder is None:
+            return None
+        return encoder, self._enqueue
 
     def _progressMade(self) -> int:
         """
@@ -197,6 +238,21 @@ class WriterCore:
         """
         while self._drainOnce():
             pass
+
+    def _drainSoon(self) -> None:
+        """
+        What a message logged while the worker was idle wakes it for: while
+        messages keep coming (the previous one was written less than
+        L{_BUSY} seconds ago), wait C{linger} seconds first, gathering the
+        messages logged meanwhile into the same write, rather than wake for
+        each; then L{_drain}.  A stopping writer does not wait: a stop cuts
+        the wait short.  Runs on the worker.
+        """
+        if (self._linger and self._queue.accepting
+                and self._clock() - self._idleSince < _BUSY):
+            (self._sleep or self._hurry.wait)(self._linger)
+        self._drain()
+        self._idleSince = self._clock()
 
     def _drainOnce(self) -> bool:
         """
@@ -313,6 +369,7 @@ class WriterCore:
         self._forkLock = threading.Lock()
         self._directLock = threading.RLock()
         self._startLock = threading.Lock()
+        self._hurry = threading.Event()
         self._writingThread = None
         self._queue.afterForkInChild()
         self._losses.afterForkInChild()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from time import monotonic
 from typing import Any, Callable, Dict, Optional
 
 from twisted.application.service import IService, Service
@@ -32,7 +33,7 @@ from ._interfaces import IDestination
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._wire import dropped_message
 from ._writer import DaemonThreadWorker, IWriterWorker, StallWatch, Stop
-from ._writercore import WriterCore
+from ._writercore import DEFAULT_LINGER, WriterCore
 
 #: The default bound of the queue: the memory its messages may take.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -54,6 +55,15 @@ class ThreadedWriter(WriterCore, Service):
     reported on standard error.  A process that exits without stopping it
     waits up to C{exitTimeout} seconds for the queue to drain, then exits
     anyway, counting and reporting what it could not write.
+
+    The worker is woken when a message is logged while nothing waits to be
+    written.  While messages keep coming (one within 50 ms of the queue
+    last being found empty, as in a server handling a stream of requests),
+    it then waits C{linger} seconds (5 ms by default) before it writes,
+    gathering the messages logged meanwhile into one write instead of
+    waking for each: a message reaches the destination within C{linger}
+    seconds of being logged, plus the time to write what was logged before
+    it.  L{stopService} does not wait for more.
 
     Full queue policy: a message logged while C{maxBytes} bytes of messages
     (or C{maxMessages} messages, if given) wait to be written is refused.
@@ -84,6 +94,9 @@ class ThreadedWriter(WriterCore, Service):
         exitTimeout: float = DEFAULT_EXIT_TIMEOUT,
         createWorker: Callable[[], IWriterWorker] = DaemonThreadWorker,
         encoder: EncoderClass = None,
+        linger: Optional[float] = None,
+        clock: Callable[[], float] = monotonic,
+        sleep: Optional[Callable[[float], object]] = None,
     ) -> None:
         """
         @param destination: A destination (L{IDestination}); a
@@ -104,13 +117,25 @@ class ThreadedWriter(WriterCore, Service):
             default starts a daemon thread.
         @param encoder: Deprecated: a L{json.JSONEncoder} subclass; pass
             C{json_default} instead.
+        @param linger: While messages keep coming, how many seconds the
+            worker, once woken by a message, waits for more to write with it
+            (0: none); the most a message waits beyond the write in
+            progress.  By default 5 ms with the default worker (a thread),
+            none with a worker of your own.
+        @param clock: The worker's clock, in seconds (for tests).
+        @param sleep: How the worker waits that long (for tests); by
+            default, a wait that a stop cuts short.
         @raise TypeError: If C{destination} is not callable, or
             C{json_default} or C{encoder} is not what it should be (or both
             are given).
-        @raise ValueError: If a limit is not positive.
+        @raise ValueError: If a limit is not positive, or C{linger} is
+            negative.
         """
+        if linger is None:
+            linger = DEFAULT_LINGER if createWorker is DaemonThreadWorker else 0.0
         WriterCore.__init__(self, destination, maxMessages, maxBytes,
-                            checked_default(json_default, encoder), createWorker)
+                            checked_default(json_default, encoder), createWorker,
+                            linger, clock, sleep)
         self._reactor = reactor
         self._exitTimeout = exitTimeout
 
@@ -126,6 +151,7 @@ class ThreadedWriter(WriterCore, Service):
             if self._worker is None:
                 self._worker = self._createWorker()
             worker = self._worker
+        self._hurry.clear()
         self._queue.setAccepting(True)
         self._bypass = None
         atexit.register(self.stopThreading)
@@ -234,6 +260,7 @@ class ThreadedWriter(WriterCore, Service):
         C{then} (from the worker).
         """
         self._queue.setAccepting(False)
+        self._hurry.set()
         with self._startLock:
             worker = self._worker
             self._workerDue = False

@@ -1,0 +1,340 @@
+"""
+Tests for L{txcausal.logwriter.ThreadedWriter}'s coalesced wake-ups: while
+messages keep coming, the worker lingers before writing, gathering them into
+one write, for a bounded time.  Driven by an in-memory worker, a fake clock
+and a fake sleep; one end-to-end test uses real threads.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
+
+import orjson
+from twisted.internet import defer
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from txcausal import FileDestination, _route, add_destinations, log_message
+from txcausal._writer import MemoryWorker, createMemoryWorker
+from txcausal.logwriter import ThreadedWriter
+from txcausal.test._helpers import (
+    CapturingMixin,
+    ImmediateReactor,
+    IsolatedOutputMixin,
+    flush_early_buffer,
+)
+
+LINGER = 0.005
+
+
+def _performAll(perform: Callable[[], bool]) -> None:
+    """
+    Run a memory worker's work until none is left.
+    """
+    while perform():
+        pass
+
+
+class CountingFile(io.BytesIO):
+    """
+    A binary file counting its writes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data: Any) -> int:
+        self.writes += 1
+        return super().write(data)
+
+    def lines(self) -> List[Dict[str, Any]]:
+        return [orjson.loads(line) for line in self.getvalue().splitlines()]
+
+
+class LingerTests(CapturingMixin, SynchronousTestCase):
+    """
+    The worker lingers only while messages keep coming, never longer than
+    C{linger}, and loses nothing.
+    """
+
+    def setUp(self) -> None:
+        flush_early_buffer()
+        self.clock = Clock()
+        self.clock.advance(1000)
+        #: What the fake sleep was asked to wait, each time.
+        self.sleeps: List[float] = []
+        #: Called while the worker sleeps, as other threads would log.
+        self.meanwhile: List[Callable[[], object]] = []
+        self.file = CountingFile()
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        for f in self.meanwhile:
+            f()
+        self.clock.advance(seconds)
+
+    def started(self, destination: Any = None,
+                **kwargs: Any) -> Tuple[ThreadedWriter, Callable[[], None]]:
+        """
+        @return: A started writer around C{destination}, by default a file
+            destination on C{self.file}, with the fake clock and sleep, and
+            a function running its worker's work.
+        """
+        worker, perform = createMemoryWorker()
+        kwargs.setdefault("linger", LINGER)
+        if destination is None:
+            destination = FileDestination(self.file)
+        writer = ThreadedWriter(destination, ImmediateReactor(),
+                                createWorker=lambda: worker, clock=self.clock.seconds,
+                                sleep=self.sleep, **kwargs)
+        writer.startService()
+
+        def performAll() -> None:
+            while perform():
+                pass
+
+        def stop() -> None:
+            if writer.running:
+                writer.stopService()
+                performAll()
+
+        self.addCleanup(stop)
+        performAll()
+        return writer, performAll
+
+    def test_idleWriterWritesAtOnce(self) -> None:
+        """
+        A message logged while the writer has been idle (no message for a
+        while) is written without waiting.
+        """
+        _, performAll = self.started()
+        self.clock.advance(60)
+        log_message("test:m", n=1)
+        performAll()
+        self.assertEqual(self.sleeps, [])
+        self.assertEqual([m["n"] for m in self.file.lines()], [1])
+
+    def test_busyWriterGathers(self) -> None:
+        """
+        While messages keep coming, the worker woken by one waits C{linger}
+        seconds, and what is logged meanwhile is written with it, in one
+        write, in order.
+        """
+        _, performAll = self.started()
+        log_message("test:m", n=1)
+        performAll()
+        writes = self.file.writes
+        self.meanwhile.append(lambda: log_message("test:m", n=3))
+        self.meanwhile.append(lambda: log_message("test:m", n=4))
+        log_message("test:m", n=2)
+        performAll()
+        self.assertEqual(self.sleeps, [LINGER])
+        self.assertEqual([m["n"] for m in self.file.lines()], [1, 2, 3, 4])
+        self.assertEqual(self.file.writes - writes, 1)
+
+    def test_delayBounded(self) -> None:
+        """
+        Every message reaches the destination within C{linger} seconds of
+        being logged (the worker's own time taken to write aside), whether
+        it woke the worker or was logged while the worker waited; the worker
+        never waits longer.
+        """
+        logged: Dict[int, float] = {}
+        written: List[Tuple[int, float]] = []
+        _, performAll = self.started(
+            destination=lambda m: written.append((m["n"], self.clock.seconds())), linger=0.02)
+
+        def log(n: int) -> None:
+            logged[n] = self.clock.seconds()
+            log_message("test:m", n=n)
+
+        self.meanwhile.append(lambda: log(len(logged)))
+        for _ in range(10):
+            log(len(logged))
+            performAll()
+            self.clock.advance(0.004)
+        self.assertEqual([n for n, _ in written], list(range(len(logged))))
+        self.assertTrue(all(at - logged[n] <= 0.02 for n, at in written), (logged, written))
+        self.assertTrue(self.sleeps)
+        self.assertEqual(set(self.sleeps), {0.02})
+
+    def test_stopDoesNotLinger(self) -> None:
+        """
+        Stopping the writer writes what is queued without waiting for more.
+        """
+        writer, performAll = self.started()
+        log_message("test:m", n=1)
+        performAll()
+        log_message("test:m", n=2)
+        d = writer.stopService()
+        performAll()
+        self.successResultOf(d)
+        self.assertEqual(self.sleeps, [])
+        self.assertEqual([m["n"] for m in self.file.lines()], [1, 2])
+
+    def test_zeroLinger(self) -> None:
+        """
+        With C{linger=0}, the worker never waits.
+        """
+        _, performAll = self.started(linger=0)
+        for n in range(3):
+            log_message("test:m", n=n)
+            performAll()
+        self.assertEqual(self.sleeps, [])
+        self.assertEqual(len(self.file.lines()), 3)
+
+    def test_noLingerByDefaultWithOwnWorker(self) -> None:
+        """
+        With a worker of its own and no C{linger}, the writer does not
+        linger: the default applies to the default worker, a thread.
+        """
+        worker, perform = createMemoryWorker()
+        writer = ThreadedWriter(FileDestination(self.file), ImmediateReactor(),
+                                createWorker=lambda: worker, clock=self.clock.seconds,
+                                sleep=self.sleep)
+        writer.startService()
+        for n in range(3):
+            log_message("test:m", n=n)
+            while perform():
+                pass
+        d = writer.stopService()
+        while perform():
+            pass
+        self.successResultOf(d)
+        self.assertEqual(self.sleeps, [])
+        self.assertEqual(len(self.file.lines()), 3)
+
+    def test_negativeLinger(self) -> None:
+        """
+        A negative C{linger} is refused.
+        """
+        self.assertRaises(ValueError, ThreadedWriter, FileDestination(self.file),
+                          ImmediateReactor(), linger=-1)
+
+
+class EncodedOnceTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    A L{ThreadedWriter} takes the line the registry encodes once for every
+    destination sharing its encoder.
+    """
+
+    def test_sharedLine(self) -> None:
+        """
+        Two writers around file destinations and a file destination get the
+        same line, encoded once.
+        """
+        self.isolate()
+        files = [CountingFile(), CountingFile(), CountingFile()]
+        workers: List[MemoryWorker] = []
+        for file in files[:2]:
+            worker, perform = createMemoryWorker()
+            workers.append(worker)
+            writer = ThreadedWriter(FileDestination(file), ImmediateReactor(),
+                                    createWorker=partial(lambda w: w, worker))
+            writer.startService()
+            self.addCleanup(_performAll, perform)
+            self.addCleanup(writer.stopService)
+        add_destinations(FileDestination(files[2]))
+        counting: List[int] = []
+        dumps = orjson.dumps
+
+        def counted(*args: Any, **kwargs: Any) -> bytes:
+            counting.append(1)
+            return dumps(*args, **kwargs)
+
+        self.patch(_route, "_dumps", counted)
+        log_message("test:m", n=1)
+        for worker in workers:
+            for work in worker.pending[:]:
+                worker.pending.remove(work)
+                work()
+        self.assertEqual(len(counting), 1)
+        self.assertEqual(files[0].getvalue(), files[2].getvalue())
+        self.assertEqual(files[1].getvalue(), files[2].getvalue())
+
+
+class RealThreadsTests(TestCase):
+    """
+    End-to-end: a real writer thread, lingering as by default, and four
+    threads logging at once.
+    """
+
+    def test_nothingLostOrderKept(self) -> "defer.Deferred[None]":
+        """
+        Every message four threads log at once reaches the file, each
+        thread's in the order it logged them.
+        """
+        from twisted.internet import reactor
+
+        flush_early_buffer()
+        path = Path(self.mktemp())
+        file = open(path, "ab")
+        self.addCleanup(file.close)
+        writer = ThreadedWriter(FileDestination(file), reactor)
+        writer.startService()
+
+        def run(name: str) -> None:
+            for n in range(500):
+                log_message("test:m", thread=name, n=n)
+
+        threads = [threading.Thread(target=run, args=(f"t{i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        def check(_: object) -> None:
+            lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+            by_thread: Dict[str, List[int]] = {}
+            for message in lines:
+                by_thread.setdefault(message["thread"], []).append(message["n"])
+            self.assertEqual(by_thread, {f"t{i}": list(range(500)) for i in range(4)})
+
+        return writer.stopService().addCallback(check)
+
+    def test_stopCutsLingerShort(self) -> "defer.Deferred[None]":
+        """
+        A stop while the worker lingers (an hour, here) writes what is
+        queued at once, well within the stop's exit timeout (which would
+        otherwise give up on those messages).
+        """
+        from twisted.internet import reactor
+
+        flush_early_buffer()
+        path = Path(self.mktemp())
+        file = open(path, "ab")
+        self.addCleanup(file.close)
+        lingering = threading.Event()
+
+        def sleep(seconds: float) -> object:
+            # The default wait, telling the test when it starts.
+            lingering.set()
+            return writer._hurry.wait(seconds)
+
+        writer = ThreadedWriter(FileDestination(file), reactor, linger=3600, exitTimeout=5,
+                                clock=lambda: 0.0, sleep=sleep)
+        writer.startService()
+        log_message("test:m", n=0)
+        stopped: "defer.Deferred[None]" = defer.Deferred()
+
+        def stopOnceLingering(_: object = None) -> None:
+            # The worker lingers on the second message (the clock says it
+            # came at once): stop only once it waits.
+            if not lingering.is_set():
+                reactor.callLater(0.01, stopOnceLingering)
+                return
+            writer.stopService().chainDeferred(stopped)
+
+        def check(_: object) -> None:
+            self.assertEqual([orjson.loads(line)["n"] for line in path.read_bytes().splitlines()],
+                             [0, 1])
+            self.assertEqual(writer.dropped, 0)
+
+        writer.flush().addCallback(lambda _: log_message("test:m", n=1)).addCallback(
+            stopOnceLingering)
+        return stopped.addCallback(check)
