@@ -257,7 +257,7 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
     return [
         *_rows(binary, BINARY),
         *_rows(text, TEXT),
-        _against_floor(f"scenario 2 ({BINARY}) against the floor", binary["inside"], 1 / 3),
+        _against_floor(f"scenario 2 ({BINARY}) against the floor", binary["inside"], 1 / 2),
         _against_floor(f"scenario 1 ({BINARY}) against the floor", binary["alone"], None),
     ]
 
@@ -268,7 +268,7 @@ def _against_floor(measure_: str, figures: Dict[str, float], minimum: Any) -> Ro
     floor's cost txcausal's is.
     """
     row = compare("8 floor", measure_, "us", figures, FLOOR, minimum,
-                  target="within 3x (>= 0.33x)" if minimum else "")
+                  target=f"within {1 / minimum:g}x (>= {minimum:.2f}x)" if minimum else "")
     if not row.ratio:
         return row
     return attrs.evolve(row, note=f"txcausal costs {1 / row.ratio:.2f}x the floor")

@@ -21,7 +21,8 @@ import txcausal
 from ._helpers import run_python
 
 #: Every scenario must have at least one row in the table.
-SCENARIOS = ["1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "7 ", "8 ", "9 ", "10 "]
+SCENARIOS = ["1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "7 ", "8 ", "9 ", "10 ", "11 ", "12 ", "13 ",
+             "14 ", "15 "]
 HEADER = "| scenario | measure | txcausal | peer | peer figure | ratio | target | verdict |"
 
 
@@ -240,6 +241,40 @@ class QuickBenchTests(SynchronousTestCase):
                        if row["scenario"].endswith(f", FileDestination, {kind}")
                        and row["peer"] == "eliot 1.18" and row["scenario"][0] in "123"]
             self.assertEqual(targets, [("1", ">= 2.5x"), ("2", ">= 1.8x"), ("3", ">= 1.6x")])
+
+    def test_loggingAsServersDo(self) -> None:
+        """
+        Scenarios 11 to 15 have their rows: one request per reactor turn
+        with both configurations, against Eliot and the no-logging baseline,
+        with the issue's targets (ThreadedWriter 3x Eliot, no dearer than
+        FileDestination, half Eliot's cost on the reactor thread); traced
+        HTTP requests against plain ones (at most +15%); 1, 3 and 10
+        destinations against the floor (within 2x); the low rate and four
+        threads; and scenario 2 with FileDestination within 2x of the floor.
+        """
+        targets = {(row["scenario"], row["measure"], row["peer"]): row["target"]
+                   for row in self.rows if row["target"]}
+        turn = "11 one request per reactor turn, ThreadedWriter"
+        cpu = "CPU per message until written, over no logging"
+        self.assertEqual(targets[(turn, cpu, "eliot 1.18")], ">= 3x")
+        self.assertEqual(targets[(turn, cpu, "txcausal, FileDestination")], ">= 1x")
+        self.assertEqual(targets[(turn, "reactor-thread CPU per message, over no logging",
+                                  "eliot 1.18")], ">= 2x")
+        for config in ("FileDestination", "ThreadedWriter"):
+            self.assertEqual(targets[(f"12 traced HTTP request, {config}",
+                                      "CPU per request, client + server",
+                                      "plain treq + twisted.web")], "at most +15% (>= 0.87x)")
+        for files in ("3 files", "10 files"):
+            self.assertEqual(targets[("13 several destinations, FileDestination",
+                                      f"time per message, {files}, against the floor",
+                                      "floor: orjson + write")], "within 2x (>= 0.50x)")
+        self.assertEqual(targets[("8 floor", "scenario 2 (binary file) against the floor",
+                                  "floor: orjson + write")], "within 2x (>= 0.50x)")
+        scenarios = {row["scenario"] for row in self.rows}
+        for name in ("14 low rate, 10 messages a second, ThreadedWriter",
+                     "15 four threads logging at once, ThreadedWriter",
+                     "11 one request per reactor turn, FileDestination"):
+            self.assertIn(name, scenarios)
 
     def test_versionsAndMachinePrinted(self) -> None:
         """
