@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from typing import IO, Any, Dict, NoReturn, Optional, Tuple
+from typing import IO, Any, Callable, Dict, NoReturn, Optional, Tuple
 
 from orjson import dumps as _dumps
 from zope.interface import implementer
@@ -214,18 +214,6 @@ class FileDestination:
             class docstring).
         @raise PipeClosed: If the reader of the pipe has gone.
         """
-        raw = self._raw
-        if raw is not None and not self._pending:
-            # The hot path: a regular file, written to with one system call
-            # (never interleaved with another thread's), no lock; a closed
-            # pipe has no _raw.
-            flush = self._flush
-            if flush is not None:
-                flush()
-            written = raw.write(data)
-            if written != len(data):
-                self._write_rest(raw, data, written or 0)
-            return
         if self._closed:
             raise PipeClosed(self._closed, data.count(b"\n"), _line_at(data, 0), True)
         raw = self._direct

@@ -13,18 +13,21 @@ from collections import deque
 from types import FunctionType
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, cast
 
+from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._file import FileDestination, PipeClosed, ShortWrite
 from ._interfaces import ILogger
 from ._json import (
     DEFAULT_ENCODER,
+    FAST_OPTIONS,
+    NULL,
     safe_repr,
     safe_str,
     serialization_failure_messages,
 )
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
-from ._route import Route, encode_line, plan, spliced
+from ._route import Route, encode_line, plan
 from ._wire import (
     DESTINATION_FAILURE,
     KIND_FIELDS,
@@ -238,7 +241,16 @@ class Destinations:
         full = None
         interrupted = None
         for encoder, default, prefix, writers in groups:
-            data = spliced(message, default, prefix, keys) if prefix else None
+            data = None
+            if prefix and message and message.keys().isdisjoint(keys):
+                # spliced(), inlined: the global fields, encoded once, open
+                # the line, as they would open the merged message.
+                try:
+                    data = _dumps(message, default=default, option=FAST_OPTIONS)
+                except TypeError:
+                    pass
+                else:
+                    data = None if data.partition(NULL)[1] else prefix + data[1:]
             if data is None:
                 if full is None:
                     full = message if add_fields is None else add_fields(message)

@@ -73,23 +73,6 @@ Route = Tuple[Tuple[Group, ...], Tuple[Destination, ...], Optional[AddFields], F
               Tuple[Destination, ...]]
 
 
-def spliced(message: Dict[str, Any], default: Callable[[Any], Any], prefix: bytes,
-            keys: FrozenSet[str]) -> Optional[bytes]:
-    """
-    @return: The line of C{message} with the global fields encoded in
-        C{prefix} opening it, as they would open the merged message; or
-        C{None} when C{message} has a field of the same name, or needs more
-        than orjson's fast path.
-    """
-    if not message or not message.keys().isdisjoint(keys):
-        return None
-    try:
-        data = _dumps(message, default=default, option=FAST_OPTIONS)
-    except TypeError:
-        return None
-    return None if data.partition(NULL)[1] else prefix + data[1:]
-
-
 def encode_line(encoder: JSONLineEncoder, default: Callable[[Any], Any],
                 message: Dict[str, Any]) -> bytes:
     """

@@ -129,6 +129,11 @@ class WriterCore:
         blocks on the destination, never raises (but for Control-C while
         writing directly, after C{stopThreading}: see L{_writeDirect}).
         """
+        writing = self._writingThread
+        if writing is not None and writing == _get_ident():
+            # Logged by the destination while it writes: it would loop.
+            self._queue.refuseFeedback()
+            return
         try:
             # The sink's encode(), its fast path inlined: this runs for
             # every message.
@@ -138,33 +143,43 @@ class WriterCore:
         else:
             if data.partition(NULL)[1]:
                 data = self._recheck(message, data)
-        self._enqueue(data)
+        # What _enqueue does, inlined.
+        bypass = self._bypass
+        if bypass is not None:
+            bypass(data)
+        elif self._queue.put(data):
+            self._wake()
 
     def _enqueue(self, data: bytes) -> None:
         """
-        Queue a message encoded as the sink encodes (what L{__call__} does
-        once it has encoded it), and wake the worker if it is idle.
+        Queue a message encoded as the sink encodes: what L{__call__} does
+        once it has encoded it.
         """
         writing = self._writingThread
         if writing is not None and writing == _get_ident():
-            # Logged by the destination while it writes: it would loop.
             self._queue.refuseFeedback()
             return
         bypass = self._bypass
         if bypass is not None:
             bypass(data)
-            return
-        if self._queue.put(data):
-            worker = self._worker
+        elif self._queue.put(data):
+            self._wake()
+
+    def _wake(self) -> None:
+        """
+        Have the worker write what is queued: a message was queued while
+        nothing waited to be written.
+        """
+        worker = self._worker
+        if worker is None:
+            worker = self._startDueWorker()
             if worker is None:
-                worker = self._startDueWorker()
-                if worker is None:
-                    if self._bypass is not None:
-                        # Queued while another thread switched to direct
-                        # writes: nobody else will write it.
-                        self._switchToDirect()
-                    return
-            worker.do(self._drainSoon)
+                if self._bypass is not None:
+                    # Queued while another thread switched to direct
+                    # writes: nobody else will write it.
+                    self._switchToDirect()
+                return
+        worker.do(self._drainSoon)
 
     def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
         """
