@@ -232,19 +232,33 @@ class Destinations:
             if interrupted is not None:
                 raise interrupted
             return
-        groups, others, add_fields, keys, destinations = self._route
-        if not destinations:
-            if self._buffered(message if add_fields is None else add_fields(message)):
+        route = self._route
+        if not route[4]:
+            if self._buffered(_with_fields(message, route[2])):
                 return
             # A destination was added meanwhile.
-            groups, others, add_fields, keys, destinations = self._route
-        full = None
+            route = self._route
+        interrupted = self._sendRouted(message, route)
+        if interrupted is not None:
+            raise interrupted
+
+    def _sendRouted(self, message: Dict[str, Any], route: Route) -> Optional[KeyboardInterrupt]:
+        """
+        Send C{message} along C{route}: encoded once for each group of
+        destinations writing JSON lines (the global fields spliced in when
+        they can be), then to the others.
+
+        @return: A L{KeyboardInterrupt} a destination raised, to re-raise.
+        """
+        groups, others, add_fields, keys, destinations = route
+        # The message with the fields added, made when first needed.
+        full = message if add_fields is None else None
         interrupted = None
         for encoder, default, prefix, writers in groups:
             data = None
             if prefix and message and message.keys().isdisjoint(keys):
-                # spliced(), inlined: the global fields, encoded once, open
-                # the line, as they would open the merged message.
+                # The global fields, encoded once, open the line, as they
+                # would open the merged message.
                 try:
                     data = _dumps(message, default=default, option=FAST_OPTIONS)
                 except TypeError:
@@ -253,27 +267,26 @@ class Destinations:
                     data = None if data.partition(NULL)[1] else prefix + data[1:]
             if data is None:
                 if full is None:
-                    full = message if add_fields is None else add_fields(message)
+                    full = _with_fields(message, add_fields)
                 data = encode_line(encoder, default, full)
             for write, destination in writers:
                 try:
                     write(data)
                 except BaseException as e:
                     if full is None:
-                        full = message if add_fields is None else add_fields(message)
+                        full = _with_fields(message, add_fields)
                     interrupted = self._report_failure(
                         full, destination, e, destinations) or interrupted
         if others:
             if full is None:
-                full = message if add_fields is None else add_fields(message)
+                full = _with_fields(message, add_fields)
             for destination in others:
                 try:
                     destination(full)
                 except BaseException as e:
                     interrupted = self._report_failure(
                         full, destination, e, destinations) or interrupted
-        if interrupted is not None:
-            raise interrupted
+        return interrupted
 
     def _buffered(self, message: Dict[str, Any]) -> bool:
         """
@@ -333,6 +346,16 @@ class Destinations:
                 if isinstance(e, KeyboardInterrupt):
                     interrupted = e
         return interrupted
+
+
+def _with_fields(message: Dict[str, Any],
+                 add_fields: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]]
+                 ) -> Dict[str, Any]:
+    """
+    @return: C{message} with the global and sourced fields C{add_fields}
+        adds, if any.
+    """
+    return message if add_fields is None else add_fields(message)
 
 
 def _field_adder(

@@ -195,3 +195,17 @@ class GlobalFieldsTests(IsolatedOutputMixin, SynchronousTestCase):
         data, _ = self.lines_and_messages(ratio=math.inf)
         self.assertEqual([line["ratio"] for line in map(orjson.loads, data.splitlines())],
                          ["Infinity", "Infinity"])
+
+    def test_emptyMessage(self) -> None:
+        """
+        A message with no field of its own (written straight to a logger)
+        still gets the global fields, whatever the destinations.
+        """
+        destinations = self.isolate()
+        files = [Lines(), Lines()]
+        got: List[Dict[str, Any]] = []
+        destinations.add(*files, got.append)
+        destinations.add_global_fields(process="api")
+        _output.Logger(destinations).write({})
+        self.assertEqual([f.lines() for f in files], [[{"process": "api"}]] * 2)
+        self.assertEqual(got, [{"process": "api"}])
