@@ -214,6 +214,18 @@ class FileDestination:
             class docstring).
         @raise PipeClosed: If the reader of the pipe has gone.
         """
+        raw = self._raw
+        if raw is not None and not self._pending:
+            # The hot path, as in __call__ (the registry hands a line encoded
+            # once for several destinations here): a regular file, written to
+            # with one system call, no lock; a closed pipe has no _raw.
+            flush = self._flush
+            if flush is not None:
+                flush()
+            written = raw.write(data)
+            if written != len(data):
+                self._write_rest(raw, data, written or 0)
+            return
         if self._closed:
             raise PipeClosed(self._closed, data.count(b"\n"), _line_at(data, 0), True)
         raw = self._direct
