@@ -175,6 +175,23 @@ class WrittenAction:
             yield self.end_message
 
 
+def is_failure(message: Message) -> bool:
+    """
+    Whether a message tells of a failure: the finish of a failed action,
+    or a logged traceback (txcausal's C{eliot:traceback} message, or a
+    C{twisted:log} message with a traceback, which the reader gives each
+    Twisted C{log.failure} record and each event of Twisted's text format
+    that holds one).  The one rule for C{tree --failed}, L{Task.failed}
+    and the web view.
+    """
+    if message.get(ACTION_STATUS_FIELD) == FAILED_STATUS:
+        return True
+    kind = message.get(MESSAGE_TYPE_FIELD)
+    return kind == TRACEBACK_MESSAGE_TYPE or (
+        kind == TWISTED_MESSAGE_TYPE and TRACEBACK_FIELD in message
+    )
+
+
 def action_duration(start: Optional[Message], end: Optional[Message]) -> Optional[float]:
     """
     The duration of an action given its start and finish messages.
@@ -223,18 +240,9 @@ class Task:
     @property
     def failed(self) -> bool:
         """
-        Whether an action of the task failed, or it logged a traceback (as
-        txcausal's C{eliot:traceback} message or a Twisted C{log.failure}).
+        Whether a message of the task tells of a failure (L{is_failure}).
         """
-        for message in self.messages():
-            if message.get(ACTION_STATUS_FIELD) == FAILED_STATUS:
-                return True
-            kind = message.get(MESSAGE_TYPE_FIELD)
-            if kind == TRACEBACK_MESSAGE_TYPE or (
-                kind == TWISTED_MESSAGE_TYPE and TRACEBACK_FIELD in message
-            ):
-                return True
-        return False
+        return any(map(is_failure, self.messages()))
 
     @property
     def continued_action(self) -> Optional[WrittenAction]:

@@ -17,17 +17,13 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from attrs import define, field, frozen
 
-from ._parse_tree import action_duration
+from ._parse_tree import action_duration, is_failure
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
-    EXCEPTION_FIELD,
-    FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
     TASK_LEVEL_FIELD,
     TIMESTAMP_FIELD,
-    TRACEBACK_MESSAGE_TYPE,
-    TWISTED_MESSAGE_TYPE,
 )
 
 Message = Dict[str, Any]
@@ -54,7 +50,8 @@ class TaskSummary:
     @ivar status: The root action's status: C{"started"}, C{"succeeded"},
         C{"failed"}; C{None} for a lone message or an unseen root.
     @ivar duration: The root action's duration, once it finished.
-    @ivar failed: Whether any action failed or a traceback was logged.
+    @ivar failed: Whether a message tells of a failure
+        (L{is_failure<txcausal._parse_tree.is_failure>}).
     @ivar sources: A bit per source (file) that holds part of the task.
     """
 
@@ -84,9 +81,9 @@ class TaskSummary:
                 self.first = when
             if self.last is None or when > self.last:
                 self.last = when
-        status = message.get(ACTION_STATUS_FIELD)
-        if status == FAILED_STATUS or _failure_message(message):
+        if is_failure(message):
             self.failed = True
+        status = message.get(ACTION_STATUS_FIELD)
         if message.get(TASK_LEVEL_FIELD) is not None and len(message[TASK_LEVEL_FIELD]) == 1:
             self._note_root(message, status)
 
@@ -144,13 +141,6 @@ class TaskSummary:
             "messages": self.messages,
             "dropped": self.dropped,
         }
-
-
-def _failure_message(message: Message) -> bool:
-    kind = message.get(MESSAGE_TYPE_FIELD)
-    if kind == TRACEBACK_MESSAGE_TYPE:
-        return True
-    return kind == TWISTED_MESSAGE_TYPE and EXCEPTION_FIELD in message
 
 
 @frozen

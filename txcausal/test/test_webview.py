@@ -579,3 +579,49 @@ class ExportsTests(SynchronousTestCase):
                 continue
             self.assertTrue(value.__module__.startswith("txcausal._view_"), name)
             self.assertIs(getattr(importlib.import_module(value.__module__), name), value)
+
+
+class FailedRuleTests(SynchronousTestCase):
+    """
+    The task list's "failed" and C{tree --failed} follow one rule
+    (L{txcausal._parse_tree.is_failure}).
+    """
+
+    def test_sameRule(self) -> None:
+        """
+        A failed action, a logged traceback, Twisted's C{log.failure}
+        records and the text events of trial's C{test.log} holding a
+        traceback make a task failed, for the page as for C{tree}; a Twisted
+        record with a field that merely happens to be named C{exception}
+        does not.
+        """
+        from io import BytesIO
+
+        from txcausal.parse import MessageReader, parse_messages
+
+        from ._reading import twisted_log
+
+        trial = (b"2024-05-01 10:00:00+0000 [-] Unhandled error\n"
+                 b"\tTraceback (most recent call last):\n"
+                 b"\tbuiltins.ValueError: bad\n")
+        twisted_exception = (b'\x1e{"log_format": "{exception}", "exception": "none here", '
+                             b'"log_level": {"name": "info"}, "log_time": 5.0}\n')
+        cases = [
+            (client_messages()[2:6], True),
+            ([message("tb", [1], 1.0, message_type="eliot:traceback", exception="E",
+                      reason="r", traceback="T")], True),
+            (twisted_log(failure=True), True),
+            (trial, True),
+            (twisted_log(), False),
+            (twisted_exception, False),
+            ([message("ok", [1], 1.0, message_type="note")], False),
+        ]
+        for case, expected in cases:
+            if isinstance(case, bytes):
+                case = list(MessageReader().read([BytesIO(case)]))
+            ring = TaskRing()
+            for m in case:
+                ring(m)
+            (summary,) = ring.index.summaries()
+            (task,) = list(parse_messages(case))
+            self.assertEqual((summary.failed, task.failed), (expected, expected), case)
