@@ -21,6 +21,10 @@ A message node::
     {"message_type": "app:note", "task_level": [2], "timestamp": 1.5,
      "fields": {...}}
 
+A message that tells of a failure (a logged traceback, a Twisted
+C{log.failure} record: see L{is_failure<txcausal._parse_tree.is_failure>})
+has C{"failed": true}.
+
 An action's C{task_level} is that of its start message.  C{fields} hold a
 message's fields but for C{task_uuid}, C{task_level},
 C{timestamp}, C{message_type}, C{action_type}, C{action_status} and
@@ -36,13 +40,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
-from ._parse_tree import Child, Task, WrittenAction
+from ._parse_tree import Child, Task, WrittenAction, is_failure
 from ._select import time_range
 from ._wire import MESSAGE_TYPE_FIELD, STRUCTURAL_FIELDS, TASK_LEVEL_FIELD, TIMESTAMP_FIELD
 
 Message = Dict[str, Any]
 #: Says whether a node (a message or a L{WrittenAction}) is marked.
 Marker = Callable[[Child], bool]
+#: Adds to the document of a node (see L{task_document}).
+Annotator = Callable[[Child, Dict[str, Any]], None]
 
 
 def _nothing_marked(child: Child) -> bool:
@@ -57,6 +63,7 @@ def task_document(
     task: Task,
     marked: Marker = _nothing_marked,
     hidden: Callable[[WrittenAction], int] = _none_hidden,
+    annotate: Optional[Annotator] = None,
 ) -> Dict[str, Any]:
     """
     The JSON document of a task (see the module's description).
@@ -65,6 +72,9 @@ def task_document(
     @param hidden: How many children of an action were left out of the
         task (a story prunes them); when not 0, the action's document has
         C{"hidden": n}.
+    @param annotate: If given, called with each node and its document, to
+        add what a particular viewer shows (the web view adds the process
+        each node came from).
     """
     span = time_range(task)
     top = task.continued_action
@@ -74,7 +84,7 @@ def task_document(
         items = [task.root]
     else:
         items = task.root.children
-    converter = _Converter(marked, hidden)
+    converter = _Converter(marked, hidden, annotate)
     return {
         "task_uuid": task.uuid,
         "complete": task.complete if top is None else top.complete,
@@ -97,9 +107,12 @@ def fields_of(message: Optional[Message]) -> Message:
 
 
 class _Converter:
-    def __init__(self, marked: Marker, hidden: Callable[[WrittenAction], int]) -> None:
+    def __init__(
+        self, marked: Marker, hidden: Callable[[WrittenAction], int], annotate: Optional[Annotator]
+    ) -> None:
         self._marked = marked
         self._hidden = hidden
+        self._annotate = annotate
 
     def node(self, item: Child) -> Dict[str, Any]:
         if isinstance(item, WrittenAction):
@@ -111,8 +124,12 @@ class _Converter:
                 "timestamp": item.get(TIMESTAMP_FIELD),
                 "fields": fields_of(item),
             }
+            if is_failure(item):
+                document["failed"] = True
         if self._marked(item):
             document["match"] = True
+        if self._annotate is not None:
+            self._annotate(item, document)
         return document
 
     def action(self, node: WrittenAction) -> Dict[str, Any]:

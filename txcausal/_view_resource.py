@@ -317,12 +317,11 @@ class TaskViewResource(Resource):
 
     def _task(self, request: Request, uuid: str) -> Any:
         search = search_of(request)
-        predicate = _predicate(search) if search is not None else None
 
         def tree(loaded: Any) -> Tuple[int, Any]:
             if loaded is None:
                 return 404, {"error": "no such task"}
-            return 200, task_json(loaded, predicate)
+            return 200, task_json(loaded, search)
 
         return self._later(request, self._source.load(uuid).addCallback(tree))
 

@@ -1,145 +1,95 @@
-# -*- test-case-name: txcausal.test.test_webview -*-
 """
-One task as the web view's page gets it: the tree as nested JSON nodes
-(fields, status, times, the process of each node, whether it matches the
-search), and the searches themselves.
+One task as the web view's page gets it, and the searches of the task list.
+
+The task is the document of C{txcausal tree --json} (L{task_document}); with
+the story of a key, the story C{txcausal story} shows (L{story_of}: the
+task pruned to what mentions the key and the whole subtree of each action
+that mentions it, the mentions marked).  The page adds what only it shows:
+the process (file) each node came from, and what could not be shown.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from ._parse import WrittenAction
+from ._parse_tree import Child, WrittenAction
 from ._story import KeyMatcher
+from ._task_json import Marker, _none_hidden, _nothing_marked, task_document
+from ._task_story import story_of
 from ._view_source import LoadedTask, Predicate
-from ._wire import (
-    ACTION_STATUS_FIELD,
-    ACTION_TYPE_FIELD,
-    DURATION_FIELD,
-    MESSAGE_TYPE_FIELD,
-    TASK_LEVEL_FIELD,
-    TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
-)
+from ._wire import TASK_LEVEL_FIELD, TIMESTAMP_FIELD
 
 Message = Dict[str, Any]
-Node = Dict[str, Any]
 
-#: Shown as the node's heading, not among its fields.
-_HEADING = frozenset(
-    [
-        TASK_UUID_FIELD,
-        TASK_LEVEL_FIELD,
-        TIMESTAMP_FIELD,
-        ACTION_STATUS_FIELD,
-        ACTION_TYPE_FIELD,
-        MESSAGE_TYPE_FIELD,
-    ]
-)
 #: Not searched: where and when, not what.
 _UNSEARCHED = frozenset([TASK_LEVEL_FIELD, TIMESTAMP_FIELD])
 
 
-def _fields(message: Optional[Message], skip: frozenset[str] = _HEADING) -> Dict[str, Any]:
-    if message is None:
-        return {}
-    return {key: value for key, value in message.items() if key not in skip}
-
-
-def _time(message: Optional[Message]) -> Optional[float]:
-    if message is None:
-        return None
-    when = message.get(TIMESTAMP_FIELD)
-    return float(when) if isinstance(when, (int, float)) else None
-
-
-class _TreeBuilder:
+class _Counted:
     """
-    Turns a L{LoadedTask}'s tree into JSON nodes.
+    A marker that counts the nodes it marks.
     """
 
-    def __init__(self, loaded: LoadedTask, match: Optional[Predicate]) -> None:
-        self._sources = loaded.sources
-        self._match = match
-        self.matches = 0
+    def __init__(self, marked: Marker) -> None:
+        self._marked = marked
+        self.count = 0
 
-    def _source(self, message: Optional[Message]) -> Optional[int]:
-        return None if message is None else self._sources.get(id(message))
-
-    def _matches(self, *messages: Optional[Message]) -> bool:
-        match = self._match
-        if match is None:
-            return False
-        found = any(m is not None and match(m) for m in messages)
-        self.matches += found
+    def __call__(self, node: Child) -> bool:
+        found = self._marked(node)
+        self.count += found
         return found
 
-    def message(self, message: Message) -> Node:
-        level = message.get(TASK_LEVEL_FIELD)
-        return {
-            "kind": "message",
-            "level": level,
-            "type": message.get(MESSAGE_TYPE_FIELD),
-            "status": message.get(ACTION_STATUS_FIELD),
-            "start": _time(message),
-            "process": self._source(message),
-            "fields": _fields(message),
-            "match": self._matches(message),
-        }
 
-    def action(self, node: WrittenAction) -> Node:
-        start, end = node.start_message, node.end_message
-        children: List[Node] = []
-        for child in node.children:
-            if isinstance(child, WrittenAction):
-                children.append(self.action(child))
-            else:
-                children.append(self.message(child))
-        return {
-            "kind": "action",
-            "level": list(node.task_level),
-            "type": node.action_type,
-            "status": node.status,
-            "start": _time(start),
-            "end": _time(end),
-            "duration": node.duration,
-            "process": self._source(start if start is not None else end),
-            "fields": _fields(start),
-            "end_fields": _fields(end, _HEADING | {DURATION_FIELD}),
-            "match": self._matches(start, end),
-            "missing": [list(level) for level in node.missing_levels()[:100]],
-            "children": children,
-        }
+def _matching(predicate: Predicate) -> Marker:
+    """
+    Mark the nodes of which a message matches C{predicate}.
+    """
+
+    def marked(node: Child) -> bool:
+        if isinstance(node, WrittenAction):
+            ends = (node.start_message, node.end_message)
+            return any(m is not None and predicate(m) for m in ends)
+        return predicate(node)
+
+    return marked
 
 
-def task_json(loaded: LoadedTask, match: Optional[Predicate] = None) -> Dict[str, Any]:
+def task_json(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None) -> Dict[str, Any]:
     """
     The task as the page shows it.
 
-    @param match: If given, nodes for which it is true for one of their
-        messages are marked C{"match": true}.
+    @param search: C{("story", key)}: the story of C{key} in the task, as
+        C{txcausal story} shows it (the whole task when it is not in the
+        story); C{("q", text)}: the whole task, the nodes with a message
+        matching L{text_predicate} marked.
     """
-    task = loaded.task
-    builder = _TreeBuilder(loaded, match)
-    root = task.root
-    if root.start_message is not None or root.end_message is not None:
-        nodes = [builder.action(root)]
-    else:  # A lone message, or a task continued from a process not read.
-        nodes = [
-            builder.action(child) if isinstance(child, WrittenAction) else builder.message(child)
-            for child in root.children
-        ]
-    return {
-        "uuid": task.uuid,
-        "complete": task.complete,
-        "failed": task.failed,
-        "nodes": nodes,
-        "strays": [builder.message(message) for message in task.strays],
-        "processes": loaded.source_names,
-        "unavailable": loaded.unavailable,
-        "dropped": loaded.dropped,
-        "matches": builder.matches,
-    }
+    task, sources = loaded.task, loaded.sources
+    marked: Marker = _nothing_marked
+    hidden: Callable[[WrittenAction], int] = _none_hidden
+    if search is not None and search[0] == "story":
+        story = story_of(task, KeyMatcher([search[1]]))
+        if story is not None:
+            marked, hidden = story.matched, story.hidden_under
+    elif search is not None:
+        marked = _matching(text_predicate(search[1]))
+    counted = _Counted(marked)
+
+    def annotate(node: Child, document: Dict[str, Any]) -> None:
+        if isinstance(node, WrittenAction):
+            first = node.start_message if node.start_message is not None else node.end_message
+            document["process"] = None if first is None else sources.get(id(first))
+        else:
+            document["process"] = sources.get(id(node))
+
+    document = task_document(task, counted, hidden, annotate)
+    document.update(
+        processes=loaded.source_names,
+        stray_processes=[sources.get(id(message)) for message in task.strays],
+        unavailable=loaded.unavailable,
+        dropped=loaded.dropped,
+        matches=counted.count,
+    )
+    return document
 
 
 def text_predicate(text: str) -> Predicate:

@@ -80,6 +80,18 @@
 
   function levelText(level) { return Array.isArray(level) && level.length ? "/" + level.join("/") : ""; }
 
+  // The nodes of a task are those of `txcausal tree --json`: an action has
+  // an action_type, a message a message_type.
+  function isAction(node) { return "action_type" in node; }
+  function nodeType(node) { return isAction(node) ? node.action_type : node.message_type; }
+  // An action is shown at its level prefix (its start message's level
+  // without the final 1), as the tree's slots are numbered.
+  function nodeLevel(node) {
+    var level = Array.isArray(node.task_level) ? node.task_level : [];
+    return isAction(node) ? level.slice(0, -1) : level;
+  }
+  function nodeStart(node) { return isAction(node) ? node.start_time : node.timestamp; }
+
   function statusBadge(status) {
     var shown = status || "message";
     return el("span", "st s-" + shown, shown);
@@ -289,7 +301,7 @@
   function timeSpan(nodes) {
     var low = Infinity, high = -Infinity;
     walk(nodes, function (node) {
-      [node.start, node.end].forEach(function (t) {
+      [nodeStart(node), node.end_time].forEach(function (t) {
         if (typeof t === "number") { low = Math.min(low, t); high = Math.max(high, t); }
       });
     });
@@ -298,10 +310,10 @@
 
   function Waterfall(task) {
     var rows = [];
-    walk(task.nodes, function (node, depth) {
-      if (node.kind === "action" && typeof node.start === "number") { rows.push({ node: node, depth: depth }); }
+    walk(task.children, function (node, depth) {
+      if (isAction(node) && typeof node.start_time === "number") { rows.push({ node: node, depth: depth }); }
     });
-    var span = timeSpan(task.nodes);
+    var span = timeSpan(task.children);
     this.rows = rows;
     this.span = span;
     this.drawAxis();
@@ -350,21 +362,21 @@
     var entry = this.rows[i], node = entry.node;
     var row = el("div", node.status === "failed" ? "row failed" : "row");
     row.style.top = i * ROW + "px";
-    var label = el("span", "label", node.type || "(no type)");
+    var label = el("span", "label", nodeType(node) || "(no type)");
     label.style.paddingLeft = (entry.depth * 12 + 4) + "px";
-    label.title = visible((node.type || "") + " " + levelText(node.level));
+    label.title = visible((nodeType(node) || "") + " " + levelText(nodeLevel(node)));
     row.appendChild(label);
     var track = el("span", "track");
     var bar = el("span", "bar s-" + node.status + " " + processClass(node.process));
     var total = this.span[1] - this.span[0];
-    var end = typeof node.end === "number" ? node.end : this.span[1];
-    var left = total > 0 ? (node.start - this.span[0]) / total : 0;
-    var width = total > 0 ? (end - node.start) / total : 1;
+    var end = typeof node.end_time === "number" ? node.end_time : this.span[1];
+    var left = total > 0 ? (node.start_time - this.span[0]) / total : 0;
+    var width = total > 0 ? (end - node.start_time) / total : 1;
     bar.style.left = (left * 100) + "%";
     bar.style.width = (width * 100) + "%";
-    bar.dataset.level = levelText(node.level);
+    bar.dataset.level = levelText(nodeLevel(node));
     bar.dataset.duration = String(node.duration);
-    bar.title = visible((node.type || "") + " " + (node.status || "") + " " + formatDuration(node.duration));
+    bar.title = visible((nodeType(node) || "") + " " + (node.status || "") + " " + formatDuration(node.duration));
     track.appendChild(bar);
     row.appendChild(track);
     row.addEventListener("click", function () { revealNode(node); });
@@ -383,7 +395,7 @@
       box.appendChild(item);
     });
     var present = {};
-    walk(task.nodes.concat(task.strays), function (node) {
+    walk(task.children.concat(task.strays), function (node) {
       if (typeof node.process === "number") { present[node.process] = true; }
     });
     task.processes.forEach(function (name, i) {
@@ -402,7 +414,7 @@
   var byLevel = {};
   var processNames = [];
 
-  function nodeKey(node) { return levelText(node.level) + (node.kind === "message" ? "m" : "a"); }
+  function nodeKey(node) { return levelText(nodeLevel(node)) + (isAction(node) ? "a" : "m"); }
 
   function valueText(value) {
     if (typeof value === "string") { return value; }
@@ -450,11 +462,11 @@
   function nodeHead(node, twisty) {
     var head = el("div", "head");
     head.appendChild(twisty);
-    head.appendChild(el("span", "type", node.type || (node.kind === "action" ? "(no type)" : "(message)")));
-    head.appendChild(el("span", "level", levelText(node.level)));
-    if (node.kind === "action") { head.appendChild(statusBadge(node.status)); }
+    head.appendChild(el("span", "type", nodeType(node) || (isAction(node) ? "(no type)" : "(message)")));
+    head.appendChild(el("span", "level", levelText(nodeLevel(node))));
+    if (isAction(node)) { head.appendChild(statusBadge(node.status)); }
     if (typeof node.duration === "number") { head.appendChild(el("span", "dur", formatDuration(node.duration))); }
-    head.appendChild(el("span", "time", formatTime(node.start)));
+    head.appendChild(el("span", "time", formatTime(nodeStart(node))));
     if (typeof node.process === "number" && processNames.length > 1) {
       var chip = el("span", "proc " + processClass(node.process), shortName(processNames[node.process]));
       chip.title = visible(processNames[node.process]);
@@ -464,10 +476,10 @@
   }
 
   function treeNode(node) {
-    var failed = node.status === "failed" || (node.fields && "exception" in node.fields);
+    var failed = node.status === "failed" || node.failed === true;
     var box = el("div", "node" + (failed ? " failed" : "") + (node.match ? " match" : ""));
     box.id = "n" + nodeKey(node);
-    box.dataset.level = levelText(node.level);
+    box.dataset.level = levelText(nodeLevel(node));
     byLevel[nodeKey(node)] = { node: node, box: box };
     var twisty = el("button", "twisty");
     twisty.type = "button";
@@ -484,9 +496,16 @@
       if (node.end_fields && Object.keys(node.end_fields).length) {
         body.appendChild(fieldList(node.end_fields));
       }
-      (node.missing || []).forEach(function (level) {
-        body.appendChild(el("div", "gap", "missing " + levelText(level)));
+      (node.missing || []).forEach(function (run) {
+        var first = levelText(run[0]), last = levelText(run[1]);
+        body.appendChild(el("div", "gap", "missing " + (first === last ? first : first + " \u2013 " + last)));
       });
+      (node.handed_off || []).forEach(function (level) {
+        body.appendChild(el("div", "gap", "handed off to a process not read: " + levelText(level)));
+      });
+      if (node.hidden) {
+        body.appendChild(el("div", "gap", node.hidden + " not in the story, left out"));
+      }
       appendChildren(body, node.children || [], 0);
     }
     // Builds the children, a page at a time, until child is among them.
@@ -528,7 +547,7 @@
   function chooseExpanded(task) {
     // The first few hundred nodes, breadth first, and the way to every
     // failure and match.
-    var budget = FIRST_NODES, queue = task.nodes.slice();
+    var budget = FIRST_NODES, queue = task.children.slice();
     while (queue.length && budget > 0) {
       var node = queue.shift();
       budget -= 1;
@@ -545,7 +564,7 @@
         }
         if (node.children) { mark(node.children, here); }
       });
-    })(task.nodes, []);
+    })(task.children, []);
   }
 
   function revealNode(target) {
@@ -556,7 +575,7 @@
         if (node === target) { path = here; }
         else if (node.children && !path.length) { find(node.children, here); }
       });
-    })(currentTask.nodes, []);
+    })(currentTask.children, []);
     path.forEach(function (node, i) {
       var known = byLevel[nodeKey(node)];
       if (!known) { return; }
@@ -572,16 +591,25 @@
 
   var currentTask = null;
 
+  // A message that did not fit the tree, shown whole, as a message node.
+  function strayNode(message, process) {
+    var kind = message.message_type || message.action_type;
+    return { message_type: typeof kind === "string" ? kind : null, task_level: message.task_level,
+             timestamp: message.timestamp, fields: message, process: process };
+  }
+
   function showTask(task) {
     currentTask = task;
     processNames = task.processes;
-    var root = task.nodes.length ? task.nodes[0] : null;
-    document.title = visible((root && root.type ? root.type : task.uuid) + " \u2013 txcausal");
-    $("task-title").textContent = visible((root && root.type) || task.uuid);
-    var meta = [task.uuid, task.complete ? "complete" : "incomplete"];
+    var root = task.children.length ? task.children[0] : null;
+    var title = root ? nodeType(root) : null;
+    document.title = visible((title || task.task_uuid) + " \u2013 txcausal");
+    $("task-title").textContent = visible(title || task.task_uuid);
+    var meta = [task.task_uuid, task.complete ? "complete" : "incomplete"];
     if (task.failed) { meta.push("failed"); }
-    var span = timeSpan(task.nodes);
+    var span = timeSpan(task.children);
     if (span) { meta.push(formatTime(span[0]) + " UTC", formatDuration(span[1] - span[0])); }
+    if (params.get("story")) { meta.push("story of " + params.get("story")); }
     if (task.matches) { meta.push(task.matches + " matching nodes"); }
     if (task.unavailable) { meta.push(task.unavailable + " messages no longer readable"); }
     if (task.dropped) { meta.push(task.dropped + " messages not kept"); }
@@ -592,12 +620,12 @@
     byLevel = {};
     var tree = $("tree");
     tree.textContent = "";
-    task.nodes.forEach(function (node) { tree.appendChild(treeNode(node)); });
+    task.children.forEach(function (node) { tree.appendChild(treeNode(node)); });
     if (task.strays.length) {
       tree.appendChild(el("h3", null, "Messages that did not fit the tree"));
       task.strays.forEach(function (node) { tree.appendChild(treeNode(node)); });
     }
-    document.body.dataset.loaded = task.uuid;
+    document.body.dataset.loaded = task.task_uuid;
   }
 
   function taskView(uuid) {
@@ -609,18 +637,21 @@
     var load = coalesced(function () {
       return fetchChanged(url, last).then(function (task) {
         $("task-error").hidden = true;
-        if (task) { showTask(task); }
+        if (task) {
+          task.strays = task.strays.map(function (message, i) { return strayNode(message, task.stray_processes[i]); });
+          showTask(task);
+        }
       }, function (error) {
         $("task-error").hidden = false;
         $("task-error").textContent = visible(error.message);
       });
     });
     $("expand-all").addEventListener("click", function () {
-      walk(currentTask.nodes, function (node) { expanded[nodeKey(node)] = true; });
+      walk(currentTask.children, function (node) { expanded[nodeKey(node)] = true; });
       showTask(currentTask);
     });
     $("collapse-all").addEventListener("click", function () {
-      walk(currentTask.nodes, function (node) { expanded[nodeKey(node)] = false; });
+      walk(currentTask.children, function (node) { expanded[nodeKey(node)] = false; });
       showTask(currentTask);
     });
     onChange(function (data) {

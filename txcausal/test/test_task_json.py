@@ -72,3 +72,14 @@ class TaskDocumentTests(SynchronousTestCase):
         document = task_document(only(list(parse_messages(messages))))
         self.assertEqual((document["continued_from"], document["complete"]), ([2, 2], True))
         self.assertEqual(document["children"][0]["action_type"], "eliot:remote_task")
+
+    def test_failedMessage(self) -> None:
+        """
+        A message that tells of a failure (a logged traceback) is marked
+        C{"failed": true}; others are not.
+        """
+        messages = [start("F", [1], 1.0, "a"), msg("F", [2], 1.1, message_type="app:note"),
+                    msg("F", [3], 1.2, message_type="eliot:traceback", exception="E",
+                        reason="r", traceback="T"), end("F", [4], 2.0, "a")]
+        (root,) = task_document(only(list(parse_messages(messages))))["children"]
+        self.assertEqual([node.get("failed") for node in root["children"]], [None, True])

@@ -220,6 +220,19 @@ class BrowserTests(TestCase):
         self.assertEqual(self.read("#tree .failure", "e.textContent"), [])
         self.assertEqual(self.read("#tree dt", "e.textContent").count("__proto__"), 2)
 
+    def test_story(self) -> None:
+        """
+        The task page of the story of a key shows the story as C{txcausal
+        story} does: the action that mentions the key is marked, and the
+        page says whose story it is.
+        """
+        self.driver.get(self.address + "task/" + FAILING + "?story=950")
+        self.wait(lambda d: d.find_element("tag name", "body").get_attribute("data-loaded")
+                  == FAILING)
+        nodes = self.read("#tree .node", "[e.dataset.level, e.classList.contains('match')]")
+        self.assertEqual(nodes, [["", False], ["/2", True]])
+        self.assertIn("story of 950", self.driver.find_element("id", "task-meta").text)
+
     def test_legendAndFailedRows(self) -> None:
         """
         The legend names the processes (files) of the task shown, not every
