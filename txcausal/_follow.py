@@ -25,7 +25,8 @@ from typing import BinaryIO, Callable, List, Optional
 from attrs import frozen
 
 from ._parse import DEFAULT_MAX_OPEN, Parser, Task
-from ._parse_input import ErrorCallback, MessageReader, StreamState, _ignore_error
+from ._parse_input import ErrorCallback, MessageReader, _ignore_error
+from ._stream_state import StreamState
 from ._source import CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES, LineSplitter
 from ._wire import TASK_UUID_FIELD
 

@@ -17,23 +17,36 @@ import os
 import sys
 import zlib
 from gzip import BadGzipFile
-from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Union
+from typing import (
+    Any,
+    BinaryIO,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    Union,
+)
 
-from attrs import define, frozen
+from attrs import frozen
 from orjson import JSONDecodeError, loads
 
 from ._action import MAX_TASK_LEVEL_DEPTH
 from ._source import (
     BOM,
     DEFAULT_MAX_LINE_BYTES,
-    TOO_LONG,
     IdleCallback,
+    LineSplitter,
+    TooLong,
     batches_of,
     line_batches,
     open_path,
     wrap_stream,
 )
-from ._twisted_records import split_text_line, text_event, twisted_record
+from ._stream_state import Place, StreamState, TextEvent
+from ._twisted_records import split_text_line, twisted_record
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
 Message = Dict[str, Any]
@@ -99,65 +112,6 @@ def check_message(value: Any) -> Optional[str]:
     return None
 
 
-class _TextEvent:
-    """
-    An event of Twisted's text format being read: its first line and the
-    continuation lines (those starting with a tab) so far, at most
-    C{limit} bytes of them.
-    """
-
-    __slots__ = ("when", "system", "texts", "lines", "room", "cut")
-
-    def __init__(self, when: Optional[float], system: str, text: bytes, line: bytes,
-                 limit: int) -> None:
-        self.when, self.system = when, system
-        self.texts, self.lines = [text], [line]
-        self.room = limit - len(line)
-        self.cut = 0
-
-    def add(self, line: bytes) -> None:
-        """
-        Add a continuation line, or count it as cut past the limit.
-        """
-        self.room -= len(line) + 1
-        if self.room < 0:
-            self.cut += 1
-        else:
-            self.texts.append(line[1:])
-            self.lines.append(line)
-
-    def message(self) -> Message:
-        """
-        The event as a C{twisted:log} message.
-        """
-        text = b"\n".join(self.texts).decode("utf-8", "replace")
-        if self.cut:
-            text += f"\n[{self.cut} more lines cut]"
-        return text_event(self.when, self.system, text, b"\n".join(self.lines))
-
-
-@define
-class StreamState:
-    """
-    Where the reading of one stream got to: for error reports, and for an
-    event of Twisted's text format whose continuation lines may follow.
-
-    @ivar name: The stream's name in reports.
-    @ivar lineno: The number of the last line read.
-    """
-
-    name: str
-    lineno: int = 0
-    text: Optional[_TextEvent] = None
-
-    def pending_event(self) -> Optional[Message]:
-        """
-        The text event being read, now complete; C{None} if there is none.
-        """
-        pending, self.text = self.text, None
-        return None if pending is None else pending.message()
-
-
 class MessageReader:
     """
     Read messages from files, reporting and skipping what cannot be read.
@@ -174,24 +128,31 @@ class MessageReader:
         stdin: Optional[BinaryIO] = None,
         max_line: int = DEFAULT_MAX_LINE_BYTES,
         on_idle: Optional[IdleCallback] = None,
+        fold_case: bool = False,
     ) -> None:
         """
         @param on_error: Called with a L{LineError} for each skipped line.
         @param on_progress: Called now and then with the source name, the
             bytes read and the total size, for regular files.
         @param needle: If given, JSON lines that do not contain these bytes
-            are skipped without being decoded (a fast pre-filter; Twisted
-            records and text lines are always decoded).
+            are skipped without being decoded: a fast pre-filter for a
+            search whose matches contain the needle as written (see
+            L{needle_for}).  Any other line is always decoded: what the
+            reader makes of Twisted records and text lines (their text,
+            their task UUID) is not written in them.
         @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
         @param max_line: Lines longer than this many bytes are reported
             and skipped.
         @param on_idle: Called whenever reading a pipe or terminal would
             wait for more input.
+        @param fold_case: Look for the needle (then lower-cased) in the
+            lines lower-cased, for a search that ignores case.
         """
         self._stdin = stdin
         self._on_error = on_error
         self._on_progress = on_progress
         self._needle = needle
+        self._fold_case = fold_case
         self._max_line = max_line
         self._on_idle = on_idle
         self.errors = 0
@@ -258,13 +219,17 @@ class MessageReader:
             stream read piecewise, and call L{finish} at its end.
         """
         # The hot loop: keep it flat.
-        needle = self._needle
+        needle, fold = self._needle, self._fold_case
         pending = state.text is not None
         for batch in batches:
             lineno = state.lineno
             for line in batch:
                 lineno += 1
-                if needle is not None and needle not in line and line[:1] == b"{":
+                if (
+                    needle is not None
+                    and line[:1] == b"{"
+                    and needle not in (line.lower() if fold else line)
+                ):
                     continue
                 try:
                     message = loads(line)
@@ -293,6 +258,38 @@ class MessageReader:
         if pending is not None:
             yield pending
 
+    def decode_at(
+        self, offset: int, lines: List[bytes], state: StreamState
+    ) -> Iterator[Tuple[Place, Message]]:
+        """
+        Decode a batch of lines of a file whose first line starts at byte
+        C{offset}: each message with its place, C{(offset, length)}, the
+        bytes that L{decode_span} reads back into it.  Keep C{state}
+        between batches of the file, and call L{finish_at} at its end (or
+        where it stops growing for a while).
+        """
+        state.place(offset, lines)
+        for message in self.decode((lines,), state):
+            yield state.where(message), message
+        state.settle()
+
+    def finish_at(self, state: StreamState) -> Iterator[Tuple[Place, Message]]:
+        """
+        L{finish}, the text event with its place (see L{decode_at}).
+        """
+        for message in self.finish(state):
+            yield state.where(message), message
+
+    def decode_span(self, data: bytes, name: str) -> List[Message]:
+        """
+        The messages of the bytes of a place given by L{decode_at}, read
+        back.
+        """
+        splitter = LineSplitter(self._max_line)
+        state = StreamState(name)
+        lines = splitter.feed(data) + splitter.finish()
+        return [*self.decode((lines,), state), *self.finish(state)]
+
     def _decode_other(self, value: Any, name: str, lineno: int) -> None:
         """
         A valid JSON value that is not a txcausal message.
@@ -311,11 +308,11 @@ class MessageReader:
         A line that is not plain JSON: blank, too long, Twisted records or
         text lines (with their continuation lines), or garbage.
         """
-        if line is TOO_LONG:
+        if line.__class__ is TooLong:
             self._error(state.name, state.lineno, f"skipped: longer than {self._max_line} bytes")
             return
         if line[:1] == b"\t" and state.text is not None:
-            state.text.add(line)
+            state.text.add(line, state.lineno)
             return
         pending = state.pending_event()
         if pending is not None:
@@ -378,7 +375,7 @@ class MessageReader:
             if message is not None and check_message(message) is None:
                 yield message
                 return
-        state.text = _TextEvent(when, system, rest, line, self._max_line)
+        state.text = TextEvent(when, system, rest, line, self._max_line, state.lineno)
 
     def _with_progress(
         self, batches: Iterator[List[bytes]], stream: BinaryIO, name: str
@@ -401,6 +398,18 @@ def _reporting(batches: Iterator[List[bytes]], report: Callable[[], None]) -> It
     for batch in batches:
         yield batch
         report()
+
+
+def needle_for(text: str, fold_case: bool = False) -> Optional[bytes]:
+    """
+    The pre-filter (the C{needle} of L{MessageReader}) for a search whose
+    matches contain C{text} as it is written in JSON: C{text} itself as
+    bytes (lower-cased with C{fold_case}), or C{None} when JSON may write
+    it otherwise (escaped characters, a C{/} some writers escape).
+    """
+    if text.isascii() and text.isprintable() and not any(c in text for c in '"\\/'):
+        return (text.lower() if fold_case else text).encode("ascii")
+    return None
 
 
 def _excerpt(line: bytes) -> str:

@@ -6,10 +6,10 @@ length.
 
 Lines are handed on in batches (lists), one per chunk read, so that the
 decoding loop above iterates over plain lists.  A line longer than the
-bound is never held whole: its bytes are dropped as they arrive and the
-L{TOO_LONG} marker takes its place in the batch, so memory stays within
-the bound plus one chunk whatever the input (C{/dev/zero}, a log without
-newlines).
+bound is never held whole: its bytes are dropped as they arrive and a
+L{TooLong} marker (which knows the line's length) takes its place in the
+batch, so memory stays within the bound plus one chunk whatever the input
+(C{/dev/zero}, a log without newlines).
 """
 
 from __future__ import annotations
@@ -23,8 +23,32 @@ from typing import IO, Any, BinaryIO, Callable, Iterable, Iterator, List, Option
 #: The default bound on the length of a line, in bytes.
 DEFAULT_MAX_LINE_BYTES = 16 << 20
 
-#: Stands in a batch for a line longer than the bound (compare with C{is}).
-TOO_LONG = bytes(bytearray(b"\0<line too long>"))
+
+class TooLong(bytes):
+    """
+    Stands in a batch for a line longer than the bound (tell it by its
+    class): its bytes are a marker, its C{length} the line's.
+    """
+
+    length: int
+
+    def __new__(cls, length: int) -> "TooLong":
+        line = super().__new__(cls, b"\0<line too long>")
+        line.length = length
+        return line
+
+
+#: A L{TooLong} marker (all compare equal, whatever their length).
+TOO_LONG = TooLong(0)
+
+
+def line_length(line: bytes) -> int:
+    """
+    The length of a line of a batch, in bytes (of the line read, for a
+    L{TooLong} marker).
+    """
+    return line.length if isinstance(line, TooLong) else len(line)
+
 
 #: How much is read at a time.
 CHUNK_BYTES = 1 << 20
@@ -51,14 +75,15 @@ class LineSplitter:
     def __init__(self, max_line: int = DEFAULT_MAX_LINE_BYTES) -> None:
         """
         @param max_line: The longest line kept, in bytes (its newline not
-            counted); longer ones become L{TOO_LONG}.
+            counted); longer ones become L{TooLong} markers.
         @raise ValueError: If it is not positive.
         """
         if max_line < 1:
             raise ValueError(f"max_line must be positive, not {max_line!r}")
         self.max_line = max_line
         self._pending: List[bytes] = []
-        self._size = 0
+        #: The size of the line not finished yet, held or skipped.
+        self.pending_bytes = 0
         self._skipping = False
 
     def feed(self, chunk: bytes) -> List[bytes]:
@@ -78,8 +103,15 @@ class LineSplitter:
         self._hold(lines.pop())
         if len(chunk) > self.max_line:
             limit = self.max_line
-            lines = [line if len(line) <= limit else TOO_LONG for line in lines]
+            lines = [line if len(line) <= limit else TooLong(len(line)) for line in lines]
         return lines
+
+    def pending(self) -> Optional[bytes]:
+        """
+        The line not finished yet, as far as it came (C{None} when it is
+        already longer than the bound).
+        """
+        return None if self._skipping else b"".join(self._pending)
 
     def finish(self) -> List[bytes]:
         """
@@ -90,10 +122,10 @@ class LineSplitter:
         return []
 
     def _hold(self, piece: bytes) -> None:
+        self.pending_bytes += len(piece)
         if self._skipping or not piece:
             return
-        self._size += len(piece)
-        if self._size > self.max_line:
+        if self.pending_bytes > self.max_line:
             self._pending.clear()
             self._skipping = True
         else:
@@ -105,11 +137,11 @@ class LineSplitter:
         """
         if self._skipping:
             self._skipping = False
-            line = TOO_LONG
+            line: bytes = TooLong(self.pending_bytes)
         else:
             line = b"".join(self._pending)
         self._pending.clear()
-        self._size = 0
+        self.pending_bytes = 0
         return line
 
 

@@ -55,7 +55,6 @@ from ._parse_input import (
     LineError,
     MessageReader,
     Source,
-    StreamState,
     _ignore_error,
     read_messages,
 )
@@ -63,6 +62,7 @@ from ._select import TaskFilter, actions, parse_time, time_range
 from ._source import DEFAULT_MAX_LINE_BYTES
 from ._stats import ActionStats, Instance, TypeStats, action_stats
 from ._story import KeyMatcher
+from ._stream_state import StreamState
 from ._task_json import task_document
 from ._task_story import (
     DEFAULT_MAX_STORY_TASKS,

@@ -11,7 +11,7 @@ import argparse
 from typing import IO, Any, Dict, FrozenSet, Iterable, Iterator, Optional
 
 from .._parse import DEFAULT_MAX_OPEN, Parser, Task, WrittenAction
-from .._parse_input import ErrorCallback, MessageReader, _ignore_error
+from .._parse_input import ErrorCallback, MessageReader, _ignore_error, needle_for
 from .._select import TaskFilter
 from .._task_json import task_document
 from .._wire import TASK_UUID_FIELD
@@ -117,11 +117,7 @@ def render_lines(
 
 def _needle(uuids: Iterable[str]) -> Optional[bytes]:
     uuids = list(uuids)
-    if len(uuids) == 1:
-        (uuid,) = uuids
-        if uuid.isascii() and '"' not in uuid and "\\" not in uuid:
-            return uuid.encode("ascii")
-    return None
+    return needle_for(uuids[0]) if len(uuids) == 1 else None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -278,3 +278,103 @@ class TrialLogTests(SynchronousTestCase):
         (event,), _ = read(data, max_line=200)
         kept = "start" + ("\n" + "y" * 60) * 2
         self.assertEqual(event["log_text"], kept + "\n[4 more lines cut]")
+
+
+#: Every kind of line, for the places of messages: JSON lines, Twisted
+#: records, trial's lines and a text event of several lines, a line too
+#: long (within a text event too), a byte-order mark, blank lines and
+#: garbage.
+MIXED_LOG = (
+    b"\xef\xbb\xbf" + lines(start("U", [1], 1.0, "a"))
+    + twisted_log() + twisted_log(failure=True)
+    + TRIAL_LOG
+    + b"2026-12-06 04:58:41+0000 [-] Unhandled Error\n\tTraceback (most recent call last):\n"
+    + b"\t" + b"z" * 300 + b"\n\tbuiltins.KeyError: k\n"
+    + b"\n" + b"x" * 300 + b"\nnot json\n"
+    + lines(end("U", [3], 2.0, "a"))
+    + b"2026-12-06 04:58:42+0000 [-] last words\n\tand more\n"
+)
+
+
+class PlacesTests(SynchronousTestCase):
+    """
+    L{MessageReader.decode_at}: the place of each message in a file, read
+    back by L{MessageReader.decode_span}.
+    """
+
+    def placed(self, data: bytes, cuts: List[int]) -> List[Tuple[Tuple[int, int], Message]]:
+        """
+        Decode C{data} a batch of lines at a time, cut at C{cuts}.
+        """
+        from txcausal._source import LineSplitter, line_length
+        from txcausal.parse import StreamState
+
+        reader, state = MessageReader(max_line=200), StreamState("log")
+        splitter, offset, previous = LineSplitter(200), 0, 0
+        found: List[Tuple[Tuple[int, int], Message]] = []
+        for cut in [*sorted(cuts), len(data)]:
+            batch = splitter.feed(data[previous:cut])
+            previous = max(previous, cut)
+            found += reader.decode_at(offset, batch, state)
+            offset += sum(line_length(line) + 1 for line in batch)
+        found += reader.decode_at(offset, splitter.finish(), state)
+        found += reader.finish_at(state)
+        return found
+
+    @_settings
+    @given(st.lists(st.integers(0, len(MIXED_LOG)), max_size=6))
+    def test_readBack(self, cuts: List[int]) -> None:
+        """
+        However the file is cut into batches, each message is read, and the
+        bytes at its place read back into the same message (its task UUID
+        too): a line, or the lines of a text event.
+        """
+        expected, _ = read(MIXED_LOG, max_line=200)
+        placed = self.placed(MIXED_LOG, cuts)
+        self.assertEqual([message for _, message in placed], expected)
+        reader = MessageReader(max_line=200)
+        for (offset, length), message in placed:
+            span = MIXED_LOG[offset : offset + length]
+            self.assertIn(message, reader.decode_span(span, "log"), span)
+            self.assertFalse(span.endswith(b"\n") or span.startswith(b"\n"), span)
+
+    def test_textEventPlace(self) -> None:
+        """
+        The place of a text event covers its first line and its
+        continuation lines.
+        """
+        placed = self.placed(TRIAL_LOG, [])
+        (offset, length), event = placed[3]
+        self.assertEqual(TRIAL_LOG[offset : offset + length].split(b"\n"),
+                         TRIAL_LOG.split(b"\n")[3:7])
+
+
+class NeedleTests(SynchronousTestCase):
+    """
+    L{needle_for} and the needle of L{MessageReader}: one pre-filter for
+    the command and the web view.
+    """
+
+    def test_needleFor(self) -> None:
+        """
+        The needle is the text as JSON writes it; none when JSON may write
+        it otherwise.
+        """
+        from txcausal._parse_input import needle_for
+
+        self.assertEqual(needle_for("Req-7"), b"Req-7")
+        self.assertEqual(needle_for("Req-7", fold_case=True), b"req-7")
+        self.assertEqual([needle_for(t) for t in ['a"b', "a\\b", "a/b", "caf\xe9", "a\nb"]],
+                         [None] * 5)
+
+    def test_foldCase(self) -> None:
+        """
+        With C{fold_case}, a JSON line is kept if it holds the needle in
+        any case; the text lines of trial's C{test.log}, whose task UUID
+        and text the reader makes, are always decoded.
+        """
+        data = lines(msg("A", [1], 1.0, message_type="Hello"), msg("B", [1], 1.0)) + TRIAL_LOG
+        reader = MessageReader(needle=b"hello", fold_case=True)
+        messages = list(reader.read([io.BytesIO(data)]))
+        self.assertEqual([m["task_uuid"] for m in messages][:1], ["A"])
+        self.assertEqual(len(messages), 1 + len(read(TRIAL_LOG)[0]))

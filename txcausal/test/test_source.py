@@ -14,7 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._source import TOO_LONG, LineSplitter, line_batches, open_path, wrap_stream
+from txcausal._source import (
+    TOO_LONG,
+    LineSplitter,
+    TooLong,
+    line_batches,
+    line_length,
+    open_path,
+    wrap_stream,
+)
 from txcausal.test._reading import OpenPipe
 
 
@@ -47,11 +55,36 @@ class LineSplitterTests(SynchronousTestCase):
         self.assertEqual(split([b"x" * 10, b"\n"], 10), [b"x" * 10])
         self.assertEqual(split([b"x" * 30], 10), [TOO_LONG])
 
+    def test_tooLongLength(self) -> None:
+        """
+        A line too long says how long it was, so that the positions of the
+        lines after it are known.
+        """
+        lines = split([b"a\n" + b"x" * 11 + b"\nb\n"], 10)
+        self.assertEqual([line_length(line) for line in lines], [1, 11, 1])
+        lines = split([b"a\nxxxx", b"xxxx", b"xxx\nb"], 10)
+        self.assertEqual([line_length(line) for line in lines], [1, 11, 1])
+        self.assertIsInstance(lines[1], TooLong)
+
+    def test_pending(self) -> None:
+        """
+        C{pending_bytes} is the size of the line not finished yet (held or
+        skipped), C{pending} the line itself while it is within the bound.
+        """
+        splitter = LineSplitter(10)
+        splitter.feed(b"a\nbcd")
+        self.assertEqual((splitter.pending_bytes, splitter.pending()), (3, b"bcd"))
+        splitter.feed(b"x" * 20)
+        self.assertEqual((splitter.pending_bytes, splitter.pending()), (23, None))
+        splitter.feed(b"\n")
+        self.assertEqual((splitter.pending_bytes, splitter.pending()), (0, b""))
+
     @settings(derandomize=True, deadline=None, max_examples=100)
     @given(st.binary(max_size=60), st.lists(st.integers(1, 60), max_size=8))
     def test_anyChunking(self, data: bytes, cuts: List[int]) -> None:
         """
-        However the input is cut into chunks, the lines are the same.
+        However the input is cut into chunks, the lines are the same, and
+        their lengths add up to what was fed.
         """
         chunks, rest = [], data
         for cut in cuts:
@@ -61,7 +94,14 @@ class LineSplitterTests(SynchronousTestCase):
         expected = [line if len(line) <= 8 else TOO_LONG for line in data.split(b"\n")]
         if expected and not expected[-1] and data.endswith(b"\n") or not data:
             expected.pop()
-        self.assertEqual(split([c for c in chunks if c], 8), expected)
+        splitter = LineSplitter(8)
+        lines = [line for chunk in chunks if chunk for line in splitter.feed(chunk)]
+        self.assertEqual(sum(line_length(line) + 1 for line in lines),
+                         len(data) - splitter.pending_bytes)
+        lines += splitter.finish()
+        self.assertEqual(lines, expected)
+        self.assertEqual([line_length(line) for line in lines],
+                         [len(line) for line in data.split(b"\n")][:len(lines)])
 
     def test_boundedMemory(self) -> None:
         """
