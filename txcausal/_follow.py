@@ -1,153 +1,31 @@
 # -*- test-case-name: txcausal.test.test_follow -*-
 """
-Following a log file as it grows, as C{tail -F} does, and joining its
-messages into tasks as they arrive.
+Following a log file as it grows, and joining its messages into tasks as
+they arrive: L{TaskFollower}, for C{txcausal tree --follow}.
 
-Both are polled: L{FileFollower.read} and L{TaskFollower.poll} return what
-is there now without waiting, so a command can call them in a loop with a
-sleep and a Twisted program from a C{LoopingCall}.
-
-Rotation by rename (the file is renamed and a new one created at the path,
-as C{logrotate} and L{twisted.python.logfile} do) is followed: the old file
-is read to its end, then the new one from its start.  A file truncated in
-place (C{copytruncate}) is read again from its start: it is told by its size,
-now smaller than where the reading got to, or, when it was written past that
-point before the next look, by the last bytes read, no longer there.
+It is polled: L{TaskFollower.poll} returns what is there now without
+waiting, so a command can call it in a loop with a sleep and a Twisted
+program from a C{LoopingCall}.  The file is followed by name, through
+rotation and truncation, by L{FileFollower<txcausal._tail.FileFollower>}.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict
-from typing import BinaryIO, Callable, List, Optional
+from typing import Callable, List
 
 from attrs import frozen
 
 from ._parse import DEFAULT_MAX_OPEN, Parser, Task
-from ._parse_input import ErrorCallback, MessageReader, _ignore_error
-from ._stream_state import StreamState
-from ._source import CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES, LineSplitter
+from ._parse_input import ErrorCallback, LineError, MessageReader, _ignore_error
+from ._source import DEFAULT_MAX_LINE_BYTES
+from ._tail import FileFollower
+from ._tail_files import StartThread, daemon_thread
 from ._wire import TASK_UUID_FIELD
 
 #: Seconds without a new message after which an open task is shown.
 DEFAULT_IDLE_SECONDS = 5.0
-
-#: How many of the last bytes read are looked for again, at each read, to
-#: tell a file rewritten from its start from one that only grew.
-_MARK_BYTES = 64
-
-
-class FileFollower:
-    """
-    Read a file's lines as they are written, following rotation.
-
-    Only complete lines are returned: the end of a line still being
-    written waits for the next call, except when the file was rotated away.
-    The call that finishes a rotated file returns its last lines only; the
-    new file is read from the next call on, so that each call's lines come
-    from one file (L{rotations} tells when it changed).
-    """
-
-    def __init__(
-        self,
-        path: str,
-        max_line: int = DEFAULT_MAX_LINE_BYTES,
-        opener: Callable[[str], BinaryIO] = lambda path: open(path, "rb"),
-    ) -> None:
-        """
-        @param path: The file to follow; it need not exist yet.
-        @param max_line: See L{txcausal._source.LineSplitter}.
-        @param opener: Opens a path for reading bytes.
-        """
-        self.path = path
-        self._max_line = max_line
-        self._opener = opener
-        self._file: Optional[BinaryIO] = None
-        self._splitter = LineSplitter(max_line)
-        # The last bytes read (at most _MARK_BYTES), ending where reading got to.
-        self._mark = b""
-        #: How many times the file was replaced or truncated.
-        self.rotations = 0
-
-    def read(self) -> List[List[bytes]]:
-        """
-        The batches of lines written since the last call.
-
-        @raise OSError: If the file exists but cannot be read.
-        """
-        if self._file is None and not self._open():
-            return []
-        assert self._file is not None
-        if self._truncated(self._file):
-            self._file.seek(0)
-            self._restart()
-        batches = self._drain(self._file)
-        if self._replaced(self._file):
-            batches += self._drain(self._file)
-            batches.append(self._splitter.finish())
-            self._file.close()
-            self._file = None
-            self._restart()
-            self._open()
-        return [batch for batch in batches if batch]
-
-    def _restart(self) -> None:
-        """
-        Start reading another file, or the same one again.
-        """
-        self._splitter = LineSplitter(self._max_line)
-        self._mark = b""
-        self.rotations += 1
-
-    def close(self) -> None:
-        """
-        Stop following: close the file.
-        """
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def _open(self) -> bool:
-        try:
-            self._file = self._opener(self.path)
-        except FileNotFoundError:
-            return False
-        return True
-
-    def _drain(self, file: BinaryIO) -> List[List[bytes]]:
-        read = getattr(file, "read1", file.read)
-        batches: List[List[bytes]] = []
-        while True:
-            chunk = read(CHUNK_BYTES)
-            if not chunk:
-                return batches
-            batches.append(self._splitter.feed(chunk))
-            mark = self._mark + chunk if len(chunk) < _MARK_BYTES else chunk
-            self._mark = mark[-_MARK_BYTES:]
-
-    def _truncated(self, file: BinaryIO) -> bool:
-        """
-        Whether C{file} was truncated since the last read: it is now
-        shorter than where the reading got to, or the bytes last read are
-        no longer where they were.
-        """
-        position, mark = file.tell(), self._mark
-        fd = file.fileno()
-        if os.fstat(fd).st_size < position:
-            return True
-        return bool(mark) and os.pread(fd, len(mark), position - len(mark)) != mark
-
-    def _replaced(self, file: BinaryIO) -> bool:
-        """
-        Whether the path now names another file than C{file}.
-        """
-        try:
-            now = os.stat(self.path)
-        except FileNotFoundError:
-            return False
-        mine = os.fstat(file.fileno())
-        return (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino)
 
 
 @frozen
@@ -183,6 +61,7 @@ class TaskFollower:
         on_error: ErrorCallback = _ignore_error,
         clock: Callable[[], float] = time.monotonic,
         max_line: int = DEFAULT_MAX_LINE_BYTES,
+        startThread: StartThread = daemon_thread,
     ) -> None:
         """
         @param path: The file to follow.
@@ -191,14 +70,15 @@ class TaskFollower:
         @param on_error: Told about each line skipped.
         @param clock: Returns the current time, in seconds.
         @param max_line: The longest line read, in bytes.
+        @param startThread: Starts the thread that copies a compressed file
+            (decompressed) to a temporary file, which is then followed.
         """
-        self._file = FileFollower(path, max_line)
+        self._file = FileFollower(path, max_line, on_error=self._report, startThread=startThread)
+        self._on_error = on_error
         self._reader = MessageReader(on_error, max_line=max_line)
         self._parser = Parser(max_open, eager=True)
-        self._state = StreamState(path)
         self._idle = idle
         self._clock = clock
-        self._rotations = 0
         # Open tasks not shown since their last message, quietest first.
         self._quiet: OrderedDict[str, float] = OrderedDict()
 
@@ -207,17 +87,30 @@ class TaskFollower:
         Read what was written since the last call.
 
         @return: The tasks that finished, then those that went quiet.
+        @raise OSError: If the file exists but cannot be read.
         """
-        batches = self._file.read()
-        messages = list(self._reader.decode(batches, self._state))
-        if not batches or self._file.rotations != self._rotations:
-            messages.extend(self._reader.finish(self._state))
-        if self._file.rotations != self._rotations:
-            self._rotations = self._file.rotations
-            self._state = StreamState(self._file.path)
+        messages: List[dict] = []  # type: ignore[type-arg]
+        decode, finish = self._reader.decode, self._reader.finish
+        for piece in self._file.poll():
+            state = piece.generation.state
+            messages.extend(decode((piece.lines,), state))
+            if piece.idle:
+                messages.extend(finish(state))
+        failure = self._file.failure
+        if failure is not None and not isinstance(failure, FileNotFoundError):
+            raise failure
         now = self._clock()
         updates = [Update(task, False) for task in self._add(messages, now)]
         return updates + self._quiet_tasks(now)
+
+    def _report(self, error: LineError) -> None:
+        """
+        Pass on what the file follower tells, but for the errors that
+        L{poll} raises.
+        """
+        failure = self._file.failure
+        if failure is None or isinstance(failure, FileNotFoundError):
+            self._on_error(error)
 
     def close(self) -> List[Update]:
         """

@@ -169,12 +169,16 @@ def wrap_stream(stream: BinaryIO) -> BinaryIO:
     The stream itself, or a decompressing view of it if it starts as gzip
     does (checked without consuming it, when it can peek or seek).
     """
-    if _starts_gzip(stream):
+    if starts_gzip(stream):
         return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
     return stream
 
 
-def _starts_gzip(stream: Any) -> bool:
+def starts_gzip(stream: Any) -> bool:
+    """
+    Whether C{stream} starts as gzip does (checked without consuming it,
+    when it can peek or seek).
+    """
     peek = getattr(stream, "peek", None)
     if peek is not None:
         return bool(peek(2)[:2] == _GZIP_MAGIC)

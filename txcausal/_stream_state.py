@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from attrs import define, field
 
-from ._source import line_length
+from ._source import TOO_LONG, line_length
 from ._twisted_records import text_event
 
 Message = Dict[str, Any]
@@ -108,7 +108,10 @@ class StreamState:
         answer for the messages decoded from it.
         """
         self._base = self.lineno + 1
-        self._starts = list(accumulate(map(line_length, lines), _next_line, initial=offset))
+        if TOO_LONG in lines:  # Rare: a marker's length is not its line's.
+            self._starts = list(accumulate(map(line_length, lines), _next_line, initial=offset))
+        else:
+            self._starts = list(accumulate([len(line) + 1 for line in lines], initial=offset))
 
     def where(self, message: Message) -> Place:
         """
@@ -119,9 +122,11 @@ class StreamState:
         if finished is not None and finished[0] is message:
             self._finished = None
             start, end = self._start_of(finished[1]), self._end_of(finished[2])
-        else:
-            start, end = self._start_of(self.lineno), self._end_of(self.lineno)
-        return start, end - start
+            return start, end - start
+        # A message of one line, of the batch being placed.
+        index = self.lineno - self._base
+        start = self._starts[index]
+        return start, self._starts[index + 1] - 1 - start
 
     def settle(self) -> None:
         """

@@ -1,11 +1,13 @@
-# -*- test-case-name: txcausal.test.test_webview_files -*-
 """
 Log files as a source of tasks for the web view: indexed by position, so
-the server's memory holds summaries and offsets, not messages; followed as
+the server's memory holds summaries and places, not messages; followed as
 they grow and are rotated.
 
-The files are followed by name by L{FollowedFiles<txcausal._view_follow.FollowedFiles>};
-a position is the number of the file opened (a generation) and an offset
+Each file is followed by name by a L{FileFollower<txcausal._tail.FileFollower>},
+the one follower of C{tree --follow}; its lines are decoded by the readers'
+L{MessageReader<txcausal._parse_input.MessageReader>}, which gives each
+message its place (the bytes of its line, or of the lines of a text event).
+A position is the number of the file opened (a generation) and an offset
 in it.
 """
 
@@ -13,19 +15,29 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from typing import IO, Any, Callable, Deque, Dict, FrozenSet, List, Optional, Sequence
+from itertools import chain
+from typing import IO, Any, Callable, Deque, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
 
-from ._view_follow import FollowedFiles, Generation, StartThread, daemon_thread
+from ._parse_input import LineError, MessageReader
+from ._source import DEFAULT_MAX_LINE_BYTES
+from ._stream_state import StreamState
+from ._tail import FileFollower
+from ._tail_files import Generation, OpenFiles, Piece, StartThread, daemon_thread
 from ._view_index import TaskIndex
-from ._view_lines import Message, complete_lines, decode_line, may_match, scan_lines
 from ._view_source import ITaskSource, LoadedTask, Search, only_task
 from ._wire import TASK_UUID_FIELD
 
+Message = Dict[str, Any]
+
 #: How many tasks are indexed at most by default.
 DEFAULT_MAX_TASKS = 2_000_000
+#: How many files rotated away are kept open, for their tasks to be shown;
+#: past it the oldest is closed (its descriptor and, once deleted, its disk
+#: space given back).
+MAX_RETIRED = 100
 #: Positions are C{generation << _SHIFT | offset}.
 _SHIFT = 40
 _OFFSET_MASK = (1 << _SHIFT) - 1
@@ -41,6 +53,9 @@ class LogFiles:
     Memory holds a summary per task and two integers per message.  Call
     L{startFollowing} to read the files a chunk at a time in the reactor, or
     L{readAvailable} to read what is there now.
+
+    @ivar max_line: Lines longer than this many bytes are skipped (and
+        reported).
     """
 
     def __init__(
@@ -53,6 +68,7 @@ class LogFiles:
         stdin: Optional[IO[bytes]] = None,
         runInThread: Optional[RunInThread] = None,
         startThread: StartThread = daemon_thread,
+        max_line: int = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
         """
         @param paths: The files; C{"-"} for standard input.  Compressed
@@ -68,6 +84,7 @@ class LogFiles:
             the reactor's thread pool by default.
         @param startThread: Starts the threads that copy compressed files
             and standard input.
+        @param max_line: Lines longer than this many bytes are skipped.
         """
         if reactor is None:
             from twisted.internet import reactor as _reactor
@@ -77,10 +94,17 @@ class LogFiles:
         self._interval = interval
         self._budget = budget
         self._run = runInThread or self._deferToThread
+        self.max_line = max_line
         self.index = TaskIndex(max_tasks, _new_refs)
-        self._files = FollowedFiles(paths, self._error, stdin, startThread)
         self.errors = 0
         self.recent_errors: Deque[str] = deque(maxlen=20)
+        self._reader = MessageReader(self._error, max_line=max_line)
+        self._files = OpenFiles(MAX_RETIRED, self._error)
+        self._followers = [
+            FileFollower(path, max_line, source=number, files=self._files,
+                         on_error=self._error, stdin=stdin, startThread=startThread)
+            for number, path in enumerate(paths)
+        ]
         self._call: Any = None
         self._stopped = True
 
@@ -89,9 +113,9 @@ class LogFiles:
 
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f)
 
-    def _error(self, text: str) -> None:
+    def _error(self, error: LineError) -> None:
         self.errors += 1
-        self.recent_errors.append(text)
+        self.recent_errors.append(str(error))
 
     # Reading
 
@@ -104,51 +128,36 @@ class LogFiles:
         @return: Whether more is waiting.
         """
         remaining = budget
-        for generation in self._files.to_read():
-            while remaining is None or remaining > 0:
+        for follower in self._followers:
+            while True:  # A step at a time: what is read is indexed, not held.
                 step = self._budget if remaining is None else min(self._budget, remaining)
-                read = self._read(generation, step)
-                if not read:
-                    break
-                generation.idle = 0
+                before = follower.read_bytes
+                for piece in follower.poll(step):
+                    self._index(piece)
+                read = follower.read_bytes - before
                 if remaining is not None:
                     remaining -= read
-            if remaining is not None and remaining <= 0:
-                return True
+                    if remaining <= 0:
+                        return True
+                if read < step:
+                    break
         return False
 
-    def _read(self, generation: Generation, budget: int) -> int:
-        lines, after, skipped = complete_lines(generation.read, generation.offset, budget, True)
-        if skipped:
-            self._error(f"{generation.name}: skipped a line longer than the limit")
-        consumed = after - generation.offset
-        generation.offset = after
-        if lines:
-            self._index(generation, lines)
-        generation.lines += skipped
-        return consumed
-
-    def _index(self, generation: Generation, lines: List[tuple[int, bytes]]) -> None:
-        base = generation.number << _SHIFT
-        source, name, index = generation.source, generation.name, self.index
-        lineno = generation.lines
+    def _index(self, piece: Piece) -> None:
+        generation = piece.generation
+        base, source, index = generation.number << _SHIFT, generation.source, self.index
+        state = generation.state
+        placed = self._reader.decode_at(piece.offset, piece.lines, state)
+        if piece.idle:
+            placed = chain(placed, self._reader.finish_at(state))
         with index.locked:
-            for offset, line in lines:
-                lineno += 1
-                if not line or line.isspace():
-                    continue
-                messages, reason = decode_line(line, name)
-                if reason is not None:
-                    self._error(f"{name}:{lineno}: {reason}")
-                ref = base | offset
-                for message in messages:
-                    summary = index.summary_for(message[TASK_UUID_FIELD])
-                    refs = summary.refs
-                    if not refs or refs[-2] != ref:
-                        refs.append(ref)
-                        refs.append(len(line))
-                    summary.note(message, source)
-        generation.lines = lineno
+            for (offset, length), message in placed:
+                summary = index.summary_for(message[TASK_UUID_FIELD])
+                refs, ref = summary.refs, base | offset
+                if not refs or refs[-2] != ref:
+                    refs.append(ref)
+                    refs.append(length)
+                summary.note(message, source)
 
     # Following
 
@@ -201,26 +210,22 @@ class LogFiles:
         messages: List[Message] = []
         sources: Dict[int, int] = {}
         unavailable = 0
+        reader = MessageReader(max_line=self.max_line)
         for i in range(0, len(refs), 2):
             generation = generations[refs[i] >> _SHIFT]
-            found = self._read_back(generation, refs[i] & _OFFSET_MASK, refs[i + 1], uuid)
+            try:
+                data = generation.read(refs[i + 1], refs[i] & _OFFSET_MASK)
+            except OSError:
+                data = b""
+            found = [m for m in reader.decode_span(data, generation.name)
+                     if m[TASK_UUID_FIELD] == uuid]
             if not found:
                 unavailable += 1
             for message in found:
                 sources[id(message)] = generation.source
                 messages.append(message)
-        names = list(self._files.names)
+        names = [follower.name for follower in self._followers]
         return LoadedTask(only_task(uuid, messages), sources, names, unavailable)
-
-    def _read_back(
-        self, generation: Generation, offset: int, length: int, uuid: str
-    ) -> List[Message]:
-        try:
-            line = generation.read(length, offset)
-        except OSError:
-            return []
-        found, _ = decode_line(line, generation.name)
-        return [m for m in found if m[TASK_UUID_FIELD] == uuid]
 
     def search(self, search: Search) -> "Deferred[FrozenSet[str]]":
         """
@@ -228,22 +233,20 @@ class LogFiles:
         since its last run: the files are read again, from where it
         stopped, rather than their messages kept.
         """
-        ends = [(g, g.offset) for g in self._files.generations]
+        ends = [(g, g.state.settled_offset(g.line_end)) for g in self._files.generations]
         return self._run(lambda: self._search(search, ends))
 
-    def _search(self, search: Search, ends: List[tuple[Generation, int]]) -> FrozenSet[str]:
-        needle, predicate, found = search.needle, search.predicate, search.found
-
-        def wanted(line: bytes) -> bool:
-            return needle is None or may_match(line, needle)
-
+    def _search(self, search: Search, ends: List[Tuple[Generation, int]]) -> FrozenSet[str]:
+        predicate, found = search.predicate, search.found
+        reader = MessageReader(needle=search.needle, fold_case=True, max_line=self.max_line)
         for generation, end in ends:
             start = search.progress.get(generation.number, 0)
+            state = StreamState(generation.name)
             try:
-                for _, line in scan_lines(generation.read, end, wanted, start):
-                    for message in decode_line(line, generation.name)[0]:
-                        if predicate(message):
-                            found.add(message[TASK_UUID_FIELD])
+                batches = generation.batches(start, end)
+                for message in chain(reader.decode(batches, state), reader.finish(state)):
+                    if predicate(message):
+                        found.add(message[TASK_UUID_FIELD])
             except OSError:
                 pass  # Closed: its messages are no longer shown.
             search.progress[generation.number] = end
@@ -257,7 +260,7 @@ class LogFiles:
         What is read of each file, and what was skipped.
         """
         return {
-            "files": self._files.status(),
+            "files": [follower.status() for follower in self._followers],
             "tasks": len(self.index),
             "evicted": self.index.evicted,
             "errors": self.errors,

@@ -28,10 +28,11 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
+from ._parse_input import needle_for
 from ._view_events import EventStream
 from ._view_index import Query
 from ._view_source import ITaskSource, Predicate, Search
-from ._view_task import needle_for, story_predicate, task_json, text_predicate
+from ._view_task import story_predicate, task_json, text_predicate
 
 #: Log content is data: no inline script, nothing from elsewhere.
 CONTENT_SECURITY_POLICY = (
@@ -311,7 +312,7 @@ class TaskViewResource(Resource):
             if len(self._searches) >= _MAX_SEARCHES:
                 self._searches.clear()
             known = self._searches[search] = _Searching(
-                Search(_predicate(search), needle_for(search[1]))
+                Search(_predicate(search), needle_for(search[1], fold_case=True))
             )
         return known.answer(self._source, self._source.index.version)
 

@@ -48,10 +48,10 @@ class Search:
     stopped: a source that grows is not read again from its start.
 
     @ivar predicate: Decides whether one message matches.
-    @ivar needle: If given, a message can only match if its line (as
-        JSON, lower-cased) contains these bytes: a pre-filter for the
-        lines that hold the message as written (not for a Twisted log
-        record, whose text the reader makes).
+    @ivar needle: If given, lower-cased bytes that a JSON line must hold
+        (in any case) for its message to match: the pre-filter of
+        L{MessageReader<txcausal._parse_input.MessageReader>} (see
+        L{needle_for<txcausal._parse_input.needle_for>}).
     @ivar found: The UUIDs of the tasks found so far.
     @ivar progress: Where the runs got to, kept by the source as it likes
         (positions in files, messages seen per task).

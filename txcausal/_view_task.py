@@ -129,14 +129,3 @@ def story_predicate(key: str) -> Predicate:
     them: those of task C{key}, and those with a field that mentions it.
     """
     return KeyMatcher([key]).matches
-
-
-def needle_for(text: str) -> Optional[bytes]:
-    """
-    Bytes that every line matching C{text} contains, lower-cased: C{text}
-    itself when JSON writes it unchanged, else C{None} (no pre-filter).
-    """
-    if text.isascii() and text.isprintable() and not any(c in text for c in '"\\/'):
-        return text.lower().encode("ascii")
-    return None
-

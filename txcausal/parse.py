@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from ._follow import DEFAULT_IDLE_SECONDS, FileFollower, TaskFollower, Update
+from ._follow import DEFAULT_IDLE_SECONDS, TaskFollower, Update
 from ._parse import (
     DEFAULT_MAX_OPEN,
     Parser,
@@ -63,6 +63,7 @@ from ._source import DEFAULT_MAX_LINE_BYTES
 from ._stats import ActionStats, Instance, TypeStats, action_stats
 from ._story import KeyMatcher
 from ._stream_state import StreamState
+from ._tail import FileFollower
 from ._task_json import task_document
 from ._task_story import (
     DEFAULT_MAX_STORY_TASKS,

@@ -55,7 +55,7 @@ def serve(args: argparse.Namespace, streams: Streams, reactor: Any) -> Any:
 
     files: List[str] = list(args.files) or ["-"]
     stdin = getattr(streams.stdin, "buffer", streams.stdin)
-    source = LogFiles(files, reactor, stdin=stdin)
+    source = LogFiles(files, reactor, stdin=stdin, max_line=args.max_line_bytes)
     site = Site(TaskViewResource(source, reactor))  # type: ignore[no-untyped-call]
     site.displayTracebacks = False
     port = reactor.listenTCP(args.port, site, interface=args.host)

@@ -123,6 +123,24 @@ def twisted_log(failure: bool = False) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+#: Lines of trial's test.log: a txcausal message, trial's own events, and
+#: an event of several lines with a traceback.
+TRIAL_LOG = b"".join(
+    line + b"\n"
+    for line in [
+        b"2026-12-06 04:58:39+0000 [-] Log opened.",
+        b"2026-12-06 04:58:39+0000 [-] --> pkg.test_x.T.test_a <--",
+        b"2026-12-06 04:58:39+0000 [-] " + lines(start("U", [1], 1796533119.2, "a")).strip(),
+        b"2026-12-06 04:58:39+0000 [-] Unhandled Error",
+        b"\tTraceback (most recent call last):",
+        b'\t  File "x.py", line 1, in f',
+        b"\tbuiltins.ValueError: bad",
+        b"2026-12-06 04:58:40+0000 [HTTPChannel,0,127.0.0.1] "
+        + lines(end("U", [2], 1796533119.3, "a")).strip(),
+    ]
+)
+
+
 def cli(args: List[str], stdin: bytes = b"") -> Tuple[int, str, str]:
     """
     Run the command in process.

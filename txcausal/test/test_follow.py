@@ -5,12 +5,14 @@ joining its messages into tasks as they arrive.
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 from typing import List
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal._tail import RETIRE_AFTER
 from txcausal.parse import FileFollower, LineError, TaskFollower
 from txcausal.test._reading import end, lines, msg, start
 
@@ -56,19 +58,39 @@ class FileFollowerTests(SynchronousTestCase):
 
     def test_renamed(self) -> None:
         """
-        When the file is renamed and a new one created, the rest of the old
-        one is read (its last line too), then the new one.
+        When the file is renamed and a new one created, both are read: the
+        old one while it grows, then, once it stopped for a while, its last
+        line (newline or not), and it is closed.
         """
+        old = Path(str(self.path) + ".1")
         self.append(b"a\n")
         self.assertEqual(flat(self.follower.read()), [b"a"])
         self.append(b"b\nc")
-        os.rename(self.path, str(self.path) + ".1")
+        os.rename(self.path, old)
         self.assertEqual(flat(self.follower.read()), [b"b"])
-        self.append(b"more\n", Path(str(self.path) + ".1"))
+        self.append(b"more\n", old)
         self.append(b"d\n")
-        self.assertEqual(flat(self.follower.read()), [b"cmore"])
-        self.assertEqual(flat(self.follower.read()), [b"d"])
+        self.assertEqual(flat(self.follower.read()), [b"cmore", b"d"])
+        self.append(b"e", old)
+        self.assertEqual(flat(self.follower.read()), [])
+        for _ in range(RETIRE_AFTER - 1):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(flat(self.follower.read()), [b"e"])
+        self.assertEqual(len(self.follower.active), 1)
         self.assertEqual(self.follower.rotations, 1)
+
+    def test_places(self) -> None:
+        """
+        Each piece read says which file it comes from and where its first
+        line starts.
+        """
+        self.append(b"ab\ncd\nef")
+        (piece,) = self.follower.poll()
+        self.assertEqual((piece.offset, piece.lines), (0, [b"ab", b"cd"]))
+        self.append(b"g\nh\n")
+        (piece,) = self.follower.poll()
+        self.assertEqual((piece.offset, piece.lines), (6, [b"efg", b"h"]))
+        self.assertEqual(piece.generation.read(3, piece.offset), b"efg")
 
     def test_truncated(self) -> None:
         """
@@ -109,7 +131,7 @@ class TaskFollowerTests(SynchronousTestCase):
         self.clock = FakeClock()
         self.errors: List[LineError] = []
         self.follower = TaskFollower(self.path, idle=5.0, clock=self.clock,
-                                     on_error=self.errors.append)
+                                     on_error=self.errors.append, startThread=lambda f: f())
         self.addCleanup(self.follower.close)
 
     def append(self, *messages: object) -> None:
@@ -163,6 +185,42 @@ class TaskFollowerTests(SynchronousTestCase):
         self.poll()
         self.assertEqual([(e.source, e.lineno) for e in self.errors],
                          [(self.path, 1), (self.path, 2), (self.path, 1)])
+
+    def test_renamedStillWritten(self) -> None:
+        """
+        A file renamed away is read on, while it grows, after its
+        replacement appeared: what the writer wrote there before it reopened
+        the path is not lost.
+        """
+        self.append(start("A", [1], 1.0, "a"))
+        self.assertEqual(self.poll(), [])
+        os.rename(self.path, self.path + ".1")
+        with open(self.path, "ab") as f:
+            f.write(lines(start("B", [1], 2.0, "b"), end("B", [2], 3.0, "b")))
+        self.assertEqual(self.poll(), [("B", False, True)])
+        with open(self.path + ".1", "ab") as f:
+            f.write(lines(end("A", [2], 4.0, "a")))
+        self.assertEqual(self.poll(), [("A", False, True)])
+        self.assertEqual(self.errors, [])
+
+    def test_compressed(self) -> None:
+        """
+        A compressed file is read decompressed.
+        """
+        with open(self.path, "wb") as f:
+            f.write(gzip.compress(lines(start("A", [1], 1.0, "a"), end("A", [2], 2.0, "a"))))
+        self.assertEqual(self.poll(), [("A", False, True)])
+        self.assertEqual(self.errors, [])
+
+    def test_lastLineWithoutNewline(self) -> None:
+        """
+        A last line without its newline is read once the file stops
+        growing, if it is a whole JSON message.
+        """
+        with open(self.path, "ab") as f:
+            f.write(lines(start("A", [1], 1.0, "a")) + lines(end("A", [2], 2.0, "a")).strip())
+        self.assertEqual(self.poll(), [("A", False, True)])
+        self.assertEqual(self.errors, [])
 
     def test_close(self) -> None:
         """

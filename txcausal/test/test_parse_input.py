@@ -23,6 +23,7 @@ from txcausal.parse import (
     read_messages,
 )
 from txcausal.test._reading import (
+    TRIAL_LOG,
     Message,
     end,
     lines,
@@ -34,24 +35,6 @@ from txcausal.test._reading import (
 )
 
 _settings = settings(derandomize=True, deadline=None, max_examples=60)
-
-#: Lines of trial's test.log: a txcausal message, trial's own events, and
-#: an event of several lines with a traceback.
-TRIAL_LOG = b"".join(
-    line + b"\n"
-    for line in [
-        b"2026-12-06 04:58:39+0000 [-] Log opened.",
-        b"2026-12-06 04:58:39+0000 [-] --> pkg.test_x.T.test_a <--",
-        b"2026-12-06 04:58:39+0000 [-] " + lines(start("U", [1], 1796533119.2, "a")).strip(),
-        b"2026-12-06 04:58:39+0000 [-] Unhandled Error",
-        b"\tTraceback (most recent call last):",
-        b'\t  File "x.py", line 1, in f',
-        b"\tbuiltins.ValueError: bad",
-        b"2026-12-06 04:58:40+0000 [HTTPChannel,0,127.0.0.1] "
-        + lines(end("U", [2], 1796533119.3, "a")).strip(),
-    ]
-)
-
 
 def read(data: bytes, max_line: int = 1 << 20) -> Tuple[List[Message], List[LineError]]:
     errors: List[LineError] = []

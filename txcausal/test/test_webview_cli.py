@@ -95,6 +95,26 @@ class WebCommandTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn(f"txcausal web: cannot listen on 127.0.0.1:{port}", result.stderr)
 
+    def test_maxLineBytes(self) -> None:
+        """
+        C{--max-line-bytes} bounds the lines the view reads, as it bounds
+        those the other commands read.
+        """
+        import io
+
+        from twisted.internet.testing import MemoryReactorClock
+
+        from txcausal._cli import build_parser, parse_arguments
+        from txcausal._cli._common import Streams
+        from txcausal._cli._web import serve
+
+        args = parse_arguments(build_parser(), ["web", "--port", "0", "--max-line-bytes", "1K",
+                                                *self.files])
+        reactor = MemoryReactorClock()
+        _, source = serve(args, Streams(io.BytesIO(), io.StringIO(), io.StringIO()), reactor)
+        self.addCleanup(source.close)
+        self.assertEqual(source.max_line, 1024)
+
     def test_loopback(self) -> None:
         """
         Only loopback addresses go without a warning.

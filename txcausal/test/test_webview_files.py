@@ -19,11 +19,14 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from txcausal import _view_follow, _view_lines
+from txcausal import _view_files
+from txcausal._parse_input import needle_for
 from txcausal._view_index import Query
-from txcausal._view_task import needle_for, story_predicate, text_predicate
+from txcausal._view_task import story_predicate, text_predicate
+from txcausal.parse import task_document
 from txcausal.webview import ITaskSource, LoadedTask, LogFiles, Search
 
+from ._reading import TRIAL_LOG, cli, twisted_log
 from ._webview_logs import (
     FAILING,
     JOINED,
@@ -148,6 +151,32 @@ class JoinTests(FilesTestCase):
         self.assertEqual(sorted(kinds), ["from:trial", "twisted:log"])
         self.assertEqual(files.errors, 0)
 
+    def test_sameTaskUUIDs(self) -> None:
+        """
+        Twisted records, trial's text events (a traceback among them) and
+        the txcausal messages of trial's lines are the same tasks, with the
+        same task UUIDs, on the page as in C{txcausal tree}; C{tree -u} and
+        C{story} find each task the page shows, and the page loads each as
+        C{tree --json} shows it.
+        """
+        log = self.dir / "test.log"
+        log.write_bytes(TRIAL_LOG + twisted_log() + twisted_log(failure=True))
+        out = cli(["tree", "--json", str(log)])[1]
+        documents = [orjson.loads(line) for line in out.splitlines()]
+        files = self.source(log)
+        self.assertEqual(files.errors, 0)
+        self.assertEqual({s.uuid: s.failed for s in files.index.summaries()},
+                         {d["task_uuid"]: d["failed"] for d in documents})
+        self.assertEqual(sum(d["failed"] for d in documents), 2)
+        for document in documents:
+            uuid = document["task_uuid"]
+            loaded = task_document(self.load(files, uuid).task)
+            self.assertEqual(orjson.loads(orjson.dumps(loaded)), document)
+            found = cli(["tree", "--json", "-u", uuid, str(log)])[1]
+            self.assertEqual(orjson.loads(found), document)
+            story = cli(["story", "--json", uuid, str(log)])[1].splitlines()
+            self.assertEqual({orjson.loads(line)["task_uuid"] for line in story}, {uuid})
+
     def test_badLines(self) -> None:
         """
         Unreadable lines are counted and the latest reported with their
@@ -165,14 +194,16 @@ class JoinTests(FilesTestCase):
 
     def test_longLine(self) -> None:
         """
-        A line longer than the limit is skipped and counted.
+        A line longer than the limit is skipped and counted; the lines
+        after it are read back from their places.
         """
-        self.patch(_view_lines, "MAX_LINE", 1000)
         log = write_log(self.dir / "long.log", [message("long", [1], 1.0, pad="x" * 5000),
                                                message("short", [1], 2.0)])
-        files = self.source(log, budget=512)
+        files = self.source(log, budget=512, max_line=1000)
         self.assertEqual(self.uuids(files), ["short"])
-        self.assertEqual(files.errors, 1)
+        self.assertEqual(files.recent_errors[0], f"{log}:1: skipped: longer than 1000 bytes")
+        (short,) = self.load(files, "short").task.messages()
+        self.assertEqual(short["timestamp"], 2.0)
 
 
 class FollowTests(FilesTestCase):
@@ -244,7 +275,7 @@ class FollowTests(FilesTestCase):
         bound, the oldest is closed, said so, and its messages are counted
         as no longer readable; the rest still load.
         """
-        self.patch(_view_follow, "MAX_RETIRED", 2)
+        self.patch(_view_files, "MAX_RETIRED", 2)
         log = self.dir / "app.log"
         files = self.source(write_log(log, [message("t0", [1], 0.0, message_type="m")]))
         for n in range(1, 5):
@@ -259,6 +290,57 @@ class FollowTests(FilesTestCase):
         found = self.successResultOf(files.search(Search(text_predicate("m"))))
         self.assertEqual(found, {"t2", "t3", "t4"})
 
+    def test_truncatedAndRewritten(self) -> None:
+        """
+        A file truncated in place and written past where the reading had
+        got to before the next look (C{copytruncate}, then a burst) is read
+        again from its start, told by the last bytes read no longer being
+        there.
+        """
+        log = write_log(self.dir / "app.log", [message("old", [1], 1.0, message_type="m")])
+        files = self.source(log)
+        write_log(log, [message(f"new{i}", [1], 2.0, message_type="m") for i in range(3)])
+        files.readAvailable()
+        self.assertEqual(sorted(self.uuids(files)), ["new0", "new1", "new2", "old"])
+        self.assertEqual(files.errors, 1)
+        self.assertIn("truncated", files.recent_errors[-1])
+
+    def test_appears(self) -> None:
+        """
+        A file that does not exist yet is said to be missing, and read once
+        it appears.
+        """
+        log = self.dir / "later.log"
+        files = self.source(log)
+        self.assertEqual(files.status()["files"][0]["error"], "No such file or directory")
+        files.readAvailable()
+        write_log(log, client_messages())
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), [MARKUP, FAILING, JOINED])
+        self.assertIsNone(files.status()["files"][0]["error"])
+        self.assertEqual(files.errors, 1)
+
+    def test_lastLineWithoutNewline(self) -> None:
+        """
+        A last line without its newline is read once the file stops
+        growing, if it is a whole JSON message (a writer half-way through
+        a line is waited for).
+        """
+        log = self.dir / "app.log"
+        log.write_bytes(orjson.dumps(message("whole", [1], 1.0, message_type="m")))
+        files = self.source(log)
+        self.assertEqual(self.uuids(files), ["whole"])
+        cut = orjson.dumps(message("cut", [1], 2.0, message_type="m"))
+        with log.open("ab") as f:
+            f.write(b"\n" + cut[:-3])
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), ["whole"])
+        with log.open("ab") as f:
+            f.write(cut[-3:] + b"\n")
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), ["cut", "whole"])
+        self.assertEqual(files.errors, 0)
+
     def test_truncated(self) -> None:
         """
         A file truncated in place is read again from its start; messages
@@ -272,6 +354,26 @@ class FollowTests(FilesTestCase):
         self.assertIn("x", self.uuids(files))
         self.assertEqual(self.load(files, JOINED).unavailable, 2)
         self.assertIn("truncated", files.recent_errors[-1])
+
+
+class TrialSearchTests(FilesTestCase):
+    """
+    Searches find trial's text events by what the reader makes of them.
+    """
+
+    def test_textEvents(self) -> None:
+        """
+        A text event of trial's C{test.log} is found by its task UUID (made
+        by the reader, not written in its lines), and by the text of its
+        traceback (on its continuation lines).
+        """
+        log = self.dir / "test.log"
+        log.write_bytes(TRIAL_LOG)
+        files = self.source(log)
+        (failed,) = [s.uuid for s in files.index.summaries() if s.failed]
+        for search in [Search(story_predicate(failed), needle_for(failed, fold_case=True)),
+                       Search(text_predicate("ValueError: bad"), needle_for("valueerror: bad"))]:
+            self.assertEqual(self.successResultOf(files.search(search)), {failed})
 
 
 class SearchAndBoundsTests(FilesTestCase):

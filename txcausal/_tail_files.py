@@ -1,0 +1,240 @@
+# -*- test-case-name: txcausal.test.test_follow -*-
+"""
+The files a L{FileFollower<txcausal._tail.FileFollower>} opens: each one a
+L{Generation} read by position (from any thread), the lines read as
+L{Piece}s, and the L{OpenFiles} that number them and keep the retired ones
+open, up to a bound, so that their messages can still be read back.
+Compressed files and standard input are copied by a thread (L{Spill}) to
+an unnamed temporary file, read like any other.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections import deque
+from typing import IO, BinaryIO, Callable, Deque, Iterator, List, Optional, Tuple, cast
+
+from attrs import define, field, frozen
+
+from ._parse_input import ErrorCallback, LineError, _ignore_error
+from ._source import CHUNK_BYTES, LineSplitter, wrap_stream
+from ._stream_state import StreamState
+
+StartThread = Callable[[Callable[[], None]], None]
+
+#: How many of the last bytes read are looked for again, at each look, to
+#: tell a file rewritten from its start from one that only grew.
+MARK_BYTES = 64
+
+def daemon_thread(target: Callable[[], None]) -> None:
+    """
+    Start C{target} in a daemon thread.
+    """
+    threading.Thread(target=target, name="txcausal-spill", daemon=True).start()
+
+
+@define(eq=False)
+class Spill:
+    """
+    A thread's copy of a stream into a temporary file.
+    """
+
+    file: IO[bytes]
+    done: bool = False
+    error: Optional[str] = None
+
+    def copy(self, stream: IO[bytes]) -> None:
+        """
+        Copy C{stream}, decompressed if it is compressed, as it comes.
+        """
+        try:
+            # Here, not in the caller's loop: telling whether a pipe holds
+            # gzip waits for its first bytes.
+            stream = wrap_stream(cast(BinaryIO, stream))
+            # read1 returns what is there: a pipe that stays open is copied
+            # as it comes, not once a buffer is full.
+            read = getattr(stream, "read1", stream.read)
+            for chunk in iter(lambda: read(1 << 16), b""):
+                self.file.write(chunk)
+                self.file.flush()
+        except Exception as e:  # Reported in the status, never raised.
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.done = True
+
+
+@define(eq=False)
+class Generation:
+    """
+    One file opened at a followed name (or a temporary copy): read by
+    position from any thread, closed (its descriptor C{-1}) when no longer
+    kept.
+
+    @ivar number: Its number among the files of its L{OpenFiles}.
+    @ivar source: The number of the name it was opened at.
+    @ivar offset: How many bytes were read.
+    @ivar state: Where the decoding of its lines got to.
+    @ivar idle: How many looks in a row found nothing new.
+    """
+
+    number: int
+    source: int
+    name: str
+    fd: int
+    identity: Optional[Tuple[int, int]]
+    splitter: LineSplitter
+    state: StreamState
+    spill: Optional[Spill] = None
+    offset: int = 0
+    idle: int = 0
+    mark: bytes = b""
+    _lock: threading.Lock = field(factory=threading.Lock, init=False)
+
+    def read(self, length: int, offset: int) -> bytes:
+        """
+        Up to C{length} bytes from C{offset}.
+
+        @raise OSError: If the file is closed or cannot be read.
+        """
+        with self._lock:  # Not closed, its descriptor reused, meanwhile.
+            if self.fd < 0:
+                raise OSError(errno.EBADF, "closed")
+            return os.pread(self.fd, length, offset)
+
+    def feed(self, data: bytes) -> List[bytes]:
+        """
+        The bytes that follow what was read: the lines they complete.
+        """
+        self.offset += len(data)
+        mark = self.mark + data if len(data) < MARK_BYTES else data
+        self.mark = mark[-MARK_BYTES:]
+        return self.splitter.feed(data)
+
+    @property
+    def line_end(self) -> int:
+        """
+        Where the complete lines read end: the start of the line not
+        finished yet.
+        """
+        return self.offset - self.splitter.pending_bytes
+
+    def batches(self, start: int, end: int) -> Iterator[List[bytes]]:
+        """
+        The lines between offsets C{start} and C{end}, the start of a line
+        and the end of one, read again, in batches.
+
+        @raise OSError: If the file is closed or cannot be read.
+        """
+        splitter = LineSplitter(self.splitter.max_line)
+        while start < end:
+            data = self.read(min(CHUNK_BYTES, end - start), start)
+            if not data:
+                break
+            start += len(data)
+            yield splitter.feed(data)
+        yield splitter.finish()
+
+    def size(self) -> int:
+        """
+        The file's size now.
+        """
+        return os.fstat(self.fd).st_size
+
+    def truncated(self) -> bool:
+        """
+        Whether the file was truncated since the last read: it is shorter
+        than what was read, or the bytes last read are no longer there.
+        """
+        mark = self.mark
+        if self.size() < self.offset:
+            return True
+        return bool(mark) and self.read(len(mark), self.offset - len(mark)) != mark
+
+    def close(self) -> None:
+        """
+        Close the file: what it holds can no longer be read.
+        """
+        with self._lock:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+
+@frozen
+class Piece:
+    """
+    Lines read from one file.
+
+    @ivar offset: Where the first line starts in the file.
+    @ivar idle: The file stopped growing (or is done with): what is still
+        pending there (a text event whose continuation lines might have
+        followed) ends here.
+    """
+
+    generation: Generation
+    offset: int
+    lines: List[bytes]
+    idle: bool = False
+
+
+class OpenFiles:
+    """
+    The files opened by some followers, by number, and those of them
+    retired but kept open: at most C{keep} (the oldest closed first).
+    """
+
+    def __init__(self, keep: int = 0, on_error: ErrorCallback = _ignore_error) -> None:
+        """
+        @param keep: How many retired files to keep open.
+        @param on_error: Told when a retired file is closed past C{keep}.
+        """
+        self.generations: List[Generation] = []
+        self._keep = keep
+        self._error = on_error
+        self._retired: Deque[Generation] = deque()
+
+    def add(self, source: int, name: str, fd: int, identity: Optional[Tuple[int, int]],
+            max_line: int, spill: Optional[Spill] = None) -> Generation:
+        """
+        A newly opened file.
+        """
+        generation = Generation(len(self.generations), source, name, fd, identity,
+                                LineSplitter(max_line), StreamState(name), spill)
+        self.generations.append(generation)
+        return generation
+
+    def retire(self, generation: Generation) -> None:
+        """
+        C{generation} is read no more: keep it open for reading back,
+        closing the oldest past the bound.
+        """
+        if not self._keep:
+            generation.close()
+            return
+        self._retired.append(generation)
+        while len(self._retired) > self._keep:
+            old = self._retired.popleft()
+            old.close()
+            reason = (f"a file rotated away was closed (at most {self._keep} are kept open):"
+                      " its messages are no longer shown")
+            self._error(LineError(old.name, 0, reason))
+
+    def close(self) -> None:
+        """
+        Close every file.
+        """
+        for generation in self.generations:
+            generation.close()
+            if generation.spill is not None:
+                generation.spill.file.close()
+
+
+def generation_size(generation: Optional[Generation]) -> Optional[int]:
+    if generation is None:
+        return None
+    try:
+        return generation.size()
+    except OSError:
+        return None
