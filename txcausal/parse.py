@@ -22,8 +22,8 @@ What it offers, by concern (each documented where it is defined):
     lines read piecewise), L{LineError}.
   - Joining messages into tasks: L{parse_files}, L{parse_messages},
     L{Parser}, L{Task}, L{WrittenAction}, L{action_duration}.
-  - Following a growing file, with rotation: L{FileFollower},
-    L{TaskFollower}, L{Update}.
+  - Following a growing file, with rotation: L{FileFollower} (and the
+    L{Piece}s it reads), L{TaskFollower}, L{Update}.
   - Choosing tasks: L{TaskFilter}, L{parse_time}, L{time_range},
     L{actions}.
   - The story of a key: L{KeyMatcher}, L{story_of}, L{StoryCollector},
@@ -64,6 +64,7 @@ from ._stats import ActionStats, Instance, TypeStats, action_stats
 from ._story import KeyMatcher
 from ._stream_state import StreamState
 from ._tail import FileFollower
+from ._tail_files import Piece
 from ._task_json import task_document
 from ._task_story import (
     DEFAULT_MAX_STORY_TASKS,
@@ -117,6 +118,7 @@ __all__ = [
     "LineError",
     "MessageReader",
     "Parser",
+    "Piece",
     "StoryCollector",
     "StreamState",
     "Task",
