@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_webview_files -*-
 """
 Log files as a source of tasks for the web view: indexed by position, so
 the server's memory holds summaries and places, not messages; followed as

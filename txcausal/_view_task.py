@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_webview -*-
 """
 One task as the web view's page gets it, and the searches of the task list.
 
