@@ -9,6 +9,10 @@ follow a time and a C{[system]}), gzip-compressed files and standard input,
 with or without a UTF-8 byte-order mark.  A line that cannot be read (or is
 longer than the bound, see L{txcausal._source}) is reported through a
 callback with its file name and line number, then skipped.
+
+The one reader of every command and of the web view: read by position
+(L{MessageReader.decode_at}), each message comes with its place in the
+file, which reads back into the same message (see L{txcausal._stream_state}).
 """
 
 from __future__ import annotations
