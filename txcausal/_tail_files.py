@@ -28,6 +28,7 @@ StartThread = Callable[[Callable[[], None]], None]
 #: tell a file rewritten from its start from one that only grew.
 MARK_BYTES = 64
 
+
 def daemon_thread(target: Callable[[], None]) -> None:
     """
     Start C{target} in a daemon thread.
