@@ -31,7 +31,6 @@ in its file is known (see L{txcausal._stream_state}).
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import IO, Any, Dict, List, Optional
 
 from orjson import JSONDecodeError, loads
@@ -228,6 +227,8 @@ class FileFollower:
         return sys.stdin.buffer
 
     def _spill(self, stream: IO[bytes]) -> None:
+        import tempfile  # Only for compressed files and standard input.
+
         spill = Spill(tempfile.TemporaryFile(prefix="txcausal-"))
         fd = os.dup(spill.file.fileno())
         self.active.append(self.files.add(self._source, self.name, fd, None, self._max_line,
