@@ -169,18 +169,20 @@ class Live:
                 return "".join(seen)
         raise AssertionError(f"{text!r} never shown; output: {''.join(seen)!r}")
 
-    def stop(self) -> str:
+    def stop(self, interrupt: bool = True) -> str:
         """
-        Interrupt the command.
+        Interrupt the command; or, when its input was closed, wait for it
+        to end by itself (an interrupt could then land while it exits,
+        and Python report it on standard error).
 
         @return: What it wrote on standard error.
         """
-        self._timer.cancel()
-        if self.process.poll() is None:
+        if interrupt and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         assert self.process.stdout is not None and self.process.stderr is not None
         self.process.stdout.read()
         err = self.process.stderr.read()
+        self._timer.cancel()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             if stream is not None and not stream.closed:
                 stream.close()
@@ -288,7 +290,7 @@ class StreamTests(SynchronousTestCase):
             live.stdin.flush()
             live.read_until("app:note")
             live.stdin.close()
-            self.assertEqual(live.stop(), "")
+            self.assertEqual(live.stop(interrupt=False), "")
 
     def test_livePipeTree(self) -> None:
         """
@@ -313,7 +315,7 @@ class StreamTests(SynchronousTestCase):
         joined = live.read_until("client:call/3")
         self.assertRegex(joined, r"(?m)^C\n└── client:call/1 .*\n(.*\n)*.*server:work/2/2")
         live.stdin.close()
-        self.assertEqual(live.stop(), "")
+        self.assertEqual(live.stop(interrupt=False), "")
 
     def test_follow(self) -> None:
         """
