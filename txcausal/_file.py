@@ -19,7 +19,17 @@ from zope.interface import implementer
 from ._interfaces import IDestination
 from ._json import FAST_OPTIONS, NULL, JSONLineEncoder, encoder_for, safe_str
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
-from ._rawfile import Raw, ascii_json, direct, is_text
+from ._rawfile import (
+    Direct,
+    Raw,
+    ThroughBuffer,
+    ascii_json,
+    direct,
+    flush_waiting,
+    is_text,
+    wait_writable,
+    watch_encoder,
+)
 from ._wire import exception_name
 
 
@@ -99,16 +109,22 @@ class FileDestination:
       - a UTF-8 text file opened on a regular file, a pipe or a terminal
         (C{open(path, "w")}, C{sys.stdout}, C{sys.stderr}), after flushing
         what the program wrote to it, so that lines and the program's own
-        output (C{print}) keep their order (the file's C{tell} no longer
-        follows);
+        output (C{print}) keep their order; on a pipe or a terminal, the
+        bytes go through the binary file's buffer (and are flushed), whose
+        lock another thread's C{print} takes too;
       - Twisted's C{LogFile} and C{DailyLogFile}, rotated as their own
         C{write} would.
 
     Other files (other encodings, which get each line as text, in an escaped
     ASCII form where the encoding cannot hold a character; C{StringIO};
     binary pipes) are written to and then flushed.  Which way is decided
-    when the destination is made.  Remove the destination before closing its
-    file.
+    when the destination is made, and again after the program reconfigures
+    a text file (C{reconfigure} with another encoding, C{errors} or
+    C{newline}).  Remove the destination before closing its file.
+
+    A file written directly that is non-blocking (as Twisted's
+    C{StandardIO} makes standard output) is waited on while it is full, as
+    a blocking file would be.
 
     If a file written directly stops taking data halfway through a line (a
     full disk), the call raises L{ShortWrite} (an L{OSError}), which reports
@@ -129,7 +145,8 @@ class FileDestination:
     """
 
     __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_direct",
-                 "_flush", "_fileFlush", "_pending", "_pendingLock", "_pendingPid", "_closed")
+                 "_flush", "_fileFlush", "_pending", "_pendingLock", "_pendingPid", "_closed",
+                 "_watch", "_reconfigured")
 
     def __init__(self, file: IO[Any], encoder: EncoderClass = None,
                  json_default: JSONDefault = None) -> None:
@@ -147,12 +164,7 @@ class FileDestination:
         self._encoder = encoder_for(checked_default(json_default, encoder))
         self._default = self._encoder.default
         how = direct(file)
-        #: What lines are written to directly, if anything.
-        self._direct: Optional[Raw] = None if how is None else how.raw
-        #: The same, when no lock is needed: the hot path's.
-        self._raw = how.raw if how is not None and how.atomic else None
-        #: What to call before a direct write (a text file's flush).
-        self._flush = None if how is None else how.flush
+        self._use(how)
         #: What to call after writing through the file object.
         self._fileFlush = getattr(file, "flush", _nothing)
         self._lock: Optional[threading.Lock] = (
@@ -165,6 +177,52 @@ class FileDestination:
         self._pendingPid = 0
         #: Why nothing more is written, once the reader of a pipe has gone.
         self._closed = ""
+        #: Whether the text file was reconfigured since it was last decided
+        #: how to write to it.
+        self._reconfigured = False
+        self._watch = watch_encoder(file, self._on_reconfigure)
+
+    def _use(self, how: Optional[Direct]) -> None:
+        """
+        Write lines as C{how} says: directly, or through the file object
+        when it is C{None}.  What the hot path reads first is set last.
+        """
+        #: What to call before a direct write (a text file's flush).
+        self._flush = None if how is None else how.flush
+        #: What lines are written to directly, if anything.
+        self._direct: Optional[Raw] = None if how is None else how.raw
+        #: The same, when no lock is needed: the hot path's.
+        self._raw = how.raw if how is not None and how.atomic else None
+
+    def _on_reconfigure(self) -> None:
+        """
+        The program is reconfiguring the text file: stop writing to it
+        directly (even from another thread) until the next write decides
+        anew, once the file is reconfigured.
+        """
+        self._raw = None
+        self._reconfigured = True
+
+    def _follow_reconfigure(self, data: bytes) -> None:
+        """
+        Decide anew how to write to the text file the program reconfigured,
+        after writing the rest of a line cut short, if any, as it was begun.
+        While another thread is still reconfiguring it (it has no encoder
+        yet), lines go through the file object, and it is decided again
+        next time.
+
+        @raise ShortWrite: If that rest still cannot be written; C{data},
+            not written, is lost, and it is decided on the next write.
+        """
+        raw = self._direct
+        if self._pending and raw is not None:
+            self._write_cut_rest(raw, data)
+        self._reconfigured = False
+        # Watched first: a reconfiguring that begins meanwhile is seen.
+        self._watch = watch_encoder(self._file, self._on_reconfigure)
+        self._use(None if self._watch is None else direct(self._file))
+        if self._watch is None or self._reconfigured:
+            self._on_reconfigure()
 
     @property
     def file(self) -> IO[Any]:
@@ -228,6 +286,8 @@ class FileDestination:
             return
         if self._closed:
             raise PipeClosed(self._closed, data.count(b"\n"), _line_at(data, 0), True)
+        if self._reconfigured:
+            self._follow_reconfigure(data)
         raw = self._direct
         try:
             if raw is None:
@@ -251,7 +311,7 @@ class FileDestination:
             self._write_cut_rest(raw, data)
         flush = self._flush
         if flush is not None:
-            flush()
+            flush_waiting(flush, raw)
         written = raw.write(data)
         if written != len(data):
             self._write_rest(raw, data, written or 0)
@@ -295,6 +355,8 @@ class FileDestination:
         """
         self._closed = (f"the reader of the pipe has gone{_cause(error)}: "
                         f"nothing more is written to it")
+        if isinstance(self._direct, ThroughBuffer):
+            _drop_unwritten(self._direct)
         self._raw = self._direct = None
         self._pending = b""
         return PipeClosed(f"{self._closed}; {_lines(lost)} lost", lost, first, False)
@@ -450,7 +512,22 @@ def _write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError
             written = raw.write(view[done:])
         except OSError as e:
             return done, e
+        if written is None:
+            # A non-blocking file, full.
+            wait_writable(raw)
+            continue
         if not written:
             return done, None
         done += written
     return done, None
+
+
+def _drop_unwritten(raw: ThroughBuffer) -> None:
+    """
+    Drop what the buffer of a pipe whose reader has gone still holds, if
+    that can be done.
+    """
+    try:
+        raw.drop_unwritten()
+    except OSError:
+        pass

@@ -14,9 +14,11 @@ import gc
 import io
 import os
 import re
+import select
 import stat
 import sys
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Union, cast
 
 if TYPE_CHECKING:
     from ._logfile import LogFileWriter
@@ -46,9 +48,9 @@ def is_text(file: Any) -> bool:
     return False
 
 
-#: What a line is written to directly: an unbuffered file, or a
-#: L{txcausal._logfile.LogFileWriter}.
-Raw = Union[io.FileIO, "LogFileWriter"]
+#: What a line is written to directly: an unbuffered file, a
+#: L{ThroughBuffer}, or a L{txcausal._logfile.LogFileWriter}.
+Raw = Union[io.FileIO, "ThroughBuffer", "LogFileWriter"]
 
 
 class Direct(NamedTuple):
@@ -56,7 +58,7 @@ class Direct(NamedTuple):
     How a file is written to directly.
 
     @ivar raw: Takes bytes, and returns how many it took (C{None} for none,
-        from a non-blocking file).
+        from a non-blocking file that is full; see L{wait_writable}).
     @ivar flush: What to call before each write, so that what the program
         wrote through the file object goes first (a text file's C{flush}),
         or C{None}.
@@ -125,7 +127,8 @@ def _text(file: io.TextIOWrapper) -> Optional[Direct]:
     on a binary file, buffered or not, opened on an operating system file (a
     regular file, a pipe, a terminal), gets the bytes of the encoded lines
     directly, after its own C{flush}: the same bytes, in the same order, as
-    through its text layer.
+    through its text layer.  On a regular file they are written under the
+    buffer; elsewhere through it (see L{ThroughBuffer}).
     """
     try:
         buffer = file.buffer
@@ -135,9 +138,131 @@ def _text(file: io.TextIOWrapper) -> Optional[Direct]:
                 or codecs.lookup(file.encoding).name != "utf-8"
                 or not _keeps_newlines(file)):
             return None
-        return Direct(raw, file.flush, _regular(raw))
+        if _regular(raw):
+            return Direct(raw, file.flush, True)
+        if raw is buffer:
+            return Direct(raw, file.flush, False)
+        return Direct(ThroughBuffer(cast(io.BufferedWriter, buffer)), file.flush, False)
     except (OSError, ValueError, LookupError, AttributeError):
         return None
+
+
+class ThroughBuffer:
+    """
+    The buffered binary file under a text file open on a pipe (or a
+    terminal, or a socket), written to as an unbuffered file is: each write
+    goes through the buffer, and is flushed.  The buffer's lock, which its
+    other writers take too (the text layer above it: another thread's
+    C{print}), is held for the whole write, so that a line larger than the
+    pipe takes at once is never interleaved with theirs.
+    """
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self, buffer: io.BufferedWriter) -> None:
+        self._buffer = buffer
+
+    def fileno(self) -> int:
+        """
+        @return: The file descriptor written to.
+        """
+        return self._buffer.fileno()
+
+    def write(self, data: Union[bytes, memoryview]) -> Optional[int]:
+        """
+        Write C{data} through the buffer, and flush it (waiting, if the pipe
+        is non-blocking and full, until it has room).
+
+        @return: How much of C{data} the buffer took, as an unbuffered
+            file's C{write} returns it: C{None} for none, from a non-blocking
+            pipe that is full.
+        """
+        try:
+            self._buffer.write(data)
+        except BlockingIOError as e:
+            return e.characters_written or None
+        flush_waiting(self._buffer.flush, self)
+        return len(data)
+
+    def drop_unwritten(self) -> None:
+        """
+        The reader of the pipe has gone: drop what the buffer still holds,
+        which could never be written, so that a later flush (Python flushes
+        standard output at exit, and would exit with status 120) does not
+        fail.  It is flushed into the null device, which stands in for the
+        pipe for that moment.
+        """
+        fd = self.fileno()
+        inheritable = os.get_inheritable(fd)
+        pipe = os.dup(fd)
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, fd, inheritable)
+                try:
+                    self._buffer.flush()
+                finally:
+                    os.dup2(pipe, fd, inheritable)
+            finally:
+                os.close(null)
+        finally:
+            os.close(pipe)
+
+    def __repr__(self) -> str:
+        return f"<ThroughBuffer {self._buffer!r}>"
+
+
+def wait_writable(file: Any) -> None:
+    """
+    Wait until C{file}, non-blocking and full, has room for more bytes, as
+    a write to a blocking file does.
+
+    @param file: An unbuffered file or a L{ThroughBuffer}.
+    """
+    fd = file.fileno()
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        poller.poll()
+    else:
+        select.select([], [fd], [])
+
+
+def flush_waiting(flush: Callable[[], object], file: Any) -> None:
+    """
+    Call C{flush}, waiting while C{file}, non-blocking, is full.
+
+    @param file: The unbuffered file or L{ThroughBuffer} that C{flush}
+        writes to.
+    """
+    while True:
+        try:
+            flush()
+            return
+        except BlockingIOError:
+            wait_writable(file)
+
+
+def watch_encoder(file: Any, reconfigured: Callable[[], object]) -> Optional[weakref.ref[Any]]:
+    """
+    Have C{reconfigured} called when a text file's encoder is replaced, as
+    its C{reconfigure} does for any change of encoding, C{errors} or
+    C{newline}: the file then writes other bytes than it did.  (The file
+    keeps its encoder private, but holds a reference to it, which the
+    garbage collector can list; nothing else holds one.)  It is called
+    while the file is still being reconfigured: what the file now writes is
+    known only once that call returns.
+
+    @return: What to keep for as long as C{reconfigured} should be called,
+        or C{None} for a file that is not a C{io.TextIOWrapper} (whose
+        subclasses are written through their own C{write}).
+    """
+    if type(file) is not io.TextIOWrapper:
+        return None
+    for referent in gc.get_referents(file):
+        if isinstance(referent, codecs.IncrementalEncoder):
+            return weakref.ref(referent, lambda _: reconfigured())
+    return None
 
 
 #: What C{newline} a text file may have been opened with to write C{"\n"}

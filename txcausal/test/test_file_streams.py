@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,9 +22,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcausal import FileDestination
 from txcausal._file import PipeClosed
 from txcausal._output import Destinations
-from txcausal._rawfile import ascii_json
+from txcausal._rawfile import ThroughBuffer, ascii_json
 
-from ._helpers import read_json_lines, run_python
+from ._helpers import read_json_lines
 from .test_logwriter import _Harness, _message
 
 
@@ -224,42 +225,6 @@ class LogFileTests(SynchronousTestCase):
         self.assertEqual(read_json_lines(Path(logFile.path)), [{"n": 1}])
 
 
-#: A script logging to its standard output as the reader there wants it.
-_STDOUT_SCRIPT = """
-import sys, threading
-from txcausal import log_message, to_file
-destination = to_file(sys.stdout)
-print("direct:", destination._direct is getattr(sys.stdout.buffer, "raw", sys.stdout.buffer))
-log_message("first", n=1)
-print("between", end=" ")
-log_message("big", text="x" * 300_000)
-print("last")
-sys.stdout.flush()
-"""
-
-
-class StandardOutputTests(SynchronousTestCase):
-    """
-    Standard output as a real pipe, read by another process.
-    """
-
-    def test_pipeReadByAnotherProcess(self) -> None:
-        """
-        Standard output on a pipe is written to directly; the reader gets
-        the lines and the program's own output in order, a line larger than
-        the pipe whole.
-        """
-        result = run_python(["-c", _STDOUT_SCRIPT])
-        self.assertEqual(result.returncode, 0, result.stderr)
-        lines = result.stdout.split("\n")
-        self.assertEqual(lines[0], "direct: True")
-        self.assertEqual(json.loads(lines[1])["n"], 1)
-        self.assertTrue(lines[2].startswith('between {"'), lines[2][:100])
-        self.assertEqual(json.loads(lines[2][len("between "):])["text"], "x" * 300_000)
-        self.assertEqual(lines[3:], ["last", ""])
-        self.assertEqual(result.stderr, "")
-
-
 #: A script that logs one message to its standard output, waits for a line
 #: on its standard input, then logs 2,000 more.
 _CLOSED_PIPE_SCRIPT = """
@@ -326,11 +291,24 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
 
     def test_textPipe(self) -> None:
         """
-        A UTF-8 text file on a pipe, written directly.
+        A UTF-8 text file on a pipe, written directly, through its buffer.
         """
         file = self.pipe("w", encoding="utf-8")
-        self.assertIs(FileDestination(file)._direct, file.buffer.raw)
+        self.assertIsInstance(FileDestination(file)._direct, ThroughBuffer)
         self.assertClosedOnce(file)
+
+    def test_textPipeLeftFlushable(self) -> None:
+        """
+        Once the reader of a UTF-8 text file's pipe has gone, its buffer
+        holds nothing the destination gave it, so that flushing it (as
+        Python flushes standard output at exit) succeeds; the file is still
+        open on the pipe.
+        """
+        file = self.pipe("w", encoding="utf-8")
+        self.assertRaises(PipeClosed, FileDestination(file), {"n": 1})
+        file.flush()
+        self.assertTrue(stat.S_ISFIFO(os.fstat(file.fileno()).st_mode))
+        self.assertRaises(BrokenPipeError, file.buffer.raw.write, b"x")
 
     def test_otherTextPipe(self) -> None:
         """
@@ -385,9 +363,17 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
         """
         A program logging to standard output, piped into a reader that reads
         one line and exits (as C{head -1} does), tells of the closed pipe
-        once on standard error, and goes on to its normal end.
+        once on standard error, and goes on to its normal end (its exit
+        status 0: Python's own flush of standard output at exit finds
+        nothing left of the lines).
         """
         self.assertReaderGoneEarly(_CLOSED_PIPE_SCRIPT)
+
+    def test_readerGoneEarlyUnbuffered(self) -> None:
+        """
+        The same with standard output as C{python -u} opens it.
+        """
+        self.assertReaderGoneEarly(_CLOSED_PIPE_SCRIPT, unbuffered=True)
 
     def test_readerGoneEarlyThreaded(self) -> None:
         """
@@ -398,17 +384,24 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
         """
         self.assertReaderGoneEarly(_CLOSED_PIPE_THREADED_SCRIPT)
 
-    def assertReaderGoneEarly(self, script: str) -> None:
+    def assertReaderGoneEarly(self, script: str, unbuffered: bool = False) -> None:
         """
         Run C{script} with its standard output read by a process that reads
-        one line and exits: the first line was C{first}, and the script's
-        standard error holds one report, of the closed pipe, besides the
-        C{done} it prints.
+        one line and exits: the first line was C{first}, the script exits
+        with status 0, and its standard error holds one report, of the
+        closed pipe, besides the C{done} it prints.
+
+        @param unbuffered: Run it as C{python -u} does (else as Python
+            usually does, whatever this process was run with).
         """
+        env = dict(os.environ)
+        env.pop("PYTHONUNBUFFERED", None)
+        if unbuffered:
+            env["PYTHONUNBUFFERED"] = "1"
         with tempfile.TemporaryFile("w+") as stderr:
             writer = subprocess.Popen(
                 [sys.executable, "-c", script], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=stderr, text=True)
+                stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
             reader = subprocess.Popen(
                 [sys.executable, "-c", "import sys; print(sys.stdin.readline(), end='')"],
                 stdin=writer.stdout, stdout=subprocess.PIPE, text=True)

@@ -1,0 +1,186 @@
+"""
+Tests for L{txcausal.FileDestination} on text files written under their text
+layer: the bytes are those the text layer writes, whatever the file's
+C{errors}, and however the file is reconfigured after the destination was
+made; files of other kinds go through their own C{write}.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from pathlib import Path
+from typing import Any, Dict, List
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import FileDestination
+
+#: Messages whose lines hold what a text layer could write otherwise: text
+#: past ASCII and past the Basic Multilingual Plane, lone surrogates (one a
+#: byte smuggled in by C{surrogateescape}), line and paragraph separators,
+#: a carriage return, a NUL.
+_MESSAGES: List[Dict[str, Any]] = [
+    {"a": "é € 😀"},
+    {"b": "caf\udcff", "c": "\ud800"},
+    {"d": "\u2028 \u2029 \r \x00"},
+    {"é": 1},
+]
+
+
+class TextLayerBytesTests(SynchronousTestCase):
+    """
+    A UTF-8 text file written directly gets, whatever its C{errors}, the
+    very bytes its text layer writes for the same lines.
+    """
+
+    def assertSameAsTextLayer(self, errors: str) -> None:
+        """
+        Lines written by a destination to a UTF-8 text file opened with
+        C{errors} are byte for byte those that the file's own C{write}
+        writes for the encoded lines.
+        """
+        direct, layered = Path(self.mktemp()), Path(self.mktemp())
+        with direct.open("w", encoding="utf-8", errors=errors) as f:
+            destination = FileDestination(f)
+            self.assertIs(destination._direct, f.buffer.raw)  # type: ignore[attr-defined]
+            for message in _MESSAGES:
+                destination(message)
+        with layered.open("w", encoding="utf-8", errors=errors) as f:
+            for message in _MESSAGES:
+                f.write(destination.encode(message).decode("utf-8"))
+        self.assertEqual(direct.read_bytes(), layered.read_bytes())
+
+    def test_strict(self) -> None:
+        """
+        With C{errors="strict"}.
+        """
+        self.assertSameAsTextLayer("strict")
+
+    def test_surrogateescape(self) -> None:
+        """
+        With C{errors="surrogateescape"}, as standard output has under a C
+        locale: a byte smuggled in a string is written escaped, as JSON.
+        """
+        self.assertSameAsTextLayer("surrogateescape")
+
+    def test_backslashreplace(self) -> None:
+        """
+        With C{errors="backslashreplace"}.
+        """
+        self.assertSameAsTextLayer("backslashreplace")
+
+
+class ReconfiguredTests(SynchronousTestCase):
+    """
+    A text file the program reconfigures after the destination was made
+    gets the lines as its text layer writes them from then on.
+    """
+
+    def test_encodingChanged(self) -> None:
+        """
+        Lines written after the file's encoding changed are in the new
+        encoding.
+        """
+        path = Path(self.mktemp())
+        with path.open("w", encoding="utf-8") as f:
+            destination = FileDestination(f)
+            destination({"a": "é"})
+            f.reconfigure(encoding="latin-1")
+            destination({"b": "é"})
+            print("é", file=f)
+        self.assertEqual(path.read_bytes(), b'{"a":"\xc3\xa9"}\n{"b":"\xe9"}\n\xe9\n')
+
+    def test_newlineChanged(self) -> None:
+        """
+        Lines written after the file was set to write C{"\\n"} as
+        C{"\\r\\n"} end with C{"\\r\\n"}.
+        """
+        path = Path(self.mktemp())
+        with path.open("w", encoding="utf-8") as f:
+            destination = FileDestination(f)
+            destination({"n": 1})
+            f.reconfigure(newline="\r\n")
+            destination({"n": 2})
+            destination.write_encoded(b'{"n":3}\n')
+            print("x", file=f)
+        self.assertEqual(path.read_bytes(), b'{"n":1}\n{"n":2}\r\n{"n":3}\r\n' b"x\r\n")
+
+    def test_writtenDirectlyWhenStillUtf8(self) -> None:
+        """
+        A file reconfigured to what still writes the same bytes (another
+        C{errors}, line buffering, or UTF-8 again after another encoding)
+        is written directly again.
+        """
+        path = Path(self.mktemp())
+        with path.open("w", encoding="latin-1") as f:
+            destination = FileDestination(f)
+            self.assertIsNone(destination._direct)
+            f.reconfigure(encoding="utf-8", errors="replace")
+            f.reconfigure(line_buffering=True)
+            destination({"a": "é"})
+            self.assertIs(destination._direct, f.buffer.raw)  # type: ignore[attr-defined]
+            destination({"b": "é"})
+        self.assertEqual(path.read_text(encoding="utf-8"), '{"a":"é"}\n{"b":"é"}\n')
+
+    def test_closedPipeStaysClosed(self) -> None:
+        """
+        A reconfigured text file whose pipe reader has gone is not written
+        to again.
+        """
+        read, write = os.pipe()
+        os.close(read)
+        file = os.fdopen(write, "w", encoding="utf-8")
+        destination = FileDestination(file)
+        self.assertRaises(OSError, destination, {"n": 1})
+        file.reconfigure(errors="replace")
+        self.assertRaises(OSError, destination, {"n": 2})
+        self.assertIsNone(destination._direct)
+        try:
+            file.close()
+        except BrokenPipeError:
+            pass
+
+
+class OtherTextFilesTests(SynchronousTestCase):
+    """
+    Text files that are not plain C{io.TextIOWrapper}s over an operating
+    system file are written through their own C{write}.
+    """
+
+    def test_subclassWriteHonoured(self) -> None:
+        """
+        A subclass of C{io.TextIOWrapper} (as pytest's capture of standard
+        output is) is written through its C{write}.
+        """
+        written: List[str] = []
+
+        class Recording(io.TextIOWrapper):
+            def write(self, text: str) -> int:
+                written.append(text)
+                return super().write(text)
+
+        path = Path(self.mktemp())
+        with Recording(path.open("wb"), encoding="utf-8") as f:
+            destination = FileDestination(f)
+            destination({"n": "é"})
+        self.assertEqual(written, ['{"n":"é"}\n'])
+        self.assertEqual(path.read_text(encoding="utf-8"), '{"n":"é"}\n')
+
+    def test_socketFile(self) -> None:
+        """
+        A text file made by C{socket.makefile("w")} gets the lines, in order
+        with what the program writes to it.
+        """
+        ours, theirs = socket.socketpair()
+        self.addCleanup(ours.close)
+        self.addCleanup(theirs.close)
+        with ours.makefile("w", encoding="utf-8") as f:
+            destination = FileDestination(f)
+            f.write("before ")
+            destination({"n": "é"})
+            print("after", file=f)
+        ours.shutdown(socket.SHUT_WR)
+        with theirs.makefile("rb") as received:
+            self.assertEqual(received.read(), 'before {"n":"é"}\nafter\n'.encode())
