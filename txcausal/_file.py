@@ -311,7 +311,10 @@ class FileDestination:
             self._write_cut_rest(raw, data)
         flush = self._flush
         if flush is not None:
-            flush_waiting(flush, raw)
+            try:
+                flush()
+            except BlockingIOError:
+                flush_waiting(flush, raw)
         written = raw.write(data)
         if written != len(data):
             self._write_rest(raw, data, written or 0)

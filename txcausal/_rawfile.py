@@ -177,11 +177,15 @@ class ThroughBuffer:
             file's C{write} returns it: C{None} for none, from a non-blocking
             pipe that is full.
         """
+        buffer = self._buffer
         try:
-            self._buffer.write(data)
+            buffer.write(data)
         except BlockingIOError as e:
             return e.characters_written or None
-        flush_waiting(self._buffer.flush, self)
+        try:
+            buffer.flush()
+        except BlockingIOError:
+            flush_waiting(buffer.flush, self)
         return len(data)
 
     def drop_unwritten(self) -> None:
