@@ -359,7 +359,7 @@ class FileDestination:
         self._closed = (f"the reader of the pipe has gone{_cause(error)}: "
                         f"nothing more is written to it")
         if isinstance(self._direct, ThroughBuffer):
-            _drop_unwritten(self._direct)
+            self._direct.drop_unwritten()
         self._raw = self._direct = None
         self._pending = b""
         return PipeClosed(f"{self._closed}; {_lines(lost)} lost", lost, first, False)
@@ -524,13 +524,3 @@ def _write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError
         done += written
     return done, None
 
-
-def _drop_unwritten(raw: ThroughBuffer) -> None:
-    """
-    Drop what the buffer of a pipe whose reader has gone still holds, if
-    that can be done.
-    """
-    try:
-        raw.drop_unwritten()
-    except OSError:
-        pass

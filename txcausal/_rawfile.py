@@ -194,11 +194,14 @@ class ThroughBuffer:
         which could never be written, so that a later flush (Python flushes
         standard output at exit, and would exit with status 120) does not
         fail.  It is flushed into the null device, which stands in for the
-        pipe for that moment.
+        pipe for that moment.  If that cannot be done, nothing is.
         """
-        fd = self.fileno()
-        inheritable = os.get_inheritable(fd)
-        pipe = os.dup(fd)
+        try:
+            fd = self.fileno()
+            inheritable = os.get_inheritable(fd)
+            pipe = os.dup(fd)
+        except (OSError, ValueError):
+            return
         try:
             null = os.open(os.devnull, os.O_WRONLY)
             try:
@@ -209,6 +212,8 @@ class ThroughBuffer:
                     os.dup2(pipe, fd, inheritable)
             finally:
                 os.close(null)
+        except (OSError, ValueError):
+            pass
         finally:
             os.close(pipe)
 
