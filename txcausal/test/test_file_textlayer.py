@@ -16,6 +16,7 @@ from typing import Any, Dict, List
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination
+from txcausal._file import PipeClosed
 
 #: Messages whose lines hold what a text layer could write otherwise: text
 #: past ASCII and past the Basic Multilingual Plane, lone surrogates (one a
@@ -133,9 +134,10 @@ class ReconfiguredTests(SynchronousTestCase):
         os.close(read)
         file = os.fdopen(write, "w", encoding="utf-8")
         destination = FileDestination(file)
-        self.assertRaises(OSError, destination, {"n": 1})
+        self.assertRaises(PipeClosed, destination, {"n": 1})
         file.reconfigure(errors="replace")
-        self.assertRaises(OSError, destination, {"n": 2})
+        again = self.assertRaises(PipeClosed, destination, {"n": 2})
+        self.assertTrue(again.again)
         self.assertIsNone(destination._direct)
         try:
             file.close()
