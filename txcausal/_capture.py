@@ -311,7 +311,7 @@ def capture_logging(assertion: Assertion, *assertion_args: Any, encoder_: Any = 
     Like L{validate_logging}, but the L{MemoryLogger} also replaces the
     default logger for the test, so it captures everything logged without
     an explicit logger, from any thread.  The default logger is restored
-    when the test's work is done (a returned L{Deferred} has fired, an
+    when the test's work is done (a returned L{twisted.internet.defer.Deferred} has fired, an
     C{async def} test has returned), also when it fails.
     """
     return _decorate(assertion, assertion_args, assertion_kwargs, encoder_, capture=True)

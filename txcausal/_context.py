@@ -1,6 +1,6 @@
 # -*- test-case-name: txcausal.test.test_context -*-
 """
-Which action is current: a L{contextvars.ContextVar}, so threads, asyncio
+Which action is current: a C{contextvars.ContextVar}, so threads, asyncio
 tasks and Twisted coroutines (C{inlineCallbacks}, C{ensureDeferred}) each see
 their own action with no help.
 """

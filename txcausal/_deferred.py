@@ -5,7 +5,7 @@ the action that was current when it was made, and finishes that action when
 the chain fires; L{writeFailure} logs a L{Failure}.
 
 Coroutines need none of this: C{inlineCallbacks} and C{ensureDeferred} run
-each coroutine in its own copy of the L{contextvars} context, so an action
+each coroutine in its own copy of the C{contextvars} context, so an action
 started inside one stays current across C{yield} and C{await}.
 """
 

@@ -52,7 +52,7 @@ class ForkAware(Protocol):
 class ForkHooks:
     """
     The fork hooks of every writer in the process, registered with
-    L{os.register_at_fork} once and run together.  First every writer
+    C{os.register_at_fork} once and run together.  First every writer
     flushes its queue, holding no other writer's lock (a failure report
     from one goes to the others).  Then every writer's write in progress is
     waited for, and only then is any queue held: a destination that logs

@@ -1,7 +1,7 @@
 # -*- test-case-name: txcausal.test.test_logcall -*-
 """
 L{log_call}: log a function's calls as actions, with its arguments and
-result.  For a function returning a L{Deferred} or a coroutine, and for an
+result.  For a function returning a L{twisted.internet.defer.Deferred} or a coroutine, and for an
 C{async def} function, the action ends when the result is ready.
 """
 
@@ -158,7 +158,7 @@ def _async_wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
 def _finish_with(action: Action, result: Any, include_result: bool) -> Any:
     """
     Finish C{action} with what the function returned: at once for a plain
-    value; when it fires for a L{Deferred}; when it completes for a
+    value; when it fires for a L{twisted.internet.defer.Deferred}; when it completes for a
     coroutine.
 
     @return: What the caller gets: C{result}, or for a coroutine one that

@@ -234,7 +234,7 @@ class _Index:
 def _asserter(testcase: Any) -> Any:
     """
     @return: C{testcase}, or, for C{None} (pytest tests have no test case),
-        a plain L{TestCase} whose C{assert*} methods raise L{AssertionError}.
+        a plain C{unittest.TestCase} whose C{assert*} methods raise C{AssertionError}.
     """
     if testcase is not None:
         return testcase

@@ -7,7 +7,7 @@ fails if a traceback was logged and not flushed or a message is invalid.
 The checks run right after the test function, as part of the test (pytest
 reports a failure, not a teardown error); tests decorated with
 C{pytest_twisted.inlineCallbacks} or C{pytest_twisted.ensureDeferred} are
-checked once their L{Deferred} has fired.  When a test using the fixture
+checked once their L{twisted.internet.defer.Deferred} has fired.  When a test using the fixture
 fails, its report has a C{txcausal} section with the captured messages as a
 tree.
 

@@ -2,7 +2,7 @@
 """
 Fast random (version 4) UUIDs for new tasks.
 
-L{uuid.uuid4} reads the operating system's randomness on every call, which
+C{uuid.uuid4} reads the operating system's randomness on every call, which
 costs more than the rest of logging a message.  Task ids need uniqueness, not
 secrecy, so they come from a private Mersenne Twister seeded from
 C{os.urandom} and reseeded in every forked child (so parent and child never

@@ -1,6 +1,6 @@
 # -*- test-case-name: txcausal.test.test_stdlib -*-
 """
-Route the standard library's L{logging} into txcausal: each record becomes a
+Route the standard library's C{logging} into txcausal: each record becomes a
 message inside the current action::
 
     import logging
@@ -20,7 +20,7 @@ __all__ = ["CausalHandler"]
 
 class CausalHandler(logging.Handler):
     """
-    A L{logging.Handler} writing each record as an C{eliot:stdlib} message
+    A C{logging.Handler} writing each record as an C{eliot:stdlib} message
     (fields C{log_level}, C{logger}, C{message}) in the current action,
     followed by an C{eliot:traceback} message when the record carries an
     exception.

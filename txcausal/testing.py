@@ -3,7 +3,7 @@ Helpers for testing what your code logs, with trial, unittest or pytest.
 
 Decorate a test method with L{capture_logging}: it gets a
 L{MemoryLogger} holding everything the test logged, the assertion you give
-runs when the test's work is done (also for a test returning a L{Deferred}
+runs when the test's work is done (also for a test returning a L{twisted.internet.defer.Deferred}
 or written as C{async def}), every message is validated, and the test fails
 if a traceback was logged and not flushed::
 

@@ -68,7 +68,7 @@ class TracingAgent:
     An L{IAgent} that logs each request as an action and sends the task's
     position in its headers, without modifying the caller's L{Headers}.
 
-    Use it under L{treq.client.HTTPClient} or anything else that takes an
+    Use it under C{treq.client.HTTPClient} or anything else that takes an
     agent: C{HTTPClient(TracingAgent(Agent(reactor)))}.
     """
 

@@ -2,9 +2,9 @@
 """
 The Twisted layer of txcausal.
 
-  - L{DeferredContext} runs a L{Deferred}'s callbacks inside an action and
+  - L{DeferredContext} runs a L{twisted.internet.defer.Deferred}'s callbacks inside an action and
     finishes the action when the chain fires; L{writeFailure} logs a
-    L{Failure} (usable as an errback).  C{inlineCallbacks} generators and
+    L{twisted.python.failure.Failure} (usable as an errback).  C{inlineCallbacks} generators and
     C{async def} coroutines keep their action across C{yield} and C{await}
     with no help (L{inline_callbacks}, Eliot's wrapper, is kept for code
     that uses it).
