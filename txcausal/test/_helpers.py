@@ -25,14 +25,16 @@ def _beside_package(name: str, marker: str, variable: str) -> Path:
     current directory or beside the package (editable installs), holding
     C{marker}.
 
-    @raise SkipTest: If there is none (e.g. an installed copy run elsewhere).
+    @raise SkipTest: If there is none (an installed copy run elsewhere), saying
+        how to run the test.
     """
     candidates = [os.environ.get(variable), Path.cwd() / name,
                   Path(txcausal.__file__).resolve().parent.parent / name]
     for candidate in candidates:
         if candidate and (Path(candidate) / marker).exists():
             return Path(candidate)
-    raise SkipTest(f"{name}/ not found: run from the repository root or set {variable}")
+    raise SkipTest(f"needs {name}/ from a txcausal checkout: run `tox` in the checkout, or set"
+                   f" {variable}=/path/to/checkout/{name}")
 
 
 def examples_dir() -> Path:

@@ -31,14 +31,16 @@ def bench_root() -> Path:
     Find the repository root holding C{bench/}: C{$TXCAUSAL_BENCH_ROOT}, the
     current directory, or beside the package (editable installs).
 
-    @raise SkipTest: If there is none (an installed copy run elsewhere).
+    @raise SkipTest: If there is none (an installed copy run elsewhere), saying
+        how to run the test.
     """
     candidates = [os.environ.get("TXCAUSAL_BENCH_ROOT"), Path.cwd(),
                   Path(txcausal.__file__).resolve().parent.parent]
     for candidate in candidates:
         if candidate and (Path(candidate) / "bench" / "_harness.py").exists():
             return Path(candidate)
-    raise SkipTest("bench/ not found: run from the repository root or set TXCAUSAL_BENCH_ROOT")
+    raise SkipTest("needs bench/ from a txcausal checkout: run `tox` in the checkout, or set"
+                   " TXCAUSAL_BENCH_ROOT=/path/to/checkout")
 
 
 @lru_cache(maxsize=None)
