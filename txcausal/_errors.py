@@ -70,7 +70,7 @@ def extract_fields(exception: BaseException) -> Dict[str, Any]:
         return {"extractor_failure": f"{exception_name(e)}: {safe_str(e)}"}
 
 
-register_exception_extractor(OSError, lambda e: {"errno": e.errno})
+register_exception_extractor(OSError, lambda e: {} if e.errno is None else {"errno": e.errno})
 
 #: Built-in extractors for classes named rather than imported, so that the
 #: core does not import Twisted's Deferred machinery.  A Deferred cancelled

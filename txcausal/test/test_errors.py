@@ -116,6 +116,14 @@ class ExtractorTests(IsolatedOutputMixin, SynchronousTestCase):
         """
         self.assertEqual(extract_fields(FileNotFoundError(2, "gone")), {"errno": 2})
 
+    def test_oserrorWithoutErrno(self) -> None:
+        """
+        An L{OSError} raised without an error number, as C{TimeoutError()}
+        usually is, gets no C{errno} field rather than C{errno: null}.
+        """
+        self.assertEqual(extract_fields(TimeoutError()), {})
+        self.assertEqual(extract_fields(OSError("no number")), {})
+
     def test_failingExtractor(self) -> None:
         """
         An extractor that raises does not break logging; it is noted in an
