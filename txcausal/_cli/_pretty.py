@@ -79,7 +79,7 @@ class PrettyRenderer:
             line += f" {g.arrow} {p.status(status)}{status_text(status)}{p.reset}"
         duration = message.get(DURATION_FIELD)
         if duration.__class__ in (int, float):
-            line += f" {g.hourglass} {p.duration}{format_duration(duration)}{p.reset}"
+            line += f" {g.hourglass} {p.duration}{format_duration(duration, g.micro)}{p.reset}"
         parts.append(line + "\n")
         for key in sorted_keys(message):
             if key not in HEADING_FIELDS:

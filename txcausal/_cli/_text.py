@@ -68,10 +68,13 @@ class TimeFormatter:
         return f"{base}.{millis:03d}{zone}"
 
 
-def format_duration(seconds: float) -> str:
+def format_duration(seconds: float, micro: str = "µs") -> str:
     """
-    Format a duration in seconds, with millisecond precision.
+    Format a duration in seconds, with millisecond precision; one shorter
+    than a millisecond in whole microseconds, with the unit C{micro}.
     """
+    if -0.001 < seconds < 0.001:
+        return f"{seconds * 1_000_000:.0f}{micro}"
     return f"{seconds:.3f}s"
 
 
@@ -197,10 +200,11 @@ class Glyphs:
     ellipsis: str
     handoff: str
     match: str
+    micro: str
 
 
-UNICODE = Glyphs("├── ", "└── ", "│   ", "    ", "⇒", "⧖", "…", "↳", "◆")
-ASCII = Glyphs("|-- ", "`-- ", "|   ", "    ", "=>", "~", "...", "->", "*")
+UNICODE = Glyphs("├── ", "└── ", "│   ", "    ", "⇒", "⧖", "…", "↳", "◆", "µs")
+ASCII = Glyphs("|-- ", "`-- ", "|   ", "    ", "=>", "~", "...", "->", "*", "us")
 
 
 @frozen

@@ -247,7 +247,7 @@ class TreeRenderer:
         text += f" {p.time}{self._times(start.get(TIMESTAMP_FIELD))}{p.reset}"
         duration = node.duration
         if duration is not None:
-            text += f" {g.hourglass} {p.duration}{format_duration(duration)}{p.reset}"
+            text += f" {g.hourglass} {p.duration}{format_duration(duration, g.micro)}{p.reset}"
         return text
 
     def _field(

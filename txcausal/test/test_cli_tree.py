@@ -70,6 +70,19 @@ T
         self.assertIn("`-- app:main/1 => started", out)
         self.assertIn("|-- app:note/2", out)
 
+    def test_shortDurations(self) -> None:
+        """
+        An action shorter than a millisecond shows its duration in
+        microseconds (C{us} with C{--ascii}) rather than as C{0.000s}; so
+        does C{pretty}.
+        """
+        task = [start("S", [1], T0, "app:quick"), end("S", [2], T0 + 0.000042, "app:quick")]
+        self.assertIn("⇒ started 2001-09-09 01:46:40.000Z ⧖ 42µs\n", cli(["tree"], lines(*task))[1])
+        ascii = cli(["tree", "--ascii"], lines(*task))[1]
+        self.assertIn("=> started 2001-09-09 01:46:40.000Z ~ 42us\n", ascii)
+        pretty = cli(["pretty"], lines(msg("S", [1], T0, message_type="m", duration=0.0002)))[1]
+        self.assertIn("  m ⧖ 200µs\n", pretty)
+
     def test_fieldLimit(self) -> None:
         """
         C{--field-limit} cuts long values; 0 shows them whole, continuation
