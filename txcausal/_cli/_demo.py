@@ -13,7 +13,7 @@ from .._action import start_action, start_task
 from .._logcall import log_call
 from .._message import log_message
 from .._output import remove_destination, to_file
-from ._common import Streams, glyphs_for, palette_for
+from ._common import Streams, add_display_arguments, glyphs_for, palette_for
 from ._tree import render_lines
 from ._tree_text import TreeOptions
 
@@ -62,17 +62,16 @@ def write_demo_log(path: Path) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", default="txcausal-demo.log", metavar="FILE",
                         help="where to write the log (default: %(default)s)")
-    parser.add_argument("--ascii", action="store_true", help="draw with ASCII only")
-    color = parser.add_mutually_exclusive_group()
-    color.add_argument("--color", dest="color", action="store_true", default=None)
-    color.add_argument("--no-color", dest="color", action="store_false")
+    add_display_arguments(parser)
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
     path = Path(args.log)
     write_demo_log(path)
     streams.stdout.write(f"Logged two checkouts to {path}; as trees (txcausal tree {path}):\n\n")
-    options = TreeOptions(glyphs=glyphs_for(args), palette=palette_for(args, streams.stdout))
+    options = TreeOptions(
+        utc=args.utc, glyphs=glyphs_for(args), palette=palette_for(args, streams.stdout)
+    )
     with path.open("rb") as f:
         render_lines(f, streams.stdout, options)
     return 0

@@ -14,7 +14,7 @@ import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import __version__
-from txcausal._cli import main
+from txcausal._cli import COMMANDS, build_parser, main
 from txcausal._cli._common import PROGRESS_MIN_BYTES, ErrorReporter, Progress
 from txcausal.parse import LineError
 from txcausal.test._reading import T0, cli, lines, msg, sample_task, small_task
@@ -33,6 +33,22 @@ class CommandTests(SynchronousTestCase):
         self.patch(sys, "stdout", out)
         self.assertRaises(SystemExit, main, ["--version"])
         self.assertEqual(out.getvalue(), f"txcausal {__version__}\n")
+
+    def test_everyOptionHasHelp(self) -> None:
+        """
+        Each optional argument of each subcommand has help text.
+        """
+        parser = build_parser()
+        subparsers = next(a for a in parser._actions if a.dest == "command")
+        assert isinstance(subparsers.choices, dict)
+        missing = [
+            f"{name} {action.option_strings[-1]}"
+            for name, sub in subparsers.choices.items()
+            for action in sub._actions
+            if action.option_strings and not action.help
+        ]
+        self.assertEqual(missing, [])
+        self.assertEqual(sorted(subparsers.choices), sorted(c.NAME for c in COMMANDS))
 
     def test_badLinesReported(self) -> None:
         """
