@@ -1,7 +1,7 @@
 """
 Log one task across two processes, then read both logs as one tree.
 
-Run it with a directory to write into:
+Run it with a directory to write into (made if missing):
 
     python examples/reading_two_processes.py /tmp/logs
     txcausal tree /tmp/logs/parent.log /tmp/logs/worker.log
@@ -25,6 +25,7 @@ def worker(task_id: str, log_path: Path) -> None:
 
 
 def parent(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
     to_file(open(directory / "parent.log", "a"))
     with start_task(action_type="parent:thumbnail", image="cat.png") as action:
         task_id = action.serialize_task_id().decode("ascii")

@@ -79,11 +79,13 @@ class CommandProcessTests(SynchronousTestCase):
     def test_twoProcesses(self) -> None:
         """
         The logs of a task continued in a second process join into one
-        complete tree, whichever file comes first.
+        complete tree, whichever file comes first.  The example makes the
+        directory it is given.
         """
-        run_example("reading_two_processes.py", str(self.dir))
+        logs = self.dir / "new" / "logs"
+        run_example("reading_two_processes.py", str(logs))
         for files in (["parent.log", "worker.log"], ["worker.log", "parent.log"]):
-            result = txcausal("tree", *files, cwd=self.dir)
+            result = txcausal("tree", *files, cwd=logs)
             self.assertEqual(result.stderr, "")
             self.assertEqual(len(re.findall(r"^\S+$", result.stdout, re.M)), 1)
             self.assertNotIn("incomplete", result.stdout)
