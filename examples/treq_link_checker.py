@@ -2,7 +2,7 @@
 Check the links of a small site with treq, logging each check as an action.
 
 It serves the site itself, with twisted.web on 127.0.0.1 (a free port).
-Run it and read the tree:  python examples/treq_link_checker.py | eliot-tree
+Run it and read the tree:  python examples/treq_link_checker.py | txcausal tree
 """
 
 import re
