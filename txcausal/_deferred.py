@@ -212,7 +212,7 @@ def inline_callbacks(original: Callable[..., Any], debug: bool = False) -> Calla
     """
     Eliot's C{inline_callbacks}, kept so that code using it needs no
     change: Twisted's own C{inlineCallbacks}, since the current action is a
-    L{contextvars} variable that a generator run by it keeps across
+    C{contextvars} variable that a generator run by it keeps across
     C{yield} with no help.
 
     @param original: A generator function.

@@ -127,7 +127,7 @@ class FileDestination:
     a blocking file would be.
 
     If a file written directly stops taking data halfway through a line (a
-    full disk), the call raises L{ShortWrite} (an L{OSError}), which reports
+    full disk), the call raises L{ShortWrite} (an C{OSError}), which reports
     the failure; the rest of that one line is kept and written first the
     next time, so that a later line is not glued to half a line (when one
     thread writes at a time, as behind a
@@ -505,7 +505,7 @@ def _nothing() -> None:
 def _write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError]]:
     """
     Write C{data} to C{raw} from offset C{done} until the file takes it all,
-    takes nothing, or raises L{OSError}.
+    takes nothing, or raises C{OSError}.
 
     @return: How much of C{data} is written, and what the file raised.
     """

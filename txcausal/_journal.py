@@ -81,9 +81,9 @@ class JournalSocket:
         Send an entry (see L{encode_entry}).
 
         @raise OSError: If journald cannot be reached (no socket: a
-            L{FileNotFoundError}; nobody listening: a
-            L{ConnectionRefusedError}), its queue stayed full (a
-            L{BlockingIOError}), or the entry could not be sent otherwise.
+            C{FileNotFoundError}; nobody listening: a
+            C{ConnectionRefusedError}), its queue stayed full (a
+            C{BlockingIOError}), or the entry could not be sent otherwise.
         """
         sock = self._socket or self._connect(None)
         try:

@@ -107,7 +107,7 @@ def decode_json(text: bytes) -> Any:
     Decode JSON as it was encoded, integers past 64 bits included (orjson
     alone decodes those as floats).
 
-    @raise orjson.JSONDecodeError: If C{text} is not JSON (a L{ValueError}).
+    @raise orjson.JSONDecodeError: If C{text} is not JSON (a C{ValueError}).
     """
     value = orjson.loads(text)
     zeros = text.translate(_DIGITS_TO_ZERO)
@@ -145,7 +145,7 @@ class JSONLineEncoder:
     @ivar default: The function orjson calls for objects it does not know,
         for the callers' fast path: C{orjson.dumps(message,
         default=encoder.default, option=FAST_OPTIONS)}, falling back to
-        L{encode} when it raises L{TypeError} and to L{recheck} when the
+        L{encode} when it raises C{TypeError} and to L{recheck} when the
         line holds L{NULL}.
     """
 

@@ -157,7 +157,7 @@ class SpanDestination:
                  max_open: int = DEFAULT_MAX_OPEN,
                  clock: Callable[[], float] = monotonic) -> None:
         """
-        @param tracer_provider: The SDK's L{TracerProvider} to use; default:
+        @param tracer_provider: The SDK's C{TracerProvider} to use; default:
             the global one, once one is set (no span is made before).
         @param max_open: How many unfinished actions to keep at most.
         @param clock: Tells the time, to space the reports of losses.

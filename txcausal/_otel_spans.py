@@ -4,7 +4,7 @@ What an action becomes as an OpenTelemetry span: the mapping of messages to
 names, times, attributes, events and status, shared by
 L{txcausal.otel.SpanDestination} (live) and C{txcausal export} (from files).
 
-Spans are built complete, as the SDK's L{ReadableSpan}, when the action's
+Spans are built complete, as the SDK's C{ReadableSpan}, when the action's
 end is known, with the ids of L{txcausal._traceids}.
 """
 

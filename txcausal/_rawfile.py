@@ -28,7 +28,7 @@ def is_text(file: Any) -> bool:
     """
     Guess whether C{file} wants C{str} (C{True}) or C{bytes}: from its
     class, its C{mode} or C{encoding} or, for an object with none of those,
-    whether writing no bytes to it raises L{TypeError}.
+    whether writing no bytes to it raises C{TypeError}.
     """
     if isinstance(file, io.TextIOBase):
         return True

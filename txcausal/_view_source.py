@@ -78,7 +78,7 @@ class ITaskSource(Interface):
         """
         Read task C{uuid} back in full.
 
-        @return: A L{Deferred} firing with the task, or C{None} if unknown.
+        @return: A L{twisted.internet.defer.Deferred} firing with the task, or C{None} if unknown.
         """
 
     def search(search: Search) -> "Deferred[FrozenSet[str]]":
@@ -87,7 +87,7 @@ class ITaskSource(Interface):
         adding the tasks of which a message matches to its C{found}.  Not
         called again with the same search before the last call's result.
 
-        @return: A L{Deferred} firing with the tasks found so far, among
+        @return: A L{twisted.internet.defer.Deferred} firing with the tasks found so far, among
             those the source still knows.
         """
 

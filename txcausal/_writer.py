@@ -134,7 +134,7 @@ class FileSink:
 
     @ivar encode: Encodes a message as the destination would; never raises.
     @ivar default: The orjson C{default} of that encoder, for the callers'
-        fast path (orjson with L{txcausal._json.FAST_OPTIONS}, falling back to
+        fast path (orjson with C{txcausal._json.FAST_OPTIONS}, falling back to
         C{encode}, or to C{recheck} for a line holding C{null}).
     @ivar recheck: That encoder's L{txcausal._json.JSONLineEncoder.recheck}.
     @ivar encoder: That encoder, or C{None} when a subclass of the

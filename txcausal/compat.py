@@ -6,7 +6,7 @@ txcausal has one spelling for each name.  Eliot 1.18 keeps older ones
 (C{startAction}, C{writeTraceback}, C{addDestination},
 C{action.addSuccessFields}...), and names of its own (C{EliotHandler},
 C{EliotJSONEncoder}, C{validateLogging}, C{issuperset}).  This module has them all, each
-warning with a L{DeprecationWarning} that names the spelling to use, so that
+warning with a C{DeprecationWarning} that names the spelling to use, so that
 such code runs first and is fixed warning by warning.  The migration is one
 line per import of C{eliot}: import C{txcausal.compat} in its place::
 
@@ -124,7 +124,7 @@ def issuperset(a: Dict[Any, Any], b: Dict[Any, Any]) -> bool:
 def use_asyncio_context() -> None:
     """
     Eliot's switch to per-coroutine contexts: nothing to do, the current
-    action is a L{contextvars} variable already.
+    action is a C{contextvars} variable already.
     """
     _warn("use_asyncio_context", "nothing (the context follows coroutines already)")
 

@@ -68,7 +68,7 @@ class JournaldDestination:
     A message too large for a datagram is passed to journald in a sealed
     memfd.  When journald cannot take a message (it is not running, its
     socket is missing, or its queue stays full) the call raises
-    L{OSError}, which reports and counts the message as any destination
+    C{OSError}, which reports and counts the message as any destination
     failure is (through the other destinations, or by a
     L{txcausal.logwriter.ThreadedWriter}).  Thread-safe; a send waits for
     room in journald's queue for up to C{timeout} seconds, so behind a
