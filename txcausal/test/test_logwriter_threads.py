@@ -13,7 +13,6 @@ import select
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NoReturn
 
@@ -280,7 +279,7 @@ class RealForkTests(TestCase):
         writer.startService()
         for n in range(2000):
             writer({"phase": "before", "n": n})
-        pid = _forkWithThreads()
+        pid = os.fork()
         if pid == 0:
             # Only the forking thread: the fork started no writer thread.
             _exitAfter(lambda: threading.active_count() == 1
@@ -323,17 +322,6 @@ class RealForkTests(TestCase):
         messages = [(m["phase"], m["n"]) for m in map(orjson.loads, path.read_bytes().splitlines())]
         self.assertEqual(sorted(messages), sorted(
             [("before", n) for n in range(2000)] + [("daemon", n) for n in range(300)]))
-
-
-def _forkWithThreads() -> int:
-    """
-    C{os.fork()} while a writer thread runs, which is what the test is
-    about; Python 3.12 and later warn that such a fork may deadlock the
-    child (a C{DeprecationWarning}), the risk the fork hooks handle.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-        return os.fork()
 
 
 def _exitAfter(body: Callable[[], object]) -> NoReturn:
