@@ -78,7 +78,7 @@ class Losses:
         it raises, is counted, and its report left for L{takeReports}: sent
         now, it could reach a writer whose lock the caller holds.
 
-        @param interruptible: Whether a L{KeyboardInterrupt} is re-raised
+        @param interruptible: Whether a C{KeyboardInterrupt} is re-raised
             (with the messages counted, and left for the caller to report):
             on the thread that logs, it is Control-C, not a failure.
         @return: Whether it was written.

@@ -213,7 +213,7 @@ class Destinations:
     def send(self, message: Dict[str, Any]) -> None:
         """
         Send a serialized message to every destination.  Never raises, but
-        for a L{KeyboardInterrupt} raised while a destination runs: that
+        for a C{KeyboardInterrupt} raised while a destination runs: that
         one is reported like any failure and re-raised once every other
         destination got the message.
 
@@ -317,7 +317,7 @@ class Destinations:
         other destination, count the message as dropped and tell standard
         error.  A pipe whose reader has gone is told of once, as it closes.
 
-        @return: The L{KeyboardInterrupt} raised by C{failed} or by another
+        @return: The C{KeyboardInterrupt} raised by C{failed} or by another
             destination taking the report, for the caller to re-raise.
         """
         report = standalone_message(

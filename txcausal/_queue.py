@@ -67,7 +67,7 @@ class BoundedQueue:
     def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True) -> None:
         """
         @param maxMessages: How many messages may be queued or being
-            written; C{None} for no limit but L{maxBytes}.
+            written; C{None} for no limit but C{maxBytes}.
         @param maxBytes: How much memory they may take.
         @param batched: Whether the sink takes every line queued at once.
         """

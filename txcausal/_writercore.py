@@ -216,7 +216,7 @@ class WriterCore:
 
     def _writeDirect(self, data: bytes) -> None:
         """
-        Write a message on the thread that logs it.  A L{KeyboardInterrupt}
+        Write a message on the thread that logs it.  A C{KeyboardInterrupt}
         (Control-C on this thread) is re-raised, the message counted as
         lost, for the destinations to report it and the program to stop.
         """

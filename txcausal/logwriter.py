@@ -67,7 +67,7 @@ class ThreadedWriter(WriterCore, Service):
 
     Full queue policy: a message logged while C{maxBytes} bytes of messages
     (or C{maxMessages} messages, if given) wait to be written is refused.
-    Refused messages are counted in L{dropped} and reported in the log as a
+    Refused messages are counted in L{ThreadedWriter.dropped} and reported in the log as a
     C{txcausal:messages_dropped} message.  A destination that raises is
     reported once as an C{eliot:destination_failure} message through the
     other destinations; the messages lost until it works again (or until
@@ -228,7 +228,7 @@ class ThreadedWriter(WriterCore, Service):
         If the queue is not written in time, the destination is stuck: the
         writer gives up on it, so that the process can still exit.  What it
         did not write, and every message logged later, is counted in
-        L{dropped} and reported on standard error.
+        L{ThreadedWriter.dropped} and reported on standard error.
         """
         if not self.running:
             return
