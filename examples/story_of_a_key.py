@@ -1,7 +1,7 @@
 """
 The story of a key, and where the time goes, read back with txcausal.parse.
 
-Run it with a directory to write into:
+Run it with a directory to write into (made if missing):
 
     python examples/story_of_a_key.py /tmp/logs
     txcausal story order-2 /tmp/logs/shop.log
@@ -28,6 +28,7 @@ def handle(order_id: str, items: list) -> None:
 
 
 async def main(reactor: object, directory: str) -> None:
+    Path(directory).mkdir(parents=True, exist_ok=True)
     log = Path(directory) / "shop.log"
     with open(log, "a") as file:
         destination = to_file(file)

@@ -451,10 +451,10 @@ class StoryProcessTests(SynchronousTestCase):
     def test_example(self) -> None:
         """
         C{examples/story_of_a_key.py} finds, with the library, the task
-        that C{txcausal story} shows, and counts the actions by type.
+        that C{txcausal story} shows, and counts the actions by type.  It
+        makes the directory it is given.
         """
-        cwd = Path(self.mktemp())
-        cwd.mkdir()
+        cwd = Path(self.mktemp()) / "logs"
         printed = run_example("story_of_a_key.py", str(cwd)).stdout.splitlines()
         uuid = re.findall(r"task (\S+), items \['fig', 'kiwi'\]", printed[0])[0]
         shown = txcausal("story", "order-2", "shop.log", cwd=cwd).stdout
