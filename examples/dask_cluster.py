@@ -39,6 +39,7 @@ def start_logging(directory):
 
 
 def main(directory):
+    os.makedirs(directory, exist_ok=True)
     start_logging(directory)  # this process: the client, and the scheduler
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         with Client(cluster) as client:

@@ -322,9 +322,10 @@ class ExampleTests(SynchronousTestCase):
     def test_manualExample(self) -> None:
         """
         The example prints 42 and leaves one log file per process, which
-        together hold one tree, shown whole by C{txcausal tree}.
+        together hold one tree, shown whole by C{txcausal tree}.  It makes
+        the directory it is given.
         """
-        directory = tempfile.mkdtemp()
+        directory = os.path.join(tempfile.mkdtemp(), "logs")
         result = run_python([str(examples_dir() / "dask_cluster.py"), directory], timeout=300)
         self.assertEqual((result.returncode, result.stdout), (0, "Result: 42\n"), result.stderr)
         files = sorted(glob.glob(os.path.join(directory, "*.log")))
