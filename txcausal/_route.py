@@ -45,8 +45,9 @@ def json_lines(destination: object) -> Optional[Tuple[JSONLineEncoder, Callable[
 
 def _prefix(encoder: JSONLineEncoder, fields: Dict[str, Any]) -> bytes:
     """
-    @return: C{fields} encoded once for all lines: C{b'{"a":1,'}, to stand
-        for the C{{} opening each line; C{b""} if they are not all constant
+    @return: C{fields} encoded once for all lines: the opening brace and
+        each field followed by a comma, to stand for each line's opening
+        brace; C{b""} if they are not all constant
         values that C{encoder} encodes with its fast path.
     """
     if not fields or not all(type(value) in _CONSTANT for value in fields.values()):

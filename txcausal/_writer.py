@@ -145,8 +145,6 @@ class FileSink:
 
     def __init__(self, destination: FileDestination) -> None:
         self._destination = destination
-        #: The encoder whose encode() C{encode} is, or C{None} when a
-        #: subclass changed how the destination encodes.
         self.encoder: Optional[JSONLineEncoder] = (
             destination._encoder if type(destination).encode is FileDestination.encode
             else None)
