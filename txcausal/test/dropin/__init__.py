@@ -8,7 +8,7 @@ To add a program, add a file C{prog_<name>.py} here:
 
   - it imports from Eliot with C{from eliot... import ...} (on one line or
     in parentheses) or C{import eliot}, which the swap rewrites (see
-    L{txcausal.test.test_dropin.swap_imports}); with its imports swapped it
+    L{txcausal.test._dropin_run.swap_imports}); with its imports swapped it
     cannot import C{eliot} at all, nor can the processes it starts;
   - code using Eliot's old spellings holds the line C{# swap:
     txcausal.compat}, and gets C{txcausal.compat} for C{eliot};
@@ -28,6 +28,6 @@ To add a program, add a file C{prog_<name>.py} here:
     missing.
 
 A difference the comparison finds fails the test unless it is one of the
-documented ones, in C{KNOWN_DIFFERENCES} of the test module and the "Coming
-from Eliot" table of C{docs/quickstart.md}.
+documented ones, in C{KNOWN_DIFFERENCES} of L{txcausal.test._dropin_compare}
+and the "Coming from Eliot" table of C{docs/quickstart.md}.
 """
