@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview -*-
+# -*- test-case-name: txcausal.test.test_webview_ring -*-
 """
 Server-sent events for the web view: while a page is open, the source's
 index is checked for changes a few times a second, and each open page is

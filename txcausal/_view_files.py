@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview_files -*-
+# -*- test-case-name: txcausal.test.test_webview_files,txcausal.test.test_webview_follow -*-
 """
 Log files as a source of tasks for the web view: indexed by position, so
 the server's memory holds summaries and places, not messages; followed as

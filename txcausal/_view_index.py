@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview -*-
+# -*- test-case-name: txcausal.test.test_webview,txcausal.test.test_webview_ring -*-
 """
 The list of tasks the web view shows: one small L{TaskSummary} per task,
 updated message by message, and the queries of the task list (filters,

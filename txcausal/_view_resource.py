@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview -*-
+# -*- test-case-name: txcausal.test.test_webview,txcausal.test.test_webview_task -*-
 """
 L{TaskViewResource}: the web view as a twisted.web resource, serving the
 page, its static files, JSON endpoints and a stream of server-sent events.

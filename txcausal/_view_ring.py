@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview -*-
+# -*- test-case-name: txcausal.test.test_webview_ring -*-
 """
 L{TaskRing}: a destination keeping a running process's most recent tasks
 in memory, for the web view to show as they happen.

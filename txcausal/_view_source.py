@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview -*-
+# -*- test-case-name: txcausal.test.test_webview_task,txcausal.test.test_webview_ring -*-
 """
 What the web view's resource asks of where tasks come from: an index of
 task summaries, a way to load one task, a search over messages.

@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview -*-
+# -*- test-case-name: txcausal.test.test_webview_task,txcausal.test.test_webview_files -*-
 """
 One task as the web view's page gets it, and the searches of the task list.
 

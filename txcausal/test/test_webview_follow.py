@@ -1,0 +1,178 @@
+"""
+L{LogFiles} follows its files as they grow and are rotated.  Real files;
+the reading is driven by the test (L{LogFiles.readAvailable}), threads run
+inline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import orjson
+
+from txcausal import _view_files
+from txcausal._view_task import text_predicate
+from txcausal.webview import LogFiles, Search
+
+from ._webview_cases import FilesTestCase, inline
+from ._webview_logs import (
+    FAILING,
+    JOINED,
+    MARKUP,
+    append_log,
+    client_messages,
+    message,
+    started,
+    write_log,
+)
+
+
+class FollowTests(FilesTestCase):
+    """
+    Files that grow and are rotated.
+    """
+
+    def test_growing(self) -> None:
+        """
+        Messages appended later are indexed by the next read; a line still
+        being written waits for its end.
+        """
+        log = write_log(self.dir / "app.log", client_messages()[:2])
+        files = self.source(log)
+        self.assertEqual(self.uuids(files), [JOINED])
+        with log.open("ab") as f:
+            f.write(orjson.dumps(started("later", [1], 9000.0, "late"))[:-5])
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), [JOINED])
+        with log.open("ab") as f:
+            f.write(orjson.dumps(started("later", [1], 9000.0, "late"))[-5:] + b"\n")
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), ["later", JOINED])
+        self.assertEqual(self.index_version_changes(files), ["later"])
+
+    def index_version_changes(self, files: LogFiles) -> Optional[List[str]]:
+        feed = files.index.changes()
+        append_log(Path(files.status()["files"][0]["name"]),
+                   [message("later", [2], 9000.5, message_type="more")])
+        files.readAvailable()
+        return feed.drain()[1]
+
+    def test_following(self) -> None:
+        """
+        Once started, the reactor reads the files every C{interval}
+        seconds.
+        """
+        log = write_log(self.dir / "app.log", [])
+        files = LogFiles([str(log)], self.clock, interval=0.5, runInThread=inline)
+        self.addCleanup(files.close)
+        files.startFollowing()
+        append_log(log, client_messages())
+        self.clock.advance(0.5)
+        self.assertEqual(len(files.index), 3)
+        files.stopFollowing()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_rotation(self) -> None:
+        """
+        A file renamed away and replaced: both are read (the old one until
+        it stops growing), and the tasks indexed before still load.
+        """
+        log = write_log(self.dir / "app.log", client_messages()[:1])
+        files = self.source(log)
+        log.rename(self.dir / "app.log.1")
+        append_log(self.dir / "app.log.1", client_messages()[1:2])
+        write_log(log, client_messages()[2:6])
+        files.readAvailable()
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), [FAILING, JOINED])
+        self.assertEqual(files.index.get(JOINED).messages, 2)  # type: ignore[union-attr]
+        self.assertEqual(self.load(files, JOINED).task.root.status, "succeeded")
+        self.assertTrue(self.load(files, FAILING).task.complete)
+
+    def test_rotatedFilesBounded(self) -> None:
+        """
+        Only the most recent files rotated away are kept open (each holds
+        a descriptor, and the disk space of a deleted file): past the
+        bound, the oldest is closed, said so, and its messages are counted
+        as no longer readable; the rest still load.
+        """
+        self.patch(_view_files, "MAX_RETIRED", 2)
+        log = self.dir / "app.log"
+        files = self.source(write_log(log, [message("t0", [1], 0.0, message_type="m")]))
+        for n in range(1, 5):
+            log.rename(self.dir / f"app.log.{n}")
+            write_log(log, [message(f"t{n}", [1], float(n), message_type="m")])
+            for _ in range(12):  # Long enough for the old one to retire.
+                files.readAvailable()
+        self.assertEqual(self.uuids(files), ["t4", "t3", "t2", "t1", "t0"])
+        self.assertEqual([self.load(files, f"t{n}").unavailable for n in range(5)],
+                         [1, 1, 0, 0, 0])
+        self.assertEqual(len([e for e in files.recent_errors if "closed" in e]), 2)
+        found = self.successResultOf(files.search(Search(text_predicate("m"))))
+        self.assertEqual(found, {"t2", "t3", "t4"})
+
+    def test_truncatedAndRewritten(self) -> None:
+        """
+        A file truncated in place and written past where the reading had
+        got to before the next look (C{copytruncate}, then a burst) is read
+        again from its start, told by the last bytes read no longer being
+        there.
+        """
+        log = write_log(self.dir / "app.log", [message("old", [1], 1.0, message_type="m")])
+        files = self.source(log)
+        write_log(log, [message(f"new{i}", [1], 2.0, message_type="m") for i in range(3)])
+        files.readAvailable()
+        self.assertEqual(sorted(self.uuids(files)), ["new0", "new1", "new2", "old"])
+        self.assertEqual(files.errors, 1)
+        self.assertIn("truncated", files.recent_errors[-1])
+
+    def test_appears(self) -> None:
+        """
+        A file that does not exist yet is said to be missing, and read once
+        it appears.
+        """
+        log = self.dir / "later.log"
+        files = self.source(log)
+        self.assertEqual(files.status()["files"][0]["error"], "No such file or directory")
+        files.readAvailable()
+        write_log(log, client_messages())
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), [MARKUP, FAILING, JOINED])
+        self.assertIsNone(files.status()["files"][0]["error"])
+        self.assertEqual(files.errors, 1)
+
+    def test_lastLineWithoutNewline(self) -> None:
+        """
+        A last line without its newline is read once the file stops
+        growing, if it is a whole JSON message (a writer half-way through
+        a line is waited for).
+        """
+        log = self.dir / "app.log"
+        log.write_bytes(orjson.dumps(message("whole", [1], 1.0, message_type="m")))
+        files = self.source(log)
+        self.assertEqual(self.uuids(files), ["whole"])
+        cut = orjson.dumps(message("cut", [1], 2.0, message_type="m"))
+        with log.open("ab") as f:
+            f.write(b"\n" + cut[:-3])
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), ["whole"])
+        with log.open("ab") as f:
+            f.write(cut[-3:] + b"\n")
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), ["cut", "whole"])
+        self.assertEqual(files.errors, 0)
+
+    def test_truncated(self) -> None:
+        """
+        A file truncated in place is read again from its start; messages
+        indexed before that no longer read back and are counted.
+        """
+        log = write_log(self.dir / "app.log", client_messages()[:2])
+        files = self.source(log)
+        write_log(log, [message("x", [1], 1.0, message_type="new")])
+        files.readAvailable()
+        files.readAvailable()
+        self.assertIn("x", self.uuids(files))
+        self.assertEqual(self.load(files, JOINED).unavailable, 2)
+        self.assertIn("truncated", files.recent_errors[-1])
