@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_logwriter -*-
+# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_files -*-
 """
 The parts L{txcausal.logwriter.ThreadedWriter} is built from: workers that run
 the writes (a daemon thread, or an in-memory one for tests), and the sinks

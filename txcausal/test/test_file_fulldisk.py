@@ -24,7 +24,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from txcausal import FileDestination
 from txcausal._output import Destinations
 
-from .test_logwriter import _Harness, _message
+from ._writer_harness import WriterHarness, numbered_message
 
 #: The size of the small disk: a few pages.
 DISK_SIZE = 64 * 1024
@@ -107,10 +107,10 @@ def _padded(n: int) -> Any:
     A message of about 100 bytes, so that a full disk cuts one in the
     middle.
     """
-    return _message(n, padding="x" * (37 + n % 11))
+    return numbered_message(n, padding="x" * (37 + n % 11))
 
 
-class FullDiskTests(SmallDiskMixin, _Harness, SynchronousTestCase):
+class FullDiskTests(SmallDiskMixin, WriterHarness, SynchronousTestCase):
     """
     A L{FileDestination} on a disk that fills up, then has room again.
     """

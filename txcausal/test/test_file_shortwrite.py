@@ -22,7 +22,7 @@ from txcausal import FileDestination
 from txcausal._file import ShortWrite
 from txcausal._output import Destinations
 
-from .test_logwriter import _Harness, _message
+from ._writer_harness import WriterHarness, numbered_message
 
 
 class _ShortWriter:
@@ -352,7 +352,7 @@ class ShortWriteDetailsTests(SynchronousTestCase):
         self.assertIsInstance(error.__cause__, OSError)
 
 
-class ThreadedWriterShortWriteTests(_Harness, SynchronousTestCase):
+class ThreadedWriterShortWriteTests(WriterHarness, SynchronousTestCase):
     """
     A L{ThreadedWriter} whose batch a full disk cuts counts as lost only the
     lines neither written nor kept.
@@ -369,10 +369,10 @@ class ThreadedWriterShortWriteTests(_Harness, SynchronousTestCase):
         self.full = _fullDisk(budget=0)
         self.destination = _destination(self.full)
         self.threaded, _, self.performAll = self.started(self.destination)
-        self.lines = [self.destination.encode(_message(n)) for n in range(messages)]
+        self.lines = [self.destination.encode(numbered_message(n)) for n in range(messages)]
         self.full.budget = len(b"".join(self.lines[:cutAt])) + into
         for n in range(messages):
-            self.threaded(_message(n))
+            self.threaded(numbered_message(n))
         self.performAll()
 
     def test_batchCutInTheMiddle(self) -> None:
@@ -399,14 +399,14 @@ class ThreadedWriterShortWriteTests(_Harness, SynchronousTestCase):
         """
         self.cutBatch(4, cutAt=1)
         for n in range(10, 13):
-            self.threaded(_message(n))
+            self.threaded(numbered_message(n))
             self.performAll()
         self.assertEqual([m["lost"] for m in self.logger.messages], [2])
         self.assertEqual(self.destination._pending, self.lines[1][5:])
         # Counted as they are lost, reported once the disk takes them.
         self.assertEqual(self.threaded.dropped, 2 + 3)
         self.full.budget = 2**30
-        self.threaded(_message(20))
+        self.threaded(numbered_message(20))
         self.performAll()
         written = [json.loads(line) for line in self.full.data.splitlines()]
         self.assertEqual([m.get("n") for m in written], [0, 1, 20, None])
@@ -455,7 +455,7 @@ class ThreadedWriterShortWriteTests(_Harness, SynchronousTestCase):
         """
         self.cutBatch(3, cutAt=1)
         for n in range(10, 13):
-            self.threaded(_message(n))
+            self.threaded(numbered_message(n))
             self.performAll()
         self.successResultOf(self.stop())
         failure, dropped = self.logger.messages

@@ -25,7 +25,7 @@ from txcausal._output import Destinations
 from txcausal._rawfile import ThroughBuffer, ascii_json
 
 from ._helpers import read_json_lines
-from .test_logwriter import _Harness, _message
+from ._writer_harness import WriterHarness, numbered_message
 
 
 def _line(message: Dict[str, Any]) -> str:
@@ -186,7 +186,7 @@ class LogFileTests(SynchronousTestCase):
         destination = FileDestination(logFile)
         self.assertIsNotNone(destination._raw)
         for n in range(10):
-            destination(_message(n))
+            destination(numbered_message(n))
         directory = Path(logFile.directory)
         self.assertEqual(logFile.size, (directory / "app.log").stat().st_size)
         rotated = sorted(directory.glob("app.log.*"), key=lambda p: -int(p.suffix[1:]))
@@ -252,7 +252,7 @@ print("done", file=sys.stderr)
 """
 
 
-class ClosedPipeTests(_Harness, SynchronousTestCase):
+class ClosedPipeTests(WriterHarness, SynchronousTestCase):
     """
     A pipe whose reader has gone is reported once, then no more written to.
     """
@@ -349,7 +349,7 @@ class ClosedPipeTests(_Harness, SynchronousTestCase):
         writer, _, performAll = self.started(FileDestination(self.pipe("w", encoding="utf-8")),
                                              maxMessages=5)
         for n in range(50):
-            writer(_message(n))
+            writer(numbered_message(n))
             if n % 10 == 9:
                 performAll()
         stopped = writer.stopService()

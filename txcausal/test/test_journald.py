@@ -33,7 +33,7 @@ from txcausal.journald import JournaldDestination, _program_name
 
 from . import _journald
 from ._helpers import IsolatedOutputMixin, run_example
-from .test_logwriter import _Harness
+from ._writer_harness import WriterHarness
 
 
 def parse_entry(data: bytes) -> Dict[str, bytes]:
@@ -324,7 +324,7 @@ class FailureTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertRaises(ValueError, JournaldDestination, timeout=-1)
 
 
-class ThreadedWriterTests(_Harness, SynchronousTestCase):
+class ThreadedWriterTests(WriterHarness, SynchronousTestCase):
     """
     Behind a L{txcausal.logwriter.ThreadedWriter}, a missing journald is
     reported once and what it loses is counted.

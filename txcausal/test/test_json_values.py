@@ -27,7 +27,7 @@ from txcausal.parse import parse_files
 from txcausal.twisted import TwistedDestination
 
 from ._helpers import IsolatedOutputMixin, run_python
-from .test_logwriter import _Harness
+from ._writer_harness import WriterHarness
 
 
 class BadRepr:
@@ -257,7 +257,7 @@ class TreeStaysWholeTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertNotIn("<unnamed>", result.stdout)
 
 
-class _ThroughWriters(_Harness):
+class _ThroughWriters(WriterHarness):
     """
     Writes C{fields} through L{ThreadedWriter}s and checks what comes out
     with C{check}.

@@ -1,86 +1,34 @@
 """
-Tests for L{txcausal.logwriter}.
+Tests for L{txcausal.logwriter.ThreadedWriter}: a service that writes on
+its worker, its queue bounded.  Writing to files is tested in
+L{txcausal.test.test_logwriter_files}.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import threading
 from functools import partial
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, List
 
 import orjson
 from twisted.application.service import IService, MultiService
-from twisted.python.logfile import DailyLogFile, LogFile
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from txcausal import (
-    FileDestination,
-    IDestination,
-    log_message,
-)
+from txcausal import FileDestination, IDestination, log_message
 from txcausal._queue import ITEM_OVERHEAD
-from txcausal._writer import (
-    CallableSink,
-    FileSink,
-    MemoryWorker,
-    createMemoryWorker,
-)
 from txcausal.logwriter import ThreadedWriter
-from txcausal.test._helpers import (
-    CapturingMixin,
-    ImmediateReactor,
-    flush_early_buffer,
-    read_json_lines,
-)
+
+from ._writer_harness import WriterHarness, inAnotherThread, numbered_message
 
 
-def _message(n: int, **fields: Any) -> Dict[str, Any]:
-    return {"message_type": "test:n", "task_uuid": "u", "task_level": [n],
-            "timestamp": 0.0, "n": n, **fields}
-
-
-#: A writer, the list its destination appends to, and a function running
-#: all the work its workers were given.
-_Built = Tuple[ThreadedWriter, List[Dict[str, Any]], Callable[[], None]]
-
-
-class _Harness(CapturingMixin):
+class ThreadedWriterTests(WriterHarness, SynchronousTestCase):
     """
-    Builds writers around a list destination and a memory worker.
+    A L{ThreadedWriter} is a named service and a destination, writes on its
+    worker, and drops (counting) what its bounded queue cannot hold.
     """
 
-    def writer(self, destination: Any = None, **kwargs: Any) -> _Built:
-        written: List[Dict[str, Any]] = []
-        performers: List[Callable[[], bool]] = []
-
-        def createWorker() -> MemoryWorker:
-            worker, perform = createMemoryWorker()
-            performers.append(perform)
-            return worker
-
-        writer = ThreadedWriter(destination if destination is not None else written.append,
-                                ImmediateReactor(), createWorker=createWorker, **kwargs)
-
-        def performAll() -> None:
-            for perform in performers:
-                while perform():
-                    pass
-
-        return writer, written, performAll
-
-    def started(self, destination: Any = None, **kwargs: Any) -> _Built:
-        flush_early_buffer()
-        writer, written, performAll = self.writer(destination, **kwargs)
-        writer.startService()
-        self.addCleanup(lambda: writer.running and (writer.stopService(), performAll()))  # type: ignore[attr-defined]
-        return writer, written, performAll
-
-
-class ThreadedWriterTests(_Harness, SynchronousTestCase):
     def test_name(self) -> None:
         """
         A writer has a service name, as Eliot's has, that can be changed so
@@ -122,10 +70,10 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         worker.
         """
         writer, written, performAll = self.started()
-        writer(_message(1))
+        writer(numbered_message(1))
         self.assertEqual(written, [])
         performAll()
-        self.assertEqual(written, [_message(1)])
+        self.assertEqual(written, [numbered_message(1)])
 
     def test_startServiceAddsDestination(self) -> None:
         """
@@ -160,7 +108,7 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         """
         writer, written, performAll = self.started()
         items = [1]
-        writer(_message(1, items=items))
+        writer(numbered_message(1, items=items))
         items.append(2)
         performAll()
         self.assertEqual(written[0]["items"], [1])
@@ -172,7 +120,7 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         destination would write them.
         """
         writer, written, performAll = self.started()
-        writer(_message(1, bad=object()))
+        writer(numbered_message(1, bad=object()))
         performAll()
         self.assertEqual([m["message_type"] for m in written],
                          ["test:n", "txcausal:unencodable_values"])
@@ -187,7 +135,7 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         out = io.BytesIO()
         for destination in (FileDestination(out), None):
             writer, written, performAll = self.started(destination)
-            writer(_message(1, counts={2: "two"}, big=2**70 + 1))
+            writer(numbered_message(1, counts={2: "two"}, big=2**70 + 1))
             performAll()
             writer.stopService()
             performAll()
@@ -201,7 +149,7 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         """
         writer, written, performAll = self.started()
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         d = writer.stopService()
         self.assertNoResult(d)
         performAll()
@@ -224,9 +172,9 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         writer, written, performAll = self.started()
         writer.stopService()
         performAll()
-        writer(_message(1))
+        writer(numbered_message(1))
         writer.startService()
-        writer(_message(2))
+        writer(numbered_message(2))
         performAll()
         self.assertEqual(written[0]["n"], 2)
         self.assertEqual(written[1]["message_type"], "txcausal:messages_dropped")
@@ -240,7 +188,7 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         """
         writer, written, performAll = self.started(maxMessages=3)
         for n in range(5):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         self.assertEqual([m.get("n") for m in written[:3]], [0, 1, 2])
         self.assertEqual(written[3]["message_type"], "txcausal:messages_dropped")
@@ -255,13 +203,13 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         """
         writer, _, performAll = self.started(maxMessages=2)
         for n in range(5):
-            writer(_message(n))
+            writer(numbered_message(n))
         self.assertEqual(writer.dropped, 3)
         performAll()
         self.assertEqual(writer.dropped, 3)
         writer.stopService()
         performAll()
-        writer(_message(9))
+        writer(numbered_message(9))
         self.assertEqual(writer.dropped, 4)
 
     def test_defaultBoundHoldsABurst(self) -> None:
@@ -272,7 +220,7 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         """
         writer, written, performAll = self.started()
         for n in range(20_000):
-            writer(_message(n))
+            writer(numbered_message(n))
         self.assertEqual(writer.dropped, 0)
         performAll()
         self.assertEqual([m["n"] for m in written], list(range(20_000)))
@@ -283,10 +231,10 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         what it costs: for a destination other than a file, its JSON and
         the overhead of keeping it on its own.
         """
-        size = len(orjson.dumps(_message(0, padding="x" * 100))) + ITEM_OVERHEAD
+        size = len(orjson.dumps(numbered_message(0, padding="x" * 100))) + ITEM_OVERHEAD
         writer, written, performAll = self.started(maxBytes=2 * size + 10)
         for n in range(10):
-            writer(_message(n, padding="x" * 100))
+            writer(numbered_message(n, padding="x" * 100))
         performAll()
         kept = [m for m in written if m["message_type"] == "test:n"]
         self.assertEqual(len(kept), 2)
@@ -299,7 +247,7 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
         """
         writer, _, _ = self.started(maxMessages=10)
         for n in range(1000):
-            writer(_message(n))
+            writer(numbered_message(n))
         self.assertEqual(writer._queue._queued, 10)
         self.assertEqual(writer._queue.refusedFull, 990)
 
@@ -314,154 +262,22 @@ class ThreadedWriterTests(_Harness, SynchronousTestCase):
 
         def logThree() -> None:
             for n in range(10, 13):
-                writer(_message(n))
+                writer(numbered_message(n))
 
         def destination(message: Dict[str, Any]) -> None:
             # Other threads log while the destination writes.
             if message.get("n") == 0:
                 inAnotherThread(logThree)
             if message.get("n") == 1:
-                inAnotherThread(partial(writer, _message(20)))
+                inAnotherThread(partial(writer, numbered_message(20)))
             written.append(message.get("n", -1))
 
         writer, _, performAll = self.started(destination, maxMessages=3)
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         # While 0 was written, 0, 1 and 2 filled the queue: 10-12 were
         # refused; once 0 was written there was room for 20.  The refusal
         # is reported after what was queued when it was counted.
         self.assertEqual(written, [0, 1, 2, 20, -1])
         self.assertEqual(writer.dropped, 3)
-
-
-def inAnotherThread(f: Callable[[], object]) -> None:
-    """
-    Run C{f} in a thread of its own, and wait for it.
-    """
-    thread = threading.Thread(target=f)
-    thread.start()
-    thread.join()
-
-
-class FileDestinationWriterTests(_Harness, SynchronousTestCase):
-    """
-    A L{ThreadedWriter} around a L{FileDestination} writes encoded lines
-    straight to its file, text or binary, including Twisted's rotating log
-    files.
-    """
-
-    def test_binaryFile(self) -> None:
-        """
-        A batch of messages is written to a binary file as JSON lines.
-        """
-        f = io.BytesIO()
-        writer, _, performAll = self.started(FileDestination(f))
-        writer(_message(1))
-        writer(_message(2))
-        performAll()
-        self.assertEqual([orjson.loads(line)["n"] for line in f.getvalue().splitlines()], [1, 2])
-
-    def test_fastPath(self) -> None:
-        """
-        A L{FileDestination} is written to through its file, one write per
-        batch, not called once per message.
-        """
-        writes: List[bytes] = []
-
-        class Recording(io.BytesIO):
-            def write(self, data: Any) -> int:
-                writes.append(bytes(data))
-                return len(data)
-
-        writer, _, performAll = self.started(FileDestination(Recording()))
-        self.assertIsInstance(writer._sink, FileSink)
-        for n in range(3):
-            writer(_message(n))
-        performAll()
-        self.assertEqual(len(writes), 1)
-        self.assertEqual([orjson.loads(line)["n"] for line in writes[0].splitlines()], [0, 1, 2])
-        writer, _, _ = self.writer(FileDestination(io.BytesIO()), json_default=lambda o: "x")
-        self.assertIsInstance(writer._sink, CallableSink)
-
-    def test_overriddenCallHonoured(self) -> None:
-        """
-        A L{FileDestination} subclass that overrides C{__call__} is called
-        for each message, with a snapshot encoded by its own encoder hook;
-        the batch fast path is only for L{FileDestination}'s own.
-        """
-        calls: List[Dict[str, Any]] = []
-
-        class Recording(FileDestination):
-            def __call__(self, message: Dict[str, Any]) -> None:
-                calls.append(message)
-                FileDestination.__call__(self, message)
-
-        f = io.BytesIO()
-        writer, _, performAll = self.started(Recording(f, json_default=lambda o: "custom"))
-        for n in range(3):
-            writer(_message(n, thing=object()))
-        performAll()
-        self.assertEqual([(m["n"], m["thing"]) for m in calls],
-                         [(0, "custom"), (1, "custom"), (2, "custom")])
-        self.assertEqual([orjson.loads(line)["n"] for line in f.getvalue().splitlines()],
-                         [0, 1, 2])
-
-    def test_textFile(self) -> None:
-        """
-        A text file is given text.
-        """
-        f = io.StringIO()
-        writer, _, performAll = self.started(FileDestination(f))
-        writer(_message(1, name="caf\u00e9"))
-        performAll()
-        self.assertEqual(orjson.loads(f.getvalue())["name"], "caf\u00e9")
-
-    def test_encoderOfDestination(self) -> None:
-        """
-        The snapshot uses the L{FileDestination}'s own encoder hook.
-        """
-        f = io.BytesIO()
-        writer, _, performAll = self.started(FileDestination(f, json_default=lambda o: "custom"))
-        writer(_message(1, thing=object()))
-        performAll()
-        self.assertEqual(orjson.loads(f.getvalue())["thing"], "custom")
-
-    def _lines(self, paths: List[Path]) -> List[Dict[str, Any]]:
-        return [m for p in paths for m in read_json_lines(p)]
-
-    def test_logFileRotation(self) -> None:
-        """
-        A L{LogFile} rotates by size between writes, and every line is
-        whole in one of its files.
-        """
-        tmp = Path(self.mktemp())
-        tmp.mkdir()
-        logFile = LogFile("app.log", str(tmp), rotateLength=200)
-        self.addCleanup(logFile.close)
-        writer, _, performAll = self.started(FileDestination(logFile))  # type: ignore[arg-type]
-        for n in range(10):
-            writer(_message(n))
-            performAll()
-        rotated = sorted(tmp.glob("app.log.*"), key=lambda p: -int(p.suffix[1:]))
-        self.assertTrue(rotated)
-        messages = self._lines([*rotated, tmp / "app.log"])
-        self.assertEqual([m["n"] for m in messages], list(range(10)))
-
-    def test_dailyLogFileRotation(self) -> None:
-        """
-        A L{DailyLogFile} rotates when the day changes between writes.
-        """
-        tmp = Path(self.mktemp())
-        tmp.mkdir()
-        logFile = DailyLogFile("app.log", str(tmp))
-        self.addCleanup(logFile.close)
-        writer, _, performAll = self.started(FileDestination(logFile))  # type: ignore[arg-type]
-        writer(_message(1))
-        performAll()
-        logFile.lastDate = (2000, 1, 1)
-        writer(_message(2))
-        performAll()
-        self.assertEqual([m["n"] for m in read_json_lines(tmp / "app.log.2000_1_1")], [1])
-        self.assertEqual([m["n"] for m in read_json_lines(tmp / "app.log")], [2])
-

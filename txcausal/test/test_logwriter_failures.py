@@ -21,23 +21,7 @@ from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import ImmediateReactor, IsolatedOutputMixin
-from .test_logwriter import _Harness, _message
-from .test_logwriter_fork import _inThread
-
-
-class _Switchable:
-    """
-    A destination that raises while C{broken}, and collects otherwise.
-    """
-
-    def __init__(self) -> None:
-        self.broken = True
-        self.written: List[Dict[str, Any]] = []
-
-    def __call__(self, message: Dict[str, Any]) -> None:
-        if self.broken:
-            raise OSError("full")
-        self.written.append(message)
+from ._writer_harness import Switchable, WriterHarness, finishesInThread, numbered_message
 
 
 @implementer(IWriterWorker)
@@ -53,7 +37,7 @@ class _ImmediateWorker:
         pass
 
 
-class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
+class ThreadedWriterFailureTests(WriterHarness, SynchronousTestCase):
     """
     A L{ThreadedWriter} reports a failing destination once through the
     other destinations, counts what is lost as it is lost, and reports it
@@ -75,7 +59,7 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
 
         writer, _, performAll = self.started(destination)
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         self.assertEqual([m["n"] for m in written], [0, 2])
         [report] = logger.messages
@@ -107,7 +91,7 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
 
             writer, _, performAll = self.started(destination)
             for n in range(3):
-                writer(_message(n))
+                writer(numbered_message(n))
             performAll()
             self.assertEqual(written, [0, 2])
             [report] = logger.messages
@@ -135,7 +119,7 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         writer.startService()
         self.addCleanup(remove_destination, writer)
         writer.stopThreading()
-        self.assertRaises(KeyboardInterrupt, destinations.send, _message(2))
+        self.assertRaises(KeyboardInterrupt, destinations.send, numbered_message(2))
         self.assertEqual([m.get("n") for m in messages], [None, 2])
         self.assertEqual(messages[0]["exception"], "builtins.KeyboardInterrupt")
         self.assertEqual(writer.dropped, 1)
@@ -146,14 +130,14 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         when it works again, the messages lost meanwhile are reported.
         """
         logger = self.capture()
-        destination = _Switchable()
+        destination = Switchable()
         writer, _, performAll = self.started(destination)
         for n in range(4):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         self.assertEqual(len(logger.messages), 1)
         destination.broken = False
-        writer(_message(9))
+        writer(numbered_message(9))
         performAll()
         written = destination.written
         self.assertEqual(written[0]["n"], 9)
@@ -168,10 +152,10 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         restarted, a new failure is reported afresh.
         """
         logger = self.capture()
-        destination = _Switchable()
+        destination = Switchable()
         writer, _, performAll = self.started(destination)
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         writer.stopService()
         performAll()
@@ -180,7 +164,7 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
                          [("eliot:destination_failure", 1), ("txcausal:messages_dropped", 2)])
         self.assertEqual(writer.dropped, 3)
         writer.startService()
-        writer(_message(4))
+        writer(numbered_message(4))
         performAll()
         self.assertEqual([m["message_type"] for m in logger.messages][2:],
                          ["eliot:destination_failure"])
@@ -193,7 +177,7 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         also reaches the failing writer itself, which must not report its
         own report's failure again and again.
         """
-        destination = _Switchable()
+        destination = Switchable()
         writer = ThreadedWriter(destination, ImmediateReactor(), createWorker=_ImmediateWorker)
         reports: List[Dict[str, Any]] = []
         destinations = Destinations()
@@ -201,10 +185,10 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
         writer.startService()
         self.addCleanup(remove_destination, writer)
-        destinations.send(_message(1))
+        destinations.send(numbered_message(1))
         writer.stopThreading()
         for n in range(2, 5):
-            destinations.send(_message(n))
+            destinations.send(numbered_message(n))
         kinds = [m.get("message_type") for m in reports]
         self.assertEqual(kinds.count("eliot:destination_failure"), 2)
         # The 4 messages, and 3 of the writer's own reports, which reach it
@@ -219,21 +203,21 @@ class ThreadedWriterFailureTests(_Harness, SynchronousTestCase):
         again.
         """
         self.capture()
-        destination = _Switchable()
+        destination = Switchable()
         writer, _, performAll = self.started(destination, maxMessages=2)
         for n in range(5):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         self.assertEqual(writer.dropped, 5)
         destination.broken = False
-        writer(_message(9))
+        writer(numbered_message(9))
         performAll()
         [report] = [m for m in destination.written if m.get("message_type") ==
                     "txcausal:messages_dropped"]
         self.assertEqual(report["count"], 4)
 
 
-class LoneWriterTests(IsolatedOutputMixin, _Harness, SynchronousTestCase):
+class LoneWriterTests(IsolatedOutputMixin, WriterHarness, SynchronousTestCase):
     """
     A L{ThreadedWriter} that is the only destination (as under C{twistd
     --logger}, or a program logging only to one file) has nobody to send its
@@ -257,9 +241,9 @@ class LoneWriterTests(IsolatedOutputMixin, _Harness, SynchronousTestCase):
         stopped, are written to standard error.
         """
         self.isolate()
-        writer, _, performAll = self.started(_Switchable())
+        writer, _, performAll = self.started(Switchable())
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         self.assertEqual(self.reports(), [("eliot:destination_failure", 1)])
         writer.stopService()
@@ -276,9 +260,9 @@ class LoneWriterTests(IsolatedOutputMixin, _Harness, SynchronousTestCase):
         error.
         """
         others = self.collect()
-        writer, _, performAll = self.started(_Switchable())
+        writer, _, performAll = self.started(Switchable())
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         writer.stopService()
         performAll()
@@ -287,7 +271,7 @@ class LoneWriterTests(IsolatedOutputMixin, _Harness, SynchronousTestCase):
                          ["eliot:destination_failure", "txcausal:messages_dropped"])
 
 
-class FeedbackTests(_Harness, SynchronousTestCase):
+class FeedbackTests(WriterHarness, SynchronousTestCase):
     """
     A destination behind a L{ThreadedWriter} that logs while it writes does
     not feed its own messages back into itself.
@@ -312,11 +296,11 @@ class FeedbackTests(_Harness, SynchronousTestCase):
         destinations.add(writer, others.append)
         self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         performAll()
         self.assertEqual(([m["n"] for m in calls], writer.dropped), ([0, 1, 2], 3))
         self.assertEqual([m["seen"] for m in others], [0, 1, 2])
-        writer(_message(3))
+        writer(numbered_message(3))
         performAll()
         self.assertEqual([m.get("n") for m in calls[3:]], [3, None])
         self.assertEqual((calls[4]["message_type"], calls[4]["count"]),
@@ -343,7 +327,7 @@ class FeedbackTests(_Harness, SynchronousTestCase):
         writer.startService()
         self.addCleanup(remove_destination, writer)
         writer.stopThreading()
-        self.assertTrue(_inThread(lambda: destinations.send(_message(1))))
+        self.assertTrue(finishesInThread(lambda: destinations.send(numbered_message(1))))
         self.assertEqual([m.get("n") for m in calls], [1])
         self.assertEqual(writer.dropped, 1)
 
@@ -376,7 +360,7 @@ class DirectFailureDeadlockTests(SynchronousTestCase):
             writer.startService()
             self.addCleanup(remove_destination, writer)
             writer.stopThreading()
-        threads = [threading.Thread(target=writer, args=(_message(n),), daemon=True)
+        threads = [threading.Thread(target=writer, args=(numbered_message(n),), daemon=True)
                    for n, writer in enumerate((first, second))]
         for thread in threads:
             thread.start()

@@ -6,7 +6,6 @@ starts empty and makes a worker only when it logs.
 
 from __future__ import annotations
 
-import threading
 from functools import partial
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -18,25 +17,8 @@ from txcausal._queue import BoundedQueue
 from txcausal._writer import MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
-from txcausal.test.test_logwriter import inAnotherThread
 
-
-def _message(n: int) -> Dict[str, Any]:
-    return {"message_type": "test:n", "task_uuid": "u", "task_level": [n],
-            "timestamp": 0.0, "n": n}
-
-
-def _inThread(f: Callable[[], object], timeout: float = 10.0) -> bool:
-    """
-    Run C{f} in a thread, so that a deadlock fails the test instead of
-    hanging the suite.
-
-    @return: Whether it finished within C{timeout} seconds.
-    """
-    thread = threading.Thread(target=f, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return not thread.is_alive()
+from ._writer_harness import finishesInThread, inAnotherThread, numbered_message
 
 
 class _Forkable(CapturingMixin):
@@ -88,12 +70,12 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         """
         writer, written, _, hooks = self.forkable()
         for n in range(5):
-            writer(_message(n))
+            writer(numbered_message(n))
         hooks.before()
         self.assertEqual([m["n"] for m in written], [0, 1, 2, 3, 4])
         hooks.afterInParent()
         self.perform(0)
-        writer(_message(5))
+        writer(numbered_message(5))
         self.perform(0)
         self.assertEqual([m["n"] for m in written], [0, 1, 2, 3, 4, 5])
 
@@ -104,13 +86,13 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         """
         writer, written, _, hooks = self.forkable(maxMessages=2)
         for n in range(5):
-            writer(_message(n))
+            writer(numbered_message(n))
         hooks.before()
         self.assertEqual([m.get("n") for m in written], [0, 1, None])
         self.assertEqual(written[2]["message_type"], "txcausal:messages_dropped")
         self.assertEqual(written[2]["count"], 3)
         hooks.afterInChild()
-        writer(_message(7))
+        writer(numbered_message(7))
         self.perform(1)
         self.assertEqual([m.get("n") for m in written], [0, 1, None, 7])
         self.assertEqual(writer.dropped, 3)
@@ -122,13 +104,13 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         child's messages and only them.
         """
         writer, written, workers, hooks = self.forkable()
-        writer(_message(1))
+        writer(numbered_message(1))
         hooks.before()
         hooks.afterInChild()
         self.assertEqual(len(workers), 1)
         del written[:]
         for n in (10, 11):
-            writer(_message(n))
+            writer(numbered_message(n))
         self.assertEqual(writer._startDueWorker(), workers[1])
         self.assertEqual(len(workers), 2)
         self.perform(1)
@@ -147,7 +129,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
                 self.successResultOf(writer.stopService())
             else:
                 writer.stopThreading()
-                writer(_message(3))
+                writer(numbered_message(3))
                 self.assertEqual([m["n"] for m in written], [3])
             self.assertEqual(len(workers), 1)
             self.assertFalse(writer.running)
@@ -160,7 +142,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         writer, written, workers, hooks = self.forkable()
         hooks.before()
         hooks.afterInChild()
-        writer(_message(4))
+        writer(numbered_message(4))
         stopped = writer.stopService()
         self.assertNoResult(stopped)
         self.perform(1)
@@ -173,10 +155,10 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         The parent keeps its worker and stops as usual after a fork.
         """
         writer, written, workers, hooks = self.forkable()
-        writer(_message(1))
+        writer(numbered_message(1))
         hooks.before()
         hooks.afterInParent()
-        writer(_message(2))
+        writer(numbered_message(2))
         stopped = writer.stopService()
         self.perform(0)
         self.successResultOf(stopped)
@@ -193,7 +175,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         self.perform(0)
         hooks.before()
         hooks.afterInChild()
-        writer(_message(1))
+        writer(numbered_message(1))
         self.assertEqual((len(workers), written, writer._queue.refusedClosed), (1, [], 1))
 
     def test_failureDuringFlushReported(self) -> None:
@@ -212,7 +194,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
 
         writer, _, _, hooks = self.forkable(destination)
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         hooks.before()
         self.assertEqual(written, [0, 2])
         [report] = logger.messages
@@ -230,7 +212,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         for parent in (True, False):
             writer, written, _, _ = self.forkable()
             writer._flushBeforeFork()
-            writer(_message(1))
+            writer(numbered_message(1))
             writer._holdWrites()
             writer._holdQueue()
             if parent:
@@ -241,7 +223,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
                 self.assertEqual([m["n"] for m in written], [1])
             else:
                 writer._afterForkInChild()
-                writer(_message(2))
+                writer(numbered_message(2))
                 # The child's own worker, made for this message.
                 self.perform(-1)
                 self.assertEqual([m["n"] for m in written], [2])
@@ -262,7 +244,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
             writer._bypass = writer._writeDirect
 
         self.patch(writer, "_startDueWorker", switchedMeanwhile)
-        writer(_message(6))
+        writer(numbered_message(6))
         self.assertEqual([m["n"] for m in written], [6])
 
     def test_flushIsBounded(self) -> None:
@@ -277,10 +259,10 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         def destination(message: Dict[str, Any]) -> None:
             written.append(message)
             if len(written) < 1000:
-                inAnotherThread(partial(writer, _message(len(written) + 100)))
+                inAnotherThread(partial(writer, numbered_message(len(written) + 100)))
 
         writer, _, _, hooks = self.forkable(destination)
-        writer(_message(0))
+        writer(numbered_message(0))
         hooks.before()
         hooks.afterInParent()
         self.assertEqual([m["n"] for m in written], [0])
@@ -299,7 +281,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         self.patch(writer, "_flushBeforeFork", interrupted)
         other, written, _, _ = self.forkable()
         hooks.add(other)
-        other(_message(2))
+        other(numbered_message(2))
         hooks.before()
         self.assertEqual([m["n"] for m in written], [2])
         hooks.afterInParent()
@@ -308,7 +290,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
             hooks.before()
             hooks.afterInParent()
 
-        self.assertTrue(_inThread(forkAgain))
+        self.assertTrue(finishesInThread(forkAgain))
 
     def test_holdFailureReleases(self) -> None:
         """
@@ -325,8 +307,8 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         hooks.afterInParent()
         self.assertTrue(hooks._lock.acquire(blocking=False))
         hooks._lock.release()
-        writer(_message(3))
-        self.assertTrue(_inThread(lambda: self.perform(0)))
+        writer(numbered_message(3))
+        self.assertTrue(finishesInThread(lambda: self.perform(0)))
         self.assertEqual([m["n"] for m in written], [3])
 
     def test_noThreadInChild(self) -> None:
@@ -342,8 +324,8 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
             raise RuntimeError("can't start new thread")
 
         writer._createWorker = noThread
-        writer(_message(4))
-        writer(_message(5))
+        writer(numbered_message(4))
+        writer(numbered_message(5))
         self.assertEqual([m["n"] for m in written], [4, 5])
 
     def test_failureReportToAnotherWriter(self) -> None:
@@ -361,8 +343,8 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         destinations = Destinations()
         destinations.add(other)
         self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
-        failing(_message(1))
-        self.assertTrue(_inThread(hooks.before))
+        failing(numbered_message(1))
+        self.assertTrue(finishesInThread(hooks.before))
         hooks.afterInParent()
         # Written by the other writer's flush, or queued for its worker.
         self.perform(1)

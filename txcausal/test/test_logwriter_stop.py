@@ -21,8 +21,7 @@ from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import ImmediateReactor, IsolatedOutputMixin
-from .test_logwriter import _Harness, _message
-from .test_logwriter_failures import _Switchable
+from ._writer_harness import Switchable, WriterHarness, numbered_message
 
 
 def _reports(stderr: io.StringIO) -> List[Dict[str, Any]]:
@@ -32,7 +31,7 @@ def _reports(stderr: io.StringIO) -> List[Dict[str, Any]]:
     return [orjson.loads(line) for line in stderr.getvalue().splitlines()]
 
 
-class _StopHarness(_Harness):
+class _StopHarness(WriterHarness):
     """
     Writers whose reactor is a L{ImmediateReactor} the test can advance, and
     standard error captured.
@@ -63,7 +62,7 @@ class StopServiceBoundTests(_StopHarness, SynchronousTestCase):
         """
         writer, written, _ = self.started(exitTimeout=5)
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         stopped = writer.stopService()
         self.clock(writer).advance(4.9)
         self.assertNoResult(stopped)
@@ -89,7 +88,7 @@ class StopServiceBoundTests(_StopHarness, SynchronousTestCase):
         writer, _, performAll = self.started(slow, exitTimeout=5)
         written: List[Dict[str, Any]] = []
         for n in range(5):
-            writer(_message(n))
+            writer(numbered_message(n))
         stopped = writer.stopService()
         performAll()
         self.successResultOf(stopped)
@@ -113,7 +112,7 @@ class StopServiceBoundTests(_StopHarness, SynchronousTestCase):
         logger = self.capture()
         writer, _, performAll = self.started(stuckThenBroken, exitTimeout=5)
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         stopped = writer.stopService()
         performAll()
         self.successResultOf(stopped)
@@ -130,11 +129,11 @@ class StopServiceBoundTests(_StopHarness, SynchronousTestCase):
         worker, and writes.
         """
         writer, written, performAll = self.started(exitTimeout=5)
-        writer(_message(1))
+        writer(numbered_message(1))
         writer.stopService()
         self.clock(writer).advance(5)
         writer.startService()
-        writer(_message(2))
+        writer(numbered_message(2))
         performAll()
         self.assertEqual([m["n"] for m in written if "n" in m], [2])
         self.assertEqual(writer.dropped, 1)
@@ -154,17 +153,17 @@ class RestartTests(_StopHarness, SynchronousTestCase):
         what was logged before it is written.
         """
         logger = self.capture()
-        destination = _Switchable()
+        destination = Switchable()
         writer, _, performAll = self.started(destination)
-        writer(_message(1))
+        writer(numbered_message(1))
         stopped = writer.stopService()
         writer.startService()
-        writer(_message(2))
+        writer(numbered_message(2))
         performAll()
         self.successResultOf(stopped)
         self.assertTrue(writer.running)
         destination.broken = False
-        writer(_message(3))
+        writer(numbered_message(3))
         performAll()
         self.assertEqual([m["message_type"] for m in logger.messages],
                          ["eliot:destination_failure"])
@@ -187,10 +186,10 @@ class RestartWhileStuckTests(_StopHarness, SynchronousTestCase):
         keeps its worker and its queue.
         """
         writer, written, performAll = self.started(exitTimeout=5)
-        writer(_message(1))
+        writer(numbered_message(1))
         stopped = writer.stopService()
         writer.startService()
-        writer(_message(2))
+        writer(numbered_message(2))
         self.clock(writer).advance(5)
         self.successResultOf(stopped)
         self.assertEqual(writer.dropped, 0)
@@ -232,7 +231,7 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         """
         writer = self.stuckWriter()
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         writer.stopThreading()
         self.assertEqual(writer.dropped, 3)
         [report] = _reports(self.stderr)
@@ -248,7 +247,7 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         """
         writer = self.stuckWriter()
         writer.stopThreading()
-        thread = threading.Thread(target=writer, args=(_message(7),))
+        thread = threading.Thread(target=writer, args=(numbered_message(7),))
         thread.start()
         thread.join(10)
         self.assertFalse(thread.is_alive())
@@ -270,12 +269,12 @@ class FlushTests(_StopHarness, SynchronousTestCase):
         """
         writer, written, performAll = self.started()
         for n in range(3):
-            writer(_message(n))
+            writer(numbered_message(n))
         flushed = writer.flush()
         self.assertNoResult(flushed)
         performAll()
         self.successResultOf(flushed)
-        writer(_message(3))
+        writer(numbered_message(3))
         performAll()
         self.assertEqual([m["n"] for m in written], [0, 1, 2, 3])
 
@@ -285,7 +284,7 @@ class FlushTests(_StopHarness, SynchronousTestCase):
         fires anyway, and nothing is given up: the writer keeps its queue.
         """
         writer, written, performAll = self.started(exitTimeout=5)
-        writer(_message(1))
+        writer(numbered_message(1))
         flushed = writer.flush()
         self.clock(writer).advance(5)
         self.successResultOf(flushed)

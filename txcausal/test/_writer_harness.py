@@ -1,0 +1,99 @@
+"""
+What the tests of L{txcausal.logwriter.ThreadedWriter} share: numbered
+messages, writers built around a list destination and memory workers, a
+destination that fails until told not to, and ways to run code in another
+thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, List, Tuple
+
+from txcausal._writer import MemoryWorker, createMemoryWorker
+from txcausal.logwriter import ThreadedWriter
+
+from ._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
+
+
+def numbered_message(n: int, **fields: Any) -> Dict[str, Any]:
+    """
+    @return: A message of task C{u} at level C{[n]}, with C{n} as a field
+        too, and C{fields}.
+    """
+    return {"message_type": "test:n", "task_uuid": "u", "task_level": [n],
+            "timestamp": 0.0, "n": n, **fields}
+
+
+#: A writer, the list its destination appends to, and a function running
+#: all the work its workers were given.
+Built = Tuple[ThreadedWriter, List[Dict[str, Any]], Callable[[], None]]
+
+
+class WriterHarness(CapturingMixin):
+    """
+    Builds writers around a list destination and a memory worker.
+    """
+
+    def writer(self, destination: Any = None, **kwargs: Any) -> Built:
+        written: List[Dict[str, Any]] = []
+        performers: List[Callable[[], bool]] = []
+
+        def createWorker() -> MemoryWorker:
+            worker, perform = createMemoryWorker()
+            performers.append(perform)
+            return worker
+
+        writer = ThreadedWriter(destination if destination is not None else written.append,
+                                ImmediateReactor(), createWorker=createWorker, **kwargs)
+
+        def performAll() -> None:
+            for perform in performers:
+                while perform():
+                    pass
+
+        return writer, written, performAll
+
+    def started(self, destination: Any = None, **kwargs: Any) -> Built:
+        flush_early_buffer()
+        writer, written, performAll = self.writer(destination, **kwargs)
+        writer.startService()
+        self.addCleanup(lambda: writer.running and (writer.stopService(), performAll()))  # type: ignore[attr-defined]
+        return writer, written, performAll
+
+
+class Switchable:
+    """
+    A destination that raises while C{broken}, and collects otherwise.
+    """
+
+    def __init__(self) -> None:
+        self.broken = True
+        self.written: List[Dict[str, Any]] = []
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        if self.broken:
+            raise OSError("full")
+        self.written.append(message)
+
+
+def inAnotherThread(f: Callable[[], object]) -> None:
+    """
+    Run C{f} in a thread of its own, and wait for it.
+    """
+    thread = threading.Thread(target=f)
+    thread.start()
+    thread.join()
+
+
+def finishesInThread(f: Callable[[], object], timeout: float = 10.0) -> bool:
+    """
+    Run C{f} in a thread, so that a deadlock fails the test instead of
+    hanging the suite.
+
+    @return: Whether it finished within C{timeout} seconds.
+    """
+    thread = threading.Thread(target=f, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return not thread.is_alive()
