@@ -1,8 +1,8 @@
 """
-Tests for what L{txcausal.FileDestination} and
-L{txcausal.logwriter.ThreadedWriter} do when a file takes only part of a
-write (a full disk): the rest of one cut line is kept, everything else the
-file did not take is lost and counted.
+Tests for what L{txcausal.FileDestination} does when a file takes only part
+of a write (a full disk): the rest of one cut line is kept, everything else
+the file did not take is lost and counted.  L{ThreadedWriter}'s batches cut
+short are tested in L{txcausal.test.test_logwriter_shortwrite}.
 """
 
 from __future__ import annotations
@@ -18,54 +18,10 @@ from typing import Any, Dict, List
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import FileDestination
 from txcausal._file import ShortWrite
 from txcausal._output import Destinations
 
-from ._writer_harness import WriterHarness, numbered_message
-
-
-class _ShortWriter:
-    """
-    An unbuffered file taking at most C{most} bytes a write, and C{budget}
-    bytes in all, collecting them.  Past the budget it takes nothing or,
-    like a full disk, raises C{ENOSPC} if C{raises}.
-
-    @ivar calls: How many writes were attempted.
-    """
-
-    def __init__(self, most: int = 2**30, budget: int = 2**30, raises: bool = False) -> None:
-        self.most = most
-        self.budget = budget
-        self.raises = raises
-        self.data = b""
-        self.calls = 0
-
-    def write(self, data: Any) -> int:
-        self.calls += 1
-        if self.raises and not self.budget:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        taken = bytes(data[:min(self.most, self.budget)])
-        self.budget -= len(taken)
-        self.data += taken
-        return len(taken)
-
-
-def _destination(raw: _ShortWriter) -> FileDestination:
-    """
-    A L{FileDestination} writing directly to C{raw}.
-    """
-    destination = FileDestination(io.BytesIO())
-    destination._raw = destination._direct = raw  # type: ignore[assignment]
-    return destination
-
-
-def _lines(*numbers: int) -> bytes:
-    return b"".join(b'{"n":%d}\n' % (n,) for n in numbers)
-
-
-def _fullDisk(budget: int) -> _ShortWriter:
-    return _ShortWriter(budget=budget, raises=True)
+from ._shortwrite import ShortWriter, direct_destination, full_disk, json_lines
 
 
 class FileDestinationShortWriteTests(SynchronousTestCase):
@@ -84,8 +40,8 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         """
         A short write is followed by writes of the rest of the line.
         """
-        short = _ShortWriter(most=5)
-        destination = _destination(short)
+        short = ShortWriter(most=5)
+        destination = direct_destination(short)
         destination({"text": "x" * 20})
         destination.write_encoded(b'{"n":2}\n')
         self.assertEqual(short.data, b'{"text":"' + b"x" * 20 + b'"}\n{"n":2}\n')
@@ -96,9 +52,9 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         of that line is kept; the lines after it are lost and counted, and
         the error says so and chains the file's own.
         """
-        full = _fullDisk(budget=12)
-        destination = _destination(full)
-        error = self.assertShortWrite(destination.write_encoded, _lines(0, 1, 2, 3, 4), lost=3)
+        full = full_disk(budget=12)
+        destination = direct_destination(full)
+        error = self.assertShortWrite(destination.write_encoded, json_lines(0, 1, 2, 3, 4), lost=3)
         self.assertEqual(full.data, b'{"n":0}\n{"n"')
         self.assertEqual(destination._pending, b':1}\n')
         self.assertEqual(
@@ -114,8 +70,8 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         When the file stops at the end of a line, nothing is kept: every
         line after it is lost.
         """
-        destination = _destination(_ShortWriter(budget=16))
-        error = self.assertShortWrite(destination.write_encoded, _lines(0, 1, 2), lost=1)
+        destination = direct_destination(ShortWriter(budget=16))
+        error = self.assertShortWrite(destination.write_encoded, json_lines(0, 1, 2), lost=1)
         self.assertEqual(destination._pending, b"")
         self.assertEqual(str(error), "the file took 16 of 24 bytes; 1 line lost")
 
@@ -124,7 +80,7 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         A single message cut short raises, so that the failure is reported,
         but counts nothing lost: the rest of its line is kept.
         """
-        destination = _destination(_fullDisk(budget=4))
+        destination = direct_destination(full_disk(budget=4))
         self.assertShortWrite(destination, {"n": 1}, lost=0)
         self.assertEqual(destination._pending, b':1}\n')
 
@@ -133,10 +89,10 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         A file that raises before taking anything raises its own error, and
         nothing is kept.
         """
-        destination = _destination(_fullDisk(budget=0))
+        destination = direct_destination(full_disk(budget=0))
         error = self.assertRaises(OSError, destination, {"n": 1})
         self.assertNotIsInstance(error, ShortWrite)
-        self.assertRaises(OSError, destination.write_encoded, _lines(1, 2))
+        self.assertRaises(OSError, destination.write_encoded, json_lines(1, 2))
         self.assertEqual(destination._pending, b"")
 
     def test_takingNothing(self) -> None:
@@ -144,8 +100,8 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         A file that takes nothing without raising loses every line of the
         write, and keeps nothing.
         """
-        destination = _destination(_ShortWriter(budget=0))
-        self.assertShortWrite(destination.write_encoded, _lines(1, 2), lost=2)
+        destination = direct_destination(ShortWriter(budget=0))
+        self.assertShortWrite(destination.write_encoded, json_lines(1, 2), lost=2)
         self.assertShortWrite(destination, {"n": 3}, lost=1)
         self.assertEqual(destination._pending, b"")
 
@@ -155,12 +111,12 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         not attempted and not kept: each is lost, and what is kept stays the
         same however many there are.
         """
-        full = _fullDisk(budget=4)
-        destination = _destination(full)
+        full = full_disk(budget=4)
+        destination = direct_destination(full)
         self.assertShortWrite(destination, {"n": 1}, lost=0)
         for n in range(100):
             self.assertShortWrite(destination, {"n": n}, lost=1)
-            self.assertShortWrite(destination.write_encoded, _lines(n, n), lost=2)
+            self.assertShortWrite(destination.write_encoded, json_lines(n, n), lost=2)
         self.assertEqual(destination._pending, b':1}\n')
         self.assertEqual(full.data, b'{"n"')
         # One attempt a call, at the cut line only.
@@ -170,9 +126,9 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         """
         The error raised while the cut line cannot be finished says so.
         """
-        destination = _destination(_ShortWriter(budget=4))
+        destination = direct_destination(ShortWriter(budget=4))
         self.assertShortWrite(destination, {"n": 1}, lost=0)
-        error = self.assertShortWrite(destination.write_encoded, _lines(2, 3), lost=2)
+        error = self.assertShortWrite(destination.write_encoded, json_lines(2, 3), lost=2)
         self.assertEqual(
             str(error),
             "the file took 0 of the 4 bytes left of a line cut short earlier; that rest "
@@ -183,11 +139,11 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         When the file takes only part of the cut line's rest, what is left
         of it is kept, and the new lines are lost.
         """
-        full = _fullDisk(budget=4)
-        destination = _destination(full)
+        full = full_disk(budget=4)
+        destination = direct_destination(full)
         self.assertShortWrite(destination, {"n": 1}, lost=0)
         full.budget = 2
-        self.assertShortWrite(destination.write_encoded, _lines(2, 3), lost=2)
+        self.assertShortWrite(destination.write_encoded, json_lines(2, 3), lost=2)
         self.assertEqual(destination._pending, b'}\n')
         self.assertEqual(full.data, b'{"n":1')
 
@@ -197,14 +153,14 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         new message is written: the file holds only whole JSON lines, and
         none of the lost messages.
         """
-        full = _fullDisk(budget=12)
-        destination = _destination(full)
-        self.assertShortWrite(destination.write_encoded, _lines(0, 1, 2), lost=1)
+        full = full_disk(budget=12)
+        destination = direct_destination(full)
+        self.assertShortWrite(destination.write_encoded, json_lines(0, 1, 2), lost=1)
         for n in range(10, 15):
             self.assertShortWrite(destination, {"n": n}, lost=1)
         full.budget = 2**30
         destination({"n": 3})
-        destination.write_encoded(_lines(4))
+        destination.write_encoded(json_lines(4))
         self.assertEqual(destination._pending, b"")
         self.assertEqual([json.loads(line) for line in full.data.splitlines()],
                          [{"n": n} for n in range(5) if n != 2])
@@ -214,11 +170,11 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         A write after the cut line is finished may itself be cut: the rest
         of its own line is then kept.
         """
-        full = _fullDisk(budget=4)
-        destination = _destination(full)
+        full = full_disk(budget=4)
+        destination = direct_destination(full)
         self.assertShortWrite(destination, {"n": 1}, lost=0)
         full.budget = 4 + 8 + 3
-        self.assertShortWrite(destination.write_encoded, _lines(2, 3, 4), lost=1)
+        self.assertShortWrite(destination.write_encoded, json_lines(2, 3, 4), lost=1)
         self.assertEqual(full.data, b'{"n":1}\n{"n":2}\n{"n')
         self.assertEqual(destination._pending, b'":3}\n')
 
@@ -228,7 +184,7 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         failure of the file destination.
         """
         destinations = Destinations()
-        file = _destination(_fullDisk(budget=4))
+        file = direct_destination(full_disk(budget=4))
         reports: List[Dict[str, Any]] = []
         destinations.add(file, reports.append)
         destinations.send({"n": 1})
@@ -247,7 +203,7 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         stderr = io.StringIO()
         self.patch(sys, "stderr", stderr)
         destinations = Destinations()
-        file = _destination(_fullDisk(budget=4))
+        file = direct_destination(full_disk(budget=4))
         destinations.add(file)
         destinations.send({"n": 1})
         self.assertEqual((file._pending, destinations.dropped), (b':1}\n', 0))
@@ -262,7 +218,7 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         """
         self.patch(sys, "stderr", io.StringIO())
         destinations = Destinations()
-        file = _destination(_fullDisk(budget=4))
+        file = direct_destination(full_disk(budget=4))
         destinations.add(file)
         destinations.send({"n": 1})
         destinations.send({"n": object()})
@@ -279,13 +235,13 @@ class ShortWriteDetailsTests(SynchronousTestCase):
         C{first} is the first line lost when lines are lost, else the line
         cut short.
         """
-        destination = _destination(_fullDisk(budget=12))
-        error = self.assertRaises(ShortWrite, destination.write_encoded, _lines(0, 1, 2))
+        destination = direct_destination(full_disk(budget=12))
+        error = self.assertRaises(ShortWrite, destination.write_encoded, json_lines(0, 1, 2))
         self.assertEqual((error.lost, error.first), (1, b'{"n":2}'))
-        single = _destination(_fullDisk(budget=4))
-        error = self.assertRaises(ShortWrite, single.write_encoded, _lines(0, 7))
+        single = direct_destination(full_disk(budget=4))
+        error = self.assertRaises(ShortWrite, single.write_encoded, json_lines(0, 7))
         self.assertEqual((error.lost, error.first), (1, b'{"n":7}'))
-        error = self.assertRaises(ShortWrite, _destination(_fullDisk(budget=12)),
+        error = self.assertRaises(ShortWrite, direct_destination(full_disk(budget=12)),
                                   {"n": 1, "m": 2})
         self.assertEqual((error.lost, error.first), (0, b'{"n":1,"m":2}'))
 
@@ -294,9 +250,9 @@ class ShortWriteDetailsTests(SynchronousTestCase):
         While a cut line cannot be finished, C{first} is the first line of
         the write refused.
         """
-        destination = _destination(_fullDisk(budget=4))
+        destination = direct_destination(full_disk(budget=4))
         self.assertRaises(ShortWrite, destination, {"n": 1})
-        error = self.assertRaises(ShortWrite, destination.write_encoded, _lines(5, 6))
+        error = self.assertRaises(ShortWrite, destination.write_encoded, json_lines(5, 6))
         self.assertEqual((error.lost, error.first), (2, b'{"n":5}'))
 
     def test_copied(self) -> None:
@@ -313,8 +269,8 @@ class ShortWriteDetailsTests(SynchronousTestCase):
         L{FileDestination.write_cut_line} writes the rest of the line cut
         short, if any, and keeps nothing afterwards.
         """
-        full = _fullDisk(budget=4)
-        destination = _destination(full)
+        full = full_disk(budget=4)
+        destination = direct_destination(full)
         destination.write_cut_line()
         self.assertEqual(full.data, b"")
         self.assertRaises(ShortWrite, destination, {"n": 1})
@@ -327,10 +283,10 @@ class ShortWriteDetailsTests(SynchronousTestCase):
         In a forked child (another process id), the rest of a line the
         parent cut short is neither written nor kept: the parent writes it.
         """
-        full = _fullDisk(budget=4)
-        destination = _destination(full)
+        full = full_disk(budget=4)
+        destination = direct_destination(full)
         self.assertRaises(ShortWrite, destination, {"n": 1})
-        other = _destination(_fullDisk(budget=4))
+        other = direct_destination(full_disk(budget=4))
         self.assertRaises(ShortWrite, other, {"n": 1})
         full.budget = 100
         self.patch(os, "getpid", lambda: destination._pendingPid + 1)
@@ -344,135 +300,9 @@ class ShortWriteDetailsTests(SynchronousTestCase):
         When the rest still cannot be written, L{FileDestination.write_cut_line}
         raises L{ShortWrite} counting that line lost, and keeps nothing.
         """
-        full = _fullDisk(budget=4)
-        destination = _destination(full)
+        full = full_disk(budget=4)
+        destination = direct_destination(full)
         self.assertRaises(ShortWrite, destination, {"n": 1})
         error = self.assertRaises(ShortWrite, destination.write_cut_line)
         self.assertEqual((error.lost, error.first, destination._pending), (1, b':1}\n', b""))
         self.assertIsInstance(error.__cause__, OSError)
-
-
-class ThreadedWriterShortWriteTests(WriterHarness, SynchronousTestCase):
-    """
-    A L{ThreadedWriter} whose batch a full disk cuts counts as lost only the
-    lines neither written nor kept.
-    """
-
-    def cutBatch(self, messages: int, cutAt: int, into: int = 5) -> None:
-        """
-        Write C{messages} messages in one batch to a disk that fills up
-        C{into} bytes into line C{cutAt}; C{self.threaded}, C{self.full},
-        C{self.logger} (capturing the failure reports) and C{self.lines}
-        (those written) are then set.
-        """
-        self.logger = self.capture()
-        self.full = _fullDisk(budget=0)
-        self.destination = _destination(self.full)
-        self.threaded, _, self.performAll = self.started(self.destination)
-        self.lines = [self.destination.encode(numbered_message(n)) for n in range(messages)]
-        self.full.budget = len(b"".join(self.lines[:cutAt])) + into
-        for n in range(messages):
-            self.threaded(numbered_message(n))
-        self.performAll()
-
-    def test_batchCutInTheMiddle(self) -> None:
-        """
-        A batch cut in the middle of a line is reported with C{lost}, and
-        counted in C{dropped}, as the lines after the cut one only.
-        """
-        self.cutBatch(6, cutAt=2)
-        [report] = self.logger.messages
-        self.assertEqual(report["message_type"], "eliot:destination_failure")
-        self.assertEqual(report["exception"], "txcausal._file.ShortWrite")
-        self.assertIn("3 lines lost", report["reason"])
-        self.assertEqual(report["lost"], 3)
-        self.assertEqual(json.loads(report["message"])["n"], 3)
-        self.assertEqual(self.threaded.dropped, 3)
-        self.assertEqual(self.full.data, b"".join(self.lines[:2]) + self.lines[2][:5])
-        self.assertEqual(self.destination._pending, self.lines[2][5:])
-
-    def test_lostWhilePendingCountedOnRecovery(self) -> None:
-        """
-        The batches lost while the cut line cannot be finished are counted
-        and, once the disk has room again, reported after the cut line is
-        finished; the file then holds only whole lines.
-        """
-        self.cutBatch(4, cutAt=1)
-        for n in range(10, 13):
-            self.threaded(numbered_message(n))
-            self.performAll()
-        self.assertEqual([m["lost"] for m in self.logger.messages], [2])
-        self.assertEqual(self.destination._pending, self.lines[1][5:])
-        # Counted as they are lost, reported once the disk takes them.
-        self.assertEqual(self.threaded.dropped, 2 + 3)
-        self.full.budget = 2**30
-        self.threaded(numbered_message(20))
-        self.performAll()
-        written = [json.loads(line) for line in self.full.data.splitlines()]
-        self.assertEqual([m.get("n") for m in written], [0, 1, 20, None])
-        self.assertEqual((written[-1]["message_type"], written[-1]["count"]),
-                         ("txcausal:messages_dropped", 3))
-        self.assertEqual(self.threaded.dropped, 2 + 3)
-
-    def test_otherErrorsLoseTheBatch(self) -> None:
-        """
-        An error raised before the file took anything loses the whole batch.
-        """
-        self.cutBatch(3, cutAt=0, into=0)
-        [report] = self.logger.messages
-        self.assertEqual(report["exception"], "builtins.OSError")
-        self.assertEqual(report["lost"], 3)
-        self.assertEqual(json.loads(report["message"])["n"], 0)
-        self.assertEqual(self.threaded.dropped, 3)
-
-    def test_cutLineShown(self) -> None:
-        """
-        When nothing is lost, the report shows the line cut short.
-        """
-        self.cutBatch(1, cutAt=0)
-        [report] = self.logger.messages
-        self.assertEqual((report["lost"], self.threaded.dropped), (0, 0))
-        self.assertEqual(report["message"], self.lines[0].decode("utf-8").rstrip("\n"))
-
-    def test_stopFinishesTheCutLine(self) -> None:
-        """
-        A writer stopping writes the rest of a line cut short when the disk
-        has room again, though nothing more was logged.
-        """
-        self.cutBatch(3, cutAt=1)
-        self.full.budget = 2**30
-        self.successResultOf(self.stop())
-        self.assertEqual(self.full.data.splitlines(), [line.rstrip(b"\n") for line in
-                                                       self.lines[:2]])
-        self.assertEqual([m["lost"] for m in self.logger.messages], [1])
-        self.assertEqual(self.threaded.dropped, 1)
-
-    def test_stopWhileFailingReportsTheLost(self) -> None:
-        """
-        A writer stopping while the disk is still full counts the line cut
-        short as lost too, and reports every message lost since the first
-        failure through the other destinations, since no later write will.
-        """
-        self.cutBatch(3, cutAt=1)
-        for n in range(10, 13):
-            self.threaded(numbered_message(n))
-            self.performAll()
-        self.successResultOf(self.stop())
-        failure, dropped = self.logger.messages
-        self.assertEqual((failure["message_type"], failure["lost"]),
-                         ("eliot:destination_failure", 1))
-        self.assertEqual((dropped["message_type"], dropped["count"]),
-                         ("txcausal:messages_dropped", 3 + 1))
-        self.assertIn("until the ThreadedWriter stopped", dropped["reason"])
-        self.assertEqual(self.threaded.dropped, 1 + 3 + 1)
-        self.assertEqual(self.destination._pending, b"")
-
-    def stop(self) -> Any:
-        """
-        Stop the writer and run its worker.
-
-        @return: L{ThreadedWriter.stopService}'s L{Deferred}.
-        """
-        stopped = self.threaded.stopService()
-        self.performAll()
-        return stopped
