@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_action -*-
+# -*- test-case-name: txcausal.test.test_action,txcausal.test.test_tasklevel -*-
 """
 Actions and tasks: an action logs a start message, the messages and child
 actions inside it, and a finish message; a task is an action with no parent.

@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_action -*-
+# -*- test-case-name: txcausal.test.test_tasklevel -*-
 """
 Positions in a task's tree: L{TaskLevel}, and L{InvalidTaskId} for a
 position (or a serialized task id) that is malformed.
