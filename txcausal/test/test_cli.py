@@ -1,7 +1,8 @@
 """
 Tests for the C{txcausal} command (L{txcausal._cli}) in process: what every
 subcommand shares, C{pretty} and C{filter}.  The other subcommands have
-their own modules, and C{test_cli_process} runs the real command.
+their own modules; C{test_cli_process}, C{test_cli_live} and
+C{test_cli_trial} run the real command.
 """
 
 from __future__ import annotations
