@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_web -*-
+# -*- test-case-name: txcausal.test.test_web,txcausal.test.test_web_continue -*-
 """
 twisted.web servers that continue the task of the client calling them.
 

@@ -1,12 +1,13 @@
 """
-Tests for L{txcausal.web}: servers that continue the client's task.
+Tests for L{txcausal.web.TracingResource}: a resource that continues the
+client's task around each request it serves.  L{continue_request} is tested
+in L{txcausal.test.test_web_continue}.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from treq.testing import StubTreq as _StubTreq
 from twisted.internet.defer import Deferred, succeed
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import ResponseNeverReceived
@@ -15,49 +16,14 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface.verify import verifyObject
 
-from txcausal import log_message, start_action
-from txcausal._propagation import _REMOTE_TRACE
 from txcausal.test._helpers import CapturingMixin
-from txcausal.test.test_treq import RecordingAgent
-from txcausal.treq import TracingAgent
 from txcausal.web import (
     REMOTE_TASK_ACTION_TYPE,
     SERVER_ACTION_TYPE,
     TracingResource,
-    continue_request,
 )
 
-#: StubTreq sets its methods at run time; give type checkers an Any.
-StubTreq: Any = _StubTreq
-
-TASK_UUID = "1e0be9be-ae56-49ef-9bce-60e850a7db09"
-TRACEPARENT = b"00-1e0be9beae5649ef9bce60e850a7db09-00f067aa0ba902b7-01"
-
-
-class Leaf(Resource):
-    """
-    Logs a message and answers with C{body} (bytes, a Deferred, or an
-    exception to raise).
-    """
-
-    isLeaf = True
-
-    def __init__(self, body: Any = b"ok") -> None:
-        super().__init__()
-        self.body = body
-
-    def render(self, request: Any) -> Any:
-        log_message(message_type="app:rendering")
-        if isinstance(self.body, Exception):
-            raise self.body
-        return self.body
-
-
-def actions(messages: List[Dict[str, Any]], action_type: str) -> List[Dict[str, Any]]:
-    """
-    @return: The start and finish messages of actions of C{action_type}.
-    """
-    return [m for m in messages if m.get("action_type") == action_type]
+from ._web_helpers import TASK_UUID, Leaf, StubTreq, actions
 
 
 class TracingResourceTests(CapturingMixin, SynchronousTestCase):
@@ -318,142 +284,3 @@ class TracingResourceTests(CapturingMixin, SynchronousTestCase):
         rejection = start["rejected_headers"]["x-eliot-task-id"]
         self.assertEqual(rejection["reason"], "longer than 1024 bytes")
         self.assertTrue(rejection["values"][0].startswith("\\xffevil'"))
-
-
-class ContinueRequestTests(CapturingMixin, SynchronousTestCase):
-    """
-    Tests for L{continue_request}.
-    """
-
-    def setUp(self) -> None:
-        self.logger = self.capture()
-
-    def serve(self, render: Any, headers: Optional[Dict[bytes, List[bytes]]] = None,
-              wrap: bool = False) -> Any:
-        """
-        Serve one GET with C{render} as the leaf's render method.
-        """
-        leaf = Resource()
-        leaf.isLeaf = True
-        leaf.render = render  # type: ignore[method-assign]
-        stub = StubTreq(TracingResource(leaf) if wrap else leaf)
-        return self.successResultOf(stub.get("http://example.com/p", headers=headers))
-
-    def test_inRender(self) -> None:
-        """
-        In a plain render method, the block runs in the action continuing
-        the client's task, which ends with the response.
-        """
-        def render(request: Any) -> bytes:
-            with continue_request(request):
-                log_message(message_type="app:inside")
-            log_message(message_type="app:outside")
-            return b""
-
-        self.serve(render, {b"X-Eliot-Task-Id": [f"{TASK_UUID}@/7".encode()]})
-        levels = {m.get("message_type") or m["action_status"]: (m["task_uuid"], m["task_level"])
-                  for m in self.logger.messages}
-        self.assertEqual(levels["app:inside"], (TASK_UUID, [7, 2]))
-        self.assertEqual(levels["succeeded"], (TASK_UUID, [7, 3]))
-        self.assertNotEqual(levels["app:outside"][0], TASK_UUID)
-
-    def test_oneActionPerRequest(self) -> None:
-        """
-        Under L{TracingResource}, or called twice, it gives the same action.
-        """
-        scopes = []
-
-        def render(request: Any) -> bytes:
-            scopes.append(continue_request(request))
-            scopes.append(continue_request(request))
-            return b""
-
-        self.serve(render, wrap=True)
-        self.assertIs(scopes[0], scopes[1])
-        self.assertEqual(len(actions(self.logger.messages, SERVER_ACTION_TYPE)), 2)
-
-    def test_exceptionFails(self) -> None:
-        """
-        An exception leaving the block fails the action, and propagates.
-        """
-        def render(request: Any) -> bytes:
-            with continue_request(request):
-                raise ValueError("bad input")
-
-        self.assertEqual(self.serve(render).code, 500)
-        self.flushLoggedErrors(ValueError)
-        end = self.logger.messages[-1]
-        self.assertEqual((end["exception"], end["status"]), ("builtins.ValueError", 500))
-
-    def test_notDoneYet(self) -> None:
-        """
-        A render that returns C{NOT_DONE_YET} and finishes the response
-        later ends the action then, with the status.
-        """
-        requests: List[Any] = []
-
-        def render(request: Any) -> Any:
-            with continue_request(request):
-                requests.append(request)
-            return NOT_DONE_YET
-
-        leaf = Resource()
-        leaf.isLeaf = True
-        leaf.render = render  # type: ignore[method-assign]
-        stub = StubTreq(leaf)
-        d = stub.get("http://example.com/")
-        self.assertEqual(len(self.logger.messages), 1)
-        requests[0].setResponseCode(204)
-        requests[0].finish()
-        stub.flush()
-        self.assertEqual(self.successResultOf(d).code, 204)
-        end = self.logger.messages[-1]
-        self.assertEqual((end["action_status"], end["status"]), ("succeeded", 204))
-
-    def test_track(self) -> None:
-        """
-        L{RequestScope.track} fails the action when the L{Deferred} a route
-        returns fails, and passes the failure on.
-        """
-        body: Deferred[bytes] = Deferred()
-        seen = []
-
-        def render(request: Any) -> Any:
-            with continue_request(request) as scope:
-                seen.append((request, scope.track(body)))
-            return NOT_DONE_YET
-
-        stub = StubTreq(Leaf())
-        stub._agent._rootResource.render = render
-        d = stub.get("http://example.com/")
-        body.errback(KeyError("x"))
-        request, tracked = seen[0]
-        self.failureResultOf(tracked, KeyError)
-        self.assertEqual(len(self.logger.messages), 1)
-        request.setResponseCode(503)
-        request.finish()
-        stub.flush()
-        self.successResultOf(d)
-        end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-1]
-        self.assertEqual((end["exception"], end["status"]), ("builtins.KeyError", 503))
-
-    def test_tracestatePassedOn(self) -> None:
-        """
-        Requests made while handling a request with Trace Context headers
-        pass its C{tracestate} and flags on.
-        """
-        agent = RecordingAgent()
-
-        def render(request: Any) -> bytes:
-            with continue_request(request):
-                with start_action(action_type="app:work"):
-                    TracingAgent(agent).request(b"GET", b"http://downstream/")
-            return b""
-
-        self.serve(render, {b"traceparent": [TRACEPARENT[:-2] + b"00"], b"tracestate": [b"v=1"]})
-        sent = agent.requests[0][2]
-        assert sent is not None
-        self.assertEqual(sent.getRawHeaders(b"tracestate"), [b"v=1"])
-        self.assertTrue(sent.getRawHeaders(b"traceparent")[0].endswith(b"-00"))  # type: ignore[index]
-        self.assertTrue(sent.getRawHeaders(b"x-eliot-task-id")[0].startswith(TASK_UUID.encode()))  # type: ignore[index]
-        self.assertIsNone(_REMOTE_TRACE.get())
