@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_json_values -*-
+# -*- test-case-name: txcausal.test.test_json_values,txcausal.test.test_json_escapes -*-
 """
 The slow path of encoding: a copy of a message that says the same thing in
 values JSON can write, made only when orjson refuses the message or wrote a

@@ -201,6 +201,7 @@ class ActionMessagesTests(IsolatedOutputMixin, SynchronousTestCase):
         self.collect()
         self.assertTrue(verifyObject(IAction, start_action(action_type="a")))
 
+
 class ContextTests(IsolatedOutputMixin, SynchronousTestCase):
     """
     The current action follows threads and asyncio tasks.

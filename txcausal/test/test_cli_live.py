@@ -75,6 +75,7 @@ class Live:
         self.process.wait(timeout=60)
         return err.decode("utf-8")
 
+
 class StreamTests(SynchronousTestCase):
     """
     Logs as they really arrive: concatenated, live, growing and rotated.

@@ -133,6 +133,7 @@ class CommandProcessTests(SynchronousTestCase):
         for name in ("tree", "pretty", "filter", "story"):
             self.assertIn(name, result.stdout)
 
+
 class HostileFileTests(SynchronousTestCase):
     """
     Untrusted files cannot make the command reveal, hang or eat the
@@ -195,6 +196,7 @@ class HostileFileTests(SynchronousTestCase):
         self.assertIn(f"big.log:1: skipped: longer than {DEFAULT_MAX_LINE_BYTES} bytes",
                       result.stderr)
         self.assertLess(peaks[1] - peaks[0], DEFAULT_MAX_LINE_BYTES + (8 << 20))
+
 
 class StoryProcessTests(SynchronousTestCase):
     """

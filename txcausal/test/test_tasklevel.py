@@ -174,6 +174,7 @@ class CrossProcessTests(IsolatedOutputMixin, SynchronousTestCase):
         except InvalidTaskId:
             pass
 
+
 class TaskLevelTests(SynchronousTestCase):
     """
     The algebra of L{TaskLevel}.

@@ -183,6 +183,7 @@ class TaskListTests(ViewTestCase):
         """
         self.assertEqual(self.json("api/tasks?limit=100000")["limit"], 500)
 
+
 class SafetyTests(ViewTestCase):
     """
     Headers, and nothing served but the page, its two files and the API.
@@ -252,6 +253,7 @@ class SafetyTests(ViewTestCase):
         A field past 64 bits is still sent.
         """
         self.assertEqual(dumps({"n": 2**70}), b'{"n": 1180591620717411303424}')
+
 
 class ExportsTests(SynchronousTestCase):
     """

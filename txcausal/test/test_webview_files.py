@@ -43,6 +43,7 @@ TWISTED_RECORD = (
     b'"log_namespace": "app", "log_time": 7.0}\n'
 )
 
+
 class JoinTests(FilesTestCase):
     """
     Several processes' files make one tree per task.
@@ -167,6 +168,7 @@ class JoinTests(FilesTestCase):
         (short,) = self.load(files, "short").task.messages()
         self.assertEqual(short["timestamp"], 2.0)
 
+
 class TrialSearchTests(FilesTestCase):
     """
     Searches find trial's text events by what the reader makes of them.
@@ -185,6 +187,7 @@ class TrialSearchTests(FilesTestCase):
         for search in [Search(story_predicate(failed), needle_for(failed, fold_case=True)),
                        Search(text_predicate("ValueError: bad"), needle_for("valueerror: bad"))]:
             self.assertEqual(self.successResultOf(files.search(search)), {failed})
+
 
 class SearchAndBoundsTests(FilesTestCase):
     """

@@ -104,6 +104,7 @@ class EventStreamTests(SynchronousTestCase):
         self.clock.advance(0.5)
         self.assertIn(b'"tasks":null', request.written[-1])
 
+
 class TaskRingTests(SynchronousTestCase):
     """
     L{TaskRing}: a bounded destination.
@@ -202,6 +203,7 @@ class TaskRingTests(SynchronousTestCase):
         self.assertEqual(loaded.task.root.action_type, "svc:job")
         self.assertEqual(row["status"], "succeeded")
 
+
 def _all() -> Any:
     from txcausal._view_index import Query
 
@@ -225,6 +227,7 @@ class _added:
         from txcausal import remove_destination
 
         remove_destination(self.destination)
+
 
 class FailedRuleTests(SynchronousTestCase):
     """

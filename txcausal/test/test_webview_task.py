@@ -138,6 +138,7 @@ class TaskTreeTests(ViewTestCase):
         self.assertLess(tracemalloc.get_traced_memory()[1], 5 << 20)
         self.assertEqual(root["missing"], [[[2], [10**9 - 1]]])
 
+
 class StoryPageTests(ViewTestCase):
     """
     The story of a key on the page is the story C{txcausal story} shows
