@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_bench -*-
+# -*- test-case-name: txcausal.test.test_bench,txcausal.test.test_bench_profile -*-
 """
 The command line: run every scenario, print the versions, the machine and
 the table; or, with C{--profile N}, profile txcausal's operation of scenario

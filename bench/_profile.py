@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_bench -*-
+# -*- test-case-name: txcausal.test.test_bench_profile -*-
 """
 C{python -m bench --profile N}: txcausal's operation of scenario C{N} (1 to
 4) under pyinstrument, printed as a plain-text call tree, to find where a

@@ -56,6 +56,23 @@ def docs_dir() -> Path:
     return _beside_package("docs", "quickstart.md", "TXCAUSAL_DOCS")
 
 
+def bench_root() -> Path:
+    """
+    Find the repository root holding C{bench/}: C{$TXCAUSAL_BENCH_ROOT}, the
+    current directory, or beside the package (editable installs).
+
+    @raise SkipTest: If there is none (an installed copy run elsewhere), saying
+        how to run the test.
+    """
+    candidates = [os.environ.get("TXCAUSAL_BENCH_ROOT"), Path.cwd(),
+                  Path(txcausal.__file__).resolve().parent.parent]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "bench" / "_harness.py").exists():
+            return Path(candidate)
+    raise SkipTest("needs bench/ from a txcausal checkout: run `tox` in the checkout, or set"
+                   " TXCAUSAL_BENCH_ROOT=/path/to/checkout")
+
+
 def run_python(
     args: List[str],
     cwd: Optional[Path] = None,
