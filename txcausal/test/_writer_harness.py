@@ -8,7 +8,8 @@ thread.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, List, Tuple
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, List, Tuple
 
 from txcausal._writer import MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
@@ -60,6 +61,21 @@ class WriterHarness(CapturingMixin):
         writer.startService()
         self.addCleanup(lambda: writer.running and (writer.stopService(), performAll()))  # type: ignore[attr-defined]
         return writer, written, performAll
+
+
+def real_log_file(case: Any) -> Tuple[Path, IO[bytes]]:
+    """
+    Open a real log file for an end-to-end test of a writer, closed when
+    C{case} ends, after emptying the buffer of messages logged before any
+    destination was added (so that none of them lands in the file).
+
+    @return: The file's path and the file, open for appending.
+    """
+    flush_early_buffer()
+    path = Path(case.mktemp())
+    file = open(path, "ab")
+    case.addCleanup(file.close)
+    return path, file
 
 
 class Switchable:

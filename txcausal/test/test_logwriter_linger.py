@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import threading
 from functools import partial
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
 import orjson
@@ -27,6 +26,7 @@ from txcausal.test._helpers import (
     IsolatedOutputMixin,
     flush_early_buffer,
 )
+from txcausal.test._writer_harness import real_log_file
 
 LINGER = 0.005
 
@@ -271,10 +271,7 @@ class RealThreadsTests(TestCase):
         """
         from twisted.internet import reactor
 
-        flush_early_buffer()
-        path = Path(self.mktemp())
-        file = open(path, "ab")
-        self.addCleanup(file.close)
+        path, file = real_log_file(self)
         writer = ThreadedWriter(FileDestination(file), reactor)
         writer.startService()
 
@@ -305,10 +302,7 @@ class RealThreadsTests(TestCase):
         """
         from twisted.internet import reactor
 
-        flush_early_buffer()
-        path = Path(self.mktemp())
-        file = open(path, "ab")
-        self.addCleanup(file.close)
+        path, file = real_log_file(self)
         lingering = threading.Event()
 
         def sleep(seconds: float) -> object:

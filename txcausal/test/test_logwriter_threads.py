@@ -30,6 +30,7 @@ from txcausal.test._helpers import (
     run_example,
     run_python,
 )
+from txcausal.test._writer_harness import real_log_file
 
 
 class _SlowDestination:
@@ -271,10 +272,7 @@ class RealForkTests(TestCase):
         """
         from twisted.internet import reactor
 
-        flush_early_buffer()
-        path = Path(self.mktemp())
-        logFile = open(path, "ab")
-        self.addCleanup(logFile.close)
+        path, logFile = real_log_file(self)
         writer = ThreadedWriter(FileDestination(logFile), reactor)
         writer.startService()
         for n in range(2000):
