@@ -16,6 +16,7 @@ from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
 
 from attrs import define, field, frozen
 
+from ._tasklevel import LevelRuns
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
@@ -127,13 +128,17 @@ class WrittenAction:
         slots = self._slots
         return [slots[index] for index in sorted(slots)]
 
-    def missing_levels(self) -> List[Tuple[int, ...]]:
+    def missing_levels(self) -> LevelRuns:
         """
         The levels between start and finish for which nothing was seen,
         except those handed off to another process.
+
+        @return: A read-only sequence of the levels, in order, equal to the
+            list of them; it holds only the runs of L{gaps} and makes each
+            level as it is read, so a hostile finish message at level
+            C{[10**9]} costs no more memory than one missing level.
         """
-        prefix = self.task_level
-        return [prefix + (i,) for first, last in self.gaps() for i in range(first, last + 1)]
+        return LevelRuns(self.task_level, self.gaps())
 
     def gaps(self) -> List[Tuple[int, int]]:
         """

@@ -1,13 +1,17 @@
 # -*- test-case-name: txcausal.test.test_tasklevel -*-
 """
-Positions in a task's tree: L{TaskLevel}, and L{InvalidTaskId} for a
-position (or a serialized task id) that is malformed.
+Positions in a task's tree: L{TaskLevel}, L{InvalidTaskId} for a position
+(or a serialized task id) that is malformed, and L{LevelRuns}, runs of
+sibling positions held as runs.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Optional
+from bisect import bisect_right
+from collections.abc import Sequence
+from operator import index as as_index
+from typing import Iterable, Iterator, List, Optional, Tuple, Union, overload
 
 from attrs import field, frozen
 
@@ -82,3 +86,143 @@ class TaskLevel:
         @return: The enclosing position, or C{None} at the top.
         """
         return TaskLevel(self.level[:-1]) if self.level else None
+
+
+Level = Tuple[int, ...]
+
+#: Up to this many levels, a L{LevelRuns} shows itself as the list of them.
+_SHOWN = 20
+
+
+class LevelRuns(Sequence[Level]):
+    """
+    The levels C{prefix + (i,)} for the indices C{i} of runs of indices, in
+    order: a read-only sequence that holds only the runs, so that a run of
+    a billion levels (a hostile log's finish message at level C{[10**9]})
+    takes no more memory than a run of one.  Each level is made as it is
+    read; C{len}, an index and C{in} take time in the number of runs, not
+    of levels.  It reads as the list of its levels does (iterated, indexed,
+    sliced into a list, searched, reversed) and is equal to that list, but
+    it is not a list: C{list(runs)} makes one.
+    """
+
+    __slots__ = ("_prefix", "_runs", "_firsts", "_ends")
+
+    def __init__(self, prefix: Level, runs: Iterable[Tuple[int, int]]) -> None:
+        """
+        @param prefix: The level the indices are under.
+        @param runs: Runs C{(first, last)} of indices, both included, in
+            increasing order; runs that touch are joined, empty ones left
+            out.
+
+        @raise ValueError: If a run starts before the one before it ends.
+        """
+        joined: List[Tuple[int, int]] = []
+        for first, last in runs:
+            if first > last:
+                continue
+            if joined and first <= joined[-1][1]:
+                raise ValueError(f"runs out of order: {joined[-1]} then {(first, last)}")
+            if joined and first == joined[-1][1] + 1:
+                joined[-1] = (joined[-1][0], last)
+            else:
+                joined.append((first, last))
+        self._prefix = tuple(prefix)
+        self._runs = tuple(joined)
+        self._firsts = [first for first, _ in joined]
+        self._ends: List[int] = []
+        total = 0
+        for first, last in joined:
+            total += last - first + 1
+            self._ends.append(total)
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    @overload
+    def __getitem__(self, index: int) -> Level: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> List[Level]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[Level, List[Level]]:
+        """
+        @return: The level at C{index}; for a slice, the list of those
+            levels.
+
+        @raise IndexError: If there is no level at C{index}.
+        """
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        position = as_index(index)
+        if position < 0:
+            position += len(self)
+        if not 0 <= position < len(self):
+            raise IndexError("level index out of range")
+        run = bisect_right(self._ends, position)
+        before = self._ends[run - 1] if run else 0
+        return self._prefix + (self._firsts[run] + position - before,)
+
+    def __iter__(self) -> Iterator[Level]:
+        prefix = self._prefix
+        for first, last in self._runs:
+            for i in range(first, last + 1):
+                yield prefix + (i,)
+
+    def __reversed__(self) -> Iterator[Level]:
+        prefix = self._prefix
+        for first, last in reversed(self._runs):
+            for i in range(last, first - 1, -1):
+                yield prefix + (i,)
+
+    def __contains__(self, level: object) -> bool:
+        """
+        @return: Whether C{level}, a tuple of ints, is one of the levels.
+        """
+        if not (isinstance(level, tuple) and len(level) == len(self._prefix) + 1
+                and level[:-1] == self._prefix and isinstance(level[-1], int)):
+            return False
+        run = bisect_right(self._firsts, level[-1]) - 1
+        return run >= 0 and level[-1] <= self._runs[run][1]
+
+    def index(self, value: object, start: int = 0, stop: Optional[int] = None) -> int:
+        """
+        @return: The position of level C{value}, between C{start} and
+            C{stop} (as for a list) if given.
+
+        @raise ValueError: If it is not there.
+        """
+        low, high, _ = slice(start, stop).indices(len(self))
+        if value in self:
+            last = value[-1]  # type: ignore[index]
+            run = bisect_right(self._firsts, last) - 1
+            position: int = (self._ends[run - 1] if run else 0) + last - self._firsts[run]
+            if low <= position < high:
+                return position
+        raise ValueError(f"{value!r} is not in the levels")
+
+    def count(self, value: object) -> int:
+        """
+        @return: 1 if level C{value} is one of the levels, else 0.
+        """
+        return 1 if value in self else 0
+
+    def __eq__(self, other: object) -> bool:
+        """
+        @return: Whether C{other}, a L{LevelRuns} or a list, holds the same
+            levels in the same order.
+        """
+        if isinstance(other, LevelRuns):
+            same = (self._prefix, self._runs) == (other._prefix, other._runs)
+            return same or not (self._runs or other._runs)
+        if isinstance(other, list):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if len(self) <= _SHOWN:
+            return repr(list(self))
+        return (f"<LevelRuns: {len(self)} levels under {list(self._prefix)}, "
+                f"in runs {list(self._runs)}>")

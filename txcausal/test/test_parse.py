@@ -4,7 +4,8 @@ Tests for L{txcausal.parse}: building task trees from messages in any order.
 
 from __future__ import annotations
 
-from typing import List
+import tracemalloc
+from typing import List, Sequence, Tuple
 
 import orjson
 from hypothesis import given, settings
@@ -17,6 +18,8 @@ from txcausal.test._helpers import CapturingMixin
 from txcausal.test._reading import end, msg, only, sample_task, shape, start
 
 _settings = settings(derandomize=True, deadline=None, max_examples=60)
+#: A finish message's level that a hostile or corrupt log may hold.
+HOSTILE_LEVEL = 10**9
 
 
 class ParserTests(SynchronousTestCase):
@@ -219,6 +222,76 @@ class ParserTests(SynchronousTestCase):
         messages = sample_task()
         task = only(list(parse_messages(reversed(messages))))
         self.assertEqual(list(task.messages()), messages)
+
+
+class MissingLevelsTests(SynchronousTestCase):
+    """
+    L{WrittenAction.missing_levels}: the levels missing between an action's
+    start and finish, as a read-only sequence made as it is read.
+    """
+
+    def action(self, *levels: List[int]) -> WrittenAction:
+        """
+        @return: An action started at C{[1]}, with a message at each of
+            C{levels} but the last, where it finishes.
+        """
+        messages = [start("T", [1], 1.0, "a"), *(msg("T", level, 1.5) for level in levels[:-1]),
+                    end("T", levels[-1], 2.0, "a")]
+        return only(list(parse_messages(messages))).root
+
+    def missing(self, *levels: List[int]) -> Sequence[Tuple[int, ...]]:
+        """
+        @return: The missing levels of L{action}C{(*levels)}.
+        """
+        return self.action(*levels).missing_levels()
+
+    def test_likeAList(self) -> None:
+        """
+        The levels of several runs read as the list of them does: iterated,
+        indexed from either end, sliced, searched, reversed, compared with a
+        list (and, as a list, not equal to a tuple), shown.
+        """
+        missing = self.missing([3], [6], [9])
+        expected = [(2,), (4,), (5,), (7,), (8,)]
+        self.assertEqual(missing, expected)
+        self.assertEqual(expected, missing)
+        self.assertNotEqual(missing, tuple(expected))  # As a list is not.
+        self.assertNotEqual(missing, expected[:-1])
+        self.assertNotEqual(missing, [(2,), (4,), (5,), (7,), (9,)])
+        self.assertEqual(list(missing), expected)
+        levels: List[object] = [missing[i] for i in range(-5, 5)]
+        self.assertEqual(levels, expected * 2)
+        self.assertEqual(missing[1:4], expected[1:4])
+        self.assertEqual(missing[::-2], expected[::-2])
+        self.assertRaises(IndexError, lambda: missing[5])
+        self.assertEqual(missing.index((7,)), 3)
+        self.assertEqual(list(reversed(missing)), expected[::-1])
+        self.assertEqual((len(missing), repr(missing)), (5, repr(expected)))
+        self.assertEqual(self.missing([2]), [])
+        self.assertFalse(self.missing([2]))
+
+    def test_hostileFinishLevel(self) -> None:
+        """
+        A finish message at level C{[10**9]} (a hostile or corrupt log)
+        leaves a billion levels missing, which take no more memory than
+        their one run: counted, indexed, searched, compared and shown
+        without being made.
+        """
+        action = self.action([HOSTILE_LEVEL])
+        tracemalloc.start()
+        self.addCleanup(tracemalloc.stop)
+        missing = action.missing_levels()
+        self.assertEqual(len(missing), HOSTILE_LEVEL - 2)
+        self.assertEqual((missing[0], missing[-1], missing[12345]),
+                         ((2,), (HOSTILE_LEVEL - 1,), (12347,)))
+        self.assertIn((HOSTILE_LEVEL // 2,), missing)
+        self.assertNotIn((HOSTILE_LEVEL,), missing)
+        self.assertNotIn((2, 1), missing)
+        self.assertEqual(missing.index((HOSTILE_LEVEL - 1,)), HOSTILE_LEVEL - 3)
+        self.assertNotEqual(missing, [(2,)])
+        self.assertEqual(missing, action.missing_levels())
+        self.assertLess(tracemalloc.get_traced_memory()[1], 1 << 20)
+        self.assertIn(f"{HOSTILE_LEVEL - 2} levels", repr(missing))
 
 
 class RoundTripTests(CapturingMixin, SynchronousTestCase):

@@ -20,6 +20,7 @@ from txcausal import (
     start_action,
 )
 from txcausal._action import MAX_TASK_ID_LENGTH, MAX_TASK_LEVEL_DEPTH, parse_task_id
+from txcausal._tasklevel import LevelRuns
 
 from ._helpers import IsolatedOutputMixin
 
@@ -227,3 +228,42 @@ class TaskLevelTests(SynchronousTestCase):
         self.assertTrue(level.is_sibling_of(TaskLevel([2, 7])))
         self.assertFalse(level.is_sibling_of(TaskLevel([3, 1])))
         self.assertEqual(len({level, TaskLevel([2, 1])}), 1)
+
+
+class LevelRunsTests(SynchronousTestCase):
+    """
+    L{LevelRuns}: runs of sibling levels, held as runs.
+    """
+
+    def test_runsJoined(self) -> None:
+        """
+        Runs that touch are joined and empty ones left out, so that equal
+        levels make equal sequences; runs out of order are refused.
+        """
+        joined = LevelRuns((4,), [(2, 3), (5, 4), (4, 6), (9, 9)])
+        self.assertEqual(joined, LevelRuns((4,), [(2, 6), (9, 9)]))
+        self.assertEqual(joined, [(4, 2), (4, 3), (4, 4), (4, 5), (4, 6), (4, 9)])
+        self.assertNotEqual(joined, LevelRuns((5,), [(2, 6), (9, 9)]))
+        self.assertEqual(LevelRuns((4,), []), LevelRuns((5,), [(3, 2)]))
+        self.assertRaises(ValueError, LevelRuns, (), [(5, 6), (6, 7)])
+
+    def test_searchedAsAList(self) -> None:
+        """
+        C{index} and C{count} answer as the list of the levels does, with
+        bounds too.
+        """
+        runs = LevelRuns((3,), [(2, 4), (7, 9)])
+        levels: List[object] = list(runs)
+        for value in levels + [(3, 5), (3,), "x"]:
+            for bounds in [(), (2,), (0, 3), (-3,), (1, -1), (-100, 100), (4, 2)]:
+                expected: object
+                try:
+                    expected = levels.index(value, *bounds)
+                except ValueError:
+                    expected = ValueError
+                if expected is ValueError:
+                    self.assertRaises(ValueError, runs.index, value, *bounds)
+                else:
+                    self.assertEqual(runs.index(value, *bounds), expected)
+            self.assertEqual(runs.count(value), levels.count(value))
+
