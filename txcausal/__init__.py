@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_exports -*-
 """
 txcausal: causal logging for Twisted programs.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_cli_process -*-
 """
 C{python -m txcausal}: the C{txcausal} command.
 """

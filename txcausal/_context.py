@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_context -*-
+# -*- test-case-name: txcausal.test.test_action,txcausal.test.test_coroutines -*-
 """
 Which action is current: a C{contextvars.ContextVar}, so threads, asyncio
 tasks and Twisted coroutines (C{inlineCallbacks}, C{ensureDeferred}) each see

@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_interfaces -*-
+# -*- test-case-name: txcausal.test.test_action,txcausal.test.test_output -*-
 """
 The extension points of txcausal, with their contracts.
 """

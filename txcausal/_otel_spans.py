@@ -57,15 +57,21 @@ START_MISSING_ATTRIBUTE = "txcausal.start_missing"
 #: txcausal action (from a bare C{traceparent}).
 PARENT_SPAN_ID_FIELD = "parent_span_id"
 
+#: The trace flags of a span that is sampled.
 SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+#: The trace flags of a span that is not sampled.
 NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _OK = Status(StatusCode.OK)
 #: The status of a span whose action has not finished.
 UNSET_STATUS = Status(StatusCode.UNSET)
 
+#: The fields of a start message that are not a span's attributes (the span
+#: itself tells them).
 START_SKIPPED = frozenset(
     [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, ACTION_TYPE_FIELD, ACTION_STATUS_FIELD]
 )
+#: The fields of a finish message that are not a span's attributes (the
+#: span, its status or its exception event tell them).
 END_SKIPPED = START_SKIPPED | {
     DURATION_FIELD, EXCEPTION_FIELD, REASON_FIELD, REMOTE_TASK_LEVELS_FIELD, TRACEBACK_FIELD
 }

@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_wire -*-
+# -*- test-case-name: txcausal.test.test_output,txcausal.test.test_compat -*-
 """
 The wire format: the names of the fields and statuses txcausal writes, and
 the messages it writes about itself.

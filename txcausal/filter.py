@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_eliot_modules -*-
 """
 Filter a log with a Python expression, as C{eliot.filter}::
 
@@ -17,6 +18,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import IO, Any, Iterable, Union
 
+#: What C{python -m txcausal.filter} prints when not given one expression.
 USAGE = """\
 Usage: python -m txcausal.filter <expr> < app.log
 

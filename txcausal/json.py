@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_jsondefault -*-
 """
 JSON encoding support, as C{eliot.json}: L{json_default}, the function
 txcausal encodes the types JSON does not know with.

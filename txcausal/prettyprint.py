@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_eliot_modules -*-
 """
 Human-readable text for single messages, as C{eliot.prettyprint} writes
 it: L{pretty_format} (a block per message) and L{compact_format} (a line per

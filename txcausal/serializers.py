@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_eliot_modules -*-
 """
 Serializers for L{txcausal.Field}, as C{eliot.serializers}.
 """

@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_eliot_modules -*-
 """
 TAI64N timestamps (nanosecond precision, read by logstash), as
 C{eliot.tai64n}: L{encode} and L{decode}.  Leap seconds are taken as the ten

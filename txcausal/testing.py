@@ -1,3 +1,4 @@
+# -*- test-case-name: txcausal.test.test_testing -*-
 """
 Helpers for testing what your code logs, with trial, unittest or pytest.
 

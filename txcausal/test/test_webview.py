@@ -1,6 +1,6 @@
 """
 The web view's task list (C{api/tasks}) and what it serves, in memory: a
-L{TaskRing} as the source, requests through treq's L{StubTreq} (a real
+L{TaskRing} as the source, requests through L{treq.testing.StubTreq} (a real
 twisted.web site over an in-memory transport).  One task's page is tested in
 L{txcausal.test.test_webview_task}, the ring and the event stream in
 L{txcausal.test.test_webview_ring}.
