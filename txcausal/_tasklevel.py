@@ -1,8 +1,8 @@
 # -*- test-case-name: txcausal.test.test_tasklevel -*-
 """
 Positions in a task's tree: L{TaskLevel}, L{InvalidTaskId} for a position
-(or a serialized task id) that is malformed, and L{LevelRuns}, runs of
-sibling positions held as runs.
+(or a serialized task id) that is malformed, and L{LevelRuns}, sibling
+positions held as runs of indices.
 """
 
 from __future__ import annotations
