@@ -160,8 +160,25 @@ def open_path(path: str) -> BinaryIO:
         raw.close()
         raise
     if magic == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return _OwnGzipFile(raw)  # type: ignore[return-value]
     return raw
+
+
+class _OwnGzipFile(gzip.GzipFile):
+    """
+    A gzip file decompressing a file it owns: closing it closes that file
+    too, as C{gzip.open} does with the file it opens by name.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._owned = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._owned.close()
 
 
 def wrap_stream(stream: BinaryIO) -> BinaryIO:

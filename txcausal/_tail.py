@@ -233,7 +233,7 @@ class FileFollower:
         fd = os.dup(spill.file.fileno())
         self.active.append(self.files.add(self._source, self.name, fd, None, self._max_line,
                                           spill))
-        self._start_thread(lambda: spill.copy(stream))
+        self._start_thread(lambda: spill.copy(stream, close=self.path != "-"))
 
     def _fail(self, error: Optional[OSError]) -> None:
         """

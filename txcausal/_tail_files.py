@@ -14,6 +14,7 @@ import errno
 import os
 import threading
 from collections import deque
+from contextlib import nullcontext
 from typing import IO, BinaryIO, Callable, Deque, Iterator, List, Optional, Tuple, cast
 
 from attrs import define, field, frozen
@@ -46,20 +47,23 @@ class Spill:
     done: bool = False
     error: Optional[str] = None
 
-    def copy(self, stream: IO[bytes]) -> None:
+    def copy(self, stream: IO[bytes], close: bool = False) -> None:
         """
-        Copy C{stream}, decompressed if it is compressed, as it comes.
+        Copy C{stream}, decompressed if it is compressed, as it comes; then
+        close it if C{close} (a file opened for the copy, not standard
+        input).
         """
         try:
-            # Here, not in the caller's loop: telling whether a pipe holds
-            # gzip waits for its first bytes.
-            stream = wrap_stream(cast(BinaryIO, stream))
-            # read1 returns what is there: a pipe that stays open is copied
-            # as it comes, not once a buffer is full.
-            read = getattr(stream, "read1", stream.read)
-            for chunk in iter(lambda: read(1 << 16), b""):
-                self.file.write(chunk)
-                self.file.flush()
+            with stream if close else nullcontext():
+                # Here, not in the caller's loop: telling whether a pipe
+                # holds gzip waits for its first bytes.
+                source = wrap_stream(cast(BinaryIO, stream))
+                # read1 returns what is there: a pipe that stays open is
+                # copied as it comes, not once a buffer is full.
+                read = getattr(source, "read1", source.read)
+                for chunk in iter(lambda: read(1 << 16), b""):
+                    self.file.write(chunk)
+                    self.file.flush()
         except Exception as e:  # Reported in the status, never raised.
             self.error = f"{type(e).__name__}: {e}"
         finally:

@@ -5,8 +5,10 @@ joining its messages into tasks as they arrive.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import os
+import warnings
 from pathlib import Path
 from typing import List
 
@@ -211,6 +213,20 @@ class TaskFollowerTests(SynchronousTestCase):
             f.write(gzip.compress(lines(start("A", [1], 1.0, "a"), end("A", [2], 2.0, "a"))))
         self.assertEqual(self.poll(), [("A", False, True)])
         self.assertEqual(self.errors, [])
+
+    def test_compressedClosed(self) -> None:
+        """
+        A compressed file is closed once copied: no C{ResourceWarning}
+        for it.
+        """
+        with open(self.path, "wb") as f:
+            f.write(gzip.compress(lines(start("A", [1], 1.0, "a"), end("A", [2], 2.0, "a"))))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            self.poll()
+            gc.collect()
+        unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+        self.assertEqual([m for m in unclosed if self.path in m], [])
 
     def test_lastLineWithoutNewline(self) -> None:
         """

@@ -172,3 +172,16 @@ class LineBatchesTests(SynchronousTestCase):
             self.assertEqual(list(line_batches(stream)), [[b"a", b"b"]])
         stream = wrap_stream(io.BufferedReader(io.BytesIO(data)))
         self.assertEqual(list(line_batches(stream)), [[b"a", b"b"]])
+
+    def test_gzipPathClosed(self) -> None:
+        """
+        Closing what L{open_path} gave for a gzip file closes the file
+        itself too (no C{ResourceWarning} for it later).
+        """
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(gzip.compress(b"a\n"))
+        with open_path(path) as stream:
+            descriptor = stream.fileno()
+            os.fstat(descriptor)
+        self.assertRaises(OSError, os.fstat, descriptor)
