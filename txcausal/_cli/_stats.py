@@ -25,7 +25,7 @@ from ._common import (
     non_negative,
     write_json_lines,
 )
-from ._text import clean, format_level
+from ._text import clean, format_duration, format_level
 from ._tree import add_max_open_argument
 
 NAME = "stats"
@@ -36,15 +36,9 @@ _COLUMNS = ["action type", "count", "failed", "p50", "p90", "p99", "max", "total
 
 def _seconds(value: Optional[float]) -> str:
     """
-    A duration, in units that show it: C{1.234s}, C{12.3ms}, C{45us}.
+    A duration as the tree shows it (L{format_duration}); C{-} if none.
     """
-    if value is None:
-        return "-"
-    if value >= 1 or value <= 0:
-        return f"{value:.3f}s"
-    if value >= 0.001:
-        return f"{value * 1000:.1f}ms"
-    return f"{value * 1e6:.0f}us"
+    return "-" if value is None else format_duration(value)
 
 
 def _cells(row: TypeStats) -> List[str]:

@@ -7,7 +7,7 @@ tree glyphs, shared by every subcommand.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from math import floor
+from math import floor, inf
 from typing import Any, Dict, List, Tuple
 
 from attrs import frozen
@@ -70,11 +70,17 @@ class TimeFormatter:
 
 def format_duration(seconds: float, micro: str = "µs") -> str:
     """
-    Format a duration in seconds, with millisecond precision; one shorter
-    than a millisecond in whole microseconds, with the unit C{micro}.
+    Format a duration in the unit that shows it: C{1.234s} from a second
+    up, C{12.3ms} from a millisecond up, C{42µs} below (with the unit
+    C{micro}); a figure that rounds up to the next unit is shown in it.
     """
-    if -0.001 < seconds < 0.001:
+    size = abs(seconds)
+    if not size < inf:  # NaN and the infinities, as Python writes them.
+        return f"{seconds}s"
+    if round(size * 1_000_000) < 1000:
         return f"{seconds * 1_000_000:.0f}{micro}"
+    if round(size * 10_000) < 10_000:
+        return f"{seconds * 1000:.1f}ms"
     return f"{seconds:.3f}s"
 
 

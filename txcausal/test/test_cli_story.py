@@ -29,17 +29,17 @@ class StoryCommandTests(SynchronousTestCase):
             out,
             """\
 R
-`-- * http:request/1 => started 1970-01-01 00:00:01.000Z ~ 0.400s
+`-- * http:request/1 => started 1970-01-01 00:00:01.000Z ~ 400.0ms
     |-- request_id: inc-123
     |-- db:query/2 1970-01-01 00:00:01.100Z
     |   `-- table: users
-    |-- cache:get/3/1 => started 1970-01-01 00:00:01.200Z ~ 0.100s
+    |-- cache:get/3/1 => started 1970-01-01 00:00:01.200Z ~ 100.0ms
     |   `-- cache:get/3/2 => succeeded 1970-01-01 00:00:01.300Z
     `-- http:request/4 => succeeded 1970-01-01 00:00:01.400Z
 
 B
-`-- batch:run/1 => started 1970-01-01 00:00:05.000Z ~ 0.800s
-    |-- * batch:handle/3/1 => started 1970-01-01 00:00:05.200Z ~ 0.200s
+`-- batch:run/1 => started 1970-01-01 00:00:05.000Z ~ 800.0ms
+    |-- * batch:handle/3/1 => started 1970-01-01 00:00:05.200Z ~ 200.0ms
     |   |-- item: inc-123
     |   |-- batch:transition/3/2 1970-01-01 00:00:05.300Z
     |   |   `-- state: memory

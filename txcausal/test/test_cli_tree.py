@@ -46,7 +46,7 @@ class TreeCommandTests(SynchronousTestCase):
             out,
             """\
 T
-└── app:main/1 ⇒ started 2001-09-09 01:46:40.000Z ⧖ 0.500s
+└── app:main/1 ⇒ started 2001-09-09 01:46:40.000Z ⧖ 500.0ms
     ├── user: alice
     ├── app:note/2 2001-09-09 01:46:40.250Z
     │   └── nested:
@@ -82,6 +82,22 @@ T
         self.assertIn("=> started 2001-09-09 01:46:40.000Z ~ 42us\n", ascii)
         pretty = cli(["pretty"], lines(msg("S", [1], T0, message_type="m", duration=0.0002)))[1]
         self.assertIn("  m ⧖ 200µs\n", pretty)
+
+    def test_durationUnits(self) -> None:
+        """
+        A duration is shown in the unit that shows it, the same in C{tree},
+        C{pretty} and C{stats}: seconds to the millisecond from a second up,
+        milliseconds to a tenth from a millisecond up, microseconds below;
+        rounding up to the next unit shows that unit.
+        """
+        for seconds, text in [(2.5, "2.500s"), (0.99996, "1.000s"), (0.0123, "12.3ms"),
+                              (0.001, "1.0ms"), (0.0009996, "1.0ms"), (0.000042, "42µs"),
+                              (0.0, "0µs"), (-0.0123, "-12.3ms")]:
+            task = [start("S", [1], T0, "app:x"), end("S", [2], T0 + 1, "app:x", duration=seconds)]
+            self.assertIn(f"started 2001-09-09 01:46:40.000Z ⧖ {text}\n",
+                          cli(["tree"], lines(*task))[1])
+            self.assertIn(f"  app:x ⇒ succeeded ⧖ {text}\n", cli(["pretty"], lines(task[1]))[1])
+            self.assertIn(f"  {text}  S/1\n", cli(["stats"], lines(*task))[1])
 
     def test_fieldLimit(self) -> None:
         """

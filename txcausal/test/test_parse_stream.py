@@ -142,7 +142,7 @@ class HandedOffTests(CapturingMixin, SynchronousTestCase):
         self.assertNotIn("incomplete", out)
         self.assertNotIn("missing", out)
         self.assertIn(
-            "    ├── client:request/2/1 ⇒ started 1970-01-01 00:00:01.100Z ⧖ 0.800s\n"
+            "    ├── client:request/2/1 ⇒ started 1970-01-01 00:00:01.100Z ⧖ 800.0ms\n"
             "    │   ├── ↳ /2/2 continued in another process\n"
             "    │   └── client:request/2/3 ⇒ succeeded",
             out,
