@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import glob
+import logging
 import os
 import tempfile
 import time
@@ -83,8 +84,11 @@ class _Cluster:
         if self.client is None:
             self.directory = tempfile.mkdtemp(prefix="txcausal-dask-")
             self.destination = FileDestination(open(self.main_log, "ab"))
+            # silence_logs: test_taskError's task fails on purpose; the
+            # worker would log it on standard error.
             self.cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None)
+                                        host="127.0.0.1", dashboard_address=None,
+                                        silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
             atexit.register(self.stop)
             self.client.run(log_to_directory, self.directory)

@@ -219,12 +219,18 @@ class OTLPJSONTests(TwoProcesses, SynchronousTestCase):
     def test_badArguments(self) -> None:
         """
         Without C{--endpoint} or C{--format} (or with both) the command
-        refuses; a malformed C{--header} is reported.
+        refuses, saying so; a malformed C{--header} is reported.
         """
-        for args in [["export"], ["export", "--format", "ecs", "--endpoint", "http://x/"]]:
+        for args, text in [
+            (["export"], "one of the arguments --endpoint --format is required"),
+            (["export", "--format", "ecs", "--endpoint", "http://x/"], "not allowed with"),
+        ]:
+            usage = io.StringIO()
+            self.patch(sys, "stderr", usage)
             with self.assertRaises(SystemExit) as raised:
                 cli(args)
             self.assertEqual(raised.exception.code, 2)
+            self.assertIn(text, usage.getvalue())
         status, out, err = cli(["export", "--endpoint", "http://127.0.0.1:9/", "--header", "x"])
         self.assertEqual((status, err), (2, "txcausal: export: --header must be NAME=VALUE,"
                                              " not 'x'\n"))

@@ -106,9 +106,12 @@ class ThreadedWriterThreadTests(TestCase):
     def test_stopThreadingGivesUpOnStuckDestination(self) -> None:
         """
         When the destination is stuck, C{stopThreading} returns after
-        C{exitTimeout} and later messages do not block on it.
+        C{exitTimeout} and later messages do not block on it: what is lost
+        either way is reported on standard error.
         """
         flush_early_buffer()
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
         release = threading.Event()
         self.addCleanup(release.set)
         writer = ThreadedWriter(lambda message: None if release.wait(10) else None,
@@ -121,6 +124,10 @@ class ThreadedWriterThreadTests(TestCase):
         log_message("test:after")
         self.assertLess(time.monotonic() - started, 5)
         self.assertFalse(writer.running)
+        reasons = [orjson.loads(line)["reason"] for line in stderr.getvalue().splitlines()]
+        self.assertEqual(reasons, ["not written within the exit timeout of 0.05 s",
+                                   "logged after the ThreadedWriter gave up on its destination"
+                                   " at exit"])
 
     def test_workerSurvivesAnything(self) -> None:
         """
