@@ -1,9 +1,8 @@
 # -*- test-case-name: txcausal.test.test_file,txcausal.test.test_file_shortwrite -*-
 """
 L{FileDestination}: one JSON object per line, written to a file as it is
-logged (one system call per line on a regular file), L{ShortWrite}, what it
-raises when a full disk cuts a write short, and L{PipeClosed}, what it raises
-when the reader of a pipe has gone.
+logged (one system call per line on a regular file); what it raises when a
+write is cut short is in L{txcausal._shortwrite}.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._interfaces import IDestination
-from ._json import FAST_OPTIONS, NULL, JSONLineEncoder, encoder_for, safe_str
+from ._json import FAST_OPTIONS, NULL, JSONLineEncoder, encoder_for
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._rawfile import (
     Direct,
@@ -27,70 +26,17 @@ from ._rawfile import (
     direct,
     flush_waiting,
     is_text,
-    wait_writable,
     watch_encoder,
 )
-from ._wire import exception_name
-
-
-class ShortWrite(OSError):
-    """
-    A file took only part of a write: the disk is full, or the file raised
-    after taking some of the lines.
-
-    @ivar lost: How many lines of the write were neither written nor kept
-        to be written next (each line is one message as written: a message
-        that could not be encoded is written as two).
-    @ivar first: The start of the first line lost or, when none is, of the
-        line cut short (of its rest, for L{FileDestination.write_cut_line});
-        at most L{_SHOWN} bytes.
-    """
-
-    def __init__(self, reason: str, lost: int = 0, first: bytes = b"") -> None:
-        super().__init__(reason)
-        self.lost = lost
-        self.first = first
-
-
-class PipeClosed(ShortWrite):
-    """
-    The reader of the pipe (or socket) a L{FileDestination} writes to has
-    gone, as when a command's output is piped into C{head}: a normal end
-    for a command-line program.  The destination writes nothing more; each
-    later write raises a L{PipeClosed} whose C{again} is set, which the
-    destination registry counts as lost without reporting it again.
-
-    @ivar again: Whether the pipe had closed before this write.
-    """
-
-    def __init__(self, reason: str, lost: int, first: bytes, again: bool) -> None:
-        super().__init__(reason, lost, first)
-        self.again = again
-
-
-#: How much of a line a L{ShortWrite} shows.
-_SHOWN = 1000
-
-
-def _line_at(data: bytes, start: int) -> bytes:
-    """
-    @return: The start of the line of C{data} beginning at C{start}.
-    """
-    return data[start:start + _SHOWN].split(b"\n", 1)[0]
-
-
-def _lines(count: int) -> str:
-    """
-    @return: C{"1 line"}, C{"2 lines"}...
-    """
-    return f"{count:,} line" if count == 1 else f"{count:,} lines"
-
-
-def _cause(error: Optional[OSError]) -> str:
-    """
-    @return: What the file raised, for a L{ShortWrite}'s reason.
-    """
-    return "" if error is None else f" ({exception_name(error)}: {safe_str(error, 200)})"
+from ._shortwrite import (
+    SHOWN,
+    PipeClosed,
+    ShortWrite,
+    cause,
+    line_at,
+    lines_text,
+    write_from,
+)
 
 
 @implementer(IDestination)
@@ -285,7 +231,7 @@ class FileDestination:
                 self._write_rest(raw, data, written or 0)
             return
         if self._closed:
-            raise PipeClosed(self._closed, data.count(b"\n"), _line_at(data, 0), True)
+            raise PipeClosed(self._closed, data.count(b"\n"), line_at(data, 0), True)
         if self._reconfigured:
             self._follow_reconfigure(data)
         raw = self._direct
@@ -300,7 +246,7 @@ class FileDestination:
                 with self._lock:  # type: ignore[union-attr]
                     self._write_direct(raw, data)
         except BrokenPipeError as e:
-            raise self._close(e, data.count(b"\n"), _line_at(data, 0)) from e
+            raise self._close(e, data.count(b"\n"), line_at(data, 0)) from e
 
     def _write_direct(self, raw: Raw, data: bytes) -> None:
         """
@@ -356,13 +302,13 @@ class FileDestination:
 
         @return: The L{PipeClosed} to raise, counting C{lost} lines lost.
         """
-        self._closed = (f"the reader of the pipe has gone{_cause(error)}: "
+        self._closed = (f"the reader of the pipe has gone{cause(error)}: "
                         f"nothing more is written to it")
         if isinstance(self._direct, ThroughBuffer):
             self._direct.drop_unwritten()
         self._raw = self._direct = None
         self._pending = b""
-        return PipeClosed(f"{self._closed}; {_lines(lost)} lost", lost, first, False)
+        return PipeClosed(f"{self._closed}; {lines_text(lost)} lost", lost, first, False)
 
     def _write_rest(self, raw: Raw, data: bytes, written: int) -> None:
         """
@@ -373,7 +319,7 @@ class FileDestination:
         @raise OSError: If the file raised before taking any of C{data}.
         """
         with self._pendingLock:
-            done, error = _write_from(raw, data, written)
+            done, error = write_from(raw, data, written)
             if done < len(data):
                 self._cut(data, done, error)
 
@@ -405,17 +351,17 @@ class FileDestination:
             take is kept, and C{data}, not written, is lost.
         """
         pending = self._pending
-        done, error = _write_from(raw, pending, 0)
+        done, error = write_from(raw, pending, 0)
         self._pending = pending[done:]
         if isinstance(error, BrokenPipeError):
             raise self._close(error, data.count(b"\n") + 1,
-                              pending[done:][:_SHOWN]) from error
+                              pending[done:][:SHOWN]) from error
         if self._pending:
             lost = data.count(b"\n")
             raise ShortWrite(
                 f"the file took {done:,} of the {len(pending):,} bytes left of a line cut "
-                f"short earlier{_cause(error)}; that rest is kept and written next; "
-                f"{_lines(lost)} not written and lost", lost, _line_at(data, 0)) from error
+                f"short earlier{cause(error)}; that rest is kept and written next; "
+                f"{lines_text(lost)} not written and lost", lost, line_at(data, 0)) from error
 
     def _cut(self, data: bytes, done: int, error: Optional[OSError]) -> NoReturn:
         """
@@ -431,7 +377,7 @@ class FileDestination:
         start = data.rfind(b"\n", 0, done) + 1
         if isinstance(error, BrokenPipeError):
             raise self._close(error, data.count(b"\n", start),
-                              _line_at(data, start)) from error
+                              line_at(data, start)) from error
         if error is not None and done == 0:
             raise error
         end = done
@@ -445,9 +391,9 @@ class FileDestination:
         lost = data.count(b"\n", end)
         kept = ("; the rest of the line cut short is kept and written next"
                 if end > done else "")
-        first = _line_at(data, end if lost else start)
-        raise ShortWrite(f"the file took {done:,} of {len(data):,} bytes{_cause(error)}"
-                         f"{kept}; {_lines(lost)} lost", lost, first) from error
+        first = line_at(data, end if lost else start)
+        raise ShortWrite(f"the file took {done:,} of {len(data):,} bytes{cause(error)}"
+                         f"{kept}; {lines_text(lost)} lost", lost, first) from error
 
     def write_cut_line(self) -> None:
         """
@@ -464,12 +410,12 @@ class FileDestination:
             raw = self._direct
             if not pending or raw is None:
                 return
-            done, error = _write_from(raw, pending, 0)
+            done, error = write_from(raw, pending, 0)
             if done < len(pending):
                 raise ShortWrite(
                     f"the file took {done:,} of the {len(pending):,} bytes left of a line "
-                    f"cut short earlier{_cause(error)}, when no more were to be written; "
-                    f"{_lines(1)} lost", 1, pending[:_SHOWN]) from error
+                    f"cut short earlier{cause(error)}, when no more were to be written; "
+                    f"{lines_text(1)} lost", 1, pending[:SHOWN]) from error
 
     def __call__(self, message: Dict[str, Any]) -> None:
         # The hot path: encode and write_encoded's lock-free direct write,
@@ -500,27 +446,3 @@ def _nothing() -> None:
     """
     The flush of a file object that has none.
     """
-
-
-def _write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError]]:
-    """
-    Write C{data} to C{raw} from offset C{done} until the file takes it all,
-    takes nothing, or raises C{OSError}.
-
-    @return: How much of C{data} is written, and what the file raised.
-    """
-    view = memoryview(data)
-    while done < len(data):
-        try:
-            written = raw.write(view[done:])
-        except OSError as e:
-            return done, e
-        if written is None:
-            # A non-blocking file, full.
-            wait_writable(raw)
-            continue
-        if not written:
-            return done, None
-        done += written
-    return done, None
-

@@ -3,17 +3,19 @@
 L{Losses}: what a L{txcausal.logwriter.ThreadedWriter} lost to a failing
 destination, and the reports it owes about it.  The writer's thread writes
 through it; the reports are sent later, by the writer, through the other
-destinations.
+destinations.  L{_last_resort} writes a report no destination can take to
+standard error.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
-from typing import Any, Callable, Dict, List
+from typing import IO, Any, Callable, Dict, List, Optional
 
-from ._file import PipeClosed, ShortWrite
-from ._json import safe_repr, safe_str
+from ._json import DEFAULT_ENCODER, safe_repr, safe_str
 from ._queue import Lines
+from ._shortwrite import PipeClosed, ShortWrite
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
 
 Report = Dict[str, Any]
@@ -214,3 +216,15 @@ def failureReport(sink: object, error: BaseException, data: Lines,
         message=bytes(shown).decode("utf-8", "replace"),
         lost=count,
     )
+
+
+def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
+    """
+    Write a report that no destination can take to C{stream}, by default
+    standard error.
+    """
+    try:
+        (sys.stderr if stream is None else stream).write(
+            DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
+    except Exception:
+        pass

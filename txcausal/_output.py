@@ -7,19 +7,16 @@ dispatches; L{to_file} adds a L{txcausal._file.FileDestination}.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections import deque
-from types import FunctionType
-from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, cast
+from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
 
 from orjson import dumps as _dumps
 from zope.interface import implementer
 
-from ._file import FileDestination, PipeClosed, ShortWrite
+from ._file import FileDestination
 from ._interfaces import ILogger
 from ._json import (
-    DEFAULT_ENCODER,
     FAST_OPTIONS,
     NULL,
     safe_repr,
@@ -27,7 +24,18 @@ from ._json import (
     serialization_failure_messages,
 )
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
-from ._route import Route, encode_line, plan
+from ._losses import _last_resort
+from ._route import (
+    FieldSource,
+    Route,
+    _fast_callable,
+    _field_adder,
+    _registered,
+    _with_fields,
+    encode_line,
+    plan,
+)
+from ._shortwrite import PipeClosed, ShortWrite
 from ._wire import (
     DESTINATION_FAILURE,
     KIND_FIELDS,
@@ -38,36 +46,6 @@ from ._wire import (
 )
 
 Destination = Callable[[Dict[str, Any]], None]
-#: Called as each message is sent, in the thread logging it: fields to add
-#: to the message (the message's own win), or C{None}.
-FieldSource = Callable[[], Optional[Dict[str, Any]]]
-
-
-def _fast_callable(destination: Any) -> Destination:
-    """
-    @return: What the registry calls for C{destination}: the bound
-        C{__call__} of an instance of a class written in Python (calling
-        the instance itself builds a tuple of arguments on every message,
-        calling the bound method does not: 0.1 us a message), otherwise
-        C{destination} itself.
-    """
-    if (isinstance(type(destination).__call__, FunctionType)
-            and "__call__" not in getattr(destination, "__dict__", ())):
-        bound = destination.__call__
-        # Not a staticmethod: a method bound to this very instance.
-        if getattr(bound, "__self__", None) is destination:
-            return cast(Destination, bound)
-    return cast(Destination, destination)
-
-
-def _registered(destination: Destination) -> object:
-    """
-    @return: The destination as it was added, for reports: the instance of
-        a bound C{__call__} made by L{_fast_callable}.
-    """
-    if getattr(destination, "__name__", None) == "__call__":
-        return getattr(destination, "__self__", destination)
-    return destination
 
 
 #: How many messages are kept while there is no destination.
@@ -346,56 +324,6 @@ class Destinations:
                 if isinstance(e, KeyboardInterrupt):
                     interrupted = e
         return interrupted
-
-
-def _with_fields(message: Dict[str, Any],
-                 add_fields: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]]
-                 ) -> Dict[str, Any]:
-    """
-    @return: C{message} with the global and sourced fields C{add_fields}
-        adds, if any.
-    """
-    return message if add_fields is None else add_fields(message)
-
-
-def _field_adder(
-    global_fields: Dict[str, Any], sources: Tuple[FieldSource, ...]
-) -> Optional[Callable[[Dict[str, Any]], Dict[str, Any]]]:
-    """
-    @return: A function returning a message with the global fields and the
-        sources' fields added, or C{None} if there are none to add.
-    """
-    if not sources:
-        if not global_fields:
-            return None
-        return lambda message: {**global_fields, **message}
-
-    def add_fields(message: Dict[str, Any]) -> Dict[str, Any]:
-        added: Dict[str, Any] = {}
-        for source in sources:
-            try:
-                fields = source()
-            except Exception:
-                continue
-            if fields:
-                added.update(fields)
-        if not added:
-            return {**global_fields, **message} if global_fields else message
-        return {**added, **global_fields, **message}
-
-    return add_fields
-
-
-def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
-    """
-    Write a report that no destination can take to C{stream}, by default
-    standard error.
-    """
-    try:
-        (sys.stderr if stream is None else stream).write(
-            DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
-    except Exception:
-        pass
 
 
 def _report_lost(source: object, report: Dict[str, Any],

@@ -165,7 +165,7 @@ class FileSink:
         Write the rest of a line a full disk cut short, if the destination
         keeps one, when nothing more is to be written.
 
-        @raise txcausal._file.ShortWrite: If it still cannot be written.
+        @raise txcausal._shortwrite.ShortWrite: If it still cannot be written.
         """
         self._destination.write_cut_line()
 

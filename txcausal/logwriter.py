@@ -31,6 +31,7 @@ from zope.interface import implementer
 from . import _output
 from ._interfaces import IDestination
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
+from ._losses import _last_resort
 from ._wire import dropped_message
 from ._writer import DaemonThreadWorker, IWriterWorker, StallWatch, Stop
 from ._writercore import DEFAULT_LINGER, WriterCore
@@ -308,7 +309,7 @@ class ThreadedWriter(WriterCore, Service):
             report = dropped_message(queued + inWrite + refusals, reason,
                                      destination=self._losses.name(),
                                      unfinished_write=unfinished)
-            _output._last_resort(report, self._standardError)
+            _last_resort(report, self._standardError)
             if toOthers:
                 _output._DEFAULT_LOGGER.write(report)
 
@@ -318,7 +319,7 @@ class ThreadedWriter(WriterCore, Service):
         error, rather than wait for the stuck destination.
         """
         self._losses.count(1)
-        _output._last_resort(dropped_message(
+        _last_resort(dropped_message(
             1, "logged after the ThreadedWriter gave up on its destination at exit",
             destination=self._losses.name(),
             message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)

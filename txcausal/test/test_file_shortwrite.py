@@ -18,8 +18,8 @@ from typing import Any, Dict, List
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._file import ShortWrite
 from txcausal._output import Destinations
+from txcausal._shortwrite import ShortWrite
 
 from ._shortwrite import ShortWriter, direct_destination, full_disk, json_lines
 
@@ -190,7 +190,7 @@ class FileDestinationShortWriteTests(SynchronousTestCase):
         destinations.send({"n": 1})
         [report] = [m for m in reports if m.get("message_type")]
         self.assertEqual(report["message_type"], "eliot:destination_failure")
-        self.assertEqual(report["exception"], "txcausal._file.ShortWrite")
+        self.assertEqual(report["exception"], "txcausal._shortwrite.ShortWrite")
         self.assertIn("the rest of the line cut short is kept", report["reason"])
         self.assertEqual(file._pending, b':1}\n')
 

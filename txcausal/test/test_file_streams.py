@@ -20,9 +20,9 @@ from twisted.python.logfile import LogFile
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination
-from txcausal._file import PipeClosed
 from txcausal._output import Destinations
 from txcausal._rawfile import ThroughBuffer, ascii_json
+from txcausal._shortwrite import PipeClosed
 
 from ._helpers import read_json_lines
 from ._writer_harness import WriterHarness, numbered_message
@@ -336,7 +336,7 @@ class ClosedPipeTests(WriterHarness, SynchronousTestCase):
             destinations.send({"n": n})
         [report] = [json.loads(line) for line in stderr.getvalue().splitlines()]
         self.assertEqual((report["message_type"], report["exception"]),
-                         ("eliot:destination_failure", "txcausal._file.PipeClosed"))
+                         ("eliot:destination_failure", "txcausal._shortwrite.PipeClosed"))
         self.assertEqual(destinations.dropped, 50)
 
     def test_reportedOnceByThreadedWriter(self) -> None:
@@ -356,7 +356,7 @@ class ClosedPipeTests(WriterHarness, SynchronousTestCase):
         performAll()
         self.successResultOf(stopped)
         self.assertEqual([(m["message_type"], m.get("exception")) for m in logger.messages],
-                         [("eliot:destination_failure", "txcausal._file.PipeClosed")])
+                         [("eliot:destination_failure", "txcausal._shortwrite.PipeClosed")])
         self.assertEqual(writer.dropped, 50)
 
     def test_readerGoneEarly(self) -> None:

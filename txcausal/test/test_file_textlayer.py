@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination
-from txcausal._file import PipeClosed
+from txcausal._shortwrite import PipeClosed
 
 #: Messages whose lines hold what a text layer could write otherwise: text
 #: past ASCII and past the Basic Multilingual Plane, lone surrogates (one a

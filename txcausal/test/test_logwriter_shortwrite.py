@@ -46,7 +46,7 @@ class ThreadedWriterShortWriteTests(WriterHarness, SynchronousTestCase):
         self.cutBatch(6, cutAt=2)
         [report] = self.logger.messages
         self.assertEqual(report["message_type"], "eliot:destination_failure")
-        self.assertEqual(report["exception"], "txcausal._file.ShortWrite")
+        self.assertEqual(report["exception"], "txcausal._shortwrite.ShortWrite")
         self.assertIn("3 lines lost", report["reason"])
         self.assertEqual(report["lost"], 3)
         self.assertEqual(json.loads(report["message"])["n"], 3)

@@ -14,8 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, _output, _route, add_global_fields, log_message
 from txcausal._json import DEFAULT_ENCODER
-from txcausal._output import _registered
-from txcausal._route import plan
+from txcausal._route import _registered, plan
 
 from ._helpers import IsolatedOutputMixin
 
