@@ -8,9 +8,8 @@ write is cut short is in L{txcausal._shortwrite}.
 from __future__ import annotations
 
 import io
-import os
 import threading
-from typing import IO, Any, Callable, Dict, NoReturn, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Optional, Tuple
 
 from orjson import dumps as _dumps
 from zope.interface import implementer
@@ -21,26 +20,17 @@ from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._rawfile import (
     Direct,
     Raw,
-    ThroughBuffer,
     ascii_json,
     direct,
     flush_waiting,
     is_text,
     watch_encoder,
 )
-from ._shortwrite import (
-    SHOWN,
-    PipeClosed,
-    ShortWrite,
-    cause,
-    line_at,
-    lines_text,
-    write_from,
-)
+from ._shortwrite import CutLines, PipeClosed, line_at
 
 
 @implementer(IDestination)
-class FileDestination:
+class FileDestination(CutLines):
     """
     Writes each message as one line of JSON to a file, text or binary; each
     line reaches the operating system before the call returns.
@@ -82,7 +72,7 @@ class FileDestination:
     are lost, and counted in L{ShortWrite.lost}.  While that rest cannot be
     written, later writes are not attempted: they raise L{ShortWrite} too,
     losing their lines, and what is kept never grows.  A C{ThreadedWriter}
-    tries the rest once more when it stops (L{write_cut_line}); a forked
+    tries the rest once more when it stops (L{CutLines.write_cut_line}); a forked
     child leaves the rest to its parent.  Other files raise what they raise,
     and keep nothing.
 
@@ -90,8 +80,7 @@ class FileDestination:
     and the destination writes nothing more.
     """
 
-    __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_raw", "_direct",
-                 "_flush", "_fileFlush", "_pending", "_pendingLock", "_pendingPid", "_closed",
+    __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_flush", "_fileFlush",
                  "_watch", "_reconfigured")
 
     def __init__(self, file: IO[Any], encoder: EncoderClass = None,
@@ -105,6 +94,7 @@ class FileDestination:
         @raise TypeError: If both are given, or either is not what it
             should be.
         """
+        super().__init__()
         self._file = file
         self._text = is_text(file)
         self._encoder = encoder_for(checked_default(json_default, encoder))
@@ -116,13 +106,6 @@ class FileDestination:
         self._lock: Optional[threading.Lock] = (
             None if isinstance(file, io.BufferedWriter) and how is None else threading.Lock()
         )
-        #: The rest of the line a failed direct write cut short.
-        self._pending = b""
-        self._pendingLock = threading.Lock()
-        #: The process that cut that line: a forked child leaves it to it.
-        self._pendingPid = 0
-        #: Why nothing more is written, once the reader of a pipe has gone.
-        self._closed = ""
         #: Whether the text file was reconfigured since it was last decided
         #: how to write to it.
         self._reconfigured = False
@@ -136,7 +119,7 @@ class FileDestination:
         #: What to call before a direct write (a text file's flush).
         self._flush = None if how is None else how.flush
         #: What lines are written to directly, if anything.
-        self._direct: Optional[Raw] = None if how is None else how.raw
+        self._direct = None if how is None else how.raw
         #: The same, when no lock is needed: the hot path's.
         self._raw = how.raw if how is not None and how.atomic else None
 
@@ -295,127 +278,6 @@ class FileDestination:
             if not isinstance(self._file, io.TextIOWrapper):
                 raise
             self._file.write(ascii_json(text))
-
-    def _close(self, error: BrokenPipeError, lost: int, first: bytes) -> PipeClosed:
-        """
-        The reader of the pipe has gone: write nothing more.
-
-        @return: The L{PipeClosed} to raise, counting C{lost} lines lost.
-        """
-        self._closed = (f"the reader of the pipe has gone{cause(error)}: "
-                        f"nothing more is written to it")
-        if isinstance(self._direct, ThroughBuffer):
-            self._direct.drop_unwritten()
-        self._raw = self._direct = None
-        self._pending = b""
-        return PipeClosed(f"{self._closed}; {lines_text(lost)} lost", lost, first, False)
-
-    def _write_rest(self, raw: Raw, data: bytes, written: int) -> None:
-        """
-        The slow path of direct writes: finish a write of C{data} the file
-        took only C{written} bytes of.
-
-        @raise ShortWrite: If the file took only part (see L{_cut}).
-        @raise OSError: If the file raised before taking any of C{data}.
-        """
-        with self._pendingLock:
-            done, error = write_from(raw, data, written)
-            if done < len(data):
-                self._cut(data, done, error)
-
-    def _write_cut_rest(self, raw: Raw, data: bytes) -> None:
-        """
-        Write the rest of the line cut short earlier, before C{data}.
-
-        @raise ShortWrite: If the file does not take it all: what it did not
-            take is kept, and C{data}, not written, is lost.
-        @raise PipeClosed: If the reader of the pipe has gone.
-        """
-        with self._pendingLock:
-            self._forget_parents_rest()
-            self._write_pending(raw, data)
-
-    def _forget_parents_rest(self) -> None:
-        """
-        In a forked child, drop the rest of a line the parent cut: the
-        parent writes it, and two copies would garble the file.
-        """
-        if self._pending and self._pendingPid != os.getpid():
-            self._pending = b""
-
-    def _write_pending(self, raw: Raw, data: bytes) -> None:
-        """
-        Write the rest of the line cut short earlier, if any.
-
-        @raise ShortWrite: If the file does not take it all: what it did not
-            take is kept, and C{data}, not written, is lost.
-        """
-        pending = self._pending
-        done, error = write_from(raw, pending, 0)
-        self._pending = pending[done:]
-        if isinstance(error, BrokenPipeError):
-            raise self._close(error, data.count(b"\n") + 1,
-                              pending[done:][:SHOWN]) from error
-        if self._pending:
-            lost = data.count(b"\n")
-            raise ShortWrite(
-                f"the file took {done:,} of the {len(pending):,} bytes left of a line cut "
-                f"short earlier{cause(error)}; that rest is kept and written next; "
-                f"{lines_text(lost)} not written and lost", lost, line_at(data, 0)) from error
-
-    def _cut(self, data: bytes, done: int, error: Optional[OSError]) -> NoReturn:
-        """
-        The file took only C{done} bytes of C{data}: keep the rest of the
-        line it cut, to write it first next time.
-
-        @raise ShortWrite: Counting the lines of C{data} neither written
-            nor kept.
-        @raise PipeClosed: If the reader of the pipe has gone: the line cut
-            is lost too.
-        @raise OSError: C{error}, if the file raised before taking any.
-        """
-        start = data.rfind(b"\n", 0, done) + 1
-        if isinstance(error, BrokenPipeError):
-            raise self._close(error, data.count(b"\n", start),
-                              line_at(data, start)) from error
-        if error is not None and done == 0:
-            raise error
-        end = done
-        if done and data[done - 1] != 0x0A:
-            # Past the cut line's newline (the end, if it has none).
-            end = data.find(b"\n", done) + 1 or len(data)
-            # Only a thread whose short write raced this one's can have
-            # left a rest too: one line a thread at most.
-            self._pending += data[done:end]
-            self._pendingPid = os.getpid()
-        lost = data.count(b"\n", end)
-        kept = ("; the rest of the line cut short is kept and written next"
-                if end > done else "")
-        first = line_at(data, end if lost else start)
-        raise ShortWrite(f"the file took {done:,} of {len(data):,} bytes{cause(error)}"
-                         f"{kept}; {lines_text(lost)} lost", lost, first) from error
-
-    def write_cut_line(self) -> None:
-        """
-        Try once more to write the rest of a line a full disk cut short, if
-        any is kept: what L{txcausal.logwriter.ThreadedWriter} does when it
-        stops.  Whatever happens, nothing is kept afterwards.
-
-        @raise ShortWrite: If the file still does not take it all: that
-            line is lost (C{lost} is 1), and the file ends with part of it.
-        """
-        with self._pendingLock:
-            self._forget_parents_rest()
-            pending, self._pending = self._pending, b""
-            raw = self._direct
-            if not pending or raw is None:
-                return
-            done, error = write_from(raw, pending, 0)
-            if done < len(pending):
-                raise ShortWrite(
-                    f"the file took {done:,} of the {len(pending):,} bytes left of a line "
-                    f"cut short earlier{cause(error)}, when no more were to be written; "
-                    f"{lines_text(1)} lost", 1, pending[:SHOWN]) from error
 
     def __call__(self, message: Dict[str, Any]) -> None:
         # The hot path: encode and write_encoded's lock-free direct write,
