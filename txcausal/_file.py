@@ -51,16 +51,18 @@ class FileDestination(CutLines):
       - Twisted's C{LogFile} and C{DailyLogFile}, rotated as their own
         C{write} would.
 
-    Other files (other encodings, which get each line as text, in an escaped
-    ASCII form where the encoding cannot hold a character; C{StringIO};
-    binary pipes) are written to and then flushed.  Which way is decided
+    A binary file on a pipe, a terminal or a socket, or standard output's
+    (C{sys.stdout.buffer}), gets each line through its buffer, flushed at
+    once.  Other files (other encodings, which get each line as text, in an
+    escaped ASCII form where the encoding cannot hold a character;
+    C{StringIO}) are written to and then flushed.  Which way is decided
     when the destination is made, and again after the program reconfigures
     a text file (C{reconfigure} with another encoding, C{errors} or
     C{newline}).  Remove the destination before closing its file.
 
-    A file written directly that is non-blocking (as Twisted's
-    C{StandardIO} makes standard output) is waited on while it is full, as
-    a blocking file would be.
+    A file written directly or through its buffer that is non-blocking (as
+    Twisted's C{StandardIO} makes standard output) is waited on while it is
+    full, as a blocking file would be.
 
     If a file written directly stops taking data halfway through a line (a
     full disk), the call raises L{ShortWrite} (an C{OSError}), which reports

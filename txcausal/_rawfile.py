@@ -98,12 +98,15 @@ def _binary(file: io.BufferedWriter) -> Optional[Direct]:
     A buffered binary file opened on a regular file is written to directly,
     other than the standard streams (whose text layer, written to by other
     code, would fall behind).  What the program wrote before goes first.
+    Those, and a binary file on a pipe, a terminal or a socket, are written
+    through their buffer (see L{ThroughBuffer}).
     """
     raw = file.raw
     try:
-        if (file.closed or type(raw) is not io.FileIO or raw.fileno() <= 2
-                or not _regular(raw)):
+        if file.closed or type(raw) is not io.FileIO:
             return None
+        if raw.fileno() <= 2 or not _regular(raw):
+            return Direct(ThroughBuffer(file), None, False)
         file.flush()
     except (OSError, ValueError):
         return None
@@ -149,8 +152,9 @@ def _text(file: io.TextIOWrapper) -> Optional[Direct]:
 
 class ThroughBuffer:
     """
-    The buffered binary file under a text file open on a pipe (or a
-    terminal, or a socket), written to as an unbuffered file is: each write
+    A buffered binary file open on a pipe (or a terminal, or a socket, or
+    one of the standard streams), or the one under such a text file,
+    written to as an unbuffered file is: each write
     goes through the buffer, and is flushed.  The buffer's lock, which its
     other writers take too (the text layer above it: another thread's
     C{print}), is held for the whole write, so that a line larger than the

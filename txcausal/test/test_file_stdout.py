@@ -62,6 +62,27 @@ for n in range(300):
     log_message("big", n=n, text="x" * 10_000)
 """
 
+#: A script logging to a non-blocking standard output through another kind
+#: of file, as its argument says: binary (C{sys.stdout.buffer}), binary on
+#: another descriptor of the pipe, or text in Latin-1.
+_NONBLOCKING_KINDS_SCRIPT = """
+import io, os, sys
+from txcausal import log_message, to_file
+os.set_blocking(1, False)
+kind = sys.argv[1]
+if kind == "binary":
+    file = sys.stdout.buffer
+elif kind == "other-fd":
+    file = open(os.dup(1), "wb")
+else:
+    sys.stdout.reconfigure(encoding="latin-1")
+    file = sys.stdout
+destination = to_file(file)
+for n in range(300):
+    log_message("big", n=n, text="x" * 10_000, name="caf\\xe9")
+file.flush()
+"""
+
 #: What the reader takes at a time: less than a line, so that the pipe is
 #: often full.
 _READ = 3000
@@ -150,17 +171,18 @@ class NonBlockingTests(SynchronousTestCase):
     or cut.
     """
 
-    def assertEveryLine(self, lines: List[bytes], prefix: str) -> None:
+    def assertEveryLine(self, lines: List[bytes], prefix: str, encoding: str = "utf-8") -> None:
         """
         C{lines} are the 300 lines of the non-blocking script, each whole,
-        in order, each after C{prefix} for its number, then nothing.
+        in order, each after C{prefix} for its number, in C{encoding}, then
+        nothing.
         """
         self.assertEqual(lines[-1], b"")
         self.assertEqual(len(lines), 301)
         for n, line in enumerate(lines[:-1]):
             start = prefix.format(n).encode()
             self.assertTrue(line.startswith(start), line[:100])
-            message = json.loads(line[len(start):])
+            message = json.loads(line[len(start):].decode(encoding))
             self.assertEqual((message["n"], message["text"]), (n, "x" * 10_000))
 
     def test_buffered(self) -> None:
@@ -182,3 +204,31 @@ class NonBlockingTests(SynchronousTestCase):
         self.assertEqual(errors, "")
         self.assertEveryLine(lines, "")
 
+
+    def test_binary(self) -> None:
+        """
+        Standard output's binary file: nothing is lost while the pipe is
+        full.
+        """
+        lines, errors = _run(_NONBLOCKING_KINDS_SCRIPT, "binary")
+        self.assertEqual(errors, "")
+        self.assertEveryLine(lines, "")
+
+    def test_binaryOtherDescriptor(self) -> None:
+        """
+        A binary file opened on another descriptor of the pipe: nothing is
+        lost while the pipe is full.
+        """
+        lines, errors = _run(_NONBLOCKING_KINDS_SCRIPT, "other-fd")
+        self.assertEqual(errors, "")
+        self.assertEveryLine(lines, "")
+
+    def test_textNotUTF8(self) -> None:
+        """
+        Standard output reconfigured to Latin-1: nothing is lost while the
+        pipe is full, and the lines are in Latin-1.
+        """
+        lines, errors = _run(_NONBLOCKING_KINDS_SCRIPT, "latin-1")
+        self.assertEqual(errors, "")
+        self.assertEveryLine(lines, "", "latin-1")
+        self.assertIn(b'"name":"caf\xe9"', lines[0])
