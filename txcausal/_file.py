@@ -48,14 +48,18 @@ class FileDestination(CutLines):
         output (C{print}) keep their order; on a pipe or a terminal, the
         bytes go through the binary file's buffer (and are flushed), whose
         lock another thread's C{print} takes too;
+      - the same, in an encoding that writes ASCII as ASCII (Latin-1,
+        cp1252...), each line encoded as its text layer would encode it
+        (in an escaped ASCII form where the encoding cannot hold a
+        character);
       - Twisted's C{LogFile} and C{DailyLogFile}, rotated as their own
         C{write} would.
 
     A binary file on a pipe, a terminal or a socket, or standard output's
     (C{sys.stdout.buffer}), gets each line through its buffer, flushed at
-    once.  Other files (other encodings, which get each line as text, in an
-    escaped ASCII form where the encoding cannot hold a character;
-    C{StringIO}) are written to and then flushed.  Which way is decided
+    once.  Other files (other encodings, such as UTF-16, which get each line
+    as text, in an escaped ASCII form where the encoding cannot hold a
+    character; C{StringIO}) are written to and then flushed.  Which way is decided
     when the destination is made, and again after the program reconfigures
     a text file (C{reconfigure} with another encoding, C{errors} or
     C{newline}).  Remove the destination before closing its file.
@@ -83,7 +87,7 @@ class FileDestination(CutLines):
     """
 
     __slots__ = ("_file", "_text", "_encoder", "_default", "_lock", "_flush", "_fileFlush",
-                 "_watch", "_reconfigured")
+                 "_watch", "_reconfigured", "_recode")
 
     def __init__(self, file: IO[Any], encoder: EncoderClass = None,
                  json_default: JSONDefault = None) -> None:
@@ -120,10 +124,13 @@ class FileDestination(CutLines):
         """
         #: What to call before a direct write (a text file's flush).
         self._flush = None if how is None else how.flush
+        #: What turns a line into the bytes written directly, if anything.
+        self._recode = None if how is None else how.recode
         #: What lines are written to directly, if anything.
         self._direct = None if how is None else how.raw
-        #: The same, when no lock is needed: the hot path's.
-        self._raw = how.raw if how is not None and how.atomic else None
+        #: The same, when no lock is needed nor recoding: the hot path's.
+        self._raw = (how.raw if how is not None and how.atomic and how.recode is None
+                     else None)
 
     def _on_reconfigure(self) -> None:
         """
@@ -235,11 +242,15 @@ class FileDestination(CutLines):
 
     def _write_direct(self, raw: Raw, data: bytes) -> None:
         """
-        Write C{data} to C{raw}: after the rest of a line cut short, if any,
-        then what the program wrote through the file object.
+        Write C{data} to C{raw}, recoded if it should be: after the rest of a
+        line cut short, if any, then what the program wrote through the file
+        object.
         """
         if self._pending:
             self._write_cut_rest(raw, data)
+        recode = self._recode
+        if recode is not None:
+            data = recode(data)
         flush = self._flush
         if flush is not None:
             try:

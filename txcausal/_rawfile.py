@@ -3,8 +3,9 @@
 What lies under the file given to a L{txcausal.FileDestination}: whether it
 takes text or bytes, and the unbuffered file that its encoded lines can be
 written to directly, with one system call a line and an exact count of what
-the file took: a binary file or a UTF-8 text file opened on an operating
-system file, or Twisted's C{LogFile} and C{DailyLogFile}.
+the file took: a binary file or a text file (in UTF-8, or in an encoding
+that writes ASCII as ASCII) opened on an operating system file, or Twisted's
+C{LogFile} and C{DailyLogFile}.
 """
 
 from __future__ import annotations
@@ -64,11 +65,14 @@ class Direct(NamedTuple):
         or C{None}.
     @ivar atomic: Whether one write never interleaves with another thread's
         (a regular file), so that no lock is needed around it.
+    @ivar recode: What turns a UTF-8 line into the bytes a text file in
+        another encoding writes for it (see L{_recoder}), or C{None}.
     """
 
     raw: Raw
     flush: Optional[Callable[[], object]]
     atomic: bool
+    recode: Optional[Callable[[bytes], bytes]] = None
 
 
 def direct(file: Any) -> Optional[Direct]:
@@ -126,28 +130,67 @@ def _unbuffered(file: io.FileIO) -> Optional[Direct]:
 
 def _text(file: io.TextIOWrapper) -> Optional[Direct]:
     """
-    A text file whose encoding is UTF-8 and which writes C{"\\n"} as it is,
-    on a binary file, buffered or not, opened on an operating system file (a
-    regular file, a pipe, a terminal), gets the bytes of the encoded lines
-    directly, after its own C{flush}: the same bytes, in the same order, as
-    through its text layer.  On a regular file they are written under the
-    buffer; elsewhere through it (see L{ThroughBuffer}).
+    A text file which writes C{"\\n"} as it is, on a binary file, buffered
+    or not, opened on an operating system file (a regular file, a pipe, a
+    terminal), gets the bytes of the encoded lines directly, after its own
+    C{flush}: the same bytes, in the same order, as through its text layer.
+    Its encoding is UTF-8, or one that L{_recoder} recodes the lines to.
+    On a regular file they are written under the buffer; elsewhere through
+    it (see L{ThroughBuffer}).
     """
     try:
         buffer = file.buffer
         # Standard output has no buffer of its own with python -u.
         raw = buffer.raw if type(buffer) is io.BufferedWriter else buffer
-        if (file.closed or type(raw) is not io.FileIO
-                or codecs.lookup(file.encoding).name != "utf-8"
-                or not _keeps_newlines(file)):
+        if file.closed or type(raw) is not io.FileIO or not _keeps_newlines(file):
             return None
+        recode = None
+        if codecs.lookup(file.encoding).name != "utf-8":
+            recode = _recoder(file.encoding, file.errors or "strict")
+            if recode is None:
+                return None
         if _regular(raw):
-            return Direct(raw, file.flush, True)
+            return Direct(raw, file.flush, True, recode)
         if raw is buffer:
-            return Direct(raw, file.flush, False)
-        return Direct(ThroughBuffer(cast(io.BufferedWriter, buffer)), file.flush, False)
+            return Direct(raw, file.flush, False, recode)
+        return Direct(ThroughBuffer(cast(io.BufferedWriter, buffer)), file.flush, False,
+                      recode)
     except (OSError, ValueError, LookupError, AttributeError):
         return None
+
+
+#: Every ASCII character, to see whether an encoding writes them as ASCII.
+_ASCII = "".join(map(chr, range(128)))
+
+
+def _recoder(encoding: str, errors: str) -> Optional[Callable[[bytes], bytes]]:
+    """
+    For an encoding that writes each ASCII character as its ASCII byte, and
+    so each line as one, ending in one newline byte that no other
+    character's bytes hold (Latin-1, cp1252, Shift JIS...): what turns a
+    line in UTF-8 into the bytes a text file in that encoding and C{errors}
+    writes for it, escaped as L{ascii_json} does where the encoding cannot
+    hold a character.
+
+    @return: C{None} for other encodings (UTF-16, UTF-32, UTF-7, EBCDIC...),
+        whose lines go through the text layer.
+    """
+    try:
+        if _ASCII.encode(encoding) != _ASCII.encode("ascii"):
+            return None
+        # The errors handler must exist.
+        codecs.lookup_error(errors)
+    except (UnicodeError, LookupError):
+        return None
+
+    def recode(data: bytes) -> bytes:
+        text = data.decode("utf-8", "surrogateescape")
+        try:
+            return text.encode(encoding, errors)
+        except UnicodeEncodeError:
+            return ascii_json(text).encode(encoding, errors)
+
+    return recode
 
 
 class ThroughBuffer:

@@ -47,6 +47,10 @@ def _text(directory: Path) -> Tuple[IO[Any], Path]:
     return open(directory / "app.log", "w"), directory / "app.log"
 
 
+def _latin1(directory: Path) -> Tuple[IO[Any], Path]:
+    return open(directory / "app.log", "w", encoding="latin-1"), directory / "app.log"
+
+
 def _logFile(directory: Path) -> Tuple[IO[Any], Path]:
     logFile = LogFile.fromFullPath(str(directory / "app.log"),
                                    rotateLength=None)
@@ -207,6 +211,21 @@ class FullDiskTests(SmallDiskMixin, WriterHarness, SynchronousTestCase):
         exactly.
         """
         self.logThreaded(_text)
+
+    def test_latin1File(self) -> None:
+        """
+        A text file in Latin-1, written directly: the losses are counted
+        exactly (the file's own buffer used to keep part of what was
+        reported lost, and write it later).
+        """
+        self.logDirectly(_latin1)
+
+    def test_latin1FileThreaded(self) -> None:
+        """
+        A text file in Latin-1 behind a L{ThreadedWriter}: the losses are
+        counted exactly.
+        """
+        self.logThreaded(_latin1)
 
     def test_logFile(self) -> None:
         """

@@ -83,15 +83,16 @@ class TextFileTests(SynchronousTestCase):
 
     def test_nonUtf8File(self) -> None:
         """
-        A text file in another encoding gets each line through its text
-        layer, in its encoding; a line holding a character the encoding
-        cannot hold is written escaped, as the same JSON in ASCII.
+        A text file in another encoding that writes ASCII as ASCII gets the
+        bytes of each line in its encoding directly, after what the program
+        printed; a line holding a character the encoding cannot hold is
+        written escaped, as the same JSON in ASCII.
         """
         path = Path(self.mktemp())
         messages = [{"a": "é"}, {"b": "€ and é"}]
         with path.open("w", encoding="latin-1") as f:
             destination = FileDestination(f)
-            self.assertIsNone(destination._direct)
+            self.assertIs(destination._direct, f.buffer.raw)  # type: ignore[attr-defined]
             for message in messages:
                 destination(message)
         first, second = path.read_bytes().splitlines()
@@ -102,12 +103,14 @@ class TextFileTests(SynchronousTestCase):
 
     def test_utf16File(self) -> None:
         """
-        A text file whose encoding starts with a byte order mark has it once,
-        at the start, however the program and the destination take turns.
+        A text file whose encoding does not write ASCII as ASCII gets each
+        line through its text layer: a byte order mark is written once, at
+        the start, however the program and the destination take turns.
         """
         path = Path(self.mktemp())
         with path.open("w", encoding="utf-16") as f:
             destination = FileDestination(f)
+            self.assertIsNone(destination._direct)
             print("x", file=f)
             destination({"n": "ü"})
             destination({"n": 2})

@@ -16,6 +16,7 @@ from typing import Any, Dict, List
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination
+from txcausal._rawfile import ascii_json
 from txcausal._shortwrite import PipeClosed
 
 #: Messages whose lines hold what a text layer could write otherwise: text
@@ -73,6 +74,56 @@ class TextLayerBytesTests(SynchronousTestCase):
         self.assertSameAsTextLayer("backslashreplace")
 
 
+class RecodedBytesTests(SynchronousTestCase):
+    """
+    A text file in another encoding that writes ASCII as ASCII is written
+    directly too, with the bytes its text layer writes for the same lines
+    (escaped as the same JSON in ASCII where its encoding cannot hold a
+    character, as when lines went through that layer).
+    """
+
+    def assertSameAsTextLayer(self, encoding: str, errors: str) -> None:
+        """
+        Lines written by a destination to a text file in C{encoding} opened
+        with C{errors} are byte for byte those that the file's own C{write}
+        writes for the encoded lines, or for them escaped when it raises.
+        """
+        direct, layered = Path(self.mktemp()), Path(self.mktemp())
+        with direct.open("w", encoding=encoding, errors=errors) as f:
+            destination = FileDestination(f)
+            self.assertIs(destination._direct, f.buffer.raw)  # type: ignore[attr-defined]
+            for message in _MESSAGES:
+                destination(message)
+        with layered.open("w", encoding=encoding, errors=errors) as f:
+            for message in _MESSAGES:
+                line = destination.encode(message).decode("utf-8")
+                try:
+                    f.write(line)
+                except UnicodeEncodeError:
+                    f.write(ascii_json(line))
+        self.assertEqual(direct.read_bytes(), layered.read_bytes())
+
+    def test_latin1Strict(self) -> None:
+        """
+        Latin-1 with C{errors="strict"}: a line holding what it cannot hold
+        is escaped.
+        """
+        self.assertSameAsTextLayer("latin-1", "strict")
+
+    def test_cp1252Replace(self) -> None:
+        """
+        Windows' cp1252 with C{errors="replace"}.
+        """
+        self.assertSameAsTextLayer("cp1252", "replace")
+
+    def test_shiftJISBackslashReplace(self) -> None:
+        """
+        Shift JIS, several bytes a character, with
+        C{errors="backslashreplace"}.
+        """
+        self.assertSameAsTextLayer("shift_jis", "backslashreplace")
+
+
 class ReconfiguredTests(SynchronousTestCase):
     """
     A text file the program reconfigures after the destination was made
@@ -115,7 +166,7 @@ class ReconfiguredTests(SynchronousTestCase):
         is written directly again.
         """
         path = Path(self.mktemp())
-        with path.open("w", encoding="latin-1") as f:
+        with path.open("w", encoding="utf-16") as f:
             destination = FileDestination(f)
             self.assertIsNone(destination._direct)
             f.reconfigure(encoding="utf-8", errors="replace")
