@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import IO, Any, Callable, Dict, List, Optional
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 
 from ._json import DEFAULT_ENCODER, safe_repr, safe_str
 from ._queue import Lines
+from ._route import Destination, _registered
 from ._shortwrite import PipeClosed, ShortWrite
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
 
@@ -228,3 +229,48 @@ def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> No
             DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
     except Exception:
         pass
+
+
+def report_failure(
+    message: Union[Dict[str, Any], str],
+    failed: Destination,
+    error: BaseException,
+    destinations: Tuple[Destination, ...],
+    dropped: Callable[[int], None],
+) -> Optional[KeyboardInterrupt]:
+    """
+    For the destination registry: tell the destinations other than
+    C{failed} that it raised C{error} taking C{message} (or the line shown);
+    with no other destination, count the message with C{dropped} (a line
+    cut short by a full disk and kept, to be completed, is not lost) and
+    tell standard error.  A pipe whose reader has gone is told of once, as
+    it closes.
+
+    @return: The C{KeyboardInterrupt} raised by C{failed} or by another
+        destination taking the report, for the caller to re-raise.
+    """
+    report = standalone_message(
+        DESTINATION_FAILURE,
+        destination=safe_repr(_registered(failed), 200),
+        exception=exception_name(error),
+        reason=safe_str(error, 1000),
+        message=message if isinstance(message, str) else safe_repr(message),
+    )
+    interrupted = error if isinstance(error, KeyboardInterrupt) else None
+    failed_as_added = _registered(failed)
+    others = [other for other in destinations if _registered(other) is not failed_as_added]
+    if not others:
+        dropped(0 if isinstance(error, ShortWrite) and not error.lost else 1)
+    if isinstance(error, PipeClosed) and error.again:
+        return None
+    if not others:
+        _last_resort(report)
+    for other in others:
+        try:
+            other(report)
+        except BaseException as e:
+            # That one fails too; it is reported through its own next
+            # message, and recursion ends here.
+            if isinstance(e, KeyboardInterrupt):
+                interrupted = e
+    return interrupted

@@ -7,42 +7,40 @@ dispatches; L{to_file} adds a L{txcausal._file.FileDestination}.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections import deque
-from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
+from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
 
 from orjson import dumps as _dumps
 from zope.interface import implementer
 
+from ._feedback import FeedbackGuard
 from ._file import FileDestination
 from ._interfaces import ILogger
 from ._json import (
     FAST_OPTIONS,
     NULL,
     safe_repr,
-    safe_str,
     serialization_failure_messages,
 )
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
-from ._losses import _last_resort
+from ._losses import _last_resort, report_failure
 from ._route import (
     FieldSource,
     Route,
-    _fast_callable,
     _field_adder,
+    _guarded,
     _registered,
     _with_fields,
     encode_line,
     plan,
 )
-from ._shortwrite import PipeClosed, ShortWrite
+from ._shortwrite import ShortWrite
 from ._wire import (
-    DESTINATION_FAILURE,
     KIND_FIELDS,
     RESERVED_FIELDS,
     dropped_message,
-    exception_name,
-    standalone_message,
 )
 
 Destination = Callable[[Dict[str, Any]], None]
@@ -64,8 +62,9 @@ class Destinations:
     in a C{txcausal:messages_dropped} message.
 
     @ivar dropped: How many messages were lost in all: dropped from the
-        buffer, or refused by a failing destination with no other
-        destination to report to (that report goes to standard error).
+        buffer, or refused by a failing destination (or one they fed back
+        into, see L{txcausal._feedback}) with no other destination to
+        report to (that report goes to standard error).
     """
 
     def __init__(self, buffer_size: int = EARLY_BUFFER_SIZE) -> None:
@@ -98,7 +97,9 @@ class Destinations:
                     f"callable taking each message as a dictionary (IDestination); wrap it "
                     f"in a function, or use txcausal.FileDestination for a file")
         with self._lock:
-            self._destinations += tuple(map(_fast_callable, destinations))
+            self._destinations += tuple(
+                _guarded(destination, self.send, self._refused_feedback)
+                for destination in destinations)
             self._replan()
             buffered, self._buffer = self._buffer, None
             overflowed, self._overflowed = self._overflowed, 0
@@ -285,45 +286,49 @@ class Destinations:
 
     def _report_failure(
         self,
-        message: Dict[str, Any],
+        message: Union[Dict[str, Any], str],
         failed: Destination,
         error: BaseException,
         destinations: Tuple[Destination, ...],
     ) -> Optional[KeyboardInterrupt]:
         """
-        Tell the other destinations that C{failed} raised C{error}; with no
-        other destination, count the message as dropped and tell standard
-        error.  A pipe whose reader has gone is told of once, as it closes.
-
-        @return: The C{KeyboardInterrupt} raised by C{failed} or by another
-            destination taking the report, for the caller to re-raise.
+        See L{report_failure}, which counts in C{dropped}.
         """
-        report = standalone_message(
-            DESTINATION_FAILURE,
-            destination=safe_repr(_registered(failed), 200),
-            exception=exception_name(error),
-            reason=safe_str(error, 1000),
-            message=safe_repr(message),
-        )
-        interrupted = error if isinstance(error, KeyboardInterrupt) else None
-        failed_as_added = _registered(failed)
-        others = [other for other in destinations if _registered(other) is not failed_as_added]
-        if not others:
-            # A line cut short by a full disk is kept, to be completed.
-            self.dropped += 0 if isinstance(error, ShortWrite) and not error.lost else 1
-        if isinstance(error, PipeClosed) and error.again:
-            return None
-        if not others:
-            _last_resort(report)
-        for other in others:
-            try:
-                other(report)
-            except BaseException as e:
-                # That one fails too; it is reported through its own next
-                # message, and recursion ends here.
-                if isinstance(e, KeyboardInterrupt):
-                    interrupted = e
-        return interrupted
+        return report_failure(message, failed, error, destinations, self._count_dropped)
+
+    def _count_dropped(self, count: int) -> None:
+        self.dropped += count
+
+    def _refused_feedback(self, destination: object) -> None:
+        """
+        Count a message C{destination} logged while it wrote, refused to it
+        (see L{txcausal._feedback}), as dropped if no other destination got
+        it.
+        """
+        if not self.has_other_than(destination):
+            self.dropped += 1
+
+    def finish(self) -> None:
+        """
+        At exit, for destinations called on the thread that logs: write the
+        rest of the line a full disk cut short, for each L{FileDestination}
+        that keeps one (a failure counts that line as lost, and is
+        reported), and report what a destination logged while it wrote and
+        was not reported yet.
+        """
+        destinations = self._destinations
+        for destination in destinations:
+            added = _registered(destination)
+            if isinstance(added, FileDestination):
+                try:
+                    added.write_cut_line()
+                except BaseException as e:
+                    first = e.first if isinstance(e, ShortWrite) else b""
+                    self._report_failure(first.decode("utf-8", "replace"), destination, e,
+                                         destinations)
+            guard = getattr(destination, "__self__", None)
+            if type(guard) is FeedbackGuard:
+                guard.finish(_last_resort)
 
 
 def _report_lost(source: object, report: Dict[str, Any],
@@ -376,6 +381,7 @@ class Logger:
 _DESTINATIONS = Destinations()
 #: The logger actions and messages use when given none; swapped by tests.
 _DEFAULT_LOGGER: Any = Logger(_DESTINATIONS)
+atexit.register(_DESTINATIONS.finish)
 
 
 def add_destinations(*destinations: Destination) -> None:

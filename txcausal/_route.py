@@ -11,8 +11,8 @@ encoder and the function writing lines encoded with it; it returns C{None}
 when a subclass changed how the destination encodes or writes, so that the
 destination is called with the message, as any other.
 
-Here too: what the registry calls for each destination (L{_fast_callable})
-and what adds the global fields and those of field sources to a message
+Here too: what the registry calls for each destination (L{_guarded}) and
+what adds the global fields and those of field sources to a message
 (L{_field_adder}).
 """
 
@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, cast
 
 from orjson import dumps as _dumps
 
+from ._feedback import FeedbackGuard
 from ._json import FAST_OPTIONS, NULL, JSONLineEncoder
 
 Destination = Callable[[Dict[str, Any]], None]
@@ -142,11 +143,27 @@ def _fast_callable(destination: Any) -> Destination:
 def _registered(destination: Destination) -> object:
     """
     @return: The destination as it was added, for reports: the instance of
-        a bound C{__call__} made by L{_fast_callable}.
+        a bound C{__call__} made by L{_fast_callable}, or the destination a
+        L{FeedbackGuard} calls.
     """
     if getattr(destination, "__name__", None) == "__call__":
-        return getattr(destination, "__self__", destination)
+        added = getattr(destination, "__self__", destination)
+        return added.added if type(added) is FeedbackGuard else added
     return destination
+
+
+def _guarded(destination: Any, send: Destination, lost: Callable[[object], None]
+             ) -> Destination:
+    """
+    @return: What the registry calls for C{destination}: what
+        L{_fast_callable} returns, behind a L{FeedbackGuard} (see there for
+        C{send} and C{lost}) unless the destination writes JSON lines, as
+        txcausal's own writers do, which never log.
+    """
+    call = _fast_callable(destination)
+    if json_lines(destination) is not None:
+        return call
+    return FeedbackGuard(destination, call, send, lost).__call__
 
 
 def _with_fields(message: Dict[str, Any],

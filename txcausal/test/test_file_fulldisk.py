@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Any, Callable, Tuple
+from typing import IO, Any, Callable, List, Tuple
 
 import orjson
 from twisted.python.logfile import DailyLogFile, LogFile
@@ -298,3 +298,75 @@ class FullDiskTests(SmallDiskMixin, WriterHarness, SynchronousTestCase):
             orjson.loads(line)
         self.assertEqual([orjson.loads(line)["n"] for line in path.read_bytes().splitlines()],
                          [self.WHILE_FULL])
+
+
+#: A script logging to the file named by its first argument, on a full
+#: disk; with a second argument, a file it removes at exit (after txcausal
+#: was imported: before txcausal's own exit handlers run), giving the disk
+#: room.  It prints whether a line was left cut short.
+_EXIT_SCRIPT = """
+import atexit, os, sys
+from txcausal import log_message, to_file
+destination = to_file(open(sys.argv[1], "ab"))
+if len(sys.argv) > 2:
+    atexit.register(os.unlink, sys.argv[2])
+for n in range(200):
+    log_message("app", n=n, padding="x" * (37 + n % 11))
+print(bool(destination._pending))
+"""
+
+
+class ExitTests(SmallDiskMixin, SynchronousTestCase):
+    """
+    A L{FileDestination} called on the thread that logs, which a full disk
+    left with part of a line when the process exits: the rest of that line
+    is written at exit if the disk has room, counted as lost and reported
+    if not.
+    """
+
+    def runToExit(self, free: bool) -> Tuple[bytes, List[Any]]:
+        """
+        Run L{_EXIT_SCRIPT} on a full disk, giving it room at exit if
+        C{free}.
+
+        @return: The log file's content, and the reports on standard error.
+        """
+        disk = self.smallDisk()
+        self.fill(disk)
+        log = disk / "app.log"
+        args = [sys.executable, "-c", _EXIT_SCRIPT, str(log)]
+        if free:
+            args.append(str(disk / "filler"))
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+        done = subprocess.run(args, capture_output=True, env=env, timeout=60)
+        self.assertEqual((done.returncode, done.stdout), (0, b"True\n"), done.stderr[-2000:])
+        return log.read_bytes(), [orjson.loads(line) for line in done.stderr.splitlines()]
+
+    def test_finishedAtExit(self) -> None:
+        """
+        When the disk has room at exit, the rest of the line cut short is
+        written: the file ends with a whole line.
+        """
+        content, reports = self.runToExit(free=True)
+        self.assertTrue(content.endswith(b"\n"), content[-200:])
+        for line in content.splitlines():
+            orjson.loads(line)
+        self.assertNotIn("when no more were to be written",
+                         [report.get("reason", "") for report in reports][-1])
+
+    def test_lostAtExitReported(self) -> None:
+        """
+        When the disk is still full at exit, the line cut short is counted
+        and reported, on standard error (there is no other destination):
+        the last report says so, and shows the rest of that line.
+        """
+        content, reports = self.runToExit(free=False)
+        self.assertFalse(content.endswith(b"\n"))
+        last = reports[-1]
+        self.assertEqual((last["message_type"], last["exception"]),
+                         ("eliot:destination_failure", "txcausal._shortwrite.ShortWrite"))
+        self.assertIn("when no more were to be written; 1 line lost", last["reason"])
+        # It shows the rest of the line, which the file did not take.
+        cut = orjson.loads(content.rsplit(b"\n", 1)[1] + last["message"].encode())
+        self.assertEqual(cut["message_type"], "app")

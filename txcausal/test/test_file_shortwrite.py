@@ -306,3 +306,58 @@ class ShortWriteDetailsTests(SynchronousTestCase):
         error = self.assertRaises(ShortWrite, destination.write_cut_line)
         self.assertEqual((error.lost, error.first, destination._pending), (1, b':1}\n', b""))
         self.assertIsInstance(error.__cause__, OSError)
+
+
+class RegistryAtExitTests(SynchronousTestCase):
+    """
+    L{Destinations.finish}, which the process-wide registry runs at exit:
+    a file destination called on the thread that logs gets the rest of the
+    line a full disk cut short written, or counted and reported, as a
+    L{txcausal.logwriter.ThreadedWriter} does when it stops.
+    """
+
+    def test_cutLineWritten(self) -> None:
+        """
+        When the file takes the rest, it is written, and nothing is lost.
+        """
+        full = full_disk(budget=4)
+        destinations = Destinations()
+        destinations.add(direct_destination(full))
+        destinations.send({"n": 1})
+        full.budget = 100
+        destinations.finish()
+        self.assertEqual((full.data, destinations.dropped), (b'{"n":1}\n', 0))
+
+    def test_cutLineLostReported(self) -> None:
+        """
+        When the file still does not take it, that line is reported to the
+        other destinations (which got its message, so it is not counted as
+        dropped), showing its rest.
+        """
+        destinations = Destinations()
+        file = direct_destination(full_disk(budget=4))
+        reports: List[Dict[str, Any]] = []
+        destinations.add(file, reports.append)
+        destinations.send({"n": 1})
+        del reports[:]
+        destinations.finish()
+        [report] = reports
+        self.assertEqual((report["message_type"], report["message"]),
+                         ("eliot:destination_failure", ':1}\n'))
+        self.assertIn("when no more were to be written; 1 line lost", report["reason"])
+        self.assertEqual(file._pending, b"")
+
+    def test_aloneCutLineCounted(self) -> None:
+        """
+        The only destination's line lost at exit is counted in C{dropped},
+        and reported on standard error.
+        """
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        destinations = Destinations()
+        destinations.add(direct_destination(full_disk(budget=4)))
+        destinations.send({"n": 1})
+        self.assertEqual(destinations.dropped, 0)
+        destinations.finish()
+        self.assertEqual(destinations.dropped, 1)
+        self.assertIn("when no more were to be written", stderr.getvalue().splitlines()[-1])

@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRat
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal import Action, log_message, start_action, start_task
+from txcausal._feedback import FEEDBACK
 from txcausal._traceids import span_id
 from txcausal.otel import START_MISSING_ATTRIBUTE, SpanDestination, TaskIdRatioBased
 
@@ -33,7 +34,13 @@ class BoundTests(SpanMixin, SynchronousTestCase):
     """
 
     def reports(self) -> List[Dict[str, Any]]:
-        return [m for m in self.messages if m.get("message_type") == "txcausal:messages_dropped"]
+        """
+        @return: The reports of the destination's losses, leaving out those
+            saying that the reports it logs from inside itself are not fed
+            back into it (see L{txcausal._feedback}).
+        """
+        return [m for m in self.messages if m.get("message_type") == "txcausal:messages_dropped"
+                and m["reason"] != FEEDBACK]
 
     def test_oldestGivenUp(self) -> None:
         """

@@ -1,0 +1,118 @@
+# -*- test-case-name: txcausal.test.test_output_feedback -*-
+"""
+L{FeedbackGuard}: what the destination registry calls, on the thread that
+logs, in place of a destination that could log from inside itself (any but
+txcausal's own writers of JSON lines).  What the destination logs while it
+writes is not fed back into it, which would recurse without end: as behind
+a L{txcausal.logwriter.ThreadedWriter}, such a message is refused for that
+destination (the others still get it), counted, and reported once the
+destination has written.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, Optional, Set
+
+from ._json import safe_repr
+from ._wire import dropped_message
+
+Destination = Callable[[Dict[str, Any]], None]
+
+#: Why a message a destination logged while it wrote was not given to it.
+FEEDBACK = "logged by the destination while it wrote: not fed back into it"
+
+_get_ident = threading.get_ident
+
+
+class FeedbackGuard:
+    """
+    Calls a destination, refusing what it logs while it writes.
+
+    The refusals are reported in a C{txcausal:messages_dropped} message,
+    sent to every destination (this one too) after the destination's call
+    returns; what the destination logs while it takes that report is
+    reported after its next message, not at once, so that a destination
+    logging each time it is called costs one report a message, never a
+    loop.  L{finish} reports what is left, at exit.
+
+    @ivar added: The destination, as it was added.
+    """
+
+    __slots__ = ("added", "_call", "_send", "_lost", "_writing", "_reporting", "_refused",
+                 "_lock")
+
+    def __init__(self, added: object, call: Destination, send: Destination,
+                 lost: Callable[[object], None]) -> None:
+        """
+        @param added: The destination, as it was added.
+        @param call: What calls it.
+        @param send: Sends a message to every destination: where reports go.
+        @param lost: Called with C{added} for each message refused, as it is.
+        """
+        self.added = added
+        self._call = call
+        self._send = send
+        self._lost = lost
+        #: The threads in the destination's call.
+        self._writing: Set[int] = set()
+        #: The threads sending a report of refusals.
+        self._reporting: Set[int] = set()
+        self._refused = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Call the destination with C{message}, unless this thread is in its
+        call already; then report what it refused meanwhile, if anything.
+        """
+        ident = _get_ident()
+        writing = self._writing
+        if ident in writing:
+            with self._lock:
+                self._refused += 1
+            self._lost(self.added)
+            return
+        writing.add(ident)
+        try:
+            self._call(message)
+        finally:
+            writing.discard(ident)
+        if self._refused and ident not in self._reporting:
+            self._report()
+
+    def _report(self) -> None:
+        """
+        Send the report of the messages refused so far, if any.
+        """
+        report = self._take_report()
+        if report is None:
+            return
+        ident = _get_ident()
+        self._reporting.add(ident)
+        try:
+            self._send(report)
+        finally:
+            self._reporting.discard(ident)
+
+    def _take_report(self) -> Optional[Dict[str, Any]]:
+        """
+        @return: The report of the messages refused so far, now counted as
+            reported, or C{None} if there are none.
+        """
+        with self._lock:
+            count, self._refused = self._refused, 0
+        if not count:
+            return None
+        return dropped_message(count, FEEDBACK, destination=safe_repr(self.added, 200))
+
+    def finish(self, last_resort: Callable[[Dict[str, Any]], None]) -> None:
+        """
+        At exit: report what was refused and not reported yet, then hand
+        the report of what the destination logged while it took that one to
+        C{last_resort} (standard error).
+        """
+        self._report()
+        report = self._take_report()
+        if report is not None:
+            last_resort(report)
