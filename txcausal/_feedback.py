@@ -12,7 +12,7 @@ destination has written.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, Optional, Set
+from typing import Any, Callable, Dict, Optional, Set, TypeVar, cast
 
 from ._json import safe_repr
 from ._wire import dropped_message
@@ -23,6 +23,31 @@ Destination = Callable[[Dict[str, Any]], None]
 FEEDBACK = "logged by the destination while it wrote: not fed back into it"
 
 _get_ident = threading.get_ident
+
+#: The attribute of a C{__call__} marked by L{guards_itself}.
+_GUARDS_ITSELF = "_txcausal_guards_itself"
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def guards_itself(call: _Function) -> _Function:
+    """
+    Mark a destination class's C{__call__} as one that keeps what the
+    destination logs from feeding back into it by itself (as
+    L{txcausal.logwriter.ThreadedWriter} does): the registry calls it
+    without a L{FeedbackGuard}.  A subclass overriding it is guarded.
+    """
+    setattr(call, _GUARDS_ITSELF, True)
+    return call
+
+
+def is_guarded(destination: object) -> bool:
+    """
+    @return: Whether C{destination}'s class marked its C{__call__} with
+        L{guards_itself}.
+    """
+    call = cast(Any, type(destination)).__call__
+    return getattr(call, _GUARDS_ITSELF, False) is True
 
 
 class FeedbackGuard:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, cast
 
 from orjson import dumps as _dumps
 
-from ._feedback import FeedbackGuard
+from ._feedback import FeedbackGuard, is_guarded
 from ._json import FAST_OPTIONS, NULL, JSONLineEncoder
 
 Destination = Callable[[Dict[str, Any]], None]
@@ -158,10 +158,10 @@ def _guarded(destination: Any, send: Destination, lost: Callable[[object], None]
     @return: What the registry calls for C{destination}: what
         L{_fast_callable} returns, behind a L{FeedbackGuard} (see there for
         C{send} and C{lost}) unless the destination writes JSON lines, as
-        txcausal's own writers do, which never log.
+        txcausal's own writers do, which never log, or guards itself.
     """
     call = _fast_callable(destination)
-    if json_lines(destination) is not None:
+    if json_lines(destination) is not None or is_guarded(destination):
         return call
     return FeedbackGuard(destination, call, send, lost).__call__
 

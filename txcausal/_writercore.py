@@ -17,6 +17,7 @@ from typing import IO, Any, Callable, Dict, Optional, Tuple
 from orjson import dumps as _dumps
 
 from . import _output
+from ._feedback import guards_itself
 from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL, JSONLineEncoder
 from ._jsondefault import JSONDefault
@@ -123,6 +124,7 @@ class WriterCore:
     def __repr__(self) -> str:
         return f"<ThreadedWriter {self._sink!r}>"
 
+    @guards_itself
     def __call__(self, message: Dict[str, Any]) -> None:
         """
         Snapshot a message and queue it for writing.  Thread-safe, never

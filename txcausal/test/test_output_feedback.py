@@ -15,13 +15,12 @@ from typing import Any, Dict, List
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import log_message
+from txcausal import FileDestination, log_message
+from txcausal._feedback import FEEDBACK, FeedbackGuard
 from txcausal._output import Destinations, Logger
+from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin
-
-#: The reason given for what a destination logged while it wrote.
-_FEEDBACK = "logged by the destination while it wrote: not fed back into it"
 
 
 class Chatty:
@@ -45,7 +44,7 @@ def _reported(messages: List[Dict[str, Any]]) -> int:
     """
     return sum(message["count"] for message in messages
                if message.get("message_type") == "txcausal:messages_dropped"
-               and message["reason"] == _FEEDBACK)
+               and message["reason"] == FEEDBACK)
 
 
 class FeedbackTests(IsolatedOutputMixin, SynchronousTestCase):
@@ -155,3 +154,41 @@ class FeedbackTests(IsolatedOutputMixin, SynchronousTestCase):
         reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
         self.assertEqual(_reported(chatty.received) + _reported(reports),
                          destinations.dropped)
+
+
+class UnguardedTests(SynchronousTestCase):
+    """
+    Which destinations the registry calls without a guard: those that never
+    log, or keep their feedback out by themselves.
+    """
+
+    def test_fileDestination(self) -> None:
+        """
+        A L{FileDestination} is called as it is; a subclass that overrides
+        C{__call__} (and could log) is guarded.
+        """
+        class Logging(FileDestination):
+            def __call__(self, message: Dict[str, Any]) -> None:
+                super().__call__(message)
+
+        destinations = Destinations()
+        plain, logging = FileDestination(io.BytesIO()), Logging(io.BytesIO())
+        destinations.add(plain, logging)
+        self.assertEqual([type(getattr(d, "__self__", d)) for d in destinations._destinations],
+                         [FileDestination, FeedbackGuard])
+
+    def test_threadedWriter(self) -> None:
+        """
+        A L{ThreadedWriter}, which refuses its destination's feedback by
+        itself, is called as it is, whatever its destination; a subclass
+        that overrides C{__call__} is guarded.
+        """
+        class Queueing(ThreadedWriter):
+            def __call__(self, message: Dict[str, Any]) -> None:
+                super().__call__(message)
+
+        destinations = Destinations()
+        writer = ThreadedWriter(lambda message: None, object())
+        destinations.add(writer, Queueing(lambda message: None, object()))
+        self.assertEqual([type(getattr(d, "__self__", d)) for d in destinations._destinations],
+                         [ThreadedWriter, FeedbackGuard])
