@@ -51,15 +51,17 @@ class FileDestination(CutLines):
       - the same, in an encoding that writes ASCII as ASCII (Latin-1,
         cp1252...), each line encoded as its text layer would encode it
         (in an escaped ASCII form where the encoding cannot hold a
-        character);
+        character); on a pipe or a terminal, in any encoding (UTF-16...),
+        by the file's own encoder;
       - Twisted's C{LogFile} and C{DailyLogFile}, rotated as their own
         C{write} would.
 
     A binary file on a pipe, a terminal or a socket, or standard output's
     (C{sys.stdout.buffer}), gets each line through its buffer, flushed at
-    once.  Other files (other encodings, such as UTF-16, which get each line
-    as text, in an escaped ASCII form where the encoding cannot hold a
-    character; C{StringIO}) are written to and then flushed.  Which way is decided
+    once.  Other files (regular files in other encodings, such as UTF-16,
+    which get each line as text, in an escaped ASCII form where the
+    encoding cannot hold a character; C{StringIO}) are written to and then
+    flushed.  Which way is decided
     when the destination is made, and again after the program reconfigures
     a text file (C{reconfigure} with another encoding, C{errors} or
     C{newline}).  Remove the destination before closing its file.

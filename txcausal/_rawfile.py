@@ -134,9 +134,10 @@ def _text(file: io.TextIOWrapper) -> Optional[Direct]:
     or not, opened on an operating system file (a regular file, a pipe, a
     terminal), gets the bytes of the encoded lines directly, after its own
     C{flush}: the same bytes, in the same order, as through its text layer.
-    Its encoding is UTF-8, or one that L{_recoder} recodes the lines to.
-    On a regular file they are written under the buffer; elsewhere through
-    it (see L{ThroughBuffer}).
+    Its encoding is UTF-8, or one that L{_recoder} recodes the lines to; on
+    a pipe or a terminal, any encoding (see L{_own_encoder}).  On a regular
+    file they are written under the buffer; elsewhere through it (see
+    L{ThroughBuffer}).
     """
     try:
         buffer = file.buffer
@@ -145,11 +146,14 @@ def _text(file: io.TextIOWrapper) -> Optional[Direct]:
         if file.closed or type(raw) is not io.FileIO or not _keeps_newlines(file):
             return None
         recode = None
+        regular = _regular(raw)
         if codecs.lookup(file.encoding).name != "utf-8":
             recode = _recoder(file.encoding, file.errors or "strict")
+            if recode is None and not regular:
+                recode = _own_encoder(file)
             if recode is None:
                 return None
-        if _regular(raw):
+        if regular:
             return Direct(raw, file.flush, True, recode)
         if raw is buffer:
             return Direct(raw, file.flush, False, recode)
@@ -315,15 +319,57 @@ def watch_encoder(file: Any, reconfigured: Callable[[], object]) -> Optional[wea
     """
     if type(file) is not io.TextIOWrapper:
         return None
-    for referent in gc.get_referents(file):
-        if isinstance(referent, codecs.IncrementalEncoder):
-            return weakref.ref(referent, lambda _: reconfigured())
-    return None
+    encoder = _encoder_of(file)
+    return None if encoder is None else weakref.ref(encoder, lambda _: reconfigured())
 
 
 #: What C{newline} a text file may have been opened with to write C{"\n"}
 #: as something else.
 _TRANSLATED = ("\r", "\r\n")
+
+
+def _own_encoder(file: io.TextIOWrapper) -> Optional[Callable[[bytes], bytes]]:
+    """
+    For a text file on a pipe or a terminal in an encoding that does not
+    write ASCII as ASCII (UTF-16...): what encodes a line in UTF-8 with the
+    file's own encoder, which keeps its state (a byte order mark, written
+    once), as its text layer would, escaped as L{ascii_json} does where the
+    encoding cannot hold a character.  Written so rather than through the
+    text layer, which loses what a non-blocking pipe does not take.
+
+    @return: C{None} if the file's encoder is not found.
+    """
+    encoder = _encoder_of(file)
+    if encoder is None:
+        return None
+    # Not kept alive: its end tells that the file was reconfigured (see
+    # watch_encoder), and the next write decides anew how to write.
+    current = weakref.ref(encoder)
+
+    def recode(data: bytes) -> bytes:
+        text = data.decode("utf-8", "surrogateescape")
+        # Reconfigured meanwhile, by another thread: its new encoder.
+        encoder = current() or _encoder_of(file)
+        if encoder is None:
+            return ascii_json(text).encode(file.encoding)
+        try:
+            return encoder.encode(text)
+        except UnicodeEncodeError:
+            return encoder.encode(ascii_json(text))
+
+    return recode
+
+
+def _encoder_of(file: io.TextIOWrapper) -> Optional[codecs.IncrementalEncoder]:
+    """
+    @return: The incremental encoder of C{file}, which the file keeps
+        private but holds a reference to, which the garbage collector can
+        list; C{None} if there is none.
+    """
+    for referent in gc.get_referents(file):
+        if isinstance(referent, codecs.IncrementalEncoder):
+            return referent
+    return None
 
 
 def _keeps_newlines(file: io.TextIOWrapper) -> bool:

@@ -64,7 +64,7 @@ for n in range(300):
 
 #: A script logging to a non-blocking standard output through another kind
 #: of file, as its argument says: binary (C{sys.stdout.buffer}), binary on
-#: another descriptor of the pipe, or text in Latin-1.
+#: another descriptor of the pipe, or text in the encoding named.
 _NONBLOCKING_KINDS_SCRIPT = """
 import io, os, sys
 from txcausal import log_message, to_file
@@ -75,7 +75,7 @@ if kind == "binary":
 elif kind == "other-fd":
     file = open(os.dup(1), "wb")
 else:
-    sys.stdout.reconfigure(encoding="latin-1")
+    sys.stdout.reconfigure(encoding=kind)
     file = sys.stdout
 destination = to_file(file)
 for n in range(300):
@@ -232,3 +232,18 @@ class NonBlockingTests(SynchronousTestCase):
         self.assertEqual(errors, "")
         self.assertEveryLine(lines, "", "latin-1")
         self.assertIn(b'"name":"caf\xe9"', lines[0])
+
+    def test_textUTF16(self) -> None:
+        """
+        Standard output reconfigured to UTF-16, whose lines are not written
+        as ASCII: nothing is lost while the pipe is full (its text layer
+        used to lose what the pipe did not take, without a word).
+        """
+        lines, errors = _run(_NONBLOCKING_KINDS_SCRIPT, "utf-16")
+        self.assertEqual(errors, "")
+        text = b"\n".join(lines).decode("utf-16")
+        self.assertEqual(text.count("\n"), 300)
+        for n, line in enumerate(text.splitlines()):
+            message = json.loads(line)
+            self.assertEqual((message["n"], message["text"], message["name"]),
+                             (n, "x" * 10_000, "caf\xe9"))

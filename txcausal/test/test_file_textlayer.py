@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination
-from txcausal._rawfile import ascii_json
+from txcausal._rawfile import ThroughBuffer, ascii_json
 from txcausal._shortwrite import PipeClosed
 
 #: Messages whose lines hold what a text layer could write otherwise: text
@@ -143,6 +143,26 @@ class ReconfiguredTests(SynchronousTestCase):
             destination({"b": "é"})
             print("é", file=f)
         self.assertEqual(path.read_bytes(), b'{"a":"\xc3\xa9"}\n{"b":"\xe9"}\n\xe9\n')
+
+    def test_pipeInUTF16Reconfigured(self) -> None:
+        """
+        A text file in UTF-16 on a pipe, written with its own encoder (one
+        byte order mark), gets UTF-8 once reconfigured to it.
+        """
+        read, write = os.pipe()
+        with os.fdopen(read, "rb") as reader, os.fdopen(write, "w", encoding="utf-16") as f:
+            destination = FileDestination(f)
+            self.assertIsInstance(destination._direct, ThroughBuffer)
+            destination({"a": "é"})
+            print("x", file=f, flush=True)
+            destination({"b": "é"})
+            f.reconfigure(encoding="utf-8")
+            destination({"c": "é"})
+            f.close()
+            data = reader.read()
+        utf16, utf8 = data.split(b'{"c"')
+        self.assertEqual(utf16.decode("utf-16"), '{"a":"é"}\nx\n{"b":"é"}\n')
+        self.assertEqual(b'{"c"' + utf8, '{"c":"é"}\n'.encode())
 
     def test_newlineChanged(self) -> None:
         """
