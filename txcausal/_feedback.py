@@ -2,7 +2,8 @@
 """
 L{FeedbackGuard}: what the destination registry calls, on the thread that
 logs, in place of a destination that could log from inside itself (any but
-txcausal's own writers of JSON lines).  What the destination logs while it
+txcausal's own writers of JSON lines, which never log, and those marked
+L{guards_itself}).  What the destination logs while it
 writes is not fed back into it, which would recurse without end: as behind
 a L{txcausal.logwriter.ThreadedWriter}, such a message is refused for that
 destination (the others still get it), counted, and reported once the

@@ -62,9 +62,9 @@ class Destinations:
     in a C{txcausal:messages_dropped} message.
 
     @ivar dropped: How many messages were lost in all: dropped from the
-        buffer, or refused by a failing destination (or one they fed back
-        into, see L{txcausal._feedback}) with no other destination to
-        report to (that report goes to standard error).
+        buffer, or refused by a failing destination, or by one that logged
+        them from inside itself (see L{txcausal._feedback}), with no other
+        destination to report to (that report goes to standard error).
     """
 
     def __init__(self, buffer_size: int = EARLY_BUFFER_SIZE) -> None:

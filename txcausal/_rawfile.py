@@ -177,7 +177,9 @@ def _recoder(encoding: str, errors: str) -> Optional[Callable[[bytes], bytes]]:
     hold a character.
 
     @return: C{None} for other encodings (UTF-16, UTF-32, UTF-7, EBCDIC...),
-        whose lines go through the text layer.
+        whose lines go through the text layer on a regular file (where a
+        line cut short could not be found in their bytes), and through
+        L{_own_encoder} elsewhere.
     """
     try:
         if _ASCII.encode(encoding) != _ASCII.encode("ascii"):
