@@ -51,6 +51,10 @@ def _latin1(directory: Path) -> Tuple[IO[Any], Path]:
     return open(directory / "app.log", "w", encoding="latin-1"), directory / "app.log"
 
 
+def _utf16(directory: Path) -> Tuple[IO[Any], Path]:
+    return open(directory / "app.log", "w", encoding="utf-16"), directory / "app.log"
+
+
 def _logFile(directory: Path) -> Tuple[IO[Any], Path]:
     logFile = LogFile.fromFullPath(str(directory / "app.log"),
                                    rotateLength=None)
@@ -226,6 +230,35 @@ class FullDiskTests(SmallDiskMixin, WriterHarness, SynchronousTestCase):
         counted exactly.
         """
         self.logThreaded(_latin1)
+
+    def test_utf16FileUpperBound(self) -> None:
+        """
+        A text file in UTF-16 on a regular file goes through its text
+        layer, whose buffer keeps what the disk did not take and writes it
+        later: the count of lost messages is an upper bound, never less
+        than what is missing from the file.
+        """
+        self.patch(sys, "stderr", io.StringIO())
+        file, path = _utf16(self.smallDisk())
+        self.addCleanup(file.close)
+        destinations = Destinations()
+        destinations.add(FileDestination(file))
+        freeRest = self.fill(path.parent)
+        for n in range(self.WHILE_FULL):
+            destinations.send(_padded(n))
+        freeRest()
+        for n in range(self.WHILE_FULL, self.WHILE_FULL + self.AFTER):
+            destinations.send(_padded(n))
+        file.flush()
+        numbers = set()
+        for line in path.read_bytes().decode("utf-16", "replace").splitlines():
+            try:
+                numbers.add(orjson.loads(line)["n"])
+            except orjson.JSONDecodeError:
+                pass
+        self.assertGreater(destinations.dropped, 0)
+        self.assertGreaterEqual(len(numbers) + destinations.dropped,
+                                self.WHILE_FULL + self.AFTER)
 
     def test_logFile(self) -> None:
         """
