@@ -149,6 +149,17 @@ class FullDiskTests(SmallDiskMixin, WriterHarness, SynchronousTestCase):
         are counted in the registry's C{dropped}) while the disk fills up,
         then after it has room again.
         """
+        _, path, dropped = self.sendWhileFull(opener)
+        self.assertWholeAndCounted(path, dropped)
+
+    def sendWhileFull(self, opener: Opener) -> Tuple[IO[Any], Path, int]:
+        """
+        Send messages to a file destination that is the only destination
+        while the disk fills up, then after it has room again.
+
+        @return: The file, its path, and the registry's count of dropped
+            messages.
+        """
         self.patch(sys, "stderr", io.StringIO())
         file, path = opener(self.smallDisk())
         self.addCleanup(file.close)
@@ -160,7 +171,7 @@ class FullDiskTests(SmallDiskMixin, WriterHarness, SynchronousTestCase):
         freeRest()
         for n in range(self.WHILE_FULL, self.WHILE_FULL + self.AFTER):
             destinations.send(_padded(n))
-        self.assertWholeAndCounted(path, destinations.dropped)
+        return file, path, destinations.dropped
 
     def logThreaded(self, opener: Opener) -> None:
         """
@@ -238,17 +249,7 @@ class FullDiskTests(SmallDiskMixin, WriterHarness, SynchronousTestCase):
         later: the count of lost messages is an upper bound, never less
         than what is missing from the file.
         """
-        self.patch(sys, "stderr", io.StringIO())
-        file, path = _utf16(self.smallDisk())
-        self.addCleanup(file.close)
-        destinations = Destinations()
-        destinations.add(FileDestination(file))
-        freeRest = self.fill(path.parent)
-        for n in range(self.WHILE_FULL):
-            destinations.send(_padded(n))
-        freeRest()
-        for n in range(self.WHILE_FULL, self.WHILE_FULL + self.AFTER):
-            destinations.send(_padded(n))
+        file, path, dropped = self.sendWhileFull(_utf16)
         file.flush()
         numbers = set()
         for line in path.read_bytes().decode("utf-16", "replace").splitlines():
@@ -256,9 +257,8 @@ class FullDiskTests(SmallDiskMixin, WriterHarness, SynchronousTestCase):
                 numbers.add(orjson.loads(line)["n"])
             except orjson.JSONDecodeError:
                 pass
-        self.assertGreater(destinations.dropped, 0)
-        self.assertGreaterEqual(len(numbers) + destinations.dropped,
-                                self.WHILE_FULL + self.AFTER)
+        self.assertGreater(dropped, 0)
+        self.assertGreaterEqual(len(numbers) + dropped, self.WHILE_FULL + self.AFTER)
 
     def test_logFile(self) -> None:
         """
