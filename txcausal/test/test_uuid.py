@@ -49,3 +49,18 @@ class NewTaskUUIDTests(SynchronousTestCase):
         os.close(read)
         self.assertEqual(len(child), 36)
         self.assertNotEqual(child, new_task_uuid())
+
+    def test_everyRandomBitVaries(self) -> None:
+        """
+        Each of the 122 bits that are not the version's or the variant's
+        takes both values over many ids: none is stuck.
+        """
+        ones, zeros = 0, 0
+        for _ in range(2000):
+            value = uuid.UUID(new_task_uuid()).int
+            ones |= value
+            zeros |= ~value
+        fixed = (0xF << 76) | (0xC << 60)
+        full = (1 << 128) - 1
+        self.assertEqual((ones & ~fixed & full, zeros & ~fixed & full),
+                         (full & ~fixed, full & ~fixed))
