@@ -62,11 +62,23 @@ def _stamp_and_write(
     fields[TIMESTAMP_FIELD] = time()
     if logger is None:
         logger = _output._DEFAULT_LOGGER
-    if serializer is None and type(logger) is Logger:
-        # Logger.write, inlined: this runs for every message.
-        logger._destinations.send(fields)
-    else:
+    if serializer is not None or type(logger) is not Logger:
         logger.write(fields, serializer)
+        return
+    # Logger.write, and Destinations.send to one destination, inlined: this
+    # runs for every message.
+    destinations = logger._destinations
+    single = destinations._single
+    if single is None:
+        destinations.send(fields)
+        return
+    try:
+        single(fields)
+        return
+    except BaseException as e:
+        interrupted = destinations._report_failure(fields, single, e, (single,))
+    if interrupted is not None:
+        raise interrupted
 
 
 class Message:
