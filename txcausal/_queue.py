@@ -59,10 +59,9 @@ class BoundedQueue:
     @ivar refused: Refused in all, reported or not.
     """
 
-    __slots__ = ("_maxMessages", "_maxBytes", "_batched", "_lock", "_buffer", "_pages",
-                 "_paged", "_items", "_queued", "_count", "_size", "_scheduled", "accepting",
-                 "refusedFull",
-                 "refusedClosed", "refusedFeedback", "refused", "_overhead")
+    __slots__ = ("_maxMessages", "_maxBytes", "_limit", "_batched", "_lock", "_buffer",
+                 "_pages", "_paged", "_items", "_taken", "_count", "_size", "_scheduled",
+                 "accepting", "refusedFull", "refusedClosed", "refusedFeedback", "refused")
 
     def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True) -> None:
         """
@@ -73,6 +72,9 @@ class BoundedQueue:
         """
         self._maxMessages = sys.maxsize if maxMessages is None else maxMessages
         self._maxBytes = maxBytes
+        #: The room messages may take: C{maxBytes} while accepting, none
+        #: otherwise (one test for both on every message).
+        self._limit = -1
         self._batched = batched
         self._lock = threading.Lock()
         self._buffer = bytearray()
@@ -80,17 +82,15 @@ class BoundedQueue:
         self._pages: List[Chunk] = []
         self._paged = 0
         self._items: List[bytes] = []
-        #: Messages queued and not yet taken (in the pages, the buffer or
-        #: the items).
-        self._queued = 0
         #: Messages and bytes queued or being written.
         self._count = 0
         self._size = 0
+        #: Messages being written (taken, not yet released): the others of
+        #: C{_count} are queued (in the pages, the buffer or the items).
+        self._taken = 0
         self._scheduled = False
         self.accepting = False
         self.refusedFull = self.refusedClosed = self.refusedFeedback = self.refused = 0
-        #: What a message costs beyond its bytes.
-        self._overhead = 0 if batched else ITEM_OVERHEAD
 
     def put(self, data: bytes) -> bool:
         """
@@ -100,29 +100,24 @@ class BoundedQueue:
             idle); C{False} when one is already scheduled or C{data} was
             refused.
         """
-        batched = self._batched
-        if not batched:
-            data = data[:-1]
+        if not self._batched:
+            return self._putItem(data[:-1])
         # This runs for every message: an explicit acquire and release, and
         # the common case tested first, measured a third cheaper than
         # "with self._lock" and the refusals first.
         lock = self._lock
         lock.acquire()
         try:
-            count = self._count
-            size = self._size + len(data) + self._overhead
-            if self.accepting and count < self._maxMessages and size <= self._maxBytes:
-                if batched:
-                    buffer = self._buffer
-                    buffer += data
-                    # The queue's size first: no call while it is small.
-                    if size > PAGE_SIZE and len(buffer) > PAGE_SIZE:
-                        self._turnPage(self._queued + 1)
-                else:
-                    self._items.append(data)
-                self._queued += 1
-                self._count = count + 1
+            count = self._count + 1
+            size = self._size + len(data)
+            if size <= self._limit and count <= self._maxMessages:
+                buffer = self._buffer
+                buffer += data
+                self._count = count
                 self._size = size
+                # The queue's size first: no call while it is small.
+                if size > PAGE_SIZE and len(buffer) > PAGE_SIZE:
+                    self._turnPage()
                 if self._scheduled:
                     return False
                 self._scheduled = True
@@ -132,12 +127,29 @@ class BoundedQueue:
         finally:
             lock.release()
 
-    def _turnPage(self, queued: int) -> None:
+    def _putItem(self, item: bytes) -> bool:
         """
-        Make the buffer, now holding the last of C{queued} messages, a page,
-        and start another.  The caller holds the lock.
+        L{put} for a sink that is not batched: C{item} is kept on its own.
+        """
+        with self._lock:
+            count = self._count + 1
+            size = self._size + len(item) + ITEM_OVERHEAD
+            if size > self._limit or count > self._maxMessages:
+                self._refuse()
+                return False
+            self._items.append(item)
+            self._count = count
+            self._size = size
+            scheduled, self._scheduled = self._scheduled, True
+            return not scheduled
+
+    def _turnPage(self) -> None:
+        """
+        Make the buffer, now holding the last message queued, a page, and
+        start another.  The caller holds the lock.
         """
         buffer = self._buffer
+        queued = self._count - self._taken
         self._pages.append((buffer, queued - self._paged, len(buffer)))
         self._paged = queued
         self._buffer = bytearray()
@@ -183,13 +195,15 @@ class BoundedQueue:
             schedules a drain again.
         """
         with self._lock:
-            queued, full, closed = self._queued, self.refusedFull, self.refusedClosed
+            queued = self._count - self._taken
+            full, closed = self.refusedFull, self.refusedClosed
             if not queued and not full and not closed:
                 self._scheduled = False
                 return None
             feedback = self.refusedFeedback
             chunks, buffer, items = self._pages, self._buffer, self._items
             inBuffer = queued - self._paged
+            self._taken += queued
             self._forget()
             self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
         if inBuffer and self._batched:
@@ -204,7 +218,7 @@ class BoundedQueue:
         The caller holds the lock.
         """
         self._buffer, self._pages, self._items = bytearray(), [], []
-        self._queued = self._paged = 0
+        self._paged = 0
 
     def release(self, count: int, size: int) -> None:
         """
@@ -213,6 +227,7 @@ class BoundedQueue:
         """
         with self._lock:
             self._count -= count
+            self._taken -= count
             self._size -= size
 
     def discard(self) -> Tuple[int, int, int]:
@@ -225,7 +240,7 @@ class BoundedQueue:
             not yet reported.
         """
         with self._lock:
-            queued = self._queued
+            queued = self._count - self._taken
             size = (len(self._buffer) + sum(room for _, _, room in self._pages)
                     + sum(len(item) + ITEM_OVERHEAD for item in self._items))
             pending = self.refusedFull + self.refusedClosed + self.refusedFeedback
@@ -242,6 +257,7 @@ class BoundedQueue:
         """
         with self._lock:
             self.accepting = accepting
+            self._limit = self._maxBytes if accepting else -1
 
     def beforeFork(self) -> None:
         """
@@ -266,6 +282,6 @@ class BoundedQueue:
         """
         self._lock = threading.Lock()
         self._forget()
-        self._count = self._size = 0
+        self._count = self._size = self._taken = 0
         self._scheduled = False
         self.refusedFull = self.refusedClosed = self.refusedFeedback = 0

@@ -248,7 +248,7 @@ class ThreadedWriterTests(WriterHarness, SynchronousTestCase):
         writer, _, _ = self.started(maxMessages=10)
         for n in range(1000):
             writer(numbered_message(n))
-        self.assertEqual(writer._queue._queued, 10)
+        self.assertEqual(writer._queue._count, 10)
         self.assertEqual(writer._queue.refusedFull, 990)
 
     def test_boundIncludesMessagesBeingWritten(self) -> None:

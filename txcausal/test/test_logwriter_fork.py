@@ -266,7 +266,7 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         hooks.before()
         hooks.afterInParent()
         self.assertEqual([m["n"] for m in written], [0])
-        self.assertEqual(writer._queue._queued, 1)
+        self.assertEqual(writer._queue._count, 1)
 
     def test_raisingFlushLeavesHooksUsable(self) -> None:
         """
