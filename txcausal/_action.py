@@ -49,7 +49,7 @@ from ._wire import (
 )
 
 if TYPE_CHECKING:
-    from ._types import _ActionSerializers
+    from ._types import _ActionSerializers, _MessageSerializer
 
 _T = TypeVar("_T")
 
@@ -123,10 +123,17 @@ def _restore(token: Optional["Token[Optional[Action]]"]) -> None:
     try:
         _ACTION.reset(token)
     except ValueError:
-        # Exited in another context than entered (e.g. a callback chain):
-        # the best that can be done is to restore the old value here.
-        old = token.old_value
-        _ACTION.set(None if old is Token.MISSING else old)
+        _restore_elsewhere(token)
+
+
+def _restore_elsewhere(token: "Token[Optional[Action]]") -> None:
+    """
+    Put back the action that was current before C{token} was made, in
+    another context than the one C{token} was made in (e.g. a callback
+    chain): the best that can be done is to restore the old value here.
+    """
+    old = token.old_value
+    _ACTION.set(None if old is Token.MISSING else old)
 
 
 @implementer(IAction)
@@ -319,6 +326,24 @@ class Action:
             return
         self._finished = True
         serializers = self._serializers
+        if exception is None and self._success_fields is None and not fields:
+            # Nothing of the caller's to merge: this runs for most actions.
+            message = {ACTION_STATUS_FIELD: SUCCEEDED_STATUS, ACTION_TYPE_FIELD: self.action_type,
+                       DURATION_FIELD: monotonic() - self._started}
+            serializer = serializers.success if serializers else None
+        else:
+            message, serializer = self._finish_message(exception, fields)
+        if self._handed_off is not None:
+            message[REMOTE_TASK_LEVELS_FIELD] = self._handed_off
+        _stamp_and_write(message, self, None, serializer)
+
+    def _finish_message(self, exception: Optional[BaseException], fields: Dict[str, Any]
+                        ) -> "Tuple[Dict[str, Any], Optional[_MessageSerializer]]":
+        """
+        @return: The finish message of L{finish} but for its
+            C{remote_task_levels}, and its serializer.
+        """
+        serializers = self._serializers
         if exception is None:
             message = self._success_fields or {}
             status = SUCCEEDED_STATUS
@@ -337,9 +362,7 @@ class Action:
         message[ACTION_TYPE_FIELD] = self.action_type
         if DURATION_FIELD not in message:
             message[DURATION_FIELD] = monotonic() - self._started
-        if self._handed_off is not None:
-            message[REMOTE_TASK_LEVELS_FIELD] = self._handed_off
-        _stamp_and_write(message, self, None, serializer)
+        return message, serializer
 
     def context(self) -> _ActionContext:
         """
@@ -371,7 +394,11 @@ class Action:
                  tb: Optional[TracebackType]) -> None:
         if self._token is not None:
             token, self._token = self._token
-            _restore(token)
+            # _restore, inlined: this runs for every action.
+            try:
+                _ACTION.reset(token)
+            except ValueError:
+                _restore_elsewhere(token)
         self.finish(exception)
 
     def __repr__(self) -> str:
