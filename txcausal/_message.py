@@ -65,8 +65,8 @@ def _stamp_and_write(
     if serializer is not None or type(logger) is not Logger:
         logger.write(fields, serializer)
         return
-    # Logger.write, and Destinations.send to one destination, inlined: this
-    # runs for every message.
+    # Logger.write, and Destinations.send's path to its only destination,
+    # inlined: this runs for every message.
     destinations = logger._destinations
     single = destinations._single
     if single is None:
@@ -74,11 +74,8 @@ def _stamp_and_write(
         return
     try:
         single(fields)
-        return
     except BaseException as e:
-        interrupted = destinations._report_failure(fields, single, e, (single,))
-    if interrupted is not None:
-        raise interrupted
+        destinations._single_failed(fields, single, e)
 
 
 class Message:

@@ -202,14 +202,12 @@ class Destinations:
         """
         single = self._single
         if single is not None:
-            # One destination, nothing to add: call it.
+            # One destination, nothing to add: call it.  The same lines
+            # open _stamp_and_write's path (txcausal._message).
             try:
                 single(message)
-                return
             except BaseException as e:
-                interrupted = self._report_failure(message, single, e, (single,))
-            if interrupted is not None:
-                raise interrupted
+                self._single_failed(message, single, e)
             return
         route = self._route
         if not route[4]:
@@ -218,6 +216,18 @@ class Destinations:
             # A destination was added meanwhile.
             route = self._route
         interrupted = self._sendRouted(message, route)
+        if interrupted is not None:
+            raise interrupted
+
+    def _single_failed(self, message: Dict[str, Any], single: Destination,
+                       error: BaseException) -> None:
+        """
+        The only destination, C{single}, raised C{error} taking C{message}:
+        report it (see L{_report_failure}).
+
+        @raise KeyboardInterrupt: C{error}, when it is one.
+        """
+        interrupted = self._report_failure(message, single, error, (single,))
         if interrupted is not None:
             raise interrupted
 

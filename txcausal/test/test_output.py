@@ -291,6 +291,29 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual((report["message_type"], report["reason"]),
                          ("eliot:destination_failure", "gone"))
 
+    def test_soleDestinationFailsFromLogMessage(self) -> None:
+        """
+        C{log_message} hands a message to the only destination itself: a
+        failure there is counted and reported as through L{Logger.write},
+        and a L{KeyboardInterrupt} reaches the caller, reported first.
+        """
+        errors: List[BaseException] = [IndexError("gone"), KeyboardInterrupt()]
+
+        def broken(message: Dict[str, Any]) -> None:
+            raise errors.pop(0)
+
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        destinations = self.isolate()
+        destinations.add(broken)
+        log_message(message_type="m")
+        self.assertRaises(KeyboardInterrupt, log_message, message_type="m")
+        self.assertEqual(destinations.dropped, 2)
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual([(r["message_type"], r["exception"]) for r in reports],
+                         [("eliot:destination_failure", "builtins.IndexError"),
+                          ("eliot:destination_failure", "builtins.KeyboardInterrupt")])
+
     def test_everyDestinationFails(self) -> None:
         """
         When every destination fails, logging still returns normally and
