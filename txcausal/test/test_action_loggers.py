@@ -160,3 +160,30 @@ class ReservedFieldTests(IsolatedOutputMixin, SynchronousTestCase):
         with start_action(action_type="app:a") as action:
             action.add_success_fields(duration="3 weeks")
         self.assertEqual(messages[-1]["duration"], "3 weeks")
+
+
+class LoggerSubclassTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    The path that hands a message straight to the only destination is
+    taken for a plain L{Logger} only: a subclass's C{write} runs.
+    """
+
+    def test_subclassWriteRuns(self) -> None:
+        """
+        An action given a L{Logger} subclass that overrides C{write} has its
+        start, its message and its finish go through that C{write}, even
+        with one destination registered.
+        """
+        seen: List[str] = []
+
+        class Tagging(Logger):
+            def write(self, dictionary: Dict[str, Any], serializer: Any = None) -> None:
+                seen.append(dictionary.get("message_type") or dictionary["action_status"])
+                dictionary["tagged"] = True
+                super().write(dictionary, serializer)
+
+        messages = self.collect()
+        with start_action(Tagging(), action_type="app:work"):
+            log_message(message_type="app:step")
+        self.assertEqual(seen, ["started", "app:step", "succeeded"])
+        self.assertEqual([m.get("tagged") for m in messages], [True, True, True])
