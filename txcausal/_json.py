@@ -110,11 +110,31 @@ def decode_json(text: bytes) -> Any:
     @raise orjson.JSONDecodeError: If C{text} is not JSON (a C{ValueError}).
     """
     value = orjson.loads(text)
-    zeros = text.translate(_DIGITS_TO_ZERO)
-    if ((_TWENTY_DIGITS in zeros or _MINUS_NINETEEN_DIGITS in zeros)
-            and _LONG_INTEGER.search(text)):
+    if may_hold_long_integer(text) and _LONG_INTEGER.search(text):
         return json.loads(text)
     return value
+
+
+def may_hold_long_integer(data: bytes) -> bool:
+    """
+    Tell, cheaply, that C{data} holds no integer past 64 bits, so that
+    C{orjson.loads} reads it exactly: the test of L{decode_json}, which a
+    reader makes once on a whole batch of lines.
+
+    @return: C{False} if C{data} holds no run of twenty digits (or of a
+        minus sign and nineteen) but after a decimal point (C{repr} writes
+        a duration of a few hundred microseconds with twenty digits after
+        it); C{True} if it does (then maybe in a string).
+    """
+    zeros = data.translate(_DIGITS_TO_ZERO)
+    if _MINUS_NINETEEN_DIGITS in zeros:
+        return True
+    at = zeros.find(_TWENTY_DIGITS)
+    while at != -1:
+        if zeros[at - 1 : at] != b".":
+            return True
+        at = zeros.find(_TWENTY_DIGITS, at + len(_TWENTY_DIGITS))
+    return False
 
 
 def _via_orjson(o: Any) -> Any:

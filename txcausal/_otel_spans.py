@@ -149,9 +149,10 @@ def _plain(value: Any) -> Any:
 
 def as_read(value: Any) -> Any:
     """
-    @return: C{value} as txcausal's readers see it once a file destination
-        has written it (see C{docs/outputting.md}): a tuple or a set as a
-        list, bytes as text, an integer past 64 bits as a float, a float
+    @return: C{value} as orjson reads it once a file destination has
+        written it (see C{docs/outputting.md}): a tuple or a set as a list,
+        bytes as text, an integer past 64 bits (which txcausal's readers
+        read exactly, but an attribute cannot hold) as a float, a float
         that is not finite as C{"NaN"}...
     """
     line = _ENCODER.encode({"v": value}).partition(b"\n")[0]

@@ -38,6 +38,7 @@ from attrs import frozen
 from orjson import JSONDecodeError, loads
 
 from ._action import MAX_TASK_LEVEL_DEPTH
+from ._json import decode_json, may_hold_long_integer
 from ._source import (
     BOM,
     DEFAULT_MAX_LINE_BYTES,
@@ -226,6 +227,9 @@ class MessageReader:
         needle, fold = self._needle, self._fold_case
         pending = state.text is not None
         for batch in batches:
+            # orjson reads an integer past 64 bits as a float: a batch that
+            # may hold one (rare) is read exactly, line by line.
+            load = decode_json if may_hold_long_integer(b"\n".join(batch)) else loads
             lineno = state.lineno
             for line in batch:
                 lineno += 1
@@ -236,7 +240,7 @@ class MessageReader:
                 ):
                     continue
                 try:
-                    message = loads(line)
+                    message = load(line)
                 except JSONDecodeError:
                     state.lineno = lineno
                     yield from self._decode_odd(line, state)
@@ -337,7 +341,7 @@ class MessageReader:
         A line that should be a message: it, or a report.
         """
         try:
-            message = loads(line)
+            message = decode_json(line)
         except JSONDecodeError:
             self._error(state.name, state.lineno, "skipped: malformed JSON" + _excerpt(line))
             return
@@ -373,7 +377,7 @@ class MessageReader:
         when, system, rest = parts
         if rest[:1] == b"{":
             try:
-                message = loads(rest)
+                message = decode_json(rest)
             except JSONDecodeError:
                 message = None
             if message is not None and check_message(message) is None:

@@ -22,8 +22,7 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from uuid import UUID, uuid5
 
-from orjson import loads
-
+from ._json import decode_json
 from ._select import iso_timestamp
 from ._wire import (
     EXCEPTION_FIELD,
@@ -178,12 +177,12 @@ def twisted_record(data: bytes) -> Message:
     @param data: The JSON of the record, without its C{\\x1e} separator.
     @raise ValueError: If C{data} is not a Twisted log record.
     """
-    raw = loads(data)
+    raw = decode_json(data)
     if raw.__class__ is not dict or not any(key.startswith("log_") for key in raw):
         raise ValueError("not a Twisted log record")
     bridged = raw.get(_BRIDGED_KEY)
     if isinstance(bridged, str):
-        embedded = loads(bridged)
+        embedded = decode_json(bridged.encode("utf-8"))
         if embedded.__class__ is dict and TASK_UUID_FIELD in embedded:
             return embedded
     message: Message = {k: v for k, v in raw.items() if not k.startswith("log_")}

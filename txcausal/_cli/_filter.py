@@ -15,8 +15,9 @@ import argparse
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 
-from orjson import JSONDecodeError, loads
+from orjson import JSONDecodeError
 
+from .._json import decode_json
 from .._select import parse_time as _parse_time
 from .._wire import FAILED_STATUS, STARTED_STATUS, SUCCEEDED_STATUS
 from ._common import (
@@ -78,7 +79,7 @@ def field_equals(path: str, text: str) -> Predicate:
     The field equals C{text}: as JSON (C{42}, C{true}, C{"x"}) or as text.
     """
     try:
-        expected: Any = loads(text)
+        expected: Any = decode_json(text.encode("utf-8"))
     except JSONDecodeError:
         expected = _MISSING
 

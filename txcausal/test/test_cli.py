@@ -8,6 +8,7 @@ C{test_cli_trial} run the real command.
 from __future__ import annotations
 
 import io
+import json
 import sys
 from typing import Any, List, Tuple
 
@@ -153,6 +154,17 @@ class FilterCommandTests(SynchronousTestCase):
         self.assertEqual(self.levels("--field", 'result="42"'), [])
         self.assertEqual(self.levels("--field", "user=alice"), [("A", [1]), ("B", [1])])
         self.assertEqual(self.levels("--field", "nested.a.1.b=x"), [("B", [2])])
+
+    def test_fieldEqualsLongInteger(self) -> None:
+        """
+        Integers past 64 bits, in the log and in C{--field}, are compared
+        and written exactly.
+        """
+        data = b"".join(json.dumps(msg(uuid, [1], 1.0, n=n, s=[n])).encode() + b"\n"
+                        for uuid, n in [("A", 2**70), ("B", 2**70 + 1)])
+        status, out, err = cli(["filter", "--field", f"s=[{2**70 + 1}]"], data)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual([json.loads(line)["n"] for line in out.splitlines()], [2**70 + 1])
 
     def test_contains(self) -> None:
         """

@@ -5,6 +5,7 @@ Tests for C{txcausal tree} (L{txcausal._cli._tree}), in process.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from typing import List
@@ -60,6 +61,16 @@ T
 
 """,
         )
+
+    def test_longIntegers(self) -> None:
+        """
+        An integer past 64 bits (which txcausal writes exactly) is shown
+        exactly, not as a float.
+        """
+        data = json.dumps(msg("T", [1], T0, message_type="big", n=2**70, s=[-(2**66)]))
+        out = cli(["tree"], data.encode("utf-8") + b"\n")[1]
+        self.assertIn("n: 1180591620717411303424\n", out)
+        self.assertIn("0: -73786976294838206464\n", out)
 
     def test_ascii(self) -> None:
         """

@@ -8,7 +8,7 @@ from __future__ import annotations
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._json import DEFAULT_ENCODER, decode_json
+from txcausal._json import DEFAULT_ENCODER, decode_json, may_hold_long_integer
 
 
 class DecodeJSONTests(SynchronousTestCase):
@@ -55,6 +55,19 @@ class DecodeJSONTests(SynchronousTestCase):
         text = b'{"id": "12345678901234567890123", "neg": "-1234567890123456789"}'
         self.assertEqual(decode_json(text), {"id": "12345678901234567890123",
                                              "neg": "-1234567890123456789"})
+
+    def test_mayHoldLongInteger(self) -> None:
+        """
+        L{may_hold_long_integer} passes over digits after a point (a
+        duration of a few hundred microseconds has twenty), and finds an
+        integer past 64 bits among them, at the start, or negative.
+        """
+        duration = b'{"duration": 0.00014445799934037495}'
+        self.assertEqual(len(str(0.00014445799934037495).split(".")[1]), 20)
+        self.assertFalse(may_hold_long_integer(duration + b"\n" + duration))
+        for text in [duration + b'\n{"n": 1180591620717411303424}', b"18446744073709551616",
+                     b'[-9223372036854775809]', b'{"id": "x12345678901234567890"}']:
+            self.assertTrue(may_hold_long_integer(text), text)
 
     def test_notJSON(self) -> None:
         """

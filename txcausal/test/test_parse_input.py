@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 from hashlib import sha256
 from typing import List, Tuple
 
@@ -361,3 +362,57 @@ class NeedleTests(SynchronousTestCase):
         messages = list(reader.read([io.BytesIO(data)]))
         self.assertEqual([m["task_uuid"] for m in messages][:1], ["A"])
         self.assertEqual(len(messages), 1 + len(read(TRIAL_LOG)[0]))
+
+
+class LongIntegerTests(SynchronousTestCase):
+    """
+    Integers past 64 bits, which txcausal writes exactly, are read exactly
+    (orjson alone reads them as floats), wherever a message comes from.
+    """
+
+    huge = {"n": 2**70, "m": -(2**66), "deep": [{"k": 2**64}, 10**30], "f": 1.5e21}
+
+    def message(self, uuid: str = "U") -> Message:
+        return msg(uuid, [1], 1.0, message_type="big", **self.huge)
+
+    def assertExact(self, message: Message) -> None:
+        """
+        C{message} holds L{huge}'s values with their types.
+        """
+        got = {key: message[key] for key in self.huge}
+        self.assertEqual(got, self.huge)
+        self.assertEqual(
+            [type(got["n"]), type(got["m"]), type(got["deep"][0]["k"]), type(got["deep"][1])],
+            [int] * 4,
+        )
+        self.assertIs(type(got["f"]), float)
+
+    def test_jsonLines(self) -> None:
+        """
+        JSON lines, read from a stream or from lines given, among lines
+        without such integers and lines with twenty digits after a point.
+        """
+        data = (lines(*sample_task("A")) + json.dumps(self.message()).encode() + b"\n"
+                + lines(msg("B", [1], 1.0, duration=0.00014445799934037495)))
+        messages, errors = read(data)
+        self.assertEqual(errors, [])
+        self.assertEqual(messages[: len(sample_task("A"))], sample_task("A"))
+        self.assertExact(messages[-2])
+        self.assertEqual(messages[-1]["duration"], 0.00014445799934037495)
+        self.assertExact(only(list(read_messages([[json.dumps(self.message()).encode()]]))))
+
+    def test_otherFormats(self) -> None:
+        """
+        A Twisted JSON record, a txcausal message it carries, and a
+        txcausal message in trial's text log are read exactly too.
+        """
+        inner = json.dumps(self.message("B"))
+        record = json.dumps(dict(self.huge, log_format="x", log_time=1.0)).encode()
+        bridged = json.dumps({"txcausal_json": inner, "log_format": "{txcausal_json}",
+                              "log_time": 1.0}).encode()
+        text = b"2026-12-06 04:58:39+0000 [-] " + json.dumps(self.message("C")).encode()
+        messages, errors = read(b"\x1e" + record + b"\n\x1e" + bridged + b"\n" + text + b"\n")
+        self.assertEqual(errors, [])
+        self.assertEqual([m["task_uuid"] for m in messages[1:]], ["B", "C"])
+        for message in messages:
+            self.assertExact(message)
