@@ -197,6 +197,7 @@ class Ledger:
         that of C{txcausal story} (L{txcausal._story.KeyMatcher}).
 
         @return: A tuple of C{(timestamp, msg)}.
+        @raise ValueError: If a key is empty.
         """
         with self._lock:
             snapshot = [entry for entries in self._topics.values() for entry in entries]

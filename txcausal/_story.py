@@ -28,7 +28,14 @@ class KeyMatcher:
     """
 
     def __init__(self, keys: Iterable[str]) -> None:
+        """
+        @param keys: The keys; their text (C{str}) is looked for.
+        @raise ValueError: If a key is empty: every string contains it, so
+            it would match every task.
+        """
         self.keys: Tuple[str, ...] = tuple(str(key) for key in keys)
+        if "" in self.keys:
+            raise ValueError("an empty key would match every task: give a key that is not empty")
         self._key_set = frozenset(self.keys)
         self._words: Sequence[Tuple[str, Pattern[str]]] = [
             (key, re.compile(r"(?<![\w-])" + re.escape(key) + r"(?![\w-])")) for key in self.keys

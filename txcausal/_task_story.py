@@ -185,6 +185,7 @@ def collect_story(
 
     @return: The stories kept, in time order, and how many more were left
         out past C{max_tasks}.
+    @raise ValueError: If a key is empty (see L{KeyMatcher}).
     """
     collector = StoryCollector(KeyMatcher(keys), max_tasks)
     for task in tasks:

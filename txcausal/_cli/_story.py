@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     Add the options of C{txcausal story}.
     """
-    parser.add_argument("key", metavar="KEY", help="a task UUID, or a value to look for in fields")
+    parser.add_argument(
+        "key", metavar="KEY", type=_key, help="a task UUID, or a value to look for in fields"
+    )
     add_input_arguments(parser)
     parser.add_argument(
         "--json",
@@ -54,6 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_limit_arguments(parser)
     add_display_arguments(parser)
+
+
+def _key(text: str) -> str:
+    """
+    A story's key: not empty, since every string contains the empty key.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("KEY is empty, which would match every task")
+    return text
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:

@@ -4,9 +4,13 @@ Tests for C{txcausal story} (L{txcausal._cli._story}), in process.
 
 from __future__ import annotations
 
+import io
+import sys
+
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal._cli import main
 from txcausal.test._reading import T0, cli, lines, msg, start
 from txcausal.test.test_story import batch, request
 
@@ -51,6 +55,17 @@ B
 
 """,
         )
+
+    def test_emptyKey(self) -> None:
+        """
+        An empty KEY, which would match every task, is a usage error (exit
+        status 2) that says so; nothing is read.
+        """
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        exit = self.assertRaises(SystemExit, main, ["story", "", "no-such-file.log"])
+        self.assertEqual(exit.code, 2)
+        self.assertIn("KEY is empty", err.getvalue())
 
     def test_wordMatches(self) -> None:
         """

@@ -141,6 +141,18 @@ class StoryOfTests(CapturingMixin, SynchronousTestCase):
         self.assertIsNone(story_of(task, KeyMatcher(["y"])))
         self.assertEqual(len(task.root.children), 4)
 
+    def test_emptyKeyRefused(self) -> None:
+        """
+        An empty key, which every string contains, is refused with a
+        C{ValueError} that says so, by L{KeyMatcher} and so by
+        L{collect_story}.
+        """
+        for keys in ([""], ["a", ""]):
+            error = self.assertRaises(ValueError, KeyMatcher, keys)
+            self.assertIn("empty key", str(error))
+        tasks = list(parse_messages(batch("B", "x")))
+        self.assertRaises(ValueError, collect_story, tasks, [""])
+
     def test_otherProcess(self) -> None:
         """
         The part of a task continued in another process's log is in the
