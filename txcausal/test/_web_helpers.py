@@ -1,6 +1,7 @@
 """
 What the tests of L{txcausal.web} share: a leaf resource that logs, the
-task and trace they continue, and the actions picked out of a log.
+task and trace they continue, and the actions picked out of a log; and
+L{StubTreq} for every test that uses it.
 """
 
 from __future__ import annotations

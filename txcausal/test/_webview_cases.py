@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, List
 
-from treq.testing import StubTreq as _StubTreq
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -19,10 +18,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcausal._view_index import Query
 from txcausal.webview import LoadedTask, LogFiles, TaskRing, TaskViewResource
 
+from ._web_helpers import StubTreq
 from ._webview_logs import client_messages, server_messages
 
-#: StubTreq sets its methods at run time; give type checkers an Any.
-StubTreq: Any = _StubTreq
 ROOT = "http://example.invalid/"
 
 

@@ -17,7 +17,6 @@ import eliot
 from opentelemetry import trace as oteltrace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from treq.testing import RequestTraversalAgent
-from treq.testing import StubTreq as _StubTreq
 from twisted.internet.defer import ensureDeferred
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
@@ -27,12 +26,10 @@ from txcausal import log_message, start_action
 from txcausal import treq as txtreq
 from txcausal._traceids import span_id
 from txcausal.test._helpers import CapturingMixin, examples_dir, run_example, run_python
+from txcausal.test._web_helpers import StubTreq
 from txcausal.test.test_treq import RecordingAgent
 from txcausal.treq import TracingAgent
 from txcausal.web import TracingResource
-
-#: StubTreq sets its methods at run time; give type checkers an Any.
-StubTreq: Any = _StubTreq
 
 Shape = Tuple[Any, ...]
 

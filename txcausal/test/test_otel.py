@@ -15,7 +15,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from treq.testing import RequestTraversalAgent
-from treq.testing import StubTreq as _StubTreq
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
@@ -35,9 +34,7 @@ from txcausal.twisted import DeferredContext
 from txcausal.web import TracingResource
 
 from ._helpers import IsolatedOutputMixin, run_python
-
-#: StubTreq sets its methods at run time; give type checkers an Any.
-StubTreq: Any = _StubTreq
+from ._web_helpers import StubTreq
 
 
 def provider(**kwargs: Any) -> "tuple[TracerProvider, InMemorySpanExporter]":

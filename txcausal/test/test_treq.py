@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import treq
 from treq.testing import RequestTraversalAgent
-from treq.testing import StubTreq as _StubTreq
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
@@ -23,11 +22,9 @@ from txcausal import current_action, start_action
 from txcausal import treq as txtreq
 from txcausal._traceids import span_id
 from txcausal.test._helpers import CapturingMixin
+from txcausal.test._web_helpers import StubTreq
 from txcausal.treq import CLIENT_ACTION_TYPE, TracingAgent
 from txcausal.web import REMOTE_TASK_ACTION_TYPE, TracingResource
-
-#: StubTreq sets its methods at run time; give type checkers an Any.
-StubTreq: Any = _StubTreq
 
 
 @implementer(IAgent)

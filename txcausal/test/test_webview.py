@@ -20,7 +20,8 @@ from txcausal.webview import (
     Search,
 )
 
-from ._webview_cases import ROOT, StubTreq, ViewTestCase
+from ._web_helpers import StubTreq
+from ._webview_cases import ROOT, ViewTestCase
 from ._webview_logs import (
     FAILING,
     JOINED,
