@@ -51,11 +51,14 @@ class EventStream:
     def render(self, request: Request) -> Any:
         """
         Start an event stream: C{text/event-stream}, one C{changed} event
-        per check that found changes.
+        per check that found changes.  A C{HEAD} request gets the headers
+        alone, and no stream.
         """
         request.setHeader(b"content-type", b"text/event-stream")
         request.setHeader(b"cache-control", b"no-store")
         request.setHeader(b"x-accel-buffering", b"no")
+        if request.method == b"HEAD":
+            return b""
         request.write(b"retry: 2000\n\n")
         self._clients.append(request)
         request.notifyFinish().addBoth(lambda _: self._gone(request))

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.server import Site
 from twisted.web.test.requesthelper import DummyRequest
 from zope.interface.verify import verifyObject
 
@@ -68,6 +70,24 @@ class EventStreamTests(SynchronousTestCase):
         event = request.written[-1]
         self.assertTrue(event.startswith(b"event: changed\ndata: "), event)
         self.assertIn(b'"tasks":["new"]', event)
+
+    def test_head(self) -> None:
+        """
+        A C{HEAD} request gets the stream's headers and is answered at
+        once, opening no stream: the next request on the connection is
+        answered too.
+        """
+        channel = Site(self.resource, timeout=None, reactor=self.clock).buildProtocol(None)
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        channel.dataReceived(b"HEAD /api/events HTTP/1.1\r\nHost: x\r\n\r\n"
+                             b"GET /static/app.js HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _, rest = transport.value().partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 OK\r\n"), head)
+        self.assertIn(b"\r\nContent-Type: text/event-stream", head)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), rest[:200])
+        self.assertEqual((self.clock.getDelayedCalls(), self.resource._events.clients()), ([], 0))
+        channel.connectionLost(None)
 
     def test_closed(self) -> None:
         """
