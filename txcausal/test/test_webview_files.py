@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import tracemalloc
 from typing import Any, Dict, List
@@ -18,11 +19,12 @@ from zope.interface.verify import verifyObject
 
 from txcausal._parse_input import needle_for
 from txcausal._view_index import Query
+from txcausal._view_resource import dumps
 from txcausal._view_task import story_predicate, text_predicate
 from txcausal.parse import task_document
 from txcausal.webview import ITaskSource, Search
 
-from ._reading import TRIAL_LOG, cli, twisted_log
+from ._reading import TRIAL_LOG, cli, only, twisted_log
 from ._webview_cases import FilesTestCase
 from ._webview_logs import (
     FAILING,
@@ -113,6 +115,17 @@ class JoinTests(FilesTestCase):
         kinds = [row["type"] for row in files.index.query(Query())[1]]
         self.assertEqual(sorted(kinds), ["from:trial", "twisted:log"])
         self.assertEqual(files.errors, 0)
+
+    def test_longIntegers(self) -> None:
+        """
+        An integer past 64 bits is loaded exactly, and sent exactly to the
+        page.
+        """
+        log = self.dir / "big.log"
+        log.write_bytes(json.dumps(message("big", [1], 5.0, message_type="x", n=2**70)).encode())
+        loaded = self.load(self.source(log), "big")
+        self.assertEqual(only(list(loaded.task.messages()))["n"], 2**70)
+        self.assertIn(b'"n": 1180591620717411303424', dumps(task_document(loaded.task)))
 
     def test_sameTaskUUIDs(self) -> None:
         """
