@@ -168,6 +168,15 @@ class LedgerTests(CapturingMixin, SynchronousTestCase):
             ],
         )
 
+    def test_storyOfEmptyKey(self) -> None:
+        """
+        L{Ledger.story} refuses an empty key, which would match every
+        task, with a C{ValueError}.
+        """
+        self.ledger(msg("U", [1], 1.0, message_type="b", key="k-1"))
+        error = self.assertRaises(ValueError, self.ledger.story, "")
+        self.assertIn("empty key", str(error))
+
     def test_storyOfEventTask(self) -> None:
         """
         Events logged inside an action belong to the story of its task.
