@@ -401,6 +401,15 @@ class LongIntegerTests(SynchronousTestCase):
         self.assertEqual(messages[-1]["duration"], 0.00014445799934037495)
         self.assertExact(only(list(read_messages([[json.dumps(self.message()).encode()]]))))
 
+    def test_deepInABatch(self) -> None:
+        """
+        Such an integer far into a batch of lines (which is looked at a
+        thousand lines or so at a time) is read exactly.
+        """
+        given = [lines(m).rstrip() for m in sample_task("A")] * 300
+        given.append(json.dumps(self.message()).encode())
+        self.assertExact(list(read_messages([given]))[-1])
+
     def test_otherFormats(self) -> None:
         """
         A Twisted JSON record, a txcausal message it carries, and a
