@@ -64,9 +64,12 @@ class DecodeJSONTests(SynchronousTestCase):
         """
         duration = b'{"duration": 0.00014445799934037495}'
         self.assertEqual(len(str(0.00014445799934037495).split(".")[1]), 20)
-        self.assertFalse(may_hold_long_integer(duration + b"\n" + duration))
+        for text in [duration + b"\n" + duration, b"[9999999999999999999, 0.1234567890123456789]",
+                     b"[1.0000000000000000000000000000000000000001]"]:
+            self.assertFalse(may_hold_long_integer(text), text)
         for text in [duration + b'\n{"n": 1180591620717411303424}', b"18446744073709551616",
-                     b'[-9223372036854775809]', b'{"id": "x12345678901234567890"}']:
+                     b"[-9223372036854775809]", b'{"id": "x12345678901234567890"}',
+                     b"[0.5,18446744073709551616]"]:
             self.assertTrue(may_hold_long_integer(text), text)
 
     def test_notJSON(self) -> None:
