@@ -91,9 +91,10 @@ def only_finite(value: Any, plain: FrozenSet[type]) -> bool:
 
 
 #: Every digit made a zero, so that an integer too long for 64 bits is found
-#: with a plain substring search, far faster than a regular
-#: expression: a run of nineteen digits, after a minus sign (past
-#: -9,223,372,036,854,775,808) or longer (past 18,446,744,073,709,551,615).
+#: with a plain substring search, far faster than a regular expression: a
+#: run of nineteen digits after a minus sign (past -9,223,372,036,854,775,808
+#: for the largest), or of twenty or more (past 18,446,744,073,709,551,615
+#: for most).
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN_DIGITS = b"0" * 19
 #: What comes before a run of digits that is no such integer: the point of
@@ -120,10 +121,11 @@ def may_hold_long_integer(data: bytes) -> bool:
     C{orjson.loads} reads it exactly: the test of L{decode_json}, which a
     reader makes on batches of lines.
 
-    @return: C{False} if C{data} holds no run of twenty digits or of a
-        minus sign and nineteen, but after a decimal point (C{repr} writes
-        a duration of a few hundred microseconds with twenty digits after
-        it); C{True} if it does (then maybe in a string).
+    @return: C{False} if no minus sign in C{data} is followed by nineteen
+        digits and every run of twenty digits or more follows a decimal
+        point (C{repr} writes a duration of a few hundred microseconds with
+        twenty digits after it); C{True} otherwise (then maybe in a string,
+        or an integer that fits in 64 bits).
     """
     zeros = data.translate(_DIGITS_TO_ZERO)
     at = zeros.find(_NINETEEN_DIGITS)
