@@ -6,7 +6,6 @@ actions inside it, and a finish message; a task is an action with no parent.
 
 from __future__ import annotations
 
-import re
 from contextvars import Token
 from time import monotonic
 from types import TracebackType
@@ -31,7 +30,7 @@ from ._errors import extract_fields
 from ._interfaces import IAction, ILogger
 from ._json import safe_str
 from ._message import _stamp_and_write
-from ._tasklevel import InvalidTaskId, TaskLevel
+from ._tasklevel import MAX_TASK_LEVEL_DEPTH, TaskLevel, parse_task_id
 from ._uuid import new_task_uuid
 from ._wire import (
     ACTION_STATUS_FIELD,
@@ -53,45 +52,10 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
-#: The longest serialized task id accepted from another process.
-MAX_TASK_ID_LENGTH = 1024
-#: No message is written, nor read back, deeper than this many levels.  An
-#: action whose messages would be deeper (a position continued from
-#: another process, or a child action nested that deep) starts a fresh task
-#: instead, its start message recording the position in C{parent_task_id}.
-MAX_TASK_LEVEL_DEPTH = 100
-#: A serialized task id: the task's UUID and, after C{@}, the level.
-TASK_ID_PATTERN = (
-    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"@((?:/[1-9][0-9]{0,9})+)"
-)
-_TASK_ID = re.compile(rf"\A{TASK_ID_PATTERN}\Z")
 
 
 #: The context tokens of nested entries into one action, innermost first.
 _TokenStack = Tuple["Token[Optional[Action]]", Any]
-
-
-def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":
-    """
-    Parse a serialized task id.
-
-    @return: The task uuid and the level of the position.
-    @raise InvalidTaskId: If it is malformed.
-    """
-    if not isinstance(task_id, (bytes, str)):
-        raise InvalidTaskId(f"Task id must be bytes or str, not {type(task_id).__name__}")
-    if len(task_id) > MAX_TASK_ID_LENGTH:
-        raise InvalidTaskId(f"Task id longer than {MAX_TASK_ID_LENGTH} characters")
-    if isinstance(task_id, bytes):
-        try:
-            task_id = task_id.decode("ascii")
-        except UnicodeDecodeError:
-            raise InvalidTaskId("Task id is not ASCII") from None
-    match = _TASK_ID.match(task_id)
-    if match is None:
-        raise InvalidTaskId(f"Malformed task id: {task_id[:100]!r}")
-    return match.group(1), [int(part) for part in match.group(2)[1:].split("/")]
 
 
 class _ActionContext:

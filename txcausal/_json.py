@@ -137,6 +137,22 @@ def may_hold_long_integer(data: bytes) -> bool:
     return False
 
 
+#: How many lines L{lines_may_hold_long_integer} looks at together: some
+#: hundred kilobytes, which stay in the processor's cache (a whole batch of
+#: a megabyte took a fifth longer).
+_LINES_AT_ONCE = 1024
+
+
+def lines_may_hold_long_integer(batch: List[bytes]) -> bool:
+    """
+    L{may_hold_long_integer} for a batch of lines.
+    """
+    for start in range(0, len(batch), _LINES_AT_ONCE):
+        if may_hold_long_integer(b"\n".join(batch[start : start + _LINES_AT_ONCE])):
+            return True
+    return False
+
+
 def _via_orjson(o: Any) -> Any:
     """
     The standard library's C{default} for what the slow path leaves to

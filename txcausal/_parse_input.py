@@ -37,8 +37,7 @@ from typing import (
 from attrs import frozen
 from orjson import JSONDecodeError, loads
 
-from ._action import MAX_TASK_LEVEL_DEPTH
-from ._json import decode_json, may_hold_long_integer
+from ._json import decode_json, lines_may_hold_long_integer
 from ._source import (
     BOM,
     DEFAULT_MAX_LINE_BYTES,
@@ -51,6 +50,7 @@ from ._source import (
     wrap_stream,
 )
 from ._stream_state import Place, StreamState, TextEvent
+from ._tasklevel import MAX_TASK_LEVEL_DEPTH
 from ._twisted_records import split_text_line, twisted_record
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
@@ -229,7 +229,7 @@ class MessageReader:
         for batch in batches:
             # orjson reads an integer past 64 bits as a float: a batch that
             # may hold one (rare) is read exactly, line by line.
-            load = decode_json if _may_hold_long_integer(batch) else loads
+            load = decode_json if lines_may_hold_long_integer(batch) else loads
             lineno = state.lineno
             for line in batch:
                 lineno += 1
@@ -400,22 +400,6 @@ class MessageReader:
         if not total:
             return batches
         return _reporting(batches, lambda: on_progress(name, raw.tell(), total))
-
-
-#: How many lines L{_may_hold_long_integer} looks at together: some
-#: hundred kilobytes, which stay in the processor's cache (a whole batch of
-#: a megabyte took a fifth longer).
-_LINES_AT_ONCE = 1024
-
-
-def _may_hold_long_integer(batch: List[bytes]) -> bool:
-    """
-    L{may_hold_long_integer} for a batch of lines.
-    """
-    for start in range(0, len(batch), _LINES_AT_ONCE):
-        if may_hold_long_integer(b"\n".join(batch[start : start + _LINES_AT_ONCE])):
-            return True
-    return False
 
 
 def _reporting(batches: Iterator[List[bytes]], report: Callable[[], None]) -> Iterator[List[bytes]]:

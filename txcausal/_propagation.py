@@ -28,8 +28,7 @@ from uuid import UUID
 
 from twisted.web.http_headers import Headers
 
-from ._action import TASK_ID_PATTERN, parse_task_id
-from ._tasklevel import InvalidTaskId
+from ._tasklevel import TASK_ID_PATTERN, InvalidTaskId, parse_task_id
 from ._traceids import span_hex, uuid_trace_hex
 
 if TYPE_CHECKING:

@@ -1,8 +1,9 @@
 # -*- test-case-name: txcausal.test.test_tasklevel -*-
 """
 Positions in a task's tree: L{TaskLevel}, L{InvalidTaskId} for a position
-(or a serialized task id) that is malformed, and L{LevelRuns}, sibling
-positions held as runs of indices.
+(or a serialized task id) that is malformed, L{parse_task_id} for a
+serialized task id, and L{LevelRuns}, sibling positions held as runs of
+indices.
 """
 
 from __future__ import annotations
@@ -21,6 +22,43 @@ class InvalidTaskId(ValueError):
     A serialized task id is malformed: not C{b"<uuid>@/<level>/<level>..."}
     with positive levels, ASCII, at most 1 KiB.
     """
+
+
+#: The longest serialized task id accepted from another process.
+MAX_TASK_ID_LENGTH = 1024
+#: No message is written, nor read back, deeper than this many levels.  An
+#: action whose messages would be deeper (a position continued from
+#: another process, or a child action nested that deep) starts a fresh task
+#: instead, its start message recording the position in C{parent_task_id}.
+MAX_TASK_LEVEL_DEPTH = 100
+#: A serialized task id: the task's UUID and, after C{@}, the level.
+TASK_ID_PATTERN = (
+    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"@((?:/[1-9][0-9]{0,9})+)"
+)
+_TASK_ID = re.compile(rf"\A{TASK_ID_PATTERN}\Z")
+
+
+def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":
+    """
+    Parse a serialized task id.
+
+    @return: The task uuid and the level of the position.
+    @raise InvalidTaskId: If it is malformed.
+    """
+    if not isinstance(task_id, (bytes, str)):
+        raise InvalidTaskId(f"Task id must be bytes or str, not {type(task_id).__name__}")
+    if len(task_id) > MAX_TASK_ID_LENGTH:
+        raise InvalidTaskId(f"Task id longer than {MAX_TASK_ID_LENGTH} characters")
+    if isinstance(task_id, bytes):
+        try:
+            task_id = task_id.decode("ascii")
+        except UnicodeDecodeError:
+            raise InvalidTaskId("Task id is not ASCII") from None
+    match = _TASK_ID.match(task_id)
+    if match is None:
+        raise InvalidTaskId(f"Malformed task id: {task_id[:100]!r}")
+    return match.group(1), [int(part) for part in match.group(2)[1:].split("/")]
 
 
 def _as_tuple(level: Iterable[int]) -> "tuple[int, ...]":

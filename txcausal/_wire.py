@@ -32,7 +32,7 @@ CANCELLED_FIELD = "cancelled"
 #: in another process's log, not missing.
 REMOTE_TASK_LEVELS_FIELD = "remote_task_levels"
 #: On the start message of a task that would have continued a position too
-#: deep to continue (see L{txcausal._action.MAX_TASK_LEVEL_DEPTH}): that
+#: deep to continue (see L{txcausal._tasklevel.MAX_TASK_LEVEL_DEPTH}): that
 #: position, as a serialized task id.
 PARENT_TASK_ID_FIELD = "parent_task_id"
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.http_headers import Headers
 
-from txcausal._action import Action, parse_task_id
+from txcausal._action import Action
 from txcausal._propagation import (
     _REMOTE_TRACE,
     LOGGED_VALUE_LENGTH,
@@ -25,6 +25,7 @@ from txcausal._propagation import (
     outgoing,
     traceparent_for,
 )
+from txcausal._tasklevel import parse_task_id
 from txcausal._traceids import span_id
 
 UUID_TEXT = "1e0be9be-ae56-49ef-9bce-60e850a7db09"

@@ -19,8 +19,7 @@ from txcausal import (
     log_message,
     start_action,
 )
-from txcausal._action import MAX_TASK_ID_LENGTH, MAX_TASK_LEVEL_DEPTH, parse_task_id
-from txcausal._tasklevel import LevelRuns
+from txcausal._tasklevel import MAX_TASK_ID_LENGTH, MAX_TASK_LEVEL_DEPTH, LevelRuns, parse_task_id
 
 from ._helpers import IsolatedOutputMixin
 

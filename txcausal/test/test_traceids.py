@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._action import Action, parse_task_id
+from txcausal._action import Action
+from txcausal._tasklevel import parse_task_id
 from txcausal._traceids import (
     position,
     span_hex,
