@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import threading
 import time
@@ -68,10 +67,16 @@ def rss_mib() -> float:
 
 def peak_rss_mib() -> float:
     """
-    @return: The process's peak resident memory so far, in MiB (Linux
-        reports C{ru_maxrss} in KiB).
+    @return: The process's peak resident memory so far, in MiB: Linux's
+        C{VmHWM}, the peak of this program's memory.  Not C{ru_maxrss},
+        which Linux keeps across C{execve}: in a child of the benchmark it
+        is at least what the parent held when it started the child.
     """
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def log_burst(library: Any, thread: int, count: int) -> None:

@@ -69,6 +69,30 @@ class ThreadedChildTests(SynchronousTestCase):
         self.assertIn("refused: lines.log: 3 lines written, 4 expected", result.stdout)
 
 
+class BurstChildTests(SynchronousTestCase):
+    """
+    Scenario 10's child measures the growth of its own peak memory.
+    """
+
+    def test_peakNotInheritedFromParent(self) -> None:
+        """
+        L{bench._burst_child.peak_rss_mib} is the child's own peak: a
+        parent holding much more memory than the child when it starts it
+        does not show in it (Linux keeps C{ru_maxrss} across C{execve}, so
+        it once reported the benchmark's parent's memory as the burst's).
+        """
+        held = bytearray(256 * 2**20)
+        held[:: 4096] = b"x" * len(held[:: 4096])  # Every page resident.
+        code = (
+            "from bench._burst_child import peak_rss_mib, rss_mib\n"
+            "print(peak_rss_mib() - rss_mib())\n"
+        )
+        result = run_python(["-c", code], cwd=bench_root(), timeout=60)
+        del held
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertLess(float(result.stdout), 64.0)
+
+
 class CompareTests(SynchronousTestCase):
     """
     Tests for C{bench._harness.compare}, the maker of the table's rows.
