@@ -189,14 +189,7 @@ def _recoder(encoding: str, errors: str) -> Optional[Callable[[bytes], bytes]]:
     except (UnicodeError, LookupError):
         return None
 
-    def recode(data: bytes) -> bytes:
-        text = data.decode("utf-8", "surrogateescape")
-        try:
-            return text.encode(encoding, errors)
-        except UnicodeEncodeError:
-            return ascii_json(text).encode(encoding, errors)
-
-    return recode
+    return lambda data: _encoded(data, lambda text: text.encode(encoding, errors))
 
 
 class ThroughBuffer:
@@ -349,17 +342,25 @@ def _own_encoder(file: io.TextIOWrapper) -> Optional[Callable[[bytes], bytes]]:
     current = weakref.ref(encoder)
 
     def recode(data: bytes) -> bytes:
-        text = data.decode("utf-8", "surrogateescape")
         # Reconfigured meanwhile, by another thread: its new encoder.
         encoder = current() or _encoder_of(file)
         if encoder is None:
-            return ascii_json(text).encode(file.encoding)
-        try:
-            return encoder.encode(text)
-        except UnicodeEncodeError:
-            return encoder.encode(ascii_json(text))
+            return ascii_json(data.decode("utf-8", "surrogateescape")).encode(file.encoding)
+        return _encoded(data, encoder.encode)
 
     return recode
+
+
+def _encoded(data: bytes, encode: Callable[[str], bytes]) -> bytes:
+    """
+    @return: The line C{data}, in UTF-8, encoded with C{encode}; escaped as
+        L{ascii_json} does if C{encode} cannot hold one of its characters.
+    """
+    text = data.decode("utf-8", "surrogateescape")
+    try:
+        return encode(text)
+    except UnicodeEncodeError:
+        return encode(ascii_json(text))
 
 
 def _encoder_of(file: io.TextIOWrapper) -> Optional[codecs.IncrementalEncoder]:
