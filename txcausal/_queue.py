@@ -212,6 +212,19 @@ class BoundedQueue:
             chunks = [(item, 1, len(item) + ITEM_OVERHEAD) for item in items]
         return chunks, full, closed, feedback
 
+    def idleIfEmpty(self) -> bool:
+        """
+        Unless messages, or refusals not yet reported, wait to be taken:
+        no drain is scheduled any more (the next L{put} schedules one).
+
+        @return: Whether the queue was empty, and is now idle.
+        """
+        with self._lock:
+            if self._count - self._taken or self.refusedFull or self.refusedClosed:
+                return False
+            self._scheduled = False
+            return True
+
     def _forget(self) -> None:
         """
         Start with nothing queued (the messages being written still count).

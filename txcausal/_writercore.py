@@ -259,16 +259,37 @@ class WriterCore:
     def _drainSoon(self) -> None:
         """
         What a message logged while the worker was idle wakes it for: while
-        messages keep coming (the previous one was written less than
-        L{_BUSY} seconds ago), wait C{linger} seconds first, gathering the
-        messages logged meanwhile into the same write, rather than wake for
-        each; then L{_drain}.  A stopping writer does not wait: a stop cuts
-        the wait short.  Runs on the worker.
+        messages keep coming (the queue was last found empty less than
+        L{_BUSY} seconds ago), a L{_round}; otherwise L{_drain} at once.
+        Runs on the worker.
         """
         if (self._linger and self._queue.accepting
                 and self._clock() - self._idleSince < _BUSY):
-            (self._sleep or self._hurry.wait)(self._linger)
-        self._drain()
+            self._round()
+        else:
+            self._drain()
+            self._idleSince = self._clock()
+
+    def _round(self) -> None:
+        """
+        Wait C{linger} seconds, gathering the messages logged meanwhile,
+        then write them in one write.  What is logged during that write
+        waits for the next round, given to the worker behind any other work
+        (a flush, a stop), rather than being written at once in a write of
+        its own: while messages keep coming, the worker wakes once, and
+        writes once, every C{linger} seconds, and a message waits at most
+        C{linger} seconds plus the write in progress.  When a write took all
+        there was, the worker goes idle: the next message wakes it.  A stop
+        cuts the wait short, and writes everything at once.  Runs on the
+        worker.
+        """
+        (self._sleep or self._hurry.wait)(self._linger)
+        worker = self._worker
+        if not self._queue.accepting or worker is None:
+            self._drain()
+        elif self._drainOnce() and not self._queue.idleIfEmpty():
+            worker.do(self._round)
+            return
         self._idleSince = self._clock()
 
     def _drainOnce(self) -> bool:

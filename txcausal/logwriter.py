@@ -62,9 +62,11 @@ class ThreadedWriter(WriterCore, Service):
     last being found empty, as in a server handling a stream of requests),
     it then waits C{linger} seconds (5 ms by default) before it writes,
     gathering the messages logged meanwhile into one write instead of
-    waking for each: a message reaches the destination within C{linger}
-    seconds of being logged, plus the time to write what was logged before
-    it.  L{stopService} does not wait for more.
+    waking for each, and goes on so, one write every C{linger} seconds,
+    until a write finds nothing more queued: a message reaches the
+    destination within C{linger} seconds of being logged, plus the time to
+    write what was logged before it.  L{stopService} does not wait for
+    more.
 
     Full queue policy: a message logged while C{maxBytes} bytes of messages
     (or C{maxMessages} messages, if given) wait to be written is refused.

@@ -56,6 +56,27 @@ class CountingFile(io.BytesIO):
         return [orjson.loads(line) for line in self.getvalue().splitlines()]
 
 
+class LoggingFile(CountingFile):
+    """
+    A binary file on which, during each of its next C{left} writes, another
+    thread logs a message.
+    """
+
+    def __init__(self, log: Callable[[], object]) -> None:
+        super().__init__()
+        self._log = log
+        #: How many more writes log a message.
+        self.left = 0
+
+    def write(self, data: Any) -> int:
+        if self.left:
+            self.left -= 1
+            thread = threading.Thread(target=self._log)
+            thread.start()
+            thread.join()
+        return super().write(data)
+
+
 class LingerTests(CapturingMixin, SynchronousTestCase):
     """
     The worker lingers only while messages keep coming, never longer than
@@ -136,6 +157,73 @@ class LingerTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual(self.sleeps, [LINGER])
         self.assertEqual([m["n"] for m in self.file.lines()], [1, 2, 3, 4])
         self.assertEqual(self.file.writes - writes, 1)
+
+    def test_loggedDuringWriteWaitsForNextRound(self) -> None:
+        """
+        While messages keep coming, a message another thread logs while the
+        worker writes is not written at once, in a write of its own: it
+        waits for the worker's next round, C{linger} seconds later, with
+        whatever comes meanwhile.  Then, nothing more having come, the
+        worker goes idle.
+        """
+        file = LoggingFile(lambda: log_message("test:m", n=3))
+        writer, performAll = self.started(destination=FileDestination(file))
+        log_message("test:m", n=1)
+        performAll()
+        file.left = 1
+        self.meanwhile.append(lambda: log_message("test:m", n=4) if len(self.sleeps) == 2
+                              else None)
+        log_message("test:m", n=2)
+        performAll()
+        self.assertEqual(self.sleeps, [LINGER, LINGER])
+        self.assertEqual([m["n"] for m in file.lines()], [1, 2, 3, 4])
+        self.assertEqual(file.writes, 3)
+        self.assertEqual(writer.dropped, 0)
+
+    def test_quietRoundGoesIdle(self) -> None:
+        """
+        A round whose write took everything queued leaves the worker idle
+        at once, without another round: the next message wakes it.
+        """
+        _, performAll = self.started()
+        log_message("test:m", n=1)
+        performAll()
+        log_message("test:m", n=2)
+        performAll()
+        self.assertEqual(self.sleeps, [LINGER])
+        log_message("test:m", n=3)
+        performAll()
+        self.assertEqual(self.sleeps, [LINGER, LINGER])
+        self.assertEqual([m["n"] for m in self.file.lines()], [1, 2, 3])
+
+    def test_flushWhileMessagesKeepComing(self) -> None:
+        """
+        A flush given while messages keep coming fires after the round in
+        progress: the rounds that follow, for what other threads log during
+        each write, do not hold it back.
+        """
+        file = LoggingFile(lambda: log_message("test:m", n=0))
+        worker, perform = createMemoryWorker()
+        writer = ThreadedWriter(FileDestination(file), ImmediateReactor(),
+                                createWorker=lambda: worker, clock=self.clock.seconds,
+                                sleep=self.sleep, linger=LINGER)
+        writer.startService()
+        self.addCleanup(_performAll, perform)
+        self.addCleanup(writer.stopService)
+        _performAll(perform)
+        log_message("test:m", n=1)
+        _performAll(perform)
+        file.left = 3
+        log_message("test:m", n=2)
+        d = writer.flush()
+        self.assertNoResult(d)
+        # The round in progress, then the flush.
+        perform()
+        perform()
+        self.successResultOf(d)
+        self.assertEqual([m["n"] for m in file.lines()], [1, 2, 0, 0, 0])
+        # The next round, for what was logged during the flush's last write.
+        self.assertEqual(len(worker.pending), 1)
 
     def test_delayBounded(self) -> None:
         """

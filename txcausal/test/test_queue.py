@@ -121,6 +121,29 @@ class BoundedQueueTests(SynchronousTestCase):
         self.assertEqual(sum(count for _, count, _ in taken[0]), 20_000)
 
 
+    def test_idleIfEmpty(self) -> None:
+        """
+        L{BoundedQueue.idleIfEmpty} leaves a drain scheduled while messages
+        or refusals not yet reported wait; once they are taken, it makes the
+        queue idle, so that the next message schedules a drain again.
+        """
+        for batched in (True, False):
+            queue = _queue(batched, maxMessages=1)
+            self.assertTrue(queue.put(_line(0)))
+            self.assertFalse(queue.put(_line(1)))
+            self.assertFalse(queue.idleIfEmpty())
+            chunks, full, _, _ = _taken(queue)
+            self.assertEqual(full, 1)
+            # Refused: the message taken still counts until released.
+            self.assertFalse(queue.put(_line(2)))
+            self.assertFalse(queue.idleIfEmpty())
+            self.assertEqual(_taken(queue)[1], 1)
+            for _, count, room in chunks:
+                queue.release(count, room)
+            self.assertTrue(queue.idleIfEmpty())
+            self.assertTrue(queue.put(_line(3)))
+
+
 class PagesTests(SynchronousTestCase):
     """
     A batch is taken as pages of about L{PAGE_SIZE} bytes, each counting its
