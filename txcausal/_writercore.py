@@ -273,15 +273,15 @@ class WriterCore:
     def _round(self) -> None:
         """
         Wait C{linger} seconds, gathering the messages logged meanwhile,
-        then write them in one write.  What is logged during that write
-        waits for the next round, given to the worker behind any other work
-        (a flush, a stop), rather than being written at once in a write of
-        its own: while messages keep coming, the worker wakes once, and
-        writes once, every C{linger} seconds, and a message waits at most
-        C{linger} seconds plus the write in progress.  When a write took all
-        there was, the worker goes idle: the next message wakes it.  A stop
-        cuts the wait short, and writes everything at once.  Runs on the
-        worker.
+        then write them (one write per page, for a batched sink).  What is
+        logged during that write waits for the next round, given to the
+        worker behind any other work (a flush, a stop), rather than being
+        written at once, in a write of its own: while messages keep coming,
+        the worker wakes, and writes, once every C{linger} seconds, and a
+        message waits at most C{linger} seconds plus the write in progress.
+        When a write took all there was, the worker goes idle: the next
+        message wakes it.  A stop cuts the wait short, and writes
+        everything at once.  Runs on the worker.
         """
         (self._sleep or self._hurry.wait)(self._linger)
         worker = self._worker
