@@ -214,8 +214,10 @@ class BoundedQueue:
 
     def idleIfEmpty(self) -> bool:
         """
-        Unless messages, or refusals not yet reported, wait to be taken:
-        no drain is scheduled any more (the next L{put} schedules one).
+        Unless messages, or refusals (but for those of L{refuseFeedback},
+        which wait for the next message, as in L{take}) not yet reported,
+        wait to be taken: no drain is scheduled any more (the next L{put}
+        schedules one).
 
         @return: Whether the queue was empty, and is now idle.
         """

@@ -11,6 +11,7 @@ starting, stopping, flushing and exiting.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from time import monotonic
 from typing import IO, Any, Callable, Dict, Optional, Tuple
 
@@ -30,9 +31,9 @@ _FEEDBACK = "logged by the destination while it wrote: not fed back into it"
 
 _get_ident = threading.get_ident
 
-#: How long the worker waits, once woken, for more messages to write with
-#: the first (see L{WriterCore._drainSoon}): the most a message waits before
-#: it is written, beyond the write in progress.
+#: How long the worker waits, in each round while messages keep coming, for
+#: more messages to write with the first (see L{WriterCore._round}): the most
+#: a message waits before it is written, beyond the write in progress.
 DEFAULT_LINGER = 0.005
 #: Messages come "all the time" when one comes less than this many seconds
 #: after the queue was last found empty: the worker lingers then.
@@ -258,37 +259,53 @@ class WriterCore:
 
     def _drainSoon(self) -> None:
         """
-        What a message logged while the worker was idle wakes it for: while
+        What a message logged while the worker was idle wakes it for.  While
         messages keep coming (the queue was last found empty less than
-        L{_BUSY} seconds ago), a L{_round}; otherwise L{_drain} at once.
-        Runs on the worker.
+        L{_BUSY} seconds ago), a L{_round}.  Otherwise the worker writes
+        what is queued at once, then, if more came during that write, goes
+        on in rounds.  Without C{linger}, or once the writer is stopping,
+        L{_drain}; once it has stopped, nothing.  Runs on the worker.
         """
-        if (self._linger and self._queue.accepting
-                and self._clock() - self._idleSince < _BUSY):
-            self._round()
-        else:
+        worker = self._worker
+        if worker is None:
+            # Stopped or given up on since: the stop wrote what was queued,
+            # and what it refused since is reported at the next start.
+            return
+        if not self._linger or not self._queue.accepting:
             self._drain()
-            self._idleSince = self._clock()
+        elif self._clock() - self._idleSince < _BUSY:
+            self._round(worker)
+            return
+        elif self._drainOnce() and not self._queue.idleIfEmpty():
+            worker.do(partial(self._round, worker))
+            return
+        self._idleSince = self._clock()
 
-    def _round(self) -> None:
+    def _round(self, worker: IWriterWorker) -> None:
         """
         Wait C{linger} seconds, gathering the messages logged meanwhile,
         then write them (one write per page, for a batched sink).  What is
         logged during that write waits for the next round, given to the
         worker behind any other work (a flush, a stop), rather than being
         written at once, in a write of its own: while messages keep coming,
-        the worker wakes, and writes, once every C{linger} seconds, and a
-        message waits at most C{linger} seconds plus the write in progress.
-        When a write took all there was, the worker goes idle: the next
-        message wakes it.  A stop cuts the wait short, and writes
-        everything at once.  Runs on the worker.
+        the worker wakes, and writes, once every C{linger} seconds plus the
+        time to write, and a message waits at most C{linger} seconds plus
+        the write in progress.  When a write took all there was, the worker
+        goes idle: the next message wakes it.  A stop cuts the wait short,
+        and writes everything at once.  Runs on C{worker}.
+
+        @param worker: The worker that runs the round: if the writer no
+            longer has it (stopped, given up on, or started again with
+            another), the round does nothing, since the stop wrote what was
+            queued and a new worker writes what comes.
         """
         (self._sleep or self._hurry.wait)(self._linger)
-        worker = self._worker
-        if not self._queue.accepting or worker is None:
+        if self._worker is not worker:
+            return
+        if not self._queue.accepting:
             self._drain()
         elif self._drainOnce() and not self._queue.idleIfEmpty():
-            worker.do(self._round)
+            worker.do(partial(self._round, worker))
             return
         self._idleSince = self._clock()
 

@@ -14,7 +14,7 @@ Each message is encoded as JSON on the logging thread (its snapshot: later
 changes to the values logged do not change what is written), queued, and
 written on the writer's thread.  When the queue is full the new message is
 refused and counted; the count is written as a C{txcausal:messages_dropped}
-message as soon as there is room.
+message with the writer's next write.
 """
 
 from __future__ import annotations
@@ -212,7 +212,11 @@ class ThreadedWriter(WriterCore, Service):
                            lambda: _fireOnce(watch, done))
 
         def drained() -> None:
-            self._drain()
+            # One take: the worker runs its work in order, so what was
+            # logged before the call is queued or written by now; what is
+            # logged after it is left to the rounds, which would otherwise
+            # hold the flush back for as long as messages keep coming.
+            self._drainOnce()
             reactor.callFromThread(_fireOnce, watch, done)
 
         worker.do(drained)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import threading
 from functools import partial
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import orjson
 from twisted.internet import defer
@@ -77,7 +77,23 @@ class LoggingFile(CountingFile):
         return super().write(data)
 
 
-class LingerTests(CapturingMixin, SynchronousTestCase):
+class StoppingFile(CountingFile):
+    """
+    A binary file that calls C{during}, once, in its next write.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.during: Optional[Callable[[], object]] = None
+
+    def write(self, data: Any) -> int:
+        during, self.during = self.during, None
+        if during is not None:
+            during()
+        return super().write(data)
+
+
+class LingerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
     """
     The worker lingers only while messages keep coming, never longer than
     C{linger}, and loses nothing.
@@ -99,12 +115,12 @@ class LingerTests(CapturingMixin, SynchronousTestCase):
             f()
         self.clock.advance(seconds)
 
-    def started(self, destination: Any = None,
-                **kwargs: Any) -> Tuple[ThreadedWriter, Callable[[], None]]:
+    def stepwise(self, destination: Any = None, **kwargs: Any
+                 ) -> Tuple[ThreadedWriter, MemoryWorker, Callable[[], bool]]:
         """
         @return: A started writer around C{destination}, by default a file
-            destination on C{self.file}, with the fake clock and sleep, and
-            a function running its worker's work.
+            destination on C{self.file}, with the fake clock and sleep; its
+            worker; and a function running the worker's next piece of work.
         """
         worker, perform = createMemoryWorker()
         kwargs.setdefault("linger", LINGER)
@@ -115,18 +131,23 @@ class LingerTests(CapturingMixin, SynchronousTestCase):
                                 sleep=self.sleep, **kwargs)
         writer.startService()
 
-        def performAll() -> None:
-            while perform():
-                pass
-
         def stop() -> None:
             if writer.running:
                 writer.stopService()
-                performAll()
+                _performAll(perform)
 
         self.addCleanup(stop)
-        performAll()
-        return writer, performAll
+        _performAll(perform)
+        return writer, worker, perform
+
+    def started(self, destination: Any = None,
+                **kwargs: Any) -> Tuple[ThreadedWriter, Callable[[], None]]:
+        """
+        @return: What L{stepwise} does, but a function running all the
+            worker's work in place of the worker and its next piece.
+        """
+        writer, _, perform = self.stepwise(destination, **kwargs)
+        return writer, partial(_performAll, perform)
 
     def test_idleWriterWritesAtOnce(self) -> None:
         """
@@ -199,31 +220,82 @@ class LingerTests(CapturingMixin, SynchronousTestCase):
     def test_flushWhileMessagesKeepComing(self) -> None:
         """
         A flush given while messages keep coming fires after the round in
-        progress: the rounds that follow, for what other threads log during
-        each write, do not hold it back.
+        progress and one write of its own: what is logged after it is left
+        to the rounds, rather than holding the flush back for as long as
+        messages come.
         """
         file = LoggingFile(lambda: log_message("test:m", n=0))
-        worker, perform = createMemoryWorker()
-        writer = ThreadedWriter(FileDestination(file), ImmediateReactor(),
-                                createWorker=lambda: worker, clock=self.clock.seconds,
-                                sleep=self.sleep, linger=LINGER)
-        writer.startService()
-        self.addCleanup(_performAll, perform)
-        self.addCleanup(writer.stopService)
-        _performAll(perform)
+        writer, worker, perform = self.stepwise(FileDestination(file))
         log_message("test:m", n=1)
         _performAll(perform)
-        file.left = 3
+        file.left = 100
         log_message("test:m", n=2)
         d = writer.flush()
-        self.assertNoResult(d)
-        # The round in progress, then the flush.
+        # The round in progress writes 2; another thread logs a 0 meanwhile.
         perform()
+        self.assertNoResult(d)
+        # The flush writes that 0; another is logged meanwhile.
         perform()
         self.successResultOf(d)
-        self.assertEqual([m["n"] for m in file.lines()], [1, 2, 0, 0, 0])
-        # The next round, for what was logged during the flush's last write.
+        self.assertEqual([m["n"] for m in file.lines()], [1, 2, 0])
+        # That one waits for the next round.
         self.assertEqual(len(worker.pending), 1)
+        perform()
+        self.assertEqual([m["n"] for m in file.lines()], [1, 2, 0, 0])
+
+    def test_idleWriterGoesOnInRounds(self) -> None:
+        """
+        A writer woken from idle writes the first message at once; if more
+        came during that write, it goes on in rounds, each write after a
+        wait of C{linger} seconds, rather than writing back to back for as
+        long as messages come.
+        """
+        file = LoggingFile(lambda: log_message("test:m", n=0))
+        _, performAll = self.started(destination=FileDestination(file))
+        self.clock.advance(60)
+        file.left = 5
+        log_message("test:m", n=1)
+        performAll()
+        self.assertEqual([m["n"] for m in file.lines()], [1, 0, 0, 0, 0, 0])
+        self.assertEqual(file.writes, 6)
+        self.assertEqual(self.sleeps, [LINGER] * 5)
+
+    def test_nothingAfterStop(self) -> None:
+        """
+        A stop given during a round's write, while more is queued, writes
+        what is queued and fires; the round that was to follow does nothing
+        afterwards: it neither writes nor reports a message refused after
+        the stop (that report waits for the next start).
+        """
+        reports = self.collect()
+        file = StoppingFile()
+        writer, worker, perform = self.stepwise(FileDestination(file))
+        log_message("test:m", n=1)
+        _performAll(perform)
+        stopped: List[Any] = []
+
+        def during() -> None:
+            thread = threading.Thread(target=log_message, args=("test:m",), kwargs={"n": 3})
+            thread.start()
+            thread.join()
+            stopped.append(writer.stopService())
+
+        file.during = during
+        log_message("test:m", n=2)
+        # The round: it writes 2, during which 3 is logged and the stop
+        # given; the next round is queued behind the stop's last step.
+        perform()
+        perform()
+        self.successResultOf(stopped[0])
+        self.assertEqual([m["n"] for m in file.lines()], [1, 2, 3])
+        # A thread still holding the writer logs: refused.
+        writer({"message_type": "test:m", "n": 4})
+        self.assertEqual(writer.dropped, 1)
+        written = file.getvalue()
+        _performAll(perform)
+        self.assertEqual(file.getvalue(), written)
+        self.assertEqual([m for m in reports if m["message_type"] == "txcausal:messages_dropped"],
+                         [])
 
     def test_delayBounded(self) -> None:
         """

@@ -120,28 +120,35 @@ class BoundedQueueTests(SynchronousTestCase):
         self.assertLess(peak, queue._size / 10)
         self.assertEqual(sum(count for _, count, _ in taken[0]), 20_000)
 
-
     def test_idleIfEmpty(self) -> None:
         """
         L{BoundedQueue.idleIfEmpty} leaves a drain scheduled while messages
-        or refusals not yet reported wait; once they are taken, it makes the
+        or refusals not yet reported wait (refused because the queue was
+        full, or because it was closed); once they are taken, it makes the
         queue idle, so that the next message schedules a drain again.
         """
         for batched in (True, False):
-            queue = _queue(batched, maxMessages=1)
-            self.assertTrue(queue.put(_line(0)))
-            self.assertFalse(queue.put(_line(1)))
-            self.assertFalse(queue.idleIfEmpty())
-            chunks, full, _, _ = _taken(queue)
-            self.assertEqual(full, 1)
-            # Refused: the message taken still counts until released.
-            self.assertFalse(queue.put(_line(2)))
-            self.assertFalse(queue.idleIfEmpty())
-            self.assertEqual(_taken(queue)[1], 1)
-            for _, count, room in chunks:
-                queue.release(count, room)
-            self.assertTrue(queue.idleIfEmpty())
-            self.assertTrue(queue.put(_line(3)))
+            with self.subTest(batched=batched):
+                queue = _queue(batched, maxMessages=1)
+                self.assertTrue(queue.put(_line(0)))
+                self.assertFalse(queue.put(_line(1)))
+                self.assertFalse(queue.idleIfEmpty())
+                chunks, full, _, _ = _taken(queue)
+                self.assertEqual(full, 1)
+                # Refused: the message taken still counts until released.
+                self.assertFalse(queue.put(_line(2)))
+                self.assertFalse(queue.idleIfEmpty())
+                self.assertEqual(_taken(queue)[1], 1)
+                for _, count, room in chunks:
+                    queue.release(count, room)
+                self.assertTrue(queue.idleIfEmpty())
+                queue.setAccepting(False)
+                self.assertFalse(queue.put(_line(3)))
+                self.assertFalse(queue.idleIfEmpty())
+                self.assertEqual(_taken(queue)[2], 1)
+                self.assertTrue(queue.idleIfEmpty())
+                queue.setAccepting(True)
+                self.assertTrue(queue.put(_line(4)))
 
 
 class PagesTests(SynchronousTestCase):
