@@ -259,40 +259,27 @@ class WriterCore:
 
     def _drainSoon(self) -> None:
         """
-        What a message logged while the worker was idle wakes it for.  While
+        What a message logged while the worker was idle wakes it for: while
         messages keep coming (the queue was last found empty less than
-        L{_BUSY} seconds ago), a L{_round}.  Otherwise the worker writes
-        what is queued at once, then, if more came during that write, goes
-        on in rounds.  Without C{linger}, or once the writer is stopping,
-        L{_drain}; once it has stopped, nothing.  Runs on the worker.
+        L{_BUSY} seconds ago), a L{_round}; otherwise L{_writeOnce} at
+        once.  Once the writer has stopped, nothing.  Runs on the worker.
         """
         worker = self._worker
         if worker is None:
-            # Stopped or given up on since: the stop wrote what was queued,
-            # and what it refused since is reported at the next start.
+            # Stopped since: the stop wrote what was queued (see _round).
             return
-        if not self._linger or not self._queue.accepting:
-            self._drain()
-        elif self._clock() - self._idleSince < _BUSY:
+        if self._linger and self._queue.accepting and self._clock() - self._idleSince < _BUSY:
             self._round(worker)
-            return
-        elif self._drainOnce() and not self._queue.idleIfEmpty():
-            worker.do(partial(self._round, worker))
-            return
-        self._idleSince = self._clock()
+        else:
+            self._writeOnce(worker)
 
     def _round(self, worker: IWriterWorker) -> None:
         """
         Wait C{linger} seconds, gathering the messages logged meanwhile,
-        then write them (one write per page, for a batched sink).  What is
-        logged during that write waits for the next round, given to the
-        worker behind any other work (a flush, a stop), rather than being
-        written at once, in a write of its own: while messages keep coming,
-        the worker wakes, and writes, once every C{linger} seconds plus the
-        time to write, and a message waits at most C{linger} seconds plus
-        the write in progress.  When a write took all there was, the worker
-        goes idle: the next message wakes it.  A stop cuts the wait short,
-        and writes everything at once.  Runs on C{worker}.
+        then L{_writeOnce}: while messages keep coming, the worker wakes,
+        and writes, once every C{linger} seconds plus the time to write, and
+        a message waits at most C{linger} seconds plus the write in
+        progress.  A stop cuts the wait short.  Runs on C{worker}.
 
         @param worker: The worker that runs the round: if the writer no
             longer has it (stopped, given up on, or started again with
@@ -300,9 +287,19 @@ class WriterCore:
             queued and a new worker writes what comes.
         """
         (self._sleep or self._hurry.wait)(self._linger)
-        if self._worker is not worker:
-            return
-        if not self._queue.accepting:
+        if self._worker is worker:
+            self._writeOnce(worker)
+
+    def _writeOnce(self, worker: IWriterWorker) -> None:
+        """
+        Write what is queued (one write per page, for a batched sink).  What
+        is logged during that write waits for the next L{_round}, given to
+        C{worker} behind any other work (a flush, a stop), rather than being
+        written at once, in a write of its own; when the write took all
+        there was, the worker goes idle: the next message wakes it.  Without
+        C{linger}, or once the writer is stopping, L{_drain} instead.
+        """
+        if not self._linger or not self._queue.accepting:
             self._drain()
         elif self._drainOnce() and not self._queue.idleIfEmpty():
             worker.do(partial(self._round, worker))
