@@ -227,6 +227,13 @@ class BoundedQueue:
             self._scheduled = False
             return True
 
+    def pageWaits(self) -> bool:
+        """
+        @return: Whether a full page (of a batched sink) waits to be taken.
+            Read without the lock: a hint, true or false a moment later.
+        """
+        return bool(self._pages)
+
     def _forget(self) -> None:
         """
         Start with nothing queued (the messages being written still count).

@@ -262,47 +262,47 @@ class WriterCore:
         What a message logged while the worker was idle wakes it for: while
         messages keep coming (the queue was last found empty less than
         L{_BUSY} seconds ago), a L{_round}; otherwise L{_writeOnce} at
-        once.  Once the writer has stopped, nothing.  Runs on the worker.
+        once; once the writer has stopped, nothing (see L{_round}).
         """
         worker = self._worker
         if worker is None:
-            # Stopped since: the stop wrote what was queued (see _round).
             return
         if self._linger and self._queue.accepting and self._clock() - self._idleSince < _BUSY:
             self._round(worker)
         else:
             self._writeOnce(worker)
 
-    def _round(self, worker: IWriterWorker) -> None:
+    def _round(self, worker: IWriterWorker, wait: bool = True) -> None:
         """
         Wait C{linger} seconds, gathering the messages logged meanwhile,
-        then L{_writeOnce}: while messages keep coming, the worker wakes,
-        and writes, once every C{linger} seconds plus the time to write, and
-        a message waits at most C{linger} seconds plus the write in
-        progress.  A stop cuts the wait short.  Runs on C{worker}.
+        then L{_writeOnce}: while messages keep coming, the worker writes
+        once every C{linger} seconds plus the time to write, and a message
+        waits at most C{linger} seconds plus the write in progress.  A stop
+        cuts the wait short.
 
         @param worker: The worker that runs the round: if the writer no
             longer has it (stopped, given up on, or started again with
-            another), the round does nothing, since the stop wrote what was
-            queued and a new worker writes what comes.
+            another), the round does nothing: the stop wrote what was queued.
+        @param wait: C{False} when a page already waits (a burst): waiting
+            gathers small writes, and would only let the queue grow.
         """
-        (self._sleep or self._hurry.wait)(self._linger)
+        if wait:
+            (self._sleep or self._hurry.wait)(self._linger)
         if self._worker is worker:
             self._writeOnce(worker)
 
     def _writeOnce(self, worker: IWriterWorker) -> None:
         """
-        Write what is queued (one write per page, for a batched sink).  What
-        is logged during that write waits for the next L{_round}, given to
-        C{worker} behind any other work (a flush, a stop), rather than being
-        written at once, in a write of its own; when the write took all
+        Write what is queued (one write per page, for a batched sink); what
+        is logged meanwhile waits for the next L{_round}, given to C{worker}
+        behind any other work (a flush, a stop).  When the write took all
         there was, the worker goes idle: the next message wakes it.  Without
         C{linger}, or once the writer is stopping, L{_drain} instead.
         """
         if not self._linger or not self._queue.accepting:
             self._drain()
         elif self._drainOnce() and not self._queue.idleIfEmpty():
-            worker.do(partial(self._round, worker))
+            worker.do(partial(self._round, worker, not self._queue.pageWaits()))
             return
         self._idleSince = self._clock()
 

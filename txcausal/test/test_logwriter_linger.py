@@ -18,6 +18,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from txcausal import FileDestination, _route, add_destinations, log_message
+from txcausal._queue import PAGE_SIZE
 from txcausal._writer import MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import (
@@ -259,6 +260,31 @@ class LingerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([m["n"] for m in file.lines()], [1, 0, 0, 0, 0, 0])
         self.assertEqual(file.writes, 6)
         self.assertEqual(self.sleeps, [LINGER] * 5)
+
+    def test_pageWaitingIsWrittenAtOnce(self) -> None:
+        """
+        When more than a page (L{PAGE_SIZE} bytes) was logged during a
+        round's write, as in a burst, the next round writes it without
+        waiting: waiting gathers small writes, and would only let the
+        queue grow.
+        """
+        padding = "x" * 1000
+
+        def burst() -> None:
+            for n in range(PAGE_SIZE // 1000 + 10):
+                log_message("test:m", n=n, padding=padding)
+
+        file = LoggingFile(burst)
+        _, performAll = self.started(destination=FileDestination(file))
+        log_message("test:m", n=-1)
+        performAll()
+        file.left = 1
+        log_message("test:m", n=-2)
+        performAll()
+        # The round that wrote -2 waited; the one that wrote the burst did
+        # not; the last found nothing more after it and went idle.
+        self.assertEqual(self.sleeps, [LINGER])
+        self.assertEqual(len(file.lines()), 2 + PAGE_SIZE // 1000 + 10)
 
     def test_nothingAfterStop(self) -> None:
         """
