@@ -17,7 +17,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from itertools import chain
-from typing import IO, Any, Callable, Deque, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import IO, Any, Deque, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
@@ -28,7 +28,7 @@ from ._stream_state import StreamState
 from ._tail import FileFollower
 from ._tail_files import Generation, OpenFiles, Piece, StartThread, daemon_thread
 from ._view_index import TaskIndex
-from ._view_source import ITaskSource, LoadedTask, Search, only_task
+from ._view_source import ITaskSource, LoadedTask, RunInThread, Search, in_thread_pool, only_task
 from ._wire import TASK_UUID_FIELD
 
 Message = Dict[str, Any]
@@ -42,8 +42,6 @@ MAX_RETIRED = 100
 #: Positions are C{generation << _SHIFT | offset}.
 _SHIFT = 40
 _OFFSET_MASK = (1 << _SHIFT) - 1
-
-RunInThread = Callable[[Callable[[], Any]], "Deferred[Any]"]
 
 
 @implementer(ITaskSource)
@@ -94,7 +92,7 @@ class LogFiles:
         self._reactor = reactor
         self._interval = interval
         self._budget = budget
-        self._run = runInThread or self._deferToThread
+        self._run = runInThread or in_thread_pool(reactor)
         self.max_line = max_line
         self.index = TaskIndex(max_tasks, _new_refs)
         self.errors = 0
@@ -108,11 +106,6 @@ class LogFiles:
         ]
         self._call: Any = None
         self._stopped = True
-
-    def _deferToThread(self, f: Callable[[], Any]) -> "Deferred[Any]":
-        from twisted.internet.threads import deferToThreadPool
-
-        return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f)
 
     def _error(self, error: LineError) -> None:
         self.errors += 1

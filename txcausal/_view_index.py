@@ -12,6 +12,9 @@ loaded when it is viewed.
 from __future__ import annotations
 
 import threading
+from heapq import merge
+from itertools import islice
+from operator import itemgetter
 from sys import intern
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
@@ -31,6 +34,10 @@ Message = Dict[str, Any]
 #: How many changed task UUIDs a feed remembers between two drains; past
 #: it, the change is reported as "many".
 MAX_CHANGES = 500
+#: A query orders its tasks this many at a time, then merges the runs: one
+#: sort of a million holds the interpreter (and so the reactor's thread)
+#: for a good part of a second, one of this many for a millisecond or so.
+SORT_RUN = 10_000
 
 
 @define(slots=True, eq=False)
@@ -310,20 +317,36 @@ class TaskIndex:
         """
         The tasks that pass the filters, newest first.
 
+        Its work grows with the number of tasks: call it off the reactor
+        thread (a L{TaskViewResource<txcausal.webview.TaskViewResource>}
+        runs it on its worker).  The lock is held only to copy the list of
+        tasks and to write the rows of the page, and no step holds the
+        interpreter long: the tasks are ordered L{SORT_RUN} at a time and
+        the runs merged, as far as the page.
+
         @return: How many pass, and the rows of the requested page.
         """
         with self._lock:
-            matching = [s for s in self._tasks.values() if query.accepts(s)]
-            matching.sort(key=_newest_first, reverse=True)
-            page = matching[query.offset : query.offset + query.limit]
+            tasks = list(self._tasks.values())
+        matching = [(_newest_first(s), s) for s in tasks if query.accepts(s)]
+        first = itemgetter(0)
+        runs = [sorted(matching[i : i + SORT_RUN], key=first, reverse=True)
+                for i in range(0, len(matching), SORT_RUN)]
+        ordered = merge(*runs, key=first, reverse=True)
+        page = [summary for _, summary in
+                islice(ordered, query.offset, query.offset + query.limit)]
+        with self._lock:
             return len(matching), [summary.to_json() for summary in page]
 
     def root_types(self, limit: int = 200) -> List[str]:
         """
-        The distinct root types, sorted, at most C{limit} of them.
+        The distinct root types, sorted, at most C{limit} of them.  Its
+        work grows with the number of tasks: call it off the reactor
+        thread.
         """
         with self._lock:
-            kinds = {s.root_type for s in self._tasks.values() if s.root_type is not None}
+            tasks = list(self._tasks.values())
+        kinds = {s.root_type for s in tasks if s.root_type is not None}
         return sorted(kinds)[:limit]
 
     def changes(self) -> ChangeFeed:

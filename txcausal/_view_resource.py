@@ -31,7 +31,7 @@ from twisted.web.server import NOT_DONE_YET
 from ._parse_input import needle_for
 from ._view_events import EventStream
 from ._view_index import Query
-from ._view_source import ITaskSource, Predicate, Search
+from ._view_source import ITaskSource, Predicate, RunInThread, Search, in_thread_pool
 from ._view_task import story_predicate, task_json, text_predicate
 
 #: Log content is data: no inline script, nothing from elsewhere.
@@ -192,7 +192,11 @@ class TaskViewResource(Resource):
     isLeaf = True
 
     def __init__(
-        self, source: ITaskSource, reactor: Any = None, interval: float = 0.5
+        self,
+        source: ITaskSource,
+        reactor: Any = None,
+        interval: float = 0.5,
+        runInThread: Optional[RunInThread] = None,
     ) -> None:
         """
         @param source: Where the tasks come from: a L{TaskRing} filled by a
@@ -201,9 +205,17 @@ class TaskViewResource(Resource):
             the global reactor by default.
         @param interval: Seconds between two checks for changes while a
             page is open.
+        @param runInThread: Runs the task list's queries (filtering and
+            ordering every task) off the reactor thread; the reactor's
+            thread pool by default.
         """
         Resource.__init__(self)  # type: ignore[no-untyped-call]
+        if reactor is None:
+            from twisted.internet import reactor as _reactor
+
+            reactor = _reactor
         self._source = source
+        self._run = runInThread or in_thread_pool(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
         self._searches: Dict[Tuple[str, str], _Searching] = {}
 
@@ -287,20 +299,31 @@ class TaskViewResource(Resource):
         query, search = parse_query(request)
         found = self._search(search) if search is not None else succeed(None)
 
-        def page(only: Any) -> Tuple[int, Dict[str, Any]]:
-            total, rows = self._source.index.query(evolve(query, only=only))
-            version = self._source.index.version
+        index = self._source.index
+
+        def work(only: Any) -> Tuple[int, List[Dict[str, Any]], List[str]]:
+            total, rows = index.query(evolve(query, only=only))
+            return total, rows, index.root_types()
+
+        def run(only: Any) -> "Deferred[Tuple[int, Dict[str, Any]]]":
+            # Read first: a change during the query is announced again.
+            version = index.version
+            return self._run(lambda: work(only)).addCallback(page, version)
+
+        def page(found: Tuple[int, List[Dict[str, Any]], List[str]],
+                 version: int) -> Tuple[int, Dict[str, Any]]:
+            total, rows, types = found
             return 200, {
                 "total": total,
                 "offset": query.offset,
                 "limit": query.limit,
                 "tasks": rows,
-                "types": self._source.index.root_types(),
+                "types": types,
                 "version": version,
                 "status": self._status(),
             }
 
-        return self._later(request, found.addCallback(page))
+        return self._later(request, found.addCallback(run))
 
     def _search(self, search: Tuple[str, str]) -> "Deferred[FrozenSet[str]]":
         """

@@ -17,6 +17,20 @@ from ._parse import Task, WrittenAction, parse_messages
 Message = Dict[str, Any]
 #: Decides whether a message matches a search.
 Predicate = Callable[[Message], bool]
+#: Runs a function off the reactor thread, firing with its result.
+RunInThread = Callable[[Callable[[], Any]], "Deferred[Any]"]
+
+
+def in_thread_pool(reactor: Any) -> RunInThread:
+    """
+    Run functions in C{reactor}'s thread pool.
+    """
+    from twisted.internet.threads import deferToThreadPool
+
+    def run(f: Callable[[], Any]) -> "Deferred[Any]":
+        return deferToThreadPool(reactor, reactor.getThreadPool(), f)
+
+    return run
 
 
 @frozen(eq=False)

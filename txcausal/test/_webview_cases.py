@@ -42,7 +42,7 @@ class ViewTestCase(SynchronousTestCase):
     def setUp(self) -> None:
         self.ring = filled_ring()
         self.clock = Clock()
-        self.resource = TaskViewResource(self.ring, self.clock)
+        self.resource = TaskViewResource(self.ring, self.clock, runInThread=inline)
         self.stub = StubTreq(self.resource)
 
     def get(self, path: str) -> Any:

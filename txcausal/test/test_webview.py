@@ -8,16 +8,21 @@ L{txcausal.test.test_webview_ring}.
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 
+from txcausal import _view_index
+from txcausal._view_index import Query
 from txcausal._view_resource import dumps
 from txcausal.webview import (
     CONTENT_SECURITY_POLICY,
     Search,
+    TaskRing,
+    TaskViewResource,
 )
 
 from ._web_helpers import StubTreq
@@ -183,6 +188,110 @@ class TaskListTests(ViewTestCase):
         No page is longer than 500 tasks.
         """
         self.assertEqual(self.json("api/tasks?limit=100000")["limit"], 500)
+
+
+class _CountingTasks(Dict[str, Any]):
+    """
+    The tasks of an index, counting the walks over all of them.
+    """
+
+    walks = 0
+
+    def values(self) -> Any:
+        self.walks += 1
+        return super().values()
+
+    def items(self) -> Any:
+        self.walks += 1
+        return super().items()
+
+    def __iter__(self) -> Any:
+        self.walks += 1
+        return super().__iter__()
+
+
+class MemoryWorker:
+    """
+    Runs what it is given only when told to (the idea of Twisted's
+    C{createMemoryWorker}): what a worker thread would run, run by the test.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: List[Tuple[Callable[[], Any], Deferred[Any]]] = []
+
+    def __call__(self, f: Callable[[], Any]) -> "Deferred[Any]":
+        done: Deferred[Any] = Deferred()
+        self.jobs.append((f, done))
+        return done
+
+    def run(self) -> None:
+        while self.jobs:
+            f, done = self.jobs.pop(0)
+            done.callback(f())
+
+
+class QueryOffReactorTests(SynchronousTestCase):
+    """
+    The task list is filtered, ordered and paged on the injected worker,
+    never in the reactor thread: the reactor's share of a page does not
+    grow with the number of tasks.
+    """
+
+    def page(self, tasks: int) -> Tuple[int, int, Any]:
+        """
+        Ask for the second page of 5 failed tasks among C{tasks} tasks.
+
+        @return: The walks over all the tasks in the reactor thread, those
+            on the worker, and the answer.
+        """
+        ring = TaskRing(max_tasks=tasks)
+        for n in range(tasks):
+            status = "failed" if n % 2 else "succeeded"
+            ring(message(f"t{n}", [1], float(n), action_type="m", action_status=status))
+        counting = ring.index._tasks = _CountingTasks(ring.index._tasks)
+        worker = MemoryWorker()
+        stub = StubTreq(TaskViewResource(ring, Clock(), runInThread=worker))
+        response = stub.get(ROOT + "api/tasks?failed=1&offset=5&limit=5")
+        stub.flush()
+        self.assertNoResult(response)
+        in_reactor = counting.walks
+        worker.run()
+        stub.flush()
+        body = self.successResultOf(self.successResultOf(response).json())
+        return in_reactor, counting.walks - in_reactor, body
+
+    def test_queryOnWorker(self) -> None:
+        """
+        The filters, the order and the page are worked out on the worker:
+        the reactor thread walks over no task, whether there are 20 or
+        2,000; the answer is the right page.
+        """
+        for tasks in (20, 2000):
+            in_reactor, on_worker, body = self.page(tasks)
+            self.assertEqual(in_reactor, 0)
+            self.assertGreater(on_worker, 0)
+            self.assertEqual(body["total"], tasks // 2)
+            self.assertEqual([t["uuid"] for t in body["tasks"]],
+                             [f"t{tasks - 1 - 2 * i}" for i in range(5, 10)])
+            self.assertEqual(body["types"], ["m"])
+
+    def test_ordersInRuns(self) -> None:
+        """
+        A long list is ordered a run at a time (so that no single step
+        holds the interpreter long) and the runs merged: the pages are
+        those of one sort, ties broken by the order first seen.
+        """
+        self.patch(_view_index, "SORT_RUN", 7)
+        ring = TaskRing(max_tasks=100)
+        starts = [float((n * 37) % 23) for n in range(60)]
+        for n, start in enumerate(starts):
+            ring(message(f"t{n}", [1], start, message_type="m"))
+        expected = sorted(range(60), key=lambda n: (starts[n], n), reverse=True)
+        for offset in (0, 13, 55):
+            total, rows = ring.index.query(Query(offset=offset, limit=10))
+            self.assertEqual(total, 60)
+            self.assertEqual([r["uuid"] for r in rows],
+                             [f"t{n}" for n in expected[offset:offset + 10]])
 
 
 class SafetyTests(ViewTestCase):

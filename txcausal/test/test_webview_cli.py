@@ -24,6 +24,7 @@ from ._webview_logs import (
     JOINED,
     MARKUP,
     client_messages,
+    finished,
     server_messages,
     started,
     write_log,
@@ -64,6 +65,25 @@ class WebCommandTests(SynchronousTestCase):
         with self.assertRaises(urllib.error.HTTPError) as raised:
             fetch(address + "static/..%2f..%2f__init__.py")
         self.assertEqual(raised.exception.code, 404)
+
+    def test_pages(self) -> None:
+        """
+        The task list's pages, worked out in the server's thread pool,
+        are those of the whole list in order, newest first, filters
+        applied.
+        """
+        starts = [float((n * 37) % 251) for n in range(250)]
+        log = write_log(Path(self.mktemp()), [
+            finished(f"t{n}", [1], start, "job", "failed" if n % 3 == 0 else "succeeded")
+            for n, start in enumerate(starts)])
+        _, address = start_web([str(log)], self)
+        newest = sorted(range(250), key=lambda n: starts[n], reverse=True)
+        for query, expected in [("offset=100&limit=100", newest[100:200]),
+                                ("failed=1&offset=20&limit=30",
+                                 [n for n in newest if n % 3 == 0][20:50])]:
+            body = json.loads(fetch(address + "api/tasks?" + query)[2])
+            self.assertEqual([t["uuid"] for t in body["tasks"]], [f"t{n}" for n in expected])
+            self.assertEqual(body["types"], ["job"])
 
     def test_liveStandardInput(self) -> None:
         """
