@@ -13,6 +13,12 @@ in its file is known (see L{txcausal._stream_state}).
     is read on while it grows, until it has been idle for L{RETIRE_AFTER}
     looks: what its writer wrote there before opening the new file is not
     lost.  Then its last line is read, newline or not, and it is retired.
+  - A file replaced more than once between two looks: the files in the
+    middle, never seen at the name, are found by the numbered names that
+    C{logrotate}, Twisted's C{LogFile} and Python's C{RotatingFileHandler}
+    give them (C{NAME.1} the newest), and read in order.  A numbered file
+    is one of them when it was not there at the first look and is none of
+    the files already read.
   - A file truncated in place (C{copytruncate}) is read again from its
     start: it is told by its size, now below where the reading got to, or,
     when it was written past that point before the next look, by the last
@@ -31,7 +37,7 @@ in its file is known (see L{txcausal._stream_state}).
 from __future__ import annotations
 
 import os
-from typing import IO, Any, Dict, List, Optional
+from typing import IO, Any, Dict, List, Optional, Set, Tuple
 
 from orjson import JSONDecodeError, loads
 
@@ -49,6 +55,11 @@ from ._tail_files import (
 
 #: A file renamed away is read on until it has been idle for this many looks.
 RETIRE_AFTER = 10
+#: How many numbered files (C{NAME.1}, C{NAME.2}, ...) are looked at, at
+#: most, for files rotated away between two looks.
+MAX_NUMBERED = 1000
+
+Identity = Tuple[int, int]
 
 
 class FileFollower:
@@ -102,6 +113,8 @@ class FileFollower:
         self._report = on_error
         self._stdin = stdin
         self._start_thread = startThread
+        #: The numbered files there at the first look: older, not read.
+        self._older: Optional[Set[Identity]] = None
 
     def poll(self, budget: Optional[int] = None) -> List[Piece]:
         """
@@ -116,6 +129,8 @@ class FileFollower:
         if not self.active:
             if not self._open():
                 return pieces
+            if self._older is None and self.path != "-":
+                self._older = set(self._numbered().values())
         elif self.active[-1].spill is None:
             self._check_name(pieces)
         for generation in list(self.active):
@@ -200,16 +215,23 @@ class FileFollower:
             self.active.remove(generation)
             self.files.retire(generation)
 
-    def _open(self) -> bool:
+    def _open(self, path: Optional[str] = None) -> bool:
+        """
+        Open the file at the name, or a file rotated away from it at
+        C{path} (then read like one renamed away, and not decompressed).
+        """
         try:
-            stream: IO[bytes] = self._stdin_stream() if self.path == "-" else open(self.path, "rb")
+            stream: IO[bytes] = (self._stdin_stream() if self.path == "-" else
+                                 open(path or self.path, "rb"))
         except OSError as e:
-            self._fail(e)
+            if path is None:
+                self._fail(e)
             return False
-        self._fail(None)
-        if self.path == "-" or starts_gzip(stream):
-            self._spill(stream)
-            return True
+        if path is None:
+            self._fail(None)
+            if self.path == "-" or starts_gzip(stream):
+                self._spill(stream)
+                return True
         try:
             stat = os.fstat(stream.fileno())
             fd = os.dup(stream.fileno())
@@ -259,6 +281,7 @@ class FileFollower:
             return  # Renamed away, not replaced yet: read on.
         if (stat.st_dev, stat.st_ino) != current.identity:
             self.rotations += 1
+            self._open_missed()
             self._open()
         elif truncated:
             self.rotations += 1
@@ -267,6 +290,36 @@ class FileFollower:
             pieces.append(Piece(current, current.line_end, [], idle=True))
             current.close()
             self._open()
+
+    def _numbered(self) -> Dict[str, Identity]:
+        """
+        The identities of the numbered files (C{NAME.1}, C{NAME.2}, ...,
+        up to the first missing), by name.
+        """
+        found: Dict[str, Identity] = {}
+        for n in range(1, MAX_NUMBERED + 1):
+            name = f"{self.path}.{n}"
+            try:
+                stat = os.stat(name)
+            except OSError:
+                break
+            found[name] = (stat.st_dev, stat.st_ino)
+        return found
+
+    def _open_missed(self) -> None:
+        """
+        The name was replaced: open, oldest first, the numbered files that
+        were at the name between two looks (neither read already nor
+        there at the first look).
+        """
+        numbered = self._numbered()
+        older = self._older if self._older is not None else set()
+        older.intersection_update(numbered.values())  # Forget the deleted.
+        read = {g.identity for g in self.files.generations if g.source == self._source}
+        for name, identity in reversed(list(numbered.items())):
+            if identity not in older and identity not in read:
+                self.rotations += 1
+                self._open(name)
 
 
 def _whole_json(line: Optional[bytes]) -> bool:

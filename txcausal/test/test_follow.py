@@ -58,6 +58,32 @@ class FileFollowerTests(SynchronousTestCase):
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"bc"])
 
+    def test_renamedTwiceBetweenReads(self) -> None:
+        """
+        When the file is renamed away twice between two reads, as numbered
+        rotation does (C{log} to C{log.1}, then C{log.1} to C{log.2} and
+        the next C{log} to C{log.1}), the file in the middle is read too,
+        in order, between the two others; the numbered files there before
+        the first read are not.
+        """
+        def rotate() -> None:
+            for n in (2, 1):
+                numbered = Path(f"{self.path}.{n}")
+                if numbered.exists():
+                    numbered.rename(f"{self.path}.{n + 1}")
+            self.path.rename(f"{self.path}.1")
+
+        self.append(b"older\n", Path(f"{self.path}.1"))
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(b"b\n")
+        rotate()
+        self.append(b"c\n")
+        rotate()
+        self.append(b"d\n")
+        self.assertEqual(flat(self.follower.read()), [b"b", b"c", b"d"])
+        self.assertEqual(self.follower.rotations, 2)
+
     def test_renamed(self) -> None:
         """
         When the file is renamed and a new one created, both are read: the

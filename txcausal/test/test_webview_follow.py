@@ -90,6 +90,42 @@ class FollowTests(FilesTestCase):
         self.assertEqual(self.load(files, JOINED).task.root.status, "succeeded")
         self.assertTrue(self.load(files, FAILING).task.complete)
 
+    def test_rotatedTwiceBetweenLooks(self) -> None:
+        """
+        A file rotated twice between two looks, as Twisted's C{LogFile}
+        numbers its files (C{app.log} becomes C{app.log.1}, then
+        C{app.log.2} as the next one becomes C{app.log.1}): the file in the
+        middle, never seen at the name, is read too, and its tasks shown
+        and loaded, as well as those of the files before and after it.
+        """
+        from twisted.python.logfile import LogFile
+
+        log = LogFile("app.log", str(self.dir), rotateLength=None)
+        self.addCleanup(log.close)
+
+        def write(uuid: str, when: float) -> None:
+            log.write(orjson.dumps(message(uuid, [1], when, message_type="m")) + b"\n")
+            log.flush()
+
+        write("first", 1.0)
+        files = LogFiles([str(self.dir / "app.log")], self.clock, interval=0.5,
+                         runInThread=inline)
+        self.addCleanup(files.close)
+        files.startFollowing()
+        self.assertEqual(self.uuids(files), ["first"])
+        write("first-late", 2.0)
+        log.rotate()
+        write("middle", 3.0)
+        log.rotate()
+        write("last", 4.0)
+        self.assertEqual(sorted(p.name for p in self.dir.iterdir()),
+                         ["app.log", "app.log.1", "app.log.2"])
+        for _ in range(15):  # Until the files rotated away are retired.
+            self.clock.advance(0.5)
+        self.assertEqual(self.uuids(files), ["last", "middle", "first-late", "first"])
+        self.assertEqual(self.load(files, "middle").unavailable, 0)
+        self.assertEqual(files.errors, 0)
+
     def test_rotatedFilesBounded(self) -> None:
         """
         Only the most recent files rotated away are kept open (each holds
