@@ -251,14 +251,16 @@
     $("list-view").hidden = false;
     fillFilters();
     var last = {};
+    // "searching…" while the request is in flight (one at a time).
     var refresh = coalesced(function () {
+      $("searching").classList.add("busy");
       return fetchChanged("api/tasks?" + listQuery().toString(), last).then(function (body) {
         $("list-error").hidden = true;
         if (body) { showList(body); }
       }, function (error) {
         $("list-error").hidden = false;
         $("list-error").textContent = visible(error.message);
-      });
+      }).finally(function () { $("searching").classList.remove("busy"); });
     });
     function go(next) {
       params = next;

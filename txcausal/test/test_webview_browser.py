@@ -47,6 +47,27 @@ CHROMIUM_FLAGS = [
 MAY_DAY = 1714557600.0
 #: A bound on each wait for the page, not a speed target.
 WAIT = 60
+#: Puts the page's requests in the test's hands: C{window.mode} "hold"
+#: keeps each one until C{window.release()}, "fail" fails them (as a lost
+#: connection does), "pass" lets them through.
+HOLD_REQUESTS = """
+window.mode = "pass"; window.held = [];
+var realFetch = window.fetch;
+window.fetch = function (url, options) {
+  if (window.mode === "fail") { return Promise.reject(new TypeError("connection lost")); }
+  if (window.mode === "pass") { return realFetch(url, options); }
+  return new Promise(function (resolve, reject) {
+    window.held.push(function () {
+      if (window.mode === "fail") { reject(new TypeError("connection lost")); }
+      else { resolve(realFetch(url, options)); }
+    });
+  });
+};
+window.release = function () {
+  var held = window.held; window.held = [];
+  held.forEach(function (f) { f(); });
+};
+"""
 
 
 def _binary(*names: str) -> Optional[str]:
@@ -241,6 +262,38 @@ class BrowserTests(TestCase):
         self.open_task(FAILING)
         self.assertEqual(self.read("#legend [title]", "e.textContent"), ["client.log"])
         self.assertEqual(self.read("#rows .row", "e.classList.contains('failed')"), [True, True])
+
+    def search(self, text: str) -> None:
+        box = self.driver.find_element("id", "f-q")
+        box.clear()
+        box.send_keys(text)
+        self.driver.find_element("css selector", "#filters button[type=submit]").click()
+
+    def test_searchingIndicator(self) -> None:
+        """
+        While the task list's request is in flight, the page says
+        "searching…"; the indicator goes when the answer comes, and when
+        the request fails.
+        """
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        self.driver.execute_script(HOLD_REQUESTS)
+        indicator = self.driver.find_element("id", "searching")
+        self.assertFalse(indicator.is_displayed())
+        self.driver.execute_script("window.mode = 'hold';")
+        self.search("resize")
+        self.wait(lambda d: indicator.is_displayed())
+        self.assertEqual(indicator.text, "searching\u2026")
+        self.assertEqual(len(self.rows()), 3)
+        self.driver.execute_script("window.mode = 'pass'; window.release();")
+        self.wait(lambda d: self.rows() == [JOINED] and not indicator.is_displayed())
+        self.driver.execute_script("window.mode = 'hold';")
+        self.search("nothing-like-it")
+        self.wait(lambda d: indicator.is_displayed())
+        self.driver.execute_script("window.mode = 'fail'; window.release();")
+        error = self.driver.find_element("id", "list-error")
+        self.wait(lambda d: error.is_displayed() and not indicator.is_displayed())
+        self.assertEqual(error.text, "connection lost")
 
     def test_liveAppend(self) -> None:
         """
