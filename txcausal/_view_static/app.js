@@ -32,12 +32,25 @@
     return node;
   }
 
+  // An integer past what a number holds exactly (2**53) is kept as the
+  // digits the server sent, which JSON.stringify writes as they are, where
+  // the browser gives a reviver each value's source text (JSON.rawJSON);
+  // elsewhere it is the nearest number, as JSON.parse makes it.
+  var EXACT = typeof JSON.rawJSON === "function";
+  function keepDigits(key, value, context) {
+    if (EXACT && typeof value === "number" && !Number.isSafeInteger(value) &&
+        context && /^-?\d+$/.test(context.source)) {
+      return JSON.rawJSON(context.source);
+    }
+    return value;
+  }
+
   // The JSON at url, or null when it is the same text as last time (the
   // page is then left as it is, not redrawn).
   function fetchChanged(url, last) {
     return fetch(url, { headers: { "Accept": "application/json" } }).then(function (response) {
       return response.text().then(function (text) {
-        var body = JSON.parse(text);
+        var body = JSON.parse(text, keepDigits);
         if (!response.ok) { throw new Error(body && body.error ? body.error : response.statusText); }
         if (text === last.text) { return null; }
         last.text = text;
@@ -51,6 +64,7 @@
   function pad(n, width) { var s = String(n); while (s.length < width) { s = "0" + s; } return s; }
 
   function formatTime(ts) {
+    if (EXACT && JSON.isRawJSON(ts)) { return ts.rawJSON; }  // Past any calendar.
     if (typeof ts !== "number") { return ""; }
     var d = new Date(ts * 1000);
     if (isNaN(d.getTime())) { return String(ts); }  // Past any calendar.

@@ -11,6 +11,7 @@ C{$TXCAUSAL_ARTIFACTS} when set, else in the test's temporary directory.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -240,6 +241,30 @@ class BrowserTests(TestCase):
         self.assertIn("a\\x00b\\x1b[31mc\\rd", values)
         self.assertEqual(self.read("#tree .failure", "e.textContent"), [])
         self.assertEqual(self.read("#tree dt", "e.textContent").count("__proto__"), 2)
+
+    def test_bigIntegersExact(self) -> None:
+        """
+        Integers past those a JavaScript number holds exactly (2**53) are
+        shown with every digit, as the server sends them: a field's value,
+        alone or inside a list, and a start time past any calendar in the
+        list; other numbers are shown as before.
+        """
+        uuid = "7b1f2a34-0000-4000-8000-0000000000b1"
+        big = message(uuid, [1], MAY_DAY + 5, message_type="big", n=2**70 + 1,
+                      m=[-(2**64) - 1, 2**53 - 1], f=0.5, e=1e300)
+        with self.client.open("ab") as f:
+            f.write(json.dumps(big).encode("ascii") + b"\n")
+        far = "7b1f2a34-0000-4000-8000-0000000000b2"
+        with self.client.open("ab") as f:
+            f.write(json.dumps(message(far, [1], 2**70 + 1, message_type="far")).encode() + b"\n")
+        self.driver.get(self.address)
+        self.wait(lambda d: far in self.rows())
+        self.assertIn("1180591620717411303425", self.driver.find_element("id", "tasks").text)
+        self.open_task(uuid)
+        values = self.read("#tree dd", "e.textContent")
+        self.assertEqual(sorted(values), sorted(
+            ["1180591620717411303425", "[-18446744073709551617,9007199254740991]", "0.5",
+             "1e+300"]))
 
     def test_story(self) -> None:
         """
