@@ -18,6 +18,7 @@ Nothing else is served: no request names a file.
 from __future__ import annotations
 
 import json
+from functools import partial
 from importlib.resources import files
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
@@ -30,7 +31,7 @@ from twisted.web.server import NOT_DONE_YET
 
 from ._parse_input import needle_for
 from ._view_events import EventStream
-from ._view_index import Query
+from ._view_index import Query, TaskIndex
 from ._view_source import ITaskSource, Predicate, RunInThread, Search, in_thread_pool
 from ._view_task import story_predicate, task_json, text_predicate
 
@@ -128,6 +129,19 @@ def search_of(request: Request) -> Optional[Tuple[str, str]]:
         if text:
             return kind, text
     return None
+
+
+_Listing = Tuple[int, List[Dict[str, Any]], List[str]]
+
+
+def _listing(index: TaskIndex, query: Query) -> _Listing:
+    """
+    What the task list shows that takes work in proportion to the number
+    of tasks (run off the reactor thread): how many tasks pass the
+    filters, the page's rows, the root types.
+    """
+    total, rows = index.query(query)
+    return total, rows, index.root_types()
 
 
 def _predicate(search: Tuple[str, str]) -> Predicate:
@@ -301,18 +315,14 @@ class TaskViewResource(Resource):
 
         index = self._source.index
 
-        def work(only: Any) -> Tuple[int, List[Dict[str, Any]], List[str]]:
-            total, rows = index.query(evolve(query, only=only))
-            return total, rows, index.root_types()
-
         def run(only: Any) -> "Deferred[Tuple[int, Dict[str, Any]]]":
             # Read first: a change during the query is announced again.
             version = index.version
-            return self._run(lambda: work(only)).addCallback(page, version)
+            work = partial(_listing, index, evolve(query, only=only))
+            return self._run(work).addCallback(page, version)
 
-        def page(found: Tuple[int, List[Dict[str, Any]], List[str]],
-                 version: int) -> Tuple[int, Dict[str, Any]]:
-            total, rows, types = found
+        def page(listing: _Listing, version: int) -> Tuple[int, Dict[str, Any]]:
+            total, rows, types = listing
             return 200, {
                 "total": total,
                 "offset": query.offset,
