@@ -33,14 +33,18 @@
   }
 
   // An integer past what a number holds exactly (2**53) is kept as the
-  // digits the server sent, which JSON.stringify writes as they are, where
-  // the browser gives a reviver each value's source text (JSON.rawJSON);
-  // elsewhere it is the nearest number, as JSON.parse makes it.
+  // digits the server sent, where the browser gives a reviver each value's
+  // source text (and JSON.rawJSON); elsewhere it is the nearest number, as
+  // JSON.parse makes it.  The digits are text wherever text is made of
+  // them, and JSON.stringify writes them as they are.
   var EXACT = typeof JSON.rawJSON === "function";
+  function Digits(text) { this.text = text; }
+  Digits.prototype.toString = function () { return this.text; };
+  Digits.prototype.toJSON = function () { return JSON.rawJSON(this.text); };
   function keepDigits(key, value, context) {
     if (EXACT && typeof value === "number" && !Number.isSafeInteger(value) &&
         context && /^-?\d+$/.test(context.source)) {
-      return JSON.rawJSON(context.source);
+      return new Digits(context.source);
     }
     return value;
   }
@@ -64,7 +68,7 @@
   function pad(n, width) { var s = String(n); while (s.length < width) { s = "0" + s; } return s; }
 
   function formatTime(ts) {
-    if (EXACT && JSON.isRawJSON(ts)) { return ts.rawJSON; }  // Past any calendar.
+    if (ts instanceof Digits) { return ts.text; }  // Past any calendar.
     if (typeof ts !== "number") { return ""; }
     var d = new Date(ts * 1000);
     if (isNaN(d.getTime())) { return String(ts); }  // Past any calendar.

@@ -246,8 +246,9 @@ class BrowserTests(TestCase):
         """
         Integers past those a JavaScript number holds exactly (2**53) are
         shown with every digit, as the server sends them: a field's value,
-        alone or inside a list, and a start time past any calendar in the
-        list; other numbers are shown as before.
+        alone or inside a list, a start time past any calendar in the
+        list, a stray message's task level; other numbers are shown as
+        before.
         """
         uuid = "7b1f2a34-0000-4000-8000-0000000000b1"
         big = message(uuid, [1], MAY_DAY + 5, message_type="big", n=2**70 + 1,
@@ -255,8 +256,12 @@ class BrowserTests(TestCase):
         with self.client.open("ab") as f:
             f.write(json.dumps(big).encode("ascii") + b"\n")
         far = "7b1f2a34-0000-4000-8000-0000000000b2"
+        odd = "7b1f2a34-0000-4000-8000-0000000000b3"
         with self.client.open("ab") as f:
             f.write(json.dumps(message(far, [1], 2**70 + 1, message_type="far")).encode() + b"\n")
+            for level in ([1], [2**70 + 3]):
+                f.write(json.dumps(message(odd, level, MAY_DAY + 6, message_type="odd"))
+                        .encode() + b"\n")
         self.driver.get(self.address)
         self.wait(lambda d: far in self.rows())
         self.assertIn("1180591620717411303425", self.driver.find_element("id", "tasks").text)
@@ -265,6 +270,10 @@ class BrowserTests(TestCase):
         self.assertEqual(sorted(values), sorted(
             ["1180591620717411303425", "[-18446744073709551617,9007199254740991]", "0.5",
              "1e+300"]))
+        # Used as text (a task level, joined), they are text too.
+        self.open_task(odd)
+        self.assertEqual(self.read("#tree .node .level", "e.textContent"),
+                         ["/1", "/1180591620717411303427"])
 
     def test_story(self) -> None:
         """
