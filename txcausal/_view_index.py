@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 from heapq import merge
 from itertools import islice
-from operator import itemgetter
 from sys import intern
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
@@ -193,9 +192,12 @@ class Query:
         return True
 
 
-def _newest_first(summary: TaskSummary) -> Tuple[float, int]:
+_NO_START = float("-inf")
+
+
+def _start(summary: TaskSummary) -> float:
     start = summary.start
-    return (start if start is not None else float("-inf"), summary.seq)
+    return start if start is not None else _NO_START
 
 
 @define(eq=False)
@@ -328,13 +330,16 @@ class TaskIndex:
         """
         with self._lock:
             tasks = list(self._tasks.values())
-        matching = [(_newest_first(s), s) for s in tasks if query.accepts(s)]
-        first = itemgetter(0)
-        runs = [sorted(matching[i : i + SORT_RUN], key=first, reverse=True)
+        # Newest seen first: the sorts and the merge are stable, so tasks
+        # that started at the same time stay so.  The keys are the
+        # summaries' own numbers: no object per task, which would make the
+        # garbage collector walk every object while holding the interpreter.
+        tasks.reverse()
+        matching = [s for s in tasks if query.accepts(s)]
+        runs = [sorted(matching[i : i + SORT_RUN], key=_start, reverse=True)
                 for i in range(0, len(matching), SORT_RUN)]
-        ordered = merge(*runs, key=first, reverse=True)
-        page = [summary for _, summary in
-                islice(ordered, query.offset, query.offset + query.limit)]
+        ordered = merge(*runs, key=_start, reverse=True)
+        page = list(islice(ordered, query.offset, query.offset + query.limit))
         with self._lock:
             return len(matching), [summary.to_json() for summary in page]
 
