@@ -330,10 +330,11 @@ class TaskIndex:
         """
         with self._lock:
             tasks = list(self._tasks.values())
-        # Newest seen first: the sorts and the merge are stable, so tasks
-        # that started at the same time stay so.  The keys are the
-        # summaries' own numbers: no object per task, which would make the
-        # garbage collector walk every object while holding the interpreter.
+        # Newest seen first: the sorts and the merge are stable, so of tasks
+        # that started at the same time the one seen last comes first.  The
+        # keys are the summaries' own numbers: no new object per task, as a
+        # million would set off the garbage collector's walk over every
+        # object, which holds the interpreter.
         tasks.reverse()
         matching = [s for s in tasks if query.accepts(s)]
         runs = [sorted(matching[i : i + SORT_RUN], key=_start, reverse=True)
