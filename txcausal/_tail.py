@@ -17,8 +17,9 @@ in its file is known (see L{txcausal._stream_state}).
     middle, never seen at the name, are found by the numbered names that
     C{logrotate}, Twisted's C{LogFile} and Python's C{RotatingFileHandler}
     give them (C{NAME.1} the newest), and read in order.  A numbered file
-    is one of them when it was not there at the first look and is none of
-    the files already read.
+    is one of them when it is newer than the file read at the name before
+    (numbered below it, when that one is found), was not there at the
+    first look, and is none of the files already read.
   - A file truncated in place (C{copytruncate}) is read again from its
     start: it is told by its size, now below where the reading got to, or,
     when it was written past that point before the next look, by the last
@@ -309,14 +310,20 @@ class FileFollower:
     def _open_missed(self) -> None:
         """
         The name was replaced: open, oldest first, the numbered files that
-        were at the name between two looks (neither read already nor
-        there at the first look).
+        were at the name between two looks: newer than the file read
+        there before (numbered below it, if it is numbered), neither read
+        already nor there at the first look.
         """
-        numbered = self._numbered()
+        numbered = list(self._numbered().items())
         older = self._older if self._older is not None else set()
-        older.intersection_update(numbered.values())  # Forget the deleted.
+        older.intersection_update(identity for _, identity in numbered)  # Forget the deleted.
         read = {g.identity for g in self.files.generations if g.source == self._source}
-        for name, identity in reversed(list(numbered.items())):
+        previous = self.active[-1].identity
+        for n, (_, identity) in enumerate(numbered):
+            if identity == previous:
+                del numbered[n:]
+                break
+        for name, identity in reversed(numbered):
             if identity not in older and identity not in read:
                 self.rotations += 1
                 self._open(name)
