@@ -35,10 +35,6 @@ class EventStream:
         interval: float,
         status: Callable[[], Dict[str, Any]],
     ) -> None:
-        if reactor is None:
-            from twisted.internet import reactor as _reactor
-
-            reactor = _reactor
         self._source = source
         self._changes = source.index.changes()
         self._status = status
