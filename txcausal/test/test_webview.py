@@ -279,7 +279,8 @@ class QueryOffReactorTests(SynchronousTestCase):
         """
         A long list is ordered a run at a time (so that no single step
         holds the interpreter long) and the runs merged: the pages are
-        those of one sort, ties broken by the order first seen.
+        those of one sort, newest first, and of tasks that started at the
+        same time, the one seen last first.
         """
         self.patch(_view_index, "SORT_RUN", 7)
         ring = TaskRing(max_tasks=100)
