@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 
+from ._feedback import FEEDBACK
 from ._json import DEFAULT_ENCODER, safe_repr, safe_str
 from ._queue import Lines
 from ._route import Destination, _registered
@@ -115,6 +116,15 @@ class Losses:
         if count:
             self._reportCounted(count, reason)
 
+    def refusals(self, full: int, closed: int, feedback: int) -> None:
+        """
+        Write the reports of the messages a writer's queue refused (see
+        L{txcausal._queue.BoundedQueue.take}), already counted.
+        """
+        self.refused(full, "the ThreadedWriter queue was full")
+        self.refused(closed, "logged while the ThreadedWriter was stopped")
+        self.refused(feedback, FEEDBACK)
+
     def _reportCounted(self, count: int, reason: str) -> None:
         """
         Write a report of C{count} messages counted already.  If it cannot
@@ -164,12 +174,14 @@ class Losses:
             self._failing = True
             self._reports.append(failureReport(self._sink, error, data, count))
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, feedback: int = 0) -> None:
         """
         After the last write of a run: have the sink finish what it keeps
         (the rest of a line a full disk cut short), and report the messages
-        lost to a destination still failing, which no later write will
-        report.  A failure of the next run is reported afresh.
+        lost to a destination still failing, and the C{feedback} messages
+        the destination logged while it took the run's last report (which
+        it is not given: that would go on for ever), which no later write
+        will report.  A failure of the next run is reported afresh.
         """
         try:
             self._sink.finish()
@@ -178,8 +190,9 @@ class Losses:
         with self._lock:
             lost, self._lostToFailures = self._lostToFailures, 0
             self._failing = False
-            if lost:
-                self._reports.append(dropped_message(lost, reason, destination=self.name()))
+            for count, why in ((lost, reason), (feedback, FEEDBACK)):
+                if count:
+                    self._reports.append(dropped_message(count, why, destination=self.name()))
 
     def takeReports(self) -> List[Report]:
         """

@@ -96,9 +96,10 @@ class BoundedQueue:
         """
         Add one encoded message, unless the queue is full or closed.
 
-        @return: C{True} when the caller must schedule a drain (the queue was
-            idle); C{False} when one is already scheduled or C{data} was
-            refused.
+        @return: C{True} when the caller must schedule a drain: the queue was
+            idle, and C{data} was queued or refused because the queue was
+            full (see L{_refuse}); C{False} when one is already scheduled
+            or C{data} was refused because the queue was closed.
         """
         if not self._batched:
             return self._putItem(data[:-1])
@@ -122,8 +123,7 @@ class BoundedQueue:
                     return False
                 self._scheduled = True
                 return True
-            self._refuse()
-            return False
+            return self._refuse()
         finally:
             lock.release()
 
@@ -135,8 +135,7 @@ class BoundedQueue:
             count = self._count + 1
             size = self._size + len(item) + ITEM_OVERHEAD
             if size > self._limit or count > self._maxMessages:
-                self._refuse()
-                return False
+                return self._refuse()
             self._items.append(item)
             self._count = count
             self._size = size
@@ -154,15 +153,22 @@ class BoundedQueue:
         self._paged = queued
         self._buffer = bytearray()
 
-    def _refuse(self) -> None:
+    def _refuse(self) -> bool:
         """
         Count a refused message.  The caller holds the lock.
+
+        @return: Whether the caller must schedule a drain, for the report to
+            be written: the queue was full but idle (the message alone was
+            larger than the bound), so no drain was scheduled to report it.
+            A closed queue's refusals wait for the writer's next start.
         """
-        if self.accepting:
-            self.refusedFull += 1
-        else:
-            self.refusedClosed += 1
         self.refused += 1
+        if not self.accepting:
+            self.refusedClosed += 1
+            return False
+        self.refusedFull += 1
+        scheduled, self._scheduled = self._scheduled, True
+        return not scheduled
 
     def refuseFeedback(self) -> None:
         """

@@ -232,12 +232,16 @@ def sinkFor(destination: Callable[[Dict[str, Any]], None],
 class Stop:
     """
     One stop of a writer, and whether it gave up on the destination.
+
+    @ivar direct: Whether the writer goes on writing on the threads that
+        log (C{stopThreading}), still among the destinations.
     """
 
-    __slots__ = ("gaveUp",)
+    __slots__ = ("gaveUp", "direct")
 
-    def __init__(self) -> None:
+    def __init__(self, direct: bool = False) -> None:
         self.gaveUp = False
+        self.direct = direct
 
 
 class StallWatch:

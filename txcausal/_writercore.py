@@ -18,16 +18,13 @@ from typing import IO, Any, Callable, Dict, Optional, Tuple
 from orjson import dumps as _dumps
 
 from . import _output
-from ._feedback import guards_itself
+from ._feedback import FEEDBACK, guards_itself
 from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL, JSONLineEncoder
 from ._jsondefault import JSONDefault
 from ._losses import Losses
 from ._queue import BoundedQueue
 from ._writer import IWriterWorker, positive, sinkFor
-
-#: Why messages a destination logged while it wrote were refused.
-_FEEDBACK = "logged by the destination while it wrote: not fed back into it"
 
 _get_ident = threading.get_ident
 
@@ -230,7 +227,7 @@ class WriterCore:
                 # messages is reported after this one, as on the worker.
                 feedback = self._queue.takeFeedback()
                 self._losses.write(data, 1, interruptible=True)
-                self._losses.refused(feedback, _FEEDBACK)
+                self._losses.refused(feedback, FEEDBACK)
             finally:
                 self._releaseAfterWrites()
         # Outside the lock: a report can reach another writer.
@@ -306,28 +303,39 @@ class WriterCore:
             return
         self._idleSince = self._clock()
 
-    def _drainOnce(self) -> bool:
+    def _drainOnce(self, last: bool = False) -> bool:
         """
         Write what is queued now, then send the failure reports.
 
+        @param last: Whether this is the last write before a fork: the
+            report of what the destination logged while it wrote is
+            written too (see L{_writeFeedback}).
         @return: C{False} if there was nothing to do.
         """
         self._holdForWrites()
         try:
             more = self._writeTaken()
+            if last:
+                self._writeFeedback()
         finally:
             self._releaseAfterWrites()
         self._report()
         return more
 
-    def _close(self) -> None:
+    def _close(self, direct: bool = False) -> None:
         """
-        After the last drain: finish the run's writes (see L{Losses.close}),
-        and send the reports.
+        After the last drain: write the report of what the destination
+        logged while it wrote, finish the run's writes and send the reports
+        (see L{Losses.close}, which also reports what the destination logged
+        while it took that report, unless the writer goes on C{direct}: that
+        is reported after its next message, as it is for every message
+        written directly).
         """
         self._holdForWrites()
         try:
-            self._losses.close("the destination raised, until the ThreadedWriter stopped")
+            self._writeFeedback()
+            self._losses.close("the destination raised, until the ThreadedWriter stopped",
+                               0 if direct else self._queue.takeFeedback())
         finally:
             self._releaseAfterWrites()
         self._report()
@@ -352,10 +360,17 @@ class WriterCore:
                 self._progress += 1
             self._queue.release(count, room)
         if losses.epoch == epoch:
-            losses.refused(full, "the ThreadedWriter queue was full")
-            losses.refused(closed, "logged while the ThreadedWriter was stopped")
-            losses.refused(feedback, _FEEDBACK)
+            losses.refusals(full, closed, feedback)
         return True
+
+    def _writeFeedback(self) -> None:
+        """
+        Write the report of what the destination logged while it wrote, not
+        reported yet, at the end of a run (a stop, a switch to direct
+        writes, a fork): no next message may come to carry it.  The caller
+        holds C{_forkLock}.
+        """
+        self._losses.refused(self._queue.takeFeedback(), FEEDBACK)
 
     def _report(self) -> None:
         """
@@ -382,7 +397,7 @@ class WriterCore:
         the parent's worker: the child starts empty.
         """
         if self._threaded():
-            self._drainOnce()
+            self._drainOnce(last=True)
 
     def _holdWrites(self) -> None:
         """

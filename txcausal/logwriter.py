@@ -242,7 +242,7 @@ class ThreadedWriter(WriterCore, Service):
         self.running = 0
         atexit.unregister(self.stopThreading)
         written = threading.Event()
-        stop = Stop()
+        stop = Stop(direct=True)
         self._finish(stop, written.set)
         if written.wait(self._exitTimeout):
             self._switchToDirect()
@@ -280,7 +280,7 @@ class ThreadedWriter(WriterCore, Service):
                     self._worker = None
             if not restarted:
                 if not stop.gaveUp:
-                    self._close()
+                    self._close(stop.direct)
                 if worker is not None:
                     worker.quit()
             then()

@@ -11,7 +11,9 @@ import threading
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Tuple
 
-from txcausal._writer import MemoryWorker, createMemoryWorker
+from zope.interface import implementer
+
+from txcausal._writer import IWriterWorker, MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
@@ -45,8 +47,9 @@ class WriterHarness(CapturingMixin):
             performers.append(perform)
             return worker
 
+        kwargs.setdefault("createWorker", createWorker)
         writer = ThreadedWriter(destination if destination is not None else written.append,
-                                ImmediateReactor(), createWorker=createWorker, **kwargs)
+                                ImmediateReactor(), **kwargs)
 
         def performAll() -> None:
             for perform in performers:
@@ -76,6 +79,19 @@ def real_log_file(case: Any) -> Tuple[Path, IO[bytes]]:
     file = open(path, "ab")
     case.addCleanup(file.close)
     return path, file
+
+
+@implementer(IWriterWorker)
+class ImmediateWorker:
+    """
+    A worker that runs work as it is given.
+    """
+
+    def do(self, work: Callable[[], object]) -> None:
+        work()
+
+    def quit(self) -> None:
+        pass
 
 
 class Switchable:

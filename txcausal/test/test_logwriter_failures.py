@@ -8,33 +8,24 @@ from __future__ import annotations
 import io
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from txcausal import log_message, remove_destination
 from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._wire import exception_name
-from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
-from ._helpers import ImmediateReactor, IsolatedOutputMixin
-from ._writer_harness import Switchable, WriterHarness, finishesInThread, numbered_message
-
-
-@implementer(IWriterWorker)
-class _ImmediateWorker:
-    """
-    A worker that runs work as it is given.
-    """
-
-    def do(self, work: Callable[[], object]) -> None:
-        work()
-
-    def quit(self) -> None:
-        pass
+from ._helpers import ImmediateReactor, IsolatedOutputMixin, flush_early_buffer
+from ._writer_harness import (
+    ImmediateWorker,
+    Switchable,
+    WriterHarness,
+    finishesInThread,
+    numbered_message,
+)
 
 
 class ThreadedWriterFailureTests(WriterHarness, SynchronousTestCase):
@@ -112,7 +103,7 @@ class ThreadedWriterFailureTests(WriterHarness, SynchronousTestCase):
             if message.get("n") == 2:
                 raise KeyboardInterrupt()
 
-        writer = ThreadedWriter(interrupted, ImmediateReactor(), createWorker=_ImmediateWorker)
+        writer = ThreadedWriter(interrupted, ImmediateReactor(), createWorker=ImmediateWorker)
         destinations = Destinations()
         destinations.add(writer, messages.append)
         self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
@@ -178,7 +169,7 @@ class ThreadedWriterFailureTests(WriterHarness, SynchronousTestCase):
         own report's failure again and again.
         """
         destination = Switchable()
-        writer = ThreadedWriter(destination, ImmediateReactor(), createWorker=_ImmediateWorker)
+        writer = ThreadedWriter(destination, ImmediateReactor(), createWorker=ImmediateWorker)
         reports: List[Dict[str, Any]] = []
         destinations = Destinations()
         destinations.add(writer, reports.append)
@@ -313,6 +304,7 @@ class FeedbackTests(WriterHarness, SynchronousTestCase):
         After C{stopThreading}, a destination logging while it writes on the
         thread that logs neither loops nor deadlocks.
         """
+        flush_early_buffer()
         destinations = Destinations()
         self.addCleanup(swap_logger, swap_logger(Logger(destinations)))
         calls: List[Dict[str, Any]] = []
@@ -322,7 +314,7 @@ class FeedbackTests(WriterHarness, SynchronousTestCase):
             if len(calls) < 100:
                 log_message("test:chatty")
 
-        writer = ThreadedWriter(chatty, ImmediateReactor(), createWorker=_ImmediateWorker)
+        writer = ThreadedWriter(chatty, ImmediateReactor(), createWorker=ImmediateWorker)
         destinations.add(writer)
         writer.startService()
         self.addCleanup(remove_destination, writer)
@@ -351,8 +343,8 @@ class DirectFailureDeadlockTests(SynchronousTestCase):
                 both.wait()
                 raise OSError("full")
 
-        first = ThreadedWriter(failing, ImmediateReactor(), createWorker=_ImmediateWorker)
-        second = ThreadedWriter(failing, ImmediateReactor(), createWorker=_ImmediateWorker)
+        first = ThreadedWriter(failing, ImmediateReactor(), createWorker=ImmediateWorker)
+        second = ThreadedWriter(failing, ImmediateReactor(), createWorker=ImmediateWorker)
         destinations = Destinations()
         destinations.add(first, second)
         self.addCleanup(swap_logger, swap_logger(Logger(destinations)))

@@ -151,6 +151,26 @@ class BoundedQueueTests(SynchronousTestCase):
                 self.assertTrue(queue.put(_line(4)))
 
 
+    def test_refusedWhileIdleSchedules(self) -> None:
+        """
+        A message refused because it alone is larger than the bound, while
+        the queue is idle, schedules a drain, once, for the refusal to be
+        reported; refusals because the queue is closed schedule none.
+        """
+        big = _line(0) * 10
+        for batched in (True, False):
+            with self.subTest(batched=batched):
+                queue = _queue(batched, maxBytes=len(big) // 2)
+                self.assertEqual([queue.put(big), queue.put(big)], [True, False])
+                self.assertEqual(_taken(queue)[1:], (2, 0, 0))
+                self.assertTrue(queue.idleIfEmpty())
+                self.assertTrue(queue.put(big))
+                _taken(queue)
+                self.assertTrue(queue.idleIfEmpty())
+                queue.setAccepting(False)
+                self.assertFalse(queue.put(big))
+
+
 class PagesTests(SynchronousTestCase):
     """
     A batch is taken as pages of about L{PAGE_SIZE} bytes, each counting its

@@ -1,0 +1,275 @@
+"""
+Tests for L{txcausal.logwriter.ThreadedWriter}'s reports of what it refused:
+every refusal is written, whichever way the writer ends (a stop, a switch
+to direct writes, a fork), and a refusal made while the writer is idle is
+reported without waiting for the next message.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Callable, Dict, List, Tuple
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import FileDestination, log_message
+from txcausal._feedback import FEEDBACK
+from txcausal._fork import ForkHooks
+from txcausal._writer import MemoryWorker
+from txcausal.logwriter import ThreadedWriter
+
+from ._helpers import IsolatedOutputMixin
+from ._writer_harness import Built, ImmediateWorker, WriterHarness, numbered_message
+
+#: Why a full queue refused a message, as its report says.
+_FULL = "the ThreadedWriter queue was full"
+
+
+def _dropped(messages: List[Dict[str, Any]], reason: str) -> List[int]:
+    """
+    @return: The counts of the C{txcausal:messages_dropped} reports for
+        C{reason} among C{messages}.
+    """
+    return [message["count"] for message in messages
+            if message.get("message_type") == "txcausal:messages_dropped"
+            and message["reason"] == reason]
+
+
+def _allReported(messages: List[Dict[str, Any]]) -> int:
+    """
+    @return: How many lost messages the reports among C{messages} count:
+        the C{lost} of each failure report, the C{count} of each report of
+        dropped messages.
+    """
+    return sum(message.get("lost", 0) if message["message_type"] == "eliot:destination_failure"
+               else message["count"] for message in messages
+               if message.get("message_type") in ("eliot:destination_failure",
+                                                  "txcausal:messages_dropped"))
+
+
+class Chatty:
+    """
+    A destination that logs a message of its own each time it is called, as
+    a shipper logging its retries does; it raises afterwards while
+    C{broken}.
+
+    @ivar log: How it logs that message: by default, to every destination.
+    """
+
+    def __init__(self, broken: bool = False) -> None:
+        self.received: List[Dict[str, Any]] = []
+        self.broken = broken
+        self.log: Callable[[Dict[str, Any]], None] = lambda message: log_message(
+            "test:chatty", seen=message.get("n"))
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        self.received.append(message)
+        self.log(message)
+        if self.broken:
+            raise OSError("full")
+
+
+class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    What the destination logged while it wrote, refused and counted, is
+    reported however the writer ends, even when no other message comes.
+    """
+
+    def setUp(self) -> None:
+        self.stderr = io.StringIO()
+
+    def chattyWriter(self, broken: bool = False, alone: bool = False, **kwargs: Any
+                     ) -> Tuple[ThreadedWriter, Chatty, List[Dict[str, Any]], Any]:
+        """
+        @return: A started writer around a L{Chatty} destination, the
+            destination, what the other destination (unless C{alone})
+            collects, and the function running the worker's work.
+        """
+        others: List[Dict[str, Any]] = []
+        destinations = self.isolate()
+        if not alone:
+            destinations.add(others.append)
+        chatty = Chatty(broken)
+        writer, _, performAll = self.started(chatty, **kwargs)
+        writer._standardError = self.stderr
+        return writer, chatty, others, performAll
+
+    def loggingToWriter(self, alone: bool) -> Tuple[ThreadedWriter, Chatty,
+                                                    List[Dict[str, Any]]]:
+        """
+        @return: What L{chattyWriter} does, for a destination that logs to
+            the writer itself (as a thread still holding a stopped writer
+            would), stopped once it wrote a message.
+        """
+        writer, chatty, others, performAll = self.chattyWriter(alone=alone)
+        chatty.log = lambda message: writer({"message_type": "test:chatty"})
+        writer(numbered_message(0))
+        performAll()
+        stopped = writer.stopService()
+        performAll()
+        self.successResultOf(stopped)
+        return writer, chatty, others
+
+    def test_pendingAtStopWritten(self) -> None:
+        """
+        A stop writes the report of what the destination logged while it
+        wrote its last messages, before the stop's L{Deferred} fires; what
+        it logs while it takes that report reaches the other destinations,
+        the writer being no longer among them.
+        """
+        writer, chatty, others, performAll = self.chattyWriter()
+        writer(numbered_message(0))
+        performAll()
+        self.assertEqual(writer.dropped, 1)
+        stopped = writer.stopService()
+        received: List[List[Dict[str, Any]]] = []
+        stopped.addCallback(lambda _: received.append(list(chatty.received)))
+        performAll()
+        self.successResultOf(stopped)
+        self.assertEqual(_dropped(received[0], FEEDBACK), [1])
+        self.assertEqual([m["seen"] for m in others if m["message_type"] == "test:chatty"],
+                         [0, None])
+        self.assertEqual(writer.dropped, 1)
+
+    def test_loggedWhileTakingLastReport(self) -> None:
+        """
+        What the destination logs into its writer while it takes the last
+        report of a stop is refused, counted, and reported through the
+        other destinations, not to the destination: that would go on for
+        ever.
+        """
+        writer, chatty, others = self.loggingToWriter(alone=False)
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
+        self.assertEqual(_dropped(others, FEEDBACK), [1])
+        self.assertEqual(writer.dropped, 2)
+
+    def test_loggedWhileTakingLastReportAlone(self) -> None:
+        """
+        When there is no other destination, that report goes to standard
+        error.
+        """
+        writer, chatty, _ = self.loggingToWriter(alone=True)
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
+        [report] = [orjson.loads(line) for line in self.stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped([report], FEEDBACK), [1])
+        self.assertEqual(writer.dropped, 2)
+
+    def test_raisingUntilStopReported(self) -> None:
+        """
+        A destination that logs while it writes and raises every time,
+        until the writer stops: every message it lost, and every one it
+        logged while it wrote, is reported through the other destinations
+        by the time the stop's L{Deferred} fires.
+        """
+        writer, _, others, performAll = self.chattyWriter(broken=True)
+        for n in range(3):
+            writer(numbered_message(n))
+            performAll()
+        stopped = writer.stopService()
+        performAll()
+        self.successResultOf(stopped)
+        self.assertEqual(_allReported(others), writer.dropped)
+        self.assertGreater(writer.dropped, 3)
+
+    def test_pendingAtSwitchToDirectWritten(self) -> None:
+        """
+        C{stopThreading} (as at exit) writes the report of what the
+        destination logged while it wrote its last messages.
+        """
+        writer, chatty, others, _ = self.chattyWriter(createWorker=ImmediateWorker)
+        writer(numbered_message(0))
+        self.assertEqual(writer.dropped, 1)
+        writer.stopThreading()
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
+        # What it logged while taking that report is reported after the
+        # next message, written directly.
+        self.assertEqual(writer.dropped, 2)
+        writer(numbered_message(1))
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1, 1])
+        self.assertEqual(_dropped(others, FEEDBACK), [])
+
+    def test_pendingAtForkWritten(self) -> None:
+        """
+        Before a fork, the forking thread writes the report of what the
+        destination logged while it wrote, so that the parent's log is
+        complete up to the fork even if the parent exits at once.
+        """
+        writer, chatty, _, performAll = self.chattyWriter()
+        hooks = ForkHooks()
+        hooks.add(writer)
+        writer(numbered_message(0))
+        performAll()
+        hooks.before()
+        hooks.afterInParent()
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
+
+
+class IdleRefusalTests(WriterHarness, SynchronousTestCase):
+    """
+    A message refused while the writer is idle, because it alone is larger
+    than the queue's bound, is reported at once, not with the next message.
+    """
+
+    def idleWriter(self, destination: Any = None) -> Built:
+        """
+        @return: What L{started} does, for a writer whose queue holds 1000
+            bytes, left idle.
+        """
+        writer, written, performAll = self.started(destination, maxBytes=1000)
+        performAll()
+        return writer, written, performAll
+
+    def test_oversizedWhileIdleReported(self) -> None:
+        """
+        A message larger than the bound, logged while nothing is queued, is
+        refused, and the report is written by the worker it wakes.
+        """
+        writer, written, performAll = self.idleWriter()
+        writer(numbered_message(0, padding="x" * 2000))
+        performAll()
+        self.assertEqual(_dropped(written, _FULL), [1])
+        self.assertEqual(writer.dropped, 1)
+
+    def test_oversizedWhileIdleReportedToFile(self) -> None:
+        """
+        So it is for a L{FileDestination}, which takes batches of lines.
+        """
+        file = io.BytesIO()
+        writer, _, performAll = self.idleWriter(FileDestination(file))
+        writer(numbered_message(0, padding="x" * 2000))
+        performAll()
+        lines = [orjson.loads(line) for line in file.getvalue().splitlines()]
+        self.assertEqual(_dropped(lines, _FULL), [1])
+
+    def test_oneWakeForManyRefusals(self) -> None:
+        """
+        Refusals while the writer is idle wake its worker once, as the first
+        message queued would: the others are reported with it.
+        """
+        writer, written, performAll = self.idleWriter()
+        worker = writer._worker
+        assert isinstance(worker, MemoryWorker)
+        for n in range(3):
+            writer(numbered_message(n, padding="x" * 2000))
+        self.assertEqual(len(worker.pending), 1)
+        performAll()
+        self.assertEqual(_dropped(written, _FULL), [3])
+        writer(numbered_message(9))
+        performAll()
+        self.assertEqual(written[-1]["n"], 9)
+
+    def test_notWhenStopped(self) -> None:
+        """
+        A message refused because the writer is stopped wakes nothing: the
+        report waits for the next start.
+        """
+        writer, written, performAll = self.idleWriter()
+        writer.stopService()
+        performAll()
+        writer(numbered_message(0))
+        self.assertIsNone(writer._worker)
+        self.assertEqual(writer.dropped, 1)
+        writer.startService()
+        performAll()
+        self.assertEqual(_dropped(written, "logged while the ThreadedWriter was stopped"), [1])
