@@ -13,14 +13,14 @@ from __future__ import annotations
 import threading
 from functools import partial
 from time import monotonic
-from typing import IO, Any, Callable, Dict, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Optional
 
 from orjson import dumps as _dumps
 
 from . import _output
 from ._feedback import FEEDBACK, guards_itself
 from ._fork import FORK_HOOKS
-from ._json import FAST_OPTIONS, NULL, JSONLineEncoder
+from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
 from ._losses import Losses
 from ._queue import BoundedQueue
@@ -180,24 +180,6 @@ class WriterCore:
                     self._switchToDirect()
                 return
         worker.do(self._drainSoon)
-
-    def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
-        """
-        For the registry (see L{txcausal._route}): the encoder of the
-        snapshots and the function queueing a snapshot, which together do
-        what calling this writer does; C{None} when a subclass changed what
-        calling it does, or the destination's subclass how it encodes.
-        """
-        encoder = self._sink.encoder
-        if type(self).__call__ is not WriterCore.__call__ or encoder is None:
-            return None
-        return encoder, self._enqueue
-
-    def _progressMade(self) -> int:
-        """
-        @return: How many writes were done so far.
-        """
-        return self._progress
 
     def _switchToDirect(self) -> None:
         """

@@ -22,7 +22,7 @@ from __future__ import annotations
 import atexit
 import threading
 from time import monotonic
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred, succeed
@@ -30,6 +30,7 @@ from zope.interface import implementer
 
 from . import _output
 from ._interfaces import IDestination
+from ._json import JSONLineEncoder
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._losses import _last_resort
 from ._wire import dropped_message
@@ -250,6 +251,24 @@ class ThreadedWriter(WriterCore, Service):
             self._giveUp(stop, f"not written within the exit timeout of "
                                f"{self._exitTimeout:g} s", toOthers=False)
             self._bypass = self._refuseAfterGivingUp
+
+    def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
+        """
+        For the registry (see L{txcausal._route}): the encoder of the
+        snapshots and the function queueing a snapshot, which together do
+        what calling this writer does; C{None} when a subclass changed what
+        calling it does, or the destination's subclass how it encodes.
+        """
+        encoder = self._sink.encoder
+        if type(self).__call__ is not WriterCore.__call__ or encoder is None:
+            return None
+        return encoder, self._enqueue
+
+    def _progressMade(self) -> int:
+        """
+        @return: How many writes were done so far.
+        """
+        return self._progress
 
     def _reactorOrGlobal(self) -> Any:
         """
