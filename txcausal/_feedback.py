@@ -57,10 +57,11 @@ class FeedbackGuard:
 
     The refusals are reported in a C{txcausal:messages_dropped} message,
     sent to every destination (this one too) after the destination's call
-    returns; what the destination logs while it takes that report is
-    reported after its next message, not at once, so that a destination
-    logging each time it is called costs one report a message, never a
-    loop.  L{finish} reports what is left, at exit.
+    returns or raises; what the destination logs while it takes that
+    report is reported after its next message, not at once, so that a
+    destination logging each time it is called costs one report a message,
+    never a loop.  L{finish} reports what is left, at exit or when the
+    destination is removed.
 
     @ivar added: The destination, as it was added.
     """
@@ -90,7 +91,8 @@ class FeedbackGuard:
     def __call__(self, message: Dict[str, Any]) -> None:
         """
         Call the destination with C{message}, unless this thread is in its
-        call already; then report what it refused meanwhile, if anything.
+        call already; then, whether it returned or raised, report what it
+        refused meanwhile, if anything.
         """
         ident = _get_ident()
         writing = self._writing
@@ -104,8 +106,9 @@ class FeedbackGuard:
             self._call(message)
         finally:
             writing.discard(ident)
-        if self._refused and ident not in self._reporting:
-            self._report()
+            # Whether the call returned or raised.
+            if self._refused and ident not in self._reporting:
+                self._report()
 
     def _report(self) -> None:
         """
@@ -134,11 +137,24 @@ class FeedbackGuard:
 
     def finish(self, last_resort: Callable[[Dict[str, Any]], None]) -> None:
         """
-        At exit: report what was refused and not reported yet, then hand
-        the report of what the destination logged while it took that one to
-        C{last_resort} (standard error).
+        At exit, or once the destination is removed: report what was
+        refused and not reported yet, then hand the report of what the
+        destination logged while it took that one to C{last_resort}
+        (standard error).
         """
         self._report()
         report = self._take_report()
         if report is not None:
             last_resort(report)
+
+
+def finish_guarded(destination: object,
+                   last_resort: Callable[[Dict[str, Any]], None]) -> None:
+    """
+    If C{destination} is the call of a L{FeedbackGuard}, as the registry
+    holds a guarded destination, have the guard report what it has not yet
+    (see L{FeedbackGuard.finish}).
+    """
+    guard = getattr(destination, "__self__", None)
+    if type(guard) is FeedbackGuard:
+        guard.finish(last_resort)

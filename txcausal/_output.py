@@ -15,7 +15,7 @@ from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
 from orjson import dumps as _dumps
 from zope.interface import implementer
 
-from ._feedback import FeedbackGuard
+from ._feedback import finish_guarded
 from ._file import FileDestination
 from ._interfaces import ILogger
 from ._json import (
@@ -113,8 +113,9 @@ class Destinations:
 
     def remove(self, destination: Destination) -> None:
         """
-        Remove a destination; after the last one, messages are buffered
-        again.
+        Remove a destination, and report to the others what it logged while
+        it wrote and was not reported yet; after the last one, messages are
+        buffered again.
 
         @raise ValueError: If it was not added.
         """
@@ -130,6 +131,7 @@ class Destinations:
             self._replan()
             if not current:
                 self._buffer = deque(maxlen=self._buffer_size)
+        finish_guarded(added, _last_resort)
 
     def has_other_than(self, destination: object) -> bool:
         """
@@ -336,9 +338,7 @@ class Destinations:
                     first = e.first if isinstance(e, ShortWrite) else b""
                     self._report_failure(first.decode("utf-8", "replace"), destination, e,
                                          destinations)
-            guard = getattr(destination, "__self__", None)
-            if type(guard) is FeedbackGuard:
-                guard.finish(_last_resort)
+            finish_guarded(destination, _last_resort)
 
 
 def _report_lost(source: object, report: Dict[str, Any],

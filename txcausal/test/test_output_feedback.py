@@ -156,6 +156,41 @@ class FeedbackTests(IsolatedOutputMixin, SynchronousTestCase):
                          destinations.dropped)
 
 
+    def test_raisingDestinationReported(self) -> None:
+        """
+        What a destination logged before it raised is reported as soon as
+        its call ends, as after a call that returns, not kept until a call
+        of it returns.
+        """
+        class Raising(Chatty):
+            def __call__(self, message: Dict[str, Any]) -> None:
+                super().__call__(message)
+                raise OSError("full")
+
+        destinations = Destinations()
+        other: List[Dict[str, Any]] = []
+        destinations.add(Raising(Logger(destinations)), other.append)
+        Logger(destinations).write({"message_type": "app"})
+        self.assertEqual(_reported(other), 1)
+        self.assertIn("eliot:destination_failure", [m["message_type"] for m in other])
+
+    def test_pendingReportedOnRemoval(self) -> None:
+        """
+        What a destination logged while it took its last report is reported
+        to the other destinations when it is removed: every message it did
+        not get is reported.
+        """
+        destinations = Destinations()
+        chatty = Chatty(Logger(destinations))
+        other: List[Dict[str, Any]] = []
+        destinations.add(chatty, other.append)
+        Logger(destinations).write({"message_type": "app"})
+        destinations.remove(chatty)
+        refused = [m["message_type"] for m in other].count("chatty:wrote")
+        self.assertEqual(refused, 2)
+        self.assertEqual(_reported(other), refused)
+
+
 class UnguardedTests(SynchronousTestCase):
     """
     Which destinations the registry calls without a guard: those that never
