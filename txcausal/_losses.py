@@ -22,6 +22,9 @@ from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standal
 
 Report = Dict[str, Any]
 
+#: Why a stopped writer refused messages.
+STOPPED = "logged while the ThreadedWriter was stopped"
+
 
 class Losses:
     """
@@ -122,8 +125,17 @@ class Losses:
         L{txcausal._queue.BoundedQueue.take}), already counted.
         """
         self.refused(full, "the ThreadedWriter queue was full")
-        self.refused(closed, "logged while the ThreadedWriter was stopped")
+        self.refused(closed, STOPPED)
         self.refused(feedback, FEEDBACK)
+
+    def stoppedReports(self, closed: int, feedback: int) -> List[Report]:
+        """
+        @return: The reports of the messages a stopped writer refused,
+            already counted: C{closed} because it was stopped, C{feedback}
+            because the destination logged them while it wrote.
+        """
+        return [dropped_message(count, reason, destination=self.name())
+                for count, reason in ((closed, STOPPED), (feedback, FEEDBACK)) if count]
 
     def _reportCounted(self, count: int, reason: str) -> None:
         """

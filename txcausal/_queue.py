@@ -97,9 +97,8 @@ class BoundedQueue:
         Add one encoded message, unless the queue is full or closed.
 
         @return: C{True} when the caller must schedule a drain: the queue was
-            idle, and C{data} was queued or refused because the queue was
-            full (see L{_refuse}); C{False} when one is already scheduled
-            or C{data} was refused because the queue was closed.
+            idle, and C{data} was queued or refused (see L{_refuse});
+            C{False} when one is already scheduled.
         """
         if not self._batched:
             return self._putItem(data[:-1])
@@ -158,15 +157,15 @@ class BoundedQueue:
         Count a refused message.  The caller holds the lock.
 
         @return: Whether the caller must schedule a drain, for the report to
-            be written: the queue was full but idle (the message alone was
-            larger than the bound), so no drain was scheduled to report it.
-            A closed queue's refusals wait for the writer's next start.
+            be written: the queue was idle (full with a message alone larger
+            than the bound, or closed), so no drain was scheduled to report
+            it.
         """
         self.refused += 1
-        if not self.accepting:
+        if self.accepting:
+            self.refusedFull += 1
+        else:
             self.refusedClosed += 1
-            return False
-        self.refusedFull += 1
         scheduled, self._scheduled = self._scheduled, True
         return not scheduled
 

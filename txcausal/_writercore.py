@@ -10,6 +10,7 @@ starting, stopping, flushing and exiting.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from functools import partial
 from time import monotonic
@@ -110,18 +111,6 @@ class WriterCore:
         self._standardError: Optional[IO[str]] = None
         FORK_HOOKS.add(self)
 
-    @property
-    def dropped(self) -> int:
-        """
-        How many messages were lost so far: refused (counted as they are
-        refused), lost to a failing destination (counted as it fails), or
-        given up on (counted when the writer gives up).
-        """
-        return self._losses.lost + self._queue.refused
-
-    def __repr__(self) -> str:
-        return f"<ThreadedWriter {self._sink!r}>"
-
     @guards_itself
     def __call__(self, message: Dict[str, Any]) -> None:
         """
@@ -167,8 +156,8 @@ class WriterCore:
 
     def _wake(self) -> None:
         """
-        Have the worker write what is queued: a message was queued while
-        nothing waited to be written.
+        Have the worker write what is queued, or report what was refused:
+        a message was logged while nothing waited to be written.
         """
         worker = self._worker
         if worker is None:
@@ -178,8 +167,22 @@ class WriterCore:
                     # Queued while another thread switched to direct
                     # writes: nobody else will write it.
                     self._switchToDirect()
+                else:
+                    # Refused by a stopped writer: reported at its next
+                    # start, or else at exit.
+                    atexit.register(self._reportAtExit)
                 return
         worker.do(self._drainSoon)
+
+    def _reportAtExit(self) -> None:
+        """
+        At exit, for a writer not started again since it refused messages
+        while stopped: report them through the other destinations (see
+        L{_report_lost}), since no start will.
+        """
+        _, _, closed, feedback = self._queue.take() or ([], 0, 0, 0)
+        for report in self._losses.stoppedReports(closed, feedback):
+            _output._report_lost(self, report, self._standardError)
 
     def _switchToDirect(self) -> None:
         """

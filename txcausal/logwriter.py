@@ -143,6 +143,18 @@ class ThreadedWriter(WriterCore, Service):
         self._reactor = reactor
         self._exitTimeout = exitTimeout
 
+    @property
+    def dropped(self) -> int:
+        """
+        How many messages were lost so far: refused (counted as they are
+        refused), lost to a failing destination (counted as it fails), or
+        given up on (counted when the writer gives up).
+        """
+        return self._losses.lost + self._queue.refused
+
+    def __repr__(self) -> str:
+        return f"<ThreadedWriter {self._sink!r}>"
+
     def startService(self) -> None:
         """
         Start the writer's worker and add the writer to the destinations.
@@ -159,7 +171,8 @@ class ThreadedWriter(WriterCore, Service):
         self._queue.setAccepting(True)
         self._bypass = None
         atexit.register(self.stopThreading)
-        # Whatever was refused while stopped is reported now.
+        # Whatever was refused while stopped is reported now, not at exit.
+        atexit.unregister(self._reportAtExit)
         worker.do(self._drain)
         _output.add_destinations(self)
 

@@ -7,6 +7,7 @@ and a fake sleep; one end-to-end test uses real threads.
 
 from __future__ import annotations
 
+import atexit
 import io
 import threading
 from functools import partial
@@ -291,7 +292,7 @@ class LingerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
         A stop given during a round's write, while more is queued, writes
         what is queued and fires; the round that was to follow does nothing
         afterwards: it neither writes nor reports a message refused after
-        the stop (that report waits for the next start).
+        the stop (that report waits for the next start, or the exit).
         """
         reports = self.collect()
         file = StoppingFile()
@@ -316,6 +317,7 @@ class LingerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([m["n"] for m in file.lines()], [1, 2, 3])
         # A thread still holding the writer logs: refused.
         writer({"message_type": "test:m", "n": 4})
+        self.addCleanup(atexit.unregister, writer._reportAtExit)
         self.assertEqual(writer.dropped, 1)
         written = file.getvalue()
         _performAll(perform)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import FileDestination, log_message
+from txcausal import FileDestination, _writercore, log_message, logwriter
 from txcausal._feedback import FEEDBACK
 from txcausal._fork import ForkHooks
 from txcausal._writer import MemoryWorker
@@ -24,6 +24,30 @@ from ._writer_harness import Built, ImmediateWorker, WriterHarness, numbered_mes
 
 #: Why a full queue refused a message, as its report says.
 _FULL = "the ThreadedWriter queue was full"
+#: Why a stopped writer refused a message.
+_STOPPED = "logged while the ThreadedWriter was stopped"
+
+
+class FakeAtexit:
+    """
+    Stands in for the C{atexit} module: records the exit handlers.
+    """
+
+    def __init__(self) -> None:
+        self.registered: List[Callable[[], object]] = []
+
+    def register(self, handler: Callable[[], object]) -> None:
+        self.registered.append(handler)
+
+    def unregister(self, handler: Callable[[], object]) -> None:
+        self.registered = [h for h in self.registered if h != handler]
+
+    def run(self) -> None:
+        """
+        Run the handlers, the last registered first, as at exit.
+        """
+        while self.registered:
+            self.registered.pop()()
 
 
 def _dropped(messages: List[Dict[str, Any]], reason: str) -> List[int]:
@@ -205,10 +229,11 @@ class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
 
 
-class IdleRefusalTests(WriterHarness, SynchronousTestCase):
+class IdleRefusalTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
     """
     A message refused while the writer is idle, because it alone is larger
-    than the queue's bound, is reported at once, not with the next message.
+    than the queue's bound, is reported at once, not with the next message;
+    one refused by a stopped writer, at its next start or at exit.
     """
 
     def idleWriter(self, destination: Any = None) -> Built:
@@ -259,17 +284,43 @@ class IdleRefusalTests(WriterHarness, SynchronousTestCase):
         performAll()
         self.assertEqual(written[-1]["n"], 9)
 
-    def test_notWhenStopped(self) -> None:
+    def test_refusedAfterStopReportedAtExit(self) -> None:
         """
-        A message refused because the writer is stopped wakes nothing: the
-        report waits for the next start.
+        A message refused because the writer is stopped (a thread still
+        holding it logged) wakes nothing: its report waits for the next
+        start or, if none comes, for the process's exit, when it goes
+        through the other destinations.
         """
+        others = self.collect()
+        atExit = FakeAtexit()
+        self.patch(_writercore, "atexit", atExit)
         writer, written, performAll = self.idleWriter()
         writer.stopService()
         performAll()
         writer(numbered_message(0))
+        writer(numbered_message(1))
         self.assertIsNone(writer._worker)
-        self.assertEqual(writer.dropped, 1)
+        self.assertEqual(writer.dropped, 2)
+        self.assertEqual(_dropped(others, _STOPPED), [])
+        atExit.run()
+        self.assertEqual(_dropped(others, _STOPPED), [2])
+        self.assertEqual(_dropped(written, _STOPPED), [])
+
+    def test_refusedAfterStopReportedAtStart(self) -> None:
+        """
+        When the writer is started again, that report is written by the
+        start instead, to its destination, and not at exit.
+        """
+        atExit = FakeAtexit()
+        self.patch(_writercore, "atexit", atExit)
+        self.patch(logwriter, "atexit", atExit)
+        writer, written, performAll = self.idleWriter()
+        writer.stopService()
+        performAll()
+        writer(numbered_message(0))
         writer.startService()
         performAll()
-        self.assertEqual(_dropped(written, "logged while the ThreadedWriter was stopped"), [1])
+        self.assertEqual(_dropped(written, _STOPPED), [1])
+        writer.stopService()
+        performAll()
+        self.assertEqual(atExit.registered, [])

@@ -143,7 +143,8 @@ class BoundedQueueTests(SynchronousTestCase):
                     queue.release(count, room)
                 self.assertTrue(queue.idleIfEmpty())
                 queue.setAccepting(False)
-                self.assertFalse(queue.put(_line(3)))
+                # Refused while idle: a drain is scheduled to report it.
+                self.assertTrue(queue.put(_line(3)))
                 self.assertFalse(queue.idleIfEmpty())
                 self.assertEqual(_taken(queue)[2], 1)
                 self.assertTrue(queue.idleIfEmpty())
@@ -153,9 +154,9 @@ class BoundedQueueTests(SynchronousTestCase):
 
     def test_refusedWhileIdleSchedules(self) -> None:
         """
-        A message refused because it alone is larger than the bound, while
-        the queue is idle, schedules a drain, once, for the refusal to be
-        reported; refusals because the queue is closed schedule none.
+        A message refused while the queue is idle, because it alone is
+        larger than the bound or because the queue is closed, schedules a
+        drain, once, for the refusal to be reported.
         """
         big = _line(0) * 10
         for batched in (True, False):
@@ -168,7 +169,8 @@ class BoundedQueueTests(SynchronousTestCase):
                 _taken(queue)
                 self.assertTrue(queue.idleIfEmpty())
                 queue.setAccepting(False)
-                self.assertFalse(queue.put(big))
+                self.assertEqual([queue.put(_line(1)), queue.put(_line(2))], [True, False])
+                self.assertEqual(_taken(queue)[1:], (0, 2, 0))
 
 
 class PagesTests(SynchronousTestCase):
