@@ -151,10 +151,15 @@ class FeedbackGuard:
 def finish_guarded(destination: object,
                    last_resort: Callable[[Dict[str, Any]], None]) -> None:
     """
-    If C{destination} is the call of a L{FeedbackGuard}, as the registry
-    holds a guarded destination, have the guard report what it has not yet
-    (see L{FeedbackGuard.finish}).
+    At exit, or once C{destination} (as the registry calls it) is removed:
+    have what keeps its feedback out report the refusals it has not yet
+    reported: a L{FeedbackGuard} (see L{FeedbackGuard.finish}), or a
+    destination that guards itself (L{guards_itself}) and has a
+    C{_finishFeedback} method, as L{txcausal.logwriter.ThreadedWriter}
+    does.
     """
-    guard = getattr(destination, "__self__", None)
-    if type(guard) is FeedbackGuard:
-        guard.finish(last_resort)
+    owner = getattr(destination, "__self__", None)
+    if type(owner) is FeedbackGuard:
+        owner.finish(last_resort)
+    elif owner is not None and is_guarded(owner) and hasattr(owner, "_finishFeedback"):
+        owner._finishFeedback()

@@ -283,6 +283,27 @@ class ThreadedWriter(WriterCore, Service):
         """
         return self._progress
 
+    def _finishFeedback(self) -> None:
+        """
+        For the registry, at exit or on removal (see
+        L{txcausal._feedback.finish_guarded}): after C{stopThreading},
+        report to the destination what it logged while it wrote the last
+        message written directly, which no later message will, and what it
+        logs while it takes that report on standard error.  Threaded, the
+        writer's stop reports it.
+        """
+        if self._bypass != self._writeDirect:
+            return
+        with self._directLock:
+            self._holdForWrites()
+            try:
+                self._writeFeedback()
+            finally:
+                self._releaseAfterWrites()
+        self._report()
+        for report in self._losses.stoppedReports(0, self._queue.takeFeedback()):
+            _last_resort(report, self._standardError)
+
     def _reactorOrGlobal(self) -> Any:
         """
         @return: The writer's reactor, by default the global one.

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import FileDestination, _writercore, log_message, logwriter
+from txcausal import FileDestination, _output, _writercore, log_message, logwriter
 from txcausal._feedback import FEEDBACK
 from txcausal._fork import ForkHooks
 from txcausal._writer import MemoryWorker
@@ -212,6 +212,24 @@ class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         writer(numbered_message(1))
         self.assertEqual(_dropped(chatty.received, FEEDBACK), [1, 1])
         self.assertEqual(_dropped(others, FEEDBACK), [])
+
+    def test_pendingAfterDirectWritesAtExit(self) -> None:
+        """
+        After C{stopThreading}, what the destination logged while it wrote
+        the last message written directly is reported at exit (by the
+        registry's L{Destinations.finish}), to the destination, and what it
+        logs while it takes that report on standard error: every refusal
+        is reported.
+        """
+        writer, chatty, _, _ = self.chattyWriter(createWorker=ImmediateWorker, alone=True)
+        writer.stopThreading()
+        writer(numbered_message(0))
+        self.assertEqual(writer.dropped, 1)
+        _output._DESTINATIONS.finish()
+        stderr = [orjson.loads(line) for line in self.stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
+        self.assertEqual(_dropped(stderr, FEEDBACK), [1])
+        self.assertEqual(writer.dropped, 2)
 
     def test_pendingAtForkWritten(self) -> None:
         """
