@@ -12,9 +12,26 @@ slow or blocked disk never stalls the reactor::
 
 Each message is encoded as JSON on the logging thread (its snapshot: later
 changes to the values logged do not change what is written), queued, and
-written on the writer's thread.  When the queue is full the new message is
-refused and counted; the count is written as a C{txcausal:messages_dropped}
-message with the writer's next write.
+written on the writer's thread.  A message the writer refuses is counted in
+L{ThreadedWriter.dropped} at once, and reported as a
+C{txcausal:messages_dropped} message, never dropped silently:
+
+  - refused because the queue was full: in the log, with the writer's next
+    write (its next round, within C{linger} seconds), or, when nothing was
+    queued (a message larger than C{maxBytes} alone), by the write it wakes
+    the writer for;
+  - refused because the writer was stopped: in the log when it is started
+    again; if it never is, at exit, through the other destinations (on
+    standard error when there is none);
+  - logged by the destination while it wrote (not fed back into it): in
+    the log, after the next message written; at a stop (or
+    C{stopThreading}, or a fork), without waiting for one.  What it logs
+    while taking the last report of a stop goes to the other destinations
+    (standard error when there is none); after C{stopThreading}, what it
+    logs while writing the last message is reported at exit.  While the
+    destination raises, such a report cannot reach it either: its count
+    joins the messages lost to the failure, reported when the destination
+    works again or when the writer stops.
 """
 
 from __future__ import annotations
@@ -78,7 +95,8 @@ class ThreadedWriter(WriterCore, Service):
     the writer stops) are then reported as C{txcausal:messages_dropped}.
     Messages the destination itself logs while it writes are not fed back
     into it: they reach the other destinations, and are counted and
-    reported as refused here.
+    reported as refused here.  The module's docstring says when each kind
+    of refusal is reported.
 
     @ivar name: The service's name, as Twisted services have one (the
         class's is C{"txcausal log writer"}).
