@@ -19,7 +19,7 @@ from txcausal._fork import ForkHooks
 from txcausal._writer import MemoryWorker
 from txcausal.logwriter import ThreadedWriter
 
-from ._helpers import IsolatedOutputMixin
+from ._helpers import ImmediateReactor, IsolatedOutputMixin
 from ._writer_harness import Built, ImmediateWorker, WriterHarness, numbered_message
 
 #: Why a full queue refused a message, as its report says.
@@ -342,3 +342,28 @@ class IdleRefusalTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         writer.stopService()
         performAll()
         self.assertEqual(atExit.registered, [])
+
+
+class GivingUpTests(WriterHarness, SynchronousTestCase):
+    """
+    A stop that gives up on a destination making no progress reports the
+    refusals not yet reported with the messages it gives up on.
+    """
+
+    def test_refusalsCountedInReport(self) -> None:
+        """
+        Refusals because the queue was full, not yet reported when the stop
+        gives up, are counted in its report on standard error.
+        """
+        stderr = io.StringIO()
+        writer, written, _ = self.started(maxMessages=1, exitTimeout=5)
+        writer._standardError = stderr
+        for n in range(3):
+            writer(numbered_message(n))
+        stopped = writer.stopService()
+        reactor = writer._reactor
+        assert isinstance(reactor, ImmediateReactor)
+        reactor.advance(6)
+        self.successResultOf(stopped)
+        [report] = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual((written, report["count"], writer.dropped), ([], 3, 3))
