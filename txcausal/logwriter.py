@@ -351,6 +351,9 @@ class ThreadedWriter(WriterCore, Service):
                     self._worker = None
             if not restarted:
                 if not stop.gaveUp:
+                    # Refused since the drain: their wake-up went to the
+                    # worker let go; from now on, a refusal finds none.
+                    self._drain()
                     self._close(stop.direct)
                 if worker is not None:
                     worker.quit()

@@ -324,6 +324,26 @@ class IdleRefusalTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(_dropped(others, _STOPPED), [2])
         self.assertEqual(_dropped(written, _STOPPED), [])
 
+    def test_refusedAsStopEndsReported(self) -> None:
+        """
+        A message refused while the stop lets its worker go, after its last
+        drain, woke that worker, which no longer writes: the stop reports
+        it before its L{Deferred} fires.
+        """
+        writer, written, performAll = self.idleWriter()
+        drain = writer._drain
+
+        def drainThenRefused() -> None:
+            drain()
+            if writer.dropped == 0:
+                writer(numbered_message(9))
+
+        self.patch(writer, "_drain", drainThenRefused)
+        stopped = writer.stopService()
+        performAll()
+        self.successResultOf(stopped)
+        self.assertEqual(_dropped(written, _STOPPED), [1])
+
     def test_refusedAfterStopReportedAtStart(self) -> None:
         """
         When the writer is started again, that report is written by the
