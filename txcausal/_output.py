@@ -113,9 +113,9 @@ class Destinations:
 
     def remove(self, destination: Destination) -> None:
         """
-        Remove a destination, and report to the others what it logged while
-        it wrote and was not reported yet; after the last one, messages are
-        buffered again.
+        Remove a destination, and report what it logged while it wrote and
+        was not reported yet (see L{finish_guarded}); after the last one,
+        messages are buffered again.
 
         @raise ValueError: If it was not added.
         """
