@@ -11,6 +11,7 @@ import io
 from typing import Any, Callable, Dict, List, Tuple
 
 import orjson
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, _output, _writercore, log_message, logwriter
@@ -284,6 +285,29 @@ class IdleRefusalTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         performAll()
         lines = [orjson.loads(line) for line in file.getvalue().splitlines()]
         self.assertEqual(_dropped(lines, _FULL), [1])
+
+    def test_reportedWithinRound(self) -> None:
+        """
+        With C{linger}, while messages keep coming, the report of a message
+        refused while nothing is queued is written after one round,
+        C{linger} seconds, as a message queued then would be.
+        """
+        clock = Clock()
+        sleeps: List[float] = []
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            clock.advance(seconds)
+
+        writer, written, performAll = self.started(maxBytes=1000, linger=0.005,
+                                                   clock=clock.seconds, sleep=sleep)
+        writer(numbered_message(0))
+        performAll()
+        writer(numbered_message(1, padding="x" * 2000))
+        performAll()
+        self.assertEqual(sleeps, [0.005])
+        self.assertEqual([m.get("n") for m in written], [0, None])
+        self.assertEqual(_dropped(written, _FULL), [1])
 
     def test_oneWakeForManyRefusals(self) -> None:
         """
