@@ -14,12 +14,12 @@ in its file is known (see L{txcausal._stream_state}).
     looks: what its writer wrote there before opening the new file is not
     lost.  Then its last line is read, newline or not, and it is retired.
   - A file replaced more than once between two looks: the files in the
-    middle, never seen at the name, are found by the numbered names that
-    C{logrotate}, Twisted's C{LogFile} and Python's C{RotatingFileHandler}
-    give them (C{NAME.1} the newest), and read in order.  A numbered file
-    is one of them when it is newer than the file read at the name before
-    (numbered below it, when that one is found), was not there at the
-    first look, and is none of the files already read.
+    middle, never seen at the name, are found among the numbered names
+    that C{logrotate}, Twisted's C{LogFile} and Python's
+    C{RotatingFileHandler} give them (C{NAME.1} the newest) and read in
+    order; when that cannot be decided, a file that may have been lost is
+    reported (see L{txcausal._tail_rotated}).  Only regular files are
+    opened; a numbered file that cannot be read is reported.
   - A file truncated in place (C{copytruncate}) is read again from its
     start: it is told by its size, now below where the reading got to, or,
     when it was written past that point before the next look, by the last
@@ -37,13 +37,15 @@ in its file is known (see L{txcausal._stream_state}).
 
 from __future__ import annotations
 
+import errno
 import os
-from typing import IO, Any, Dict, List, Optional, Set, Tuple
+from stat import S_ISDIR, S_ISREG
+from typing import IO, Any, Dict, List, Optional, Set
 
 from orjson import JSONDecodeError, loads
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
-from ._source import CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES, starts_gzip
+from ._source import _GZIP_MAGIC, CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES
 from ._tail_files import (
     Generation,
     OpenFiles,
@@ -53,15 +55,18 @@ from ._tail_files import (
     daemon_thread,
     generation_size,
 )
+from ._tail_rotated import (
+    Fingerprint,
+    Identity,
+    Stat,
+    fingerprint,
+    identity,
+    missed_files,
+    numbered_files,
+)
 
 #: A file renamed away is read on until it has been idle for this many looks.
 RETIRE_AFTER = 10
-#: How many numbered files (C{NAME.1}, C{NAME.2}, ...) are looked at, at
-#: most, for files rotated away between two looks.
-MAX_NUMBERED = 1000
-
-Identity = Tuple[int, int]
-
 
 class FileFollower:
     """
@@ -86,6 +91,7 @@ class FileFollower:
         on_error: ErrorCallback = _ignore_error,
         stdin: Optional[IO[bytes]] = None,
         startThread: StartThread = daemon_thread,
+        stat: Stat = os.stat,
     ) -> None:
         """
         @param path: The file to follow (it need not exist yet); C{"-"} for
@@ -100,6 +106,7 @@ class FileFollower:
         @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
         @param startThread: Starts the threads that copy compressed files
             and standard input.
+        @param stat: Reads the status of a file, by path or descriptor.
         """
         self.path = path
         self.name = "<stdin>" if path == "-" else path
@@ -114,8 +121,9 @@ class FileFollower:
         self._report = on_error
         self._stdin = stdin
         self._start_thread = startThread
-        #: The numbered files there at the first look: older, not read.
-        self._older: Optional[Set[Identity]] = None
+        self._stat = stat
+        #: The numbered files there when the file at the name was opened.
+        self._known: Set[Fingerprint] = set()
 
     def poll(self, budget: Optional[int] = None) -> List[Piece]:
         """
@@ -128,10 +136,8 @@ class FileFollower:
         """
         pieces: List[Piece] = []
         if not self.active:
-            if not self._open():
+            if not self._open_name():
                 return pieces
-            if self._older is None and self.path != "-":
-                self._older = set(self._numbered().values())
         elif self.active[-1].spill is None:
             self._check_name(pieces)
         for generation in list(self.active):
@@ -216,31 +222,44 @@ class FileFollower:
             self.active.remove(generation)
             self.files.retire(generation)
 
-    def _open(self, path: Optional[str] = None) -> bool:
+    def _open_name(self) -> bool:
         """
-        Open the file at the name, or a file rotated away from it at
-        C{path} (then read like one renamed away, and not decompressed).
+        Open the file at the name (C{"-"}: standard input), noting the
+        numbered files there now: older than it.
         """
+        if self.path == "-":
+            self._spill(self._stdin_stream())
+            return True
         try:
-            stream: IO[bytes] = (self._stdin_stream() if self.path == "-" else
-                                 open(path or self.path, "rb"))
+            self._open_file(self.path)
         except OSError as e:
-            if path is None:
-                self._fail(e)
+            self._fail(e)
             return False
-        if path is None:
-            self._fail(None)
-            if self.path == "-" or starts_gzip(stream):
-                self._spill(stream)
-                return True
-        try:
-            stat = os.fstat(stream.fileno())
-            fd = os.dup(stream.fileno())
-        finally:
-            stream.close()
-        self.active.append(self.files.add(self._source, self.name, fd,
-                                          (stat.st_dev, stat.st_ino), self._max_line))
+        self._fail(None)
+        self._known = {fingerprint(f.stat) for f in numbered_files(self.path, self._stat)}
         return True
+
+    def _open_file(self, path: str) -> None:
+        """
+        Start reading the regular file at C{path}: by position, or through
+        a decompressed copy if it is compressed.
+
+        @raise OSError: If it cannot be opened, or is not a regular file
+            (a FIFO, which opening would wait on, or a directory).
+        """
+        _regular(self._stat(path))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+        try:
+            stat = _regular(self._stat(fd))  # Replaced meanwhile?
+            compressed = os.pread(fd, 2, 0) == _GZIP_MAGIC
+        except BaseException:
+            os.close(fd)
+            raise
+        if compressed:
+            self._spill(os.fdopen(fd, "rb"))
+        else:
+            self.active.append(self.files.add(self._source, self.name, fd, identity(stat),
+                                              self._max_line))
 
     def _stdin_stream(self) -> IO[bytes]:
         if self._stdin is not None:
@@ -276,57 +295,59 @@ class FileFollower:
         """
         current = self.active[-1]
         try:
-            stat = os.stat(self.path)
-            truncated = (stat.st_dev, stat.st_ino) == current.identity and current.truncated()
+            stat = self._stat(self.path)
+            truncated = identity(stat) == current.identity and current.truncated()
         except OSError:
             return  # Renamed away, not replaced yet: read on.
-        if (stat.st_dev, stat.st_ino) != current.identity:
+        if identity(stat) != current.identity:
             self.rotations += 1
-            self._open_missed()
-            self._open()
+            self._open_missed(identity(stat))
+            self._open_name()
         elif truncated:
             self.rotations += 1
             self._report(LineError(self.name, 0, "truncated; reading it again from the start"))
             self.active.remove(current)
             pieces.append(Piece(current, current.line_end, [], idle=True))
             current.close()
-            self._open()
+            self._open_name()
 
-    def _numbered(self) -> Dict[str, Identity]:
+    def _open_missed(self, at_name: Identity) -> None:
         """
-        The identities of the numbered files (C{NAME.1}, C{NAME.2}, ...,
-        up to the first missing), by name.
+        The name was replaced by the file C{at_name}: open, oldest first,
+        the numbered files that were at the name in between (see
+        L{missed_files}); report those that cannot be read, and a file
+        that may have been lost.
         """
-        found: Dict[str, Identity] = {}
-        for n in range(1, MAX_NUMBERED + 1):
-            name = f"{self.path}.{n}"
+        mine = [g for g in self.files.generations if g.source == self._source]
+        still_open = {g.identity for g in mine if g.fd >= 0 and g.identity is not None}
+        closed = {g.closed_as for g in mine if g.closed_as is not None}
+        missed = missed_files(numbered_files(self.path, self._stat),
+                              self.active[-1].identity or (-1, -1), at_name, still_open,
+                              closed, self._known)
+        if missed.lost is not None:
+            self._report(LineError(self.name, 0, missed.lost))
+        for numbered in missed.files:
             try:
-                stat = os.stat(name)
-            except OSError:
-                break
-            found[name] = (stat.st_dev, stat.st_ino)
-        return found
-
-    def _open_missed(self) -> None:
-        """
-        The name was replaced: open, oldest first, the numbered files that
-        were at the name between two looks: newer than the file read
-        there before (numbered below it, if it is numbered), neither read
-        already nor there at the first look.
-        """
-        numbered = list(self._numbered().items())
-        older = self._older if self._older is not None else set()
-        older.intersection_update(identity for _, identity in numbered)  # Forget the deleted.
-        read = {g.identity for g in self.files.generations if g.source == self._source}
-        previous = self.active[-1].identity
-        for n, (_, identity) in enumerate(numbered):
-            if identity == previous:
-                del numbered[n:]
-                break
-        for name, identity in reversed(numbered):
-            if identity not in older and identity not in read:
+                self._open_file(numbered.path)
+            except OSError as e:
+                reason = e.strerror or str(e)
+                self._report(LineError(numbered.path, 0, "a file rotated away between two"
+                                       f" looks, not read: {reason}"))
+            else:
                 self.rotations += 1
-                self._open(name)
+
+
+def _regular(stat: os.stat_result) -> os.stat_result:
+    """
+    C{stat}, if it is a regular file's.
+
+    @raise OSError: If it is not.
+    """
+    if S_ISDIR(stat.st_mode):
+        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not S_ISREG(stat.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    return stat
 
 
 def _whole_json(line: Optional[bytes]) -> bool:

@@ -15,13 +15,14 @@ import os
 import threading
 from collections import deque
 from contextlib import nullcontext
-from typing import IO, BinaryIO, Callable, Deque, Iterator, List, Optional, Tuple, cast
+from typing import IO, BinaryIO, Callable, Deque, Iterator, List, Optional, cast
 
 from attrs import define, field, frozen
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import CHUNK_BYTES, LineSplitter, wrap_stream
 from ._stream_state import StreamState
+from ._tail_rotated import Fingerprint, Identity, fingerprint
 
 StartThread = Callable[[Callable[[], None]], None]
 
@@ -82,19 +83,22 @@ class Generation:
     @ivar offset: How many bytes were read.
     @ivar state: Where the decoding of its lines got to.
     @ivar idle: How many looks in a row found nothing new.
+    @ivar closed_as: The file's fingerprint when it was closed (its inode
+        number may then be given to another file).
     """
 
     number: int
     source: int
     name: str
     fd: int
-    identity: Optional[Tuple[int, int]]
+    identity: Optional[Identity]
     splitter: LineSplitter
     state: StreamState
     spill: Optional[Spill] = None
     offset: int = 0
     idle: int = 0
     mark: bytes = b""
+    closed_as: Optional[Fingerprint] = None
     _lock: threading.Lock = field(factory=threading.Lock, init=False)
 
     def read(self, length: int, offset: int) -> bytes:
@@ -163,8 +167,11 @@ class Generation:
         """
         with self._lock:
             if self.fd >= 0:
-                os.close(self.fd)
-                self.fd = -1
+                try:
+                    self.closed_as = fingerprint(os.fstat(self.fd))
+                finally:
+                    os.close(self.fd)
+                    self.fd = -1
 
 
 @frozen
@@ -200,7 +207,7 @@ class OpenFiles:
         self._error = on_error
         self._retired: Deque[Generation] = deque()
 
-    def add(self, source: int, name: str, fd: int, identity: Optional[Tuple[int, int]],
+    def add(self, source: int, name: str, fd: int, identity: Optional[Identity],
             max_line: int, spill: Optional[Spill] = None) -> Generation:
         """
         A newly opened file.

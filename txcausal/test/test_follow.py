@@ -58,66 +58,6 @@ class FileFollowerTests(SynchronousTestCase):
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"bc"])
 
-    def test_renamedTwiceBetweenReads(self) -> None:
-        """
-        When the file is renamed away twice between two reads, as numbered
-        rotation does (C{log} to C{log.1}, then C{log.1} to C{log.2} and
-        the next C{log} to C{log.1}), the file in the middle is read too,
-        in order, between the two others; the numbered files there before
-        the first read are not.
-        """
-        self.append(b"older\n", Path(f"{self.path}.1"))
-        self.append(b"a\n")
-        self.assertEqual(flat(self.follower.read()), [b"a"])
-        self.append(b"b\n")
-        self.rotate()
-        self.append(b"c\n")
-        self.rotate()
-        self.append(b"d\n")
-        self.assertEqual(flat(self.follower.read()), [b"b", b"c", b"d"])
-        self.assertEqual(self.follower.rotations, 2)
-
-    def rotate(self, keep: int = 3) -> None:
-        """
-        Rotate as Twisted's C{LogFile} and C{RotatingFileHandler} do:
-        C{log.N} to C{log.N+1} (up to C{log.keep}), C{log} to C{log.1}.
-        """
-        for n in range(keep - 1, 0, -1):
-            numbered = Path(f"{self.path}.{n}")
-            if numbered.exists():
-                numbered.replace(f"{self.path}.{n + 1}")
-        self.path.replace(f"{self.path}.1")
-
-    def test_renamedTwiceFirstDeleted(self) -> None:
-        """
-        Rotated twice between two reads keeping one old file, the file
-        read before is gone from the directory (it is still read, being
-        open) and the one in the middle, at C{log.1}, is read too.
-        """
-        self.append(b"a\n")
-        self.assertEqual(flat(self.follower.read()), [b"a"])
-        self.append(b"b\n")
-        self.rotate(keep=1)
-        self.append(b"c\n")
-        self.rotate(keep=1)
-        self.append(b"d\n")
-        self.assertEqual(flat(self.follower.read()), [b"b", b"c", b"d"])
-
-    def test_numberedAfterTheOldIgnored(self) -> None:
-        """
-        Only the numbered files newer than the one read before (numbered
-        below it) are taken for files in the middle: a file that appeared
-        past it (a copy put there, say) is not read.
-        """
-        self.append(b"a\n")
-        self.assertEqual(flat(self.follower.read()), [b"a"])
-        self.rotate()
-        self.append(b"b\n")
-        self.rotate()
-        self.append(b"copy\n", Path(f"{self.path}.3"))
-        self.append(b"c\n")
-        self.assertEqual(flat(self.follower.read()), [b"b", b"c"])
-
     def test_renamed(self) -> None:
         """
         When the file is renamed and a new one created, both are read: the

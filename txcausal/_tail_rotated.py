@@ -1,0 +1,143 @@
+# -*- test-case-name: txcausal.test.test_follow_rotated -*-
+"""
+Which numbered files (C{NAME.1} the newest, C{NAME.2}, ...) hold what was
+written at a followed name between two looks, when it was replaced more
+than once in between: L{missed_files}.
+
+A file is recognised by its device and inode number only while it is
+open: the number of a file deleted is soon given to a new one (the usual
+steady state of numbered rotation, which deletes the oldest file just
+before the newest is created).  The file read before at the name is still
+open, so it is found surely; the files numbered below it were at the name
+after it.  When it is gone (deleted by the rotation), the numbered files
+seen when it was opened are recognised by their size and modification
+time as well, which a rename does not change.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, List, Optional, Set, Tuple, Union
+
+from attrs import frozen
+
+#: A file's device and inode number.
+Identity = Tuple[int, int]
+#: A file's device, inode number, size and modification time (ns).
+Fingerprint = Tuple[int, int, int, int]
+#: C{os.stat}: the status of a path or of an open file descriptor.
+Stat = Callable[[Union[str, int]], os.stat_result]
+
+
+def identity(stat: os.stat_result) -> Identity:
+    """
+    The device and inode number of the file C{stat} describes.
+    """
+    return (stat.st_dev, stat.st_ino)
+
+
+def fingerprint(stat: os.stat_result) -> Fingerprint:
+    """
+    The device, inode number, size and modification time of the file
+    C{stat} describes: what a rename keeps and a new file rarely repeats.
+    """
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@frozen
+class Numbered:
+    """
+    A numbered file next to a followed name, as it was when looked at.
+    """
+
+    number: int
+    path: str
+    stat: os.stat_result
+
+
+@frozen
+class Missed:
+    """
+    What to make of the numbered files after the name was replaced.
+
+    @ivar files: The files that were at the name between two looks, the
+        oldest first: to read.
+    @ivar lost: Why a file may have been lost, or C{None}.
+    """
+
+    files: List[Numbered]
+    lost: Optional[str] = None
+
+
+def numbered_files(path: str, stat: Stat = os.stat) -> List[Numbered]:
+    """
+    The files named C{path} followed by a dot and a number, by number;
+    those gone before their status was read are left out.
+    """
+    directory, base = os.path.split(path)
+    prefix = base + "."
+    found = []
+    try:
+        names = [entry.name for entry in os.scandir(directory or ".")]
+    except OSError:
+        return []
+    for name in names:
+        digits = name[len(prefix):]
+        if not name.startswith(prefix) or not digits.isdigit() or digits != str(int(digits)):
+            continue
+        full = os.path.join(directory, name)
+        try:
+            found.append(Numbered(int(digits), full, stat(full)))
+        except OSError:
+            continue  # Gone meanwhile: nothing was there to read.
+    return sorted(found, key=lambda numbered: numbered.number)
+
+
+def missed_files(numbered: List[Numbered], previous: Identity, at_name: Identity,
+                 still_open: Set[Identity], closed: Set[Fingerprint],
+                 known: Set[Fingerprint]) -> Missed:
+    """
+    The numbered files that were at the name after the file read before
+    and before the one there now.
+
+    @param numbered: The numbered files now (see L{numbered_files}).
+    @param previous: The file read before at the name (still open).
+    @param at_name: The file at the name now (a hard link to it is not
+        one of them).
+    @param still_open: The files being read or kept open: not to be read
+        again.
+    @param closed: The files read and closed (idle for a while then, so
+        that a new file given one's inode number has another modification
+        time): not to be read again.
+    @param known: The numbered files seen when the previous file was
+        opened: older than it.
+    """
+    others = [f for f in numbered if identity(f.stat) != at_name
+              and identity(f.stat) not in still_open - {previous}
+              and fingerprint(f.stat) not in closed]
+    place = next((n for n, f in enumerate(others) if identity(f.stat) == previous), None)
+    if place is not None:
+        return Missed(others[place - 1::-1] if place else [],
+                      _gap(numbered, others[place].number))
+    unknown = [f for f in others if fingerprint(f.stat) not in known]
+    if not unknown:
+        return Missed([])  # Replaced once, or rotated under another name.
+    if [f.number for f in unknown] == list(range(1, len(unknown) + 1)):
+        return Missed(unknown[::-1], "the file read before was deleted by a rotation: files"
+                      " rotated away between two looks may have been deleted unread")
+    names = ", ".join(os.path.basename(f.path) for f in unknown)
+    return Missed([], f"the file read before is not among the numbered files: {names} not"
+                  " read, as it cannot be told whether they were at the name between two"
+                  " looks; a rotation may have lost a file")
+
+
+def _gap(numbered: List[Numbered], below: int) -> Optional[str]:
+    """
+    Why a file may have been lost: numbers missing below C{below}.
+    """
+    present = {f.number for f in numbered}
+    missing = [n for n in range(1, below) if n not in present]
+    if not missing:
+        return None
+    return (f"numbered files missing ({', '.join(f'.{n}' for n in missing)}) among those"
+            " rotated away between two looks: their messages may be lost")

@@ -1,0 +1,362 @@
+"""
+Tests for L{txcausal._tail_rotated}: a followed file rotated more than once
+between two looks, its files in the middle found among the numbered ones.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import logging.handlers
+import os
+import shutil
+from pathlib import Path
+from typing import Callable, Dict, List, Union
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._tail import RETIRE_AFTER
+from txcausal.parse import FileFollower, LineError
+
+
+def flat(batches: List[List[bytes]]) -> List[bytes]:
+    return [line for batch in batches for line in batch]
+
+
+class FollowerCase(SynchronousTestCase):
+    """
+    A L{FileFollower} of a file in a directory of its own, and ways to
+    rotate it.  The follower's C{stat} is the test's: it can give a file
+    the inode number of another, as a file system does with a deleted
+    file's.
+    """
+
+    def setUp(self) -> None:
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        self.path = directory / "log"
+        self.errors: List[LineError] = []
+        #: Real inode numbers shown as others.
+        self.inodes: Dict[int, int] = {}
+        #: Called with a path before its status is read.
+        self.before_stat: Callable[[Union[str, int]], None] = lambda path: None
+        self.follower = FileFollower(str(self.path), on_error=self.errors.append,
+                                     stat=self.stat, startThread=lambda f: f())
+        self.addCleanup(self.follower.close)
+
+    def stat(self, path: Union[str, int]) -> os.stat_result:
+        self.before_stat(path)
+        real = os.stat(path)
+        inode = self.inodes.get(real.st_ino, real.st_ino)
+        return os.stat_result(tuple(real)[:1] + (inode,) + tuple(real)[2:],
+                              {"st_mtime_ns": real.st_mtime_ns})
+
+    def numbered(self, n: int) -> Path:
+        return Path(f"{self.path}.{n}")
+
+    def append(self, data: bytes, path: Union[Path, None] = None) -> None:
+        with open(path or self.path, "ab") as f:
+            f.write(data)
+
+    def shift(self, keep: int) -> None:
+        """
+        Make room for a new C{log.1}: the oldest deleted, C{log.N} renamed
+        C{log.N+1}, up to C{log.keep}.
+        """
+        if self.numbered(keep).exists():
+            self.numbered(keep).unlink()
+        for n in range(keep - 1, 0, -1):
+            if self.numbered(n).exists():
+                self.numbered(n).replace(self.numbered(n + 1))
+
+    def rotate(self, keep: int = 3) -> None:
+        """
+        Rotate as Twisted's C{LogFile} and C{RotatingFileHandler} do,
+        keeping C{keep} numbered files: C{log} becomes C{log.1}.
+        """
+        self.shift(keep)
+        self.path.replace(self.numbered(1))
+
+    def reasons(self) -> List[str]:
+        return [f"{os.path.basename(e.source)}: {e.reason}" for e in self.errors]
+
+
+class RotatedTests(FollowerCase):
+    """
+    Tests for L{FileFollower} on a file rotated more than once between two
+    looks.
+    """
+
+    def test_renamedTwiceBetweenReads(self) -> None:
+        """
+        When the file is renamed away twice between two reads, as numbered
+        rotation does, the file in the middle is read too, in order,
+        between the two others; the numbered files there before the first
+        read are not.
+        """
+        self.append(b"older\n", self.numbered(1))
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(b"b\n")
+        self.rotate()
+        self.append(b"c\n")
+        self.rotate()
+        self.append(b"d\n")
+        self.assertEqual(flat(self.follower.read()), [b"b", b"c", b"d"])
+        self.assertEqual((self.follower.rotations, self.errors), (2, []))
+
+    def test_numberedAfterTheOldIgnored(self) -> None:
+        """
+        Only the numbered files newer than the one read before (numbered
+        below it) are taken for files in the middle: a file that appeared
+        past it (a copy put there, say) is not read.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"b\n")
+        self.rotate()
+        self.append(b"copy\n", self.numbered(3))
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"b", b"c"])
+
+    def test_previousDeleted(self) -> None:
+        """
+        Rotated twice between two reads keeping one old file, the file
+        read before is deleted (it is still read, being open); the one in
+        the middle, at C{log.1}, is read too, and since files rotated in
+        between may have been deleted as well, that is reported.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(b"b\n")
+        self.rotate(keep=1)
+        self.append(b"c\n")
+        self.rotate(keep=1)
+        self.append(b"d\n")
+        self.assertEqual(flat(self.follower.read()), [b"b", b"c", b"d"])
+        self.assertEqual(len(self.errors), 1)
+        self.assertIn("may have been deleted unread", self.errors[0].reason)
+
+    def test_middleTakesInodeOfFileRead(self) -> None:
+        """
+        A file in the middle given the inode number of a file read and
+        closed before (deleted by the rotation just before the file in the
+        middle was created) is read all the same.  (The two differ in
+        size: written in the same clock tick, as here, they would otherwise
+        look alike, where a real file read is idle a while before it is
+        closed.)
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        first = os.stat(self.path).st_ino
+        self.rotate(keep=1)
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        for _ in range(RETIRE_AFTER + 1):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(len(self.follower.active), 1)
+        self.rotate(keep=1)  # The file read first is deleted.
+        self.append(b"middle\n")
+        self.inodes[os.stat(self.path).st_ino] = first
+        self.rotate(keep=2)
+        self.append(b"d\n")
+        self.assertEqual(flat(self.follower.read()), [b"middle", b"d"])
+        self.assertEqual((self.follower.rotations, self.errors), (3, []))
+
+    def test_middleTakesInodeOfOlderFile(self) -> None:
+        """
+        A file in the middle given the inode number of a numbered file there
+        at the first look, deleted by the rotation, is read all the same.
+        """
+        for name in ("old1", "old2", "old3"):
+            self.append(name.encode() + b"\n")
+            self.rotate()
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        oldest = os.stat(self.numbered(3)).st_ino
+        self.append(b"b\n")
+        self.rotate()
+        self.append(b"middle\n")
+        self.inodes[os.stat(self.path).st_ino] = oldest
+        self.rotate()
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"b", b"middle", b"c"])
+        self.assertEqual(self.errors, [])
+
+    def test_rotatingFileHandler(self) -> None:
+        """
+        Python's C{RotatingFileHandler} keeping three files, its three
+        backups there at the first look, rolled over twice between two
+        looks: nothing is lost, whatever inodes the file system gives.
+        """
+        handler = logging.handlers.RotatingFileHandler(str(self.path), backupCount=3)
+        self.addCleanup(handler.close)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log = logging.getLogger(f"txcausal.test.{self.id()}")
+        log.addHandler(handler)
+        log.propagate = False
+        log.setLevel(logging.INFO)
+        for name in ("old1", "old2", "old3"):
+            log.info(name)
+            handler.doRollover()
+        log.info("a")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        log.info("b")
+        handler.doRollover()
+        log.info("middle")
+        handler.doRollover()
+        log.info("c")
+        self.assertEqual(flat(self.follower.read()), [b"b", b"middle", b"c"])
+        self.assertEqual(self.errors, [])
+
+    def test_copiesNotReadAgain(self) -> None:
+        """
+        Copies made by C{copytruncate} rotations are not taken for files in
+        the middle when the name is later replaced.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        for n in range(3):
+            self.shift(keep=4)
+            shutil.copy(self.path, self.numbered(1))
+            os.truncate(self.path, 0)
+            self.append(b"x%d\n" % n)
+            self.assertEqual(flat(self.follower.read()), [b"x%d" % n])
+        self.path.unlink()
+        self.append(b"new\n")
+        self.assertEqual(flat(self.follower.read()), [b"new"])
+
+    def test_gapAtFirstLook(self) -> None:
+        """
+        A numbered file there at the first look is recognised as old even
+        past a gap in the numbering (C{log.2} without C{log.1}).
+        """
+        self.append(b"old\n", self.numbered(2))
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(b"b\n")
+        self.rotate(keep=1)
+        self.append(b"c\n")
+        self.rotate(keep=1)
+        self.append(b"d\n")
+        self.assertEqual(flat(self.follower.read()), [b"b", b"c", b"d"])
+
+    def test_unknownNotFirstReported(self) -> None:
+        """
+        The file read before gone, a numbered file that was not there when
+        it was opened but cannot have been at the name between (a lower
+        number is free) is not read: that a file may be lost is reported.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.unlink()
+        self.append(b"stray\n", self.numbered(2))
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(len(self.errors), 1)
+        self.assertIn("log.2 not read", self.errors[0].reason)
+
+    def test_hardLinkToNewFile(self) -> None:
+        """
+        A numbered name that is a hard link to the new file at the name is
+        not taken for a file in the middle: that file is read once.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(2))
+        self.append(b"new\n")
+        os.link(self.path, self.numbered(1))
+        self.assertEqual(flat(self.follower.read()), [b"new"])
+
+    def test_gapBelowPreviousReported(self) -> None:
+        """
+        When numbers are missing below the file read before, a file rotated
+        in between is missing: that is reported.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(3))
+        self.append(b"middle\n", self.numbered(1))
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"middle", b"b"])
+        self.assertEqual(len(self.errors), 1)
+        self.assertIn("(.2)", self.errors[0].reason)
+
+
+class NotRegularTests(FollowerCase):
+    """
+    Tests for L{FileFollower} finding, among the numbered files, one that
+    cannot be read as a log.
+    """
+
+    def rotatedAround(self, make: object) -> List[bytes]:
+        """
+        Read C{log}, rename it C{log.2}, call C{make}, write a new C{log};
+        what the next read gives.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(2))
+        make()  # type: ignore[operator]
+        self.append(b"c\n")
+        return flat(self.follower.read())
+
+    def test_fifo(self) -> None:
+        """
+        A FIFO at a numbered name is not opened (opening it would wait for
+        a writer): it is reported, and not counted as a rotation.
+        """
+        self.assertEqual(self.rotatedAround(lambda: os.mkfifo(self.numbered(1))), [b"c"])
+        self.assertEqual(self.reasons(), [f"{self.path.name}.1: a file rotated away between"
+                                          " two looks, not read: not a regular file"])
+        self.assertEqual(self.follower.rotations, 1)
+
+    def test_directory(self) -> None:
+        """
+        A directory at a numbered name is reported, not read.
+        """
+        self.assertEqual(self.rotatedAround(lambda: os.mkdir(self.numbered(1))), [b"c"])
+        self.assertEqual(self.reasons(), [f"{self.path.name}.1: a file rotated away between"
+                                          " two looks, not read: Is a directory"])
+        self.assertEqual(self.follower.rotations, 1)
+
+    def test_vanished(self) -> None:
+        """
+        A numbered file gone between the listing and its opening is
+        reported.
+        """
+        looks: List[object] = []
+
+        def make() -> None:
+            self.append(b"b\n", self.numbered(1))
+            self.before_stat = vanish
+
+        def vanish(path: Union[str, int]) -> None:
+            if path == str(self.numbered(1)):
+                looks.append(path)
+                if len(looks) == 2:  # Listed, then about to be opened.
+                    self.numbered(1).unlink()
+
+        self.assertEqual(self.rotatedAround(make), [b"c"])
+        self.assertEqual(self.reasons(), [f"{self.path.name}.1: a file rotated away between"
+                                          " two looks, not read: No such file or directory"])
+        self.assertEqual(self.follower.rotations, 1)
+
+    def test_compressed(self) -> None:
+        """
+        A compressed file at a numbered name is read decompressed, as a
+        compressed file at the name is.
+        """
+        self.assertEqual(self.rotatedAround(
+            lambda: self.numbered(1).write_bytes(gzip.compress(b"b\n"))), [b"b", b"c"])
+        self.assertEqual((self.follower.rotations, self.errors), (2, []))
+
+    def test_fifoAtName(self) -> None:
+        """
+        A FIFO at the name itself is not opened either: it is said to be
+        no regular file.
+        """
+        os.mkfifo(self.path)
+        self.assertEqual(self.follower.read(), [])
+        self.assertEqual(self.reasons(), ["log: not a regular file"])
