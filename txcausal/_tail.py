@@ -75,7 +75,8 @@ class FileFollower:
 
     @ivar name: The name shown for the file (C{"<stdin>"} for C{"-"}).
     @ivar active: The files read at each look, the one at the name last.
-    @ivar rotations: How many times the file was replaced or truncated.
+    @ivar rotations: How many times the file was replaced or truncated: each
+        file opened after the first (at the name, or in the middle).
     @ivar error: Why the file cannot be opened, while it cannot.
     @ivar failure: The error, as raised.
     @ivar read_bytes: How many bytes were read in all.
@@ -300,9 +301,9 @@ class FileFollower:
         except OSError:
             return  # Renamed away, not replaced yet: read on.
         if identity(stat) != current.identity:
-            self.rotations += 1
             self._open_missed(identity(stat))
-            self._open_name()
+            if self._open_name():
+                self.rotations += 1
         elif truncated:
             self.rotations += 1
             self._report(LineError(self.name, 0, "truncated; reading it again from the start"))

@@ -360,3 +360,23 @@ class NotRegularTests(FollowerCase):
         os.mkfifo(self.path)
         self.assertEqual(self.follower.read(), [])
         self.assertEqual(self.reasons(), ["log: not a regular file"])
+
+    def test_fifoReplacesName(self) -> None:
+        """
+        A FIFO put at the name after the file there was renamed away is
+        reported once and not counted as a rotation; the file renamed away
+        is read on, and the regular file put at the name later is read.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(1))
+        os.mkfifo(self.path)
+        self.append(b"b\n", self.numbered(1))
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual((self.reasons(), self.follower.rotations),
+                         (["log: not a regular file"], 0))
+        self.path.unlink()
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual(self.follower.rotations, 1)
