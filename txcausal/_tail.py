@@ -68,6 +68,7 @@ from ._tail_rotated import (
 #: A file renamed away is read on until it has been idle for this many looks.
 RETIRE_AFTER = 10
 
+
 class FileFollower:
     """
     Follow a file by name, through rotation and truncation (see the

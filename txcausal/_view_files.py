@@ -28,7 +28,7 @@ from ._stream_state import StreamState
 from ._tail import FileFollower
 from ._tail_files import Generation, OpenFiles, Piece, StartThread, daemon_thread
 from ._view_index import TaskIndex
-from ._view_source import ITaskSource, LoadedTask, RunInThread, Search, in_thread_pool, only_task
+from ._view_source import ITaskSource, LoadedTask, RunInThread, Search, off_reactor, only_task
 from ._wire import TASK_UUID_FIELD
 
 Message = Dict[str, Any]
@@ -79,8 +79,9 @@ class LogFiles:
             grow.
         @param budget: Bytes read in one go before letting the reactor run.
         @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
-        @param runInThread: Runs loads and searches off the reactor thread;
-            the reactor's thread pool by default.
+        @param runInThread: Runs loads and searches off the reactor thread:
+            in the reactor's thread pool by default, or in-line if it has
+            none (see L{off_reactor<txcausal._view_source.off_reactor>}).
         @param startThread: Starts the threads that copy compressed files
             and standard input.
         @param max_line: Lines longer than this many bytes are skipped.
@@ -92,7 +93,7 @@ class LogFiles:
         self._reactor = reactor
         self._interval = interval
         self._budget = budget
-        self._run = runInThread or in_thread_pool(reactor)
+        self._run = runInThread or off_reactor(reactor)
         self.max_line = max_line
         self.index = TaskIndex(max_tasks, _new_refs)
         self.errors = 0

@@ -32,7 +32,7 @@ from twisted.web.server import NOT_DONE_YET
 from ._parse_input import needle_for
 from ._view_events import EventStream
 from ._view_index import Query, TaskIndex
-from ._view_source import ITaskSource, Predicate, RunInThread, Search, in_thread_pool
+from ._view_source import ITaskSource, Predicate, RunInThread, Search, off_reactor
 from ._view_task import story_predicate, task_json, text_predicate
 
 #: Log content is data: no inline script, nothing from elsewhere.
@@ -215,13 +215,16 @@ class TaskViewResource(Resource):
         """
         @param source: Where the tasks come from: a L{TaskRing} filled by a
             running service, or L{LogFiles}.
-        @param reactor: Schedules the event stream's checks for changes;
-            the global reactor by default.
+        @param reactor: Schedules the event stream's checks for changes,
+            and lends its thread pool to the task list's queries; the
+            global reactor by default.
         @param interval: Seconds between two checks for changes while a
             page is open.
         @param runInThread: Runs the task list's queries (filtering and
-            ordering every task) off the reactor thread; the reactor's
-            thread pool by default.
+            ordering every task) off the reactor thread.  By default, the
+            reactor's thread pool; with a reactor without threads (a
+            C{Clock} in tests), in-line, in the reactor's thread (see
+            L{off_reactor<txcausal._view_source.off_reactor>}).
         """
         Resource.__init__(self)  # type: ignore[no-untyped-call]
         if reactor is None:
@@ -229,7 +232,7 @@ class TaskViewResource(Resource):
 
             reactor = _reactor
         self._source = source
-        self._run = runInThread or in_thread_pool(reactor)
+        self._run = runInThread or off_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
         self._searches: Dict[Tuple[str, str], _Searching] = {}
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set
 
 from attrs import define, field, frozen
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IReactorThreads
+from twisted.internet.threads import deferToThreadPool
 from zope.interface import Attribute, Interface
 
 from ._parse import Task, WrittenAction, parse_messages
@@ -21,11 +23,18 @@ Predicate = Callable[[Message], bool]
 RunInThread = Callable[[Callable[[], Any]], "Deferred[Any]"]
 
 
-def in_thread_pool(reactor: Any) -> RunInThread:
+def off_reactor(reactor: Any) -> RunInThread:
     """
-    Run functions in C{reactor}'s thread pool.
+    How the web view runs its work off the reactor thread by default.
+
+    @param reactor: The reactor the web view runs in.
+    @return: A function running a function in C{reactor}'s thread pool,
+        if it has one (it provides C{IReactorThreads}); else in-line, the
+        result there at once (a C{Clock} in tests, a tool without
+        threads).
     """
-    from twisted.internet.threads import deferToThreadPool
+    if not IReactorThreads.providedBy(reactor):
+        return maybeDeferred
 
     def run(f: Callable[[], Any]) -> "Deferred[Any]":
         return deferToThreadPool(reactor, reactor.getThreadPool(), f)

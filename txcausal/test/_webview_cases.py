@@ -9,9 +9,9 @@ threads run inline and its reading driven by the test.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Tuple
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -62,6 +62,27 @@ class ViewTestCase(SynchronousTestCase):
 
 def inline(f: Callable[[], Any]) -> "Deferred[Any]":
     return succeed(f())
+
+
+class MemoryWorker:
+    """
+    Runs what it is given only when told to (the idea of Twisted's
+    C{createMemoryWorker}): what a worker thread would run, run by the
+    test; what it raises fails the L{Deferred} it returned.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: List[Tuple[Callable[[], Any], Deferred[Any]]] = []
+
+    def __call__(self, f: Callable[[], Any]) -> "Deferred[Any]":
+        done: Deferred[Any] = Deferred()
+        self.jobs.append((f, done))
+        return done
+
+    def run(self) -> None:
+        while self.jobs:
+            f, done = self.jobs.pop(0)
+            maybeDeferred(f).chainDeferred(done)
 
 
 def run_now(f: Callable[[], None]) -> None:

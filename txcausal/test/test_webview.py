@@ -8,7 +8,7 @@ L{txcausal.test.test_webview_ring}.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
@@ -26,7 +26,7 @@ from txcausal.webview import (
 )
 
 from ._web_helpers import StubTreq
-from ._webview_cases import ROOT, ViewTestCase
+from ._webview_cases import ROOT, MemoryWorker, ViewTestCase
 from ._webview_logs import (
     FAILING,
     JOINED,
@@ -210,24 +210,13 @@ class _CountingTasks(Dict[str, Any]):
         return super().__iter__()
 
 
-class MemoryWorker:
+class _BrokenTasks(Dict[str, Any]):
     """
-    Runs what it is given only when told to (the idea of Twisted's
-    C{createMemoryWorker}): what a worker thread would run, run by the test.
+    An index's tasks that cannot be listed.
     """
 
-    def __init__(self) -> None:
-        self.jobs: List[Tuple[Callable[[], Any], Deferred[Any]]] = []
-
-    def __call__(self, f: Callable[[], Any]) -> "Deferred[Any]":
-        done: Deferred[Any] = Deferred()
-        self.jobs.append((f, done))
-        return done
-
-    def run(self) -> None:
-        while self.jobs:
-            f, done = self.jobs.pop(0)
-            done.callback(f())
+    def values(self) -> Any:
+        raise RuntimeError("index broken")
 
 
 class QueryOffReactorTests(SynchronousTestCase):
@@ -274,6 +263,39 @@ class QueryOffReactorTests(SynchronousTestCase):
             self.assertEqual([t["uuid"] for t in body["tasks"]],
                              [f"t{tasks - 1 - 2 * i}" for i in range(5, 10)])
             self.assertEqual(body["types"], ["m"])
+
+    def test_queryFailsOnWorker(self) -> None:
+        """
+        A query that fails on the worker is answered with a 500 and the
+        error, not left hanging.
+        """
+        ring = TaskRing()
+        ring(message("t", [1], 1.0, message_type="m"))
+        ring.index._tasks = _BrokenTasks(ring.index._tasks)
+        worker = MemoryWorker()
+        stub = StubTreq(TaskViewResource(ring, Clock(), runInThread=worker))
+        response = stub.get(ROOT + "api/tasks")
+        stub.flush()
+        worker.run()
+        stub.flush()
+        answer = self.successResultOf(response)
+        self.assertEqual(answer.code, 500)
+        self.assertEqual(self.successResultOf(answer.json()),
+                         {"error": "internal error: index broken"})
+
+    def test_reactorWithoutThreads(self) -> None:
+        """
+        Given a reactor without threads (a L{Clock}, in tests), the
+        resource runs its queries in-line: the answer is there at once.
+        """
+        ring = TaskRing()
+        ring(message("t", [1], 1.0, message_type="m"))
+        stub = StubTreq(TaskViewResource(ring, Clock()))
+        response = self.successResultOf(stub.get(ROOT + "api/tasks"))
+        stub.flush()
+        self.assertEqual(response.code, 200)
+        body = self.successResultOf(response.json())
+        self.assertEqual(([t["uuid"] for t in body["tasks"]], body["types"]), (["t"], ["m"]))
 
     def test_ordersInRuns(self) -> None:
         """

@@ -22,10 +22,10 @@ from txcausal._view_index import Query
 from txcausal._view_resource import dumps
 from txcausal._view_task import story_predicate, text_predicate
 from txcausal.parse import task_document
-from txcausal.webview import ITaskSource, Search
+from txcausal.webview import ITaskSource, LogFiles, Search
 
 from ._reading import TRIAL_LOG, cli, only, twisted_log
-from ._webview_cases import FilesTestCase
+from ._webview_cases import FilesTestCase, run_now
 from ._webview_logs import (
     FAILING,
     JOINED,
@@ -56,6 +56,19 @@ class JoinTests(FilesTestCase):
         L{LogFiles} is a source of tasks.
         """
         self.assertTrue(verifyObject(ITaskSource, self.source()))
+
+    def test_reactorWithoutThreads(self) -> None:
+        """
+        Given a reactor without threads (a L{Clock}, in tests), the files
+        are loaded and searched in-line.
+        """
+        log = write_log(self.dir / "a.log", [message("t", [1], 1.0, message_type="m")])
+        files = LogFiles([str(log)], self.clock, startThread=run_now)
+        self.addCleanup(files.close)
+        files.readAvailable()
+        self.assertEqual(self.load(files, "t").task.uuid, "t")
+        self.assertEqual(self.successResultOf(files.search(Search(text_predicate("m")))),
+                         {"t"})
 
     def test_twoProcesses(self) -> None:
         """
