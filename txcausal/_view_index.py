@@ -45,7 +45,6 @@ class TaskSummary:
     What the task list shows of one task, and where its messages are.
 
     @ivar uuid: The task UUID.
-    @ivar seq: The order in which the task was first seen.
     @ivar refs: Where the messages are: a source's own references.
     @ivar messages: How many messages were seen.
     @ivar dropped: How many messages were not kept (past a per-task cap).
@@ -62,7 +61,6 @@ class TaskSummary:
     """
 
     uuid: str
-    seq: int
     refs: Any
     messages: int = 0
     dropped: int = 0
@@ -195,6 +193,13 @@ class Query:
 _NO_START = float("-inf")
 
 
+def _root_types(tasks: List[TaskSummary], limit: int) -> List[str]:
+    """
+    The distinct root types of C{tasks}, sorted, at most C{limit}.
+    """
+    return sorted({s.root_type for s in tasks if s.root_type is not None})[:limit]
+
+
 def _start(summary: TaskSummary) -> float:
     start = summary.start
     return start if start is not None else _NO_START
@@ -239,9 +244,10 @@ class ChangeFeed:
 @define
 class TaskIndex:
     """
-    The summaries of a source's tasks, in the order first seen, at most
-    C{max_tasks} of them (the oldest forgotten first), and a L{ChangeFeed}
-    of the tasks that changed for each reader that asked for one.
+    The summaries of a source's tasks, in the order first seen (the order
+    of the dictionary that holds them, by insertion), at most C{max_tasks}
+    of them (the oldest forgotten first), and a L{ChangeFeed} of the tasks
+    that changed for each reader that asked for one.
 
     Thread-safe: a ring fills it from the threads that log.
 
@@ -256,7 +262,6 @@ class TaskIndex:
     version: int = 0
     _tasks: Dict[str, TaskSummary] = field(factory=dict)
     _feeds: List[ChangeFeed] = field(factory=list)
-    _seq: int = 0
     _lock: threading.Lock = field(factory=threading.Lock)
 
     def summary_for(self, uuid: str) -> TaskSummary:
@@ -266,8 +271,7 @@ class TaskIndex:
         """
         summary = self._tasks.get(uuid)
         if summary is None:
-            self._seq += 1
-            summary = self._tasks[uuid] = TaskSummary(uuid, self._seq, self.new_refs())
+            summary = self._tasks[uuid] = TaskSummary(uuid, self.new_refs())
             if len(self._tasks) > self.max_tasks:
                 del self._tasks[next(iter(self._tasks))]
                 self.evicted += 1
@@ -317,43 +321,54 @@ class TaskIndex:
 
     def query(self, query: Query) -> Tuple[int, List[Dict[str, Any]]]:
         """
-        The tasks that pass the filters, newest first.
-
-        Its work grows with the number of tasks: call it off the reactor
-        thread (a L{TaskViewResource<txcausal.webview.TaskViewResource>}
-        runs it on its worker).  The lock is held only to copy the list of
-        tasks and to write the rows of the page, and no step holds the
-        interpreter long: the tasks are ordered L{SORT_RUN} at a time and
-        the runs merged, as far as the page.
+        The tasks that pass the filters, newest first (see L{listing}).
 
         @return: How many pass, and the rows of the requested page.
         """
+        return self._page(self._copy(), query)
+
+    def listing(self, query: Query, limit: int = 200) -> Tuple[int, List[Dict[str, Any]],
+                                                               List[str]]:
+        """
+        What the task list shows: the tasks that pass the filters, newest
+        first, and the distinct root types (at most C{limit}), from one
+        copy of the list of tasks.
+
+        Its work grows with the number of tasks: call it off the reactor
+        thread (a L{TaskViewResource<txcausal.webview.TaskViewResource>}
+        runs it on its worker).  The lock is held to copy the list (a
+        reference per task) and to write the rows of the page; the tasks
+        are ordered L{SORT_RUN} at a time and the runs merged, as far as
+        the page, so that no sort holds the interpreter long.
+
+        The summaries are read without the lock while messages are added:
+        a task that changed meanwhile may be filtered or placed by what it
+        was a moment before, and one forgotten meanwhile may still be
+        shown.  That change is announced to the page, which asks again.
+
+        @return: How many pass, the rows of the requested page, the types.
+        """
+        tasks = self._copy()
+        total, rows = self._page(tasks, query)
+        return total, rows, _root_types(tasks, limit)
+
+    def _copy(self) -> List[TaskSummary]:
         with self._lock:
-            tasks = list(self._tasks.values())
+            return list(self._tasks.values())
+
+    def _page(self, tasks: List[TaskSummary], query: Query) -> Tuple[int, List[Dict[str, Any]]]:
         # Newest seen first: the sorts and the merge are stable, so of tasks
         # that started at the same time the one seen last comes first.  The
         # keys are the summaries' own numbers: no new object per task, as a
         # million would set off the garbage collector's walk over every
         # object, which holds the interpreter.
-        tasks.reverse()
-        matching = [s for s in tasks if query.accepts(s)]
+        matching = [s for s in reversed(tasks) if query.accepts(s)]
         runs = [sorted(matching[i : i + SORT_RUN], key=_start, reverse=True)
                 for i in range(0, len(matching), SORT_RUN)]
         ordered = merge(*runs, key=_start, reverse=True)
         page = list(islice(ordered, query.offset, query.offset + query.limit))
         with self._lock:
             return len(matching), [summary.to_json() for summary in page]
-
-    def root_types(self, limit: int = 200) -> List[str]:
-        """
-        The distinct root types, sorted, at most C{limit} of them.  Its
-        work grows with the number of tasks: call it off the reactor
-        thread.
-        """
-        with self._lock:
-            tasks = list(self._tasks.values())
-        kinds = {s.root_type for s in tasks if s.root_type is not None}
-        return sorted(kinds)[:limit]
 
     def changes(self) -> ChangeFeed:
         """

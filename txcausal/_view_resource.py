@@ -31,7 +31,7 @@ from twisted.web.server import NOT_DONE_YET
 
 from ._parse_input import needle_for
 from ._view_events import EventStream
-from ._view_index import Query, TaskIndex
+from ._view_index import Query
 from ._view_source import ITaskSource, Predicate, RunInThread, Search, off_reactor
 from ._view_task import story_predicate, task_json, text_predicate
 
@@ -132,16 +132,6 @@ def search_of(request: Request) -> Optional[Tuple[str, str]]:
 
 
 _Listing = Tuple[int, List[Dict[str, Any]], List[str]]
-
-
-def _listing(index: TaskIndex, query: Query) -> _Listing:
-    """
-    What the task list shows that takes work in proportion to the number
-    of tasks (run off the reactor thread): how many tasks pass the
-    filters, the page's rows, the root types.
-    """
-    total, rows = index.query(query)
-    return total, rows, index.root_types()
 
 
 def _predicate(search: Tuple[str, str]) -> Predicate:
@@ -321,7 +311,7 @@ class TaskViewResource(Resource):
         def run(only: Any) -> "Deferred[Tuple[int, Dict[str, Any]]]":
             # Read first: a change during the query is announced again.
             version = index.version
-            work = partial(_listing, index, evolve(query, only=only))
+            work = partial(index.listing, evolve(query, only=only))
             return self._run(work).addCallback(page, version)
 
         def page(listing: _Listing, version: int) -> Tuple[int, Dict[str, Any]]:

@@ -91,8 +91,10 @@ class ITaskSource(Interface):
     The tasks a L{TaskViewResource<txcausal.webview.TaskViewResource>}
     shows.
 
-    Methods are called in the reactor thread; the index may be filled from
-    any thread (it has its own lock).
+    Methods are called in the reactor thread.  The index may be filled
+    from any thread, and is queried off the reactor thread (its L{listing
+    <txcausal._view_index.TaskIndex.listing>}, on the resource's worker):
+    it has its own lock.
     """
 
     index = Attribute("The L{TaskIndex<txcausal._view_index.TaskIndex>} of the tasks.")
