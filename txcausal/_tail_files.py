@@ -168,7 +168,8 @@ class Generation:
         with self._lock:
             if self.fd >= 0:
                 try:
-                    self.closed_as = fingerprint(os.fstat(self.fd))
+                    if self.identity is not None:  # Not a temporary copy.
+                        self.closed_as = fingerprint(os.fstat(self.fd))
                 finally:
                     os.close(self.fd)
                     self.fd = -1

@@ -83,7 +83,8 @@ def numbered_files(path: str, stat: Stat = os.stat) -> List[Numbered]:
         return []
     for name in names:
         digits = name[len(prefix):]
-        if not name.startswith(prefix) or not digits.isdigit() or digits != str(int(digits)):
+        if not (name.startswith(prefix) and digits.isascii() and digits.isdigit()
+                and digits[0] != "0"):
             continue
         full = os.path.join(directory, name)
         try:
@@ -123,8 +124,9 @@ def missed_files(numbered: List[Numbered], previous: Identity, at_name: Identity
     if not unknown:
         return Missed([])  # Replaced once, or rotated under another name.
     if [f.number for f in unknown] == list(range(1, len(unknown) + 1)):
-        return Missed(unknown[::-1], "the file read before was deleted by a rotation: files"
-                      " rotated away between two looks may have been deleted unread")
+        return Missed(unknown[::-1], "the file read before is no longer among the numbered"
+                      " files (deleted or compressed by a rotation): files rotated away between"
+                      " two looks may have been missed")
     names = ", ".join(os.path.basename(f.path) for f in unknown)
     return Missed([], f"the file read before is not among the numbered files: {names} not"
                   " read, as it cannot be told whether they were at the name between two"

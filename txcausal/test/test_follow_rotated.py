@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Union
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._tail import RETIRE_AFTER
+from txcausal._tail_rotated import numbered_files
 from txcausal.parse import FileFollower, LineError
 
 
@@ -136,7 +137,7 @@ class RotatedTests(FollowerCase):
         self.append(b"d\n")
         self.assertEqual(flat(self.follower.read()), [b"b", b"c", b"d"])
         self.assertEqual(len(self.errors), 1)
-        self.assertIn("may have been deleted unread", self.errors[0].reason)
+        self.assertIn("may have been missed", self.errors[0].reason)
 
     def test_middleTakesInodeOfFileRead(self) -> None:
         """
@@ -380,3 +381,24 @@ class NotRegularTests(FollowerCase):
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual(self.follower.rotations, 1)
+
+
+class NumberedFilesTests(SynchronousTestCase):
+    """
+    Tests for L{numbered_files}.
+    """
+
+    def test_names(self) -> None:
+        """
+        The files named after the followed one, a dot and a number (in
+        ASCII digits, without a leading zero) are listed by number, gaps
+        included; other names are not.
+        """
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        for name in ("log.10", "log.2", "log.0", "log.01", "log.1.gz", "log.x", "log.\u00b2",
+                     "log", "other.1", "log.3"):
+            (directory / name).write_bytes(b"")
+        found = numbered_files(str(directory / "log"))
+        self.assertEqual([(f.number, os.path.basename(f.path)) for f in found],
+                         [(2, "log.2"), (3, "log.3"), (10, "log.10")])
