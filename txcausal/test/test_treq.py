@@ -8,10 +8,13 @@ import inspect
 from typing import Any, Dict, List, Optional, Tuple
 
 import treq
+from treq.api import get_global_pool, set_global_pool
 from treq.testing import RequestTraversalAgent
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.client import HTTPConnectionPool
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IBodyProducer
 from twisted.web.resource import Resource
@@ -428,3 +431,64 @@ class ModuleFunctionsTests(CapturingMixin, SynchronousTestCase):
             task_id = outer.serialize_task_id()
         self.successResultOf(stub.get("http://example.com/", headers={b"X-Eliot-Task-Id": task_id}))
         self.assertEqual(self.resource.received[-1].getRawHeaders(b"x-eliot-task-id"), [task_id])
+
+
+class RecordingPool:
+    """
+    Enough of an C{HTTPConnectionPool} for an L{Agent}: records the
+    connections asked for and never makes one.
+    """
+
+    def __init__(self) -> None:
+        self.asked: List[Any] = []
+
+    def getConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+        self.asked.append(key)
+        return Deferred()
+
+
+class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
+    """
+    The agent of the calls of L{txcausal.treq.request} that name no agent,
+    pool or persistence, as treq's own calls do.
+    """
+
+    def setUp(self) -> None:
+        self.capture()
+        self.addCleanup(set_global_pool, get_global_pool())
+
+    def test_globalPoolAtCallTime(self) -> None:
+        """
+        Each request goes through treq's global pool as it is when it is
+        made, also after it was replaced.
+        """
+        reactor = MemoryReactorClock()
+        pools = [RecordingPool(), RecordingPool()]
+        for pool in pools:
+            set_global_pool(pool)
+            txtreq.get("http://example.com/", reactor=reactor)
+            txtreq.get("http://example.com/", reactor=reactor)
+        self.assertEqual([len(pool.asked) for pool in pools], [2, 2])
+
+    def test_reactorOfTheCall(self) -> None:
+        """
+        Each request connects with the reactor it names.
+        """
+        set_global_pool(HTTPConnectionPool(MemoryReactorClock()))
+        reactors = [MemoryReactorClock(), MemoryReactorClock(), MemoryReactorClock()]
+        for reactor in [reactors[0], reactors[1], reactors[0], reactors[2]]:
+            txtreq.get("http://example.com/", reactor=reactor)
+        self.assertEqual([len(reactor.tcpClients) for reactor in reactors], [2, 1, 1])
+
+    def test_notPersistent(self) -> None:
+        """
+        C{persistent=False} gives each request a pool of its own, as treq
+        does: no request goes through the global pool.
+        """
+        pool = RecordingPool()
+        set_global_pool(pool)
+        reactor = MemoryReactorClock()
+        txtreq.get("http://example.com/", reactor=reactor, persistent=False)
+        txtreq.get("http://example.com/", reactor=reactor)
+        txtreq.get("http://example.com/", reactor=reactor, persistent=False)
+        self.assertEqual((len(pool.asked), len(reactor.tcpClients)), (1, 2))
