@@ -48,6 +48,9 @@ SERVER_ACTION_TYPE = "txcausal:http:server"
 REMOTE_TASK_ACTION_TYPE = "eliot:remote_task"
 #: Longest path logged, in bytes.
 MAX_LOGGED_PATH = 1024
+#: The usual methods as logged, found at once.
+_METHODS = {method: escape_value(method) for method in (
+    b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS")}
 
 
 class ConnectionLostBeforeResponse(Exception):
@@ -139,7 +142,8 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     """
     found = incoming(request.requestHeaders)
     fields = found.fields
-    fields["method"] = escape_value(request.method)
+    method = request.method
+    fields["method"] = _METHODS.get(method) or escape_value(method)
     fields["path"] = escape_value(request.path, MAX_LOGGED_PATH)
     if found.task_id is not None and found.task_uuid is not None and found.level is not None:
         action = Action._resume(logger, found.task_id, found.task_uuid, found.level,
