@@ -165,12 +165,20 @@ class _SharedAgent:
             the global one).
         """
         agent = self._agent
-        pool = get_global_pool()  # type: ignore[no-untyped-call]
-        if agent is None or reactor is not self._reactor or pool is not self._pool:
-            pool = default_pool(reactor, None, None)  # type: ignore[no-untyped-call]
-            agent = Agent(default_reactor(reactor), pool=pool)  # type: ignore[no-untyped-call]
-            self._reactor, self._pool, self._agent = reactor, pool, agent
+        if (agent is None or reactor is not self._reactor
+                or get_global_pool() is not self._pool):  # type: ignore[no-untyped-call]
+            agent = _new_agent(reactor, None, None)
+            self._reactor, self._agent = reactor, agent
+            self._pool = get_global_pool()  # type: ignore[no-untyped-call]
         return agent
+
+
+def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> IAgent:
+    """
+    @return: The L{Agent} treq makes for a call that names no agent.
+    """
+    return Agent(default_reactor(reactor),  # type: ignore[no-untyped-call]
+                 pool=default_pool(reactor, pool, persistent))  # type: ignore[no-untyped-call]
 
 
 def _copy_headers(headers: Union[Headers, dict, None]) -> Union[Headers, dict, None]:  # type: ignore[type-arg]
@@ -196,11 +204,8 @@ def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] 
     @return: A L{Deferred} firing with treq's response.
     """
     if agent is None:
-        if pool is None and persistent is not False:
-            agent = _shared_agent.get(reactor)
-        else:
-            reactor = default_reactor(reactor)  # type: ignore[no-untyped-call]
-            agent = Agent(reactor, pool=default_pool(reactor, pool, persistent))  # type: ignore[no-untyped-call]
+        shared = pool is None and persistent is not False
+        agent = _shared_agent.get(reactor) if shared else _new_agent(reactor, pool, persistent)
     return _treq.request(method, url, data, agent=_OwnHeadersAgent(agent, logger),
                          headers=_copy_headers(headers), reactor=reactor, **kwargs)
 
