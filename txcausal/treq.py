@@ -27,7 +27,7 @@ caller's job, in the caller's own action.
 from __future__ import annotations
 
 from contextvars import Context, copy_context
-from typing import Any, Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 import treq as _treq
 from treq.api import default_pool, default_reactor, get_global_pool
@@ -149,36 +149,38 @@ class _SharedAgent:
     """
     The L{Agent} of the calls to L{request} that name no agent, pool or
     persistence.  treq makes a new one on its global pool for each such
-    call; this one is made once, and again when the call names another
-    reactor or the global pool was replaced (C{treq.api.set_global_pool}).
+    call (and looks up the reactor); this one is made once, and again when
+    the call names another reactor or the global pool was replaced
+    (C{treq.api.set_global_pool}).
     """
 
     def __init__(self) -> None:
         self._reactor: Any = None
         self._pool: Any = None
-        self._agent: Optional[IAgent] = None
+        self._made: Optional[Tuple[IAgent, Any]] = None
 
-    def get(self, reactor: Any) -> IAgent:
+    def get(self, reactor: Any) -> Tuple[IAgent, Any]:
         """
         @param reactor: The call's C{reactor} argument, C{None} included.
-        @return: An L{Agent} on treq's global pool and C{reactor} (default:
-            the global one).
+        @return: What L{_new_agent} returns for C{reactor} and treq's global
+            pool.
         """
-        agent = self._agent
-        if (agent is None or reactor is not self._reactor
+        made = self._made
+        if (made is None or reactor is not self._reactor
                 or get_global_pool() is not self._pool):  # type: ignore[no-untyped-call]
-            agent = _new_agent(reactor, None, None)
-            self._reactor, self._agent = reactor, agent
+            made = self._made = _new_agent(reactor, None, None)
+            self._reactor = reactor
             self._pool = get_global_pool()  # type: ignore[no-untyped-call]
-        return agent
+        return made
 
 
-def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> IAgent:
+def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAgent, Any]:
     """
-    @return: The L{Agent} treq makes for a call that names no agent.
+    @return: The L{Agent} treq makes for a call that names no agent, and
+        the reactor it uses (C{reactor}, or the global one).
     """
-    return Agent(default_reactor(reactor),  # type: ignore[no-untyped-call]
-                 pool=default_pool(reactor, pool, persistent))  # type: ignore[no-untyped-call]
+    reactor = default_reactor(reactor)  # type: ignore[no-untyped-call]
+    return Agent(reactor, pool=default_pool(reactor, pool, persistent)), reactor  # type: ignore[no-untyped-call]
 
 
 def _copy_headers(headers: Union[Headers, dict, None]) -> Union[Headers, dict, None]:  # type: ignore[type-arg]
@@ -205,7 +207,8 @@ def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] 
     """
     if agent is None:
         shared = pool is None and persistent is not False
-        agent = _shared_agent.get(reactor) if shared else _new_agent(reactor, pool, persistent)
+        agent, reactor = (_shared_agent.get(reactor) if shared
+                          else _new_agent(reactor, pool, persistent))
     return _treq.request(method, url, data, agent=_OwnHeadersAgent(agent, logger),
                          headers=_copy_headers(headers), reactor=reactor, **kwargs)
 
