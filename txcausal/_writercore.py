@@ -163,9 +163,10 @@ class WriterCore:
         if worker is None:
             worker = self._startDueWorker()
             if worker is None:
-                if self._bypass is not None:
+                if self._bypass == self._writeDirect and self._queue.accepting:
                     # Queued while another thread switched to direct
-                    # writes: nobody else will write it.
+                    # writes: nobody else will write it.  Never for a
+                    # refusal: after a give-up, that would wait for ever.
                     self._switchToDirect()
                 else:
                     # Refused by a stopped writer: reported at its next

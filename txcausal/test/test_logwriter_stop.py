@@ -256,6 +256,25 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(report["count"], 1)
         self.assertIn('"n":7', report["message"])
 
+    def test_refusalRacingGiveUpKeepsRefusing(self) -> None:
+        """
+        A message that a thread queues as the writer gives up at exit (it
+        found no bypass, then the queue refused it) does not switch the
+        writer to writing directly, which would wait for the stuck write
+        for ever: later messages are still refused and reported on standard
+        error, and so is that one.
+        """
+        writer = self.stuckWriter()
+        writer.stopThreading()
+        # That thread's put, then its wake-up, after the give-up.
+        data = orjson.dumps(numbered_message(8)) + b"\n"
+        self.assertTrue(writer._queue.put(data))
+        writer._wake()
+        self.assertEqual(writer._bypass, writer._refuseAfterGivingUp)
+        writer(numbered_message(9))
+        self.assertEqual(writer.dropped, 2)
+        self.assertEqual([report["count"] for report in _reports(self.stderr)], [1])
+
 
 class FlushTests(_StopHarness, SynchronousTestCase):
     """
