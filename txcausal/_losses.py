@@ -22,6 +22,8 @@ from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standal
 
 Report = Dict[str, Any]
 
+#: Why a full queue refused messages.
+FULL = "the ThreadedWriter queue was full"
 #: Why a stopped writer refused messages.
 STOPPED = "logged while the ThreadedWriter was stopped"
 
@@ -124,18 +126,18 @@ class Losses:
         Write the reports of the messages a writer's queue refused (see
         L{txcausal._queue.BoundedQueue.take}), already counted.
         """
-        self.refused(full, "the ThreadedWriter queue was full")
+        self.refused(full, FULL)
         self.refused(closed, STOPPED)
         self.refused(feedback, FEEDBACK)
 
-    def stoppedReports(self, closed: int, feedback: int) -> List[Report]:
+    def stoppedReports(self, full: int, closed: int, feedback: int) -> List[Report]:
         """
         @return: The reports of the messages a stopped writer refused,
-            already counted: C{closed} because it was stopped, C{feedback}
-            because the destination logged them while it wrote.
+            already counted (see L{refusals}).
         """
         return [dropped_message(count, reason, destination=self.name())
-                for count, reason in ((closed, STOPPED), (feedback, FEEDBACK)) if count]
+                for count, reason in ((full, FULL), (closed, STOPPED), (feedback, FEEDBACK))
+                if count]
 
     def _reportCounted(self, count: int, reason: str) -> None:
         """

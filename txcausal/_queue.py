@@ -188,6 +188,22 @@ class BoundedQueue:
             feedback, self.refusedFeedback = self.refusedFeedback, 0
         return feedback
 
+    def takeRefusals(self) -> Tuple[int, int, int]:
+        """
+        Take the refusal counts not yet reported, leaving what is queued.
+        When nothing is queued, no drain is scheduled any more: the next
+        L{put} schedules one.
+
+        @return: The refusals because the queue was full, because it was
+            closed, and because the destination logged the message.
+        """
+        with self._lock:
+            refusals = self.refusedFull, self.refusedClosed, self.refusedFeedback
+            self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
+            if self._count == self._taken:
+                self._scheduled = False
+        return refusals
+
     def take(self) -> Optional[Taken]:
         """
         Take everything queued, and the refusal counts, for writing.  The

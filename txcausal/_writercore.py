@@ -2,15 +2,14 @@
 """
 L{WriterCore}: the writing half of a L{txcausal.logwriter.ThreadedWriter}.
 Each message is snapshotted (encoded) on the thread that logs it and queued;
-the worker takes what is queued and writes it, accounting for what is lost;
-after C{stopThreading}, messages are written on the thread that logs them.
-The fork hooks live here too.  L{txcausal.logwriter} adds the service:
-starting, stopping, flushing and exiting.
+the worker writes what is queued, accounting for what is lost; after
+C{stopThreading}, messages are written on the thread that logs them.  The
+fork hooks and the exit reports (see L{txcausal._exitreports}) call here.
+L{txcausal.logwriter} adds the service: starting, stopping, flushing.
 """
 
 from __future__ import annotations
 
-import atexit
 import threading
 from functools import partial
 from time import monotonic
@@ -18,12 +17,12 @@ from typing import IO, Any, Callable, Dict, Optional
 
 from orjson import dumps as _dumps
 
-from . import _output
+from . import _exitreports, _output
 from ._feedback import FEEDBACK, guards_itself
 from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
-from ._losses import Losses
+from ._losses import Losses, _last_resort
 from ._queue import BoundedQueue
 from ._writer import IWriterWorker, positive, sinkFor
 
@@ -164,26 +163,26 @@ class WriterCore:
             worker = self._startDueWorker()
             if worker is None:
                 if self._bypass == self._writeDirect and self._queue.accepting:
-                    # Queued while another thread switched to direct
-                    # writes: nobody else will write it.  Never for a
-                    # refusal: after a give-up, that would wait for ever.
+                    # Queued (not refused) while another thread switched to
+                    # direct writes: nobody else will write it.
                     self._switchToDirect()
-                else:
-                    # Refused by a stopped writer: reported at its next
-                    # start, or else at exit.
-                    atexit.register(self._reportAtExit)
                 return
         worker.do(self._drainSoon)
 
-    def _reportAtExit(self) -> None:
+    def _reportStopped(self, late: bool = False) -> None:
         """
-        At exit, for a writer not started again since it refused messages
-        while stopped: report them through the other destinations (see
-        L{_report_lost}), since no start will.
+        At exit, for a writer with no worker (which would report them): its
+        refusals, never what is queued, through the other destinations (see
+        L{_report_lost}); on standard error only when C{late} (after the
+        exit handler ran) or after giving up (the writer, among them, would
+        refuse the report).
         """
-        _, _, closed, feedback = self._queue.take() or ([], 0, 0, 0)
-        for report in self._losses.stoppedReports(closed, feedback):
-            _output._report_lost(self, report, self._standardError)
+        if not self._threaded():
+            toOthers = not late and self._bypass in (None, self._writeDirect)
+            send: Callable[..., None] = (
+                partial(_output._report_lost, self) if toOthers else _last_resort)
+            for report in self._losses.stoppedReports(*self._queue.takeRefusals()):
+                send(report, self._standardError)
 
     def _switchToDirect(self) -> None:
         """
@@ -400,15 +399,11 @@ class WriterCore:
         self._queue.beforeFork()
 
     def _releaseQueue(self) -> None:
-        """
-        In the parent, undo L{_holdQueue}.
-        """
+        """In the parent, undo L{_holdQueue}."""
         self._queue.afterForkInParent()
 
     def _releaseWrites(self) -> None:
-        """
-        In the parent, undo L{_holdWrites}.
-        """
+        """In the parent, undo L{_holdWrites}."""
         self._forkLock.release()
 
     def _afterForkInChild(self) -> None:
@@ -433,7 +428,8 @@ class WriterCore:
     def _startDueWorker(self) -> Optional[IWriterWorker]:
         """
         @return: The worker, created if due (in a forked child, for its first
-            message); C{None} if the writer is stopping.
+            message); C{None} if the writer is stopped: what it refused is
+            then reported at its next start, or else at exit.
         """
         with self._startLock:
             if self._workerDue:
@@ -448,4 +444,6 @@ class WriterCore:
                     self._switchToDirect()
                     return None
                 self._workerDue = False
+            elif self._worker is None:
+                _exitreports.EXIT_REPORTS.add(self)
             return self._worker

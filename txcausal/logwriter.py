@@ -45,7 +45,7 @@ from twisted.application.service import IService, Service
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
-from . import _output
+from . import _exitreports, _output
 from ._interfaces import IDestination
 from ._json import JSONLineEncoder
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
@@ -185,12 +185,12 @@ class ThreadedWriter(WriterCore, Service):
             if self._worker is None:
                 self._worker = self._createWorker()
             worker = self._worker
+            # What was refused while stopped is reported now, not at exit.
+            _exitreports.EXIT_REPORTS.discard(self)
         self._hurry.clear()
         self._queue.setAccepting(True)
         self._bypass = None
         atexit.register(self.stopThreading)
-        # Whatever was refused while stopped is reported now, not at exit.
-        atexit.unregister(self._reportAtExit)
         worker.do(self._drain)
         _output.add_destinations(self)
 
@@ -319,7 +319,7 @@ class ThreadedWriter(WriterCore, Service):
             finally:
                 self._releaseAfterWrites()
         self._report()
-        for report in self._losses.stoppedReports(0, self._queue.takeFeedback()):
+        for report in self._losses.stoppedReports(0, 0, self._queue.takeFeedback()):
             _last_resort(report, self._standardError)
 
     def _reactorOrGlobal(self) -> Any:

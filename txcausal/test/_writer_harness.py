@@ -13,6 +13,8 @@ from typing import IO, Any, Callable, Dict, List, Tuple
 
 from zope.interface import implementer
 
+from txcausal import _exitreports
+from txcausal._exitreports import ExitReports
 from txcausal._writer import IWriterWorker, MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 
@@ -33,12 +35,29 @@ def numbered_message(n: int, **fields: Any) -> Dict[str, Any]:
 Built = Tuple[ThreadedWriter, List[Dict[str, Any]], Callable[[], None]]
 
 
+def isolate_exit_reports(case: Any) -> ExitReports:
+    """
+    Give trial test C{case} exit reports of its own (the first call of the
+    test makes them), standing in for the process's until it ends: no
+    writer of the test waits for the process's exit.
+
+    @return: Those exit reports, which the test may run.
+    """
+    reports = getattr(case, "_isolatedExitReports", None)
+    if reports is None:
+        reports = case._isolatedExitReports = ExitReports()
+        case.patch(_exitreports, "EXIT_REPORTS", reports)
+    return reports
+
+
 class WriterHarness(CapturingMixin):
     """
-    Builds writers around a list destination and a memory worker.
+    Builds writers around a list destination and a memory worker, with exit
+    reports of the test's own (see L{isolate_exit_reports}).
     """
 
     def writer(self, destination: Any = None, **kwargs: Any) -> Built:
+        isolate_exit_reports(self)
         written: List[Dict[str, Any]] = []
         performers: List[Callable[[], bool]] = []
 

@@ -6,7 +6,6 @@ L{txcausal.test.test_logwriter_files}.
 
 from __future__ import annotations
 
-import atexit
 import io
 import json
 from functools import partial
@@ -211,8 +210,6 @@ class ThreadedWriterTests(WriterHarness, SynchronousTestCase):
         writer.stopService()
         performAll()
         writer(numbered_message(9))
-        # Reported at exit: not this test's.
-        self.addCleanup(atexit.unregister, writer._reportAtExit)
         self.assertEqual(writer.dropped, 4)
 
     def test_defaultBoundHoldsABurst(self) -> None:

@@ -24,6 +24,7 @@ from ._writer_harness import (
     Switchable,
     WriterHarness,
     finishesInThread,
+    isolate_exit_reports,
     numbered_message,
 )
 
@@ -168,6 +169,7 @@ class ThreadedWriterFailureTests(WriterHarness, SynchronousTestCase):
         also reaches the failing writer itself, which must not report its
         own report's failure again and again.
         """
+        isolate_exit_reports(self)
         destination = Switchable()
         writer = ThreadedWriter(destination, ImmediateReactor(), createWorker=ImmediateWorker)
         reports: List[Dict[str, Any]] = []

@@ -18,7 +18,12 @@ from txcausal._writer import MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
 
-from ._writer_harness import finishesInThread, inAnotherThread, numbered_message
+from ._writer_harness import (
+    finishesInThread,
+    inAnotherThread,
+    isolate_exit_reports,
+    numbered_message,
+)
 
 
 class _Forkable(CapturingMixin):
@@ -30,6 +35,7 @@ class _Forkable(CapturingMixin):
     def forkable(self, destination: Any = None, **kwargs: Any
                  ) -> Tuple[ThreadedWriter, List[Dict[str, Any]], List[MemoryWorker], ForkHooks]:
         flush_early_buffer()
+        isolate_exit_reports(self)
         written: List[Dict[str, Any]] = []
         workers: List[MemoryWorker] = []
         # Every worker made for this test, in order.

@@ -7,7 +7,6 @@ and a fake sleep; one end-to-end test uses real threads.
 
 from __future__ import annotations
 
-import atexit
 import io
 import threading
 from functools import partial
@@ -28,7 +27,7 @@ from txcausal.test._helpers import (
     IsolatedOutputMixin,
     flush_early_buffer,
 )
-from txcausal.test._writer_harness import real_log_file
+from txcausal.test._writer_harness import isolate_exit_reports, real_log_file
 
 LINGER = 0.005
 
@@ -295,6 +294,7 @@ class LingerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
         the stop (that report waits for the next start, or the exit).
         """
         reports = self.collect()
+        isolate_exit_reports(self)
         file = StoppingFile()
         writer, worker, perform = self.stepwise(FileDestination(file))
         log_message("test:m", n=1)
@@ -317,7 +317,6 @@ class LingerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([m["n"] for m in file.lines()], [1, 2, 3])
         # A thread still holding the writer logs: refused.
         writer({"message_type": "test:m", "n": 4})
-        self.addCleanup(atexit.unregister, writer._reportAtExit)
         self.assertEqual(writer.dropped, 1)
         written = file.getvalue()
         _performAll(perform)

@@ -21,7 +21,7 @@ from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import ImmediateReactor, IsolatedOutputMixin
-from ._writer_harness import Switchable, WriterHarness, numbered_message
+from ._writer_harness import Switchable, WriterHarness, isolate_exit_reports, numbered_message
 
 
 def _reports(stderr: io.StringIO) -> List[Dict[str, Any]]:
@@ -218,6 +218,7 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
 
     def stuckWriter(self) -> ThreadedWriter:
         self.isolate()
+        isolate_exit_reports(self)
         writer = ThreadedWriter(lambda message: None, ImmediateReactor(), exitTimeout=0.001,
                                 createWorker=_StuckWorker)
         writer.startService()
@@ -262,7 +263,7 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         found no bypass, then the queue refused it) does not switch the
         writer to writing directly, which would wait for the stuck write
         for ever: later messages are still refused and reported on standard
-        error, and so is that one.
+        error, and so is that one, by the exit reports.
         """
         writer = self.stuckWriter()
         writer.stopThreading()
@@ -273,7 +274,11 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(writer._bypass, writer._refuseAfterGivingUp)
         writer(numbered_message(9))
         self.assertEqual(writer.dropped, 2)
-        self.assertEqual([report["count"] for report in _reports(self.stderr)], [1])
+        isolate_exit_reports(self).run()
+        self.assertEqual([(report["count"], report["reason"]) for report in _reports(self.stderr)],
+                         [(1, "logged after the ThreadedWriter gave up on its destination at exit"),
+                          (1, "logged while the ThreadedWriter was stopped")])
+        self.assertEqual(writer.dropped, 2)
 
 
 class FlushTests(_StopHarness, SynchronousTestCase):

@@ -151,7 +151,6 @@ class BoundedQueueTests(SynchronousTestCase):
                 queue.setAccepting(True)
                 self.assertTrue(queue.put(_line(4)))
 
-
     def test_refusedWhileIdleSchedules(self) -> None:
         """
         A message refused while the queue is idle, because it alone is
@@ -171,6 +170,27 @@ class BoundedQueueTests(SynchronousTestCase):
                 queue.setAccepting(False)
                 self.assertEqual([queue.put(_line(1)), queue.put(_line(2))], [True, False])
                 self.assertEqual(_taken(queue)[1:], (0, 2, 0))
+
+    def test_takeRefusals(self) -> None:
+        """
+        L{BoundedQueue.takeRefusals} takes the refusals alone, leaving what
+        is queued; with nothing queued, the next refusal schedules a drain
+        again, for its report.
+        """
+        queue = _queue(True, maxBytes=len(_line(0)) * 2)
+        self.assertTrue(queue.put(_line(0)))
+        self.assertFalse(queue.put(_line(1) * 3))
+        queue.refuseFeedback()
+        self.assertEqual(queue.takeRefusals(), (1, 0, 1))
+        self.assertEqual(queue.takeRefusals(), (0, 0, 0))
+        self.assertFalse(queue.put(_line(1) * 3))
+        self.assertEqual(_taken(queue), ([(_line(0), 1, len(_line(0)))], 1, 0, 0))
+        queue.release(1, len(_line(0)))
+        self.assertTrue(queue.idleIfEmpty())
+        queue.setAccepting(False)
+        self.assertEqual([queue.put(_line(2)), queue.put(_line(3))], [True, False])
+        self.assertEqual(queue.takeRefusals(), (0, 2, 0))
+        self.assertTrue(queue.put(_line(4)))
 
 
 class PagesTests(SynchronousTestCase):

@@ -1,0 +1,82 @@
+# -*- test-case-name: txcausal.test.test_logwriter_reports -*-
+"""
+The process's exit handler for the L{txcausal.logwriter.ThreadedWriter}s
+that refused messages while stopped: each is reported at its next start,
+or else at exit, by one handler over the writers still waiting (held
+weakly, as the fork hooks hold them, so that a discarded writer and its
+destination are not kept alive until exit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+from typing import List, Protocol
+
+
+class Stopped(Protocol):
+    """
+    What L{ExitReports} calls on a L{txcausal.logwriter.ThreadedWriter}.
+    """
+
+    def _reportStopped(self, late: bool = False) -> None:
+        """
+        Report what the writer refused while stopped, and did not report
+        yet; C{late}, after the exit handler ran, on standard error only.
+        """
+
+
+class ExitReports:
+    """
+    The writers whose refusals wait for their next start, or for the exit.
+    Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._writers: "weakref.WeakSet[Stopped]" = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._ran = False
+
+    def add(self, writer: Stopped) -> None:
+        """
+        Have C{writer}'s refusals reported at exit, unless it is started
+        again meanwhile (see L{discard}).  Once the exit handler ran, no
+        other will: they are reported at once, on standard error.
+        """
+        with self._lock:
+            if not self._ran:
+                self._writers.add(writer)
+                return
+        writer._reportStopped(late=True)
+
+    def discard(self, writer: Stopped) -> None:
+        """
+        Forget C{writer}: it was started again, and reports its refusals.
+        """
+        with self._lock:
+            self._writers.discard(writer)
+
+    def waiting(self) -> List[Stopped]:
+        """
+        @return: The writers whose refusals wait.
+        """
+        with self._lock:
+            return list(self._writers)
+
+    def run(self) -> None:
+        """
+        At exit: every writer waiting reports its refusals.
+        """
+        with self._lock:
+            self._ran = True
+            writers = list(self._writers)
+            self._writers.clear()
+        for writer in writers:
+            writer._reportStopped()
+
+
+#: The process's exit reports, run after the writers' own exit handlers
+#: (registered later, by their start) and before the destinations finish.
+EXIT_REPORTS = ExitReports()
+atexit.register(EXIT_REPORTS.run)
