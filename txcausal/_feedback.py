@@ -57,11 +57,14 @@ class FeedbackGuard:
 
     The refusals are reported in a C{txcausal:messages_dropped} message,
     sent to every destination (this one too) after the destination's call
-    returns or raises; what the destination logs while it takes that
-    report is reported after its next message, not at once, so that a
-    destination logging each time it is called costs one report a message,
-    never a loop.  L{finish} reports what is left, at exit or when the
-    destination is removed.
+    returns; what the destination logs while it takes that report is
+    reported after its next message, not at once, so that a destination
+    logging each time it is called costs one report a message, never a
+    loop.  After a call that raised, they are counted in the report of the
+    failure instead (see L{failure_feedback}), which the other destinations
+    get: a report sent to the failing destination would fail too.
+    L{finish} reports what is left, at exit or when the destination is
+    removed.
 
     @ivar added: The destination, as it was added.
     """
@@ -91,8 +94,8 @@ class FeedbackGuard:
     def __call__(self, message: Dict[str, Any]) -> None:
         """
         Call the destination with C{message}, unless this thread is in its
-        call already; then, whether it returned or raised, report what it
-        refused meanwhile, if anything.
+        call already; then, if it returned, report what it refused
+        meanwhile, if anything.
         """
         ident = _get_ident()
         writing = self._writing
@@ -106,9 +109,8 @@ class FeedbackGuard:
             self._call(message)
         finally:
             writing.discard(ident)
-            # Whether the call returned or raised.
-            if self._refused and ident not in self._reporting:
-                self._report()
+        if self._refused and ident not in self._reporting:
+            self._report()
 
     def _report(self) -> None:
         """
@@ -129,11 +131,19 @@ class FeedbackGuard:
         @return: The report of the messages refused so far, now counted as
             reported, or C{None} if there are none.
         """
-        with self._lock:
-            count, self._refused = self._refused, 0
+        count = self.take_refused()
         if not count:
             return None
         return dropped_message(count, FEEDBACK, destination=safe_repr(self.added, 200))
+
+    def take_refused(self) -> int:
+        """
+        @return: How many messages were refused and not reported yet, now
+            counted as reported.
+        """
+        with self._lock:
+            count, self._refused = self._refused, 0
+        return count
 
     def finish(self, last_resort: Callable[[Dict[str, Any]], None]) -> None:
         """
@@ -146,6 +156,16 @@ class FeedbackGuard:
         report = self._take_report()
         if report is not None:
             last_resort(report)
+
+
+def failure_feedback(destination: object) -> int:
+    """
+    For the report of a failure of C{destination} (as the registry calls
+    it): how many messages it logged while it wrote, refused and not
+    reported yet (by a L{FeedbackGuard}), now counted in that report.
+    """
+    guard = getattr(destination, "__self__", None)
+    return guard.take_refused() if type(guard) is FeedbackGuard else 0
 
 
 def finish_guarded(destination: object,

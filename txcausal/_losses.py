@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 
-from ._feedback import FEEDBACK
+from ._feedback import FEEDBACK, failure_feedback
 from ._json import DEFAULT_ENCODER, safe_repr, safe_str
 from ._queue import Lines
 from ._route import Destination, _registered
@@ -271,7 +271,9 @@ def report_failure(
     with no other destination, count the message with C{dropped} (a line
     cut short by a full disk and kept, to be completed, is not lost) and
     tell standard error.  A pipe whose reader has gone is told of once, as
-    it closes.
+    it closes.  The report's C{not_fed_back} counts the messages C{failed}
+    logged while it wrote, not given to it and not reported yet (see
+    L{failure_feedback}).
 
     @return: The C{KeyboardInterrupt} raised by C{failed} or by another
         destination taking the report, for the caller to re-raise.
@@ -283,6 +285,9 @@ def report_failure(
         reason=safe_str(error, 1000),
         message=message if isinstance(message, str) else safe_repr(message),
     )
+    refused = failure_feedback(failed)
+    if refused:
+        report["not_fed_back"] = refused
     interrupted = error if isinstance(error, KeyboardInterrupt) else None
     failed_as_added = _registered(failed)
     others = [other for other in destinations if _registered(other) is not failed_as_added]
@@ -299,5 +304,5 @@ def report_failure(
             # That one fails too; it is reported through its own next
             # message, and recursion ends here.
             if isinstance(e, KeyboardInterrupt):
-                interrupted = e
+                interrupted = interrupted or e
     return interrupted

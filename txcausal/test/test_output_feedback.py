@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import sys
 import threading
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -155,25 +155,6 @@ class FeedbackTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(_reported(chatty.received) + _reported(reports),
                          destinations.dropped)
 
-
-    def test_raisingDestinationReported(self) -> None:
-        """
-        What a destination logged before it raised is reported as soon as
-        its call ends, as after a call that returns, not kept until a call
-        of it returns.
-        """
-        class Raising(Chatty):
-            def __call__(self, message: Dict[str, Any]) -> None:
-                super().__call__(message)
-                raise OSError("full")
-
-        destinations = Destinations()
-        other: List[Dict[str, Any]] = []
-        destinations.add(Raising(Logger(destinations)), other.append)
-        Logger(destinations).write({"message_type": "app"})
-        self.assertEqual(_reported(other), 1)
-        self.assertIn("eliot:destination_failure", [m["message_type"] for m in other])
-
     def test_pendingReportedOnRemoval(self) -> None:
         """
         What a destination logged while it took its last report is reported
@@ -189,6 +170,108 @@ class FeedbackTests(IsolatedOutputMixin, SynchronousTestCase):
         refused = [m["message_type"] for m in other].count("chatty:wrote")
         self.assertEqual(refused, 2)
         self.assertEqual(_reported(other), refused)
+
+
+class Raising(Chatty):
+    """
+    A L{Chatty} destination that raises after it logged: a new C{error()}
+    each time.
+    """
+
+    def __init__(self, logger: Logger, error: Callable[[], BaseException] = OSError) -> None:
+        super().__init__(logger)
+        self.error = error
+        self.raised: List[BaseException] = []
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        super().__call__(message)
+        self.raised.append(self.error())
+        raise self.raised[-1]
+
+
+def _failures(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """
+    @return: The failure reports among C{messages}.
+    """
+    return [message for message in messages
+            if message.get("message_type") == "eliot:destination_failure"]
+
+
+class RaisingFeedbackTests(SynchronousTestCase):
+    """
+    A destination that logs while it writes, then raises: what it logged is
+    counted in the report of its failure, not in a report of its own sent
+    to it, which would fail too.
+    """
+
+    def test_countedInFailureReport(self) -> None:
+        """
+        The failure report the other destinations get says how many
+        messages the destination logged before it raised, not given to it;
+        the failing destination is not sent another report.
+        """
+        destinations = Destinations()
+        raising = Raising(Logger(destinations))
+        other: List[Dict[str, Any]] = []
+        destinations.add(raising, other.append)
+        for n in range(3):
+            Logger(destinations).write({"message_type": "app", "n": n})
+        self.assertEqual([m["message_type"] for m in raising.received], ["app"] * 3)
+        self.assertEqual([m["message_type"] for m in other],
+                         ["chatty:wrote", "eliot:destination_failure", "app"] * 3)
+        self.assertEqual([m["not_fed_back"] for m in _failures(other)], [1, 1, 1])
+        self.assertEqual(destinations.dropped, 0)
+
+    def test_aloneCountsLoggedMessages(self) -> None:
+        """
+        When it is the only destination, C{dropped} counts the messages
+        logged and lost (each application message, and each message the
+        destination logged), not txcausal's own reports; the failure
+        reports, on standard error, count what it logged.
+        """
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        destinations = Destinations()
+        raising = Raising(Logger(destinations))
+        destinations.add(raising)
+        for n in range(3):
+            Logger(destinations).write({"message_type": "app", "n": n})
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual([m["not_fed_back"] for m in _failures(reports)], [1, 1, 1])
+        self.assertEqual(len(reports), 3)
+        self.assertEqual(destinations.dropped, 6)
+
+    def test_originalKeyboardInterrupt(self) -> None:
+        """
+        A destination that logs, then raises C{KeyboardInterrupt}: the
+        code that logged gets that C{KeyboardInterrupt}, the one the
+        destination raised for its message, not another raised later.
+        """
+        destinations = Destinations()
+        raising = Raising(Logger(destinations), KeyboardInterrupt)
+        other: List[Dict[str, Any]] = []
+        destinations.add(raising, other.append)
+        with self.assertRaises(KeyboardInterrupt) as caught:
+            Logger(destinations).write({"message_type": "app"})
+        self.assertIs(caught.exception, raising.raised[0])
+        self.assertEqual([m["not_fed_back"] for m in _failures(other)], [1])
+
+    def test_originalKeyboardInterruptWhenReportRaises(self) -> None:
+        """
+        So it is when another destination raises a C{KeyboardInterrupt} of
+        its own as it takes the failure report.
+        """
+        destinations = Destinations()
+        raising = Raising(Logger(destinations), KeyboardInterrupt)
+
+        def other(message: Dict[str, Any]) -> None:
+            if message["message_type"] == "eliot:destination_failure":
+                raise KeyboardInterrupt()
+
+        destinations.add(raising, other)
+        with self.assertRaises(KeyboardInterrupt) as caught:
+            Logger(destinations).write({"message_type": "app"})
+        self.assertIs(caught.exception, raising.raised[0])
 
 
 class UnguardedTests(SynchronousTestCase):
