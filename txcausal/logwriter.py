@@ -308,10 +308,23 @@ class ThreadedWriter(WriterCore, Service):
         report to the destination what it logged while it wrote the last
         message written directly, which no later message will, and what it
         logs while it takes that report on standard error.  Threaded, the
-        writer's stop reports it.
+        writer's stop reports it.  When the destination removes its writer
+        as it writes on this thread, which holds the writer's lock, what it
+        logged so far is reported on standard error only (what it logs
+        after that, in the same write, only if the writer writes again).
         """
         if self._bypass != self._writeDirect:
             return
+        if self._writingThread != threading.get_ident():
+            self._writeLastFeedback()
+        for report in self._losses.stoppedReports(0, 0, self._queue.takeFeedback()):
+            _last_resort(report, self._standardError)
+
+    def _writeLastFeedback(self) -> None:
+        """
+        Write the report of what the destination logged while it wrote the
+        last message written directly (see L{_finishFeedback}).
+        """
         with self._directLock:
             self._holdForWrites()
             try:
@@ -319,8 +332,6 @@ class ThreadedWriter(WriterCore, Service):
             finally:
                 self._releaseAfterWrites()
         self._report()
-        for report in self._losses.stoppedReports(0, 0, self._queue.takeFeedback()):
-            _last_resort(report, self._standardError)
 
     def _reactorOrGlobal(self) -> Any:
         """

@@ -26,6 +26,7 @@ from ._writer_harness import (
     Built,
     ImmediateWorker,
     WriterHarness,
+    finishesInThread,
     isolate_exit_reports,
     numbered_message,
 )
@@ -216,6 +217,27 @@ class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
         self.assertEqual(_dropped(stderr, FEEDBACK), [1])
         self.assertEqual(writer.dropped, 2)
+
+    def test_removedByDestinationWritingDirectly(self) -> None:
+        """
+        After C{stopThreading}, a destination that removes its own writer
+        while it writes (on the thread that logs, holding the writer's
+        lock) does not wait for itself: the report of what it logged
+        before it removed the writer goes to standard error.
+        """
+        writer, chatty, _, _ = self.chattyWriter(createWorker=ImmediateWorker, alone=True)
+        writer.stopThreading()
+        log = chatty.log
+
+        def logThenRemove(message: Dict[str, Any]) -> None:
+            log(message)
+            _output.remove_destination(writer)
+
+        chatty.log = logThenRemove
+        self.assertTrue(finishesInThread(lambda: writer(numbered_message(0))))
+        stderr = [orjson.loads(line) for line in self.stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped(stderr, FEEDBACK), [1])
+        self.assertEqual(writer.dropped, 1)
 
     def test_pendingAtForkWritten(self) -> None:
         """
