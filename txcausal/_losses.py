@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_logwriter_failures -*-
+# -*- test-case-name: txcausal.test.test_logwriter_failures,txcausal.test.test_output_feedback -*-
 """
 L{Losses}: what a L{txcausal.logwriter.ThreadedWriter} lost to a failing
 destination, and the reports it owes about it.  The writer's thread writes

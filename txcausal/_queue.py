@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_queue,txcausal.test.test_logwriter_fork -*-
+# -*- test-case-name: txcausal.test.test_queue,txcausal.test.test_logwriter_fork,txcausal.test.test_logwriter_reports -*-  # noqa: E501
 """
 L{BoundedQueue}: the encoded messages between the threads that log and a
 L{txcausal.logwriter.ThreadedWriter}'s thread, bounded in bytes (and, if

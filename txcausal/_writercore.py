@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_fork -*-
+# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_fork,txcausal.test.test_logwriter_reports -*-  # noqa: E501
 """
 L{WriterCore}: the writing half of a L{txcausal.logwriter.ThreadedWriter}.
 Each message is snapshotted (encoded) on the thread that logs it and queued;
@@ -288,11 +288,11 @@ class WriterCore:
             return
         self._idleSince = self._clock()
 
-    def _drainOnce(self, last: bool = False) -> bool:
+    def _drainOnce(self, beforeFork: bool = False) -> bool:
         """
         Write what is queued now, then send the failure reports.
 
-        @param last: Whether this is the last write before a fork: the
+        @param beforeFork: Whether this is the last write before a fork: the
             report of what the destination logged while it wrote is
             written too (see L{_writeFeedback}).
         @return: C{False} if there was nothing to do.
@@ -300,7 +300,7 @@ class WriterCore:
         self._holdForWrites()
         try:
             more = self._writeTaken()
-            if last:
+            if beforeFork:
                 self._writeFeedback()
         finally:
             self._releaseAfterWrites()
@@ -382,7 +382,7 @@ class WriterCore:
         the parent's worker: the child starts empty.
         """
         if self._threaded():
-            self._drainOnce(last=True)
+            self._drainOnce(beforeFork=True)
 
     def _holdWrites(self) -> None:
         """

@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_stop -*-
+# -*- test-case-name: txcausal.test.test_logwriter,txcausal.test.test_logwriter_stop,txcausal.test.test_logwriter_reports -*-  # noqa: E501
 """
 L{ThreadedWriter}: a destination that writes from a thread of its own, so a
 slow or blocked disk never stalls the reactor::
@@ -17,18 +17,22 @@ L{ThreadedWriter.dropped} at once, and reported as a
 C{txcausal:messages_dropped} message, never dropped silently:
 
   - refused because the queue was full: in the log, with the writer's next
-    write (its next round, within C{linger} seconds), or, when nothing was
-    queued (a message larger than C{maxBytes} alone), by the write it wakes
-    the writer for;
+    write (once the write in progress is done, plus up to C{linger} seconds
+    while messages keep coming), or, when nothing was queued (a message
+    larger than C{maxBytes} alone), by the write it wakes the writer for;
   - refused because the writer was stopped: in the log when it is started
     again; if it never is, at exit, through the other destinations (on
-    standard error when there is none);
+    standard error when there is none, or after giving up on the
+    destination; and, for a refusal after the exit reports ran, at once);
   - logged by the destination while it wrote (not fed back into it): in
     the log, after the next message written; at a stop (or
     C{stopThreading}, or a fork), without waiting for one.  What it logs
     while taking the last report of a stop goes to the other destinations
     (standard error when there is none); after C{stopThreading}, what it
-    logs while writing the last message is reported at exit.  While the
+    logs while writing the last message is reported when the writer is
+    removed or at exit, to the destination (what it logs while taking that
+    report, on standard error), or on standard error alone when the
+    destination removes its own writer as it writes.  While the
     destination raises, such a report cannot reach it either: its count
     joins the messages lost to the failure, reported when the destination
     works again or when the writer stops.
