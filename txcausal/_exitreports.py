@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_logwriter_reports -*-
+# -*- test-case-name: txcausal.test.test_exitreports -*-
 """
 The process's exit handler for the L{txcausal.logwriter.ThreadedWriter}s
 that refused messages while stopped: each is reported at its next start,
@@ -10,6 +10,7 @@ destination are not kept alive until exit).
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import weakref
 from typing import List, Protocol
@@ -64,6 +65,15 @@ class ExitReports:
         with self._lock:
             return list(self._writers)
 
+    def afterForkInChild(self) -> None:
+        """
+        In a forked child: a new lock (a thread of the parent may have held
+        it), and no writer waiting: what they refused is the parent's to
+        report, and the child's next refusal registers again.
+        """
+        self._lock = threading.Lock()
+        self._writers = weakref.WeakSet()
+
     def run(self) -> None:
         """
         At exit: every writer waiting reports its refusals.
@@ -80,3 +90,4 @@ class ExitReports:
 #: (registered later, by their start) and before the destinations finish.
 EXIT_REPORTS = ExitReports()
 atexit.register(EXIT_REPORTS.run)
+os.register_at_fork(after_in_child=EXIT_REPORTS.afterForkInChild)

@@ -7,9 +7,8 @@ reported without waiting for the next message.
 
 from __future__ import annotations
 
-import gc
 import io
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import orjson
 from twisted.internet.task import Clock
@@ -18,16 +17,15 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcausal import FileDestination, _output, log_message
 from txcausal._feedback import FEEDBACK
 from txcausal._fork import ForkHooks
-from txcausal._writer import IWriterWorker, MemoryWorker
+from txcausal._writer import MemoryWorker
 from txcausal.logwriter import ThreadedWriter
 
-from ._helpers import ImmediateReactor, IsolatedOutputMixin, run_python
+from ._helpers import ImmediateReactor, IsolatedOutputMixin
 from ._writer_harness import (
     Built,
     ImmediateWorker,
     WriterHarness,
     finishesInThread,
-    isolate_exit_reports,
     numbered_message,
 )
 
@@ -259,7 +257,8 @@ class IdleRefusalTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
     """
     A message refused while the writer is idle, because it alone is larger
     than the queue's bound, is reported at once, not with the next message;
-    one refused by a stopped writer, at its next start or at exit.
+    one refused as a stop ends, by the stop (one refused by a stopped
+    writer: see L{txcausal.test.test_exitreports}).
     """
 
     def idleWriter(self, destination: Any = None) -> Built:
@@ -333,26 +332,6 @@ class IdleRefusalTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         performAll()
         self.assertEqual(written[-1]["n"], 9)
 
-    def test_refusedAfterStopReportedAtExit(self) -> None:
-        """
-        A message refused because the writer is stopped (a thread still
-        holding it logged) wakes nothing: its report waits for the next
-        start or, if none comes, for the process's exit, when it goes
-        through the other destinations.
-        """
-        others = self.collect()
-        writer, written, performAll = self.idleWriter()
-        writer.stopService()
-        performAll()
-        writer(numbered_message(0))
-        writer(numbered_message(1))
-        self.assertIsNone(writer._worker)
-        self.assertEqual(writer.dropped, 2)
-        self.assertEqual(_dropped(others, _STOPPED), [])
-        isolate_exit_reports(self).run()
-        self.assertEqual(_dropped(others, _STOPPED), [2])
-        self.assertEqual(_dropped(written, _STOPPED), [])
-
     def test_refusedAsStopEndsReported(self) -> None:
         """
         A message refused while the stop lets its worker go, after its last
@@ -372,126 +351,6 @@ class IdleRefusalTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         performAll()
         self.successResultOf(stopped)
         self.assertEqual(_dropped(written, _STOPPED), [1])
-
-    def test_refusedAfterStopReportedAtStart(self) -> None:
-        """
-        When the writer is started again, that report is written by the
-        start instead, to its destination, and not at exit.
-        """
-        writer, written, performAll = self.idleWriter()
-        writer.stopService()
-        performAll()
-        writer(numbered_message(0))
-        self.assertEqual(isolate_exit_reports(self).waiting(), [writer])
-        writer.startService()
-        performAll()
-        self.assertEqual(_dropped(written, _STOPPED), [1])
-        writer.stopService()
-        performAll()
-        self.assertEqual(isolate_exit_reports(self).waiting(), [])
-
-    def test_startRacingRefusal(self) -> None:
-        """
-        A thread refused by a stopped writer that another thread starts as
-        it goes to have it reported at exit leaves it to the start: the
-        writer does not wait for the exit.
-        """
-        writer, written, performAll = self.writer()
-        startDueWorker = writer._startDueWorker
-
-        def startedMeanwhile() -> Optional[IWriterWorker]:
-            worker = startDueWorker()
-            writer.startService()
-            self.addCleanup(lambda: (writer.stopService(), performAll()))
-            return worker
-
-        self.patch(writer, "_startDueWorker", startedMeanwhile)
-        writer(numbered_message(0))
-        self.assertEqual(isolate_exit_reports(self).waiting(), [])
-        performAll()
-        self.assertEqual(_dropped(written, _STOPPED), [1])
-
-    def test_exitReportsLeaveRunningWriter(self) -> None:
-        """
-        The exit reports take nothing from a writer that runs (as one that
-        raced a start would, or one whose stop waits for its worker): its
-        worker writes what is queued and reports what it refused.
-        """
-        others = self.collect()
-        writer, written, performAll = self.writer()
-        writer(numbered_message(0))
-        writer.startService()
-        self.addCleanup(lambda: (writer.stopService(), performAll()))
-        for n in range(1, 4):
-            writer(numbered_message(n))
-        exitReports = isolate_exit_reports(self)
-        exitReports.add(writer)
-        exitReports.run()
-        performAll()
-        self.assertEqual([m.get("n") for m in written], [1, 2, 3, None])
-        self.assertEqual(_dropped(written, _STOPPED), [1])
-        self.assertEqual((others, writer.dropped), ([], 1))
-
-    def test_refusedAfterExitReportsRan(self) -> None:
-        """
-        Each message refused after the exit reports ran, when no other
-        exit handler will, is reported at once on standard error.
-        """
-        writer, written, performAll = self.idleWriter()
-        writer._standardError = stderr = io.StringIO()
-        writer.stopService()
-        performAll()
-        isolate_exit_reports(self).run()
-        writer(numbered_message(0))
-        writer(numbered_message(1))
-        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
-        self.assertEqual(_dropped(reports, _STOPPED), [1, 1])
-        self.assertEqual(_dropped(written, _STOPPED), [])
-
-    def test_discardedWriterNotKept(self) -> None:
-        """
-        A writer waiting for the exit to report its refusals is not kept
-        alive by that: once discarded, it is forgotten.
-        """
-        writer, _, _ = self.writer()
-        writer(numbered_message(0))
-        exitReports = isolate_exit_reports(self)
-        self.assertEqual(exitReports.waiting(), [writer])
-        del writer
-        gc.collect()
-        self.assertEqual(exitReports.waiting(), [])
-
-
-#: A program whose writer, never started, refuses a message, then another
-#: in an exit handler that runs after the exit reports.
-_REFUSING = """
-import atexit
-later = []
-atexit.register(lambda: later[0]({"message_type": "test:late"}))
-
-from txcausal.logwriter import ThreadedWriter
-
-writer = ThreadedWriter(lambda message: None)
-later.append(writer)
-writer({"message_type": "test:refused"})
-"""
-
-
-class ExitReportsProcessTests(SynchronousTestCase):
-    """
-    In a real process, the exit reports run at exit.
-    """
-
-    def test_reportedAtExit(self) -> None:
-        """
-        A message refused by a writer never started is reported at exit,
-        on standard error when there is no destination; one refused after
-        the exit reports ran, too.
-        """
-        result = run_python(["-c", _REFUSING])
-        self.assertEqual(result.returncode, 0, result.stderr)
-        reports = [orjson.loads(line) for line in result.stderr.splitlines()]
-        self.assertEqual(_dropped(reports, _STOPPED), [1, 1])
 
 
 class GivingUpTests(WriterHarness, SynchronousTestCase):

@@ -1,0 +1,231 @@
+"""
+Tests for L{txcausal._exitreports}: what a stopped
+L{txcausal.logwriter.ThreadedWriter} refused is reported at its next start
+or, if none comes, at exit, by one exit handler over the writers waiting,
+which takes nothing from a running writer and holds none alive.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import threading
+from typing import List, Optional
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._exitreports import ExitReports
+from txcausal._writer import IWriterWorker
+
+from ._helpers import IsolatedOutputMixin, run_python
+from ._writer_harness import Built, WriterHarness, isolate_exit_reports, numbered_message
+from .test_logwriter_reports import _dropped
+
+#: Why a stopped writer refused a message.
+_STOPPED = "logged while the ThreadedWriter was stopped"
+
+
+class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    A message refused by a stopped writer is reported at its next start, or
+    else at exit.
+    """
+
+    def idleWriter(self) -> Built:
+        """
+        @return: What L{started} does, for a writer left idle.
+        """
+        writer, written, performAll = self.started()
+        performAll()
+        return writer, written, performAll
+
+    def test_refusedAfterStopReportedAtExit(self) -> None:
+        """
+        A message refused because the writer is stopped (a thread still
+        holding it logged) wakes nothing: its report waits for the next
+        start or, if none comes, for the process's exit, when it goes
+        through the other destinations.
+        """
+        others = self.collect()
+        writer, written, performAll = self.idleWriter()
+        writer.stopService()
+        performAll()
+        writer(numbered_message(0))
+        writer(numbered_message(1))
+        self.assertIsNone(writer._worker)
+        self.assertEqual(writer.dropped, 2)
+        self.assertEqual(_dropped(others, _STOPPED), [])
+        isolate_exit_reports(self).run()
+        self.assertEqual(_dropped(others, _STOPPED), [2])
+        self.assertEqual(_dropped(written, _STOPPED), [])
+
+    def test_refusedAfterStopReportedAtStart(self) -> None:
+        """
+        When the writer is started again, that report is written by the
+        start instead, to its destination, and not at exit.
+        """
+        writer, written, performAll = self.idleWriter()
+        writer.stopService()
+        performAll()
+        writer(numbered_message(0))
+        self.assertEqual(isolate_exit_reports(self).waiting(), [writer])
+        writer.startService()
+        performAll()
+        self.assertEqual(_dropped(written, _STOPPED), [1])
+        writer.stopService()
+        performAll()
+        self.assertEqual(isolate_exit_reports(self).waiting(), [])
+
+    def test_startRacingRefusal(self) -> None:
+        """
+        A thread refused by a stopped writer that another thread starts as
+        it goes to have it reported at exit leaves it to the start: the
+        writer does not wait for the exit.
+        """
+        writer, written, performAll = self.writer()
+        startDueWorker = writer._startDueWorker
+
+        def startedMeanwhile() -> Optional[IWriterWorker]:
+            worker = startDueWorker()
+            writer.startService()
+            self.addCleanup(lambda: (writer.stopService(), performAll()))
+            return worker
+
+        self.patch(writer, "_startDueWorker", startedMeanwhile)
+        writer(numbered_message(0))
+        self.assertEqual(isolate_exit_reports(self).waiting(), [])
+        performAll()
+        self.assertEqual(_dropped(written, _STOPPED), [1])
+
+    def test_exitReportsLeaveRunningWriter(self) -> None:
+        """
+        The exit reports take nothing from a writer that runs (as one that
+        raced a start would, or one whose stop waits for its worker): its
+        worker writes what is queued and reports what it refused.
+        """
+        others = self.collect()
+        writer, written, performAll = self.writer()
+        writer(numbered_message(0))
+        writer.startService()
+        self.addCleanup(lambda: (writer.stopService(), performAll()))
+        for n in range(1, 4):
+            writer(numbered_message(n))
+        exitReports = isolate_exit_reports(self)
+        exitReports.add(writer)
+        exitReports.run()
+        performAll()
+        self.assertEqual([m.get("n") for m in written], [1, 2, 3, None])
+        self.assertEqual(_dropped(written, _STOPPED), [1])
+        self.assertEqual((others, writer.dropped), ([], 1))
+
+    def test_refusedAfterExitReportsRan(self) -> None:
+        """
+        Each message refused after the exit reports ran, when no other
+        exit handler will, is reported at once on standard error.
+        """
+        writer, written, performAll = self.idleWriter()
+        writer._standardError = stderr = io.StringIO()
+        writer.stopService()
+        performAll()
+        isolate_exit_reports(self).run()
+        writer(numbered_message(0))
+        writer(numbered_message(1))
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped(reports, _STOPPED), [1, 1])
+        self.assertEqual(_dropped(written, _STOPPED), [])
+
+    def test_discardedWriterNotKept(self) -> None:
+        """
+        A writer waiting for the exit to report its refusals is not kept
+        alive by that: once discarded, it is forgotten.
+        """
+        writer, _, _ = self.writer()
+        writer(numbered_message(0))
+        exitReports = isolate_exit_reports(self)
+        self.assertEqual(exitReports.waiting(), [writer])
+        del writer
+        gc.collect()
+        self.assertEqual(exitReports.waiting(), [])
+
+
+class _Stub:
+    """
+    Stands in for a writer: records its reports.
+    """
+
+    def __init__(self) -> None:
+        self.reported: List[bool] = []
+
+    def _reportStopped(self, late: bool = False) -> None:
+        self.reported.append(late)
+
+
+class ExitReportsTests(SynchronousTestCase):
+    """
+    L{ExitReports} itself.
+    """
+
+    def test_runOnce(self) -> None:
+        """
+        At exit, each writer waiting reports, once; one added later reports
+        at once, late; one discarded does not.
+        """
+        reports = ExitReports()
+        first, second, discarded = _Stub(), _Stub(), _Stub()
+        reports.add(first)
+        reports.add(discarded)
+        reports.discard(discarded)
+        reports.run()
+        reports.add(second)
+        reports.run()
+        self.assertEqual((first.reported, second.reported, discarded.reported),
+                         ([False], [True], []))
+
+    def test_afterForkInChild(self) -> None:
+        """
+        In a forked child, the lock a thread of the parent held is not held,
+        and no writer waits (the parent reports its writers' refusals).
+        """
+        reports = ExitReports()
+        reports.add(_Stub())
+        held = threading.Lock()
+        held.acquire()
+        reports._lock = held
+        reports.afterForkInChild()
+        self.assertEqual(reports.waiting(), [])
+        stub = _Stub()
+        reports.add(stub)
+        self.assertEqual(reports.waiting(), [stub])
+
+
+#: A program whose writer, never started, refuses a message, then another
+#: in an exit handler that runs after the exit reports.
+_REFUSING = """
+import atexit
+later = []
+atexit.register(lambda: later[0]({"message_type": "test:late"}))
+
+from txcausal.logwriter import ThreadedWriter
+
+writer = ThreadedWriter(lambda message: None)
+later.append(writer)
+writer({"message_type": "test:refused"})
+"""
+
+
+class ExitReportsProcessTests(SynchronousTestCase):
+    """
+    In a real process, the exit reports run at exit.
+    """
+
+    def test_reportedAtExit(self) -> None:
+        """
+        A message refused by a writer never started is reported at exit,
+        on standard error when there is no destination; one refused after
+        the exit reports ran, too.
+        """
+        result = run_python(["-c", _REFUSING])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        reports = [orjson.loads(line) for line in result.stderr.splitlines()]
+        self.assertEqual(_dropped(reports, _STOPPED), [1, 1])
