@@ -332,6 +332,22 @@ class IdleRefusalTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         performAll()
         self.assertEqual(written[-1]["n"], 9)
 
+    def test_oneWakeForBurst(self) -> None:
+        """
+        A burst that fills the queue while the worker is busy adds one
+        piece of work for it, whatever it refuses; every refusal is
+        reported.
+        """
+        writer, written, performAll = self.started(maxMessages=10)
+        performAll()
+        worker = writer._worker
+        assert isinstance(worker, MemoryWorker)
+        for n in range(100):
+            writer(numbered_message(n))
+        self.assertEqual(len(worker.pending), 1)
+        performAll()
+        self.assertEqual(_dropped(written, _FULL), [90])
+
     def test_refusedAsStopEndsReported(self) -> None:
         """
         A message refused while the stop lets its worker go, after its last
