@@ -285,9 +285,6 @@ def report_failure(
         reason=safe_str(error, 1000),
         message=message if isinstance(message, str) else safe_repr(message),
     )
-    refused = failure_feedback(failed)
-    if refused:
-        report["not_fed_back"] = refused
     interrupted = error if isinstance(error, KeyboardInterrupt) else None
     failed_as_added = _registered(failed)
     others = [other for other in destinations if _registered(other) is not failed_as_added]
@@ -295,6 +292,9 @@ def report_failure(
         dropped(0 if isinstance(error, ShortWrite) and not error.lost else 1)
     if isinstance(error, PipeClosed) and error.again:
         return None
+    refused = failure_feedback(failed)
+    if refused:
+        report["not_fed_back"] = refused
     if not others:
         _last_resort(report)
     for other in others:

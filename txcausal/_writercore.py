@@ -171,11 +171,11 @@ class WriterCore:
 
     def _reportStopped(self, late: bool = False) -> None:
         """
-        At exit, for a writer with no worker (which would report them): its
-        refusals, never what is queued, through the other destinations (see
-        L{_report_lost}); on standard error only when C{late} (after the
-        exit handler ran) or after giving up (the writer, among them, would
-        refuse the report).
+        At exit: report the refusals not reported yet (never what is
+        queued), unless the writer has a worker, which reports them, through
+        the other destinations (see L{_report_lost}); on standard error only
+        when C{late} (after the exit handler ran) or after giving up (the
+        writer, among them, would refuse the report).
         """
         if not self._threaded():
             toOthers = not late and self._bypass in (None, self._writeDirect)
