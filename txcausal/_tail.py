@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_follow -*-
+# -*- test-case-name: txcausal.test.test_follow_rotated,txcausal.test.test_follow -*-
 """
 Following a log file by name, as C{tail -F} does, for C{tree --follow} and
 the web view alike: L{FileFollower}.
@@ -39,25 +39,27 @@ from __future__ import annotations
 
 import errno
 import os
-from stat import S_ISDIR, S_ISREG
 from typing import IO, Any, Dict, List, Optional, Set
 
 from orjson import JSONDecodeError, loads
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
-from ._source import _GZIP_MAGIC, CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES
+from ._source import CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES
 from ._tail_files import (
     Generation,
+    Opened,
     OpenFiles,
     Piece,
     Spill,
     StartThread,
     daemon_thread,
     generation_size,
+    open_regular,
 )
 from ._tail_rotated import (
     Fingerprint,
     Identity,
+    Numbered,
     Stat,
     fingerprint,
     identity,
@@ -103,8 +105,9 @@ class FileFollower:
         @param files: Where the files opened are kept (shared by the
             followers of several names); by default, the follower's own,
             which closes a file once it is retired.
-        @param on_error: Told, once each, about problems: a file that
-            cannot be opened, or was truncated.
+        @param on_error: Told about problems: a file that cannot be
+            opened (once for each file), that was truncated, or that may
+            have been missed.
         @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
         @param startThread: Starts the threads that copy compressed files
             and standard input.
@@ -126,28 +129,37 @@ class FileFollower:
         self._stat = stat
         #: The numbered files there when the file at the name was opened.
         self._known: Set[Fingerprint] = set()
+        #: The file opened at the name last (C{None}: none yet).
+        self._current: Optional[Generation] = None
+        #: The compressed files copied.
+        self._copied: Set[Fingerprint] = set()
+        #: The files seen that could not be opened (already reported).
+        self._unreadable: Set[Identity] = set()
 
     def poll(self, budget: Optional[int] = None) -> List[Piece]:
         """
         Read what was written since the last look: the lines of each file
         being read, in order, and a L{Piece} marked C{idle} for each file
-        that did not grow.
+        that did not grow.  A file in the middle being decompressed holds
+        back the newer files until its copy is done.
 
         @param budget: Read about this many bytes at most (the rest waits
             for the next look); everything if C{None}.
         """
         pieces: List[Piece] = []
-        if not self.active:
-            if not self._open_name():
-                return pieces
-        elif self.active[-1].spill is None:
+        if self._current is None:
+            self._open_first()  # Files renamed away are read on meanwhile.
+        elif self._current.identity is not None:  # Not standard input or a copy.
             self._check_name(pieces)
         for generation in list(self.active):
             if budget is not None and budget <= 0:
                 break
+            copying = generation.spill is not None and not generation.spill.done
             read = self._read(generation, budget, pieces)
             if budget is not None:
                 budget -= read
+            if copying and generation is not self._current:
+                break  # Its lines come before the newer files'.
         return pieces
 
     def read(self) -> List[List[bytes]]:
@@ -164,9 +176,8 @@ class FileFollower:
         for generation in self.files.generations:
             if generation.source == self._source:
                 generation.close()
-                if generation.spill is not None:
-                    generation.spill.file.close()
         self.active = []
+        self._current = None
 
     def status(self) -> Dict[str, Any]:
         """
@@ -183,6 +194,8 @@ class FileFollower:
 
     def _read(self, generation: Generation, budget: Optional[int], pieces: List[Piece]) -> int:
         total, ended = 0, False
+        # Read before the reading: a copy done then is read to its end here.
+        copied = generation.spill.done if generation.spill is not None else None
         while budget is None or total < budget:
             size = CHUNK_BYTES if budget is None else min(CHUNK_BYTES, budget - total)
             try:
@@ -201,18 +214,22 @@ class FileFollower:
         self.read_bytes += total
         generation.idle = 0 if total else generation.idle + 1
         if ended:
-            self._at_end(generation, pieces)
+            self._at_end(generation, copied, pieces)
         return total
 
-    def _at_end(self, generation: Generation, pieces: List[Piece]) -> None:
+    def _at_end(self, generation: Generation, copied: Optional[bool],
+                pieces: List[Piece]) -> None:
         """
         Reading C{generation} got to its end: take its last line if it is
-        done with (then retire it) or the line is a whole JSON object; if
-        it did not grow since the last look, add an idle piece.
+        done with (then retire it, unless it is the file at the name) or
+        the line is a whole JSON object; if it did not grow since the last
+        look, add an idle piece.
+
+        @param copied: For a copy, whether it was done before this reading.
         """
-        spill, splitter = generation.spill, generation.splitter
-        done = spill.done if spill is not None else (
-            generation is not self.active[-1] and generation.idle >= RETIRE_AFTER)
+        splitter, at_name = generation.splitter, generation is self._current
+        done = copied if copied is not None else (
+            not at_name and generation.idle >= RETIRE_AFTER)
         if done or _whole_json(splitter.pending()):
             start = generation.line_end
             last = splitter.finish()
@@ -220,48 +237,48 @@ class FileFollower:
                 pieces.append(Piece(generation, start, last))
         if generation.idle:
             pieces.append(Piece(generation, generation.line_end, [], idle=True))
-        if done and spill is None:
+        if done and not at_name:
             self.active.remove(generation)
             self.files.retire(generation)
 
-    def _open_name(self) -> bool:
+    def _open_first(self) -> bool:
         """
         Open the file at the name (C{"-"}: standard input), noting the
         numbered files there now: older than it.
         """
         if self.path == "-":
-            self._spill(self._stdin_stream())
+            self._current = self._spill(self._stdin_stream())
             return True
         try:
-            self._open_file(self.path)
+            stat = self._stat(self.path)
+            opened = open_regular(self.path, self._stat, stat)
         except OSError as e:
             self._fail(e)
             return False
-        self._fail(None)
-        self._known = {fingerprint(f.stat) for f in numbered_files(self.path, self._stat)}
+        self._take_name(opened, numbered_files(self.path, self._stat))
         return True
 
-    def _open_file(self, path: str) -> None:
+    def _take_name(self, opened: Opened, numbered: List[Numbered]) -> None:
         """
-        Start reading the regular file at C{path}: by position, or through
-        a decompressed copy if it is compressed.
+        Read the file C{opened} at the name from now on; the C{numbered}
+        files there are older than it.
+        """
+        self._fail(None)
+        self._current = self._start(opened)
+        self._known = {fingerprint(f.stat) for f in numbered}
 
-        @raise OSError: If it cannot be opened, or is not a regular file
-            (a FIFO, which opening would wait on, or a directory).
+    def _start(self, opened: Opened) -> Generation:
         """
-        _regular(self._stat(path))
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-        try:
-            stat = _regular(self._stat(fd))  # Replaced meanwhile?
-            compressed = os.pread(fd, 2, 0) == _GZIP_MAGIC
-        except BaseException:
-            os.close(fd)
-            raise
-        if compressed:
-            self._spill(os.fdopen(fd, "rb"))
-        else:
-            self.active.append(self.files.add(self._source, self.name, fd, identity(stat),
-                                              self._max_line))
+        Start reading the file C{opened}: by position, or through a
+        decompressed copy if it is compressed.
+        """
+        if opened.compressed:
+            self._copied.add(fingerprint(opened.stat))
+            return self._spill(os.fdopen(opened.fd, "rb"))
+        generation = self.files.add(self._source, self.name, opened.fd,
+                                    identity(opened.stat), self._max_line, self._stat)
+        self.active.append(generation)
+        return generation
 
     def _stdin_stream(self) -> IO[bytes]:
         if self._stdin is not None:
@@ -270,23 +287,29 @@ class FileFollower:
 
         return sys.stdin.buffer
 
-    def _spill(self, stream: IO[bytes]) -> None:
+    def _spill(self, stream: IO[bytes]) -> Generation:
         import tempfile  # Only for compressed files and standard input.
 
         spill = Spill(tempfile.TemporaryFile(prefix="txcausal-"))
         fd = os.dup(spill.file.fileno())
-        self.active.append(self.files.add(self._source, self.name, fd, None, self._max_line,
-                                          spill))
+        generation = self.files.add(self._source, self.name, fd, None, self._max_line,
+                                    self._stat, spill)
+        self.active.append(generation)
         self._start_thread(lambda: spill.copy(stream, close=self.path != "-"))
+        return generation
 
-    def _fail(self, error: Optional[OSError]) -> None:
+    def _fail(self, error: Optional[OSError], at: Optional[Identity] = None) -> None:
         """
-        Note why the file cannot be read (C{None}: it can), telling once.
+        Note why the file cannot be read (C{None}: it can), telling once
+        (once for each file C{at} the name, if known).
         """
         self.failure = error
         text = None if error is None else (error.strerror or str(error))
-        if text is not None and text != self.error:
+        told = at in self._unreadable if at is not None else text == self.error
+        if text is not None and not told:
             self._report(LineError(self.name, 0, text))
+        if at is not None:
+            self._unreadable.add(at)
         self.error = text
 
     def _check_name(self, pieces: List[Piece]) -> None:
@@ -295,61 +318,98 @@ class FileFollower:
         same and was truncated, open it again (what was pending in it ends
         there: an idle piece is added to C{pieces}).
         """
-        current = self.active[-1]
+        current = self._current
+        assert current is not None and current.identity is not None
         try:
             stat = self._stat(self.path)
-            truncated = identity(stat) == current.identity and current.truncated()
+            if identity(stat) == current.identity:
+                if current.truncated():
+                    self._truncated(current, pieces)
+                return
         except OSError:
             return  # Renamed away, not replaced yet: read on.
-        if identity(stat) != current.identity:
-            self._open_missed(identity(stat))
-            if self._open_name():
-                self.rotations += 1
-        elif truncated:
+        at_name = identity(stat)
+        try:
+            opened: Optional[Opened] = open_regular(self.path, self._stat, stat)
+        except OSError as e:
+            opened = None
+            looked = at_name in self._unreadable
+            if e.errno != errno.ENOENT:
+                self._fail(e, at_name)
+            if looked:  # The numbered files were looked at already.
+                return
+        if opened is not None:
+            at_name = identity(opened.stat)  # What was opened, not what was seen.
+        numbered = numbered_files(self.path, self._stat)
+        present = {identity(f.stat) for f in numbered} | {at_name}
+        self._unreadable &= present  # Forget those gone: their inodes may be reused.
+        self._open_missed(numbered, current.identity, at_name)
+        if opened is not None:
             self.rotations += 1
-            self._report(LineError(self.name, 0, "truncated; reading it again from the start"))
-            self.active.remove(current)
-            pieces.append(Piece(current, current.line_end, [], idle=True))
-            current.close()
-            self._open_name()
+            self._take_name(opened, numbered)
 
-    def _open_missed(self, at_name: Identity) -> None:
+    def _truncated(self, current: Generation, pieces: List[Piece]) -> None:
+        """
+        The file at the name, C{current}, was truncated: read it again
+        from its start.
+        """
+        self.rotations += 1
+        self._report(LineError(self.name, 0, "truncated (copied away and emptied?); reading"
+                               " it again from the start: lines written since the last"
+                               " look may have been missed"))
+        self.active.remove(current)
+        pieces.append(Piece(current, current.line_end, [], idle=True))
+        current.close()
+        self._current = None
+        self._open_first()
+
+    def _open_missed(self, numbered: List[Numbered], previous: Identity,
+                     at_name: Identity) -> None:
         """
         The name was replaced by the file C{at_name}: open, oldest first,
-        the numbered files that were at the name in between (see
+        the C{numbered} files that were at the name in between (see
         L{missed_files}); report those that cannot be read, and a file
         that may have been lost.
         """
         mine = [g for g in self.files.generations if g.source == self._source]
         still_open = {g.identity for g in mine if g.fd >= 0 and g.identity is not None}
-        closed = {g.closed_as for g in mine if g.closed_as is not None}
-        missed = missed_files(numbered_files(self.path, self._stat),
-                              self.active[-1].identity or (-1, -1), at_name, still_open,
+        closed = {g.closed_as for g in mine if g.closed_as is not None} | self._copied
+        missed = missed_files(numbered, previous, at_name, still_open | self._unreadable,
                               closed, self._known)
         if missed.lost is not None:
             self._report(LineError(self.name, 0, missed.lost))
-        for numbered in missed.files:
+        for middle in missed.files:
             try:
-                self._open_file(numbered.path)
+                opened = self._open_numbered(middle)
             except OSError as e:
+                self._unreadable.add(identity(middle.stat))
                 reason = e.strerror or str(e)
-                self._report(LineError(numbered.path, 0, "a file rotated away between two"
+                self._report(LineError(middle.path, 0, "a file rotated away between two"
                                        f" looks, not read: {reason}"))
             else:
+                self._start(opened)
                 self.rotations += 1
 
+    def _open_numbered(self, middle: Numbered) -> Opened:
+        """
+        Open the numbered file C{middle}: at its path, or, if another file
+        is there now (rotated again meanwhile), at its new number.
 
-def _regular(stat: os.stat_result) -> os.stat_result:
-    """
-    C{stat}, if it is a regular file's.
-
-    @raise OSError: If it is not.
-    """
-    if S_ISDIR(stat.st_mode):
-        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
-    if not S_ISREG(stat.st_mode):
-        raise OSError(errno.EINVAL, "not a regular file")
-    return stat
+        @raise OSError: If it cannot be opened, or was not found.
+        """
+        wanted = identity(middle.stat)
+        for path in (middle.path, None):
+            if path is None:
+                found = [f for f in numbered_files(self.path, self._stat)
+                         if identity(f.stat) == wanted]
+                if not found:
+                    break
+                path = found[0].path
+            opened = open_regular(path, self._stat)
+            if identity(opened.stat) == wanted:
+                return opened
+            os.close(opened.fd)
+        raise OSError(errno.ENOENT, "rotated again while being opened, not found")
 
 
 def _whole_json(line: Optional[bytes]) -> bool:

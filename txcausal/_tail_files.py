@@ -15,14 +15,15 @@ import os
 import threading
 from collections import deque
 from contextlib import nullcontext
+from stat import S_ISDIR, S_ISREG
 from typing import IO, BinaryIO, Callable, Deque, Iterator, List, Optional, cast
 
 from attrs import define, field, frozen
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
-from ._source import CHUNK_BYTES, LineSplitter, wrap_stream
+from ._source import _GZIP_MAGIC, CHUNK_BYTES, LineSplitter, wrap_stream
 from ._stream_state import StreamState
-from ._tail_rotated import Fingerprint, Identity, fingerprint
+from ._tail_rotated import Fingerprint, Identity, Stat, fingerprint
 
 StartThread = Callable[[Callable[[], None]], None]
 
@@ -85,6 +86,7 @@ class Generation:
     @ivar idle: How many looks in a row found nothing new.
     @ivar closed_as: The file's fingerprint when it was closed (its inode
         number may then be given to another file).
+    @ivar stat: Reads the status of its descriptor.
     """
 
     number: int
@@ -99,6 +101,7 @@ class Generation:
     idle: int = 0
     mark: bytes = b""
     closed_as: Optional[Fingerprint] = None
+    stat: Stat = os.stat
     _lock: threading.Lock = field(factory=threading.Lock, init=False)
 
     def read(self, length: int, offset: int) -> bytes:
@@ -163,16 +166,21 @@ class Generation:
 
     def close(self) -> None:
         """
-        Close the file: what it holds can no longer be read.
+        Close the file (and a copy's temporary file): what it holds can no
+        longer be read.  Never raises: a file whose status cannot be read
+        is closed without its fingerprint.
         """
         with self._lock:
             if self.fd >= 0:
-                try:
-                    if self.identity is not None:  # Not a temporary copy.
-                        self.closed_as = fingerprint(os.fstat(self.fd))
-                finally:
-                    os.close(self.fd)
-                    self.fd = -1
+                if self.identity is not None:  # Not a temporary copy.
+                    try:
+                        self.closed_as = fingerprint(self.stat(self.fd))
+                    except OSError:
+                        pass
+                os.close(self.fd)
+                self.fd = -1
+        if self.spill is not None:
+            self.spill.file.close()
 
 
 @frozen
@@ -209,12 +217,14 @@ class OpenFiles:
         self._retired: Deque[Generation] = deque()
 
     def add(self, source: int, name: str, fd: int, identity: Optional[Identity],
-            max_line: int, spill: Optional[Spill] = None) -> Generation:
+            max_line: int, stat: Stat = os.stat, spill: Optional[Spill] = None
+            ) -> Generation:
         """
-        A newly opened file.
+        A newly opened file, its status read with C{stat}.
         """
         generation = Generation(len(self.generations), source, name, fd, identity,
-                                LineSplitter(max_line), StreamState(name), spill)
+                                LineSplitter(max_line), StreamState(name), spill,
+                                stat=stat)
         self.generations.append(generation)
         return generation
 
@@ -240,8 +250,6 @@ class OpenFiles:
         """
         for generation in self.generations:
             generation.close()
-            if generation.spill is not None:
-                generation.spill.file.close()
 
 
 def generation_size(generation: Optional[Generation]) -> Optional[int]:
@@ -251,3 +259,51 @@ def generation_size(generation: Optional[Generation]) -> Optional[int]:
         return generation.size()
     except OSError:
         return None
+
+
+@frozen
+class Opened:
+    """
+    A regular file opened, not read yet.
+
+    @ivar fd: Its descriptor.
+    @ivar stat: Its status, read from the descriptor.
+    @ivar compressed: Whether it starts as gzip does.
+    """
+
+    fd: int
+    stat: os.stat_result
+    compressed: bool
+
+
+def open_regular(path: str, stat: Stat, status: Optional[os.stat_result] = None) -> Opened:
+    """
+    Open the regular file at C{path}, not to read it yet.
+
+    @param stat: Reads the status of a path or descriptor.
+    @param status: The file's status, if it was read already.
+    @raise OSError: If it cannot be opened, or is not a regular file
+        (a FIFO, which opening would wait on, or a directory).
+    """
+    _regular(status if status is not None else stat(path))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        opened = _regular(stat(fd))  # Replaced meanwhile?
+        compressed = os.pread(fd, 2, 0) == _GZIP_MAGIC
+    except BaseException:
+        os.close(fd)
+        raise
+    return Opened(fd, opened, compressed)
+
+
+def _regular(stat: os.stat_result) -> os.stat_result:
+    """
+    C{stat}, if it is a regular file's.
+
+    @raise OSError: If it is not.
+    """
+    if S_ISDIR(stat.st_mode):
+        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not S_ISREG(stat.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    return stat

@@ -5,6 +5,7 @@ between two looks, its files in the middle found among the numbered ones.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import logging
 import logging.handlers
@@ -403,3 +404,140 @@ class NumberedFilesTests(SynchronousTestCase):
         found = numbered_files(str(directory / "log"))
         self.assertEqual([(f.number, os.path.basename(f.path)) for f in found],
                          [(2, "log.2"), (3, "log.3"), (10, "log.10")])
+
+
+class ReviewedTests(FollowerCase):
+    """
+    Tests for L{FileFollower}: files that cannot be read, rotations during
+    a look, compressed files in the middle.
+    """
+
+    def test_unreadableReportedOnce(self) -> None:
+        """
+        A file at the name that cannot be read is reported once, not at
+        every look, and the directory is not listed again at every look
+        while it is there; one put there by the next rotation is reported
+        once too, and the first one, now numbered, is not reported again.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        os.mkdir(self.path)
+        self.assertEqual(flat(self.follower.read()), [])
+        listed: List[object] = []
+        self.before_stat = lambda path: listed.append(path) if path != str(self.path) else None
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual([p for p in listed if not isinstance(p, int)], [])
+        self.rotate()
+        os.mkdir(self.path)
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), ["log: Is a directory"] * 2)
+
+    def test_rotatedWhileOpeningName(self) -> None:
+        """
+        A rotation while the numbered files are listed does not lose the
+        file that was at the name: it is read, then the one that replaced
+        it.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"x\n")
+        armed = [True]
+
+        def rotate(path: Union[str, int]) -> None:
+            if armed and isinstance(path, str) and path != str(self.path):
+                armed.clear()
+                self.rotate()
+                self.append(b"z\n")
+
+        self.before_stat = rotate
+        self.assertEqual(flat(self.follower.read()), [b"x"])
+        self.assertEqual(flat(self.follower.read()), [b"z"])
+        self.assertEqual(self.errors, [])
+
+    def test_rotatedWhileOpeningMiddle(self) -> None:
+        """
+        A rotation after the numbered files were listed and before a file
+        in the middle is opened does not make another file be read in its
+        place: the file in the middle is found at its new number.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"m\n")
+        self.rotate()
+        self.append(b"x\n")
+        looks: List[object] = []
+
+        def rotate(path: Union[str, int]) -> None:
+            if path == str(self.numbered(1)):
+                looks.append(path)
+                if len(looks) == 2:  # Listed, then about to be opened.
+                    self.rotate(keep=4)
+                    self.append(b"z\n")
+
+        self.before_stat = rotate
+        self.assertEqual(flat(self.follower.read()), [b"m", b"x"])
+        self.assertEqual(flat(self.follower.read()), [b"z"])
+        self.assertEqual(self.errors, [])
+
+    def test_compressedMiddleInOrder(self) -> None:
+        """
+        A compressed file in the middle, copied by a thread, is read before
+        the newer file at the name, even when the copy is late; then it is
+        retired (its copy closed).
+        """
+        threads: List[Callable[[], None]] = []
+        self.follower._start_thread = threads.append
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(2))
+        self.numbered(1).write_bytes(gzip.compress(b"middle\n"))
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [])
+        for thread in threads:
+            thread()
+        self.assertEqual(flat(self.follower.read()), [b"middle", b"c"])
+        [copy] = [g for g in self.follower.files.generations if g.spill is not None]
+        for _ in range(RETIRE_AFTER + 1):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual([g.spill for g in self.follower.active], [None])
+        self.assertEqual(copy.fd, -1)
+        self.assertTrue(copy.spill.file.closed)  # type: ignore[union-attr]
+
+    def test_nameUnreadableAfterCompressedMiddle(self) -> None:
+        """
+        When the name cannot be opened just after a compressed file in the
+        middle was found, the name is still looked at: the file put there
+        later is read.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(2))
+        self.numbered(1).write_bytes(gzip.compress(b"middle\n"))
+        os.mkdir(self.path)
+        self.assertEqual(flat(self.follower.read()), [b"middle"])
+        os.rmdir(self.path)
+        self.append(b"later\n")
+        self.assertEqual(flat(self.follower.read()), [b"later"])
+        self.assertEqual(self.reasons(), ["log: Is a directory"])
+
+    def test_closeNeverRaises(self) -> None:
+        """
+        A file whose status cannot be read when it is retired is closed
+        all the same, without its fingerprint, with the follower's C{stat}:
+        retiring it raises nothing.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        [generation] = self.follower.active
+
+        def broken(path: Union[str, int]) -> None:
+            raise OSError(errno.EIO, "broken")
+
+        self.before_stat = broken
+        self.follower.files.retire(generation)
+        self.assertEqual((generation.fd, generation.closed_as), (-1, None))
