@@ -55,6 +55,11 @@ class LogFiles:
 
     @ivar max_line: Lines longer than this many bytes are skipped (and
         reported).
+    @ivar errors: How many lines were skipped.
+    @ivar recent_errors: Why the latest lines were skipped.
+    @ivar file_problems: How many reports the following of the files made:
+        a file that cannot be read, was truncated, or may have been missed.
+    @ivar recent_file_problems: The latest of those reports.
     """
 
     def __init__(
@@ -98,11 +103,13 @@ class LogFiles:
         self.index = TaskIndex(max_tasks, _new_refs)
         self.errors = 0
         self.recent_errors: Deque[str] = deque(maxlen=20)
+        self.file_problems = 0
+        self.recent_file_problems: Deque[str] = deque(maxlen=20)
         self._reader = MessageReader(self._error, max_line=max_line)
-        self._files = OpenFiles(MAX_RETIRED, self._error)
+        self._files = OpenFiles(MAX_RETIRED, self._file_problem)
         self._followers = [
             FileFollower(path, max_line, source=number, files=self._files,
-                         on_error=self._error, stdin=stdin, startThread=startThread)
+                         on_error=self._file_problem, stdin=stdin, startThread=startThread)
             for number, path in enumerate(paths)
         ]
         self._call: Any = None
@@ -111,6 +118,10 @@ class LogFiles:
     def _error(self, error: LineError) -> None:
         self.errors += 1
         self.recent_errors.append(str(error))
+
+    def _file_problem(self, error: LineError) -> None:
+        self.file_problems += 1
+        self.recent_file_problems.append(str(error))
 
     # Reading
 
@@ -252,7 +263,8 @@ class LogFiles:
 
     def status(self) -> Dict[str, Any]:
         """
-        What is read of each file, and what was skipped.
+        What is read of each file, what was skipped, and what the following
+        of the files reported.
         """
         return {
             "files": [follower.status() for follower in self._followers],
@@ -260,6 +272,8 @@ class LogFiles:
             "evicted": self.index.evicted,
             "errors": self.errors,
             "recent_errors": list(self.recent_errors),
+            "file_problems": self.file_problems,
+            "recent_file_problems": list(self.recent_file_problems),
         }
 
 

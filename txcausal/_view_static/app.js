@@ -135,14 +135,19 @@
     });
     parts.push(status.tasks + " tasks");
     if (status.evicted) { parts.push(status.evicted + " older tasks forgotten"); }
-    if (status.errors) { parts.push(status.errors + " lines skipped"); }
-    $("status").textContent = visible(parts.join(" \u00b7 "));
-    var problems = status.recent_errors || [];
-    $("problems").hidden = problems.length === 0;
-    $("problems-summary").textContent = status.errors + " lines skipped (latest shown)";
+    var counts = [];
+    if (status.errors) { counts.push(status.errors + " lines skipped"); }
+    // Reports on the files themselves (not read, truncated, may have been
+    // missed) are not lines: counted and listed apart.
+    if (status.file_problems) { counts.push(status.file_problems + " file reports"); }
+    $("status").textContent = visible(parts.concat(counts).join(" \u00b7 "));
+    var files = status.recent_file_problems || [], lines = status.recent_errors || [];
+    $("problems").hidden = files.length + lines.length === 0;
+    $("problems-summary").textContent = counts.join(", ") + " (latest shown)";
     var list = $("problems-list");
     list.textContent = "";
-    problems.forEach(function (text) { list.appendChild(el("li", "mono", text)); });
+    files.forEach(function (text) { list.appendChild(el("li", "mono file-problem", text)); });
+    lines.forEach(function (text) { list.appendChild(el("li", "mono", text)); });
   }
 
   // Live updates

@@ -377,3 +377,20 @@ class BrowserTests(TestCase):
         self.assertTrue(self.driver.execute_script(
             "var r = arguments[0].getBoundingClientRect();"
             " return r.top >= 0 && r.top < window.innerHeight;", node))
+
+    def test_fileReportsApart(self) -> None:
+        """
+        What the following of the files reports (here: a file missing) is
+        counted and listed apart from the lines skipped.
+        """
+        bad = self.dir / "bad.log"
+        bad.write_bytes(b"not json\n")
+        _, address = start_web([str(bad), str(self.dir / "missing.log")], self)
+        self.driver.get(address)
+        self.wait(lambda d: "file reports" in d.find_element("id", "status").text)
+        status = self.driver.find_element("id", "status").text.split(" \u00b7 ")
+        self.assertEqual(status[-2:], ["1 lines skipped", "1 file reports"])
+        items = self.read("#problems-list li", "[e.className, e.textContent]")
+        self.assertEqual([cls for cls, _ in items], ["mono file-problem", "mono"])
+        self.assertTrue(items[0][1].endswith("missing.log: No such file or directory"), items)
+        self.assertTrue(items[1][1].endswith("skipped: malformed JSON: 'not json'"), items)

@@ -144,7 +144,8 @@ class FollowTests(FilesTestCase):
         self.assertEqual(self.uuids(files), ["t4", "t3", "t2", "t1", "t0"])
         self.assertEqual([self.load(files, f"t{n}").unavailable for n in range(5)],
                          [1, 1, 0, 0, 0])
-        self.assertEqual(len([e for e in files.recent_errors if "closed" in e]), 2)
+        self.assertEqual(len([e for e in files.recent_file_problems if "closed" in e]), 2)
+        self.assertEqual(files.errors, 0)
         found = self.successResultOf(files.search(Search(text_predicate("m"))))
         self.assertEqual(found, {"t2", "t3", "t4"})
 
@@ -160,8 +161,8 @@ class FollowTests(FilesTestCase):
         write_log(log, [message(f"new{i}", [1], 2.0, message_type="m") for i in range(3)])
         files.readAvailable()
         self.assertEqual(sorted(self.uuids(files)), ["new0", "new1", "new2", "old"])
-        self.assertEqual(files.errors, 1)
-        self.assertIn("truncated", files.recent_errors[-1])
+        self.assertEqual((files.errors, files.file_problems), (0, 1))
+        self.assertIn("truncated", files.recent_file_problems[-1])
 
     def test_appears(self) -> None:
         """
@@ -176,7 +177,7 @@ class FollowTests(FilesTestCase):
         files.readAvailable()
         self.assertEqual(self.uuids(files), [MARKUP, FAILING, JOINED])
         self.assertIsNone(files.status()["files"][0]["error"])
-        self.assertEqual(files.errors, 1)
+        self.assertEqual((files.errors, files.file_problems), (0, 1))
 
     def test_lastLineWithoutNewline(self) -> None:
         """
@@ -211,4 +212,4 @@ class FollowTests(FilesTestCase):
         files.readAvailable()
         self.assertIn("x", self.uuids(files))
         self.assertEqual(self.load(files, JOINED).unavailable, 2)
-        self.assertIn("truncated", files.recent_errors[-1])
+        self.assertIn("truncated", files.recent_file_problems[-1])
