@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import IO, Any, Dict, List, Optional, Set
-
-from orjson import JSONDecodeError, loads
+from typing import IO, Any, Dict, List, Optional, Set, Tuple
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES
@@ -55,6 +53,7 @@ from ._tail_files import (
     daemon_thread,
     generation_size,
     open_regular,
+    whole_json,
 )
 from ._tail_rotated import (
     Fingerprint,
@@ -230,7 +229,7 @@ class FileFollower:
         splitter, at_name = generation.splitter, generation is self._current
         done = copied if copied is not None else (
             not at_name and generation.idle >= RETIRE_AFTER)
-        if done or _whole_json(splitter.pending()):
+        if done or whole_json(splitter.pending()):
             start = generation.line_end
             last = splitter.finish()
             if last:
@@ -350,18 +349,51 @@ class FileFollower:
 
     def _truncated(self, current: Generation, pieces: List[Piece]) -> None:
         """
-        The file at the name, C{current}, was truncated: read it again
-        from its start.
+        The file at the name, C{current}, was truncated: read on in its
+        copy if one is found (see L{_find_copy}), then the file again from
+        its start.
         """
         self.rotations += 1
-        self._report(LineError(self.name, 0, "truncated (copied away and emptied?); reading"
-                               " it again from the start: lines written since the last"
-                               " look may have been missed"))
-        self.active.remove(current)
-        pieces.append(Piece(current, current.line_end, [], idle=True))
-        current.close()
+        found = self._find_copy(current, numbered_files(self.path, self._stat))
+        if found is not None:
+            copy, opened = found
+            current.moved(opened.fd, identity(opened.stat))
+            reason = (f"truncated, copied to {os.path.basename(copy.path)} first: its end"
+                      " read, then the file again from its start")
+        else:
+            reason = ("truncated; reading it again from the start: lines written since the"
+                      " last look may have been missed")
+            self.active.remove(current)
+            pieces.append(Piece(current, current.line_end, [], idle=True))
+            current.close()
+        self._report(LineError(self.name, 0, reason))
         self._current = None
         self._open_first()
+
+    def _find_copy(self, current: Generation,
+                   numbered: List[Numbered]) -> Optional[Tuple[Numbered, Opened]]:
+        """
+        The copy of C{current} made before it was emptied: the newest of
+        the C{numbered} files not there when it was opened, if it is at
+        least as long as what was read and holds the bytes last read at
+        the same place.
+        """
+        mark, end = current.mark, current.offset
+        new = [f for f in numbered if fingerprint(f.stat) not in self._known]
+        if not mark or not new or new[0].stat.st_size < end:
+            return None
+        try:
+            opened = open_regular(new[0].path, self._stat)
+        except OSError:
+            return None
+        try:
+            if (identity(opened.stat) == identity(new[0].stat) and not opened.compressed
+                    and os.pread(opened.fd, len(mark), end - len(mark)) == mark):
+                return new[0], opened
+        except OSError:
+            pass
+        os.close(opened.fd)
+        return None
 
     def _open_missed(self, numbered: List[Numbered], previous: Identity,
                      at_name: Identity) -> None:
@@ -410,17 +442,3 @@ class FileFollower:
                 return opened
             os.close(opened.fd)
         raise OSError(errno.ENOENT, "rotated again while being opened, not found")
-
-
-def _whole_json(line: Optional[bytes]) -> bool:
-    """
-    Whether C{line} is a whole JSON object (a message its writer finished,
-    but for the newline).
-    """
-    if not line or line[:1] != b"{":
-        return False
-    try:
-        loads(line)
-    except JSONDecodeError:
-        return False
-    return True

@@ -19,6 +19,7 @@ from stat import S_ISDIR, S_ISREG
 from typing import IO, BinaryIO, Callable, Deque, Iterator, List, Optional, cast
 
 from attrs import define, field, frozen
+from orjson import JSONDecodeError, loads
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import _GZIP_MAGIC, CHUNK_BYTES, LineSplitter, wrap_stream
@@ -164,6 +165,16 @@ class Generation:
             return True
         return bool(mark) and self.read(len(mark), self.offset - len(mark)) != mark
 
+    def moved(self, fd: int, identity: Identity) -> None:
+        """
+        Read on from C{fd}, the file C{identity}: a copy of this one (what
+        was read is there at the same places), which was then emptied.
+        """
+        with self._lock:
+            old, self.fd, self.identity = self.fd, fd, identity
+        if old >= 0:
+            os.close(old)
+
     def close(self) -> None:
         """
         Close the file (and a copy's temporary file): what it holds can no
@@ -307,3 +318,17 @@ def _regular(stat: os.stat_result) -> os.stat_result:
     if not S_ISREG(stat.st_mode):
         raise OSError(errno.EINVAL, "not a regular file")
     return stat
+
+
+def whole_json(line: Optional[bytes]) -> bool:
+    """
+    Whether C{line} is a whole JSON object (a message its writer finished,
+    but for the newline).
+    """
+    if not line or line[:1] != b"{":
+        return False
+    try:
+        loads(line)
+    except JSONDecodeError:
+        return False
+    return True

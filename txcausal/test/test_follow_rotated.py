@@ -541,3 +541,42 @@ class ReviewedTests(FollowerCase):
         self.before_stat = broken
         self.follower.files.retire(generation)
         self.assertEqual((generation.fd, generation.closed_as), (-1, None))
+
+
+class CopyTruncateTests(FollowerCase):
+    """
+    Tests for L{FileFollower} on a file copied away and emptied in place
+    (C{logrotate}'s C{copytruncate}).
+    """
+
+    def test_copyTailRead(self) -> None:
+        """
+        The lines written between the last look and the copy are read
+        from the copy, C{log.1}, told by the bytes last read being at the
+        same place in it; then the emptied file is read from its start.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(b"before the copy\n")
+        shutil.copy(self.path, self.numbered(1))
+        os.truncate(self.path, 0)
+        self.append(b"after\n")
+        self.assertEqual(flat(self.follower.read()), [b"before the copy", b"after"])
+        self.assertEqual(self.reasons(), ["log: truncated, copied to log.1 first: its end"
+                                          " read, then the file again from its start"])
+
+    def test_noCopyReported(self) -> None:
+        """
+        Without a copy whose start is what was read, that lines written
+        since the last look may have been missed is reported.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(b"lost\n")
+        self.numbered(1).write_bytes(b"other\nlost\n")
+        os.truncate(self.path, 0)
+        self.append(b"after\n")
+        self.assertEqual(flat(self.follower.read()), [b"after"])
+        self.assertEqual(self.reasons(), ["log: truncated; reading it again from the start:"
+                                          " lines written since the last look may have"
+                                          " been missed"])
