@@ -18,18 +18,24 @@ in its file is known (see L{txcausal._stream_state}).
     that C{logrotate}, Twisted's C{LogFile} and Python's
     C{RotatingFileHandler} give them (C{NAME.1} the newest) and read in
     order; when that cannot be decided, a file that may have been lost is
-    reported (see L{txcausal._tail_rotated}).  Only regular files are
-    opened; a numbered file that cannot be read is reported.
+    reported (see L{txcausal._tail_rotated}).  The name is opened before
+    they are placed, and each one opened is checked against the listing,
+    so that a rotation during a look loses nothing.  Only regular files
+    are opened; a file that cannot be read is reported once, and the
+    numbered files are not listed again while it stays at the name.
   - A file truncated in place (C{copytruncate}) is read again from its
     start: it is told by its size, now below where the reading got to, or,
     when it was written past that point before the next look, by the last
-    bytes read no longer being there.
+    bytes read no longer being there.  Its copy, the newest numbered file,
+    if it holds those bytes at the same place, is read to its end first;
+    without one, that lines may have been missed is reported.
   - A file that does not exist yet is looked for at each look.
   - A last line without its newline is read once the file stops growing if
     it is a whole JSON object; a line a writer is still writing is waited
     for.
   - Compressed files and standard input are copied, decompressed, by a
-    thread, to an unnamed temporary file, which is read like any other.
+    thread, to an unnamed temporary file, which is read like any other;
+    the files newer than a compressed one wait until its copy is done.
   - Retired files stay open, up to a bound (L{OpenFiles}), so that their
     messages can still be read back by position; past it the oldest is
     closed.

@@ -48,6 +48,10 @@ def fingerprint(stat: os.stat_result) -> Fingerprint:
 class Numbered:
     """
     A numbered file next to a followed name, as it was when looked at.
+
+    @ivar number: The number after the name's dot.
+    @ivar path: Its path.
+    @ivar stat: Its status when it was listed.
     """
 
     number: int
@@ -73,6 +77,11 @@ def numbered_files(path: str, stat: Stat = os.stat) -> List[Numbered]:
     """
     The files named C{path} followed by a dot and a number, by number;
     those gone before their status was read are left out.
+
+    @param path: The followed name.
+    @param stat: Reads the status of a path.
+    @return: The numbered files, C{NAME.1} first; none if the directory
+        cannot be listed.
     """
     directory, base = os.path.split(path)
     prefix = base + "."
@@ -112,6 +121,7 @@ def missed_files(numbered: List[Numbered], previous: Identity, at_name: Identity
         time): not to be read again.
     @param known: The numbered files seen when the previous file was
         opened: older than it.
+    @return: The files to read, and why one may have been lost.
     """
     others = [f for f in numbered if identity(f.stat) != at_name
               and identity(f.stat) not in still_open - {previous}

@@ -244,6 +244,7 @@ class RotatedTests(FollowerCase):
         self.append(b"old\n", self.numbered(2))
         self.assertEqual(self.twiceKeepingOne(), [b"b", b"c", b"d"])
         self.assertEqual(len(self.errors), 1)
+        self.assertIn("may have been missed", self.errors[0].reason)
 
     def test_unknownNotFirstReported(self) -> None:
         """
