@@ -92,3 +92,23 @@ class FollowCommandTests(SynchronousTestCase):
         status, out, err = cli(["tree", "--follow", self.path])
         self.assertEqual(status, 1)
         self.assertIn("Is a directory", err)
+
+    def test_possibleLossReported(self) -> None:
+        """
+        A file rotated twice between two looks, the file read before
+        deleted by the rotation, is read all the same, and that files
+        rotated away meanwhile may have been missed is said on standard
+        error, once.
+        """
+        self.append(start("A", [1], 1.0, "a"), end("A", [2], 2.0, "a"))
+
+        def rotateTwice() -> None:
+            for task in ("B", "C"):
+                os.replace(self.path, self.path + ".1")  # Keeping one: the older deleted.
+                self.append(start(task, [1], 1.0, "t"), end(task, [2], 2.0, "t"))
+
+        out = self.follow([rotateTwice, lambda: None, lambda: None], "--idle", "0")
+        self.assertEqual([line for line in out.splitlines() if line[:1].isalpha()],
+                         ["A", "B", "C"])
+        self.assertEqual(self.err.getvalue().count("may have been missed"), 1,
+                         self.err.getvalue())
