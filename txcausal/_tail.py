@@ -188,7 +188,7 @@ class FileFollower:
         """
         What was read of the file, its size now, and why it cannot be read.
         """
-        current = self.active[-1] if self.active else None
+        current = self._current or (self.active[-1] if self.active else None)
         spill = current.spill if current is not None else None
         return {
             "name": self.name,
@@ -430,21 +430,24 @@ class FileFollower:
 
     def _open_numbered(self, middle: Numbered) -> Opened:
         """
-        Open the numbered file C{middle}: at its path, or, if another file
-        is there now (rotated again meanwhile), at its new number.
+        Open the numbered file C{middle}: at its path, or, if it is no
+        longer there (rotated again meanwhile), at its new number.
 
         @raise OSError: If it cannot be opened, or was not found.
         """
         wanted = identity(middle.stat)
-        for path in (middle.path, None):
-            if path is None:
-                found = [f for f in numbered_files(self.path, self._stat)
-                         if identity(f.stat) == wanted]
-                if not found:
-                    break
-                path = found[0].path
-            opened = open_regular(path, self._stat)
+        try:
+            opened = open_regular(middle.path, self._stat)
+        except FileNotFoundError:
+            pass
+        else:
             if identity(opened.stat) == wanted:
                 return opened
             os.close(opened.fd)
-        raise OSError(errno.ENOENT, "rotated again while being opened, not found")
+        for found in numbered_files(self.path, self._stat):
+            if identity(found.stat) == wanted:
+                opened = open_regular(found.path, self._stat)
+                if identity(opened.stat) == wanted:
+                    return opened
+                os.close(opened.fd)
+        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))

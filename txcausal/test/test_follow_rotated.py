@@ -485,6 +485,29 @@ class ReviewedTests(FollowerCase):
         self.assertEqual(flat(self.follower.read()), [b"z"])
         self.assertEqual(self.errors, [])
 
+    def test_renumberedWhileOpeningMiddle(self) -> None:
+        """
+        A file in the middle renumbered after the listing, its number left
+        free, is found at its new number and read.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"m\n")
+        self.rotate()
+        self.append(b"x\n")
+        looks: List[object] = []
+
+        def renumber(path: Union[str, int]) -> None:
+            if path == str(self.numbered(1)):
+                looks.append(path)
+                if len(looks) == 2:  # Listed, then about to be opened.
+                    self.shift(keep=4)
+
+        self.before_stat = renumber
+        self.assertEqual(flat(self.follower.read()), [b"m", b"x"])
+        self.assertEqual(self.errors, [])
+
     def test_compressedMiddleInOrder(self) -> None:
         """
         A compressed file in the middle, copied by a thread, is read before
