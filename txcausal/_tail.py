@@ -327,12 +327,14 @@ class FileFollower:
         assert current is not None and current.identity is not None
         try:
             stat = self._stat(self.path)
-            if identity(stat) == current.identity:
-                if current.truncated():
-                    self._truncated(current, pieces)
-                return
+            same = identity(stat) == current.identity
+            truncated = same and current.truncated()
         except OSError:
             return  # Renamed away, not replaced yet: read on.
+        if truncated:
+            self._truncated(current, pieces)
+        if same:
+            return
         at_name = identity(stat)
         try:
             opened: Optional[Opened] = open_regular(self.path, self._stat, stat)
