@@ -1,11 +1,12 @@
-# -*- test-case-name: txcausal.test.test_follow -*-
+# -*- test-case-name: txcausal.test.test_follow,txcausal.test.test_follow_rotated -*-
 """
 The files a L{FileFollower<txcausal._tail.FileFollower>} opens: each one a
 L{Generation} read by position (from any thread), the lines read as
 L{Piece}s, and the L{OpenFiles} that number them and keep the retired ones
 open, up to a bound, so that their messages can still be read back.
 Compressed files and standard input are copied by a thread (L{Spill}) to
-an unnamed temporary file, read like any other.
+an unnamed temporary file, read like any other.  Only regular files are
+opened (L{open_regular}).
 """
 
 from __future__ import annotations
