@@ -243,6 +243,9 @@ class FileFollower:
         if generation.idle:
             pieces.append(Piece(generation, generation.line_end, [], idle=True))
         if done and not at_name:
+            if generation.spill is not None and generation.spill.error is not None:
+                self._report(LineError(self.name, 0, "a compressed file rotated away, not"
+                                       f" read whole: {generation.spill.error}"))
             self.active.remove(generation)
             self.files.retire(generation)
 

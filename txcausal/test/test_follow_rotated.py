@@ -532,6 +532,21 @@ class ReviewedTests(FollowerCase):
         self.assertEqual(copy.fd, -1)
         self.assertTrue(copy.spill.file.closed)  # type: ignore[union-attr]
 
+    def test_corruptCompressedMiddleReported(self) -> None:
+        """
+        A compressed file in the middle that cannot be decompressed whole
+        is reported when it is retired, with why.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(2))
+        self.numbered(1).write_bytes(gzip.compress(b"middle\n")[:-8])
+        self.append(b"c\n")
+        self.follower.read()
+        self.assertEqual(len(self.errors), 1, self.reasons())
+        self.assertIn("log: a compressed file rotated away, not read whole: EOFError",
+                      self.reasons()[0])
+
     def test_nameUnreadableAfterCompressedMiddle(self) -> None:
         """
         When the name cannot be opened just after a compressed file in the
