@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import IO, Any, Dict, List, Optional, Set, Tuple
+from typing import IO, Any, Dict, List, Optional, Set
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES
@@ -57,6 +57,7 @@ from ._tail_files import (
     Spill,
     StartThread,
     daemon_thread,
+    find_copy,
     generation_size,
     open_regular,
     whole_json,
@@ -361,11 +362,12 @@ class FileFollower:
     def _truncated(self, current: Generation, pieces: List[Piece]) -> None:
         """
         The file at the name, C{current}, was truncated: read on in its
-        copy if one is found (see L{_find_copy}), then the file again from
+        copy if one is found (see L{find_copy}), then the file again from
         its start.
         """
         self.rotations += 1
-        found = self._find_copy(current, numbered_files(self.path, self._stat))
+        found = find_copy(current, numbered_files(self.path, self._stat), self._known,
+                          self._stat)
         if found is not None:
             copy, opened = found
             current.moved(opened.fd, identity(opened.stat))
@@ -380,31 +382,6 @@ class FileFollower:
         self._report(LineError(self.name, 0, reason))
         self._current = None
         self._open_first()
-
-    def _find_copy(self, current: Generation,
-                   numbered: List[Numbered]) -> Optional[Tuple[Numbered, Opened]]:
-        """
-        The copy of C{current} made before it was emptied: the newest of
-        the C{numbered} files not there when it was opened, if it is at
-        least as long as what was read and holds the bytes last read at
-        the same place.
-        """
-        mark, end = current.mark, current.offset
-        new = [f for f in numbered if fingerprint(f.stat) not in self._known]
-        if not mark or not new or new[0].stat.st_size < end:
-            return None
-        try:
-            opened = open_regular(new[0].path, self._stat)
-        except OSError:
-            return None
-        try:
-            if (identity(opened.stat) == identity(new[0].stat) and not opened.compressed
-                    and os.pread(opened.fd, len(mark), end - len(mark)) == mark):
-                return new[0], opened
-        except OSError:
-            pass
-        os.close(opened.fd)
-        return None
 
     def _open_missed(self, numbered: List[Numbered], previous: Identity,
                      at_name: Identity) -> None:

@@ -17,7 +17,18 @@ import threading
 from collections import deque
 from contextlib import nullcontext
 from stat import S_ISDIR, S_ISREG
-from typing import IO, BinaryIO, Callable, Deque, Iterator, List, Optional, cast
+from typing import (
+    IO,
+    BinaryIO,
+    Callable,
+    Deque,
+    Iterator,
+    List,
+    Optional,
+    Set,
+    Tuple,
+    cast,
+)
 
 from attrs import define, field, frozen
 from orjson import JSONDecodeError, loads
@@ -25,7 +36,7 @@ from orjson import JSONDecodeError, loads
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import _GZIP_MAGIC, CHUNK_BYTES, LineSplitter, wrap_stream
 from ._stream_state import StreamState
-from ._tail_rotated import Fingerprint, Identity, Stat, fingerprint
+from ._tail_rotated import Fingerprint, Identity, Numbered, Stat, fingerprint, identity
 
 StartThread = Callable[[Callable[[], None]], None]
 
@@ -306,6 +317,35 @@ def open_regular(path: str, stat: Stat, status: Optional[os.stat_result] = None)
         os.close(fd)
         raise
     return Opened(fd, opened, compressed)
+
+
+def find_copy(current: Generation, numbered: List[Numbered], known: Set[Fingerprint],
+              stat: Stat) -> Optional[Tuple[Numbered, Opened]]:
+    """
+    The copy of C{current} made before it was emptied in place: the newest
+    of the C{numbered} files not C{known} when it was opened, if it is at
+    least as long as what was read and holds the bytes last read at the
+    same place.
+
+    @param stat: Reads the status of a path or descriptor.
+    @return: That file, and the file opened; C{None} if there is none.
+    """
+    mark, end = current.mark, current.offset
+    new = [f for f in numbered if fingerprint(f.stat) not in known]
+    if not mark or not new or new[0].stat.st_size < end:
+        return None
+    try:
+        opened = open_regular(new[0].path, stat)
+    except OSError:
+        return None
+    try:
+        if (identity(opened.stat) == identity(new[0].stat) and not opened.compressed
+                and os.pread(opened.fd, len(mark), end - len(mark)) == mark):
+            return new[0], opened
+    except OSError:
+        pass
+    os.close(opened.fd)
+    return None
 
 
 def _regular(stat: os.stat_result) -> os.stat_result:
