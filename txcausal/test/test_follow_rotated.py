@@ -459,11 +459,12 @@ class ReviewedTests(FollowerCase):
         self.assertEqual(flat(self.follower.read()), [b"z"])
         self.assertEqual(self.errors, [])
 
-    def test_rotatedWhileOpeningMiddle(self) -> None:
+    def middleMovedWhileOpened(self, move: Callable[[], None]) -> List[bytes]:
         """
-        A rotation after the numbered files were listed and before a file
-        in the middle is opened does not make another file be read in its
-        place: the file in the middle is found at its new number.
+        Read C{log}, rotate it twice (C{m} written to the file in the
+        middle, C{x} to the new one); what the next read gives, C{move}
+        called after the numbered files were listed and before C{log.1}
+        is opened.
         """
         self.append(b"a\n")
         self.assertEqual(flat(self.follower.read()), [b"a"])
@@ -473,15 +474,26 @@ class ReviewedTests(FollowerCase):
         self.append(b"x\n")
         looks: List[object] = []
 
-        def rotate(path: Union[str, int]) -> None:
+        def moveOnce(path: Union[str, int]) -> None:
             if path == str(self.numbered(1)):
                 looks.append(path)
                 if len(looks) == 2:  # Listed, then about to be opened.
-                    self.rotate(keep=4)
-                    self.append(b"z\n")
+                    move()
 
-        self.before_stat = rotate
-        self.assertEqual(flat(self.follower.read()), [b"m", b"x"])
+        self.before_stat = moveOnce
+        return flat(self.follower.read())
+
+    def test_rotatedWhileOpeningMiddle(self) -> None:
+        """
+        A rotation after the numbered files were listed and before a file
+        in the middle is opened does not make another file be read in its
+        place: the file in the middle is found at its new number.
+        """
+        def rotate() -> None:
+            self.rotate(keep=4)
+            self.append(b"z\n")
+
+        self.assertEqual(self.middleMovedWhileOpened(rotate), [b"m", b"x"])
         self.assertEqual(flat(self.follower.read()), [b"z"])
         self.assertEqual(self.errors, [])
 
@@ -490,22 +502,8 @@ class ReviewedTests(FollowerCase):
         A file in the middle renumbered after the listing, its number left
         free, is found at its new number and read.
         """
-        self.append(b"a\n")
-        self.assertEqual(flat(self.follower.read()), [b"a"])
-        self.rotate()
-        self.append(b"m\n")
-        self.rotate()
-        self.append(b"x\n")
-        looks: List[object] = []
-
-        def renumber(path: Union[str, int]) -> None:
-            if path == str(self.numbered(1)):
-                looks.append(path)
-                if len(looks) == 2:  # Listed, then about to be opened.
-                    self.shift(keep=4)
-
-        self.before_stat = renumber
-        self.assertEqual(flat(self.follower.read()), [b"m", b"x"])
+        self.assertEqual(self.middleMovedWhileOpened(lambda: self.shift(keep=4)),
+                         [b"m", b"x"])
         self.assertEqual(self.errors, [])
 
     def test_compressedMiddleInOrder(self) -> None:
