@@ -33,11 +33,15 @@ from ._writer import _ROOT, rotated, run_child
 #: Each contender: its library and configuration.
 CONTENDERS = [("txcausal", "file"), ("eliot", "file"), ("txcausal", "threaded"),
               ("eliot", "threaded"), ("none", "file")]
+#: Scenarios 11 and 15 also run the least a writer thread can do
+#: (L{bench._turns_child.MinimalThread}), to compare C{ThreadedWriter} with.
+MINIMAL = ("txcausal", "minimal")
 #: The peer name of txcausal's own FileDestination, against its ThreadedWriter.
 TX_FILE = "txcausal, FileDestination"
 TURN = "11 one request per reactor turn"
 LOW = "14 low rate, 10 messages a second"
 THREADS = "15 four threads logging at once"
+MINIMAL_NAME = "a minimal writer thread"
 CPU = "CPU per message until written, over no logging"
 REACTOR = "reactor-thread CPU per message, over no logging"
 
@@ -105,6 +109,10 @@ def _rows(scenario: str, cpu: Dict[Tuple[str, str], float],
         compare(f"{scenario}, {THREADED}", CPU, "us", threaded, TX_FILE,
                 1.0 if targets else None, note="ThreadedWriter against FileDestination"),
     ]
+    if MINIMAL in cpu:
+        rows.append(compare(f"{scenario}, {MINIMAL_NAME}", CPU, "us",
+                            {"txcausal": cpu[MINIMAL], TX_FILE: file[TX_FILE]}, TX_FILE,
+                            note="the least a writer thread can do"))
     if reactor is not None:
         rows.append(compare(f"{scenario}, {THREADED}", REACTOR, "us",
                             _named(reactor, "threaded"), ELIOT, 2.0 if targets else None,
@@ -120,9 +128,10 @@ def _turns(settings: Settings, workdir: Workdir) -> Tuple[Figures, str]:
     # server is in, where 3,000 (30 ms, some six rounds of the writer's
     # thread) weighed the writer's start and stop and its first rounds.
     requests = "120" if settings.quick else "20000"
-    figures: Figures = {contender: [] for contender in CONTENDERS}
+    contenders = [*CONTENDERS, MINIMAL]
+    figures: Figures = {contender: [] for contender in contenders}
     for round_ in range(1 if settings.quick else settings.repeats):
-        for library, config in rotated(CONTENDERS, round_):
+        for library, config in rotated(contenders, round_):
             figures[(library, config)].append(
                 run_child("bench._turns_child", [library, config, "turns", requests],
                           workdir))

@@ -7,7 +7,8 @@ one JSON object.
 C{LIBRARY} is C{txcausal}, C{eliot} or C{none} (the same work, nothing
 logged: the baseline the parent subtracts); C{CONFIG} is C{file} (the
 library's file destination, written on the logging thread) or C{threaded}
-(its C{ThreadedWriter} around it).  C{MODE}:
+(its C{ThreadedWriter} around it), and for txcausal C{minimal} too (a
+L{MinimalThread}: the least a writer thread can do).  C{MODE}:
 
   - C{turns}: C{AMOUNT} requests, one per reactor turn (a request is an
     action and one message in it, three messages), then, in the same
@@ -27,6 +28,7 @@ logged, or the run fails.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 import time
@@ -34,6 +36,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Dict, Generator, List
 
+import orjson
 from attrs import define
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.internet.task import LoopingCall, react
@@ -86,6 +89,52 @@ def _nothing() -> None:
     pass
 
 
+class MinimalThread:
+    """
+    The least a writer thread can do for txcausal's messages, to compare
+    L{ThreadedWriter<txcausal.logwriter.ThreadedWriter>} with: each message
+    encoded by orjson on the thread that logs, checked for C{null} as
+    txcausal's destinations check it (a float that is not finite), and
+    appended to one buffer under a lock; a thread takes the buffer and writes
+    it every 5 ms.  No bound, no count, no report, no flush: what a writer
+    thread costs a busy reactor, whatever the writer does besides.
+    """
+
+    def __init__(self, file: Any) -> None:
+        self._fd = file.fileno()
+        self._lock = threading.Lock()
+        self._buffer = bytearray()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        data = orjson.dumps(message, option=orjson.OPT_APPEND_NEWLINE)
+        if data.partition(b"null")[1]:
+            pass  # txcausal's destinations would look at the message again.
+        with self._lock:
+            self._buffer += data
+
+    def _take(self) -> bytearray:
+        with self._lock:
+            taken, self._buffer = self._buffer, bytearray()
+        return taken
+
+    def _run(self) -> None:
+        while not self._stopping.wait(0.005):
+            taken = self._take()
+            if taken:
+                os.write(self._fd, taken)
+
+    def stop(self) -> None:
+        """
+        Stop the thread and write what it had not written.
+        """
+        self._stopping.set()
+        self._thread.join()
+        os.write(self._fd, self._take())
+
+
 @define
 class Output:
     """
@@ -108,6 +157,11 @@ class Output:
             return
         if self.config == "threaded":
             self.writer = start_writer(self.library, self.file, self.reactor)
+        elif self.config == "minimal":
+            import txcausal
+
+            self.destination = MinimalThread(self.file)
+            txcausal.add_destinations(self.destination)
         elif self.library == "txcausal":
             import txcausal
 
@@ -132,6 +186,8 @@ class Output:
             remove = import_module(self.library).remove_destination
             destination, self.destination = self.destination, None
             remove(destination)
+            if isinstance(destination, MinimalThread):
+                destination.stop()
         return succeed(None)
 
 
@@ -266,7 +322,8 @@ def slow(reactor: Any, library: str, config: str, seconds: float,
 
 def main(reactor: Any, library: str, config: str, mode: str, amount: str,
          directory: str) -> "Deferred[None]":
-    if library not in ("txcausal", "eliot", "none") or config not in ("file", "threaded"):
+    if (library, config) != ("txcausal", "minimal") and (
+            library not in ("txcausal", "eliot", "none") or config not in ("file", "threaded")):
         raise ValueError(f"unknown contender {library} {config}")
     d: Deferred[Dict[str, float]]
     if mode == "turns":
