@@ -4,7 +4,8 @@ The process's exit handler for the L{txcausal.logwriter.ThreadedWriter}s
 that refused messages while stopped: each is reported at its next start,
 or else at exit, by one handler over the writers still waiting (held
 weakly, as the fork hooks hold them, so that a discarded writer and its
-destination are not kept alive until exit).
+destination are not kept alive until exit; a writer collected meanwhile has
+its refusals reported as it goes, on standard error).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import atexit
 import os
 import threading
 import weakref
-from typing import List, Protocol
+from typing import IO, List, Optional, Protocol
+
+from ._losses import _last_resort, stopped_reports
+from ._queue import BoundedQueue
 
 
 class Stopped(Protocol):
@@ -36,18 +40,31 @@ class ExitReports:
 
     def __init__(self) -> None:
         self._writers: "weakref.WeakSet[Stopped]" = weakref.WeakSet()
+        #: What reports each writer's refusals if it is collected first.
+        self._collected: "weakref.WeakKeyDictionary[Stopped, weakref.finalize[..., Stopped]]" = (
+            weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
         self._ran = False
 
-    def add(self, writer: Stopped) -> None:
+    def add(self, writer: Stopped, queue: Optional[BoundedQueue] = None, name: str = "",
+            stream: Optional[IO[str]] = None) -> None:
         """
         Have C{writer}'s refusals reported at exit, unless it is started
         again meanwhile (see L{discard}).  Once the exit handler ran, no
         other will: they are reported at once, on standard error.
+
+        @param queue: The writer's queue, if its refusals are to be reported
+            should it be collected before the exit (see L{report_collected}),
+            with C{name}, its destination's name, on C{stream}.
         """
         with self._lock:
             if not self._ran:
                 self._writers.add(writer)
+                if queue is not None and writer not in self._collected:
+                    finalizer = weakref.finalize(writer, report_collected, queue, name, stream)
+                    # At exit, run() reports them.
+                    finalizer.atexit = False
+                    self._collected[writer] = finalizer
                 return
         writer._reportStopped(late=True)
 
@@ -73,6 +90,9 @@ class ExitReports:
         """
         self._lock = threading.Lock()
         self._writers = weakref.WeakSet()
+        for finalizer in self._collected.values():
+            finalizer.detach()
+        self._collected = weakref.WeakKeyDictionary()
 
     def run(self) -> None:
         """
@@ -84,6 +104,17 @@ class ExitReports:
             self._writers.clear()
         for writer in writers:
             writer._reportStopped()
+
+
+def report_collected(queue: BoundedQueue, name: str, stream: Optional[IO[str]]) -> None:
+    """
+    Report on C{stream} (standard error by default) what a stopped writer,
+    collected before the exit, refused and did not report: what
+    L{ExitReports.add} calls, given the writer's queue, and its
+    destination's name, not the writer.
+    """
+    for report in stopped_reports(name, *queue.takeRefusals()):
+        _last_resort(report, stream)
 
 
 #: The process's exit reports, run after the writers' own exit handlers

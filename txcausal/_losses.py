@@ -135,9 +135,7 @@ class Losses:
         @return: The reports of the messages a stopped writer refused,
             already counted (see L{refusals}).
         """
-        return [dropped_message(count, reason, destination=self.name())
-                for count, reason in ((full, FULL), (closed, STOPPED), (feedback, FEEDBACK))
-                if count]
+        return stopped_reports(self.name(), full, closed, feedback)
 
     def _reportCounted(self, count: int, reason: str) -> None:
         """
@@ -244,6 +242,18 @@ def failureReport(sink: object, error: BaseException, data: Lines,
         message=bytes(shown).decode("utf-8", "replace"),
         lost=count,
     )
+
+
+def stopped_reports(name: str, full: int, closed: int, feedback: int) -> List[Report]:
+    """
+    @param name: The destination, as reports name it.
+    @return: The reports of the messages a stopped writer refused because
+        its queue was full, because it was stopped, and because its
+        destination logged them while it wrote, already counted.
+    """
+    return [dropped_message(count, reason, destination=name)
+            for count, reason in ((full, FULL), (closed, STOPPED), (feedback, FEEDBACK))
+            if count]
 
 
 def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:

@@ -445,5 +445,6 @@ class WriterCore:
                     return None
                 self._workerDue = False
             elif self._worker is None:
-                _exitreports.EXIT_REPORTS.add(self)
+                _exitreports.EXIT_REPORTS.add(
+                    self, self._queue, self._losses.name(), self._standardError)
             return self._worker

@@ -148,6 +148,24 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         gc.collect()
         self.assertEqual(exitReports.waiting(), [])
 
+    def test_discardedWriterReported(self) -> None:
+        """
+        A writer discarded while its refusals wait for the exit has them
+        reported as it is collected, on its standard error: nothing refers
+        to it any more to report them at exit.
+        """
+        writer, _, _ = self.writer()
+        writer._standardError = stderr = io.StringIO()
+        writer(numbered_message(0))
+        writer(numbered_message(1))
+        exitReports = isolate_exit_reports(self)
+        del writer
+        gc.collect()
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped(reports, _STOPPED), [2])
+        exitReports.run()
+        self.assertEqual(len(stderr.getvalue().splitlines()), 1)
+
 
 class _Stub:
     """
