@@ -617,3 +617,135 @@ class CopyTruncateTests(FollowerCase):
         self.assertEqual(self.reasons(), ["log: truncated; reading it again from the start:"
                                           " lines written since the last look may have"
                                           " been missed"])
+
+
+class ThirdReviewTests(FollowerCase):
+    """
+    Tests for L{FileFollower}: a compressed file that cannot be copied, a
+    file unreadable only for a while, another file at a listed number.
+    """
+
+    def noSpace(self) -> List[int]:
+        """
+        Make temporary files fail for lack of space; the descriptors open
+        before, to be compared with those open after.
+        """
+        import tempfile
+
+        def fail(*args: object, **kwargs: object) -> object:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        self.patch(tempfile, "TemporaryFile", fail)
+        return sorted(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else []
+
+    def refuse(self) -> List[str]:
+        """
+        Make opening the file now at the name fail, wherever it is, as long
+        as the list returned is not empty.
+        """
+        refused = [str(self.path)]
+        inode = os.stat(self.path).st_ino
+        real = os.open
+
+        def open(path: str, flags: int, *args: int) -> int:
+            if refused and os.stat(path).st_ino == inode:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+            return real(path, flags, *args)
+
+        self.patch(os, "open", open)
+        return refused
+
+    def test_compressedMiddleNotCopied(self) -> None:
+        """
+        A compressed file in the middle whose copy cannot be made is
+        reported, its descriptor closed; the file at the name is read.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(2))
+        self.numbered(1).write_bytes(gzip.compress(b"middle\n"))
+        self.append(b"c\n")
+        before = self.noSpace()
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual(self.reasons(), ["log.1: a file rotated away between two looks,"
+                                          " not read: No space left on device"])
+        self.assertEqual(self.noSpace(), before)
+
+    def test_compressedAtNameNotCopied(self) -> None:
+        """
+        A compressed file put at the name whose copy cannot be made is
+        reported once, not raised; it is read once copies can be made.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        before = self.noSpace()
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), ["log: No space left on device"])
+        self.assertEqual(self.noSpace(), before)
+        self._patches.pop().restore()
+        self._patches.pop().restore()
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+
+    def test_firstCompressedNotCopied(self) -> None:
+        """
+        A compressed file at the name at the first look whose copy cannot
+        be made is reported once, not raised.
+        """
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        self.noSpace()
+        for _ in range(2):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), ["log: No space left on device"])
+
+    def test_unreadableAtNameReadWhenRotated(self) -> None:
+        """
+        A file at the name that could not be opened for a while and is
+        rotated away before the next look is read as a file in the middle
+        once it can be opened.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"u\n")
+        refused = self.refuse()
+        self.assertEqual(flat(self.follower.read()), [])
+        refused.clear()
+        self.rotate()
+        self.append(b"v\n")
+        self.assertEqual(flat(self.follower.read()), [b"u", b"v"])
+        self.assertEqual(self.reasons(), ["log: Permission denied"])
+
+    def test_stillUnreadableWhenRotatedSilent(self) -> None:
+        """
+        A file at the name that cannot be opened, rotated away, is tried
+        again as a file in the middle: failing the same way, it is not
+        reported again.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"u\n")
+        self.refuse()
+        self.assertEqual(flat(self.follower.read()), [])
+        self.rotate()
+        self.append(b"v\n")
+        self.assertEqual(flat(self.follower.read()), [b"v"])
+        self.assertEqual(self.reasons(), ["log: Permission denied"])
+
+    def test_otherFileAtListedNumber(self) -> None:
+        """
+        A file in the middle whose number is taken, between the listing
+        and its opening, by a directory is looked for at its new number.
+        """
+        def replace() -> None:
+            self.shift(keep=4)
+            os.mkdir(self.numbered(1))
+
+        self.assertEqual(self.middleMovedWhileOpened(replace), [b"m", b"x"])
+        self.assertEqual(self.errors, [])
+
+    def middleMovedWhileOpened(self, move: Callable[[], None]) -> List[bytes]:
+        return ReviewedTests.middleMovedWhileOpened(self, move)  # type: ignore[arg-type]
