@@ -139,8 +139,10 @@ class FileFollower:
         self._current: Optional[Generation] = None
         #: The compressed files copied.
         self._copied: Set[Fingerprint] = set()
-        #: The files seen that could not be opened (already reported).
-        self._unreadable: Set[Identity] = set()
+        #: The files seen that could not be opened, and why (already
+        #: reported): not listed again at every look, nor reported again
+        #: for the same reason once rotated away.
+        self._unreadable: Dict[Identity, str] = {}
 
     def poll(self, budget: Optional[int] = None) -> List[Piece]:
         """
@@ -264,26 +266,43 @@ class FileFollower:
         except OSError as e:
             self._fail(e)
             return False
-        self._take_name(opened, numbered_files(self.path, self._stat))
-        return True
+        return self._take_name(opened, numbered_files(self.path, self._stat))
 
-    def _take_name(self, opened: Opened, numbered: List[Numbered]) -> None:
+    def _take_name(self, opened: Opened, numbered: List[Numbered],
+                   at: Optional[Identity] = None) -> bool:
         """
         Read the file C{opened} at the name from now on; the C{numbered}
-        files there are older than it.
+        files there are older than it.  If it cannot be started (see
+        L{_start}), the failure is noted as for the file C{at} the name.
+
+        @return: Whether it is read.
         """
+        try:
+            self._current = self._start(opened)
+        except OSError as e:
+            self._fail(e, at)
+            return False
         self._fail(None)
-        self._current = self._start(opened)
         self._known = {fingerprint(f.stat) for f in numbered}
+        return True
 
     def _start(self, opened: Opened) -> Generation:
         """
         Start reading the file C{opened}: by position, or through a
         decompressed copy if it is compressed.
+
+        @raise OSError: If the copy cannot be made (C{opened} is closed
+            then).
         """
         if opened.compressed:
+            stream = os.fdopen(opened.fd, "rb")
+            try:
+                generation = self._spill(stream)
+            except OSError:
+                stream.close()
+                raise
             self._copied.add(fingerprint(opened.stat))
-            return self._spill(os.fdopen(opened.fd, "rb"))
+            return generation
         generation = self.files.add(self._source, self.name, opened.fd,
                                     identity(opened.stat), self._max_line, self._stat)
         self.active.append(generation)
@@ -300,7 +319,11 @@ class FileFollower:
         import tempfile  # Only for compressed files and standard input.
 
         spill = Spill(tempfile.TemporaryFile(prefix="txcausal-"))
-        fd = os.dup(spill.file.fileno())
+        try:
+            fd = os.dup(spill.file.fileno())
+        except OSError:
+            spill.file.close()
+            raise
         generation = self.files.add(self._source, self.name, fd, None, self._max_line,
                                     self._stat, spill)
         self.active.append(generation)
@@ -317,8 +340,8 @@ class FileFollower:
         told = at in self._unreadable if at is not None else text == self.error
         if text is not None and not told:
             self._report(LineError(self.name, 0, text))
-        if at is not None:
-            self._unreadable.add(at)
+        if at is not None and text is not None:
+            self._unreadable[at] = text
         self.error = text
 
     def _check_name(self, pieces: List[Piece]) -> None:
@@ -353,11 +376,11 @@ class FileFollower:
             at_name = identity(opened.stat)  # What was opened, not what was seen.
         numbered = numbered_files(self.path, self._stat)
         present = {identity(f.stat) for f in numbered} | {at_name}
-        self._unreadable &= present  # Forget those gone: their inodes may be reused.
+        # Forget those gone: their inodes may be reused.
+        self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}
         self._open_missed(numbered, current.identity, at_name)
-        if opened is not None:
+        if opened is not None and self._take_name(opened, numbered, at_name):
             self.rotations += 1
-            self._take_name(opened, numbered)
 
     def _truncated(self, current: Generation, pieces: List[Piece]) -> None:
         """
@@ -394,21 +417,28 @@ class FileFollower:
         mine = [g for g in self.files.generations if g.source == self._source]
         still_open = {g.identity for g in mine if g.fd >= 0 and g.identity is not None}
         closed = {g.closed_as for g in mine if g.closed_as is not None} | self._copied
-        missed = missed_files(numbered, previous, at_name, still_open | self._unreadable,
-                              closed, self._known)
+        missed = missed_files(numbered, previous, at_name, still_open, closed, self._known)
         if missed.lost is not None:
             self._report(LineError(self.name, 0, missed.lost))
         for middle in missed.files:
             try:
-                opened = self._open_numbered(middle)
+                self._start(self._open_numbered(middle))
             except OSError as e:
-                self._unreadable.add(identity(middle.stat))
-                reason = e.strerror or str(e)
-                self._report(LineError(middle.path, 0, "a file rotated away between two"
-                                       f" looks, not read: {reason}"))
+                self._fail_middle(middle, e)
             else:
-                self._start(opened)
                 self.rotations += 1
+
+    def _fail_middle(self, middle: Numbered, error: OSError) -> None:
+        """
+        Report that the numbered file C{middle} cannot be read, unless it
+        was reported already for the same reason (when it was at the name).
+        """
+        reason = error.strerror or str(error)
+        if self._unreadable.get(identity(middle.stat)) == reason:
+            return
+        self._unreadable[identity(middle.stat)] = reason
+        self._report(LineError(middle.path, 0, "a file rotated away between two looks, not"
+                               f" read: {reason}"))
 
     def _open_numbered(self, middle: Numbered) -> Opened:
         """
@@ -420,8 +450,8 @@ class FileFollower:
         wanted = identity(middle.stat)
         try:
             opened = open_regular(middle.path, self._stat)
-        except FileNotFoundError:
-            pass
+        except OSError:
+            pass  # Rotated again; another file (of any kind) may be there now.
         else:
             if identity(opened.stat) == wanted:
                 return opened
