@@ -73,6 +73,32 @@ class FollowTests(FilesTestCase):
         files.stopFollowing()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_followingSurvivesAnError(self) -> None:
+        """
+        A look that raises does not stop the following: what it raised is
+        counted and shown among the file problems, and the next look is
+        made as usual.
+        """
+        log = write_log(self.dir / "app.log", [])
+        files = LogFiles([str(log)], self.clock, interval=0.5, runInThread=inline)
+        self.addCleanup(files.close)
+        [follower] = files._followers
+        poll = follower.poll
+        fails = [OSError(28, "No space left on device")]
+
+        def failOnce(budget: Optional[int] = None) -> object:
+            if fails:
+                raise fails.pop()
+            return poll(budget)
+
+        follower.poll = failOnce  # type: ignore[method-assign]
+        files.startFollowing()
+        self.assertEqual(files.status()["file_problems"], 1)
+        self.assertIn("No space left on device", files.status()["recent_file_problems"][0])
+        append_log(log, client_messages())
+        self.clock.advance(0.5)
+        self.assertEqual(len(files.index), 3)
+
     def test_rotation(self) -> None:
         """
         A file renamed away and replaced: both are read (the old one until
