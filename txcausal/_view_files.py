@@ -187,7 +187,12 @@ class LogFiles:
     def _tick(self) -> None:
         if self._stopped:
             return
-        more = self.readAvailable(self._budget)
+        more = False
+        try:
+            more = self.readAvailable(self._budget)
+        except Exception as e:  # Shown, and the next look made: never stop silently.
+            self._file_problem(LineError("txcausal web", 0,
+                                         f"a look at the files failed, tried again: {e!r}"))
         self._call = self._reactor.callLater(0 if more else self._interval, self._tick)
 
     def close(self) -> None:
