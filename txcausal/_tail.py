@@ -27,7 +27,9 @@ in its file is known (see L{txcausal._stream_state}).
     start: it is told by its size, now below where the reading got to, or,
     when it was written past that point before the next look, by the last
     bytes read no longer being there.  Its copy, the newest numbered file,
-    if it holds those bytes at the same place, is read to its end first;
+    if it holds those bytes at the same place, is read to its end first
+    (lines written between the copy and the truncation are in neither
+    file: lost, as with any C{copytruncate}, and the report says so);
     without one, that lines may have been missed is reported.
   - A file that does not exist yet is looked for at each look.
   - A last line without its newline is read once the file stops growing if
@@ -395,7 +397,8 @@ class FileFollower:
             copy, opened = found
             current.moved(opened.fd, identity(opened.stat))
             reason = (f"truncated, copied to {os.path.basename(copy.path)} first: its end"
-                      " read, then the file again from its start")
+                      " read, then the file again from its start; lines written between the"
+                      " copy and the truncation were lost (copytruncate)")
         else:
             reason = ("truncated; reading it again from the start: lines written since the"
                       " last look may have been missed")

@@ -165,7 +165,7 @@ class Generation:
         """
         The file's size now.
         """
-        return os.fstat(self.fd).st_size
+        return self.stat(self.fd).st_size
 
     def truncated(self) -> bool:
         """

@@ -600,7 +600,22 @@ class CopyTruncateTests(FollowerCase):
         self.append(b"after\n")
         self.assertEqual(flat(self.follower.read()), [b"before the copy", b"after"])
         self.assertEqual(self.reasons(), ["log: truncated, copied to log.1 first: its end"
-                                          " read, then the file again from its start"])
+                                          " read, then the file again from its start; lines"
+                                          " written between the copy and the truncation"
+                                          " were lost (copytruncate)"])
+
+    def test_sizeByInjectedStat(self) -> None:
+        """
+        The size of a file being read, which tells a truncation, is read
+        with the follower's C{stat}.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        [generation] = self.follower.active
+        looked: List[Union[str, int]] = []
+        self.before_stat = looked.append
+        self.assertEqual(generation.size(), 2)
+        self.assertEqual(looked, [generation.fd])
 
     def test_noCopyReported(self) -> None:
         """
