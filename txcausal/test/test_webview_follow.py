@@ -12,6 +12,7 @@ from typing import List, Optional
 import orjson
 
 from txcausal import _view_files
+from txcausal._tail_files import Piece
 from txcausal._view_task import text_predicate
 from txcausal.webview import LogFiles, Search
 
@@ -86,7 +87,7 @@ class FollowTests(FilesTestCase):
         poll = follower.poll
         fails = [OSError(28, "No space left on device")]
 
-        def failOnce(budget: Optional[int] = None) -> object:
+        def failOnce(budget: Optional[int] = None) -> List[Piece]:
             if fails:
                 raise fails.pop()
             return poll(budget)
