@@ -61,6 +61,7 @@ from ._tail_files import (
     daemon_thread,
     find_copy,
     generation_size,
+    open_numbered,
     open_regular,
     whole_json,
 )
@@ -425,7 +426,7 @@ class FileFollower:
             self._report(LineError(self.name, 0, missed.lost))
         for middle in missed.files:
             try:
-                self._start(self._open_numbered(middle))
+                self._start(open_numbered(middle, self.path, self._stat))
             except OSError as e:
                 self._fail_middle(middle, e)
             else:
@@ -442,27 +443,3 @@ class FileFollower:
         self._unreadable[identity(middle.stat)] = reason
         self._report(LineError(middle.path, 0, "a file rotated away between two looks, not"
                                f" read: {reason}"))
-
-    def _open_numbered(self, middle: Numbered) -> Opened:
-        """
-        Open the numbered file C{middle}: at its path, or, if it is no
-        longer there (rotated again meanwhile), at its new number.
-
-        @raise OSError: If it cannot be opened, or was not found.
-        """
-        wanted = identity(middle.stat)
-        try:
-            opened = open_regular(middle.path, self._stat)
-        except OSError:
-            pass  # Rotated again; another file (of any kind) may be there now.
-        else:
-            if identity(opened.stat) == wanted:
-                return opened
-            os.close(opened.fd)
-        for found in numbered_files(self.path, self._stat):
-            if identity(found.stat) == wanted:
-                opened = open_regular(found.path, self._stat)
-                if identity(opened.stat) == wanted:
-                    return opened
-                os.close(opened.fd)
-        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))

@@ -36,7 +36,15 @@ from orjson import JSONDecodeError, loads
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import _GZIP_MAGIC, CHUNK_BYTES, LineSplitter, wrap_stream
 from ._stream_state import StreamState
-from ._tail_rotated import Fingerprint, Identity, Numbered, Stat, fingerprint, identity
+from ._tail_rotated import (
+    Fingerprint,
+    Identity,
+    Numbered,
+    Stat,
+    fingerprint,
+    identity,
+    numbered_files,
+)
 
 StartThread = Callable[[Callable[[], None]], None]
 
@@ -373,3 +381,29 @@ def whole_json(line: Optional[bytes]) -> bool:
     except JSONDecodeError:
         return False
     return True
+
+
+def open_numbered(middle: Numbered, path: str, stat: Stat) -> Opened:
+    """
+    Open the numbered file C{middle} of the file at C{path}: at its own
+    path, or, if it is no longer there (rotated again meanwhile), at its
+    new number.
+
+    @raise OSError: If it cannot be opened, or was not found.
+    """
+    wanted = identity(middle.stat)
+    try:
+        opened = open_regular(middle.path, stat)
+    except OSError:
+        pass  # Rotated again; another file (of any kind) may be there now.
+    else:
+        if identity(opened.stat) == wanted:
+            return opened
+        os.close(opened.fd)
+    for found in numbered_files(path, stat):
+        if identity(found.stat) == wanted:
+            opened = open_regular(found.path, stat)
+            if identity(opened.stat) == wanted:
+                return opened
+            os.close(opened.fd)
+    raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
