@@ -34,7 +34,7 @@ from typing import Any, Dict, Generator, List
 
 import treq
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.task import react
+from twisted.internet.task import deferLater, react
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
@@ -50,6 +50,11 @@ WARMUP = 50
 #: Messages a traced request logs in each process: its action's start and
 #: finish.
 MESSAGES = 2
+#: How long each block waits after its last request, inside its timing:
+#: four times C{ThreadedWriter}'s linger, so that its writer threads have
+#: written the block's messages before the block's clocks are read, and their
+#: work counts in the block that logged them, not in the next.
+SETTLE = 0.02
 
 
 class Hello(Resource):
@@ -121,10 +126,10 @@ def _fetch(get: Any, url: str) -> Generator[Any, Any, bytes]:
 
 
 @inlineCallbacks
-def _block(get: Any, url: str, cpu_url: str,
+def _block(reactor: Any, get: Any, url: str, cpu_url: str,
            count: int) -> Generator[Any, Any, List[float]]:
     """
-    Make C{count} requests one after the other.
+    Make C{count} requests one after the other, then wait L{SETTLE} seconds.
 
     @return: The client's CPU time and the server's over the block.
     """
@@ -132,6 +137,7 @@ def _block(get: Any, url: str, cpu_url: str,
     client = time.process_time()
     for _ in range(count):
         yield _fetch(get, url)
+    yield deferLater(reactor, SETTLE, lambda: None)
     client = time.process_time() - client
     server = float((yield _fetch(treq.get, cpu_url))) - server
     return [client, server]
@@ -155,10 +161,11 @@ def client(reactor: Any, config: str, requests: int, blocks: int,
         gets = {"plain": treq.get, "traced": txcausal.treq.get}
         totals = {f"{kind}_{side}": 0.0 for kind in KINDS for side in ("client", "server")}
         for kind in KINDS:
-            yield _block(gets[kind], f"{base}/{kind}", f"{base}/cpu", WARMUP)
+            yield _block(reactor, gets[kind], f"{base}/{kind}", f"{base}/cpu", WARMUP)
         for block in range(blocks):
             for kind in rotated(KINDS, block):
-                spent = yield _block(gets[kind], f"{base}/{kind}", f"{base}/cpu", requests)
+                spent = yield _block(reactor, gets[kind], f"{base}/{kind}", f"{base}/cpu",
+                                     requests)
                 totals[f"{kind}_client"] += spent[0]
                 totals[f"{kind}_server"] += spent[1]
         yield _fetch(treq.get, f"{base}/flush")

@@ -42,6 +42,11 @@ TURN = "11 one request per reactor turn"
 LOW = "14 low rate, 10 messages a second"
 THREADS = "15 four threads logging at once"
 MINIMAL_NAME = "a minimal writer thread"
+#: Scenario 11 also runs txcausal's FileDestination beside a thread that
+#: does nothing (L{bench._turns_child.IdleThread}): what a thread costs the
+#: reactor thread whatever it does, against FileDestination alone.
+IDLE = {("txcausal", "sleeping"): "FileDestination beside a thread that never wakes",
+        ("txcausal", "waking"): "FileDestination beside a thread waking every 5 ms"}
 CPU = "CPU per message until written, over no logging"
 REACTOR = "reactor-thread CPU per message, over no logging"
 
@@ -113,6 +118,11 @@ def _rows(scenario: str, cpu: Dict[Tuple[str, str], float],
         rows.append(compare(f"{scenario}, {MINIMAL_NAME}", CPU, "us",
                             {"txcausal": cpu[MINIMAL], TX_FILE: file[TX_FILE]}, TX_FILE,
                             note="the least a writer thread can do"))
+    for contender, name in IDLE.items():
+        if contender in cpu:
+            rows.append(compare(f"{scenario}, {name}", CPU, "us",
+                                {"txcausal": cpu[contender], TX_FILE: file[TX_FILE]}, TX_FILE,
+                                note="a thread that does nothing"))
     if reactor is not None:
         rows.append(compare(f"{scenario}, {THREADED}", REACTOR, "us",
                             _named(reactor, "threaded"), ELIOT, 2.0 if targets else None,
@@ -128,7 +138,7 @@ def _turns(settings: Settings, workdir: Workdir) -> Tuple[Figures, str]:
     # server is in, where 3,000 (30 ms, some six rounds of the writer's
     # thread) weighed the writer's start and stop and its first rounds.
     requests = "120" if settings.quick else "20000"
-    contenders = [*CONTENDERS, MINIMAL]
+    contenders = [*CONTENDERS, MINIMAL, *IDLE]
     figures: Figures = {contender: [] for contender in contenders}
     for round_ in range(1 if settings.quick else settings.repeats):
         for library, config in rotated(contenders, round_):
@@ -165,6 +175,8 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
         *_rows(LOW, _over_baseline(slow, "slow_cpu_us", 1),
                _over_baseline(slow, "slow_reactor_us", 1), False, messages),
         # The reactor thread only waits for the four threads.
-        *_rows(THREADS, _over_baseline(turns, "threads_cpu_us", REQUEST_MESSAGES), None, False,
+        *_rows(THREADS, {contender: figure for contender, figure in
+                         _over_baseline(turns, "threads_cpu_us", REQUEST_MESSAGES).items()
+                         if contender not in IDLE}, None, False,
                f"{requests} in all"),
     ]

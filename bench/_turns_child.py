@@ -8,7 +8,10 @@ C{LIBRARY} is C{txcausal}, C{eliot} or C{none} (the same work, nothing
 logged: the baseline the parent subtracts); C{CONFIG} is C{file} (the
 library's file destination, written on the logging thread) or C{threaded}
 (its C{ThreadedWriter} around it), and for txcausal C{minimal} too (a
-L{MinimalThread}: the least a writer thread can do).  C{MODE}:
+L{MinimalThread}: the least a writer thread can do), and C{sleeping} and
+C{waking}: its file destination beside an L{IdleThread} that never wakes, or
+that wakes every 5 ms and does nothing (what a thread costs the reactor
+thread, whatever it does).  C{MODE}:
 
   - C{turns}: C{AMOUNT} requests, one per reactor turn (a request is an
     action and one message in it, three messages), then, in the same
@@ -34,7 +37,7 @@ import threading
 import time
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Callable, Dict, Generator, List
+from typing import Any, Callable, Dict, Generator, List, Optional
 
 import orjson
 from attrs import define
@@ -135,6 +138,38 @@ class MinimalThread:
         os.write(self._fd, self._take())
 
 
+class IdleThread:
+    """
+    A thread that does nothing: it waits, for ever or C{interval} seconds
+    at a time, until stopped.  Beside a file destination, it shows what a
+    thread costs the reactor thread even when it does no work: its mere
+    existence (the C library's single-thread fast paths are gone) and, if
+    it wakes, its wake-ups.
+    """
+
+    def __init__(self, interval: Optional[float]) -> None:
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            pass
+
+    def stop(self) -> None:
+        """
+        Stop the thread.
+        """
+        self._stopping.set()
+        self._thread.join()
+
+
+#: The idle threads beside a file destination, by configuration: how long
+#: each waits at a time (C{None}: until stopped).
+IDLE_CONFIGS = {"sleeping": None, "waking": 0.005}
+
+
 @define
 class Output:
     """
@@ -148,6 +183,7 @@ class Output:
     reactor: Any
     writer: Any = None
     destination: Any = None
+    idle: Optional[IdleThread] = None
 
     def start(self) -> None:
         """
@@ -165,6 +201,8 @@ class Output:
         elif self.library == "txcausal":
             import txcausal
 
+            if self.config in IDLE_CONFIGS:
+                self.idle = IdleThread(IDLE_CONFIGS[self.config])
             self.destination = txcausal.to_file(self.file)
         else:
             import eliot
@@ -188,6 +226,9 @@ class Output:
             remove(destination)
             if isinstance(destination, MinimalThread):
                 destination.stop()
+        if self.idle is not None:
+            idle, self.idle = self.idle, None
+            idle.stop()
         return succeed(None)
 
 
@@ -322,7 +363,7 @@ def slow(reactor: Any, library: str, config: str, seconds: float,
 
 def main(reactor: Any, library: str, config: str, mode: str, amount: str,
          directory: str) -> "Deferred[None]":
-    if (library, config) != ("txcausal", "minimal") and (
+    if not (library == "txcausal" and (config == "minimal" or config in IDLE_CONFIGS)) and (
             library not in ("txcausal", "eliot", "none") or config not in ("file", "threaded")):
         raise ValueError(f"unknown contender {library} {config}")
     d: Deferred[Dict[str, float]]
