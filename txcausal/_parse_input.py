@@ -51,7 +51,7 @@ from ._source import (
 )
 from ._stream_state import Place, StreamState, TextEvent
 from ._tasklevel import MAX_TASK_LEVEL_DEPTH
-from ._twisted_records import split_text_line, twisted_record
+from ._twisted_records import Repeats, split_text_line, twisted_record
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
 Message = Dict[str, Any]
@@ -288,13 +288,18 @@ class MessageReader:
         for message in self.finish(state):
             yield state.where(message), message
 
-    def decode_span(self, data: bytes, name: str) -> List[Message]:
+    def decode_span(self, data: bytes, name: str, repeat: int = 0) -> List[Message]:
         """
         The messages of the bytes of a place given by L{decode_at}, read
         back.
+
+        @param repeat: For a Twisted record, how many records of its bytes
+            came before it (its
+            L{REPEAT_FIELD<txcausal._twisted_records.REPEAT_FIELD>}, if any): without it, the
+            record reads back with the task UUID of the first of them.
         """
         splitter = LineSplitter(self._max_line)
-        state = StreamState(name)
+        state = StreamState(name, repeats=Repeats(repeat))
         lines = splitter.feed(data) + splitter.finish()
         return [*self.decode((lines,), state), *self.finish(state)]
 
@@ -356,7 +361,7 @@ class MessageReader:
             if not record:
                 continue
             try:
-                message = twisted_record(record)
+                message = twisted_record(record, state.repeats)
             except (ValueError, UnicodeDecodeError) as e:
                 self._error(state.name, state.lineno, f"skipped: bad Twisted log record ({e})")
                 continue

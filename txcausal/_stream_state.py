@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from attrs import define, field
 
 from ._source import TOO_LONG, line_length
-from ._twisted_records import text_event
+from ._twisted_records import Repeats, text_event
 
 Message = Dict[str, Any]
 #: Where a message's bytes are in a file: C{(offset, length)}.
@@ -56,14 +56,14 @@ class TextEvent:
             self.texts.append(line[1:])
             self.lines.append(line)
 
-    def message(self) -> Message:
+    def message(self, repeats: Repeats) -> Message:
         """
-        The event as a C{twisted:log} message.
+        The event as a C{twisted:log} message, counted in C{repeats}.
         """
         text = b"\n".join(self.texts).decode("utf-8", "replace")
         if self.cut:
             text += f"\n[{self.cut} more lines cut]"
-        return text_event(self.when, self.system, text, b"\n".join(self.lines))
+        return text_event(self.when, self.system, text, b"\n".join(self.lines), repeats)
 
 
 @define
@@ -76,11 +76,13 @@ class StreamState:
 
     @ivar name: The stream's name in reports.
     @ivar lineno: The number of the last line read.
+    @ivar repeats: The Twisted records read, counted for their task UUIDs.
     """
 
     name: str
     lineno: int = 0
     text: Optional[TextEvent] = None
+    repeats: Repeats = field(factory=Repeats)
     #: The last text event finished: the message and its lines' numbers.
     _finished: Optional[Tuple[Message, int, int]] = None
     # The batch being placed: the number of its first line, and the offset
@@ -98,7 +100,7 @@ class StreamState:
         pending, self.text = self.text, None
         if pending is None:
             return None
-        message = pending.message()
+        message = pending.message(self.repeats)
         self._finished = (message, pending.first, pending.last)
         return message
 

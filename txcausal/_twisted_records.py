@@ -13,7 +13,13 @@ source files.
 Each record becomes a one-message task of type C{twisted:log} whose
 UUID is derived from the record's own bytes (L{record_uuid}): the same
 record gets the same UUID whichever file, name or compression it is read
-from, so C{tree -u} and C{story} find it.
+from, so C{tree -u} and C{story} find it.  A record byte for byte the same
+as one before it in its stream (trial's text log has times to the second,
+so a loop logging one line writes such repeats) is a task of its own: its
+UUID is derived from its bytes and how many of them came before
+(L{Repeats}), which its message says in L{REPEAT_FIELD}.  A repeat's UUID
+is thus the same whichever way the stream is read, as long as it is read
+from the same start.
 """
 
 from __future__ import annotations
@@ -64,11 +70,78 @@ _TRACEBACK_START = "Traceback (most recent call last):"
 _FRAMELESS = "Failure: "
 
 
+#: The field of a Twisted record's message that says how many records of
+#: the same bytes came before it in its stream; absent for the first.
+REPEAT_FIELD = "log_repeat"
+
+#: How many records L{Repeats} remembers at least: it forgets them when the
+#: time of the records changes past that many (records of the same bytes
+#: have the same time).
+_REMEMBERED = 4096
+
+
 def record_uuid(data: bytes) -> str:
     """
     The task UUID of a Twisted record: a UUID derived from its bytes.
     """
     return str(uuid5(_NAMESPACE, data.decode("utf-8", "surrogateescape")))
+
+
+class Repeats:
+    """
+    The Twisted records of one stream, counted by their bytes, so that
+    records of the same bytes get a task UUID each (L{uuid_for}).
+
+    Records of the same bytes have the same time (it is in their bytes), so
+    the counts are forgotten, past L{_REMEMBERED} records, only when the
+    time changes: a repeat is told apart unless the clock went back to its
+    time after that many other records (or, for records without a time, unless
+    that many came between).
+    """
+
+    __slots__ = ("_seen", "_time", "_first")
+
+    def __init__(self, first: int = 0) -> None:
+        """
+        @param first: How many times each record was seen before: for
+            reading a record back from its place alone (see
+            L{MessageReader.decode_span
+            <txcausal._parse_input.MessageReader.decode_span>}).
+        """
+        self._seen: Dict[str, int] = {}
+        self._time: Optional[float] = None
+        self._first = first
+
+    def uuid_for(self, data: bytes, when: Optional[float]) -> Tuple[str, int]:
+        """
+        The task UUID of the record of bytes C{data} and time C{when}, next
+        in the stream, and how many records of these bytes came before it.
+        """
+        uuid = record_uuid(data)
+        if when is None or when != self._time:
+            self._time = when
+            if len(self._seen) >= _REMEMBERED:
+                self._seen.clear()
+        repeat = self._seen.get(uuid, self._first)
+        self._seen[uuid] = repeat + 1
+        if repeat:
+            uuid = str(uuid5(_NAMESPACE, f"{uuid}/{repeat}"))
+        return uuid, repeat
+
+
+def _identify(message: Message, data: bytes, repeats: Optional[Repeats]) -> None:
+    """
+    Give the message of the Twisted record of bytes C{data} its task UUID
+    and level (and L{REPEAT_FIELD}), counting it in C{repeats} if given.
+    """
+    if repeats is None:
+        uuid, repeat = record_uuid(data), 0
+    else:
+        uuid, repeat = repeats.uuid_for(data, message.get(TIMESTAMP_FIELD))
+    message[TASK_UUID_FIELD] = uuid
+    message[TASK_LEVEL_FIELD] = [1]
+    if repeat:
+        message[REPEAT_FIELD] = repeat
 
 
 def safe_format(log_format: Any, event: Dict[str, Any]) -> str:
@@ -163,7 +236,7 @@ def failure_fields(failure: Any) -> Message:
     }
 
 
-def twisted_record(data: bytes) -> Message:
+def twisted_record(data: bytes, repeats: Optional[Repeats] = None) -> Message:
     """
     Turn one Twisted JSON log record into a message.
 
@@ -175,6 +248,8 @@ def twisted_record(data: bytes) -> Message:
     C{reason} and C{traceback}.
 
     @param data: The JSON of the record, without its C{\\x1e} separator.
+    @param repeats: The records of the stream so far, if counted (see
+        L{Repeats}).
     @raise ValueError: If C{data} is not a Twisted log record.
     """
     raw = decode_json(data)
@@ -204,8 +279,7 @@ def twisted_record(data: bytes) -> Message:
     if not isinstance(message.get(TASK_UUID_FIELD), str) or not _is_level(
         message.get(TASK_LEVEL_FIELD)
     ):
-        message[TASK_UUID_FIELD] = record_uuid(data)
-        message[TASK_LEVEL_FIELD] = [1]
+        _identify(message, data, repeats)
     return message
 
 
@@ -238,21 +312,25 @@ def split_text_line(line: bytes) -> Optional[Tuple[Optional[float], str, bytes]]
     return iso_timestamp(stamp.decode("ascii")), system.decode("utf-8", "replace"), rest
 
 
-def text_event(when: Optional[float], system: str, text: str, data: bytes) -> Message:
+def text_event(when: Optional[float], system: str, text: str, data: bytes,
+               repeats: Optional[Repeats] = None) -> Message:
     """
     A C{twisted:log} message for an event of Twisted's text log format.
 
     @param text: The event's text, continuation lines joined.
     @param data: The event's bytes, to derive its UUID from.
+    @param repeats: The records of the stream so far, if counted (see
+        L{Repeats}).
     """
     message: Message = {
         MESSAGE_TYPE_FIELD: TWISTED_MESSAGE_TYPE,
-        TASK_UUID_FIELD: record_uuid(data),
+        TASK_UUID_FIELD: None,
         TASK_LEVEL_FIELD: [1],
         TIMESTAMP_FIELD: when,
         "log_system": system,
         "log_text": text,
     }
+    _identify(message, data, repeats)
     where = text.find(_TRACEBACK_START)
     if where >= 0:
         traceback = text[where:]

@@ -27,6 +27,7 @@ from ._source import DEFAULT_MAX_LINE_BYTES
 from ._stream_state import StreamState
 from ._tail import FileFollower
 from ._tail_files import Generation, OpenFiles, Piece, StartThread, daemon_thread
+from ._twisted_records import REPEAT_FIELD
 from ._view_index import TaskIndex
 from ._view_source import ITaskSource, LoadedTask, RunInThread, Search, off_reactor, only_task
 from ._wire import TASK_UUID_FIELD
@@ -39,9 +40,12 @@ DEFAULT_MAX_TASKS = 2_000_000
 #: past it the oldest is closed (its descriptor and, once deleted, its disk
 #: space given back).
 MAX_RETIRED = 100
-#: Positions are C{generation << _SHIFT | offset}.
+#: Positions are C{generation << _SHIFT | offset}; lengths are
+#: C{repeat << _SHIFT | length}, C{repeat} the L{REPEAT_FIELD} of a Twisted
+#: record (below C{_MAX_REPEAT}), to read it back with its task UUID.
 _SHIFT = 40
 _OFFSET_MASK = (1 << _SHIFT) - 1
+_MAX_REPEAT = 1 << (64 - _SHIFT)
 
 
 @implementer(ITaskSource)
@@ -161,6 +165,9 @@ class LogFiles:
                 summary = index.summary_for(message[TASK_UUID_FIELD])
                 refs, ref = summary.refs, base | offset
                 if not refs or refs[-2] != ref:
+                    repeat = message.get(REPEAT_FIELD)
+                    if repeat.__class__ is int and 0 < repeat < _MAX_REPEAT:
+                        length |= repeat << _SHIFT
                     refs.append(ref)
                     refs.append(length)
                 summary.note(message, source)
@@ -224,11 +231,12 @@ class LogFiles:
         reader = MessageReader(max_line=self.max_line)
         for i in range(0, len(refs), 2):
             generation = generations[refs[i] >> _SHIFT]
+            length, repeat = refs[i + 1] & _OFFSET_MASK, refs[i + 1] >> _SHIFT
             try:
-                data = generation.read(refs[i + 1], refs[i] & _OFFSET_MASK)
+                data = generation.read(length, refs[i] & _OFFSET_MASK)
             except OSError:
                 data = b""
-            found = [m for m in reader.decode_span(data, generation.name)
+            found = [m for m in reader.decode_span(data, generation.name, repeat)
                      if m[TASK_UUID_FIELD] == uuid]
             if not found:
                 unavailable += 1
@@ -251,8 +259,11 @@ class LogFiles:
         predicate, found = search.predicate, search.found
         reader = MessageReader(needle=search.needle, fold_case=True, max_line=self.max_line)
         for generation, end in ends:
-            start = search.progress.get(generation.number, 0)
-            state = StreamState(generation.name)
+            # The state is kept: a Twisted record's task UUID depends on
+            # the records before it (see Repeats).
+            start, state = search.progress.get(generation.number, (0, None))
+            if state is None:
+                state = StreamState(generation.name)
             try:
                 batches = generation.batches(start, end)
                 for message in chain(reader.decode(batches, state), reader.finish(state)):
@@ -260,7 +271,7 @@ class LogFiles:
                         found.add(message[TASK_UUID_FIELD])
             except OSError:
                 pass  # Closed: its messages are no longer shown.
-            search.progress[generation.number] = end
+            search.progress[generation.number] = (end, state)
         with self.index.locked:
             forgotten = [uuid for uuid in found if not self.index.knows(uuid)]
         found.difference_update(forgotten)

@@ -83,7 +83,7 @@ class Search:
     predicate: Predicate
     needle: Optional[bytes] = None
     found: Set[str] = field(factory=set)
-    progress: Dict[Any, int] = field(factory=dict)
+    progress: Dict[Any, Any] = field(factory=dict)
 
 
 class ITaskSource(Interface):

@@ -239,6 +239,21 @@ class TreeSelectionTests(SynchronousTestCase):
         self.assertIn("log_text: Hello world", cli(["tree", "-u", uuid], data)[1])
         self.assertIn("◆ twisted:log/1", cli(["story", uuid], data)[1])
 
+    def test_repeatedTextLines(self) -> None:
+        """
+        Identical lines of trial's text log (its times have a resolution of
+        a second, so a loop logging one line writes them) are a task each,
+        each found again with C{tree -u}.
+        """
+        line = b"2026-12-06 04:58:39+0000 [-] polling again\n"
+        data = line * 3
+        out = cli(["tree"], data)[1]
+        uuids = re.findall(r"^(\S+)\n.*?twisted:log/1", out, re.M | re.S)
+        self.assertEqual(len(set(uuids)), 3, out)
+        for uuid in uuids:
+            found = cli(["tree", "-u", uuid], data)[1]
+            self.assertEqual(found.count("polling again"), 1, found)
+
     def test_json(self) -> None:
         """
         C{--json} writes each task as one JSON document per line, selected

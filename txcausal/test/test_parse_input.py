@@ -322,6 +322,21 @@ class PlacesTests(SynchronousTestCase):
             self.assertIn(message, reader.decode_span(span, "log"), span)
             self.assertFalse(span.endswith(b"\n") or span.startswith(b"\n"), span)
 
+    def test_repeatsReadBack(self) -> None:
+        """
+        Records of the same bytes are a task each, and each reads back
+        from its place into itself, given its C{log_repeat}.
+        """
+        line = b"2026-12-06 04:58:39+0000 [-] polling again\n"
+        record = b'\x1e{"log_format": "x", "log_time": 7.0}\n'
+        data = line * 3 + record * 2 + line
+        placed = self.placed(data, [len(line) + 3])
+        self.assertEqual(len({m["task_uuid"] for _, m in placed}), 6)
+        reader = MessageReader()
+        for (offset, length), message in placed:
+            span = data[offset : offset + length]
+            self.assertIn(message, reader.decode_span(span, "log", message.get("log_repeat", 0)))
+
     def test_textEventPlace(self) -> None:
         """
         The place of a text event covers its first line and its

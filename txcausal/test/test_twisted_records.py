@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._twisted_records import (
+    _REMEMBERED,
     MAX_FORMAT_WIDTH,
+    REPEAT_FIELD,
+    Repeats,
     failure_fields,
     record_uuid,
     safe_format,
@@ -166,3 +169,72 @@ class RecordTests(SynchronousTestCase):
             message = text_event(1.0, "-", text, text.encode())
             self.assertEqual((message["exception"], message["reason"]), (exception, reason))
             self.assertEqual(message["traceback"], text[text.index("Traceback"):])
+
+
+class RepeatsTests(SynchronousTestCase):
+    """
+    Tests for L{Repeats}: records of the same bytes in one stream get a
+    task UUID each.
+    """
+
+    def test_firstKeepsItsUUID(self) -> None:
+        """
+        The first record of some bytes gets the UUID of its bytes alone
+        (L{record_uuid}) and no L{REPEAT_FIELD}; records of other bytes
+        are counted apart.
+        """
+        repeats = Repeats()
+        self.assertEqual(repeats.uuid_for(b"a", 1.0), (record_uuid(b"a"), 0))
+        self.assertEqual(repeats.uuid_for(b"b", 1.0), (record_uuid(b"b"), 0))
+        self.assertNotIn(REPEAT_FIELD, text_event(1.0, "-", "a", b"a", Repeats()))
+
+    def test_repeatsApart(self) -> None:
+        """
+        Each repeat of the same bytes gets a UUID of its own and its number
+        in L{REPEAT_FIELD}; a second count of the same stream gives the same
+        UUIDs.
+        """
+        def count() -> list:  # type: ignore[type-arg]
+            repeats = Repeats()
+            return [text_event(1.0, "-", "a", b"a", repeats) for _ in range(3)]
+
+        events = count()
+        self.assertEqual(len({e["task_uuid"] for e in events}), 3)
+        self.assertEqual([e.get(REPEAT_FIELD) for e in events], [None, 1, 2])
+        self.assertEqual(count(), events)
+
+    def test_records(self) -> None:
+        """
+        Twisted JSON records of the same bytes are counted too; a record
+        that has its own task UUID is not renamed.
+        """
+        repeats, data = Repeats(), twisted_log()[1:].strip()
+        first, second = twisted_record(data, repeats), twisted_record(data, repeats)
+        self.assertEqual(first["task_uuid"], record_uuid(data))
+        self.assertNotEqual(second["task_uuid"], first["task_uuid"])
+        self.assertEqual(second[REPEAT_FIELD], 1)
+        own = orjson.dumps({"log_time": 1.0, "task_uuid": "mine", "task_level": [1]})
+        self.assertEqual([twisted_record(own, repeats)["task_uuid"] for _ in "ab"],
+                         ["mine", "mine"])
+
+    def test_first(self) -> None:
+        """
+        Counting from C{first} gives the UUID of the repeat of that number,
+        as when reading a record back alone.
+        """
+        repeats = Repeats()
+        third = [repeats.uuid_for(b"a", 1.0) for _ in range(3)][2]
+        self.assertEqual(Repeats(2).uuid_for(b"a", 1.0), third)
+
+    def test_forgottenWhenTheTimeChanges(self) -> None:
+        """
+        Past L{_REMEMBERED} records, the counts are forgotten when the time
+        changes, not before: repeats of the same time are all told apart.
+        """
+        repeats = Repeats()
+        repeats.uuid_for(b"a", 1.0)
+        for i in range(_REMEMBERED):
+            repeats.uuid_for(b"%d" % i, 1.0)
+        self.assertEqual(repeats.uuid_for(b"a", 1.0)[1], 1)
+        self.assertEqual(repeats.uuid_for(b"b", 2.0)[1], 0)
+        self.assertEqual(repeats.uuid_for(b"a", 1.0)[1], 0)

@@ -129,6 +129,27 @@ class JoinTests(FilesTestCase):
         self.assertEqual(sorted(kinds), ["from:trial", "twisted:log"])
         self.assertEqual(files.errors, 0)
 
+    def test_repeatedLines(self) -> None:
+        """
+        Identical lines of trial's text log, and identical Twisted records,
+        are a task each in the index, each read back from its place, and
+        each found by a search for its UUID.
+        """
+        log = self.dir / "test.log"
+        log.write_bytes(b"2024-05-01 10:00:00+0000 [-] polling again\n" * 3 + TWISTED_RECORD * 2)
+        files = self.source(log)
+        uuids = [s.uuid for s in files.index.summaries()]
+        self.assertEqual(len(set(uuids)), 5)
+        texts = []
+        for uuid in uuids:
+            loaded = self.load(files, uuid)
+            self.assertEqual(loaded.unavailable, 0)
+            texts.append(only(list(loaded.task.messages()))["log_text"])
+            found = self.successResultOf(files.search(Search(story_predicate(uuid),
+                                                             needle_for(uuid, fold_case=True))))
+            self.assertEqual(found, {uuid})
+        self.assertEqual(sorted(texts), ["hello you"] * 2 + ["polling again"] * 3)
+
     def test_longIntegers(self) -> None:
         """
         An integer past 64 bits is loaded exactly, and sent exactly to the
@@ -256,6 +277,24 @@ class SearchAndBoundsTests(FilesTestCase):
         files.readAvailable()
         self.assertEqual(self.successResultOf(files.search(search)), {FAILING, "later"})
         self.assertEqual(len(seen), before + 1)
+
+    def test_searchContinuesOverRepeats(self) -> None:
+        """
+        A search run again after the file grew tells the repeats of a line
+        it gained from those it read before.
+        """
+        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        log = self.dir / "test.log"
+        log.write_bytes(line + TWISTED_RECORD)
+        files = self.source(log)
+        search = Search(text_predicate("polling"), needle_for("polling"))
+        self.assertEqual(len(self.successResultOf(files.search(search))), 1)
+        with log.open("ab") as f:
+            f.write(line * 2 + TWISTED_RECORD)
+        files.readAvailable()
+        found = self.successResultOf(files.search(search))
+        self.assertEqual(len(found), 3)
+        self.assertLess(found, {s.uuid for s in files.index.summaries()})
 
     def test_searchTwistedRecords(self) -> None:
         """
