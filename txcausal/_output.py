@@ -12,18 +12,12 @@ import threading
 from collections import deque
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
 
-from orjson import dumps as _dumps
 from zope.interface import implementer
 
 from ._feedback import finish_guarded
 from ._file import FileDestination
 from ._interfaces import ILogger
-from ._json import (
-    FAST_OPTIONS,
-    NULL,
-    safe_repr,
-    serialization_failure_messages,
-)
+from ._json import safe_repr, serialization_failure_messages
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._losses import _last_resort, report_failure
 from ._route import (
@@ -33,8 +27,8 @@ from ._route import (
     _guarded,
     _registered,
     _with_fields,
-    encode_line,
     plan,
+    send_routed,
 )
 from ._shortwrite import ShortWrite
 from ._wire import (
@@ -82,6 +76,8 @@ class Destinations:
         self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
         self._overflowed = 0
         self.dropped = 0
+        #: Bound once: the route's sending takes it on every message.
+        self._report = self._report_failure
 
     def add(self, *destinations: Destination) -> None:
         """
@@ -217,7 +213,7 @@ class Destinations:
                 return
             # A destination was added meanwhile.
             route = self._route
-        interrupted = self._sendRouted(message, route)
+        interrupted = send_routed(message, route, self._report)
         if interrupted is not None:
             raise interrupted
 
@@ -232,52 +228,6 @@ class Destinations:
         interrupted = self._report_failure(message, single, error, (single,))
         if interrupted is not None:
             raise interrupted
-
-    def _sendRouted(self, message: Dict[str, Any], route: Route) -> Optional[KeyboardInterrupt]:
-        """
-        Send C{message} along C{route}: encoded once for each group of
-        destinations writing JSON lines (the global fields spliced in when
-        they can be), then to the others.
-
-        @return: A L{KeyboardInterrupt} a destination raised, to re-raise.
-        """
-        groups, others, add_fields, keys, destinations = route
-        # The message with the fields added, made when first needed.
-        full = message if add_fields is None else None
-        interrupted = None
-        for encoder, default, prefix, writers in groups:
-            data = None
-            if prefix and message and message.keys().isdisjoint(keys):
-                # The global fields, encoded once, open the line, as they
-                # would open the merged message.
-                try:
-                    data = _dumps(message, default=default, option=FAST_OPTIONS)
-                except TypeError:
-                    pass
-                else:
-                    data = None if data.partition(NULL)[1] else prefix + data[1:]
-            if data is None:
-                if full is None:
-                    full = _with_fields(message, add_fields)
-                data = encode_line(encoder, default, full)
-            for write, destination in writers:
-                try:
-                    write(data)
-                except BaseException as e:
-                    if full is None:
-                        full = _with_fields(message, add_fields)
-                    interrupted = self._report_failure(
-                        full, destination, e, destinations) or interrupted
-        if others:
-            if full is None:
-                full = _with_fields(message, add_fields)
-            for destination in others:
-                try:
-                    destination(full)
-                except BaseException as e:
-                    interrupted = self._report_failure(
-                        full, destination, e, destinations) or interrupted
-        return interrupted
 
     def _buffered(self, message: Dict[str, Any]) -> bool:
         """

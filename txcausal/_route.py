@@ -81,6 +81,9 @@ Group = Tuple[JSONLineEncoder, Callable[[Any], Any], bytes, Tuple[Writer, ...]]
 #: prefixes; and every destination, as the registry calls them.
 Route = Tuple[Tuple[Group, ...], Tuple[Destination, ...], Optional[AddFields], FrozenSet[str],
               Tuple[Destination, ...]]
+#: Reports that a destination failed to take a message (see L{send_routed}).
+ReportFailure = Callable[[Dict[str, Any], Destination, BaseException, Tuple[Destination, ...]],
+                         Optional[KeyboardInterrupt]]
 
 
 def encode_line(encoder: JSONLineEncoder, default: Callable[[Any], Any],
@@ -121,6 +124,55 @@ def plan(destinations: Tuple[Destination, ...], registered: Callable[[Destinatio
     return (tuple((encoder, encoder.default, _prefix(encoder, global_fields), tuple(writers))
                   for encoder, writers in groups.values()),
             tuple(others), addFields, frozenset(global_fields), destinations)
+
+
+def send_routed(message: Dict[str, Any], route: Route, report: ReportFailure
+                ) -> Optional[KeyboardInterrupt]:
+    """
+    Send C{message} along C{route}: encoded once for each group of
+    destinations writing JSON lines (the global fields spliced in when
+    they can be), then to the others.
+
+    @param report: Reports a destination's failure to take a message,
+        given the message, the destination, the exception and every
+        destination; returns a L{KeyboardInterrupt} to re-raise.
+    @return: A L{KeyboardInterrupt} a destination raised, to re-raise.
+    """
+    groups, others, add_fields, keys, destinations = route
+    # The message with the fields added, made when first needed.
+    full = message if add_fields is None else None
+    interrupted = None
+    for encoder, default, prefix, writers in groups:
+        data = None
+        if prefix and message and message.keys().isdisjoint(keys):
+            # The global fields, encoded once, open the line, as they
+            # would open the merged message.
+            try:
+                data = _dumps(message, default=default, option=FAST_OPTIONS)
+            except TypeError:
+                pass
+            else:
+                data = None if data.partition(NULL)[1] else prefix + data[1:]
+        if data is None:
+            if full is None:
+                full = _with_fields(message, add_fields)
+            data = encode_line(encoder, default, full)
+        for write, destination in writers:
+            try:
+                write(data)
+            except BaseException as e:
+                if full is None:
+                    full = _with_fields(message, add_fields)
+                interrupted = report(full, destination, e, destinations) or interrupted
+    if others:
+        if full is None:
+            full = _with_fields(message, add_fields)
+        for destination in others:
+            try:
+                destination(full)
+            except BaseException as e:
+                interrupted = report(full, destination, e, destinations) or interrupted
+    return interrupted
 
 
 def _fast_callable(destination: Any) -> Destination:
