@@ -28,7 +28,7 @@ from txcausal import (
     start_task,
     write_traceback,
 )
-from txcausal._journal import _SEALS, JournalSocket, encode_entry
+from txcausal._journal import _SEALS, _SO_SNDBUFFORCE, SEND_BUFFER, JournalSocket, encode_entry
 from txcausal.journald import JournaldDestination, _program_name
 
 from . import _journald
@@ -226,18 +226,22 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
 
     def test_largeEntryThroughSealedMemfd(self) -> None:
         """
-        An entry too large for a datagram is written to a memfd, sealed
-        against any change, whose descriptor is sent in an empty datagram.
+        An entry too large for a datagram (larger than the socket's send
+        buffer, raised as it is) is written to a memfd, sealed against any
+        change, whose descriptor is sent in an empty datagram.
         """
-        with open("/proc/sys/net/core/wmem_default") as f:
-            size = int(f.read()) * 2
+        log_message(message_type="app:small")
+        self.journal.receive()
+        sock = self.destination._socket._socket
+        assert sock is not None
+        size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
         log_message(message_type="app:big", blob="x" * size)
         data, fds = self.journal.receive()
         self.assertEqual((data, len(fds)), (b"", 1))
         self.addCleanup(os.close, fds[0])
         self.assertEqual(fcntl.fcntl(fds[0], fcntl.F_GET_SEALS), _SEALS)
         entry = parse_entry(os.pread(fds[0], os.fstat(fds[0]).st_size, 0))
-        self.assertEqual(orjson.loads(entry["MESSAGE"]), self.messages[0])
+        self.assertEqual(orjson.loads(entry["MESSAGE"]), self.messages[1])
 
     def test_reconnectsAfterRestart(self) -> None:
         """
@@ -248,6 +252,97 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         log_message(message_type="app:after")
         self.assertEqual([e["ELIOT_TYPE"] for e in self.journal.entries()], [b"app:after"])
         self.assertEqual(len(self.messages), 2)
+
+
+class RecordingSocket:
+    """
+    A real socket whose C{setsockopt} calls are recorded, and refused with
+    L{PermissionError} for the options in C{refused}.
+    """
+
+    def __init__(self, refused: Tuple[int, ...], *args: Any) -> None:
+        self._socket = socket.socket(*args)
+        self.refused = refused
+        self.options: List[Tuple[int, int, int]] = []
+
+    def setsockopt(self, level: int, option: int, value: int) -> None:
+        self.options.append((level, option, value))
+        if option in self.refused:
+            raise PermissionError(errno.EPERM, "not allowed")
+        self._socket.setsockopt(level, option, value)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._socket, name)
+
+
+class SendBufferTests(SynchronousTestCase):
+    """
+    As systemd's own client does, the socket to journald asks for a send
+    buffer of L{SEND_BUFFER} bytes, so that bursts find room: past the
+    system's limit when allowed, else up to it, else it is used as it is.
+    """
+
+    def sent(self, refused: Tuple[int, ...]) -> RecordingSocket:
+        """
+        Send an entry through a L{RecordingSocket} refusing C{refused}.
+
+        @return: The socket, once the entry arrived.
+        """
+        journal = FakeJournald(self)
+        made: List[RecordingSocket] = []
+
+        def factory(*args: Any) -> Any:
+            made.append(RecordingSocket(refused, *args))
+            return made[-1]
+
+        sender = JournalSocket(journal.path, socket_factory=factory)
+        self.addCleanup(sender.close)
+        sender.send(b"MESSAGE=burst\n")
+        self.assertEqual(journal.entries(), [{"MESSAGE": b"burst"}])
+        (sock,) = made
+        return sock
+
+    def test_forcedFirst(self) -> None:
+        """
+        C{SO_SNDBUFFORCE} (past C{net.core.wmem_max}) is asked for first.
+        """
+        sock = self.sent(())
+        self.assertEqual(sock.options, [(socket.SOL_SOCKET, _SO_SNDBUFFORCE, SEND_BUFFER)])
+        self.assertGreaterEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+                                SEND_BUFFER)
+
+    def test_unprivileged(self) -> None:
+        """
+        Without the privilege, C{SO_SNDBUF} (up to the system's limit) is
+        asked for.
+        """
+        sock = self.sent((_SO_SNDBUFFORCE,))
+        self.assertEqual(sock.options, [(socket.SOL_SOCKET, _SO_SNDBUFFORCE, SEND_BUFFER),
+                                        (socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)])
+
+    def test_notRaised(self) -> None:
+        """
+        A socket whose buffer cannot be raised is used as it is.
+        """
+        sock = self.sent((_SO_SNDBUFFORCE, socket.SO_SNDBUF))
+        self.assertEqual(len(sock.options), 2)
+
+    def test_readBack(self) -> None:
+        """
+        On a real socket, the buffer read back is at least what an
+        unprivileged process may ask for (twice the size asked, as Linux
+        counts it, up to C{net.core.wmem_max}).
+        """
+        with open("/proc/sys/net/core/wmem_max") as f:
+            limit = int(f.read())
+        journal = FakeJournald(self)
+        sender = JournalSocket(journal.path)
+        self.addCleanup(sender.close)
+        sender.send(b"MESSAGE=x\n")
+        sock = sender._socket
+        assert sock is not None
+        self.assertGreaterEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+                                2 * min(SEND_BUFFER, limit))
 
 
 class FailureTests(IsolatedOutputMixin, SynchronousTestCase):
