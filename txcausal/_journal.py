@@ -63,8 +63,14 @@ def raise_send_buffer(sock: socket.socket, size: int = SEND_BUFFER) -> None:
     Ask for a send buffer of C{size} bytes, as systemd's client does: past
     the system's limit if allowed (C{SO_SNDBUFFORCE}), else up to it
     (C{SO_SNDBUF}).  A socket whose buffer cannot be raised is used as it
-    is: a smaller buffer only fills sooner.
+    is: a smaller buffer only fills sooner.  One already larger is left
+    alone (Linux reports twice the size asked for).
     """
+    try:
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) >= 2 * size:
+            return
+    except OSError:
+        pass
     for option in (_SO_SNDBUFFORCE, socket.SO_SNDBUF):
         try:
             sock.setsockopt(socket.SOL_SOCKET, option, size)

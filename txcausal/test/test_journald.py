@@ -28,7 +28,14 @@ from txcausal import (
     start_task,
     write_traceback,
 )
-from txcausal._journal import _SEALS, _SO_SNDBUFFORCE, SEND_BUFFER, JournalSocket, encode_entry
+from txcausal._journal import (
+    _SEALS,
+    _SO_SNDBUFFORCE,
+    SEND_BUFFER,
+    JournalSocket,
+    encode_entry,
+    raise_send_buffer,
+)
 from txcausal.journald import JournaldDestination, _program_name
 
 from . import _journald
@@ -256,8 +263,8 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
 
 class RecordingSocket:
     """
-    A real socket whose C{setsockopt} calls are recorded, and refused with
-    L{PermissionError} for the options in C{refused}.
+    A real socket whose C{setsockopt} calls are recorded, not made: refused
+    with L{PermissionError} for the options in C{refused}.
     """
 
     def __init__(self, refused: Tuple[int, ...], *args: Any) -> None:
@@ -269,7 +276,6 @@ class RecordingSocket:
         self.options.append((level, option, value))
         if option in self.refused:
             raise PermissionError(errno.EPERM, "not allowed")
-        self._socket.setsockopt(level, option, value)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._socket, name)
@@ -308,8 +314,6 @@ class SendBufferTests(SynchronousTestCase):
         """
         sock = self.sent(())
         self.assertEqual(sock.options, [(socket.SOL_SOCKET, _SO_SNDBUFFORCE, SEND_BUFFER)])
-        self.assertGreaterEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
-                                SEND_BUFFER)
 
     def test_unprivileged(self) -> None:
         """
@@ -326,6 +330,17 @@ class SendBufferTests(SynchronousTestCase):
         """
         sock = self.sent((_SO_SNDBUFFORCE, socket.SO_SNDBUF))
         self.assertEqual(len(sock.options), 2)
+
+    def test_notLowered(self) -> None:
+        """
+        A send buffer already larger is left alone.
+        """
+        sock = RecordingSocket((), socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        asked: List[Tuple[int, int]] = []
+        sock.getsockopt = lambda *option: asked.append(option) or 2 * SEND_BUFFER  # type: ignore
+        raise_send_buffer(sock)  # type: ignore[arg-type]
+        self.assertEqual((asked, sock.options), ([(socket.SOL_SOCKET, socket.SO_SNDBUF)], []))
 
     def test_readBack(self) -> None:
         """
