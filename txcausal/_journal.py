@@ -16,6 +16,7 @@ import fcntl
 import os
 import select
 import socket
+import sys
 import threading
 import time
 from array import array
@@ -28,8 +29,10 @@ JOURNAL_SOCKET = "/run/systemd/journal/socket"
 #: of entries finds room rather than a full queue (C{EAGAIN}).
 SEND_BUFFER = 8 * 1024 * 1024
 #: Sets the send buffer past C{net.core.wmem_max}, given C{CAP_NET_ADMIN}:
-#: Linux's number, which Python's socket module does not name.
-_SO_SNDBUFFORCE: int = getattr(socket, "SO_SNDBUFFORCE", 32)
+#: Linux's number, which Python's socket module does not name (elsewhere
+#: the number means another option: only C{SO_SNDBUF} is asked for).
+_SO_SNDBUFFORCE: int = getattr(socket, "SO_SNDBUFFORCE",
+                               32 if sys.platform.startswith("linux") else socket.SO_SNDBUF)
 
 #: The errors that mean an entry is too large for a datagram.
 _TOO_LARGE = frozenset([errno.EMSGSIZE, errno.ENOBUFS])
