@@ -136,7 +136,9 @@ def send_routed(message: Dict[str, Any], route: Route, report: ReportFailure
     @param report: Reports a destination's failure to take a message,
         given the message, the destination, the exception and every
         destination; returns a L{KeyboardInterrupt} to re-raise.
-    @return: A L{KeyboardInterrupt} a destination raised, to re-raise.
+    @return: The first L{KeyboardInterrupt} a destination raised (or
+        one taking the report of a failure), to re-raise; the others are
+        reported as failures.
     """
     groups, others, add_fields, keys, destinations = route
     # The message with the fields added, made when first needed.
@@ -163,7 +165,8 @@ def send_routed(message: Dict[str, Any], route: Route, report: ReportFailure
             except BaseException as e:
                 if full is None:
                     full = _with_fields(message, add_fields)
-                interrupted = report(full, destination, e, destinations) or interrupted
+                reported = report(full, destination, e, destinations)
+                interrupted = interrupted or reported
     if others:
         if full is None:
             full = _with_fields(message, add_fields)
@@ -171,7 +174,8 @@ def send_routed(message: Dict[str, Any], route: Route, report: ReportFailure
             try:
                 destination(full)
             except BaseException as e:
-                interrupted = report(full, destination, e, destinations) or interrupted
+                reported = report(full, destination, e, destinations)
+                interrupted = interrupted or reported
     return interrupted
 
 

@@ -15,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from txcausal import (
+    FileDestination,
     ILogger,
     Logger,
     MessageType,
@@ -164,6 +165,55 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([m["message_type"] for m in messages],
                          ["eliot:destination_failure", "m"])
         self.assertEqual(messages[0]["exception"], "builtins.KeyboardInterrupt")
+
+    def test_firstKeyboardInterruptReraised(self) -> None:
+        """
+        When several destinations raise a L{KeyboardInterrupt} taking one
+        message, the first is re-raised, and each is reported as a failure
+        to the destinations that work.
+        """
+        messages: List[Dict[str, Any]] = []
+        interrupts = [KeyboardInterrupt("first"), KeyboardInterrupt("second")]
+
+        def interrupter(error: KeyboardInterrupt) -> Any:
+            def interrupted(message: Dict[str, Any]) -> None:
+                if message["message_type"] == "m":
+                    raise error
+            return interrupted
+
+        destinations = Destinations()
+        destinations.add(interrupter(interrupts[0]), interrupter(interrupts[1]), messages.append)
+        with self.assertRaises(KeyboardInterrupt) as caught:
+            destinations.send({"message_type": "m"})
+        self.assertIs(caught.exception, interrupts[0])
+        self.assertEqual([(m["message_type"], m.get("reason")) for m in messages],
+                         [("eliot:destination_failure", "first"),
+                          ("eliot:destination_failure", "second"), ("m", None)])
+
+    def test_firstKeyboardInterruptReraisedAmongFiles(self) -> None:
+        """
+        So it is among destinations writing JSON lines, which get the
+        message encoded once for all of them.
+        """
+        messages: List[Dict[str, Any]] = []
+        interrupts = [KeyboardInterrupt("first"), KeyboardInterrupt("second")]
+
+        class Interrupting(io.BytesIO):
+            def __init__(self, error: KeyboardInterrupt) -> None:
+                self.error = error
+
+            def write(self, data: Any) -> int:
+                if data:
+                    raise self.error
+                return 0
+
+        destinations = Destinations()
+        destinations.add(*[FileDestination(Interrupting(error)) for error in interrupts],
+                         messages.append)
+        with self.assertRaises(KeyboardInterrupt) as caught:
+            destinations.send({"message_type": "m"})
+        self.assertIs(caught.exception, interrupts[0])
+        self.assertEqual([m.get("reason") for m in messages], ["first", "second", None])
 
     def test_keyboardInterruptWhileReporting(self) -> None:
         """
