@@ -173,13 +173,19 @@ def finish_guarded(destination: object,
     """
     At exit, or once C{destination} (as the registry calls it) is removed:
     have what keeps its feedback out report the refusals it has not yet
-    reported: a L{FeedbackGuard} (see L{FeedbackGuard.finish}), or a
-    destination that guards itself (L{guards_itself}) and has a
+    reported: a L{FeedbackGuard} (see L{FeedbackGuard.finish}), then the
+    destination itself if it keeps count of its own (has a
     C{_finishFeedback} method, as L{txcausal.logwriter.ThreadedWriter}
-    does.
+    does, called whether or not a subclass overriding C{__call__} had it
+    guarded: the guard counts what the destination logs in that call, the
+    writer what reaches it by other ways).
     """
     owner = getattr(destination, "__self__", None)
     if type(owner) is FeedbackGuard:
         owner.finish(last_resort)
-    elif owner is not None and is_guarded(owner) and hasattr(owner, "_finishFeedback"):
-        owner._finishFeedback()
+        owner = owner.added
+    # Looked up on the class: a destination's own attributes (a mock's)
+    # are not asked.
+    finish = getattr(type(owner), "_finishFeedback", None)
+    if finish is not None:
+        finish(owner)

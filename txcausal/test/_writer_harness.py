@@ -53,7 +53,8 @@ def isolate_exit_reports(case: Any) -> ExitReports:
 class WriterHarness(CapturingMixin):
     """
     Builds writers around a list destination and a memory worker, with exit
-    reports of the test's own (see L{isolate_exit_reports}).
+    reports of the test's own (see L{isolate_exit_reports}); of the class
+    given as C{writerClass}, if any.
     """
 
     def writer(self, destination: Any = None, **kwargs: Any) -> Built:
@@ -67,8 +68,9 @@ class WriterHarness(CapturingMixin):
             return worker
 
         kwargs.setdefault("createWorker", createWorker)
-        writer = ThreadedWriter(destination if destination is not None else written.append,
-                                ImmediateReactor(), **kwargs)
+        writerClass = kwargs.pop("writerClass", ThreadedWriter)
+        writer = writerClass(destination if destination is not None else written.append,
+                             ImmediateReactor(), **kwargs)
 
         def performAll() -> None:
             for perform in performers:

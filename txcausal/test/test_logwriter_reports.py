@@ -8,6 +8,7 @@ reported without waiting for the next message.
 from __future__ import annotations
 
 import io
+import sys
 from typing import Any, Callable, Dict, List, Tuple
 
 import orjson
@@ -15,7 +16,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, _output, log_message
-from txcausal._feedback import FEEDBACK
+from txcausal._feedback import FEEDBACK, FeedbackGuard
 from txcausal._fork import ForkHooks
 from txcausal._writer import MemoryWorker
 from txcausal.logwriter import ThreadedWriter
@@ -77,6 +78,15 @@ class Chatty:
         self.log(message)
         if self.broken:
             raise OSError("full")
+
+
+class _Overriding(ThreadedWriter):
+    """
+    A writer whose class overrides C{__call__}, as a user's subclass may.
+    """
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        super().__call__(message)
 
 
 class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
@@ -215,6 +225,43 @@ class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
         self.assertEqual(_dropped(stderr, FEEDBACK), [1])
         self.assertEqual(writer.dropped, 2)
+
+    def test_pendingAfterDirectWritesAtExitSubclass(self) -> None:
+        """
+        So it is for a subclass overriding C{__call__}, which the registry
+        calls behind a L{FeedbackGuard}: what the writer refused is
+        reported once, as for the writer itself.
+        """
+        writer, chatty, _, _ = self.chattyWriter(createWorker=ImmediateWorker, alone=True,
+                                                 writerClass=_Overriding)
+        [called] = _output._DESTINATIONS._destinations
+        self.assertIs(type(getattr(called, "__self__", None)), FeedbackGuard)
+        writer.stopThreading()
+        writer(numbered_message(0))
+        _output._DESTINATIONS.finish()
+        stderr = [orjson.loads(line) for line in self.stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
+        self.assertEqual(_dropped(stderr, FEEDBACK), [1])
+        self.assertEqual(writer.dropped, 2)
+
+    def test_guardedSubclassFeedbackOnce(self) -> None:
+        """
+        For such a subclass, what the destination logs while it writes a
+        message sent through the registry is refused by the guard, and
+        reported once: to the destination after the message, and, for what
+        it logged while taking that report, at exit, to the destination
+        once more, then on standard error; not again by the writer.
+        """
+        writer, chatty, _, _ = self.chattyWriter(createWorker=ImmediateWorker, alone=True,
+                                                 writerClass=_Overriding)
+        self.patch(sys, "stderr", self.stderr)
+        writer.stopThreading()
+        log_message("test:app")
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
+        _output._DESTINATIONS.finish()
+        stderr = [orjson.loads(line) for line in self.stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1, 1])
+        self.assertEqual(_dropped(stderr, FEEDBACK), [1])
 
     def test_removedByDestinationWritingDirectly(self) -> None:
         """
