@@ -235,13 +235,16 @@ class Stop:
 
     @ivar direct: Whether the writer goes on writing on the threads that
         log (C{stopThreading}), still among the destinations.
+    @ivar done: Set once the stop's last step ran (see
+        L{txcausal._writercore.WriterCore._finish}).
     """
 
-    __slots__ = ("gaveUp", "direct")
+    __slots__ = ("gaveUp", "direct", "done")
 
     def __init__(self, direct: bool = False) -> None:
         self.gaveUp = False
         self.direct = direct
+        self.done = threading.Event()
 
 
 class StallWatch:

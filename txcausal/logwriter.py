@@ -75,9 +75,10 @@ class ThreadedWriter(WriterCore, Service):
     and returns a L{Deferred} that fires once every message accepted before
     it was written, or once the destination has made no progress for
     C{exitTimeout} seconds: the messages not written are then counted and
-    reported on standard error.  A process that exits without stopping it
-    waits up to C{exitTimeout} seconds for the queue to drain, then exits
-    anyway, counting and reporting what it could not write.
+    reported on standard error.  A process that exits without stopping it,
+    or before its stop finished (a script that calls L{stopService} and
+    returns), waits up to C{exitTimeout} seconds for the queue to drain,
+    then exits anyway, counting and reporting what it could not write.
 
     The worker is woken when a message is logged while nothing waits to be
     written.  While messages keep coming (one within 50 ms of the queue
@@ -164,6 +165,9 @@ class ThreadedWriter(WriterCore, Service):
                             linger, clock, sleep)
         self._reactor = reactor
         self._exitTimeout = exitTimeout
+        # The last stopService's stop, for the exit to finish (see
+        # _reportStopped).
+        self._stopping: Optional[Stop] = None
 
     @property
     def dropped(self) -> int:
@@ -191,6 +195,7 @@ class ThreadedWriter(WriterCore, Service):
             worker = self._worker
             # What was refused while stopped is reported now, not at exit.
             _exitreports.EXIT_REPORTS.discard(self)
+            self._stopping = None
         self._hurry.clear()
         self._queue.setAccepting(True)
         self._bypass = None
@@ -227,7 +232,10 @@ class ThreadedWriter(WriterCore, Service):
             done.callback(None)
 
         watch = StallWatch(reactor, self._exitTimeout, self._progressMade, stalled)
+        self._stopping = stop
         self._finish(stop, lambda: reactor.callFromThread(_fireOnce, watch, done))
+        # Should the process exit before the stop finishes.
+        _exitreports.EXIT_REPORTS.add(self)
         return done
 
     def flush(self) -> "Deferred[None]":
@@ -286,6 +294,23 @@ class ThreadedWriter(WriterCore, Service):
             self._giveUp(stop, f"not written within the exit timeout of "
                                f"{self._exitTimeout:g} s", toOthers=False)
             self._bypass = self._refuseAfterGivingUp
+
+    def _reportStopped(self, late: bool = False) -> None:
+        """
+        At exit (see L{txcausal._exitreports}), or for a stop after the
+        exit reports ran: first finish a stop still in progress (a
+        L{stopService} whose L{Deferred} nobody waited for), as
+        L{stopThreading} does: wait up to C{exitTimeout} seconds for the
+        worker to write what is queued, then give up on it, counting and
+        reporting what it did not write.  Then report the refusals not
+        reported yet (see L{WriterCore._reportStopped}).
+        """
+        stop = self._stopping
+        if (stop is not None and not stop.gaveUp and not self.running
+                and not stop.done.wait(self._exitTimeout)):
+            self._giveUp(stop, f"not written within the exit timeout of {self._exitTimeout:g} s"
+                               f" of a stop not waited for", toOthers=not late)
+        WriterCore._reportStopped(self, late)
 
     def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
         """
@@ -364,6 +389,9 @@ class ThreadedWriter(WriterCore, Service):
                 restarted = bool(self.running) and self._worker is worker
                 if not restarted and self._worker is worker:
                     self._worker = None
+                    # Finished: the exit need not (a refusal from now on
+                    # registers again, under this lock).
+                    _exitreports.EXIT_REPORTS.discard(self)
             if not restarted:
                 if not stop.gaveUp:
                     # Refused since the drain: their wake-up went to the
@@ -372,6 +400,7 @@ class ThreadedWriter(WriterCore, Service):
                     self._close(stop.direct)
                 if worker is not None:
                     worker.quit()
+            stop.done.set()
             then()
 
         if worker is None:

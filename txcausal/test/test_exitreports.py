@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import io
 import threading
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -119,6 +119,29 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual(_dropped(written, _STOPPED), [1])
         self.assertEqual((others, writer.dropped), ([], 1))
 
+    def test_stopInProgressGivenUpAtExit(self) -> None:
+        """
+        A writer whose stop is still in progress at exit (C{stopService}
+        was called, and its L{Deferred} not waited for) is waited for up to
+        C{exitTimeout} seconds; a worker that has not finished by then is
+        given up on: what is queued, and what was refused meanwhile, is
+        counted and reported, on standard error and through the other
+        destinations.
+        """
+        others = self.collect()
+        writer, written, _ = self.started(exitTimeout=0.001)
+        writer._standardError = stderr = io.StringIO()
+        for n in range(3):
+            writer(numbered_message(n))
+        writer.stopService()
+        writer(numbered_message(3))
+        isolate_exit_reports(self).run()
+        self.assertEqual(written, [])
+        self.assertEqual(writer.dropped, 4)
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(sum(report["count"] for report in reports), 4)
+        self.assertEqual([report["count"] for report in _droppedReports(others)], [4])
+
     def test_refusedAfterExitReportsRan(self) -> None:
         """
         Each message refused after the exit reports ran, when no other
@@ -165,6 +188,14 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual(_dropped(reports, _STOPPED), [2])
         exitReports.run()
         self.assertEqual(len(stderr.getvalue().splitlines()), 1)
+
+
+def _droppedReports(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """
+    @return: The C{txcausal:messages_dropped} reports among C{messages}.
+    """
+    return [message for message in messages
+            if message.get("message_type") == "txcausal:messages_dropped"]
 
 
 class _Stub:

@@ -218,6 +218,30 @@ class ForgottenStopTests(SynchronousTestCase):
         mine = [m["n"] for m in read_json_lines(path) if m["message_type"] == "test:forgotten"]
         self.assertEqual(mine, list(range(20)))
 
+    def test_stopNotWaitedForFinishedAtExit(self) -> None:
+        """
+        A script that stops its writer and exits without waiting for the
+        stop's L{Deferred} still has what was queued written before the
+        process exits, and what was refused meanwhile reported in the log,
+        by the stop.
+        """
+        path = Path(self.mktemp())
+        result = run_python(["-c", _STOPPED_NOT_WAITED, str(path)], timeout=60)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        written = read_json_lines(path)
+        mine = [m["n"] for m in written if m["message_type"] == "test:forgotten"]
+        self.assertEqual(mine, list(range(20)))
+        self.assertEqual([(m["count"], m["reason"]) for m in written
+                          if m["message_type"] == "txcausal:messages_dropped"],
+                         [(1, "logged while the ThreadedWriter was stopped")])
+
+
+#: _FORGETFUL, stopping its writer without waiting, then logging once more.
+_STOPPED_NOT_WAITED = _FORGETFUL + """
+writer.stopService()
+writer({"message_type": "test:refused"})
+"""
+
 
 _FORGOTTEN_BACKLOG = """
 import sys, time
