@@ -10,13 +10,13 @@ from __future__ import annotations
 import gc
 import io
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal import _exitreports
 from txcausal._exitreports import ExitReports
-from txcausal._writer import IWriterWorker
 
 from ._helpers import IsolatedOutputMixin, run_python
 from ._writer_harness import Built, WriterHarness, isolate_exit_reports, numbered_message
@@ -79,22 +79,34 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
 
     def test_startRacingRefusal(self) -> None:
         """
-        A thread refused by a stopped writer that another thread starts as
-        it goes to have it reported at exit leaves it to the start: the
-        writer does not wait for the exit.
+        A stopped writer refusing a message registers for the exit under
+        the lock a start takes: a start by another thread as the refusal
+        registers (standing in for it: run at once if that lock is free,
+        otherwise as soon as it is released) either goes first, so the
+        writer is not stopped and does not register, or goes after, and
+        unregisters it.  Either way, the writer is not left waiting for the
+        exit, and the start reports the refusal.
         """
         writer, written, performAll = self.writer()
-        startDueWorker = writer._startDueWorker
+        exitReports = isolate_exit_reports(self)
+        add = exitReports.add
+        blocked: List[Callable[[], None]] = []
 
-        def startedMeanwhile() -> Optional[IWriterWorker]:
-            worker = startDueWorker()
-            writer.startService()
-            self.addCleanup(lambda: (writer.stopService(), performAll()))
-            return worker
+        def addRacingStart(*args: Any) -> None:
+            self.patch(exitReports, "add", add)
+            if writer._startLock.acquire(blocking=False):
+                writer._startLock.release()
+                writer.startService()
+            else:
+                blocked.append(writer.startService)
+            add(*args)
 
-        self.patch(writer, "_startDueWorker", startedMeanwhile)
+        self.patch(exitReports, "add", addRacingStart)
         writer(numbered_message(0))
-        self.assertEqual(isolate_exit_reports(self).waiting(), [])
+        for start in blocked:
+            start()
+        self.addCleanup(lambda: (writer.stopService(), performAll()))
+        self.assertEqual((writer.running, exitReports.waiting()), (1, []))
         performAll()
         self.assertEqual(_dropped(written, _STOPPED), [1])
 
@@ -108,7 +120,15 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         writer, written, performAll = self.writer()
         writer(numbered_message(0))
         writer.startService()
-        self.addCleanup(lambda: (writer.stopService(), performAll()))
+
+        def stop() -> None:
+            # With the exit reports run, a stop would be finished at once,
+            # before this test runs the worker: they stand for the exit.
+            self.patch(_exitreports, "EXIT_REPORTS", ExitReports())
+            writer.stopService()
+            performAll()
+
+        self.addCleanup(stop)
         for n in range(1, 4):
             writer(numbered_message(n))
         exitReports = isolate_exit_reports(self)
@@ -141,6 +161,23 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
         self.assertEqual(sum(report["count"] for report in reports), 4)
         self.assertEqual([report["count"] for report in _droppedReports(others)], [4])
+
+    def test_stopAfterExitReportsRan(self) -> None:
+        """
+        A stop made after the exit reports ran (by a later exit handler),
+        which no other exit handler will finish, is finished at once: a
+        worker that has not written what is queued within C{exitTimeout}
+        seconds is given up on, and what it did not write is reported on
+        standard error.
+        """
+        writer, written, _ = self.started(exitTimeout=0.001)
+        writer._standardError = stderr = io.StringIO()
+        writer(numbered_message(0))
+        isolate_exit_reports(self).run()
+        writer.stopService()
+        self.assertEqual((written, writer.dropped), ([], 1))
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual([report["count"] for report in reports], [1])
 
     def test_refusedAfterExitReportsRan(self) -> None:
         """
