@@ -5,19 +5,29 @@ that refused messages while stopped: each is reported at its next start,
 or else at exit, by one handler over the writers still waiting (held
 weakly, as the fork hooks hold them, so that a discarded writer and its
 destination are not kept alive until exit; a writer collected meanwhile has
-its refusals reported as it goes, on standard error).
+its refusals reported as it goes, on standard error).  What a writer
+refuses after that handler ran, or after it gave up on its destination at
+exit, is reported as it comes once, then counted until the process ends
+(see L{LateRefusals}).
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
+import time
 import weakref
-from typing import IO, List, Optional, Protocol
+from typing import IO, Callable, Dict, List, Optional, Protocol, Tuple
 
-from ._losses import _last_resort, stopped_reports
+from orjson import dumps
+
+from ._feedback import FEEDBACK
+from ._json import FAST_OPTIONS
+from ._losses import FULL, STOPPED, _last_resort, stopped_reports
 from ._queue import BoundedQueue
+from ._wire import dropped_message
 
 
 class Stopped(Protocol):
@@ -30,6 +40,73 @@ class Stopped(Protocol):
         Report what the writer refused while stopped, and did not report
         yet; C{late}, after the exit handler ran, on standard error only.
         """
+
+
+class LateRefusals:
+    """
+    What a writer refused too late for any exit handler: after the exit
+    reports ran, or after it gave up on its destination at exit.  The first
+    such refusal is reported at once, on standard error; the later ones are
+    counted (in the writer's queue, which then schedules no report, or
+    here), and reported in one line for each reason as the process ends
+    (see L{ExitReports.reportLate}): however many messages a later exit
+    handler logs, a few lines, and every message counted.
+
+    That last report may be written as the interpreter tears down, when
+    the builtins and the modules' globals are gone: L{report} uses only
+    what this object holds.
+
+    @ivar queue: The writer's queue, holding the counts of its refusals.
+    """
+
+    def __init__(self, queue: BoundedQueue, name: str, stream: IO[str]) -> None:
+        """
+        @param name: The writer's destination, as reports name it.
+        @param stream: Where the reports go.
+        """
+        self.queue = queue
+        self._name = name
+        self._lock = threading.Lock()
+        self._counts: Dict[str, int] = {}
+        self._reasons = (FULL, STOPPED, FEEDBACK)
+        #: A report for each reason, but for its count and time.
+        self._reports = {reason: dropped_message(0, reason, destination=name)
+                         for reason in self._reasons}
+        self._write = stream.write
+        self._dumps: Callable[..., bytes] = dumps
+        self._options = FAST_OPTIONS
+        self._time = time.time
+
+    def count(self, reason: str) -> None:
+        """
+        Count a message refused for C{reason} outside the queue.
+        """
+        with self._lock:
+            if reason not in self._reports:
+                self._reports[reason] = dropped_message(0, reason, destination=self._name)
+            self._counts[reason] = self._counts.get(reason, 0) + 1
+
+    def report(self, quiet: bool = False) -> None:
+        """
+        Report what was refused and is not reported yet, one line a reason.
+
+        @param quiet: Whether the queue's later refusals are only counted
+            (see L{BoundedQueue.takeRefusals}), for the next report.
+        """
+        inQueue = self.queue.takeRefusals(quiet)
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        for index in (0, 1, 2):
+            if inQueue[index]:
+                counts[self._reasons[index]] = inQueue[index]
+        for reason, count in counts.items():
+            report = self._reports[reason].copy()
+            report["count"] = count
+            report["timestamp"] = self._time()
+            try:
+                self._write(self._dumps(report, option=self._options).decode("utf-8", "replace"))
+            except Exception:
+                pass
 
 
 class ExitReports:
@@ -45,6 +122,8 @@ class ExitReports:
             weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
         self._ran = False
+        #: What each writer refused too late, by the id of its queue.
+        self._late: Dict[int, LateRefusals] = {}
 
     def add(self, writer: Stopped, queue: Optional[BoundedQueue] = None, name: str = "",
             stream: Optional[IO[str]] = None) -> None:
@@ -75,6 +154,43 @@ class ExitReports:
         with self._lock:
             self._writers.discard(writer)
 
+    def late(self, queue: BoundedQueue, name: str,
+             stream: Optional[IO[str]] = None) -> Tuple[LateRefusals, bool]:
+        """
+        For a writer refusing messages too late for any exit handler (see
+        L{LateRefusals}), identified by its C{queue}: where its refusals
+        are counted until the process ends.
+
+        @param name: Its destination, as reports name it.
+        @param stream: Where it writes its reports (standard error if
+            C{None}).
+        @return: That L{LateRefusals}, and whether it is new: the caller
+            then reports what it refused at once.
+        """
+        with self._lock:
+            tally = self._late.get(id(queue))
+            if tally is not None:
+                return tally, False
+            tally = self._late[id(queue)] = LateRefusals(
+                queue, name, sys.stderr if stream is None else stream)
+            return tally, True
+
+    def reportLate(self) -> None:
+        """
+        Report what the writers refused too late and did not report yet
+        (see L{LateRefusals}).  The process's exit reports call it as they
+        are collected, as the process ends, once every exit handler ran (an
+        exit handler registered while the exit handlers run is not run, on
+        CPython 3.10 to 3.13): it uses nothing but what they hold.
+        """
+        with self._lock:
+            late, self._late = self._late, {}
+        for tally in late.values():
+            tally.report()
+
+    def __del__(self) -> None:
+        self.reportLate()
+
     def waiting(self) -> List[Stopped]:
         """
         @return: The writers whose refusals wait.
@@ -90,6 +206,7 @@ class ExitReports:
         """
         self._lock = threading.Lock()
         self._writers = weakref.WeakSet()
+        self._late = {}
         for finalizer in self._collected.values():
             finalizer.detach()
         self._collected = weakref.WeakKeyDictionary()

@@ -188,19 +188,25 @@ class BoundedQueue:
             feedback, self.refusedFeedback = self.refusedFeedback, 0
         return feedback
 
-    def takeRefusals(self) -> Tuple[int, int, int]:
+    def takeRefusals(self, quiet: bool = False) -> Tuple[int, int, int]:
         """
         Take the refusal counts not yet reported, leaving what is queued.
         When nothing is queued, no drain is scheduled any more: the next
         L{put} schedules one.
 
+        @param quiet: Whether the next L{put}s are to schedule nothing,
+            even when nothing is queued: their refusals are only counted,
+            and reported with the next drain, if any (after the exit, as
+            the process ends: see L{txcausal._exitreports}).
         @return: The refusals because the queue was full, because it was
             closed, and because the destination logged the message.
         """
         with self._lock:
             refusals = self.refusedFull, self.refusedClosed, self.refusedFeedback
             self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
-            if self._count == self._taken:
+            if quiet:
+                self._scheduled = True
+            elif self._count == self._taken:
                 self._scheduled = False
         return refusals
 

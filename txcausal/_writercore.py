@@ -178,7 +178,13 @@ class WriterCore:
         writer, among them, would refuse the report).
         """
         if not self._threaded():
-            toOthers = not late and self._bypass in (None, self._writeDirect)
+            if late:
+                tally, first = _exitreports.EXIT_REPORTS.late(
+                    self._queue, self._losses.name(), self._standardError)
+                if first:
+                    tally.report(quiet=True)
+                return
+            toOthers = self._bypass in (None, self._writeDirect)
             send: Callable[..., None] = (
                 partial(_output._report_lost, self) if toOthers else _last_resort)
             for report in self._losses.stoppedReports(*self._queue.takeRefusals()):

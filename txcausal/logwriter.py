@@ -60,6 +60,8 @@ from ._writercore import DEFAULT_LINGER, WriterCore
 
 #: The default bound of the queue: the memory its messages may take.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: Why a message logged after the writer gave up at exit is refused.
+GAVE_UP = "logged after the ThreadedWriter gave up on its destination at exit"
 #: How long a stop waits for a destination that makes no progress, and an
 #: exiting process for the queue of a writer nobody stopped.
 DEFAULT_EXIT_TIMEOUT = 5.0
@@ -439,14 +441,20 @@ class ThreadedWriter(WriterCore, Service):
 
     def _refuseAfterGivingUp(self, data: bytes) -> None:
         """
-        After giving up at exit: count a message and report it on standard
-        error, rather than wait for the stuck destination.
+        After giving up at exit: count a message, rather than wait for the
+        stuck destination, and report it on standard error, at once if it
+        is the first, or else as the process ends (see
+        L{txcausal._exitreports.LateRefusals}).
         """
         self._losses.count(1)
-        _last_resort(dropped_message(
-            1, "logged after the ThreadedWriter gave up on its destination at exit",
-            destination=self._losses.name(),
-            message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
+        name = self._losses.name()
+        tally, first = _exitreports.EXIT_REPORTS.late(self._queue, name, self._standardError)
+        if first:
+            _last_resort(dropped_message(
+                1, GAVE_UP, destination=name,
+                message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
+        else:
+            tally.count(GAVE_UP)
 
 
 def _fireOnce(watch: StallWatch, done: "Deferred[None]") -> None:

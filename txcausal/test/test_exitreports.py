@@ -181,19 +181,28 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
 
     def test_refusedAfterExitReportsRan(self) -> None:
         """
-        Each message refused after the exit reports ran, when no other
-        exit handler will, is reported at once on standard error.
+        After the exit reports ran, when no other exit handler will report
+        them, the first message refused is reported at once on standard
+        error; the later ones are counted, and reported in one line at the
+        process's very end (L{ExitReports.reportLate}, which the exit
+        reports call as they are collected).
         """
         writer, written, performAll = self.idleWriter()
         writer._standardError = stderr = io.StringIO()
         writer.stopService()
         performAll()
-        isolate_exit_reports(self).run()
-        writer(numbered_message(0))
-        writer(numbered_message(1))
+        exitReports = isolate_exit_reports(self)
+        exitReports.run()
+        for n in range(1000):
+            writer(numbered_message(n))
         reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
-        self.assertEqual(_dropped(reports, _STOPPED), [1, 1])
-        self.assertEqual(_dropped(written, _STOPPED), [])
+        self.assertEqual(_dropped(reports, _STOPPED), [1])
+        exitReports.reportLate()
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped(reports, _STOPPED), [1, 999])
+        self.assertEqual((_dropped(written, _STOPPED), writer.dropped), ([], 1000))
+        exitReports.reportLate()
+        self.assertEqual(len(stderr.getvalue().splitlines()), 2)
 
     def test_discardedWriterNotKept(self) -> None:
         """
@@ -285,12 +294,12 @@ class ExitReportsTests(SynchronousTestCase):
         self.assertEqual(reports.waiting(), [stub])
 
 
-#: A program whose writer, never started, refuses a message, then another
+#: A program whose writer, never started, refuses a message, then 1,000
 #: in an exit handler that runs after the exit reports.
 _REFUSING = """
 import atexit
 later = []
-atexit.register(lambda: later[0]({"message_type": "test:late"}))
+atexit.register(lambda: [later[0]({"message_type": "test:late"}) for _ in range(1000)])
 
 from txcausal.logwriter import ThreadedWriter
 
@@ -308,10 +317,11 @@ class ExitReportsProcessTests(SynchronousTestCase):
     def test_reportedAtExit(self) -> None:
         """
         A message refused by a writer never started is reported at exit,
-        on standard error when there is no destination; one refused after
-        the exit reports ran, too.
+        on standard error when there is no destination; of the 1,000
+        refused after the exit reports ran, the first at once, the others
+        in one line as the process ends.
         """
         result = run_python(["-c", _REFUSING])
         self.assertEqual(result.returncode, 0, result.stderr)
         reports = [orjson.loads(line) for line in result.stderr.splitlines()]
-        self.assertEqual(_dropped(reports, _STOPPED), [1, 1])
+        self.assertEqual(_dropped(reports, _STOPPED), [1, 1, 999])

@@ -31,6 +31,10 @@ def _reports(stderr: io.StringIO) -> List[Dict[str, Any]]:
     return [orjson.loads(line) for line in stderr.getvalue().splitlines()]
 
 
+#: Why a message logged after the writer gave up at exit was refused.
+_GAVE_UP = "logged after the ThreadedWriter gave up on its destination at exit"
+
+
 class _StopHarness(WriterHarness):
     """
     Writers whose reactor is a L{ImmediateReactor} the test can advance, and
@@ -257,6 +261,24 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(report["count"], 1)
         self.assertIn('"n":7', report["message"])
 
+    def test_manyLoggedAfterGivingUp(self) -> None:
+        """
+        Of the messages logged after the writer gave up at exit, the first
+        is reported at once; the others are counted, and reported in one
+        line at the process's very end (see
+        L{txcausal._exitreports.ExitReports.reportLate}).
+        """
+        writer = self.stuckWriter()
+        writer.stopThreading()
+        for n in range(1000):
+            writer(numbered_message(n))
+        self.assertEqual([report["count"] for report in _reports(self.stderr)], [1])
+        isolate_exit_reports(self).run()
+        isolate_exit_reports(self).reportLate()
+        self.assertEqual([(report["count"], report["reason"]) for report in _reports(self.stderr)],
+                         [(1, _GAVE_UP), (999, _GAVE_UP)])
+        self.assertEqual(writer.dropped, 1000)
+
     def test_refusalRacingGiveUpKeepsRefusing(self) -> None:
         """
         A message that a thread queues as the writer gives up at exit (it
@@ -276,7 +298,7 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(writer.dropped, 2)
         isolate_exit_reports(self).run()
         self.assertEqual([(report["count"], report["reason"]) for report in _reports(self.stderr)],
-                         [(1, "logged after the ThreadedWriter gave up on its destination at exit"),
+                         [(1, _GAVE_UP),
                           (1, "logged while the ThreadedWriter was stopped")])
         self.assertEqual(writer.dropped, 2)
 
