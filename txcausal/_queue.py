@@ -29,6 +29,9 @@ Lines = Union[bytes, bytearray]
 #: they hold, and the room they take in the queue.
 Chunk = Tuple[Lines, int, int]
 
+#: No refusal: full, closed, feedback.
+_NONE = (0, 0, 0)
+
 #: What L{BoundedQueue.take} returns: the chunks, and the refusals not yet
 #: reported because the queue was full, because it was closed, and because
 #: the message was logged by the destination while it wrote.
@@ -61,7 +64,8 @@ class BoundedQueue:
 
     __slots__ = ("_maxMessages", "_maxBytes", "_limit", "_batched", "_lock", "_buffer",
                  "_pages", "_paged", "_items", "_taken", "_count", "_size", "_scheduled",
-                 "accepting", "refusedFull", "refusedClosed", "refusedFeedback", "refused")
+                 "accepting", "refusedFull", "refusedClosed", "refusedFeedback", "refused",
+                 "_takenRefusals")
 
     def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True) -> None:
         """
@@ -91,6 +95,8 @@ class BoundedQueue:
         self._scheduled = False
         self.accepting = False
         self.refusedFull = self.refusedClosed = self.refusedFeedback = self.refused = 0
+        #: The refusals the last L{take} took, until L{settleRefusals}.
+        self._takenRefusals = _NONE
 
     def put(self, data: bytes) -> bool:
         """
@@ -233,11 +239,25 @@ class BoundedQueue:
             self._taken += queued
             self._forget()
             self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
+            self._takenRefusals = (full, closed, feedback)
         if inBuffer and self._batched:
             chunks.append((buffer, inBuffer, len(buffer)))
         elif items:
             chunks = [(item, 1, len(item) + ITEM_OVERHEAD) for item in items]
         return chunks, full, closed, feedback
+
+    def settleRefusals(self) -> Tuple[int, int, int]:
+        """
+        Once the messages of a L{take} are written: the refusals it took, to
+        be reported now, unless L{discard} took them meanwhile (a give-up,
+        while that write was stuck: its report counts them).
+
+        @return: The refusals because the queue was full, because it was
+            closed, and because the destination logged the message.
+        """
+        with self._lock:
+            taken, self._takenRefusals = self._takenRefusals, _NONE
+        return taken
 
     def idleIfEmpty(self) -> bool:
         """
@@ -282,7 +302,8 @@ class BoundedQueue:
     def discard(self) -> Tuple[int, int, int]:
         """
         Give up on what is queued: forget it, free its room, and forget the
-        refusals not yet reported.  The next L{put} schedules a drain.
+        refusals not yet reported (those taken with the messages being
+        written too).  The next L{put} schedules a drain.
 
         @return: How many messages were forgotten, how many are being
             written (taken and not released), and how many refusals were
@@ -292,9 +313,11 @@ class BoundedQueue:
             queued = self._count - self._taken
             size = (len(self._buffer) + sum(room for _, _, room in self._pages)
                     + sum(len(item) + ITEM_OVERHEAD for item in self._items))
-            pending = self.refusedFull + self.refusedClosed + self.refusedFeedback
+            pending = (self.refusedFull + self.refusedClosed + self.refusedFeedback
+                       + sum(self._takenRefusals))
             self._forget()
             self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
+            self._takenRefusals = _NONE
             self._count -= queued
             self._size -= size
             self._scheduled = False
@@ -334,3 +357,4 @@ class BoundedQueue:
         self._count = self._size = self._taken = 0
         self._scheduled = False
         self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
+        self._takenRefusals = _NONE

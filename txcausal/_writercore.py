@@ -102,6 +102,8 @@ class WriterCore:
         self._forkLock = threading.Lock()
         # The thread writing to the destination now, if any.
         self._writingThread: Optional[int] = None
+        # The thread of the write in progress when the writer gave up on it.
+        self._abandoned: Optional[int] = None
         # Writes done, for the bound of a stop.
         self._progress = 0
         # Where reports that no other destination can take are written; by
@@ -120,7 +122,7 @@ class WriterCore:
         writing = self._writingThread
         if writing is not None and writing == _get_ident():
             # Logged by the destination while it writes: it would loop.
-            self._queue.refuseFeedback()
+            self._refuseFeedback()
             return
         try:
             # The sink's encode(), its fast path inlined: this runs for
@@ -145,13 +147,24 @@ class WriterCore:
         """
         writing = self._writingThread
         if writing is not None and writing == _get_ident():
-            self._queue.refuseFeedback()
+            self._refuseFeedback()
             return
         bypass = self._bypass
         if bypass is not None:
             bypass(data)
         elif self._queue.put(data):
             self._wake()
+
+    def _refuseFeedback(self) -> None:
+        """
+        Count a message the destination logged while it wrote, for the next
+        write to report.  On the thread of a write given up on (stuck),
+        which writes no more, the exit reports report it.
+        """
+        self._queue.refuseFeedback()
+        if self._abandoned == _get_ident():
+            _exitreports.EXIT_REPORTS.add(
+                self, self._queue, self._losses.name(), self._standardError)
 
     def _wake(self) -> None:
         """
@@ -335,7 +348,8 @@ class WriterCore:
         """
         Take what is queued, write it and report the refusals.  The caller
         holds C{_forkLock}, so a fork never finds messages taken but not
-        written.  What the writer gave up on meanwhile is not written.
+        written.  What the writer gave up on meanwhile is not written, and
+        the refusals taken with it are counted in the give-up's report.
 
         @return: C{False} if there was nothing to do.
         """
@@ -344,14 +358,18 @@ class WriterCore:
         taken = self._queue.take()
         if taken is None:
             return False
-        chunks, full, closed, feedback = taken
-        for data, count, room in chunks:
+        for data, count, room in taken[0]:
             if losses.epoch == epoch:
                 losses.write(data, count)
                 self._progress += 1
             self._queue.release(count, room)
+        refusals = self._queue.settleRefusals()
         if losses.epoch == epoch:
-            losses.refusals(full, closed, feedback)
+            losses.refusals(*refusals)
+        else:
+            # Given up on after they were settled: not to the destination.
+            for report in losses.stoppedReports(*refusals):
+                _last_resort(report, self._standardError)
         return True
 
     def _writeFeedback(self) -> None:
@@ -424,7 +442,7 @@ class WriterCore:
         self._directLock = threading.RLock()
         self._startLock = threading.Lock()
         self._hurry = threading.Event()
-        self._writingThread = None
+        self._writingThread = self._abandoned = None
         self._queue.afterForkInChild()
         self._losses.afterForkInChild()
         # Not for a writer stopping at the fork: it stays stopped.

@@ -198,6 +198,7 @@ class ThreadedWriter(WriterCore, Service):
             # What was refused while stopped is reported now, not at exit.
             _exitreports.EXIT_REPORTS.discard(self)
             self._stopping = None
+            self._abandoned = None
         self._hurry.clear()
         self._queue.setAccepting(True)
         self._bypass = None
@@ -422,6 +423,7 @@ class ThreadedWriter(WriterCore, Service):
         worker is left to finish on its own; a restart makes another.
         """
         stop.gaveUp = True
+        self._abandoned = self._writingThread
         with self._startLock:
             worker, self._worker = self._worker, None
         if worker is not None:

@@ -27,6 +27,7 @@ from ._writer_harness import (
     ImmediateWorker,
     WriterHarness,
     finishesInThread,
+    isolate_exit_reports,
     numbered_message,
 )
 
@@ -439,3 +440,55 @@ class GivingUpTests(WriterHarness, SynchronousTestCase):
         self.successResultOf(stopped)
         [report] = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
         self.assertEqual((written, report["count"], writer.dropped), ([], 3, 3))
+
+    def stuckAtExit(self, logs: bool = False) -> Tuple[ThreadedWriter, io.StringIO]:
+        """
+        @return: A writer whose first write is stuck until C{stopThreading}
+            (as at exit) gave up on it: the destination itself calls it (the
+            memory worker runs on this thread, as the stuck write's thread
+            would go on), then logs into the writer if C{logs}; and the
+            writer's standard error.  It took, with that write, the refusal
+            of a message the full queue refused.
+        """
+        stderr = io.StringIO()
+        holder: List[ThreadedWriter] = []
+
+        def stuck(message: Dict[str, Any]) -> None:
+            writer = holder[0]
+            if writer.running:
+                writer.stopThreading()
+                if logs:
+                    writer({"message_type": "test:feedback"})
+
+        writer, _, performAll = self.started(stuck, maxMessages=1, exitTimeout=0.001)
+        holder.append(writer)
+        writer._standardError = stderr
+        writer(numbered_message(0))
+        writer(numbered_message(1))
+        performAll()
+        return writer, stderr
+
+    def test_refusalsTakenByStuckWriteReported(self) -> None:
+        """
+        The refusals a write took (to report them once it is done) are
+        counted in the report of a give-up at exit while it is stuck: the
+        write, begun before, does not report them when it returns.
+        """
+        writer, stderr = self.stuckAtExit()
+        isolate_exit_reports(self).run()
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(writer.dropped, 2)
+        self.assertEqual(sum(report["count"] for report in reports), 2)
+
+    def test_feedbackOnStuckThreadReported(self) -> None:
+        """
+        What the destination logs on the thread of a write given up on at
+        exit, refused and counted, is reported by the exit reports: no
+        later write of that thread will.
+        """
+        writer, stderr = self.stuckAtExit(logs=True)
+        isolate_exit_reports(self).run()
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(writer.dropped, 3)
+        self.assertEqual(_dropped(reports, FEEDBACK), [1])
+        self.assertEqual(sum(report["count"] for report in reports), 3)

@@ -192,6 +192,37 @@ class BoundedQueueTests(SynchronousTestCase):
         self.assertEqual(queue.takeRefusals(), (0, 2, 0))
         self.assertTrue(queue.put(_line(4)))
 
+    def test_takeRefusalsQuiet(self) -> None:
+        """
+        Taken C{quiet}, the refusals leave the queue scheduled: the next
+        refusals are only counted, for a later report.
+        """
+        queue = _queue(True)
+        queue.setAccepting(False)
+        self.assertTrue(queue.put(_line(0)))
+        self.assertEqual(queue.takeRefusals(quiet=True), (0, 1, 0))
+        self.assertEqual([queue.put(_line(1)), queue.put(_line(2))], [False, False])
+        self.assertEqual(queue.takeRefusals(), (0, 2, 0))
+
+    def test_settleRefusals(self) -> None:
+        """
+        The refusals a take took are settled once its messages are written
+        (L{BoundedQueue.settleRefusals}), unless a L{BoundedQueue.discard}
+        meanwhile counted them among those it forgot.
+        """
+        queue = _queue(True, maxMessages=1)
+        queue.put(_line(0))
+        queue.put(_line(1))
+        queue.take()
+        self.assertEqual(queue.settleRefusals(), (1, 0, 0))
+        self.assertEqual(queue.settleRefusals(), (0, 0, 0))
+        queue.release(1, len(_line(0)))
+        queue.put(_line(2))
+        queue.put(_line(3))
+        queue.take()
+        self.assertEqual(queue.discard(), (0, 1, 1))
+        self.assertEqual(queue.settleRefusals(), (0, 0, 0))
+
 
 class PagesTests(SynchronousTestCase):
     """
