@@ -4,8 +4,9 @@ L{WriterCore}: the writing half of a L{txcausal.logwriter.ThreadedWriter}.
 Each message is snapshotted (encoded) on the thread that logs it and queued;
 the worker writes what is queued, accounting for what is lost; after
 C{stopThreading}, messages are written on the thread that logs them.  The
-fork hooks and the exit reports (see L{txcausal._exitreports}) call here.
-L{txcausal.logwriter} adds the service: starting, stopping, flushing.
+fork hooks call here.  L{txcausal._writerexit} adds how a run ends (the
+exit reports, see L{txcausal._exitreports}, call there), and
+L{txcausal.logwriter} the service: starting, stopping, flushing.
 """
 
 from __future__ import annotations
@@ -183,25 +184,8 @@ class WriterCore:
         worker.do(self._drainSoon)
 
     def _reportStopped(self, late: bool = False) -> None:
-        """
-        At exit: report the refusals not reported yet (never what is
-        queued), unless the writer has a worker, which reports them, through
-        the other destinations (see L{_report_lost}); on standard error only
-        when C{late} (after the exit handler ran) or after giving up (the
-        writer, among them, would refuse the report).
-        """
-        if not self._threaded():
-            if late:
-                tally, first = _exitreports.EXIT_REPORTS.late(
-                    self._queue, self._losses.name(), self._standardError)
-                if first:
-                    tally.report(quiet=True)
-                return
-            toOthers = self._bypass in (None, self._writeDirect)
-            send: Callable[..., None] = (
-                partial(_output._report_lost, self) if toOthers else _last_resort)
-            for report in self._losses.stoppedReports(*self._queue.takeRefusals()):
-                send(report, self._standardError)
+        """At exit: see L{txcausal._writerexit.WriterExit._reportStopped}."""
+        raise NotImplementedError()
 
     def _switchToDirect(self) -> None:
         """
@@ -325,24 +309,6 @@ class WriterCore:
             self._releaseAfterWrites()
         self._report()
         return more
-
-    def _close(self, direct: bool = False) -> None:
-        """
-        After the last drain: write the report of what the destination
-        logged while it wrote, finish the run's writes and send the reports
-        (see L{Losses.close}, which also reports what the destination logged
-        while it took that report, unless the writer goes on C{direct}: that
-        is reported after its next message, as it is for every message
-        written directly).
-        """
-        self._holdForWrites()
-        try:
-            self._writeFeedback()
-            self._losses.close("the destination raised, until the ThreadedWriter stopped",
-                               0 if direct else self._queue.takeFeedback())
-        finally:
-            self._releaseAfterWrites()
-        self._report()
 
     def _writeTaken(self) -> bool:
         """

@@ -53,22 +53,19 @@ from . import _exitreports, _output
 from ._interfaces import IDestination
 from ._json import JSONLineEncoder
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
-from ._losses import _last_resort
-from ._wire import dropped_message
 from ._writer import DaemonThreadWorker, IWriterWorker, StallWatch, Stop
 from ._writercore import DEFAULT_LINGER, WriterCore
+from ._writerexit import WriterExit
 
 #: The default bound of the queue: the memory its messages may take.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-#: Why a message logged after the writer gave up at exit is refused.
-GAVE_UP = "logged after the ThreadedWriter gave up on its destination at exit"
 #: How long a stop waits for a destination that makes no progress, and an
 #: exiting process for the queue of a writer nobody stopped.
 DEFAULT_EXIT_TIMEOUT = 5.0
 
 
 @implementer(IService, IDestination)
-class ThreadedWriter(WriterCore, Service):
+class ThreadedWriter(WriterExit, Service):
     """
     A destination, and a service, that hands messages to another destination
     on a thread of its own.
@@ -298,23 +295,6 @@ class ThreadedWriter(WriterCore, Service):
                                f"{self._exitTimeout:g} s", toOthers=False)
             self._bypass = self._refuseAfterGivingUp
 
-    def _reportStopped(self, late: bool = False) -> None:
-        """
-        At exit (see L{txcausal._exitreports}), or for a stop after the
-        exit reports ran: first finish a stop still in progress (a
-        L{stopService} whose L{Deferred} nobody waited for), as
-        L{stopThreading} does: wait up to C{exitTimeout} seconds for the
-        worker to write what is queued, then give up on it, counting and
-        reporting what it did not write.  Then report the refusals not
-        reported yet (see L{WriterCore._reportStopped}).
-        """
-        stop = self._stopping
-        if (stop is not None and not stop.gaveUp and not self.running
-                and not stop.done.wait(self._exitTimeout)):
-            self._giveUp(stop, f"not written within the exit timeout of {self._exitTimeout:g} s"
-                               f" of a stop not waited for", toOthers=not late)
-        WriterCore._reportStopped(self, late)
-
     def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
         """
         For the registry (see L{txcausal._route}): the encoder of the
@@ -332,38 +312,6 @@ class ThreadedWriter(WriterCore, Service):
         @return: How many writes were done so far.
         """
         return self._progress
-
-    def _finishFeedback(self) -> None:
-        """
-        For the registry, at exit or on removal (see
-        L{txcausal._feedback.finish_guarded}): after C{stopThreading},
-        report to the destination what it logged while it wrote the last
-        message written directly, which no later message will, and what it
-        logs while it takes that report on standard error.  Threaded, the
-        writer's stop reports it.  When the destination removes its writer
-        as it writes on this thread, which holds the writer's lock, what it
-        logged so far is reported on standard error only (what it logs
-        after that, in the same write, only if the writer writes again).
-        """
-        if self._bypass != self._writeDirect:
-            return
-        if self._writingThread != threading.get_ident():
-            self._writeLastFeedback()
-        for report in self._losses.stoppedReports(0, 0, self._queue.takeFeedback()):
-            _last_resort(report, self._standardError)
-
-    def _writeLastFeedback(self) -> None:
-        """
-        Write the report of what the destination logged while it wrote the
-        last message written directly (see L{_finishFeedback}).
-        """
-        with self._directLock:
-            self._holdForWrites()
-            try:
-                self._writeFeedback()
-            finally:
-                self._releaseAfterWrites()
-        self._report()
 
     def _reactorOrGlobal(self) -> Any:
         """
@@ -412,52 +360,6 @@ class ThreadedWriter(WriterCore, Service):
             last()
         else:
             worker.do(last)
-
-    def _giveUp(self, stop: Stop, reason: str, toOthers: bool = True) -> None:
-        """
-        Stop waiting for a destination that makes no progress: forget what
-        is queued, count it with the messages of the write in progress, and
-        report them on standard error (and, C{toOthers}, through the other
-        destinations); the report's C{unfinished_write} says how many were
-        in the write that had not returned, which may yet finish.  The stuck
-        worker is left to finish on its own; a restart makes another.
-        """
-        stop.gaveUp = True
-        self._abandoned = self._writingThread
-        with self._startLock:
-            worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.quit()
-        unfinished = self._losses.writing
-        queued, inWrite, refusals = self._queue.discard()
-        self._losses.giveUp(queued + inWrite)
-        if queued + inWrite + refusals:
-            # The write that had not returned may yet finish: its messages
-            # are counted, and said apart.
-            report = dropped_message(queued + inWrite + refusals, reason,
-                                     destination=self._losses.name(),
-                                     unfinished_write=unfinished)
-            _last_resort(report, self._standardError)
-            if toOthers:
-                _output._DEFAULT_LOGGER.write(report)
-
-    def _refuseAfterGivingUp(self, data: bytes) -> None:
-        """
-        After giving up at exit: count a message, rather than wait for the
-        stuck destination, and report it on standard error, at once if it
-        is the first, or else as the process ends (see
-        L{txcausal._exitreports.LateRefusals}).
-        """
-        self._losses.count(1)
-        name = self._losses.name()
-        tally, first = _exitreports.EXIT_REPORTS.late(self._queue, name, self._standardError)
-        if first:
-            _last_resort(dropped_message(
-                1, GAVE_UP, destination=name,
-                message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
-        else:
-            tally.count(GAVE_UP)
-
 
 def _fireOnce(watch: StallWatch, done: "Deferred[None]") -> None:
     """

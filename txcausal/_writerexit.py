@@ -1,0 +1,168 @@
+# -*- test-case-name: txcausal.test.test_exitreports,txcausal.test.test_logwriter_stop,txcausal.test.test_logwriter_reports -*-  # noqa: E501
+"""
+L{WriterExit}: how a L{txcausal.logwriter.ThreadedWriter}'s run ends: the
+last writes of a stop and, when it cannot end well, giving up on a
+destination that makes no progress (counting and reporting what is lost),
+refusing what comes after a give-up at exit, finishing at exit a stop nobody
+waited for, the exit reports of its refusals (see L{txcausal._exitreports}),
+and the last report of what its destination logged after C{stopThreading}.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+from typing import Callable, Optional
+
+from . import _exitreports, _output
+from ._losses import _last_resort
+from ._wire import dropped_message
+from ._writer import Stop
+from ._writercore import WriterCore
+
+#: Why a message logged after the writer gave up at exit is refused.
+GAVE_UP = "logged after the ThreadedWriter gave up on its destination at exit"
+
+
+class WriterExit(WriterCore):
+    """
+    The ends of a writer's runs, for L{txcausal.logwriter.ThreadedWriter}
+    (which sets the attributes declared here).
+
+    @ivar running: Whether the service runs (C{Service.running}).
+    """
+
+    running: int
+    #: How long a stop waits for a destination that makes no progress.
+    _exitTimeout: float
+    #: The last C{stopService}'s stop, for the exit to finish.
+    _stopping: Optional[Stop]
+
+    def _reportStopped(self, late: bool = False) -> None:
+        """
+        At exit (see L{txcausal._exitreports}), or for a stop after the
+        exit reports ran.  First finish a stop still in progress (a
+        C{stopService} whose L{Deferred} nobody waited for), as
+        C{stopThreading} does: wait up to C{exitTimeout} seconds for the
+        worker to write what is queued, then give up on it, counting and
+        reporting what it did not write.  Then, unless the writer has a
+        worker, which reports them, report the refusals not reported yet
+        (never what is queued): through the other destinations (see
+        L{txcausal._output._report_lost}); on standard error after giving
+        up (the writer, among them, would refuse the report); when C{late}
+        (after the exit handler ran), as L{txcausal._exitreports.LateRefusals}
+        says.
+        """
+        stop = self._stopping
+        if (stop is not None and not stop.gaveUp and not self.running
+                and not stop.done.wait(self._exitTimeout)):
+            self._giveUp(stop, f"not written within the exit timeout of {self._exitTimeout:g} s"
+                               f" of a stop not waited for", toOthers=not late)
+        if self._threaded():
+            return
+        if late:
+            tally, first = _exitreports.EXIT_REPORTS.late(
+                self._queue, self._losses.name(), self._standardError)
+            if first:
+                tally.report(quiet=True)
+            return
+        toOthers = self._bypass in (None, self._writeDirect)
+        send: Callable[..., None] = (
+            partial(_output._report_lost, self) if toOthers else _last_resort)
+        for report in self._losses.stoppedReports(*self._queue.takeRefusals()):
+            send(report, self._standardError)
+
+    def _close(self, direct: bool = False) -> None:
+        """
+        After the last drain: write the report of what the destination
+        logged while it wrote, finish the run's writes and send the reports
+        (see L{txcausal._losses.Losses.close}, which also reports what the
+        destination logged while it took that report, unless the writer
+        goes on C{direct}: that is reported after its next message, as it is
+        for every message written directly).
+        """
+        self._holdForWrites()
+        try:
+            self._writeFeedback()
+            self._losses.close("the destination raised, until the ThreadedWriter stopped",
+                               0 if direct else self._queue.takeFeedback())
+        finally:
+            self._releaseAfterWrites()
+        self._report()
+
+    def _giveUp(self, stop: Stop, reason: str, toOthers: bool = True) -> None:
+        """
+        Stop waiting for a destination that makes no progress: forget what
+        is queued, count it with the messages of the write in progress, and
+        report them on standard error (and, C{toOthers}, through the other
+        destinations); the report's C{unfinished_write} says how many were
+        in the write that had not returned, which may yet finish.  The stuck
+        worker is left to finish on its own; a restart makes another.
+        """
+        stop.gaveUp = True
+        self._abandoned = self._writingThread
+        with self._startLock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.quit()
+        unfinished = self._losses.writing
+        queued, inWrite, refusals = self._queue.discard()
+        self._losses.giveUp(queued + inWrite)
+        if queued + inWrite + refusals:
+            # The write that had not returned may yet finish: its messages
+            # are counted, and said apart.
+            report = dropped_message(queued + inWrite + refusals, reason,
+                                     destination=self._losses.name(),
+                                     unfinished_write=unfinished)
+            _last_resort(report, self._standardError)
+            if toOthers:
+                _output._DEFAULT_LOGGER.write(report)
+
+    def _refuseAfterGivingUp(self, data: bytes) -> None:
+        """
+        After giving up at exit: count a message, rather than wait for the
+        stuck destination, and report it on standard error, at once if it
+        is the first, or else as the process ends (see
+        L{txcausal._exitreports.LateRefusals}).
+        """
+        self._losses.count(1)
+        name = self._losses.name()
+        tally, first = _exitreports.EXIT_REPORTS.late(self._queue, name, self._standardError)
+        if first:
+            _last_resort(dropped_message(
+                1, GAVE_UP, destination=name,
+                message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
+        else:
+            tally.count(GAVE_UP)
+
+    def _finishFeedback(self) -> None:
+        """
+        For the registry, at exit or on removal (see
+        L{txcausal._feedback.finish_guarded}): after C{stopThreading},
+        report to the destination what it logged while it wrote the last
+        message written directly, which no later message will, and what it
+        logs while it takes that report on standard error.  Threaded, the
+        writer's stop reports it.  When the destination removes its writer
+        as it writes on this thread, which holds the writer's lock, what it
+        logged so far is reported on standard error only (what it logs
+        after that, in the same write, only if the writer writes again).
+        """
+        if self._bypass != self._writeDirect:
+            return
+        if self._writingThread != threading.get_ident():
+            self._writeLastFeedback()
+        for report in self._losses.stoppedReports(0, 0, self._queue.takeFeedback()):
+            _last_resort(report, self._standardError)
+
+    def _writeLastFeedback(self) -> None:
+        """
+        Write the report of what the destination logged while it wrote the
+        last message written directly (see L{_finishFeedback}).
+        """
+        with self._directLock:
+            self._holdForWrites()
+            try:
+                self._writeFeedback()
+            finally:
+                self._releaseAfterWrites()
+        self._report()
