@@ -23,7 +23,8 @@ C{txcausal:messages_dropped} message, never dropped silently:
   - refused because the writer was stopped: in the log when it is started
     again; if it never is, at exit, through the other destinations (on
     standard error when there is none, or after giving up on the
-    destination; and, for a refusal after the exit reports ran, at once);
+    destination; for refusals after the exit reports ran, the first at
+    once, the others in one line as the process ends);
   - logged by the destination while it wrote (not fed back into it): in
     the log, after the next message written; at a stop (or
     C{stopThreading}, or a fork), without waiting for one.  What it logs
