@@ -154,6 +154,13 @@ class ExitReports:
         with self._lock:
             self._writers.discard(writer)
 
+    @property
+    def ran(self) -> bool:
+        """
+        Whether the exit handler ran: no other will report for a writer.
+        """
+        return self._ran
+
     def late(self, queue: BoundedQueue, name: str,
              stream: Optional[IO[str]] = None) -> Tuple[LateRefusals, bool]:
         """

@@ -121,19 +121,22 @@ class WriterExit(WriterCore):
     def _refuseAfterGivingUp(self, data: bytes) -> None:
         """
         After giving up at exit: count a message, rather than wait for the
-        stuck destination, and report it on standard error, at once if it
-        is the first, or else as the process ends (see
+        stuck destination, and report it on standard error, with the
+        message.  After the exit reports ran, only the first is reported so,
+        the others in one line as the process ends (see
         L{txcausal._exitreports.LateRefusals}).
         """
         self._losses.count(1)
         name = self._losses.name()
-        tally, first = _exitreports.EXIT_REPORTS.late(self._queue, name, self._standardError)
-        if first:
-            _last_resort(dropped_message(
-                1, GAVE_UP, destination=name,
-                message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
-        else:
-            tally.count(GAVE_UP)
+        exitReports = _exitreports.EXIT_REPORTS
+        if exitReports.ran:
+            tally, first = exitReports.late(self._queue, name, self._standardError)
+            if not first:
+                tally.count(GAVE_UP)
+                return
+        _last_resort(dropped_message(
+            1, GAVE_UP, destination=name,
+            message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
 
     def _finishFeedback(self) -> None:
         """

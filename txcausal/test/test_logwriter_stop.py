@@ -263,20 +263,26 @@ class ExitTimeoutTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
 
     def test_manyLoggedAfterGivingUp(self) -> None:
         """
-        Of the messages logged after the writer gave up at exit, the first
-        is reported at once; the others are counted, and reported in one
+        Each message logged after the writer gave up at exit is reported at
+        once, with the message, until the exit reports ran (the process may
+        yet end by a signal, as twistd's does); of those logged after, the
+        first is reported so, the others are counted, and reported in one
         line at the process's very end (see
         L{txcausal._exitreports.ExitReports.reportLate}).
         """
         writer = self.stuckWriter()
         writer.stopThreading()
-        for n in range(1000):
+        writer(numbered_message(0))
+        writer(numbered_message(1))
+        exitReports = isolate_exit_reports(self)
+        exitReports.run()
+        for n in range(2, 1000):
             writer(numbered_message(n))
-        self.assertEqual([report["count"] for report in _reports(self.stderr)], [1])
-        isolate_exit_reports(self).run()
-        isolate_exit_reports(self).reportLate()
+        self.assertEqual([orjson.loads(report["message"])["n"] for report in _reports(self.stderr)
+                          if "message" in report], [0, 1, 2])
+        exitReports.reportLate()
         self.assertEqual([(report["count"], report["reason"]) for report in _reports(self.stderr)],
-                         [(1, _GAVE_UP), (999, _GAVE_UP)])
+                         [(1, _GAVE_UP)] * 3 + [(997, _GAVE_UP)])
         self.assertEqual(writer.dropped, 1000)
 
     def test_refusalRacingGiveUpKeepsRefusing(self) -> None:
