@@ -217,15 +217,7 @@ class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         logs while it takes that report on standard error: every refusal
         is reported.
         """
-        writer, chatty, _, _ = self.chattyWriter(createWorker=ImmediateWorker, alone=True)
-        writer.stopThreading()
-        writer(numbered_message(0))
-        self.assertEqual(writer.dropped, 1)
-        _output._DESTINATIONS.finish()
-        stderr = [orjson.loads(line) for line in self.stderr.getvalue().splitlines()]
-        self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
-        self.assertEqual(_dropped(stderr, FEEDBACK), [1])
-        self.assertEqual(writer.dropped, 2)
+        self.assertPendingReportedAtExit(ThreadedWriter)
 
     def test_pendingAfterDirectWritesAtExitSubclass(self) -> None:
         """
@@ -233,12 +225,20 @@ class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         calls behind a L{FeedbackGuard}: what the writer refused is
         reported once, as for the writer itself.
         """
-        writer, chatty, _, _ = self.chattyWriter(createWorker=ImmediateWorker, alone=True,
-                                                 writerClass=_Overriding)
+        self.assertPendingReportedAtExit(_Overriding)
         [called] = _output._DESTINATIONS._destinations
         self.assertIs(type(getattr(called, "__self__", None)), FeedbackGuard)
+
+    def assertPendingReportedAtExit(self, writerClass: type) -> None:
+        """
+        Check what L{test_pendingAfterDirectWritesAtExit} says, for a
+        writer of C{writerClass}.
+        """
+        writer, chatty, _, _ = self.chattyWriter(createWorker=ImmediateWorker, alone=True,
+                                                 writerClass=writerClass)
         writer.stopThreading()
         writer(numbered_message(0))
+        self.assertEqual(writer.dropped, 1)
         _output._DESTINATIONS.finish()
         stderr = [orjson.loads(line) for line in self.stderr.getvalue().splitlines()]
         self.assertEqual(_dropped(chatty.received, FEEDBACK), [1])
