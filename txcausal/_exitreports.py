@@ -6,9 +6,8 @@ or else at exit, by one handler over the writers still waiting (held
 weakly, as the fork hooks hold them, so that a discarded writer and its
 destination are not kept alive until exit; a writer collected meanwhile has
 its refusals reported as it goes, on standard error).  What a writer
-refuses after that handler ran, or after it gave up on its destination at
-exit, is reported as it comes once, then counted until the process ends
-(see L{LateRefusals}).
+refuses after that handler ran is reported as it comes once, then counted
+until the process ends (see L{LateRefusals}).
 """
 
 from __future__ import annotations
@@ -44,9 +43,9 @@ class Stopped(Protocol):
 
 class LateRefusals:
     """
-    What a writer refused too late for any exit handler: after the exit
-    reports ran, or after it gave up on its destination at exit.  The first
-    such refusal is reported at once, on standard error; the later ones are
+    What a writer refused too late for any exit handler, after the exit
+    reports ran (stopped, or given up on at exit).  The first such refusal
+    is reported at once, on standard error; the later ones are
     counted (in the writer's queue, which then schedules no report, or
     here), and reported in one line for each reason as the process ends
     (see L{ExitReports.reportLate}): however many messages a later exit
