@@ -236,7 +236,7 @@ class Stop:
     @ivar direct: Whether the writer goes on writing on the threads that
         log (C{stopThreading}), still among the destinations.
     @ivar done: Set once the stop's last step ran (see
-        L{txcausal._writercore.WriterCore._finish}).
+        L{txcausal.logwriter.ThreadedWriter._finish}).
     """
 
     __slots__ = ("gaveUp", "direct", "done")

@@ -42,7 +42,7 @@ class WriterExit(WriterCore):
         """
         At exit (see L{txcausal._exitreports}), or for a stop after the
         exit reports ran.  First finish a stop still in progress (a
-        C{stopService} whose L{Deferred} nobody waited for), as
+        C{stopService} whose C{Deferred} nobody waited for), as
         C{stopThreading} does: wait up to C{exitTimeout} seconds for the
         worker to write what is queued, then give up on it, counting and
         reporting what it did not write.  Then, unless the writer has a
