@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import orjson
-from twisted import version as twisted_version
+from twisted import __version__ as twisted_version
 from twisted.trial.unittest import SynchronousTestCase
 
 from .test_file_fulldisk import SmallDiskMixin
@@ -293,7 +293,7 @@ class LoggerClassTests(SynchronousTestCase):
         for one, 1 since Twisted 26.10, 0 before.  By the class's own name,
         making the observer raises: 1.
         """
-        usage_status = 1 if (twisted_version.major, twisted_version.minor) >= (26, 10) else 0
+        usage_status = 1 if tuple(map(int, twisted_version.split(".")[:2])) >= (26, 10) else 0
         for name, status in [("txcausal.twistd.CausalLogObserver", usage_status),
                              ("txcausal.twisted.CausalLogObserver", 1)]:
             log = Path(self.mktemp()).absolute()
