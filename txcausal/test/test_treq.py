@@ -4,10 +4,18 @@ Tests for L{txcausal.treq}: HTTP clients that carry the task.
 
 from __future__ import annotations
 
+import gc
 import inspect
+import sys
+import weakref
+from types import FrameType
 from typing import Any, Dict, List, Optional, Tuple
 
+from unittest import mock
+
 import treq
+import treq.api
+import twisted.internet
 from treq.api import get_global_pool, set_global_pool
 from treq.testing import RequestTraversalAgent
 from twisted.internet.defer import CancelledError, Deferred, succeed
@@ -492,3 +500,123 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         txtreq.get("http://example.com/", reactor=reactor)
         txtreq.get("http://example.com/", reactor=reactor, persistent=False)
         self.assertEqual((len(pool.asked), len(reactor.tcpClients)), (1, 2))
+
+    def test_patchedGlobalReactor(self) -> None:
+        """
+        A call that names no reactor connects with the global reactor as it
+        is at the time of the call, as treq's does, also when a test
+        replaced it: each call goes to the reactor patched in then.
+        """
+        set_global_pool(HTTPConnectionPool(MemoryReactorClock()))
+        fakes = [MemoryReactorClock(), MemoryReactorClock()]
+        for fake in fakes:
+            with mock.patch.object(twisted.internet, "reactor", fake, create=True):
+                treq.get("http://example.com/")
+                txtreq.get("http://example.com/")
+        self.assertEqual([len(fake.tcpClients) for fake in fakes], [2, 2])
+
+    def test_timeoutOnPatchedGlobalReactor(self) -> None:
+        """
+        C{timeout=} is scheduled on the global reactor as it is at the time
+        of the call, as treq's is.
+        """
+        set_global_pool(HTTPConnectionPool(MemoryReactorClock()))
+        fakes = [MemoryReactorClock(), MemoryReactorClock()]
+        for fake in fakes:
+            with mock.patch.object(twisted.internet, "reactor", fake, create=True):
+                txtreq.get("http://example.com/", timeout=5)
+        self.assertEqual([[call.getTime() for call in fake.getDelayedCalls()].count(5)
+                          for fake in fakes], [1, 1])
+
+    def test_patchedGetGlobalPool(self) -> None:
+        """
+        A call that names no pool uses what C{treq.api.get_global_pool}
+        returns at the time of the call, as treq's does, also when a test
+        replaced that function.
+        """
+        reactor = MemoryReactorClock()
+        installed, patched = RecordingPool(), RecordingPool()
+        set_global_pool(installed)
+        txtreq.get("http://example.com/", reactor=reactor)
+        with mock.patch.object(treq.api, "get_global_pool", lambda: patched):
+            treq.get("http://example.com/", reactor=reactor)
+            txtreq.get("http://example.com/", reactor=reactor)
+        self.assertEqual((len(installed.asked), len(patched.asked)), (1, 2))
+
+    def test_namedReactorNotKeptAlive(self) -> None:
+        """
+        Nothing in L{txcausal.treq} keeps a reactor named by a call alive
+        after the call, as nothing in treq does: a test's reactor is
+        collected after the test.
+        """
+        set_global_pool(RecordingPool())
+        reactor = MemoryReactorClock()
+        collected = weakref.ref(reactor)
+        txtreq.get("http://example.com/", reactor=reactor)
+        del reactor
+        gc.collect()
+        self.assertIsNone(collected())
+
+    def test_patchedGlobalReactorReleased(self) -> None:
+        """
+        The agent shared by the calls that name no reactor holds the global
+        reactor of the last such call only: a reactor patched in by a test
+        is collected after the next call.
+        """
+        set_global_pool(RecordingPool())
+        first = MemoryReactorClock()
+        collected = weakref.ref(first)
+        for fake in (first, MemoryReactorClock()):
+            with mock.patch.object(twisted.internet, "reactor", fake, create=True):
+                txtreq.get("http://example.com/")
+        del first, fake
+        gc.collect()
+        self.assertIsNone(collected())
+
+    def test_callBetweenSteps(self) -> None:
+        """
+        A call that comes while another replaces the shared agent (from
+        another thread, against the rule) gets the agent of its own reactor,
+        wherever the other call is: the agent, its reactor and its pool are
+        replaced at once.
+        """
+        set_global_pool(RecordingPool())
+        shared = txtreq._SharedAgent()
+        mine, others = MemoryReactorClock(), [MemoryReactorClock(), MemoryReactorClock()]
+        got: List[Tuple[Any, Any]] = []
+
+        def interrupt(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "line" and len(got) < 50:
+                other = others[len(got) % 2]
+                with mock.patch.object(twisted.internet, "reactor", other, create=True):
+                    got.append((other, shared.get(None)[0]))
+            return interrupt
+
+        def start(frame: FrameType, event: str, arg: Any) -> Any:
+            return interrupt if frame.f_code is txtreq._SharedAgent.get.__code__ else None
+
+        previous = sys.gettrace()
+        self.addCleanup(sys.settrace, previous)
+        with mock.patch.object(twisted.internet, "reactor", mine, create=True):
+            sys.settrace(start)
+            got.append((mine, shared.get(None)[0]))
+            sys.settrace(previous)
+        self.assertEqual([agent._reactor for reactor, agent in got],  # type: ignore[attr-defined]
+                         [reactor for reactor, agent in got])
+        self.assertGreater(len(got), 2)
+
+    def test_dataByKeyword(self) -> None:
+        """
+        L{request} passes C{data} to treq by keyword, as the treq functions
+        of every version it supports take it (C{request(method, url,
+        **kwargs)} before treq 26).
+        """
+        received = []
+
+        def old_request(method: str, url: Any, **kwargs: Any) -> "Deferred[Any]":
+            received.append((method, url, kwargs["data"]))
+            return Deferred()
+
+        with mock.patch.object(treq, "request", old_request):
+            txtreq.post("http://example.com/", b"body", reactor=MemoryReactorClock())
+        self.assertEqual(received, [("POST", "http://example.com/", b"body")])
