@@ -30,7 +30,9 @@ from contextvars import Context, copy_context
 from typing import Any, Optional, Tuple, Union
 
 import treq as _treq
-from treq.api import default_pool, default_reactor, get_global_pool
+import treq.api as _treq_api
+import twisted.internet
+from treq.api import default_pool, default_reactor
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.client import Agent
@@ -45,6 +47,9 @@ from ._propagation import outgoing
 
 #: The action type of an HTTP request made through L{TracingAgent}.
 CLIENT_ACTION_TYPE = "txcausal:http:client"
+#: Where C{from twisted.internet import reactor} finds the global reactor
+#: (once it is installed, or patched in by a test).
+_INTERNET = vars(twisted.internet)
 #: C{@} as a byte: C{bytes} finds an integer in itself at a fifth of the
 #: cost of a one-byte C{bytes}, which it first tries as an integer.
 _AT = ord("@")
@@ -148,16 +153,26 @@ class _OwnHeadersAgent(TracingAgent):
 class _SharedAgent:
     """
     The L{Agent} of the calls to L{request} that name no agent, pool or
-    persistence.  treq makes a new one on its global pool for each such
-    call (and looks up the reactor); this one is made once, and again when
-    the call names another reactor or the global pool was replaced
-    (C{treq.api.set_global_pool}).
+    persistence, and no reactor other than the global one.  treq makes a
+    new one on its global pool for each such call; this one is made once,
+    and again when the global reactor (C{twisted.internet.reactor}, which a
+    test may patch) or the global pool (C{treq.api.get_global_pool}) is not
+    the one it was made with.  Both are looked up at each call, as treq
+    does.
+
+    Only the global reactor's agent is kept: a call that names another
+    reactor gets an agent of its own, as treq's does, so that a test's
+    reactor is not kept alive after the test.  (A weak reference to the
+    reactor would not do: the agent refers to its reactor.)  A reactor
+    patched in as the global one is kept until a later call finds another.
+
+    Called from the reactor thread only, as treq's functions are; the cache
+    is still read once and replaced in one assignment.
     """
 
     def __init__(self) -> None:
-        self._reactor: Any = None
-        self._pool: Any = None
-        self._made: Optional[Tuple[IAgent, Any]] = None
+        #: The global reactor and pool the agent was made with, and the agent.
+        self._cached: Tuple[Any, Any, Any] = (None, None, None)
 
     def get(self, reactor: Any) -> Tuple[IAgent, Any]:
         """
@@ -165,13 +180,16 @@ class _SharedAgent:
         @return: What L{_new_agent} returns for C{reactor} and treq's global
             pool.
         """
-        made = self._made
-        if (made is None or reactor is not self._reactor
-                or get_global_pool() is not self._pool):  # type: ignore[no-untyped-call]
-            made = self._made = _new_agent(reactor, None, None)
-            self._reactor = reactor
-            self._pool = get_global_pool()  # type: ignore[no-untyped-call]
-        return made
+        installed = _INTERNET.get("reactor")
+        if reactor is None:
+            reactor = installed
+        if reactor is None or reactor is not installed:
+            return _new_agent(reactor, None, None)
+        cached = self._cached
+        if cached[0] is not reactor or cached[1] is not _treq_api.get_global_pool():  # type: ignore[no-untyped-call]
+            agent = _new_agent(reactor, None, None)[0]
+            cached = self._cached = (reactor, _treq_api.get_global_pool(), agent)  # type: ignore[no-untyped-call]
+        return cached[2], reactor
 
 
 def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAgent, Any]:
@@ -209,7 +227,7 @@ def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] 
         shared = pool is None and persistent is not False
         agent, reactor = (_shared_agent.get(reactor) if shared
                           else _new_agent(reactor, pool, persistent))
-    return _treq.request(method, url, data, agent=_OwnHeadersAgent(agent, logger),
+    return _treq.request(method, url, data=data, agent=_OwnHeadersAgent(agent, logger),
                          headers=_copy_headers(headers), reactor=reactor, **kwargs)
 
 

@@ -10,7 +10,6 @@ import sys
 import weakref
 from types import FrameType
 from typing import Any, Dict, List, Optional, Tuple
-
 from unittest import mock
 
 import treq
@@ -539,7 +538,7 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         set_global_pool(installed)
         txtreq.get("http://example.com/", reactor=reactor)
         with mock.patch.object(treq.api, "get_global_pool", lambda: patched):
-            treq.get("http://example.com/", reactor=reactor)
+            treq.get("http://example.com/", reactor=reactor)  # type: ignore[arg-type]
             txtreq.get("http://example.com/", reactor=reactor)
         self.assertEqual((len(installed.asked), len(patched.asked)), (1, 2))
 
@@ -601,7 +600,7 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
             sys.settrace(start)
             got.append((mine, shared.get(None)[0]))
             sys.settrace(previous)
-        self.assertEqual([agent._reactor for reactor, agent in got],  # type: ignore[attr-defined]
+        self.assertEqual([agent._reactor for reactor, agent in got],
                          [reactor for reactor, agent in got])
         self.assertGreater(len(got), 2)
 
