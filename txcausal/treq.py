@@ -22,6 +22,9 @@ task.  The action fails only when no response arrives (connection error,
 timeout, cancellation); a 4xx or 5xx response is a response: the action
 succeeds with its C{status}, and deciding that it is an error is the
 caller's job, in the caller's own action.
+
+Call these functions, and L{TracingAgent.request}, from the reactor thread,
+as treq's (from another thread, use C{blockingCallFromThread}).
 """
 
 from __future__ import annotations
