@@ -143,7 +143,9 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     found = incoming(request.requestHeaders)
     fields = found.fields
     method = request.method
-    fields["method"] = _METHODS.get(method) or escape_value(method)
+    # twisted.web's methods are bytes; a fake request's may be unhashable.
+    known = _METHODS.get(method) if type(method) is bytes else None
+    fields["method"] = known or escape_value(method)
     fields["path"] = escape_value(request.path, MAX_LOGGED_PATH)
     if found.task_id is not None and found.task_uuid is not None and found.level is not None:
         action = Action._resume(logger, found.task_id, found.task_uuid, found.level,

@@ -14,6 +14,7 @@ from twisted.web.client import ResponseNeverReceived
 from twisted.web.pages import notFound
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET
+from twisted.web.test.requesthelper import DummyRequest
 from zope.interface.verify import verifyObject
 
 from txcausal.test._helpers import CapturingMixin
@@ -149,6 +150,23 @@ class TracingResourceTests(CapturingMixin, SynchronousTestCase):
             start, end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-2:]
             self.assertEqual((start["method"], start["path"]), ("HEAD", "/h"))
             self.assertEqual((end["action_status"], end["status"]), ("succeeded", 200))
+
+    def test_fakeRequestMethodNotBytes(self) -> None:
+        """
+        A hand-made request whose method is not C{bytes} (twisted.web's
+        always are), here a C{bytearray}, is logged with its method escaped
+        as any other, instead of raising.
+        """
+        for method, logged in [(bytearray(b"GET"), "GET"), (bytearray(b"G\nT"), "G\\nT")]:
+            request: Any = DummyRequest([b"a"])
+            request.method = method
+            request.path = b"/a"
+            request.code = 200
+            TracingResource(Leaf()).render(request)
+            request.finish()
+            start, end = actions(self.logger.messages, SERVER_ACTION_TYPE)[-2:]
+            self.assertEqual((start["method"], start["path"], end["action_status"]),
+                             (logged, "/a", "succeeded"))
 
     def test_notDoneYet(self) -> None:
         """
