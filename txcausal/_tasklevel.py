@@ -32,6 +32,9 @@ MAX_TASK_ID_LENGTH = 1024
 #: instead, its start message recording the position in C{parent_task_id}.
 MAX_TASK_LEVEL_DEPTH = 100
 #: A serialized task id: the task's UUID and, after C{@}, the level.
+#: L{txcausal._propagation} reads a matched level with orjson, which is
+#: right only while each number has no leading zero (orjson refuses C{01})
+#: and at most 10 digits (above 2 ** 64 - 1, orjson returns a float).
 TASK_ID_PATTERN = (
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
     r"@((?:/[1-9][0-9]{0,9})+)"
