@@ -17,8 +17,15 @@ import treq.api
 import twisted.internet
 from treq.api import get_global_pool, set_global_pool
 from treq.testing import RequestTraversalAgent
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.interfaces import (
+    IHostnameResolver,
+    IHostResolution,
+    IReactorPluggableNameResolver,
+    IResolutionReceiver,
+)
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import HTTPConnectionPool
@@ -459,6 +466,52 @@ class RecordingPool:
         return Deferred()
 
 
+@implementer(IHostResolution)
+class Resolution:
+    """
+    A resolution of C{name}, over before it can be cancelled.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def cancel(self) -> None:
+        pass
+
+
+@implementer(IHostnameResolver)
+class LoopbackResolver:
+    """
+    Resolves every host name to 127.0.0.1 at once.
+    """
+
+    def resolveHostName(self, resolutionReceiver: IResolutionReceiver, hostName: str,
+                        portNumber: int = 0, addressTypes: Any = None,
+                        transportSemantics: str = "TCP") -> IHostResolution:
+        resolution = Resolution(hostName)
+        resolutionReceiver.resolutionBegan(resolution)
+        resolutionReceiver.addressResolved(IPv4Address("TCP", "127.0.0.1", portNumber))
+        resolutionReceiver.resolutionComplete()
+        return resolution
+
+
+@implementer(IReactorPluggableNameResolver)
+class ResolvingReactor(MemoryReactorClock):
+    """
+    A L{MemoryReactorClock} whose connections to a host name are made at
+    once, as newer Twisted's are (Twisted 23.10's resolves names with a
+    thread pool it does not have, and never connects).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nameResolver: IHostnameResolver = LoopbackResolver()
+
+    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
+        previous, self.nameResolver = self.nameResolver, resolver
+        return previous
+
+
 class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
     """
     The agent of the calls of L{txcausal.treq.request} that name no agent,
@@ -486,8 +539,8 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         """
         Each request connects with the reactor it names.
         """
-        set_global_pool(HTTPConnectionPool(MemoryReactorClock()))
-        reactors = [MemoryReactorClock(), MemoryReactorClock(), MemoryReactorClock()]
+        set_global_pool(HTTPConnectionPool(ResolvingReactor()))
+        reactors = [ResolvingReactor(), ResolvingReactor(), ResolvingReactor()]
         for reactor in [reactors[0], reactors[1], reactors[0], reactors[2]]:
             txtreq.get("http://example.com/", reactor=reactor)
         self.assertEqual([len(reactor.tcpClients) for reactor in reactors], [2, 1, 1])
@@ -499,7 +552,7 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         """
         pool = RecordingPool()
         set_global_pool(pool)
-        reactor = MemoryReactorClock()
+        reactor = ResolvingReactor()
         txtreq.get("http://example.com/", reactor=reactor, persistent=False)
         txtreq.get("http://example.com/", reactor=reactor)
         txtreq.get("http://example.com/", reactor=reactor, persistent=False)
@@ -511,8 +564,8 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         is at the time of the call, as treq's does, also when a test
         replaced it: each call goes to the reactor patched in then.
         """
-        set_global_pool(HTTPConnectionPool(MemoryReactorClock()))
-        fakes = [MemoryReactorClock(), MemoryReactorClock()]
+        set_global_pool(HTTPConnectionPool(ResolvingReactor()))
+        fakes = [ResolvingReactor(), ResolvingReactor()]
         for fake in fakes:
             with mock.patch.object(twisted.internet, "reactor", fake, create=True):
                 treq.get("http://example.com/")
@@ -524,8 +577,8 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         C{timeout=} is scheduled on the global reactor as it is at the time
         of the call, as treq's is.
         """
-        set_global_pool(HTTPConnectionPool(MemoryReactorClock()))
-        fakes = [MemoryReactorClock(), MemoryReactorClock()]
+        set_global_pool(HTTPConnectionPool(ResolvingReactor()))
+        fakes = [ResolvingReactor(), ResolvingReactor()]
         for fake in fakes:
             with mock.patch.object(twisted.internet, "reactor", fake, create=True):
                 txtreq.get("http://example.com/", timeout=5)
