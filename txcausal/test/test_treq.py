@@ -591,13 +591,13 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         returns at the time of the call, as treq's does, also when a test
         replaced that function.
         """
-        reactor = MemoryReactorClock()
         installed, patched = RecordingPool(), RecordingPool()
         set_global_pool(installed)
-        txtreq.get("http://example.com/", reactor=reactor)
-        with mock.patch.object(treq.api, "get_global_pool", lambda: patched):
-            treq.get("http://example.com/", reactor=reactor)  # type: ignore[arg-type]
-            txtreq.get("http://example.com/", reactor=reactor)
+        with mock.patch.object(twisted.internet, "reactor", MemoryReactorClock(), create=True):
+            txtreq.get("http://example.com/")
+            with mock.patch.object(treq.api, "get_global_pool", lambda: patched):
+                treq.get("http://example.com/")
+                txtreq.get("http://example.com/")
         self.assertEqual((len(installed.asked), len(patched.asked)), (1, 2))
 
     def test_namedReactorNotKeptAlive(self) -> None:
