@@ -1,0 +1,181 @@
+"""
+Tests for L{txcausal._tail}: a gzip-compressed file at the followed name
+itself, read through a decompressed copy, and what replaces it.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import os
+from typing import Callable, List, Union
+
+from txcausal.test.test_follow_rotated import FollowerCase, flat
+
+
+class CompressedAtNameTests(FollowerCase):
+    """
+    Tests for L{FileFollower} when the name holds a compressed file.
+    """
+
+    def test_replacedByPlainFile(self) -> None:
+        """
+        A compressed file at the name, once read, is checked for
+        replacement like any other: the plain file put at the name after
+        it is read.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual((self.follower.rotations, self.reasons()), (1, []))
+
+    def test_replacedByCompressedFile(self) -> None:
+        """
+        A compressed file at the name replaced by another compressed file:
+        the new one is read too.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(self.reasons(), [])
+
+    def test_rotatedTwiceAfterCompressed(self) -> None:
+        """
+        A compressed file at the name rotated twice between two looks: the
+        file in the middle is found by the compressed one's place among
+        the numbered files and read, then the one at the name; nothing is
+        reported as lost.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"m\n")
+        self.rotate()
+        self.append(b"n\n")
+        self.assertEqual(flat(self.follower.read()), [b"m", b"n"])
+        self.assertEqual((self.follower.rotations, self.reasons()), (2, []))
+
+    def test_compressedCopyRetiredWhenReplaced(self) -> None:
+        """
+        The copy of a compressed file at the name is retired (closed) once
+        another file is at the name and it was read whole.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        [copy] = self.follower.active
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(copy.fd, -1)
+        self.assertEqual(len(self.follower.active), 1)
+
+    def test_changedInPlaceReported(self) -> None:
+        """
+        A compressed file at the name that changes after it was read (a
+        gzip member appended) cannot be read on by position: that is
+        reported, once, and the name is still followed.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(gzip.compress(b"b\n"))
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [
+            "log: the compressed file at the name changed after it was decompressed: what was"
+            " added to it is not read (it is read again once rotated away)"])
+        self.rotate()
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+
+
+class CompressedNotCopiedTests(FollowerCase):
+    """
+    Tests for L{FileFollower} when a compressed file at the name cannot be
+    copied: the numbered files are not listed again while it stays there.
+    """
+
+    def noSpace(self) -> Callable[[], None]:
+        """
+        Make temporary files fail for lack of space; what undoes it.
+        """
+        import tempfile
+
+        def fail(*args: object, **kwargs: object) -> object:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        return self.patch(tempfile, "TemporaryFile", fail).restore  # type: ignore[no-any-return]
+
+    def listings(self) -> List[str]:
+        """
+        Record the numbered files whose status is read (a listing reads
+        each one's); the list of their paths.
+        """
+        listed: List[str] = []
+
+        def note(path: Union[str, int]) -> None:
+            if isinstance(path, str) and path != str(self.path):
+                listed.append(os.path.basename(path))
+
+        self.before_stat = note
+        return listed
+
+    def test_atNameNotListedAgain(self) -> None:
+        """
+        A compressed file put at the name whose copy cannot be made: the
+        numbered files are listed at the first look only, while it stays
+        there; once it can be copied, it is read.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        undo = self.noSpace()
+        self.assertEqual(flat(self.follower.read()), [])
+        listed = self.listings()
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(listed, [])
+        undo()
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(self.reasons(), ["log: No space left on device"])
+
+    def test_listedAgainWhenReplaced(self) -> None:
+        """
+        When another file replaces the compressed file that could not be
+        copied, the numbered files are listed again, and the new file is
+        read.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        undo = self.noSpace()
+        self.assertEqual(flat(self.follower.read()), [])
+        undo()
+        listed = self.listings()
+        self.path.unlink()
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertIn("log.1", listed)
+
+    def test_firstLookNotListedAgain(self) -> None:
+        """
+        A compressed file at the name at the first look whose copy cannot
+        be made: the numbered files are not listed at every look.
+        """
+        self.append(b"older\n", self.numbered(1))
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        undo = self.noSpace()
+        listed = self.listings()
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(listed, [])
+        undo()
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(self.reasons(), ["log: No space left on device"])
