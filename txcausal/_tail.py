@@ -37,7 +37,8 @@ in its file is known (see L{txcausal._stream_state}).
     for.
   - Compressed files and standard input are copied, decompressed, by a
     thread, to an unnamed temporary file, which is read like any other;
-    the files newer than a compressed one wait until its copy is done.
+    the files newer than a compressed one wait until its copy is done.  One
+    at the name is checked for replacement too; a change in it is reported.
   - Retired files stay open, up to a bound (L{OpenFiles}), so that their
     messages can still be read back by position; past it the oldest is
     closed.
@@ -47,6 +48,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from typing import IO, Any, Dict, List, Optional, Set
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
@@ -56,7 +58,6 @@ from ._tail_files import (
     Opened,
     OpenFiles,
     Piece,
-    Spill,
     StartThread,
     daemon_thread,
     find_copy,
@@ -74,6 +75,7 @@ from ._tail_rotated import (
     identity,
     missed_files,
     numbered_files,
+    previous_among,
 )
 
 #: A file renamed away is read on until it has been idle for this many looks.
@@ -140,6 +142,9 @@ class FileFollower:
         self._known: Set[Fingerprint] = set()
         #: The file opened at the name last (C{None}: none yet).
         self._current: Optional[Generation] = None
+        #: The status of the file at the name when it was opened (C{None}:
+        #: none yet, or standard input): tells it replaced, and where it went.
+        self._at_name: Optional[os.stat_result] = None
         #: The compressed files copied.
         self._copied: Set[Fingerprint] = set()
         #: The files seen that could not be opened, and why (already
@@ -160,7 +165,7 @@ class FileFollower:
         pieces: List[Piece] = []
         if self._current is None:
             self._open_first()  # Files renamed away are read on meanwhile.
-        elif self._current.identity is not None:  # Not standard input or a copy.
+        elif self._at_name is not None:  # Not standard input.
             self._check_name(pieces)
         for generation in list(self.active):
             if budget is not None and budget <= 0:
@@ -184,9 +189,7 @@ class FileFollower:
         """
         Stop following: close the files this follower opened.
         """
-        for generation in self.files.generations:
-            if generation.source == self._source:
-                generation.close()
+        self.files.close(self._source)
         self.active = []
         self._current = None
 
@@ -261,7 +264,7 @@ class FileFollower:
         numbered files there now: older than it.
         """
         if self.path == "-":
-            self._current = self._spill(self._stdin_stream())
+            self._current = self._spill(self._stdin or sys.stdin.buffer)
             return True
         try:
             stat = self._stat(self.path)
@@ -269,14 +272,15 @@ class FileFollower:
         except OSError as e:
             self._fail(e)
             return False
-        return self._take_name(opened, numbered_files(self.path, self._stat))
+        return self._take_name(opened)
 
-    def _take_name(self, opened: Opened, numbered: List[Numbered],
+    def _take_name(self, opened: Opened, numbered: Optional[List[Numbered]] = None,
                    at: Optional[Identity] = None) -> bool:
         """
         Read the file C{opened} at the name from now on; the C{numbered}
-        files there are older than it.  If it cannot be started (see
-        L{_start}), the failure is noted as for the file C{at} the name.
+        files there (listed now if not given) are older than it.  If it
+        cannot be started (see L{_start}), the failure is noted as for the
+        file C{at} the name, and nothing is listed.
 
         @return: Whether it is read.
         """
@@ -286,6 +290,9 @@ class FileFollower:
             self._fail(e, at)
             return False
         self._fail(None)
+        self._at_name = opened.stat
+        if numbered is None:
+            numbered = numbered_files(self.path, self._stat)
         self._known = {fingerprint(f.stat) for f in numbered}
         return True
 
@@ -294,16 +301,10 @@ class FileFollower:
         Start reading the file C{opened}: by position, or through a
         decompressed copy if it is compressed.
 
-        @raise OSError: If the copy cannot be made (C{opened} is closed
-            then).
+        @raise OSError: If the copy cannot be made (C{opened} is closed).
         """
         if opened.compressed:
-            stream = os.fdopen(opened.fd, "rb")
-            try:
-                generation = self._spill(stream)
-            except OSError:
-                stream.close()
-                raise
+            generation = self._spill(os.fdopen(opened.fd, "rb"))
             self._copied.add(fingerprint(opened.stat))
             return generation
         generation = self.files.add(self._source, self.name, opened.fd,
@@ -311,26 +312,10 @@ class FileFollower:
         self.active.append(generation)
         return generation
 
-    def _stdin_stream(self) -> IO[bytes]:
-        if self._stdin is not None:
-            return self._stdin
-        import sys
-
-        return sys.stdin.buffer
-
     def _spill(self, stream: IO[bytes]) -> Generation:
-        import tempfile  # Only for compressed files and standard input.
-
-        spill = Spill(tempfile.TemporaryFile(prefix="txcausal-"))
-        try:
-            fd = os.dup(spill.file.fileno())
-        except OSError:
-            spill.file.close()
-            raise
-        generation = self.files.add(self._source, self.name, fd, None, self._max_line,
-                                    self._stat, spill)
+        generation = self.files.add_copy(self._source, self.name, stream, self.path != "-",
+                                         self._max_line, self._stat, self._start_thread)
         self.active.append(generation)
-        self._start_thread(lambda: spill.copy(stream, close=self.path != "-"))
         return generation
 
     def _fail(self, error: Optional[OSError], at: Optional[Identity] = None) -> None:
@@ -349,41 +334,63 @@ class FileFollower:
 
     def _check_name(self, pieces: List[Piece]) -> None:
         """
-        Open the file now at the name if it is another one; if it is the
-        same and was truncated, open it again (what was pending in it ends
-        there: an idle piece is added to C{pieces}).
+        Open the file now at the name if it is another one (see
+        L{_check_same} if it is the same).  One seen before that could not
+        be read is tried again without listing the numbered files again.
         """
-        current = self._current
-        assert current is not None and current.identity is not None
+        current, before = self._current, self._at_name
+        assert current is not None and before is not None
         try:
             stat = self._stat(self.path)
-            same = identity(stat) == current.identity
-            truncated = same and current.truncated()
         except OSError:
             return  # Renamed away, not replaced yet: read on.
-        if truncated:
-            self._truncated(current, pieces)
-        if same:
-            return
+        if identity(stat) == identity(before):
+            return self._check_same(current, stat, pieces)
         at_name = identity(stat)
+        looked = at_name in self._unreadable
         try:
             opened: Optional[Opened] = open_regular(self.path, self._stat, stat)
         except OSError as e:
             opened = None
-            looked = at_name in self._unreadable
             if e.errno != errno.ENOENT:
                 self._fail(e, at_name)
-            if looked:  # The numbered files were looked at already.
+            if looked:
                 return
         if opened is not None:
+            if looked and identity(opened.stat) == at_name:
+                self.rotations += self._take_name(opened, None, at_name)
+                return
             at_name = identity(opened.stat)  # What was opened, not what was seen.
         numbered = numbered_files(self.path, self._stat)
         present = {identity(f.stat) for f in numbered} | {at_name}
         # Forget those gone: their inodes may be reused.
         self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}
-        self._open_missed(numbered, current.identity, at_name)
+        previous = previous_among(numbered, before, current.identity is None)
+        self._open_missed(numbered, previous, at_name)
         if opened is not None and self._take_name(opened, numbered, at_name):
             self.rotations += 1
+
+    def _check_same(self, current: Generation, stat: os.stat_result,
+                    pieces: List[Piece]) -> None:
+        """
+        The file at the name is still C{current}'s, now C{stat}.  Truncated,
+        it is opened again (what was pending in it ends: an idle piece is
+        added to C{pieces}).  Compressed and changed, what was added cannot
+        be told from what was read: reported; its new fingerprint noted.
+        """
+        if current.identity is None:
+            if fingerprint(stat) not in self._copied:
+                self._at_name = stat
+                self._copied.add(fingerprint(stat))
+                self._report(LineError(self.name, 0, "the compressed file at the name changed"
+                                       " after it was decompressed: what was added is not read"))
+            return
+        try:
+            truncated = current.truncated()
+        except OSError:
+            return
+        if truncated:
+            self._truncated(current, pieces)
 
     def _truncated(self, current: Generation, pieces: List[Piece]) -> None:
         """
@@ -410,7 +417,7 @@ class FileFollower:
         self._current = None
         self._open_first()
 
-    def _open_missed(self, numbered: List[Numbered], previous: Identity,
+    def _open_missed(self, numbered: List[Numbered], previous: Optional[Identity],
                      at_name: Identity) -> None:
         """
         The name was replaced by the file C{at_name}: open, oldest first,
@@ -418,10 +425,9 @@ class FileFollower:
         L{missed_files}); report those that cannot be read, and a file
         that may have been lost.
         """
-        mine = [g for g in self.files.generations if g.source == self._source]
-        still_open = {g.identity for g in mine if g.fd >= 0 and g.identity is not None}
-        closed = {g.closed_as for g in mine if g.closed_as is not None} | self._copied
-        missed = missed_files(numbered, previous, at_name, still_open, closed, self._known)
+        still_open, closed = self.files.read_before(self._source)
+        missed = missed_files(numbered, previous, at_name, still_open, closed | self._copied,
+                              self._known)
         if missed.lost is not None:
             self._report(LineError(self.name, 0, missed.lost))
         for middle in missed.files:
@@ -437,9 +443,8 @@ class FileFollower:
         Report that the numbered file C{middle} cannot be read, unless it
         was reported already for the same reason (when it was at the name).
         """
-        reason = error.strerror or str(error)
-        if self._unreadable.get(identity(middle.stat)) == reason:
-            return
-        self._unreadable[identity(middle.stat)] = reason
-        self._report(LineError(middle.path, 0, "a file rotated away between two looks, not"
-                               f" read: {reason}"))
+        reason, at = error.strerror or str(error), identity(middle.stat)
+        if self._unreadable.get(at) != reason:
+            self._unreadable[at] = reason
+            self._report(LineError(middle.path, 0, "a file rotated away between two looks,"
+                                   f" not read: {reason}"))

@@ -259,6 +259,42 @@ class OpenFiles:
         self.generations.append(generation)
         return generation
 
+    def add_copy(self, source: int, name: str, stream: IO[bytes], close: bool, max_line: int,
+                 stat: Stat, startThread: StartThread) -> Generation:
+        """
+        A decompressed copy of C{stream} (see L{Spill}), made by a thread
+        started with C{startThread}, to read as it comes.
+
+        @param close: Whether C{stream} is closed once copied (or now, if
+            the copy cannot be made).
+        @raise OSError: If the temporary file cannot be made.
+        """
+        import tempfile  # Only for compressed files and standard input.
+
+        try:
+            spill = Spill(tempfile.TemporaryFile(prefix="txcausal-"))
+            try:
+                fd = os.dup(spill.file.fileno())
+            except OSError:
+                spill.file.close()
+                raise
+        except OSError:
+            if close:
+                stream.close()
+            raise
+        generation = self.add(source, name, fd, None, max_line, stat, spill)
+        startThread(lambda: spill.copy(stream, close=close))
+        return generation
+
+    def read_before(self, source: int) -> Tuple[Set[Identity], Set[Fingerprint]]:
+        """
+        The files of the name numbered C{source}: those still open (by
+        identity) and those closed (by fingerprint).
+        """
+        mine = [g for g in self.generations if g.source == source]
+        return ({g.identity for g in mine if g.fd >= 0 and g.identity is not None},
+                {g.closed_as for g in mine if g.closed_as is not None})
+
     def retire(self, generation: Generation) -> None:
         """
         C{generation} is read no more: keep it open for reading back,
@@ -275,12 +311,13 @@ class OpenFiles:
                       " its messages are no longer shown")
             self._error(LineError(old.name, 0, reason))
 
-    def close(self) -> None:
+    def close(self, source: Optional[int] = None) -> None:
         """
-        Close every file.
+        Close every file (only those of the name numbered C{source}, if given).
         """
         for generation in self.generations:
-            generation.close()
+            if source is None or generation.source == source:
+                generation.close()
 
 
 def generation_size(generation: Optional[Generation]) -> Optional[int]:

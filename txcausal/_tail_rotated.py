@@ -103,7 +103,24 @@ def numbered_files(path: str, stat: Stat = os.stat) -> List[Numbered]:
     return sorted(found, key=lambda numbered: numbered.number)
 
 
-def missed_files(numbered: List[Numbered], previous: Identity, at_name: Identity,
+def previous_among(numbered: List[Numbered], previous: os.stat_result,
+                   copied: bool) -> Optional[Identity]:
+    """
+    The file read before at the name, as it is among the C{numbered} files
+    now: by its identity, as it is still open; if it was C{copied} (a
+    compressed file, closed once decompressed, whose inode number may since
+    have been given to another file), by its fingerprint.
+
+    @param previous: Its status when it was opened.
+    @return: Its identity; C{None} if it was copied and is not there.
+    """
+    if not copied:
+        return identity(previous)
+    wanted = fingerprint(previous)
+    return next((identity(f.stat) for f in numbered if fingerprint(f.stat) == wanted), None)
+
+
+def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name: Identity,
                  still_open: Set[Identity], closed: Set[Fingerprint],
                  known: Set[Fingerprint]) -> Missed:
     """
@@ -111,7 +128,8 @@ def missed_files(numbered: List[Numbered], previous: Identity, at_name: Identity
     and before the one there now.
 
     @param numbered: The numbered files now (see L{numbered_files}).
-    @param previous: The file read before at the name (still open).
+    @param previous: The file read before at the name (still open, or
+        found by L{previous_among}), C{None} if it is not there.
     @param at_name: The file at the name now (a hard link to it is not
         one of them).
     @param still_open: The files being read or kept open: not to be read
@@ -124,8 +142,8 @@ def missed_files(numbered: List[Numbered], previous: Identity, at_name: Identity
     @return: The files to read, and why one may have been lost.
     """
     others = [f for f in numbered if identity(f.stat) != at_name
-              and identity(f.stat) not in still_open - {previous}
-              and fingerprint(f.stat) not in closed]
+              and (identity(f.stat) == previous or (identity(f.stat) not in still_open
+                                                    and fingerprint(f.stat) not in closed))]
     place = next((n for n, f in enumerate(others) if identity(f.stat) == previous), None)
     if place is not None:
         return Missed(others[place - 1::-1] if place else [],
