@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.trial.unittest import SkipTest, TestCase
 
@@ -91,9 +91,10 @@ def _missing() -> Optional[str]:
     return None
 
 
-class BrowserTests(TestCase):
+class BrowserCase(TestCase):
     """
-    The page in Chromium.
+    The page in Chromium: the logs of L{._webview_logs} served by a real
+    C{txcausal web}, and ways to read the page.
     """
 
     def setUp(self) -> None:
@@ -159,6 +160,38 @@ class BrowserTests(TestCase):
         return self.driver.execute_script(  # type: ignore[no-any-return]
             f"return Array.from(document.querySelectorAll({selector!r}))"
             f".map(function (e) {{ return {script}; }});")
+
+    def append_big_integers(self) -> Tuple[str, str, str]:
+        """
+        Append to the client's log integers past 2**53: in the fields of a
+        message (alone and in a list, next to other numbers), as the start
+        of a task, in a task level.
+
+        @return: The UUIDs of those three tasks.
+        """
+        uuid = "7b1f2a34-0000-4000-8000-0000000000b1"
+        far = "7b1f2a34-0000-4000-8000-0000000000b2"
+        odd = "7b1f2a34-0000-4000-8000-0000000000b3"
+        big = message(uuid, [1], MAY_DAY + 5, message_type="big", n=2**70 + 1,
+                      m=[-(2**64) - 1, 2**53 - 1], f=0.5, e=1e300)
+        messages = [big, message(far, [1], 2**70 + 1, message_type="far")]
+        messages += [message(odd, level, MAY_DAY + 6, message_type="odd")
+                     for level in ([1], [2**70 + 3])]
+        with self.client.open("ab") as f:
+            f.writelines(json.dumps(m).encode("ascii") + b"\n" for m in messages)
+        return uuid, far, odd
+
+    def search(self, text: str) -> None:
+        box = self.driver.find_element("id", "f-q")
+        box.clear()
+        box.send_keys(text)
+        self.driver.find_element("css selector", "#filters button[type=submit]").click()
+
+
+class BrowserTests(BrowserCase):
+    """
+    The page in Chromium.
+    """
 
     def test_joinedTreeAndWaterfall(self) -> None:
         """
@@ -250,18 +283,7 @@ class BrowserTests(TestCase):
         list, a stray message's task level; other numbers are shown as
         before.
         """
-        uuid = "7b1f2a34-0000-4000-8000-0000000000b1"
-        big = message(uuid, [1], MAY_DAY + 5, message_type="big", n=2**70 + 1,
-                      m=[-(2**64) - 1, 2**53 - 1], f=0.5, e=1e300)
-        with self.client.open("ab") as f:
-            f.write(json.dumps(big).encode("ascii") + b"\n")
-        far = "7b1f2a34-0000-4000-8000-0000000000b2"
-        odd = "7b1f2a34-0000-4000-8000-0000000000b3"
-        with self.client.open("ab") as f:
-            f.write(json.dumps(message(far, [1], 2**70 + 1, message_type="far")).encode() + b"\n")
-            for level in ([1], [2**70 + 3]):
-                f.write(json.dumps(message(odd, level, MAY_DAY + 6, message_type="odd"))
-                        .encode() + b"\n")
+        uuid, far, odd = self.append_big_integers()
         self.driver.get(self.address)
         self.wait(lambda d: far in self.rows())
         self.assertIn("1180591620717411303425", self.driver.find_element("id", "tasks").text)
@@ -296,12 +318,6 @@ class BrowserTests(TestCase):
         self.open_task(FAILING)
         self.assertEqual(self.read("#legend [title]", "e.textContent"), ["client.log"])
         self.assertEqual(self.read("#rows .row", "e.classList.contains('failed')"), [True, True])
-
-    def search(self, text: str) -> None:
-        box = self.driver.find_element("id", "f-q")
-        box.clear()
-        box.send_keys(text)
-        self.driver.find_element("css selector", "#filters button[type=submit]").click()
 
     def test_searchingIndicator(self) -> None:
         """

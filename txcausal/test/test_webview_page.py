@@ -1,0 +1,84 @@
+"""
+The web view's page in real headless Chromium (see
+L{txcausal.test.test_webview_browser}): what it does when the server does
+not answer, and in a browser without C{JSON.rawJSON}.
+"""
+
+from __future__ import annotations
+
+from .test_webview_browser import JOINED, BrowserCase
+
+#: Puts the page's requests in the test's hands: while C{window.stall},
+#: each one is left unanswered, as by a server that never answers; the
+#: C{AbortSignal} of each is kept in C{window.signals}.
+STALL_REQUESTS = """
+window.stall = false; window.signals = [];
+var realFetch = window.fetch;
+window.fetch = function (url, options) {
+  window.signals.push(options && options.signal);
+  if (!window.stall) { return realFetch(url, options); }
+  return new Promise(function () {});
+};
+"""
+#: Keeps the page's long timers (10 s or more) in C{window.timers}, to be
+#: run when the test says, instead of after their delay.
+HOLD_TIMERS = """
+window.timers = [];
+var realSetTimeout = window.setTimeout;
+window.setTimeout = function (f, ms) {
+  if (ms >= 10000) { window.timers.push(f); return 0; }
+  return realSetTimeout.apply(window, arguments);
+};
+"""
+
+
+class PageTests(BrowserCase):
+    """
+    The page in Chromium, when things go wrong.
+    """
+
+    def test_listRequestTimeout(self) -> None:
+        """
+        A task-list request that gets no answer is given up once its
+        timeout is over: it is aborted, the page says so, and "searching…"
+        goes; the next search works as usual.
+        """
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        self.driver.execute_script(STALL_REQUESTS + HOLD_TIMERS + "window.stall = true;")
+        indicator = self.driver.find_element("id", "searching")
+        self.search("resize")
+        self.wait(lambda d: indicator.is_displayed())
+        self.assertEqual(self.driver.execute_script("return window.timers.length;"), 1)
+        self.driver.execute_script(
+            "window.stall = false; window.timers.splice(0).forEach(function (f) { f(); });")
+        error = self.driver.find_element("id", "list-error")
+        self.wait(lambda d: error.is_displayed() and not indicator.is_displayed())
+        self.assertEqual(error.text, "no answer from the server in 30 s")
+        self.assertTrue(self.driver.execute_script("return window.signals[0].aborted;"))
+        self.assertEqual(len(self.rows()), 3)
+        self.search("resize")
+        self.wait(lambda d: self.rows() == [JOINED] and not error.is_displayed())
+        self.assertFalse(indicator.is_displayed())
+
+    def test_withoutRawJSON(self) -> None:
+        """
+        In a browser without C{JSON.rawJSON} (nor, then, exact big integers),
+        the page works: integers past 2**53 are shown as the nearest
+        number, as C{JSON.parse} makes them, in the list and in a task.
+        """
+        self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                    {"source": "delete JSON.rawJSON;"})
+        uuid, far, odd = self.append_big_integers()
+        self.driver.get(self.address)
+        self.wait(lambda d: far in self.rows())
+        self.assertEqual(self.driver.execute_script("return typeof JSON.rawJSON;"), "undefined")
+        self.assertIn("1.1805916207174113e+21", self.driver.find_element("id", "tasks").text)
+        self.open_task(uuid)
+        values = self.read("#tree dd", "e.textContent")
+        self.assertEqual(sorted(values), sorted(
+            ["1.1805916207174113e+21", "[-18446744073709552000,9007199254740991]", "0.5",
+             "1e+300"]))
+        self.open_task(odd)
+        self.assertEqual(self.read("#tree .node .level", "e.textContent"),
+                         ["/1", "/1.1805916207174113e+21"])
