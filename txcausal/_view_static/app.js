@@ -49,10 +49,17 @@
     return value;
   }
 
+  // A request not answered (its body read whole) within this many seconds
+  // is given up: aborted, and failed with a message saying so.
+  var TIMEOUT = 30;
+
   // The JSON at url, or null when it is the same text as last time (the
-  // page is then left as it is, not redrawn).
+  // page is then left as it is, not redrawn).  Settles within TIMEOUT
+  // whatever the connection does.
   function fetchChanged(url, last) {
-    return fetch(url, { headers: { "Accept": "application/json" } }).then(function (response) {
+    var controller = new AbortController(), timer;
+    var request = fetch(url, { headers: { "Accept": "application/json" },
+                               signal: controller.signal }).then(function (response) {
       return response.text().then(function (text) {
         var body = JSON.parse(text, keepDigits);
         if (!response.ok) { throw new Error(body && body.error ? body.error : response.statusText); }
@@ -61,6 +68,13 @@
         return body;
       });
     });
+    var timeout = new Promise(function (resolve, reject) {
+      timer = setTimeout(function () {
+        controller.abort();
+        reject(new Error("no answer from the server in " + TIMEOUT + " s"));
+      }, TIMEOUT * 1000);
+    });
+    return Promise.race([request, timeout]).finally(function () { clearTimeout(timer); });
   }
 
   // Formatting
