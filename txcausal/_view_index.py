@@ -39,6 +39,16 @@ MAX_CHANGES = 500
 SORT_RUN = 10_000
 
 
+class QueryStopped(Exception):
+    """
+    A query was told to stop (its server is stopping) before it was done.
+    """
+
+
+def _never() -> bool:
+    return False
+
+
 @define(slots=True, eq=False)
 class TaskSummary:
     """
@@ -327,8 +337,8 @@ class TaskIndex:
         """
         return self._page(self._copy(), query)
 
-    def listing(self, query: Query, limit: int = 200) -> Tuple[int, List[Dict[str, Any]],
-                                                               List[str]]:
+    def listing(self, query: Query, limit: int = 200, stop: Callable[[], bool] = _never
+                ) -> Tuple[int, List[Dict[str, Any]], List[str]]:
         """
         What the task list shows: the tasks that pass the filters, newest
         first, and the distinct root types (at most C{limit}), from one
@@ -346,29 +356,39 @@ class TaskIndex:
         was a moment before, and one forgotten meanwhile may still be
         shown.  That change is announced to the page, which asks again.
 
+        @param stop: Tells whether to stop (the server is stopping); looked
+            at before each run of tasks filtered and ordered.
         @return: How many pass, the rows of the requested page, the types.
+        @raise QueryStopped: When C{stop} said so.
         """
         tasks = self._copy()
-        total, rows = self._page(tasks, query)
+        total, rows = self._page(tasks, query, stop)
+        if stop():
+            raise QueryStopped()
         return total, rows, _root_types(tasks, limit)
 
     def _copy(self) -> List[TaskSummary]:
         with self._lock:
             return list(self._tasks.values())
 
-    def _page(self, tasks: List[TaskSummary], query: Query) -> Tuple[int, List[Dict[str, Any]]]:
-        # Newest seen first: the sorts and the merge are stable, so of tasks
-        # that started at the same time the one seen last comes first.  The
-        # keys are the summaries' own numbers: no new object per task, as a
-        # million would set off the garbage collector's walk over every
-        # object, which holds the interpreter.
-        matching = [s for s in reversed(tasks) if query.accepts(s)]
-        runs = [sorted(matching[i : i + SORT_RUN], key=_start, reverse=True)
-                for i in range(0, len(matching), SORT_RUN)]
+    def _page(self, tasks: List[TaskSummary], query: Query,
+              stop: Callable[[], bool] = _never) -> Tuple[int, List[Dict[str, Any]]]:
+        # Newest seen first, a run at a time: the sorts and the merge are
+        # stable, so of tasks that started at the same time the one seen
+        # last comes first.  The keys are the summaries' own numbers: no
+        # new object per task, as a million would set off the garbage
+        # collector's walk over every object, which holds the interpreter.
+        runs, total = [], 0
+        for end in range(len(tasks), 0, -SORT_RUN):
+            if stop():
+                raise QueryStopped()
+            run = [s for s in reversed(tasks[max(0, end - SORT_RUN):end]) if query.accepts(s)]
+            total += len(run)
+            runs.append(sorted(run, key=_start, reverse=True))
         ordered = merge(*runs, key=_start, reverse=True)
         page = list(islice(ordered, query.offset, query.offset + query.limit))
         with self._lock:
-            return len(matching), [summary.to_json() for summary in page]
+            return total, [summary.to_json() for summary in page]
 
     def changes(self) -> ChangeFeed:
         """

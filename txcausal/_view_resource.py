@@ -18,6 +18,7 @@ Nothing else is served: no request names a file.
 from __future__ import annotations
 
 import json
+import threading
 from functools import partial
 from importlib.resources import files
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
@@ -25,13 +26,14 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 import orjson
 from attrs import define, evolve
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.interfaces import IReactorCore
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from ._parse_input import needle_for
 from ._view_events import EventStream
-from ._view_index import Query
+from ._view_index import Query, QueryStopped
 from ._view_source import ITaskSource, Predicate, RunInThread, Search, off_reactor
 from ._view_task import story_predicate, task_json, text_predicate
 
@@ -214,7 +216,11 @@ class TaskViewResource(Resource):
             ordering every task) off the reactor thread.  By default, the
             reactor's thread pool; with a reactor without threads (a
             C{Clock} in tests), in-line, in the reactor's thread (see
-            L{off_reactor<txcausal._view_source.off_reactor>}).
+            L{off_reactor<txcausal._view_source.off_reactor>}).  The
+            queries in flight when the reactor begins to stop (a C{before}
+            C{shutdown} trigger) stop before their next run of tasks, so
+            that the thread pool stops promptly; their requests are
+            answered C{503}, if the reactor still delivers the answer.
         """
         Resource.__init__(self)  # type: ignore[no-untyped-call]
         if reactor is None:
@@ -225,6 +231,9 @@ class TaskViewResource(Resource):
         self._run = runInThread or off_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
         self._searches: Dict[Tuple[str, str], _Searching] = {}
+        self._stopping = threading.Event()
+        if IReactorCore.providedBy(reactor):
+            reactor.addSystemEventTrigger("before", "shutdown", self._stopping.set)
 
     def render_GET(self, request: Request) -> Any:
         """
@@ -297,7 +306,10 @@ class TaskViewResource(Resource):
                 request.finish()
 
         def failed(reason: Failure) -> None:
-            write((500, {"error": f"internal error: {reason.getErrorMessage()[:200]}"}))
+            if isinstance(reason.value, QueryStopped):
+                write((503, {"error": "the server is stopping"}))
+            else:
+                write((500, {"error": f"internal error: {reason.getErrorMessage()[:200]}"}))
 
         result.addCallback(write).addErrback(failed)
         return NOT_DONE_YET
@@ -311,7 +323,7 @@ class TaskViewResource(Resource):
         def run(only: Any) -> "Deferred[Tuple[int, Dict[str, Any]]]":
             # Read first: a change during the query is announced again.
             version = index.version
-            work = partial(index.listing, evolve(query, only=only))
+            work = partial(index.listing, evolve(query, only=only), stop=self._stopping.is_set)
             return self._run(work).addCallback(page, version)
 
         def page(listing: _Listing, version: int) -> Tuple[int, Dict[str, Any]]:
