@@ -6,9 +6,9 @@ of failure the task list shares with C{tree --failed}.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, Cooperator
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
@@ -16,6 +16,7 @@ from twisted.web.test.requesthelper import DummyRequest
 from zope.interface.verify import verifyObject
 
 from txcausal import IDestination
+from txcausal._view_ring import SEARCH_STEP
 from txcausal.webview import (
     ITaskSource,
     Search,
@@ -222,6 +223,45 @@ class TaskRingTests(SynchronousTestCase):
         assert loaded is not None
         self.assertEqual(loaded.task.root.action_type, "svc:job")
         self.assertEqual(row["status"], "succeeded")
+
+
+class RingSearchTests(SynchronousTestCase):
+    """
+    L{TaskRing.search} runs in the reactor thread a bounded share of the
+    messages at a time.
+    """
+
+    def test_boundedPerTurn(self) -> None:
+        """
+        A search is done by its cooperator a step at a time, each step
+        looking at L{SEARCH_STEP} messages at most: none at the call, and
+        the answer once every step ran.
+        """
+        turns: List[Callable[[], None]] = []
+        cooperator = Cooperator(terminationPredicateFactory=lambda: lambda: True,
+                                scheduler=turns.append)
+        ring = TaskRing(cooperate=cooperator.cooperate)
+        per_task = SEARCH_STEP * 2 + 1
+        for t in range(3):
+            for n in range(per_task):
+                ring(message(f"t{t}", [n + 1], 1.0, message_type="m", hit=(t == 1 and n == 5)))
+        looked: List[int] = []
+
+        def predicate(m: Dict[str, Any]) -> bool:
+            looked.append(1)
+            return m["hit"] is True
+
+        answer = ring.search(Search(predicate))
+        self.assertNoResult(answer)
+        self.assertEqual(looked, [])
+        steps = []
+        while turns:
+            turns.pop(0)()
+            steps.append(len(looked))
+        self.assertEqual(self.successResultOf(answer), frozenset(["t1"]))
+        self.assertEqual(max(b - a for a, b in zip([0] + steps, steps)), SEARCH_STEP)
+        # The task found is not looked at further.
+        self.assertEqual(len(looked), 2 * per_task + 6)
 
 
 def _all() -> Any:
