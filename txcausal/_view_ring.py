@@ -6,17 +6,24 @@ in memory, for the web view to show as they happen.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import CooperativeTask, cooperate
 from zope.interface import implementer
 
 from ._interfaces import IDestination
 from ._view_index import TaskIndex
-from ._view_source import ITaskSource, LoadedTask, Search, only_task
+from ._view_source import ITaskSource, LoadedTask, Predicate, Search, only_task
 from ._wire import TASK_UUID_FIELD
 
 Message = Dict[str, Any]
+#: Runs an iterator's steps a few at a time between the reactor's other
+#: work (C{twisted.internet.task.cooperate}).
+Cooperate = Callable[[Iterator[None]], "CooperativeTask[Iterator[None]]"]
+#: How many messages a search looks at in one step: about a millisecond's
+#: work for messages of a dozen fields.
+SEARCH_STEP = 100
 
 
 @implementer(IDestination, ITaskSource)
@@ -34,17 +41,23 @@ class TaskRing:
     Thread-safe: messages may be logged from any thread.
     """
 
-    def __init__(self, max_tasks: int = 1000, max_messages: int = 10_000) -> None:
+    def __init__(self, max_tasks: int = 1000, max_messages: int = 10_000,
+                 cooperate: Optional[Cooperate] = None) -> None:
         """
         @param max_tasks: How many tasks to keep.
         @param max_messages: How many messages to keep per task.
-        @raise ValueError: If either is not positive.
+        @param cooperate: Runs the steps of a search (L{SEARCH_STEP}
+            messages each) in the reactor thread, a few at a time between
+            its other work; by default, Twisted's global cooperator
+            (C{twisted.internet.task.cooperate}), with the global reactor.
+        @raise ValueError: If either bound is not positive.
         """
         if max_tasks < 1 or max_messages < 1:
             raise ValueError(
                 f"max_tasks and max_messages must be positive, not {max_tasks!r}, {max_messages!r}"
             )
         self._max_messages = max_messages
+        self._cooperate = cooperate
         self.index = TaskIndex(max_tasks)
 
     def __call__(self, message: Message) -> None:
@@ -75,7 +88,10 @@ class TaskRing:
 
     def search(self, search: Search) -> "Deferred[FrozenSet[str]]":
         """
-        Continue C{search} over the messages kept since its last run.
+        Continue C{search} over the messages kept since its last run: in
+        the reactor thread (its predicate may read the application's
+        objects), a step of L{SEARCH_STEP} messages at a time, so that a
+        search of thousands of messages does not hold the reactor.
         """
         pending: List[Tuple[str, List[Message]]] = []
         seen: Dict[Any, int] = {}
@@ -88,10 +104,10 @@ class TaskRing:
         search.progress = seen
         found = search.found
         found.intersection_update(seen)  # Forget the forgotten tasks.
-        for uuid, messages in pending:
-            if uuid not in found and any(map(search.predicate, messages)):
-                found.add(uuid)
-        return succeed(frozenset(found))
+        if not pending:
+            return succeed(frozenset(found))
+        steps = (self._cooperate or cooperate)(_steps(search.predicate, pending, found))
+        return steps.whenDone().addCallback(lambda _: frozenset(found))
 
     def status(self) -> Dict[str, Any]:
         """
@@ -104,6 +120,21 @@ class TaskRing:
             "errors": 0,
             "recent_errors": [],
         }
+
+
+def _steps(predicate: Predicate, pending: List[Tuple[str, List[Message]]],
+           found: Set[str]) -> Iterator[None]:
+    """
+    Add to C{found} the tasks of C{pending} of which a message matches,
+    yielding after each L{SEARCH_STEP} messages looked at.
+    """
+    for uuid, messages in pending:
+        for start in range(0, len(messages), SEARCH_STEP):
+            if uuid in found:
+                break
+            if any(map(predicate, messages[start:start + SEARCH_STEP])):
+                found.add(uuid)
+            yield None
 
 
 __all__: List[str] = ["TaskRing"]

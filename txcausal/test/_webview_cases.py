@@ -9,10 +9,10 @@ threads run inline and its reading driven by the test.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, CooperativeTask, Cooperator
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._view_index import Query
@@ -24,11 +24,22 @@ from ._webview_logs import client_messages, server_messages
 ROOT = "http://example.invalid/"
 
 
+def at_once(steps: Iterator[None]) -> "CooperativeTask[Iterator[None]]":
+    """
+    Run every step of C{steps} now (a ring's search, its answer there at
+    once): a cooperator whose turns come at once and never end.
+    """
+    cooperator = Cooperator(terminationPredicateFactory=lambda: lambda: False,
+                            scheduler=lambda f: f())  # type: ignore[arg-type,return-value]
+    return cooperator.cooperate(steps)
+
+
 def filled_ring(**kwargs: Any) -> TaskRing:
     """
-    A ring holding the test logs of both processes.
+    A ring holding the test logs of both processes, its searches done at
+    once.
     """
-    ring = TaskRing(**kwargs)
+    ring = TaskRing(cooperate=at_once, **kwargs)
     for m in client_messages() + server_messages():
         ring(m)
     return ring

@@ -24,6 +24,7 @@ from txcausal.webview import (
     TaskViewResource,
 )
 
+from ._webview_cases import at_once
 from ._webview_logs import (
     FAILING,
     JOINED,
@@ -181,7 +182,7 @@ class TaskRingTests(SynchronousTestCase):
         Run again, a search looks only at the messages that arrived since
         (and forgets the tasks that were forgotten).
         """
-        ring = TaskRing(max_tasks=3)
+        ring = TaskRing(max_tasks=3, cooperate=at_once)
         seen: List[Any] = []
 
         def wanted(m: Dict[str, Any]) -> bool:
@@ -239,7 +240,7 @@ class RingSearchTests(SynchronousTestCase):
         """
         turns: List[Callable[[], None]] = []
         cooperator = Cooperator(terminationPredicateFactory=lambda: lambda: True,
-                                scheduler=turns.append)
+                                scheduler=turns.append)  # type: ignore[arg-type]
         ring = TaskRing(cooperate=cooperator.cooperate)
         per_task = SEARCH_STEP * 2 + 1
         for t in range(3):
@@ -259,7 +260,8 @@ class RingSearchTests(SynchronousTestCase):
             turns.pop(0)()
             steps.append(len(looked))
         self.assertEqual(self.successResultOf(answer), frozenset(["t1"]))
-        self.assertEqual(max(b - a for a, b in zip([0] + steps, steps)), SEARCH_STEP)
+        deltas = [b - a for a, b in zip([0, *steps[:-1]], steps, strict=True)]
+        self.assertEqual(max(deltas), SEARCH_STEP)
         # The task found is not looked at further.
         self.assertEqual(len(looked), 2 * per_task + 6)
 
