@@ -5,7 +5,6 @@ itself, read through a decompressed copy, and what replaces it.
 
 from __future__ import annotations
 
-import errno
 import gzip
 import os
 from typing import Callable, List, Union
@@ -102,16 +101,18 @@ class CompressedNotCopiedTests(FollowerCase):
     copied: the numbered files are not listed again while it stays there.
     """
 
-    def noSpace(self) -> Callable[[], None]:
+    def notCopied(self) -> Callable[[], None]:
         """
-        Make temporary files fail for lack of space; what undoes it.
+        Read C{log}, rotate it, put a compressed file at the name and look
+        while its copy cannot be made; what lets copies be made again.
         """
-        import tempfile
-
-        def fail(*args: object, **kwargs: object) -> object:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        return self.patch(tempfile, "TemporaryFile", fail).restore  # type: ignore[no-any-return]
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        undo = self.noSpace()
+        self.assertEqual(flat(self.follower.read()), [])
+        return undo
 
     def listings(self) -> List[str]:
         """
@@ -127,18 +128,12 @@ class CompressedNotCopiedTests(FollowerCase):
         self.before_stat = note
         return listed
 
-    def test_atNameNotListedAgain(self) -> None:
+    def notListedUntilCopied(self, undo: Callable[[], None]) -> None:
         """
-        A compressed file put at the name whose copy cannot be made: the
-        numbered files are listed at the first look only, while it stays
-        there; once it can be copied, it is read.
+        Look three times while the compressed file at the name cannot be
+        copied: no numbered file is listed; then C{undo} what prevents the
+        copy: it is read.  Nothing but the copy's failure is reported, once.
         """
-        self.append(b"a\n")
-        self.assertEqual(flat(self.follower.read()), [b"a"])
-        self.rotate()
-        self.path.write_bytes(gzip.compress(b"b\n"))
-        undo = self.noSpace()
-        self.assertEqual(flat(self.follower.read()), [])
         listed = self.listings()
         for _ in range(3):
             self.assertEqual(flat(self.follower.read()), [])
@@ -147,19 +142,22 @@ class CompressedNotCopiedTests(FollowerCase):
         self.assertEqual(flat(self.follower.read()), [b"b"])
         self.assertEqual(self.reasons(), ["log: No space left on device"])
 
+    def test_atNameNotListedAgain(self) -> None:
+        """
+        A compressed file put at the name whose copy cannot be made: the
+        numbered files are listed at the first look only, while it stays
+        there; once it can be copied, it is read.
+        """
+        undo = self.notCopied()
+        self.notListedUntilCopied(undo)
+
     def test_listedAgainWhenReplaced(self) -> None:
         """
         When another file replaces the compressed file that could not be
         copied, the numbered files are listed again, and the new file is
         read.
         """
-        self.append(b"a\n")
-        self.assertEqual(flat(self.follower.read()), [b"a"])
-        self.rotate()
-        self.path.write_bytes(gzip.compress(b"b\n"))
-        undo = self.noSpace()
-        self.assertEqual(flat(self.follower.read()), [])
-        undo()
+        self.notCopied()()
         listed = self.listings()
         self.path.unlink()
         self.append(b"c\n")
@@ -174,10 +172,4 @@ class CompressedNotCopiedTests(FollowerCase):
         self.append(b"older\n", self.numbered(1))
         self.path.write_bytes(gzip.compress(b"b\n"))
         undo = self.noSpace()
-        listed = self.listings()
-        for _ in range(3):
-            self.assertEqual(flat(self.follower.read()), [])
-        self.assertEqual(listed, [])
-        undo()
-        self.assertEqual(flat(self.follower.read()), [b"b"])
-        self.assertEqual(self.reasons(), ["log: No space left on device"])
+        self.notListedUntilCopied(undo)

@@ -96,6 +96,17 @@ class FollowerCase(SynchronousTestCase):
     def reasons(self) -> List[str]:
         return [f"{os.path.basename(e.source)}: {e.reason}" for e in self.errors]
 
+    def noSpace(self) -> Callable[[], None]:
+        """
+        Make temporary files fail for lack of space; what undoes it.
+        """
+        import tempfile
+
+        def fail(*args: object, **kwargs: object) -> object:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        return self.patch(tempfile, "TemporaryFile", fail).restore  # type: ignore[no-any-return]
+
 
 class RotatedTests(FollowerCase):
     """
@@ -639,17 +650,6 @@ class ThirdReviewTests(FollowerCase):
     Tests for L{FileFollower}: a compressed file that cannot be copied, a
     file unreadable only for a while, another file at a listed number.
     """
-
-    def noSpace(self) -> Callable[[], None]:
-        """
-        Make temporary files fail for lack of space; what undoes it.
-        """
-        import tempfile
-
-        def fail(*args: object, **kwargs: object) -> object:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        return self.patch(tempfile, "TemporaryFile", fail).restore  # type: ignore[no-any-return]
 
     def openOn(self, path: Path) -> int:
         """

@@ -161,13 +161,14 @@ class BrowserCase(TestCase):
             f"return Array.from(document.querySelectorAll({selector!r}))"
             f".map(function (e) {{ return {script}; }});")
 
-    def append_big_integers(self) -> Tuple[str, str, str]:
+    def big_integers_shown(self) -> Tuple[str, List[str], List[str]]:
         """
         Append to the client's log integers past 2**53: in the fields of a
         message (alone and in a list, next to other numbers), as the start
-        of a task, in a task level.
+        of a task, in a task level; open the pages that show them.
 
-        @return: The UUIDs of those three tasks.
+        @return: The task list's text, the field values of the first task
+            (sorted), the task levels of the third.
         """
         uuid = "7b1f2a34-0000-4000-8000-0000000000b1"
         far = "7b1f2a34-0000-4000-8000-0000000000b2"
@@ -179,7 +180,13 @@ class BrowserCase(TestCase):
                      for level in ([1], [2**70 + 3])]
         with self.client.open("ab") as f:
             f.writelines(json.dumps(m).encode("ascii") + b"\n" for m in messages)
-        return uuid, far, odd
+        self.driver.get(self.address)
+        self.wait(lambda d: far in self.rows())
+        listed = self.driver.find_element("id", "tasks").text
+        self.open_task(uuid)
+        values = sorted(self.read("#tree dd", "e.textContent"))
+        self.open_task(odd)
+        return listed, values, self.read("#tree .node .level", "e.textContent")
 
     def search(self, text: str) -> None:
         box = self.driver.find_element("id", "f-q")
@@ -283,19 +290,13 @@ class BrowserTests(BrowserCase):
         list, a stray message's task level; other numbers are shown as
         before.
         """
-        uuid, far, odd = self.append_big_integers()
-        self.driver.get(self.address)
-        self.wait(lambda d: far in self.rows())
-        self.assertIn("1180591620717411303425", self.driver.find_element("id", "tasks").text)
-        self.open_task(uuid)
-        values = self.read("#tree dd", "e.textContent")
-        self.assertEqual(sorted(values), sorted(
+        listed, values, levels = self.big_integers_shown()
+        self.assertIn("1180591620717411303425", listed)
+        self.assertEqual(values, sorted(
             ["1180591620717411303425", "[-18446744073709551617,9007199254740991]", "0.5",
              "1e+300"]))
         # Used as text (a task level, joined), they are text too.
-        self.open_task(odd)
-        self.assertEqual(self.read("#tree .node .level", "e.textContent"),
-                         ["/1", "/1180591620717411303427"])
+        self.assertEqual(levels, ["/1", "/1180591620717411303427"])
 
     def test_story(self) -> None:
         """
