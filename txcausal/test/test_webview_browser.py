@@ -93,8 +93,8 @@ def _missing() -> Optional[str]:
 
 class BrowserCase(TestCase):
     """
-    The page in Chromium: the logs of L{._webview_logs} served by a real
-    C{txcausal web}, and ways to read the page.
+    The page in Chromium: the logs of L{txcausal.test._webview_logs}
+    served by a real C{txcausal web}, and ways to read the page.
     """
 
     def setUp(self) -> None:
