@@ -71,7 +71,7 @@
     var timeout = new Promise(function (resolve, reject) {
       timer = setTimeout(function () {
         controller.abort();
-        reject(new Error("no answer from the server in " + TIMEOUT + " s"));
+        reject(new Error("no answer from the server in " + TIMEOUT + " s (a search under way goes on: search again to wait for it)"));
       }, TIMEOUT * 1000);
     });
     return Promise.race([request, timeout]).finally(function () { clearTimeout(timer); });

@@ -58,7 +58,8 @@ class PageTests(BrowserCase):
         # runs next, and gets no answer either: its timeout is run too.
         self.wait(lambda d: d.execute_script(RUN_TIMERS) is None and error.is_displayed()
                   and not indicator.is_displayed())
-        self.assertEqual(error.text, "no answer from the server in 30 s")
+        self.assertEqual(error.text, "no answer from the server in 30 s (a search under way goes"
+                                     " on: search again to wait for it)")
         self.assertTrue(self.driver.execute_script("return window.signals[0].aborted;"))
         self.assertEqual(len(self.rows()), 3)
         self.driver.execute_script("window.stall = false;")
