@@ -1,0 +1,294 @@
+# -*- test-case-name: txcausal.test.test_follow_rotated,txcausal.test.test_follow_compressed -*-
+"""
+Which file is at a followed name: L{NameFollower}, the part of
+L{FileFollower<txcausal._tail.FileFollower>} that opens the file at the
+name, tells when it was replaced or truncated, and opens the files that
+were at the name in between (see L{txcausal._tail} for the rules).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import IO, Dict, List, Optional, Set
+
+from ._parse_input import ErrorCallback, LineError, _ignore_error
+from ._source import DEFAULT_MAX_LINE_BYTES
+from ._tail_files import (
+    Generation,
+    Opened,
+    OpenFiles,
+    Piece,
+    StartThread,
+    daemon_thread,
+    find_copy,
+    open_numbered,
+    open_regular,
+)
+from ._tail_rotated import (
+    Fingerprint,
+    Identity,
+    Numbered,
+    Stat,
+    fingerprint,
+    identity,
+    missed_files,
+    numbered_files,
+    previous_among,
+)
+
+
+class NameFollower:
+    """
+    The files opened at a followed name, and those found in between when
+    it was replaced: the reading of them is left to the subclass.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        max_line: int = DEFAULT_MAX_LINE_BYTES,
+        *,
+        source: int = 0,
+        files: Optional[OpenFiles] = None,
+        on_error: ErrorCallback = _ignore_error,
+        stdin: Optional[IO[bytes]] = None,
+        startThread: StartThread = daemon_thread,
+        stat: Stat = os.stat,
+    ) -> None:
+        """
+        @param path: The file to follow (it need not exist yet); C{"-"} for
+            standard input.
+        @param max_line: See L{txcausal._source.LineSplitter}.
+        @param source: The number given to the file's generations.
+        @param files: Where the files opened are kept (shared by the
+            followers of several names); by default, the follower's own,
+            which closes a file once it is retired.
+        @param on_error: Told about problems: a file that cannot be
+            opened (once for each file), that was truncated, or that may
+            have been missed.
+        @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
+        @param startThread: Starts the threads that copy compressed files
+            and standard input.
+        @param stat: Reads the status of a file, by path or descriptor.
+        """
+        self.path = path
+        self.name = "<stdin>" if path == "-" else path
+        self.files = files if files is not None else OpenFiles()
+        self.active: List[Generation] = []
+        self.rotations = 0
+        self.error: Optional[str] = None
+        self.failure: Optional[OSError] = None
+        self.read_bytes = 0
+        self._max_line = max_line
+        self._source = source
+        self._report = on_error
+        self._stdin = stdin
+        self._start_thread = startThread
+        self._stat = stat
+        #: The numbered files there when the file at the name was opened.
+        self._known: Set[Fingerprint] = set()
+        #: The file opened at the name last (C{None}: none yet).
+        self._current: Optional[Generation] = None
+        #: The status of the file at the name when it was opened (C{None}:
+        #: none yet, or standard input): tells it replaced, and where it went.
+        self._at_name: Optional[os.stat_result] = None
+        #: The compressed files copied.
+        self._copied: Set[Fingerprint] = set()
+        #: The files seen that could not be opened, and why (already
+        #: reported): not listed again at every look, nor reported again
+        #: for the same reason once rotated away.
+        self._unreadable: Dict[Identity, str] = {}
+
+
+    def _open_first(self) -> bool:
+        """
+        Open the file at the name (C{"-"}: standard input), noting the
+        numbered files there now: older than it.
+        """
+        if self.path == "-":
+            self._current = self._spill(self._stdin or sys.stdin.buffer)
+            return True
+        try:
+            stat = self._stat(self.path)
+            opened = open_regular(self.path, self._stat, stat)
+        except OSError as e:
+            self._fail(e)
+            return False
+        return self._take_name(opened)
+
+    def _take_name(self, opened: Opened, numbered: Optional[List[Numbered]] = None,
+                   at: Optional[Identity] = None) -> bool:
+        """
+        Read the file C{opened} at the name from now on; the C{numbered}
+        files there (listed now if not given) are older than it.  If it
+        cannot be started (see L{_start}), the failure is noted as for the
+        file C{at} the name, and nothing is listed.
+
+        @return: Whether it is read.
+        """
+        try:
+            self._current = self._start(opened)
+        except OSError as e:
+            self._fail(e, at)
+            return False
+        self._fail(None)
+        self._at_name = opened.stat
+        if numbered is None:
+            numbered = numbered_files(self.path, self._stat)
+        self._known = {fingerprint(f.stat) for f in numbered}
+        return True
+
+    def _start(self, opened: Opened) -> Generation:
+        """
+        Start reading the file C{opened}: by position, or through a
+        decompressed copy if it is compressed.
+
+        @raise OSError: If the copy cannot be made (C{opened} is closed).
+        """
+        if opened.compressed:
+            generation = self._spill(os.fdopen(opened.fd, "rb"))
+            self._copied.add(fingerprint(opened.stat))
+            return generation
+        generation = self.files.add(self._source, self.name, opened.fd,
+                                    identity(opened.stat), self._max_line, self._stat)
+        self.active.append(generation)
+        return generation
+
+    def _spill(self, stream: IO[bytes]) -> Generation:
+        generation = self.files.add_copy(self._source, self.name, stream, self.path != "-",
+                                         self._max_line, self._stat, self._start_thread)
+        self.active.append(generation)
+        return generation
+
+    def _fail(self, error: Optional[OSError], at: Optional[Identity] = None) -> None:
+        """
+        Note why the file cannot be read (C{None}: it can), telling once
+        (once for each file C{at} the name, if known).
+        """
+        self.failure = error
+        text = None if error is None else (error.strerror or str(error))
+        told = at in self._unreadable if at is not None else text == self.error
+        if text is not None and not told:
+            self._report(LineError(self.name, 0, text))
+        if at is not None and text is not None:
+            self._unreadable[at] = text
+        self.error = text
+
+    def _check_name(self, pieces: List[Piece]) -> None:
+        """
+        Open the file now at the name if it is another one (see
+        L{_check_same} if it is the same).  One seen before that could not
+        be read is tried again without listing the numbered files again.
+        """
+        current, before = self._current, self._at_name
+        assert current is not None and before is not None
+        try:
+            stat = self._stat(self.path)
+        except OSError:
+            return  # Renamed away, not replaced yet: read on.
+        if identity(stat) == identity(before):
+            return self._check_same(current, stat, pieces)
+        at_name = identity(stat)
+        looked = at_name in self._unreadable
+        try:
+            opened: Optional[Opened] = open_regular(self.path, self._stat, stat)
+        except OSError as e:
+            opened = None
+            if e.errno != errno.ENOENT:
+                self._fail(e, at_name)
+            if looked:
+                return
+        if opened is not None:
+            if looked and identity(opened.stat) == at_name:
+                self.rotations += self._take_name(opened, None, at_name)
+                return
+            at_name = identity(opened.stat)  # What was opened, not what was seen.
+        numbered = numbered_files(self.path, self._stat)
+        present = {identity(f.stat) for f in numbered} | {at_name}
+        # Forget those gone: their inodes may be reused.
+        self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}
+        previous = previous_among(numbered, before, current.identity is None)
+        self._open_missed(numbered, previous, at_name)
+        if opened is not None and self._take_name(opened, numbered, at_name):
+            self.rotations += 1
+
+    def _check_same(self, current: Generation, stat: os.stat_result,
+                    pieces: List[Piece]) -> None:
+        """
+        The file at the name is still C{current}'s, now C{stat}.  Truncated,
+        it is opened again (what was pending in it ends: an idle piece is
+        added to C{pieces}).  Compressed and changed, what was added cannot
+        be told from what was read: reported; its new fingerprint noted.
+        """
+        if current.identity is None:
+            if fingerprint(stat) not in self._copied:
+                self._at_name = stat
+                self._copied.add(fingerprint(stat))
+                self._report(LineError(self.name, 0, "the compressed file at the name changed"
+                                       " after it was decompressed: what was added is not read"))
+            return
+        try:
+            truncated = current.truncated()
+        except OSError:
+            return
+        if truncated:
+            self._truncated(current, pieces)
+
+    def _truncated(self, current: Generation, pieces: List[Piece]) -> None:
+        """
+        The file at the name, C{current}, was truncated: read on in its
+        copy if one is found (see L{find_copy}), then the file again from
+        its start.
+        """
+        self.rotations += 1
+        found = find_copy(current, numbered_files(self.path, self._stat), self._known,
+                          self._stat)
+        if found is not None:
+            copy, opened = found
+            current.moved(opened.fd, identity(opened.stat))
+            reason = (f"truncated, copied to {os.path.basename(copy.path)} first: its end"
+                      " read, then the file again from its start; lines written between the"
+                      " copy and the truncation were lost (copytruncate)")
+        else:
+            reason = ("truncated; reading it again from the start: lines written since the"
+                      " last look may have been missed")
+            self.active.remove(current)
+            pieces.append(Piece(current, current.line_end, [], idle=True))
+            current.close()
+        self._report(LineError(self.name, 0, reason))
+        self._current = None
+        self._open_first()
+
+    def _open_missed(self, numbered: List[Numbered], previous: Optional[Identity],
+                     at_name: Identity) -> None:
+        """
+        The name was replaced by the file C{at_name}: open, oldest first,
+        the C{numbered} files that were at the name in between (see
+        L{missed_files}); report those that cannot be read, and a file
+        that may have been lost.
+        """
+        still_open, closed = self.files.read_before(self._source)
+        missed = missed_files(numbered, previous, at_name, still_open, closed | self._copied,
+                              self._known)
+        if missed.lost is not None:
+            self._report(LineError(self.name, 0, missed.lost))
+        for middle in missed.files:
+            try:
+                self._start(open_numbered(middle, self.path, self._stat))
+            except OSError as e:
+                self._fail_middle(middle, e)
+            else:
+                self.rotations += 1
+
+    def _fail_middle(self, middle: Numbered, error: OSError) -> None:
+        """
+        Report that the numbered file C{middle} cannot be read, unless it
+        was reported already for the same reason (when it was at the name).
+        """
+        reason, at = error.strerror or str(error), identity(middle.stat)
+        if self._unreadable.get(at) != reason:
+            self._unreadable[at] = reason
+            self._report(LineError(middle.path, 0, "a file rotated away between two looks,"
+                                   f" not read: {reason}"))
