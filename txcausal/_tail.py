@@ -109,6 +109,7 @@ class FileFollower(NameFollower):
         Stop following: close the files this follower opened.
         """
         self.files.close(self._source)
+        self._hold(None, replaced=False)
         self.active = []
         self._current = None
 

@@ -35,7 +35,6 @@ from ._tail_rotated import (
     identity,
     missed_files,
     numbered_files,
-    previous_among,
 )
 
 
@@ -94,8 +93,15 @@ class NameFollower:
         #: The status of the file at the name when it was opened (C{None}:
         #: none yet, or standard input): tells it replaced, and where it went.
         self._at_name: Optional[os.stat_result] = None
-        #: The compressed files copied.
+        #: The compressed files copied (their status at opening, and, for
+        #: one at the name, when it was replaced).
         self._copied: Set[Fingerprint] = set()
+        #: A descriptor of the compressed file at the name (its copy closes
+        #: its own), kept while it is there so that its inode number, not
+        #: given to another file meanwhile, tells it.
+        self._held: Optional[int] = None
+        #: Whether a change of the compressed file at the name was reported.
+        self._told_changed = False
         #: The files seen that could not be opened, and why (already
         #: reported): not listed again at every look, nor reported again
         #: for the same reason once rotated away.
@@ -129,16 +135,54 @@ class NameFollower:
         @return: Whether it is read.
         """
         try:
+            held = os.dup(opened.fd) if opened.compressed else None
+        except OSError as e:
+            os.close(opened.fd)
+            self._fail(e, at)
+            return False
+        try:
             self._current = self._start(opened)
         except OSError as e:
+            if held is not None:
+                os.close(held)
             self._fail(e, at)
             return False
         self._fail(None)
-        self._at_name = opened.stat
+        self._hold(held)
+        self._at_name, self._told_changed = opened.stat, False
         if numbered is None:
             numbered = numbered_files(self.path, self._stat)
         self._known = {fingerprint(f.stat) for f in numbered}
         return True
+
+    def _hold(self, fd: Optional[int], replaced: bool = True) -> None:
+        """
+        Keep C{fd}, the compressed file now at the name (or C{None}), open;
+        close the one kept before, noting its fingerprint as copied and, if
+        it was C{replaced} at the name, reporting that it changed if it did.
+        """
+        old, self._held = self._held, fd
+        if old is None:
+            return
+        try:
+            now = fingerprint(self._stat(old))
+        except OSError:
+            now = None
+        os.close(old)
+        if now is not None:
+            self._copied.add(now)
+            if replaced and self._at_name is not None and now != fingerprint(self._at_name):
+                self._changed()
+
+    def _changed(self) -> None:
+        """
+        Report, once for each file, that the compressed file at the name
+        changed: what was added cannot be told from what was read.
+        """
+        if not self._told_changed:
+            self._told_changed = True
+            self._report(LineError(self.name, 0, "the compressed file at the name changed"
+                                   " after it was decompressed: what was added is not read"))
 
     def _start(self, opened: Opened) -> Generation:
         """
@@ -209,8 +253,7 @@ class NameFollower:
         present = {identity(f.stat) for f in numbered} | {at_name}
         # Forget those gone: their inodes may be reused.
         self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}
-        previous = previous_among(numbered, before, current.identity is None)
-        self._open_missed(numbered, previous, at_name)
+        self._open_missed(numbered, identity(before), at_name)
         if opened is not None and self._take_name(opened, numbered, at_name):
             self.rotations += 1
 
@@ -220,14 +263,12 @@ class NameFollower:
         The file at the name is still C{current}'s, now C{stat}.  Truncated,
         it is opened again (what was pending in it ends: an idle piece is
         added to C{pieces}).  Compressed and changed, what was added cannot
-        be told from what was read: reported; its new fingerprint noted.
+        be told from what was read: reported, once for each file.
         """
         if current.identity is None:
-            if fingerprint(stat) not in self._copied:
-                self._at_name = stat
-                self._copied.add(fingerprint(stat))
-                self._report(LineError(self.name, 0, "the compressed file at the name changed"
-                                       " after it was decompressed: what was added is not read"))
+            assert self._at_name is not None
+            if fingerprint(stat) != fingerprint(self._at_name):
+                self._changed()
             return
         try:
             truncated = current.truncated()

@@ -103,23 +103,6 @@ def numbered_files(path: str, stat: Stat = os.stat) -> List[Numbered]:
     return sorted(found, key=lambda numbered: numbered.number)
 
 
-def previous_among(numbered: List[Numbered], previous: os.stat_result,
-                   copied: bool) -> Optional[Identity]:
-    """
-    The file read before at the name, as it is among the C{numbered} files
-    now: by its identity, as it is still open; if it was C{copied} (a
-    compressed file, closed once decompressed, whose inode number may since
-    have been given to another file), by its fingerprint.
-
-    @param previous: Its status when it was opened.
-    @return: Its identity; C{None} if it was copied and is not there.
-    """
-    if not copied:
-        return identity(previous)
-    wanted = fingerprint(previous)
-    return next((identity(f.stat) for f in numbered if fingerprint(f.stat) == wanted), None)
-
-
 def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name: Identity,
                  still_open: Set[Identity], closed: Set[Fingerprint],
                  known: Set[Fingerprint]) -> Missed:

@@ -9,13 +9,23 @@ import gzip
 import os
 from typing import Callable, List, Union
 
+from twisted.trial.unittest import SkipTest
+
 from txcausal.test.test_follow_rotated import FollowerCase, flat
+
+#: The open descriptors of this process.
+FDS = "/proc/self/fd"
 
 
 class CompressedAtNameTests(FollowerCase):
     """
     Tests for L{FileFollower} when the name holds a compressed file.
     """
+
+    def setUp(self) -> None:
+        if not os.path.isdir(FDS):
+            raise SkipTest(f"needs {FDS} (Linux) to tell which files are open")
+        super().setUp()
 
     def test_replacedByPlainFile(self) -> None:
         """
@@ -93,6 +103,90 @@ class CompressedAtNameTests(FollowerCase):
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual(len(self.errors), 1)
+
+
+    def test_reportedOncePerFileWhileItGrows(self) -> None:
+        """
+        A compressed file at the name still being written (C{app | gzip >
+        log}) is reported once, not at every look where it grew, and no
+        status is kept for each look; the next compressed file at the name
+        that changes is reported too.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        for line in [b"b\n", b"c\n", b"d\n", b"e\n"]:
+            self.append(gzip.compress(line))
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(len(self.errors), 1)
+        self.assertLessEqual(len(self.follower._copied), 1)
+        self.rotate()
+        self.path.write_bytes(gzip.compress(b"f\n"))
+        self.assertEqual(flat(self.follower.read()), [b"f"])
+        self.append(gzip.compress(b"g\n"))
+        self.follower.read()
+        self.assertEqual(len(self.errors), 2)
+
+    def test_grewThenRotatedNotReadTwice(self) -> None:
+        """
+        The compressed file at the name grows and is rotated between two
+        looks: it is found among the numbered files all the same, so its
+        lines are not read again and no file is reported missed.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(gzip.compress(b"b\n"))
+        self.rotate()
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual(self.reasons(), [
+            "log: the compressed file at the name changed after it was decompressed: what was added"
+            " is not read"])
+
+    def test_newFileWithTheSameInodeRead(self) -> None:
+        """
+        The compressed file at the name is deleted and a plain file created
+        at the name, given the same inode number (as ext4 does with a
+        freed one): the new file is read, nothing is reported.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        old = os.stat(self.path).st_ino
+        self.path.unlink()
+        self.append(b"b\n")
+        if not self.stillOpen(old):  # Freed: the file system may reuse it.
+            self.inodes[os.stat(self.path).st_ino] = old
+        got = flat(self.follower.read())
+        self.append(b"c\n")
+        self.assertEqual(got + flat(self.follower.read()), [b"b", b"c"])
+        self.assertEqual(self.reasons(), [])
+
+    def test_heldOpenWhileAtName(self) -> None:
+        """
+        The compressed file at the name stays open (so that its inode
+        number is not given to another file) until the name is replaced;
+        then it is closed.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.follower.read()
+        inode = os.stat(self.path).st_ino
+        self.assertTrue(self.stillOpen(inode))
+        self.rotate()
+        self.append(b"b\n")
+        self.follower.read()
+        self.assertFalse(self.stillOpen(inode))
+
+    def stillOpen(self, inode: int) -> bool:
+        """
+        Whether a descriptor of this process is open on the file C{inode}
+        (its real number).
+        """
+        for fd in os.listdir(FDS):
+            try:
+                if os.stat(int(fd)).st_ino == inode:
+                    return True
+            except OSError:
+                pass
+        return False
 
 
 class CompressedNotCopiedTests(FollowerCase):
