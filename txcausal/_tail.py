@@ -171,9 +171,12 @@ class FileFollower(NameFollower):
                 pieces.append(Piece(generation, start, last))
         if generation.idle:
             pieces.append(Piece(generation, generation.line_end, [], idle=True))
+        spill = generation.spill
+        if done and spill is not None and spill.error is not None and not spill.reported:
+            spill.reported = True
+            where = "not read whole, its decompression failed" if at_name else (
+                "a compressed file rotated away, not read whole")
+            self._report(LineError(self.name, 0, f"{where}: {spill.error}"))
         if done and not at_name:
-            if generation.spill is not None and generation.spill.error is not None:
-                self._report(LineError(self.name, 0, "a compressed file rotated away, not"
-                                       f" read whole: {generation.spill.error}"))
             self.active.remove(generation)
             self.files.retire(generation)

@@ -69,6 +69,7 @@ class Spill:
     file: IO[bytes]
     done: bool = False
     error: Optional[str] = None
+    reported: bool = False  # Its error, through the follower's on_error.
 
     def copy(self, stream: IO[bytes], close: bool = False) -> None:
         """

@@ -11,6 +11,7 @@ from typing import Callable, List, Union
 
 from twisted.trial.unittest import SkipTest
 
+from txcausal._tail import RETIRE_AFTER
 from txcausal.test.test_follow_rotated import FollowerCase, flat
 
 #: The open descriptors of this process.
@@ -187,6 +188,28 @@ class CompressedAtNameTests(FollowerCase):
             except OSError:
                 pass
         return False
+
+
+    def test_cutShortAtNameReported(self) -> None:
+        """
+        A compressed file at the name whose stream is cut short (damaged,
+        or still being written) is reported through C{on_error} once its
+        copy ends, once: not again at the next looks, nor when it is
+        rotated away.
+        """
+        data = gzip.compress(b"".join(b"%d\n" % n for n in range(1000)))
+        self.path.write_bytes(data[: len(data) // 2])
+        got = flat(self.follower.read())
+        self.assertEqual(got, [b"%d" % n for n in range(len(got))])
+        self.follower.read()
+        [reason] = self.reasons()
+        self.assertIn("log: not read whole, its decompression failed: EOFError", reason)
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        for _ in range(RETIRE_AFTER + 1):
+            self.follower.read()
+        self.assertEqual(self.reasons(), [reason])
 
 
 class CompressedNotCopiedTests(FollowerCase):
