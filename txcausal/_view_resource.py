@@ -34,7 +34,14 @@ from twisted.web.server import NOT_DONE_YET
 from ._parse_input import needle_for
 from ._view_events import EventStream
 from ._view_index import Query, QueryStopped
-from ._view_source import ITaskSource, Predicate, RunInThread, Search, off_reactor
+from ._view_source import (
+    ITaskSource,
+    Predicate,
+    RunInThread,
+    Search,
+    off_reactor,
+    on_reactor,
+)
 from ._view_task import story_predicate, task_json, text_predicate
 
 #: Log content is data: no inline script, nothing from elsewhere.
@@ -175,7 +182,7 @@ class _Searching:
     def _done(self, result: Any) -> None:
         waiting, self.waiting = self.waiting or [], None
         if isinstance(result, Failure):
-            self.search = Search(self.search.predicate, self.search.needle)
+            self.search = evolve(self.search, found=set(), progress={})
             self.result = None
             for waiter in waiting:
                 waiter.errback(result)
@@ -229,6 +236,7 @@ class TaskViewResource(Resource):
             reactor = _reactor
         self._source = source
         self._run = runInThread or off_reactor(reactor)
+        self._cooperate = on_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
         self._searches: Dict[Tuple[str, str], _Searching] = {}
         self._stopping = threading.Event()
@@ -350,7 +358,8 @@ class TaskViewResource(Resource):
             if len(self._searches) >= _MAX_SEARCHES:
                 self._searches.clear()
             known = self._searches[search] = _Searching(
-                Search(_predicate(search), needle_for(search[1], fold_case=True))
+                Search(_predicate(search), needle_for(search[1], fold_case=True),
+                       stop=self._stopping.is_set, cooperate=self._cooperate)
             )
         return known.answer(self._source, self._source.index.version)
 

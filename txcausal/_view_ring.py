@@ -6,21 +6,18 @@ in memory, for the web view to show as they happen.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.task import CooperativeTask, cooperate
+from twisted.internet.task import cooperate
 from zope.interface import implementer
 
 from ._interfaces import IDestination
 from ._view_index import TaskIndex
-from ._view_source import ITaskSource, LoadedTask, Predicate, Search, only_task
+from ._view_source import Cooperate, ITaskSource, LoadedTask, Predicate, Search, only_task
 from ._wire import TASK_UUID_FIELD
 
 Message = Dict[str, Any]
-#: Runs an iterator's steps a few at a time between the reactor's other
-#: work (C{twisted.internet.task.cooperate}).
-Cooperate = Callable[[Iterator[None]], "CooperativeTask[Iterator[None]]"]
 #: How many messages a search looks at in one step: about a millisecond's
 #: work for messages of a dozen fields.
 SEARCH_STEP = 100
@@ -48,7 +45,10 @@ class TaskRing:
         @param max_messages: How many messages to keep per task.
         @param cooperate: Runs the steps of a search (L{SEARCH_STEP}
             messages each) in the reactor thread, a few at a time between
-            its other work; by default, Twisted's global cooperator
+            its other work; by default, that of the search (a
+            L{TaskViewResource<txcausal.webview.TaskViewResource>} gives
+            its reactor's: in-line for one without threads, such as a
+            C{Clock} in tests), else Twisted's global cooperator
             (C{twisted.internet.task.cooperate}), with the global reactor.
         @raise ValueError: If either bound is not positive.
         """
@@ -106,7 +106,8 @@ class TaskRing:
         found.intersection_update(seen)  # Forget the forgotten tasks.
         if not pending:
             return succeed(frozenset(found))
-        steps = (self._cooperate or cooperate)(_steps(search.predicate, pending, found))
+        run = self._cooperate or search.cooperate or cooperate
+        steps = run(_steps(search.predicate, pending, found))
         return steps.whenDone().addCallback(lambda _: frozenset(found))
 
     def status(self) -> Dict[str, Any]:

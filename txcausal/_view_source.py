@@ -6,11 +6,12 @@ task summaries, a way to load one task, a search over messages.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Set
 
 from attrs import define, field, frozen
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IReactorThreads
+from twisted.internet.task import CooperativeTask, Cooperator
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import Attribute, Interface
 
@@ -21,6 +22,9 @@ Message = Dict[str, Any]
 Predicate = Callable[[Message], bool]
 #: Runs a function off the reactor thread, firing with its result.
 RunInThread = Callable[[Callable[[], Any]], "Deferred[Any]"]
+#: Runs an iterator's steps a few at a time between the reactor's other
+#: work (C{twisted.internet.task.cooperate}).
+Cooperate = Callable[[Iterator[None]], "CooperativeTask[Iterator[None]]"]
 
 
 def off_reactor(reactor: Any) -> RunInThread:
@@ -40,6 +44,29 @@ def off_reactor(reactor: Any) -> RunInThread:
         return deferToThreadPool(reactor, reactor.getThreadPool(), f)
 
     return run
+
+
+def on_reactor(reactor: Any) -> Cooperate:
+    """
+    How the web view runs the steps of work done in the reactor thread (a
+    ring's search) by default.
+
+    @param reactor: The reactor the web view runs in.
+    @return: A cooperator's C{cooperate} whose turns are scheduled with
+        C{reactor.callLater}, if C{reactor} has threads (as
+        L{off_reactor}); else one running every step in-line, the result
+        there at once (a C{Clock} in tests).
+    """
+    threaded: Any = reactor  # Its callLater, if it has threads.
+    if not IReactorThreads.providedBy(reactor):
+        in_line = Cooperator(terminationPredicateFactory=lambda: lambda: False,
+                             scheduler=lambda f: f())  # type: ignore[arg-type,return-value]
+        return in_line.cooperate
+    return Cooperator(scheduler=lambda f: threaded.callLater(0, f)).cooperate
+
+
+def _never() -> bool:
+    return False
 
 
 @frozen(eq=False)
@@ -78,12 +105,20 @@ class Search:
     @ivar found: The UUIDs of the tasks found so far.
     @ivar progress: Where the runs got to, kept by the source as it likes
         (positions in files, messages seen per task).
+    @ivar stop: Tells a run done off the reactor thread to stop (raising
+        L{QueryStopped<txcausal._view_index.QueryStopped>}) before its
+        next batch: the reactor is stopping.
+    @ivar cooperate: Runs the steps of a run done in the reactor thread,
+        if the source has no cooperator of its own; C{None}: Twisted's
+        global one.
     """
 
     predicate: Predicate
     needle: Optional[bytes] = None
     found: Set[str] = field(factory=set)
     progress: Dict[Any, Any] = field(factory=dict)
+    stop: Callable[[], bool] = _never
+    cooperate: Optional[Cooperate] = None
 
 
 class ITaskSource(Interface):

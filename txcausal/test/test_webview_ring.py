@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from twisted.internet.interfaces import IReactorThreads
 from twisted.internet.task import Clock, Cooperator
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
 from twisted.web.test.requesthelper import DummyRequest
+from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from txcausal import IDestination
 from txcausal._view_ring import SEARCH_STEP
+from txcausal._view_task import text_predicate
 from txcausal.webview import (
     ITaskSource,
     Search,
@@ -24,7 +27,8 @@ from txcausal.webview import (
     TaskViewResource,
 )
 
-from ._webview_cases import at_once
+from ._web_helpers import StubTreq
+from ._webview_cases import ROOT, at_once, filled_ring, inline
 from ._webview_logs import (
     FAILING,
     JOINED,
@@ -264,6 +268,63 @@ class RingSearchTests(SynchronousTestCase):
         self.assertEqual(max(deltas), SEARCH_STEP)
         # The task found is not looked at further.
         self.assertEqual(len(looked), 2 * per_task + 6)
+
+
+
+@implementer(IReactorThreads)
+class ThreadedClock(Clock):
+    """
+    A C{Clock} that says it has threads, as a real reactor does (its
+    thread pool is not used: the tests run the listing in-line).
+    """
+
+
+class ResourceReactorSearchTests(SynchronousTestCase):
+    """
+    A L{TaskRing} left to its default runs its searches on the reactor of
+    the L{TaskViewResource} that asks, not on the global one.
+    """
+
+    def ask(self, reactor: Clock) -> Tuple[StubTreq, Any]:
+        ring = TaskRing()
+        for m in client_messages() + server_messages():
+            ring(m)
+        stub = StubTreq(TaskViewResource(ring, reactor, runInThread=inline))
+        response = stub.get(ROOT + f"api/tasks?q={JOINED}")
+        stub.flush()
+        return stub, response
+
+    def uuids(self, response: Any) -> List[str]:
+        answer = self.successResultOf(response)
+        self.assertEqual(answer.code, 200)
+        return [t["uuid"] for t in self.successResultOf(answer.json())["tasks"]]
+
+    def test_inLineWithClock(self) -> None:
+        """
+        With a reactor without threads (a C{Clock}), the search runs
+        in-line: the answer is there at once, as documented for tests.
+        """
+        stub, response = self.ask(Clock())
+        self.assertEqual(self.uuids(response), self.expected())
+
+    def test_stepsOnTheResourcesReactor(self) -> None:
+        """
+        With a reactor with threads, the steps are scheduled with that
+        reactor's C{callLater}: no answer until it runs them.
+        """
+        clock = ThreadedClock()
+        stub, response = self.ask(clock)
+        self.assertNoResult(response)
+        while clock.getDelayedCalls():
+            clock.advance(1)
+        stub.flush()
+        self.assertEqual(self.uuids(response), self.expected())
+
+    def expected(self) -> List[str]:
+        ring = filled_ring()
+        found = sorted(self.successResultOf(ring.search(Search(text_predicate(JOINED)))))
+        self.assertNotEqual(found, [])
+        return found
 
 
 def _all() -> Any:
