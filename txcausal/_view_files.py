@@ -17,7 +17,19 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from itertools import chain
-from typing import IO, Any, Deque, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import (
+    IO,
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    FrozenSet,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
@@ -28,7 +40,7 @@ from ._stream_state import StreamState
 from ._tail import FileFollower
 from ._tail_files import Generation, OpenFiles, Piece, StartThread, daemon_thread
 from ._twisted_records import REPEAT_FIELD
-from ._view_index import TaskIndex
+from ._view_index import QueryStopped, TaskIndex
 from ._view_source import ITaskSource, LoadedTask, RunInThread, Search, off_reactor, only_task
 from ._wire import TASK_UUID_FIELD
 
@@ -250,7 +262,8 @@ class LogFiles:
         """
         Continue C{search}, in a thread, over what was indexed of the files
         since its last run: the files are read again, from where it
-        stopped, rather than their messages kept.
+        stopped, rather than their messages kept.  It stops before its
+        next batch of lines once C{search.stop} says so (L{QueryStopped}).
         """
         ends = [(g, g.state.settled_offset(g.line_end)) for g in self._files.generations]
         return self._run(lambda: self._search(search, ends))
@@ -265,7 +278,7 @@ class LogFiles:
             if state is None:
                 state = StreamState(generation.name)
             try:
-                batches = generation.batches(start, end)
+                batches = _until(search.stop, generation.batches(start, end))
                 for message in chain(reader.decode(batches, state), reader.finish(state)):
                     if predicate(message):
                         found.add(message[TASK_UUID_FIELD])
@@ -291,6 +304,19 @@ class LogFiles:
             "file_problems": self.file_problems,
             "recent_file_problems": list(self.recent_file_problems),
         }
+
+
+def _until(stop: Callable[[], bool], batches: Iterator[List[bytes]]
+           ) -> Iterator[List[bytes]]:
+    """
+    C{batches}, as long as C{stop} does not say to stop.
+
+    @raise QueryStopped: Before the next batch, once it does.
+    """
+    for batch in batches:
+        if stop():
+            raise QueryStopped()
+        yield batch
 
 
 def _new_refs() -> "array[int]":

@@ -6,17 +6,20 @@ the query, and the queries in flight when the reactor stops.
 
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
 
+import orjson
+from twisted.internet.defer import maybeDeferred
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import _view_index
 from txcausal._view_index import Query, QueryStopped
-from txcausal.webview import TaskRing, TaskViewResource
+from txcausal.webview import LogFiles, Search, TaskRing, TaskViewResource
 
 from ._web_helpers import StubTreq
-from ._webview_cases import ROOT, MemoryWorker
+from ._webview_cases import ROOT, FilesTestCase, MemoryWorker, run_now
 from ._webview_logs import message
 
 
@@ -132,3 +135,70 @@ class StopBetweenRunsTests(SynchronousTestCase):
                                                 stop=lambda: False)
         self.assertEqual((total, types), (20, ["m"]))
         self.assertEqual([r["uuid"] for r in rows], expected[3:12])
+
+
+class FileSearchStoppedTests(FilesTestCase):
+    """
+    A search of L{LogFiles} (C{q=}, C{story=}) stops between its batches
+    once the reactor begins to stop, as the listing does.
+    """
+
+    def logs(self) -> List[Path]:
+        """
+        Two files of three tasks each.
+        """
+        paths = []
+        for name in ["a", "b"]:
+            path = self.dir / f"{name}.log"
+            path.write_bytes(b"".join(
+                orjson.dumps(message(f"{name}{n}", [1], float(n), message_type="m")) + b"\n"
+                for n in range(3)))
+            paths.append(path)
+        return paths
+
+    def files(self, runInThread: Any) -> LogFiles:
+        """
+        L{LogFiles} of L{logs}, read, its searches run by C{runInThread}.
+        """
+        files = LogFiles([str(p) for p in self.logs()], self.clock, runInThread=runInThread,
+                         startThread=run_now)
+        self.addCleanup(files.close)
+        files.readAvailable()
+        return files
+
+    def test_stopsBetweenBatches(self) -> None:
+        """
+        Told to stop while it runs, the search raises L{QueryStopped}
+        before its next batch: the second file is not looked at.
+        """
+        files = self.files(maybeDeferred)
+        looked: List[str] = []
+
+        def predicate(m: Dict[str, Any]) -> bool:
+            looked.append(m["task_uuid"])
+            return False
+
+        stopped = files.search(Search(predicate, stop=lambda: bool(looked)))
+        self.failureResultOf(stopped, QueryStopped)
+        self.assertEqual(looked, ["a0", "a1", "a2"])
+
+    def test_answered503AtShutdown(self) -> None:
+        """
+        A text search in flight when the reactor begins to stop is
+        answered 503 without going on to the listing.
+        """
+        worker = MemoryWorker()
+        files = self.files(worker)
+        reactor = MemoryReactorClock()
+        stub = StubTreq(TaskViewResource(files, reactor, runInThread=worker))
+        response = stub.get(ROOT + "api/tasks?q=a1")
+        stub.flush()
+        for trigger, args, kwargs in reactor.triggers["before"]["shutdown"]:
+            trigger(*args, **kwargs)
+        search, done = worker.jobs.pop(0)  # The search, on the worker.
+        maybeDeferred(search).chainDeferred(done)
+        stub.flush()
+        self.assertEqual(worker.jobs, [])  # No listing after it.
+        answer = self.successResultOf(response)
+        self.assertEqual((answer.code, self.successResultOf(answer.json())),
+                         (503, {"error": "the server is stopping"}))
