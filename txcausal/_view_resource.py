@@ -22,6 +22,7 @@ import threading
 from functools import partial
 from importlib.resources import files
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+from weakref import WeakKeyDictionary
 
 import orjson
 from attrs import define, evolve
@@ -192,6 +193,24 @@ class _Searching:
                 waiter.callback(result)
 
 
+#: For each reactor, a flag set when it begins to stop: one C{before}
+#: C{shutdown} trigger per reactor, however many resources it has.
+_STOPPING: "WeakKeyDictionary[Any, threading.Event]" = WeakKeyDictionary()
+
+
+def _stopping(reactor: Any) -> threading.Event:
+    """
+    The flag set when C{reactor} begins to stop (never, for a reactor
+    without system events, such as a C{Clock}).
+    """
+    flag = _STOPPING.get(reactor)
+    if flag is None:
+        flag = _STOPPING[reactor] = threading.Event()
+        if IReactorCore.providedBy(reactor):
+            reactor.addSystemEventTrigger("before", "shutdown", flag.set)
+    return flag
+
+
 class TaskViewResource(Resource):
     """
     A browser view of the tasks of a source: a task list with filters, a
@@ -239,9 +258,7 @@ class TaskViewResource(Resource):
         self._cooperate = on_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
         self._searches: Dict[Tuple[str, str], _Searching] = {}
-        self._stopping = threading.Event()
-        if IReactorCore.providedBy(reactor):
-            reactor.addSystemEventTrigger("before", "shutdown", self._stopping.set)
+        self._stopping = _stopping(reactor)
 
     def render_GET(self, request: Request) -> Any:
         """

@@ -89,6 +89,19 @@ class QueryOnWorkerTests(SynchronousTestCase):
         self.assertEqual(self.answer(stub, response),
                          (503, {"error": "the server is stopping"}))
 
+    def test_oneTriggerPerReactor(self) -> None:
+        """
+        The resources of one reactor share one 'before' 'shutdown'
+        trigger, added by the first: making resources leaves no trigger
+        each behind; it stops the queries of every one of them.
+        """
+        stub, response = self.ask(ring_of(10))
+        for _ in range(3):
+            TaskViewResource(ring_of(1), self.reactor, runInThread=self.worker)
+        [(trigger, args, kwargs)] = self.reactor.triggers["before"]["shutdown"]
+        trigger(*args, **kwargs)
+        self.assertEqual(self.answer(stub, response)[0], 503)
+
     def test_notStoppedBeforeShutdown(self) -> None:
         """
         Before the reactor stops, the queries run to their end.
