@@ -55,8 +55,9 @@
 
   // The JSON at url, or null when it is the same text as last time (the
   // page is then left as it is, not redrawn).  Settles within TIMEOUT
-  // whatever the connection does.
-  function fetchChanged(url, last) {
+  // whatever the connection does; the timeout's message ends with advice,
+  // if given.
+  function fetchChanged(url, last, advice) {
     var controller = new AbortController(), timer;
     var request = fetch(url, { headers: { "Accept": "application/json" },
                                signal: controller.signal }).then(function (response) {
@@ -71,7 +72,7 @@
     var timeout = new Promise(function (resolve, reject) {
       timer = setTimeout(function () {
         controller.abort();
-        reject(new Error("no answer from the server in " + TIMEOUT + " s (a search under way goes on: search again to wait for it)"));
+        reject(new Error("no answer from the server in " + TIMEOUT + " s" + (advice ? " (" + advice + ")" : "")));
       }, TIMEOUT * 1000);
     });
     return Promise.race([request, timeout]).finally(function () { clearTimeout(timer); });
@@ -291,7 +292,8 @@
     // "searching…" while the request is in flight (one at a time).
     var refresh = coalesced(function () {
       $("searching").classList.add("busy");
-      return fetchChanged("api/tasks?" + listQuery().toString(), last).then(function (body) {
+      return fetchChanged("api/tasks?" + listQuery().toString(), last,
+                          "a search under way goes on: search again to wait for it").then(function (body) {
         $("list-error").hidden = true;
         if (body) { showList(body); }
       }, function (error) {

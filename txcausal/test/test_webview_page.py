@@ -67,6 +67,20 @@ class PageTests(BrowserCase):
         self.wait(lambda d: self.rows() == [JOINED] and not error.is_displayed())
         self.assertFalse(indicator.is_displayed())
 
+    def test_taskRequestTimeout(self) -> None:
+        """
+        A task page's request that gets no answer is given up too, with
+        the same message but for the advice about searches (the task
+        page has no search to run again).
+        """
+        self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+            "source": STALL_REQUESTS + HOLD_TIMERS + "window.stall = true;"})
+        self.driver.get(self.address + "task/" + JOINED)
+        error = self.driver.find_element("id", "task-error")
+        self.wait(lambda d: d.execute_script(RUN_TIMERS) is None and error.is_displayed())
+        self.assertEqual(error.text, "no answer from the server in 30 s")
+        self.assertTrue(self.driver.execute_script("return window.signals[0].aborted;"))
+
     def test_withoutRawJSON(self) -> None:
         """
         In a browser without C{JSON.rawJSON} (nor, then, exact big integers),
