@@ -219,6 +219,8 @@ class LogFiles:
         Stop reading and close every file.
         """
         self.stopFollowing()
+        for follower in self._followers:
+            follower.close()  # With what it keeps open at its name.
         self._files.close()
 
     # Viewing

@@ -18,6 +18,20 @@ from txcausal.test.test_follow_rotated import FollowerCase, flat
 FDS = "/proc/self/fd"
 
 
+def still_open(inode: int) -> bool:
+    """
+    Whether a descriptor of this process is open on the file C{inode}
+    (its real number).
+    """
+    for fd in os.listdir(FDS):
+        try:
+            if os.stat(int(fd)).st_ino == inode:
+                return True
+        except OSError:
+            pass
+    return False
+
+
 class CompressedAtNameTests(FollowerCase):
     """
     Tests for L{FileFollower} when the name holds a compressed file.
@@ -154,7 +168,7 @@ class CompressedAtNameTests(FollowerCase):
         old = os.stat(self.path).st_ino
         self.path.unlink()
         self.append(b"b\n")
-        if not self.stillOpen(old):  # Freed: the file system may reuse it.
+        if not still_open(old):  # Freed: the file system may reuse it.
             self.inodes[os.stat(self.path).st_ino] = old
         got = flat(self.follower.read())
         self.append(b"c\n")
@@ -170,24 +184,12 @@ class CompressedAtNameTests(FollowerCase):
         self.path.write_bytes(gzip.compress(b"a\n"))
         self.follower.read()
         inode = os.stat(self.path).st_ino
-        self.assertTrue(self.stillOpen(inode))
+        self.assertTrue(still_open(inode))
         self.rotate()
         self.append(b"b\n")
         self.follower.read()
-        self.assertFalse(self.stillOpen(inode))
+        self.assertFalse(still_open(inode))
 
-    def stillOpen(self, inode: int) -> bool:
-        """
-        Whether a descriptor of this process is open on the file C{inode}
-        (its real number).
-        """
-        for fd in os.listdir(FDS):
-            try:
-                if os.stat(int(fd)).st_ino == inode:
-                    return True
-            except OSError:
-                pass
-        return False
 
 
     def test_cutShortAtNameReported(self) -> None:

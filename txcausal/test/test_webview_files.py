@@ -15,6 +15,7 @@ import tracemalloc
 from typing import Any, Dict, List
 
 import orjson
+from twisted.trial.unittest import SkipTest
 from zope.interface.verify import verifyObject
 
 from txcausal._parse_input import needle_for
@@ -37,6 +38,7 @@ from ._webview_logs import (
     started,
     write_log,
 )
+from .test_follow_compressed import FDS, still_open
 
 #: A Twisted JSON log record, as C{jsonFileLogObserver} writes it.
 TWISTED_RECORD = (
@@ -103,6 +105,21 @@ class JoinTests(FilesTestCase):
         files = self.source("-", packed, stdin=stdin)
         self.assertTrue(self.load(files, JOINED).task.complete)
         self.assertEqual(self.load(files, JOINED).source_names, ["<stdin>", str(packed)])
+
+    def test_closeReleasesCompressedAtName(self) -> None:
+        """
+        The compressed file at a name, kept open while it is there, is
+        closed with the other files when the source is closed.
+        """
+        if not os.path.isdir(FDS):
+            raise SkipTest(f"needs {FDS} (Linux) to tell which files are open")
+        packed = self.dir / "server.log.gz"
+        packed.write_bytes(gzip.compress(b"".join(orjson.dumps(m) + b"\n"
+                                                  for m in server_messages())))
+        files = self.source(packed)
+        self.assertTrue(still_open(os.stat(packed).st_ino))
+        files.close()
+        self.assertFalse(still_open(os.stat(packed).st_ino))
 
     def test_compressedStdin(self) -> None:
         """
