@@ -16,6 +16,7 @@ from twisted.internet.threads import deferToThreadPool
 from zope.interface import Attribute, Interface
 
 from ._parse import Task, WrittenAction, parse_messages
+from ._view_index import _never
 
 Message = Dict[str, Any]
 #: Decides whether a message matches a search.
@@ -63,10 +64,6 @@ def on_reactor(reactor: Any) -> Cooperate:
                              scheduler=lambda f: f())  # type: ignore[arg-type,return-value]
         return in_line.cooperate
     return Cooperator(scheduler=lambda f: threaded.callLater(0, f)).cooperate
-
-
-def _never() -> bool:
-    return False
 
 
 @frozen(eq=False)

@@ -9,13 +9,14 @@ threads run inline and its reading driven by the test.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
-from twisted.internet.task import Clock, CooperativeTask, Cooperator
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._view_index import Query
+from txcausal._view_source import on_reactor
 from txcausal.webview import LoadedTask, LogFiles, TaskRing, TaskViewResource
 
 from ._web_helpers import StubTreq
@@ -24,14 +25,9 @@ from ._webview_logs import client_messages, server_messages
 ROOT = "http://example.invalid/"
 
 
-def at_once(steps: Iterator[None]) -> "CooperativeTask[Iterator[None]]":
-    """
-    Run every step of C{steps} now (a ring's search, its answer there at
-    once): a cooperator whose turns come at once and never end.
-    """
-    cooperator = Cooperator(terminationPredicateFactory=lambda: lambda: False,
-                            scheduler=lambda f: f())  # type: ignore[arg-type,return-value]
-    return cooperator.cooperate(steps)
+#: Runs every step of a ring's search now, its answer there at once: the
+#: web view's cooperator for a reactor without threads.
+at_once = on_reactor(Clock())
 
 
 def filled_ring(**kwargs: Any) -> TaskRing:

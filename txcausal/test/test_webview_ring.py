@@ -14,7 +14,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
 from twisted.web.test.requesthelper import DummyRequest
-from zope.interface import implementer
+from zope.interface import alsoProvides
 from zope.interface.verify import verifyObject
 
 from txcausal import IDestination
@@ -271,14 +271,6 @@ class RingSearchTests(SynchronousTestCase):
 
 
 
-@implementer(IReactorThreads)
-class ThreadedClock(Clock):
-    """
-    A C{Clock} that says it has threads, as a real reactor does (its
-    thread pool is not used: the tests run the listing in-line).
-    """
-
-
 class ResourceReactorSearchTests(SynchronousTestCase):
     """
     A L{TaskRing} left to its default runs its searches on the reactor of
@@ -312,7 +304,8 @@ class ResourceReactorSearchTests(SynchronousTestCase):
         With a reactor with threads, the steps are scheduled with that
         reactor's C{callLater}: no answer until it runs them.
         """
-        clock = ThreadedClock()
+        clock = Clock()
+        alsoProvides(clock, IReactorThreads)  # Its thread pool is not used.
         stub, response = self.ask(clock)
         self.assertNoResult(response)
         while clock.getDelayedCalls():
@@ -322,7 +315,8 @@ class ResourceReactorSearchTests(SynchronousTestCase):
 
     def expected(self) -> List[str]:
         ring = filled_ring()
-        found = sorted(self.successResultOf(ring.search(Search(text_predicate(JOINED)))))
+        answer = self.successResultOf(ring.search(Search(text_predicate(JOINED))))
+        found = sorted(answer)
         self.assertNotEqual(found, [])
         return found
 
