@@ -38,7 +38,9 @@ in its file is known (see L{txcausal._stream_state}).
   - Compressed files and standard input are copied, decompressed, by a
     thread, to an unnamed temporary file, which is read like any other;
     the files newer than a compressed one wait until its copy is done.  One
-    at the name is checked for replacement too; a change in it is reported.
+    at the name is kept open while it is there (its inode number then
+    tells it) and checked for replacement too; a change in it, and a
+    stream cut short, are reported once.
   - Retired files stay open, up to a bound (L{OpenFiles}), so that their
     messages can still be read back by position; past it the oldest is
     closed.

@@ -111,8 +111,9 @@ def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name
     and before the one there now.
 
     @param numbered: The numbered files now (see L{numbered_files}).
-    @param previous: The file read before at the name (still open, or
-        found by L{previous_among}), C{None} if it is not there.
+    @param previous: The file read before at the name (still open, so
+        that its identity tells it, a compressed one too), C{None} if
+        not known.
     @param at_name: The file at the name now (a hard link to it is not
         one of them).
     @param still_open: The files being read or kept open: not to be read
