@@ -95,12 +95,38 @@ class LateRefusals:
         inQueue = self.queue.takeRefusals(quiet)
         with self._lock:
             counts, self._counts = self._counts, {}
+        self._writeReports(counts, inQueue, True)
+
+    def reportAtEnd(self) -> None:
+        """
+        L{report}, as the process ends, when every other thread is frozen
+        where it was: waiting for no lock, which such a thread may hold for
+        ever.  When one is held, the counts are read without it, and the
+        reports say C{count_at_least}: a thread frozen as it counted may
+        not have counted its message yet.
+        """
+        inQueue, exact = self.queue.takeRefusalsAtEnd()
+        free = self._lock.acquire(blocking=False)
+        counts, self._counts = self._counts, {}
+        if free:
+            self._lock.release()
+        self._writeReports(counts, inQueue, exact and free)
+
+    def _writeReports(self, counts: Dict[str, int], inQueue: Tuple[int, int, int],
+                       exact: bool) -> None:
+        """
+        Write one report a reason: C{counts}, and the refusals C{inQueue}
+        (see L{BoundedQueue.takeRefusals}), each with C{count_at_least}
+        unless C{exact}.
+        """
         for index in (0, 1, 2):
             if inQueue[index]:
                 counts[self._reasons[index]] = inQueue[index]
         for reason, count in counts.items():
             report = self._reports[reason].copy()
             report["count"] = count
+            if not exact:
+                report["count_at_least"] = True
             report["timestamp"] = self._time()
             try:
                 self._write(self._dumps(report, option=self._options).decode("utf-8", "replace"))
@@ -187,12 +213,17 @@ class ExitReports:
         (see L{LateRefusals}).  The process's exit reports call it as they
         are collected, as the process ends, once every exit handler ran (an
         exit handler registered while the exit handlers run is not run, on
-        CPython 3.10 to 3.13): it uses nothing but what they hold.
+        CPython 3.10 to 3.13): it uses nothing but what they hold, and
+        waits for no lock (see L{LateRefusals.reportAtEnd}).
         """
-        with self._lock:
-            late, self._late = self._late, {}
+        free = self._lock.acquire(blocking=False)
+        # A thread frozen holding the lock as the interpreter tears down
+        # holds it for ever: the others are frozen too, so read without it.
+        late, self._late = self._late, {}
+        if free:
+            self._lock.release()
         for tally in late.values():
-            tally.report()
+            tally.reportAtEnd()
 
     def __del__(self) -> None:
         self.reportLate()

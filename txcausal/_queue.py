@@ -208,12 +208,34 @@ class BoundedQueue:
             closed, and because the destination logged the message.
         """
         with self._lock:
-            refusals = self.refusedFull, self.refusedClosed, self.refusedFeedback
-            self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
-            if quiet:
-                self._scheduled = True
-            elif self._count == self._taken:
-                self._scheduled = False
+            return self._takeRefusals(quiet)
+
+    def takeRefusalsAtEnd(self) -> Tuple[Tuple[int, int, int], bool]:
+        """
+        L{takeRefusals} as the process ends, when every other thread is
+        frozen where it was: without waiting for the lock, which such a
+        thread may hold for ever.  The counts are then read without it.
+
+        @return: The refusals, and whether they are exact: they may be one
+            short for the thread holding the lock, frozen as it counted.
+        """
+        free = self._lock.acquire(blocking=False)
+        try:
+            return self._takeRefusals(False), free
+        finally:
+            if free:
+                self._lock.release()
+
+    def _takeRefusals(self, quiet: bool) -> Tuple[int, int, int]:
+        """
+        L{takeRefusals}, once the lock is taken (or cannot be).
+        """
+        refusals = self.refusedFull, self.refusedClosed, self.refusedFeedback
+        self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
+        if quiet:
+            self._scheduled = True
+        elif self._count == self._taken:
+            self._scheduled = False
         return refusals
 
     def take(self) -> Optional[Taken]:

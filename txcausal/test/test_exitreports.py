@@ -204,6 +204,29 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         exitReports.reportLate()
         self.assertEqual(len(stderr.getvalue().splitlines()), 2)
 
+    def test_reportLateWithLocksHeld(self) -> None:
+        """
+        The report at the process's very end waits for no lock: a daemon
+        thread frozen by the interpreter's teardown as it logged may hold
+        the writer's queue's lock, or the exit reports' own, for ever.
+        The counts are then read without the lock, and said to be at least
+        that many (a frozen thread may have been one short of counting).
+        """
+        writer, written, performAll = self.idleWriter()
+        writer._standardError = stderr = io.StringIO()
+        writer.stopService()
+        performAll()
+        exitReports = isolate_exit_reports(self)
+        exitReports.run()
+        for n in range(1000):
+            writer(numbered_message(n))
+        (tally,) = exitReports._late.values()
+        writer._queue._lock = exitReports._lock = tally._lock = _HeldLock()
+        exitReports.reportLate()
+        reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(_dropped(reports, _STOPPED), [1, 999])
+        self.assertEqual([report.get("count_at_least") for report in reports], [None, True])
+
     def test_discardedWriterNotKept(self) -> None:
         """
         A writer waiting for the exit to report its refusals is not kept
@@ -242,6 +265,24 @@ def _droppedReports(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """
     return [message for message in messages
             if message.get("message_type") == "txcausal:messages_dropped"]
+
+
+class _HeldLock:
+    """
+    A lock held by a thread frozen for ever: waiting for it fails the test
+    rather than hang it.
+    """
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if blocking:
+            raise AssertionError("waited for a lock held for ever")
+        return False
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        raise AssertionError("released a lock not taken")
 
 
 class _Stub:
