@@ -72,6 +72,15 @@ class WriterExit(WriterCore):
         for report in self._losses.stoppedReports(*self._queue.takeRefusals()):
             send(report, self._standardError)
 
+    def _afterForkInChild(self) -> None:
+        """
+        In a forked child, also forget the parent's stop in progress, if
+        any: nothing in the child will finish it, so its exit must not wait
+        for it (the writer stays stopped, and reports what it refuses).
+        """
+        super()._afterForkInChild()
+        self._stopping = None
+
     def _close(self, direct: bool = False) -> None:
         """
         After the last drain: write the report of what the destination

@@ -6,6 +6,7 @@ starts empty and makes a worker only when it logs.
 
 from __future__ import annotations
 
+import io
 from functools import partial
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -16,7 +17,12 @@ from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._queue import BoundedQueue
 from txcausal._writer import MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
-from txcausal.test._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
+from txcausal.test._helpers import (
+    CapturingMixin,
+    ImmediateReactor,
+    IsolatedOutputMixin,
+    flush_early_buffer,
+)
 
 from ._writer_harness import (
     finishesInThread,
@@ -64,7 +70,7 @@ class _Forkable(CapturingMixin):
             pass
 
 
-class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
+class ThreadedWriterForkTests(_Forkable, IsolatedOutputMixin, SynchronousTestCase):
     """
     L{ThreadedWriter}'s fork hooks, run directly.
     """
@@ -183,6 +189,27 @@ class ThreadedWriterForkTests(_Forkable, SynchronousTestCase):
         hooks.afterInChild()
         writer(numbered_message(1))
         self.assertEqual((len(workers), written, writer._queue.refusedClosed), (1, [], 1))
+
+    def test_stoppingAtForkNotWaitedForInChild(self) -> None:
+        """
+        A child forked while the parent's stop is in progress (a script that
+        stops the writer and forks straight away) does not wait at its exit
+        for that stop, which nothing in the child will finish: what it
+        refused is reported as refused by a stopped writer, and nothing is
+        given up on.
+        """
+        others = self.collect()
+        writer, written, workers, hooks = self.forkable(exitTimeout=0.001)
+        writer._standardError = stderr = io.StringIO()
+        writer.stopService()
+        hooks.before()
+        hooks.afterInChild()
+        self.assertFalse(writer._stopping is not None and writer._stopping.done.is_set())
+        writer(numbered_message(1))
+        isolate_exit_reports(self).run()
+        self.assertEqual([(m["reason"], m["count"]) for m in others],
+                         [("logged while the ThreadedWriter was stopped", 1)])
+        self.assertEqual(stderr.getvalue(), "")
 
     def test_failureDuringFlushReported(self) -> None:
         """
