@@ -17,16 +17,17 @@ import os
 import sys
 import threading
 import time
+import traceback
 import weakref
 from typing import IO, Callable, Dict, List, Optional, Protocol, Tuple
 
 from orjson import dumps
 
 from ._feedback import FEEDBACK
-from ._json import FAST_OPTIONS
+from ._json import FAST_OPTIONS, safe_str
 from ._losses import FULL, STOPPED, _last_resort, stopped_reports
 from ._queue import BoundedQueue
-from ._wire import dropped_message
+from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
 
 
 class Stopped(Protocol):
@@ -58,10 +59,11 @@ class LateRefusals:
     @ivar queue: The writer's queue, holding the counts of its refusals.
     """
 
-    def __init__(self, queue: BoundedQueue, name: str, stream: IO[str]) -> None:
+    def __init__(self, queue: BoundedQueue, name: str, stream: Optional[IO[str]]) -> None:
         """
         @param name: The writer's destination, as reports name it.
-        @param stream: Where the reports go.
+        @param stream: Where the reports go; C{None} when there is no
+            standard error (C{sys.stderr} is C{None}): nowhere.
         """
         self.queue = queue
         self._name = name
@@ -71,7 +73,7 @@ class LateRefusals:
         #: A report for each reason, but for its count and time.
         self._reports = {reason: dropped_message(0, reason, destination=name)
                          for reason in self._reasons}
-        self._write = stream.write
+        self._write = None if stream is None else stream.write
         self._dumps: Callable[..., bytes] = dumps
         self._options = FAST_OPTIONS
         self._time = time.time
@@ -119,6 +121,9 @@ class LateRefusals:
         (see L{BoundedQueue.takeRefusals}), each with C{count_at_least}
         unless C{exact}.
         """
+        write = self._write
+        if write is None:
+            return
         for index in (0, 1, 2):
             if inQueue[index]:
                 counts[self._reasons[index]] = inQueue[index]
@@ -129,7 +134,7 @@ class LateRefusals:
                 report["count_at_least"] = True
             report["timestamp"] = self._time()
             try:
-                self._write(self._dumps(report, option=self._options).decode("utf-8", "replace"))
+                write(self._dumps(report, option=self._options).decode("utf-8", "replace"))
             except Exception:
                 pass
 
@@ -170,7 +175,7 @@ class ExitReports:
                     finalizer.atexit = False
                     self._collected[writer] = finalizer
                 return
-        writer._reportStopped(late=True)
+        _report(writer, late=True)
 
     def discard(self, writer: Stopped) -> None:
         """
@@ -257,7 +262,22 @@ class ExitReports:
             writers = list(self._writers)
             self._writers.clear()
         for writer in writers:
-            writer._reportStopped()
+            _report(writer)
+
+
+def _report(writer: Stopped, late: bool = False) -> None:
+    """
+    Have C{writer} report its refusals (see L{Stopped._reportStopped}):
+    should that raise, the failure is reported on standard error, and
+    neither reaches the program that logged (after the exit reports ran)
+    nor keeps the exit reports from the other writers.
+    """
+    try:
+        writer._reportStopped(late)
+    except Exception as error:
+        _last_resort(standalone_message(
+            TRACEBACK_MESSAGE_TYPE, reason=safe_str(error), exception=exception_name(error),
+            traceback=traceback.format_exc()))
 
 
 def report_collected(queue: BoundedQueue, name: str, stream: Optional[IO[str]]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import io
+import sys
 import threading
 from typing import Any, Callable, Dict, List
 
@@ -227,6 +228,24 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual(_dropped(reports, _STOPPED), [1, 999])
         self.assertEqual([report.get("count_at_least") for report in reports], [None, True])
 
+    def test_refusedLateWithoutStandardError(self) -> None:
+        """
+        With no standard error (C{sys.stderr} is C{None}: pythonw, or a
+        daemon started with its standard error closed), a message refused
+        after the exit reports ran raises nothing into the program that
+        logs it: it is counted, and its report written nowhere.
+        """
+        writer, written, performAll = self.idleWriter()
+        writer.stopService()
+        performAll()
+        exitReports = isolate_exit_reports(self)
+        exitReports.run()
+        self.patch(sys, "stderr", None)
+        writer(numbered_message(0))
+        writer(numbered_message(1))
+        exitReports.reportLate()
+        self.assertEqual(writer.dropped, 2)
+
     def test_discardedWriterNotKept(self) -> None:
         """
         A writer waiting for the exit to report its refusals is not kept
@@ -297,6 +316,15 @@ class _Stub:
         self.reported.append(late)
 
 
+class _Raising:
+    """
+    Stands in for a writer whose report raises.
+    """
+
+    def _reportStopped(self, late: bool = False) -> None:
+        raise ZeroDivisionError("the report")
+
+
 class ExitReportsTests(SynchronousTestCase):
     """
     L{ExitReports} itself.
@@ -317,6 +345,21 @@ class ExitReportsTests(SynchronousTestCase):
         reports.run()
         self.assertEqual((first.reported, second.reported, discarded.reported),
                          ([False], [True], []))
+
+    def test_lateReportRaisesNothing(self) -> None:
+        """
+        A writer added after the exit reports ran reports at once; should
+        that report raise, it is reported on standard error, not raised
+        into the program that logged.
+        """
+        reports = ExitReports()
+        reports.run()
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        reports.add(_Raising())
+        (report,) = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual((report["message_type"], report["exception"]),
+                         ("eliot:traceback", "builtins.ZeroDivisionError"))
 
     def test_afterForkInChild(self) -> None:
         """
