@@ -42,6 +42,7 @@ C{txcausal:messages_dropped} message, never dropped silently:
 from __future__ import annotations
 
 import atexit
+import math
 import threading
 from time import monotonic
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -155,9 +156,12 @@ class ThreadedWriter(WriterExit, Service):
         @raise TypeError: If C{destination} is not callable, or
             C{json_default} or C{encoder} is not what it should be (or both
             are given).
-        @raise ValueError: If a limit is not positive, or C{linger} is
-            negative.
+        @raise ValueError: If a limit is not positive, C{linger} is
+            negative, or C{exitTimeout} negative or not finite.
         """
+        if not 0 <= exitTimeout < math.inf:
+            raise ValueError(f"exitTimeout must be a finite number of seconds, 0 or more,"
+                             f" not {exitTimeout!r}")
         if linger is None:
             linger = DEFAULT_LINGER if createWorker is DaemonThreadWorker else 0.0
         WriterCore.__init__(self, destination, maxMessages, maxBytes,

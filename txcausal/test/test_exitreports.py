@@ -361,6 +361,23 @@ class ExitReportsTests(SynchronousTestCase):
         self.assertEqual((report["message_type"], report["exception"]),
                          ("eliot:traceback", "builtins.ZeroDivisionError"))
 
+    def test_runReportsEachWriter(self) -> None:
+        """
+        At exit, a writer whose report raises keeps none of the others from
+        reporting: its failure is reported on standard error.
+        """
+        reports = ExitReports()
+        stubs = [_Stub(), _Stub()]
+        raising = _Raising()
+        for writer in [stubs[0], raising, stubs[1]]:
+            reports.add(writer)
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        reports.run()
+        self.assertEqual([stub.reported for stub in stubs], [[False], [False]])
+        (report,) = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(report["exception"], "builtins.ZeroDivisionError")
+
     def test_afterForkInChild(self) -> None:
         """
         In a forked child, the lock a thread of the parent held is not held,

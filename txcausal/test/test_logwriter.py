@@ -64,6 +64,16 @@ class ThreadedWriterTests(WriterHarness, SynchronousTestCase):
         self.assertIn("maxMessages", str(exc))
         self.assertRaises(ValueError, ThreadedWriter, print, maxBytes=-1)
 
+    def test_badExitTimeout(self) -> None:
+        """
+        An C{exitTimeout} that is negative or not finite (which no wait
+        takes) is refused with a clear error.
+        """
+        for timeout in (-1.0, float("inf"), float("nan")):
+            exc = self.assertRaises(ValueError, ThreadedWriter, print, exitTimeout=timeout)
+            self.assertIn("exitTimeout", str(exc))
+        self.assertEqual(ThreadedWriter(print, exitTimeout=0)._exitTimeout, 0)
+
     def test_writesOnWorker(self) -> None:
         """
         Logging only queues the message; the destination is called by the
