@@ -35,10 +35,14 @@ class Stopped(Protocol):
     What L{ExitReports} calls on a L{txcausal.logwriter.ThreadedWriter}.
     """
 
-    def _reportStopped(self, late: bool = False) -> None:
+    def _reportStopped(self, late: bool = False,
+                       left: Callable[[float], float] = float) -> None:
         """
         Report what the writer refused while stopped, and did not report
         yet; C{late}, after the exit handler ran, on standard error only.
+
+        @param left: Given a timeout, how much of it is left (the exit
+            reports' one deadline: see L{ExitReports.run}).
         """
 
 
@@ -145,7 +149,11 @@ class ExitReports:
     Thread-safe.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """
+        @param clock: Measures the exit's deadline, in seconds (for tests).
+        """
+        self._clock = clock
         self._writers: "weakref.WeakSet[Stopped]" = weakref.WeakSet()
         #: What reports each writer's refusals if it is collected first.
         self._collected: "weakref.WeakKeyDictionary[Stopped, weakref.finalize[..., Stopped]]" = (
@@ -255,17 +263,26 @@ class ExitReports:
 
     def run(self) -> None:
         """
-        At exit: every writer waiting reports its refusals.
+        At exit: every writer waiting reports its refusals.  They share one
+        deadline: a writer that waits for its stop in progress waits until
+        its C{exitTimeout} seconds from the start of the exit reports, not
+        from the end of the previous writer's wait.
         """
         with self._lock:
             self._ran = True
             writers = list(self._writers)
             self._writers.clear()
+        start = self._clock()
+
+        def left(timeout: float) -> float:
+            return max(0.0, start + timeout - self._clock())
+
         for writer in writers:
-            _report(writer)
+            _report(writer, left=left)
 
 
-def _report(writer: Stopped, late: bool = False) -> None:
+def _report(writer: Stopped, late: bool = False,
+            left: Callable[[float], float] = float) -> None:
     """
     Have C{writer} report its refusals (see L{Stopped._reportStopped}):
     should that raise, the failure is reported on standard error, and
@@ -273,7 +290,7 @@ def _report(writer: Stopped, late: bool = False) -> None:
     nor keeps the exit reports from the other writers.
     """
     try:
-        writer._reportStopped(late)
+        writer._reportStopped(late, left)
     except Exception as error:
         _last_resort(standalone_message(
             TRACEBACK_MESSAGE_TYPE, reason=safe_str(error), exception=exception_name(error),

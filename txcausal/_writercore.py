@@ -183,7 +183,8 @@ class WriterCore:
                 return
         worker.do(self._drainSoon)
 
-    def _reportStopped(self, late: bool = False) -> None:
+    def _reportStopped(self, late: bool = False,
+                       left: Callable[[float], float] = float) -> None:
         """At exit: see L{txcausal._writerexit.WriterExit._reportStopped}."""
         raise NotImplementedError()
 

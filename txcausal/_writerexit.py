@@ -38,7 +38,8 @@ class WriterExit(WriterCore):
     #: The last C{stopService}'s stop, for the exit to finish.
     _stopping: Optional[Stop]
 
-    def _reportStopped(self, late: bool = False) -> None:
+    def _reportStopped(self, late: bool = False,
+                       left: Callable[[float], float] = float) -> None:
         """
         At exit (see L{txcausal._exitreports}), or for a stop after the
         exit reports ran.  First finish a stop still in progress (a
@@ -51,11 +52,12 @@ class WriterExit(WriterCore):
         L{txcausal._output._report_lost}); on standard error after giving
         up (the writer, among them, would refuse the report); when C{late}
         (after the exit handler ran), as L{txcausal._exitreports.LateRefusals}
-        says.
+        says.  C{left} says how much of C{exitTimeout} is left of the exit
+        reports' deadline (see L{txcausal._exitreports.ExitReports.run}).
         """
         stop = self._stopping
         if (stop is not None and not stop.gaveUp and not self.running
-                and not stop.done.wait(self._exitTimeout)):
+                and not stop.done.wait(left(self._exitTimeout))):
             self._giveUp(stop, f"not written within the exit timeout of {self._exitTimeout:g} s"
                                f" of a stop not waited for", toOthers=not late)
         if self._threaded():

@@ -163,6 +163,29 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual(sum(report["count"] for report in reports), 4)
         self.assertEqual([report["count"] for report in _droppedReports(others)], [4])
 
+    def test_oneDeadlineForTheExit(self) -> None:
+        """
+        At exit, the writers whose stops are in progress share one deadline,
+        C{exitTimeout} seconds from the start of the exit reports: three
+        stuck writers make the exit wait C{exitTimeout} seconds in all, not
+        three times that, and each is given up on.
+        """
+        clock = _Clock()
+        exitReports = self._isolatedExitReports = ExitReports(clock=clock)
+        self.patch(_exitreports, "EXIT_REPORTS", exitReports)
+        stderrs = []
+        for n in range(3):
+            writer, _, _ = self.started(exitTimeout=5)
+            writer._standardError = stderr = io.StringIO()
+            stderrs.append(stderr)
+            writer(numbered_message(n))
+            writer.stopService()
+            assert writer._stopping is not None
+            writer._stopping.done = _ClockedEvent(clock)  # type: ignore[assignment]
+        exitReports.run()
+        self.assertEqual((sorted(clock.waits), clock.now), ([0.0, 0.0, 5.0], 5.0))
+        self.assertEqual([len(stderr.getvalue().splitlines()) for stderr in stderrs], [1, 1, 1])
+
     def test_stopAfterExitReportsRan(self) -> None:
         """
         A stop made after the exit reports ran (by a later exit handler),
@@ -222,7 +245,7 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         for n in range(1000):
             writer(numbered_message(n))
         (tally,) = exitReports._late.values()
-        writer._queue._lock = exitReports._lock = tally._lock = _HeldLock()
+        writer._queue._lock = exitReports._lock = tally._lock = _HeldLock()  # type: ignore[assignment]
         exitReports.reportLate()
         reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
         self.assertEqual(_dropped(reports, _STOPPED), [1, 999])
@@ -286,6 +309,38 @@ def _droppedReports(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             if message.get("message_type") == "txcausal:messages_dropped"]
 
 
+class _Clock:
+    """
+    A clock that moves only as L{_ClockedEvent}s wait.
+
+    @ivar waits: How long each wait was for.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: List[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _ClockedEvent:
+    """
+    An event never set: waiting for it moves a L{_Clock} on by the wait.
+    """
+
+    def __init__(self, clock: _Clock) -> None:
+        self._clock = clock
+
+    def wait(self, timeout: float) -> bool:
+        self._clock.waits.append(timeout)
+        self._clock.now += timeout
+        return False
+
+    def is_set(self) -> bool:
+        return False
+
+
 class _HeldLock:
     """
     A lock held by a thread frozen for ever: waiting for it fails the test
@@ -312,7 +367,7 @@ class _Stub:
     def __init__(self) -> None:
         self.reported: List[bool] = []
 
-    def _reportStopped(self, late: bool = False) -> None:
+    def _reportStopped(self, late: bool = False, left: Callable[[float], float] = float) -> None:
         self.reported.append(late)
 
 
@@ -321,7 +376,7 @@ class _Raising:
     Stands in for a writer whose report raises.
     """
 
-    def _reportStopped(self, late: bool = False) -> None:
+    def _reportStopped(self, late: bool = False, left: Callable[[float], float] = float) -> None:
         raise ZeroDivisionError("the report")
 
 
@@ -370,7 +425,7 @@ class ExitReportsTests(SynchronousTestCase):
         stubs = [_Stub(), _Stub()]
         raising = _Raising()
         for writer in [stubs[0], raising, stubs[1]]:
-            reports.add(writer)
+            reports.add(writer)  # type: ignore[arg-type]
         stderr = io.StringIO()
         self.patch(sys, "stderr", stderr)
         reports.run()
