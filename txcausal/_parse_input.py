@@ -161,6 +161,11 @@ class MessageReader:
         self._max_line = max_line
         self._on_idle = on_idle
         self.errors = 0
+        #: The Twisted records read by L{read} and L{read_source}: the
+        #: sources of one reader are one stream (a file and the files
+        #: rotated from it, say), whose repeats are told apart (see
+        #: L{Repeats}).
+        self._repeats = Repeats()
 
     def _error(self, source: str, lineno: int, reason: str) -> None:
         self.errors += 1
@@ -168,7 +173,9 @@ class MessageReader:
 
     def read(self, sources: Iterable[Source]) -> Iterator[Message]:
         """
-        Read every message of every source in turn.
+        Read every message of every source in turn, as one stream: a
+        Twisted record that repeats one of an earlier source is a task of
+        its own (see L{Repeats}).
 
         @param sources: Paths (C{"-"} meaning standard input; gzip detected
             by content), binary streams, or iterables of lines as bytes.
@@ -185,7 +192,7 @@ class MessageReader:
                 stream: BinaryIO = wrap_stream(source)  # type: ignore[arg-type]
                 yield from self._read_stream(stream, str(getattr(source, "name", "<stream>")))
             else:
-                state = StreamState("<lines>")
+                state = StreamState("<lines>", repeats=self._repeats)
                 yield from self.decode(batches_of(source), state)
                 yield from self.finish(state)
             return
@@ -206,7 +213,7 @@ class MessageReader:
         return wrap_stream(stdin)
 
     def _read_stream(self, stream: BinaryIO, name: str) -> Iterator[Message]:
-        state = StreamState(name)
+        state = StreamState(name, repeats=self._repeats)
         batches = line_batches(stream, self._max_line, self._on_idle)
         try:
             yield from self.decode(self._with_progress(batches, stream, name), state)

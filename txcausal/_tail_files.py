@@ -22,6 +22,7 @@ from typing import (
     BinaryIO,
     Callable,
     Deque,
+    Dict,
     Iterator,
     List,
     Optional,
@@ -45,6 +46,7 @@ from ._tail_rotated import (
     identity,
     numbered_files,
 )
+from ._twisted_records import Repeats
 
 StartThread = Callable[[Callable[[], None]], None]
 
@@ -244,6 +246,9 @@ class OpenFiles:
         @param on_error: Told when a retired file is closed past C{keep}.
         """
         self.generations: List[Generation] = []
+        #: The Twisted records read at each name, by its number: its files
+        #: are one stream, whose repeats are told apart (see L{Repeats}).
+        self.repeats: Dict[int, Repeats] = {}
         self._keep = keep
         self._error = on_error
         self._retired: Deque[Generation] = deque()
@@ -255,7 +260,9 @@ class OpenFiles:
         A newly opened file, its status read with C{stat}.
         """
         generation = Generation(len(self.generations), source, name, fd, identity,
-                                LineSplitter(max_line), StreamState(name), spill,
+                                LineSplitter(max_line), StreamState(
+                                    name, repeats=self.repeats.setdefault(source, Repeats())),
+                                spill,
                                 stat=stat)
         self.generations.append(generation)
         return generation
@@ -319,6 +326,8 @@ class OpenFiles:
         for generation in self.generations:
             if source is None or generation.source == source:
                 generation.close()
+        if source is not None:
+            self.repeats.pop(source, None)
 
 
 def generation_size(generation: Optional[Generation]) -> Optional[int]:

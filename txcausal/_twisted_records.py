@@ -19,7 +19,9 @@ so a loop logging one line writes such repeats) is a task of its own: its
 UUID is derived from its bytes and how many of them came before
 (L{Repeats}), which its message says in L{REPEAT_FIELD}.  A repeat's UUID
 is thus the same whichever way the stream is read, as long as it is read
-from the same start.
+from the same start.  A stream is what one reader reads: the files given to
+one command, in order, and the files that follow one another at a followed
+name (a rotation cuts no burst of repeats into two).
 """
 
 from __future__ import annotations
@@ -84,7 +86,14 @@ def record_uuid(data: bytes) -> str:
     """
     The task UUID of a Twisted record: a UUID derived from its bytes.
     """
-    return str(uuid5(_NAMESPACE, data.decode("utf-8", "surrogateescape")))
+    return str(_record_uuid(data))
+
+
+def _record_uuid(data: bytes) -> UUID:
+    """
+    L{record_uuid}, as a L{UUID}.
+    """
+    return uuid5(_NAMESPACE, data.decode("utf-8", "surrogateescape"))
 
 
 class Repeats:
@@ -108,7 +117,8 @@ class Repeats:
             L{MessageReader.decode_span
             <txcausal._parse_input.MessageReader.decode_span>}).
         """
-        self._seen: Dict[str, int] = {}
+        #: By the 16 bytes of each record's UUID (see L{record_uuid}).
+        self._seen: Dict[bytes, int] = {}
         self._time: Optional[float] = None
         self._first = first
 
@@ -117,13 +127,14 @@ class Repeats:
         The task UUID of the record of bytes C{data} and time C{when}, next
         in the stream, and how many records of these bytes came before it.
         """
-        uuid = record_uuid(data)
+        derived = _record_uuid(data)
+        uuid, key = str(derived), derived.bytes
         if when is None or when != self._time:
             self._time = when
             if len(self._seen) >= _REMEMBERED:
                 self._seen.clear()
-        repeat = self._seen.get(uuid, self._first)
-        self._seen[uuid] = repeat + 1
+        repeat = self._seen.get(key, self._first)
+        self._seen[key] = repeat + 1
         if repeat:
             uuid = str(uuid5(_NAMESPACE, f"{uuid}/{repeat}"))
         return uuid, repeat

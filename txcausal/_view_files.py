@@ -39,7 +39,7 @@ from ._source import DEFAULT_MAX_LINE_BYTES
 from ._stream_state import StreamState
 from ._tail import FileFollower
 from ._tail_files import Generation, OpenFiles, Piece, StartThread, daemon_thread
-from ._twisted_records import REPEAT_FIELD
+from ._twisted_records import REPEAT_FIELD, Repeats
 from ._view_index import QueryStopped, TaskIndex
 from ._view_source import ITaskSource, LoadedTask, RunInThread, Search, off_reactor, only_task
 from ._wire import TASK_UUID_FIELD
@@ -65,7 +65,11 @@ class LogFiles:
     """
     Tasks read from log files, followed as they grow and are rotated.
 
-    Memory holds a summary per task and two integers per message.  Call
+    Memory holds a summary per task and two integers per message, and, to
+    tell repeated Twisted records apart (see L{Repeats}), about 100 bytes
+    for each of the last 4,096 or so records read at each name (a
+    16-byte key and its count), once for the index and once for each
+    search kept.  Call
     L{startFollowing} to read the files a chunk at a time in the reactor, or
     L{readAvailable} to read what is there now.
 
@@ -275,10 +279,12 @@ class LogFiles:
         reader = MessageReader(needle=search.needle, fold_case=True, max_line=self.max_line)
         for generation, end in ends:
             # The state is kept: a Twisted record's task UUID depends on
-            # the records before it (see Repeats).
+            # the records before it at its name, in every file opened
+            # there (see Repeats): one count for them, as the index keeps.
             start, state = search.progress.get(generation.number, (0, None))
             if state is None:
-                state = StreamState(generation.name)
+                repeats = search.progress.setdefault(("repeats", generation.source), Repeats())
+                state = StreamState(generation.name, repeats=repeats)
             try:
                 batches = _until(search.stop, generation.batches(start, end))
                 for message in chain(reader.decode(batches, state), reader.finish(state)):

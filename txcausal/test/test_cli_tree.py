@@ -254,6 +254,27 @@ class TreeSelectionTests(SynchronousTestCase):
             found = cli(["tree", "-u", uuid], data)[1]
             self.assertEqual(found.count("polling again"), 1, found)
 
+    def test_repeatsAcrossFiles(self) -> None:
+        """
+        The files of one C{tree} run are one stream for telling repeats
+        apart: a burst of identical lines cut by a rotation (two lines in
+        C{log.1}, one in C{log}) is three tasks, each found again with
+        C{tree -u} over the same files.
+        """
+        directory = self.mktemp()
+        os.mkdir(directory)
+        line = b"2026-12-06 04:58:39+0000 [-] polling again\n"
+        paths = [os.path.join(directory, name) for name in ("log.1", "log")]
+        for path, data in zip(paths, [line * 2, line], strict=True):
+            with open(path, "wb") as f:
+                f.write(data)
+        out = cli(["tree", *paths])[1]
+        uuids = re.findall(r"^(\S+)\n.*?twisted:log/1", out, re.M | re.S)
+        self.assertEqual(len(set(uuids)), 3, out)
+        for uuid in uuids:
+            found = cli(["tree", "-u", uuid, *paths])[1]
+            self.assertEqual(found.count("polling again"), 1, found)
+
     def test_json(self) -> None:
         """
         C{--json} writes each task as one JSON document per line, selected

@@ -12,8 +12,9 @@ from typing import List, Optional
 import orjson
 
 from txcausal import _view_files
+from txcausal._parse_input import needle_for
 from txcausal._tail_files import Piece
-from txcausal._view_task import text_predicate
+from txcausal._view_task import story_predicate, text_predicate
 from txcausal.webview import LogFiles, Search
 
 from ._webview_cases import FilesTestCase, inline
@@ -116,6 +117,30 @@ class FollowTests(FilesTestCase):
         self.assertEqual(files.index.get(JOINED).messages, 2)  # type: ignore[union-attr]
         self.assertEqual(self.load(files, JOINED).task.root.status, "succeeded")
         self.assertTrue(self.load(files, FAILING).task.complete)
+
+    def test_repeatsAcrossRotation(self) -> None:
+        """
+        A file and the files replacing it at the name are one stream for
+        telling repeats apart: a burst of identical lines cut by a rotation
+        (two lines, then one in the new file) is three tasks, each loaded
+        from its place and found by a search for its UUID.
+        """
+        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        log = self.dir / "twistd.log"
+        log.write_bytes(line * 2)
+        files = self.source(log)
+        log.rename(self.dir / "twistd.log.1")
+        log.write_bytes(line)
+        for _ in range(3):
+            files.readAvailable()
+        uuids = [s.uuid for s in files.index.summaries()]
+        self.assertEqual(len(set(uuids)), 3)
+        for uuid in uuids:
+            loaded = self.load(files, uuid)
+            self.assertEqual((loaded.unavailable, len(list(loaded.task.messages()))), (0, 1))
+            found = self.successResultOf(files.search(Search(story_predicate(uuid),
+                                                             needle_for(uuid, fold_case=True))))
+            self.assertEqual(found, {uuid})
 
     def test_rotatedTwiceBetweenLooks(self) -> None:
         """
