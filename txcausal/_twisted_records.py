@@ -82,6 +82,12 @@ REPEAT_FIELD = "log_repeat"
 _REMEMBERED = 4096
 
 
+#: The most L{Repeats} counts the copies of one record: the later copies
+#: get that number too, and so one task UUID (24 bits of the web view's
+#: places hold the number).
+MAX_REPEAT = (1 << 24) - 1
+
+
 def record_uuid(data: bytes) -> str:
     """
     The task UUID of a Twisted record: a UUID derived from its bytes.
@@ -105,7 +111,8 @@ class Repeats:
     the counts are forgotten, past L{_REMEMBERED} records, only when the
     time changes: a repeat is told apart unless the clock went back to its
     time after that many other records (or, for records without a time, unless
-    that many came between).
+    that many came between).  Past L{MAX_REPEAT} copies of a record (only
+    possible without a time), the later ones are numbered as the last.
     """
 
     __slots__ = ("_seen", "_time", "_first")
@@ -134,7 +141,8 @@ class Repeats:
             if len(self._seen) >= _REMEMBERED:
                 self._seen.clear()
         repeat = self._seen.get(key, self._first)
-        self._seen[key] = repeat + 1
+        if repeat < MAX_REPEAT:
+            self._seen[key] = repeat + 1
         if repeat:
             uuid = str(uuid5(_NAMESPACE, f"{uuid}/{repeat}"))
         return uuid, repeat

@@ -34,6 +34,7 @@ from typing import (
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
 
+from . import _twisted_records
 from ._parse_input import LineError, MessageReader
 from ._source import DEFAULT_MAX_LINE_BYTES
 from ._stream_state import StreamState
@@ -134,6 +135,7 @@ class LogFiles:
         ]
         self._call: Any = None
         self._stopped = True
+        self._told_saturated = False
 
     def _error(self, error: LineError) -> None:
         self.errors += 1
@@ -184,9 +186,22 @@ class LogFiles:
                     repeat = message.get(REPEAT_FIELD)
                     if repeat.__class__ is int and 0 < repeat < _MAX_REPEAT:
                         length |= repeat << _SHIFT
+                        if repeat == _twisted_records.MAX_REPEAT:
+                            self._saturated(generation.name)
                     refs.append(ref)
                     refs.append(length)
                 summary.note(message, source)
+
+    def _saturated(self, name: str) -> None:
+        """
+        A Twisted record (without a time) was repeated too often to number
+        its copies: say so, once.
+        """
+        if not self._told_saturated:
+            self._told_saturated = True
+            self._file_problem(LineError(name, 0, (
+                f"a Twisted record without a time repeated more than"
+                f" {_twisted_records.MAX_REPEAT} times: its later copies are one task")))
 
     # Following
 

@@ -18,6 +18,7 @@ import orjson
 from twisted.trial.unittest import SkipTest
 from zope.interface.verify import verifyObject
 
+from txcausal import _twisted_records, _view_files
 from txcausal._parse_input import needle_for
 from txcausal._view_index import Query
 from txcausal._view_resource import dumps
@@ -166,6 +167,24 @@ class JoinTests(FilesTestCase):
                                                              needle_for(uuid, fold_case=True))))
             self.assertEqual(found, {uuid})
         self.assertEqual(sorted(texts), ["hello you"] * 2 + ["polling again"] * 3)
+
+    def test_repeatsWithoutTimeSaturate(self) -> None:
+        """
+        A Twisted record without a time repeated more often than a place in
+        the index can number (C{2 ** 24 - 1} times; fewer here) is not read
+        back as another record: its last copies are one task, each copy
+        loaded from its place, and that is reported.
+        """
+        self.patch(_view_files, "_MAX_REPEAT", 4)
+        self.patch(_twisted_records, "MAX_REPEAT", 3)
+        log = self.dir / "twistd.json"
+        log.write_bytes(b'\x1e{"log_format": "again", "log_namespace": "app"}\n' * 6)
+        files = self.source(log)
+        loaded = [self.load(files, s.uuid) for s in files.index.summaries()]
+        self.assertEqual(sorted((len(list(task.task.messages())), task.unavailable)
+                                for task in loaded), [(1, 0), (1, 0), (1, 0), (3, 0)])
+        self.assertEqual(files.file_problems, 1)
+        self.assertIn("repeated more than 3 times", files.recent_file_problems[0])
 
     def test_longIntegers(self) -> None:
         """
