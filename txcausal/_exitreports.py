@@ -119,7 +119,7 @@ class LateRefusals:
         self._writeReports(counts, inQueue, exact and free)
 
     def _writeReports(self, counts: Dict[str, int], inQueue: Tuple[int, int, int],
-                       exact: bool) -> None:
+                      exact: bool) -> None:
         """
         Write one report a reason: C{counts}, and the refusals C{inQueue}
         (see L{BoundedQueue.takeRefusals}), each with C{count_at_least}
@@ -292,9 +292,12 @@ def _report(writer: Stopped, late: bool = False,
     try:
         writer._reportStopped(late, left)
     except Exception as error:
-        _last_resort(standalone_message(
-            TRACEBACK_MESSAGE_TYPE, reason=safe_str(error), exception=exception_name(error),
-            traceback=traceback.format_exc()))
+        try:
+            _last_resort(standalone_message(
+                TRACEBACK_MESSAGE_TYPE, reason=safe_str(error), exception=exception_name(error),
+                traceback=traceback.format_exc()))
+        except Exception:
+            pass  # As the interpreter tears down, say: nothing more to do.
 
 
 def report_collected(queue: BoundedQueue, name: str, stream: Optional[IO[str]]) -> None:
