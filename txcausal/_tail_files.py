@@ -246,8 +246,7 @@ class OpenFiles:
         @param on_error: Told when a retired file is closed past C{keep}.
         """
         self.generations: List[Generation] = []
-        #: The Twisted records read at each name, by its number: its files
-        #: are one stream, whose repeats are told apart (see L{Repeats}).
+        #: Each name's Twisted records, by its number: one stream (see L{Repeats}).
         self.repeats: Dict[int, Repeats] = {}
         self._keep = keep
         self._error = on_error
@@ -259,11 +258,9 @@ class OpenFiles:
         """
         A newly opened file, its status read with C{stat}.
         """
+        state = StreamState(name, repeats=self.repeats.setdefault(source, Repeats()))
         generation = Generation(len(self.generations), source, name, fd, identity,
-                                LineSplitter(max_line), StreamState(
-                                    name, repeats=self.repeats.setdefault(source, Repeats())),
-                                spill,
-                                stat=stat)
+                                LineSplitter(max_line), state, spill, stat=stat)
         self.generations.append(generation)
         return generation
 
@@ -326,8 +323,6 @@ class OpenFiles:
         for generation in self.generations:
             if source is None or generation.source == source:
                 generation.close()
-        if source is not None:
-            self.repeats.pop(source, None)
 
 
 def generation_size(generation: Optional[Generation]) -> Optional[int]:
