@@ -11,13 +11,14 @@ import gc
 import io
 import sys
 import threading
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import _exitreports
 from txcausal._exitreports import ExitReports
+from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin, run_python
 from ._writer_harness import Built, WriterHarness, isolate_exit_reports, numbered_message
@@ -40,6 +41,23 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         writer, written, performAll = self.started()
         performAll()
         return writer, written, performAll
+
+    def refusingAfterExitReports(self, count: int) -> Tuple[
+            ThreadedWriter, List[Dict[str, Any]], io.StringIO, ExitReports]:
+        """
+        @return: A writer stopped and idle, its destination's list, its
+            standard error, and the exit reports, which ran before it
+            refused C{count} messages.
+        """
+        writer, written, performAll = self.idleWriter()
+        writer._standardError = stderr = io.StringIO()
+        writer.stopService()
+        performAll()
+        exitReports = isolate_exit_reports(self)
+        exitReports.run()
+        for n in range(count):
+            writer(numbered_message(n))
+        return writer, written, stderr, exitReports
 
     def test_refusedAfterStopReportedAtExit(self) -> None:
         """
@@ -211,14 +229,7 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         process's very end (L{ExitReports.reportLate}, which the exit
         reports call as they are collected).
         """
-        writer, written, performAll = self.idleWriter()
-        writer._standardError = stderr = io.StringIO()
-        writer.stopService()
-        performAll()
-        exitReports = isolate_exit_reports(self)
-        exitReports.run()
-        for n in range(1000):
-            writer(numbered_message(n))
+        writer, written, stderr, exitReports = self.refusingAfterExitReports(1000)
         reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
         self.assertEqual(_dropped(reports, _STOPPED), [1])
         exitReports.reportLate()
@@ -236,14 +247,7 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         The counts are then read without the lock, and said to be at least
         that many (a frozen thread may have been one short of counting).
         """
-        writer, written, performAll = self.idleWriter()
-        writer._standardError = stderr = io.StringIO()
-        writer.stopService()
-        performAll()
-        exitReports = isolate_exit_reports(self)
-        exitReports.run()
-        for n in range(1000):
-            writer(numbered_message(n))
+        writer, written, stderr, exitReports = self.refusingAfterExitReports(1000)
         (tally,) = exitReports._late.values()
         writer._queue._lock = exitReports._lock = tally._lock = _HeldLock()  # type: ignore[assignment]
         exitReports.reportLate()
@@ -258,11 +262,8 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         after the exit reports ran raises nothing into the program that
         logs it: it is counted, and its report written nowhere.
         """
-        writer, written, performAll = self.idleWriter()
-        writer.stopService()
-        performAll()
-        exitReports = isolate_exit_reports(self)
-        exitReports.run()
+        writer, _, _, exitReports = self.refusingAfterExitReports(0)
+        writer._standardError = None
         self.patch(sys, "stderr", None)
         writer(numbered_message(0))
         writer(numbered_message(1))
