@@ -188,6 +188,23 @@ class TaskFollowerTests(SynchronousTestCase):
         self.assertEqual([(e.source, e.lineno) for e in self.errors],
                          [(self.path, 1), (self.path, 2), (self.path, 1)])
 
+    def test_repeatsAcrossRotation(self) -> None:
+        """
+        A file and the file replacing it are one stream for telling repeats
+        apart: a burst of identical lines cut by a rotation (two lines, then
+        one in the new file) is three tasks.
+        """
+        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        with open(self.path, "ab") as f:
+            f.write(line * 2)
+        shown = self.poll()
+        os.rename(self.path, self.path + ".1")
+        with open(self.path, "ab") as f:
+            f.write(line)
+        for _ in range(3):
+            shown += self.poll()
+        self.assertEqual(len(set(shown)), 3, shown)
+
     def test_renamedStillWritten(self) -> None:
         """
         A file renamed away is read on, while it grows, after its
