@@ -22,7 +22,6 @@ from typing import (
     BinaryIO,
     Callable,
     Deque,
-    Dict,
     Iterator,
     List,
     Optional,
@@ -247,7 +246,7 @@ class OpenFiles:
         """
         self.generations: List[Generation] = []
         #: Each name's Twisted records, by its number: one stream (see L{Repeats}).
-        self.repeats: Dict[int, Repeats] = {}
+        self.repeats: dict[int, Repeats] = {}
         self._keep = keep
         self._error = on_error
         self._retired: Deque[Generation] = deque()
