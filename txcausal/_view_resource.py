@@ -201,11 +201,20 @@ _STOPPING: "WeakKeyDictionary[Any, threading.Event]" = WeakKeyDictionary()
 def _stopping(reactor: Any) -> threading.Event:
     """
     The flag set when C{reactor} begins to stop (never, for a reactor
-    without system events, such as a C{Clock}).
+    without system events, such as a C{Clock}).  A reactor that cannot be
+    a weak key (no weak references, or not hashable) gets a flag and a
+    trigger for each call.
     """
-    flag = _STOPPING.get(reactor)
+    try:
+        flag = _STOPPING.get(reactor)
+    except TypeError:
+        flag = None
     if flag is None:
-        flag = _STOPPING[reactor] = threading.Event()
+        flag = threading.Event()
+        try:
+            _STOPPING[reactor] = flag
+        except TypeError:
+            pass
         if IReactorCore.providedBy(reactor):
             reactor.addSystemEventTrigger("before", "shutdown", flag.set)
     return flag

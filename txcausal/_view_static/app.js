@@ -292,8 +292,11 @@
     // "searching…" while the request is in flight (one at a time).
     var refresh = coalesced(function () {
       $("searching").classList.add("busy");
-      return fetchChanged("api/tasks?" + listQuery().toString(), last,
-                          "a search under way goes on: search again to wait for it").then(function (body) {
+      var query = listQuery();
+      // Only a text or story search goes on on the server after a timeout.
+      var advice = query.get("q") || query.get("story") ?
+          "a search under way goes on: search again to wait for it" : null;
+      return fetchChanged("api/tasks?" + query.toString(), last, advice).then(function (body) {
         $("list-error").hidden = true;
         if (body) { showList(body); }
       }, function (error) {

@@ -67,6 +67,21 @@ class PageTests(BrowserCase):
         self.wait(lambda d: self.rows() == [JOINED] and not error.is_displayed())
         self.assertFalse(indicator.is_displayed())
 
+    def test_listRequestTimeoutWithoutSearch(self) -> None:
+        """
+        A task list asked for without a text or story search (here, the
+        failed tasks) that gets no answer fails with the same message but
+        for the advice: nothing goes on on the server to search again for.
+        """
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        self.driver.execute_script(STALL_REQUESTS + HOLD_TIMERS + "window.stall = true;")
+        self.driver.find_element("id", "f-failed").click()
+        self.driver.find_element("css selector", "#filters button[type=submit]").click()
+        error = self.driver.find_element("id", "list-error")
+        self.wait(lambda d: d.execute_script(RUN_TIMERS) is None and error.is_displayed())
+        self.assertEqual(error.text, "no answer from the server in 30 s")
+
     def test_taskRequestTimeout(self) -> None:
         """
         A task page's request that gets no answer is given up too, with

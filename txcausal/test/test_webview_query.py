@@ -11,8 +11,10 @@ from typing import Any, Dict, List, Tuple
 
 import orjson
 from twisted.internet.defer import maybeDeferred
+from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from txcausal import _view_index
 from txcausal._view_index import Query, QueryStopped
@@ -36,6 +38,22 @@ def ring_of(tasks: int) -> TaskRing:
     return ring
 
 
+@implementer(IReactorCore, IReactorTime)
+class _NoWeakReferences:
+    """
+    A reactor that cannot be weakly referenced: a memory reactor behind
+    a proxy with slots.
+    """
+
+    __slots__ = ("_reactor",)
+
+    def __init__(self, reactor: MemoryReactorClock) -> None:
+        self._reactor = reactor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reactor, name)
+
+
 class QueryOnWorkerTests(SynchronousTestCase):
     """
     A query asked for by a request and run later by the worker.
@@ -45,8 +63,10 @@ class QueryOnWorkerTests(SynchronousTestCase):
         self.reactor = MemoryReactorClock()
         self.worker = MemoryWorker()
 
-    def ask(self, ring: TaskRing, path: str = "api/tasks") -> Tuple[StubTreq, Any]:
-        stub = StubTreq(TaskViewResource(ring, self.reactor, runInThread=self.worker))
+    def ask(self, ring: TaskRing, path: str = "api/tasks",
+            reactor: Any = None) -> Tuple[StubTreq, Any]:
+        reactor = self.reactor if reactor is None else reactor
+        stub = StubTreq(TaskViewResource(ring, reactor, runInThread=self.worker))
         response = stub.get(ROOT + path)
         stub.flush()
         self.assertNoResult(response)
@@ -101,6 +121,24 @@ class QueryOnWorkerTests(SynchronousTestCase):
         [(trigger, args, kwargs)] = self.reactor.triggers["before"]["shutdown"]
         trigger(*args, **kwargs)
         self.assertEqual(self.answer(stub, response)[0], 503)
+
+    def test_reactorNotAWeakKey(self) -> None:
+        """
+        A reactor that cannot be weakly referenced, or hashed, still gets
+        its resource, and its shutdown still stops the queries: a trigger of
+        their own for each.
+        """
+        class Unhashable(MemoryReactorClock):
+            __hash__ = None  # type: ignore[assignment]
+
+        for reactor in [_NoWeakReferences(MemoryReactorClock()), Unhashable()]:
+            stub, response = self.ask(ring_of(10), reactor=reactor)
+            TaskViewResource(ring_of(1), reactor, runInThread=self.worker)
+            triggers = reactor.triggers["before"]["shutdown"]
+            self.assertEqual(len(triggers), 2)
+            for trigger, args, kwargs in triggers:
+                trigger(*args, **kwargs)
+            self.assertEqual(self.answer(stub, response)[0], 503)
 
     def test_notStoppedBeforeShutdown(self) -> None:
         """
