@@ -131,7 +131,8 @@ class QueryOnWorkerTests(SynchronousTestCase):
         class Unhashable(MemoryReactorClock):
             __hash__ = None  # type: ignore[assignment]
 
-        for reactor in [_NoWeakReferences(MemoryReactorClock()), Unhashable()]:
+        reactors: List[Any] = [_NoWeakReferences(MemoryReactorClock()), Unhashable()]
+        for reactor in reactors:
             stub, response = self.ask(ring_of(10), reactor=reactor)
             TaskViewResource(ring_of(1), reactor, runInThread=self.worker)
             triggers = reactor.triggers["before"]["shutdown"]
