@@ -42,7 +42,6 @@ C{txcausal:messages_dropped} message, never dropped silently:
 from __future__ import annotations
 
 import atexit
-import math
 import threading
 from time import monotonic
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -157,11 +156,12 @@ class ThreadedWriter(WriterExit, Service):
             C{json_default} or C{encoder} is not what it should be (or both
             are given).
         @raise ValueError: If a limit is not positive, C{linger} is
-            negative, or C{exitTimeout} negative or not finite.
+            negative, or C{exitTimeout} negative or above
+            C{threading.TIMEOUT_MAX} (or not a number).
         """
-        if not 0 <= exitTimeout < math.inf:
-            raise ValueError(f"exitTimeout must be a finite number of seconds, 0 or more,"
-                             f" not {exitTimeout!r}")
+        if not 0 <= exitTimeout <= threading.TIMEOUT_MAX:
+            raise ValueError(f"exitTimeout must be a number of seconds from 0 to"
+                             f" threading.TIMEOUT_MAX, not {exitTimeout!r}")
         if linger is None:
             linger = DEFAULT_LINGER if createWorker is DaemonThreadWorker else 0.0
         WriterCore.__init__(self, destination, maxMessages, maxBytes,

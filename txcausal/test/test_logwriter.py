@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from functools import partial
 from typing import Any, Dict, List
 
@@ -66,13 +67,17 @@ class ThreadedWriterTests(WriterHarness, SynchronousTestCase):
 
     def test_badExitTimeout(self) -> None:
         """
-        An C{exitTimeout} that is negative or not finite (which no wait
-        takes) is refused with a clear error.
+        An C{exitTimeout} that is negative, not finite, or above
+        C{threading.TIMEOUT_MAX} (which no wait takes) is refused with a
+        clear error; C{threading.TIMEOUT_MAX} itself is accepted.
         """
-        for timeout in (-1.0, float("inf"), float("nan")):
+        for timeout in (-1.0, float("inf"), float("nan"), 1e10):
             exc = self.assertRaises(ValueError, ThreadedWriter, print, exitTimeout=timeout)
             self.assertIn("exitTimeout", str(exc))
         self.assertEqual(ThreadedWriter(print, exitTimeout=0)._exitTimeout, 0)
+        self.assertGreater(1e10, threading.TIMEOUT_MAX)
+        longest = ThreadedWriter(print, exitTimeout=threading.TIMEOUT_MAX)
+        self.assertEqual(longest._exitTimeout, threading.TIMEOUT_MAX)
 
     def test_writesOnWorker(self) -> None:
         """
