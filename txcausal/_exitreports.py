@@ -13,6 +13,7 @@ until the process ends (see L{LateRefusals}).
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import sys
 import threading
@@ -266,7 +267,10 @@ class ExitReports:
         At exit: every writer waiting reports its refusals.  They share one
         deadline: a writer that waits for its stop in progress waits until
         its C{exitTimeout} seconds from the start of the exit reports, not
-        from the end of the previous writer's wait.
+        from the end of the previous writer's wait.  A C{KeyboardInterrupt}
+        (Control-C) while one waits ends the waits: each writer left gives
+        up at once on what its stop did not write, and reports it with its
+        refusals, then the interrupt is raised again.
         """
         with self._lock:
             self._ran = True
@@ -277,8 +281,16 @@ class ExitReports:
         def left(timeout: float) -> float:
             return max(0.0, start + timeout - self._clock())
 
+        interrupt: Optional[KeyboardInterrupt] = None
         for writer in writers:
-            _report(writer, left=left)
+            try:
+                _report(writer, left=left)
+            except KeyboardInterrupt as error:
+                # Control-C: wait no more, but report every writer's losses.
+                interrupt, start = error, -math.inf
+                _report(writer, left=left)
+        if interrupt is not None:
+            raise interrupt
 
 
 def _report(writer: Stopped, late: bool = False,

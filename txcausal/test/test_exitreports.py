@@ -204,6 +204,35 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual((sorted(clock.waits), clock.now), ([0.0, 0.0, 5.0], 5.0))
         self.assertEqual([len(stderr.getvalue().splitlines()) for stderr in stderrs], [1, 1, 1])
 
+    def test_interruptedExit(self) -> None:
+        """
+        A C{KeyboardInterrupt} (Control-C) while the exit reports wait for a
+        stop gives up that wait and the remaining ones, yet every writer
+        still gives up on what it did not write and reports it, with what it
+        refused, before the interrupt is raised again.
+        """
+        clock = _Clock()
+        exitReports = self._isolatedExitReports = ExitReports(clock=clock)
+        self.patch(_exitreports, "EXIT_REPORTS", exitReports)
+        writers = []
+        for n in range(3):
+            writer, _, _ = self.started(exitTimeout=5)
+            writer._standardError = io.StringIO()
+            writer(numbered_message(n))
+            writer.stopService()
+            writer(numbered_message(n + 10))
+            assert writer._stopping is not None
+            writer._stopping.done = _InterruptedEvent(clock)  # type: ignore[assignment]
+            writers.append(writer)
+        self.assertRaises(KeyboardInterrupt, exitReports.run)
+        self.assertEqual(clock.waits, [5.0, 0.0, 0.0, 0.0])
+        for writer in writers:
+            assert isinstance(writer._standardError, io.StringIO)
+            reports = [orjson.loads(line)
+                       for line in writer._standardError.getvalue().splitlines()]
+            self.assertEqual((sum(report["count"] for report in reports), writer.dropped),
+                             (2, 2))
+
     def test_stopAfterExitReportsRan(self) -> None:
         """
         A stop made after the exit reports ran (by a later exit handler),
@@ -339,6 +368,19 @@ class _ClockedEvent:
         return False
 
     def is_set(self) -> bool:
+        return False
+
+
+class _InterruptedEvent(_ClockedEvent):
+    """
+    A L{_ClockedEvent} whose waits for some time are cut short by a
+    C{KeyboardInterrupt}.
+    """
+
+    def wait(self, timeout: float) -> bool:
+        _ClockedEvent.wait(self, timeout)
+        if timeout:
+            raise KeyboardInterrupt()
         return False
 
 
