@@ -169,7 +169,10 @@ class ExitReports:
         """
         Have C{writer}'s refusals reported at exit, unless it is started
         again meanwhile (see L{discard}).  Once the exit handler ran, no
-        other will: they are reported at once, on standard error.
+        other will: they are reported at once, on standard error, after a
+        stop in progress had up to the writer's own C{exitTimeout} from
+        now (not what is left of L{run}'s deadline, which stuck writers may
+        have used up) to write what is queued.
 
         @param queue: The writer's queue, if its refusals are to be reported
             should it be collected before the exit (see L{report_collected}),

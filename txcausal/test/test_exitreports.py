@@ -11,13 +11,14 @@ import gc
 import io
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import _exitreports
+from txcausal import _exitreports, logwriter
 from txcausal._exitreports import ExitReports
+from txcausal._writer import Stop
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin, run_python
@@ -250,6 +251,35 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         reports = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
         self.assertEqual([report["count"] for report in reports], [1])
 
+    def test_stopAfterExitReportsWaitsItsOwnTimeout(self) -> None:
+        """
+        A stop begun after the exit reports ran (by a later exit handler) is
+        not held to their deadline, which stuck writers may have used up:
+        its C{stopService()} waits up to the writer's own C{exitTimeout}, so
+        that a destination that works writes what it was given.
+        """
+        clock = _Clock()
+        exitReports = self._isolatedExitReports = ExitReports(clock=clock)
+        self.patch(_exitreports, "EXIT_REPORTS", exitReports)
+        stuck, _, _ = self.started(exitTimeout=5)
+        stuck(numbered_message(0))
+        stuck.stopService()
+        assert stuck._stopping is not None
+        stuck._stopping.done = _ClockedEvent(clock)  # type: ignore[assignment]
+        exitReports.run()
+        writer, written, performAll = self.started(exitTimeout=3)
+        writer(numbered_message(1))
+
+        def stop(direct: bool = False) -> Stop:
+            made = Stop(direct)
+            made.done = _WorkingEvent(clock, performAll)
+            return made
+
+        self.patch(logwriter, "Stop", stop)
+        writer.stopService()
+        self.assertEqual(clock.waits, [5.0, 3.0])
+        self.assertEqual(([m.get("n") for m in written], writer.dropped), ([1], 0))
+
     def test_refusedAfterExitReportsRan(self) -> None:
         """
         After the exit reports ran, when no other exit handler will report
@@ -382,6 +412,24 @@ class _InterruptedEvent(_ClockedEvent):
         if timeout:
             raise KeyboardInterrupt()
         return False
+
+
+class _WorkingEvent(threading.Event):
+    """
+    A stop's event, whose wait records its timeout on a L{_Clock} then, if
+    given some time, lets the worker C{perform} what it was given.
+    """
+
+    def __init__(self, clock: _Clock, perform: Callable[[], object]) -> None:
+        threading.Event.__init__(self)
+        self._clock = clock
+        self._perform = perform
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        self._clock.waits.append(timeout or 0.0)
+        if timeout:
+            self._perform()
+        return self.is_set()
 
 
 class _HeldLock:
