@@ -77,12 +77,17 @@ class StreamState:
     @ivar name: The stream's name in reports.
     @ivar lineno: The number of the last line read.
     @ivar repeats: The Twisted records read, counted for their task UUIDs.
+    @ivar before: For a file of the web view, the counts of C{repeats}
+        as its first line was read (see L{Repeats.snapshot}), until it is
+        closed: where a search that cannot read the files before it at its
+        name starts counting.
     """
 
     name: str
     lineno: int = 0
     text: Optional[TextEvent] = None
     repeats: Repeats = field(factory=Repeats)
+    before: Optional[Repeats] = None
     #: The last text event finished: the message and its lines' numbers.
     _finished: Optional[Tuple[Message, int, int]] = None
     # The batch being placed: the number of its first line, and the offset

@@ -211,7 +211,7 @@ class Generation:
                     except OSError:
                         pass
                 os.close(self.fd)
-                self.fd = -1
+                self.fd, self.state.before = -1, None
         if self.spill is not None:
             self.spill.file.close()
 

@@ -27,6 +27,7 @@ name (a rotation cuts no burst of repeats into two).
 from __future__ import annotations
 
 import re
+from itertools import islice
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from uuid import UUID, uuid5
 
@@ -115,7 +116,7 @@ class Repeats:
     possible without a time), the later ones are numbered as the last.
     """
 
-    __slots__ = ("_seen", "_time", "_first")
+    __slots__ = ("_seen", "_time", "_first", "_mark")
 
     def __init__(self, first: int = 0) -> None:
         """
@@ -128,6 +129,8 @@ class Repeats:
         self._seen: Dict[bytes, int] = {}
         self._time: Optional[float] = None
         self._first = first
+        #: How many of C{_seen} came before the records of C{_time}.
+        self._mark = 0
 
     def uuid_for(self, data: bytes, when: Optional[float]) -> Tuple[str, int]:
         """
@@ -137,15 +140,30 @@ class Repeats:
         derived = _record_uuid(data)
         uuid, key = str(derived), derived.bytes
         if when is None or when != self._time:
-            self._time = when
             if len(self._seen) >= _REMEMBERED:
                 self._seen.clear()
+                self._mark = 0
+            if when != self._time:  # Records without a time are of one time.
+                self._time, self._mark = when, len(self._seen)
         repeat = self._seen.get(key, self._first)
         if repeat < MAX_REPEAT:
             self._seen[key] = repeat + 1
         if repeat:
             uuid = str(uuid5(_NAMESPACE, f"{uuid}/{repeat}"))
         return uuid, repeat
+
+    def snapshot(self) -> "Repeats":
+        """
+        The counts of the records of the latest time, the only ones to
+        repeat unless the clock goes back (those without a time count as
+        one time until a record with a time comes): a few entries, for
+        numbering the rest of the stream as these counts do without the
+        records before (see L{txcausal._view_files.LogFiles.search}).
+        """
+        copy = Repeats(self._first)
+        copy._seen = dict(islice(self._seen.items(), self._mark, None))
+        copy._time = self._time
+        return copy
 
 
 def _identify(message: Message, data: bytes, repeats: Optional[Repeats]) -> None:

@@ -175,6 +175,8 @@ class LogFiles:
         generation = piece.generation
         base, source, index = generation.number << _SHIFT, generation.source, self.index
         state = generation.state
+        if not state.lineno and piece.lines:  # For a search that cannot read the files before.
+            state.before = state.repeats.snapshot()
         placed = self._reader.decode_at(piece.offset, piece.lines, state)
         if piece.idle:
             placed = chain(placed, self._reader.finish_at(state))
@@ -297,8 +299,13 @@ class LogFiles:
             # the records before it at its name, in every file opened
             # there (see Repeats): one count for them, as the index keeps.
             start, state = search.progress.get(generation.number, (0, None))
+            counted = ("repeats", generation.source)
             if state is None:
-                repeats = search.progress.setdefault(("repeats", generation.source), Repeats())
+                repeats = search.progress.get(counted)
+                if repeats is None:  # Counted from where the index counted.
+                    before = generation.state.before
+                    repeats = search.progress[counted] = (
+                        Repeats() if before is None else before.snapshot())
                 state = StreamState(generation.name, repeats=repeats)
             try:
                 batches = _until(search.stop, generation.batches(start, end))
@@ -306,7 +313,8 @@ class LogFiles:
                     if predicate(message):
                         found.add(message[TASK_UUID_FIELD])
             except OSError:
-                pass  # Closed: its messages are no longer shown.
+                # Closed: its messages are no longer shown, nor counted.
+                search.progress[counted] = None
             search.progress[generation.number] = (end, state)
         with self.index.locked:
             forgotten = [uuid for uuid in found if not self.index.knows(uuid)]

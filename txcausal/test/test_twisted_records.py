@@ -238,3 +238,22 @@ class RepeatsTests(SynchronousTestCase):
         self.assertEqual(repeats.uuid_for(b"a", 1.0)[1], 1)
         self.assertEqual(repeats.uuid_for(b"b", 2.0)[1], 0)
         self.assertEqual(repeats.uuid_for(b"a", 1.0)[1], 0)
+
+    def test_snapshot(self) -> None:
+        """
+        A snapshot holds the counts of the records of the latest time (a
+        run of records without a time counting as one time), not those of
+        earlier times: counting on from it numbers the next records as
+        counting on from the whole does.
+        """
+        for times in ([1.0, 2.0, 2.0], [1.0, None, None]):
+            repeats = Repeats()
+            for when, data in zip(times, [b"old", b"a", b"b"], strict=True):
+                repeats.uuid_for(data, when)
+                repeats.uuid_for(data, when)
+            snapshot = repeats.snapshot()
+            self.assertEqual(len(snapshot._seen), 2)
+            for data in [b"a", b"b"]:
+                self.assertEqual(snapshot.uuid_for(data, times[-1]),
+                                 repeats.uuid_for(data, times[-1]))
+            self.assertEqual(snapshot.snapshot()._seen, snapshot._seen)

@@ -142,6 +142,30 @@ class FollowTests(FilesTestCase):
                                                              needle_for(uuid, fold_case=True))))
             self.assertEqual(found, {uuid})
 
+    def test_searchAfterAClosedFile(self) -> None:
+        """
+        A search that cannot read a file rotated away and since closed (past
+        C{MAX_RETIRED}) numbers the repeats of the next file as the index
+        did: it finds the task whose line matched, not a copy in the closed
+        file, which can no longer be loaded.
+        """
+        self.patch(_view_files, "MAX_RETIRED", 1)
+        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        log = self.dir / "twistd.log"
+        log.write_bytes(line * 2)
+        files = self.source(log)
+        for rotated, text in [(1, line), (2, b"2024-05-01 10:00:01+0000 [-] something else\n")]:
+            log.rename(self.dir / f"twistd.log.{rotated}")
+            log.write_bytes(text)
+            for _ in range(15):  # Until the file rotated away is retired.
+                files.readAvailable()
+        self.assertEqual(files.status()["file_problems"], 1)  # The first file closed.
+        readable = [s.uuid for s in files.index.summaries()
+                    if "polling" in str(list(self.load(files, s.uuid).task.messages()))]
+        found = self.successResultOf(files.search(Search(
+            text_predicate("polling again"), needle_for("polling again", fold_case=True))))
+        self.assertEqual((len(readable), found), (1, set(readable)))
+
     def test_rotatedTwiceBetweenLooks(self) -> None:
         """
         A file rotated twice between two looks, as Twisted's C{LogFile}
