@@ -10,18 +10,21 @@ C{log_flattened}), with bounded widths, and shows the raw format otherwise;
 a failure's traceback is rebuilt from its recorded frames without reading
 source files.
 
-Each record becomes a one-message task of type C{twisted:log} whose
-UUID is derived from the record's own bytes (L{record_uuid}): the same
-record gets the same UUID whichever file, name or compression it is read
-from, so C{tree -u} and C{story} find it.  A record byte for byte the same
-as one before it in its stream (trial's text log has times to the second,
-so a loop logging one line writes such repeats) is a task of its own: its
-UUID is derived from its bytes and how many of them came before
-(L{Repeats}), which its message says in L{REPEAT_FIELD}.  A repeat's UUID
-is thus the same whichever way the stream is read, as long as it is read
-from the same start.  A stream is what one reader reads: the files given to
-one command, in order, and the files that follow one another at a followed
-name (a rotation cuts no burst of repeats into two).
+Each record becomes a one-message task of type C{twisted:log} whose UUID is
+derived from the record's own bytes (L{record_uuid}): the same record gets
+the same UUID whichever file, name or compression it is read from, so C{tree
+-u} and C{story} find it.  A record byte for byte the same as one before it
+in its stream (trial's text log has times to the second, so a loop logging
+one line writes such repeats) is a task of its own: its UUID is derived from
+its bytes and how many of them came before (L{Repeats}), which its message
+says in L{REPEAT_FIELD}.  A repeat's UUID is thus the same whichever way the
+stream is read, as long as it is read from the same start.  What a stream is
+depends on the tool: for a command that reads files (C{tree}), the files
+given to it, in order; for a followed name (C{tree --follow}, and each path
+given to the web view), the files that follow one another at it (a rotation
+cuts no burst of repeats into two).  The web view numbers each path on its
+own: C{txcausal web app.log.1 app.log} counts the two apart, where C{tree
+app.log.1 app.log} counts them as one stream (see C{docs/reading.md}).
 """
 
 from __future__ import annotations

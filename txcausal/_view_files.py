@@ -55,10 +55,10 @@ DEFAULT_MAX_TASKS = 2_000_000
 MAX_RETIRED = 100
 #: Positions are C{generation << _SHIFT | offset}; lengths are
 #: C{repeat << _SHIFT | length}, C{repeat} the L{REPEAT_FIELD} of a Twisted
-#: record (below C{_MAX_REPEAT}), to read it back with its task UUID.
-_SHIFT = 40
+#: record, to read it back with its task UUID: at most
+#: L{MAX_REPEAT<txcausal._twisted_records.MAX_REPEAT>}, which sets its bits.
+_SHIFT = 64 - _twisted_records.MAX_REPEAT.bit_length()
 _OFFSET_MASK = (1 << _SHIFT) - 1
-_MAX_REPEAT = 1 << (64 - _SHIFT)
 
 
 @implementer(ITaskSource)
@@ -69,8 +69,10 @@ class LogFiles:
     Memory holds a summary per task and two integers per message, and, to
     tell repeated Twisted records apart (see L{Repeats}), about 100 bytes
     for each of the last 4,096 or so records read at each name (a
-    16-byte key and its count), once for the index and once for each
-    search kept.  Call
+    16-byte key and its count; more while many lines share one second,
+    as the counts of a second are kept until it ends), once for the index
+    and once for each search kept, and for each file kept open those of
+    the second its first line was read.  Call
     L{startFollowing} to read the files a chunk at a time in the reactor, or
     L{readAvailable} to read what is there now.
 
@@ -186,7 +188,7 @@ class LogFiles:
                 refs, ref = summary.refs, base | offset
                 if not refs or refs[-2] != ref:
                     repeat = message.get(REPEAT_FIELD)
-                    if repeat.__class__ is int and 0 < repeat < _MAX_REPEAT:
+                    if repeat.__class__ is int and 0 < repeat <= _twisted_records.MAX_REPEAT:
                         length |= repeat << _SHIFT
                         if repeat == _twisted_records.MAX_REPEAT:
                             self._saturated(generation.name)

@@ -18,7 +18,7 @@ import orjson
 from twisted.trial.unittest import SkipTest
 from zope.interface.verify import verifyObject
 
-from txcausal import _twisted_records, _view_files
+from txcausal import _twisted_records
 from txcausal._parse_input import needle_for
 from txcausal._view_index import Query
 from txcausal._view_resource import dumps
@@ -175,7 +175,6 @@ class JoinTests(FilesTestCase):
         back as another record: its last copies are one task, each copy
         loaded from its place, and that is reported.
         """
-        self.patch(_view_files, "_MAX_REPEAT", 4)
         self.patch(_twisted_records, "MAX_REPEAT", 3)
         log = self.dir / "twistd.json"
         log.write_bytes(b'\x1e{"log_format": "again", "log_namespace": "app"}\n' * 6)
