@@ -43,6 +43,30 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         performAll()
         return writer, written, performAll
 
+    def clockedExitReports(self) -> Tuple[_Clock, ExitReports]:
+        """
+        @return: A clock that moves only as the stops wait, and the exit
+            reports, measuring their deadline with it, for this test.
+        """
+        clock = _Clock()
+        exitReports = self._isolatedExitReports = ExitReports(clock=clock)
+        self.patch(_exitreports, "EXIT_REPORTS", exitReports)
+        return clock, exitReports
+
+    def stuckStop(self, n: int, done: "_ClockedEvent") -> ThreadedWriter:
+        """
+        @return: A writer whose C{exitTimeout} is 5 s, stopped with message
+            C{n} queued, its stop's event C{done}, its standard error a
+            L{io.StringIO}.
+        """
+        writer, _, _ = self.started(exitTimeout=5)
+        writer._standardError = io.StringIO()
+        writer(numbered_message(n))
+        writer.stopService()
+        assert writer._stopping is not None
+        writer._stopping.done = done  # type: ignore[assignment]
+        return writer
+
     def refusingAfterExitReports(self, count: int) -> Tuple[
             ThreadedWriter, List[Dict[str, Any]], io.StringIO, ExitReports]:
         """
@@ -189,21 +213,11 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         stuck writers make the exit wait C{exitTimeout} seconds in all, not
         three times that, and each is given up on.
         """
-        clock = _Clock()
-        exitReports = self._isolatedExitReports = ExitReports(clock=clock)
-        self.patch(_exitreports, "EXIT_REPORTS", exitReports)
-        stderrs = []
-        for n in range(3):
-            writer, _, _ = self.started(exitTimeout=5)
-            writer._standardError = stderr = io.StringIO()
-            stderrs.append(stderr)
-            writer(numbered_message(n))
-            writer.stopService()
-            assert writer._stopping is not None
-            writer._stopping.done = _ClockedEvent(clock)  # type: ignore[assignment]
+        clock, exitReports = self.clockedExitReports()
+        writers = [self.stuckStop(n, _ClockedEvent(clock)) for n in range(3)]
         exitReports.run()
         self.assertEqual((sorted(clock.waits), clock.now), ([0.0, 0.0, 5.0], 5.0))
-        self.assertEqual([len(stderr.getvalue().splitlines()) for stderr in stderrs], [1, 1, 1])
+        self.assertEqual([len(_reportsOf(writer)) for writer in writers], [1, 1, 1])
 
     def test_interruptedExit(self) -> None:
         """
@@ -212,27 +226,15 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         still gives up on what it did not write and reports it, with what it
         refused, before the interrupt is raised again.
         """
-        clock = _Clock()
-        exitReports = self._isolatedExitReports = ExitReports(clock=clock)
-        self.patch(_exitreports, "EXIT_REPORTS", exitReports)
-        writers = []
-        for n in range(3):
-            writer, _, _ = self.started(exitTimeout=5)
-            writer._standardError = io.StringIO()
-            writer(numbered_message(n))
-            writer.stopService()
-            writer(numbered_message(n + 10))
-            assert writer._stopping is not None
-            writer._stopping.done = _InterruptedEvent(clock)  # type: ignore[assignment]
-            writers.append(writer)
+        clock, exitReports = self.clockedExitReports()
+        writers = [self.stuckStop(n, _InterruptedEvent(clock)) for n in range(3)]
+        for writer in writers:
+            writer(numbered_message(10))  # Refused: stopped.
         self.assertRaises(KeyboardInterrupt, exitReports.run)
         self.assertEqual(clock.waits, [5.0, 0.0, 0.0, 0.0])
         for writer in writers:
-            assert isinstance(writer._standardError, io.StringIO)
-            reports = [orjson.loads(line)
-                       for line in writer._standardError.getvalue().splitlines()]
-            self.assertEqual((sum(report["count"] for report in reports), writer.dropped),
-                             (2, 2))
+            counts = [report["count"] for report in _reportsOf(writer)]
+            self.assertEqual((sum(counts), writer.dropped), (2, 2))
 
     def test_stopAfterExitReportsRan(self) -> None:
         """
@@ -258,14 +260,8 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         its C{stopService()} waits up to the writer's own C{exitTimeout}, so
         that a destination that works writes what it was given.
         """
-        clock = _Clock()
-        exitReports = self._isolatedExitReports = ExitReports(clock=clock)
-        self.patch(_exitreports, "EXIT_REPORTS", exitReports)
-        stuck, _, _ = self.started(exitTimeout=5)
-        stuck(numbered_message(0))
-        stuck.stopService()
-        assert stuck._stopping is not None
-        stuck._stopping.done = _ClockedEvent(clock)  # type: ignore[assignment]
+        clock, exitReports = self.clockedExitReports()
+        self.stuckStop(0, _ClockedEvent(clock))
         exitReports.run()
         writer, written, performAll = self.started(exitTimeout=3)
         writer(numbered_message(1))
@@ -367,6 +363,16 @@ def _droppedReports(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """
     return [message for message in messages
             if message.get("message_type") == "txcausal:messages_dropped"]
+
+
+def _reportsOf(writer: ThreadedWriter) -> List[Dict[str, Any]]:
+    """
+    @return: What C{writer} reported on its standard error, a
+        L{io.StringIO}.
+    """
+    stream = writer._standardError
+    assert isinstance(stream, io.StringIO)
+    return [orjson.loads(line) for line in stream.getvalue().splitlines()]
 
 
 class _Clock:
