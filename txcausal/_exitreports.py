@@ -289,9 +289,13 @@ class ExitReports:
             try:
                 _report(writer, left=left)
             except KeyboardInterrupt as error:
-                # Control-C: wait no more, but report every writer's losses.
-                interrupt, start = error, -math.inf
-                _report(writer, left=left)
+                # Control-C: wait no more, but report every writer's losses
+                # (a second Control-C, too, loses only that writer's report).
+                interrupt, start = interrupt or error, -math.inf
+                try:
+                    _report(writer, left=left)
+                except KeyboardInterrupt:
+                    pass
         if interrupt is not None:
             raise interrupt
 

@@ -30,8 +30,7 @@ app.log.1 app.log} counts them as one stream (see C{docs/reading.md}).
 from __future__ import annotations
 
 import re
-from itertools import islice
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from uuid import UUID, uuid5
 
 from ._json import decode_json
@@ -119,7 +118,7 @@ class Repeats:
     possible without a time), the later ones are numbered as the last.
     """
 
-    __slots__ = ("_seen", "_time", "_first", "_mark")
+    __slots__ = ("_seen", "_time", "_first", "_now")
 
     def __init__(self, first: int = 0) -> None:
         """
@@ -132,8 +131,10 @@ class Repeats:
         self._seen: Dict[bytes, int] = {}
         self._time: Optional[float] = None
         self._first = first
-        #: How many of C{_seen} came before the records of C{_time}.
-        self._mark = 0
+        #: The keys of C{_seen} counted since C{_time} last changed (a key
+        #: counted before keeps its place in C{_seen} when the clock goes
+        #: back to its time).
+        self._now: Set[bytes] = set()
 
     def uuid_for(self, data: bytes, when: Optional[float]) -> Tuple[str, int]:
         """
@@ -145,12 +146,14 @@ class Repeats:
         if when is None or when != self._time:
             if len(self._seen) >= _REMEMBERED:
                 self._seen.clear()
-                self._mark = 0
+                self._now.clear()
             if when != self._time:  # Records without a time are of one time.
-                self._time, self._mark = when, len(self._seen)
+                self._time = when
+                self._now.clear()
         repeat = self._seen.get(key, self._first)
         if repeat < MAX_REPEAT:
             self._seen[key] = repeat + 1
+        self._now.add(key)
         if repeat:
             uuid = str(uuid5(_NAMESPACE, f"{uuid}/{repeat}"))
         return uuid, repeat
@@ -164,7 +167,9 @@ class Repeats:
         records before (see L{txcausal._view_files.LogFiles.search}).
         """
         copy = Repeats(self._first)
-        copy._seen = dict(islice(self._seen.items(), self._mark, None))
+        seen = self._seen
+        copy._seen = {key: seen[key] for key in self._now if key in seen}
+        copy._now = set(copy._seen)
         copy._time = self._time
         return copy
 

@@ -236,6 +236,25 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
             counts = [report["count"] for report in _reportsOf(writer)]
             self.assertEqual((sum(counts), writer.dropped), (2, 2))
 
+    def test_secondInterrupt(self) -> None:
+        """
+        A second Control-C, while the exit reports report the writer whose
+        wait the first one cut short, loses that writer's report only: the
+        others still report what they did not write, and the first
+        interrupt is the one raised again.
+        """
+        clock, exitReports = self.clockedExitReports()
+        first = _TwiceInterruptedEvent(clock)
+        writers = [self.stuckStop(0, first),
+                   *[self.stuckStop(n, _InterruptedEvent(clock)) for n in (1, 2)]]
+        for writer in writers:
+            writer(numbered_message(10))  # Refused: stopped.
+        error = self.assertRaises(KeyboardInterrupt, exitReports.run)
+        self.assertIs(error, first.raised[0])
+        for writer in writers[1:]:
+            counts = [report["count"] for report in _reportsOf(writer)]
+            self.assertEqual((sum(counts), writer.dropped), (2, 2))
+
     def test_stopAfterExitReportsRan(self) -> None:
         """
         A stop made after the exit reports ran (by a later exit handler),
@@ -417,6 +436,24 @@ class _InterruptedEvent(_ClockedEvent):
         _ClockedEvent.wait(self, timeout)
         if timeout:
             raise KeyboardInterrupt()
+        return False
+
+
+class _TwiceInterruptedEvent(_ClockedEvent):
+    """
+    A L{_ClockedEvent} whose first two waits, however short, are cut by a
+    C{KeyboardInterrupt} each.
+    """
+
+    def __init__(self, clock: _Clock) -> None:
+        _ClockedEvent.__init__(self, clock)
+        self.raised: List[KeyboardInterrupt] = []
+
+    def wait(self, timeout: float) -> bool:
+        _ClockedEvent.wait(self, timeout)
+        if len(self.raised) < 2:
+            self.raised.append(KeyboardInterrupt())
+            raise self.raised[-1]
         return False
 
 

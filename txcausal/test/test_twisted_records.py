@@ -257,3 +257,18 @@ class RepeatsTests(SynchronousTestCase):
                 self.assertEqual(snapshot.uuid_for(data, times[-1]),
                                  repeats.uuid_for(data, times[-1]))
             self.assertEqual(snapshot.snapshot()._seen, snapshot._seen)
+
+    def test_snapshotClockBack(self) -> None:
+        """
+        A record counted again when the clock went back to its time (a
+        line of an earlier second between two copies, as threads logging
+        out of order write; or records without a time around one with a
+        time) is in the snapshot with its whole count.
+        """
+        for times in ([0.0, 1.0, 0.0], [None, 1.0, None]):
+            repeats = Repeats()
+            for when, data in zip(times, [b"a", b"b", b"a"], strict=True):
+                repeats.uuid_for(data, when)
+            snapshot = repeats.snapshot().snapshot()
+            self.assertEqual(snapshot.uuid_for(b"a", times[-1]),
+                             repeats.uuid_for(b"a", times[-1]))

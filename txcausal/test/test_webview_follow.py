@@ -147,12 +147,21 @@ class FollowTests(FilesTestCase):
         A search that cannot read a file rotated away and since closed (past
         C{MAX_RETIRED}) numbers the repeats of the next file as the index
         did: it finds the task whose line matched, not a copy in the closed
-        file, which can no longer be loaded.
+        file, which can no longer be loaded.  So too when a line of a later
+        second came between two copies in the closed file (threads logging
+        out of order).
         """
-        self.patch(_view_files, "MAX_RETIRED", 1)
         line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        other = b"2024-05-01 10:00:01+0000 [-] from a thread\n"
+        for first in [line * 2, line + other + line]:
+            self._searchAfterAClosedFile(line, first)
+
+    def _searchAfterAClosedFile(self, line: bytes, first: bytes) -> None:
+        self.patch(_view_files, "MAX_RETIRED", 1)
+        self.dir = Path(self.mktemp())
+        self.dir.mkdir()
         log = self.dir / "twistd.log"
-        log.write_bytes(line * 2)
+        log.write_bytes(first)
         files = self.source(log)
         for rotated, text in [(1, line), (2, b"2024-05-01 10:00:01+0000 [-] something else\n")]:
             log.rename(self.dir / f"twistd.log.{rotated}")
