@@ -131,7 +131,8 @@ class LateRefusals:
             return
         for index in (0, 1, 2):
             if inQueue[index]:
-                counts[self._reasons[index]] = inQueue[index]
+                reason = self._reasons[index]
+                counts[reason] = counts.get(reason, 0) + inQueue[index]
         for reason, count in counts.items():
             report = self._reports[reason].copy()
             report["count"] = count

@@ -515,6 +515,32 @@ class _Raising:
         raise ZeroDivisionError("the report")
 
 
+class LateRefusalsTests(SynchronousTestCase):
+    """
+    L{_exitreports.LateRefusals}.
+    """
+
+    def test_countsOfOneReasonAdded(self) -> None:
+        """
+        Refusals of one reason counted both in the queue and outside it are
+        reported in one line with their sum, none forgotten.
+        """
+        from txcausal._losses import STOPPED
+        from txcausal._queue import BoundedQueue
+
+        queue = BoundedQueue(None, 1000)
+        stream = io.StringIO()
+        late = _exitreports.LateRefusals(queue, "file", stream)
+        for puts, report in [(2, late.report), (1, late.reportAtEnd)]:
+            for _ in range(puts):
+                queue.put(b"{}\n")  # Closed: refused, counted in the queue.
+            late.count(STOPPED)
+            report()
+        reports = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+        self.assertEqual([(r["reason"], r["count"]) for r in reports],
+                         [(STOPPED, 3), (STOPPED, 2)])
+
+
 class ExitReportsTests(SynchronousTestCase):
     """
     L{ExitReports} itself.
