@@ -55,37 +55,48 @@ def finishWhenFired(action: Action, result: Any, includeResult: bool = False) ->
     return result
 
 
-def _runIn(result: Any, action: Action, f: Callable[..., Any], /, *args: Any,
-           **kwargs: Any) -> Any:
+def _runIn(result: Any, action: Action, f: Callable[..., Any]) -> Any:
     """
-    Call C{f(result, *args, **kwargs)} inside C{action}: what a
-    L{DeferredContext} adds to its L{Deferred}, with no closure per callback.
+    Call C{f(result)} inside C{action}: what a L{DeferredContext} adds to
+    its L{Deferred} for a callback with no arguments of its own, with no
+    closure per callback and no argument tuple or dictionary per call.
     """
     if _get_action() is action:
         # Fired inside the action already (typically a Deferred that had
         # fired when the callback was added): nothing to switch, unless the
         # callback leaves another action current.
         try:
-            return f(result, *args, **kwargs)
+            return f(result)
         finally:
             if _get_action() is not action:
                 _ACTION.set(action)
     token = _ACTION.set(action)
     try:
-        return f(result, *args, **kwargs)
+        return f(result)
     finally:
         _restore(token)
 
 
-def _inAction(action: Action, f: Optional[Callable[..., Any]],
-              args: Sequence[Any]) -> "tuple[Callable[..., Any], tuple[Any, ...]]":
+def _runInWith(result: Any, action: Action, f: Callable[..., Any], /, *args: Any,
+               **kwargs: Any) -> Any:
     """
-    @return: What to add to a L{Deferred} to run C{f(result, *args)} inside
-        C{action}; a passthrough (C{None} too) is added as it is.
+    Call C{f(result, *args, **kwargs)} inside C{action}, as L{_runIn} does.
+    """
+    return _runIn(result, action, lambda value: f(value, *args, **kwargs))
+
+
+def _inAction(action: Action, f: Optional[Callable[..., Any]], args: Sequence[Any],
+              kwargs: Optional[Dict[str, Any]]) -> "tuple[Callable[..., Any], tuple[Any, ...]]":
+    """
+    @return: What to add to a L{Deferred} to run C{f(result, *args,
+        **kwargs)} inside C{action} (given C{kwargs} as the L{Deferred}'s
+        keywords); a passthrough (C{None} too) is added as it is.
     """
     if f is None or f is _passthrough:
         return _passthrough, ()
-    return _runIn, (action, f, *args)
+    if args or kwargs:
+        return _runInWith, (action, f, *args)
+    return _runIn, (action, f)
 
 
 def _finishWith(result: Any, action: Action) -> Any:
@@ -149,8 +160,8 @@ class DeferredContext(Generic[_T]):
         if self._finishAdded:
             raise AlreadyFinished("addActionFinish() was already called")
         action = self._action
-        cb, cbArgs = _inAction(action, callback, callbackArgs or ())
-        eb, ebArgs = _inAction(action, errback, errbackArgs or ())
+        cb, cbArgs = _inAction(action, callback, callbackArgs or (), callbackKeywords)
+        eb, ebArgs = _inAction(action, errback, errbackArgs or (), errbackKeywords)
         self.result.addCallbacks(cb, eb, cbArgs, callbackKeywords or {}, ebArgs,
                                  errbackKeywords or {})
         return self
@@ -166,7 +177,10 @@ class DeferredContext(Generic[_T]):
         if self._finishAdded:
             raise AlreadyFinished("addActionFinish() was already called")
         # The common case, straight to the Deferred's own fast path.
-        self.result.addCallback(_runIn, self._action, callback, *args, **kwargs)
+        if args or kwargs:
+            self.result.addCallback(_runInWith, self._action, callback, *args, **kwargs)
+        else:
+            self.result.addCallback(_runIn, self._action, callback)
         return self
 
     def addErrback(self, errback: Callable[..., Any], *args: Any,

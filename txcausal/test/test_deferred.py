@@ -132,6 +132,27 @@ class DeferredContextTests(CapturingMixin, SynchronousTestCase):
         d.callback(1)
         self.assertEqual(self.successResultOf(d), 6)
 
+    def test_addCallbacksKeywordsOnly(self) -> None:
+        """
+        L{DeferredContext.addCallbacks} given keywords and no positional
+        arguments passes them, to the callback and to the errback, each run
+        inside the action.
+        """
+        seen: List[Any] = []
+
+        def record(result: Any, *, label: str) -> str:
+            seen.append((label, current_action()))
+            return label
+
+        d: "Deferred[int]" = Deferred()
+        context = self.context(d)
+        context.addCallbacks(record, None, None, {"label": "ok"})
+        context.addCallback(lambda _: 1 / 0)
+        context.addCallbacks(record, record, None, {"label": "no"}, None, {"label": "failed"})
+        d.callback(None)
+        self.assertEqual(self.successResultOf(d), "failed")
+        self.assertEqual(seen, [("ok", self.action), ("failed", self.action)])
+
     def test_addCallbackArguments(self) -> None:
         """
         L{DeferredContext.addCallback} passes any arguments and keywords,
