@@ -17,7 +17,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.python.failure import Failure
 
 from ._action import Action, _restore
-from ._context import _ACTION, _get_action, current_action
+from ._context import _ACTION, _get_action
 from ._errors import write_traceback_message
 from ._interfaces import ILogger
 
@@ -130,7 +130,7 @@ class DeferredContext(Generic[_T]):
         """
         if not isinstance(deferred, Deferred):
             raise TypeError(f"DeferredContext() needs a Deferred, not {type(deferred).__name__}")
-        action = current_action()
+        action = _get_action()
         if action is None:
             raise RuntimeError(
                 "DeferredContext() must be created inside an action: "
