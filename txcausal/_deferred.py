@@ -46,11 +46,19 @@ def finishWhenFired(action: Action, result: Any, includeResult: bool = False) ->
         C{result} field.
     @return: C{result}, unchanged.
     """
+    if includeResult and not isinstance(result, Failure):
+        action.add_success_fields(result=result)
+    return _finishWith(result, action)
+
+
+def _finishWith(result: Any, action: Action) -> Any:
+    """
+    L{finishWhenFired} without a result field, in the order of arguments a
+    L{Deferred} calls it with: what L{DeferredContext.addActionFinish} adds.
+    """
     if isinstance(result, Failure):
         action.finish(result.value)
     else:
-        if includeResult:
-            action.add_success_fields(result=result)
         action.finish()
     return result
 
@@ -97,10 +105,6 @@ def _inAction(action: Action, f: Optional[Callable[..., Any]], args: Sequence[An
     if args or kwargs:
         return _runInWith, (action, f, *args)
     return _runIn, (action, f)
-
-
-def _finishWith(result: Any, action: Action) -> Any:
-    return finishWhenFired(action, result)
 
 
 class DeferredContext(Generic[_T]):
