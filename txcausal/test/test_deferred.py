@@ -144,7 +144,7 @@ class DeferredContextTests(CapturingMixin, SynchronousTestCase):
             seen.append((label, current_action()))
             return label
 
-        d: "Deferred[int]" = Deferred()
+        d: "Deferred[None]" = Deferred()
         context = self.context(d)
         context.addCallbacks(record, None, None, {"label": "ok"})
         context.addCallback(lambda _: 1 / 0)
