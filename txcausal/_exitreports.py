@@ -27,8 +27,13 @@ from orjson import dumps
 from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS, safe_str
 from ._losses import FULL, STOPPED, _last_resort, stopped_reports
-from ._queue import BoundedQueue
+from ._queue import BoundedQueue, take_lock
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
+
+#: Why a message logged as the interpreter tore down was refused: a thread
+#: frozen for ever held a lock it needed.
+TORN_DOWN = ("logged as the interpreter tore down, while a frozen thread held"
+             " the ThreadedWriter's lock")
 
 
 class Stopped(Protocol):
@@ -85,24 +90,30 @@ class LateRefusals:
 
     def count(self, reason: str) -> None:
         """
-        Count a message refused for C{reason} outside the queue.
+        Count a message refused for C{reason} outside the queue (as the
+        interpreter tears down, without the lock should a frozen thread
+        hold it: see L{take_lock}).
         """
-        with self._lock:
+        free = take_lock(self._lock)
+        try:
             if reason not in self._reports:
                 self._reports[reason] = dropped_message(0, reason, destination=self._name)
             self._counts[reason] = self._counts.get(reason, 0) + 1
+        finally:
+            if free:
+                self._lock.release()
 
     def report(self, quiet: bool = False) -> None:
         """
         Report what was refused and is not reported yet, one line a reason.
+        As the interpreter tears down, it waits for no lock (see
+        L{reportAtEnd}).
 
         @param quiet: Whether the queue's later refusals are only counted
             (see L{BoundedQueue.takeRefusals}), for the next report.
         """
-        inQueue = self.queue.takeRefusals(quiet)
-        with self._lock:
-            counts, self._counts = self._counts, {}
-        self._writeReports(counts, inQueue, True)
+        inQueue, exact = self.queue.takeRefusalsExact(quiet, take_lock)
+        self._reportWith(inQueue, exact, take_lock(self._lock))
 
     def reportAtEnd(self) -> None:
         """
@@ -112,8 +123,15 @@ class LateRefusals:
         reports say C{count_at_least}: a thread frozen as it counted may
         not have counted its message yet.
         """
-        inQueue, exact = self.queue.takeRefusalsAtEnd()
-        free = self._lock.acquire(blocking=False)
+        inQueue, exact = self.queue.takeRefusalsExact()
+        self._reportWith(inQueue, exact, self._lock.acquire(False))
+
+    def _reportWith(self, inQueue: Tuple[int, int, int], exact: bool, free: bool) -> None:
+        """
+        Report the refusals C{inQueue} and those counted here, taken with
+        the lock if C{free} (which is then released), else without it, and
+        then said to be at least that many, as they are unless C{exact}.
+        """
         counts, self._counts = self._counts, {}
         if free:
             self._lock.release()
@@ -179,8 +197,11 @@ class ExitReports:
             should it be collected before the exit (see L{report_collected}),
             with C{name}, its destination's name, on C{stream}.
         """
-        with self._lock:
-            if not self._ran:
+        # As the interpreter tears down, the exit handler ran, and a lock
+        # held now is held for ever: see take_lock.
+        free = take_lock(self._lock)
+        try:
+            if free and not self._ran:
                 self._writers.add(writer)
                 if queue is not None and writer not in self._collected:
                     finalizer = weakref.finalize(writer, report_collected, queue, name, stream)
@@ -188,6 +209,9 @@ class ExitReports:
                     finalizer.atexit = False
                     self._collected[writer] = finalizer
                 return
+        finally:
+            if free:
+                self._lock.release()
         _report(writer, late=True)
 
     def discard(self, writer: Stopped) -> None:
@@ -217,13 +241,17 @@ class ExitReports:
         @return: That L{LateRefusals}, and whether it is new: the caller
             then reports what it refused at once.
         """
-        with self._lock:
+        free = take_lock(self._lock)
+        try:
             tally = self._late.get(id(queue))
             if tally is not None:
                 return tally, False
             tally = self._late[id(queue)] = LateRefusals(
                 queue, name, sys.stderr if stream is None else stream)
             return tally, True
+        finally:
+            if free:
+                self._lock.release()
 
     def reportLate(self) -> None:
         """

@@ -15,7 +15,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 
 from ._feedback import FEEDBACK, failure_feedback
 from ._json import DEFAULT_ENCODER, safe_repr, safe_str
-from ._queue import Lines
+from ._queue import Lines, take_lock
 from ._route import Destination, _registered
 from ._shortwrite import PipeClosed, ShortWrite
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
@@ -46,6 +46,8 @@ class Losses:
     @ivar epoch: How many times the writer gave up on the destination: a
         write begun before it gave up was counted then, whatever it does.
     @ivar writing: How many messages the write in progress holds, if any.
+    @ivar standardError: Where the writer writes the reports that no other
+        destination can take; C{None} for C{sys.stderr} as it is then.
     """
 
     def __init__(self, sink: Any, encode: Callable[[Report], bytes]) -> None:
@@ -60,6 +62,7 @@ class Losses:
         self.lost = 0
         self.epoch = 0
         self.writing = 0
+        self.standardError: Optional[IO[str]] = None
         self._failing = False
         self._lostToFailures = 0
         self._reports: List[Report] = []
@@ -151,10 +154,14 @@ class Losses:
 
     def count(self, count: int) -> None:
         """
-        Count C{count} messages lost without a failure to report.
+        Count C{count} messages lost without a failure to report (as the
+        interpreter tears down, without the lock should a frozen thread
+        hold it: see L{take_lock}).
         """
-        with self._lock:
-            self.lost += count
+        free = take_lock(self._lock)
+        self.lost += count
+        if free:
+            self._lock.release()
 
     def giveUp(self, count: int) -> None:
         """

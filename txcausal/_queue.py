@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 #: The size past which a batch's buffer becomes a page of its own: the
 #: writer writes, and frees, a batch page by page, and shows progress
@@ -28,6 +28,42 @@ Lines = Union[bytes, bytearray]
 #: One piece of queued work for the writer: encoded lines, how many messages
 #: they hold, and the room they take in the queue.
 Chunk = Tuple[Lines, int, int]
+
+#: Whether the interpreter is tearing down (for tests to replace).
+_finalizing = sys.is_finalizing
+
+
+def take_lock(lock: threading.Lock) -> bool:
+    """
+    Take C{lock}, waiting for it unless the interpreter is tearing down:
+    every thread but the one tearing it down is then frozen where it was,
+    for ever, and so is a lock that one of them holds.
+
+    @return: Whether the lock was taken: if not, the caller goes on without
+        it.
+    """
+    if lock.acquire(False):
+        return True
+    if _finalizing():
+        return False
+    lock.acquire()
+    return True
+
+
+def try_lock(lock: threading.Lock) -> bool:
+    """
+    Take C{lock} if it is free, as the process ends (see L{take_lock}).
+
+    @return: Whether the lock was taken.
+    """
+    return lock.acquire(False)
+
+
+def _nothing(queue: BoundedQueue) -> None:
+    """
+    What a queue calls when it counts a message as the interpreter tears
+    down, by default: nothing.
+    """
 
 #: No refusal: full, closed, feedback.
 _NONE = (0, 0, 0)
@@ -65,14 +101,18 @@ class BoundedQueue:
     __slots__ = ("_maxMessages", "_maxBytes", "_limit", "_batched", "_lock", "_buffer",
                  "_pages", "_paged", "_items", "_taken", "_count", "_size", "_scheduled",
                  "accepting", "refusedFull", "refusedClosed", "refusedFeedback", "refused",
-                 "_takenRefusals")
+                 "_takenRefusals", "_tornDown")
 
-    def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True) -> None:
+    def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True,
+                 tornDown: Callable[["BoundedQueue"], object] = _nothing) -> None:
         """
         @param maxMessages: How many messages may be queued or being
             written; C{None} for no limit but C{maxBytes}.
         @param maxBytes: How much memory they may take.
         @param batched: Whether the sink takes every line queued at once.
+        @param tornDown: Called with the queue for a message counted as
+            refused without the lock as the interpreter tore down (see
+            L{put}), to report it.
         """
         self._maxMessages = sys.maxsize if maxMessages is None else maxMessages
         self._maxBytes = maxBytes
@@ -97,14 +137,18 @@ class BoundedQueue:
         self.refusedFull = self.refusedClosed = self.refusedFeedback = self.refused = 0
         #: The refusals the last L{take} took, until L{settleRefusals}.
         self._takenRefusals = _NONE
+        self._tornDown = tornDown
 
     def put(self, data: bytes) -> bool:
         """
-        Add one encoded message, unless the queue is full or closed.
+        Add one encoded message, unless the queue is full or closed.  As the
+        interpreter tears down, it waits for no lock that another thread
+        holds (see L{_waitForLock}).
 
         @return: C{True} when the caller must schedule a drain: the queue was
             idle, and C{data} was queued or refused (see L{_refuse});
-            C{False} when one is already scheduled.
+            C{False} when one is already scheduled, or the message was
+            refused as the interpreter tore down.
         """
         if not self._batched:
             return self._putItem(data[:-1])
@@ -112,7 +156,8 @@ class BoundedQueue:
         # the common case tested first, measured a third cheaper than
         # "with self._lock" and the refusals first.
         lock = self._lock
-        lock.acquire()
+        if not lock.acquire(False) and not self._waitForLock():
+            return False
         try:
             count = self._count + 1
             size = self._size + len(data)
@@ -136,7 +181,10 @@ class BoundedQueue:
         """
         L{put} for a sink that is not batched: C{item} is kept on its own.
         """
-        with self._lock:
+        lock = self._lock
+        if not lock.acquire(False) and not self._waitForLock():
+            return False
+        try:
             count = self._count + 1
             size = self._size + len(item) + ITEM_OVERHEAD
             if size > self._limit or count > self._maxMessages:
@@ -146,6 +194,23 @@ class BoundedQueue:
             self._size = size
             scheduled, self._scheduled = self._scheduled, True
             return not scheduled
+        finally:
+            lock.release()
+
+    def _waitForLock(self) -> bool:
+        """
+        For L{put}, when another thread holds the lock: wait for it, unless
+        the interpreter is tearing down (see L{take_lock}); then count the
+        message as refused, without the lock, and call C{tornDown}, to
+        report it.
+
+        @return: Whether the lock was taken.
+        """
+        if take_lock(self._lock):
+            return True
+        self.refused += 1
+        self._tornDown(self)
+        return False
 
     def _turnPage(self) -> None:
         """
@@ -207,21 +272,23 @@ class BoundedQueue:
         @return: The refusals because the queue was full, because it was
             closed, and because the destination logged the message.
         """
-        with self._lock:
-            return self._takeRefusals(quiet)
+        return self.takeRefusalsExact(quiet, take_lock)[0]
 
-    def takeRefusalsAtEnd(self) -> Tuple[Tuple[int, int, int], bool]:
+    def takeRefusalsExact(self, quiet: bool = False,
+                          acquire: Callable[[threading.Lock], bool] = try_lock,
+                          ) -> Tuple[Tuple[int, int, int], bool]:
         """
-        L{takeRefusals} as the process ends, when every other thread is
-        frozen where it was: without waiting for the lock, which such a
-        thread may hold for ever.  The counts are then read without it.
+        L{takeRefusals}, taking the lock with C{acquire}: by default, as the
+        process ends, when every other thread is frozen where it was,
+        without waiting for the lock, which such a thread may hold for
+        ever.  When it is not taken, the counts are read without it.
 
         @return: The refusals, and whether they are exact: they may be one
             short for the thread holding the lock, frozen as it counted.
         """
-        free = self._lock.acquire(blocking=False)
+        free = acquire(self._lock)
         try:
-            return self._takeRefusals(False), free
+            return self._takeRefusals(quiet), free
         finally:
             if free:
                 self._lock.release()

@@ -24,7 +24,7 @@ from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
 from ._losses import Losses, _last_resort
-from ._queue import BoundedQueue
+from ._queue import BoundedQueue, take_lock
 from ._writer import IWriterWorker, positive, sinkFor
 
 _get_ident = threading.get_ident
@@ -83,8 +83,12 @@ class WriterCore:
         self._encode = self._sink.encode
         self._recheck = self._sink.recheck
         self._default = self._sink.default
-        self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched)
         self._losses = Losses(self._sink, self._encode)
+        # Not the writer, nor a weak reference to it: as the interpreter
+        # tears down, the cycle collector may have cleared those to a
+        # writer still logged to.
+        self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched,
+                                   partial(_refuseTornDown, self._losses))
         self._createWorker = createWorker
         # From startService until the last step of the stop that follows:
         # a writer started again before that step keeps its worker.
@@ -107,11 +111,21 @@ class WriterCore:
         self._abandoned: Optional[int] = None
         # Writes done, for the bound of a stop.
         self._progress = 0
-        # Where reports that no other destination can take are written; by
-        # default, sys.stderr as it is then.  Under twistd --logger, whose
-        # sys.stderr feeds the log this writer writes, the one from before.
-        self._standardError: Optional[IO[str]] = None
         FORK_HOOKS.add(self)
+
+    @property
+    def _standardError(self) -> Optional[IO[str]]:
+        """
+        Where reports that no other destination can take are written; by
+        default (C{None}), C{sys.stderr} as it is then.  Under twistd
+        --logger, whose C{sys.stderr} feeds the log this writer writes, the
+        one from before.  Kept by the writer's L{Losses}.
+        """
+        return self._losses.standardError
+
+    @_standardError.setter
+    def _standardError(self, stream: Optional[IO[str]]) -> None:
+        self._losses.standardError = stream
 
     @guards_itself
     def __call__(self, message: Dict[str, Any]) -> None:
@@ -420,10 +434,13 @@ class WriterCore:
         """
         @return: The worker, created if due (in a forked child, for its first
             message); C{None} if the writer is stopped: what it refused is
-            then reported at its next start, or else at exit.
+            then reported at its next start, or else at exit.  As the
+            interpreter tears down, the lock is not waited for if a frozen
+            thread holds it (see L{take_lock}), and no worker is created.
         """
-        with self._startLock:
-            if self._workerDue:
+        free = take_lock(self._startLock)
+        try:
+            if free and self._workerDue:
                 try:
                     # Set before the flag is cleared: a fork in between
                     # still sees a running writer.
@@ -439,3 +456,23 @@ class WriterCore:
                 _exitreports.EXIT_REPORTS.add(
                     self, self._queue, self._losses.name(), self._standardError)
             return self._worker
+        finally:
+            if free:
+                self._startLock.release()
+
+
+def _refuseTornDown(losses: Losses, queue: BoundedQueue) -> None:
+    """
+    For a writer's C{queue}, which counted a message as refused, without
+    its lock, as the interpreter tore down (a thread frozen for ever holds
+    it): count it in the writer's tally of late refusals (see
+    L{_exitreports.LateRefusals}), which reports it as the process ends, or
+    at once if it is the first.
+
+    @param losses: The writer's L{Losses}: its destination's name, and its
+        standard error.
+    """
+    tally, first = _exitreports.EXIT_REPORTS.late(queue, losses.name(), losses.standardError)
+    tally.count(_exitreports.TORN_DOWN)
+    if first:
+        tally.reportAtEnd()

@@ -1,0 +1,179 @@
+"""
+Tests for a L{txcausal.logwriter.ThreadedWriter} logged to as the
+interpreter tears down, when every thread but the main one is frozen where
+it was, for ever: a lock one of them holds is never released, so a message
+that would wait for it (logged by a C{__del__}, as Twisted's "Unhandled
+error in Deferred" is) is counted and reported as the process ends instead.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Dict, List
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import _queue
+from txcausal._exitreports import TORN_DOWN
+from txcausal.logwriter import ThreadedWriter
+
+from ._helpers import IsolatedOutputMixin, run_python
+from ._writer_harness import WriterHarness, isolate_exit_reports, numbered_message
+from .test_exitreports import _STOPPED, _HeldLock
+from .test_logwriter_reports import _dropped
+
+
+def _reports(stream: io.StringIO) -> List[Dict[str, Any]]:
+    """
+    @return: The JSON reports written to C{stream}.
+    """
+    return [orjson.loads(line) for line in stream.getvalue().splitlines()]
+
+
+class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    As the interpreter tears down, a message never waits for a lock that a
+    frozen thread holds: it is counted in C{dropped}, and reported, with
+    C{count_at_least}, at the process's very end.
+    """
+
+    def setUp(self) -> None:
+        self.patch(_queue, "_finalizing", lambda: True)
+
+    def stoppedAfterExitReports(self) -> ThreadedWriter:
+        """
+        @return: A writer that ran and stopped, its standard error a
+            L{io.StringIO}; the exit reports ran.
+        """
+        writer, _, performAll = self.started()
+        performAll()
+        writer._standardError = io.StringIO()
+        writer.stopService()
+        performAll()
+        isolate_exit_reports(self).run()
+        return writer
+
+    def endReports(self, writer: ThreadedWriter) -> List[Dict[str, Any]]:
+        """
+        @return: What C{writer} reported on its standard error, once the
+            process's very last report ran.
+        """
+        isolate_exit_reports(self).reportLate()
+        stream = writer._standardError
+        assert isinstance(stream, io.StringIO)
+        return _reports(stream)
+
+    def test_queueHeld(self) -> None:
+        """
+        A stopped writer whose queue's lock a frozen thread holds counts
+        the messages logged as the interpreter tears down without it; they
+        are reported at the end, at least that many, beside the refusals
+        counted before.
+        """
+        writer = self.stoppedAfterExitReports()
+        for n in range(3):
+            writer(numbered_message(n))
+        writer._queue._lock = _HeldLock()  # type: ignore[assignment]
+        writer(numbered_message(3))
+        writer(numbered_message(4))
+        reports = self.endReports(writer)
+        self.assertEqual((_dropped(reports, _STOPPED), _dropped(reports, TORN_DOWN)),
+                         ([1, 2], [2]))
+        self.assertEqual([report.get("count_at_least") for report in reports],
+                         [None, True, True])
+        self.assertEqual(writer.dropped, 5)
+
+    def test_runningQueueHeld(self) -> None:
+        """
+        So for a writer still running (a daemon thread logged to it), whose
+        worker is frozen too: the message is counted, not queued.
+        """
+        writer, written, performAll = self.started()
+        writer._standardError = io.StringIO()
+        self.addCleanup(setattr, writer._queue, "_lock", writer._queue._lock)
+        writer._queue._lock = _HeldLock()  # type: ignore[assignment]
+        writer(numbered_message(0))
+        self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
+                          for report in self.endReports(writer)], [(1, TORN_DOWN, True)])
+        self.assertEqual((written, writer.dropped), ([], 1))
+
+    def test_lateLocksHeld(self) -> None:
+        """
+        The first refusal after the exit reports ran goes on to report
+        itself: it waits for none of the locks on that way (the writer's
+        start lock, the exit reports' lock, that of the tally of late
+        refusals and the queue's) when a frozen thread holds them.
+        """
+        writer = self.stoppedAfterExitReports()
+        exitReports = isolate_exit_reports(self)
+        writer._startLock = exitReports._lock = _HeldLock()  # type: ignore[assignment]
+        writer(numbered_message(0))
+        (tally,) = exitReports._late.values()
+        writer._queue._lock = tally._lock = _HeldLock()  # type: ignore[assignment]
+        writer(numbered_message(1))
+        reports = self.endReports(writer)
+        self.assertEqual((_dropped(reports, _STOPPED), _dropped(reports, TORN_DOWN)),
+                         ([1], [1]))
+        self.assertEqual(writer.dropped, 2)
+
+    def test_givenUpLocksHeld(self) -> None:
+        """
+        After the writer gave up on a stuck destination at exit, a message
+        waits for none of the locks on the way to its report either.
+        """
+        writer = self.stoppedAfterExitReports()
+        writer._bypass = writer._refuseAfterGivingUp
+        exitReports = isolate_exit_reports(self)
+        writer(numbered_message(0))
+        (tally,) = exitReports._late.values()
+        writer._losses._lock = exitReports._lock = tally._lock = _HeldLock()  # type: ignore[assignment]
+        writer(numbered_message(1))
+        reports = self.endReports(writer)
+        self.assertEqual([(report["count"], report.get("count_at_least"))
+                          for report in reports], [(1, None), (1, True)])
+        self.assertEqual(writer.dropped, 2)
+
+
+#: A program whose writer, never started, is logged to by a C{__del__} as
+#: the interpreter tears down, while its queue's lock is held for ever, as
+#: by a daemon thread frozen while it logged (that thread's own frame would
+#: keep the C{__main__} module, and the object, alive: the lock is taken by
+#: a thread that ends at once, which leaves it held all the same).
+_HELD_AT_TEARDOWN = """
+import threading
+from txcausal.logwriter import ThreadedWriter
+
+writer = ThreadedWriter(lambda message: None)
+holder = threading.Thread(target=writer._queue._lock.acquire, daemon=True)
+holder.start()
+holder.join()
+
+class LogsAsItGoes:
+    def __init__(self, writer):
+        self.writer = writer
+
+    def __del__(self):
+        self.writer({"message_type": "test:torn_down"})
+
+going = LogsAsItGoes(writer)
+"""
+
+
+class TeardownProcessTests(SynchronousTestCase):
+    """
+    In a real process, the interpreter's teardown does not hang on a lock
+    that a frozen daemon thread holds.
+    """
+
+    def test_delLogsWhileQueueHeld(self) -> None:
+        """
+        A C{__del__} that logs as the interpreter tears down, while a daemon
+        thread holds the writer's queue's lock, does not hang the process:
+        the message is reported on standard error as it ends.
+        """
+        result = run_python(["-c", _HELD_AT_TEARDOWN], timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        reports = [orjson.loads(line) for line in result.stderr.splitlines()]
+        self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
+                          for report in reports], [(1, TORN_DOWN, True)])
