@@ -233,16 +233,20 @@ class Stop:
     """
     One stop of a writer, and whether it gave up on the destination.
 
+    @ivar gaveUp: Whether it began to give up: its last step, should the
+        worker come to it, writes nothing more.
+    @ivar counted: Whether its give-up counted what was lost: until then,
+        a give-up cut short (by Control-C) is done again.
     @ivar direct: Whether the writer goes on writing on the threads that
         log (C{stopThreading}), still among the destinations.
     @ivar done: Set once the stop's last step ran (see
         L{txcausal.logwriter.ThreadedWriter._finish}).
     """
 
-    __slots__ = ("gaveUp", "direct", "done")
+    __slots__ = ("gaveUp", "counted", "direct", "done")
 
     def __init__(self, direct: bool = False) -> None:
-        self.gaveUp = False
+        self.gaveUp = self.counted = False
         self.direct = direct
         self.done = threading.Event()
 

@@ -56,7 +56,7 @@ class WriterExit(WriterCore):
         reports' deadline (see L{txcausal._exitreports.ExitReports.run}).
         """
         stop = self._stopping
-        if (stop is not None and not stop.gaveUp and not self.running
+        if (stop is not None and not stop.counted and not self.running
                 and not stop.done.wait(left(self._exitTimeout))):
             self._giveUp(stop, f"not written within the exit timeout of {self._exitTimeout:g} s"
                                f" of a stop not waited for", toOthers=not late)
@@ -108,7 +108,9 @@ class WriterExit(WriterCore):
         report them on standard error (and, C{toOthers}, through the other
         destinations); the report's C{unfinished_write} says how many were
         in the write that had not returned, which may yet finish.  The stuck
-        worker is left to finish on its own; a restart makes another.
+        worker is left to finish on its own; a restart makes another.  A
+        give-up cut short (a C{KeyboardInterrupt}) before it counted what
+        was lost is done again by the next (see L{Stop.counted}).
         """
         stop.gaveUp = True
         self._abandoned = self._writingThread
@@ -119,6 +121,7 @@ class WriterExit(WriterCore):
         unfinished = self._losses.writing
         queued, inWrite, refusals = self._queue.discard()
         self._losses.giveUp(queued + inWrite)
+        stop.counted = True
         if queued + inWrite + refusals:
             # The write that had not returned may yet finish: its messages
             # are counted, and said apart.

@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import _exitreports, logwriter
 from txcausal._exitreports import ExitReports
+from txcausal._queue import BoundedQueue
 from txcausal._writer import Stop
 from txcausal.logwriter import ThreadedWriter
 
@@ -256,6 +257,22 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         # The writers are reported in no set order: the first loses its report.
         self.assertEqual(sorted(reported)[1:], [(2, 2), (2, 2)])
 
+    def test_interruptedGiveUp(self) -> None:
+        """
+        A Control-C inside the give-up, once it marked the stop given up on
+        but before it forgot what was queued, does not keep the retry of the
+        exit reports from giving up: what was queued, and what was refused,
+        is still counted and reported, once.
+        """
+        clock, exitReports = self.clockedExitReports()
+        writer = self.stuckStop(0, _ClockedEvent(clock))
+        writer(numbered_message(10))  # Refused: stopped.
+        self.patch(_DiscardInterruptedOnce, "interrupted", [])
+        writer._queue.__class__ = _DiscardInterruptedOnce
+        self.assertRaises(KeyboardInterrupt, exitReports.run)
+        counts = [report["count"] for report in _reportsOf(writer)]
+        self.assertEqual((counts, writer.dropped), ([2], 2))
+
     def test_stopAfterExitReportsRan(self) -> None:
         """
         A stop made after the exit reports ran (by a later exit handler),
@@ -456,6 +473,22 @@ class _TwiceInterruptedEvent(_ClockedEvent):
             self.raised.append(KeyboardInterrupt())
             raise self.raised[-1]
         return False
+
+
+class _DiscardInterruptedOnce(BoundedQueue):
+    """
+    A queue whose first L{discard} is cut short by a C{KeyboardInterrupt}
+    before it does anything.
+    """
+
+    __slots__ = ()
+    interrupted: List[bool] = []
+
+    def discard(self) -> Tuple[int, int, int]:
+        if not self.interrupted:
+            self.interrupted.append(True)
+            raise KeyboardInterrupt()
+        return BoundedQueue.discard(self)
 
 
 class _WorkingEvent(threading.Event):
