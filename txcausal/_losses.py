@@ -46,6 +46,8 @@ class Losses:
     @ivar epoch: How many times the writer gave up on the destination: a
         write begun before it gave up was counted then, whatever it does.
     @ivar writing: How many messages the write in progress holds, if any.
+    @ivar reporting: How many lost messages the write in progress reports,
+        if it is a report (see L{_reportCounted}).
     @ivar standardError: Where the writer writes the reports that no other
         destination can take; C{None} for C{sys.stderr} as it is then.
     """
@@ -61,7 +63,7 @@ class Losses:
         self._lock = threading.Lock()
         self.lost = 0
         self.epoch = 0
-        self.writing = 0
+        self.writing = self.reporting = 0
         self.standardError: Optional[IO[str]] = None
         self._failing = False
         self._lostToFailures = 0
@@ -144,11 +146,18 @@ class Losses:
         """
         Write a report of C{count} messages counted already.  If it cannot
         be written, its count is carried to the report of what the failing
-        destination lost.
+        destination lost; if the writer gave up on it meanwhile, to its
+        give-up's report (see L{reporting}).
         """
         if count:
             report = dropped_message(count, reason, destination=self.name())
-            if not self.write(self._encode(report), 0) and not self._pipeClosed:
+            epoch = self.epoch
+            self.reporting = count
+            try:
+                written = self.write(self._encode(report), 0)
+            finally:
+                self.reporting = 0
+            if not written and epoch == self.epoch and not self._pipeClosed:
                 with self._lock:
                     self._lostToFailures += count
 

@@ -106,11 +106,13 @@ class WriterExit(WriterCore):
         Stop waiting for a destination that makes no progress: forget what
         is queued, count it with the messages of the write in progress, and
         report them on standard error (and, C{toOthers}, through the other
-        destinations); the report's C{unfinished_write} says how many were
-        in the write that had not returned, which may yet finish.  The stuck
-        worker is left to finish on its own; a restart makes another.  A
-        give-up cut short (a C{KeyboardInterrupt}) before it counted what
-        was lost is done again by the next (see L{Stop.counted}).
+        destinations), with the refusals not reported yet, and those that
+        the write in progress reports, if it is a report; the report's
+        C{unfinished_write} says how many of them were in the write that
+        had not returned, which may yet finish.  The stuck worker is left
+        to finish on its own; a restart makes another.  A give-up cut short
+        (a C{KeyboardInterrupt}) before it counted what was lost is done
+        again by the next (see L{Stop.counted}).
         """
         stop.gaveUp = True
         self._abandoned = self._writingThread
@@ -118,10 +120,13 @@ class WriterExit(WriterCore):
             worker, self._worker = self._worker, None
         if worker is not None:
             worker.quit()
-        unfinished = self._losses.writing
+        # A report being written counts refusals counted already.
+        inReport = self._losses.reporting
+        unfinished = self._losses.writing + inReport
         queued, inWrite, refusals = self._queue.discard()
         self._losses.giveUp(queued + inWrite)
         stop.counted = True
+        refusals += inReport
         if queued + inWrite + refusals:
             # The write that had not returned may yet finish: its messages
             # are counted, and said apart.

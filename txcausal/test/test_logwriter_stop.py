@@ -127,6 +127,36 @@ class StopServiceBoundTests(_StopHarness, SynchronousTestCase):
                          ["txcausal:messages_dropped"])
         self.assertEqual([r["count"] for r in _reports(self.stderr)], [3])
 
+    def test_stuckReportCounted(self) -> None:
+        """
+        When the write given up on is a report (here, of a message the full
+        queue refused), what that report counts is lost with it: the
+        give-up's report counts it, said to be in the unfinished write.
+        """
+        writer: ThreadedWriter
+        written: List[Dict[str, Any]] = []
+
+        def stuckOnReports(message: Dict[str, Any]) -> None:
+            if message["message_type"] == "txcausal:messages_dropped":
+                # Past the check that sees the progress of message 0, then
+                # past the next.
+                self.clock(writer).advance(6)
+                self.clock(writer).advance(6)
+                raise OSError("gone")
+            written.append(message)
+
+        logger = self.capture()
+        writer, _, performAll = self.started(stuckOnReports, exitTimeout=5, maxMessages=1)
+        writer(numbered_message(0))
+        writer(numbered_message(1))  # Refused: full.
+        stopped = writer.stopService()
+        performAll()
+        self.successResultOf(stopped)
+        self.assertEqual(([m["n"] for m in written], writer.dropped), ([0], 1))
+        self.assertEqual([(m["count"], m["unfinished_write"]) for m in logger.messages],
+                         [(1, 1)])
+        self.assertEqual([r["count"] for r in _reports(self.stderr)], [1])
+
     def test_restartAfterGivingUp(self) -> None:
         """
         A writer that gave up on its destination starts again with a new
