@@ -26,7 +26,7 @@ from orjson import dumps
 
 from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS, safe_str
-from ._losses import FULL, STOPPED, _last_resort, stopped_reports
+from ._losses import FULL, STOPPED, Losses, _last_resort, stopped_reports
 from ._queue import BoundedQueue, take_lock
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
 
@@ -346,6 +346,23 @@ def _report(writer: Stopped, late: bool = False,
                 traceback=traceback.format_exc()))
         except Exception:
             pass  # As the interpreter tears down, say: nothing more to do.
+
+
+def refuse_torn_down(losses: Losses, queue: BoundedQueue) -> None:
+    """
+    For a writer's C{queue}, which counted a message as refused, without
+    its lock, as the interpreter tore down (a thread frozen for ever holds
+    it): count it in the writer's tally of late refusals (see
+    L{LateRefusals}), which reports it as the process ends, or at once if
+    it is the first.
+
+    @param losses: The writer's L{Losses}: its destination's name, and its
+        standard error.
+    """
+    tally, first = EXIT_REPORTS.late(queue, losses.name(), losses.standardError)
+    tally.count(TORN_DOWN)
+    if first:
+        tally.reportAtEnd()
 
 
 def report_collected(queue: BoundedQueue, name: str, stream: Optional[IO[str]]) -> None:

@@ -168,6 +168,21 @@ def failure_feedback(destination: object) -> int:
     return guard.take_refused() if type(guard) is FeedbackGuard else 0
 
 
+def count_guarded(added: object) -> None:
+    """
+    For a message a L{FeedbackGuard} refused to C{added} (the destination
+    as it was added): have the destination count it among what it lost, if
+    it keeps count (has a C{_countGuarded} method, as a subclass of
+    L{txcausal.logwriter.ThreadedWriter} overriding C{__call__}, which the
+    registry guards, does: the guard reports it).
+    """
+    # Looked up on the class: a destination's own attributes (a mock's)
+    # are not asked.
+    count = getattr(type(added), "_countGuarded", None)
+    if count is not None:
+        count(added)
+
+
 def finish_guarded(destination: object,
                    last_resort: Callable[[Dict[str, Any]], None]) -> None:
     """

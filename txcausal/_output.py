@@ -14,7 +14,7 @@ from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
 
 from zope.interface import implementer
 
-from ._feedback import finish_guarded
+from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
 from ._interfaces import ILogger
 from ._json import safe_repr, serialization_failure_messages
@@ -265,10 +265,12 @@ class Destinations:
         """
         Count a message C{destination} logged while it wrote, refused to it
         (see L{txcausal._feedback}), as dropped if no other destination got
-        it.
+        it, and by C{destination} if it keeps count of what it loses (see
+        L{txcausal._feedback.count_guarded}).
         """
         if not self.has_other_than(destination):
             self.dropped += 1
+        count_guarded(destination)
 
     def finish(self) -> None:
         """

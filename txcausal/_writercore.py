@@ -88,7 +88,7 @@ class WriterCore:
         # tears down, the cycle collector may have cleared those to a
         # writer still logged to.
         self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched,
-                                   partial(_refuseTornDown, self._losses))
+                                   partial(_exitreports.refuse_torn_down, self._losses))
         self._createWorker = createWorker
         # From startService until the last step of the stop that follows:
         # a writer started again before that step keeps its worker.
@@ -116,10 +116,9 @@ class WriterCore:
     @property
     def _standardError(self) -> Optional[IO[str]]:
         """
-        Where reports that no other destination can take are written; by
-        default (C{None}), C{sys.stderr} as it is then.  Under twistd
-        --logger, whose C{sys.stderr} feeds the log this writer writes, the
-        one from before.  Kept by the writer's L{Losses}.
+        Where reports no other destination can take go (see
+        L{Losses.standardError}): under twistd --logger, whose
+        C{sys.stderr} feeds this writer's log, the one from before.
         """
         return self._losses.standardError
 
@@ -460,19 +459,3 @@ class WriterCore:
             if free:
                 self._startLock.release()
 
-
-def _refuseTornDown(losses: Losses, queue: BoundedQueue) -> None:
-    """
-    For a writer's C{queue}, which counted a message as refused, without
-    its lock, as the interpreter tore down (a thread frozen for ever holds
-    it): count it in the writer's tally of late refusals (see
-    L{_exitreports.LateRefusals}), which reports it as the process ends, or
-    at once if it is the first.
-
-    @param losses: The writer's L{Losses}: its destination's name, and its
-        standard error.
-    """
-    tally, first = _exitreports.EXIT_REPORTS.late(queue, losses.name(), losses.standardError)
-    tally.count(_exitreports.TORN_DOWN)
-    if first:
-        tally.reportAtEnd()

@@ -157,6 +157,14 @@ class WriterExit(WriterCore):
             1, GAVE_UP, destination=name,
             message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
 
+    def _countGuarded(self) -> None:
+        """
+        For the registry (see L{txcausal._feedback.count_guarded}): count in
+        C{dropped} a message the guard of a subclass overriding C{__call__}
+        refused, which the guard reports.
+        """
+        self._losses.count(1)
+
     def _finishFeedback(self) -> None:
         """
         For the registry, at exit or on removal (see

@@ -264,6 +264,25 @@ class FeedbackAtEndTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertEqual(_dropped(chatty.received, FEEDBACK), [1, 1])
         self.assertEqual(_dropped(stderr, FEEDBACK), [1])
 
+    def test_guardedSubclassCounts(self) -> None:
+        """
+        What the guard of such a subclass refuses is counted in the
+        writer's C{dropped}, as what the writer refuses itself is (and in
+        the registry's, as no other destination got it).
+        """
+        writer, chatty, _, _ = self.chattyWriter(createWorker=ImmediateWorker, alone=True,
+                                                 writerClass=_Overriding)
+        self.patch(sys, "stderr", self.stderr)
+        writer.stopThreading()
+        registryDropped = _output._DESTINATIONS.dropped
+        log_message("test:app")
+        _output._DESTINATIONS.finish()
+        stderr = [orjson.loads(line) for line in self.stderr.getvalue().splitlines()]
+        reported = _dropped(chatty.received, FEEDBACK) + _dropped(stderr, FEEDBACK)
+        self.assertEqual(reported, [1, 1, 1])
+        self.assertEqual((writer.dropped, _output._DESTINATIONS.dropped - registryDropped),
+                         (3, 3))
+
     def test_removedByDestinationWritingDirectly(self) -> None:
         """
         After C{stopThreading}, a destination that removes its own writer
