@@ -27,7 +27,8 @@ from orjson import dumps
 from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS, safe_str
 from ._losses import FULL, STOPPED, Losses, _last_resort, stopped_reports
-from ._queue import BoundedQueue, take_lock
+from ._queue import BoundedQueue
+from ._teardown import held, take_lock
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
 
 #: Why a message logged as the interpreter tore down was refused: a thread
@@ -92,16 +93,12 @@ class LateRefusals:
         """
         Count a message refused for C{reason} outside the queue (as the
         interpreter tears down, without the lock should a frozen thread
-        hold it: see L{take_lock}).
+        hold it: see L{txcausal._teardown}).
         """
-        free = take_lock(self._lock)
-        try:
+        with held(self._lock):
             if reason not in self._reports:
                 self._reports[reason] = dropped_message(0, reason, destination=self._name)
             self._counts[reason] = self._counts.get(reason, 0) + 1
-        finally:
-            if free:
-                self._lock.release()
 
     def report(self, quiet: bool = False) -> None:
         """
@@ -198,9 +195,8 @@ class ExitReports:
             with C{name}, its destination's name, on C{stream}.
         """
         # As the interpreter tears down, the exit handler ran, and a lock
-        # held now is held for ever: see take_lock.
-        free = take_lock(self._lock)
-        try:
+        # held now is held for ever: see txcausal._teardown.
+        with held(self._lock) as free:
             if free and not self._ran:
                 self._writers.add(writer)
                 if queue is not None and writer not in self._collected:
@@ -209,9 +205,6 @@ class ExitReports:
                     finalizer.atexit = False
                     self._collected[writer] = finalizer
                 return
-        finally:
-            if free:
-                self._lock.release()
         _report(writer, late=True)
 
     def discard(self, writer: Stopped) -> None:
@@ -241,17 +234,13 @@ class ExitReports:
         @return: That L{LateRefusals}, and whether it is new: the caller
             then reports what it refused at once.
         """
-        free = take_lock(self._lock)
-        try:
+        with held(self._lock):
             tally = self._late.get(id(queue))
             if tally is not None:
                 return tally, False
             tally = self._late[id(queue)] = LateRefusals(
                 queue, name, sys.stderr if stream is None else stream)
             return tally, True
-        finally:
-            if free:
-                self._lock.release()
 
     def reportLate(self) -> None:
         """

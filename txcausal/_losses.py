@@ -15,9 +15,10 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 
 from ._feedback import FEEDBACK, failure_feedback
 from ._json import DEFAULT_ENCODER, safe_repr, safe_str
-from ._queue import Lines, take_lock
+from ._queue import Lines
 from ._route import Destination, _registered
 from ._shortwrite import PipeClosed, ShortWrite
+from ._teardown import held
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
 
 Report = Dict[str, Any]
@@ -165,12 +166,10 @@ class Losses:
         """
         Count C{count} messages lost without a failure to report (as the
         interpreter tears down, without the lock should a frozen thread
-        hold it: see L{take_lock}).
+        hold it: see L{txcausal._teardown}).
         """
-        free = take_lock(self._lock)
-        self.lost += count
-        if free:
-            self._lock.release()
+        with held(self._lock):
+            self.lost += count
 
     def giveUp(self, count: int) -> None:
         """

@@ -11,6 +11,8 @@ import sys
 import threading
 from typing import Callable, List, Optional, Tuple, Union
 
+from ._teardown import take_lock, try_lock
+
 #: The size past which a batch's buffer becomes a page of its own: the
 #: writer writes, and frees, a batch page by page, and shows progress
 #: between pages (see L{txcausal._writer.StallWatch}).
@@ -28,36 +30,6 @@ Lines = Union[bytes, bytearray]
 #: One piece of queued work for the writer: encoded lines, how many messages
 #: they hold, and the room they take in the queue.
 Chunk = Tuple[Lines, int, int]
-
-#: Whether the interpreter is tearing down (for tests to replace).
-_finalizing = sys.is_finalizing
-
-
-def take_lock(lock: threading.Lock) -> bool:
-    """
-    Take C{lock}, waiting for it unless the interpreter is tearing down:
-    every thread but the one tearing it down is then frozen where it was,
-    for ever, and so is a lock that one of them holds.
-
-    @return: Whether the lock was taken: if not, the caller goes on without
-        it.
-    """
-    if lock.acquire(False):
-        return True
-    if _finalizing():
-        return False
-    lock.acquire()
-    return True
-
-
-def try_lock(lock: threading.Lock) -> bool:
-    """
-    Take C{lock} if it is free, as the process ends (see L{take_lock}).
-
-    @return: Whether the lock was taken.
-    """
-    return lock.acquire(False)
-
 
 def _nothing(queue: BoundedQueue) -> None:
     """
@@ -200,9 +172,9 @@ class BoundedQueue:
     def _waitForLock(self) -> bool:
         """
         For L{put}, when another thread holds the lock: wait for it, unless
-        the interpreter is tearing down (see L{take_lock}); then count the
-        message as refused, without the lock, and call C{tornDown}, to
-        report it.
+        the interpreter is tearing down (see L{txcausal._teardown}); then
+        count the message as refused, without the lock, and call
+        C{tornDown}, to report it.
 
         @return: Whether the lock was taken.
         """

@@ -24,7 +24,8 @@ from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
 from ._losses import Losses, _last_resort
-from ._queue import BoundedQueue, take_lock
+from ._queue import BoundedQueue
+from ._teardown import held
 from ._writer import IWriterWorker, positive, sinkFor
 
 _get_ident = threading.get_ident
@@ -45,6 +46,10 @@ class WriterCore:
 
     @ivar destination: Where the messages go, from the writer's thread.
     """
+
+    #: Where reports that no other destination can take go (see
+    #: L{txcausal._writerexit.WriterExit._standardError}).
+    _standardError: Optional[IO[str]]
 
     def __init__(
         self,
@@ -84,9 +89,8 @@ class WriterCore:
         self._recheck = self._sink.recheck
         self._default = self._sink.default
         self._losses = Losses(self._sink, self._encode)
-        # Not the writer, nor a weak reference to it: as the interpreter
-        # tears down, the cycle collector may have cleared those to a
-        # writer still logged to.
+        # Not the writer, nor a weak reference, which the cycle collector
+        # may have cleared as the interpreter tears down.
         self._queue = BoundedQueue(maxMessages, maxBytes, self._sink.batched,
                                    partial(_exitreports.refuse_torn_down, self._losses))
         self._createWorker = createWorker
@@ -112,19 +116,6 @@ class WriterCore:
         # Writes done, for the bound of a stop.
         self._progress = 0
         FORK_HOOKS.add(self)
-
-    @property
-    def _standardError(self) -> Optional[IO[str]]:
-        """
-        Where reports no other destination can take go (see
-        L{Losses.standardError}): under twistd --logger, whose
-        C{sys.stderr} feeds this writer's log, the one from before.
-        """
-        return self._losses.standardError
-
-    @_standardError.setter
-    def _standardError(self, stream: Optional[IO[str]]) -> None:
-        self._losses.standardError = stream
 
     @guards_itself
     def __call__(self, message: Dict[str, Any]) -> None:
@@ -435,10 +426,10 @@ class WriterCore:
             message); C{None} if the writer is stopped: what it refused is
             then reported at its next start, or else at exit.  As the
             interpreter tears down, the lock is not waited for if a frozen
-            thread holds it (see L{take_lock}), and no worker is created.
+            thread holds it (see L{txcausal._teardown}), and no worker is
+            created.
         """
-        free = take_lock(self._startLock)
-        try:
+        with held(self._startLock) as free:
             if free and self._workerDue:
                 try:
                     # Set before the flag is cleared: a fork in between
@@ -455,7 +446,3 @@ class WriterCore:
                 _exitreports.EXIT_REPORTS.add(
                     self, self._queue, self._losses.name(), self._standardError)
             return self._worker
-        finally:
-            if free:
-                self._startLock.release()
-

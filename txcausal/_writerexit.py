@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import Callable, Optional
+from typing import IO, Callable, Optional
 
 from . import _exitreports, _output
 from ._losses import _last_resort
@@ -37,6 +37,19 @@ class WriterExit(WriterCore):
     _exitTimeout: float
     #: The last C{stopService}'s stop, for the exit to finish.
     _stopping: Optional[Stop]
+
+    @property
+    def _standardError(self) -> Optional[IO[str]]:
+        """
+        Where reports no other destination can take go (see
+        L{txcausal._losses.Losses.standardError}): under twistd --logger,
+        whose C{sys.stderr} feeds this writer's log, the one from before.
+        """
+        return self._losses.standardError
+
+    @_standardError.setter
+    def _standardError(self, stream: Optional[IO[str]]) -> None:
+        self._losses.standardError = stream
 
     def _reportStopped(self, late: bool = False,
                        left: Callable[[float], float] = float) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import _queue
+from txcausal import _teardown
 from txcausal._exitreports import TORN_DOWN
 from txcausal.logwriter import ThreadedWriter
 
@@ -39,7 +39,7 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.patch(_queue, "_finalizing", lambda: True)
+        self.patch(_teardown, "_finalizing", lambda: True)
 
     def stoppedAfterExitReports(self) -> ThreadedWriter:
         """
