@@ -11,6 +11,7 @@ import sys
 import threading
 from typing import Callable, List, Optional, Tuple, Union
 
+from . import _teardown
 from ._teardown import take_lock, try_lock
 
 #: The size past which a batch's buffer becomes a page of its own: the
@@ -115,7 +116,7 @@ class BoundedQueue:
         """
         Add one encoded message, unless the queue is full or closed.  As the
         interpreter tears down, it waits for no lock that another thread
-        holds (see L{_waitForLock}).
+        holds (see L{_waitForLock}, used once the process is exiting).
 
         @return: C{True} when the caller must schedule a drain: the queue was
             idle, and C{data} was queued or refused (see L{_refuse});
@@ -128,7 +129,9 @@ class BoundedQueue:
         # the common case tested first, measured a third cheaper than
         # "with self._lock" and the refusals first.
         lock = self._lock
-        if not lock.acquire(False) and not self._waitForLock():
+        if not _teardown.exiting:
+            lock.acquire()
+        elif not self._waitForLock():
             return False
         try:
             count = self._count + 1
@@ -154,7 +157,9 @@ class BoundedQueue:
         L{put} for a sink that is not batched: C{item} is kept on its own.
         """
         lock = self._lock
-        if not lock.acquire(False) and not self._waitForLock():
+        if not _teardown.exiting:
+            lock.acquire()
+        elif not self._waitForLock():
             return False
         try:
             count = self._count + 1
@@ -171,10 +176,10 @@ class BoundedQueue:
 
     def _waitForLock(self) -> bool:
         """
-        For L{put}, when another thread holds the lock: wait for it, unless
-        the interpreter is tearing down (see L{txcausal._teardown}); then
-        count the message as refused, without the lock, and call
-        C{tornDown}, to report it.
+        For L{put}, once the process is exiting: take the lock, waiting for
+        another thread that holds it, unless the interpreter is tearing
+        down (see L{txcausal._teardown}); then count the message as
+        refused, without the lock, and call C{tornDown}, to report it.
 
         @return: Whether the lock was taken.
         """

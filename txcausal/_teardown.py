@@ -9,6 +9,7 @@ for it for ever.
 
 from __future__ import annotations
 
+import atexit
 import sys
 import threading
 from contextlib import contextmanager
@@ -16,6 +17,22 @@ from typing import Iterator
 
 #: Whether the interpreter is tearing down (for tests to replace).
 _finalizing = sys.is_finalizing
+
+#: Whether the process has begun to exit: set by an exit handler, which
+#: runs before the interpreter tears down.  Until then, a lock is taken the
+#: plain way, which costs less on every message than trying it first.
+exiting = False
+
+
+def _beginExit() -> None:
+    """
+    Mark the process as exiting (see L{exiting}).
+    """
+    global exiting
+    exiting = True
+
+
+atexit.register(_beginExit)
 
 
 def take_lock(lock: threading.Lock) -> bool:

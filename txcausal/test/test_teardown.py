@@ -40,6 +40,7 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
 
     def setUp(self) -> None:
         self.patch(_teardown, "_finalizing", lambda: True)
+        self.patch(_teardown, "exiting", True)
 
     def stoppedAfterExitReports(self) -> ThreadedWriter:
         """
