@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 import weakref
-from typing import IO, Callable, Dict, List, Optional, Protocol, Tuple
+from typing import IO, Any, Callable, Dict, List, Optional, Protocol, Tuple, Type
 
 from orjson import dumps
 
@@ -337,17 +337,54 @@ def _report(writer: Stopped, late: bool = False,
             pass  # As the interpreter tears down, say: nothing more to do.
 
 
-def refuse_torn_down(losses: Losses, queue: BoundedQueue) -> None:
+#: The report of L{_report_torn_down_now}, but for its time and destination.
+_TORN_DOWN_REPORT = dropped_message(1, TORN_DOWN, count_at_least=True)
+
+
+def _report_torn_down_now(
+        losses: Losses, _report: Dict[str, Any] = _TORN_DOWN_REPORT,
+        _dumps: Callable[..., bytes] = dumps, _options: int = FAST_OPTIONS,
+        _time: Callable[[], float] = time.time, _sys: Any = sys,
+        _write: Callable[[int, bytes], int] = os.write,
+        _Exception: Type[Exception] = Exception) -> None:
+    """
+    Report at once, on the writer's standard error, a message refused deep
+    in the teardown, once the exit reports are gone.  The modules' globals
+    and the builtins may be gone too, and C{sys.stderr} is C{None} by then:
+    it uses only what its arguments hold, and writes to the standard error
+    file descriptor.
+    """
+    report = _report.copy()
+    report["destination"], report["timestamp"] = losses.name(), _time()
+    line = _dumps(report, option=_options)
+    stream = losses.standardError
+    if stream is None:
+        stream = _sys.stderr
+    try:
+        if stream is None:
+            _write(2, line)
+        else:
+            stream.write(line.decode("utf-8", "replace"))
+    except _Exception:
+        pass
+
+
+def refuse_torn_down(losses: Losses, queue: BoundedQueue,
+                     _now: Callable[[Losses], None] = _report_torn_down_now) -> None:
     """
     For a writer's C{queue}, which counted a message as refused, without
     its lock, as the interpreter tore down (a thread frozen for ever holds
     it): count it in the writer's tally of late refusals (see
     L{LateRefusals}), which reports it as the process ends, or at once if
-    it is the first.
+    it is the first.  Deeper in the teardown, once this module's globals
+    (the exit reports among them) are gone, it is reported at once.
 
     @param losses: The writer's L{Losses}: its destination's name, and its
         standard error.
     """
+    if EXIT_REPORTS is None:
+        _now(losses)
+        return
     tally, first = EXIT_REPORTS.late(queue, losses.name(), losses.standardError)
     tally.count(TORN_DOWN)
     if first:

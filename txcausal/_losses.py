@@ -60,6 +60,8 @@ class Losses:
         @param encode: Encodes a report as the sink's lines.
         """
         self._sink = sink
+        # Named once: as the interpreter tears down, repr may be gone.
+        self._name = safe_repr(sink, 200)
         self._encode = encode
         self._lock = threading.Lock()
         self.lost = 0
@@ -76,7 +78,7 @@ class Losses:
         """
         @return: The destination, as reports name it.
         """
-        return safe_repr(self._sink, 200)
+        return self._name
 
     def afterForkInChild(self) -> None:
         """
@@ -171,6 +173,14 @@ class Losses:
         with held(self._lock):
             self.lost += count
 
+    def countTornDown(self) -> None:
+        """
+        Count a message lost as the interpreter tears down, for a caller
+        that found a lock held by a frozen thread: without the lock, which
+        such a thread may hold, and without a builtin, which may be gone.
+        """
+        self.lost += 1
+
     def giveUp(self, count: int) -> None:
         """
         Count C{count} messages given up on, among them those of a write in
@@ -233,7 +243,8 @@ class Losses:
         """
         @return: Whether any report is owed.
         """
-        return bool(self._reports)
+        # Not bool(): as the interpreter tears down, the builtins may be gone.
+        return self._reports != []
 
 
 def failureReport(sink: object, error: BaseException, data: Lines,

@@ -236,6 +236,19 @@ class BoundedQueue:
             feedback, self.refusedFeedback = self.refusedFeedback, 0
         return feedback
 
+    def takeFeedbackAtExit(self) -> Optional[int]:
+        """
+        L{takeFeedback}, once the process is exiting: as the interpreter
+        tears down, it does not wait for the lock (see L{take_lock}).
+
+        @return: The refusals taken, or C{None} if the lock was not taken.
+        """
+        if not take_lock(self._lock):
+            return None
+        feedback, self.refusedFeedback = self.refusedFeedback, 0
+        self._lock.release()
+        return feedback
+
     def takeRefusals(self, quiet: bool = False) -> Tuple[int, int, int]:
         """
         Take the refusal counts not yet reported, leaving what is queued.

@@ -18,7 +18,7 @@ from typing import IO, Any, Callable, Dict, Optional
 
 from orjson import dumps as _dumps
 
-from . import _exitreports, _output
+from . import _exitreports, _output, _teardown
 from ._feedback import FEEDBACK, guards_itself
 from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
@@ -187,6 +187,10 @@ class WriterCore:
                 return
         worker.do(self._drainSoon)
 
+    def _writeDirectAtExit(self, data: bytes) -> None:
+        """See L{txcausal._writerexit.WriterExit._writeDirectAtExit}."""
+        raise NotImplementedError()
+
     def _reportStopped(self, late: bool = False,
                        left: Callable[[float], float] = float) -> None:
         """At exit: see L{txcausal._writerexit.WriterExit._reportStopped}."""
@@ -212,7 +216,11 @@ class WriterCore:
         Write a message on the thread that logs it.  A C{KeyboardInterrupt}
         (Control-C on this thread) is re-raised, the message counted as
         lost, for the destinations to report it and the program to stop.
+        Once the process is exiting, L{_writeDirectAtExit} instead.
         """
+        # Not False: None deep in the teardown, _teardown's globals gone.
+        if _teardown.exiting is not False:
+            return self._writeDirectAtExit(data)
         with self._directLock:
             self._holdForWrites()
             try:
@@ -227,16 +235,12 @@ class WriterCore:
         self._report()
 
     def _holdForWrites(self) -> None:
-        """
-        Take the write lock, for this thread to write to the destination.
-        """
+        """Take the write lock, for this thread to write to the destination."""
         self._forkLock.acquire()
         self._writingThread = _get_ident()
 
     def _releaseAfterWrites(self) -> None:
-        """
-        Undo L{_holdForWrites}.
-        """
+        """Undo L{_holdForWrites}."""
         self._writingThread = None
         self._forkLock.release()
 
@@ -363,9 +367,7 @@ class WriterCore:
                 _output._report_lost(self, report, self._standardError)
 
     def _threaded(self) -> bool:
-        """
-        Whether the writer has a worker, made or due.
-        """
+        """Whether the writer has a worker, made or due."""
         return self._worker is not None or self._workerDue
 
     def _flushBeforeFork(self) -> None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import IO, Callable, Optional
+from typing import IO, Any, Callable, Optional
 
 from . import _exitreports, _output
-from ._losses import _last_resort
+from ._feedback import FEEDBACK
+from ._losses import Losses, _last_resort
+from ._queue import BoundedQueue
+from ._teardown import take_lock
 from ._wire import dropped_message
 from ._writer import Stop
 from ._writercore import WriterCore
@@ -149,6 +152,53 @@ class WriterExit(WriterCore):
             _last_resort(report, self._standardError)
             if toOthers:
                 _output._DEFAULT_LOGGER.write(report)
+
+    def _writeDirectAtExit(
+            self, data: bytes, _take: Callable[[Any], bool] = take_lock,
+            _ident: Callable[[], int] = threading.get_ident,
+            _refuse: Callable[[Losses, BoundedQueue], None] = _exitreports.refuse_torn_down,
+    ) -> None:
+        """
+        L{_writeDirect} once the process is exiting: as the interpreter
+        tears down, it waits for none of its locks (its own, the write
+        lock, the queue's) that a frozen thread holds (see
+        L{txcausal._teardown}): the message is then counted, and reported
+        (see L{txcausal._exitreports.refuse_torn_down}).  Deep in the
+        teardown the modules' globals may be gone: what it uses is bound
+        here.
+        """
+        directLock, forkLock = self._directLock, self._forkLock
+        written = False
+        if _take(directLock):
+            try:
+                if _take(forkLock):
+                    self._writingThread = _ident()
+                    try:
+                        written = self._writeWithFeedback(data)
+                    finally:
+                        self._writingThread = None
+                        forkLock.release()
+            finally:
+                directLock.release()
+        if written:
+            self._report()
+        else:
+            self._losses.countTornDown()
+            _refuse(self._losses, self._queue)
+
+    def _writeWithFeedback(self, data: bytes) -> bool:
+        """
+        For L{_writeDirectAtExit}, holding the writer's locks: take what the
+        destination logged while it wrote, write C{data}, then report that.
+
+        @return: Whether the queue's lock was taken: if not, nothing was.
+        """
+        feedback = self._queue.takeFeedbackAtExit()
+        if feedback is None:
+            return False
+        self._losses.write(data, 1, interruptible=True)
+        self._losses.refused(feedback, FEEDBACK)
+        return True
 
     def _refuseAfterGivingUp(self, data: bytes) -> None:
         """

@@ -9,17 +9,22 @@ error in Deferred" is) is counted and reported as the process ends instead.
 from __future__ import annotations
 
 import io
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import _teardown
+from txcausal import _exitreports, _teardown
 from txcausal._exitreports import TORN_DOWN
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin, run_python
-from ._writer_harness import WriterHarness, isolate_exit_reports, numbered_message
+from ._writer_harness import (
+    ImmediateWorker,
+    WriterHarness,
+    isolate_exit_reports,
+    numbered_message,
+)
 from .test_exitreports import _STOPPED, _HeldLock
 from .test_logwriter_reports import _dropped
 
@@ -99,6 +104,60 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
                           for report in self.endReports(writer)], [(1, TORN_DOWN, True)])
         self.assertEqual((written, writer.dropped), ([], 1))
 
+    def directWriter(self) -> Tuple[ThreadedWriter, List[Dict[str, Any]]]:
+        """
+        @return: A writer that ran and was switched to writing directly (by
+            C{stopThreading}, as its exit handler does), its standard error
+            a L{io.StringIO}, and what it wrote.
+        """
+        writer, written, _ = self.started(createWorker=ImmediateWorker)
+        writer._standardError = io.StringIO()
+        writer.stopThreading()
+        return writer, written
+
+    def test_directHeld(self) -> None:
+        """
+        A writer writing directly (switched to it at exit) waits for none
+        of the locks of a direct write (its own, the write lock, the
+        queue's) that a frozen thread holds: the message is counted and
+        reported at the end, and the next one, with the locks free again,
+        is written.
+        """
+        for name in ("_directLock", "_forkLock", "_queue._lock"):
+            writer, written = self.directWriter()
+            owner, attribute = ((writer._queue, "_lock") if name == "_queue._lock"
+                                else (writer, name))
+            real = getattr(owner, attribute)
+            self.addCleanup(setattr, owner, attribute, real)
+            setattr(owner, attribute, _HeldLock())
+            writer(numbered_message(0))
+            setattr(owner, attribute, real)
+            writer(numbered_message(1))
+            reports = self.endReports(writer)
+            self.assertEqual([(report["count"], report["reason"]) for report in reports],
+                             [(1, TORN_DOWN)], name)
+            self.assertEqual(([message["n"] for message in written], writer.dropped),
+                             ([1], 1), name)
+
+    def test_directHeldDeeper(self) -> None:
+        """
+        Deeper in the teardown, once the modules' globals (the exit reports
+        among them) are gone, such a message is reported at once, on the
+        writer's standard error.
+        """
+        writer, written = self.directWriter()
+        isolate_exit_reports(self)
+        self.patch(_exitreports, "EXIT_REPORTS", None)
+        self.patch(_teardown, "_finalizing", None)
+        self.addCleanup(setattr, writer, "_directLock", writer._directLock)
+        writer._directLock = _HeldLock()  # type: ignore[assignment]
+        writer(numbered_message(0))
+        stream = writer._standardError
+        assert isinstance(stream, io.StringIO)
+        self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
+                          for report in _reports(stream)], [(1, TORN_DOWN, True)])
+        self.assertEqual((written, writer.dropped), ([], 1))
+
     def test_lateLocksHeld(self) -> None:
         """
         The first refusal after the exit reports ran goes on to report
@@ -161,6 +220,37 @@ going = LogsAsItGoes(writer)
 """
 
 
+#: A program whose writer, started and never stopped, is switched to direct
+#: writes by its exit handler; then a thread takes the writer's direct-write
+#: lock and ends (as a daemon thread frozen inside a direct write holds it
+#: for ever), and a C{__del__} logs as the interpreter tears down.
+_DIRECT_HELD_AT_TEARDOWN = """
+import atexit, threading
+
+def holdDirectLock():
+    # Registered before txcausal is imported: runs after its exit handlers.
+    holder = threading.Thread(target=writer._directLock.acquire)
+    holder.start()
+    holder.join()
+
+atexit.register(holdDirectLock)
+
+from txcausal.logwriter import ThreadedWriter
+
+writer = ThreadedWriter(lambda message: None)
+writer.startService()
+
+class LogsAsItGoes:
+    def __init__(self, writer):
+        self.writer = writer
+
+    def __del__(self):
+        self.writer({"message_type": "test:torn_down"})
+
+going = LogsAsItGoes(writer)
+"""
+
+
 class TeardownProcessTests(SynchronousTestCase):
     """
     In a real process, the interpreter's teardown does not hang on a lock
@@ -174,6 +264,18 @@ class TeardownProcessTests(SynchronousTestCase):
         the message is reported on standard error as it ends.
         """
         result = run_python(["-c", _HELD_AT_TEARDOWN], timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        reports = [orjson.loads(line) for line in result.stderr.splitlines()]
+        self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
+                          for report in reports], [(1, TORN_DOWN, True)])
+
+    def test_delLogsWhileDirectHeld(self) -> None:
+        """
+        So for a writer nobody stopped, which writes directly at teardown:
+        a C{__del__} that logs while a frozen thread holds its direct-write
+        lock does not hang the process either.
+        """
+        result = run_python(["-c", _DIRECT_HELD_AT_TEARDOWN], timeout=30)
         self.assertEqual(result.returncode, 0, result.stderr)
         reports = [orjson.loads(line) for line in result.stderr.splitlines()]
         self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
