@@ -181,14 +181,29 @@ class Losses:
         """
         self.lost += 1
 
-    def giveUp(self, count: int) -> None:
+    def giveUp(self) -> Tuple[int, int]:
         """
-        Count C{count} messages given up on, among them those of a write in
-        progress: L{write} counts nothing more for a write begun before.
+        Give up on the destination: L{write} counts nothing more for a
+        write begun before, nor L{_reportCounted} for a report.
+
+        @return: What the write in progress reports, if it is a report (see
+            L{reporting}), and how many messages it holds, read with the
+            give-up, as one step.
         """
         with self._lock:
-            self.lost += count
             self.epoch += 1
+            return self.reporting, self.writing
+
+    def countOnce(self, record: Any, count: int) -> None:
+        """
+        Count C{count} messages given up on, unless C{record} says they were
+        (its C{counted}, then set).
+        """
+        with self._lock:
+            if not record.counted:
+                # One step: no call between, where a signal handler (a
+                # KeyboardInterrupt) could run.
+                self.lost, record.counted = self.lost + count, True
 
     def _failed(self, error: BaseException, data: Lines, count: int) -> None:
         """

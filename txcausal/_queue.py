@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 from . import _teardown
 from ._teardown import take_lock, try_lock
@@ -378,15 +378,17 @@ class BoundedQueue:
             self._taken -= count
             self._size -= size
 
-    def discard(self) -> Tuple[int, int, int]:
+    def discard(self, record: Any) -> None:
         """
         Give up on what is queued: forget it, free its room, and forget the
         refusals not yet reported (those taken with the messages being
         written too).  The next L{put} schedules a drain.
 
-        @return: How many messages were forgotten, how many are being
-            written (taken and not released), and how many refusals were
-            not yet reported.
+        @param record: Given, as its C{lost} before the lock is released
+            (so that a C{KeyboardInterrupt} as this returns loses nothing):
+            how many messages were forgotten, how many are being written
+            (taken and not released), and how many refusals were not yet
+            reported (see L{txcausal._writer.Stop}).
         """
         with self._lock:
             queued = self._count - self._taken
@@ -400,7 +402,7 @@ class BoundedQueue:
             self._count -= queued
             self._size -= size
             self._scheduled = False
-            return queued, self._count, pending
+            record.lost = queued, self._count, pending
 
     def setAccepting(self, accepting: bool) -> None:
         """

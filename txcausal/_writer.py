@@ -233,20 +233,31 @@ class Stop:
     """
     One stop of a writer, and whether it gave up on the destination.
 
+    A give-up is a record that a retry finishes, should a C{KeyboardInterrupt}
+    (Control-C) cut it short: each step is done once, and marked done as it
+    is (see L{txcausal._writerexit.WriterExit._giveUp}).
+
     @ivar gaveUp: Whether it began to give up: its last step, should the
         worker come to it, writes nothing more.
-    @ivar counted: Whether its give-up counted what was lost: until then,
-        a give-up cut short (by Control-C) is done again.
+    @ivar unfinished: Once the give-up began, the messages of the write in
+        progress, and the refusals it reports, if it is a report.
+    @ivar lost: Once the give-up forgot what was queued: how many messages
+        were queued, how many were being written, and how many refusals
+        were not reported yet (see L{txcausal._queue.BoundedQueue.discard}).
+    @ivar counted: Whether its give-up counted what was lost in C{dropped}.
+    @ivar reported: Whether its give-up's report was written.
     @ivar direct: Whether the writer goes on writing on the threads that
         log (C{stopThreading}), still among the destinations.
     @ivar done: Set once the stop's last step ran (see
         L{txcausal.logwriter.ThreadedWriter._finish}).
     """
 
-    __slots__ = ("gaveUp", "counted", "direct", "done")
+    __slots__ = ("gaveUp", "unfinished", "lost", "counted", "reported", "direct", "done")
 
     def __init__(self, direct: bool = False) -> None:
-        self.gaveUp = self.counted = False
+        self.gaveUp = self.counted = self.reported = False
+        self.unfinished: Optional[Tuple[int, int]] = None
+        self.lost: Optional[Tuple[int, int, int]] = None
         self.direct = direct
         self.done = threading.Event()
 

@@ -72,7 +72,7 @@ class WriterExit(WriterCore):
         reports' deadline (see L{txcausal._exitreports.ExitReports.run}).
         """
         stop = self._stopping
-        if (stop is not None and not stop.counted and not self.running
+        if (stop is not None and not stop.reported and not self.running
                 and not stop.done.wait(left(self._exitTimeout))):
             self._giveUp(stop, f"not written within the exit timeout of {self._exitTimeout:g} s"
                                f" of a stop not waited for", toOthers=not late)
@@ -127,8 +127,9 @@ class WriterExit(WriterCore):
         C{unfinished_write} says how many of them were in the write that
         had not returned, which may yet finish.  The stuck worker is left
         to finish on its own; a restart makes another.  A give-up cut short
-        (a C{KeyboardInterrupt}) before it counted what was lost is done
-        again by the next (see L{Stop.counted}).
+        (a C{KeyboardInterrupt}) is finished by the next, which does only
+        the steps not done (see L{Stop}): what is lost is counted once, and
+        reported unless the interrupt came after the report was written.
         """
         stop.gaveUp = True
         self._abandoned = self._writingThread
@@ -136,22 +137,35 @@ class WriterExit(WriterCore):
             worker, self._worker = self._worker, None
         if worker is not None:
             worker.quit()
+        if stop.unfinished is None:
+            stop.unfinished = self._losses.giveUp()
+        if stop.lost is None:
+            self._queue.discard(stop)
+        assert stop.lost is not None
+        queued, inWrite, refusals = stop.lost
+        self._losses.countOnce(stop, queued + inWrite)
+        if not stop.reported:
+            self._reportGivenUp(stop, reason, toOthers)
+
+    def _reportGivenUp(self, stop: Stop, reason: str, toOthers: bool) -> None:
+        """
+        Write the report of L{_giveUp}, then mark C{stop} reported.
+        """
+        assert stop.lost is not None and stop.unfinished is not None
+        queued, inWrite, refusals = stop.lost
         # A report being written counts refusals counted already.
-        inReport = self._losses.reporting
-        unfinished = self._losses.writing + inReport
-        queued, inWrite, refusals = self._queue.discard()
-        self._losses.giveUp(queued + inWrite)
-        stop.counted = True
-        refusals += inReport
-        if queued + inWrite + refusals:
+        inReport, writing = stop.unfinished
+        total = queued + inWrite + refusals + inReport
+        report = None
+        if total:
             # The write that had not returned may yet finish: its messages
             # are counted, and said apart.
-            report = dropped_message(queued + inWrite + refusals, reason,
-                                     destination=self._losses.name(),
-                                     unfinished_write=unfinished)
+            report = dropped_message(total, reason, destination=self._losses.name(),
+                                     unfinished_write=writing + inReport)
             _last_resort(report, self._standardError)
-            if toOthers:
-                _output._DEFAULT_LOGGER.write(report)
+        stop.reported = True
+        if report is not None and toOthers:
+            _output._DEFAULT_LOGGER.write(report)
 
     def _writeDirectAtExit(
             self, data: bytes, _take: Callable[[Any], bool] = take_lock,

@@ -11,12 +11,12 @@ import gc
 import io
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import _exitreports, logwriter
+from txcausal import _exitreports, _losses, _writerexit, logwriter
 from txcausal._exitreports import ExitReports
 from txcausal._queue import BoundedQueue
 from txcausal._writer import Stop
@@ -273,6 +273,44 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         counts = [report["count"] for report in _reportsOf(writer)]
         self.assertEqual((counts, writer.dropped), ([2], 2))
 
+    def test_interruptedAsDiscardReturns(self) -> None:
+        """
+        So for a Control-C as the discard returns, once it forgot what was
+        queued (a signal delivered as it releases the queue's lock): the
+        retry counts and reports it, and what was refused, once.
+        """
+        clock, exitReports = self.clockedExitReports()
+        writer = self.stuckStop(0, _ClockedEvent(clock))
+        writer(numbered_message(10))  # Refused: stopped.
+        self.patch(_InterruptedAsDiscardReturns, "interrupted", [])
+        writer._queue.__class__ = _InterruptedAsDiscardReturns
+        self.assertRaises(KeyboardInterrupt, exitReports.run)
+        counts = [report["count"] for report in _reportsOf(writer)]
+        self.assertEqual((counts, writer.dropped), ([2], 2))
+
+    def test_interruptedWritingGiveUpReport(self) -> None:
+        """
+        So for a Control-C while the give-up's report is written on standard
+        error (a stuck pipe, say): the retry writes the report, counting
+        nothing twice.
+        """
+        clock, exitReports = self.clockedExitReports()
+        writer = self.stuckStop(0, _ClockedEvent(clock))
+        writer(numbered_message(10))  # Refused: stopped.
+        real = _losses._last_resort
+        calls: List[bool] = []
+
+        def interruptedOnce(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
+            if not calls:
+                calls.append(True)
+                raise KeyboardInterrupt()
+            real(report, stream)
+
+        self.patch(_writerexit, "_last_resort", interruptedOnce)
+        self.assertRaises(KeyboardInterrupt, exitReports.run)
+        counts = [report["count"] for report in _reportsOf(writer)]
+        self.assertEqual((counts, writer.dropped), ([2], 2))
+
     def test_stopAfterExitReportsRan(self) -> None:
         """
         A stop made after the exit reports ran (by a later exit handler),
@@ -484,11 +522,27 @@ class _DiscardInterruptedOnce(BoundedQueue):
     __slots__ = ()
     interrupted: List[bool] = []
 
-    def discard(self) -> Tuple[int, int, int]:
+    def discard(self, record: Any) -> None:
         if not self.interrupted:
             self.interrupted.append(True)
             raise KeyboardInterrupt()
-        return BoundedQueue.discard(self)
+        BoundedQueue.discard(self, record)
+
+
+class _InterruptedAsDiscardReturns(BoundedQueue):
+    """
+    A queue whose first L{discard} is cut short by a C{KeyboardInterrupt}
+    as it returns, once it forgot what was queued.
+    """
+
+    __slots__ = ()
+    interrupted: List[bool] = []
+
+    def discard(self, record: Any) -> None:
+        BoundedQueue.discard(self, record)
+        if not self.interrupted:
+            self.interrupted.append(True)
+            raise KeyboardInterrupt()
 
 
 class _WorkingEvent(threading.Event):

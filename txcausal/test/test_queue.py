@@ -6,13 +6,14 @@ really costs in memory, and the pages a batch is written in.
 from __future__ import annotations
 
 import tracemalloc
-from typing import Callable, List, TypeVar
+from typing import Callable, List, Tuple, TypeVar
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._json import FAST_OPTIONS
 from txcausal._queue import ITEM_OVERHEAD, PAGE_SIZE, BoundedQueue, Taken
+from txcausal._writer import Stop
 
 T = TypeVar("T")
 
@@ -220,7 +221,7 @@ class BoundedQueueTests(SynchronousTestCase):
         queue.put(_line(2))
         queue.put(_line(3))
         queue.take()
-        self.assertEqual(queue.discard(), (0, 1, 1))
+        self.assertEqual(_discarded(queue), (0, 1, 1))
         self.assertEqual(queue.settleRefusals(), (0, 0, 0))
 
 
@@ -277,7 +278,17 @@ class PagesTests(SynchronousTestCase):
         chunks, _, _, _ = _taken(queue)
         for n in range(PAGE_SIZE // 50):
             queue.put(_line(n))
-        queued, inWrite, pending = queue.discard()
+        queued, inWrite, pending = _discarded(queue)
         self.assertEqual((queued, inWrite, pending), (PAGE_SIZE // 50, 1, 0))
         self.assertEqual(queue._size, chunks[0][2])
         self.assertIsNone(queue.take())
+
+
+def _discarded(queue: BoundedQueue) -> Tuple[int, int, int]:
+    """
+    @return: What L{BoundedQueue.discard} gives, as a stop's C{lost}.
+    """
+    stop = Stop()
+    queue.discard(stop)
+    assert stop.lost is not None
+    return stop.lost
