@@ -154,15 +154,18 @@ class Losses:
         """
         if count:
             report = dropped_message(count, reason, destination=self.name())
-            epoch = self.epoch
-            self.reporting = count
+            # With the lock, as giveUp reads them: a give-up either counts
+            # this report in its own, or comes after it.
+            with self._lock:
+                epoch, self.reporting = self.epoch, count
+            written = False
             try:
                 written = self.write(self._encode(report), 0)
             finally:
-                self.reporting = 0
-            if not written and epoch == self.epoch and not self._pipeClosed:
                 with self._lock:
-                    self._lostToFailures += count
+                    self.reporting = 0
+                    if not written and epoch == self.epoch and not self._pipeClosed:
+                        self._lostToFailures += count
 
     def count(self, count: int) -> None:
         """

@@ -14,6 +14,7 @@ import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import log_message, remove_destination
+from txcausal._losses import Losses
 from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._wire import exception_name
 from txcausal.logwriter import ThreadedWriter
@@ -365,3 +366,59 @@ class DirectFailureDeadlockTests(SynchronousTestCase):
             thread.join(10)
         self.assertEqual([thread.is_alive() for thread in threads], [False, False])
         self.assertEqual((first.dropped, second.dropped), (1, 1))
+
+
+class _GivingUpLosses(Losses):
+    """
+    L{Losses} with a give-up made by another thread at the first moment it
+    can: when C{epoch} is read while nobody holds the lock (a give-up
+    takes it), once.  C{gaveUp} is what that give-up read.
+    """
+
+    def __init__(self, sink: Any) -> None:
+        self.gaveUp: List[Tuple[int, int]] = []
+        self._epoch = 0
+        super().__init__(sink, orjson.dumps)
+
+    @property  # type: ignore[override]
+    def epoch(self) -> int:
+        epoch = self._epoch
+        if not self.gaveUp and self._lock.acquire(False):
+            self._lock.release()
+            self.gaveUp.append(self.giveUp())
+        return epoch
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self._epoch = epoch
+
+
+class _FailingSink:
+    """
+    A sink whose every write fails.
+    """
+
+    def write(self, data: bytes) -> None:
+        raise OSError("failed")
+
+    def finish(self) -> None:
+        pass
+
+
+class GiveUpDuringReportTests(SynchronousTestCase):
+    """
+    A give-up while a report of refusals is written (by a worker slow, not
+    stuck), and the report fails: its count is counted once, either in the
+    give-up's report or in what the failing destination lost, never in
+    neither.
+    """
+
+    def test_reportCountedOnce(self) -> None:
+        """
+        The refusals a failed report held are carried to the failures' count
+        or read by the give-up, wherever the give-up came in.
+        """
+        losses = _GivingUpLosses(_FailingSink())
+        losses.refused(3, "refused")
+        ((inReport, _),) = losses.gaveUp
+        self.assertEqual(inReport + losses._lostToFailures, 3)
