@@ -380,7 +380,7 @@ class _GivingUpLosses(Losses):
         self._epoch = 0
         super().__init__(sink, orjson.dumps)
 
-    @property  # type: ignore[override]
+    @property
     def epoch(self) -> int:
         epoch = self._epoch
         if not self.gaveUp and self._lock.acquire(False):
