@@ -236,14 +236,16 @@ class BoundedQueue:
             feedback, self.refusedFeedback = self.refusedFeedback, 0
         return feedback
 
-    def takeFeedbackAtExit(self) -> Optional[int]:
+    def takeFeedbackAtExit(
+            self, _take: Callable[[threading.Lock], bool] = take_lock) -> Optional[int]:
         """
         L{takeFeedback}, once the process is exiting: as the interpreter
-        tears down, it does not wait for the lock (see L{take_lock}).
+        tears down, it does not wait for the lock (see L{take_lock}, bound
+        here: this module's globals may be gone by then).
 
         @return: The refusals taken, or C{None} if the lock was not taken.
         """
-        if not take_lock(self._lock):
+        if not _take(self._lock):
             return None
         feedback, self.refusedFeedback = self.refusedFeedback, 0
         self._lock.release()

@@ -239,11 +239,12 @@ class Stop:
 
     @ivar gaveUp: Whether it began to give up: its last step, should the
         worker come to it, writes nothing more.
-    @ivar unfinished: Once the give-up began, the messages of the write in
-        progress, and the refusals it reports, if it is a report.
     @ivar lost: Once the give-up forgot what was queued: how many messages
         were queued, how many were being written, and how many refusals
         were not reported yet (see L{txcausal._queue.BoundedQueue.discard}).
+    @ivar unfinished: Once it then gave up on the destination: the refusals
+        the write in progress reports, if it is a report, and how many
+        messages it holds (see L{txcausal._losses.Losses.giveUp}).
     @ivar counted: Whether its give-up counted what was lost in C{dropped}.
     @ivar reported: Whether its give-up's report was written.
     @ivar direct: Whether the writer goes on writing on the threads that
@@ -252,12 +253,12 @@ class Stop:
         L{txcausal.logwriter.ThreadedWriter._finish}).
     """
 
-    __slots__ = ("gaveUp", "unfinished", "lost", "counted", "reported", "direct", "done")
+    __slots__ = ("gaveUp", "lost", "unfinished", "counted", "reported", "direct", "done")
 
     def __init__(self, direct: bool = False) -> None:
         self.gaveUp = self.counted = self.reported = False
-        self.unfinished: Optional[Tuple[int, int]] = None
         self.lost: Optional[Tuple[int, int, int]] = None
+        self.unfinished: Optional[Tuple[int, int]] = None
         self.direct = direct
         self.done = threading.Event()
 

@@ -137,12 +137,12 @@ class WriterExit(WriterCore):
             worker, self._worker = self._worker, None
         if worker is not None:
             worker.quit()
-        if stop.unfinished is None:
-            stop.unfinished = self._losses.giveUp()
         if stop.lost is None:
             self._queue.discard(stop)
+        if stop.unfinished is None:
+            stop.unfinished = self._losses.giveUp()
         assert stop.lost is not None
-        queued, inWrite, refusals = stop.lost
+        queued, inWrite, _ = stop.lost
         self._losses.countOnce(stop, queued + inWrite)
         if not stop.reported:
             self._reportGivenUp(stop, reason, toOthers)
