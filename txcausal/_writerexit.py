@@ -173,7 +173,7 @@ class WriterExit(WriterCore):
             _refuse: Callable[[Losses, BoundedQueue], None] = _exitreports.refuse_torn_down,
     ) -> None:
         """
-        L{_writeDirect} once the process is exiting: as the interpreter
+        L{WriterCore._writeDirect} once the process is exiting: as the interpreter
         tears down, it waits for none of its locks (its own, the write
         lock, the queue's) that a frozen thread holds (see
         L{txcausal._teardown}): the message is then counted, and reported
