@@ -257,6 +257,28 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         # The writers are reported in no set order: the first loses its report.
         self.assertEqual(sorted(reported)[1:], [(2, 2), (2, 2)])
 
+    def assertGiveUpFinished(self, interrupt: Callable[[ThreadedWriter], object]) -> None:
+        """
+        Give up, at exit, on a stuck stop holding a message, another refused,
+        with C{interrupt(writer)} making a C{KeyboardInterrupt} in the
+        give-up: the exit reports' retry counts both, and reports them once.
+        """
+        clock, exitReports = self.clockedExitReports()
+        writer = self.stuckStop(0, _ClockedEvent(clock))
+        writer(numbered_message(10))  # Refused: stopped.
+        interrupt(writer)
+        self.assertRaises(KeyboardInterrupt, exitReports.run)
+        counts = [report["count"] for report in _reportsOf(writer)]
+        self.assertEqual((counts, writer.dropped), ([2], 2))
+
+    def interruptedQueue(self, queueClass: Any) -> Callable[[ThreadedWriter], object]:
+        """
+        @return: What has C{queueClass}'s discard interrupt a writer's
+            give-up, once.
+        """
+        self.patch(queueClass, "interrupted", [])
+        return lambda writer: setattr(writer._queue, "__class__", queueClass)
+
     def test_interruptedGiveUp(self) -> None:
         """
         A Control-C inside the give-up, once it marked the stop given up on
@@ -264,29 +286,14 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         exit reports from giving up: what was queued, and what was refused,
         is still counted and reported, once.
         """
-        clock, exitReports = self.clockedExitReports()
-        writer = self.stuckStop(0, _ClockedEvent(clock))
-        writer(numbered_message(10))  # Refused: stopped.
-        self.patch(_DiscardInterruptedOnce, "interrupted", [])
-        writer._queue.__class__ = _DiscardInterruptedOnce
-        self.assertRaises(KeyboardInterrupt, exitReports.run)
-        counts = [report["count"] for report in _reportsOf(writer)]
-        self.assertEqual((counts, writer.dropped), ([2], 2))
+        self.assertGiveUpFinished(self.interruptedQueue(_DiscardInterruptedOnce))
 
     def test_interruptedAsDiscardReturns(self) -> None:
         """
         So for a Control-C as the discard returns, once it forgot what was
-        queued (a signal delivered as it releases the queue's lock): the
-        retry counts and reports it, and what was refused, once.
+        queued (a signal delivered as it releases the queue's lock).
         """
-        clock, exitReports = self.clockedExitReports()
-        writer = self.stuckStop(0, _ClockedEvent(clock))
-        writer(numbered_message(10))  # Refused: stopped.
-        self.patch(_InterruptedAsDiscardReturns, "interrupted", [])
-        writer._queue.__class__ = _InterruptedAsDiscardReturns
-        self.assertRaises(KeyboardInterrupt, exitReports.run)
-        counts = [report["count"] for report in _reportsOf(writer)]
-        self.assertEqual((counts, writer.dropped), ([2], 2))
+        self.assertGiveUpFinished(self.interruptedQueue(_InterruptedAsDiscardReturns))
 
     def test_interruptedWritingGiveUpReport(self) -> None:
         """
@@ -294,9 +301,6 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         error (a stuck pipe, say): the retry writes the report, counting
         nothing twice.
         """
-        clock, exitReports = self.clockedExitReports()
-        writer = self.stuckStop(0, _ClockedEvent(clock))
-        writer(numbered_message(10))  # Refused: stopped.
         real = _losses._last_resort
         calls: List[bool] = []
 
@@ -306,10 +310,8 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
                 raise KeyboardInterrupt()
             real(report, stream)
 
-        self.patch(_writerexit, "_last_resort", interruptedOnce)
-        self.assertRaises(KeyboardInterrupt, exitReports.run)
-        counts = [report["count"] for report in _reportsOf(writer)]
-        self.assertEqual((counts, writer.dropped), ([2], 2))
+        self.assertGiveUpFinished(
+            lambda writer: self.patch(_writerexit, "_last_resort", interruptedOnce))
 
     def test_stopAfterExitReportsRan(self) -> None:
         """

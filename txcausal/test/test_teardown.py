@@ -195,6 +195,20 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(writer.dropped, 2)
 
 
+#: The end of the programs below: an object whose C{__del__} logs to
+#: C{writer} as the interpreter tears down.
+_LOGS_AS_IT_GOES = """
+class LogsAsItGoes:
+    def __init__(self, writer):
+        self.writer = writer
+
+    def __del__(self):
+        self.writer({"message_type": "test:torn_down"})
+
+going = LogsAsItGoes(writer)
+"""
+
+
 #: A program whose writer, never started, is logged to by a C{__del__} as
 #: the interpreter tears down, while its queue's lock is held for ever, as
 #: by a daemon thread frozen while it logged (that thread's own frame would
@@ -208,15 +222,6 @@ writer = ThreadedWriter(lambda message: None)
 holder = threading.Thread(target=writer._queue._lock.acquire, daemon=True)
 holder.start()
 holder.join()
-
-class LogsAsItGoes:
-    def __init__(self, writer):
-        self.writer = writer
-
-    def __del__(self):
-        self.writer({"message_type": "test:torn_down"})
-
-going = LogsAsItGoes(writer)
 """
 
 
@@ -239,15 +244,6 @@ from txcausal.logwriter import ThreadedWriter
 
 writer = ThreadedWriter(lambda message: None)
 writer.startService()
-
-class LogsAsItGoes:
-    def __init__(self, writer):
-        self.writer = writer
-
-    def __del__(self):
-        self.writer({"message_type": "test:torn_down"})
-
-going = LogsAsItGoes(writer)
 """
 
 
@@ -263,7 +259,7 @@ class TeardownProcessTests(SynchronousTestCase):
         thread holds the writer's queue's lock, does not hang the process:
         the message is reported on standard error as it ends.
         """
-        result = run_python(["-c", _HELD_AT_TEARDOWN], timeout=30)
+        result = run_python(["-c", _HELD_AT_TEARDOWN + _LOGS_AS_IT_GOES], timeout=30)
         self.assertEqual(result.returncode, 0, result.stderr)
         reports = [orjson.loads(line) for line in result.stderr.splitlines()]
         self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
@@ -275,7 +271,7 @@ class TeardownProcessTests(SynchronousTestCase):
         a C{__del__} that logs while a frozen thread holds its direct-write
         lock does not hang the process either.
         """
-        result = run_python(["-c", _DIRECT_HELD_AT_TEARDOWN], timeout=30)
+        result = run_python(["-c", _DIRECT_HELD_AT_TEARDOWN + _LOGS_AS_IT_GOES], timeout=30)
         self.assertEqual(result.returncode, 0, result.stderr)
         reports = [orjson.loads(line) for line in result.stderr.splitlines()]
         self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
