@@ -129,7 +129,8 @@ class BoundedQueue:
         # the common case tested first, measured a third cheaper than
         # "with self._lock" and the refusals first.
         lock = self._lock
-        if not _teardown.exiting:
+        # Not just false: None deep in the teardown, _teardown's globals gone.
+        if _teardown.exiting is False:
             lock.acquire()
         elif not self._waitForLock():
             return False
@@ -157,7 +158,8 @@ class BoundedQueue:
         L{put} for a sink that is not batched: C{item} is kept on its own.
         """
         lock = self._lock
-        if not _teardown.exiting:
+        # Not just false: None deep in the teardown, _teardown's globals gone.
+        if _teardown.exiting is False:
             lock.acquire()
         elif not self._waitForLock():
             return False
@@ -174,13 +176,15 @@ class BoundedQueue:
         finally:
             lock.release()
 
-    def _waitForLock(self) -> bool:
+    def _waitForLock(self, take_lock: Callable[[threading.Lock], bool] = take_lock) -> bool:
         """
         For L{put}, once the process is exiting: take the lock, waiting for
         another thread that holds it, unless the interpreter is tearing
         down (see L{txcausal._teardown}); then count the message as
         refused, without the lock, and call C{tornDown}, to report it.
 
+        @param take_lock: L{txcausal._teardown.take_lock}, bound here: deep
+            in the teardown this module's globals are gone.
         @return: Whether the lock was taken.
         """
         if take_lock(self._lock):
