@@ -41,7 +41,7 @@ from ._stream_state import StreamState
 from ._tail import FileFollower
 from ._tail_files import Generation, OpenFiles, Piece, StartThread, daemon_thread
 from ._twisted_records import REPEAT_FIELD, Repeats
-from ._view_index import QueryStopped, TaskIndex
+from ._view_index import QueryStopped, TaskIndex, _never
 from ._view_source import ITaskSource, LoadedTask, RunInThread, Search, off_reactor, only_task
 from ._wire import TASK_UUID_FIELD
 
@@ -248,9 +248,11 @@ class LogFiles:
 
     # Viewing
 
-    def load(self, uuid: str) -> "Deferred[Optional[LoadedTask]]":
+    def load(self, uuid: str, stop: Callable[[], bool] = _never
+             ) -> "Deferred[Optional[LoadedTask]]":
         """
-        Read task C{uuid} back from the files, in a thread.
+        Read task C{uuid} back from the files, in a thread.  It stops
+        before its next message once C{stop} says so (L{QueryStopped}).
         """
         refs = self.index.refs_of(uuid, _copy_refs)
         summary = self.index.get(uuid)
@@ -259,14 +261,17 @@ class LogFiles:
 
             return succeed(None)
         generations = list(self._files.generations)
-        return self._run(lambda: self._load(uuid, refs, generations))
+        return self._run(lambda: self._load(uuid, refs, generations, stop))
 
-    def _load(self, uuid: str, refs: Any, generations: List[Generation]) -> LoadedTask:
+    def _load(self, uuid: str, refs: Any, generations: List[Generation],
+              stop: Callable[[], bool]) -> LoadedTask:
         messages: List[Message] = []
         sources: Dict[int, int] = {}
         unavailable = 0
         reader = MessageReader(max_line=self.max_line)
         for i in range(0, len(refs), 2):
+            if stop():
+                raise QueryStopped()
             generation = generations[refs[i] >> _SHIFT]
             length, repeat = refs[i + 1] & _OFFSET_MASK, refs[i + 1] >> _SHIFT
             try:

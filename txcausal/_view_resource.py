@@ -253,9 +253,11 @@ class TaskViewResource(Resource):
             C{Clock} in tests), in-line, in the reactor's thread (see
             L{off_reactor<txcausal._view_source.off_reactor>}).  The
             queries in flight when the reactor begins to stop (a C{before}
-            C{shutdown} trigger) stop before their next run of tasks, so
-            that the thread pool stops promptly; their requests are
-            answered C{503}, if the reactor still delivers the answer.
+            C{shutdown} trigger) stop before their next run of tasks, and
+            the searches and task loads of the source before their next
+            batch or message, so that the thread pool stops promptly;
+            their requests are answered C{503}, if the reactor still
+            delivers the answer.
         """
         Resource.__init__(self)  # type: ignore[no-untyped-call]
         if reactor is None:
@@ -397,7 +399,8 @@ class TaskViewResource(Resource):
                 return 404, {"error": "no such task"}
             return 200, task_json(loaded, search)
 
-        return self._later(request, self._source.load(uuid).addCallback(tree))
+        loading = self._source.load(uuid, stop=self._stopping.is_set)
+        return self._later(request, loading.addCallback(tree))
 
     def _status(self) -> Dict[str, Any]:
         return self._source.status()

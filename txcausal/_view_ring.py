@@ -6,14 +6,14 @@ in memory, for the web view to show as they happen.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import cooperate
 from zope.interface import implementer
 
 from ._interfaces import IDestination
-from ._view_index import TaskIndex
+from ._view_index import TaskIndex, _never
 from ._view_source import Cooperate, ITaskSource, LoadedTask, Predicate, Search, only_task
 from ._wire import TASK_UUID_FIELD
 
@@ -74,9 +74,11 @@ class TaskRing:
                 summary.dropped += 1
             summary.note(copy, 0)
 
-    def load(self, uuid: str) -> "Deferred[Optional[LoadedTask]]":
+    def load(self, uuid: str, stop: Callable[[], bool] = _never
+             ) -> "Deferred[Optional[LoadedTask]]":
         """
-        The kept messages of task C{uuid}, as a tree.
+        The kept messages of task C{uuid}, as a tree, at once: nothing is
+        read, so C{stop} is not needed.
         """
         messages = self.index.refs_of(uuid, list)
         summary = self.index.get(uuid)

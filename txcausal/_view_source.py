@@ -131,10 +131,13 @@ class ITaskSource(Interface):
 
     index = Attribute("The L{TaskIndex<txcausal._view_index.TaskIndex>} of the tasks.")
 
-    def load(uuid: str) -> "Deferred[Optional[LoadedTask]]":
+    def load(uuid: str, stop: Callable[[], bool] = _never) -> "Deferred[Optional[LoadedTask]]":
         """
         Read task C{uuid} back in full.
 
+        @param stop: Tells a load done off the reactor thread to stop
+            (failing with L{QueryStopped<txcausal._view_index.QueryStopped>})
+            before it reads its next message: the reactor is stopping.
         @return: A L{twisted.internet.defer.Deferred} firing with the task, or C{None} if unknown.
         """
 

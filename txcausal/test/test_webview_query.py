@@ -254,3 +254,75 @@ class FileSearchStoppedTests(FilesTestCase):
         answer = self.successResultOf(response)
         self.assertEqual((answer.code, self.successResultOf(answer.json())),
                          (503, {"error": "the server is stopping"}))
+
+
+class FileLoadStoppedTests(FilesTestCase):
+    """
+    A task load of L{LogFiles} on the thread pool stops before its next
+    message once the reactor begins to stop, as the searches do.
+    """
+
+    def files(self, runInThread: Any) -> LogFiles:
+        """
+        L{LogFiles} of a file holding task C{t} of three messages, read,
+        its loads run by C{runInThread}.
+        """
+        path = self.dir / "t.log"
+        path.write_bytes(b"".join(
+            orjson.dumps(message("t", [n], float(n), message_type="m")) + b"\n"
+            for n in range(1, 4)))
+        files = LogFiles([str(path)], self.clock, runInThread=runInThread,
+                         startThread=run_now)
+        self.addCleanup(files.close)
+        files.readAvailable()
+        return files
+
+    def test_stopsBetweenMessages(self) -> None:
+        """
+        Told to stop while it reads a task back, the load raises
+        L{QueryStopped} before its next message is read.
+        """
+        files = self.files(maybeDeferred)
+        looks: List[int] = []
+
+        def stop() -> bool:
+            looks.append(1)
+            return len(looks) == 2
+
+        self.failureResultOf(files.load("t", stop=stop), QueryStopped)
+        self.assertEqual(len(looks), 2)
+
+    def ask(self, stop: bool) -> Tuple[int, Any]:
+        """
+        Ask for task C{t} through a resource whose worker runs later,
+        after the reactor begins to stop if C{stop}; the answer.
+        """
+        worker = MemoryWorker()
+        reactor = MemoryReactorClock()
+        stub = StubTreq(TaskViewResource(self.files(worker), reactor, runInThread=worker))
+        response = stub.get(ROOT + "api/task/t")
+        stub.flush()
+        self.assertNoResult(response)
+        if stop:
+            for trigger, args, kwargs in reactor.triggers["before"]["shutdown"]:
+                trigger(*args, **kwargs)
+        worker.run()
+        stub.flush()
+        answer = self.successResultOf(response)
+        return answer.code, self.successResultOf(answer.json())
+
+    def test_loadAnswered503AtShutdown(self) -> None:
+        """
+        A task load waiting for the thread pool when the reactor begins to
+        stop is answered 503, the server stopping.
+        """
+        self.assertEqual(self.ask(stop=True), (503, {"error": "the server is stopping"}))
+
+    def test_loadedBeforeShutdown(self) -> None:
+        """
+        Before the reactor stops, a task load runs to its end: every
+        message is read back.
+        """
+        code, body = self.ask(stop=False)
+        self.assertEqual((code, body["task_uuid"], body["unavailable"]), (200, "t", 0))
+        self.assertEqual(len(body["children"]) + len(body["strays"]), 3)
