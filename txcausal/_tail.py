@@ -91,6 +91,12 @@ class FileFollower(NameFollower):
         for generation in list(self.active):
             if budget is not None and budget <= 0:
                 break
+            if generation.undecided:
+                generation = self._decide(generation)
+                if generation.undecided:  # Nothing to read yet.
+                    generation.idle += 1
+                    self._at_end(generation, None, pieces)
+                    continue
             copying = generation.spill is not None and not generation.spill.done
             read = self._read(generation, budget, pieces)
             if budget is not None:

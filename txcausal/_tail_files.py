@@ -5,8 +5,8 @@ L{Generation} read by position (from any thread), the lines read as
 L{Piece}s, and the L{OpenFiles} that number them and keep the retired ones
 open, up to a bound, so that their messages can still be read back.
 Compressed files and standard input are copied by a thread (L{Spill}) to
-an unnamed temporary file, read like any other.  Only regular files are
-opened (L{open_regular}).
+an unnamed temporary file, read like any other.  How they are opened is
+L{txcausal._tail_open}'s.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import os
 import threading
 from collections import deque
 from contextlib import nullcontext
-from stat import S_ISDIR, S_ISREG
 from typing import (
     IO,
     BinaryIO,
@@ -34,17 +33,9 @@ from attrs import define, field, frozen
 from orjson import JSONDecodeError, loads
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
-from ._source import _GZIP_MAGIC, CHUNK_BYTES, LineSplitter, wrap_stream
+from ._source import CHUNK_BYTES, LineSplitter, wrap_stream
 from ._stream_state import StreamState
-from ._tail_rotated import (
-    Fingerprint,
-    Identity,
-    Numbered,
-    Stat,
-    fingerprint,
-    identity,
-    numbered_files,
-)
+from ._tail_rotated import Fingerprint, Identity, Stat, fingerprint
 from ._twisted_records import Repeats
 
 StartThread = Callable[[Callable[[], None]], None]
@@ -109,6 +100,9 @@ class Generation:
     @ivar idle: How many looks in a row found nothing new.
     @ivar closed_as: The file's fingerprint when it was closed (its inode
         number may then be given to another file).
+    @ivar undecided: Whether it is still to be told compressed or not (it
+        had too few bytes for that when opened): nothing is read of it
+        meanwhile.
     @ivar stat: Reads the status of its descriptor.
     """
 
@@ -124,6 +118,7 @@ class Generation:
     idle: int = 0
     mark: bytes = b""
     closed_as: Optional[Fingerprint] = None
+    undecided: bool = False
     stat: Stat = os.stat
     _lock: threading.Lock = field(factory=threading.Lock, init=False)
 
@@ -333,83 +328,6 @@ def generation_size(generation: Optional[Generation]) -> Optional[int]:
         return None
 
 
-@frozen
-class Opened:
-    """
-    A regular file opened, not read yet.
-
-    @ivar fd: Its descriptor.
-    @ivar stat: Its status, read from the descriptor.
-    @ivar compressed: Whether it starts as gzip does.
-    """
-
-    fd: int
-    stat: os.stat_result
-    compressed: bool
-
-
-def open_regular(path: str, stat: Stat, status: Optional[os.stat_result] = None) -> Opened:
-    """
-    Open the regular file at C{path}, not to read it yet.
-
-    @param stat: Reads the status of a path or descriptor.
-    @param status: The file's status, if it was read already.
-    @raise OSError: If it cannot be opened, or is not a regular file
-        (a FIFO, which opening would wait on, or a directory).
-    """
-    _regular(status if status is not None else stat(path))
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    try:
-        opened = _regular(stat(fd))  # Replaced meanwhile?
-        compressed = os.pread(fd, 2, 0) == _GZIP_MAGIC
-    except BaseException:
-        os.close(fd)
-        raise
-    return Opened(fd, opened, compressed)
-
-
-def find_copy(current: Generation, numbered: List[Numbered], known: Set[Fingerprint],
-              stat: Stat) -> Optional[Tuple[Numbered, Opened]]:
-    """
-    The copy of C{current} made before it was emptied in place: the newest
-    of the C{numbered} files not C{known} when it was opened, if it is at
-    least as long as what was read and holds the bytes last read at the
-    same place.
-
-    @param stat: Reads the status of a path or descriptor.
-    @return: That file, and the file opened; C{None} if there is none.
-    """
-    mark, end = current.mark, current.offset
-    new = [f for f in numbered if fingerprint(f.stat) not in known]
-    if not mark or not new or new[0].stat.st_size < end:
-        return None
-    try:
-        opened = open_regular(new[0].path, stat)
-    except OSError:
-        return None
-    try:
-        if (identity(opened.stat) == identity(new[0].stat) and not opened.compressed
-                and os.pread(opened.fd, len(mark), end - len(mark)) == mark):
-            return new[0], opened
-    except OSError:
-        pass
-    os.close(opened.fd)
-    return None
-
-
-def _regular(stat: os.stat_result) -> os.stat_result:
-    """
-    C{stat}, if it is a regular file's.
-
-    @raise OSError: If it is not.
-    """
-    if S_ISDIR(stat.st_mode):
-        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
-    if not S_ISREG(stat.st_mode):
-        raise OSError(errno.EINVAL, "not a regular file")
-    return stat
-
-
 def whole_json(line: Optional[bytes]) -> bool:
     """
     Whether C{line} is a whole JSON object (a message its writer finished,
@@ -422,29 +340,3 @@ def whole_json(line: Optional[bytes]) -> bool:
     except JSONDecodeError:
         return False
     return True
-
-
-def open_numbered(middle: Numbered, path: str, stat: Stat) -> Opened:
-    """
-    Open the numbered file C{middle} of the file at C{path}: at its own
-    path, or, if it is no longer there (rotated again meanwhile), at its
-    new number.
-
-    @raise OSError: If it cannot be opened, or was not found.
-    """
-    wanted = identity(middle.stat)
-    try:
-        opened = open_regular(middle.path, stat)
-    except OSError:
-        pass  # Rotated again; another file (of any kind) may be there now.
-    else:
-        if identity(opened.stat) == wanted:
-            return opened
-        os.close(opened.fd)
-    for found in numbered_files(path, stat):
-        if identity(found.stat) == wanted:
-            opened = open_regular(found.path, stat)
-            if identity(opened.stat) == wanted:
-                return opened
-            os.close(opened.fd)
-    raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))

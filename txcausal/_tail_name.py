@@ -15,17 +15,8 @@ from typing import IO, Dict, List, Optional, Set
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import DEFAULT_MAX_LINE_BYTES
-from ._tail_files import (
-    Generation,
-    Opened,
-    OpenFiles,
-    Piece,
-    StartThread,
-    daemon_thread,
-    find_copy,
-    open_numbered,
-    open_regular,
-)
+from ._tail_files import MARK_BYTES, Generation, OpenFiles, Piece, StartThread, daemon_thread
+from ._tail_open import Opened, compressed_at, find_copy, open_numbered, open_regular
 from ._tail_rotated import (
     Fingerprint,
     Identity,
@@ -100,6 +91,9 @@ class NameFollower:
         #: its own), kept while it is there so that its inode number, not
         #: given to another file meanwhile, tells it.
         self._held: Optional[int] = None
+        #: The last bytes of the held file when it was opened, before its
+        #: size then: no longer there, it was truncated in place.
+        self._held_mark = b""
         #: Whether a change of the compressed file at the name was reported.
         self._told_changed = False
         #: The files seen that could not be opened, and why (already
@@ -134,6 +128,20 @@ class NameFollower:
 
         @return: Whether it is read.
         """
+        if not self._read_name(opened, at):
+            return False
+        if numbered is None:
+            numbered = numbered_files(self.path, self._stat)
+        self._known = {fingerprint(f.stat) for f in numbered}
+        return True
+
+    def _read_name(self, opened: Opened, at: Optional[Identity] = None) -> bool:
+        """
+        Read the file C{opened} at the name from now on (see L{_take_name}),
+        keeping it open if it is compressed.
+
+        @return: Whether it is read.
+        """
         try:
             held = os.dup(opened.fd) if opened.compressed else None
         except OSError as e:
@@ -150,9 +158,7 @@ class NameFollower:
         self._fail(None)
         self._hold(held)
         self._at_name, self._told_changed = opened.stat, False
-        if numbered is None:
-            numbered = numbered_files(self.path, self._stat)
-        self._known = {fingerprint(f.stat) for f in numbered}
+        self._held_mark = b"" if held is None else _mark_before(held, opened.stat.st_size)
         return True
 
     def _hold(self, fd: Optional[int], replaced: bool = True) -> None:
@@ -197,8 +203,43 @@ class NameFollower:
             return generation
         generation = self.files.add(self._source, self.name, opened.fd,
                                     identity(opened.stat), self._max_line, self._stat)
+        generation.undecided = opened.compressed is None
         self.active.append(generation)
         return generation
+
+    def _decide(self, generation: Generation) -> Generation:
+        """
+        Tell whether C{generation}, opened before it had its first bytes,
+        is compressed, if it has them now: not, it is read on; compressed,
+        it is read through a decompressed copy instead, in its place (and
+        kept open, at the name).
+
+        @return: What to read in its place: itself (still undecided, if
+            its first bytes are not there yet), or its copy.
+        """
+        try:
+            compressed = compressed_at(generation.fd)
+            if not compressed:
+                generation.undecided = compressed is None
+                return generation
+            opened = Opened(os.dup(generation.fd), self._stat(generation.fd), True)
+        except OSError as e:
+            self._fail(e)
+            return generation
+        place, at_name = self.active.index(generation), generation is self._current
+        if at_name:
+            if not self._read_name(opened):
+                return generation
+        else:
+            try:
+                self._start(opened)
+            except OSError as e:
+                self._fail(e)
+                return generation
+        copy = self.active.pop()
+        self.active[place] = copy
+        generation.close()  # Nothing was read from it: no message to show.
+        return copy
 
     def _spill(self, stream: IO[bytes]) -> Generation:
         generation = self.files.add_copy(self._source, self.name, stream, self.path != "-",
@@ -267,7 +308,11 @@ class NameFollower:
         """
         if current.identity is None:
             assert self._at_name is not None
-            if fingerprint(stat) != fingerprint(self._at_name):
+            if fingerprint(stat) == fingerprint(self._at_name):
+                return
+            if self._rewritten(stat):
+                self._truncated_compressed()
+            else:
                 self._changed()
             return
         try:
@@ -302,6 +347,34 @@ class NameFollower:
         self._current = None
         self._open_first()
 
+    def _rewritten(self, stat: os.stat_result) -> bool:
+        """
+        Whether the compressed file at the name, now C{stat}, was truncated
+        in place since it was opened: it is shorter than it was then, or
+        its bytes before that size are not the same.
+        """
+        before, mark, held = self._at_name, self._held_mark, self._held
+        assert before is not None
+        if stat.st_size < before.st_size:
+            return True
+        return held is not None and _mark_before(held, before.st_size) != mark
+
+    def _truncated_compressed(self) -> None:
+        """
+        The compressed file at the name was truncated in place: its copy
+        is read to its end and retired, as a file rotated away is; the
+        file is read again from its start, through a new copy.  What was
+        added to it after it was decompressed, and then cut, was not read:
+        that is reported.
+        """
+        self.rotations += 1
+        self._hold(None, replaced=False)
+        self._report(LineError(self.name, 0, "compressed, truncated; reading it again from the"
+                               " start: what was added to it after it was decompressed,"
+                               " before the truncation, may have been missed"))
+        self._current = None
+        self._open_first()
+
     def _open_missed(self, numbered: List[Numbered], previous: Optional[Identity],
                      at_name: Identity) -> None:
         """
@@ -333,3 +406,15 @@ class NameFollower:
             self._unreadable[at] = reason
             self._report(LineError(middle.path, 0, "a file rotated away between two looks,"
                                    f" not read: {reason}"))
+
+
+def _mark_before(fd: int, end: int) -> bytes:
+    """
+    The last bytes of the file C{fd} before offset C{end} (none if it
+    cannot be read): as many as L{MARK_BYTES}.
+    """
+    start = max(0, end - MARK_BYTES)
+    try:
+        return os.pread(fd, end - start, start)
+    except OSError:
+        return b""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import subprocess
 from typing import Callable, List, Union
 
 from twisted.trial.unittest import SkipTest
@@ -16,6 +18,9 @@ from txcausal.test.test_follow_rotated import FollowerCase, flat
 
 #: The open descriptors of this process.
 FDS = "/proc/self/fd"
+#: The report of the compressed file at the name truncated in place.
+TRUNCATED = ("log: compressed, truncated; reading it again from the start: what was added to it"
+             " after it was decompressed, before the truncation, may have been missed")
 
 
 def still_open(inode: int) -> bool:
@@ -292,3 +297,178 @@ class CompressedNotCopiedTests(FollowerCase):
         self.path.write_bytes(gzip.compress(b"b\n"))
         undo = self.noSpace()
         self.notListedUntilCopied(undo)
+
+
+class UndecidedTests(FollowerCase):
+    """
+    Tests for L{FileFollower} when a file is opened before it has its
+    first bytes: its kind (compressed or not) is decided by them, once
+    they are there, and it is read accordingly.
+    """
+
+    def test_emptyThenCompressedRead(self) -> None:
+        """
+        A file at the name empty when first opened, then given gzip data
+        (C{app | gzip > log} started after the follower), is read
+        decompressed; nothing is reported.
+        """
+        self.path.touch()
+        self.assertEqual(flat(self.follower.read()), [])
+        self.append(gzip.compress(b"a\nb\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a", b"b"])
+        self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [])
+
+    def test_firstByteOfMagicWaits(self) -> None:
+        """
+        A file holding only the first byte of gzip's magic number is not
+        read: its kind is decided at the next byte.
+        """
+        data = gzip.compress(b"a\n")
+        self.append(data[:1])
+        self.assertEqual(flat(self.follower.read()), [])
+        self.append(data[1:])
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.assertEqual(self.reasons(), [])
+
+    def test_emptyThenPlainRead(self) -> None:
+        """
+        A file empty when first opened, then given plain lines, is read by
+        position as any other.
+        """
+        self.path.touch()
+        self.assertEqual(flat(self.follower.read()), [])
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(self.reasons(), [])
+
+    def test_emptyRotatedAwayThenCompressed(self) -> None:
+        """
+        An empty file rotated away, then given gzip data by its writer, is
+        read decompressed, before the file at the name.
+        """
+        self.path.touch()
+        self.assertEqual(flat(self.follower.read()), [])
+        self.rotate()
+        self.append(b"b\n")
+        self.append(gzip.compress(b"a\n"), self.numbered(1))
+        self.assertEqual(flat(self.follower.read()), [b"a", b"b"])
+        self.assertEqual(self.reasons(), [])
+
+    def test_decidedThenRotated(self) -> None:
+        """
+        A file found compressed once it had its first bytes is then
+        watched as any compressed file at the name: the file that replaces
+        it is read, and nothing is reported.
+        """
+        self.path.touch()
+        self.follower.read()
+        self.append(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual((self.follower.rotations, self.reasons()), (1, []))
+
+    def test_emptyRotatedAwayRetired(self) -> None:
+        """
+        An empty file rotated away that stays empty is retired, as any
+        file rotated away that no longer grows.
+        """
+        self.path.touch()
+        self.follower.read()
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        [empty, _] = self.follower.active
+        for _ in range(RETIRE_AFTER):
+            self.follower.read()
+        self.assertEqual((len(self.follower.active), empty.fd), (1, -1))
+
+    def test_gzipCommandStartedAfter(self) -> None:
+        """
+        The user's case, with the real C{gzip} command writing to the file
+        at the name after the follower opened it empty.
+        """
+        gzip_command = shutil.which("gzip")
+        if gzip_command is None:
+            raise SkipTest("needs the gzip command")
+        self.path.touch()
+        self.assertEqual(flat(self.follower.read()), [])
+        with open(self.path, "ab") as log:
+            subprocess.run([gzip_command, "-c"], input=b"a\nb\n", stdout=log, check=True)
+        self.assertEqual(flat(self.follower.read()), [b"a", b"b"])
+        self.assertEqual(self.reasons(), [])
+
+
+class RewrittenInPlaceTests(FollowerCase):
+    """
+    Tests for L{FileFollower} when the compressed file at the name is
+    truncated and written again, keeping its inode.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+
+    def test_rewrittenRead(self) -> None:
+        """
+        Rewritten with another gzip stream, the file is read again from
+        its start; the truncation is reported once.
+        """
+        self.path.write_bytes(gzip.compress(b"b\nc\n" * 50))
+        self.assertEqual(flat(self.follower.read()), [b"b", b"c"] * 50)
+        self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [TRUNCATED])
+        self.assertEqual(self.follower.rotations, 1)
+
+    def test_rewrittenShorterRead(self) -> None:
+        """
+        Rewritten with a shorter gzip stream, the file is read again from
+        its start too.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n" * 1000))
+        self.assertEqual(flat(self.follower.read()), [b"a"] * 1000)
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(self.reasons(), [TRUNCATED, TRUNCATED])
+
+    def test_emptiedThenWritten(self) -> None:
+        """
+        Emptied at a look and written later (C{app | gzip > log} started
+        again), the file is read again from its start once it has data;
+        the truncation is reported once.
+        """
+        self.path.write_bytes(b"")
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.append(gzip.compress(b"b\n"))
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(self.reasons(), [TRUNCATED])
+
+    def test_rewrittenPlainRead(self) -> None:
+        """
+        Rewritten with plain lines, the file is read by position from its
+        start.
+        """
+        self.path.write_bytes(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual(self.reasons(), [TRUNCATED])
+
+    def test_rewrittenThenRotated(self) -> None:
+        """
+        Read again after its rewriting, then rotated away: not read a third
+        time, and the file that replaces it is read; the change is not
+        reported.
+        """
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.rotate()
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual(self.reasons(), [TRUNCATED])

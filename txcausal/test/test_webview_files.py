@@ -122,6 +122,24 @@ class JoinTests(FilesTestCase):
         files.close()
         self.assertFalse(still_open(os.stat(packed).st_ino))
 
+    def test_compressedOnceItHasData(self) -> None:
+        """
+        A file empty when the view opened it, then given gzip data, is
+        read decompressed: its tasks are listed and shown, and nothing is
+        reported.
+        """
+        lines = b"".join(orjson.dumps(m) + b"\n" for m in server_messages())
+        plain, packed = self.dir / "plain.log", self.dir / "server.log"
+        plain.write_bytes(lines)
+        packed.touch()
+        files = self.source(packed)
+        packed.write_bytes(gzip.compress(lines))
+        files.readAvailable()
+        self.assertEqual(self.uuids(files), self.uuids(self.source(plain)))
+        self.assertEqual(list(self.load(files, JOINED).task.messages()),
+                         list(self.load(self.source(plain), JOINED).task.messages()))
+        self.assertEqual((files.errors, files.file_problems), (0, 0))
+
     def test_compressedStdin(self) -> None:
         """
         Compressed standard input is decompressed, as the other commands
