@@ -40,7 +40,9 @@ in its file is known (see L{txcausal._stream_state}).
     the files newer than a compressed one wait until its copy is done.  One
     at the name is kept open while it is there (its inode number then
     tells it) and checked for replacement too; a change in it, and a
-    stream cut short, are reported once.
+    stream cut short, are reported once; truncated in place, it is read
+    again from its start (reported).  A file is told compressed by its
+    first bytes: one opened before it has them is not read until then.
   - Retired files stay open, up to a bound (L{OpenFiles}), so that their
     messages can still be read back by position; past it the oldest is
     closed.
