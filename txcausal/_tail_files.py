@@ -56,12 +56,18 @@ def daemon_thread(target: Callable[[], None]) -> None:
 class Spill:
     """
     A thread's copy of a stream into a temporary file.
+
+    @ivar mark: For a file, an offset and the bytes before it when it was
+        opened (see L{mark_before}): no longer there once it is copied, it
+        was truncated meanwhile, and what was copied may be another
+        content (an error).
     """
 
     file: IO[bytes]
     done: bool = False
     error: Optional[str] = None
     reported: bool = False  # Its error, through the follower's on_error.
+    mark: Tuple[int, bytes] = (0, b"")
 
     def copy(self, stream: IO[bytes], close: bool = False) -> None:
         """
@@ -80,6 +86,9 @@ class Spill:
                 for chunk in iter(lambda: read(1 << 16), b""):
                     self.file.write(chunk)
                     self.file.flush()
+                end, mark = self.mark
+                if mark and mark_before(stream.fileno(), end) != mark:
+                    self.error = "truncated while it was decompressed"
         except Exception as e:  # Reported in the status, never raised.
             self.error = f"{type(e).__name__}: {e}"
         finally:
@@ -259,19 +268,21 @@ class OpenFiles:
         return generation
 
     def add_copy(self, source: int, name: str, stream: IO[bytes], close: bool, max_line: int,
-                 stat: Stat, startThread: StartThread) -> Generation:
+                 stat: Stat, startThread: StartThread, mark: Tuple[int, bytes] = (0, b"")
+                 ) -> Generation:
         """
         A decompressed copy of C{stream} (see L{Spill}), made by a thread
         started with C{startThread}, to read as it comes.
 
         @param close: Whether C{stream} is closed once copied (or now, if
             the copy cannot be made).
+        @param mark: See L{Spill.mark}.
         @raise OSError: If the temporary file cannot be made.
         """
         import tempfile  # Only for compressed files and standard input.
 
         try:
-            spill = Spill(tempfile.TemporaryFile(prefix="txcausal-"))
+            spill = Spill(tempfile.TemporaryFile(prefix="txcausal-"), mark=mark)
             try:
                 fd = os.dup(spill.file.fileno())
             except OSError:
@@ -317,6 +328,18 @@ class OpenFiles:
         for generation in self.generations:
             if source is None or generation.source == source:
                 generation.close()
+
+
+def mark_before(fd: int, end: int) -> bytes:
+    """
+    The last bytes of the file C{fd} before offset C{end} (none if it
+    cannot be read): as many as L{MARK_BYTES}.
+    """
+    start = max(0, end - MARK_BYTES)
+    try:
+        return os.pread(fd, end - start, start)
+    except OSError:
+        return b""
 
 
 def generation_size(generation: Optional[Generation]) -> Optional[int]:

@@ -11,11 +11,18 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import IO, Dict, List, Optional, Set
+from typing import IO, Dict, List, Optional, Set, Tuple
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import DEFAULT_MAX_LINE_BYTES
-from ._tail_files import MARK_BYTES, Generation, OpenFiles, Piece, StartThread, daemon_thread
+from ._tail_files import (
+    Generation,
+    OpenFiles,
+    Piece,
+    StartThread,
+    daemon_thread,
+    mark_before,
+)
 from ._tail_open import Opened, compressed_at, find_copy, open_numbered, open_regular
 from ._tail_rotated import (
     Fingerprint,
@@ -91,9 +98,6 @@ class NameFollower:
         #: its own), kept while it is there so that its inode number, not
         #: given to another file meanwhile, tells it.
         self._held: Optional[int] = None
-        #: The last bytes of the held file when it was opened, before its
-        #: size then: no longer there, it was truncated in place.
-        self._held_mark = b""
         #: Whether a change of the compressed file at the name was reported.
         self._told_changed = False
         #: The files seen that could not be opened, and why (already
@@ -158,7 +162,6 @@ class NameFollower:
         self._fail(None)
         self._hold(held)
         self._at_name, self._told_changed = opened.stat, False
-        self._held_mark = b"" if held is None else _mark_before(held, opened.stat.st_size)
         return True
 
     def _hold(self, fd: Optional[int], replaced: bool = True) -> None:
@@ -198,7 +201,8 @@ class NameFollower:
         @raise OSError: If the copy cannot be made (C{opened} is closed).
         """
         if opened.compressed:
-            generation = self._spill(os.fdopen(opened.fd, "rb"))
+            mark = (opened.stat.st_size, mark_before(opened.fd, opened.stat.st_size))
+            generation = self._spill(os.fdopen(opened.fd, "rb"), mark)
             self._copied.add(fingerprint(opened.stat))
             return generation
         generation = self.files.add(self._source, self.name, opened.fd,
@@ -241,9 +245,9 @@ class NameFollower:
         generation.close()  # Nothing was read from it: no message to show.
         return copy
 
-    def _spill(self, stream: IO[bytes]) -> Generation:
+    def _spill(self, stream: IO[bytes], mark: Tuple[int, bytes] = (0, b"")) -> Generation:
         generation = self.files.add_copy(self._source, self.name, stream, self.path != "-",
-                                         self._max_line, self._stat, self._start_thread)
+                                         self._max_line, self._stat, self._start_thread, mark)
         self.active.append(generation)
         return generation
 
@@ -310,8 +314,8 @@ class NameFollower:
             assert self._at_name is not None
             if fingerprint(stat) == fingerprint(self._at_name):
                 return
-            if self._rewritten(stat):
-                self._truncated_compressed()
+            if self._rewritten(current, stat):
+                self._truncated_compressed(current, pieces)
             else:
                 self._changed()
             return
@@ -347,31 +351,45 @@ class NameFollower:
         self._current = None
         self._open_first()
 
-    def _rewritten(self, stat: os.stat_result) -> bool:
+    def _rewritten(self, current: Generation, stat: os.stat_result) -> bool:
         """
-        Whether the compressed file at the name, now C{stat}, was truncated
-        in place since it was opened: it is shorter than it was then, or
-        its bytes before that size are not the same.
+        Whether the compressed file at the name, read through the copy
+        C{current}, now C{stat}, was truncated in place since it was
+        opened: it is shorter than it was then, or its bytes before that
+        size are not the same (see L{Spill.mark<txcausal._tail_files.Spill>}).
         """
-        before, mark, held = self._at_name, self._held_mark, self._held
-        assert before is not None
-        if stat.st_size < before.st_size:
+        assert current.spill is not None
+        end, mark = current.spill.mark
+        if stat.st_size < end:
             return True
-        return held is not None and _mark_before(held, before.st_size) != mark
+        return self._held is not None and mark_before(self._held, end) != mark
 
-    def _truncated_compressed(self) -> None:
+    def _truncated_compressed(self, current: Generation, pieces: List[Piece]) -> None:
         """
-        The compressed file at the name was truncated in place: its copy
-        is read to its end and retired, as a file rotated away is; the
-        file is read again from its start, through a new copy.  What was
-        added to it after it was decompressed, and then cut, was not read:
-        that is reported.
+        The compressed file at the name, read through the copy C{current},
+        was truncated in place: it is read again from its start, through a
+        new copy.  A copy done is read to its end and retired, as a file
+        rotated away is: what was added to the file after it was copied
+        was not read.  A copy not done is dropped (what is pending in it
+        ends: an idle piece is added to C{pieces}), as what its thread
+        copies now may be the new content, which would come twice: the
+        rest of the old content is not read.  Either is reported.
         """
+        spill = current.spill
+        assert spill is not None
         self.rotations += 1
         self._hold(None, replaced=False)
-        self._report(LineError(self.name, 0, "compressed, truncated; reading it again from the"
-                               " start: what was added to it after it was decompressed,"
-                               " before the truncation, may have been missed"))
+        if spill.done and spill.error is None:
+            reason = ("compressed, truncated; reading it again from the start: what was added to"
+                      " it after it was decompressed, before the truncation, may have been missed")
+        else:
+            spill.reported = True  # Its copy cut short is this report's.
+            self.active.remove(current)
+            pieces.append(Piece(current, current.line_end, [], idle=True))
+            current.close()
+            reason = ("compressed, truncated while it was being decompressed; reading it again"
+                      " from the start: what it held before, past the lines read, was not read")
+        self._report(LineError(self.name, 0, reason))
         self._current = None
         self._open_first()
 
@@ -406,15 +424,3 @@ class NameFollower:
             self._unreadable[at] = reason
             self._report(LineError(middle.path, 0, "a file rotated away between two looks,"
                                    f" not read: {reason}"))
-
-
-def _mark_before(fd: int, end: int) -> bytes:
-    """
-    The last bytes of the file C{fd} before offset C{end} (none if it
-    cannot be read): as many as L{MARK_BYTES}.
-    """
-    start = max(0, end - MARK_BYTES)
-    try:
-        return os.pread(fd, end - start, start)
-    except OSError:
-        return b""

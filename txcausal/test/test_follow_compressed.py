@@ -13,7 +13,7 @@ from typing import Callable, List, Union
 
 from twisted.trial.unittest import SkipTest
 
-from txcausal._tail import RETIRE_AFTER
+from txcausal._tail import RETIRE_AFTER, FileFollower
 from txcausal.test.test_follow_rotated import FollowerCase, flat
 
 #: The open descriptors of this process.
@@ -21,6 +21,9 @@ FDS = "/proc/self/fd"
 #: The report of the compressed file at the name truncated in place.
 TRUNCATED = ("log: compressed, truncated; reading it again from the start: what was added to it"
              " after it was decompressed, before the truncation, may have been missed")
+#: The same, truncated before its decompressed copy was done.
+CUT = ("log: compressed, truncated while it was being decompressed; reading it again from the"
+       " start: what it held before, past the lines read, was not read")
 
 
 def still_open(inode: int) -> bool:
@@ -472,3 +475,50 @@ class RewrittenInPlaceTests(FollowerCase):
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual(self.reasons(), [TRUNCATED])
+
+    def rewrittenBeforeCopied(self, late: bool) -> FileFollower:
+        """
+        A follower whose copies are made when the test says: the file at
+        the name, compressed, is opened, then rewritten before its copy is
+        made; the copies are made, the old one before the next look if
+        C{late} is false.  The follower, looked at once more after.
+        """
+        starts: List[Callable[[], None]] = []
+        follower = FileFollower(str(self.path), on_error=self.errors.append, stat=self.stat,
+                                startThread=starts.append)
+        self.addCleanup(follower.close)
+        self.path.write_bytes(gzip.compress(b"x\n"))
+        self.assertEqual(flat(follower.read()), [])
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        if not late:
+            starts.pop(0)()
+        self.assertEqual(flat(follower.read()), [])
+        for start in starts:
+            start()
+        return follower
+
+    def test_truncatedWhileDecompressed(self) -> None:
+        """
+        Truncated and written again before its copy was done, the file is
+        read again from its start; its old copy is dropped (what its thread
+        copies after the truncation may be the new content, which would
+        come twice), and the report says that the rest of the old content
+        was not read, once.
+        """
+        follower = self.rewrittenBeforeCopied(late=True)
+        self.assertEqual(flat(follower.read()), [b"b"])
+        self.assertEqual(flat(follower.read()), [])
+        self.assertEqual(self.reasons(), [CUT])
+        self.assertEqual(len(follower.active), 1)
+
+    def test_copiedAfterTruncation(self) -> None:
+        """
+        Truncated and written again before its copy was made, the copy then
+        done (of the new content) before the next look: the copy tells
+        that its file was truncated meanwhile, and it is dropped as one not
+        done; the new content comes once.
+        """
+        follower = self.rewrittenBeforeCopied(late=False)
+        self.assertEqual(flat(follower.read()), [b"b"])
+        self.assertEqual(flat(follower.read()), [])
+        self.assertEqual(self.reasons(), [CUT])
