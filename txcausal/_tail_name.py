@@ -312,11 +312,11 @@ class NameFollower:
         """
         if current.identity is None:
             assert self._at_name is not None
-            if fingerprint(stat) == fingerprint(self._at_name):
-                return
+            # Whatever its fingerprint says: a rewriting of the same size
+            # within one tick of the file system's clock keeps it.
             if self._rewritten(current, stat):
                 self._truncated_compressed(current, pieces)
-            else:
+            elif fingerprint(stat) != fingerprint(self._at_name):
                 self._changed()
             return
         try:

@@ -452,6 +452,21 @@ class RewrittenInPlaceTests(FollowerCase):
         self.assertEqual(flat(self.follower.read()), [b"b"])
         self.assertEqual(self.reasons(), [TRUNCATED])
 
+    def test_rewrittenSameSizeAndTimeRead(self) -> None:
+        """
+        Rewritten with a gzip stream of the same size, its modification
+        time kept (as a coarse file system clock, C{cp -p} or C{rsync -t}
+        give), the file is read again from its start; the truncation is
+        reported once.
+        """
+        before = os.stat(self.path)
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        os.utime(self.path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        self.assertEqual(os.stat(self.path).st_size, before.st_size)
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [TRUNCATED])
+
     def test_rewrittenPlainRead(self) -> None:
         """
         Rewritten with plain lines, the file is read by position from its
