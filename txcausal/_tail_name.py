@@ -226,7 +226,8 @@ class NameFollower:
             if not compressed:
                 generation.undecided = compressed is None
                 return generation
-            opened = Opened(os.dup(generation.fd), self._stat(generation.fd), True)
+            status = self._stat(generation.fd)  # Before the dup: it would leak.
+            opened = Opened(os.dup(generation.fd), status, True)
         except OSError as e:
             self._fail(e)
             return generation

@@ -5,6 +5,7 @@ itself, read through a decompressed copy, and what replaces it.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import shutil
@@ -333,6 +334,32 @@ class UndecidedTests(FollowerCase):
         self.append(data[1:])
         self.assertEqual(flat(self.follower.read()), [b"a"])
         self.assertEqual(self.reasons(), [])
+
+    def test_statusFailingLeaksNothing(self) -> None:
+        """
+        A file found compressed once it has its first bytes, whose status
+        then cannot be read, is tried again at the next look, without a
+        descriptor left open by each look that failed; the failure is
+        reported once.
+        """
+        if not os.path.isdir(FDS):
+            raise SkipTest(f"needs {FDS} (Linux) to count the open files")
+        self.path.touch()
+        self.follower.read()
+        self.append(gzip.compress(b"a\n"))
+
+        def fail(path: Union[str, int]) -> None:
+            if isinstance(path, int):
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        self.before_stat = fail
+        before = len(os.listdir(FDS))
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(len(os.listdir(FDS)), before)
+        self.before_stat = lambda path: None
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.assertEqual(self.reasons(), [f"log: {os.strerror(errno.EIO)}"])
 
     def test_emptyThenPlainRead(self) -> None:
         """
