@@ -83,12 +83,15 @@ class Spill:
                 # read1 returns what is there: a pipe that stays open is
                 # copied as it comes, not once a buffer is full.
                 read = getattr(source, "read1", source.read)
+                end, mark = self.mark
                 for chunk in iter(lambda: read(1 << 16), b""):
+                    # After the read, before the write: what is written
+                    # was read before any truncation (a look may read it).
+                    if mark and mark_before(stream.fileno(), end) != mark:
+                        self.error = "truncated while it was decompressed"
+                        return
                     self.file.write(chunk)
                     self.file.flush()
-                end, mark = self.mark
-                if mark and mark_before(stream.fileno(), end) != mark:
-                    self.error = "truncated while it was decompressed"
         except Exception as e:  # Reported in the status, never raised.
             self.error = f"{type(e).__name__}: {e}"
         finally:

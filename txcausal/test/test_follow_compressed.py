@@ -10,11 +10,13 @@ import gzip
 import os
 import shutil
 import subprocess
+import tempfile
 from typing import Callable, List, Union
 
 from twisted.trial.unittest import SkipTest
 
 from txcausal._tail import RETIRE_AFTER, FileFollower
+from txcausal._tail_files import Spill, mark_before
 from txcausal.test.test_follow_rotated import FollowerCase, flat
 
 #: The open descriptors of this process.
@@ -517,6 +519,26 @@ class RewrittenInPlaceTests(FollowerCase):
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual(self.reasons(), [TRUNCATED])
+
+    def test_copyHoldsOnlyTheOldContent(self) -> None:
+        """
+        A copy whose file was rewritten in place before it read it writes
+        nothing of the new content to its temporary file (a look reading
+        it meanwhile would get the new lines, which come again from the
+        file read again from its start): it stops at the first chunk it
+        read, truncated.
+        """
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        fd = os.open(self.path, os.O_RDONLY)
+        size = os.fstat(fd).st_size
+        mark = (size, mark_before(fd, size))
+        self.path.write_bytes(gzip.compress(b"b\n"))
+        with tempfile.TemporaryFile() as copied:
+            spill = Spill(copied, mark=mark)
+            spill.copy(os.fdopen(fd, "rb"), close=True)
+            copied.seek(0)
+            self.assertEqual((copied.read(), spill.error),
+                             (b"", "truncated while it was decompressed"))
 
     def rewrittenBeforeCopied(self, late: bool) -> FileFollower:
         """
