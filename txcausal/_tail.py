@@ -99,7 +99,11 @@ class FileFollower(NameFollower):
                     generation.idle += 1
                     self._at_end(generation, None, pieces)
                     continue
-            copying = generation.spill is not None and not generation.spill.done
+            self._copy_on(generation)
+            spill = generation.spill
+            # Not one waiting for the rest of its stream: as a file rotated
+            # away that grows, it is read along with the newer files.
+            copying = spill is not None and not spill.done and not spill.waiting
             read = self._read(generation, budget, pieces)
             if budget is not None:
                 budget -= read
@@ -119,7 +123,7 @@ class FileFollower(NameFollower):
         Stop following: close the files this follower opened.
         """
         self.files.close(self._source)
-        self._hold(None, replaced=False)
+        self._hold(None)
         self.active = []
         self._current = None
 
@@ -135,6 +139,27 @@ class FileFollower(NameFollower):
             "size": generation_size(current),
             "error": self.error or (spill.error if spill is not None else None),
         }
+
+    def _copy_on(self, generation: Generation) -> None:
+        """
+        If C{generation} is the copy of a compressed file that grew, copy
+        on in a thread; if the file is rotated away, inside a gzip stream
+        whose end does not come for L{RETIRE_AFTER} looks, give it up.
+        """
+        spill = generation.spill
+        if spill is None or spill.fd < 0 or spill.running or spill.error is not None:
+            return
+        try:
+            size = self._stat(spill.fd).st_size
+        except OSError:
+            return
+        if size > spill.position:
+            spill.running, spill.done = True, False
+            self._start_thread(spill.resume)
+        elif spill.waiting and generation is not self._current and (
+                generation.idle >= RETIRE_AFTER):
+            spill.give_up("its gzip stream was cut short (or its writer stopped before its"
+                          " end)")
 
     def _read(self, generation: Generation, budget: Optional[int], pieces: List[Piece]) -> int:
         total, ended = 0, False

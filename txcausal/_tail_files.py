@@ -15,10 +15,8 @@ import errno
 import os
 import threading
 from collections import deque
-from contextlib import nullcontext
 from typing import (
     IO,
-    BinaryIO,
     Callable,
     Deque,
     Iterator,
@@ -26,76 +24,25 @@ from typing import (
     Optional,
     Set,
     Tuple,
-    cast,
 )
 
 from attrs import define, field, frozen
 from orjson import JSONDecodeError, loads
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
-from ._source import CHUNK_BYTES, LineSplitter, wrap_stream
+from ._source import CHUNK_BYTES, LineSplitter
 from ._stream_state import StreamState
 from ._tail_rotated import Fingerprint, Identity, Stat, fingerprint
+from ._tail_spill import MARK_BYTES, Spill
 from ._twisted_records import Repeats
 
 StartThread = Callable[[Callable[[], None]], None]
-
-#: How many of the last bytes read are looked for again, at each look, to
-#: tell a file rewritten from its start from one that only grew.
-MARK_BYTES = 64
-
 
 def daemon_thread(target: Callable[[], None]) -> None:
     """
     Start C{target} in a daemon thread.
     """
     threading.Thread(target=target, name="txcausal-spill", daemon=True).start()
-
-
-@define(eq=False)
-class Spill:
-    """
-    A thread's copy of a stream into a temporary file.
-
-    @ivar mark: For a file, an offset and the bytes before it when it was
-        opened (see L{mark_before}): no longer there once it is copied, it
-        was truncated meanwhile, and what was copied may be another
-        content (an error).
-    """
-
-    file: IO[bytes]
-    done: bool = False
-    error: Optional[str] = None
-    reported: bool = False  # Its error, through the follower's on_error.
-    mark: Tuple[int, bytes] = (0, b"")
-
-    def copy(self, stream: IO[bytes], close: bool = False) -> None:
-        """
-        Copy C{stream}, decompressed if it is compressed, as it comes; then
-        close it if C{close} (a file opened for the copy, not standard
-        input).
-        """
-        try:
-            with stream if close else nullcontext():
-                # Here, not in the caller's loop: telling whether a pipe
-                # holds gzip waits for its first bytes.
-                source = wrap_stream(cast(BinaryIO, stream))
-                # read1 returns what is there: a pipe that stays open is
-                # copied as it comes, not once a buffer is full.
-                read = getattr(source, "read1", source.read)
-                end, mark = self.mark
-                for chunk in iter(lambda: read(1 << 16), b""):
-                    # After the read, before the write: what is written
-                    # was read before any truncation (a look may read it).
-                    if mark and mark_before(stream.fileno(), end) != mark:
-                        self.error = "truncated while it was decompressed"
-                        return
-                    self.file.write(chunk)
-                    self.file.flush()
-        except Exception as e:  # Reported in the status, never raised.
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            self.done = True
 
 
 @define(eq=False)
@@ -220,7 +167,7 @@ class Generation:
                 os.close(self.fd)
                 self.fd, self.state.before = -1, None
         if self.spill is not None:
-            self.spill.file.close()
+            self.spill.close()
 
 
 @frozen
@@ -270,33 +217,39 @@ class OpenFiles:
         self.generations.append(generation)
         return generation
 
-    def add_copy(self, source: int, name: str, stream: IO[bytes], close: bool, max_line: int,
-                 stat: Stat, startThread: StartThread, mark: Tuple[int, bytes] = (0, b"")
-                 ) -> Generation:
+    def add_copy(self, source: int, name: str, stream: IO[bytes], max_line: int,
+                 stat: Stat, startThread: StartThread) -> Generation:
         """
-        A decompressed copy of C{stream} (see L{Spill}), made by a thread
-        started with C{startThread}, to read as it comes.
+        A decompressed copy of C{stream} (standard input, see L{Spill}),
+        made by a thread started with C{startThread}, to read as it comes.
 
-        @param close: Whether C{stream} is closed once copied (or now, if
-            the copy cannot be made).
+        @raise OSError: If the temporary file cannot be made.
+        """
+        file, fd = _temporary()
+        spill = Spill(file)
+        generation = self.add(source, name, fd, None, max_line, stat, spill)
+        startThread(lambda: spill.copy(stream))
+        return generation
+
+    def add_compressed(self, source: int, name: str, compressed: int, max_line: int,
+                       stat: Stat, startThread: StartThread, mark: Tuple[int, bytes]
+                       ) -> Generation:
+        """
+        A decompressed copy of the file C{compressed} (a descriptor, closed
+        with the copy, or now if it cannot be made), made by threads
+        started with C{startThread} as it grows (see L{Spill.resume}).
+
         @param mark: See L{Spill.mark}.
         @raise OSError: If the temporary file cannot be made.
         """
-        import tempfile  # Only for compressed files and standard input.
-
         try:
-            spill = Spill(tempfile.TemporaryFile(prefix="txcausal-"), mark=mark)
-            try:
-                fd = os.dup(spill.file.fileno())
-            except OSError:
-                spill.file.close()
-                raise
+            file, fd = _temporary()
         except OSError:
-            if close:
-                stream.close()
+            os.close(compressed)
             raise
+        spill = Spill(file, mark=mark, fd=compressed, running=True)
         generation = self.add(source, name, fd, None, max_line, stat, spill)
-        startThread(lambda: spill.copy(stream, close=close))
+        startThread(spill.resume)
         return generation
 
     def read_before(self, source: int) -> Tuple[Set[Identity], Set[Fingerprint]]:
@@ -333,16 +286,20 @@ class OpenFiles:
                 generation.close()
 
 
-def mark_before(fd: int, end: int) -> bytes:
+def _temporary() -> Tuple[IO[bytes], int]:
     """
-    The last bytes of the file C{fd} before offset C{end} (none if it
-    cannot be read): as many as L{MARK_BYTES}.
+    A new unnamed temporary file, and a descriptor of its own to read it.
+
+    @raise OSError: If it cannot be made.
     """
-    start = max(0, end - MARK_BYTES)
+    import tempfile  # Only for compressed files and standard input.
+
+    file = tempfile.TemporaryFile(prefix="txcausal-")
     try:
-        return os.pread(fd, end - start, start)
+        return file, os.dup(file.fileno())
     except OSError:
-        return b""
+        file.close()
+        raise
 
 
 def generation_size(generation: Optional[Generation]) -> Optional[int]:

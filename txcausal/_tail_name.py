@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import IO, Dict, List, Optional, Set, Tuple
+from typing import IO, Dict, List, Optional, Set
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import DEFAULT_MAX_LINE_BYTES
@@ -21,7 +21,6 @@ from ._tail_files import (
     Piece,
     StartThread,
     daemon_thread,
-    mark_before,
 )
 from ._tail_open import Opened, compressed_at, find_copy, open_numbered, open_regular
 from ._tail_rotated import (
@@ -34,6 +33,7 @@ from ._tail_rotated import (
     missed_files,
     numbered_files,
 )
+from ._tail_spill import TRUNCATED, mark_before
 
 
 class NameFollower:
@@ -98,8 +98,6 @@ class NameFollower:
         #: its own), kept while it is there so that its inode number, not
         #: given to another file meanwhile, tells it.
         self._held: Optional[int] = None
-        #: Whether a change of the compressed file at the name was reported.
-        self._told_changed = False
         #: The files seen that could not be opened, and why (already
         #: reported): not listed again at every look, nor reported again
         #: for the same reason once rotated away.
@@ -161,37 +159,22 @@ class NameFollower:
             return False
         self._fail(None)
         self._hold(held)
-        self._at_name, self._told_changed = opened.stat, False
+        self._at_name = opened.stat
         return True
 
-    def _hold(self, fd: Optional[int], replaced: bool = True) -> None:
+    def _hold(self, fd: Optional[int]) -> None:
         """
         Keep C{fd}, the compressed file now at the name (or C{None}), open;
-        close the one kept before, noting its fingerprint as copied and, if
-        it was C{replaced} at the name, reporting that it changed if it did.
+        close the one kept before, noting its fingerprint as copied.
         """
         old, self._held = self._held, fd
         if old is None:
             return
         try:
-            now = fingerprint(self._stat(old))
+            self._copied.add(fingerprint(self._stat(old)))
         except OSError:
-            now = None
+            pass
         os.close(old)
-        if now is not None:
-            self._copied.add(now)
-            if replaced and self._at_name is not None and now != fingerprint(self._at_name):
-                self._changed()
-
-    def _changed(self) -> None:
-        """
-        Report, once for each file, that the compressed file at the name
-        changed: what was added cannot be told from what was read.
-        """
-        if not self._told_changed:
-            self._told_changed = True
-            self._report(LineError(self.name, 0, "the compressed file at the name changed"
-                                   " after it was decompressed: what was added is not read"))
 
     def _start(self, opened: Opened) -> Generation:
         """
@@ -202,11 +185,13 @@ class NameFollower:
         """
         if opened.compressed:
             mark = (opened.stat.st_size, mark_before(opened.fd, opened.stat.st_size))
-            generation = self._spill(os.fdopen(opened.fd, "rb"), mark)
+            generation = self.files.add_compressed(self._source, self.name, opened.fd,
+                                                   self._max_line, self._stat,
+                                                   self._start_thread, mark)
             self._copied.add(fingerprint(opened.stat))
-            return generation
-        generation = self.files.add(self._source, self.name, opened.fd,
-                                    identity(opened.stat), self._max_line, self._stat)
+        else:
+            generation = self.files.add(self._source, self.name, opened.fd,
+                                        identity(opened.stat), self._max_line, self._stat)
         generation.undecided = opened.compressed is None
         self.active.append(generation)
         return generation
@@ -246,9 +231,9 @@ class NameFollower:
         generation.close()  # Nothing was read from it: no message to show.
         return copy
 
-    def _spill(self, stream: IO[bytes], mark: Tuple[int, bytes] = (0, b"")) -> Generation:
-        generation = self.files.add_copy(self._source, self.name, stream, self.path != "-",
-                                         self._max_line, self._stat, self._start_thread, mark)
+    def _spill(self, stream: IO[bytes]) -> Generation:
+        generation = self.files.add_copy(self._source, self.name, stream, self._max_line,
+                                         self._stat, self._start_thread)
         self.active.append(generation)
         return generation
 
@@ -279,7 +264,7 @@ class NameFollower:
         except OSError:
             return  # Renamed away, not replaced yet: read on.
         if identity(stat) == identity(before):
-            return self._check_same(current, stat, pieces)
+            return self._check_same(current, pieces)
         at_name = identity(stat)
         looked = at_name in self._unreadable
         try:
@@ -303,22 +288,17 @@ class NameFollower:
         if opened is not None and self._take_name(opened, numbered, at_name):
             self.rotations += 1
 
-    def _check_same(self, current: Generation, stat: os.stat_result,
-                    pieces: List[Piece]) -> None:
+    def _check_same(self, current: Generation, pieces: List[Piece]) -> None:
         """
-        The file at the name is still C{current}'s, now C{stat}.  Truncated,
+        The file at the name is still C{current}'s.  Truncated,
         it is opened again (what was pending in it ends: an idle piece is
-        added to C{pieces}).  Compressed and changed, what was added cannot
-        be told from what was read: reported, once for each file.
+        added to C{pieces}); compressed, its bytes are compared at every
+        look, whatever its fingerprint says (a rewriting of the same size
+        within one tick of the file system's clock keeps it).
         """
         if current.identity is None:
-            assert self._at_name is not None
-            # Whatever its fingerprint says: a rewriting of the same size
-            # within one tick of the file system's clock keeps it.
-            if self._rewritten(current, stat):
-                self._truncated_compressed(current, pieces)
-            elif fingerprint(stat) != fingerprint(self._at_name):
-                self._changed()
+            if self._rewritten(current):
+                self._truncated_compressed(current)
             return
         try:
             truncated = current.truncated()
@@ -352,44 +332,48 @@ class NameFollower:
         self._current = None
         self._open_first()
 
-    def _rewritten(self, current: Generation, stat: os.stat_result) -> bool:
+    def _rewritten(self, current: Generation) -> bool:
         """
         Whether the compressed file at the name, read through the copy
-        C{current}, now C{stat}, was truncated in place since it was
-        opened: it is shorter than it was then, or its bytes before that
-        size are not the same (see L{Spill.mark<txcausal._tail_files.Spill>}).
+        C{current}, was truncated in place: it is shorter than where its
+        mark is, or its bytes before are not the same (see
+        L{Spill.mark<txcausal._tail_spill.Spill>}).
         """
         assert current.spill is not None
-        end, mark = current.spill.mark
-        if stat.st_size < end:
-            return True
-        return self._held is not None and mark_before(self._held, end) != mark
+        end, mark = current.spill.mark  # Before the size: the copy goes on.
+        if self._held is None:
+            return False
+        try:
+            size = self._stat(self._held).st_size
+        except OSError:
+            return False
+        return size < end or mark_before(self._held, end) != mark
 
-    def _truncated_compressed(self, current: Generation, pieces: List[Piece]) -> None:
+    def _truncated_compressed(self, current: Generation) -> None:
         """
         The compressed file at the name, read through the copy C{current},
         was truncated in place: it is read again from its start, through a
-        new copy.  A copy done is read to its end and retired, as a file
-        rotated away is: what was added to the file after it was copied
-        was not read.  A copy not done is dropped (what is pending in it
-        ends: an idle piece is added to C{pieces}), as what its thread
-        copies now may be the new content, which would come twice: the
-        rest of the old content is not read.  Either is reported.
+        new copy.  The old copy stops (it holds only the old content: see
+        L{Spill.resume<txcausal._tail_spill.Spill.resume>}), is read to its
+        end and retired, as a file rotated away is; what was not copied is
+        reported.
         """
         spill = current.spill
         assert spill is not None
         self.rotations += 1
-        self._hold(None, replaced=False)
-        if spill.done and spill.error is None:
+        self._hold(None)
+        error, done = spill.error, spill.done
+        spill.stop()
+        spill.reported = True  # Its error is this report's.
+        if error is None and done:
             reason = ("compressed, truncated; reading it again from the start: what was added to"
                       " it after it was decompressed, before the truncation, may have been missed")
-        else:
-            spill.reported = True  # Its copy cut short is this report's.
-            self.active.remove(current)
-            pieces.append(Piece(current, current.line_end, [], idle=True))
-            current.close()
+        elif error is None or error == TRUNCATED:
             reason = ("compressed, truncated while it was being decompressed; reading it again"
-                      " from the start: what it held before, past the lines read, was not read")
+                      " from the start: what it held past what was decompressed was not read")
+        else:
+            reason = (f"compressed, truncated after its decompression failed ({error}); reading"
+                      " it again from the start")
         self._report(LineError(self.name, 0, reason))
         self._current = None
         self._open_first()

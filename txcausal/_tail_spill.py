@@ -1,0 +1,202 @@
+# -*- test-case-name: txcausal.test.test_follow_compressed,txcausal.test.test_follow -*-
+"""
+The decompressed copies a L{FileFollower<txcausal._tail.FileFollower>}
+reads compressed files and standard input through: L{Spill}, made by a
+thread into an unnamed temporary file.
+
+A compressed file is read by position, decompressed as it comes: one
+still being written (C{app | gzip > log}) is copied on as it grows, at
+each look where it grew, until the end of its gzip stream (and the
+members that follow, appended later); a file truncated or rewritten in
+place meanwhile is told by L{mark_before}, and its copy stops there.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import zlib
+from contextlib import nullcontext
+from typing import IO, Any, BinaryIO, Optional, Tuple, cast
+
+from attrs import define, field
+
+from ._source import wrap_stream
+
+#: How many of the last bytes read are looked for again, at each look, to
+#: tell a file rewritten from its start from one that only grew.
+MARK_BYTES = 64
+
+#: How many bytes of a compressed file are decompressed at a time.
+_CHUNK = 1 << 16
+
+#: The error of a copy whose file was truncated while it was copied.
+TRUNCATED = "truncated while it was decompressed"
+
+
+def _decompressor() -> Any:
+    return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip's header and trailer
+
+
+@define(eq=False)
+class Spill:
+    """
+    A thread's copy of a stream, or of a compressed file, into a temporary
+    file.
+
+    @ivar done: The copy got to the end: of the stream; of the file's last
+        gzip stream (what is appended to the file later is copied at the
+        next L{resume}); or it failed (its C{error}).
+    @ivar mark: For a file, an offset and the bytes before it (see
+        L{mark_before}): where the copy got to, or the file's size when
+        it was opened if that is further.  No longer there, the file was
+        truncated: the copy stops, with an error.
+    @ivar fd: The compressed file copied, read by position (C{-1}: none,
+        or closed).
+    @ivar position: How many of its bytes were decompressed.
+    @ivar waiting: The copy is at the end of the file, inside a gzip
+        stream: the rest is still to be written.
+    @ivar running: A thread is copying (set by the one that starts it).
+    """
+
+    file: IO[bytes]
+    done: bool = False
+    error: Optional[str] = None
+    reported: bool = False  # Its error, through the follower's on_error.
+    mark: Tuple[int, bytes] = (0, b"")
+    fd: int = -1
+    position: int = 0
+    waiting: bool = False
+    running: bool = False
+    _between: bool = True  # At the start of a gzip member (or padding).
+    _inflate: Any = field(factory=_decompressor)
+    _tail: bytes = b""  # The last bytes copied.
+    _lock: threading.Lock = field(factory=threading.Lock, init=False)
+
+    def copy(self, stream: IO[bytes], close: bool = False) -> None:
+        """
+        Copy C{stream} (standard input), decompressed if it is compressed,
+        as it comes; then close it if C{close}.
+        """
+        try:
+            with stream if close else nullcontext():
+                # Here, not in the caller's loop: telling whether a pipe
+                # holds gzip waits for its first bytes.
+                source = wrap_stream(cast(BinaryIO, stream))
+                # read1 returns what is there: a pipe that stays open is
+                # copied as it comes, not once a buffer is full.
+                read = getattr(source, "read1", source.read)
+                for chunk in iter(lambda: read(1 << 16), b""):
+                    self.file.write(chunk)
+                    self.file.flush()
+        except Exception as e:  # Reported in the status, never raised.
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.done = True
+
+    def resume(self) -> None:
+        """
+        Copy what the compressed file holds past L{position}, decompressed;
+        then note whether more is to come (L{waiting}) or the copy is
+        L{done}.  Stops at a truncation, and once closed.
+        """
+        try:
+            while self._step():
+                pass
+        except Exception as e:  # Reported in the status, never raised.
+            self.error, self.done = f"{type(e).__name__}: {e}", True
+        finally:
+            self.running = False
+
+    def _step(self) -> bool:
+        """
+        Copy the next chunk of the file.
+
+        @return: Whether there may be more.
+        """
+        with self._lock:  # Not closed, its descriptor reused, meanwhile.
+            if self.fd < 0:
+                return False
+            data = os.pread(self.fd, _CHUNK, self.position)
+            end, mark = self.mark
+            # After the read, before the write: what is written was read
+            # before any truncation (a look may read it at once).
+            if mark and mark_before(self.fd, end) != mark:
+                self.error, self.done = TRUNCATED, True
+                return False
+            if not data:
+                self.waiting, self.done = not self._between, self._between
+                return False
+            self.file.write(self._decompressed(data))
+            self.file.flush()
+            self._advance(data)
+            return True
+
+    def _decompressed(self, data: bytes) -> bytes:
+        """
+        The bytes C{data}, the next of the file, decompress to: gzip
+        members one after another, zeros between them skipped, as
+        C{gzip} does.
+        """
+        out = []
+        while data:
+            if self._between:
+                data = data.lstrip(b"\0")
+                if not data:
+                    break
+            out.append(self._inflate.decompress(data))
+            if not self._inflate.eof:
+                self._between = False
+                break
+            data, self._between = self._inflate.unused_data, True
+            self._inflate = _decompressor()
+        return b"".join(out)
+
+    def _advance(self, data: bytes) -> None:
+        """
+        The bytes C{data} of the file were copied: move the mark past them
+        if they go beyond it.
+        """
+        self.position += len(data)
+        self._tail = (self._tail + data)[-MARK_BYTES:]
+        if self.position > self.mark[0]:
+            self.mark = (self.position, self._tail)
+
+    def give_up(self, reason: str) -> None:
+        """
+        Stop waiting for the rest of the file's gzip stream: the copy is
+        done, with C{reason} as its error.
+        """
+        with self._lock:
+            self.error, self.done, self.waiting = reason, True, False
+
+    def stop(self) -> None:
+        """
+        Copy no more of the file (a thread copying stops at its next
+        chunk): the copy is done with what it holds.
+        """
+        with self._lock:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+            self.done, self.waiting = True, False
+
+    def close(self) -> None:
+        """
+        Close the temporary file and the file copied (a thread copying
+        stops at its next chunk).
+        """
+        self.stop()
+        self.file.close()
+
+
+def mark_before(fd: int, end: int) -> bytes:
+    """
+    The last bytes of the file C{fd} before offset C{end} (none if it
+    cannot be read): as many as L{MARK_BYTES}.
+    """
+    start = max(0, end - MARK_BYTES)
+    try:
+        return os.pread(fd, end - start, start)
+    except OSError:
+        return b""
