@@ -11,9 +11,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-from typing import Callable, List, Union
+import time
+from typing import Callable, List, Tuple, Union
 
-from twisted.trial.unittest import SkipTest
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal._tail import RETIRE_AFTER, FileFollower
 from txcausal._tail_spill import Spill, mark_before
@@ -219,6 +220,59 @@ class CompressedAtNameTests(FollowerCase):
             self.follower.read()
         self.assertEqual(self.reasons(), [CUT_SHORT])
         self.assertEqual(len(self.follower.active), 1)
+
+
+class GrowingCopyTests(SynchronousTestCase):
+    """
+    Tests for L{Spill.resume}: the copy of a compressed file fed in
+    pieces, as a writer gives them.
+    """
+
+    def setUp(self) -> None:
+        self.path = self.mktemp()
+        self.out = tempfile.TemporaryFile()
+        self.addCleanup(self.out.close)
+        open(self.path, "wb").close()
+        self.spill = Spill(self.out, fd=os.open(self.path, os.O_RDONLY))
+        self.addCleanup(self.spill.close)
+
+    def feed(self, data: bytes) -> Tuple[bytes, bool, bool]:
+        """
+        Append C{data} to the file and copy on: all that the copy holds,
+        whether it is done and whether it waits for the rest of a stream.
+        """
+        with open(self.path, "ab") as f:
+            f.write(data)
+        self.spill.resume()
+        self.out.seek(0)
+        return self.out.read(), self.spill.done, self.spill.waiting
+
+    def test_partialStream(self) -> None:
+        """
+        A gzip stream given in pieces is decompressed as far as each piece
+        allows, the copy waiting for the rest, until its end: done.
+        """
+        whole = b"".join(b"%d\n" % n for n in range(20000))
+        data = gzip.compress(whole)
+        copied, done, waiting = self.feed(data[: len(data) // 2])
+        self.assertTrue(copied and whole.startswith(copied))
+        self.assertEqual((done, waiting), (False, True))
+        # All but the end of its trailer: all its data, but not its end.
+        self.assertEqual(self.feed(data[len(data) // 2:-4]), (whole, False, True))
+        self.assertEqual(self.feed(data[-4:]), (whole, True, False))
+        self.assertEqual(self.spill.error, None)
+
+    def test_membersAndPadding(self) -> None:
+        """
+        Gzip members appended one after another, zeros between them (as
+        C{gzip} allows), are decompressed in turn; garbage after one is
+        an error, and the copy is done.
+        """
+        self.assertEqual(self.feed(gzip.compress(b"a\n")), (b"a\n", True, False))
+        self.assertEqual(self.feed(b"\0" * 5 + gzip.compress(b"b\n") + gzip.compress(b"c\n")),
+                         (b"a\nb\nc\n", True, False))
+        self.assertEqual(self.feed(b"not gzip")[1:], (True, False))
+        self.assertIn("incorrect header check", str(self.spill.error))
 
 
 class CompressedNotCopiedTests(FollowerCase):
@@ -429,6 +483,42 @@ class UndecidedTests(FollowerCase):
             subprocess.run([gzip_command, "-c"], input=b"a\nb\n", stdout=log, check=True)
         self.assertEqual(flat(self.follower.read()), [b"a", b"b"])
         self.assertEqual(self.reasons(), [])
+
+
+    def test_gzipCommandStillWriting(self) -> None:
+        """
+        The user's case with the real C{gzip} command still running: it
+        is started after the follower opened the name empty and given
+        lines in two stages.  The lines of the first stage are read, as
+        far as C{gzip} wrote them, while it still runs; all of them, once,
+        when it ends; nothing is reported.
+        """
+        gzip_command = shutil.which("gzip")
+        if gzip_command is None:
+            raise SkipTest("needs the gzip command")
+        self.path.touch()
+        self.assertEqual(flat(self.follower.read()), [])
+        # Hardly compressible: gzip writes its output in blocks as it goes.
+        lines = [b"%d %s" % (n, os.urandom(16).hex().encode()) for n in range(40000)]
+        with open(self.path, "ab") as log:
+            writer = subprocess.Popen([gzip_command, "-c"], stdin=subprocess.PIPE, stdout=log)
+        self.addCleanup(writer.wait)
+        assert writer.stdin is not None
+        with writer.stdin:
+            writer.stdin.write(b"\n".join(lines[:20000]) + b"\n")
+            writer.stdin.flush()
+            got: List[bytes] = []
+            for _ in range(2000):  # Until gzip wrote a block: it is still running.
+                got += flat(self.follower.read())
+                if got:
+                    break
+                time.sleep(0.005)
+            self.assertEqual(got, lines[:len(got)])
+            self.assertIsNone(writer.poll())
+            writer.stdin.write(b"\n".join(lines[20000:]) + b"\n")
+        self.assertEqual(writer.wait(), 0)
+        self.assertEqual(got + flat(self.follower.read()), lines)
+        self.assertEqual((self.reasons(), self.follower.status()["error"]), ([], None))
 
 
 class RewrittenInPlaceTests(FollowerCase):
