@@ -627,6 +627,23 @@ class RewrittenInPlaceTests(FollowerCase):
             self.assertEqual((copied.read(), spill.error),
                              (b"", "truncated while it was decompressed"))
 
+    def test_truncatedAfterFailure(self) -> None:
+        """
+        A compressed file at the name whose decompression failed (it is
+        damaged), then rewritten, is read again from its start; the
+        report says that its decompression had failed, not that it was
+        truncated while it was decompressed.
+        """
+        self.path.write_bytes(gzip.compress(b"b\n")[:-8] + b"\xff" * 8)
+        self.follower.read()
+        self.path.write_bytes(gzip.compress(b"c\n" * 50))
+        self.assertEqual(flat(self.follower.read()), [b"c"] * 50)
+        error = "error: Error -3 while decompressing data: incorrect data check"
+        self.assertEqual(self.reasons(), [
+            TRUNCATED, f"log: not read whole, its decompression failed: {error}",
+            f"log: compressed, truncated after its decompression failed ({error}); reading it"
+            " again from the start"])
+
     def rewrittenBeforeCopied(self, late: bool) -> FileFollower:
         """
         A follower whose copies are made when the test says: the file at
