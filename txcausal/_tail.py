@@ -213,5 +213,7 @@ class FileFollower(NameFollower):
                 "a compressed file rotated away, not read whole")
             self._report(LineError(self.name, 0, f"{where}: {spill.error}"))
         if done and not at_name:
+            if spill is not None:
+                spill.stop()  # Its file is read whole: not kept open.
             self.active.remove(generation)
             self.files.retire(generation)

@@ -17,6 +17,7 @@ from typing import Callable, List, Tuple, Union
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal._tail import RETIRE_AFTER, FileFollower
+from txcausal._tail_files import OpenFiles
 from txcausal._tail_spill import Spill, mark_before
 from txcausal.test.test_follow_rotated import FollowerCase, flat
 
@@ -197,6 +198,24 @@ class CompressedAtNameTests(FollowerCase):
         self.assertFalse(still_open(inode))
 
 
+
+    def test_retiredCopyKeptWithoutItsFile(self) -> None:
+        """
+        The copy of a compressed file rotated away, retired but kept open
+        for reading back (as the web view does), no longer keeps the
+        compressed file open: it is read whole.
+        """
+        follower = FileFollower(str(self.path), files=OpenFiles(keep=3), stat=self.stat,
+                                startThread=lambda f: f())
+        self.addCleanup(follower.close)
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(follower.read()), [b"a"])
+        inode = os.stat(self.path).st_ino
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(follower.read()), [b"b"])
+        self.assertEqual(len(follower.active), 1)
+        self.assertFalse(still_open(inode))
 
     def test_cutShortReportedOnceRotatedAway(self) -> None:
         """
