@@ -37,12 +37,15 @@ in its file is known (see L{txcausal._stream_state}).
     for.
   - Compressed files and standard input are copied, decompressed, by a
     thread, to an unnamed temporary file, which is read like any other;
-    the files newer than a compressed one wait until its copy is done.  One
-    at the name is kept open while it is there (its inode number then
-    tells it) and checked for replacement too; a change in it, and a
-    stream cut short, are reported once; truncated in place, it is read
-    again from its start (reported).  A file is told compressed by its
-    first bytes: one opened before it has them is not read until then.
+    the files newer than a compressed one wait until its copy is done.  A
+    compressed file is copied as it grows, by position (see
+    L{txcausal._tail_spill}); rotated away inside a gzip stream that does
+    not end for L{RETIRE_AFTER} looks, it is given up (reported).  One at
+    the name is kept open while it is there (its inode number then tells
+    it) and checked for replacement too; damage in it is reported once;
+    truncated in place, it is read again from its start (reported).  A
+    file is told compressed by its first bytes: one opened before it has
+    them is not read until then.
   - Retired files stay open, up to a bound (L{OpenFiles}), so that their
     messages can still be read back by position; past it the oldest is
     closed.
