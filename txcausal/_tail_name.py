@@ -362,9 +362,8 @@ class NameFollower:
         assert spill is not None
         self.rotations += 1
         self._hold(None)
-        error, done = spill.error, spill.done
-        spill.stop()
-        spill.reported = True  # Its error is this report's.
+        done = spill.stop()
+        error, spill.reported = spill.error, True  # Its error is this report's.
         if error is None and done:
             reason = ("compressed, truncated; reading it again from the start: what was added to"
                       " it after it was decompressed, before the truncation, may have been missed")

@@ -170,16 +170,19 @@ class Spill:
         with self._lock:
             self.error, self.done, self.waiting = reason, True, False
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
         """
         Copy no more of the file (a thread copying stops at its next
         chunk): the copy is done with what it holds.
+
+        @return: Whether it was done already.
         """
         with self._lock:
             if self.fd >= 0:
                 os.close(self.fd)
                 self.fd = -1
-            self.done, self.waiting = True, False
+            done, self.done, self.waiting = self.done, True, False
+            return done
 
     def close(self) -> None:
         """
