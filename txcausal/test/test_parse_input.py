@@ -12,10 +12,11 @@ from hashlib import sha256
 from typing import List, Tuple
 
 import orjson
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal._source import _GZIP_MAGIC
 from txcausal.parse import (
     TWISTED_MESSAGE_TYPE,
     LineError,
@@ -159,10 +160,13 @@ class MessageReaderTests(SynchronousTestCase):
     def test_arbitraryLinesNeverRaise(self, garbage: List[bytes]) -> None:
         """
         Whatever the lines contain, reading reports problems and never
-        raises; valid messages among them are still read.
+        raises; valid messages among them are still read.  (Lines that
+        start with gzip's magic number make a compressed file, read as
+        one: Hypothesis tries that constant of the code once it knows it.)
         """
         good = sample_task()
         data = b"\n".join(garbage) + b"\n" + lines(*good)
+        assume(not data.startswith(_GZIP_MAGIC))
         messages, errors = read(data)
         self.assertEqual(messages[-len(good) :], good)
         for error in errors:
