@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import threading
 import zlib
-from contextlib import nullcontext
 from typing import IO, Any, BinaryIO, Optional, Tuple, cast
 
 from attrs import define, field
@@ -73,22 +72,21 @@ class Spill:
     _tail: bytes = b""  # The last bytes copied.
     _lock: threading.Lock = field(factory=threading.Lock, init=False)
 
-    def copy(self, stream: IO[bytes], close: bool = False) -> None:
+    def copy(self, stream: IO[bytes]) -> None:
         """
-        Copy C{stream} (standard input), decompressed if it is compressed,
-        as it comes; then close it if C{close}.
+        Copy C{stream} (standard input, left open), decompressed if it is
+        compressed, as it comes.
         """
         try:
-            with stream if close else nullcontext():
-                # Here, not in the caller's loop: telling whether a pipe
-                # holds gzip waits for its first bytes.
-                source = wrap_stream(cast(BinaryIO, stream))
-                # read1 returns what is there: a pipe that stays open is
-                # copied as it comes, not once a buffer is full.
-                read = getattr(source, "read1", source.read)
-                for chunk in iter(lambda: read(1 << 16), b""):
-                    self.file.write(chunk)
-                    self.file.flush()
+            # Here, not in the caller's loop: telling whether a pipe holds
+            # gzip waits for its first bytes.
+            source = wrap_stream(cast(BinaryIO, stream))
+            # read1 returns what is there: a pipe that stays open is copied
+            # as it comes, not once a buffer is full.
+            read = getattr(source, "read1", source.read)
+            for chunk in iter(lambda: read(1 << 16), b""):
+                self.file.write(chunk)
+                self.file.flush()
         except Exception as e:  # Reported in the status, never raised.
             self.error = f"{type(e).__name__}: {e}"
         finally:
