@@ -39,8 +39,10 @@ in its file is known (see L{txcausal._stream_state}).
     thread, to an unnamed temporary file, which is read like any other;
     the files newer than a compressed one wait until its copy is done.  A
     compressed file is copied as it grows, by position (see
-    L{txcausal._tail_spill}); rotated away inside a gzip stream that does
-    not end for L{RETIRE_AFTER} looks, it is given up (reported).  One at
+    L{txcausal._tail_spill}); rotated away inside a gzip stream whose end
+    does not come for L{RETIRE_AFTER} looks after the rotation, nor for
+    L{UNFINISHED_WAIT} seconds after its last change, it is given up
+    (reported, as is its last line, cut, which is not read).  One at
     the name is kept open while it is there (its inode number then tells
     it) and checked for replacement too; damage in it is reported once;
     truncated in place, it is read again from its start (reported).  A
@@ -59,9 +61,20 @@ from ._parse_input import LineError
 from ._source import CHUNK_BYTES
 from ._tail_files import Generation, Piece, generation_size, whole_json
 from ._tail_name import NameFollower
+from ._tail_spill import Spill
 
 #: A file renamed away is read on until it has been idle for this many looks.
 RETIRE_AFTER = 10
+
+#: A compressed file rotated away inside an unfinished gzip stream is given
+#: up once its last change is this many seconds old, as well as idle for
+#: L{RETIRE_AFTER} looks since it left the name: its writer (C{gzip}) may
+#: still be filling its next burst.
+UNFINISHED_WAIT = 60.0
+
+#: Why such a file was given up.
+GIVEN_UP = ("given up inside an unfinished gzip stream: what is written to it later is not"
+            " read")
 
 
 class FileFollower(NameFollower):
@@ -147,22 +160,23 @@ class FileFollower(NameFollower):
         """
         If C{generation} is the copy of a compressed file that grew, copy
         on in a thread; if the file is rotated away, inside a gzip stream
-        whose end does not come for L{RETIRE_AFTER} looks, give it up.
+        whose end did not come for L{RETIRE_AFTER} looks since it left the
+        name, nor for L{UNFINISHED_WAIT} seconds, give it up.
         """
         spill = generation.spill
         if spill is None or spill.fd < 0 or spill.running or spill.error is not None:
             return
         try:
-            size = self._stat(spill.fd).st_size
+            status = self._stat(spill.fd)
         except OSError:
             return
-        if size > spill.position:
+        if status.st_size > spill.position:
             spill.running, spill.done = True, False
             self._start_thread(spill.resume)
         elif spill.waiting and generation is not self._current and (
-                generation.idle >= RETIRE_AFTER):
-            spill.give_up("its gzip stream was cut short (or its writer stopped before its"
-                          " end)")
+                generation.idle >= RETIRE_AFTER
+                and self._clock() - status.st_mtime >= UNFINISHED_WAIT):
+            spill.give_up(GIVEN_UP)
 
     def _read(self, generation: Generation, budget: Optional[int], pieces: List[Piece]) -> int:
         total, ended = 0, False
@@ -202,21 +216,41 @@ class FileFollower(NameFollower):
         splitter, at_name = generation.splitter, generation is self._current
         done = copied if copied is not None else (
             not at_name and generation.idle >= RETIRE_AFTER)
-        if done or whole_json(splitter.pending()):
+        spill = generation.spill
+        if done and spill is not None:
+            self._copy_failed(spill, at_name)
+        whole = whole_json(splitter.pending())
+        if done and not whole and spill is not None and spill.inside:
+            self._cut(generation)
+        elif done or whole:
             start = generation.line_end
             last = splitter.finish()
             if last:
                 pieces.append(Piece(generation, start, last))
         if generation.idle:
             pieces.append(Piece(generation, generation.line_end, [], idle=True))
-        spill = generation.spill
-        if done and spill is not None and spill.error is not None and not spill.reported:
-            spill.reported = True
-            where = "not read whole, its decompression failed" if at_name else (
-                "a compressed file rotated away, not read whole")
-            self._report(LineError(self.name, 0, f"{where}: {spill.error}"))
         if done and not at_name:
             if spill is not None:
                 spill.stop()  # Its file is read whole: not kept open.
             self.active.remove(generation)
             self.files.retire(generation)
+
+    def _copy_failed(self, spill: Spill, at_name: bool) -> None:
+        """
+        Report why the copy C{spill}, done, failed (if it did), once.
+        """
+        if spill.error is not None and not spill.reported:
+            spill.reported = True
+            where = "not read whole, its decompression failed" if at_name else (
+                "a compressed file rotated away, not read whole")
+            self._report(LineError(self.name, 0, f"{where}: {spill.error}"))
+
+    def _cut(self, generation: Generation) -> None:
+        """
+        The copy C{generation} is done inside a gzip stream: its last line,
+        not whole, is cut; it is reported, not read as a line.
+        """
+        size = generation.splitter.pending_bytes
+        if generation.splitter.finish():
+            self._report(LineError(self.name, 0, "the last line of a decompressed copy, cut"
+                                   f" inside its gzip stream, is left out ({size} bytes)"))

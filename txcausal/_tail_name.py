@@ -11,7 +11,8 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import IO, Dict, List, Optional, Set
+import time
+from typing import IO, Callable, Dict, List, Optional, Set
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import DEFAULT_MAX_LINE_BYTES
@@ -53,6 +54,7 @@ class NameFollower:
         stdin: Optional[IO[bytes]] = None,
         startThread: StartThread = daemon_thread,
         stat: Stat = os.stat,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """
         @param path: The file to follow (it need not exist yet); C{"-"} for
@@ -69,6 +71,8 @@ class NameFollower:
         @param startThread: Starts the threads that copy compressed files
             and standard input.
         @param stat: Reads the status of a file, by path or descriptor.
+        @param clock: The time now, in seconds since the epoch (as a
+            file's times are).
         """
         self.path = path
         self.name = "<stdin>" if path == "-" else path
@@ -84,6 +88,7 @@ class NameFollower:
         self._stdin = stdin
         self._start_thread = startThread
         self._stat = stat
+        self._clock = clock
         #: The numbered files there when the file at the name was opened.
         self._known: Set[Fingerprint] = set()
         #: The file opened at the name last (C{None}: none yet).
@@ -151,12 +156,15 @@ class NameFollower:
             self._fail(e, at)
             return False
         try:
-            self._current = self._start(opened)
+            current = self._start(opened)
         except OSError as e:
             if held is not None:
                 os.close(held)
             self._fail(e, at)
             return False
+        previous, self._current = self._current, current
+        if previous is not None and previous.spill is not None and not previous.spill.done:
+            previous.idle = 0  # Waiting for the rest of its stream from now on.
         self._fail(None)
         self._hold(held)
         self._at_name = opened.stat

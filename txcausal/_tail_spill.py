@@ -160,6 +160,14 @@ class Spill:
         if self.position > self.mark[0]:
             self.mark = (self.position, self._tail)
 
+    @property
+    def inside(self) -> bool:
+        """
+        Whether the copy got to the middle of a gzip stream (not to its
+        end, nor to the end of a member).
+        """
+        return not self._between
+
     def give_up(self, reason: str) -> None:
         """
         Stop waiting for the rest of the file's gzip stream: the copy is

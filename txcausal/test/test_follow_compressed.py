@@ -29,9 +29,6 @@ TRUNCATED = ("log: compressed, truncated; reading it again from the start: what 
 #: The same, truncated before its decompressed copy was done.
 CUT = ("log: compressed, truncated while it was being decompressed; reading it again from the"
        " start: what it held past what was decompressed was not read")
-#: The report of a compressed file rotated away whose gzip stream never ends.
-CUT_SHORT = ("log: a compressed file rotated away, not read whole: its gzip stream was cut short"
-             " (or its writer stopped before its end)")
 
 
 def still_open(inode: int) -> bool:
@@ -216,29 +213,6 @@ class CompressedAtNameTests(FollowerCase):
         self.assertEqual(flat(follower.read()), [b"b"])
         self.assertEqual(len(follower.active), 1)
         self.assertFalse(still_open(inode))
-
-    def test_cutShortReportedOnceRotatedAway(self) -> None:
-        """
-        A compressed file at the name whose gzip stream stops before its
-        end is waited for while it is there (it may still be being
-        written); rotated away, it is given up once it stayed so for
-        L{RETIRE_AFTER} looks, which is reported once.  The file that
-        replaces it is read meanwhile.
-        """
-        data = gzip.compress(b"".join(b"%d\n" % n for n in range(1000)))
-        self.path.write_bytes(data[: len(data) // 2])
-        got = flat(self.follower.read())
-        self.assertEqual(got, [b"%d" % n for n in range(len(got))])
-        for _ in range(RETIRE_AFTER + 1):
-            self.follower.read()
-        self.assertEqual(self.reasons(), [])
-        self.rotate()
-        self.append(b"b\n")
-        self.assertEqual(flat(self.follower.read()), [b"b"])
-        for _ in range(RETIRE_AFTER + 1):
-            self.follower.read()
-        self.assertEqual(self.reasons(), [CUT_SHORT])
-        self.assertEqual(len(self.follower.active), 1)
 
 
 class GrowingCopyTests(SynchronousTestCase):

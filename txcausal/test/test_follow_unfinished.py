@@ -1,0 +1,95 @@
+"""
+Tests for L{txcausal._tail}: a compressed file rotated away inside a gzip
+stream its writer has not finished (C{app | gzip > log} and C{logrotate}
+in its create mode: C{gzip} goes on writing to C{log.1}).
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from typing import Any, Tuple
+
+from txcausal._tail import RETIRE_AFTER, UNFINISHED_WAIT, FileFollower
+from txcausal.test.test_follow_rotated import FollowerCase, flat
+
+#: The report of a compressed file given up inside its unfinished gzip stream.
+GIVEN_UP = ("log: a compressed file rotated away, not read whole: given up inside an unfinished"
+            " gzip stream: what is written to it later is not read")
+
+
+def unfinished(data: bytes) -> Tuple[bytes, Any]:
+    """
+    A gzip stream holding C{data} so far, not finished: what a writer
+    flushed, and what finishes it.
+    """
+    writer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return writer.compress(data) + writer.flush(zlib.Z_SYNC_FLUSH), writer
+
+
+class UnfinishedStreamTests(FollowerCase):
+    """
+    Tests for L{FileFollower} when a compressed file is rotated away in
+    the middle of its gzip stream.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.now = 0.0
+        self.follower = FileFollower(str(self.path), on_error=self.errors.append,
+                                     stat=self.stat, startThread=lambda f: f(),
+                                     clock=lambda: self.now)
+        self.addCleanup(self.follower.close)
+
+    def test_idleAtNameThenRotatedReadOn(self) -> None:
+        """
+        A compressed file that stayed idle at the name for more than
+        L{RETIRE_AFTER} looks (C{gzip} writes its output in bursts) and is
+        then rotated away is still read as its writer goes on: the looks
+        are counted from the rotation.
+        """
+        lines = [b"%d" % n for n in range(2000)]
+        first, writer = unfinished(b"".join(line + b"\n" for line in lines[:1000]))
+        self.path.write_bytes(first)
+        self.assertEqual(flat(self.follower.read()), lines[:1000])
+        for _ in range(RETIRE_AFTER + 1):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        rest = b"".join(line + b"\n" for line in lines[1000:])
+        self.append(writer.compress(rest) + writer.flush(), self.numbered(1))
+        self.assertEqual(flat(self.follower.read()), lines[1000:])
+        self.assertEqual(self.reasons(), [])
+
+    def test_givenUpOnceOldAndIdle(self) -> None:
+        """
+        Rotated away inside an unfinished gzip stream, a compressed file
+        is given up only once it was idle for L{RETIRE_AFTER} looks since
+        the rotation and its last change is L{UNFINISHED_WAIT} seconds
+        old; that is reported once.  Its last line, cut, is not read as a
+        line: it is reported.  The file that replaces it is read
+        meanwhile.
+        """
+        data, _ = unfinished(b'{"i": 0}\n{"i": 1}\n{"i": 2')
+        self.path.write_bytes(data)
+        self.now = os.stat(self.path).st_mtime
+        self.assertEqual(flat(self.follower.read()), [b'{"i": 0}', b'{"i": 1}'])
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        for _ in range(RETIRE_AFTER + 1):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [])
+        self.now += UNFINISHED_WAIT - 1
+        self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [])
+        self.now += 1
+        self.assertEqual(flat(self.follower.read()), [])
+        cut = ("log: the last line of a decompressed copy, cut inside its gzip stream, is left out"
+               " (7 bytes)")
+        self.assertEqual(self.reasons(), [GIVEN_UP, cut])
+        self.assertEqual(len(self.follower.active), 1)
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual(len(self.errors), 2)
