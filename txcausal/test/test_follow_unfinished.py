@@ -6,9 +6,10 @@ in its create mode: C{gzip} goes on writing to C{log.1}).
 
 from __future__ import annotations
 
+import gzip
 import os
 import zlib
-from typing import Any, Tuple
+from typing import Any, List, Tuple
 
 from txcausal._tail import RETIRE_AFTER, UNFINISHED_WAIT, FileFollower
 from txcausal.test.test_follow_rotated import FollowerCase, flat
@@ -93,3 +94,25 @@ class UnfinishedStreamTests(FollowerCase):
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual(len(self.errors), 2)
+
+    def test_newerReadWhileWaiting(self) -> None:
+        """
+        A compressed file rotated away just after its first reading,
+        inside an unfinished gzip stream, does not hold back the file that
+        replaced it: that one is read at the next look, before the first
+        is given up.
+        """
+        lines: List[bytes] = [b"%d" % n for n in range(1000)]
+        data = gzip.compress(b"".join(line + b"\n" for line in lines))
+        self.path.write_bytes(data[: len(data) // 2])
+        got = flat(self.follower.read())
+        self.assertEqual(got, lines[:len(got)])
+        self.assertTrue(got)
+        self.rotate()
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(self.errors, [])
+        self.now = os.stat(self.numbered(1)).st_mtime + UNFINISHED_WAIT
+        for _ in range(RETIRE_AFTER + 1):
+            self.follower.read()
+        self.assertEqual(self.reasons()[:1], [GIVEN_UP])
