@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import zlib
-from typing import IO, Any, BinaryIO, Optional, Tuple, cast
+from typing import IO, Any, BinaryIO, Iterator, Optional, Tuple, cast
 
 from attrs import define, field
 
@@ -28,6 +28,9 @@ MARK_BYTES = 64
 
 #: How many bytes of a compressed file are decompressed at a time.
 _CHUNK = 1 << 16
+
+#: At most how many decompressed bytes are written at a time (the lock held).
+PIECE_BYTES = 1 << 20
 
 #: The error of a copy whose file was truncated while it was copied.
 TRUNCATED = "truncated while it was decompressed"
@@ -108,7 +111,8 @@ class Spill:
 
     def _step(self) -> bool:
         """
-        Copy the next chunk of the file.
+        Copy the next chunk of the file, a piece of its output at a time:
+        a truncation, or L{stop}, is noticed before each piece is written.
 
         @return: Whether there may be more.
         """
@@ -116,39 +120,58 @@ class Spill:
             if self.fd < 0:
                 return False
             data = os.pread(self.fd, _CHUNK, self.position)
-            end, mark = self.mark
-            # After the read, before the write: what is written was read
-            # before any truncation (a look may read it at once).
-            if mark and mark_before(self.fd, end) != mark:
-                self.error, self.done = TRUNCATED, True
-                return False
             if not data:
-                self.waiting, self.done = not self._between, self._between
+                if self._intact():
+                    self.waiting, self.done = not self._between, self._between
                 return False
-            self.file.write(self._decompressed(data))
-            self.file.flush()
-            self._advance(data)
-            return True
+        pieces = self._inflated(data)
+        while True:
+            with self._lock:
+                piece = next(pieces, None)
+                if piece is None:
+                    self._advance(data)
+                    return True
+                # After the read, before the write: what is written was
+                # read before any truncation (a look may read it at once).
+                if not self._intact():
+                    return False
+                self.file.write(piece)
+                self.file.flush()
 
-    def _decompressed(self, data: bytes) -> bytes:
+    def _intact(self) -> bool:
         """
-        The bytes C{data}, the next of the file, decompress to: gzip
-        members one after another, zeros between them skipped, as
-        C{gzip} does.
+        Whether the copy may go on: it is not stopped, and the file was not
+        truncated (its L{mark} is still there); if it was, the copy is
+        done, with an error.
         """
-        out = []
-        while data:
+        end, mark = self.mark
+        if self.fd < 0:
+            return False
+        if mark and mark_before(self.fd, end) != mark:
+            self.error, self.done = TRUNCATED, True
+            return False
+        return True
+
+    def _inflated(self, data: bytes) -> Iterator[bytes]:
+        """
+        What the bytes C{data}, the next of the file, decompress to, in
+        pieces of at most L{PIECE_BYTES}: gzip members one after another,
+        zeros between them skipped, as C{gzip} does.
+        """
+        full = False  # The last piece was full: more may be held back.
+        while data or full:
             if self._between:
                 data = data.lstrip(b"\0")
                 if not data:
-                    break
-            out.append(self._inflate.decompress(data))
-            if not self._inflate.eof:
-                self._between = False
-                break
-            data, self._between = self._inflate.unused_data, True
-            self._inflate = _decompressor()
-        return b"".join(out)
+                    return
+            piece = self._inflate.decompress(data, PIECE_BYTES)
+            full = len(piece) == PIECE_BYTES
+            if self._inflate.eof:
+                data, self._between, full = self._inflate.unused_data, True, False
+                self._inflate = _decompressor()
+            else:
+                data, self._between = self._inflate.unconsumed_tail, False
+            yield piece
 
     def _advance(self, data: bytes) -> None:
         """

@@ -7,11 +7,15 @@ in its create mode: C{gzip} goes on writing to C{log.1}).
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
-from typing import Any, List, Tuple
+from typing import IO, Any, Callable, List, Tuple, cast
+
+from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._tail import RETIRE_AFTER, UNFINISHED_WAIT, FileFollower
+from txcausal._tail_spill import PIECE_BYTES, TRUNCATED, Spill, mark_before
 from txcausal.test.test_follow_rotated import FollowerCase, flat
 
 #: The report of a compressed file given up inside its unfinished gzip stream.
@@ -116,3 +120,60 @@ class UnfinishedStreamTests(FollowerCase):
         for _ in range(RETIRE_AFTER + 1):
             self.follower.read()
         self.assertEqual(self.reasons()[:1], [GIVEN_UP])
+
+
+class Written(io.BytesIO):
+    """
+    A copy's temporary file that keeps the size of each write, and calls
+    C{after} after each.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: List[int] = []
+        self.after: Callable[[], None] = lambda: None
+
+    def write(self, data: Any) -> int:
+        self.sizes.append(len(data))
+        written = super().write(data)
+        self.after()
+        return written
+
+
+class BoundedStepTests(SynchronousTestCase):
+    """
+    Tests for L{Spill.resume}: what one chunk of a compressed file gives
+    is decompressed and written in pieces of bounded size.
+    """
+
+    def setUp(self) -> None:
+        self.path = self.mktemp()
+        self.whole = b"a\n" * (2 * PIECE_BYTES)  # A chunk of it gives much more.
+        with open(self.path, "wb") as f:
+            f.write(gzip.compress(self.whole))
+        fd = os.open(self.path, os.O_RDONLY)
+        size = os.fstat(fd).st_size
+        self.out = Written()
+        self.spill = Spill(cast(IO[bytes], self.out), fd=fd, mark=(size, mark_before(fd, size)))
+        self.addCleanup(self.spill.close)
+
+    def test_piecesBounded(self) -> None:
+        """
+        The output of one chunk is written in pieces of at most
+        L{PIECE_BYTES}: the copy's memory is bounded, and so is the time
+        L{Spill.stop} waits for it.
+        """
+        self.spill.resume()
+        self.assertEqual((self.out.getvalue(), self.spill.done), (self.whole, True))
+        self.assertLessEqual(max(self.out.sizes), PIECE_BYTES)
+
+    def test_truncatedBetweenPieces(self) -> None:
+        """
+        The file truncated while one chunk is decompressed is noticed
+        before the next piece is written: the copy stops there, its
+        position not past that chunk.
+        """
+        self.out.after = lambda: os.truncate(self.path, 0)
+        self.spill.resume()
+        self.assertEqual((self.spill.error, self.spill.position), (TRUNCATED, 0))
+        self.assertEqual(len(self.out.sizes), 1)
