@@ -159,9 +159,11 @@ class FileFollower(NameFollower):
     def _copy_on(self, generation: Generation) -> None:
         """
         If C{generation} is the copy of a compressed file that grew, copy
-        on in a thread; if the file is rotated away, inside a gzip stream
-        whose end did not come for L{RETIRE_AFTER} looks since it left the
-        name, nor for L{UNFINISHED_WAIT} seconds, give it up.
+        on in a thread (if none can be started, that is reported, once
+        until one is, and tried again at the next look); if the file is
+        rotated away, inside a gzip stream whose end did not come for
+        L{RETIRE_AFTER} looks since it left the name, nor for
+        L{UNFINISHED_WAIT} seconds, give it up.
         """
         spill = generation.spill
         if spill is None or spill.fd < 0 or spill.running or spill.error is not None:
@@ -171,8 +173,10 @@ class FileFollower(NameFollower):
         except OSError:
             return
         if status.st_size > spill.position:
-            spill.running, spill.done = True, False
-            self._start_thread(spill.resume)
+            told = spill.not_started is not None
+            if not spill.start(self._start_thread, spill.resume) and not told:
+                self._report(LineError(self.name, 0, f"{spill.not_started}: tried again at each"
+                                       " look"))
         elif spill.waiting and generation is not self._current and (
                 generation.idle >= RETIRE_AFTER
                 and self._clock() - status.st_mtime >= UNFINISHED_WAIT):
@@ -241,8 +245,9 @@ class FileFollower(NameFollower):
         """
         if spill.error is not None and not spill.reported:
             spill.reported = True
-            where = "not read whole, its decompression failed" if at_name else (
-                "a compressed file rotated away, not read whole")
+            where = "a compressed file rotated away, not read whole" if not at_name else (
+                "not read whole" if self.path == "-" else
+                "not read whole, its decompression failed")
             self._report(LineError(self.name, 0, f"{where}: {spill.error}"))
 
     def _cut(self, generation: Generation) -> None:

@@ -228,16 +228,15 @@ class OpenFiles:
         file, fd = _temporary()
         spill = Spill(file)
         generation = self.add(source, name, fd, None, max_line, stat, spill)
-        startThread(lambda: spill.copy(stream))
+        spill.start(startThread, lambda: spill.copy(stream))
         return generation
 
     def add_compressed(self, source: int, name: str, compressed: int, max_line: int,
-                       stat: Stat, startThread: StartThread, mark: Tuple[int, bytes]
-                       ) -> Generation:
+                       stat: Stat, mark: Tuple[int, bytes]) -> Generation:
         """
         A decompressed copy of the file C{compressed} (a descriptor, closed
-        with the copy, or now if it cannot be made), made by threads
-        started with C{startThread} as it grows (see L{Spill.resume}).
+        with the copy, or now if it cannot be made), to be made by threads
+        as it grows (see L{Spill.start} and L{Spill.resume}).
 
         @param mark: See L{Spill.mark}.
         @raise OSError: If the temporary file cannot be made.
@@ -247,10 +246,8 @@ class OpenFiles:
         except OSError:
             os.close(compressed)
             raise
-        spill = Spill(file, mark=mark, fd=compressed, running=True)
-        generation = self.add(source, name, fd, None, max_line, stat, spill)
-        startThread(spill.resume)
-        return generation
+        spill = Spill(file, mark=mark, fd=compressed)
+        return self.add(source, name, fd, None, max_line, stat, spill)
 
     def read_before(self, source: int) -> Tuple[Set[Identity], Set[Fingerprint]]:
         """

@@ -194,8 +194,7 @@ class NameFollower:
         if opened.compressed:
             mark = (opened.stat.st_size, mark_before(opened.fd, opened.stat.st_size))
             generation = self.files.add_compressed(self._source, self.name, opened.fd,
-                                                   self._max_line, self._stat,
-                                                   self._start_thread, mark)
+                                                   self._max_line, self._stat, mark)
             self._copied.add(fingerprint(opened.stat))
         else:
             generation = self.files.add(self._source, self.name, opened.fd,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import zlib
-from typing import IO, Any, BinaryIO, Iterator, Optional, Tuple, cast
+from typing import IO, Any, BinaryIO, Callable, Iterator, Optional, Tuple, cast
 
 from attrs import define, field
 
@@ -59,6 +59,8 @@ class Spill:
     @ivar waiting: The copy is at the end of the file, inside a gzip
         stream: the rest is still to be written.
     @ivar running: A thread is copying (set by the one that starts it).
+    @ivar not_started: Why a thread to copy on could not be started, at
+        the last L{start} (C{None}: it was).
     """
 
     file: IO[bytes]
@@ -70,10 +72,34 @@ class Spill:
     position: int = 0
     waiting: bool = False
     running: bool = False
+    not_started: Optional[str] = None
     _between: bool = True  # At the start of a gzip member (or padding).
     _inflate: Any = field(factory=_decompressor)
     _tail: bytes = b""  # The last bytes copied.
     _lock: threading.Lock = field(factory=threading.Lock, init=False)
+
+    def start(self, startThread: Callable[[Callable[[], None]], None],
+              target: Callable[[], None]) -> bool:
+        """
+        Copy on: call C{target} (L{copy} or L{resume}) in a thread started
+        with C{startThread}.  If none can be started (too many threads),
+        nothing is raised: why is noted in L{not_started}; the copy of a
+        stream is then done, with that error; a file's is as it was, to
+        be started again later.
+
+        @return: Whether a thread was started.
+        """
+        done, self.running, self.done = self.done, True, False
+        try:
+            startThread(target)
+        except Exception as e:
+            self.running, self.done = False, done
+            self.not_started = f"no thread could be started to copy it ({type(e).__name__}: {e})"
+            if self.fd < 0:  # A stream, not read by position: not started again.
+                self.give_up(self.not_started)
+            return False
+        self.not_started = None
+        return True
 
     def copy(self, stream: IO[bytes]) -> None:
         """
@@ -93,7 +119,7 @@ class Spill:
         except Exception as e:  # Reported in the status, never raised.
             self.error = f"{type(e).__name__}: {e}"
         finally:
-            self.done = True
+            self.running, self.done = False, True
 
     def resume(self) -> None:
         """

@@ -10,7 +10,7 @@ import gzip
 import io
 import os
 import zlib
-from typing import IO, Any, Callable, List, Tuple, cast
+from typing import IO, Any, Callable, List, Optional, Tuple, cast
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -21,6 +21,9 @@ from txcausal.test.test_follow_rotated import FollowerCase, flat
 #: The report of a compressed file given up inside its unfinished gzip stream.
 GIVEN_UP = ("log: a compressed file rotated away, not read whole: given up inside an unfinished"
             " gzip stream: what is written to it later is not read")
+#: The report of a compressed file whose copy could not be started.
+NOT_STARTED = ("log: no thread could be started to copy it (RuntimeError: can't start new"
+               " thread): tried again at each look")
 
 
 def unfinished(data: bytes) -> Tuple[bytes, Any]:
@@ -177,3 +180,73 @@ class BoundedStepTests(SynchronousTestCase):
         self.spill.resume()
         self.assertEqual((self.spill.error, self.spill.position), (TRUNCATED, 0))
         self.assertEqual(len(self.out.sizes), 1)
+
+
+class ThreadNotStartedTests(FollowerCase):
+    """
+    Tests for L{FileFollower} when a thread to copy a file cannot be
+    started (too many threads): never raised, reported once; a compressed
+    file's copy is started again at the next look.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.fails = False
+
+    def startThread(self, target: Callable[[], None]) -> None:
+        if self.fails:
+            raise RuntimeError("can't start new thread")
+        target()
+
+    def following(self, path: str = "", stdin: Optional[IO[bytes]] = None) -> FileFollower:
+        follower = FileFollower(path or str(self.path), on_error=self.errors.append,
+                                stat=self.stat, startThread=self.startThread, stdin=stdin)
+        self.addCleanup(follower.close)
+        return follower
+
+    def test_resumeNotStarted(self) -> None:
+        """
+        A compressed file that grew, when no thread can be started to copy
+        on: reported once, and the copy goes on once one can be started.
+        """
+        follower = self.following()
+        data, writer = unfinished(b"a\n")
+        self.path.write_bytes(data)
+        self.assertEqual(flat(follower.read()), [b"a"])
+        self.fails = True
+        self.append(writer.compress(b"b\n") + writer.flush())
+        for _ in range(3):
+            self.assertEqual(flat(follower.read()), [])
+        self.assertEqual(self.reasons(), [NOT_STARTED])
+        self.fails = False
+        self.assertEqual(flat(follower.read()), [b"b"])
+        self.assertEqual(self.reasons(), [NOT_STARTED])
+
+    def test_firstCopyNotStarted(self) -> None:
+        """
+        A compressed file at the name whose copy cannot be started is
+        reported once, nothing raised; it is read once a thread can be
+        started.
+        """
+        self.fails = True
+        follower = self.following()
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        for _ in range(3):
+            self.assertEqual(flat(follower.read()), [])
+        self.assertEqual(self.reasons(), [NOT_STARTED])
+        self.fails = False
+        self.assertEqual(flat(follower.read()), [b"a"])
+        self.assertEqual(self.reasons(), [NOT_STARTED])
+
+    def test_standardInputNotStarted(self) -> None:
+        """
+        Standard input, when no thread can be started to copy it: reported
+        once, nothing raised (it cannot be copied later: it is given up).
+        """
+        self.fails = True
+        follower = self.following("-", io.BytesIO(b"a\n"))
+        for _ in range(3):
+            self.assertEqual(flat(follower.read()), [])
+        self.assertEqual([str(e) for e in self.errors],
+                         ["<stdin>: not read whole: no thread could be started to copy it"
+                          " (RuntimeError: can't start new thread)"])
