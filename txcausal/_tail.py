@@ -145,7 +145,8 @@ class FileFollower(NameFollower):
 
     def status(self) -> Dict[str, Any]:
         """
-        What was read of the file, its size now, and why it cannot be read.
+        What was read of the file, its size now, why it cannot be read,
+        and whether the rest of its gzip stream is waited for.
         """
         current = self._current or (self.active[-1] if self.active else None)
         spill = current.spill if current is not None else None
@@ -154,6 +155,8 @@ class FileFollower(NameFollower):
             "read": sum(g.offset for g in self.files.generations if g.source == self._source),
             "size": generation_size(current),
             "error": self.error or (spill.error if spill is not None else None),
+            "waiting": "waiting for the rest of its gzip stream"
+                       if spill is not None and spill.waiting else None,
         }
 
     def _copy_on(self, generation: Generation) -> None:

@@ -146,6 +146,7 @@
       var text = file.name;
       if (file.error) { text += ": " + file.error; }
       else if (file.size) { text += " " + Math.min(100, Math.floor(file.read * 100 / file.size)) + "%"; }
+      if (file.waiting && !file.error) { text += ", " + file.waiting; }
       parts.push(text);
     });
     parts.push(status.tasks + " tasks");

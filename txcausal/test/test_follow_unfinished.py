@@ -102,6 +102,21 @@ class UnfinishedStreamTests(FollowerCase):
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual(len(self.errors), 2)
 
+    def test_waitingInStatus(self) -> None:
+        """
+        The status of a follower whose file at the name is a gzip stream
+        not finished yet says that the rest is waited for, until it comes.
+        """
+        data, writer = unfinished(b"a\n")
+        self.path.write_bytes(data)
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        status = self.follower.status()
+        self.assertEqual((status["waiting"], status["error"]),
+                         ("waiting for the rest of its gzip stream", None))
+        self.append(writer.compress(b"b\n") + writer.flush())
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertIsNone(self.follower.status()["waiting"])
+
     def test_newerReadWhileWaiting(self) -> None:
         """
         A compressed file rotated away just after its first reading,
