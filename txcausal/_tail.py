@@ -69,8 +69,10 @@ RETIRE_AFTER = 10
 #: A compressed file rotated away inside an unfinished gzip stream is given
 #: up once its last change is this many seconds old, as well as idle for
 #: L{RETIRE_AFTER} looks since it left the name: its writer (C{gzip}) may
-#: still be filling its next burst.
-UNFINISHED_WAIT = 60.0
+#: still be filling its next burst, 256 KiB of compressed output, which
+#: takes minutes at 100 lines a second.  Waiting costs a descriptor and
+#: holds back no newer file.
+UNFINISHED_WAIT = 1800.0
 
 #: Why such a file was given up.
 GIVEN_UP = ("given up inside an unfinished gzip stream: what is written to it later is not"

@@ -77,6 +77,9 @@ class Spill:
     _inflate: Any = field(factory=_decompressor)
     _tail: bytes = b""  # The last bytes copied.
     _lock: threading.Lock = field(factory=threading.Lock, init=False)
+    # Set by stop() before it waits for the lock, which the copying thread,
+    # taking it back between pieces, could otherwise keep for many.
+    _stopping: bool = field(default=False, init=False)
 
     def start(self, startThread: Callable[[Callable[[], None]], None],
               target: Callable[[], None]) -> bool:
@@ -84,8 +87,8 @@ class Spill:
         Copy on: call C{target} (L{copy} or L{resume}) in a thread started
         with C{startThread}.  If none can be started (too many threads),
         nothing is raised: why is noted in L{not_started}; the copy of a
-        stream is then done, with that error; a file's is as it was, to
-        be started again later.
+        stream is then done, with that error; a file's is not done (it grew,
+        or this was asked for nothing), to be started again later.
 
         @return: Whether a thread was started.
         """
@@ -93,7 +96,9 @@ class Spill:
         try:
             startThread(target)
         except Exception as e:
-            self.running, self.done = False, done
+            # A file's copy that was done (at the end of a gzip member) is
+            # not any more: what the file now holds past it is still to read.
+            self.running, self.done = False, done and self.fd < 0
             self.not_started = f"no thread could be started to copy it ({type(e).__name__}: {e})"
             if self.fd < 0:  # A stream, not read by position: not started again.
                 self.give_up(self.not_started)
@@ -142,6 +147,8 @@ class Spill:
 
         @return: Whether there may be more.
         """
+        if self._stopping:
+            return False
         with self._lock:  # Not closed, its descriptor reused, meanwhile.
             if self.fd < 0:
                 return False
@@ -151,7 +158,7 @@ class Spill:
                     self.waiting, self.done = not self._between, self._between
                 return False
         pieces = self._inflated(data)
-        while True:
+        while not self._stopping:
             with self._lock:
                 piece = next(pieces, None)
                 if piece is None:
@@ -163,6 +170,7 @@ class Spill:
                     return False
                 self.file.write(piece)
                 self.file.flush()
+        return False
 
     def _intact(self) -> bool:
         """
@@ -232,6 +240,7 @@ class Spill:
 
         @return: Whether it was done already.
         """
+        self._stopping = True
         with self._lock:
             if self.fd >= 0:
                 os.close(self.fd)

@@ -237,6 +237,26 @@ class ThreadNotStartedTests(FollowerCase):
         self.assertEqual(flat(follower.read()), [b"b"])
         self.assertEqual(self.reasons(), [NOT_STARTED])
 
+    def test_memberEndNotStarted(self) -> None:
+        """
+        A compressed file rotated away whose copy had reached the end of a
+        gzip member, when no thread can be started as a member is appended
+        to it: not taken as done (and retired); the member is read once a
+        thread can be started.
+        """
+        follower = self.following()
+        self.path.write_bytes(gzip.compress(b"a\n"))
+        self.assertEqual(flat(follower.read()), [b"a"])
+        self.rotate()
+        self.append(gzip.compress(b"b\n"), self.numbered(1))
+        self.append(b"c\n")
+        self.fails = True
+        got = flat(follower.read())
+        self.fails = False
+        for _ in range(RETIRE_AFTER + 2):
+            got += flat(follower.read())
+        self.assertEqual(sorted(got), [b"b", b"c"], self.reasons())
+
     def test_firstCopyNotStarted(self) -> None:
         """
         A compressed file at the name whose copy cannot be started is
