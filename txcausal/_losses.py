@@ -184,29 +184,22 @@ class Losses:
         """
         self.lost += 1
 
-    def giveUp(self) -> Tuple[int, int]:
+    def giveUp(self, record: Any, count: int) -> None:
         """
-        Give up on the destination: L{write} counts nothing more for a
-        write begun before, nor L{_reportCounted} for a report.
-
-        @return: What the write in progress reports, if it is a report (see
-            L{reporting}), and how many messages it holds, read with the
-            give-up, as one step.
-        """
-        with self._lock:
-            self.epoch += 1
-            return self.reporting, self.writing
-
-    def countOnce(self, record: Any, count: int) -> None:
-        """
-        Count C{count} messages given up on, unless C{record} says they were
-        (its C{counted}, then set).
+        Give up on the destination, unless C{record} says it was (its
+        C{unfinished} is set): L{write} counts nothing more for a write
+        begun before, nor L{_reportCounted} for a report; count the C{count}
+        messages given up on; set C{record}'s C{unfinished} to what the
+        write in progress reports, if it is a report (see L{reporting}),
+        and how many messages it holds, and its C{counted}.  All of it is
+        one step: a C{KeyboardInterrupt} either finds it done or not begun.
         """
         with self._lock:
-            if not record.counted:
-                # One step: no call between, where a signal handler (a
-                # KeyboardInterrupt) could run.
-                self.lost, record.counted = self.lost + count, True
+            if record.unfinished is None:
+                # One statement, with no call in it, where a signal handler
+                # (a KeyboardInterrupt) could run.
+                self.epoch, self.lost, record.unfinished, record.counted = (
+                    self.epoch + 1, self.lost + count, (self.reporting, self.writing), True)
 
     def _failed(self, error: BaseException, data: Lines, count: int) -> None:
         """

@@ -72,10 +72,14 @@ class WriterExit(WriterCore):
         reports' deadline (see L{txcausal._exitreports.ExitReports.run}).
         """
         stop = self._stopping
+        # A give-up begun (by stopThreading, or cut short) is finished at
+        # once, even if the stuck write returned since: what it forgot is
+        # counted and reported only by its end.
         if (stop is not None and not stop.reported and not self.running
-                and not stop.done.wait(left(self._exitTimeout))):
+                and (stop.gaveUp or not stop.done.wait(left(self._exitTimeout)))):
             self._giveUp(stop, f"not written within the exit timeout of {self._exitTimeout:g} s"
-                               f" of a stop not waited for", toOthers=not late)
+                               + ("" if stop.direct else " of a stop not waited for"),
+                         toOthers=not (late or stop.direct))
         if self._threaded():
             return
         if late:
@@ -139,11 +143,9 @@ class WriterExit(WriterCore):
             worker.quit()
         if stop.lost is None:
             self._queue.discard(stop)
-        if stop.unfinished is None:
-            stop.unfinished = self._losses.giveUp()
         assert stop.lost is not None
         queued, inWrite, _ = stop.lost
-        self._losses.countOnce(stop, queued + inWrite)
+        self._losses.giveUp(stop, queued + inWrite)
         if not stop.reported:
             self._reportGivenUp(stop, reason, toOthers)
 

@@ -291,14 +291,24 @@ class ThreadedWriter(WriterExit, Service):
         self.running = 0
         atexit.unregister(self.stopThreading)
         written = threading.Event()
-        stop = Stop(direct=True)
+        stop = self._stopping = Stop(direct=True)
+        # Should a Control-C cut it short: the exit reports finish it.
+        if not _exitreports.EXIT_REPORTS.ran:
+            _exitreports.EXIT_REPORTS.add(self)
         self._finish(stop, written.set)
-        if written.wait(self._exitTimeout):
-            self._switchToDirect()
-        else:
-            self._giveUp(stop, f"not written within the exit timeout of "
-                               f"{self._exitTimeout:g} s", toOthers=False)
-            self._bypass = self._refuseAfterGivingUp
+        direct = False
+        try:
+            if written.wait(self._exitTimeout):
+                self._switchToDirect()
+                direct = True
+            else:
+                self._giveUp(stop, f"not written within the exit timeout of "
+                                   f"{self._exitTimeout:g} s", toOthers=False)
+        finally:
+            if not direct:
+                # Given up on, or to be, by the exit reports, at once.
+                stop.gaveUp = True
+                self._bypass = self._refuseAfterGivingUp
 
     def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
         """

@@ -17,6 +17,7 @@ from txcausal import log_message, remove_destination
 from txcausal._losses import Losses
 from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._wire import exception_name
+from txcausal._writer import Stop
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import ImmediateReactor, IsolatedOutputMixin, flush_early_buffer
@@ -385,7 +386,10 @@ class _GivingUpLosses(Losses):
         epoch = self._epoch
         if not self.gaveUp and self._lock.acquire(False):
             self._lock.release()
-            self.gaveUp.append(self.giveUp())
+            stop = Stop()
+            self.giveUp(stop, 0)
+            assert stop.unfinished is not None
+            self.gaveUp.append(stop.unfinished)
         return epoch
 
     @epoch.setter
