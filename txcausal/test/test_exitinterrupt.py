@@ -37,7 +37,11 @@ class StopThreadingInterruptedTests(_StopHarness, IsolatedOutputMixin, Synchrono
     after it count each message given up on once, and report it.
     """
 
-    stuckWriter = test_logwriter_stop.ExitTimeoutTests.stuckWriter
+    def stuckWriter(self) -> ThreadedWriter:
+        """
+        @return: What L{test_logwriter_stop.ExitTimeoutTests.stuckWriter} does.
+        """
+        return test_logwriter_stop.ExitTimeoutTests.stuckWriter(self)  # type: ignore[arg-type]
 
     def queuedThree(self) -> ThreadedWriter:
         """
@@ -80,12 +84,11 @@ class StopThreadingInterruptedTests(_StopHarness, IsolatedOutputMixin, Synchrono
         real = writer._losses.giveUp
         calls: List[bool] = []
 
-        def interruptedOnce(*args: Any) -> Any:
-            result = real(*args)
+        def interruptedOnce(record: Any, count: int) -> None:
+            real(record, count)
             if not calls:
                 calls.append(True)
                 raise KeyboardInterrupt()
-            return result
 
         writer._losses.giveUp = interruptedOnce  # type: ignore[method-assign]
         self.assertRaises(KeyboardInterrupt, writer.stopThreading)
