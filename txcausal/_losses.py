@@ -115,7 +115,7 @@ class Losses:
         finally:
             self.writing = 0
         if self._failing and epoch == self.epoch:
-            with self._lock:
+            with held(self._lock):
                 self._failing = False
                 lost, self._lostToFailures = self._lostToFailures, 0
             self._reportCounted(lost, "the destination raised")
@@ -156,13 +156,15 @@ class Losses:
             report = dropped_message(count, reason, destination=self.name())
             # With the lock, as giveUp reads them: a give-up either counts
             # this report in its own, or comes after it.
-            with self._lock:
+            # Without the lock should a frozen thread hold it, as the
+            # interpreter tears down (see txcausal._teardown), as below.
+            with held(self._lock):
                 epoch, self.reporting = self.epoch, count
             written = False
             try:
                 written = self.write(self._encode(report), 0)
             finally:
-                with self._lock:
+                with held(self._lock):
                     self.reporting = 0
                     if not written and epoch == self.epoch and not self._pipeClosed:
                         self._lostToFailures += count
@@ -209,7 +211,7 @@ class Losses:
         """
         if isinstance(error, ShortWrite):
             count = min(error.lost, count)
-        with self._lock:
+        with held(self._lock):
             self.lost += count
             if self._pipeClosed:
                 # Told of once, when it closed: that report says nothing
@@ -246,7 +248,7 @@ class Losses:
         """
         @return: The reports owed so far, for the writer to send.
         """
-        with self._lock:
+        with held(self._lock):
             reports, self._reports = self._reports, []
         return reports
 

@@ -194,6 +194,48 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
                           for report in reports], [(1, None), (1, True)])
         self.assertEqual(writer.dropped, 2)
 
+    def test_directLossesHeld(self) -> None:
+        """
+        Nor for the lock of its L{Losses}, which a frozen thread holds (one
+        that was taking the reports owed, say): a direct write that has
+        what the destination logged while it wrote to report, and a
+        destination that fails then works again, wait for it neither.
+        """
+        self.isolate()
+        writer, written = self.directWriter()
+        self.addCleanup(setattr, writer._losses, "_lock", writer._losses._lock)
+        writer._losses._lock = _HeldLock()  # type: ignore[assignment]
+        writer._queue.refusedFeedback = 1
+        writer(numbered_message(0))
+        sink = writer._losses._sink
+        failing = _FlakySink(sink)
+        writer._losses._sink = failing
+        writer(numbered_message(1))
+        failing.failing = False
+        writer(numbered_message(2))
+        self.assertEqual([message["n"] for message in written if "n" in message], [0, 2])
+        stream = writer._standardError
+        assert isinstance(stream, io.StringIO)
+        self.assertEqual([report["lost"] for report in _reports(stream)], [1])
+
+
+class _FlakySink:
+    """
+    A sink that fails while C{failing}, then writes to the sink it wraps.
+    """
+
+    def __init__(self, sink: Any) -> None:
+        self._sink = sink
+        self.failing = True
+
+    def write(self, data: bytes) -> None:
+        if self.failing:
+            raise OSError("failed")
+        self._sink.write(data)
+
+    def finish(self) -> None:
+        pass
+
 
 #: The end of the programs below: an object whose C{__del__} logs to
 #: C{writer} as the interpreter tears down.
