@@ -313,6 +313,20 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         self.assertGiveUpFinished(
             lambda writer: self.patch(_writerexit, "_last_resort", interruptedOnce))
 
+    def test_retryAfterWriteReturned(self) -> None:
+        """
+        The retry of a give-up cut short is not skipped when the stuck
+        write returned in between, and the stop's last step ran: what the
+        give-up forgot is still counted, and reported.
+        """
+        clock, exitReports = self.clockedExitReports()
+        writer = self.stuckStop(0, _DoneAfterFirstWait(clock))
+        writer(numbered_message(10))
+        self.interruptedQueue(_InterruptedAsDiscardReturns)(writer)
+        self.assertRaises(KeyboardInterrupt, exitReports.run)
+        self.assertEqual(([report["count"] for report in _reportsOf(writer)], writer.dropped),
+                         ([2], 2))
+
     def test_stopAfterExitReportsRan(self) -> None:
         """
         A stop made after the exit reports ran (by a later exit handler),
@@ -482,6 +496,26 @@ class _ClockedEvent:
 
     def is_set(self) -> bool:
         return False
+
+
+class _DoneAfterFirstWait(_ClockedEvent):
+    """
+    A L{_ClockedEvent} set once it was waited for once: the stuck write
+    returned meanwhile, and the stop's last step ran.
+    """
+
+    def __init__(self, clock: _Clock) -> None:
+        _ClockedEvent.__init__(self, clock)
+        self.waited = False
+
+    def wait(self, timeout: float) -> bool:
+        if self.waited:
+            return True
+        self.waited = True
+        return _ClockedEvent.wait(self, timeout)
+
+    def is_set(self) -> bool:
+        return self.waited
 
 
 class _InterruptedEvent(_ClockedEvent):
