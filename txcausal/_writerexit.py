@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import IO, Any, Callable, Optional
+from typing import IO, Any, Callable, Optional, Type
 
 from . import _exitreports, _output
 from ._feedback import FEEDBACK
@@ -173,6 +173,8 @@ class WriterExit(WriterCore):
             self, data: bytes, _take: Callable[[Any], bool] = take_lock,
             _ident: Callable[[], int] = threading.get_ident,
             _refuse: Callable[[Losses, BoundedQueue], None] = _exitreports.refuse_torn_down,
+            _Interrupt: Type[BaseException] = KeyboardInterrupt,
+            _BaseException: Type[BaseException] = BaseException,
     ) -> None:
         """
         L{WriterCore._writeDirect} once the process is exiting: as the interpreter
@@ -180,8 +182,33 @@ class WriterExit(WriterCore):
         lock, the queue's) that a frozen thread holds (see
         L{txcausal._teardown}): the message is then counted, and reported
         (see L{txcausal._exitreports.refuse_torn_down}).  Deep in the
-        teardown the modules' globals may be gone: what it uses is bound
-        here.
+        teardown the modules' globals and the builtins may be gone: what it
+        uses is bound here, and a write that fails for that is counted and
+        reported so too; nothing is raised but a C{KeyboardInterrupt}.
+        """
+        written = False
+        try:
+            written = self._writeLocked(data, _take, _ident)
+            if written:
+                self._report()
+        except _Interrupt:
+            raise
+        except _BaseException:
+            pass
+        if not written:
+            self._losses.countTornDown()
+            try:
+                _refuse(self._losses, self._queue)
+            except _BaseException:
+                pass
+
+    def _writeLocked(self, data: bytes, _take: Callable[[Any], bool],
+                     _ident: Callable[[], int]) -> bool:
+        """
+        For L{_writeDirectAtExit}: write C{data} holding the writer's locks,
+        taken with C{_take}.
+
+        @return: Whether it was written: if not, no lock could be taken.
         """
         directLock, forkLock = self._directLock, self._forkLock
         written = False
@@ -196,11 +223,7 @@ class WriterExit(WriterCore):
                         forkLock.release()
             finally:
                 directLock.release()
-        if written:
-            self._report()
-        else:
-            self._losses.countTornDown()
-            _refuse(self._losses, self._queue)
+        return written
 
     def _writeWithFeedback(self, data: bytes) -> bool:
         """

@@ -218,6 +218,38 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         assert isinstance(stream, io.StringIO)
         self.assertEqual([report["lost"] for report in _reports(stream)], [1])
 
+    def test_directFailingDeep(self) -> None:
+        """
+        With its locks free, a direct write deep in the teardown whose
+        write raises (the modules' globals or the builtins gone, say) raises
+        nothing into the program: the message is counted and reported.
+        """
+        writer, written = self.directWriter()
+
+        def gone(*args: object, **kwargs: object) -> bool:
+            raise TypeError("'NoneType' object is not callable")
+
+        self.patch(writer._losses, "write", gone)
+        writer(numbered_message(0))
+        self.assertEqual([(report["count"], report["reason"])
+                          for report in self.endReports(writer)], [(1, TORN_DOWN)])
+        self.assertEqual((written, writer.dropped), ([], 1))
+
+    def test_directReportFailingDeep(self) -> None:
+        """
+        So for a direct write whose reports then fail: the message was
+        written, and nothing is raised.
+        """
+        self.isolate()
+        writer, written = self.directWriter()
+
+        def gone() -> None:
+            raise TypeError("'NoneType' object is not callable")
+
+        self.patch(writer, "_report", gone)
+        writer(numbered_message(0))
+        self.assertEqual(([message["n"] for message in written], writer.dropped), ([0], 0))
+
 
 class _FlakySink:
     """
@@ -289,6 +321,19 @@ writer.startService()
 """
 
 
+#: A program whose writer, started and never stopped, writes directly at
+#: exit, to a destination saying so on standard output.
+_DIRECT_AT_TEARDOWN = """
+import os
+from txcausal.logwriter import ThreadedWriter
+
+def show(message, _write=os.write):
+    _write(1, b"written\\n")
+
+writer = ThreadedWriter(show)
+writer.startService()
+"""
+
 class TeardownProcessTests(SynchronousTestCase):
     """
     In a real process, the interpreter's teardown does not hang on a lock
@@ -318,3 +363,16 @@ class TeardownProcessTests(SynchronousTestCase):
         reports = [orjson.loads(line) for line in result.stderr.splitlines()]
         self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
                           for report in reports], [(1, TORN_DOWN, True)])
+
+    def test_delLogsDeepLocksFree(self) -> None:
+        """
+        So for a C{__del__} of the C{__main__} module, run deep in the
+        teardown with the writer's locks free (the builtins may be gone by
+        then): the message is written, or counted and reported, and
+        nothing is raised.
+        """
+        result = run_python(["-c", _DIRECT_AT_TEARDOWN + _LOGS_AS_IT_GOES], timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        reports = [(report["count"], report["reason"])
+                   for report in map(orjson.loads, result.stderr.splitlines())]
+        self.assertIn((result.stdout, reports), [("written\n", []), ("", [(1, TORN_DOWN)])])
