@@ -346,15 +346,21 @@ def _report_torn_down_now(
         _dumps: Callable[..., bytes] = dumps, _options: int = FAST_OPTIONS,
         _time: Callable[[], float] = time.time, _sys: Any = sys,
         _write: Callable[[int, bytes], int] = os.write,
-        _Exception: Type[Exception] = Exception) -> None:
+        _Exception: Type[Exception] = Exception,
+        _urandom: Callable[[int], bytes] = os.urandom) -> None:
     """
     Report at once, on the writer's standard error, a message refused deep
     in the teardown, once the exit reports are gone.  The modules' globals
     and the builtins may be gone too, and C{sys.stderr} is C{None} by then:
     it uses only what its arguments hold, and writes to the standard error
-    file descriptor.
+    file descriptor.  Each report is a task of its own: a random (version
+    4) UUID, made without a builtin.
     """
     report = _report.copy()
+    random = _urandom(16).hex()
+    variant = "89ab"["0123456789abcdef".index(random[16]) & 3]
+    report["task_uuid"] = (f"{random[:8]}-{random[8:12]}-4{random[13:16]}-"
+                           f"{variant}{random[17:20]}-{random[20:]}")
     report["destination"], report["timestamp"] = losses.name(), _time()
     line = _dumps(report, option=_options)
     stream = losses.standardError

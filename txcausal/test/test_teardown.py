@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from typing import Any, Dict, List, Tuple
+from uuid import UUID
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -157,6 +158,10 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([(report["count"], report["reason"], report["count_at_least"])
                           for report in _reports(stream)], [(1, TORN_DOWN, True)])
         self.assertEqual((written, writer.dropped), ([], 1))
+        writer(numbered_message(1))
+        # Each its own task, as a task_uuid names one (a uuid4).
+        uuids = [UUID(report["task_uuid"]) for report in _reports(stream)]
+        self.assertEqual(([uuid.version for uuid in uuids], len(set(uuids))), ([4, 4], 2))
 
     def test_lateLocksHeld(self) -> None:
         """
