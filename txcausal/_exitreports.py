@@ -337,7 +337,7 @@ def _report(writer: Stopped, late: bool = False,
             pass  # As the interpreter tears down, say: nothing more to do.
 
 
-#: The report of L{_report_torn_down_now}, but for its time and destination.
+#: The report of L{_report_torn_down_now}, but for its task, time and destination.
 _TORN_DOWN_REPORT = dropped_message(1, TORN_DOWN, count_at_least=True)
 
 
