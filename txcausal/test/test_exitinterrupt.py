@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import threading
 from types import SimpleNamespace
-from typing import IO, Any, Dict, List, Optional
+from typing import Any, Callable, List, Optional
 
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
-from txcausal import _losses, _writerexit, logwriter
+from txcausal import _writerexit, logwriter, remove_destination
+from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
 from . import test_logwriter_stop
-from ._helpers import IsolatedOutputMixin
+from ._helpers import ImmediateReactor, IsolatedOutputMixin
 from ._writer_harness import isolate_exit_reports, numbered_message
+from .test_exitreports import _InterruptedAsDiscardReturns, lastResortInterruptedOnce
 from .test_logwriter_stop import _reports, _StopHarness
 
 
@@ -99,16 +102,45 @@ class StopThreadingInterruptedTests(_StopHarness, IsolatedOutputMixin, Synchrono
         A Control-C while the give-up's report is written on standard error.
         """
         writer = self.queuedThree()
-        real = _losses._last_resort
-        calls: List[bool] = []
-
-        def interruptedOnce(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
-            if not calls:
-                calls.append(True)
-                raise KeyboardInterrupt()
-            real(report, stream)
-
-        self.patch(_writerexit, "_last_resort", interruptedOnce)
+        self.patch(_writerexit, "_last_resort", lastResortInterruptedOnce())
         self.assertRaises(KeyboardInterrupt, writer.stopThreading)
         self.assertFinishedAtExit(writer)
 
+    def test_interruptedThenWriteReturned(self) -> None:
+        """
+        A Control-C as the give-up's discard returns, once the queue was
+        forgotten, then the stuck write returns and the stop's last step
+        runs before the exit reports: they still finish the give-up.
+        """
+        self.isolate()
+        isolate_exit_reports(self)
+        works: List[Callable[[], object]] = []
+        writer = ThreadedWriter(lambda message: None, ImmediateReactor(), exitTimeout=0.001,
+                                createWorker=lambda: _KeptWorker(works))
+        writer.startService()
+        self.addCleanup(remove_destination, writer)
+        for n in range(3):
+            writer(numbered_message(n))
+        self.patch(_InterruptedAsDiscardReturns, "interrupted", [])
+        writer._queue.__class__ = _InterruptedAsDiscardReturns
+        self.assertRaises(KeyboardInterrupt, writer.stopThreading)
+        for work in works:
+            work()
+        self.assertFinishedAtExit(writer)
+
+
+@implementer(IWriterWorker)
+class _KeptWorker:
+    """
+    A worker stuck in a write: it keeps its work, for the test to run once
+    the write returned.
+    """
+
+    def __init__(self, works: List[Callable[[], object]]) -> None:
+        self.works = works
+
+    def do(self, work: Callable[[], object]) -> None:
+        self.works.append(work)
+
+    def quit(self) -> None:
+        pass

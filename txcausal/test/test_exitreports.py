@@ -301,17 +301,8 @@ class StoppedWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase
         error (a stuck pipe, say): the retry writes the report, counting
         nothing twice.
         """
-        real = _losses._last_resort
-        calls: List[bool] = []
-
-        def interruptedOnce(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
-            if not calls:
-                calls.append(True)
-                raise KeyboardInterrupt()
-            real(report, stream)
-
         self.assertGiveUpFinished(
-            lambda writer: self.patch(_writerexit, "_last_resort", interruptedOnce))
+            lambda writer: self.patch(_writerexit, "_last_resort", lastResortInterruptedOnce()))
 
     def test_retryAfterWriteReturned(self) -> None:
         """
@@ -464,6 +455,23 @@ def _reportsOf(writer: ThreadedWriter) -> List[Dict[str, Any]]:
     stream = writer._standardError
     assert isinstance(stream, io.StringIO)
     return [orjson.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def lastResortInterruptedOnce() -> Callable[..., None]:
+    """
+    @return: A stand-in for L{_losses._last_resort} whose first call is cut
+        short by a C{KeyboardInterrupt} (a Control-C while a report is
+        written on a stuck standard error), and whose next calls write.
+    """
+    calls: List[bool] = []
+
+    def interruptedOnce(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
+        if not calls:
+            calls.append(True)
+            raise KeyboardInterrupt()
+        _losses._last_resort(report, stream)
+
+    return interruptedOnce
 
 
 class _Clock:
