@@ -199,6 +199,8 @@ class WriterExit(WriterCore):
             self._losses.countTornDown()
             try:
                 _refuse(self._losses, self._queue)
+            except _Interrupt:
+                raise
             except _BaseException:
                 pass
 

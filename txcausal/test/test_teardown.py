@@ -240,6 +240,24 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
                           for report in self.endReports(writer)], [(1, TORN_DOWN)])
         self.assertEqual((written, writer.dropped), ([], 1))
 
+    def test_directInterruptedReportingDeep(self) -> None:
+        """
+        A Control-C while a message not written deep in the teardown is
+        being reported is raised, not swallowed: the message was counted.
+        """
+        writer, written = self.directWriter()
+
+        def gone(*args: object, **kwargs: object) -> bool:
+            raise TypeError("'NoneType' object is not callable")
+
+        def interrupted(*args: object) -> None:
+            raise KeyboardInterrupt()
+
+        self.patch(writer._losses, "write", gone)
+        self.assertRaises(KeyboardInterrupt, writer._writeDirectAtExit, b"{}\n",
+                          _refuse=interrupted)
+        self.assertEqual((written, writer.dropped), ([], 1))
+
     def test_directReportFailingDeep(self) -> None:
         """
         So for a direct write whose reports then fail: the message was
