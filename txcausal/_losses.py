@@ -193,15 +193,15 @@ class Losses:
         begun before, nor L{_reportCounted} for a report; count the C{count}
         messages given up on; set C{record}'s C{unfinished} to what the
         write in progress reports, if it is a report (see L{reporting}),
-        and how many messages it holds, and its C{counted}.  All of it is
-        one step: a C{KeyboardInterrupt} either finds it done or not begun.
+        and how many messages it holds.  All of it is one step: a
+        C{KeyboardInterrupt} either finds it done or not begun.
         """
         with self._lock:
             if record.unfinished is None:
                 # One statement, with no call in it, where a signal handler
                 # (a KeyboardInterrupt) could run.
-                self.epoch, self.lost, record.unfinished, record.counted = (
-                    self.epoch + 1, self.lost + count, (self.reporting, self.writing), True)
+                self.epoch, self.lost, record.unfinished = (
+                    self.epoch + 1, self.lost + count, (self.reporting, self.writing))
 
     def _failed(self, error: BaseException, data: Lines, count: int) -> None:
         """

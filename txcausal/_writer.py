@@ -244,8 +244,8 @@ class Stop:
         were not reported yet (see L{txcausal._queue.BoundedQueue.discard}).
     @ivar unfinished: Once it then gave up on the destination: the refusals
         the write in progress reports, if it is a report, and how many
-        messages it holds (see L{txcausal._losses.Losses.giveUp}).
-    @ivar counted: Whether its give-up counted what was lost in C{dropped}.
+        messages it holds (see L{txcausal._losses.Losses.giveUp}): set in
+        the same step as what was lost is counted in C{dropped}.
     @ivar reported: Whether its give-up's report was written.
     @ivar direct: Whether the writer goes on writing on the threads that
         log (C{stopThreading}), still among the destinations.
@@ -253,10 +253,10 @@ class Stop:
         L{txcausal.logwriter.ThreadedWriter._finish}).
     """
 
-    __slots__ = ("gaveUp", "lost", "unfinished", "counted", "reported", "direct", "done")
+    __slots__ = ("gaveUp", "lost", "unfinished", "reported", "direct", "done")
 
     def __init__(self, direct: bool = False) -> None:
-        self.gaveUp = self.counted = self.reported = False
+        self.gaveUp = self.reported = False
         self.lost: Optional[Tuple[int, int, int]] = None
         self.unfinished: Optional[Tuple[int, int]] = None
         self.direct = direct
