@@ -78,6 +78,9 @@ UNFINISHED_WAIT = 1800.0
 GIVEN_UP = ("given up inside an unfinished gzip stream: what is written to it later is not"
             " read")
 
+#: Said when the compressed file at the name, reported cut, grows after all.
+WENT_ON = "its gzip stream, reported cut, went on after all: read on"
+
 
 class FileFollower(NameFollower):
     """
@@ -156,9 +159,9 @@ class FileFollower(NameFollower):
             "name": self.name,
             "read": sum(g.offset for g in self.files.generations if g.source == self._source),
             "size": generation_size(current),
-            "error": self.error or (spill.error if spill is not None else None),
+            "error": self.error or (spill.error or spill.cut if spill is not None else None),
             "waiting": "waiting for the rest of its gzip stream"
-                       if spill is not None and spill.waiting else None,
+                       if spill is not None and spill.waiting and spill.cut is None else None,
         }
 
     def _copy_on(self, generation: Generation) -> None:
@@ -178,14 +181,33 @@ class FileFollower(NameFollower):
         except OSError:
             return
         if status.st_size > spill.position:
+            if spill.cut is not None:
+                spill.cut = None
+                self._report(LineError(self.name, 0, WENT_ON))
             told = spill.not_started is not None
             if not spill.start(self._start_thread, spill.resume) and not told:
                 self._report(LineError(self.name, 0, f"{spill.not_started}: tried again at each"
                                        " look"))
-        elif spill.waiting and generation is not self._current and (
-                generation.idle >= RETIRE_AFTER
-                and self._clock() - status.st_mtime >= UNFINISHED_WAIT):
-            spill.give_up(GIVEN_UP)
+        elif spill.waiting and (generation.idle >= RETIRE_AFTER
+                                and self._clock() - status.st_mtime >= UNFINISHED_WAIT):
+            if generation is not self._current:
+                spill.give_up(GIVEN_UP)
+            elif spill.cut is None:
+                self._cut_at_name(generation)
+
+    def _cut_at_name(self, generation: Generation) -> None:
+        """
+        The copy C{generation} of the compressed file at the name waited
+        for the rest of its gzip stream as long as one rotated away would:
+        report it cut, and its last line (not read, unless the stream goes
+        on: it is still followed).
+        """
+        spill, size = generation.spill, generation.splitter.pending_bytes
+        assert spill is not None
+        line = f"its last line is left out ({size} bytes)" if size else "no line is cut"
+        spill.cut = (f"cut inside its gzip stream, unchanged for {UNFINISHED_WAIT:.0f} seconds"
+                     f" (its writer stopped?): {line}, unless the stream goes on")
+        self._report(LineError(self.name, 0, spill.cut))
 
     def _read(self, generation: Generation, budget: Optional[int], pieces: List[Piece]) -> int:
         total, ended = 0, False
@@ -230,7 +252,7 @@ class FileFollower(NameFollower):
             self._copy_failed(spill, at_name)
         whole = whole_json(splitter.pending())
         if done and not whole and spill is not None and spill.inside:
-            self._cut(generation)
+            self._cut(generation, spill)
         elif done or whole:
             start = generation.line_end
             last = splitter.finish()
@@ -255,12 +277,13 @@ class FileFollower(NameFollower):
                 "not read whole, its decompression failed")
             self._report(LineError(self.name, 0, f"{where}: {spill.error}"))
 
-    def _cut(self, generation: Generation) -> None:
+    def _cut(self, generation: Generation, spill: Spill) -> None:
         """
-        The copy C{generation} is done inside a gzip stream: its last line,
-        not whole, is cut; it is reported, not read as a line.
+        The copy C{generation}, made by C{spill}, is done inside a gzip
+        stream: its last line, not whole, is cut; it is reported (unless it
+        was when the file was at the name), not read as a line.
         """
         size = generation.splitter.pending_bytes
-        if generation.splitter.finish():
+        if generation.splitter.finish() and spill.cut is None:
             self._report(LineError(self.name, 0, "the last line of a decompressed copy, cut"
                                    f" inside its gzip stream, is left out ({size} bytes)"))

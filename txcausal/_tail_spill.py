@@ -61,6 +61,8 @@ class Spill:
     @ivar running: A thread is copying (set by the one that starts it).
     @ivar not_started: Why a thread to copy on could not be started, at
         the last L{start} (C{None}: it was).
+    @ivar cut: Why the file, at the name, was reported cut (L{waiting} too
+        long); C{None} if it was not, or grew since.
     """
 
     file: IO[bytes]
@@ -73,6 +75,7 @@ class Spill:
     waiting: bool = False
     running: bool = False
     not_started: Optional[str] = None
+    cut: Optional[str] = None
     _between: bool = True  # At the start of a gzip member (or padding).
     _inflate: Any = field(factory=_decompressor)
     _tail: bytes = b""  # The last bytes copied.

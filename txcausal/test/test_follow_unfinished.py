@@ -9,10 +9,13 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import shutil
+import subprocess
+import time
 import zlib
 from typing import IO, Any, Callable, List, Optional, Tuple, cast
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal._tail import RETIRE_AFTER, UNFINISHED_WAIT, FileFollower
 from txcausal._tail_spill import PIECE_BYTES, TRUNCATED, Spill, mark_before
@@ -21,6 +24,11 @@ from txcausal.test.test_follow_rotated import FollowerCase, flat
 #: The report of a compressed file given up inside its unfinished gzip stream.
 GIVEN_UP = ("log: a compressed file rotated away, not read whole: given up inside an unfinished"
             " gzip stream: what is written to it later is not read")
+#: The report of a compressed file at the name whose gzip stream stopped.
+CUT_AT_NAME = ("log: cut inside its gzip stream, unchanged for 1800 seconds (its writer stopped?):"
+               " its last line is left out (7 bytes), unless the stream goes on")
+#: The report of such a file that grew after all.
+WENT_ON = "log: its gzip stream, reported cut, went on after all: read on"
 #: The report of a compressed file whose copy could not be started.
 NOT_STARTED = ("log: no thread could be started to copy it (RuntimeError: can't start new"
                " thread): tried again at each look")
@@ -101,6 +109,88 @@ class UnfinishedStreamTests(FollowerCase):
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual(len(self.errors), 2)
+
+    def test_cutAtName(self) -> None:
+        """
+        A compressed file at the name inside a gzip stream that stays
+        unfinished (its writer killed) is reported cut once it was idle for
+        L{RETIRE_AFTER} looks and its last change is L{UNFINISHED_WAIT}
+        seconds old, as one rotated away is: its last line, cut, is
+        reported once, not read, and the status says so.  It is still
+        followed: if its stream goes on after all, it is read on (and that
+        is said), its last line whole then.
+        """
+        data, writer = unfinished(b'{"i": 0}\n{"i": 1}\n{"i": 2')
+        self.path.write_bytes(data)
+        self.now = os.stat(self.path).st_mtime
+        self.assertEqual(flat(self.follower.read()), [b'{"i": 0}', b'{"i": 1}'])
+        for _ in range(RETIRE_AFTER + 1):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.now += UNFINISHED_WAIT - 1
+        self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [])
+        self.now += 1
+        for _ in range(3):
+            self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [CUT_AT_NAME])
+        status = self.follower.status()
+        self.assertEqual((status["waiting"], status["error"]), (None, CUT_AT_NAME[5:]))
+        self.append(writer.compress(b'}\n{"i": 3}\n') + writer.flush())
+        self.assertEqual(flat(self.follower.read()), [b'{"i": 2}', b'{"i": 3}'])
+        self.assertEqual(self.reasons(), [CUT_AT_NAME, WENT_ON])
+        self.assertEqual((self.follower.status()["error"], len(self.follower.active)), (None, 1))
+
+    def test_gzipCommandKilled(self) -> None:
+        """
+        The user's case: the real C{gzip} command, writing to the file at
+        the name (C{app | gzip > log}), killed in the middle of its stream.
+        What it wrote is read; then, after the wait, it is reported cut.
+        """
+        gzip_command = shutil.which("gzip")
+        if gzip_command is None:
+            raise SkipTest("needs the gzip command")
+        # Hardly compressible: gzip writes its output in blocks as it goes.
+        lines = [b"%d %s" % (n, os.urandom(16).hex().encode()) for n in range(20000)]
+        with open(self.path, "wb") as log:
+            writer = subprocess.Popen([gzip_command, "-c"], stdin=subprocess.PIPE, stdout=log)
+        assert writer.stdin is not None
+        with writer.stdin:
+            writer.stdin.write(b"\n".join(lines) + b"\n")
+            writer.stdin.flush()
+            for _ in range(2000):  # Until gzip wrote a block.
+                if os.stat(self.path).st_size:
+                    break
+                time.sleep(0.005)
+            writer.kill()
+            writer.wait()
+        got = flat(self.follower.read())
+        self.assertEqual(got, lines[:len(got)])
+        self.assertTrue(got)
+        self.now = os.stat(self.path).st_mtime + UNFINISHED_WAIT
+        for _ in range(RETIRE_AFTER + 2):
+            self.assertEqual(flat(self.follower.read()), [])
+        [report] = self.reasons()
+        self.assertTrue(report.startswith("log: cut inside its gzip stream"), report)
+
+    def test_cutAtNameThenRotated(self) -> None:
+        """
+        A compressed file reported cut at the name, then rotated away, is
+        given up as any other (reported), its cut line not reported again.
+        """
+        data, _ = unfinished(b'{"i": 0}\n{"i": 2')
+        self.path.write_bytes(data)
+        self.now = os.stat(self.path).st_mtime + UNFINISHED_WAIT
+        for _ in range(RETIRE_AFTER + 2):
+            self.follower.read()
+        self.assertEqual(self.reasons(), [CUT_AT_NAME])
+        self.rotate()
+        self.append(b"b\n")
+        got = []
+        for _ in range(RETIRE_AFTER + 2):
+            got += flat(self.follower.read())
+        self.assertEqual(got, [b"b"])
+        self.assertEqual(self.reasons(), [CUT_AT_NAME, GIVEN_UP])
+        self.assertEqual(len(self.follower.active), 1)
 
     def test_waitingInStatus(self) -> None:
         """
