@@ -15,6 +15,7 @@ batch, so memory stays within the bound plus one chunk whatever the input
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import select
 import stat
@@ -184,11 +185,46 @@ class _OwnGzipFile(gzip.GzipFile):
 def wrap_stream(stream: BinaryIO) -> BinaryIO:
     """
     The stream itself, or a decompressing view of it if it starts as gzip
-    does (checked without consuming it, when it can peek or seek).
+    does (checked without consuming it, when it can peek or seek).  A pipe
+    may give the first byte of gzip's magic number alone: then the next
+    one is waited for (or the end), and the stream read through a view
+    that gives those bytes back first.
     """
+    peek = getattr(stream, "peek", None)
+    if peek is not None and peek(2)[:2] == _GZIP_MAGIC[:1]:
+        head = stream.read(2)  # Waits for the second byte, or the end.
+        stream = io.BufferedReader(_Prefixed(head, stream))
     if starts_gzip(stream):
         return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
     return stream
+
+
+class _Prefixed(io.RawIOBase):
+    """
+    The bytes C{head}, read from C{stream} to look at them, then the rest
+    of C{stream} (left open: it is the caller's).
+    """
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        super().__init__()
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size], self._head = self._head[:size], self._head[size:]
+            return size
+        read = getattr(self._stream, "read1", self._stream.read)
+        data = read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def starts_gzip(stream: Any) -> bool:

@@ -116,10 +116,14 @@ class FileFollower(NameFollower):
                 break
             if generation.undecided:
                 generation = self._decide(generation)
-                if generation.undecided:  # Nothing to read yet.
+                # Idle for as long as retires a file rotated away (this look
+                # the last): its input ended, its one byte (gzip's first) plain.
+                ended = generation is not self._current and generation.idle + 1 >= RETIRE_AFTER
+                if generation.undecided and not ended:  # Nothing to read yet.
                     generation.idle += 1
                     self._at_end(generation, None, pieces)
                     continue
+                generation.undecided = False
             self._copy_on(generation)
             spill = generation.spill
             # Not one waiting for the rest of its stream: as a file rotated
