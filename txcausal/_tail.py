@@ -243,8 +243,8 @@ class FileFollower(NameFollower):
         """
         Reading C{generation} got to its end: take its last line if it is
         done with (then retire it, unless it is the file at the name) or
-        the line is a whole JSON object; if it did not grow since the last
-        look, add an idle piece.
+        the line is a whole JSON object (not in a copy, until it is done);
+        if it did not grow since the last look, add an idle piece.
 
         @param copied: For a copy, whether it was done before this reading.
         """
@@ -254,7 +254,9 @@ class FileFollower(NameFollower):
         spill = generation.spill
         if done and spill is not None:
             self._copy_failed(spill, at_name)
-        whole = whole_json(splitter.pending())
+        # A copy's last line waits for its newline, or the copy's end: the
+        # thread may be writing it (its newline would come as an empty line).
+        whole = spill is None and whole_json(splitter.pending())
         if done and not whole and spill is not None and spill.inside:
             self._cut(generation, spill)
         elif done or whole:

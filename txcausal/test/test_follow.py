@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import gzip
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import List
@@ -263,3 +264,39 @@ class TaskFollowerTests(SynchronousTestCase):
         self.poll()
         self.assertEqual([(u.task.uuid, u.still_open) for u in self.follower.close()],
                          [("A", True)])
+
+
+class CopyInProgressTests(SynchronousTestCase):
+    """
+    Tests for L{FileFollower} reading standard input, a real pipe copied
+    by a real thread, while the copy goes on.
+    """
+
+    def test_lastLineWaitsForNewline(self) -> None:
+        """
+        A whole JSON line copied without its newline yet is not read
+        before its newline (or the end of the copy): no empty line comes
+        after it.
+        """
+        reader, writer = os.pipe()
+        stdin = os.fdopen(reader, "rb")
+        self.addCleanup(stdin.close)
+        follower = FileFollower("-", stdin=stdin)
+        self.addCleanup(follower.close)
+        got = flat(follower.read())
+        os.write(writer, b'{"a": 1}')
+        for _ in range(2000):  # Until the thread copied it.
+            if follower.status()["size"] == 8:
+                break
+            time.sleep(0.005)
+        got += flat(follower.read())
+        os.write(writer, b'\n{"b": 2}\n')
+        os.close(writer)
+        [copy] = follower.active
+        assert copy.spill is not None
+        for _ in range(2000):  # Until the copy is done.
+            if copy.spill.done:
+                break
+            time.sleep(0.005)
+        got += flat(follower.read())
+        self.assertEqual(got, [b'{"a": 1}', b'{"b": 2}'])

@@ -192,6 +192,23 @@ class UnfinishedStreamTests(FollowerCase):
         self.assertEqual(self.reasons(), [CUT_AT_NAME, GIVEN_UP])
         self.assertEqual(len(self.follower.active), 1)
 
+    def test_wholeLastLineCutAtName(self) -> None:
+        """
+        The last line of a compressed file reported cut is not read even
+        when it is a whole JSON object (its newline was not written); if
+        the stream goes on, that line is read once, no empty line after.
+        """
+        data, writer = unfinished(b'{"i": 0}\n{"i": 2}')
+        self.path.write_bytes(data)
+        self.now = os.stat(self.path).st_mtime + UNFINISHED_WAIT
+        got = []
+        for _ in range(RETIRE_AFTER + 2):
+            got += flat(self.follower.read())
+        self.assertEqual(got, [b'{"i": 0}'])
+        self.assertEqual(self.reasons(), [CUT_AT_NAME.replace("7 bytes", "8 bytes")])
+        self.append(writer.compress(b'\n{"i": 3}\n') + writer.flush())
+        self.assertEqual(flat(self.follower.read()), [b'{"i": 2}', b'{"i": 3}'])
+
     def test_waitingInStatus(self) -> None:
         """
         The status of a follower whose file at the name is a gzip stream
