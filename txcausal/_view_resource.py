@@ -40,6 +40,7 @@ from ._view_source import (
     Predicate,
     RunInThread,
     Search,
+    loader,
     off_reactor,
     on_reactor,
 )
@@ -265,6 +266,7 @@ class TaskViewResource(Resource):
 
             reactor = _reactor
         self._source = source
+        self._load = loader(source)
         self._run = runInThread or off_reactor(reactor)
         self._cooperate = on_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
@@ -399,7 +401,7 @@ class TaskViewResource(Resource):
                 return 404, {"error": "no such task"}
             return 200, task_json(loaded, search)
 
-        loading = self._source.load(uuid, stop=self._stopping.is_set)
+        loading = self._load(uuid, self._stopping.is_set)
         return self._later(request, loading.addCallback(tree))
 
     def _status(self) -> Dict[str, Any]:

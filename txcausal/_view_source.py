@@ -6,6 +6,7 @@ task summaries, a way to load one task, a search over messages.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Set
 
 from attrs import define, field, frozen
@@ -131,13 +132,20 @@ class ITaskSource(Interface):
 
     index = Attribute("The L{TaskIndex<txcausal._view_index.TaskIndex>} of the tasks.")
 
-    def load(uuid: str, stop: Callable[[], bool] = _never) -> "Deferred[Optional[LoadedTask]]":
+    def load(uuid: str) -> "Deferred[Optional[LoadedTask]]":
         """
         Read task C{uuid} back in full.
 
-        @param stop: Tells a load done off the reactor thread to stop
-            (failing with L{QueryStopped<txcausal._view_index.QueryStopped>})
-            before it reads its next message: the reactor is stopping.
+        A source may also take a keyword argument C{stop} (as L{TaskRing
+        <txcausal.webview.TaskRing>} and L{LogFiles<txcausal.webview.LogFiles>}
+        do), a callable that tells a load done off the reactor thread to
+        stop (failing with L{QueryStopped<txcausal._view_index.QueryStopped>})
+        before it reads its next message: the reactor is stopping.  The
+        resource passes it if the source's C{load} takes it (told once, from
+        its signature, when the source is given); a source whose C{load}
+        takes only C{uuid} is called so, and its loads cannot be stopped
+        early.
+
         @return: A L{twisted.internet.defer.Deferred} firing with the task, or C{None} if unknown.
         """
 
@@ -156,6 +164,27 @@ class ITaskSource(Interface):
         A JSON-compatible description of the source: what is read, what
         was skipped.
         """
+
+
+#: How a resource loads a task from its source: C{(uuid, stop)}.
+Load = Callable[[str, Callable[[], bool]], "Deferred[Optional[LoadedTask]]"]
+
+
+def loader(source: ITaskSource) -> Load:
+    """
+    How to call C{source.load}: with C{stop} if it takes that keyword
+    argument (or any, or its signature cannot be read), else with the
+    task's UUID only (see L{ITaskSource.load}).
+    """
+    load: Callable[..., "Deferred[Optional[LoadedTask]]"] = source.load
+    try:
+        parameters = inspect.signature(load).parameters.values()
+    except (TypeError, ValueError):
+        return lambda uuid, stop: load(uuid, stop=stop)
+    if any(p.name == "stop" and p.kind is not p.POSITIONAL_ONLY or p.kind is p.VAR_KEYWORD
+           for p in parameters):
+        return lambda uuid, stop: load(uuid, stop=stop)
+    return lambda uuid, stop: load(uuid)
 
 
 def only_task(uuid: str, messages: List[Message]) -> Task:

@@ -6,11 +6,17 @@ shows it.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, FrozenSet, List, Optional
 
 import orjson
+from twisted.internet.defer import Deferred
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
 
-from ._webview_cases import ViewTestCase
+from txcausal.webview import ITaskSource, LoadedTask, Search, TaskRing, TaskViewResource
+
+from ._web_helpers import StubTreq
+from ._webview_cases import ViewTestCase, inline
 from ._webview_logs import (
     FAILING,
     JOINED,
@@ -203,3 +209,52 @@ class StoryPageTests(ViewTestCase):
         (root,) = page["children"]
         self.assertNotIn("hidden", root)
         self.assertEqual(len(root["children"]), 3)
+
+
+@implementer(ITaskSource)
+class OldSource:
+    """
+    A third-party source written before C{load} took C{stop}: a ring's
+    tasks, loaded with C{load(uuid)} only.
+    """
+
+    def __init__(self, ring: TaskRing) -> None:
+        self.ring = ring
+        self.index = ring.index
+        self.loaded: List[str] = []
+
+    def load(self, uuid: str) -> "Deferred[Optional[LoadedTask]]":
+        self.loaded.append(uuid)
+        return self.ring.load(uuid)
+
+    def search(self, search: Search) -> "Deferred[FrozenSet[str]]":
+        return self.ring.search(search)
+
+    def status(self) -> Dict[str, Any]:
+        return self.ring.status()
+
+
+class SourceWithoutStopTests(ViewTestCase):
+    """
+    A source whose C{load} takes no C{stop} (see L{ITaskSource.load}).
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.source = OldSource(self.ring)
+        self.resource = TaskViewResource(self.source, self.clock, runInThread=inline)
+        self.stub = StubTreq(self.resource)
+
+    def test_provides(self) -> None:
+        """
+        It provides L{ITaskSource}.
+        """
+        self.assertTrue(verifyObject(ITaskSource, self.source))
+
+    def test_taskLoaded(self) -> None:
+        """
+        Its tasks are loaded, called without C{stop}.
+        """
+        self.assertEqual(self.json(f"api/task/{JOINED}")["task_uuid"], JOINED)
+        self.assertEqual(self.source.loaded, [JOINED])
+        self.json("api/task/nothing", 404)
