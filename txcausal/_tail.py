@@ -33,8 +33,9 @@ in its file is known (see L{txcausal._stream_state}).
     without one, that lines may have been missed is reported.
   - A file that does not exist yet is looked for at each look.
   - A last line without its newline is read once the file stops growing if
-    it is a whole JSON object; a line a writer is still writing is waited
-    for.
+    it is a whole JSON object (in a decompressed copy, only at the copy's
+    end: the thread may be writing it); a line a writer is still writing
+    is waited for.
   - Compressed files and standard input are copied, decompressed, by a
     thread, to an unnamed temporary file, which is read like any other;
     the files newer than a compressed one wait until its copy is done.  A
@@ -44,10 +45,13 @@ in its file is known (see L{txcausal._stream_state}).
     L{UNFINISHED_WAIT} seconds after its last change, it is given up
     (reported, as is its last line, cut, which is not read).  One at
     the name is kept open while it is there (its inode number then tells
-    it) and checked for replacement too; damage in it is reported once;
-    truncated in place, it is read again from its start (reported).  A
-    file is told compressed by its first bytes: one opened before it has
-    them is not read until then.
+    it) and checked for replacement too; waiting as long (L{RETIRE_AFTER}
+    looks and L{UNFINISHED_WAIT} seconds), it is reported cut likewise,
+    but still followed: if it grows after all, it is read on (said).
+    Damage in it is reported once; truncated in place, it is read again
+    from its start (reported).  A file is told compressed by its first
+    two bytes: one opened before it has them is not read until then (one
+    rotated away is read as plain when retired).
   - Retired files stay open, up to a bound (L{OpenFiles}), so that their
     messages can still be read back by position; past it the oldest is
     closed.
