@@ -40,9 +40,9 @@ from ._view_source import (
     Predicate,
     RunInThread,
     Search,
-    loader,
     off_reactor,
     on_reactor,
+    takes_stop,
 )
 from ._view_task import story_predicate, task_json, text_predicate
 
@@ -266,7 +266,7 @@ class TaskViewResource(Resource):
 
             reactor = _reactor
         self._source = source
-        self._load = loader(source)
+        self._stop_passed = takes_stop(source.load)  # Its load looked up at each request.
         self._run = runInThread or off_reactor(reactor)
         self._cooperate = on_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
@@ -401,7 +401,8 @@ class TaskViewResource(Resource):
                 return 404, {"error": "no such task"}
             return 200, task_json(loaded, search)
 
-        loading = self._load(uuid, self._stopping.is_set)
+        load = self._source.load
+        loading = load(uuid, stop=self._stopping.is_set) if self._stop_passed else load(uuid)
         return self._later(request, loading.addCallback(tree))
 
     def _status(self) -> Dict[str, Any]:

@@ -141,10 +141,11 @@ class ITaskSource(Interface):
         do), a callable that tells a load done off the reactor thread to
         stop (failing with L{QueryStopped<txcausal._view_index.QueryStopped>})
         before it reads its next message: the reactor is stopping.  The
-        resource passes it if the source's C{load} takes it (told once, from
-        its signature, when the source is given); a source whose C{load}
-        takes only C{uuid} is called so, and its loads cannot be stopped
-        early.
+        resource passes it if the source's C{load} takes it, or takes any
+        keyword argument (C{**kwargs}), or its signature cannot be read
+        (told once, from its signature, when the resource is made; C{load}
+        itself is looked up at each request); a source whose C{load} takes
+        only C{uuid} is called so, and its loads cannot be stopped early.
 
         @return: A L{twisted.internet.defer.Deferred} firing with the task, or C{None} if unknown.
         """
@@ -166,25 +167,19 @@ class ITaskSource(Interface):
         """
 
 
-#: How a resource loads a task from its source: C{(uuid, stop)}.
-Load = Callable[[str, Callable[[], bool]], "Deferred[Optional[LoadedTask]]"]
-
-
-def loader(source: ITaskSource) -> Load:
+def takes_stop(load: Callable[..., Any]) -> bool:
     """
-    How to call C{source.load}: with C{stop} if it takes that keyword
-    argument (or any, or its signature cannot be read), else with the
-    task's UUID only (see L{ITaskSource.load}).
+    Whether C{load}, a source's C{load}, is to be passed C{stop}: it takes
+    that keyword argument, or any (C{**kwargs}), or its signature cannot
+    be read (see L{ITaskSource.load}).  A decorator's own signature is the
+    one read, not that of the function it wraps.
     """
-    load: Callable[..., "Deferred[Optional[LoadedTask]]"] = source.load
     try:
-        parameters = inspect.signature(load).parameters.values()
+        parameters = inspect.signature(load, follow_wrapped=False).parameters.values()
     except (TypeError, ValueError):
-        return lambda uuid, stop: load(uuid, stop=stop)
-    if any(p.name == "stop" and p.kind is not p.POSITIONAL_ONLY or p.kind is p.VAR_KEYWORD
-           for p in parameters):
-        return lambda uuid, stop: load(uuid, stop=stop)
-    return lambda uuid, stop: load(uuid)
+        return True
+    return any(p.name == "stop" and p.kind is not p.POSITIONAL_ONLY or p.kind is p.VAR_KEYWORD
+               for p in parameters)
 
 
 def only_task(uuid: str, messages: List[Message]) -> Task:

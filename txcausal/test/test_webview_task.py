@@ -6,6 +6,8 @@ shows it.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, Dict, FrozenSet, List, Optional
 
 import orjson
@@ -13,6 +15,7 @@ from twisted.internet.defer import Deferred
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from txcausal._view_source import takes_stop
 from txcausal.webview import ITaskSource, LoadedTask, Search, TaskRing, TaskViewResource
 
 from ._web_helpers import StubTreq
@@ -258,3 +261,92 @@ class SourceWithoutStopTests(ViewTestCase):
         self.assertEqual(self.json(f"api/task/{JOINED}")["task_uuid"], JOINED)
         self.assertEqual(self.source.loaded, [JOINED])
         self.json("api/task/nothing", 404)
+
+
+class StopPassedTests(ViewTestCase):
+    """
+    Whether the resource passes C{stop} to a source's C{load} is told from
+    its signature (L{takes_stop}); C{load} itself is looked up at each
+    request.
+    """
+
+    def test_loadReplacedAfterResourceMade(self) -> None:
+        """
+        A C{load} set on the source after the resource is made is the one
+        called.
+        """
+        calls = []
+        original = self.ring.load
+
+        def spy(uuid: str, **kwargs: Any) -> "Deferred[Optional[LoadedTask]]":
+            calls.append(uuid)
+            return original(uuid, **kwargs)
+
+        self.ring.load = spy  # type: ignore[method-assign]
+        self.assertEqual(self.json(f"api/task/{JOINED}")["task_uuid"], JOINED)
+        self.assertEqual(calls, [JOINED])
+
+    def test_keywordOnly(self) -> None:
+        """
+        A C{load} taking C{stop} as a keyword-only argument is passed it.
+        """
+        def load(uuid: str, *, stop: Any) -> None:
+            pass
+
+        self.assertTrue(takes_stop(load))
+
+    def test_anyKeyword(self) -> None:
+        """
+        A C{load} taking any keyword argument (C{**kwargs}) is passed
+        C{stop}.
+        """
+        def load(uuid: str, **kwargs: Any) -> None:
+            pass
+
+        self.assertTrue(takes_stop(load))
+
+    def test_uuidOnly(self) -> None:
+        """
+        A C{load} taking C{uuid} only, or C{stop} only by position, is not
+        passed C{stop}.
+        """
+        def load(uuid: str) -> None:
+            pass
+
+        def positional(uuid: str, stop: Any = None, /) -> None:
+            pass
+
+        self.assertEqual((takes_stop(load), takes_stop(positional)), (False, False))
+
+    def test_unreadableSignature(self) -> None:
+        """
+        A C{load} whose signature cannot be read is passed C{stop}.
+        """
+        class Unreadable:
+            __signature__ = "not a signature"
+
+            def __call__(self, uuid: str, **kwargs: Any) -> None:
+                pass
+
+        self.assertRaises(TypeError, inspect.signature, Unreadable())
+        self.assertTrue(takes_stop(Unreadable()))
+
+    def test_decoratorNarrowing(self) -> None:
+        """
+        A C{load} decorated with C{functools.wraps} by a decorator taking
+        C{uuid} only (the function it wraps takes C{stop}) is called with
+        C{uuid} only.
+        """
+        def counted(f: Any) -> Any:
+            @functools.wraps(f)
+            def load(uuid: str) -> Any:
+                calls.append(uuid)
+                return f(uuid)
+            return load
+
+        calls: List[str] = []
+        self.ring.load = counted(self.ring.load)  # type: ignore[method-assign]
+        resource = TaskViewResource(self.ring, self.clock, runInThread=inline)
+        self.stub = StubTreq(resource)
+        self.assertEqual(self.json(f"api/task/{JOINED}")["task_uuid"], JOINED)
+        self.assertEqual(calls, [JOINED])
