@@ -401,7 +401,7 @@ class TaskViewResource(Resource):
                 return 404, {"error": "no such task"}
             return 200, task_json(loaded, search)
 
-        load = self._source.load
+        load: Callable[..., "Deferred[Any]"] = self._source.load
         loading = load(uuid, stop=self._stopping.is_set) if self._stop_passed else load(uuid)
         return self._later(request, loading.addCallback(tree))
 

@@ -282,7 +282,7 @@ class StopPassedTests(ViewTestCase):
             calls.append(uuid)
             return original(uuid, **kwargs)
 
-        self.ring.load = spy  # type: ignore[method-assign]
+        self.ring.load = spy  # type: ignore[method-assign,assignment]
         self.assertEqual(self.json(f"api/task/{JOINED}")["task_uuid"], JOINED)
         self.assertEqual(calls, [JOINED])
 
