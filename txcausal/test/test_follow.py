@@ -289,6 +289,7 @@ class CopyInProgressTests(SynchronousTestCase):
             if follower.status()["size"] == 8:
                 break
             time.sleep(0.005)
+        self.assertEqual(follower.status()["size"], 8)  # Else this tests nothing.
         got += flat(follower.read())
         os.write(writer, b'\n{"b": 2}\n')
         os.close(writer)
@@ -298,5 +299,6 @@ class CopyInProgressTests(SynchronousTestCase):
             if copy.spill.done:
                 break
             time.sleep(0.005)
+        self.assertTrue(copy.spill.done)
         got += flat(follower.read())
         self.assertEqual(got, [b'{"a": 1}', b'{"b": 2}'])
