@@ -47,7 +47,11 @@ in its file is known (see L{txcausal._stream_state}).
     the name is kept open while it is there (its inode number then tells
     it) and checked for replacement too; waiting as long (L{RETIRE_AFTER}
     looks and L{UNFINISHED_WAIT} seconds), it is reported cut likewise,
-    but still followed: if it grows after all, it is read on (said).
+    but still followed: if it grows after all, it is read on (said, the
+    first time: a slow writer's later pauses are only in the status), or,
+    if what came starts a new gzip stream (C{app | gzip >> log} restarted
+    after a kill), the old stream ends there, cut, and the new one is
+    read from its start (said).
     Damage in it is reported once; truncated in place, it is read again
     from its start (reported).  A file is told compressed by its first
     two bytes: one opened before it has them is not read until then (one
@@ -82,8 +86,16 @@ UNFINISHED_WAIT = 1800.0
 GIVEN_UP = ("given up inside an unfinished gzip stream: what is written to it later is not"
             " read")
 
-#: Said when the compressed file at the name, reported cut, grows after all.
-WENT_ON = "its gzip stream, reported cut, went on after all: read on"
+#: Said when the compressed file at the name, reported cut, grows after all
+#: (the first time: a slow writer's later pauses are only in the status).
+WENT_ON = ("its gzip stream, reported cut, went on after all: read on (its later pauses are"
+           " not reported)")
+
+#: Said when a new gzip stream is appended after the one reported cut.
+APPENDED = "a new gzip stream was appended after the cut one: read from its start"
+
+#: Said when one is appended after a stream not finished, not reported yet.
+APPENDED_UNFINISHED = "a new gzip stream was appended after an unfinished one, cut"
 
 
 class FileFollower(NameFollower):
@@ -189,9 +201,8 @@ class FileFollower(NameFollower):
         except OSError:
             return
         if status.st_size > spill.position:
-            if spill.cut is not None:
-                spill.cut = None
-                self._report(LineError(self.name, 0, WENT_ON))
+            if spill.waiting and not self._went_on(generation, spill):
+                return
             told = spill.not_started is not None
             if not spill.start(self._start_thread, spill.resume) and not told:
                 self._report(LineError(self.name, 0, f"{spill.not_started}: tried again at each"
@@ -203,6 +214,33 @@ class FileFollower(NameFollower):
             elif spill.cut is None:
                 self._cut_at_name(generation)
 
+    def _went_on(self, generation: Generation, spill: Spill) -> bool:
+        """
+        The compressed file of the copy C{generation}, made by C{spill},
+        waiting inside a gzip stream, grew: with the rest of that stream
+        (said if it was reported cut, the first time), or a new stream
+        after it, cut (said; its last line left out).
+
+        @return: Whether to copy on now: not while too few bytes came to
+            tell which, nor before the copy is read to its end.
+        """
+        appended = spill.appended()
+        if appended is None or appended and generation.offset < (generation_size(generation)
+                                                                   or 0):
+            return False
+        if appended:
+            size = generation.splitter.pending_bytes
+            generation.splitter.finish()  # Not read: not from the stream that follows.
+            line = f"its last line is left out ({size} bytes)" if size else "no line is left out"
+            self._report(LineError(self.name, 0, APPENDED if spill.cut is not None else
+                                   f"{APPENDED_UNFINISHED}: {line}"))
+            spill.restart()
+        elif spill.cut is not None:
+            spill.cut = None
+            if spill.cuts == 1:
+                self._report(LineError(self.name, 0, WENT_ON))
+        return True
+
     def _cut_at_name(self, generation: Generation) -> None:
         """
         The copy C{generation} of the compressed file at the name waited
@@ -212,10 +250,13 @@ class FileFollower(NameFollower):
         """
         spill, size = generation.spill, generation.splitter.pending_bytes
         assert spill is not None
-        line = f"its last line is left out ({size} bytes)" if size else "no line is cut"
+        line = (f"its last line is left out ({size} bytes), unless the stream goes on" if size
+                else "no line is left out")
         spill.cut = (f"cut inside its gzip stream, unchanged for {UNFINISHED_WAIT:.0f} seconds"
-                     f" (its writer stopped?): {line}, unless the stream goes on")
-        self._report(LineError(self.name, 0, spill.cut))
+                     f" (its writer stopped?): {line}")
+        spill.cuts += 1
+        if spill.cuts == 1:  # A slow writer's later pauses: only in the status.
+            self._report(LineError(self.name, 0, spill.cut))
 
     def _read(self, generation: Generation, budget: Optional[int], pieces: List[Piece]) -> int:
         total, ended = 0, False

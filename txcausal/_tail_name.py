@@ -369,9 +369,10 @@ class NameFollower:
         assert spill is not None
         self.rotations += 1
         self._hold(None)
+        waiting = spill.waiting  # Inside a stream, at the end of the file: all was copied.
         done = spill.stop()
         error, spill.reported = spill.error, True  # Its error is this report's.
-        if error is None and done:
+        if error is None and (done or waiting):
             reason = ("compressed, truncated; reading it again from the start: what was added to"
                       " it after it was decompressed, before the truncation, may have been missed")
         elif error is None or error == TRUNCATED:

@@ -35,6 +35,9 @@ PIECE_BYTES = 1 << 20
 #: The error of a copy whose file was truncated while it was copied.
 TRUNCATED = "truncated while it was decompressed"
 
+#: How a gzip stream starts: its magic number and method (deflate).
+GZIP_START = b"\x1f\x8b\x08"
+
 
 def _decompressor() -> Any:
     return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip's header and trailer
@@ -61,8 +64,9 @@ class Spill:
     @ivar running: A thread is copying (set by the one that starts it).
     @ivar not_started: Why a thread to copy on could not be started, at
         the last L{start} (C{None}: it was).
-    @ivar cut: Why the file, at the name, was reported cut (L{waiting} too
-        long); C{None} if it was not, or grew since.
+    @ivar cut: Why the file, at the name, is cut (L{waiting} too long);
+        C{None} if it is not, or grew since.
+    @ivar cuts: How many times it was cut (only the first is reported).
     """
 
     file: IO[bytes]
@@ -76,6 +80,7 @@ class Spill:
     running: bool = False
     not_started: Optional[str] = None
     cut: Optional[str] = None
+    cuts: int = 0
     _between: bool = True  # At the start of a gzip member (or padding).
     _inflate: Any = field(factory=_decompressor)
     _tail: bytes = b""  # The last bytes copied.
@@ -219,6 +224,27 @@ class Spill:
         self._tail = (self._tail + data)[-MARK_BYTES:]
         if self.position > self.mark[0]:
             self.mark = (self.position, self._tail)
+
+    def appended(self) -> Optional[bool]:
+        """
+        Whether the file, past L{position}, where the copy is L{waiting}
+        inside a gzip stream, holds a new gzip stream (C{None}: too few
+        bytes yet to tell).
+        """
+        with self._lock:
+            start = os.pread(self.fd, len(GZIP_START), self.position) if self.fd >= 0 else b""
+        if start == GZIP_START:
+            return True
+        return None if GZIP_START.startswith(start) else False
+
+    def restart(self) -> None:
+        """
+        End the gzip stream the copy is inside, cut (nothing more is fed
+        to its decompressor), to decompress a new one from L{position}.
+        """
+        with self._lock:
+            self._inflate, self._between = _decompressor(), True
+            self.waiting, self.cut = False, None
 
     @property
     def inside(self) -> bool:

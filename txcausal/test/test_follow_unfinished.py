@@ -28,7 +28,8 @@ GIVEN_UP = ("log: a compressed file rotated away, not read whole: given up insid
 CUT_AT_NAME = ("log: cut inside its gzip stream, unchanged for 1800 seconds (its writer stopped?):"
                " its last line is left out (7 bytes), unless the stream goes on")
 #: The report of such a file that grew after all.
-WENT_ON = "log: its gzip stream, reported cut, went on after all: read on"
+WENT_ON = ("log: its gzip stream, reported cut, went on after all: read on (its later pauses"
+           " are not reported)")
 #: The report of a compressed file whose copy could not be started.
 NOT_STARTED = ("log: no thread could be started to copy it (RuntimeError: can't start new"
                " thread): tried again at each look")
