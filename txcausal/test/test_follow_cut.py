@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
-import subprocess
-import time
 from typing import List
-
-from twisted.trial.unittest import SkipTest
 
 from txcausal._tail import RETIRE_AFTER, UNFINISHED_WAIT, FileFollower
 from txcausal.test.test_follow_compressed import TRUNCATED
 from txcausal.test.test_follow_rotated import FollowerCase, flat
-from txcausal.test.test_follow_unfinished import CUT_AT_NAME, WENT_ON, unfinished
+from txcausal.test.test_follow_unfinished import CUT_AT_NAME, WENT_ON, killed_gzip, unfinished
 
 #: The report of a new gzip stream appended after the one reported cut.
 APPENDED = "log: a new gzip stream was appended after the cut one: read from its start"
@@ -78,23 +73,7 @@ class CutThenAppendedTests(FollowerCase):
         stream is read from its start, as such, and said so; no line is
         read that was never written.
         """
-        gzip_command = shutil.which("gzip")
-        if gzip_command is None:
-            raise SkipTest("needs the gzip command")
-        # Hardly compressible: gzip writes its output in blocks as it goes.
-        lines = [b"%d %s" % (n, os.urandom(16).hex().encode()) for n in range(20000)]
-        with open(self.path, "wb") as log:
-            writer = subprocess.Popen([gzip_command, "-c"], stdin=subprocess.PIPE, stdout=log)
-        assert writer.stdin is not None
-        with writer.stdin:
-            writer.stdin.write(b"\n".join(lines) + b"\n")
-            writer.stdin.flush()
-            for _ in range(2000):  # Until gzip wrote a block.
-                if os.stat(self.path).st_size:
-                    break
-                time.sleep(0.005)
-            writer.kill()
-            writer.wait()
+        lines = killed_gzip(self.path)
         got = flat(self.follower.read()) + self.stall()
         self.assertEqual(got, lines[:len(got)])
         new = [b'{"new": %d}' % n for n in range(50)]

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 import zlib
+from pathlib import Path
 from typing import IO, Any, Callable, List, Optional, Tuple, cast
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
@@ -42,6 +43,34 @@ def unfinished(data: bytes) -> Tuple[bytes, Any]:
     """
     writer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     return writer.compress(data) + writer.flush(zlib.Z_SYNC_FLUSH), writer
+
+
+def killed_gzip(path: Path) -> List[bytes]:
+    """
+    Have the real C{gzip} command write lines to C{path} (C{app | gzip >
+    log}), and kill it in the middle of its stream, once it wrote some.
+
+    @return: The lines given to it.
+    @raise SkipTest: Without the command.
+    """
+    gzip_command = shutil.which("gzip")
+    if gzip_command is None:
+        raise SkipTest("needs the gzip command")
+    # Hardly compressible: gzip writes its output in blocks as it goes.
+    lines = [b"%d %s" % (n, os.urandom(16).hex().encode()) for n in range(20000)]
+    with open(path, "wb") as log:
+        writer = subprocess.Popen([gzip_command, "-c"], stdin=subprocess.PIPE, stdout=log)
+    assert writer.stdin is not None
+    with writer.stdin:
+        writer.stdin.write(b"\n".join(lines) + b"\n")
+        writer.stdin.flush()
+        for _ in range(2000):  # Until gzip wrote a block.
+            if os.stat(path).st_size:
+                break
+            time.sleep(0.005)
+        writer.kill()
+        writer.wait()
+    return lines
 
 
 class UnfinishedStreamTests(FollowerCase):
@@ -147,23 +176,7 @@ class UnfinishedStreamTests(FollowerCase):
         the name (C{app | gzip > log}), killed in the middle of its stream.
         What it wrote is read; then, after the wait, it is reported cut.
         """
-        gzip_command = shutil.which("gzip")
-        if gzip_command is None:
-            raise SkipTest("needs the gzip command")
-        # Hardly compressible: gzip writes its output in blocks as it goes.
-        lines = [b"%d %s" % (n, os.urandom(16).hex().encode()) for n in range(20000)]
-        with open(self.path, "wb") as log:
-            writer = subprocess.Popen([gzip_command, "-c"], stdin=subprocess.PIPE, stdout=log)
-        assert writer.stdin is not None
-        with writer.stdin:
-            writer.stdin.write(b"\n".join(lines) + b"\n")
-            writer.stdin.flush()
-            for _ in range(2000):  # Until gzip wrote a block.
-                if os.stat(self.path).st_size:
-                    break
-                time.sleep(0.005)
-            writer.kill()
-            writer.wait()
+        lines = killed_gzip(self.path)
         got = flat(self.follower.read())
         self.assertEqual(got, lines[:len(got)])
         self.assertTrue(got)
