@@ -232,7 +232,8 @@ class FileFollower(NameFollower):
             size = generation.splitter.pending_bytes
             generation.splitter.finish()  # Not read: not from the stream that follows.
             line = f"its last line is left out ({size} bytes)" if size else "no line is left out"
-            self._report(LineError(self.name, 0, APPENDED if spill.cut is not None else
+            reported = spill.cut is not None and spill.cuts == 1  # Its cut line too.
+            self._report(LineError(self.name, 0, APPENDED if reported else
                                    f"{APPENDED_UNFINISHED}: {line}"))
             spill.restart()
         elif spill.cut is not None:
