@@ -149,3 +149,21 @@ class CutThenAppendedTests(FollowerCase):
             got += flat(self.follower.read())
         self.assertEqual(got, [b'{"i": 0}'] + new)
         self.assertEqual(self.reasons(), [CUT_AT_NAME, TRUNCATED])
+
+    def test_appendedAfterLaterPause(self) -> None:
+        """
+        A new gzip stream appended after a slow writer's stream cut again
+        (at a pause not reported): that stream's last line is reported
+        left out then.
+        """
+        data, writer = unfinished(b'{"i": 0}\n{"i": 1')
+        self.path.write_bytes(data)
+        got = self.stall()
+        self.append(writer.compress(b'}\n{"i": 22') + writer.flush(0o2))
+        got += self.stall()
+        self.append(gzip.compress(b'{"new": 0}\n'))
+        got += flat(self.follower.read())
+        self.assertEqual(got, [b'{"i": 0}', b'{"i": 1}', b'{"new": 0}'])
+        self.assertEqual(self.reasons(), [
+            CUT_AT_NAME, WENT_ON, "log: a new gzip stream was appended after an unfinished one,"
+            " cut: its last line is left out (8 bytes)"])
