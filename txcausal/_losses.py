@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 from ._feedback import FEEDBACK, failure_feedback
 from ._json import DEFAULT_ENCODER, safe_repr, safe_str
@@ -115,11 +115,23 @@ class Losses:
         finally:
             self.writing = 0
         if self._failing and epoch == self.epoch:
+            self._recovered()
+        return True
+
+    def _recovered(self, _Exception: Type[Exception] = Exception) -> None:
+        """
+        For L{write}, the destination working again: report what it lost
+        meanwhile.  Deep in the teardown, should that fail (the modules'
+        globals gone), the message was written all the same: L{write} says
+        so (its losses were counted as they came).
+        """
+        try:
             with held(self._lock):
                 self._failing = False
                 lost, self._lostToFailures = self._lostToFailures, 0
             self._reportCounted(lost, "the destination raised")
-        return True
+        except _Exception:
+            pass
 
     def refused(self, count: int, reason: str) -> None:
         """

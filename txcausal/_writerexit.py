@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import IO, Any, Callable, Optional, Type
+from typing import IO, Any, Callable, List, Optional, Tuple, Type
 
 from . import _exitreports, _output
 from ._feedback import FEEDBACK
-from ._losses import Losses, _last_resort
+from ._exitreports import write_now
+from ._losses import Losses, Report, _last_resort
 from ._queue import BoundedQueue
 from ._teardown import take_lock
 from ._wire import dropped_message
@@ -121,6 +122,31 @@ class WriterExit(WriterCore):
             self._releaseAfterWrites()
         self._report()
 
+    def _report(self) -> None:
+        """
+        L{WriterCore._report}; but the writer stopped and still among the
+        destinations (C{stopThreading}'s last writes, on the worker) would
+        refuse its own reports, as if they were messages it lost: it lets
+        them pass (the other destinations, or standard error, take them),
+        and refuses only what the other threads log meanwhile.
+        """
+        if not self._losses.hasReports():
+            return
+        if self._bypass is not None or self._queue.accepting:
+            return WriterCore._report(self)
+        reporting = threading.get_ident()
+
+        def refuseOthers(data: bytes) -> None:
+            if threading.get_ident() != reporting and self._queue.put(data):
+                self._wake()
+
+        self._bypass = refuseOthers
+        try:
+            WriterCore._report(self)
+        finally:
+            if self._bypass is refuseOthers:
+                self._bypass = None
+
     def _giveUp(self, stop: Stop, reason: str, toOthers: bool = True) -> None:
         """
         Stop waiting for a destination that makes no progress: forget what
@@ -172,7 +198,8 @@ class WriterExit(WriterCore):
     def _writeDirectAtExit(
             self, data: bytes, _take: Callable[[Any], bool] = take_lock,
             _ident: Callable[[], int] = threading.get_ident,
-            _refuse: Callable[[Losses, BoundedQueue], None] = _exitreports.refuse_torn_down,
+            _refuse: Callable[[Losses, BoundedQueue, str], None] = _exitreports.refuse_torn_down,
+            _reasons: Tuple[str, str] = (_exitreports.TORN_DOWN, _exitreports.UNWRITTEN),
             _Interrupt: Type[BaseException] = KeyboardInterrupt,
             _BaseException: Type[BaseException] = BaseException,
     ) -> None:
@@ -184,50 +211,59 @@ class WriterExit(WriterCore):
         (see L{txcausal._exitreports.refuse_torn_down}).  Deep in the
         teardown the modules' globals and the builtins may be gone: what it
         uses is bound here, and a write that fails for that is counted and
-        reported so too; nothing is raised but a C{KeyboardInterrupt}.
+        reported so too, unless the write counted it already (its
+        destination raised), or wrote it (a report failed after it);
+        nothing is raised but a C{KeyboardInterrupt}.
         """
-        written = False
+        losses = self._losses
+        lost = losses.lost
+        # How far the write got: 1, begun (the locks taken); 2, returned
+        # (the message written, or counted by the write as lost).
+        step = [0]
+        taken = True
         try:
-            written = self._writeLocked(data, _take, _ident)
-            if written:
-                self._report()
+            taken = self._writeLocked(data, _take, _ident, step)
         except _Interrupt:
             raise
         except _BaseException:
             pass
-        if not written:
-            self._losses.countTornDown()
-            try:
-                _refuse(self._losses, self._queue)
-            except _Interrupt:
-                raise
-            except _BaseException:
-                pass
+        if step[0] == 2:
+            self._reportAtExit()
+            return
+        if step[0] == 0 or losses.lost == lost:
+            losses.countTornDown()
+        try:
+            _refuse(losses, self._queue, _reasons[0] if not taken else _reasons[1])
+        except _Interrupt:
+            raise
+        except _BaseException:
+            pass
 
     def _writeLocked(self, data: bytes, _take: Callable[[Any], bool],
-                     _ident: Callable[[], int]) -> bool:
+                     _ident: Callable[[], int], step: List[int]) -> bool:
         """
         For L{_writeDirectAtExit}: write C{data} holding the writer's locks,
-        taken with C{_take}.
+        taken with C{_take}, marking in C{step} how far it got.
 
-        @return: Whether it was written: if not, no lock could be taken.
+        @return: Whether the locks were taken: if not, a frozen thread holds
+            one.
         """
         directLock, forkLock = self._directLock, self._forkLock
-        written = False
+        taken = False
         if _take(directLock):
             try:
                 if _take(forkLock):
                     self._writingThread = _ident()
                     try:
-                        written = self._writeWithFeedback(data)
+                        taken = self._writeWithFeedback(data, step)
                     finally:
                         self._writingThread = None
                         forkLock.release()
             finally:
                 directLock.release()
-        return written
+        return taken
 
-    def _writeWithFeedback(self, data: bytes) -> bool:
+    def _writeWithFeedback(self, data: bytes, step: List[int]) -> bool:
         """
         For L{_writeDirectAtExit}, holding the writer's locks: take what the
         destination logged while it wrote, write C{data}, then report that.
@@ -237,9 +273,43 @@ class WriterExit(WriterCore):
         feedback = self._queue.takeFeedbackAtExit()
         if feedback is None:
             return False
+        step[0] = 1
         self._losses.write(data, 1, interruptible=True)
+        step[0] = 2
         self._losses.refused(feedback, FEEDBACK)
         return True
+
+    def _reportAtExit(
+            self, _out: Any = _output, _now: Callable[[Losses, Report], None] = write_now,
+            _Interrupt: Type[BaseException] = KeyboardInterrupt,
+            _BaseException: Type[BaseException] = BaseException) -> None:
+        """
+        For L{_writeDirectAtExit}: send the reports owed, as L{_report}
+        does.  Deep in the teardown, should that fail (the modules' globals
+        gone), those not sent yet are written on standard error at once
+        (see L{txcausal._exitreports.write_now}), and so before a
+        C{KeyboardInterrupt} is raised again: none vanishes.
+        """
+        losses = self._losses
+        if not losses.hasReports():
+            return
+        try:
+            reports = losses.takeReports()
+        except _Interrupt:
+            raise
+        except _BaseException:
+            reports, losses._reports = losses._reports, []
+        try:
+            while reports:
+                _out._report_lost(self, reports[0], self._standardError)
+                del reports[0]
+        except _Interrupt:
+            for report in reports:
+                _now(losses, report)
+            raise
+        except _BaseException:
+            for report in reports:
+                _now(losses, report)
 
     def _refuseAfterGivingUp(self, data: bytes) -> None:
         """
