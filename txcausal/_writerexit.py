@@ -15,8 +15,8 @@ from functools import partial
 from typing import IO, Any, Callable, List, Optional, Tuple, Type
 
 from . import _exitreports, _output
-from ._feedback import FEEDBACK
 from ._exitreports import write_now
+from ._feedback import FEEDBACK
 from ._losses import Losses, Report, _last_resort
 from ._queue import BoundedQueue
 from ._teardown import take_lock
@@ -26,6 +26,13 @@ from ._writercore import WriterCore
 
 #: Why a message logged after the writer gave up at exit is refused.
 GAVE_UP = "logged after the ThreadedWriter gave up on its destination at exit"
+
+
+def _noTimeLeft(timeout: float) -> float:
+    """
+    For a stop finished at once: none of C{timeout} is left.
+    """
+    return 0.0
 
 
 class WriterExit(WriterCore):
@@ -71,8 +78,14 @@ class WriterExit(WriterCore):
         (after the exit handler ran), as L{txcausal._exitreports.LateRefusals}
         says.  C{left} says how much of C{exitTimeout} is left of the exit
         reports' deadline (see L{txcausal._exitreports.ExitReports.run}).
+        A C{stopThreading} cut short (a Control-C) once the queue was
+        written, before it switched to direct writes, is switched now.
         """
         stop = self._stopping
+        if (stop is not None and stop.direct and not stop.gaveUp and stop.done.is_set()
+                and self._bypass is None):
+            # stopThreading cut short once the queue was written: switch.
+            self._switchToDirect()
         # A give-up begun (by stopThreading, or cut short) is finished at
         # once, even if the stuck write returned since: what it forgot is
         # counted and reported only by its end.
@@ -94,6 +107,25 @@ class WriterExit(WriterCore):
             partial(_output._report_lost, self) if toOthers else _last_resort)
         for report in self._losses.stoppedReports(*self._queue.takeRefusals()):
             send(report, self._standardError)
+
+    def _stopCutShort(self, stop: Stop, written: bool, interrupted: bool) -> None:
+        """
+        For C{stopThreading}, which did not switch to direct writes: unless
+        the queue was C{written}, the writer gave up on the destination or
+        is to (the exit reports finish it, at once); if it was, only the
+        switch is left, which they finish too (nothing was given up on).
+        When C{interrupted} (a Control-C) after the exit reports ran, no
+        exit handler is left to finish it: it is finished now, at once
+        (a second Control-C loses only that).
+        """
+        if not written:
+            stop.gaveUp = True
+            self._bypass = self._refuseAfterGivingUp
+        if interrupted and _exitreports.EXIT_REPORTS.ran:
+            try:
+                _exitreports._report(self, late=True, left=_noTimeLeft)
+            except KeyboardInterrupt:
+                pass
 
     def _afterForkInChild(self) -> None:
         """

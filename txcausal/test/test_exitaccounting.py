@@ -228,7 +228,7 @@ class StopThreadingAccountingTests(_StopHarness, IsolatedOutputMixin, Synchronou
 
         writer = ThreadedWriter(failing, createWorker=lambda: worker)
         writer.startService()
-        self.addCleanup(lambda: writer.running and writer.stopThreading())
+        self.addCleanup(writer.stopThreading)
         for n in range(3):
             writer(numbered_message(n))
         worker.now = True
