@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from typing import Any, Callable, Dict, List
 
+import orjson
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -19,7 +20,7 @@ from txcausal._wire import dropped_message
 from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
-from ._helpers import IsolatedOutputMixin
+from ._helpers import IsolatedOutputMixin, run_python
 from ._writer_harness import ImmediateWorker, WriterHarness, isolate_exit_reports, numbered_message
 from .test_logwriter_stop import _reports, _StopHarness
 from .test_teardown import _FlakySink
@@ -248,3 +249,42 @@ class StopThreadingAccountingTests(_StopHarness, IsolatedOutputMixin, Synchronou
         # The first failure, then the messages lost while it kept failing.
         self.assertEqual([report.get("lost", report.get("count"))
                           for report in _reports(self.stderr)], [1, 2])
+
+
+#: A program whose writer, never stopped, writes to a file destination that
+#: raises on every write; what it counted in C{dropped} is printed on
+#: standard output by an exit handler that runs after txcausal's.
+_FAILING_AT_EXIT = """
+import atexit, os, sys
+atexit.register(lambda: print(writer.dropped))
+
+from txcausal import FileDestination
+from txcausal.logwriter import ThreadedWriter
+
+class Failing(FileDestination):
+    def write_encoded(self, data):
+        raise OSError("disk gone")
+
+writer = ThreadedWriter(Failing(open(os.devnull, "wb")))
+writer.startService()
+for n in range(3):
+    writer({"message_type": "test:n", "n": n})
+"""
+
+
+class FailingAtExitProcessTests(SynchronousTestCase):
+    """
+    In a real process, a destination that failed and never recovered.
+    """
+
+    def test_failingAtExit(self) -> None:
+        """
+        The exit's C{stopThreading} counts the messages lost once, and
+        reports them (the failure, and the messages lost after it, if any):
+        not the writer's own reports, which it would have refused.
+        """
+        result = run_python(["-c", _FAILING_AT_EXIT], timeout=30)
+        self.assertEqual((result.returncode, result.stdout), (0, "3\n"), result.stderr)
+        reports = [orjson.loads(line) for line in result.stderr.splitlines()]
+        self.assertEqual(sum(report.get("lost", report.get("count", 0)) for report in reports),
+                         3, reports)
