@@ -14,13 +14,15 @@ import threading
 from functools import partial
 from typing import IO, Any, Callable, List, Optional, Tuple, Type
 
+from orjson import loads
+
 from . import _exitreports, _output
 from ._exitreports import write_now
 from ._feedback import FEEDBACK
 from ._losses import Losses, Report, _last_resort
 from ._queue import BoundedQueue
 from ._teardown import take_lock
-from ._wire import dropped_message
+from ._wire import TASK_UUID_FIELD, dropped_message
 from ._writer import Stop
 from ._writercore import WriterCore
 
@@ -48,6 +50,8 @@ class WriterExit(WriterCore):
     _exitTimeout: float
     #: The last C{stopService}'s stop, for the exit to finish.
     _stopping: Optional[Stop]
+    #: The tasks of the reports the stopped writer sends (see L{_report}).
+    _ownReports: Optional[List[str]] = None
 
     @property
     def _standardError(self) -> Optional[IO[str]]:
@@ -159,25 +163,39 @@ class WriterExit(WriterCore):
         L{WriterCore._report}; but the writer stopped and still among the
         destinations (C{stopThreading}'s last writes, on the worker) would
         refuse its own reports, as if they were messages it lost: it lets
-        them pass (the other destinations, or standard error, take them),
-        and refuses only what the other threads log meanwhile.
+        each pass, known by its task (the other destinations, or standard
+        error, take it), and refuses every other message that reaches it
+        meanwhile (see L{_refuseOthers}).
         """
         if not self._losses.hasReports():
             return
-        if self._bypass is not None or self._queue.accepting:
-            return WriterCore._report(self)
-        reporting = threading.get_ident()
-
-        def refuseOthers(data: bytes) -> None:
-            if threading.get_ident() != reporting and self._queue.put(data):
-                self._wake()
-
-        self._bypass = refuseOthers
+        own = self._ownReports
+        outer = own is None
+        if outer:
+            if self._bypass is not None or self._queue.accepting:
+                return WriterCore._report(self)
+            own = self._ownReports = []
+            self._bypass = self._refuseOthers
+        assert own is not None
         try:
-            WriterCore._report(self)
+            for report in self._losses.takeReports():
+                own.append(report[TASK_UUID_FIELD])
+                _output._report_lost(self, report, self._standardError)
         finally:
-            if self._bypass is refuseOthers:
-                self._bypass = None
+            if outer:
+                self._ownReports = None
+                if self._bypass == self._refuseOthers:
+                    self._bypass = None
+
+    def _refuseOthers(self, data: bytes) -> None:
+        """
+        While L{_report} sends the stopped writer's own reports: refuse (count,
+        and report) a message that is not one of them, whatever the thread
+        (one another destination logs as it takes a report, too).
+        """
+        own = self._ownReports
+        if (own is None or loads(data).get(TASK_UUID_FIELD) not in own) and self._queue.put(data):
+            self._wake()
 
     def _giveUp(self, stop: Stop, reason: str, toOthers: bool = True) -> None:
         """

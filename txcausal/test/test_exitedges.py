@@ -1,0 +1,111 @@
+"""
+Tests for the edges of a L{txcausal.logwriter.ThreadedWriter}'s end (review
+22): a user's message logged while the stopped writer sends its last
+report, a Control-C at awkward moments of C{stopThreading} and of the exit
+reports, a stop that times out just before the queue is written, and
+reports that fail deep in the teardown.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, List
+
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from txcausal import _losses, _teardown, add_destinations, log_message, logwriter
+from txcausal._wire import dropped_message
+from txcausal._writer import IWriterWorker
+from txcausal.logwriter import ThreadedWriter
+
+from ._helpers import IsolatedOutputMixin
+from ._writer_harness import (
+    ImmediateWorker, WriterHarness, inAnotherThread, isolate_exit_reports, numbered_message)
+from .test_logwriter_stop import _reports, _StopHarness
+
+
+def _gone(*args: object, **kwargs: object) -> Any:
+    """
+    Stand in for a module global gone deep in the teardown.
+    """
+    raise TypeError("'NoneType' object is not callable")
+
+
+@implementer(IWriterWorker)
+class _HeldWorker:
+    """
+    A worker that keeps its work until C{now}, then runs it as given.
+    """
+
+    def __init__(self) -> None:
+        self.pending: List[Callable[[], object]] = []
+        self.now = False
+
+    def do(self, work: Callable[[], object]) -> None:
+        if self.now:
+            work()
+        else:
+            self.pending.append(work)
+
+    def quit(self) -> None:
+        pass
+
+
+def _failing(message: Dict[str, Any]) -> None:
+    """
+    A destination whose disk is gone.
+    """
+    raise OSError("disk gone")
+
+
+class LastReportTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    The stopped writer's last report passes it; what else reaches it
+    meanwhile, from any thread, is refused and counted.
+    """
+
+    def stoppingWithReport(self, onReport: Callable[[], None]) -> ThreadedWriter:
+        """
+        Stop a writer whose destination failed three messages; another
+        destination calls C{onReport} once, on taking the report.
+        """
+        self.isolate()
+        isolate_exit_reports(self)
+        worker = _HeldWorker()
+        writer = ThreadedWriter(_failing, createWorker=lambda: worker)
+        writer.startService()
+        self.addCleanup(writer.stopThreading)
+        fired: List[bool] = []
+
+        def alerting(message: Dict[str, Any]) -> None:
+            if message.get("message_type") == "eliot:destination_failure" and not fired:
+                fired.append(True)
+                onReport()
+
+        add_destinations(alerting)
+        for n in range(3):
+            writer(numbered_message(n))
+        worker.now = True
+        writer.stopThreading()
+        self.assertEqual(fired, [True])
+        return writer
+
+    def test_destinationLogsDuringLastReport(self) -> None:
+        """
+        A message another destination logs, on the reporting thread, while it
+        takes the report is counted with the three lost, and so is the
+        report that it was not fed back into that destination.
+        """
+        writer = self.stoppingWithReport(lambda: log_message(message_type="user:alert"))
+        self.assertEqual(writer.dropped, 5)
+
+    def test_otherThreadDuringLastReport(self) -> None:
+        """
+        So is one logged by another thread meanwhile.
+        """
+        writer = self.stoppingWithReport(
+            lambda: inAnotherThread(lambda: log_message(message_type="user:other")))
+        self.assertEqual(writer.dropped, 4)
