@@ -9,6 +9,7 @@ reports that fail deep in the teardown.
 from __future__ import annotations
 
 import io
+import sys
 import threading
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, List
@@ -16,7 +17,8 @@ from typing import Any, Callable, Dict, List
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from txcausal import _losses, _teardown, add_destinations, log_message, logwriter
+from txcausal import (
+    _losses, _teardown, add_destinations, log_message, logwriter, remove_destination)
 from txcausal._wire import dropped_message
 from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
@@ -77,6 +79,7 @@ class LastReportTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         worker = _HeldWorker()
         writer = ThreadedWriter(_failing, createWorker=lambda: worker)
         writer.startService()
+        self.addCleanup(remove_destination, writer)
         self.addCleanup(writer.stopThreading)
         fired: List[bool] = []
 
@@ -109,3 +112,66 @@ class LastReportTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         writer = self.stoppingWithReport(
             lambda: inAnotherThread(lambda: log_message(message_type="user:other")))
         self.assertEqual(writer.dropped, 4)
+
+
+def _interruptOnceHeld(lock: Any, codes: List[Any]) -> Callable[..., Any]:
+    """
+    A trace function that raises C{KeyboardInterrupt} once, as a signal
+    handler would, at the first instruction of a function among C{codes}
+    run while C{lock} is held: a Control-C delivered right as it was taken.
+    """
+    fired: List[bool] = []
+
+    def trace(frame: Any, event: str, arg: object) -> Any:
+        if event == "call":
+            if frame.f_code not in codes:
+                return None
+            frame.f_trace_opcodes = True
+            return trace
+        if event == "opcode" and not fired and lock.locked():
+            fired.append(True)
+            raise KeyboardInterrupt()
+        return trace
+
+    return trace
+
+
+class SwitchInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    A Control-C in C{stopThreading}'s switch to direct writes, right as it
+    takes the write lock, leaves the lock free.
+    """
+
+    def test_interruptedAsTheLockIsTaken(self) -> None:
+        """
+        The interrupt is raised; the write lock is free: a later message
+        from another thread does not wait for ever, it is refused (counted),
+        the switch being left to the exit reports.
+        """
+        self.isolate()
+        isolate_exit_reports(self)
+        writer, written, _ = self.started(createWorker=ImmediateWorker)
+        stderr = writer._standardError = io.StringIO()
+        for n in range(3):
+            writer(numbered_message(n))
+        switch = writer._switchToDirect
+        codes = [type(writer)._switchToDirect.__code__, type(writer)._holdForWrites.__code__]
+
+        def traced() -> None:
+            previous = sys.gettrace()
+            sys.settrace(_interruptOnceHeld(writer._forkLock, codes))
+            try:
+                switch()
+            finally:
+                sys.settrace(previous)
+                del writer._switchToDirect
+
+        writer._switchToDirect = traced  # type: ignore[method-assign]
+        self.assertRaises(KeyboardInterrupt, writer.stopThreading)
+        self.assertFalse(writer._forkLock.locked())
+        inAnotherThread(lambda: writer(numbered_message(3)))
+        self.assertEqual(([m["n"] for m in written], writer.dropped), ([0, 1, 2], 1))
+        isolate_exit_reports(self).run()
+        self.assertEqual(([(r["count"], r["reason"]) for r in written if "count" in r],
+                          _reports(stderr)),
+                         ([(1, "logged while the ThreadedWriter was stopped")], []))
