@@ -338,7 +338,9 @@ class WriterExit(WriterCore):
         does.  Deep in the teardown, should that fail (the modules' globals
         gone), those not sent yet are written on standard error at once
         (see L{txcausal._exitreports.write_now}), and so before a
-        C{KeyboardInterrupt} is raised again: none vanishes.
+        C{KeyboardInterrupt} is raised again (the one it was raised from
+        sent: the destinations raise it once each took the report): none
+        vanishes, none is made twice.
         """
         losses = self._losses
         if not losses.hasReports():
@@ -354,7 +356,8 @@ class WriterExit(WriterCore):
                 _out._report_lost(self, reports[0], self._standardError)
                 del reports[0]
         except _Interrupt:
-            for report in reports:
+            # Raised again by the destinations, once each took the report.
+            for report in reports[1:]:
                 _now(losses, report)
             raise
         except _BaseException:

@@ -136,7 +136,7 @@ def _interruptOnceHeld(lock: Any, codes: List[Any]) -> Callable[..., Any]:
     return trace
 
 
-class SwitchInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+class SwitchLockInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
     """
     A Control-C in C{stopThreading}'s switch to direct writes, right as it
     takes the write lock, leaves the lock free.
@@ -175,3 +175,32 @@ class SwitchInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTest
         self.assertEqual(([(r["count"], r["reason"]) for r in written if "count" in r],
                           _reports(stderr)),
                          ([(1, "logged while the ThreadedWriter was stopped")], []))
+
+
+class ReportAtExitInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    A report sent at exit, which another destination interrupts (a Control-C)
+    as it takes it, is not written on standard error too.
+    """
+
+    def test_reportOnceWhenAnotherDestinationInterrupts(self) -> None:
+        """
+        The destinations take every message before the interrupt is raised
+        again: the report was made, once.
+        """
+        self.patch(_teardown, "exiting", True)
+        self.isolate()
+        writer, written, _ = self.started(createWorker=ImmediateWorker)
+        stderr = writer._standardError = io.StringIO()
+
+        def interrupting(message: Dict[str, Any]) -> None:
+            if message.get("reason") == "owed":
+                raise KeyboardInterrupt()
+
+        add_destinations(interrupting)
+        writer.stopThreading()
+        writer._losses._reports.append(dropped_message(2, "owed", destination="d"))
+        self.assertRaises(KeyboardInterrupt, writer, numbered_message(0))
+        copies = ([m for m in written if m.get("reason") == "owed"]
+                  + [r for r in _reports(stderr) if r.get("reason") == "owed"])
+        self.assertEqual(len(copies), 1, copies)
