@@ -309,7 +309,8 @@ class ThreadedWriter(WriterExit, Service):
             raise
         finally:
             if not direct:
-                self._stopCutShort(stop, written.is_set(), interrupted)
+                # Written after the wait gave up on it: given up all the same.
+                self._stopCutShort(stop, written.is_set() and not stop.gaveUp, interrupted)
 
     def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
         """

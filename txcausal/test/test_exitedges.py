@@ -204,3 +204,45 @@ class ReportAtExitInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchrono
         copies = ([m for m in written if m.get("reason") == "owed"]
                   + [r for r in _reports(stderr) if r.get("reason") == "owed"])
         self.assertEqual(len(copies), 1, copies)
+
+
+class _LateEvent:
+    """
+    A C{threading.Event} whose wait times out just before the worker sets
+    it: C{wait} says C{False}, C{is_set} then C{True}.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: object = None) -> bool:
+        return False
+
+
+class TimedOutThenWrittenTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    C{stopThreading} gives up when its wait times out, even if the queue is
+    written just after.
+    """
+
+    def test_givenUpRefusesLater(self) -> None:
+        """
+        A message logged later is refused: counted once.
+        """
+        self.isolate()
+        writer, written, _ = self.started(createWorker=ImmediateWorker)
+        writer._standardError = io.StringIO()
+        writer(numbered_message(0))
+        self.patch(logwriter, "threading", SimpleNamespace(Event=_LateEvent))
+        writer.stopThreading()
+        self.assertTrue(writer._stopping and writer._stopping.gaveUp)
+        writer(numbered_message(9))
+        isolate_exit_reports(self).run()
+        isolate_exit_reports(self).reportLate()
+        self.assertEqual(writer.dropped, 1)
