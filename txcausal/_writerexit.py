@@ -125,6 +125,9 @@ class WriterExit(WriterCore):
         if not written:
             stop.gaveUp = True
             self._bypass = self._refuseAfterGivingUp
+        elif not _exitreports.EXIT_REPORTS.ran:
+            # The worker's last step let the writer go from them.
+            _exitreports.EXIT_REPORTS.add(self)
         if interrupted and _exitreports.EXIT_REPORTS.ran:
             try:
                 _exitreports._report(self, late=True, left=_noTimeLeft)

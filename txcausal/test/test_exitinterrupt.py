@@ -188,7 +188,18 @@ class SwitchInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTest
 
     def test_finishedAtExit(self) -> None:
         """
-        The exit reports finish the switch.
+        The exit reports finish the switch, though nothing was logged since
+        (the worker's last step had let the writer go from them).
+        """
+        writer = self.interruptedSwitch()
+        isolate_exit_reports(self).run()
+        writer(numbered_message(4))
+        self.assertEqual(([message.get("n") for message in self.written],
+                          writer.dropped), ([0, 1, 2, 4], 0))
+
+    def test_finishedAtExitAfterRefusal(self) -> None:
+        """
+        So when a message was logged since, which is refused and reported.
         """
         writer = self.interruptedSwitch()
         writer(numbered_message(3))
