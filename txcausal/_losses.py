@@ -71,6 +71,7 @@ class Losses:
         self._failing = False
         self._lostToFailures = 0
         self._reports: List[Report] = []
+        self._deepReport = dropped_message(0, "", destination=self._name)
         # Whether the destination is a pipe whose reader has gone, for good.
         self._pipeClosed = False
 
@@ -121,9 +122,10 @@ class Losses:
     def _recovered(self, _Exception: Type[Exception] = Exception) -> None:
         """
         For L{write}, the destination working again: report what it lost
-        meanwhile.  Deep in the teardown, should that fail (the modules'
-        globals gone), the message was written all the same: L{write} says
-        so (its losses were counted as they came).
+        meanwhile (deep in the teardown, owed if it cannot be made: see
+        L{_reportCounted}).  Should sending it fail, the message was written
+        all the same: L{write} says so (its losses were counted as they
+        came).
         """
         try:
             with held(self._lock):
@@ -157,15 +159,25 @@ class Losses:
         """
         return stopped_reports(self.name(), full, closed, feedback)
 
-    def _reportCounted(self, count: int, reason: str) -> None:
+    def _reportCounted(self, count: int, reason: str,
+                       _Exception: Type[Exception] = Exception) -> None:
         """
         Write a report of C{count} messages counted already.  If it cannot
         be written, its count is carried to the report of what the failing
         destination lost; if the writer gave up on it meanwhile, to its
-        give-up's report (see L{reporting}).
+        give-up's report (see L{reporting}).  If it cannot be made (deep in
+        the teardown), one made with the writer is owed instead (see
+        L{takeReports}), its task and time those of the writer's making.
         """
         if count:
-            report = dropped_message(count, reason, destination=self.name())
+            try:
+                report = dropped_message(count, reason, destination=self.name())
+            except _Exception:
+                # Deep in the teardown, the modules' globals gone: owed.
+                report = self._deepReport.copy()
+                report["count"], report["reason"] = count, reason
+                self._reports.append(report)
+                return
             # With the lock, as giveUp reads them: a give-up either counts
             # this report in its own, or comes after it.
             # Without the lock should a frozen thread hold it, as the

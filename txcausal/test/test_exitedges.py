@@ -246,3 +246,73 @@ class TimedOutThenWrittenTests(WriterHarness, IsolatedOutputMixin, SynchronousTe
         isolate_exit_reports(self).run()
         isolate_exit_reports(self).reportLate()
         self.assertEqual(writer.dropped, 1)
+
+
+class DeepRecoveryTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    Deep in the teardown, a report of messages counted already that cannot
+    be made (the modules' globals gone) is owed all the same: its count is
+    reported.
+    """
+
+    def test_recoveryCountNotLost(self) -> None:
+        """
+        The report of what a destination lost while it failed, made as it
+        works again.
+        """
+        self.patch(_teardown, "_finalizing", lambda: True)
+        self.patch(_teardown, "exiting", True)
+        self.isolate()
+        writer, written, _ = self.started(createWorker=ImmediateWorker)
+        stderr = io.StringIO()
+        writer._standardError = stderr
+        writer.stopThreading()
+        losses = writer._losses
+        # The destination failed earlier and lost 2 messages (counted).
+        losses._failing, losses._lostToFailures, losses.lost = True, 2, 2
+        # Deep in the teardown: a global the recovery report needs is gone.
+        real = _losses.dropped_message
+        _losses.dropped_message = _gone
+        try:
+            writer(numbered_message(0))
+        finally:
+            _losses.dropped_message = real
+        self.assertEqual([m["n"] for m in written if "n" in m], [0])
+        # The teardown's very end: whatever is owed is reported now.
+        isolate_exit_reports(self).reportLate()
+        writer._finishFeedback()
+        losses.close("end")
+        reports = {r["task_uuid"]: (r["count"], r["reason"])
+                   for r in written + _reports(stderr) if "count" in r}
+        self.assertEqual(list(reports.values()), [(2, "the destination raised")])
+
+    def test_feedbackCountNotLost(self) -> None:
+        """
+        The report of what the destination logged while it wrote, taken from
+        the queue (counted there).
+        """
+        self.patch(_teardown, "_finalizing", lambda: True)
+        self.patch(_teardown, "exiting", True)
+        self.isolate()
+        writer, written, _ = self.started(createWorker=ImmediateWorker)
+        stderr = io.StringIO()
+        writer._standardError = stderr
+        writer.stopThreading()
+        writer._queue.refuseFeedback()
+        writer._queue.refuseFeedback()
+        self.assertEqual(writer.dropped, 2)
+        real = _losses.dropped_message
+        _losses.dropped_message = _gone
+        try:
+            writer(numbered_message(0))
+        finally:
+            _losses.dropped_message = real
+        self.assertEqual([m["n"] for m in written if "n" in m], [0])
+        isolate_exit_reports(self).reportLate()
+        writer._finishFeedback()
+        writer._losses.close("end")
+        writer._report()
+        # The writer being the only destination, its reports are written on
+        # standard error too: each is counted once, by its task.
+        counts = {r["task_uuid"]: r["count"] for r in written + _reports(stderr) if "count" in r}
+        self.assertEqual((writer.dropped, sum(counts.values())), (2, 2), counts)
