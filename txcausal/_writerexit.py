@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_exitreports,txcausal.test.test_exitaccounting,txcausal.test.test_logwriter_stop,txcausal.test.test_logwriter_reports -*-  # noqa: E501
+# -*- test-case-name: txcausal.test.test_exitreports,txcausal.test.test_exitaccounting,txcausal.test.test_exitedges,txcausal.test.test_logwriter_stop,txcausal.test.test_logwriter_reports -*-  # noqa: E501
 """
 L{WriterExit}: how a L{txcausal.logwriter.ThreadedWriter}'s run ends: the
 last writes of a stop and, when it cannot end well, giving up on a

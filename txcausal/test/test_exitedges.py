@@ -18,14 +18,25 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from txcausal import (
-    _losses, _teardown, add_destinations, log_message, logwriter, remove_destination)
+    _losses,
+    _teardown,
+    add_destinations,
+    log_message,
+    logwriter,
+    remove_destination,
+)
 from txcausal._wire import dropped_message
 from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin
 from ._writer_harness import (
-    ImmediateWorker, WriterHarness, inAnotherThread, isolate_exit_reports, numbered_message)
+    ImmediateWorker,
+    WriterHarness,
+    inAnotherThread,
+    isolate_exit_reports,
+    numbered_message,
+)
 from .test_logwriter_stop import _reports, _StopHarness
 
 
@@ -271,12 +282,11 @@ class DeepRecoveryTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase)
         # The destination failed earlier and lost 2 messages (counted).
         losses._failing, losses._lostToFailures, losses.lost = True, 2, 2
         # Deep in the teardown: a global the recovery report needs is gone.
-        real = _losses.dropped_message
-        _losses.dropped_message = _gone
+        gone = self.patch(_losses, "dropped_message", _gone)
         try:
             writer(numbered_message(0))
         finally:
-            _losses.dropped_message = real
+            gone.restore()
         self.assertEqual([m["n"] for m in written if "n" in m], [0])
         # The teardown's very end: whatever is owed is reported now.
         isolate_exit_reports(self).reportLate()
@@ -301,12 +311,11 @@ class DeepRecoveryTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase)
         writer._queue.refuseFeedback()
         writer._queue.refuseFeedback()
         self.assertEqual(writer.dropped, 2)
-        real = _losses.dropped_message
-        _losses.dropped_message = _gone
+        gone = self.patch(_losses, "dropped_message", _gone)
         try:
             writer(numbered_message(0))
         finally:
-            _losses.dropped_message = real
+            gone.restore()
         self.assertEqual([m["n"] for m in written if "n" in m], [0])
         isolate_exit_reports(self).reportLate()
         writer._finishFeedback()
