@@ -12,10 +12,9 @@ import io
 import sys
 import threading
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from txcausal import (
     _losses,
@@ -26,7 +25,6 @@ from txcausal import (
     remove_destination,
 )
 from txcausal._wire import dropped_message
-from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin
@@ -37,6 +35,7 @@ from ._writer_harness import (
     isolate_exit_reports,
     numbered_message,
 )
+from .test_exitaccounting import _HeldWorker
 from .test_logwriter_stop import _reports, _StopHarness
 
 
@@ -45,26 +44,6 @@ def _gone(*args: object, **kwargs: object) -> Any:
     Stand in for a module global gone deep in the teardown.
     """
     raise TypeError("'NoneType' object is not callable")
-
-
-@implementer(IWriterWorker)
-class _HeldWorker:
-    """
-    A worker that keeps its work until C{now}, then runs it as given.
-    """
-
-    def __init__(self) -> None:
-        self.pending: List[Callable[[], object]] = []
-        self.now = False
-
-    def do(self, work: Callable[[], object]) -> None:
-        if self.now:
-            work()
-        else:
-            self.pending.append(work)
-
-    def quit(self) -> None:
-        pass
 
 
 def _failing(message: Dict[str, Any]) -> None:
@@ -266,28 +245,43 @@ class DeepRecoveryTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase)
     reported.
     """
 
-    def test_recoveryCountNotLost(self) -> None:
+    def deepWriter(self) -> Tuple[ThreadedWriter, List[Dict[str, Any]], io.StringIO]:
         """
-        The report of what a destination lost while it failed, made as it
-        works again.
+        @return: A writer stopped with C{stopThreading} deep in the
+            teardown, what it writes, and its standard error.
         """
         self.patch(_teardown, "_finalizing", lambda: True)
         self.patch(_teardown, "exiting", True)
         self.isolate()
         writer, written, _ = self.started(createWorker=ImmediateWorker)
-        stderr = io.StringIO()
-        writer._standardError = stderr
+        stderr = writer._standardError = io.StringIO()
         writer.stopThreading()
-        losses = writer._losses
-        # The destination failed earlier and lost 2 messages (counted).
-        losses._failing, losses._lostToFailures, losses.lost = True, 2, 2
-        # Deep in the teardown: a global the recovery report needs is gone.
+        return writer, written, stderr
+
+    def writeWithoutReports(self, writer: ThreadedWriter,
+                            written: List[Dict[str, Any]]) -> None:
+        """
+        Have C{writer} write a message while the global that makes reports
+        is gone; it is written.
+        """
         gone = self.patch(_losses, "dropped_message", _gone)
         try:
             writer(numbered_message(0))
         finally:
             gone.restore()
         self.assertEqual([m["n"] for m in written if "n" in m], [0])
+
+    def test_recoveryCountNotLost(self) -> None:
+        """
+        The report of what a destination lost while it failed, made as it
+        works again.
+        """
+        writer, written, stderr = self.deepWriter()
+        losses = writer._losses
+        # The destination failed earlier and lost 2 messages (counted).
+        losses._failing, losses._lostToFailures, losses.lost = True, 2, 2
+        # Deep in the teardown: a global the recovery report needs is gone.
+        self.writeWithoutReports(writer, written)
         # The teardown's very end: whatever is owed is reported now.
         isolate_exit_reports(self).reportLate()
         writer._finishFeedback()
@@ -301,22 +295,11 @@ class DeepRecoveryTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase)
         The report of what the destination logged while it wrote, taken from
         the queue (counted there).
         """
-        self.patch(_teardown, "_finalizing", lambda: True)
-        self.patch(_teardown, "exiting", True)
-        self.isolate()
-        writer, written, _ = self.started(createWorker=ImmediateWorker)
-        stderr = io.StringIO()
-        writer._standardError = stderr
-        writer.stopThreading()
+        writer, written, stderr = self.deepWriter()
         writer._queue.refuseFeedback()
         writer._queue.refuseFeedback()
         self.assertEqual(writer.dropped, 2)
-        gone = self.patch(_losses, "dropped_message", _gone)
-        try:
-            writer(numbered_message(0))
-        finally:
-            gone.restore()
-        self.assertEqual([m["n"] for m in written if "n" in m], [0])
+        self.writeWithoutReports(writer, written)
         isolate_exit_reports(self).reportLate()
         writer._finishFeedback()
         writer._losses.close("end")
