@@ -35,6 +35,9 @@ from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, stan
 #: frozen for ever held a lock it needed.
 TORN_DOWN = ("logged as the interpreter tore down, while a frozen thread held"
              " the ThreadedWriter's lock")
+#: Why a message logged as the interpreter tore down was lost with the locks
+#: free: its write failed then (the builtins or the modules' globals gone).
+UNWRITTEN = "logged as the interpreter tore down, and its write failed then"
 
 
 class Stopped(Protocol):
@@ -337,36 +340,25 @@ def _report(writer: Stopped, late: bool = False,
             pass  # As the interpreter tears down, say: nothing more to do.
 
 
-#: The report of L{_report_torn_down_now}, but for its task, time and destination.
-_TORN_DOWN_REPORT = dropped_message(1, TORN_DOWN, count_at_least=True)
-
-
-def _report_torn_down_now(
-        losses: Losses, _report: Dict[str, Any] = _TORN_DOWN_REPORT,
-        _dumps: Callable[..., bytes] = dumps, _options: int = FAST_OPTIONS,
-        _time: Callable[[], float] = time.time, _sys: Any = sys,
+def write_now(
+        losses: Losses, report: Dict[str, Any], _dumps: Callable[..., bytes] = dumps,
+        _options: int = FAST_OPTIONS, _sys: Any = sys,
         _write: Callable[[int, bytes], int] = os.write,
-        _Exception: Type[Exception] = Exception,
-        _urandom: Callable[[int], bytes] = os.urandom) -> None:
+        _Exception: Type[Exception] = Exception) -> None:
     """
-    Report at once, on the writer's standard error, a message refused deep
-    in the teardown, once the exit reports are gone.  The modules' globals
-    and the builtins may be gone too, and C{sys.stderr} is C{None} by then:
-    it uses only what its arguments hold, and writes to the standard error
-    file descriptor.  Each report is a task of its own: a random (version
-    4) UUID, made without a builtin.
+    Write C{report} at once on the writer's standard error, as the
+    interpreter tears down: the modules' globals and the builtins may be
+    gone, and C{sys.stderr} is C{None} by then.  It uses only what its
+    arguments hold, and writes to the standard error file descriptor when
+    there is no C{sys.stderr}.
+
+    @param losses: The writer's L{Losses}: its standard error.
     """
-    report = _report.copy()
-    random = _urandom(16).hex()
-    variant = "89ab"["0123456789abcdef".index(random[16]) & 3]
-    report["task_uuid"] = (f"{random[:8]}-{random[8:12]}-4{random[13:16]}-"
-                           f"{variant}{random[17:20]}-{random[20:]}")
-    report["destination"], report["timestamp"] = losses.name(), _time()
-    line = _dumps(report, option=_options)
-    stream = losses.standardError
-    if stream is None:
-        stream = _sys.stderr
     try:
+        line = _dumps(report, option=_options)
+        stream = losses.standardError
+        if stream is None:
+            stream = _sys.stderr
         if stream is None:
             _write(2, line)
         else:
@@ -375,24 +367,53 @@ def _report_torn_down_now(
         pass
 
 
-def refuse_torn_down(losses: Losses, queue: BoundedQueue,
-                     _now: Callable[[Losses], None] = _report_torn_down_now) -> None:
+#: The reports of L{_report_torn_down_now}, by reason, but for their task,
+#: time and destination: when a frozen thread held a lock, the count may be
+#: short (see L{LateRefusals.reportAtEnd}).
+_TORN_DOWN_REPORTS = {TORN_DOWN: dropped_message(1, TORN_DOWN, count_at_least=True),
+                      UNWRITTEN: dropped_message(1, UNWRITTEN)}
+
+
+def _report_torn_down_now(
+        losses: Losses, reason: str,
+        _reports: Dict[str, Dict[str, Any]] = _TORN_DOWN_REPORTS,
+        _time: Callable[[], float] = time.time,
+        _urandom: Callable[[int], bytes] = os.urandom,
+        _write: Callable[[Losses, Dict[str, Any]], None] = write_now) -> None:
     """
-    For a writer's C{queue}, which counted a message as refused, without
-    its lock, as the interpreter tore down (a thread frozen for ever holds
-    it): count it in the writer's tally of late refusals (see
-    L{LateRefusals}), which reports it as the process ends, or at once if
-    it is the first.  Deeper in the teardown, once this module's globals
-    (the exit reports among them) are gone, it is reported at once.
+    Report at once, on the writer's standard error, a message refused for
+    C{reason} deep in the teardown, once the exit reports are gone (see
+    L{write_now}).  Each report is a task of its own: a random (version 4)
+    UUID, made without a builtin.
+    """
+    report = _reports[reason].copy()
+    random = _urandom(16).hex()
+    variant = "89ab"["0123456789abcdef".index(random[16]) & 3]
+    report["task_uuid"] = (f"{random[:8]}-{random[8:12]}-4{random[13:16]}-"
+                           f"{variant}{random[17:20]}-{random[20:]}")
+    report["destination"], report["timestamp"] = losses.name(), _time()
+    _write(losses, report)
+
+
+def refuse_torn_down(losses: Losses, queue: BoundedQueue, reason: str = TORN_DOWN,
+                     _now: Callable[[Losses, str], None] = _report_torn_down_now) -> None:
+    """
+    For a writer's C{queue}: report a message counted as lost as the
+    interpreter tore down, for C{reason} (L{TORN_DOWN}: a thread frozen for
+    ever held a lock it needed; L{UNWRITTEN}: its write failed).  It is
+    counted in the writer's tally of late refusals (see L{LateRefusals}),
+    which reports it as the process ends, or at once if it is the first.
+    Deeper in the teardown, once this module's globals (the exit reports
+    among them) are gone, it is reported at once.
 
     @param losses: The writer's L{Losses}: its destination's name, and its
         standard error.
     """
     if EXIT_REPORTS is None:
-        _now(losses)
+        _now(losses, reason)
         return
     tally, first = EXIT_REPORTS.late(queue, losses.name(), losses.standardError)
-    tally.count(TORN_DOWN)
+    tally.count(reason)
     if first:
         tally.reportAtEnd()
 

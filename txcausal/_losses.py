@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 from ._feedback import FEEDBACK, failure_feedback
 from ._json import DEFAULT_ENCODER, safe_repr, safe_str
@@ -71,6 +71,7 @@ class Losses:
         self._failing = False
         self._lostToFailures = 0
         self._reports: List[Report] = []
+        self._deepReport = dropped_message(0, "", destination=self._name)
         # Whether the destination is a pipe whose reader has gone, for good.
         self._pipeClosed = False
 
@@ -115,11 +116,24 @@ class Losses:
         finally:
             self.writing = 0
         if self._failing and epoch == self.epoch:
+            self._recovered()
+        return True
+
+    def _recovered(self, _Exception: Type[Exception] = Exception) -> None:
+        """
+        For L{write}, the destination working again: report what it lost
+        meanwhile (deep in the teardown, owed if it cannot be made: see
+        L{_reportCounted}).  Should sending it fail, the message was written
+        all the same: L{write} says so (its losses were counted as they
+        came).
+        """
+        try:
             with held(self._lock):
                 self._failing = False
                 lost, self._lostToFailures = self._lostToFailures, 0
             self._reportCounted(lost, "the destination raised")
-        return True
+        except _Exception:
+            pass
 
     def refused(self, count: int, reason: str) -> None:
         """
@@ -145,15 +159,25 @@ class Losses:
         """
         return stopped_reports(self.name(), full, closed, feedback)
 
-    def _reportCounted(self, count: int, reason: str) -> None:
+    def _reportCounted(self, count: int, reason: str,
+                       _Exception: Type[Exception] = Exception) -> None:
         """
         Write a report of C{count} messages counted already.  If it cannot
         be written, its count is carried to the report of what the failing
         destination lost; if the writer gave up on it meanwhile, to its
-        give-up's report (see L{reporting}).
+        give-up's report (see L{reporting}).  If it cannot be made (deep in
+        the teardown), one made with the writer is owed instead (see
+        L{takeReports}), its task and time those of the writer's making.
         """
         if count:
-            report = dropped_message(count, reason, destination=self.name())
+            try:
+                report = dropped_message(count, reason, destination=self.name())
+            except _Exception:
+                # Deep in the teardown, the modules' globals gone: owed.
+                report = self._deepReport.copy()
+                report["count"], report["reason"] = count, reason
+                self._reports.append(report)
+                return
             # With the lock, as giveUp reads them: a give-up either counts
             # this report in its own, or comes after it.
             # Without the lock should a frozen thread hold it, as the

@@ -199,16 +199,17 @@ class WriterCore:
     def _switchToDirect(self) -> None:
         """
         Write every message from now on on the thread that logs it, and
-        what is queued (refused while switching) now.
+        what is queued (refused while switching) now.  (C{with}: a Control-C
+        as a lock is taken cannot keep it.)
         """
-        with self._directLock:
+        with self._directLock, self._forkLock:
             self._bypass = self._writeDirect
-            self._holdForWrites()
+            self._writingThread = _get_ident()
             try:
                 while self._writeTaken():
                     pass
             finally:
-                self._releaseAfterWrites()
+                self._writingThread = None
         self._report()
 
     def _writeDirect(self, data: bytes) -> None:
@@ -224,8 +225,7 @@ class WriterCore:
         with self._directLock:
             self._holdForWrites()
             try:
-                # What the destination logged while writing the previous
-                # messages is reported after this one, as on the worker.
+                # What it logged writing earlier ones: reported after this.
                 feedback = self._queue.takeFeedback()
                 self._losses.write(data, 1, interruptible=True)
                 self._losses.refused(feedback, FEEDBACK)

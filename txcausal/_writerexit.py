@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_exitreports,txcausal.test.test_logwriter_stop,txcausal.test.test_logwriter_reports -*-  # noqa: E501
+# -*- test-case-name: txcausal.test.test_exitreports,txcausal.test.test_exitaccounting,txcausal.test.test_exitedges,txcausal.test.test_logwriter_stop,txcausal.test.test_logwriter_reports -*-  # noqa: E501
 """
 L{WriterExit}: how a L{txcausal.logwriter.ThreadedWriter}'s run ends: the
 last writes of a stop and, when it cannot end well, giving up on a
@@ -12,19 +12,29 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import IO, Any, Callable, Optional, Type
+from typing import IO, Any, Callable, List, Optional, Tuple, Type
+
+from orjson import loads
 
 from . import _exitreports, _output
+from ._exitreports import write_now
 from ._feedback import FEEDBACK
-from ._losses import Losses, _last_resort
+from ._losses import Losses, Report, _last_resort
 from ._queue import BoundedQueue
 from ._teardown import take_lock
-from ._wire import dropped_message
+from ._wire import TASK_UUID_FIELD, dropped_message
 from ._writer import Stop
 from ._writercore import WriterCore
 
 #: Why a message logged after the writer gave up at exit is refused.
 GAVE_UP = "logged after the ThreadedWriter gave up on its destination at exit"
+
+
+def _noTimeLeft(timeout: float) -> float:
+    """
+    For a stop finished at once: none of C{timeout} is left.
+    """
+    return 0.0
 
 
 class WriterExit(WriterCore):
@@ -40,6 +50,8 @@ class WriterExit(WriterCore):
     _exitTimeout: float
     #: The last C{stopService}'s stop, for the exit to finish.
     _stopping: Optional[Stop]
+    #: The tasks of the reports the stopped writer sends (see L{_report}).
+    _ownReports: Optional[List[str]] = None
 
     @property
     def _standardError(self) -> Optional[IO[str]]:
@@ -70,8 +82,14 @@ class WriterExit(WriterCore):
         (after the exit handler ran), as L{txcausal._exitreports.LateRefusals}
         says.  C{left} says how much of C{exitTimeout} is left of the exit
         reports' deadline (see L{txcausal._exitreports.ExitReports.run}).
+        A C{stopThreading} cut short (a Control-C) once the queue was
+        written, before it switched to direct writes, is switched now.
         """
         stop = self._stopping
+        if (stop is not None and stop.direct and not stop.gaveUp and stop.done.is_set()
+                and self._bypass is None):
+            # stopThreading cut short once the queue was written: switch.
+            self._switchToDirect()
         # A give-up begun (by stopThreading, or cut short) is finished at
         # once, even if the stuck write returned since: what it forgot is
         # counted and reported only by its end.
@@ -93,6 +111,28 @@ class WriterExit(WriterCore):
             partial(_output._report_lost, self) if toOthers else _last_resort)
         for report in self._losses.stoppedReports(*self._queue.takeRefusals()):
             send(report, self._standardError)
+
+    def _stopCutShort(self, stop: Stop, written: bool, interrupted: bool) -> None:
+        """
+        For C{stopThreading}, which did not switch to direct writes: unless
+        the queue was C{written}, the writer gave up on the destination or
+        is to (the exit reports finish it, at once); if it was, only the
+        switch is left, which they finish too (nothing was given up on).
+        When C{interrupted} (a Control-C) after the exit reports ran, no
+        exit handler is left to finish it: it is finished now, at once
+        (a second Control-C loses only that).
+        """
+        if not written:
+            stop.gaveUp = True
+            self._bypass = self._refuseAfterGivingUp
+        elif not _exitreports.EXIT_REPORTS.ran:
+            # The worker's last step let the writer go from them.
+            _exitreports.EXIT_REPORTS.add(self)
+        if interrupted and _exitreports.EXIT_REPORTS.ran:
+            try:
+                _exitreports._report(self, late=True, left=_noTimeLeft)
+            except KeyboardInterrupt:
+                pass
 
     def _afterForkInChild(self) -> None:
         """
@@ -120,6 +160,45 @@ class WriterExit(WriterCore):
         finally:
             self._releaseAfterWrites()
         self._report()
+
+    def _report(self) -> None:
+        """
+        L{WriterCore._report}; but the writer stopped and still among the
+        destinations (C{stopThreading}'s last writes, on the worker) would
+        refuse its own reports, as if they were messages it lost: it lets
+        each pass, known by its task (the other destinations, or standard
+        error, take it), and refuses every other message that reaches it
+        meanwhile (see L{_refuseOthers}).
+        """
+        if not self._losses.hasReports():
+            return
+        own = self._ownReports
+        outer = own is None
+        if outer:
+            if self._bypass is not None or self._queue.accepting:
+                return WriterCore._report(self)
+            own = self._ownReports = []
+            self._bypass = self._refuseOthers
+        assert own is not None
+        try:
+            for report in self._losses.takeReports():
+                own.append(report[TASK_UUID_FIELD])
+                _output._report_lost(self, report, self._standardError)
+        finally:
+            if outer:
+                self._ownReports = None
+                if self._bypass == self._refuseOthers:
+                    self._bypass = None
+
+    def _refuseOthers(self, data: bytes) -> None:
+        """
+        While L{_report} sends the stopped writer's own reports: refuse (count,
+        and report) a message that is not one of them, whatever the thread
+        (one another destination logs as it takes a report, too).
+        """
+        own = self._ownReports
+        if (own is None or loads(data).get(TASK_UUID_FIELD) not in own) and self._queue.put(data):
+            self._wake()
 
     def _giveUp(self, stop: Stop, reason: str, toOthers: bool = True) -> None:
         """
@@ -172,7 +251,8 @@ class WriterExit(WriterCore):
     def _writeDirectAtExit(
             self, data: bytes, _take: Callable[[Any], bool] = take_lock,
             _ident: Callable[[], int] = threading.get_ident,
-            _refuse: Callable[[Losses, BoundedQueue], None] = _exitreports.refuse_torn_down,
+            _refuse: Callable[[Losses, BoundedQueue, str], None] = _exitreports.refuse_torn_down,
+            _reasons: Tuple[str, str] = (_exitreports.TORN_DOWN, _exitreports.UNWRITTEN),
             _Interrupt: Type[BaseException] = KeyboardInterrupt,
             _BaseException: Type[BaseException] = BaseException,
     ) -> None:
@@ -184,50 +264,59 @@ class WriterExit(WriterCore):
         (see L{txcausal._exitreports.refuse_torn_down}).  Deep in the
         teardown the modules' globals and the builtins may be gone: what it
         uses is bound here, and a write that fails for that is counted and
-        reported so too; nothing is raised but a C{KeyboardInterrupt}.
+        reported so too, unless the write counted it already (its
+        destination raised), or wrote it (a report failed after it);
+        nothing is raised but a C{KeyboardInterrupt}.
         """
-        written = False
+        losses = self._losses
+        lost = losses.lost
+        # How far the write got: 1, begun (the locks taken); 2, returned
+        # (the message written, or counted by the write as lost).
+        step = [0]
+        taken = True
         try:
-            written = self._writeLocked(data, _take, _ident)
-            if written:
-                self._report()
+            taken = self._writeLocked(data, _take, _ident, step)
         except _Interrupt:
             raise
         except _BaseException:
             pass
-        if not written:
-            self._losses.countTornDown()
-            try:
-                _refuse(self._losses, self._queue)
-            except _Interrupt:
-                raise
-            except _BaseException:
-                pass
+        if step[0] == 2:
+            self._reportAtExit()
+            return
+        if step[0] == 0 or losses.lost == lost:
+            losses.countTornDown()
+        try:
+            _refuse(losses, self._queue, _reasons[0] if not taken else _reasons[1])
+        except _Interrupt:
+            raise
+        except _BaseException:
+            pass
 
     def _writeLocked(self, data: bytes, _take: Callable[[Any], bool],
-                     _ident: Callable[[], int]) -> bool:
+                     _ident: Callable[[], int], step: List[int]) -> bool:
         """
         For L{_writeDirectAtExit}: write C{data} holding the writer's locks,
-        taken with C{_take}.
+        taken with C{_take}, marking in C{step} how far it got.
 
-        @return: Whether it was written: if not, no lock could be taken.
+        @return: Whether the locks were taken: if not, a frozen thread holds
+            one.
         """
         directLock, forkLock = self._directLock, self._forkLock
-        written = False
+        taken = False
         if _take(directLock):
             try:
                 if _take(forkLock):
                     self._writingThread = _ident()
                     try:
-                        written = self._writeWithFeedback(data)
+                        taken = self._writeWithFeedback(data, step)
                     finally:
                         self._writingThread = None
                         forkLock.release()
             finally:
                 directLock.release()
-        return written
+        return taken
 
-    def _writeWithFeedback(self, data: bytes) -> bool:
+    def _writeWithFeedback(self, data: bytes, step: List[int]) -> bool:
         """
         For L{_writeDirectAtExit}, holding the writer's locks: take what the
         destination logged while it wrote, write C{data}, then report that.
@@ -237,9 +326,46 @@ class WriterExit(WriterCore):
         feedback = self._queue.takeFeedbackAtExit()
         if feedback is None:
             return False
+        step[0] = 1
         self._losses.write(data, 1, interruptible=True)
+        step[0] = 2
         self._losses.refused(feedback, FEEDBACK)
         return True
+
+    def _reportAtExit(
+            self, _out: Any = _output, _now: Callable[[Losses, Report], None] = write_now,
+            _Interrupt: Type[BaseException] = KeyboardInterrupt,
+            _BaseException: Type[BaseException] = BaseException) -> None:
+        """
+        For L{_writeDirectAtExit}: send the reports owed, as L{_report}
+        does.  Deep in the teardown, should that fail (the modules' globals
+        gone), those not sent yet are written on standard error at once
+        (see L{txcausal._exitreports.write_now}), and so before a
+        C{KeyboardInterrupt} is raised again (the one it was raised from
+        sent: the destinations raise it once each took the report): none
+        vanishes, none is made twice.
+        """
+        losses = self._losses
+        if not losses.hasReports():
+            return
+        try:
+            reports = losses.takeReports()
+        except _Interrupt:
+            raise
+        except _BaseException:
+            reports, losses._reports = losses._reports, []
+        try:
+            while reports:
+                _out._report_lost(self, reports[0], self._standardError)
+                del reports[0]
+        except _Interrupt:
+            # Raised again by the destinations, once each took the report.
+            for report in reports[1:]:
+                _now(losses, report)
+            raise
+        except _BaseException:
+            for report in reports:
+                _now(losses, report)
 
     def _refuseAfterGivingUp(self, data: bytes) -> None:
         """

@@ -296,7 +296,7 @@ class ThreadedWriter(WriterExit, Service):
         if not _exitreports.EXIT_REPORTS.ran:
             _exitreports.EXIT_REPORTS.add(self)
         self._finish(stop, written.set)
-        direct = False
+        direct = interrupted = False
         try:
             if written.wait(self._exitTimeout):
                 self._switchToDirect()
@@ -304,11 +304,13 @@ class ThreadedWriter(WriterExit, Service):
             else:
                 self._giveUp(stop, f"not written within the exit timeout of "
                                    f"{self._exitTimeout:g} s", toOthers=False)
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
             if not direct:
-                # Given up on, or to be, by the exit reports, at once.
-                stop.gaveUp = True
-                self._bypass = self._refuseAfterGivingUp
+                # Written after the wait gave up on it: given up all the same.
+                self._stopCutShort(stop, written.is_set() and not stop.gaveUp, interrupted)
 
     def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
         """

@@ -15,13 +15,15 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from txcausal import _writerexit, logwriter, remove_destination
+from txcausal._losses import STOPPED as _STOPPED
 from txcausal._writer import IWriterWorker
 from txcausal.logwriter import ThreadedWriter
 
 from . import test_logwriter_stop
 from ._helpers import ImmediateReactor, IsolatedOutputMixin
-from ._writer_harness import isolate_exit_reports, numbered_message
+from ._writer_harness import ImmediateWorker, WriterHarness, isolate_exit_reports, numbered_message
 from .test_exitreports import _InterruptedAsDiscardReturns, lastResortInterruptedOnce
+from .test_logwriter_reports import _dropped
 from .test_logwriter_stop import _reports, _StopHarness
 
 
@@ -127,6 +129,94 @@ class StopThreadingInterruptedTests(_StopHarness, IsolatedOutputMixin, Synchrono
         for work in works:
             work()
         self.assertFinishedAtExit(writer)
+
+
+    def test_interruptedAfterExitReports(self) -> None:
+        """
+        A Control-C in a C{stopThreading} called after the exit reports ran
+        (by a later exit handler): no exit handler is left to finish it, so
+        it finishes the give-up itself before the interrupt is raised again.
+        """
+        writer = self.queuedThree()
+        isolate_exit_reports(self).run()
+        self.patch(logwriter, "threading", SimpleNamespace(Event=_InterruptedWait))
+        self.assertRaises(KeyboardInterrupt, writer.stopThreading)
+        self.assertEqual(([report["count"] for report in _reports(self.stderr)],
+                          writer.dropped), ([3], 3))
+        writer(numbered_message(9))
+        self.assertEqual(writer.dropped, 4)
+
+
+class SwitchInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    A Control-C in C{stopThreading} once the queue was written, before the
+    switch to direct writes: nothing was given up on, so nothing is counted
+    as given up on; the switch is finished after it.
+    """
+
+    def interruptedSwitch(self) -> ThreadedWriter:
+        """
+        @return: A writer that wrote three messages, whose C{stopThreading}
+            was cut short just before it switched to direct writes.
+        """
+        self.isolate()
+        writer, self.written, _ = self.started(createWorker=ImmediateWorker)
+        for n in range(3):
+            writer(numbered_message(n))
+        real = writer._switchToDirect
+        calls: List[bool] = []
+
+        def interruptedOnce() -> None:
+            if not calls:
+                calls.append(True)
+                raise KeyboardInterrupt()
+            real()
+
+        writer._switchToDirect = interruptedOnce  # type: ignore[method-assign]
+        self.assertRaises(KeyboardInterrupt, writer.stopThreading)
+        return writer
+
+    def assertSwitched(self, writer: ThreadedWriter) -> None:
+        """
+        Message 3, logged between the Control-C and the end, was refused by
+        the stopped writer and is reported so; message 4 is written.
+        """
+        writer(numbered_message(4))
+        self.assertEqual(([message.get("n") for message in self.written],
+                          writer.dropped), ([0, 1, 2, None, 4], 1))
+        self.assertEqual(_dropped(self.written, _STOPPED), [1])
+
+    def test_finishedAtExit(self) -> None:
+        """
+        The exit reports finish the switch, though nothing was logged since
+        (the worker's last step had let the writer go from them).
+        """
+        writer = self.interruptedSwitch()
+        isolate_exit_reports(self).run()
+        writer(numbered_message(4))
+        self.assertEqual(([message.get("n") for message in self.written],
+                          writer.dropped), ([0, 1, 2, 4], 0))
+
+    def test_finishedAtExitAfterRefusal(self) -> None:
+        """
+        So when a message was logged since, which is refused and reported.
+        """
+        writer = self.interruptedSwitch()
+        writer(numbered_message(3))
+        isolate_exit_reports(self).run()
+        self.assertSwitched(writer)
+
+    def test_finishedAfterExitReports(self) -> None:
+        """
+        After the exit reports ran, C{stopThreading} finishes it itself,
+        before the interrupt is raised again: what is logged then is
+        written.
+        """
+        isolate_exit_reports(self).run()
+        writer = self.interruptedSwitch()
+        writer(numbered_message(3))
+        self.assertEqual(([message.get("n") for message in self.written],
+                          writer.dropped), ([0, 1, 2, 3], 0))
 
 
 @implementer(IWriterWorker)

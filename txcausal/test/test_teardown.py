@@ -16,7 +16,7 @@ import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import _exitreports, _teardown
-from txcausal._exitreports import TORN_DOWN
+from txcausal._exitreports import TORN_DOWN, UNWRITTEN
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin, run_python
@@ -227,7 +227,8 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         """
         With its locks free, a direct write deep in the teardown whose
         write raises (the modules' globals or the builtins gone, say) raises
-        nothing into the program: the message is counted and reported.
+        nothing into the program: the message is counted and reported, as
+        not written (no frozen thread held a lock).
         """
         writer, written = self.directWriter()
 
@@ -237,7 +238,7 @@ class HeldLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.patch(writer._losses, "write", gone)
         writer(numbered_message(0))
         self.assertEqual([(report["count"], report["reason"])
-                          for report in self.endReports(writer)], [(1, TORN_DOWN)])
+                          for report in self.endReports(writer)], [(1, UNWRITTEN)])
         self.assertEqual((written, writer.dropped), ([], 1))
 
     def test_directInterruptedReportingDeep(self) -> None:
@@ -401,4 +402,4 @@ class TeardownProcessTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         reports = [(report["count"], report["reason"])
                    for report in map(orjson.loads, result.stderr.splitlines())]
-        self.assertIn((result.stdout, reports), [("written\n", []), ("", [(1, TORN_DOWN)])])
+        self.assertIn((result.stdout, reports), [("written\n", []), ("", [(1, UNWRITTEN)])])
