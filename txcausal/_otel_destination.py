@@ -27,6 +27,7 @@ from ._otel_sampling import ratio_warning
 from ._otel_spans import (
     END_SKIPPED,
     NOT_SAMPLED,
+    PARENT_SPAN_ID_FIELD,
     SAMPLED,
     SCOPE,
     START_MISSING_ATTRIBUTE,
@@ -34,6 +35,7 @@ from ._otel_spans import (
     attributes,
     event,
     kind_of,
+    named_parent,
     nanoseconds,
     outcome,
     parent_of,
@@ -242,7 +244,8 @@ class SpanDestination:
         kind = kind_of(name, message)
         fields = attributes(message)
         enclosing = self._open.get((uuid, level[:-1])) if level else None
-        if enclosing is not None and "parent_span_id" not in message:
+        if enclosing is not None and (PARENT_SPAN_ID_FIELD not in message
+                                      or named_parent(message) is None):
             parent: Optional[SpanContext] = enclosing.context
             assert parent is not None
             context = span_context(parent.trace_id, span_id(uuid, level), parent.trace_flags,
@@ -272,7 +275,7 @@ class SpanDestination:
         @return: The span's context, its parent's, and whether to record it.
         """
         trace = trace_id(uuid)
-        parent = parent_of(uuid, level, trace, start)
+        parent = parent_of(uuid, level, trace, named_parent(start))
         # The parent, if any, is in another process (or was given up): its
         # decision is not known here.  Asked as for a task's root, a sampler
         # deciding on the trace id decides as that process did.

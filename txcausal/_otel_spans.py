@@ -24,7 +24,7 @@ from orjson import dumps, loads
 
 from ._json import JSONLineEncoder
 from ._safe import safe_repr
-from ._traceids import span_id
+from ._traceids import read_span_id, span_id
 from ._version import __version__
 from ._wire import (
     ACTION_STATUS_FIELD,
@@ -240,20 +240,25 @@ def kind_of(action_type: str, start: Optional[Message]) -> SpanKind:
     return SpanKind.INTERNAL
 
 
+def named_parent(start: Optional[Message]) -> Optional[int]:
+    """
+    @return: The span id a start message's C{parent_span_id} names: 16 hex
+        digits, not all zero (see L{read_span_id}); else C{None}.
+    """
+    return read_span_id(start.get(PARENT_SPAN_ID_FIELD)) if start is not None else None
+
+
 def parent_of(task_uuid: str, level: Sequence[int], trace: int,
-              start: Optional[Message]) -> Optional[SpanContext]:
+              named: Optional[int]) -> Optional[SpanContext]:
     """
     @param level: The action's level.
-    @return: The parent span: the enclosing action's, or the one a bare
-        C{traceparent} named (the start message's C{parent_span_id}); C{None}
-        for a task's root action.
+    @param named: The span id the start message's C{parent_span_id} names
+        (L{named_parent}).
+    @return: The parent span: the one a bare C{traceparent} named, else the
+        enclosing action's; C{None} for a task's root action.
     """
-    named = start.get(PARENT_SPAN_ID_FIELD) if start is not None else None
-    if named.__class__ is str and len(named) == 16:
-        try:
-            return SpanContext(trace, int(named, 16), True, SAMPLED)
-        except ValueError:
-            pass
+    if named is not None:
+        return SpanContext(trace, named, True, SAMPLED)
     if not level:
         return None
     return SpanContext(trace, span_id(task_uuid, level[:-1]), False, SAMPLED)
@@ -374,6 +379,7 @@ __all__ = [
     "event_attributes",
     "json_text",
     "kind_of",
+    "named_parent",
     "nanoseconds",
     "outcome",
     "parent_of",

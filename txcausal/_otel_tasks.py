@@ -7,12 +7,13 @@ program runs, plus the actions whose start or finish is missing, marked.
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
 
 from ._otel_spans import (
     END_SKIPPED,
+    PARENT_SPAN_ID_FIELD,
     START_MISSING_ATTRIBUTE,
     UNFINISHED_ATTRIBUTE,
     UNSET_STATUS,
@@ -20,19 +21,23 @@ from ._otel_spans import (
     attributes,
     event,
     kind_of,
+    named_parent,
     nanoseconds,
     outcome,
     parent_of,
     span_context,
     started_before,
 )
-from ._parse_tree import Task, WrittenAction
+from ._parse_tree import Message, Task, WrittenAction
 from ._traceids import span_id, trace_id
 from ._wire import TIMESTAMP_FIELD
 
 
-def task_spans(task: Task, builder: SpanBuilder) -> Iterator[ReadableSpan]:
+def task_spans(task: Task, builder: SpanBuilder,
+               unused: Optional[Callable[[Message], None]] = None) -> Iterator[ReadableSpan]:
     """
+    @param unused: Called with each start message whose C{parent_span_id}
+        is no span id, and so was not used (see L{action_span}).
     @return: A span for each action of C{task} whose start or finish
         message was read, parents before children.
     """
@@ -40,7 +45,7 @@ def task_spans(task: Task, builder: SpanBuilder) -> Iterator[ReadableSpan]:
     while pending:
         node = pending.pop()
         if node.start_message is not None or node.end_message is not None:
-            span = action_span(node, builder)
+            span = action_span(node, builder, unused)
             if span is not None:
                 yield span
         pending.extend(reversed([c for c in node.children if c.__class__ is WrittenAction]))
@@ -68,8 +73,12 @@ def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
     return start, end
 
 
-def action_span(node: WrittenAction, builder: SpanBuilder) -> Optional[ReadableSpan]:
+def action_span(node: WrittenAction, builder: SpanBuilder,
+                unused: Optional[Callable[[Message], None]] = None) -> Optional[ReadableSpan]:
     """
+    @param unused: Called with the start message if its C{parent_span_id}
+        is no span id (not 16 hex digits, or all zeros): the span's parent
+        is then the enclosing action's, as without that field.
     @return: The span of one action read from a log, or C{None} when no time
         of it is known (timestamps that are not numbers).
     """
@@ -89,7 +98,10 @@ def action_span(node: WrittenAction, builder: SpanBuilder) -> Optional[ReadableS
         fields.update(attributes(end, END_SKIPPED))
         status = outcome(end, events, builder.limits)
     context = span_context(trace, span_id(uuid, level))
-    parent = parent_of(uuid, level, trace, start)
+    named = named_parent(start)
+    if named is None and unused is not None and start is not None and PARENT_SPAN_ID_FIELD in start:
+        unused(start)
+    parent = parent_of(uuid, level, trace, named)
     return builder.span(name, context, parent, kind_of(name, start), start_time, end_time,
                         fields, events, status)
 

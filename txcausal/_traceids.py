@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 from hashlib import sha256
-from typing import Sequence
+from typing import Optional, Sequence
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_SPAN_HEX = re.compile(r"[0-9a-fA-F]{16}")
 _ZERO_TRACE, _ZERO_SPAN, _ONE_SPAN = "0" * 32, "0" * 16, "0" * 15 + "1"
 
 
@@ -89,4 +90,18 @@ def span_id(task_uuid: str, level: Sequence[int]) -> int:
     return int(span_hex(task_uuid, level), 16)
 
 
-__all__ = ["position", "span_hex", "span_id", "trace_id", "uuid_trace_hex", "uuid_trace_id"]
+def read_span_id(text: object) -> Optional[int]:
+    """
+    Read a span id written by another program (a C{parent_span_id} field).
+
+    @return: The span id C{text} writes as 16 hex digits (either case), or
+        C{None} if it is anything else (C{int(text, 16)} would also read a
+        sign, a C{0x}, C{_} or spaces) or all zeros, which W3C forbids.
+    """
+    if isinstance(text, str) and len(text) == 16 and _SPAN_HEX.fullmatch(text):
+        return int(text, 16) or None
+    return None
+
+
+__all__ = ["position", "read_span_id", "span_hex", "span_id", "trace_id", "uuid_trace_hex",
+           "uuid_trace_id"]

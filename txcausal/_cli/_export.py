@@ -101,7 +101,7 @@ def _writer(args: argparse.Namespace, streams: Streams, source: Input) -> TaskWr
         from ._export_otlp import writer_for
     except ImportError as e:
         raise _MissingExtra(str(e)) from None
-    return writer_for(args, streams)
+    return writer_for(args, streams, source.reporter.note)
 
 
 class _MissingExtra(Exception):

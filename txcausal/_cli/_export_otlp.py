@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -22,10 +22,10 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from .._otel_spans import UNFINISHED_ATTRIBUTE, SpanBuilder
+from .._otel_spans import PARENT_SPAN_ID_FIELD, UNFINISHED_ATTRIBUTE, SpanBuilder
 from .._otel_tasks import task_spans
 from .._parse import Task
-from ._common import Streams
+from ._common import MAX_REPORTED, Streams, describe
 from ._export import Counts
 
 #: Spans per request or per JSON line.
@@ -68,12 +68,18 @@ class SpanWriter:
     Turn tasks into spans and hand them on in batches.
     """
 
-    def __init__(self, streams: Streams, builder: SpanBuilder) -> None:
+    def __init__(self, streams: Streams, builder: SpanBuilder,
+                 note: Callable[[str], None]) -> None:
+        """
+        @param note: Reports a problem on standard error.
+        """
         self._streams = streams
         self._builder = builder
+        self._note = note
         self._batch: List[ReadableSpan] = []
         self.counts = Counts()
         self.failed = 0
+        self.unused_parents = 0
 
     def write(self, task: Task) -> None:
         """
@@ -81,12 +87,23 @@ class SpanWriter:
         """
         self.counts.tasks += 1
         batch = self._batch
-        for span in task_spans(task, self._builder):
+        for span in task_spans(task, self._builder, self._unused_parent):
             batch.append(span)
             if span.attributes and UNFINISHED_ATTRIBUTE in span.attributes:
                 self.counts.unfinished += 1
         if len(batch) >= BATCH_SIZE:
             self._flush()
+
+    def _unused_parent(self, start: Dict[str, Any]) -> None:
+        """
+        Report a start message whose C{parent_span_id} is no span id (the
+        first L{MAX_REPORTED}; the summary counts them all).
+        """
+        self.unused_parents += 1
+        if self.unused_parents <= MAX_REPORTED:
+            self._note(f"{describe(start)}: parent_span_id {start[PARENT_SPAN_ID_FIELD]!r:.100}"
+                       " is not a span id (16 hex digits): the span's parent is the enclosing"
+                       " action's")
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
@@ -110,8 +127,10 @@ class SpanWriter:
         counts = self.counts
         sent = counts.items - self.failed
         unfinished = f" ({counts.unfinished} unfinished)" if counts.unfinished else ""
+        unused = self.unused_parents
+        unused_text = f", {unused} parent_span_id fields not used" if unused else ""
         self._streams.stderr.write(f"txcausal: exported {sent} spans{unfinished} from"
-                                   f" {counts.tasks} tasks\n")
+                                   f" {counts.tasks} tasks{unused_text}\n")
         if self.failed:
             self._streams.stderr.write(f"txcausal: {self.failed} spans could not be sent\n")
             return 1
@@ -133,9 +152,9 @@ class OTLPSender(SpanWriter):
     rest are counted as failed without trying.
     """
 
-    def __init__(self, streams: Streams, builder: SpanBuilder, exporter: SpanExporter,
-                 endpoint: str) -> None:
-        super().__init__(streams, builder)
+    def __init__(self, streams: Streams, builder: SpanBuilder, note: Callable[[str], None],
+                 exporter: SpanExporter, endpoint: str) -> None:
+        super().__init__(streams, builder, note)
         self._exporter = exporter
         self._endpoint = endpoint
 
@@ -186,15 +205,17 @@ def traces_url(endpoint: str) -> str:
     return endpoint
 
 
-def writer_for(args: argparse.Namespace, streams: Streams) -> SpanWriter:
+def writer_for(args: argparse.Namespace, streams: Streams,
+               note: Callable[[str], None]) -> SpanWriter:
     """
+    @param note: Reports a problem on standard error.
     @return: The writer the arguments ask for.
     @raise ValueError: For a malformed argument.
     """
     name = args.service_name or os.environ.get("OTEL_SERVICE_NAME") or "txcausal"
     builder = SpanBuilder(Resource.create({SERVICE_NAME: name}), SpanLimits())
     if args.format == "otlp-json":
-        return OTLPJSONWriter(streams, builder)
+        return OTLPJSONWriter(streams, builder, note)
     url = traces_url(args.endpoint)
     exporter = OTLPSpanExporter(endpoint=url, headers=_headers(args.header), timeout=args.timeout)
-    return OTLPSender(streams, builder, exporter, url)
+    return OTLPSender(streams, builder, note, exporter, url)
