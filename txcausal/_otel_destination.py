@@ -6,9 +6,11 @@ to a tracer provider's span processors when the action finishes.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import warnings
-from time import monotonic
+import weakref
+from time import monotonic, time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from opentelemetry import trace
@@ -31,6 +33,8 @@ from ._otel_spans import (
     SAMPLED,
     SCOPE,
     START_MISSING_ATTRIBUTE,
+    UNFINISHED_ATTRIBUTE,
+    UNSET_STATUS,
     SpanBuilder,
     attributes,
     event,
@@ -52,6 +56,7 @@ from ._wire import (
     TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
     dropped_message,
+    exception_name,
 )
 
 #: The default cap on actions waiting for their finish message.
@@ -150,7 +155,10 @@ class SpanDestination:
     C{txcausal:messages_dropped} message, as are messages logged in
     actions this destination did not see start.  An action whose start
     was not seen still becomes a span when it finishes, marked with the
-    C{txcausal.start_missing} attribute.  Thread-safe.
+    C{txcausal.start_missing} attribute.  The actions still open when the
+    destination is removed, or when the process exits, become spans then,
+    marked with the C{txcausal.unfinished} attribute, and the losses not
+    reported yet are reported.  Thread-safe.
 
     @ivar dropped: How many messages were lost to spans so far.
     """
@@ -190,6 +198,11 @@ class SpanDestination:
         if getattr(tracer, "span_processor", None) is None:
             return None  # No SDK provider (yet), or a disabled one.
         self._pipeline = _Pipeline(tracer)
+        _MADE_SPANS.add(self)
+        # After the provider's own exit handler, registered as it was made,
+        # which shuts it down: exit handlers run last first.
+        atexit.unregister(end_open_at_exit)
+        atexit.register(end_open_at_exit)
         if self._provider is None:
             try:
                 _warn_about(self._pipeline.sampler, 4)
@@ -318,30 +331,92 @@ class SpanDestination:
         return _Open(context, parent, name, kind, started_before(at, end),
                      fields if recording else None)
 
-    def _report(self) -> None:
+    def _report(self, at_once: bool = False) -> None:
         """
         Report the messages lost since the last report, unless it was less
-        than L{REPORT_INTERVAL} ago.
+        than L{REPORT_INTERVAL} ago (and not C{at_once}).
         """
         now = self._clock()
         with self._lock:
-            if now < self._next_report:
+            if now < self._next_report and not at_once:
                 return
             self._next_report = now + REPORT_INTERVAL
             given_up, self._given_up = self._given_up, 0
             unseen, self._unseen = self._unseen, 0
-        where = safe_repr(self, 200)
         if given_up:
-            _output._DEFAULT_LOGGER.write(dropped_message(
-                given_up, f"more than {self._max_open} actions were unfinished: the oldest were"
-                " given up, without their start message and events", destination=where))
+            self._reportLost(given_up, f"more than {self._max_open} actions were unfinished: the"
+                             " oldest were given up, without their start message and events")
         if unseen:
-            _output._DEFAULT_LOGGER.write(dropped_message(
-                unseen, "logged in actions whose start this destination did not see",
-                destination=where))
+            self._reportLost(unseen, "logged in actions whose start this destination did not see")
+
+    def _reportLost(self, count: int, reason: str) -> None:
+        """
+        Log the report of C{count} messages lost; on standard error too,
+        if no other destination would take it.
+        """
+        report = dropped_message(count, reason, destination=safe_repr(self, 200))
+        _output._report_lost(self, report)
+
+    def _finishFeedback(self) -> None:
+        """
+        For the registry, when this destination is removed and at exit (see
+        L{txcausal._feedback.finish_guarded} and L{end_open_at_exit}): end
+        each action still open as a span marked C{txcausal.unfinished},
+        ending now, and report the losses not reported yet.
+        """
+        self._endOpen()
+        self._report(at_once=True)
+
+    def _endOpen(self) -> None:
+        """
+        Hand the processor a span for each action still open, marked
+        C{txcausal.unfinished}; count and report what it refused.
+        """
+        pipeline = self._pipeline
+        with self._lock:
+            left, self._open = self._open, {}
+        if pipeline is None:
+            return
+        now = nanoseconds(time()) or 0
+        lost, error = 0, None
+        for entry in left.values():
+            if entry.fields is None:
+                continue  # Not sampled.
+            entry.fields[UNFINISHED_ATTRIBUTE] = True
+            span = pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
+                                         entry.start, max(now, entry.start), entry.fields,
+                                         entry.events, UNSET_STATUS, entry.dropped)
+            try:
+                pipeline.processor.on_end(span)
+            except Exception as e:
+                lost += 1 + len(entry.events) + entry.dropped
+                error = e
+        if error is not None:
+            with self._lock:
+                self.dropped += lost
+            self._reportLost(lost, f"the span processor raised {exception_name(error)} on the"
+                             " spans of actions unfinished when the destination was removed or"
+                             " the process exited")
 
     def __repr__(self) -> str:
         return f"<SpanDestination max_open={self._max_open} open={len(self._open)}>"
 
 
-__all__ = ["DEFAULT_MAX_OPEN", "SpanDestination"]
+#: The destinations that made spans, for L{end_open_at_exit}.
+_MADE_SPANS: "weakref.WeakSet[SpanDestination]" = weakref.WeakSet()
+
+
+def end_open_at_exit() -> None:
+    """
+    At exit, before the tracer providers' exit handlers shut them down:
+    for each L{SpanDestination} added to the destinations, end its open
+    actions and report its losses (see C{SpanDestination._finishFeedback}).
+    One behind another destination (a C{ThreadedWriter}) is left alone: its
+    writer, stopped after this, may still bring the actions' finish.
+    """
+    for destination in list(_MADE_SPANS):
+        if _output._DESTINATIONS.has(destination):
+            destination._finishFeedback()
+
+
+__all__ = ["DEFAULT_MAX_OPEN", "SpanDestination", "end_open_at_exit"]

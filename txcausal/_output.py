@@ -129,6 +129,12 @@ class Destinations:
                 self._buffer = deque(maxlen=self._buffer_size)
         finish_guarded(added, _last_resort)
 
+    def has(self, destination: object) -> bool:
+        """
+        @return: Whether C{destination} was added (and not removed).
+        """
+        return any(_registered(added) is destination for added in self._destinations)
+
     def has_other_than(self, destination: object) -> bool:
         """
         @return: Whether a destination other than C{destination} was added.
