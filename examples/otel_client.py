@@ -15,8 +15,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import react
+from twisted.internet.threads import deferToThread
 
-from txcausal import add_destinations, log_message, start_action, to_file, treq
+from txcausal import add_destinations, log_message, remove_destination, start_action, to_file, treq
 from txcausal.otel import SpanDestination
 
 
@@ -30,11 +31,17 @@ def main(reactor, url="http://127.0.0.1:8080/"):
     provider = TracerProvider(resource=Resource.create({"service.name": "greeter-client"}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    add_destinations(SpanDestination())
+    spans = SpanDestination()
+    add_destinations(spans)
+
+    def stop_tracing():
+        # As the reactor stops: the last spans are sent from a thread.
+        remove_destination(spans)
+        return deferToThread(provider.shutdown)
+
+    reactor.addSystemEventTrigger("before", "shutdown", stop_tracing)
     to_file(sys.stdout)
-    d = ensureDeferred(greet(reactor, url))
-    # Send the spans before exiting.
-    return d.addBoth(lambda result: (provider.shutdown(), result)[1])
+    return ensureDeferred(greet(reactor, url))
 
 
 if __name__ == "__main__":

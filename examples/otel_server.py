@@ -15,10 +15,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from twisted.internet.defer import Deferred
 from twisted.internet.task import react
+from twisted.internet.threads import deferToThread
 from twisted.web import resource
 from twisted.web.server import Site
 
-from txcausal import add_destinations, log_message, start_action, to_file
+from txcausal import add_destinations, log_message, remove_destination, start_action, to_file
 from txcausal.otel import SpanDestination
 from txcausal.web import TracingResource
 
@@ -36,9 +37,17 @@ def main(reactor, port="8080"):
     provider = TracerProvider(resource=Resource.create({"service.name": "greeter"}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    # Send the last spans before the process exits.
-    reactor.addSystemEventTrigger("before", "shutdown", provider.shutdown)
-    add_destinations(SpanDestination())
+    spans = SpanDestination()
+    add_destinations(spans)
+
+    def stop_tracing():
+        # End the actions still open as spans, then send the last spans from
+        # a thread: a collector that does not answer holds up the shutdown,
+        # not the reactor.
+        remove_destination(spans)
+        return deferToThread(provider.shutdown)
+
+    reactor.addSystemEventTrigger("before", "shutdown", stop_tracing)
     to_file(sys.stdout)
     site = Site(TracingResource(Greet()))
     listening = reactor.listenTCP(int(port), site, interface="127.0.0.1")
