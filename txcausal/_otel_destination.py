@@ -29,7 +29,6 @@ from ._otel_sampling import ratio_warning
 from ._otel_spans import (
     END_SKIPPED,
     NOT_SAMPLED,
-    PARENT_SPAN_ID_FIELD,
     SAMPLED,
     SCOPE,
     START_MISSING_ATTRIBUTE,
@@ -257,7 +256,7 @@ class SpanDestination:
         kind = kind_of(name, message)
         fields = attributes(message)
         enclosing = self._open.get((uuid, level[:-1])) if level else None
-        if enclosing is not None and (PARENT_SPAN_ID_FIELD not in message
+        if enclosing is not None and ("parent_span_id" not in message
                                       or named_parent(message) is None):
             parent: Optional[SpanContext] = enclosing.context
             assert parent is not None
@@ -288,7 +287,7 @@ class SpanDestination:
         @return: The span's context, its parent's, and whether to record it.
         """
         trace = trace_id(uuid)
-        parent = parent_of(uuid, level, trace, named_parent(start))
+        parent = parent_of(uuid, level, trace, start)
         # The parent, if any, is in another process (or was given up): its
         # decision is not known here.  Asked as for a task's root, a sampler
         # deciding on the trace id decides as that process did.

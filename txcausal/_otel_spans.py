@@ -249,16 +249,17 @@ def named_parent(start: Optional[Message]) -> Optional[int]:
 
 
 def parent_of(task_uuid: str, level: Sequence[int], trace: int,
-              named: Optional[int]) -> Optional[SpanContext]:
+              start: Optional[Message]) -> Optional[SpanContext]:
     """
     @param level: The action's level.
-    @param named: The span id the start message's C{parent_span_id} names
-        (L{named_parent}).
-    @return: The parent span: the one a bare C{traceparent} named, else the
-        enclosing action's; C{None} for a task's root action.
+    @return: The parent span: the one a bare C{traceparent} named (the start
+        message's C{parent_span_id}, if a span id: see L{named_parent}),
+        else the enclosing action's; C{None} for a task's root action.
     """
-    if named is not None:
-        return SpanContext(trace, named, True, SAMPLED)
+    if start is not None and PARENT_SPAN_ID_FIELD in start:
+        named = named_parent(start)
+        if named is not None:
+            return SpanContext(trace, named, True, SAMPLED)
     if not level:
         return None
     return SpanContext(trace, span_id(task_uuid, level[:-1]), False, SAMPLED)

@@ -98,10 +98,10 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
         fields.update(attributes(end, END_SKIPPED))
         status = outcome(end, events, builder.limits)
     context = span_context(trace, span_id(uuid, level))
-    named = named_parent(start)
-    if named is None and unused is not None and start is not None and PARENT_SPAN_ID_FIELD in start:
+    if (unused is not None and start is not None and PARENT_SPAN_ID_FIELD in start
+            and named_parent(start) is None):
         unused(start)
-    parent = parent_of(uuid, level, trace, named)
+    parent = parent_of(uuid, level, trace, start)
     return builder.span(name, context, parent, kind_of(name, start), start_time, end_time,
                         fields, events, status)
 
