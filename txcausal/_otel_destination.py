@@ -7,6 +7,7 @@ to a tracer provider's span processors when the action finishes.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import warnings
 import weakref
@@ -397,6 +398,15 @@ class SpanDestination:
                              " spans of actions unfinished when the destination was removed or"
                              " the process exited")
 
+    def _afterForkInChild(self) -> None:
+        """
+        In a forked child: forget the parent's open actions and the losses
+        it has still to report, which are the parent's to end and report.
+        """
+        self._lock = threading.Lock()
+        self._open = {}
+        self._given_up = self._unseen = 0
+
     def __repr__(self) -> str:
         return f"<SpanDestination max_open={self._max_open} open={len(self._open)}>"
 
@@ -416,6 +426,18 @@ def end_open_at_exit() -> None:
     for destination in list(_MADE_SPANS):
         if _output._DESTINATIONS.has(destination):
             destination._finishFeedback()
+
+
+def _forget_in_child() -> None:
+    """
+    After a fork, in the child: each destination forgets its parent's open
+    actions and pending losses (see C{SpanDestination._afterForkInChild}).
+    """
+    for destination in list(_MADE_SPANS):
+        destination._afterForkInChild()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 __all__ = ["DEFAULT_MAX_OPEN", "SpanDestination", "end_open_at_exit"]

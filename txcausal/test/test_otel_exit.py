@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Dict, List
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace import StatusCode
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal import _output, log_message, remove_destination, start_action, start_task
 from txcausal._feedback import FEEDBACK
@@ -267,3 +268,74 @@ class ExitTests(SynchronousTestCase):
                        if m.get("message_type") == "txcausal:messages_dropped"
                        and m["reason"] != FEEDBACK)
         self.assertEqual((dropped, reported), (5, 5))
+
+
+#: A program whose forked child exits normally while the parent has an
+#: action open and losses not reported yet; spans to argv[2] as JSON lines
+#: (with the process id), the log to argv[1].
+_FORKING = """
+import json, os, sys
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from txcausal import add_destinations, start_task, to_file
+from txcausal.otel import SpanDestination
+
+class ToFile(SpanExporter):
+    def export(self, spans):
+        with open(sys.argv[2], "a") as out:
+            for s in spans:
+                out.write(json.dumps({"pid": os.getpid(), "span": s.context.span_id}) + "\\n")
+        return SpanExportResult.SUCCESS
+
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(ToFile()))
+destination = SpanDestination(provider, max_open=1, clock=lambda: 0.0)
+add_destinations(destination)
+to_file(open(sys.argv[1], "a"))
+for _ in range(4):
+    start_task(action_type="app:leak")
+request = start_task(action_type="app:request")
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)
+os.waitpid(pid, 0)
+request.finish()
+print(destination.dropped)
+"""
+
+
+class ForkTests(SynchronousTestCase):
+    """
+    A forked child that exits normally leaves its parent's open actions
+    and pending losses to the parent.
+    """
+
+    def setUp(self) -> None:
+        if not hasattr(os, "fork"):
+            raise SkipTest("no os.fork on this platform")
+        base = Path(self.mktemp())
+        base.mkdir()
+        log, spans = base / "log", base / "spans"
+        result = run_python(["-c", _FORKING, str(log), str(spans)])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.dropped = int(result.stdout)
+        self.messages = [json.loads(line) for line in log.read_text().splitlines()]
+        self.spans = [json.loads(line) for line in spans.read_text().splitlines()]
+
+    def test_noDuplicateSpans(self) -> None:
+        """
+        The child does not end the parent's open actions as spans of its
+        own, with the parent's span ids.
+        """
+        ids = [s["span"] for s in self.spans]
+        self.assertEqual(len(ids), len(set(ids)), self.spans)
+        self.assertEqual(len(ids), 1)  # The request, finished by the parent.
+
+    def test_lossesReportedOnce(self) -> None:
+        """
+        The child does not report again the losses its parent counted.
+        """
+        reported = sum(m["count"] for m in self.messages
+                       if m.get("message_type") == "txcausal:messages_dropped"
+                       and m["reason"] != FEEDBACK)
+        self.assertEqual((self.dropped, reported), (4, 4))
