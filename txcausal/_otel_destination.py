@@ -46,6 +46,7 @@ from ._otel_spans import (
     span_context,
     started_before,
 )
+from ._route import _registered
 from ._traceids import span_id, trace_id
 from ._version import __version__
 from ._wire import (
@@ -156,9 +157,11 @@ class SpanDestination:
     actions this destination did not see start.  An action whose start
     was not seen still becomes a span when it finishes, marked with the
     C{txcausal.start_missing} attribute.  The actions still open when the
-    destination is removed, or when the process exits, become spans then,
+    destination is removed (or the C{ThreadedWriter} it is behind stops,
+    by C{stopService}), or when the process exits, become spans then,
     marked with the C{txcausal.unfinished} attribute, and the losses not
-    reported yet are reported.  Thread-safe.
+    reported yet are reported; a forked child leaves its parent's to the
+    parent.  Thread-safe.
 
     @ivar dropped: How many messages were lost to spans so far.
     """
@@ -398,15 +401,6 @@ class SpanDestination:
                              " spans of actions unfinished when the destination was removed or"
                              " the process exited")
 
-    def _afterForkInChild(self) -> None:
-        """
-        In a forked child: forget the parent's open actions and the losses
-        it has still to report, which are the parent's to end and report.
-        """
-        self._lock = threading.Lock()
-        self._open = {}
-        self._given_up = self._unseen = 0
-
     def __repr__(self) -> str:
         return f"<SpanDestination max_open={self._max_open} open={len(self._open)}>"
 
@@ -418,11 +412,20 @@ _MADE_SPANS: "weakref.WeakSet[SpanDestination]" = weakref.WeakSet()
 def end_open_at_exit() -> None:
     """
     At exit, before the tracer providers' exit handlers shut them down:
-    for each L{SpanDestination} added to the destinations, end its open
-    actions and report its losses (see C{SpanDestination._finishFeedback}).
-    One behind another destination (a C{ThreadedWriter}) is left alone: its
-    writer, stopped after this, may still bring the actions' finish.
+    for each L{SpanDestination} added to the destinations, or behind a
+    C{ThreadedWriter} added once it wrote its queue (C{stopThreading}, as
+    its exit handler would later), end its open actions and report its
+    losses (see C{SpanDestination._finishFeedback}).
     """
+    from .logwriter import ThreadedWriter
+
+    for added in _output._DESTINATIONS._destinations:
+        writer = _registered(added)
+        if isinstance(writer, ThreadedWriter):
+            behind = getattr(writer._sink, "_destination", None)
+            if isinstance(behind, SpanDestination):
+                writer.stopThreading()
+                behind._finishFeedback()
     for destination in list(_MADE_SPANS):
         if _output._DESTINATIONS.has(destination):
             destination._finishFeedback()
@@ -431,10 +434,11 @@ def end_open_at_exit() -> None:
 def _forget_in_child() -> None:
     """
     After a fork, in the child: each destination forgets its parent's open
-    actions and pending losses (see C{SpanDestination._afterForkInChild}).
+    actions and the losses not reported yet, the parent's to end and report.
     """
     for destination in list(_MADE_SPANS):
-        destination._afterForkInChild()
+        destination._lock = threading.Lock()
+        destination._open, destination._given_up, destination._unseen = {}, 0, 0
 
 
 os.register_at_fork(after_in_child=_forget_in_child)

@@ -54,7 +54,7 @@ from . import _exitreports, _output
 from ._interfaces import IDestination
 from ._json import JSONLineEncoder
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
-from ._writer import DaemonThreadWorker, IWriterWorker, StallWatch, Stop
+from ._writer import DaemonThreadWorker, IWriterWorker, StallWatch, Stop, _print_exc
 from ._writercore import DEFAULT_LINGER, WriterCore
 from ._writerexit import WriterExit
 
@@ -312,6 +312,21 @@ class ThreadedWriter(WriterExit, Service):
                 # Written after the wait gave up on it: given up all the same.
                 self._stopCutShort(stop, written.is_set() and not stop.gaveUp, interrupted)
 
+    def _finishDestination(self) -> None:
+        """
+        After a C{stopService} wrote the last queued message: finish the
+        destination as the registry finishes one it removes, if its class
+        has a C{_finishFeedback} method (a L{txcausal.otel.SpanDestination}
+        ends its open actions and reports its pending losses).
+        """
+        destination = getattr(self._sink, "_destination", None)
+        finish = getattr(type(destination), "_finishFeedback", None)
+        if finish is not None:
+            try:
+                finish(destination)
+            except Exception:
+                _print_exc()
+
     def _jsonLines(self) -> Optional[Tuple[JSONLineEncoder, Callable[[bytes], None]]]:
         """
         For the registry (see L{txcausal._route}): the encoder of the
@@ -366,6 +381,8 @@ class ThreadedWriter(WriterExit, Service):
                     # worker let go; from now on, a refusal finds none.
                     self._drain()
                     self._close(stop.direct)
+                    if not stop.direct:
+                        self._finishDestination()
                 if worker is not None:
                     worker.quit()
             stop.done.set()

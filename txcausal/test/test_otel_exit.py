@@ -27,7 +27,8 @@ from txcausal._traceids import span_id
 from txcausal.otel import SpanDestination
 
 from ._helpers import run_python
-from .test_otel import SpanMixin
+from ._writer_harness import WriterHarness
+from .test_otel import SpanMixin, provider
 
 UNFINISHED = {UNFINISHED_ATTRIBUTE: True}
 
@@ -131,8 +132,9 @@ class EndTests(SpanMixin, SynchronousTestCase):
     def test_atExit(self) -> None:
         """
         L{end_open_at_exit} ends the open actions of the destinations added
-        to the registry, not of one behind another destination (a
-        C{ThreadedWriter}, whose own stop may still bring their finish).
+        to the registry, not of one that is not (as one called by a
+        destination of the program's own, which may still bring their
+        finish; see L{ThreadedExitTests} for one behind a C{ThreadedWriter}).
         """
         exporter = self.spans()
         wrapped = SpanDestination(self.destination._provider)
@@ -142,6 +144,38 @@ class EndTests(SpanMixin, SynchronousTestCase):
         end_open_at_exit()
         self.assertEqual(sorted(self.byName(exporter)), ["app:done", "app:inner", "app:outer"])
         self.assertIn("open=1", repr(wrapped))
+
+
+class BehindWriterTests(SpanMixin, WriterHarness, SynchronousTestCase):
+    """
+    A destination behind a C{ThreadedWriter} is finished when the writer's
+    C{stopService} has written its queue.
+    """
+
+    def test_stopService(self) -> None:
+        """
+        The writer's stop ends the open actions and reports the pending
+        losses, after writing what was queued.
+        """
+        tracer_provider, exporter = provider()
+        destination = SpanDestination(tracer_provider, max_open=2, clock=lambda: 0.0)
+        messages: List[Dict[str, Any]] = []
+        self.isolate().add(messages.append)
+        writer, _, performAll = self.writer(destination)
+        writer.startService()
+        EndTests.openActions(self)  # type: ignore[arg-type]
+        for _ in range(2):
+            start_task(action_type="app:leak")  # Give up the task, then its action.
+        stopped = writer.stopService()
+        self.assertEqual(exporter.get_finished_spans(), ())
+        performAll()
+        self.successResultOf(stopped)
+        spans = exporter.get_finished_spans()
+        self.assertEqual(sorted(span.name for span in spans), ["app:done", "app:leak", "app:leak"])
+        self.assertEqual([span.attributes for span in spans[1:]], [UNFINISHED, UNFINISHED])
+        reports = [m["count"] for m in messages
+                   if m.get("message_type") == "txcausal:messages_dropped"]
+        self.assertEqual((destination.dropped, reports), (3, [2, 1]))
 
 
 class PendingReportTests(SpanMixin, SynchronousTestCase):
@@ -194,12 +228,15 @@ class PendingReportTests(SpanMixin, SynchronousTestCase):
 
 
 #: A program with spans written by its exporter, as JSON lines, to argv[2],
-#: and its log to argv[1]; it exits with actions open.
+#: and its log to argv[1]; it exits with actions open.  Its SpanDestination
+#: is added to the destinations, or, when argv[4] is "threaded", behind a
+#: ThreadedWriter.
 _PROGRAM = """
-import json, sys
+import atexit, json, sys
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from txcausal import add_destinations, log_message, start_action, start_task, to_file
+from txcausal.logwriter import ThreadedWriter
 from txcausal.otel import SpanDestination
 
 class ToFile(SpanExporter):
@@ -215,7 +252,12 @@ class ToFile(SpanExporter):
 provider = TracerProvider()
 provider.add_span_processor(BatchSpanProcessor(ToFile()))
 destination = SpanDestination(provider, max_open=int(sys.argv[3]), clock=lambda: 0.0)
-add_destinations(destination)
+# Runs after txcausal's exit handlers, before the provider's.
+atexit.register(lambda: print(destination.dropped))
+if sys.argv[4] == "threaded":
+    ThreadedWriter(destination).startService()
+else:
+    add_destinations(destination)
 to_file(open(sys.argv[1], "w"))
 with start_action(action_type="app:done"):
     pass
@@ -225,7 +267,6 @@ with outer.context():
     start_action(action_type="app:inner")
 for _ in range(3):
     start_task(action_type="app:leak")
-print(destination.dropped)
 """
 
 
@@ -234,11 +275,13 @@ class ExitTests(SynchronousTestCase):
     A real process exiting with actions open.
     """
 
+    how = "added"
+
     def runProgram(self, max_open: int) -> Any:
         base = Path(self.mktemp())
         base.mkdir()
         log, spans = base / "log", base / "spans"
-        result = run_python(["-c", _PROGRAM, str(log), str(spans), str(max_open)])
+        result = run_python(["-c", _PROGRAM, str(log), str(spans), str(max_open), self.how])
         self.assertEqual(result.returncode, 0, result.stderr)
         messages = [json.loads(line) for line in log.read_text().splitlines()]
         exported = [json.loads(line) for line in spans.read_text().splitlines()]
@@ -268,6 +311,16 @@ class ExitTests(SynchronousTestCase):
                        if m.get("message_type") == "txcausal:messages_dropped"
                        and m["reason"] != FEEDBACK)
         self.assertEqual((dropped, reported), (5, 5))
+
+
+class ThreadedExitTests(ExitTests):
+    """
+    A real process exiting with actions open, its L{SpanDestination} behind
+    a C{ThreadedWriter}: the writer's queue is written, then the open
+    actions are ended and the losses reported.
+    """
+
+    how = "threaded"
 
 
 #: A program whose forked child exits normally while the parent has an
