@@ -194,6 +194,8 @@ class SpanDestination:
         self._given_up = 0
         self._unseen = 0
         self._next_report = float("-inf")
+        # Not at the first message only: a writer may take it during exit.
+        _end_at_exit()
 
     def _resolve(self) -> Optional[_Pipeline]:
         provider = self._provider or trace.get_tracer_provider()
@@ -202,10 +204,8 @@ class SpanDestination:
             return None  # No SDK provider (yet), or a disabled one.
         self._pipeline = _Pipeline(tracer)
         _MADE_SPANS.add(self)
-        # After the provider's own exit handler, registered as it was made,
-        # which shuts it down: exit handlers run last first.
-        atexit.unregister(end_open_at_exit)
-        atexit.register(end_open_at_exit)
+        if self._provider is None:
+            _end_at_exit()  # The global provider may be newer than this.
         if self._provider is None:
             try:
                 _warn_about(self._pipeline.sampler, 4)
@@ -411,11 +411,10 @@ _MADE_SPANS: "weakref.WeakSet[SpanDestination]" = weakref.WeakSet()
 
 def end_open_at_exit() -> None:
     """
-    At exit, before the tracer providers' exit handlers shut them down:
-    for each L{SpanDestination} added to the destinations, or behind a
-    C{ThreadedWriter} added once it wrote its queue (C{stopThreading}, as
-    its exit handler would later), end its open actions and report its
-    losses (see C{SpanDestination._finishFeedback}).
+    At exit, before the tracer providers shut down: end the open actions
+    and report the losses (C{_finishFeedback}) of each L{SpanDestination}
+    added, or behind a C{ThreadedWriter} added once it wrote its queue
+    (its C{stopThreading}, which its own exit handler would run later).
     """
     from .logwriter import ThreadedWriter
 
@@ -431,10 +430,15 @@ def end_open_at_exit() -> None:
             destination._finishFeedback()
 
 
+def _end_at_exit() -> None:
+    """Run L{end_open_at_exit} at exit before the providers made so far shut down."""
+    atexit.unregister(end_open_at_exit)
+    atexit.register(end_open_at_exit)
+
+
 def _forget_in_child() -> None:
     """
-    After a fork, in the child: each destination forgets its parent's open
-    actions and the losses not reported yet, the parent's to end and report.
+    In a forked child: forget the parent's open actions and pending losses.
     """
     for destination in list(_MADE_SPANS):
         destination._lock = threading.Lock()
@@ -442,6 +446,5 @@ def _forget_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
-
 
 __all__ = ["DEFAULT_MAX_OPEN", "SpanDestination", "end_open_at_exit"]

@@ -251,9 +251,9 @@ class ToFile(SpanExporter):
 
 provider = TracerProvider()
 provider.add_span_processor(BatchSpanProcessor(ToFile()))
-destination = SpanDestination(provider, max_open=int(sys.argv[3]), clock=lambda: 0.0)
 # Runs after txcausal's exit handlers, before the provider's.
 atexit.register(lambda: print(destination.dropped))
+destination = SpanDestination(provider, max_open=int(sys.argv[3]), clock=lambda: 0.0)
 if sys.argv[4] == "threaded":
     ThreadedWriter(destination).startService()
 else:
