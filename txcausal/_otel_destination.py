@@ -206,7 +206,6 @@ class SpanDestination:
         _MADE_SPANS.add(self)
         if self._provider is None:
             _end_at_exit()  # The global provider may be newer than this.
-        if self._provider is None:
             try:
                 _warn_about(self._pipeline.sampler, 4)
             except Exception:
