@@ -6,8 +6,8 @@ captured messages as a tree (L{txcausal._failure_tree}).
 
 A decorated test may be synchronous, return a L{Deferred} (trial), or be an
 C{async def} method (trial runs those with C{ensureDeferred}; the standard
-library's C{IsolatedAsyncioTestCase} awaits them): the checks run when the
-test's own work is done, and their failure is the test's failure.
+library's C{IsolatedAsyncioTestCase} awaits them): on a test case the
+checks are cleanups of the test, as in Eliot, run after its own cleanups.
 """
 
 from __future__ import annotations
@@ -330,10 +330,11 @@ def validate_logging(assertion: Assertion, *assertion_args: Any, encoder_: Any =
                      **assertion_kwargs: Any) -> Decorator:
     """
     Decorate a test method so that it gets a fresh L{MemoryLogger} as its
-    C{logger} keyword argument; when the test's work is done,
+    C{logger} keyword argument; when the test's work is done and its own
+    cleanups have run (these checks are cleanups of the test, as in Eliot),
     C{assertion(testcase, logger, *assertion_args, **assertion_kwargs)} runs,
-    then L{check_for_errors}.  A failure shows the captured messages as a
-    tree.  The default logger is left alone: pass C{logger} to the code
+    also if the test failed, but not if it skipped; then L{check_for_errors}.
+    A failure shows the captured messages as a tree.  The default logger is left alone: pass C{logger} to the code
     under test.
 
     @param assertion: A callable, or C{None} for the checks alone.
@@ -350,7 +351,7 @@ def capture_logging(assertion: Assertion, *assertion_args: Any, encoder_: Any = 
     Like L{validate_logging}, but the L{MemoryLogger} also replaces the
     default logger for the test, so it captures everything logged without
     an explicit logger, from any thread.  The default logger is restored
-    when the test's work is done (a returned L{twisted.internet.defer.Deferred} has fired, an
-    C{async def} test has returned), also when it fails.
+    by a cleanup of the test, after the test's own cleanups and before the
+    assertion, also when the test fails.
     """
     return _decorate(assertion, assertion_args, assertion_kwargs, encoder_, capture=True)
