@@ -2,7 +2,9 @@
 """
 The types txcausal encodes beyond JSON's own and orjson's (which writes
 datetimes, dates, times, UUIDs, enums and dataclasses itself):
-L{json_default}, and how a user's hook is combined with it.
+L{known_default}, what the encoder calls; L{json_default}, the public
+function, which also writes orjson's types and, as their C{repr}, values
+nothing knows; and how a user's hook is combined with them.
 
 Libraries are recognised only when the program imported them, so encoding
 never imports NumPy, pandas, polars or pydantic.
@@ -13,8 +15,13 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from contextvars import ContextVar
 from pathlib import PurePath
 from typing import Any, Callable, Optional, Type, cast
+
+import orjson
+
+from ._safe import safe_repr
 
 #: A user's C{json_default=}: a function turning one object JSON does not
 #: know into something encodable, raising L{TypeError} when it cannot.
@@ -70,14 +77,15 @@ def _dataframes(o: Any) -> Any:
     raise TypeError
 
 
-def json_default(o: Any) -> Any:
+def known_default(o: Any) -> Any:
     """
     Turn a value orjson does not know into one it does: C{bytes} (decoded
     as UTF-8, undecodable bytes escaped as C{\\xNN}), sets, paths (as
     text), complex numbers (C{{"real": ..., "imag": ...}}), NumPy scalars
     and arrays, pydantic models, pandas and polars values.
 
-    Pass it, or a function that calls it last, as C{json_default=}.
+    What the encoder gives orjson as its C{default} when there is no
+    user's hook.
 
     @raise TypeError: For anything else; the encoder then writes the
         value's C{repr} and reports it.
@@ -106,19 +114,61 @@ def json_default(o: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(o).__qualname__}")
 
 
+#: Set while txcausal's encoder runs a user's hook: L{json_default} then
+#: raises for values nothing knows, so that the encoder reports them.
+_IN_ENCODER: ContextVar[bool] = ContextVar("_IN_ENCODER", default=False)
+
+
+def json_default(o: Any) -> Any:
+    """
+    Turn any value into one JSON knows, as txcausal's encoder writes it:
+    what L{known_default} knows; datetimes, dates and times (ISO 8601),
+    UUIDs, enums (their value) and dataclasses, as orjson writes them; any
+    other value as its C{repr}, as Eliot's C{json_default} does.
+
+    Pass it, or a function that calls it last, as C{json_default=}: there,
+    for a value nothing knows, it raises L{TypeError}, and the encoder
+    writes the same C{repr} and reports the value.  Outside, it suits the
+    standard library's C{json.dumps(..., default=json_default)}.
+    """
+    try:
+        return known_default(o)
+    except TypeError:
+        if _IN_ENCODER.get():
+            raise
+    try:
+        return orjson.loads(orjson.dumps(o, default=_known_or_repr))
+    except TypeError:
+        return safe_repr(o)
+
+
+def _known_or_repr(o: Any) -> Any:
+    """
+    A value inside one orjson writes (a dataclass's field): as the encoder
+    writes it.
+    """
+    try:
+        return known_default(o)
+    except TypeError:
+        return safe_repr(o)
+
+
 def make_default(user: JSONDefault = None) -> Callable[[Any], Any]:
     """
-    Combine a user's C{json_default=} function with L{json_default}: the
+    Combine a user's C{json_default=} function with L{known_default}: the
     user's first.
     """
     if user is None:
-        return json_default
+        return known_default
 
     def default(o: Any) -> Any:
+        token = _IN_ENCODER.set(True)
         try:
             return user(o)
         except TypeError:
-            return json_default(o)
+            return known_default(o)
+        finally:
+            _IN_ENCODER.reset(token)
 
     return default
 

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import warnings
+from datetime import date
 from functools import partial
 from typing import Any, Callable, Iterator, List, Set, Tuple
 
@@ -346,6 +347,10 @@ class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(json.loads(data.getvalue())["m"], {"cents": 5})
         self.assertEqual(len(texts), 2)
         self.assertTrue(all("json_default=" in text for text in texts), texts)
+        encoded, _ = warned(lambda: json.dumps({"day": date(2024, 5, 1), "m": Money()},
+                                               cls=compat.EliotJSONEncoder))
+        self.assertEqual(json.loads(encoded)["day"], "2024-05-01")
+        self.assertRegex(json.loads(encoded)["m"], "^<.*Money object at ")
 
     def test_issuperset(self) -> None:
         """

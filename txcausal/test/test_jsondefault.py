@@ -12,14 +12,21 @@ import json
 import sys
 import types
 import warnings
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from datetime import time as dt_time
+from decimal import Decimal
+from enum import Enum
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Dict, List
+from uuid import UUID
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, MemoryLogger, log_message, to_file
+from txcausal._json import encoder_for
 from txcausal._writer import createMemoryWorker
 from txcausal.journald import JournaldDestination
 from txcausal.json import json_default
@@ -27,6 +34,15 @@ from txcausal.logwriter import ThreadedWriter
 from txcausal.twisted import TwistedDestination
 
 from ._helpers import ImmediateReactor, IsolatedOutputMixin
+
+
+class _Colour(Enum):
+    RED = "red"
+
+
+@dataclass
+class _Box:
+    content: Any
 
 
 class Money:
@@ -88,12 +104,37 @@ class JSONDefaultTests(SynchronousTestCase):
         self.addCleanup(sys.modules.pop, "pydantic")
         self.assertEqual(json_default(BaseModel()), {"dumped": True})
 
-    def test_unknownRaises(self) -> None:
+    def test_asWritten(self) -> None:
         """
-        Anything else raises L{TypeError}, so that a user's default can
-        call it last.
+        Outside the encoder (the standard library's C{json.dumps}, say), it
+        turns every value into what txcausal's encoder writes for it:
+        datetimes, dates, times, UUIDs, enums and dataclasses as orjson
+        writes them, other values as their C{repr}.
         """
-        self.assertRaises(TypeError, json_default, Money(1))
+        values = [date(2024, 5, 1), datetime(2024, 5, 1, 12, 0, 0, 7),
+                  datetime(2024, 5, 1, tzinfo=timezone.utc), dt_time(1, 2, 3, 4),
+                  UUID(int=7), _Colour.RED, Decimal("1.5"), Money(1), _Box(Decimal("2"))]
+        written = [orjson.loads(encoder_for(None).encode({"v": v}).split(b"\n")[0])["v"]
+                   for v in values]
+        self.assertEqual([json.loads(json.dumps(v, default=json_default)) for v in values],
+                         written)
+        self.assertEqual(written[:7], ["2024-05-01", "2024-05-01T12:00:00.000007",
+                                       "2024-05-01T00:00:00+00:00", "01:02:03.000004",
+                                       "00000000-0000-0000-0000-000000000007", "red",
+                                       "Decimal('1.5')"])
+
+    def test_unknownRaisesInEncoder(self) -> None:
+        """
+        Called last by a user's C{json_default=}, it raises L{TypeError} for
+        a value nothing knows, so that the encoder writes its C{repr} and
+        reports it.
+        """
+        out = io.BytesIO()
+        FileDestination(out, json_default=money_default)({"d": Decimal("1.5")})
+        line, report = [json.loads(line) for line in out.getvalue().splitlines()]
+        self.assertEqual(line, {"d": "Decimal('1.5')"})
+        self.assertEqual(report["message_type"], "txcausal:unencodable_values")
+        self.assertEqual(money_default(Decimal("1.5")), "Decimal('1.5')")
 
 
 class JSONDefaultArgumentTests(IsolatedOutputMixin, SynchronousTestCase):
