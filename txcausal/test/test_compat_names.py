@@ -10,6 +10,7 @@ import inspect
 import io
 import json
 import logging
+import pkgutil
 import re
 import warnings
 from datetime import date
@@ -21,6 +22,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 import txcausal
+import txcausal.json
 import txcausal.compat as compat
 from txcausal import Action, MemoryLogger, TaskLevel, start_action, to_file
 from txcausal.testing import LoggedAction
@@ -351,6 +353,20 @@ class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
                                                cls=compat.EliotJSONEncoder))
         self.assertEqual(json.loads(encoded)["day"], "2024-05-01")
         self.assertRegex(json.loads(encoded)["m"], "^<.*Money object at ")
+
+    def test_submodules(self) -> None:
+        """
+        Each public module of Eliot's package is an attribute of
+        C{txcausal.compat}, as of C{eliot}: txcausal's module of the same
+        name.  Another name is an L{AttributeError}.
+        """
+        theirs = {m.name for m in pkgutil.iter_modules(eliot.__path__)
+                  if not m.name.startswith("_") and m.name != "tests"}
+        self.assertEqual(compat.SUBMODULES, theirs)
+        for name in sorted(theirs):
+            self.assertIs(getattr(compat, name), importlib.import_module(f"txcausal.{name}"))
+        self.assertIs(compat.json.json_default, txcausal.json.json_default)
+        self.assertRaises(AttributeError, getattr, compat, "nosuchmodule")
 
     def test_issuperset(self) -> None:
         """

@@ -25,6 +25,8 @@ from eliot import (
 )
 from eliot.testing import LoggedAction, LoggedMessage, validateLogging
 
+import eliot
+
 warnings.simplefilter("ignore", DeprecationWarning)
 out = open(sys.argv[1], "a")
 
@@ -83,3 +85,5 @@ result = unittest.TestResult()
 unittest.defaultTestLoader.loadTestsFromTestCase(OldSpellingTests).run(result)
 print("tests:", result.testsRun, "run,", [str(e[1]).splitlines()[-1]
                                            for e in result.failures + result.errors])
+# Eliot's modules, reached from the package.
+print("modules:", eliot.json.json_default({1}), eliot.testing.LoggedAction is LoggedAction)
