@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
 
+import orjson
 from attrs import define, field, frozen
 
 from ._tasklevel import LevelRuns
@@ -37,6 +38,16 @@ Child = Union[Message, "WrittenAction"]
 
 _FINISHED = frozenset([SUCCEEDED_STATUS, FAILED_STATUS])
 _NOTHING: FrozenSet[int] = frozenset()
+
+
+def _as_text(action_type: Any) -> Optional[str]:
+    """
+    @return: An action type as text: itself, or the JSON text of one that
+        is not a string (C{None} for none).
+    """
+    if action_type is None or action_type.__class__ is str:
+        return action_type  # type: ignore[no-any-return]
+    return orjson.dumps(action_type, default=repr).decode("utf-8")
 
 
 @define(eq=False)
@@ -66,11 +77,12 @@ class WrittenAction:
     @property
     def action_type(self) -> Optional[str]:
         """
-        The action type, read from the start or the finish message.
+        The action type, read from the start or the finish message; one
+        that is not text (a number, say) as its JSON text.
         """
         for message in (self.start_message, self.end_message):
             if message is not None:
-                return message[ACTION_TYPE_FIELD]  # type: ignore[no-any-return]
+                return _as_text(message[ACTION_TYPE_FIELD])
         return None
 
     @property
@@ -390,7 +402,8 @@ def _place(node: WrittenAction, message: Message, index: int) -> bool:
     @return: C{False} if the slot was taken.
     """
     status = message.get(ACTION_STATUS_FIELD)
-    if status.__class__ is str and message.get(ACTION_TYPE_FIELD).__class__ is str:
+    # Any action type, as eliot-tree: a program may give a number or None.
+    if status.__class__ is str and ACTION_TYPE_FIELD in message:
         if status == STARTED_STATUS and index == 1:
             return _add_start(node, message)
         if status in _FINISHED:
