@@ -334,8 +334,8 @@ def validate_logging(assertion: Assertion, *assertion_args: Any, encoder_: Any =
     cleanups have run (these checks are cleanups of the test, as in Eliot),
     C{assertion(testcase, logger, *assertion_args, **assertion_kwargs)} runs,
     also if the test failed, but not if it skipped; then L{check_for_errors}.
-    A failure shows the captured messages as a tree.  The default logger is left alone: pass C{logger} to the code
-    under test.
+    A failure shows the captured messages as a tree.  The default logger is
+    left alone: pass C{logger} to the code under test.
 
     @param assertion: A callable, or C{None} for the checks alone.
     @param encoder_: What to validate messages with: a function, as

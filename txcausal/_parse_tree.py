@@ -46,7 +46,7 @@ def _as_text(action_type: Any) -> Optional[str]:
         is not a string (C{None} for none).
     """
     if action_type is None or action_type.__class__ is str:
-        return action_type  # type: ignore[no-any-return]
+        return action_type
     return orjson.dumps(action_type, default=repr).decode("utf-8")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from typing import Any, Dict, Iterable, List, Union
 
-from ..prettyprint import compact_format
 from .._wire import (
     ACTION_STATUS_FIELD,
     DURATION_FIELD,
@@ -17,6 +16,7 @@ from .._wire import (
     TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
 )
+from ..prettyprint import compact_format
 from ._common import (
     BatchWriter,
     Input,

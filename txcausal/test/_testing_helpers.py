@@ -44,7 +44,7 @@ def failure_text(result: TestResult) -> str:
         error (trial reports a failure in a cleanup as an error).
     """
     [(_, failure)] = result.failures + result.errors
-    return str(failure.value)  # type: ignore[attr-defined]
+    return str(failure.value)  # type: ignore[union-attr]
 
 
 class CleanupCase(SynchronousTestCase):
@@ -61,7 +61,9 @@ class CleanupCase(SynchronousTestCase):
         super().__init__("run_cleanups")
         self.cleanups: List[Tuple[Callable[..., Any], Tuple[Any, ...], Any]] = []
 
-    def addCleanup(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def addCleanup(  # type: ignore[override]
+        self, f: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> None:
         self.cleanups.append((f, args, kwargs))
 
     def run_cleanups(self) -> List[Exception]:

@@ -11,7 +11,7 @@ import unittest
 from typing import Any, Dict, List
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.trial.unittest import FailTest, SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal import _output, log_message
 from txcausal.testing import ErrorWithLog, MemoryLogger, capture_logging

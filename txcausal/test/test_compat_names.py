@@ -22,8 +22,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 import txcausal
-import txcausal.json
 import txcausal.compat as compat
+import txcausal.json
 from txcausal import Action, MemoryLogger, TaskLevel, start_action, to_file
 from txcausal.testing import LoggedAction
 

@@ -11,6 +11,7 @@ import sys
 import unittest
 import warnings
 
+import eliot
 from eliot import (
     Action,
     ActionType,
@@ -24,8 +25,6 @@ from eliot import (
     writeTraceback,
 )
 from eliot.testing import LoggedAction, LoggedMessage, validateLogging
-
-import eliot
 
 warnings.simplefilter("ignore", DeprecationWarning)
 out = open(sys.argv[1], "a")
