@@ -12,6 +12,7 @@ an action's finish message lists as handed to another process
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
 
 import orjson
@@ -43,11 +44,21 @@ _NOTHING: FrozenSet[int] = frozenset()
 def _as_text(action_type: Any) -> Optional[str]:
     """
     @return: An action type as text: itself, or the JSON text of one that
-        is not a string (C{None} for none).
+        is not a string (C{None} for none).  What orjson refuses without
+        asking C{default} (integers past 64 bits, keys that are not
+        strings) is written by the standard library, and failing that as
+        its C{repr}.
     """
     if action_type is None or action_type.__class__ is str:
         return action_type
-    return orjson.dumps(action_type, default=repr).decode("utf-8")
+    try:
+        return orjson.dumps(action_type, default=repr).decode("utf-8")
+    except TypeError:
+        pass
+    try:
+        return json.dumps(action_type, default=repr, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return repr(action_type)
 
 
 @define(eq=False)

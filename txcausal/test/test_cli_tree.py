@@ -83,6 +83,26 @@ T
         self.assertEqual([line[:13] for line in out.splitlines()],
                          [line[:13] for line in theirs.stdout.splitlines()])
 
+    def test_actionTypeNotTextHostile(self) -> None:
+        """
+        An C{action_type} that orjson cannot write (an integer past 64 bits,
+        also inside a list or a dict) or that is no type at all (C{null}) does
+        not crash C{tree}, C{stats} or C{export}: each reads the task whole.
+        """
+        for kind in (2**70, {"k": 2**70}, [1, "x"], None):
+            data = "".join(json.dumps(m) + "\n" for m in (
+                start("T", [1], T0, kind), end("T", [2], T0 + 1, kind))).encode("utf-8")  # type: ignore[arg-type]
+            status, out, err = cli(["tree", "--no-color"], data)
+            self.assertEqual((status, err), (0, ""), kind)
+            self.assertIn("/2 ⇒ succeeded", out, kind)
+            if kind is not None:
+                self.assertIn(json.dumps(kind, separators=(",", ":")), out)
+            for args in (["stats"], ["export", "--format", "otlp-json"]):
+                status, out, err = cli(args, data)
+                self.assertEqual(status, 0, (kind, args, err))
+                self.assertNotIn("error", err)
+                self.assertNotEqual(out, "", (kind, args))
+
     def test_longIntegers(self) -> None:
         """
         An integer past 64 bits (which txcausal writes exactly) is shown
