@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from contextvars import ContextVar
 from pathlib import PurePath
 from typing import Any, Callable, Optional, Type, cast
 
@@ -114,9 +113,14 @@ def known_default(o: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(o).__qualname__}")
 
 
-#: Set while txcausal's encoder runs a user's hook: L{json_default} then
-#: raises for values nothing knows, so that the encoder reports them.
-_IN_ENCODER: ContextVar[bool] = ContextVar("_IN_ENCODER", default=False)
+class _Unknown(str):
+    """
+    The C{repr} L{json_default} gives for a value nothing knows: text, which
+    the encoder's wrapper of a user's hook (L{make_default}) recognises, to
+    write the same C{repr} and report the value.
+    """
+
+    __slots__ = ()
 
 
 def json_default(o: Any) -> Any:
@@ -126,49 +130,59 @@ def json_default(o: Any) -> Any:
     UUIDs, enums (their value) and dataclasses, as orjson writes them; any
     other value as its C{repr}, as Eliot's C{json_default} does.
 
-    Pass it, or a function that calls it last, as C{json_default=}: there,
-    for a value nothing knows, it raises L{TypeError}, and the encoder
-    writes the same C{repr} and reports the value.  Outside, it suits the
-    standard library's C{json.dumps(..., default=json_default)}.
+    Pass it, or a function that calls it last, as C{json_default=}: the
+    encoder then writes the same C{repr} for a value nothing knows, and
+    reports it.  Outside, it suits the standard library's
+    C{json.dumps(..., default=json_default)}.
     """
     try:
         return known_default(o)
     except TypeError:
-        if _IN_ENCODER.get():
-            raise
+        pass
     try:
-        return orjson.loads(orjson.dumps(o, default=_known_or_repr))
+        return orjson.loads(orjson.dumps(o, default=_FieldDefault(o)))
     except TypeError:
-        return safe_repr(o)
+        return _Unknown(safe_repr(o))
 
 
-def _known_or_repr(o: Any) -> Any:
+class _FieldDefault:
     """
-    A value inside one orjson writes (a dataclass's field): as the encoder
-    writes it.
+    The C{default} for a value inside one orjson writes (a dataclass's
+    field): as the encoder writes it.  The value itself, which orjson does
+    not know, is refused.
     """
-    try:
-        return known_default(o)
-    except TypeError:
-        return safe_repr(o)
+
+    __slots__ = ("_top",)
+
+    def __init__(self, top: Any) -> None:
+        self._top = top
+
+    def __call__(self, o: Any) -> Any:
+        if o is self._top:
+            raise TypeError
+        try:
+            return known_default(o)
+        except TypeError:
+            return safe_repr(o)
 
 
 def make_default(user: JSONDefault = None) -> Callable[[Any], Any]:
     """
     Combine a user's C{json_default=} function with L{known_default}: the
-    user's first.
+    user's first.  What the user's function gives as L{json_default} gives
+    a value nothing knows is refused, so that the encoder reports it.
     """
     if user is None:
         return known_default
 
     def default(o: Any) -> Any:
-        token = _IN_ENCODER.set(True)
         try:
-            return user(o)
+            value = user(o)
         except TypeError:
             return known_default(o)
-        finally:
-            _IN_ENCODER.reset(token)
+        if value.__class__ is _Unknown:
+            raise TypeError(f"Type is not JSON serializable: {type(o).__qualname__}")
+        return value
 
     return default
 

@@ -45,6 +45,15 @@ class _Box:
     content: Any
 
 
+class _Holder:
+    """
+    A value nothing but the tests' hooks knows, holding C{content}.
+    """
+
+    def __init__(self, content: Any) -> None:
+        self.content = content
+
+
 class Money:
     def __init__(self, cents: int) -> None:
         self.cents = cents
@@ -123,11 +132,10 @@ class JSONDefaultTests(SynchronousTestCase):
                                        "00000000-0000-0000-0000-000000000007", "red",
                                        "Decimal('1.5')"])
 
-    def test_unknownRaisesInEncoder(self) -> None:
+    def test_unknownReportedInEncoder(self) -> None:
         """
-        Called last by a user's C{json_default=}, it raises L{TypeError} for
-        a value nothing knows, so that the encoder writes its C{repr} and
-        reports it.
+        Called last by a user's C{json_default=}, it gives the C{repr} of a
+        value nothing knows, which the encoder writes and reports.
         """
         out = io.BytesIO()
         FileDestination(out, json_default=money_default)({"d": Decimal("1.5")})
@@ -135,6 +143,45 @@ class JSONDefaultTests(SynchronousTestCase):
         self.assertEqual(line, {"d": "Decimal('1.5')"})
         self.assertEqual(report["message_type"], "txcausal:unencodable_values")
         self.assertEqual(money_default(Decimal("1.5")), "Decimal('1.5')")
+
+
+    def test_knownTypesInHook(self) -> None:
+        """
+        A user's C{json_default=} calling it on a value it knows (a
+        datetime, a UUID) gets that value's JSON inside the encoder as
+        outside it, and nothing is reported.
+        """
+        def stamp_default(o: Any) -> Any:
+            if isinstance(o, _Holder):
+                return {"when": json_default(o.content[0]), "id": json_default(o.content[1])}
+            return json_default(o)
+
+        box = _Holder((datetime(2024, 1, 2, 3, 4, 5), UUID(int=7)))
+        out = io.BytesIO()
+        FileDestination(out, json_default=stamp_default)({"s": box})
+        written = [json.loads(line) for line in out.getvalue().splitlines()]
+        self.assertEqual(written, [{"s": {"when": "2024-01-02T03:04:05",
+                                          "id": "00000000-0000-0000-0000-000000000007"}}])
+        self.assertEqual(json.loads(json.dumps({"s": box}, default=stamp_default)), written[0])
+
+    def test_reentrant(self) -> None:
+        """
+        A user's C{json_default=} that encodes part of a value with the
+        standard library and C{default=json_default} gets, inside the
+        encoder, the text it gets outside: the C{repr} of what nothing
+        knows.
+        """
+        def text_default(o: Any) -> Any:
+            if isinstance(o, _Holder):
+                return {"text": json.dumps({"d": o.content}, default=json_default)}
+            raise TypeError
+
+        box = _Holder(Decimal("1.5"))
+        out = io.BytesIO()
+        FileDestination(out, json_default=text_default)({"b": box})
+        written = [json.loads(line) for line in out.getvalue().splitlines()]
+        self.assertEqual(written, [{"b": {"text": '{"d": "Decimal(\'1.5\')"}'}}])
+        self.assertEqual(text_default(box), written[0]["b"])
 
 
 class JSONDefaultArgumentTests(IsolatedOutputMixin, SynchronousTestCase):
