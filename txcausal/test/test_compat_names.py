@@ -368,6 +368,17 @@ class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertIs(compat.json.json_default, txcausal.json.json_default)
         self.assertRaises(AttributeError, getattr, compat, "nosuchmodule")
 
+    def test_submodulesNotByDottedName(self) -> None:
+        """
+        C{from txcausal.compat import testing} works; the dotted name
+        C{txcausal.compat.testing} does not (a module, not a package), as
+        the quickstart's table says.
+        """
+        from txcausal.compat import testing
+
+        self.assertIs(testing, txcausal.testing)
+        self.assertRaises(ModuleNotFoundError, importlib.import_module, "txcausal.compat.testing")
+
     def test_issuperset(self) -> None:
         """
         C{issuperset} tells whether a dict has another's items.
