@@ -35,6 +35,11 @@ REMOTE_TASK_LEVELS_FIELD = "remote_task_levels"
 #: deep to continue (see L{txcausal._tasklevel.MAX_TASK_LEVEL_DEPTH}): that
 #: position, as a serialized task id.
 PARENT_TASK_ID_FIELD = "parent_task_id"
+#: In the start message of an action that is one attempt at running what a
+#: position handed to another process stands for (a Dask task, which Dask
+#: may run again): the level of that position, which has no action of its
+#: own; the attempt's action is below it, at an index of its own.
+ATTEMPT_OF_FIELD = "attempt_of"
 
 STARTED_STATUS = "started"
 SUCCEEDED_STATUS = "succeeded"
