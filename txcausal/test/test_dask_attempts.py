@@ -194,6 +194,25 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
                          [((2, 3), "started"), ((2, 351), "succeeded")])
         self.assertEqual(task.strays, [])
 
+    def test_deadAttemptReadLast(self) -> None:
+        """
+        A task whose attempts are read after the computation's finish is
+        not taken as whole at the first complete attempt: the log of
+        another process may hold more attempts (here the dead one, its
+        worker's file read last), so it stays open to the end of input.
+        """
+        call = self.traced([0.0025, 0.3505])
+        self.attempt(call, dies=True)
+        dead = len(self.messages)
+        self.attempt(call, dies=False)
+        computation = [m for m in self.messages if len(m["task_level"]) == 1]
+        attempts = [m for m in self.messages if len(m["task_level"]) > 1]
+        self.messages[:] = computation + attempts[dead - 2:] + attempts[:dead - 2]
+        task = self.task()
+        self.assertEqual([(a.task_level, a.status) for a in self.attempts(task)],
+                         [((2, 3), "started"), ((2, 351), "succeeded")])
+        self.assertEqual((task.complete, task.strays), (False, []))
+
     def test_rendered(self) -> None:
         """
         C{txcausal tree} draws each attempt as a child of the computation,

@@ -67,15 +67,19 @@ class WorkerDeathTests(IsolatedOutputMixin, SynchronousTestCase):
         is left out of the tree.
         """
         self.assertEqual(self.compute(), 20)
-        paths = [os.path.join(self.directory, name) for name in os.listdir(self.directory)
-                 if name.endswith(".log")]
-        [task] = [t for t in parse_messages(read_messages(paths))
-                  if t.root.action_type == "dask:compute"]
-        self.assertEqual((task.complete, task.strays), (False, []))
-        self.assertEqual([_run(a) for a in task.root.children if isinstance(a, WrittenAction)], [
-            ("succeeded", [1]), ("succeeded", [2]), ("started", [3]), ("succeeded", [3]),
-            ("succeeded", [4]), ("succeeded", []),
-        ])
+        paths = sorted(os.path.join(self.directory, name) for name in os.listdir(self.directory)
+                       if name.endswith(".log"))
+        # The files in either order: main.log (the computation) last, then
+        # first, before the dead worker's.
+        for ordered in (paths, paths[::-1]):
+            [task] = [t for t in parse_messages(read_messages(ordered))
+                      if t.root.action_type == "dask:compute"]
+            self.assertEqual((task.complete, task.strays), (False, []))
+            runs = [_run(a) for a in task.root.children if isinstance(a, WrittenAction)]
+            self.assertEqual(runs, [
+                ("succeeded", [1]), ("succeeded", [2]), ("started", [3]), ("succeeded", [3]),
+                ("succeeded", [4]), ("succeeded", []),
+            ])
 
 
 def _run(attempt: WrittenAction) -> Tuple[Any, List[Any]]:
