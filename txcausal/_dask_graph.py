@@ -147,8 +147,8 @@ class TracedCall:
     def __call__(self, *values: Any) -> Any:
         task_id = self.task_id
         attempt = f"{task_id}/{ATTEMPTS.index(task_id, self.traced_at)}"
-        level = task_id[task_id.index("@") + 1:]
-        with Action.continue_task(task_id=attempt, **{ATTEMPT_OF_FIELD: level}):
+        fields: Dict[str, Any] = {ATTEMPT_OF_FIELD: task_id[task_id.index("@") + 1:]}
+        with Action.continue_task(None, attempt, **fields):
             log_message(message_type="dask:task", key=self.key, dependencies=self.dependencies)
             return self.node(dict(zip(self.inputs, values, strict=True)))
 

@@ -284,7 +284,7 @@ def _slot(child: Any, depth: int) -> int:
         attempt at).
     """
     if child.__class__ is WrittenAction:
-        return child.task_level[depth]  # type: ignore[no-any-return]
+        return child.task_level[depth]
     return child[TASK_LEVEL_FIELD][depth]  # type: ignore[no-any-return]
 
 

@@ -14,9 +14,8 @@ from typing import Any, Callable, Dict, List
 from dask._task_spec import Task as DaskTask
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import log_message, start_action
+from txcausal import _dask_graph, log_message, start_action
 from txcausal._cli._tree_text import DEFAULT_OPTIONS, TreeRenderer
-from txcausal import _dask_graph
 from txcausal._dask_graph import MAX_ATTEMPT, AttemptClock, TracedCall, trace_graph
 from txcausal._otel_spans import parent_of
 from txcausal._parse_tree import WrittenAction
@@ -225,7 +224,8 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         TreeRenderer(DEFAULT_OPTIONS).task(self.task(), parts)
         text = "".join(parts)
         self.assertNotIn("start missing", text)
-        lines = [line for line in text.splitlines() if "eliot:remote_task" in line or "finish" in line]
+        lines = [line for line in text.splitlines()
+                 if "eliot:remote_task" in line or "finish" in line]
         self.assertEqual([_shape(line) for line in lines], [
             "eliot:remote_task/2/3/1 started", "no finish message",
             "eliot:remote_task/2/351/1 started", "eliot:remote_task/2/351/4 succeeded",

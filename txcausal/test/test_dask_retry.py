@@ -27,7 +27,9 @@ try:
 
     from ._dask_tasks import LogToDirectory, die_once
 except ImportError:  # pragma: no cover
-    LocalCluster = None
+    DISTRIBUTED = False
+else:
+    DISTRIBUTED = True
 
 
 class WorkerDeathTests(IsolatedOutputMixin, SynchronousTestCase):
@@ -37,7 +39,7 @@ class WorkerDeathTests(IsolatedOutputMixin, SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        if LocalCluster is None:  # pragma: no cover
+        if not DISTRIBUTED:  # pragma: no cover
             raise SkipTest("needs Dask's distributed: pip install 'txcausal[dask]'")
         self.directory = tempfile.mkdtemp(prefix="txcausal-dask-retry-")
         main = open(os.path.join(self.directory, "main.log"), "ab")
