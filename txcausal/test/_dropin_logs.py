@@ -51,6 +51,9 @@ class _Task:
 
     def _trace(self, action: Level, levels: Dict[Level, Dict[str, Any]]) -> None:
         self.traced.add(action)
+        if "attempt_of" in levels[action + (1,)]:
+            # An attempt, below the task's position, which has no action.
+            self.traced.add(action[:-1])
         last = action + (max(self.children[action]),)
         self.removed |= {action + (1,), action + (2,)}
         if levels.get(last, {}).get("action_type") == "eliot:remote_task":
@@ -84,9 +87,10 @@ class _Task:
 def without_dask_tracing(messages: List[Any]) -> List[Any]:
     """
     Take txcausal's tracing of Dask tasks out of a log: each
-    C{eliot:remote_task} action whose first message is C{dask:task} gives
-    way to what the task logged inside it, one level up, and the levels
-    after it are renumbered, as Eliot 1.18 logs (its tracing does nothing
+    C{eliot:remote_task} action whose first message is C{dask:task} (and,
+    for an attempt, the task's position above it) gives way to what the
+    task logged inside it, one level up, and the levels after it are
+    renumbered, as Eliot 1.18 logs (its tracing does nothing
     on current Dask).
 
     @return: The messages, in their order.
