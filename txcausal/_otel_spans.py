@@ -29,7 +29,6 @@ from ._version import __version__
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
-    ATTEMPT_OF_FIELD,
     DURATION_FIELD,
     EXCEPTION_FIELD,
     FAILED_STATUS,
@@ -41,6 +40,7 @@ from ._wire import (
     TIMESTAMP_FIELD,
     TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
+    is_attempt,
 )
 
 Message = Dict[str, Any]
@@ -245,8 +245,8 @@ def parent_of(task_uuid: str, level: Sequence[int], trace: int,
               start: Optional[Message]) -> Optional[SpanContext]:
     """
     @param level: The action's level.
-    @return: The parent span: the enclosing action's (for an attempt, whose
-        start message has C{attempt_of}, the action two levels up: the
+    @return: The parent span: the enclosing action's (for an attempt, see
+        L{is_attempt}, the action two levels up: the
         position between has no action), or the one a bare C{traceparent}
         named (the start message's C{parent_span_id}); C{None} for a task's
         root action.
@@ -259,7 +259,7 @@ def parent_of(task_uuid: str, level: Sequence[int], trace: int,
             pass
     if not level:
         return None
-    if start is not None and ATTEMPT_OF_FIELD in start and len(level) > 1:
+    if start is not None and is_attempt(start, level):
         # An attempt: the position above it has no action.
         return SpanContext(trace, span_id(task_uuid, level[:-2]), False, SAMPLED)
     return SpanContext(trace, span_id(task_uuid, level[:-1]), False, SAMPLED)

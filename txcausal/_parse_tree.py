@@ -26,7 +26,6 @@ from ._tasklevel import LevelRuns
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
-    ATTEMPT_OF_FIELD,
     DURATION_FIELD,
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
@@ -37,6 +36,7 @@ from ._wire import (
     TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
     TWISTED_MESSAGE_TYPE,
+    is_attempt,
 )
 
 Message = Dict[str, Any]
@@ -308,7 +308,7 @@ def _settle(node: WrittenAction) -> None:
 def _add_start(node: WrittenAction, message: Message) -> bool:
     if node.start_message is not None or node.attempts:
         return False
-    if ATTEMPT_OF_FIELD in message and node.parent is not None:
+    if node.parent is not None and is_attempt(message, node.task_level):
         _hold_attempts(node.parent)
     node.start_message = message
     node._open -= 1

@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterator, List, Set, Tuple
 import orjson
 from twisted.trial.unittest import SkipTest
 
+from .._wire import is_attempt
 from . import _journald
 
 Level = Tuple[int, ...]
@@ -51,7 +52,7 @@ class _Task:
 
     def _trace(self, action: Level, levels: Dict[Level, Dict[str, Any]]) -> None:
         self.traced.add(action)
-        if "attempt_of" in levels[action + (1,)]:
+        if is_attempt(levels[action + (1,)], action):
             # An attempt, below the task's position, which has no action.
             self.traced.add(action[:-1])
         last = action + (max(self.children[action]),)

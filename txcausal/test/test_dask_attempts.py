@@ -244,6 +244,58 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(parent.span_id, span_id(uuid, []))
 
 
+class UserFieldTests(SynchronousTestCase):
+    """
+    A user's field named C{attempt_of} on an ordinary action marks no
+    attempt: only an C{eliot:remote_task} action's, naming the position
+    just above it, does.
+    """
+
+    uuid = "11111111-2222-3333-4444-555555555555"
+
+    def message(self, level: List[int], **fields: Any) -> Message:
+        return {"task_uuid": self.uuid, "timestamp": 1.0, "task_level": level, **fields}
+
+    def test_parsedInAnyOrder(self) -> None:
+        """
+        An action at a handed-off position whose child has a user field
+        C{attempt_of} (here naming that position) reads the same whichever
+        process's messages come first: complete, nothing stray.
+        """
+        first = [self.message([1], action_type="outer", action_status="started"),
+                 self.message([2, 1], action_type="handoff", action_status="started"),
+                 self.message([2, 3], action_type="handoff", action_status="succeeded"),
+                 self.message([3], action_type="outer", action_status="succeeded")]
+        second = [self.message([2, 2, 1], action_type="fetch", action_status="started",
+                               attempt_of="/2"),
+                  self.message([2, 2, 2], action_type="fetch", action_status="succeeded")]
+
+        def shape(messages: List[Message]) -> Any:
+            task = only(list(parse_messages(messages)))
+            return (task.complete, task.strays, _actions(task.root))
+
+        expected = (True, [], ("outer", "succeeded",
+                               [("handoff", "succeeded", [("fetch", "succeeded", [])])]))
+        self.assertEqual((shape(first + second), shape(second + first)), (expected, expected))
+
+    def test_spanParent(self) -> None:
+        """
+        The span of an ordinary action with a user field C{attempt_of} is
+        a child of the enclosing action's span.
+        """
+        for attempt_of in (2, "/2", "/2/3"):
+            start = self.message([2, 3, 1], action_type="fetch", action_status="started",
+                                 attempt_of=attempt_of)
+            parent = parent_of(self.uuid, [2, 3], 1, start)
+            assert parent is not None
+            self.assertEqual(parent.span_id, span_id(self.uuid, [2]))
+
+
+def _actions(node: WrittenAction) -> Any:
+    return (node.action_type, node.status,
+            [_actions(c) for c in node.children if isinstance(c, WrittenAction)])
+
+
 def _shape(line: str, keep: Callable[[str], bool] = lambda word: "/" in word) -> str:
     """
     A tree line without its drawing, times and durations.
