@@ -43,17 +43,11 @@ class _Entry:
 
     def awaits_other_process(self) -> bool:
         """
-        Whether a position handed off to another process is still empty,
-        or holds attempts (a Dask task's): another process's log may hold
-        more of them, as that of a worker that died running one.
+        Whether a position handed off to another process is still empty.
+        A position holding attempts (a Dask task's) is not: when they are
+        all complete, the task is done as far as the input tells.
         """
-        for node in self.handing:
-            slots = node._slots
-            for index in node._handed:
-                child = slots.get(index)
-                if child is None or (child.__class__ is WrittenAction and child.attempts):
-                    return True
-        return False
+        return any(i not in node._slots for node in self.handing for i in node._handed)
 
     def task(self) -> Task:
         """
@@ -72,11 +66,12 @@ class Parser:
 
     The same messages make the same trees whatever their order and however
     they are grouped into files or streams: a task whose only gaps are
-    positions handed to another process, a task with attempts at a handed
-    position (a Dask task's: there may be more, as a dead worker's, in
-    another file), or a task continued from another process (no root
-    action), stays open to be joined by the other
-    process's messages, until L{flush}, unless L{eager}.
+    positions handed to another process, or a task continued from another
+    process (no root action), stays open to be joined by the other
+    process's messages, until L{flush}, unless L{eager}.  A handed position
+    holding a complete attempt (a Dask task's) is no gap: an attempt read
+    after its task was returned, as a dead worker's in a file read last,
+    comes out as an incomplete task of its own.
 
     Memory is bounded: past C{max_open} open tasks, the oldest (by first
     message) is given up and returned incomplete, in constant time.

@@ -20,7 +20,7 @@ from txcausal._dask_graph import MAX_ATTEMPT, AttemptClock, TracedCall, trace_gr
 from txcausal._otel_spans import parent_of
 from txcausal._parse_tree import WrittenAction
 from txcausal._traceids import span_id
-from txcausal.parse import Task, parse_messages
+from txcausal.parse import Parser, Task, parse_messages
 
 from . import test_dask_attempts as this
 from ._helpers import IsolatedOutputMixin
@@ -193,12 +193,28 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
                          [((2, 3), "started"), ((2, 351), "succeeded")])
         self.assertEqual(task.strays, [])
 
+    def test_emittedAtLastMessage(self) -> None:
+        """
+        A computation whose tasks ran once, in one process, is returned by
+        the call that adds its last message, not held to the end of input.
+        """
+        self.attempt(self.traced([0.0045]), dies=False)
+        parser = Parser()
+        returned = [parser.add(message) for message in self.messages]
+        self.assertEqual([task is None for task in returned],
+                         [True] * (len(self.messages) - 1) + [False])
+        task = returned[-1]
+        assert task is not None
+        self.assertEqual((task.complete, len(self.attempts(task)), parser.open_count()),
+                         (True, 1, 0))
+
     def test_deadAttemptReadLast(self) -> None:
         """
         A task whose attempts are read after the computation's finish is
-        not taken as whole at the first complete attempt: the log of
-        another process may hold more attempts (here the dead one, its
-        worker's file read last), so it stays open to the end of input.
+        taken as whole at its first complete attempt, as far as the input
+        read so far tells; the dead attempt, its worker's file read last,
+        comes out as an incomplete piece of its own (as any part of a task
+        read after the task was returned), its messages all in it.
         """
         call = self.traced([0.0025, 0.3505])
         self.attempt(call, dies=True)
@@ -207,10 +223,11 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         computation = [m for m in self.messages if len(m["task_level"]) == 1]
         attempts = [m for m in self.messages if len(m["task_level"]) > 1]
         self.messages[:] = computation + attempts[dead - 2:] + attempts[:dead - 2]
-        task = self.task()
-        self.assertEqual([(a.task_level, a.status) for a in self.attempts(task)],
-                         [((2, 3), "started"), ((2, 351), "succeeded")])
-        self.assertEqual((task.complete, task.strays), (False, []))
+        whole, piece = parse_messages(self.messages)
+        self.assertEqual([(a.task_level, a.status, whole.complete) for a in self.attempts(whole)],
+                         [((2, 351), "succeeded", True)])
+        self.assertEqual((piece.complete, piece.strays, list(piece.messages())),
+                         (False, [], attempts[:dead - 2]))
 
     def test_rendered(self) -> None:
         """

@@ -64,27 +64,61 @@ class WorkerDeathTests(IsolatedOutputMixin, SynchronousTestCase):
 
     def test_deadAttemptAndRetry(self) -> None:
         """
-        The tree shows the dead attempt started and never finished, and the
-        retry, complete, right after it under the same parent; every other
-        attempt is complete, and no message is left out of the tree.
+        The dead worker's file read first, the tree shows the dead attempt
+        started and never finished, and the retry, complete, right after
+        it under the same position (the same C{attempt_of}); every other
+        attempt is complete, and no message is left out of the tree.  Read
+        last, after the retry's, the dead attempt is in an incomplete task
+        (a piece of its own when what was read before made the computation
+        whole), and still no message is lost.
         """
         self.assertEqual(self.compute(), 20)
+        dead, others = self.files()
+        [task] = [t for t in parse_messages(read_messages([dead, *others]))
+                  if t.root.action_type == "dask:compute"]
+        self.assertEqual((task.complete, task.strays), (False, []))
+        attempts = [a for a in task.root.children if isinstance(a, WrittenAction)]
+        runs = [_run(a) for a in attempts]
+        index = runs.index(("started", [3]))
+        self.assertEqual(runs[index:index + 2], [("started", [3]), ("succeeded", [3])])
+        first, retry = attempts[index:index + 2]
+        assert first.start_message is not None and retry.start_message is not None
+        self.assertIs(first.parent, retry.parent)
+        self.assertEqual(
+            {first.start_message["attempt_of"], retry.start_message["attempt_of"]},
+            {"".join(f"/{part}" for part in retry.task_level[:-1])})
+        # Dask computes again the partitions whose results the dead
+        # worker held: more attempts, each complete.
+        self.assertEqual({(status, tuple(xs)) for status, xs in runs[:index] + runs[index + 2:]},
+                         {("succeeded", (1,)), ("succeeded", (2,)), ("succeeded", (4,)),
+                          ("succeeded", ())})
+        self.readLast(task.uuid, [*others, dead])
+
+    def readLast(self, uuid: str, paths: List[str]) -> None:
+        """
+        Read C{paths}, the dead worker's file last, and check the pieces of
+        task C{uuid}.
+        """
+        read = [m for m in read_messages(paths) if m["task_uuid"] == uuid]
+        tasks = [t for t in parse_messages(read) if t.uuid == uuid]
+        self.assertEqual(sorted(len(m["task_level"]) for t in tasks for m in t.messages()),
+                         sorted(len(m["task_level"]) for m in read))
+        self.assertEqual([t.strays for t in tasks], [[] for t in tasks])
+        found = sorted((_run(a), t.complete) for t in tasks for a in t.root.children
+                       if isinstance(a, WrittenAction) and _run(a)[1] == [3])
+        self.assertEqual([(run, complete) for run, complete in found if run[0] == "started"],
+                         [(("started", [3]), False)])
+        self.assertEqual([run for run, complete in found], [("started", [3]), ("succeeded", [3])])
+
+    def files(self) -> Tuple[str, List[str]]:
+        """
+        @return: The file of the worker that died, and the others.
+        """
         paths = sorted(os.path.join(self.directory, name) for name in os.listdir(self.directory)
                        if name.endswith(".log"))
-        # The files in either order: main.log (the computation) last, then
-        # first, before the dead worker's.
-        for ordered in (paths, paths[::-1]):
-            [task] = [t for t in parse_messages(read_messages(ordered))
-                      if t.root.action_type == "dask:compute"]
-            self.assertEqual((task.complete, task.strays), (False, []))
-            runs = [_run(a) for a in task.root.children if isinstance(a, WrittenAction)]
-            dead = runs.index(("started", [3]))
-            self.assertEqual(runs[dead:dead + 2], [("started", [3]), ("succeeded", [3])])
-            # Dask computes again the partitions whose results the dead
-            # worker held: more attempts, each complete.
-            self.assertEqual({(status, tuple(xs)) for status, xs in runs[:dead] + runs[dead + 2:]},
-                             {("succeeded", (1,)), ("succeeded", (2,)), ("succeeded", (4,)),
-                              ("succeeded", ())})
+        dead = [path for path in paths if _died_in(list(read_messages([path])))]
+        self.assertEqual(len(dead), 1)
+        return dead[0], [path for path in paths if path != dead[0]]
 
 
 def _run(attempt: WrittenAction) -> Tuple[Any, List[Any]]:
@@ -94,3 +128,16 @@ def _run(attempt: WrittenAction) -> Tuple[Any, List[Any]]:
     """
     return attempt.status, [m["x"] for m in attempt.messages()
                             if m.get("message_type") == "test:working"]
+
+
+def _died_in(messages: List[Any]) -> bool:
+    """
+    @return: Whether C{messages} hold an attempt at 3 that never finished.
+    """
+    for message in messages:
+        if message.get("message_type") == "test:working" and message.get("x") == 3:
+            prefix = message["task_level"][:-1]
+            if not any(m["task_level"][:-1] == prefix and "action_status" in m
+                       and m["task_level"][-1] > 1 for m in messages):
+                return True
+    return False
