@@ -8,10 +8,11 @@ after a C{dask:task} message naming its key and dependencies.
 Each task gets a position in the computation's action when the graph is
 traced; each attempt at running it (Dask runs a task again when its worker
 died, or when it raised and has C{retries} left) logs its action below that
-position, at an index of its own: the milliseconds since the graph was
-traced (L{AttemptClock}).  So attempts never share a level, and sort in the
-order they started, without any coordination between the processes that
-run them.
+position, at an index of its own (L{attempt_index}): on the distributed scheduler,
+the scheduler's run id of that dispatch of the task; elsewhere the
+milliseconds since the graph was traced (L{AttemptClock}).  So attempts
+do not share a level, and sort in the order they started, without any
+coordination between the processes that run them.
 
 Imported by L{txcausal.dask} only: it imports Dask.
 """
@@ -19,10 +20,11 @@ Imported by L{txcausal.dask} only: it imports Dask.
 from __future__ import annotations
 
 import copyreg
+import sys
 import time
 import types
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, Hashable, List, Tuple
+from typing import Any, Callable, Dict, Hashable, List, Optional, Tuple
 
 import cloudpickle
 from dask._expr import LLGExpr
@@ -79,6 +81,36 @@ class AttemptClock:
 
 #: The attempts of this process.
 ATTEMPTS = AttemptClock()
+
+
+def attempt_index(position: str, traced_at: float) -> int:
+    """
+    @param position: The task's position, as serialized.
+    @param traced_at: When the graph was traced (POSIX time).
+    @return: The index of an attempt starting now: on a worker of Dask's
+        distributed scheduler, 1 more than the scheduler's run id of this
+        dispatch of the task (new and larger at each dispatch, whichever
+        worker runs it); elsewhere, L{ATTEMPTS}'s.
+    """
+    run_id = _run_id()
+    if run_id is None:
+        return ATTEMPTS.index(position, traced_at)
+    return min(run_id + 1, MAX_ATTEMPT)
+
+
+def _run_id() -> Optional[int]:
+    """
+    @return: The distributed scheduler's run id of the task this thread
+        runs on a worker, or C{None} outside a worker's task.
+    """
+    worker = sys.modules.get("distributed.worker")
+    if worker is None:
+        return None
+    try:
+        run_id = worker.get_worker().state.tasks[worker.thread_state.key].run_id
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return None
+    return run_id if run_id.__class__ is int and run_id >= 0 else None
 
 
 def key_text(key: Key) -> str:
@@ -146,7 +178,7 @@ class TracedCall:
 
     def __call__(self, *values: Any) -> Any:
         task_id = self.task_id
-        attempt = f"{task_id}/{ATTEMPTS.index(task_id, self.traced_at)}"
+        attempt = f"{task_id}/{attempt_index(task_id, self.traced_at)}"
         fields: Dict[str, Any] = {ATTEMPT_OF_FIELD: task_id[task_id.index("@") + 1:]}
         with Action.continue_task(None, attempt, **fields):
             log_message(message_type="dask:task", key=self.key, dependencies=self.dependencies)

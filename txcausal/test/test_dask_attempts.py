@@ -9,6 +9,8 @@ worker does (see L{test_dask_retry} for a worker that really dies).
 
 from __future__ import annotations
 
+import sys
+from types import SimpleNamespace
 from typing import Any, Callable, Dict, List
 
 from dask._task_spec import Task as DaskTask
@@ -229,6 +231,48 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual((piece.complete, piece.strays, list(piece.messages())),
                          (False, [], attempts[:dead - 2]))
 
+    def onWorker(self, run_id: int, key: Any = "x") -> None:
+        """
+        Run what follows as Dask's distributed worker runs a task: the
+        scheduler's C{run_id} for this dispatch of C{key}.
+        """
+        task = SimpleNamespace(run_id=run_id)
+        worker = SimpleNamespace(state=SimpleNamespace(tasks={"x": task}))
+        module = SimpleNamespace(get_worker=lambda: worker, thread_state=SimpleNamespace(key=key))
+        self.patch(sys, "modules", {**sys.modules, "distributed.worker": module})
+
+    def test_runIdOnWorker(self) -> None:
+        """
+        On a distributed worker an attempt's index is 1 more than the
+        scheduler's run id of the dispatch, which grows with each: the
+        attempts of two workers whose clocks are behind the client's (both
+        clamped to index 1 by the clock) still get two levels, in order.
+        """
+        call = self.traced([-2.0])
+        self.onWorker(4)
+        self.attempt(call, dies=True)
+        self.onWorker(9)
+        # Another process: a clock of its own.
+        self.patch(_dask_graph, "ATTEMPTS", AttemptClock(_Clock([call.traced_at - 1.5])))
+        self.attempt(call, dies=False)
+        task = self.task()
+        self.assertEqual(([(a.task_level, a.status) for a in self.attempts(task)], task.strays),
+                         ([((2, 5), "started"), ((2, 10), "succeeded")], []))
+
+    def test_notOnWorker(self) -> None:
+        """
+        Outside a worker's task (another scheduler, with C{distributed}
+        imported: no worker, or not this key), the index is the clock's.
+        """
+        self.onWorker(4, key="y")
+        self.attempt(self.traced([0.0045]), dies=False)
+        self.patch(sys, "modules", {**sys.modules, "distributed.worker": SimpleNamespace(
+            get_worker=_no_worker, thread_state=SimpleNamespace())})
+        self.attempt(self.traced([0.0095]), dies=False)
+        tasks = list(parse_messages(self.messages))
+        self.assertEqual([[a.task_level for a in self.attempts(t)] for t in tasks],
+                         [[(2, 5)], [(2, 10)]])
+
     def test_rendered(self) -> None:
         """
         C{txcausal tree} draws each attempt as a child of the computation,
@@ -306,6 +350,10 @@ class UserFieldTests(SynchronousTestCase):
             parent = parent_of(self.uuid, [2, 3], 1, start)
             assert parent is not None
             self.assertEqual(parent.span_id, span_id(self.uuid, [2]))
+
+
+def _no_worker() -> None:
+    raise ValueError("No worker found")
 
 
 def _actions(node: WrittenAction) -> Any:

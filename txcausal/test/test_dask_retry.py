@@ -92,6 +92,9 @@ class WorkerDeathTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual({(status, tuple(xs)) for status, xs in runs[:index] + runs[index + 2:]},
                          {("succeeded", (1,)), ("succeeded", (2,)), ("succeeded", (4,)),
                           ("succeeded", ())})
+        # Each attempt's index is the scheduler's run id of its dispatch.
+        indices = [a.task_level[-1] for a in attempts]
+        self.assertEqual(len(set(indices)), len(indices), indices)
         self.readLast(task.uuid, [*others, dead])
 
     def readLast(self, uuid: str, paths: List[str]) -> None:
