@@ -335,7 +335,7 @@ class UserFieldTests(SynchronousTestCase):
             task = only(list(parse_messages(messages)))
             return (task.complete, task.strays, _actions(task.root))
 
-        expected = (True, [], ("outer", "succeeded",
+        expected: Any = (True, [], ("outer", "succeeded",
                                [("handoff", "succeeded", [("fetch", "succeeded", [])])]))
         self.assertEqual((shape(first + second), shape(second + first)), (expected, expected))
 
