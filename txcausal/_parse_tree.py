@@ -10,8 +10,8 @@ an action's finish message lists as handed to another process
 (C{remote_task_levels}) are not waited for.
 
 A position whose actions are attempts at running one thing (their start
-messages have an C{attempt_of} field: a Dask task, run again after its
-worker died) has no action of its own: it waits for no start or finish
+messages are those of L{txcausal._wire.is_attempt}: a Dask task, run again
+after its worker died) has no action of its own: it waits for no start or finish
 message, only for its attempts, and its attempts are read as children of
 the action it is in.
 """
