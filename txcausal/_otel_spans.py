@@ -40,6 +40,7 @@ from ._wire import (
     TIMESTAMP_FIELD,
     TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
+    is_attempt,
 )
 
 Message = Dict[str, Any]
@@ -244,9 +245,11 @@ def parent_of(task_uuid: str, level: Sequence[int], trace: int,
               start: Optional[Message]) -> Optional[SpanContext]:
     """
     @param level: The action's level.
-    @return: The parent span: the enclosing action's, or the one a bare
-        C{traceparent} named (the start message's C{parent_span_id}); C{None}
-        for a task's root action.
+    @return: The parent span: the enclosing action's (for an attempt, see
+        L{is_attempt}, the action two levels up: the
+        position between has no action), or the one a bare C{traceparent}
+        named (the start message's C{parent_span_id}); C{None} for a task's
+        root action.
     """
     named = start.get(PARENT_SPAN_ID_FIELD) if start is not None else None
     if named.__class__ is str and len(named) == 16:
@@ -256,6 +259,9 @@ def parent_of(task_uuid: str, level: Sequence[int], trace: int,
             pass
     if not level:
         return None
+    if start is not None and is_attempt(start, level):
+        # An attempt: the position above it has no action.
+        return SpanContext(trace, span_id(task_uuid, level[:-2]), False, SAMPLED)
     return SpanContext(trace, span_id(task_uuid, level[:-1]), False, SAMPLED)
 
 

@@ -8,6 +8,12 @@ message, the child slots between them, its unfinished child actions); when
 the count of a task's root reaches zero the task is complete.  Slots that
 an action's finish message lists as handed to another process
 (C{remote_task_levels}) are not waited for.
+
+A position whose actions are attempts at running one thing (their start
+messages are those of L{txcausal._wire.is_attempt}: a Dask task, run again
+after its worker died) has no action of its own: it waits for no start or finish
+message, only for its attempts, and its attempts are read as children of
+the action it is in.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from ._wire import (
     TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
     TWISTED_MESSAGE_TYPE,
+    is_attempt,
 )
 
 Message = Dict[str, Any]
@@ -73,6 +80,8 @@ class WrittenAction:
     @ivar start_message: The C{started} message, or C{None} if missing.
     @ivar end_message: The C{succeeded} or C{failed} message, or C{None}.
     @ivar parent: The enclosing action, C{None} for a task's root node.
+    @ivar attempts: Whether this is a position without an action of its
+        own, whose children are attempts (see the module's docstring).
     """
 
     task_uuid: str
@@ -84,6 +93,8 @@ class WrittenAction:
     _end_index: int = 0
     _open: int = 2
     _handed: FrozenSet[int] = _NOTHING
+    attempts: bool = False
+    _holds_attempts: bool = False
 
     @property
     def action_type(self) -> Optional[str]:
@@ -146,10 +157,15 @@ class WrittenAction:
     def children(self) -> List[Child]:
         """
         Messages and child actions logged inside this action, in level order,
-        without the start and finish messages.
+        without the start and finish messages; the attempts at a position
+        without an action (see L{attempts}) in its place.
         """
         slots = self._slots
-        return [slots[index] for index in sorted(slots)]
+        children = [slots[index] for index in sorted(slots)]
+        if not self._holds_attempts:
+            return children
+        return [attempt for child in children for attempt in (
+            child.children if child.__class__ is WrittenAction and child.attempts else [child])]
 
     def missing_levels(self) -> LevelRuns:
         """
@@ -313,12 +329,28 @@ def _settle(node: WrittenAction) -> None:
 
 
 def _add_start(node: WrittenAction, message: Message) -> bool:
-    if node.start_message is not None:
+    if node.start_message is not None or node.attempts:
         return False
+    if node.parent is not None and is_attempt(message, node.task_level):
+        _hold_attempts(node.parent)
     node.start_message = message
     node._open -= 1
     _settle(node)
     return True
+
+
+def _hold_attempts(node: WrittenAction) -> None:
+    """
+    Make C{node}, the position of an attempt, a position without an action
+    of its own: it no longer waits for a start or finish message.
+    """
+    if (node.attempts or node.parent is None or node.start_message is not None
+            or node.end_message is not None):
+        return
+    node.attempts = True
+    node.parent._holds_attempts = True
+    node._open -= 2
+    _settle(node)
 
 
 def _reopen(node: WrittenAction) -> None:
@@ -333,7 +365,7 @@ def _reopen(node: WrittenAction) -> None:
 
 
 def _add_end(node: WrittenAction, message: Message, index: int) -> bool:
-    if node.end_message is not None or index < 2:
+    if node.end_message is not None or index < 2 or node.attempts:
         return False
     slots = node._slots
     filled = sum(1 for key in slots if 1 < key < index)
