@@ -75,6 +75,8 @@ class Destinations:
         self._buffer_size = buffer_size
         self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
         self._overflowed = 0
+        #: Whether the last destination was removed (see L{finish}).
+        self._emptied = False
         self.dropped = 0
         #: Bound once: the route's sending takes it on every message.
         self._report = self._report_failure
@@ -127,6 +129,7 @@ class Destinations:
             self._replan()
             if not current:
                 self._buffer = deque(maxlen=self._buffer_size)
+                self._emptied = True
         finish_guarded(added, _last_resort)
 
     def has_other_than(self, destination: object) -> bool:
@@ -272,14 +275,19 @@ class Destinations:
             self.dropped += 1
         count_guarded(destination)
 
-    def finish(self) -> None:
+    def finish(self, stream: Optional[IO[str]] = None) -> None:
         """
         At exit, for destinations called on the thread that logs: write the
         rest of the line a full disk cut short, for each L{FileDestination}
         that keeps one (a failure counts that line as lost, and is
         reported), and report what a destination logged while it wrote and
-        was not reported yet.
+        was not reported yet.  When there is none left, count the messages
+        logged after the last was removed, kept for one that never came,
+        and report them on C{stream} (by default standard error) with those
+        that overflowed the buffer meanwhile.  A program that never added a
+        destination exits quietly.
         """
+        self._report_left(stream)
         destinations = self._destinations
         for destination in destinations:
             added = _registered(destination)
@@ -291,6 +299,23 @@ class Destinations:
                     self._report_failure(first.decode("utf-8", "replace"), destination, e,
                                          destinations)
             finish_guarded(destination, _last_resort)
+
+    def _report_left(self, stream: Optional[IO[str]]) -> None:
+        """
+        For L{finish}: count and report the messages kept after the last
+        destination was removed.
+        """
+        with self._lock:
+            buffer = self._buffer
+            if buffer is None or not self._emptied:
+                return
+            kept, overflowed = len(buffer), self._overflowed
+            buffer.clear()
+            self._overflowed = 0
+            self.dropped += kept
+        if kept or overflowed:
+            _last_resort(dropped_message(
+                kept + overflowed, "logged after the last destination was removed"), stream)
 
 
 def _report_lost(source: object, report: Dict[str, Any],

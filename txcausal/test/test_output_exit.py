@@ -1,0 +1,127 @@
+"""
+Tests for L{txcausal._output.Destinations.finish}: what the exit does with
+the messages logged after the last destination was removed.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Dict, List
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._output import Destinations
+
+from ._helpers import run_python
+
+#: The reason of the exit's report.
+AFTER_LAST_REMOVED = "logged after the last destination was removed"
+
+
+def _reports(text: str) -> List[Dict[str, Any]]:
+    """
+    @return: The messages in C{text}, one JSON object a line.
+    """
+    return [orjson.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+class FinishTests(SynchronousTestCase):
+    """
+    L{Destinations.finish}, with an injected standard error.
+    """
+
+    def test_afterLastRemovedReported(self) -> None:
+        """
+        Messages logged after the last destination was removed, kept for a
+        destination that never came, are counted in C{dropped} at exit and
+        reported on standard error, with those that overflowed the buffer.
+        """
+        destinations = Destinations(buffer_size=2)
+        written: List[Dict[str, Any]] = []
+        destinations.add(written.append)
+        destinations.remove(written.append)
+        for i in range(5):
+            destinations.send({"message_type": "app:late", "i": i})
+        stream = io.StringIO()
+        destinations.finish(stream)
+        [report] = _reports(stream.getvalue())
+        self.assertEqual((report["message_type"], report["count"], report["reason"]),
+                         ("txcausal:messages_dropped", 5, AFTER_LAST_REMOVED))
+        self.assertEqual(destinations.dropped, 5)
+        self.assertEqual(written, [])
+
+    def test_neverConfiguredQuiet(self) -> None:
+        """
+        A program that never added a destination exits quietly, whatever
+        it logged, as with Eliot.
+        """
+        destinations = Destinations(buffer_size=2)
+        for i in range(5):
+            destinations.send({"message_type": "app:x", "i": i})
+        stream = io.StringIO()
+        destinations.finish(stream)
+        self.assertEqual(stream.getvalue(), "")
+
+    def test_nothingLeftQuiet(self) -> None:
+        """
+        Nothing is reported when nothing was logged after the last
+        destination was removed, or when a destination added since took
+        it.
+        """
+        destinations = Destinations()
+        written: List[Dict[str, Any]] = []
+        destinations.add(written.append)
+        destinations.remove(written.append)
+        stream = io.StringIO()
+        destinations.finish(stream)
+        destinations.send({"message_type": "app:x"})
+        destinations.add(written.append)
+        destinations.finish(stream)
+        self.assertEqual((stream.getvalue(), destinations.dropped), ("", 0))
+        self.assertEqual([m["message_type"] for m in written], ["app:x"])
+
+
+#: A writer stopped as a service of the application is (in a "before"
+#: shutdown trigger), then messages logged by later triggers.
+_SHUTDOWN = r'''
+import sys
+from twisted.internet import reactor
+from txcausal import FileDestination, log_message
+from txcausal.logwriter import ThreadedWriter
+writer = ThreadedWriter(FileDestination(open(sys.argv[1], "ab")), reactor)
+writer.startService()
+reactor.addSystemEventTrigger("before", "shutdown", writer.stopService)
+def burst(phase, count):
+    for i in range(count):
+        log_message("test:burst", phase=phase, i=i)
+reactor.addSystemEventTrigger("before", "shutdown", burst, "before", 700)
+reactor.addSystemEventTrigger("during", "shutdown", burst, "during", 300)
+reactor.addSystemEventTrigger("after", "shutdown", burst, "after", 300)
+reactor.callWhenRunning(burst, "running", 10)
+reactor.callWhenRunning(reactor.stop)
+reactor.run()
+'''
+
+
+class ShutdownTests(SynchronousTestCase):
+    """
+    A real process whose writer stopped before the reactor's last events.
+    """
+
+    def test_loggedAfterWriterStoppedReported(self) -> None:
+        """
+        What is logged after the writer's C{stopService} removed it, during
+        the reactor's shutdown, is reported on standard error at exit,
+        counted, beyond the buffer's 1,000 too: every message is written or
+        counted in a report.
+        """
+        path = Path(self.mktemp())
+        done = run_python(["-c", _SHUTDOWN, str(path)])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        phases = [m["phase"] for m in _reports(path.read_text())]
+        self.assertEqual(phases, ["running"] * 10)
+        [report] = _reports(done.stderr)
+        self.assertEqual((report["message_type"], report["count"], report["reason"]),
+                         ("txcausal:messages_dropped", 1300, AFTER_LAST_REMOVED))
