@@ -32,9 +32,9 @@ from zope.interface import implementer
 
 from . import _output
 from ._context import _get_action
-from ._errors import write_traceback_message
+from ._errors import report_unbridged, write_traceback_message
 from ._interfaces import IDestination, ILogger
-from ._json import encoder_for, safe_repr
+from ._json import encoder_for
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._message import _stamp_and_write
 from ._wire import (
@@ -47,8 +47,6 @@ from ._wire import (
     TIMESTAMP_FIELD,
     TRACEBACK_MESSAGE_TYPE,
     UNENCODABLE_VALUES,
-    dropped_message,
-    exception_name,
 )
 
 #: The key of events emitted by L{TwistedDestination}; its value is the
@@ -197,21 +195,6 @@ def _text_of(event: LogEvent, failure: Optional[Failure]) -> str:
     return formatEvent(event)
 
 
-def _report_dropped(event: LogEvent, error: Exception) -> None:
-    """
-    Log a report that C{event} could not be turned into a message.
-    """
-    try:
-        report = dropped_message(
-            1, "a twisted.logger event could not be bridged",
-            exception=exception_name(error),
-            event=safe_repr(event, 1000),
-        )
-        _output._DEFAULT_LOGGER.write(report, None)
-    except Exception:
-        pass
-
-
 #: Why C{twistd --logger} refuses L{CausalLogObserver}, by either name.
 NOT_A_TWISTD_LOGGER = (
     "CausalLogObserver, the class, is not a twistd logger: it only brings Twisted's events "
@@ -272,7 +255,7 @@ class CausalLogObserver:
         except Exception as e:
             # An observer must not raise: report what could not be bridged
             # (the event itself is still seen by Twisted's other observers).
-            _report_dropped(event, e)
+            report_unbridged("a twisted.logger event", e, event=event)
         finally:
             _STATE.writing = False
 

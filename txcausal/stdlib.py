@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from ._errors import write_traceback
+from ._errors import report_unbridged, write_traceback
+from ._json import safe_repr
 from ._message import log_message
 
 __all__ = ["CausalHandler"]
@@ -24,13 +25,25 @@ class CausalHandler(logging.Handler):
     (fields C{log_level}, C{logger}, C{message}) in the current action,
     followed by an C{eliot:traceback} message when the record carries an
     exception.
+
+    It never raises into the C{logging} call: a record whose arguments do
+    not fit its format is logged with their C{repr} (a placeholder for
+    those whose C{repr} fails), and a record that cannot be logged whole is
+    reported in a C{txcausal:messages_dropped} message (not through
+    C{handleError}).
     """
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            self._emit(record)
+        except Exception as e:
+            report_unbridged("a logging record", e, record=record)
+
+    def _emit(self, record: logging.LogRecord) -> None:
+        try:
             text = record.getMessage()
         except Exception:
-            text = f"{record.msg!r} % {record.args!r}"
+            text = f"{safe_repr(record.msg)} % {safe_repr(record.args)}"
         log_message(
             message_type="eliot:stdlib",
             log_level=record.levelname,
