@@ -10,7 +10,9 @@ The bridge between txcausal and L{twisted.logger}, in both directions.
 Both can be on at once without looping: events made by L{TwistedDestination}
 carry a L{BRIDGED_EVENT_KEY} key that L{CausalLogObserver} skips, and
 messages written by L{CausalLogObserver} are not sent back to Twisted by
-L{TwistedDestination} (Twisted's observers already saw the original event).
+L{TwistedDestination}, from whatever thread it is called (Twisted's
+observers already saw the original event); the reports logged meanwhile
+(of a destination that failed on such a message, say) are.
 """
 
 from __future__ import annotations
@@ -73,7 +75,9 @@ _ERROR_MESSAGE_TYPES = frozenset([
 
 class _BridgeState(threading.local):
     """
-    Per thread: whether L{CausalLogObserver} is writing a message now.
+    Per thread: whether L{CausalLogObserver} is writing a message now (an
+    event emitted meanwhile, by a destination logging to Twisted, is not
+    bridged again).
     """
 
     writing = False
@@ -91,6 +95,21 @@ def _level_of(message: Dict[str, Any]) -> object:
     if message.get(MESSAGE_TYPE_FIELD) in _ERROR_MESSAGE_TYPES:
         return LogLevel.error
     return LogLevel.info
+
+
+def _from_twisted(message: Dict[str, Any]) -> bool:
+    """
+    @return: Whether C{message} was written by L{CausalLogObserver}: a
+        C{twisted:log} message, or an C{eliot:traceback} message with the
+        event's C{log_namespace} and C{log_system} fields.  The mark is in
+        the message itself, so that it holds in any thread, and on a copy
+        (a C{ThreadedWriter} gives its destination one).
+    """
+    kind = message.get(MESSAGE_TYPE_FIELD)
+    if kind == TWISTED_LOG_MESSAGE_TYPE:
+        return True
+    return (kind == TRACEBACK_MESSAGE_TYPE and "log_namespace" in message
+            and "log_system" in message)
 
 
 @implementer(IDestination)
@@ -143,9 +162,10 @@ class TwistedDestination:
     def __call__(self, message: Dict[str, Any]) -> None:
         """
         Emit C{message} as a twisted.logger event, unless it came from
-        twisted.logger through L{CausalLogObserver} in this thread.
+        twisted.logger through L{CausalLogObserver} (see L{_from_twisted}),
+        in any thread.
         """
-        if _STATE.writing:
+        if _from_twisted(message):
             return
         text, *reports = self._encode(message).decode("utf-8").splitlines()
         self._emit(message, text)

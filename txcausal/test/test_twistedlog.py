@@ -4,6 +4,7 @@ Tests for L{txcausal._twistedlog}: the twisted.logger bridge, both ways.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, List
 
 import orjson
@@ -20,7 +21,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from txcausal import IDestination, log_message, start_action
+from txcausal import IDestination, log_message, start_action, write_traceback
 from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._twistedlog import (
     BRIDGED_EVENT_FORMAT,
@@ -29,7 +30,7 @@ from txcausal._twistedlog import (
     CausalLogObserver,
     TwistedDestination,
 )
-from txcausal._wire import MESSAGES_DROPPED
+from txcausal._wire import DESTINATION_FAILURE, MESSAGES_DROPPED
 from txcausal.test._helpers import CapturingMixin
 
 
@@ -288,3 +289,56 @@ class BothDirectionsTests(SynchronousTestCase):
         TwistedLogger(namespace="app", observer=self.publisher).info("hi")
         self.assertEqual([m["message"] for m in self.messages], ["hi"])
         self.assertEqual([formatEvent(e) for e in self.events], ["hi"])
+
+    def test_destinationFailureWhileBridgingReachesTwisted(self) -> None:
+        """
+        When a destination fails on a message bridged from a Twisted event,
+        the C{eliot:destination_failure} report reaches Twisted's observers
+        (only the bridged message itself is not sent back).
+        """
+
+        def broken(message: Dict[str, Any]) -> None:
+            raise _Boom("disk gone")
+
+        _routeTo(self, self.messages.append, TwistedDestination(self.publisher), broken)
+        TwistedLogger(namespace="app", observer=self.publisher).info("hi")
+        self.assertEqual([m["message_type"] for m in self.messages],
+                         [TWISTED_LOG_MESSAGE_TYPE, DESTINATION_FAILURE])
+        reports = [orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events
+                   if BRIDGED_EVENT_KEY in e]
+        self.assertEqual([r["message_type"] for r in reports], [DESTINATION_FAILURE])
+        self.assertEqual(len(self.events), 2)
+
+    def test_bridgedMessageFromAnotherThreadNotSentBack(self) -> None:
+        """
+        The messages L{CausalLogObserver} writes, given to
+        L{TwistedDestination} from another thread (a C{ThreadedWriter}'s),
+        as a snapshot of their JSON, are not emitted back into Twisted:
+        neither an event's message nor a failure's traceback.
+        """
+        written: List[Dict[str, Any]] = []
+        _routeTo(self, written.append)
+        twisted = TwistedLogger(namespace="app", observer=self.publisher)
+        twisted.info("hi")
+        twisted.failure("failed", Failure(_Boom("no")))
+        self.assertEqual([m["message_type"] for m in written],
+                         [TWISTED_LOG_MESSAGE_TYPE, "eliot:traceback"])
+        before = len(self.events)
+        destination = TwistedDestination(self.publisher)
+        thread = threading.Thread(
+            target=lambda: [destination(orjson.loads(orjson.dumps(m))) for m in written])
+        thread.start()
+        thread.join()
+        self.assertEqual(len(self.events), before)
+
+    def test_tracebackOfOwnNotSkipped(self) -> None:
+        """
+        The application's own tracebacks still go to Twisted.
+        """
+        try:
+            raise _Boom("mine")
+        except _Boom:
+            write_traceback()
+        [event] = self.events
+        self.assertEqual(orjson.loads(event[BRIDGED_EVENT_KEY])["message_type"],
+                         "eliot:traceback")
