@@ -17,7 +17,6 @@ from twisted.logger import LogEvent, globalLogPublisher
 from ._output import Destination, add_destinations
 from ._twistedlog import TwistedDestination
 
-
 #: The names of the C{trial} script.
 _TRIAL_SCRIPT = re.compile(r"trial(-?[0-9]+(\.[0-9]+)*)?(\.exe|-script\.py)?")
 

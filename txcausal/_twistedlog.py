@@ -32,7 +32,6 @@ from twisted.logger import (
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from . import _output
 from ._context import _get_action
 from ._errors import report_unbridged, write_traceback_message
 from ._interfaces import IDestination, ILogger

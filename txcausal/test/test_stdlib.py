@@ -5,6 +5,7 @@ Tests for L{txcausal.stdlib}.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -77,7 +78,8 @@ class CausalHandlerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCas
         exception and the record.
         """
         messages = self.collect()
-        self.logger.error("lost", exc_info=(None, "not an exception", None))
+        notAnException: Any = (None, "not an exception", None)
+        self.logger.error("lost", exc_info=notAnException)
         report = messages[-1]
         self.assertEqual((report["message_type"], report["count"], report["reason"]),
                          ("txcausal:messages_dropped", 1,

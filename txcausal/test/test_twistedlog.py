@@ -325,8 +325,12 @@ class BothDirectionsTests(SynchronousTestCase):
                          [TWISTED_LOG_MESSAGE_TYPE, "eliot:traceback"])
         before = len(self.events)
         destination = TwistedDestination(self.publisher)
-        thread = threading.Thread(
-            target=lambda: [destination(orjson.loads(orjson.dumps(m))) for m in written])
+
+        def writeSnapshots() -> None:
+            for message in written:
+                destination(orjson.loads(orjson.dumps(message)))
+
+        thread = threading.Thread(target=writeSnapshots)
         thread.start()
         thread.join()
         self.assertEqual(len(self.events), before)
