@@ -34,12 +34,19 @@ class CausalHandler(logging.Handler):
     """
 
     def emit(self, record: logging.LogRecord) -> None:
+        """
+        Log C{record}; never raises but a C{KeyboardInterrupt} (or another
+        C{BaseException} that is not an C{Exception}).
+        """
         try:
             self._emit(record)
         except Exception as e:
             report_unbridged("a logging record", e, record=record)
 
     def _emit(self, record: logging.LogRecord) -> None:
+        """
+        Log C{record}'s message, and its traceback if it carries one.
+        """
         try:
             text = record.getMessage()
         except Exception:
