@@ -42,6 +42,8 @@ Destination = Callable[[Dict[str, Any]], None]
 
 #: How many messages are kept while there is no destination.
 EARLY_BUFFER_SIZE = 1000
+#: Why those kept for a destination that never came are lost at exit.
+_AFTER_LAST_REMOVED = "logged after the last destination was removed"
 
 
 class Destinations:
@@ -77,6 +79,8 @@ class Destinations:
         self._overflowed = 0
         #: Whether the last destination was removed (see L{finish}).
         self._emptied = False
+        #: Set by L{finish}, when it reported: where what comes later is.
+        self._late: Optional[Tuple[Optional[IO[str]]]] = None
         self.dropped = 0
         #: Bound once: the route's sending takes it on every message.
         self._report = self._report_failure
@@ -240,14 +244,19 @@ class Destinations:
             meanwhile.
         """
         with self._lock:
-            buffer = self._buffer
+            buffer, late = self._buffer, self._late
             if buffer is None:
                 return False
-            if len(buffer) == buffer.maxlen:
-                self._overflowed += 1
-                self.dropped += 1
-            buffer.append(message)
-            return True
+            if late is None:
+                if len(buffer) == buffer.maxlen:
+                    self._overflowed += 1
+                    self.dropped += 1
+                buffer.append(message)
+                return True
+            self.dropped += 1
+        # After the exit's report (see _report_left), nothing else would.
+        _last_resort(dropped_message(1, _AFTER_LAST_REMOVED), late[0])
+        return True
 
     def _report_failure(
         self,
@@ -284,8 +293,9 @@ class Destinations:
         was not reported yet.  When there is none left, count the messages
         logged after the last was removed, kept for one that never came,
         and report them on C{stream} (by default standard error) with those
-        that overflowed the buffer meanwhile.  A program that never added a
-        destination exits quietly.
+        that overflowed the buffer meanwhile; from then on, report each one
+        logged so at once.  A program that never added a destination exits
+        quietly.
         """
         self._report_left(stream)
         destinations = self._destinations
@@ -313,9 +323,9 @@ class Destinations:
             buffer.clear()
             self._overflowed = 0
             self.dropped += kept
+            self._late = (stream,)
         if kept or overflowed:
-            _last_resort(dropped_message(
-                kept + overflowed, "logged after the last destination was removed"), stream)
+            _last_resort(dropped_message(kept + overflowed, _AFTER_LAST_REMOVED), stream)
 
 
 def _report_lost(source: object, report: Dict[str, Any],

@@ -52,6 +52,22 @@ class FinishTests(SynchronousTestCase):
         self.assertEqual(destinations.dropped, 5)
         self.assertEqual(written, [])
 
+    def test_afterExitReportedAtOnce(self) -> None:
+        """
+        A message logged once the exit's report was written (by a later
+        exit handler, or a C{__del__} as the interpreter tears down) is
+        counted and reported at once, since nothing would report it later.
+        """
+        destinations = Destinations()
+        destinations.add(print)
+        destinations.remove(print)
+        stream = io.StringIO()
+        destinations.finish(stream)
+        destinations.send({"message_type": "app:later"})
+        [report] = _reports(stream.getvalue())
+        self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
+        self.assertEqual(destinations.dropped, 1)
+
     def test_neverConfiguredQuiet(self) -> None:
         """
         A program that never added a destination exits quietly, whatever
@@ -62,6 +78,7 @@ class FinishTests(SynchronousTestCase):
             destinations.send({"message_type": "app:x", "i": i})
         stream = io.StringIO()
         destinations.finish(stream)
+        destinations.send({"message_type": "app:later"})
         self.assertEqual(stream.getvalue(), "")
 
     def test_nothingLeftQuiet(self) -> None:
@@ -70,16 +87,19 @@ class FinishTests(SynchronousTestCase):
         destination was removed, or when a destination added since took
         it.
         """
-        destinations = Destinations()
-        written: List[Dict[str, Any]] = []
-        destinations.add(written.append)
-        destinations.remove(written.append)
         stream = io.StringIO()
+        destinations = Destinations()
+        destinations.add(print)
+        destinations.remove(print)
         destinations.finish(stream)
-        destinations.send({"message_type": "app:x"})
-        destinations.add(written.append)
-        destinations.finish(stream)
-        self.assertEqual((stream.getvalue(), destinations.dropped), ("", 0))
+        again = Destinations()
+        written: List[Dict[str, Any]] = []
+        again.add(written.append)
+        again.remove(written.append)
+        again.send({"message_type": "app:x"})
+        again.add(written.append)
+        again.finish(stream)
+        self.assertEqual((stream.getvalue(), destinations.dropped, again.dropped), ("", 0, 0))
         self.assertEqual([m["message_type"] for m in written], ["app:x"])
 
 
