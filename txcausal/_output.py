@@ -79,7 +79,7 @@ class Destinations:
         self._overflowed = 0
         #: Whether the last destination was removed (see L{finish}).
         self._emptied = False
-        #: Set by L{finish}, when it reported: where what comes later is.
+        #: Set by L{finish}: where what comes later is reported.
         self._late: Optional[Tuple[Optional[IO[str]]]] = None
         self.dropped = 0
         #: Bound once: the route's sending takes it on every message.
@@ -247,7 +247,7 @@ class Destinations:
             buffer, late = self._buffer, self._late
             if buffer is None:
                 return False
-            if late is None:
+            if late is None or not self._emptied:
                 if len(buffer) == buffer.maxlen:
                     self._overflowed += 1
                     self.dropped += 1
@@ -293,8 +293,9 @@ class Destinations:
         was not reported yet.  When there is none left, count the messages
         logged after the last was removed, kept for one that never came,
         and report them on C{stream} (by default standard error) with those
-        that overflowed the buffer meanwhile; from then on, report each one
-        logged so at once.  A program that never added a destination exits
+        that overflowed the buffer meanwhile.  From then on, each message
+        logged with none left (also when a later exit handler removes the
+        last) is reported at once.  A program that never added a destination exits
         quietly.
         """
         self._report_left(stream)
@@ -316,6 +317,7 @@ class Destinations:
         destination was removed.
         """
         with self._lock:
+            self._late = (stream,)
             buffer = self._buffer
             if buffer is None or not self._emptied:
                 return
@@ -323,7 +325,6 @@ class Destinations:
             buffer.clear()
             self._overflowed = 0
             self.dropped += kept
-            self._late = (stream,)
         if kept or overflowed:
             _last_resort(dropped_message(kept + overflowed, _AFTER_LAST_REMOVED), stream)
 

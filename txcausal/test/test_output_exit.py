@@ -68,6 +68,22 @@ class FinishTests(SynchronousTestCase):
         self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
         self.assertEqual(destinations.dropped, 1)
 
+    def test_removedAfterExitReportedAtOnce(self) -> None:
+        """
+        When the last destination is removed after the exit's report ran
+        (by an exit handler that runs later), a message logged then is
+        counted and reported at once.
+        """
+        destinations = Destinations()
+        destinations.add(print)
+        stream = io.StringIO()
+        destinations.finish(stream)
+        destinations.remove(print)
+        destinations.send({"message_type": "app:later"})
+        [report] = _reports(stream.getvalue())
+        self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
+        self.assertEqual(destinations.dropped, 1)
+
     def test_neverConfiguredQuiet(self) -> None:
         """
         A program that never added a destination exits quietly, whatever
