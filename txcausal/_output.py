@@ -8,17 +8,16 @@ dispatches; L{to_file} adds a L{txcausal._file.FileDestination}.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections import deque
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
 
-from zope.interface import implementer
-
 from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
-from ._interfaces import ILogger
-from ._json import safe_repr, serialization_failure_messages
+from ._json import safe_repr
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
+from ._logger import Logger
 from ._losses import _last_resort, report_failure
 from ._route import (
     FieldSource,
@@ -311,6 +310,18 @@ class Destinations:
                                          destinations)
             finish_guarded(destination, _last_resort)
 
+    def afterForkInChild(self) -> None:
+        """
+        In a forked child: a new lock (a thread of the parent may have held
+        it), and none of the messages the parent kept with no destination,
+        which are the parent's to report.
+        """
+        self._lock = threading.Lock()
+        if self._buffer is not None:
+            self._buffer.clear()
+        self.dropped -= self._overflowed
+        self._overflowed = 0
+
     def _report_left(self, stream: Optional[IO[str]]) -> None:
         """
         For L{finish}: count and report the messages kept after the last
@@ -343,43 +354,12 @@ def _report_lost(source: object, report: Dict[str, Any],
     logger.write(report)
 
 
-@implementer(ILogger)
-class Logger:
-    """
-    Serializes messages and sends them to a L{Destinations}.
-    """
-
-    __slots__ = ("_destinations",)
-
-    def __init__(self, destinations: Optional[Destinations] = None) -> None:
-        """
-        @param destinations: Where to send messages; default: the
-            process-wide destinations, which L{add_destinations} adds to.
-        """
-        self._destinations = _DESTINATIONS if destinations is None else destinations
-
-    def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
-        """
-        Serialize (a copy of) C{dictionary} with C{serializer}, if given, and
-        send it.  A serializer failure sends an C{eliot:traceback} and an
-        C{eliot:serialization_failure} message instead.  Never raises.
-        """
-        if serializer is not None:
-            try:
-                dictionary = dictionary.copy()
-                serializer.serialize(dictionary)
-            except Exception as e:
-                for report in serialization_failure_messages(dictionary, e):
-                    self._destinations.send(report)
-                return
-        self._destinations.send(dictionary)
-
-
 #: The process-wide destinations.
 _DESTINATIONS = Destinations()
 #: The logger actions and messages use when given none; swapped by tests.
 _DEFAULT_LOGGER: Any = Logger(_DESTINATIONS)
 atexit.register(_DESTINATIONS.finish)
+os.register_at_fork(after_in_child=_DESTINATIONS.afterForkInChild)
 
 
 def add_destinations(*destinations: Destination) -> None:

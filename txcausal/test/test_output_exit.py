@@ -6,6 +6,7 @@ the messages logged after the last destination was removed.
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -80,6 +81,28 @@ class FinishTests(SynchronousTestCase):
         destinations.finish(stream)
         destinations.remove(print)
         destinations.send({"message_type": "app:later"})
+        [report] = _reports(stream.getvalue())
+        self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
+        self.assertEqual(destinations.dropped, 1)
+
+    def test_afterForkInChildForgetsKept(self) -> None:
+        """
+        A forked child does not report the messages its parent kept after
+        the last destination was removed (the parent reports them), and
+        does not wait for a lock a thread of the parent held.
+        """
+        destinations = Destinations(buffer_size=2)
+        destinations.add(print)
+        destinations.remove(print)
+        for i in range(3):
+            destinations.send({"message_type": "app:parent", "i": i})
+        held = threading.Lock()
+        held.acquire()
+        destinations._lock = held
+        destinations.afterForkInChild()
+        destinations.send({"message_type": "app:child"})
+        stream = io.StringIO()
+        destinations.finish(stream)
         [report] = _reports(stream.getvalue())
         self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
         self.assertEqual(destinations.dropped, 1)
