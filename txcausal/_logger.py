@@ -33,8 +33,9 @@ class Logger:
             L{txcausal.add_destinations} adds to.
         """
         if destinations is None:
-            from ._output import _DESTINATIONS as destinations
-        self._destinations = destinations
+            from ._output import _DESTINATIONS
+            destinations = _DESTINATIONS
+        self._destinations: Destinations = destinations
 
     def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
         """
