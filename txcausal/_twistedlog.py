@@ -9,17 +9,19 @@ The bridge between txcausal and L{twisted.logger}, in both directions.
 
 Both can be on at once without looping: events made by L{TwistedDestination}
 carry a L{BRIDGED_EVENT_KEY} key that L{CausalLogObserver} skips, and
-messages written by L{CausalLogObserver} are not sent back to Twisted by
-L{TwistedDestination}, from whatever thread it is called (Twisted's
-observers already saw the original event); the reports logged meanwhile
-(of a destination that failed on such a message, say) are.
+the messages L{CausalLogObserver} wrote (remembered by task position, see
+L{_Marks}) are not sent back to Twisted by L{TwistedDestination}, from
+whatever thread it is called (Twisted's observers already saw the original
+event); the reports logged meanwhile (of a destination that failed on such
+a message, say), and the application's own messages that look alike, are.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Callable, Dict, Optional, cast
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Optional, Set, Tuple, cast
 
 import orjson
 from twisted.logger import (
@@ -32,6 +34,7 @@ from twisted.logger import (
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from . import _output
 from ._context import _get_action
 from ._errors import report_unbridged, write_traceback_message
 from ._interfaces import IDestination, ILogger
@@ -45,6 +48,8 @@ from ._wire import (
     MESSAGE_TYPE_FIELD,
     MESSAGES_DROPPED,
     SERIALIZATION_FAILURE,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
     TRACEBACK_MESSAGE_TYPE,
     UNENCODABLE_VALUES,
@@ -96,19 +101,83 @@ def _level_of(message: Dict[str, Any]) -> object:
     return LogLevel.info
 
 
-def _from_twisted(message: Dict[str, Any]) -> bool:
+#: How many of the latest messages written by L{CausalLogObserver} are
+#: remembered (see L{_Marks}).
+MARKS_KEPT = 10_000
+
+
+def _position(message: Dict[str, Any]) -> Tuple[object, object]:
     """
-    @return: Whether C{message} was written by L{CausalLogObserver}: a
-        C{twisted:log} message, or an C{eliot:traceback} message with the
-        event's C{log_namespace} and C{log_system} fields.  The mark is in
-        the message itself, so that it holds in any thread, and on a copy
-        (a C{ThreadedWriter} gives its destination one).
+    @return: C{message}'s task UUID and level, which tell it from any other
+        message, on a copy too (a C{ThreadedWriter} gives its destination
+        one, from its thread).
+    @raise TypeError: If the level is not a list of hashable values.
     """
-    kind = message.get(MESSAGE_TYPE_FIELD)
-    if kind == TWISTED_LOG_MESSAGE_TYPE:
-        return True
-    return (kind == TRACEBACK_MESSAGE_TYPE and "log_namespace" in message
-            and "log_system" in message)
+    level = message.get(TASK_LEVEL_FIELD)
+    return message.get(TASK_UUID_FIELD), tuple(level) if isinstance(level, list) else level
+
+
+class _Marks:
+    """
+    The positions (see L{_position}) of the latest messages written by
+    L{CausalLogObserver}, which L{TwistedDestination} does not send back to
+    Twisted (its observers saw the original event).
+    """
+
+    def __init__(self, size: int = MARKS_KEPT) -> None:
+        self._lock = threading.Lock()
+        self._order: Deque[Tuple[object, object]] = deque()
+        self._kept: Set[Tuple[object, object]] = set()
+        self._size = size
+
+    def add(self, message: Dict[str, Any]) -> None:
+        """
+        Remember C{message}, forgetting the oldest one beyond the size.
+        """
+        position = _position(message)
+        with self._lock:
+            if len(self._order) == self._size:
+                self._kept.discard(self._order.popleft())
+            self._order.append(position)
+            self._kept.add(position)
+
+    def holds(self, message: Dict[str, Any]) -> bool:
+        """
+        @return: Whether C{message} (or the original of this copy) is one
+            L{CausalLogObserver} wrote.
+        """
+        kind = message.get(MESSAGE_TYPE_FIELD)
+        if kind != TWISTED_LOG_MESSAGE_TYPE and kind != TRACEBACK_MESSAGE_TYPE:
+            return False
+        try:
+            position = _position(message)
+            with self._lock:
+                return position in self._kept
+        except TypeError:
+            return False
+
+
+_MARKS = _Marks()
+
+
+@implementer(ILogger)
+class _MarkingLogger:
+    """
+    The logger L{CausalLogObserver} writes with: it marks each message (see
+    L{_Marks}), then hands it to the logger that would have been used.
+    """
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, logger: ILogger) -> None:
+        self._logger = logger
+
+    def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
+        """
+        Mark C{dictionary}, then write it.
+        """
+        _MARKS.add(dictionary)
+        self._logger.write(dictionary, serializer)
 
 
 @implementer(IDestination)
@@ -161,10 +230,10 @@ class TwistedDestination:
     def __call__(self, message: Dict[str, Any]) -> None:
         """
         Emit C{message} as a twisted.logger event, unless it came from
-        twisted.logger through L{CausalLogObserver} (see L{_from_twisted}),
-        in any thread.
+        twisted.logger through L{CausalLogObserver} (see L{_Marks}), in any
+        thread.
         """
-        if _from_twisted(message):
+        if _MARKS.holds(message):
             return
         text, *reports = self._encode(message).decode("utf-8").splitlines()
         self._emit(message, text)
@@ -279,6 +348,13 @@ class CausalLogObserver:
             _STATE.writing = False
 
     def _write(self, event: LogEvent) -> None:
+        action = _get_action()
+        if self._logger is not None:
+            logger = _MarkingLogger(self._logger)
+        elif action is not None:
+            logger = _MarkingLogger(action._logger)
+        else:
+            logger = _MarkingLogger(_output._DEFAULT_LOGGER)
         failure = _failure_of(event)
         level = event.get("log_level")
         fields: Dict[str, Any] = {
@@ -289,10 +365,10 @@ class CausalLogObserver:
         }
         if failure is not None:
             exception = cast(BaseException, failure.value)
-            write_traceback_message(self._logger, exception, failure.getTraceback(), **fields)
+            write_traceback_message(logger, exception, failure.getTraceback(), **fields)
             return
         fields[MESSAGE_TYPE_FIELD] = TWISTED_LOG_MESSAGE_TYPE
-        _stamp_and_write(fields, _get_action(), self._logger, None)
+        _stamp_and_write(fields, action, logger, None)
 
     def __repr__(self) -> str:
         return "<CausalLogObserver>"

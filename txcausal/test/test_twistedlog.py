@@ -21,7 +21,14 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from txcausal import IDestination, log_message, start_action, write_traceback
+from txcausal import (
+    IDestination,
+    ILogger,
+    log_message,
+    register_exception_extractor,
+    start_action,
+    write_traceback,
+)
 from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._twistedlog import (
     BRIDGED_EVENT_FORMAT,
@@ -29,6 +36,8 @@ from txcausal._twistedlog import (
     TWISTED_LOG_MESSAGE_TYPE,
     CausalLogObserver,
     TwistedDestination,
+    _MarkingLogger,
+    _Marks,
 )
 from txcausal._wire import DESTINATION_FAILURE, MESSAGES_DROPPED
 from txcausal.test._helpers import CapturingMixin
@@ -36,6 +45,12 @@ from txcausal.test._helpers import CapturingMixin
 
 class _Boom(Exception):
     pass
+
+
+class _Lookalike(Exception):
+    """
+    An exception whose extractor gives the fields of a bridged event.
+    """
 
 
 def _routeTo(case: SynchronousTestCase, *destinations: Any) -> None:
@@ -346,3 +361,52 @@ class BothDirectionsTests(SynchronousTestCase):
         [event] = self.events
         self.assertEqual(orjson.loads(event[BRIDGED_EVENT_KEY])["message_type"],
                          "eliot:traceback")
+
+    def test_ownLookalikesSentToTwisted(self) -> None:
+        """
+        The application's own messages that merely look bridged reach
+        Twisted: a C{twisted:log} message it logs itself, and a traceback
+        whose exception extractor gives C{log_namespace} and C{log_system}.
+        """
+        log_message(TWISTED_LOG_MESSAGE_TYPE, message="relayed")
+        register_exception_extractor(
+            _Lookalike, lambda e: {"log_namespace": "svc", "log_system": "svc-7"})
+        try:
+            raise _Lookalike("mine")
+        except _Lookalike:
+            write_traceback()
+        sent = [orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events]
+        self.assertEqual([(m["message_type"], m.get("log_system")) for m in sent],
+                         [(TWISTED_LOG_MESSAGE_TYPE, None), ("eliot:traceback", "svc-7")])
+        self.assertEqual(len(self.messages), 2)
+
+
+class MarksTests(SynchronousTestCase):
+    """
+    L{_Marks}, the positions of the messages L{CausalLogObserver} wrote.
+    """
+
+    def test_boundedOldestForgotten(self) -> None:
+        """
+        Past its size, the oldest position is forgotten; a copy of a marked
+        message is held; a message of another type, or with a level that
+        cannot be hashed, is not.
+        """
+        marks = _Marks(size=2)
+        messages = [{"message_type": TWISTED_LOG_MESSAGE_TYPE, "task_uuid": "u",
+                     "task_level": [i]} for i in range(3)]
+        for message in messages:
+            marks.add(message)
+        self.assertEqual([marks.holds(orjson.loads(orjson.dumps(m))) for m in messages],
+                         [False, True, True])
+        self.assertFalse(marks.holds({"message_type": "app:x", "task_uuid": "u",
+                                      "task_level": [2]}))
+        self.assertFalse(marks.holds({"message_type": TWISTED_LOG_MESSAGE_TYPE,
+                                      "task_uuid": "u", "task_level": [{}]}))
+
+    def test_markingLoggerInterface(self) -> None:
+        """
+        L{_MarkingLogger} provides L{ILogger}.
+        """
+        self.assertTrue(verifyObject(ILogger, _MarkingLogger(Logger(Destinations()))))
+
