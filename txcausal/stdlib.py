@@ -35,27 +35,47 @@ class CausalHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """
-        Log C{record}; never raises but a C{KeyboardInterrupt} (or another
-        C{BaseException} that is not an C{Exception}).
+        Log C{record}, then its traceback if it carries one; never raises
+        but a C{KeyboardInterrupt} (or another C{BaseException} that is not
+        an C{Exception}).  What could not be logged (the record, or only
+        its traceback) is reported.
         """
         try:
             self._emit(record)
         except Exception as e:
             report_unbridged("a logging record", e, record=record)
+            return
+        if record.exc_info and record.exc_info[1] is not None:
+            try:
+                write_traceback(exc_info=record.exc_info)
+            except Exception as e:
+                report_unbridged("the traceback of a logging record", e, record=record)
 
     def _emit(self, record: logging.LogRecord) -> None:
         """
-        Log C{record}'s message, and its traceback if it carries one.
+        Log C{record}'s message.
         """
         try:
             text = record.getMessage()
         except Exception:
-            text = f"{safe_repr(record.msg)} % {safe_repr(record.args)}"
+            text = f"{safe_repr(record.msg)} % {_args_repr(record.args)}"
         log_message(
             message_type="eliot:stdlib",
             log_level=record.levelname,
             logger=record.name,
             message=text,
         )
-        if record.exc_info and record.exc_info[1] is not None:
-            write_traceback(exc_info=record.exc_info)
+
+
+def _args_repr(args: object) -> str:
+    """
+    @return: The C{repr} of a record's arguments, with a placeholder for
+        each value whose C{repr} fails, not for them all.
+    """
+    if type(args) is tuple:
+        inner = ", ".join(safe_repr(arg) for arg in args)
+        return f"({inner},)" if len(args) == 1 else f"({inner})"
+    if type(args) is dict:
+        items = ", ".join(f"{safe_repr(k)}: {safe_repr(v)}" for k, v in args.items())
+        return "{" + items + "}"
+    return safe_repr(args)

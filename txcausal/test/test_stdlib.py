@@ -70,20 +70,32 @@ class CausalHandlerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCas
         self.assertIn("'%d items'", messages[0]["message"])
         self.assertIn("unrepresentable", messages[0]["message"])
 
+    def test_placeholderPerArgument(self) -> None:
+        """
+        Only the argument whose C{repr} fails gets a placeholder: the
+        others are logged with their C{repr}.
+        """
+        messages = self.collect()
+        self.logger.error("%d %s", _Broken(), "kept")
+        self.assertEqual(messages[0]["message"],
+                         "'%d %s' % (<unrepresentable _Broken: RuntimeError>, 'kept')")
+
     def test_failureReported(self) -> None:
         """
-        A record that cannot be bridged whole (here, an C{exc_info} whose
-        exception is not one) raises nothing into the caller: what is lost
-        is reported in a C{txcausal:messages_dropped} message naming the
-        exception and the record.
+        A record whose traceback cannot be bridged (here, an C{exc_info}
+        whose exception is not one) raises nothing into the caller: its
+        message is logged, and the lost traceback is reported in a
+        C{txcausal:messages_dropped} message naming the exception and the
+        record.
         """
         messages = self.collect()
         notAnException: Any = (None, "not an exception", None)
         self.logger.error("lost", exc_info=notAnException)
         report = messages[-1]
+        self.assertEqual([m["message"] for m in messages[:-1]], ["lost"])
         self.assertEqual((report["message_type"], report["count"], report["reason"]),
                          ("txcausal:messages_dropped", 1,
-                          "a logging record could not be bridged"))
+                          "the traceback of a logging record could not be bridged"))
         self.assertIn("Error", report["exception"])
         self.assertIn("LogRecord", report["record"])
 
