@@ -313,14 +313,16 @@ class Destinations:
     def afterForkInChild(self) -> None:
         """
         In a forked child: a new lock (a thread of the parent may have held
-        it), and none of the messages the parent kept with no destination,
-        which are the parent's to report.
+        it), and none of the messages the parent kept after its last
+        destination was removed, which are the parent's to report.  Those
+        logged before the first destination stay, for the child's (a
+        daemon forks before it configures its logging).
         """
         self._lock = threading.Lock()
-        if self._buffer is not None:
+        if self._buffer is not None and self._emptied:
             self._buffer.clear()
-        self.dropped -= self._overflowed
-        self._overflowed = 0
+            self.dropped -= self._overflowed
+            self._overflowed = 0
 
     def _report_left(self, stream: Optional[IO[str]]) -> None:
         """

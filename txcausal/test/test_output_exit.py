@@ -107,6 +107,19 @@ class FinishTests(SynchronousTestCase):
         self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
         self.assertEqual(destinations.dropped, 1)
 
+    def test_afterForkInChildKeepsEarly(self) -> None:
+        """
+        A forked child keeps the messages logged before the first
+        destination, for the destination it adds (a daemon forks before it
+        configures its logging).
+        """
+        destinations = Destinations()
+        destinations.send({"message_type": "app:early"})
+        destinations.afterForkInChild()
+        written: List[Dict[str, Any]] = []
+        destinations.add(written.append)
+        self.assertEqual([m["message_type"] for m in written], ["app:early"])
+
     def test_neverConfiguredQuiet(self) -> None:
         """
         A program that never added a destination exits quietly, whatever
