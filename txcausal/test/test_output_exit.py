@@ -197,3 +197,49 @@ class ShutdownTests(SynchronousTestCase):
         [report] = _reports(done.stderr)
         self.assertEqual((report["message_type"], report["count"], report["reason"]),
                          ("txcausal:messages_dropped", 1300, AFTER_LAST_REMOVED))
+
+
+#: An exit handler registered before txcausal was imported runs after its
+#: exit report, removes the last destination and logs 5 messages.  Before,
+#: with no destination, the program logged 3 and forked (the child exits
+#: normally), then added a destination, which got the 3.
+_LATE_AND_FORK = r'''
+import atexit, os, sys
+def late():
+    from txcausal import log_message, remove_destination
+    remove_destination(DEST)
+    for i in range(5):
+        log_message("app:late", i=i)
+atexit.register(late)
+from txcausal import add_destinations, log_message, remove_destination
+DEST = [].append
+add_destinations(print)
+remove_destination(print)
+for i in range(3):
+    log_message("app:forked")
+if os.fork() == 0:
+    sys.exit(0)
+os.wait()
+add_destinations(DEST)
+'''
+
+
+class LateExitTests(SynchronousTestCase):
+    """
+    Real processes: an exit handler that runs after the exit's report, and
+    a fork after the last destination was removed.
+    """
+
+    def test_removedByLaterExitHandlerAndForked(self) -> None:
+        """
+        The child does not report the 3 messages kept when the process
+        forked (its parent's destination got them), and each
+        of the 5 logged after a later exit handler removed the last
+        destination is reported at once.
+        """
+        done = run_python(["-c", _LATE_AND_FORK])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        reports = _reports(done.stderr)
+        self.assertEqual({r["reason"] for r in reports}, {AFTER_LAST_REMOVED})
+        self.assertEqual([r["count"] for r in reports], [1] * 5)
+
