@@ -6,8 +6,8 @@ captured messages as a tree (L{txcausal._failure_tree}).
 
 A decorated test may be synchronous, return a L{Deferred} (trial), or be an
 C{async def} method (trial runs those with C{ensureDeferred}; the standard
-library's C{IsolatedAsyncioTestCase} awaits them): the checks run when the
-test's own work is done, and their failure is the test's failure.
+library's C{IsolatedAsyncioTestCase} awaits them): on a test case the
+checks are cleanups of the test, as in Eliot, run after its own cleanups.
 """
 
 from __future__ import annotations
@@ -131,20 +131,38 @@ def _with_tree(testcase: Any, error: BaseException, logger: MemoryLogger) -> Bas
 
 class _Checks:
     """
-    What one decorated test run does around the test method: restore the
-    default logger when the test's work is done, then run the assertion and
-    L{check_for_errors}, reporting failures with the captured tree.
+    What one decorated test run does around the test method: report the
+    test's own failure with the captured tree, then run the assertion and
+    L{check_for_errors}.
+
+    On a test case with C{addCleanup} (trial, C{unittest}), as Eliot does,
+    those checks and the restoring of the default logger are cleanups of the
+    test, registered before the method runs: they run after the test's own
+    cleanups (which may flush tracebacks or log), also when the test fails.
+    Without C{addCleanup}, they run, and the logger is restored, when the
+    test's work is done.
     """
 
     def __init__(self, testcase: Any, logger: MemoryLogger, assertion: Assertion,
-                 args: Tuple[Any, ...], kwargs: Dict[str, Any],
-                 restore: Callable[[], None]) -> None:
+                 args: Tuple[Any, ...], kwargs: Dict[str, Any], capture: bool) -> None:
         self._testcase = testcase
         self._logger = logger
         self._assertion = assertion
         self._args = args
         self._kwargs = kwargs
-        self._restore = restore
+        self._skipped = False
+        self._restore: Callable[[], None] = lambda: None
+        add_cleanup = getattr(testcase, "addCleanup", None)
+        self._later = add_cleanup is not None
+        if add_cleanup is not None:
+            add_cleanup(self._check_errors)
+            add_cleanup(self._assert)
+        if capture:
+            restore = _swap(logger)
+            if add_cleanup is not None:
+                add_cleanup(restore)
+            else:
+                self._restore = restore
 
     def run(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """
@@ -205,22 +223,48 @@ class _Checks:
     def _failed(self, error: Exception) -> BaseException:
         self._restore()
         if isinstance(error, SkipTest):
+            self._skipped = True
             return error
         return _with_tree(self._testcase, error, self._logger)
 
     def _succeeded(self, result: Any) -> Any:
         __tracebackhide__ = True
-        self._restore()
+        if not self._later:
+            self._restore()
+            self._assert()
+            self._check_errors()
+        return result
+
+    def _assert(self) -> None:
+        """
+        Run the assertion, unless the test was skipped.
+        """
+        __tracebackhide__ = True
+        if self._assertion is not None and not self._skipped:
+            self._reporting(self._assertion, self._testcase, self._logger,
+                            *self._args, **self._kwargs)
+
+    def _check_errors(self) -> None:
+        """
+        Run L{check_for_errors}, unless the test was skipped.
+        """
+        __tracebackhide__ = True
+        if not self._skipped:
+            self._reporting(check_for_errors, self._logger)
+
+    def _reporting(self, check: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """
+        Run C{check}; its failure is an assertion failure with the tree.
+        """
+        __tracebackhide__ = True
         try:
-            if self._assertion is not None:
-                self._assertion(self._testcase, self._logger, *self._args, **self._kwargs)
-            check_for_errors(self._logger)
+            check(*args, **kwargs)
         except SkipTest:
             raise
         except Exception as e:
             failure = _with_tree(self._testcase, _as_assertion(e), self._logger)
         else:
-            return result
+            return
         raise failure
 
 
@@ -243,9 +287,8 @@ def _decorate(assertion: Assertion, args: Tuple[Any, ...], kwargs: Dict[str, Any
         def start(self: Any, a: Tuple[Any, ...], kw: Dict[str, Any]) -> Any:
             __tracebackhide__ = True
             logger = MemoryLogger(json_default=as_json_default(encoder))
-            restore = _swap(self, logger) if capture else (lambda: None)
             kw["logger"] = logger
-            checks = _Checks(self, logger, assertion, args, kwargs, restore)
+            checks = _Checks(self, logger, assertion, args, kwargs, capture)
             return checks.run(method, self, *a, **kw)
 
         if inspect.iscoroutinefunction(method):
@@ -267,13 +310,12 @@ def _decorate(assertion: Assertion, args: Tuple[Any, ...], kwargs: Dict[str, Any
     return decorator
 
 
-def _swap(testcase: Any, logger: MemoryLogger) -> Callable[[], None]:
+def _swap(logger: MemoryLogger) -> Callable[[], None]:
     """
     Make C{logger} the default logger.
 
     @return: A function that puts the previous one back, if C{logger} is
-        still the default; it is also a cleanup of C{testcase}, in case the
-        test never finishes its work.
+        still the default.
     """
     previous = _output.swap_logger(logger)
 
@@ -281,9 +323,6 @@ def _swap(testcase: Any, logger: MemoryLogger) -> Callable[[], None]:
         if _output._DEFAULT_LOGGER is logger:
             _output.swap_logger(previous)
 
-    add_cleanup = getattr(testcase, "addCleanup", None)
-    if add_cleanup is not None:
-        add_cleanup(restore)
     return restore
 
 
@@ -291,11 +330,12 @@ def validate_logging(assertion: Assertion, *assertion_args: Any, encoder_: Any =
                      **assertion_kwargs: Any) -> Decorator:
     """
     Decorate a test method so that it gets a fresh L{MemoryLogger} as its
-    C{logger} keyword argument; when the test's work is done,
+    C{logger} keyword argument; when the test's work is done and its own
+    cleanups have run (these checks are cleanups of the test, as in Eliot),
     C{assertion(testcase, logger, *assertion_args, **assertion_kwargs)} runs,
-    then L{check_for_errors}.  A failure shows the captured messages as a
-    tree.  The default logger is left alone: pass C{logger} to the code
-    under test.
+    also if the test failed, but not if it skipped; then L{check_for_errors}.
+    A failure shows the captured messages as a tree.  The default logger is
+    left alone: pass C{logger} to the code under test.
 
     @param assertion: A callable, or C{None} for the checks alone.
     @param encoder_: What to validate messages with: a function, as
@@ -311,7 +351,7 @@ def capture_logging(assertion: Assertion, *assertion_args: Any, encoder_: Any = 
     Like L{validate_logging}, but the L{MemoryLogger} also replaces the
     default logger for the test, so it captures everything logged without
     an explicit logger, from any thread.  The default logger is restored
-    when the test's work is done (a returned L{twisted.internet.defer.Deferred} has fired, an
-    C{async def} test has returned), also when it fails.
+    by a cleanup of the test, after the test's own cleanups and before the
+    assertion, also when the test fails.
     """
     return _decorate(assertion, assertion_args, assertion_kwargs, encoder_, capture=True)

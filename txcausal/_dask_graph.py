@@ -5,15 +5,26 @@ Tracing a Dask graph: every task of a graph, as Dask is about to run it
 inside an C{eliot:remote_task} action continuing the computation's action,
 after a C{dask:task} message naming its key and dependencies.
 
+Each task gets a position in the computation's action when the graph is
+traced; each attempt at running it (Dask runs a task again when its worker
+died, or when it raised and has C{retries} left) logs its action below that
+position, at an index of its own (L{attempt_index}): on the distributed scheduler,
+the scheduler's run id of that dispatch of the task; elsewhere the
+milliseconds since the graph was traced (L{AttemptClock}).  So attempts
+do not share a level, and sort in the order they started, without any
+coordination between the processes that run them.
+
 Imported by L{txcausal.dask} only: it imports Dask.
 """
 
 from __future__ import annotations
 
 import copyreg
+import sys
+import time
 import types
 from collections.abc import Mapping
-from typing import Any, Dict, Hashable, List, Tuple
+from typing import Any, Callable, Dict, Hashable, List, Optional, Tuple
 
 import cloudpickle
 from dask._expr import LLGExpr
@@ -21,9 +32,85 @@ from dask._task_spec import Alias, GraphNode, Task, TaskRef, convert_legacy_grap
 
 from ._action import Action
 from ._message import log_message
+from ._wire import ATTEMPT_OF_FIELD
 
 Key = Hashable
 Graph = Dict[Key, GraphNode]
+
+#: The largest index of an attempt: a level of a serialized task id has at
+#: most 10 digits (115 days of milliseconds).
+MAX_ATTEMPT = 9_999_999_999
+#: How many positions an L{AttemptClock} remembers before it forgets them all.
+_REMEMBERED = 10_000
+
+
+class AttemptClock:
+    """
+    Numbers the attempts this process makes at running traced tasks: an
+    attempt is 1 more than the whole milliseconds between the tracing of
+    the graph (by the client's clock) and its start (by this process's),
+    at least 1 and at most L{MAX_ATTEMPT}, and more than the last index
+    this process gave the same task.  A retry starts after its worker's
+    death was noticed, or after the failure it retries: milliseconds
+    later, so later in the tree, unless the clocks of the two machines
+    differ by more than that.
+    """
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        """
+        @param now: The wall clock.
+        """
+        self._now = now
+        self._last: Dict[str, int] = {}
+
+    def index(self, position: str, traced_at: float) -> int:
+        """
+        @param position: The task's position, as serialized.
+        @param traced_at: When the graph was traced (POSIX time).
+        @return: The index of an attempt starting now.
+        """
+        index = min(max(int((self._now() - traced_at) * 1000), 0) + 1, MAX_ATTEMPT)
+        last = self._last.get(position)
+        if last is not None and index <= last:
+            index = min(last + 1, MAX_ATTEMPT)
+        elif len(self._last) >= _REMEMBERED:
+            self._last.clear()
+        self._last[position] = index
+        return index
+
+
+#: The attempts of this process.
+ATTEMPTS = AttemptClock()
+
+
+def attempt_index(position: str, traced_at: float) -> int:
+    """
+    @param position: The task's position, as serialized.
+    @param traced_at: When the graph was traced (POSIX time).
+    @return: The index of an attempt starting now: on a worker of Dask's
+        distributed scheduler, 1 more than the scheduler's run id of this
+        dispatch of the task (new and larger at each dispatch, whichever
+        worker runs it); elsewhere, L{ATTEMPTS}'s.
+    """
+    run_id = _run_id()
+    if run_id is None:
+        return ATTEMPTS.index(position, traced_at)
+    return min(run_id + 1, MAX_ATTEMPT)
+
+
+def _run_id() -> Optional[int]:
+    """
+    @return: The distributed scheduler's run id of the task this thread
+        runs on a worker, or C{None} outside a worker's task.
+    """
+    worker = sys.modules.get("distributed.worker")
+    if worker is None:
+        return None
+    try:
+        run_id = worker.get_worker().state.tasks[worker.thread_state.key].run_id
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return None
+    return run_id if run_id.__class__ is int and run_id >= 0 else None
 
 
 def key_text(key: Key) -> str:
@@ -52,18 +139,21 @@ class TracedCall:
     with the graph to wherever the task runs.
     """
 
-    __slots__ = ("task_id", "key", "dependencies", "node", "inputs")
+    __slots__ = ("task_id", "traced_at", "key", "dependencies", "node", "inputs")
 
-    def __init__(self, task_id: str, key: str, dependencies: List[str], node: GraphNode,
-                 inputs: Tuple[Key, ...]) -> None:
+    def __init__(self, task_id: str, traced_at: float, key: str, dependencies: List[str],
+                 node: GraphNode, inputs: Tuple[Key, ...]) -> None:
         """
-        @param task_id: Where the task continues the computation's action.
+        @param task_id: The task's position in the computation's action:
+            each attempt continues at a position of its own below it.
+        @param traced_at: When the graph was traced (POSIX time).
         @param key: The task's key, as logged.
         @param dependencies: The keys of the tasks it depends on, as logged.
         @param node: The task as Dask made it.
         @param inputs: The keys of the values given to L{__call__}, in order.
         """
         self.task_id = task_id
+        self.traced_at = traced_at
         self.key = key
         self.dependencies = dependencies
         self.node = node
@@ -77,17 +167,20 @@ class TracedCall:
             # DataFrame graphs hold, in a form that cannot be loaded.
             # cloudpickle pickles methods itself.
             node = cloudpickle.dumps(node)
-        return (self.task_id, self.key, self.dependencies, node, self.inputs)
+        return (self.task_id, self.traced_at, self.key, self.dependencies, node, self.inputs)
 
     def __setstate__(self, state: Tuple[Any, ...]) -> None:
-        self.task_id, self.key, self.dependencies, node, self.inputs = state
+        self.task_id, self.traced_at, self.key, self.dependencies, node, self.inputs = state
         self.node = cloudpickle.loads(node) if isinstance(node, bytes) else node
 
     def __dask_tokenize__(self) -> Tuple[str, str, str]:
         return ("txcausal.TracedCall", self.task_id, self.key)
 
     def __call__(self, *values: Any) -> Any:
-        with Action.continue_task(task_id=self.task_id):
+        task_id = self.task_id
+        attempt = f"{task_id}/{attempt_index(task_id, self.traced_at)}"
+        fields: Dict[str, Any] = {ATTEMPT_OF_FIELD: task_id[task_id.index("@") + 1:]}
+        with Action.continue_task(None, attempt, **fields):
             log_message(message_type="dask:task", key=self.key, dependencies=self.dependencies)
             return self.node(dict(zip(self.inputs, values, strict=True)))
 
@@ -145,13 +238,13 @@ def _producer(graph: Graph, key: Key) -> Key:
     return key
 
 
-def _traced_task(graph: Graph, key: Key, action: Action) -> GraphNode:
+def _traced_task(graph: Graph, key: Key, action: Action, traced_at: float) -> GraphNode:
     """
     @return: The task of C{key}, run inside C{action}.
     """
     node = graph[key]
     inputs = tuple(sorted(node.dependencies, key=_sort_key))
-    call = TracedCall(action.serialize_task_id().decode("ascii"), key_text(key),
+    call = TracedCall(action.serialize_task_id().decode("ascii"), traced_at, key_text(key),
                       [key_text(_producer(graph, d)) for d in inputs], node, inputs)
     return Task(key, call, *(TaskRef(k) for k in inputs), _data_producer=node.data_producer)
 
@@ -172,8 +265,9 @@ def trace_graph(dsk: Any, action: Action) -> Any:
         annotations = dsk.__dask_annotations__()
         dsk = dsk.__dask_graph__()
     graph: Graph = convert_legacy_graph(dsk)
+    traced_at = time.time()
     traced = {
-        key: _traced_task(graph, key, action)
+        key: _traced_task(graph, key, action, traced_at)
         if isinstance(graph[key], Task) and not graph[key].is_coro
         else graph[key]
         for key in _topological(graph)

@@ -12,8 +12,9 @@ import traceback
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type
 
+from . import _output
 from ._context import _get_action
-from ._json import safe_str
+from ._json import safe_repr, safe_str
 from ._message import _stamp_and_write
 from ._types import Field, MessageType
 from ._wire import (
@@ -23,6 +24,7 @@ from ._wire import (
     REASON_FIELD,
     TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
+    dropped_message,
     exception_name,
 )
 
@@ -140,3 +142,20 @@ def write_traceback_message(
     fields[EXCEPTION_FIELD] = type(exception)
     fields[TRACEBACK_FIELD] = text
     _stamp_and_write(fields, _get_action(), logger, TRACEBACK_MESSAGE._serializer)
+
+
+def report_unbridged(what: str, error: Exception, **source: object) -> None:
+    """
+    Log a report that one C{what} from another logging system (the
+    C{source} keyword names it and gives it, e.g. C{record=record}) could
+    not be turned into a message, because of C{error}: a
+    C{txcausal:messages_dropped} message counting it, with its C{repr}.
+    Never raises.
+    """
+    try:
+        fields = {key: safe_repr(value, 1000) for key, value in source.items()}
+        report = dropped_message(1, f"{what} could not be bridged",
+                                 exception=exception_name(error), **fields)
+        _output._DEFAULT_LOGGER.write(report, None)
+    except Exception:
+        pass

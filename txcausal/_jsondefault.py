@@ -2,7 +2,9 @@
 """
 The types txcausal encodes beyond JSON's own and orjson's (which writes
 datetimes, dates, times, UUIDs, enums and dataclasses itself):
-L{json_default}, and how a user's hook is combined with it.
+L{known_default}, what the encoder calls; L{json_default}, the public
+function, which also writes orjson's types and, as their C{repr}, values
+nothing knows; and how a user's hook is combined with them.
 
 Libraries are recognised only when the program imported them, so encoding
 never imports NumPy, pandas, polars or pydantic.
@@ -15,6 +17,10 @@ import sys
 import warnings
 from pathlib import PurePath
 from typing import Any, Callable, Optional, Type, cast
+
+import orjson
+
+from ._safe import safe_repr
 
 #: A user's C{json_default=}: a function turning one object JSON does not
 #: know into something encodable, raising L{TypeError} when it cannot.
@@ -70,14 +76,15 @@ def _dataframes(o: Any) -> Any:
     raise TypeError
 
 
-def json_default(o: Any) -> Any:
+def known_default(o: Any) -> Any:
     """
     Turn a value orjson does not know into one it does: C{bytes} (decoded
     as UTF-8, undecodable bytes escaped as C{\\xNN}), sets, paths (as
     text), complex numbers (C{{"real": ..., "imag": ...}}), NumPy scalars
     and arrays, pydantic models, pandas and polars values.
 
-    Pass it, or a function that calls it last, as C{json_default=}.
+    What the encoder gives orjson as its C{default} when there is no
+    user's hook.
 
     @raise TypeError: For anything else; the encoder then writes the
         value's C{repr} and reports it.
@@ -106,19 +113,76 @@ def json_default(o: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(o).__qualname__}")
 
 
+class _Unknown(str):
+    """
+    The C{repr} L{json_default} gives for a value nothing knows: text, which
+    the encoder's wrapper of a user's hook (L{make_default}) recognises, to
+    write the same C{repr} and report the value.
+    """
+
+    __slots__ = ()
+
+
+def json_default(o: Any) -> Any:
+    """
+    Turn any value into one JSON knows, as txcausal's encoder writes it:
+    what L{known_default} knows; datetimes, dates and times (ISO 8601),
+    UUIDs, enums (their value) and dataclasses, as orjson writes them; any
+    other value as its C{repr}, as Eliot's C{json_default} does.
+
+    Pass it, or a function that calls it last, as C{json_default=}: the
+    encoder then writes the same C{repr} for a value nothing knows, and
+    reports it.  Outside, it suits the standard library's
+    C{json.dumps(..., default=json_default)}.
+    """
+    try:
+        return known_default(o)
+    except TypeError:
+        pass
+    try:
+        return orjson.loads(orjson.dumps(o, default=_FieldDefault(o)))
+    except TypeError:
+        return _Unknown(safe_repr(o))
+
+
+class _FieldDefault:
+    """
+    The C{default} for a value inside one orjson writes (a dataclass's
+    field): as the encoder writes it.  The value itself, which orjson does
+    not know, is refused.
+    """
+
+    __slots__ = ("_top",)
+
+    def __init__(self, top: Any) -> None:
+        self._top = top
+
+    def __call__(self, o: Any) -> Any:
+        if o is self._top:
+            raise TypeError
+        try:
+            return known_default(o)
+        except TypeError:
+            return safe_repr(o)
+
+
 def make_default(user: JSONDefault = None) -> Callable[[Any], Any]:
     """
-    Combine a user's C{json_default=} function with L{json_default}: the
-    user's first.
+    Combine a user's C{json_default=} function with L{known_default}: the
+    user's first.  What the user's function gives as L{json_default} gives
+    a value nothing knows is refused, so that the encoder reports it.
     """
     if user is None:
-        return json_default
+        return known_default
 
     def default(o: Any) -> Any:
         try:
-            return user(o)
+            value = user(o)
         except TypeError:
-            return json_default(o)
+            return known_default(o)
+        if value.__class__ is _Unknown:
+            raise TypeError(f"Type is not JSON serializable: {type(o).__qualname__}")
+        return value
 
     return default
 

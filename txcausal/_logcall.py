@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 from functools import partial, wraps
 from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, TypeVar, cast, overload
 
 from ._action import Action, _begin
 from ._context import current_action
+from ._safe import safe_repr
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -60,20 +62,23 @@ def log_call(
         failure.
     @raise ValueError: If C{include_args} names an argument the function
         does not have.
-    @raise TypeError: For a generator function, whose work happens after
-        the call returns.
+    @warn UserWarning: For a generator function, logged as Eliot logs it:
+        the action is the call, which only makes the generator (its
+        C{repr} is the result); the generator's work happens later,
+        outside it.
     """
     if wrapped_function is None:
         return partial(log_call, action_type=action_type, include_args=include_args,
                        include_result=include_result)
     f = wrapped_function
-    if inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f):
-        raise TypeError(
-            f"log_call cannot log generator {f.__qualname__}: its work happens after the call "
-            "returns; use start_action inside it instead"
-        )
     name = action_type or f"{f.__module__}.{f.__qualname__}"
     arguments = _arguments_logger(f, include_args)
+    if inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f):
+        warnings.warn(
+            f"log_call on generator function {f.__qualname__} logs only the call that makes "
+            "the generator, as Eliot does: its work happens later, outside the action; "
+            "use start_action inside it to log that", stacklevel=2)
+        return cast(_F, _generator_wrapper(f, name, arguments, include_result))
     if inspect.iscoroutinefunction(f):
         return cast(_F, _async_wrapper(f, name, arguments, include_result))
     return cast(_F, _wrapper(f, name, arguments, include_result))
@@ -134,6 +139,31 @@ def _wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
         return _finish_with(action, result, include_result)
 
     return logging_wrapper
+
+
+def _generator_wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
+                       include_result: bool) -> Callable[..., Any]:
+    """
+    Wrap a generator function as Eliot does: the action is the call; its
+    result, the generator's C{repr} (as the encoder would write it, without
+    reporting it as a value JSON cannot encode).
+    """
+
+    @wraps(f)
+    def generator_logging_wrapper(*args: Any, **kwargs: Any) -> Any:
+        action = _begin(current_action(), None, name, arguments(args, kwargs), None)
+        try:
+            with action.context():
+                generator = f(*args, **kwargs)
+        except BaseException as e:
+            action.finish(e)
+            raise
+        if include_result:
+            action.add_success_fields(result=safe_repr(generator))
+        action.finish()
+        return generator
+
+    return generator_logging_wrapper
 
 
 def _async_wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,

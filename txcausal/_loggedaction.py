@@ -111,11 +111,13 @@ class LoggedAction:
         Build the action whose start message is at C{task_level} in the task
         C{task_uuid}.
 
-        @param task_level: The level of the start message, e.g. C{[2, 1]}.
+        @param task_level: The level of the start message, e.g. C{[2, 1]};
+            as Eliot takes it, an empty one names the task's top action,
+            started at C{[1]}.
         @raise ValueError: If its start or end message is missing (an action
             still running has no end message yet).
         """
-        return _Index(messages).build(task_uuid, tuple(task_level))
+        return _Index(messages).build(task_uuid, tuple(task_level) or (1,))
 
     @classmethod
     def of_type(cls, messages: Sequence[Message], action_type: Any) -> List["LoggedAction"]:

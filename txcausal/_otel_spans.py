@@ -40,6 +40,7 @@ from ._wire import (
     TIMESTAMP_FIELD,
     TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
+    is_attempt,
 )
 
 Message = Dict[str, Any]
@@ -254,7 +255,9 @@ def parent_of(task_uuid: str, level: Sequence[int], trace: int,
     @param level: The action's level.
     @return: The parent span: the one a bare C{traceparent} named (the start
         message's C{parent_span_id}, if a span id: see L{named_parent}),
-        else the enclosing action's; C{None} for a task's root action.
+        else the enclosing action's (for an attempt, see L{is_attempt}, the
+        action two levels up: the position between has no action); C{None}
+        for a task's root action.
     """
     if start is not None and PARENT_SPAN_ID_FIELD in start:
         named = named_parent(start)
@@ -262,6 +265,9 @@ def parent_of(task_uuid: str, level: Sequence[int], trace: int,
             return SpanContext(trace, named, True, SAMPLED)
     if not level:
         return None
+    if start is not None and is_attempt(start, level):
+        # An attempt: the position above it has no action.
+        return SpanContext(trace, span_id(task_uuid, level[:-2]), False, SAMPLED)
     return SpanContext(trace, span_id(task_uuid, level[:-1]), False, SAMPLED)
 
 

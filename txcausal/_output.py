@@ -8,17 +8,16 @@ dispatches; L{to_file} adds a L{txcausal._file.FileDestination}.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections import deque
 from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
 
-from zope.interface import implementer
-
 from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
-from ._interfaces import ILogger
-from ._json import safe_repr, serialization_failure_messages
+from ._json import safe_repr
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
+from ._logger import Logger as Logger
 from ._losses import _last_resort, report_failure
 from ._route import (
     FieldSource,
@@ -42,6 +41,8 @@ Destination = Callable[[Dict[str, Any]], None]
 
 #: How many messages are kept while there is no destination.
 EARLY_BUFFER_SIZE = 1000
+#: Why those kept for a destination that never came are lost at exit.
+_AFTER_LAST_REMOVED = "logged after the last destination was removed"
 
 
 class Destinations:
@@ -75,6 +76,10 @@ class Destinations:
         self._buffer_size = buffer_size
         self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
         self._overflowed = 0
+        #: Whether the last destination was removed (see L{finish}).
+        self._emptied = False
+        #: Set by L{finish}: where what comes later is reported.
+        self._late: Optional[Tuple[Optional[IO[str]]]] = None
         self.dropped = 0
         #: Bound once: the route's sending takes it on every message.
         self._report = self._report_failure
@@ -127,6 +132,7 @@ class Destinations:
             self._replan()
             if not current:
                 self._buffer = deque(maxlen=self._buffer_size)
+                self._emptied = True
         finish_guarded(added, _last_resort)
 
     def has(self, destination: object) -> bool:
@@ -243,14 +249,19 @@ class Destinations:
             meanwhile.
         """
         with self._lock:
-            buffer = self._buffer
+            buffer, late = self._buffer, self._late
             if buffer is None:
                 return False
-            if len(buffer) == buffer.maxlen:
-                self._overflowed += 1
-                self.dropped += 1
-            buffer.append(message)
-            return True
+            if late is None or not self._emptied:
+                if len(buffer) == buffer.maxlen:
+                    self._overflowed += 1
+                    self.dropped += 1
+                buffer.append(message)
+                return True
+            self.dropped += 1
+        # After the exit's report (see _report_left), nothing else would.
+        _last_resort(dropped_message(1, _AFTER_LAST_REMOVED), late[0])
+        return True
 
     def _report_failure(
         self,
@@ -278,14 +289,21 @@ class Destinations:
             self.dropped += 1
         count_guarded(destination)
 
-    def finish(self) -> None:
+    def finish(self, stream: Optional[IO[str]] = None) -> None:
         """
         At exit, for destinations called on the thread that logs: write the
         rest of the line a full disk cut short, for each L{FileDestination}
         that keeps one (a failure counts that line as lost, and is
         reported), and report what a destination logged while it wrote and
-        was not reported yet.
+        was not reported yet.  When there is none left, count the messages
+        logged after the last was removed, kept for one that never came,
+        and report them on C{stream} (by default standard error) with those
+        that overflowed the buffer meanwhile.  From then on, each message
+        logged with none left (also when a later exit handler removes the
+        last) is reported at once.  A program that never added a destination exits
+        quietly.
         """
+        self._report_left(stream)
         destinations = self._destinations
         for destination in destinations:
             added = _registered(destination)
@@ -297,6 +315,37 @@ class Destinations:
                     self._report_failure(first.decode("utf-8", "replace"), destination, e,
                                          destinations)
             finish_guarded(destination, _last_resort)
+
+    def afterForkInChild(self) -> None:
+        """
+        In a forked child: a new lock (a thread of the parent may have held
+        it), and none of the messages the parent kept after its last
+        destination was removed, which are the parent's to report.  Those
+        logged before the first destination stay, for the child's (a
+        daemon forks before it configures its logging).
+        """
+        self._lock = threading.Lock()
+        if self._buffer is not None and self._emptied:
+            self._buffer.clear()
+            self.dropped -= self._overflowed
+            self._overflowed = 0
+
+    def _report_left(self, stream: Optional[IO[str]]) -> None:
+        """
+        For L{finish}: count and report the messages kept after the last
+        destination was removed.
+        """
+        with self._lock:
+            self._late = (stream,)
+            buffer = self._buffer
+            if buffer is None or not self._emptied:
+                return
+            kept, overflowed = len(buffer), self._overflowed
+            buffer.clear()
+            self._overflowed = 0
+            self.dropped += kept
+        if kept or overflowed:
+            _last_resort(dropped_message(kept + overflowed, _AFTER_LAST_REMOVED), stream)
 
 
 def _report_lost(source: object, report: Dict[str, Any],
@@ -313,43 +362,12 @@ def _report_lost(source: object, report: Dict[str, Any],
     logger.write(report)
 
 
-@implementer(ILogger)
-class Logger:
-    """
-    Serializes messages and sends them to a L{Destinations}.
-    """
-
-    __slots__ = ("_destinations",)
-
-    def __init__(self, destinations: Optional[Destinations] = None) -> None:
-        """
-        @param destinations: Where to send messages; default: the
-            process-wide destinations, which L{add_destinations} adds to.
-        """
-        self._destinations = _DESTINATIONS if destinations is None else destinations
-
-    def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
-        """
-        Serialize (a copy of) C{dictionary} with C{serializer}, if given, and
-        send it.  A serializer failure sends an C{eliot:traceback} and an
-        C{eliot:serialization_failure} message instead.  Never raises.
-        """
-        if serializer is not None:
-            try:
-                dictionary = dictionary.copy()
-                serializer.serialize(dictionary)
-            except Exception as e:
-                for report in serialization_failure_messages(dictionary, e):
-                    self._destinations.send(report)
-                return
-        self._destinations.send(dictionary)
-
-
 #: The process-wide destinations.
 _DESTINATIONS = Destinations()
 #: The logger actions and messages use when given none; swapped by tests.
 _DEFAULT_LOGGER: Any = Logger(_DESTINATIONS)
 atexit.register(_DESTINATIONS.finish)
+os.register_at_fork(after_in_child=_DESTINATIONS.afterForkInChild)
 
 
 def add_destinations(*destinations: Destination) -> None:

@@ -44,6 +44,8 @@ class _Entry:
     def awaits_other_process(self) -> bool:
         """
         Whether a position handed off to another process is still empty.
+        A position holding attempts (a Dask task's) is not: when they are
+        all complete, the task is done as far as the input tells.
         """
         return any(i not in node._slots for node in self.handing for i in node._handed)
 
@@ -66,7 +68,10 @@ class Parser:
     they are grouped into files or streams: a task whose only gaps are
     positions handed to another process, or a task continued from another
     process (no root action), stays open to be joined by the other
-    process's messages, until L{flush}, unless L{eager}.
+    process's messages, until L{flush}, unless L{eager}.  A handed position
+    holding a complete attempt (a Dask task's) is no gap: an attempt read
+    after its task was returned, as a dead worker's in a file read last,
+    comes out as an incomplete task of its own.
 
     Memory is bounded: past C{max_open} open tasks, the oldest (by first
     message) is given up and returned incomplete, in constant time.

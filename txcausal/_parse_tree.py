@@ -8,12 +8,20 @@ message, the child slots between them, its unfinished child actions); when
 the count of a task's root reaches zero the task is complete.  Slots that
 an action's finish message lists as handed to another process
 (C{remote_task_levels}) are not waited for.
+
+A position whose actions are attempts at running one thing (their start
+messages are those of L{txcausal._wire.is_attempt}: a Dask task, run again
+after its worker died) has no action of its own: it waits for no start or finish
+message, only for its attempts, and its attempts are read as children of
+the action it is in.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
 
+import orjson
 from attrs import define, field, frozen
 
 from ._tasklevel import LevelRuns
@@ -30,6 +38,7 @@ from ._wire import (
     TRACEBACK_FIELD,
     TRACEBACK_MESSAGE_TYPE,
     TWISTED_MESSAGE_TYPE,
+    is_attempt,
 )
 
 Message = Dict[str, Any]
@@ -37,6 +46,26 @@ Child = Union[Message, "WrittenAction"]
 
 _FINISHED = frozenset([SUCCEEDED_STATUS, FAILED_STATUS])
 _NOTHING: FrozenSet[int] = frozenset()
+
+
+def _as_text(action_type: Any) -> Optional[str]:
+    """
+    @return: An action type as text: itself, or the JSON text of one that
+        is not a string (C{None} for none).  What orjson refuses without
+        asking C{default} (integers past 64 bits, keys that are not
+        strings) is written by the standard library, and failing that as
+        its C{repr}.
+    """
+    if action_type is None or action_type.__class__ is str:
+        return action_type
+    try:
+        return orjson.dumps(action_type, default=repr).decode("utf-8")
+    except TypeError:
+        pass
+    try:
+        return json.dumps(action_type, default=repr, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return repr(action_type)
 
 
 @define(eq=False)
@@ -51,6 +80,8 @@ class WrittenAction:
     @ivar start_message: The C{started} message, or C{None} if missing.
     @ivar end_message: The C{succeeded} or C{failed} message, or C{None}.
     @ivar parent: The enclosing action, C{None} for a task's root node.
+    @ivar attempts: Whether this is a position without an action of its
+        own, whose children are attempts (see the module's docstring).
     """
 
     task_uuid: str
@@ -62,15 +93,18 @@ class WrittenAction:
     _end_index: int = 0
     _open: int = 2
     _handed: FrozenSet[int] = _NOTHING
+    attempts: bool = False
+    _holds_attempts: bool = False
 
     @property
     def action_type(self) -> Optional[str]:
         """
-        The action type, read from the start or the finish message.
+        The action type, read from the start or the finish message; one
+        that is not text (a number, say) as its JSON text.
         """
         for message in (self.start_message, self.end_message):
             if message is not None:
-                return message[ACTION_TYPE_FIELD]  # type: ignore[no-any-return]
+                return _as_text(message[ACTION_TYPE_FIELD])
         return None
 
     @property
@@ -123,10 +157,15 @@ class WrittenAction:
     def children(self) -> List[Child]:
         """
         Messages and child actions logged inside this action, in level order,
-        without the start and finish messages.
+        without the start and finish messages; the attempts at a position
+        without an action (see L{attempts}) in its place.
         """
         slots = self._slots
-        return [slots[index] for index in sorted(slots)]
+        children = [slots[index] for index in sorted(slots)]
+        if not self._holds_attempts:
+            return children
+        return [attempt for child in children for attempt in (
+            child.children if child.__class__ is WrittenAction and child.attempts else [child])]
 
     def missing_levels(self) -> LevelRuns:
         """
@@ -290,12 +329,28 @@ def _settle(node: WrittenAction) -> None:
 
 
 def _add_start(node: WrittenAction, message: Message) -> bool:
-    if node.start_message is not None:
+    if node.start_message is not None or node.attempts:
         return False
+    if node.parent is not None and is_attempt(message, node.task_level):
+        _hold_attempts(node.parent)
     node.start_message = message
     node._open -= 1
     _settle(node)
     return True
+
+
+def _hold_attempts(node: WrittenAction) -> None:
+    """
+    Make C{node}, the position of an attempt, a position without an action
+    of its own: it no longer waits for a start or finish message.
+    """
+    if (node.attempts or node.parent is None or node.start_message is not None
+            or node.end_message is not None):
+        return
+    node.attempts = True
+    node.parent._holds_attempts = True
+    node._open -= 2
+    _settle(node)
 
 
 def _reopen(node: WrittenAction) -> None:
@@ -310,7 +365,7 @@ def _reopen(node: WrittenAction) -> None:
 
 
 def _add_end(node: WrittenAction, message: Message, index: int) -> bool:
-    if node.end_message is not None or index < 2:
+    if node.end_message is not None or index < 2 or node.attempts:
         return False
     slots = node._slots
     filled = sum(1 for key in slots if 1 < key < index)
@@ -390,7 +445,8 @@ def _place(node: WrittenAction, message: Message, index: int) -> bool:
     @return: C{False} if the slot was taken.
     """
     status = message.get(ACTION_STATUS_FIELD)
-    if status.__class__ is str and message.get(ACTION_TYPE_FIELD).__class__ is str:
+    # Any action type, as eliot-tree: a program may give a number or None.
+    if status.__class__ is str and ACTION_TYPE_FIELD in message:
         if status == STARTED_STATUS and index == 1:
             return _add_start(node, message)
         if status in _FINISHED:

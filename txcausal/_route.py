@@ -135,7 +135,9 @@ def send_routed(message: Dict[str, Any], route: Route, report: ReportFailure
 
     @param report: Reports a destination's failure to take a message,
         given the message, the destination, the exception and every
-        destination; returns a L{KeyboardInterrupt} to re-raise.
+        destination; returns a L{KeyboardInterrupt} to re-raise.  It is
+        called once every destination has had the message, so that the
+        others get the report after the message it is about.
     @return: The first L{KeyboardInterrupt} a destination raised (or
         one taking the report of a failure), to re-raise; the others are
         reported as failures.
@@ -143,7 +145,9 @@ def send_routed(message: Dict[str, Any], route: Route, report: ReportFailure
     groups, others, add_fields, keys, destinations = route
     # The message with the fields added, made when first needed.
     full = message if add_fields is None else None
-    interrupted = None
+    # The destinations that failed, reported once every destination had the
+    # message, as Eliot does.
+    failed: Optional[List[Tuple[Dict[str, Any], Any, BaseException]]] = None
     for encoder, default, prefix, writers in groups:
         data = None
         if prefix and message and message.keys().isdisjoint(keys):
@@ -165,8 +169,7 @@ def send_routed(message: Dict[str, Any], route: Route, report: ReportFailure
             except BaseException as e:
                 if full is None:
                     full = _with_fields(message, add_fields)
-                reported = report(full, destination, e, destinations)
-                interrupted = interrupted or reported
+                failed = (failed or []) + [(full, destination, e)]
     if others:
         if full is None:
             full = _with_fields(message, add_fields)
@@ -174,8 +177,23 @@ def send_routed(message: Dict[str, Any], route: Route, report: ReportFailure
             try:
                 destination(full)
             except BaseException as e:
-                reported = report(full, destination, e, destinations)
-                interrupted = interrupted or reported
+                failed = (failed or []) + [(full, destination, e)]
+    if failed is None:
+        return None
+    return _report_all(failed, report, destinations)
+
+
+def _report_all(failed: List[Tuple[Dict[str, Any], Any, BaseException]], report: ReportFailure,
+                destinations: Tuple[Destination, ...]) -> Optional[KeyboardInterrupt]:
+    """
+    Report each failure of L{send_routed}.
+
+    @return: The first L{KeyboardInterrupt} to re-raise, if any.
+    """
+    interrupted = None
+    for full, destination, error in failed:
+        reported = report(full, destination, error, destinations)
+        interrupted = interrupted or reported
     return interrupted
 
 

@@ -7,6 +7,7 @@ to twisted.logger, so they land in C{_trial_temp/test.log}.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from typing import Callable, Optional, Sequence
@@ -16,15 +17,19 @@ from twisted.logger import LogEvent, globalLogPublisher
 from ._output import Destination, add_destinations
 from ._twistedlog import TwistedDestination
 
+#: The names of the C{trial} script.
+_TRIAL_SCRIPT = re.compile(r"trial(-?[0-9]+(\.[0-9]+)*)?(\.exe|-script\.py)?")
+
 
 def isTrialProgram(argv0: str) -> bool:
     """
     Tell whether C{argv0} (a C{sys.argv[0]}) is trial: the C{trial}
-    script, C{python -m twisted.trial}, or a C{trial -j N} worker.
+    script (also under a name with Python's version, as distributions
+    install it: Debian's C{trial3}, C{trial-3.11}), C{python -m
+    twisted.trial}, or a C{trial -j N} worker.
     """
     parts = os.path.normpath(argv0).replace("\\", "/").split("/")
-    name = parts[-1]
-    if name in ("trial", "trial.exe", "trial-script.py"):
+    if _TRIAL_SCRIPT.fullmatch(parts[-1]):
         return True
     if parts[-3:] == ["twisted", "trial", "__main__.py"]:
         return True

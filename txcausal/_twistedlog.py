@@ -9,15 +9,19 @@ The bridge between txcausal and L{twisted.logger}, in both directions.
 
 Both can be on at once without looping: events made by L{TwistedDestination}
 carry a L{BRIDGED_EVENT_KEY} key that L{CausalLogObserver} skips, and
-messages written by L{CausalLogObserver} are not sent back to Twisted by
-L{TwistedDestination} (Twisted's observers already saw the original event).
+the messages L{CausalLogObserver} wrote (remembered by task position, see
+L{_Marks}) are not sent back to Twisted by L{TwistedDestination}, from
+whatever thread it is called (Twisted's observers already saw the original
+event); the reports logged meanwhile (of a destination that failed on such
+a message, say), and the application's own messages that look alike, are.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Callable, Dict, Optional, cast
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Optional, Set, Tuple, cast
 
 import orjson
 from twisted.logger import (
@@ -32,9 +36,9 @@ from zope.interface import implementer
 
 from . import _output
 from ._context import _get_action
-from ._errors import write_traceback_message
+from ._errors import report_unbridged, write_traceback_message
 from ._interfaces import IDestination, ILogger
-from ._json import encoder_for, safe_repr
+from ._json import encoder_for
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._message import _stamp_and_write
 from ._wire import (
@@ -44,11 +48,11 @@ from ._wire import (
     MESSAGE_TYPE_FIELD,
     MESSAGES_DROPPED,
     SERIALIZATION_FAILURE,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
     TRACEBACK_MESSAGE_TYPE,
     UNENCODABLE_VALUES,
-    dropped_message,
-    exception_name,
 )
 
 #: The key of events emitted by L{TwistedDestination}; its value is the
@@ -75,7 +79,9 @@ _ERROR_MESSAGE_TYPES = frozenset([
 
 class _BridgeState(threading.local):
     """
-    Per thread: whether L{CausalLogObserver} is writing a message now.
+    Per thread: whether L{CausalLogObserver} is writing a message now (an
+    event emitted meanwhile, by a destination logging to Twisted, is not
+    bridged again).
     """
 
     writing = False
@@ -93,6 +99,85 @@ def _level_of(message: Dict[str, Any]) -> object:
     if message.get(MESSAGE_TYPE_FIELD) in _ERROR_MESSAGE_TYPES:
         return LogLevel.error
     return LogLevel.info
+
+
+#: How many of the latest messages written by L{CausalLogObserver} are
+#: remembered (see L{_Marks}).
+MARKS_KEPT = 10_000
+
+
+def _position(message: Dict[str, Any]) -> Tuple[object, object]:
+    """
+    @return: C{message}'s task UUID and level, which tell it from any other
+        message, on a copy too (a C{ThreadedWriter} gives its destination
+        one, from its thread).
+    @raise TypeError: If the level is not a list of hashable values.
+    """
+    level = message.get(TASK_LEVEL_FIELD)
+    return message.get(TASK_UUID_FIELD), tuple(level) if isinstance(level, list) else level
+
+
+class _Marks:
+    """
+    The positions (see L{_position}) of the latest messages written by
+    L{CausalLogObserver}, which L{TwistedDestination} does not send back to
+    Twisted (its observers saw the original event).
+    """
+
+    def __init__(self, size: int = MARKS_KEPT) -> None:
+        self._lock = threading.Lock()
+        self._order: Deque[Tuple[object, object]] = deque()
+        self._kept: Set[Tuple[object, object]] = set()
+        self._size = size
+
+    def add(self, message: Dict[str, Any]) -> None:
+        """
+        Remember C{message}, forgetting the oldest one beyond the size.
+        """
+        position = _position(message)
+        with self._lock:
+            if len(self._order) == self._size:
+                self._kept.discard(self._order.popleft())
+            self._order.append(position)
+            self._kept.add(position)
+
+    def holds(self, message: Dict[str, Any]) -> bool:
+        """
+        @return: Whether C{message} (or the original of this copy) is one
+            L{CausalLogObserver} wrote.
+        """
+        kind = message.get(MESSAGE_TYPE_FIELD)
+        if kind != TWISTED_LOG_MESSAGE_TYPE and kind != TRACEBACK_MESSAGE_TYPE:
+            return False
+        try:
+            position = _position(message)
+            with self._lock:
+                return position in self._kept
+        except TypeError:
+            return False
+
+
+_MARKS = _Marks()
+
+
+@implementer(ILogger)
+class _MarkingLogger:
+    """
+    The logger L{CausalLogObserver} writes with: it marks each message (see
+    L{_Marks}), then hands it to the logger that would have been used.
+    """
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, logger: ILogger) -> None:
+        self._logger = logger
+
+    def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
+        """
+        Mark C{dictionary}, then write it.
+        """
+        _MARKS.add(dictionary)
+        self._logger.write(dictionary, serializer)
 
 
 @implementer(IDestination)
@@ -145,9 +230,10 @@ class TwistedDestination:
     def __call__(self, message: Dict[str, Any]) -> None:
         """
         Emit C{message} as a twisted.logger event, unless it came from
-        twisted.logger through L{CausalLogObserver} in this thread.
+        twisted.logger through L{CausalLogObserver} (see L{_Marks}), in any
+        thread.
         """
-        if _STATE.writing:
+        if _MARKS.holds(message):
             return
         text, *reports = self._encode(message).decode("utf-8").splitlines()
         self._emit(message, text)
@@ -195,21 +281,6 @@ def _text_of(event: LogEvent, failure: Optional[Failure]) -> str:
         why = event["why"]
         return "Unhandled Error" if why is None else str(why)
     return formatEvent(event)
-
-
-def _report_dropped(event: LogEvent, error: Exception) -> None:
-    """
-    Log a report that C{event} could not be turned into a message.
-    """
-    try:
-        report = dropped_message(
-            1, "a twisted.logger event could not be bridged",
-            exception=exception_name(error),
-            event=safe_repr(event, 1000),
-        )
-        _output._DEFAULT_LOGGER.write(report, None)
-    except Exception:
-        pass
 
 
 #: Why C{twistd --logger} refuses L{CausalLogObserver}, by either name.
@@ -272,11 +343,18 @@ class CausalLogObserver:
         except Exception as e:
             # An observer must not raise: report what could not be bridged
             # (the event itself is still seen by Twisted's other observers).
-            _report_dropped(event, e)
+            report_unbridged("a twisted.logger event", e, event=event)
         finally:
             _STATE.writing = False
 
     def _write(self, event: LogEvent) -> None:
+        action = _get_action()
+        if self._logger is not None:
+            logger = _MarkingLogger(self._logger)
+        elif action is not None:
+            logger = _MarkingLogger(action._logger)
+        else:
+            logger = _MarkingLogger(_output._DEFAULT_LOGGER)
         failure = _failure_of(event)
         level = event.get("log_level")
         fields: Dict[str, Any] = {
@@ -287,10 +365,10 @@ class CausalLogObserver:
         }
         if failure is not None:
             exception = cast(BaseException, failure.value)
-            write_traceback_message(self._logger, exception, failure.getTraceback(), **fields)
+            write_traceback_message(logger, exception, failure.getTraceback(), **fields)
             return
         fields[MESSAGE_TYPE_FIELD] = TWISTED_LOG_MESSAGE_TYPE
-        _stamp_and_write(fields, _get_action(), self._logger, None)
+        _stamp_and_write(fields, action, logger, None)
 
     def __repr__(self) -> str:
         return "<CausalLogObserver>"

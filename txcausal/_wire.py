@@ -11,7 +11,7 @@ of txcausal's but L{txcausal._uuid}, so every other module can use it.
 from __future__ import annotations
 
 from time import time
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 from ._uuid import new_task_uuid
 
@@ -35,6 +35,27 @@ REMOTE_TASK_LEVELS_FIELD = "remote_task_levels"
 #: deep to continue (see L{txcausal._tasklevel.MAX_TASK_LEVEL_DEPTH}): that
 #: position, as a serialized task id.
 PARENT_TASK_ID_FIELD = "parent_task_id"
+#: In the start message of an action that is one attempt at running what a
+#: position handed to another process stands for (a Dask task, which Dask
+#: may run again): the level of that position, which has no action of its
+#: own; the attempt's action is below it, at an index of its own.
+ATTEMPT_OF_FIELD = "attempt_of"
+#: The action type of an action continuing a task in another process.
+REMOTE_TASK_ACTION_TYPE = "eliot:remote_task"
+
+
+def is_attempt(message: Dict[str, Any], prefix: Sequence[int]) -> bool:
+    """
+    Whether C{message}, the start message of the action at level prefix
+    C{prefix}, starts an attempt: an C{eliot:remote_task} action whose
+    C{attempt_of} names the position just above it.  A user's field of
+    that name on any other action means nothing.
+    """
+    return (
+        len(prefix) > 1
+        and message.get(ACTION_TYPE_FIELD) == REMOTE_TASK_ACTION_TYPE
+        and message.get(ATTEMPT_OF_FIELD) == "".join(f"/{part}" for part in prefix[:-1])
+    )
 
 STARTED_STATUS = "started"
 SUCCEEDED_STATUS = "succeeded"

@@ -23,14 +23,20 @@ C{serializeTaskId}, C{continueTask}; C{TaskLevel.fromString},
 C{toString}; C{Field.forTypes}, C{forValue}; C{ActionType.asTask};
 C{MemoryLogger.flushTracebacks}; C{LoggedAction.ofType},
 C{fromMessages}, C{startMessage}, C{endMessage}; C{LoggedMessage.ofType}.
+Eliot's modules are its attributes too, as they are of C{eliot}: C{testing},
+C{twisted}, C{json} and the others of L{SUBMODULES} are txcausal's modules of
+the same name (C{eliot.testing.capture_logging} is
+L{txcausal.testing.capture_logging}).
 Once no warning is left, import from C{txcausal} and drop this module.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
+import json as _json
 import warnings
 from functools import wraps
+from types import ModuleType
 from typing import Any, Callable, Dict, Iterable, Tuple, TypeVar
 
 from . import (
@@ -149,7 +155,7 @@ class EliotFilter(CausalFilter):
         super().__init__(*args, **kwargs)
 
 
-class EliotJSONEncoder(json.JSONEncoder):
+class EliotJSONEncoder(_json.JSONEncoder):
     """
     Eliot's deprecated encoder class: its C{default} is
     L{txcausal.json.json_default}.  Subclasses are still accepted as
@@ -206,6 +212,22 @@ def _install(names: Iterable[Tuple[type, str, str]]) -> None:
 
 
 _install(METHOD_NAMES)
+
+#: Eliot's public modules, attributes of this module as of C{eliot}: each is
+#: txcausal's module of the same name.
+SUBMODULES = frozenset(["dask", "filter", "journald", "json", "logwriter", "parse", "prettyprint",
+                        "serializers", "stdlib", "tai64n", "testing", "twisted"])
+
+
+def __getattr__(name: str) -> ModuleType:
+    """
+    Eliot's modules, as attributes: txcausal's of the same name, imported
+    when first asked for.
+    """
+    if name in SUBMODULES:
+        return importlib.import_module(f"txcausal.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     # Eliot's top level, as txcausal has it

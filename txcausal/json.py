@@ -17,7 +17,10 @@ L{json_default} last, and pass it as C{json_default=}::
     to_file(open("app.log", "ab"), json_default=my_default)
 
 A value that nothing can encode is written as its C{repr}, and reported
-(see the "Values" section of C{docs/outputting.md}).
+(see the "Values" section of C{docs/outputting.md}).  Outside txcausal's
+encoder (the standard library's C{json.dumps(o, default=json_default)}),
+L{json_default} returns what txcausal writes for any value, that C{repr}
+included.
 """
 
 from ._jsondefault import json_default

@@ -1,12 +1,13 @@
 # -*- test-case-name: txcausal.test.test_cli -*-
 """
-C{txcausal pretty}: one message per block, in file order, fields indented.
+C{txcausal pretty}: one message per block, in file order, fields indented;
+with C{--compact}, one message per line, as C{eliot-prettyprint --compact}.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Union
 
 from .._wire import (
     ACTION_STATUS_FIELD,
@@ -15,6 +16,7 @@ from .._wire import (
     TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
 )
+from ..prettyprint import compact_format
 from ._common import (
     BatchWriter,
     Input,
@@ -105,9 +107,25 @@ class PrettyRenderer:
         parts.append(f"{name} {text}\n")
 
 
+class CompactRenderer:
+    """
+    Render messages one per line, as L{compact_format} does (and
+    C{eliot-prettyprint --compact}), escaped (L{clean}).
+    """
+
+    def __init__(self, utc: bool) -> None:
+        self._local = not utc
+
+    def message(self, message: Message, parts: List[str]) -> None:
+        """
+        Append the line of one message to C{parts}.
+        """
+        parts.append(clean(compact_format(message, self._local)) + "\n")
+
+
 def render_pretty(
     messages: Iterable[Message],
-    renderer: PrettyRenderer,
+    renderer: Union[PrettyRenderer, CompactRenderer],
     writer: BatchWriter,
     on_error: Note = ignore_note,
 ) -> None:
@@ -134,14 +152,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     add_input_arguments(parser)
     add_display_arguments(parser)
+    parser.add_argument(
+        "--compact", action="store_true",
+        help="one message per line: task and level, time, then key=<JSON value> for each field",
+    )
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
     """
     Run C{txcausal pretty}.
     """
-    renderer = PrettyRenderer(
-        TimeFormatter(args.utc), glyphs_for(args), palette_for(args, streams.stdout)
+    renderer: Union[PrettyRenderer, CompactRenderer] = (
+        CompactRenderer(args.utc) if args.compact else
+        PrettyRenderer(TimeFormatter(args.utc), glyphs_for(args), palette_for(args, streams.stdout))
     )
     writer = BatchWriter(streams.stdout, 256)
     source = Input(streams, args.files, None, args.max_line_bytes, writer.idle)

@@ -224,7 +224,8 @@ class TreeRenderer:
         missing and those handed off to another process.
         """
         warning, reset, prefix = self._p.warning, self._p.reset, node.task_level
-        keyed: List[Tuple[int, Any]] = [(_slot(child), child) for child in node.children]
+        depth = len(prefix)
+        keyed: List[Tuple[int, Any]] = [(_slot(child, depth), child) for child in node.children]
         for first, last in node.gaps():
             where = format_level(prefix + (first,))
             if last > first:
@@ -276,10 +277,15 @@ class TreeRenderer:
         parts.append(f"{name} {text}\n")
 
 
-def _slot(child: Any) -> int:
+def _slot(child: Any, depth: int) -> int:
+    """
+    @return: The index of the slot C{child} is in, in its parent's of
+        C{depth} levels (an attempt is in the slot of the position it is an
+        attempt at).
+    """
     if child.__class__ is WrittenAction:
-        return child.task_level[-1]
-    return child[TASK_LEVEL_FIELD][-1]  # type: ignore[no-any-return]
+        return child.task_level[depth]
+    return child[TASK_LEVEL_FIELD][depth]  # type: ignore[no-any-return]
 
 
 def render_tasks(

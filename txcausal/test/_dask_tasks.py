@@ -1,13 +1,16 @@
 """
 What the Dask tests run in other processes: importing this module (as a
-worker does, to unpickle these functions) imports txcausal only.
+worker does, to unpickle these functions) imports txcausal and
+distributed only.
 """
 
 from __future__ import annotations
 
 import os
 
-from txcausal import log_call, to_file
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from txcausal import log_call, log_message, to_file
 
 
 @log_call
@@ -41,3 +44,28 @@ def log_to_directory(directory: str) -> None:
     Log this process's messages to a file of its own in C{directory}.
     """
     to_file(open(os.path.join(directory, f"{os.getpid()}.log"), "ab"))
+
+
+class LogToDirectory(WorkerPlugin):
+    """
+    Has every worker, those started later too, log to a file of its own.
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def setup(self, worker: object) -> None:
+        log_to_directory(self.directory)
+
+
+def die_once(x: int, mark: str) -> int:
+    """
+    Log; then, for 3, the first time a process runs it (while C{mark} does
+    not exist), end this process at once, as a worker killed for lack of
+    memory ends: nothing more is written.
+    """
+    log_message("test:working", x=x)
+    if x == 3 and not os.path.exists(mark):
+        open(mark, "w").close()
+        os._exit(1)
+    return x * 2

@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterator, List, Set, Tuple
 import orjson
 from twisted.trial.unittest import SkipTest
 
+from .._wire import is_attempt
 from . import _journald
 
 Level = Tuple[int, ...]
@@ -51,6 +52,9 @@ class _Task:
 
     def _trace(self, action: Level, levels: Dict[Level, Dict[str, Any]]) -> None:
         self.traced.add(action)
+        if is_attempt(levels[action + (1,)], action):
+            # An attempt, below the task's position, which has no action.
+            self.traced.add(action[:-1])
         last = action + (max(self.children[action]),)
         self.removed |= {action + (1,), action + (2,)}
         if levels.get(last, {}).get("action_type") == "eliot:remote_task":
@@ -84,9 +88,10 @@ class _Task:
 def without_dask_tracing(messages: List[Any]) -> List[Any]:
     """
     Take txcausal's tracing of Dask tasks out of a log: each
-    C{eliot:remote_task} action whose first message is C{dask:task} gives
-    way to what the task logged inside it, one level up, and the levels
-    after it are renumbered, as Eliot 1.18 logs (its tracing does nothing
+    C{eliot:remote_task} action whose first message is C{dask:task} (and,
+    for an attempt, the task's position above it) gives way to what the
+    task logged inside it, one level up, and the levels after it are
+    renumbered, as Eliot 1.18 logs (its tracing does nothing
     on current Dask).
 
     @return: The messages, in their order.

@@ -184,7 +184,7 @@ class CaptureLoggingTests(SynchronousTestCase):
         """
         When the test itself fails an assertion, it fails with the test
         case's C{failureException}, the original message and the tree; the
-        logging assertion is not run.
+        logging assertion runs too, as a cleanup.
         """
         calls: List[Any] = []
 
@@ -198,7 +198,7 @@ class CaptureLoggingTests(SynchronousTestCase):
         self.assertIsInstance(failure.value, FailTest)
         self.assertIn("'got' != 'wanted'", str(failure.value))
         self.assertIn("app:before/1", str(failure.value))
-        self.assertEqual(calls, [])
+        self.assertEqual(len(calls), 1)
         self.assertIs(_output._DEFAULT_LOGGER, self.original)
 
     def test_baseExceptionRestores(self) -> None:

@@ -11,11 +11,12 @@ import unittest
 from typing import Any, Dict, List
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.trial.unittest import FailTest, SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal import _output, log_message
 from txcausal.testing import ErrorWithLog, MemoryLogger, capture_logging
 
+from ._testing_helpers import CleanupCase, NoCleanups
 from ._testing_helpers import boom as _boom
 from ._testing_helpers import failure_text as _failure_text
 from ._testing_helpers import run_inner as _run_inner
@@ -34,8 +35,9 @@ def _lookup() -> None:
 
 class CaptureAsyncTests(SynchronousTestCase):
     """
-    The checks of L{capture_logging} run when a test's L{Deferred} fires or
-    its coroutine returns.
+    On a test object without C{addCleanup} (a pytest test class), the checks
+    of L{capture_logging} run when a test's L{Deferred} fires or its
+    coroutine returns.
     """
 
     def setUp(self) -> None:
@@ -71,14 +73,14 @@ class CaptureAsyncTests(SynchronousTestCase):
         def test(case: Any, logger: MemoryLogger) -> Deferred[None]:
             return done
 
-        result = test(self)
+        result = test(NoCleanups())
         self.assertNoResult(result)
         captured = _output._DEFAULT_LOGGER
         self.assertIsInstance(captured, MemoryLogger)
         log_message("app:later")
         self.assertEqual(calls, [])
         done.callback(None)
-        failure = self.failureResultOf(result, FailTest)
+        failure = self.failureResultOf(result, AssertionError)
         self.assertIn("`-- app:later/1 ", str(failure.value))
         self.assertEqual(calls, [1])
         self.assertIs(_output._DEFAULT_LOGGER, self.original)
@@ -93,10 +95,10 @@ class CaptureAsyncTests(SynchronousTestCase):
         def test(case: Any, logger: MemoryLogger) -> Deferred[None]:
             log_message("app:before")
             d: Deferred[None] = Deferred()
-            d.errback(FailTest("nope"))
+            d.errback(AssertionError("nope"))
             return d
 
-        failure = self.failureResultOf(test(self), FailTest)
+        failure = self.failureResultOf(test(NoCleanups()), AssertionError)
         self.assertIn("nope\n\nCaptured log messages (1):", str(failure.value))
         self.assertIs(_output._DEFAULT_LOGGER, self.original)
 
@@ -112,10 +114,10 @@ class CaptureAsyncTests(SynchronousTestCase):
             _boom()
             return "done"
 
-        result = Deferred.fromCoroutine(test(self))
+        result = Deferred.fromCoroutine(test(NoCleanups()))
         self.assertNoResult(result)
         waiting.callback(None)
-        failure = self.failureResultOf(result, FailTest)
+        failure = self.failureResultOf(result, AssertionError)
         self.assertIn("unexpected traceback", str(failure.value))
         self.assertIs(_output._DEFAULT_LOGGER, self.original)
 
@@ -128,7 +130,7 @@ class CaptureAsyncTests(SynchronousTestCase):
         async def test(case: Any, logger: MemoryLogger) -> str:
             return "done"
 
-        self.assertEqual(self.successResultOf(Deferred.fromCoroutine(test(self))), "done")
+        self.assertEqual(self.successResultOf(Deferred.fromCoroutine(test(NoCleanups()))), "done")
 
 
 
@@ -198,11 +200,13 @@ class ErrorReportTests(SynchronousTestCase):
             log_message("app:before")
             return succeed(None).addCallback(lambda _: _lookup())
 
-        failure = self.failureResultOf(test(self), ErrorWithLog)
+        case = CleanupCase()
+        failure = self.failureResultOf(test(case), ErrorWithLog)
         self.assertIsInstance(failure.value.error, LookupError)
         self.assertIn("_lookup", [frame[0] for frame in failure.frames])
         text = failure.getTraceback()
         self.assertIn("ErrorWithLog: builtins.LookupError: lost\n\nCaptured log messages (1)", text)
+        self.assertEqual(case.run_cleanups(), [])
         self.assertIs(_output._DEFAULT_LOGGER, self.original)
 
     def test_coroutineError(self) -> None:
@@ -217,10 +221,13 @@ class ErrorReportTests(SynchronousTestCase):
             empty: Dict[str, int] = {}
             empty["missing"]
 
-        failure = self.failureResultOf(Deferred.fromCoroutine(test(self)), ErrorWithLog)
+        case = CleanupCase()
+        failure = self.failureResultOf(Deferred.fromCoroutine(test(case)), ErrorWithLog)
         self.assertIsInstance(failure.value.error, KeyError)
         self.assertIn("builtins.KeyError: 'missing'\n\nCaptured log messages (1):",
                       str(failure.value))
+        self.assertEqual(case.run_cleanups(), [])
+        self.assertIs(_output._DEFAULT_LOGGER, self.original)
 
     def test_todoKeepsError(self) -> None:
         """

@@ -19,6 +19,7 @@ from txcausal import __version__
 from txcausal._cli import COMMANDS, build_parser, main
 from txcausal._cli._common import PROGRESS_MIN_BYTES, ErrorReporter, Progress
 from txcausal.parse import LineError
+from txcausal.test._helpers import run_python
 from txcausal.test._reading import T0, cli, lines, msg, sample_task, small_task
 
 
@@ -129,6 +130,24 @@ class PrettyCommandTests(SynchronousTestCase):
         )
         self.assertIn("  nested:\n    a:\n      0: 1\n      1:\n        b: x", blocks[1])
         self.assertIn("  reason: boom\n          second line", blocks[2])
+
+
+    def test_compact(self) -> None:
+        """
+        With C{--compact}, each message is one line, as
+        C{eliot-prettyprint --compact} writes it; control characters read
+        from the log are escaped.
+        """
+        data = lines(*small_task(), msg("T", [9], T0, message_type="app:\x1b[2J"))
+        status, out, err = cli(["pretty", "--compact"], data)
+        self.assertEqual((status, err), (0, ""))
+        theirs = run_python(["-c", "from eliot.prettyprint import _main; _main()", "--compact"],
+                            input=data.decode("utf-8"))
+        self.assertEqual(theirs.returncode, 0, theirs.stderr)
+        self.assertEqual(out, theirs.stdout)
+        self.assertEqual(len(out.splitlines()), len(small_task()) + 1)
+        key = cli(["pretty", "--compact"], lines(msg("T", [1], T0, **{"\x1b[2J": 1})))[1]
+        self.assertIn(" \\x1b[2J=1", key)
 
 
 class FilterCommandTests(SynchronousTestCase):

@@ -77,16 +77,17 @@ class OddValueTests(SynchronousTestCase):
 
     def test_oddStatusIsPlain(self) -> None:
         """
-        A message whose status or action type is not a string is placed as
-        an ordinary message.
+        A message whose status is not a string is placed as an ordinary
+        message; one whose action type is not a string is an action, as
+        eliot-tree reads it, its type given as JSON text.
         """
-        odd = [
-            msg("S", [1], 1.0, action_type="a", action_status={"a": 1}),
-            msg("T", [1], 1.0, action_type=["a"], action_status="started"),
-        ]
-        tasks = list(parse_messages(odd))
-        self.assertEqual([t.complete for t in tasks], [True, True])
-        self.assertEqual([t.root.children for t in tasks], [[odd[0]], [odd[1]]])
+        odd = msg("S", [1], 1.0, action_type="a", action_status={"a": 1})
+        [task] = parse_messages([odd])
+        self.assertEqual((task.complete, task.root.children), (True, [odd]))
+        started = msg("T", [1], 1.0, action_type=["a"], action_status="started")
+        [task] = parse_messages([started])
+        self.assertEqual((task.complete, task.root.start_message, task.root.action_type),
+                         (False, started, '["a"]'))
 
     def test_typeNamedLikeStatus(self) -> None:
         """

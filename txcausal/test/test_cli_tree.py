@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import tempfile
 from typing import List
 
 import orjson
@@ -16,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcausal._cli import main, render_lines
 from txcausal._cli._tree_text import TreeOptions
 from txcausal.parse import TaskFilter
+from txcausal.test._helpers import run_python
 from txcausal.test._reading import (
     T0,
     OpenPipe,
@@ -61,6 +63,45 @@ T
 
 """,
         )
+
+    def test_actionTypeNotText(self) -> None:
+        """
+        An action whose C{action_type} is not a string (a number, from a
+        program's constants) is one action, as eliot-tree draws it, its
+        type shown as JSON writes it.
+        """
+        data = lines(start("T", [1], T0, 5), end("T", [2], T0 + 1, 5))  # type: ignore[arg-type]
+        status, out, err = cli(["tree", "--no-color"], data)
+        self.assertEqual((status, err), (0, ""))
+        self.assertRegex(out, r"^T\n└── 5/1 ⇒ started [^\n]*\n    └── 5/2 ⇒ succeeded [^\n]*\n\n$")
+        with tempfile.NamedTemporaryFile(suffix=".log") as log:
+            log.write(data)
+            log.flush()
+            theirs = run_python(["-c", "import sys; from eliottree._cli import main; "
+                                 "sys.exit(main())", "--color=never", log.name])
+        self.assertEqual(theirs.returncode, 0, theirs.stderr)
+        self.assertEqual([line[:13] for line in out.splitlines()],
+                         [line[:13] for line in theirs.stdout.splitlines()])
+
+    def test_actionTypeNotTextHostile(self) -> None:
+        """
+        An C{action_type} that orjson cannot write (an integer past 64 bits,
+        also inside a list or a dict) or that is no type at all (C{null}) does
+        not crash C{tree}, C{stats} or C{export}: each reads the task whole.
+        """
+        for kind in (2**70, {"k": 2**70}, [1, "x"], None):
+            data = "".join(json.dumps(m) + "\n" for m in (
+                start("T", [1], T0, kind), end("T", [2], T0 + 1, kind))).encode("utf-8")  # type: ignore[arg-type]
+            status, out, err = cli(["tree", "--no-color"], data)
+            self.assertEqual((status, err), (0, ""), kind)
+            self.assertIn("/2 ⇒ succeeded", out, kind)
+            if kind is not None:
+                self.assertIn(json.dumps(kind, separators=(",", ":")), out)
+            for args in (["stats"], ["export", "--format", "otlp-json"]):
+                status, out, err = cli(args, data)
+                self.assertEqual(status, 0, (kind, args, err))
+                self.assertNotIn("error", err)
+                self.assertNotEqual(out, "", (kind, args))
 
     def test_longIntegers(self) -> None:
         """

@@ -10,8 +10,10 @@ import inspect
 import io
 import json
 import logging
+import pkgutil
 import re
 import warnings
+from datetime import date
 from functools import partial
 from typing import Any, Callable, Iterator, List, Set, Tuple
 
@@ -21,6 +23,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 import txcausal
 import txcausal.compat as compat
+import txcausal.json
 from txcausal import Action, MemoryLogger, TaskLevel, start_action, to_file
 from txcausal.testing import LoggedAction
 
@@ -346,6 +349,35 @@ class OldSpellingTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(json.loads(data.getvalue())["m"], {"cents": 5})
         self.assertEqual(len(texts), 2)
         self.assertTrue(all("json_default=" in text for text in texts), texts)
+        encoded, _ = warned(lambda: json.dumps({"day": date(2024, 5, 1), "m": Money()},
+                                               cls=compat.EliotJSONEncoder))
+        self.assertEqual(json.loads(encoded)["day"], "2024-05-01")
+        self.assertRegex(json.loads(encoded)["m"], "^<.*Money object at ")
+
+    def test_submodules(self) -> None:
+        """
+        Each public module of Eliot's package is an attribute of
+        C{txcausal.compat}, as of C{eliot}: txcausal's module of the same
+        name.  Another name is an L{AttributeError}.
+        """
+        theirs = {m.name for m in pkgutil.iter_modules(eliot.__path__)
+                  if not m.name.startswith("_") and m.name != "tests"}
+        self.assertEqual(compat.SUBMODULES, theirs)
+        for name in sorted(theirs):
+            self.assertIs(getattr(compat, name), importlib.import_module(f"txcausal.{name}"))
+        self.assertIs(compat.json.json_default, txcausal.json.json_default)
+        self.assertRaises(AttributeError, getattr, compat, "nosuchmodule")
+
+    def test_submodulesNotByDottedName(self) -> None:
+        """
+        C{from txcausal.compat import testing} works; the dotted name
+        C{txcausal.compat.testing} does not (a module, not a package), as
+        the quickstart's table says.
+        """
+        from txcausal.compat import testing
+
+        self.assertIs(testing, txcausal.testing)
+        self.assertRaises(ModuleNotFoundError, importlib.import_module, "txcausal.compat.testing")
 
     def test_issuperset(self) -> None:
         """

@@ -175,6 +175,25 @@ class ComparisonTests(SynchronousTestCase):
         comparison = self.compare(eliot, ours)
         self.assertEqual(comparison.unexplained, [])
         self.assertEqual(comparison.seen, {"dask tracing"})
+        attempts = [self._attempt(message) for message in ours]
+        self.assertNotEqual(attempts, ours)
+        comparison = self.compare(eliot, attempts)
+        self.assertEqual(comparison.unexplained, [])
+        self.assertEqual(comparison.seen, {"dask tracing"})
+
+    @staticmethod
+    def _attempt(message: Dict[str, Any]) -> Dict[str, Any]:
+        """
+        A message of a traced task as an attempt logs it, below the task's
+        position at index 7.
+        """
+        level = message["task_level"]
+        if len(level) < 2:
+            return message
+        moved = {**message, "task_level": [level[0], 7, *level[1:]]}
+        if level[1:] == [1]:
+            moved["attempt_of"] = f"/{level[0]}"
+        return moved
 
     def test_remoteTaskKept(self) -> None:
         """

@@ -12,14 +12,21 @@ import json
 import sys
 import types
 import warnings
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from datetime import time as dt_time
+from decimal import Decimal
+from enum import Enum
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Dict, List
+from uuid import UUID
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, MemoryLogger, log_message, to_file
+from txcausal._json import encoder_for
 from txcausal._writer import createMemoryWorker
 from txcausal.journald import JournaldDestination
 from txcausal.json import json_default
@@ -27,6 +34,24 @@ from txcausal.logwriter import ThreadedWriter
 from txcausal.twisted import TwistedDestination
 
 from ._helpers import ImmediateReactor, IsolatedOutputMixin
+
+
+class _Colour(Enum):
+    RED = "red"
+
+
+@dataclass
+class _Box:
+    content: Any
+
+
+class _Holder:
+    """
+    A value nothing but the tests' hooks knows, holding C{content}.
+    """
+
+    def __init__(self, content: Any) -> None:
+        self.content = content
 
 
 class Money:
@@ -88,12 +113,75 @@ class JSONDefaultTests(SynchronousTestCase):
         self.addCleanup(sys.modules.pop, "pydantic")
         self.assertEqual(json_default(BaseModel()), {"dumped": True})
 
-    def test_unknownRaises(self) -> None:
+    def test_asWritten(self) -> None:
         """
-        Anything else raises L{TypeError}, so that a user's default can
-        call it last.
+        Outside the encoder (the standard library's C{json.dumps}, say), it
+        turns every value into what txcausal's encoder writes for it:
+        datetimes, dates, times, UUIDs, enums and dataclasses as orjson
+        writes them, other values as their C{repr}.
         """
-        self.assertRaises(TypeError, json_default, Money(1))
+        values = [date(2024, 5, 1), datetime(2024, 5, 1, 12, 0, 0, 7),
+                  datetime(2024, 5, 1, tzinfo=timezone.utc), dt_time(1, 2, 3, 4),
+                  UUID(int=7), _Colour.RED, Decimal("1.5"), Money(1), _Box(Decimal("2"))]
+        written = [orjson.loads(encoder_for(None).encode({"v": v}).split(b"\n")[0])["v"]
+                   for v in values]
+        self.assertEqual([json.loads(json.dumps(v, default=json_default)) for v in values],
+                         written)
+        self.assertEqual(written[:7], ["2024-05-01", "2024-05-01T12:00:00.000007",
+                                       "2024-05-01T00:00:00+00:00", "01:02:03.000004",
+                                       "00000000-0000-0000-0000-000000000007", "red",
+                                       "Decimal('1.5')"])
+
+    def test_unknownReportedInEncoder(self) -> None:
+        """
+        Called last by a user's C{json_default=}, it gives the C{repr} of a
+        value nothing knows, which the encoder writes and reports.
+        """
+        out = io.BytesIO()
+        FileDestination(out, json_default=money_default)({"d": Decimal("1.5")})
+        line, report = [json.loads(line) for line in out.getvalue().splitlines()]
+        self.assertEqual(line, {"d": "Decimal('1.5')"})
+        self.assertEqual(report["message_type"], "txcausal:unencodable_values")
+        self.assertEqual(money_default(Decimal("1.5")), "Decimal('1.5')")
+
+
+    def test_knownTypesInHook(self) -> None:
+        """
+        A user's C{json_default=} calling it on a value it knows (a
+        datetime, a UUID) gets that value's JSON inside the encoder as
+        outside it, and nothing is reported.
+        """
+        def stamp_default(o: Any) -> Any:
+            if isinstance(o, _Holder):
+                return {"when": json_default(o.content[0]), "id": json_default(o.content[1])}
+            return json_default(o)
+
+        box = _Holder((datetime(2024, 1, 2, 3, 4, 5), UUID(int=7)))
+        out = io.BytesIO()
+        FileDestination(out, json_default=stamp_default)({"s": box})
+        written = [json.loads(line) for line in out.getvalue().splitlines()]
+        self.assertEqual(written, [{"s": {"when": "2024-01-02T03:04:05",
+                                          "id": "00000000-0000-0000-0000-000000000007"}}])
+        self.assertEqual(json.loads(json.dumps({"s": box}, default=stamp_default)), written[0])
+
+    def test_reentrant(self) -> None:
+        """
+        A user's C{json_default=} that encodes part of a value with the
+        standard library and C{default=json_default} gets, inside the
+        encoder, the text it gets outside: the C{repr} of what nothing
+        knows.
+        """
+        def text_default(o: Any) -> Any:
+            if isinstance(o, _Holder):
+                return {"text": json.dumps({"d": o.content}, default=json_default)}
+            raise TypeError
+
+        box = _Holder(Decimal("1.5"))
+        out = io.BytesIO()
+        FileDestination(out, json_default=text_default)({"b": box})
+        written = [json.loads(line) for line in out.getvalue().splitlines()]
+        self.assertEqual(written, [{"b": {"text": '{"d": "Decimal(\'1.5\')"}'}}])
+        self.assertEqual(text_default(box), written[0]["b"])
 
 
 class JSONDefaultArgumentTests(IsolatedOutputMixin, SynchronousTestCase):

@@ -6,6 +6,7 @@ L{Deferred} or a coroutine, and C{async def} functions.
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any, Coroutine, Dict, Generator, List
 
 from twisted.internet.defer import (
@@ -141,20 +142,33 @@ class MethodLogCallTests(CapturingMixin, SynchronousTestCase):
         self.assertFalse({"self", "cls"} & {k for m in starts for k in m})
         logger.validate()
 
-    def test_generatorRefused(self) -> None:
+    def test_generatorLoggedAsEliot(self) -> None:
         """
-        Generator functions, sync or async, are refused at decoration time:
-        their work happens after the call returns.
+        A generator function, sync or async, is logged as Eliot logs it,
+        with a warning at decoration: the action is the call, its result
+        the generator's C{repr}; the generator works as before.
         """
+        logger = self.capture()
 
-        def numbers() -> Generator[int, None, None]:
-            yield 1
+        def numbers(n: int) -> Generator[int, None, None]:
+            yield n
 
         async def stream() -> Any:
             yield 1
 
-        self.assertRaises(TypeError, log_call, numbers)
-        self.assertRaises(TypeError, log_call(action_type="x"), stream)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            logged = log_call(numbers)
+            streaming = log_call(action_type="x", include_result=False)(stream)
+        self.assertEqual([(w.category, w.filename) for w in caught], [(UserWarning, __file__)] * 2)
+        self.assertIn("log_call on generator function", str(caught[0].message))
+        self.assertEqual(list(logged(4)), [4])
+        self.assertEqual(type(streaming()).__name__, "async_generator")
+        start, end = logger.messages[:2]
+        self.assertEqual((start["n"], start["action_status"]), (4, "started"))
+        self.assertRegex(end["result"], r"^<generator object .*numbers at 0x")
+        self.assertNotIn("result", logger.messages[-1])
+        logger.validate()
 
 
 class DeferredLogCallTests(CapturingMixin, SynchronousTestCase):

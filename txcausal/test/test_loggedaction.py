@@ -88,6 +88,23 @@ class LoggedActionTests(SynchronousTestCase, CapturingMixin):
         self.assertEqual(action.children[:2], checks)
         self.assertIsInstance(action.children[2], LoggedAction)
 
+    def test_fromMessagesEmptyLevel(self) -> None:
+        """
+        L{LoggedAction.from_messages} takes an empty level, as Eliot's
+        C{fromMessages} does, for the task's top action.
+        """
+        from eliot.testing import LoggedAction as EliotLoggedAction
+
+        logger = self.capture()
+        _search(["a"], "k")
+        uuid = logger.messages[0]["task_uuid"]
+        ours = LoggedAction.from_messages(uuid, [], logger.messages)
+        theirs = EliotLoggedAction.fromMessages(uuid, [], logger.messages)
+        self.assertEqual((ours.start_message, ours.end_message),
+                         (theirs.startMessage, theirs.endMessage))
+        self.assertEqual(len(ours.children), len(theirs.children))
+        self.assertEqual(ours, LoggedAction.from_messages(uuid, [1], logger.messages))
+
     def test_descendantsAndTypeTree(self) -> None:
         """
         C{descendants} walks the whole subtree depth first; C{type_tree}

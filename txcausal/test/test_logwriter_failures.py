@@ -114,8 +114,8 @@ class ThreadedWriterFailureTests(WriterHarness, SynchronousTestCase):
         self.addCleanup(remove_destination, writer)
         writer.stopThreading()
         self.assertRaises(KeyboardInterrupt, destinations.send, numbered_message(2))
-        self.assertEqual([m.get("n") for m in messages], [None, 2])
-        self.assertEqual(messages[0]["exception"], "builtins.KeyboardInterrupt")
+        self.assertEqual([m.get("n") for m in messages], [2, None])
+        self.assertEqual(messages[1]["exception"], "builtins.KeyboardInterrupt")
         self.assertEqual(writer.dropped, 1)
 
     def test_persistentFailureReportedOnce(self) -> None:

@@ -144,8 +144,8 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
             destinations.add(broken, messages.append)
             Logger(destinations).write({"message_type": "m"})
             self.assertEqual([m["message_type"] for m in messages],
-                             ["eliot:destination_failure", "m"])
-            self.assertEqual(messages[0]["exception"], exception_name(error))
+                             ["m", "eliot:destination_failure"])
+            self.assertEqual(messages[1]["exception"], exception_name(error))
 
     def test_keyboardInterruptAfterTheOthers(self) -> None:
         """
@@ -163,8 +163,8 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         destinations.add(interrupted, messages.append)
         self.assertRaises(KeyboardInterrupt, Logger(destinations).write, {"message_type": "m"})
         self.assertEqual([m["message_type"] for m in messages],
-                         ["eliot:destination_failure", "m"])
-        self.assertEqual(messages[0]["exception"], "builtins.KeyboardInterrupt")
+                         ["m", "eliot:destination_failure"])
+        self.assertEqual(messages[1]["exception"], "builtins.KeyboardInterrupt")
 
     def test_firstKeyboardInterruptReraised(self) -> None:
         """
@@ -187,8 +187,8 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
             destinations.send({"message_type": "m"})
         self.assertIs(caught.exception, interrupts[0])
         self.assertEqual([(m["message_type"], m.get("reason")) for m in messages],
-                         [("eliot:destination_failure", "first"),
-                          ("eliot:destination_failure", "second"), ("m", None)])
+                         [("m", None), ("eliot:destination_failure", "first"),
+                          ("eliot:destination_failure", "second")])
 
     def test_firstKeyboardInterruptReraisedAmongFiles(self) -> None:
         """
@@ -213,7 +213,7 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         with self.assertRaises(KeyboardInterrupt) as caught:
             destinations.send({"message_type": "m"})
         self.assertIs(caught.exception, interrupts[0])
-        self.assertEqual([m.get("reason") for m in messages], ["first", "second", None])
+        self.assertEqual([m.get("reason") for m in messages], [None, "first", "second"])
 
     def test_keyboardInterruptWhileReporting(self) -> None:
         """
@@ -235,7 +235,7 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
         destinations = Destinations()
         destinations.add(broken, interruptedByReport)
         self.assertRaises(KeyboardInterrupt, destinations.send, {"message_type": "m"})
-        self.assertEqual(seen, ["broken", "eliot:destination_failure", "m"])
+        self.assertEqual(seen, ["broken", "m", "eliot:destination_failure"])
 
     def test_notCallableRefused(self) -> None:
         """

@@ -86,6 +86,11 @@ class DecoratedTests(SynchronousTestCase):
     def test_decorated(self, logger):
         with start_action(action_type="inner:decorated"):
             boom()
+
+    @capture_logging(None)
+    def test_decoratedFlushInCleanup(self, logger):
+        self.addCleanup(logger.flush_tracebacks, ValueError)
+        boom()
 '''
 
 _OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR) \S+?::(?:\w+::)?(\w+)", re.M)
@@ -151,6 +156,7 @@ class PytestPluginTests(SynchronousTestCase):
             "test_ensureDeferredPasses": "PASSED",
             "test_ensureDeferredThread": "FAILED",
             "test_decorated": "FAILED",
+            "test_decoratedFlushInCleanup": "PASSED",
             "test_parsePort": "PASSED",
             "test_badLineIsLogged": "PASSED",
             "test_later": "PASSED",
@@ -206,7 +212,7 @@ class PytestPluginTests(SynchronousTestCase):
     def test_decoratorUnderPytest(self) -> None:
         """
         L{txcausal.testing.capture_logging} also works in a trial test case
-        run by pytest.
+        run by pytest, its checks running after the test's cleanups.
         """
         report = _report_for(_inner_pytest()[1], "test_decorated")
         self.assertIn("`-- inner:decorated/1 => started", report)

@@ -208,3 +208,41 @@ class GlobalFieldsTests(IsolatedOutputMixin, SynchronousTestCase):
         _output.Logger(destinations).write({})
         self.assertEqual([f.lines() for f in files], [[{"process": "api"}]] * 2)
         self.assertEqual(got, [{"process": "api"}])
+
+
+class FailureOrderTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    A destination's failure is reported to the others after the message it
+    is about, as Eliot 1.18 does.
+    """
+
+    def test_reportAfterMessage(self) -> None:
+        """
+        With a failing destination before a file and a function, both get
+        the message, then the report, in the order Eliot's destinations
+        get them.
+        """
+        import eliot
+
+        def broken(message: Dict[str, Any]) -> None:
+            raise RuntimeError("down")
+
+        theirs: List[str] = []
+
+        def recorder(message: Dict[str, Any]) -> None:
+            theirs.append(message["message_type"])
+
+        eliot.add_destinations(broken, recorder)
+        try:
+            eliot.log_message(message_type="app:one")
+        finally:
+            eliot.remove_destination(broken)
+            eliot.remove_destination(recorder)
+        self.isolate()
+        lines = Lines()
+        ours: List[str] = []
+        _output.add_destinations(broken, lines, lambda m: ours.append(m["message_type"]))
+        log_message(message_type="app:one")
+        self.assertEqual(theirs, ["app:one", "eliot:destination_failure"])
+        self.assertEqual(ours, theirs)
+        self.assertEqual([m["message_type"] for m in lines.lines()], theirs)

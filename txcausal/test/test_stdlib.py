@@ -5,6 +5,7 @@ Tests for L{txcausal.stdlib}.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -56,3 +57,55 @@ class CausalHandlerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCas
         messages = self.collect()
         self.logger.warning("%d", "x")
         self.assertIn("'%d'", messages[0]["message"])
+
+    def test_argumentsWithoutRepr(self) -> None:
+        """
+        A record whose arguments neither fit its format nor have a working
+        C{repr} is still logged, with a placeholder for them, and nothing
+        reaches the caller of the C{logging} call.
+        """
+        messages = self.collect()
+        self.logger.error("%d items", _Broken())
+        self.assertEqual(messages[0]["message_type"], "eliot:stdlib")
+        self.assertIn("'%d items'", messages[0]["message"])
+        self.assertIn("unrepresentable", messages[0]["message"])
+
+    def test_placeholderPerArgument(self) -> None:
+        """
+        Only the argument whose C{repr} fails gets a placeholder: the
+        others are logged with their C{repr}.
+        """
+        messages = self.collect()
+        self.logger.error("%d %s", _Broken(), "kept")
+        self.assertEqual(messages[0]["message"],
+                         "'%d %s' % (<unrepresentable _Broken: RuntimeError>, 'kept')")
+
+    def test_failureReported(self) -> None:
+        """
+        A record whose traceback cannot be bridged (here, an C{exc_info}
+        whose exception is not one) raises nothing into the caller: its
+        message is logged, and the lost traceback is reported in a
+        C{txcausal:messages_dropped} message naming the exception and the
+        record.
+        """
+        messages = self.collect()
+        notAnException: Any = (None, "not an exception", None)
+        self.logger.error("lost", exc_info=notAnException)
+        report = messages[-1]
+        self.assertEqual([m["message"] for m in messages[:-1]], ["lost"])
+        self.assertEqual((report["message_type"], report["count"], report["reason"]),
+                         ("txcausal:messages_dropped", 1,
+                          "the traceback of a logging record could not be bridged"))
+        self.assertIn("Error", report["exception"])
+        self.assertIn("LogRecord", report["record"])
+
+
+class _Broken:
+    """
+    A value whose C{repr} and C{str} raise.
+    """
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr broken")
+
+    __str__ = __repr__

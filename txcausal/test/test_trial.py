@@ -35,13 +35,23 @@ class IsTrialProgramTests(SynchronousTestCase):
                       "/venv/lib/python3.11/site-packages/twisted/trial/_dist/workertrial.py"]:
             self.assertTrue(isTrialProgram(argv0), argv0)
 
+    def test_versionedScript(self) -> None:
+        """
+        The script under a name with Python's version, as distributions
+        install it (Debian's C{trial3}; C{trial-3.11}), is trial too.
+        """
+        for argv0 in ["/usr/bin/trial3", "trial3", "/usr/bin/trial-3", "/usr/bin/trial3.11",
+                      "/usr/bin/trial-3.11", r"C:\Python\Scripts\trial3.exe"]:
+            self.assertTrue(isTrialProgram(argv0), argv0)
+
     def test_notTrial(self) -> None:
         """
         pytest, Python's own C{-c}, a server, and look-alikes are not trial.
         """
         for argv0 in ["/venv/bin/pytest", "/venv/lib/site-packages/pytest/__main__.py", "-c",
                       "", "/venv/bin/twistd", "/srv/app/__main__.py", "/srv/trial.py",
-                      "/srv/mytrial", "/srv/trial/__main__.py"]:
+                      "/srv/mytrial", "/srv/trial/__main__.py", "/srv/trial3.py",
+                      "/srv/trials", "/srv/trial-x", "/srv/trial3.", "/srv/mytrial3"]:
             self.assertFalse(isTrialProgram(argv0), argv0)
 
 

@@ -4,6 +4,7 @@ Tests for L{txcausal._twistedlog}: the twisted.logger bridge, both ways.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, List
 
 import orjson
@@ -20,7 +21,14 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from txcausal import IDestination, log_message, start_action
+from txcausal import (
+    IDestination,
+    ILogger,
+    log_message,
+    register_exception_extractor,
+    start_action,
+    write_traceback,
+)
 from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._twistedlog import (
     BRIDGED_EVENT_FORMAT,
@@ -28,13 +36,21 @@ from txcausal._twistedlog import (
     TWISTED_LOG_MESSAGE_TYPE,
     CausalLogObserver,
     TwistedDestination,
+    _MarkingLogger,
+    _Marks,
 )
-from txcausal._wire import MESSAGES_DROPPED
+from txcausal._wire import DESTINATION_FAILURE, MESSAGES_DROPPED
 from txcausal.test._helpers import CapturingMixin
 
 
 class _Boom(Exception):
     pass
+
+
+class _Lookalike(Exception):
+    """
+    An exception whose extractor gives the fields of a bridged event.
+    """
 
 
 def _routeTo(case: SynchronousTestCase, *destinations: Any) -> None:
@@ -288,3 +304,109 @@ class BothDirectionsTests(SynchronousTestCase):
         TwistedLogger(namespace="app", observer=self.publisher).info("hi")
         self.assertEqual([m["message"] for m in self.messages], ["hi"])
         self.assertEqual([formatEvent(e) for e in self.events], ["hi"])
+
+    def test_destinationFailureWhileBridgingReachesTwisted(self) -> None:
+        """
+        When a destination fails on a message bridged from a Twisted event,
+        the C{eliot:destination_failure} report reaches Twisted's observers
+        (only the bridged message itself is not sent back).
+        """
+
+        def broken(message: Dict[str, Any]) -> None:
+            raise _Boom("disk gone")
+
+        _routeTo(self, self.messages.append, TwistedDestination(self.publisher), broken)
+        TwistedLogger(namespace="app", observer=self.publisher).info("hi")
+        self.assertEqual([m["message_type"] for m in self.messages],
+                         [TWISTED_LOG_MESSAGE_TYPE, DESTINATION_FAILURE])
+        reports = [orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events
+                   if BRIDGED_EVENT_KEY in e]
+        self.assertEqual([r["message_type"] for r in reports], [DESTINATION_FAILURE])
+        self.assertEqual(len(self.events), 2)
+
+    def test_bridgedMessageFromAnotherThreadNotSentBack(self) -> None:
+        """
+        The messages L{CausalLogObserver} writes, given to
+        L{TwistedDestination} from another thread (a C{ThreadedWriter}'s),
+        as a snapshot of their JSON, are not emitted back into Twisted:
+        neither an event's message nor a failure's traceback.
+        """
+        written: List[Dict[str, Any]] = []
+        _routeTo(self, written.append)
+        twisted = TwistedLogger(namespace="app", observer=self.publisher)
+        twisted.info("hi")
+        twisted.failure("failed", Failure(_Boom("no")))
+        self.assertEqual([m["message_type"] for m in written],
+                         [TWISTED_LOG_MESSAGE_TYPE, "eliot:traceback"])
+        before = len(self.events)
+        destination = TwistedDestination(self.publisher)
+
+        def writeSnapshots() -> None:
+            for message in written:
+                destination(orjson.loads(orjson.dumps(message)))
+
+        thread = threading.Thread(target=writeSnapshots)
+        thread.start()
+        thread.join()
+        self.assertEqual(len(self.events), before)
+
+    def test_tracebackOfOwnNotSkipped(self) -> None:
+        """
+        The application's own tracebacks still go to Twisted.
+        """
+        try:
+            raise _Boom("mine")
+        except _Boom:
+            write_traceback()
+        [event] = self.events
+        self.assertEqual(orjson.loads(event[BRIDGED_EVENT_KEY])["message_type"],
+                         "eliot:traceback")
+
+    def test_ownLookalikesSentToTwisted(self) -> None:
+        """
+        The application's own messages that merely look bridged reach
+        Twisted: a C{twisted:log} message it logs itself, and a traceback
+        whose exception extractor gives C{log_namespace} and C{log_system}.
+        """
+        log_message(TWISTED_LOG_MESSAGE_TYPE, message="relayed")
+        register_exception_extractor(
+            _Lookalike, lambda e: {"log_namespace": "svc", "log_system": "svc-7"})
+        try:
+            raise _Lookalike("mine")
+        except _Lookalike:
+            write_traceback()
+        sent = [orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events]
+        self.assertEqual([(m["message_type"], m.get("log_system")) for m in sent],
+                         [(TWISTED_LOG_MESSAGE_TYPE, None), ("eliot:traceback", "svc-7")])
+        self.assertEqual(len(self.messages), 2)
+
+
+class MarksTests(SynchronousTestCase):
+    """
+    L{_Marks}, the positions of the messages L{CausalLogObserver} wrote.
+    """
+
+    def test_boundedOldestForgotten(self) -> None:
+        """
+        Past its size, the oldest position is forgotten; a copy of a marked
+        message is held; a message of another type, or with a level that
+        cannot be hashed, is not.
+        """
+        marks = _Marks(size=2)
+        messages = [{"message_type": TWISTED_LOG_MESSAGE_TYPE, "task_uuid": "u",
+                     "task_level": [i]} for i in range(3)]
+        for message in messages:
+            marks.add(message)
+        self.assertEqual([marks.holds(orjson.loads(orjson.dumps(m))) for m in messages],
+                         [False, True, True])
+        self.assertFalse(marks.holds({"message_type": "app:x", "task_uuid": "u",
+                                      "task_level": [2]}))
+        self.assertFalse(marks.holds({"message_type": TWISTED_LOG_MESSAGE_TYPE,
+                                      "task_uuid": "u", "task_level": [{}]}))
+
+    def test_markingLoggerInterface(self) -> None:
+        """
+        L{_MarkingLogger} provides L{ILogger}.
+        """
+        self.assertTrue(verifyObject(ILogger, _MarkingLogger(Logger(Destinations()))))
+

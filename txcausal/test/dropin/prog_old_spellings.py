@@ -11,6 +11,7 @@ import sys
 import unittest
 import warnings
 
+import eliot
 from eliot import (
     Action,
     ActionType,
@@ -83,3 +84,5 @@ result = unittest.TestResult()
 unittest.defaultTestLoader.loadTestsFromTestCase(OldSpellingTests).run(result)
 print("tests:", result.testsRun, "run,", [str(e[1]).splitlines()[-1]
                                            for e in result.failures + result.errors])
+# Eliot's modules, reached from the package.
+print("modules:", eliot.json.json_default({1}), eliot.testing.LoggedAction is LoggedAction)

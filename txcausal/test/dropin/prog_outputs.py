@@ -5,6 +5,8 @@ destination are kept for it; add_destinations, to_file and FileDestination
 json_default for one's own types.
 """
 
+import datetime
+import decimal
 import json
 import sys
 
@@ -53,3 +55,6 @@ log_message(message_type="app:after_remove", n=2)
 remove_destination(stdout)
 log_message(message_type="app:last", n=3)
 print(json.dumps(seen))
+# A destination of one's own, encoding with the standard library and json_default.
+print(json.dumps({"day": datetime.date(2024, 5, 1), "at": datetime.datetime(2024, 5, 1, 12, 0, 7),
+                  "price": decimal.Decimal("1.5"), "other": Money}, default=json_default))

@@ -137,6 +137,23 @@ class LoggingTests(unittest.TestCase):
         with start_action(action_type="app:a", value=object()):
             pass
 
+    @capture_logging(None)
+    def test_flushInCleanup(self, logger):
+        self.addCleanup(logger.flush_tracebacks, KeyError)
+        try:
+            {}["k"]
+        except KeyError:
+            write_traceback()
+
+    @capture_logging(assertHasMessage, LOG_CHECK, {"server": "stopping"})
+    def test_loggedByCleanup(self, logger):
+        self.addCleanup(lambda: LOG_CHECK(server="stopping").write())
+
+    @capture_logging(lambda self, logger: dump("after failure", logger))
+    def test_assertionAfterFailure(self, logger):
+        LOG_CHECK(server="failing").write()
+        self.fail("the body")
+
     def test_swapLogger(self):
         logger = MemoryLogger()
         previous = swap_logger(logger)
