@@ -19,7 +19,7 @@ import json
 import traceback
 from datetime import datetime
 from pathlib import PosixPath, PurePosixPath, PureWindowsPath, WindowsPath
-from typing import Any, Dict, FrozenSet, List
+from typing import Any, Dict, FrozenSet, List, Optional
 
 import orjson
 
@@ -100,6 +100,26 @@ _NINETEEN_DIGITS = b"0" * 19
 #: What comes before a run of digits that is no such integer: the point of
 #: a fraction, or the part of the run already looked at.
 _NOT_INTEGER = (b".", b"0")
+
+
+def type_as_text(action_type: Any) -> Optional[str]:
+    """
+    @return: An action type as text: itself, or the JSON text of one that
+        is not a string (C{None} for none).  What orjson refuses without
+        asking C{default} (integers past 64 bits, keys that are not
+        strings) is written by the standard library, and failing that as
+        its C{repr}.
+    """
+    if action_type is None or action_type.__class__ is str:
+        return action_type
+    try:
+        return orjson.dumps(action_type, default=repr).decode("utf-8")
+    except TypeError:
+        pass
+    try:
+        return json.dumps(action_type, default=repr, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return repr(action_type)
 
 
 def decode_json(text: bytes) -> Any:
@@ -338,6 +358,7 @@ __all__ = [
     "JSONDefault",
     "FAST_OPTIONS",
     "NULL",
+    "type_as_text",
     "JSONLineEncoder",
     "DEFAULT_ENCODER",
     "encoder_for",

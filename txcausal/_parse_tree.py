@@ -18,12 +18,11 @@ the action it is in.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
 
-import orjson
 from attrs import define, field, frozen
 
+from ._json import type_as_text
 from ._tasklevel import LevelRuns
 from ._wire import (
     ACTION_STATUS_FIELD,
@@ -46,26 +45,6 @@ Child = Union[Message, "WrittenAction"]
 
 _FINISHED = frozenset([SUCCEEDED_STATUS, FAILED_STATUS])
 _NOTHING: FrozenSet[int] = frozenset()
-
-
-def _as_text(action_type: Any) -> Optional[str]:
-    """
-    @return: An action type as text: itself, or the JSON text of one that
-        is not a string (C{None} for none).  What orjson refuses without
-        asking C{default} (integers past 64 bits, keys that are not
-        strings) is written by the standard library, and failing that as
-        its C{repr}.
-    """
-    if action_type is None or action_type.__class__ is str:
-        return action_type
-    try:
-        return orjson.dumps(action_type, default=repr).decode("utf-8")
-    except TypeError:
-        pass
-    try:
-        return json.dumps(action_type, default=repr, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError):
-        return repr(action_type)
 
 
 @define(eq=False)
@@ -104,7 +83,7 @@ class WrittenAction:
         """
         for message in (self.start_message, self.end_message):
             if message is not None:
-                return _as_text(message[ACTION_TYPE_FIELD])
+                return type_as_text(message[ACTION_TYPE_FIELD])
         return None
 
     @property
