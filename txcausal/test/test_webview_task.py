@@ -328,7 +328,8 @@ class StopPassedTests(ViewTestCase):
             def __call__(self, uuid: str, **kwargs: Any) -> None:
                 pass
 
-        self.assertRaises(TypeError, inspect.signature, Unreadable())
+        # TypeError, or on Python 3.13 ValueError (the text is parsed).
+        self.assertRaises((TypeError, ValueError), inspect.signature, Unreadable())
         self.assertTrue(takes_stop(Unreadable()))
 
     def test_decoratorNarrowing(self) -> None:
