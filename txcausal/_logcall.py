@@ -78,7 +78,7 @@ def log_call(
             f"log_call on generator function {f.__qualname__} logs only the call that makes "
             "the generator, as Eliot does: its work happens later, outside the action; "
             "use start_action inside it to log that", stacklevel=2)
-        return cast(_F, _generator_wrapper(f, name, arguments, include_result))
+        return cast(_F, _wrapper(f, name, arguments, include_result, _finish_generator))
     if inspect.iscoroutinefunction(f):
         return cast(_F, _async_wrapper(f, name, arguments, include_result))
     return cast(_F, _wrapper(f, name, arguments, include_result))
@@ -119,11 +119,15 @@ def _arguments_logger(f: Callable[..., Any], include_args: Optional[Iterable[str
     return arguments
 
 
-def _wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
-             include_result: bool) -> Callable[..., Any]:
+def _wrapper(f: Callable[..., Any], name: str, arguments: _Arguments, include_result: bool,
+             finish: Optional[Callable[[Action, Any, bool], Any]] = None) -> Callable[..., Any]:
     """
     Wrap a plain function (which may return a Deferred or a coroutine).
+
+    @param finish: Finishes the action with the call's result, and gives
+        what the call returns; default: L{_finish_with}.
     """
+    finish_with = _finish_with if finish is None else finish
 
     # The wrapper refers only to what pickle can import (current_action,
     # not the ContextVar): Dask pickles functions of __main__ by value.
@@ -136,34 +140,21 @@ def _wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
         except BaseException as e:
             action.finish(e)
             raise
-        return _finish_with(action, result, include_result)
+        return finish_with(action, result, include_result)
 
     return logging_wrapper
 
 
-def _generator_wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,
-                       include_result: bool) -> Callable[..., Any]:
+def _finish_generator(action: Action, generator: Any, include_result: bool) -> Any:
     """
-    Wrap a generator function as Eliot does: the action is the call; its
-    result, the generator's C{repr} (as the encoder would write it, without
-    reporting it as a value JSON cannot encode).
+    Finish the action of a call of a generator function as Eliot does: the
+    action is the call; its result, the generator's C{repr} (as the encoder
+    would write it, without reporting it as a value JSON cannot encode).
     """
-
-    @wraps(f)
-    def generator_logging_wrapper(*args: Any, **kwargs: Any) -> Any:
-        action = _begin(current_action(), None, name, arguments(args, kwargs), None)
-        try:
-            with action.context():
-                generator = f(*args, **kwargs)
-        except BaseException as e:
-            action.finish(e)
-            raise
-        if include_result:
-            action.add_success_fields(result=safe_repr(generator))
-        action.finish()
-        return generator
-
-    return generator_logging_wrapper
+    if include_result:
+        action.add_success_fields(result=safe_repr(generator))
+    action.finish()
+    return generator
 
 
 def _async_wrapper(f: Callable[..., Any], name: str, arguments: _Arguments,

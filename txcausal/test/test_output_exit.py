@@ -53,6 +53,16 @@ class FinishTests(SynchronousTestCase):
         self.assertEqual(destinations.dropped, 5)
         self.assertEqual(written, [])
 
+    def assertLaterReportedAtOnce(self, destinations: Destinations, stream: io.StringIO) -> None:
+        """
+        A message logged now, with no destination left after the exit's
+        report, is counted and reported on C{stream} at once.
+        """
+        destinations.send({"message_type": "app:later"})
+        [report] = _reports(stream.getvalue())
+        self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
+        self.assertEqual(destinations.dropped, 1)
+
     def test_afterExitReportedAtOnce(self) -> None:
         """
         A message logged once the exit's report was written (by a later
@@ -64,10 +74,7 @@ class FinishTests(SynchronousTestCase):
         destinations.remove(print)
         stream = io.StringIO()
         destinations.finish(stream)
-        destinations.send({"message_type": "app:later"})
-        [report] = _reports(stream.getvalue())
-        self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
-        self.assertEqual(destinations.dropped, 1)
+        self.assertLaterReportedAtOnce(destinations, stream)
 
     def test_removedAfterExitReportedAtOnce(self) -> None:
         """
@@ -80,10 +87,7 @@ class FinishTests(SynchronousTestCase):
         stream = io.StringIO()
         destinations.finish(stream)
         destinations.remove(print)
-        destinations.send({"message_type": "app:later"})
-        [report] = _reports(stream.getvalue())
-        self.assertEqual((report["count"], report["reason"]), (1, AFTER_LAST_REMOVED))
-        self.assertEqual(destinations.dropped, 1)
+        self.assertLaterReportedAtOnce(destinations, stream)
 
     def test_afterForkInChildForgetsKept(self) -> None:
         """
