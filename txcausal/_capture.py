@@ -298,16 +298,32 @@ def _decorate(assertion: Assertion, args: Tuple[Any, ...], kwargs: Dict[str, Any
                 __tracebackhide__ = True
                 return await start(self, a, kw)
 
-            return async_wrapper
+            return _without_logger(async_wrapper, method)
 
         @wraps(method)
         def wrapper(self: Any, *a: Any, **kw: Any) -> Any:
             __tracebackhide__ = True
             return start(self, a, kw)
 
-        return wrapper
+        return _without_logger(wrapper, method)
 
     return decorator
+
+
+def _without_logger(wrapper: Callable[..., Any], method: Callable[..., Any]) -> Callable[..., Any]:
+    """
+    Give C{wrapper} the signature of C{method} without its C{logger}
+    parameter, which the wrapper supplies: pytest passes fixtures by the
+    names in a test's signature, so it would look for a C{logger} fixture
+    on a method of a plain test class.
+    """
+    try:
+        signature = inspect.signature(method)
+    except (TypeError, ValueError):
+        return wrapper
+    parameters = [p for name, p in signature.parameters.items() if name != "logger"]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _swap(logger: MemoryLogger) -> Callable[[], None]:

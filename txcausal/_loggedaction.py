@@ -235,10 +235,11 @@ class _Index:
 
 def _asserter(testcase: Any) -> Any:
     """
-    @return: C{testcase}, or, for C{None} (pytest tests have no test case),
-        a plain C{unittest.TestCase} whose C{assert*} methods raise C{AssertionError}.
+    @return: C{testcase}, or, for C{None} or an instance of a plain pytest
+        test class (neither has C{unittest}'s assertions), a plain
+        C{unittest.TestCase} whose C{assert*} methods raise C{AssertionError}.
     """
-    if testcase is not None:
+    if hasattr(testcase, "assertEqual") and hasattr(testcase, "assertTrue"):
         return testcase
     plain = TestCase()
     plain.maxDiff = None

@@ -27,8 +27,8 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SynchronousTestCase
-from txcausal import MessageType, fields, log_message, start_action, write_traceback
-from txcausal.testing import capture_logging
+from txcausal import Message, MessageType, fields, log_message, start_action, write_traceback
+from txcausal.testing import assertHasMessage, capture_logging, validate_logging
 
 def boom():
     try:
@@ -91,6 +91,29 @@ class DecoratedTests(SynchronousTestCase):
     def test_decoratedFlushInCleanup(self, logger):
         self.addCleanup(logger.flush_tracebacks, ValueError)
         boom()
+
+class TestPlainClass:
+    @capture_logging(assertHasMessage, "inner:plain", {"n": 1})
+    def test_plainCaptures(self, logger):
+        log_message("inner:plain", n=1)
+
+    @capture_logging(assertHasMessage, "inner:missing")
+    def test_plainAssertion(self, logger):
+        log_message("inner:plain")
+
+    @capture_logging(None)
+    def test_plainFixtures(self, tmp_path, logger, causal_logger):
+        log_message("inner:fixtures")
+        assert tmp_path.is_dir() and len(logger.messages) == 1 and not causal_logger.messages
+
+    @validate_logging(None)
+    def test_plainValidates(self, logger):
+        Message.new(message_type="inner:bad", n=object()).write(logger)
+
+    @capture_logging(None)
+    def test_plainTraceback(self, logger):
+        with start_action(action_type="inner:plainTraceback"):
+            boom()
 '''
 
 _OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR) \S+?::(?:\w+::)?(\w+)", re.M)
@@ -157,6 +180,11 @@ class PytestPluginTests(SynchronousTestCase):
             "test_ensureDeferredThread": "FAILED",
             "test_decorated": "FAILED",
             "test_decoratedFlushInCleanup": "PASSED",
+            "test_plainCaptures": "PASSED",
+            "test_plainAssertion": "FAILED",
+            "test_plainFixtures": "PASSED",
+            "test_plainValidates": "FAILED",
+            "test_plainTraceback": "FAILED",
             "test_parsePort": "PASSED",
             "test_badLineIsLogged": "PASSED",
             "test_later": "PASSED",
@@ -216,6 +244,26 @@ class PytestPluginTests(SynchronousTestCase):
         """
         report = _report_for(_inner_pytest()[1], "test_decorated")
         self.assertIn("`-- inner:decorated/1 => started", report)
+
+    def test_decoratorOnPlainClass(self) -> None:
+        """
+        L{txcausal.testing.capture_logging} and
+        L{txcausal.testing.validate_logging} work on a method of a plain
+        pytest class: C{logger} is not taken for a fixture, the method's
+        fixtures (the plugin's too) are passed, and the checks run when the
+        method returns, failing it with the tree.  The assertion helpers,
+        given the plain instance, raise plain assertion failures.
+        """
+        output = _inner_pytest()[1]
+        self.assertNotIn("fixture 'logger' not found", output)
+        report = _report_for(output, "test_plainAssertion")
+        self.assertIn("No message of type 'inner:missing' was logged", report)
+        self.assertIn("`-- inner:plain/1 ", report)
+        report = _report_for(output, "test_plainTraceback")
+        self.assertIn("1 unexpected traceback(s) logged", report)
+        self.assertIn("`-- inner:plainTraceback/1 => started", report)
+        report = _report_for(output, "test_plainValidates")
+        self.assertIn("Logged messages are invalid: TypeError", report)
 
     def test_importIsCheap(self) -> None:
         """
