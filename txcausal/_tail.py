@@ -32,10 +32,11 @@ in its file is known (see L{txcausal._stream_state}).
     file: lost, as with any C{copytruncate}, and the report says so);
     without one, that lines may have been missed is reported.
   - A file that does not exist yet is looked for at each look.
-  - A last line without its newline is read once the file stops growing if
-    it is a whole JSON object (in a decompressed copy, only at the copy's
-    end: the thread may be writing it); a line a writer is still writing
-    is waited for.
+  - A last line without its newline is read once the file stops growing
+    (a look finds it idle) if it is a whole JSON object (in a decompressed
+    copy, only at the copy's end: the thread may be writing it); a line a
+    writer is still writing is waited for.  A newline that comes after a
+    line so read is that line's, not a blank line.
   - Compressed files and standard input are copied, decompressed, by a
     thread, to an unnamed temporary file, which is read like any other;
     the files newer than a compressed one wait until its copy is done.  A
@@ -273,8 +274,7 @@ class FileFollower(NameFollower):
             if not data:
                 ended = True
                 break
-            start = generation.line_end
-            lines = generation.feed(data)
+            start, lines = generation.feed(data)
             total += len(data)
             if lines:
                 pieces.append(Piece(generation, start, lines))
@@ -300,14 +300,17 @@ class FileFollower(NameFollower):
         spill = generation.spill
         if done and spill is not None:
             self._copy_failed(spill, at_name)
-        # A copy's last line waits for its newline, or the copy's end: the
-        # thread may be writing it (its newline would come as an empty line).
-        whole = spill is None and whole_json(splitter.pending())
+        # A last line waits for its newline: in a copy, or the copy's end
+        # (the thread may be writing it); in a file, if a whole JSON object,
+        # until a look finds the file idle (its writer may be between the
+        # line and its newline, written apart; a newline that still comes
+        # is the line's, see Generation.take_last).
+        whole = spill is None and generation.idle > 0 and whole_json(splitter.pending())
         if done and not whole and spill is not None and spill.inside:
             self._cut(generation, spill)
         elif done or whole:
             start = generation.line_end
-            last = splitter.finish()
+            last = generation.take_last()
             if last:
                 pieces.append(Piece(generation, start, last))
         if generation.idle:

@@ -62,6 +62,8 @@ class Generation:
     @ivar undecided: Whether it is still to be told compressed or not (it
         had too few bytes for that when opened): nothing is read of it
         meanwhile.
+    @ivar newline_owed: Whether its last line was taken without its
+        newline (see L{take_last}).
     @ivar stat: Reads the status of its descriptor.
     """
 
@@ -78,6 +80,7 @@ class Generation:
     mark: bytes = b""
     closed_as: Optional[Fingerprint] = None
     undecided: bool = False
+    newline_owed: bool = False
     stat: Stat = os.stat
     _lock: threading.Lock = field(factory=threading.Lock, init=False)
 
@@ -92,14 +95,30 @@ class Generation:
                 raise OSError(errno.EBADF, "closed")
             return os.pread(self.fd, length, offset)
 
-    def feed(self, data: bytes) -> List[bytes]:
+    def feed(self, data: bytes) -> Tuple[int, List[bytes]]:
         """
-        The bytes that follow what was read: the lines they complete.
+        The bytes that follow what was read: the lines they complete, and
+        the offset of the first.  A newline that comes first after a last
+        line taken without it (L{take_last}) is that line's: it ends no
+        line.
         """
         self.offset += len(data)
         mark = self.mark + data if len(data) < MARK_BYTES else data
         self.mark = mark[-MARK_BYTES:]
-        return self.splitter.feed(data)
+        if self.newline_owed:
+            self.newline_owed = False
+            if data[:1] == b"\n":
+                data = data[1:]
+        return self.offset - len(data) - self.splitter.pending_bytes, self.splitter.feed(data)
+
+    def take_last(self) -> List[bytes]:
+        """
+        The line not finished yet, taken as the last one, without its
+        newline: if that comes after all, it is not read as a blank line.
+        """
+        last = self.splitter.finish()
+        self.newline_owed = bool(last)
+        return last
 
     @property
     def line_end(self) -> int:

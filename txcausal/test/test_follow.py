@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import List
 
+from twisted.internet.task import Clock, LoopingCall
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._tail import RETIRE_AFTER
@@ -58,6 +59,33 @@ class FileFollowerTests(SynchronousTestCase):
         self.assertEqual(self.follower.read(), [])
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"bc"])
+
+    def test_newlineWrittenApart(self) -> None:
+        """
+        A whole JSON line written without its newline, which comes in a
+        second write, is read once, with its newline: not at the look that
+        found it (its writer may be between the two writes), nor as a blank
+        line after it when its newline comes later than a look that found
+        the file idle and took it.
+        """
+        clock = Clock()
+        got: List[bytes] = []
+        poller = LoopingCall(lambda: got.extend(flat(self.follower.read())))
+        poller.clock = clock
+        poller.start(0.5)
+        self.addCleanup(poller.stop)
+        with open(self.path, "ab", buffering=0) as writer:
+            writer.write(b'{"a": 1}')
+            clock.advance(0.5)
+            self.assertEqual(got, [])
+            writer.write(b'\n{"b": 2}')
+            clock.advance(0.5)
+            self.assertEqual(got, [b'{"a": 1}'])
+            clock.advance(0.5)  # The file stopped growing: its last line is taken.
+            self.assertEqual(got, [b'{"a": 1}', b'{"b": 2}'])
+            writer.write(b'\n{"c": 3}\n')
+            clock.advance(0.5)
+        self.assertEqual(got, [b'{"a": 1}', b'{"b": 2}', b'{"c": 3}'])
 
     def test_renamed(self) -> None:
         """
@@ -253,6 +281,7 @@ class TaskFollowerTests(SynchronousTestCase):
         """
         with open(self.path, "ab") as f:
             f.write(lines(start("A", [1], 1.0, "a")) + lines(end("A", [2], 2.0, "a")).strip())
+        self.assertEqual(self.poll(), [])  # Its newline may be on its way.
         self.assertEqual(self.poll(), [("A", False, True)])
         self.assertEqual(self.errors, [])
 

@@ -209,7 +209,8 @@ class JoinTests(FilesTestCase):
         page.
         """
         log = self.dir / "big.log"
-        log.write_bytes(json.dumps(message("big", [1], 5.0, message_type="x", n=2**70)).encode())
+        log.write_bytes(json.dumps(message("big", [1], 5.0, message_type="x", n=2**70)).encode()
+                        + b"\n")
         loaded = self.load(self.source(log), "big")
         self.assertEqual(only(list(loaded.task.messages()))["n"], 2**70)
         self.assertIn(b'"n": 1180591620717411303424', dumps(task_document(loaded.task)))

@@ -273,6 +273,8 @@ class FollowTests(FilesTestCase):
         log = self.dir / "app.log"
         log.write_bytes(orjson.dumps(message("whole", [1], 1.0, message_type="m")))
         files = self.source(log)
+        self.assertEqual(self.uuids(files), [])  # Its newline may be on its way.
+        files.readAvailable()
         self.assertEqual(self.uuids(files), ["whole"])
         cut = orjson.dumps(message("cut", [1], 2.0, message_type="m"))
         with log.open("ab") as f:
@@ -284,6 +286,27 @@ class FollowTests(FilesTestCase):
         files.readAvailable()
         self.assertEqual(self.uuids(files), ["cut", "whole"])
         self.assertEqual(files.errors, 0)
+
+    def test_newlineWrittenApart(self) -> None:
+        """
+        A message whose newline its writer writes apart, after a look that
+        found the file idle and took the message, leaves no blank line:
+        the lines after it keep their numbers.
+        """
+        log = self.dir / "app.log"
+        files = LogFiles([str(log)], self.clock, interval=0.5, runInThread=inline)
+        self.addCleanup(files.close)
+        files.startFollowing()
+        with log.open("ab", buffering=0) as writer:
+            writer.write(orjson.dumps(message("one", [1], 1.0, message_type="m")))
+            self.clock.advance(0.5)
+            self.assertEqual(self.uuids(files), [])
+            self.clock.advance(0.5)
+            self.assertEqual(self.uuids(files), ["one"])
+            writer.write(b"\n")
+            writer.write(b"{bad\n")
+            self.clock.advance(0.5)
+        self.assertEqual(list(files.recent_errors), [f"{log}:2: skipped: malformed JSON: '{{bad'"])
 
     def test_truncated(self) -> None:
         """
