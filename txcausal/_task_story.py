@@ -113,6 +113,9 @@ def _prune(node: WrittenAction, matcher: KeyMatcher, story: TaskStory) -> bool:
         story.matches.add(id(node))
         _mark_all(node, matcher, story.matches)
         return True
+    # Counted as shown: the attempts at a position without an action of its
+    # own (a Dask task run again) are children of this action, each one.
+    shown = len(node.children)
     kept: Dict[int, Child] = {}
     for index, child in node._slots.items():
         if isinstance(child, WrittenAction):
@@ -124,8 +127,10 @@ def _prune(node: WrittenAction, matcher: KeyMatcher, story: TaskStory) -> bool:
     if not kept:
         return False
     if len(kept) < len(node._slots):
-        story.hidden[id(node)] = len(node._slots) - len(kept)
         node._slots = kept
+    hidden = shown - len(node.children)
+    if hidden and not node.attempts:  # A position is not shown: its parent counts.
+        story.hidden[id(node)] = hidden
     return True
 
 

@@ -5,14 +5,35 @@ Tests for C{txcausal story} (L{txcausal._cli._story}), in process.
 from __future__ import annotations
 
 import io
+import re
 import sys
+from pathlib import Path
+from typing import List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._cli import main
-from txcausal.test._reading import T0, cli, lines, msg, start
+from txcausal.test._reading import T0, Message, cli, end, lines, msg, start
 from txcausal.test.test_story import batch, request
+
+
+def attempts() -> bytes:
+    """
+    A Dask computation whose first task ran twice (its worker died in the
+    first attempt) and whose second ran once.
+    """
+    def attempt(level: List[int], at: float, key: str, finished: bool = True) -> List[Message]:
+        position = "".join(f"/{n}" for n in level[:-1])
+        return [start("D", [*level, 1], at, "eliot:remote_task", attempt_of=position),
+                msg("D", [*level, 2], at, message_type="dask:task", key=key),
+                *([end("D", [*level, 3], at, "eliot:remote_task")] if finished else [])]
+
+    return lines(start("D", [1], 1.0, "dask:compute"),
+                 *attempt([2, 4], 1.1, "part-1", finished=False),
+                 *attempt([2, 8], 1.2, "part-1-again"),
+                 *attempt([3, 5], 1.3, "part-2"),
+                 end("D", [4], 1.4, "dask:compute"))
 
 
 class StoryCommandTests(SynchronousTestCase):
@@ -55,6 +76,20 @@ B
 
 """,
         )
+
+    def test_attemptsCounted(self) -> None:
+        """
+        The attempts of a Dask task are children of the computation's
+        action as shown: each attempt left out of the story is counted,
+        whether its task is left out whole or only some of its attempts.
+        """
+        log = Path(self.mktemp())
+        log.write_bytes(attempts())
+        for key, shown in [("part-2", ["/3/5/1"]), ("part-1-again", ["/2/8/1"])]:
+            status, out, err = cli(["story", key, "--ascii", str(log)])
+            self.assertEqual((status, err), (0, ""))
+            self.assertEqual(re.findall(r"eliot:remote_task(/\S+) => started", out), shown)
+            self.assertIn("|-- 2 more not in the story\n", out)
 
     def test_emptyKey(self) -> None:
         """
