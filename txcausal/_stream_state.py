@@ -79,8 +79,8 @@ class StreamState:
     @ivar repeats: The Twisted records read, counted for their task UUIDs.
     @ivar before: For a file of the web view, the counts of C{repeats}
         as its first line was read (see L{Repeats.snapshot}), until it is
-        closed: where a search that cannot read the files before it at its
-        name starts counting.
+        closed: where a search that cannot read the files before it
+        starts counting.
     """
 
     name: str

@@ -218,8 +218,10 @@ class OpenFiles:
         @param on_error: Told when a retired file is closed past C{keep}.
         """
         self.generations: List[Generation] = []
-        #: Each name's Twisted records, by its number: one stream (see L{Repeats}).
-        self.repeats: dict[int, Repeats] = {}
+        #: The Twisted records of all the names, counted as one stream, in
+        #: the order they are read (see L{Repeats}): each record's number,
+        #: and so its task UUID, is unique among all the files.
+        self.repeats = Repeats()
         self._keep = keep
         self._error = on_error
         self._retired: Deque[Generation] = deque()
@@ -230,7 +232,7 @@ class OpenFiles:
         """
         A newly opened file, its status read with C{stat}.
         """
-        state = StreamState(name, repeats=self.repeats.setdefault(source, Repeats()))
+        state = StreamState(name, repeats=self.repeats)
         generation = Generation(len(self.generations), source, name, fd, identity,
                                 LineSplitter(max_line), state, spill, stat=stat)
         self.generations.append(generation)

@@ -20,11 +20,10 @@ its bytes and how many of them came before (L{Repeats}), which its message
 says in L{REPEAT_FIELD}.  A repeat's UUID is thus the same whichever way the
 stream is read, as long as it is read from the same start.  What a stream is
 depends on the tool: for a command that reads files (C{tree}), the files
-given to it, in order; for a followed name (C{tree --follow}, and each path
-given to the web view), the files that follow one another at it (a rotation
-cuts no burst of repeats into two).  The web view numbers each path on its
-own: C{txcausal web app.log.1 app.log} counts the two apart, where C{tree
-app.log.1 app.log} counts them as one stream (see C{docs/reading.md}).
+given to it, in order; for a followed name (C{tree --follow}), the files that
+follow one another at it (a rotation cuts no burst of repeats into two); for
+the web view, the files of all its paths, in the order it reads them, so
+that copies in two files are two tasks (see C{docs/reading.md}).
 """
 
 from __future__ import annotations

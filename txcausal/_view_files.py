@@ -68,11 +68,13 @@ class LogFiles:
 
     Memory holds a summary per task and two integers per message, and, to
     tell repeated Twisted records apart (see L{Repeats}), about 100 bytes
-    for each of the last 4,096 or so records read at each name (a
-    16-byte key and its count; more while many lines share one second,
-    as the counts of a second are kept until it ends), once for the index
-    and once for each search kept, and for each file kept open those of
-    the second its first line was read.  Call
+    for each of the last 4,096 or so records read (a 16-byte key and its
+    count; more while many lines share one second, as the counts of a
+    second are kept until it ends), once for the index and once for each
+    search kept, and for each file kept open those of the second its first
+    line was read.  The files are one stream of records, numbered in the
+    order they are read, so that a record's number (and task UUID) is
+    unique among them all.  Call
     L{startFollowing} to read the files a chunk at a time in the reactor, or
     L{readAvailable} to read what is there now.
 
@@ -303,10 +305,10 @@ class LogFiles:
         reader = MessageReader(needle=search.needle, fold_case=True, max_line=self.max_line)
         for generation, end in ends:
             # The state is kept: a Twisted record's task UUID depends on
-            # the records before it at its name, in every file opened
-            # there (see Repeats): one count for them, as the index keeps.
+            # the records before it in every file opened (see Repeats):
+            # one count for them, as the index keeps.
             start, state = search.progress.get(generation.number, (0, None))
-            counted = ("repeats", generation.source)
+            counted = "repeats"
             if state is None:
                 repeats = search.progress.get(counted)
                 if repeats is None:  # Counted from where the index counted.

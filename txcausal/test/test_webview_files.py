@@ -186,6 +186,38 @@ class JoinTests(FilesTestCase):
             self.assertEqual(found, {uuid})
         self.assertEqual(sorted(texts), ["hello you"] * 2 + ["polling again"] * 3)
 
+    def test_repeatsAcrossFiles(self) -> None:
+        """
+        The files of the web view are one stream, as the files given to
+        C{tree} are: a line or a Twisted record repeated byte for byte in
+        two files is a task each, with the UUID C{tree} gives it, read back
+        from its own file and found by a search (each file numbered on its
+        own, the copies in two files were one task).
+        """
+        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        first, second = self.dir / "a.log", self.dir / "b.log"
+        first.write_bytes(line + TWISTED_RECORD)
+        second.write_bytes(line + line + TWISTED_RECORD)
+        files = self.source(first, second)
+        out = cli(["tree", "--json", str(first), str(second)])[1]
+        expected = [orjson.loads(document)["task_uuid"] for document in out.splitlines()]
+        self.assertEqual(len(set(expected)), 5)
+        self.assertEqual(sorted(s.uuid for s in files.index.summaries()), sorted(expected))
+        copies = []
+        for uuid in expected:
+            loaded = self.load(files, uuid)
+            [message] = loaded.task.messages()
+            name = loaded.source_names[loaded.sources[id(message)]]
+            copies.append((os.path.basename(name), message["log_text"], message.get("log_repeat")))
+        self.assertEqual(sorted(copies, key=str), [
+            ("a.log", "hello you", None), ("a.log", "polling again", None),
+            ("b.log", "hello you", 1), ("b.log", "polling again", 1),
+            ("b.log", "polling again", 2)])
+        found = self.successResultOf(files.search(Search(text_predicate("polling"),
+                                                         needle_for("polling"))))
+        self.assertEqual(len(found), 3)
+        self.assertLess(found, set(expected))
+
     def test_repeatsWithoutTimeSaturate(self) -> None:
         """
         A Twisted record without a time repeated more often than a place in
