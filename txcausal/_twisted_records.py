@@ -157,18 +157,18 @@ class Repeats:
             uuid = str(uuid5(_NAMESPACE, f"{uuid}/{repeat}"))
         return uuid, repeat
 
-    def snapshot(self) -> "Repeats":
+    def copy(self) -> "Repeats":
         """
-        The counts of the records of the latest time, the only ones to
-        repeat unless the clock goes back (those without a time count as
-        one time until a record with a time comes): a few entries, for
-        numbering the rest of the stream as these counts do without the
-        records before (see L{txcausal._view_files.LogFiles.search}).
+        All the counts (at most about L{_REMEMBERED} entries, more while
+        many records share one time), for numbering the rest of the stream
+        as these counts do without the records before (see
+        L{txcausal._view_files.LogFiles.search}): a record may repeat one
+        of an earlier time (a line of a file older than the last lines read
+        of another, or of a thread that logged out of order).
         """
         copy = Repeats(self._first)
-        seen = self._seen
-        copy._seen = {key: seen[key] for key in self._now if key in seen}
-        copy._now = set(copy._seen)
+        copy._seen = dict(self._seen)
+        copy._now = set(self._now)
         copy._time = self._time
         return copy
 

@@ -71,10 +71,12 @@ class LogFiles:
     for each of the last 4,096 or so records read (a 16-byte key and its
     count; more while many lines share one second, as the counts of a
     second are kept until it ends), once for the index and once for each
-    search kept, and for each file kept open those of the second its first
-    line was read.  The files are one stream of records, numbered in the
-    order they are read, so that a record's number (and task UUID) is
-    unique among them all.  Call
+    search kept; and, for each file kept open, a copy of all those counts
+    as its first line was read (at most about half a megabyte a file, its
+    keys mostly shared with the index's: with L{MAX_RETIRED} files
+    rotated away kept open, some 50 MB at worst).  The files are one
+    stream of records, numbered in the order they are read, so that a
+    record's number (and task UUID) is unique among them all.  Call
     L{startFollowing} to read the files a chunk at a time in the reactor, or
     L{readAvailable} to read what is there now.
 
@@ -180,7 +182,7 @@ class LogFiles:
         base, source, index = generation.number << _SHIFT, generation.source, self.index
         state = generation.state
         if not state.lineno and piece.lines:  # For a search that cannot read the files before.
-            state.before = state.repeats.snapshot()
+            state.before = state.repeats.copy()
         placed = self._reader.decode_at(piece.offset, piece.lines, state)
         if piece.idle:
             placed = chain(placed, self._reader.finish_at(state))
@@ -314,7 +316,7 @@ class LogFiles:
                 if repeats is None:  # Counted from where the index counted.
                     before = generation.state.before
                     repeats = search.progress[counted] = (
-                        Repeats() if before is None else before.snapshot())
+                        Repeats() if before is None else before.copy())
                 state = StreamState(generation.name, repeats=repeats)
             try:
                 batches = _until(search.stop, generation.batches(start, end))

@@ -239,36 +239,36 @@ class RepeatsTests(SynchronousTestCase):
         self.assertEqual(repeats.uuid_for(b"b", 2.0)[1], 0)
         self.assertEqual(repeats.uuid_for(b"a", 1.0)[1], 0)
 
-    def test_snapshot(self) -> None:
+    def test_copy(self) -> None:
         """
-        A snapshot holds the counts of the records of the latest time (a
-        run of records without a time counting as one time), not those of
-        earlier times: counting on from it numbers the next records as
-        counting on from the whole does.
+        A copy holds the counts of every record remembered, of earlier times
+        too: counting on from it numbers the next records, one of an
+        earlier time among them (a file older than the last lines read of
+        another), as counting on from the whole does; the original counts
+        on unchanged by the copy's counting.
         """
         for times in ([1.0, 2.0, 2.0], [1.0, None, None]):
             repeats = Repeats()
             for when, data in zip(times, [b"old", b"a", b"b"], strict=True):
                 repeats.uuid_for(data, when)
                 repeats.uuid_for(data, when)
-            snapshot = repeats.snapshot()
-            self.assertEqual(len(snapshot._seen), 2)
-            for data in [b"a", b"b"]:
-                self.assertEqual(snapshot.uuid_for(data, times[-1]),
-                                 repeats.uuid_for(data, times[-1]))
-            self.assertEqual(snapshot.snapshot()._seen, snapshot._seen)
+            copy = repeats.copy().copy()
+            self.assertEqual(copy._seen, repeats._seen)
+            for when, data in [(times[-1], b"a"), (times[-1], b"b"), (1.0, b"old")]:
+                self.assertEqual(copy.uuid_for(data, when)[1], 2)
+                self.assertEqual(repeats.uuid_for(data, when)[1], 2)
 
-    def test_snapshotClockBack(self) -> None:
+    def test_copyClockBack(self) -> None:
         """
         A record counted again when the clock went back to its time (a
         line of an earlier second between two copies, as threads logging
         out of order write; or records without a time around one with a
-        time) is in the snapshot with its whole count.
+        time) is in the copy with its whole count.
         """
         for times in ([0.0, 1.0, 0.0], [None, 1.0, None]):
             repeats = Repeats()
             for when, data in zip(times, [b"a", b"b", b"a"], strict=True):
                 repeats.uuid_for(data, when)
-            snapshot = repeats.snapshot().snapshot()
-            self.assertEqual(snapshot.uuid_for(b"a", times[-1]),
+            copy = repeats.copy()
+            self.assertEqual(copy.uuid_for(b"a", times[-1]),
                              repeats.uuid_for(b"a", times[-1]))

@@ -175,6 +175,34 @@ class FollowTests(FilesTestCase):
             text_predicate("polling again"), needle_for("polling again", fold_case=True))))
         self.assertEqual((len(readable), found), (1, set(readable)))
 
+    def test_searchInAnotherPathAfterAClosedFile(self) -> None:
+        """
+        C{txcausal web a.log b.log}, the old C{a.log} rotated away and closed:
+        a search restarts at C{b.log} with the counts the index had there,
+        all of them, not only those of the latest second read: a copy in
+        C{b.log} of a line of the old C{a.log}, older than the last lines
+        read before it, is found as the list numbers it.
+        """
+        self.patch(_view_files, "MAX_RETIRED", 1)
+        a, b = self.dir / "a.log", self.dir / "b.log"
+        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        a.write_bytes(line + b"2024-05-01 10:00:01+0000 [-] one\n"
+                      + b"2024-05-01 10:00:02+0000 [-] two\n")
+        b.write_bytes(line + b"2024-05-01 10:00:03+0000 [-] three\n")
+        files = self.source(a, b)
+        files.readAvailable()
+        for rotated in [1, 2]:
+            a.rename(self.dir / f"a.log.{rotated}")
+            a.write_bytes(b"2024-05-01 10:00:0%d+0000 [-] after\n" % (rotated + 3))
+            for _ in range(15):  # Until the file rotated away is retired.
+                files.readAvailable()
+        self.assertEqual(files.status()["file_problems"], 1)  # The old a.log closed.
+        readable = [s.uuid for s in files.index.summaries()
+                    if "polling" in str(list(self.load(files, s.uuid).task.messages()))]
+        found = self.successResultOf(files.search(Search(
+            text_predicate("polling again"), needle_for("polling again", fold_case=True))))
+        self.assertEqual((len(readable), found), (1, set(readable)))
+
     def test_rotatedTwiceBetweenLooks(self) -> None:
         """
         A file rotated twice between two looks, as Twisted's C{LogFile}
