@@ -241,7 +241,7 @@ class _Checks:
         """
         __tracebackhide__ = True
         if self._assertion is not None and not self._skipped:
-            self._reporting(self._assertion, self._testcase, self._logger,
+            self._reporting(self._assertion, lambda e: e, self._testcase, self._logger,
                             *self._args, **self._kwargs)
 
     def _check_errors(self) -> None:
@@ -250,11 +250,13 @@ class _Checks:
         """
         __tracebackhide__ = True
         if not self._skipped:
-            self._reporting(check_for_errors, self._logger)
+            self._reporting(check_for_errors, _as_assertion, self._logger)
 
-    def _reporting(self, check: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def _reporting(self, check: Callable[..., Any], label: Callable[[Exception], Exception],
+                   *args: Any, **kwargs: Any) -> None:
         """
-        Run C{check}; its failure is an assertion failure with the tree.
+        Run C{check}; its failure, as C{label} gives it, fails the test
+        with the tree.
         """
         __tracebackhide__ = True
         try:
@@ -262,7 +264,7 @@ class _Checks:
         except SkipTest:
             raise
         except Exception as e:
-            failure = _with_tree(self._testcase, _as_assertion(e), self._logger)
+            failure = _with_tree(self._testcase, label(e), self._logger)
         else:
             return
         raise failure
@@ -284,6 +286,8 @@ def _decorate(assertion: Assertion, args: Tuple[Any, ...], kwargs: Dict[str, Any
         raise TypeError(f"The assertion must be callable or None, not {assertion!r}")
 
     def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
+        _check_takes_test_case(method, "capture_logging" if capture else "validate_logging")
+
         def start(self: Any, a: Tuple[Any, ...], kw: Dict[str, Any]) -> Any:
             __tracebackhide__ = True
             logger = MemoryLogger(json_default=as_json_default(encoder))
@@ -324,6 +328,27 @@ def _without_logger(wrapper: Callable[..., Any], method: Callable[..., Any]) -> 
     parameters = [p for name, p in signature.parameters.items() if name != "logger"]
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return wrapper
+
+
+def _check_takes_test_case(method: Callable[..., Any], decorator: str) -> None:
+    """
+    Refuse a C{method} whose first parameter cannot be the test case.
+
+    @raise TypeError: If its first parameter is C{logger} or keyword-only,
+        or it has none, as a module-level pytest function taking C{logger}.
+    """
+    try:
+        parameters = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):
+        return
+    first = parameters[0] if parameters else None
+    if first is None or first.name == "logger" or first.kind in (first.KEYWORD_ONLY,
+                                                                 first.VAR_KEYWORD):
+        name = getattr(method, "__qualname__", repr(method))
+        raise TypeError(
+            f"{decorator} decorates a test method, whose first parameter is the test case"
+            f" (self), and passes logger after it; {name} has no such parameter: on a"
+            f" pytest function, take the causal_logger fixture instead")
 
 
 def _swap(logger: MemoryLogger) -> Callable[[], None]:

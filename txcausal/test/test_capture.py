@@ -248,6 +248,29 @@ class CaptureLoggingTests(SynchronousTestCase):
         """
         self.assertRaises(TypeError, capture_logging, "assertHasMessage")
 
+    def test_functionWithoutTestCase(self) -> None:
+        """
+        A function whose first parameter cannot be the test case (a
+        module-level pytest function taking C{logger} alone) is refused when
+        decorated, saying what to use instead, rather than failing when
+        called for want of C{self}; a test case named otherwise, or
+        received in C{*args}, is accepted.
+        """
+
+        def test_f(logger: MemoryLogger) -> None:
+            pass
+
+        def keyword_only(*, logger: MemoryLogger) -> None:
+            pass
+
+        for decorate in [capture_logging(None), validate_logging(None)]:
+            for function in [test_f, keyword_only]:
+                error = self.assertRaises(TypeError, decorate, function)
+                self.assertIn("the test case", str(error))
+                self.assertIn("causal_logger", str(error))
+            decorate(lambda case, logger: None)
+            decorate(lambda *args, **kwargs: None)
+
 
 
 class ValidateLoggingTests(SynchronousTestCase):

@@ -92,7 +92,14 @@ class DecoratedTests(SynchronousTestCase):
         self.addCleanup(logger.flush_tracebacks, ValueError)
         boom()
 
+def _selfAssertion(self, logger):
+    self.assertEqual(len(logger.messages), 2)
+
 class TestPlainClass:
+    @capture_logging(_selfAssertion)
+    def test_plainSelfAssertion(self, logger):
+        log_message("inner:plainSelf")
+
     @capture_logging(assertHasMessage, "inner:plain", {"n": 1})
     def test_plainCaptures(self, logger):
         log_message("inner:plain", n=1)
@@ -185,6 +192,7 @@ class PytestPluginTests(SynchronousTestCase):
             "test_plainFixtures": "PASSED",
             "test_plainValidates": "FAILED",
             "test_plainTraceback": "FAILED",
+            "test_plainSelfAssertion": "FAILED",
             "test_parsePort": "PASSED",
             "test_badLineIsLogged": "PASSED",
             "test_later": "PASSED",
@@ -264,6 +272,18 @@ class PytestPluginTests(SynchronousTestCase):
         self.assertIn("`-- inner:plainTraceback/1 => started", report)
         report = _report_for(output, "test_plainValidates")
         self.assertIn("Logged messages are invalid: TypeError", report)
+
+    def test_assertionErrorOnPlainClass(self) -> None:
+        """
+        An assertion written for a test case (calling C{self.assertEqual})
+        on a plain pytest class fails with its own exception and the tree,
+        not as invalid messages, which are only what L{check_for_errors}
+        finds.
+        """
+        report = _report_for(_inner_pytest()[1], "test_plainSelfAssertion")
+        self.assertIn("AttributeError", report)
+        self.assertIn("`-- inner:plainSelf/1", report)
+        self.assertNotIn("Logged messages are invalid", report)
 
     def test_importIsCheap(self) -> None:
         """
