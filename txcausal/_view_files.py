@@ -28,6 +28,7 @@ from typing import (
     List,
     Optional,
     Sequence,
+    Set,
     Tuple,
 )
 
@@ -142,6 +143,8 @@ class LogFiles:
         self._call: Any = None
         self._stopped = True
         self._told_saturated = False
+        #: The followers whose files were read to their end once.
+        self._caught_up: Set[int] = set()
 
     def _error(self, error: LineError) -> None:
         self.errors += 1
@@ -162,7 +165,7 @@ class LogFiles:
         @return: Whether more is waiting.
         """
         remaining = budget
-        for follower in self._followers:
+        for number, follower in enumerate(self._followers):
             while True:  # A step at a time: what is read is indexed, not held.
                 step = self._budget if remaining is None else min(self._budget, remaining)
                 before = follower.read_bytes
@@ -175,7 +178,23 @@ class LogFiles:
                         return True
                 if read < step:
                     break
+            if number not in self._caught_up:  # Read to its end once.
+                self._caught_up.add(number)
+                if number + 1 < len(self._followers):
+                    self._end_text_events(follower)
         return False
+
+    def _end_text_events(self, follower: FileFollower) -> None:
+        """
+        End the text event pending at the end of each file of C{follower},
+        read to its end for the first time, before the next path is read:
+        the files are one stream, as C{tree a.log b.log} reads them, so its
+        copies of a record are numbered before the next file's (else it
+        would end at the next look finding the file idle, after them).  As
+        after such a look, continuation lines written later are bad lines.
+        """
+        for generation in list(follower.active):
+            self._index(Piece(generation, generation.line_end, [], idle=True))
 
     def _index(self, piece: Piece) -> None:
         generation = piece.generation

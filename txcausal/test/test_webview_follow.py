@@ -6,6 +6,7 @@ inline.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -17,6 +18,7 @@ from txcausal._tail_files import Piece
 from txcausal._view_task import story_predicate, text_predicate
 from txcausal.webview import LogFiles, Search
 
+from ._reading import cli
 from ._webview_cases import FilesTestCase, inline
 from ._webview_logs import (
     FAILING,
@@ -202,6 +204,28 @@ class FollowTests(FilesTestCase):
         found = self.successResultOf(files.search(Search(
             text_predicate("polling again"), needle_for("polling again", fold_case=True))))
         self.assertEqual((len(readable), found), (1, set(readable)))
+
+    def test_textEventAtEndAgreesWithTree(self) -> None:
+        """
+        A text line at the end of C{a.log} (as every trial log ends), copied
+        at the start of C{b.log}: the first reading of C{a.log} ends its
+        text event before C{b.log} is read, so C{txcausal web a.log b.log}
+        numbers the copies as C{tree a.log b.log} does, C{a.log}'s first.
+        """
+        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        a, b = self.dir / "a.log", self.dir / "b.log"
+        a.write_bytes(line)
+        b.write_bytes(line + b"2024-05-01 10:00:01+0000 [-] other\n")
+        out = cli(["tree", "--json", str(a), str(b)])[1]
+        expected = [orjson.loads(document)["task_uuid"] for document in out.splitlines()]
+        files = self.source(a, b)
+        files.readAvailable()  # Finding b.log idle: its last line ends too.
+        where = []
+        for uuid in expected:
+            loaded = self.load(files, uuid)
+            [message] = loaded.task.messages()
+            where.append(os.path.basename(loaded.source_names[loaded.sources[id(message)]]))
+        self.assertEqual(where, ["a.log", "b.log", "b.log"])
 
     def test_rotatedTwiceBetweenLooks(self) -> None:
         """
