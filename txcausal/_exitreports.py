@@ -26,7 +26,7 @@ from orjson import dumps
 
 from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS, safe_str
-from ._losses import FULL, STOPPED, Losses, _last_resort, stopped_reports
+from ._losses import FULL, STOPPED, Losses, _last_resort, standard_error, stopped_reports
 from ._queue import BoundedQueue
 from ._teardown import held, take_lock
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
@@ -242,7 +242,7 @@ class ExitReports:
             if tally is not None:
                 return tally, False
             tally = self._late[id(queue)] = LateRefusals(
-                queue, name, sys.stderr if stream is None else stream)
+                queue, name, standard_error() if stream is None else stream)
             return tally, True
 
     def reportLate(self) -> None:
@@ -344,13 +344,14 @@ def write_now(
         losses: Losses, report: Dict[str, Any], _dumps: Callable[..., bytes] = dumps,
         _options: int = FAST_OPTIONS, _sys: Any = sys,
         _write: Callable[[int, bytes], int] = os.write,
-        _Exception: Type[Exception] = Exception) -> None:
+        _Exception: Type[Exception] = Exception,
+        _stderr: Callable[[Any], Optional[IO[str]]] = standard_error) -> None:
     """
     Write C{report} at once on the writer's standard error, as the
     interpreter tears down: the modules' globals and the builtins may be
     gone, and C{sys.stderr} is C{None} by then.  It uses only what its
     arguments hold, and writes to the standard error file descriptor when
-    there is no C{sys.stderr}.
+    there is no C{sys.stderr} (see L{standard_error}).
 
     @param losses: The writer's L{Losses}: its standard error.
     """
@@ -358,7 +359,7 @@ def write_now(
         line = _dumps(report, option=_options)
         stream = losses.standardError
         if stream is None:
-            stream = _sys.stderr
+            stream = _stderr(_sys)
         if stream is None:
             _write(2, line)
         else:

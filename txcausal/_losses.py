@@ -319,13 +319,33 @@ def stopped_reports(name: str, full: int, closed: int, feedback: int) -> List[Re
             if count]
 
 
+def standard_error(_sys: Any = sys) -> Optional[IO[str]]:
+    """
+    Where a report that no destination can take goes by default:
+    C{sys.stderr}, unless that is a C{twisted.logger.LoggingFile} (as twistd
+    makes it, feeding its log) and the reactor is not running.  twistd's log
+    stops once the reactor has, so what a shutdown trigger or an exit
+    handler writes there is lost: it goes to the process's own standard
+    error, C{sys.__stderr__}, instead.
+
+    @param _sys: The C{sys} module, held for the teardown.
+    """
+    stream = _sys.stderr
+    logger = _sys.modules.get("twisted.logger")
+    if logger is None or not isinstance(stream, logger.LoggingFile):
+        return stream  # type: ignore[no-any-return]
+    if getattr(_sys.modules.get("twisted.internet.reactor"), "running", False):
+        return stream  # type: ignore[no-any-return]
+    return _sys.__stderr__  # type: ignore[no-any-return]
+
+
 def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
     """
     Write a report that no destination can take to C{stream}, by default
-    standard error.
+    standard error (see L{standard_error}).
     """
     try:
-        (sys.stderr if stream is None else stream).write(
+        (standard_error() if stream is None else stream).write(
             DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
     except Exception:
         pass

@@ -1,0 +1,138 @@
+"""
+End-to-end: what a real C{twistd} does with messages logged after its
+causal log stopped, and with a causal log file it cannot open.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import orjson
+from twisted.logger import LoggingFile, Logger
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._losses import standard_error
+from txcausal.test._helpers import read_json_lines
+
+#: A C{.tac} whose code logs in C{during} and C{after} shutdown triggers,
+#: once the L{txcausal.twistd.CausalLogService} has stopped its writer.
+_LATE_TAC = """
+import os
+from twisted.application.service import Application, Service
+from twisted.internet import reactor
+from txcausal import FileDestination, log_message
+from txcausal.logwriter import ThreadedWriter
+from txcausal.twistd import CausalLogService
+
+writer = ThreadedWriter(FileDestination(open(os.environ["CAUSAL_LOG"], "ab")))
+reactor.addSystemEventTrigger("during", "shutdown", log_message, "app:during-shutdown")
+reactor.addSystemEventTrigger("after", "shutdown", log_message, "app:after-shutdown")
+
+class Stopping(Service):
+    def startService(self):
+        Service.startService(self)
+        log_message("app:started")
+        reactor.callLater(0, reactor.stop)
+
+application = Application("late")
+logged = CausalLogService(writer)
+logged.setServiceParent(application)
+Stopping().setServiceParent(logged)
+"""
+
+
+def runTwistd(case: SynchronousTestCase, args: List[str], files: Dict[str, str],
+              environ: Dict[str, str]) -> Tuple[int, str, str, Path]:
+    """
+    Run a real C{twistd -n} to its end in a directory of its own holding
+    C{files}.
+
+    @return: Its exit code, standard output (twistd's log), standard error,
+        and its directory.
+    """
+    here = Path(case.mktemp()).absolute()
+    here.mkdir()
+    for name, text in files.items():
+        (here / name).write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+         "-n", "--pidfile=", *args],
+        cwd=here, env=dict(os.environ, **environ), capture_output=True, timeout=60)
+    return (done.returncode, done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"), here)
+
+
+def _jsonLines(text: str) -> List[Dict[str, Any]]:
+    return [orjson.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+class LateMessagesTests(SynchronousTestCase):
+    """
+    Messages logged by shutdown triggers after a C{CausalLogService} stopped
+    its writer, under a real C{twistd -n}.
+    """
+
+    def test_reportedOnStandardError(self) -> None:
+        """
+        They are counted and reported on the process's standard error,
+        not on the C{LoggingFile} twistd put in C{sys.stderr}, whose log
+        has stopped by then.
+        """
+        code, out, err, here = runTwistd(self, ["-y", "late.tac"], {"late.tac": _LATE_TAC},
+                                         {"CAUSAL_LOG": "causal.log"})
+        self.assertEqual(code, 0, out + err)
+        self.assertEqual([m["message_type"] for m in read_json_lines(here / "causal.log")],
+                         ["app:started"])
+        reports = [m for m in _jsonLines(err)
+                   if m.get("message_type") == "txcausal:messages_dropped"]
+        self.assertEqual([m["count"] for m in reports], [2], out + err)
+
+
+class _Reactor:
+    def __init__(self, running: bool) -> None:
+        self.running = running
+
+
+class StandardErrorTests(SynchronousTestCase):
+    """
+    Tests for L{standard_error}, given a C{sys} of the test's making.
+    """
+
+    def fakeSys(self, stderr: Any, reactor: Any = None) -> Any:
+        modules = dict(sys.modules)
+        modules.pop("twisted.internet.reactor", None)
+        if reactor is not None:
+            modules["twisted.internet.reactor"] = reactor
+        fake = type("FakeSys", (), {})()
+        fake.stderr, fake.__stderr__, fake.modules = stderr, object(), modules
+        return fake
+
+    def test_plainStream(self) -> None:
+        """
+        A standard error that is not a C{LoggingFile} is used as it is,
+        reactor or not.
+        """
+        fake = self.fakeSys(sys.stderr, _Reactor(False))
+        self.assertIs(standard_error(fake), sys.stderr)
+
+    def test_loggingFileWhileRunning(self) -> None:
+        """
+        A C{LoggingFile} while the reactor runs (twistd's log is up) is
+        used: what is written there reaches twistd's log.
+        """
+        stream = LoggingFile(Logger())
+        fake = self.fakeSys(stream, _Reactor(True))
+        self.assertIs(standard_error(fake), stream)
+
+    def test_loggingFileOnceStopped(self) -> None:
+        """
+        A C{LoggingFile} once the reactor stopped, or with no reactor, gives
+        way to the process's own standard error.
+        """
+        for reactor in (_Reactor(False), None):
+            fake = self.fakeSys(LoggingFile(Logger()), reactor)
+            self.assertIs(standard_error(fake), fake.__stderr__)
