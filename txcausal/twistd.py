@@ -78,9 +78,15 @@ def causalLogObserver(environ: Mapping[str, str] = os.environ,
     @param environ: Where to look up the file name.
     @param reactor: The reactor twistd runs; default: the global one.
     @return: A L{txcausal.twisted.CausalLogObserver}.
+    @raise SystemExit: If the file cannot be opened, with one line naming
+        it and why, which twistd prints before it exits with 1.
     """
     path = environ.get(LOG_FILE_ENVIRONMENT) or DEFAULT_LOG_FILE
-    return causalLogObserverFor(fileWriter(path, reactor), reactor)
+    try:
+        writer = fileWriter(path, reactor)
+    except OSError as e:
+        raise SystemExit(f"Cannot open ${LOG_FILE_ENVIRONMENT} {path!r}: {e.strerror}") from e
+    return causalLogObserverFor(writer, reactor)
 
 
 def causalLogObserverFor(writer: ThreadedWriter, reactor: Any = None) -> ILogObserver:
@@ -168,13 +174,34 @@ class CausalLogService(MultiService):
 class CausalLogOptions(usage.Options):
     """
     Options with C{--causal-log FILE}; subclass it for a twistd plugin's
-    C{Options} and give the result to L{withCausalLog}.
+    C{Options} and give the result to L{withCausalLog}.  A subclass that
+    has a C{postOptions} of its own calls this one's.
     """
 
     optParameters = [
         [CAUSAL_LOG_OPTION, None, None,
          "Write causal logs, as JSON lines, to this file."],
     ]
+
+    def postOptions(self) -> None:
+        """
+        Check that the C{--causal-log} file, if given, can be opened for
+        appending (creating it), so that twistd reports a bad one as a
+        usage error, before it starts anything.
+
+        @raise usage.UsageError: If the name is empty, or the file cannot
+            be opened.
+        """
+        path: Optional[str] = self[CAUSAL_LOG_OPTION]
+        if path is None:
+            return
+        if not path:
+            raise usage.UsageError(f"--{CAUSAL_LOG_OPTION} needs a file name, not ''")
+        try:
+            open(path, "ab").close()
+        except OSError as e:
+            raise usage.UsageError(
+                f"Cannot open --{CAUSAL_LOG_OPTION} {path!r}: {e.strerror}") from e
 
 
 def withCausalLog(options: Mapping[str, Any], service: IService,
@@ -187,10 +214,12 @@ def withCausalLog(options: Mapping[str, Any], service: IService,
     @param reactor: Given to the L{ThreadedWriter}.
     @return: C{service} itself without C{--causal-log}; otherwise a
         L{CausalLogService} with C{service} as its child.
-    @raise usage.UsageError: If the file cannot be opened.
+    @raise usage.UsageError: If the file cannot be opened (or its name is
+        empty); L{CausalLogOptions} checks that already, when twistd
+        parses the options, where the error reads best.
     """
     path: Optional[str] = options.get(CAUSAL_LOG_OPTION)
-    if not path:
+    if path is None:
         return service
     try:
         writer = fileWriter(path, reactor)

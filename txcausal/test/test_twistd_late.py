@@ -6,6 +6,7 @@ causal log stopped, and with a causal log file it cannot open.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,11 @@ import orjson
 from twisted.logger import LoggingFile, Logger
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted.python import usage
+
 from txcausal._losses import standard_error
-from txcausal.test._helpers import read_json_lines
+from txcausal.test._helpers import examples_dir, read_json_lines
+from txcausal.twistd import LOG_FILE_ENVIRONMENT, CausalLogOptions, causalLogObserver
 
 #: A C{.tac} whose code logs in C{during} and C{after} shutdown triggers,
 #: once the L{txcausal.twistd.CausalLogService} has stopped its writer.
@@ -55,13 +59,15 @@ def runTwistd(case: SynchronousTestCase, args: List[str], files: Dict[str, str],
         and its directory.
     """
     here = Path(case.mktemp()).absolute()
-    here.mkdir()
+    # A copy, so the plugin cache twistd writes stays out of the tree.
+    shutil.copytree(examples_dir() / "twistd_plugin", here)
     for name, text in files.items():
         (here / name).write_text(text)
     done = subprocess.run(
         [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
          "-n", "--pidfile=", *args],
-        cwd=here, env=dict(os.environ, **environ), capture_output=True, timeout=60)
+        cwd=here, env=dict(os.environ, PYTHONPATH=str(here), **environ),
+        capture_output=True, timeout=60)
     return (done.returncode, done.stdout.decode("utf-8", "replace"),
             done.stderr.decode("utf-8", "replace"), here)
 
@@ -136,3 +142,67 @@ class StandardErrorTests(SynchronousTestCase):
         for reactor in (_Reactor(False), None):
             fake = self.fakeSys(LoggingFile(Logger()), reactor)
             self.assertIs(standard_error(fake), fake.__stderr__)
+
+
+class BadPathTests(SynchronousTestCase):
+    """
+    A causal log file that cannot be opened, or an empty name, is told
+    in one line, before anything runs.
+    """
+
+    def badPaths(self) -> List[str]:
+        """
+        @return: A path in a directory that does not exist, and a directory.
+        """
+        here = Path(self.mktemp()).absolute()
+        here.mkdir()
+        return [str(here / "missing" / "app.log"), str(here)]
+
+    def test_optionUnopenable(self) -> None:
+        """
+        C{--causal-log} naming a file that cannot be opened is a usage error
+        of the options themselves, naming the file and why.
+        """
+        for path in self.badPaths():
+            options = CausalLogOptions()
+            exc = self.assertRaises(usage.UsageError, options.parseOptions,
+                                    ["--causal-log", path])
+            self.assertIn(repr(path), str(exc))
+            self.assertIn(os.strerror(2 if path.endswith(".log") else 21), str(exc))
+
+    def test_optionEmpty(self) -> None:
+        """
+        An empty C{--causal-log} (a variable left unset in a unit file, say)
+        is a usage error, not a run without a causal log.
+        """
+        exc = self.assertRaises(usage.UsageError, CausalLogOptions().parseOptions,
+                                ["--causal-log", ""])
+        self.assertIn("--causal-log", str(exc))
+
+    def test_loggerUnopenable(self) -> None:
+        """
+        C{causalLogObserver} given a file it cannot open exits with one line
+        naming the variable, the file and why.
+        """
+        for path in self.badPaths():
+            exc = self.assertRaises(SystemExit, causalLogObserver, {LOG_FILE_ENVIRONMENT: path})
+            self.assertIsInstance(exc.code, str)
+            self.assertIn(f"${LOG_FILE_ENVIRONMENT}", str(exc.code))
+            self.assertIn(repr(path), str(exc.code))
+            self.assertNotIn("\n", str(exc.code))
+
+    def test_twistdOptionAndLogger(self) -> None:
+        """
+        A real twistd given a C{--causal-log} or a C{$TXCAUSAL_LOG_FILE} in a
+        directory that does not exist exits with 1 and a message naming the
+        file, without a Python traceback.
+        """
+        path = self.badPaths()[0]
+        for args, environ in (
+                (["causal-example", "--count", "1", "--causal-log", path], {}),
+                (["--logger", "txcausal.twistd.causalLogObserver", "causal-example"],
+                 {LOG_FILE_ENVIRONMENT: path})):
+            code, out, err, _ = runTwistd(self, args, {}, environ)
+            self.assertEqual(code, 1, out + err)
+            self.assertNotIn("Traceback", out + err)
+            self.assertIn(repr(path), out + err)
