@@ -22,6 +22,7 @@ from ._helpers import examples_dir, run_python
 
 INNER_PYTEST = '''
 import threading
+import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
@@ -62,6 +63,23 @@ def test_bodyFails(causal_logger):
 
 def test_withoutFixture():
     boom()
+
+@pytest.fixture
+def service(causal_logger):
+    yield "svc"
+    boom()
+
+def test_teardownTraceback(service):
+    assert service == "svc"
+
+@pytest.fixture
+def flushingService(causal_logger):
+    yield
+    boom()
+    causal_logger.flush_tracebacks(ValueError)
+
+def test_teardownFlushed(flushingService):
+    pass
 
 @pytest_twisted.inlineCallbacks
 def test_inlineCallbacks(causal_logger):
@@ -182,6 +200,8 @@ class PytestPluginTests(SynchronousTestCase):
             "test_invalid": "FAILED",
             "test_bodyFails": "FAILED",
             "test_withoutFixture": "PASSED",
+            "test_teardownTraceback": "ERROR",
+            "test_teardownFlushed": "PASSED",
             "test_inlineCallbacks": "FAILED",
             "test_ensureDeferredPasses": "PASSED",
             "test_ensureDeferredThread": "FAILED",
@@ -208,7 +228,20 @@ class PytestPluginTests(SynchronousTestCase):
         self.assertIn("1 unexpected traceback(s) logged", report)
         self.assertIn('raise ValueError("kaboom")', report)
         self.assertRegex(report, r"`-- inner:t/1 => started [^\n]*\n    \|-- eliot:traceback/2 ")
-        self.assertNotIn("ERROR at teardown", output)
+        self.assertNotIn("ERROR at teardown of test_traceback ", output)
+
+    def test_teardownTraceback(self) -> None:
+        """
+        A traceback that a fixture depending on C{causal_logger} logs as it
+        tears down, and does not flush, fails the teardown with the same
+        report; one flushed there does not.  A test that failed on its own
+        unflushed traceback is not failed again at teardown.
+        """
+        output = _inner_pytest()[1]
+        report = _report_for(output, "ERROR at teardown of test_teardownTraceback")
+        self.assertIn("1 unexpected traceback(s) logged", report)
+        self.assertIn("ValueError: kaboom", report)
+        self.assertEqual(output.count("ERROR at teardown"), 1, output)
 
     def test_threadTracebacks(self) -> None:
         """
