@@ -14,6 +14,7 @@ from ._errors import TRACEBACK_MESSAGE
 from ._interfaces import ILogger
 from ._json import encoder_for, safe_repr
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
+from ._tasklevel import valid_level
 from ._types import ValidationError
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
 
@@ -116,7 +117,9 @@ class MemoryLogger:
 
     def validate(self) -> None:
         """
-        Check every message: it has a task position and timestamp, matches
+        Check every message: it has a task position (a C{task_uuid} string,
+        a C{task_level} that is a non-empty list of positive integers, as
+        the log readers take them) and a number for its C{timestamp}, matches
         its type's fields when typed, and can be encoded as JSON.
 
         @raise ValidationError: For a message that does not match.
@@ -125,9 +128,7 @@ class MemoryLogger:
             that is not a string, is accepted).
         """
         for message, serializer in self._pairs():
-            for key in (TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD):
-                if key not in message:
-                    raise ValidationError(f"Message is missing {key!r}: {message!r}")
+            _check_position(message)
             if serializer is not None:
                 serializer.validate(message)
                 message = dict(message)
@@ -136,6 +137,24 @@ class MemoryLogger:
                 self._encoder.dumps(message)
             except TypeError as e:
                 raise TypeError(f"{e}, in message {safe_repr(message, 1000)}") from e
+
+
+def _check_position(message: Dict[str, Any]) -> None:
+    """
+    @raise ValidationError: If C{message} has no task position or timestamp,
+        or an odd one (see L{MemoryLogger.validate}).
+    """
+    for key in (TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD):
+        if key not in message:
+            raise ValidationError(f"Message is missing {key!r}: {message!r}")
+    timestamp = message[TIMESTAMP_FIELD]
+    for key, valid, wanted in (
+            (TASK_UUID_FIELD, message[TASK_UUID_FIELD].__class__ is str, "a string"),
+            (TASK_LEVEL_FIELD, valid_level(message[TASK_LEVEL_FIELD]),
+             "a non-empty list of positive integers"),
+            (TIMESTAMP_FIELD, timestamp.__class__ in (int, float), "a number")):
+        if not valid:
+            raise ValidationError(f"Message's {key!r} is not {wanted}: {message!r}")
 
 
 def _check_exception_type(exception_type: Any) -> None:

@@ -50,7 +50,7 @@ from ._source import (
     wrap_stream,
 )
 from ._stream_state import Place, StreamState, TextEvent
-from ._tasklevel import MAX_TASK_LEVEL_DEPTH
+from ._tasklevel import MAX_TASK_LEVEL_DEPTH, valid_level
 from ._twisted_records import Repeats, split_text_line, twisted_record
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
@@ -90,15 +90,6 @@ def _ignore_error(error: LineError) -> None:
     """
 
 
-def _valid_level(level: Any) -> bool:
-    if level.__class__ is not list or not level or len(level) > MAX_TASK_LEVEL_DEPTH:
-        return False
-    for index in level:
-        if index.__class__ is not int or index < 1:
-            return False
-    return True
-
-
 def check_message(value: Any) -> Optional[str]:
     """
     Check that a decoded JSON value is a log message.
@@ -112,7 +103,7 @@ def check_message(value: Any) -> Optional[str]:
     level = value.get(TASK_LEVEL_FIELD)
     if level.__class__ is list and len(level) > MAX_TASK_LEVEL_DEPTH:
         return f"task_level deeper than {MAX_TASK_LEVEL_DEPTH}"
-    if not _valid_level(level):
+    if not valid_level(level):
         return "task_level is not a list of positive integers"
     return None
 
@@ -255,7 +246,7 @@ class MessageReader:
                     continue
                 if message.__class__ is dict and message.get(TASK_UUID_FIELD).__class__ is str:
                     level = message.get(TASK_LEVEL_FIELD)
-                    if level.__class__ is list and level and _valid_level(level):
+                    if level.__class__ is list and level and valid_level(level):
                         state.lineno = lineno
                         if pending:  # A text event ends here.
                             yield from self.finish(state)

@@ -12,7 +12,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from operator import index as as_index
-from typing import Iterable, Iterator, List, Optional, Tuple, Union, overload
+from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union, overload
 
 from attrs import field, frozen
 
@@ -40,6 +40,20 @@ TASK_ID_PATTERN = (
     r"@((?:/[1-9][0-9]{0,9})+)"
 )
 _TASK_ID = re.compile(rf"\A{TASK_ID_PATTERN}\Z")
+
+
+def valid_level(level: Any) -> bool:
+    """
+    @return: Whether C{level}, as decoded from JSON, is a message's
+        C{task_level} as the log readers take it: a non-empty list of
+        positive integers, at most L{MAX_TASK_LEVEL_DEPTH} deep.
+    """
+    if level.__class__ is not list or not level or len(level) > MAX_TASK_LEVEL_DEPTH:
+        return False
+    for index in level:
+        if index.__class__ is not int or index < 1:
+            return False
+    return True
 
 
 def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":

@@ -138,6 +138,28 @@ class MemoryLoggerTests(SynchronousTestCase, CapturingMixin):
         logger.write({"message_type": "app:bare"})
         self.assertRaises(ValidationError, logger.validate)
 
+    def test_validateOddPosition(self) -> None:
+        """
+        C{validate} raises L{ValidationError}, naming the field, for a message
+        whose C{task_uuid} is not a string, whose C{task_level} is not a
+        non-empty list of positive integers (what the log readers take), or
+        whose C{timestamp} is not a number.
+        """
+        good = {"message_type": "raw", "task_uuid": "u", "task_level": [1], "timestamp": 1.5}
+        for key, value in [("task_uuid", 7), ("task_level", "bogus"), ("task_level", []),
+                           ("task_level", [0]), ("task_level", [1, -2]),
+                           ("task_level", [True]), ("task_level", (1,)),
+                           ("timestamp", "yesterday"), ("timestamp", None),
+                           ("timestamp", True)]:
+            logger = MemoryLogger()
+            logger.write(dict(good, **{key: value}))
+            error = self.assertRaises(ValidationError, logger.validate)
+            self.assertIn(repr(key), str(error))
+        logger = MemoryLogger()
+        logger.write(dict(good, timestamp=2))
+        logger.write(dict(good, task_level=[3, 1, 200]))
+        logger.validate()
+
     def test_validateUnencodable(self) -> None:
         """
         C{validate} raises L{TypeError} naming the message when a value

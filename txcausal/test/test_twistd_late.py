@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import orjson
-from twisted.logger import LoggingFile, Logger
-from twisted.trial.unittest import SynchronousTestCase
-
+from twisted.logger import Logger, LoggingFile
 from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._losses import standard_error
 from txcausal.test._helpers import examples_dir, read_json_lines
