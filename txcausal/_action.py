@@ -44,6 +44,9 @@ from ._wire import (
     REMOTE_TASK_LEVELS_FIELD,
     STARTED_STATUS,
     SUCCEEDED_STATUS,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
     exception_name,
 )
 
@@ -165,7 +168,7 @@ class Action:
         return [*self._level, self._counter]
 
     def _start(self, fields: Dict[str, Any]) -> None:
-        if ACTION_STATUS_FIELD in fields or ACTION_TYPE_FIELD in fields:
+        if fields and not _WRITTEN.isdisjoint(fields):
             _set_aside(fields)
         fields[ACTION_TYPE_FIELD] = self.action_type
         fields[ACTION_STATUS_FIELD] = STARTED_STATUS
@@ -267,10 +270,11 @@ class Action:
 
     def add_success_fields(self, **fields: Any) -> None:
         """
-        Add fields to the success message.  Fields named C{action_status}
-        or C{action_type}, which txcausal writes, are kept as
-        C{user_action_status} and C{user_action_type}; a C{duration} field
-        is written instead of the one txcausal measures.
+        Add fields to the success message.  Fields named as those txcausal
+        writes (C{action_status}, C{action_type}, C{task_uuid},
+        C{task_level}, C{timestamp}) are kept with a C{user_} prefix
+        (C{user_action_status}, ...); a C{duration} field is written instead
+        of the one txcausal measures.
         """
         if self._success_fields is None:
             self._success_fields = fields
@@ -320,7 +324,7 @@ class Action:
             serializer = serializers.failure if serializers else None
         for key, value in fields.items():
             message.setdefault(key, value)
-        if ACTION_STATUS_FIELD in message or ACTION_TYPE_FIELD in message:
+        if not _WRITTEN.isdisjoint(message):
             _set_aside(message)
         message[ACTION_STATUS_FIELD] = status
         message[ACTION_TYPE_FIELD] = self.action_type
@@ -371,14 +375,17 @@ class Action:
 
 #: The fields of an action's messages that txcausal writes, and the names
 #: a user's fields of those names are kept under.
-_SET_ASIDE = ((ACTION_STATUS_FIELD, "user_" + ACTION_STATUS_FIELD),
-              (ACTION_TYPE_FIELD, "user_" + ACTION_TYPE_FIELD))
+_SET_ASIDE = tuple((name, "user_" + name) for name in (
+    ACTION_STATUS_FIELD, ACTION_TYPE_FIELD, TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD))
+#: Their names.
+_WRITTEN = frozenset(name for name, _ in _SET_ASIDE)
 
 
 def _set_aside(fields: Dict[str, Any]) -> None:
     """
-    Rename a user's C{action_status} and C{action_type} fields, so that
-    txcausal's do not silently replace them.
+    Rename a user's fields named as those txcausal writes on an action's
+    messages (C{action_status}, C{action_type}, C{task_uuid}, C{task_level},
+    C{timestamp}), so that txcausal's do not silently replace them.
     """
     for name, kept in _SET_ASIDE:
         if name in fields:

@@ -10,7 +10,16 @@ from typing import Any, Dict, List
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from txcausal import ILogger, Logger, MemoryLogger, Message, log_message, start_action, start_task
+from txcausal import (
+    ILogger,
+    Logger,
+    MemoryLogger,
+    Message,
+    log_call,
+    log_message,
+    start_action,
+    start_task,
+)
 from txcausal._output import swap_logger
 
 from ._helpers import IsolatedOutputMixin
@@ -150,6 +159,44 @@ class ReservedFieldTests(IsolatedOutputMixin, SynchronousTestCase):
                          ("started", "x"))
         self.assertEqual((messages[1]["action_type"], messages[1]["user_action_type"]),
                          ("app:a", "y"))
+
+    def test_positionFields(self) -> None:
+        """
+        Start, success and finish fields named C{task_uuid}, C{task_level}
+        or C{timestamp} are kept as C{user_task_uuid}, C{user_task_level}
+        and C{user_timestamp}; the message's own position and time are
+        txcausal's.
+        """
+        messages = self.collect()
+        with start_action(action_type="app:a", task_uuid="order-17", timestamp=98.0) as action:
+            action.add_success_fields(task_level="deep")
+        action = start_action(action_type="app:b")
+        action.finish(ValueError("no"), timestamp="late")
+        start, success, _, failure = messages
+        self.assertEqual((start["user_task_uuid"], start["user_timestamp"]), ("order-17", 98.0))
+        self.assertEqual(success["user_task_level"], "deep")
+        self.assertEqual(failure["user_timestamp"], "late")
+        for message in messages:
+            self.assertIsInstance(message["timestamp"], float)
+            self.assertNotEqual(message["task_uuid"], "order-17")
+            self.assertIsInstance(message["task_level"], list)
+
+    def test_logCallArguments(self) -> None:
+        """
+        C{log_call} keeps a function's arguments named C{task_uuid},
+        C{task_level} or C{timestamp} in the same way.
+        """
+        messages = self.collect()
+
+        @log_call
+        def record(task_uuid: str, timestamp: float, task_level: int = 3) -> str:
+            return "ok"
+
+        record("order-17", 1234.0)
+        self.assertEqual(
+            (messages[0]["user_task_uuid"], messages[0]["user_timestamp"],
+             messages[0]["user_task_level"]), ("order-17", 1234.0, 3))
+        self.assertNotEqual(messages[0]["task_uuid"], "order-17")
 
     def test_durationFieldKept(self) -> None:
         """
