@@ -345,8 +345,9 @@ def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> No
     standard error (see L{standard_error}).
     """
     try:
-        (standard_error() if stream is None else stream).write(
-            DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
+        target = standard_error() if stream is None else stream
+        if target is not None:
+            target.write(DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
     except Exception:
         pass
 

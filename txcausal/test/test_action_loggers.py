@@ -198,6 +198,22 @@ class ReservedFieldTests(IsolatedOutputMixin, SynchronousTestCase):
              messages[0]["user_task_level"]), ("order-17", 1234.0, 3))
         self.assertNotEqual(messages[0]["task_uuid"], "order-17")
 
+    def test_messagePositionReplaced(self) -> None:
+        """
+        A plain message's own C{task_uuid}, C{task_level} and C{timestamp}
+        are replaced by txcausal's, as Eliot replaces them (documented: no
+        check costs every message).
+        """
+        messages = self.collect()
+        with start_action(action_type="app:a") as action:
+            log_message("app:m", task_uuid="order-18", timestamp=99.0)
+            action.log("app:n", task_level="deep")
+        for message in messages[1:3]:
+            self.assertEqual(message["task_uuid"], action.task_uuid)
+            self.assertIsInstance(message["timestamp"], float)
+            self.assertNotIn("user_timestamp", message)
+        self.assertEqual(messages[2]["task_level"], [3])
+
     def test_durationFieldKept(self) -> None:
         """
         A success field named C{duration} is written as given, in place of
