@@ -319,7 +319,8 @@ def stopped_reports(name: str, full: int, closed: int, feedback: int) -> List[Re
             if count]
 
 
-def standard_error(_sys: Any = sys) -> Optional[IO[str]]:
+def standard_error(_sys: Any = sys,
+                   _Exception: Type[Exception] = Exception) -> Optional[IO[str]]:
     """
     Where a report that no destination can take goes by default:
     C{sys.stderr}, unless that is a C{twisted.logger.LoggingFile} (as twistd
@@ -328,15 +329,23 @@ def standard_error(_sys: Any = sys) -> Optional[IO[str]]:
     handler writes there is lost: it goes to the process's own standard
     error, C{sys.__stderr__}, instead.
 
+    It uses no builtin, and only what its arguments hold: as the
+    interpreter tears down, the builtins and the modules' globals may be
+    gone.
+
     @param _sys: The C{sys} module, held for the teardown.
     """
-    stream = _sys.stderr
-    logger = _sys.modules.get("twisted.logger")
-    if logger is None or not isinstance(stream, logger.LoggingFile):
-        return stream  # type: ignore[no-any-return]
-    if getattr(_sys.modules.get("twisted.internet.reactor"), "running", False):
-        return stream  # type: ignore[no-any-return]
-    return _sys.__stderr__  # type: ignore[no-any-return]
+    stream: Optional[IO[str]] = _sys.stderr
+    try:
+        if _sys.modules["twisted.logger"].LoggingFile not in stream.__class__.__mro__:
+            return stream
+    except _Exception:
+        return stream  # No twisted.logger (or, tearing down, no sys.modules).
+    try:
+        running = _sys.modules["twisted.internet.reactor"].running
+    except _Exception:
+        running = False
+    return stream if running else _sys.__stderr__
 
 
 def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:
