@@ -7,8 +7,8 @@ fails if a traceback was logged and not flushed or a message is invalid.
 The checks run right after the test function, as part of the test (pytest
 reports a failure, not a teardown error); a traceback logged later, by the
 teardown of a fixture that depends on C{causal_logger}, and not flushed
-there, fails that teardown (an error at teardown, with the same report); tests decorated with
-C{pytest_twisted.inlineCallbacks} or C{pytest_twisted.ensureDeferred} are
+there, fails that teardown (an error at teardown, with the same report).
+Tests decorated with C{pytest_twisted.inlineCallbacks} or C{pytest_twisted.ensureDeferred} are
 checked once their L{twisted.internet.defer.Deferred} has fired.  When a test using the fixture
 fails, its report has a C{txcausal} section with the captured messages as a
 tree.

@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_twistd -*-
+# -*- test-case-name: txcausal.test.test_twistd,txcausal.test.test_twistd_late -*-
 """
 txcausal under C{twistd}.
 
