@@ -161,7 +161,9 @@ class SpanDestination:
     by C{stopService}), or when the process exits, become spans then,
     marked with the C{txcausal.unfinished} attribute, and the losses not
     reported yet are reported; a forked child leaves its parent's to the
-    parent.  Thread-safe.
+    parent.  Added again, it makes no second span for an action it so
+    ended (the last C{max_open} of them): its later messages are counted
+    and reported as lost.  Thread-safe.
 
     @ivar dropped: How many messages were lost to spans so far.
     """
@@ -193,6 +195,10 @@ class SpanDestination:
         self.dropped = 0
         self._given_up = 0
         self._unseen = 0
+        #: The actions ended as unfinished (L{_endOpen}) whose finish has
+        #: not come: whether each was recorded.  At most C{max_open}.
+        self._ended: Dict[_Key, bool] = {}
+        self._late = 0
         self._next_report = float("-inf")
         # Not at the first message only: a writer may take it during exit.
         _end_at_exit()
@@ -230,15 +236,19 @@ class SpanDestination:
                 finished = self._finish(message, pipeline)
         if finished is not None:
             pipeline.processor.on_end(finished)
-        if self._given_up or self._unseen:
+        if self._given_up or self._unseen or self._late:
             self._report()
 
     def _event(self, message: Dict[str, Any], pipeline: _Pipeline) -> None:
         level = message[TASK_LEVEL_FIELD]
         if len(level) == 1 and level[0] == 1:
             return  # A message of its own, in no action.
-        entry = self._open.get((message[TASK_UUID_FIELD], tuple(level[:-1])))
+        key = (message[TASK_UUID_FIELD], tuple(level[:-1]))
+        entry = self._open.get(key)
         if entry is None:
+            if self._ended and key in self._ended:
+                self._lateIn(self._ended[key])
+                return
             self._unseen += 1
             self.dropped += 1
         elif entry.fields is not None:
@@ -310,6 +320,9 @@ class SpanDestination:
         end = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
         entry = self._open.pop((uuid, level), None)
         if entry is None:
+            if self._ended and (uuid, level) in self._ended:
+                self._lateIn(self._ended.pop((uuid, level)))
+                return None
             entry = self._unstarted(uuid, level, message, end, pipeline)
         fields = entry.fields
         if fields is None:
@@ -319,6 +332,16 @@ class SpanDestination:
         status = outcome(message, events, pipeline.builder.limits)
         return pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
                                      entry.start, end, fields, events, status, entry.dropped)
+
+    def _lateIn(self, recorded: bool) -> None:
+        """
+        Count a message logged in an action already ended as unfinished as
+        lost, if that action was recorded: its span is made, and no second
+        one is (it would have the same span id).
+        """
+        if recorded:
+            self._late += 1
+            self.dropped += 1
 
     def _unstarted(self, uuid: str, level: Tuple[int, ...], end: Dict[str, Any], at: int,
                    pipeline: _Pipeline) -> _Open:
@@ -345,11 +368,15 @@ class SpanDestination:
             self._next_report = now + REPORT_INTERVAL
             given_up, self._given_up = self._given_up, 0
             unseen, self._unseen = self._unseen, 0
+            late, self._late = self._late, 0
         if given_up:
             self._reportLost(given_up, f"more than {self._max_open} actions were unfinished: the"
                              " oldest were given up, without their start message and events")
         if unseen:
             self._reportLost(unseen, "logged in actions whose start this destination did not see")
+        if late:
+            self._reportLost(late, "logged in actions already ended as unfinished, their spans"
+                             " made, when this destination was removed")
 
     def _reportLost(self, count: int, reason: str) -> None:
         """
@@ -377,6 +404,7 @@ class SpanDestination:
         pipeline = self._pipeline
         with self._lock:
             left, self._open = self._open, {}
+            self._remember(left)
         if pipeline is None:
             return
         now = nanoseconds(time()) or 0
@@ -399,6 +427,18 @@ class SpanDestination:
             self._reportLost(lost, f"the span processor raised {exception_name(error)} on the"
                              " spans of actions unfinished when the destination was removed or"
                              " the process exited")
+
+    def _remember(self, left: Dict[_Key, _Open]) -> None:
+        """
+        Remember the actions about to be ended as unfinished, so that their
+        later messages, if the destination is added again, make no second
+        span; the latest C{max_open} of them at most.
+        """
+        ended = self._ended
+        for key, entry in left.items():
+            ended[key] = entry.fields is not None
+        for key in list(ended)[:max(0, len(ended) - self._max_open)]:
+            del ended[key]
 
     def __repr__(self) -> str:
         return f"<SpanDestination max_open={self._max_open} open={len(self._open)}>"
@@ -442,6 +482,7 @@ def _forget_in_child() -> None:
     for destination in list(_MADE_SPANS):
         destination._lock = threading.Lock()
         destination._open, destination._given_up, destination._unseen = {}, 0, 0
+        destination._ended, destination._late = {}, 0
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
