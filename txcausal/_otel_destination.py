@@ -380,11 +380,12 @@ class SpanDestination:
 
     def _reportLost(self, count: int, reason: str) -> None:
         """
-        Log the report of C{count} messages lost; on standard error too,
-        if no other destination would take it.
+        Log the report of C{count} messages lost; on standard error instead,
+        if no other destination would take it (this one makes no span of a
+        message outside actions).
         """
         report = dropped_message(count, reason, destination=safe_repr(self, 200))
-        _output._report_lost(self, report)
+        _output._report_lost(self, report, to_source=False)
 
     def _finishFeedback(self) -> None:
         """

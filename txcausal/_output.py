@@ -349,16 +349,21 @@ class Destinations:
 
 
 def _report_lost(source: object, report: Dict[str, Any],
-                 stream: Optional[IO[str]] = None) -> None:
+                 stream: Optional[IO[str]] = None, to_source: bool = True) -> None:
     """
     Send a report of messages C{source} lost through the default logger.
     When no destination but C{source} itself would take it (it is the only
-    one, or there is none), write it to C{stream} too (see L{_last_resort}).
+    one, or there is none), write it to C{stream} too (see L{_last_resort}),
+    and only there if C{to_source} is false: C{source} would make nothing
+    of it, and, refused to it or kept for a destination that may never
+    come, the report shown would be counted lost too.
     """
     logger = _DEFAULT_LOGGER
     if (getattr(logger, "_destinations", None) is _DESTINATIONS
             and not _DESTINATIONS.has_other_than(source)):
         _last_resort(report, stream)
+        if not to_source:
+            return
     logger.write(report)
 
 

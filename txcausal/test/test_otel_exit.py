@@ -219,12 +219,53 @@ class PendingReportTests(SpanMixin, SynchronousTestCase):
         stderr = io.StringIO()
         self.patch(sys, "stderr", stderr)
         destination = SpanDestination(TracerProvider(), max_open=1, clock=lambda: 0.0)
-        self.isolate().add(destination)
+        registry = self.isolate()
+        registry.add(destination)
         for _ in range(3):
             start_task(action_type="app:leak")
         remove_destination(destination)
+        registry.finish()
         counts = [json.loads(line)["count"] for line in stderr.getvalue().splitlines()]
         self.assertEqual(counts, [1, 1])
+
+    def test_onlyDestinationNotLost(self) -> None:
+        """
+        A report shown on standard error, with no other destination, is not
+        lost: not counted in the registry's C{dropped}, neither when it is
+        made inside the destination's call (where it would be refused to
+        the destination, see L{txcausal._feedback}) nor once the
+        destination is removed (where it would be kept for a destination
+        that never comes); nor reported as such.
+        """
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        destination = SpanDestination(TracerProvider(), max_open=1, clock=lambda: 0.0)
+        registry = self.isolate()
+        registry.add(destination)
+        for _ in range(3):
+            start_task(action_type="app:leak")
+        remove_destination(destination)
+        registry.finish()
+        reasons = [json.loads(line)["reason"] for line in stderr.getvalue().splitlines()]
+        self.assertEqual((registry.dropped, len(reasons)), (0, 2), reasons)
+
+    def test_onlyDestinationFails(self) -> None:
+        """
+        When the only destination fails on a message, that message is lost,
+        counted once; the report of the failure, shown on standard error,
+        is not counted.
+        """
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(Refusing())
+        registry = self.isolate()
+        registry.add(SpanDestination(tracer_provider))
+        with start_action(action_type="app:refused"):
+            pass
+        registry.finish()
+        (report,) = [json.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual((registry.dropped, report["exception"]), (1, "builtins.RuntimeError"))
 
 
 #: A program with spans written by its exporter, as JSON lines, to argv[2],
