@@ -11,7 +11,7 @@ import os
 import threading
 import warnings
 import weakref
-from time import monotonic, time
+from time import monotonic
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from opentelemetry import trace
@@ -73,7 +73,8 @@ class _Open:
     An action whose start was seen and whose finish was not, yet.
     """
 
-    __slots__ = ("context", "parent", "name", "kind", "start", "fields", "events", "dropped")
+    __slots__ = ("context", "parent", "name", "kind", "start", "fields", "events", "dropped",
+                 "last")
 
     def __init__(self, context: SpanContext, parent: Optional[SpanContext], name: str,
                  kind: SpanKind, start: int, fields: Optional[Dict[str, Any]]) -> None:
@@ -86,6 +87,9 @@ class _Open:
         self.fields = fields
         self.events: List[Event] = []
         self.dropped = 0
+        #: The time of its last message, or of its descendants' (as far as
+        #: finished): where its span ends if it never finishes.
+        self.last = start
 
 
 class _TracerSpans(SpanBuilder):
@@ -159,7 +163,9 @@ class SpanDestination:
     C{txcausal.start_missing} attribute.  The actions still open when the
     destination is removed (or the C{ThreadedWriter} it is behind stops,
     by C{stopService}), or when the process exits, become spans then,
-    marked with the C{txcausal.unfinished} attribute, and the losses not
+    marked with the C{txcausal.unfinished} attribute and ending at their
+    last message (theirs or their descendants', as C{txcausal export}
+    ends them), and the losses not
     reported yet are reported; a forked child leaves its parent's to the
     parent.  Added again, it makes no second span for an action it so
     ended (the last C{max_open} of them): its later messages are counted
@@ -252,6 +258,9 @@ class SpanDestination:
             self._unseen += 1
             self.dropped += 1
         elif entry.fields is not None:
+            at = nanoseconds(message.get(TIMESTAMP_FIELD))
+            if at is not None and at > entry.last:
+                entry.last = at
             events = entry.events
             maximum = pipeline.max_events
             if maximum is not None and len(events) >= maximum:
@@ -280,9 +289,11 @@ class SpanDestination:
             context, parent, recording = self._sample(uuid, level, name, kind, fields, message,
                                                       pipeline)
         open = self._open
-        open[(uuid, level)] = _Open(context, parent, name, kind,
-                                    nanoseconds(message.get(TIMESTAMP_FIELD)) or 0,
+        start = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
+        open[(uuid, level)] = _Open(context, parent, name, kind, start,
                                     fields if recording else None)
+        if enclosing is not None and start > enclosing.last:
+            enclosing.last = start
         if len(open) > self._max_open:
             oldest = open.pop(next(iter(open)))
             if oldest.fields is not None:
@@ -324,6 +335,9 @@ class SpanDestination:
                 self._lateIn(self._ended.pop((uuid, level)))
                 return None
             entry = self._unstarted(uuid, level, message, end, pipeline)
+        enclosing = self._open.get((uuid, level[:-1])) if level else None
+        if enclosing is not None and end > enclosing.last:
+            enclosing.last = end
         fields = entry.fields
         if fields is None:
             return None
@@ -392,7 +406,8 @@ class SpanDestination:
         For the registry, when this destination is removed and at exit (see
         L{txcausal._feedback.finish_guarded} and L{end_open_at_exit}): end
         each action still open as a span marked C{txcausal.unfinished},
-        ending now, and report the losses not reported yet.
+        ending at its last message (L{_endOpen}), and report the losses not
+        reported yet.
         """
         self._endOpen()
         self._report(at_once=True)
@@ -400,7 +415,9 @@ class SpanDestination:
     def _endOpen(self) -> None:
         """
         Hand the processor a span for each action still open, marked
-        C{txcausal.unfinished}; count and report what it refused.
+        C{txcausal.unfinished}, ending at the last message logged in it or
+        in its descendants, where C{txcausal export} of the log ends it;
+        count and report what it refused.
         """
         pipeline = self._pipeline
         with self._lock:
@@ -408,14 +425,14 @@ class SpanDestination:
             self._remember(left)
         if pipeline is None:
             return
-        now = nanoseconds(time()) or 0
+        _last_of_descendants(left)
         lost, error = 0, None
         for entry in left.values():
             if entry.fields is None:
                 continue  # Not sampled.
             entry.fields[UNFINISHED_ATTRIBUTE] = True
             span = pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
-                                         entry.start, max(now, entry.start), entry.fields,
+                                         entry.start, entry.last, entry.fields,
                                          entry.events, UNSET_STATUS, entry.dropped)
             try:
                 pipeline.processor.on_end(span)
@@ -443,6 +460,17 @@ class SpanDestination:
 
     def __repr__(self) -> str:
         return f"<SpanDestination max_open={self._max_open} open={len(self._open)}>"
+
+
+def _last_of_descendants(left: Dict[_Key, _Open]) -> None:
+    """
+    Make the C{last} time of each action in C{left} that of its last
+    descendant in C{left} too, if later, as the actions end together.
+    """
+    for (uuid, level), entry in sorted(left.items(), key=lambda item: -len(item[0][1])):
+        enclosing = left.get((uuid, level[:-1])) if level else None
+        if enclosing is not None and entry.last > enclosing.last:
+            enclosing.last = entry.last
 
 
 #: The destinations that made spans, for L{end_open_at_exit}.

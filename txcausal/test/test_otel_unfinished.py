@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from opentelemetry.sdk.trace import ReadableSpan
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import _output, log_message, remove_destination, start_action, start_task
+from txcausal import _message, _output, log_message, remove_destination, start_action, start_task
 from txcausal._feedback import FEEDBACK
-from txcausal._otel_spans import START_MISSING_ATTRIBUTE, UNFINISHED_ATTRIBUTE
+from txcausal._otel_spans import START_MISSING_ATTRIBUTE, UNFINISHED_ATTRIBUTE, SpanBuilder
+from txcausal._otel_tasks import task_spans
+from txcausal.parse import parse_messages
 
 from .test_otel import SpanMixin
 
@@ -89,4 +92,43 @@ class ReaddedTests(SpanMixin, SynchronousTestCase):
         names = [(s.name, dict(s.attributes or {})) for s in exporter.get_finished_spans()]
         self.assertEqual(names, [("app:first", UNFINISHED), ("app:second", UNFINISHED),
                                  ("app:first", {START_MISSING_ATTRIBUTE: True})])
+
+
+class EndTimeTests(SpanMixin, SynchronousTestCase):
+    """
+    An action left open ends, live and exported, at its last message (its
+    own or its descendants'), not when the destination was removed.
+    """
+
+    def exported(self, messages: List[Dict[str, Any]]) -> Dict[str, ReadableSpan]:
+        """
+        @return: The spans C{txcausal export} makes of C{messages}, by name.
+        """
+        tasks = parse_messages(iter(messages))
+        builder = SpanBuilder(self.destination._pipeline.builder.resource,  # type: ignore
+                              self.destination._pipeline.builder.limits)  # type: ignore
+        return {span.name: span for task in tasks for span in task_spans(task, builder)}
+
+    def test_sameEnd(self) -> None:
+        """
+        The live span of an unfinished action and the exported one end at
+        the same time: the last message in it or in its descendants (here,
+        a finished child's finish, after an event in it), and so does an
+        unfinished child's.
+        """
+        exporter = self.spans()
+        times = iter([10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0])
+        self.patch(_message, "time", lambda: next(times))
+        with start_task(action_type="app:outer").context():
+            log_message(message_type="app:note")
+            with start_action(action_type="app:child"):
+                log_message(message_type="app:inside")
+            start_action(action_type="app:open")
+        remove_destination(self.destination)
+        live = self.byName(exporter)
+        exported = self.exported(self.messages)
+        self.assertEqual(live["app:outer"].end_time, 15_000_000_000)
+        for name in "app:outer", "app:open", "app:child":
+            self.assertEqual((name, live[name].start_time, live[name].end_time),
+                             (name, exported[name].start_time, exported[name].end_time))
 
