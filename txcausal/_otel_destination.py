@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, SpanLimits
+from opentelemetry.sdk.trace import Event, SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import SpanContext, SpanKind
@@ -65,6 +65,10 @@ DEFAULT_MAX_OPEN = 10_000
 #: Seconds between two reports of lost messages.
 REPORT_INTERVAL = 1.0
 
+#: Why the spans made once the provider was shut down were lost.
+SHUT_DOWN = ("the tracer provider was shut down while this destination was still added, so its"
+             " processors drop spans: remove the destination first")
+
 _Key = Tuple[str, Tuple[int, ...]]
 
 
@@ -109,17 +113,33 @@ class _TracerSpans(SpanBuilder):
         return self._tracer.resource  # type: ignore[no-any-return]
 
 
+class _ShutdownWatch(SpanProcessor):
+    """
+    A span processor doing nothing but noticing, by its C{shutdown}, that
+    the provider it was added to was shut down: the SDK's processors then
+    drop what they are given, without a word but a log line.
+    """
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def shutdown(self) -> None:
+        self.down = True
+
+
 class _Pipeline:
     """
     What a tracer of the SDK uses: span processor, sampler, resource and
-    limits.
+    limits; and what tells that its provider was shut down.
     """
 
-    def __init__(self, tracer: Any) -> None:
+    def __init__(self, tracer: Any, provider: Any) -> None:
         self.processor = tracer.span_processor
         self.sampler = tracer.sampler
         self.builder = _TracerSpans(tracer)
         self.max_events = self.builder.limits.max_events
+        self.watch = _ShutdownWatch()
+        provider.add_span_processor(self.watch)
 
 
 def _warn_about(sampler: Sampler, stacklevel: int) -> None:
@@ -169,7 +189,9 @@ class SpanDestination:
     reported yet are reported; a forked child leaves its parent's to the
     parent.  Added again, it makes no second span for an action it so
     ended (the last C{max_open} of them): its later messages are counted
-    and reported as lost.  Thread-safe.
+    and reported as lost.  Once the provider is shut down, the spans its
+    processors would drop are not made: their messages are counted and
+    reported.  Thread-safe.
 
     @ivar dropped: How many messages were lost to spans so far.
     """
@@ -205,6 +227,7 @@ class SpanDestination:
         #: not come: whether each was recorded.  At most C{max_open}.
         self._ended: Dict[_Key, bool] = {}
         self._late = 0
+        self._shut = 0
         self._next_report = float("-inf")
         # Not at the first message only: a writer may take it during exit.
         _end_at_exit()
@@ -214,7 +237,7 @@ class SpanDestination:
         tracer = provider.get_tracer(SCOPE.name, __version__)
         if getattr(tracer, "span_processor", None) is None:
             return None  # No SDK provider (yet), or a disabled one.
-        self._pipeline = _Pipeline(tracer)
+        self._pipeline = _Pipeline(tracer, provider)
         _MADE_SPANS.add(self)
         if self._provider is None:
             _end_at_exit()  # The global provider may be newer than this.
@@ -242,7 +265,7 @@ class SpanDestination:
                 finished = self._finish(message, pipeline)
         if finished is not None:
             pipeline.processor.on_end(finished)
-        if self._given_up or self._unseen or self._late:
+        if self._given_up or self._unseen or self._late or self._shut:
             self._report()
 
     def _event(self, message: Dict[str, Any], pipeline: _Pipeline) -> None:
@@ -341,6 +364,12 @@ class SpanDestination:
         fields = entry.fields
         if fields is None:
             return None
+        if pipeline.watch.down:
+            lost = len(entry.events) + entry.dropped + (1 if START_MISSING_ATTRIBUTE in fields
+                                                        else 2)
+            self._shut += lost
+            self.dropped += lost
+            return None
         fields.update(attributes(message, END_SKIPPED))
         events = entry.events
         status = outcome(message, events, pipeline.builder.limits)
@@ -383,11 +412,14 @@ class SpanDestination:
             given_up, self._given_up = self._given_up, 0
             unseen, self._unseen = self._unseen, 0
             late, self._late = self._late, 0
+            shut, self._shut = self._shut, 0
         if given_up:
             self._reportLost(given_up, f"more than {self._max_open} actions were unfinished: the"
                              " oldest were given up, without their start message and events")
         if unseen:
             self._reportLost(unseen, "logged in actions whose start this destination did not see")
+        if shut:
+            self._reportLost(shut, SHUT_DOWN)
         if late:
             self._reportLost(late, "logged in actions already ended as unfinished, their spans"
                              " made, when this destination was removed")
@@ -427,9 +459,13 @@ class SpanDestination:
             return
         _last_of_descendants(left)
         lost, error = 0, None
+        down = pipeline.watch.down
         for entry in left.values():
             if entry.fields is None:
                 continue  # Not sampled.
+            if down:
+                lost += 1 + len(entry.events) + entry.dropped
+                continue
             entry.fields[UNFINISHED_ATTRIBUTE] = True
             span = pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
                                          entry.start, entry.last, entry.fields,
@@ -439,12 +475,12 @@ class SpanDestination:
             except Exception as e:
                 lost += 1 + len(entry.events) + entry.dropped
                 error = e
-        if error is not None:
+        if lost:
             with self._lock:
                 self.dropped += lost
-            self._reportLost(lost, f"the span processor raised {exception_name(error)} on the"
-                             " spans of actions unfinished when the destination was removed or"
-                             " the process exited")
+            self._reportLost(lost, SHUT_DOWN if error is None else (
+                f"the span processor raised {exception_name(error)} on the spans of actions"
+                " unfinished when the destination was removed or the process exited"))
 
     def _remember(self, left: Dict[_Key, _Open]) -> None:
         """

@@ -2,7 +2,8 @@
 Tests for the spans L{txcausal.otel.SpanDestination} makes of actions still
 open when it is removed: one span per action, even when the destination is
 added again before they finish, ending where C{txcausal export} of the same
-log ends it.
+log ends it; and none handed to the processors of a provider shut down,
+counted and reported instead.
 """
 
 from __future__ import annotations
@@ -23,15 +24,21 @@ from .test_otel import SpanMixin
 UNFINISHED = {UNFINISHED_ATTRIBUTE: True}
 
 
-class ReaddedTests(SpanMixin, SynchronousTestCase):
+class ReportsMixin(SpanMixin):
     """
-    A destination removed while actions ran, then added again before they
-    finished: the actions it ended as unfinished do not become second spans.
+    The destination's reports of losses, but those of refused feedback.
     """
 
     def reports(self) -> List[Dict[str, Any]]:
         return [m for m in self.messages if m.get("message_type") == "txcausal:messages_dropped"
                 and m["reason"] != FEEDBACK]
+
+
+class ReaddedTests(ReportsMixin, SynchronousTestCase):
+    """
+    A destination removed while actions ran, then added again before they
+    finished: the actions it ended as unfinished do not become second spans.
+    """
 
     def test_noSecondSpan(self) -> None:
         """
@@ -132,3 +139,34 @@ class EndTimeTests(SpanMixin, SynchronousTestCase):
             self.assertEqual((name, live[name].start_time, live[name].end_time),
                              (name, exported[name].start_time, exported[name].end_time))
 
+
+
+class ShutDownTests(ReportsMixin, SynchronousTestCase):
+    """
+    A provider shut down by the program while its destination is still
+    added: the spans its processors would drop are counted and reported.
+    """
+
+    def test_shutDownFirst(self) -> None:
+        """
+        The messages of the actions that finish after the provider was shut
+        down, and of those still open when the destination is removed, are
+        counted in C{dropped} and reported, with the reason; no span goes
+        to the shut-down processors.
+        """
+        exporter = self.spans()
+        with start_action(action_type="app:before"):
+            pass
+        task = start_task(action_type="app:open")
+        with task.context():
+            log_message(message_type="app:note")
+        self.destination._provider.shutdown()  # type: ignore[union-attr]
+        with start_action(action_type="app:after"):
+            log_message(message_type="app:inside")
+        remove_destination(self.destination)
+        self.assertEqual([s.name for s in exporter.get_finished_spans()], ["app:before"])
+        self.assertEqual(self.destination.dropped, 5)
+        reports = self.reports()
+        self.assertEqual(sum(report["count"] for report in reports), 5)
+        for report in reports:
+            self.assertIn("tracer provider was shut down", report["reason"])
