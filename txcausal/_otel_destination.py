@@ -9,24 +9,20 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-import warnings
 import weakref
 from time import monotonic
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
-from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import SpanContext, SpanKind
 from zope.interface import implementer
 
 from . import _output
 from ._interfaces import IDestination
 from ._json import safe_repr
-from ._otel_sampling import ratio_warning
+from ._otel_open import Key, Open, Pipeline, last_of_descendants, remember, warn_about
 from ._otel_spans import (
     END_SKIPPED,
     NOT_SAMPLED,
@@ -35,7 +31,6 @@ from ._otel_spans import (
     START_MISSING_ATTRIBUTE,
     UNFINISHED_ATTRIBUTE,
     UNSET_STATUS,
-    SpanBuilder,
     attributes,
     event,
     kind_of,
@@ -68,87 +63,6 @@ REPORT_INTERVAL = 1.0
 #: Why the spans made once the provider was shut down were lost.
 SHUT_DOWN = ("the tracer provider was shut down while this destination was still added, so its"
              " processors drop spans: remove the destination first")
-
-_Key = Tuple[str, Tuple[int, ...]]
-
-
-class _Open:
-    """
-    An action whose start was seen and whose finish was not, yet.
-    """
-
-    __slots__ = ("context", "parent", "name", "kind", "start", "fields", "events", "dropped",
-                 "last")
-
-    def __init__(self, context: SpanContext, parent: Optional[SpanContext], name: str,
-                 kind: SpanKind, start: int, fields: Optional[Dict[str, Any]]) -> None:
-        self.context = context
-        self.parent = parent
-        self.name = name
-        self.kind = kind
-        self.start = start
-        #: C{None} when the span is not recorded (not sampled).
-        self.fields = fields
-        self.events: List[Event] = []
-        self.dropped = 0
-        #: The time of its last message, or of its descendants' (as far as
-        #: finished): where its span ends if it never finishes.
-        self.last = start
-
-
-class _TracerSpans(SpanBuilder):
-    """
-    Makes spans with the resource, limits and scope of a tracer of the SDK;
-    its resource as it is when each span is made (the SDK changes it in a
-    forked child process).
-    """
-
-    def __init__(self, tracer: Any) -> None:
-        limits = getattr(tracer, "_span_limits", None) or SpanLimits()
-        super().__init__(tracer.resource, limits, getattr(tracer, "_instrumentation_scope", SCOPE))
-        self._tracer = tracer
-
-    @property
-    def resource(self) -> Resource:
-        return self._tracer.resource  # type: ignore[no-any-return]
-
-
-class _ShutdownWatch(SpanProcessor):
-    """
-    A span processor doing nothing but noticing, by its C{shutdown}, that
-    the provider it was added to was shut down: the SDK's processors then
-    drop what they are given, without a word but a log line.
-    """
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def shutdown(self) -> None:
-        self.down = True
-
-
-class _Pipeline:
-    """
-    What a tracer of the SDK uses: span processor, sampler, resource and
-    limits; and what tells that its provider was shut down.
-    """
-
-    def __init__(self, tracer: Any, provider: Any) -> None:
-        self.processor = tracer.span_processor
-        self.sampler = tracer.sampler
-        self.builder = _TracerSpans(tracer)
-        self.max_events = self.builder.limits.max_events
-        self.watch = _ShutdownWatch()
-        provider.add_span_processor(self.watch)
-
-
-def _warn_about(sampler: Sampler, stacklevel: int) -> None:
-    """
-    Warn if C{sampler} misreads task UUIDs (see L{ratio_warning}).
-    """
-    warning = ratio_warning(sampler)
-    if warning is not None:
-        warnings.warn(warning, stacklevel=stacklevel)
 
 
 @implementer(IDestination)
@@ -213,36 +127,36 @@ class SpanDestination:
         if max_open < 1:
             raise ValueError(f"max_open must be positive, not {max_open!r}")
         if tracer_provider is not None:
-            _warn_about(tracer_provider.sampler, 3)
+            warn_about(tracer_provider.sampler, 3)
         self._provider = tracer_provider
-        self._pipeline: Optional[_Pipeline] = None
+        self._pipeline: Optional[Pipeline] = None
         self._max_open = max_open
         self._clock = clock
         self._lock = threading.Lock()
-        self._open: Dict[_Key, _Open] = {}
+        self._open: Dict[Key, Open] = {}
         self.dropped = 0
         self._given_up = 0
         self._unseen = 0
         #: The actions ended as unfinished (L{_endOpen}) whose finish has
         #: not come: whether each was recorded.  At most C{max_open}.
-        self._ended: Dict[_Key, bool] = {}
+        self._ended: Dict[Key, bool] = {}
         self._late = 0
         self._shut = 0
         self._next_report = float("-inf")
         # Not at the first message only: a writer may take it during exit.
         _end_at_exit()
 
-    def _resolve(self) -> Optional[_Pipeline]:
+    def _resolve(self) -> Optional[Pipeline]:
         provider = self._provider or trace.get_tracer_provider()
         tracer = provider.get_tracer(SCOPE.name, __version__)
         if getattr(tracer, "span_processor", None) is None:
             return None  # No SDK provider (yet), or a disabled one.
-        self._pipeline = _Pipeline(tracer, provider)
+        self._pipeline = Pipeline(tracer, provider)
         _MADE_SPANS.add(self)
         if self._provider is None:
             _end_at_exit()  # The global provider may be newer than this.
             try:
-                _warn_about(self._pipeline.sampler, 4)
+                warn_about(self._pipeline.sampler, 4)
             except Exception:
                 pass  # Warnings made errors: logging never raises.
         return self._pipeline
@@ -268,7 +182,7 @@ class SpanDestination:
         if self._given_up or self._unseen or self._late or self._shut:
             self._report()
 
-    def _event(self, message: Dict[str, Any], pipeline: _Pipeline) -> None:
+    def _event(self, message: Dict[str, Any], pipeline: Pipeline) -> None:
         level = message[TASK_LEVEL_FIELD]
         if len(level) == 1 and level[0] == 1:
             return  # A message of its own, in no action.
@@ -294,7 +208,7 @@ class SpanDestination:
                 entry.dropped += 1
             events.append(event(message, pipeline.builder.limits))
 
-    def _start(self, message: Dict[str, Any], pipeline: _Pipeline) -> None:
+    def _start(self, message: Dict[str, Any], pipeline: Pipeline) -> None:
         uuid = message[TASK_UUID_FIELD]
         level = tuple(message[TASK_LEVEL_FIELD][:-1])
         name = message[ACTION_TYPE_FIELD]
@@ -313,7 +227,7 @@ class SpanDestination:
                                                       pipeline)
         open = self._open
         start = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
-        open[(uuid, level)] = _Open(context, parent, name, kind, start,
+        open[(uuid, level)] = Open(context, parent, name, kind, start,
                                     fields if recording else None)
         if enclosing is not None and start > enclosing.last:
             enclosing.last = start
@@ -326,7 +240,7 @@ class SpanDestination:
 
     def _sample(self, uuid: str, level: Tuple[int, ...], name: str, kind: SpanKind,
                 fields: Dict[str, Any], start: Optional[Dict[str, Any]],
-                pipeline: _Pipeline) -> Tuple[SpanContext, Optional[SpanContext], bool]:
+                pipeline: Pipeline) -> Tuple[SpanContext, Optional[SpanContext], bool]:
         """
         Ask the sampler about an action with no enclosing action here, as
         about a task's root.
@@ -345,7 +259,7 @@ class SpanDestination:
         own = span_context(trace, span_id(uuid, level), flags, result.trace_state)
         return own, parent, result.decision.is_recording()
 
-    def _finish(self, message: Dict[str, Any], pipeline: _Pipeline) -> Any:
+    def _finish(self, message: Dict[str, Any], pipeline: Pipeline) -> Any:
         """
         @return: The finished span, if recorded.
         """
@@ -387,7 +301,7 @@ class SpanDestination:
             self.dropped += 1
 
     def _unstarted(self, uuid: str, level: Tuple[int, ...], end: Dict[str, Any], at: int,
-                   pipeline: _Pipeline) -> _Open:
+                   pipeline: Pipeline) -> Open:
         """
         @return: The open action standing for one whose start was not seen:
             it started C{duration} before it finished.
@@ -396,7 +310,7 @@ class SpanDestination:
         kind = kind_of(name, None)
         fields: Dict[str, Any] = {START_MISSING_ATTRIBUTE: True}
         context, parent, recording = self._sample(uuid, level, name, kind, fields, None, pipeline)
-        return _Open(context, parent, name, kind, started_before(at, end),
+        return Open(context, parent, name, kind, started_before(at, end),
                      fields if recording else None)
 
     def _report(self, at_once: bool = False) -> None:
@@ -454,10 +368,10 @@ class SpanDestination:
         pipeline = self._pipeline
         with self._lock:
             left, self._open = self._open, {}
-            self._remember(left)
+            remember(self._ended, left, self._max_open)
         if pipeline is None:
             return
-        _last_of_descendants(left)
+        last_of_descendants(left)
         lost, error = 0, None
         down = pipeline.watch.down
         for entry in left.values():
@@ -482,31 +396,8 @@ class SpanDestination:
                 f"the span processor raised {exception_name(error)} on the spans of actions"
                 " unfinished when the destination was removed or the process exited"))
 
-    def _remember(self, left: Dict[_Key, _Open]) -> None:
-        """
-        Remember the actions about to be ended as unfinished, so that their
-        later messages, if the destination is added again, make no second
-        span; the latest C{max_open} of them at most.
-        """
-        ended = self._ended
-        for key, entry in left.items():
-            ended[key] = entry.fields is not None
-        for key in list(ended)[:max(0, len(ended) - self._max_open)]:
-            del ended[key]
-
     def __repr__(self) -> str:
         return f"<SpanDestination max_open={self._max_open} open={len(self._open)}>"
-
-
-def _last_of_descendants(left: Dict[_Key, _Open]) -> None:
-    """
-    Make the C{last} time of each action in C{left} that of its last
-    descendant in C{left} too, if later, as the actions end together.
-    """
-    for (uuid, level), entry in sorted(left.items(), key=lambda item: -len(item[0][1])):
-        enclosing = left.get((uuid, level[:-1])) if level else None
-        if enclosing is not None and entry.last > enclosing.last:
-            enclosing.last = entry.last
 
 
 #: The destinations that made spans, for L{end_open_at_exit}.
