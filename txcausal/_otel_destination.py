@@ -99,9 +99,8 @@ class SpanDestination:
     by C{stopService}), or when the process exits, become spans then,
     marked with the C{txcausal.unfinished} attribute and ending at their
     last message (theirs or their descendants', as C{txcausal export}
-    ends them), and the losses not
-    reported yet are reported; a forked child leaves its parent's to the
-    parent.  Added again, it makes no second span for an action it so
+    ends them), and the losses not reported yet are reported; a forked
+    child leaves its parent's to the parent.  Added again, it makes no second span for an action it so
     ended (the last C{max_open} of them): its later messages are counted
     and reported as lost.  Once the provider is shut down, the spans its
     processors would drop are not made: their messages are counted and
@@ -228,7 +227,7 @@ class SpanDestination:
         open = self._open
         start = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
         open[(uuid, level)] = Open(context, parent, name, kind, start,
-                                    fields if recording else None)
+                                   fields if recording else None)
         if enclosing is not None and start > enclosing.last:
             enclosing.last = start
         if len(open) > self._max_open:
@@ -311,7 +310,7 @@ class SpanDestination:
         fields: Dict[str, Any] = {START_MISSING_ATTRIBUTE: True}
         context, parent, recording = self._sample(uuid, level, name, kind, fields, None, pipeline)
         return Open(context, parent, name, kind, started_before(at, end),
-                     fields if recording else None)
+                    fields if recording else None)
 
     def _report(self, at_once: bool = False) -> None:
         """
@@ -438,7 +437,7 @@ def _forget_in_child() -> None:
     for destination in list(_MADE_SPANS):
         destination._lock = threading.Lock()
         destination._open, destination._given_up, destination._unseen = {}, 0, 0
-        destination._ended, destination._late = {}, 0
+        destination._ended, destination._late, destination._shut = {}, 0, 0
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
