@@ -95,16 +95,16 @@ class SpanDestination:
     actions this destination did not see start.  An action whose start
     was not seen still becomes a span when it finishes, marked with the
     C{txcausal.start_missing} attribute.  The actions still open when the
-    destination is removed (or the C{ThreadedWriter} it is behind stops,
-    by C{stopService}), or when the process exits, become spans then,
-    marked with the C{txcausal.unfinished} attribute and ending at their
-    last message (theirs or their descendants', as C{txcausal export}
-    ends them), and the losses not reported yet are reported; a forked
-    child leaves its parent's to the parent.  Added again, it makes no second span for an action it so
-    ended (the last C{max_open} of them): its later messages are counted
-    and reported as lost.  Once the provider is shut down, the spans its
-    processors would drop are not made: their messages are counted and
-    reported.  Thread-safe.
+    destination is removed (or the C{ThreadedWriter} it is behind stops, by
+    C{stopService}), or when the process exits, become spans then, marked
+    with the C{txcausal.unfinished} attribute and ending at their last
+    message (theirs or their descendants', as C{txcausal export} ends them),
+    and the losses not reported yet are reported; a forked child leaves its
+    parent's to the parent.  Added again, it makes no second span for an
+    action it so ended (the last C{max_open} of them): its later messages
+    are counted and reported as lost.  Once the provider is shut down, the
+    spans its processors would drop are not made: their messages are counted
+    and reported.  Thread-safe.
 
     @ivar dropped: How many messages were lost to spans so far.
     """
@@ -227,7 +227,7 @@ class SpanDestination:
         open = self._open
         start = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
         open[(uuid, level)] = Open(context, parent, name, kind, start,
-                                   fields if recording else None)
+                                   fields if recording else None, enclosing)
         if enclosing is not None and start > enclosing.last:
             enclosing.last = start
         if len(open) > self._max_open:
@@ -271,7 +271,7 @@ class SpanDestination:
                 self._lateIn(self._ended.pop((uuid, level)))
                 return None
             entry = self._unstarted(uuid, level, message, end, pipeline)
-        enclosing = self._open.get((uuid, level[:-1])) if level else None
+        enclosing = entry.enclosing
         if enclosing is not None and end > enclosing.last:
             enclosing.last = end
         fields = entry.fields

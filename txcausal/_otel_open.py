@@ -27,10 +27,11 @@ class Open:
     """
 
     __slots__ = ("context", "parent", "name", "kind", "start", "fields", "events", "dropped",
-                 "last")
+                 "last", "enclosing")
 
     def __init__(self, context: SpanContext, parent: Optional[SpanContext], name: str,
-                 kind: SpanKind, start: int, fields: Optional[Dict[str, Any]]) -> None:
+                 kind: SpanKind, start: int, fields: Optional[Dict[str, Any]],
+                 enclosing: "Optional[Open]" = None) -> None:
         self.context = context
         self.parent = parent
         self.name = name
@@ -43,6 +44,8 @@ class Open:
         #: The time of its last message, or of its descendants' (as far as
         #: finished): where its span ends if it never finishes.
         self.last = start
+        #: The enclosing action, open when this one started, if any.
+        self.enclosing = enclosing
 
 
 class TracerSpans(SpanBuilder):
