@@ -41,7 +41,7 @@ from ._otel_spans import (
     span_context,
     started_before,
 )
-from ._route import _registered
+from ._route import _behind, _registered
 from ._traceids import span_id, trace_id
 from ._version import __version__
 from ._wire import (
@@ -410,15 +410,11 @@ def end_open_at_exit() -> None:
     added, or behind a C{ThreadedWriter} added once it wrote its queue
     (its C{stopThreading}, which its own exit handler would run later).
     """
-    from .logwriter import ThreadedWriter
-
     for added in _output._DESTINATIONS._destinations:
-        writer = _registered(added)
-        if isinstance(writer, ThreadedWriter):
-            behind = getattr(writer._sink, "_destination", None)
-            if isinstance(behind, SpanDestination):
-                writer.stopThreading()
-                behind._finishFeedback()
+        writer, behind = _registered(added), _behind(added)
+        if behind is not writer and isinstance(behind, SpanDestination):
+            writer.stopThreading()  # type: ignore[attr-defined]
+            behind._finishFeedback()
     for destination in list(_MADE_SPANS):
         if _output._DESTINATIONS.has(destination):
             destination._finishFeedback()

@@ -23,6 +23,7 @@ from ._route import (
     FieldSource,
     Route,
     _field_adder,
+    _behind,
     _guarded,
     _registered,
     _with_fields,
@@ -143,9 +144,11 @@ class Destinations:
 
     def has_other_than(self, destination: object) -> bool:
         """
-        @return: Whether a destination other than C{destination} was added.
+        @return: Whether a destination other than C{destination} was added,
+            nor a writer writing to it (see L{_behind}).
         """
-        return any(_registered(added) is not destination for added in self._destinations)
+        return any(_registered(added) is not destination and _behind(added) is not destination
+                   for added in self._destinations)
 
     def add_global_fields(self, **fields: Any) -> None:
         """

@@ -226,6 +226,18 @@ def _registered(destination: Destination) -> object:
     return destination
 
 
+def _behind(destination: Destination) -> object:
+    """
+    @return: The destination as added (L{_registered}), or, for a
+        C{ThreadedWriter}, the destination it writes to: what makes of the
+        messages, and reports its own losses.
+    """
+    added = _registered(destination)
+    from ._writercore import WriterCore
+
+    return added.destination if isinstance(added, WriterCore) else added
+
+
 def _guarded(destination: Any, send: Destination, lost: Callable[[object], None]
              ) -> Destination:
     """
