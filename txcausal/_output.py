@@ -11,7 +11,7 @@ import atexit
 import os
 import threading
 from collections import deque
-from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple, Union
+from typing import IO, Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 
 from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
@@ -77,6 +77,7 @@ class Destinations:
         self._buffer_size = buffer_size
         self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
         self._overflowed = 0
+        self._shown: List[Dict[str, Any]] = []  # Reports kept by keep_shown.
         #: Whether the last destination was removed (see L{finish}).
         self._emptied = False
         #: Set by L{finish}: where what comes later is reported.
@@ -105,6 +106,7 @@ class Destinations:
             self._replan()
             buffered, self._buffer = self._buffer, None
             overflowed, self._overflowed = self._overflowed, 0
+            self._shown = []
         pending = list(buffered or ())
         if overflowed:
             pending.append(dropped_message(
@@ -165,7 +167,6 @@ class Destinations:
             merged = dict(self._global_fields)
             merged.update(fields)
             self._global_fields = merged
-            self._add_fields = _field_adder(merged, self._field_sources)
             self._replan()
 
     def add_field_source(self, source: FieldSource) -> None:
@@ -176,7 +177,6 @@ class Destinations:
         """
         with self._lock:
             self._field_sources += (source,)
-            self._add_fields = _field_adder(self._global_fields, self._field_sources)
             self._replan()
 
     def remove_field_source(self, source: FieldSource) -> None:
@@ -189,13 +189,14 @@ class Destinations:
             sources = list(self._field_sources)
             sources.remove(source)
             self._field_sources = tuple(sources)
-            self._add_fields = _field_adder(self._global_fields, self._field_sources)
             self._replan()
 
     def _replan(self) -> None:
         """
-        Work out the route of messages anew, holding the lock.
+        Work out the route of messages and the fields to add anew, holding
+        the lock.
         """
+        self._add_fields = _field_adder(self._global_fields, self._field_sources)
         self._route = plan(self._destinations, _registered,
                            {} if self._field_sources else self._global_fields,
                            self._add_fields)
@@ -257,8 +258,11 @@ class Destinations:
                 return False
             if late is None or not self._emptied:
                 if len(buffer) == buffer.maxlen:
-                    self._overflowed += 1
-                    self.dropped += 1
+                    if self._shown and self._shown[0] is buffer[0]:
+                        del self._shown[0]  # Shown: not lost.
+                    else:
+                        self._overflowed += 1
+                        self.dropped += 1
                 buffer.append(message)
                 return True
             self.dropped += 1
@@ -266,13 +270,20 @@ class Destinations:
         _last_resort(dropped_message(1, _AFTER_LAST_REMOVED), late[0])
         return True
 
-    def _report_failure(
-        self,
-        message: Union[Dict[str, Any], str],
-        failed: Destination,
-        error: BaseException,
-        destinations: Tuple[Destination, ...],
-    ) -> Optional[KeyboardInterrupt]:
+    def keep_shown(self, report: Dict[str, Any]) -> None:
+        """
+        Keep C{report}, shown on standard error, for the next destination
+        while there is none (before L{finish}); not lost if none comes.
+        """
+        with self._lock:
+            buffer = self._buffer
+            if buffer is not None and self._late is None and len(buffer) < self._buffer_size:
+                self._shown.append(_with_fields(report, self._route[2]))
+                buffer.append(self._shown[-1])
+
+    def _report_failure(self, message: Union[Dict[str, Any], str], failed: Destination,
+                        error: BaseException, destinations: Tuple[Destination, ...]
+                        ) -> Optional[KeyboardInterrupt]:
         """
         See L{report_failure}, which counts in C{dropped}.
         """
@@ -330,6 +341,7 @@ class Destinations:
         self._lock = threading.Lock()
         if self._buffer is not None and self._emptied:
             self._buffer.clear()
+            self._shown = []
             self.dropped -= self._overflowed
             self._overflowed = 0
 
@@ -343,8 +355,9 @@ class Destinations:
             buffer = self._buffer
             if buffer is None or not self._emptied:
                 return
-            kept, overflowed = len(buffer), self._overflowed
+            kept, overflowed = len(buffer) - len(self._shown), self._overflowed
             buffer.clear()
+            self._shown = []
             self._overflowed = 0
             self.dropped += kept
         if kept or overflowed:
@@ -355,17 +368,17 @@ def _report_lost(source: object, report: Dict[str, Any],
                  stream: Optional[IO[str]] = None, to_source: bool = True) -> None:
     """
     Send a report of messages C{source} lost through the default logger.
-    When no destination but C{source} itself would take it (it is the only
-    one, or there is none), write it to C{stream} too (see L{_last_resort}),
-    and only there if C{to_source} is false: C{source} would make nothing
-    of it, and, refused to it or kept for a destination that may never
-    come, the report shown would be counted lost too.
+    When no destination but C{source} (or a writer in front of it) would take
+    it, write it to C{stream} too (see L{_last_resort}); if C{to_source} is
+    false (C{source} makes nothing of it), only keep it, marked shown, for a
+    destination added later (L{Destinations.keep_shown}).
     """
     logger = _DEFAULT_LOGGER
     if (getattr(logger, "_destinations", None) is _DESTINATIONS
             and not _DESTINATIONS.has_other_than(source)):
         _last_resort(report, stream)
         if not to_source:
+            _DESTINATIONS.keep_shown(report)
             return
     logger.write(report)
 
