@@ -22,7 +22,8 @@ from zope.interface import implementer
 from . import _output
 from ._interfaces import IDestination
 from ._json import safe_repr
-from ._otel_open import Key, Open, Pipeline, last_of_descendants, remember, warn_about
+from ._otel_open import (Key, Open, Pipeline, last_of_descendants, remember, warn_about,
+                         watch_of)
 from ._otel_spans import (
     END_SKIPPED,
     NOT_SAMPLED,
@@ -127,6 +128,7 @@ class SpanDestination:
             raise ValueError(f"max_open must be positive, not {max_open!r}")
         if tracer_provider is not None:
             warn_about(tracer_provider.sampler, 3)
+            watch_of(tracer_provider)  # To hear of a shutdown before the first message.
         self._provider = tracer_provider
         self._pipeline: Optional[Pipeline] = None
         self._max_open = max_open

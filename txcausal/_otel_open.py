@@ -7,7 +7,9 @@ with what tells that the tracer's provider was shut down.
 
 from __future__ import annotations
 
+import threading
 import warnings
+import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 from opentelemetry.sdk.resources import Resource
@@ -79,6 +81,24 @@ class ShutdownWatch(SpanProcessor):
         self.down = True
 
 
+#: The watch of each provider, shared by its destinations.
+_WATCHES: "weakref.WeakKeyDictionary[Any, ShutdownWatch]" = weakref.WeakKeyDictionary()
+_WATCHES_LOCK = threading.Lock()
+
+
+def watch_of(provider: Any) -> ShutdownWatch:
+    """
+    @return: The L{ShutdownWatch} of C{provider}, added to it by the first
+        call: one per provider, whatever the destinations and threads.
+    """
+    with _WATCHES_LOCK:
+        watch = _WATCHES.get(provider)
+        if watch is None:
+            watch = _WATCHES[provider] = ShutdownWatch()
+            provider.add_span_processor(watch)
+    return watch
+
+
 class Pipeline:
     """
     What a tracer of the SDK uses: span processor, sampler, resource and
@@ -90,8 +110,7 @@ class Pipeline:
         self.sampler = tracer.sampler
         self.builder = TracerSpans(tracer)
         self.max_events = self.builder.limits.max_events
-        self.watch = ShutdownWatch()
-        provider.add_span_processor(self.watch)
+        self.watch = watch_of(provider)
 
 
 def warn_about(sampler: Sampler, stacklevel: int) -> None:
@@ -129,4 +148,4 @@ def remember(ended: Dict[Key, bool], left: Dict[Key, Open], maximum: int) -> Non
 
 
 __all__ = ["Key", "Open", "Pipeline", "ShutdownWatch", "TracerSpans", "last_of_descendants",
-           "remember", "warn_about"]
+           "remember", "warn_about", "watch_of"]
