@@ -22,7 +22,7 @@ from zope.interface import implementer
 from . import _output
 from ._interfaces import IDestination
 from ._json import safe_repr
-from ._otel_open import (Key, Open, Pipeline, last_of_descendants, remember, warn_about,
+from ._otel_open import (Key, Open, Pipeline, carry, last_of_descendants, remember, warn_about,
                          watch_of)
 from ._otel_spans import (
     END_SKIPPED,
@@ -229,11 +229,11 @@ class SpanDestination:
         open = self._open
         start = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
         open[(uuid, level)] = Open(context, parent, name, kind, start,
-                                   fields if recording else None, enclosing)
-        if enclosing is not None and start > enclosing.last:
-            enclosing.last = start
+                                   fields if recording else None)
         if len(open) > self._max_open:
-            oldest = open.pop(next(iter(open)))
+            key = next(iter(open))
+            oldest = open.pop(key)
+            carry(open, key, oldest.last)
             if oldest.fields is not None:
                 lost = 1 + len(oldest.events) + oldest.dropped
                 self._given_up += lost
@@ -273,9 +273,8 @@ class SpanDestination:
                 self._lateIn(self._ended.pop((uuid, level)))
                 return None
             entry = self._unstarted(uuid, level, message, end, pipeline)
-        enclosing = entry.enclosing
-        if enclosing is not None and end > enclosing.last:
-            enclosing.last = end
+        if level:
+            carry(self._open, (uuid, level), end if end > entry.last else entry.last)
         fields = entry.fields
         if fields is None:
             return None

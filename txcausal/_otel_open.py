@@ -29,11 +29,10 @@ class Open:
     """
 
     __slots__ = ("context", "parent", "name", "kind", "start", "fields", "events", "dropped",
-                 "last", "enclosing")
+                 "last")
 
     def __init__(self, context: SpanContext, parent: Optional[SpanContext], name: str,
-                 kind: SpanKind, start: int, fields: Optional[Dict[str, Any]],
-                 enclosing: "Optional[Open]" = None) -> None:
+                 kind: SpanKind, start: int, fields: Optional[Dict[str, Any]]) -> None:
         self.context = context
         self.parent = parent
         self.name = name
@@ -43,11 +42,9 @@ class Open:
         self.fields = fields
         self.events: List[Event] = []
         self.dropped = 0
-        #: The time of its last message, or of its descendants' (as far as
-        #: finished): where its span ends if it never finishes.
+        #: The time of its last message, or of its finished descendants':
+        #: where its span ends if it never finishes.
         self.last = start
-        #: The enclosing action, open when this one started, if any.
-        self.enclosing = enclosing
 
 
 class TracerSpans(SpanBuilder):
@@ -125,12 +122,28 @@ def warn_about(sampler: Sampler, stacklevel: int) -> None:
 def last_of_descendants(left: Dict[Key, Open]) -> None:
     """
     Make the C{last} time of each action in C{left} that of its last
-    descendant in C{left} too, if later, as the actions end together.
+    descendant in C{left} too, if later, as the actions end together (the
+    nearest enclosing action in C{left}, past finished ones).
     """
-    for (uuid, level), entry in sorted(left.items(), key=lambda item: -len(item[0][1])):
-        enclosing = left.get((uuid, level[:-1])) if level else None
-        if enclosing is not None and entry.last > enclosing.last:
-            enclosing.last = entry.last
+    for key, entry in sorted(left.items(), key=lambda item: -len(item[0][1])):
+        carry(left, key, entry.last)
+
+
+def carry(open: Dict[Key, Open], key: Key, at: int) -> None:
+    """
+    Move the C{last} time of the nearest action in C{open} enclosing the
+    action C{key} (past finished ones, and past a Dask attempt's position,
+    which is no action) to C{at}, if later: C{txcausal export} ends an
+    unfinished action at the last message of any of its descendants.
+    """
+    uuid, level = key
+    while level:
+        level = level[:-1]
+        enclosing = open.get((uuid, level))
+        if enclosing is not None:
+            if at > enclosing.last:
+                enclosing.last = at
+            return
 
 
 
@@ -147,5 +160,5 @@ def remember(ended: Dict[Key, bool], left: Dict[Key, Open], maximum: int) -> Non
         del ended[key]
 
 
-__all__ = ["Key", "Open", "Pipeline", "ShutdownWatch", "TracerSpans", "last_of_descendants",
-           "remember", "warn_about", "watch_of"]
+__all__ = ["Key", "Open", "Pipeline", "ShutdownWatch", "TracerSpans", "carry",
+           "last_of_descendants", "remember", "warn_about", "watch_of"]

@@ -8,6 +8,7 @@ counted and reported instead.
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Dict, List
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -15,6 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import _message, _output, log_message, remove_destination, start_action, start_task
 from txcausal._feedback import FEEDBACK
+from txcausal._otel_open import Open
 from txcausal._otel_spans import START_MISSING_ATTRIBUTE, UNFINISHED_ATTRIBUTE, SpanBuilder
 from txcausal._otel_tasks import task_spans
 from txcausal.parse import parse_messages
@@ -132,12 +134,92 @@ class EndTimeTests(SpanMixin, SynchronousTestCase):
                 log_message(message_type="app:inside")
             start_action(action_type="app:open")
         remove_destination(self.destination)
+        self.assertEqual(self.byName(exporter)["app:outer"].end_time, 15_000_000_000)
+        self.assertSameEnds(exporter, ["app:outer", "app:open", "app:child"])
+
+    def assertSameEnds(self, exporter: Any, names: List[str]) -> None:
+        """
+        The live spans named C{names} start and end as the exported ones.
+        """
         live = self.byName(exporter)
         exported = self.exported(self.messages)
-        self.assertEqual(live["app:outer"].end_time, 15_000_000_000)
-        for name in "app:outer", "app:open", "app:child":
+        for name in names:
             self.assertEqual((name, live[name].start_time, live[name].end_time),
                              (name, exported[name].start_time, exported[name].end_time))
+
+    def test_openUnderFinished(self) -> None:
+        """
+        An action still open inside a finished one carries its last message
+        to the nearest unfinished action enclosing it.
+        """
+        exporter = self.spans()
+        times = iter([10.0, 11.0, 12.0, 13.0, 14.0])
+        self.patch(_message, "time", lambda: next(times))
+        with start_task(action_type="app:outer").context():
+            child = start_action(action_type="app:child")
+            with child.context():
+                grandchild = start_action(action_type="app:grandchild")
+            child.finish()
+            with grandchild.context():
+                log_message(message_type="app:late")
+        remove_destination(self.destination)
+        self.assertEqual(self.byName(exporter)["app:outer"].end_time, 14_000_000_000)
+        self.assertSameEnds(exporter, ["app:outer", "app:grandchild"])
+
+    def test_clockBack(self) -> None:
+        """
+        A finished child whose finish is stamped before its last event (the
+        clock went back) carries the later time.
+        """
+        exporter = self.spans()
+        times = iter([10.0, 11.0, 15.0, 12.0])
+        self.patch(_message, "time", lambda: next(times))
+        with start_task(action_type="app:outer").context():
+            with start_action(action_type="app:child"):
+                log_message(message_type="app:note")
+        remove_destination(self.destination)
+        self.assertEqual(self.byName(exporter)["app:outer"].end_time, 15_000_000_000)
+        self.assertSameEnds(exporter, ["app:outer"])
+
+    def test_attempt(self) -> None:
+        """
+        A Dask attempt run in the process of its computation carries its
+        last message past its position, which is no action, to the
+        computation.
+        """
+        exporter = self.spans()
+        uuid = "7b0a5c1e-1111-4222-8333-944444444444"
+        for message in [
+            {"task_uuid": uuid, "task_level": [1], "timestamp": 10.0,
+             "action_type": "dask:compute", "action_status": "started"},
+            {"task_uuid": uuid, "task_level": [4, 8, 1], "timestamp": 11.0,
+             "action_type": "eliot:remote_task", "action_status": "started",
+             "attempt_of": "/4"},
+            {"task_uuid": uuid, "task_level": [4, 8, 2], "timestamp": 14.0,
+             "message_type": "app:work"},
+        ]:
+            self.destination(message)
+            self.messages.append(message)
+        remove_destination(self.destination)
+        self.assertEqual(self.byName(exporter)["dask:compute"].end_time, 14_000_000_000)
+        self.assertSameEnds(exporter, ["dask:compute", "eliot:remote_task"])
+
+    def test_givenUpNotKept(self) -> None:
+        """
+        What an open action keeps does not keep alive the actions enclosing
+        it, given up or finished (nor their events): past C{max_open},
+        memory stays bounded.
+        """
+        self.spans(max_open=2)
+        action = start_task(action_type="app:a0")
+        for depth in range(1, 6):
+            with action.context():
+                for _ in range(50):
+                    log_message(message_type="app:event")
+                action = start_action(action_type=f"app:a{depth}")
+        gc.collect()
+        alive = [entry for entry in gc.get_objects() if type(entry) is Open]
+        self.assertEqual((len(self.destination._open), len(alive)), (2, 2))
 
 
 
