@@ -22,8 +22,16 @@ from zope.interface import implementer
 from . import _output
 from ._interfaces import IDestination
 from ._json import safe_repr
-from ._otel_open import (Key, Open, Pipeline, carry, last_of_descendants, remember, warn_about,
-                         watch_of)
+from ._otel_open import (
+    Key,
+    Open,
+    Pipeline,
+    carry,
+    last_of_descendants,
+    remember,
+    warn_about,
+    watch_of,
+)
 from ._otel_spans import (
     END_SKIPPED,
     NOT_SAMPLED,

@@ -22,8 +22,8 @@ from ._losses import _last_resort, report_failure
 from ._route import (
     FieldSource,
     Route,
-    _field_adder,
     _behind,
+    _field_adder,
     _guarded,
     _registered,
     _with_fields,
