@@ -217,6 +217,16 @@ def event(message: Message, limits: SpanLimits) -> Event:
                  nanoseconds(message.get(TIMESTAMP_FIELD)))
 
 
+class EventAttributes(Dict[str, Any]):
+    """
+    An event's attributes, none dropped: a C{dict} with the C{dropped} count
+    of the SDK's C{BoundedAttributes}, which the OTLP exporters of 1.25
+    read from every event.
+    """
+
+    dropped = 0
+
+
 def event_attributes(fields: Attributes, limits: SpanLimits) -> Any:
     """
     @return: C{fields}, or within the limits on events' attributes (their
@@ -224,7 +234,7 @@ def event_attributes(fields: Attributes, limits: SpanLimits) -> Any:
     """
     maximum, length = limits.max_event_attributes, limits.max_attribute_length
     if length is None and (maximum is None or len(fields) <= maximum):
-        return fields
+        return EventAttributes(fields)
     return BoundedAttributes(maximum, fields, immutable=True, max_value_len=length)
 
 

@@ -125,6 +125,21 @@ class ProviderTests(SpanMixin, SynchronousTestCase):
         self.assertEqual([(e.attributes or {})["n"] for e in span.events], [3, 4])
         self.assertEqual(span.dropped_events, 3)
 
+    def test_otlpEncodes(self) -> None:
+        """
+        The OTLP exporters' encoder takes the spans, events included: those
+        of the oldest SDK allowed (1.25, C{tox -e lowest}) read the
+        C{dropped} count of each event's attributes.
+        """
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+        exporter = self.spans()
+        with start_action(action_type="app:work"):
+            log_message(message_type="app:m", n=1)
+        encoded = encode_spans(exporter.get_finished_spans())
+        (event,) = encoded.resource_spans[0].scope_spans[0].spans[0].events
+        self.assertEqual((event.name, event.dropped_attributes_count), ("app:m", 0))
+
     def test_attributeLength(self) -> None:
         """
         The limit on attribute values' length cuts the values of span

@@ -1,7 +1,7 @@
 """
 Tests for the pins of C{tox -e lowest}: C{.ci/lowest.txt} pins each
-requirement of C{setup.cfg} at its floor, so that the oldest versions
-txcausal claims to support are the ones tested.
+requirement of C{setup.cfg} (and of its C{otel} extra) at its floor, so that
+the oldest versions txcausal claims to support are the ones tested.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class LowestPinsTests(SynchronousTestCase):
         config = configparser.ConfigParser()
         config.read(root / "setup.cfg", encoding="utf-8")
         floors: Dict[str, str] = {}
-        for line in _lines(config["options"]["install_requires"]):
+        for line in (_lines(config["options"]["install_requires"])
+                     + _lines(config["options.extras_require"]["otel"])):
             match = _FLOOR.match(line)
             self.assertIsNotNone(match, f"setup.cfg: {line!r} has no '>=' floor")
             assert match is not None
