@@ -229,7 +229,7 @@ def _registered(destination: Destination) -> object:
 def _behind(destination: Destination) -> object:
     """
     @return: The destination as added (L{_registered}), or, for a
-        C{ThreadedWriter}, the destination it writes to: what makes of the
+        C{ThreadedWriter}, the destination it writes to: the one that uses the
         messages, and reports its own losses.
     """
     added = _registered(destination)
