@@ -220,6 +220,32 @@ class PendingReportTests(SpanMixin, SynchronousTestCase):
         kept for a destination that never comes, and reported again at
         exit).
         """
+        stderr, registry = self.leakAlone()
+        registry.finish()
+        counts = [json.loads(line)["count"] for line in stderr.getvalue().splitlines()]
+        self.assertEqual((counts, registry.dropped), ([1, 1], 0))
+
+    def test_onlyDestinationLater(self) -> None:
+        """
+        A report made as the only destination is removed, shown on standard
+        error, is also kept for a destination added later, as a message
+        logged with none is; still not counted lost.
+        """
+        stderr, registry = self.leakAlone()
+        later: List[Dict[str, Any]] = []
+        registry.add(later.append)
+        registry.finish()
+        counts = [m["count"] for m in later if m.get("message_type") == "txcausal:messages_dropped"]
+        self.assertEqual((counts, len(stderr.getvalue().splitlines()), registry.dropped),
+                         ([1], 2, 0))
+
+    def leakAlone(self) -> Any:
+        """
+        Leave three tasks open in the only destination, keeping one, then
+        remove it: two reports of one message each.
+
+        @return: The captured standard error, and the registry.
+        """
         stderr = io.StringIO()
         self.patch(sys, "stderr", stderr)
         destination = SpanDestination(TracerProvider(), max_open=1, clock=lambda: 0.0)
@@ -228,9 +254,7 @@ class PendingReportTests(SpanMixin, SynchronousTestCase):
         for _ in range(3):
             start_task(action_type="app:leak")
         remove_destination(destination)
-        registry.finish()
-        counts = [json.loads(line)["count"] for line in stderr.getvalue().splitlines()]
-        self.assertEqual((counts, registry.dropped), ([1, 1], 0))
+        return stderr, registry
 
     def test_onlyDestinationFails(self) -> None:
         """

@@ -1,7 +1,8 @@
 """
 Tests for where L{txcausal.otel.SpanDestination}'s reports of losses go when
-no other destination takes them (behind a C{ThreadedWriter}, or removed),
-and for the span processor by which it notices its provider's shutdown.
+no other destination takes them behind a C{ThreadedWriter} (see
+C{test_otel_exit} for one added alone), and for the span processor by which
+it notices its provider's shutdown.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from typing import Any, Dict, List
+from typing import Any
 
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from twisted.trial.unittest import SynchronousTestCase
@@ -105,48 +106,6 @@ class BehindWriterTests(SpanMixin, WriterHarness, SynchronousTestCase):
         result = run_python(["-c", _EXITING])
         self.assertEqual((result.returncode, result.stdout.strip(), given_up(result.stderr)),
                          (0, "2", 2), result.stderr)
-
-
-class RemovedTests(SpanMixin, SynchronousTestCase):
-    """
-    The only destination, removed with a report pending.
-    """
-
-    def test_laterDestinationGetsReport(self) -> None:
-        """
-        The report, shown on standard error, is also kept for a destination
-        added later, as a message logged with none is, and not counted lost
-        at exit.
-        """
-        stderr = io.StringIO()
-        self.patch(sys, "stderr", stderr)
-        destination = SpanDestination(TracerProvider(), max_open=1, clock=lambda: 0.0)
-        registry = self.isolate()
-        registry.add(destination)
-        for _ in range(3):
-            start_task(action_type="app:leak")
-        remove_destination(destination)
-        later: List[Dict[str, Any]] = []
-        registry.add(later.append)
-        registry.finish()
-        counts = [m["count"] for m in later if m.get("message_type") == DROPPED]
-        self.assertEqual((counts, given_up(stderr.getvalue()), registry.dropped), ([1], 2, 0))
-
-    def test_noneLater(self) -> None:
-        """
-        With no destination added later, the report shown is not counted
-        lost at exit, nor shown again.
-        """
-        stderr = io.StringIO()
-        self.patch(sys, "stderr", stderr)
-        destination = SpanDestination(TracerProvider(), max_open=1, clock=lambda: 0.0)
-        registry = self.isolate()
-        registry.add(destination)
-        for _ in range(3):
-            start_task(action_type="app:leak")
-        remove_destination(destination)
-        registry.finish()
-        self.assertEqual((given_up(stderr.getvalue()), registry.dropped), (2, 0))
 
 
 class ShutdownWatchTests(SpanMixin, SynchronousTestCase):
