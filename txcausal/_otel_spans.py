@@ -227,6 +227,11 @@ class EventAttributes(Dict[str, Any]):
     dropped = 0
 
 
+#: Whether the SDK's OTLP encoder reads each event's C{attributes.dropped}
+#: (an SDK whose C{Event} has no C{dropped_attributes}, as 1.25).
+_OLD_EVENTS = not hasattr(Event, "dropped_attributes")
+
+
 def event_attributes(fields: Attributes, limits: SpanLimits) -> Any:
     """
     @return: C{fields}, or within the limits on events' attributes (their
@@ -234,7 +239,7 @@ def event_attributes(fields: Attributes, limits: SpanLimits) -> Any:
     """
     maximum, length = limits.max_event_attributes, limits.max_attribute_length
     if length is None and (maximum is None or len(fields) <= maximum):
-        return EventAttributes(fields)
+        return EventAttributes(fields) if _OLD_EVENTS else fields
     return BoundedAttributes(maximum, fields, immutable=True, max_value_len=length)
 
 
