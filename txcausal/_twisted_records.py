@@ -29,6 +29,7 @@ that copies in two files are two tasks (see C{docs/reading.md}).
 from __future__ import annotations
 
 import re
+from hashlib import sha1
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from uuid import UUID, uuid5
 
@@ -99,9 +100,11 @@ def record_uuid(data: bytes) -> str:
 
 def _record_uuid(data: bytes) -> UUID:
     """
-    L{record_uuid}, as a L{UUID}.
+    L{record_uuid}, as a L{UUID}: the name-based (version 5) UUID of its
+    bytes, which for UTF-8 is C{uuid5()} of its text; bytes that are not
+    UTF-8 are hashed as they are (C{uuid5()} takes only text it can encode).
     """
-    return uuid5(_NAMESPACE, data.decode("utf-8", "surrogateescape"))
+    return UUID(bytes=sha1(_NAMESPACE.bytes + data).digest()[:16], version=5)
 
 
 class Repeats:
