@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ._json import JSONLineEncoder, safe_repr
 from ._memory import MemoryLogger
-from ._parse_input import check_message
+from ._message_check import check_message
 
 Message = Dict[str, Any]
 

@@ -127,12 +127,38 @@ def decode_json(text: bytes) -> Any:
     Decode JSON as it was encoded, integers past 64 bits included (orjson
     alone decodes those as floats).
 
-    @raise orjson.JSONDecodeError: If C{text} is not JSON (a C{ValueError}).
+    @raise orjson.JSONDecodeError: If C{text} is not JSON (a C{ValueError});
+        L{NestedTooDeep} if it is nested too deep to read exactly.
     """
     value = orjson.loads(text)
     if may_hold_long_integer(text):
-        return json.loads(text)
+        return _exactly(text)
     return value
+
+
+class NestedTooDeep(orjson.JSONDecodeError):
+    """
+    JSON nested too deep for the standard library's C{json} (Python's
+    recursion limit), which reads what orjson cannot read exactly.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("nested too deep", "", 0)
+
+    def __str__(self) -> str:
+        return "nested too deep"
+
+
+def _exactly(text: bytes) -> Any:
+    """
+    Decode JSON with the standard library.
+
+    @raise NestedTooDeep: For a recursion error.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise NestedTooDeep() from None
 
 
 def may_hold_long_integer(data: bytes) -> bool:

@@ -37,7 +37,8 @@ from typing import (
 from attrs import frozen
 from orjson import JSONDecodeError, loads
 
-from ._json import decode_json, lines_may_hold_long_integer
+from ._json import NestedTooDeep, decode_json, lines_may_hold_long_integer
+from ._message_check import check_message
 from ._source import (
     BOM,
     DEFAULT_MAX_LINE_BYTES,
@@ -50,7 +51,7 @@ from ._source import (
     wrap_stream,
 )
 from ._stream_state import Place, StreamState, TextEvent
-from ._tasklevel import MAX_TASK_LEVEL_DEPTH, valid_level
+from ._tasklevel import valid_level
 from ._twisted_records import Repeats, split_text_line, twisted_record
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
@@ -88,24 +89,6 @@ def _ignore_error(error: LineError) -> None:
     """
     The default error callback: skip silently.
     """
-
-
-def check_message(value: Any) -> Optional[str]:
-    """
-    Check that a decoded JSON value is a log message.
-
-    @return: C{None} if it is, else why not.
-    """
-    if value.__class__ is not dict:
-        return "not a JSON object"
-    if value.get(TASK_UUID_FIELD).__class__ is not str:
-        return "no task_uuid string"
-    level = value.get(TASK_LEVEL_FIELD)
-    if level.__class__ is list and len(level) > MAX_TASK_LEVEL_DEPTH:
-        return f"task_level deeper than {MAX_TASK_LEVEL_DEPTH}"
-    if not valid_level(level):
-        return "task_level is not a list of positive integers"
-    return None
 
 
 class MessageReader:
@@ -345,8 +328,9 @@ class MessageReader:
         """
         try:
             message = decode_json(line)
-        except JSONDecodeError:
-            self._error(state.name, state.lineno, "skipped: malformed JSON" + _excerpt(line))
+        except JSONDecodeError as e:
+            why = str(e) if isinstance(e, NestedTooDeep) else "malformed JSON" + _excerpt(line)
+            self._error(state.name, state.lineno, "skipped: " + why)
             return
         if check_message(message) is None:
             yield message

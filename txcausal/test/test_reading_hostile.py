@@ -14,7 +14,19 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcausal._parse_input import LineError, MessageReader
 from txcausal._twisted_records import record_uuid
 from txcausal.parse import read_messages
-from txcausal.test._reading import cli
+from txcausal._stream_state import StreamState
+from txcausal.test._reading import cli, end, lines, start
+
+#: A good task of two messages.
+GOOD = lines(start("good", [1], 1.0, "app:op"), end("good", [2], 2.0, "app:op"))
+
+#: A line holding an integer past 64 bits (so that it is read again by the
+#: standard library's C{json}) and lists nested 1,000 deep (orjson reads
+#: 1,024 levels, C{json} hits the recursion limit first).
+DEEP_LONG = (
+    b'{"task_uuid":"g","task_level":[1],"timestamp":1.0,"message_type":"m","n":%d,"v":%s}\n'
+    % (2**70, b"[" * 1000 + b"]" * 1000)
+)
 
 #: Twisted's text format, a byte that is not UTF-8 in the first event.
 TEXT_NOT_UTF8 = (
@@ -60,3 +72,40 @@ class TwistedTextNotUTF8Tests(SynchronousTestCase):
         data = "caf\u00e9 [-] x".encode("utf-8")
         self.assertEqual(UUID(record_uuid(data)), uuid5(_NAMESPACE, data.decode("utf-8")))
         self.assertNotEqual(record_uuid(b"\xff"), record_uuid(b"\xfe"))
+
+
+class DeepLongIntegerTests(SynchronousTestCase):
+    """
+    A line nested too deep for the standard library's C{json}, which reads
+    it because it holds an integer past 64 bits.
+    """
+
+    def test_library(self) -> None:
+        """
+        The line is reported with its line number, and skipped.
+        """
+        errors: List[LineError] = []
+        messages = list(read_messages([(GOOD + DEEP_LONG).splitlines()], errors.append))
+        self.assertEqual([m["task_uuid"] for m in messages], ["good", "good"])
+        self.assertEqual([(e.lineno, e.reason) for e in errors], [(3, "skipped: nested too deep")])
+
+    def test_webView(self) -> None:
+        """
+        Read by position, as the web view reads, the line is reported and
+        skipped too.
+        """
+        errors: List[LineError] = []
+        reader = MessageReader(errors.append)
+        read = list(reader.decode_at(0, (DEEP_LONG + GOOD).splitlines(), StreamState("x")))
+        self.assertEqual(len(read), 2)
+        self.assertEqual([e.lineno for e in errors], [1])
+
+    def test_commands(self) -> None:
+        """
+        Every reading command reports the line and shows the rest.
+        """
+        for command in (["tree"], ["pretty"], ["filter"], ["stats"], ["export", "--format", "ecs"]):
+            status, out, err = cli(command, GOOD + DEEP_LONG)
+            self.assertEqual(status, 0, (command, err))
+            self.assertIn("<stdin>:3: skipped: nested too deep", err)
+            self.assertIn("app:op" if command == ["stats"] else "good", out)
