@@ -156,11 +156,16 @@ def ecs_document(message: Dict[str, Any]) -> Dict[str, Any]:
 def encode(document: Dict[str, Any]) -> str:
     """
     @return: A document as one JSON line; integers past 64 bits are kept.
+    @raise ValueError: If it is nested too deep to be written.
     """
     try:
         return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE).decode("utf-8")
     except TypeError:
+        pass
+    try:
         return json.dumps(document, ensure_ascii=False, default=repr) + "\n"
+    except RecursionError:
+        raise ValueError("nested too deep to write as JSON") from None
 
 
 class ECSWriter:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import List
 
+import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._parse_input import LineError, MessageReader
@@ -26,6 +27,12 @@ GOOD = lines(start("good", [1], 1.0, "app:op"), end("good", [2], 2.0, "app:op"))
 DEEP_LONG = (
     b'{"task_uuid":"g","task_level":[1],"timestamp":1.0,"message_type":"m","n":%d,"v":%s}\n'
     % (2**70, b"[" * 1000 + b"]" * 1000)
+)
+
+#: A message nested 1,000 deep: read, but written neither by orjson (254
+#: levels) nor by the standard library's C{json} (the recursion limit).
+DEEP = b'{"task_uuid":"f","task_level":[1],"timestamp":1.0,"message_type":"m","v":%s}\n' % (
+    b"[" * 1000 + b"]" * 1000
 )
 
 #: Twisted's text format, a byte that is not UTF-8 in the first event.
@@ -109,3 +116,31 @@ class DeepLongIntegerTests(SynchronousTestCase):
             self.assertEqual(status, 0, (command, err))
             self.assertIn("<stdin>:3: skipped: nested too deep", err)
             self.assertIn("app:op" if command == ["stats"] else "good", out)
+
+
+class DeepMessageOutputTests(SynchronousTestCase):
+    """
+    A message nested too deep to be written as JSON is reported and
+    skipped by the commands that write JSON; the rest is written.
+    """
+
+    def test_ecs(self) -> None:
+        """
+        C{export --format ecs} writes the documents of the other messages.
+        """
+        status, out, err = cli(["export", "--format", "ecs"], GOOD + DEEP)
+        self.assertEqual(status, 0, err)
+        self.assertEqual([orjson.loads(line)["txcausal"]["task_uuid"] for line in out.splitlines()],
+                         ["good", "good"])
+        self.assertIn("message 'f'/1: skipped: nested too deep to write as JSON", err)
+        self.assertIn("1 skipped", err)
+
+    def test_jsonCommands(self) -> None:
+        """
+        C{filter}, C{tree --json} and C{story --json} write the rest too.
+        """
+        for command in (["filter"], ["tree", "--json"], ["story", "--json", "f", "-"]):
+            status, out, err = cli(command, GOOD + DEEP)
+            self.assertEqual(status, 0, (command, err))
+            self.assertIn("message 'f'/", err)
+            self.assertNotIn("internal error", err)
