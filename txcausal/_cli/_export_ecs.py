@@ -65,7 +65,8 @@ def iso_timestamp(timestamp: Any) -> str:
         moment = datetime.fromtimestamp(timestamp, timezone.utc)
     except (OverflowError, OSError) as e:
         raise ValueError(f"timestamp out of range: {timestamp!r}") from e
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: glibc's %Y writes the year 36 as "36".
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def task_path(level: Any) -> str:

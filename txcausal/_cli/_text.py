@@ -27,6 +27,14 @@ NESTING_LIMIT = 50
 HEADING_FIELDS = STRUCTURAL_FIELDS
 
 
+def _date_time(when: datetime) -> str:
+    """
+    @return: C{YYYY-MM-DD HH:MM:SS}, the year of four digits (glibc's
+        C{strftime("%Y")} writes the year 36 as C{"36"}).
+    """
+    return when.replace(tzinfo=None).isoformat(" ", "seconds")
+
+
 class TimeFormatter:
     """
     Format POSIX timestamps as C{YYYY-MM-DD HH:MM:SS.mmm} plus a zone, with
@@ -40,11 +48,11 @@ class TimeFormatter:
     def _second(self, second: int) -> Tuple[str, str]:
         if self._utc:
             when = datetime.fromtimestamp(second, timezone.utc)
-            parts = (when.strftime("%Y-%m-%d %H:%M:%S"), "Z")
+            parts = (_date_time(when), "Z")
         else:
             when = datetime.fromtimestamp(second).astimezone()
             zone = when.strftime("%z")
-            parts = (when.strftime("%Y-%m-%d %H:%M:%S"), f"{zone[:3]}:{zone[3:]}")
+            parts = (_date_time(when), f"{zone[:3]}:{zone[3:]}")
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[second] = parts

@@ -7,11 +7,14 @@ written.
 
 from __future__ import annotations
 
+import re
 from typing import List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal._cli._export_ecs import iso_timestamp
+from txcausal._cli._text import TimeFormatter
 from txcausal._parse_input import LineError, MessageReader
 from txcausal._twisted_records import record_uuid
 from txcausal.parse import read_messages
@@ -144,3 +147,26 @@ class DeepMessageOutputTests(SynchronousTestCase):
             self.assertEqual(status, 0, (command, err))
             self.assertIn("message 'f'/", err)
             self.assertNotIn("internal error", err)
+
+
+class EarlyYearTests(SynchronousTestCase):
+    """
+    Times before the year 1000 are written with a year of four digits.
+    """
+
+    def test_ecsTimestamp(self) -> None:
+        """
+        ECS C{@timestamp} is ISO 8601, as Elasticsearch reads it.
+        """
+        self.assertEqual(iso_timestamp(-61e9), "0036-12-26T11:33:20.000000Z")
+        self.assertEqual(iso_timestamp(-62135596800), "0001-01-01T00:00:00.000000Z")
+        self.assertEqual(iso_timestamp(1700000000.25), "2023-11-14T22:13:20.250000Z")
+
+    def test_treeTime(self) -> None:
+        """
+        The commands that show times show such a year with four digits, in
+        UTC and in local time.
+        """
+        self.assertEqual(TimeFormatter()(-61e9 + 0.5), "0036-12-26 11:33:20.500Z")
+        self.assertRegex(TimeFormatter(utc=False)(-61e9), r"^0036-12-2\d \d\d:\d\d:\d\d\.000[+-]\d\d:\d\d$")
+        self.assertEqual(TimeFormatter()(1700000000), "2023-11-14 22:13:20.000Z")
