@@ -8,7 +8,7 @@ written.
 from __future__ import annotations
 
 import re
-from typing import List
+from typing import Any, Dict, Iterator, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -19,7 +19,7 @@ from txcausal._parse_input import LineError, MessageReader
 from txcausal._twisted_records import record_uuid
 from txcausal.parse import read_messages
 from txcausal._stream_state import StreamState
-from txcausal.test._reading import cli, end, lines, start
+from txcausal.test._reading import cli, end, lines, msg, start
 
 #: A good task of two messages.
 GOOD = lines(start("good", [1], 1.0, "app:op"), end("good", [2], 2.0, "app:op"))
@@ -170,3 +170,52 @@ class EarlyYearTests(SynchronousTestCase):
         self.assertEqual(TimeFormatter()(-61e9 + 0.5), "0036-12-26 11:33:20.500Z")
         self.assertRegex(TimeFormatter(utc=False)(-61e9), r"^0036-12-2\d \d\d:\d\d:\d\d\.000[+-]\d\d:\d\d$")
         self.assertEqual(TimeFormatter()(1700000000), "2023-11-14 22:13:20.000Z")
+
+
+def spans(out: str) -> Iterator[Dict[str, Any]]:
+    """
+    The spans of OTLP JSON lines.
+    """
+    for line in out.splitlines():
+        for resource in orjson.loads(line)["resourceSpans"]:
+            for scope in resource["scopeSpans"]:
+                yield from scope["spans"]
+
+
+class EndBeforeStartTests(SynchronousTestCase):
+    """
+    An action whose finish message has an earlier time than its start (a
+    wall clock stepped back, processes with skewed clocks) is exported as
+    a span that does not end before it starts.
+    """
+
+    def _times(self, *messages: Dict[str, Any]) -> List[int]:
+        status, out, err = cli(["export", "--format", "otlp-json"], lines(*messages))
+        self.assertEqual(status, 0, err)
+        [span] = spans(out)
+        return [int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])]
+
+    def test_duration(self) -> None:
+        """
+        The span lasts the finish message's C{duration}.
+        """
+        finish = end("U", [2], 140.0, "y", duration=0.5)
+        self.assertEqual(self._times(start("U", [1], 150.0, "y"), finish),
+                         [150_000_000_000, 150_500_000_000])
+
+    def test_noDuration(self) -> None:
+        """
+        Without a duration (or with a negative one) the span ends as it
+        starts.
+        """
+        for finish in (end("U", [2], 140.0, "y"), end("U", [2], 140.0, "y", duration=-1.0)):
+            self.assertEqual(self._times(start("U", [1], 150.0, "y"), finish),
+                             [150_000_000_000, 150_000_000_000])
+
+    def test_unfinished(self) -> None:
+        """
+        An unfinished action whose messages have earlier times than its
+        start ends as it starts.
+        """
+        self.assertEqual(self._times(start("U", [1], 150.0, "y"), msg("U", [2], 140.0)),
+                         [150_000_000_000, 150_000_000_000])
