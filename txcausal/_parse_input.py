@@ -313,6 +313,10 @@ class MessageReader:
             yield pending
         if line.startswith(BOM):
             line = line[len(BOM) :]
+        if line[:1] == b"\0":  # Left by a crash where the file had grown.
+            rest = line.lstrip(b"\0")
+            self._error(state.name, state.lineno, f"skipped {len(line) - len(rest)} NUL bytes")
+            line = rest
         if not line.strip():
             return
         if line.startswith(_RECORD_SEPARATOR):

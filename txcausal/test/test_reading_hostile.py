@@ -219,3 +219,31 @@ class EndBeforeStartTests(SynchronousTestCase):
         """
         self.assertEqual(self._times(start("U", [1], 150.0, "y"), msg("U", [2], 140.0)),
                          [150_000_000_000, 150_000_000_000])
+
+
+class NULRunTests(SynchronousTestCase):
+    """
+    A crash can leave a run of NUL bytes where a file had been extended, to
+    which the restarted writer appends its first line.
+    """
+
+    def test_lineAfterNULs(self) -> None:
+        """
+        The message after the NULs is read, and the NULs are reported.
+        """
+        data = GOOD + b"\x00" * 4096 + GOOD.replace(b"good", b"after")
+        errors: List[LineError] = []
+        messages = list(read_messages([data.splitlines()], errors.append))
+        self.assertEqual([m["task_uuid"] for m in messages], ["good", "good", "after", "after"])
+        self.assertEqual([(e.lineno, e.reason) for e in errors],
+                         [(3, "skipped 4096 NUL bytes")])
+
+    def test_onlyNULs(self) -> None:
+        """
+        A line of NULs alone (a file that ends with them) is reported as
+        such, and skipped.
+        """
+        status, out, err = cli(["tree"], GOOD + b"\x00" * 10)
+        self.assertEqual(status, 0)
+        self.assertIn("good", out)
+        self.assertEqual(err, "txcausal: <stdin>:3: skipped 10 NUL bytes\n")
