@@ -16,6 +16,7 @@ message of its own, so the message keeps its place in the tree.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from datetime import datetime
 from pathlib import PosixPath, PurePosixPath, PureWindowsPath, WindowsPath
@@ -26,6 +27,7 @@ import orjson
 from ._jsondefault import JSONDefault, make_default
 from ._safe import safe_repr, safe_str, type_name
 from ._sanitize import ORJSON_NATIVE, Cleaner
+from ._sanitize import text as escape_surrogates
 from ._wire import (
     SERIALIZATION_FAILURE,
     TASK_LEVEL_FIELD,
@@ -125,14 +127,21 @@ def type_as_text(action_type: Any) -> Optional[str]:
 def decode_json(text: bytes) -> Any:
     """
     Decode JSON as it was encoded, integers past 64 bits included (orjson
-    alone decodes those as floats).
+    alone decodes those as floats).  What orjson refuses and Python's
+    C{json} (and so Eliot's readers) reads is read as txcausal writes it:
+    C{NaN}, C{Infinity} and C{-Infinity} as those strings, and lone
+    surrogate escapes (C{"\\udcff"}) as L{txcausal._sanitize.text} escapes
+    them (C{"\\xff"}).
 
     @raise orjson.JSONDecodeError: If C{text} is not JSON (a C{ValueError});
         L{NestedTooDeep} if it is nested too deep to read exactly.
     """
-    value = orjson.loads(text)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as e:
+        return _as_python_reads(text, e)
     if may_hold_long_integer(text):
-        return _exactly(text)
+        return _as_python_reads(text, None)
     return value
 
 
@@ -149,16 +158,39 @@ class NestedTooDeep(orjson.JSONDecodeError):
         return "nested too deep"
 
 
-def _exactly(text: bytes) -> Any:
+def _as_python_reads(text: bytes, error: Optional[orjson.JSONDecodeError]) -> Any:
     """
-    Decode JSON with the standard library.
+    Decode JSON with the standard library, which also reads the constants
+    and lone surrogate escapes orjson refuses.
 
+    @param error: What orjson raised for C{text}, raised again if the
+        standard library refuses it too.
     @raise NestedTooDeep: For a recursion error.
     """
     try:
-        return json.loads(text)
+        value = json.loads(text.decode("utf-8"), parse_constant=str)
+        return _escaped(value) if _SURROGATE_ESCAPE.search(text) else value
     except RecursionError:
         raise NestedTooDeep() from None
+    except ValueError as e:
+        raise error or orjson.JSONDecodeError(str(e), "", 0) from None
+
+
+#: A JSON escape of a surrogate, which may be a lone one.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _escaped(value: Any) -> Any:
+    """
+    @return: C{value}, the lone surrogates of its strings and keys escaped.
+    """
+    if value.__class__ is str:
+        return escape_surrogates(value)
+    if value.__class__ is list:
+        return [_escaped(item) for item in value]
+    if value.__class__ is dict:
+        return {escape_surrogates(key): _escaped(item) for key, item in value.items()}
+    return value
 
 
 def may_hold_long_integer(data: bytes) -> bool:

@@ -7,7 +7,7 @@ written.
 
 from __future__ import annotations
 
-import re
+import json
 from typing import Any, Dict, Iterator, List
 
 import orjson
@@ -247,3 +247,63 @@ class NULRunTests(SynchronousTestCase):
         self.assertEqual(status, 0)
         self.assertIn("good", out)
         self.assertEqual(err, "txcausal: <stdin>:3: skipped 10 NUL bytes\n")
+
+
+#: Lines Python's C{json.dumps} writes by default and Eliot's readers read,
+#: but orjson does not: constants for the floats that are not finite, and
+#: lone surrogates escaped (a file name decoded with C{surrogateescape}).
+STDLIB_LINES = [
+    json.dumps({"task_uuid": "n", "task_level": [1], "timestamp": 1.0, "message_type": "m",
+                "v": float("nan"), "w": [float("inf"), float("-inf")]}).encode("ascii"),
+    json.dumps({"task_uuid": "s", "task_level": [1], "timestamp": 1.0, "message_type": "m",
+                "path": "/tmp/\udcff.txt", "\ud800": "key", "long": 2**70}).encode("ascii"),
+]
+
+
+class StdlibJSONTests(SynchronousTestCase):
+    """
+    Lines that Python's C{json} reads and orjson refuses are read as
+    txcausal writes their values: C{NaN}, C{Infinity} and C{-Infinity} as
+    those strings, lone surrogates escaped.
+    """
+
+    def test_values(self) -> None:
+        """
+        The reader holds the message Python's C{json} reads, with those
+        values as txcausal writes them.
+        """
+        errors: List[LineError] = []
+        nan, surrogates = read_messages([STDLIB_LINES], errors.append)
+        self.assertEqual(errors, [])
+        python = [json.loads(line) for line in STDLIB_LINES]
+        python[0].update(v="NaN", w=["Infinity", "-Infinity"])
+        python[1].update({"path": "/tmp/\\xff.txt", "\\ud800": python[1].pop("\ud800")})
+        self.assertEqual([nan, surrogates], python)
+        self.assertEqual(surrogates["long"], 2**70)
+
+    def test_validJSONOut(self) -> None:
+        """
+        C{tree} shows those messages; C{filter} and C{export --format ecs}
+        write them as JSON that orjson reads.
+        """
+        data = b"\n".join(STDLIB_LINES) + b"\n"
+        status, out, err = cli(["tree"], data)
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("n\n", out)
+        self.assertIn("/tmp/\\xff.txt", out)
+        for command in (["filter"], ["export", "--format", "ecs"]):
+            status, out, err = cli(command, data)
+            self.assertEqual(status, 0, err)
+            self.assertNotIn("skipped", err)
+            self.assertEqual(len([orjson.loads(line) for line in out.splitlines()]), 2)
+
+    def test_stillMalformed(self) -> None:
+        """
+        Lines Python's C{json} does not read either (bytes that are not
+        UTF-8, lower-case constants) are still reported and skipped.
+        """
+        errors: List[LineError] = []
+        bad = [b'{"task_uuid":"b","task_level":[1],"v":"\xed\xa0\x80"}',
+               b'{"task_uuid":"b","task_level":[1],"v":nan}']
+        self.assertEqual(list(read_messages([bad], errors.append)), [])
+        self.assertEqual([e.reason[:22] for e in errors], ["skipped: malformed JSON"[:22]] * 2)
