@@ -29,7 +29,6 @@ that copies in two files are two tasks (see C{docs/reading.md}).
 from __future__ import annotations
 
 import re
-from hashlib import sha1
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from uuid import UUID, uuid5
 
@@ -104,6 +103,10 @@ def _record_uuid(data: bytes) -> UUID:
     bytes, which for UTF-8 is C{uuid5()} of its text; bytes that are not
     UTF-8 are hashed as they are (C{uuid5()} takes only text it can encode).
     """
+    # Imported here, as uuid5() does: hashlib loads OpenSSL, megabytes that
+    # a command reading no Twisted record does without.
+    from hashlib import sha1
+
     return UUID(bytes=sha1(_NAMESPACE.bytes + data).digest()[:16], version=5)
 
 
