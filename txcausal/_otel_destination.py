@@ -41,6 +41,7 @@ from ._otel_spans import (
     UNFINISHED_ATTRIBUTE,
     UNSET_STATUS,
     attributes,
+    ended_after,
     event,
     kind_of,
     named_parent,
@@ -272,8 +273,7 @@ class SpanDestination:
         """
         @return: The finished span, if recorded.
         """
-        uuid = message[TASK_UUID_FIELD]
-        level = tuple(message[TASK_LEVEL_FIELD][:-1])
+        uuid, level = message[TASK_UUID_FIELD], tuple(message[TASK_LEVEL_FIELD][:-1])
         end = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
         entry = self._open.pop((uuid, level), None)
         if entry is None:
@@ -296,7 +296,8 @@ class SpanDestination:
         events = entry.events
         status = outcome(message, events, pipeline.builder.limits)
         return pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
-                                     entry.start, end, fields, events, status, entry.dropped)
+                                     entry.start, ended_after(entry.start, end, message),
+                                     fields, events, status, entry.dropped)
 
     def _lateIn(self, recorded: bool) -> None:
         """

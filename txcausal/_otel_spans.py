@@ -206,6 +206,23 @@ def started_before(end: int, finish: Message) -> int:
     return end
 
 
+def ended_after(start: int, end: int, finish: Optional[Message]) -> int:
+    """
+    @param start: When an action started, in nanoseconds.
+    @param end: When its finish message (or, unfinished, its last) says it
+        finished.
+    @param finish: Its finish message, if any.
+    @return: C{end}, unless that is before C{start} (a clock stepped back,
+        or processes' clocks disagree): then C{start} plus the finish
+        message's C{duration}, if it has one not negative, else C{start}.
+        A span never ends before it starts.
+    """
+    if end >= start:
+        return end
+    taken = end - started_before(end, finish) if finish is not None else 0
+    return start + max(taken, 0)
+
+
 def event(message: Message, limits: SpanLimits) -> Event:
     """
     @return: The span event standing for a message inside an action: named
@@ -406,5 +423,6 @@ __all__ = [
     "outcome",
     "parent_of",
     "span_context",
+    "ended_after",
     "started_before",
 ]

@@ -19,6 +19,7 @@ from ._otel_spans import (
     UNSET_STATUS,
     SpanBuilder,
     attributes,
+    ended_after,
     event,
     kind_of,
     named_parent,
@@ -70,13 +71,8 @@ def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
             start = started_before(end, node.end_message)
     elif start is not None:
         end = _last_time(node)
-    if start is not None and end is not None and end < start:
-        # A clock stepped back, or processes' clocks disagree: the span
-        # lasts the action's duration, if known and not negative, else
-        # nothing; it never ends before it starts.
-        finish = node.end_message
-        taken = end - started_before(end, finish) if finish is not None else 0
-        end = start + max(taken, 0)
+    if start is not None and end is not None:
+        end = ended_after(start, end, node.end_message)
     return start, end
 
 

@@ -11,14 +11,18 @@ import json
 from typing import Any, Dict, Iterator, List
 
 import orjson
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._cli._export_ecs import iso_timestamp
 from txcausal._cli._text import TimeFormatter
 from txcausal._parse_input import LineError, MessageReader
-from txcausal._twisted_records import record_uuid
-from txcausal.parse import read_messages
 from txcausal._stream_state import StreamState
+from txcausal._twisted_records import record_uuid
+from txcausal.otel import SpanDestination
+from txcausal.parse import read_messages
 from txcausal.test._reading import cli, end, lines, msg, start
 
 #: A good task of two messages.
@@ -168,7 +172,8 @@ class EarlyYearTests(SynchronousTestCase):
         UTC and in local time.
         """
         self.assertEqual(TimeFormatter()(-61e9 + 0.5), "0036-12-26 11:33:20.500Z")
-        self.assertRegex(TimeFormatter(utc=False)(-61e9), r"^0036-12-2\d \d\d:\d\d:\d\d\.000[+-]\d\d:\d\d$")
+        self.assertRegex(TimeFormatter(utc=False)(-61e9),
+                         r"^0036-12-2\d \d\d:\d\d:\d\d\.000[+-]\d\d:\d\d$")
         self.assertEqual(TimeFormatter()(1700000000), "2023-11-14 22:13:20.000Z")
 
 
@@ -219,6 +224,19 @@ class EndBeforeStartTests(SynchronousTestCase):
         """
         self.assertEqual(self._times(start("U", [1], 150.0, "y"), msg("U", [2], 140.0)),
                          [150_000_000_000, 150_000_000_000])
+
+    def test_live(self) -> None:
+        """
+        L{SpanDestination} makes the same span as it is logged.
+        """
+        provider = TracerProvider()
+        exporter = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        destination = SpanDestination(provider)
+        destination(start("U", [1], 150.0, "y"))
+        destination(end("U", [2], 140.0, "y", duration=0.5))
+        [span] = exporter.get_finished_spans()
+        self.assertEqual((span.start_time, span.end_time), (150_000_000_000, 150_500_000_000))
 
 
 class NULRunTests(SynchronousTestCase):
