@@ -414,6 +414,7 @@ __all__ = [
     "as_read",
     "attribute_value",
     "attributes",
+    "ended_after",
     "event",
     "event_attributes",
     "json_text",
@@ -423,6 +424,5 @@ __all__ = [
     "outcome",
     "parent_of",
     "span_context",
-    "ended_after",
     "started_before",
 ]
