@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Dict, Iterator, List
+from uuid import UUID, uuid5
 
 import orjson
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,7 +21,7 @@ from txcausal._cli._export_ecs import iso_timestamp
 from txcausal._cli._text import TimeFormatter
 from txcausal._parse_input import LineError, MessageReader
 from txcausal._stream_state import StreamState
-from txcausal._twisted_records import record_uuid
+from txcausal._twisted_records import _NAMESPACE, record_uuid
 from txcausal.otel import SpanDestination
 from txcausal.parse import read_messages
 from txcausal.test._reading import cli, end, lines, msg, start
@@ -79,10 +80,6 @@ class TwistedTextNotUTF8Tests(SynchronousTestCase):
         The task UUID of a record's bytes is the name-based UUID of its
         text, as before, when the bytes are UTF-8.
         """
-        from uuid import UUID, uuid5
-
-        from txcausal._twisted_records import _NAMESPACE
-
         data = "caf\u00e9 [-] x".encode("utf-8")
         self.assertEqual(UUID(record_uuid(data)), uuid5(_NAMESPACE, data.decode("utf-8")))
         self.assertNotEqual(record_uuid(b"\xff"), record_uuid(b"\xfe"))
