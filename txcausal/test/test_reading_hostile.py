@@ -7,6 +7,7 @@ written.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any, Dict, Iterator, List
 from uuid import UUID, uuid5
@@ -17,7 +18,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._cli._export_ecs import iso_timestamp
+from txcausal._cli._common import BatchWriter, write_json_lines
+from txcausal._cli._export_ecs import encode, iso_timestamp
 from txcausal._cli._text import TimeFormatter
 from txcausal._parse_input import LineError, MessageReader
 from txcausal._stream_state import StreamState
@@ -29,19 +31,36 @@ from txcausal.test._reading import cli, end, lines, msg, start
 #: A good task of two messages.
 GOOD = lines(start("good", [1], 1.0, "app:op"), end("good", [2], 2.0, "app:op"))
 
+#: How deep L{DEEP_LONG} and L{deep} nest: past what orjson reads (1,024
+#: levels) and what the standard library's C{json} reads or writes on every
+#: Python (some thousands of levels on 3.12, some tens of thousands on 3.13).
+DEPTH = 100_000
+
 #: A line holding an integer past 64 bits (so that it is read again by the
-#: standard library's C{json}) and lists nested 1,000 deep (orjson reads
-#: 1,024 levels, C{json} hits the recursion limit first).
+#: standard library's C{json}) and lists nested L{DEPTH} deep.
 DEEP_LONG = (
     b'{"task_uuid":"g","task_level":[1],"timestamp":1.0,"message_type":"m","n":%d,"v":%s}\n'
-    % (2**70, b"[" * 1000 + b"]" * 1000)
+    % (2**70, b"[" * DEPTH + b"]" * DEPTH)
 )
 
-#: A message nested 1,000 deep: read, but written neither by orjson (254
-#: levels) nor by the standard library's C{json} (the recursion limit).
+#: A message nested 1,000 deep: read, and written by the standard library's
+#: C{json} on Python 3.12 and later, or reported and skipped where it hits
+#: the recursion limit (3.11).
 DEEP = b'{"task_uuid":"f","task_level":[1],"timestamp":1.0,"message_type":"m","v":%s}\n' % (
     b"[" * 1000 + b"]" * 1000
 )
+
+
+def deep(depth: int = DEPTH) -> Dict[str, Any]:
+    """
+    @return: A message whose field C{v} holds lists nested C{depth} deep,
+        which neither orjson nor the standard library's C{json} can write.
+    """
+    value: List[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return {"task_uuid": "f", "task_level": [1], "timestamp": 1.0, "message_type": "m", "v": value}
+
 
 #: Twisted's text format, a byte that is not UTF-8 in the first event.
 TEXT_NOT_UTF8 = (
@@ -128,26 +147,42 @@ class DeepMessageOutputTests(SynchronousTestCase):
     skipped by the commands that write JSON; the rest is written.
     """
 
-    def test_ecs(self) -> None:
+    def test_ecsEncode(self) -> None:
         """
-        C{export --format ecs} writes the documents of the other messages.
+        C{export --format ecs}'s encoder raises the C{ValueError} its writer
+        reports and skips, not a C{RecursionError}.
         """
-        status, out, err = cli(["export", "--format", "ecs"], GOOD + DEEP)
-        self.assertEqual(status, 0, err)
-        self.assertEqual([orjson.loads(line)["txcausal"]["task_uuid"] for line in out.splitlines()],
-                         ["good", "good"])
-        self.assertIn("message 'f'/1: skipped: nested too deep to write as JSON", err)
-        self.assertIn("1 skipped", err)
+        with self.assertRaises(ValueError) as raised:
+            encode(deep())
+        self.assertEqual(str(raised.exception), "nested too deep to write as JSON")
 
-    def test_jsonCommands(self) -> None:
+    def test_jsonLines(self) -> None:
         """
-        C{filter}, C{tree --json} and C{story --json} write the rest too.
+        The writer of C{filter}, C{tree --json} and C{story --json} reports
+        the message and writes the others.
         """
-        for command in (["filter"], ["tree", "--json"], ["story", "--json", "f", "-"]):
+        out = io.StringIO()
+        notes: List[str] = []
+        good = [orjson.loads(line) for line in GOOD.splitlines()]
+        write_json_lines([good[0], deep(), good[1]], BatchWriter(out), notes.append)
+        self.assertEqual([orjson.loads(line) for line in out.getvalue().splitlines()], good)
+        self.assertEqual(len(notes), 1)
+        self.assertIn("message 'f'/1: cannot write as JSON: RecursionError", notes[0])
+
+    def test_commands(self) -> None:
+        """
+        A message 1,000 deep (which orjson reads but does not write) is
+        written by the standard library, or reported where that cannot
+        write it; the other messages are written either way.
+        """
+        for command in (["filter"], ["export", "--format", "ecs"]):
             status, out, err = cli(command, GOOD + DEEP)
             self.assertEqual(status, 0, (command, err))
-            self.assertIn("message 'f'/", err)
             self.assertNotIn("internal error", err)
+            documents = [orjson.loads(line) for line in out.splitlines()]
+            uuids = [document.get("txcausal", document)["task_uuid"] for document in documents]
+            self.assertEqual([uuid for uuid in uuids if uuid != "f"], ["good", "good"])
+            self.assertNotEqual("f" in uuids, "message 'f'/1" in err, (command, err))
 
 
 class EarlyYearTests(SynchronousTestCase):
