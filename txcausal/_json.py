@@ -19,6 +19,7 @@ import json
 import re
 import traceback
 from datetime import datetime
+from math import isfinite
 from pathlib import PosixPath, PurePosixPath, PureWindowsPath, WindowsPath
 from typing import Any, Dict, FrozenSet, List, Optional
 
@@ -168,12 +169,24 @@ def _as_python_reads(text: bytes, error: Optional[orjson.JSONDecodeError]) -> An
     @raise NestedTooDeep: For a recursion error.
     """
     try:
-        value = json.loads(text.decode("utf-8"), parse_constant=str)
+        value = json.loads(text.decode("utf-8"), parse_constant=str, parse_float=_finite)
         return _escaped(value) if _SURROGATE_ESCAPE.search(text) else value
     except RecursionError:
         raise NestedTooDeep() from None
     except ValueError as e:
         raise error or orjson.JSONDecodeError(str(e), "", 0) from None
+
+
+def _finite(text: str) -> Any:
+    """
+    @return: The float a JSON number is, or the text of the constant for
+        one past the range of a float (C{1e999}), as C{NaN} and the
+        infinities are read.
+    """
+    value = float(text)
+    if isfinite(value):
+        return value
+    return "Infinity" if value > 0 else "-Infinity"
 
 
 #: A JSON escape of a surrogate, which may be a lone one.

@@ -357,3 +357,49 @@ class StdlibJSONTests(SynchronousTestCase):
                b'{"task_uuid":"b","task_level":[1],"v":nan}']
         self.assertEqual(list(read_messages([bad], errors.append)), [])
         self.assertEqual([e.reason[:22] for e in errors], ["skipped: malformed JSON"[:22]] * 2)
+
+
+#: Numbers past the range of a float, which orjson refuses and Python's
+#: C{json} reads as infinities; one line also holds an integer past 64 bits
+#: (read by Python's C{json} whatever orjson says).
+OUT_OF_RANGE = (
+    b'{"task_uuid":"i","task_level":[1],"timestamp":1.0,"message_type":"m","v":1e999,'
+    b'"w":[-1e999,0.5]}\n'
+    b'{"task_uuid":"j","task_level":[1],"timestamp":1.0,"message_type":"m","v":1e999,"n":%d}\n'
+    % (2**70,)
+)
+
+
+class OutOfRangeNumberTests(SynchronousTestCase):
+    """
+    A number past the range of a float (C{1e999}) is read as an infinity
+    is: as the string C{"Infinity"} (or C{"-Infinity"}), never as a float
+    that no JSON writer writes.
+    """
+
+    def test_values(self) -> None:
+        """
+        The reader holds the strings, and the finite numbers as they are.
+        """
+        errors: List[LineError] = []
+        first, second = read_messages([OUT_OF_RANGE.splitlines()], errors.append)
+        self.assertEqual(errors, [])
+        self.assertEqual((first["v"], first["w"]), ("Infinity", ["-Infinity", 0.5]))
+        self.assertEqual((second["v"], second["n"]), ("Infinity", 2**70))
+
+    def test_commands(self) -> None:
+        """
+        The commands that write JSON write the strings, as valid JSON; the
+        others show the messages without an error.
+        """
+        for command in (["filter"], ["export", "--format", "ecs"], ["story", "--json", "i", "-"]):
+            status, out, err = cli(command, OUT_OF_RANGE)
+            self.assertEqual(status, 0, command)
+            self.assertNotIn("skipped", err)
+            self.assertIn('"Infinity"', out)
+            self.assertNotIn("null", out)
+            for line in out.splitlines():
+                json.loads(line, parse_constant=self.fail)
+        for command in (["tree"], ["pretty"], ["pretty", "--compact"], ["stats"]):
+            status, out, err = cli(command, OUT_OF_RANGE)
+            self.assertEqual((status, err), (0, ""), command)
