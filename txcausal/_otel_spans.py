@@ -177,14 +177,27 @@ def attributes(message: Mapping[str, Any],
     return result
 
 
+#: The last time a span can have: OTLP holds nanoseconds since 1970 in 64
+#: bits (up to the year 2554).
+LAST_NANOSECOND = 2**64 - 1
+
+
+def _within(time: int) -> Optional[int]:
+    """
+    @return: C{time} (nanoseconds) if a span can have it, else C{None}.
+    """
+    return time if 0 <= time <= LAST_NANOSECOND else None
+
+
 def nanoseconds(timestamp: Any) -> Optional[int]:
     """
     @return: A message's C{timestamp} (seconds) in nanoseconds, to the
-        microsecond (as written), or C{None} if it is not a finite number.
+        microsecond (as written), or C{None} if it is not a number of
+        seconds from 1970 to 2554 (L{LAST_NANOSECOND}).
     """
     if timestamp.__class__ is float or timestamp.__class__ is int:
         try:
-            return round(timestamp * 1_000_000) * 1000
+            return _within(round(timestamp * 1_000_000) * 1000)
         except (OverflowError, ValueError):
             return None
     return None
@@ -195,14 +208,17 @@ def started_before(end: int, finish: Message) -> int:
     @param end: When an action finished, in nanoseconds.
     @param finish: Its finish message.
     @return: When it started, from the finish message's C{duration}; C{end}
-        if it has none.
+        if it has none, or one that would start it before 1970 or after
+        2554.
     """
     duration = finish.get(DURATION_FIELD)
     if duration.__class__ is float or duration.__class__ is int:
         try:
-            return end - round(duration * 1e9)
+            started = _within(end - round(duration * 1e9))
         except (OverflowError, ValueError):
-            pass
+            started = None
+        if started is not None:
+            return started
     return end
 
 
@@ -214,13 +230,13 @@ def ended_after(start: int, end: int, finish: Optional[Message]) -> int:
     @param finish: Its finish message, if any.
     @return: C{end}, unless that is before C{start} (a clock stepped back,
         or processes' clocks disagree): then C{start} plus the finish
-        message's C{duration}, if it has one not negative, else C{start}.
-        A span never ends before it starts.
+        message's C{duration}, if it has one not negative and that ends it
+        by 2554, else C{start}.  A span never ends before it starts.
     """
     if end >= start:
         return end
     taken = end - started_before(end, finish) if finish is not None else 0
-    return start + max(taken, 0)
+    return _within(start + max(taken, 0)) or start
 
 
 def event(message: Message, limits: SpanLimits) -> Event:

@@ -35,10 +35,14 @@ from ._wire import TIMESTAMP_FIELD
 
 
 def task_spans(task: Task, builder: SpanBuilder,
-               unused: Optional[Callable[[Message], None]] = None) -> Iterator[ReadableSpan]:
+               unused: Optional[Callable[[Message], None]] = None,
+               untimed: Optional[Callable[[WrittenAction], None]] = None,
+               ) -> Iterator[ReadableSpan]:
     """
     @param unused: Called with each start message whose C{parent_span_id}
         is no span id, and so was not used (see L{action_span}).
+    @param untimed: Called with each action that has no span because none
+        of its times is known (see L{action_span}).
     @return: A span for each action of C{task} whose start or finish
         message was read, parents before children.
     """
@@ -49,6 +53,8 @@ def task_spans(task: Task, builder: SpanBuilder,
             span = action_span(node, builder, unused)
             if span is not None:
                 yield span
+            elif untimed is not None:
+                untimed(node)
         pending.extend(reversed([c for c in node.children if c.__class__ is WrittenAction]))
 
 
@@ -83,7 +89,8 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
         is no span id (not 16 hex digits, or all zeros): the span's parent
         is then the enclosing action's, as without that field.
     @return: The span of one action read from a log, or C{None} when no time
-        of it is known (timestamps that are not numbers).
+        of it is known (timestamps that are not numbers of seconds from 1970
+        to 2554, see L{nanoseconds}).
     """
     start_time, end_time = _times(node)
     if start_time is None or end_time is None:

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .._otel_spans import PARENT_SPAN_ID_FIELD, UNFINISHED_ATTRIBUTE, SpanBuilder
 from .._otel_tasks import task_spans
-from .._parse import Task
+from .._parse import Task, WrittenAction
 from ._common import MAX_REPORTED, Streams, describe
 from ._export import Counts
 
@@ -80,6 +80,7 @@ class SpanWriter:
         self.counts = Counts()
         self.failed = 0
         self.unused_parents = 0
+        self.untimed = 0
 
     def write(self, task: Task) -> None:
         """
@@ -87,7 +88,7 @@ class SpanWriter:
         """
         self.counts.tasks += 1
         batch = self._batch
-        for span in task_spans(task, self._builder, self._unused_parent):
+        for span in task_spans(task, self._builder, self._unused_parent, self._untimed):
             batch.append(span)
             if span.attributes and UNFINISHED_ATTRIBUTE in span.attributes:
                 self.counts.unfinished += 1
@@ -104,6 +105,17 @@ class SpanWriter:
             self._note(f"{describe(start)}: parent_span_id {start[PARENT_SPAN_ID_FIELD]!r:.100}"
                        " is not a span id (16 hex digits): the span's parent is the enclosing"
                        " action's")
+
+    def _untimed(self, action: WrittenAction) -> None:
+        """
+        Report an action that has no span for want of a time (the first
+        L{MAX_REPORTED}; the summary counts them all).
+        """
+        self.untimed += 1
+        if self.untimed <= MAX_REPORTED:
+            message = action.start_message or action.end_message or {}
+            self._note(f"{describe(message)}: its action has no span: no timestamp from 1970"
+                       " to 2554")
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
@@ -129,6 +141,8 @@ class SpanWriter:
         unfinished = f" ({counts.unfinished} unfinished)" if counts.unfinished else ""
         unused = self.unused_parents
         unused_text = f", {unused} parent_span_id fields not used" if unused else ""
+        if self.untimed:
+            unused_text += f", {self.untimed} actions without a time"
         self._streams.stderr.write(f"txcausal: exported {sent} spans{unfinished} from"
                                    f" {counts.tasks} tasks{unused_text}\n")
         if self.failed:
