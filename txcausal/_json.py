@@ -140,10 +140,39 @@ def decode_json(text: bytes) -> Any:
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as e:
-        return _as_python_reads(text, e)
+        if _python_may_read(text, e):
+            return _as_python_reads(text, e)
+        raise
     if may_hold_long_integer(text):
         return _as_python_reads(text, None)
     return value
+
+
+#: The beginnings of orjson's errors for a line cut short, or going on
+#: after a whole value it read, which the standard library refuses as well.
+_REFUSED_BOTH = ("unexpected end of data", "unexpected content after document")
+#: The beginnings of orjson's errors for a character where no value may
+#: start, which the standard library also refuses unless it is one of the
+#: constants it reads (L{_CONSTANTS}).
+_NO_VALUE = ("unexpected character", "no digit after sign")
+#: The constants the standard library reads and orjson does not.
+_CONSTANTS = re.compile(rb"NaN|Infinity")
+
+
+def _python_may_read(text: bytes, error: orjson.JSONDecodeError) -> bool:
+    """
+    @return: C{False} if the standard library's C{json} would refuse
+        C{text} too, as orjson's C{error} tells: the line is cut short or
+        goes on after its value, or holds no constant where a value was
+        expected; C{True} otherwise
+        (every other error, whatever orjson calls it).
+    """
+    message = error.msg
+    if message.startswith(_REFUSED_BOTH):
+        return False
+    if message.startswith(_NO_VALUE):
+        return _CONSTANTS.search(text) is not None
+    return True
 
 
 class NestedTooDeep(orjson.JSONDecodeError):

@@ -1,0 +1,80 @@
+"""
+Tests for when L{txcausal._json.decode_json} asks the standard library's
+C{json} to read a line orjson refused (review 30): only when it could read
+it, so that a file of truncated lines is read as fast as before.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, List
+
+import orjson
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import _json
+from txcausal._json import decode_json
+
+
+class _CountingJSON:
+    """
+    The standard library's C{json}, counting the calls of C{loads}.
+    """
+
+    def __init__(self) -> None:
+        self.calls: List[str] = []
+
+    def loads(self, text: str, **kwargs: Any) -> Any:
+        self.calls.append(text)
+        return json.loads(text, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json, name)
+
+
+class RetryTests(SynchronousTestCase):
+    """
+    L{decode_json} reads again with the standard library only the lines it
+    may read.
+    """
+
+    def setUp(self) -> None:
+        self.json = _CountingJSON()
+        self.patch(_json, "json", self.json)
+
+    def _refused(self, text: bytes) -> None:
+        with self.assertRaises(orjson.JSONDecodeError):
+            decode_json(text)
+
+    def test_truncated(self) -> None:
+        """
+        A line cut short (a crash) is refused without asking the standard
+        library, which would refuse it too.
+        """
+        for text in (b'{"a":1', b'{"a":"xyz', b'{"a":[1,2', b"{"):
+            self._refused(text)
+        self.assertEqual(self.json.calls, [])
+
+    def test_malformed(self) -> None:
+        """
+        A line with a character no JSON reader takes there is refused
+        without asking the standard library, unless it holds a constant
+        the standard library reads.
+        """
+        for text in (b'{"a":x}', b'{"a":-x}', b"garbage", b'{"a":1}}'):
+            self._refused(text)
+        self.assertEqual(self.json.calls, [])
+        self._refused(b'{"a":NaN,"b":x}')
+        self.assertEqual(len(self.json.calls), 1)
+
+    def test_readByStdlib(self) -> None:
+        """
+        The lines the standard library reads and orjson refuses are read
+        by the standard library.
+        """
+        texts = [b'{"a":NaN}', b'{"a":Infinity}', b'{"a":-Infinity}', b'{"a":1e999}',
+                 b'{"a":"\\udcff"}', b'{"a":"x","\\ud800":1}']
+        values = [decode_json(text) for text in texts]
+        self.assertEqual(values, [{"a": "NaN"}, {"a": "Infinity"}, {"a": "-Infinity"},
+                                  {"a": "Infinity"}, {"a": "\\xff"}, {"a": "x", "\\ud800": 1}])
+        self.assertEqual(len(self.json.calls), len(texts))
