@@ -69,11 +69,14 @@ class LineError:
     @ivar source: The file name (C{"<stdin>"} for standard input).
     @ivar lineno: The 1-based line number, 0 for a whole-file problem.
     @ivar reason: What was wrong.
+    @ivar nul: Whether this reports a run of NUL bytes skipped before the
+        line, which is read (not a line skipped).
     """
 
     source: str
     lineno: int
     reason: str
+    nul: bool = False
 
     def __str__(self) -> str:
         if self.lineno:
@@ -315,7 +318,8 @@ class MessageReader:
             line = line[len(BOM) :]
         if line[:1] == b"\0":  # Left by a crash where the file had grown.
             rest = line.lstrip(b"\0")
-            self._error(state.name, state.lineno, f"skipped {len(line) - len(rest)} NUL bytes")
+            self._on_error(LineError(state.name, state.lineno,
+                                     f"skipped {len(line) - len(rest)} NUL bytes", nul=True))
             line = rest
         if not line.strip():
             return

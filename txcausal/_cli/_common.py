@@ -55,17 +55,20 @@ class ErrorReporter:
     """
     Report unreadable lines on standard error, at most L{MAX_REPORTED} per
     file, then a count of the rest; file names and reasons escaped (see
-    L{clean}).
+    L{clean}).  The runs of NUL bytes skipped before lines that are read
+    are reported and counted apart, in the same way.
     """
 
     stderr: IO[str]
     counts: Dict[str, int] = field(factory=dict)
+    nul_counts: Dict[str, int] = field(factory=dict)
     unreadable_files: int = 0
 
     def __call__(self, error: LineError) -> None:
         if error.lineno == 0:
             self.unreadable_files += 1
-        seen = self.counts[error.source] = self.counts.get(error.source, 0) + 1
+        counts = self.nul_counts if error.nul else self.counts
+        seen = counts[error.source] = counts.get(error.source, 0) + 1
         if seen <= MAX_REPORTED or error.lineno == 0:
             self.stderr.write(f"txcausal: {clean(str(error))}\n")
 
@@ -79,11 +82,11 @@ class ErrorReporter:
         """
         Report how many more lines were skipped than were reported.
         """
-        for source, count in self.counts.items():
-            if count > MAX_REPORTED:
-                more = count - MAX_REPORTED
-                name = clean(source)
-                self.stderr.write(f"txcausal: {name}: {more} more unreadable lines skipped\n")
+        for counts, what in ((self.counts, "unreadable lines"), (self.nul_counts, "runs of NUL bytes")):
+            for source, count in counts.items():
+                if count > MAX_REPORTED:
+                    more = count - MAX_REPORTED
+                    self.stderr.write(f"txcausal: {clean(source)}: {more} more {what} skipped\n")
         self.stderr.flush()
 
 

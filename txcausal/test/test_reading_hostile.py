@@ -298,6 +298,23 @@ class NULRunTests(SynchronousTestCase):
         self.assertIn("good", out)
         self.assertEqual(err, "txcausal: <stdin>:3: skipped 10 NUL bytes\n")
 
+    def test_countedApart(self) -> None:
+        """
+        Runs of NUL bytes before lines that are read are reported and
+        counted apart from the lines skipped: many of them neither take
+        the reports of malformed lines after them nor are called lines
+        skipped.
+        """
+        data = b"".join(b"\x00" * 3 + GOOD.replace(b"good", b"g%d" % i) for i in range(30))
+        status, out, err = cli(["stats"], data + b"{bad\n")
+        self.assertEqual(status, 0)
+        self.assertRegex(out, r"app:op +30 ")
+        reports = err.splitlines()
+        self.assertEqual(reports[:20], ["txcausal: <stdin>:%d: skipped 3 NUL bytes" % (2 * i + 1)
+                                        for i in range(20)])
+        self.assertEqual(reports[20:], ["txcausal: <stdin>:61: skipped: malformed JSON: '{bad'",
+                                        "txcausal: <stdin>: 10 more runs of NUL bytes skipped"])
+
 
 #: Lines Python's C{json.dumps} writes by default and Eliot's readers read,
 #: but orjson does not: constants for the floats that are not finite, and
