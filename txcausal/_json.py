@@ -135,7 +135,7 @@ def decode_json(text: bytes) -> Any:
     them (C{"\\xff"}).
 
     @raise orjson.JSONDecodeError: If C{text} is not JSON (a C{ValueError});
-        L{NestedTooDeep} if it is nested too deep to read exactly.
+        L{NotReadExactly} if it is JSON, but cannot be read exactly.
     """
     try:
         value = orjson.loads(text)
@@ -175,17 +175,19 @@ def _python_may_read(text: bytes, error: orjson.JSONDecodeError) -> bool:
     return True
 
 
-class NestedTooDeep(orjson.JSONDecodeError):
+class NotReadExactly(orjson.JSONDecodeError):
     """
-    JSON nested too deep for the standard library's C{json} (Python's
-    recursion limit), which reads what orjson cannot read exactly.
+    JSON that the standard library's C{json}, which reads what orjson does
+    not, cannot read exactly either: nested too deep for its recursion
+    limit, or with keys the same once their lone surrogates are escaped.
     """
 
-    def __init__(self) -> None:
-        super().__init__("nested too deep", "", 0)
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, "", 0)
+        self.reason = reason
 
     def __str__(self) -> str:
-        return "nested too deep"
+        return self.reason
 
 
 def _as_python_reads(text: bytes, error: Optional[orjson.JSONDecodeError]) -> Any:
@@ -195,13 +197,16 @@ def _as_python_reads(text: bytes, error: Optional[orjson.JSONDecodeError]) -> An
 
     @param error: What orjson raised for C{text}, raised again if the
         standard library refuses it too.
-    @raise NestedTooDeep: For a recursion error.
+    @raise NotReadExactly: For a recursion error, or keys that escaping
+        lone surrogates makes the same.
     """
     try:
         value = json.loads(text.decode("utf-8"), parse_constant=str, parse_float=_finite)
         return _escaped(value) if _SURROGATE_ESCAPE.search(text) else value
     except RecursionError:
-        raise NestedTooDeep() from None
+        raise NotReadExactly("nested too deep") from None
+    except NotReadExactly:
+        raise
     except ValueError as e:
         raise error or orjson.JSONDecodeError(str(e), "", 0) from None
 
@@ -225,13 +230,17 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 def _escaped(value: Any) -> Any:
     """
     @return: C{value}, the lone surrogates of its strings and keys escaped.
+    @raise NotReadExactly: If that makes two keys of an object the same.
     """
     if value.__class__ is str:
         return escape_surrogates(value)
     if value.__class__ is list:
         return [_escaped(item) for item in value]
     if value.__class__ is dict:
-        return {escape_surrogates(key): _escaped(item) for key, item in value.items()}
+        escaped = {escape_surrogates(key): _escaped(item) for key, item in value.items()}
+        if len(escaped) < len(value):
+            raise NotReadExactly("keys that are the same once their lone surrogates are escaped")
+        return escaped
     return value
 
 

@@ -37,7 +37,7 @@ from typing import (
 from attrs import frozen
 from orjson import JSONDecodeError, loads
 
-from ._json import NestedTooDeep, decode_json, lines_may_hold_long_integer
+from ._json import NotReadExactly, decode_json, lines_may_hold_long_integer
 from ._message_check import check_message
 from ._source import (
     BOM,
@@ -337,7 +337,7 @@ class MessageReader:
         try:
             message = decode_json(line)
         except JSONDecodeError as e:
-            why = str(e) if isinstance(e, NestedTooDeep) else "malformed JSON" + _excerpt(line)
+            why = str(e) if isinstance(e, NotReadExactly) else "malformed JSON" + _excerpt(line)
             self._error(state.name, state.lineno, "skipped: " + why)
             return
         if check_message(message) is None:

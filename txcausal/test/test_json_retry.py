@@ -13,7 +13,9 @@ import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import _json
-from txcausal._json import decode_json
+from txcausal._json import NotReadExactly, decode_json
+from txcausal._parse_input import LineError
+from txcausal.parse import read_messages
 
 
 class _CountingJSON:
@@ -78,3 +80,43 @@ class RetryTests(SynchronousTestCase):
         self.assertEqual(values, [{"a": "NaN"}, {"a": "Infinity"}, {"a": "-Infinity"},
                                   {"a": "Infinity"}, {"a": "\\xff"}, {"a": "x", "\\ud800": 1}])
         self.assertEqual(len(self.json.calls), len(texts))
+
+
+class EscapedKeysTests(SynchronousTestCase):
+    """
+    Lone surrogates in keys are escaped as txcausal writes them, which can
+    make two keys of one object the same.
+    """
+
+    def test_merged(self) -> None:
+        """
+        A line whose keys would be the same once escaped is reported with
+        its line number and skipped, not read with one of its fields lost.
+        """
+        line = (b'{"task_uuid":"k","task_level":[1],"timestamp":1.0,"message_type":"m",'
+                b'"o":{"f\\udcff":1,"f\\\\xff":2}}')
+        errors: List[LineError] = []
+        self.assertEqual(list(read_messages([[b'{"a":1}', line]], errors.append)), [])
+        self.assertEqual([(e.lineno, e.reason) for e in errors],
+                         [(1, "skipped: no task_uuid string"),
+                          (2, "skipped: keys that are the same once their lone surrogates are"
+                              " escaped")])
+
+    def test_distinct(self) -> None:
+        """
+        Keys that stay distinct once escaped are all kept.
+        """
+        self.assertEqual(decode_json(b'{"f\\udcff":1,"f\\\\xfe":2,"g":{"\\ud800":3}}'),
+                         {"f\\xff": 1, "f\\xfe": 2, "g": {"\\ud800": 3}})
+
+    def test_deep(self) -> None:
+        """
+        Lone surrogates in values nested deeper than the escaping can go
+        (which the standard library of Python 3.12 and later reads) make
+        the line nested too deep, reported and skipped.
+        """
+        depth = 5000
+        line = b'{"v":%s"\\udcff"%s}' % (b"[" * depth, b"]" * depth)
+        with self.assertRaises(NotReadExactly) as raised:
+            decode_json(line)
+        self.assertEqual(str(raised.exception), "nested too deep")
