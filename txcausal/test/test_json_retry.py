@@ -16,6 +16,7 @@ from txcausal import _json
 from txcausal._json import NotReadExactly, decode_json
 from txcausal._parse_input import LineError
 from txcausal.parse import read_messages
+from txcausal.test._reading import cli
 
 
 class _CountingJSON:
@@ -120,3 +121,24 @@ class EscapedKeysTests(SynchronousTestCase):
         with self.assertRaises(NotReadExactly) as raised:
             decode_json(line)
         self.assertEqual(str(raised.exception), "nested too deep")
+
+    def test_commands(self) -> None:
+        """
+        The commands that write JSON report the line, and write the other
+        messages (one holding C{1e999} too) as they were read.
+        """
+        good = (b'{"task_uuid":"g","task_level":[1],"timestamp":1.0,"message_type":"m",'
+                b'"v":1e999,"w":"\\udcff"}\n')
+        merged = (b'{"task_uuid":"k","task_level":[1],"timestamp":1.0,"message_type":"m",'
+                  b'"f\\udcff":1,"f\\\\xff":2}\n')
+        for command in (["filter"], ["tree", "--json"], ["export", "--format", "ecs"]):
+            status, out, err = cli(command, good + merged + good.replace(b'"g"', b'"h"'))
+            self.assertEqual(status, 0, err)
+            self.assertIn("<stdin>:2: skipped: keys that are the same once their lone surrogates"
+                          " are escaped\n", err)
+            self.assertNotIn('"k"', out)
+            text = out.replace(" ", "")
+            for uuid in ("g", "h"):
+                self.assertIn(f'"task_uuid":"{uuid}"', text)
+            self.assertEqual(text.count('"v":"Infinity"'), 2, command)
+            self.assertEqual(text.count('"w":"\\\\xff"'), 2, command)

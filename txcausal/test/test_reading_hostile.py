@@ -350,19 +350,27 @@ class StdlibJSONTests(SynchronousTestCase):
 
     def test_validJSONOut(self) -> None:
         """
-        C{tree} shows those messages; C{filter} and C{export --format ecs}
-        write them as JSON that orjson reads.
+        C{tree} shows those messages' values as the reader holds them;
+        C{filter} and C{export --format ecs} write the messages the reader
+        holds, as JSON that orjson reads.
         """
         data = b"\n".join(STDLIB_LINES) + b"\n"
         status, out, err = cli(["tree"], data)
         self.assertEqual((status, err), (0, ""))
-        self.assertIn("n\n", out)
-        self.assertIn("/tmp/\\xff.txt", out)
+        for shown in ("├── v: NaN\n", "├── 0: Infinity\n", "└── 1: -Infinity\n",
+                      "├── \\ud800: key\n", "├── long: %d\n" % 2**70, "└── path: /tmp/\\xff.txt\n"):
+            self.assertIn(shown, out)
+        held = list(read_messages([STDLIB_LINES]))
         for command in (["filter"], ["export", "--format", "ecs"]):
             status, out, err = cli(command, data)
             self.assertEqual(status, 0, err)
             self.assertNotIn("skipped", err)
-            self.assertEqual(len([orjson.loads(line) for line in out.splitlines()]), 2)
+            for line in out.splitlines():
+                orjson.loads(line)
+            written = [json.loads(line, parse_constant=self.fail) for line in out.splitlines()]
+            if command != ["filter"]:
+                written = [document["txcausal"] for document in written]
+            self.assertEqual(written, held)
 
     def test_stillMalformed(self) -> None:
         """
