@@ -82,7 +82,8 @@ class ErrorReporter:
         """
         Report how many more lines were skipped than were reported.
         """
-        for counts, what in ((self.counts, "unreadable lines"), (self.nul_counts, "runs of NUL bytes")):
+        kinds = ((self.counts, "unreadable lines"), (self.nul_counts, "runs of NUL bytes"))
+        for counts, what in kinds:
             for source, count in counts.items():
                 if count > MAX_REPORTED:
                     more = count - MAX_REPORTED

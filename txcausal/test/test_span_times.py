@@ -126,6 +126,6 @@ class LiveTests(SynchronousTestCase):
         ends the span as it starts.
         """
         for duration in (1e12, 1e300, 2**70):
-            self.assertEqual(
-                self._span(start("U", [1], 150.0, "y"), end("U", [2], 140.0, "y", duration=duration)),
-                (150_000_000_000, 150_000_000_000))
+            finish = end("U", [2], 140.0, "y", duration=duration)
+            self.assertEqual(self._span(start("U", [1], 150.0, "y"), finish),
+                             (150_000_000_000, 150_000_000_000))
