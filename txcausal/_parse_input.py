@@ -37,7 +37,7 @@ from typing import (
 from attrs import frozen
 from orjson import JSONDecodeError, loads
 
-from ._json import NotReadExactly, decode_json, lines_may_hold_long_integer
+from ._json_decode import NotReadExactly, decode_json, lines_may_hold_long_integer
 from ._message_check import check_message
 from ._source import (
     BOM,

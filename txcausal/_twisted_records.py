@@ -32,7 +32,7 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from uuid import UUID, uuid5
 
-from ._json import decode_json
+from ._json_decode import decode_json
 from ._select import iso_timestamp
 from ._wire import (
     EXCEPTION_FIELD,

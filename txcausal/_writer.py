@@ -17,7 +17,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
 from zope.interface import Interface, implementer
 
 from ._file import FileDestination
-from ._json import JSONLineEncoder, decode_json, encoder_for
+from ._json import JSONLineEncoder, encoder_for
+from ._json_decode import decode_json
 from ._jsondefault import JSONDefault
 from ._queue import Lines
 

@@ -23,7 +23,8 @@ from zope.interface import implementer
 
 from ._interfaces import IDestination
 from ._journal import JOURNAL_SOCKET, JournalSocket, encode_entry
-from ._json import FAST_OPTIONS, NULL, decode_json, encoder_for
+from ._json import FAST_OPTIONS, NULL, encoder_for
+from ._json_decode import decode_json
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._wire import (
     ACTION_STATUS_FIELD,

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Tupl
 
 from orjson import JSONDecodeError
 
-from .._json import decode_json
+from .._json_decode import decode_json
 from .._select import parse_time as _parse_time
 from .._wire import FAILED_STATUS, STARTED_STATUS, SUCCEEDED_STATUS
 from ._common import (

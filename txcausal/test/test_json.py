@@ -8,7 +8,8 @@ from __future__ import annotations
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._json import DEFAULT_ENCODER, decode_json, may_hold_long_integer
+from txcausal._json import DEFAULT_ENCODER
+from txcausal._json_decode import decode_json, may_hold_long_integer
 
 
 class DecodeJSONTests(SynchronousTestCase):

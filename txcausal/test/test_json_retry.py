@@ -1,5 +1,5 @@
 """
-Tests for when L{txcausal._json.decode_json} asks the standard library's
+Tests for when L{txcausal._json_decode.decode_json} asks the standard library's
 C{json} to read a line orjson refused (review 30): only when it could read
 it, so that a file of truncated lines is read as fast as before.
 """
@@ -12,8 +12,8 @@ from typing import Any, List
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import _json
-from txcausal._json import NotReadExactly, decode_json
+from txcausal import _json_decode
+from txcausal._json_decode import NotReadExactly, decode_json
 from txcausal._parse_input import LineError
 from txcausal.parse import read_messages
 from txcausal.test._reading import cli
@@ -43,7 +43,7 @@ class RetryTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.json = _CountingJSON()
-        self.patch(_json, "json", self.json)
+        self.patch(_json_decode, "json", self.json)
 
     def _refused(self, text: bytes) -> None:
         with self.assertRaises(orjson.JSONDecodeError):
