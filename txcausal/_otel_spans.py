@@ -208,8 +208,8 @@ def started_before(end: int, finish: Message) -> int:
     @param end: When an action finished, in nanoseconds.
     @param finish: Its finish message.
     @return: When it started, from the finish message's C{duration}; C{end}
-        if it has none, or one that would start it before 1970 or after
-        2554.
+        if it has none, or one that would start it before 1970 or after the
+        year 2554.
     """
     duration = finish.get(DURATION_FIELD)
     if duration.__class__ is float or duration.__class__ is int:
