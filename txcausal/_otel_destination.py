@@ -293,11 +293,10 @@ class SpanDestination:
             self.dropped += lost
             return None
         fields.update(attributes(message, END_SKIPPED))
-        events = entry.events
-        status = outcome(message, events, pipeline.builder.limits)
+        status = outcome(message, entry.events, pipeline.builder.limits)
         return pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
                                      entry.start, ended_after(entry.start, end, message),
-                                     fields, events, status, entry.dropped)
+                                     fields, entry.events, status, entry.dropped)
 
     def _lateIn(self, recorded: bool) -> None:
         """
