@@ -79,6 +79,7 @@ class Parser:
     @ivar eager: Return those tasks as soon as their own part is complete,
         without waiting for another process's messages: for following a
         live log, where waiting would hold them back indefinitely.
+    @ivar given_up: How many tasks were given up past C{max_open}.
     """
 
     def __init__(self, max_open: int = DEFAULT_MAX_OPEN, eager: bool = False) -> None:
@@ -91,6 +92,7 @@ class Parser:
         self._max_open = max_open
         self.eager = eager
         self._open: OrderedDict[str, _Entry] = OrderedDict()
+        self.given_up = 0
 
     def add(self, message: Message) -> Optional[Task]:
         """
@@ -122,6 +124,7 @@ class Parser:
                 del self._open[uuid]
                 return Task(uuid, root, False, entry.strays)
         if len(self._open) > self._max_open:
+            self.given_up += 1
             return self._open.popitem(last=False)[1].task()
         return None
 
@@ -161,6 +164,35 @@ class Parser:
         yield from self.flush()
 
 
+def _put(root: WrittenAction, message: Message) -> bool:
+    """
+    Put C{message} in the tree of C{root}.
+
+    @return: C{False} if its place was taken.
+    """
+    level = message[TASK_LEVEL_FIELD]
+    node = _descend(root, level) if len(level) > 1 else root
+    return node is not None and _place(node, message, level[-1])
+
+
+def stray_trees(task: Task) -> List[WrittenAction]:
+    """
+    The strays of C{task} (the messages that did not fit its tree) as trees
+    of their own, so that an action whose place was taken (by a plain
+    message, or by the same action read twice) can still be read: each
+    stray goes in the first of these trees where its place is free.
+
+    @return: The root node of each tree; none if C{task} has no strays.
+    """
+    roots: List[WrittenAction] = []
+    for message in task.strays:
+        if not any(_put(root, message) for root in roots):
+            root = WrittenAction(task.uuid, ())
+            roots.append(root)
+            _put(root, message)  # An empty tree has room for any message.
+    return roots
+
+
 def parse_messages(messages: Iterable[Message], max_open: int = DEFAULT_MAX_OPEN) -> Iterator[Task]:
     """
     Parse messages into tasks: complete tasks as soon as they complete, then
@@ -180,4 +212,5 @@ __all__ = [
     "WrittenAction",
     "action_duration",
     "parse_messages",
+    "stray_trees",
 ]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-from typing import Any, Callable, Dict, List
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -23,9 +24,9 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .._otel_spans import PARENT_SPAN_ID_FIELD, UNFINISHED_ATTRIBUTE, SpanBuilder
-from .._otel_tasks import task_spans
-from .._parse import Task
-from ._common import MAX_REPORTED, Streams, describe
+from .._otel_tasks import stray_spans, task_spans
+from .._parse import DEFAULT_MAX_OPEN, Task
+from ._common import MAX_REPORTED, StrayReport, Streams, describe
 from ._export import Counts
 
 #: Spans per request or per JSON line.
@@ -69,17 +70,27 @@ class SpanWriter:
     """
 
     def __init__(self, streams: Streams, builder: SpanBuilder,
-                 note: Callable[[str], None]) -> None:
+                 note: Callable[[str], None], remember: int = DEFAULT_MAX_OPEN) -> None:
         """
         @param note: Reports a problem on standard error.
+        @param remember: For how many of the last complete tasks written to
+            remember the span ids, so that a message of one of them read
+            again gets a span id of its own.  Those of the incomplete tasks
+            (given up by C{--max-open}) are remembered until a later part
+            of the task comes.
         """
         self._streams = streams
         self._builder = builder
         self._note = note
         self._batch: List[ReadableSpan] = []
+        self._taken: OrderedDict[str, Tuple[int, ...]] = OrderedDict()
+        self._partial: Dict[str, Tuple[int, ...]] = {}
+        self._remember = remember
         self.counts = Counts()
         self.failed = 0
         self.unused_parents = 0
+        self.strays = 0
+        self.left_out = StrayReport(note, "in no span")
 
     def write(self, task: Task) -> None:
         """
@@ -87,12 +98,28 @@ class SpanWriter:
         """
         self.counts.tasks += 1
         batch = self._batch
-        for span in task_spans(task, self._builder, self._unused_parent):
-            batch.append(span)
-            if span.attributes and UNFINISHED_ATTRIBUTE in span.attributes:
-                self.counts.unfinished += 1
+        taken = set(self._taken.pop(task.uuid, ()) or self._partial.pop(task.uuid, ()))
+        for span in task_spans(task, self._builder, self._unused_parent, taken):
+            self._add(span)
+        if task.strays:
+            before = len(batch)
+            for span in stray_spans(task, self._builder, self._unused_parent, taken,
+                                    self.left_out):
+                self._add(span)
+            self.strays += len(batch) - before
+        if not task.complete:
+            self._partial[task.uuid] = tuple(taken)
+        else:
+            self._taken[task.uuid] = tuple(taken)
+            if len(self._taken) > self._remember:
+                self._taken.popitem(last=False)
         if len(batch) >= BATCH_SIZE:
             self._flush()
+
+    def _add(self, span: ReadableSpan) -> None:
+        self._batch.append(span)
+        if span.attributes and UNFINISHED_ATTRIBUTE in span.attributes:
+            self.counts.unfinished += 1
 
     def _unused_parent(self, start: Dict[str, Any]) -> None:
         """
@@ -129,8 +156,11 @@ class SpanWriter:
         unfinished = f" ({counts.unfinished} unfinished)" if counts.unfinished else ""
         unused = self.unused_parents
         unused_text = f", {unused} parent_span_id fields not used" if unused else ""
+        strays = f", {self.strays} from messages not in their task's tree" if self.strays else ""
+        left_out = self.left_out.summary()
+        left_out = f", {left_out}" if left_out else ""
         self._streams.stderr.write(f"txcausal: exported {sent} spans{unfinished} from"
-                                   f" {counts.tasks} tasks{unused_text}\n")
+                                   f" {counts.tasks} tasks{strays}{unused_text}{left_out}\n")
         if self.failed:
             self._streams.stderr.write(f"txcausal: {self.failed} spans could not be sent\n")
             return 1
@@ -153,8 +183,8 @@ class OTLPSender(SpanWriter):
     """
 
     def __init__(self, streams: Streams, builder: SpanBuilder, note: Callable[[str], None],
-                 exporter: SpanExporter, endpoint: str) -> None:
-        super().__init__(streams, builder, note)
+                 exporter: SpanExporter, endpoint: str, remember: int = DEFAULT_MAX_OPEN) -> None:
+        super().__init__(streams, builder, note, remember)
         self._exporter = exporter
         self._endpoint = endpoint
 
@@ -215,7 +245,7 @@ def writer_for(args: argparse.Namespace, streams: Streams,
     name = args.service_name or os.environ.get("OTEL_SERVICE_NAME") or "txcausal"
     builder = SpanBuilder(Resource.create({SERVICE_NAME: name}), SpanLimits())
     if args.format == "otlp-json":
-        return OTLPJSONWriter(streams, builder, note)
+        return OTLPJSONWriter(streams, builder, note, args.max_open)
     url = traces_url(args.endpoint)
     exporter = OTLPSpanExporter(endpoint=url, headers=_headers(args.header), timeout=args.timeout)
-    return OTLPSender(streams, builder, note, exporter, url)
+    return OTLPSender(streams, builder, note, exporter, url, args.max_open)
