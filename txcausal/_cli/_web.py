@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-from typing import Any, List
+from typing import Any, List, Optional, Sequence
 
+from .._view_files import MAX_RETIRED
 from ._common import Streams, add_input_arguments, non_negative
 
 NAME = "web"
 HELP = "serve a live browser view of the tasks of log files (loopback only by default)"
+#: The file descriptors the view needs besides one per file it follows: the
+#: rotated files it still reads, the reactor's, the connections.
+SPARE_DESCRIPTORS = MAX_RETIRED + 64
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +45,33 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def make_room(files: Sequence[str], limits: Any = None) -> Optional[str]:
+    """
+    Make sure the view may keep every file open (one descriptor each, plus
+    L{SPARE_DESCRIPTORS}): raise the soft limit on open files
+    (C{RLIMIT_NOFILE}) toward the hard limit if it is lower.
+
+    @param limits: The C{resource} module, or a fake.
+    @return: Why the view cannot follow so many files, if even the hard
+        limit is too low; else C{None}.
+    """
+    if limits is None:
+        try:
+            import resource as limits
+        except ImportError:  # pragma: no cover - not POSIX
+            return None
+    needed = len(files) + SPARE_DESCRIPTORS
+    soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
+    if soft == limits.RLIM_INFINITY or soft >= needed:
+        return None
+    if hard != limits.RLIM_INFINITY and hard < needed:
+        return (f"{len(files)} files need about {needed} open file descriptors (one each and"
+                f" {SPARE_DESCRIPTORS} more), beyond the limit of {hard} (ulimit -Hn): give"
+                " fewer files, or raise the limit")
+    limits.setrlimit(limits.RLIMIT_NOFILE, (needed, hard))
+    return None
 
 
 def serve(args: argparse.Namespace, streams: Streams, reactor: Any) -> Any:
@@ -79,6 +110,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from twisted.internet import reactor
     from twisted.internet.error import CannotListenError
 
+    problem = make_room(args.files)
+    if problem is not None:
+        streams.stderr.write(f"txcausal web: {problem}\n")
+        return 2
     try:
         serve(args, streams, reactor)
     except CannotListenError as e:

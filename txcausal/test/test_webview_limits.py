@@ -1,0 +1,80 @@
+"""
+C{txcausal web} given more files than the limit on open file descriptors
+(C{RLIMIT_NOFILE}): it raises its soft limit toward the hard limit, or
+refuses at once with a usage error, rather than serving nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
+from typing import List
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from ._helpers import run_python
+from ._webview_logs import write_log
+from ._webview_server import start_web
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - not POSIX
+    resource = None  # type: ignore[assignment]
+
+#: The number of files, more than the soft limit the tests set.
+FILES = 150
+#: Run C{txcausal} with the limit on open files set to C{sys.argv[1]}
+#: (soft) and C{sys.argv[2]} (hard; C{-} to keep it).
+LIMITED = """\
+import resource, runpy, sys
+soft, hard = sys.argv[1:3]
+old_hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (int(soft), old_hard if hard == "-" else int(hard)))
+sys.argv[0:3] = ["txcausal"]
+runpy.run_module("txcausal", run_name="__main__", alter_sys=True)
+"""
+
+
+class ManyFilesTests(SynchronousTestCase):
+    """
+    More files than the soft limit on open files.
+    """
+
+    def setUp(self) -> None:
+        if resource is None:
+            raise self.skipTest("no resource module: limits on open files are POSIX")
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if hard != resource.RLIM_INFINITY and hard < 4 * FILES:
+            raise self.skipTest(f"the hard limit on open files ({hard}) is too low")
+        folder = Path(self.mktemp())
+        folder.mkdir()
+        self.files: List[str] = [
+            str(write_log(folder / f"p{n:03d}.log", [
+                {"task_uuid": f"T{n}", "task_level": [1], "timestamp": 1.0 + n,
+                 "message_type": "m"}]))
+            for n in range(FILES)]
+
+    def test_raisesSoftLimit(self) -> None:
+        """
+        With a soft limit below the number of files and a hard limit above,
+        the view raises its soft limit and serves every file.
+        """
+        _, address = start_web(self.files, self, python=["-c", LIMITED, "100", "-"])
+        with urllib.request.urlopen(address + "api/tasks?limit=1000", timeout=60) as response:
+            tasks = json.loads(response.read())["tasks"]
+        self.assertEqual(len(tasks), FILES)
+
+    def test_refuses(self) -> None:
+        """
+        With a hard limit below the number of files, it refuses at once:
+        a usage error naming the limit, exit status 2.
+        """
+        result = run_python(["-c", LIMITED, "100", "100", "web", "--port", "0", *self.files],
+                            stdin=subprocess.DEVNULL, timeout=30)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn(f"txcausal web: {FILES} files need", result.stderr)
+        self.assertIn("limit of 100 (ulimit -Hn)", result.stderr)
+        self.assertNotIn("serving", result.stdout)
+
