@@ -41,6 +41,7 @@ from .._wire import (
     TRACEBACK_MESSAGE_TYPE,
 )
 from ._common import MAX_REPORTED, BatchWriter, Streams, describe
+from ._ecs_depth import DEPTH_LIMIT, too_deep, within_depth
 from ._export import Counts
 
 #: The version of ECS the documents follow.
@@ -176,6 +177,7 @@ class ECSWriter:
         self._out = BatchWriter(streams.stdout)
         self.counts = Counts()
         self.skipped = 0
+        self.too_deep = 0
 
     def write(self, task: Task) -> None:
         """
@@ -185,7 +187,10 @@ class ECSWriter:
         parts = self._out.parts
         for message in task.messages():
             try:
-                parts.append(encode(ecs_document(message)))
+                document = ecs_document(message)
+                if too_deep(message):
+                    self._fit(document)
+                parts.append(encode(document))
             except (ValueError, KeyError, TypeError) as e:
                 self.skipped += 1
                 if self.skipped <= MAX_REPORTED:
@@ -193,6 +198,24 @@ class ECSWriter:
                 continue
             self.counts.items += 1
         self._out.maybe_flush()
+
+    def _fit(self, document: Dict[str, Any]) -> None:
+        """
+        Write the objects of a document's message nested deeper than the
+        index template's C{depth_limit} as JSON text, and report it (the
+        first L{MAX_REPORTED}; the summary counts them all).
+
+        @raise ValueError: If the message is nested too deep to copy.
+        """
+        message = document[NAMESPACE]
+        try:
+            document[NAMESPACE] = within_depth(message)
+        except RecursionError:
+            raise ValueError("nested too deep to write") from None
+        self.too_deep += 1
+        if self.too_deep <= MAX_REPORTED:
+            self._note(f"{describe(message)}: objects nested deeper than {DEPTH_LIMIT}"
+                       " written as JSON text")
 
     def close(self) -> int:
         """
@@ -202,6 +225,8 @@ class ECSWriter:
         """
         self._out.flush()
         skipped = f", {self.skipped} skipped" if self.skipped else ""
+        deep = (f", {self.too_deep} with objects nested deeper than {DEPTH_LIMIT} written as"
+                " JSON text") if self.too_deep else ""
         self._streams.stderr.write(f"txcausal: wrote {self.counts.items} ECS documents from"
-                                   f" {self.counts.tasks} tasks{skipped}\n")
+                                   f" {self.counts.tasks} tasks{skipped}{deep}\n")
         return 0
