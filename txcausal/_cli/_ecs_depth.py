@@ -20,9 +20,10 @@ import orjson
 #: itself included.
 DEPTH_LIMIT = 20
 #: The C{ignore_above} of that field: longer leaves (in characters) are kept
-#: in the document's source but not indexed.  8191 characters are at most
-#: 32764 UTF-8 bytes, within Lucene's limit on a term.
-IGNORE_ABOVE = 8191
+#: in the document's source but not indexed.  8000 characters are at most
+#: 32000 UTF-8 bytes: within Lucene's limit on a term (32766 bytes) with
+#: room for the key path that the field's keyed terms start with.
+IGNORE_ABOVE = 8000
 _CONTAINERS = (dict, list)
 
 
