@@ -10,14 +10,13 @@ import argparse
 import ipaddress
 from typing import Any, List, Optional, Sequence
 
-from .._view_files import MAX_RETIRED
 from ._common import Streams, add_input_arguments, non_negative
 
 NAME = "web"
 HELP = "serve a live browser view of the tasks of log files (loopback only by default)"
-#: The file descriptors the view needs besides one per file it follows: the
-#: rotated files it still reads, the reactor's, the connections.
-SPARE_DESCRIPTORS = MAX_RETIRED + 64
+#: The file descriptors the view needs besides one per file it follows and
+#: the rotated files it still reads: the reactor's, the connections.
+SPARE_DESCRIPTORS = 64
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +49,7 @@ def _loopback(host: str) -> bool:
 def make_room(files: Sequence[str], limits: Any = None) -> Optional[str]:
     """
     Make sure the view may keep every file open (one descriptor each, plus
+    L{MAX_RETIRED<txcausal._view_files.MAX_RETIRED>} and
     L{SPARE_DESCRIPTORS}): raise the soft limit on open files
     (C{RLIMIT_NOFILE}) toward the hard limit if it is lower.
 
@@ -62,13 +62,16 @@ def make_room(files: Sequence[str], limits: Any = None) -> Optional[str]:
             import resource as limits
         except ImportError:  # pragma: no cover - not POSIX
             return None
-    needed = len(files) + SPARE_DESCRIPTORS
+    from .._view_files import MAX_RETIRED
+
+    spare = MAX_RETIRED + SPARE_DESCRIPTORS
+    needed = len(files) + spare
     soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
     if soft == limits.RLIM_INFINITY or soft >= needed:
         return None
     if hard != limits.RLIM_INFINITY and hard < needed:
         return (f"{len(files)} files need about {needed} open file descriptors (one each and"
-                f" {SPARE_DESCRIPTORS} more), beyond the limit of {hard} (ulimit -Hn): give"
+                f" {spare} more), beyond the limit of {hard} (ulimit -Hn): give"
                 " fewer files, or raise the limit")
     limits.setrlimit(limits.RLIMIT_NOFILE, (needed, hard))
     return None

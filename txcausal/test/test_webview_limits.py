@@ -78,3 +78,20 @@ class ManyFilesTests(SynchronousTestCase):
         self.assertIn("limit of 100 (ulimit -Hn)", result.stderr)
         self.assertNotIn("serving", result.stdout)
 
+
+
+class LightCommandsTests(SynchronousTestCase):
+    """
+    The commands other than C{web} do not load the web view (nor Twisted's
+    web server) to start.
+    """
+
+    def test_cliImportLight(self) -> None:
+        """
+        C{import txcausal._cli} leaves Twisted and the web view's modules
+        unloaded.
+        """
+        result = run_python(["-c", "import sys, txcausal._cli\n"
+                             "print(sorted(m for m in sys.modules if m.startswith("
+                             "('twisted', 'txcausal._view'))))"])
+        self.assertEqual((result.returncode, result.stdout.strip()), (0, "[]"), result.stderr)
