@@ -11,7 +11,7 @@ tasks is capped.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ._parse_tree import (
     Message,
@@ -22,7 +22,7 @@ from ._parse_tree import (
     _place,
     action_duration,
 )
-from ._wire import REMOTE_TASK_LEVELS_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD
+from ._wire import ACTION_STATUS_FIELD, REMOTE_TASK_LEVELS_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
 #: The default cap on open tasks: see L{Parser}.
 DEFAULT_MAX_OPEN = 100_000
@@ -182,11 +182,23 @@ def stray_trees(task: Task) -> List[WrittenAction]:
     message, or by the same action read twice) can still be read: each
     stray goes in the first of these trees where its place is free.
 
+    A tree that refused a message refuses every later one of the same
+    position and kind (trees only grow), so each kind of position starts
+    at the first tree that has not refused it: linear in the strays read
+    at one position.
+
     @return: The root node of each tree; none if C{task} has no strays.
     """
     roots: List[WrittenAction] = []
+    first: Dict[Tuple[Tuple[int, ...], Any], int] = {}
     for message in task.strays:
-        if not any(_put(root, message) for root in roots):
+        status = message.get(ACTION_STATUS_FIELD)
+        key = (tuple(message[TASK_LEVEL_FIELD]), status if status.__class__ is str else None)
+        index = first.get(key, 0)
+        while index < len(roots) and not _put(roots[index], message):
+            index += 1
+        first[key] = index
+        if index == len(roots):
             root = WrittenAction(task.uuid, ())
             roots.append(root)
             _put(root, message)  # An empty tree has room for any message.

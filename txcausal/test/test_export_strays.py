@@ -12,6 +12,8 @@ from typing import Any, Dict, Iterator, List
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal import _parse
+from txcausal._parse import Parser, WrittenAction, stray_trees
 from txcausal._traceids import span_hex
 
 from ._reading import cli, lines
@@ -157,3 +159,30 @@ class OTLPDuplicateSpanId(SynchronousTestCase):
         self.assertEqual(sorted(attribute(span, "txcausal.start_missing") for span in copies),
                          [True, True])
         self.assertIn("tasks given up by --max-open", err)
+
+
+class StrayTreesLinear(SynchronousTestCase):
+    """
+    L{stray_trees} tries a stray against a bounded number of trees.
+    """
+
+    def test_putCallsLinear(self) -> None:
+        """
+        Many plain strays at one position: each tries at most a few trees,
+        not every tree made before it (counted calls of C{_put}, not time).
+        """
+        n = 2000
+        msgs = [message("u", [1], 1.0, action_type="a", action_status="started")]
+        msgs += [message("u", [2], 1.0, message_type="m") for _ in range(n)]
+        msgs.append(message("u", [3], 2.0, action_type="a", action_status="succeeded"))
+        task = list(Parser().parse(msgs))[0]
+        calls = [0]
+        real = _parse._put
+
+        def counting(root: WrittenAction, stray: Dict[str, Any]) -> bool:
+            calls[0] += 1
+            return real(root, stray)
+
+        self.patch(_parse, "_put", counting)
+        self.assertEqual(len(stray_trees(task)), n - 1)
+        self.assertLessEqual(calls[0], 4 * n)
