@@ -10,10 +10,10 @@ action was read twice.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.trace import Link
+from opentelemetry.trace import Link, SpanContext
 
 from ._otel_spans import (
     COPY_OF_ATTRIBUTE,
@@ -42,37 +42,37 @@ from ._wire import TIMESTAMP_FIELD
 
 def task_spans(task: Task, builder: SpanBuilder,
                unused: Optional[Callable[[Message], None]] = None,
-               taken: Optional[Set[int]] = None) -> Iterator[ReadableSpan]:
+               part: Optional[PartIds] = None) -> Iterator[ReadableSpan]:
     """
     @param unused: Called with each start message whose C{parent_span_id}
         is no span id, and so was not used (see L{action_span}).
-    @param taken: The span ids already used in the task's trace (by an
-        earlier part of it), updated: see L{action_span}.
+    @param part: The span ids of this part of the task's trace, updated:
+        see L{action_span}.
     @return: A span for each action of C{task} whose start or finish
         message was read, parents before children.  The messages that do
         not fit its tree are left to L{stray_spans}.
     """
     for node in tree_actions(task.root):
-        span = action_span(node, builder, unused, taken)
+        span = action_span(node, builder, unused, part)
         if span is not None:
             yield span
 
 
 def stray_spans(task: Task, builder: SpanBuilder, unused: Optional[Callable[[Message], None]],
-                taken: Set[int], left_out: Callable[[Message], None]) -> Iterator[ReadableSpan]:
+                part: PartIds, left_out: Callable[[Message], None]) -> Iterator[ReadableSpan]:
     """
     The spans of the actions among the messages that do not fit the tree of
     C{task} (see L{stray_trees}), after L{task_spans}.
 
     @param unused: See L{task_spans}.
-    @param taken: The span ids used so far in the task's trace, updated.
+    @param part: The span ids of this part of the task's trace, updated.
     @param left_out: Called with each of those messages that is in no span.
     """
     for root in stray_trees(task):
         for node in tree_nodes(root):
             span = None
             if node.start_message is not None or node.end_message is not None:
-                span = action_span(node, builder, unused, taken)
+                span = action_span(node, builder, unused, part)
             if span is not None:
                 yield span
                 continue
@@ -105,16 +105,16 @@ def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
 
 def action_span(node: WrittenAction, builder: SpanBuilder,
                 unused: Optional[Callable[[Message], None]] = None,
-                taken: Optional[Set[int]] = None) -> Optional[ReadableSpan]:
+                part: Optional[PartIds] = None) -> Optional[ReadableSpan]:
     """
     @param unused: Called with the start message if its C{parent_span_id}
         is no span id (not 16 hex digits, or all zeros): the span's parent
         is then the enclosing action's, as without that field.
-    @param taken: The span ids used so far in the task's trace, to which
-        the span's is added.  If the action's span id is among them (the
-        action was read twice), the span gets the next span id of a copy
-        (L{span_id}'s C{copy}), the attribute L{COPY_OF_ATTRIBUTE} and a
-        link to the first span.
+    @param part: The span ids of this part of the task's trace: the span's
+        id is one of a copy (see L{PartIds.identity}) in a later part or for
+        an action read twice, and its parent the enclosing action's span in
+        the same part if it has one.  Without it, the span has the action's
+        own id.
     @return: The span of one action read from a log, or C{None} when no time
         of it is known (timestamps that are not numbers).
     """
@@ -134,38 +134,73 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
     else:
         fields.update(attributes(end, END_SKIPPED))
         status = outcome(end, events, builder.limits)
-    ident, links = _identity(uuid, level, trace, taken, fields)
+    ident, links = (span_id(uuid, level), ()) if part is None else part.identity(
+        uuid, level, trace, fields)
     context = span_context(trace, ident)
     if (unused is not None and start is not None and PARENT_SPAN_ID_FIELD in start
             and named_parent(start) is None):
         unused(start)
     parent = parent_of(uuid, level, trace, start)
+    if part is not None and parent is not None and not parent.is_remote:
+        parent = part.parent(parent, trace)
     return builder.span(name, context, parent, kind_of(name, start), start_time, end_time,
                         fields, events, status, links=links)
 
 
-def _identity(uuid: str, level: Tuple[int, ...], trace: int, taken: Optional[Set[int]],
-              fields: Dict[str, Any]) -> Tuple[int, Sequence[Link]]:
+class PartIds:
     """
-    The span id of the action at C{level}, added to C{taken}; if it was
-    taken, the first span id of a copy that is not, with the attribute
-    L{COPY_OF_ATTRIBUTE} added to C{fields} and a link to the first span.
+    The span ids of the spans made from one part of a task (all of it,
+    unless C{--max-open} gave it up, or its messages came after it was
+    complete): copy ids (L{span_id}'s C{copy}) from C{first_copy} on, so
+    that no two spans of one export share an id, without remembering
+    every span id.
+    """
 
-    @return: The span id and the span's links.
-    """
-    ident = span_id(uuid, level)
-    if taken is None:
-        return ident, ()
-    links: Sequence[Link] = ()
-    if ident in taken:
-        fields[COPY_OF_ATTRIBUTE] = f"{ident:016x}"
-        links = (Link(span_context(trace, ident)),)
-        copy = 2
-        while span_id(uuid, level, copy) in taken:
-            copy += 1
+    def __init__(self, first_copy: int = 1) -> None:
+        """
+        @param first_copy: The copy id of this part's spans: 1, the
+            action's own span id, for the first part; one more than the
+            last part's highest for a later part.
+        """
+        self.first_copy = first_copy
+        #: One more than the highest copy id used: the next part's first.
+        self.next_copy = first_copy + 1
+        self._made: Dict[Tuple[int, ...], int] = {}
+        self._ids: Dict[int, int] = {}
+
+    def identity(self, uuid: str, level: Tuple[int, ...], trace: int,
+                 fields: Dict[str, Any]) -> Tuple[int, Sequence[Link]]:
+        """
+        The span id of the next span of the action at C{level}: the part's
+        copy, or the next copy for a second span of the action in this
+        part; a copy gets the attribute L{COPY_OF_ATTRIBUTE}, added to
+        C{fields}, and a link to the action's own span id.
+
+        @return: The span id and the span's links.
+        """
+        made = self._made.get(level, 0)
+        self._made[level] = made + 1
+        copy = self.first_copy + made
+        self.next_copy = max(self.next_copy, copy + 1)
         ident = span_id(uuid, level, copy)
-    taken.add(ident)
-    return ident, links
+        own = span_id(uuid, level)
+        self._ids.setdefault(own, ident)
+        if copy == 1:
+            return ident, ()
+        fields[COPY_OF_ATTRIBUTE] = f"{own:016x}"
+        return ident, (Link(span_context(trace, own)),)
+
+    def parent(self, parent: SpanContext, trace: int) -> SpanContext:
+        """
+        @param parent: The parent span named by the enclosing action's own
+            span id.
+        @return: The enclosing action's first span in this part, if it has
+            one; else C{parent} (its span in an earlier part).
+        """
+        ident = self._ids.get(parent.span_id)
+        if ident is None or ident == parent.span_id:
+            return parent
+        return span_context(trace, ident)
 
 
-__all__ = ["action_span", "stray_spans", "task_spans"]
+__all__ = ["PartIds", "action_span", "stray_spans", "task_spans"]

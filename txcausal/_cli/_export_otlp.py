@@ -12,7 +12,7 @@ import argparse
 import base64
 import os
 from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .._otel_spans import PARENT_SPAN_ID_FIELD, UNFINISHED_ATTRIBUTE, SpanBuilder
-from .._otel_tasks import stray_spans, task_spans
+from .._otel_tasks import PartIds, stray_spans, task_spans
 from .._parse import DEFAULT_MAX_OPEN, Task
 from ._common import MAX_REPORTED, StrayReport, Streams, describe
 from ._export import Counts
@@ -73,18 +73,16 @@ class SpanWriter:
                  note: Callable[[str], None], remember: int = DEFAULT_MAX_OPEN) -> None:
         """
         @param note: Reports a problem on standard error.
-        @param remember: For how many of the last complete tasks written to
-            remember the span ids, so that a message of one of them read
-            again gets a span id of its own.  Those of the incomplete tasks
-            (given up by C{--max-open}) are remembered until a later part
-            of the task comes.
+        @param remember: For how many of the last tasks written (complete,
+            or given up by C{--max-open}) to remember the next copy id (see
+            L{PartIds}), so that the spans of a later part of one of them
+            get span ids of their own.
         """
         self._streams = streams
         self._builder = builder
         self._note = note
         self._batch: List[ReadableSpan] = []
-        self._taken: OrderedDict[str, Tuple[int, ...]] = OrderedDict()
-        self._partial: Dict[str, Tuple[int, ...]] = {}
+        self._parts: OrderedDict[str, int] = OrderedDict()
         self._remember = remember
         self.counts = Counts()
         self.failed = 0
@@ -98,21 +96,18 @@ class SpanWriter:
         """
         self.counts.tasks += 1
         batch = self._batch
-        taken = set(self._taken.pop(task.uuid, ()) or self._partial.pop(task.uuid, ()))
-        for span in task_spans(task, self._builder, self._unused_parent, taken):
+        part = PartIds(self._parts.pop(task.uuid, 1))
+        for span in task_spans(task, self._builder, self._unused_parent, part):
             self._add(span)
         if task.strays:
             before = len(batch)
-            for span in stray_spans(task, self._builder, self._unused_parent, taken,
+            for span in stray_spans(task, self._builder, self._unused_parent, part,
                                     self.left_out):
                 self._add(span)
             self.strays += len(batch) - before
-        if not task.complete:
-            self._partial[task.uuid] = tuple(taken)
-        else:
-            self._taken[task.uuid] = tuple(taken)
-            if len(self._taken) > self._remember:
-                self._taken.popitem(last=False)
+        self._parts[task.uuid] = part.next_copy
+        if len(self._parts) > self._remember:
+            self._parts.popitem(last=False)
         if len(batch) >= BATCH_SIZE:
             self._flush()
 
@@ -244,8 +239,10 @@ def writer_for(args: argparse.Namespace, streams: Streams,
     """
     name = args.service_name or os.environ.get("OTEL_SERVICE_NAME") or "txcausal"
     builder = SpanBuilder(Resource.create({SERVICE_NAME: name}), SpanLimits())
+    # Room for the open tasks given up and as many written since.
+    remember = 2 * args.max_open
     if args.format == "otlp-json":
-        return OTLPJSONWriter(streams, builder, note, args.max_open)
+        return OTLPJSONWriter(streams, builder, note, remember)
     url = traces_url(args.endpoint)
     exporter = OTLPSpanExporter(endpoint=url, headers=_headers(args.header), timeout=args.timeout)
-    return OTLPSender(streams, builder, note, exporter, url, args.max_open)
+    return OTLPSender(streams, builder, note, exporter, url, remember)

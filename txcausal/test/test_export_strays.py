@@ -7,6 +7,7 @@ share a trace and span id.
 
 from __future__ import annotations
 
+import io
 from typing import Any, Dict, Iterator, List
 
 import orjson
@@ -160,6 +161,32 @@ class OTLPDuplicateSpanId(SynchronousTestCase):
                          [True, True])
         self.assertIn("tasks given up by --max-open", err)
 
+    def test_given_up_parents(self) -> None:
+        """
+        The spans of a later part of a task given up have copy ids, and the
+        parent of each is a span of the export: the enclosing action's span
+        in the same part (C{b}'s, for C{c}), else its own span id, that of
+        its span in the first part (C{a}'s, for C{b}: the finish of C{a}
+        is in a third part, as X's finish gives C{A} up again).
+        """
+        data = lines(
+            message("A", [1], 1.0, action_type="a", action_status="started"),
+            message("X", [1], 1.5, action_type="x", action_status="started"),
+            message("A", [2, 1], 2.0, action_type="b", action_status="started"),
+            message("A", [2, 2, 1], 2.1, action_type="c", action_status="started"),
+            message("A", [2, 2, 2], 2.2, action_type="c", action_status="succeeded"),
+            message("A", [2, 3], 2.3, action_type="b", action_status="succeeded"),
+            message("X", [2], 2.5, action_type="x", action_status="succeeded"),
+            message("A", [3], 3.0, action_type="a", action_status="succeeded"))
+        found = self.assertUnique(cli(["export", "--format", "otlp-json", "--max-open", "1"],
+                                      data)[1])
+        self.assertEqual(sorted(span["name"] for span in found), ["a", "a", "b", "c", "x", "x"])
+        ids = {span["spanId"] for span in found}
+        parents = {span["name"]: span.get("parentSpanId") for span in found}
+        self.assertEqual(parents["c"], span_hex("A", (2,), 2))
+        self.assertEqual(parents["b"], span_hex("A", ()))
+        self.assertLessEqual({p for p in parents.values() if p}, ids)
+
 
 class StrayTreesLinear(SynchronousTestCase):
     """
@@ -186,3 +213,34 @@ class StrayTreesLinear(SynchronousTestCase):
         self.patch(_parse, "_put", counting)
         self.assertEqual(len(stray_trees(task)), n - 1)
         self.assertLessEqual(calls[0], 4 * n)
+
+
+class SpanIdMemory(SynchronousTestCase):
+    """
+    What the OTLP writer remembers to give the spans of a task's later part
+    ids of their own is bounded by C{--max-open}.
+    """
+
+    def test_givenUpForgotten(self) -> None:
+        """
+        Tasks given up whose other part never comes are remembered for at
+        most C{max_open} tasks, like the complete ones.
+        """
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import SpanLimits
+
+        from txcausal._cli._common import Streams
+        from txcausal._cli._export_otlp import OTLPJSONWriter
+        from txcausal._otel_spans import SpanBuilder
+
+        max_open = 10
+        writer = OTLPJSONWriter(Streams(None, io.StringIO(), io.StringIO()),
+                                SpanBuilder(Resource.create({}), SpanLimits()),
+                                lambda s: None, max_open)
+        parser = Parser(max_open)
+        for i in range(1000):
+            task = parser.add(message(f"T{i}", [1], 1.0 + i, action_type="op",
+                                      action_status="started"))
+            if task is not None:
+                writer.write(task)
+        self.assertLessEqual(len(writer._parts), max_open)
