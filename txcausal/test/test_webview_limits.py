@@ -6,13 +6,18 @@ refuses at once with a usage error, rather than serving nothing.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 from typing import List
 
 from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._cli._web import AcceptErrors
 
 from ._helpers import run_python
 from ._webview_logs import write_log
@@ -66,6 +71,26 @@ class ManyFilesTests(SynchronousTestCase):
             tasks = json.loads(response.read())["tasks"]
         self.assertEqual(len(tasks), FILES)
 
+    def test_raisesSoftLimitCompressed(self) -> None:
+        """
+        Compressed files count for the descriptors their decompressed
+        copies take too: every one is served.
+        """
+        for name in self.files:
+            data = Path(name).read_bytes()
+            with gzip.open(name + ".gz", "wb") as compressed:
+                compressed.write(data)
+        _, address = start_web([name + ".gz" for name in self.files], self,
+                               python=["-c", LIMITED, "100", "-"])
+        for _ in range(240):  # Their copies are made by threads, one after another.
+            with urllib.request.urlopen(address + "api/tasks?limit=1000",
+                                        timeout=60) as response:
+                tasks = json.loads(response.read())["tasks"]
+            if len(tasks) == FILES:
+                break
+            time.sleep(0.25)
+        self.assertEqual(len(tasks), FILES)
+
     def test_refuses(self) -> None:
         """
         With a hard limit below the number of files, it refuses at once:
@@ -95,3 +120,24 @@ class LightCommandsTests(SynchronousTestCase):
                              "print(sorted(m for m in sys.modules if m.startswith("
                              "('twisted', 'txcausal._view'))))"])
         self.assertEqual((result.returncode, result.stdout.strip()), (0, "[]"), result.stderr)
+
+
+class AcceptErrorsTests(SynchronousTestCase):
+    """
+    L{AcceptErrors} reports the connections Twisted could not accept.
+    """
+
+    def test_reported(self) -> None:
+        """
+        The first EMFILE is reported on standard error, with the count; other
+        events are not.
+        """
+        stderr = io.StringIO()
+        observer = AcceptErrors(stderr)
+        observer({"log_format": "something else"})
+        for _ in range(3):
+            observer({"log_format": "Could not accept new connection ({acceptError})",
+                      "acceptError": "EMFILE"})
+        self.assertEqual(stderr.getvalue(),
+                         "txcausal web: could not accept a connection (EMFILE, 1 times so far):"
+                         " too many open files? (ulimit -n)\n")
