@@ -91,11 +91,15 @@ def make_room(files: Sequence[str], limits: Any = None) -> Optional[str]:
     needed = sum(_descriptors(name) for name in files) + spare
     if soft >= needed:
         return None
+    why = (f"{len(files)} files need about {needed} open file descriptors (one each,"
+           f" {COMPRESSED_DESCRIPTORS} a compressed one, and {spare} more), beyond the limit of")
     if hard != limits.RLIM_INFINITY and hard < needed:
-        return (f"{len(files)} files need about {needed} open file descriptors (one each,"
-                f" {COMPRESSED_DESCRIPTORS} a compressed one, and {spare} more), beyond the"
-                f" limit of {hard} (ulimit -Hn): give fewer files, or raise the limit")
-    limits.setrlimit(limits.RLIMIT_NOFILE, (needed, hard))
+        return f"{why} {hard} (ulimit -Hn): give fewer files, or raise the limit"
+    try:
+        limits.setrlimit(limits.RLIMIT_NOFILE, (needed, hard))
+    except (ValueError, OSError) as e:
+        # macOS: an unlimited hard limit, but none past OPEN_MAX.
+        return f"{why} this system ({e}): give fewer files"
     return None
 
 

@@ -13,11 +13,11 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._cli._web import AcceptErrors
+from txcausal._cli._web import AcceptErrors, make_room
 
 from ._helpers import run_python
 from ._webview_logs import write_log
@@ -141,3 +141,35 @@ class AcceptErrorsTests(SynchronousTestCase):
         self.assertEqual(stderr.getvalue(),
                          "txcausal web: could not accept a connection (EMFILE, 1 times so far):"
                          " too many open files? (ulimit -n)\n")
+
+
+class FakeDarwinLimits:
+    """
+    C{resource} as on macOS: the hard limit is C{RLIM_INFINITY}, but
+    C{setrlimit} refuses a soft limit past C{OPEN_MAX} with C{ValueError}.
+    """
+
+    RLIMIT_NOFILE = 8
+    RLIM_INFINITY = 2**63 - 1
+
+    def getrlimit(self, which: int) -> Tuple[int, int]:
+        return (256, self.RLIM_INFINITY)
+
+    def setrlimit(self, which: int, limits: Tuple[int, int]) -> None:
+        if limits[0] > 10240:
+            raise ValueError("current limit exceeds maximum limit")
+
+
+class MakeRoomTests(SynchronousTestCase):
+    """
+    L{make_room} when the limit cannot be raised.
+    """
+
+    def test_setrlimitRefused(self) -> None:
+        """
+        When C{setrlimit} refuses the raise, the usage error says so rather
+        than the error escaping.
+        """
+        problem = make_room([f"f{n}.log" for n in range(20000)], FakeDarwinLimits())
+        self.assertIsNotNone(problem)
+        self.assertIn("20000 files need about 20164 open file descriptors", str(problem))
