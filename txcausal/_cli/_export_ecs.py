@@ -41,7 +41,7 @@ from .._wire import (
     TRACEBACK_MESSAGE_TYPE,
 )
 from ._common import MAX_REPORTED, BatchWriter, Streams, describe
-from ._ecs_depth import DEPTH_LIMIT, too_deep, within_depth
+from ._ecs_depth import DEPTH_LIMIT, fit, unfit
 from ._export import Counts
 
 #: The version of ECS the documents follow.
@@ -188,8 +188,9 @@ class ECSWriter:
         for message in task.messages():
             try:
                 document = ecs_document(message)
-                if too_deep(message):
-                    self._fit(document)
+                why = unfit(message)
+                if why is not None:
+                    self._fit(document, why)
                 parts.append(encode(document))
             except (ValueError, KeyError, TypeError) as e:
                 self.skipped += 1
@@ -199,23 +200,22 @@ class ECSWriter:
             self.counts.items += 1
         self._out.maybe_flush()
 
-    def _fit(self, document: Dict[str, Any]) -> None:
+    def _fit(self, document: Dict[str, Any], why: str) -> None:
         """
-        Write the objects of a document's message nested deeper than the
-        index template's C{depth_limit} as JSON text, and report it (the
+        Write the objects of a document's message that the index template
+        refuses (L{unfit} says C{why}) as JSON text, and report it (the
         first L{MAX_REPORTED}; the summary counts them all).
 
         @raise ValueError: If the message is nested too deep to copy.
         """
         message = document[NAMESPACE]
         try:
-            document[NAMESPACE] = within_depth(message)
+            document[NAMESPACE] = fit(message)
         except RecursionError:
             raise ValueError("nested too deep to write") from None
         self.too_deep += 1
         if self.too_deep <= MAX_REPORTED:
-            self._note(f"{describe(message)}: objects nested deeper than {DEPTH_LIMIT}"
-                       " written as JSON text")
+            self._note(f"{describe(message)}: {why} written as JSON text")
 
     def close(self) -> int:
         """
@@ -225,8 +225,8 @@ class ECSWriter:
         """
         self._out.flush()
         skipped = f", {self.skipped} skipped" if self.skipped else ""
-        deep = (f", {self.too_deep} with objects nested deeper than {DEPTH_LIMIT} written as"
-                " JSON text") if self.too_deep else ""
+        deep = (f", {self.too_deep} with objects nested deeper than {DEPTH_LIMIT} or keys"
+                " Elasticsearch refuses written as JSON text") if self.too_deep else ""
         self._streams.stderr.write(f"txcausal: wrote {self.counts.items} ECS documents from"
                                    f" {self.counts.tasks} tasks{skipped}{deep}\n")
         return 0

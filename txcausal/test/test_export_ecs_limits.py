@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._cli._ecs_depth import DEPTH_LIMIT, IGNORE_ABOVE
+from txcausal._cli._ecs_depth import DEPTH_LIMIT, IGNORE_ABOVE, UNFIT_KEYS
 
 from ._helpers import docs_dir
 from ._reading import cli, lines
@@ -37,28 +37,36 @@ def depth(value: Any) -> int:
     return 0
 
 
-def leaves(value: Any) -> List[str]:
+def leaves(value: Any, path: str = "") -> List[Tuple[str, str]]:
     """
-    @return: The strings of C{value}, at any depth.
+    @return: The key path and text of each leaf of C{value}, at any depth,
+        as a C{flattened} field indexes them.
     """
     if isinstance(value, dict):
-        return [s for v in value.values() for s in leaves(v)]
+        return [leaf for k, v in value.items()
+                for leaf in leaves(v, f"{path}.{k}" if path else k)]
     if isinstance(value, list):
-        return [s for v in value for s in leaves(v)]
-    return [value] if isinstance(value, str) else []
+        return [leaf for v in value for leaf in leaves(v, path)]
+    if value is None:
+        return []
+    return [(path, value if isinstance(value, str) else json.dumps(value))]
 
 
 def rejected(document: Dict[str, Any]) -> List[str]:
     """
     @return: Why Elasticsearch, with the template's limits, would reject
-        C{document}.
+        C{document}: too deep, a key with NUL, or a term (the leaf, or the
+        keyed term C{<key path>\\0<leaf>}) past Lucene's limit.
     """
     reasons = []
     if depth(document["txcausal"]) > DEPTH_LIMIT:
         reasons.append(f"txcausal nested {depth(document['txcausal'])} deep")
-    for leaf in leaves(document["txcausal"]):
-        if len(leaf.encode("utf-8")) > MAX_TERM_BYTES and len(leaf) <= IGNORE_ABOVE:
-            reasons.append(f"a term of {len(leaf.encode('utf-8'))} bytes")
+    for path, leaf in leaves(document["txcausal"]):
+        keyed = len(f"{path}\0{leaf}".encode("utf-8"))
+        if "\0" in path:
+            reasons.append("a key with NUL")
+        elif keyed > MAX_TERM_BYTES and len(leaf) <= IGNORE_ABOVE:
+            reasons.append(f"a keyed term of {keyed} bytes")
     return reasons
 
 
@@ -101,7 +109,26 @@ class TemplateLimits(SynchronousTestCase):
         self.assertEqual(json.loads(config["k"]), nested(25 - DEPTH_LIMIT + 1))
         self.assertEqual(documents[2]["txcausal"]["body"], "é" * 20000)
         self.assertIn("message 't'/2: objects nested deeper than 20 written as JSON text", err)
-        self.assertIn("1 with objects nested deeper than 20 written as JSON text", err)
+        self.assertIn("1 with objects nested deeper than 20 or keys Elasticsearch refuses"
+                      " written as JSON text", err)
+
+    def test_keys(self) -> None:
+        """
+        An object with a key Elasticsearch refuses (NUL in it) or whose key
+        path is too long for the keyed terms is written as JSON text (the
+        message's own such fields gathered as one), reported and counted.
+        """
+        base = {"task_uuid": "t", "timestamp": 1.0, "message_type": "m"}
+        documents, err = self.export(
+            {**base, "task_level": [1], "k" * 25000: "x" * 8000},
+            {**base, "task_level": [2], "q": {"k" * 40000: 1}},
+            {**base, "task_level": [3], "a\0b": "v"})
+        self.assertEqual([rejected(d) for d in documents], [[], [], []])
+        self.assertEqual(json.loads(documents[1]["txcausal"]["q"]), {"k" * 40000: 1})
+        self.assertEqual(json.loads(documents[2]["txcausal"][UNFIT_KEYS]), {"a\0b": "v"})
+        self.assertIn("message 't'/3: objects with keys Elasticsearch refuses", err)
+        self.assertIn("3 with objects nested deeper than 20 or keys Elasticsearch refuses"
+                      " written as JSON text", err)
 
     def test_atTheLimit(self) -> None:
         """
