@@ -49,12 +49,14 @@ class _Entry:
         """
         return any(i not in node._slots for node in self.handing for i in node._handed)
 
-    def task(self) -> Task:
+    def task(self, part: int = 0) -> Task:
         """
         The task as it stands: complete if nothing but handed-off
         positions is missing.
+
+        @param part: See L{Task.part}.
         """
-        return Task(self.root.task_uuid, self.root, self.root._open == 0, self.strays)
+        return Task(self.root.task_uuid, self.root, self.root._open == 0, self.strays, part)
 
 
 class Parser:
@@ -79,7 +81,9 @@ class Parser:
     @ivar eager: Return those tasks as soon as their own part is complete,
         without waiting for another process's messages: for following a
         live log, where waiting would hold them back indefinitely.
-    @ivar given_up: How many tasks were given up past C{max_open}.
+    @ivar given_up: How many tasks were given up past C{max_open} (a task
+        given up again, in a later part, is counted once as long as it is
+        among the last C{2 * max_open} given up).
     """
 
     def __init__(self, max_open: int = DEFAULT_MAX_OPEN, eager: bool = False) -> None:
@@ -93,6 +97,9 @@ class Parser:
         self.eager = eager
         self._open: OrderedDict[str, _Entry] = OrderedDict()
         self.given_up = 0
+        # Of the last 2 * max_open tasks given up: how many parts were (room
+        # for the open ones, and as many given up since).
+        self._parts: OrderedDict[str, int] = OrderedDict()
 
     def add(self, message: Message) -> Optional[Task]:
         """
@@ -117,16 +124,28 @@ class Parser:
         if root._open == 0:
             if self.eager or not entry.handing or not entry.awaits_other_process():
                 del self._open[uuid]
-                return Task(uuid, root, True, entry.strays)
+                return Task(uuid, root, True, entry.strays, self._parts.pop(uuid, 0))
         elif self.eager and node is not None and node._open == 0:
             top = _continued_top(root)
             if top is not None and top._open == 0:
                 del self._open[uuid]
-                return Task(uuid, root, False, entry.strays)
+                return Task(uuid, root, False, entry.strays, self._parts.pop(uuid, 0))
         if len(self._open) > self._max_open:
-            self.given_up += 1
-            return self._open.popitem(last=False)[1].task()
+            return self._give_up()
         return None
+
+    def _give_up(self) -> Task:
+        """
+        Give up the oldest open task, and remember it.
+        """
+        uuid, entry = self._open.popitem(last=False)
+        part = self._parts.pop(uuid, 0)
+        if not part:
+            self.given_up += 1
+        self._parts[uuid] = part + 1
+        if len(self._parts) > 2 * self._max_open:
+            self._parts.popitem(last=False)
+        return entry.task(part)
 
     def open_count(self) -> int:
         """
@@ -148,7 +167,7 @@ class Parser:
         them.  They are incomplete, but for those whose only gaps are
         positions handed to another process.
         """
-        tasks = [entry.task() for entry in self._open.values()]
+        tasks = [entry.task(self._parts.get(uuid, 0)) for uuid, entry in self._open.items()]
         self._open.clear()
         return tasks
 

@@ -116,10 +116,12 @@ class ActionStats:
         not fit its tree (L{stray_trees}) whose start message was read: a
         finish alone there is a second finish of an action, not another
         action, and is left out (as is any message of an action that fits
-        no tree).
+        no tree).  So is a finish alone in a later part of a task given up
+        (L{Task.part}): the action was counted in an earlier part.
         """
         for node in actions(task):
-            self.add_action(node)
+            if not task.part or node.start_message is not None:
+                self.add_action(node)
         if task.strays:
             self._add_strays(task)
 

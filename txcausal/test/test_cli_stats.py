@@ -76,3 +76,16 @@ app:step         3       1     2.0ms    3.000s    3.000s    3.000s    3.002s
         self.assertEqual(sorted(rows), [["a", "1", "0"], ["b", "1", "0"]])
         self.assertIn("message 'i'/2/3: not in its task's tree, not counted", err)
         self.assertIn("1 action message not in their task's tree not counted", err)
+
+    def test_given_up(self) -> None:
+        """
+        With C{--max-open}, an action whose task was given up between its
+        start and its finish is counted once, and the tasks given up are
+        counted as C{export} counts them.
+        """
+        from txcausal.test.test_export_strays import GIVEN_UP
+
+        status, out, err = cli(["stats", "--max-open", "1"], GIVEN_UP)
+        rows = [line.split()[:2] for line in out.splitlines()[1:] if not line.startswith(" ")]
+        self.assertEqual(sorted(rows), [["a", "1"], ["b", "1"]])
+        self.assertIn("txcausal: 2 tasks given up by --max-open 1 (counted in parts)", err)

@@ -37,6 +37,14 @@ def message(uuid: str, level: List[int], when: float, **fields: Any) -> Dict[str
     return {"task_uuid": uuid, "task_level": level, "timestamp": when, **fields}
 
 
+#: Two tasks, each given up once by C{--max-open 1} (and A's later part
+#: given up again): the finish of each comes in a later part.
+GIVEN_UP = lines(*(message(uuid, [level], when, action_type=uuid.lower(), action_status=status)
+                   for uuid, level, when, status in [
+                       ("A", 1, 1.0, "started"), ("B", 1, 1.5, "started"),
+                       ("A", 2, 2.0, "succeeded"), ("B", 2, 2.5, "succeeded")]))
+
+
 #: Action C{b} at C{[2, 1]}-C{[2, 2]}, where a plain message already sits at
 #: C{[2]}: it does not fit the tree of task C{k}.
 STRAY_ACTION = lines(
@@ -148,18 +156,21 @@ class OTLPDuplicateSpanId(SynchronousTestCase):
         of the finish has its own span id, and the summary counts the tasks
         given up.
         """
-        data = lines(*(message(uuid, [level], when, action_type=uuid.lower(),
-                                action_status=status)
-                       for uuid, level, when, status in [
-                           ("A", 1, 1.0, "started"), ("B", 1, 1.5, "started"),
-                           ("A", 2, 2.0, "succeeded"), ("B", 2, 2.5, "succeeded")]))
-        status, out, err = cli(["export", "--format", "otlp-json", "--max-open", "1"], data)
+        status, out, err = cli(["export", "--format", "otlp-json", "--max-open", "1"], GIVEN_UP)
         found = self.assertUnique(out)
         self.assertEqual(len(found), 4)
         copies = [span for span in found if attribute(span, "txcausal.copy_of")]
         self.assertEqual(sorted(attribute(span, "txcausal.start_missing") for span in copies),
                          [True, True])
         self.assertIn("tasks given up by --max-open", err)
+
+    def test_given_up_counted_once(self) -> None:
+        """
+        The summary counts the tasks given up, not the give-ups: A's later
+        part given up again is not another task.
+        """
+        err = cli(["export", "--format", "otlp-json", "--max-open", "1"], GIVEN_UP)[2]
+        self.assertIn("txcausal: 2 tasks given up by --max-open 1 (exported in parts)", err)
 
     def test_given_up_parents(self) -> None:
         """
