@@ -72,7 +72,7 @@ def stray_spans(task: Task, builder: SpanBuilder, unused: Optional[Callable[[Mes
         for node in tree_nodes(root):
             span = None
             if node.start_message is not None or node.end_message is not None:
-                span = action_span(node, builder, unused, part)
+                span = action_span(node, builder, unused, part, nearest=True)
             if span is not None:
                 yield span
                 continue
@@ -105,7 +105,7 @@ def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
 
 def action_span(node: WrittenAction, builder: SpanBuilder,
                 unused: Optional[Callable[[Message], None]] = None,
-                part: Optional[PartIds] = None) -> Optional[ReadableSpan]:
+                part: Optional[PartIds] = None, nearest: bool = False) -> Optional[ReadableSpan]:
     """
     @param unused: Called with the start message if its C{parent_span_id}
         is no span id (not 16 hex digits, or all zeros): the span's parent
@@ -115,6 +115,9 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
         an action read twice, and its parent the enclosing action's span in
         the same part if it has one.  Without it, the span has the action's
         own id.
+    @param nearest: Whether the span's parent, if the enclosing action has
+        no span in C{part} (a stray action, whose parent position is a
+        plain message), is the nearest enclosing action's that has one.
     @return: The span of one action read from a log, or C{None} when no time
         of it is known (timestamps that are not numbers).
     """
@@ -142,7 +145,7 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
         unused(start)
     parent = parent_of(uuid, level, trace, start)
     if part is not None and parent is not None and not parent.is_remote:
-        parent = part.parent(parent, trace)
+        parent = part.parent(parent, trace, level if nearest else None)
     return builder.span(name, context, parent, kind_of(name, start), start_time, end_time,
                         fields, events, status, links=links)
 
@@ -156,12 +159,14 @@ class PartIds:
     every span id.
     """
 
-    def __init__(self, first_copy: int = 1) -> None:
+    def __init__(self, uuid: str, first_copy: int = 1) -> None:
         """
+        @param uuid: The task's UUID.
         @param first_copy: The copy id of this part's spans: 1, the
             action's own span id, for the first part; one more than the
             last part's highest for a later part.
         """
+        self._uuid = uuid
         self.first_copy = first_copy
         #: One more than the highest copy id used: the next part's first.
         self.next_copy = first_copy + 1
@@ -190,14 +195,23 @@ class PartIds:
         fields[COPY_OF_ATTRIBUTE] = f"{own:016x}"
         return ident, (Link(span_context(trace, own)),)
 
-    def parent(self, parent: SpanContext, trace: int) -> SpanContext:
+    def parent(self, parent: SpanContext, trace: int,
+               level: Optional[Tuple[int, ...]] = None) -> SpanContext:
         """
         @param parent: The parent span named by the enclosing action's own
             span id.
+        @param level: The level of the span of a stray action, for its
+            nearest enclosing action with a span; C{None} for another span.
         @return: The enclosing action's first span in this part, if it has
-            one; else C{parent} (its span in an earlier part).
+            one; else the nearest one's that has one, given C{level}; else
+            C{parent} (its span in an earlier part).
         """
         ident = self._ids.get(parent.span_id)
+        if ident is None and level is not None:
+            for end in range(len(level) - 1, -1, -1):
+                ident = self._ids.get(span_id(self._uuid, level[:end]))
+                if ident is not None:
+                    break
         if ident is None or ident == parent.span_id:
             return parent
         return span_context(trace, ident)

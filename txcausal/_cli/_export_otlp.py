@@ -96,7 +96,7 @@ class SpanWriter:
         """
         self.counts.tasks += 1
         batch = self._batch
-        part = PartIds(self._parts.pop(task.uuid, 1))
+        part = PartIds(task.uuid, self._parts.pop(task.uuid, 1))
         for span in task_spans(task, self._builder, self._unused_parent, part):
             self._add(span)
         if task.strays:

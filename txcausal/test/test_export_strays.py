@@ -101,6 +101,21 @@ class OTLPStrays(SynchronousTestCase):
         self.assertIn("message 'd'/2: not in its task's tree, in no span", err)
         self.assertIn("1 message not in their task's tree in no span", err)
 
+    def test_stray_parent(self) -> None:
+        """
+        A stray action whose parent position holds a plain message (no span)
+        is the child of the nearest enclosing action that has a span.
+        """
+        data = lines(
+            message("d", [1], 1.0, action_type="a", action_status="started"),
+            message("d", [2], 2.0, message_type="m"),
+            message("d", [2, 2, 1], 2.1, action_type="c", action_status="started"),
+            message("d", [2, 2, 2], 2.2, action_type="c", action_status="succeeded"),
+            message("d", [3], 3.0, action_type="a", action_status="succeeded"))
+        found = {span["name"]: span for span in spans(cli(["export", "--format", "otlp-json"],
+                                                           data)[1])}
+        self.assertEqual(found["c"]["parentSpanId"], found["a"]["spanId"])
+
 
 class OTLPDuplicateSpanId(SynchronousTestCase):
     """
