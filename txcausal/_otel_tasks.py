@@ -138,7 +138,7 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
         fields.update(attributes(end, END_SKIPPED))
         status = outcome(end, events, builder.limits)
     ident, links = (span_id(uuid, level), ()) if part is None else part.identity(
-        uuid, level, trace, fields)
+        level, trace, fields)
     context = span_context(trace, ident)
     if (unused is not None and start is not None and PARENT_SPAN_ID_FIELD in start
             and named_parent(start) is None):
@@ -173,7 +173,7 @@ class PartIds:
         self._made: Dict[Tuple[int, ...], int] = {}
         self._ids: Dict[int, int] = {}
 
-    def identity(self, uuid: str, level: Tuple[int, ...], trace: int,
+    def identity(self, level: Tuple[int, ...], trace: int,
                  fields: Dict[str, Any]) -> Tuple[int, Sequence[Link]]:
         """
         The span id of the next span of the action at C{level}: the part's
@@ -187,11 +187,12 @@ class PartIds:
         self._made[level] = made + 1
         copy = self.first_copy + made
         self.next_copy = max(self.next_copy, copy + 1)
-        ident = span_id(uuid, level, copy)
-        own = span_id(uuid, level)
-        self._ids.setdefault(own, ident)
+        own = span_id(self._uuid, level)
         if copy == 1:
-            return ident, ()
+            self._ids.setdefault(own, own)
+            return own, ()
+        ident = span_id(self._uuid, level, copy)
+        self._ids.setdefault(own, ident)
         fields[COPY_OF_ATTRIBUTE] = f"{own:016x}"
         return ident, (Link(span_context(trace, own)),)
 
