@@ -16,7 +16,14 @@ from typing import Any, Dict, List, Tuple
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._cli._ecs_depth import DEPTH_LIMIT, IGNORE_ABOVE, UNFIT_KEYS
+from txcausal._cli._ecs_depth import (
+    DEPTH_LIMIT,
+    IGNORE_ABOVE,
+    REFUSED_KEYS,
+    TOO_DEEP,
+    UNFIT_KEYS,
+    unfit,
+)
 
 from ._helpers import docs_dir
 from ._reading import cli, lines
@@ -129,6 +136,17 @@ class TemplateLimits(SynchronousTestCase):
         self.assertIn("message 't'/3: objects with keys Elasticsearch refuses", err)
         self.assertIn("3 with objects nested deeper than 20 or keys Elasticsearch refuses"
                       " written as JSON text", err)
+
+    def test_unfit(self) -> None:
+        """
+        L{unfit} finds an object too deep inside an array, and measures key
+        paths in UTF-8 bytes, not characters.
+        """
+        self.assertEqual(unfit({"task_level": [1], "v": [1, [nested(DEPTH_LIMIT)]]}), TOO_DEEP)
+        self.assertIsNone(unfit({"task_level": [1], "v": [1, [nested(DEPTH_LIMIT - 1)]]}))
+        self.assertIsNone(unfit({"\u00e9" * 256: 1}))
+        self.assertEqual(unfit({"\u00e9" * 257: 1}), REFUSED_KEYS)
+        self.assertEqual(unfit({"q": {"k" * 500: {"k" * 11: 1}}}), REFUSED_KEYS)
 
     def test_atTheLimit(self) -> None:
         """
