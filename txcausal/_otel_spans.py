@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 from orjson import dumps, loads
 
@@ -54,6 +54,12 @@ UNFINISHED_ATTRIBUTE = "txcausal.unfinished"
 #: time comes from the finish message's C{duration}, and it lacks the start
 #: message's fields.
 START_MISSING_ATTRIBUTE = "txcausal.start_missing"
+#: Attribute of a second span of one action (read twice, or a task given up
+#: by C{txcausal export --max-open} whose finish came later): the span id, in
+#: hex, of the first, which the span also links to.  The second span has a
+#: span id of its own (see L{txcausal._traceids}), since tracing backends
+#: merge or reject spans that share one.
+COPY_OF_ATTRIBUTE = "txcausal.copy_of"
 #: The field of a server's start message naming a parent span that is not a
 #: txcausal action (from a bare C{traceparent}).
 PARENT_SPAN_ID_FIELD = "parent_span_id"
@@ -399,13 +405,13 @@ class SpanBuilder:
     def span(self, name: str, context: SpanContext, parent: Optional[SpanContext],
              kind: SpanKind, start: int, end: int, fields: Attributes,
              events: List[Event], status: Status = UNSET_STATUS, dropped_events: int = 0,
-             ) -> ReadableSpan:
+             links: Sequence[Link] = ()) -> ReadableSpan:
         """
         @return: A finished span.
         """
         return ReadableSpan(name, context, parent, self.resource, self.bounded(fields),
-                            self.events(events, dropped_events), (), kind, None, status, start,
-                            end, self.scope)
+                            self.events(events, dropped_events), links, kind, None, status,
+                            start, end, self.scope)
 
 
 def span_context(trace: int, span: int, flags: TraceFlags = SAMPLED,
@@ -417,6 +423,7 @@ def span_context(trace: int, span: int, flags: TraceFlags = SAMPLED,
 
 
 __all__ = [
+    "COPY_OF_ATTRIBUTE",
     "END_SKIPPED",
     "NOT_SAMPLED",
     "PARENT_SPAN_ID_FIELD",

@@ -11,7 +11,7 @@ tasks is capped.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ._parse_tree import (
     Message,
@@ -22,7 +22,7 @@ from ._parse_tree import (
     _place,
     action_duration,
 )
-from ._wire import REMOTE_TASK_LEVELS_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD
+from ._wire import ACTION_STATUS_FIELD, REMOTE_TASK_LEVELS_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD
 
 #: The default cap on open tasks: see L{Parser}.
 DEFAULT_MAX_OPEN = 100_000
@@ -49,12 +49,14 @@ class _Entry:
         """
         return any(i not in node._slots for node in self.handing for i in node._handed)
 
-    def task(self) -> Task:
+    def task(self, part: int = 0) -> Task:
         """
         The task as it stands: complete if nothing but handed-off
         positions is missing.
+
+        @param part: See L{Task.part}.
         """
-        return Task(self.root.task_uuid, self.root, self.root._open == 0, self.strays)
+        return Task(self.root.task_uuid, self.root, self.root._open == 0, self.strays, part)
 
 
 class Parser:
@@ -79,6 +81,9 @@ class Parser:
     @ivar eager: Return those tasks as soon as their own part is complete,
         without waiting for another process's messages: for following a
         live log, where waiting would hold them back indefinitely.
+    @ivar given_up: How many tasks were given up past C{max_open} (a task
+        given up again, in a later part, is counted once as long as it is
+        among the last C{2 * max_open} given up).
     """
 
     def __init__(self, max_open: int = DEFAULT_MAX_OPEN, eager: bool = False) -> None:
@@ -91,6 +96,10 @@ class Parser:
         self._max_open = max_open
         self.eager = eager
         self._open: OrderedDict[str, _Entry] = OrderedDict()
+        self.given_up = 0
+        # Of the last 2 * max_open tasks given up: how many parts were (room
+        # for the open ones, and as many given up since).
+        self._parts: OrderedDict[str, int] = OrderedDict()
 
     def add(self, message: Message) -> Optional[Task]:
         """
@@ -115,15 +124,28 @@ class Parser:
         if root._open == 0:
             if self.eager or not entry.handing or not entry.awaits_other_process():
                 del self._open[uuid]
-                return Task(uuid, root, True, entry.strays)
+                return Task(uuid, root, True, entry.strays, self._parts.pop(uuid, 0))
         elif self.eager and node is not None and node._open == 0:
             top = _continued_top(root)
             if top is not None and top._open == 0:
                 del self._open[uuid]
-                return Task(uuid, root, False, entry.strays)
+                return Task(uuid, root, False, entry.strays, self._parts.pop(uuid, 0))
         if len(self._open) > self._max_open:
-            return self._open.popitem(last=False)[1].task()
+            return self._give_up()
         return None
+
+    def _give_up(self) -> Task:
+        """
+        Give up the oldest open task, and remember it.
+        """
+        uuid, entry = self._open.popitem(last=False)
+        part = self._parts.pop(uuid, 0)
+        if not part:
+            self.given_up += 1
+        self._parts[uuid] = part + 1
+        if len(self._parts) > 2 * self._max_open:
+            self._parts.popitem(last=False)
+        return entry.task(part)
 
     def open_count(self) -> int:
         """
@@ -145,7 +167,7 @@ class Parser:
         them.  They are incomplete, but for those whose only gaps are
         positions handed to another process.
         """
-        tasks = [entry.task() for entry in self._open.values()]
+        tasks = [entry.task(self._parts.get(uuid, 0)) for uuid, entry in self._open.items()]
         self._open.clear()
         return tasks
 
@@ -159,6 +181,47 @@ class Parser:
             if task is not None:
                 yield task
         yield from self.flush()
+
+
+def _put(root: WrittenAction, message: Message) -> bool:
+    """
+    Put C{message} in the tree of C{root}.
+
+    @return: C{False} if its place was taken.
+    """
+    level = message[TASK_LEVEL_FIELD]
+    node = _descend(root, level) if len(level) > 1 else root
+    return node is not None and _place(node, message, level[-1])
+
+
+def stray_trees(task: Task) -> List[WrittenAction]:
+    """
+    The strays of C{task} (the messages that did not fit its tree) as trees
+    of their own, so that an action whose place was taken (by a plain
+    message, or by the same action read twice) can still be read: each
+    stray goes in the first of these trees where its place is free.
+
+    A tree that refused a message refuses every later one of the same
+    position and kind (trees only grow), so each kind of position starts
+    at the first tree that has not refused it: linear in the strays read
+    at one position.
+
+    @return: The root node of each tree; none if C{task} has no strays.
+    """
+    roots: List[WrittenAction] = []
+    first: Dict[Tuple[Tuple[int, ...], Any], int] = {}
+    for message in task.strays:
+        status = message.get(ACTION_STATUS_FIELD)
+        key = (tuple(message[TASK_LEVEL_FIELD]), status if status.__class__ is str else None)
+        index = first.get(key, 0)
+        while index < len(roots) and not _put(roots[index], message):
+            index += 1
+        first[key] = index
+        if index == len(roots):
+            root = WrittenAction(task.uuid, ())
+            roots.append(root)
+            _put(root, message)  # An empty tree has room for any message.
+    return roots
 
 
 def parse_messages(messages: Iterable[Message], max_open: int = DEFAULT_MAX_OPEN) -> Iterator[Task]:
@@ -180,4 +243,5 @@ __all__ = [
     "WrittenAction",
     "action_duration",
     "parse_messages",
+    "stray_trees",
 ]

@@ -246,12 +246,16 @@ class Task:
     @ivar complete: Whether every message of the task was seen.
     @ivar strays: Messages that did not fit the tree (duplicate levels, a
         message where an action was expected), kept so that nothing is lost.
+    @ivar part: How many earlier parts of the task L{Parser
+        <txcausal._parse.Parser>} gave up past its C{max_open} (as far as
+        it remembers: the last C{2 * max_open} tasks given up); 0 for most.
     """
 
     uuid: str
     root: WrittenAction
     complete: bool
     strays: List[Message]
+    part: int = 0
 
     def messages(self) -> Iterator[Message]:
         """

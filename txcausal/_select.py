@@ -77,11 +77,27 @@ def actions(task: Task) -> Iterator[WrittenAction]:
     """
     Every action of a task, parents before their children.
     """
-    pending = [task.root]
-    while pending:
-        node = pending.pop()
+    return tree_actions(task.root)
+
+
+def tree_actions(root: WrittenAction) -> Iterator[WrittenAction]:
+    """
+    Every action of the tree of C{root}, parents before their children.
+    """
+    for node in tree_nodes(root):
         if node.start_message is not None or node.end_message is not None:
             yield node
+
+
+def tree_nodes(root: WrittenAction) -> Iterator[WrittenAction]:
+    """
+    Every node of the tree of C{root} (actions, and positions with neither
+    start nor finish message read), parents before their children.
+    """
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        yield node
         pending.extend(reversed([c for c in node.children if c.__class__ is WrittenAction]))
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import heapq
 from array import array
 from math import ceil
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from attrs import frozen
 
+from ._parse import stray_trees
 from ._parse_tree import Task, WrittenAction
-from ._select import actions
-from ._wire import FAILED_STATUS
+from ._select import actions, tree_nodes
+from ._wire import ACTION_TYPE_FIELD, FAILED_STATUS
 
 #: How many of the slowest instances are kept per action type by default.
 DEFAULT_SLOWEST = 3
@@ -75,6 +76,12 @@ def percentile(ordered: List[float], percent: float) -> Optional[float]:
     return ordered[rank - 1]
 
 
+def _ignore(message: Dict[str, Any]) -> None:
+    """
+    Leave a message out without a word.
+    """
+
+
 class _Accumulator:
     __slots__ = ("count", "failures", "durations", "slowest")
 
@@ -91,20 +98,44 @@ class ActionStats:
     them with L{summary}.
     """
 
-    def __init__(self, slowest: int = DEFAULT_SLOWEST) -> None:
+    def __init__(self, slowest: int = DEFAULT_SLOWEST,
+                 left_out: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
         """
         @param slowest: How many of the slowest instances to keep per type.
+        @param left_out: Called with each message of an action that is not
+            counted: see L{add_task}.
         """
         self._keep = slowest
         self._types: Dict[str, _Accumulator] = {}
         self._seen = 0
+        self._left_out = left_out
 
     def add_task(self, task: Task) -> None:
         """
-        Count every action of C{task}.
+        Count every action of C{task}, and those among the messages that do
+        not fit its tree (L{stray_trees}) whose start message was read: a
+        finish alone there is a second finish of an action, not another
+        action, and is left out (as is any message of an action that fits
+        no tree).  So is a finish alone in a later part of a task given up
+        (L{Task.part}): the action was counted in an earlier part.
         """
         for node in actions(task):
-            self.add_action(node)
+            if not task.part or node.start_message is not None:
+                self.add_action(node)
+        if task.strays:
+            self._add_strays(task)
+
+    def _add_strays(self, task: Task) -> None:
+        left_out = self._left_out or _ignore
+        for root in stray_trees(task):
+            for node in tree_nodes(root):
+                if node.start_message is not None:
+                    self.add_action(node)
+                elif node.end_message is not None:
+                    left_out(node.end_message)
+                for child in node.children:
+                    if child.__class__ is dict and ACTION_TYPE_FIELD in child:
+                        left_out(child)
 
     def add_action(self, node: WrittenAction) -> None:
         """

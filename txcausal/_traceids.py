@@ -10,7 +10,11 @@ L{txcausal.otel} and the ECS documents of C{txcausal export}.
   - span id of the action whose start message is at C{level + [1]} = the
     first 64 bits of the SHA-256 of C{"<task uuid>@/1/2"} (the action's
     position, written as C{serialize_task_id} writes positions; C{"<task
-    uuid>@"} for a task's root action), never zero.
+    uuid>@"} for a task's root action), never zero;
+  - the span id of a second span of the same action (an action read twice,
+    or a task given up by C{txcausal export --max-open} whose finish comes
+    later) = the same with C{"#2"} added to the position text (C{"#3"} for a
+    third, ...).
 
 The ids depend on nothing but the log, so every process (and any later
 reader of the files) gives an action the same span id, and the action
@@ -70,24 +74,29 @@ def trace_id(task_uuid: str) -> int:
     return int(sha256(task_uuid.encode("utf-8", "surrogatepass")).hexdigest()[:32], 16) or 1
 
 
-def span_hex(task_uuid: str, level: Sequence[int]) -> str:
+def span_hex(task_uuid: str, level: Sequence[int], copy: int = 1) -> str:
     """
     @param level: The action's level: its start message's C{task_level}
         without the last element.
+    @param copy: Which span of the action: 2 or more for a span made of a
+        second reading of the action (see the module's docstring).
     @return: The span id of the action as 16 hex digits: never all zeros.
     """
-    text = position(task_uuid, level).encode("utf-8", "surrogatepass")
-    digits = sha256(text).hexdigest()[:16]
+    text = position(task_uuid, level)
+    if copy > 1:
+        text += f"#{copy}"
+    digits = sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return digits if digits != _ZERO_SPAN else _ONE_SPAN
 
 
-def span_id(task_uuid: str, level: Sequence[int]) -> int:
+def span_id(task_uuid: str, level: Sequence[int], copy: int = 1) -> int:
     """
     @param level: The action's level: its start message's C{task_level}
         without the last element.
+    @param copy: Which span of the action (see L{span_hex}).
     @return: The span id of the action, as an integer: never zero.
     """
-    return int(span_hex(task_uuid, level), 16)
+    return int(span_hex(task_uuid, level, copy), 16)
 
 
 def read_span_id(text: object) -> Optional[int]:

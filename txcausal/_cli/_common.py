@@ -153,6 +153,39 @@ def describe(message: Message) -> str:
     return f"message {message.get(TASK_UUID_FIELD)!r}{level}"
 
 
+class StrayReport:
+    """
+    Report the messages a command leaves out because they do not fit their
+    task's tree (see L{txcausal._parse.stray_trees}): the first
+    L{MAX_REPORTED} each on a line, and a count.
+
+    @ivar count: How many were left out.
+    """
+
+    def __init__(self, note: Callable[[str], None], fate: str) -> None:
+        """
+        @param note: Reports a problem on standard error.
+        @param fate: What became of such a message, e.g. C{"not counted"}.
+        """
+        self._note = note
+        self._fate = fate
+        self.count = 0
+
+    def __call__(self, message: Message) -> None:
+        self.count += 1
+        if self.count <= MAX_REPORTED:
+            self._note(f"{describe(message)}: not in its task's tree, {self._fate}")
+
+    def summary(self, what: str = "message") -> str:
+        """
+        @return: The count in words, C{""} if none.
+        """
+        if not self.count:
+            return ""
+        plural = "s" if self.count > 1 else ""
+        return f"{self.count} {what}{plural} not in their task's tree {self._fate}"
+
+
 def _at_least(minimum: int, wording: str) -> Callable[[str], int]:
     """
     @return: An argparse type: an integer of at least C{minimum}, or an

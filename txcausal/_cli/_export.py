@@ -12,7 +12,7 @@ format's writer as soon as it is complete.
 from __future__ import annotations
 
 import argparse
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from attrs import define
 
@@ -54,16 +54,6 @@ class Counts:
     tasks: int = 0
     items: int = 0
     unfinished: int = 0
-
-
-def read_tasks(source: Input, max_open: int = DEFAULT_MAX_OPEN) -> Iterator[Task]:
-    """
-    The tasks of the files named on the command line, each as soon as it is
-    complete (joined across the files of several processes), then the
-    incomplete ones.
-    """
-    parser = Parser(max_open)
-    return parser.parse(source.messages())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,8 +114,12 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     except ValueError as e:
         streams.stderr.write(f"txcausal: export: {e}\n")
         return 2
+    parser = Parser(args.max_open)
     with fewer_collections():
-        for task in read_tasks(source, args.max_open):
+        for task in parser.parse(source.messages()):
             writer.write(task)
     status = writer.close()
+    if parser.given_up:
+        streams.stderr.write(f"txcausal: {parser.given_up} tasks given up by --max-open"
+                             f" {args.max_open} (exported in parts)\n")
     return max(status, source.finish())

@@ -41,6 +41,7 @@ from .._wire import (
     TRACEBACK_MESSAGE_TYPE,
 )
 from ._common import MAX_REPORTED, BatchWriter, Streams, describe
+from ._ecs_depth import DEPTH_LIMIT, fit, unfit
 from ._export import Counts
 
 #: The version of ECS the documents follow.
@@ -182,6 +183,7 @@ class ECSWriter:
         self._out = BatchWriter(streams.stdout)
         self.counts = Counts()
         self.skipped = 0
+        self.too_deep = 0
 
     def write(self, task: Task) -> None:
         """
@@ -191,7 +193,11 @@ class ECSWriter:
         parts = self._out.parts
         for message in task.messages():
             try:
-                parts.append(encode(ecs_document(message)))
+                document = ecs_document(message)
+                why = unfit(message)
+                if why is not None:
+                    self._fit(document, why)
+                parts.append(encode(document))
             except (ValueError, KeyError, TypeError) as e:
                 self.skipped += 1
                 if self.skipped <= MAX_REPORTED:
@@ -199,6 +205,23 @@ class ECSWriter:
                 continue
             self.counts.items += 1
         self._out.maybe_flush()
+
+    def _fit(self, document: Dict[str, Any], why: str) -> None:
+        """
+        Write the objects of a document's message that the index template
+        refuses (L{unfit} says C{why}) as JSON text, and report it (the
+        first L{MAX_REPORTED}; the summary counts them all).
+
+        @raise ValueError: If the message is nested too deep to copy.
+        """
+        message = document[NAMESPACE]
+        try:
+            document[NAMESPACE] = fit(message)
+        except RecursionError:
+            raise ValueError("nested too deep to write") from None
+        self.too_deep += 1
+        if self.too_deep <= MAX_REPORTED:
+            self._note(f"{describe(message)}: {why} written as JSON text")
 
     def close(self) -> int:
         """
@@ -208,6 +231,8 @@ class ECSWriter:
         """
         self._out.flush()
         skipped = f", {self.skipped} skipped" if self.skipped else ""
+        deep = (f", {self.too_deep} with objects nested deeper than {DEPTH_LIMIT} or keys"
+                " Elasticsearch refuses written as JSON text") if self.too_deep else ""
         self._streams.stderr.write(f"txcausal: wrote {self.counts.items} ECS documents from"
-                                   f" {self.counts.tasks} tasks{skipped}\n")
+                                   f" {self.counts.tasks} tasks{skipped}{deep}\n")
         return 0

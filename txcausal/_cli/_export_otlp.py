@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+from collections import OrderedDict
 from typing import Any, Callable, Dict, List
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,9 +24,9 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .._otel_spans import PARENT_SPAN_ID_FIELD, UNFINISHED_ATTRIBUTE, SpanBuilder
-from .._otel_tasks import task_spans
-from .._parse import Task, WrittenAction
-from ._common import MAX_REPORTED, Streams, describe
+from .._otel_tasks import PartIds, stray_spans, task_spans
+from .._parse import DEFAULT_MAX_OPEN, Task, WrittenAction
+from ._common import MAX_REPORTED, StrayReport, Streams, describe
 from ._export import Counts
 
 #: Spans per request or per JSON line.
@@ -69,18 +70,26 @@ class SpanWriter:
     """
 
     def __init__(self, streams: Streams, builder: SpanBuilder,
-                 note: Callable[[str], None]) -> None:
+                 note: Callable[[str], None], remember: int = DEFAULT_MAX_OPEN) -> None:
         """
         @param note: Reports a problem on standard error.
+        @param remember: For how many of the last tasks written (complete,
+            or given up by C{--max-open}) to remember the next copy id (see
+            L{PartIds}), so that the spans of a later part of one of them
+            get span ids of their own.
         """
         self._streams = streams
         self._builder = builder
         self._note = note
         self._batch: List[ReadableSpan] = []
+        self._parts: OrderedDict[str, int] = OrderedDict()
+        self._remember = remember
         self.counts = Counts()
         self.failed = 0
         self.unused_parents = 0
         self.untimed = 0
+        self.strays = 0
+        self.left_out = StrayReport(note, "in no span")
 
     def write(self, task: Task) -> None:
         """
@@ -88,12 +97,26 @@ class SpanWriter:
         """
         self.counts.tasks += 1
         batch = self._batch
-        for span in task_spans(task, self._builder, self._unused_parent, self._untimed):
-            batch.append(span)
-            if span.attributes and UNFINISHED_ATTRIBUTE in span.attributes:
-                self.counts.unfinished += 1
+        part = PartIds(task.uuid, self._parts.pop(task.uuid, 1))
+        for span in task_spans(task, self._builder, self._unused_parent, part,
+                               self._untimed):
+            self._add(span)
+        if task.strays:
+            before = len(batch)
+            for span in stray_spans(task, self._builder, self._unused_parent, part,
+                                    self.left_out):
+                self._add(span)
+            self.strays += len(batch) - before
+        self._parts[task.uuid] = part.next_copy
+        if len(self._parts) > self._remember:
+            self._parts.popitem(last=False)
         if len(batch) >= BATCH_SIZE:
             self._flush()
+
+    def _add(self, span: ReadableSpan) -> None:
+        self._batch.append(span)
+        if span.attributes and UNFINISHED_ATTRIBUTE in span.attributes:
+            self.counts.unfinished += 1
 
     def _unused_parent(self, start: Dict[str, Any]) -> None:
         """
@@ -143,8 +166,11 @@ class SpanWriter:
         unused_text = f", {unused} parent_span_id fields not used" if unused else ""
         if self.untimed:
             unused_text += f", {self.untimed} actions without a time"
+        strays = f", {self.strays} from messages not in their task's tree" if self.strays else ""
+        left_out = self.left_out.summary()
+        left_out = f", {left_out}" if left_out else ""
         self._streams.stderr.write(f"txcausal: exported {sent} spans{unfinished} from"
-                                   f" {counts.tasks} tasks{unused_text}\n")
+                                   f" {counts.tasks} tasks{strays}{unused_text}{left_out}\n")
         if self.failed:
             self._streams.stderr.write(f"txcausal: {self.failed} spans could not be sent\n")
             return 1
@@ -167,8 +193,8 @@ class OTLPSender(SpanWriter):
     """
 
     def __init__(self, streams: Streams, builder: SpanBuilder, note: Callable[[str], None],
-                 exporter: SpanExporter, endpoint: str) -> None:
-        super().__init__(streams, builder, note)
+                 exporter: SpanExporter, endpoint: str, remember: int = DEFAULT_MAX_OPEN) -> None:
+        super().__init__(streams, builder, note, remember)
         self._exporter = exporter
         self._endpoint = endpoint
 
@@ -228,8 +254,10 @@ def writer_for(args: argparse.Namespace, streams: Streams,
     """
     name = args.service_name or os.environ.get("OTEL_SERVICE_NAME") or "txcausal"
     builder = SpanBuilder(Resource.create({SERVICE_NAME: name}), SpanLimits())
+    # Room for the open tasks given up and as many written since.
+    remember = 2 * args.max_open
     if args.format == "otlp-json":
-        return OTLPJSONWriter(streams, builder, note)
+        return OTLPJSONWriter(streams, builder, note, remember)
     url = traces_url(args.endpoint)
     exporter = OTLPSpanExporter(endpoint=url, headers=_headers(args.header), timeout=args.timeout)
-    return OTLPSender(streams, builder, note, exporter, url)
+    return OTLPSender(streams, builder, note, exporter, url, remember)

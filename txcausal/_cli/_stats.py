@@ -18,6 +18,7 @@ from .._stats import DEFAULT_SLOWEST, ActionStats, TypeStats
 from ._common import (
     BatchWriter,
     Input,
+    StrayReport,
     Streams,
     add_input_arguments,
     fewer_collections,
@@ -100,10 +101,17 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     Run C{txcausal stats}.
     """
     source = Input(streams, args.files, None, args.max_line_bytes)
-    stats = ActionStats(args.slowest)
+    left_out = StrayReport(source.reporter.note, "not counted")
+    stats = ActionStats(args.slowest, left_out)
+    parser = Parser(args.max_open)
     with fewer_collections():
-        for task in Parser(args.max_open).parse(source.messages()):
+        for task in parser.parse(source.messages()):
             stats.add_task(task)
+    if left_out.count:
+        source.reporter.note(left_out.summary("action message"))
+    if parser.given_up:
+        streams.stderr.write(f"txcausal: {parser.given_up} tasks given up by --max-open"
+                             f" {args.max_open} (counted in parts)\n")
     rows = stats.summary()
     writer = BatchWriter(streams.stdout)
     if args.json:

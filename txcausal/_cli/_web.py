@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-from typing import Any, List
+from typing import Any, Dict, List, Optional, Sequence, cast
 
+from .._source import _GZIP_MAGIC
 from ._common import Streams, add_input_arguments, non_negative
 
 NAME = "web"
 HELP = "serve a live browser view of the tasks of log files (loopback only by default)"
+#: The file descriptors the view needs besides one per file it follows and
+#: the rotated files it still reads: the reactor's, the connections.
+SPARE_DESCRIPTORS = 64
+#: The descriptors a compressed file (or standard input) takes while it is
+#: followed: its own, and its decompressed copy's two, with one to spare.
+COMPRESSED_DESCRIPTORS = 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +48,85 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _descriptors(name: str) -> int:
+    """
+    @return: How many descriptors following the file C{name} takes: one,
+        or L{COMPRESSED_DESCRIPTORS} for a compressed file (told by its
+        first bytes, as the view tells it).
+    """
+    if name == "-":
+        return COMPRESSED_DESCRIPTORS
+    try:
+        with open(name, "rb") as file:
+            return COMPRESSED_DESCRIPTORS if file.read(2) == _GZIP_MAGIC else 1
+    except OSError:
+        return 1
+
+
+def make_room(files: Sequence[str], limits: Any = None) -> Optional[str]:
+    """
+    Make sure the view may keep every file open (one descriptor each,
+    L{COMPRESSED_DESCRIPTORS} for a compressed one, plus
+    L{MAX_RETIRED<txcausal._view_files.MAX_RETIRED>} and
+    L{SPARE_DESCRIPTORS}): raise the soft limit on open files
+    (C{RLIMIT_NOFILE}) toward the hard limit if it is lower.
+
+    @param limits: The C{resource} module, or a fake.
+    @return: Why the view cannot follow so many files, if even the hard
+        limit is too low; else C{None}.
+    """
+    if limits is None:
+        try:
+            import resource as limits
+        except ImportError:  # pragma: no cover - not POSIX
+            return None
+    from .._view_files import MAX_RETIRED
+
+    spare = MAX_RETIRED + SPARE_DESCRIPTORS
+    soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
+    if soft == limits.RLIM_INFINITY or soft >= COMPRESSED_DESCRIPTORS * len(files) + spare:
+        return None
+    needed = sum(_descriptors(name) for name in files) + spare
+    if soft >= needed:
+        return None
+    why = (f"{len(files)} files need about {needed} open file descriptors (one each,"
+           f" {COMPRESSED_DESCRIPTORS} a compressed one, and {spare} more), beyond the limit of")
+    if hard != limits.RLIM_INFINITY and hard < needed:
+        return f"{why} {hard} (ulimit -Hn): give fewer files, or raise the limit"
+    try:
+        limits.setrlimit(limits.RLIMIT_NOFILE, (needed, hard))
+    except (ValueError, OSError) as e:
+        # macOS: an unlimited hard limit, but none past OPEN_MAX.
+        return f"{why} this system ({e}): give fewer files"
+    return None
+
+
+#: What Twisted logs when it cannot accept a connection (Port.doRead).
+_ACCEPT_FAILED = "Could not accept new connection ({acceptError})"
+
+
+class AcceptErrors:
+    """
+    A Twisted log observer that reports, on standard error, the
+    connections the view could not accept (EMFILE: out of descriptors),
+    which Twisted only logs: the first of each error, then every 1000th.
+    """
+
+    def __init__(self, stderr: Any) -> None:
+        self._stderr = stderr
+        self._seen: Dict[str, int] = {}
+
+    def __call__(self, event: Dict[str, Any]) -> None:
+        if event.get("log_format") != _ACCEPT_FAILED:
+            return
+        error = str(event.get("acceptError"))
+        seen = self._seen[error] = self._seen.get(error, 0) + 1
+        if seen % 1000 == 1:
+            self._stderr.write(f"txcausal web: could not accept a connection ({error}, {seen}"
+                               " times so far): too many open files? (ulimit -n)\n")
+            self._stderr.flush()
 
 
 def serve(args: argparse.Namespace, streams: Streams, reactor: Any) -> Any:
@@ -78,12 +164,19 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     """
     from twisted.internet import reactor
     from twisted.internet.error import CannotListenError
+    from twisted.logger import ILogObserver, globalLogPublisher
 
+    problem = make_room(args.files)
+    if problem is not None:
+        streams.stderr.write(f"txcausal web: {problem}\n")
+        return 2
     try:
         serve(args, streams, reactor)
     except CannotListenError as e:
         where = f"{args.host}:{args.port}"
         streams.stderr.write(f"txcausal web: cannot listen on {where}: {e.socketError}\n")
         return 1
+    # A plain callable is an observer (Twisted's logger declares them so).
+    globalLogPublisher.addObserver(cast(ILogObserver, AcceptErrors(streams.stderr)))
     reactor.run()
     return 0

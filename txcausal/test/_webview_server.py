@@ -10,25 +10,27 @@ import re
 import selectors
 import subprocess
 import sys
-from typing import Any, List, Tuple
+from typing import Any, List, Sequence, Tuple
 
 _ADDRESS = re.compile(r"serving (http://\S+/)")
 
 
 def start_web(
-    files: List[str], test: Any, stdin: Any = subprocess.DEVNULL
+    files: List[str], test: Any, stdin: Any = subprocess.DEVNULL,
+    python: Sequence[str] = ("-m", "txcausal"),
 ) -> Tuple["subprocess.Popen[str]", str]:
     """
     Start C{python -m txcausal web --port 0 FILE...}, stopped when C{test}
     ends.
 
     @param stdin: What the command reads as standard input.
+    @param python: The arguments of Python that run the command.
     @return: The process and the address it serves.
     """
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "txcausal", "web", "--port", "0", *files],
+        [sys.executable, *python, "web", "--port", "0", *files],
         stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=env,
     )

@@ -45,3 +45,47 @@ app:step         3       1     2.0ms    3.000s    3.000s    3.000s    3.002s
         self.assertEqual((step["action_type"], step["count"], step["p50"]), ("app:step", 2, 1.0))
         self.assertEqual(step["slowest"][0], {"duration": 2.0, "task_uuid": "A",
                                               "task_level": [3, 1]})
+
+    def test_stray_action(self) -> None:
+        """
+        An action whose messages do not fit its task's tree (shown by
+        C{tree} under "not in the tree") is counted.
+        """
+        from txcausal.test.test_export_strays import STRAY_ACTION
+
+        status, out, err = cli(["stats"], STRAY_ACTION)
+        rows = [line.split()[:2] for line in out.splitlines()[1:] if not line.startswith(" ")]
+        self.assertEqual(sorted(rows), [["a", "1"], ["b", "1"]])
+        self.assertEqual((status, err), (0, ""))
+
+    def test_stray_finish_reported(self) -> None:
+        """
+        A second finish of an action is not counted as another action: it
+        is reported, with a count.
+        """
+        from txcausal.test.test_export_strays import message
+
+        data = lines(
+            message("i", [1], 1.0, action_type="a", action_status="started"),
+            message("i", [2, 1], 1.5, action_type="b", action_status="started"),
+            message("i", [2, 2], 2.0, action_type="b", action_status="succeeded"),
+            message("i", [2, 3], 2.5, action_type="b", action_status="failed"),
+            message("i", [3], 3.0, action_type="a", action_status="succeeded"))
+        status, out, err = cli(["stats"], data)
+        rows = [line.split()[:3] for line in out.splitlines()[1:] if not line.startswith(" ")]
+        self.assertEqual(sorted(rows), [["a", "1", "0"], ["b", "1", "0"]])
+        self.assertIn("message 'i'/2/3: not in its task's tree, not counted", err)
+        self.assertIn("1 action message not in their task's tree not counted", err)
+
+    def test_given_up(self) -> None:
+        """
+        With C{--max-open}, an action whose task was given up between its
+        start and its finish is counted once, and the tasks given up are
+        counted as C{export} counts them.
+        """
+        from txcausal.test.test_export_strays import GIVEN_UP
+
+        status, out, err = cli(["stats", "--max-open", "1"], GIVEN_UP)
+        rows = [line.split()[:2] for line in out.splitlines()[1:] if not line.startswith(" ")]
+        self.assertEqual(sorted(rows), [["a", "1"], ["b", "1"]])
+        self.assertIn("txcausal: 2 tasks given up by --max-open 1 (counted in parts)", err)
