@@ -5,6 +5,7 @@ causal log stopped, and with a causal log file it cannot open.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -248,6 +249,32 @@ class BadPathTests(SynchronousTestCase):
                                     ["--causal-log", path])
             self.assertIn(repr(path), str(exc))
             self.assertIn(os.strerror(2 if path.endswith(".log") else 21), str(exc))
+
+    def test_optionPipe(self) -> None:
+        """
+        C{--causal-log} naming a pipe (C{/dev/stdout} piped, say), which
+        opens for appending but is not a file the writer can seek in, is a
+        usage error of the options, as the writer would fail later.
+        """
+        read, write = os.pipe()
+        self.addCleanup(os.close, read)
+        self.addCleanup(os.close, write)
+        path = f"/dev/fd/{write}"
+        exc = self.assertRaises(usage.UsageError, CausalLogOptions().parseOptions,
+                                ["--causal-log", path])
+        self.assertIn(repr(path), str(exc))
+        self.assertIn(os.strerror(errno.ESPIPE), str(exc))
+
+    def test_twistdStandardOutputPipe(self) -> None:
+        """
+        A real twistd given C{--causal-log /dev/stdout}, its standard output
+        a pipe, exits with 1 and a usage error, without a Python traceback.
+        """
+        code, out, err, _ = runTwistd(
+            self, ["causal-example", "--count", "1", "--causal-log", "/dev/stdout"], {}, {})
+        self.assertEqual(code, 1, out + err)
+        self.assertNotIn("Traceback", out + err)
+        self.assertIn("'/dev/stdout'", out + err)
 
     def test_optionEmpty(self) -> None:
         """
