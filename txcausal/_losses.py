@@ -324,14 +324,17 @@ def standard_error(_sys: Any = sys,
     """
     Where a report that no destination can take goes by default:
     C{sys.stderr}, unless that is a C{twisted.logger.LoggingFile} (as twistd
-    makes it, feeding its log) and the reactor is not running.  twistd's log
-    stops once the reactor has, so what a shutdown trigger or an exit
-    handler writes there is lost: it goes to the process's own standard
-    error, C{sys.__stderr__}, instead.
+    makes it, or C{redirectStandardIO}) whose publisher has no observer
+    left.  twistd removes its log's observer once the reactor has returned,
+    so what an exit handler writes there would be lost: it goes to the
+    process's own standard error, C{sys.__stderr__}, instead.  While an
+    observer remains (a shutdown trigger under twistd, a program that never
+    stops its log), the report goes into that log.
 
     It uses no builtin, and only what its arguments hold: as the
     interpreter tears down, the builtins and the modules' globals may be
-    gone.
+    gone.  A publisher without the (private) list of observers of
+    C{twisted.logger.LogPublisher} counts as live.
 
     @param _sys: The C{sys} module, held for the teardown.
     """
@@ -342,10 +345,10 @@ def standard_error(_sys: Any = sys,
     except _Exception:
         return stream  # No twisted.logger (or, tearing down, no sys.modules).
     try:
-        running = _sys.modules["twisted.internet.reactor"].running
+        live = stream.log.observer._observers  # type: ignore[union-attr]
     except _Exception:
-        running = False
-    return stream if running else _sys.__stderr__
+        live = True
+    return stream if live else _sys.__stderr__
 
 
 def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> None:

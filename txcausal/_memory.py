@@ -118,8 +118,8 @@ class MemoryLogger:
     def validate(self) -> None:
         """
         Check every message: it has a task position (a C{task_uuid} string,
-        a C{task_level} that is a non-empty list of positive integers, as
-        the log readers take them) and a number for its C{timestamp}, matches
+        a C{task_level} that is a non-empty list of positive integers, at
+        most 100 deep, as the log readers take them) and a number for its C{timestamp}, matches
         its type's fields when typed, and can be encoded as JSON.
 
         @raise ValidationError: For a message that does not match.

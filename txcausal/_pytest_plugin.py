@@ -57,9 +57,13 @@ def _check_teardown(item: pytest.Item, logger: "MemoryLogger") -> None:
     """
     Fail the teardown if a fixture that depends on C{causal_logger} logged
     a traceback as it tore down and did not flush it: those the test's own
-    check saw (see L{pytest_runtest_call}) are left out.
+    check saw (see L{pytest_runtest_call}) are left out.  A test whose call
+    never ran (skipped, or its setup failed) is not checked: its setup's
+    report stands alone.
     """
-    seen = item.stash.get(_SEEN_KEY, frozenset())
+    seen = item.stash.get(_SEEN_KEY, None)
+    if seen is None:
+        return
     late = [m for m in logger.tracebackMessages if id(m) not in seen]
     if not late:
         return

@@ -54,8 +54,18 @@ def fileWriter(path: str, reactor: Any = None) -> ThreadedWriter:
     @param reactor: Given to the L{ThreadedWriter}.
     @raise OSError: If the file cannot be opened.
     """
-    logFile = LogFile.fromFullPath(path, rotateLength=None)  # type: ignore[no-untyped-call]
-    return ThreadedWriter(FileDestination(logFile), reactor)
+    return ThreadedWriter(FileDestination(_openLogFile(path)), reactor)
+
+
+def _openLogFile(path: str) -> Any:
+    """
+    Open the file at C{path} as L{fileWriter} writes it, and as
+    L{CausalLogOptions} checks it.
+
+    @return: A C{LogFile} never rotated by size.
+    @raise OSError: If it cannot be opened (or, a pipe, seeked in).
+    """
+    return LogFile.fromFullPath(path, rotateLength=None)  # type: ignore[no-untyped-call]
 
 
 def causalLogObserver(environ: Mapping[str, str] = os.environ,
@@ -185,9 +195,10 @@ class CausalLogOptions(usage.Options):
 
     def postOptions(self) -> None:
         """
-        Check that the C{--causal-log} file, if given, can be opened for
-        appending (creating it), so that twistd reports a bad one as a
-        usage error, before it starts anything.
+        Check that the C{--causal-log} file, if given, can be opened as
+        L{fileWriter} opens it (creating it), so that twistd reports a bad
+        one (a directory, a pipe) as a usage error, before it starts
+        anything.
 
         @raise usage.UsageError: If the name is empty, or the file cannot
             be opened.
@@ -198,7 +209,7 @@ class CausalLogOptions(usage.Options):
         if not path:
             raise usage.UsageError(f"--{CAUSAL_LOG_OPTION} needs a file name, not ''")
         try:
-            open(path, "ab").close()
+            _openLogFile(path).close()
         except OSError as e:
             raise usage.UsageError(
                 f"Cannot open --{CAUSAL_LOG_OPTION} {path!r}: {e.strerror}") from e

@@ -143,12 +143,14 @@ class MemoryLoggerTests(SynchronousTestCase, CapturingMixin):
         C{validate} raises L{ValidationError}, naming the field, for a message
         whose C{task_uuid} is not a string, whose C{task_level} is not a
         non-empty list of positive integers (what the log readers take), or
-        whose C{timestamp} is not a number.
+        whose C{timestamp} is not a number; a C{task_level} up to 100 deep
+        passes, a deeper one does not.
         """
         good = {"message_type": "raw", "task_uuid": "u", "task_level": [1], "timestamp": 1.5}
         for key, value in [("task_uuid", 7), ("task_level", "bogus"), ("task_level", []),
                            ("task_level", [0]), ("task_level", [1, -2]),
                            ("task_level", [True]), ("task_level", (1,)),
+                           ("task_level", [1] * 101),
                            ("timestamp", "yesterday"), ("timestamp", None),
                            ("timestamp", True)]:
             logger = MemoryLogger()
@@ -158,6 +160,7 @@ class MemoryLoggerTests(SynchronousTestCase, CapturingMixin):
         logger = MemoryLogger()
         logger.write(dict(good, timestamp=2))
         logger.write(dict(good, task_level=[3, 1, 200]))
+        logger.write(dict(good, task_level=[1] * 100))
         logger.validate()
 
     def test_validateUnencodable(self) -> None:

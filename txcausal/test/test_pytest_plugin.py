@@ -81,6 +81,22 @@ def flushingService(causal_logger):
 def test_teardownFlushed(flushingService):
     pass
 
+@pytest.fixture
+def missingBackend(causal_logger):
+    boom()
+    pytest.skip("no backend")
+
+def test_skippedInSetup(missingBackend):
+    pass
+
+@pytest.fixture
+def brokenSetup(causal_logger):
+    boom()
+    raise RuntimeError("setup broke")
+
+def test_setupFails(brokenSetup):
+    pass
+
 @pytest_twisted.inlineCallbacks
 def test_inlineCallbacks(causal_logger):
     yield deferLater(reactor, 0, lambda: None)
@@ -202,6 +218,7 @@ class PytestPluginTests(SynchronousTestCase):
             "test_withoutFixture": "PASSED",
             "test_teardownTraceback": "ERROR",
             "test_teardownFlushed": "PASSED",
+            "test_setupFails": "ERROR",
             "test_inlineCallbacks": "FAILED",
             "test_ensureDeferredPasses": "PASSED",
             "test_ensureDeferredThread": "FAILED",
@@ -242,6 +259,20 @@ class PytestPluginTests(SynchronousTestCase):
         self.assertIn("1 unexpected traceback(s) logged", report)
         self.assertIn("ValueError: kaboom", report)
         self.assertEqual(output.count("ERROR at teardown"), 1, output)
+
+    def test_setupNotCheckedAtTeardown(self) -> None:
+        """
+        A test skipped, or whose setup failed, in a fixture that depends on
+        C{causal_logger} after that fixture logged a traceback, is not
+        failed at teardown: the skip stands, and the failed setup is
+        reported once.
+        """
+        output = _inner_pytest()[1]
+        self.assertRegex(output, r"(?m)^SKIPPED .*: no backend$")
+        self.assertNotIn("test_skippedInSetup", _inner_pytest()[0])
+        self.assertIn("RuntimeError: setup broke",
+                      _report_for(output, "ERROR at setup of test_setupFails"))
+        self.assertNotIn("ERROR at teardown of test_s", output)
 
     def test_threadTracebacks(self) -> None:
         """

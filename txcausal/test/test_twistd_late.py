@@ -5,6 +5,7 @@ causal log stopped, and with a causal log file it cannot open.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -13,9 +14,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import orjson
-from twisted.logger import Logger, LoggingFile
+from twisted.logger import ILogObserver, Logger, LoggingFile, LogPublisher
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from txcausal._losses import standard_error
 from txcausal.test._helpers import examples_dir, read_json_lines
@@ -45,6 +47,54 @@ application = Application("late")
 logged = CausalLogService(writer)
 logged.setServiceParent(application)
 Stopping().setServiceParent(logged)
+"""
+
+#: A C{.tac} whose C{after} shutdown trigger logs to a destination that fails.
+_AFTER_FAIL_TAC = """
+from twisted.application.service import Application, Service
+from twisted.internet import reactor
+from txcausal import add_destinations, log_message
+
+def failing(message):
+    raise OSError("disk gone")
+
+def late():
+    add_destinations(failing)
+    log_message("app:after-shutdown")
+
+reactor.addSystemEventTrigger("after", "shutdown", late)
+
+class Stopping(Service):
+    def startService(self):
+        Service.startService(self)
+        reactor.callLater(0, reactor.stop)
+
+application = Application("afterfail")
+Stopping().setServiceParent(application)
+"""
+
+#: A program without twistd: Twisted's log (standard error redirected to it)
+#: in a file, a message logged once its writer stopped.
+_PLAIN_PROGRAM = """
+import os, sys
+from twisted.internet import reactor
+from twisted.logger import globalLogBeginner, textFileLogObserver
+from txcausal import FileDestination, log_message
+from txcausal.logwriter import ThreadedWriter
+
+here = sys.argv[1]
+globalLogBeginner.beginLoggingTo(
+    [textFileLogObserver(open(os.path.join(here, "app.log"), "w"))], redirectStandardIO=True)
+writer = ThreadedWriter(FileDestination(open(os.path.join(here, "causal.log"), "ab")))
+writer.startService()
+log_message("app:started")
+
+def stop():
+    writer.stopService().addCallback(lambda _: log_message("app:late")).addBoth(
+        lambda _: reactor.stop())
+
+reactor.callLater(0, stop)
+reactor.run()
 """
 
 
@@ -96,10 +146,42 @@ class LateMessagesTests(SynchronousTestCase):
                    if m.get("message_type") == "txcausal:messages_dropped"]
         self.assertEqual([m["count"] for m in reports], [2], out + err)
 
+    def test_afterTriggerInLogFile(self) -> None:
+        """
+        What an C{after} shutdown trigger's failing destination reports goes
+        into twistd's C{--logfile}, which is still up then (twistd stops it
+        once the reactor has returned): a daemon's standard error is
+        C{/dev/null}.
+        """
+        code, out, err, here = runTwistd(self, ["--logfile", "twistd.log", "-y", "fail.tac"],
+                                         {"fail.tac": _AFTER_FAIL_TAC}, {})
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("disk gone", (here / "twistd.log").read_text(), out + err)
+        self.assertNotIn("disk gone", out + err)
 
-class _Reactor:
-    def __init__(self, running: bool) -> None:
-        self.running = running
+    def test_plainProgramLog(self) -> None:
+        """
+        A program without twistd whose Twisted log (standard error redirected
+        to it) outlives its reactor gets its exit report in that log.
+        """
+        here = Path(self.mktemp()).absolute()
+        here.mkdir()
+        done = subprocess.run([sys.executable, "-c", _PLAIN_PROGRAM, str(here)],
+                              capture_output=True, timeout=60)
+        err = done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
+        self.assertEqual(done.returncode, 0, err)
+        logged = [line[line.index("{"):] for line in
+                  (here / "app.log").read_text().splitlines() if "{" in line]
+        reports = [m for m in _jsonLines("\n".join(logged))
+                   if m.get("message_type") == "txcausal:messages_dropped"]
+        self.assertEqual([m["count"] for m in reports], [1], err)
+        self.assertNotIn("messages_dropped", err)
+
+
+@implementer(ILogObserver)
+class _Observer:
+    def __call__(self, event: Any) -> None:
+        pass
 
 
 class StandardErrorTests(SynchronousTestCase):
@@ -107,40 +189,39 @@ class StandardErrorTests(SynchronousTestCase):
     Tests for L{standard_error}, given a C{sys} of the test's making.
     """
 
-    def fakeSys(self, stderr: Any, reactor: Any = None) -> Any:
-        modules = dict(sys.modules)
-        modules.pop("twisted.internet.reactor", None)
-        if reactor is not None:
-            modules["twisted.internet.reactor"] = reactor
+    def fakeSys(self, stderr: Any) -> Any:
         fake = type("FakeSys", (), {})()
-        fake.stderr, fake.__stderr__, fake.modules = stderr, object(), modules
+        fake.stderr, fake.__stderr__, fake.modules = stderr, object(), sys.modules
         return fake
 
     def test_plainStream(self) -> None:
         """
-        A standard error that is not a C{LoggingFile} is used as it is,
-        reactor or not.
+        A standard error that is not a C{LoggingFile} is used as it is.
         """
-        fake = self.fakeSys(sys.stderr, _Reactor(False))
+        fake = self.fakeSys(sys.stderr)
         self.assertIs(standard_error(fake), sys.stderr)
 
-    def test_loggingFileWhileRunning(self) -> None:
+    def test_loggingFileObserved(self) -> None:
         """
-        A C{LoggingFile} while the reactor runs (twistd's log is up) is
-        used: what is written there reaches twistd's log.
+        A C{LoggingFile} whose publisher has an observer (twistd's log, even
+        in a shutdown trigger) is used: what is written there reaches it.
+        An observer that is not a C{LogPublisher} counts as one.
         """
-        stream = LoggingFile(Logger())
-        fake = self.fakeSys(stream, _Reactor(True))
-        self.assertIs(standard_error(fake), stream)
+        observers: List[ILogObserver] = [LogPublisher(_Observer()), _Observer()]
+        for observer in observers:
+            stream = LoggingFile(Logger(observer=observer))
+            self.assertIs(standard_error(self.fakeSys(stream)), stream)
 
-    def test_loggingFileOnceStopped(self) -> None:
+    def test_loggingFileUnobserved(self) -> None:
         """
-        A C{LoggingFile} once the reactor stopped, or with no reactor, gives
-        way to the process's own standard error.
+        A C{LoggingFile} whose publisher has no observer left (twistd stopped
+        its log) gives way to the process's own standard error.
         """
-        for reactor in (_Reactor(False), None):
-            fake = self.fakeSys(LoggingFile(Logger()), reactor)
-            self.assertIs(standard_error(fake), fake.__stderr__)
+        observer = _Observer()
+        publisher = LogPublisher(observer)
+        publisher.removeObserver(observer)
+        fake = self.fakeSys(LoggingFile(Logger(observer=publisher)))
+        self.assertIs(standard_error(fake), fake.__stderr__)
 
 
 class BadPathTests(SynchronousTestCase):
@@ -168,6 +249,32 @@ class BadPathTests(SynchronousTestCase):
                                     ["--causal-log", path])
             self.assertIn(repr(path), str(exc))
             self.assertIn(os.strerror(2 if path.endswith(".log") else 21), str(exc))
+
+    def test_optionPipe(self) -> None:
+        """
+        C{--causal-log} naming a pipe (C{/dev/stdout} piped, say), which
+        opens for appending but is not a file the writer can seek in, is a
+        usage error of the options, as the writer would fail later.
+        """
+        read, write = os.pipe()
+        self.addCleanup(os.close, read)
+        self.addCleanup(os.close, write)
+        path = f"/dev/fd/{write}"
+        exc = self.assertRaises(usage.UsageError, CausalLogOptions().parseOptions,
+                                ["--causal-log", path])
+        self.assertIn(repr(path), str(exc))
+        self.assertIn(os.strerror(errno.ESPIPE), str(exc))
+
+    def test_twistdStandardOutputPipe(self) -> None:
+        """
+        A real twistd given C{--causal-log /dev/stdout}, its standard output
+        a pipe, exits with 1 and a usage error, without a Python traceback.
+        """
+        code, out, err, _ = runTwistd(
+            self, ["causal-example", "--count", "1", "--causal-log", "/dev/stdout"], {}, {})
+        self.assertEqual(code, 1, out + err)
+        self.assertNotIn("Traceback", out + err)
+        self.assertIn("'/dev/stdout'", out + err)
 
     def test_optionEmpty(self) -> None:
         """
