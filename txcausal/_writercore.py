@@ -4,9 +4,9 @@ L{WriterCore}: the writing half of a L{txcausal.logwriter.ThreadedWriter}.
 Each message is snapshotted (encoded) on the thread that logs it and queued;
 the worker writes what is queued, accounting for what is lost; after
 C{stopThreading}, messages are written on the thread that logs them.  The
-fork hooks call here.  L{txcausal._writerexit} adds how a run ends (the
-exit reports, see L{txcausal._exitreports}, call there), and
-L{txcausal.logwriter} the service: starting, stopping, flushing.
+fork hooks call L{txcausal._writerfork}.  L{txcausal._writerexit} adds how
+a run ends (the exit reports, see L{txcausal._exitreports}, call there),
+and L{txcausal.logwriter} the service: starting, stopping, flushing.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ._losses import Losses, _last_resort
 from ._queue import BoundedQueue
 from ._teardown import held
 from ._writer import IWriterWorker, positive, sinkFor
+from ._writerfork import WriterFork
 
 _get_ident = threading.get_ident
 
@@ -39,7 +40,7 @@ DEFAULT_LINGER = 0.005
 _BUSY = 0.050
 
 
-class WriterCore:
+class WriterCore(WriterFork):
     """
     Queues messages and writes them to a destination, on a worker or, after
     L{_switchToDirect}, on the thread that logs them.
@@ -369,58 +370,6 @@ class WriterCore:
     def _threaded(self) -> bool:
         """Whether the writer has a worker, made or due."""
         return self._worker is not None or self._workerDue
-
-    def _flushBeforeFork(self) -> None:
-        """
-        Before a fork, on the forking thread, once the write in progress is
-        done: write what is queued now, once, and report the refusals, so
-        that the parent's log is complete up to the fork whether it goes on
-        or exits at once.  What other threads log meanwhile stays queued for
-        the parent's worker: the child starts empty.
-        """
-        if self._threaded():
-            self._drainOnce(beforeFork=True)
-
-    def _holdWrites(self) -> None:
-        """
-        Wait for the write in progress, and hold off the next, until the
-        fork is done.
-        """
-        self._forkLock.acquire()
-
-    def _holdQueue(self) -> None:
-        """
-        Hold off every L{__call__} until the fork is done, so that no
-        thread is halfway through queueing a message.
-        """
-        self._queue.beforeFork()
-
-    def _releaseQueue(self) -> None:
-        """In the parent, undo L{_holdQueue}."""
-        self._queue.afterForkInParent()
-
-    def _releaseWrites(self) -> None:
-        """In the parent, undo L{_holdWrites}."""
-        self._forkLock.release()
-
-    def _afterForkInChild(self) -> None:
-        """
-        In a forked child, the parent's threads are gone and the parent has
-        written what was queued: start with new locks and an empty queue.
-        If the writer was running, the child's worker is created when the
-        child first logs, so that a child that execs or never logs starts no
-        thread.
-        """
-        self._forkLock = threading.Lock()
-        self._directLock = threading.RLock()
-        self._startLock = threading.Lock()
-        self._hurry = threading.Event()
-        self._writingThread = self._abandoned = None
-        self._queue.afterForkInChild()
-        self._losses.afterForkInChild()
-        # Not for a writer stopping at the fork: it stays stopped.
-        self._workerDue = self._queue.accepting and self._threaded()
-        self._worker = None
 
     def _startDueWorker(self) -> Optional[IWriterWorker]:
         """
