@@ -12,9 +12,10 @@ and L{txcausal.logwriter} the service: starting, stopping, flushing.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from functools import partial
 from time import monotonic
-from typing import IO, Any, Callable, Dict, Optional
+from typing import IO, Any, Callable, Dict, Iterator, Optional
 
 from orjson import dumps as _dumps
 
@@ -200,17 +201,12 @@ class WriterCore(WriterFork):
     def _switchToDirect(self) -> None:
         """
         Write every message from now on on the thread that logs it, and
-        what is queued (refused while switching) now.  (C{with}: a Control-C
-        as a lock is taken cannot keep it.)
+        what is queued (refused while switching) now.
         """
-        with self._directLock, self._forkLock:
+        with self._directLock, self._writing():
             self._bypass = self._writeDirect
-            self._writingThread = _get_ident()
-            try:
-                while self._writeTaken():
-                    pass
-            finally:
-                self._writingThread = None
+            while self._writeTaken():
+                pass
         self._report()
 
     def _writeDirect(self, data: bytes) -> None:
@@ -223,27 +219,29 @@ class WriterCore(WriterFork):
         # Not False: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is not False:
             return self._writeDirectAtExit(data)
-        with self._directLock:
-            self._holdForWrites()
-            try:
-                # What it logged writing earlier ones: reported after this.
-                feedback = self._queue.takeFeedback()
-                self._losses.write(data, 1, interruptible=True)
-                self._losses.refused(feedback, FEEDBACK)
-            finally:
-                self._releaseAfterWrites()
+        with self._directLock, self._writing():
+            # What it logged writing earlier ones: reported after this.
+            feedback = self._queue.takeFeedback()
+            self._losses.write(data, 1, interruptible=True)
+            self._losses.refused(feedback, FEEDBACK)
         # Outside the lock: a report can reach another writer.
         self._report()
 
-    def _holdForWrites(self) -> None:
-        """Take the write lock, for this thread to write to the destination."""
-        self._forkLock.acquire()
-        self._writingThread = _get_ident()
-
-    def _releaseAfterWrites(self) -> None:
-        """Undo L{_holdForWrites}."""
-        self._writingThread = None
-        self._forkLock.release()
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """
+        Hold the write lock, for this thread to write to the destination.
+        A Control-C cannot keep the lock, nor leave this thread marked as
+        the writer (whose messages would be refused as the destination's
+        own): the lock is taken with C{with}, the mark set inside the
+        C{try} that clears it.
+        """
+        with self._forkLock:
+            try:
+                self._writingThread = _get_ident()
+                yield
+            finally:
+                self._writingThread = None
 
     def _drain(self) -> None:
         """
@@ -310,13 +308,10 @@ class WriterCore(WriterFork):
             written too (see L{_writeFeedback}).
         @return: C{False} if there was nothing to do.
         """
-        self._holdForWrites()
-        try:
+        with self._writing():
             more = self._writeTaken()
             if beforeFork:
                 self._writeFeedback()
-        finally:
-            self._releaseAfterWrites()
         self._report()
         return more
 

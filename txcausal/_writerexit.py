@@ -152,13 +152,10 @@ class WriterExit(WriterCore):
         goes on C{direct}: that is reported after its next message, as it is
         for every message written directly).
         """
-        self._holdForWrites()
-        try:
+        with self._writing():
             self._writeFeedback()
             self._losses.close("the destination raised, until the ThreadedWriter stopped",
                                0 if direct else self._queue.takeFeedback())
-        finally:
-            self._releaseAfterWrites()
         self._report()
 
     def _report(self) -> None:
@@ -419,10 +416,6 @@ class WriterExit(WriterCore):
         Write the report of what the destination logged while it wrote the
         last message written directly (see L{_finishFeedback}).
         """
-        with self._directLock:
-            self._holdForWrites()
-            try:
-                self._writeFeedback()
-            finally:
-                self._releaseAfterWrites()
+        with self._directLock, self._writing():
+            self._writeFeedback()
         self._report()
