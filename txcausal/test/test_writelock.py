@@ -67,6 +67,14 @@ class WriteLockInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousT
     destination's own).
     """
 
+    def freeLock(self, writer: ThreadedWriter) -> None:
+        """
+        Should the write lock have been kept, free it, so that the failure
+        does not hang the suite.
+        """
+        if writer._forkLock.locked():
+            writer._forkLock.release()
+
     def interrupted(self, writer: ThreadedWriter, inside: Callable[..., Any],
                     run: Callable[[], object]) -> None:
         """
@@ -74,8 +82,7 @@ class WriteLockInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousT
         lock; check that it was, and that the lock and the writing thread
         were given back.
         """
-        # Should the lock be kept, the failure must not hang the suite.
-        self.addCleanup(lambda: writer._forkLock.locked() and writer._forkLock.release())
+        self.addCleanup(self.freeLock, writer)
         fired: List[bool] = []
         previous = sys.gettrace()
         sys.settrace(interruptOnceHeld(writer._forkLock, inside, fired))
