@@ -27,6 +27,8 @@ Report = Dict[str, Any]
 FULL = "the ThreadedWriter queue was full"
 #: Why a stopped writer refused messages.
 STOPPED = "logged while the ThreadedWriter was stopped"
+#: Why messages taken for writing were not written.
+CUT_SHORT = "taken for writing, and not written: a Control-C cut the write short"
 
 
 class Losses:
@@ -151,6 +153,19 @@ class Losses:
         self.refused(full, FULL)
         self.refused(closed, STOPPED)
         self.refused(feedback, FEEDBACK)
+
+    def cutShort(self, count: int, refusals: Tuple[int, int, int]) -> None:
+        """
+        Count C{count} messages taken for writing and not written, a
+        Control-C having cut the write short, and owe their report and
+        those of the C{refusals} taken with them (already counted), for
+        L{takeReports}: the destination is not written to again.
+        """
+        with held(self._lock):
+            self.lost += count
+            if count:
+                self._reports.append(dropped_message(count, CUT_SHORT, destination=self._name))
+            self._reports.extend(self.stoppedReports(*refusals))
 
     def stoppedReports(self, full: int, closed: int, feedback: int) -> List[Report]:
         """

@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from functools import partial
 from time import monotonic
-from typing import IO, Any, Callable, Dict, Iterator, Optional
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from orjson import dumps as _dumps
 
@@ -25,7 +25,7 @@ from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
 from ._losses import Losses, _last_resort
-from ._queue import BoundedQueue
+from ._queue import BoundedQueue, Lines
 from ._teardown import held
 from ._writer import IWriterWorker, positive, sinkFor
 from ._writerfork import WriterFork
@@ -203,11 +203,14 @@ class WriterCore(WriterFork):
         Write every message from now on on the thread that logs it, and
         what is queued (refused while switching) now.
         """
-        with self._directLock, self._writing():
-            self._bypass = self._writeDirect
-            while self._writeTaken():
-                pass
-        self._report()
+        try:
+            with self._directLock, self._writing():
+                self._bypass = self._writeDirect
+                while self._writeTaken():
+                    pass
+        finally:
+            # Cut short by a Control-C too: what it did not write.
+            self._report()
 
     def _writeDirect(self, data: bytes) -> None:
         """
@@ -329,11 +332,18 @@ class WriterCore(WriterFork):
         taken = self._queue.take()
         if taken is None:
             return False
-        for data, count, room in taken[0]:
+        chunks, start = taken[0], self._progress
+        try:
+            for data, count, room in chunks:
+                if losses.epoch == epoch:
+                    losses.write(data, count)
+                    self._progress += 1
+                self._queue.release(count, room)
+        except BaseException:
+            # A Control-C, on a thread switching to direct writes.
             if losses.epoch == epoch:
-                losses.write(data, count)
-                self._progress += 1
-            self._queue.release(count, room)
+                self._cutShort(chunks[self._progress - start:])
+            raise
         refusals = self._queue.settleRefusals()
         if losses.epoch == epoch:
             losses.refusals(*refusals)
@@ -342,6 +352,20 @@ class WriterCore(WriterFork):
             for report in losses.stoppedReports(*refusals):
                 _last_resort(report, self._standardError)
         return True
+
+    def _cutShort(self, chunks: List[Tuple[Lines, int, int]]) -> None:
+        """
+        For L{_writeTaken} cut short by a Control-C: count the messages of
+        the C{chunks} taken and not written (that of a write that returned
+        just before the Control-C among them, at worst), free their room,
+        and owe their report and that of the refusals taken with them, for
+        the caller to send.
+        """
+        lost = 0
+        for _, count, room in chunks:
+            self._queue.release(count, room)
+            lost += count
+        self._losses.cutShort(lost, self._queue.settleRefusals())
 
     def _writeFeedback(self) -> None:
         """

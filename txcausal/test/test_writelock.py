@@ -8,10 +8,13 @@ later message wait for ever).
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, List
+from typing import Any, Callable, Dict, List
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal import add_destinations, remove_destination
+from txcausal._losses import CUT_SHORT, FULL
+from txcausal._writercore import WriterCore
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin
@@ -139,3 +142,48 @@ class WriteLockInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousT
         writer.stopThreading()
         self.interrupted(writer, type(writer)._writeLastFeedback, writer._finishFeedback)
         self.assertEqual([m["n"] for m in written], [9])
+
+
+class SwitchDrainInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+    """
+    A Control-C in the drain of a switch to direct writes (as a forked
+    child's first messages are written when no thread can be had), once it
+    took the queued messages and wrote some: the others are counted and
+    reported, with the refusals taken with them.
+    """
+
+    def test_takenNotWrittenCounted(self) -> None:
+        """
+        Of the three messages taken, the one written is not counted; the
+        other two are, as is the message refused for the full queue, and
+        their reports reach the other destinations.
+        """
+        self.isolate()
+        writer, written, _ = self.started(maxMessages=3)
+        others: List[Dict[str, Any]] = []
+        add_destinations(others.append)
+        self.addCleanup(remove_destination, others.append)
+        for n in range(4):
+            writer(numbered_message(n))
+        code = WriterCore._writeTaken.__code__
+        fired: List[bool] = []
+
+        def trace(frame: Any, event: str, arg: object) -> Any:
+            if event == "call":
+                frame.f_trace_opcodes = True
+                return trace
+            if frame.f_code is code and written and writer._progress and not fired:
+                fired.append(True)
+                raise KeyboardInterrupt()
+            return trace
+
+        previous = sys.gettrace()
+        sys.settrace(trace)
+        try:
+            self.assertRaises(KeyboardInterrupt, writer._switchToDirect)
+        finally:
+            sys.settrace(previous)
+        self.assertEqual(([m["n"] for m in written if "n" in m], writer.dropped, fired),
+                         ([0], 3, [True]))
+        self.assertEqual([(r["count"], r["reason"]) for r in others if "count" in r],
+                         [(2, CUT_SHORT), (1, FULL)])
