@@ -287,3 +287,21 @@ class DeepRecoveryTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase)
         # standard error too: each is counted once, by its task.
         counts = {r["task_uuid"]: r["count"] for r in written + _reports(stderr) if "count" in r}
         self.assertEqual((writer.dropped, sum(counts.values())), (2, 2), counts)
+
+    def test_eachReportItsOwnTask(self) -> None:
+        """
+        Two reports that cannot be made are each a task of their own, timed
+        when they are owed (not when the writer was made), as every other
+        report is: a reader does not see one task holding both, dated
+        before the losses they report.
+        """
+        writer, written, stderr = self.deepWriter()
+        # As if the writer was made at the epoch.
+        writer._losses._deepReport["timestamp"] = 0.0
+        self.patch(_losses, "dropped_message", _gone)
+        writer._losses._reportCounted(2, "first")
+        writer._losses._reportCounted(3, "second")
+        reports = writer._losses.takeReports()
+        self.assertEqual(([r["count"] for r in reports], len({r["task_uuid"] for r in reports})),
+                         ([2, 3], 2))
+        self.assertNotIn(0.0, [r["timestamp"] for r in reports])
