@@ -237,11 +237,14 @@ class WriterCore(WriterFork):
         A Control-C cannot keep the lock, nor leave this thread marked as
         the writer (whose messages would be refused as the destination's
         own): the lock is taken with C{with}, the mark set inside the
-        C{try} that clears it.
+        C{try} that clears it.  (The C{try} is not the first line under the
+        C{with}: an exception a trace function raises at a C{try} line so
+        placed escapes the C{with} on Python 3.12 and 3.13.)
         """
         with self._forkLock:
+            ident = _get_ident()
             try:
-                self._writingThread = _get_ident()
+                self._writingThread = ident
                 yield
             finally:
                 self._writingThread = None
