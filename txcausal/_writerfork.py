@@ -62,7 +62,8 @@ class WriterFork:
 
     def _holdQueue(self) -> None:
         """
-        Hold off every L{__call__} until the fork is done, so that no
+        Hold off every L{txcausal._writercore.WriterCore.__call__} until the
+        fork is done, so that no
         thread is halfway through queueing a message.
         """
         self._queue.beforeFork()
