@@ -63,8 +63,8 @@ class WriterFork:
     def _holdQueue(self) -> None:
         """
         Hold off every L{txcausal._writercore.WriterCore.__call__} until the
-        fork is done, so that no
-        thread is halfway through queueing a message.
+        fork is done, so that no thread is halfway through queueing a
+        message.
         """
         self._queue.beforeFork()
 
