@@ -12,10 +12,9 @@ and L{txcausal.logwriter} the service: starting, stopping, flushing.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from functools import partial
 from time import monotonic
-from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from orjson import dumps as _dumps
 
@@ -31,6 +30,8 @@ from ._writer import IWriterWorker, positive, sinkFor
 from ._writerfork import WriterFork
 
 _get_ident = threading.get_ident
+
+_T = TypeVar("_T")
 
 #: How long the worker waits, in each round while messages keep coming, for
 #: more messages to write with the first (see L{WriterCore._round}): the most
@@ -204,10 +205,8 @@ class WriterCore(WriterFork):
         what is queued (refused while switching) now.
         """
         try:
-            with self._directLock, self._writing():
-                self._bypass = self._writeDirect
-                while self._writeTaken():
-                    pass
+            with self._directLock:
+                self._writing(self._drainSwitching)
         finally:
             # Cut short by a Control-C too: what it did not write.
             self._report()
@@ -222,30 +221,50 @@ class WriterCore(WriterFork):
         # Not False: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is not False:
             return self._writeDirectAtExit(data)
-        with self._directLock, self._writing():
-            # What it logged writing earlier ones: reported after this.
-            feedback = self._queue.takeFeedback()
-            self._losses.write(data, 1, interruptible=True)
-            self._losses.refused(feedback, FEEDBACK)
+        # L{_writing}'s lines, inlined: a call costs every message.
+        with self._directLock, self._forkLock:
+            ident = _get_ident()
+            try:
+                self._writingThread = ident
+                # What it logged writing earlier ones: reported after this.
+                feedback = self._queue.takeFeedback()
+                self._losses.write(data, 1, interruptible=True)
+                self._losses.refused(feedback, FEEDBACK)
+            finally:
+                self._writingThread = None
         # Outside the lock: a report can reach another writer.
         self._report()
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _drainSwitching(self) -> None:
         """
-        Hold the write lock, for this thread to write to the destination.
-        A Control-C cannot keep the lock, nor leave this thread marked as
-        the writer (whose messages would be refused as the destination's
-        own): the lock is taken with C{with}, the mark set inside the
-        C{try} that clears it.  (The C{try} is not the first line under the
-        C{with}: an exception a trace function raises at a C{try} line so
-        placed escapes the C{with} on Python 3.12 and 3.13.)
+        For L{_switchToDirect}, holding the write lock: write directly from
+        now on, and what is queued now.
+        """
+        self._bypass = self._writeDirect
+        while self._writeTaken():
+            pass
+
+    def _writing(self, work: Callable[[], _T]) -> _T:
+        """
+        Run C{work} holding the write lock, for this thread to write to the
+        destination.  A Control-C cannot keep the lock, nor leave this
+        thread marked as the writer (whose messages would be refused as the
+        destination's own): the lock is taken with C{with} (no generator,
+        whose C{__enter__} and C{__exit__} would leave a Control-C points
+        where the lock is held and nothing frees it), the mark set inside
+        the C{try} that clears it.  (The C{try} is not the first line under
+        the C{with} only for the tests that inject a Control-C with a trace
+        function, which can raise at that line's no-op, outside the
+        C{with} on Python 3.12 and 3.13; a real signal is never acted on
+        there.)
+
+        @return: What C{work} returns.
         """
         with self._forkLock:
             ident = _get_ident()
             try:
                 self._writingThread = ident
-                yield
+                return work()
             finally:
                 self._writingThread = None
 
@@ -314,11 +333,16 @@ class WriterCore(WriterFork):
             written too (see L{_writeFeedback}).
         @return: C{False} if there was nothing to do.
         """
-        with self._writing():
-            more = self._writeTaken()
-            if beforeFork:
-                self._writeFeedback()
+        more = self._writing(self._writeTakenBeforeFork if beforeFork else self._writeTaken)
         self._report()
+        return more
+
+    def _writeTakenBeforeFork(self) -> bool:
+        """
+        L{_writeTaken}, then L{_writeFeedback}: the last write before a fork.
+        """
+        more = self._writeTaken()
+        self._writeFeedback()
         return more
 
     def _writeTaken(self) -> bool:

@@ -152,11 +152,17 @@ class WriterExit(WriterCore):
         goes on C{direct}: that is reported after its next message, as it is
         for every message written directly).
         """
-        with self._writing():
-            self._writeFeedback()
-            self._losses.close("the destination raised, until the ThreadedWriter stopped",
-                               0 if direct else self._queue.takeFeedback())
+        self._writing(partial(self._closeRun, direct))
         self._report()
+
+    def _closeRun(self, direct: bool) -> None:
+        """
+        For L{_close}, holding the write lock: write the feedback report and
+        finish the run's writes.
+        """
+        self._writeFeedback()
+        self._losses.close("the destination raised, until the ThreadedWriter stopped",
+                           0 if direct else self._queue.takeFeedback())
 
     def _report(self) -> None:
         """
@@ -416,6 +422,6 @@ class WriterExit(WriterCore):
         Write the report of what the destination logged while it wrote the
         last message written directly (see L{_finishFeedback}).
         """
-        with self._directLock, self._writing():
-            self._writeFeedback()
+        with self._directLock:
+            self._writing(self._writeFeedback)
         self._report()
