@@ -12,6 +12,7 @@ import threading
 from typing import Any, Callable, List, Optional, Tuple, Union
 
 from . import _teardown
+from ._queuefork import _NONE, QueueFork
 from ._teardown import take_lock, try_lock
 
 #: The size past which a batch's buffer becomes a page of its own: the
@@ -38,16 +39,13 @@ def _nothing(queue: BoundedQueue) -> None:
     down, by default: nothing.
     """
 
-#: No refusal: full, closed, feedback.
-_NONE = (0, 0, 0)
-
 #: What L{BoundedQueue.take} returns: the chunks, and the refusals not yet
 #: reported because the queue was full, because it was closed, and because
 #: the message was logged by the destination while it wrote.
 Taken = Tuple[List[Chunk], int, int, int]
 
 
-class BoundedQueue:
+class BoundedQueue(QueueFork):
     """
     Encoded messages waiting for the writer or being written, at most
     C{maxBytes} bytes of memory and, if C{maxMessages} is given, that many
@@ -71,10 +69,9 @@ class BoundedQueue:
     @ivar refused: Refused in all, reported or not.
     """
 
-    __slots__ = ("_maxMessages", "_maxBytes", "_limit", "_batched", "_lock", "_buffer",
-                 "_pages", "_paged", "_items", "_taken", "_count", "_size", "_scheduled",
-                 "accepting", "refusedFull", "refusedClosed", "refusedFeedback", "refused",
-                 "_takenRefusals", "_tornDown")
+    # The others: see L{QueueFork}.
+    __slots__ = ("_maxMessages", "_maxBytes", "_limit", "_batched", "_buffer", "_pages",
+                 "_paged", "_items", "accepting", "refused", "_tornDown")
 
     def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True,
                  tornDown: Callable[["BoundedQueue"], object] = _nothing) -> None:
@@ -417,31 +414,3 @@ class BoundedQueue:
         with self._lock:
             self.accepting = accepting
             self._limit = self._maxBytes if accepting else -1
-
-    def beforeFork(self) -> None:
-        """
-        Hold the lock across a fork, so that no thread is halfway through a
-        L{put} when the process forks; L{afterForkInParent} releases it.
-        """
-        self._lock.acquire()
-
-    def afterForkInParent(self) -> None:
-        """
-        Release the lock L{beforeFork} took, in the parent.
-        """
-        self._lock.release()
-
-    def afterForkInChild(self) -> None:
-        """
-        Start the queue afresh in a forked child: a new lock, nothing queued
-        or being written, no refusal to report and no drain scheduled.  The
-        messages queued at the fork, and the refusals, are the parent's to
-        write and report; the child keeps only whether it accepts messages,
-        and the count of all refusals.
-        """
-        self._lock = threading.Lock()
-        self._forget()
-        self._count = self._size = self._taken = 0
-        self._scheduled = False
-        self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
-        self._takenRefusals = _NONE
