@@ -26,8 +26,7 @@ from orjson import dumps
 
 from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS, safe_str
-from ._losses import (
-    FULL, STOPPED, Losses, _last_resort, stamp_now, standard_error, stopped_reports)
+from ._losses import FULL, STOPPED, Losses, _last_resort, stamp_now, standard_error, stopped_reports
 from ._queue import BoundedQueue
 from ._teardown import held, take_lock
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message

@@ -328,18 +328,44 @@ class BoundedQueue(QueueFork):
             chunks = [(item, 1, len(item) + ITEM_OVERHEAD) for item in items]
         return chunks, full, closed, feedback
 
-    def settleRefusals(self) -> Tuple[int, int, int]:
+    def settleRefusals(self, settled: List[int]) -> None:
         """
         Once the messages of a L{take} are written: the refusals it took, to
         be reported now, unless L{discard} took them meanwhile (a give-up,
         while that write was stuck: its report counts them).
 
-        @return: The refusals because the queue was full, because it was
-            closed, and because the destination logged the message.
+        @param settled: Given, before the lock is released (so that a
+            C{KeyboardInterrupt} as this returns loses nothing), the
+            refusals because the queue was full, because it was closed, and
+            because the destination logged the message.
         """
         with self._lock:
-            taken, self._takenRefusals = self._takenRefusals, _NONE
-        return taken
+            settled[:], self._takenRefusals = self._takenRefusals, _NONE
+
+    def abandonTaken(self) -> Tuple[int, Tuple[int, int, int]]:
+        """
+        A write cut short by a C{KeyboardInterrupt}: free the room of every
+        message taken and not yet released, and take the refusals taken with
+        them and not yet settled.  The caller holds the writer's lock, so
+        that no other write has taken any.
+
+        @return: How many messages were taken and not released, and the
+            refusals (see L{settleRefusals}).
+        """
+        with self._lock:
+            taken, self._taken = self._taken, 0
+            self._count -= taken
+            self._size = self._queuedSize()
+            refusals, self._takenRefusals = self._takenRefusals, _NONE
+            return taken, refusals
+
+    def _queuedSize(self) -> int:
+        """
+        @return: The room that the messages queued (not taken) take.  The
+            caller holds the lock.
+        """
+        return (len(self._buffer) + sum(room for _, _, room in self._pages)
+                + sum(len(item) + ITEM_OVERHEAD for item in self._items))
 
     def idleIfEmpty(self) -> bool:
         """
@@ -395,8 +421,7 @@ class BoundedQueue(QueueFork):
         """
         with self._lock:
             queued = self._count - self._taken
-            size = (len(self._buffer) + sum(room for _, _, room in self._pages)
-                    + sum(len(item) + ITEM_OVERHEAD for item in self._items))
+            size = self._queuedSize()
             pending = (self.refusedFull + self.refusedClosed + self.refusedFeedback
                        + sum(self._takenRefusals))
             self._forget()

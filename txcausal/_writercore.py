@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from functools import partial
 from time import monotonic
-from typing import IO, Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import IO, Any, Callable, Dict, List, Optional, TypeVar
 
 from orjson import dumps as _dumps
 
@@ -24,7 +24,7 @@ from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
 from ._losses import Losses, _last_resort
-from ._queue import BoundedQueue, Lines
+from ._queue import BoundedQueue
 from ._teardown import held
 from ._writer import IWriterWorker, positive, sinkFor
 from ._writerfork import WriterFork
@@ -350,49 +350,41 @@ class WriterCore(WriterFork):
         Take what is queued, write it and report the refusals.  The caller
         holds C{_forkLock}, so a fork never finds messages taken but not
         written.  What the writer gave up on meanwhile is not written, and
-        the refusals taken with it are counted in the give-up's report.
+        the refusals taken with it are counted in the give-up's report.  A
+        C{KeyboardInterrupt} (on a thread switching to direct writes) counts
+        what was taken and not released as lost (that of a write that
+        returned just before it among them, at worst), frees its room, and
+        owes its report and that of the refusals taken with it and not
+        reported (repeated, at worst, if it came as they were written), for
+        the caller to send.
 
         @return: C{False} if there was nothing to do.
         """
-        losses = self._losses
+        losses, queue = self._losses, self._queue
+        settled: List[int] = []
         epoch = losses.epoch
-        taken = self._queue.take()
-        if taken is None:
-            return False
-        chunks, start = taken[0], self._progress
         try:
-            for data, count, room in chunks:
+            taken = queue.take()
+            if taken is None:
+                return False
+            for data, count, room in taken[0]:
                 if losses.epoch == epoch:
                     losses.write(data, count)
                     self._progress += 1
-                self._queue.release(count, room)
-        except BaseException:
-            # A Control-C, on a thread switching to direct writes.
+                queue.release(count, room)
+            queue.settleRefusals(settled)
             if losses.epoch == epoch:
-                self._cutShort(chunks[self._progress - start:])
+                losses.refusals(*settled)
+            else:
+                # Given up on after they were settled: not to the destination.
+                for report in losses.stoppedReports(*settled):
+                    _last_resort(report, self._standardError)
+        except BaseException:
+            if losses.epoch == epoch:
+                lost, refusals = queue.abandonTaken()
+                losses.cutShort(lost, (settled[0], settled[1], settled[2]) if settled else refusals)
             raise
-        refusals = self._queue.settleRefusals()
-        if losses.epoch == epoch:
-            losses.refusals(*refusals)
-        else:
-            # Given up on after they were settled: not to the destination.
-            for report in losses.stoppedReports(*refusals):
-                _last_resort(report, self._standardError)
         return True
-
-    def _cutShort(self, chunks: List[Tuple[Lines, int, int]]) -> None:
-        """
-        For L{_writeTaken} cut short by a Control-C: count the messages of
-        the C{chunks} taken and not written (that of a write that returned
-        just before the Control-C among them, at worst), free their room,
-        and owe their report and that of the refusals taken with them, for
-        the caller to send.
-        """
-        lost = 0
-        for _, count, room in chunks:
-            self._queue.release(count, room)
-            lost += count
-        self._losses.cutShort(lost, self._queue.settleRefusals())
 
     def _writeFeedback(self) -> None:
         """
