@@ -10,31 +10,34 @@ from __future__ import annotations
 
 import inspect
 import sys
+import threading
 from typing import Any, List
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import add_destinations, remove_destination
+from txcausal._teardown import held
 from txcausal._writercore import WriterCore
 
 from ._helpers import IsolatedOutputMixin
 from ._writer_harness import ImmediateWorker, WriterHarness, finishesInThread, numbered_message
 
 
+def _freeLock(lock: Any) -> None:
+    """
+    Free C{lock} if a failing test left it held, for the next tests.
+    """
+    if lock.locked():
+        lock.release()
+
+
 class EveryCallUnderLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
     """
-    A Control-C as each function called holding the write lock of a direct
-    write begins (the exit of a context manager among them): the lock is
-    free in the program's C{except KeyboardInterrupt}, where another thread
-    can log.
+    A Control-C as each function called holding the write lock, or the
+    lock of the writer's losses, in a direct write begins (the exit of a
+    context manager among them): both locks are free in the program's
+    C{except KeyboardInterrupt}, where another thread can log.
     """
-
-    def freeLock(self, lock: Any) -> None:
-        """
-        Free C{lock} if a failing test left it held, for the next tests.
-        """
-        if lock.locked():
-            lock.release()
 
     def interruptAtCall(self, nth: int) -> bool:
         """
@@ -45,12 +48,13 @@ class EveryCallUnderLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTes
         """
         writer, _, _ = self.started(createWorker=ImmediateWorker)
         writer.stopThreading()
-        lock = writer._forkLock
-        self.addCleanup(self.freeLock, lock)
+        lock, lossesLock = writer._forkLock, writer._losses._lock
+        self.addCleanup(_freeLock, lock)
+        self.addCleanup(_freeLock, lossesLock)
         calls: List[None] = []
 
         def trace(frame: Any, event: str, arg: object) -> Any:
-            if event == "call" and lock.locked():
+            if event == "call" and (lock.locked() or lossesLock.locked()):
                 calls.append(None)
                 if len(calls) == nth + 1:
                     raise KeyboardInterrupt()
@@ -63,11 +67,12 @@ class EveryCallUnderLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTes
         except KeyboardInterrupt:
             sys.settrace(previous)
             # What a program does: log that it was interrupted.
-            self.assertEqual((lock.locked(), writer._writingThread), (False, None))
+            self.assertEqual((lock.locked(), lossesLock.locked(), writer._writingThread),
+                             (False, False, None))
             self.assertTrue(finishesInThread(lambda: writer(numbered_message(1))))
         finally:
             sys.settrace(previous)
-        self.assertFalse(lock.locked())
+        self.assertFalse(lock.locked() or lossesLock.locked())
         return len(calls) > nth
 
     def test_everyCall(self) -> None:
@@ -164,3 +169,47 @@ class WriteTakenInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchronous
         writer._switchToDirect()
         self.assertEqual(([m["n"] for m in written if "n" in m], writer.dropped), ([0, 1, 2], 1))
         self.assertEqual([r["count"] for r in others + written if "count" in r], [1])
+
+
+class HeldInterruptedTests(SynchronousTestCase):
+    """
+    L{txcausal._teardown.held}, which guards the locks of a writer's losses
+    and of its exit reports, is not kept by a Control-C as each function
+    it calls holding the lock begins.
+    """
+
+    def interruptAtCall(self, lock: threading.Lock, nth: int) -> bool:
+        """
+        Hold C{lock} with L{held}, raising C{KeyboardInterrupt} at the
+        C{nth} call made while it is held; the lock is free in the
+        C{except} clause (where the interrupt's traceback still lives).
+
+        @return: Whether there was such a call.
+        """
+        calls: List[None] = []
+
+        def trace(frame: Any, event: str, arg: object) -> Any:
+            if event == "call" and lock.locked():
+                calls.append(None)
+                if len(calls) == nth + 1:
+                    raise KeyboardInterrupt()
+            return None
+
+        previous = sys.gettrace()
+        sys.settrace(trace)
+        try:
+            with held(lock) as free:
+                self.assertTrue(free)
+        except KeyboardInterrupt:
+            sys.settrace(previous)
+            self.assertFalse(lock.locked(), nth)
+        finally:
+            sys.settrace(previous)
+        self.assertFalse(lock.locked(), nth)
+        return len(calls) > nth
+
+    def test_everyCall(self) -> None:
+        lock, nth = threading.Lock(), 0
+        self.addCleanup(_freeLock, lock)
+        while self.interruptAtCall(lock, nth):
+            nth += 1
