@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 import threading
-from typing import Any, List
+from typing import Any, Callable, List
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -29,6 +29,37 @@ def _freeLock(lock: Any) -> None:
     """
     if lock.locked():
         lock.release()
+
+
+def _interruptAtCall(locks: List[Any], nth: int, run: Callable[[], object],
+                     inHandler: Callable[[], object]) -> bool:
+    """
+    Call C{run}, raising C{KeyboardInterrupt} as the C{nth} function called
+    while one of C{locks} is held begins (where a real signal is acted on),
+    and call C{inHandler} in the C{except} clause, where the interrupt's
+    traceback still lives.
+
+    @return: Whether there was such a call.
+    """
+    calls: List[None] = []
+
+    def trace(frame: Any, event: str, arg: object) -> Any:
+        if event == "call" and any(lock.locked() for lock in locks):
+            calls.append(None)
+            if len(calls) == nth + 1:
+                raise KeyboardInterrupt()
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        run()
+    except KeyboardInterrupt:
+        sys.settrace(previous)
+        inHandler()
+    finally:
+        sys.settrace(previous)
+    return len(calls) > nth
 
 
 class EveryCallUnderLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
@@ -51,29 +82,17 @@ class EveryCallUnderLockTests(WriterHarness, IsolatedOutputMixin, SynchronousTes
         lock, lossesLock = writer._forkLock, writer._losses._lock
         self.addCleanup(_freeLock, lock)
         self.addCleanup(_freeLock, lossesLock)
-        calls: List[None] = []
 
-        def trace(frame: Any, event: str, arg: object) -> Any:
-            if event == "call" and (lock.locked() or lossesLock.locked()):
-                calls.append(None)
-                if len(calls) == nth + 1:
-                    raise KeyboardInterrupt()
-            return None
-
-        previous = sys.gettrace()
-        sys.settrace(trace)
-        try:
-            writer(numbered_message(0))
-        except KeyboardInterrupt:
-            sys.settrace(previous)
+        def inHandler() -> None:
             # What a program does: log that it was interrupted.
             self.assertEqual((lock.locked(), lossesLock.locked(), writer._writingThread),
                              (False, False, None))
             self.assertTrue(finishesInThread(lambda: writer(numbered_message(1))))
-        finally:
-            sys.settrace(previous)
+
+        called = _interruptAtCall(
+            [lock, lossesLock], nth, lambda: writer(numbered_message(0)), inHandler)
         self.assertFalse(lock.locked() or lossesLock.locked())
-        return len(calls) > nth
+        return called
 
     def test_everyCall(self) -> None:
         self.isolate()
@@ -186,27 +205,14 @@ class HeldInterruptedTests(SynchronousTestCase):
 
         @return: Whether there was such a call.
         """
-        calls: List[None] = []
-
-        def trace(frame: Any, event: str, arg: object) -> Any:
-            if event == "call" and lock.locked():
-                calls.append(None)
-                if len(calls) == nth + 1:
-                    raise KeyboardInterrupt()
-            return None
-
-        previous = sys.gettrace()
-        sys.settrace(trace)
-        try:
+        def holdIt() -> None:
             with held(lock) as free:
                 self.assertTrue(free)
-        except KeyboardInterrupt:
-            sys.settrace(previous)
-            self.assertFalse(lock.locked(), nth)
-        finally:
-            sys.settrace(previous)
+
+        called = _interruptAtCall(
+            [lock], nth, holdIt, lambda: self.assertFalse(lock.locked(), nth))
         self.assertFalse(lock.locked(), nth)
-        return len(calls) > nth
+        return called
 
     def test_everyCall(self) -> None:
         lock, nth = threading.Lock(), 0
