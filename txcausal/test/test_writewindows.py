@@ -11,13 +11,14 @@ from __future__ import annotations
 import inspect
 import sys
 import threading
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import add_destinations, remove_destination
 from txcausal._teardown import held
 from txcausal._writercore import WriterCore
+from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin
 from ._writer_harness import ImmediateWorker, WriterHarness, finishesInThread, numbered_message
@@ -119,13 +120,10 @@ class WriteTakenInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchronous
     refusal counted and reported.
     """
 
-    def interruptAt(self, line: int) -> Any:
+    def filled(self) -> Tuple[ThreadedWriter, List[Any], List[Any]]:
         """
-        Switch to direct writes, raising C{KeyboardInterrupt} at C{line} of
-        L{WriterCore._writeTaken}.
-
-        @return: The writer, what it wrote and what the other destinations
-            got.
+        @return: A writer whose queue holds three messages and refused a
+            fourth, what it wrote and what the other destinations got.
         """
         self.isolate()
         others: List[Any] = []
@@ -134,6 +132,17 @@ class WriteTakenInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchronous
         writer, written, _ = self.started(maxMessages=3)
         for n in range(4):
             writer(numbered_message(n))
+        return writer, written, others
+
+    def interruptAt(self, line: int) -> Any:
+        """
+        Switch to direct writes, raising C{KeyboardInterrupt} at C{line} of
+        L{WriterCore._writeTaken}.
+
+        @return: The writer, what it wrote and what the other destinations
+            got.
+        """
+        writer, written, others = self.filled()
         code, fired = WriterCore._writeTaken.__code__, [False]
 
         def trace(frame: Any, event: str, arg: object) -> Any:
@@ -178,13 +187,7 @@ class WriteTakenInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchronous
         """
         Without a Control-C, the refusal is counted and reported once.
         """
-        self.isolate()
-        others: List[Any] = []
-        add_destinations(others.append)
-        self.addCleanup(remove_destination, others.append)
-        writer, written, _ = self.started(maxMessages=3)
-        for n in range(4):
-            writer(numbered_message(n))
+        writer, written, others = self.filled()
         writer._switchToDirect()
         self.assertEqual(([m["n"] for m in written if "n" in m], writer.dropped), ([0, 1, 2], 1))
         self.assertEqual([r["count"] for r in others + written if "count" in r], [1])
