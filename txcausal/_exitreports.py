@@ -26,7 +26,7 @@ from orjson import dumps
 
 from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS, safe_str
-from ._losses import FULL, STOPPED, Losses, _last_resort, standard_error, stopped_reports
+from ._losses import FULL, STOPPED, Losses, _last_resort, stamp_now, standard_error, stopped_reports
 from ._queue import BoundedQueue
 from ._teardown import held, take_lock
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
@@ -378,21 +378,17 @@ _TORN_DOWN_REPORTS = {TORN_DOWN: dropped_message(1, TORN_DOWN, count_at_least=Tr
 def _report_torn_down_now(
         losses: Losses, reason: str,
         _reports: Dict[str, Dict[str, Any]] = _TORN_DOWN_REPORTS,
-        _time: Callable[[], float] = time.time,
-        _urandom: Callable[[int], bytes] = os.urandom,
+        _stamp: Callable[[Dict[str, Any]], None] = stamp_now,
         _write: Callable[[Losses, Dict[str, Any]], None] = write_now) -> None:
     """
     Report at once, on the writer's standard error, a message refused for
     C{reason} deep in the teardown, once the exit reports are gone (see
-    L{write_now}).  Each report is a task of its own: a random (version 4)
-    UUID, made without a builtin.
+    L{write_now}).  Each report is a task of its own (see
+    L{txcausal._losses.stamp_now}).
     """
     report = _reports[reason].copy()
-    random = _urandom(16).hex()
-    variant = "89ab"["0123456789abcdef".index(random[16]) & 3]
-    report["task_uuid"] = (f"{random[:8]}-{random[8:12]}-4{random[13:16]}-"
-                           f"{variant}{random[17:20]}-{random[20:]}")
-    report["destination"], report["timestamp"] = losses.name(), _time()
+    _stamp(report)
+    report["destination"] = losses.name()
     _write(losses, report)
 
 

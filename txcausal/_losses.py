@@ -9,8 +9,10 @@ standard error.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import time
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 from ._feedback import FEEDBACK, failure_feedback
@@ -27,6 +29,22 @@ Report = Dict[str, Any]
 FULL = "the ThreadedWriter queue was full"
 #: Why a stopped writer refused messages.
 STOPPED = "logged while the ThreadedWriter was stopped"
+#: Why messages taken for writing were not written.
+CUT_SHORT = "taken for writing, and not written: a Control-C cut the write short"
+
+
+def stamp_now(report: Report, _time: Callable[[], float] = time.time,
+              _urandom: Callable[[int], bytes] = os.urandom) -> None:
+    """
+    Make C{report}, made in advance, a task of its own, timed now, deep in
+    the teardown: with a random (version 4) UUID made without a builtin or
+    a module global (both may be gone then), but what its arguments hold.
+    """
+    random = _urandom(16).hex()
+    variant = "89ab"["0123456789abcdef".index(random[16]) & 3]
+    report["task_uuid"] = (f"{random[:8]}-{random[8:12]}-4{random[13:16]}-"
+                           f"{variant}{random[17:20]}-{random[20:]}")
+    report["timestamp"] = _time()
 
 
 class Losses:
@@ -152,6 +170,19 @@ class Losses:
         self.refused(closed, STOPPED)
         self.refused(feedback, FEEDBACK)
 
+    def cutShort(self, count: int, refusals: Tuple[int, int, int]) -> None:
+        """
+        Count C{count} messages taken for writing and not written, a
+        Control-C having cut the write short, and owe their report and
+        those of the C{refusals} taken with them (already counted), for
+        L{takeReports}: the destination is not written to again.
+        """
+        with held(self._lock):
+            self.lost += count
+            if count:
+                self._reports.append(dropped_message(count, CUT_SHORT, destination=self._name))
+            self._reports.extend(self.stoppedReports(*refusals))
+
     def stoppedReports(self, full: int, closed: int, feedback: int) -> List[Report]:
         """
         @return: The reports of the messages a stopped writer refused,
@@ -160,14 +191,15 @@ class Losses:
         return stopped_reports(self.name(), full, closed, feedback)
 
     def _reportCounted(self, count: int, reason: str,
-                       _Exception: Type[Exception] = Exception) -> None:
+                       _Exception: Type[Exception] = Exception,
+                       _stamp: Callable[[Report], None] = stamp_now) -> None:
         """
         Write a report of C{count} messages counted already.  If it cannot
         be written, its count is carried to the report of what the failing
         destination lost; if the writer gave up on it meanwhile, to its
         give-up's report (see L{reporting}).  If it cannot be made (deep in
         the teardown), one made with the writer is owed instead (see
-        L{takeReports}), its task and time those of the writer's making.
+        L{takeReports}), a task of its own, timed now (see L{stamp_now}).
         """
         if count:
             try:
@@ -176,6 +208,7 @@ class Losses:
                 # Deep in the teardown, the modules' globals gone: owed.
                 report = self._deepReport.copy()
                 report["count"], report["reason"] = count, reason
+                _stamp(report)
                 self._reports.append(report)
                 return
             # With the lock, as giveUp reads them: a give-up either counts

@@ -12,6 +12,7 @@ import threading
 from typing import Any, Callable, List, Optional, Tuple, Union
 
 from . import _teardown
+from ._queuefork import _NONE, QueueFork
 from ._teardown import take_lock, try_lock
 
 #: The size past which a batch's buffer becomes a page of its own: the
@@ -38,16 +39,13 @@ def _nothing(queue: BoundedQueue) -> None:
     down, by default: nothing.
     """
 
-#: No refusal: full, closed, feedback.
-_NONE = (0, 0, 0)
-
 #: What L{BoundedQueue.take} returns: the chunks, and the refusals not yet
 #: reported because the queue was full, because it was closed, and because
 #: the message was logged by the destination while it wrote.
 Taken = Tuple[List[Chunk], int, int, int]
 
 
-class BoundedQueue:
+class BoundedQueue(QueueFork):
     """
     Encoded messages waiting for the writer or being written, at most
     C{maxBytes} bytes of memory and, if C{maxMessages} is given, that many
@@ -71,10 +69,9 @@ class BoundedQueue:
     @ivar refused: Refused in all, reported or not.
     """
 
-    __slots__ = ("_maxMessages", "_maxBytes", "_limit", "_batched", "_lock", "_buffer",
-                 "_pages", "_paged", "_items", "_taken", "_count", "_size", "_scheduled",
-                 "accepting", "refusedFull", "refusedClosed", "refusedFeedback", "refused",
-                 "_takenRefusals", "_tornDown")
+    # The others: see L{QueueFork}.
+    __slots__ = ("_maxMessages", "_maxBytes", "_limit", "_batched", "_buffer", "_pages",
+                 "_paged", "_items", "accepting", "refused", "_tornDown")
 
     def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True,
                  tornDown: Callable[["BoundedQueue"], object] = _nothing) -> None:
@@ -331,18 +328,44 @@ class BoundedQueue:
             chunks = [(item, 1, len(item) + ITEM_OVERHEAD) for item in items]
         return chunks, full, closed, feedback
 
-    def settleRefusals(self) -> Tuple[int, int, int]:
+    def settleRefusals(self, settled: List[int]) -> None:
         """
         Once the messages of a L{take} are written: the refusals it took, to
         be reported now, unless L{discard} took them meanwhile (a give-up,
         while that write was stuck: its report counts them).
 
-        @return: The refusals because the queue was full, because it was
-            closed, and because the destination logged the message.
+        @param settled: Given, before the lock is released (so that a
+            C{KeyboardInterrupt} as this returns loses nothing), the
+            refusals because the queue was full, because it was closed, and
+            because the destination logged the message.
         """
         with self._lock:
-            taken, self._takenRefusals = self._takenRefusals, _NONE
-        return taken
+            settled[:], self._takenRefusals = self._takenRefusals, _NONE
+
+    def abandonTaken(self) -> Tuple[int, Tuple[int, int, int]]:
+        """
+        A write cut short by a C{KeyboardInterrupt}: free the room of every
+        message taken and not yet released, and take the refusals taken with
+        them and not yet settled.  The caller holds the writer's lock, so
+        that no other write has taken any.
+
+        @return: How many messages were taken and not released, and the
+            refusals (see L{settleRefusals}).
+        """
+        with self._lock:
+            taken, self._taken = self._taken, 0
+            self._count -= taken
+            self._size = self._queuedSize()
+            refusals, self._takenRefusals = self._takenRefusals, _NONE
+            return taken, refusals
+
+    def _queuedSize(self) -> int:
+        """
+        @return: The room that the messages queued (not taken) take.  The
+            caller holds the lock.
+        """
+        return (len(self._buffer) + sum(room for _, _, room in self._pages)
+                + sum(len(item) + ITEM_OVERHEAD for item in self._items))
 
     def idleIfEmpty(self) -> bool:
         """
@@ -398,8 +421,7 @@ class BoundedQueue:
         """
         with self._lock:
             queued = self._count - self._taken
-            size = (len(self._buffer) + sum(room for _, _, room in self._pages)
-                    + sum(len(item) + ITEM_OVERHEAD for item in self._items))
+            size = self._queuedSize()
             pending = (self.refusedFull + self.refusedClosed + self.refusedFeedback
                        + sum(self._takenRefusals))
             self._forget()
@@ -417,31 +439,3 @@ class BoundedQueue:
         with self._lock:
             self.accepting = accepting
             self._limit = self._maxBytes if accepting else -1
-
-    def beforeFork(self) -> None:
-        """
-        Hold the lock across a fork, so that no thread is halfway through a
-        L{put} when the process forks; L{afterForkInParent} releases it.
-        """
-        self._lock.acquire()
-
-    def afterForkInParent(self) -> None:
-        """
-        Release the lock L{beforeFork} took, in the parent.
-        """
-        self._lock.release()
-
-    def afterForkInChild(self) -> None:
-        """
-        Start the queue afresh in a forked child: a new lock, nothing queued
-        or being written, no refusal to report and no drain scheduled.  The
-        messages queued at the fork, and the refusals, are the parent's to
-        write and report; the child keeps only whether it accepts messages,
-        and the count of all refusals.
-        """
-        self._lock = threading.Lock()
-        self._forget()
-        self._count = self._size = self._taken = 0
-        self._scheduled = False
-        self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
-        self._takenRefusals = _NONE

@@ -12,8 +12,7 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
-from contextlib import contextmanager
-from typing import Iterator
+from typing import ContextManager, Type
 
 #: Whether the interpreter is tearing down (for tests to replace).
 _finalizing = sys.is_finalizing
@@ -63,17 +62,55 @@ def try_lock(lock: threading.Lock) -> bool:
     return lock.acquire(False)
 
 
-@contextmanager
-def held(lock: threading.Lock) -> Iterator[bool]:
+class _Taken:
     """
-    Hold C{lock}, taken with L{take_lock}, for the block.
+    A lock taken already, as the interpreter tears down, released as the
+    block ends (see L{held}).
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> bool:
+        return True
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+class _NotTaken:
+    """
+    A lock a frozen thread holds as the interpreter tears down: the block
+    goes on without it (see L{held}).
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> bool:
+        return False
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NOT_TAKEN = _NotTaken()
+
+
+def held(lock: threading.Lock, _Taken: Type[_Taken] = _Taken,
+         _notTaken: _NotTaken = _NOT_TAKEN) -> ContextManager[bool]:
+    """
+    Hold C{lock} for a C{with} block, taken as L{take_lock} takes it.
+    Until the interpreter tears down, that is C{lock} itself: a Control-C
+    cannot keep it, as it could a context manager written in Python (at the
+    points where its C{__enter__} has taken the lock, or its C{__exit__}
+    has not yet released it, where signals are acted on).
 
     @return: A context manager giving whether the lock was taken: if not,
         the block goes on without it.
     """
-    free = take_lock(lock)
-    try:
-        yield free
-    finally:
-        if free:
-            lock.release()
+    # None: deep in the teardown, this module's globals are gone.
+    if _finalizing is None or _finalizing():
+        return _Taken(lock) if lock.acquire(False) else _notTaken
+    return lock

@@ -4,9 +4,9 @@ L{WriterCore}: the writing half of a L{txcausal.logwriter.ThreadedWriter}.
 Each message is snapshotted (encoded) on the thread that logs it and queued;
 the worker writes what is queued, accounting for what is lost; after
 C{stopThreading}, messages are written on the thread that logs them.  The
-fork hooks call here.  L{txcausal._writerexit} adds how a run ends (the
-exit reports, see L{txcausal._exitreports}, call there), and
-L{txcausal.logwriter} the service: starting, stopping, flushing.
+fork hooks call L{txcausal._writerfork}.  L{txcausal._writerexit} adds how
+a run ends (the exit reports, see L{txcausal._exitreports}, call there),
+and L{txcausal.logwriter} the service: starting, stopping, flushing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from functools import partial
 from time import monotonic
-from typing import IO, Any, Callable, Dict, Optional
+from typing import IO, Any, Callable, Dict, List, Optional, TypeVar
 
 from orjson import dumps as _dumps
 
@@ -27,8 +27,11 @@ from ._losses import Losses, _last_resort
 from ._queue import BoundedQueue
 from ._teardown import held
 from ._writer import IWriterWorker, positive, sinkFor
+from ._writerfork import WriterFork
 
 _get_ident = threading.get_ident
+
+_T = TypeVar("_T")
 
 #: How long the worker waits, in each round while messages keep coming, for
 #: more messages to write with the first (see L{WriterCore._round}): the most
@@ -39,7 +42,7 @@ DEFAULT_LINGER = 0.005
 _BUSY = 0.050
 
 
-class WriterCore:
+class WriterCore(WriterFork):
     """
     Queues messages and writes them to a destination, on a worker or, after
     L{_switchToDirect}, on the thread that logs them.
@@ -199,18 +202,14 @@ class WriterCore:
     def _switchToDirect(self) -> None:
         """
         Write every message from now on on the thread that logs it, and
-        what is queued (refused while switching) now.  (C{with}: a Control-C
-        as a lock is taken cannot keep it.)
+        what is queued (refused while switching) now.
         """
-        with self._directLock, self._forkLock:
-            self._bypass = self._writeDirect
-            self._writingThread = _get_ident()
-            try:
-                while self._writeTaken():
-                    pass
-            finally:
-                self._writingThread = None
-        self._report()
+        try:
+            with self._directLock:
+                self._writing(self._drainSwitching)
+        finally:
+            # Cut short by a Control-C too: what it did not write.
+            self._report()
 
     def _writeDirect(self, data: bytes) -> None:
         """
@@ -222,27 +221,52 @@ class WriterCore:
         # Not False: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is not False:
             return self._writeDirectAtExit(data)
-        with self._directLock:
-            self._holdForWrites()
+        # L{_writing}'s lines, inlined: a call costs every message.
+        with self._directLock, self._forkLock:
+            ident = _get_ident()
             try:
+                self._writingThread = ident
                 # What it logged writing earlier ones: reported after this.
                 feedback = self._queue.takeFeedback()
                 self._losses.write(data, 1, interruptible=True)
                 self._losses.refused(feedback, FEEDBACK)
             finally:
-                self._releaseAfterWrites()
+                self._writingThread = None
         # Outside the lock: a report can reach another writer.
         self._report()
 
-    def _holdForWrites(self) -> None:
-        """Take the write lock, for this thread to write to the destination."""
-        self._forkLock.acquire()
-        self._writingThread = _get_ident()
+    def _drainSwitching(self) -> None:
+        """
+        For L{_switchToDirect}, holding the write lock: write directly from
+        now on, and what is queued now.
+        """
+        self._bypass = self._writeDirect
+        while self._writeTaken():
+            pass
 
-    def _releaseAfterWrites(self) -> None:
-        """Undo L{_holdForWrites}."""
-        self._writingThread = None
-        self._forkLock.release()
+    def _writing(self, work: Callable[[], _T]) -> _T:
+        """
+        Run C{work} holding the write lock, for this thread to write to the
+        destination.  A Control-C cannot keep the lock, nor leave this
+        thread marked as the writer (whose messages would be refused as the
+        destination's own): the lock is taken with C{with} (no generator,
+        whose C{__enter__} and C{__exit__} would leave a Control-C points
+        where the lock is held and nothing frees it), the mark set inside
+        the C{try} that clears it.  (The C{try} is not the first line under
+        the C{with} only for the tests that inject a Control-C with a trace
+        function, which can raise at that line's no-op, outside the
+        C{with} on Python 3.12 and 3.13; a real signal is never acted on
+        there.)
+
+        @return: What C{work} returns.
+        """
+        with self._forkLock:
+            ident = _get_ident()
+            try:
+                self._writingThread = ident
+                return work()
+            finally:
+                self._writingThread = None
 
     def _drain(self) -> None:
         """
@@ -309,14 +333,16 @@ class WriterCore:
             written too (see L{_writeFeedback}).
         @return: C{False} if there was nothing to do.
         """
-        self._holdForWrites()
-        try:
-            more = self._writeTaken()
-            if beforeFork:
-                self._writeFeedback()
-        finally:
-            self._releaseAfterWrites()
+        more = self._writing(self._writeTakenBeforeFork if beforeFork else self._writeTaken)
         self._report()
+        return more
+
+    def _writeTakenBeforeFork(self) -> bool:
+        """
+        L{_writeTaken}, then L{_writeFeedback}: the last write before a fork.
+        """
+        more = self._writeTaken()
+        self._writeFeedback()
         return more
 
     def _writeTaken(self) -> bool:
@@ -324,27 +350,40 @@ class WriterCore:
         Take what is queued, write it and report the refusals.  The caller
         holds C{_forkLock}, so a fork never finds messages taken but not
         written.  What the writer gave up on meanwhile is not written, and
-        the refusals taken with it are counted in the give-up's report.
+        the refusals taken with it are counted in the give-up's report.  A
+        C{KeyboardInterrupt} (on a thread switching to direct writes) counts
+        what was taken and not released as lost (that of a write that
+        returned just before it among them, at worst), frees its room, and
+        owes its report and that of the refusals taken with it and not
+        reported (repeated, at worst, if it came as they were written), for
+        the caller to send.
 
         @return: C{False} if there was nothing to do.
         """
-        losses = self._losses
+        losses, queue = self._losses, self._queue
+        settled: List[int] = []
         epoch = losses.epoch
-        taken = self._queue.take()
-        if taken is None:
-            return False
-        for data, count, room in taken[0]:
+        try:
+            taken = queue.take()
+            if taken is None:
+                return False
+            for data, count, room in taken[0]:
+                if losses.epoch == epoch:
+                    losses.write(data, count)
+                    self._progress += 1
+                queue.release(count, room)
+            queue.settleRefusals(settled)
             if losses.epoch == epoch:
-                losses.write(data, count)
-                self._progress += 1
-            self._queue.release(count, room)
-        refusals = self._queue.settleRefusals()
-        if losses.epoch == epoch:
-            losses.refusals(*refusals)
-        else:
-            # Given up on after they were settled: not to the destination.
-            for report in losses.stoppedReports(*refusals):
-                _last_resort(report, self._standardError)
+                losses.refusals(*settled)
+            else:
+                # Given up on after they were settled: not to the destination.
+                for report in losses.stoppedReports(*settled):
+                    _last_resort(report, self._standardError)
+        except BaseException:
+            if losses.epoch == epoch:
+                lost, refusals = queue.abandonTaken()
+                losses.cutShort(lost, (settled[0], settled[1], settled[2]) if settled else refusals)
+            raise
         return True
 
     def _writeFeedback(self) -> None:
@@ -369,58 +408,6 @@ class WriterCore:
     def _threaded(self) -> bool:
         """Whether the writer has a worker, made or due."""
         return self._worker is not None or self._workerDue
-
-    def _flushBeforeFork(self) -> None:
-        """
-        Before a fork, on the forking thread, once the write in progress is
-        done: write what is queued now, once, and report the refusals, so
-        that the parent's log is complete up to the fork whether it goes on
-        or exits at once.  What other threads log meanwhile stays queued for
-        the parent's worker: the child starts empty.
-        """
-        if self._threaded():
-            self._drainOnce(beforeFork=True)
-
-    def _holdWrites(self) -> None:
-        """
-        Wait for the write in progress, and hold off the next, until the
-        fork is done.
-        """
-        self._forkLock.acquire()
-
-    def _holdQueue(self) -> None:
-        """
-        Hold off every L{__call__} until the fork is done, so that no
-        thread is halfway through queueing a message.
-        """
-        self._queue.beforeFork()
-
-    def _releaseQueue(self) -> None:
-        """In the parent, undo L{_holdQueue}."""
-        self._queue.afterForkInParent()
-
-    def _releaseWrites(self) -> None:
-        """In the parent, undo L{_holdWrites}."""
-        self._forkLock.release()
-
-    def _afterForkInChild(self) -> None:
-        """
-        In a forked child, the parent's threads are gone and the parent has
-        written what was queued: start with new locks and an empty queue.
-        If the writer was running, the child's worker is created when the
-        child first logs, so that a child that execs or never logs starts no
-        thread.
-        """
-        self._forkLock = threading.Lock()
-        self._directLock = threading.RLock()
-        self._startLock = threading.Lock()
-        self._hurry = threading.Event()
-        self._writingThread = self._abandoned = None
-        self._queue.afterForkInChild()
-        self._losses.afterForkInChild()
-        # Not for a writer stopping at the fork: it stays stopped.
-        self._workerDue = self._queue.accepting and self._threaded()
-        self._worker = None
 
     def _startDueWorker(self) -> Optional[IWriterWorker]:
         """

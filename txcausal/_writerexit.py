@@ -152,14 +152,17 @@ class WriterExit(WriterCore):
         goes on C{direct}: that is reported after its next message, as it is
         for every message written directly).
         """
-        self._holdForWrites()
-        try:
-            self._writeFeedback()
-            self._losses.close("the destination raised, until the ThreadedWriter stopped",
-                               0 if direct else self._queue.takeFeedback())
-        finally:
-            self._releaseAfterWrites()
+        self._writing(partial(self._closeRun, direct))
         self._report()
+
+    def _closeRun(self, direct: bool) -> None:
+        """
+        For L{_close}, holding the write lock: write the feedback report and
+        finish the run's writes.
+        """
+        self._writeFeedback()
+        self._losses.close("the destination raised, until the ThreadedWriter stopped",
+                           0 if direct else self._queue.takeFeedback())
 
     def _report(self) -> None:
         """
@@ -420,9 +423,5 @@ class WriterExit(WriterCore):
         last message written directly (see L{_finishFeedback}).
         """
         with self._directLock:
-            self._holdForWrites()
-            try:
-                self._writeFeedback()
-            finally:
-                self._releaseAfterWrites()
+            self._writing(self._writeFeedback)
         self._report()

@@ -37,6 +37,7 @@ from ._writer_harness import (
 )
 from .test_exitaccounting import _HeldWorker
 from .test_logwriter_stop import _reports, _StopHarness
+from .test_writelock import interruptOnceHeld
 
 
 def _gone(*args: object, **kwargs: object) -> Any:
@@ -104,29 +105,6 @@ class LastReportTests(_StopHarness, IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual(writer.dropped, 4)
 
 
-def _interruptOnceHeld(lock: Any, codes: List[Any]) -> Callable[..., Any]:
-    """
-    A trace function that raises C{KeyboardInterrupt} once, as a signal
-    handler would, at the first instruction (or, where opcode events do not
-    come, as on Python 3.13, the first line) of a function among C{codes}
-    run while C{lock} is held: a Control-C delivered right as it was taken.
-    """
-    fired: List[bool] = []
-
-    def trace(frame: Any, event: str, arg: object) -> Any:
-        if event == "call":
-            if frame.f_code not in codes:
-                return None
-            frame.f_trace_opcodes = True
-            return trace
-        if event in ("opcode", "line") and not fired and lock.locked():
-            fired.append(True)
-            raise KeyboardInterrupt()
-        return trace
-
-    return trace
-
-
 class SwitchLockInterruptedTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
     """
     A Control-C in C{stopThreading}'s switch to direct writes, right as it
@@ -146,11 +124,11 @@ class SwitchLockInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchronous
         for n in range(3):
             writer(numbered_message(n))
         switch = writer._switchToDirect
-        codes = [type(writer)._switchToDirect.__code__, type(writer)._holdForWrites.__code__]
+        fired: List[bool] = []
 
         def traced() -> None:
             previous = sys.gettrace()
-            sys.settrace(_interruptOnceHeld(writer._forkLock, codes))
+            sys.settrace(interruptOnceHeld(writer._forkLock, type(writer)._switchToDirect, fired))
             try:
                 switch()
             finally:
@@ -159,7 +137,7 @@ class SwitchLockInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchronous
 
         writer._switchToDirect = traced  # type: ignore[method-assign]
         self.assertRaises(KeyboardInterrupt, writer.stopThreading)
-        self.assertFalse(writer._forkLock.locked())
+        self.assertEqual((fired, writer._forkLock.locked()), ([True], False))
         inAnotherThread(lambda: writer(numbered_message(3)))
         self.assertEqual(([m["n"] for m in written], writer.dropped), ([0, 1, 2], 1))
         isolate_exit_reports(self).run()
@@ -309,3 +287,21 @@ class DeepRecoveryTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase)
         # standard error too: each is counted once, by its task.
         counts = {r["task_uuid"]: r["count"] for r in written + _reports(stderr) if "count" in r}
         self.assertEqual((writer.dropped, sum(counts.values())), (2, 2), counts)
+
+    def test_eachReportItsOwnTask(self) -> None:
+        """
+        Two reports that cannot be made are each a task of their own, timed
+        when they are owed (not when the writer was made), as every other
+        report is: a reader does not see one task holding both, dated
+        before the losses they report.
+        """
+        writer, written, stderr = self.deepWriter()
+        # As if the writer was made at the epoch.
+        writer._losses._deepReport["timestamp"] = 0.0
+        self.patch(_losses, "dropped_message", _gone)
+        writer._losses._reportCounted(2, "first")
+        writer._losses._reportCounted(3, "second")
+        reports = writer._losses.takeReports()
+        self.assertEqual(([r["count"] for r in reports], len({r["task_uuid"] for r in reports})),
+                         ([2, 3], 2))
+        self.assertNotIn(0.0, [r["timestamp"] for r in reports])

@@ -55,6 +55,16 @@ def _taken(queue: BoundedQueue) -> Taken:
     return taken
 
 
+
+def _settled(queue: BoundedQueue) -> List[int]:
+    """
+    @return: What L{BoundedQueue.settleRefusals} gives.
+    """
+    settled: List[int] = []
+    queue.settleRefusals(settled)
+    return settled
+
+
 class BoundedQueueTests(SynchronousTestCase):
     """
     The bounds of a L{BoundedQueue}, and the room its messages take.
@@ -215,14 +225,35 @@ class BoundedQueueTests(SynchronousTestCase):
         queue.put(_line(0))
         queue.put(_line(1))
         queue.take()
-        self.assertEqual(queue.settleRefusals(), (1, 0, 0))
-        self.assertEqual(queue.settleRefusals(), (0, 0, 0))
+        self.assertEqual(_settled(queue), [1, 0, 0])
+        self.assertEqual(_settled(queue), [0, 0, 0])
         queue.release(1, len(_line(0)))
         queue.put(_line(2))
         queue.put(_line(3))
         queue.take()
         self.assertEqual(_discarded(queue), (0, 1, 1))
-        self.assertEqual(queue.settleRefusals(), (0, 0, 0))
+        self.assertEqual(_settled(queue), [0, 0, 0])
+
+    def test_abandonTaken(self) -> None:
+        """
+        L{BoundedQueue.abandonTaken} frees the room of the messages taken
+        and not released (once: not that of one released), and gives their
+        number and the refusals taken with them; what was queued since
+        keeps its room.
+        """
+        queue = _queue(False, maxMessages=2)
+        for n in range(3):
+            queue.put(_line(n))
+        taken = queue.take()
+        assert taken is not None
+        _, count, room = taken[0][0]
+        queue.release(count, room)
+        queue.put(_line(3))
+        self.assertEqual(queue.abandonTaken(), (1, (1, 0, 0)))
+        alone = _queue(False)
+        alone.put(_line(3))
+        self.assertEqual((queue._count, queue._taken, queue._size), (1, 0, alone._size))
+        self.assertEqual(queue.abandonTaken(), (0, (0, 0, 0)))
 
 
 class PagesTests(SynchronousTestCase):
