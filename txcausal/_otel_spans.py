@@ -55,10 +55,9 @@ UNFINISHED_ATTRIBUTE = "txcausal.unfinished"
 #: message's fields.
 START_MISSING_ATTRIBUTE = "txcausal.start_missing"
 #: Attribute of a second span of one action (read twice, or a task given up
-#: by C{txcausal export --max-open} whose finish came later): the span id, in
-#: hex, of the first, which the span also links to.  The second span has a
-#: span id of its own (see L{txcausal._traceids}), since tracing backends
-#: merge or reject spans that share one.
+#: by C{txcausal export --max-open} whose finish came later): the first's
+#: span id, in hex, which it also links to; its own span id differs (see
+#: L{txcausal._traceids}): tracing backends merge spans that share one.
 COPY_OF_ATTRIBUTE = "txcausal.copy_of"
 #: The field of a server's start message naming a parent span that is not a
 #: txcausal action (from a bare C{traceparent}).
