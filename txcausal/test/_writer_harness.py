@@ -7,6 +7,7 @@ thread.
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Tuple
@@ -150,3 +151,17 @@ def finishesInThread(f: Callable[[], object], timeout: float = 10.0) -> bool:
     thread.start()
     thread.join(timeout)
     return not thread.is_alive()
+
+
+def switchInterrupted(case: Any, writer: ThreadedWriter, trace: Any) -> None:
+    """
+    Run C{writer}'s switch to direct writes under the trace function
+    C{trace}, which raises a C{KeyboardInterrupt} in it, and check that the
+    switch lets it through.
+    """
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        case.assertRaises(KeyboardInterrupt, writer._switchToDirect)
+    finally:
+        sys.settrace(previous)

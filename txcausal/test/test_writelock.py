@@ -24,6 +24,7 @@ from ._writer_harness import (
     finishesInThread,
     isolate_exit_reports,
     numbered_message,
+    switchInterrupted,
 )
 
 
@@ -177,12 +178,7 @@ class SwitchDrainInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchronou
                 raise KeyboardInterrupt()
             return trace
 
-        previous = sys.gettrace()
-        sys.settrace(trace)
-        try:
-            self.assertRaises(KeyboardInterrupt, writer._switchToDirect)
-        finally:
-            sys.settrace(previous)
+        switchInterrupted(self, writer, trace)
         self.assertEqual(([m["n"] for m in written if "n" in m], writer.dropped, fired),
                          ([0], 3, [True]))
         self.assertEqual([(r["count"], r["reason"]) for r in others if "count" in r],

@@ -21,7 +21,13 @@ from txcausal._writercore import WriterCore
 from txcausal.logwriter import ThreadedWriter
 
 from ._helpers import IsolatedOutputMixin
-from ._writer_harness import ImmediateWorker, WriterHarness, finishesInThread, numbered_message
+from ._writer_harness import (
+    ImmediateWorker,
+    WriterHarness,
+    finishesInThread,
+    numbered_message,
+    switchInterrupted,
+)
 
 
 def _freeLock(lock: Any) -> None:
@@ -153,12 +159,7 @@ class WriteTakenInterruptedTests(WriterHarness, IsolatedOutputMixin, Synchronous
                 raise KeyboardInterrupt()
             return trace
 
-        previous = sys.gettrace()
-        sys.settrace(trace)
-        try:
-            self.assertRaises(KeyboardInterrupt, writer._switchToDirect)
-        finally:
-            sys.settrace(previous)
+        switchInterrupted(self, writer, trace)
         self.assertEqual(fired, [True])
         self.assertEqual(writer._queue.abandonTaken(), (0, (0, 0, 0)))
         return writer, [m["n"] for m in written if "n" in m], [
