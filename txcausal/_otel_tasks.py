@@ -66,23 +66,29 @@ def task_spans(task: Task, builder: SpanBuilder,
 
 
 def stray_spans(task: Task, builder: SpanBuilder, unused: Optional[Callable[[Message], None]],
-                part: PartIds, left_out: Callable[[Message], None]) -> Iterator[ReadableSpan]:
+                part: PartIds, left_out: Callable[[Message], None],
+                untimed: Optional[Callable[[WrittenAction], None]] = None,
+                ) -> Iterator[ReadableSpan]:
     """
     The spans of the actions among the messages that do not fit the tree of
     C{task} (see L{stray_trees}), after L{task_spans}.
 
     @param unused: See L{task_spans}.
     @param part: The span ids of this part of the task's trace, updated.
-    @param left_out: Called with each of those messages that is in no span.
+    @param left_out: Called with each of those messages that is in no span
+        and not of an action (those are given to C{untimed}).
+    @param untimed: See L{task_spans}.
     """
     for root in stray_trees(task):
         for node in tree_nodes(root):
-            span = None
             if node.start_message is not None or node.end_message is not None:
                 span = action_span(node, builder, unused, part, nearest=True)
-            if span is not None:
-                yield span
-                continue
+                if span is not None:
+                    yield span
+                    continue
+                if untimed is not None:
+                    untimed(node)
+                    continue
             for message in (node.start_message, node.end_message, *node.children):
                 if message.__class__ is dict:
                     left_out(message)

@@ -182,8 +182,9 @@ class StrayReport:
         """
         if not self.count:
             return ""
-        plural = "s" if self.count > 1 else ""
-        return f"{self.count} {what}{plural} not in their task's tree {self._fate}"
+        if self.count == 1:
+            return f"1 {what} not in its task's tree, {self._fate}"
+        return f"{self.count} {what}s not in their task's tree, {self._fate}"
 
 
 def _at_least(minimum: int, wording: str) -> Callable[[str], int]:

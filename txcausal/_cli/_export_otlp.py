@@ -104,7 +104,7 @@ class SpanWriter:
         if task.strays:
             before = len(batch)
             for span in stray_spans(task, self._builder, self._unused_parent, part,
-                                    self.left_out):
+                                    self.left_out, self._untimed):
                 self._add(span)
             self.strays += len(batch) - before
         self._parts[task.uuid] = part.next_copy
@@ -165,7 +165,8 @@ class SpanWriter:
         unused = self.unused_parents
         unused_text = f", {unused} parent_span_id fields not used" if unused else ""
         if self.untimed:
-            unused_text += f", {self.untimed} actions without a time"
+            plural = "s" if self.untimed > 1 else ""
+            unused_text += f", {self.untimed} action{plural} without a time"
         strays = f", {self.strays} from messages not in their task's tree" if self.strays else ""
         left_out = self.left_out.summary()
         left_out = f", {left_out}" if left_out else ""

@@ -75,7 +75,7 @@ app:step         3       1     2.0ms    3.000s    3.000s    3.000s    3.002s
         rows = [line.split()[:3] for line in out.splitlines()[1:] if not line.startswith(" ")]
         self.assertEqual(sorted(rows), [["a", "1", "0"], ["b", "1", "0"]])
         self.assertIn("message 'i'/2/3: not in its task's tree, not counted", err)
-        self.assertIn("1 action message not in their task's tree not counted", err)
+        self.assertIn("1 action message not in its task's tree, not counted", err)
 
     def test_given_up(self) -> None:
         """

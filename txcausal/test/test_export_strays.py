@@ -99,7 +99,24 @@ class OTLPStrays(SynchronousTestCase):
         status, out, err = cli(["export", "--format", "otlp-json"], data)
         self.assertEqual([span["name"] for span in spans(out)], ["a"])
         self.assertIn("message 'd'/2: not in its task's tree, in no span", err)
-        self.assertIn("1 message not in their task's tree in no span", err)
+        self.assertIn("1 message not in its task's tree, in no span", err)
+
+    def test_stray_untimed(self) -> None:
+        """
+        A stray copy of an action whose time is unusable is reported and
+        counted as an action without a time (as one in the tree is), not as
+        a message in no span.
+        """
+        data = lines(
+            message("u", [1], 1.0, action_type="a", action_status="started"),
+            message("u", [1], 1e12, action_type="a", action_status="started"),
+            message("u", [2], 2.0, action_type="a", action_status="succeeded"))
+        status, out, err = cli(["export", "--format", "otlp-json"], data)
+        self.assertEqual([span["name"] for span in spans(out)], ["a"])
+        self.assertIn("its action has no span: no timestamp from 1970 to 2554", err)
+        self.assertIn(", 1 action without a time", err)
+        self.assertNotIn("in no span", err)
+        self.assertEqual(status, 0)
 
     def test_stray_parent(self) -> None:
         """

@@ -83,7 +83,7 @@ class ExportTests(SynchronousTestCase):
         times, err = export(data)
         self.assertEqual(times, [(1_000_000_000, 2_000_000_000)])
         self.assertIn("message 'a'/1: its action has no span: no timestamp from 1970 to 2554", err)
-        self.assertIn("exported 1 spans from 2 tasks, 1 actions without a time\n", err)
+        self.assertIn("exported 1 spans from 2 tasks, 1 action without a time\n", err)
 
     def test_hugeNegativeDurationNoStart(self) -> None:
         """
