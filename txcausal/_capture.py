@@ -120,12 +120,12 @@ def _with_tree(testcase: Any, error: BaseException, logger: MemoryLogger) -> Bas
             replacement = AssertionError(f"{error}\n\n{tree}")
         replacement.__suppress_context__ = True
         return replacement.with_traceback(error.__traceback__)
-    if _is_trial_test(testcase):
+    if _is_trial_test(testcase) or not hasattr(error, "add_note"):
+        # Trial prints no notes, and Python 3.10 has none.
         wrapper = ErrorWithLog(f"{exception_name(error)}: {safe_str(error)}\n\n{tree}", error)
         wrapper.__cause__ = error
         return wrapper.with_traceback(error.__traceback__)
-    if hasattr(error, "add_note"):
-        error.add_note(tree)
+    error.add_note(tree)
     return error
 
 

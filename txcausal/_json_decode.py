@@ -58,7 +58,7 @@ _REFUSED_BOTH = ("unexpected end of data", "unexpected content after document")
 #: The beginnings of orjson's errors for a character where no value may
 #: start, which the standard library also refuses unless it is one of the
 #: constants it reads (L{_CONSTANTS}).
-_NO_VALUE = ("unexpected character", "no digit after sign")
+_NO_VALUE = ("unexpected character", "no digit after sign", "no digit after minus sign")
 #: The constants the standard library reads and orjson does not.
 _CONSTANTS = re.compile(rb"NaN|Infinity")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.trace import Link, SpanContext
 
@@ -210,7 +211,9 @@ class PartIds:
         ident = span_id(self._uuid, level, copy)
         self._ids.setdefault(own, ident)
         fields[COPY_OF_ATTRIBUTE] = f"{own:016x}"
-        return ident, (Link(span_context(trace, own)),)
+        # Attributes of the SDK's type: the OTLP encoder of 1.25 reads
+        # every link's attributes.dropped.
+        return ident, (Link(span_context(trace, own), BoundedAttributes()),)
 
     def parent(self, parent: SpanContext, trace: int,
                level: Optional[Tuple[int, ...]] = None) -> SpanContext:

@@ -265,14 +265,23 @@ class BadPathTests(SynchronousTestCase):
         self.assertIn(repr(path), str(exc))
         self.assertIn(os.strerror(errno.ESPIPE), str(exc))
 
+    def usageExitCode(self) -> int:
+        """
+        @return: How this Twisted's twistd exits on a usage error of a
+            plugin's options: 1 (Twisted 23.10 exited with 0).
+        """
+        code, out, err, _ = runTwistd(self, ["causal-example", "--no-such-option"], {}, {})
+        self.assertIn("no-such-option", out + err)
+        return code
+
     def test_twistdStandardOutputPipe(self) -> None:
         """
         A real twistd given C{--causal-log /dev/stdout}, its standard output
-        a pipe, exits with 1 and a usage error, without a Python traceback.
+        a pipe, exits as on any usage error, without a Python traceback.
         """
         code, out, err, _ = runTwistd(
             self, ["causal-example", "--count", "1", "--causal-log", "/dev/stdout"], {}, {})
-        self.assertEqual(code, 1, out + err)
+        self.assertEqual(code, self.usageExitCode(), out + err)
         self.assertNotIn("Traceback", out + err)
         self.assertIn("'/dev/stdout'", out + err)
 
@@ -300,15 +309,17 @@ class BadPathTests(SynchronousTestCase):
     def test_twistdOptionAndLogger(self) -> None:
         """
         A real twistd given a C{--causal-log} or a C{$TXCAUSAL_LOG_FILE} in a
-        directory that does not exist exits with 1 and a message naming the
-        file, without a Python traceback.
+        directory that does not exist exits as on any usage error (the
+        logger with 1), with a message naming the file and without a Python
+        traceback.
         """
         path = self.badPaths()[0]
-        for args, environ in (
-                (["causal-example", "--count", "1", "--causal-log", path], {}),
+        for args, environ, exit in (
+                (["causal-example", "--count", "1", "--causal-log", path], {},
+                 self.usageExitCode()),
                 (["--logger", "txcausal.twistd.causalLogObserver", "causal-example"],
-                 {LOG_FILE_ENVIRONMENT: path})):
+                 {LOG_FILE_ENVIRONMENT: path}, 1)):
             code, out, err, _ = runTwistd(self, args, {}, environ)
-            self.assertEqual(code, 1, out + err)
+            self.assertEqual(code, exit, out + err)
             self.assertNotIn("Traceback", out + err)
             self.assertIn(repr(path), out + err)
