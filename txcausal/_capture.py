@@ -88,14 +88,15 @@ class ErrorWithLog(Exception):
 ErrorWithLog.__module__ = "txcausal.testing"
 
 
-def _is_trial_test(testcase: Any) -> bool:
+def _wraps(testcase: Any, error: BaseException) -> bool:
     """
-    Whether C{testcase} is a trial test case that trial's C{todo} does not
-    expect to fail: trial prints no exception notes.
+    Whether C{error} is reported as an L{ErrorWithLog}: in a trial test case
+    that trial's C{todo} does not expect to fail (trial prints no exception
+    notes), and elsewhere on Python 3.10 (no exception notes).
     """
     trial = sys.modules.get("twisted.trial.unittest")
     if trial is None or not isinstance(testcase, trial.SynchronousTestCase):
-        return False
+        return not hasattr(error, "add_note")
     try:
         return testcase.getTodo() is None
     except Exception:
@@ -120,12 +121,12 @@ def _with_tree(testcase: Any, error: BaseException, logger: MemoryLogger) -> Bas
             replacement = AssertionError(f"{error}\n\n{tree}")
         replacement.__suppress_context__ = True
         return replacement.with_traceback(error.__traceback__)
-    if _is_trial_test(testcase) or not hasattr(error, "add_note"):
-        # Trial prints no notes, and Python 3.10 has none.
+    if _wraps(testcase, error):
         wrapper = ErrorWithLog(f"{exception_name(error)}: {safe_str(error)}\n\n{tree}", error)
         wrapper.__cause__ = error
         return wrapper.with_traceback(error.__traceback__)
-    error.add_note(tree)
+    if hasattr(error, "add_note"):
+        error.add_note(tree)
     return error
 
 
