@@ -242,7 +242,7 @@ class ExitReports:
             if tally is not None:
                 return tally, False
             tally = self._late[id(queue)] = LateRefusals(
-                queue, name, standard_error() if stream is None else stream)
+                queue, name, standard_error(stream=stream))
             return tally, True
 
     def reportLate(self) -> None:
@@ -345,7 +345,7 @@ def write_now(
         _options: int = FAST_OPTIONS, _sys: Any = sys,
         _write: Callable[[int, bytes], int] = os.write,
         _Exception: Type[Exception] = Exception,
-        _stderr: Callable[[Any], Optional[IO[str]]] = standard_error) -> None:
+        _stderr: Callable[..., Optional[IO[str]]] = standard_error) -> None:
     """
     Write C{report} at once on the writer's standard error, as the
     interpreter tears down: the modules' globals and the builtins may be
@@ -357,9 +357,7 @@ def write_now(
     """
     try:
         line = _dumps(report, option=_options)
-        stream = losses.standardError
-        if stream is None:
-            stream = _stderr(_sys)
+        stream = _stderr(_sys, stream=losses.standardError)
         if stream is None:
             _write(2, line)
         else:

@@ -352,17 +352,18 @@ def stopped_reports(name: str, full: int, closed: int, feedback: int) -> List[Re
             if count]
 
 
-def standard_error(_sys: Any = sys,
-                   _Exception: Type[Exception] = Exception) -> Optional[IO[str]]:
+def standard_error(_sys: Any = sys, _Exception: Type[Exception] = Exception, *,
+                   stream: Optional[IO[str]] = None) -> Optional[IO[str]]:
     """
-    Where a report that no destination can take goes by default:
-    C{sys.stderr}, unless that is a C{twisted.logger.LoggingFile} (as twistd
-    makes it, or C{redirectStandardIO}) whose publisher has no observer
-    left.  twistd removes its log's observer once the reactor has returned,
-    so what an exit handler writes there would be lost: it goes to the
-    process's own standard error, C{sys.__stderr__}, instead.  While an
-    observer remains (a shutdown trigger under twistd, a program that never
-    stops its log), the report goes into that log.
+    Where a report that no destination can take goes: C{stream} if given
+    (a writer's own standard error), else C{sys.stderr}, unless that is a
+    C{twisted.logger.LoggingFile} (as twistd makes it, or
+    C{redirectStandardIO}) whose publisher has no observer left.  twistd
+    removes its log's observer once the reactor has returned, so what an
+    exit handler writes there would be lost: it goes to the process's own
+    standard error, C{sys.__stderr__}, instead.  While an observer remains
+    (a shutdown trigger under twistd, a program that never stops its log),
+    the report goes into that log.
 
     It uses no builtin, and only what its arguments hold: as the
     interpreter tears down, the builtins and the modules' globals may be
@@ -371,7 +372,9 @@ def standard_error(_sys: Any = sys,
 
     @param _sys: The C{sys} module, held for the teardown.
     """
-    stream: Optional[IO[str]] = _sys.stderr
+    if stream is not None:
+        return stream
+    stream = _sys.stderr
     try:
         if _sys.modules["twisted.logger"].LoggingFile not in stream.__class__.__mro__:
             return stream
@@ -390,7 +393,7 @@ def _last_resort(report: Dict[str, Any], stream: Optional[IO[str]] = None) -> No
     standard error (see L{standard_error}).
     """
     try:
-        target = standard_error() if stream is None else stream
+        target = standard_error(stream=stream)
         if target is not None:
             target.write(DEFAULT_ENCODER.encode(report).decode("utf-8", "replace"))
     except Exception:

@@ -6,6 +6,7 @@ causal log stopped, and with a causal log file it cannot open.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shutil
 import subprocess
@@ -222,6 +223,19 @@ class StandardErrorTests(SynchronousTestCase):
         publisher.removeObserver(observer)
         fake = self.fakeSys(LoggingFile(Logger(observer=publisher)))
         self.assertIs(standard_error(fake), fake.__stderr__)
+
+    def test_streamGiven(self) -> None:
+        """
+        A stream given is where reports go, whatever C{sys} holds: a
+        writer's own standard error is used as it is.
+        """
+        observer = _Observer()
+        publisher = LogPublisher(observer)
+        publisher.removeObserver(observer)
+        fake = self.fakeSys(LoggingFile(Logger(observer=publisher)))
+        stream = io.StringIO()
+        self.assertIs(standard_error(fake, stream=stream), stream)
+        self.assertIs(standard_error(fake, stream=None), fake.__stderr__)
 
 
 class BadPathTests(SynchronousTestCase):
