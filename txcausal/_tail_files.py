@@ -29,6 +29,7 @@ from typing import (
 from attrs import define, field, frozen
 from orjson import JSONDecodeError, loads
 
+from ._json_decode import decode_json
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import CHUNK_BYTES, LineSplitter
 from ._stream_state import StreamState
@@ -332,12 +333,17 @@ def generation_size(generation: Optional[Generation]) -> Optional[int]:
 def whole_json(line: Optional[bytes]) -> bool:
     """
     Whether C{line} is a whole JSON object (a message its writer finished,
-    but for the newline).
+    but for the newline), as the readers read it: what orjson refuses and
+    Python's C{json} writes (C{NaN}, the infinities, lone surrogate
+    escapes) included (see L{decode_json}).
     """
     if not line or line[:1] != b"{":
         return False
     try:
         loads(line)
     except JSONDecodeError:
-        return False
+        try:  # Rare: decoded again, as the readers do.
+            decode_json(line)
+        except JSONDecodeError:
+            return False
     return True

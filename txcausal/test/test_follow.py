@@ -87,6 +87,23 @@ class FileFollowerTests(SynchronousTestCase):
             clock.advance(0.5)
         self.assertEqual(got, [b'{"a": 1}', b'{"b": 2}', b'{"c": 3}'])
 
+    def test_lastLineAsPythonWrites(self) -> None:
+        """
+        A last line without its newline that holds what Python's C{json}
+        writes and the readers read (C{NaN}, the infinities, a lone
+        surrogate escape) is read once the file stops growing, as any
+        whole JSON object is; one cut short is still waited for.
+        """
+        cases = [(b'{"a": NaN}', True), (b'{"a": -Infinity}', True),
+                 (b'{"a": "\\udcff"}', True), (b'{"a": Infinity, "b": "cut', False)]
+        for line, whole in cases:
+            path = Path(self.mktemp())
+            path.write_bytes(line)
+            follower = FileFollower(str(path))
+            self.addCleanup(follower.close)
+            self.assertEqual(flat(follower.read()), [])  # Its newline may be on its way.
+            self.assertEqual(flat(follower.read()), [line] if whole else [], line)
+
     def test_renamed(self) -> None:
         """
         When the file is renamed and a new one created, both are read: the
