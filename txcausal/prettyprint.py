@@ -34,12 +34,26 @@ _NOT_SORTED = frozenset(_FIRST) | REQUIRED_FIELDS
 def _timestamp(message: Dict[str, Any], local_timezone: bool) -> str:
     """
     @return: The message's time in ISO 8601: UTC with a C{Z}, or local
-        time without a zone.
+        time without a zone.  A timestamp that is no time is shown as
+        given: a number out of range as Python writes it, a string (C{NaN}
+        and the infinities are read as strings) as it is, another value as
+        JSON; none as C{?}.
     """
-    if local_timezone:
-        return datetime.fromtimestamp(message[TIMESTAMP_FIELD]).isoformat(sep="T")
-    utc = datetime.fromtimestamp(message[TIMESTAMP_FIELD], tz=timezone.utc)
-    return utc.replace(tzinfo=None).isoformat(sep="T") + "Z"
+    timestamp: Any = message.get(TIMESTAMP_FIELD)
+    try:
+        if local_timezone:
+            return datetime.fromtimestamp(timestamp).isoformat(sep="T")
+        utc = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+        return utc.replace(tzinfo=None).isoformat(sep="T") + "Z"
+    except (TypeError, ValueError, OverflowError, OSError):
+        pass
+    if TIMESTAMP_FIELD not in message:
+        return "?"
+    if timestamp.__class__ is str:
+        return timestamp
+    if isinstance(timestamp, (int, float)):
+        return repr(timestamp)
+    return json.dumps(timestamp)
 
 
 def _fields(message: Dict[str, Any]) -> Iterator[Tuple[str, Any]]:

@@ -149,6 +149,24 @@ class PrettyCommandTests(SynchronousTestCase):
         key = cli(["pretty", "--compact"], lines(msg("T", [1], T0, **{"\x1b[2J": 1})))[1]
         self.assertIn(" \\x1b[2J=1", key)
 
+    def test_compactTimeNotATime(self) -> None:
+        """
+        With C{--compact}, a message whose timestamp is no time (C{NaN} or an
+        infinity, as Python's C{json} writes them, a number out of range,
+        another value, or none) is rendered whole, the timestamp shown as
+        given (C{?} for none, as without C{--compact}): nothing is lost.
+        """
+        given = [(b"Infinity", "Infinity"), (b"-Infinity", "-Infinity"), (b"NaN", "NaN"),
+                 (b"1e300", "1e+300"), (b'"soon"', "soon"), (b"null", "null"), (b"", "?")]
+        data = b"".join(
+            b'{"task_uuid":"T","task_level":[%d],%s"message_type":"m","n":%d}\n'
+            % (i, b'"timestamp":%s,' % value if value else b"", i)
+            for i, (value, _) in enumerate(given, 1))
+        status, out, err = cli(["pretty", "--compact", "--utc"], data)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out.splitlines(), [f'T/{i} {shown} message_type="m" n={i}'
+                                            for i, (_, shown) in enumerate(given, 1)])
+
 
 class FilterCommandTests(SynchronousTestCase):
     """
