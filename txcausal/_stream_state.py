@@ -32,9 +32,12 @@ class TextEvent:
     An event of Twisted's text format being read: its first line and the
     continuation lines (those starting with a tab) so far, at most
     C{limit} bytes of them, and the numbers of its first and last lines.
+
+    @ivar numbered: Its message as made early (see L{StreamState.number}),
+        and the number of its last line then.
     """
 
-    __slots__ = ("when", "system", "texts", "lines", "room", "cut", "first", "last")
+    __slots__ = ("when", "system", "texts", "lines", "room", "cut", "first", "last", "numbered")
 
     def __init__(self, when: Optional[float], system: str, text: bytes, line: bytes,
                  limit: int, lineno: int) -> None:
@@ -43,6 +46,7 @@ class TextEvent:
         self.room = limit - len(line)
         self.cut = 0
         self.first = self.last = lineno
+        self.numbered: Optional[Tuple[Message, int]] = None
 
     def add(self, line: bytes, lineno: int) -> None:
         """
@@ -58,8 +62,12 @@ class TextEvent:
 
     def message(self, repeats: Repeats) -> Message:
         """
-        The event as a C{twisted:log} message, counted in C{repeats}.
+        The event as a C{twisted:log} message, counted in C{repeats}: the
+        one made early, if no line was added since.
         """
+        numbered = self.numbered
+        if numbered is not None and numbered[1] == self.last:
+            return numbered[0]
         text = b"\n".join(self.texts).decode("utf-8", "replace")
         if self.cut:
             text += f"\n[{self.cut} more lines cut]"
@@ -109,6 +117,18 @@ class StreamState:
         self._finished = (message, pending.first, pending.last)
         return message
 
+    def number(self) -> None:
+        """
+        Count the text event pending now in L{repeats}, as if it ended
+        here, and keep it pending: it ends with the message so made and
+        numbered unless continuation lines follow (then it is made and
+        counted again as it ends, the count made early left: no two
+        records get one number).
+        """
+        text = self.text
+        if text is not None and text.numbered is None:
+            text.numbered = (text.message(self.repeats), text.last)
+
     def place(self, offset: int, lines: List[bytes]) -> None:
         """
         The next batch of lines starts at byte C{offset}: make L{where}
@@ -148,9 +168,11 @@ class StreamState:
     def settled_offset(self, end: int) -> int:
         """
         Where what was decoded ends: at the start of the text event still
-        pending, else at C{end} (the end of the lines read).
+        pending, unless it was numbered (L{number}), else at C{end} (the
+        end of the lines read).
         """
-        return self._text_start if self.text is not None else end
+        text = self.text
+        return self._text_start if text is not None and text.numbered is None else end
 
     def _start_of(self, lineno: int) -> int:
         index = lineno - self._base

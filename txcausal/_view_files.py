@@ -181,20 +181,21 @@ class LogFiles:
             if number not in self._caught_up:  # Read to its end once.
                 self._caught_up.add(number)
                 if number + 1 < len(self._followers):
-                    self._end_text_events(follower)
+                    self._number_text_events(follower)
         return False
 
-    def _end_text_events(self, follower: FileFollower) -> None:
+    def _number_text_events(self, follower: FileFollower) -> None:
         """
-        End the text event pending at the end of each file of C{follower},
-        read to its end for the first time, before the next path is read:
-        the files are one stream, as C{tree a.log b.log} reads them, so its
-        copies of a record are numbered before the next file's (else it
-        would end at the next look finding the file idle, after them).  As
-        after such a look, continuation lines written later are bad lines.
+        Number the text event pending at the end of each file of
+        C{follower}, read to its end for the first time, before the next
+        path is read: the files are one stream, as C{tree a.log b.log}
+        reads them, so its copies of a record are numbered before the next
+        file's (else it would be numbered as it ends, at the next look
+        finding the file idle, after them).  It ends as in the last file,
+        with the continuation lines written before that look.
         """
-        for generation in list(follower.active):
-            self._index(Piece(generation, generation.line_end, [], idle=True))
+        for generation in follower.active:
+            generation.state.number()
 
     def _index(self, piece: Piece) -> None:
         generation = piece.generation
@@ -318,10 +319,16 @@ class LogFiles:
         stopped, rather than their messages kept.  It stops before its
         next batch of lines once C{search.stop} says so (L{QueryStopped}).
         """
-        ends = [(g, g.state.settled_offset(g.line_end)) for g in self._files.generations]
-        return self._run(lambda: self._search(search, ends))
+        generations = self._files.generations
+        ends = [(g, g.state.settled_offset(g.line_end)) for g in generations]
+        # Text events numbered but not ended yet (see _number_text_events):
+        # searched, and not taken for forgotten before they are indexed.
+        numbered = {text.numbered[0][TASK_UUID_FIELD] for text in
+                    (g.state.text for g in generations) if text and text.numbered}
+        return self._run(lambda: self._search(search, ends, numbered))
 
-    def _search(self, search: Search, ends: List[Tuple[Generation, int]]) -> FrozenSet[str]:
+    def _search(self, search: Search, ends: List[Tuple[Generation, int]],
+                numbered: Set[str]) -> FrozenSet[str]:
         predicate, found = search.predicate, search.found
         reader = MessageReader(needle=search.needle, fold_case=True, max_line=self.max_line)
         for generation, end in ends:
@@ -347,7 +354,8 @@ class LogFiles:
                 search.progress[counted] = None
             search.progress[generation.number] = (end, state)
         with self.index.locked:
-            forgotten = [uuid for uuid in found if not self.index.knows(uuid)]
+            forgotten = [uuid for uuid in found
+                         if not self.index.knows(uuid) and uuid not in numbered]
         found.difference_update(forgotten)
         return frozenset(found)
 

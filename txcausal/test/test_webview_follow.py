@@ -227,6 +227,50 @@ class FollowTests(FilesTestCase):
             where.append(os.path.basename(loaded.source_names[loaded.sources[id(message)]]))
         self.assertEqual(where, ["a.log", "b.log", "b.log"])
 
+    def test_textEventAtEndSearched(self) -> None:
+        """
+        A search made before the text event at the end of C{a.log}, numbered
+        at the first reading, ends finds it and its copy in C{b.log} by the
+        task UUIDs the list gives them.
+        """
+        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
+        a, b = self.dir / "a.log", self.dir / "b.log"
+        a.write_bytes(line)
+        b.write_bytes(line + b"2024-05-01 10:00:01+0000 [-] other\n")
+        files = self.source(a, b)
+        found = self.successResultOf(files.search(Search(
+            text_predicate("polling again"), needle_for("polling again", fold_case=True))))
+        files.readAvailable()
+        out = cli(["tree", "--json", str(a), str(b)])[1]
+        expected = [orjson.loads(document)["task_uuid"] for document in out.splitlines()]
+        self.assertEqual(found, set(expected[:2]))
+
+    def test_textEventAtEndGoesOn(self) -> None:
+        """
+        Continuation lines its writer adds to the text event at the end of
+        C{a.log} after the first reading (it is then numbered, before
+        C{b.log} is read) are read as they are in the last file: the
+        event ends with them, at a look that finds C{a.log} idle, with the
+        task UUID C{tree a.log b.log} gives it.
+        """
+        a, b = self.dir / "a.log", self.dir / "b.log"
+        a.write_bytes(b"2024-05-01 10:00:00+0000 [-] polling again\n"
+                      b"2024-05-01 10:00:00+0000 [-] Unhandled error\n")
+        b.write_bytes(b"2024-05-01 10:00:01+0000 [-] other\n")
+        files = self.source(a, b)
+        with a.open("ab") as f:
+            f.write(b"\tTraceback (most recent call last):\n\tValueError: boom\n")
+        files.readAvailable()
+        files.readAvailable()  # Finding a.log idle: its event ends.
+        self.assertEqual((files.errors, list(files.recent_errors)), (0, []))
+        out = cli(["tree", "--json", str(a), str(b)])[1]
+        expected = [orjson.loads(document)["task_uuid"] for document in out.splitlines()]
+        self.assertEqual(sorted(self.uuids(files)), sorted(expected))
+        [event] = self.load(files, expected[1]).task.messages()
+        self.assertEqual((event["log_text"], event["reason"]),
+                         ("Unhandled error\nTraceback (most recent call last):\n"
+                          "ValueError: boom", "boom"))
+
     def test_rotatedTwiceBetweenLooks(self) -> None:
         """
         A file rotated twice between two looks, as Twisted's C{LogFile}
