@@ -96,6 +96,10 @@ class StreamState:
     text: Optional[TextEvent] = None
     repeats: Repeats = field(factory=Repeats)
     before: Optional[Repeats] = None
+    #: For a file read by position, where the text event numbered early
+    #: (see L{number}) ended then: the end of its last line, newline
+    #: included.
+    numbered_at: Optional[int] = None
     #: The last text event finished: the message and its lines' numbers.
     _finished: Optional[Tuple[Message, int, int]] = None
     # The batch being placed: the number of its first line, and the offset
@@ -123,11 +127,21 @@ class StreamState:
         here, and keep it pending: it ends with the message so made and
         numbered unless continuation lines follow (then it is made and
         counted again as it ends, the count made early left: no two
-        records get one number).
+        records get one number).  For a file read by position,
+        L{numbered_at} says where, for a search to count it there too.
         """
         text = self.text
         if text is not None and text.numbered is None:
             text.numbered = (text.message(self.repeats), text.last)
+            self.numbered_at = self._text_end + 1
+
+    def numbered(self) -> Optional[Message]:
+        """
+        The message made early of the text event pending, if it was
+        numbered (L{number}): it is not ended yet.
+        """
+        text = self.text
+        return None if text is None or text.numbered is None else text.numbered[0]
 
     def place(self, offset: int, lines: List[bytes]) -> None:
         """
@@ -168,11 +182,10 @@ class StreamState:
     def settled_offset(self, end: int) -> int:
         """
         Where what was decoded ends: at the start of the text event still
-        pending, unless it was numbered (L{number}), else at C{end} (the
-        end of the lines read).
+        pending, numbered or not (L{number}), else at C{end} (the end of
+        the lines read).
         """
-        text = self.text
-        return self._text_start if text is not None and text.numbered is None else end
+        return self._text_start if self.text is not None else end
 
     def _start_of(self, lineno: int) -> int:
         index = lineno - self._base

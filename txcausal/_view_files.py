@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview_files,txcausal.test.test_webview_follow -*-
+# -*- test-case-name: txcausal.test.test_webview_files,txcausal.test.test_webview_follow,txcausal.test.test_webview_text_end -*-  # noqa: E501
 """
 Log files as a source of tasks for the web view: indexed by position, so
 the server's memory holds summaries and places, not messages; followed as
@@ -29,7 +29,6 @@ from typing import (
     Optional,
     Sequence,
     Set,
-    Tuple,
 )
 
 from twisted.internet.defer import Deferred
@@ -319,19 +318,17 @@ class LogFiles:
         stopped, rather than their messages kept.  It stops before its
         next batch of lines once C{search.stop} says so (L{QueryStopped}).
         """
-        generations = self._files.generations
-        ends = [(g, g.state.settled_offset(g.line_end)) for g in generations]
+        looks = [_Look(g) for g in self._files.generations]
         # Text events numbered but not ended yet (see _number_text_events):
         # searched, and not taken for forgotten before they are indexed.
-        numbered = {text.numbered[0][TASK_UUID_FIELD] for text in
-                    (g.state.text for g in generations) if text and text.numbered}
-        return self._run(lambda: self._search(search, ends, numbered))
+        numbered = {look.early for look in looks if look.early is not None}
+        return self._run(lambda: self._search(search, looks, numbered))
 
-    def _search(self, search: Search, ends: List[Tuple[Generation, int]],
-                numbered: Set[str]) -> FrozenSet[str]:
+    def _search(self, search: Search, looks: List[_Look], numbered: Set[str]) -> FrozenSet[str]:
         predicate, found = search.predicate, search.found
         reader = MessageReader(needle=search.needle, fold_case=True, max_line=self.max_line)
-        for generation, end in ends:
+        for look in looks:
+            generation, end = look.generation, look.end
             # The state is kept: a Twisted record's task UUID depends on
             # the records before it in every file opened (see Repeats):
             # one count for them, as the index keeps.
@@ -345,10 +342,19 @@ class LogFiles:
                         Repeats() if before is None else before.copy())
                 state = StreamState(generation.name, repeats=repeats)
             try:
-                batches = _until(search.stop, generation.batches(start, end))
-                for message in chain(reader.decode(batches, state), reader.finish(state)):
-                    if predicate(message):
-                        found.add(message[TASK_UUID_FIELD])
+                at = look.numbered_at
+                if at is not None and start < at:
+                    # Numbered where the index numbered it, so counted alike.
+                    self._search_lines(search, reader, generation, start, at, state, False)
+                    state.number()
+                    early = state.numbered()
+                    if early is not None and predicate(early):
+                        found.add(early[TASK_UUID_FIELD])
+                    start = at
+                if look.early is not None:  # Read once it ends.
+                    end = start
+                self._search_lines(search, reader, generation, start, end, state,
+                                   look.early is None)
             except OSError:
                 # Closed: its messages are no longer shown, nor counted.
                 search.progress[counted] = None
@@ -358,6 +364,21 @@ class LogFiles:
                          if not self.index.knows(uuid) and uuid not in numbered]
         found.difference_update(forgotten)
         return frozenset(found)
+
+    @staticmethod
+    def _search_lines(search: Search, reader: MessageReader, generation: Generation,
+                      start: int, end: int, state: StreamState, finish: bool) -> None:
+        """
+        Add to C{search} the tasks of the messages of C{generation} between
+        offsets C{start} and C{end}, and, if C{finish}, of the text event
+        pending at C{end}.
+        """
+        predicate, found = search.predicate, search.found
+        batches = _until(search.stop, generation.batches(start, end))
+        messages = reader.decode(batches, state)
+        for message in chain(messages, reader.finish(state)) if finish else messages:
+            if predicate(message):
+                found.add(message[TASK_UUID_FIELD])
 
     def status(self) -> Dict[str, Any]:
         """
@@ -373,6 +394,25 @@ class LogFiles:
             "file_problems": self.file_problems,
             "recent_file_problems": list(self.recent_file_problems),
         }
+
+
+class _Look:
+    """
+    What a search reads of a generation (see L{LogFiles.search}), as seen
+    in the reactor's thread: up to C{end}, the text event numbered early at
+    C{numbered_at}, if any, counted there, and, until it ends, its early
+    task UUID C{early}.
+    """
+
+    __slots__ = ("generation", "end", "numbered_at", "early")
+
+    def __init__(self, generation: Generation) -> None:
+        state = generation.state
+        self.generation = generation
+        self.end = state.settled_offset(generation.line_end)
+        self.numbered_at = state.numbered_at
+        early = state.numbered()
+        self.early: Optional[str] = None if early is None else early[TASK_UUID_FIELD]
 
 
 def _until(stop: Callable[[], bool], batches: Iterator[List[bytes]]

@@ -6,7 +6,6 @@ inline.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -18,7 +17,6 @@ from txcausal._tail_files import Piece
 from txcausal._view_task import story_predicate, text_predicate
 from txcausal.webview import LogFiles, Search
 
-from ._reading import cli
 from ._webview_cases import FilesTestCase, inline
 from ._webview_logs import (
     FAILING,
@@ -204,72 +202,6 @@ class FollowTests(FilesTestCase):
         files.readAvailable()
         self._rotateTwiceThenSearch(files, a, [b"2024-05-01 10:00:04+0000 [-] after\n",
                                                b"2024-05-01 10:00:05+0000 [-] after\n"])
-
-    def test_textEventAtEndAgreesWithTree(self) -> None:
-        """
-        A text line at the end of C{a.log} (as every trial log ends), copied
-        at the start of C{b.log}: the first reading of C{a.log} ends its
-        text event before C{b.log} is read, so C{txcausal web a.log b.log}
-        numbers the copies as C{tree a.log b.log} does, C{a.log}'s first.
-        """
-        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
-        a, b = self.dir / "a.log", self.dir / "b.log"
-        a.write_bytes(line)
-        b.write_bytes(line + b"2024-05-01 10:00:01+0000 [-] other\n")
-        out = cli(["tree", "--json", str(a), str(b)])[1]
-        expected = [orjson.loads(document)["task_uuid"] for document in out.splitlines()]
-        files = self.source(a, b)
-        files.readAvailable()  # Finding b.log idle: its last line ends too.
-        where = []
-        for uuid in expected:
-            loaded = self.load(files, uuid)
-            [message] = loaded.task.messages()
-            where.append(os.path.basename(loaded.source_names[loaded.sources[id(message)]]))
-        self.assertEqual(where, ["a.log", "b.log", "b.log"])
-
-    def test_textEventAtEndSearched(self) -> None:
-        """
-        A search made before the text event at the end of C{a.log}, numbered
-        at the first reading, ends finds it and its copy in C{b.log} by the
-        task UUIDs the list gives them.
-        """
-        line = b"2024-05-01 10:00:00+0000 [-] polling again\n"
-        a, b = self.dir / "a.log", self.dir / "b.log"
-        a.write_bytes(line)
-        b.write_bytes(line + b"2024-05-01 10:00:01+0000 [-] other\n")
-        files = self.source(a, b)
-        found = self.successResultOf(files.search(Search(
-            text_predicate("polling again"), needle_for("polling again", fold_case=True))))
-        files.readAvailable()
-        out = cli(["tree", "--json", str(a), str(b)])[1]
-        expected = [orjson.loads(document)["task_uuid"] for document in out.splitlines()]
-        self.assertEqual(found, set(expected[:2]))
-
-    def test_textEventAtEndGoesOn(self) -> None:
-        """
-        Continuation lines its writer adds to the text event at the end of
-        C{a.log} after the first reading (it is then numbered, before
-        C{b.log} is read) are read as they are in the last file: the
-        event ends with them, at a look that finds C{a.log} idle, with the
-        task UUID C{tree a.log b.log} gives it.
-        """
-        a, b = self.dir / "a.log", self.dir / "b.log"
-        a.write_bytes(b"2024-05-01 10:00:00+0000 [-] polling again\n"
-                      b"2024-05-01 10:00:00+0000 [-] Unhandled error\n")
-        b.write_bytes(b"2024-05-01 10:00:01+0000 [-] other\n")
-        files = self.source(a, b)
-        with a.open("ab") as f:
-            f.write(b"\tTraceback (most recent call last):\n\tValueError: boom\n")
-        files.readAvailable()
-        files.readAvailable()  # Finding a.log idle: its event ends.
-        self.assertEqual((files.errors, list(files.recent_errors)), (0, []))
-        out = cli(["tree", "--json", str(a), str(b)])[1]
-        expected = [orjson.loads(document)["task_uuid"] for document in out.splitlines()]
-        self.assertEqual(sorted(self.uuids(files)), sorted(expected))
-        [event] = self.load(files, expected[1]).task.messages()
-        self.assertEqual((event["log_text"], event["reason"]),
-                         ("Unhandled error\nTraceback (most recent call last):\n"
-                          "ValueError: boom", "boom"))
 
     def test_rotatedTwiceBetweenLooks(self) -> None:
         """
