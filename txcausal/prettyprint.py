@@ -36,24 +36,24 @@ def _timestamp(message: Dict[str, Any], local_timezone: bool) -> str:
     @return: The message's time in ISO 8601: UTC with a C{Z}, or local
         time without a zone.  A timestamp that is no time is shown as
         given: a number out of range as Python writes it, a string (C{NaN}
-        and the infinities are read as strings) as it is, another value as
-        JSON; none as C{?}.
+        and the infinities are read as strings) as it is, escaped as JSON
+        escapes it (so that it stays on its line), another value (a
+        boolean, C{null}, a list) as JSON; none as C{?}.
     """
-    timestamp: Any = message.get(TIMESTAMP_FIELD)
-    try:
-        if local_timezone:
-            return datetime.fromtimestamp(timestamp).isoformat(sep="T")
-        utc = datetime.fromtimestamp(timestamp, tz=timezone.utc)
-        return utc.replace(tzinfo=None).isoformat(sep="T") + "Z"
-    except (TypeError, ValueError, OverflowError, OSError):
-        pass
     if TIMESTAMP_FIELD not in message:
         return "?"
+    timestamp: Any = message[TIMESTAMP_FIELD]
+    if isinstance(timestamp, (int, float)) and timestamp.__class__ is not bool:
+        try:
+            if local_timezone:
+                return datetime.fromtimestamp(timestamp).isoformat(sep="T")
+            utc = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+            return utc.replace(tzinfo=None).isoformat(sep="T") + "Z"
+        except (ValueError, OverflowError, OSError):
+            return repr(timestamp)
     if timestamp.__class__ is str:
-        return timestamp
-    if isinstance(timestamp, (int, float)):
-        return repr(timestamp)
-    return json.dumps(timestamp)
+        return json.dumps(timestamp)[1:-1]
+    return json.dumps(timestamp, separators=(",", ":"))
 
 
 def _fields(message: Dict[str, Any]) -> Iterator[Tuple[str, Any]]:

@@ -43,6 +43,7 @@ from ._text import (
     scalar_text,
     sorted_keys,
     status_text,
+    value_text,
 )
 
 Message = Dict[str, Any]
@@ -73,7 +74,7 @@ class PrettyRenderer:
         level = format_level(message[TASK_LEVEL_FIELD])
         parts.append(
             f"{p.uuid}{clean(message[TASK_UUID_FIELD])}{p.reset}{level}"
-            f"  {p.time}{self._times(message.get(TIMESTAMP_FIELD))}{p.reset}\n"
+            f"  {p.time}{self._time(message)}{p.reset}\n"
         )
         line = f"{_INDENT}{p.kind}{message_kind(message)}{p.reset}"
         status = message.get(ACTION_STATUS_FIELD)
@@ -87,6 +88,17 @@ class PrettyRenderer:
             if key not in HEADING_FIELDS:
                 self._value(key, message[key], _INDENT, parts, 0)
         parts.append("\n")
+
+    def _time(self, message: Message) -> str:
+        """
+        The message's time; a timestamp that is no time as given (escaped),
+        a number out of range as Python writes it; none as C{?}.
+        """
+        if TIMESTAMP_FIELD not in message:
+            return "?"
+        timestamp = message[TIMESTAMP_FIELD]
+        cls = timestamp.__class__
+        return self._times(timestamp) if cls is int or cls is float else value_text(timestamp)
 
     def _value(self, key: Any, value: Any, indent: str, parts: List[str], depth: int) -> None:
         label = clean(key if key.__class__ is str else str(key))

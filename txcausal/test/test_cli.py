@@ -167,6 +167,46 @@ class PrettyCommandTests(SynchronousTestCase):
         self.assertEqual(out.splitlines(), [f'T/{i} {shown} message_type="m" n={i}'
                                             for i, (_, shown) in enumerate(given, 1)])
 
+    def test_timeNotATimeAgrees(self) -> None:
+        """
+        C{pretty} and C{pretty --compact} show a timestamp that is no time
+        alike: a number (not a boolean) as a time, or as Python writes it
+        when out of range; a string as it is, escaped as the rest of the
+        line (a newline cannot split the line in two); another value
+        (C{true}, C{null}, a list) as JSON; none as C{?}.
+        """
+        given = [(b"true", "true"), (b"null", "null"), (b"[1, 2]", "[1,2]"), (b"NaN", "NaN"),
+                 (b'"a\\nb"', "a\\nb"), (b'"soon"', "soon"), (b"1e300", "1e+300"),
+                 (b"", "?")]
+        data = b"".join(
+            b'{"task_uuid":"T","task_level":[%d],%s"message_type":"m"}\n'
+            % (i, b'"timestamp":%s,' % value if value else b"")
+            for i, (value, _) in enumerate(given, 1))
+        status, compact, err = cli(["pretty", "--compact", "--utc"], data)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(compact.splitlines(), [f'T/{i} {shown} message_type="m"'
+                                                for i, (_, shown) in enumerate(given, 1)])
+        status, blocks, err = cli(["pretty", "--utc"], data)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(blocks.split("\n\n")[:-1], [f"T/{i}  {shown}\n  m"
+                                                     for i, (_, shown) in enumerate(given, 1)])
+
+    def test_compactTimeNotATimeInPython(self) -> None:
+        """
+        L{compact_format<txcausal.prettyprint.compact_format>} (and
+        L{pretty_format<txcausal.prettyprint.pretty_format>}'s time line)
+        shows a boolean timestamp as JSON, not as a time, and a string
+        timestamp escaped as the fields are: the message stays on one line.
+        """
+        from txcausal.prettyprint import compact_format, pretty_format
+
+        base = {"task_uuid": "T", "task_level": [1], "message_type": "m"}
+        self.assertEqual([compact_format({**base, "timestamp": value})
+                          for value in (True, "a\nb\u00e9", float("nan"))],
+                         ['T/1 true message_type="m"', 'T/1 a\\nb\\u00e9 message_type="m"',
+                          'T/1 nan message_type="m"'])
+        self.assertEqual(pretty_format({**base, "timestamp": False}).splitlines()[1], "false")
+
 
 class FilterCommandTests(SynchronousTestCase):
     """
