@@ -97,7 +97,8 @@ class TextEventAtEndTests(FilesTestCase):
         C{a.log} after the first reading (it is then numbered, before
         C{b.log} is read) are read as they are in the last file: the
         event ends with them, at a look that finds C{a.log} idle, with the
-        task UUID C{tree a.log b.log} gives it.
+        task UUID C{tree a.log b.log} gives it, C{b.log} holding no copy of
+        it (see L{test_textEventAtEndCopied}).
         """
         a, b = self.dir / "a.log", self.dir / "b.log"
         a.write_bytes(b"2024-05-01 10:00:00+0000 [-] polling again\n"
@@ -116,6 +117,33 @@ class TextEventAtEndTests(FilesTestCase):
         self.assertEqual((event["log_text"], event["reason"]),
                          ("Unhandled error\nTraceback (most recent call last):\n"
                           "ValueError: boom", "boom"))
+
+    def test_textEventAtEndCopied(self) -> None:
+        """
+        A copy in C{b.log} of the text event at the end of C{a.log} as it
+        ends, with the continuation lines added after the first reading,
+        is numbered as C{a.log}'s copy ends, after it: the web view gives
+        the two copies the task UUIDs C{tree a.log b.log} gives them, in the
+        other order (as docs/reading.md says), and a search finds them so.
+        """
+        a, b = self.dir / "a.log", self.dir / "b.log"
+        a.write_bytes(UNHANDLED)
+        b.write_bytes(UNHANDLED + TRACEBACK + OTHER)
+        files = self.source(a, b)
+        with a.open("ab") as f:
+            f.write(TRACEBACK)
+        files.readAvailable()
+        files.readAvailable()  # Finding a.log idle: its event ends.
+        out = cli(["tree", "--json", str(a), str(b)])[1]
+        first, second = [orjson.loads(document)["task_uuid"]
+                         for document in out.splitlines()][:2]
+        where = []
+        for uuid in (first, second):
+            loaded = self.load(files, uuid)
+            [message] = loaded.task.messages()
+            where.append(os.path.basename(loaded.source_names[loaded.sources[id(message)]]))
+        self.assertEqual(where, ["b.log", "a.log"])
+        self.assertEqual(self.run_search(files, searching("boom")), {first, second})
 
     def test_keptSearchGoesOnWithIt(self) -> None:
         """
