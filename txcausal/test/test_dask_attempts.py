@@ -41,11 +41,15 @@ def _work(x: int) -> int:
     log_message("test:working", x=x)
     if this.dying:
         raise _Died()
+    if this.raising:
+        raise RuntimeError("first time fails")
     return x * 2
 
 
 #: Whether the next call of L{_work} dies.
 dying = False
+#: Whether the next call of L{_work} raises.
+raising = False
 
 
 class _Clock:
@@ -118,6 +122,7 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
     def setUp(self) -> None:
         self.messages = self.collect()
         self.patch(this, "dying", False)
+        self.patch(this, "raising", False)
 
     def traced(self, times: List[float]) -> TracedCall:
         """
@@ -230,6 +235,77 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
                          [((2, 351), "succeeded", True)])
         self.assertEqual((piece.complete, piece.strays, list(piece.messages())),
                          (False, [], attempts[:dead - 2]))
+
+    def raised(self, call: TracedCall) -> None:
+        """
+        Run an attempt that raises, as a task with C{retries} may.
+        """
+        self.patch(this, "raising", True)
+        self.assertRaises(RuntimeError, call)
+        self.patch(this, "raising", False)
+
+    def test_failedAttemptReadFirst(self) -> None:
+        """
+        A computation that succeeded, whose task raised once and was run
+        again: its failed attempt read first (a worker's file before the
+        other's) does not complete it; the attempt that succeeded does,
+        and the computation is returned whole by its last message.
+        """
+        call = self.traced([0.0025, 0.3505])
+        self.raised(call)
+        self.attempt(call, dies=False)
+        parser = Parser()
+        returned = [parser.add(message) for message in self.messages]
+        self.assertEqual([task is None for task in returned],
+                         [True] * (len(self.messages) - 1) + [False])
+        task = returned[-1]
+        assert task is not None
+        self.assertEqual([(a.task_level, a.status) for a in self.attempts(task)],
+                         [((2, 3), "failed"), ((2, 351), "succeeded")])
+        self.assertEqual((task.complete, task.strays), (True, []))
+
+    def test_successfulAttemptNeverRead(self) -> None:
+        """
+        When the attempt that succeeded is never read (its worker's file not
+        given), the computation waits for it to the end of the input, and
+        is returned then with what was read, as complete as a computation
+        whose task's position is empty; following a log (C{eager}), it is
+        returned by its last message.
+        """
+        self.raised(self.traced([0.0025]))
+        finish = self.messages.pop(1)
+        self.assertEqual(finish["action_status"], "succeeded")
+        self.messages.append(finish)
+        for eager in (False, True):
+            parser = Parser(eager=eager)
+            returned = [parser.add(message) for message in self.messages]
+            self.assertEqual(returned[-1] is None, not eager)
+            [task] = parser.flush() if not eager else [returned[-1]]
+            assert task is not None
+            self.assertEqual(([(a.task_level, a.status) for a in self.attempts(task)],
+                              task.complete), ([((2, 3), "failed")], True))
+
+    def test_failedComputation(self) -> None:
+        """
+        A computation that failed, whose task's only attempt failed, is
+        returned by that attempt's last message, read after the
+        computation's: no other attempt needs to be waited for.
+        """
+        with self.assertRaises(RuntimeError):
+            with start_action(action_type="dask:compute") as action:
+                call = trace_graph({"x": DaskTask("x", _work, 21)}, action)["x"].func
+                self.patch(_dask_graph, "ATTEMPTS", AttemptClock(_Clock([call.traced_at])))
+                self.raised(call)
+                raise RuntimeError("the computation fails too")
+        self.messages.sort(key=lambda message: len(message["task_level"]))
+        parser = Parser()
+        returned = [parser.add(message) for message in self.messages]
+        self.assertEqual([task is None for task in returned],
+                         [True] * (len(self.messages) - 1) + [False])
+        task = returned[-1]
+        assert task is not None
+        self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
+                         ("failed", ["failed"]))
 
     def onWorker(self, run_id: int, key: Any = "x") -> None:
         """

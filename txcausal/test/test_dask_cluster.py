@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import glob
+import itertools
 import logging
 import os
 import tempfile
@@ -35,7 +36,7 @@ from txcausal.dask import (
 )
 from txcausal.parse import read_messages
 
-from ._dask_tasks import add, fail, log_to_directory, multiply
+from ._dask_tasks import add, fail, fail_once, log_to_directory, multiply
 from ._helpers import IsolatedOutputMixin, examples_dir, run_python
 from ._reading import cli
 from .test_dask import assert_traced, manual_bag, of_type, one_tree, twisted_method_pickling
@@ -273,6 +274,38 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
         erred = [m for m in of_type(self.logged()[_CLUSTER.main_log], "dask:transition")
                  if m["key"] == value.key and m["finish"] == "erred"]
         self.assertIn("nothing to divide", erred[0]["exception_text"])
+
+    def test_retried(self) -> None:
+        """
+        A task that raised and was run again (C{annotate(retries=...)})
+        holds both attempts, the failed one and the one that succeeded, in
+        the computation's one tree when the failed attempt's file is read
+        before the other's (as when the same worker ran both): the
+        computation waits for the attempt that succeeded.  Read after it,
+        the failed attempt comes out after the whole computation, as any
+        attempt read after its task was shown does.
+        """
+        with annotate(retries=2):
+            value = delayed(fail_once)(5, os.path.join(_CLUSTER.directory, "flaky"))
+        self.assertEqual(compute_with_trace(value), (10,))
+        uuid = self.computation()[0]["task_uuid"]
+        where = {m["action_status"]: path for path, found in self.logged().items()
+                 for m in of_type([m for m in found if m["task_uuid"] == uuid],
+                                  "eliot:remote_task") if m["action_status"] != "started"}
+        self.assertEqual(sorted(where), ["failed", "succeeded"])
+        for files in itertools.permutations(_CLUSTER.files()):
+            status, tree, err = cli(["tree", "-u", uuid, *files])
+            self.assertEqual((status, err), (0, ""))
+            heads = [line for line in tree.splitlines() if line.startswith(uuid)]
+            whole = tree.split("\n\n")[0]
+            self.assertRegex(whole, r"eliot:remote_task/2/\d+/\d+ ⇒ succeeded")
+            late = files.index(where["failed"]) > files.index(where["succeeded"])
+            if late and files.index(where["failed"]) > files.index(_CLUSTER.main_log):
+                self.assertEqual(heads[0], uuid, files)
+                self.assertEqual(len(heads), 2, files)
+            else:
+                self.assertEqual(heads, [uuid], files)
+                self.assertRegex(whole, r"eliot:remote_task/2/\d+/\d+ ⇒ failed")
 
     def test_events(self) -> None:
         """
