@@ -96,7 +96,8 @@ class JournaldDestination:
         @param path: journald's socket.
         @param encoder: Deprecated: a L{json.JSONEncoder} subclass; pass
             C{json_default} instead.
-        @raise ValueError: If C{timeout} is negative.
+        @raise ValueError: If C{timeout} is not a number from 0 to
+            C{threading.TIMEOUT_MAX} (negative, NaN, infinite).
         @raise TypeError: If C{json_default} or C{encoder} is not what it
             should be, or both are given.
         """

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from array import array
 from typing import Any, Dict, List, Tuple
 
@@ -29,6 +30,7 @@ from txcausal import (
     write_traceback,
 )
 from txcausal._journal import (
+    _LONGEST_WAIT,
     _SEALS,
     _SO_SNDBUFFORCE,
     SEND_BUFFER,
@@ -427,11 +429,59 @@ class FailureTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertRaises(BlockingIOError, sender.send, b"MESSAGE=full again\n")
         self.assertEqual(len(waits), 2)
 
+    def test_longTimeout(self) -> None:
+        """
+        A timeout longer than one C{poll} can wait (about 24.8 days) is
+        waited for in several: a send finds room once the queue is read.
+        """
+        journal = FakeJournald(self)
+        sender = JournalSocket(journal.path, timeout=30 * 24 * 3600.0)
+        self.addCleanup(sender.close)
+        sent = 0
+        while JournalSocket.wait_writable(sender._socket or sender._connect(None), 0):
+            sender.send(b"MESSAGE=%d\n" % sent)
+            sent += 1
+            self.assertLess(sent, 100_000)
+        reader = threading.Timer(0.2, journal.receive)
+        reader.start()
+        self.addCleanup(reader.join)
+        sender.send(b"MESSAGE=waited\n")
+        self.assertEqual(journal.entries()[-1], {"MESSAGE": b"waited"})
+
+    def test_longWaitsCapped(self) -> None:
+        """
+        Each wait for room is at most L{_LONGEST_WAIT}; one that ends
+        without room while the timeout is not up is followed by another.
+        """
+        journal = FakeJournald(self)
+        sender = JournalSocket(journal.path, timeout=threading.TIMEOUT_MAX)
+        self.addCleanup(sender.close)
+        waits: List[float] = []
+
+        def wait(sock: socket.socket, timeout: float) -> bool:
+            waits.append(timeout)
+            if len(waits) == 3:
+                journal.receive()
+            return False
+
+        sender.wait_writable = wait  # type: ignore[method-assign]
+        sent = 0
+        while not waits:
+            sender.send(b"MESSAGE=%d\n" % sent)
+            sent += 1
+            self.assertLess(sent, 100_000)
+        self.assertEqual(waits, [_LONGEST_WAIT] * 3)
+        self.assertLess(_LONGEST_WAIT * 1000, 2**31 - 1)
+
     def test_badTimeout(self) -> None:
         """
-        A negative timeout is refused.
+        A timeout that is negative, not a number, infinite or longer than
+        C{threading.TIMEOUT_MAX} is refused, saying what is allowed.
         """
-        self.assertRaises(ValueError, JournaldDestination, timeout=-1)
+        for timeout in (-1, float("nan"), float("inf"), threading.TIMEOUT_MAX * 2):
+            e = self.assertRaises(ValueError, JournaldDestination, timeout=timeout)
+            self.assertIn(f"from 0 to threading.TIMEOUT_MAX, not {timeout!r}", str(e))
+        JournaldDestination(timeout=threading.TIMEOUT_MAX)
 
 
 class ThreadedWriterTests(WriterHarness, SynchronousTestCase):
