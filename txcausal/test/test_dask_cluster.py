@@ -218,6 +218,29 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
         one_tree(messages)
         self.assertEqual(len(assert_traced(self, messages, "dask:persist")), 2)
 
+    def test_keyAlreadyHeld(self) -> None:
+        """
+        A computation of a key the cluster already holds (persisted here)
+        does not run it again: its tree holds no task, only the position
+        handed off, and what ran is in the first computation's tree; the
+        scheduler's C{update-graph} event says no task was new.
+        """
+        value = delayed(multiply)(3, dask_key_name="shared-key")
+        (persisted,) = persist_with_trace(value)
+        wait(persisted)
+        self.assertEqual(compute_with_trace(value), (21,))
+        first = self.computation("dask:persist")
+        self.assertEqual([m["key"] for m in of_type(first, "dask:task")], ["shared-key"])
+        second = self.computation()
+        self.assertEqual(of_type(second, "eliot:remote_task"), [])
+        tree = cli(["tree", "-u", second[0]["task_uuid"], *_CLUSTER.files()])[1]
+        self.assertIn("↳ /2 continued in another process", tree)
+        self.assertNotIn("incomplete", tree)
+        events = [m["dask_event"] for m in of_type(self.logged()[_CLUSTER.main_log], "scheduler")
+                  if m["dask_event"].get("action") == "update-graph"]
+        self.assertEqual(events[-1]["metrics"]["new_tasks"], 0)
+        self.assertEqual(events[-1]["metrics"]["tasks"], 1)
+
     def test_annotationsKept(self) -> None:
         """
         Annotations of the graph, here the worker the tasks must run on,
