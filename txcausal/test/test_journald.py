@@ -24,11 +24,13 @@ from zope.interface.verify import verifyObject
 
 from txcausal import (
     IDestination,
+    _output,
     log_message,
     start_action,
     start_task,
     write_traceback,
 )
+from txcausal._errors import report_unbridged
 from txcausal._journal import (
     _LONGEST_WAIT,
     _SEALS,
@@ -183,6 +185,28 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries],
                          [(b"app:divide", b"6"), (b"app:divide", b"3"),
                           (b"eliot:traceback", b"2")])
+
+    def test_lossReports(self) -> None:
+        """
+        The reports of lost messages, C{eliot:destination_failure} and
+        C{txcausal:messages_dropped}, have priority 4 ("warning"); a type
+        that is not a string is no report.
+        """
+        def failing(message: Dict[str, Any]) -> None:
+            raise OSError("disk full")
+
+        destinations = self.isolate()
+        destinations.add(failing, self.destination)
+        log_message(message_type="app:note")
+        report_unbridged("a record", ValueError("bad"), record="r")
+        entries = self.journal.entries()
+        self.assertEqual(
+            [(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries],
+            [(b"app:note", b"6"), (b"eliot:destination_failure", b"4"),
+             (b"txcausal:messages_dropped", b"4"), (b"eliot:destination_failure", b"4")])
+        self.destination({"task_uuid": "t", "task_level": [1], "message_type": ["a", "list"]})
+        [entry] = self.journal.entries()
+        self.assertEqual((entry["ELIOT_TYPE"], entry["PRIORITY"]), (b"['a', 'list']", b"6"))
 
     def test_newlinesInFields(self) -> None:
         """
@@ -553,6 +577,30 @@ class RealJournaldTests(IsolatedOutputMixin, SynchronousTestCase):
              ("e2e:big", "6"), ("e2e:huge", "6"), ("e2e:divide", "6"), ("e2e:divide", "3"),
              ("eliot:traceback", "2"), ("e2e:main", "6")])
         self.assertEqual({e["SYSLOG_IDENTIFIER"] for e in entries}, {_program_name()})
+
+    def test_lossReports(self) -> None:
+        """
+        C{journalctl --priority warning} shows the reports of lost messages:
+        the messages no destination took, counted when the first was added.
+        """
+        messages: List[Dict[str, Any]] = []
+        destinations = _output.Destinations(buffer_size=1)
+        self.patch(_output, "_DESTINATIONS", destinations)
+        self.patch(_output, "_DEFAULT_LOGGER", _output.Logger(destinations))
+        for n in range(3):
+            log_message(message_type="e2e:early", n=n)
+        destination = JournaldDestination()
+        self.addCleanup(destination.close)
+        destinations.add(messages.append, destination)
+        [report] = [m for m in messages if m["message_type"] == "txcausal:messages_dropped"]
+        self.assertEqual(report["count"], 2)
+        uuid = report["task_uuid"]
+        [entry] = _journald.entries(uuid)
+        self.assertEqual((entry["ELIOT_TYPE"], entry["PRIORITY"]),
+                         ("txcausal:messages_dropped", "4"))
+        warned = _journald.journalctl("--all", "-o", "cat", "--priority", "warning",
+                                      f"ELIOT_TASK={uuid}")
+        self.assertEqual(orjson.loads(warned), report)
 
     def test_tree(self) -> None:
         """
