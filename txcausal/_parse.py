@@ -24,6 +24,7 @@ from ._parse_tree import (
 )
 from ._wire import (
     ACTION_STATUS_FIELD,
+    DASK_COMPUTE_ACTION_TYPE,
     REMOTE_TASK_LEVELS_FIELD,
     SUCCEEDED_STATUS,
     TASK_LEVEL_FIELD,
@@ -61,8 +62,9 @@ class _Entry:
         """
         Whether a position handed off to another process is still empty, or
         holds only attempts (a Dask task's) none of which succeeded while
-        the action that handed it off succeeded: the attempt that did must
-        be in another process's messages.  A filled position stays filled
+        the Dask computation (C{dask:compute}) that handed it off
+        succeeded: the attempt that did must be in another process's
+        messages.  A filled position stays filled
         (trees only grow), so each is found filled once.
         """
         pending, done = self.pending, self._done
@@ -94,8 +96,10 @@ class Parser:
     process (no root action), stays open to be joined by the other
     process's messages, until L{flush}, unless L{eager}.  A handed position
     holding a complete attempt (a Dask task's) is no gap, unless its
-    attempts all failed while the action that handed it off succeeded (the
-    attempt that succeeded is still to be read): an attempt read after its
+    attempts all failed while the C{dask:compute} action that handed it off
+    succeeded (the attempt that succeeded is still to be read; a
+    C{dask:persist} action succeeds once its graph is submitted, which
+    tells nothing of its tasks): an attempt read after its
     task was returned, as a dead worker's in a file read last, comes out as
     an incomplete task of its own.
 
@@ -211,16 +215,18 @@ def _filled(node: WrittenAction, index: int) -> bool:
     """
     Whether position C{index} that C{node} handed off holds what the input
     can tell is all of it: anything but attempts none of which succeeded
-    when C{node} did.
+    when C{node} is a Dask computation (C{dask:compute}, not
+    C{dask:persist}, which succeeds once its graph is submitted) that
+    succeeded.
     """
     child = node._slots.get(index)
     if child is None:
         return False
     if not isinstance(child, WrittenAction) or not child.attempts:
         return True
-    return node.status != SUCCEEDED_STATUS or any(
-        isinstance(attempt, WrittenAction) and attempt.status == SUCCEEDED_STATUS
-        for attempt in child._slots.values())
+    return (node.status != SUCCEEDED_STATUS or node.action_type != DASK_COMPUTE_ACTION_TYPE
+            or any(isinstance(attempt, WrittenAction) and attempt.status == SUCCEEDED_STATUS
+                   for attempt in child._slots.values()))
 
 
 def _put(root: WrittenAction, message: Message) -> bool:

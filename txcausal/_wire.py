@@ -42,6 +42,9 @@ PARENT_TASK_ID_FIELD = "parent_task_id"
 ATTEMPT_OF_FIELD = "attempt_of"
 #: The action type of an action continuing a task in another process.
 REMOTE_TASK_ACTION_TYPE = "eliot:remote_task"
+#: The action type of a traced Dask computation (C{compute_with_trace}):
+#: it succeeds only once every task of its graph has.
+DASK_COMPUTE_ACTION_TYPE = "dask:compute"
 
 
 def is_attempt(message: Dict[str, Any], prefix: Sequence[int]) -> bool:

@@ -124,12 +124,13 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         self.patch(this, "dying", False)
         self.patch(this, "raising", False)
 
-    def traced(self, times: List[float]) -> TracedCall:
+    def traced(self, times: List[float], action_type: str = "dask:compute") -> TracedCall:
         """
-        Trace a one-task graph inside a C{dask:compute} action, with the
-        attempts' clock reading C{times} (offsets from the time of tracing).
+        Trace a one-task graph inside a C{dask:compute} action (or
+        C{action_type}), with the attempts' clock reading C{times} (offsets
+        from the time of tracing).
         """
-        with start_action(action_type="dask:compute") as action:
+        with start_action(action_type=action_type) as action:
             graph = trace_graph({"x": DaskTask("x", _work, 21)}, action)
         call: TracedCall = graph["x"].func
         clock = AttemptClock(_Clock([call.traced_at + t for t in times]))
@@ -155,6 +156,19 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
 
     def attempts(self, task: Task) -> List[WrittenAction]:
         return [c for c in task.root.children if isinstance(c, WrittenAction)]
+
+    def returnedAtLast(self) -> Task:
+        """
+        Add the messages to a L{Parser}: the task must be returned by the
+        call that adds the last of them, none before, and none left open.
+        """
+        parser = Parser()
+        returned = [parser.add(message) for message in self.messages]
+        self.assertEqual(([task is None for task in returned], parser.open_count()),
+                         ([True] * (len(self.messages) - 1) + [False], 0))
+        task = returned[-1]
+        assert task is not None
+        return task
 
     def test_ordinary(self) -> None:
         """
@@ -206,14 +220,8 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         the call that adds its last message, not held to the end of input.
         """
         self.attempt(self.traced([0.0045]), dies=False)
-        parser = Parser()
-        returned = [parser.add(message) for message in self.messages]
-        self.assertEqual([task is None for task in returned],
-                         [True] * (len(self.messages) - 1) + [False])
-        task = returned[-1]
-        assert task is not None
-        self.assertEqual((task.complete, len(self.attempts(task)), parser.open_count()),
-                         (True, 1, 0))
+        task = self.returnedAtLast()
+        self.assertEqual((task.complete, len(self.attempts(task))), (True, 1))
 
     def test_deadAttemptReadLast(self) -> None:
         """
@@ -254,12 +262,7 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         call = self.traced([0.0025, 0.3505])
         self.raised(call)
         self.attempt(call, dies=False)
-        parser = Parser()
-        returned = [parser.add(message) for message in self.messages]
-        self.assertEqual([task is None for task in returned],
-                         [True] * (len(self.messages) - 1) + [False])
-        task = returned[-1]
-        assert task is not None
+        task = self.returnedAtLast()
         self.assertEqual([(a.task_level, a.status) for a in self.attempts(task)],
                          [((2, 3), "failed"), ((2, 351), "succeeded")])
         self.assertEqual((task.complete, task.strays), (True, []))
@@ -285,6 +288,18 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
             self.assertEqual(([(a.task_level, a.status) for a in self.attempts(task)],
                               task.complete), ([((2, 3), "failed")], True))
 
+    def test_persistedTaskFailed(self) -> None:
+        """
+        A persisted task that raised: C{dask:persist} succeeded when the
+        graph was submitted, before any task ran, so its success says
+        nothing of the tasks'.  The only attempt, failed, is all there is:
+        the computation is returned by that attempt's last message.
+        """
+        self.raised(self.traced([0.0025], action_type="dask:persist"))
+        task = self.returnedAtLast()
+        self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
+                         ("succeeded", ["failed"]))
+
     def test_failedComputation(self) -> None:
         """
         A computation that failed, whose task's only attempt failed, is
@@ -298,12 +313,7 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
                 self.raised(call)
                 raise RuntimeError("the computation fails too")
         self.messages.sort(key=lambda message: len(message["task_level"]))
-        parser = Parser()
-        returned = [parser.add(message) for message in self.messages]
-        self.assertEqual([task is None for task in returned],
-                         [True] * (len(self.messages) - 1) + [False])
-        task = returned[-1]
-        assert task is not None
+        task = self.returnedAtLast()
         self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
                          ("failed", ["failed"]))
 
