@@ -25,7 +25,11 @@ from ._parse_tree import (
 from ._wire import (
     ACTION_STATUS_FIELD,
     DASK_COMPUTE_ACTION_TYPE,
+    DASK_TASK_MESSAGE_TYPE,
+    FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
     REMOTE_TASK_LEVELS_FIELD,
+    RETRIES_FIELD,
     SUCCEEDED_STATUS,
     TASK_LEVEL_FIELD,
     TASK_UUID_FIELD,
@@ -63,8 +67,9 @@ class _Entry:
         Whether a position handed off to another process is still empty, or
         holds only attempts (a Dask task's) none of which succeeded while
         the Dask computation (C{dask:compute}) that handed it off
-        succeeded: the attempt that did must be in another process's
-        messages.  A filled position stays filled
+        succeeded (the attempt that did must be in another process's
+        messages), or fewer failed attempts than the task's C{retries}
+        allow.  A filled position stays filled
         (trees only grow), so each is found filled once.
         """
         pending, done = self.pending, self._done
@@ -99,7 +104,8 @@ class Parser:
     attempts all failed while the C{dask:compute} action that handed it off
     succeeded (the attempt that succeeded is still to be read; a
     C{dask:persist} action succeeds once its graph is submitted, which
-    tells nothing of its tasks): an attempt read after its
+    tells nothing of its tasks), or they are fewer than the task's
+    C{retries} plus one (its C{dask:task} says): an attempt read after its
     task was returned, as a dead worker's in a file read last, comes out as
     an incomplete task of its own.
 
@@ -217,16 +223,32 @@ def _filled(node: WrittenAction, index: int) -> bool:
     can tell is all of it: anything but attempts none of which succeeded
     when C{node} is a Dask computation (C{dask:compute}, not
     C{dask:persist}, which succeeds once its graph is submitted) that
-    succeeded.
+    succeeded, or fewer failed attempts than the task's C{retries} allow.
     """
     child = node._slots.get(index)
     if child is None:
         return False
     if not isinstance(child, WrittenAction) or not child.attempts:
         return True
-    return (node.status != SUCCEEDED_STATUS or node.action_type != DASK_COMPUTE_ACTION_TYPE
-            or any(isinstance(attempt, WrittenAction) and attempt.status == SUCCEEDED_STATUS
-                   for attempt in child._slots.values()))
+    attempts = [a for a in child._slots.values() if isinstance(a, WrittenAction)]
+    if any(attempt.status == SUCCEEDED_STATUS for attempt in attempts):
+        return True
+    if node.status == SUCCEEDED_STATUS and node.action_type == DASK_COMPUTE_ACTION_TYPE:
+        return False
+    failed = sum(1 for attempt in attempts if attempt.status == FAILED_STATUS)
+    return failed > max(map(_retries, attempts), default=0)
+
+
+def _retries(attempt: WrittenAction) -> int:
+    """
+    @return: The C{retries} the C{dask:task} message of C{attempt} gives
+        its task: 0 if none (or not a positive integer).
+    """
+    first = attempt._slots.get(2)
+    if first.__class__ is not dict or first.get(MESSAGE_TYPE_FIELD) != DASK_TASK_MESSAGE_TYPE:
+        return 0
+    retries = first.get(RETRIES_FIELD)
+    return retries if retries.__class__ is int and retries > 0 else 0
 
 
 def _put(root: WrittenAction, message: Message) -> bool:

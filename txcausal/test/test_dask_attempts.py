@@ -300,19 +300,51 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
                          ("succeeded", ["failed"]))
 
-    def test_failedComputation(self) -> None:
+    def failed(self, retries: int, attempts: int) -> None:
         """
-        A computation that failed, whose task's only attempt failed, is
-        returned by that attempt's last message, read after the
-        computation's: no other attempt needs to be waited for.
+        Log a failed computation whose one task, traced with C{retries},
+        raised at each of C{attempts} attempts; sort the messages as the
+        client's file read before the workers' would.
         """
         with self.assertRaises(RuntimeError):
             with start_action(action_type="dask:compute") as action:
-                call = trace_graph({"x": DaskTask("x", _work, 21)}, action)["x"].func
-                self.patch(_dask_graph, "ATTEMPTS", AttemptClock(_Clock([call.traced_at])))
-                self.raised(call)
+                graph = trace_graph({"x": DaskTask("x", _work, 21)}, action, retries=retries)
+                call = graph["x"].func
+                self.patch(_dask_graph, "ATTEMPTS", AttemptClock(
+                    _Clock([call.traced_at + 0.001 * n for n in range(attempts)])))
+                for _ in range(attempts):
+                    self.raised(call)
                 raise RuntimeError("the computation fails too")
         self.messages.sort(key=lambda message: len(message["task_level"]))
+
+    def test_retriesLogged(self) -> None:
+        """
+        Each attempt's C{dask:task} message says how many times the task may
+        be run again after it raised (C{retries}), when it may be.
+        """
+        self.failed(retries=2, attempts=1)
+        self.failed(retries=0, attempts=1)
+        self.assertEqual([m.get("retries") for m in self.messages
+                          if m.get("message_type") == "dask:task"], [2, None])
+
+    def test_retriedComputationFailed(self) -> None:
+        """
+        A computation that failed, whose task raised at every attempt it
+        had (C{retries=1}: two): the first attempt does not complete it, it
+        is returned whole by the last message of the second.
+        """
+        self.failed(retries=1, attempts=2)
+        task = self.returnedAtLast()
+        self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
+                         ("failed", ["failed", "failed"]))
+
+    def test_failedComputation(self) -> None:
+        """
+        A computation that failed, whose task, without C{retries}, raised at
+        its only attempt, is returned by that attempt's last message, read
+        after the computation's: no other attempt needs to be waited for.
+        """
+        self.failed(retries=0, attempts=1)
         task = self.returnedAtLast()
         self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
                          ("failed", ["failed"]))

@@ -14,6 +14,7 @@ import glob
 import itertools
 import logging
 import os
+import re
 import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -329,6 +330,28 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
             else:
                 self.assertEqual(heads, [uuid], files)
                 self.assertRegex(whole, r"eliot:remote_task/2/\d+/\d+ ⇒ failed")
+
+    def test_retriedAllFailed(self) -> None:
+        """
+        A task that raised at every attempt it had (C{retries=1}, as an
+        annotation or as C{dask.compute}'s argument): each attempt's
+        C{dask:task} gives its C{retries}, and the failed computation waits
+        for as many failed attempts: one tree, whatever the order of the
+        files.
+        """
+        with annotate(retries=1):
+            annotated = delayed(fail)()
+        for value, kwargs in [(annotated, {}), (delayed(fail)(), {"retries": 1})]:
+            self.assertRaises(ZeroDivisionError, compute_with_trace, value, **kwargs)
+            messages = self.computation()
+            self.assertEqual([m.get("retries") for m in of_type(messages, "dask:task")], [1, 1])
+            uuid = messages[0]["task_uuid"]
+            for files in itertools.permutations(_CLUSTER.files()):
+                status, tree, err = cli(["tree", "-u", uuid, *files])
+                self.assertEqual((status, err), (0, ""))
+                heads = [line for line in tree.splitlines() if line.startswith(uuid)]
+                failed = re.findall(r"eliot:remote_task/2/\d+/\d+ ⇒ failed", tree)
+                self.assertEqual((heads, len(failed)), ([uuid], 2), files)
 
     def test_events(self) -> None:
         """
