@@ -32,7 +32,7 @@ from dask._task_spec import Alias, GraphNode, Task, TaskRef, convert_legacy_grap
 
 from ._action import Action
 from ._message import log_message
-from ._wire import ATTEMPT_OF_FIELD
+from ._wire import ATTEMPT_OF_FIELD, DASK_TASK_MESSAGE_TYPE, RETRIES_FIELD
 
 Key = Hashable
 Graph = Dict[Key, GraphNode]
@@ -139,10 +139,10 @@ class TracedCall:
     with the graph to wherever the task runs.
     """
 
-    __slots__ = ("task_id", "traced_at", "key", "dependencies", "node", "inputs")
+    __slots__ = ("task_id", "traced_at", "key", "dependencies", "node", "inputs", "retries")
 
     def __init__(self, task_id: str, traced_at: float, key: str, dependencies: List[str],
-                 node: GraphNode, inputs: Tuple[Key, ...]) -> None:
+                 node: GraphNode, inputs: Tuple[Key, ...], retries: int = 0) -> None:
         """
         @param task_id: The task's position in the computation's action:
             each attempt continues at a position of its own below it.
@@ -151,6 +151,9 @@ class TracedCall:
         @param dependencies: The keys of the tasks it depends on, as logged.
         @param node: The task as Dask made it.
         @param inputs: The keys of the values given to L{__call__}, in order.
+        @param retries: How many times the scheduler runs the task again
+            after it raised, logged (when not 0) for the reader to know
+            how many failed attempts to wait for.
         """
         self.task_id = task_id
         self.traced_at = traced_at
@@ -158,6 +161,7 @@ class TracedCall:
         self.dependencies = dependencies
         self.node = node
         self.inputs = inputs
+        self.retries = retries
 
     def __getstate__(self) -> Tuple[Any, ...]:
         node: Any = self.node
@@ -167,10 +171,12 @@ class TracedCall:
             # DataFrame graphs hold, in a form that cannot be loaded.
             # cloudpickle pickles methods itself.
             node = cloudpickle.dumps(node)
-        return (self.task_id, self.traced_at, self.key, self.dependencies, node, self.inputs)
+        return (self.task_id, self.traced_at, self.key, self.dependencies, node, self.inputs,
+                self.retries)
 
     def __setstate__(self, state: Tuple[Any, ...]) -> None:
-        self.task_id, self.traced_at, self.key, self.dependencies, node, self.inputs = state
+        (self.task_id, self.traced_at, self.key, self.dependencies, node, self.inputs,
+         self.retries) = state
         self.node = cloudpickle.loads(node) if isinstance(node, bytes) else node
 
     def __dask_tokenize__(self) -> Tuple[str, str, str]:
@@ -181,7 +187,9 @@ class TracedCall:
         attempt = f"{task_id}/{attempt_index(task_id, self.traced_at)}"
         fields: Dict[str, Any] = {ATTEMPT_OF_FIELD: task_id[task_id.index("@") + 1:]}
         with Action.continue_task(None, attempt, **fields):
-            log_message(message_type="dask:task", key=self.key, dependencies=self.dependencies)
+            retries = {RETRIES_FIELD: self.retries} if self.retries else {}
+            log_message(message_type=DASK_TASK_MESSAGE_TYPE, key=self.key,
+                        dependencies=self.dependencies, **retries)
             return self.node(dict(zip(self.inputs, values, strict=True)))
 
     def __repr__(self) -> str:
@@ -238,18 +246,31 @@ def _producer(graph: Graph, key: Key) -> Key:
     return key
 
 
-def _traced_task(graph: Graph, key: Key, action: Action, traced_at: float) -> GraphNode:
+def _retries(key: Key, annotated: Mapping[Key, Any], default: Any) -> int:
+    """
+    @return: The retries of C{key}, as the distributed scheduler reads
+        them: its own annotation, else C{default} (a number, or a function
+        of the key); 0 for anything but a positive integer.
+    """
+    value = annotated.get(key)
+    if value is None:
+        value = default(key) if callable(default) else default
+    return value if value.__class__ is int and value > 0 else 0
+
+
+def _traced_task(graph: Graph, key: Key, action: Action, traced_at: float,
+                 retries: int) -> GraphNode:
     """
     @return: The task of C{key}, run inside C{action}.
     """
     node = graph[key]
     inputs = tuple(sorted(node.dependencies, key=_sort_key))
     call = TracedCall(action.serialize_task_id().decode("ascii"), traced_at, key_text(key),
-                      [key_text(_producer(graph, d)) for d in inputs], node, inputs)
+                      [key_text(_producer(graph, d)) for d in inputs], node, inputs, retries)
     return Task(key, call, *(TaskRef(k) for k in inputs), _data_producer=node.data_producer)
 
 
-def trace_graph(dsk: Any, action: Action) -> Any:
+def trace_graph(dsk: Any, action: Action, retries: Any = None) -> Any:
     """
     Trace every task of a graph inside C{action}; aliases and data are
     left as they are, and so are coroutine tasks (run by the distributed
@@ -257,6 +278,10 @@ def trace_graph(dsk: Any, action: Action) -> Any:
 
     @param dsk: A graph, or an expression with one, as Dask gives it to a
         scheduler.
+    @param retries: C{None} for a scheduler that does not run a task again
+        after it raised; else the retries of a task without a C{retries}
+        annotation of its own (a number, or a function of the key, as the
+        distributed scheduler takes them).
     @return: The traced graph: a dictionary, or a L{TracedGraph} keeping
         the original's annotations.
     """
@@ -266,8 +291,10 @@ def trace_graph(dsk: Any, action: Action) -> Any:
         dsk = dsk.__dask_graph__()
     graph: Graph = convert_legacy_graph(dsk)
     traced_at = time.time()
+    annotated: Mapping[Key, Any] = annotations.get("retries") or {}
     traced = {
-        key: _traced_task(graph, key, action, traced_at)
+        key: _traced_task(graph, key, action, traced_at,
+                          0 if retries is None else _retries(key, annotated, retries))
         if isinstance(graph[key], Task) and not graph[key].is_coro
         else graph[key]
         for key in _topological(graph)

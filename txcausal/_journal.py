@@ -34,6 +34,11 @@ SEND_BUFFER = 8 * 1024 * 1024
 _SO_SNDBUFFORCE: int = getattr(socket, "SO_SNDBUFFORCE",
                                32 if sys.platform.startswith("linux") else socket.SO_SNDBUF)
 
+#: The longest one wait for room in journald's queue may be, in seconds: a
+#: longer timeout is waited for in several (C{poll} takes at most 2**31 - 1
+#: milliseconds, about 24.8 days).
+_LONGEST_WAIT = 3600.0
+
 #: The errors that mean an entry is too large for a datagram.
 _TOO_LARGE = frozenset([errno.EMSGSIZE, errno.ENOBUFS])
 #: The errors that mean the journald this socket was connected to is gone
@@ -99,10 +104,13 @@ class JournalSocket:
         @param path: journald's socket.
         @param timeout: How long a send may wait for room, in seconds.
         @param socket_factory: Makes the socket, as C{socket.socket} does.
-        @raise ValueError: If C{timeout} is negative.
+        @raise ValueError: If C{timeout} is not a number from 0 to
+            C{threading.TIMEOUT_MAX} (negative, NaN, infinite).
         """
-        if not timeout >= 0:
-            raise ValueError(f"timeout must be zero or more, not {timeout!r}")
+        if not 0 <= timeout <= threading.TIMEOUT_MAX:
+            raise ValueError(
+                f"timeout must be a number of seconds from 0 to threading.TIMEOUT_MAX, "
+                f"not {timeout!r}")
         self.path = path
         self._timeout = timeout
         self._socket_factory = socket_factory
@@ -193,8 +201,10 @@ class JournalSocket:
                 if deadline is None:
                     deadline = time.monotonic() + (0.0 if self._stuck else self._timeout)
                 left = deadline - time.monotonic()
-                if left > 0 and self.wait_writable(sock, left):
-                    continue
+                if left > 0:
+                    wait = min(left, _LONGEST_WAIT)
+                    if self.wait_writable(sock, wait) or wait < left:
+                        continue
                 self._stuck = True
                 raise BlockingIOError(
                     errno.EAGAIN, f"journald's queue stayed full for {self._timeout} s; "

@@ -22,7 +22,18 @@ from ._parse_tree import (
     _place,
     action_duration,
 )
-from ._wire import ACTION_STATUS_FIELD, REMOTE_TASK_LEVELS_FIELD, TASK_LEVEL_FIELD, TASK_UUID_FIELD
+from ._wire import (
+    ACTION_STATUS_FIELD,
+    DASK_COMPUTE_ACTION_TYPE,
+    DASK_TASK_MESSAGE_TYPE,
+    FAILED_STATUS,
+    MESSAGE_TYPE_FIELD,
+    REMOTE_TASK_LEVELS_FIELD,
+    RETRIES_FIELD,
+    SUCCEEDED_STATUS,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+)
 
 #: The default cap on open tasks: see L{Parser}.
 DEFAULT_MAX_OPEN = 100_000
@@ -30,24 +41,42 @@ DEFAULT_MAX_OPEN = 100_000
 
 class _Entry:
     """
-    An open task: its tree, its strays, and its actions that handed
-    positions off to other processes.
+    An open task: its tree, its strays, and the positions its actions
+    handed off to other processes.
+
+    @ivar pending: Each handed position, as its action and its index:
+        those before L{_done} are filled for good.
     """
 
-    __slots__ = ("root", "strays", "handing")
+    __slots__ = ("root", "strays", "pending", "_done")
 
     def __init__(self, root: WrittenAction) -> None:
         self.root = root
         self.strays: List[Message] = []
-        self.handing: List[WrittenAction] = []
+        self.pending: List[Tuple[WrittenAction, int]] = []
+        self._done = 0
+
+    def hand(self, node: WrittenAction) -> None:
+        """
+        Wait for the positions C{node}, just finished, handed off.
+        """
+        self.pending.extend((node, index) for index in sorted(node._handed))
 
     def awaits_other_process(self) -> bool:
         """
-        Whether a position handed off to another process is still empty.
-        A position holding attempts (a Dask task's) is not: when they are
-        all complete, the task is done as far as the input tells.
+        Whether a position handed off to another process is still empty, or
+        holds only attempts (a Dask task's) none of which succeeded while
+        the Dask computation (C{dask:compute}) that handed it off
+        succeeded (the attempt that did must be in another process's
+        messages), or fewer failed attempts than the task's C{retries}
+        allow.  A filled position stays filled
+        (trees only grow), so each is found filled once.
         """
-        return any(i not in node._slots for node in self.handing for i in node._handed)
+        pending, done = self.pending, self._done
+        while done < len(pending) and _filled(*pending[done]):
+            done += 1
+        self._done = done
+        return done < len(pending)
 
     def task(self, part: int = 0) -> Task:
         """
@@ -71,9 +100,14 @@ class Parser:
     positions handed to another process, or a task continued from another
     process (no root action), stays open to be joined by the other
     process's messages, until L{flush}, unless L{eager}.  A handed position
-    holding a complete attempt (a Dask task's) is no gap: an attempt read
-    after its task was returned, as a dead worker's in a file read last,
-    comes out as an incomplete task of its own.
+    holding a complete attempt (a Dask task's) is no gap, unless its
+    attempts all failed while the C{dask:compute} action that handed it off
+    succeeded (the attempt that succeeded is still to be read; a
+    C{dask:persist} action succeeds once its graph is submitted, which
+    tells nothing of its tasks), or they are fewer than the task's
+    C{retries} plus one (its C{dask:task} says): an attempt read after its
+    task was returned, as a dead worker's in a file read last, comes out as
+    an incomplete task of its own.
 
     Memory is bounded: past C{max_open} open tasks, the oldest (by first
     message) is given up and returned incomplete, in constant time.
@@ -120,9 +154,9 @@ class Parser:
         if node is None or not _place(node, message, level[-1]):
             entry.strays.append(message)
         elif node._handed and REMOTE_TASK_LEVELS_FIELD in message:
-            entry.handing.append(node)
+            entry.hand(node)
         if root._open == 0:
-            if self.eager or not entry.handing or not entry.awaits_other_process():
+            if self.eager or not entry.pending or not entry.awaits_other_process():
                 del self._open[uuid]
                 return Task(uuid, root, True, entry.strays, self._parts.pop(uuid, 0))
         elif self.eager and node is not None and node._open == 0:
@@ -181,6 +215,40 @@ class Parser:
             if task is not None:
                 yield task
         yield from self.flush()
+
+
+def _filled(node: WrittenAction, index: int) -> bool:
+    """
+    Whether position C{index} that C{node} handed off holds what the input
+    can tell is all of it: anything but attempts none of which succeeded
+    when C{node} is a Dask computation (C{dask:compute}, not
+    C{dask:persist}, which succeeds once its graph is submitted) that
+    succeeded, or fewer failed attempts than the task's C{retries} allow.
+    """
+    child = node._slots.get(index)
+    if child is None:
+        return False
+    if not isinstance(child, WrittenAction) or not child.attempts:
+        return True
+    attempts = [a for a in child._slots.values() if isinstance(a, WrittenAction)]
+    if any(attempt.status == SUCCEEDED_STATUS for attempt in attempts):
+        return True
+    if node.status == SUCCEEDED_STATUS and node.action_type == DASK_COMPUTE_ACTION_TYPE:
+        return False
+    failed = sum(1 for attempt in attempts if attempt.status == FAILED_STATUS)
+    return failed > max(map(_retries, attempts), default=0)
+
+
+def _retries(attempt: WrittenAction) -> int:
+    """
+    @return: The C{retries} the C{dask:task} message of C{attempt} gives
+        its task: 0 if none (or not a positive integer).
+    """
+    first = attempt._slots.get(2)
+    if first.__class__ is not dict or first.get(MESSAGE_TYPE_FIELD) != DASK_TASK_MESSAGE_TYPE:
+        return 0
+    retries = first.get(RETRIES_FIELD)
+    return retries if retries.__class__ is int and retries > 0 else 0
 
 
 def _put(root: WrittenAction, message: Message) -> bool:

@@ -42,6 +42,14 @@ PARENT_TASK_ID_FIELD = "parent_task_id"
 ATTEMPT_OF_FIELD = "attempt_of"
 #: The action type of an action continuing a task in another process.
 REMOTE_TASK_ACTION_TYPE = "eliot:remote_task"
+#: The action type of a traced Dask computation (C{compute_with_trace}):
+#: it succeeds only once every task of its graph has.
+DASK_COMPUTE_ACTION_TYPE = "dask:compute"
+#: The message type of the first message of a Dask task's attempt.
+DASK_TASK_MESSAGE_TYPE = "dask:task"
+#: In a C{dask:task} message: how many times the distributed scheduler runs
+#: the task again after it raised (absent: none).
+RETRIES_FIELD = "retries"
 
 
 def is_attempt(message: Dict[str, Any], prefix: Sequence[int]) -> bool:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, overload
 
-from dask.base import compute, get_scheduler, persist, unpack_collections
+from dask.base import compute, get_annotations, get_scheduler, persist, unpack_collections
 from distributed import Client
 
 from ._action import Action, start_action
@@ -58,13 +58,19 @@ class _TracingScheduler:
         """
         self._get = get
         self._action = action
+        self._distributed = isinstance(getattr(get, "__self__", None), Client)
         # The distributed client keeps persisted results on the cluster.
-        self._futures = persisting and isinstance(getattr(get, "__self__", None), Client)
+        self._futures = persisting and self._distributed
 
     def __call__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:
         if self._futures:
             kwargs["sync"] = False
-        return self._get(trace_graph(dsk, self._action), keys, **kwargs)
+        retries = None
+        if self._distributed:
+            # As Client.get merges them: its argument over the annotations
+            # in effect; a task's own annotation comes first (trace_graph).
+            retries = kwargs.get("retries") or get_annotations().get("retries") or 0
+        return self._get(trace_graph(dsk, self._action, retries), keys, **kwargs)
 
 
 def _traced(run: Callable[..., Any], action_type: str, args: Tuple[Any, ...],
@@ -87,7 +93,8 @@ def compute_with_trace(*args: Any, **kwargs: Any) -> Tuple[Any, ...]:
     Compute Dask collections as C{dask.compute} does, inside a
     C{dask:compute} action: each task runs inside an C{eliot:remote_task}
     action continuing it, after a C{dask:task} message with its C{key} and
-    C{dependencies}, so what tasks log lands in one tree.
+    C{dependencies} (and on the distributed scheduler its C{retries}, if
+    any), so what tasks log lands in one tree.
 
     @param args: Collections (and other values), as C{dask.compute} takes.
     @param kwargs: C{dask.compute}'s options (C{scheduler}, C{traverse},

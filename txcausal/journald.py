@@ -29,17 +29,23 @@ from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
+    DESTINATION_FAILURE,
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
+    MESSAGES_DROPPED,
     TASK_UUID_FIELD,
     TRACEBACK_MESSAGE_TYPE,
 )
 
 #: syslog priorities: "crit" for tracebacks, "err" for failed actions,
-#: "info" for the rest, as Eliot writes them.
+#: "info" for the rest, as Eliot writes them; and "warning" for the reports
+#: of lost messages, as journald's own "Suppressed N messages".
 _CRITICAL = b"2"
 _ERROR = b"3"
+_WARNING = b"4"
 _INFO = b"6"
+#: The reports of lost messages.
+_LOSS_REPORTS = frozenset([DESTINATION_FAILURE, MESSAGES_DROPPED])
 
 
 def _program_name() -> str:
@@ -63,7 +69,9 @@ class JournaldDestination:
       - C{ELIOT_TASK}: its task UUID;
       - C{ELIOT_TYPE}: its message or action type, when it has one;
       - C{PRIORITY}: 2 ("crit") for a traceback, 3 ("err") for the finish
-        of a failed action, 6 ("info") otherwise;
+        of a failed action, 4 ("warning") for a report of lost messages
+        (C{txcausal:messages_dropped}, C{eliot:destination_failure}), 6
+        ("info") otherwise;
       - C{SYSLOG_IDENTIFIER}: the program's name.
 
     A message too large for a datagram is passed to journald in a sealed
@@ -96,7 +104,8 @@ class JournaldDestination:
         @param path: journald's socket.
         @param encoder: Deprecated: a L{json.JSONEncoder} subclass; pass
             C{json_default} instead.
-        @raise ValueError: If C{timeout} is negative.
+        @raise ValueError: If C{timeout} is not a number from 0 to
+            C{threading.TIMEOUT_MAX} (negative, NaN, infinite).
         @raise TypeError: If C{json_default} or C{encoder} is not what it
             should be, or both are given.
         """
@@ -142,6 +151,8 @@ class JournaldDestination:
             kind = message.get(MESSAGE_TYPE_FIELD)
             if kind == TRACEBACK_MESSAGE_TYPE:
                 priority = _CRITICAL
+            elif kind.__class__ is str and kind in _LOSS_REPORTS:
+                priority = _WARNING
         if kind is not None:
             fields.append((b"ELIOT_TYPE", _text(kind)))
         fields.append((b"PRIORITY", priority))

@@ -17,6 +17,7 @@ from .._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     MESSAGE_TYPE_FIELD,
+    REMOTE_TASK_LEVELS_FIELD,
     TASK_LEVEL_FIELD,
     TIMESTAMP_FIELD,
 )
@@ -43,6 +44,9 @@ from ._text import (
 Message = Dict[str, Any]
 
 DEFAULT_FIELD_LIMIT = 100
+#: The most levels of a C{remote_task_levels} list shown one by one (with
+#: a field limit): past that, their number, the first and the last.
+LEVELS_SHOWN = 10
 
 
 @frozen
@@ -51,7 +55,9 @@ class TreeOptions:
     How to select and draw tasks.
 
     @ivar field_limit: Cut field values after this many characters or at
-        their first newline; 0 shows values whole.
+        their first newline, and show a C{remote_task_levels} list of more
+        than L{LEVELS_SHOWN} levels (one per Dask task) as their number;
+        0 shows values whole.
     @ivar utc: UTC times, else local.
     @ivar select: Which tasks to show.
     @ivar max_open: The cap on open tasks (see L{Parser}).
@@ -256,6 +262,12 @@ class TreeRenderer:
     ) -> None:
         name = f"{line}{self._names.get(key) or self._name(key)}:"
         cls = value.__class__
+        if cls is list and len(value) > LEVELS_SHOWN and self._limit and not depth and (
+                key == REMOTE_TASK_LEVELS_FIELD):
+            first, last = (clean(cut(scalar_text(level), self._limit, self._g.ellipsis))
+                           for level in (value[0], value[-1]))
+            parts.append(f"{name} {len(value)} levels, first {first}, last {last}\n")
+            return
         if (cls is dict or cls is list) and value and depth < NESTING_LIMIT:
             parts.append(name + "\n")
             if cls is dict:

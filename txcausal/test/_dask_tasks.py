@@ -39,6 +39,18 @@ def fail() -> None:
     raise ZeroDivisionError("nothing to divide")
 
 
+def fail_once(x: int, mark: str) -> int:
+    """
+    Log; then, the first time any process runs it (while C{mark} does not
+    exist), raise.
+    """
+    log_message("test:flaky", x=x)
+    if not os.path.exists(mark):
+        open(mark, "w").close()
+        raise RuntimeError("first time fails")
+    return x * 2
+
+
 def log_to_directory(directory: str) -> None:
     """
     Log this process's messages to a file of its own in C{directory}.

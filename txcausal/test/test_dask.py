@@ -32,7 +32,7 @@ from txcausal.parse import Task, parse_messages, read_messages
 
 from ._dask_tasks import Scale, add, fail, log_to_directory, multiply
 from ._helpers import IsolatedOutputMixin, run_python
-from ._reading import only
+from ._reading import cli, lines, only
 
 Message = Dict[str, Any]
 
@@ -259,6 +259,32 @@ class LocalSchedulerTests(IsolatedOutputMixin, SynchronousTestCase):
                     for m in self.messages if m.get("action_status") == "failed"]
         self.assertEqual(finishes, [("eliot:remote_task", "failed", "nothing to divide"),
                                     ("dask:compute", "failed", "nothing to divide")])
+
+    def test_storyOfOneKey(self) -> None:
+        """
+        C{txcausal story KEY} of one task of a large computation shows the
+        computation's C{remote_task_levels} (one level per task) as their
+        number, as C{tree} does; C{--field-limit 0} shows them whole.
+        """
+        bag = db.from_sequence(range(100), npartitions=100).map(lambda v: v + 1)
+        self.assertEqual(compute_with_trace(bag.sum(), scheduler="sync"), (5050,))
+        data = lines(*self.messages)
+        [finish] = [m for m in self.messages if "remote_task_levels" in m]
+        handed = finish["remote_task_levels"]
+        self.assertGreater(len(handed), 100)
+        key = of_type(self.messages, "dask:task")[17]["key"]
+        status, story, err = cli(["story", key], data)
+        self.assertEqual((status, err), (0, ""))
+        summary = f"remote_task_levels: {len(handed)} levels, first {handed[0]}, last {handed[-1]}"
+        self.assertIn(summary, story)
+        self.assertLess(len(story.splitlines()), 40)
+        self.assertNotIn(f": {handed[1]}\n", story)
+        status, tree, err = cli(["tree", "-u", finish["task_uuid"]], data)
+        self.assertEqual((status, err, tree.count(summary)), (0, "", 1))
+        status, whole, err = cli(["story", "--field-limit", "0", key], data)
+        self.assertNotIn(summary, whole)
+        self.assertEqual([f"── {i}: {level}\n" in whole for i, level in enumerate(handed)],
+                         [True] * len(handed))
 
     def test_persist(self) -> None:
         """

@@ -41,11 +41,15 @@ def _work(x: int) -> int:
     log_message("test:working", x=x)
     if this.dying:
         raise _Died()
+    if this.raising:
+        raise RuntimeError("first time fails")
     return x * 2
 
 
 #: Whether the next call of L{_work} dies.
 dying = False
+#: Whether the next call of L{_work} raises.
+raising = False
 
 
 class _Clock:
@@ -118,13 +122,15 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
     def setUp(self) -> None:
         self.messages = self.collect()
         self.patch(this, "dying", False)
+        self.patch(this, "raising", False)
 
-    def traced(self, times: List[float]) -> TracedCall:
+    def traced(self, times: List[float], action_type: str = "dask:compute") -> TracedCall:
         """
-        Trace a one-task graph inside a C{dask:compute} action, with the
-        attempts' clock reading C{times} (offsets from the time of tracing).
+        Trace a one-task graph inside a C{dask:compute} action (or
+        C{action_type}), with the attempts' clock reading C{times} (offsets
+        from the time of tracing).
         """
-        with start_action(action_type="dask:compute") as action:
+        with start_action(action_type=action_type) as action:
             graph = trace_graph({"x": DaskTask("x", _work, 21)}, action)
         call: TracedCall = graph["x"].func
         clock = AttemptClock(_Clock([call.traced_at + t for t in times]))
@@ -150,6 +156,19 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
 
     def attempts(self, task: Task) -> List[WrittenAction]:
         return [c for c in task.root.children if isinstance(c, WrittenAction)]
+
+    def returnedAtLast(self) -> Task:
+        """
+        Add the messages to a L{Parser}: the task must be returned by the
+        call that adds the last of them, none before, and none left open.
+        """
+        parser = Parser()
+        returned = [parser.add(message) for message in self.messages]
+        self.assertEqual(([task is None for task in returned], parser.open_count()),
+                         ([True] * (len(self.messages) - 1) + [False], 0))
+        task = returned[-1]
+        assert task is not None
+        return task
 
     def test_ordinary(self) -> None:
         """
@@ -201,14 +220,8 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
         the call that adds its last message, not held to the end of input.
         """
         self.attempt(self.traced([0.0045]), dies=False)
-        parser = Parser()
-        returned = [parser.add(message) for message in self.messages]
-        self.assertEqual([task is None for task in returned],
-                         [True] * (len(self.messages) - 1) + [False])
-        task = returned[-1]
-        assert task is not None
-        self.assertEqual((task.complete, len(self.attempts(task)), parser.open_count()),
-                         (True, 1, 0))
+        task = self.returnedAtLast()
+        self.assertEqual((task.complete, len(self.attempts(task))), (True, 1))
 
     def test_deadAttemptReadLast(self) -> None:
         """
@@ -230,6 +243,111 @@ class AttemptTreeTests(IsolatedOutputMixin, SynchronousTestCase):
                          [((2, 351), "succeeded", True)])
         self.assertEqual((piece.complete, piece.strays, list(piece.messages())),
                          (False, [], attempts[:dead - 2]))
+
+    def raised(self, call: TracedCall) -> None:
+        """
+        Run an attempt that raises, as a task with C{retries} may.
+        """
+        self.patch(this, "raising", True)
+        self.assertRaises(RuntimeError, call)
+        self.patch(this, "raising", False)
+
+    def test_failedAttemptReadFirst(self) -> None:
+        """
+        A computation that succeeded, whose task raised once and was run
+        again: its failed attempt read first (a worker's file before the
+        other's) does not complete it; the attempt that succeeded does,
+        and the computation is returned whole by its last message.
+        """
+        call = self.traced([0.0025, 0.3505])
+        self.raised(call)
+        self.attempt(call, dies=False)
+        task = self.returnedAtLast()
+        self.assertEqual([(a.task_level, a.status) for a in self.attempts(task)],
+                         [((2, 3), "failed"), ((2, 351), "succeeded")])
+        self.assertEqual((task.complete, task.strays), (True, []))
+
+    def test_successfulAttemptNeverRead(self) -> None:
+        """
+        When the attempt that succeeded is never read (its worker's file not
+        given), the computation waits for it to the end of the input, and
+        is returned then with what was read, as complete as a computation
+        whose task's position is empty; following a log (C{eager}), it is
+        returned by its last message.
+        """
+        self.raised(self.traced([0.0025]))
+        finish = self.messages.pop(1)
+        self.assertEqual(finish["action_status"], "succeeded")
+        self.messages.append(finish)
+        for eager in (False, True):
+            parser = Parser(eager=eager)
+            returned = [parser.add(message) for message in self.messages]
+            self.assertEqual(returned[-1] is None, not eager)
+            [task] = parser.flush() if not eager else [returned[-1]]
+            assert task is not None
+            self.assertEqual(([(a.task_level, a.status) for a in self.attempts(task)],
+                              task.complete), ([((2, 3), "failed")], True))
+
+    def test_persistedTaskFailed(self) -> None:
+        """
+        A persisted task that raised: C{dask:persist} succeeded when the
+        graph was submitted, before any task ran, so its success says
+        nothing of the tasks'.  The only attempt, failed, is all there is:
+        the computation is returned by that attempt's last message.
+        """
+        self.raised(self.traced([0.0025], action_type="dask:persist"))
+        task = self.returnedAtLast()
+        self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
+                         ("succeeded", ["failed"]))
+
+    def failed(self, retries: int, attempts: int) -> None:
+        """
+        Log a failed computation whose one task, traced with C{retries},
+        raised at each of C{attempts} attempts; sort the messages as the
+        client's file read before the workers' would.
+        """
+        with self.assertRaises(RuntimeError):
+            with start_action(action_type="dask:compute") as action:
+                graph = trace_graph({"x": DaskTask("x", _work, 21)}, action, retries=retries)
+                call = graph["x"].func
+                self.patch(_dask_graph, "ATTEMPTS", AttemptClock(
+                    _Clock([call.traced_at + 0.001 * n for n in range(attempts)])))
+                for _ in range(attempts):
+                    self.raised(call)
+                raise RuntimeError("the computation fails too")
+        self.messages.sort(key=lambda message: len(message["task_level"]))
+
+    def test_retriesLogged(self) -> None:
+        """
+        Each attempt's C{dask:task} message says how many times the task may
+        be run again after it raised (C{retries}), when it may be.
+        """
+        self.failed(retries=2, attempts=1)
+        self.failed(retries=0, attempts=1)
+        self.assertEqual([m.get("retries") for m in self.messages
+                          if m.get("message_type") == "dask:task"], [2, None])
+
+    def test_retriedComputationFailed(self) -> None:
+        """
+        A computation that failed, whose task raised at every attempt it
+        had (C{retries=1}: two): the first attempt does not complete it, it
+        is returned whole by the last message of the second.
+        """
+        self.failed(retries=1, attempts=2)
+        task = self.returnedAtLast()
+        self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
+                         ("failed", ["failed", "failed"]))
+
+    def test_failedComputation(self) -> None:
+        """
+        A computation that failed, whose task, without C{retries}, raised at
+        its only attempt, is returned by that attempt's last message, read
+        after the computation's: no other attempt needs to be waited for.
+        """
+        self.failed(retries=0, attempts=1)
+        task = self.returnedAtLast()
+        self.assertEqual((task.root.status, [a.status for a in self.attempts(task)]),
+                         ("failed", ["failed"]))
 
     def onWorker(self, run_id: int, key: Any = "x") -> None:
         """

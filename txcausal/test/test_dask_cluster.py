@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import atexit
 import glob
+import itertools
 import logging
 import os
+import re
 import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -35,7 +37,7 @@ from txcausal.dask import (
 )
 from txcausal.parse import read_messages
 
-from ._dask_tasks import add, fail, log_to_directory, multiply
+from ._dask_tasks import add, fail, fail_once, log_to_directory, multiply
 from ._helpers import IsolatedOutputMixin, examples_dir, run_python
 from ._reading import cli
 from .test_dask import assert_traced, manual_bag, of_type, one_tree, twisted_method_pickling
@@ -217,6 +219,29 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
         one_tree(messages)
         self.assertEqual(len(assert_traced(self, messages, "dask:persist")), 2)
 
+    def test_keyAlreadyHeld(self) -> None:
+        """
+        A computation of a key the cluster already holds (persisted here)
+        does not run it again: its tree holds no task, only the position
+        handed off, and what ran is in the first computation's tree; the
+        scheduler's C{update-graph} event says no task was new.
+        """
+        value = delayed(multiply)(3, dask_key_name="shared-key")
+        (persisted,) = persist_with_trace(value)
+        wait(persisted)
+        self.assertEqual(compute_with_trace(value), (21,))
+        first = self.computation("dask:persist")
+        self.assertEqual([m["key"] for m in of_type(first, "dask:task")], ["shared-key"])
+        second = self.computation()
+        self.assertEqual(of_type(second, "eliot:remote_task"), [])
+        tree = cli(["tree", "-u", second[0]["task_uuid"], *_CLUSTER.files()])[1]
+        self.assertIn("↳ /2 continued in another process", tree)
+        self.assertNotIn("incomplete", tree)
+        events = [m["dask_event"] for m in of_type(self.logged()[_CLUSTER.main_log], "scheduler")
+                  if m["dask_event"].get("action") == "update-graph"]
+        self.assertEqual(events[-1]["metrics"]["new_tasks"], 0)
+        self.assertEqual(events[-1]["metrics"]["tasks"], 1)
+
     def test_annotationsKept(self) -> None:
         """
         Annotations of the graph, here the worker the tasks must run on,
@@ -273,6 +298,60 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
         erred = [m for m in of_type(self.logged()[_CLUSTER.main_log], "dask:transition")
                  if m["key"] == value.key and m["finish"] == "erred"]
         self.assertIn("nothing to divide", erred[0]["exception_text"])
+
+    def test_retried(self) -> None:
+        """
+        A task that raised and was run again (C{annotate(retries=...)})
+        holds both attempts, the failed one and the one that succeeded, in
+        the computation's one tree when the failed attempt's file is read
+        before the other's (as when the same worker ran both): the
+        computation waits for the attempt that succeeded.  Read after it,
+        the failed attempt comes out after the whole computation, as any
+        attempt read after its task was shown does.
+        """
+        with annotate(retries=2):
+            value = delayed(fail_once)(5, os.path.join(_CLUSTER.directory, "flaky"))
+        self.assertEqual(compute_with_trace(value), (10,))
+        uuid = self.computation()[0]["task_uuid"]
+        where = {m["action_status"]: path for path, found in self.logged().items()
+                 for m in of_type([m for m in found if m["task_uuid"] == uuid],
+                                  "eliot:remote_task") if m["action_status"] != "started"}
+        self.assertEqual(sorted(where), ["failed", "succeeded"])
+        for files in itertools.permutations(_CLUSTER.files()):
+            status, tree, err = cli(["tree", "-u", uuid, *files])
+            self.assertEqual((status, err), (0, ""))
+            heads = [line for line in tree.splitlines() if line.startswith(uuid)]
+            whole = tree.split("\n\n")[0]
+            self.assertRegex(whole, r"eliot:remote_task/2/\d+/\d+ ⇒ succeeded")
+            late = files.index(where["failed"]) > files.index(where["succeeded"])
+            if late and files.index(where["failed"]) > files.index(_CLUSTER.main_log):
+                self.assertEqual(heads[0], uuid, files)
+                self.assertEqual(len(heads), 2, files)
+            else:
+                self.assertEqual(heads, [uuid], files)
+                self.assertRegex(whole, r"eliot:remote_task/2/\d+/\d+ ⇒ failed")
+
+    def test_retriedAllFailed(self) -> None:
+        """
+        A task that raised at every attempt it had (C{retries=1}, as an
+        annotation or as C{dask.compute}'s argument): each attempt's
+        C{dask:task} gives its C{retries}, and the failed computation waits
+        for as many failed attempts: one tree, whatever the order of the
+        files.
+        """
+        with annotate(retries=1):
+            annotated = delayed(fail)()
+        for value, kwargs in [(annotated, {}), (delayed(fail)(), {"retries": 1})]:
+            self.assertRaises(ZeroDivisionError, compute_with_trace, value, **kwargs)
+            messages = self.computation()
+            self.assertEqual([m.get("retries") for m in of_type(messages, "dask:task")], [1, 1])
+            uuid = messages[0]["task_uuid"]
+            for files in itertools.permutations(_CLUSTER.files()):
+                status, tree, err = cli(["tree", "-u", uuid, *files])
+                self.assertEqual((status, err), (0, ""))
+                heads = [line for line in tree.splitlines() if line.startswith(uuid)]
+                failed = re.findall(r"eliot:remote_task/2/\d+/\d+ ⇒ failed", tree)
+                self.assertEqual((heads, len(failed)), ([uuid], 2), files)
 
     def test_events(self) -> None:
         """

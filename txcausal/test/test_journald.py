@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from array import array
 from typing import Any, Dict, List, Tuple
 
@@ -23,12 +24,15 @@ from zope.interface.verify import verifyObject
 
 from txcausal import (
     IDestination,
+    _output,
     log_message,
     start_action,
     start_task,
     write_traceback,
 )
+from txcausal._errors import report_unbridged
 from txcausal._journal import (
+    _LONGEST_WAIT,
     _SEALS,
     _SO_SNDBUFFORCE,
     SEND_BUFFER,
@@ -181,6 +185,28 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual([(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries],
                          [(b"app:divide", b"6"), (b"app:divide", b"3"),
                           (b"eliot:traceback", b"2")])
+
+    def test_lossReports(self) -> None:
+        """
+        The reports of lost messages, C{eliot:destination_failure} and
+        C{txcausal:messages_dropped}, have priority 4 ("warning"); a type
+        that is not a string is no report.
+        """
+        def failing(message: Dict[str, Any]) -> None:
+            raise OSError("disk full")
+
+        destinations = self.isolate()
+        destinations.add(failing, self.destination)
+        log_message(message_type="app:note")
+        report_unbridged("a record", ValueError("bad"), record="r")
+        entries = self.journal.entries()
+        self.assertEqual(
+            [(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries],
+            [(b"app:note", b"6"), (b"eliot:destination_failure", b"4"),
+             (b"txcausal:messages_dropped", b"4"), (b"eliot:destination_failure", b"4")])
+        self.destination({"task_uuid": "t", "task_level": [1], "message_type": ["a", "list"]})
+        [entry] = self.journal.entries()
+        self.assertEqual((entry["ELIOT_TYPE"], entry["PRIORITY"]), (b"['a', 'list']", b"6"))
 
     def test_newlinesInFields(self) -> None:
         """
@@ -427,11 +453,59 @@ class FailureTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertRaises(BlockingIOError, sender.send, b"MESSAGE=full again\n")
         self.assertEqual(len(waits), 2)
 
+    def test_longTimeout(self) -> None:
+        """
+        A timeout longer than one C{poll} can wait (about 24.8 days) is
+        waited for in several: a send finds room once the queue is read.
+        """
+        journal = FakeJournald(self)
+        sender = JournalSocket(journal.path, timeout=30 * 24 * 3600.0)
+        self.addCleanup(sender.close)
+        sent = 0
+        while JournalSocket.wait_writable(sender._socket or sender._connect(None), 0):
+            sender.send(b"MESSAGE=%d\n" % sent)
+            sent += 1
+            self.assertLess(sent, 100_000)
+        reader = threading.Timer(0.2, journal.receive)
+        reader.start()
+        self.addCleanup(reader.join)
+        sender.send(b"MESSAGE=waited\n")
+        self.assertEqual(journal.entries()[-1], {"MESSAGE": b"waited"})
+
+    def test_longWaitsCapped(self) -> None:
+        """
+        Each wait for room is at most L{_LONGEST_WAIT}; one that ends
+        without room while the timeout is not up is followed by another.
+        """
+        journal = FakeJournald(self)
+        sender = JournalSocket(journal.path, timeout=threading.TIMEOUT_MAX)
+        self.addCleanup(sender.close)
+        waits: List[float] = []
+
+        def wait(sock: socket.socket, timeout: float) -> bool:
+            waits.append(timeout)
+            if len(waits) == 3:
+                journal.receive()
+            return False
+
+        sender.wait_writable = wait  # type: ignore[method-assign]
+        sent = 0
+        while not waits:
+            sender.send(b"MESSAGE=%d\n" % sent)
+            sent += 1
+            self.assertLess(sent, 100_000)
+        self.assertEqual(waits, [_LONGEST_WAIT] * 3)
+        self.assertLess(_LONGEST_WAIT * 1000, 2**31 - 1)
+
     def test_badTimeout(self) -> None:
         """
-        A negative timeout is refused.
+        A timeout that is negative, not a number, infinite or longer than
+        C{threading.TIMEOUT_MAX} is refused, saying what is allowed.
         """
-        self.assertRaises(ValueError, JournaldDestination, timeout=-1)
+        for timeout in (-1, float("nan"), float("inf"), threading.TIMEOUT_MAX * 2):
+            e = self.assertRaises(ValueError, JournaldDestination, timeout=timeout)
+            self.assertIn(f"from 0 to threading.TIMEOUT_MAX, not {timeout!r}", str(e))
+        JournaldDestination(timeout=threading.TIMEOUT_MAX)
 
 
 class ThreadedWriterTests(WriterHarness, SynchronousTestCase):
@@ -503,6 +577,30 @@ class RealJournaldTests(IsolatedOutputMixin, SynchronousTestCase):
              ("e2e:big", "6"), ("e2e:huge", "6"), ("e2e:divide", "6"), ("e2e:divide", "3"),
              ("eliot:traceback", "2"), ("e2e:main", "6")])
         self.assertEqual({e["SYSLOG_IDENTIFIER"] for e in entries}, {_program_name()})
+
+    def test_lossReports(self) -> None:
+        """
+        C{journalctl --priority warning} shows the reports of lost messages:
+        the messages no destination took, counted when the first was added.
+        """
+        messages: List[Dict[str, Any]] = []
+        destinations = _output.Destinations(buffer_size=1)
+        self.patch(_output, "_DESTINATIONS", destinations)
+        self.patch(_output, "_DEFAULT_LOGGER", _output.Logger(destinations))
+        for n in range(3):
+            log_message(message_type="e2e:early", n=n)
+        destination = JournaldDestination()
+        self.addCleanup(destination.close)
+        destinations.add(messages.append, destination)
+        [report] = [m for m in messages if m["message_type"] == "txcausal:messages_dropped"]
+        self.assertEqual(report["count"], 2)
+        uuid = report["task_uuid"]
+        [entry] = _journald.entries(uuid)
+        self.assertEqual((entry["ELIOT_TYPE"], entry["PRIORITY"]),
+                         ("txcausal:messages_dropped", "4"))
+        warned = _journald.journalctl("--all", "-o", "cat", "--priority", "warning",
+                                      f"ELIOT_TASK={uuid}")
+        self.assertEqual(orjson.loads(warned), report)
 
     def test_tree(self) -> None:
         """
