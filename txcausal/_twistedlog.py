@@ -235,10 +235,12 @@ class TwistedDestination:
         """
         if _MARKS.holds(message):
             return
-        text, *reports = self._encode(message).decode("utf-8").splitlines()
-        self._emit(message, text)
+        # Split as bytes: C{str.splitlines} also splits at U+2028, U+2029
+        # and U+0085, which JSON leaves raw inside strings.
+        line, *reports = self._encode(message).splitlines()
+        self._emit(message, line.decode("utf-8"))
         for report in reports:
-            self._emit(orjson.loads(report), report)
+            self._emit(orjson.loads(report), report.decode("utf-8"))
 
     def _emit(self, message: Dict[str, Any], text: str) -> None:
         """

@@ -96,6 +96,25 @@ class TwistedDestinationTests(SynchronousTestCase):
         self.assertNotIn("\n", text)
         self.assertEqual(orjson.loads(text), message)
 
+    def test_unicodeLineSeparatorsKeepTheLineWhole(self) -> None:
+        """
+        U+2028, U+2029 and U+0085, which JSON leaves raw in strings but
+        C{str.splitlines} splits at, do not cut the message: each is one
+        event holding its whole JSON, and nothing is reported.
+        """
+        registry = Destinations()
+        others: List[Dict[str, Any]] = []
+        registry.add(self.destination, others.append)
+        previous = swap_logger(Logger(registry))
+        self.addCleanup(swap_logger, previous)
+        for separator in ("\u2028", "\u2029", "\x85"):
+            log_message(message_type="app:comment", text=f"first{separator}second")
+        self.assertEqual([orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events],
+                         [e["eliot"] for e in self.events])
+        self.assertEqual([e["eliot"]["text"] for e in self.events],
+                         ["first\u2028second", "first\u2029second", "first\x85second"])
+        self.assertEqual([m["message_type"] for m in others], ["app:comment"] * 3)
+
     def test_userTextIsNeverAFormat(self) -> None:
         """
         The event's C{log_format} is fixed: braces and percent signs in the
