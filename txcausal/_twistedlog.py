@@ -160,22 +160,42 @@ class _Marks:
 _MARKS = _Marks()
 
 
+#: The latest event time taken for a message's timestamp (in seconds from
+#: 1970): the year 2554, as far as txcausal's exports place a message.
+LATEST_EVENT_TIME = 2**64 / 1e9
+
+
+def _event_time(event: LogEvent) -> Optional[float]:
+    """
+    @return: The event's C{log_time} if it is a usable time (a finite
+        number of seconds from 1970 to L{LATEST_EVENT_TIME}), else C{None}.
+    """
+    when = event.get("log_time")
+    if (when.__class__ is float or when.__class__ is int) and 0 <= when < LATEST_EVENT_TIME:
+        return float(when)
+    return None
+
+
 @implementer(ILogger)
 class _MarkingLogger:
     """
     The logger L{CausalLogObserver} writes with: it marks each message (see
-    L{_Marks}), then hands it to the logger that would have been used.
+    L{_Marks}), stamps it with the time of its event if that is usable,
+    then hands it to the logger that would have been used.
     """
 
-    __slots__ = ("_logger",)
+    __slots__ = ("_logger", "_time")
 
-    def __init__(self, logger: ILogger) -> None:
+    def __init__(self, logger: ILogger, time: Optional[float] = None) -> None:
         self._logger = logger
+        self._time = time
 
     def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
         """
-        Mark C{dictionary}, then write it.
+        Mark and stamp C{dictionary}, then write it.
         """
+        if self._time is not None:
+            dictionary[TIMESTAMP_FIELD] = self._time
         _MARKS.add(dictionary)
         self._logger.write(dictionary, serializer)
 
@@ -352,11 +372,14 @@ class CausalLogObserver:
     def _write(self, event: LogEvent) -> None:
         action = _get_action()
         if self._logger is not None:
-            logger = _MarkingLogger(self._logger)
+            inner = self._logger
         elif action is not None:
-            logger = _MarkingLogger(action._logger)
+            inner = action._logger
         else:
-            logger = _MarkingLogger(_output._DEFAULT_LOGGER)
+            inner = _output._DEFAULT_LOGGER
+        # Stamped with the event's time: events logged before logging
+        # began are replayed later (see globalLogBeginner).
+        logger = _MarkingLogger(inner, _event_time(event))
         failure = _failure_of(event)
         level = event.get("log_level")
         fields: Dict[str, Any] = {

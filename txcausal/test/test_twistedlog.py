@@ -5,6 +5,7 @@ Tests for L{txcausal._twistedlog}: the twisted.logger bridge, both ways.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Dict, List
 
 import orjson
@@ -274,6 +275,39 @@ class CausalLogObserverTests(CapturingMixin, SynchronousTestCase):
         """
         TwistedDestination(self.observer)({"message_type": "app:x"})
         self.assertEqual(self.logger.messages, [])
+
+    def test_timestampIsTheEventTime(self) -> None:
+        """
+        The message's timestamp is the event's C{log_time}, when the event
+        was logged, not when the observer saw it (events logged before
+        logging began are replayed later): for a message and a traceback.
+        """
+        self.observer({"log_format": "early", "log_level": LogLevel.info, "log_time": 1000.25})
+        self.observer({"log_format": "at once", "log_level": LogLevel.info, "log_time": 7})
+        self.observer({"log_format": "failed", "log_level": LogLevel.error,
+                       "log_failure": Failure(_Boom("no")), "log_time": 2000.5})
+        self.flushLoggedErrors(_Boom)
+        self.assertEqual([(m["message"], m["timestamp"]) for m in self.logger.messages],
+                         [("early", 1000.25), ("at once", 7.0), ("failed", 2000.5)])
+
+    def test_unusableEventTimeIsNow(self) -> None:
+        """
+        An event whose C{log_time} is missing or not a usable time (not a
+        number, not finite, before 1970 or past the year 2554) is stamped
+        with the time the observer sees it.
+        """
+        times: List[object] = [None, "12", True, float("nan"), float("inf"), -1.0, 1e12, [5]]
+        before = time.time()
+        for when in times:
+            event = {"log_format": "x", "log_level": LogLevel.info, "log_time": when}
+            if when is None:
+                del event["log_time"]
+            self.observer(event)
+        after = time.time()
+        stamps = [m["timestamp"] for m in self.logger.messages]
+        self.assertEqual(len(stamps), len(times))
+        for stamp in stamps:
+            self.assertTrue(before <= stamp <= after, (before, stamp, after))
 
     def test_neverRaises(self) -> None:
         """
