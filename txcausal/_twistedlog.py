@@ -43,6 +43,7 @@ from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._message import _stamp_and_write
 from ._wire import (
     ACTION_STATUS_FIELD,
+    BRIDGED_EVENT_KEY,
     DESTINATION_FAILURE,
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
@@ -54,10 +55,6 @@ from ._wire import (
     TRACEBACK_MESSAGE_TYPE,
     UNENCODABLE_VALUES,
 )
-
-#: The key of events emitted by L{TwistedDestination}; its value is the
-#: message as JSON text.  L{CausalLogObserver} skips events that have it.
-BRIDGED_EVENT_KEY = "txcausal_json"
 
 #: The key of those events holding the message dictionary, where Eliot's
 #: C{TwistedDestination} puts it.
