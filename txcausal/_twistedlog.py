@@ -136,11 +136,11 @@ class _MarkingLogger:
         """
         if self._time is not None:
             dictionary[TIMESTAMP_FIELD] = self._time
-        previous = begin(dictionary)
+        begun = begin(dictionary)
         try:
             self._logger.write(dictionary, serializer)
         finally:
-            end(previous)
+            end(begun)
 
 
 @implementer(IDestination)
