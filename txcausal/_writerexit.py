@@ -391,8 +391,7 @@ class WriterExit(WriterCore):
                 return
         _last_resort(dropped_message(
             1, GAVE_UP, destination=name,
-            message=data[:1000].lstrip(TAG).decode("utf-8", "replace").rstrip("\n")),
-            self._standardError)
+            message=data[:1000].decode("utf-8", "replace").rstrip("\n")), self._standardError)
 
     def _countGuarded(self) -> None:
         """
