@@ -1,16 +1,16 @@
 # -*- test-case-name: txcausal.test.test_twistedlog -*-
 """
-Which message the bridge from twisted.logger
-(L{txcausal.twisted.CausalLogObserver}) is writing, so that the destination
-towards twisted.logger (L{txcausal.twisted.TwistedDestination}) does not
-send it back: Twisted's observers saw the original event.
+Which message the bridge from twisted.logger (L{txcausal.twisted.CausalLogObserver})
+is writing, so that the destination towards twisted.logger
+(L{txcausal.twisted.TwistedDestination}) does not send it back: Twisted's
+observers saw the original event.
 
 While the bridge writes a message, L{WRITING} holds its position (task UUID
 and level, which tell it from any other message, on a copy too) on the
-thread writing it (see L{begin}).  A C{ThreadedWriter} that gives its
-destination a copy later, on its own thread, queues the snapshot of that
-message with L{TAG} in front (see L{tagged}), and holds the position again
-while it gives the copy to its destination (see L{delivering}).  So the mark lasts exactly as long
+thread writing it (see L{begin}).  A C{ThreadedWriter} that gives its destination a copy
+later, on its own thread, queues the snapshot of that message with L{TAG} in
+front (see L{tagged}), and holds the position again while it gives the copy
+to its destination (see L{delivering}).  So the mark lasts exactly as long
 as the message is on its way, however many messages wait: nothing is
 remembered past that, and nothing is forgotten before.  The reports logged
 meanwhile (of a destination that failed on the message, say), and the
@@ -59,12 +59,7 @@ def position_of(message: Dict[str, Any]) -> Position:
     return message.get(TASK_UUID_FIELD), tuple(level) if isinstance(level, list) else level
 
 
-#: What L{begin} gives L{end}: the position marked before, and whether the
-#: thread was added to L{ACTIVE}.
-Begun = Tuple[Optional[Position], bool]
-
-
-def begin(message: Dict[str, Any]) -> Begun:
+def begin(message: Dict[str, Any]) -> Optional[Position]:
     """
     On the thread that logs, as the bridge starts writing C{message}: mark
     it as the message being bridged, until L{end}.
@@ -73,20 +68,17 @@ def begin(message: Dict[str, Any]) -> Begun:
     """
     previous = WRITING.position
     WRITING.position = position_of(message)
-    ident = _get_ident()
-    added = ident not in ACTIVE
-    if added:
-        ACTIVE.add(ident)
-    return previous, added
+    ACTIVE.add(_get_ident())
+    return previous
 
 
-def end(begun: Begun) -> None:
+def end(previous: Optional[Position]) -> None:
     """
-    Once the bridge wrote the message L{begin} marked: mark again what was
-    marked before (a copy a writer is delivering on this thread, if any).
+    Once the bridge wrote the message L{begin} marked: mark C{previous}
+    again, what L{begin} returned.
     """
-    WRITING.position, added = begun
-    if added:
+    WRITING.position = previous
+    if previous is None:
         ACTIVE.discard(_get_ident())
 
 

@@ -136,11 +136,11 @@ class _MarkingLogger:
         """
         if self._time is not None:
             dictionary[TIMESTAMP_FIELD] = self._time
-        begun = begin(dictionary)
+        previous = begin(dictionary)
         try:
             self._logger.write(dictionary, serializer)
         finally:
-            end(begun)
+            end(previous)
 
 
 @implementer(IDestination)

@@ -24,14 +24,12 @@ from zope.interface.verify import verifyObject
 from txcausal import (
     IDestination,
     ILogger,
-    MemoryLogger,
     _output,
     log_message,
     register_exception_extractor,
     start_action,
     write_traceback,
 )
-from txcausal._bridged import ACTIVE, WRITING, delivering
 from txcausal._output import Destinations, Logger, swap_logger
 from txcausal._twistedlog import (
     BRIDGED_EVENT_FORMAT,
@@ -527,23 +525,6 @@ class MarkingLoggerTests(SynchronousTestCase):
     """
     L{_MarkingLogger}, the logger L{CausalLogObserver} writes with.
     """
-
-    def test_nothingLeftMarked(self) -> None:
-        """
-        Once written, a message leaves nothing marked: neither written
-        alone, nor while a writer's thread delivers a marked copy (its
-        destination printed to a standard output redirected to Twisted,
-        whose event is bridged on that thread).
-        """
-        logger = MemoryLogger()
-        observer = CausalLogObserver(logger)
-        observer({"log_format": "alone", "log_level": LogLevel.info})
-        self.assertEqual((WRITING.position, ACTIVE), (None, set()))
-        with delivering(("u", (1,))):
-            observer({"log_format": "printed", "log_level": LogLevel.info})
-            self.assertEqual(WRITING.position, ("u", (1,)))
-        self.assertEqual((WRITING.position, ACTIVE), (None, set()))
-        self.assertEqual([m["message"] for m in logger.messages], ["alone", "printed"])
 
     def test_markingLoggerInterface(self) -> None:
         """
