@@ -15,7 +15,6 @@ import threading
 import time
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
-from ._bridged import TAG
 from ._feedback import FEEDBACK, failure_feedback
 from ._json import DEFAULT_ENCODER, safe_repr, safe_str
 from ._queue import Lines
@@ -330,7 +329,7 @@ def failureReport(sink: object, error: BaseException, data: Lines,
     if isinstance(error, ShortWrite):
         shown = error.first
     else:
-        shown = data[:1000].split(b"\n", 1)[0].lstrip(TAG)
+        shown = data[:1000].split(b"\n", 1)[0]
     return standalone_message(
         DESTINATION_FAILURE,
         destination=safe_repr(sink, 200),

@@ -9,19 +9,19 @@ The bridge between txcausal and L{twisted.logger}, in both directions.
 
 Both can be on at once without looping: events made by L{TwistedDestination}
 carry a L{BRIDGED_EVENT_KEY} key that L{CausalLogObserver} skips, and
-the messages L{CausalLogObserver} writes are not sent back to Twisted by
-L{TwistedDestination}, on the thread writing them or given a copy by a
-C{ThreadedWriter} (see L{txcausal._bridged}): Twisted's observers already
-saw the original event.  The reports logged meanwhile (of a destination
-that failed on such a message, say), and the application's own messages
-that look alike, are sent.
+the messages L{CausalLogObserver} wrote (remembered by task position, see
+L{_Marks}) are not sent back to Twisted by L{TwistedDestination}, from
+whatever thread it is called (Twisted's observers already saw the original
+event); the reports logged meanwhile (of a destination that failed on such
+a message, say), and the application's own messages that look alike, are.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Callable, Dict, Optional, cast
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Optional, Set, Tuple, cast
 
 import orjson
 from twisted.logger import (
@@ -35,8 +35,6 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from . import _output
-from ._bridged import WRITING as _WRITING
-from ._bridged import begin, end, is_bridged
 from ._context import _get_action
 from ._errors import report_unbridged, write_traceback_message
 from ._interfaces import IDestination, ILogger
@@ -51,6 +49,8 @@ from ._wire import (
     MESSAGE_TYPE_FIELD,
     MESSAGES_DROPPED,
     SERIALIZATION_FAILURE,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
     TRACEBACK_MESSAGE_TYPE,
     UNENCODABLE_VALUES,
@@ -98,6 +98,65 @@ def _level_of(message: Dict[str, Any]) -> object:
     return LogLevel.info
 
 
+#: How many of the latest messages written by L{CausalLogObserver} are
+#: remembered (see L{_Marks}).
+MARKS_KEPT = 10_000
+
+
+def _position(message: Dict[str, Any]) -> Tuple[object, object]:
+    """
+    @return: C{message}'s task UUID and level, which tell it from any other
+        message, on a copy too (a C{ThreadedWriter} gives its destination
+        one, from its thread).
+    @raise TypeError: If the level is not a list of hashable values.
+    """
+    level = message.get(TASK_LEVEL_FIELD)
+    return message.get(TASK_UUID_FIELD), tuple(level) if isinstance(level, list) else level
+
+
+class _Marks:
+    """
+    The positions (see L{_position}) of the latest messages written by
+    L{CausalLogObserver}, which L{TwistedDestination} does not send back to
+    Twisted (its observers saw the original event).
+    """
+
+    def __init__(self, size: int = MARKS_KEPT) -> None:
+        self._lock = threading.Lock()
+        self._order: Deque[Tuple[object, object]] = deque()
+        self._kept: Set[Tuple[object, object]] = set()
+        self._size = size
+
+    def add(self, message: Dict[str, Any]) -> None:
+        """
+        Remember C{message}, forgetting the oldest one beyond the size.
+        """
+        position = _position(message)
+        with self._lock:
+            if len(self._order) == self._size:
+                self._kept.discard(self._order.popleft())
+            self._order.append(position)
+            self._kept.add(position)
+
+    def holds(self, message: Dict[str, Any]) -> bool:
+        """
+        @return: Whether C{message} (or the original of this copy) is one
+            L{CausalLogObserver} wrote.
+        """
+        kind = message.get(MESSAGE_TYPE_FIELD)
+        if kind != TWISTED_LOG_MESSAGE_TYPE and kind != TRACEBACK_MESSAGE_TYPE:
+            return False
+        try:
+            position = _position(message)
+            with self._lock:
+                return position in self._kept
+        except TypeError:
+            return False
+
+
+_MARKS = _Marks()
+
+
 #: The latest event time taken for a message's timestamp (in seconds from
 #: 1970): the year 2554, as far as txcausal's exports place a message.
 LATEST_EVENT_TIME = 2**64 / 1e9
@@ -117,10 +176,9 @@ def _event_time(event: LogEvent) -> Optional[float]:
 @implementer(ILogger)
 class _MarkingLogger:
     """
-    The logger L{CausalLogObserver} writes with: it stamps each message with
-    the time of its event if that is usable, then hands it to the logger
-    that would have been used, marked while it writes it (see
-    L{txcausal._bridged}).
+    The logger L{CausalLogObserver} writes with: it marks each message (see
+    L{_Marks}), stamps it with the time of its event if that is usable,
+    then hands it to the logger that would have been used.
     """
 
     __slots__ = ("_logger", "_time")
@@ -131,16 +189,12 @@ class _MarkingLogger:
 
     def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
         """
-        Stamp C{dictionary}, then write it marked as the message being
-        bridged (see L{txcausal._bridged}).
+        Mark and stamp C{dictionary}, then write it.
         """
         if self._time is not None:
             dictionary[TIMESTAMP_FIELD] = self._time
-        previous = begin(dictionary)
-        try:
-            self._logger.write(dictionary, serializer)
-        finally:
-            end(previous)
+        _MARKS.add(dictionary)
+        self._logger.write(dictionary, serializer)
 
 
 @implementer(IDestination)
@@ -193,11 +247,10 @@ class TwistedDestination:
     def __call__(self, message: Dict[str, Any]) -> None:
         """
         Emit C{message} as a twisted.logger event, unless it came from
-        twisted.logger through L{CausalLogObserver} (see
-        L{txcausal._bridged}): on the thread that wrote it, or given a copy
-        by a C{ThreadedWriter}.
+        twisted.logger through L{CausalLogObserver} (see L{_Marks}), in any
+        thread.
         """
-        if _WRITING.position is not None and is_bridged(message):
+        if _MARKS.holds(message):
             return
         # Split as bytes: C{str.splitlines} also splits at U+2028, U+2029
         # and U+0085, which JSON leaves raw inside strings.

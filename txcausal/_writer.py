@@ -16,7 +16,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
 
 from zope.interface import Interface, implementer
 
-from ._bridged import TAG, delivering, position_of
 from ._file import FileDestination
 from ._json import JSONLineEncoder, encoder_for
 from ._json_decode import decode_json
@@ -204,13 +203,7 @@ class CallableSink:
         # A message with unencodable values is followed by their report.
         for line in data.splitlines():
             # Each message is kept as bytes of its own (never a batch).
-            if line[:1] == TAG:
-                # The message the bridge from Twisted wrote: see _bridged.
-                message = decode_json(cast(bytes, line[1:]))
-                with delivering(position_of(message)):
-                    self._destination(message)
-            else:
-                self._destination(decode_json(cast(bytes, line)))
+            self._destination(decode_json(cast(bytes, line)))
 
     def finish(self) -> None:
         """

@@ -19,8 +19,6 @@ from typing import IO, Any, Callable, Dict, List, Optional, TypeVar
 from orjson import dumps as _dumps
 
 from . import _exitreports, _output, _teardown
-from ._bridged import ACTIVE as _BRIDGING
-from ._bridged import tagged
 from ._feedback import FEEDBACK, guards_itself
 from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
@@ -143,9 +141,6 @@ class WriterCore(WriterFork):
         else:
             if data.partition(NULL)[1]:
                 data = self._recheck(message, data)
-        if _BRIDGING and not self._sink.batched:
-            # A copy of the message the bridge from Twisted writes: see _bridged.
-            data = tagged(data, message)
         # What _enqueue does, inlined.
         bypass = self._bypass
         if bypass is not None:
@@ -162,8 +157,6 @@ class WriterCore(WriterFork):
         if writing is not None and writing == _get_ident():
             self._refuseFeedback()
             return
-        if _BRIDGING and not self._sink.batched:
-            data = tagged(data)
         bypass = self._bypass
         if bypass is not None:
             bypass(data)

@@ -17,7 +17,6 @@ from typing import IO, Any, Callable, List, Optional, Tuple, Type
 from orjson import loads
 
 from . import _exitreports, _output
-from ._bridged import TAG
 from ._exitreports import write_now
 from ._feedback import FEEDBACK
 from ._losses import Losses, Report, _last_resort
@@ -201,9 +200,7 @@ class WriterExit(WriterCore):
         (one another destination logs as it takes a report, too).
         """
         own = self._ownReports
-        # A copy of a message the bridge from Twisted writes has a TAG.
-        ours = own is not None and loads(data.lstrip(TAG)).get(TASK_UUID_FIELD) in own
-        if not ours and self._queue.put(data):
+        if (own is None or loads(data).get(TASK_UUID_FIELD) not in own) and self._queue.put(data):
             self._wake()
 
     def _giveUp(self, stop: Stop, reason: str, toOthers: bool = True) -> None:

@@ -4,8 +4,9 @@ Tests for L{txcausal._twistedlog}: the twisted.logger bridge, both ways.
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 import orjson
 from twisted.logger import (
@@ -24,7 +25,6 @@ from zope.interface.verify import verifyObject
 from txcausal import (
     IDestination,
     ILogger,
-    _output,
     log_message,
     register_exception_extractor,
     start_action,
@@ -38,11 +38,10 @@ from txcausal._twistedlog import (
     CausalLogObserver,
     TwistedDestination,
     _MarkingLogger,
+    _Marks,
 )
 from txcausal._wire import DESTINATION_FAILURE, MESSAGES_DROPPED
-from txcausal._writer import DaemonThreadWorker
-from txcausal.test._helpers import CapturingMixin, IsolatedOutputMixin
-from txcausal.test._writer_harness import WriterHarness
+from txcausal.test._helpers import CapturingMixin
 
 
 class _Boom(Exception):
@@ -378,6 +377,32 @@ class BothDirectionsTests(SynchronousTestCase):
         self.assertEqual([r["message_type"] for r in reports], [DESTINATION_FAILURE])
         self.assertEqual(len(self.events), 2)
 
+    def test_bridgedMessageFromAnotherThreadNotSentBack(self) -> None:
+        """
+        The messages L{CausalLogObserver} writes, given to
+        L{TwistedDestination} from another thread (a C{ThreadedWriter}'s),
+        as a snapshot of their JSON, are not emitted back into Twisted:
+        neither an event's message nor a failure's traceback.
+        """
+        written: List[Dict[str, Any]] = []
+        _routeTo(self, written.append)
+        twisted = TwistedLogger(namespace="app", observer=self.publisher)
+        twisted.info("hi")
+        twisted.failure("failed", Failure(_Boom("no")))
+        self.assertEqual([m["message_type"] for m in written],
+                         [TWISTED_LOG_MESSAGE_TYPE, "eliot:traceback"])
+        before = len(self.events)
+        destination = TwistedDestination(self.publisher)
+
+        def writeSnapshots() -> None:
+            for message in written:
+                destination(orjson.loads(orjson.dumps(message)))
+
+        thread = threading.Thread(target=writeSnapshots)
+        thread.start()
+        thread.join()
+        self.assertEqual(len(self.events), before)
+
     def test_tracebackOfOwnNotSkipped(self) -> None:
         """
         The application's own tracebacks still go to Twisted.
@@ -409,122 +434,28 @@ class BothDirectionsTests(SynchronousTestCase):
         self.assertEqual(len(self.messages), 2)
 
 
-class BehindAWriterTests(WriterHarness, IsolatedOutputMixin, SynchronousTestCase):
+class MarksTests(SynchronousTestCase):
     """
-    L{TwistedDestination} behind a C{ThreadedWriter}, which gives it a copy
-    of each message later, on its own thread, with L{CausalLogObserver} on.
+    L{_Marks}, the positions of the messages L{CausalLogObserver} wrote.
     """
 
-    def setUp(self) -> None:
-        self.isolate()
-        self.publisher = LogPublisher()
-        self.events: List[Dict[str, Any]] = []
-        self.publisher.addObserver(self.events.append)  # type: ignore[arg-type]
-        self.publisher.addObserver(CausalLogObserver())
-        self.twisted = TwistedLogger(namespace="app", observer=self.publisher)
-
-    def start(self, **kwargs: Any) -> Callable[[], None]:
+    def test_boundedOldestForgotten(self) -> None:
         """
-        Start a writer to a L{TwistedDestination} emitting into the test's
-        publisher, among the destinations.
-
-        @return: What runs its worker's work, for a memory worker.
+        Past its size, the oldest position is forgotten; a copy of a marked
+        message is held; a message of another type, or with a level that
+        cannot be hashed, is not.
         """
-        _, _, performAll = self.started(TwistedDestination(self.publisher), **kwargs)
-        return performAll
-
-    def test_writerThreadNotSentBack(self) -> None:
-        """
-        Given from the writer's own thread, the messages L{CausalLogObserver}
-        wrote are not emitted back into Twisted: neither an event's message
-        nor a failure's traceback; the application's own message is.
-        """
-        writer, _, _ = self.started(TwistedDestination(self.publisher),
-                                    createWorker=DaemonThreadWorker)
-        self.twisted.info("hi")
-        self.twisted.failure("failed", Failure(_Boom("no")))
-        log_message(message_type="app:own")
-        writer.stopThreading()
-        sent = [orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events
-                if BRIDGED_EVENT_KEY in e]
-        self.assertEqual([m["message_type"] for m in sent], ["app:own"])
-        self.assertEqual(len(self.events), 3)
-
-    def test_backlogNotSentBack(self) -> None:
-        """
-        However many bridged messages wait to be written, none is emitted
-        back into Twisted once written; the application's own messages
-        queued among them are.
-        """
-        performAll = self.start()
-        for i in range(10_500):
-            self.twisted.info("event {i}", i=i)
-            if i % 5_000 == 0:
-                log_message(message_type="app:own", i=i)
-        self.twisted.failure("failed", Failure(_Boom("no")))
-        self.assertEqual(len(self.events), 10_501)
-        performAll()
-        sent = [orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events[10_501:]]
-        self.assertEqual([(m["message_type"], m.get("i")) for m in sent],
-                         [("app:own", 0), ("app:own", 5_000), ("app:own", 10_000)])
-
-    def test_reportOfFailureOnBridgedMessageSent(self) -> None:
-        """
-        A report logged while a bridged message is written (a destination
-        that failed on it) and queued with it is emitted into Twisted.
-        """
-
-        def broken(message: Dict[str, Any]) -> None:
-            raise _Boom("disk gone")
-
-        performAll = self.start()
-        _output._DESTINATIONS.add(broken)
-        self.twisted.info("hi")
-        performAll()
-        sent = [orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events
-                if BRIDGED_EVENT_KEY in e]
-        self.assertEqual([m["message_type"] for m in sent], [DESTINATION_FAILURE])
-
-
-    def test_writerFailureShowsBridgedMessage(self) -> None:
-        """
-        The report of a writer whose destination failed on a bridged
-        message shows that message as JSON, as for any other.
-        """
-
-        def broken(message: Dict[str, Any]) -> None:
-            raise _Boom("disk gone")
-
-        collected: List[Dict[str, Any]] = []
-        _output._DESTINATIONS.add(collected.append)
-        _, _, performAll = self.started(broken)
-        self.twisted.info("hi")
-        performAll()
-        [report] = [m for m in collected if m["message_type"] == DESTINATION_FAILURE]
-        self.assertEqual(orjson.loads(report["message"])["message"], "hi")
-
-    def test_stoppedWriterReportingTakesBridgedMessage(self) -> None:
-        """
-        While a stopped writer sends its own reports, a bridged message
-        logged meanwhile is queued as any other is: the writer does not fail
-        on it.
-        """
-        collected: List[Dict[str, Any]] = []
-        _output._DESTINATIONS.add(collected.append)
-        writer, _, _ = self.started(lambda message: None)
-        writer._ownReports = ["its own"]
-        writer._bypass = writer._refuseOthers
-        self.addCleanup(setattr, writer, "_ownReports", None)
-        self.addCleanup(setattr, writer, "_bypass", None)
-        self.twisted.info("hi")
-        self.assertEqual([m["message_type"] for m in collected], [TWISTED_LOG_MESSAGE_TYPE])
-        self.assertEqual(writer._queue._count, 1)
-
-
-class MarkingLoggerTests(SynchronousTestCase):
-    """
-    L{_MarkingLogger}, the logger L{CausalLogObserver} writes with.
-    """
+        marks = _Marks(size=2)
+        messages = [{"message_type": TWISTED_LOG_MESSAGE_TYPE, "task_uuid": "u",
+                     "task_level": [i]} for i in range(3)]
+        for message in messages:
+            marks.add(message)
+        self.assertEqual([marks.holds(orjson.loads(orjson.dumps(m))) for m in messages],
+                         [False, True, True])
+        self.assertFalse(marks.holds({"message_type": "app:x", "task_uuid": "u",
+                                      "task_level": [2]}))
+        self.assertFalse(marks.holds({"message_type": TWISTED_LOG_MESSAGE_TYPE,
+                                      "task_uuid": "u", "task_level": [{}]}))
 
     def test_markingLoggerInterface(self) -> None:
         """
