@@ -403,6 +403,28 @@ class BothDirectionsTests(SynchronousTestCase):
         thread.join()
         self.assertEqual(len(self.events), before)
 
+    def test_bridgedBeforeAnyDestinationNotSentBack(self) -> None:
+        """
+        The messages L{CausalLogObserver} writes while there is no
+        destination yet (twistd's startup events, given to it by
+        C{globalLogBeginner}), kept until the first destination is added,
+        are not emitted back into Twisted when that destination is a
+        L{TwistedDestination}; the messages are written (to the other
+        destination added with it).
+        """
+        registry = Destinations()
+        previous = swap_logger(Logger(registry))
+        self.addCleanup(swap_logger, previous)
+        twisted = TwistedLogger(namespace="app", observer=self.publisher)
+        twisted.info("startup")
+        twisted.failure("failed", Failure(_Boom("no")))
+        before = len(self.events)
+        written: List[Dict[str, Any]] = []
+        registry.add(written.append, TwistedDestination(self.publisher))
+        self.assertEqual([m["message_type"] for m in written],
+                         [TWISTED_LOG_MESSAGE_TYPE, "eliot:traceback"])
+        self.assertEqual(len(self.events), before)
+
     def test_tracebackOfOwnNotSkipped(self) -> None:
         """
         The application's own tracebacks still go to Twisted.
