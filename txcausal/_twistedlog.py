@@ -43,6 +43,7 @@ from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._message import _stamp_and_write
 from ._wire import (
     ACTION_STATUS_FIELD,
+    BRIDGED_EVENT_KEY,
     DESTINATION_FAILURE,
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
@@ -54,10 +55,6 @@ from ._wire import (
     TRACEBACK_MESSAGE_TYPE,
     UNENCODABLE_VALUES,
 )
-
-#: The key of events emitted by L{TwistedDestination}; its value is the
-#: message as JSON text.  L{CausalLogObserver} skips events that have it.
-BRIDGED_EVENT_KEY = "txcausal_json"
 
 #: The key of those events holding the message dictionary, where Eliot's
 #: C{TwistedDestination} puts it.
@@ -160,22 +157,42 @@ class _Marks:
 _MARKS = _Marks()
 
 
+#: The latest event time taken for a message's timestamp (in seconds from
+#: 1970): the year 2554, as far as txcausal's exports place a message.
+LATEST_EVENT_TIME = 2**64 / 1e9
+
+
+def _event_time(event: LogEvent) -> Optional[float]:
+    """
+    @return: The event's C{log_time} if it is a usable time (a finite
+        number of seconds from 1970 to L{LATEST_EVENT_TIME}), else C{None}.
+    """
+    when = event.get("log_time")
+    if (when.__class__ is float or when.__class__ is int) and 0 <= when < LATEST_EVENT_TIME:
+        return float(when)
+    return None
+
+
 @implementer(ILogger)
 class _MarkingLogger:
     """
     The logger L{CausalLogObserver} writes with: it marks each message (see
-    L{_Marks}), then hands it to the logger that would have been used.
+    L{_Marks}), stamps it with the time of its event if that is usable,
+    then hands it to the logger that would have been used.
     """
 
-    __slots__ = ("_logger",)
+    __slots__ = ("_logger", "_time")
 
-    def __init__(self, logger: ILogger) -> None:
+    def __init__(self, logger: ILogger, time: Optional[float] = None) -> None:
         self._logger = logger
+        self._time = time
 
     def write(self, dictionary: Dict[str, Any], serializer: Optional[Any] = None) -> None:
         """
-        Mark C{dictionary}, then write it.
+        Mark and stamp C{dictionary}, then write it.
         """
+        if self._time is not None:
+            dictionary[TIMESTAMP_FIELD] = self._time
         _MARKS.add(dictionary)
         self._logger.write(dictionary, serializer)
 
@@ -235,10 +252,12 @@ class TwistedDestination:
         """
         if _MARKS.holds(message):
             return
-        text, *reports = self._encode(message).decode("utf-8").splitlines()
-        self._emit(message, text)
+        # Split as bytes: C{str.splitlines} also splits at U+2028, U+2029
+        # and U+0085, which JSON leaves raw inside strings.
+        line, *reports = self._encode(message).splitlines()
+        self._emit(message, line.decode("utf-8"))
         for report in reports:
-            self._emit(orjson.loads(report), report)
+            self._emit(orjson.loads(report), report.decode("utf-8"))
 
     def _emit(self, message: Dict[str, Any], text: str) -> None:
         """
@@ -350,11 +369,14 @@ class CausalLogObserver:
     def _write(self, event: LogEvent) -> None:
         action = _get_action()
         if self._logger is not None:
-            logger = _MarkingLogger(self._logger)
+            inner = self._logger
         elif action is not None:
-            logger = _MarkingLogger(action._logger)
+            inner = action._logger
         else:
-            logger = _MarkingLogger(_output._DEFAULT_LOGGER)
+            inner = _output._DEFAULT_LOGGER
+        # Stamped with the event's time: events logged before logging
+        # began are replayed later (see globalLogBeginner).
+        logger = _MarkingLogger(inner, _event_time(event))
         failure = _failure_of(event)
         level = event.get("log_level")
         fields: Dict[str, Any] = {

@@ -101,6 +101,10 @@ MESSAGES_DROPPED = "txcausal:messages_dropped"
 UNENCODABLE_VALUES = "txcausal:unencodable_values"
 #: The message type of Twisted's own log events read back from a log.
 TWISTED_MESSAGE_TYPE = "twisted:log"
+#: The key of the twisted.logger events that
+#: L{txcausal.twisted.TwistedDestination} emits; its value is the message as
+#: JSON text.  The bridges from Twisted skip events that have it.
+BRIDGED_EVENT_KEY = "txcausal_json"
 
 
 def exception_name(exception: BaseException) -> str:

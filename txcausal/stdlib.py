@@ -15,6 +15,7 @@ import logging
 from ._errors import report_unbridged, write_traceback
 from ._json import safe_repr
 from ._message import log_message
+from ._wire import BRIDGED_EVENT_KEY
 
 __all__ = ["CausalHandler"]
 
@@ -31,6 +32,10 @@ class CausalHandler(logging.Handler):
     those whose C{repr} fails), and a record that cannot be logged whole is
     reported in a C{txcausal:messages_dropped} message (not through
     C{handleError}).
+
+    Records that Twisted's C{STDLibLogObserver} made from the events of a
+    L{txcausal.twisted.TwistedDestination} are skipped: they hold messages
+    already logged, which would otherwise come back as copies.
     """
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -41,6 +46,9 @@ class CausalHandler(logging.Handler):
         its traceback) is reported.
         """
         try:
+            if _from_bridged_event(record):
+                # Already in the log, not lost: nothing to report.
+                return
             self._emit(record)
         except Exception as e:
             report_unbridged("a logging record", e, record=record)
@@ -65,6 +73,24 @@ class CausalHandler(logging.Handler):
             logger=record.name,
             message=text,
         )
+
+
+def _from_bridged_event(record: logging.LogRecord) -> bool:
+    """
+    @return: Whether C{record} is one Twisted's C{STDLibLogObserver} made
+        from an event L{txcausal.twisted.TwistedDestination} emitted: its
+        C{msg} holds the event (as C{event}), which has
+        L{BRIDGED_EVENT_KEY}.
+    """
+    msg = record.msg
+    if msg.__class__ is str:
+        return False
+    try:
+        event = getattr(msg, "event", None)
+        return isinstance(event, dict) and BRIDGED_EVENT_KEY in event
+    except Exception:
+        # Any other object, which the record's own text will show.
+        return False
 
 
 def _args_repr(args: object) -> str:

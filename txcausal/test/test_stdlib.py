@@ -5,12 +5,15 @@ Tests for L{txcausal.stdlib}.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Dict, List
 
+from twisted.logger import Logger as TwistedLogger
+from twisted.logger import LogPublisher, STDLibLogObserver
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import start_action
+from txcausal import log_message, start_action
 from txcausal.stdlib import CausalHandler
+from txcausal.twisted import TwistedDestination
 
 from ._helpers import CapturingMixin, IsolatedOutputMixin
 
@@ -98,6 +101,47 @@ class CausalHandlerTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCas
                           "the traceback of a logging record could not be bridged"))
         self.assertIn("Error", report["exception"])
         self.assertIn("LogRecord", report["record"])
+
+
+class WithTwistedTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    L{CausalHandler} where Twisted's events also go to C{logging}
+    (Twisted's C{STDLibLogObserver}) and txcausal's messages to Twisted
+    (L{TwistedDestination}).
+    """
+
+    def setUp(self) -> None:
+        name = f"twisted.{self.id()}"
+        logger = logging.getLogger(name)
+        handler = CausalHandler()
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        self.addCleanup(logging.Logger.manager.loggerDict.pop, name)
+        self.addCleanup(logger.removeHandler, handler)
+        self.publisher = LogPublisher()
+        self.publisher.addObserver(STDLibLogObserver(name))
+        self.messages: List[Dict[str, Any]] = []
+        self.isolate().add(self.messages.append, TwistedDestination(self.publisher))
+
+    def test_ownMessagesNotBridgedBack(self) -> None:
+        """
+        Records made from the events L{TwistedDestination} emitted are not
+        logged again: each message is written once, and nothing is reported
+        as dropped (they are already in the log).
+        """
+        for i in range(3):
+            log_message(message_type="app:hello", i=i)
+        self.assertEqual([(m["message_type"], m.get("i")) for m in self.messages],
+                         [("app:hello", 0), ("app:hello", 1), ("app:hello", 2)])
+
+    def test_twistedEventsStillBridged(self) -> None:
+        """
+        Twisted's own events, which reach C{logging} the same way, still
+        become C{eliot:stdlib} messages.
+        """
+        TwistedLogger(namespace="app", observer=self.publisher).info("from {who}", who="twisted")
+        self.assertEqual([(m["message_type"], m["message"]) for m in self.messages],
+                         [("eliot:stdlib", "from twisted")])
 
 
 class _Broken:

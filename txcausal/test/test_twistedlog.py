@@ -5,6 +5,7 @@ Tests for L{txcausal._twistedlog}: the twisted.logger bridge, both ways.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Dict, List
 
 import orjson
@@ -95,6 +96,25 @@ class TwistedDestinationTests(SynchronousTestCase):
         text = formatEvent(event)
         self.assertNotIn("\n", text)
         self.assertEqual(orjson.loads(text), message)
+
+    def test_unicodeLineSeparatorsKeepTheLineWhole(self) -> None:
+        """
+        U+2028, U+2029 and U+0085, which JSON leaves raw in strings but
+        C{str.splitlines} splits at, do not cut the message: each is one
+        event holding its whole JSON, and nothing is reported.
+        """
+        registry = Destinations()
+        others: List[Dict[str, Any]] = []
+        registry.add(self.destination, others.append)
+        previous = swap_logger(Logger(registry))
+        self.addCleanup(swap_logger, previous)
+        for separator in ("\u2028", "\u2029", "\x85"):
+            log_message(message_type="app:comment", text=f"first{separator}second")
+        self.assertEqual([orjson.loads(e[BRIDGED_EVENT_KEY]) for e in self.events],
+                         [e["eliot"] for e in self.events])
+        self.assertEqual([e["eliot"]["text"] for e in self.events],
+                         ["first\u2028second", "first\u2029second", "first\x85second"])
+        self.assertEqual([m["message_type"] for m in others], ["app:comment"] * 3)
 
     def test_userTextIsNeverAFormat(self) -> None:
         """
@@ -256,6 +276,39 @@ class CausalLogObserverTests(CapturingMixin, SynchronousTestCase):
         TwistedDestination(self.observer)({"message_type": "app:x"})
         self.assertEqual(self.logger.messages, [])
 
+    def test_timestampIsTheEventTime(self) -> None:
+        """
+        The message's timestamp is the event's C{log_time}, when the event
+        was logged, not when the observer saw it (events logged before
+        logging began are replayed later): for a message and a traceback.
+        """
+        self.observer({"log_format": "early", "log_level": LogLevel.info, "log_time": 1000.25})
+        self.observer({"log_format": "at once", "log_level": LogLevel.info, "log_time": 7})
+        self.observer({"log_format": "failed", "log_level": LogLevel.error,
+                       "log_failure": Failure(_Boom("no")), "log_time": 2000.5})
+        self.flushLoggedErrors(_Boom)
+        self.assertEqual([(m["message"], m["timestamp"]) for m in self.logger.messages],
+                         [("early", 1000.25), ("at once", 7.0), ("failed", 2000.5)])
+
+    def test_unusableEventTimeIsNow(self) -> None:
+        """
+        An event whose C{log_time} is missing or not a usable time (not a
+        number, not finite, before 1970 or past the year 2554) is stamped
+        with the time the observer sees it.
+        """
+        times: List[object] = [None, "12", True, float("nan"), float("inf"), -1.0, 1e12, [5]]
+        before = time.time()
+        for when in times:
+            event = {"log_format": "x", "log_level": LogLevel.info, "log_time": when}
+            if when is None:
+                del event["log_time"]
+            self.observer(event)
+        after = time.time()
+        stamps = [m["timestamp"] for m in self.logger.messages]
+        self.assertEqual(len(stamps), len(times))
+        for stamp in stamps:
+            self.assertTrue(before <= stamp <= after, (before, stamp, after))
+
     def test_neverRaises(self) -> None:
         """
         When writing fails, the observer does not raise: it logs a
@@ -348,6 +401,28 @@ class BothDirectionsTests(SynchronousTestCase):
         thread = threading.Thread(target=writeSnapshots)
         thread.start()
         thread.join()
+        self.assertEqual(len(self.events), before)
+
+    def test_bridgedBeforeAnyDestinationNotSentBack(self) -> None:
+        """
+        The messages L{CausalLogObserver} writes while there is no
+        destination yet (twistd's startup events, given to it by
+        C{globalLogBeginner}), kept until the first destination is added,
+        are not emitted back into Twisted when that destination is a
+        L{TwistedDestination}; the messages are written (to the other
+        destination added with it).
+        """
+        registry = Destinations()
+        previous = swap_logger(Logger(registry))
+        self.addCleanup(swap_logger, previous)
+        twisted = TwistedLogger(namespace="app", observer=self.publisher)
+        twisted.info("startup")
+        twisted.failure("failed", Failure(_Boom("no")))
+        before = len(self.events)
+        written: List[Dict[str, Any]] = []
+        registry.add(written.append, TwistedDestination(self.publisher))
+        self.assertEqual([m["message_type"] for m in written],
+                         [TWISTED_LOG_MESSAGE_TYPE, "eliot:traceback"])
         self.assertEqual(len(self.events), before)
 
     def test_tracebackOfOwnNotSkipped(self) -> None:
