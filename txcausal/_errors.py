@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import traceback
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type
 
@@ -16,6 +15,7 @@ from . import _output
 from ._context import _get_action
 from ._json import safe_repr, safe_str
 from ._message import _stamp_and_write
+from ._safe import traceback_text
 from ._types import Field, MessageType
 from ._wire import (
     CANCELLED_FIELD,
@@ -124,8 +124,7 @@ def write_traceback(logger: Optional["ILogger"] = None, exc_info: Optional[ExcIn
     typ, exception, tb = exc_info
     if exception is None:
         return
-    text = "".join(traceback.format_exception(typ, exception, tb))
-    write_traceback_message(logger, exception, text)
+    write_traceback_message(logger, exception, traceback_text(typ, exception, tb))
 
 
 def write_traceback_message(

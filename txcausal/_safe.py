@@ -1,12 +1,14 @@
 # -*- test-case-name: txcausal.test.test_json -*-
 """
-Text for any object, even one whose C{repr} or C{str} raises: what reports
-about bad values and failures write.
+Text for any object, even one whose C{repr} or C{str} raises, and for
+tracebacks: what reports about bad values and failures write.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from traceback import StackSummary, TracebackException
+from types import TracebackType
+from typing import Any, List, Optional, Type
 
 #: How much of a representation is kept.
 MAX_REPR = 4096
@@ -44,3 +46,65 @@ def safe_str(value: Any, limit: int = MAX_REPR) -> str:
         return str(value)[:limit]
     except Exception:
         return safe_repr(value, limit)
+
+
+def traceback_text(
+    typ: Optional[Type[BaseException]], value: BaseException, tb: Optional[TracebackType]
+) -> str:
+    """
+    Format an exception and its traceback as Eliot does, without reading any
+    source file (the caller may be the reactor thread): each frame gives its
+    file, line number and function, never the source line.  Chained and
+    grouped exceptions are formatted as L{traceback.format_exception} does.
+
+    @return: The text of the traceback, ending with the exception's line.
+    """
+    formatted = TracebackException(
+        typ or type(value), value, tb, lookup_lines=False, compact=True
+    )
+    pending, seen = [formatted], set()
+    while pending:
+        exception = pending.pop()
+        if id(exception) in seen:
+            continue
+        seen.add(id(exception))
+        exception.stack = _StackWithoutSource(exception.stack)
+        pending.extend(e for e in (exception.__cause__, exception.__context__) if e)
+        pending.extend(getattr(exception, "exceptions", None) or ())
+    return "".join(formatted.format())
+
+
+#: As in L{traceback}: a frame repeated more often is summarised.
+_RECURSIVE_CUTOFF = 3
+
+
+class _StackWithoutSource(StackSummary):
+    """
+    A stack formatted from the frames' file, line number and function only:
+    a frame's C{line} attribute, which reads the file, is never asked for.
+    """
+
+    def format(self, **kwargs: Any) -> List[str]:
+        result: List[str] = []
+        last, count = None, 0
+        for frame in self:
+            where = (frame.filename, frame.lineno, frame.name)
+            if where != last:
+                result.extend(_repeated(count))
+                last, count = where, 0
+            count += 1
+            if count <= _RECURSIVE_CUTOFF:
+                result.append('  File "{}", line {}, in {}\n'.format(*where))
+        result.extend(_repeated(count))
+        return result
+
+
+def _repeated(count: int) -> List[str]:
+    """
+    @return: The line that stands for the repetitions of a frame past the
+        first few, as L{traceback} writes it, if there are any.
+    """
+    count -= _RECURSIVE_CUTOFF
+    if count <= 0:
+        return []
+    return [f"  [Previous line repeated {count} more time{'s' if count > 1 else ''}]\n"]
