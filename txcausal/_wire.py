@@ -93,6 +93,8 @@ MESSAGES_DROPPED = "txcausal:messages_dropped"
 UNENCODABLE_VALUES = "txcausal:unencodable_values"
 #: The message type of Twisted's own log events read back from a log.
 TWISTED_MESSAGE_TYPE = "twisted:log"
+#: What Eliot's C{inline_callbacks} logs at each C{yield} with C{debug=True}.
+YIELDED_MESSAGE_TYPE = "yielded"
 
 
 def exception_name(exception: BaseException) -> str:

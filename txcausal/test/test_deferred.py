@@ -340,3 +340,72 @@ class EliotSignatureTests(SynchronousTestCase):
         result = work()
         d.callback(None)
         self.assertIs(self.successResultOf(result), True)
+
+
+class InlineCallbacksDebugTests(CapturingMixin, SynchronousTestCase):
+    """
+    L{inline_callbacks} with C{debug=True} logs a C{yielded} message at
+    each C{yield}, where the generator is, as Eliot's does.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+
+    def levels(self) -> List[object]:
+        return [(m.get("message_type") or m.get("action_status"), m["task_level"])
+                for m in self.logger.messages]
+
+    def test_yielded(self) -> None:
+        """
+        Each C{yield} logs C{yielded} in the generator's action, between
+        the messages logged before and after it; the return value is kept.
+        """
+        waiting: Deferred[int] = Deferred()
+
+        def work() -> Generator[Deferred[Any], Any, int]:
+            log_message("a")
+            yield succeed(None)
+            with start_action(action_type="inner"):
+                value: int = yield waiting
+            log_message("b")
+            return value + 1
+
+        with start_action(action_type="the-action"):
+            result = inline_callbacks(work, debug=True)()
+        waiting.callback(1)
+        self.assertEqual(self.successResultOf(result), 2)
+        # As under Eliot: the outer action finishes while the generator waits.
+        self.assertEqual(self.levels(), [
+            ("started", [1]), ("a", [2]), ("yielded", [3]), ("started", [4, 1]),
+            ("yielded", [4, 2]), ("succeeded", [5]), ("succeeded", [4, 3]), ("b", [6]),
+        ])
+
+    def test_failureThrownIn(self) -> None:
+        """
+        A failed L{Deferred} is raised at the C{yield}, so the generator
+        can handle it; an exception the generator lets out fails the
+        result.
+        """
+        def work() -> Generator[Deferred[Any], Any, None]:
+            try:
+                yield fail(_Boom("handled"))
+            except _Boom:
+                log_message("caught")
+            yield fail(_Boom("not handled"))
+
+        result = inline_callbacks(work, debug=True)()
+        self.failureResultOf(result, _Boom)
+        self.assertEqual([m.get("message_type") for m in self.logger.messages],
+                         ["yielded", "caught", "yielded"])
+
+    def test_notDebug(self) -> None:
+        """
+        Without C{debug}, nothing is logged at a C{yield}, and the generator
+        function is left unchanged.
+        """
+        def work() -> Generator[Deferred[Any], Any, None]:
+            yield succeed(None)
+
+        self.successResultOf(inline_callbacks(work)())
+        self.assertEqual(self.logger.messages, [])
+        self.assertFalse(hasattr(work, "debug"))
