@@ -101,7 +101,10 @@ class FileDestination(CutLines):
             L{txcausal.json.json_default}).
         @raise TypeError: If both are given, or either is not what it
             should be.
+        @raise ValueError: If the file is closed, or its C{writable()} says
+            it is not open for writing.
         """
+        _check_writable(file)
         super().__init__()
         self._file = file
         self._text = is_text(file)
@@ -323,3 +326,23 @@ def _nothing() -> None:
     """
     The flush of a file object that has none.
     """
+
+
+def _check_writable(file: Any) -> None:
+    """
+    Refuse a file that every write would fail on, as Eliot does: one whose
+    C{writable()} says no, or that is closed.  A file object without
+    C{writable} (Twisted's C{LogFile}) is taken as it is.
+
+    @raise ValueError: If C{file} is closed or not open for writing.
+    """
+    writable = getattr(file, "writable", None)
+    if writable is None:
+        return
+    try:
+        ok = writable()
+    except ValueError:
+        raise ValueError(f"FileDestination needs an open file: {file!r} is closed") from None
+    if not ok:
+        raise ValueError(f"FileDestination needs a file open for writing: {file!r} is "
+                         "not open for writing")
