@@ -15,7 +15,7 @@ from . import _output
 from ._context import _get_action
 from ._json import safe_repr, safe_str
 from ._message import _stamp_and_write
-from ._safe import traceback_text
+from ._safe import reason_text, traceback_text
 from ._types import Field, MessageType
 from ._wire import (
     CANCELLED_FIELD,
@@ -90,7 +90,7 @@ def _exception_class_name(value: Any) -> str:
 
 
 def _reason_text(value: Any) -> str:
-    return safe_str(value) if isinstance(value, BaseException) else str(value)
+    return reason_text(value) if isinstance(value, BaseException) else str(value)
 
 
 #: Tracebacks keep the exception object in C{reason} until written, so that

@@ -23,7 +23,7 @@ from typing import Any, Dict, FrozenSet, List, Optional
 import orjson
 
 from ._jsondefault import JSONDefault, make_default
-from ._safe import safe_repr, safe_str, traceback_text, type_name
+from ._safe import reason_text, safe_repr, safe_str, traceback_text, type_name
 from ._sanitize import ORJSON_NATIVE, Cleaner
 from ._wire import (
     SERIALIZATION_FAILURE,
@@ -251,7 +251,7 @@ def serialization_failure_messages(
         standalone_message(
             TRACEBACK_MESSAGE_TYPE,
             exception=exception_name(error),
-            reason=safe_str(error),
+            reason=reason_text(error),
             traceback=traceback_text(type(error), error, error.__traceback__),
         ),
         standalone_message(SERIALIZATION_FAILURE, message=_fields_text(message)),

@@ -48,6 +48,22 @@ def safe_str(value: Any, limit: int = MAX_REPR) -> str:
         return safe_repr(value, limit)
 
 
+#: An exception's C{reason} when its C{str()} raises: Eliot's text.
+UNKNOWN_REASON = "eliot: unknown, str() raised exception"
+
+
+def reason_text(exception: BaseException, limit: int = MAX_REPR) -> str:
+    """
+    @return: The C{reason} field of a failed action or a traceback:
+        C{str(exception)}, cut to C{limit} characters, or Eliot's
+        L{UNKNOWN_REASON} if C{str} fails.
+    """
+    try:
+        return str(exception)[:limit]
+    except Exception:
+        return UNKNOWN_REASON
+
+
 def traceback_text(
     typ: Optional[Type[BaseException]], value: BaseException, tb: Optional[TracebackType]
 ) -> str:

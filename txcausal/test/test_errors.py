@@ -33,6 +33,11 @@ class Derived(Base):
     pass
 
 
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
 class WriteTracebackTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
     """
     L{write_traceback}.
@@ -79,6 +84,22 @@ class WriteTracebackTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCa
         except KeyError:
             write_traceback(sys.exc_info())  # type: ignore[arg-type]
         self.assertEqual(len(logger.flush_tracebacks(KeyError)), 1)
+
+    def test_unprintableReason(self) -> None:
+        """
+        An exception whose C{str()} raises has Eliot's text as C{reason},
+        in a traceback and in the failed action.
+        """
+        messages = self.collect()
+        with self.assertRaises(_Unprintable):
+            with start_action(action_type="a"):
+                try:
+                    raise _Unprintable()
+                except _Unprintable:
+                    write_traceback()
+                raise _Unprintable()
+        self.assertEqual([m.get("reason") for m in messages[1:]],
+                         ["eliot: unknown, str() raised exception"] * 2)
 
     def test_nothingToWrite(self) -> None:
         """
