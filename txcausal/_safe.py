@@ -6,9 +6,9 @@ tracebacks: what reports about bad values and failures write.
 
 from __future__ import annotations
 
-from traceback import StackSummary, TracebackException
+from traceback import FrameSummary, StackSummary, TracebackException, walk_tb
 from types import TracebackType
-from typing import Any, List, Optional, Type
+from typing import Any, List, Optional, Tuple, Type
 
 #: How much of a representation is kept.
 MAX_REPR = 4096
@@ -68,25 +68,41 @@ def traceback_text(
     typ: Optional[Type[BaseException]], value: BaseException, tb: Optional[TracebackType]
 ) -> str:
     """
-    Format an exception and its traceback as Eliot does, without reading any
-    source file (the caller may be the reactor thread): each frame gives its
-    file, line number and function, never the source line.  Chained and
-    grouped exceptions are formatted as L{traceback.format_exception} does.
+    Format an exception and its traceback as Eliot does, without reading or
+    checking any source file (the caller may be the reactor thread): each
+    frame gives its file, line number and function, never the source line.
+    Chained and grouped exceptions are formatted as
+    L{traceback.format_exception} does.
 
     @return: The text of the traceback, ending with the exception's line.
     """
+    # limit=0: the standard library extracts no frame, so it neither reads
+    # lines nor checks the files linecache holds (an os.stat each); the
+    # frames are filled in from the tracebacks, walking the chain alongside.
     formatted = TracebackException(
-        typ or type(value), value, tb, lookup_lines=False, compact=True
+        typ or type(value), value, tb, limit=0, lookup_lines=False, compact=True
     )
-    pending, seen = [formatted], set()
+    pending: List[Tuple[TracebackException, BaseException, Optional[TracebackType]]] = [
+        (formatted, value, tb)
+    ]
+    seen = set()
     while pending:
-        exception = pending.pop()
+        exception, raised, trace = pending.pop()
         if id(exception) in seen:
             continue
         seen.add(id(exception))
-        exception.stack = _StackWithoutSource(exception.stack)
-        pending.extend(e for e in (exception.__cause__, exception.__context__) if e)
-        pending.extend(getattr(exception, "exceptions", None) or ())
+        exception.stack = _StackWithoutSource(
+            FrameSummary(frame.f_code.co_filename, lineno, frame.f_code.co_name,
+                         lookup_line=False)
+            for frame, lineno in walk_tb(trace)
+        )
+        for linked, cause in ((exception.__cause__, raised.__cause__),
+                              (exception.__context__, raised.__context__)):
+            if linked is not None and cause is not None:
+                pending.append((linked, cause, cause.__traceback__))
+        inner = zip(getattr(exception, "exceptions", None) or (),
+                    getattr(raised, "exceptions", None) or ())
+        pending.extend((linked, cause, cause.__traceback__) for linked, cause in inner)
     return "".join(formatted.format())
 
 

@@ -113,17 +113,31 @@ class WriteTracebackTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCa
 #: A program whose traceback is formatted while every file it opens is
 #: recorded (an audit hook): its own module's source must not be read.
 _NO_READS_PROGRAM = """
-import importlib, json, linecache, logging, sys
+import importlib, json, linecache, logging, os, sys, traceback
 sys.path.insert(0, sys.argv[1])
 boom = importlib.import_module("boomsource").boom
 import txcausal
 from txcausal._json import serialization_failure_messages
 from txcausal.stdlib import CausalHandler
 from txcausal.testing import MemoryLogger, swap_logger
-linecache.clearcache()
+if sys.argv[2] == "cached":
+    # As after an earlier logging.exception: the lines are in linecache,
+    # which the standard library checks against the file (os.stat).
+    try:
+        boom()
+    except RuntimeError:
+        traceback.format_exc()
+else:
+    linecache.clearcache()
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0]))
                  if event == "open" and "boomsource" in str(args[0]) else None)
+real_stat = os.stat
+def stat(path, *args, **kwargs):
+    if "boomsource" in str(path):
+        opened.append("stat " + str(path))
+    return real_stat(path, *args, **kwargs)
+os.stat = stat
 logger = MemoryLogger()
 swap_logger(logger)
 record_logger = logging.getLogger("nine")
@@ -151,28 +165,32 @@ class TracebackTextTests(SynchronousTestCase):
         """
         L{write_traceback}, the standard library handler given C{exc_info}
         and the report of a message that could not be serialized open no
-        source file; each traceback names file, line and function of every
-        frame, without the source line.
+        source file, nor look at one (C{os.stat}) whose lines are already
+        in C{linecache}; each traceback names file, line and function of
+        every frame, without the source line.
         """
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         source = os.path.join(directory, "boomsource.py")
         with open(source, "w") as f:
             f.write("def boom():\n    raise RuntimeError('because')\n")
-        result = subprocess.run([sys.executable, "-c", _NO_READS_PROGRAM, directory],
-                                capture_output=True, text=True, check=True)
-        report = json.loads(result.stdout.splitlines()[-1])
-        self.assertEqual(report["opened"], [])
-        self.assertEqual(len(report["texts"]), 3)
-        for text in report["texts"]:
-            self.assertIn(f'  File "{source}", line 2, in boom\n', text)
-            self.assertNotIn("raise RuntimeError('because')", text)
-            self.assertTrue(text.endswith("RuntimeError: because\n"), text)
+        for cache in ("cleared", "cached"):
+            result = subprocess.run(
+                [sys.executable, "-c", _NO_READS_PROGRAM, directory, cache],
+                capture_output=True, text=True, check=True)
+            report = json.loads(result.stdout.splitlines()[-1])
+            self.assertEqual((cache, report["opened"]), (cache, []))
+            self.assertEqual(len(report["texts"]), 3)
+            for text in report["texts"]:
+                self.assertIn(f'  File "{source}", line 2, in boom\n', text)
+                self.assertNotIn("raise RuntimeError('because')", text)
+                self.assertTrue(text.endswith("RuntimeError: because\n"), text)
 
     def test_formattingReadsNoLines(self) -> None:
         """
-        Formatting never reads a line: not even lazily, through a frame
-        summary's C{line}.  (Registering a module's loader for later, as
+        Formatting never reads a line, not even lazily, through a frame
+        summary's C{line}, nor checks the lines cached (C{checkcache}
+        looks at each file on disk).  (Registering a module's loader for later, as
         the standard library does while walking the frames, reads nothing.)
         """
         looked: List[str] = []
@@ -183,7 +201,7 @@ class TracebackTextTests(SynchronousTestCase):
                 return [] if name != "getline" else ""
             return read
 
-        for name in ("getline", "getlines", "updatecache"):
+        for name in ("getline", "getlines", "updatecache", "checkcache"):
             self.patch(linecache, name, reader(name))
         traceback_text(*_chained())
         self.assertEqual(looked, [])
