@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type, cast
 
 from . import _output
 from ._context import _get_action
@@ -125,6 +125,22 @@ def write_traceback(logger: Optional["ILogger"] = None, exc_info: Optional[ExcIn
     if exception is None:
         return
     write_traceback_message(logger, exception, traceback_text(typ, exception, tb))
+
+
+def failure_traceback(failure: Any) -> str:
+    """
+    The C{traceback} field for a Twisted C{Failure}, formatted without
+    reading or checking any source file (the caller is usually the reactor
+    thread): as L{write_traceback} writes it while the failure still has
+    its traceback, else (a cleaned failure) its brief traceback, as
+    C{writeFailure} writes it.
+
+    @param failure: A L{twisted.python.failure.Failure}.
+    """
+    tb = getattr(failure, "tb", None)
+    if tb is None:
+        return cast(str, failure.getBriefTraceback())
+    return traceback_text(failure.type, failure.value, tb)
 
 
 def write_traceback_message(
