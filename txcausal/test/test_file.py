@@ -5,6 +5,7 @@ direct writes and encoding (its short writes: C{test_file_shortwrite}).
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -24,6 +25,7 @@ from txcausal import (
     fields,
     log_message,
     start_action,
+    UnwritableFile,
     to_file,
 )
 from txcausal._types import Field
@@ -243,16 +245,16 @@ class UnwritableFileTests(IsolatedOutputMixin, SynchronousTestCase):
     def test_readOnlyFile(self) -> None:
         """
         A file open for reading only, text or binary, is refused by
-        L{FileDestination} and L{to_file} with a C{ValueError} naming it;
-        no destination is added.
+        L{FileDestination} and L{to_file} with an L{UnwritableFile} naming
+        it; no destination is added.
         """
         destinations = self.isolate()
         for mode in ("r", "rb"):
             with self.path.open(mode) as f:
-                error = self.assertRaises(ValueError, FileDestination, f)
+                error = self.assertRaises(UnwritableFile, FileDestination, f)
                 self.assertIn("not open for writing", str(error))
                 self.assertIn(repr(f), str(error))
-                self.assertRaises(ValueError, to_file, f)
+                self.assertRaises(UnwritableFile, to_file, f)
         self.assertEqual(destinations._destinations, ())
         self.assertEqual(self.path.read_bytes(), b"")
 
@@ -264,6 +266,28 @@ class UnwritableFileTests(IsolatedOutputMixin, SynchronousTestCase):
         f.close()
         error = self.assertRaises(ValueError, FileDestination, f)
         self.assertIn("closed", str(error))
+        self.assertNotIsInstance(error, RuntimeError)
+
+    def test_closedFileWritableSaysYes(self) -> None:
+        """
+        A closed file whose C{writable()} does not raise (a C{gzip} file
+        closed) is refused all the same: its C{closed} is true.
+        """
+        f = gzip.open(self.path, "wb")
+        f.close()
+        error = self.assertRaises(ValueError, FileDestination, f)
+        self.assertIn("closed", str(error))
+
+    def test_unwritableFileIsEliotsError(self) -> None:
+        """
+        L{UnwritableFile} is both a C{ValueError} and the C{RuntimeError}
+        Eliot raises for a file not open for writing, so a program written
+        for Eliot that catches C{RuntimeError} catches it.
+        """
+        self.assertTrue(issubclass(UnwritableFile, ValueError))
+        self.assertTrue(issubclass(UnwritableFile, RuntimeError))
+        with self.path.open("r") as f:
+            self.assertRaises(RuntimeError, FileDestination, f)
 
     def test_fileObjectSaysNotWritable(self) -> None:
         """
@@ -277,7 +301,7 @@ class UnwritableFileTests(IsolatedOutputMixin, SynchronousTestCase):
             def write(self, data: bytes) -> None:
                 self.data = data
 
-        self.assertRaises(ValueError, FileDestination, Unwritable())
+        self.assertRaises(UnwritableFile, FileDestination, Unwritable())
         plain = NoWritable()
         FileDestination(plain)({"n": 1})  # type: ignore[arg-type]
         self.assertEqual(plain.data, b'{"n":1}\n')
