@@ -12,7 +12,9 @@ started inside one stays current across C{yield} and C{await}.
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any, Callable, Dict, Generator, Generic, Optional, Sequence, TypeVar, cast
+from typing import (
+    Any, Callable, Dict, Generator, Generic, Optional, Sequence, Tuple, Type, TypeVar, cast,
+)
 
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.python.failure import Failure
@@ -26,6 +28,17 @@ from ._wire import YIELDED_MESSAGE_TYPE
 
 _T = TypeVar("_T")
 
+#: What C{returnValue()} raises, caught where the generator that logs the
+#: yields runs the original one, so that it returns the value itself (else
+#: Twisted warns that C{returnValue()} made it exit).  Twisted names the
+#: class privately: if it is gone, nothing is caught and Twisted warns.
+_RETURN_VALUE: Tuple[Type[BaseException], ...]
+try:
+    from twisted.internet.defer import _DefGen_Return
+except ImportError:  # pragma: no cover
+    _RETURN_VALUE = ()
+else:
+    _RETURN_VALUE = (_DefGen_Return,)
 
 
 class AlreadyFinished(Exception):
@@ -262,6 +275,8 @@ def _log_yields(original: Callable[..., Generator[Any, Any, Any]]) -> Callable[.
                 out = generator.send(value) if error is None else generator.throw(error)
             except StopIteration as e:
                 return e.value
+            except _RETURN_VALUE as e:
+                return getattr(e, "value", None)
             log_message(message_type=YIELDED_MESSAGE_TYPE)
             value, error = None, None
             try:

@@ -5,15 +5,16 @@ Tests for L{txcausal._deferred}: L{DeferredContext} and L{writeFailure}.
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Generator, List
+import warnings
+from typing import Any, Dict, Generator, List
 
-from twisted.internet.defer import CancelledError, Deferred, fail, succeed
+from twisted.internet.defer import CancelledError, Deferred, fail, returnValue, succeed
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import MemoryLogger, current_action, log_message, start_action
-from txcausal._deferred import AlreadyFinished, DeferredContext, writeFailure
+from txcausal._deferred import AlreadyFinished, DeferredContext, _log_yields, writeFailure
 from txcausal.test._helpers import CapturingMixin
 from txcausal.twisted import inline_callbacks
 
@@ -397,6 +398,58 @@ class InlineCallbacksDebugTests(CapturingMixin, SynchronousTestCase):
         self.failureResultOf(result, _Boom)
         self.assertEqual([m.get("message_type") for m in self.logger.messages],
                          ["yielded", "caught", "yielded"])
+
+    def test_returnValue(self) -> None:
+        """
+        C{returnValue()} in the generator gives the result and the same
+        warnings as without C{debug} (none, before Twisted deprecated it):
+        none says that it makes the generator's wrapper exit, so with
+        warnings as errors the result still arrives.
+        """
+        def work() -> Generator[Deferred[Any], Any, None]:
+            value = yield waiting
+            returnValue(value + 1)
+
+        seen: Dict[bool, Any] = {}
+        for debug in (False, True):
+            waiting: Deferred[int] = Deferred()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = inline_callbacks(work, debug=debug)()
+                waiting.callback(1)
+            seen[debug] = (self.successResultOf(result),
+                           [(w.category, str(w.message)) for w in caught])
+            # Warnings as errors: returnValue() is itself deprecated since
+            # Twisted 24.7, so the result may be a failure, the same either way.
+            waiting = Deferred()
+            outcome: List[Any] = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", DeprecationWarning)
+                inline_callbacks(work, debug=debug)().addBoth(outcome.append)
+                waiting.callback(1)
+            seen[debug] += ([o.type if isinstance(o, Failure) else o for o in outcome],)
+        self.assertEqual(seen[True], seen[False])
+        self.assertEqual(seen[True][0], 2)
+
+    def test_closePassedOn(self) -> None:
+        """
+        Closing the generator that logs the yields (as happens when
+        C{inlineCallbacks} gives up on it) closes the original generator
+        there and then, so its C{finally} runs.
+        """
+        def work() -> Generator[Deferred[Any], Any, None]:
+            try:
+                yield Deferred()
+            finally:
+                log_message("closed")
+
+        original = work()
+        wrapper = _log_yields(lambda: original)()
+        next(wrapper)
+        wrapper.close()
+        self.assertIsNone(original.gi_frame)
+        self.assertEqual([m.get("message_type") for m in self.logger.messages],
+                         ["yielded", "closed"])
 
     def test_notDebug(self) -> None:
         """
