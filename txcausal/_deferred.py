@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from functools import wraps
 from typing import (
-    Any, Callable, Dict, Generator, Generic, Optional, Sequence, Tuple, Type, TypeVar, cast,
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    Generic,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    cast,
 )
 
 from twisted.internet.defer import Deferred, inlineCallbacks

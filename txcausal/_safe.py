@@ -101,7 +101,7 @@ def traceback_text(
             if linked is not None and cause is not None:
                 pending.append((linked, cause, cause.__traceback__))
         inner = zip(getattr(exception, "exceptions", None) or (),
-                    getattr(raised, "exceptions", None) or ())
+                    getattr(raised, "exceptions", None) or (), strict=False)
         pending.extend((linked, cause, cause.__traceback__) for linked, cause in inner)
     return "".join(formatted.format())
 

@@ -5,6 +5,7 @@ Tests for L{txcausal._deferred}: L{DeferredContext} and L{writeFailure}.
 from __future__ import annotations
 
 import contextvars
+import inspect
 import warnings
 from typing import Any, Dict, Generator, List
 
@@ -447,7 +448,7 @@ class InlineCallbacksDebugTests(CapturingMixin, SynchronousTestCase):
         wrapper = _log_yields(lambda: original)()
         next(wrapper)
         wrapper.close()
-        self.assertIsNone(original.gi_frame)
+        self.assertEqual(inspect.getgeneratorstate(original), inspect.GEN_CLOSED)
         self.assertEqual([m.get("message_type") for m in self.logger.messages],
                          ["yielded", "closed"])
 

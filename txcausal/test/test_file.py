@@ -22,10 +22,10 @@ from txcausal import (
     FileDestination,
     IDestination,
     MessageType,
+    UnwritableFile,
     fields,
     log_message,
     start_action,
-    UnwritableFile,
     to_file,
 )
 from txcausal._types import Field
