@@ -21,7 +21,7 @@ L{txcausal.web}; test helpers in L{txcausal.testing}.
 from ._action import Action, start_action, start_task
 from ._context import current_action, preserve_context
 from ._errors import register_exception_extractor, write_traceback
-from ._file import FileDestination
+from ._file import FileDestination, UnwritableFile
 from ._interfaces import IAction, IDestination, ILogger
 from ._ledger import Ledger
 from ._logcall import log_call
@@ -66,6 +66,7 @@ __all__ = [
     "Logger",
     "MemoryLogger",
     "FileDestination",
+    "UnwritableFile",
     "add_destinations",
     "remove_destination",
     "add_global_fields",

@@ -28,8 +28,8 @@ from . import _output
 from ._context import _ACTION, _get_action
 from ._errors import extract_fields
 from ._interfaces import IAction, ILogger
-from ._json import safe_str
 from ._message import _stamp_and_write
+from ._safe import reason_text
 from ._tasklevel import MAX_TASK_LEVEL_DEPTH, TaskLevel, parse_task_id
 from ._uuid import new_task_uuid
 from ._wire import (
@@ -319,7 +319,7 @@ class Action:
         else:
             message = extract_fields(exception)
             message[EXCEPTION_FIELD] = exception_name(exception)
-            message[REASON_FIELD] = safe_str(exception)
+            message[REASON_FIELD] = reason_text(exception)
             status = FAILED_STATUS
             serializer = serializers.failure if serializers else None
         for key, value in fields.items():

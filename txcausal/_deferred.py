@@ -11,7 +11,20 @@ started inside one stays current across C{yield} and C{await}.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Generic, Optional, Sequence, TypeVar, cast
+from functools import wraps
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    Generic,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    cast,
+)
 
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.python.failure import Failure
@@ -20,9 +33,22 @@ from ._action import Action, _restore
 from ._context import _ACTION, _get_action
 from ._errors import write_traceback_message
 from ._interfaces import ILogger
+from ._message import log_message
+from ._wire import YIELDED_MESSAGE_TYPE
 
 _T = TypeVar("_T")
 
+#: What C{returnValue()} raises, caught where the generator that logs the
+#: yields runs the original one, so that it returns the value itself (else
+#: Twisted warns that C{returnValue()} made it exit).  Twisted names the
+#: class privately: if it is gone, nothing is caught and Twisted warns.
+_RETURN_VALUE: Tuple[Type[BaseException], ...]
+try:
+    from twisted.internet.defer import _DefGen_Return
+except ImportError:  # pragma: no cover
+    _RETURN_VALUE = ()
+else:
+    _RETURN_VALUE = (_DefGen_Return,)
 
 
 class AlreadyFinished(Exception):
@@ -234,13 +260,45 @@ def inline_callbacks(original: Callable[..., Any], debug: bool = False) -> Calla
     C{yield} with no help.
 
     @param original: A generator function.
-    @param debug: Passed on as the generator function's C{debug} attribute,
-        as Eliot does.
+    @param debug: If true, log a C{yielded} message at each C{yield}, in the
+        generator's action, as Eliot does.
     @return: C{inlineCallbacks(original)}.
     """
     if debug:
-        original.debug = True  # type: ignore[attr-defined]
+        original = _log_yields(original)
     return inlineCallbacks(original)
+
+
+def _log_yields(original: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Any]:
+    """
+    @return: A generator function that runs C{original}'s generator, logging
+        a C{yielded} message each time it yields (where it yields, so in its
+        action), and passing values, exceptions and its return value through.
+    """
+    @wraps(original)
+    def logging_yields(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        generator = original(*args, **kwargs)
+        value: Any = None
+        error: Optional[BaseException] = None
+        while True:
+            try:
+                out = generator.send(value) if error is None else generator.throw(error)
+            except StopIteration as e:
+                return e.value
+            except _RETURN_VALUE as e:
+                return getattr(e, "value", None)
+            log_message(message_type=YIELDED_MESSAGE_TYPE)
+            value, error = None, None
+            try:
+                value = yield out
+            except GeneratorExit:
+                generator.close()
+                raise
+            except BaseException as e:
+                error = e
+
+    logging_yields.debug = True  # type: ignore[attr-defined]
+    return logging_yields
 
 
 def writeFailure(failure: Failure, logger: Optional[ILogger] = None) -> None:

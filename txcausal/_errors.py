@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import sys
 import threading
-import traceback
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type, cast
 
 from . import _output
 from ._context import _get_action
 from ._json import safe_repr, safe_str
 from ._message import _stamp_and_write
+from ._safe import reason_text, traceback_text
 from ._types import Field, MessageType
 from ._wire import (
     CANCELLED_FIELD,
@@ -90,7 +90,7 @@ def _exception_class_name(value: Any) -> str:
 
 
 def _reason_text(value: Any) -> str:
-    return safe_str(value) if isinstance(value, BaseException) else str(value)
+    return reason_text(value) if isinstance(value, BaseException) else str(value)
 
 
 #: Tracebacks keep the exception object in C{reason} until written, so that
@@ -124,8 +124,23 @@ def write_traceback(logger: Optional["ILogger"] = None, exc_info: Optional[ExcIn
     typ, exception, tb = exc_info
     if exception is None:
         return
-    text = "".join(traceback.format_exception(typ, exception, tb))
-    write_traceback_message(logger, exception, text)
+    write_traceback_message(logger, exception, traceback_text(typ, exception, tb))
+
+
+def failure_traceback(failure: Any) -> str:
+    """
+    The C{traceback} field for a Twisted C{Failure}, formatted without
+    reading or checking any source file (the caller is usually the reactor
+    thread): as L{write_traceback} writes it while the failure still has
+    its traceback, else (a cleaned failure) its brief traceback, as
+    C{writeFailure} writes it.
+
+    @param failure: A L{twisted.python.failure.Failure}.
+    """
+    tb = getattr(failure, "tb", None)
+    if tb is None:
+        return cast(str, failure.getBriefTraceback())
+    return traceback_text(failure.type, failure.value, tb)
 
 
 def write_traceback_message(

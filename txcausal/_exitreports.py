@@ -25,9 +25,10 @@ from typing import IO, Any, Callable, Dict, List, Optional, Protocol, Tuple, Typ
 from orjson import dumps
 
 from ._feedback import FEEDBACK
-from ._json import FAST_OPTIONS, safe_str
+from ._json import FAST_OPTIONS
 from ._losses import FULL, STOPPED, Losses, _last_resort, stamp_now, standard_error, stopped_reports
 from ._queue import BoundedQueue
+from ._safe import reason_text
 from ._teardown import held, take_lock
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
 
@@ -334,7 +335,7 @@ def _report(writer: Stopped, late: bool = False,
     except Exception as error:
         try:
             _last_resort(standalone_message(
-                TRACEBACK_MESSAGE_TYPE, reason=safe_str(error), exception=exception_name(error),
+                TRACEBACK_MESSAGE_TYPE, reason=reason_text(error), exception=exception_name(error),
                 traceback=traceback.format_exc()))
         except Exception:
             pass  # As the interpreter tears down, say: nothing more to do.

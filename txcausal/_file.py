@@ -101,7 +101,10 @@ class FileDestination(CutLines):
             L{txcausal.json.json_default}).
         @raise TypeError: If both are given, or either is not what it
             should be.
+        @raise ValueError: If the file is closed, or its C{writable()} says
+            it is not open for writing.
         """
+        _check_writable(file)
         super().__init__()
         self._file = file
         self._text = is_text(file)
@@ -323,3 +326,41 @@ def _nothing() -> None:
     """
     The flush of a file object that has none.
     """
+
+
+class UnwritableFile(ValueError, RuntimeError):
+    """
+    The file given to L{FileDestination} is not open for writing.  Both a
+    C{ValueError} and the C{RuntimeError} Eliot raises for such a file, so
+    a program written for Eliot that catches it goes on working.
+    """
+
+
+def _check_writable(file: Any) -> None:
+    """
+    Refuse a file that every write would fail on, as Eliot does: one that
+    is closed, or whose C{writable()} says no.  A file object without
+    C{writable} (Twisted's C{LogFile}) is taken as it is.
+
+    @raise ValueError: If C{file} is closed (as Eliot's C{ValueError}).
+    @raise UnwritableFile: If C{file} is not open for writing.
+    """
+    if getattr(file, "closed", False) is True:
+        raise _closed(file)
+    writable = getattr(file, "writable", None)
+    if writable is None:
+        return
+    try:
+        ok = writable()
+    except ValueError:
+        raise _closed(file) from None
+    if not ok:
+        raise UnwritableFile(f"FileDestination needs a file open for writing: {file!r} is "
+                             "not open for writing")
+
+
+def _closed(file: Any) -> ValueError:
+    """
+    @return: The error for a closed C{file}.
+    """
+    return ValueError(f"FileDestination needs an open file: {file!r} is closed")

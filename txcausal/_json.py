@@ -16,7 +16,6 @@ message of its own, so the message keeps its place in the tree.
 from __future__ import annotations
 
 import json
-import traceback
 from datetime import datetime
 from pathlib import PosixPath, PurePosixPath, PureWindowsPath, WindowsPath
 from typing import Any, Dict, FrozenSet, List, Optional
@@ -24,7 +23,7 @@ from typing import Any, Dict, FrozenSet, List, Optional
 import orjson
 
 from ._jsondefault import JSONDefault, make_default
-from ._safe import safe_repr, safe_str, type_name
+from ._safe import reason_text, safe_repr, safe_str, traceback_text, type_name
 from ._sanitize import ORJSON_NATIVE, Cleaner
 from ._wire import (
     SERIALIZATION_FAILURE,
@@ -252,8 +251,8 @@ def serialization_failure_messages(
         standalone_message(
             TRACEBACK_MESSAGE_TYPE,
             exception=exception_name(error),
-            reason=safe_str(error),
-            traceback="".join(traceback.format_exception(type(error), error, error.__traceback__)),
+            reason=reason_text(error),
+            traceback=traceback_text(type(error), error, error.__traceback__),
         ),
         standalone_message(SERIALIZATION_FAILURE, message=_fields_text(message)),
     ]

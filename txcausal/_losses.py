@@ -16,9 +16,10 @@ import time
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 from ._feedback import FEEDBACK, failure_feedback
-from ._json import DEFAULT_ENCODER, safe_repr, safe_str
+from ._json import DEFAULT_ENCODER, safe_repr
 from ._queue import Lines
 from ._route import Destination, _registered
+from ._safe import reason_text
 from ._shortwrite import PipeClosed, ShortWrite
 from ._teardown import held
 from ._wire import DESTINATION_FAILURE, dropped_message, exception_name, standalone_message
@@ -334,7 +335,7 @@ def failureReport(sink: object, error: BaseException, data: Lines,
         DESTINATION_FAILURE,
         destination=safe_repr(sink, 200),
         exception=exception_name(error),
-        reason=safe_str(error, 1000),
+        reason=reason_text(error, 1000),
         message=bytes(shown).decode("utf-8", "replace"),
         lost=count,
     )
@@ -424,7 +425,7 @@ def report_failure(
         DESTINATION_FAILURE,
         destination=safe_repr(_registered(failed), 200),
         exception=exception_name(error),
-        reason=safe_str(error, 1000),
+        reason=reason_text(error, 1000),
         message=message if isinstance(message, str) else safe_repr(message),
     )
     interrupted = error if isinstance(error, KeyboardInterrupt) else None

@@ -110,19 +110,21 @@ class TaskLevel:
     @classmethod
     def from_string(cls, text: str) -> "TaskLevel":
         """
-        Parse C{"/3/2"}.
+        Parse C{"/3/2"}; C{"/"} is the root (the empty level), as in Eliot.
 
         @raise InvalidTaskId: If C{text} is not of that form.
         """
+        if text == "/":
+            return cls(())
         if not re.fullmatch(r"(?:/[1-9][0-9]{0,9})+", text):
             raise InvalidTaskId(f"Bad task level: {text[:100]!r}")
         return cls(tuple(int(part) for part in text[1:].split("/")))
 
     def to_string(self) -> str:
         """
-        @return: The level as C{"/3/2"}.
+        @return: The level as C{"/3/2"}; the root as C{"/"}, as in Eliot.
         """
-        return "".join(f"/{n}" for n in self.level)
+        return "/" + "/".join(map(str, self.level))
 
     def child(self) -> "TaskLevel":
         """

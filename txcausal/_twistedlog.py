@@ -36,7 +36,7 @@ from zope.interface import implementer
 
 from . import _output
 from ._context import _get_action
-from ._errors import report_unbridged, write_traceback_message
+from ._errors import failure_traceback, report_unbridged, write_traceback_message
 from ._interfaces import IDestination, ILogger
 from ._json import encoder_for
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
@@ -387,7 +387,7 @@ class CausalLogObserver:
         }
         if failure is not None:
             exception = cast(BaseException, failure.value)
-            write_traceback_message(logger, exception, failure.getTraceback(), **fields)
+            write_traceback_message(logger, exception, failure_traceback(failure), **fields)
             return
         fields[MESSAGE_TYPE_FIELD] = TWISTED_LOG_MESSAGE_TYPE
         _stamp_and_write(fields, action, logger, None)

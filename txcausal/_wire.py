@@ -105,6 +105,8 @@ TWISTED_MESSAGE_TYPE = "twisted:log"
 #: L{txcausal.twisted.TwistedDestination} emits; its value is the message as
 #: JSON text.  The bridges from Twisted skip events that have it.
 BRIDGED_EVENT_KEY = "txcausal_json"
+#: What Eliot's C{inline_callbacks} logs at each C{yield} with C{debug=True}.
+YIELDED_MESSAGE_TYPE = "yielded"
 
 
 def exception_name(exception: BaseException) -> str:

@@ -5,15 +5,17 @@ Tests for L{txcausal._deferred}: L{DeferredContext} and L{writeFailure}.
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Generator, List
+import inspect
+import warnings
+from typing import Any, Dict, Generator, List
 
-from twisted.internet.defer import CancelledError, Deferred, fail, succeed
+from twisted.internet.defer import CancelledError, Deferred, fail, returnValue, succeed
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import MemoryLogger, current_action, log_message, start_action
-from txcausal._deferred import AlreadyFinished, DeferredContext, writeFailure
+from txcausal._deferred import AlreadyFinished, DeferredContext, _log_yields, writeFailure
 from txcausal.test._helpers import CapturingMixin
 from txcausal.twisted import inline_callbacks
 
@@ -340,3 +342,124 @@ class EliotSignatureTests(SynchronousTestCase):
         result = work()
         d.callback(None)
         self.assertIs(self.successResultOf(result), True)
+
+
+class InlineCallbacksDebugTests(CapturingMixin, SynchronousTestCase):
+    """
+    L{inline_callbacks} with C{debug=True} logs a C{yielded} message at
+    each C{yield}, where the generator is, as Eliot's does.
+    """
+
+    def setUp(self) -> None:
+        self.logger = self.capture()
+
+    def levels(self) -> List[object]:
+        return [(m.get("message_type") or m.get("action_status"), m["task_level"])
+                for m in self.logger.messages]
+
+    def test_yielded(self) -> None:
+        """
+        Each C{yield} logs C{yielded} in the generator's action, between
+        the messages logged before and after it; the return value is kept.
+        """
+        waiting: Deferred[int] = Deferred()
+
+        def work() -> Generator[Deferred[Any], Any, int]:
+            log_message("a")
+            yield succeed(None)
+            with start_action(action_type="inner"):
+                value: int = yield waiting
+            log_message("b")
+            return value + 1
+
+        with start_action(action_type="the-action"):
+            result = inline_callbacks(work, debug=True)()
+        waiting.callback(1)
+        self.assertEqual(self.successResultOf(result), 2)
+        # As under Eliot: the outer action finishes while the generator waits.
+        self.assertEqual(self.levels(), [
+            ("started", [1]), ("a", [2]), ("yielded", [3]), ("started", [4, 1]),
+            ("yielded", [4, 2]), ("succeeded", [5]), ("succeeded", [4, 3]), ("b", [6]),
+        ])
+
+    def test_failureThrownIn(self) -> None:
+        """
+        A failed L{Deferred} is raised at the C{yield}, so the generator
+        can handle it; an exception the generator lets out fails the
+        result.
+        """
+        def work() -> Generator[Deferred[Any], Any, None]:
+            try:
+                yield fail(_Boom("handled"))
+            except _Boom:
+                log_message("caught")
+            yield fail(_Boom("not handled"))
+
+        result = inline_callbacks(work, debug=True)()
+        self.failureResultOf(result, _Boom)
+        self.assertEqual([m.get("message_type") for m in self.logger.messages],
+                         ["yielded", "caught", "yielded"])
+
+    def test_returnValue(self) -> None:
+        """
+        C{returnValue()} in the generator gives the result and the same
+        warnings as without C{debug} (none, before Twisted deprecated it):
+        none says that it makes the generator's wrapper exit, so with
+        warnings as errors the result still arrives.
+        """
+        def work() -> Generator[Deferred[Any], Any, None]:
+            value = yield waiting
+            returnValue(value + 1)
+
+        seen: Dict[bool, Any] = {}
+        for debug in (False, True):
+            waiting: Deferred[int] = Deferred()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = inline_callbacks(work, debug=debug)()
+                waiting.callback(1)
+            seen[debug] = (self.successResultOf(result),
+                           [(w.category, str(w.message)) for w in caught])
+            # Warnings as errors: returnValue() is itself deprecated since
+            # Twisted 24.7, so the result may be a failure, the same either way.
+            waiting = Deferred()
+            outcome: List[Any] = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", DeprecationWarning)
+                inline_callbacks(work, debug=debug)().addBoth(outcome.append)
+                waiting.callback(1)
+            seen[debug] += ([o.type if isinstance(o, Failure) else o for o in outcome],)
+        self.assertEqual(seen[True], seen[False])
+        self.assertEqual(seen[True][0], 2)
+
+    def test_closePassedOn(self) -> None:
+        """
+        Closing the generator that logs the yields (as happens when
+        C{inlineCallbacks} gives up on it) closes the original generator
+        there and then, so its C{finally} runs.
+        """
+        def work() -> Generator[Deferred[Any], Any, None]:
+            try:
+                yield Deferred()
+            finally:
+                log_message("closed")
+
+        original = work()
+        wrapper = _log_yields(lambda: original)()
+        next(wrapper)
+        wrapper.close()
+        self.assertEqual(inspect.getgeneratorstate(original), inspect.GEN_CLOSED)
+        self.assertEqual([m.get("message_type") for m in self.logger.messages],
+                         ["yielded", "closed"])
+
+    def test_notDebug(self) -> None:
+        """
+        Without C{debug}, nothing is logged at a C{yield}, and the generator
+        function is left unchanged.
+        """
+        def work() -> Generator[Deferred[Any], Any, None]:
+            yield succeed(None)
+
+        self.successResultOf(inline_callbacks(work)())
+        self.assertEqual(self.logger.messages, [])
+        self.assertFalse(hasattr(work, "debug"))

@@ -5,6 +5,7 @@ direct writes and encoding (its short writes: C{test_file_shortwrite}).
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -21,6 +22,7 @@ from txcausal import (
     FileDestination,
     IDestination,
     MessageType,
+    UnwritableFile,
     fields,
     log_message,
     start_action,
@@ -228,3 +230,86 @@ class FileDestinationDirectWriteTests(SynchronousTestCase):
         destination = FileDestination(out)
         self.assertIs(destination.file, out)
         self.assertRaises(AttributeError, setattr, destination, "file", io.BytesIO())
+
+
+class UnwritableFileTests(IsolatedOutputMixin, SynchronousTestCase):
+    """
+    A file that cannot be written to is refused when the destination is
+    made, as Eliot does, instead of failing at every message.
+    """
+
+    def setUp(self) -> None:
+        self.path = Path(self.mktemp())
+        self.path.write_bytes(b"")
+
+    def test_readOnlyFile(self) -> None:
+        """
+        A file open for reading only, text or binary, is refused by
+        L{FileDestination} and L{to_file} with an L{UnwritableFile} naming
+        it; no destination is added.
+        """
+        destinations = self.isolate()
+        for mode in ("r", "rb"):
+            with self.path.open(mode) as f:
+                error = self.assertRaises(UnwritableFile, FileDestination, f)
+                self.assertIn("not open for writing", str(error))
+                self.assertIn(repr(f), str(error))
+                self.assertRaises(UnwritableFile, to_file, f)
+        self.assertEqual(destinations._destinations, ())
+        self.assertEqual(self.path.read_bytes(), b"")
+
+    def test_closedFile(self) -> None:
+        """
+        A closed file is refused with a C{ValueError} saying so.
+        """
+        f = self.path.open("ab")
+        f.close()
+        error = self.assertRaises(ValueError, FileDestination, f)
+        self.assertIn("closed", str(error))
+        self.assertNotIsInstance(error, RuntimeError)
+
+    def test_closedFileWritableSaysYes(self) -> None:
+        """
+        A closed file whose C{writable()} does not raise (a C{gzip} file
+        closed) is refused all the same: its C{closed} is true.
+        """
+        f = gzip.open(self.path, "wb")
+        f.close()
+        error = self.assertRaises(ValueError, FileDestination, f)
+        self.assertIn("closed", str(error))
+
+    def test_unwritableFileIsEliotsError(self) -> None:
+        """
+        L{UnwritableFile} is both a C{ValueError} and the C{RuntimeError}
+        Eliot raises for a file not open for writing, so a program written
+        for Eliot that catches C{RuntimeError} catches it.
+        """
+        self.assertTrue(issubclass(UnwritableFile, ValueError))
+        self.assertTrue(issubclass(UnwritableFile, RuntimeError))
+        with self.path.open("r") as f:
+            self.assertRaises(RuntimeError, FileDestination, f)
+
+    def test_fileObjectSaysNotWritable(self) -> None:
+        """
+        Any file object whose C{writable()} says no is refused; one without
+        C{writable} (as Twisted's C{LogFile}) is taken.
+        """
+        class Unwritable(io.RawIOBase):
+            pass
+
+        class NoWritable:
+            def write(self, data: bytes) -> None:
+                self.data = data
+
+        self.assertRaises(UnwritableFile, FileDestination, Unwritable())
+        plain = NoWritable()
+        FileDestination(plain)({"n": 1})  # type: ignore[arg-type]
+        self.assertEqual(plain.data, b'{"n":1}\n')
+
+    def test_writableFiles(self) -> None:
+        """
+        Files open for writing, appending or updating are taken.
+        """
+        for mode in ("w", "ab", "r+", "r+b"):
+            with self.path.open(mode) as f:
+                FileDestination(f)

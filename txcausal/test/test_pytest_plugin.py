@@ -243,7 +243,7 @@ class PytestPluginTests(SynchronousTestCase):
         output = _inner_pytest()[1]
         report = _report_for(output, "test_traceback")
         self.assertIn("1 unexpected traceback(s) logged", report)
-        self.assertIn('raise ValueError("kaboom")', report)
+        self.assertIn(", in boom\nValueError: kaboom\n", report)
         self.assertRegex(report, r"`-- inner:t/1 => started [^\n]*\n    \|-- eliot:traceback/2 ")
         self.assertNotIn("ERROR at teardown of test_traceback ", output)
 

@@ -193,10 +193,11 @@ class TaskLevelTests(SynchronousTestCase):
         self.assertGreater(original.next_sibling().level, original.level)
 
     @DETERMINISTIC
-    @given(st.lists(st.integers(1, 10**9), min_size=1, max_size=20))
+    @given(st.lists(st.integers(1, 10**9), min_size=0, max_size=20))
     def test_stringRoundTrip(self, level: List[int]) -> None:
         """
-        L{TaskLevel.from_string} inverts L{TaskLevel.to_string}.
+        L{TaskLevel.from_string} inverts L{TaskLevel.to_string}, the root
+        included.
         """
         original = TaskLevel(tuple(level))
         self.assertEqual(TaskLevel.from_string(original.to_string()), original)
@@ -205,8 +206,16 @@ class TaskLevelTests(SynchronousTestCase):
         """
         A malformed level string raises L{InvalidTaskId}.
         """
-        for text in ["", "/", "1/2", "/0", "/x"]:
+        for text in ["", "//", "1/2", "/0", "/x", "//1", "/1/"]:
             self.assertRaises(InvalidTaskId, TaskLevel.from_string, text)
+
+    def test_rootString(self) -> None:
+        """
+        The root (the empty level) is written C{"/"}, and C{"/"} read as
+        the root, as Eliot does.
+        """
+        self.assertEqual(TaskLevel(()).to_string(), "/")
+        self.assertEqual(TaskLevel.from_string("/"), TaskLevel(()))
 
     def test_topHasNoParent(self) -> None:
         """

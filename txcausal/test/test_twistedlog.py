@@ -4,9 +4,10 @@ Tests for L{txcausal._twistedlog}: the twisted.logger bridge, both ways.
 
 from __future__ import annotations
 
+import linecache
 import threading
 import time
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import orjson
 from twisted.logger import (
@@ -244,6 +245,42 @@ class CausalLogObserverTests(CapturingMixin, SynchronousTestCase):
                          ("while frobbing", "critical"))
         self.assertIn("kaboom", traceback["traceback"])
         self.logger.validate()
+
+    def test_failureReadsNoSource(self) -> None:
+        """
+        The traceback of an event's failure is formatted without reading or
+        checking any source file (the observer runs on the reactor thread):
+        file, line and function of each frame, as L{write_traceback}
+        writes them; a cleaned failure (no traceback left) gets the brief
+        traceback L{writeFailure} writes.
+        """
+        try:
+            raise _Boom("kaboom")
+        except _Boom:
+            failure = Failure()
+        assert failure.tb is not None
+        line = failure.tb.tb_lineno
+        cleaned = Failure(_Boom("cleaned"))
+        cleaned.cleanFailure()
+        looked: List[str] = []
+
+        def reader(name: str) -> Callable[..., Any]:
+            def read(*args: Any, **kwargs: Any) -> Any:
+                looked.append(name)
+                return [] if name != "getline" else ""
+            return read
+
+        for name in ("getline", "getlines", "updatecache", "checkcache"):
+            self.patch(linecache, name, reader(name))
+        self.log.failure("first", failure)
+        self.log.failure("second", cleaned)
+        self.assertEqual(looked, [])
+        first, second = self.logger.flush_tracebacks(_Boom)
+        code = self.test_failureReadsNoSource.__code__
+        self.assertIn(f'  File "{code.co_filename}", line {line}, in '
+                      f"{code.co_name}\n", first["traceback"])
+        self.assertTrue(first["traceback"].endswith("_Boom: kaboom\n"), first["traceback"])
+        self.assertEqual(second["traceback"], cleaned.getBriefTraceback())
 
     def test_legacyErrIsATraceback(self) -> None:
         """
