@@ -4,7 +4,8 @@ HTTP clients that carry the current task to the server.
 
 Wrap any L{IAgent} in L{TracingAgent}, or call this module's L{get},
 L{head}, L{post}, L{put}, L{patch}, L{delete} and L{request} as you would
-treq's::
+treq's (treq's response helpers L{content}, L{text_content}, L{json_content}
+and L{collect} are here too, so this module replaces C{import treq})::
 
     from txcausal import start_action
     from txcausal import treq
@@ -36,6 +37,7 @@ import treq as _treq
 import treq.api as _treq_api
 import twisted.internet
 from treq.api import default_pool, default_reactor
+from treq.content import collect, content, json_content, text_content
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.client import Agent
@@ -279,4 +281,4 @@ def delete(url: Any, **kwargs: Any) -> "Deferred[Any]":
 _shared_agent = _SharedAgent()
 
 __all__ = ["TracingAgent", "CLIENT_ACTION_TYPE", "request", "get", "head", "post", "put", "patch",
-           "delete"]
+           "delete", "content", "text_content", "json_content", "collect"]
