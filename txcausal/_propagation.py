@@ -27,7 +27,7 @@ import re
 from contextvars import ContextVar
 from itertools import count
 from random import Random
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from uuid import UUID
 
 from orjson import loads
@@ -392,9 +392,26 @@ def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) ->
         result = Headers()
     else:
         result = headers.copy() if copy else headers
+    _stamp(action, result, _REMOTE_TRACE.get())
+    return result
+
+
+def resender(action: "Action") -> Callable[[Headers], None]:
+    """
+    @return: A function setting a fresh position of C{action} on the
+        headers L{outgoing} gave, to send the same request again (another
+        attempt, with the trace state received with the task as it is now).
+    """
+    remote = _REMOTE_TRACE.get()
+    return lambda headers: _stamp(action, headers, remote)
+
+
+def _stamp(action: "Action", result: Headers, remote: Optional[RemoteTrace]) -> None:
+    """
+    Set the headers of a fresh position of C{action} on C{result}.
+    """
     task_id = action.serialize_task_id()
     result.setRawHeaders(TASK_ID_HEADER, [task_id])
-    remote = _REMOTE_TRACE.get()
     if remote is not None and remote.task_uuid != action.task_uuid:
         remote = None
     traceparent = traceparent_for(action.task_uuid, action._level,
@@ -405,7 +422,6 @@ def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) ->
         result.setRawHeaders(TRACEPARENT_HEADER, [traceparent])
     if remote is not None and remote.tracestate and not result.hasHeader(TRACESTATE_HEADER):
         result.setRawHeaders(TRACESTATE_HEADER, [remote.tracestate.encode("ascii")])
-    return result
 
 
 _request_part = RequestParts(Random())

@@ -46,9 +46,10 @@ from twisted.web.iweb import IAgent, IBodyProducer, IResponse
 from zope.interface import implementer
 
 from ._action import Action, _restore, start_action
+from ._attempts import RESEND, AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
-from ._propagation import outgoing
+from ._propagation import outgoing, resender
 
 #: The action type of an HTTP request made through L{TracingAgent}.
 CLIENT_ACTION_TYPE = "txcausal:http:client"
@@ -112,6 +113,7 @@ class TracingAgent:
                               method=method.decode("ascii", "backslashreplace"),
                               url=_loggable_url(uri))
         token = _ACTION.set(action)
+        resending = RESEND.set(resender(action))
         try:
             sent = outgoing(action, headers, self._copyHeaders)
             inner = self._agent.request(method, uri, sent, bodyProducer)
@@ -119,6 +121,7 @@ class TracingAgent:
             action.finish(e)
             raise
         finally:
+            RESEND.reset(resending)
             _restore(token)
         outer: "Deferred[IResponse]" = Deferred(lambda _: inner.cancel())
         inner.addBoth(_ended, action, context, outer)
@@ -199,11 +202,14 @@ class _SharedAgent:
 
 def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAgent, Any]:
     """
-    @return: The L{Agent} treq makes for a call that names no agent, and
-        the reactor it uses (C{reactor}, or the global one).
+    @return: The L{Agent} treq makes for a call that names no agent (on an
+        L{AttemptsPool}, so that a retry the pool makes by itself is sent at
+        a fresh position), and the reactor it uses (C{reactor}, or the
+        global one).
     """
     reactor = default_reactor(reactor)  # type: ignore[no-untyped-call]
-    return Agent(reactor, pool=default_pool(reactor, pool, persistent)), reactor  # type: ignore[no-untyped-call]
+    pool = AttemptsPool(default_pool(reactor, pool, persistent))  # type: ignore[no-untyped-call]
+    return Agent(reactor, pool=pool), reactor  # type: ignore[no-untyped-call]
 
 
 def _copy_headers(headers: Union[Headers, dict, None]) -> Union[Headers, dict, None]:  # type: ignore[type-arg]
