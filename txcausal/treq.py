@@ -19,7 +19,10 @@ Each request is logged as a C{txcausal:http:client} action (C{method},
 C{url} without credentials or query string; C{status} on success) and sends
 a fresh position inside it as C{X-Eliot-Task-Id} and C{traceparent}, so a
 server using L{txcausal.web} (or Eliot, or OpenTelemetry) continues the
-task.  The action fails only when no response arrives (connection error,
+task.  With this module's functions (without C{agent=}), an attempt
+Twisted's connection pool makes again by itself is sent at a fresh position
+too (see L{txcausal._attempts}); an agent of the caller's own retries with
+the same headers.  The action fails only when no response arrives (connection error,
 timeout, cancellation); a 4xx or 5xx response is a response: the action
 succeeds with its C{status}, and deciding that it is an error is the
 caller's job, in the caller's own action.
