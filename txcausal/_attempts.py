@@ -3,10 +3,10 @@
 The connection pool of the agents L{txcausal.treq} makes: each attempt at a
 request is sent at a position of its own.
 
-Twisted's L{HTTPConnectionPool} sends an idempotent request (C{GET},
+Twisted's L{twisted.web.client.HTTPConnectionPool} sends an idempotent request (C{GET},
 C{HEAD}, ... without a body) again by itself when a connection it kept from
 an earlier request fails before the response (C{retryAutomatically}, on by
-default): below every L{IAgent}, with the same request object, so with the
+default): below every L{twisted.web.iweb.IAgent}, with the same request object, so with the
 same headers.  A server that got the first attempt before the connection
 was cut would continue the same position twice.
 
@@ -47,8 +47,9 @@ class AttemptsPool:
 
     def __init__(self, pool: Any) -> None:
         """
-        @param pool: The L{HTTPConnectionPool} (or anything with its
-            C{getConnection} and C{persistent}) that makes the connections.
+        @param pool: The L{twisted.web.client.HTTPConnectionPool} (or
+            anything with its C{getConnection} and C{persistent}) that
+            makes the connections.
         """
         self._pool = pool
 

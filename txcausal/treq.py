@@ -4,8 +4,8 @@ HTTP clients that carry the current task to the server.
 
 Wrap any L{IAgent} in L{TracingAgent}, or call this module's L{get},
 L{head}, L{post}, L{put}, L{patch}, L{delete} and L{request} as you would
-treq's (treq's response helpers L{content}, L{text_content}, L{json_content}
-and L{collect} are here too, so this module replaces C{import treq})::
+treq's (treq's response helpers C{content}, C{text_content}, C{json_content}
+and C{collect} are here too, so this module replaces C{import treq})::
 
     from txcausal import start_action
     from txcausal import treq
