@@ -4,6 +4,7 @@ Tests for L{txcausal._propagation}: the HTTP header codecs.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List
 from uuid import UUID, uuid4
 
@@ -184,6 +185,27 @@ class RequestPartsTests(SynchronousTestCase):
         parts()
         parts.restart()
         self.assertEqual((parts(), random.seeded), (101, 2))
+
+    def test_forkedChildDiffers(self) -> None:
+        """
+        A forked child does not give its parent's next part to the next
+        request continued from a bare C{traceparent}: the process's parts
+        restart from a new random number in the child.
+        """
+        bare = headers(traceparent=[TRACEPARENT])
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            level = incoming(bare).level
+            os.write(write, str(level[-1] if level else 0).encode())
+            os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        child = int(os.read(read, 100))
+        os.close(read)
+        level = incoming(bare).level
+        assert level is not None
+        self.assertNotIn(child, (0, level[-1]))
 
 
 class IncomingTraceparentTests(SynchronousTestCase):
