@@ -27,7 +27,7 @@ import re
 from contextvars import ContextVar
 from itertools import count
 from random import Random
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from uuid import UUID
 
 from orjson import loads
@@ -396,14 +396,22 @@ def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) ->
     return result
 
 
-def resender(action: "Action") -> Callable[[Headers], None]:
+def remote_trace() -> Optional[RemoteTrace]:
     """
-    @return: A function setting a fresh position of C{action} on the
-        headers L{outgoing} gave, to send the same request again (another
-        attempt, with the trace state received with the task as it is now).
+    @return: The trace state received with the current task, if any, to
+        give L{resend} later, from another context.
     """
-    remote = _REMOTE_TRACE.get()
-    return lambda headers: _stamp(action, headers, remote)
+    return _REMOTE_TRACE.get()
+
+
+def resend(action: "Action", headers: Headers, remote: Optional[RemoteTrace]) -> None:
+    """
+    Set a fresh position of C{action} on the headers L{outgoing} gave, to
+    send the same request again (another attempt).
+
+    @param remote: L{remote_trace} where the request was made.
+    """
+    _stamp(action, headers, remote)
 
 
 def _stamp(action: "Action", result: Headers, remote: Optional[RemoteTrace]) -> None:

@@ -52,7 +52,7 @@ from ._action import Action, _restore, start_action
 from ._attempts import RESEND, AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
-from ._propagation import outgoing, resender
+from ._propagation import outgoing
 
 #: The action type of an HTTP request made through L{TracingAgent}.
 CLIENT_ACTION_TYPE = "txcausal:http:client"
@@ -116,7 +116,7 @@ class TracingAgent:
                               method=method.decode("ascii", "backslashreplace"),
                               url=_loggable_url(uri))
         token = _ACTION.set(action)
-        resending = RESEND.set(resender(action))
+        resending = RESEND.set(action)
         try:
             sent = outgoing(action, headers, self._copyHeaders)
             inner = self._agent.request(method, uri, sent, bodyProducer)

@@ -237,6 +237,27 @@ class AttemptsPoolTests(CapturingMixin, SynchronousTestCase):
         [connection] = self.endpoints.endpoint.connections
         self.assertEqual(connection.sent, [f"{action.task_uuid}@/2/2".encode()])
 
+    def test_connectedLaterOneAttempt(self) -> None:
+        """
+        A pool that connects after C{getConnection} returned (its
+        L{Deferred} not fired yet) makes the request's first connection
+        then: one attempt, at the position L{TracingAgent} chose.
+        """
+        pool = FakePool()
+        later: List[Any] = []
+
+        def getConnection(key: Any, endpoint: Any) -> "Deferred[Any]":
+            later.append((endpoint, Deferred()))
+            return later[-1][1]  # type: ignore[no-any-return]
+
+        pool.getConnection = getConnection  # type: ignore[method-assign]
+        with start_action(action_type="client:main") as action:
+            self.agent(pool).request(b"GET", b"http://127.0.0.1:8080/")
+        [(endpoint, found)] = later
+        endpoint.connect(None).chainDeferred(found)
+        [connection] = self.endpoints.endpoint.connections
+        self.assertEqual(connection.sent, [f"{action.task_uuid}@/2/2".encode()])
+
     def test_retryFreshPosition(self) -> None:
         """
         The pool's own retry, on a new connection of the endpoint it was
