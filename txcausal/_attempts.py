@@ -96,6 +96,8 @@ class _AttemptEndpoint:
         not at all, for a kept connection) makes the first one here.
     """
 
+    __slots__ = ("_endpoint", "_action", "_remote", "connections")
+
     def __init__(self, endpoint: IStreamClientEndpoint, action: "Action",
                  remote: Optional[RemoteTrace]) -> None:
         self._endpoint = endpoint
