@@ -291,13 +291,19 @@ class Task:
 
 
 def _continued_top(root: WrittenAction) -> Optional[WrittenAction]:
+    """
+    The top action of a task continued from elsewhere: the first node down
+    from C{root} with an action, or one holding attempts (the position the
+    process was handed, as its attempts' C{attempt_of} says).
+    """
     node = root
-    while node.start_message is None and node.end_message is None and len(node._slots) == 1:
+    while (node.start_message is None and node.end_message is None and not node.attempts
+           and len(node._slots) == 1):
         (child,) = node._slots.values()
         if child.__class__ is not WrittenAction:
             return None
         node = child
-    if node is root or node.start_message is None:
+    if node is root or (node.start_message is None and not node.attempts):
         return None
     return node
 

@@ -10,9 +10,10 @@ Mapping between the two models:
   - parent-id = the span id of the client's action making the request (see
     L{txcausal._traceids}), whose child the server's action is;
   - an incoming C{traceparent} without C{X-Eliot-Task-Id} continues the task
-    whose UUID is the trace-id, at the top-level position
-    C{REMOTE_LEVEL_BASE + int(parent-id[:8], 16)}, recording the parent-id
-    in a C{parent_span_id} field.
+    whose UUID is the trace-id, at a position of the request's own under
+    the top-level position C{REMOTE_LEVEL_BASE + int(parent-id[:8], 16)}
+    (see L{RequestParts}), recording the parent-id in a C{parent_span_id}
+    field.
 
 Parsing is strict and never raises: a header over 1 KiB, not ASCII,
 malformed or repeated is rejected, and the rejection is described (value
@@ -21,8 +22,11 @@ truncated and escaped) so the server can log it.
 
 from __future__ import annotations
 
+import os
 import re
 from contextvars import ContextVar
+from itertools import count
+from random import Random
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from uuid import UUID
 
@@ -31,6 +35,7 @@ from twisted.web.http_headers import Headers
 
 from ._tasklevel import TASK_ID_PATTERN, InvalidTaskId, parse_task_id
 from ._traceids import span_hex, uuid_trace_hex
+from ._wire import ATTEMPT_OF_FIELD
 
 if TYPE_CHECKING:
     from ._action import Action
@@ -47,6 +52,8 @@ LOGGED_VALUE_COUNT = 4
 #: Top-level positions of requests continued from a bare C{traceparent}
 #: start here, far above any counter a real task reaches.
 REMOTE_LEVEL_BASE = 1_000_000_000
+#: How many request parts L{RequestParts} gives before it starts again.
+REQUEST_PARTS = 2**32
 #: Trace flags sent when the task did not come with any: "sampled".
 DEFAULT_FLAGS = "01"
 
@@ -213,13 +220,49 @@ def _rejection(values: Sequence[bytes], reason: str) -> Dict[str, Any]:
     return {"reason": reason, "values": shown, "count": len(values)}
 
 
-def _from_traceparent(trace: Tuple[str, str, str]) -> str:
+class RequestParts:
     """
-    @return: The position continuing a bare C{traceparent}.
+    The last part of the position of each request continued from a bare
+    C{traceparent}: the same C{traceparent} may come with several requests
+    (a retry below an OpenTelemetry client's span, a proxy, one context
+    injected into two calls), and each needs a position of its own.
+
+    Consecutive numbers from 1 to L{REQUEST_PARTS}, from a random start in
+    each process (a forked child starts afresh): no two requests of a
+    process get the same one before four billion more, and two processes
+    are unlikely to.
+    """
+
+    def __init__(self, random: Random) -> None:
+        """
+        @param random: Where the start comes from.
+        """
+        self._random = random
+        self.restart()
+
+    def restart(self) -> None:
+        """
+        Start from a new random number, as in a forked child.
+        """
+        self._random.seed()
+        self._next = count(self._random.randrange(REQUEST_PARTS)).__next__
+
+    def __call__(self) -> int:
+        """
+        @return: The next request's part.
+        """
+        return self._next() % REQUEST_PARTS + 1
+
+
+def _from_traceparent(trace: Tuple[str, str, str]) -> Tuple[str, str]:
+    """
+    @return: A new position continuing a bare C{traceparent}, and the
+        calling span's position it is under, of which the request is an
+        attempt (as a Dask task's run is: see L{txcausal._wire.is_attempt}).
     """
     trace_id, span_id, _ = trace
-    level = REMOTE_LEVEL_BASE + int(span_id[:8], 16)
-    return f"{UUID(hex=trace_id)}@/{level}"
+    calling = f"/{REMOTE_LEVEL_BASE + int(span_id[:8], 16)}"
+    return f"{UUID(hex=trace_id)}@{calling}/{_request_part()}", calling
 
 
 def incoming(headers: Headers) -> Incoming:
@@ -291,7 +334,7 @@ def _incoming(headers: Headers) -> Incoming:
             rejected["traceparent"] = _rejection(raw_traceparent, e.args[0])
     fields: Dict[str, Any] = {}
     if task_id is None and trace is not None:
-        task_id = _from_traceparent(trace)
+        task_id, fields[ATTEMPT_OF_FIELD] = _from_traceparent(trace)
         fields["parent_span_id"] = trace[1]
     if task_id is None:
         if rejected:
@@ -349,9 +392,34 @@ def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) ->
         result = Headers()
     else:
         result = headers.copy() if copy else headers
+    _stamp(action, result, _REMOTE_TRACE.get())
+    return result
+
+
+def remote_trace() -> Optional[RemoteTrace]:
+    """
+    @return: The trace state received with the current task, if any, to
+        give L{resend} later, from another context.
+    """
+    return _REMOTE_TRACE.get()
+
+
+def resend(action: "Action", headers: Headers, remote: Optional[RemoteTrace]) -> None:
+    """
+    Set a fresh position of C{action} on the headers L{outgoing} gave, to
+    send the same request again (another attempt).
+
+    @param remote: L{remote_trace} where the request was made.
+    """
+    _stamp(action, headers, remote)
+
+
+def _stamp(action: "Action", result: Headers, remote: Optional[RemoteTrace]) -> None:
+    """
+    Set the headers of a fresh position of C{action} on C{result}.
+    """
     task_id = action.serialize_task_id()
     result.setRawHeaders(TASK_ID_HEADER, [task_id])
-    remote = _REMOTE_TRACE.get()
     if remote is not None and remote.task_uuid != action.task_uuid:
         remote = None
     traceparent = traceparent_for(action.task_uuid, action._level,
@@ -362,4 +430,7 @@ def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) ->
         result.setRawHeaders(TRACEPARENT_HEADER, [traceparent])
     if remote is not None and remote.tracestate and not result.hasHeader(TRACESTATE_HEADER):
         result.setRawHeaders(TRACESTATE_HEADER, [remote.tracestate.encode("ascii")])
-    return result
+
+
+_request_part = RequestParts(Random())
+os.register_at_fork(after_in_child=_request_part.restart)

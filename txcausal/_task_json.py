@@ -79,7 +79,7 @@ def task_document(
     span = time_range(task)
     top = task.continued_action
     if top is not None:
-        items: List[Child] = [top]
+        items: List[Child] = top.children if top.attempts else [top]
     elif task.root.start_message is not None or task.root.end_message is not None:
         items = [task.root]
     else:

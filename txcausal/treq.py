@@ -4,7 +4,8 @@ HTTP clients that carry the current task to the server.
 
 Wrap any L{IAgent} in L{TracingAgent}, or call this module's L{get},
 L{head}, L{post}, L{put}, L{patch}, L{delete} and L{request} as you would
-treq's::
+treq's (treq's response helpers C{content}, C{text_content}, C{json_content}
+and C{collect} are here too, so this module replaces C{import treq})::
 
     from txcausal import start_action
     from txcausal import treq
@@ -18,7 +19,10 @@ Each request is logged as a C{txcausal:http:client} action (C{method},
 C{url} without credentials or query string; C{status} on success) and sends
 a fresh position inside it as C{X-Eliot-Task-Id} and C{traceparent}, so a
 server using L{txcausal.web} (or Eliot, or OpenTelemetry) continues the
-task.  The action fails only when no response arrives (connection error,
+task.  With this module's functions (without C{agent=}), an attempt
+Twisted's connection pool makes again by itself is sent at a fresh position
+too (see L{txcausal._attempts}); an agent of the caller's own retries with
+the same headers.  The action fails only when no response arrives (connection error,
 timeout, cancellation); a 4xx or 5xx response is a response: the action
 succeeds with its C{status}, and deciding that it is an error is the
 caller's job, in the caller's own action.
@@ -36,6 +40,7 @@ import treq as _treq
 import treq.api as _treq_api
 import twisted.internet
 from treq.api import default_pool, default_reactor
+from treq.content import collect, content, json_content, text_content
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.client import Agent
@@ -44,6 +49,7 @@ from twisted.web.iweb import IAgent, IBodyProducer, IResponse
 from zope.interface import implementer
 
 from ._action import Action, _restore, start_action
+from ._attempts import RESEND, AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._propagation import outgoing
@@ -110,6 +116,7 @@ class TracingAgent:
                               method=method.decode("ascii", "backslashreplace"),
                               url=_loggable_url(uri))
         token = _ACTION.set(action)
+        resending = RESEND.set(action)
         try:
             sent = outgoing(action, headers, self._copyHeaders)
             inner = self._agent.request(method, uri, sent, bodyProducer)
@@ -117,6 +124,7 @@ class TracingAgent:
             action.finish(e)
             raise
         finally:
+            RESEND.reset(resending)
             _restore(token)
         outer: "Deferred[IResponse]" = Deferred(lambda _: inner.cancel())
         inner.addBoth(_ended, action, context, outer)
@@ -197,11 +205,14 @@ class _SharedAgent:
 
 def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAgent, Any]:
     """
-    @return: The L{Agent} treq makes for a call that names no agent, and
-        the reactor it uses (C{reactor}, or the global one).
+    @return: The L{Agent} treq makes for a call that names no agent (on an
+        L{AttemptsPool}, so that a retry the pool makes by itself is sent at
+        a fresh position), and the reactor it uses (C{reactor}, or the
+        global one).
     """
     reactor = default_reactor(reactor)  # type: ignore[no-untyped-call]
-    return Agent(reactor, pool=default_pool(reactor, pool, persistent)), reactor  # type: ignore[no-untyped-call]
+    pool = AttemptsPool(default_pool(reactor, pool, persistent))  # type: ignore[no-untyped-call]
+    return Agent(reactor, pool=pool), reactor  # type: ignore[no-untyped-call]
 
 
 def _copy_headers(headers: Union[Headers, dict, None]) -> Union[Headers, dict, None]:  # type: ignore[type-arg]
@@ -279,4 +290,4 @@ def delete(url: Any, **kwargs: Any) -> "Deferred[Any]":
 _shared_agent = _SharedAgent()
 
 __all__ = ["TracingAgent", "CLIENT_ACTION_TYPE", "request", "get", "head", "post", "put", "patch",
-           "delete"]
+           "delete", "content", "text_content", "json_content", "collect"]

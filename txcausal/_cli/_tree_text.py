@@ -117,7 +117,7 @@ class TreeRenderer:
         items: List[Any]
         if top is not None:
             header += f" {p.warning}[continued from {format_level(top.task_level)}]{p.reset}"
-            items, complete = [top], top.complete
+            items, complete = top.children if top.attempts else [top], top.complete
         else:
             complete = task.complete
             if root.start_message is not None or root.end_message is not None:

@@ -14,17 +14,20 @@ from typing import Any, Dict, Iterable, List, Tuple
 from uuid import UUID
 
 import eliot
+import treq
 from opentelemetry import trace as oteltrace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from treq.testing import RequestTraversalAgent
 from twisted.internet.defer import ensureDeferred
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.http_headers import Headers
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from txcausal import log_message, start_action
 from txcausal import treq as txtreq
 from txcausal._traceids import span_id
+from txcausal.parse import parse_messages
 from txcausal.test._helpers import CapturingMixin, examples_dir, run_example, run_python
 from txcausal.test._web_helpers import StubTreq
 from txcausal.test.test_treq import RecordingAgent
@@ -106,6 +109,42 @@ class LoopbackTests(CapturingMixin, TestCase):
             self.assertEqual(task_shapes(logger.messages), [(True, (
                 "client:main", "succeeded",
                 [("txcausal:http:client", "succeeded", [SERVER_TREE])]))])
+
+        return ensureDeferred(client()).addCallback(check)
+
+
+    def test_sameTraceparentTwice(self) -> Any:
+        """
+        Two requests carrying the same bare C{traceparent} (a retry below
+        an OpenTelemetry client's span, say) are two actions of one task,
+        each in the tree with its own work, at positions of their own under
+        the calling span's (C{0x00f067aa} above C{REMOTE_LEVEL_BASE}).
+        """
+        from twisted.internet import reactor
+        from twisted.web.client import HTTPConnectionPool
+
+        logger = self.capture()
+        port: Any = reactor.listenTCP(0, Site(TracingResource(Work())), interface="127.0.0.1")  # type: ignore[arg-type]
+        self.addCleanup(port.stopListening)
+        pool = HTTPConnectionPool(reactor, persistent=False)
+        url = f"http://127.0.0.1:{port.getHost().port}/work"
+        traceparent = [b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]
+        plain_get: Any = treq.get
+
+        async def client() -> None:
+            for _ in range(2):
+                response = await plain_get(url, headers=Headers({b"traceparent": traceparent}),
+                                           pool=pool, reactor=reactor)
+                await response.content()
+
+        def check(_: None) -> None:
+            tasks = list(parse_messages(logger.messages))
+            self.assertEqual([(t.uuid, t.strays) for t in tasks],
+                             [("4bf92f35-77b3-4da6-a3ce-929d0e0e4736", [])])
+            served: List[Any] = tasks[0].root.children
+            self.assertEqual([_shape(c) for c in served], [SERVER_TREE, SERVER_TREE])
+            self.assertEqual(len({c.task_level for c in served}), 2)
+            self.assertEqual({c.task_level[:-1] for c in served}, {(1015755178,)})
 
         return ensureDeferred(client()).addCallback(check)
 

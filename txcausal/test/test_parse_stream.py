@@ -209,6 +209,26 @@ class ContinuedTaskTests(SynchronousTestCase):
         out = cli(["tree"], lines(*server()))[1]
         self.assertTrue(out.startswith("X [continued from /2/2]\n└── eliot:remote_task/2/2/1"), out)
 
+    def test_attempts(self) -> None:
+        """
+        A task continued as attempts at one position (requests continued
+        from one bare C{traceparent}, or a Dask task's runs on a worker), read
+        without the log that handed the position off, is continued from
+        that position, the one the attempts are of: not from a position of
+        an attempt's own, however many attempts there are.
+        """
+        def attempt(part: int) -> List[Any]:
+            return [start("X", [7, part, 1], 1.0, "eliot:remote_task", attempt_of="/7"),
+                    end("X", [7, part, 2], 1.1, "eliot:remote_task")]
+        for parts in ([4000000000], [4000000000, 4000000001]):
+            messages = [m for part in parts for m in attempt(part)]
+            task = only(list(parse_messages(messages)))
+            self.assertEqual(task.continued_from, (7,), parts)
+            out = cli(["tree"], lines(*messages))[1]
+            self.assertTrue(out.startswith("X [continued from /7]\n"), out)
+            self.assertEqual(out.count("attempt_of: /7"), len(parts), out)
+            self.assertNotIn("[incomplete]", out)
+
 
 class MaxOpenTests(SynchronousTestCase):
     """

@@ -4,6 +4,7 @@ Tests for L{txcausal._propagation}: the HTTP header codecs.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List
 from uuid import UUID, uuid4
 
@@ -18,7 +19,10 @@ from txcausal._propagation import (
     LOGGED_VALUE_LENGTH,
     MAX_HEADER_LENGTH,
     REMOTE_LEVEL_BASE,
+    REQUEST_PARTS,
+    Incoming,
     RemoteTrace,
+    RequestParts,
     _incoming,
     escape_value,
     incoming,
@@ -27,6 +31,7 @@ from txcausal._propagation import (
 )
 from txcausal._tasklevel import parse_task_id
 from txcausal._traceids import span_id
+from txcausal._wire import ATTEMPT_OF_FIELD
 
 UUID_TEXT = "1e0be9be-ae56-49ef-9bce-60e850a7db09"
 TRACE_ID = "1e0be9beae5649ef9bce60e850a7db09"
@@ -138,6 +143,71 @@ class IncomingTaskIdTests(SynchronousTestCase):
             self.assertRejected([value], "malformed task id")
 
 
+class FakeRandom:
+    """
+    What L{RequestParts} uses of L{random.Random}: the starts are given,
+    and reseeding is counted.
+    """
+
+    def __init__(self, *starts: int) -> None:
+        self.starts = list(starts)
+        self.seeded = 0
+
+    def seed(self) -> None:
+        self.seeded += 1
+
+    def randrange(self, stop: int) -> int:
+        assert stop == REQUEST_PARTS
+        return self.starts.pop(0)
+
+
+class RequestPartsTests(SynchronousTestCase):
+    """
+    Tests for L{RequestParts}.
+    """
+
+    def test_consecutive(self) -> None:
+        """
+        The parts follow each other from the random start, from 1 to
+        L{REQUEST_PARTS} and round again, never 0 (no level has a 0).
+        """
+        parts = RequestParts(FakeRandom(REQUEST_PARTS - 2))  # type: ignore[arg-type]
+        self.assertEqual([parts() for _ in range(4)], [REQUEST_PARTS - 1, REQUEST_PARTS, 1, 2])
+
+    def test_restart(self) -> None:
+        """
+        L{RequestParts.restart}, called in a forked child, reseeds and
+        starts from a new random number, so that parent and child do not
+        give the same parts.
+        """
+        random = FakeRandom(5, 100)
+        parts = RequestParts(random)  # type: ignore[arg-type]
+        parts()
+        parts.restart()
+        self.assertEqual((parts(), random.seeded), (101, 2))
+
+    def test_forkedChildDiffers(self) -> None:
+        """
+        A forked child does not give its parent's next part to the next
+        request continued from a bare C{traceparent}: the process's parts
+        restart from a new random number in the child.
+        """
+        bare = headers(traceparent=[TRACEPARENT])
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            level = incoming(bare).level
+            os.write(write, str(level[-1] if level else 0).encode())
+            os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        child = int(os.read(read, 100))
+        os.close(read)
+        level = incoming(bare).level
+        assert level is not None
+        self.assertNotIn(child, (0, level[-1]))
+
+
 class IncomingTraceparentTests(SynchronousTestCase):
     """
     Tests for L{incoming} with W3C Trace Context headers.
@@ -146,13 +216,30 @@ class IncomingTraceparentTests(SynchronousTestCase):
     def test_continuesTraceAsTask(self) -> None:
         """
         A bare C{traceparent} continues the task whose UUID is the trace-id,
-        at a top-level position derived from the parent-id, which is logged.
+        under a top-level position derived from the parent-id, which is
+        logged, at a position of the request's own inside it.
         """
         found = incoming(headers(traceparent=[TRACEPARENT]))
-        level = REMOTE_LEVEL_BASE + int(SPAN_ID[:8], 16)
-        self.assertEqual(found.task_id, f"{UUID_TEXT}@/{level}")
-        self.assertEqual(found.fields, {"parent_span_id": SPAN_ID})
+        top = REMOTE_LEVEL_BASE + int(SPAN_ID[:8], 16)
+        assert found.level is not None
+        self.assertEqual((len(found.level), found.level[0]), (2, top))
+        self.assertEqual(found.task_id, f"{UUID_TEXT}@/{top}/{found.level[1]}")
+        self.assertEqual(found.fields, {"parent_span_id": SPAN_ID, "attempt_of": f"/{top}"})
         self.assertEqual(found.trace, RemoteTrace(UUID_TEXT, "01", None))
+
+    def test_sameTraceparentTwice(self) -> None:
+        """
+        Two requests with the same bare C{traceparent} (a retry below an
+        OpenTelemetry client's span, a proxy, one context injected into two
+        calls) are continued at positions of their own, both under the
+        calling span's.
+        """
+        found = [incoming(headers(traceparent=[TRACEPARENT])) for _ in range(3)]
+        top = REMOTE_LEVEL_BASE + int(SPAN_ID[:8], 16)
+        self.assertEqual({tuple(f.level[:-1]) for f in found if f.level}, {(top,)})
+        self.assertEqual(len({f.task_id for f in found}), 3)
+        self.assertEqual([f.fields for f in found],
+                         [{"parent_span_id": SPAN_ID, "attempt_of": f"/{top}"}] * 3)
 
     def test_taskIdWins(self) -> None:
         """
@@ -199,7 +286,7 @@ class IncomingTraceparentTests(SynchronousTestCase):
         A later version is read by its version-00 prefix, as W3C requires.
         """
         found = incoming(headers(traceparent=[b"01" + TRACEPARENT[2:] + b"-more"]))
-        self.assertEqual(found.fields, {"parent_span_id": SPAN_ID})
+        self.assertEqual(found.fields["parent_span_id"], SPAN_ID)
 
     def test_tracestateJoined(self) -> None:
         """
@@ -282,6 +369,18 @@ class OutgoingTests(SynchronousTestCase):
         self.assertIsNone(traceparent_for(str(UUID(int=0)), [1]))
 
 
+def same_request(found: Incoming) -> Incoming:
+    """
+    @return: C{found} without the part of its position that is the
+        request's own, when it continues a bare C{traceparent} (which two
+        readings of one request's headers cannot agree on).
+    """
+    if found.level is None or ATTEMPT_OF_FIELD not in found.fields:
+        return found
+    assert found.task_id is not None
+    return found._replace(task_id=found.task_id.rpartition("/")[0], level=found.level[:-1])
+
+
 header_values = st.lists(st.one_of(
     st.binary(max_size=80),
     st.text(alphabet="0123456789abcdef-@/", max_size=80).map(str.encode),
@@ -350,11 +449,11 @@ class FuzzTests(SynchronousTestCase):
                 if values:
                     raw.setRawHeaders(name, values)
             found = incoming(raw)
-            self.assertEqual(found, _incoming(raw))
+            self.assertEqual(same_request(found), same_request(_incoming(raw)))
             self.assertTrue(all(type(n) is int for n in found.level or []), found.level)
         padded = Headers({name: [blanks + value + blanks for value in values]
                           for name, values in outgoing(Action(None, str(uuid), level, "t"),
                                                        None).getAllRawHeaders()})
         found = incoming(padded)
-        self.assertEqual(found, _incoming(padded))
+        self.assertEqual(same_request(found), same_request(_incoming(padded)))
         self.assertTrue(all(type(n) is int for n in found.level or []), found.level)

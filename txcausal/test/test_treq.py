@@ -317,6 +317,22 @@ class ModuleFunctionsTests(CapturingMixin, SynchronousTestCase):
                 theirs.append("data")  # treq before 26: request(method, url, **kwargs)
             self.assertEqual(positional(getattr(txtreq, name)), theirs)
 
+    def test_responseHelpers(self) -> None:
+        """
+        treq's response helpers are offered too, so that C{from txcausal
+        import treq} replaces C{import treq}: they are treq's own, and read
+        a response of ours.
+        """
+        helpers = ["content", "text_content", "json_content", "collect"]
+        for name in helpers:
+            self.assertIs(getattr(txtreq, name), getattr(treq, name))
+        self.assertTrue(set(helpers) <= set(txtreq.__all__))
+        response = self.successResultOf(txtreq.get("http://example.com/", agent=self.agent))
+        self.assertEqual(self.successResultOf(txtreq.text_content(response)), "hello")
+        chunks: List[bytes] = []
+        self.successResultOf(txtreq.collect(response, chunks.append))
+        self.assertEqual(b"".join(chunks), b"hello")
+
     def test_methods(self) -> None:
         """
         Each function sends its method, with the task's headers, and the
