@@ -216,7 +216,7 @@ class SpanDestination:
                     return
                 del events[0]
                 entry.dropped += 1
-            events.append(event(message, pipeline.builder.limits))
+            events.append(event(message, pipeline.builder.limits, entry.start, at))
 
     def _start(self, message: Dict[str, Any], pipeline: Pipeline) -> None:
         uuid = message[TASK_UUID_FIELD]
@@ -293,10 +293,10 @@ class SpanDestination:
             self.dropped += lost
             return None
         fields.update(attributes(message, END_SKIPPED))
-        status = outcome(message, entry.events, pipeline.builder.limits)
+        end = ended_after(entry.start, end, message)
+        status = outcome(message, entry.events, pipeline.builder.limits, end)
         return pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
-                                     entry.start, ended_after(entry.start, end, message),
-                                     fields, entry.events, status, entry.dropped)
+                                     entry.start, end, fields, entry.events, status, entry.dropped)
 
     def _lateIn(self, recorded: bool) -> None:
         """

@@ -188,9 +188,7 @@ LAST_NANOSECOND = 2**64 - 1
 
 
 def _within(time: int) -> Optional[int]:
-    """
-    @return: C{time} (nanoseconds) if a span can have it, else C{None}.
-    """
+    """@return: C{time} (nanoseconds) if a span can have it, else C{None}."""
     return time if 0 <= time <= LAST_NANOSECOND else None
 
 
@@ -244,15 +242,20 @@ def ended_after(start: int, end: int, finish: Optional[Message]) -> int:
     return _within(start + max(taken, 0)) or start
 
 
-def event(message: Message, limits: SpanLimits) -> Event:
+def event(message: Message, limits: SpanLimits, start: int, at: Optional[int] = None) -> Event:
     """
+    @param start: When the span of the action the message is in starts.
+    @param at: The message's time, if already read (L{nanoseconds}).
     @return: The span event standing for a message inside an action: named
-        by its C{message_type}, at its time, with its fields as attributes.
+        by its C{message_type}, at its time (at C{start} if it has no usable
+        time), with its fields as attributes.
     """
+    if at is None:
+        at = nanoseconds(message.get(TIMESTAMP_FIELD))
     name = message.get(MESSAGE_TYPE_FIELD)
     return Event(name if name.__class__ is str else "<unnamed>",
                  event_attributes(attributes(message, _EVENT_SKIPPED), limits),
-                 nanoseconds(message.get(TIMESTAMP_FIELD)))
+                 start if at is None else at)
 
 
 class EventAttributes(Dict[str, Any]):
@@ -342,11 +345,11 @@ def _traceback_of(end: Message, events: Sequence[Event]) -> Optional[str]:
     return None
 
 
-def outcome(end: Message, events: List[Event], limits: SpanLimits) -> Status:
+def outcome(end: Message, events: List[Event], limits: SpanLimits, at: int) -> Status:
     """
     The status of a finished action; for a failed one, append the
     C{exception} event (type, message and, when logged, stack trace) to
-    C{events}, within C{limits}.
+    C{events}, within C{limits}, at C{at}: when its span ends.
     """
     if end.get(ACTION_STATUS_FIELD) != FAILED_STATUS:
         return _OK
@@ -356,8 +359,7 @@ def outcome(end: Message, events: List[Event], limits: SpanLimits) -> Status:
     traceback = _traceback_of(end, events)
     if traceback is not None:
         details["exception.stacktrace"] = traceback
-    events.append(Event("exception", event_attributes(details, limits),
-                        nanoseconds(end.get(TIMESTAMP_FIELD))))
+    events.append(Event("exception", event_attributes(details, limits), at))
     return Status(StatusCode.ERROR, f"{exception}: {reason}")
 
 
@@ -374,9 +376,7 @@ class SpanBuilder:
 
     @property
     def resource(self) -> Resource:
-        """
-        The resource of the spans made now.
-        """
+        """The resource of the spans made now."""
         return self._resource
 
     def bounded(self, fields: Attributes) -> Any:

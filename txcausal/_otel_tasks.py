@@ -46,6 +46,7 @@ def task_spans(task: Task, builder: SpanBuilder,
                unused: Optional[Callable[[Message], None]] = None,
                part: Optional[PartIds] = None,
                untimed: Optional[Callable[[WrittenAction], None]] = None,
+               untimed_event: Optional[Callable[[Message], None]] = None,
                ) -> Iterator[ReadableSpan]:
     """
     @param unused: Called with each start message whose C{parent_span_id}
@@ -54,12 +55,14 @@ def task_spans(task: Task, builder: SpanBuilder,
         see L{action_span}.
     @param untimed: Called with each action that has no span because none
         of its times is known (see L{action_span}).
+    @param untimed_event: Called with each message of a span's event that
+        has no time of its own (see L{action_span}).
     @return: A span for each action of C{task} whose start or finish
         message was read, parents before children.  The messages that do
         not fit its tree are left to L{stray_spans}.
     """
     for node in tree_actions(task.root):
-        span = action_span(node, builder, unused, part)
+        span = action_span(node, builder, unused, part, untimed_event=untimed_event)
         if span is not None:
             yield span
         elif untimed is not None:
@@ -69,6 +72,7 @@ def task_spans(task: Task, builder: SpanBuilder,
 def stray_spans(task: Task, builder: SpanBuilder, unused: Optional[Callable[[Message], None]],
                 part: PartIds, left_out: Callable[[Message], None],
                 untimed: Optional[Callable[[WrittenAction], None]] = None,
+                untimed_event: Optional[Callable[[Message], None]] = None,
                 ) -> Iterator[ReadableSpan]:
     """
     The spans of the actions among the messages that do not fit the tree of
@@ -77,20 +81,24 @@ def stray_spans(task: Task, builder: SpanBuilder, unused: Optional[Callable[[Mes
     @param unused: See L{task_spans}.
     @param part: The span ids of this part of the task's trace, updated.
     @param left_out: Called with each of those messages that is in no span
-        and not of an action (those are given to C{untimed}).
+        and not of an action (the start and finish of an action with no
+        span are given to C{untimed}, if given).
     @param untimed: See L{task_spans}.
+    @param untimed_event: See L{task_spans}.
     """
     for root in stray_trees(task):
         for node in tree_nodes(root):
+            ends: Tuple[Any, ...] = (node.start_message, node.end_message)
             if node.start_message is not None or node.end_message is not None:
-                span = action_span(node, builder, unused, part, nearest=True)
+                span = action_span(node, builder, unused, part, nearest=True,
+                                   untimed_event=untimed_event)
                 if span is not None:
                     yield span
                     continue
                 if untimed is not None:
                     untimed(node)
-                    continue
-            for message in (node.start_message, node.end_message, *node.children):
+                    ends = ()
+            for message in (*ends, *node.children):
                 if message.__class__ is dict:
                     left_out(message)
 
@@ -121,7 +129,9 @@ def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
 
 def action_span(node: WrittenAction, builder: SpanBuilder,
                 unused: Optional[Callable[[Message], None]] = None,
-                part: Optional[PartIds] = None, nearest: bool = False) -> Optional[ReadableSpan]:
+                part: Optional[PartIds] = None, nearest: bool = False,
+                untimed_event: Optional[Callable[[Message], None]] = None,
+                ) -> Optional[ReadableSpan]:
     """
     @param unused: Called with the start message if its C{parent_span_id}
         is no span id (not 16 hex digits, or all zeros): the span's parent
@@ -134,6 +144,9 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
     @param nearest: Whether the span's parent, if the enclosing action has
         no span in C{part} (a stray action, whose parent position is a
         plain message), is the nearest enclosing action's that has one.
+    @param untimed_event: Called with each message logged in the action
+        that has no usable time: its event is at the span's start (see
+        L{event}).
     @return: The span of one action read from a log, or C{None} when no time
         of it is known (timestamps that are not numbers of seconds from 1970
         to 2554, see L{nanoseconds}).
@@ -147,13 +160,13 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
     trace = trace_id(uuid)
     fields: Dict[str, Any] = (attributes(start) if start is not None
                               else {START_MISSING_ATTRIBUTE: True})
-    events: List[Event] = [event(m, builder.limits) for m in node.children if m.__class__ is dict]
+    events = _events(node, builder, start_time, untimed_event)
     status = UNSET_STATUS
     if end is None:
         fields[UNFINISHED_ATTRIBUTE] = True
     else:
         fields.update(attributes(end, END_SKIPPED))
-        status = outcome(end, events, builder.limits)
+        status = outcome(end, events, builder.limits, end_time)
     ident, links = (span_id(uuid, level), ()) if part is None else part.identity(
         level, trace, fields)
     context = span_context(trace, ident)
@@ -165,6 +178,23 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
         parent = part.parent(parent, trace, level if nearest else None)
     return builder.span(name, context, parent, kind_of(name, start), start_time, end_time,
                         fields, events, status, links=links)
+
+
+def _events(node: WrittenAction, builder: SpanBuilder, start: int,
+            untimed: Optional[Callable[[Message], None]]) -> List[Event]:
+    """
+    @return: The events of the messages logged in an action whose span
+        starts at C{start}; C{untimed} is called with those that have no
+        usable time.
+    """
+    events: List[Event] = []
+    for message in node.children:
+        if message.__class__ is dict:
+            at = nanoseconds(message.get(TIMESTAMP_FIELD))
+            if at is None and untimed is not None:
+                untimed(message)
+            events.append(event(message, builder.limits, start, at))
+    return events
 
 
 class PartIds:
