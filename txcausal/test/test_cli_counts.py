@@ -66,12 +66,13 @@ class SingularTests(SynchronousTestCase):
 
     def test_givenUp(self) -> None:
         """
-        One task given up, by C{export}, C{stats} and C{tree}.
+        One task given up, by C{export}, C{stats}, C{tree} and C{story}.
         """
         for command, fate in [("export", "exported in parts"), ("stats", "counted in parts"),
-                              ("tree", "shown in parts")]:
+                              ("tree", "shown in parts"), ("story", "shown in parts")]:
             args = [command, "--max-open", "1"]
             args += ["--format", "otlp-json"] if command == "export" else []
+            args += ["a"] if command == "story" else []
             err = cli(args, ONE_GIVEN_UP)[2]
             self.assertIn(f"txcausal: 1 task given up by --max-open 1 ({fate})\n", err)
 
