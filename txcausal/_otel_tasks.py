@@ -25,7 +25,6 @@ from ._otel_spans import (
     UNSET_STATUS,
     SpanBuilder,
     attributes,
-    ended_after,
     event,
     kind_of,
     named_parent,
@@ -33,8 +32,8 @@ from ._otel_spans import (
     outcome,
     parent_of,
     span_context,
-    started_before,
 )
+from ._otel_times import span_times
 from ._parse import stray_trees
 from ._parse_tree import Message, Task, WrittenAction
 from ._select import tree_actions, tree_nodes
@@ -53,8 +52,8 @@ def task_spans(task: Task, builder: SpanBuilder,
         is no span id, and so was not used (see L{action_span}).
     @param part: The span ids of this part of the task's trace, updated:
         see L{action_span}.
-    @param untimed: Called with each action that has no span because none
-        of its times is known (see L{action_span}).
+    @param untimed: Called with each action that has no span because no
+        start of it can be told (see L{action_span}).
     @param untimed_event: Called with each message of a span's event that
         has no time of its own (see L{action_span}).
     @return: A span for each action of C{task} whose start or finish
@@ -112,19 +111,16 @@ def _last_time(node: WrittenAction) -> Optional[int]:
     return max(known) if known else None
 
 
-def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
-    start = end = None
-    if node.start_message is not None:
-        start = nanoseconds(node.start_message.get(TIMESTAMP_FIELD))
-    if node.end_message is not None:
-        end = nanoseconds(node.end_message.get(TIMESTAMP_FIELD))
-        if start is None and end is not None:
-            start = started_before(end, node.end_message)
-    elif start is not None:
-        end = _last_time(node)
-    if start is not None and end is not None:
-        end = ended_after(start, end, node.end_message)
-    return start, end
+def _times(node: WrittenAction) -> Optional[Tuple[int, int]]:
+    """
+    @return: When the span of an action read starts and ends (see
+        L{span_times}), or C{None} if it has no span.
+    """
+    start_message, end_message = node.start_message, node.end_message
+    start = nanoseconds(start_message.get(TIMESTAMP_FIELD)) if start_message is not None else None
+    end = nanoseconds(end_message.get(TIMESTAMP_FIELD)) if end_message is not None else None
+    last = _last_time(node) if start is not None and end is None else None
+    return span_times(start, end, end_message, last)
 
 
 def action_span(node: WrittenAction, builder: SpanBuilder,
@@ -148,12 +144,13 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
         that has no usable time: its event is at the span's start (see
         L{event}).
     @return: The span of one action read from a log, or C{None} when no time
-        of it is known (timestamps that are not numbers of seconds from 1970
-        to 2554, see L{nanoseconds}).
+        start of it can be told (timestamps that are not numbers of seconds
+        from 1970 to 2554, see L{nanoseconds} and L{span_times}).
     """
-    start_time, end_time = _times(node)
-    if start_time is None or end_time is None:
+    times = _times(node)
+    if times is None:
         return None
+    start_time, end_time = times
     uuid, level = node.task_uuid, node.task_level
     start, end = node.start_message, node.end_message
     name = node.action_type or "<unnamed>"
