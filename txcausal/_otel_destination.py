@@ -278,10 +278,10 @@ class SpanDestination(Losses):
         if pipeline.watch.down or times is None:
             lost = len(entry.events) + entry.dropped + (1 if START_MISSING_ATTRIBUTE in fields
                                                         else 2)
-            if times is None:
-                self._untimed += lost
-            else:
+            if pipeline.watch.down:
                 self._shut += lost
+            else:
+                self._untimed += lost
             self.dropped += lost
             return None
         start, end = times
