@@ -122,9 +122,14 @@ class AgreeTests(ReportsMixin, SynchronousTestCase):
     def test_unfinishedStartUntimed(self) -> None:
         """
         An unfinished action whose start has no usable time has no span,
-        live or exported, even when a message inside has a time.
+        live or exported, even when a message inside has a time: live, its
+        messages are reported lost for want of a time when the destination
+        is removed.
         """
         dropped, err = self.agree(
             [start("d", [1], FAR, "op"), msg("d", [2], 2.0, message_type="m")], None)
         self.assertEqual(dropped, 2)
+        [report] = self.reports()
+        self.assertEqual(report["count"], 2)
+        self.assertIn("no timestamp from 1970 to 2554", report["reason"])
         self.assertIn("its action has no span", err)
