@@ -50,11 +50,11 @@ def started_before(end: int, finish: Message) -> int:
     @param end: When an action finished, in nanoseconds.
     @param finish: Its finish message.
     @return: When it started, from the finish message's C{duration}; C{end}
-        if it has none, or one that would start it before 1970 or after the
-        year 2554.
+        if it has none, a negative one (that would start it after it
+        finished), one not finite, or one that would start it before 1970.
     """
     duration = finish.get(DURATION_FIELD)
-    if duration.__class__ is float or duration.__class__ is int:
+    if (duration.__class__ is float or duration.__class__ is int) and duration > 0:
         try:
             started = _within(end - round(duration * 1e9))
         except (OverflowError, ValueError):

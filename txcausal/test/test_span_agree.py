@@ -93,6 +93,16 @@ class AgreeTests(ReportsMixin, SynchronousTestCase):
             ("op", 2 * S, 3 * S, [("m", 2 * S)]))
         self.assertEqual(dropped, 0)
 
+    def test_startUntimedNegativeDuration(self) -> None:
+        """
+        An action whose start has no usable time and whose finish has a
+        negative C{duration} starts as it finishes, not after.
+        """
+        dropped, err = self.agree(
+            [start("n", [1], FAR, "op"), end("n", [2], 5.0, "op", duration=-3.0)],
+            ("op", 5 * S, 5 * S, []))
+        self.assertEqual(dropped, 0)
+
     def test_finishUntimed(self) -> None:
         """
         An action whose finish has no usable time ends at its last message

@@ -41,11 +41,14 @@ class BoundsTests(SynchronousTestCase):
 
     def test_startedBefore(self) -> None:
         """
-        A duration that would start the action before 1970 or after 2554
-        is ignored: the action starts as it ends.
+        A duration that would start the action before 1970 or after 2554,
+        a negative one (that would start it after it ends) and one not
+        finite are ignored: the action starts as it ends.
         """
         self.assertEqual(started_before(10_000_000_000, {"duration": 2.5}), 7_500_000_000)
-        for duration in (1e12, -1e12, 2**70, -(2**70), 11.0):
+        self.assertEqual(started_before(10_000_000_000, {"duration": 0}), 10_000_000_000)
+        for duration in (1e12, -1e12, 2**70, -(2**70), 11.0, -3.0, -1, -1e-9,
+                         float("nan"), float("inf"), float("-inf")):
             self.assertEqual(started_before(10_000_000_000, {"duration": duration}),
                              10_000_000_000, duration)
 
