@@ -7,9 +7,9 @@ L{txcausal.otel.SpanDestination}.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from twisted.trial.unittest import SynchronousTestCase
@@ -107,19 +107,27 @@ class ExportTests(SynchronousTestCase):
             self.assertEqual(times, [(150_000_000_000, 150_000_000_000)], duration)
 
 
+def live(*messages: Dict[str, Any]) -> Sequence[ReadableSpan]:
+    """
+    @return: The spans a L{SpanDestination} of a tracer provider of its own
+        makes of (copies of) C{messages}.
+    """
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    destination = SpanDestination(provider)
+    for message in messages:
+        destination(dict(message))
+    return exporter.get_finished_spans()
+
+
 class LiveTests(SynchronousTestCase):
     """
     L{SpanDestination} keeps the times of the spans it makes within OTLP's.
     """
 
     def _span(self, *messages: Dict[str, Any]) -> Tuple[int, int]:
-        provider = TracerProvider()
-        exporter = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        destination = SpanDestination(provider)
-        for message in messages:
-            destination(message)
-        [span] = exporter.get_finished_spans()
+        [span] = live(*messages)
         assert span.start_time is not None and span.end_time is not None
         return span.start_time, span.end_time
 
@@ -170,13 +178,7 @@ class EventTimeTests(SynchronousTestCase):
         """
         Made live, such an event is at its action's start too, as exported.
         """
-        provider = TracerProvider()
-        exporter = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        destination = SpanDestination(provider)
-        for message in UNTIMED_EVENTS:
-            destination(dict(message))
-        [span] = exporter.get_finished_spans()
+        [span] = live(*UNTIMED_EVENTS)
         self.assertEqual([(e.name, e.timestamp) for e in span.events],
                          [("none", 1_000_000_000), ("late", 1_000_000_000),
                           ("timed", 2_000_000_000)])
@@ -188,12 +190,6 @@ class EventTimeTests(SynchronousTestCase):
         """
         messages = [start("f", [1], 5.0, "op"),
                     end("f", [2], 1e12, "op", "failed", exception="E", reason="r")]
-        provider = TracerProvider()
-        exporter = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        destination = SpanDestination(provider)
-        for message in messages:
-            destination(dict(message))
-        [span] = exporter.get_finished_spans()
+        [span] = live(*messages)
         self.assertEqual([(e.name, e.timestamp) for e in span.events],
                          [("exception", span.end_time)])
