@@ -135,7 +135,7 @@ def flush_early_buffer() -> None:
     txcausal.remove_destination(discard)
 
 
-def removed_at_end(case: Any, destination: object) -> None:
+def removed_at_end(case: Any, destination: Callable[[Dict[str, Any]], None]) -> None:
     """
     Remove C{destination} from the process-wide destinations when the test
     C{case} ends, if it is still there: a writer that a test stopped with
