@@ -21,7 +21,7 @@ from zope.interface import implementer
 
 from . import _output
 from ._interfaces import IDestination
-from ._json import safe_repr
+from ._otel_losses import NO_TIME, SHUT_DOWN, Losses
 from ._otel_open import (
     Key,
     Open,
@@ -41,7 +41,6 @@ from ._otel_spans import (
     UNFINISHED_ATTRIBUTE,
     UNSET_STATUS,
     attributes,
-    ended_after,
     event,
     kind_of,
     named_parent,
@@ -49,8 +48,8 @@ from ._otel_spans import (
     outcome,
     parent_of,
     span_context,
-    started_before,
 )
+from ._otel_times import UNKNOWN_START, dated, span_times
 from ._route import _behind, _registered
 from ._traceids import span_id, trace_id
 from ._version import __version__
@@ -61,22 +60,15 @@ from ._wire import (
     TASK_LEVEL_FIELD,
     TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
-    dropped_message,
     exception_name,
 )
 
 #: The default cap on actions waiting for their finish message.
 DEFAULT_MAX_OPEN = 10_000
-#: Seconds between two reports of lost messages.
-REPORT_INTERVAL = 1.0
-
-#: Why the spans made once the provider was shut down were lost.
-SHUT_DOWN = ("the tracer provider was shut down while this destination was still added, so its"
-             " processors drop spans: remove the destination first")
 
 
 @implementer(IDestination)
-class SpanDestination:
+class SpanDestination(Losses):
     """
     An L{IDestination} that turns each action into an OpenTelemetry span and
     hands it, once the action finishes, to the span processors of a tracer
@@ -114,7 +106,9 @@ class SpanDestination:
     action it so ended (the last C{max_open} of them): its later messages
     are counted and reported as lost.  Once the provider is shut down, the
     spans its processors would drop are not made: their messages are counted
-    and reported.  Thread-safe.
+    and reported, as are those of an action whose start no usable
+    C{timestamp} tells (see L{txcausal._otel_times.span_times}, the rule
+    C{txcausal export} follows too).  Thread-safe.
 
     @ivar dropped: How many messages were lost to spans so far.
     """
@@ -138,21 +132,13 @@ class SpanDestination:
         if tracer_provider is not None:
             warn_about(tracer_provider.sampler, 3)
             watch_of(tracer_provider)  # To hear of a shutdown before the first message.
+        super().__init__(max_open, clock)
         self._provider = tracer_provider
         self._pipeline: Optional[Pipeline] = None
-        self._max_open = max_open
-        self._clock = clock
-        self._lock = threading.Lock()
         self._open: Dict[Key, Open] = {}
-        self.dropped = 0
-        self._given_up = 0
-        self._unseen = 0
         #: The actions ended as unfinished (L{_endOpen}) whose finish has
         #: not come: whether each was recorded.  At most C{max_open}.
         self._ended: Dict[Key, bool] = {}
-        self._late = 0
-        self._shut = 0
-        self._next_report = float("-inf")
         # Not at the first message only: a writer may take it during exit.
         _end_at_exit()
 
@@ -189,7 +175,7 @@ class SpanDestination:
                 finished = self._finish(message, pipeline)
         if finished is not None:
             pipeline.processor.on_end(finished)
-        if self._given_up or self._unseen or self._late or self._shut:
+        if self._given_up or self._unseen or self._late or self._shut or self._untimed:
             self._report()
 
     def _event(self, message: Dict[str, Any], pipeline: Pipeline) -> None:
@@ -216,7 +202,7 @@ class SpanDestination:
                     return
                 del events[0]
                 entry.dropped += 1
-            events.append(event(message, pipeline.builder.limits))
+            events.append(event(message, pipeline.builder.limits, entry.start, at))
 
     def _start(self, message: Dict[str, Any], pipeline: Pipeline) -> None:
         uuid = message[TASK_UUID_FIELD]
@@ -236,8 +222,9 @@ class SpanDestination:
             context, parent, recording = self._sample(uuid, level, name, kind, fields, message,
                                                       pipeline)
         open = self._open
-        start = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
-        open[(uuid, level)] = Open(context, parent, name, kind, start,
+        start = nanoseconds(message.get(TIMESTAMP_FIELD))
+        open[(uuid, level)] = Open(context, parent, name, kind,
+                                   UNKNOWN_START if start is None else start,
                                    fields if recording else None)
         if len(open) > self._max_open:
             key = next(iter(open))
@@ -274,86 +261,49 @@ class SpanDestination:
         @return: The finished span, if recorded.
         """
         uuid, level = message[TASK_UUID_FIELD], tuple(message[TASK_LEVEL_FIELD][:-1])
-        end = nanoseconds(message.get(TIMESTAMP_FIELD)) or 0
+        end = nanoseconds(message.get(TIMESTAMP_FIELD))
         entry = self._open.pop((uuid, level), None)
         if entry is None:
             if self._ended and (uuid, level) in self._ended:
                 self._lateIn(self._ended.pop((uuid, level)))
                 return None
-            entry = self._unstarted(uuid, level, message, end, pipeline)
+            entry = self._unstarted(uuid, level, message, pipeline)
         if level:
-            carry(self._open, (uuid, level), end if end > entry.last else entry.last)
+            carry(self._open, (uuid, level), entry.last if end is None else max(end, entry.last))
         fields = entry.fields
         if fields is None:
             return None
-        if pipeline.watch.down:
+        known = entry.start != UNKNOWN_START
+        times = span_times(entry.start if known else None, end, message, entry.last)
+        if pipeline.watch.down or times is None:
             lost = len(entry.events) + entry.dropped + (1 if START_MISSING_ATTRIBUTE in fields
                                                         else 2)
-            self._shut += lost
+            if pipeline.watch.down:
+                self._shut += lost
+            else:
+                self._untimed += lost
             self.dropped += lost
             return None
+        start, end = times
+        if not known:
+            dated(entry.events, start)
         fields.update(attributes(message, END_SKIPPED))
-        status = outcome(message, entry.events, pipeline.builder.limits)
+        status = outcome(message, entry.events, pipeline.builder.limits, end)
         return pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
-                                     entry.start, ended_after(entry.start, end, message),
-                                     fields, entry.events, status, entry.dropped)
+                                     start, end, fields, entry.events, status, entry.dropped)
 
-    def _lateIn(self, recorded: bool) -> None:
-        """
-        Count a message logged in an action already ended as unfinished as
-        lost, if that action was recorded: its span is made, and no second
-        one is (it would have the same span id).
-        """
-        if recorded:
-            self._late += 1
-            self.dropped += 1
-
-    def _unstarted(self, uuid: str, level: Tuple[int, ...], end: Dict[str, Any], at: int,
+    def _unstarted(self, uuid: str, level: Tuple[int, ...], end: Dict[str, Any],
                    pipeline: Pipeline) -> Open:
         """
         @return: The open action standing for one whose start was not seen:
-            it started C{duration} before it finished.
+            its start is not known (its span starts C{duration} before it
+            finished, see L{span_times}).
         """
         name = end[ACTION_TYPE_FIELD]
         kind = kind_of(name, None)
         fields: Dict[str, Any] = {START_MISSING_ATTRIBUTE: True}
         context, parent, recording = self._sample(uuid, level, name, kind, fields, None, pipeline)
-        return Open(context, parent, name, kind, started_before(at, end),
-                    fields if recording else None)
-
-    def _report(self, at_once: bool = False) -> None:
-        """
-        Report the messages lost since the last report, unless it was less
-        than L{REPORT_INTERVAL} ago (and not C{at_once}).
-        """
-        now = self._clock()
-        with self._lock:
-            if now < self._next_report and not at_once:
-                return
-            self._next_report = now + REPORT_INTERVAL
-            given_up, self._given_up = self._given_up, 0
-            unseen, self._unseen = self._unseen, 0
-            late, self._late = self._late, 0
-            shut, self._shut = self._shut, 0
-        if given_up:
-            self._reportLost(given_up, f"more than {self._max_open} actions were unfinished: the"
-                             " oldest were given up, without their start message and events")
-        if unseen:
-            self._reportLost(unseen, "logged in actions whose start this destination did not see")
-        if shut:
-            self._reportLost(shut, SHUT_DOWN)
-        if late:
-            self._reportLost(late, "logged in actions already ended as unfinished, their spans"
-                             " made, when this destination was removed")
-
-    def _reportLost(self, count: int, reason: str) -> None:
-        """
-        Log the report of C{count} messages lost; on standard error instead,
-        if no other destination would take it (this one makes no span of a
-        message outside actions).
-        """
-        report = dropped_message(count, reason, destination=safe_repr(self, 200))
-        _output._report_lost(self, report, to_source=False)
+        return Open(context, parent, name, kind, UNKNOWN_START, fields if recording else None)
 
     def _finishFeedback(self) -> None:
         """
@@ -380,23 +330,32 @@ class SpanDestination:
         if pipeline is None:
             return
         last_of_descendants(left)
-        lost, error = 0, None
+        lost, untimed, error = 0, 0, None
         down = pipeline.watch.down
         for entry in left.values():
             if entry.fields is None:
                 continue  # Not sampled.
-            if down:
-                lost += 1 + len(entry.events) + entry.dropped
+            times = span_times(None if entry.start == UNKNOWN_START else entry.start, None, None,
+                               entry.last)
+            if down or times is None:
+                if down:
+                    lost += 1 + len(entry.events) + entry.dropped
+                else:
+                    untimed += 1 + len(entry.events) + entry.dropped
                 continue
             entry.fields[UNFINISHED_ATTRIBUTE] = True
             span = pipeline.builder.span(entry.name, entry.context, entry.parent, entry.kind,
-                                         entry.start, entry.last, entry.fields,
+                                         times[0], times[1], entry.fields,
                                          entry.events, UNSET_STATUS, entry.dropped)
             try:
                 pipeline.processor.on_end(span)
             except Exception as e:
                 lost += 1 + len(entry.events) + entry.dropped
                 error = e
+        if untimed:
+            with self._lock:
+                self.dropped += untimed
+            self._reportLost(untimed, NO_TIME)
         if lost:
             with self._lock:
                 self.dropped += lost
@@ -441,8 +400,8 @@ def _forget_in_child() -> None:
     """
     for destination in list(_MADE_SPANS):
         destination._lock = threading.Lock()
-        destination._open, destination._given_up, destination._unseen = {}, 0, 0
-        destination._ended, destination._late, destination._shut = {}, 0, 0
+        destination._open, destination._ended = {}, {}
+        destination._forgetLosses()
 
 
 os.register_at_fork(after_in_child=_forget_in_child)

@@ -7,6 +7,7 @@ with what tells that the tracer's provider was shut down.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 import weakref
@@ -88,6 +89,18 @@ class ShutdownWatch(SpanProcessor):
 #: The watch of each provider, shared by its destinations.
 _WATCHES: "weakref.WeakKeyDictionary[Any, ShutdownWatch]" = weakref.WeakKeyDictionary()
 _WATCHES_LOCK = threading.Lock()
+
+
+def _new_watches_lock() -> None:
+    """
+    In a forked child: a new L{_WATCHES_LOCK}, since another thread of the
+    parent may have held it at the fork, never to release it here.
+    """
+    global _WATCHES_LOCK
+    _WATCHES_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_watches_lock)
 
 
 def watch_of(provider: Any) -> ShutdownWatch:

@@ -23,6 +23,7 @@ from opentelemetry.trace.status import Status, StatusCode
 from orjson import dumps, loads
 
 from ._json import JSONLineEncoder
+from ._otel_times import ended_after, nanoseconds, started_before
 from ._safe import safe_repr
 from ._traceids import read_span_id, span_id
 from ._version import __version__
@@ -182,77 +183,20 @@ def attributes(message: Mapping[str, Any],
     return result
 
 
-#: The last time a span can have: OTLP holds nanoseconds since 1970 in 64
-#: bits (up to the year 2554).
-LAST_NANOSECOND = 2**64 - 1
-
-
-def _within(time: int) -> Optional[int]:
+def event(message: Message, limits: SpanLimits, start: int, at: Optional[int] = None) -> Event:
     """
-    @return: C{time} (nanoseconds) if a span can have it, else C{None}.
-    """
-    return time if 0 <= time <= LAST_NANOSECOND else None
-
-
-def nanoseconds(timestamp: Any) -> Optional[int]:
-    """
-    @return: A message's C{timestamp} (seconds) in nanoseconds, to the
-        microsecond (as written), or C{None} if it is not a number of
-        seconds from 1970 to 2554 (L{LAST_NANOSECOND}).
-    """
-    if timestamp.__class__ is float or timestamp.__class__ is int:
-        try:
-            return _within(round(timestamp * 1_000_000) * 1000)
-        except (OverflowError, ValueError):
-            return None
-    return None
-
-
-def started_before(end: int, finish: Message) -> int:
-    """
-    @param end: When an action finished, in nanoseconds.
-    @param finish: Its finish message.
-    @return: When it started, from the finish message's C{duration}; C{end}
-        if it has none, or one that would start it before 1970 or after the
-        year 2554.
-    """
-    duration = finish.get(DURATION_FIELD)
-    if duration.__class__ is float or duration.__class__ is int:
-        try:
-            started = _within(end - round(duration * 1e9))
-        except (OverflowError, ValueError):
-            started = None
-        if started is not None:
-            return started
-    return end
-
-
-def ended_after(start: int, end: int, finish: Optional[Message]) -> int:
-    """
-    @param start: When an action started, in nanoseconds.
-    @param end: When its finish message (or, unfinished, its last) says it
-        finished.
-    @param finish: Its finish message, if any.
-    @return: C{end}, unless that is before C{start} (a clock stepped back,
-        or processes' clocks disagree): then C{start} plus the finish
-        message's C{duration}, if it has one not negative and that ends it
-        by 2554, else C{start}.  A span never ends before it starts.
-    """
-    if end >= start:
-        return end
-    taken = end - started_before(end, finish) if finish is not None else 0
-    return _within(start + max(taken, 0)) or start
-
-
-def event(message: Message, limits: SpanLimits) -> Event:
-    """
+    @param start: When the span of the action the message is in starts.
+    @param at: The message's time, if already read (L{nanoseconds}).
     @return: The span event standing for a message inside an action: named
-        by its C{message_type}, at its time, with its fields as attributes.
+        by its C{message_type}, at its time (at C{start} if it has no usable
+        time), with its fields as attributes.
     """
+    if at is None:
+        at = nanoseconds(message.get(TIMESTAMP_FIELD))
     name = message.get(MESSAGE_TYPE_FIELD)
     return Event(name if name.__class__ is str else "<unnamed>",
                  event_attributes(attributes(message, _EVENT_SKIPPED), limits),
-                 nanoseconds(message.get(TIMESTAMP_FIELD)))
+                 start if at is None else at)
 
 
 class EventAttributes(Dict[str, Any]):
@@ -342,11 +286,11 @@ def _traceback_of(end: Message, events: Sequence[Event]) -> Optional[str]:
     return None
 
 
-def outcome(end: Message, events: List[Event], limits: SpanLimits) -> Status:
+def outcome(end: Message, events: List[Event], limits: SpanLimits, at: int) -> Status:
     """
     The status of a finished action; for a failed one, append the
     C{exception} event (type, message and, when logged, stack trace) to
-    C{events}, within C{limits}.
+    C{events}, within C{limits}, at C{at}: when its span ends.
     """
     if end.get(ACTION_STATUS_FIELD) != FAILED_STATUS:
         return _OK
@@ -356,8 +300,7 @@ def outcome(end: Message, events: List[Event], limits: SpanLimits) -> Status:
     traceback = _traceback_of(end, events)
     if traceback is not None:
         details["exception.stacktrace"] = traceback
-    events.append(Event("exception", event_attributes(details, limits),
-                        nanoseconds(end.get(TIMESTAMP_FIELD))))
+    events.append(Event("exception", event_attributes(details, limits), at))
     return Status(StatusCode.ERROR, f"{exception}: {reason}")
 
 
@@ -374,9 +317,7 @@ class SpanBuilder:
 
     @property
     def resource(self) -> Resource:
-        """
-        The resource of the spans made now.
-        """
+        """The resource of the spans made now."""
         return self._resource
 
     def bounded(self, fields: Attributes) -> Any:

@@ -25,7 +25,6 @@ from ._otel_spans import (
     UNSET_STATUS,
     SpanBuilder,
     attributes,
-    ended_after,
     event,
     kind_of,
     named_parent,
@@ -33,8 +32,8 @@ from ._otel_spans import (
     outcome,
     parent_of,
     span_context,
-    started_before,
 )
+from ._otel_times import span_times
 from ._parse import stray_trees
 from ._parse_tree import Message, Task, WrittenAction
 from ._select import tree_actions, tree_nodes
@@ -46,20 +45,23 @@ def task_spans(task: Task, builder: SpanBuilder,
                unused: Optional[Callable[[Message], None]] = None,
                part: Optional[PartIds] = None,
                untimed: Optional[Callable[[WrittenAction], None]] = None,
+               untimed_event: Optional[Callable[[Message], None]] = None,
                ) -> Iterator[ReadableSpan]:
     """
     @param unused: Called with each start message whose C{parent_span_id}
         is no span id, and so was not used (see L{action_span}).
     @param part: The span ids of this part of the task's trace, updated:
         see L{action_span}.
-    @param untimed: Called with each action that has no span because none
-        of its times is known (see L{action_span}).
+    @param untimed: Called with each action that has no span because no
+        start of it can be told (see L{action_span}).
+    @param untimed_event: Called with each message of a span's event that
+        has no time of its own (see L{action_span}).
     @return: A span for each action of C{task} whose start or finish
         message was read, parents before children.  The messages that do
         not fit its tree are left to L{stray_spans}.
     """
     for node in tree_actions(task.root):
-        span = action_span(node, builder, unused, part)
+        span = action_span(node, builder, unused, part, untimed_event=untimed_event)
         if span is not None:
             yield span
         elif untimed is not None:
@@ -69,6 +71,7 @@ def task_spans(task: Task, builder: SpanBuilder,
 def stray_spans(task: Task, builder: SpanBuilder, unused: Optional[Callable[[Message], None]],
                 part: PartIds, left_out: Callable[[Message], None],
                 untimed: Optional[Callable[[WrittenAction], None]] = None,
+                untimed_event: Optional[Callable[[Message], None]] = None,
                 ) -> Iterator[ReadableSpan]:
     """
     The spans of the actions among the messages that do not fit the tree of
@@ -77,20 +80,24 @@ def stray_spans(task: Task, builder: SpanBuilder, unused: Optional[Callable[[Mes
     @param unused: See L{task_spans}.
     @param part: The span ids of this part of the task's trace, updated.
     @param left_out: Called with each of those messages that is in no span
-        and not of an action (those are given to C{untimed}).
+        and not of an action (the start and finish of an action with no
+        span are given to C{untimed}, if given).
     @param untimed: See L{task_spans}.
+    @param untimed_event: See L{task_spans}.
     """
     for root in stray_trees(task):
         for node in tree_nodes(root):
+            ends: Tuple[Any, ...] = (node.start_message, node.end_message)
             if node.start_message is not None or node.end_message is not None:
-                span = action_span(node, builder, unused, part, nearest=True)
+                span = action_span(node, builder, unused, part, nearest=True,
+                                   untimed_event=untimed_event)
                 if span is not None:
                     yield span
                     continue
                 if untimed is not None:
                     untimed(node)
-                    continue
-            for message in (node.start_message, node.end_message, *node.children):
+                    ends = ()
+            for message in (*ends, *node.children):
                 if message.__class__ is dict:
                     left_out(message)
 
@@ -104,24 +111,23 @@ def _last_time(node: WrittenAction) -> Optional[int]:
     return max(known) if known else None
 
 
-def _times(node: WrittenAction) -> "tuple[Optional[int], Optional[int]]":
-    start = end = None
-    if node.start_message is not None:
-        start = nanoseconds(node.start_message.get(TIMESTAMP_FIELD))
-    if node.end_message is not None:
-        end = nanoseconds(node.end_message.get(TIMESTAMP_FIELD))
-        if start is None and end is not None:
-            start = started_before(end, node.end_message)
-    elif start is not None:
-        end = _last_time(node)
-    if start is not None and end is not None:
-        end = ended_after(start, end, node.end_message)
-    return start, end
+def _times(node: WrittenAction) -> Optional[Tuple[int, int]]:
+    """
+    @return: When the span of an action read starts and ends (see
+        L{span_times}), or C{None} if it has no span.
+    """
+    start_message, end_message = node.start_message, node.end_message
+    start = nanoseconds(start_message.get(TIMESTAMP_FIELD)) if start_message is not None else None
+    end = nanoseconds(end_message.get(TIMESTAMP_FIELD)) if end_message is not None else None
+    last = _last_time(node) if start is not None and end is None else None
+    return span_times(start, end, end_message, last)
 
 
 def action_span(node: WrittenAction, builder: SpanBuilder,
                 unused: Optional[Callable[[Message], None]] = None,
-                part: Optional[PartIds] = None, nearest: bool = False) -> Optional[ReadableSpan]:
+                part: Optional[PartIds] = None, nearest: bool = False,
+                untimed_event: Optional[Callable[[Message], None]] = None,
+                ) -> Optional[ReadableSpan]:
     """
     @param unused: Called with the start message if its C{parent_span_id}
         is no span id (not 16 hex digits, or all zeros): the span's parent
@@ -134,26 +140,30 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
     @param nearest: Whether the span's parent, if the enclosing action has
         no span in C{part} (a stray action, whose parent position is a
         plain message), is the nearest enclosing action's that has one.
+    @param untimed_event: Called with each message logged in the action
+        that has no usable time: its event is at the span's start (see
+        L{event}).
     @return: The span of one action read from a log, or C{None} when no time
-        of it is known (timestamps that are not numbers of seconds from 1970
-        to 2554, see L{nanoseconds}).
+        start of it can be told (timestamps that are not numbers of seconds
+        from 1970 to 2554, see L{nanoseconds} and L{span_times}).
     """
-    start_time, end_time = _times(node)
-    if start_time is None or end_time is None:
+    times = _times(node)
+    if times is None:
         return None
+    start_time, end_time = times
     uuid, level = node.task_uuid, node.task_level
     start, end = node.start_message, node.end_message
     name = node.action_type or "<unnamed>"
     trace = trace_id(uuid)
     fields: Dict[str, Any] = (attributes(start) if start is not None
                               else {START_MISSING_ATTRIBUTE: True})
-    events: List[Event] = [event(m, builder.limits) for m in node.children if m.__class__ is dict]
+    events = _events(node, builder, start_time, untimed_event)
     status = UNSET_STATUS
     if end is None:
         fields[UNFINISHED_ATTRIBUTE] = True
     else:
         fields.update(attributes(end, END_SKIPPED))
-        status = outcome(end, events, builder.limits)
+        status = outcome(end, events, builder.limits, end_time)
     ident, links = (span_id(uuid, level), ()) if part is None else part.identity(
         level, trace, fields)
     context = span_context(trace, ident)
@@ -165,6 +175,23 @@ def action_span(node: WrittenAction, builder: SpanBuilder,
         parent = part.parent(parent, trace, level if nearest else None)
     return builder.span(name, context, parent, kind_of(name, start), start_time, end_time,
                         fields, events, status, links=links)
+
+
+def _events(node: WrittenAction, builder: SpanBuilder, start: int,
+            untimed: Optional[Callable[[Message], None]]) -> List[Event]:
+    """
+    @return: The events of the messages logged in an action whose span
+        starts at C{start}; C{untimed} is called with those that have no
+        usable time.
+    """
+    events: List[Event] = []
+    for message in node.children:
+        if message.__class__ is dict:
+            at = nanoseconds(message.get(TIMESTAMP_FIELD))
+            if at is None and untimed is not None:
+                untimed(message)
+            events.append(event(message, builder.limits, start, at))
+    return events
 
 
 class PartIds:

@@ -27,6 +27,7 @@ from ._text import (
     Glyphs,
     Palette,
     clean,
+    counted,
     format_level,
     terminal_json,
 )
@@ -82,12 +83,13 @@ class ErrorReporter:
         """
         Report how many more lines were skipped than were reported.
         """
-        kinds = ((self.counts, "unreadable lines"), (self.nul_counts, "runs of NUL bytes"))
-        for counts, what in kinds:
+        kinds = ((self.counts, "unreadable line", "unreadable lines"),
+                 (self.nul_counts, "run of NUL bytes", "runs of NUL bytes"))
+        for counts, what, plural in kinds:
             for source, count in counts.items():
                 if count > MAX_REPORTED:
-                    more = count - MAX_REPORTED
-                    self.stderr.write(f"txcausal: {clean(source)}: {more} more {what} skipped\n")
+                    more = counted(count - MAX_REPORTED, f"more {what}", f"more {plural}")
+                    self.stderr.write(f"txcausal: {clean(source)}: {more} skipped\n")
         self.stderr.flush()
 
 
@@ -185,6 +187,17 @@ class StrayReport:
         if self.count == 1:
             return f"1 {what} not in its task's tree, {self._fate}"
         return f"{self.count} {what}s not in their task's tree, {self._fate}"
+
+
+def report_given_up(streams: Streams, given_up: int, max_open: int, fate: str) -> None:
+    """
+    Say on standard error how many tasks C{--max-open} gave up, if any.
+
+    @param fate: What became of them, e.g. C{"shown in parts"}.
+    """
+    if given_up:
+        streams.stderr.write(f"txcausal: {counted(given_up, 'task')} given up by --max-open"
+                             f" {max_open} ({fate})\n")
 
 
 def _at_least(minimum: int, wording: str) -> Callable[[str], int]:

@@ -17,7 +17,14 @@ from typing import Protocol
 from attrs import define
 
 from .._parse import DEFAULT_MAX_OPEN, Parser, Task
-from ._common import Input, Streams, add_input_arguments, fewer_collections, positive
+from ._common import (
+    Input,
+    Streams,
+    add_input_arguments,
+    fewer_collections,
+    positive,
+    report_given_up,
+)
 
 NAME = "export"
 HELP = ("send tasks to a tracing backend over OTLP/HTTP, or write them as OTLP JSON or"
@@ -119,7 +126,5 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         for task in parser.parse(source.messages()):
             writer.write(task)
     status = writer.close()
-    if parser.given_up:
-        streams.stderr.write(f"txcausal: {parser.given_up} tasks given up by --max-open"
-                             f" {args.max_open} (exported in parts)\n")
+    report_given_up(streams, parser.given_up, args.max_open, "exported in parts")
     return max(status, source.finish())

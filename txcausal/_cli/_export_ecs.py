@@ -43,6 +43,7 @@ from .._wire import (
 from ._common import MAX_REPORTED, BatchWriter, Streams, describe
 from ._ecs_depth import DEPTH_LIMIT, fit, unfit
 from ._export import Counts
+from ._text import counted
 
 #: The version of ECS the documents follow.
 ECS_VERSION = "8.11.0"
@@ -233,6 +234,7 @@ class ECSWriter:
         skipped = f", {self.skipped} skipped" if self.skipped else ""
         deep = (f", {self.too_deep} with objects nested deeper than {DEPTH_LIMIT} or keys"
                 " Elasticsearch refuses written as JSON text") if self.too_deep else ""
-        self._streams.stderr.write(f"txcausal: wrote {self.counts.items} ECS documents from"
-                                   f" {self.counts.tasks} tasks{skipped}{deep}\n")
+        documents = counted(self.counts.items, "ECS document")
+        self._streams.stderr.write(f"txcausal: wrote {documents} from"
+                                   f" {counted(self.counts.tasks, 'task')}{skipped}{deep}\n")
         return 0

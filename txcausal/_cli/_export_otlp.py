@@ -28,6 +28,7 @@ from .._otel_tasks import PartIds, stray_spans, task_spans
 from .._parse import DEFAULT_MAX_OPEN, Task, WrittenAction
 from ._common import MAX_REPORTED, StrayReport, Streams, describe
 from ._export import Counts
+from ._text import counted
 
 #: Spans per request or per JSON line.
 BATCH_SIZE = 512
@@ -88,6 +89,7 @@ class SpanWriter:
         self.failed = 0
         self.unused_parents = 0
         self.untimed = 0
+        self.untimed_events = 0
         self.strays = 0
         self.left_out = StrayReport(note, "in no span")
 
@@ -99,12 +101,12 @@ class SpanWriter:
         batch = self._batch
         part = PartIds(task.uuid, self._parts.pop(task.uuid, 1))
         for span in task_spans(task, self._builder, self._unused_parent, part,
-                               self._untimed):
+                               self._untimed, self._untimed_event):
             self._add(span)
         if task.strays:
             before = len(batch)
             for span in stray_spans(task, self._builder, self._unused_parent, part,
-                                    self.left_out, self._untimed):
+                                    self.left_out, self._untimed, self._untimed_event):
                 self._add(span)
             self.strays += len(batch) - before
         self._parts[task.uuid] = part.next_copy
@@ -140,6 +142,17 @@ class SpanWriter:
             self._note(f"{describe(message)}: its action has no span: no timestamp from 1970"
                        " to 2554")
 
+    def _untimed_event(self, message: Dict[str, Any]) -> None:
+        """
+        Report a message logged in an action, with no usable time: its event
+        is at its action's start (the first L{MAX_REPORTED}; the summary
+        counts them all).
+        """
+        self.untimed_events += 1
+        if self.untimed_events <= MAX_REPORTED:
+            self._note(f"{describe(message)}: no timestamp from 1970 to 2554: its span event is"
+                       " at its action's start")
+
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
         if batch:
@@ -162,18 +175,18 @@ class SpanWriter:
         counts = self.counts
         sent = counts.items - self.failed
         unfinished = f" ({counts.unfinished} unfinished)" if counts.unfinished else ""
-        unused = self.unused_parents
-        unused_text = f", {unused} parent_span_id fields not used" if unused else ""
-        if self.untimed:
-            plural = "s" if self.untimed > 1 else ""
-            unused_text += f", {self.untimed} action{plural} without a time"
         strays = f", {self.strays} from messages not in their task's tree" if self.strays else ""
+        parts = [(self.unused_parents, "parent_span_id field", " not used"),
+                 (self.untimed, "action", " without a time"),
+                 (self.untimed_events, "message", " without a time")]
+        extra = "".join(f", {counted(count, noun)}{what}" for count, noun, what in parts if count)
         left_out = self.left_out.summary()
         left_out = f", {left_out}" if left_out else ""
-        self._streams.stderr.write(f"txcausal: exported {sent} spans{unfinished} from"
-                                   f" {counts.tasks} tasks{strays}{unused_text}{left_out}\n")
+        self._streams.stderr.write(f"txcausal: exported {counted(sent, 'span')}{unfinished} from"
+                                   f" {counted(counts.tasks, 'task')}{strays}{extra}{left_out}\n")
         if self.failed:
-            self._streams.stderr.write(f"txcausal: {self.failed} spans could not be sent\n")
+            self._streams.stderr.write(f"txcausal: {counted(self.failed, 'span')} could not be"
+                                       " sent\n")
             return 1
         return 0
 

@@ -24,6 +24,7 @@ from ._common import (
     fewer_collections,
     is_terminal,
     non_negative,
+    report_given_up,
     write_json_lines,
 )
 from ._text import clean, format_duration, format_level
@@ -109,9 +110,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             stats.add_task(task)
     if left_out.count:
         source.reporter.note(left_out.summary("action message"))
-    if parser.given_up:
-        streams.stderr.write(f"txcausal: {parser.given_up} tasks given up by --max-open"
-                             f" {args.max_open} (counted in parts)\n")
+    report_given_up(streams, parser.given_up, args.max_open, "counted in parts")
     rows = stats.summary()
     writer = BatchWriter(streams.stdout)
     if args.json:

@@ -24,8 +24,10 @@ from ._common import (
     is_terminal,
     palette_for,
     positive,
+    report_given_up,
     write_json_lines,
 )
+from ._text import counted
 from ._tree import add_limit_arguments
 from ._tree_text import TreeOptions, TreeRenderer, render_task
 
@@ -73,8 +75,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     """
     source = Input(streams, args.files, None, args.max_line_bytes)
     collector = StoryCollector(KeyMatcher([args.key]), args.max_tasks)
+    parser = Parser(args.max_open)
     with fewer_collections():
-        for task in Parser(args.max_open).parse(source.messages()):
+        for task in parser.parse(source.messages()):
             collector.add(task)
     stories = collector.stories()
     writer, note = BatchWriter(streams.stdout), source.reporter.note
@@ -95,7 +98,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         writer.flush()
     if collector.omitted:
         note(
-            f"{collector.omitted} later tasks of the story of {args.key!r} left out"
+            f"{counted(collector.omitted, 'later task')} of the story of {args.key!r} left out"
             f" (--max-tasks {args.max_tasks})"
         )
+    report_given_up(streams, parser.given_up, args.max_open, "shown in parts")
     return source.finish()

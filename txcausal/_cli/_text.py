@@ -92,6 +92,14 @@ def format_duration(seconds: float, micro: str = "µs") -> str:
     return f"{seconds:.3f}s"
 
 
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """
+    @return: C{count} and C{noun}, as a summary line says it: in the plural
+        (C{plural}, by default C{noun} with an C{s}) unless C{count} is 1.
+    """
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def format_level(level: Any) -> str:
     """
     Format a task level as C{/1/2/3}.

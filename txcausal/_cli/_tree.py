@@ -30,6 +30,7 @@ from ._common import (
     non_negative,
     palette_for,
     positive,
+    report_given_up,
     write_json_lines,
 )
 from ._filter import add_time_arguments, seconds
@@ -201,7 +202,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     writer = BatchWriter(streams.stdout)
     needle = _needle(options.select.task_uuids)
     source = Input(streams, args.files, needle, args.max_line_bytes, writer.idle)
-    tasks = parse_for(source.messages(), options)
+    parser = Parser(options.max_open)
+    tasks = parse_for(source.messages(), options, parser)
     note = source.reporter.note
     with fewer_collections():
         if args.json:
@@ -210,4 +212,5 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             write_json_lines(documents, writer, note, is_terminal(streams.stdout))
         else:
             render_tasks(tasks, writer, options, note)
+    report_given_up(streams, parser.given_up, options.max_open, "shown in parts")
     return source.finish()

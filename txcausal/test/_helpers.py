@@ -135,6 +135,23 @@ def flush_early_buffer() -> None:
     txcausal.remove_destination(discard)
 
 
+def removed_at_end(case: Any, destination: Callable[[Dict[str, Any]], None]) -> None:
+    """
+    Remove C{destination} from the process-wide destinations when the test
+    C{case} ends, if it is still there: a writer that a test stopped with
+    C{stopThreading} (as at exit) stays a destination, and would report
+    what later tests log as refused.
+    """
+
+    def remove() -> None:
+        try:
+            txcausal.remove_destination(destination)
+        except ValueError:
+            pass
+
+    case.addCleanup(remove)
+
+
 class CapturingMixin:
     """
     For trial test cases: L{capture} swaps the default logger for a

@@ -19,7 +19,7 @@ from txcausal._exitreports import ExitReports
 from txcausal._writer import IWriterWorker, MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 
-from ._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer
+from ._helpers import CapturingMixin, ImmediateReactor, flush_early_buffer, removed_at_end
 
 
 def numbered_message(n: int, **fields: Any) -> Dict[str, Any]:
@@ -84,6 +84,7 @@ class WriterHarness(CapturingMixin):
         flush_early_buffer()
         writer, written, performAll = self.writer(destination, **kwargs)
         writer.startService()
+        removed_at_end(self, writer)
         self.addCleanup(lambda: writer.running and (writer.stopService(), performAll()))  # type: ignore[attr-defined]
         return writer, written, performAll
 

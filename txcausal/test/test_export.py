@@ -131,7 +131,7 @@ class OTLPJSONTests(TwoProcesses, SynchronousTestCase):
         status, out, err = cli(["export", "--format", "otlp-json", "--service-name", "shop",
                                 client, server])
         self.assertEqual(status, 0, err)
-        self.assertIn("exported 5 spans (1 unfinished) from 1 tasks", err)
+        self.assertIn("exported 5 spans (1 unfinished) from 1 task", err)
         spans = {s["name"]: s for s in spans_of(out)}
         trace_id = self.task_uuid.replace("-", "")
         self.assertEqual({s["traceId"] for s in spans.values()}, {trace_id})

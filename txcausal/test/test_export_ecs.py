@@ -228,4 +228,4 @@ class ECSExportTests(TwoProcesses, SynchronousTestCase):
         self.assertEqual([d["event"]["action"] for d in documents], ["app:fine"])
         self.assertIn("message 'bad-task'/1: skipped: timestamp is not a number: 'yesterday'",
                       err)
-        self.assertIn("wrote 1 ECS documents from 2 tasks, 1 skipped", err)
+        self.assertIn("wrote 1 ECS document from 2 tasks, 1 skipped", err)

@@ -118,6 +118,25 @@ class OTLPStrays(SynchronousTestCase):
         self.assertNotIn("in no span", err)
         self.assertEqual(status, 0)
 
+    def test_stray_untimed_messages(self) -> None:
+        """
+        The plain messages logged in a stray action with no usable time are
+        in no span: they are reported and counted as such.
+        """
+        data = lines(
+            message("k", [1], 1.0, action_type="a", action_status="started"),
+            message("k", [2], 2.0, message_type="m"),
+            message("k", [2, 1], 1e12, action_type="b", action_status="started"),
+            message("k", [2, 2], 2.15, message_type="inner"),
+            message("k", [2, 3], 1e12, action_type="b", action_status="succeeded"),
+            message("k", [3], 3.0, action_type="a", action_status="succeeded"))
+        status, out, err = cli(["export", "--format", "otlp-json"], data)
+        self.assertEqual([span["name"] for span in spans(out)], ["a"])
+        self.assertIn("message 'k'/2/1: its action has no span", err)
+        self.assertIn("message 'k'/2/2: not in its task's tree, in no span", err)
+        self.assertIn(", 1 action without a time, 1 message not in its task's tree, in no span\n",
+                      err)
+
     def test_stray_parent(self) -> None:
         """
         A stray action whose parent position holds a plain message (no span)

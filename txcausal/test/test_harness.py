@@ -9,9 +9,15 @@ from types import SimpleNamespace
 from typing import Callable, List
 
 from twisted.internet.task import Clock
+from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal import _output
+from txcausal.logwriter import ThreadedWriter
 from txcausal.test import closeReactorLoopAtExit
+
+from ._writer_harness import WriterHarness
+from .test_logwriter_fork import _Forkable
 
 
 class CloseReactorLoopAtExitTests(SynchronousTestCase):
@@ -43,3 +49,38 @@ class CloseReactorLoopAtExitTests(SynchronousTestCase):
         closeReactorLoopAtExit({"twisted.internet.reactor": Clock()}, registered.append)
         closeReactorLoopAtExit({}, registered.append)
         self.assertEqual(registered, [])
+
+
+
+class WriterHarnessTests(SynchronousTestCase):
+    """
+    The writers the harnesses make leave the process-wide destinations when
+    their test ends, stopped or not: a stopped one left there reports the
+    messages later tests log as refused.
+    """
+
+    def test_removed(self) -> None:
+        """
+        A writer of L{WriterHarness.started} or L{_Forkable.forkable} that a
+        test switched to writing directly with C{stopThreading} (as at exit,
+        which keeps it a destination) is no destination after the test.
+        """
+        writers: List[ThreadedWriter] = []
+
+        class Stopped(WriterHarness, _Forkable, SynchronousTestCase):
+            def test_started(self) -> None:
+                writer, _, _ = self.started()
+                writer.stopThreading()
+                writers.append(writer)
+
+            def test_forkable(self) -> None:
+                writer, _, _, _ = self.forkable()
+                writer.stopThreading()
+                writers.append(writer)
+
+        for name in ("test_started", "test_forkable"):
+            result = TestResult()
+            Stopped(name).run(result)
+            self.assertTrue(result.wasSuccessful(), (result.errors, result.failures))
+            self.assertFalse(_output._DESTINATIONS.has(writers[-1]), name)
+        self.assertEqual(len(writers), 2)

@@ -22,6 +22,7 @@ from txcausal.test._helpers import (
     ImmediateReactor,
     IsolatedOutputMixin,
     flush_early_buffer,
+    removed_at_end,
 )
 
 from ._writer_harness import (
@@ -56,6 +57,7 @@ class _Forkable(CapturingMixin):
         writer = ThreadedWriter(destination if destination is not None else written.append,
                                 ImmediateReactor(), createWorker=createWorker, **kwargs)
         writer.startService()
+        removed_at_end(self, writer)
         self.addCleanup(lambda: writer.running and writer.stopService())  # type: ignore[attr-defined]
         hooks = ForkHooks()
         hooks.add(writer)

@@ -7,6 +7,7 @@ L{txcausal.logwriter.ThreadedWriter}.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from random import Random
 from typing import Any, Dict, List, Tuple
@@ -23,7 +24,7 @@ from txcausal._feedback import FEEDBACK
 from txcausal._traceids import span_id
 from txcausal.otel import START_MISSING_ATTRIBUTE, SpanDestination, TaskIdRatioBased
 
-from ._helpers import ImmediateReactor
+from ._helpers import ImmediateReactor, run_python
 from .test_otel import SpanMixin, provider
 
 
@@ -342,3 +343,47 @@ class SamplingTests(SynchronousTestCase):
             for message in client:
                 destination(message)
         self.assertEqual(len(exporter.get_finished_spans()), 2)
+
+
+#: Forks while another thread holds the lock of the providers' shutdown
+#: watches; the child makes a destination with a provider of its own (it
+#: takes that lock), under an alarm; prints the child's exit code.
+_FORK_WATCHES = """
+import os, signal, threading
+from opentelemetry.sdk.trace import TracerProvider
+from txcausal import _otel_open
+from txcausal.otel import SpanDestination
+
+held, release = threading.Event(), threading.Event()
+def hold():
+    with _otel_open._WATCHES_LOCK:
+        held.set()
+        release.wait()
+thread = threading.Thread(target=hold)
+thread.start()
+held.wait()
+pid = os.fork()
+if pid == 0:
+    signal.alarm(10)
+    SpanDestination(TracerProvider(shutdown_on_exit=False))
+    os._exit(0)
+release.set()
+thread.join()
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+class ForkTests(SynchronousTestCase):
+    """
+    The lock of the providers' shutdown watches is new in a forked child.
+    """
+
+    def test_watchesLockAfterFork(self) -> None:
+        """
+        A child forked while another thread holds the lock makes its first
+        destination without waiting for ever.
+        """
+        if not hasattr(os, "fork"):
+            raise SkipTest("no os.fork on this platform")
+        result = run_python(["-c", _FORK_WATCHES], timeout=60)
+        self.assertEqual((result.returncode, result.stdout.strip()), (0, "0"), result.stderr)

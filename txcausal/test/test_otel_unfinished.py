@@ -21,9 +21,12 @@ from txcausal._otel_spans import START_MISSING_ATTRIBUTE, UNFINISHED_ATTRIBUTE, 
 from txcausal._otel_tasks import task_spans
 from txcausal.parse import parse_messages
 
+from ._reading import end, msg, start
 from .test_otel import SpanMixin
 
 UNFINISHED = {UNFINISHED_ATTRIBUTE: True}
+#: A timestamp past 2554.
+FAR = 1e12
 
 
 class ReportsMixin(SpanMixin):
@@ -252,3 +255,21 @@ class ShutDownTests(ReportsMixin, SynchronousTestCase):
         self.assertEqual(sum(report["count"] for report in reports), 5)
         for report in reports:
             self.assertIn("tracer provider was shut down", report["reason"])
+
+    def test_shutDownUntimed(self) -> None:
+        """
+        An action without a usable time for its start nor its finish that
+        finishes after the provider was shut down is counted and reported
+        as lost to the shutdown, not for want of a time.
+        """
+        exporter = self.spans()
+        self.destination(start("u", [1], FAR, "op"))
+        self.destination(msg("u", [2], FAR, message_type="m"))
+        self.destination._provider.shutdown()  # type: ignore[union-attr]
+        self.destination(end("u", [3], FAR, "op"))
+        remove_destination(self.destination)
+        self.assertEqual(exporter.get_finished_spans(), ())
+        self.assertEqual(self.destination.dropped, 3)
+        [report] = self.reports()
+        self.assertEqual(report["count"], 3)
+        self.assertIn("tracer provider was shut down", report["reason"])

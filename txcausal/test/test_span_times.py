@@ -7,16 +7,16 @@ L{txcausal.otel.SpanDestination}.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._otel_spans import ended_after, nanoseconds, started_before
 from txcausal.otel import SpanDestination
-from txcausal.test._reading import cli, end, lines, start
+from txcausal.test._reading import cli, end, lines, msg, start
 from txcausal.test.test_reading_hostile import spans
 
 #: The last nanosecond OTLP can hold.
@@ -41,11 +41,14 @@ class BoundsTests(SynchronousTestCase):
 
     def test_startedBefore(self) -> None:
         """
-        A duration that would start the action before 1970 or after 2554
-        is ignored: the action starts as it ends.
+        A duration that would start the action before 1970 or after 2554,
+        a negative one (that would start it after it ends) and one not
+        finite are ignored: the action starts as it ends.
         """
         self.assertEqual(started_before(10_000_000_000, {"duration": 2.5}), 7_500_000_000)
-        for duration in (1e12, -1e12, 2**70, -(2**70), 11.0):
+        self.assertEqual(started_before(10_000_000_000, {"duration": 0}), 10_000_000_000)
+        for duration in (1e12, -1e12, 2**70, -(2**70), 11.0, -3.0, -1, -1e-9,
+                         float("nan"), float("inf"), float("-inf")):
             self.assertEqual(started_before(10_000_000_000, {"duration": duration}),
                              10_000_000_000, duration)
 
@@ -83,7 +86,7 @@ class ExportTests(SynchronousTestCase):
         times, err = export(data)
         self.assertEqual(times, [(1_000_000_000, 2_000_000_000)])
         self.assertIn("message 'a'/1: its action has no span: no timestamp from 1970 to 2554", err)
-        self.assertIn("exported 1 spans from 2 tasks, 1 action without a time\n", err)
+        self.assertIn("exported 1 span from 2 tasks, 1 action without a time\n", err)
 
     def test_hugeNegativeDurationNoStart(self) -> None:
         """
@@ -104,19 +107,27 @@ class ExportTests(SynchronousTestCase):
             self.assertEqual(times, [(150_000_000_000, 150_000_000_000)], duration)
 
 
+def live(*messages: Dict[str, Any]) -> Sequence[ReadableSpan]:
+    """
+    @return: The spans a L{SpanDestination} of a tracer provider of its own
+        makes of (copies of) C{messages}.
+    """
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    destination = SpanDestination(provider)
+    for message in messages:
+        destination(dict(message))
+    return exporter.get_finished_spans()
+
+
 class LiveTests(SynchronousTestCase):
     """
     L{SpanDestination} keeps the times of the spans it makes within OTLP's.
     """
 
     def _span(self, *messages: Dict[str, Any]) -> Tuple[int, int]:
-        provider = TracerProvider()
-        exporter = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        destination = SpanDestination(provider)
-        for message in messages:
-            destination(message)
-        [span] = exporter.get_finished_spans()
+        [span] = live(*messages)
         assert span.start_time is not None and span.end_time is not None
         return span.start_time, span.end_time
 
@@ -129,3 +140,56 @@ class LiveTests(SynchronousTestCase):
             finish = end("U", [2], 140.0, "y", duration=duration)
             self.assertEqual(self._span(start("U", [1], 150.0, "y"), finish),
                              (150_000_000_000, 150_000_000_000))
+
+
+#: An action at 1 s to 3 s with two messages: one without a timestamp, one
+#: past 2554, and one at 2 s.
+UNTIMED_EVENTS = [
+    start("e", [1], 1.0, "op"),
+    {"task_uuid": "e", "task_level": [2], "message_type": "none"},
+    msg("e", [3], 1e12, message_type="late"),
+    msg("e", [4], 2.0, message_type="timed"),
+    end("e", [5], 3.0, "op"),
+]
+
+
+class EventTimeTests(SynchronousTestCase):
+    """
+    A message logged in an action without a usable time is a span event at
+    its action's start, exported and live alike; the export reports it.
+    """
+
+    def test_export(self) -> None:
+        """
+        Exported, such an event is at its action's start, reported and
+        counted in the summary.
+        """
+        status, out, err = cli(["export", "--format", "otlp-json"], lines(*UNTIMED_EVENTS))
+        [span] = spans(out)
+        times = [(e["name"], int(e["timeUnixNano"])) for e in span["events"]]
+        self.assertEqual(times, [("none", 1_000_000_000), ("late", 1_000_000_000),
+                                 ("timed", 2_000_000_000)])
+        self.assertIn("message 'e'/2: no timestamp from 1970 to 2554: its span event is at its"
+                      " action's start\n", err)
+        self.assertIn("message 'e'/3: no timestamp", err)
+        self.assertIn("exported 1 span from 1 task, 2 messages without a time\n", err)
+
+    def test_live(self) -> None:
+        """
+        Made live, such an event is at its action's start too, as exported.
+        """
+        [span] = live(*UNTIMED_EVENTS)
+        self.assertEqual([(e.name, e.timestamp) for e in span.events],
+                         [("none", 1_000_000_000), ("late", 1_000_000_000),
+                          ("timed", 2_000_000_000)])
+
+    def test_exceptionEvent(self) -> None:
+        """
+        The exception event of a failed action is at its span's end, live
+        and exported, even when the finish message's time is no time.
+        """
+        messages = [start("f", [1], 5.0, "op"),
+                    end("f", [2], 1e12, "op", "failed", exception="E", reason="r")]
+        [span] = live(*messages)
+        self.assertEqual([(e.name, e.timestamp) for e in span.events],
+                         [("exception", span.end_time)])
