@@ -1,9 +1,8 @@
 # -*- test-case-name: txcausal.test.test_logwriter_failures,txcausal.test.test_output_feedback -*-
 """
 L{Losses}: what a L{txcausal.logwriter.ThreadedWriter} lost to a failing
-destination, and the reports it owes about it.  The writer's thread writes
-through it; the reports are sent later, by the writer, through the other
-destinations.  L{_last_resort} writes a report no destination can take to
+destination, and the reports it owes about it, sent later by the writer through
+the other destinations; L{_last_resort} writes one no destination takes to
 standard error.
 """
 
