@@ -19,8 +19,9 @@ in its file is known (see L{txcausal._stream_state}).
     C{RotatingFileHandler} give them (C{NAME.1} the newest) and read in
     order; when that cannot be decided, a file that may have been lost is
     reported (see L{txcausal._tail_rotated}).  The name is opened before
-    they are placed, and each one opened is checked against the listing,
-    so that a rotation during a look loses nothing.  Only regular files
+    they are placed, they are listed until two listings agree (else they
+    are placed at a later look), and each one opened is checked against
+    the listing, so that a rotation during a look loses nothing.  Only regular files
     are opened; a file that cannot be read is reported once, and the
     numbered files are not listed again while it stays at the name.
   - A file truncated in place (C{copytruncate}) is read again from its

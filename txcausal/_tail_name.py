@@ -33,8 +33,18 @@ from ._tail_rotated import (
     identity,
     missed_files,
     numbered_files,
+    settled_files,
 )
 from ._tail_spill import TRUNCATED, mark_before
+
+#: The numbered files renamed while they were listed (see
+#: L{settled_files}) at this many looks in a row are taken as last listed.
+UNSETTLED_LOOKS = 10
+
+#: Said when they are.
+UNSETTLED = (f"the numbered files were renamed while they were listed, at {UNSETTLED_LOOKS}"
+             " looks in a row: taken as last listed; files rotated away between two looks"
+             " may have been missed")
 
 
 class NameFollower:
@@ -107,6 +117,8 @@ class NameFollower:
         #: reported): not listed again at every look, nor reported again
         #: for the same reason once rotated away.
         self._unreadable: Dict[Identity, str] = {}
+        #: Looks in a row at which the numbered files were renamed while listed.
+        self._unsettled = 0
 
 
     def _open_first(self) -> bool:
@@ -138,7 +150,7 @@ class NameFollower:
         if not self._read_name(opened, at):
             return False
         if numbered is None:
-            numbered = numbered_files(self.path, self._stat)
+            numbered = settled_files(self.path, self._stat).files
         self._known = {fingerprint(f.stat) for f in numbered}
         return True
 
@@ -287,7 +299,15 @@ class NameFollower:
                 self.rotations += self._take_name(opened, None, at_name)
                 return
             at_name = identity(opened.stat)  # What was opened, not what was seen.
-        numbered = numbered_files(self.path, self._stat)
+        listing = settled_files(self.path, self._stat)
+        if not listing.settled and self._unsettled < UNSETTLED_LOOKS:
+            self._unsettled += 1  # Being renamed: decided at the next look.
+            if opened is not None:
+                os.close(opened.fd)
+            return
+        if not listing.settled:
+            self._report(LineError(self.name, 0, UNSETTLED))
+        self._unsettled, numbered = 0, listing.files
         present = {identity(f.stat) for f in numbered} | {at_name}
         # Forget those gone: their inodes may be reused.
         self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}

@@ -12,6 +12,13 @@ open, so it is found surely; the files numbered below it were at the name
 after it.  When it is gone (deleted by the rotation), the numbered files
 seen when it was opened are recognised by their size and modification
 time as well, which a rename does not change.
+
+A listing is not a snapshot: a rotation that runs while it is made (the
+highest number renamed first, down to the name renamed C{.1}) can show one
+file at two numbers, or the file read before next to the one at the name
+with the file that was between them at neither number.  The files are
+listed again until two listings in a row agree (L{settled_files}); when
+none do, the files are decided at a later look.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ import os
 from typing import Callable, List, Optional, Set, Tuple, Union
 
 from attrs import frozen
+
+#: How many times the numbered files are listed, at most, at one look, for
+#: two listings in a row that agree (see L{settled_files}).
+LISTINGS = 3
 
 #: A file's device and inode number.
 Identity = Tuple[int, int]
@@ -101,6 +112,60 @@ def numbered_files(path: str, stat: Stat = os.stat) -> List[Numbered]:
         except OSError:
             continue  # Gone meanwhile: nothing was there to read.
     return sorted(found, key=lambda numbered: numbered.number)
+
+
+@frozen
+class Settled:
+    """
+    The numbered files, as listed by L{settled_files}.
+
+    @ivar files: The files, C{NAME.1} first, each once.
+    @ivar settled: Whether two listings in a row agreed, so that C{files}
+        are as they were at one moment; if not, C{files} are as last
+        listed, while they were being renamed.
+    """
+
+    files: List[Numbered]
+    settled: bool
+
+
+def settled_files(path: str, stat: Stat = os.stat, listings: int = LISTINGS) -> Settled:
+    """
+    The numbered files of C{path} (see L{numbered_files}) as they were at
+    one moment: listed again, up to C{listings} times in all, until two
+    listings in a row show the same files (by device and inode number) at
+    the same numbers.  A file at two numbers (hard links) is kept at the
+    lower one only.
+
+    @param path: The followed name.
+    @param stat: Reads the status of a path.
+    """
+    files = numbered_files(path, stat)
+    for _ in range(listings - 1):
+        before, files = files, numbered_files(path, stat)
+        if _layout(before) == _layout(files):
+            return Settled(_once(files), True)
+    return Settled(_once(files), False)
+
+
+def _layout(numbered: List[Numbered]) -> List[Tuple[int, Identity]]:
+    """
+    Which file is at which number in C{numbered}.
+    """
+    return [(f.number, identity(f.stat)) for f in numbered]
+
+
+def _once(numbered: List[Numbered]) -> List[Numbered]:
+    """
+    C{numbered}, a file at several numbers kept at the lowest only.
+    """
+    seen: Set[Identity] = set()
+    once = []
+    for f in numbered:
+        if identity(f.stat) not in seen:
+            seen.add(identity(f.stat))
+            once.append(f)
+    return once
 
 
 def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name: Identity,

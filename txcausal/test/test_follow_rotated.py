@@ -350,7 +350,7 @@ class NotRegularTests(FollowerCase):
         def vanish(path: Union[str, int]) -> None:
             if path == str(self.numbered(1)):
                 looks.append(path)
-                if len(looks) == 2:  # Listed, then about to be opened.
+                if len(looks) == 3:  # Listed twice (alike), then about to be opened.
                     self.numbered(1).unlink()
 
         self.assertEqual(self.rotatedAround(make), [b"c"])
@@ -488,7 +488,7 @@ class ReviewedTests(FollowerCase):
         def moveOnce(path: Union[str, int]) -> None:
             if path == str(self.numbered(1)):
                 looks.append(path)
-                if len(looks) == 2:  # Listed, then about to be opened.
+                if len(looks) == 3:  # Listed twice (alike), then about to be opened.
                     move()
 
         self.before_stat = moveOnce

@@ -1,0 +1,257 @@
+"""
+Tests for L{txcausal._tail_rotated}'s listing of the numbered files while
+a rotation renames them: each file is read once, or a loss reported.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import logging.handlers
+import os
+import threading
+import time
+from typing import Any, Callable, Iterator, List, Sequence, Union
+
+from twisted.python.logfile import LogFile
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._tail_name import UNSETTLED, UNSETTLED_LOOKS
+from txcausal._tail_rotated import settled_files
+from txcausal.test.test_follow_rotated import FollowerCase, flat
+
+
+class RenamedWhileListedTests(FollowerCase):
+    """
+    A rotation (Twisted's C{LogFile}, Python's C{RotatingFileHandler}:
+    the highest number renamed first, then the name to C{.1}) that runs
+    while the follower lists the numbered files.
+    """
+
+    def listInOrder(self, numbers: Sequence[str]) -> None:
+        """
+        Make the directory list the numbered names in the order of
+        C{numbers} (the order of a real directory is arbitrary).
+        """
+        real = os.scandir
+
+        def scandir(directory: str) -> Iterator[Any]:
+            entries = list(real(directory))
+            suffix: Callable[[Any], str] = lambda entry: entry.name.rsplit(".", 1)[-1]
+            return iter(sorted(entries, key=lambda e: numbers.index(suffix(e))
+                               if suffix(e) in numbers else -1))
+
+        self.patch(os, "scandir", scandir)
+
+    def rotateWhileListed(self, times: int = 1) -> List[int]:
+        """
+        Rotate (C{log.N} to C{log.N+1}, C{log} to C{log.1}, a line written
+        to the new C{log}) while the numbered files are listed, just before
+        the second one's status is read: at each listing, C{times} times
+        in all.
+
+        @return: How many rotations were made (grows as they are).
+        """
+        made: List[int] = [0]
+        seen: List[str] = []
+        scandir = os.scandir
+
+        def listing(directory: str) -> Iterator[Any]:
+            seen.clear()
+            return scandir(directory)
+
+        self.patch(os, "scandir", listing)
+
+        def rotate(path: Union[str, int]) -> None:
+            if not isinstance(path, str) or path == str(self.path):
+                return
+            seen.append(path)
+            if len(seen) == 2 and made[0] < times:
+                made[0] += 1
+                self.rotate(keep=40)
+                self.append(b"r%d\n" % made[0])
+
+        self.before_stat = rotate
+        return made
+
+    def readAll(self, looks: int = 5) -> List[bytes]:
+        return [line for _ in range(looks) for line in flat(self.follower.read())]
+
+    def renamedWhileListed(self, order: Sequence[str]) -> None:
+        """
+        The file read before (C{a}) rotated twice (C{b}, then C{c} at the
+        name) and, at the next look, once more while the numbered files
+        are listed in C{order}: each line is read once, in order, and
+        nothing is reported.
+        """
+        self.listInOrder(order)
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate(keep=40)
+        self.append(b"b\n")
+        self.rotate(keep=40)
+        self.append(b"c\n")
+        self.rotateWhileListed()
+        self.assertEqual(self.readAll(), [b"b", b"c", b"r1"])
+        self.assertEqual(self.reasons(), [])
+
+    def test_lowerListedFirst(self) -> None:
+        """
+        Listed C{.1} first: the file in the middle, seen at C{.1} then at
+        C{.2}, is not read twice.
+        """
+        self.renamedWhileListed(["1", "2", "3"])
+
+    def test_higherListedFirst(self) -> None:
+        """
+        Listed C{.2} first: the listing shows the file read before at
+        C{.2} and the file at the name at C{.1}, as if nothing were in
+        between; the file in the middle is not lost all the same.
+        """
+        self.renamedWhileListed(["2", "1", "3"])
+
+    def test_decidedAtNextLook(self) -> None:
+        """
+        When every listing of a look is made during a rotation, the files
+        in the middle are decided at the next look, when the listing
+        holds still: nothing is lost, read twice or reported.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate(keep=40)
+        self.append(b"b\n")
+        self.rotate(keep=40)
+        self.append(b"c\n")
+        made = self.rotateWhileListed(times=10)
+        self.assertEqual(flat(self.follower.read()), [])  # Nothing decided.
+        self.assertGreater(made[0], 1)
+        self.before_stat = lambda path: None
+        self.assertEqual(self.readAll(),
+                         [b"b", b"c"] + [b"r%d" % n for n in range(1, made[0] + 1)])
+        self.assertEqual(self.reasons(), [])
+
+    def test_neverStillReported(self) -> None:
+        """
+        When the numbered files are renamed during every listing for
+        L{UNSETTLED_LOOKS} looks, they are taken as last listed (each file
+        once: a file in the middle may be lost) and that files may have
+        been missed is reported.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate(keep=40)
+        self.append(b"b\n")
+        self.rotate(keep=40)
+        self.append(b"c\n")
+        made = self.rotateWhileListed(times=1000)
+        lines = self.readAll(UNSETTLED_LOOKS + 1)
+        self.before_stat = lambda path: None
+        lines += self.readAll()
+        counts = collections.Counter(lines)
+        self.assertEqual(len(lines), len(counts))
+        self.assertIn(b"r%d" % made[0], lines)  # The file at the name last.
+        self.assertEqual(self.errors[0].reason, UNSETTLED)
+        self.assertIn("may have been missed", UNSETTLED)
+
+
+class SettledFilesTests(SynchronousTestCase):
+    """
+    Tests for L{settled_files}.
+    """
+
+    def test_hardLinkOnce(self) -> None:
+        """
+        A file at two numbers in a listing that holds still (hard links)
+        is listed once, at the lower number.
+        """
+        directory = self.mktemp()
+        os.mkdir(directory)
+        log = os.path.join(directory, "log")
+        for n in (1, 3):
+            with open(f"{log}.{n}", "wb") as f:
+                f.write(b"%d\n" % n)
+        os.link(f"{log}.1", f"{log}.2")
+        found = settled_files(log)
+        self.assertEqual([(f.number, f.path) for f in found.files], [(1, f"{log}.1"),
+                                                                     (3, f"{log}.3")])
+        self.assertTrue(found.settled)
+
+
+class StormTests(SynchronousTestCase):
+    """
+    A real writer thread rotating a file as fast as it writes, as Twisted's
+    C{LogFile} (keeping every file: each rotation renames them all) and
+    Python's C{RotatingFileHandler} do, while a follower reads it: every
+    line is read once, or its loss is reported.
+    """
+
+    LINES = 3000
+
+    def follow(self, write: Callable[[str, int], None]) -> None:
+        """
+        Run C{write(directory, count)} in a thread, reading C{log} there
+        all the while, then check what was read.
+        """
+        directory = self.mktemp()
+        os.mkdir(directory)
+        errors: List[Any] = []
+        from txcausal.parse import FileFollower
+
+        follower = FileFollower(os.path.join(directory, "log"), on_error=errors.append)
+        self.addCleanup(follower.close)
+        failed: List[BaseException] = []
+
+        def run() -> None:
+            try:
+                write(directory, self.LINES)
+            except BaseException as e:  # pragma: no cover (told below)
+                failed.append(e)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        seen: List[int] = []
+        while thread.is_alive():
+            seen += [json.loads(line)["n"] for line in flat(follower.read())]
+            time.sleep(0.0005)
+        thread.join()
+        for _ in range(15):  # Until the files rotated away are retired.
+            seen += [json.loads(line)["n"] for line in flat(follower.read())]
+        self.assertEqual(failed, [])
+        counts = collections.Counter(seen)
+        self.assertEqual(sorted(n for n, k in counts.items() if k > 1), [])
+        lost = sorted(set(range(self.LINES)) - set(counts))
+        if lost:
+            self.assertTrue(any("missed" in str(e) or "lost" in str(e) for e in errors),
+                            f"{len(lost)} lines lost unreported: {errors}")
+        self.assertGreater(follower.rotations, 10)
+
+    def test_logFile(self) -> None:
+        def write(directory: str, count: int) -> None:
+            log = LogFile("log", directory, rotateLength=2048, maxRotatedFiles=None)
+            try:
+                for n in range(count):
+                    log.write(json.dumps({"n": n, "pad": "x" * 60}) + "\n")
+                    log.flush()
+            finally:
+                log.close()
+
+        self.follow(write)
+
+    def test_rotatingFileHandler(self) -> None:
+        def write(directory: str, count: int) -> None:
+            handler = logging.handlers.RotatingFileHandler(
+                os.path.join(directory, "log"), maxBytes=2048, backupCount=10000)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            log = logging.getLogger(f"txcausal.test.storm.{id(handler)}")
+            log.addHandler(handler)
+            log.propagate = False
+            log.setLevel(logging.INFO)
+            try:
+                for n in range(count):
+                    log.info(json.dumps({"n": n, "pad": "x" * 60}))
+            finally:
+                log.removeHandler(handler)
+                handler.close()
+
+        self.follow(write)
