@@ -25,8 +25,11 @@ from ._tail_files import (
 )
 from ._tail_open import Opened, compressed_at, find_copy, open_numbered, open_regular
 from ._tail_rotated import (
+    UNSETTLED,
+    UNSETTLED_LOOKS,
     Fingerprint,
     Identity,
+    Missed,
     Numbered,
     Stat,
     fingerprint,
@@ -36,15 +39,6 @@ from ._tail_rotated import (
     settled_files,
 )
 from ._tail_spill import TRUNCATED, mark_before
-
-#: The numbered files renamed while they were listed (see
-#: L{settled_files}) at this many looks in a row are taken as last listed.
-UNSETTLED_LOOKS = 10
-
-#: Said when they are.
-UNSETTLED = (f"the numbered files were renamed while they were listed, at {UNSETTLED_LOOKS}"
-             " looks in a row: taken as last listed; files rotated away between two looks"
-             " may have been missed")
 
 
 class NameFollower:
@@ -300,7 +294,10 @@ class NameFollower:
                 return
             at_name = identity(opened.stat)  # What was opened, not what was seen.
         listing = settled_files(self.path, self._stat)
-        if not listing.settled and self._unsettled < UNSETTLED_LOOKS:
+        still_open, closed = self.files.read_before(self._source)
+        missed = missed_files(listing.files, identity(before), at_name, still_open,
+                              closed | self._copied, self._known)
+        if (missed.moving or not listing.settled) and self._unsettled < UNSETTLED_LOOKS:
             self._unsettled += 1  # Being renamed: decided at the next look.
             if opened is not None:
                 os.close(opened.fd)
@@ -311,7 +308,7 @@ class NameFollower:
         present = {identity(f.stat) for f in numbered} | {at_name}
         # Forget those gone: their inodes may be reused.
         self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}
-        self._open_missed(numbered, identity(before), at_name)
+        self._open_missed(missed)
         if opened is not None and self._take_name(opened, numbered, at_name):
             self.rotations += 1
 
@@ -405,17 +402,12 @@ class NameFollower:
         self._current = None
         self._open_first()
 
-    def _open_missed(self, numbered: List[Numbered], previous: Optional[Identity],
-                     at_name: Identity) -> None:
+    def _open_missed(self, missed: Missed) -> None:
         """
-        The name was replaced by the file C{at_name}: open, oldest first,
-        the C{numbered} files that were at the name in between (see
-        L{missed_files}); report those that cannot be read, and a file
-        that may have been lost.
+        The name was replaced: open, oldest first, the files that were at
+        the name in between (see L{missed_files}); report those that cannot
+        be read, and a file that may have been lost.
         """
-        still_open, closed = self.files.read_before(self._source)
-        missed = missed_files(numbered, previous, at_name, still_open, closed | self._copied,
-                              self._known)
         if missed.lost is not None:
             self._report(LineError(self.name, 0, missed.lost))
         for middle in missed.files:

@@ -32,6 +32,15 @@ from attrs import frozen
 #: two listings in a row that agree (see L{settled_files}).
 LISTINGS = 3
 
+#: The numbered files renamed while they were listed (see
+#: L{settled_files}) at this many looks in a row are taken as last listed.
+UNSETTLED_LOOKS = 10
+
+#: Said when they are.
+UNSETTLED = (f"the numbered files were renamed while they were listed, at {UNSETTLED_LOOKS}"
+             " looks in a row: taken as last listed; files rotated away between two looks"
+             " may have been missed")
+
 #: A file's device and inode number.
 Identity = Tuple[int, int]
 #: A file's device, inode number, size and modification time (ns).
@@ -78,10 +87,14 @@ class Missed:
     @ivar files: The files that were at the name between two looks, the
         oldest first: to read.
     @ivar lost: Why a file may have been lost, or C{None}.
+    @ivar moving: Whether the numbered files look as a rotation under way
+        leaves them (a number free below the file read before, or new
+        files that cannot be placed): better decided at a later look.
     """
 
     files: List[Numbered]
     lost: Optional[str] = None
+    moving: bool = False
 
 
 def numbered_files(path: str, stat: Stat = os.stat) -> List[Numbered]:
@@ -195,8 +208,8 @@ def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name
                                                     and fingerprint(f.stat) not in closed))]
     place = next((n for n, f in enumerate(others) if identity(f.stat) == previous), None)
     if place is not None:
-        return Missed(others[place - 1::-1] if place else [],
-                      _gap(numbered, others[place].number))
+        gap = _gap(numbered, others[place].number)
+        return Missed(others[place - 1::-1] if place else [], gap, gap is not None)
     unknown = [f for f in others if fingerprint(f.stat) not in known]
     if not unknown:
         return Missed([])  # Replaced once, or rotated under another name.
@@ -207,7 +220,7 @@ def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name
     names = ", ".join(os.path.basename(f.path) for f in unknown)
     return Missed([], f"the file read before is not among the numbered files: {names} not"
                   " read, as it cannot be told whether they were at the name between two"
-                  " looks; a rotation may have lost a file")
+                  " looks; a rotation may have lost a file", True)
 
 
 def _gap(numbered: List[Numbered], below: int) -> Optional[str]:

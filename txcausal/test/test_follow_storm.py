@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterator, List, Sequence, Union
 from twisted.python.logfile import LogFile
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._tail_name import UNSETTLED, UNSETTLED_LOOKS
-from txcausal._tail_rotated import settled_files
+from txcausal._tail_rotated import UNSETTLED, UNSETTLED_LOOKS, settled_files
+from txcausal.parse import FileFollower
 from txcausal.test.test_follow_rotated import FollowerCase, flat
 
 
@@ -155,6 +155,55 @@ class RenamedWhileListedTests(FollowerCase):
         self.assertIn("may have been missed", UNSETTLED)
 
 
+    def test_renamedAgainWhileFound(self) -> None:
+        """
+        A file in the middle renamed after the listing, then renamed again
+        while it is looked for at its new number, is found all the same
+        (the numbered files are listed again): not lost.
+        """
+        self.listInOrder(["3", "1", "2"])
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate(keep=40)
+        self.append(b"m\n")
+        self.rotate(keep=40)
+        self.append(b"x\n")
+        stats: List[str] = []
+
+        def rotate(path: Union[str, int]) -> None:
+            if isinstance(path, str) and path != str(self.path):
+                stats.append(path)
+                # Before log.1 is opened (listed twice: 4 stats), then while
+                # it is looked for (log.3 and log.1 listed, log.2 not yet).
+                if len(stats) in (5, 8):
+                    self.rotate(keep=40)
+                    self.append(b"z%d\n" % len(stats))
+
+        self.before_stat = rotate
+        self.assertEqual(self.readAll(), [b"m", b"x", b"z5", b"z8"])
+        self.assertEqual(self.reasons(), [])
+
+    def test_gapWhileRotating(self) -> None:
+        """
+        A rotation paused half way (C{log.2} renamed C{log.3}, C{log.1}
+        not renamed yet) leaves a number free below the file read before:
+        that is decided at the next look, not reported as a loss.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate(keep=40)
+        self.append(b"b\n")
+        self.rotate(keep=40)
+        self.append(b"c\n")
+        self.numbered(2).replace(self.numbered(3))
+        self.assertEqual(flat(self.follower.read()), [])
+        self.numbered(1).replace(self.numbered(2))
+        self.path.replace(self.numbered(1))
+        self.append(b"d\n")
+        self.assertEqual(self.readAll(), [b"b", b"c", b"d"])
+        self.assertEqual(self.reasons(), [])
+
+
 class SettledFilesTests(SynchronousTestCase):
     """
     Tests for L{settled_files}.
@@ -186,31 +235,37 @@ class StormTests(SynchronousTestCase):
     line is read once, or its loss is reported.
     """
 
-    LINES = 3000
+    LINES = 2000
 
-    def follow(self, write: Callable[[str, int], None]) -> None:
+    def follow(self, open: Callable[[str], Any], write: Callable[[Any, str], None],
+               close: Callable[[Any], None]) -> None:
         """
-        Run C{write(directory, count)} in a thread, reading C{log} there
-        all the while, then check what was read.
+        Open a writer (C{open(directory)}), write a first line with it and
+        read it, then C{write(writer, line)} the others in a thread,
+        reading all the while; then check what was read.
         """
         directory = self.mktemp()
         os.mkdir(directory)
+        writer = open(directory)
+        self.addCleanup(close, writer)
         errors: List[Any] = []
-        from txcausal.parse import FileFollower
-
         follower = FileFollower(os.path.join(directory, "log"), on_error=errors.append)
         self.addCleanup(follower.close)
+        line: Callable[[int], str] = lambda n: json.dumps({"n": n, "pad": "x" * 60})
+        write(writer, line(0))
+        seen = [json.loads(line)["n"] for line in flat(follower.read())]
+        self.assertEqual(seen, [0])  # Opened before the others are written.
         failed: List[BaseException] = []
 
         def run() -> None:
             try:
-                write(directory, self.LINES)
+                for n in range(1, self.LINES):
+                    write(writer, line(n))
             except BaseException as e:  # pragma: no cover (told below)
                 failed.append(e)
 
         thread = threading.Thread(target=run)
         thread.start()
-        seen: List[int] = []
         while thread.is_alive():
             seen += [json.loads(line)["n"] for line in flat(follower.read())]
             time.sleep(0.0005)
@@ -227,31 +282,28 @@ class StormTests(SynchronousTestCase):
         self.assertGreater(follower.rotations, 10)
 
     def test_logFile(self) -> None:
-        def write(directory: str, count: int) -> None:
-            log = LogFile("log", directory, rotateLength=2048, maxRotatedFiles=None)
-            try:
-                for n in range(count):
-                    log.write(json.dumps({"n": n, "pad": "x" * 60}) + "\n")
-                    log.flush()
-            finally:
-                log.close()
+        def write(log: LogFile, line: str) -> None:
+            log.write(line + "\n")
+            log.flush()
 
-        self.follow(write)
+        self.follow(lambda directory: LogFile("log", directory, rotateLength=2048,
+                                              maxRotatedFiles=None),
+                    write, LogFile.close)
 
     def test_rotatingFileHandler(self) -> None:
-        def write(directory: str, count: int) -> None:
+        def open(directory: str) -> logging.Logger:
             handler = logging.handlers.RotatingFileHandler(
-                os.path.join(directory, "log"), maxBytes=2048, backupCount=10000)
+                os.path.join(directory, "log"), maxBytes=2048, backupCount=200)
             handler.setFormatter(logging.Formatter("%(message)s"))
             log = logging.getLogger(f"txcausal.test.storm.{id(handler)}")
             log.addHandler(handler)
             log.propagate = False
             log.setLevel(logging.INFO)
-            try:
-                for n in range(count):
-                    log.info(json.dumps({"n": n, "pad": "x" * 60}))
-            finally:
+            return log
+
+        def close(log: logging.Logger) -> None:
+            for handler in list(log.handlers):
                 log.removeHandler(handler)
                 handler.close()
 
-        self.follow(write)
+        self.follow(open, logging.Logger.info, close)
