@@ -30,7 +30,8 @@ in its file is known (see L{txcausal._stream_state}).
     bytes read no longer being there.  Its copy, the newest numbered file,
     if it holds those bytes at the same place, is read to its end first
     (lines written between the copy and the truncation are in neither
-    file: lost, as with any C{copytruncate}, and the report says so);
+    file: lost, as with any C{copytruncate}, and the report says that
+    some may have been);
     without one, that lines may have been missed is reported.
   - A file that does not exist yet is looked for at each look.
   - A last line without its newline is read once the file stops growing

@@ -345,7 +345,7 @@ class NameFollower:
             current.moved(opened.fd, identity(opened.stat))
             reason = (f"truncated, copied to {os.path.basename(copy.path)} first: its end"
                       " read, then the file again from its start; lines written between the"
-                      " copy and the truncation were lost (copytruncate)")
+                      " copy and the truncation, if any, may have been lost (copytruncate)")
         else:
             reason = ("truncated; reading it again from the start: lines written since the"
                       " last look may have been missed")
