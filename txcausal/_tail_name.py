@@ -274,8 +274,10 @@ class NameFollower:
         assert current is not None and before is not None
         try:
             stat = self._stat(self.path)
-        except OSError:
-            return  # Renamed away, not replaced yet: read on.
+        except OSError as e:  # Renamed away, not replaced yet (else why): read on.
+            if e.errno != errno.ENOENT:
+                self._fail(e)
+            return
         if identity(stat) == identity(before):
             return self._check_same(current, pieces)
         at_name = identity(stat)

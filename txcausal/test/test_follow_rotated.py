@@ -411,6 +411,37 @@ class NotRegularTests(FollowerCase):
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual(self.follower.rotations, 1)
 
+    def test_symlinkLoopReplacesName(self) -> None:
+        """
+        A symbolic link loop put at the name after the file there was
+        renamed away is reported once, as it is at the first look; the
+        file renamed away is read on, and the file put at the name later
+        is read.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.path.replace(self.numbered(1))
+        os.symlink(self.path.name, self.path)
+        self.append(b"b\n", self.numbered(1))
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(flat(self.follower.read()), [])
+        self.assertEqual(self.reasons(), [f"log: {os.strerror(errno.ELOOP)}"])
+        self.assertEqual(self.follower.status()["error"], os.strerror(errno.ELOOP))
+        self.path.unlink()
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual((len(self.errors), self.follower.status()["error"]), (1, None))
+
+    def test_symlinkLoopAtFirstLook(self) -> None:
+        """
+        A symbolic link loop at the name at the first look is reported
+        once.
+        """
+        os.symlink(self.path.name, self.path)
+        for _ in range(2):
+            self.assertEqual(self.follower.read(), [])
+        self.assertEqual(self.reasons(), [f"log: {os.strerror(errno.ELOOP)}"])
+
 
 class NumberedFilesTests(SynchronousTestCase):
     """
