@@ -18,7 +18,9 @@ highest number renamed first, down to the name renamed C{.1}) can show one
 file at two numbers, or the file read before next to the one at the name
 with the file that was between them at neither number.  The files are
 listed again until two listings in a row agree (L{settled_files}); when
-none do, the files are decided at a later look.
+none do, or when they show what a rotation half done leaves (a number free
+below the file read before: L{Missed.moving}), the files are decided at a
+later look, up to L{UNSETTLED_LOOKS} looks in a row.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from attrs import frozen
 LISTINGS = 3
 
 #: The numbered files renamed while they were listed (see
-#: L{settled_files}) at this many looks in a row are taken as last listed.
+#: L{settled_files}), or as a rotation half done leaves them (see
+#: L{Missed.moving}), at this many looks in a row are taken as listed.
 UNSETTLED_LOOKS = 10
 
 #: Said when they are.
