@@ -264,6 +264,16 @@ class NameFollower:
             self._unreadable[at] = text
         self.error = text
 
+    def _warn(self, error: OSError) -> None:
+        """
+        Tell, once, that the status of the name cannot be read (the file
+        read there is read on): shown as the error until it can again.
+        """
+        text = error.strerror or str(error)
+        if text != self.error:
+            self._report(LineError(self.name, 0, text))
+        self.error = text
+
     def _check_name(self, pieces: List[Piece]) -> None:
         """
         Open the file now at the name if it is another one (see
@@ -276,8 +286,10 @@ class NameFollower:
             stat = self._stat(self.path)
         except OSError as e:  # Renamed away, not replaced yet (else why): read on.
             if e.errno != errno.ENOENT:
-                self._fail(e)
+                self._warn(e)
             return
+        if self.failure is None:
+            self.error = None  # A status error at the name passed.
         if identity(stat) == identity(before):
             return self._check_same(current, pieces)
         at_name = identity(stat)

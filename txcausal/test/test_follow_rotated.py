@@ -427,10 +427,38 @@ class NotRegularTests(FollowerCase):
         self.assertEqual(flat(self.follower.read()), [])
         self.assertEqual(self.reasons(), [f"log: {os.strerror(errno.ELOOP)}"])
         self.assertEqual(self.follower.status()["error"], os.strerror(errno.ELOOP))
+        self.assertIsNone(self.follower.failure)  # Not why reading stops.
         self.path.unlink()
         self.append(b"c\n")
         self.assertEqual(flat(self.follower.read()), [b"c"])
         self.assertEqual((len(self.errors), self.follower.status()["error"]), (1, None))
+
+    def test_statusErrorPasses(self) -> None:
+        """
+        An error reading the name's status while the file there is the one
+        read (EACCES while the directory's mode is changed, ESTALE) is
+        reported once, and shown in the status only until the name's
+        status is read again: the file is read on.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        failing = [2]
+
+        def fail(path: Union[str, int]) -> None:
+            if path == str(self.path) and failing[0]:
+                failing[0] -= 1
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+        self.before_stat = fail
+        self.append(b"b\n")
+        self.assertEqual(flat(self.follower.read()), [b"b"])
+        self.assertEqual(self.follower.read(), [])
+        self.assertEqual((self.follower.status()["error"], self.follower.failure),
+                         (os.strerror(errno.EACCES), None))
+        self.append(b"c\n")
+        self.assertEqual(flat(self.follower.read()), [b"c"])
+        self.assertEqual((self.follower.status()["error"], self.follower.failure), (None, None))
+        self.assertEqual(self.reasons(), [f"log: {os.strerror(errno.EACCES)}"])
 
     def test_symlinkLoopAtFirstLook(self) -> None:
         """
