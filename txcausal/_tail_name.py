@@ -146,6 +146,7 @@ class NameFollower:
         if numbered is None:
             numbered = settled_files(self.path, self._stat).files
         self._known = {fingerprint(f.stat) for f in numbered}
+        self._unsettled = 0
         return True
 
     def _read_name(self, opened: Opened, at: Optional[Identity] = None) -> bool:
@@ -278,7 +279,8 @@ class NameFollower:
         """
         Open the file now at the name if it is another one (see
         L{_check_same} if it is the same).  One seen before that could not
-        be read is tried again without listing the numbered files again.
+        be read is tried again without listing the numbered files again,
+        unless they were left undecided since.
         """
         current, before = self._current, self._at_name
         assert current is not None and before is not None
@@ -293,7 +295,8 @@ class NameFollower:
         if identity(stat) == identity(before):
             return self._check_same(current, pieces)
         at_name = identity(stat)
-        looked = at_name in self._unreadable
+        # Not while undecided: the files between are placed at a look that decides.
+        looked = at_name in self._unreadable and not self._unsettled
         try:
             opened: Optional[Opened] = open_regular(self.path, self._stat, stat)
         except OSError as e:

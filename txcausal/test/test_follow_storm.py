@@ -6,6 +6,7 @@ a rotation renames them: each file is read once, or a loss reported.
 from __future__ import annotations
 
 import collections
+import errno
 import json
 import logging
 import logging.handlers
@@ -148,6 +149,34 @@ class RenamedWhileListedTests(FollowerCase):
         self.assertEqual(self.readAll(),
                          [b"b", b"c"] + [b"r%d" % n for n in range(1, made[0] + 1)])
         self.assertEqual(self.reasons(), [])
+
+    def test_unreadableAtNameWhileUndecided(self) -> None:
+        """
+        A file at the name that cannot be opened at a look which leaves the
+        numbered files undecided (a rotation half done) is not taken, once
+        it can be, without listing them again: the file in the middle,
+        moved to its number meanwhile, is read.
+        """
+        self.append(b"p\n")
+        self.assertEqual(flat(self.follower.read()), [b"p"])
+        self.rotate(keep=40)
+        self.append(b"m\n")
+        self.numbered(1).replace(self.numbered(2))
+        moving = self.path.with_name("log.tmp")
+        self.path.replace(moving)
+        self.append(b"n\n")
+        denied = [os.stat(self.path).st_ino]
+
+        def deny(path: Union[str, int]) -> None:
+            if isinstance(path, int) and os.fstat(path).st_ino in denied:
+                denied.clear()
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+        self.before_stat = deny
+        self.assertEqual(flat(self.follower.read()), [])  # .1 free: undecided.
+        moving.replace(self.numbered(1))
+        self.assertEqual(self.readAll(), [b"m", b"n"])
+        self.assertEqual(self.reasons(), [f"log: {os.strerror(errno.EACCES)}"])
 
     def test_neverStillReported(self) -> None:
         """
