@@ -12,7 +12,7 @@ import errno
 import os
 import sys
 import time
-from typing import IO, Callable, Dict, List, Optional, Set
+from typing import IO, Callable, Dict, List, Optional, Set, cast
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import DEFAULT_MAX_LINE_BYTES
@@ -25,13 +25,16 @@ from ._tail_files import (
 )
 from ._tail_open import Opened, compressed_at, find_copy, open_numbered, open_regular
 from ._tail_rotated import (
+    ENDING,
     UNSETTLED,
     UNSETTLED_LOOKS,
     Fingerprint,
     Identity,
     Missed,
     Numbered,
+    Place,
     Stat,
+    about_to_go,
     fingerprint,
     identity,
     missed_files,
@@ -111,8 +114,8 @@ class NameFollower:
         #: reported): not listed again at every look, nor reported again
         #: for the same reason once rotated away.
         self._unreadable: Dict[Identity, str] = {}
-        #: Looks in a row at which the numbered files were renamed while listed.
-        self._unsettled = 0
+        #: Looks in a row left undecided, the file read before's place at the last (about_to_go).
+        self._unsettled, self._place = 0, cast(Optional[Place], None)
 
 
     def _open_first(self) -> bool:
@@ -143,10 +146,9 @@ class NameFollower:
         """
         if not self._read_name(opened, at):
             return False
-        if numbered is None:
-            numbered = settled_files(self.path, self._stat).files
-        self._known = {fingerprint(f.stat) for f in numbered}
-        self._unsettled = 0
+        listed = numbered if numbered is not None else settled_files(self.path, self._stat).files
+        self._known = {fingerprint(f.stat) for f in listed}
+        self._unsettled, self._place = 0, None
         return True
 
     def _read_name(self, opened: Opened, at: Optional[Identity] = None) -> bool:
@@ -267,8 +269,7 @@ class NameFollower:
 
     def _warn(self, error: OSError) -> None:
         """
-        Tell, once, that the status of the name cannot be read (the file
-        read there is read on): shown as the error until it can again.
+        Tell once that the name's status cannot be read (the file read is read on).
         """
         text = error.strerror or str(error)
         if text != self.error:
@@ -310,18 +311,20 @@ class NameFollower:
                 self.rotations += self._take_name(opened, None, at_name)
                 return
             at_name = identity(opened.stat)  # What was opened, not what was seen.
-        listing = settled_files(self.path, self._stat)
+        listing = settled_files(self.path, self._stat, previous=identity(before))
         still_open, closed = self.files.read_before(self._source)
         missed = missed_files(listing.files, identity(before), at_name, still_open,
                               closed | self._copied, self._known)
-        if (missed.moving or not listing.settled) and self._unsettled < UNSETTLED_LOOKS:
+        ending, self._place = about_to_go(listing.files, identity(before), self._place)
+        waiting = (missed.moving or not listing.settled) and not ending
+        if waiting and self._unsettled < UNSETTLED_LOOKS:
             self._unsettled += 1  # Being renamed: decided at the next look.
             if opened is not None:
                 os.close(opened.fd)
             return
         if not listing.settled:
-            self._report(LineError(self.name, 0, UNSETTLED))
-        self._unsettled, numbered = 0, listing.files
+            self._report(LineError(self.name, 0, ENDING if ending else UNSETTLED))
+        self._unsettled, self._place, numbered = 0, None, listing.files
         present = {identity(f.stat) for f in numbered} | {at_name}
         # Forget those gone: their inodes may be reused.
         self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}

@@ -20,7 +20,10 @@ with the file that was between them at neither number.  The files are
 listed again until two listings in a row agree (L{settled_files}); when
 none do, or when they show what a rotation half done leaves (a number free
 below the file read before: L{Missed.moving}), the files are decided at a
-later look, up to L{UNSETTLED_LOOKS} looks in a row.
+later look, up to L{UNSETTLED_LOOKS} looks in a row, or sooner if the file
+read before is about to be deleted (L{about_to_go}).  The listings need
+agree only up to the file read before: the older files above it are
+renamed for most of each rotation of a writer that keeps many.
 """
 
 from __future__ import annotations
@@ -44,10 +47,17 @@ UNSETTLED = (f"the numbered files were renamed while they were listed, at {UNSET
              " looks in a row: taken as last listed; files rotated away between two looks"
              " may have been missed")
 
+#: Said when they are decided sooner, the file read before about to be deleted.
+ENDING = ("the numbered files were renamed while they were listed, and the file read before"
+          " is about to be deleted by the rotation: taken as last listed; files rotated away"
+          " between two looks may have been missed or read out of order")
+
 #: A file's device and inode number.
 Identity = Tuple[int, int]
 #: A file's device, inode number, size and modification time (ns).
 Fingerprint = Tuple[int, int, int, int]
+#: The number of a file among the numbered ones, and the highest number.
+Place = Tuple[int, int]
 #: C{os.stat}: the status of a path or of an open file descriptor.
 Stat = Callable[[Union[str, int]], os.stat_result]
 
@@ -145,30 +155,39 @@ class Settled:
     settled: bool
 
 
-def settled_files(path: str, stat: Stat = os.stat, listings: int = LISTINGS) -> Settled:
+def settled_files(path: str, stat: Stat = os.stat, listings: int = LISTINGS,
+                  previous: Optional[Identity] = None) -> Settled:
     """
     The numbered files of C{path} (see L{numbered_files}) as they were at
     one moment: listed again, up to C{listings} times in all, until two
     listings in a row show the same files (by device and inode number) at
-    the same numbers.  A file at two numbers (hard links) is kept at the
-    lower one only.
+    the same numbers, up to the file C{previous} if both show it (files
+    only move up: those above it, older, do not tell which files came
+    after it, and a writer keeping many renames them for most of each
+    rotation).  A file at two numbers (hard links) is kept at the lower
+    one only.
 
     @param path: The followed name.
     @param stat: Reads the status of a path.
+    @param previous: The file read before at the name, if any.
     """
     files = numbered_files(path, stat)
     for _ in range(listings - 1):
         before, files = files, numbered_files(path, stat)
-        if _layout(before) == _layout(files):
+        if _layout(before, previous) == _layout(files, previous):
             return Settled(_once(files), True)
     return Settled(_once(files), False)
 
 
-def _layout(numbered: List[Numbered]) -> List[Tuple[int, Identity]]:
+def _layout(numbered: List[Numbered],
+            upto: Optional[Identity] = None) -> List[Tuple[int, Identity]]:
     """
-    Which file is at which number in C{numbered}.
+    Which file is at which number in C{numbered}, up to the file C{upto}
+    if it is there.
     """
-    return [(f.number, identity(f.stat)) for f in numbered]
+    layout = [(f.number, identity(f.stat)) for f in numbered]
+    end = next((n for n, (_, at) in enumerate(layout) if at == upto), len(layout))
+    return layout[:end + 1]
 
 
 def _once(numbered: List[Numbered]) -> List[Numbered]:
@@ -224,6 +243,33 @@ def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name
     return Missed([], f"the file read before is not among the numbered files: {names} not"
                   " read, as it cannot be told whether they were at the name between two"
                   " looks; a rotation may have lost a file", True)
+
+
+def about_to_go(numbered: List[Numbered], previous: Identity,
+                before: Optional[Place]) -> Tuple[bool, Optional[Place]]:
+    """
+    Whether the file read before, listed in C{numbered} while they are
+    still being renamed, is about to be deleted by its writer: one that
+    keeps as many files as it can (the highest number listed did not grow
+    since the last look), the file having moved since then half as far
+    as is left to it, or more.  Waiting for the files to hold still would
+    lose it and the files after it.
+
+    @param numbered: The numbered files as last listed.
+    @param previous: The file read before at the name.
+    @param before: Its number and the highest number at the last look
+        that left them undecided (C{None}: none).
+    @return: Whether, and the place to compare at the next look.
+    """
+    place = next((f.number for f in numbered if identity(f.stat) == previous), None)
+    if place is None:  # Not seen in this listing: compared at the next look.
+        return False, before
+    highest = numbered[-1].number
+    if before is None:
+        return False, (place, highest)
+    moved = place - before[0]
+    full = highest <= before[1]
+    return full and moved > 0 and place + 2 * moved >= highest, (place, max(highest, before[1]))
 
 
 def _gap(numbered: List[Numbered], below: int) -> Optional[str]:

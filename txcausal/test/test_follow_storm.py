@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, List, Sequence, Union
 from twisted.python.logfile import LogFile
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._tail_rotated import UNSETTLED, UNSETTLED_LOOKS, settled_files
+from txcausal._tail_rotated import ENDING, UNSETTLED, UNSETTLED_LOOKS, settled_files
 from txcausal.parse import FileFollower
 from txcausal.test.test_follow_rotated import FollowerCase, flat
 
@@ -45,7 +45,7 @@ class RenamedWhileListedTests(FollowerCase):
 
         self.patch(os, "scandir", scandir)
 
-    def rotateWhileListed(self, times: int = 1) -> List[int]:
+    def rotateWhileListed(self, times: int = 1, keep: int = 40) -> List[int]:
         """
         Rotate (C{log.N} to C{log.N+1}, C{log} to C{log.1}, a line written
         to the new C{log}) while the numbered files are listed, just before
@@ -70,7 +70,7 @@ class RenamedWhileListedTests(FollowerCase):
             seen.append(path)
             if len(seen) == 2 and made[0] < times:
                 made[0] += 1
-                self.rotate(keep=40)
+                self.rotate(keep=keep)
                 self.append(b"r%d\n" % made[0])
 
         self.before_stat = rotate
@@ -148,6 +148,51 @@ class RenamedWhileListedTests(FollowerCase):
         self.before_stat = lambda path: None
         self.assertEqual(self.readAll(),
                          [b"b", b"c"] + [b"r%d" % n for n in range(1, made[0] + 1)])
+        self.assertEqual(self.reasons(), [])
+
+    def test_decidedBeforeDeleted(self) -> None:
+        """
+        When the numbered files never hold still and the writer deletes
+        its oldest, the files after the one read before are decided
+        before it would be deleted (taken as last listed, that they may
+        have been missed or read out of order is reported): not left
+        until they are deleted too.
+        """
+        for n in range(1, 21):
+            self.append(b"o\n", self.numbered(n))
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate(keep=25)
+        self.append(b"b\n")
+        made = self.rotateWhileListed(times=60, keep=25)
+        lines = self.readAll(UNSETTLED_LOOKS + 10)
+        self.assertEqual(made[0], 60)
+        self.before_stat = lambda path: None
+        lines += self.readAll()
+        self.assertEqual(len(lines), len(set(lines)))
+        # Files renamed past the listing may be missed, not those read first.
+        self.assertEqual(lines[:3], [b"b", b"r1", b"r2"])
+        self.assertIn(ENDING, [e.reason for e in self.errors])
+
+    def test_olderRenamedWhileListed(self) -> None:
+        """
+        Files older than the one read before renamed during every listing
+        (the start of each rotation of a writer keeping many) do not keep
+        the files after it from being placed: those are read at once.
+        """
+        self.listInOrder(["1", "2"])  # Others first: each seen before it moves.
+        self.rotatedTwice()
+        old = [9]
+        self.append(b"z\n", self.numbered(old[0]))
+
+        def renumber(path: Union[str, int]) -> None:
+            if path == str(self.numbered(2)):
+                self.numbered(old[0]).replace(self.numbered(old[0] + 1))
+                old[0] += 1
+
+        self.before_stat = renumber
+        self.assertEqual(flat(self.follower.read()), [b"b", b"c"])
+        self.assertGreater(old[0], 10)
         self.assertEqual(self.reasons(), [])
 
     def test_unreadableAtNameWhileUndecided(self) -> None:
