@@ -39,6 +39,7 @@ from ._tail_rotated import (
     identity,
     missed_files,
     numbered_files,
+    older_than,
     settled_files,
 )
 from ._tail_spill import TRUNCATED, mark_before
@@ -268,9 +269,7 @@ class NameFollower:
         self.error = text
 
     def _warn(self, error: OSError) -> None:
-        """
-        Tell once that the name's status cannot be read (the file read is read on).
-        """
+        """Tell once that the name's status cannot be read (the file is read on)."""
         text = error.strerror or str(error)
         if text != self.error:
             self._report(LineError(self.name, 0, text))
@@ -324,8 +323,8 @@ class NameFollower:
             return
         if not listing.settled:
             self._report(LineError(self.name, 0, ENDING if ending else UNSETTLED))
-        self._unsettled, self._place, numbered = 0, None, listing.files
-        present = {identity(f.stat) for f in numbered} | {at_name}
+        self._unsettled, self._place, numbered = 0, None, older_than(listing.files, at_name)
+        present = {identity(f.stat) for f in listing.files} | {at_name}
         # Forget those gone: their inodes may be reused.
         self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}
         self._open_missed(missed)

@@ -225,7 +225,7 @@ def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name
         opened: older than it.
     @return: The files to read, and why one may have been lost.
     """
-    others = [f for f in numbered if identity(f.stat) != at_name
+    others = [f for f in older_than(numbered, at_name) if identity(f.stat) != at_name
               and (identity(f.stat) == previous or (identity(f.stat) not in still_open
                                                     and fingerprint(f.stat) not in closed))]
     place = next((n for n, f in enumerate(others) if identity(f.stat) == previous), None)
@@ -243,6 +243,16 @@ def missed_files(numbered: List[Numbered], previous: Optional[Identity], at_name
     return Missed([], f"the file read before is not among the numbered files: {names} not"
                   " read, as it cannot be told whether they were at the name between two"
                   " looks; a rotation may have lost a file", True)
+
+
+def older_than(numbered: List[Numbered], at_name: Identity) -> List[Numbered]:
+    """
+    The files in C{numbered} above the file at the name, if it is among
+    them (rotated while they were listed): those below it are newer, read
+    after it.
+    """
+    at = next((f.number for f in numbered if identity(f.stat) == at_name), 0)
+    return [f for f in numbered if f.number > at]
 
 
 def about_to_go(numbered: List[Numbered], previous: Identity,

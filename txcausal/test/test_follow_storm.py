@@ -174,6 +174,29 @@ class RenamedWhileListedTests(FollowerCase):
         self.assertEqual(lines[:3], [b"b", b"r1", b"r2"])
         self.assertIn(ENDING, [e.reason for e in self.errors])
 
+    def test_newerThanNameNotFirst(self) -> None:
+        """
+        Rotated twice more after the file at the name was opened, before
+        the numbered files are listed: the file newer than the one opened,
+        listed below it, is read after it, at the next look, not before.
+        """
+        self.append(b"a\n")
+        self.assertEqual(flat(self.follower.read()), [b"a"])
+        self.rotate(keep=40)
+        self.append(b"b\n")
+        done: List[bool] = []
+
+        def rotate(path: Union[str, int]) -> None:
+            if isinstance(path, str) and path != str(self.path) and not done:
+                done.append(True)
+                for line in (b"c\n", b"d\n"):
+                    self.rotate(keep=40)
+                    self.append(line)
+
+        self.before_stat = rotate
+        self.assertEqual(self.readAll(), [b"b", b"c", b"d"])
+        self.assertEqual(self.reasons(), [])
+
     def test_olderRenamedWhileListed(self) -> None:
         """
         Files older than the one read before renamed during every listing
