@@ -19,8 +19,9 @@ in its file is known (see L{txcausal._stream_state}).
     C{RotatingFileHandler} give them (C{NAME.1} the newest) and read in
     order; when that cannot be decided, a file that may have been lost is
     reported (see L{txcausal._tail_rotated}).  The name is opened before
-    they are placed, and each one opened is checked against the listing,
-    so that a rotation during a look loses nothing.  Only regular files
+    they are placed, they are listed until two listings agree (else they
+    are placed at a later look), and each one opened is checked against
+    the listing, so that a rotation during a look loses nothing.  Only regular files
     are opened; a file that cannot be read is reported once, and the
     numbered files are not listed again while it stays at the name.
   - A file truncated in place (C{copytruncate}) is read again from its
@@ -29,7 +30,8 @@ in its file is known (see L{txcausal._stream_state}).
     bytes read no longer being there.  Its copy, the newest numbered file,
     if it holds those bytes at the same place, is read to its end first
     (lines written between the copy and the truncation are in neither
-    file: lost, as with any C{copytruncate}, and the report says so);
+    file: lost, as with any C{copytruncate}, and the report says that
+    some may have been);
     without one, that lines may have been missed is reported.
   - A file that does not exist yet is looked for at each look.
   - A last line without its newline is read once the file stops growing

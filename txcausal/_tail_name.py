@@ -12,7 +12,7 @@ import errno
 import os
 import sys
 import time
-from typing import IO, Callable, Dict, List, Optional, Set
+from typing import IO, Callable, Dict, List, Optional, Set, cast
 
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import DEFAULT_MAX_LINE_BYTES
@@ -25,14 +25,22 @@ from ._tail_files import (
 )
 from ._tail_open import Opened, compressed_at, find_copy, open_numbered, open_regular
 from ._tail_rotated import (
+    ENDING,
+    UNSETTLED,
+    UNSETTLED_LOOKS,
     Fingerprint,
     Identity,
+    Missed,
     Numbered,
+    Place,
     Stat,
+    about_to_go,
     fingerprint,
     identity,
     missed_files,
     numbered_files,
+    older_than,
+    settled_files,
 )
 from ._tail_spill import TRUNCATED, mark_before
 
@@ -107,6 +115,8 @@ class NameFollower:
         #: reported): not listed again at every look, nor reported again
         #: for the same reason once rotated away.
         self._unreadable: Dict[Identity, str] = {}
+        #: Looks in a row left undecided, the file read before's place at the last (about_to_go).
+        self._unsettled, self._place = 0, cast(Optional[Place], None)
 
 
     def _open_first(self) -> bool:
@@ -137,9 +147,9 @@ class NameFollower:
         """
         if not self._read_name(opened, at):
             return False
-        if numbered is None:
-            numbered = numbered_files(self.path, self._stat)
-        self._known = {fingerprint(f.stat) for f in numbered}
+        listed = numbered if numbered is not None else settled_files(self.path, self._stat).files
+        self._known = {fingerprint(f.stat) for f in listed}
+        self._unsettled, self._place = 0, None
         return True
 
     def _read_name(self, opened: Opened, at: Optional[Identity] = None) -> bool:
@@ -258,22 +268,35 @@ class NameFollower:
             self._unreadable[at] = text
         self.error = text
 
+    def _warn(self, error: OSError) -> None:
+        """Tell once that the name's status cannot be read (the file is read on)."""
+        text = error.strerror or str(error)
+        if text != self.error:
+            self._report(LineError(self.name, 0, text))
+        self.error = text
+
     def _check_name(self, pieces: List[Piece]) -> None:
         """
         Open the file now at the name if it is another one (see
         L{_check_same} if it is the same).  One seen before that could not
-        be read is tried again without listing the numbered files again.
+        be read is tried again without listing the numbered files again,
+        unless they were left undecided since.
         """
         current, before = self._current, self._at_name
         assert current is not None and before is not None
         try:
             stat = self._stat(self.path)
-        except OSError:
-            return  # Renamed away, not replaced yet: read on.
+        except OSError as e:  # Renamed away, not replaced yet (else why): read on.
+            if e.errno != errno.ENOENT:
+                self._warn(e)
+            return
+        if self.failure is None:
+            self.error = None  # A status error at the name passed.
         if identity(stat) == identity(before):
             return self._check_same(current, pieces)
         at_name = identity(stat)
-        looked = at_name in self._unreadable
+        # Not while undecided: the files between are placed at a look that decides.
+        looked = at_name in self._unreadable and not self._unsettled
         try:
             opened: Optional[Opened] = open_regular(self.path, self._stat, stat)
         except OSError as e:
@@ -287,11 +310,24 @@ class NameFollower:
                 self.rotations += self._take_name(opened, None, at_name)
                 return
             at_name = identity(opened.stat)  # What was opened, not what was seen.
-        numbered = numbered_files(self.path, self._stat)
-        present = {identity(f.stat) for f in numbered} | {at_name}
+        listing = settled_files(self.path, self._stat, previous=identity(before))
+        still_open, closed = self.files.read_before(self._source)
+        missed = missed_files(listing.files, identity(before), at_name, still_open,
+                              closed | self._copied, self._known)
+        ending, self._place = about_to_go(listing.files, identity(before), self._place)
+        waiting = (missed.moving or not listing.settled) and not ending
+        if waiting and self._unsettled < UNSETTLED_LOOKS:
+            self._unsettled += 1  # Being renamed: decided at the next look.
+            if opened is not None:
+                os.close(opened.fd)
+            return
+        if not listing.settled:
+            self._report(LineError(self.name, 0, ENDING if ending else UNSETTLED))
+        self._unsettled, self._place, numbered = 0, None, older_than(listing.files, at_name)
+        present = {identity(f.stat) for f in listing.files} | {at_name}
         # Forget those gone: their inodes may be reused.
         self._unreadable = {k: v for k, v in self._unreadable.items() if k in present}
-        self._open_missed(numbered, identity(before), at_name)
+        self._open_missed(missed)
         if opened is not None and self._take_name(opened, numbered, at_name):
             self.rotations += 1
 
@@ -328,7 +364,7 @@ class NameFollower:
             current.moved(opened.fd, identity(opened.stat))
             reason = (f"truncated, copied to {os.path.basename(copy.path)} first: its end"
                       " read, then the file again from its start; lines written between the"
-                      " copy and the truncation were lost (copytruncate)")
+                      " copy and the truncation, if any, may have been lost (copytruncate)")
         else:
             reason = ("truncated; reading it again from the start: lines written since the"
                       " last look may have been missed")
@@ -385,17 +421,12 @@ class NameFollower:
         self._current = None
         self._open_first()
 
-    def _open_missed(self, numbered: List[Numbered], previous: Optional[Identity],
-                     at_name: Identity) -> None:
+    def _open_missed(self, missed: Missed) -> None:
         """
-        The name was replaced by the file C{at_name}: open, oldest first,
-        the C{numbered} files that were at the name in between (see
-        L{missed_files}); report those that cannot be read, and a file
-        that may have been lost.
+        The name was replaced: open, oldest first, the files that were at
+        the name in between (see L{missed_files}); report those that cannot
+        be read, and a file that may have been lost.
         """
-        still_open, closed = self.files.read_before(self._source)
-        missed = missed_files(numbered, previous, at_name, still_open, closed | self._copied,
-                              self._known)
         if missed.lost is not None:
             self._report(LineError(self.name, 0, missed.lost))
         for middle in missed.files:

@@ -19,6 +19,7 @@ from attrs import frozen
 from ._source import _GZIP_MAGIC
 from ._tail_files import Generation
 from ._tail_rotated import (
+    LISTINGS,
     Fingerprint,
     Numbered,
     Stat,
@@ -127,7 +128,8 @@ def open_numbered(middle: Numbered, path: str, stat: Stat) -> Opened:
     """
     Open the numbered file C{middle} of the file at C{path}: at its own
     path, or, if it is no longer there (rotated again meanwhile), at its
-    new number.
+    new number (looked for in up to L{LISTINGS} listings: a rotation that
+    renames it while it is listed can hide it from one).
 
     @raise OSError: If it cannot be opened, or was not found.
     """
@@ -140,9 +142,14 @@ def open_numbered(middle: Numbered, path: str, stat: Stat) -> Opened:
         if identity(opened.stat) == wanted:
             return opened
         os.close(opened.fd)
-    for found in numbered_files(path, stat):
-        if identity(found.stat) == wanted:
-            opened = open_regular(found.path, stat)
+    for _ in range(LISTINGS):  # Renamed again while listed, it may be seen at no number.
+        for found in numbered_files(path, stat):
+            if identity(found.stat) != wanted:
+                continue
+            try:
+                opened = open_regular(found.path, stat)
+            except FileNotFoundError:
+                break  # Renamed again: list again.
             if identity(opened.stat) == wanted:
                 return opened
             os.close(opened.fd)

@@ -18,6 +18,7 @@ Nothing else is served: no request names a file.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from functools import partial
 from importlib.resources import files
@@ -56,6 +57,8 @@ _STATIC = {
     b"style.css": b"text/css; charset=utf-8",
 }
 _MAX_LIMIT = 500
+#: The largest offset: a page past it would end past the largest index.
+_MAX_OFFSET = sys.maxsize - _MAX_LIMIT
 #: How many searches are kept for continuing (the page's latest few).
 _MAX_SEARCHES = 20
 #: twisted.web's requests are not annotated: take them as they come.
@@ -98,7 +101,8 @@ def _argument(request: Request, name: bytes) -> str:
     return text.strip()
 
 
-def _number(request: Request, name: bytes, kind: Callable[[str], Any]) -> Any:
+def _number(request: Request, name: bytes, kind: Callable[[str], Any],
+            maximum: Optional[int] = None) -> Any:
     text = _argument(request, name)
     if not text:
         return None
@@ -106,7 +110,7 @@ def _number(request: Request, name: bytes, kind: Callable[[str], Any]) -> Any:
         value = kind(text)
     except ValueError:
         raise _BadRequest(f"{name.decode()}: not a number: {text[:40]!r}") from None
-    if value != value or value < 0:
+    if value != value or value < 0 or (maximum is not None and value > maximum):
         raise _BadRequest(f"{name.decode()}: out of range: {text[:40]!r}")
     return value
 
@@ -125,7 +129,7 @@ def parse_query(request: Request) -> Tuple[Query, Optional[Tuple[str, str]]]:
         action_type=_argument(request, b"type"),
         since=_number(request, b"since", float),
         until=_number(request, b"until", float),
-        offset=_number(request, b"offset", int) or 0,
+        offset=_number(request, b"offset", int, _MAX_OFFSET) or 0,
         limit=min(limit if limit else 100, _MAX_LIMIT),
     )
     return query, search_of(request)

@@ -5,6 +5,7 @@ joining its messages into tasks as they arrive.
 
 from __future__ import annotations
 
+import errno
 import gc
 import gzip
 import os
@@ -267,6 +268,21 @@ class TaskFollowerTests(SynchronousTestCase):
             f.write(lines(end("A", [2], 4.0, "a")))
         self.assertEqual(self.poll(), [("A", False, True)])
         self.assertEqual(self.errors, [])
+
+    def test_statusUnreadableAfterRotation(self) -> None:
+        """
+        When the name's status cannot be read after the file there was
+        renamed away (here a symbolic link loop put at the name), the
+        tasks written to that file before are shown and the error is
+        reported: polling does not raise.
+        """
+        self.append(start("A", [1], 1.0, "a"), end("A", [2], 2.0, "a"))
+        self.assertEqual(self.poll(), [("A", False, True)])
+        self.append(start("B", [1], 3.0, "b"), end("B", [2], 4.0, "b"))
+        os.rename(self.path, self.path + ".1")
+        os.symlink(os.path.basename(self.path), self.path)
+        self.assertEqual(self.poll(), [("B", False, True)])
+        self.assertEqual([e.reason for e in self.errors], [os.strerror(errno.ELOOP)])
 
     def test_compressed(self) -> None:
         """

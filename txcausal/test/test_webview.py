@@ -8,6 +8,7 @@ L{txcausal.test.test_webview_ring}.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Dict, List, Tuple
 
 from twisted.internet.defer import Deferred
@@ -182,6 +183,17 @@ class TaskListTests(ViewTestCase):
         body = self.json("api/tasks?since=yesterday", 400)
         self.assertIn("since", body["error"])
         self.json("api/tasks?offset=-1", 400)
+
+    def test_offsetTooLarge(self) -> None:
+        """
+        An offset too large for a page to start at (past the largest index
+        a list can have) is a 400 naming it, with a search too.
+        """
+        for offset in (sys.maxsize, 2 ** 63, 10 ** 30):
+            for search in ("", "&q=resize"):
+                body = self.json(f"api/tasks?offset={offset}{search}", 400)
+                self.assertIn("offset: out of range", body["error"])
+        self.assertEqual(self.json(f"api/tasks?offset={sys.maxsize - 500}")["tasks"], [])
 
     def test_limitCapped(self) -> None:
         """
