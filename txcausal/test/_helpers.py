@@ -187,3 +187,26 @@ class IsolatedOutputMixin:
         messages: List[Dict[str, Any]] = []
         self.isolate().add(messages.append)
         return messages
+
+
+def linecache_looks(case: Any) -> List[str]:
+    """
+    Make every C{linecache} function that reads or checks a source file
+    record its name instead, for the rest of C{case}'s test.
+
+    @param case: The test case, whose C{patch} undoes this at its end.
+    @return: The list each such call appends its function's name to.
+    """
+    import linecache
+
+    looked: List[str] = []
+
+    def reader(name: str) -> Callable[..., Any]:
+        def read(*args: Any, **kwargs: Any) -> Any:
+            looked.append(name)
+            return [] if name != "getline" else ""
+        return read
+
+    for name in ("getline", "getlines", "updatecache", "checkcache"):
+        case.patch(linecache, name, reader(name))
+    return looked

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import builtins
 import json
-import linecache
 import os
 import subprocess
 import sys
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Tuple, Type
+from typing import Any, Dict, Tuple, Type
 
 from eliot._traceback import _traceback_no_io
 from twisted.trial.unittest import SynchronousTestCase
@@ -20,7 +19,7 @@ from txcausal import register_exception_extractor, start_action, write_traceback
 from txcausal._errors import _EXTRACTORS, extract_fields
 from txcausal._safe import traceback_text
 
-from ._helpers import CapturingMixin, IsolatedOutputMixin
+from ._helpers import CapturingMixin, IsolatedOutputMixin, linecache_looks
 
 
 class Base(Exception):
@@ -193,16 +192,7 @@ class TracebackTextTests(SynchronousTestCase):
         looks at each file on disk).  (Registering a module's loader for later, as
         the standard library does while walking the frames, reads nothing.)
         """
-        looked: List[str] = []
-
-        def reader(name: str) -> Callable[..., Any]:
-            def read(*args: Any, **kwargs: Any) -> Any:
-                looked.append(name)
-                return [] if name != "getline" else ""
-            return read
-
-        for name in ("getline", "getlines", "updatecache", "checkcache"):
-            self.patch(linecache, name, reader(name))
+        looked = linecache_looks(self)
         traceback_text(*_chained())
         self.assertEqual(looked, [])
 

@@ -4,10 +4,9 @@ Tests for L{txcausal._twistedlog}: the twisted.logger bridge, both ways.
 
 from __future__ import annotations
 
-import linecache
 import threading
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 import orjson
 from twisted.logger import (
@@ -42,7 +41,7 @@ from txcausal._twistedlog import (
     _Marks,
 )
 from txcausal._wire import DESTINATION_FAILURE, MESSAGES_DROPPED
-from txcausal.test._helpers import CapturingMixin
+from txcausal.test._helpers import CapturingMixin, linecache_looks
 
 
 class _Boom(Exception):
@@ -262,16 +261,7 @@ class CausalLogObserverTests(CapturingMixin, SynchronousTestCase):
         line = failure.tb.tb_lineno
         cleaned = Failure(_Boom("cleaned"))
         cleaned.cleanFailure()
-        looked: List[str] = []
-
-        def reader(name: str) -> Callable[..., Any]:
-            def read(*args: Any, **kwargs: Any) -> Any:
-                looked.append(name)
-                return [] if name != "getline" else ""
-            return read
-
-        for name in ("getline", "getlines", "updatecache", "checkcache"):
-            self.patch(linecache, name, reader(name))
+        looked = linecache_looks(self)
         self.log.failure("first", failure)
         self.log.failure("second", cleaned)
         self.assertEqual(looked, [])
