@@ -24,8 +24,9 @@ L{ConnectionLostBeforeResponse} when the connection is lost first.
 
 from __future__ import annotations
 
-from contextvars import Token
-from typing import Any, Optional
+from contextvars import ContextVar, Token
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from attrs import define, field
 from twisted.internet.defer import Deferred
@@ -36,7 +37,7 @@ from twisted.web.resource import IResource, getChildForRequest
 from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import Interface, implementer
 
-from ._action import Action, _restore, start_task
+from ._action import Action, start_task
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._json import safe_str
@@ -66,37 +67,95 @@ class _IRequestScope(Interface):
     """
 
 
-@define
+@define(eq=False)
+class _Entry:
+    """
+    One entry into a L{RequestScope}: what it made current, to put back on
+    leaving.
+    """
+
+    scope: "RequestScope"
+    action_token: "Token[Optional[Action]]"
+    trace_token: "Token[Optional[RemoteTrace]]"
+
+
+#: The request scopes entered and not yet left in this context, innermost
+#: first, as nested C{(entry, below)} pairs: a coroutine (which Twisted runs
+#: in a context of its own) entering a scope leaves the blocks of its caller
+#: alone.
+_OPEN: ContextVar[Optional[Tuple[_Entry, Any]]] = ContextVar(
+    "txcausal_open_request_scopes", default=None)
+
+
+def _reset(var: "ContextVar[Any]", token: "Token[Any]") -> None:
+    """
+    Put back the value C{var} had before C{token} was made; by value, when
+    the token was made in another context.
+    """
+    try:
+        var.reset(token)
+    except (ValueError, RuntimeError):
+        var.set(None if token.old_value is Token.MISSING else token.old_value)
+
+
+@define(eq=False)
 class RequestScope:
     """
     The action of one request.  As a context manager it makes the action
     current (and passes on the request's trace state) without finishing it;
     an exception escaping the block makes the action fail once the response
-    (usually twisted.web's 500) is finished.
+    (usually twisted.web's 500) is finished.  Each block puts back what was
+    current when it was entered, in the context it is left in, whatever
+    other contexts entered the scope meanwhile.
 
     @ivar action: The request's action.
     """
 
     action: Action
     _trace: Optional[RemoteTrace] = None
-    _stack: list = field(factory=list)  # type: ignore[type-arg]
+    _entries: List[_Entry] = field(factory=list)
     _exception: Optional[BaseException] = None
+    _leaves: Dict[Any, IResource] = field(factory=dict)
+    _end: Optional[Callable[[], None]] = None
+    _hook: Optional[Callable[[Any], Any]] = None
 
     def __enter__(self) -> "RequestScope":
-        self._stack.append((_ACTION.set(self.action), _REMOTE_TRACE.set(self._trace)))
+        entry = _Entry(self, _ACTION.set(self.action), _REMOTE_TRACE.set(self._trace))
+        _OPEN.set((entry, _OPEN.get()))
+        self._entries.append(entry)
         return self
 
     def __exit__(self, typ: Any, exception: Optional[BaseException], tb: Any) -> None:
-        action_token, token = self._stack.pop()
-        try:
-            _REMOTE_TRACE.reset(token)
-        except ValueError:
-            # Left in another context than entered: restore by value.
-            _REMOTE_TRACE.set(None if token.old_value is Token.MISSING else token.old_value)
-        _restore(action_token)
+        entry = self._leave()
+        if entry is not None:
+            _reset(_REMOTE_TRACE, entry.trace_token)
+            _reset(_ACTION, entry.action_token)
         # twisted.web answers UnsupportedMethod with a 405 or 501 response.
         if exception is not None and not isinstance(exception, UnsupportedMethod):
             self._fail(exception)
+        if self._end is not None and not self._entries:
+            end, self._end = self._end, None
+            end()
+
+    def _leave(self) -> Optional[_Entry]:
+        """
+        Take the innermost entry of this scope off this context's open
+        blocks (or, if it has none, the newest entry left open anywhere).
+        """
+        above = []
+        node = _OPEN.get()
+        while node is not None and node[0].scope is not self:
+            above.append(node[0])
+            node = node[1]
+        if node is None:
+            return self._entries.pop() if self._entries else None
+        entry, below = node
+        for other in reversed(above):
+            below = (other, below)
+        _OPEN.set(below)
+        # A context copied inside the block may have left it already.
+        self._entries[:] = [e for e in self._entries if e is not entry]
+        return entry
 
     def track(self, result: Any) -> Any:
         """
@@ -125,15 +184,81 @@ class RequestScope:
         End the action when the response is finished or the connection is
         lost (C{result} is then a L{Failure}).
         """
+        if self._hook is not None and getattr(request, "__dict__", {}).get(
+                "processingFailed") is self._hook:
+            del request.processingFailed  # no cycle left through the request
+        self._hook = None
         exception = self._exception
         if isinstance(result, Failure):
-            self.action.finish(exception or ConnectionLostBeforeResponse(
-                f"connection lost before the response was complete: {safe_str(result.value)}"))
+            self._lost(
+                f"connection lost before the response was complete: {safe_str(result.value)}")
         elif exception is None:
-            self.action.add_success_fields(status=request.code)
+            self.action.add_success_fields(status=_code_of(request))
             self.action.finish()
         else:
-            self.action.finish(exception, status=request.code)
+            self.action.finish(exception, status=_code_of(request))
+
+    def _lost(self, reason: str) -> None:
+        """
+        End the action: the client got no response.
+        """
+        self.action.finish(self._exception or ConnectionLostBeforeResponse(reason))
+
+
+def _path_of(request: Any) -> Any:
+    """
+    @return: The path of C{request}: its C{path}, or for a test double
+        without one (Twisted's C{DummyRequest}), its segments joined.
+    """
+    try:
+        return request.path
+    except AttributeError:
+        pass
+    try:
+        return b"/" + b"/".join([*request.prepath, *request.postpath])
+    except (AttributeError, TypeError):
+        return b""
+
+
+def _code_of(request: Any) -> Any:
+    """
+    @return: The status of C{request}'s response: its C{code}, or for a test
+        double without one (C{DummyRequest}), its C{responseCode}, else 200.
+    """
+    code = getattr(request, "code", None)
+    if code is None:
+        code = getattr(request, "responseCode", None)
+    return 200 if code is None else code
+
+
+def _is_set(value: Any) -> bool:
+    """
+    @return: Whether C{value}, a request's flag, is set (a fake request's
+        made-up attribute is not).
+    """
+    return type(value) in (bool, int) and bool(value)
+
+
+def _track_processing_failed(request: Any, scope: RequestScope) -> None:
+    """
+    Make C{request.processingFailed} (twisted.web's way to answer 500 for a
+    failure, also after C{NOT_DONE_YET}) fail the action with the failure's
+    exception, and log its traceback in the action.
+    """
+    original = getattr(request, "processingFailed", None)
+    if not callable(original):
+        return
+
+    def processingFailed(reason: Any) -> Any:
+        scope._fail(getattr(reason, "value", None))
+        with scope:
+            return original(reason)
+
+    try:
+        request.processingFailed = processingFailed
+    except AttributeError:
+        return
+    scope._hook = processingFailed
 
 
 def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
@@ -146,15 +271,26 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     # twisted.web's methods are bytes; a fake request's may be unhashable.
     known = _METHODS.get(method) if type(method) is bytes else None
     fields["method"] = known or escape_value(method)
-    fields["path"] = escape_value(request.path, MAX_LOGGED_PATH)
+    fields["path"] = escape_value(_path_of(request), MAX_LOGGED_PATH)
     if found.task_id is not None and found.task_uuid is not None and found.level is not None:
         action = Action._resume(logger, found.task_id, found.task_uuid, found.level,
                                 REMOTE_TASK_ACTION_TYPE, fields)
     else:
         action = start_task(logger, SERVER_ACTION_TYPE, **fields)
     scope = RequestScope(action, found.trace)
-    request.notifyFinish().addBoth(scope._finished, request)
+    if _is_set(getattr(request, "finished", False)):
+        # notifyFinish() would never fire: end with the first block.
+        scope._end = partial(scope._finished, None, request)
+    elif _is_set(getattr(request, "_disconnected", False)):
+        scope._end = partial(scope._lost, "connection lost before the request's action started")
+    else:
+        _track_processing_failed(request, scope)
+        request.notifyFinish().addBoth(scope._finished, request)
     return scope
+
+
+#: Where a request that is not L{Componentized} keeps its L{RequestScope}.
+_SCOPE_ATTRIBUTE = "_txcausal_request_scope"
 
 
 def continue_request(request: Request, logger: Optional[ILogger] = None) -> RequestScope:
@@ -167,11 +303,27 @@ def continue_request(request: Request, logger: Optional[ILogger] = None) -> Requ
     @return: A L{RequestScope}: C{with continue_request(request): ...}.
     """
     if not isinstance(request, Componentized):
-        return _start(request, logger)
+        return _remembered(request, logger)
     scope: Optional[RequestScope] = request.getComponent(_IRequestScope)  # type: ignore[no-untyped-call]
     if scope is None:
         scope = _start(request, logger)
         request.setComponent(_IRequestScope, scope)  # type: ignore[no-untyped-call]
+    return scope
+
+
+def _remembered(request: Any, logger: Optional[ILogger]) -> RequestScope:
+    """
+    L{continue_request} for a request that is not L{Componentized}
+    (Twisted's C{DummyRequest}): the scope is kept in an attribute.
+    """
+    scope = getattr(request, _SCOPE_ATTRIBUTE, None)
+    if isinstance(scope, RequestScope):
+        return scope
+    scope = _start(request, logger)
+    try:
+        setattr(request, _SCOPE_ATTRIBUTE, scope)
+    except AttributeError:
+        pass
     return scope
 
 
@@ -213,7 +365,12 @@ class TracingResource:
         """
         scope = continue_request(request, self._logger)
         with scope:
-            body = getChildForRequest(self._wrapped, request).render(request)  # type: ignore[no-untyped-call]
+            # twisted.web renders a leaf again to fake a HEAD with GET, once
+            # the first traversal has used up the path: render the same leaf.
+            leaf = scope._leaves.get(self)
+            if leaf is None:
+                leaf = scope._leaves[self] = getChildForRequest(self._wrapped, request)  # type: ignore[no-untyped-call]
+            body = leaf.render(request)
         if isinstance(body, Deferred):
             _deliver(body, request, scope)
             return NOT_DONE_YET
