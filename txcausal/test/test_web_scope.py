@@ -337,7 +337,7 @@ class LoopbackTests(CapturingMixin, TestCase):
         self.pool = HTTPConnectionPool(reactor, persistent=False)
         return f"http://127.0.0.1:{port.getHost().port}"
 
-    async def test_reactor_context_left_clean(self) -> None:
+    def test_reactor_context_left_clean(self) -> Any:
         """
         After a request whose coroutine handler entered the request's scope
         and awaited under L{TracingResource}, a message the reactor logs
@@ -356,19 +356,23 @@ class LoopbackTests(CapturingMixin, TestCase):
             return ensureDeferred(route())
 
         url = self.serve(TracingResource(_Route(render)))
-        response = await treq.get(url + "/a", pool=self.pool)
-        self.assertEqual(await response.content(), b"ok")
 
         def later() -> Any:
             log_message(message_type="app:unrelated")
             return current_action()
-        self.assertIsNone(await deferLater(reactor, 0, later))
-        start = actions(logger.messages, SERVER_ACTION_TYPE)[0]
-        tasks = {m.get("message_type"): m["task_uuid"] for m in logger.messages}
-        self.assertEqual(tasks["app:handled"], start["task_uuid"])
-        self.assertNotEqual(tasks["app:unrelated"], start["task_uuid"])
 
-    async def test_fake_head(self) -> None:
+        async def client() -> None:
+            response = await treq.get(url + "/a", pool=self.pool)
+            self.assertEqual(await response.content(), b"ok")
+            self.assertIsNone(await deferLater(reactor, 0, later))
+            start = actions(logger.messages, SERVER_ACTION_TYPE)[0]
+            tasks = {m.get("message_type"): m["task_uuid"] for m in logger.messages}
+            self.assertEqual(tasks["app:handled"], start["task_uuid"])
+            self.assertNotEqual(tasks["app:unrelated"], start["task_uuid"])
+
+        return ensureDeferred(client())
+
+    def test_fake_head(self) -> Any:
         """
         A C{HEAD} to a leaf that supports only C{GET} is answered as
         twisted.web answers it without the wrapper.
@@ -376,6 +380,9 @@ class LoopbackTests(CapturingMixin, TestCase):
         root = Resource()
         root.putChild(b"c", _GetOnly())
         url = self.serve(TracingResource(root))
-        response = await treq.head(url + "/c", pool=self.pool)
-        self.assertEqual((response.code, response.headers.getRawHeaders(b"content-length")),
-                         (200, [b"3"]))
+
+        def check(response: Any) -> None:
+            self.assertEqual((response.code, response.headers.getRawHeaders(b"content-length")),
+                             (200, [b"3"]))
+
+        return treq.head(url + "/c", pool=self.pool).addCallback(check)
