@@ -67,26 +67,6 @@ class _IRequestScope(Interface):
     """
 
 
-@define(eq=False)
-class _Entry:
-    """
-    One entry into a L{RequestScope}: what it made current, to put back on
-    leaving.
-    """
-
-    scope: "RequestScope"
-    action_token: "Token[Optional[Action]]"
-    trace_token: "Token[Optional[RemoteTrace]]"
-
-
-#: The request scopes entered and not yet left in this context, innermost
-#: first, as nested C{(entry, below)} pairs: a coroutine (which Twisted runs
-#: in a context of its own) entering a scope leaves the blocks of its caller
-#: alone.
-_OPEN: ContextVar[Optional[Tuple[_Entry, Any]]] = ContextVar(
-    "txcausal_open_request_scopes", default=None)
-
-
 def _reset(var: "ContextVar[Any]", token: "Token[Any]") -> None:
     """
     Put back the value C{var} had before C{token} was made; by value, when
@@ -113,23 +93,27 @@ class RequestScope:
 
     action: Action
     _trace: Optional[RemoteTrace] = None
-    _entries: List[_Entry] = field(factory=list)
+    #: The tokens of each entry not yet left, from any context, oldest first.
+    _entries: List[Tuple["Token[Optional[Action]]", "Token[Optional[RemoteTrace]]"]] = field(
+        factory=list)
     _exception: Optional[BaseException] = None
     _leaves: Dict[Any, IResource] = field(factory=dict)
     _end: Optional[Callable[[], None]] = None
     _hook: Optional[Callable[[Any], Any]] = None
 
     def __enter__(self) -> "RequestScope":
-        entry = _Entry(self, _ACTION.set(self.action), _REMOTE_TRACE.set(self._trace))
-        _OPEN.set((entry, _OPEN.get()))
-        self._entries.append(entry)
+        self._entries.append((_ACTION.set(self.action), _REMOTE_TRACE.set(self._trace)))
         return self
 
     def __exit__(self, typ: Any, exception: Optional[BaseException], tb: Any) -> None:
-        entry = self._leave()
-        if entry is not None:
-            _reset(_REMOTE_TRACE, entry.trace_token)
-            _reset(_ACTION, entry.action_token)
+        entries = self._entries
+        try:
+            # The usual case: the newest entry, made in this context.
+            _ACTION.reset(entries[-1][0])
+        except (IndexError, ValueError, RuntimeError):
+            self._leave()
+        else:
+            _reset(_REMOTE_TRACE, entries.pop()[1])
         # twisted.web answers UnsupportedMethod with a 405 or 501 response.
         if exception is not None and not isinstance(exception, UnsupportedMethod):
             self._fail(exception)
@@ -137,25 +121,28 @@ class RequestScope:
             end, self._end = self._end, None
             end()
 
-    def _leave(self) -> Optional[_Entry]:
+    def _leave(self) -> None:
         """
-        Take the innermost entry of this scope off this context's open
-        blocks (or, if it has none, the newest entry left open anywhere).
+        Put back what the newest entry made in this context made current,
+        when that is not the newest entry of all: a coroutine (which Twisted
+        runs in a context of its own) entered the scope since, and is still
+        in its block.
         """
-        above = []
-        node = _OPEN.get()
-        while node is not None and node[0].scope is not self:
-            above.append(node[0])
-            node = node[1]
-        if node is None:
-            return self._entries.pop() if self._entries else None
-        entry, below = node
-        for other in reversed(above):
-            below = (other, below)
-        _OPEN.set(below)
-        # A context copied inside the block may have left it already.
-        self._entries[:] = [e for e in self._entries if e is not entry]
-        return entry
+        entries = self._entries
+        for index in range(len(entries) - 2, -1, -1):
+            action_token, trace_token = entries[index]
+            try:
+                _ACTION.reset(action_token)  # fails unless made in this context
+            except (ValueError, RuntimeError):
+                continue
+            del entries[index]
+            _reset(_REMOTE_TRACE, trace_token)
+            return
+        if entries:
+            # Left in another context than it was entered in: by value.
+            action_token, trace_token = entries.pop()
+            _reset(_REMOTE_TRACE, trace_token)
+            _reset(_ACTION, action_token)
 
     def track(self, result: Any) -> Any:
         """

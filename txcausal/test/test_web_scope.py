@@ -8,6 +8,7 @@ C{DummyRequest}.
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any, List
 
 import treq
@@ -23,7 +24,7 @@ from twisted.web.server import NOT_DONE_YET, Site
 from twisted.web.test.requesthelper import DummyRequest
 from zope.interface import implementer
 
-from txcausal import current_action, log_message
+from txcausal import current_action, log_message, start_action
 from txcausal.test._helpers import CapturingMixin
 from txcausal.twisted import CausalLogObserver
 from txcausal.web import SERVER_ACTION_TYPE, TracingResource, continue_request
@@ -127,27 +128,39 @@ class NestedContextTests(CapturingMixin, SynchronousTestCase):
         gate: Deferred[None] = Deferred()
         self.assert_left_clean(TracingResource(_Route(self.coroutine_handler(gate))), gate)
 
+    def test_nested_same_context(self) -> None:
+        """
+        Blocks nested in one context put back, each, what was current when
+        it was entered.
+        """
+        request: Any = DummyRequest([b"a"])
+        scope = continue_request(request)
+        with start_action(action_type="app:outer") as outer:
+            with scope:
+                with scope:
+                    pass
+                self.assertIs(current_action(), scope.action)
+            self.assertIs(current_action(), outer)
+        self.assertIsNone(current_action())
+
     def test_exit_elsewhere(self) -> None:
         """
         A block left in another context than it was entered in (a driver
-        that moves a coroutine between contexts) puts back there what was
-        current before it was entered.
+        that moves a coroutine between contexts) puts back, in the context
+        it is left in, what was current when it was entered; the context it
+        was entered in is not touched.
         """
-        import contextvars
-
         request: Any = DummyRequest([b"a"])
         scope = continue_request(request)
-        scope.__enter__()
-        outer = current_action()
-        contextvars.copy_context().run(scope.__exit__, None, None, None)
-        self.assertIs(outer, scope.action)
-        self.assertIs(current_action(), scope.action)
-        scope.__exit__(None, None, None)
-        self.assertIsNone(current_action())
-        elsewhere = contextvars.Context()
-        elsewhere.run(scope.__enter__)
-        scope.__exit__(None, None, None)
-        self.assertIsNone(current_action())
+        with start_action(action_type="app:outer") as outer:
+            elsewhere = contextvars.copy_context()
+            elsewhere.run(scope.__enter__)
+            scope.__exit__(None, None, None)
+            self.assertIs(current_action(), outer)
+            self.assertIs(elsewhere.run(current_action), scope.action)
+            with scope:
+                self.assertIs(current_action(), scope.action)
+            self.assertIs(current_action(), outer)
 
 
 class FakeHeadTests(CapturingMixin, SynchronousTestCase):
