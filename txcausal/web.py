@@ -17,9 +17,11 @@ C{traceparent}) is handled in an C{eliot:remote_task} action continuing the
 client's task; one carrying neither (or only rejected values) starts a
 C{txcausal:http:server} task.  The action has C{method} and C{path} fields
 and ends when the response is finished: it succeeds with a C{status} field,
-or, when the handler raised or a L{Deferred} it returned failed, fails with
-the exception and the C{status} (usually 500).  It fails with
-L{ConnectionLostBeforeResponse} when the connection is lost first.
+or, when the handler raised, a L{Deferred} it returned failed or a failure
+was given to C{request.processingFailed}, fails with the exception and the
+C{status} (usually 500).  It fails with L{ConnectionLostBeforeResponse} when
+the connection is lost first.  (A request first seen after its response or
+its connection ended ends its action at the end of the first block.)
 """
 
 from __future__ import annotations
