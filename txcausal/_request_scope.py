@@ -90,9 +90,8 @@ class RequestScope:
     _leaves: Optional[Dict[Any, IResource]] = None
     #: How a request first seen after its end ends its action, till then.
     _end: Optional[Callable[[], None]] = None
-    #: The request's own C{processingFailed}, while L{_processing_failed}
-    #: stands in for it (till the response is finished: no cycle is left
-    #: through the request).
+    #: The request's own C{processingFailed}, for L{_processing_failed} that
+    #: stands in for it, till the response is finished.
     _original: Optional[Callable[[Any], Any]] = None
 
     @property
@@ -214,12 +213,9 @@ class RequestScope:
         End the action when the response is finished or the connection is
         lost (C{result} is then a L{Failure}).
         """
-        if self._original is not None:
-            self._original = None
-            attributes = getattr(request, "__dict__", None)
-            if attributes is not None and attributes.get(
-                    "processingFailed") == self._processing_failed:
-                del attributes["processingFailed"]
+        # No cycle is left through the request.  (The stand-in is left in
+        # place: removing it would cost more than the rest of the request.)
+        self._original = None
         exception = self._exception
         if isinstance(result, Failure):
             self._lost(
@@ -264,20 +260,6 @@ def _code_of(request: Any) -> Any:
 _FLAGS = (bool, int)
 
 
-def _watch_processing_failed(request: Any, scope: RequestScope) -> None:
-    """
-    Make L{RequestScope._processing_failed} stand in for
-    C{request.processingFailed} till the response is finished.
-    """
-    original = getattr(request, "processingFailed", None)
-    if callable(original):
-        try:
-            request.processingFailed = scope._processing_failed
-        except AttributeError:
-            return
-        scope._original = original
-
-
 def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     """
     Start the action of C{request}: continue its client's task, or a new one.
@@ -308,7 +290,15 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
         scope._end = partial(scope._lost, "connection lost before the request's action started")
     else:
         request.notifyFinish().addBoth(scope._finished, request)
-        _watch_processing_failed(request, scope)
+        # Stand in for processingFailed till the response is finished.
+        original = getattr(request, "processingFailed", None)
+        if callable(original):
+            try:
+                request.processingFailed = scope._processing_failed  # type: ignore[method-assign]
+            except AttributeError:
+                pass
+            else:
+                scope._original = original
     return scope
 
 
