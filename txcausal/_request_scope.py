@@ -77,9 +77,14 @@ class RequestScope:
     (usually twisted.web's 500) is finished.  Each block puts back what was
     current when it was entered, in the context it is left in, whatever
     other contexts entered the scope meanwhile.
+
+    @ivar action: The request's action.  (For a request first seen after its
+        response or connection ended, reading it ends nothing: the action
+        ends with the first block, or when a L{Deferred} given to
+        L{track} fires.)
     """
 
-    _action: Action
+    action: Action
     _trace: Optional[RemoteTrace] = None
     #: The tokens of each entry not yet left, from any context, oldest first.
     _entries: List[Tuple["Token[Optional[Action]]", "Token[Optional[RemoteTrace]]"]] = field(
@@ -94,18 +99,8 @@ class RequestScope:
     #: stands in for it, till the response is finished.
     _original: Optional[Callable[[Any], Any]] = None
 
-    @property
-    def action(self) -> Action:
-        """
-        The request's action.  (For a request first seen after its response
-        or connection ended, reading it outside any block ends the action.)
-        """
-        if self._end is not None and not self._entries:
-            self._end_late()
-        return self._action
-
     def __enter__(self) -> "RequestScope":
-        self._entries.append((_ACTION.set(self._action), _REMOTE_TRACE.set(self._trace)))
+        self._entries.append((_ACTION.set(self.action), _REMOTE_TRACE.set(self._trace)))
         return self
 
     def __exit__(self, typ: Any, exception: Optional[BaseException], tb: Any) -> None:
@@ -159,7 +154,7 @@ class RequestScope:
             # closed by the garbage collector in the reactor's context) what
             # the entry found current belongs to the other context.
             action_token, trace_token = entries.pop()
-            if _ACTION.get() is self._action:
+            if _ACTION.get() is self.action:
                 _reset(_REMOTE_TRACE, trace_token)
                 _reset(_ACTION, action_token)
 
@@ -221,16 +216,16 @@ class RequestScope:
             self._lost(
                 f"connection lost before the response was complete: {safe_str(result.value)}")
         elif exception is None:
-            self._action.add_success_fields(status=_code_of(request))
-            self._action.finish()
+            self.action.add_success_fields(status=_code_of(request))
+            self.action.finish()
         else:
-            self._action.finish(exception, status=_code_of(request))
+            self.action.finish(exception, status=_code_of(request))
 
     def _lost(self, reason: str) -> None:
         """
         End the action: the client got no response.
         """
-        self._action.finish(self._exception or ConnectionLostBeforeResponse(reason))
+        self.action.finish(self._exception or ConnectionLostBeforeResponse(reason))
 
 
 def _segments_path(request: Any) -> Any:
@@ -290,7 +285,9 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
         scope._end = partial(scope._lost, "connection lost before the request's action started")
     else:
         request.notifyFinish().addBoth(scope._finished, request)
-        # Stand in for processingFailed till the response is finished.
+        # Stand in for processingFailed till the response is finished.  On
+        # every request: d.addErrback(request.processingFailed) takes the
+        # method before the render returns, so it must be in place by then.
         original = getattr(request, "processingFailed", None)
         if callable(original):
             try:

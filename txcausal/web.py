@@ -21,9 +21,9 @@ or, when the handler raised, a L{Deferred} it returned failed or a failure
 was given to C{request.processingFailed}, fails with the exception and the
 C{status} (usually 500).  It fails with L{ConnectionLostBeforeResponse} when
 the connection is lost first.  (A request first seen after its response or
-its connection ended ends its action at the end of the first block, when a
-L{Deferred} given to L{RequestScope.track} outside any block fires, or when
-L{RequestScope.action} is read outside any block.)
+its connection ended ends its action at the end of the first block, or when
+a L{Deferred} given to L{RequestScope.track} outside any block fires;
+reading L{RequestScope.action} ends nothing.)
 """
 
 from __future__ import annotations

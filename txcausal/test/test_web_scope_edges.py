@@ -126,13 +126,34 @@ class LateActionTests(CapturingMixin, SynchronousTestCase):
 
     def test_action_only(self) -> None:
         """
-        Reading C{.action} outside any block ends the action (the request
-        is over): what is logged with it comes after its end.
+        Reading C{.action} ends nothing (outside any block, before or after
+        C{.track}); a later block ends the action, and the attribute can be
+        set, as any attribute.
         """
         scope = continue_request(self.request)
         action = scope.action
-        self.assertTrue(action.finished)
-        self.assertEqual(self.statuses(), ["started", "succeeded"])
+        with action.context():
+            log_message(message_type="app:late")
+        self.assertFalse(action.finished)
+        d: Deferred[None] = Deferred()
+        scope.track(d)
+        self.assertIs(scope.action, action)
+        self.assertEqual(self.statuses(), ["started", "app:late"])
+        d.callback(None)
+        self.assertEqual(self.statuses(), ["started", "app:late", "succeeded"])
+        other = start_action(action_type="app:other")
+        scope.action = other
+        self.assertIs(scope.action, other)
+
+    def test_block_after_action(self) -> None:
+        """
+        A block after C{.action} was read ends the action when it is left.
+        """
+        scope = continue_request(self.request)
+        self.assertFalse(scope.action.finished)
+        with scope:
+            log_message(message_type="app:late")
+        self.assertEqual(self.statuses(), ["started", "app:late", "succeeded"])
 
     def test_action_in_block(self) -> None:
         """
