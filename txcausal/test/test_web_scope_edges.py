@@ -66,6 +66,13 @@ class ClosedElsewhereTests(CapturingMixin, SynchronousTestCase):
         """
         self.close_elsewhere(lambda request: start_action(action_type="app:background"))
 
+    def test_action_context(self) -> None:
+        """
+        An action's C{.context()}, entered inside the request's action.
+        """
+        self.close_elsewhere(
+            lambda request: start_action(action_type="app:background").context())
+
 
 class _Forward(Resource):
     """
