@@ -78,29 +78,38 @@ class _ActionContext:
         return self._action
 
     def __exit__(self, *exc_info: object) -> None:
-        _restore(self._token)
+        _restore(self._token, self._action)
 
 
-def _restore(token: Optional["Token[Optional[Action]]"]) -> None:
+def _restore(token: Optional["Token[Optional[Action]]"], action: Optional["Action"] = None,
+             ) -> None:
     """
     Put back the action that was current before C{token} was made.
+
+    @param action: The action C{token} made current, if known: when the
+        token was made in another context, what was current is put back
+        only where C{action} is current (see L{_restore_elsewhere}).
     """
     if token is None:
         return
     try:
         _ACTION.reset(token)
     except ValueError:
-        _restore_elsewhere(token)
+        _restore_elsewhere(token, action)
 
 
-def _restore_elsewhere(token: "Token[Optional[Action]]") -> None:
+def _restore_elsewhere(token: "Token[Optional[Action]]", action: Optional["Action"]) -> None:
     """
-    Put back the action that was current before C{token} was made, in
-    another context than the one C{token} was made in (e.g. a callback
-    chain): the best that can be done is to restore the old value here.
+    Put back the action that was current before C{token} (which made
+    C{action} current) was made, in another context than the one C{token}
+    was made in (e.g. a callback chain): the best that can be done is to
+    restore the old value here, when C{action} is current here.  Otherwise
+    (a coroutine closed by the garbage collector in the reactor's context)
+    the old value belongs to the other context: nothing is changed.
     """
-    old = token.old_value
-    _ACTION.set(None if old is Token.MISSING else old)
+    if action is None or _ACTION.get() is action:
+        old = token.old_value
+        _ACTION.set(None if old is Token.MISSING else old)
 
 
 @implementer(IAction)
@@ -350,7 +359,7 @@ class Action:
         try:
             return f(*args, **kwargs)
         finally:
-            _restore(token)
+            _restore(token, self)
 
     def __enter__(self) -> "Action":
         # A stack (as nested pairs), in case the action is entered again
@@ -366,7 +375,7 @@ class Action:
             try:
                 _ACTION.reset(token)
             except ValueError:
-                _restore_elsewhere(token)
+                _restore_elsewhere(token, self)
         self.finish(exception)
 
     def __repr__(self) -> str:

@@ -108,7 +108,7 @@ def _runIn(result: Any, action: Action, f: Callable[..., Any]) -> Any:
     try:
         return f(result)
     finally:
-        _restore(token)
+        _restore(token, action)
 
 
 def _runInWith(result: Any, action: Action, f: Callable[..., Any], /, *args: Any,

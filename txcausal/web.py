@@ -17,162 +17,34 @@ C{traceparent}) is handled in an C{eliot:remote_task} action continuing the
 client's task; one carrying neither (or only rejected values) starts a
 C{txcausal:http:server} task.  The action has C{method} and C{path} fields
 and ends when the response is finished: it succeeds with a C{status} field,
-or, when the handler raised or a L{Deferred} it returned failed, fails with
-the exception and the C{status} (usually 500).  It fails with
-L{ConnectionLostBeforeResponse} when the connection is lost first.
+or, when the handler raised, a L{Deferred} it returned failed or a failure
+was given to C{request.processingFailed}, fails with the exception and the
+C{status} (usually 500).  It fails with L{ConnectionLostBeforeResponse} when
+the connection is lost first.  (A request first seen after its response or
+its connection ended ends its action at the end of the first block, or when
+a L{Deferred} given to L{RequestScope.track} outside any block fires;
+reading L{RequestScope.action} ends nothing.)
 """
 
 from __future__ import annotations
 
-from contextvars import Token
 from typing import Any, Optional
 
-from attrs import define, field
 from twisted.internet.defer import Deferred
-from twisted.python.components import Componentized
 from twisted.python.failure import Failure
 from twisted.web.error import UnsupportedMethod
 from twisted.web.resource import IResource, getChildForRequest
 from twisted.web.server import NOT_DONE_YET, Request
-from zope.interface import Interface, implementer
+from zope.interface import implementer
 
-from ._action import Action, _restore, start_task
-from ._context import _ACTION
 from ._interfaces import ILogger
-from ._json import safe_str
-from ._propagation import _REMOTE_TRACE, RemoteTrace, escape_value, incoming
-
-#: The action type of a request that starts a new task.
-SERVER_ACTION_TYPE = "txcausal:http:server"
-#: The action type of a request that continues the client's task.
-REMOTE_TASK_ACTION_TYPE = "eliot:remote_task"
-#: Longest path logged, in bytes.
-MAX_LOGGED_PATH = 1024
-#: The usual methods as logged, found at once.
-_METHODS = {method: escape_value(method) for method in (
-    b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS")}
-
-
-class ConnectionLostBeforeResponse(Exception):
-    """
-    A request's connection was lost (typically, the client went away) before
-    its response was complete.
-    """
-
-
-class _IRequestScope(Interface):
-    """
-    The key under which a request remembers its L{RequestScope}.
-    """
-
-
-@define
-class RequestScope:
-    """
-    The action of one request.  As a context manager it makes the action
-    current (and passes on the request's trace state) without finishing it;
-    an exception escaping the block makes the action fail once the response
-    (usually twisted.web's 500) is finished.
-
-    @ivar action: The request's action.
-    """
-
-    action: Action
-    _trace: Optional[RemoteTrace] = None
-    _stack: list = field(factory=list)  # type: ignore[type-arg]
-    _exception: Optional[BaseException] = None
-
-    def __enter__(self) -> "RequestScope":
-        self._stack.append((_ACTION.set(self.action), _REMOTE_TRACE.set(self._trace)))
-        return self
-
-    def __exit__(self, typ: Any, exception: Optional[BaseException], tb: Any) -> None:
-        action_token, token = self._stack.pop()
-        try:
-            _REMOTE_TRACE.reset(token)
-        except ValueError:
-            # Left in another context than entered: restore by value.
-            _REMOTE_TRACE.set(None if token.old_value is Token.MISSING else token.old_value)
-        _restore(action_token)
-        # twisted.web answers UnsupportedMethod with a 405 or 501 response.
-        if exception is not None and not isinstance(exception, UnsupportedMethod):
-            self._fail(exception)
-
-    def track(self, result: Any) -> Any:
-        """
-        Make the action fail if C{result} is a L{Deferred} that fails;
-        return C{result} unchanged (a failure is passed on, for the framework
-        to render).  Use it to return a Deferred from a Klein route.
-        """
-        if isinstance(result, Deferred):
-            result.addErrback(self._failed)
-        return result
-
-    def _failed(self, failure: Failure) -> Failure:
-        self._fail(failure.value)
-        return failure
-
-    def _fail(self, exception: Optional[BaseException]) -> None:
-        """
-        Remember that handling the request failed: the action fails with the
-        first such exception when the response is finished.
-        """
-        if self._exception is None:
-            self._exception = exception
-
-    def _finished(self, result: Optional[Failure], request: Request) -> None:
-        """
-        End the action when the response is finished or the connection is
-        lost (C{result} is then a L{Failure}).
-        """
-        exception = self._exception
-        if isinstance(result, Failure):
-            self.action.finish(exception or ConnectionLostBeforeResponse(
-                f"connection lost before the response was complete: {safe_str(result.value)}"))
-        elif exception is None:
-            self.action.add_success_fields(status=request.code)
-            self.action.finish()
-        else:
-            self.action.finish(exception, status=request.code)
-
-
-def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
-    """
-    Start the action of C{request}: continue its client's task, or a new one.
-    """
-    found = incoming(request.requestHeaders)
-    fields = found.fields
-    method = request.method
-    # twisted.web's methods are bytes; a fake request's may be unhashable.
-    known = _METHODS.get(method) if type(method) is bytes else None
-    fields["method"] = known or escape_value(method)
-    fields["path"] = escape_value(request.path, MAX_LOGGED_PATH)
-    if found.task_id is not None and found.task_uuid is not None and found.level is not None:
-        action = Action._resume(logger, found.task_id, found.task_uuid, found.level,
-                                REMOTE_TASK_ACTION_TYPE, fields)
-    else:
-        action = start_task(logger, SERVER_ACTION_TYPE, **fields)
-    scope = RequestScope(action, found.trace)
-    request.notifyFinish().addBoth(scope._finished, request)
-    return scope
-
-
-def continue_request(request: Request, logger: Optional[ILogger] = None) -> RequestScope:
-    """
-    Get the action of C{request}, starting it on the first call: it
-    continues the client's task (from C{X-Eliot-Task-Id}, else
-    C{traceparent}) or starts a new one, and finishes with the response.
-
-    @param logger: Where the action goes; default: the global logger.
-    @return: A L{RequestScope}: C{with continue_request(request): ...}.
-    """
-    if not isinstance(request, Componentized):
-        return _start(request, logger)
-    scope: Optional[RequestScope] = request.getComponent(_IRequestScope)  # type: ignore[no-untyped-call]
-    if scope is None:
-        scope = _start(request, logger)
-        request.setComponent(_IRequestScope, scope)  # type: ignore[no-untyped-call]
-    return scope
+from ._request_scope import (
+    REMOTE_TASK_ACTION_TYPE,
+    SERVER_ACTION_TYPE,
+    ConnectionLostBeforeResponse,
+    RequestScope,
+    continue_request,
+)
 
 
 @implementer(IResource)
@@ -213,7 +85,21 @@ class TracingResource:
         """
         scope = continue_request(request, self._logger)
         with scope:
-            body = getChildForRequest(self._wrapped, request).render(request)  # type: ignore[no-untyped-call]
+            leaves = scope._leaves
+            leaf = None if leaves is None else leaves.pop(self, None)
+            if leaf is None:
+                leaf = getChildForRequest(self._wrapped, request)  # type: ignore[no-untyped-call]
+            try:
+                body = leaf.render(request)
+            except UnsupportedMethod:
+                # twisted.web may fake a HEAD with GET: it renders this
+                # resource again, once the traversal has used up the path.
+                # Render the same leaf then (once: an internal forward that
+                # renders this resource again walks again).
+                if scope._leaves is None:
+                    scope._leaves = {}
+                scope._leaves[self] = leaf
+                raise
         if isinstance(body, Deferred):
             _deliver(body, request, scope)
             return NOT_DONE_YET
@@ -249,7 +135,8 @@ def _deliver(d: "Deferred[Any]", request: Any, scope: RequestScope) -> None:
     def fail(failure: Failure) -> None:
         scope._fail(failure.value)
         if not gone and not request.finished:
-            request.processingFailed(failure)
+            with scope:  # twisted.web logs the traceback: in the action
+                request.processingFailed(failure)
 
     d.addCallback(write).addErrback(fail)
 
