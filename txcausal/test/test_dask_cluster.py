@@ -25,7 +25,7 @@ import orjson
 import pandas as pd
 from dask.base import annotate
 from dask.delayed import delayed
-from distributed import Client, LocalCluster, get_worker, wait
+from distributed import Client, LocalCluster, futures_of, get_worker, wait
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, Ledger
@@ -226,10 +226,22 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
         handed off, and what ran is in the first computation's tree; the
         scheduler's C{update-graph} event says no task was new.
         """
+        def graphs() -> List[Dict[str, Any]]:
+            return [m["dask_event"]
+                    for m in of_type(self.logged()[_CLUSTER.main_log], "scheduler")
+                    if m["dask_event"].get("action") == "update-graph"]
+
+        # The scheduler's events reach the log when they reach the client:
+        # each computation's is waited for, so the last one is the second's.
+        before = len(graphs())
         value = delayed(multiply)(3, dask_key_name="shared-key")
         (persisted,) = persist_with_trace(value)
+        self.addCleanup(self.client.cancel, futures_of(persisted))
         wait(persisted)
+        _eventually("the persist's update-graph event", lambda: graphs()[before:])
         self.assertEqual(compute_with_trace(value), (21,))
+        events = _eventually("the computation's update-graph event",
+                             lambda: graphs()[before + 1:])
         first = self.computation("dask:persist")
         self.assertEqual([m["key"] for m in of_type(first, "dask:task")], ["shared-key"])
         second = self.computation()
@@ -237,10 +249,9 @@ class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
         tree = cli(["tree", "-u", second[0]["task_uuid"], *_CLUSTER.files()])[1]
         self.assertIn("↳ /2 continued in another process", tree)
         self.assertNotIn("incomplete", tree)
-        events = [m["dask_event"] for m in of_type(self.logged()[_CLUSTER.main_log], "scheduler")
-                  if m["dask_event"].get("action") == "update-graph"]
-        self.assertEqual(events[-1]["metrics"]["new_tasks"], 0)
-        self.assertEqual(events[-1]["metrics"]["tasks"], 1)
+        self.assertEqual(len(events), 1)
+        self.assertEqual(events[0]["metrics"]["new_tasks"], 0)
+        self.assertEqual(events[0]["metrics"]["tasks"], 1)
 
     def test_annotationsKept(self) -> None:
         """
