@@ -276,7 +276,10 @@ class Task:
         """
         For a task continued from another process whose log was not read
         (no root action, only the part below a handed-off position): the
-        top-most action known.  C{None} for other tasks.
+        top-most action known, or, where the top holds attempts (a Dask
+        task's runs, requests continued from one bare C{traceparent}), the
+        position holding them, whose C{children} are the attempts.  C{None}
+        for other tasks.
         """
         return _continued_top(self.root)
 
