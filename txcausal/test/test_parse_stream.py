@@ -151,6 +151,90 @@ class HandedOffTests(CapturingMixin, SynchronousTestCase):
         self.assertIn("|   |-- -> /2/2 continued in another process", out)
 
 
+def retried(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
+    """
+    L{client}, whose request lists C{value} as its C{retried_task_levels}.
+    """
+    messages = client(handed=handed)
+    messages[2] = {**messages[2], "retried_task_levels": value}
+    return messages
+
+
+class RetriedTests(SynchronousTestCase):
+    """
+    A position listed in both C{remote_task_levels} and
+    C{retried_task_levels} was cut off before any response and sent again
+    at another position: it is not missing, and it is not waited for.
+    """
+
+    def returned(self, messages: List[Any]) -> List[Task]:
+        """
+        The tasks L{Parser.add} returns given C{messages} one by one.
+        """
+        parser = Parser()
+        return [task for task in map(parser.add, messages) if task is not None]
+
+    def test_notWaitedFor(self) -> None:
+        """
+        The task is returned, complete, with its last message; the retried
+        position is still listed as handed off (nothing was seen of it).
+        """
+        self.assertEqual(self.returned(client()), [])
+        task = only(self.returned(retried(["/2/2"])))
+        self.assertTrue(task.complete)
+        request = task.root.children[0]
+        assert isinstance(request, WrittenAction)
+        self.assertEqual((request.missing_levels(), request.handed_off_levels()), ([], [(2, 2)]))
+
+    def test_othersWaitedFor(self) -> None:
+        """
+        Other positions of the same action are still waited for, and the
+        server's log of a retried position, read with the task, is placed.
+        """
+        messages = retried(["/2/2"], handed=("/2/2", "/2/3"))
+        messages[2] = {**messages[2], "task_level": [2, 4]}
+        self.assertEqual(self.returned(messages), [])
+        other = [{**m, "task_level": [2, 3, *m["task_level"][2:]]} for m in server()]
+        task = only(self.returned(messages + other))
+        self.assertTrue(task.complete)
+        task = only(self.returned(server() + messages))
+        request = task.root.children[0]
+        assert isinstance(request, WrittenAction)
+        self.assertEqual(request.handed_off_levels(), [(2, 3)])
+        self.assertEqual(len(list(task.messages())), 7)
+
+    def test_oddValuesIgnored(self) -> None:
+        """
+        Values of C{retried_task_levels} that are not a list of levels
+        also in C{remote_task_levels} are ignored: the position is waited
+        for, and a gap it names stays missing.
+        """
+        for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
+            self.assertEqual(self.returned(retried(value)), [], value)
+        task = only(list(parse_messages(retried(["/2/2"], handed=()))))
+        self.assertFalse(task.complete)
+
+    def test_tree(self) -> None:
+        """
+        C{tree} shows an empty retried position as cut off and sent again,
+        and one whose server log was read as the server's action.
+        """
+        for options in ([], ["--ascii"]):
+            out = cli(["tree", *options], lines(*retried(["/2/2"])))[1]
+            self.assertNotIn("incomplete", out)
+            self.assertNotIn("continued in another process", out)
+        self.assertIn("|   |-- -> /2/2 cut off before a response, sent again\n", out)
+        out = cli(["tree"], lines(*retried(["/2/2"])))[1]
+        self.assertIn(
+            "    │   ├── ↳ /2/2 cut off before a response, sent again\n"
+            "    │   └── client:request/2/3 ⇒ succeeded",
+            out,
+        )
+        out = cli(["tree"], lines(*retried(["/2/2"]), *server()))[1]
+        self.assertNotIn("cut off", out)
+        self.assertIn("eliot:remote_task/2/2/1", out)
+
+
 class ContinuedTaskTests(SynchronousTestCase):
     """
     A log of a process that continued tasks from elsewhere: its tasks wait

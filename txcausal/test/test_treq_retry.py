@@ -22,7 +22,7 @@ from zope.interface.verify import verifyObject
 from txcausal import start_action
 from txcausal import treq as txtreq
 from txcausal._attempts import AttemptsPool
-from txcausal.parse import parse_messages
+from txcausal.parse import Parser, parse_messages
 from txcausal.test._helpers import CapturingMixin
 from txcausal.treq import TracingAgent
 from txcausal.web import TracingResource
@@ -30,26 +30,51 @@ from txcausal.web import TracingResource
 
 class Flaky(Resource):
     """
-    A leaf that cuts the connection of the first request for C{/flaky}
-    before answering, and answers every other request.
+    A leaf that cuts the connection of the first C{cuts} requests for
+    C{/flaky} before answering, and answers every other request.
 
     @ivar received: The C{X-Eliot-Task-Id} of each request for C{/flaky}.
     """
 
     isLeaf = True
 
-    def __init__(self) -> None:
+    def __init__(self, cuts: int = 1) -> None:
         super().__init__()
         self.received: List[Optional[bytes]] = []
+        self._cuts = cuts
 
     def render_GET(self, request: Any) -> Any:
         if request.path != b"/flaky":
             return b"ok"
         self.received.append(request.getHeader(b"x-eliot-task-id"))
-        if len(self.received) == 1:
+        if len(self.received) <= self._cuts:
             request.transport.abortConnection()
             return NOT_DONE_YET
         return b"ok"
+
+
+class CuttingProxy(Resource):
+    """
+    What a proxy in front of a traced server does when it closes an idle
+    connection: the first request for C{/flaky} is cut off before the
+    traced server sees it; every other request is passed on.
+
+    @ivar cut: How many requests were cut off.
+    """
+
+    isLeaf = True
+
+    def __init__(self, resource: Resource) -> None:
+        super().__init__()
+        self.inner = TracingResource(resource)
+        self.cut = 0
+
+    def render(self, request: Any) -> Any:
+        if request.path == b"/flaky" and not self.cut:
+            self.cut += 1
+            request.transport.abortConnection()
+            return NOT_DONE_YET
+        return self.inner.render(request)
 
 
 class PoolRetryTests(CapturingMixin, TestCase):
@@ -104,6 +129,44 @@ class PoolRetryTests(CapturingMixin, TestCase):
                 ("eliot:remote_task", "succeeded", request.task_level + (3,))])
             at = "".join(f"/{n}" for n in request.task_level)
             self.assertEqual(request.end_message["remote_task_levels"], [f"{at}/2", f"{at}/3"])
+            self.assertEqual(request.end_message["retried_task_levels"], [f"{at}/2"])
+
+        return ensureDeferred(client()).addCallback(check)  # type: ignore[return-value]
+
+    def test_retryNeverServed(self) -> None:
+        """
+        An attempt cut off before the traced server saw it (by a proxy in
+        front of it, or an idle timeout) leaves its position empty: the
+        request's action lists it in C{retried_task_levels}, so a reader
+        given the messages one by one returns the client's task whole as
+        soon as it ends, without waiting for that position.
+        """
+        self.resource = Flaky(cuts=0)
+        proxy = CuttingProxy(self.resource)
+        port: Any = self.reactor.listenTCP(0, Site(proxy), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.url = f"http://127.0.0.1:{port.getHost().port}"
+
+        async def client() -> bytes:
+            with start_action(action_type="client:main"):
+                await self.get("/warm")
+                return await self.get("/flaky")
+
+        def check(body: bytes) -> None:
+            self.assertEqual((body, proxy.cut), (b"ok", 1))
+            self.assertEqual(len(self.resource.received), 1)
+            parser = Parser()
+            found = [t for t in map(parser.add, self.logger.messages) if t is not None]
+            [task] = found
+            self.assertTrue(task.complete)
+            self.assertEqual(task.strays, [])
+            request: Any = task.root.children[1]
+            self.assertEqual([(c.action_type, c.status) for c in request.children],
+                             [("eliot:remote_task", "succeeded")])
+            self.assertEqual(request.status, "succeeded")
+            at = "".join(f"/{n}" for n in request.task_level)
+            self.assertEqual(request.end_message["retried_task_levels"], [f"{at}/2"])
+            self.assertEqual(request.handed_off_levels(), [request.task_level + (2,)])
 
         return ensureDeferred(client()).addCallback(check)  # type: ignore[return-value]
 
