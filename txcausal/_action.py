@@ -42,6 +42,7 @@ from ._wire import (
     PARENT_TASK_ID_FIELD,
     REASON_FIELD,
     REMOTE_TASK_LEVELS_FIELD,
+    RETRIED_TASK_LEVELS_FIELD,
     STARTED_STATUS,
     SUCCEEDED_STATUS,
     TASK_LEVEL_FIELD,
@@ -122,6 +123,7 @@ class Action:
     __slots__ = (
         "_logger", "_task_uuid", "_level", "_counter", "action_type", "_finished",
         "_started", "_success_fields", "_serializers", "_token", "_handed_off", "_parent_id",
+        "_retried",
     )
 
     def __init__(
@@ -152,6 +154,7 @@ class Action:
         self._serializers = serializers
         self._token: Optional[_TokenStack] = None
         self._handed_off: Optional[List[str]] = None
+        self._retried: Optional[List[str]] = None  # Set by _propagation.resend.
         self._parent_id: Optional[str] = None
 
     @property
@@ -312,6 +315,8 @@ class Action:
             message, serializer = self._finish_message(exception, fields)
         if self._handed_off is not None:
             message[REMOTE_TASK_LEVELS_FIELD] = self._handed_off
+            if self._retried:
+                message[RETRIED_TASK_LEVELS_FIELD] = self._retried
         _stamp_and_write(message, self, None, serializer)
 
     def _finish_message(self, exception: Optional[BaseException], fields: Dict[str, Any]

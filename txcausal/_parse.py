@@ -11,7 +11,7 @@ tasks is capped.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 from ._parse_tree import (
     Message,
@@ -19,6 +19,7 @@ from ._parse_tree import (
     WrittenAction,
     _continued_top,
     _descend,
+    _handed_off,
     _place,
     action_duration,
 )
@@ -29,6 +30,7 @@ from ._wire import (
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
     REMOTE_TASK_LEVELS_FIELD,
+    RETRIED_TASK_LEVELS_FIELD,
     RETRIES_FIELD,
     SUCCEEDED_STATUS,
     TASK_LEVEL_FIELD,
@@ -37,6 +39,20 @@ from ._wire import (
 
 #: The default cap on open tasks: see L{Parser}.
 DEFAULT_MAX_OPEN = 100_000
+
+
+def retried_slots(node: WrittenAction) -> FrozenSet[int]:
+    """
+    The child slots C{node} handed off (C{remote_task_levels}) whose attempt
+    was cut off before any response and sent again at another slot: its
+    finish message lists them in C{retried_task_levels} too.  Such a slot
+    explains its gap but is not waited for; nothing may ever fill it.
+    """
+    end = node.end_message
+    if end is None or not node._handed or RETRIED_TASK_LEVELS_FIELD not in end:
+        return frozenset()
+    return node._handed & _handed_off(end, node.task_level, node._end_index,
+                                      RETRIED_TASK_LEVELS_FIELD)
 
 
 class _Entry:
@@ -60,7 +76,7 @@ class _Entry:
         """
         Wait for the positions C{node}, just finished, handed off.
         """
-        self.pending.extend((node, index) for index in sorted(node._handed))
+        self.pending.extend((node, index) for index in sorted(node._handed - retried_slots(node)))
 
     def awaits_other_process(self) -> bool:
         """

@@ -370,12 +370,13 @@ def _add_end(node: WrittenAction, message: Message, index: int) -> bool:
     return True
 
 
-def _handed_off(message: Message, prefix: Tuple[int, ...], end: int) -> FrozenSet[int]:
+def _handed_off(message: Message, prefix: Tuple[int, ...], end: int,
+                field: str = REMOTE_TASK_LEVELS_FIELD) -> FrozenSet[int]:
     """
     The child slots before C{end} that the finish C{message} of the action
-    at C{prefix} lists as handed to another process.
+    at C{prefix} lists (in C{field}) as handed to another process.
     """
-    levels = message.get(REMOTE_TASK_LEVELS_FIELD)
+    levels = message.get(field)
     if levels.__class__ is not list:
         return _NOTHING
     found = set()

@@ -407,10 +407,16 @@ def remote_trace() -> Optional[RemoteTrace]:
 def resend(action: "Action", headers: Headers, remote: Optional[RemoteTrace]) -> None:
     """
     Set a fresh position of C{action} on the headers L{outgoing} gave, to
-    send the same request again (another attempt).
+    send the same request again (another attempt).  The position the
+    headers had is recorded as cut off before any response: the action's
+    finish message lists it in C{retried_task_levels} too.
 
     @param remote: L{remote_trace} where the request was made.
     """
+    for task_id in headers.getRawHeaders(TASK_ID_HEADER) or ():
+        level = task_id.decode("ascii", "replace").rpartition("@")[2]
+        if level in (action._handed_off or ()) and level not in (action._retried or ()):
+            action._retried = [*(action._retried or ()), level]
     _stamp(action, headers, remote)
 
 

@@ -31,6 +31,10 @@ CANCELLED_FIELD = "cancelled"
 #: other processes with C{serialize_task_id()}; messages at those levels are
 #: in another process's log, not missing.
 REMOTE_TASK_LEVELS_FIELD = "remote_task_levels"
+#: On an action's finish message: those of its C{remote_task_levels} whose
+#: attempt was cut off before any response and sent again at another level
+#: (a connection pool's retry); readers do not wait for them.
+RETRIED_TASK_LEVELS_FIELD = "retried_task_levels"
 #: On the start message of a task that would have continued a position too
 #: deep to continue (see L{txcausal._tasklevel.MAX_TASK_LEVEL_DEPTH}): that
 #: position, as a serialized task id.

@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from attrs import frozen
 
-from .._parse import DEFAULT_MAX_OPEN, Task, WrittenAction
+from .._parse import DEFAULT_MAX_OPEN, Task, WrittenAction, retried_slots
 from .._select import TaskFilter
 from .._task_story import TaskStory
 from .._wire import (
@@ -227,7 +227,8 @@ class TreeRenderer:
     def _with_gaps(self, node: WrittenAction, handed: List[Tuple[int, ...]]) -> List[Any]:
         """
         The children of C{node} with notes, in level order, for the levels
-        missing and those handed off to another process.
+        missing and those handed off to another process (or cut off before
+        a response and sent again).
         """
         warning, reset, prefix = self._p.warning, self._p.reset, node.task_level
         depth = len(prefix)
@@ -237,9 +238,11 @@ class TreeRenderer:
             if last > first:
                 where += f" to {format_level(prefix + (last,))}"
             keyed.append((first, f"{warning}missing {where}{reset}"))
+        retried = retried_slots(node)
         for level in handed:
-            note = f"{self._g.handoff} {format_level(level)} continued in another process"
-            keyed.append((level[-1], note))
+            how = ("cut off before a response, sent again" if level[-1] in retried
+                   else "continued in another process")
+            keyed.append((level[-1], f"{self._g.handoff} {format_level(level)} {how}"))
         keyed.sort(key=lambda pair: pair[0])
         return [item for _, item in keyed]
 

@@ -545,8 +545,12 @@
         var first = levelText(run[0]), last = levelText(run[1]);
         body.appendChild(el("div", "gap", "missing " + (first === last ? first : first + " \u2013 " + last)));
       });
+      var retried = (node.retried || []).map(levelText);
       (node.handed_off || []).forEach(function (level) {
-        body.appendChild(el("div", "gap", "handed off to a process not read: " + levelText(level)));
+        var text = levelText(level);
+        body.appendChild(el("div", "gap", retried.indexOf(text) >= 0 ?
+          "cut off before a response, sent again: " + text :
+          "handed off to a process not read: " + text));
       });
       if (node.hidden) {
         body.appendChild(el("div", "gap", node.hidden + " not in the story, left out"));

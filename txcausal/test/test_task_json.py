@@ -51,6 +51,20 @@ class TaskDocumentTests(SynchronousTestCase):
         self.assertEqual(root["missing"], [[[2], [2]], [[4], [4]], [[6], [6]]])
         self.assertEqual(root["handed_off"], [[5]])
 
+    def test_retried(self) -> None:
+        """
+        Handed-off levels whose attempt was cut off before a response and
+        sent again are listed in C{retried} too; odd entries are ignored.
+        """
+        messages = [start("G", [1], 1.0, "a"),
+                    end("G", [4], 2.0, "a", remote_task_levels=["/2", "/3"],
+                        retried_task_levels=["/2", "/9", 2, "/3/1"])]
+        (root,) = task_document(only(list(parse_messages(messages))))["children"]
+        self.assertEqual((root["handed_off"], root["retried"]), ([[2], [3]], [[2]]))
+        messages[1] = end("G", [4], 2.0, "a", remote_task_levels=["/2", "/3"])
+        (root,) = task_document(only(list(parse_messages(messages))))["children"]
+        self.assertNotIn("retried", root)
+
     def test_marked(self) -> None:
         """
         Nodes the caller marks have C{"match": true}; actions with children
