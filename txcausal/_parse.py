@@ -123,7 +123,9 @@ class Parser:
     tells nothing of its tasks), or they are fewer than the task's
     C{retries} plus one (its C{dask:task} says): an attempt read after its
     task was returned, as a dead worker's in a file read last, comes out as
-    an incomplete task of its own.
+    an incomplete task of its own.  So do the messages of a handed position
+    the finish message also lists as retried (see L{retried_slots}), read
+    after its task was returned: such a position is not waited for.
 
     Memory is bounded: past C{max_open} open tasks, the oldest (by first
     message) is given up and returned incomplete, in constant time.
