@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from opentelemetry.sdk.trace import Event
 
-from ._wire import DURATION_FIELD
+from ._wire import DURATION_FIELD, LAST_NANOSECOND, nanoseconds
 
 Message = Dict[str, Any]
 
@@ -21,28 +21,9 @@ Message = Dict[str, Any]
 UNKNOWN_START = -1
 
 
-#: The last time a span can have: OTLP holds nanoseconds since 1970 in 64
-#: bits (up to the year 2554).
-LAST_NANOSECOND = 2**64 - 1
-
-
 def _within(time: int) -> Optional[int]:
     """@return: C{time} (nanoseconds) if a span can have it, else C{None}."""
     return time if 0 <= time <= LAST_NANOSECOND else None
-
-
-def nanoseconds(timestamp: Any) -> Optional[int]:
-    """
-    @return: A message's C{timestamp} (seconds) in nanoseconds, to the
-        microsecond (as written), or C{None} if it is not a number of
-        seconds from 1970 to 2554 (L{LAST_NANOSECOND}).
-    """
-    if timestamp.__class__ is float or timestamp.__class__ is int:
-        try:
-            return _within(round(timestamp * 1_000_000) * 1000)
-        except (OverflowError, ValueError):
-            return None
-    return None
 
 
 def started_before(end: int, finish: Message) -> int:

@@ -54,6 +54,7 @@ from ._wire import (
     TIMESTAMP_FIELD,
     TRACEBACK_MESSAGE_TYPE,
     UNENCODABLE_VALUES,
+    nanoseconds,
 )
 
 #: The key of those events holding the message dictionary, where Eliot's
@@ -157,20 +158,14 @@ class _Marks:
 _MARKS = _Marks()
 
 
-#: The latest event time taken for a message's timestamp (in seconds from
-#: 1970): the year 2554, as far as txcausal's exports place a message.
-LATEST_EVENT_TIME = 2**64 / 1e9
-
-
 def _event_time(event: LogEvent) -> Optional[float]:
     """
-    @return: The event's C{log_time} if it is a usable time (a finite
-        number of seconds from 1970 to L{LATEST_EVENT_TIME}), else C{None}.
+    @return: The event's C{log_time} if it is a usable time (see
+        L{txcausal._wire.nanoseconds}: a number of seconds from 1970 to
+        2554, as the exports place messages), else C{None}.
     """
-    when = event.get("log_time")
-    if (when.__class__ is float or when.__class__ is int) and 0 <= when < LATEST_EVENT_TIME:
-        return float(when)
-    return None
+    when: Any = event.get("log_time")
+    return None if nanoseconds(when) is None else float(when)
 
 
 @implementer(ILogger)

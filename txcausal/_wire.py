@@ -11,7 +11,7 @@ of txcausal's but L{txcausal._uuid}, so every other module can use it.
 from __future__ import annotations
 
 from time import time
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from ._uuid import new_task_uuid
 
@@ -111,6 +111,26 @@ TWISTED_MESSAGE_TYPE = "twisted:log"
 BRIDGED_EVENT_KEY = "txcausal_json"
 #: What Eliot's C{inline_callbacks} logs at each C{yield} with C{debug=True}.
 YIELDED_MESSAGE_TYPE = "yielded"
+
+
+#: The last time a message is placed at: OTLP holds nanoseconds since 1970
+#: in 64 bits (up to the year 2554).
+LAST_NANOSECOND = 2**64 - 1
+
+
+def nanoseconds(timestamp: Any) -> Optional[int]:
+    """
+    @return: A message's C{timestamp} (seconds) in nanoseconds, to the
+        microsecond (as written), or C{None} if it is not a usable time: a
+        number of seconds from 1970 to 2554 (L{LAST_NANOSECOND}).
+    """
+    if timestamp.__class__ is float or timestamp.__class__ is int:
+        try:
+            time = round(timestamp * 1_000_000) * 1000
+        except (OverflowError, ValueError):
+            return None
+        return time if 0 <= time <= LAST_NANOSECOND else None
+    return None
 
 
 def exception_name(exception: BaseException) -> str:
