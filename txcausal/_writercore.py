@@ -19,11 +19,12 @@ from typing import IO, Any, Callable, Dict, List, Optional, TypeVar
 from orjson import dumps as _dumps
 
 from . import _exitreports, _output, _teardown
+from ._failure_reports import _last_resort
 from ._feedback import FEEDBACK, guards_itself
 from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
-from ._losses import Losses, _last_resort
+from ._losses import Losses
 from ._queue import BoundedQueue
 from ._teardown import held
 from ._writer import IWriterWorker, positive, sinkFor
