@@ -25,6 +25,7 @@ from typing import (
 from zope.interface import implementer
 
 from . import _output
+from ._action_context import _ActionContext, _restore, _restore_elsewhere
 from ._context import _ACTION, _get_action
 from ._errors import extract_fields
 from ._interfaces import IAction, ILogger
@@ -33,6 +34,7 @@ from ._safe import reason_text
 from ._tasklevel import MAX_TASK_LEVEL_DEPTH, TaskLevel, parse_task_id
 from ._uuid import new_task_uuid
 from ._wire import (
+    _WRITTEN,
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     DURATION_FIELD,
@@ -45,9 +47,7 @@ from ._wire import (
     RETRIED_TASK_LEVELS_FIELD,
     STARTED_STATUS,
     SUCCEEDED_STATUS,
-    TASK_LEVEL_FIELD,
-    TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
+    _set_aside,
     exception_name,
 )
 
@@ -56,61 +56,8 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
-
-
 #: The context tokens of nested entries into one action, innermost first.
 _TokenStack = Tuple["Token[Optional[Action]]", Any]
-
-
-class _ActionContext:
-    """
-    What L{Action.context} returns: makes the action current, and restores
-    the previous one on exit, without finishing it.
-    """
-
-    __slots__ = ("_action", "_token")
-
-    def __init__(self, action: "Action") -> None:
-        self._action = action
-        self._token: Optional[Token[Optional[Action]]] = None
-
-    def __enter__(self) -> "Action":
-        self._token = _ACTION.set(self._action)
-        return self._action
-
-    def __exit__(self, *exc_info: object) -> None:
-        _restore(self._token, self._action)
-
-
-def _restore(token: Optional["Token[Optional[Action]]"], action: Optional["Action"] = None,
-             ) -> None:
-    """
-    Put back the action that was current before C{token} was made.
-
-    @param action: The action C{token} made current, if known: when the
-        token was made in another context, what was current is put back
-        only where C{action} is current (see L{_restore_elsewhere}).
-    """
-    if token is None:
-        return
-    try:
-        _ACTION.reset(token)
-    except ValueError:
-        _restore_elsewhere(token, action)
-
-
-def _restore_elsewhere(token: "Token[Optional[Action]]", action: Optional["Action"]) -> None:
-    """
-    Put back the action that was current before C{token} (which made
-    C{action} current) was made, in another context than the one C{token}
-    was made in (e.g. a callback chain): the best that can be done is to
-    restore the old value here, when C{action} is current here.  Otherwise
-    (a coroutine closed by the garbage collector in the reactor's context)
-    the old value belongs to the other context: nothing is changed.
-    """
-    if action is None or _ACTION.get() is action:
-        old = token.old_value
-        _ACTION.set(None if old is Token.MISSING else old)
 
 
 @implementer(IAction)
@@ -385,25 +332,6 @@ class Action:
 
     def __repr__(self) -> str:
         return f"<Action {self.action_type!r} {self._task_uuid}@/{'/'.join(map(str, self._level))}>"
-
-
-#: The fields of an action's messages that txcausal writes, and the names
-#: a user's fields of those names are kept under.
-_SET_ASIDE = tuple((name, "user_" + name) for name in (
-    ACTION_STATUS_FIELD, ACTION_TYPE_FIELD, TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD))
-#: Their names.
-_WRITTEN = frozenset(name for name, _ in _SET_ASIDE)
-
-
-def _set_aside(fields: Dict[str, Any]) -> None:
-    """
-    Rename a user's fields named as those txcausal writes on an action's
-    messages (C{action_status}, C{action_type}, C{task_uuid}, C{task_level},
-    C{timestamp}), so that txcausal's do not silently replace them.
-    """
-    for name, kept in _SET_ASIDE:
-        if name in fields:
-            fields[kept] = fields.pop(name)
 
 
 def _begin(parent: Optional[Action], logger: Optional[ILogger], action_type: str,
