@@ -25,6 +25,7 @@ from typing import (
 from zope.interface import implementer
 
 from . import _output
+from ._action_context import _ActionContext, _restore, _restore_elsewhere
 from ._context import _ACTION, _get_action
 from ._errors import extract_fields
 from ._interfaces import IAction, ILogger
@@ -56,61 +57,8 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
-
-
 #: The context tokens of nested entries into one action, innermost first.
 _TokenStack = Tuple["Token[Optional[Action]]", Any]
-
-
-class _ActionContext:
-    """
-    What L{Action.context} returns: makes the action current, and restores
-    the previous one on exit, without finishing it.
-    """
-
-    __slots__ = ("_action", "_token")
-
-    def __init__(self, action: "Action") -> None:
-        self._action = action
-        self._token: Optional[Token[Optional[Action]]] = None
-
-    def __enter__(self) -> "Action":
-        self._token = _ACTION.set(self._action)
-        return self._action
-
-    def __exit__(self, *exc_info: object) -> None:
-        _restore(self._token, self._action)
-
-
-def _restore(token: Optional["Token[Optional[Action]]"], action: Optional["Action"] = None,
-             ) -> None:
-    """
-    Put back the action that was current before C{token} was made.
-
-    @param action: The action C{token} made current, if known: when the
-        token was made in another context, what was current is put back
-        only where C{action} is current (see L{_restore_elsewhere}).
-    """
-    if token is None:
-        return
-    try:
-        _ACTION.reset(token)
-    except ValueError:
-        _restore_elsewhere(token, action)
-
-
-def _restore_elsewhere(token: "Token[Optional[Action]]", action: Optional["Action"]) -> None:
-    """
-    Put back the action that was current before C{token} (which made
-    C{action} current) was made, in another context than the one C{token}
-    was made in (e.g. a callback chain): the best that can be done is to
-    restore the old value here, when C{action} is current here.  Otherwise
-    (a coroutine closed by the garbage collector in the reactor's context)
-    the old value belongs to the other context: nothing is changed.
-    """
-    if action is None or _ACTION.get() is action:
-        old = token.old_value
-        _ACTION.set(None if old is Token.MISSING else old)
 
 
 @implementer(IAction)

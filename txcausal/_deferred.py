@@ -29,7 +29,8 @@ from typing import (
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.python.failure import Failure
 
-from ._action import Action, _restore
+from ._action import Action
+from ._action_context import _restore
 from ._context import _ACTION, _get_action
 from ._errors import write_traceback_message
 from ._interfaces import ILogger

@@ -24,9 +24,10 @@ from typing import IO, Any, Callable, Dict, List, Optional, Protocol, Tuple, Typ
 
 from orjson import dumps
 
+from ._failure_reports import _last_resort, standard_error
 from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS
-from ._losses import FULL, STOPPED, Losses, _last_resort, stamp_now, standard_error, stopped_reports
+from ._losses import FULL, STOPPED, Losses, stamp_now, stopped_reports
 from ._queue import BoundedQueue
 from ._safe import reason_text
 from ._teardown import held, take_lock

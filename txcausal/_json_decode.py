@@ -44,12 +44,23 @@ def decode_json(text: bytes) -> Any:
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as e:
-        if _python_may_read(text, e):
-            return _as_python_reads(text, e)
-        raise
+        return decode_refused(text, e)
     if may_hold_long_integer(text):
         return _as_python_reads(text, None)
     return value
+
+
+def decode_refused(text: bytes, error: orjson.JSONDecodeError) -> Any:
+    """
+    L{decode_json} for C{text} that orjson refused with C{error}, without
+    asking orjson again: read as Python's C{json} reads it, if it can.
+
+    @raise orjson.JSONDecodeError: C{error}, if C{text} is not JSON;
+        L{NotReadExactly} if it is JSON, but cannot be read exactly.
+    """
+    if _python_may_read(text, error):
+        return _as_python_reads(text, error)
+    raise error
 
 
 #: The beginnings of orjson's errors for a line cut short, or going on

@@ -13,12 +13,12 @@ import threading
 from collections import deque
 from typing import IO, Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 
+from ._failure_reports import _last_resort, report_failure
 from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
 from ._json import safe_repr
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._logger import Logger as Logger
-from ._losses import _last_resort, report_failure
 from ._route import (
     FieldSource,
     Route,

@@ -13,16 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
-from ._parse_tree import (
-    Message,
-    Task,
-    WrittenAction,
-    _continued_top,
-    _descend,
-    _handed_off,
-    _place,
-    action_duration,
-)
+from ._parse_place import _descend, _handed_off, _place
+from ._parse_tree import Message, Task, WrittenAction, _continued_top, action_duration
 from ._wire import (
     ACTION_STATUS_FIELD,
     DASK_COMPUTE_ACTION_TYPE,

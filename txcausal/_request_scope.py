@@ -6,7 +6,7 @@ L{continue_request}, published by L{txcausal.web}.
 
 from __future__ import annotations
 
-from contextvars import ContextVar, Token
+from contextvars import Token
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -21,6 +21,7 @@ from twisted.web.server import Request
 from zope.interface import Interface
 
 from ._action import Action, start_task
+from ._action_context import _reset, _restore_elsewhere
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._json import safe_str
@@ -55,17 +56,6 @@ class _IRequestScope(Interface):
     """
     The key under which a request remembers its L{RequestScope}.
     """
-
-
-def _reset(var: "ContextVar[Any]", token: "Token[Any]") -> None:
-    """
-    Put back the value C{var} had before C{token} was made; by value, when
-    the token was made in another context.
-    """
-    try:
-        var.reset(token)
-    except (ValueError, RuntimeError):
-        var.set(None if token.old_value is Token.MISSING else token.old_value)
 
 
 @define(eq=False)
@@ -154,9 +144,8 @@ class RequestScope:
             # closed by the garbage collector in the reactor's context) what
             # the entry found current belongs to the other context.
             action_token, trace_token = entries.pop()
-            if _ACTION.get() is self.action:
+            if _restore_elsewhere(action_token, self.action):
                 _reset(_REMOTE_TRACE, trace_token)
-                _reset(_ACTION, action_token)
 
     def track(self, result: Any) -> Any:
         """

@@ -29,7 +29,7 @@ from typing import (
 from attrs import define, field, frozen
 from orjson import JSONDecodeError, loads
 
-from ._json_decode import decode_json
+from ._json_decode import decode_refused
 from ._parse_input import ErrorCallback, LineError, _ignore_error
 from ._source import CHUNK_BYTES, LineSplitter
 from ._stream_state import StreamState
@@ -341,9 +341,9 @@ def whole_json(line: Optional[bytes]) -> bool:
         return False
     try:
         loads(line)
-    except JSONDecodeError:
-        try:  # Rare: decoded again, as the readers do.
-            decode_json(line)
+    except JSONDecodeError as e:
+        try:  # Rare: read as the readers read what orjson refuses.
+            decode_refused(line, e)
         except JSONDecodeError:
             return False
     return True

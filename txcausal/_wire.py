@@ -11,7 +11,7 @@ of txcausal's but L{txcausal._uuid}, so every other module can use it.
 from __future__ import annotations
 
 from time import time
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from ._uuid import new_task_uuid
 
@@ -95,6 +95,7 @@ STRUCTURAL_FIELDS = frozenset(
 #: field may replace them.
 KIND_FIELDS = frozenset([MESSAGE_TYPE_FIELD, ACTION_TYPE_FIELD, ACTION_STATUS_FIELD])
 
+
 #: The message types of txcausal's reports about itself.
 TRACEBACK_MESSAGE_TYPE = "eliot:traceback"
 SERIALIZATION_FAILURE = "eliot:serialization_failure"
@@ -111,6 +112,26 @@ TWISTED_MESSAGE_TYPE = "twisted:log"
 BRIDGED_EVENT_KEY = "txcausal_json"
 #: What Eliot's C{inline_callbacks} logs at each C{yield} with C{debug=True}.
 YIELDED_MESSAGE_TYPE = "yielded"
+
+
+def time_shown(message: Dict[str, Any], as_time: Callable[[Any], str],
+               as_given: Callable[[Any], str]) -> str:
+    """
+    The rule for a message's time as text, the library's and the command
+    line's: a number (not a boolean) as C{as_time} formats it, or as Python
+    writes it when it is out of range (C{as_time} raised C{ValueError},
+    C{OverflowError} or C{OSError}); a timestamp that is no time (a string,
+    a boolean, C{null}, a list) as C{as_given} shows it; none as C{?}.
+    """
+    if TIMESTAMP_FIELD not in message:
+        return "?"
+    timestamp = message[TIMESTAMP_FIELD]
+    if isinstance(timestamp, (int, float)) and timestamp.__class__ is not bool:
+        try:
+            return as_time(timestamp)
+        except (ValueError, OverflowError, OSError):
+            return repr(timestamp)
+    return as_given(timestamp)
 
 
 #: The last time a message is placed at: OTLP holds nanoseconds since 1970

@@ -3,8 +3,9 @@
 L{WriterCore}: the writing half of a L{txcausal.logwriter.ThreadedWriter}.
 Each message is snapshotted (encoded) on the thread that logs it and queued;
 the worker writes what is queued, accounting for what is lost; after
-C{stopThreading}, messages are written on the thread that logs them.  The
-fork hooks call L{txcausal._writerfork}.  L{txcausal._writerexit} adds how
+C{stopThreading}, messages are written on the thread that logs them.  When
+the worker writes is L{txcausal._writerrounds}'s; the fork hooks call
+L{txcausal._writerfork}.  L{txcausal._writerexit} adds how
 a run ends (the exit reports, see L{txcausal._exitreports}, call there),
 and L{txcausal.logwriter} the service: starting, stopping, flushing.
 """
@@ -19,30 +20,22 @@ from typing import IO, Any, Callable, Dict, List, Optional, TypeVar
 from orjson import dumps as _dumps
 
 from . import _exitreports, _output, _teardown
+from ._failure_reports import _last_resort
 from ._feedback import FEEDBACK, guards_itself
 from ._fork import FORK_HOOKS
 from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
-from ._losses import Losses, _last_resort
+from ._losses import Losses
 from ._queue import BoundedQueue
 from ._teardown import held
 from ._writer import IWriterWorker, positive, sinkFor
-from ._writerfork import WriterFork
+from ._writerrounds import _BUSY, WriterRounds
 
 _get_ident = threading.get_ident
 
 _T = TypeVar("_T")
 
-#: How long the worker waits, in each round while messages keep coming, for
-#: more messages to write with the first (see L{WriterCore._round}): the most
-#: a message waits before it is written, beyond the write in progress.
-DEFAULT_LINGER = 0.005
-#: Messages come "all the time" when one comes less than this many seconds
-#: after the queue was last found empty: the worker lingers then.
-_BUSY = 0.050
-
-
-class WriterCore(WriterFork):
+class WriterCore(WriterRounds):
     """
     Queues messages and writes them to a destination, on a worker or, after
     L{_switchToDirect}, on the thread that logs them.
@@ -267,62 +260,6 @@ class WriterCore(WriterFork):
                 return work()
             finally:
                 self._writingThread = None
-
-    def _drain(self) -> None:
-        """
-        Write what is queued, until nothing is.  Runs on the worker.
-        """
-        while self._drainOnce():
-            pass
-
-    def _drainSoon(self) -> None:
-        """
-        What a message logged while the worker was idle wakes it for: while
-        messages keep coming (the queue was last found empty less than
-        L{_BUSY} seconds ago), a L{_round}; otherwise L{_writeOnce} at
-        once; once the writer has stopped, nothing (see L{_round}).
-        """
-        worker = self._worker
-        if worker is None:
-            return
-        if self._linger and self._queue.accepting and self._clock() - self._idleSince < _BUSY:
-            self._round(worker)
-        else:
-            self._writeOnce(worker)
-
-    def _round(self, worker: IWriterWorker, wait: bool = True) -> None:
-        """
-        Wait C{linger} seconds, gathering the messages logged meanwhile,
-        then L{_writeOnce}: while messages keep coming, the worker writes
-        once every C{linger} seconds plus the time to write, and a message
-        waits at most C{linger} seconds plus the write in progress.  A stop
-        cuts the wait short.
-
-        @param worker: The worker that runs the round: if the writer no
-            longer has it (stopped, given up on, or started again with
-            another), the round does nothing: the stop wrote what was queued.
-        @param wait: C{False} when a page already waits (a burst): waiting
-            gathers small writes, and would only let the queue grow.
-        """
-        if wait:
-            (self._sleep or self._hurry.wait)(self._linger)
-        if self._worker is worker:
-            self._writeOnce(worker)
-
-    def _writeOnce(self, worker: IWriterWorker) -> None:
-        """
-        Write what is queued (one write per page, for a batched sink); what
-        is logged meanwhile waits for the next L{_round}, given to C{worker}
-        behind any other work (a flush, a stop).  When the write took all
-        there was, the worker goes idle: the next message wakes it.  Without
-        C{linger}, or once the writer is stopping, L{_drain} instead.
-        """
-        if not self._linger or not self._queue.accepting:
-            self._drain()
-        elif self._drainOnce() and not self._queue.idleIfEmpty():
-            worker.do(partial(self._round, worker, not self._queue.pageWaits()))
-            return
-        self._idleSince = self._clock()
 
     def _drainOnce(self, beforeFork: bool = False) -> bool:
         """

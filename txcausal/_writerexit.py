@@ -18,8 +18,9 @@ from orjson import loads
 
 from . import _exitreports, _output
 from ._exitreports import write_now
+from ._failure_reports import _last_resort
 from ._feedback import FEEDBACK
-from ._losses import Losses, Report, _last_resort
+from ._losses import Losses, Report
 from ._queue import BoundedQueue
 from ._teardown import take_lock
 from ._wire import TASK_UUID_FIELD, dropped_message

@@ -55,8 +55,9 @@ from ._interfaces import IDestination
 from ._json import JSONLineEncoder
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._writer import DaemonThreadWorker, IWriterWorker, StallWatch, Stop, _print_exc
-from ._writercore import DEFAULT_LINGER, WriterCore
+from ._writercore import WriterCore
 from ._writerexit import WriterExit
+from ._writerrounds import DEFAULT_LINGER
 
 #: The default bound of the queue: the memory its messages may take.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024

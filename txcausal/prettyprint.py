@@ -20,6 +20,7 @@ from ._wire import (
     TASK_LEVEL_FIELD,
     TASK_UUID_FIELD,
     TIMESTAMP_FIELD,
+    time_shown,
 )
 
 #: The fields every message has.
@@ -35,22 +36,24 @@ def _timestamp(message: Dict[str, Any], local_timezone: bool) -> str:
     """
     @return: The message's time in ISO 8601: UTC with a C{Z}, or local
         time without a zone.  A timestamp that is no time is shown as
-        given: a number out of range as Python writes it, a string (C{NaN}
-        and the infinities are read as strings) as it is, escaped as JSON
-        escapes it (so that it stays on its line), another value (a
-        boolean, C{null}, a list) as JSON; none as C{?}.
+        given (see L{time_shown}): a string (C{NaN} and the infinities are
+        read as strings) as it is, escaped as JSON escapes it (so that it
+        stays on its line), another value (a boolean, C{null}, a list) as
+        JSON.
     """
-    if TIMESTAMP_FIELD not in message:
-        return "?"
-    timestamp: Any = message[TIMESTAMP_FIELD]
-    if isinstance(timestamp, (int, float)) and timestamp.__class__ is not bool:
-        try:
-            if local_timezone:
-                return datetime.fromtimestamp(timestamp).isoformat(sep="T")
-            utc = datetime.fromtimestamp(timestamp, tz=timezone.utc)
-            return utc.replace(tzinfo=None).isoformat(sep="T") + "Z"
-        except (ValueError, OverflowError, OSError):
-            return repr(timestamp)
+    return time_shown(message, _local_iso if local_timezone else _utc_iso, _as_given)
+
+
+def _local_iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).isoformat(sep="T")
+
+
+def _utc_iso(timestamp: float) -> str:
+    utc = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return utc.replace(tzinfo=None).isoformat(sep="T") + "Z"
+
+
+def _as_given(timestamp: Any) -> str:
     if timestamp.__class__ is str:
         return json.dumps(timestamp)[1:-1]
     return json.dumps(timestamp, separators=(",", ":"))

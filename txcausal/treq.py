@@ -48,7 +48,8 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IBodyProducer, IResponse
 from zope.interface import implementer
 
-from ._action import Action, _restore, start_action
+from ._action import Action, start_action
+from ._action_context import _restore
 from ._attempts import RESEND, AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger

@@ -184,9 +184,9 @@ class StrayReport:
         """
         if not self.count:
             return ""
-        if self.count == 1:
-            return f"1 {what} not in its task's tree, {self._fate}"
-        return f"{self.count} {what}s not in their task's tree, {self._fate}"
+        words = counted(self.count, f"{what} not in its task's tree",
+                        f"{what}s not in their task's tree")
+        return f"{words}, {self._fate}"
 
 
 def report_given_up(streams: Streams, given_up: int, max_open: int, fate: str) -> None:

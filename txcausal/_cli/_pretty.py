@@ -14,7 +14,7 @@ from .._wire import (
     DURATION_FIELD,
     TASK_LEVEL_FIELD,
     TASK_UUID_FIELD,
-    TIMESTAMP_FIELD,
+    time_shown,
 )
 from ..prettyprint import compact_format
 from ._common import (
@@ -91,14 +91,10 @@ class PrettyRenderer:
 
     def _time(self, message: Message) -> str:
         """
-        The message's time; a timestamp that is no time as given (escaped),
-        a number out of range as Python writes it; none as C{?}.
+        The message's time; a timestamp that is no time as given, escaped
+        (see L{time_shown}).
         """
-        if TIMESTAMP_FIELD not in message:
-            return "?"
-        timestamp = message[TIMESTAMP_FIELD]
-        cls = timestamp.__class__
-        return self._times(timestamp) if cls is int or cls is float else value_text(timestamp)
+        return time_shown(message, self._times, value_text)
 
     def _value(self, key: Any, value: Any, indent: str, parts: List[str], depth: int) -> None:
         label = clean(key if key.__class__ is str else str(key))

@@ -16,7 +16,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import _exitreports, _losses, _writerexit, logwriter
+from txcausal import _exitreports, _failure_reports, _writerexit, logwriter
 from txcausal._exitreports import ExitReports
 from txcausal._queue import BoundedQueue
 from txcausal._writer import Stop
@@ -459,7 +459,7 @@ def _reportsOf(writer: ThreadedWriter) -> List[Dict[str, Any]]:
 
 def lastResortInterruptedOnce() -> Callable[..., None]:
     """
-    @return: A stand-in for L{_losses._last_resort} whose first call is cut
+    @return: A stand-in for L{_failure_reports._last_resort} whose first call is cut
         short by a C{KeyboardInterrupt} (a Control-C while a report is
         written on a stuck standard error), and whose next calls write.
     """
@@ -469,7 +469,7 @@ def lastResortInterruptedOnce() -> Callable[..., None]:
         if not calls:
             calls.append(True)
             raise KeyboardInterrupt()
-        _losses._last_resort(report, stream)
+        _failure_reports._last_resort(report, stream)
 
     return interruptedOnce
 

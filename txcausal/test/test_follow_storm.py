@@ -76,17 +76,17 @@ class RenamedWhileListedTests(FollowerCase):
         self.before_stat = rotate
         return made
 
-    def rotatedTwice(self) -> None:
+    def rotatedTwice(self, middle: bytes = b"b\n", atName: bytes = b"c\n") -> None:
         """
-        Read C{a} in C{log}, then rotate it twice: C{b} written to the
-        file in the middle, C{c} to the one at the name.
+        Read C{a} in C{log}, then rotate it twice: C{middle} written to the
+        file in the middle, C{atName} to the one at the name.
         """
         self.append(b"a\n")
         self.assertEqual(flat(self.follower.read()), [b"a"])
         self.rotate(keep=40)
-        self.append(b"b\n")
+        self.append(middle)
         self.rotate(keep=40)
-        self.append(b"c\n")
+        self.append(atName)
 
     def readAll(self, looks: int = 5) -> List[bytes]:
         return [line for _ in range(looks) for line in flat(self.follower.read())]
@@ -273,12 +273,7 @@ class RenamedWhileListedTests(FollowerCase):
         (the numbered files are listed again): not lost.
         """
         self.listInOrder(["3", "1", "2"])
-        self.append(b"a\n")
-        self.assertEqual(flat(self.follower.read()), [b"a"])
-        self.rotate(keep=40)
-        self.append(b"m\n")
-        self.rotate(keep=40)
-        self.append(b"x\n")
+        self.rotatedTwice(b"m\n", b"x\n")
         stats: List[str] = []
 
         def rotate(path: Union[str, int]) -> None:

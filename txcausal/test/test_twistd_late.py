@@ -20,7 +20,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from txcausal._losses import standard_error
+from txcausal._failure_reports import standard_error
 from txcausal.test._helpers import examples_dir, read_json_lines
 from txcausal.twistd import LOG_FILE_ENVIRONMENT, CausalLogOptions, causalLogObserver
 
