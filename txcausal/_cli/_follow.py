@@ -4,7 +4,9 @@ C{txcausal tree --follow FILE}: follow a growing log as C{tail -F} does,
 showing each task as soon as its part in the file is complete, and each
 task left open with no new message for C{--idle} seconds as it stands,
 marked C{[still open]} (it is shown again when it finishes).  Rotation by
-rename is followed.  Runs until interrupted.  See L{txcausal._follow}.
+rename is followed.  Tasks given up by C{--max-open} are counted on
+standard error as they are, and in all at the end.  Runs until
+interrupted.  See L{txcausal._follow}.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import Callable
 
 from .._follow import DEFAULT_IDLE_SECONDS, TaskFollower, Update
 from .._task_json import task_document
-from ._common import BatchWriter, ErrorReporter, Streams, is_terminal, write_json_lines
+from ._common import (
+    BatchWriter,
+    ErrorReporter,
+    Streams,
+    is_terminal,
+    report_given_up,
+    write_json_lines,
+)
 from ._filter import seconds
 from ._tree_text import TreeOptions, TreeRenderer, render_task
 
@@ -23,6 +32,8 @@ from ._tree_text import TreeOptions, TreeRenderer, render_task
 POLL_SECONDS = 0.2
 
 STILL_OPEN = "[still open]"
+#: What became of the tasks C{--max-open} gave up.
+GIVEN_UP = "shown in parts"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,14 +101,19 @@ def run(
     follower = TaskFollower(args.files[0], args.idle, options.max_open, reporter,
                             max_line=args.max_line_bytes)
     show = _Shower(args, streams, options, reporter.note)
+    reported = 0
     try:
         while True:
             for update in follower.poll():
                 show(update)
             show.writer.idle()
+            if follower.given_up > reported:
+                reported = follower.given_up
+                report_given_up(streams, reported, options.max_open, GIVEN_UP, so_far=True)
             sleep(POLL_SECONDS)
     except OSError as e:
         reporter.note(f"{args.files[0]}: {e.strerror or e}")
         return 1
     finally:
         follower.close()
+        report_given_up(streams, follower.given_up, options.max_open, GIVEN_UP)

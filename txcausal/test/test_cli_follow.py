@@ -112,3 +112,34 @@ class FollowCommandTests(SynchronousTestCase):
                          ["A", "B", "C"])
         self.assertEqual(self.err.getvalue().count("may have been missed"), 1,
                          self.err.getvalue())
+
+    def test_givenUpReported(self) -> None:
+        """
+        Tasks that C{--max-open} gives up are counted on standard error as
+        it happens, once for each look that gave some up, then in all when
+        following ends, as C{tree} without C{--follow} says it.
+        """
+        self.append(start("A", [1], 1.0, "a"), start("B", [1], 1.0, "b"))
+        seen: List[str] = []
+
+        def more() -> None:
+            seen.append(self.err.getvalue())
+            self.append(start("C", [1], 1.0, "c"), start("D", [1], 1.0, "d"))
+
+        self.follow([more, lambda: seen.append(self.err.getvalue()), lambda: None],
+                    "--max-open", "1")
+        self.assertEqual(seen, [
+            "txcausal: 1 task given up by --max-open 1 so far (shown in parts)\n",
+            "txcausal: 1 task given up by --max-open 1 so far (shown in parts)\n"
+            "txcausal: 3 tasks given up by --max-open 1 so far (shown in parts)\n",
+        ])
+        self.assertTrue(self.err.getvalue().endswith(
+            "txcausal: 3 tasks given up by --max-open 1 (shown in parts)\n"), self.err.getvalue())
+
+    def test_nothingGivenUp(self) -> None:
+        """
+        Nothing is said of C{--max-open} when it gave up no task.
+        """
+        self.append(start("A", [1], 1.0, "a"), start("B", [1], 1.0, "b"))
+        self.follow([lambda: None], "--idle", "0")
+        self.assertEqual(self.err.getvalue(), "")
