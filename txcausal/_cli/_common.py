@@ -204,6 +204,14 @@ def report_given_up(
                              f" {max_open}{when} ({fate})\n")
 
 
+def report_due(before: int, now: int, every: int = 1000) -> bool:
+    """
+    Whether a live report is due as a count grows from C{before} to C{now}:
+    at the first, then each time it passes another C{every} (1, 1001, ...).
+    """
+    return (now - 1) // every > (before - 1) // every
+
+
 def _at_least(minimum: int, wording: str) -> Callable[[str], int]:
     """
     @return: An argparse type: an integer of at least C{minimum}, or an

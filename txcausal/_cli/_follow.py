@@ -5,7 +5,8 @@ showing each task as soon as its part in the file is complete, and each
 task left open with no new message for C{--idle} seconds as it stands,
 marked C{[still open]} (it is shown again when it finishes).  Rotation by
 rename is followed.  Tasks given up by C{--max-open} are counted on
-standard error as they are, and in all at the end.  Runs until
+standard error at the first look that gave some up, then each time the
+count passes another 1000, and in all at the end.  Runs until
 interrupted.  See L{txcausal._follow}.
 """
 
@@ -22,6 +23,7 @@ from ._common import (
     ErrorReporter,
     Streams,
     is_terminal,
+    report_due,
     report_given_up,
     write_json_lines,
 )
@@ -107,9 +109,10 @@ def run(
             for update in follower.poll():
                 show(update)
             show.writer.idle()
-            if follower.given_up > reported:
-                reported = follower.given_up
-                report_given_up(streams, reported, options.max_open, GIVEN_UP, so_far=True)
+            if report_due(reported, follower.given_up):
+                report_given_up(streams, follower.given_up, options.max_open, GIVEN_UP,
+                                so_far=True)
+            reported = follower.given_up
             sleep(POLL_SECONDS)
     except OSError as e:
         reporter.note(f"{args.files[0]}: {e.strerror or e}")

@@ -116,25 +116,31 @@ class FollowCommandTests(SynchronousTestCase):
     def test_givenUpReported(self) -> None:
         """
         Tasks that C{--max-open} gives up are counted on standard error as
-        it happens, once for each look that gave some up, then in all when
+        it happens, at the first look that gave some up and then at each
+        look that brought the count past another 1000 (as the web view's
+        reports of refused connections), so that a log that keeps gaining
+        unfinished tasks does not fill standard error; then in all when
         following ends, as C{tree} without C{--follow} says it.
         """
         self.append(start("A", [1], 1.0, "a"), start("B", [1], 1.0, "b"))
         seen: List[str] = []
 
-        def more() -> None:
-            seen.append(self.err.getvalue())
-            self.append(start("C", [1], 1.0, "c"), start("D", [1], 1.0, "d"))
+        def more(count: int) -> Callable[[], None]:
+            def step() -> None:
+                seen.append(self.err.getvalue())
+                self.append(*(start(f"T{len(seen)}-{i}", [1], 1.0, "t") for i in range(count)))
+            return step
 
-        self.follow([more, lambda: seen.append(self.err.getvalue()), lambda: None],
-                    "--max-open", "1")
-        self.assertEqual(seen, [
-            "txcausal: 1 task given up by --max-open 1 so far (shown in parts)\n",
-            "txcausal: 1 task given up by --max-open 1 so far (shown in parts)\n"
-            "txcausal: 3 tasks given up by --max-open 1 so far (shown in parts)\n",
-        ])
-        self.assertTrue(self.err.getvalue().endswith(
-            "txcausal: 3 tasks given up by --max-open 1 (shown in parts)\n"), self.err.getvalue())
+        self.follow([more(2), more(997), more(2), more(1), more(999), more(1),
+                     lambda: seen.append(self.err.getvalue())], "--max-open", "1")
+        first = "txcausal: 1 task given up by --max-open 1 so far (shown in parts)\n"
+        second = "txcausal: 1002 tasks given up by --max-open 1 so far (shown in parts)\n"
+        third = "txcausal: 2002 tasks given up by --max-open 1 so far (shown in parts)\n"
+        # Given up in all, look by look: 1, 3, 1000, 1002, 1003, 2002, 2003.
+        self.assertEqual(seen, [first, first, first, first + second, first + second,
+                                first + second + third, first + second + third])
+        self.assertEqual(self.err.getvalue(), first + second + third +
+                         "txcausal: 2003 tasks given up by --max-open 1 (shown in parts)\n")
 
     def test_nothingGivenUp(self) -> None:
         """
