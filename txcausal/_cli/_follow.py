@@ -95,6 +95,7 @@ def run(
 
     @param sleep: Waits that many seconds between looks at the file.
     @return: 2 if not exactly one file is named, 1 if it cannot be read.
+    @raise BrokenPipeError: If standard output's reader went away.
     """
     if len(args.files) != 1 or args.files[0] == "-":
         streams.stderr.write("txcausal: tree --follow needs exactly one FILE\n")
@@ -114,6 +115,8 @@ def run(
                                 so_far=True)
             reported = follower.given_up
             sleep(POLL_SECONDS)
+    except BrokenPipeError:
+        raise  # Standard output's reader went away: main ends quietly, as for every command.
     except OSError as e:
         reporter.note(f"{args.files[0]}: {e.strerror or e}")
         return 1

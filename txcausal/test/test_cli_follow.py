@@ -12,10 +12,10 @@ from typing import Callable, List
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._cli import _follow, build_parser, parse_arguments
+from txcausal._cli import _follow, build_parser, main, parse_arguments
 from txcausal._cli._common import Streams
 from txcausal._cli._tree import options_for
-from txcausal.test._reading import cli, end, lines, msg, start
+from txcausal.test._reading import cli, end, lines, msg, small_task, start
 
 
 class FollowCommandTests(SynchronousTestCase):
@@ -92,6 +92,22 @@ class FollowCommandTests(SynchronousTestCase):
         status, out, err = cli(["tree", "--follow", self.path])
         self.assertEqual(status, 1)
         self.assertIn("Is a directory", err)
+
+    def test_closedOutput(self) -> None:
+        """
+        When the reader of the output went away (C{| head}), following ends
+        quietly with status 0, as the other commands do, instead of
+        blaming the file.
+        """
+
+        class ClosedPipe(io.StringIO):
+            def write(self, text: str) -> int:
+                raise BrokenPipeError(32, "Broken pipe")
+
+        self.append(*small_task())
+        err = io.StringIO()
+        status = main(["tree", "--follow", self.path], io.BytesIO(), ClosedPipe(), err)
+        self.assertEqual((status, err.getvalue()), (0, ""))
 
     def test_possibleLossReported(self) -> None:
         """
