@@ -24,8 +24,10 @@ the process's (every thread's), from the first operation until every
 message is written (C{stopService} has fired; at the low rate, 200 ms after
 the last message, when the file is checked to hold them all), and
 C{reactor_us}, the reactor thread's alone.  Each timed run is preceded by a
-warm-up through a writer of its own; the file must hold every message
-logged, or the run fails.
+warm-up through a writer of its own, which also starts the reactor's thread
+pool (Eliot's writer stops through it), so that every contender, the
+baseline included, is timed beside the same idle pool thread; the file must
+hold every message logged, or the run fails.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import orjson
 from attrs import define
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.internet.task import LoopingCall, react
+from twisted.internet.threads import deferToThread
 
 from ._peers import FIELDS, MESSAGE_TYPE
 from ._threaded_child import check_written
@@ -308,6 +311,10 @@ def timed(output: Output, run: Callable[[int], "Deferred[None]"], op_messages: i
     @return: C{cpu_us} and C{reactor_us} per operation.
     """
     logged = 0 if output.library == "none" else op_messages
+    # The reactor's thread pool, started in every contender's warm-up (the
+    # baseline's too): Eliot's writer stops through it, so that every
+    # contender is timed beside the same idle pool thread.
+    yield deferToThread(_nothing)
     output.start()
     yield run(warmup)
     yield output.stop()
