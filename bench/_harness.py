@@ -53,10 +53,44 @@ class Settings:
 class Contender:
     """
     One library doing a scenario's work.
+
+    @ivar lines: The lines each call writes to each file the contender
+        writes in its directory (its subdirectories included); 0 for one
+        that writes no file (its directory must then hold none).
+    @ivar extra: The lines its setup and teardown write to each file
+        besides (an action's start and finish).
     """
 
     name: str
     setup: Setup
+    lines: int = 0
+    extra: int = 0
+
+
+def check_lines(contender: Contender, directory: Path, calls: int) -> None:
+    """
+    Check, after a timing run's teardown, that the contender wrote what
+    C{calls} calls log: every file in C{directory} holds C{calls * lines +
+    extra} lines, and there is one at least if it writes any.
+
+    @raise RuntimeError: Otherwise, naming the contender and the file, so
+        that a contender that wrote nothing gets no figure.
+    """
+    files = sorted(path for path in directory.rglob("*") if path.is_file())
+    expected = calls * contender.lines + contender.extra
+    if not contender.lines:
+        if files:
+            raise RuntimeError(f"{contender.name}: wrote {files[0].name}, but is declared to "
+                               f"write no file")
+        return
+    if not files:
+        raise RuntimeError(f"{contender.name}: wrote no file, {expected} lines expected")
+    for path in files:
+        with path.open("rb") as file:
+            written = sum(1 for _ in file)
+        if written != expected:
+            raise RuntimeError(f"{contender.name}: {path.relative_to(directory)} holds "
+                               f"{written} lines, {expected} expected ({calls} calls)")
 
 
 @frozen
@@ -144,13 +178,16 @@ class Workdir:
 
 def _time_once(contender: Contender, workdir: Workdir, iterations: int) -> float:
     """
-    Set up, warm up, time C{iterations} calls, tear down.
+    Set up, warm up, time C{iterations} calls, tear down, and check what
+    the contender wrote (L{check_lines}).
 
     @return: Microseconds (of L{CLOCK}) per call.
     """
-    op, teardown = contender.setup(workdir.fresh())
+    directory = workdir.fresh()
+    op, teardown = contender.setup(directory)
+    warmup = min(iterations, 200)
     try:
-        for _ in range(min(iterations, 200)):
+        for _ in range(warmup):
             op()
         gc.collect()
         start = CLOCK()
@@ -159,6 +196,7 @@ def _time_once(contender: Contender, workdir: Workdir, iterations: int) -> float
         elapsed = CLOCK() - start
     finally:
         teardown()
+    check_lines(contender, directory, warmup + iterations)
     return elapsed / iterations * 1e6
 
 

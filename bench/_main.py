@@ -19,6 +19,8 @@ import attrs
 from ._harness import Row, Settings, Workdir, environment, table, unavailable
 
 Scenario = Callable[[Settings, Workdir], List[Row]]
+#: Why a scenario that crashed (or found a contender's file short) has no figure.
+FAILED = "failed; see the traceback above"
 
 
 def _scenarios() -> List[Tuple[str, str, Scenario]]:
@@ -63,8 +65,7 @@ def _run_one(numbers: str, title: str, scenario: Scenario, settings: Settings,
         return scenario(settings, workdir)
     except Exception:
         traceback.print_exc()
-        return [unavailable(number, title, "failed; see the traceback above")
-                for number in numbers.split()]
+        return [unavailable(number, title, FAILED) for number in numbers.split()]
 
 
 def _numbers(text: str) -> FrozenSet[str]:
@@ -167,3 +168,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump([attrs.asdict(row) for row in rows], f, indent=1)
+    failed = sorted({row.scenario for row in rows if row.note == f"n/a ({FAILED})"}, key=int)
+    if failed:
+        sys.exit(f"failed: scenario {', '.join(failed)} (see the tracebacks above)")

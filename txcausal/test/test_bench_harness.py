@@ -1,0 +1,126 @@
+"""
+Tests for the benchmark's checks of what each in-process contender wrote
+(C{bench._harness.check_lines}).  Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Tuple
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from ._helpers import bench_root
+
+
+def _writer(lines_per_call: int, extra: int = 0,
+            name: str = "out.log") -> Callable[[Path], Tuple[Callable[[], None],
+                                                              Callable[[], None]]]:
+    """
+    @return: A contender's setup writing C{lines_per_call} lines each call to
+        C{name} in its directory, and C{extra} more at teardown.
+    """
+    def setup(directory: Path) -> Tuple[Callable[[], None], Callable[[], None]]:
+        file = open(directory / name, "wb")
+
+        def op() -> None:
+            file.write(b"{}\n" * lines_per_call)
+
+        def teardown() -> None:
+            file.write(b"{}\n" * extra)
+            file.close()
+
+        return op, teardown
+
+    return setup
+
+
+def _nothing(directory: Path) -> Tuple[Callable[[], None], Callable[[], None]]:
+    return (lambda: None), (lambda: None)
+
+
+class CheckLinesTests(SynchronousTestCase):
+    """
+    L{bench._harness.measure} fails a run whose contender did not write
+    every line it logged, instead of giving it a figure and a verdict.
+    """
+
+    def setUp(self) -> None:
+        root = str(bench_root())
+        sys.path.insert(0, root)
+        self.addCleanup(sys.path.remove, root)
+        from bench import _harness
+        self.harness: Any = _harness
+        self.workdir = _harness.Workdir()
+        self.addCleanup(self.workdir.cleanup)
+
+    def measure(self, *contenders: Any) -> Any:
+        return self.harness.measure(contenders, self.workdir, 10, 2)
+
+    def test_everyLineWritten(self) -> None:
+        """
+        Contenders that wrote every line (the warm-up's and the timed
+        calls', and their setup's and teardown's) get their figures.
+        """
+        Contender = self.harness.Contender
+        figures = self.measure(Contender("one", _writer(1), 1),
+                               Contender("four", _writer(4), 4),
+                               Contender("action", _writer(1, 2), 1, 2),
+                               Contender("bare", _nothing))
+        self.assertEqual(sorted(figures), ["action", "bare", "four", "one"])
+
+    def test_nothingWritten(self) -> None:
+        """
+        A contender that wrote no file (its messages lost, say on a full
+        disk) fails the run, with its name and what was expected.
+        """
+        Contender = self.harness.Contender
+        error = self.assertRaises(RuntimeError, self.measure,
+                                  Contender("one", _writer(1), 1),
+                                  Contender("silent", _nothing, 1))
+        # 10 timed calls after a warm-up of 10.
+        self.assertEqual(str(error), "silent: wrote no file, 20 lines expected")
+
+    def test_linesMissing(self) -> None:
+        """
+        A contender whose file holds fewer lines than it logged (or more)
+        fails the run, naming the file.
+        """
+        Contender = self.harness.Contender
+        error = self.assertRaises(RuntimeError, self.measure,
+                                  Contender("short", _writer(1), 2))
+        self.assertEqual(str(error), "short: out.log holds 20 lines, 40 expected (20 calls)")
+        error = self.assertRaises(RuntimeError, self.measure,
+                                  Contender("action", _writer(1), 1, 2))
+        self.assertEqual(str(error), "action: out.log holds 20 lines, 22 expected (20 calls)")
+
+    def test_everyFileCounted(self) -> None:
+        """
+        Every file in the contender's directory, in subdirectories too, must
+        hold all the lines: one short file of several fails the run.
+        """
+        Contender = self.harness.Contender
+
+        def two(directory: Path) -> Tuple[Callable[[], None], Callable[[], None]]:
+            (directory / "sub").mkdir()
+            full_op, full_close = _writer(1, name="sub/full.log")(directory)
+            _, short_close = _writer(0, name="short.log")(directory)
+
+            def teardown() -> None:
+                full_close()
+                short_close()
+
+            return full_op, teardown
+
+        error = self.assertRaises(RuntimeError, self.measure, Contender("two", two, 1))
+        self.assertEqual(str(error), "two: short.log holds 0 lines, 20 expected (20 calls)")
+
+    def test_undeclaredFile(self) -> None:
+        """
+        A contender declared to write nothing (a bare baseline) that writes
+        a file fails the run: a contender must say what it writes.
+        """
+        Contender = self.harness.Contender
+        error = self.assertRaises(RuntimeError, self.measure, Contender("bare", _writer(1)))
+        self.assertEqual(str(error), "bare: wrote out.log, but is declared to write no file")
