@@ -250,7 +250,10 @@ def environment() -> List[Tuple[str, str]]:
     ]
 
 
-def _figure(value: Optional[float], unit: str) -> str:
+def figure(value: Optional[float], unit: str) -> str:
+    """
+    @return: C{value} in C{unit} as the tables show it, C{-} if missing.
+    """
     if value is None:
         return "-"
     if value >= 100:
@@ -274,7 +277,7 @@ def table(rows: Sequence[Row]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
-        cells = [row.scenario, row.measure, _figure(row.txcausal, row.unit), row.peer,
-                 _figure(row.peer_value, row.unit), ratio, row.target, _verdict(row)]
+        cells = [row.scenario, row.measure, figure(row.txcausal, row.unit), row.peer,
+                 figure(row.peer_value, row.unit), ratio, row.target, _verdict(row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
