@@ -8,7 +8,8 @@ C{LIBRARY} is C{txcausal}, C{eliot} or C{none} (the same work, nothing
 logged: the baseline the parent subtracts); C{CONFIG} is C{file} (the
 library's file destination, written on the logging thread) or C{threaded}
 (its C{ThreadedWriter} around it), and for txcausal C{minimal} too (a
-L{MinimalThread}: the least a writer thread can do), and C{sleeping} and
+L{MinimalThread}: the least a writer thread does with C{ThreadedWriter}'s
+linger), and C{sleeping} and
 C{waking}: its file destination beside an L{IdleThread} that never wakes, or
 that wakes every 5 ms and does nothing (what a thread costs the reactor
 thread, whatever it does).  C{MODE}:
@@ -97,19 +98,26 @@ def _nothing() -> None:
 
 class MinimalThread:
     """
-    The least a writer thread can do for txcausal's messages, to compare
-    L{ThreadedWriter<txcausal.logwriter.ThreadedWriter>} with: each message
-    encoded by orjson on the thread that logs, checked for C{null} as
-    txcausal's destinations check it (a float that is not finite), and
-    appended to one buffer under a lock; a thread takes the buffer and writes
-    it every 5 ms.  No bound, no count, no report, no flush: what a writer
-    thread costs a busy reactor, whatever the writer does besides.
+    A minimal writer thread for txcausal's messages, with
+    L{ThreadedWriter<txcausal.logwriter.ThreadedWriter>}'s linger, to compare
+    it with: each message encoded by orjson on the thread that logs, checked
+    for C{null} as txcausal's destinations check it (a float that is not
+    finite), and appended to one buffer under a lock.  The thread sleeps
+    until a message finds the buffer empty and wakes it; it then lingers
+    L{LINGER} seconds for more, takes the buffer and writes it, and goes back
+    to sleep unless more came meanwhile.  No bound, no count, no report, no
+    flush: the least a writer thread with the same linger does.
     """
+
+    #: How long the thread waits, once woken, for more messages to write
+    #: with the first (C{ThreadedWriter}'s default C{linger}).
+    LINGER = 0.005
 
     def __init__(self, file: Any) -> None:
         self._fd = file.fileno()
         self._lock = threading.Lock()
         self._buffer = bytearray()
+        self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -119,7 +127,10 @@ class MinimalThread:
         if data.partition(b"null")[1]:
             pass  # txcausal's destinations would look at the message again.
         with self._lock:
+            empty = not self._buffer
             self._buffer += data
+        if empty:
+            self._wake.set()
 
     def _take(self) -> bytearray:
         with self._lock:
@@ -127,7 +138,12 @@ class MinimalThread:
         return taken
 
     def _run(self) -> None:
-        while not self._stopping.wait(0.005):
+        while not self._stopping.is_set():
+            self._wake.wait()
+            self._stopping.wait(self.LINGER)
+            # Cleared before the buffer is taken: a message that finds it
+            # empty afterwards wakes the thread again.
+            self._wake.clear()
             taken = self._take()
             if taken:
                 os.write(self._fd, taken)
@@ -137,6 +153,7 @@ class MinimalThread:
         Stop the thread and write what it had not written.
         """
         self._stopping.set()
+        self._wake.set()
         self._thread.join()
         os.write(self._fd, self._take())
 
