@@ -25,10 +25,11 @@ the process's (every thread's), from the first operation until every
 message is written (C{stopService} has fired; at the low rate, 200 ms after
 the last message, when the file is checked to hold them all), and
 C{reactor_us}, the reactor thread's alone.  Each timed run is preceded by a
-warm-up through a writer of its own, which also starts the reactor's thread
-pool (Eliot's writer stops through it), so that every contender, the
-baseline included, is timed beside the same idle pool thread; the file must
-hold every message logged, or the run fails.
+warm-up through a writer of its own.  Every C{ThreadedWriter} stops through
+a thread pool of its own, joined once it has stopped (Eliot's stops through
+the reactor's pool, whose thread would outlive it), so that every
+contender, the baseline included, is timed with no thread but its own; the
+file must hold every message logged, or the run fails.
 """
 
 from __future__ import annotations
@@ -46,11 +47,10 @@ import orjson
 from attrs import define
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.internet.task import LoopingCall, react
-from twisted.internet.threads import deferToThread
 
 from ._peers import FIELDS, MESSAGE_TYPE
 from ._threaded_child import check_written
-from ._writer_child import report, start_writer
+from ._writer_child import PrivatePool, report, start_writer
 
 #: Messages a request logs: an action's start and finish, one message.
 REQUEST_MESSAGES = 3
@@ -204,6 +204,7 @@ class Output:
     writer: Any = None
     destination: Any = None
     idle: Optional[IdleThread] = None
+    pool: Optional[PrivatePool] = None
 
     def start(self) -> None:
         """
@@ -212,7 +213,8 @@ class Output:
         if self.library == "none":
             return
         if self.config == "threaded":
-            self.writer = start_writer(self.library, self.file, self.reactor)
+            self.pool = PrivatePool(self.reactor)
+            self.writer = start_writer(self.library, self.file, self.pool)
         elif self.config == "minimal":
             import txcausal
 
@@ -250,6 +252,15 @@ class Output:
             idle, self.idle = self.idle, None
             idle.stop()
         return succeed(None)
+
+    def release(self) -> None:
+        """
+        Once L{stop}'s L{Deferred} has fired, join the writer's pool thread,
+        so that none is left beside the next run.
+        """
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            pool.close()
 
 
 def one_per_turn(reactor: Any, op: Callable[[], None], count: int) -> "Deferred[None]":
@@ -328,13 +339,10 @@ def timed(output: Output, run: Callable[[int], "Deferred[None]"], op_messages: i
     @return: C{cpu_us} and C{reactor_us} per operation.
     """
     logged = 0 if output.library == "none" else op_messages
-    # The reactor's thread pool, started in every contender's warm-up (the
-    # baseline's too): Eliot's writer stops through it, so that every
-    # contender is timed beside the same idle pool thread.
-    yield deferToThread(_nothing)
     output.start()
     yield run(warmup)
     yield output.stop()
+    output.release()
     output.start()
     writer = output.writer
     gc.collect()
@@ -347,6 +355,7 @@ def timed(output: Output, run: Callable[[int], "Deferred[None]"], op_messages: i
     else:
         yield output.stop()
         cpu, reactor = time.process_time() - cpu, time.thread_time() - reactor
+    output.release()
     check_written(path, writer, (warmup + count) * logged)
     return {"cpu_us": cpu / count * 1e6, "reactor_us": reactor / count * 1e6}
 

@@ -1,6 +1,8 @@
 """
 Tests for the minimal writer thread of scenarios 11 and 15
-(C{bench._turns_child.MinimalThread}): what it does, not how fast.
+(C{bench._turns_child.MinimalThread}): what it does, not how fast; and for
+the private thread pool the writers of scenarios 1-4, 11, 14 and 15 stop
+through (C{bench._writer_child.PrivatePool}).
 """
 
 from __future__ import annotations
@@ -107,3 +109,46 @@ class MinimalThreadTests(SynchronousTestCase):
         lines = self.path.read_bytes().splitlines()
         self.assertEqual(len(lines), 8_000)
         self.assertEqual(set(lines), {b'{"message_type":"bench:message","key":"value"}'})
+
+
+class PrivatePoolTests(SynchronousTestCase):
+    """
+    L{bench._writer_child.PrivatePool} stands for the reactor with a thread
+    pool of its own, which leaves no thread behind once closed.
+    """
+
+    def setUp(self) -> None:
+        root = str(bench_root())
+        sys.path.insert(0, root)
+        self.addCleanup(sys.path.remove, root)
+
+    def test_noThreadLeftBehind(self) -> None:
+        """
+        Work run in its pool starts a thread there; closing it joins that
+        thread, so that no thread is left beside the next timing.
+        """
+        from bench._writer_child import PrivatePool
+
+        before = set(threading.enumerate())
+        pool = PrivatePool(object())
+        ran = threading.Event()
+        pool.getThreadPool().callInThread(ran.set)
+        self.assertTrue(ran.wait(10))
+        self.assertNotEqual(set(threading.enumerate()), before)
+        pool.close()
+        self.assertEqual(set(threading.enumerate()), before)
+
+    def test_otherwiseTheReactor(self) -> None:
+        """
+        Anything else is the reactor's.
+        """
+        from bench._writer_child import PrivatePool
+
+        class Reactor:
+            def callFromThread(self) -> None:
+                pass
+
+        reactor = Reactor()
+        pool = PrivatePool(reactor)
+        self.addCleanup(pool.close)
+        self.assertEqual(pool.callFromThread, reactor.callFromThread)
