@@ -56,7 +56,7 @@ class MinimalThreadTests(SynchronousTestCase):
 
     def wait_for(self, condition: Callable[[], bool]) -> None:
         """
-        Wait (10 seconds at most) until C{condition()} holds.
+        Wait (10 seconds at most) until C{condition()} holds, or fail.
         """
         deadline = time.monotonic() + 10
         while not condition():
@@ -94,17 +94,23 @@ class MinimalThreadTests(SynchronousTestCase):
     def test_everyMessageWritten(self) -> None:
         """
         Messages logged from several threads at once are all written, each
-        a whole line, by the time the thread is stopped.
+        a whole line, by the thread itself: before it is stopped (stopping
+        it writes what is left, which would hide a lost wake-up).  Each
+        thread pauses now and then, so that messages keep arriving while
+        the writer takes and writes its buffer, over many of its lingers.
         """
         def log() -> None:
-            for _ in range(2_000):
+            for number in range(2_000):
                 self.thread(MESSAGE)
+                if number % 20 == 0:
+                    time.sleep(LINGER / 10)
 
         threads = [threading.Thread(target=log) for _ in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        self.wait_for(lambda: self.path.read_bytes().count(b"\n") == 8_000)
         self.thread.stop()
         lines = self.path.read_bytes().splitlines()
         self.assertEqual(len(lines), 8_000)
