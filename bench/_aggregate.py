@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from attrs import frozen
 
-from ._harness import Row, figure
+from ._harness import MOST_OF_ANY_RUN, Row, figure
 
 #: A row's identity across runs: scenario, measure and peer.
 Key = Tuple[str, str, str]
@@ -29,8 +29,10 @@ class Aggregate:
     """
     One line of the aggregated table: one row of every run that has it.
 
-    @ivar txcausal: The median of txcausal's figures, C{None} if no run has one.
-    @ivar peer_value: The median of the peer's figures.
+    @ivar txcausal: The median of txcausal's figures, C{None} if no run has
+        one; their maximum if the measure is the most of any run
+        (L{bench._harness.MOST_OF_ANY_RUN}).
+    @ivar peer_value: The median of the peer's figures (or their maximum).
     @ivar ratio: The median of the runs' ratios (each already "how many
         times better txcausal does"), C{None} if no run has one.
     @ivar low: The lowest of the runs' ratios.
@@ -65,6 +67,11 @@ def _median(values: Sequence[Optional[float]]) -> Optional[float]:
     return statistics.median(present) if present else None
 
 
+def _maximum(values: Sequence[Optional[float]]) -> Optional[float]:
+    present = [value for value in values if value is not None]
+    return max(present) if present else None
+
+
 def aggregate(runs: Sequence[Sequence[Row]]) -> List[Aggregate]:
     """
     Aggregate the rows of several runs, matched by scenario, measure and
@@ -74,7 +81,9 @@ def aggregate(runs: Sequence[Sequence[Row]]) -> List[Aggregate]:
     costs, the other way for throughput): it is never recomputed from the
     medians.  A run whose row has a target but no ratio (below the noise)
     counts as a run in which the target was not met, and so does a run
-    without the row.
+    without the row.  A measure that is the most of any run
+    (L{bench._harness.MOST_OF_ANY_RUN}) keeps its meaning: its figures are the maximum of
+    the runs', not their median.
     """
     grouped: Dict[Key, List[Row]] = {}
     for rows in runs:
@@ -84,9 +93,10 @@ def aggregate(runs: Sequence[Sequence[Row]]) -> List[Aggregate]:
     for (scenario, measure, peer), rows in grouped.items():
         ratios = [row.ratio for row in rows if row.ratio is not None]
         judged = [row for row in rows if row.target]
+        combine = _maximum if MOST_OF_ANY_RUN in measure else _median
         result.append(Aggregate(
-            scenario, measure, rows[0].unit, _median([row.txcausal for row in rows]), peer,
-            _median([row.peer_value for row in rows]), _median(ratios),
+            scenario, measure, rows[0].unit, combine([row.txcausal for row in rows]), peer,
+            combine([row.peer_value for row in rows]), _median(ratios),
             min(ratios) if ratios else None, max(ratios) if ratios else None,
             rows[0].target, sum(1 for row in judged if row.met), len(judged), len(rows),
             len(runs), rows[0].note))

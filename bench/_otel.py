@@ -50,7 +50,7 @@ def _provider(directory: Path) -> Tuple[Any, Callable[[], None]]:
 
     def shutdown() -> None:
         provider.shutdown()
-        (directory / "exported.log").write_bytes(b"span\n" * exporter.exported)
+        (directory / "exported.log").write_bytes(b'{"span":"exported"}\n' * exporter.exported)
 
     return provider, shutdown
 

@@ -116,6 +116,25 @@ class AggregateTests(SynchronousTestCase):
                          "| 9 spans | CPU per action | - | - | - | - | - |  "
                          "| n/a (not installed) |")
 
+    def test_mostOfAnyRun(self) -> None:
+        """
+        A row whose measure is the most of any run (scenario 10's messages
+        lost) is aggregated with the maximum over the runs, not the median,
+        so that one run's loss is not hidden by the others.
+        """
+        def lost(ours: int, eliot: int) -> Any:
+            return self.harness.Row(
+                "10 burst", "messages lost (most of any run)", "msgs", float(ours),
+                "eliot 1.18", float(eliot), None, "0", ours == 0, "n/a (a count, no ratio)")
+
+        runs = [[lost(0, 3)], [lost(7, 0)], [lost(0, 0)], [lost(0, 5)], [lost(0, 0)]]
+        [row] = self.aggregate.aggregate(runs)
+        self.assertEqual((row.txcausal, row.peer_value), (7.0, 5.0))
+        self.assertEqual((row.met, row.judged, row.runs), (4, 5, 5))
+        cells = self.aggregate.table([row]).splitlines()[2].split(" | ")
+        self.assertEqual(cells[2:5], [self.harness.figure(7.0, "msgs"), "eliot 1.18",
+                                      self.harness.figure(5.0, "msgs")])
+
     def test_jsonPaths(self) -> None:
         """
         With C{--runs N}, each run writes its C{--json} rows to a file of its

@@ -14,21 +14,22 @@ from twisted.trial.unittest import SynchronousTestCase
 from ._helpers import bench_root
 
 
-def _writer(lines_per_call: int, extra: int = 0,
-            name: str = "out.log") -> Callable[[Path], Tuple[Callable[[], None],
-                                                              Callable[[], None]]]:
+def _writer(lines_per_call: int, extra: int = 0, name: str = "out.log", line: bytes = b"{}\n",
+            last: bytes = b"") -> Callable[[Path], Tuple[Callable[[], None],
+                                                         Callable[[], None]]]:
     """
-    @return: A contender's setup writing C{lines_per_call} lines each call to
-        C{name} in its directory, and C{extra} more at teardown.
+    @return: A contender's setup writing C{lines_per_call} times C{line} each
+        call to C{name} in its directory, C{extra} more at teardown, then
+        C{last}.
     """
     def setup(directory: Path) -> Tuple[Callable[[], None], Callable[[], None]]:
         file = open(directory / name, "wb")
 
         def op() -> None:
-            file.write(b"{}\n" * lines_per_call)
+            file.write(line * lines_per_call)
 
         def teardown() -> None:
-            file.write(b"{}\n" * extra)
+            file.write(line * extra + last)
             file.close()
 
         return op, teardown
@@ -113,8 +114,58 @@ class CheckLinesTests(SynchronousTestCase):
 
             return full_op, teardown
 
-        error = self.assertRaises(RuntimeError, self.measure, Contender("two", two, 1))
+        error = self.assertRaises(RuntimeError, self.measure,
+                                  Contender("two", two, 1, files=2))
         self.assertEqual(str(error), "two: short.log holds 0 lines, 20 expected (20 calls)")
+
+    def test_filesCounted(self) -> None:
+        """
+        A contender declared to write several files that wrote fewer (or
+        more) fails the run, even if each holds every line.
+        """
+        Contender = self.harness.Contender
+        error = self.assertRaises(RuntimeError, self.measure,
+                                  Contender("ten", _writer(1, name="tx0.log"), 1, files=10))
+        self.assertEqual(str(error), "ten: wrote 1 file (tx0.log), 10 expected")
+
+    def test_emptyLines(self) -> None:
+        """
+        Empty lines are not messages: a contender writing them fails the
+        run.
+        """
+        Contender = self.harness.Contender
+        error = self.assertRaises(RuntimeError, self.measure,
+                                  Contender("empty", _writer(1, line=b"\n"), 1))
+        self.assertEqual(str(error), "empty: out.log line 1 is empty")
+
+    def test_lastLineCut(self) -> None:
+        """
+        A file whose last line lacks its newline (a message cut short)
+        fails the run.
+        """
+        Contender = self.harness.Contender
+        error = self.assertRaises(RuntimeError, self.measure,
+                                  Contender("cut", _writer(1, 0, last=b'{"a":'), 1, 1))
+        self.assertEqual(str(error), "cut: out.log line 21 does not end in a newline")
+
+    def test_notAnObject(self) -> None:
+        """
+        Each line must be a JSON object: other JSON or no JSON fails the run.
+        """
+        Contender = self.harness.Contender
+        for line, reason in [(b"[]\n", "not a JSON object"), (b"span\n", "not JSON")]:
+            error = self.assertRaises(RuntimeError, self.measure,
+                                      Contender("odd", _writer(1, line=line), 1))
+            self.assertEqual(str(error), f"odd: out.log line 1 is {reason}")
+
+    def test_recordSeparator(self) -> None:
+        """
+        twisted.logger's C{jsonFileLogObserver} starts each line with an
+        ASCII record separator, which is not part of its JSON object.
+        """
+        Contender = self.harness.Contender
+        figures = self.measure(Contender("twisted", _writer(1, line=b"\x1e{}\n"), 1))
+        self.assertEqual(list(figures), ["twisted"])
 
     def test_undeclaredFile(self) -> None:
         """
