@@ -33,10 +33,10 @@ from ._writer import _ROOT, rotated, run_child
 #: Each contender: its library and configuration.
 CONTENDERS = [("txcausal", "file"), ("eliot", "file"), ("txcausal", "threaded"),
               ("eliot", "threaded"), ("none", "file")]
-#: Scenarios 11 and 15 also run the least a writer thread does with
-#: C{ThreadedWriter}'s 5 ms linger (L{bench._turns_child.MinimalThread}: woken
-#: when its buffer goes from empty to non-empty, idle otherwise; no bound,
-#: count or report), to compare C{ThreadedWriter} with.
+#: Scenarios 11 and 15 also run a minimal writer thread that always lingers
+#: 5 ms after a wake-up (L{bench._turns_child.MinimalThread}: woken when its
+#: buffer goes from empty to non-empty, idle otherwise; no bound, count or
+#: report), to compare C{ThreadedWriter} with.
 MINIMAL = ("txcausal", "minimal")
 #: The peer name of txcausal's own FileDestination, against its ThreadedWriter.
 TX_FILE = "txcausal, FileDestination"

@@ -8,11 +8,10 @@ C{LIBRARY} is C{txcausal}, C{eliot} or C{none} (the same work, nothing
 logged: the baseline the parent subtracts); C{CONFIG} is C{file} (the
 library's file destination, written on the logging thread) or C{threaded}
 (its C{ThreadedWriter} around it), and for txcausal C{minimal} too (a
-L{MinimalThread}: the least a writer thread does with C{ThreadedWriter}'s
-linger), and C{sleeping} and
-C{waking}: its file destination beside an L{IdleThread} that never wakes, or
-that wakes every 5 ms and does nothing (what a thread costs the reactor
-thread, whatever it does).  C{MODE}:
+L{MinimalThread}: a minimal writer thread that always lingers 5 ms after a
+wake-up), and C{sleeping} and C{waking}: its file destination beside an
+L{IdleThread} that never wakes, or that wakes every 5 ms and does nothing
+(what a thread costs the reactor thread, whatever it does).  C{MODE}:
 
   - C{turns}: C{AMOUNT} requests, one per reactor turn (a request is an
     action and one message in it, three messages), then, in the same
@@ -98,15 +97,17 @@ def _nothing() -> None:
 
 class MinimalThread:
     """
-    A minimal writer thread for txcausal's messages, with
-    L{ThreadedWriter<txcausal.logwriter.ThreadedWriter>}'s linger, to compare
-    it with: each message encoded by orjson on the thread that logs, checked
-    for C{null} as txcausal's destinations check it (a float that is not
-    finite), and appended to one buffer under a lock.  The thread sleeps
-    until a message finds the buffer empty and wakes it; it then lingers
-    L{LINGER} seconds for more, takes the buffer and writes it, and goes back
-    to sleep unless more came meanwhile.  No bound, no count, no report, no
-    flush: the least a writer thread with the same linger does.
+    A minimal writer thread for txcausal's messages that always lingers 5 ms
+    after a wake-up, to compare
+    L{ThreadedWriter<txcausal.logwriter.ThreadedWriter>} with: each message
+    encoded by orjson on the thread that logs, checked for C{null} as
+    txcausal's destinations check it (a float that is not finite), and
+    appended to one buffer under a lock.  The thread sleeps until a message
+    finds the buffer empty and wakes it; it then lingers L{LINGER} seconds
+    for more, whether or not messages keep coming (C{ThreadedWriter}
+    lingers only while they do), takes the buffer and writes it, and goes
+    back to sleep unless more came meanwhile.  No bound, no count, no
+    report, no flush.
     """
 
     #: How long the thread waits, once woken, for more messages to write
