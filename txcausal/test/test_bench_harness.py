@@ -1,13 +1,15 @@
 """
 Tests for the benchmark's checks of what each in-process contender wrote
-(C{bench._harness.check_lines}).  Nothing here asserts a timing.
+(C{bench._harness.check_lines}), and for the error exit of a run in which a
+scenario failed.  Nothing here asserts a timing.
 """
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -175,3 +177,47 @@ class CheckLinesTests(SynchronousTestCase):
         Contender = self.harness.Contender
         error = self.assertRaises(RuntimeError, self.measure, Contender("bare", _writer(1)))
         self.assertEqual(str(error), "bare: wrote out.log, but is declared to write no file")
+
+
+class ExitStatusTests(SynchronousTestCase):
+    """
+    C{python -m bench} (L{bench._main.main}) exits with an error when a
+    scenario failed, so that a run whose contender wrote short files is not
+    taken for a good one.
+    """
+
+    def setUp(self) -> None:
+        root = str(bench_root())
+        sys.path.insert(0, root)
+        self.addCleanup(sys.path.remove, root)
+        from bench import _main, _otel
+        self.main: Any = _main.main
+        self.patch(_otel, "run", self.scenario)
+        self.error: Optional[Exception] = None
+        output = io.StringIO()
+        self.patch(sys, "stdout", output)
+        self.patch(sys, "stderr", output)
+
+    def scenario(self, settings: Any, workdir: Any) -> List[Any]:
+        """
+        Scenario 9, replaced: it raises L{error} if set, or makes no row.
+        """
+        if self.error is not None:
+            raise self.error
+        return []
+
+    def test_failedScenario(self) -> None:
+        """
+        A scenario that raised (a contender's file short, say) makes the
+        command exit with an error naming it, with C{--runs} too.
+        """
+        self.error = RuntimeError("txcausal: wrote no file, 20 lines expected")
+        for argv in (["--quick", "--only", "9"], ["--quick", "--only", "9", "--runs", "2"]):
+            raised = self.assertRaises(SystemExit, self.main, argv)
+            self.assertEqual(raised.code, "failed: scenario 9 (see the tracebacks above)")
+
+    def test_noFailure(self) -> None:
+        """
+        A run whose scenarios all ran exits normally.
+        """
+        self.assertIsNone(self.main(["--quick", "--only", "9"]))
