@@ -20,7 +20,10 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.trial.unittest import SkipTest, TestCase
 
+from txcausal._cli._text import clean
+
 from ._webview_logs import (
+    ESCAPED_TEXT,
     FAILING,
     HOSTILE,
     JOINED,
@@ -265,7 +268,8 @@ class BrowserTests(BrowserCase):
         as C{txcausal tree} shows them, so that none reverses or hides the
         text around it (a type ending in C{exe.png} on screen); a field
         named C{__proto__} is a field like any other (it forges no
-        failure); a time past any calendar is shown as its number.
+        failure); a time past any calendar is shown as its number.  Every
+        character C{tree} escapes (but newlines and tabs) is escaped alike.
         """
         append_log(self.client, hostile_messages())
         self.driver.get(self.address)
@@ -279,6 +283,7 @@ class BrowserTests(BrowserCase):
         self.assertNotIn(RLO, self.driver.find_element("tag name", "body").text)
         values = self.read("#tree dd", "e.textContent")
         self.assertIn("a\\x00b\\x1b[31mc\\rd", values)
+        self.assertIn(clean(ESCAPED_TEXT), values)
         self.assertEqual(self.read("#tree .failure", "e.textContent"), [])
         self.assertEqual(self.read("#tree dt", "e.textContent").count("__proto__"), 2)
 
