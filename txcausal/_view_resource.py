@@ -277,11 +277,18 @@ class TaskViewResource(Resource):
         self._searches: Dict[Tuple[str, str], _Searching] = {}
         self._stopping = _stopping(reactor)
 
+    def render(self, request: Request) -> Any:
+        """
+        Set the security headers on every answer, twisted.web's own to the
+        methods not served (405, 501) included, then render.
+        """
+        _secure(request)
+        return Resource.render(self, request)  # type: ignore[no-untyped-call]
+
     def render_GET(self, request: Request) -> Any:
         """
         Route a request: see the module's documentation.
         """
-        _secure(request)
         path = request.postpath or []
         if not path:
             request.redirect(request.uri.split(b"?", 1)[0] + b"/")

@@ -347,6 +347,22 @@ class SafetyTests(ViewTestCase):
         self.assertIn("script-src 'self'", CONTENT_SECURITY_POLICY)
         self.assertNotIn("unsafe-inline", CONTENT_SECURITY_POLICY)
 
+    def test_everyMethodSecured(self) -> None:
+        """
+        The answers to methods the view does not serve (twisted.web's own
+        405 and 501 pages) carry the same headers.
+        """
+        client = StubTreq(self.resource)
+        for method in ["POST", "PUT", "DELETE", "OPTIONS", "PATCH"]:
+            response = self.successResultOf(client.request(method, ROOT + "api/tasks"))
+            self.assertIn(response.code, (405, 501), method)
+            headers = response.headers
+            self.assertEqual(headers.getRawHeaders("content-security-policy"),
+                             [CONTENT_SECURITY_POLICY], method)
+            self.assertEqual([headers.getRawHeaders(name) for name in
+                              ("x-content-type-options", "referrer-policy", "x-frame-options")],
+                             [["nosniff"], ["no-referrer"], ["DENY"]], method)
+
     def test_page(self) -> None:
         """
         The page is the package's HTML, its base set for the task address,
