@@ -18,7 +18,7 @@ from twisted.web.resource import Resource
 
 from txcausal import _view_index
 from txcausal._view_index import Query
-from txcausal._view_resource import dumps
+from txcausal._view_task import dumps
 from txcausal.webview import (
     CONTENT_SECURITY_POLICY,
     Search,
