@@ -7,9 +7,11 @@ Routes, under wherever the resource is mounted::
 
     ./                  the page: the task list
     ./task/<uuid>       the page: one task (a stable address)
+    ./task/?uuid=<uuid> the same (for the UUIDs "." and "..")
     ./static/<name>     the page's script and style sheet, from the package
     ./api/tasks         the task list, filtered and paged (JSON)
     ./api/task/<uuid>   one task as a tree (JSON)
+    ./api/task?uuid=<uuid>  the same, for any UUID
     ./api/events        changes, as they happen (text/event-stream)
 
 Nothing else is served: no request names a file.
@@ -318,6 +320,10 @@ class TaskViewResource(Resource):
             return self._events.render(request)
         if len(name) == 2 and name[0] == b"task":
             return self._task(request, name[1].decode("utf-8", "replace"))
+        if name == [b"task"]:  # api/task?uuid=: any UUID, "." and ".." too.
+            uuid = (request.args or {}).get(b"uuid")
+            if uuid:
+                return self._task(request, uuid[0].decode("utf-8", "replace"))
         return self._not_found(request)
 
     _routes: Dict[Tuple[bytes, int], Callable[..., Any]] = {

@@ -138,7 +138,11 @@
   var base = document.baseURI;
   var here = location.href.slice(base.length).split("#")[0];
   var params = new URLSearchParams(location.search);
+  // A task whose UUID is "." or "..", which the browser takes as a dot
+  // segment even percent-encoded, is at task/?uuid=<uuid> (any task may be).
   var taskMatch = /^task\/([^/?]+)/.exec(here);
+  var taskUUID = taskMatch ? decodeURIComponent(taskMatch[1])
+    : (/^task\/(\?|$)/.test(here) ? params.get("uuid") : null);
 
   // Status line and problems
 
@@ -243,8 +247,10 @@
   }
 
   function taskLink(uuid) {
-    var link = "task/" + encodeURIComponent(uuid);
+    var dots = uuid === "." || uuid === "..";
+    var link = dots ? "task/" : "task/" + encodeURIComponent(uuid);
     var keep = new URLSearchParams();
+    if (dots) { keep.set("uuid", uuid); }
     if (params.get("story")) { keep.set("story", params.get("story")); }
     else if (params.get("q")) { keep.set("q", params.get("q")); }
     var rest = keep.toString();
@@ -684,7 +690,8 @@
     $("task-view").hidden = false;
     var keep = new URLSearchParams();
     ["q", "story"].forEach(function (name) { if (params.get(name)) { keep.set(name, params.get(name)); } });
-    var url = "api/task/" + encodeURIComponent(uuid) + (keep.toString() ? "?" + keep.toString() : "");
+    keep.set("uuid", uuid);
+    var url = "api/task?" + keep.toString();
     var last = {};
     var load = coalesced(function () {
       return fetchChanged(url, last).then(function (task) {
@@ -713,7 +720,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    if (taskMatch) { taskView(decodeURIComponent(taskMatch[1])); } else { listView(); }
+    if (taskUUID !== null) { taskView(taskUUID); } else { listView(); }
     startEvents();
   });
 })();

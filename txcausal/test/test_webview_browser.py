@@ -250,6 +250,27 @@ class BrowserTests(BrowserCase):
         self.assertIn("failed=1", self.driver.current_url)
         self.assertEqual(self.read("#tasks tbody .st", "e.textContent"), ["failed"])
 
+    def test_dotTaskUUIDs(self) -> None:
+        """
+        Tasks whose UUIDs are the dot segments C{.} and C{..} (and other
+        characters special in an address) open from their links in the
+        list; a task's old address C{task/<uuid>} still opens it.
+        """
+        odd = ["..", ".", "a/b", "100%", "q?x=1", "h#f"]
+        append_log(self.client, [message(uuid, [1], MAY_DAY + 7 + i, message_type=f"m{i}")
+                                 for i, uuid in enumerate(odd)])
+        for uuid in odd:
+            self.driver.get(self.address)
+            self.wait(lambda d: set(odd) <= set(self.rows()))
+            self.driver.execute_script(
+                "var uuid = arguments[0];"
+                " Array.from(document.querySelectorAll('#tasks tbody tr')).filter(function (r) {"
+                " return r.dataset.uuid === uuid; })[0].querySelector('a').click();", uuid)
+            self.wait(lambda d, uuid=uuid: d.find_element("tag name", "body")
+                      .get_attribute("data-loaded") == uuid)
+            self.assertIn(f"m{odd.index(uuid)}", self.driver.find_element("id", "tree").text)
+        self.open_task(JOINED)
+
     def test_markupIsText(self) -> None:
         """
         A field holding markup is shown as those characters, and nothing
