@@ -11,6 +11,7 @@ C{$TXCAUSAL_ARTIFACTS} when set, else in the test's temporary directory.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -92,6 +93,13 @@ def _missing() -> Optional[str]:
     if _binary("chromedriver") is None:
         return "chromedriver is not installed (apt-get install -y chromium-driver)"
     return None
+
+
+def loaded(driver: Any, uuid: str) -> bool:
+    """
+    Whether the page shows task C{uuid}.
+    """
+    return bool(driver.find_element("tag name", "body").get_attribute("data-loaded") == uuid)
 
 
 class BrowserCase(TestCase):
@@ -266,8 +274,7 @@ class BrowserTests(BrowserCase):
                 "var uuid = arguments[0];"
                 " Array.from(document.querySelectorAll('#tasks tbody tr')).filter(function (r) {"
                 " return r.dataset.uuid === uuid; })[0].querySelector('a').click();", uuid)
-            self.wait(lambda d, uuid=uuid: d.find_element("tag name", "body")
-                      .get_attribute("data-loaded") == uuid)
+            self.wait(functools.partial(loaded, uuid=uuid))
             self.assertIn(f"m{odd.index(uuid)}", self.driver.find_element("id", "tree").text)
         self.open_task(JOINED)
 
