@@ -466,6 +466,8 @@
 
   var expanded = {};
   var byLevel = {};
+  // The nodes on the way to a failure or match: their page of children is built.
+  var wanted = {};
   var processNames = [];
 
   function nodeKey(node) { return levelText(nodeLevel(node)) + (isAction(node) ? "a" : "m"); }
@@ -564,15 +566,16 @@
       if (node.hidden) {
         body.appendChild(el("div", "gap", node.hidden + " not in the story, left out"));
       }
-      appendChildren(body, node.children || [], 0);
+      appendChildren(body, node.children || []);
     }
-    // Builds the children, a page at a time, until child is among them.
+    // Builds the page of children holding child (and no other).
     box.showChild = function (child) {
       set(true);
-      var more;
-      while (!byLevel[nodeKey(child)] && (more = body.querySelector(":scope > button.more"))) {
-        more.click();
-      }
+      if (byLevel[nodeKey(child)]) { return; }
+      var page = Math.floor((node.children || []).indexOf(child) / CHILDREN_PAGE);
+      Array.prototype.forEach.call(body.querySelectorAll(":scope > button.more"), function (more) {
+        if (page >= 0 && more.firstPage <= page && page < more.endPage) { more.build(page); }
+      });
     };
     function set(open) {
       expanded[nodeKey(node)] = open;
@@ -586,20 +589,47 @@
     return box;
   }
 
-  // Wide nodes show their children a page at a time.
-  function appendChildren(body, children, from) {
-    var upto = Math.min(children.length, from + CHILDREN_PAGE);
-    for (var i = from; i < upto; i++) { body.appendChild(treeNode(children[i])); }
-    if (upto < children.length) {
-      var more = el("button", "more", "show " + Math.min(CHILDREN_PAGE, children.length - upto) +
-        " more of " + (children.length - upto));
-      more.type = "button";
-      more.addEventListener("click", function () {
-        body.removeChild(more);
-        appendChildren(body, children, upto);
-      });
-      body.appendChild(more);
+  // Wide nodes show their children a page at a time: the first page and
+  // each page holding a node on the way to a failure or match are built; a
+  // button stands for each run of pages not built, and builds its first.
+  function appendChildren(body, children) {
+    var pages = Math.ceil(children.length / CHILDREN_PAGE);
+    var built = { 0: true };
+    children.forEach(function (child, i) {
+      if (wanted[nodeKey(child)]) { built[Math.floor(i / CHILDREN_PAGE)] = true; }
+    });
+    var run = null;
+    for (var page = 0; page < pages; page++) {
+      if (built[page]) {
+        if (run !== null) { body.appendChild(moreButton(body, children, run, page)); run = null; }
+        buildPage(body, children, page, null);
+      } else if (run === null) { run = page; }
     }
+    if (run !== null) { body.appendChild(moreButton(body, children, run, pages)); }
+  }
+
+  function buildPage(body, children, page, before) {
+    var upto = Math.min(children.length, (page + 1) * CHILDREN_PAGE);
+    for (var i = page * CHILDREN_PAGE; i < upto; i++) { body.insertBefore(treeNode(children[i]), before); }
+  }
+
+  // The button for the pages of children from first up to end (not built).
+  function moreButton(body, children, first, end) {
+    var from = first * CHILDREN_PAGE, count = Math.min(children.length, end * CHILDREN_PAGE) - from;
+    var more = el("button", "more", "show " + Math.min(CHILDREN_PAGE, count) + " more of " + count);
+    more.type = "button";
+    more.firstPage = first;
+    more.endPage = end;
+    // Build one of its pages, leaving buttons for those before and after.
+    more.build = function (page) {
+      var after = more.nextSibling;
+      body.removeChild(more);
+      if (page > first) { body.insertBefore(moreButton(body, children, first, page), after); }
+      buildPage(body, children, page, after);
+      if (page + 1 < end) { body.insertBefore(moreButton(body, children, page + 1, end), after); }
+    };
+    more.addEventListener("click", function () { more.build(first); });
+    return more;
   }
 
   function chooseExpanded(task) {
@@ -613,12 +643,16 @@
       (node.children || []).forEach(function (child) { queue.push(child); });
     }
     var marks = 0;
+    wanted = {};
     (function mark(nodes, path) {
       nodes.forEach(function (node) {
         var here = path.concat([node]);
-        if ((node.status === "failed" || node.match) && marks < 200) {
+        if ((node.status === "failed" || node.failed === true || node.match) && marks < 200) {
           marks += 1;
-          here.forEach(function (n) { if (!(nodeKey(n) in expanded)) { expanded[nodeKey(n)] = true; } });
+          here.forEach(function (n) {
+            wanted[nodeKey(n)] = true;
+            if (!(nodeKey(n) in expanded)) { expanded[nodeKey(n)] = true; }
+          });
         }
         if (node.children) { mark(node.children, here); }
       });

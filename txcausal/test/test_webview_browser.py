@@ -398,14 +398,17 @@ class BrowserTests(BrowserCase):
         """
         A task of 10,000 nodes opens with a bounded part of it drawn: the
         waterfall draws the rows in view, the tree the first children of a
-        wide node, and more on request.
+        wide node, and more on request; the page of children holding a
+        failure (the 4,001st) is drawn too, and the one holding a bar's
+        node when the bar is clicked, without the pages before them.
         """
         uuid = "7b1f2a34-0000-4000-8000-00000000b16b"
         messages = [started(uuid, [1], MAY_DAY, "batch")]
         for i in range(2, 5002):
+            status = "failed" if i == 4002 else "succeeded"
             messages += [started(uuid, [i, 1], MAY_DAY + i, "item", n=i),
                          message(uuid, [i, 2], MAY_DAY + i, message_type="note"),
-                         finished(uuid, [i, 3], MAY_DAY + i + 0.5, "item")]
+                         finished(uuid, [i, 3], MAY_DAY + i + 0.5, "item", status)]
         messages.append(finished(uuid, [5002], MAY_DAY + 5002, "batch"))
         append_log(self.client, messages)
         self.open_whole_task(uuid)
@@ -416,13 +419,19 @@ class BrowserTests(BrowserCase):
                                    " r.scrollTop = r.scrollHeight;")
         self.wait(lambda d: d.find_elements("css selector", '#rows .bar[data-level="/5001"]'))
         self.assertLess(len(self.read("#tree .node", "1")), 1000)
+        self.assertEqual(len(self.read('#tree .node.failed[data-level="/4002"]', "1")), 1)
+        self.assertEqual(self.read("#tree button.more", "e.textContent"),
+                         ["show 200 more of 3800", "show 200 more of 800"])
         more = self.driver.find_element("css selector", "#tree button.more")
-        self.assertEqual(more.text, "show 200 more of 4800")
         more.click()
-        self.wait(lambda d: "of 4600" in d.find_element("css selector", "#tree button.more").text)
-        # A bar past the children drawn so far finds its node all the same.
+        self.wait(lambda d: "of 3600" in d.find_element("css selector", "#tree button.more").text)
+        # A bar past the children drawn so far finds its node all the same,
+        # its page of children built, not those before it.
         self.driver.find_element("css selector", '#rows .bar[data-level="/5001"]').click()
         self.wait(lambda d: d.find_elements("css selector", '#tree .node[data-level="/5001"]'))
+        self.assertLess(len(self.read("#tree .node", "1")), 2000)
+        self.assertEqual(self.read("#tree button.more", "e.textContent"),
+                         ["show 200 more of 3600", "show 200 more of 600"])
         node = self.driver.find_element("css selector", '#tree .node[data-level="/5001"]')
         self.assertTrue(self.driver.execute_script(
             "var r = arguments[0].getBoundingClientRect();"
