@@ -178,22 +178,40 @@
   var listeners = [];
   function onChange(callback) { listeners.push(callback); }
 
+  // The stream is open while the page is shown: a browser opens few
+  // connections to one host (6 in Chromium), and each stream holds one, so a
+  // hidden page (another tab in front) gives its connection back, and asks
+  // again once when shown.
   function startEvents() {
     if (!window.EventSource) { return; }
-    var source = new EventSource("api/events");
-    var opened = false;
-    source.onopen = function () {
-      $("live").className = "";
-      // After a reconnection, what changed meanwhile is not in the stream.
-      if (opened) { listeners.forEach(function (callback) { callback({ tasks: null }); }); }
-      opened = true;
-    };
-    source.onerror = function () { $("live").className = "off"; };
-    source.addEventListener("changed", function (event) {
-      var data = JSON.parse(event.data);
-      showStatus(data.status);
-      listeners.forEach(function (callback) { callback(data); });
+    var source = null;
+    var missed = false;
+    function open() {
+      source = new EventSource("api/events");
+      source.onopen = function () {
+        $("live").className = "";
+        // After a reconnection, what changed meanwhile is not in the stream.
+        if (missed) { listeners.forEach(function (callback) { callback({ tasks: null }); }); }
+        missed = true;
+      };
+      source.onerror = function () { $("live").className = "off"; };
+      source.addEventListener("changed", function (event) {
+        var data = JSON.parse(event.data);
+        showStatus(data.status);
+        listeners.forEach(function (callback) { callback(data); });
+      });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden && source) {
+        source.close();
+        source = null;
+        missed = true;
+        $("live").className = "off";
+      } else if (!document.hidden && !source) {
+        open();
+      }
     });
+    if (document.hidden) { missed = true; } else { open(); }
   }
 
   // Runs f at most once at a time, and once more if asked while running.

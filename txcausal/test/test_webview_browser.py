@@ -394,6 +394,34 @@ class BrowserTests(BrowserCase):
         self.assertEqual(self.rows()[0], later)
         self.assertTrue(self.driver.execute_script("return window.notReloaded === true;"))
 
+    def test_manyTabs(self) -> None:
+        """
+        Seven tabs of the view load (Chromium opens 6 connections to a
+        host, and each shown page's event stream holds one: a hidden tab
+        closes its stream); the first tab, shown again, shows what changed
+        while it was hidden, and follows the changes again.
+        """
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        first = self.driver.current_window_handle
+        for uuid in [FAILING, MARKUP, JOINED, FAILING, MARKUP]:
+            self.driver.switch_to.new_window("tab")
+            self.driver.get(self.address + "task/" + uuid)
+            self.wait(functools.partial(loaded, uuid=uuid))
+        # The change is told to the tab in front (a list too), not again.
+        self.driver.switch_to.new_window("tab")
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        later = "7b1f2a34-0000-4000-8000-0000000000fe"
+        append_log(self.client, [started(later, [1], MAY_DAY + 60, "later:job")])
+        self.wait(lambda d: later in self.rows())
+        self.driver.switch_to.window(first)
+        self.driver.execute_cdp_cmd("Page.bringToFront", {})
+        self.wait(lambda d: d.execute_script("return document.visibilityState") == "visible")
+        # Shown again, it follows the changes, those made while hidden too.
+        self.wait(lambda d: later in self.rows())
+        self.wait(lambda d: d.find_element("id", "live").get_attribute("class") == "")
+
     def test_bigTask(self) -> None:
         """
         A task of 10,000 nodes opens with a bounded part of it drawn: the
