@@ -113,7 +113,7 @@ def task_body(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None) -> b
     """
     L{task_json} written as JSON, the page's body.  A task that cannot be
     written whole (a value nested deeper than the JSON writers go) has each
-    field value nested deeper than L{NESTING_LIMIT} levels replaced by its
+    value nested deeper than L{NESTING_LIMIT} levels replaced by its
     JSON text (cut there, as C{txcausal tree} shows it), and the count of
     them as C{values_as_text}: one such value does not lose the task.
     """
@@ -141,35 +141,45 @@ def _too_deep(value: Any) -> bool:
 
 def _deep_as_text(document: Dict[str, Any]) -> int:
     """
-    Replace, in the fields of the nodes and strays of a task's document,
-    the values nested deeper than L{NESTING_LIMIT} by their text.  The
-    fields of nodes are the document's own; the strays are copied, being
-    the source's messages.
+    Replace, in a task's document, the values nested deeper than
+    L{NESTING_LIMIT} by their text: every value of every node (its type,
+    its C{fields} and C{end_fields} one by one, anything else), but its
+    C{children}, which are walked (without recursion), and each field of
+    its strays.  The nodes are the document's own; the field mappings and
+    strays replaced are copies, being the source's messages.
 
     @return: How many were replaced.
     """
     count = 0
 
+    def deep(value: Any) -> bool:
+        return isinstance(value, (dict, list, tuple)) and _too_deep(value)
+
     def clean(fields: Dict[str, Any]) -> Dict[str, Any]:
         nonlocal count
-        deep = [key for key, value in fields.items()
-                if isinstance(value, (dict, list, tuple)) and _too_deep(value)]
-        if not deep:
+        found = [key for key, value in fields.items() if deep(value)]
+        if not found:
             return fields
         fields = dict(fields)
-        for key in deep:
+        for key in found:
             fields[key] = scalar_text(fields[key])
-        count += len(deep)
+        count += len(found)
         return fields
 
-    nodes: List[Dict[str, Any]] = list(document.get("children", []))
+    nodes: List[Dict[str, Any]] = [document]
     while nodes:
         node = nodes.pop()
-        for key in ("fields", "end_fields"):
-            if key in node:
-                node[key] = clean(node[key])
-        nodes.extend(node.get("children", []))
-    document["strays"] = [clean(stray) for stray in document.get("strays", [])]
+        for key, value in list(node.items()):
+            if key == "children" and isinstance(value, list):
+                nodes.extend(child for child in value if isinstance(child, dict))
+            elif key in ("fields", "end_fields") and isinstance(value, dict):
+                node[key] = clean(value)
+            elif key == "strays" and node is document and isinstance(value, list):
+                node[key] = [clean(stray) if isinstance(stray, dict) else stray
+                             for stray in value]
+            elif deep(value):
+                node[key] = scalar_text(value)
+                count += 1
     return count
 
 

@@ -64,6 +64,26 @@ class DeepValueTests(ViewTestCase):
         self.assertIsInstance(page["strays"][0]["v"], str)
         self.assertEqual(page["values_as_text"], 1)
 
+    def test_deepTypeAsText(self) -> None:
+        """
+        Any value of a node, not only its fields: a C{message_type} or an
+        C{action_type} nested 1,000 deep is sent as its text, counted, and
+        the task's other messages are there.
+        """
+        self.ring(message("mtype", [1], 10.0, message_type=nested(1000)))
+        self.ring(message("mtype", [2], 11.0, message_type="other", x=1))
+        self.ring(message("atype", [1], 10.0, action_type=nested(1000),
+                          action_status="started"))
+        self.ring(message("atype", [2], 11.0, message_type="other", x=1))
+        for uuid, key in [("mtype", "message_type"), ("atype", "action_type")]:
+            page = self.json("api/task/" + uuid)
+            text = page["children"][0][key]
+            self.assertIsInstance(text, str)
+            self.assertTrue(text.startswith("[" * 50 + "\"[…]\""), text[:80])
+            others = [*page["strays"], *page["children"][0].get("children", [])]
+            self.assertIn("other", [m["message_type"] for m in others])
+        self.assertEqual(self.json("api/task/mtype")["values_as_text"], 1)
+
     def test_shallowNotCounted(self) -> None:
         """
         A task written whole says nothing of values as text.
