@@ -43,6 +43,7 @@ from ._view_source import (
     Search,
     off_reactor,
     on_reactor,
+    takes_build,
     takes_stop,
 )
 from ._view_task import dumps, story_predicate, task_body, text_predicate
@@ -261,7 +262,7 @@ class TaskViewResource(Resource):
         self._source = source
         # Its load is looked up at each request.
         self._stop_passed = takes_stop(source.load)
-        self._build_passed = takes_stop(source.load, "build", unreadable=False)
+        self._build_passed = takes_build(source.load)
         self._run = runInThread or off_reactor(reactor)
         self._cooperate = on_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)

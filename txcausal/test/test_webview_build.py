@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, List
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred
 
 from txcausal import _view_resource, _view_task
-from txcausal.webview import LogFiles, TaskViewResource
+from txcausal._view_source import LoadedTask, takes_build
+from txcausal.webview import LogFiles, TaskRing, TaskViewResource
 
 from ._web_helpers import StubTreq
 from ._webview_cases import ROOT, FilesTestCase, MemoryWorker, ViewTestCase, run_now
@@ -149,3 +150,89 @@ class BuiltInJobTests(FilesTestCase):
         page = self.successResultOf(response.json())
         self.assertEqual(page["children"][0]["action_type"], "a")
         self.assertEqual((built, encoded), ([True], [True]))
+
+
+class BuildPassedTests(FilesTestCase):
+    """
+    C{build} is passed only to a C{load} that names it: any other source
+    gets the L{LoadedTask} from its C{load}, as before C{build} was added.
+    """
+
+    def test_named(self) -> None:
+        """
+        A C{load} naming C{build} (keyword-only too) is passed it; one
+        taking any keyword argument, C{build} only by position, or whose
+        signature cannot be read, is not.
+        """
+        def named(uuid: str, stop: Any = None, build: Any = None) -> None:
+            pass
+
+        def keyword(uuid: str, *, build: Any) -> None:
+            pass
+
+        def anything(uuid: str, **kwargs: Any) -> None:
+            pass
+
+        def positional(uuid: str, build: Any = None, /) -> None:
+            pass
+
+        class Unreadable:
+            __signature__ = "not a signature"
+
+            def __call__(self, uuid: str, build: Any = None) -> None:
+                pass
+
+        self.assertEqual(
+            [takes_build(f) for f in [named, keyword, anything, positional, Unreadable()]],
+            [True, True, False, False, False])
+
+    def page(self, source: Any) -> Any:
+        """
+        The page of task C{t} from C{source}.
+        """
+        stub = StubTreq(TaskViewResource(source, self.clock, runInThread=maybeDeferred))
+        response = self.successResultOf(stub.get(ROOT + "api/task/t"))
+        self.assertEqual(response.code, 200)
+        return self.successResultOf(response.json())
+
+    def test_keywordsWrapper(self) -> None:
+        """
+        A L{LogFiles} whose C{load(uuid, **kwargs)} passes its keyword
+        arguments on to L{LogFiles.load} and works on the L{LoadedTask} it
+        gives gets that task, not the page's body.
+        """
+        seen: List[Any] = []
+
+        class Redacting(LogFiles):
+            def load(self, uuid: str, **kwargs: Any) -> "Deferred[Any]":
+                def redact(loaded: Any) -> Any:
+                    seen.append(loaded)
+                    for stray in loaded.task.strays:
+                        stray.pop("password", None)
+                    return loaded
+                return super().load(uuid, **kwargs).addCallback(redact)
+
+        log = write_log(self.dir / "a.log", [started("t", [1], 1.0, "a"),
+                                             finished("t", [2], 2.0, "a")])
+        files = Redacting([str(log)], self.clock, runInThread=maybeDeferred, startThread=run_now)
+        self.addCleanup(files.close)
+        files.readAvailable()
+        self.assertEqual(self.page(files)["children"][0]["action_type"], "a")
+        self.assertEqual([type(loaded) for loaded in seen], [LoadedTask])
+
+    def test_decoratedLoad(self) -> None:
+        """
+        A C{load(uuid, stop)} decorated with C{inlineCallbacks} (whose
+        signature reads C{*args, **kwargs}) is called as before: with
+        C{stop}, without C{build}.
+        """
+        class Ring(TaskRing):
+            @inlineCallbacks
+            def load(self, uuid: str, stop: Any = lambda: False) -> Any:
+                loaded = yield TaskRing.load(self, uuid, stop)
+                return loaded
+
+        ring = Ring()
+        ring(started("t", [1], 1.0, "a"))
+        ring(finished("t", [2], 2.0, "a"))
+        self.assertEqual(self.page(ring)["children"][0]["action_type"], "a")

@@ -344,8 +344,6 @@ class StopPassedTests(ViewTestCase):
         # TypeError, or on Python 3.13 ValueError (the text is parsed).
         self.assertRaises((TypeError, ValueError), inspect.signature, Unreadable())
         self.assertTrue(takes_stop(Unreadable()))
-        # Not passed C{build}: a result it would not expect.
-        self.assertFalse(takes_stop(Unreadable(), "build", unreadable=False))
 
     def test_decoratorNarrowing(self) -> None:
         """
