@@ -6,8 +6,8 @@ A page of any site the user visits can point its own name at 127.0.0.1
 (DNS rebinding) and then read, as its own origin, whatever a server on
 loopback answers; the browser still sends that name as C{Host}.  So the
 view answers only requests naming it by the address it listens on (or,
-on loopback, C{localhost} and the loopback literals), with its port, or
-by a name the user allowed.
+on loopback or every interface, C{localhost} and the loopback literals),
+with its port, or by a name the user allowed.
 """
 
 from __future__ import annotations
@@ -55,13 +55,18 @@ def _split(header: bytes) -> Optional[Tuple[str, int]]:
     return _literal(name), int(port)
 
 
-def _is_loopback(host: str) -> bool:
+def _serves_loopback(host: str) -> bool:
+    """
+    Whether listening on C{host} serves the loopback interface: a loopback
+    address, or every interface (C{0.0.0.0}, C{::}).
+    """
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified
 
 
 def host_allowed(header: Optional[bytes], listening: str, port: int,
@@ -73,7 +78,8 @@ def host_allowed(header: Optional[bytes], listening: str, port: int,
     @param port: The port it listens on.
     @param names: More names to answer for, on any port (lower case).
     @return: C{True} for one of C{names}; on C{port}, for C{listening}
-        itself, or, when it is a loopback address, one of
+        itself, or, when it is a loopback address or every interface's
+        (C{0.0.0.0}, C{::}: loopback is one of them), one of
         L{LOOPBACK_NAMES}.  C{False} without a C{Host}.
     """
     if header is None:
@@ -86,7 +92,26 @@ def host_allowed(header: Optional[bytes], listening: str, port: int,
         return True
     if given != port:
         return False
-    return name == _literal(listening) or (_is_loopback(listening) and name in LOOPBACK_NAMES)
+    return name == _literal(listening) or (_serves_loopback(listening) and name in LOOPBACK_NAMES)
+
+
+def allowed_name(text: str) -> str:
+    """
+    Read a name given to C{--allowed-host}: a host name or an address (an
+    IPv6 one bracketed or not), without a port.
+
+    @raise ValueError: For an empty name, or one with a port.
+    """
+    if not text:
+        raise ValueError("give a host name or address")
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return text
+    except ValueError:
+        pass
+    if ":" in text:
+        raise ValueError(f"{text!r}: give the name without a port (it is allowed on any port)")
+    return text
 
 
 class HostCheck(Resource):
@@ -97,6 +122,7 @@ class HostCheck(Resource):
 
     @ivar port: The port it listens on (set once listening, when port 0
         picked one).
+    @raise ValueError: For one of C{names} with a port (L{allowed_name}).
     """
 
     isLeaf = True
@@ -107,7 +133,7 @@ class HostCheck(Resource):
         self._wrapped = wrapped
         self._listening = listening
         self.port = port
-        self._names = frozenset(_literal(name) for name in names)
+        self._names = frozenset(_literal(allowed_name(name)) for name in names)
 
     def render(self, request: Any) -> Any:
         """
@@ -116,7 +142,7 @@ class HostCheck(Resource):
         if host_allowed(request.getHeader(b"host"), self._listening, self.port, self._names):
             return self._wrapped.render(request)  # type: ignore[no-untyped-call]
         _secure(request)
-        request.setResponseCode(421)
+        request.setResponseCode(421, b"Misdirected Request")
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         request.setHeader(b"cache-control", b"no-store")
         return REFUSED

@@ -43,11 +43,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allowed-host",
         action="append",
         default=[],
+        type=_allowed_host,
         metavar="NAME",
         help="answer requests naming this host too, on any port (a proxy's name, this machine's"
-        " name or address): by default only the address listened on, and on loopback"
-        " localhost (repeatable)",
+        " name or address, without a port): by default only the address listened on, and on"
+        " loopback or every interface (0.0.0.0, ::) localhost (repeatable)",
     )
+
+
+def _allowed_host(text: str) -> str:
+    from .._view_hosts import allowed_name
+
+    try:
+        return allowed_name(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _loopback(host: str) -> bool:

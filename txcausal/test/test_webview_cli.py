@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -16,9 +17,10 @@ from typing import Any, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.resource import Resource
 
 from txcausal._cli._web import _loopback
-from txcausal._view_hosts import host_allowed
+from txcausal._view_hosts import HostCheck, host_allowed
 
 from ._helpers import run_example, run_python
 from ._webview_logs import (
@@ -255,3 +257,53 @@ class HostCheckTests(SynchronousTestCase):
                           host_allowed(b"localhost:8080", "192.0.2.7", 8080, frozenset()),
                           host_allowed(b"192.0.2.7", "192.0.2.7", 80, frozenset())],
                          [False, False, True])
+
+    def test_wildcardServesLoopbackNames(self) -> None:
+        """
+        Listening on every interface (C{0.0.0.0}, C{::}), which loopback is
+        one of, it answers for C{localhost} and the loopback literals, with
+        its port; not for another name.
+        """
+        for listening in ("0.0.0.0", "::", "[::]"):
+            self.assertEqual(
+                [host_allowed(header, listening, 8080, frozenset())
+                 for header in (b"localhost:8080", b"127.0.0.1:8080", b"[::1]:8080",
+                                b"localhost:8081", b"192.0.2.7:8080", b"evil.example:8080")],
+                [True, True, True, False, False, False], listening)
+
+    def test_allowedHostWithPort(self) -> None:
+        """
+        C{--allowed-host} refuses a name with a port (it would never match:
+        the name is allowed on any port), with an error that says so; an
+        IPv6 literal, bracketed or not, is a name.
+        """
+        import io
+        from contextlib import redirect_stderr
+
+        from txcausal._cli import build_parser, parse_arguments
+
+        for name in ("::1", "[::1]", "logs.example", "192.0.2.7"):
+            args = parse_arguments(build_parser(), ["web", "--allowed-host", name])
+            self.assertEqual(args.allowed_host, [name])
+        for name, why in [("logs.example:8443", "without a port"), ("[::1]:8080", "without a port"),
+                          ("192.0.2.7:80", "without a port"), ("", "a host name or address")]:
+            stderr = io.StringIO()
+            with redirect_stderr(stderr), self.assertRaises(SystemExit) as raised:
+                parse_arguments(build_parser(), ["web", "--allowed-host", name])
+            self.assertEqual(raised.exception.code, 2)
+            self.assertIn("--allowed-host", stderr.getvalue())
+            self.assertIn(why, stderr.getvalue(), name)
+        self.assertRaises(ValueError, HostCheck, Resource(), "127.0.0.1", 8080,
+                          frozenset(["logs.example:8443"]))
+
+    def test_refusalStatusLine(self) -> None:
+        """
+        The refusal's status line names it: C{421 Misdirected Request}.
+        """
+        _, address = start_web(self.files, self)
+        where = address.split("//", 1)[1].rstrip("/")
+        with socket.create_connection(("127.0.0.1", int(where.rsplit(":", 1)[1])), 60) as s:
+            s.sendall(b"GET /api/tasks HTTP/1.1\r\nHost: evil.example\r\n"
+                      b"Connection: close\r\n\r\n")
+            self.assertEqual(s.makefile("rb").readline(),
+                             b"HTTP/1.1 421 Misdirected Request\r\n")
