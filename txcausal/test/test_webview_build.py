@@ -182,9 +182,8 @@ class BuildPassedTests(FilesTestCase):
             def __call__(self, uuid: str, build: Any = None) -> None:
                 pass
 
-        self.assertEqual(
-            [takes_build(f) for f in [named, keyword, anything, positional, Unreadable()]],
-            [True, True, False, False, False])
+        loads: List[Callable[..., Any]] = [named, keyword, anything, positional, Unreadable()]
+        self.assertEqual([takes_build(f) for f in loads], [True, True, False, False, False])
 
     def page(self, source: Any) -> Any:
         """
@@ -204,7 +203,7 @@ class BuildPassedTests(FilesTestCase):
         seen: List[Any] = []
 
         class Redacting(LogFiles):
-            def load(self, uuid: str, **kwargs: Any) -> "Deferred[Any]":
+            def load(self, uuid: str, **kwargs: Any) -> "Deferred[Any]":  # type: ignore[override]
                 def redact(loaded: Any) -> Any:
                     seen.append(loaded)
                     for stray in loaded.task.strays:
