@@ -108,7 +108,11 @@ def type_as_text(action_type: Any) -> Optional[str]:
     except (TypeError, ValueError):
         return safe_repr(action_type)
     except RecursionError:  # Nested too deep: cut, as txcausal tree writes such values.
-        return orjson.dumps(_cut(action_type, _TYPE_NESTING), default=repr).decode("utf-8")
+        cut = _cut(action_type, _TYPE_NESTING)
+    try:
+        return orjson.dumps(cut, default=repr).decode("utf-8")
+    except TypeError:  # An integer past 64 bits in it.
+        return json.dumps(cut, default=repr, ensure_ascii=False, separators=(",", ":"))
 
 
 #: How deep an action type too deep to write whole is written.

@@ -148,6 +148,10 @@ class ParserTests(SynchronousTestCase):
             deep = [deep]
         task = only(list(parse_messages([start("t", [1], 1.0, deep)])))  # type: ignore[arg-type]
         self.assertEqual(task.root.action_type, "[" * 50 + '"[…]"' + "]" * 50)
+        big: object = [2**70, deep]
+        task = only(list(parse_messages([start("t", [1], 1.0, big)])))  # type: ignore[arg-type]
+        self.assertEqual(task.root.action_type,
+                         f"[{2**70}," + "[" * 49 + '"[…]"' + "]" * 50)
 
     def test_missingMiddle(self) -> None:
         """
