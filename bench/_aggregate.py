@@ -16,7 +16,8 @@ import json
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from attrs import frozen
+from attrs import NOTHING, frozen
+from attrs import fields as attrs_fields
 
 from ._harness import MOST_OF_ANY_RUN, Row, figure
 
@@ -131,12 +132,54 @@ def table(aggregates: Sequence[Aggregate]) -> str:
     return "\n".join(lines)
 
 
+#: The fields of a row by the types of their values (a number may be
+#: C{None}, and so may C{met}).
+_TEXT_FIELDS = ("scenario", "measure", "unit", "peer", "target", "note")
+_NUMBER_FIELDS = ("txcausal", "peer_value", "ratio")
+
+
+def _row(fields: object, number: int) -> Row:
+    """
+    @return: The row of the JSON object C{fields}, the C{number}th of its file.
+    @raise ValueError: If it is not one, saying why.
+    """
+    if not isinstance(fields, dict):
+        raise ValueError(f"row {number} is not a JSON object")
+    known = {field.name for field in attrs_fields(Row)}
+    required = {field.name for field in attrs_fields(Row) if field.default is NOTHING}
+    if fields.keys() - known or required - fields.keys():
+        unknown = ", ".join(sorted(fields.keys() - known)) or "none"
+        missing = ", ".join(sorted(required - fields.keys())) or "none"
+        raise ValueError(f"row {number} is not a row (unknown fields: {unknown};"
+                         f" missing: {missing})")
+    for name, value in fields.items():
+        if name in _TEXT_FIELDS:
+            right = isinstance(value, str)
+        elif name in _NUMBER_FIELDS:
+            right = value is None or (
+                isinstance(value, (int, float)) and not isinstance(value, bool))
+        else:
+            right = value is None or isinstance(value, bool)
+        if not right:
+            raise ValueError(f"row {number}: {name} is {json.dumps(value)[:40]}")
+    return Row(**fields)
+
+
 def load(path: str) -> List[Row]:
     """
     @return: The rows a run wrote with C{python -m bench --json PATH}.
+    @raise OSError: If it cannot be read.
+    @raise ValueError: If it is not JSON or not a list of rows, saying why.
     """
-    with open(path) as f:
-        return [Row(**fields) for fields in json.load(f)]
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        value = json.loads(data)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise ValueError(f"not JSON ({e})") from None
+    if not isinstance(value, list):
+        raise ValueError("not a list of rows (the file python -m bench --json writes)")
+    return [_row(fields, number) for number, fields in enumerate(value, 1)]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -149,6 +192,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     "the published table: medians, ratio median and range, met in.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="a run's --json file")
     args = parser.parse_args(argv)
-    runs = [load(path) for path in args.files]
+    runs = []
+    for path in args.files:
+        try:
+            runs.append(load(path))
+        except OSError as e:
+            parser.error(f"{path}: {e.strerror or e}")
+        except ValueError as e:
+            parser.error(f"{path}: {e}")
     print(f"{len(runs)} runs: {', '.join(args.files)}\n")
     print(table(aggregate(runs)))

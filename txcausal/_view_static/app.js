@@ -508,9 +508,15 @@
     if (name !== "remote_task_levels" || !Array.isArray(value) || value.length <= LEVELS_SHOWN) {
       return null;
     }
+    // As tree's cut: compact JSON (never the pretty form of valueText), cut
+    // at its first newline or after LEVEL_LIMIT characters, marked with "…".
     function cut(level) {
-      var text = valueText(level).split("\n")[0];
-      return text.length > LEVEL_LIMIT ? text.slice(0, LEVEL_LIMIT) + "\u2026" : text;
+      var text = typeof level === "string" ? level : JSON.stringify(level);
+      var newline = text.indexOf("\n");
+      if (text.length > LEVEL_LIMIT && (newline < 0 || newline > LEVEL_LIMIT)) {
+        return text.slice(0, LEVEL_LIMIT) + "\u2026";
+      }
+      return newline >= 0 ? text.slice(0, newline) + "\u2026" : text;
     }
     return value.length + " levels, first " + cut(value[0]) + ", last " + cut(value[value.length - 1]);
   }

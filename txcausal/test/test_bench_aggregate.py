@@ -165,3 +165,48 @@ class AggregateTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(f"| {SCENARIO} | {MEASURE} | 1.00 us | eliot 1.18 | 3.00 us | 3.00x "
                       "| 2.00–4.00x | >= 1.8x | 3 of 3 |", result.stdout)
+
+    def test_unreadableJSONFiles(self) -> None:
+        """
+        A C{--json} file that is missing or unreadable, is not JSON, or is
+        not a list of rows is refused with a one-line error naming it and
+        what is wrong (exit status 2), not a traceback.
+        """
+        import io
+        from contextlib import redirect_stderr
+
+        import attrs
+        row = attrs.asdict(self.cost(1.0, 2.0))
+        with tempfile.TemporaryDirectory(prefix="txcausal-test-bench-") as directory:
+            good = Path(directory) / "good.json"
+            good.write_text(json.dumps([row]))
+            cases = [("missing.json", None, "No such file"), ("empty.json", "", "not JSON"),
+                     ("bad.json", "{", "not JSON"), ("object.json", "{}", "not a list of rows"),
+                     ("numbers.json", "[1]", "row 1 is not a JSON object"),
+                     ("binary.json", b"\xff[]", "not JSON"),
+                     ("fields.json", json.dumps([row, {"scenario": "x"}]), "row 2"),
+                     ("extra.json", json.dumps([dict(row, colour="red")]), "row 1"),
+                     ("typed.json", json.dumps([dict(row, txcausal="fast")]), "txcausal"),
+                     ("directory", None, "directory")]
+            (Path(directory) / "directory").mkdir()
+            for name, content, why in cases:
+                path = Path(directory) / name
+                if isinstance(content, bytes):
+                    path.write_bytes(content)
+                elif content is not None:
+                    path.write_text(content)
+                stderr = io.StringIO()
+                with redirect_stderr(stderr), self.assertRaises(SystemExit) as raised:
+                    self.aggregate.main([str(good), str(path)])
+                self.assertEqual(raised.exception.code, 2, name)
+                [usage, error] = stderr.getvalue().splitlines()
+                self.assertTrue(usage.startswith("usage: python -m bench.aggregate"), usage)
+                self.assertTrue(error.startswith(f"python -m bench.aggregate: error: {path}: "),
+                                error)
+                self.assertIn(why, error, name)
+            result = run_python(["-m", "bench.aggregate", str(good),
+                                 str(Path(directory) / "missing.json")], cwd=bench_root(),
+                                timeout=60)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertEqual(result.stdout, "")

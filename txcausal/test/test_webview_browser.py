@@ -486,15 +486,24 @@ class BrowserTests(BrowserCase):
         """
         A C{remote_task_levels} of more than 10 levels (one per Dask task)
         is shown as C{txcausal tree} shows it, as its number, the first and
-        the last, the whole list folded below; one of 10 is shown whole.
+        the last, the whole list folded below; one of 10 is shown whole.  A
+        level that is not a short string is written as compact JSON, cut at
+        its first newline or after 100 characters with an ellipsis.
         """
         many, ten = "7b1f2a34-0000-4000-8000-00000000a001", "7b1f2a34-0000-4000-8000-00000000a002"
+        odd = "7b1f2a34-0000-4000-8000-00000000a003"
         for uuid, count in [(many, 12), (ten, 10)]:
             levels = [f"/{i}" for i in range(2, count + 2)]
             append_log(self.client, [
                 started(uuid, [1], MAY_DAY, "dask:compute"),
                 finished(uuid, [count + 2], MAY_DAY + 1, "dask:compute",
                          remote_task_levels=levels)])
+        # Over 80 characters as JSON (the web view's fields are pretty-printed
+        # past that) and over 100 (cut); the last holds a newline.
+        odd_levels: List[Any] = [list(range(40))] + [f"/{i}" for i in range(2, 12)] + ["x\ny"]
+        append_log(self.client, [
+            started(odd, [1], MAY_DAY, "dask:compute"),
+            finished(odd, [2], MAY_DAY + 1, "dask:compute", remote_task_levels=odd_levels)])
         self.open_task(many)
         self.assertEqual(self.read("#tree dd summary", "e.textContent"),
                          ["12 levels, first /2, last /13"])
@@ -504,3 +513,8 @@ class BrowserTests(BrowserCase):
         self.assertEqual(self.read("#tree dd summary", "e.textContent"), [])
         self.assertIn(json.dumps([f"/{i}" for i in range(2, 12)], separators=(",", ":")),
                       self.read("#tree dd", "e.textContent"))
+        self.open_task(odd)
+        first = json.dumps(list(range(40)), separators=(",", ":"))
+        self.assertEqual(len(first), 111)
+        self.assertEqual(self.read("#tree dd summary", "e.textContent"),
+                         [f"12 levels, first {first[:100]}\u2026, last x\u2026"])

@@ -18,9 +18,10 @@ from typing import Any, List
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
+from twisted.web.test.requesthelper import DummyRequest
 
 from txcausal._cli._web import _loopback
-from txcausal._view_hosts import HostCheck, host_allowed
+from txcausal._view_hosts import REFUSED, HostCheck, host_allowed
 
 from ._helpers import run_example, run_python
 from ._webview_logs import (
@@ -182,6 +183,18 @@ def get_with_host(address: str, path: str, host: str) -> Any:
         connection.close()
 
 
+class _Answer(Resource):
+    """
+    A leaf resource that answers C{ok}: what L{HostCheck} wraps in a unit
+    test.
+    """
+
+    isLeaf = True
+
+    def render(self, request: Any) -> bytes:
+        return b"ok"
+
+
 class HostCheckTests(SynchronousTestCase):
     """
     C{txcausal web} answers only for the names it is reached by: a page of
@@ -257,6 +270,23 @@ class HostCheckTests(SynchronousTestCase):
                           host_allowed(b"localhost:8080", "192.0.2.7", 8080, frozenset()),
                           host_allowed(b"192.0.2.7", "192.0.2.7", 80, frozenset())],
                          [False, False, True])
+        # An IPv6 address, listened on or allowed, is matched by the browser's
+        # Host: bracketed, compressed, lower case, whatever form it was given in.
+        self.assertEqual(
+            [host_allowed(header, listening, 8080, frozenset())
+             for header, listening in [(b"[2001:db8::5]:8080", "2001:DB8:0::5"),
+                                       (b"[2001:db8::5]:8080", "2001:db8::5"),
+                                       (b"[2001:DB8:0:0::5]:8080", "[2001:db8::5]"),
+                                       (b"[2001:db8::6]:8080", "2001:db8::5")]],
+            [True, True, True, False])
+        for name in ("2001:DB8:0::5", "[2001:db8::5]"):
+            check = HostCheck(_Answer(), "127.0.0.1", 8080, frozenset([name]))
+            answers = []
+            for header in (b"[2001:db8::5]:1", b"[2001:db8:0::5]", b"[2001:db8::6]:1"):
+                request: Any = DummyRequest([b""])
+                request.requestHeaders.setRawHeaders(b"host", [header])
+                answers.append(check.render(request))
+            self.assertEqual(answers, [b"ok", b"ok", REFUSED], name)
 
     def test_wildcardServesLoopbackNames(self) -> None:
         """
