@@ -26,7 +26,8 @@ from ._rawfile import (
     is_text,
     watch_encoder,
 )
-from ._shortwrite import CutLines, PipeClosed, line_at
+from ._reentry import drain, holders
+from ._shortwrite import PENDING_HOLDERS, CutLines, PipeClosed, line_at
 
 
 @implementer(IDestination)
@@ -229,6 +230,8 @@ class FileDestination(CutLines):
             return
         if self._closed:
             raise PipeClosed(self._closed, data.count(b"\n"), line_at(data, 0), True)
+        if self._parks(data, _HOLDERS, self._lock):
+            return
         if self._reconfigured:
             self._follow_reconfigure(data)
         raw = self._direct
@@ -244,6 +247,9 @@ class FileDestination(CutLines):
                     self._write_direct(raw, data)
         except BrokenPipeError as e:
             raise self._close(e, data.count(b"\n"), line_at(data, 0)) from e
+        if self._parked:
+            # Logged by this thread as it wrote (see L{_parks}).
+            drain(self._parked, self.write_encoded)
 
     def _write_direct(self, raw: Raw, data: bytes) -> None:
         """
@@ -364,3 +370,8 @@ def _closed(file: Any) -> ValueError:
     @return: The error for a closed C{file}.
     """
     return ValueError(f"FileDestination needs an open file: {file!r} is closed")
+
+
+#: The methods that hold a L{FileDestination}'s locks (see
+#: L{CutLines._parks}).
+_HOLDERS = PENDING_HOLDERS | holders(FileDestination.write_encoded, FileDestination._write_file)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import NoReturn, Optional, Tuple
+from types import CodeType
+from typing import Deque, FrozenSet, NoReturn, Optional, Tuple
 
 from ._json import safe_str
 from ._rawfile import Raw, ThroughBuffer, wait_writable
+from ._reentry import drain, holders, parked, reentered
 from ._wire import exception_name
 
 
@@ -84,7 +86,8 @@ class CutLines:
     written first next time), and when the reader of a pipe has gone.
     """
 
-    __slots__ = ("_raw", "_direct", "_pending", "_pendingLock", "_pendingPid", "_closed")
+    __slots__ = ("_raw", "_direct", "_pending", "_pendingLock", "_pendingPid", "_closed",
+                 "_parked")
 
     def __init__(self) -> None:
         #: What lines are written to directly, if anything.
@@ -98,6 +101,37 @@ class CutLines:
         self._pendingPid = 0
         #: Why nothing more is written, once the reader of a pipe has gone.
         self._closed = ""
+        #: Lines logged on a thread while it wrote to the file (see L{_parks}).
+        self._parked: Deque[bytes] = parked()
+
+    def write_encoded(self, data: bytes) -> None:
+        """See L{txcausal._file.FileDestination.write_encoded}."""
+        raise NotImplementedError()
+
+    def _parks(self, data: bytes, codes: FrozenSet[CodeType],
+               lock: Optional[threading.Lock] = None) -> bool:
+        """
+        Whether C{data} is logged by a thread writing to the file already,
+        holding C{_pendingLock} or C{lock}, which waiting for them would
+        deadlock: from a signal handler, or a finalizer run by the garbage
+        collector (see L{txcausal._reentry}).  Then it is parked, for
+        L{write_encoded} to write once the write under way is done (or
+        another thread's that holds them).  The lock, when free, costs no more
+        than this test.
+
+        @param codes: The functions that hold them, which the caller's caller
+            may run.
+        """
+        pendingLock = self._pendingLock
+        if not (pendingLock.locked() or (lock is not None and lock.locked())):
+            return False
+        if not reentered(self, codes, 3):
+            return False
+        self._parked.append(data)
+        if not (pendingLock.locked() or (lock is not None and lock.locked())):
+            # Not this thread's: released meanwhile.
+            drain(self._parked, self.write_encoded)
+        return True
 
     def _close(self, error: BrokenPipeError, lost: int, first: bytes) -> PipeClosed:
         """
@@ -121,10 +155,15 @@ class CutLines:
         @raise ShortWrite: If the file took only part (see L{_cut}).
         @raise OSError: If the file raised before taking any of C{data}.
         """
+        if self._parks(data[written:], PENDING_HOLDERS):
+            # Written after the rest this thread is writing.
+            return
         with self._pendingLock:
             done, error = write_from(raw, data, written)
             if done < len(data):
                 self._cut(data, done, error)
+        if self._parked:
+            drain(self._parked, self.write_encoded)
 
     def _write_cut_rest(self, raw: Raw, data: bytes) -> None:
         """
@@ -243,3 +282,7 @@ def write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError]
         done += written
     return done, None
 
+
+
+#: The methods that hold C{_pendingLock} (see L{CutLines._parks}).
+PENDING_HOLDERS = holders(CutLines._write_rest, CutLines._write_cut_rest, CutLines.write_cut_line)
