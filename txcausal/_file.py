@@ -348,9 +348,16 @@ def _check_writable(file: Any) -> None:
     is closed, or whose C{writable()} says no.  A file object without
     C{writable} (Twisted's C{LogFile}) is taken as it is.
 
+    @raise TypeError: If C{file} is not a file: C{None} (what C{sys.stdout}
+        is when standard output is closed), or has no C{write}.
     @raise ValueError: If C{file} is closed (as Eliot's C{ValueError}).
     @raise UnwritableFile: If C{file} is not open for writing.
     """
+    if file is None:
+        raise TypeError("FileDestination needs a file, not None: standard output (or the file "
+                        "given) is closed")
+    if not callable(getattr(file, "write", None)):
+        raise TypeError(f"FileDestination needs a file with a write method, not {file!r}")
     if getattr(file, "closed", False) is True:
         raise _closed(file)
     writable = getattr(file, "writable", None)
