@@ -124,10 +124,9 @@ class BoundedQueue(QueueParked):
         lock = self._lock
         # Not just false: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is False:
-            # Tried first: when it is taken, this thread may hold it already.
+            # Tried first: when taken, this thread may hold it (else parked).
             if not lock.acquire(False) and not enter(
                     lock, self, _HOLDERS, self._parked, data, self._putParked):
-                # Parked: written after what this thread was queueing.
                 return True
         elif not self._waitForLock():
             return False
@@ -229,6 +228,7 @@ class BoundedQueue(QueueParked):
             taken to be reported.
         """
         with self._lock:
+            self._takeParked()
             feedback, self.refusedFeedback = self.refusedFeedback, 0
         return feedback
 
@@ -243,6 +243,7 @@ class BoundedQueue(QueueParked):
         """
         if not _take(self._lock):
             return None
+        self._takeParked()
         feedback, self.refusedFeedback = self.refusedFeedback, 0
         self._lock.release()
         return feedback
@@ -285,6 +286,7 @@ class BoundedQueue(QueueParked):
         """
         L{takeRefusals}, once the lock is taken (or cannot be).
         """
+        self._takeParked()
         refusals = self.refusedFull, self.refusedClosed, self.refusedFeedback
         self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
         if quiet:

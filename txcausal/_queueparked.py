@@ -117,9 +117,10 @@ class QueueParked(QueueFork):
 
     def _takeParked(self) -> None:
         """
-        Queue what was parked (see L{_putParked}) and not queued yet: logged
-        while this thread held the lock for something else than L{put} (the
-        call that parked it woke the writer).  The caller holds the lock.
+        Queue what was parked (see L{_putParked}), and count the refusals
+        parked, not done yet: logged while this thread held the lock for
+        something else than L{put} (the call that parked a message woke the
+        writer).  For C{take} and the takes of refusals, holding the lock.
         """
         parked = self._parked
         while parked:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -21,6 +22,7 @@ import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination
+from txcausal._feedback import FEEDBACK
 from txcausal._queue import BoundedQueue
 from txcausal.logwriter import ThreadedWriter
 
@@ -136,6 +138,20 @@ class QueueReentryTests(SynchronousTestCase):
         self.assertEqual(queue.refused, 1)
 
 
+    def test_refuseFeedbackInTakeFeedback(self) -> None:
+        """
+        A refusal counted while the thread writing directly (after
+        C{stopThreading}) takes the refusals to report is reported by that
+        take or the next: no message is queued to carry it.
+        """
+        queue = BoundedQueue(None, 1 << 20)
+        trace = _reenterWhen(queue._lock.locked, ["takeFeedback"], queue.refuseFeedback)
+        taken: List[int] = []
+        _runTraced(self, trace, lambda: taken.append(queue.takeFeedback()))
+        self.assertEqual(sum(taken) + queue.takeFeedback(), 1)
+        self.assertEqual(queue.refused, 1)
+
+
 class WriterReentryTests(SynchronousTestCase):
     """
     L{ThreadedWriter} and L{FileDestination} re-entered on a thread writing
@@ -214,6 +230,59 @@ class WriterReentryTests(SynchronousTestCase):
         self.assertEqual(lines[0], b'"cut"}')
         self.assertEqual([orjson.loads(line)["message_type"] for line in lines[1:]],
                          ["outer", "inner"])
+
+
+class RealSignalTests(SynchronousTestCase):
+    """
+    A real program logging from a real signal handler, a thousand times a
+    second, while its main thread logs without pause (what Twisted's
+    C{SIGTERM} handler does, once).
+    """
+
+    def _logFromHandler(self, mode: str) -> None:
+        """
+        Run L{txcausal.test._signal_child} in C{mode} until 300 messages are
+        logged from its handler: it must not deadlock, and every message
+        must be in its file.
+        """
+        path = Path(self.mktemp())
+        child = subprocess.run(
+            [sys.executable, "-m", "txcausal.test._signal_child", mode, str(path), "300"],
+            capture_output=True, text=True, timeout=300)
+        self.assertEqual(child.returncode, 0, child.stderr[-3000:])
+        main, handled = map(int, child.stdout.split())
+        if mode == "utf16":
+            lines = path.read_text(encoding="utf-16").splitlines()
+        else:
+            lines = path.read_text().splitlines()
+        messages = [orjson.loads(line) for line in lines]
+        types = [message["message_type"] for message in messages]
+        # Logged while the thread wrote the file directly: counted, not kept.
+        refused = sum(message["count"] for message in messages
+                      if message.get("reason") == FEEDBACK)
+        self.assertEqual((types.count("main"), types.count("sig") + refused), (main, handled))
+        if mode != "stopped":
+            self.assertEqual(refused, 0)
+
+    def test_threadedWriter(self) -> None:
+        """
+        Behind a running L{ThreadedWriter}.
+        """
+        self._logFromHandler("running")
+
+    def test_stoppedWriter(self) -> None:
+        """
+        Behind a L{ThreadedWriter} after C{stopThreading}: what the handler
+        logs while the main thread writes to the file is counted as the
+        destination's own (which it cannot be told from), and reported.
+        """
+        self._logFromHandler("stopped")
+
+    def test_textFile(self) -> None:
+        """
+        To a UTF-16 text file.
+        """
+        self._logFromHandler("utf16")
 
 
 class NotAFileTests(SynchronousTestCase):
