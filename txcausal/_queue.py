@@ -14,7 +14,7 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 from . import _teardown
 from ._queuefork import _NONE, QueueFork
 from ._queueparked import ITEM_OVERHEAD, PAGE_SIZE, QueueParked
-from ._reentry import drain, enter, holders, parked
+from ._reentry import holders, parked, parks
 from ._teardown import take_lock, try_lock
 
 #: Encoded lines: a batch is the queue's own buffer, handed over uncopied.
@@ -124,10 +124,11 @@ class BoundedQueue(QueueParked):
         lock = self._lock
         # Not just false: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is False:
-            # Tried first: when taken, this thread may hold it (else parked).
-            if not lock.acquire(False) and not enter(
+            # When taken, this thread may hold it: the message is parked.
+            if lock.locked() and parks(
                     lock, self, _HOLDERS, self._parked, data, self._putParked):
                 return True
+            lock.acquire()
         elif not self._waitForLock():
             return False
         try:
@@ -148,8 +149,6 @@ class BoundedQueue(QueueParked):
             return self._refuse()
         finally:
             lock.release()
-            if self._parked:
-                drain(self._parked, self._putParked)
 
     def _putItem(self, item: bytes) -> bool:
         """
@@ -158,9 +157,10 @@ class BoundedQueue(QueueParked):
         lock = self._lock
         # Not just false: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is False:
-            if not lock.acquire(False) and not enter(
+            if lock.locked() and parks(
                     lock, self, _HOLDERS, self._parked, item, self._putParked):
                 return True
+            lock.acquire()
         elif not self._waitForLock():
             return False
         try:
@@ -175,8 +175,6 @@ class BoundedQueue(QueueParked):
             return not scheduled
         finally:
             lock.release()
-            if self._parked:
-                drain(self._parked, self._putParked)
 
     def _turnPage(self) -> None:
         """
@@ -213,9 +211,9 @@ class BoundedQueue(QueueParked):
         one.  The writer's thread may hold the lock already (see L{put}).
         """
         lock = self._lock
-        if not lock.acquire(False) and not enter(
-                lock, self, _HOLDERS, self._parked, None, self._putParked):
+        if lock.locked() and parks(lock, self, _HOLDERS, self._parked, None, self._putParked):
             return
+        lock.acquire()
         try:
             self.refusedFeedback += 1
             self.refused += 1
@@ -435,6 +433,8 @@ class BoundedQueue(QueueParked):
         Start or stop accepting messages.
         """
         with self._lock:
+            # Parked while accepting or not: queued, or refused, as then.
+            self._takeParked()
             self.accepting = accepting
             self._limit = self._maxBytes if accepting else -1
 

@@ -8,9 +8,10 @@ garbage collector runs a C{__del__} or a weakref callback at an allocation
 may log inside a logging call that holds a lock.  Waiting for that lock
 would wait for ever.
 
-L{enter} tells such a re-entry apart from another thread holding the lock,
-at no cost to the uncontended path: the caller first tries the lock without
-waiting, and calls L{enter} only when that fails.  L{enter} then looks
+L{parks} tells such a re-entry apart from another thread holding the lock,
+at almost no cost to the uncontended path: the caller calls it only when the
+lock's C{locked()} says it is taken.  If this thread holds it, it cannot be
+released in between.  L{parks} then looks
 through this thread's frames for one of the functions that take the lock,
 run on the same object (its C{self}).  If there is none, it waits for the
 lock as usual.  If there is one, it parks the work (a message) on a side
@@ -85,24 +86,24 @@ def reentered(owner: object, codes: FrozenSet[CodeType], depth: int = 2) -> bool
     return False
 
 
-def enter(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
+def parks(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
           parked: "Deque[_T]", work: _T, run: Callable[[_T], object]) -> bool:
     """
-    For a caller that found C{lock} taken: wait for it, unless this thread
-    may hold it already (see L{reentered}); then park C{work} instead, for
-    the thread holding the lock to L{drain} once it has released it.
+    For a caller that found C{lock} taken (its C{locked()} is cheaper than a
+    try to take it): park C{work} if this thread may hold the lock already
+    (see L{reentered}), for the thread holding it to do once it has released
+    it (see L{drain}).
 
     @param run: Does parked work, waiting for the lock (see L{drain}): if
         the lock is free once C{work} is parked, this thread does it.
-    @return: C{True} once the lock is taken (for the caller to do C{work}
-        and release it); C{False} when C{work} was parked.
+    @return: C{True} when C{work} was parked; C{False} when another thread
+        holds the lock, for the caller to wait for it as usual.
     """
     if not reentered(owner, codes, 3):
-        lock.acquire()
-        return True
+        return False
     parked.append(work)
     if lock.acquire(False):
         # Not held by this thread after all, and released meanwhile.
         lock.release()
         drain(parked, run)
-    return False
+    return True
