@@ -26,6 +26,8 @@ from txcausal._feedback import FEEDBACK
 from txcausal._queue import BoundedQueue
 from txcausal.logwriter import ThreadedWriter
 
+from ._helpers import IsolatedOutputMixin
+
 #: How long a test's thread may take before it is taken for deadlocked.
 DEADLOCK = 10.0
 
@@ -152,13 +154,15 @@ class QueueReentryTests(SynchronousTestCase):
         self.assertEqual(queue.refused, 1)
 
 
-class WriterReentryTests(SynchronousTestCase):
+class WriterReentryTests(IsolatedOutputMixin, SynchronousTestCase):
     """
     L{ThreadedWriter} and L{FileDestination} re-entered on a thread writing
     to them: what is logged there is written after what was being written.
     """
 
     def setUp(self) -> None:
+        # A started writer adds itself to the destinations: its own.
+        self.isolate()
         self.path = Path(self.mktemp())
 
     def test_threadedWriter(self) -> None:
