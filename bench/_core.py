@@ -185,16 +185,21 @@ def _eliot_nested(directory: Path, buffered: bool = True, text: bool = False) ->
     return nested_pair(start_action), teardown
 
 
-def _contenders(text: bool, *setups: Tuple[str, Callable[..., Prepared]]) -> List[Contender]:
+def _contenders(text: bool, lines: int,
+                *setups: Tuple[str, Callable[..., Prepared], int]) -> List[Contender]:
     """
+    @param lines: The lines each call writes (L{Contender.lines}).
     @return: Contenders writing to a text or a binary file, each from its
-        name and setup taking the directory and C{text}; on a binary file,
-        Eliot with an unbuffered file too, which has no text form.
+        name, setup taking the directory and C{text}, and the lines its
+        setup and teardown write besides; on a binary file, Eliot with an
+        unbuffered file too, which has no text form.
     """
-    contenders = [Contender(name, partial(setup, text=text)) for name, setup in setups]
+    contenders = [Contender(name, partial(setup, text=text), lines, extra)
+                  for name, setup, extra in setups]
     if not text:
-        eliot = dict(setups)[ELIOT]
-        contenders.insert(2, Contender(ELIOT_UNBUFFERED, partial(eliot, buffered=False)))
+        eliot, extra = next((setup, extra) for name, setup, extra in setups if name == ELIOT)
+        contenders.insert(2, Contender(ELIOT_UNBUFFERED, partial(eliot, buffered=False),
+                                       lines, extra))
     return contenders
 
 
@@ -206,16 +211,17 @@ def _measure_kind(settings: Settings, workdir: Workdir, text: bool) -> Dict[str,
     @return: The figures of each scenario: C{"alone"}, C{"inside"},
         C{"nested"}.
     """
-    alone = _contenders(text, ("txcausal", _tx_message), (ELIOT, _eliot_message),
-                        (STRUCTLOG, _structlog_message), (TWISTED, _twisted_message))
-    inside = _contenders(text, ("txcausal", _tx_in_action), (ELIOT, _eliot_in_action),
-                         (STRUCTLOG, _structlog_in_context))
-    nested = _contenders(text, ("txcausal", _tx_nested), (ELIOT, _eliot_nested))
+    alone = _contenders(text, 1, ("txcausal", _tx_message, 0), (ELIOT, _eliot_message, 0),
+                        (STRUCTLOG, _structlog_message, 0), (TWISTED, _twisted_message, 0))
+    # txcausal and Eliot start the action at setup and finish it at teardown.
+    inside = _contenders(text, 1, ("txcausal", _tx_in_action, 2), (ELIOT, _eliot_in_action, 2),
+                         (STRUCTLOG, _structlog_in_context, 0))
+    nested = _contenders(text, 4, ("txcausal", _tx_nested, 0), (ELIOT, _eliot_nested, 0))
     if text:
-        alone.append(Contender(STDLIB, _stdlib_message))
+        alone.append(Contender(STDLIB, _stdlib_message, 1))
     else:
-        alone.append(Contender(FLOOR, _floor([1])))
-        inside.append(Contender(FLOOR, _floor([2])))
+        alone.append(Contender(FLOOR, _floor([1]), 1))
+        inside.append(Contender(FLOOR, _floor([2]), 1))
     iterations, repeats = settings.iterations(20_000), settings.repeats
     return {
         "alone": measure(alone, workdir, iterations, repeats),

@@ -17,12 +17,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import orjson
 from attrs import define, field, frozen
 
 #: The clock of in-process timings: this process's CPU time, which other
 #: load on a shared machine disturbs far less than wall-clock time (the
 #: scenarios timed with it run on one thread).
 CLOCK = time.process_time
+
+#: In a measure's name, what makes the aggregate of several runs
+#: (L{bench._aggregate}) the maximum of their figures, not their median
+#: (scenario 10's messages lost).
+MOST_OF_ANY_RUN = "(most of any run)"
 
 #: What a contender's setup returns: the operation to time, and its teardown.
 Prepared = Tuple[Callable[[], None], Callable[[], None]]
@@ -53,10 +59,76 @@ class Settings:
 class Contender:
     """
     One library doing a scenario's work.
+
+    @ivar lines: The lines each call writes to each file the contender
+        writes in its directory (its subdirectories included); 0 for one
+        that writes no file (its directory must then hold none).
+    @ivar extra: The lines its setup and teardown write to each file
+        besides (an action's start and finish).
+    @ivar files: How many files it writes, if it writes any.
     """
 
     name: str
     setup: Setup
+    lines: int = 0
+    extra: int = 0
+    files: int = 1
+
+
+def check_lines(contender: Contender, directory: Path, calls: int) -> None:
+    """
+    Check, after a timing run's teardown, that the contender wrote what
+    C{calls} calls log: C{files} files in C{directory}, each holding C{calls
+    * lines + extra} lines, each a JSON object (after twisted.logger's
+    record separator, if any) ending in a newline.
+
+    @raise RuntimeError: Otherwise, naming the contender and the file, so
+        that a contender that wrote nothing, or not whole messages, gets no
+        figure.
+    """
+    files = sorted(path for path in directory.rglob("*") if path.is_file())
+    expected = calls * contender.lines + contender.extra
+    if not contender.lines:
+        if files:
+            raise RuntimeError(f"{contender.name}: wrote {files[0].name}, but is declared to "
+                               f"write no file")
+        return
+    if not files:
+        raise RuntimeError(f"{contender.name}: wrote no file, {expected} lines expected")
+    if len(files) != contender.files:
+        names = ", ".join(str(path.relative_to(directory)) for path in files)
+        plural = "s" if len(files) > 1 else ""
+        raise RuntimeError(f"{contender.name}: wrote {len(files)} file{plural} ({names}), "
+                           f"{contender.files} expected")
+    for path in files:
+        _check_file(contender.name, path, directory, expected, calls)
+
+
+def _check_file(name: str, path: Path, directory: Path, expected: int, calls: int) -> None:
+    """
+    Check one file of L{check_lines}.
+    """
+    where = f"{name}: {path.relative_to(directory)}"
+    lines = path.read_bytes().split(b"\n")
+    cut = lines.pop() != b""
+    if cut:
+        lines.append(b"")
+    if len(lines) != expected:
+        raise RuntimeError(f"{where} holds {len(lines)} lines, {expected} expected "
+                           f"({calls} calls)")
+    if cut:
+        raise RuntimeError(f"{where} line {len(lines)} does not end in a newline")
+    for number, line in enumerate(lines, 1):
+        if line.startswith(b"\x1e"):
+            line = line[1:]
+        if not line:
+            raise RuntimeError(f"{where} line {number} is empty")
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise RuntimeError(f"{where} line {number} is not JSON") from None
+        if not isinstance(value, dict):
+            raise RuntimeError(f"{where} line {number} is not a JSON object")
 
 
 @frozen
@@ -144,13 +216,16 @@ class Workdir:
 
 def _time_once(contender: Contender, workdir: Workdir, iterations: int) -> float:
     """
-    Set up, warm up, time C{iterations} calls, tear down.
+    Set up, warm up, time C{iterations} calls, tear down, and check what
+    the contender wrote (L{check_lines}).
 
     @return: Microseconds (of L{CLOCK}) per call.
     """
-    op, teardown = contender.setup(workdir.fresh())
+    directory = workdir.fresh()
+    op, teardown = contender.setup(directory)
+    warmup = min(iterations, 200)
     try:
-        for _ in range(min(iterations, 200)):
+        for _ in range(warmup):
             op()
         gc.collect()
         start = CLOCK()
@@ -159,6 +234,7 @@ def _time_once(contender: Contender, workdir: Workdir, iterations: int) -> float
         elapsed = CLOCK() - start
     finally:
         teardown()
+    check_lines(contender, directory, warmup + iterations)
     return elapsed / iterations * 1e6
 
 
@@ -212,7 +288,10 @@ def environment() -> List[Tuple[str, str]]:
     ]
 
 
-def _figure(value: Optional[float], unit: str) -> str:
+def figure(value: Optional[float], unit: str) -> str:
+    """
+    @return: C{value} in C{unit} as the tables show it, C{-} if missing.
+    """
     if value is None:
         return "-"
     if value >= 100:
@@ -236,7 +315,7 @@ def table(rows: Sequence[Row]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
-        cells = [row.scenario, row.measure, _figure(row.txcausal, row.unit), row.peer,
-                 _figure(row.peer_value, row.unit), ratio, row.target, _verdict(row)]
+        cells = [row.scenario, row.measure, figure(row.txcausal, row.unit), row.peer,
+                 figure(row.peer_value, row.unit), ratio, row.target, _verdict(row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

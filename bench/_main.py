@@ -16,9 +16,12 @@ from typing import Callable, FrozenSet, List, Optional, Sequence, Tuple
 
 import attrs
 
+from . import _aggregate
 from ._harness import Row, Settings, Workdir, environment, table, unavailable
 
 Scenario = Callable[[Settings, Workdir], List[Row]]
+#: Why a scenario that crashed (or found a contender's file short) has no figure.
+FAILED = "failed; see the traceback above"
 
 
 def _scenarios() -> List[Tuple[str, str, Scenario]]:
@@ -63,8 +66,7 @@ def _run_one(numbers: str, title: str, scenario: Scenario, settings: Settings,
         return scenario(settings, workdir)
     except Exception:
         traceback.print_exc()
-        return [unavailable(number, title, "failed; see the traceback above")
-                for number in numbers.split()]
+        return [unavailable(number, title, FAILED) for number in numbers.split()]
 
 
 def _numbers(text: str) -> FrozenSet[str]:
@@ -99,7 +101,12 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--only", default=None, type=_numbers,
                         help="run only the groups holding these scenarios, by number, "
                              "separated by commas: e.g. 1,5 or 10")
-    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--json", default=None,
+                        help="also write the rows to this JSON file (with --runs, one file "
+                             "a run: PATH with the run's number before its suffix)")
+    parser.add_argument("--runs", type=int, default=1, metavar="N",
+                        help="N full runs in a row, each printing its table, then the table "
+                             "aggregated over them (medians, ratio range, met in N)")
     parser.add_argument("--profile", type=int, choices=[1, 2, 3, 4], default=None, metavar="N",
                         help="instead of the timed run, profile txcausal's operation of "
                              "scenario N (1 to 4) with pyinstrument and print the call tree")
@@ -109,9 +116,12 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.profile is None and args.config is not None:
         parser.error("--config applies only with --profile")
-    if args.profile is not None and any(
-            option is not None for option in (args.only, args.json, args.repeats)):
-        parser.error("--profile runs no timed scenario: --only, --json and --repeats "
+    if args.runs < 1:
+        parser.error("--runs: at least 1")
+    if args.profile is not None and (any(
+            option is not None for option in (args.only, args.json, args.repeats))
+            or args.runs != 1):
+        parser.error("--profile runs no timed scenario: --only, --json, --repeats and --runs "
                      "do not apply")
     if args.only is not None:
         known = {number for numbers, _, _ in _scenarios() for number in numbers.split()}
@@ -138,15 +148,26 @@ def _run_profiles(args: argparse.Namespace) -> None:
         workdir.cleanup()
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def _json_path(path: str, run: int, runs: int) -> str:
     """
-    Run the suite and print the table to standard output, or profile one
-    scenario (C{--profile}).
+    @return: Where run C{run} (from 1) of C{runs} writes its rows: C{path},
+        or with several runs C{path} with the run's number before its
+        suffix (C{rows.json}: C{rows.1.json}, C{rows.2.json}...).
     """
-    args = _parse(argv)
-    if args.profile is not None:
-        _run_profiles(args)
-        return
+    if runs == 1:
+        return path
+    stem, dot, suffix = path.rpartition(".")
+    if not dot or "/" in suffix:
+        return f"{path}.{run}"
+    return f"{stem}.{run}.{suffix}"
+
+
+def _run(args: argparse.Namespace, argv: Optional[Sequence[str]], run: int) -> List[Row]:
+    """
+    Make one full run: every scenario chosen, then its header and table.
+
+    @return: Its rows.
+    """
     repeats = args.repeats or (2 if args.quick else 9)
     settings = Settings(quick=args.quick, repeats=repeats)
     workdir = Workdir()
@@ -158,12 +179,40 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             rows.extend(_run_one(numbers, title, scenario, settings, workdir))
     finally:
         workdir.cleanup()
+    if args.runs > 1:
+        print(f"run {run} of {args.runs}")
     print("command: python -m bench " + " ".join(sys.argv[1:] if argv is None else argv))
     for name, value in environment():
         print(f"{name}: {value}")
     print(f"repeats: {repeats} (medians), quick: {args.quick}, "
           f"wall time: {time.monotonic() - started:.0f} s\n")
-    print(table(rows))
+    print(table(rows), flush=True)
     if args.json:
-        with open(args.json, "w") as f:
+        with open(_json_path(args.json, run, args.runs), "w") as f:
             json.dump([attrs.asdict(row) for row in rows], f, indent=1)
+    return rows
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """
+    Run the suite and print the table to standard output (with C{--runs
+    N}, N times, then the table aggregated over them), or profile one
+    scenario (C{--profile}).
+    """
+    args = _parse(argv)
+    if args.profile is not None:
+        _run_profiles(args)
+        return
+    runs = []
+    for run in range(1, args.runs + 1):
+        if run > 1:
+            print()
+        runs.append(_run(args, argv, run))
+    if args.runs > 1:
+        print(f"\naggregated over {args.runs} runs: the median of the runs' figures and "
+              f"ratios, the ratios' range, the runs that met the target\n")
+        print(_aggregate.table(_aggregate.aggregate(runs)))
+    failed = sorted({row.scenario for rows in runs for row in rows
+                     if row.note == f"n/a ({FAILED})"}, key=int)
+    if failed:
+        sys.exit(f"failed: scenario {', '.join(failed)} (see the tracebacks above)")

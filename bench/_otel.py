@@ -7,13 +7,15 @@ with its own tracer: C{start_as_current_span} with the same attributes and
 an event.  Each has its own tracer provider with a C{BatchSpanProcessor}
 whose exporter discards the spans, and a queue big enough that none is
 dropped.  The figure is the process's CPU time, the processor's thread
-included.
+included.  The exporter counts the spans it is given; at teardown, once the
+provider is shut down, the count is written to a file of one line per span,
+which the harness checks (L{bench._harness.check_lines}).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Sequence
+from typing import Any, Callable, List, Sequence, Tuple
 
 from ._harness import Contender, Prepared, Row, Settings, Workdir, compare, measure, unavailable
 from ._peers import FIELDS
@@ -22,7 +24,12 @@ SDK = "OpenTelemetry SDK start_as_current_span"
 SCENARIO = "9 action as an OpenTelemetry span, BatchSpanProcessor"
 
 
-def _provider() -> Any:
+def _provider(directory: Path) -> Tuple[Any, Callable[[], None]]:
+    """
+    @return: A tracer provider exporting to an exporter that counts and
+        discards the spans, and its shutdown, which then writes a line per
+        span exported to C{exported.log} in C{directory}.
+    """
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import (
         BatchSpanProcessor,
@@ -31,19 +38,28 @@ def _provider() -> Any:
     )
 
     class Discard(SpanExporter):
+        exported = 0
+
         def export(self, spans: Sequence[Any]) -> SpanExportResult:
+            self.exported += len(spans)
             return SpanExportResult.SUCCESS
 
+    exporter = Discard()
     provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(Discard(), max_queue_size=1 << 20))
-    return provider
+    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=1 << 20))
+
+    def shutdown() -> None:
+        provider.shutdown()
+        (directory / "exported.log").write_bytes(b'{"span":"exported"}\n' * exporter.exported)
+
+    return provider, shutdown
 
 
 def _txcausal(directory: Path) -> Prepared:
     import txcausal
     from txcausal.otel import SpanDestination
 
-    provider = _provider()
+    provider, shutdown = _provider(directory)
     destination = SpanDestination(provider)
     txcausal.add_destinations(destination)
     start_action, log_message = txcausal.start_action, txcausal.log_message
@@ -54,20 +70,20 @@ def _txcausal(directory: Path) -> Prepared:
 
     def teardown() -> None:
         txcausal.remove_destination(destination)
-        provider.shutdown()
+        shutdown()
 
     return op, teardown
 
 
 def _sdk(directory: Path) -> Prepared:
-    provider = _provider()
+    provider, shutdown = _provider(directory)
     tracer = provider.get_tracer("bench")
 
     def op() -> None:
         with tracer.start_as_current_span("bench:work", attributes=FIELDS) as span:
             span.add_event("bench:step", {"n": 1})
 
-    return op, provider.shutdown
+    return op, shutdown
 
 
 def run(settings: Settings, workdir: Workdir) -> List[Row]:
@@ -78,7 +94,7 @@ def run(settings: Settings, workdir: Workdir) -> List[Row]:
         import opentelemetry.sdk.trace  # noqa: F401
     except ImportError:
         return [unavailable(SCENARIO, "CPU per action", "opentelemetry-sdk is not installed")]
-    figures = measure([Contender("txcausal", _txcausal), Contender(SDK, _sdk)], workdir,
+    figures = measure([Contender("txcausal", _txcausal, 1), Contender(SDK, _sdk, 1)], workdir,
                       settings.iterations(20_000), settings.repeats)
     return [compare(SCENARIO, "CPU per action (span with 3 attributes and an event)", "us",
                     figures, SDK, 1, target="no more than the SDK (>= 1x)")]

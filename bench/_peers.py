@@ -3,12 +3,14 @@
 Each library set up to write JSON lines to its own file, and torn down
 again, so that only one library's destination is live while it is timed.
 
-Every peer encodes with orjson (txcausal and Eliot 1.18 do by default; the
-stdlib formatter and structlog's renderer are given it), so the figures
-compare the logging machinery, not JSON encoders.  Every peer hands each
-message to the operating system as it is logged: a write and a flush (Eliot,
-the stdlib, structlog, twisted.logger), or one direct write (txcausal, and
-the floor).
+Every peer but twisted.logger encodes with orjson (txcausal and Eliot 1.18
+do by default; the stdlib formatter and structlog's renderer are given it),
+so their figures compare the logging machinery, not JSON encoders.
+twisted.logger's C{jsonFileLogObserver} takes no encoder and encodes with
+the standard library's C{json}: its figures compare encoders too.  Every
+peer hands each message to the operating system as it is logged: a write and
+a flush (Eliot, the stdlib, structlog, twisted.logger), or one direct write
+(txcausal, and the floor).
 
 Each library that writes to both gets a binary or a text file as asked
 (C{text}); the stdlib's C{FileHandler} writes text only, the floor and

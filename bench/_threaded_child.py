@@ -21,6 +21,8 @@ warm-up written by a writer of its own.  Its figures, for each library:
 
 Scenario C{4} also gets C{4_overhead_*}: over the same work unlogged, timed
 in the same process.  A run whose file does not hold every message fails.
+Every writer stops through a thread pool of its own, joined after it has
+stopped, so that every library is timed with no thread but its writer's.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from twisted.internet.task import react
 
 from . import _core, _deferred
 from ._harness import Prepared
-from ._writer_child import report, start_writer
+from ._writer_child import PrivatePool, report, start_writer
 
 #: Operations run before timing, at most.
 WARMUP = 200
@@ -126,16 +128,24 @@ def timed(reactor: Any, library: str, scenario: Scenario, messages: int,
     warmup = min(operations, WARMUP)
     path = directory / f"scenario{scenario.key}.log"
     with open(path, "wb") as file:
-        writer = start_writer(library, file, reactor)
+        # Each writer gets a thread pool of its own, joined once it has
+        # stopped: Eliot's stops through the reactor's pool, whose thread
+        # would otherwise outlive it, so that every later timing (the other
+        # library's included) would run beside one more thread.
+        pool = PrivatePool(reactor)
+        writer = start_writer(library, file, pool)
         op, teardown = scenario.prepare(library)
         for _ in range(warmup):
             op()
         yield writer.stopService()
-        writer = start_writer(library, file, reactor)
+        pool.close()
+        pool = PrivatePool(reactor)
+        writer = start_writer(library, file, pool)
         start, wall = _loop(op, operations)
         teardown()
         yield writer.stopService()
         cpu = time.process_time() - start
+        pool.close()
     check_written(path, writer, (warmup + operations) * scenario.messages + 2 * scenario.framing)
     key = scenario.key
     return {f"{key}_cpu_us": cpu / operations * 1e6, f"{key}_wall_us": wall / operations * 1e6}

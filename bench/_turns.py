@@ -33,15 +33,17 @@ from ._writer import _ROOT, rotated, run_child
 #: Each contender: its library and configuration.
 CONTENDERS = [("txcausal", "file"), ("eliot", "file"), ("txcausal", "threaded"),
               ("eliot", "threaded"), ("none", "file")]
-#: Scenarios 11 and 15 also run the least a writer thread can do
-#: (L{bench._turns_child.MinimalThread}), to compare C{ThreadedWriter} with.
+#: Scenarios 11 and 15 also run a minimal writer thread that always lingers
+#: 5 ms after a wake-up (L{bench._turns_child.MinimalThread}: woken when its
+#: buffer goes from empty to non-empty, idle otherwise; no bound, count or
+#: report), to compare C{ThreadedWriter} with.
 MINIMAL = ("txcausal", "minimal")
 #: The peer name of txcausal's own FileDestination, against its ThreadedWriter.
 TX_FILE = "txcausal, FileDestination"
 TURN = "11 one request per reactor turn"
 LOW = "14 low rate, 10 messages a second"
 THREADS = "15 four threads logging at once"
-MINIMAL_NAME = "a minimal writer thread"
+MINIMAL_NAME = "a minimal writer thread, 5 ms linger"
 #: Scenario 11 also runs txcausal's FileDestination beside a thread that
 #: does nothing (L{bench._turns_child.IdleThread}): what a thread costs the
 #: reactor thread whatever it does, against FileDestination alone.
@@ -117,7 +119,7 @@ def _rows(scenario: str, cpu: Dict[Tuple[str, str], float],
     if MINIMAL in cpu:
         rows.append(compare(f"{scenario}, {MINIMAL_NAME}", CPU, "us",
                             {"txcausal": cpu[MINIMAL], TX_FILE: file[TX_FILE]}, TX_FILE,
-                            note="the least a writer thread can do"))
+                            note="no bound, count or report"))
     for contender, name in IDLE.items():
         if contender in cpu:
             rows.append(compare(f"{scenario}, {name}", CPU, "us",

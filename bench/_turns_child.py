@@ -8,10 +8,10 @@ C{LIBRARY} is C{txcausal}, C{eliot} or C{none} (the same work, nothing
 logged: the baseline the parent subtracts); C{CONFIG} is C{file} (the
 library's file destination, written on the logging thread) or C{threaded}
 (its C{ThreadedWriter} around it), and for txcausal C{minimal} too (a
-L{MinimalThread}: the least a writer thread can do), and C{sleeping} and
-C{waking}: its file destination beside an L{IdleThread} that never wakes, or
-that wakes every 5 ms and does nothing (what a thread costs the reactor
-thread, whatever it does).  C{MODE}:
+L{MinimalThread}: a minimal writer thread that always lingers 5 ms after a
+wake-up), and C{sleeping} and C{waking}: its file destination beside an
+L{IdleThread} that never wakes, or that wakes every 5 ms and does nothing
+(what a thread costs the reactor thread, whatever it does).  C{MODE}:
 
   - C{turns}: C{AMOUNT} requests, one per reactor turn (a request is an
     action and one message in it, three messages), then, in the same
@@ -24,8 +24,11 @@ the process's (every thread's), from the first operation until every
 message is written (C{stopService} has fired; at the low rate, 200 ms after
 the last message, when the file is checked to hold them all), and
 C{reactor_us}, the reactor thread's alone.  Each timed run is preceded by a
-warm-up through a writer of its own; the file must hold every message
-logged, or the run fails.
+warm-up through a writer of its own.  Every C{ThreadedWriter} stops through
+a thread pool of its own, joined once it has stopped (Eliot's stops through
+the reactor's pool, whose thread would outlive it), so that every
+contender, the baseline included, is timed with no thread but its own; the
+file must hold every message logged, or the run fails.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from twisted.internet.task import LoopingCall, react
 
 from ._peers import FIELDS, MESSAGE_TYPE
 from ._threaded_child import check_written
-from ._writer_child import report, start_writer
+from ._writer_child import PrivatePool, report, start_writer
 
 #: Messages a request logs: an action's start and finish, one message.
 REQUEST_MESSAGES = 3
@@ -94,19 +97,28 @@ def _nothing() -> None:
 
 class MinimalThread:
     """
-    The least a writer thread can do for txcausal's messages, to compare
+    A minimal writer thread for txcausal's messages that always lingers 5 ms
+    after a wake-up, to compare
     L{ThreadedWriter<txcausal.logwriter.ThreadedWriter>} with: each message
     encoded by orjson on the thread that logs, checked for C{null} as
     txcausal's destinations check it (a float that is not finite), and
-    appended to one buffer under a lock; a thread takes the buffer and writes
-    it every 5 ms.  No bound, no count, no report, no flush: what a writer
-    thread costs a busy reactor, whatever the writer does besides.
+    appended to one buffer under a lock.  The thread sleeps until a message
+    finds the buffer empty and wakes it; it then lingers L{LINGER} seconds
+    for more, whether or not messages keep coming (C{ThreadedWriter}
+    lingers only while they do), takes the buffer and writes it, and goes
+    back to sleep unless more came meanwhile.  No bound, no count, no
+    report, no flush.
     """
+
+    #: How long the thread waits, once woken, for more messages to write
+    #: with the first (C{ThreadedWriter}'s default C{linger}).
+    LINGER = 0.005
 
     def __init__(self, file: Any) -> None:
         self._fd = file.fileno()
         self._lock = threading.Lock()
         self._buffer = bytearray()
+        self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -116,7 +128,10 @@ class MinimalThread:
         if data.partition(b"null")[1]:
             pass  # txcausal's destinations would look at the message again.
         with self._lock:
+            empty = not self._buffer
             self._buffer += data
+        if empty:
+            self._wake.set()
 
     def _take(self) -> bytearray:
         with self._lock:
@@ -124,7 +139,12 @@ class MinimalThread:
         return taken
 
     def _run(self) -> None:
-        while not self._stopping.wait(0.005):
+        while not self._stopping.is_set():
+            self._wake.wait()
+            self._stopping.wait(self.LINGER)
+            # Cleared before the buffer is taken: a message that finds it
+            # empty afterwards wakes the thread again.
+            self._wake.clear()
             taken = self._take()
             if taken:
                 os.write(self._fd, taken)
@@ -134,6 +154,7 @@ class MinimalThread:
         Stop the thread and write what it had not written.
         """
         self._stopping.set()
+        self._wake.set()
         self._thread.join()
         os.write(self._fd, self._take())
 
@@ -184,6 +205,7 @@ class Output:
     writer: Any = None
     destination: Any = None
     idle: Optional[IdleThread] = None
+    pool: Optional[PrivatePool] = None
 
     def start(self) -> None:
         """
@@ -192,7 +214,8 @@ class Output:
         if self.library == "none":
             return
         if self.config == "threaded":
-            self.writer = start_writer(self.library, self.file, self.reactor)
+            self.pool = PrivatePool(self.reactor)
+            self.writer = start_writer(self.library, self.file, self.pool)
         elif self.config == "minimal":
             import txcausal
 
@@ -230,6 +253,15 @@ class Output:
             idle, self.idle = self.idle, None
             idle.stop()
         return succeed(None)
+
+    def release(self) -> None:
+        """
+        Once L{stop}'s L{Deferred} has fired, join the writer's pool thread,
+        so that none is left beside the next run.
+        """
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            pool.close()
 
 
 def one_per_turn(reactor: Any, op: Callable[[], None], count: int) -> "Deferred[None]":
@@ -311,6 +343,7 @@ def timed(output: Output, run: Callable[[int], "Deferred[None]"], op_messages: i
     output.start()
     yield run(warmup)
     yield output.stop()
+    output.release()
     output.start()
     writer = output.writer
     gc.collect()
@@ -323,6 +356,7 @@ def timed(output: Output, run: Callable[[int], "Deferred[None]"], op_messages: i
     else:
         yield output.stop()
         cpu, reactor = time.process_time() - cpu, time.thread_time() - reactor
+    output.release()
     check_written(path, writer, (warmup + count) * logged)
     return {"cpu_us": cpu / count * 1e6, "reactor_us": reactor / count * 1e6}
 

@@ -34,7 +34,6 @@ from ._safe import reason_text
 from ._tasklevel import MAX_TASK_LEVEL_DEPTH, TaskLevel, parse_task_id
 from ._uuid import new_task_uuid
 from ._wire import (
-    _WRITTEN,
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
     DURATION_FIELD,
@@ -47,7 +46,9 @@ from ._wire import (
     RETRIED_TASK_LEVELS_FIELD,
     STARTED_STATUS,
     SUCCEEDED_STATUS,
-    _set_aside,
+    TASK_LEVEL_FIELD,
+    TASK_UUID_FIELD,
+    TIMESTAMP_FIELD,
     exception_name,
 )
 
@@ -332,6 +333,25 @@ class Action:
 
     def __repr__(self) -> str:
         return f"<Action {self.action_type!r} {self._task_uuid}@/{'/'.join(map(str, self._level))}>"
+
+
+#: The fields of an action's messages that txcausal writes, and the names
+#: a user's fields of those names are kept under.
+_SET_ASIDE = tuple((name, "user_" + name) for name in (
+    ACTION_STATUS_FIELD, ACTION_TYPE_FIELD, TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD))
+#: Their names.
+_WRITTEN = frozenset(name for name, _ in _SET_ASIDE)
+
+
+def _set_aside(fields: Dict[str, Any]) -> None:
+    """
+    Rename a user's fields named as those txcausal writes on an action's
+    messages (C{action_status}, C{action_type}, C{task_uuid}, C{task_level},
+    C{timestamp}), so that txcausal's do not silently replace them.
+    """
+    for name, kept in _SET_ASIDE:
+        if name in fields:
+            fields[kept] = fields.pop(name)
 
 
 def _begin(parent: Optional[Action], logger: Optional[ILogger], action_type: str,

@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 import weakref
 from typing import IO, Any, Callable, Dict, List, Optional, Protocol, Tuple, Type
 
@@ -29,7 +28,7 @@ from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS
 from ._losses import FULL, STOPPED, Losses, stamp_now, stopped_reports
 from ._queue import BoundedQueue
-from ._safe import reason_text
+from ._safe import reason_text, traceback_text
 from ._teardown import held, take_lock
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
 
@@ -337,7 +336,7 @@ def _report(writer: Stopped, late: bool = False,
         try:
             _last_resort(standalone_message(
                 TRACEBACK_MESSAGE_TYPE, reason=reason_text(error), exception=exception_name(error),
-                traceback=traceback.format_exc()))
+                traceback=traceback_text(type(error), error, error.__traceback__)))
         except Exception:
             pass  # As the interpreter tears down, say: nothing more to do.
 

@@ -103,6 +103,14 @@ class TaskFollower:
         updates = [Update(task, False) for task in self._add(messages, now)]
         return updates + self._quiet_tasks(now)
 
+    @property
+    def given_up(self) -> int:
+        """
+        How many tasks were given up past C{max_open} so far (each shown
+        once as it stood, by L{poll}).
+        """
+        return self._parser.given_up
+
     def _report(self, error: LineError) -> None:
         """
         Pass on what the file follower tells, but for the errors that

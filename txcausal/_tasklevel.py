@@ -20,7 +20,8 @@ from attrs import field, frozen
 class InvalidTaskId(ValueError):
     """
     A serialized task id is malformed: not C{b"<uuid>@/<level>/<level>..."}
-    with positive levels, ASCII, at most 1 KiB.
+    with positive levels (or C{b"<uuid>@/"}, the root), ASCII, at most
+    1 KiB.
     """
 
 
@@ -31,13 +32,14 @@ MAX_TASK_ID_LENGTH = 1024
 #: another process, or a child action nested that deep) starts a fresh task
 #: instead, its start message recording the position in C{parent_task_id}.
 MAX_TASK_LEVEL_DEPTH = 100
-#: A serialized task id: the task's UUID and, after C{@}, the level.
+#: A serialized task id: the task's UUID and, after C{@}, the level (C{/}
+#: for the root, as L{TaskLevel} and Eliot write it and Eliot continues it).
 #: L{txcausal._propagation} reads a matched level with orjson, which is
 #: right only while each number has no leading zero (orjson refuses C{01})
 #: and at most 10 digits (above 2 ** 64 - 1, orjson returns a float).
 TASK_ID_PATTERN = (
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"@((?:/[1-9][0-9]{0,9})+)"
+    r"@((?:/[1-9][0-9]{0,9})+|/)"
 )
 _TASK_ID = re.compile(rf"\A{TASK_ID_PATTERN}\Z")
 
@@ -60,7 +62,9 @@ def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":
     """
     Parse a serialized task id.
 
-    @return: The task uuid and the level of the position.
+    @return: The task uuid and the level of the position (C{[]} for
+        C{<uuid>@/}, the root: the action continuing it is the task's root
+        action, as in Eliot).
     @raise InvalidTaskId: If it is malformed.
     """
     if not isinstance(task_id, (bytes, str)):
@@ -75,7 +79,8 @@ def parse_task_id(task_id: Union[bytes, str]) -> "tuple[str, List[int]]":
     match = _TASK_ID.match(task_id)
     if match is None:
         raise InvalidTaskId(f"Malformed task id: {task_id[:100]!r}")
-    return match.group(1), [int(part) for part in match.group(2)[1:].split("/")]
+    level = match.group(2)
+    return match.group(1), [int(part) for part in level[1:].split("/")] if level != "/" else []
 
 
 def _as_tuple(level: Iterable[int]) -> "tuple[int, ...]":

@@ -95,24 +95,6 @@ STRUCTURAL_FIELDS = frozenset(
 #: field may replace them.
 KIND_FIELDS = frozenset([MESSAGE_TYPE_FIELD, ACTION_TYPE_FIELD, ACTION_STATUS_FIELD])
 
-#: The fields of an action's messages that txcausal writes, and the names
-#: a user's fields of those names are kept under.
-_SET_ASIDE = tuple((name, "user_" + name) for name in (
-    ACTION_STATUS_FIELD, ACTION_TYPE_FIELD, TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD))
-#: Their names.
-_WRITTEN = frozenset(name for name, _ in _SET_ASIDE)
-
-
-def _set_aside(fields: Dict[str, Any]) -> None:
-    """
-    Rename a user's fields named as those txcausal writes on an action's
-    messages (C{action_status}, C{action_type}, C{task_uuid}, C{task_level},
-    C{timestamp}), so that txcausal's do not silently replace them.
-    """
-    for name, kept in _SET_ASIDE:
-        if name in fields:
-            fields[kept] = fields.pop(name)
-
 
 #: The message types of txcausal's reports about itself.
 TRACEBACK_MESSAGE_TYPE = "eliot:traceback"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import traceback
 from queue import SimpleQueue
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
 
@@ -21,16 +20,22 @@ from ._json import JSONLineEncoder, encoder_for
 from ._json_decode import decode_json
 from ._jsondefault import JSONDefault
 from ._queue import Lines
+from ._safe import traceback_text
 
 Work = Callable[[], object]
 
 
 def _print_exc() -> None:
     """
-    Write the exception being handled to standard error, if it can.
+    Write the exception being handled to standard error, if it can, as
+    txcausal's other tracebacks are: without reading any source file (this
+    may run as the interpreter tears down).
     """
     try:
-        traceback.print_exc(file=sys.stderr)
+        typ, value, tb = sys.exc_info()
+        if value is not None:
+            sys.stderr.write(traceback_text(typ, value, tb))
+            sys.stderr.flush()
     except BaseException:
         pass
 

@@ -33,19 +33,25 @@ from ._wire import (
     FAILED_STATUS,
     MESSAGE_TYPE_FIELD,
     MESSAGES_DROPPED,
+    SERIALIZATION_FAILURE,
     TASK_UUID_FIELD,
     TRACEBACK_MESSAGE_TYPE,
+    UNENCODABLE_VALUES,
 )
 
 #: syslog priorities: "crit" for tracebacks, "err" for failed actions,
 #: "info" for the rest, as Eliot writes them; and "warning" for the reports
-#: of lost messages, as journald's own "Suppressed N messages".
+#: of lost messages, as journald's own "Suppressed N messages", and of
+#: messages or values written in another form than they were logged in.
 _CRITICAL = b"2"
 _ERROR = b"3"
 _WARNING = b"4"
 _INFO = b"6"
-#: The reports of lost messages.
-_LOSS_REPORTS = frozenset([DESTINATION_FAILURE, MESSAGES_DROPPED])
+#: The reports of lost messages, and of messages or values replaced by a
+#: representation because they could not be written.
+_LOSS_REPORTS = frozenset(
+    [DESTINATION_FAILURE, MESSAGES_DROPPED, SERIALIZATION_FAILURE, UNENCODABLE_VALUES]
+)
 
 
 def _program_name() -> str:
@@ -70,8 +76,9 @@ class JournaldDestination:
       - C{ELIOT_TYPE}: its message or action type, when it has one;
       - C{PRIORITY}: 2 ("crit") for a traceback, 3 ("err") for the finish
         of a failed action, 4 ("warning") for a report of lost messages
-        (C{txcausal:messages_dropped}, C{eliot:destination_failure}), 6
-        ("info") otherwise;
+        (C{txcausal:messages_dropped}, C{eliot:destination_failure}) or of
+        ones written in another form (C{eliot:serialization_failure},
+        C{txcausal:unencodable_values}), 6 ("info") otherwise;
       - C{SYSLOG_IDENTIFIER}: the program's name.
 
     A message too large for a datagram is passed to journald in a sealed

@@ -22,10 +22,12 @@ server using L{txcausal.web} (or Eliot, or OpenTelemetry) continues the
 task.  With this module's functions (without C{agent=}), an attempt
 Twisted's connection pool makes again by itself is sent at a fresh position
 too (see L{txcausal._attempts}); an agent of the caller's own retries with
-the same headers.  The action fails only when no response arrives (connection error,
-timeout, cancellation); a 4xx or 5xx response is a response: the action
-succeeds with its C{status}, and deciding that it is an error is the
-caller's job, in the caller's own action.
+the same headers.  The action fails only when no response arrives
+(connection error, timeout, cancellation: a request the caller cancels,
+treq's C{timeout=} included, fails with C{cancelled: true}, whatever the
+error); a 4xx or 5xx response is a response: the action succeeds with its
+C{status}, and deciding that it is an error is the caller's job, in the
+caller's own action.
 
 Call these functions, and L{TracingAgent.request}, from the reactor thread,
 as treq's (from another thread, use C{blockingCallFromThread}).
@@ -34,7 +36,7 @@ as treq's (from another thread, use C{blockingCallFromThread}).
 from __future__ import annotations
 
 from contextvars import Context, copy_context
-from typing import Any, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import treq as _treq
 import treq.api as _treq_api
@@ -54,6 +56,7 @@ from ._attempts import RESEND, AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._propagation import outgoing
+from ._wire import CANCELLED_FIELD
 
 #: The action type of an HTTP request made through L{TracingAgent}.
 CLIENT_ACTION_TYPE = "txcausal:http:client"
@@ -127,15 +130,27 @@ class TracingAgent:
         finally:
             RESEND.reset(resending)
             _restore(token)
-        outer: "Deferred[IResponse]" = Deferred(lambda _: inner.cancel())
-        inner.addBoth(_ended, action, context, outer)
+        cancelled: List[bool] = []
+
+        def cancel(_: object) -> None:
+            cancelled.append(True)
+            inner.cancel()
+
+        outer: "Deferred[IResponse]" = Deferred(cancel)
+        inner.addBoth(_ended, action, context, outer, cancelled)
         return outer
 
 
-def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]") -> None:
+def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]",
+           cancelled: List[bool]) -> None:
     """
     Finish C{action} with C{result}, the response or the failure of the
     request, then fire C{outer} with it in C{context}, the caller's.
+
+    @param cancelled: Not empty if the caller cancelled C{outer}: a failure
+        then gets C{cancelled: true}, whatever the agent failed with (for
+        Twisted's L{Agent}, C{ResponseNeverReceived} once the request is
+        sent, C{DNSLookupError} while its host name is resolved).
     """
     if not isinstance(result, Failure):
         try:
@@ -146,7 +161,10 @@ def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]"
         else:
             context.run(outer.callback, result)
             return
-    action.finish(result.value)
+    if cancelled:
+        action.finish(result.value, **{CANCELLED_FIELD: True})
+    else:
+        action.finish(result.value)
     context.run(outer.errback, result)
 
 

@@ -189,15 +189,27 @@ class StrayReport:
         return f"{words}, {self._fate}"
 
 
-def report_given_up(streams: Streams, given_up: int, max_open: int, fate: str) -> None:
+def report_given_up(
+    streams: Streams, given_up: int, max_open: int, fate: str, so_far: bool = False
+) -> None:
     """
     Say on standard error how many tasks C{--max-open} gave up, if any.
 
     @param fate: What became of them, e.g. C{"shown in parts"}.
+    @param so_far: Whether more may still be given up (a live mode).
     """
     if given_up:
+        when = " so far" if so_far else ""
         streams.stderr.write(f"txcausal: {counted(given_up, 'task')} given up by --max-open"
-                             f" {max_open} ({fate})\n")
+                             f" {max_open}{when} ({fate})\n")
+
+
+def report_due(before: int, now: int, every: int = 1000) -> bool:
+    """
+    Whether a live report is due as a count grows from C{before} to C{now}:
+    at the first, then each time it passes another C{every} (1, 1001, ...).
+    """
+    return (now - 1) // every > (before - 1) // every
 
 
 def _at_least(minimum: int, wording: str) -> Callable[[str], int]:

@@ -11,7 +11,7 @@ import ipaddress
 from typing import Any, Dict, List, Optional, Sequence, cast
 
 from .._source import _GZIP_MAGIC
-from ._common import Streams, add_input_arguments, non_negative
+from ._common import Streams, add_input_arguments, non_negative, report_due
 
 NAME = "web"
 HELP = "serve a live browser view of the tasks of log files (loopback only by default)"
@@ -123,7 +123,7 @@ class AcceptErrors:
             return
         error = str(event.get("acceptError"))
         seen = self._seen[error] = self._seen.get(error, 0) + 1
-        if seen % 1000 == 1:
+        if report_due(seen - 1, seen):
             self._stderr.write(f"txcausal web: could not accept a connection ({error}, {seen}"
                                " times so far): too many open files? (ulimit -n)\n")
             self._stderr.flush()

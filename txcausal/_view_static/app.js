@@ -469,6 +469,23 @@
 
   function shortName(name) { return String(name).split("/").pop(); }
 
+  // As txcausal tree shows it (LEVELS_SHOWN and its field limit in
+  // _cli/_tree_text.py): a remote_task_levels of more than 10 levels (one
+  // per Dask task) is summed up as their number, the first and the last.
+  var LEVELS_SHOWN = 10;
+  var LEVEL_LIMIT = 100;
+
+  function levelsSummary(name, value) {
+    if (name !== "remote_task_levels" || !Array.isArray(value) || value.length <= LEVELS_SHOWN) {
+      return null;
+    }
+    function cut(level) {
+      var text = valueText(level).split("\n")[0];
+      return text.length > LEVEL_LIMIT ? text.slice(0, LEVEL_LIMIT) + "\u2026" : text;
+    }
+    return value.length + " levels, first " + cut(value[0]) + ", last " + cut(value[value.length - 1]);
+  }
+
   function fieldList(fields) {
     var list = el("dl", "fields");
     Object.keys(fields).forEach(function (name) {
@@ -476,9 +493,11 @@
       list.appendChild(el("dt", "mono", name));
       var text = valueText(fields[name]);
       var dd = el("dd", "mono");
-      if (text.length > 400 || text.split("\n").length > 8) {
+      var levels = levelsSummary(name, fields[name]);
+      if (levels !== null || text.length > 400 || text.split("\n").length > 8) {
         var fold = el("details", "fold");
-        fold.appendChild(el("summary", null, text.slice(0, 80).split("\n")[0] + "\u2026 (" + text.length + " characters)"));
+        fold.appendChild(el("summary", null, levels !== null ? levels :
+          text.slice(0, 80).split("\n")[0] + "\u2026 (" + text.length + " characters)"));
         fold.appendChild(el("pre", null, text));
         dd.appendChild(fold);
       } else {

@@ -181,11 +181,12 @@ class ProfileTests(SynchronousTestCase):
 
     def test_profileRefusesTimedRunOptions(self) -> None:
         """
-        C{--profile} with C{--only}, C{--json} or C{--repeats}, options of
-        the timed run, is refused with a usage error.
+        C{--profile} with C{--only}, C{--json}, C{--repeats} or C{--runs},
+        options of the timed run, is refused with a usage error.
         """
-        for option in (["--only", "1"], ["--json", "rows.json"], ["--repeats", "3"]):
+        for option in (["--only", "1"], ["--json", "rows.json"], ["--repeats", "3"],
+                       ["--runs", "2"]):
             self.assertUsageError(
                 profile_run("1", "--config", "file", *option),
-                "--profile runs no timed scenario: --only, --json and --repeats "
+                "--profile runs no timed scenario: --only, --json, --repeats and --runs "
                 "do not apply")

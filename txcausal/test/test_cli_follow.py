@@ -12,10 +12,10 @@ from typing import Callable, List
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._cli import _follow, build_parser, parse_arguments
+from txcausal._cli import _follow, build_parser, main, parse_arguments
 from txcausal._cli._common import Streams
 from txcausal._cli._tree import options_for
-from txcausal.test._reading import cli, end, lines, msg, start
+from txcausal.test._reading import cli, end, lines, msg, small_task, start
 
 
 class FollowCommandTests(SynchronousTestCase):
@@ -93,6 +93,22 @@ class FollowCommandTests(SynchronousTestCase):
         self.assertEqual(status, 1)
         self.assertIn("Is a directory", err)
 
+    def test_closedOutput(self) -> None:
+        """
+        When the reader of the output went away (C{| head}), following ends
+        quietly with status 0, as the other commands do, instead of
+        blaming the file.
+        """
+
+        class ClosedPipe(io.StringIO):
+            def write(self, text: str) -> int:
+                raise BrokenPipeError(32, "Broken pipe")
+
+        self.append(*small_task())
+        err = io.StringIO()
+        status = main(["tree", "--follow", self.path], io.BytesIO(), ClosedPipe(), err)
+        self.assertEqual((status, err.getvalue()), (0, ""))
+
     def test_possibleLossReported(self) -> None:
         """
         A file rotated twice between two looks, the file read before
@@ -112,3 +128,40 @@ class FollowCommandTests(SynchronousTestCase):
                          ["A", "B", "C"])
         self.assertEqual(self.err.getvalue().count("may have been missed"), 1,
                          self.err.getvalue())
+
+    def test_givenUpReported(self) -> None:
+        """
+        Tasks that C{--max-open} gives up are counted on standard error as
+        it happens, at the first look that gave some up and then at each
+        look that brought the count past another 1000 (as the web view's
+        reports of refused connections), so that a log that keeps gaining
+        unfinished tasks does not fill standard error; then in all when
+        following ends, as C{tree} without C{--follow} says it.
+        """
+        self.append(start("A", [1], 1.0, "a"), start("B", [1], 1.0, "b"))
+        seen: List[str] = []
+
+        def more(count: int) -> Callable[[], None]:
+            def step() -> None:
+                seen.append(self.err.getvalue())
+                self.append(*(start(f"T{len(seen)}-{i}", [1], 1.0, "t") for i in range(count)))
+            return step
+
+        self.follow([more(2), more(997), more(2), more(1), more(999), more(1),
+                     lambda: seen.append(self.err.getvalue())], "--max-open", "1")
+        first = "txcausal: 1 task given up by --max-open 1 so far (shown in parts)\n"
+        second = "txcausal: 1002 tasks given up by --max-open 1 so far (shown in parts)\n"
+        third = "txcausal: 2002 tasks given up by --max-open 1 so far (shown in parts)\n"
+        # Given up in all, look by look: 1, 3, 1000, 1002, 1003, 2002, 2003.
+        self.assertEqual(seen, [first, first, first, first + second, first + second,
+                                first + second + third, first + second + third])
+        self.assertEqual(self.err.getvalue(), first + second + third +
+                         "txcausal: 2003 tasks given up by --max-open 1 (shown in parts)\n")
+
+    def test_nothingGivenUp(self) -> None:
+        """
+        Nothing is said of C{--max-open} when it gave up no task.
+        """
+        self.append(start("A", [1], 1.0, "a"), start("B", [1], 1.0, "b"))
+        self.follow([lambda: None], "--idle", "0")
+        self.assertEqual(self.err.getvalue(), "")

@@ -66,7 +66,8 @@ class Live:
         if interrupt and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         assert self.process.stdout is not None and self.process.stderr is not None
-        self.process.stdout.read()
+        if not self.process.stdout.closed:
+            self.process.stdout.read()
         err = self.process.stderr.read()
         self._timer.cancel()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
@@ -157,3 +158,19 @@ class StreamTests(SynchronousTestCase):
         shown = live.read_until("AFTER")
         self.assertIn("OPEN\n", shown)
         self.assertEqual(live.stop(), "")
+
+    def test_followClosedPipe(self) -> None:
+        """
+        C{tree --follow} whose reader went away (C{| head}, C{| true}) ends
+        quietly, with status 0, at its next write, as the other commands do.
+        """
+        path = self.dir / "app.log"
+        path.write_bytes(lines(*sample_task("FIRST")))
+        live = Live(["tree", "--follow", "app.log"], self.dir)
+        live.read_until("app:main/5 ⇒ succeeded")
+        assert live.process.stdout is not None
+        live.process.stdout.close()
+        with open(path, "ab") as f:
+            f.write(lines(*sample_task("SECOND")))
+        err = live.stop(interrupt=False)
+        self.assertEqual((live.process.returncode, err), (0, ""))

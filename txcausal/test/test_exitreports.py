@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import io
+import linecache
 import sys
 import threading
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
@@ -724,6 +725,34 @@ class ExitReportsTests(SynchronousTestCase):
         self.assertEqual([stub.reported for stub in stubs], [[False], [False]])
         (report,) = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
         self.assertEqual(report["exception"], "builtins.ZeroDivisionError")
+
+    def test_failedReportReadsNoSource(self) -> None:
+        """
+        The traceback of a report that raised is formatted without reading
+        or checking any source file (the interpreter may be tearing down):
+        each frame gives its file, line and function, never its source line.
+        """
+        looked: List[Any] = []
+
+        def spy(result: object) -> Callable[..., object]:
+            def look(*args: object, **kwargs: object) -> object:
+                looked.append(args[:1])
+                return result
+            return look
+
+        for name, result in [("getline", ""), ("getlines", []), ("checkcache", None),
+                             ("updatecache", []), ("lazycache", False)]:
+            self.patch(linecache, name, spy(result))
+        reports, raising = ExitReports(), _Raising()
+        reports.add(raising)
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        reports.run()
+        (report,) = [orjson.loads(line) for line in stderr.getvalue().splitlines()]
+        self.assertEqual(looked, [])
+        self.assertIn(", in _reportStopped\n", report["traceback"])
+        self.assertTrue(report["traceback"].endswith("ZeroDivisionError: the report\n"),
+                        report["traceback"])
 
     def test_afterForkInChild(self) -> None:
         """

@@ -23,7 +23,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from txcausal import (
+    Field,
     IDestination,
+    MessageType,
     _output,
     log_message,
     start_action,
@@ -207,6 +209,24 @@ class JournaldDestinationTests(IsolatedOutputMixin, SynchronousTestCase):
         self.destination({"task_uuid": "t", "task_level": [1], "message_type": ["a", "list"]})
         [entry] = self.journal.entries()
         self.assertEqual((entry["ELIOT_TYPE"], entry["PRIORITY"]), (b"['a', 'list']", b"6"))
+
+    def test_replacedValuesReports(self) -> None:
+        """
+        The reports of messages or values that could not be written as
+        they were, C{eliot:serialization_failure} (which follows its
+        traceback) and C{txcausal:unencodable_values}, have priority 4
+        ("warning"), as the reports of lost messages.
+        """
+        def broken(value: object) -> object:
+            raise ValueError("cannot serialize")
+
+        MessageType("app:typed", [Field("x", broken)]).log(x=1)
+        log_message(message_type="app:note", value=object())
+        entries = self.journal.entries()
+        self.assertEqual(
+            [(e["ELIOT_TYPE"], e["PRIORITY"]) for e in entries],
+            [(b"eliot:traceback", b"2"), (b"eliot:serialization_failure", b"4"),
+             (b"app:note", b"6"), (b"txcausal:unencodable_values", b"4")])
 
     def test_newlinesInFields(self) -> None:
         """

@@ -100,6 +100,16 @@ class IncomingTaskIdTests(SynchronousTestCase):
         found = incoming(headers(x_eliot_task_id=[f"{UUID_TEXT}@/2/3".encode()]))
         self.assertEqual((found.task_id, found.fields), (f"{UUID_TEXT}@/2/3", {}))
 
+    def test_root(self) -> None:
+        """
+        A task id at the root, C{<uuid>@/}, is continued there, as
+        L{Action.continue_task} (and Eliot's) continues it.
+        """
+        for value in [f"{UUID_TEXT}@/".encode(), f" {UUID_TEXT}@/ ".encode()]:
+            found = incoming(headers(x_eliot_task_id=[value]))
+            self.assertEqual((found.task_id, found.task_uuid, found.level, found.fields),
+                             (f"{UUID_TEXT}@/", UUID_TEXT, [], {}))
+
     def assertRejected(self, values: List[bytes], reason: str) -> Dict[str, Any]:
         """
         Check that C{values} of C{X-Eliot-Task-Id} give a new task and a
@@ -139,7 +149,8 @@ class IncomingTaskIdTests(SynchronousTestCase):
         """
         A value that is not C{<uuid>@/<level>...} is rejected.
         """
-        for value in [b"", b"nope", f"{UUID_TEXT}@/0".encode(), f"{UUID_TEXT}/1".encode()]:
+        for value in [b"", b"nope", f"{UUID_TEXT}@/0".encode(), f"{UUID_TEXT}/1".encode(),
+                      f"{UUID_TEXT}@".encode(), f"{UUID_TEXT}@//".encode()]:
             self.assertRejected([value], "malformed task id")
 
 

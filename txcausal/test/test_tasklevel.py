@@ -73,6 +73,23 @@ class CrossProcessTests(IsolatedOutputMixin, SynchronousTestCase):
         self.assertEqual((inner["task_level"], finish["task_level"]), ([2, 3, 2], [2, 3, 3]))
         self.assertEqual(messages[3]["task_level"], [2, 3, 1])
 
+    def test_continueAtRoot(self) -> None:
+        """
+        A task id at the root, C{<uuid>@/} (the root level as L{TaskLevel}
+        and Eliot write it), is continued as Eliot continues it: the
+        action is the task's root action, its messages at C{[1]}, C{[2]}...
+        """
+        uuid = "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00"
+        messages = self.collect()
+        task_ids: List[Union[bytes, str]] = [f"{uuid}@/".encode(), f"{uuid}@/"]
+        for task_id in task_ids:
+            self.assertEqual(parse_task_id(task_id), (uuid, []))
+            with Action.continue_task(task_id=task_id):
+                log_message(message_type="m")
+        self.assertEqual([(m["task_uuid"], m["task_level"]) for m in messages],
+                         [(uuid, [1]), (uuid, [2]), (uuid, [3])] * 2)
+        self.assertEqual(TaskLevel.from_string("/").level, ())
+
     def test_continueTaskActionType(self) -> None:
         """
         The continuing action's type can be chosen.
@@ -87,8 +104,9 @@ class CrossProcessTests(IsolatedOutputMixin, SynchronousTestCase):
         Malformed task ids raise L{InvalidTaskId}, a L{ValueError}.
         """
         uuid = "0fd4c5a0-3e3a-4d4b-9b9c-0e4a4e8a8f00"
-        bad = [b"", b"nonsense", f"{uuid}".encode(), f"{uuid}@".encode(), f"{uuid}@/".encode(),
-               f"{uuid}@/0".encode(), f"{uuid}@/-1".encode(), f"{uuid}@/1//2".encode(),
+        bad = [b"", b"nonsense", f"{uuid}".encode(), f"{uuid}@".encode(), f"{uuid}@//".encode(),
+               f"{uuid}@/0".encode(), f"{uuid}@/1/".encode(), f"{uuid}@/-1".encode(),
+               f"{uuid}@/1//2".encode(),
                f"{uuid}@/a".encode(), b"not-a-uuid@/1", f"{uuid}@/1".encode() + b"\xff",
                f"{uuid}\u00e9@/1",
                f"{uuid}@/1".encode() + b"/1" * MAX_TASK_ID_LENGTH, f"{uuid}@/1\n"]

@@ -19,7 +19,7 @@ from treq.api import get_global_pool, set_global_pool
 from treq.testing import RequestTraversalAgent
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, succeed
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError
 from twisted.internet.interfaces import (
     IHostnameResolver,
     IHostResolution,
@@ -27,8 +27,10 @@ from twisted.internet.interfaces import (
     IResolutionReceiver,
 )
 from twisted.internet.testing import MemoryReactorClock
+from twisted.python.failure import Failure
+from twisted.python.reflect import fullyQualifiedName
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.client import HTTPConnectionPool
+from twisted.web.client import HTTPConnectionPool, ResponseNeverReceived
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IBodyProducer
 from twisted.web.resource import Resource
@@ -51,9 +53,15 @@ class RecordingAgent:
     fires.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cancelWith: Optional[Exception] = None) -> None:
+        """
+        @param cancelWith: What a cancelled request fails with, as Twisted's
+            L{Agent} fails it; by default, the L{CancelledError} of
+            L{Deferred.cancel}.
+        """
         self.requests: List[Tuple[bytes, bytes, Optional[Headers], Any, Deferred[Any]]] = []
         self.cancelled = 0
+        self._cancelWith = cancelWith
 
     def request(self, method: bytes, uri: bytes, headers: Optional[Headers] = None,
                 bodyProducer: Any = None) -> "Deferred[Any]":
@@ -63,6 +71,8 @@ class RecordingAgent:
 
     def _cancel(self, d: "Deferred[Any]") -> None:
         self.cancelled += 1
+        if self._cancelWith is not None:
+            d.errback(self._cancelWith)
 
 
 class FakeResponse:
@@ -267,8 +277,43 @@ class TracingAgentTests(CapturingMixin, SynchronousTestCase):
         d.cancel()
         self.failureResultOf(d, CancelledError)
         self.assertEqual(self.inner.cancelled, 1)
-        self.assertEqual(self.logger.messages[-1]["exception"],
-                         "twisted.internet.defer.CancelledError")
+        end = self.logger.messages[-1]
+        self.assertEqual((end["exception"], end["cancelled"]),
+                         ("twisted.internet.defer.CancelledError", True))
+
+    def test_cancelledWhateverTheError(self) -> None:
+        """
+        A request the caller cancels fails its action with
+        C{cancelled: true} whatever the agent fails it with: Twisted's
+        L{Agent} fails a request cancelled once sent with
+        L{ResponseNeverReceived}, and one cancelled while its host name is
+        resolved with L{DNSLookupError}.
+        """
+        errors = [ResponseNeverReceived([Failure(CancelledError())]), DNSLookupError("cancelled")]
+        for error in errors:
+            inner = RecordingAgent(cancelWith=error)
+            d = TracingAgent(inner).request(b"GET", b"http://example.com/")
+            d.cancel()
+            self.failureResultOf(d, type(error))
+            end = self.logger.messages[-1]
+            self.assertEqual((end["action_status"], end["exception"], end.get("cancelled")),
+                             ("failed", fullyQualifiedName(type(error)), True))
+
+    def test_notCancelled(self) -> None:
+        """
+        A request that fails by itself has no C{cancelled} field, nor one
+        that a response ended before the caller cancelled it.
+        """
+        d = self.agent.request(b"GET", b"http://example.com/")
+        self.inner.requests[0][4].errback(ConnectionRefusedError())
+        self.failureResultOf(d, ConnectionRefusedError)
+        d = self.agent.request(b"GET", b"http://example.com/")
+        self.inner.requests[1][4].callback(FakeResponse(200))
+        self.successResultOf(d)
+        d.cancel()
+        ends = [m for m in self.logger.messages if m.get("action_status") != "started"]
+        self.assertEqual([(m["action_status"], "cancelled" in m) for m in ends],
+                         [("failed", False), ("succeeded", False)])
 
     def test_callbacksRunInCallersAction(self) -> None:
         """

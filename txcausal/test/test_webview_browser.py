@@ -411,3 +411,26 @@ class BrowserTests(BrowserCase):
         self.assertEqual([cls for cls, _ in items], ["mono file-problem", "mono"])
         self.assertTrue(items[0][1].endswith("missing.log: No such file or directory"), items)
         self.assertTrue(items[1][1].endswith("skipped: malformed JSON: 'not json'"), items)
+
+    def test_longRemoteTaskLevels(self) -> None:
+        """
+        A C{remote_task_levels} of more than 10 levels (one per Dask task)
+        is shown as C{txcausal tree} shows it, as its number, the first and
+        the last, the whole list folded below; one of 10 is shown whole.
+        """
+        many, ten = "7b1f2a34-0000-4000-8000-00000000a001", "7b1f2a34-0000-4000-8000-00000000a002"
+        for uuid, count in [(many, 12), (ten, 10)]:
+            levels = [f"/{i}" for i in range(2, count + 2)]
+            append_log(self.client, [
+                started(uuid, [1], MAY_DAY, "dask:compute"),
+                finished(uuid, [count + 2], MAY_DAY + 1, "dask:compute",
+                         remote_task_levels=levels)])
+        self.open_task(many)
+        self.assertEqual(self.read("#tree dd summary", "e.textContent"),
+                         ["12 levels, first /2, last /13"])
+        folded = self.read("#tree dd pre", "JSON.parse(e.textContent)")
+        self.assertEqual(folded, [[f"/{i}" for i in range(2, 14)]])
+        self.open_task(ten)
+        self.assertEqual(self.read("#tree dd summary", "e.textContent"), [])
+        self.assertIn(json.dumps([f"/{i}" for i in range(2, 12)], separators=(",", ":")),
+                      self.read("#tree dd", "e.textContent"))

@@ -143,6 +143,20 @@ class AcceptErrorsTests(SynchronousTestCase):
                          " too many open files? (ulimit -n)\n")
 
 
+    def test_everyThousandth(self) -> None:
+        """
+        After the first, an error is reported again at its 1001st time,
+        2001st, and so on.
+        """
+        stderr = io.StringIO()
+        observer = AcceptErrors(stderr)
+        for _ in range(2001):
+            observer({"log_format": "Could not accept new connection ({acceptError})",
+                      "acceptError": "EMFILE"})
+        counts = [line.split(", ")[1].split(":")[0] for line in stderr.getvalue().splitlines()]
+        self.assertEqual(counts,
+                         ["1 times so far)", "1001 times so far)", "2001 times so far)"])
+
 class FakeDarwinLimits:
     """
     C{resource} as on macOS: the hard limit is C{RLIM_INFINITY}, but
