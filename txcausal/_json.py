@@ -95,7 +95,7 @@ def type_as_text(action_type: Any) -> Optional[str]:
         is not a string (C{None} for none).  What orjson refuses without
         asking C{default} (integers past 64 bits, keys that are not
         strings) is written by the standard library, and failing that as
-        its C{repr}.
+        its C{repr}; one nested too deep for either, cut below 50 levels.
     """
     if action_type is None or action_type.__class__ is str:
         return action_type
@@ -106,7 +106,29 @@ def type_as_text(action_type: Any) -> Optional[str]:
     try:
         return json.dumps(action_type, default=repr, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
-        return repr(action_type)
+        return safe_repr(action_type)
+    except RecursionError:  # Nested too deep: cut, as txcausal tree writes such values.
+        cut = _cut(action_type, _TYPE_NESTING)
+    try:
+        return orjson.dumps(cut, default=repr).decode("utf-8")
+    except TypeError:  # An integer past 64 bits in it.
+        return json.dumps(cut, default=repr, ensure_ascii=False, separators=(",", ":"))
+
+
+#: How deep an action type too deep to write whole is written.
+_TYPE_NESTING = 50
+
+
+def _cut(value: Any, depth: int) -> Any:
+    """
+    A copy of C{value} with containers below C{depth} levels replaced by a
+    marker, and every dictionary key a string.
+    """
+    if isinstance(value, dict):
+        return {str(k): _cut(v, depth - 1) for k, v in value.items()} if depth else "{…}"
+    if isinstance(value, (list, tuple)):
+        return [_cut(item, depth - 1) for item in value] if depth else "[…]"
+    return value
 
 
 def _via_orjson(o: Any) -> Any:

@@ -271,11 +271,16 @@ class LogFiles:
 
     # Viewing
 
-    def load(self, uuid: str, stop: Callable[[], bool] = _never
-             ) -> "Deferred[Optional[LoadedTask]]":
+    def load(self, uuid: str, stop: Callable[[], bool] = _never,
+             build: Optional[Callable[[LoadedTask], Any]] = None) -> "Deferred[Any]":
         """
         Read task C{uuid} back from the files, in a thread.  It stops
         before its next message once C{stop} says so (L{QueryStopped}).
+
+        @param build: Called with the task in the same thread, its result
+            the C{Deferred}'s instead (see L{ITaskSource.load}).
+        @return: A C{Deferred} firing with the L{LoadedTask} (or what
+            C{build} made of it), or C{None} for a task not known.
         """
         refs = self.index.refs_of(uuid, _copy_refs)
         summary = self.index.get(uuid)
@@ -284,7 +289,9 @@ class LogFiles:
 
             return succeed(None)
         generations = list(self._files.generations)
-        return self._run(lambda: self._load(uuid, refs, generations, stop))
+        if build is None:
+            return self._run(lambda: self._load(uuid, refs, generations, stop))
+        return self._run(lambda: build(self._load(uuid, refs, generations, stop)))
 
     def _load(self, uuid: str, refs: Any, generations: List[Generation],
               stop: Callable[[], bool]) -> LoadedTask:

@@ -7,9 +7,11 @@ Routes, under wherever the resource is mounted::
 
     ./                  the page: the task list
     ./task/<uuid>       the page: one task (a stable address)
+    ./task/?uuid=<uuid> the same (for the UUIDs "." and "..")
     ./static/<name>     the page's script and style sheet, from the package
     ./api/tasks         the task list, filtered and paged (JSON)
     ./api/task/<uuid>   one task as a tree (JSON)
+    ./api/task?uuid=<uuid>  the same, for any UUID
     ./api/events        changes, as they happen (text/event-stream)
 
 Nothing else is served: no request names a file.
@@ -17,7 +19,6 @@ Nothing else is served: no request names a file.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from functools import partial
@@ -25,7 +26,6 @@ from importlib.resources import files
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 from weakref import WeakKeyDictionary
 
-import orjson
 from attrs import define, evolve
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.interfaces import IReactorCore
@@ -43,9 +43,10 @@ from ._view_source import (
     Search,
     off_reactor,
     on_reactor,
+    takes_build,
     takes_stop,
 )
-from ._view_task import story_predicate, task_json, text_predicate
+from ._view_task import dumps, story_predicate, task_body, text_predicate
 
 #: Log content is data: no inline script, nothing from elsewhere.
 CONTENT_SECURITY_POLICY = (
@@ -73,17 +74,6 @@ class _BadRequest(Exception):
 
 def _asset(name: str) -> bytes:
     return bytes((files("txcausal") / "_view_static" / name).read_bytes())
-
-
-def dumps(value: Any) -> bytes:
-    """
-    JSON for the page: what orjson cannot encode (integers past 64 bits)
-    goes through the standard library, what neither can as its text.
-    """
-    try:
-        return orjson.dumps(value, default=str)
-    except TypeError:
-        return json.dumps(value, default=str, allow_nan=False).encode("utf-8")
 
 
 def _secure(request: Request) -> None:
@@ -270,18 +260,27 @@ class TaskViewResource(Resource):
 
             reactor = _reactor
         self._source = source
-        self._stop_passed = takes_stop(source.load)  # Its load looked up at each request.
+        # Its load is looked up at each request.
+        self._stop_passed = takes_stop(source.load)
+        self._build_passed = takes_build(source.load)
         self._run = runInThread or off_reactor(reactor)
         self._cooperate = on_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
         self._searches: Dict[Tuple[str, str], _Searching] = {}
         self._stopping = _stopping(reactor)
 
+    def render(self, request: Request) -> Any:
+        """
+        Set the security headers on every answer, twisted.web's own to the
+        methods not served (405, 501) included, then render.
+        """
+        _secure(request)
+        return Resource.render(self, request)  # type: ignore[no-untyped-call]
+
     def render_GET(self, request: Request) -> Any:
         """
         Route a request: see the module's documentation.
         """
-        _secure(request)
         path = request.postpath or []
         if not path:
             request.redirect(request.uri.split(b"?", 1)[0] + b"/")
@@ -322,6 +321,10 @@ class TaskViewResource(Resource):
             return self._events.render(request)
         if len(name) == 2 and name[0] == b"task":
             return self._task(request, name[1].decode("utf-8", "replace"))
+        if name == [b"task"]:  # api/task?uuid=: any UUID, "." and ".." too.
+            uuid = (request.args or {}).get(b"uuid")
+            if uuid:
+                return self._task(request, uuid[0].decode("utf-8", "replace"))
         return self._not_found(request)
 
     _routes: Dict[Tuple[bytes, int], Callable[..., Any]] = {
@@ -336,10 +339,13 @@ class TaskViewResource(Resource):
         return self._json(request, {"error": "not found"}, 404)
 
     def _json(self, request: Request, value: Any, code: int = 200) -> bytes:
+        """
+        Answer with C{value} as JSON (bytes: already written as JSON).
+        """
         request.setResponseCode(code)
         request.setHeader(b"content-type", b"application/json")
         request.setHeader(b"cache-control", b"no-store")
-        return dumps(value)
+        return value if isinstance(value, bytes) else dumps(value)
 
     def _later(self, request: Request, result: "Deferred[Any]") -> Any:
         def write(value: Tuple[int, Any]) -> None:
@@ -400,14 +406,22 @@ class TaskViewResource(Resource):
     def _task(self, request: Request, uuid: str) -> Any:
         search = search_of(request)
 
+        def build(loaded: Any) -> bytes:
+            return task_body(loaded, search)
+
         def tree(loaded: Any) -> Tuple[int, Any]:
             if loaded is None:
                 return 404, {"error": "no such task"}
-            return 200, task_json(loaded, search)
+            # Built by the source in its load's job, or here.
+            return 200, loaded if isinstance(loaded, bytes) else build(loaded)
 
         load: Callable[..., "Deferred[Any]"] = self._source.load
-        loading = load(uuid, stop=self._stopping.is_set) if self._stop_passed else load(uuid)
-        return self._later(request, loading.addCallback(tree))
+        passed: Dict[str, Any] = {}
+        if self._stop_passed:
+            passed["stop"] = self._stopping.is_set
+        if self._build_passed:
+            passed["build"] = build
+        return self._later(request, load(uuid, **passed).addCallback(tree))
 
     def _status(self) -> Dict[str, Any]:
         return self._source.status()

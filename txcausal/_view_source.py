@@ -147,6 +147,16 @@ class ITaskSource(Interface):
         itself is looked up at each request); a source whose C{load} takes
         only C{uuid} is called so, and its loads cannot be stopped early.
 
+        A C{load} that names a keyword argument C{build} (not one that
+        takes any, C{**kwargs}, nor one whose signature cannot be read:
+        L{takes_build}) is passed a callable that makes the page's body
+        (bytes) from the L{LoadedTask}; a source that reads off the reactor
+        thread calls it in the same job (as L{LogFiles
+        <txcausal.webview.LogFiles>} does), its C{Deferred} firing with
+        the bytes, so that the reactor thread only writes them.  Every
+        other source returns the L{LoadedTask}, built into the page in the
+        reactor thread.
+
         @return: A L{twisted.internet.defer.Deferred} firing with the task, or C{None} if unknown.
         """
 
@@ -179,6 +189,23 @@ def takes_stop(load: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return True
     return any(p.name == "stop" and p.kind is not p.POSITIONAL_ONLY or p.kind is p.VAR_KEYWORD
+               for p in parameters)
+
+
+def takes_build(load: Callable[..., Any]) -> bool:
+    """
+    Whether C{load}, a source's C{load}, is to be passed C{build}: it names
+    it, as a keyword argument (see L{ITaskSource.load}).  Not one taking
+    any keyword argument (C{**kwargs}: a wrapper passing them on to a
+    C{load} that takes C{build} would get the page's body where it expects
+    a L{LoadedTask}; a decorator's signature reads so), nor one whose
+    signature cannot be read.
+    """
+    try:
+        parameters = inspect.signature(load, follow_wrapped=False).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "build" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                for p in parameters)
 
 

@@ -11,8 +11,12 @@ the process (file) each node came from, and what could not be shown.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple
+import json
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import orjson
+
+from ._cli._text import NESTING_LIMIT, scalar_text
 from ._parse_tree import Child, WrittenAction
 from ._story import KeyMatcher
 from ._task_json import Marker, _none_hidden, _nothing_marked, task_document
@@ -91,6 +95,92 @@ def task_json(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None) -> D
         matches=counted.count,
     )
     return document
+
+
+def dumps(value: Any) -> bytes:
+    """
+    JSON for the page: what orjson cannot encode (integers past 64 bits,
+    nesting past its 254 levels) goes through the standard library, what
+    neither can as its text.
+    """
+    try:
+        return orjson.dumps(value, default=str)
+    except TypeError:
+        return json.dumps(value, default=str, allow_nan=False).encode("utf-8")
+
+
+def task_body(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None) -> bytes:
+    """
+    L{task_json} written as JSON, the page's body.  A task that cannot be
+    written whole (a value nested deeper than the JSON writers go) has each
+    value nested deeper than L{NESTING_LIMIT} levels replaced by its
+    JSON text (cut there, as C{txcausal tree} shows it), and the count of
+    them as C{values_as_text}: one such value does not lose the task.
+    """
+    document = task_json(loaded, search)
+    try:
+        return dumps(document)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    document["values_as_text"] = _deep_as_text(document)
+    return dumps(document)
+
+
+def _too_deep(value: Any) -> bool:
+    pending = [(value, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > NESTING_LIMIT:
+            return True
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend((item, depth + 1) for item in value)
+    return False
+
+
+def _deep_as_text(document: Dict[str, Any]) -> int:
+    """
+    Replace, in a task's document, the values nested deeper than
+    L{NESTING_LIMIT} by their text: every value of every node (its type,
+    its C{fields} and C{end_fields} one by one, anything else), but its
+    C{children}, which are walked (without recursion), and each field of
+    its strays.  The nodes are the document's own; the field mappings and
+    strays replaced are copies, being the source's messages.
+
+    @return: How many were replaced.
+    """
+    count = 0
+
+    def deep(value: Any) -> bool:
+        return isinstance(value, (dict, list, tuple)) and _too_deep(value)
+
+    def clean(fields: Dict[str, Any]) -> Dict[str, Any]:
+        nonlocal count
+        found = [key for key, value in fields.items() if deep(value)]
+        if not found:
+            return fields
+        fields = dict(fields)
+        for key in found:
+            fields[key] = scalar_text(fields[key])
+        count += len(found)
+        return fields
+
+    nodes: List[Dict[str, Any]] = [document]
+    while nodes:
+        node = nodes.pop()
+        for key, value in list(node.items()):
+            if key == "children" and isinstance(value, list):
+                nodes.extend(child for child in value if isinstance(child, dict))
+            elif key in ("fields", "end_fields") and isinstance(value, dict):
+                node[key] = clean(value)
+            elif key == "strays" and node is document and isinstance(value, list):
+                node[key] = [clean(stray) if isinstance(stray, dict) else stray
+                             for stray in value]
+            elif deep(value):
+                node[key] = scalar_text(value)
+                count += 1
+    return count
 
 
 def text_predicate(text: str) -> Predicate:

@@ -163,6 +163,7 @@ def _shallow(value: Any, depth: int) -> Any:
 #: Bidi_Control: the marks, embeddings, overrides and isolates), and those
 #: that can disguise a value (zero width space, word joiner, byte-order
 #: mark).  Zero width joiners, which emoji and some scripts need, are kept.
+#: The web view's page escapes the same (C{INVISIBLE} in C{_view_static/app.js}).
 _INVISIBLE = (
     0x061C, 0x200B, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), 0x2060,
     *range(0x2066, 0x206A), 0xFEFF,

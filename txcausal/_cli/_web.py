@@ -39,6 +39,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=8080,
         help="the port (default 8080; 0 picks a free one)",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        type=_allowed_host,
+        metavar="NAME",
+        help="answer requests naming this host too, on any port (a proxy's name, this machine's"
+        " name or address, without a port): by default only the address listened on, and on"
+        " loopback or every interface (0.0.0.0, ::) localhost (repeatable)",
+    )
+
+
+def _allowed_host(text: str) -> str:
+    from .._view_hosts import allowed_name
+
+    try:
+        return allowed_name(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _loopback(host: str) -> bool:
@@ -137,22 +156,26 @@ def serve(args: argparse.Namespace, streams: Streams, reactor: Any) -> Any:
     """
     from twisted.web.server import Site
 
+    from .._view_hosts import HostCheck
     from ..webview import LogFiles, TaskViewResource
 
     files: List[str] = list(args.files) or ["-"]
     stdin = getattr(streams.stdin, "buffer", streams.stdin)
     source = LogFiles(files, reactor, stdin=stdin, max_line=args.max_line_bytes)
-    site = Site(TaskViewResource(source, reactor))  # type: ignore[no-untyped-call]
+    guard = HostCheck(TaskViewResource(source, reactor), args.host, args.port,
+                      frozenset(args.allowed_host))
+    site = Site(guard)  # type: ignore[no-untyped-call]
     site.displayTracebacks = False
     port = reactor.listenTCP(args.port, site, interface=args.host)
     address = port.getHost()
+    guard.port = address.port
     host = f"[{address.host}]" if ":" in address.host else address.host
     streams.stdout.write(f"txcausal web: serving http://{host}:{address.port}/\n")
     streams.stdout.flush()
     if not _loopback(args.host):
         streams.stderr.write(
             "txcausal web: warning: listening beyond this machine; anyone who can reach "
-            "the port reads these logs\n"
+            "the port reads these logs; give the names it is reached by with --allowed-host\n"
         )
     source.startFollowing()
     return port, source

@@ -11,17 +11,20 @@
 
   function $(id) { return document.getElementById(id); }
 
-  // Control characters, line separators and bidirectional overrides,
-  // escaped as txcausal tree escapes them, so that no text read from a log
-  // reverses or hides what is around it.  Newlines and tabs are kept.
-  var INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+  // Control characters, line separators, bidirectional controls and the
+  // characters that disguise a value (zero width space, word joiner,
+  // byte-order mark): the set txcausal tree escapes (_cli/_text.py
+  // _INVISIBLE; a browser test checks they agree), escaped as it escapes
+  // them, so that no text read from a log reverses or hides what is around
+  // it.  Newlines and tabs are kept.
+  var INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
   function visible(text) {
     return String(text).replace(INVISIBLE, function (c) {
       var code = c.charCodeAt(0);
       if (c === "\r") { return "\\r"; }
       if (code < 0x100) { return "\\x" + (code < 16 ? "0" : "") + code.toString(16); }
-      return "\\u" + code.toString(16);
+      return "\\u" + ("000" + code.toString(16)).slice(-4);
     });
   }
 
@@ -135,7 +138,11 @@
   var base = document.baseURI;
   var here = location.href.slice(base.length).split("#")[0];
   var params = new URLSearchParams(location.search);
+  // A task whose UUID is "." or "..", which the browser takes as a dot
+  // segment even percent-encoded, is at task/?uuid=<uuid> (any task may be).
   var taskMatch = /^task\/([^/?]+)/.exec(here);
+  var taskUUID = taskMatch ? decodeURIComponent(taskMatch[1])
+    : (/^task\/(\?|$)/.test(here) ? params.get("uuid") : null);
 
   // Status line and problems
 
@@ -171,22 +178,40 @@
   var listeners = [];
   function onChange(callback) { listeners.push(callback); }
 
+  // The stream is open while the page is shown: a browser opens few
+  // connections to one host (6 in Chromium), and each stream holds one, so a
+  // hidden page (another tab in front) gives its connection back, and asks
+  // again once when shown.
   function startEvents() {
     if (!window.EventSource) { return; }
-    var source = new EventSource("api/events");
-    var opened = false;
-    source.onopen = function () {
-      $("live").className = "";
-      // After a reconnection, what changed meanwhile is not in the stream.
-      if (opened) { listeners.forEach(function (callback) { callback({ tasks: null }); }); }
-      opened = true;
-    };
-    source.onerror = function () { $("live").className = "off"; };
-    source.addEventListener("changed", function (event) {
-      var data = JSON.parse(event.data);
-      showStatus(data.status);
-      listeners.forEach(function (callback) { callback(data); });
+    var source = null;
+    var missed = false;
+    function open() {
+      source = new EventSource("api/events");
+      source.onopen = function () {
+        $("live").className = "";
+        // After a reconnection, what changed meanwhile is not in the stream.
+        if (missed) { listeners.forEach(function (callback) { callback({ tasks: null }); }); }
+        missed = true;
+      };
+      source.onerror = function () { $("live").className = "off"; };
+      source.addEventListener("changed", function (event) {
+        var data = JSON.parse(event.data);
+        showStatus(data.status);
+        listeners.forEach(function (callback) { callback(data); });
+      });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden && source) {
+        source.close();
+        source = null;
+        missed = true;
+        $("live").className = "off";
+      } else if (!document.hidden && !source) {
+        open();
+      }
     });
+    if (document.hidden) { missed = true; } else { open(); }
   }
 
   // Runs f at most once at a time, and once more if asked while running.
@@ -240,8 +265,10 @@
   }
 
   function taskLink(uuid) {
-    var link = "task/" + encodeURIComponent(uuid);
+    var dots = uuid === "." || uuid === "..";
+    var link = dots ? "task/" : "task/" + encodeURIComponent(uuid);
     var keep = new URLSearchParams();
+    if (dots) { keep.set("uuid", uuid); }
     if (params.get("story")) { keep.set("story", params.get("story")); }
     else if (params.get("q")) { keep.set("q", params.get("q")); }
     var rest = keep.toString();
@@ -457,6 +484,8 @@
 
   var expanded = {};
   var byLevel = {};
+  // The nodes on the way to a failure or match: their page of children is built.
+  var wanted = {};
   var processNames = [];
 
   function nodeKey(node) { return levelText(nodeLevel(node)) + (isAction(node) ? "a" : "m"); }
@@ -574,15 +603,16 @@
       if (node.hidden) {
         body.appendChild(el("div", "gap", node.hidden + " not in the story, left out"));
       }
-      appendChildren(body, node.children || [], 0);
+      appendChildren(body, node.children || []);
     }
-    // Builds the children, a page at a time, until child is among them.
+    // Builds the page of children holding child (and no other).
     box.showChild = function (child) {
       set(true);
-      var more;
-      while (!byLevel[nodeKey(child)] && (more = body.querySelector(":scope > button.more"))) {
-        more.click();
-      }
+      if (byLevel[nodeKey(child)]) { return; }
+      var page = Math.floor((node.children || []).indexOf(child) / CHILDREN_PAGE);
+      Array.prototype.forEach.call(body.querySelectorAll(":scope > button.more"), function (more) {
+        if (page >= 0 && more.firstPage <= page && page < more.endPage) { more.build(page); }
+      });
     };
     function set(open) {
       expanded[nodeKey(node)] = open;
@@ -596,20 +626,47 @@
     return box;
   }
 
-  // Wide nodes show their children a page at a time.
-  function appendChildren(body, children, from) {
-    var upto = Math.min(children.length, from + CHILDREN_PAGE);
-    for (var i = from; i < upto; i++) { body.appendChild(treeNode(children[i])); }
-    if (upto < children.length) {
-      var more = el("button", "more", "show " + Math.min(CHILDREN_PAGE, children.length - upto) +
-        " more of " + (children.length - upto));
-      more.type = "button";
-      more.addEventListener("click", function () {
-        body.removeChild(more);
-        appendChildren(body, children, upto);
-      });
-      body.appendChild(more);
+  // Wide nodes show their children a page at a time: the first page and
+  // each page holding a node on the way to a failure or match are built; a
+  // button stands for each run of pages not built, and builds its first.
+  function appendChildren(body, children) {
+    var pages = Math.ceil(children.length / CHILDREN_PAGE);
+    var built = { 0: true };
+    children.forEach(function (child, i) {
+      if (wanted[nodeKey(child)]) { built[Math.floor(i / CHILDREN_PAGE)] = true; }
+    });
+    var run = null;
+    for (var page = 0; page < pages; page++) {
+      if (built[page]) {
+        if (run !== null) { body.appendChild(moreButton(body, children, run, page)); run = null; }
+        buildPage(body, children, page, null);
+      } else if (run === null) { run = page; }
     }
+    if (run !== null) { body.appendChild(moreButton(body, children, run, pages)); }
+  }
+
+  function buildPage(body, children, page, before) {
+    var upto = Math.min(children.length, (page + 1) * CHILDREN_PAGE);
+    for (var i = page * CHILDREN_PAGE; i < upto; i++) { body.insertBefore(treeNode(children[i]), before); }
+  }
+
+  // The button for the pages of children from first up to end (not built).
+  function moreButton(body, children, first, end) {
+    var from = first * CHILDREN_PAGE, count = Math.min(children.length, end * CHILDREN_PAGE) - from;
+    var more = el("button", "more", "show " + Math.min(CHILDREN_PAGE, count) + " more of " + count);
+    more.type = "button";
+    more.firstPage = first;
+    more.endPage = end;
+    // Build one of its pages, leaving buttons for those before and after.
+    more.build = function (page) {
+      var after = more.nextSibling;
+      body.removeChild(more);
+      if (page > first) { body.insertBefore(moreButton(body, children, first, page), after); }
+      buildPage(body, children, page, after);
+      if (page + 1 < end) { body.insertBefore(moreButton(body, children, page + 1, end), after); }
+    };
+    more.addEventListener("click", function () { more.build(first); });
+    return more;
   }
 
   function chooseExpanded(task) {
@@ -623,12 +680,16 @@
       (node.children || []).forEach(function (child) { queue.push(child); });
     }
     var marks = 0;
+    wanted = {};
     (function mark(nodes, path) {
       nodes.forEach(function (node) {
         var here = path.concat([node]);
-        if ((node.status === "failed" || node.match) && marks < 200) {
+        if ((node.status === "failed" || node.failed === true || node.match) && marks < 200) {
           marks += 1;
-          here.forEach(function (n) { if (!(nodeKey(n) in expanded)) { expanded[nodeKey(n)] = true; } });
+          here.forEach(function (n) {
+            wanted[nodeKey(n)] = true;
+            if (!(nodeKey(n) in expanded)) { expanded[nodeKey(n)] = true; }
+          });
         }
         if (node.children) { mark(node.children, here); }
       });
@@ -700,7 +761,8 @@
     $("task-view").hidden = false;
     var keep = new URLSearchParams();
     ["q", "story"].forEach(function (name) { if (params.get(name)) { keep.set(name, params.get(name)); } });
-    var url = "api/task/" + encodeURIComponent(uuid) + (keep.toString() ? "?" + keep.toString() : "");
+    keep.set("uuid", uuid);
+    var url = "api/task?" + keep.toString();
     var last = {};
     var load = coalesced(function () {
       return fetchChanged(url, last).then(function (task) {
@@ -729,7 +791,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    if (taskMatch) { taskView(decodeURIComponent(taskMatch[1])); } else { listView(); }
+    if (taskUUID !== null) { taskView(taskUUID); } else { listView(); }
     startEvents();
   });
 })();

@@ -9,7 +9,7 @@ threads run inline and its reading driven by the test.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.task import Clock
@@ -114,7 +114,7 @@ class FilesTestCase(SynchronousTestCase):
         return files
 
     def load(self, files: LogFiles, uuid: str) -> LoadedTask:
-        loaded = self.successResultOf(files.load(uuid))
+        loaded: Optional[LoadedTask] = self.successResultOf(files.load(uuid))
         assert loaded is not None
         return loaded
 

@@ -10,6 +10,8 @@ from typing import Any, Dict, List
 
 import orjson
 
+from txcausal._cli._text import _ESCAPES
+
 Message = Dict[str, Any]
 
 #: The task that runs in two processes.
@@ -23,6 +25,9 @@ MARKUP = "7b1f2a34-0000-4000-8000-000000000003"
 HOSTILE = "7b1f2a34-0000-4000-8000-000000000004"
 #: Reverses the display of what follows it, up to the end of the paragraph.
 RLO = "\u202e"
+#: Every character C{txcausal tree} escapes but newlines and tabs (which the
+#: page keeps), each between two letters.
+ESCAPED_TEXT = "".join(f"{chr(code)}x" for code in sorted(_ESCAPES) if chr(code) not in "\n\t")
 #: What the markup field holds.
 MARKUP_TEXT = "<img src=x onerror=\"document.title='pwned'\"><script>window.pwned=1</script>"
 
@@ -92,7 +97,8 @@ def hostile_messages(base: float = 1000.0) -> List[Message]:
     forged = {"exception": "forged.Error", "reason": "forged"}
     return [
         {**started(HOSTILE, [1], base + 4.0, RLO + "gnp.exe"), "__proto__": forged},
-        message(HOSTILE, [2], base + 4.1, message_type="note", ctrl="a\x00b\x1b[31mc\rd"),
+        message(HOSTILE, [2], base + 4.1, message_type="note", ctrl="a\x00b\x1b[31mc\rd",
+                hidden=ESCAPED_TEXT),
         {**finished(HOSTILE, [3], base + 4.2, RLO + "gnp.exe"), "__proto__": forged},
         message("7b1f2a34-0000-4000-8000-000000000005", [1], 1e300, message_type="far"),
     ]

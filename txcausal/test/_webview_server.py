@@ -17,7 +17,7 @@ _ADDRESS = re.compile(r"serving (http://\S+/)")
 
 def start_web(
     files: List[str], test: Any, stdin: Any = subprocess.DEVNULL,
-    python: Sequence[str] = ("-m", "txcausal"),
+    python: Sequence[str] = ("-m", "txcausal"), extra: Sequence[str] = (),
 ) -> Tuple["subprocess.Popen[str]", str]:
     """
     Start C{python -m txcausal web --port 0 FILE...}, stopped when C{test}
@@ -25,12 +25,13 @@ def start_web(
 
     @param stdin: What the command reads as standard input.
     @param python: The arguments of Python that run the command.
+    @param extra: More options of the command.
     @return: The process and the address it serves.
     """
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     process = subprocess.Popen(
-        [sys.executable, *python, "web", "--port", "0", *files],
+        [sys.executable, *python, "web", "--port", "0", *extra, *files],
         stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=env,
     )

@@ -137,6 +137,22 @@ class ParserTests(SynchronousTestCase):
         self.assertEqual(task.root.action_type, "app:main")
         self.assertEqual(task.root.status, "succeeded")
 
+    def test_deepActionType(self) -> None:
+        """
+        An action type nested too deep for the JSON writers is read as its
+        JSON text cut below 50 levels, as C{txcausal tree} writes such
+        values.
+        """
+        deep: object = 1
+        for _ in range(1000):
+            deep = [deep]
+        task = only(list(parse_messages([start("t", [1], 1.0, deep)])))  # type: ignore[arg-type]
+        self.assertEqual(task.root.action_type, "[" * 50 + '"[…]"' + "]" * 50)
+        big: object = [2**70, deep]
+        task = only(list(parse_messages([start("t", [1], 1.0, big)])))  # type: ignore[arg-type]
+        self.assertEqual(task.root.action_type,
+                         f"[{2**70}," + "[" * 49 + '"[…]"' + "]" * 50)
+
     def test_missingMiddle(self) -> None:
         """
         A gap between start and finish keeps the task incomplete and is

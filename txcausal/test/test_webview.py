@@ -18,7 +18,7 @@ from twisted.web.resource import Resource
 
 from txcausal import _view_index
 from txcausal._view_index import Query
-from txcausal._view_resource import dumps
+from txcausal._view_task import dumps
 from txcausal.webview import (
     CONTENT_SECURITY_POLICY,
     Search,
@@ -346,6 +346,22 @@ class SafetyTests(ViewTestCase):
             self.assertEqual(headers.getRawHeaders("x-content-type-options"), ["nosniff"])
         self.assertIn("script-src 'self'", CONTENT_SECURITY_POLICY)
         self.assertNotIn("unsafe-inline", CONTENT_SECURITY_POLICY)
+
+    def test_everyMethodSecured(self) -> None:
+        """
+        The answers to methods the view does not serve (twisted.web's own
+        405 and 501 pages) carry the same headers.
+        """
+        client = StubTreq(self.resource)
+        for method in ["POST", "PUT", "DELETE", "OPTIONS", "PATCH"]:
+            response = self.successResultOf(client.request(method, ROOT + "api/tasks"))
+            self.assertIn(response.code, (405, 501), method)
+            headers = response.headers
+            self.assertEqual(headers.getRawHeaders("content-security-policy"),
+                             [CONTENT_SECURITY_POLICY], method)
+            self.assertEqual([headers.getRawHeaders(name) for name in
+                              ("x-content-type-options", "referrer-policy", "x-frame-options")],
+                             [["nosniff"], ["no-referrer"], ["DENY"]], method)
 
     def test_page(self) -> None:
         """

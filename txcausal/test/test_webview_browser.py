@@ -11,6 +11,7 @@ C{$TXCAUSAL_ARTIFACTS} when set, else in the test's temporary directory.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -20,7 +21,10 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.trial.unittest import SkipTest, TestCase
 
+from txcausal._cli._text import clean
+
 from ._webview_logs import (
+    ESCAPED_TEXT,
     FAILING,
     HOSTILE,
     JOINED,
@@ -89,6 +93,13 @@ def _missing() -> Optional[str]:
     if _binary("chromedriver") is None:
         return "chromedriver is not installed (apt-get install -y chromium-driver)"
     return None
+
+
+def loaded(driver: Any, uuid: str) -> bool:
+    """
+    Whether the page shows task C{uuid}.
+    """
+    return bool(driver.find_element("tag name", "body").get_attribute("data-loaded") == uuid)
 
 
 class BrowserCase(TestCase):
@@ -247,6 +258,26 @@ class BrowserTests(BrowserCase):
         self.assertIn("failed=1", self.driver.current_url)
         self.assertEqual(self.read("#tasks tbody .st", "e.textContent"), ["failed"])
 
+    def test_dotTaskUUIDs(self) -> None:
+        """
+        Tasks whose UUIDs are the dot segments C{.} and C{..} (and other
+        characters special in an address) open from their links in the
+        list; a task's old address C{task/<uuid>} still opens it.
+        """
+        odd = ["..", ".", "a/b", "100%", "q?x=1", "h#f"]
+        append_log(self.client, [message(uuid, [1], MAY_DAY + 7 + i, message_type=f"m{i}")
+                                 for i, uuid in enumerate(odd)])
+        for uuid in odd:
+            self.driver.get(self.address)
+            self.wait(lambda d: set(odd) <= set(self.rows()))
+            self.driver.execute_script(
+                "var uuid = arguments[0];"
+                " Array.from(document.querySelectorAll('#tasks tbody tr')).filter(function (r) {"
+                " return r.dataset.uuid === uuid; })[0].querySelector('a').click();", uuid)
+            self.wait(functools.partial(loaded, uuid=uuid))
+            self.assertIn(f"m{odd.index(uuid)}", self.driver.find_element("id", "tree").text)
+        self.open_task(JOINED)
+
     def test_markupIsText(self) -> None:
         """
         A field holding markup is shown as those characters, and nothing
@@ -265,7 +296,8 @@ class BrowserTests(BrowserCase):
         as C{txcausal tree} shows them, so that none reverses or hides the
         text around it (a type ending in C{exe.png} on screen); a field
         named C{__proto__} is a field like any other (it forges no
-        failure); a time past any calendar is shown as its number.
+        failure); a time past any calendar is shown as its number.  Every
+        character C{tree} escapes (but newlines and tabs) is escaped alike.
         """
         append_log(self.client, hostile_messages())
         self.driver.get(self.address)
@@ -279,6 +311,7 @@ class BrowserTests(BrowserCase):
         self.assertNotIn(RLO, self.driver.find_element("tag name", "body").text)
         values = self.read("#tree dd", "e.textContent")
         self.assertIn("a\\x00b\\x1b[31mc\\rd", values)
+        self.assertIn(clean(ESCAPED_TEXT), values)
         self.assertEqual(self.read("#tree .failure", "e.textContent"), [])
         self.assertEqual(self.read("#tree dt", "e.textContent").count("__proto__"), 2)
 
@@ -361,18 +394,49 @@ class BrowserTests(BrowserCase):
         self.assertEqual(self.rows()[0], later)
         self.assertTrue(self.driver.execute_script("return window.notReloaded === true;"))
 
+    def test_manyTabs(self) -> None:
+        """
+        Seven tabs of the view load (Chromium opens 6 connections to a
+        host, and each shown page's event stream holds one: a hidden tab
+        closes its stream); the first tab, shown again, shows what changed
+        while it was hidden, and follows the changes again.
+        """
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        first = self.driver.current_window_handle
+        for uuid in [FAILING, MARKUP, JOINED, FAILING, MARKUP]:
+            self.driver.switch_to.new_window("tab")
+            self.driver.get(self.address + "task/" + uuid)
+            self.wait(functools.partial(loaded, uuid=uuid))
+        # The change is told to the tab in front (a list too), not again.
+        self.driver.switch_to.new_window("tab")
+        self.driver.get(self.address)
+        self.wait(lambda d: len(self.rows()) == 3)
+        later = "7b1f2a34-0000-4000-8000-0000000000fe"
+        append_log(self.client, [started(later, [1], MAY_DAY + 60, "later:job")])
+        self.wait(lambda d: later in self.rows())
+        self.driver.switch_to.window(first)
+        self.driver.execute_cdp_cmd("Page.bringToFront", {})
+        self.wait(lambda d: d.execute_script("return document.visibilityState") == "visible")
+        # Shown again, it follows the changes, those made while hidden too.
+        self.wait(lambda d: later in self.rows())
+        self.wait(lambda d: d.find_element("id", "live").get_attribute("class") == "")
+
     def test_bigTask(self) -> None:
         """
         A task of 10,000 nodes opens with a bounded part of it drawn: the
         waterfall draws the rows in view, the tree the first children of a
-        wide node, and more on request.
+        wide node, and more on request; the page of children holding a
+        failure (the 4,001st) is drawn too, and the one holding a bar's
+        node when the bar is clicked, without the pages before them.
         """
         uuid = "7b1f2a34-0000-4000-8000-00000000b16b"
         messages = [started(uuid, [1], MAY_DAY, "batch")]
         for i in range(2, 5002):
+            status = "failed" if i == 4002 else "succeeded"
             messages += [started(uuid, [i, 1], MAY_DAY + i, "item", n=i),
                          message(uuid, [i, 2], MAY_DAY + i, message_type="note"),
-                         finished(uuid, [i, 3], MAY_DAY + i + 0.5, "item")]
+                         finished(uuid, [i, 3], MAY_DAY + i + 0.5, "item", status)]
         messages.append(finished(uuid, [5002], MAY_DAY + 5002, "batch"))
         append_log(self.client, messages)
         self.open_whole_task(uuid)
@@ -383,13 +447,19 @@ class BrowserTests(BrowserCase):
                                    " r.scrollTop = r.scrollHeight;")
         self.wait(lambda d: d.find_elements("css selector", '#rows .bar[data-level="/5001"]'))
         self.assertLess(len(self.read("#tree .node", "1")), 1000)
+        self.assertEqual(len(self.read('#tree .node.failed[data-level="/4002"]', "1")), 1)
+        self.assertEqual(self.read("#tree button.more", "e.textContent"),
+                         ["show 200 more of 3800", "show 200 more of 800"])
         more = self.driver.find_element("css selector", "#tree button.more")
-        self.assertEqual(more.text, "show 200 more of 4800")
         more.click()
-        self.wait(lambda d: "of 4600" in d.find_element("css selector", "#tree button.more").text)
-        # A bar past the children drawn so far finds its node all the same.
+        self.wait(lambda d: "of 3600" in d.find_element("css selector", "#tree button.more").text)
+        # A bar past the children drawn so far finds its node all the same,
+        # its page of children built, not those before it.
         self.driver.find_element("css selector", '#rows .bar[data-level="/5001"]').click()
         self.wait(lambda d: d.find_elements("css selector", '#tree .node[data-level="/5001"]'))
+        self.assertLess(len(self.read("#tree .node", "1")), 2000)
+        self.assertEqual(self.read("#tree button.more", "e.textContent"),
+                         ["show 200 more of 3600", "show 200 more of 600"])
         node = self.driver.find_element("css selector", '#tree .node[data-level="/5001"]')
         self.assertTrue(self.driver.execute_script(
             "var r = arguments[0].getBoundingClientRect();"

@@ -5,8 +5,10 @@ loopback; and the embedded-service example.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -15,8 +17,10 @@ from typing import Any, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.resource import Resource
 
 from txcausal._cli._web import _loopback
+from txcausal._view_hosts import HostCheck, host_allowed
 
 from ._helpers import run_example, run_python
 from ._webview_logs import (
@@ -157,3 +161,149 @@ class ServiceExampleTests(SynchronousTestCase):
         lines = run_example("webview_service.py").stdout.splitlines()
         self.assertEqual(lines, ["without a password: 401",
                                  "task: shop:restock succeeded 2 messages"])
+
+
+def get_with_host(address: str, path: str, host: str) -> Any:
+    """
+    GET C{path} from the view at C{address}, sending C{host} as C{Host}.
+
+    @return: The status, headers and body.
+    """
+    where = address.split("//", 1)[1].rstrip("/")
+    name, port = where.rsplit(":", 1)
+    connection = http.client.HTTPConnection(name.strip("[]"), int(port), timeout=60)
+    try:
+        connection.putrequest("GET", path, skip_host=True)
+        connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+class HostCheckTests(SynchronousTestCase):
+    """
+    C{txcausal web} answers only for the names it is reached by: a page of
+    another site whose name was pointed at the loopback address (DNS
+    rebinding) reads nothing.
+    """
+
+    def setUp(self) -> None:
+        folder = Path(self.mktemp())
+        folder.mkdir()
+        self.files = [str(write_log(folder / "client.log", client_messages()))]
+
+    def test_otherNameRefused(self) -> None:
+        """
+        A request naming another host is refused, with the security
+        headers and a short text; the event stream likewise.
+        """
+        _, address = start_web(self.files, self)
+        port = address.rstrip("/").rsplit(":", 1)[1]
+        for path in ("/api/tasks", f"/api/task/{JOINED}", "/api/events", "/"):
+            status, headers, body = get_with_host(address, path, f"attacker.example:{port}")
+            self.assertEqual(status, 421, path)
+            self.assertNotIn(JOINED.encode("ascii"), body)
+            self.assertEqual(headers["Content-Type"], "text/plain; charset=utf-8")
+            self.assertEqual(headers["X-Frame-Options"], "DENY")
+        status, _, _ = get_with_host(address, "/api/tasks", f"127.0.0.1:{int(port) + 1}")
+        self.assertEqual(status, 421)
+
+    def test_loopbackNamesServed(self) -> None:
+        """
+        Listening on loopback, it answers for its address, C{localhost}
+        and the other loopback literals, with its port.
+        """
+        _, address = start_web(self.files, self)
+        port = address.rstrip("/").rsplit(":", 1)[1]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}",
+                     f"[::1]:{port}"):
+            status, _, body = get_with_host(address, "/api/tasks", host)
+            self.assertEqual(status, 200, host)
+            self.assertIn(JOINED.encode("ascii"), body)
+
+    def test_allowedHost(self) -> None:
+        """
+        C{--allowed-host NAME} (repeatable) answers for more names, on any
+        port (a proxy's).
+        """
+        _, address = start_web(self.files, self, extra=("--allowed-host", "logs.example",
+                                                        "--allowed-host", "Other.Example"))
+        for host in ("logs.example", "logs.example:8443", "other.example:80"):
+            status, _, body = get_with_host(address, "/api/tasks", host)
+            self.assertEqual(status, 200, host)
+        status, _, _ = get_with_host(address, "/api/tasks", "attacker.example")
+        self.assertEqual(status, 421)
+
+    def test_hostAllowed(self) -> None:
+        """
+        L{host_allowed}: a name it was given, on any port; on its port, an
+        address literal, or C{localhost} while it listens on loopback;
+        nothing else, and no request without C{Host}.
+        """
+        names = frozenset(["logs.example"])
+        cases = [
+            (b"logs.example:1", True), (b"LOGS.example", True), (b"127.0.0.1:8080", True),
+            (b"localhost:8080", True), (b"[::1]:8080", True), (b"192.0.2.7:8080", False),
+            (b"localhost", False), (b"evil.example:8080", False), (None, False),
+            (b"127.0.0.1:8080:1", False), (b"\xff:8080", False), (b"", False),
+            (b"localhost.:8080", False), (b"127.0.0.1:80x", False),
+        ]
+        self.assertEqual(
+            [host_allowed(header, "127.0.0.1", 8080, names) for header, _ in cases],
+            [allowed for _, allowed in cases])
+        self.assertEqual([host_allowed(b"192.0.2.7:8080", "0.0.0.0", 8080, frozenset()),
+                          host_allowed(b"localhost:8080", "192.0.2.7", 8080, frozenset()),
+                          host_allowed(b"192.0.2.7", "192.0.2.7", 80, frozenset())],
+                         [False, False, True])
+
+    def test_wildcardServesLoopbackNames(self) -> None:
+        """
+        Listening on every interface (C{0.0.0.0}, C{::}), which loopback is
+        one of, it answers for C{localhost} and the loopback literals, with
+        its port; not for another name.
+        """
+        for listening in ("0.0.0.0", "::", "[::]"):
+            self.assertEqual(
+                [host_allowed(header, listening, 8080, frozenset())
+                 for header in (b"localhost:8080", b"127.0.0.1:8080", b"[::1]:8080",
+                                b"localhost:8081", b"192.0.2.7:8080", b"evil.example:8080")],
+                [True, True, True, False, False, False], listening)
+
+    def test_allowedHostWithPort(self) -> None:
+        """
+        C{--allowed-host} refuses a name with a port (it would never match:
+        the name is allowed on any port), with an error that says so; an
+        IPv6 literal, bracketed or not, is a name.
+        """
+        import io
+        from contextlib import redirect_stderr
+
+        from txcausal._cli import build_parser, parse_arguments
+
+        for name in ("::1", "[::1]", "logs.example", "192.0.2.7"):
+            args = parse_arguments(build_parser(), ["web", "--allowed-host", name])
+            self.assertEqual(args.allowed_host, [name])
+        for name, why in [("logs.example:8443", "without a port"), ("[::1]:8080", "without a port"),
+                          ("192.0.2.7:80", "without a port"), ("", "a host name or address")]:
+            stderr = io.StringIO()
+            with redirect_stderr(stderr), self.assertRaises(SystemExit) as raised:
+                parse_arguments(build_parser(), ["web", "--allowed-host", name])
+            self.assertEqual(raised.exception.code, 2)
+            self.assertIn("--allowed-host", stderr.getvalue())
+            self.assertIn(why, stderr.getvalue(), name)
+        self.assertRaises(ValueError, HostCheck, Resource(), "127.0.0.1", 8080,
+                          frozenset(["logs.example:8443"]))
+
+    def test_refusalStatusLine(self) -> None:
+        """
+        The refusal's status line names it: C{421 Misdirected Request}.
+        """
+        _, address = start_web(self.files, self)
+        where = address.split("//", 1)[1].rstrip("/")
+        with socket.create_connection(("127.0.0.1", int(where.rsplit(":", 1)[1])), 60) as s:
+            s.sendall(b"GET /api/tasks HTTP/1.1\r\nHost: evil.example\r\n"
+                      b"Connection: close\r\n\r\n")
+            self.assertEqual(s.makefile("rb").readline(),
+                             b"HTTP/1.1 421 Misdirected Request\r\n")

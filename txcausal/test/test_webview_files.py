@@ -21,8 +21,7 @@ from zope.interface.verify import verifyObject
 from txcausal import _twisted_records
 from txcausal._parse_input import needle_for
 from txcausal._view_index import Query
-from txcausal._view_resource import dumps
-from txcausal._view_task import story_predicate, text_predicate
+from txcausal._view_task import dumps, story_predicate, text_predicate
 from txcausal.parse import task_document
 from txcausal.webview import ITaskSource, LogFiles, Search
 

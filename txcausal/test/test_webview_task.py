@@ -109,6 +109,19 @@ class TaskTreeTests(ViewTestCase):
         """
         self.assertEqual(self.json("api/task/nope", 404), {"error": "no such task"})
 
+    def test_byQuery(self) -> None:
+        """
+        C{api/task?uuid=} names any task, the dot segments C{.} and C{..}
+        (which a browser would resolve in a path) too; without C{uuid}, it
+        names none.
+        """
+        for uuid in ["..", ".", JOINED]:
+            self.ring(message(uuid, [1], 50.0, message_type="m"))
+            encoded = uuid.replace(".", "%2E")
+            self.assertEqual(self.json(f"api/task?uuid={encoded}")["task_uuid"], uuid)
+        self.json("api/task", 404)
+        self.json("api/task?uuid=", 404)
+
     def test_taskDocument(self) -> None:
         """
         The task is the document of C{tree --json} (L{task_document}), with
