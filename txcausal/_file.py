@@ -26,7 +26,7 @@ from ._rawfile import (
     is_text,
     watch_encoder,
 )
-from ._reentry import drain, holders
+from ._reentry import holders
 from ._shortwrite import PENDING_HOLDERS, CutLines, PipeClosed, line_at
 
 
@@ -80,7 +80,9 @@ class FileDestination(CutLines):
     takes no lock).  The lines of the write that the file took nothing of
     are lost, and counted in L{ShortWrite.lost}.  While that rest cannot be
     written, later writes are not attempted: they raise L{ShortWrite} too,
-    losing their lines, and what is kept never grows.  A C{ThreadedWriter}
+    losing their lines, and what is kept grows only by the whole lines logged
+    meanwhile by a signal handler or a finalizer on the writing thread
+    (kept after it, see L{CutLines._keep_parked}).  A C{ThreadedWriter}
     tries the rest once more when it stops (L{CutLines.write_cut_line}); a forked
     child leaves the rest to its parent.  Other files raise what they raise,
     and keep nothing.
@@ -246,10 +248,20 @@ class FileDestination(CutLines):
                 with self._lock:  # type: ignore[union-attr]
                     self._write_direct(raw, data)
         except BrokenPipeError as e:
-            raise self._close(e, data.count(b"\n"), line_at(data, 0)) from e
+            error = self._close(e, data.count(b"\n"), line_at(data, 0))
+            if self._parked:
+                self._keep_parked(error)
+            raise error from e
+        except BaseException as e:
+            if self._parked:
+                # Logged by this thread as it wrote (see L{_parks}).
+                self._keep_parked(e)
+            raise
         if self._parked:
-            # Logged by this thread as it wrote (see L{_parks}).
-            drain(self._parked, self.write_encoded)
+            self._drain_parked()
+
+    #: The base class's write, for the lines parked (see L{_parks}).
+    _write_parked = write_encoded
 
     def _write_direct(self, raw: Raw, data: bytes) -> None:
         """

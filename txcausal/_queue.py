@@ -132,6 +132,9 @@ class BoundedQueue(QueueParked):
         elif not self._waitForLock():
             return False
         try:
+            if self._parked:
+                # Logged by this thread in its last put: queued first.
+                self._takeParked()
             count = self._count + 1
             size = self._size + len(data)
             if size <= self._limit and count <= self._maxMessages:
@@ -164,6 +167,8 @@ class BoundedQueue(QueueParked):
         elif not self._waitForLock():
             return False
         try:
+            if self._parked:
+                self._takeParked()
             count = self._count + 1
             size = self._size + len(item) + ITEM_OVERHEAD
             if size > self._limit or count > self._maxMessages:
@@ -228,22 +233,6 @@ class BoundedQueue(QueueParked):
         with self._lock:
             self._takeParked()
             feedback, self.refusedFeedback = self.refusedFeedback, 0
-        return feedback
-
-    def takeFeedbackAtExit(
-            self, _take: Callable[[threading.Lock], bool] = take_lock) -> Optional[int]:
-        """
-        L{takeFeedback}, once the process is exiting: as the interpreter
-        tears down, it does not wait for the lock (see L{take_lock}, bound
-        here: this module's globals may be gone by then).
-
-        @return: The refusals taken, or C{None} if the lock was not taken.
-        """
-        if not _take(self._lock):
-            return None
-        self._takeParked()
-        feedback, self.refusedFeedback = self.refusedFeedback, 0
-        self._lock.release()
         return feedback
 
     def takeRefusals(self, quiet: bool = False) -> Tuple[int, int, int]:

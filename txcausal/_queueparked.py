@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_queue_reentry -*-
+# -*- test-case-name: txcausal.test.test_reentry,txcausal.test.test_reentry_parked -*-
 """
 L{QueueParked}: what a thread logs while it holds the lock of a
 L{txcausal._queue.BoundedQueue} (from a signal handler, or a finalizer the
@@ -128,6 +128,23 @@ class QueueParked(QueueFork):
                 self._add(parked.popleft())
             except IndexError:
                 return
+
+    def takeFeedbackAtExit(
+            self, _take: Callable[[threading.Lock], bool] = take_lock) -> Optional[int]:
+        """
+        L{txcausal._queue.BoundedQueue.takeFeedback}, once the process is
+        exiting: as the interpreter tears down, it does not wait for the
+        lock (see L{take_lock}, bound here: this module's globals may be
+        gone by then).
+
+        @return: The refusals taken, or C{None} if the lock was not taken.
+        """
+        if not _take(self._lock):
+            return None
+        self._takeParked()
+        feedback, self.refusedFeedback = self.refusedFeedback, 0
+        self._lock.release()
+        return feedback
 
     def afterForkInChild(self) -> None:
         """

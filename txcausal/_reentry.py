@@ -41,7 +41,7 @@ def holders(*functions: Callable[..., Any]) -> FrozenSet[CodeType]:
     """
     @param functions: The functions (methods, taking C{self}) that take a
         lock.
-    @return: What L{enter} looks for in the frames of the thread.
+    @return: What L{reentered} looks for in the frames of the thread.
     """
     return frozenset(function.__code__ for function in functions)
 

@@ -218,20 +218,27 @@ class WriterCore(WriterRounds):
         if _teardown.exiting is not False:
             return self._writeDirectAtExit(data)
         # L{_writing}'s lines, inlined: a call costs every message.
-        with self._directLock:
-            if self._forkLock.locked() and reentered(self, _HOLDERS):
-                # Logged from a signal handler or a finalizer while this
-                # thread wrote (it holds the lock, or is about to take it):
-                # written after what it writes.
-                self._parked.append(data)
-                if self._forkLock.acquire(False):
-                    # Not this thread's: released meanwhile.
-                    self._forkLock.release()
-                    drain(self._parked, self._writeDirect)
-                return
-            self._writeDirectHeld(data)
-        # Outside the lock: a report can reach another writer.
-        self._report()
+        try:
+            with self._directLock:
+                if self._forkLock.locked() and reentered(self, _HOLDERS):
+                    # Logged from a signal handler or a finalizer while this
+                    # thread wrote (it holds the lock, or is about to take
+                    # it): written after what it writes.
+                    self._parked.append(data)
+                    if self._forkLock.acquire(False):
+                        # Not this thread's: released meanwhile.
+                        self._forkLock.release()
+                        drain(self._parked, self._writeDirect)
+                    return
+                self._writeDirectHeld(data)
+            # Outside the lock: a report can reach another writer.
+            self._report()
+        except BaseException:
+            # The write raised (a Control-C): what was parked is written
+            # all the same, unless a frame below holds the lock still.
+            if self._parked and not reentered(self, _HOLDERS):
+                drain(self._parked, self._writeDirect)
+            raise
         if self._parked:
             drain(self._parked, self._writeDirect)
 
@@ -275,17 +282,19 @@ class WriterCore(WriterRounds):
 
         @return: What C{work} returns.
         """
-        with self._forkLock:
-            ident = _get_ident()
-            try:
-                self._writingThread = ident
-                done = work()
-            finally:
-                self._writingThread = None
-        if self._parked:
-            # Logged directly while this thread held the lock (see
-            # L{_writeDirect}).
-            drain(self._parked, self._writeDirect)
+        try:
+            with self._forkLock:
+                ident = _get_ident()
+                try:
+                    self._writingThread = ident
+                    done = work()
+                finally:
+                    self._writingThread = None
+        finally:
+            if self._parked:
+                # Logged directly while this thread held the lock (see
+                # L{_writeDirect}), also when C{work} raised.
+                drain(self._parked, self._writeDirect)
         return done
 
     def _drainOnce(self, beforeFork: bool = False) -> bool:

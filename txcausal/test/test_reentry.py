@@ -100,7 +100,9 @@ class QueueReentryTests(SynchronousTestCase):
         """
         queue = BoundedQueue(None, 1 << 20)
         queue.setAccepting(True)
-        trace = _reenterWhen(queue._lock.locked, ["put"], lambda: queue.put(b"inner\n"))
+        # Once it has queued it: before, it is queued just before it.
+        trace = _reenterWhen(lambda: queue._lock.locked() and queue._count == 1, ["put"],
+                             lambda: queue.put(b"inner\n"))
         _runTraced(self, trace, lambda: queue.put(b"outer\n"))
         taken = queue.take()
         assert taken is not None
@@ -113,7 +115,7 @@ class QueueReentryTests(SynchronousTestCase):
         """
         queue = BoundedQueue(None, 1 << 20, batched=False)
         queue.setAccepting(True)
-        trace = _reenterWhen(queue._lock.locked, ["_putItem"],
+        trace = _reenterWhen(lambda: queue._lock.locked() and queue._count == 1, ["_putItem"],
                              lambda: queue.put(b"inner\n"))
         _runTraced(self, trace, lambda: queue.put(b"outer\n"))
         taken = queue.take()
@@ -175,7 +177,7 @@ class WriterReentryTests(IsolatedOutputMixin, SynchronousTestCase):
         writer = ThreadedWriter(FileDestination(file))
         writer.startService()
         queue = writer._queue
-        trace = _reenterWhen(queue._lock.locked, ["put"],
+        trace = _reenterWhen(lambda: queue._lock.locked() and queue._count == 1, ["put"],
                              lambda: writer({"message_type": "inner"}))
         # Stopped only if not deadlocked: a stop would wait for ever.
         _runTraced(self, trace, lambda: writer({"message_type": "outer"}))
