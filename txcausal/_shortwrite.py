@@ -179,8 +179,12 @@ class CutLines:
             return False
         if not reentered(self, codes, 3):
             return False
+        pid = os.getpid()
+        if self._parkedPid != pid:
+            # A forked child: what the parent parked is the parent's.
+            self._parked.clear()
+            self._parkedPid = pid
         self._parked.append(data)
-        self._parkedPid = os.getpid()
         if not (pendingLock.locked() or (lock is not None and lock.locked())):
             # Not this thread's: released meanwhile.
             self._drain_parked()
