@@ -21,7 +21,8 @@ from ._wire import dropped_message
 Destination = Callable[[Dict[str, Any]], None]
 
 #: Why a message a destination logged while it wrote was not given to it.
-FEEDBACK = "logged by the destination while it wrote: not fed back into it"
+FEEDBACK = ("logged by the destination while it wrote (or by a signal handler or a finalizer "
+            "on the thread writing to it): not fed back into it")
 
 _get_ident = threading.get_ident
 

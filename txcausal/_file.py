@@ -26,7 +26,8 @@ from ._rawfile import (
     is_text,
     watch_encoder,
 )
-from ._shortwrite import CutLines, PipeClosed, line_at
+from ._reentry import holders
+from ._shortwrite import PENDING_HOLDERS, CutLines, PipeClosed, line_at
 
 
 @implementer(IDestination)
@@ -79,7 +80,9 @@ class FileDestination(CutLines):
     takes no lock).  The lines of the write that the file took nothing of
     are lost, and counted in L{ShortWrite.lost}.  While that rest cannot be
     written, later writes are not attempted: they raise L{ShortWrite} too,
-    losing their lines, and what is kept never grows.  A C{ThreadedWriter}
+    losing their lines, and what is kept grows only by the whole lines logged
+    meanwhile by a signal handler or a finalizer on the writing thread
+    (kept after it, see L{CutLines._keep_parked}).  A C{ThreadedWriter}
     tries the rest once more when it stops (L{CutLines.write_cut_line}); a forked
     child leaves the rest to its parent.  Other files raise what they raise,
     and keep nothing.
@@ -229,6 +232,8 @@ class FileDestination(CutLines):
             return
         if self._closed:
             raise PipeClosed(self._closed, data.count(b"\n"), line_at(data, 0), True)
+        if self._parks(data, _HOLDERS, self._lock):
+            return
         if self._reconfigured:
             self._follow_reconfigure(data)
         raw = self._direct
@@ -243,7 +248,20 @@ class FileDestination(CutLines):
                 with self._lock:  # type: ignore[union-attr]
                     self._write_direct(raw, data)
         except BrokenPipeError as e:
-            raise self._close(e, data.count(b"\n"), line_at(data, 0)) from e
+            error = self._close(e, data.count(b"\n"), line_at(data, 0))
+            if self._parked:
+                self._keep_parked(error)
+            raise error from e
+        except BaseException as e:
+            if self._parked:
+                # Logged by this thread as it wrote (see L{_parks}).
+                self._keep_parked(e)
+            raise
+        if self._parked:
+            self._drain_parked()
+
+    #: The base class's write, for the lines parked (see L{_parks}).
+    _write_parked = write_encoded
 
     def _write_direct(self, raw: Raw, data: bytes) -> None:
         """
@@ -342,9 +360,16 @@ def _check_writable(file: Any) -> None:
     is closed, or whose C{writable()} says no.  A file object without
     C{writable} (Twisted's C{LogFile}) is taken as it is.
 
+    @raise TypeError: If C{file} is not a file: C{None} (what C{sys.stdout}
+        is when standard output is closed), or has no C{write}.
     @raise ValueError: If C{file} is closed (as Eliot's C{ValueError}).
     @raise UnwritableFile: If C{file} is not open for writing.
     """
+    if file is None:
+        raise TypeError("FileDestination needs a file, not None: standard output (or the file "
+                        "given) is closed")
+    if not callable(getattr(file, "write", None)):
+        raise TypeError(f"FileDestination needs a file with a write method, not {file!r}")
     if getattr(file, "closed", False) is True:
         raise _closed(file)
     writable = getattr(file, "writable", None)
@@ -364,3 +389,8 @@ def _closed(file: Any) -> ValueError:
     @return: The error for a closed C{file}.
     """
     return ValueError(f"FileDestination needs an open file: {file!r} is closed")
+
+
+#: The methods that hold a L{FileDestination}'s locks (see
+#: L{CutLines._parks}).
+_HOLDERS = PENDING_HOLDERS | holders(FileDestination.write_encoded, FileDestination._write_file)

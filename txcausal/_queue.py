@@ -13,18 +13,9 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 
 from . import _teardown
 from ._queuefork import _NONE, QueueFork
+from ._queueparked import ITEM_OVERHEAD, PAGE_SIZE, QueueParked
+from ._reentry import holders, parked, parks
 from ._teardown import take_lock, try_lock
-
-#: The size past which a batch's buffer becomes a page of its own: the
-#: writer writes, and frees, a batch page by page, and shows progress
-#: between pages (see L{txcausal._writer.StallWatch}).
-PAGE_SIZE = 1 << 20
-
-#: What a message kept on its own costs in memory beyond its bytes: the
-#: header of its C{bytes} object, its place in the list (42 bytes on
-#: CPython 3.10 to 3.13, measured by C{txcausal.test.test_queue}), and the
-#: allocator's rounding.
-ITEM_OVERHEAD = 50
 
 #: Encoded lines: a batch is the queue's own buffer, handed over uncopied.
 Lines = Union[bytes, bytearray]
@@ -45,7 +36,7 @@ def _nothing(queue: BoundedQueue) -> None:
 Taken = Tuple[List[Chunk], int, int, int]
 
 
-class BoundedQueue(QueueFork):
+class BoundedQueue(QueueParked):
     """
     Encoded messages waiting for the writer or being written, at most
     C{maxBytes} bytes of memory and, if C{maxMessages} is given, that many
@@ -71,7 +62,7 @@ class BoundedQueue(QueueFork):
 
     # The others: see L{QueueFork}.
     __slots__ = ("_maxMessages", "_maxBytes", "_limit", "_batched", "_buffer", "_pages",
-                 "_paged", "_items", "accepting", "refused", "_tornDown")
+                 "_paged", "_items", "accepting", "_tornDown")
 
     def __init__(self, maxMessages: Optional[int], maxBytes: int, batched: bool = True,
                  tornDown: Callable[["BoundedQueue"], object] = _nothing) -> None:
@@ -108,6 +99,11 @@ class BoundedQueue(QueueFork):
         #: The refusals the last L{take} took, until L{settleRefusals}.
         self._takenRefusals = _NONE
         self._tornDown = tornDown
+        #: What a thread logged while it held the lock (from a signal
+        #: handler, or a finalizer run by the garbage collector): messages
+        #: as L{put} or L{_putItem} takes them, and C{None} for a refusal of
+        #: L{refuseFeedback}; see L{txcausal._reentry}.
+        self._parked = parked()
 
     def put(self, data: bytes) -> bool:
         """
@@ -128,10 +124,17 @@ class BoundedQueue(QueueFork):
         lock = self._lock
         # Not just false: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is False:
+            # When taken, this thread may hold it: the message is parked.
+            if lock.locked() and parks(
+                    lock, self, _HOLDERS, self._parked, data, self._putParked):
+                return True
             lock.acquire()
         elif not self._waitForLock():
             return False
         try:
+            if self._parked:
+                # Logged by this thread in its last put: queued first.
+                self._takeParked()
             count = self._count + 1
             size = self._size + len(data)
             if size <= self._limit and count <= self._maxMessages:
@@ -157,10 +160,15 @@ class BoundedQueue(QueueFork):
         lock = self._lock
         # Not just false: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is False:
+            if lock.locked() and parks(
+                    lock, self, _HOLDERS, self._parked, item, self._putParked):
+                return True
             lock.acquire()
         elif not self._waitForLock():
             return False
         try:
+            if self._parked:
+                self._takeParked()
             count = self._count + 1
             size = self._size + len(item) + ITEM_OVERHEAD
             if size > self._limit or count > self._maxMessages:
@@ -172,23 +180,6 @@ class BoundedQueue(QueueFork):
             return not scheduled
         finally:
             lock.release()
-
-    def _waitForLock(self, take_lock: Callable[[threading.Lock], bool] = take_lock) -> bool:
-        """
-        For L{put}, once the process is exiting: take the lock, waiting for
-        another thread that holds it, unless the interpreter is tearing
-        down (see L{txcausal._teardown}); then count the message as
-        refused, without the lock, and call C{tornDown}, to report it.
-
-        @param take_lock: L{txcausal._teardown.take_lock}, bound here: deep
-            in the teardown this module's globals are gone.
-        @return: Whether the lock was taken.
-        """
-        if take_lock(self._lock):
-            return True
-        self.refused += 1
-        self._tornDown(self)
-        return False
 
     def _turnPage(self) -> None:
         """
@@ -222,11 +213,17 @@ class BoundedQueue(QueueFork):
         """
         Count a message refused because the destination logged it while it
         wrote.  It does not schedule a drain: it is reported with the next
-        one.
+        one.  The writer's thread may hold the lock already (see L{put}).
         """
-        with self._lock:
+        lock = self._lock
+        if lock.locked() and parks(lock, self, _HOLDERS, self._parked, None, self._putParked):
+            return
+        lock.acquire()
+        try:
             self.refusedFeedback += 1
             self.refused += 1
+        finally:
+            lock.release()
 
     def takeFeedback(self) -> int:
         """
@@ -234,22 +231,8 @@ class BoundedQueue(QueueFork):
             taken to be reported.
         """
         with self._lock:
+            self._takeParked()
             feedback, self.refusedFeedback = self.refusedFeedback, 0
-        return feedback
-
-    def takeFeedbackAtExit(
-            self, _take: Callable[[threading.Lock], bool] = take_lock) -> Optional[int]:
-        """
-        L{takeFeedback}, once the process is exiting: as the interpreter
-        tears down, it does not wait for the lock (see L{take_lock}, bound
-        here: this module's globals may be gone by then).
-
-        @return: The refusals taken, or C{None} if the lock was not taken.
-        """
-        if not _take(self._lock):
-            return None
-        feedback, self.refusedFeedback = self.refusedFeedback, 0
-        self._lock.release()
         return feedback
 
     def takeRefusals(self, quiet: bool = False) -> Tuple[int, int, int]:
@@ -290,6 +273,7 @@ class BoundedQueue(QueueFork):
         """
         L{takeRefusals}, once the lock is taken (or cannot be).
         """
+        self._takeParked()
         refusals = self.refusedFull, self.refusedClosed, self.refusedFeedback
         self.refusedFull = self.refusedClosed = self.refusedFeedback = 0
         if quiet:
@@ -310,6 +294,7 @@ class BoundedQueue(QueueFork):
             schedules a drain again.
         """
         with self._lock:
+            self._takeParked()
             queued = self._count - self._taken
             full, closed = self.refusedFull, self.refusedClosed
             if not queued and not full and not closed:
@@ -437,5 +422,18 @@ class BoundedQueue(QueueFork):
         Start or stop accepting messages.
         """
         with self._lock:
+            # Parked while accepting or not: queued, or refused, as then.
+            self._takeParked()
             self.accepting = accepting
             self._limit = self._maxBytes if accepting else -1
+
+
+#: The methods that take a queue's lock: a thread logging while it runs one
+#: of them may hold it (see L{txcausal._reentry}).
+_HOLDERS = holders(
+    BoundedQueue.put, BoundedQueue._putItem,
+    BoundedQueue.refuseFeedback, BoundedQueue.takeFeedback, BoundedQueue.takeFeedbackAtExit,
+    BoundedQueue.takeRefusalsExact, BoundedQueue.take, BoundedQueue.settleRefusals,
+    BoundedQueue.abandonTaken, BoundedQueue.idleIfEmpty, BoundedQueue.release,
+    BoundedQueue.discard, BoundedQueue.setAccepting, QueueFork.beforeFork,
+    QueueFork.afterForkInParent, QueueParked._putParked)

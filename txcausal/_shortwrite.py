@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_file_shortwrite -*-
+# -*- test-case-name: txcausal.test.test_file_shortwrite,txcausal.test.test_reentry_parked -*-
 """
 A write a file took only part of: L{ShortWrite}, what a
 L{txcausal._file.FileDestination} raises when a full disk cuts a write
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import NoReturn, Optional, Tuple
+from types import CodeType
+from typing import Deque, FrozenSet, NoReturn, Optional, Tuple
 
 from ._json import safe_str
 from ._rawfile import Raw, ThroughBuffer, wait_writable
+from ._reentry import drain, holders, parked, reentered
 from ._wire import exception_name
 
 
@@ -84,7 +86,8 @@ class CutLines:
     written first next time), and when the reader of a pipe has gone.
     """
 
-    __slots__ = ("_raw", "_direct", "_pending", "_pendingLock", "_pendingPid", "_closed")
+    __slots__ = ("_raw", "_direct", "_pending", "_pendingLock", "_pendingPid", "_closed",
+                 "_parked", "_parkedPid")
 
     def __init__(self) -> None:
         #: What lines are written to directly, if anything.
@@ -98,6 +101,94 @@ class CutLines:
         self._pendingPid = 0
         #: Why nothing more is written, once the reader of a pipe has gone.
         self._closed = ""
+        #: Lines logged on a thread while it wrote to the file (see L{_parks}).
+        self._parked: Deque[bytes] = parked()
+        #: The process that parked them: a forked child leaves them to it.
+        self._parkedPid = 0
+
+    def write_encoded(self, data: bytes) -> None:
+        """See L{txcausal._file.FileDestination.write_encoded}."""
+        raise NotImplementedError()
+
+    def _write_parked(self, data: bytes) -> None:
+        """
+        Write a parked line: L{txcausal._file.FileDestination.write_encoded},
+        never a subclass's override, which ran on the line already.
+        """
+        raise NotImplementedError()
+
+    def _drain_parked(self) -> None:
+        """
+        After a write that succeeded, by the thread that made it: write the
+        lines parked meanwhile (see L{_parks}), in order.  If one of these
+        writes fails, the lines after it are kept (see L{_keep_parked}).
+        """
+        if self._parkedPid != os.getpid():
+            # A forked child: the parent writes them.
+            self._parked.clear()
+            return
+        try:
+            drain(self._parked, self._write_parked)
+        except BaseException as e:
+            self._keep_parked(e)
+            raise
+
+    def _keep_parked(self, error: BaseException) -> None:
+        """
+        After a write that failed (a full disk), by the thread that made it:
+        keep the lines parked meanwhile (see L{_parks}) whole, after the rest
+        of a line cut short, to be written first by the next write (see
+        L{_write_pending}).  Written through the file object, they stay
+        parked, for the next write to write after its own.  Once the reader
+        of a pipe has gone, they are lost: counted in C{error}.
+        """
+        parked = self._parked
+        if self._parkedPid != os.getpid():
+            parked.clear()
+            return
+        if self._closed:
+            lost = 0
+            while parked:
+                lost += parked.popleft().count(b"\n")
+            if isinstance(error, ShortWrite):
+                error.lost += lost
+            return
+        if self._direct is None:
+            return
+        with self._pendingLock:
+            while parked:
+                self._pending += parked.popleft()
+            self._pendingPid = os.getpid()
+
+    def _parks(self, data: bytes, codes: FrozenSet[CodeType],
+               lock: Optional[threading.Lock] = None) -> bool:
+        """
+        Whether C{data} is logged by a thread writing to the file already,
+        holding C{_pendingLock} or C{lock}, which waiting for them would
+        deadlock: from a signal handler, or a finalizer run by the garbage
+        collector (see L{txcausal._reentry}).  Then it is parked, for
+        L{write_encoded} to write once the write under way is done (or
+        another thread's that holds them).  The lock, when free, costs no more
+        than this test.
+
+        @param codes: The functions that hold them, which the caller's caller
+            may run.
+        """
+        pendingLock = self._pendingLock
+        if not (pendingLock.locked() or (lock is not None and lock.locked())):
+            return False
+        if not reentered(self, codes, 3):
+            return False
+        pid = os.getpid()
+        if self._parkedPid != pid:
+            # A forked child: what the parent parked is the parent's.
+            self._parked.clear()
+            self._parkedPid = pid
+        self._parked.append(data)
+        if not (pendingLock.locked() or (lock is not None and lock.locked())):
+            # Not this thread's: released meanwhile.
+            self._drain_parked()
+        return True
 
     def _close(self, error: BrokenPipeError, lost: int, first: bytes) -> PipeClosed:
         """
@@ -118,13 +209,35 @@ class CutLines:
         The slow path of direct writes: finish a write of C{data} the file
         took only C{written} bytes of.
 
+        While it writes the rest, C{_pending} is not empty, so that a line
+        logged meanwhile does not take the hot path into the middle of this
+        one: by this thread, it is parked (see L{_parks}) and written after
+        this one, or kept after its rest if that cannot be written; another
+        thread waits for the lock.  (Nothing can make the head written
+        already whole again: only lines logged before this one was cut may
+        be written between them.)
+
         @raise ShortWrite: If the file took only part (see L{_cut}).
         @raise OSError: If the file raised before taking any of C{data}.
         """
-        with self._pendingLock:
-            done, error = write_from(raw, data, written)
-            if done < len(data):
-                self._cut(data, done, error)
+        try:
+            with self._pendingLock:
+                kept = self._pending
+                self._pending = data[written:]
+                try:
+                    done, error = write_from(raw, data, written)
+                except BaseException:
+                    self._pending = kept
+                    raise
+                if done < len(data):
+                    self._cut(data, done, error, kept)
+                self._pending = kept
+        except BaseException as e:
+            if self._parked:
+                self._keep_parked(e)
+            raise
+        if self._parked:
+            self._drain_parked()
 
     def _write_cut_rest(self, raw: Raw, data: bytes) -> None:
         """
@@ -134,9 +247,14 @@ class CutLines:
             take is kept, and C{data}, not written, is lost.
         @raise PipeClosed: If the reader of the pipe has gone.
         """
-        with self._pendingLock:
-            self._forget_parents_rest()
-            self._write_pending(raw, data)
+        try:
+            with self._pendingLock:
+                self._forget_parents_rest()
+                self._write_pending(raw, data)
+        except BaseException as e:
+            if self._parked:
+                self._keep_parked(e)
+            raise
 
     def _forget_parents_rest(self) -> None:
         """
@@ -154,6 +272,8 @@ class CutLines:
             take is kept, and C{data}, not written, is lost.
         """
         pending = self._pending
+        # Kept until written: a line logged meanwhile by this thread is
+        # parked, not written in the middle of it.
         done, error = write_from(raw, pending, 0)
         self._pending = pending[done:]
         if isinstance(error, BrokenPipeError):
@@ -166,10 +286,13 @@ class CutLines:
                 f"short earlier{cause(error)}; that rest is kept and written next; "
                 f"{lines_text(lost)} not written and lost", lost, line_at(data, 0)) from error
 
-    def _cut(self, data: bytes, done: int, error: Optional[OSError]) -> NoReturn:
+    def _cut(self, data: bytes, done: int, error: Optional[OSError], kept: bytes) -> NoReturn:
         """
         The file took only C{done} bytes of C{data}: keep the rest of the
         line it cut, to write it first next time.
+
+        @param kept: What C{_pending} held before the write, which it holds
+            again, with that rest after it.
 
         @raise ShortWrite: Counting the lines of C{data} neither written
             nor kept.
@@ -179,46 +302,73 @@ class CutLines:
         """
         start = data.rfind(b"\n", 0, done) + 1
         if isinstance(error, BrokenPipeError):
+            self._pending = kept
             raise self._close(error, data.count(b"\n", start),
                               line_at(data, start)) from error
         if error is not None and done == 0:
+            self._pending = kept
             raise error
         end = done
         if done and data[done - 1] != 0x0A:
             # Past the cut line's newline (the end, if it has none).
             end = data.find(b"\n", done) + 1 or len(data)
             # Only a thread whose short write raced this one's can have
-            # left a rest too: one line a thread at most.
-            self._pending += data[done:end]
+            # left a rest too: one line a thread at most.  One assignment:
+            # never empty meanwhile.
             self._pendingPid = os.getpid()
+            self._pending = kept + data[done:end]
+        else:
+            self._pending = kept
         lost = data.count(b"\n", end)
-        kept = ("; the rest of the line cut short is kept and written next"
+        keptText = ("; the rest of the line cut short is kept and written next"
                 if end > done else "")
         first = line_at(data, end if lost else start)
         raise ShortWrite(f"the file took {done:,} of {len(data):,} bytes{cause(error)}"
-                         f"{kept}; {lines_text(lost)} lost", lost, first) from error
+                         f"{keptText}; {lines_text(lost)} lost", lost, first) from error
 
     def write_cut_line(self) -> None:
         """
         Try once more to write the rest of a line a full disk cut short, if
-        any is kept: what L{txcausal.logwriter.ThreadedWriter} does when it
-        stops.  Whatever happens, nothing is kept afterwards.
+        any is kept (and the lines kept after it): what
+        L{txcausal.logwriter.ThreadedWriter} does when it stops.  Whatever
+        happens, nothing is kept afterwards.  Lines logged meanwhile by this
+        thread (a signal handler) are written after it.
 
-        @raise ShortWrite: If the file still does not take it all: that
-            line is lost (C{lost} is 1), and the file ends with part of it.
+        @raise ShortWrite: If the file still does not take it all: the
+            lines not written whole are lost (counted in C{lost}, with those
+            logged meanwhile), and the file ends with part of one.
         """
-        with self._pendingLock:
-            self._forget_parents_rest()
-            pending, self._pending = self._pending, b""
-            raw = self._direct
-            if not pending or raw is None:
-                return
-            done, error = write_from(raw, pending, 0)
-            if done < len(pending):
-                raise ShortWrite(
-                    f"the file took {done:,} of the {len(pending):,} bytes left of a line "
-                    f"cut short earlier{cause(error)}, when no more were to be written; "
-                    f"{lines_text(1)} lost", 1, pending[:SHOWN]) from error
+        try:
+            with self._pendingLock:
+                self._forget_parents_rest()
+                pending = self._pending
+                raw = self._direct
+                if not pending or raw is None:
+                    self._pending = b""
+                    return
+                # _pending is emptied once written: a line logged meanwhile
+                # by this thread is parked, not written in the middle of it.
+                try:
+                    done, error = write_from(raw, pending, 0)
+                finally:
+                    self._pending = b""
+                if done < len(pending):
+                    lost = pending.count(b"\n", done) or 1
+                    raise ShortWrite(
+                        f"the file took {done:,} of the {len(pending):,} bytes left of a line "
+                        f"cut short earlier{cause(error)}, when no more were to be written; "
+                        f"{lines_text(lost)} lost", lost, pending[:SHOWN]) from error
+        except BaseException as e:
+            if self._parked:
+                # Nothing more is to be written, and nothing kept.
+                lost = 0
+                while self._parked:
+                    lost += self._parked.popleft().count(b"\n")
+                if isinstance(e, ShortWrite):
+                    e.lost += lost
+            raise
+        if self._parked:
+            self._drain_parked()
 
 
 def write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError]]:
@@ -243,3 +393,8 @@ def write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError]
         done += written
     return done, None
 
+
+
+#: The methods that hold C{_pendingLock} (see L{CutLines._parks}).
+PENDING_HOLDERS = holders(CutLines._write_rest, CutLines._write_cut_rest, CutLines.write_cut_line,
+                          CutLines._keep_parked)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from functools import partial
 from time import monotonic
-from typing import IO, Any, Callable, Dict, List, Optional, TypeVar
+from typing import IO, Any, Callable, Deque, Dict, List, Optional, TypeVar
 
 from orjson import dumps as _dumps
 
@@ -27,6 +27,7 @@ from ._json import FAST_OPTIONS, NULL
 from ._jsondefault import JSONDefault
 from ._losses import Losses
 from ._queue import BoundedQueue
+from ._reentry import drain, holders, parked, reentered
 from ._teardown import held
 from ._writer import IWriterWorker, positive, sinkFor
 from ._writerrounds import _BUSY, WriterRounds
@@ -105,6 +106,8 @@ class WriterCore(WriterRounds):
         # and across a fork: the forking thread writes what is queued, and
         # a child must not inherit a file whose lock a vanished thread holds.
         self._forkLock = threading.Lock()
+        # Messages logged on the thread holding it (see _writeDirect).
+        self._parked: Deque[bytes] = parked()
         # The thread writing to the destination now, if any.
         self._writingThread: Optional[int] = None
         # The thread of the write in progress when the writer gave up on it.
@@ -215,7 +218,35 @@ class WriterCore(WriterRounds):
         if _teardown.exiting is not False:
             return self._writeDirectAtExit(data)
         # L{_writing}'s lines, inlined: a call costs every message.
-        with self._directLock, self._forkLock:
+        try:
+            with self._directLock:
+                if self._forkLock.locked() and reentered(self, _HOLDERS):
+                    # Logged from a signal handler or a finalizer while this
+                    # thread wrote (it holds the lock, or is about to take
+                    # it): written after what it writes.
+                    self._parked.append(data)
+                    if self._forkLock.acquire(False):
+                        # Not this thread's: released meanwhile.
+                        self._forkLock.release()
+                        drain(self._parked, self._writeDirect)
+                    return
+                self._writeDirectHeld(data)
+            # Outside the lock: a report can reach another writer.
+            self._report()
+        except BaseException:
+            # The write raised (a Control-C): what was parked is written
+            # all the same, unless a frame below holds the lock still.
+            if self._parked and not reentered(self, _HOLDERS):
+                drain(self._parked, self._writeDirect)
+            raise
+        if self._parked:
+            drain(self._parked, self._writeDirect)
+
+    def _writeDirectHeld(self, data: bytes) -> None:
+        """
+        L{_writeDirect}'s write, holding C{_directLock}.
+        """
+        with self._forkLock:
             ident = _get_ident()
             try:
                 self._writingThread = ident
@@ -225,8 +256,6 @@ class WriterCore(WriterRounds):
                 self._losses.refused(feedback, FEEDBACK)
             finally:
                 self._writingThread = None
-        # Outside the lock: a report can reach another writer.
-        self._report()
 
     def _drainSwitching(self) -> None:
         """
@@ -253,13 +282,20 @@ class WriterCore(WriterRounds):
 
         @return: What C{work} returns.
         """
-        with self._forkLock:
-            ident = _get_ident()
-            try:
-                self._writingThread = ident
-                return work()
-            finally:
-                self._writingThread = None
+        try:
+            with self._forkLock:
+                ident = _get_ident()
+                try:
+                    self._writingThread = ident
+                    done = work()
+                finally:
+                    self._writingThread = None
+        finally:
+            if self._parked:
+                # Logged directly while this thread held the lock (see
+                # L{_writeDirect}), also when C{work} raised.
+                drain(self._parked, self._writeDirect)
+        return done
 
     def _drainOnce(self, beforeFork: bool = False) -> bool:
         """
@@ -372,3 +408,8 @@ class WriterCore(WriterRounds):
                 _exitreports.EXIT_REPORTS.add(
                     self, self._queue, self._losses.name(), self._standardError)
             return self._worker
+
+
+#: The methods that take a writer's C{_forkLock}: a thread logging while it
+#: runs one of them may hold it (see L{txcausal._reentry}).
+_HOLDERS = holders(WriterCore._writeDirect, WriterCore._writeDirectHeld, WriterCore._writing)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import _thread
 import threading
-from typing import Optional
+from typing import Deque, Optional
 
 from ._losses import Losses
 from ._queue import BoundedQueue
@@ -29,6 +29,7 @@ class WriterFork:
     _hurry: threading.Event
     _writingThread: Optional[int]
     _abandoned: Optional[int]
+    _parked: Deque[bytes]
     _queue: BoundedQueue
     _losses: Losses
     _worker: Optional[IWriterWorker]
@@ -89,6 +90,8 @@ class WriterFork:
         self._startLock = threading.Lock()
         self._hurry = threading.Event()
         self._writingThread = self._abandoned = None
+        # What the parent parked is the parent's to write.
+        self._parked.clear()
         self._queue.afterForkInChild()
         self._losses.afterForkInChild()
         # Not for a writer stopping at the fork: it stays stopped.

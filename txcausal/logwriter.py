@@ -25,7 +25,9 @@ C{txcausal:messages_dropped} message, never dropped silently:
     standard error when there is none, or after giving up on the
     destination; for refusals after the exit reports ran, the first at
     once, the others in one line as the process ends);
-  - logged by the destination while it wrote (not fed back into it): in
+  - logged by the destination while it wrote (not fed back into it), or
+    by a signal handler or a finalizer on the writer's thread while it
+    wrote (which cannot be told apart): in
     the log, after the next message written; at a stop (or
     C{stopThreading}, or a fork), without waiting for one.  What it logs
     while taking the last report of a stop goes to the other destinations

@@ -18,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from txcausal import FileDestination, IDestination, log_message
-from txcausal._queue import ITEM_OVERHEAD
+from txcausal._queueparked import ITEM_OVERHEAD
 from txcausal.logwriter import ThreadedWriter
 
 from ._writer_harness import WriterHarness, inAnotherThread, numbered_message

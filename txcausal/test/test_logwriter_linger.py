@@ -18,7 +18,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from txcausal import FileDestination, _route, add_destinations, log_message
-from txcausal._queue import PAGE_SIZE
+from txcausal._queueparked import PAGE_SIZE
 from txcausal._writer import MemoryWorker, createMemoryWorker
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import (

@@ -12,7 +12,8 @@ import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._json import FAST_OPTIONS
-from txcausal._queue import ITEM_OVERHEAD, PAGE_SIZE, BoundedQueue, Taken
+from txcausal._queue import BoundedQueue, Taken
+from txcausal._queueparked import ITEM_OVERHEAD, PAGE_SIZE
 from txcausal._writer import Stop
 
 T = TypeVar("T")

@@ -1,0 +1,109 @@
+# -*- test-case-name: txcausal.test.test_reentry -*-
+"""
+A thread logging while it holds one of the logging path's locks.  Python
+runs a signal handler on the main thread between two bytecodes of whatever
+it was doing (Twisted's C{SIGTERM} and C{SIGINT} handlers log), and the
+garbage collector runs a C{__del__} or a weakref callback at an allocation
+(Twisted's C{Deferred} logs "Unhandled error in Deferred" from one): either
+may log inside a logging call that holds a lock.  Waiting for that lock
+would wait for ever.
+
+L{parks} tells such a re-entry apart from another thread holding the lock,
+at almost no cost to the uncontended path: the caller calls it only when the
+lock's C{locked()} says it is taken.  If this thread holds it, it cannot be
+released in between.  L{parks} then looks
+through this thread's frames for one of the functions that take the lock,
+run on the same object (its C{self}).  If there is none, it waits for the
+lock as usual.  If there is one, it parks the work (a message) on a side
+list, for the thread holding the lock to do once it has released it (see
+L{drain}), after the work it was doing.  Such a frame may not hold the lock
+yet, or no more: the work is parked all the same, and whichever thread
+releases the lock next does it, or this thread, if the lock is free by the
+time it has parked it.  A L{drain} stops the search: the frames under it
+released the lock before draining.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import deque
+from types import CodeType, FrameType
+from typing import Any, Callable, Deque, FrozenSet, Optional, TypeVar
+
+_T = TypeVar("_T")
+
+#: The work parked for a lock's holder.
+Parked = Deque[_T]
+
+
+def holders(*functions: Callable[..., Any]) -> FrozenSet[CodeType]:
+    """
+    @param functions: The functions (methods, taking C{self}) that take a
+        lock.
+    @return: What L{reentered} looks for in the frames of the thread.
+    """
+    return frozenset(function.__code__ for function in functions)
+
+
+def parked() -> "Deque[Any]":
+    """
+    @return: A side list for the work parked for a lock's holder.
+    """
+    return deque()
+
+
+def drain(parked: "Deque[_T]", run: Callable[[_T], object]) -> None:
+    """
+    Do the work parked, in order: call C{run} with each, which waits for the
+    lock as usual (this thread holds it in no frame below: the caller has
+    just released it, or has just found it free).
+    """
+    while parked:
+        try:
+            work = parked.popleft()
+        except IndexError:
+            # Another thread took the last one meanwhile.
+            return
+        run(work)
+
+
+def reentered(owner: object, codes: FrozenSet[CodeType], depth: int = 2) -> bool:
+    """
+    @return: Whether one of this thread's frames (under the caller's
+        caller) runs one of C{codes} on C{owner}: this thread may hold the
+        lock they take.
+    """
+    frame: Optional[FrameType] = sys._getframe(depth)
+    stop = drain.__code__
+    while frame is not None:
+        code = frame.f_code
+        if code is stop:
+            return False
+        if code in codes and frame.f_locals.get("self") is owner:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def parks(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
+          parked: "Deque[_T]", work: _T, run: Callable[[_T], object]) -> bool:
+    """
+    For a caller that found C{lock} taken (its C{locked()} is cheaper than a
+    try to take it): park C{work} if this thread may hold the lock already
+    (see L{reentered}), for the thread holding it to do once it has released
+    it (see L{drain}).
+
+    @param run: Does parked work, waiting for the lock (see L{drain}): if
+        the lock is free once C{work} is parked, this thread does it.
+    @return: C{True} when C{work} was parked; C{False} when another thread
+        holds the lock, for the caller to wait for it as usual.
+    """
+    if not reentered(owner, codes, 3):
+        return False
+    parked.append(work)
+    if lock.acquire(False):
+        # Not held by this thread after all, and released meanwhile.
+        lock.release()
+        drain(parked, run)
+    return True
