@@ -249,16 +249,13 @@ class FileDestination(CutLines):
                     self._write_direct(raw, data)
         except BrokenPipeError as e:
             error = self._close(e, data.count(b"\n"), line_at(data, 0))
-            if self._parked:
-                self._keep_parked(error)
+            self._finish_parked(error)
             raise error from e
         except BaseException as e:
-            if self._parked:
-                # Logged by this thread as it wrote (see L{_parks}).
-                self._keep_parked(e)
+            # Logged by this thread as it wrote (see L{_parks}).
+            self._finish_parked(e)
             raise
-        if self._parked:
-            self._drain_parked()
+        self._finish_parked(None)
 
     #: The base class's write, for the lines parked (see L{_parks}).
     _write_parked = write_encoded

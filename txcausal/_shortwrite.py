@@ -117,7 +117,26 @@ class CutLines:
         """
         raise NotImplementedError()
 
-    def _drain_parked(self) -> None:
+    def _finish_parked(self, error: Optional[BaseException], final: bool = False) -> None:
+        """
+        After a write, by the thread that made it: write the lines parked
+        meanwhile (see L{_parks}) if it succeeded, or keep them if it failed.
+        Each write that can park lines ends with this, whether it returns or
+        raises.
+
+        @param error: What the write raised, or C{None} if it succeeded.
+        @param final: Whether no write is to come (L{write_cut_line}): the
+            lines that cannot be written then are lost, counted in the
+            L{ShortWrite} raised, not kept.
+        """
+        if not self._parked:
+            return
+        if error is None:
+            self._drain_parked(final)
+        else:
+            self._keep_parked(error, final)
+
+    def _drain_parked(self, final: bool = False) -> None:
         """
         After a write that succeeded, by the thread that made it: write the
         lines parked meanwhile (see L{_parks}), in order.  If one of these
@@ -130,26 +149,32 @@ class CutLines:
         try:
             drain(self._parked, self._write_parked)
         except BaseException as e:
-            self._keep_parked(e)
+            self._keep_parked(e, final)
             raise
 
-    def _keep_parked(self, error: BaseException) -> None:
+    def _keep_parked(self, error: BaseException, final: bool = False) -> None:
         """
         After a write that failed (a full disk), by the thread that made it:
         keep the lines parked meanwhile (see L{_parks}) whole, after the rest
         of a line cut short, to be written first by the next write (see
         L{_write_pending}).  Written through the file object, they stay
         parked, for the next write to write after its own.  Once the reader
-        of a pipe has gone, they are lost: counted in C{error}.
+        of a pipe has gone, or if C{final} and C{error} is a L{ShortWrite}
+        (no write is to come), they are lost, with what is kept: counted in
+        C{error}.
         """
         parked = self._parked
         if self._parkedPid != os.getpid():
             parked.clear()
             return
-        if self._closed:
+        if self._closed or (final and isinstance(error, ShortWrite)):
             lost = 0
             while parked:
                 lost += parked.popleft().count(b"\n")
+            if not self._closed:
+                with self._pendingLock:
+                    lost += self._pending.count(b"\n")
+                    self._pending = b""
             if isinstance(error, ShortWrite):
                 error.lost += lost
             return
@@ -233,11 +258,9 @@ class CutLines:
                     self._cut(data, done, error, kept)
                 self._pending = kept
         except BaseException as e:
-            if self._parked:
-                self._keep_parked(e)
+            self._finish_parked(e)
             raise
-        if self._parked:
-            self._drain_parked()
+        self._finish_parked(None)
 
     def _write_cut_rest(self, raw: Raw, data: bytes) -> None:
         """
@@ -252,8 +275,8 @@ class CutLines:
                 self._forget_parents_rest()
                 self._write_pending(raw, data)
         except BaseException as e:
-            if self._parked:
-                self._keep_parked(e)
+            # Not drained on success: the caller's write comes next.
+            self._finish_parked(e)
             raise
 
     def _forget_parents_rest(self) -> None:
@@ -331,8 +354,10 @@ class CutLines:
         Try once more to write the rest of a line a full disk cut short, if
         any is kept (and the lines kept after it): what
         L{txcausal.logwriter.ThreadedWriter} does when it stops.  Whatever
-        happens, nothing is kept afterwards.  Lines logged meanwhile by this
-        thread (a signal handler) are written after it.
+        happens (short of an exception such as C{KeyboardInterrupt}),
+        nothing is kept afterwards.  Lines logged meanwhile by this thread (a
+        signal handler), or kept after a write that failed, are written after
+        it.
 
         @raise ShortWrite: If the file still does not take it all: the
             lines not written whole are lost (counted in C{lost}, with those
@@ -343,32 +368,28 @@ class CutLines:
                 self._forget_parents_rest()
                 pending = self._pending
                 raw = self._direct
-                if not pending or raw is None:
-                    self._pending = b""
-                    return
-                # _pending is emptied once written: a line logged meanwhile
-                # by this thread is parked, not written in the middle of it.
-                try:
-                    done, error = write_from(raw, pending, 0)
-                finally:
-                    self._pending = b""
-                if done < len(pending):
-                    lost = pending.count(b"\n", done) or 1
-                    raise ShortWrite(
-                        f"the file took {done:,} of the {len(pending):,} bytes left of a line "
-                        f"cut short earlier{cause(error)}, when no more were to be written; "
-                        f"{lines_text(lost)} lost", lost, pending[:SHOWN]) from error
+                if pending and raw is not None:
+                    # _pending is emptied once written: a line logged
+                    # meanwhile by this thread is parked, not written in the
+                    # middle of it.
+                    try:
+                        done, error = write_from(raw, pending, 0)
+                    finally:
+                        self._pending = b""
+                    if done < len(pending):
+                        lost = pending.count(b"\n", done) or 1
+                        raise ShortWrite(
+                            f"the file took {done:,} of the {len(pending):,} bytes left of a "
+                            f"line cut short earlier{cause(error)}, when no more were to be "
+                            f"written; {lines_text(lost)} lost", lost, pending[:SHOWN]) from error
+                self._pending = b""
         except BaseException as e:
-            if self._parked:
-                # Nothing more is to be written, and nothing kept.
-                lost = 0
-                while self._parked:
-                    lost += self._parked.popleft().count(b"\n")
-                if isinstance(e, ShortWrite):
-                    e.lost += lost
+            # Nothing more is to be written: what is parked is lost, counted.
+            self._finish_parked(e, final=True)
             raise
-        if self._parked:
-            self._drain_parked()
+        # Always: lines parked while the lock was held, or kept after a
+        # write that failed, which no later write will write.
+        self._finish_parked(None, final=True)
 
 
 def write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError]]:

@@ -414,3 +414,20 @@ class BoundedQueueForkTests(SynchronousTestCase):
             taken = queue.take()
             assert taken is not None
             self.assertEqual((sum(count for _, count, _ in taken[0]), taken[1:]), (2, (0, 0, 0)))
+
+    def test_childDropsParked(self) -> None:
+        """
+        A message parked (logged from a signal handler while a thread held
+        the lock) when the process forks is the parent's to queue: the
+        child's first take has only its own.
+        """
+        for batched in (True, False):
+            queue = BoundedQueue(maxMessages=10, maxBytes=1000, batched=batched)
+            queue.setAccepting(True)
+            queue._parked.append(b'{"n":0}\n')
+            queue.beforeFork()
+            queue.afterForkInChild()
+            queue.put(b'{"n":1}\n')
+            taken = queue.take()
+            assert taken is not None
+            self.assertEqual(sum(count for _, count, _ in taken[0]), 1)

@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -198,6 +198,37 @@ class WriterReentryTests(IsolatedOutputMixin, SynchronousTestCase):
                              lambda: writer({"message_type": "inner"}))
         _runTraced(self, trace, lambda: writer({"message_type": "outer"}))
         self.assertEqual(_types(self.path)[-2:], ["outer", "inner"])
+
+    def test_stoppedWriterInterrupted(self) -> None:
+        """
+        After C{stopThreading}, a message logged while the logging thread
+        writes one directly is written even when that write raises (a
+        Control-C), and the exception is raised.
+        """
+        written: List[str] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            if message["message_type"] == "outer":
+                raise KeyboardInterrupt()
+            written.append(message["message_type"])
+
+        writer = ThreadedWriter(destination)
+        writer.startService()
+        writer.stopThreading()
+        interrupted: List[BaseException] = []
+        trace = _reenterWhen(writer._forkLock.locked, ["_writeDirectHeld"],
+                             lambda: writer({"message_type": "inner"}))
+
+        def work() -> None:
+            try:
+                writer({"message_type": "outer"})
+            except KeyboardInterrupt as e:
+                interrupted.append(e)
+
+        _runTraced(self, trace, work)
+        self.assertEqual(len(interrupted), 1)
+        self.assertEqual(written, ["inner"])
+        self.assertEqual(list(writer._parked), [])
 
     def test_textFile(self) -> None:
         """

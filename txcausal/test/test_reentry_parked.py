@@ -9,6 +9,7 @@ L{txcausal.test.test_reentry}), so that a deadlock fails it.
 from __future__ import annotations
 
 import errno
+import io
 import os
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -166,6 +167,105 @@ class CutLineReentryTests(SynchronousTestCase):
         self.assertEqual([e.lost for e in errors], [3])
         self.assertEqual(destination._pending, b"")
         self.assertEqual(list(destination._parked), [])
+
+
+class WriteCutLineDrainTests(SynchronousTestCase):
+    """
+    A message logged while C{write_cut_line} holds its lock when nothing is
+    kept (what a stopping L{txcausal.logwriter.ThreadedWriter} and the exit
+    handler run, on the main thread, where signal handlers run): it is
+    written, since nothing else will write it.
+    """
+
+    def _cutLineReentered(self, destination: FileDestination) -> None:
+        trace = _reenterWhen(destination._pendingLock.locked, ["write_cut_line"],
+                             lambda: destination({"message_type": "signal"}))
+        _runTraced(self, trace, destination.write_cut_line)
+        self.assertEqual(list(destination._parked), [])
+
+    def test_pipe(self) -> None:
+        """
+        To a pipe.
+        """
+        readEnd, writeEnd = os.pipe()
+        reader = os.fdopen(readEnd, "rb")
+        self.addCleanup(reader.close)
+        with os.fdopen(writeEnd, "wb") as file:
+            self._cutLineReentered(FileDestination(file))
+        self.assertEqual([orjson.loads(line)["message_type"] for line in reader],
+                         ["signal"])
+
+    def test_textStream(self) -> None:
+        """
+        To a text stream written through its file object.
+        """
+        file = io.StringIO()
+        self._cutLineReentered(FileDestination(file))
+        self.assertEqual([orjson.loads(line)["message_type"]
+                          for line in file.getvalue().splitlines()], ["signal"])
+
+    def test_keptAfterFailedWrite(self) -> None:
+        """
+        A message kept for the next write, the write it was logged in having
+        failed, is written by C{write_cut_line}: no write comes after it.
+        """
+        path = Path(self.mktemp())
+        file = _FullText(path)
+        destination = FileDestination(file)  # type: ignore[arg-type]
+        lock = destination._lock
+        assert lock is not None
+
+        def handler() -> None:
+            destination({"message_type": "signal"})
+            file.full = True
+
+        trace = _reenterWhen(lock.locked, ["_write_file"], handler)
+        errors: List[OSError] = []
+
+        def work() -> None:
+            try:
+                destination({"message_type": "outer"})
+            except OSError as e:
+                errors.append(e)
+
+        _runTraced(self, trace, work)
+        self.assertEqual(len(errors), 1)
+        file.full = False
+        destination.write_cut_line()
+        self.assertEqual(list(destination._parked), [])
+        self.assertEqual(_types(path), ["signal"])
+
+    def test_drainFailsCounted(self) -> None:
+        """
+        When the disk fills up as C{write_cut_line} writes the messages
+        logged meanwhile, those it cannot write are counted as lost in the
+        L{ShortWrite} it raises, and nothing is kept.
+        """
+        path = Path(self.mktemp())
+        file = open(path, "wb")
+        self.addCleanup(file.close)
+        destination = FileDestination(file)
+        disk = _Disk(destination)
+        destination._pending = b'"cut"}\n'
+        destination._pendingPid = os.getpid()
+
+        def handler() -> None:
+            destination({"message_type": "signal"})
+            destination({"message_type": "signal"})
+
+        disk.handlers[1] = handler
+        disk.handlers[2] = lambda: setattr(disk, "full", True)
+        errors: List[ShortWrite] = []
+
+        def work() -> None:
+            try:
+                destination.write_cut_line()
+            except ShortWrite as e:
+                errors.append(e)
+
+        _runTraced(self, _noTrace, work)
+        self.assertEqual([e.lost for e in errors], [2])
+        self.assertEqual((destination._pending, list(destination._parked)), (b"", []))
 
 
 class _FullText:
