@@ -12,7 +12,7 @@ import errno
 import io
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -209,28 +209,7 @@ class WriteCutLineDrainTests(SynchronousTestCase):
         A message kept for the next write, the write it was logged in having
         failed, is written by C{write_cut_line}: no write comes after it.
         """
-        path = Path(self.mktemp())
-        file = _FullText(path)
-        destination = FileDestination(file)  # type: ignore[arg-type]
-        lock = destination._lock
-        assert lock is not None
-
-        def handler() -> None:
-            destination({"message_type": "signal"})
-            file.full = True
-
-        trace = _reenterWhen(lock.locked, ["_write_file"], handler)
-        errors: List[OSError] = []
-
-        def work() -> None:
-            try:
-                destination({"message_type": "outer"})
-            except OSError as e:
-                errors.append(e)
-
-        _runTraced(self, trace, work)
-        self.assertEqual(len(errors), 1)
-        file.full = False
+        path, destination = _keptAfterFailedWrite(self)
         destination.write_cut_line()
         self.assertEqual(list(destination._parked), [])
         self.assertEqual(_types(path), ["signal"])
@@ -295,6 +274,39 @@ class _FullText:
         self.unflushed = ""
 
 
+def _keptAfterFailedWrite(case: SynchronousTestCase) -> Tuple[Path, FileDestination]:
+    """
+    A message (C{"signal"}) logged re-entrantly while a L{FileDestination}
+    writes C{"outer"} to a text file through its file object, the disk
+    filling up during that write: C{"signal"} is kept for the next write.
+
+    @return: The file's path and the destination, the disk no longer full.
+    """
+    path = Path(case.mktemp())
+    file = _FullText(path)
+    destination = FileDestination(file)  # type: ignore[arg-type]
+    lock = destination._lock
+    assert lock is not None
+
+    def handler() -> None:
+        destination({"message_type": "signal"})
+        file.full = True
+
+    trace = _reenterWhen(lock.locked, ["_write_file"], handler)
+    errors: List[OSError] = []
+
+    def work() -> None:
+        try:
+            destination({"message_type": "outer"})
+        except OSError as e:
+            errors.append(e)
+
+    _runTraced(case, trace, work)
+    case.assertEqual(len(errors), 1)
+    file.full = False
+    return path, destination
+
+
 class ParkedOnceTests(SynchronousTestCase):
     """
     A parked message is written once: by the parent only after a fork, by
@@ -307,28 +319,7 @@ class ParkedOnceTests(SynchronousTestCase):
         for the next) when the process forks is written by the parent, not
         by the child too.
         """
-        path = Path(self.mktemp())
-        file = _FullText(path)
-        destination = FileDestination(file)  # type: ignore[arg-type]
-        lock = destination._lock
-        assert lock is not None
-
-        def handler() -> None:
-            destination({"message_type": "signal"})
-            file.full = True
-
-        trace = _reenterWhen(lock.locked, ["_write_file"], handler)
-        errors: List[OSError] = []
-
-        def work() -> None:
-            try:
-                destination({"message_type": "outer"})
-            except OSError as e:
-                errors.append(e)
-
-        _runTraced(self, trace, work)
-        self.assertEqual(len(errors), 1)
-        file.full = False
+        path, destination = _keptAfterFailedWrite(self)
         pid = os.fork()
         if pid == 0:
             try:
