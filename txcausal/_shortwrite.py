@@ -415,7 +415,6 @@ def write_from(raw: Raw, data: bytes, done: int) -> Tuple[int, Optional[OSError]
     return done, None
 
 
-
 #: The methods that hold C{_pendingLock} (see L{CutLines._parks}).
 PENDING_HOLDERS = holders(CutLines._write_rest, CutLines._write_cut_rest, CutLines.write_cut_line,
                           CutLines._keep_parked)
