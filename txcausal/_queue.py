@@ -109,7 +109,8 @@ class BoundedQueue(QueueParked):
         """
         Add one encoded message, unless the queue is full or closed.  As the
         interpreter tears down, it waits for no lock that another thread
-        holds (see L{_waitForLock}, used once the process is exiting).
+        holds (see L{QueueParked._waitForLock
+        <txcausal._queueparked.QueueParked._waitForLock>}, used once the process is exiting).
 
         @return: C{True} when the caller must schedule a drain: the queue was
             idle, and C{data} was queued or refused (see L{_refuse});

@@ -75,7 +75,8 @@ class QueueParked(QueueFork):
 
     def _putParked(self, parked: Optional[bytes]) -> None:
         """
-        Queue a message, or count a refusal of L{refuseFeedback}, that a
+        Queue a message, or count a refusal of
+        L{BoundedQueue.refuseFeedback<txcausal._queue.BoundedQueue.refuseFeedback>}, that a
         thread logged while it held the lock, waiting for the lock: this
         thread holds it in no frame (see L{txcausal._reentry.drain}).
         """
@@ -90,7 +91,9 @@ class QueueParked(QueueFork):
 
     def _add(self, parked: Optional[bytes]) -> None:
         """
-        What L{put}, L{_putItem} or L{refuseFeedback} does with the lock, for
+        What L{BoundedQueue.put<txcausal._queue.BoundedQueue.put>},
+        L{_putItem<txcausal._queue.BoundedQueue._putItem>} or
+        L{refuseFeedback<txcausal._queue.BoundedQueue.refuseFeedback>} does with the lock, for
         what was parked (see L{_putParked}).  The caller holds the lock.  The
         drain it may need is scheduled by the call that parked it.
         """
