@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -123,6 +124,8 @@ class _Cluster:
             cluster.close()
         if self.destination is not None:
             self.destination.file.close()
+        if self.directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 _CLUSTER = _Cluster()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from typing import Any, List, Tuple
 from unittest import SkipTest
@@ -42,6 +43,7 @@ class WorkerDeathTests(IsolatedOutputMixin, SynchronousTestCase):
         if not DISTRIBUTED:  # pragma: no cover
             raise SkipTest("needs Dask's distributed: pip install 'txcausal[dask]'")
         self.directory = tempfile.mkdtemp(prefix="txcausal-dask-retry-")
+        self.addCleanup(shutil.rmtree, self.directory, True)
         main = open(os.path.join(self.directory, "main.log"), "ab")
         self.addCleanup(main.close)
         self.isolate().add(FileDestination(main))
