@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Type, TypeVar
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -77,6 +77,28 @@ def _runTraced(test: SynchronousTestCase, trace: Callable[..., Any],
     thread.join(DEADLOCK)
     test.assertFalse(thread.is_alive(), "deadlocked: the thread re-entered a lock it held")
     test.assertEqual(errors, [])
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _raisedBy(test: SynchronousTestCase, trace: Callable[..., Any], call: Callable[[], object],
+              kind: Type[_E]) -> List[_E]:
+    """
+    L{_runTraced} for a C{call} that may raise C{kind}.
+
+    @return: What it raised of C{kind}, if anything.
+    """
+    raised: List[_E] = []
+
+    def work() -> None:
+        try:
+            call()
+        except kind as e:
+            raised.append(e)
+
+    _runTraced(test, trace, work)
+    return raised
 
 
 def _types(path: Path) -> List[str]:
@@ -215,17 +237,10 @@ class WriterReentryTests(IsolatedOutputMixin, SynchronousTestCase):
         writer = ThreadedWriter(destination)
         writer.startService()
         writer.stopThreading()
-        interrupted: List[BaseException] = []
         trace = _reenterWhen(writer._forkLock.locked, ["_writeDirectHeld"],
                              lambda: writer({"message_type": "inner"}))
-
-        def work() -> None:
-            try:
-                writer({"message_type": "outer"})
-            except KeyboardInterrupt as e:
-                interrupted.append(e)
-
-        _runTraced(self, trace, work)
+        interrupted = _raisedBy(self, trace, lambda: writer({"message_type": "outer"}),
+                                KeyboardInterrupt)
         self.assertEqual(len(interrupted), 1)
         self.assertEqual(written, ["inner"])
         self.assertEqual(list(writer._parked), [])

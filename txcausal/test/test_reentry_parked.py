@@ -23,7 +23,7 @@ from txcausal._queue import BoundedQueue
 from txcausal._shortwrite import ShortWrite
 
 from .test_logwriter_fork import _Forkable
-from .test_reentry import _reenterWhen, _runTraced, _types
+from .test_reentry import _raisedBy, _reenterWhen, _runTraced, _types
 
 
 def _noTrace(frame: Any, event: str, arg: object) -> None:
@@ -155,15 +155,7 @@ class CutLineReentryTests(SynchronousTestCase):
         destination._pendingPid = os.getpid()
         disk.full = True
         disk.handlers[1] = lambda: destination({"message_type": "signal"})
-        errors: List[ShortWrite] = []
-
-        def work() -> None:
-            try:
-                destination.write_cut_line()
-            except ShortWrite as e:
-                errors.append(e)
-
-        _runTraced(self, _noTrace, work)
+        errors = _raisedBy(self, _noTrace, destination.write_cut_line, ShortWrite)
         self.assertEqual([e.lost for e in errors], [3])
         self.assertEqual(destination._pending, b"")
         self.assertEqual(list(destination._parked), [])
@@ -234,15 +226,7 @@ class WriteCutLineDrainTests(SynchronousTestCase):
 
         disk.handlers[1] = handler
         disk.handlers[2] = lambda: setattr(disk, "full", True)
-        errors: List[ShortWrite] = []
-
-        def work() -> None:
-            try:
-                destination.write_cut_line()
-            except ShortWrite as e:
-                errors.append(e)
-
-        _runTraced(self, _noTrace, work)
+        errors = _raisedBy(self, _noTrace, destination.write_cut_line, ShortWrite)
         self.assertEqual([e.lost for e in errors], [2])
         self.assertEqual((destination._pending, list(destination._parked)), (b"", []))
 
@@ -293,15 +277,7 @@ def _keptAfterFailedWrite(case: SynchronousTestCase) -> Tuple[Path, FileDestinat
         file.full = True
 
     trace = _reenterWhen(lock.locked, ["_write_file"], handler)
-    errors: List[OSError] = []
-
-    def work() -> None:
-        try:
-            destination({"message_type": "outer"})
-        except OSError as e:
-            errors.append(e)
-
-    _runTraced(case, trace, work)
+    errors = _raisedBy(case, trace, lambda: destination({"message_type": "outer"}), OSError)
     case.assertEqual(len(errors), 1)
     file.full = False
     return path, destination
