@@ -1,0 +1,192 @@
+"""
+Tests of logging re-entered on a thread inside one of the smaller locks of
+the logging path (a destination's feedback guard, the marks of the
+twisted.logger bridge, L{MemoryLogger}): as in L{txcausal.test.test_reentry},
+a trace function plays the signal handler or the finalizer, here at every
+line run inside the critical section, on a thread joined with a timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import CodeType, FrameType
+from typing import Any, Callable, Collection, Dict, List, Optional
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal import MemoryLogger
+from txcausal._feedback import FEEDBACK, FeedbackGuard
+from txcausal._twistedlog import TWISTED_LOG_MESSAGE_TYPE, _Marks
+
+from .test_reentry import _runTraced
+
+
+def _reenterEachLine(codes: Collection[CodeType], when: Callable[[], bool],
+                     handler: Callable[[], object]) -> Callable[..., Any]:
+    """
+    @return: A trace function that calls C{handler}, as a signal handler
+        would run, at each line of every call of one of C{codes} begun while
+        C{when()}; not within C{handler} itself.
+    """
+    firing: List[bool] = []
+
+    def local(frame: FrameType, event: str, arg: object) -> Optional[Callable[..., Any]]:
+        if event == "line" and not firing:
+            firing.append(True)
+            try:
+                handler()
+            finally:
+                firing.pop()
+        return local
+
+    def trace(frame: FrameType, event: str, arg: object) -> Optional[Callable[..., Any]]:
+        if event == "call" and frame.f_code in codes and not firing and when():
+            return local
+        return None
+
+    return trace
+
+
+def _twistedMessage(level: int) -> Dict[str, Any]:
+    """
+    @return: A message as L{txcausal._twistedlog.CausalLogObserver} writes
+        one, at C{level} of a task.
+    """
+    return {"message_type": TWISTED_LOG_MESSAGE_TYPE, "task_uuid": "u", "task_level": [level]}
+
+
+class FeedbackGuardReentryTests(SynchronousTestCase):
+    """
+    L{FeedbackGuard} counting a refusal while a signal handler or a
+    finalizer logs to the same destination.
+    """
+
+    def test_refusalReentered(self) -> None:
+        """
+        A message logged at any point of the refusal of one the destination
+        logged is refused and counted too: the report sent once the
+        destination returns counts every one.
+        """
+        sent: List[Dict[str, Any]] = []
+        handled: List[int] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            if message.get("n") == 0:
+                guard({"n": 1})
+
+        def handler() -> None:
+            handled.append(1)
+            guard({"n": 2})
+
+        guard = FeedbackGuard("destination", destination, sent.append, lambda added: None)
+        trace = _reenterEachLine(
+            {FeedbackGuard.__call__.__code__},
+            lambda: threading.get_ident() in guard._writing, handler)
+        _runTraced(self, trace, lambda: guard({"n": 0}))
+        self.assertNotEqual(handled, [])
+        self.assertEqual([(m["reason"], m["count"]) for m in sent],
+                         [(FEEDBACK, 1 + len(handled))])
+        self.assertEqual(guard.take_refused(), 0)
+
+
+class MarksReentryTests(SynchronousTestCase):
+    """
+    L{_Marks}, the marks of the twisted.logger bridge, re-entered by a
+    Twisted event logged at a finalizer (C{Deferred}'s "Unhandled error in
+    Deferred") or a signal handler.
+    """
+
+    def test_addReentered(self) -> None:
+        """
+        A message marked at any point of the marking of another is marked
+        too, without waiting for the lock its thread holds; the marks stay
+        within their size (one less where both cut them back) and each
+        position kept is one remembered.
+        """
+        marks = _Marks(size=3)
+        for level in range(3):
+            marks.add(_twistedMessage(level))
+        added: List[int] = []
+
+        def handler() -> None:
+            level = 100 + len(added)
+            added.append(level)
+            marks.add(_twistedMessage(level))
+
+        trace = _reenterEachLine({_Marks.add.__code__}, lambda: True, handler)
+        _runTraced(self, trace, lambda: marks.add(_twistedMessage(10)))
+        self.assertNotEqual(added, [])
+        self.assertTrue(marks.holds(_twistedMessage(10)))
+        self.assertTrue(marks.holds(_twistedMessage(added[-1])))
+        self.assertLessEqual(len(marks._order), 3)
+        self.assertEqual(marks._kept, set(marks._order))
+        # One cut back twice grows back.
+        marks.add(_twistedMessage(20))
+        self.assertEqual(len(marks._order), 3)
+
+
+class MemoryLoggerReentryTests(SynchronousTestCase):
+    """
+    L{MemoryLogger} re-entered by a message logged where it holds its lock.
+    """
+
+    def _reentered(self, call: Callable[[MemoryLogger], object],
+                   *functions: Callable[..., object]) -> MemoryLogger:
+        """
+        Run C{call} with a message written to the logger at each line of
+        C{functions} (see L{_reenterEachLine}).
+
+        @return: The logger, which held C{{"n": 0}} before.
+        """
+        logger = MemoryLogger()
+        logger.write({"n": 0})
+        written: List[int] = []
+
+        def handler() -> None:
+            written.append(1)
+            logger.write({"n": len(written)}, None)
+
+        trace = _reenterEachLine({f.__code__ for f in functions}, lambda: True, handler)
+        _runTraced(self, trace, lambda: call(logger))
+        self.assertNotEqual(written, [])
+        return logger
+
+    def test_writeReentered(self) -> None:
+        """
+        A message written at any point of the writing of another is kept
+        (before it if it was not kept yet, else after it), each with its
+        own serializer, in the order written.
+        """
+        serializer = object()
+        logger = self._reentered(lambda logger: logger.write({"n": -1}, serializer),
+                                 MemoryLogger.write, MemoryLogger._keep)
+        pairs = logger._pairs()
+        self.assertEqual(pairs[0], ({"n": 0}, None))
+        self.assertIn(({"n": -1}, serializer), pairs)
+        others = [pair for pair in pairs[1:] if pair[0] != {"n": -1}]
+        self.assertEqual(others, [({"n": n}, None) for n in range(1, len(pairs) - 1)])
+
+    def test_pairsReentered(self) -> None:
+        """
+        A message written while the messages are read is kept, after them.
+        """
+        logger = self._reentered(lambda logger: logger._pairs(), MemoryLogger._pairs)
+        self.assertEqual([m["n"] for m in logger.messages], list(range(len(logger.messages))))
+        self.assertEqual(len(logger.serializers), len(logger.messages))
+
+    def test_resetReentered(self) -> None:
+        """
+        A message written while the logger forgets its messages is kept.
+        """
+        logger = self._reentered(lambda logger: logger.reset(), MemoryLogger.reset)
+        self.assertNotEqual(logger.messages, [])
+        self.assertNotIn({"n": 0}, logger.messages)
+        self.assertEqual(len(logger.serializers), len(logger.messages))
+
+    def test_flushReentered(self) -> None:
+        """
+        A message written while tracebacks are flushed is kept.
+        """
+        logger = self._reentered(lambda logger: logger.flush_tracebacks(ValueError),
+                                 MemoryLogger.flush_tracebacks)
+        self.assertEqual([m["n"] for m in logger.messages], list(range(len(logger.messages))))
