@@ -8,17 +8,21 @@ line run inside the critical section, on a thread joined with a timeout.
 
 from __future__ import annotations
 
+import io
 import threading
 from types import CodeType, FrameType
 from typing import Any, Callable, Collection, Dict, List, Optional
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import MemoryLogger
+from txcausal import FileDestination, MemoryLogger
 from txcausal._feedback import FEEDBACK, FeedbackGuard
 from txcausal._twistedlog import TWISTED_LOG_MESSAGE_TYPE, _Marks
+from txcausal.logwriter import ThreadedWriter
 
-from .test_reentry import _runTraced
+from ._writer_harness import isolate_exit_reports, numbered_message
+from .test_logwriter_stop import _StopHarness
+from .test_reentry import _reenterWhen, _runTraced
 
 
 def _reenterEachLine(codes: Collection[CodeType], when: Callable[[], bool],
@@ -190,3 +194,52 @@ class MemoryLoggerReentryTests(SynchronousTestCase):
         logger = self._reentered(lambda logger: logger.flush_tracebacks(ValueError),
                                  MemoryLogger.flush_tracebacks)
         self.assertEqual([m["n"] for m in logger.messages], list(range(len(logger.messages))))
+
+
+class WriterStartReentryTests(SynchronousTestCase):
+    """
+    L{ThreadedWriter}'s start lock, which the thread that logs takes when
+    the writer has no worker, re-entered there.
+    """
+
+    def test_refusedWhileStopped(self) -> None:
+        """
+        A message a writer not started refuses while it registers its
+        refusals for the exit reports (holding its start lock) is refused
+        and counted too: both are reported.
+        """
+        reports = isolate_exit_reports(self)
+        writer = ThreadedWriter(FileDestination(io.BytesIO()))
+        trace = _reenterWhen(writer._startLock.locked, ["_startDueWorker"],
+                             lambda: writer({"message_type": "inner"}))
+        _runTraced(self, trace, lambda: writer({"message_type": "outer"}))
+        self.assertEqual(writer._queue.refused, 2)
+        self.assertEqual(reports.waiting(), [writer])
+
+
+class WriterGiveUpReentryTests(_StopHarness, SynchronousTestCase):
+    """
+    L{ThreadedWriter} giving up on a stuck destination (holding its start
+    lock as it lets the worker go) re-entered there.
+    """
+
+    def test_loggedWhileGivingUp(self) -> None:
+        """
+        A message logged while the writer lets go of its stuck worker (at
+        exit, the write having taken everything queued) is refused and
+        counted with the messages given up on, not waited for.
+        """
+        holder: List[ThreadedWriter] = []
+
+        def stuck(message: Dict[str, Any]) -> None:
+            writer = holder[0]
+            if writer.running:
+                writer.stopThreading()
+
+        writer, _, performAll = self.started(stuck, exitTimeout=0.001)
+        holder.append(writer)
+        writer(numbered_message(0))
+        trace = _reenterWhen(writer._startLock.locked, ["_giveUp"],
+                             lambda: writer({"message_type": "inner"}))
+        _runTraced(self, trace, performAll)
+        self.assertEqual(writer.dropped, 2)
