@@ -72,7 +72,11 @@ class ExitReports:
         #: What reports each writer's refusals if it is collected first.
         self._collected: "weakref.WeakKeyDictionary[Stopped, weakref.finalize[..., Stopped]]" = (
             weakref.WeakKeyDictionary())
-        self._lock = threading.Lock()
+        # Re-entrant: a message logged on a thread holding it (a signal
+        # handler, a finalizer, at an allocation of add or late) may add a
+        # writer that refused it, or find its tally (see late), which keeps
+        # every step here consistent.
+        self._lock = threading.RLock()
         self._ran = False
         #: What each writer refused too late, by the id of its queue.
         self._late: Dict[int, LateRefusals] = {}
@@ -100,7 +104,9 @@ class ExitReports:
                     finalizer = weakref.finalize(writer, report_collected, queue, name, stream)
                     # At exit, run() reports them.
                     finalizer.atexit = False
-                    self._collected[writer] = finalizer
+                    if self._collected.setdefault(writer, finalizer) is not finalizer:
+                        # Added by a call re-entering this one meanwhile.
+                        finalizer.detach()
                 return
         _report(writer, late=True)
 
@@ -135,9 +141,11 @@ class ExitReports:
             tally = self._late.get(id(queue))
             if tally is not None:
                 return tally, False
-            tally = self._late[id(queue)] = LateRefusals(
-                queue, name, standard_error(stream=stream))
-            return tally, True
+            made = LateRefusals(queue, name, standard_error(stream=stream))
+            # One step: the lock is re-entrant (see __init__), so a call
+            # re-entering this one may have added one meanwhile.
+            tally = self._late.setdefault(id(queue), made)
+            return tally, tally is made
 
     def reportLate(self) -> None:
         """
@@ -173,7 +181,7 @@ class ExitReports:
         it), and no writer waiting: what they refused is the parent's to
         report, and the child's next refusal registers again.
         """
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._writers = weakref.WeakSet()
         self._late = {}
         for finalizer in self._collected.values():

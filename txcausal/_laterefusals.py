@@ -17,6 +17,7 @@ from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS
 from ._losses import FULL, STOPPED
 from ._queue import BoundedQueue
+from ._reentry import Parked, drain, holders, parked, parks
 from ._teardown import held, take_lock
 from ._wire import dropped_message
 
@@ -48,6 +49,10 @@ class LateRefusals:
         self._name = name
         self._lock = threading.Lock()
         self._counts: Dict[str, int] = {}
+        #: The reasons L{count} counts once the lock is released (see
+        #: L{txcausal._reentry}).
+        self._parked: Parked[str] = parked()
+        self._IndexError = IndexError
         self._reasons = (FULL, STOPPED, FEEDBACK)
         #: A report for each reason, but for its count and time.
         self._reports = {reason: dropped_message(0, reason, destination=name)
@@ -63,10 +68,19 @@ class LateRefusals:
         interpreter tears down, without the lock should a frozen thread
         hold it: see L{txcausal._teardown}).
         """
-        with held(self._lock):
-            if reason not in self._reports:
-                self._reports[reason] = dropped_message(0, reason, destination=self._name)
+        if reason not in self._reports:
+            # One step: no lock needed.
+            self._reports.setdefault(reason, dropped_message(0, reason, destination=self._name))
+        lock = self._lock
+        if lock.locked() and parks(lock, self, _HOLDERS, self._parked, reason, self.count):
+            # On a thread holding the lock (a signal handler or a finalizer
+            # logging as it counts or reports): counted once it is released,
+            # or by the report it is taking (see _reportWith).
+            return
+        with held(lock):
             self._counts[reason] = self._counts.get(reason, 0) + 1
+        if self._parked:
+            drain(self._parked, self.count)
 
     def report(self, quiet: bool = False) -> None:
         """
@@ -98,6 +112,17 @@ class LateRefusals:
         then said to be at least that many, as they are unless C{exact}.
         """
         counts, self._counts = self._counts, {}
+        # Counted on this thread while it held the lock: in this report.
+        # With what this object holds (deep in the teardown, the builtins
+        # may be gone).
+        parked = self._parked
+        while parked:
+            try:
+                reason = parked.popleft()
+            except self._IndexError:
+                # Another thread took the last one, to count it.
+                break
+            counts[reason] = counts.get(reason, 0) + 1
         if free:
             self._lock.release()
         self._writeReports(counts, inQueue, exact and free)
@@ -126,3 +151,9 @@ class LateRefusals:
                 write(self._dumps(report, option=self._options).decode("utf-8", "replace"))
             except Exception:
                 pass
+
+
+#: The methods that hold a L{LateRefusals}'s lock: a thread counting a
+#: message while it runs one of them may hold it (see L{txcausal._reentry}).
+_HOLDERS = holders(LateRefusals.count, LateRefusals.report, LateRefusals.reportAtEnd,
+                   LateRefusals._reportWith)

@@ -619,6 +619,9 @@ class _HeldLock:
             raise AssertionError("waited for a lock held for ever")
         return False
 
+    def locked(self) -> bool:
+        return True
+
     def __enter__(self) -> bool:
         return self.acquire()
 

@@ -21,7 +21,7 @@ from txcausal._twistedlog import TWISTED_LOG_MESSAGE_TYPE, _Marks
 from txcausal.logwriter import ThreadedWriter
 
 from ._writer_harness import isolate_exit_reports, numbered_message
-from .test_logwriter_stop import _StopHarness
+from .test_logwriter_stop import _reports, _StopHarness
 from .test_reentry import _reenterWhen, _runTraced
 
 
@@ -49,6 +49,14 @@ def _reenterEachLine(codes: Collection[CodeType], when: Callable[[], bool],
         return None
 
     return trace
+
+
+def _owned(lock: Any) -> bool:
+    """
+    @return: Whether this thread holds C{lock}, a re-entrant lock (which
+        has no C{locked} before Python 3.14).
+    """
+    return bool(lock._is_owned())
 
 
 def _twistedMessage(level: int) -> Dict[str, Any]:
@@ -243,3 +251,95 @@ class WriterGiveUpReentryTests(_StopHarness, SynchronousTestCase):
                              lambda: writer({"message_type": "inner"}))
         _runTraced(self, trace, performAll)
         self.assertEqual(writer.dropped, 2)
+
+    def givenUp(self) -> ThreadedWriter:
+        """
+        @return: A writer that gave up on its stuck destination (as at
+            exit): it counts what is logged to it afterwards, reporting it
+            on standard error.
+        """
+        holder: List[ThreadedWriter] = []
+
+        def stuck(message: Dict[str, Any]) -> None:
+            writer = holder[0]
+            if writer.running:
+                writer.stopThreading()
+
+        writer, _, performAll = self.started(stuck, exitTimeout=0.001)
+        holder.append(writer)
+        writer(numbered_message(0))
+        performAll()
+        self.assertEqual(writer.dropped, 1)
+        return writer
+
+    def reported(self, writer: ThreadedWriter) -> int:
+        """
+        @return: How many messages the reports on standard error say
+            C{writer} lost (not a writer of another test, collected).
+        """
+        return sum(report["count"] for report in _reports(self.stderr)
+                   if report.get("destination") == writer._losses.name())
+
+    def test_countedAfterGivingUp(self) -> None:
+        """
+        A message logged after the give-up while the writer counts another
+        is counted too, not waited for.
+        """
+        writer = self.givenUp()
+        trace = _reenterWhen(writer._losses._lock.locked, ["count"],
+                             lambda: writer({"message_type": "inner"}))
+        _runTraced(self, trace, lambda: writer({"message_type": "outer"}))
+        self.assertEqual(writer.dropped, 3)
+
+    def test_lateAfterGivingUp(self) -> None:
+        """
+        After the exit reports ran, a message logged after the give-up
+        while the writer finds where to count another is counted too, and
+        each is reported.
+        """
+        writer = self.givenUp()
+        reports = isolate_exit_reports(self)
+        reports.run()
+        trace = _reenterWhen(lambda: _owned(reports._lock), ["late"],
+                             lambda: writer({"message_type": "inner"}))
+        _runTraced(self, trace, lambda: writer({"message_type": "outer"}))
+        reports.reportLate()
+        self.assertEqual(writer.dropped, 3)
+        self.assertEqual(self.reported(writer), 3)
+
+    def test_lateCountAfterGivingUp(self) -> None:
+        """
+        After the exit reports ran, a message logged after the give-up
+        while the writer counts another among its late refusals is counted
+        there too, and reported.
+        """
+        writer = self.givenUp()
+        reports = isolate_exit_reports(self)
+        reports.run()
+        writer({"message_type": "first"})
+        [tally] = reports._late.values()
+        trace = _reenterWhen(tally._lock.locked, ["count"],
+                             lambda: writer({"message_type": "inner"}))
+        _runTraced(self, trace, lambda: writer({"message_type": "outer"}))
+        reports.reportLate()
+        self.assertEqual(writer.dropped, 4)
+        self.assertEqual(self.reported(writer), 4)
+
+
+class ExitReportsReentryTests(SynchronousTestCase):
+    """
+    L{ExitReports} re-entered by a message logged where it holds its lock.
+    """
+
+    def test_addReentered(self) -> None:
+        """
+        A writer not started that refuses a message logged while the exit
+        reports add another waits for their lock no more than the first.
+        """
+        reports = isolate_exit_reports(self)
+        first = ThreadedWriter(FileDestination(io.BytesIO()))
+        second = ThreadedWriter(FileDestination(io.BytesIO()))
+        trace = _reenterWhen(lambda: _owned(reports._lock), ["add"],
+                             lambda: second({"message_type": "inner"}))
+        _runTraced(self, trace, lambda: first({"message_type": "outer"}))
+        self.assertEqual(set(reports.waiting()), {first, second})
