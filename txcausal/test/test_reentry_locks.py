@@ -17,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, MemoryLogger
 from txcausal._feedback import FEEDBACK, FeedbackGuard
+from txcausal._ledger import Ledger
 from txcausal._twistedlog import TWISTED_LOG_MESSAGE_TYPE, _Marks
 from txcausal.logwriter import ThreadedWriter
 
@@ -343,3 +344,59 @@ class ExitReportsReentryTests(SynchronousTestCase):
                              lambda: second({"message_type": "inner"}))
         _runTraced(self, trace, lambda: first({"message_type": "outer"}))
         self.assertEqual(set(reports.waiting()), {first, second})
+
+
+class LedgerReentryTests(SynchronousTestCase):
+    """
+    L{Ledger} re-entered by a message logged where it holds its lock (its
+    own events are recorded outside any destination call, so the feedback
+    guard does not see such a message).
+    """
+
+    def _reentered(self, call: Callable[[Ledger], object],
+                   *functions: Callable[..., object]) -> List[int]:
+        """
+        Run C{call} with a message logged to the ledger at each line of
+        C{functions}.
+
+        @return: The C{n} of the messages of topic C{"inner"} kept, in
+            order.
+        """
+        ledger = Ledger()
+        ledger.log_event("outer", 0)
+        logged: List[int] = []
+
+        def handler() -> None:
+            logged.append(len(logged))
+            ledger({"message_type": "inner", "n": logged[-1], "timestamp": 1.0})
+
+        trace = _reenterEachLine({f.__code__ for f in functions}, lambda: True, handler)
+        _runTraced(self, trace, lambda: call(ledger))
+        self.assertNotEqual(logged, [])
+        kept = [msg["n"] for _, msg in ledger.get_events("inner")]
+        self.assertEqual(kept, logged)
+        return kept
+
+    def test_logEventReentered(self) -> None:
+        """
+        A message logged at any point of the recording of an event is kept,
+        in the order logged.
+        """
+        self._reentered(lambda ledger: ledger.log_event("outer", 1),
+                        Ledger._record, Ledger._keep)
+
+    def test_readsReentered(self) -> None:
+        """
+        A message logged while the entries or subscribers are read or
+        changed is kept, in the order logged.
+        """
+        def reads(ledger: Ledger) -> None:
+            ledger.get_events("outer")
+            ledger.get_events()
+            ledger.topics()
+            ledger.story("k")
+            ledger.subscribe("x", print)
+            ledger.unsubscribe("x", print)
+
+        self._reentered(reads, Ledger.get_events, Ledger.topics, Ledger.story,
+                        Ledger.subscribe, Ledger.unsubscribe)
