@@ -17,11 +17,13 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination, MemoryLogger
 from txcausal._feedback import FEEDBACK, FeedbackGuard
+from txcausal._journal import JournalSocket
 from txcausal._ledger import Ledger
 from txcausal._twistedlog import TWISTED_LOG_MESSAGE_TYPE, _Marks
 from txcausal.logwriter import ThreadedWriter
 
 from ._writer_harness import isolate_exit_reports, numbered_message
+from .test_journald import FakeJournald
 from .test_logwriter_stop import _reports, _StopHarness
 from .test_reentry import _reenterWhen, _runTraced
 
@@ -400,3 +402,52 @@ class LedgerReentryTests(SynchronousTestCase):
 
         self._reentered(reads, Ledger.get_events, Ledger.topics, Ledger.story,
                         Ledger.subscribe, Ledger.unsubscribe)
+
+
+def _reenterAtOpcode(code: CodeType, when: Callable[[], bool],
+                     handler: Callable[[], object]) -> Callable[..., Any]:
+    """
+    @return: A trace function that calls C{handler} once, as a signal
+        handler would run (between two bytecodes), at the first bytecode of
+        a call of C{code} run while C{when()}: a critical section of one
+        line is entered between its lines.
+    """
+    fired: List[bool] = []
+
+    def local(frame: FrameType, event: str, arg: object) -> Optional[Callable[..., Any]]:
+        if event == "opcode" and not fired and when():
+            fired.append(True)
+            handler()
+        return local
+
+    def trace(frame: FrameType, event: str, arg: object) -> Optional[Callable[..., Any]]:
+        if event == "call" and frame.f_code is code and not fired:
+            frame.f_trace_opcodes = True
+            return local
+        return None
+
+    return trace
+
+
+class JournalReentryTests(SynchronousTestCase):
+    """
+    L{JournalSocket} re-entered by a message logged where it holds its lock.
+    """
+
+    def test_closeReentered(self) -> None:
+        """
+        A message sent to journald between the moment the socket is let go
+        of and the release of the lock is sent on a new socket, not waited
+        for.
+        """
+        journal = FakeJournald(self)
+        sender = JournalSocket(journal.path)
+        sender.send(b"MESSAGE=outer\n")
+        trace = _reenterAtOpcode(
+            JournalSocket.close.__code__,
+            lambda: _owned(sender._lock) and sender._socket is None,
+            lambda: sender.send(b"MESSAGE=inner\n"))
+        _runTraced(self, trace, sender.close)
+        self.assertEqual(journal.entries(), [{"MESSAGE": b"outer"}, {"MESSAGE": b"inner"}])
+        self.assertIsNotNone(sender._socket)
+        sender.close()
