@@ -17,7 +17,7 @@ from zope.interface import implementer
 from ._context import current_action
 from ._interfaces import IDestination
 from ._json import JSONLineEncoder
-from ._reentry import Parked, drain, holders, parked, parks
+from ._reentry import Parked, drain, holders, in_order, parked
 from ._story import KeyMatcher, story_entries
 from ._wire import ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD
 
@@ -119,18 +119,10 @@ class Ledger:
         action: Optional[Tuple[int, ...]] = None,
     ) -> None:
         entry = (topic, when, msg, task, action)
-        lock = self._lock
-        if lock.locked() and parks(lock, self, _HOLDERS, self._parked, entry, self._keep):
-            # Logged on a thread holding the lock (a finalizer, a signal
-            # handler, a callback compared or shown by unsubscribe): kept
-            # once it is released.
-            return
-        if self._parked:
-            # After what was parked and is not kept yet.
-            self._parked.append(entry)
-        else:
-            self._keep(entry)
-        self._keepParked()
+        # Logged on a thread holding the lock (a finalizer, a signal
+        # handler, a callback compared or shown by unsubscribe): parked,
+        # and kept once it is released.
+        in_order(self._lock, self, _HOLDERS, self._parked, entry, self._keep)
 
     def _keep(self, entry: _Parked) -> None:
         """

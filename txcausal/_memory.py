@@ -14,7 +14,7 @@ from ._errors import TRACEBACK_MESSAGE
 from ._interfaces import ILogger
 from ._json import encoder_for, safe_repr
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
-from ._reentry import Parked, drain, holders, parked, parks
+from ._reentry import Parked, drain, holders, in_order, parked
 from ._tasklevel import valid_level
 from ._types import ValidationError
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
@@ -57,17 +57,9 @@ class MemoryLogger:
         Keep a message.
         """
         pair = (dictionary, serializer)
-        lock = self._lock
-        if lock.locked() and parks(lock, self, _HOLDERS, self._parked, pair, self._keep):
-            # Written on this thread where it holds the lock (a finalizer,
-            # a signal handler): kept once the lock is released.
-            return
-        if self._parked:
-            # After what was parked and is not kept yet.
-            self._parked.append(pair)
-        else:
-            self._keep(pair)
-        self._keepParked()
+        # Written on this thread where it holds the lock (a finalizer, a
+        # signal handler): parked, and kept once the lock is released.
+        in_order(self._lock, self, _HOLDERS, self._parked, pair, self._keep)
 
     def _keep(self, pair: Tuple[Dict[str, Any], Optional[Any]]) -> None:
         """

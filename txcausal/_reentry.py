@@ -107,3 +107,21 @@ def parks(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
         lock.release()
         drain(parked, run)
     return True
+
+
+def in_order(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
+             parked: "Deque[_T]", work: _T, run: Callable[[_T], object]) -> None:
+    """
+    Do C{work} with C{run}, which takes C{lock}: parked if this thread may
+    hold it (see L{parks}); after the work parked and not done yet, if any,
+    which this thread then does (a message logged after them comes after
+    them); then whatever was parked meanwhile (see L{drain}).
+    """
+    if lock.locked() and parks(lock, owner, codes, parked, work, run):
+        return
+    if parked:
+        parked.append(work)
+    else:
+        run(work)
+    if parked:
+        drain(parked, run)
