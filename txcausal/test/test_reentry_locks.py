@@ -9,22 +9,26 @@ line run inside the critical section, on a thread joined with a timeout.
 from __future__ import annotations
 
 import io
+import sys
 import threading
 from types import CodeType, FrameType
 from typing import Any, Callable, Collection, Dict, List, Optional, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal import FileDestination, MemoryLogger
+from txcausal import FileDestination, MemoryLogger, log_message, remove_destination, start_task
 from txcausal._feedback import FEEDBACK, FeedbackGuard
 from txcausal._journal import JournalSocket
 from txcausal._ledger import Ledger
+from txcausal._otel_destination import SpanDestination, end_open_at_exit
+from txcausal._otel_spans import UNFINISHED_ATTRIBUTE
 from txcausal._twistedlog import TWISTED_LOG_MESSAGE_TYPE, _Marks
 from txcausal.logwriter import ThreadedWriter
 
 from ._writer_harness import isolate_exit_reports, numbered_message
 from .test_journald import FakeJournald
 from .test_logwriter_stop import _reports, _StopHarness
+from .test_otel import SpanMixin
 from .test_reentry import _reenterWhen, _runTraced
 
 
@@ -457,3 +461,49 @@ class JournalReentryTests(SynchronousTestCase):
         self.assertEqual(journal.entries(), [{"MESSAGE": b"outer"}, {"MESSAGE": b"inner"}])
         self.assertIsNotNone(sender._socket)
         sender.close()
+
+
+class SpanDestinationReentryTests(SpanMixin, SynchronousTestCase):
+    """
+    L{SpanDestination} re-entered by a message logged where it holds its
+    lock as it ends the actions still open at exit (outside any call of the
+    destination, so the feedback guard does not see such a message).
+    """
+
+    def test_endedAtExitReentered(self) -> None:
+        """
+        A message logged in an open action while the destination ends it
+        at exit, at any point, is not waited for: an event of its span if
+        taken before it ended it, else counted as logged in an action
+        already ended.
+        """
+        exporter = self.spans()
+        task = start_task(action_type="app:outer")
+        logged: List[int] = []
+
+        def handler() -> None:
+            logged.append(1)
+            with task.context():
+                log_message(message_type="app:late")
+
+        def outsideCalls() -> bool:
+            # In a call of the destination, its feedback guard refuses what
+            # is logged, whatever the lock.
+            frame: Optional[FrameType] = sys._getframe()
+            while frame is not None:
+                if frame.f_code is SpanDestination.__call__.__code__:
+                    return False
+                frame = frame.f_back
+            return True
+
+        trace = _reenterEachLine({SpanDestination._endOpen.__code__,
+                                  SpanDestination._report.__code__},
+                                 outsideCalls, handler)
+        _runTraced(self, trace, end_open_at_exit)
+        self.assertNotEqual(logged, [])
+        [span] = exporter.get_finished_spans()
+        self.assertEqual((span.name, span.attributes), ("app:outer", {UNFINISHED_ATTRIBUTE: True}))
+        remove_destination(self.destination)
+        # Before the action was ended, an event of its span; after, lost.
+        self.assertEqual(len(span.events) + self.destination.dropped, len(logged))
+        self.assertNotEqual(self.destination.dropped, 0)
