@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import IO, Any, Callable, Deque, Dict, List, Optional, Tuple, Union
+from contextlib import contextmanager
+from typing import IO, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union
 
 from ._failure_reports import _last_resort, report_failure
 from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
 from ._json import safe_repr
+from ._reentry import Parked, drain, holders, in_order, parked
 from ._route import (
     FieldSource,
     Route,
@@ -54,6 +56,10 @@ class Destinations:
     destination added; the oldest beyond that are dropped and reported to it
     in a C{txcausal:messages_dropped} message.
 
+    A message logged while this thread holds the lock (a signal handler, a
+    finalizer, a field source's C{__eq__}) is parked and kept or sent once
+    the lock is released (see L{txcausal._reentry}).
+
     @ivar dropped: How many messages were lost in all: dropped from the
         buffer, or refused by a failing destination, or by one that logged
         them from inside itself (see L{txcausal._feedback}), with no other
@@ -71,6 +77,9 @@ class Destinations:
         #: The destination, when there is one only and no field to add.
         self._single: Optional[Destination] = None
         self._lock = threading.Lock()
+        #: Messages logged where this thread held the lock, their fields not
+        #: added yet (see L{txcausal._reentry}).
+        self._parked: Parked[Dict[str, Any]] = parked()
         self._buffer_size = buffer_size
         self._buffer: Optional[Deque[Dict[str, Any]]] = deque(maxlen=buffer_size)
         self._overflowed = 0
@@ -96,21 +105,26 @@ class Destinations:
                     f"{safe_repr(destination, 200)} is not a destination: a destination is a "
                     f"callable taking each message as a dictionary (IDestination); wrap it "
                     f"in a function, or use txcausal.FileDestination for a file")
-        with self._lock:
-            self._destinations += tuple(
-                _guarded(destination, self.send, self._refused_feedback)
-                for destination in destinations)
-            self._replan()
-            buffered, self._buffer = self._buffer, None
-            overflowed, self._overflowed = self._overflowed, 0
-            self._shown = []
-        pending = list(buffered or ())
-        if overflowed:
-            pending.append(dropped_message(
-                overflowed, f"logged while there was no destination, beyond the "
-                f"{self._buffer_size} kept"))
-        for message in pending:
-            self.send(message)
+        try:
+            with self._lock:
+                # Taken first: one logged meanwhile on this thread is parked,
+                # and comes after them.
+                buffered, self._buffer = self._buffer, None
+                overflowed, self._overflowed = self._overflowed, 0
+                self._shown = []
+                self._destinations += tuple(
+                    _guarded(destination, self.send, self._refused_feedback)
+                    for destination in destinations)
+                self._replan()
+            pending = list(buffered or ())
+            if overflowed:
+                pending.append(dropped_message(
+                    overflowed, f"logged while there was no destination, beyond the "
+                    f"{self._buffer_size} kept"))
+            for message in pending:
+                self.send(message)
+        finally:
+            self._drain()
 
     def remove(self, destination: Destination) -> None:
         """
@@ -120,7 +134,7 @@ class Destinations:
 
         @raise ValueError: If it was not added.
         """
-        with self._lock:
+        with self._holding():
             current = list(self._destinations)
             for index, added in enumerate(current):
                 if _registered(added) == destination:
@@ -160,7 +174,7 @@ class Destinations:
         forbidden = sorted((RESERVED_FIELDS | KIND_FIELDS) & fields.keys())
         if forbidden:
             raise ValueError(f"{forbidden} cannot be global fields: txcausal writes them")
-        with self._lock:
+        with self._holding():
             merged = dict(self._global_fields)
             merged.update(fields)
             self._global_fields = merged
@@ -172,7 +186,7 @@ class Destinations:
         logging it, and add the fields it returns; the message's own fields
         and global fields win.  An exception it raises is ignored.
         """
-        with self._lock:
+        with self._holding():
             self._field_sources += (source,)
             self._replan()
 
@@ -182,7 +196,7 @@ class Destinations:
 
         @raise ValueError: If it was not added.
         """
-        with self._lock:
+        with self._holding():
             sources = list(self._field_sources)
             sources.remove(source)
             self._field_sources = tuple(sources)
@@ -222,10 +236,8 @@ class Destinations:
             return
         route = self._route
         if not route[4]:
-            if self._buffered(_with_fields(message, route[2])):
-                return
-            # A destination was added meanwhile.
-            route = self._route
+            in_order(self._lock, self, _HOLDERS, self._parked, message, self._keep)
+            return
         interrupted = send_routed(message, route, self._report)
         if interrupted is not None:
             raise interrupted
@@ -242,37 +254,62 @@ class Destinations:
         if interrupted is not None:
             raise interrupted
 
-    def _buffered(self, message: Dict[str, Any]) -> bool:
+    def _keep(self, message: Dict[str, Any]) -> None:
         """
-        Buffer C{message} while there is no destination.
-
-        @return: Whether it was, rather than left to the destinations added
-            meanwhile.
+        Buffer C{message} (its fields not added yet) while there is no
+        destination; send it to those added meanwhile.
         """
+        fielded = _with_fields(message, self._route[2])
         with self._lock:
             buffer, late = self._buffer, self._late
             if buffer is None:
-                return False
-            if late is None or not self._emptied:
+                late = None
+            elif late is None or not self._emptied:
                 if len(buffer) == buffer.maxlen:
                     if self._shown and self._shown[0] is buffer[0]:
                         del self._shown[0]  # Shown: not lost.
                     else:
                         self._overflowed += 1
                         self.dropped += 1
-                buffer.append(message)
-                return True
-            self.dropped += 1
+                buffer.append(fielded)
+                return
+            else:
+                self.dropped += 1
+        if late is None:
+            # A destination was added meanwhile.
+            interrupted = send_routed(message, self._route, self._report)
+            if interrupted is not None:
+                raise interrupted
+            return
         # After the exit's report (see _report_left), nothing else would.
         _last_resort(dropped_message(1, _AFTER_LAST_REMOVED), late[0])
-        return True
+
+    @contextmanager
+    def _holding(self) -> Iterator[None]:
+        """
+        Hold the lock; once it is released, keep or send what was parked
+        meanwhile (see L{_drain}).
+        """
+        try:
+            with self._lock:
+                yield
+        finally:
+            self._drain()
+
+    def _drain(self) -> None:
+        """
+        Keep or send the messages logged where this thread held the lock, in
+        order (see L{txcausal._reentry}).
+        """
+        if self._parked:
+            drain(self._parked, self._keep)
 
     def keep_shown(self, report: Dict[str, Any]) -> None:
         """
         Keep C{report}, shown on standard error, for the next destination
         while there is none (before L{finish}); not lost if none comes.
         """
-        with self._lock:
+        with self._holding():
             buffer = self._buffer
             if buffer is not None and self._late is None and len(buffer) < self._buffer_size:
                 self._shown.append(_with_fields(report, self._route[2]))
@@ -337,6 +374,7 @@ class Destinations:
         """
         self._lock = threading.Lock()
         if self._buffer is not None and self._emptied:
+            self._parked.clear()
             self._buffer.clear()
             self._shown = []
             self.dropped -= self._overflowed
@@ -347,7 +385,7 @@ class Destinations:
         For L{finish}: count and report the messages kept after the last
         destination was removed.
         """
-        with self._lock:
+        with self._holding():
             self._late = (stream,)
             buffer = self._buffer
             if buffer is None or not self._emptied:
@@ -359,3 +397,9 @@ class Destinations:
             self.dropped += kept
         if kept or overflowed:
             _last_resort(dropped_message(kept + overflowed, _AFTER_LAST_REMOVED), stream)
+
+
+#: The methods that hold a L{Destinations}' lock (see L{txcausal._reentry}).
+_HOLDERS = holders(Destinations.add, Destinations.remove, Destinations.add_global_fields,
+                   Destinations.add_field_source, Destinations.remove_field_source,
+                   Destinations._keep, Destinations.keep_shown, Destinations._report_left)

@@ -115,13 +115,31 @@ def in_order(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
     Do C{work} with C{run}, which takes C{lock}: parked if this thread may
     hold it (see L{parks}); after the work parked and not done yet, if any,
     which this thread then does (a message logged after them comes after
-    them); then whatever was parked meanwhile (see L{drain}).
+    them), or which a L{drain} under this call does; then whatever was
+    parked meanwhile (see L{drain}).
     """
     if lock.locked() and parks(lock, owner, codes, parked, work, run):
         return
     if parked:
         parked.append(work)
+        if _draining(parked):
+            # Done by the drain under this call, after those parked before.
+            return
     else:
         run(work)
     if parked:
         drain(parked, run)
+
+
+def _draining(parked: "Deque[Any]") -> bool:
+    """
+    @return: Whether one of this thread's frames (under the caller's
+        caller) drains C{parked} (see L{drain}).
+    """
+    frame: Optional[FrameType] = sys._getframe(2)
+    stop = drain.__code__
+    while frame is not None:
+        if frame.f_code is stop and frame.f_locals.get("parked") is parked:
+            return True
+        frame = frame.f_back
+    return False
