@@ -25,11 +25,12 @@ released the lock before draining.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections import deque
 from types import CodeType, FrameType
-from typing import Any, Callable, Deque, FrozenSet, Optional, TypeVar
+from typing import Any, Callable, Deque, Dict, FrozenSet, Optional, Tuple, TypeVar
 
 _T = TypeVar("_T")
 
@@ -68,12 +69,38 @@ def drain(parked: "Deque[_T]", run: Callable[[_T], object]) -> None:
         run(work)
 
 
+#: The owners of a lock a thread holds outside any call of theirs (across
+#: a fork, see L{txcausal._fork}), by C{id}: that thread and its process.
+_held_outside: Dict[int, Tuple[int, int]] = {}
+
+
+def hold_outside(owner: object) -> None:
+    """
+    Mark this thread as holding C{owner}'s lock outside any call of it,
+    before it takes the lock: L{reentered} is true for C{owner} on this
+    thread (in this process, not in a forked child) until
+    L{release_outside}, called once the lock is released.
+    """
+    _held_outside[id(owner)] = (threading.get_ident(), os.getpid())
+
+
+def release_outside(owner: object) -> None:
+    """
+    Undo L{hold_outside}.
+    """
+    _held_outside.pop(id(owner), None)
+
+
 def reentered(owner: object, codes: FrozenSet[CodeType], depth: int = 2) -> bool:
     """
     @return: Whether one of this thread's frames (under the caller's
-        caller) runs one of C{codes} on C{owner}: this thread may hold the
+        caller) runs one of C{codes} on C{owner}, or this thread holds its
+        lock outside any (see L{hold_outside}): this thread may hold the
         lock they take.
     """
+    if _held_outside and _held_outside.get(id(owner)) == (threading.get_ident(),
+                                                          os.getpid()):
+        return True
     frame: Optional[FrameType] = sys._getframe(depth)
     stop = drain.__code__
     while frame is not None:
