@@ -70,8 +70,9 @@ def drain(parked: "Deque[_T]", run: Callable[[_T], object]) -> None:
 
 
 #: The owners of a lock a thread holds outside any call of theirs (across
-#: a fork, see L{txcausal._fork}), by C{id}: that thread and its process.
-_held_outside: Dict[int, Tuple[int, int]] = {}
+#: a fork, see L{txcausal._fork}), by C{id}: the owner (kept alive: its
+#: C{id} is not reused meanwhile), that thread and its process.
+_held_outside: Dict[int, Tuple[object, int, int]] = {}
 
 
 def hold_outside(owner: object) -> None:
@@ -81,7 +82,7 @@ def hold_outside(owner: object) -> None:
     thread (in this process, not in a forked child) until
     L{release_outside}, called once the lock is released.
     """
-    _held_outside[id(owner)] = (threading.get_ident(), os.getpid())
+    _held_outside[id(owner)] = (owner, threading.get_ident(), os.getpid())
 
 
 def release_outside(owner: object) -> None:
@@ -98,9 +99,11 @@ def reentered(owner: object, codes: FrozenSet[CodeType], depth: int = 2) -> bool
         lock outside any (see L{hold_outside}): this thread may hold the
         lock they take.
     """
-    if _held_outside and _held_outside.get(id(owner)) == (threading.get_ident(),
-                                                          os.getpid()):
-        return True
+    if _held_outside:
+        held = _held_outside.get(id(owner))
+        if (held is not None and held[0] is owner
+                and held[1:] == (threading.get_ident(), os.getpid())):
+            return True
     frame: Optional[FrameType] = sys._getframe(depth)
     stop = drain.__code__
     while frame is not None:
