@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcausal import FileDestination
 from txcausal._fork import ForkHooks
 from txcausal.logwriter import ThreadedWriter
-from txcausal.test._helpers import IsolatedOutputMixin
+from txcausal.test._helpers import IsolatedOutputMixin, removed_at_end
 
 from ._writer_harness import numbered_message
 from .test_logwriter_fork import _Forkable
@@ -111,6 +111,7 @@ class ForkWindowReentryTests(_Forkable, IsolatedOutputMixin, SynchronousTestCase
         destination, written = self._file()
         writer = ThreadedWriter(destination)
         writer.startService()
+        removed_at_end(self, writer)
         writer.stopThreading()
         hooks = ForkHooks()
         hooks.add(writer)
