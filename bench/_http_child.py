@@ -16,16 +16,25 @@ at C{/cpu}, asked before and after each block.
   - plain: C{treq.get} and C{treq.content}, against a C{twisted.web}
     resource (C{/plain});
   - traced: C{txcausal.treq.get} and C{treq.content}, against the same
-    resource wrapped in C{txcausal.web.TracingResource} (C{/traced}).
+    resource wrapped in C{txcausal.web.TracingResource} (C{/traced});
+  - floor: the same headers and lines written by hand, no library
+    (L{bench._http_floor}): its client's C{get} and C{treq.content},
+    against the same resource wrapped in its C{FloorResource} (C{/floor}).
 
 Both processes write their messages with a C{FileDestination} (C{CONFIG}
 C{file}) or through a C{ThreadedWriter} around one (C{threaded}), and the
 run fails unless both files hold every message in the end (the client asks
-the server to stop its writer at C{/flush}).
+the server to stop its writer at C{/flush}).  The floor writes directly to
+files of its own (C{client-floor.log}, C{server-floor.log}) in either
+configuration; the run fails unless they hold every line too, unless their
+first request's lines have the keys of txcausal's first traced request's
+and the same values (but for the task, times, URL and path), and unless
+each server continued its client's task.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -38,17 +47,18 @@ from twisted.internet.task import deferLater, react
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from ._http_floor import FloorClient, FloorResource, check_continued, check_like
 from ._threaded_child import check_written
 from ._turns_child import Output
 from ._writer import rotated
 from ._writer_child import report
 
 #: The kinds of request, in the order of the first block.
-KINDS = ["plain", "traced"]
+KINDS = ["plain", "traced", "floor"]
 #: Requests of each kind before the first block.
 WARMUP = 50
-#: Messages a traced request logs in each process: its action's start and
-#: finish.
+#: Messages a traced request (or a floor's) logs in each process: its
+#: action's start and finish.
 MESSAGES = 2
 #: How long each block waits after its last request, inside its timing:
 #: four times C{ThreadedWriter}'s linger, so that its writer threads have
@@ -101,8 +111,8 @@ class Flush(Resource):
 
 def serve(reactor: Any, config: str, directory: str) -> "Deferred[None]":
     """
-    Serve C{/plain}, C{/traced}, C{/cpu} and C{/flush} on loopback, print
-    the port and run until killed.
+    Serve C{/plain}, C{/traced}, C{/floor}, C{/cpu} and C{/flush} on
+    loopback, print the port and run until killed.
     """
     from txcausal.web import TracingResource
 
@@ -111,6 +121,8 @@ def serve(reactor: Any, config: str, directory: str) -> "Deferred[None]":
     root = Resource()  # type: ignore[no-untyped-call]
     root.putChild(b"plain", Hello())  # type: ignore[no-untyped-call]
     root.putChild(b"traced", TracingResource(Hello()))  # type: ignore[no-untyped-call]
+    floor = os.open(Path(directory) / "server-floor.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    root.putChild(b"floor", FloorResource(Hello(), floor))  # type: ignore[no-untyped-call]
     root.putChild(b"cpu", CPU())  # type: ignore[no-untyped-call]
     root.putChild(b"flush", Flush(output))
     port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")  # type: ignore[no-untyped-call]
@@ -158,7 +170,9 @@ def client(reactor: Any, config: str, requests: int, blocks: int,
         base = f"http://127.0.0.1:{int(server.stdout.readline())}"
         output = Output("txcausal", config, open(Path(directory) / "client.log", "wb"), reactor)
         output.start()
-        gets = {"plain": treq.get, "traced": txcausal.treq.get}
+        floor = os.open(Path(directory) / "client-floor.log",
+                        os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        gets = {"plain": treq.get, "traced": txcausal.treq.get, "floor": FloorClient(floor).get}
         totals = {f"{kind}_{side}": 0.0 for kind in KINDS for side in ("client", "server")}
         for kind in KINDS:
             yield _block(reactor, gets[kind], f"{base}/{kind}", f"{base}/cpu", WARMUP)
@@ -170,9 +184,15 @@ def client(reactor: Any, config: str, requests: int, blocks: int,
                 totals[f"{kind}_server"] += spent[1]
         yield _fetch(treq.get, f"{base}/flush")
         yield output.stop()
+        os.close(floor)
         traced = (WARMUP + requests * blocks) * MESSAGES
+        files = Path(directory)
         for side in ("client", "server"):
-            check_written(Path(directory) / f"{side}.log", None, traced)
+            check_written(files / f"{side}.log", None, traced)
+            check_written(files / f"{side}-floor.log", None, traced)
+            check_like(files / f"{side}.log", files / f"{side}-floor.log")
+        check_continued(files / "client.log", files / "server.log")
+        check_continued(files / "client-floor.log", files / "server-floor.log")
     finally:
         server.kill()
         server.wait()
