@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 import txcausal
 
-from ._helpers import bench_root
+from ._helpers import docs_dir
 
 #: The most lines a module of the package has (the style says split past it).
 MAX_MODULE_LINES = 450
@@ -45,7 +45,7 @@ class LayoutTests(SynchronousTestCase):
         Every line of prose in C{README.md} and C{docs/*.md} is at most
         L{MAX_DOC_WIDTH} characters: tables and code blocks aside.
         """
-        root = bench_root()
+        root = docs_dir().parent
         pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
         self.assertGreater(len(pages), 10)
         wide: Dict[str, int] = {}
