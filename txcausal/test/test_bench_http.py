@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 from uuid import UUID
 
 import orjson
@@ -113,7 +113,7 @@ class FloorTests(SynchronousTestCase):
         task = "b41ba162-efd7-484c-adb0-d2ded58e397b"
         lines = self.render({b"X-Eliot-Task-Id": [f"{task}@/2".encode()],
                              b"traceparent": [b"00-b41ba162efd7484cadb0d2ded58e397b-"
-                                              b"e83bab0fa32a3522-01"]})
+                                              b"77b73f39f47e8f2b-01"]})
         self.assertEqual([(line["action_type"], line["action_status"], line["task_uuid"],
                            line["task_level"]) for line in lines],
                          [("eliot:remote_task", "started", task, [2, 1]),
@@ -136,12 +136,12 @@ class FloorTests(SynchronousTestCase):
 
     def test_otherKeysFailTheCheck(self) -> None:
         """
-        L{bench._http_floor.check_like} refuses a floor whose lines lack a
+        L{bench._http_check.check_like} refuses a floor whose lines lack a
         key of txcausal's, have one more, or another value where the value
         is not the task's, a time, the URL or the path; it accepts the same
         keys with those values differing.
         """
-        from bench._http_floor import check_like
+        from bench._http_check import check_like
         traced = self.write("client.log", CLIENT_LINES)
         same = [dict(line, task_uuid="other", timestamp=1.0) for line in CLIENT_LINES]
         same[0]["url"] = "http://127.0.0.1:1/floor"
@@ -171,3 +171,92 @@ class FloorTests(SynchronousTestCase):
         for side in ("client", "server"):
             lines = (self.directory / f"{side}-floor.log").read_bytes().splitlines()
             self.assertEqual(len(lines), (WARMUP + 3) * MESSAGES)
+
+    def test_everyRequestChecked(self) -> None:
+        """
+        L{bench._http_check.check_like} compares every request's start and
+        finish, not only the first's: a floor whose second finish line lacks
+        the keys, or has another value, fails; so does a pair whose finish
+        is of another task.
+        """
+        from bench._http_check import check_like
+        second = [dict(line, task_uuid="c41ba162-efd7-484c-adb0-d2ded58e397b")
+                  for line in CLIENT_LINES]
+        traced = self.write("client.log", CLIENT_LINES + second)
+        check_like(traced, self.write("same.log", second + CLIENT_LINES))
+        for name, lines in (("empty", [*CLIENT_LINES, second[0], {}]),
+                            ("other", [*CLIENT_LINES, second[0], dict(second[1], status=500)]),
+                            ("mixed", [*CLIENT_LINES, second[0], CLIENT_LINES[1]])):
+            self.assertRaises(RuntimeError, check_like, traced, self.write(f"{name}.log", lines))
+
+    def test_everyRequestContinued(self) -> None:
+        """
+        L{bench._http_check.check_continued} refuses a server whose second
+        request is not in the task of the client's second.
+        """
+        from bench._http_check import check_continued
+        second = [dict(line, task_uuid="c41ba162-efd7-484c-adb0-d2ded58e397b")
+                  for line in CLIENT_LINES]
+        client = self.write("client.log", CLIENT_LINES + second)
+        check_continued(client, self.write("same.log", CLIENT_LINES + second))
+        self.assertRaises(RuntimeError, check_continued, client,
+                          self.write("other.log", CLIENT_LINES + CLIENT_LINES))
+
+    def test_runFailsWithoutTraceparent(self) -> None:
+        """
+        A round fails when the hand-written client sends the task id but no
+        C{traceparent}: the server records the headers of the first request
+        it receives of each kind, and the client checks them against what
+        txcausal derives for the task of its first line.
+        """
+        script = ("import runpy, sys\n"
+                  "from twisted.web.http_headers import Headers\n"
+                  "import bench._http_floor as floor\n"
+                  "def only_task_id(task_uuid):\n"
+                  "    return Headers({b'X-Eliot-Task-Id': [f'{task_uuid}@/2'.encode()]})\n"
+                  "floor.headers_for = only_task_id\n"
+                  "sys.argv = ['bench._http_child', *sys.argv[1:]]\n"
+                  "runpy.run_module('bench._http_child', run_name='__main__')\n")
+        result = run_python(["-c", script, "file", "3", "1", str(self.directory)],
+                            cwd=bench_root(), timeout=120)
+        self.assertNotEqual(result.returncode, 0, result.stdout)
+        self.assertIn("traceparent", result.stderr)
+
+    def test_balancedOrder(self) -> None:
+        """
+        Over a round's blocks, each kind of request comes first, second and
+        last equally often, and right after each other kind equally often.
+        """
+        from collections import Counter
+
+        from bench._http import BLOCKS
+        from bench._http_child import KINDS, order
+        orders = [order(block) for block in range(BLOCKS)]
+        self.assertEqual({sorted(o) == sorted(KINDS) for o in orders}, {True})
+        positions = Counter((kind, o.index(kind)) for o in orders for kind in KINDS)
+        self.assertEqual(len(set(positions.values())), 1, positions)
+        self.assertEqual(len(positions), len(KINDS) ** 2)
+        pairs = Counter(pair for o in orders for pair in zip(o, o[1:], strict=False))
+        self.assertEqual(len(pairs), len(KINDS) * (len(KINDS) - 1))
+        self.assertEqual(len(set(pairs.values())), 1, pairs)
+
+    def test_receivedChecked(self) -> None:
+        """
+        L{bench._http_check.check_received} accepts the headers txcausal
+        sends for the task of the client's first line, and refuses a missing
+        or other C{traceparent}, or a missing or other task id.
+        """
+        from bench._http_check import check_received
+        client = self.write("client.log", CLIENT_LINES)
+        task = "b41ba162-efd7-484c-adb0-d2ded58e397b"
+        # The span id: the first 16 hex digits of the SHA-256 of "<task>@".
+        good: Dict[str, Optional[List[str]]] = {
+            "X-Eliot-Task-Id": [f"{task}@/2"],
+            "traceparent": ["00-b41ba162efd7484cadb0d2ded58e397b-77b73f39f47e8f2b-01"]}
+        check_received(good, client)
+        for bad in ({**good, "traceparent": None},
+                    {**good, "traceparent": ["00-b41ba162efd7484cadb0d2ded58e397b-"
+                                             "77b73f39f47e8f2c-01"]},
+                    {**good, "X-Eliot-Task-Id": None},
+                    {**good, "X-Eliot-Task-Id": [f"{task}@/3"]}):
+            self.assertRaises(RuntimeError, check_received, bad, client)
