@@ -14,7 +14,7 @@ import statistics
 from typing import Dict, List, Tuple
 
 from ._core import ELIOT
-from ._harness import MOST_OF_ANY_RUN, Row, Settings, Workdir, compare
+from ._harness import COUNT, MOST_OF_ANY_RUN, Row, Settings, Workdir, compare
 from ._writer import rotated, run_child
 
 #: Each burst: messages, threads, lines a second the file takes (0: as fast
@@ -67,7 +67,7 @@ def _rows(burst: Burst, runs: Dict[str, List[Dict[str, float]]]) -> List[Row]:
         for library, figures in runs.items() if len(figures) > 1)
     runs_note = f"median of {len(runs['txcausal'])} runs ({ranges})" if ranges else "one run"
     return [
-        Row(name, f"messages lost {MOST_OF_ANY_RUN}", "msgs", lost["txcausal"], ELIOT,
+        Row(name, f"messages lost {MOST_OF_ANY_RUN}", COUNT, lost["txcausal"], ELIOT,
             lost[ELIOT], None, "0", lost["txcausal"] == 0,
             "n/a (a count, no ratio); every loss is reported"),
         compare(name, "peak RSS growth", "MiB", rss, ELIOT, note=runs_note),

@@ -288,13 +288,18 @@ def environment() -> List[Tuple[str, str]]:
     ]
 
 
+#: The unit of a count (messages lost), shown as a whole number.
+COUNT = "msgs"
+
+
 def figure(value: Optional[float], unit: str) -> str:
     """
-    @return: C{value} in C{unit} as the tables show it, C{-} if missing.
+    @return: C{value} in C{unit} as the tables show it (a L{COUNT} as a whole
+        number), C{-} if missing.
     """
     if value is None:
         return "-"
-    if value >= 100:
+    if value >= 100 or unit == COUNT:
         return f"{value:,.0f} {unit}".strip()
     return f"{value:.2f} {unit}".strip()
 

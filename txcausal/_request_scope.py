@@ -13,12 +13,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from attrs import define, field
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
-from twisted.python.components import Componentized
 from twisted.python.failure import Failure
 from twisted.web.error import UnsupportedMethod
 from twisted.web.resource import IResource
 from twisted.web.server import Request
-from zope.interface import Interface
 
 from ._action import Action, start_task
 from ._action_context import _reset, _restore_elsewhere
@@ -50,12 +48,6 @@ _log = Logger(namespace="txcausal.web")
 
 # Logged (and documented) under the public module's name.
 ConnectionLostBeforeResponse.__module__ = "txcausal.web"
-
-
-class _IRequestScope(Interface):
-    """
-    The key under which a request remembers its L{RequestScope}.
-    """
 
 
 @define(eq=False)
@@ -288,7 +280,10 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     return scope
 
 
-#: Where a request that is not L{Componentized} keeps its L{RequestScope}.
+#: Where a request keeps its L{RequestScope}: an attribute, read as any other
+#: (a proxy that reads the request's attributes finds its scope), and cheaper
+#: than a component of a C{Componentized} request (a miss there goes through
+#: zope's adapter hooks).
 _SCOPE_ATTRIBUTE = "_txcausal_request_scope"
 
 
@@ -300,20 +295,6 @@ def continue_request(request: Request, logger: Optional[ILogger] = None) -> Requ
 
     @param logger: Where the action goes; default: the global logger.
     @return: A L{RequestScope}: C{with continue_request(request): ...}.
-    """
-    if not isinstance(request, Componentized):
-        return _remembered(request, logger)
-    scope: Optional[RequestScope] = request.getComponent(_IRequestScope)  # type: ignore[no-untyped-call]
-    if scope is None:
-        scope = _start(request, logger)
-        request.setComponent(_IRequestScope, scope)  # type: ignore[no-untyped-call]
-    return scope
-
-
-def _remembered(request: Any, logger: Optional[ILogger]) -> RequestScope:
-    """
-    L{continue_request} for a request that is not L{Componentized}
-    (Twisted's C{DummyRequest}): the scope is kept in an attribute.
     """
     scope = getattr(request, _SCOPE_ATTRIBUTE, None)
     if isinstance(scope, RequestScope):

@@ -135,6 +135,16 @@ class AggregateTests(SynchronousTestCase):
         self.assertEqual(cells[2:5], [self.harness.figure(7.0, "msgs"), "eliot 1.18",
                                       self.harness.figure(5.0, "msgs")])
 
+    def test_countsAsWholeNumbers(self) -> None:
+        """
+        A count of messages is shown as a whole number, as every run's
+        figure is one, and the aggregated table shows it so too.
+        """
+        figure = self.harness.figure
+        self.assertEqual([figure(0.0, "msgs"), figure(7.0, "msgs"), figure(1234.0, "msgs")],
+                         ["0 msgs", "7 msgs", "1,234 msgs"])
+        self.assertEqual(figure(2.5, "us"), "2.50 us")
+
     def test_jsonPaths(self) -> None:
         """
         With C{--runs N}, each run writes its C{--json} rows to a file of its

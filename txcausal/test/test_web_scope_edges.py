@@ -2,7 +2,8 @@
 Tests for the edges of a request's action in L{txcausal.web}: a coroutine
 closed (by the garbage collector) in another context than it ran in, a
 resource forwarding internally through L{TracingResource}, and a first
-L{continue_request} after the response or the connection ended.
+L{continue_request} after the response or the connection ended; where a
+request keeps its scope.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
-from twisted.web.test.requesthelper import DummyRequest
+from twisted.web.server import Request
+from twisted.web.test.requesthelper import DummyChannel, DummyRequest
 
 from txcausal import current_action, log_message, start_action
 from txcausal.test._helpers import CapturingMixin
@@ -246,3 +248,59 @@ class StaleProcessingFailedTests(CapturingMixin, SynchronousTestCase):
         gone = weakref.ref(request)
         del request
         self.assertIsNone(gone())
+
+
+class _Subclass(Request):
+    """
+    A twisted.web request subclassed by an application.
+    """
+
+
+class _Proxy:
+    """
+    Stands for a request: reads its attributes, keeps its own.
+    """
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
+class RememberedScopeTests(CapturingMixin, SynchronousTestCase):
+    """
+    A request has one scope, however it is reached.
+    """
+
+    def request(self) -> Any:
+        request = _Subclass(DummyChannel(), False)
+        request.method = b"GET"
+        request.uri = request.path = b"/a"
+        return request
+
+    def test_subclass(self) -> None:
+        """
+        A subclass of twisted.web's L{Request}: one scope, one action, ended
+        with the response.
+        """
+        logger = self.capture()
+        request = self.request()
+        scope = continue_request(request)
+        self.assertIs(continue_request(request), scope)
+        request.finish()
+        start, end = actions(logger.messages, SERVER_ACTION_TYPE)
+        self.assertEqual((start["path"], end["status"]), ("/a", 200))
+
+    def test_proxy(self) -> None:
+        """
+        A proxy that reads the request's attributes finds the scope of the
+        request it stands for.
+        """
+        logger = self.capture()
+        request = self.request()
+        scope = continue_request(request)
+        proxy: Any = _Proxy(request)
+        self.assertIs(continue_request(proxy), scope)
+        request.finish()
+        self.assertEqual(len(actions(logger.messages, SERVER_ACTION_TYPE)), 2)
