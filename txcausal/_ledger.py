@@ -129,15 +129,24 @@ class Ledger:
         Keep an entry of L{_record} (or parked by it: see
         L{txcausal._reentry}), and hand it to the topic's subscribers.
         """
+        topic, when, msg = entry[:3]
+        for subscriber in self._store(entry):
+            self._notify(topic, subscriber, (when, msg))
+
+    def _store(self, entry: _Parked) -> Tuple[Subscriber, ...]:
+        """
+        Keep an entry, holding the lock (unlike L{_keep}, which calls the
+        subscribers outside it).
+
+        @return: The subscribers of its topic.
+        """
         topic, when, msg, task, action = entry
         with self._lock:
             entries = self._topics.get(topic)
             if entries is None:
                 entries = self._topics[topic] = deque(maxlen=self._size)
             entries.append((when, msg, task, action))
-            subscribers = self._subscribers.get(topic, ())
-        for subscriber in subscribers:
-            self._notify(topic, subscriber, (when, msg))
+            return self._subscribers.get(topic, ())
 
     def _keepParked(self) -> None:
         """
@@ -246,5 +255,5 @@ class Ledger:
 
 
 #: The methods that hold a L{Ledger}'s lock (see L{txcausal._reentry}).
-_HOLDERS = holders(Ledger._keep, Ledger.get_events, Ledger.topics, Ledger.subscribe,
+_HOLDERS = holders(Ledger._store, Ledger.get_events, Ledger.topics, Ledger.subscribe,
                    Ledger.unsubscribe, Ledger.story)

@@ -395,7 +395,7 @@ class LedgerReentryTests(SynchronousTestCase):
         in the order logged.
         """
         self._reentered(lambda ledger: ledger.log_event("outer", 1),
-                        Ledger._record, Ledger._keep)
+                        Ledger._record, Ledger._keep, Ledger._store)
 
     def test_readsReentered(self) -> None:
         """
