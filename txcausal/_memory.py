@@ -84,11 +84,13 @@ class MemoryLogger:
         """
         Forget every message and traceback.
         """
-        with self._lock:
-            self.messages = []
-            self.serializers = []
-            self.tracebackMessages = []
-        self._keepParked()
+        try:
+            with self._lock:
+                self.messages = []
+                self.serializers = []
+                self.tracebackMessages = []
+        finally:
+            self._keepParked()
 
     def flush_tracebacks(
         self, exception_type: Union[Type[BaseException], Tuple[Type[BaseException], ...]]
@@ -102,14 +104,16 @@ class MemoryLogger:
         @raise TypeError: If C{exception_type} is not an exception class.
         """
         _check_exception_type(exception_type)
-        with self._lock:
-            flushed: List[Dict[str, Any]] = []
-            kept: List[Dict[str, Any]] = []
-            for message in self.tracebackMessages:
-                matches = isinstance(message.get("reason"), exception_type)
-                (flushed if matches else kept).append(message)
-            self.tracebackMessages = kept
-        self._keepParked()
+        try:
+            with self._lock:
+                flushed: List[Dict[str, Any]] = []
+                kept: List[Dict[str, Any]] = []
+                for message in self.tracebackMessages:
+                    matches = isinstance(message.get("reason"), exception_type)
+                    (flushed if matches else kept).append(message)
+                self.tracebackMessages = kept
+        finally:
+            self._keepParked()
         return flushed
 
     def _pairs(self) -> List[Tuple[Dict[str, Any], Optional[Any]]]:
@@ -117,9 +121,11 @@ class MemoryLogger:
         @return: A consistent snapshot of the messages with their
             serializers.
         """
-        with self._lock:
-            pairs = list(zip(self.messages, self.serializers, strict=True))
-        self._keepParked()
+        try:
+            with self._lock:
+                pairs = list(zip(self.messages, self.serializers, strict=True))
+        finally:
+            self._keepParked()
         return pairs
 
     def __repr__(self) -> str:
