@@ -242,6 +242,29 @@ class Destinations:
         if interrupted is not None:
             raise interrupted
 
+    def give_parked(self, destination: Destination, parked: "Deque[Dict[str, Any]]") -> None:
+        """
+        Give C{destination} the messages it parked (see
+        L{txcausal._reentry.drain}), each as L{send} would: a failure is
+        reported as its own, and the others are given all the same.
+
+        @raise KeyboardInterrupt: The first one raised, once every message
+            was given.
+        """
+        interrupted: List[KeyboardInterrupt] = []
+
+        def give(message: Dict[str, Any]) -> None:
+            try:
+                destination(message)
+            except BaseException as e:
+                raised = self._report_failure(message, destination, e, tuple(self._destinations))
+                if raised is not None:
+                    interrupted.append(raised)
+
+        drain(parked, give)
+        if interrupted:
+            raise interrupted[0]
+
     def _single_failed(self, message: Dict[str, Any], single: Destination,
                        error: BaseException) -> None:
         """

@@ -50,7 +50,7 @@ from ._otel_spans import (
     span_context,
 )
 from ._otel_times import UNKNOWN_START, dated, span_times
-from ._reentry import Parked, drain, holders, parked, parks
+from ._reentry import Parked, holders, parked, parks
 from ._route import _behind, _registered
 from ._traceids import span_id, trace_id
 from ._version import __version__
@@ -327,7 +327,8 @@ class SpanDestination(Losses):
             self._report(at_once=True)
         finally:
             if self._parked:
-                drain(self._parked, self)
+                # As the registry gives them: a failure is this one's.
+                _output._DESTINATIONS.give_parked(self, self._parked)
 
     def _endOpen(self) -> None:
         """
