@@ -213,6 +213,46 @@ class SpanDestinationParkedFailureTests(SynchronousTestCase):
         self.assertIn("app:other", [span.name for span in exporter.get_finished_spans()])
 
 
+class _LoggingProvider(TracerProvider):
+    """
+    A provider that logs an action as a span processor is added to it (as
+    a signal handler or a finalizer may, where L{watch_of} adds its own).
+    """
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        with start_action(action_type="app:handler"):
+            pass
+        super().add_span_processor(span_processor)
+
+
+class WatchesReentryTests(SynchronousTestCase):
+    """
+    A message logged while a L{SpanDestination} being made adds its
+    provider's shutdown watch.
+    """
+
+    def test_loggedWhileWatchAdded(self) -> None:
+        """
+        A message logged where the watch is added to the provider of a
+        destination being made, taken by another destination that resolves
+        its pipeline then (its provider's watch), is not waited for.
+        """
+        provider = TracerProvider()
+        exporter = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        first = SpanDestination(provider)
+        add_destinations(first)
+        self.addCleanup(remove_destination, first)
+        made: List[SpanDestination] = []
+        thread = threading.Thread(target=lambda: made.append(SpanDestination(_LoggingProvider())),
+                                  daemon=True)
+        thread.start()
+        thread.join(DEADLOCK)
+        self.assertFalse(thread.is_alive(), "deadlocked on the watches' lock")
+        self.assertEqual(len(made), 1)
+        self.assertIn("app:handler", [span.name for span in exporter.get_finished_spans()])
+
+
 class LateRefusalsParkedTests(SynchronousTestCase):
     """
     A refusal counted where L{LateRefusals} holds its lock as it reports.
