@@ -105,17 +105,26 @@ class Destinations:
                     f"{safe_repr(destination, 200)} is not a destination: a destination is a "
                     f"callable taking each message as a dictionary (IDestination); wrap it "
                     f"in a function, or use txcausal.FileDestination for a file")
+        added = tuple(_guarded(destination, self.send, self._refused_feedback)
+                      for destination in destinations)
         try:
             with self._lock:
                 # Taken first: one logged meanwhile on this thread is parked,
                 # and comes after them.
                 buffered, self._buffer = self._buffer, None
                 overflowed, self._overflowed = self._overflowed, 0
-                self._shown = []
-                self._destinations += tuple(
-                    _guarded(destination, self.send, self._refused_feedback)
-                    for destination in destinations)
-                self._replan()
+                shown, self._shown = self._shown, []
+                before = self._destinations
+                try:
+                    self._destinations = before + added
+                    self._replan()
+                except BaseException:
+                    # Refused as the route is planned (a destination's
+                    # attributes raised, or an interrupt): as it was.
+                    self._destinations = before
+                    self._replan()
+                    self._buffer, self._overflowed, self._shown = buffered, overflowed, shown
+                    raise
             pending = list(buffered or ())
             if overflowed:
                 pending.append(dropped_message(

@@ -170,3 +170,49 @@ class RegistryReentryTests(SynchronousTestCase):
         self.assertEqual(destinations.dropped, 1 + len(logged))
         self.assertIn('"count"', stream.getvalue())
 
+
+
+class _Refused:
+    """
+    A destination whose attributes raise as the registry looks at them (a
+    proxy to something not connected).
+    """
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Take a message.
+        """
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("not connected")
+
+
+class RefusedDestinationTests(SynchronousTestCase):
+    """
+    A destination L{Destinations.add} refuses leaves the registry as it was.
+    """
+
+    def test_keptMessagesStay(self) -> None:
+        """
+        The messages kept while there is no destination, and those logged
+        after the refusal, all reach the next destination added, in order.
+        """
+        destinations = Destinations()
+        destinations.send({"n": 1})
+        self.assertRaises(RuntimeError, destinations.add, _Refused())
+        destinations.send({"n": 2})
+        received: List[Dict[str, Any]] = []
+        destinations.add(received.append)
+        self.assertEqual([message.get("n") for message in received], [1, 2])
+
+    def test_othersKept(self) -> None:
+        """
+        Refused beside destinations already added, none of them is added,
+        and those there go on receiving every message.
+        """
+        destinations = Destinations()
+        received: List[Dict[str, Any]] = []
+        destinations.add(received.append)
+        self.assertRaises(RuntimeError, destinations.add, _Refused())
+        destinations.send({"n": 3})
+        self.assertEqual([message.get("n") for message in received], [3])
