@@ -7,7 +7,7 @@ weakly, as the fork hooks hold them, so that a discarded writer and its
 destination are not kept alive until exit; a writer collected meanwhile has
 its refusals reported as it goes, on standard error).  What a writer
 refuses after that handler ran is reported as it comes once, then counted
-until the process ends (see L{LateRefusals}).
+until the process ends (see L{txcausal._laterefusals.LateRefusals}).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import IO, Any, Callable, Dict, List, Optional, Protocol, Tuple, Typ
 from orjson import dumps
 
 from ._failure_reports import _last_resort, standard_error
-from ._feedback import FEEDBACK
 from ._json import FAST_OPTIONS
-from ._losses import FULL, STOPPED, Losses, stamp_now, stopped_reports
+from ._laterefusals import LateRefusals
+from ._losses import Losses, stamp_now, stopped_reports
 from ._queue import BoundedQueue
 from ._safe import reason_text, traceback_text
-from ._teardown import held, take_lock
+from ._teardown import held
 from ._wire import TRACEBACK_MESSAGE_TYPE, dropped_message, exception_name, standalone_message
 
 #: Why a message logged as the interpreter tore down was refused: a thread
@@ -57,113 +57,6 @@ class Stopped(Protocol):
         """
 
 
-class LateRefusals:
-    """
-    What a writer refused too late for any exit handler, after the exit
-    reports ran (stopped, or given up on at exit).  The first such refusal
-    is reported at once, on standard error; the later ones are
-    counted (in the writer's queue, which then schedules no report, or
-    here), and reported in one line for each reason as the process ends
-    (see L{ExitReports.reportLate}): however many messages a later exit
-    handler logs, a few lines, and every message counted.
-
-    That last report may be written as the interpreter tears down, when
-    the builtins and the modules' globals are gone: L{report} uses only
-    what this object holds.
-
-    @ivar queue: The writer's queue, holding the counts of its refusals.
-    """
-
-    def __init__(self, queue: BoundedQueue, name: str, stream: Optional[IO[str]]) -> None:
-        """
-        @param name: The writer's destination, as reports name it.
-        @param stream: Where the reports go; C{None} when there is no
-            standard error (C{sys.stderr} is C{None}): nowhere.
-        """
-        self.queue = queue
-        self._name = name
-        self._lock = threading.Lock()
-        self._counts: Dict[str, int] = {}
-        self._reasons = (FULL, STOPPED, FEEDBACK)
-        #: A report for each reason, but for its count and time.
-        self._reports = {reason: dropped_message(0, reason, destination=name)
-                         for reason in self._reasons}
-        self._write = None if stream is None else stream.write
-        self._dumps: Callable[..., bytes] = dumps
-        self._options = FAST_OPTIONS
-        self._time = time.time
-
-    def count(self, reason: str) -> None:
-        """
-        Count a message refused for C{reason} outside the queue (as the
-        interpreter tears down, without the lock should a frozen thread
-        hold it: see L{txcausal._teardown}).
-        """
-        with held(self._lock):
-            if reason not in self._reports:
-                self._reports[reason] = dropped_message(0, reason, destination=self._name)
-            self._counts[reason] = self._counts.get(reason, 0) + 1
-
-    def report(self, quiet: bool = False) -> None:
-        """
-        Report what was refused and is not reported yet, one line a reason.
-        As the interpreter tears down, it waits for no lock (see
-        L{reportAtEnd}).
-
-        @param quiet: Whether the queue's later refusals are only counted
-            (see L{BoundedQueue.takeRefusals}), for the next report.
-        """
-        inQueue, exact = self.queue.takeRefusalsExact(quiet, take_lock)
-        self._reportWith(inQueue, exact, take_lock(self._lock))
-
-    def reportAtEnd(self) -> None:
-        """
-        L{report}, as the process ends, when every other thread is frozen
-        where it was: waiting for no lock, which such a thread may hold for
-        ever.  When one is held, the counts are read without it, and the
-        reports say C{count_at_least}: a thread frozen as it counted may
-        not have counted its message yet.
-        """
-        inQueue, exact = self.queue.takeRefusalsExact()
-        self._reportWith(inQueue, exact, self._lock.acquire(False))
-
-    def _reportWith(self, inQueue: Tuple[int, int, int], exact: bool, free: bool) -> None:
-        """
-        Report the refusals C{inQueue} and those counted here, taken with
-        the lock if C{free} (which is then released), else without it, and
-        then said to be at least that many, as they are unless C{exact}.
-        """
-        counts, self._counts = self._counts, {}
-        if free:
-            self._lock.release()
-        self._writeReports(counts, inQueue, exact and free)
-
-    def _writeReports(self, counts: Dict[str, int], inQueue: Tuple[int, int, int],
-                      exact: bool) -> None:
-        """
-        Write one report a reason: C{counts}, and the refusals C{inQueue}
-        (see L{BoundedQueue.takeRefusals}), each with C{count_at_least}
-        unless C{exact}.
-        """
-        write = self._write
-        if write is None:
-            return
-        for index in (0, 1, 2):
-            if inQueue[index]:
-                reason = self._reasons[index]
-                counts[reason] = counts.get(reason, 0) + inQueue[index]
-        for reason, count in counts.items():
-            report = self._reports[reason].copy()
-            report["count"] = count
-            if not exact:
-                report["count_at_least"] = True
-            report["timestamp"] = self._time()
-            try:
-                write(self._dumps(report, option=self._options).decode("utf-8", "replace"))
-            except Exception:
-                pass
-
-
 class ExitReports:
     """
     The writers whose refusals wait for their next start, or for the exit.
@@ -179,7 +72,11 @@ class ExitReports:
         #: What reports each writer's refusals if it is collected first.
         self._collected: "weakref.WeakKeyDictionary[Stopped, weakref.finalize[..., Stopped]]" = (
             weakref.WeakKeyDictionary())
-        self._lock = threading.Lock()
+        # Re-entrant: a message logged on a thread holding it (a signal
+        # handler, a finalizer, at an allocation of add or late) may add a
+        # writer that refused it, or find its tally (see late), which keeps
+        # every step here consistent.
+        self._lock = threading.RLock()
         self._ran = False
         #: What each writer refused too late, by the id of its queue.
         self._late: Dict[int, LateRefusals] = {}
@@ -207,7 +104,9 @@ class ExitReports:
                     finalizer = weakref.finalize(writer, report_collected, queue, name, stream)
                     # At exit, run() reports them.
                     finalizer.atexit = False
-                    self._collected[writer] = finalizer
+                    if self._collected.setdefault(writer, finalizer) is not finalizer:
+                        # Added by a call re-entering this one meanwhile.
+                        finalizer.detach()
                 return
         _report(writer, late=True)
 
@@ -242,9 +141,11 @@ class ExitReports:
             tally = self._late.get(id(queue))
             if tally is not None:
                 return tally, False
-            tally = self._late[id(queue)] = LateRefusals(
-                queue, name, standard_error(stream=stream))
-            return tally, True
+            made = LateRefusals(queue, name, standard_error(stream=stream))
+            # One step: the lock is re-entrant (see __init__), so a call
+            # re-entering this one may have added one meanwhile.
+            tally = self._late.setdefault(id(queue), made)
+            return tally, tally is made
 
     def reportLate(self) -> None:
         """
@@ -280,7 +181,7 @@ class ExitReports:
         it), and no writer waiting: what they refused is the parent's to
         report, and the child's next refusal registers again.
         """
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._writers = weakref.WeakSet()
         self._late = {}
         for finalizer in self._collected.values():

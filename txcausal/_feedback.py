@@ -13,7 +13,8 @@ destination has written.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, Optional, Set, TypeVar, cast
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Optional, Set, TypeVar, cast
 
 from ._json import safe_repr
 from ._wire import dropped_message
@@ -70,8 +71,7 @@ class FeedbackGuard:
     @ivar added: The destination, as it was added.
     """
 
-    __slots__ = ("added", "_call", "_send", "_lost", "_writing", "_reporting", "_refused",
-                 "_lock")
+    __slots__ = ("added", "_call", "_send", "_lost", "_writing", "_reporting", "_refused")
 
     def __init__(self, added: object, call: Destination, send: Destination,
                  lost: Callable[[object], None]) -> None:
@@ -89,8 +89,11 @@ class FeedbackGuard:
         self._writing: Set[int] = set()
         #: The threads sending a report of refusals.
         self._reporting: Set[int] = set()
-        self._refused = 0
-        self._lock = threading.Lock()
+        #: One item for each message refused and not reported yet: appended
+        #: and taken one at a time, each a single atomic step, with no lock
+        #: for a signal handler or a finalizer logging on the same thread
+        #: to wait for.
+        self._refused: Deque[None] = deque()
 
     def __call__(self, message: Dict[str, Any]) -> None:
         """
@@ -101,8 +104,7 @@ class FeedbackGuard:
         ident = _get_ident()
         writing = self._writing
         if ident in writing:
-            with self._lock:
-                self._refused += 1
+            self._refused.append(None)
             self._lost(self.added)
             return
         writing.add(ident)
@@ -142,8 +144,14 @@ class FeedbackGuard:
         @return: How many messages were refused and not reported yet, now
             counted as reported.
         """
-        with self._lock:
-            count, self._refused = self._refused, 0
+        refused, count = self._refused, 0
+        while refused:
+            try:
+                refused.popleft()
+            except IndexError:
+                # Another thread took the last one meanwhile.
+                break
+            count += 1
         return count
 
     def finish(self, last_resort: Callable[[Dict[str, Any]], None]) -> None:

@@ -115,7 +115,12 @@ class JournalSocket:
         self._timeout = timeout
         self._socket_factory = socket_factory
         self._socket: Optional[socket.socket] = None
-        self._lock = threading.Lock()
+        # Re-entrant: a message logged on a thread holding it, in close (a
+        # signal handler, a finalizer), connects again inside it, as a
+        # send after the close would (close has let go of the socket in one
+        # step); inside _connect it cannot be, but for a destination that
+        # is not guarded against its own messages (see txcausal._feedback).
+        self._lock = threading.RLock()
         self._stuck = False
 
     def send(self, entry: bytes) -> None:

@@ -17,6 +17,7 @@ from zope.interface import implementer
 from ._context import current_action
 from ._interfaces import IDestination
 from ._json import JSONLineEncoder
+from ._reentry import Parked, drain, holders, in_order, parked
 from ._story import KeyMatcher, story_entries
 from ._wire import ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD
 
@@ -25,6 +26,8 @@ Event = Tuple[float, Any]
 #: the level of the action it was logged in (each C{None} if unknown).
 _Entry = Tuple[float, Any, Optional[str], Optional[Tuple[int, ...]]]
 Subscriber = Callable[[Event], None]
+#: An entry parked (see L{txcausal._reentry}): its topic, then an L{_Entry}.
+_Parked = Tuple[str, float, Any, Optional[str], Optional[Tuple[int, ...]]]
 
 #: The topic of the report of a subscriber that raised.
 SUBSCRIBER_FAILURE = "txcausal:subscriber_failure"
@@ -72,6 +75,9 @@ class Ledger:
         self._size = max_per_topic
         self._clock = clock
         self._lock = threading.Lock()
+        #: What was logged on a thread where it held the lock (see
+        #: L{txcausal._reentry}).
+        self._parked: Parked[_Parked] = parked()
         self._topics: Dict[str, Deque[_Entry]] = {}
         self._subscribers: Dict[str, Tuple[Subscriber, ...]] = {}
 
@@ -112,14 +118,43 @@ class Ledger:
         task: Optional[str],
         action: Optional[Tuple[int, ...]] = None,
     ) -> None:
+        entry = (topic, when, msg, task, action)
+        # Logged on a thread holding the lock (a finalizer, a signal
+        # handler, a callback compared or shown by unsubscribe): parked,
+        # and kept once it is released.
+        in_order(self._lock, self, _HOLDERS, self._parked, entry, self._keep)
+
+    def _keep(self, entry: _Parked) -> None:
+        """
+        Keep an entry of L{_record} (or parked by it: see
+        L{txcausal._reentry}), and hand it to the topic's subscribers.
+        """
+        topic, when, msg = entry[:3]
+        for subscriber in self._store(entry):
+            self._notify(topic, subscriber, (when, msg))
+
+    def _store(self, entry: _Parked) -> Tuple[Subscriber, ...]:
+        """
+        Keep an entry, holding the lock (unlike L{_keep}, which calls the
+        subscribers outside it).
+
+        @return: The subscribers of its topic.
+        """
+        topic, when, msg, task, action = entry
         with self._lock:
             entries = self._topics.get(topic)
             if entries is None:
                 entries = self._topics[topic] = deque(maxlen=self._size)
             entries.append((when, msg, task, action))
-            subscribers = self._subscribers.get(topic, ())
-        for subscriber in subscribers:
-            self._notify(topic, subscriber, (when, msg))
+            return self._subscribers.get(topic, ())
+
+    def _keepParked(self) -> None:
+        """
+        Once this thread has released the lock: keep what was parked
+        meanwhile.
+        """
+        if self._parked:
+            drain(self._parked, self._keep)
 
     def _notify(self, topic: str, subscriber: Subscriber, event: Event) -> None:
         try:
@@ -146,20 +181,26 @@ class Ledger:
         @return: For a topic, a tuple of C{(timestamp, msg)} (empty if the
             topic is unknown); for C{None}, a dictionary of them by topic.
         """
-        with self._lock:
-            if topic is not None:
-                return tuple((when, msg) for when, msg, _, _ in self._topics.get(topic, ()))
-            return {
-                name: tuple((when, msg) for when, msg, _, _ in entries)
-                for name, entries in self._topics.items()
-            }
+        try:
+            with self._lock:
+                if topic is not None:
+                    return tuple((when, msg) for when, msg, _, _ in self._topics.get(topic, ()))
+                return {
+                    name: tuple((when, msg) for when, msg, _, _ in entries)
+                    for name, entries in self._topics.items()
+                }
+        finally:
+            self._keepParked()
 
     def topics(self) -> List[str]:
         """
         The topics that have entries, sorted.
         """
-        with self._lock:
-            return sorted(self._topics)
+        try:
+            with self._lock:
+                return sorted(self._topics)
+        finally:
+            self._keepParked()
 
     def subscribe(self, topic: str, callback: Subscriber) -> None:
         """
@@ -167,8 +208,11 @@ class Ledger:
         If it raises, the failure is recorded under
         L{SUBSCRIBER_FAILURE} and the other subscribers still run.
         """
-        with self._lock:
-            self._subscribers[topic] = self._subscribers.get(topic, ()) + (callback,)
+        try:
+            with self._lock:
+                self._subscribers[topic] = self._subscribers.get(topic, ()) + (callback,)
+        finally:
+            self._keepParked()
 
     def unsubscribe(self, topic: str, callback: Subscriber) -> None:
         """
@@ -176,16 +220,19 @@ class Ledger:
 
         @raise ValueError: If it was not subscribed.
         """
-        with self._lock:
-            current = self._subscribers.get(topic, ())
-            if callback not in current:
-                raise ValueError(f"{callback!r} is not subscribed to {topic!r}")
-            index = current.index(callback)
-            remaining = current[:index] + current[index + 1 :]
-            if remaining:
-                self._subscribers[topic] = remaining
-            else:
-                del self._subscribers[topic]
+        try:
+            with self._lock:
+                current = self._subscribers.get(topic, ())
+                if callback not in current:
+                    raise ValueError(f"{callback!r} is not subscribed to {topic!r}")
+                index = current.index(callback)
+                remaining = current[:index] + current[index + 1 :]
+                if remaining:
+                    self._subscribers[topic] = remaining
+                else:
+                    del self._subscribers[topic]
+        finally:
+            self._keepParked()
 
     def story(self, *keys: str) -> Tuple[Event, ...]:
         """
@@ -199,6 +246,14 @@ class Ledger:
         @return: A tuple of C{(timestamp, msg)}.
         @raise ValueError: If a key is empty.
         """
-        with self._lock:
-            snapshot = [entry for entries in self._topics.values() for entry in entries]
+        try:
+            with self._lock:
+                snapshot = [entry for entries in self._topics.values() for entry in entries]
+        finally:
+            self._keepParked()
         return tuple(story_entries(KeyMatcher(keys), snapshot))
+
+
+#: The methods that hold a L{Ledger}'s lock (see L{txcausal._reentry}).
+_HOLDERS = holders(Ledger._store, Ledger.get_events, Ledger.topics, Ledger.subscribe,
+                   Ledger.unsubscribe, Ledger.story)

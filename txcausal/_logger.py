@@ -1,7 +1,7 @@
 # -*- test-case-name: txcausal.test.test_output -*-
 """
 The L{Logger} that serializes messages and sends them to a
-L{txcausal._output.Destinations}.
+L{txcausal._destinations.Destinations}.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from ._interfaces import ILogger
 from ._json import serialization_failure_messages
 
 if TYPE_CHECKING:
-    from ._output import Destinations
+    from ._destinations import Destinations
 
 
 @implementer(ILogger)
 class Logger:
     """
     Serializes messages and sends them to a
-    L{txcausal._output.Destinations}.
+    L{txcausal._destinations.Destinations}.
     """
 
     __slots__ = ("_destinations",)

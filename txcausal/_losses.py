@@ -16,6 +16,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Type
 from ._feedback import FEEDBACK
 from ._json import safe_repr
 from ._queue import Lines
+from ._reentry import Parked, drain, holders, parked, parks
 from ._safe import reason_text
 from ._shortwrite import PipeClosed, ShortWrite
 from ._teardown import held
@@ -80,6 +81,9 @@ class Losses:
         self._name = safe_repr(sink, 200)
         self._encode = encode
         self._lock = threading.Lock()
+        #: What L{count} counts once the lock is released (see
+        #: L{txcausal._reentry}).
+        self._parked: Parked[int] = parked()
         self.lost = 0
         self.epoch = 0
         self.writing = self.reporting = 0
@@ -147,6 +151,7 @@ class Losses:
             with held(self._lock):
                 self._failing = False
                 lost, self._lostToFailures = self._lostToFailures, 0
+            self._countParked()
             self._reportCounted(lost, "the destination raised")
         except _Exception:
             pass
@@ -180,6 +185,7 @@ class Losses:
             if count:
                 self._reports.append(dropped_message(count, CUT_SHORT, destination=self._name))
             self._reports.extend(self.stoppedReports(*refusals))
+        self._countParked()
 
     def stoppedReports(self, full: int, closed: int, feedback: int) -> List[Report]:
         """
@@ -215,6 +221,7 @@ class Losses:
             # interpreter tears down (see txcausal._teardown), as below.
             with held(self._lock):
                 epoch, self.reporting = self.epoch, count
+            self._countParked()
             written = False
             try:
                 written = self.write(self._encode(report), 0)
@@ -223,6 +230,7 @@ class Losses:
                     self.reporting = 0
                     if not written and epoch == self.epoch and not self._pipeClosed:
                         self._lostToFailures += count
+                self._countParked()
 
     def count(self, count: int) -> None:
         """
@@ -230,8 +238,22 @@ class Losses:
         interpreter tears down, without the lock should a frozen thread
         hold it: see L{txcausal._teardown}).
         """
-        with held(self._lock):
+        lock = self._lock
+        if lock.locked() and parks(lock, self, _HOLDERS, self._parked, count, self.count):
+            # On a thread holding the lock (a signal handler or a finalizer
+            # logging after a give-up): counted once it is released.
+            return
+        with held(lock):
             self.lost += count
+        self._countParked()
+
+    def _countParked(self) -> None:
+        """
+        Once this thread has released the lock: count what L{count} parked
+        meanwhile (see L{txcausal._reentry}).
+        """
+        if self._parked:
+            drain(self._parked, self.count)
 
     def countTornDown(self) -> None:
         """
@@ -257,6 +279,7 @@ class Losses:
                 # (a KeyboardInterrupt) could run.
                 self.epoch, self.lost, record.unfinished = (
                     self.epoch + 1, self.lost + count, (self.reporting, self.writing))
+        self._countParked()
 
     def _failed(self, error: BaseException, data: Lines, count: int) -> None:
         """
@@ -266,6 +289,15 @@ class Losses:
         """
         if isinstance(error, ShortWrite):
             count = min(error.lost, count)
+        try:
+            self._failedHeld(error, data, count)
+        finally:
+            self._countParked()
+
+    def _failedHeld(self, error: BaseException, data: Lines, count: int) -> None:
+        """
+        L{_failed}, holding the lock.
+        """
         with held(self._lock):
             self.lost += count
             if self._pipeClosed:
@@ -298,6 +330,7 @@ class Losses:
             for count, why in ((lost, reason), (feedback, FEEDBACK)):
                 if count:
                     self._reports.append(dropped_message(count, why, destination=self.name()))
+        self._countParked()
 
     def takeReports(self) -> List[Report]:
         """
@@ -305,6 +338,7 @@ class Losses:
         """
         with held(self._lock):
             reports, self._reports = self._reports, []
+        self._countParked()
         return reports
 
     def hasReports(self) -> bool:
@@ -348,3 +382,9 @@ def stopped_reports(name: str, full: int, closed: int, feedback: int) -> List[Re
     return [dropped_message(count, reason, destination=name)
             for count, reason in ((full, FULL), (closed, STOPPED), (feedback, FEEDBACK))
             if count]
+
+
+#: The methods that hold a L{Losses}'s lock: a thread counting a message
+#: while it runs one of them may hold it (see L{txcausal._reentry}).
+_HOLDERS = holders(Losses._recovered, Losses.cutShort, Losses._reportCounted, Losses.count,
+                   Losses.giveUp, Losses._failedHeld, Losses.close, Losses.takeReports)

@@ -14,6 +14,7 @@ from ._errors import TRACEBACK_MESSAGE
 from ._interfaces import ILogger
 from ._json import encoder_for, safe_repr
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
+from ._reentry import Parked, drain, holders, in_order, parked
 from ._tasklevel import valid_level
 from ._types import ValidationError
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
@@ -44,6 +45,9 @@ class MemoryLogger:
         """
         self._encoder = encoder_for(checked_default(json_default, encoder))
         self._lock = threading.Lock()
+        #: What was written on a thread where it held the lock (see
+        #: L{txcausal._reentry}).
+        self._parked: Parked[Tuple[Dict[str, Any], Optional[Any]]] = parked()
         self.messages: List[Dict[str, Any]] = []
         self.serializers: List[Optional[Any]] = []
         self.tracebackMessages: List[Dict[str, Any]] = []
@@ -52,20 +56,41 @@ class MemoryLogger:
         """
         Keep a message.
         """
+        pair = (dictionary, serializer)
+        # Written on this thread where it holds the lock (a finalizer, a
+        # signal handler): parked, and kept once the lock is released.
+        in_order(self._lock, self, _HOLDERS, self._parked, pair, self._keep)
+
+    def _keep(self, pair: Tuple[Dict[str, Any], Optional[Any]]) -> None:
+        """
+        Keep a message (for L{write}, or parked by it: see
+        L{txcausal._reentry}).
+        """
+        dictionary, serializer = pair
         with self._lock:
             self.messages.append(dictionary)
             self.serializers.append(serializer)
             if serializer is TRACEBACK_MESSAGE._serializer:
                 self.tracebackMessages.append(dictionary)
 
+    def _keepParked(self) -> None:
+        """
+        Once this thread has released the lock: keep what was parked meanwhile.
+        """
+        if self._parked:
+            drain(self._parked, self._keep)
+
     def reset(self) -> None:
         """
         Forget every message and traceback.
         """
-        with self._lock:
-            self.messages = []
-            self.serializers = []
-            self.tracebackMessages = []
+        try:
+            with self._lock:
+                self.messages = []
+                self.serializers = []
+                self.tracebackMessages = []
+        finally:
+            self._keepParked()
 
     def flush_tracebacks(
         self, exception_type: Union[Type[BaseException], Tuple[Type[BaseException], ...]]
@@ -79,13 +104,16 @@ class MemoryLogger:
         @raise TypeError: If C{exception_type} is not an exception class.
         """
         _check_exception_type(exception_type)
-        with self._lock:
-            flushed: List[Dict[str, Any]] = []
-            kept: List[Dict[str, Any]] = []
-            for message in self.tracebackMessages:
-                matches = isinstance(message.get("reason"), exception_type)
-                (flushed if matches else kept).append(message)
-            self.tracebackMessages = kept
+        try:
+            with self._lock:
+                flushed: List[Dict[str, Any]] = []
+                kept: List[Dict[str, Any]] = []
+                for message in self.tracebackMessages:
+                    matches = isinstance(message.get("reason"), exception_type)
+                    (flushed if matches else kept).append(message)
+                self.tracebackMessages = kept
+        finally:
+            self._keepParked()
         return flushed
 
     def _pairs(self) -> List[Tuple[Dict[str, Any], Optional[Any]]]:
@@ -93,8 +121,12 @@ class MemoryLogger:
         @return: A consistent snapshot of the messages with their
             serializers.
         """
-        with self._lock:
-            return list(zip(self.messages, self.serializers, strict=True))
+        try:
+            with self._lock:
+                pairs = list(zip(self.messages, self.serializers, strict=True))
+        finally:
+            self._keepParked()
+        return pairs
 
     def __repr__(self) -> str:
         return (
@@ -168,3 +200,8 @@ def _check_exception_type(exception_type: Any) -> None:
             raise TypeError(
                 f"flush_tracebacks() takes an exception class, not {cls!r}"
             )
+
+
+#: The methods that hold a L{MemoryLogger}'s lock (see L{txcausal._reentry}).
+_HOLDERS = holders(MemoryLogger._keep, MemoryLogger.reset, MemoryLogger.flush_tracebacks,
+                   MemoryLogger._pairs)

@@ -41,7 +41,7 @@ def action_span(action: Any) -> ActionSpan:
 
 def trace_fields() -> Optional[Dict[str, str]]:
     """
-    A field source (see L{txcausal._output.Destinations.add_field_source}):
+    A field source (see L{txcausal._destinations.Destinations.add_field_source}):
     the current OpenTelemetry span's ids, as OpenTelemetry names them for
     JSON logs, unless that span is a txcausal action's own.
     """

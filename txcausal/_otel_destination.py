@@ -50,6 +50,7 @@ from ._otel_spans import (
     span_context,
 )
 from ._otel_times import UNKNOWN_START, dated, span_times
+from ._reentry import Parked, holders, parked, parks
 from ._route import _behind, _registered
 from ._traceids import span_id, trace_id
 from ._version import __version__
@@ -139,6 +140,9 @@ class SpanDestination(Losses):
         #: The actions ended as unfinished (L{_endOpen}) whose finish has
         #: not come: whether each was recorded.  At most C{max_open}.
         self._ended: Dict[Key, bool] = {}
+        #: What was logged on a thread while it held the lock in
+        #: L{_finishFeedback} (see L{txcausal._reentry}).
+        self._parked: Parked[Dict[str, Any]] = parked()
         # Not at the first message only: a writer may take it during exit.
         _end_at_exit()
 
@@ -161,6 +165,11 @@ class SpanDestination(Losses):
         """
         Take one message: start, finish or add to an action's span.
         """
+        lock = self._lock
+        if lock.locked() and parks(lock, self, _HOLDERS, self._parked, message, self):
+            # Logged on a thread holding the lock as it ends the open
+            # actions (a signal handler, a finalizer): taken once released.
+            return
         pipeline = self._pipeline or self._resolve()
         if pipeline is None:
             return
@@ -313,8 +322,13 @@ class SpanDestination(Losses):
         ending at its last message (L{_endOpen}), and report the losses not
         reported yet.
         """
-        self._endOpen()
-        self._report(at_once=True)
+        try:
+            self._endOpen()
+            self._report(at_once=True)
+        finally:
+            if self._parked:
+                # As the registry gives them: a failure is this one's.
+                _output._DESTINATIONS.give_parked(self, self._parked)
 
     def _endOpen(self) -> None:
         """
@@ -400,10 +414,18 @@ def _forget_in_child() -> None:
     """
     for destination in list(_MADE_SPANS):
         destination._lock = threading.Lock()
+        destination._parked = parked()
         destination._open, destination._ended = {}, {}
         destination._forgetLosses()
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
 
+#: The methods that hold a L{SpanDestination}'s lock outside its calls (see
+#: L{txcausal._reentry}); in its calls, its feedback guard refuses what
+#: their thread logs.
+_HOLDERS = holders(SpanDestination._endOpen, SpanDestination._report)
+
+
 __all__ = ["DEFAULT_MAX_OPEN", "SpanDestination", "end_open_at_exit"]
+

@@ -88,7 +88,11 @@ class ShutdownWatch(SpanProcessor):
 
 #: The watch of each provider, shared by its destinations.
 _WATCHES: "weakref.WeakKeyDictionary[Any, ShutdownWatch]" = weakref.WeakKeyDictionary()
-_WATCHES_LOCK = threading.Lock()
+#: Re-entrant: a message logged where a watch is added to its provider (a
+#: signal handler, a finalizer, the provider's own code) may resolve another
+#: destination, which takes its own provider's watch.  The watch is in
+#: L{_WATCHES} (in one step) before it is added.
+_WATCHES_LOCK = threading.RLock()
 
 
 def _new_watches_lock() -> None:
@@ -97,7 +101,7 @@ def _new_watches_lock() -> None:
     parent may have held it at the fork, never to release it here.
     """
     global _WATCHES_LOCK
-    _WATCHES_LOCK = threading.Lock()
+    _WATCHES_LOCK = threading.RLock()
 
 
 os.register_at_fork(after_in_child=_new_watches_lock)
@@ -111,8 +115,10 @@ def watch_of(provider: Any) -> ShutdownWatch:
     with _WATCHES_LOCK:
         watch = _WATCHES.get(provider)
         if watch is None:
-            watch = _WATCHES[provider] = ShutdownWatch()
-            provider.add_span_processor(watch)
+            made = ShutdownWatch()
+            watch = _WATCHES.setdefault(provider, made)
+            if watch is made:
+                provider.add_span_processor(watch)
     return watch
 
 

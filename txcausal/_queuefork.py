@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Tuple
 
+from ._reentry import hold_outside, release_outside
+
 #: No refusal: full, closed, feedback.
 _NONE = (0, 0, 0)
 
@@ -40,14 +42,20 @@ class QueueFork:
         """
         Hold the lock across a fork, so that no thread is halfway through a
         L{put} when the process forks; L{afterForkInParent} releases it.
+        What this thread logs meanwhile (a signal handler, a finalizer) is
+        parked (see L{txcausal._reentry.hold_outside}).
         """
+        hold_outside(self)
         self._lock.acquire()
 
     def afterForkInParent(self) -> None:
         """
-        Release the lock L{beforeFork} took, in the parent.
+        Release the lock L{beforeFork} took, in the parent.  What was parked
+        meanwhile is queued by the next L{put} or take (the call that
+        parked it scheduled a drain).
         """
         self._lock.release()
+        release_outside(self)
 
     def afterForkInChild(self) -> None:
         """
@@ -58,6 +66,7 @@ class QueueFork:
         and the count of all refusals.
         """
         self._lock = threading.Lock()
+        release_outside(self)
         self._forget()
         self._count = self._size = self._taken = 0
         self._scheduled = False

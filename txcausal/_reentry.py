@@ -25,11 +25,12 @@ released the lock before draining.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections import deque
 from types import CodeType, FrameType
-from typing import Any, Callable, Deque, FrozenSet, Optional, TypeVar
+from typing import Any, Callable, Deque, Dict, FrozenSet, Optional, Tuple, TypeVar
 
 _T = TypeVar("_T")
 
@@ -68,12 +69,41 @@ def drain(parked: "Deque[_T]", run: Callable[[_T], object]) -> None:
         run(work)
 
 
+#: The owners of a lock a thread holds outside any call of theirs (across
+#: a fork, see L{txcausal._fork}), by C{id}: the owner (kept alive: its
+#: C{id} is not reused meanwhile), that thread and its process.
+_held_outside: Dict[int, Tuple[object, int, int]] = {}
+
+
+def hold_outside(owner: object) -> None:
+    """
+    Mark this thread as holding C{owner}'s lock outside any call of it,
+    before it takes the lock: L{reentered} is true for C{owner} on this
+    thread (in this process, not in a forked child) until
+    L{release_outside}, called once the lock is released.
+    """
+    _held_outside[id(owner)] = (owner, threading.get_ident(), os.getpid())
+
+
+def release_outside(owner: object) -> None:
+    """
+    Undo L{hold_outside}.
+    """
+    _held_outside.pop(id(owner), None)
+
+
 def reentered(owner: object, codes: FrozenSet[CodeType], depth: int = 2) -> bool:
     """
     @return: Whether one of this thread's frames (under the caller's
-        caller) runs one of C{codes} on C{owner}: this thread may hold the
+        caller) runs one of C{codes} on C{owner}, or this thread holds its
+        lock outside any (see L{hold_outside}): this thread may hold the
         lock they take.
     """
+    if _held_outside:
+        held = _held_outside.get(id(owner))
+        if (held is not None and held[0] is owner
+                and held[1:] == (threading.get_ident(), os.getpid())):
+            return True
     frame: Optional[FrameType] = sys._getframe(depth)
     stop = drain.__code__
     while frame is not None:
@@ -107,3 +137,39 @@ def parks(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
         lock.release()
         drain(parked, run)
     return True
+
+
+def in_order(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
+             parked: "Deque[_T]", work: _T, run: Callable[[_T], object]) -> None:
+    """
+    Do C{work} with C{run}, which takes C{lock}: parked if this thread may
+    hold it (see L{parks}); after the work parked and not done yet, if any,
+    which this thread then does (a message logged after them comes after
+    them), or which a L{drain} under this call does; then whatever was
+    parked meanwhile (see L{drain}).
+    """
+    if lock.locked() and parks(lock, owner, codes, parked, work, run):
+        return
+    if parked:
+        parked.append(work)
+        if _draining(parked):
+            # Done by the drain under this call, after those parked before.
+            return
+    else:
+        run(work)
+    if parked:
+        drain(parked, run)
+
+
+def _draining(parked: "Deque[Any]") -> bool:
+    """
+    @return: Whether one of this thread's frames (under the caller's
+        caller) drains C{parked} (see L{drain}).
+    """
+    frame: Optional[FrameType] = sys._getframe(2)
+    stop = drain.__code__
+    while frame is not None:
+        if frame.f_code is stop and frame.f_locals.get("parked") is parked:
+            return True
+        frame = frame.f_back
+    return False

@@ -1,6 +1,6 @@
 # -*- test-case-name: txcausal.test.test_route,txcausal.test.test_output -*-
 """
-How L{txcausal._output.Destinations} sends messages, worked out whenever the
+How L{txcausal._destinations.Destinations} sends messages, worked out whenever the
 destinations or the global fields change: destinations that write JSON lines
 with the same encoder get each message encoded once for all of them, and
 global fields whose values are constants are encoded once and added to each

@@ -70,7 +70,7 @@ class _Taken:
 
     __slots__ = ("_lock",)
 
-    def __init__(self, lock: threading.Lock) -> None:
+    def __init__(self, lock: "threading.Lock | threading.RLock") -> None:
         self._lock = lock
 
     def __enter__(self) -> bool:
@@ -98,7 +98,7 @@ class _NotTaken:
 _NOT_TAKEN = _NotTaken()
 
 
-def held(lock: threading.Lock, _Taken: Type[_Taken] = _Taken,
+def held(lock: "threading.Lock | threading.RLock", _Taken: Type[_Taken] = _Taken,
          _notTaken: _NotTaken = _NOT_TAKEN) -> ContextManager[bool]:
     """
     Hold C{lock} for a C{with} block, taken as L{take_lock} takes it.

@@ -123,7 +123,8 @@ class _Marks:
     """
 
     def __init__(self, size: int = MARKS_KEPT) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: see add.
+        self._lock = threading.RLock()
         self._order: Deque[Tuple[object, object]] = deque()
         self._kept: Set[Tuple[object, object]] = set()
         self._size = size
@@ -133,11 +134,16 @@ class _Marks:
         Remember C{message}, forgetting the oldest one beyond the size.
         """
         position = _position(message)
+        order = self._order
         with self._lock:
-            if len(self._order) == self._size:
-                self._kept.discard(self._order.popleft())
-            self._order.append(position)
+            # A Twisted event logged on this thread inside (a finalizer, a
+            # signal handler) marks its message here too, re-entering the
+            # lock: at every point, each position in the order is kept, and
+            # the order is cut back to the size (past it, it was not).
             self._kept.add(position)
+            order.append(position)
+            while len(order) > self._size:
+                self._kept.discard(order.popleft())
 
     def holds(self, message: Dict[str, Any]) -> bool:
         """

@@ -80,7 +80,7 @@ class WriterExit(WriterCore):
         (never what is queued): through the other destinations (see
         L{txcausal._output._report_lost}); on standard error after giving
         up (the writer, among them, would refuse the report); when C{late}
-        (after the exit handler ran), as L{txcausal._exitreports.LateRefusals}
+        (after the exit handler ran), as L{txcausal._laterefusals.LateRefusals}
         says.  C{left} says how much of C{exitTimeout} is left of the exit
         reports' deadline (see L{txcausal._exitreports.ExitReports.run}).
         A C{stopThreading} cut short (a Control-C) once the queue was
@@ -377,7 +377,7 @@ class WriterExit(WriterCore):
         stuck destination, and report it on standard error, with the
         message.  After the exit reports ran, only the first is reported so,
         the others in one line as the process ends (see
-        L{txcausal._exitreports.LateRefusals}).
+        L{txcausal._laterefusals.LateRefusals}).
         """
         self._losses.count(1)
         name = self._losses.name()

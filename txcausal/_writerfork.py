@@ -14,6 +14,7 @@ from typing import Deque, Optional
 
 from ._losses import Losses
 from ._queue import BoundedQueue
+from ._reentry import drain, hold_outside, release_outside
 from ._writer import IWriterWorker
 
 
@@ -43,6 +44,10 @@ class WriterFork:
         """See L{txcausal._writercore.WriterCore._drainOnce}."""
         raise NotImplementedError()
 
+    def _writeDirect(self, data: bytes) -> None:
+        """See L{txcausal._writercore.WriterCore._writeDirect}."""
+        raise NotImplementedError()
+
     def _flushBeforeFork(self) -> None:
         """
         Before a fork, on the forking thread, once the write in progress is
@@ -57,8 +62,11 @@ class WriterFork:
     def _holdWrites(self) -> None:
         """
         Wait for the write in progress, and hold off the next, until the
-        fork is done.
+        fork is done.  What this thread writes directly meanwhile (a signal
+        handler, a finalizer) is parked (see
+        L{txcausal._reentry.hold_outside}) and written by L{_releaseWrites}.
         """
+        hold_outside(self)
         self._forkLock.acquire()
 
     def _holdQueue(self) -> None:
@@ -74,8 +82,14 @@ class WriterFork:
         self._queue.afterForkInParent()
 
     def _releaseWrites(self) -> None:
-        """In the parent, undo L{_holdWrites}."""
+        """
+        In the parent, undo L{_holdWrites}; then write what this thread
+        logged meanwhile, if it writes directly.
+        """
         self._forkLock.release()
+        release_outside(self)
+        if self._parked:
+            drain(self._parked, self._writeDirect)
 
     def _afterForkInChild(self) -> None:
         """
@@ -90,6 +104,7 @@ class WriterFork:
         self._startLock = threading.Lock()
         self._hurry = threading.Event()
         self._writingThread = self._abandoned = None
+        release_outside(self)
         # What the parent parked is the parent's to write.
         self._parked.clear()
         self._queue.afterForkInChild()

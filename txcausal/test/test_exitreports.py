@@ -619,6 +619,9 @@ class _HeldLock:
             raise AssertionError("waited for a lock held for ever")
         return False
 
+    def locked(self) -> bool:
+        return True
+
     def __enter__(self) -> bool:
         return self.acquire()
 
@@ -649,7 +652,7 @@ class _Raising:
 
 class LateRefusalsTests(SynchronousTestCase):
     """
-    L{_exitreports.LateRefusals}.
+    L{txcausal._laterefusals.LateRefusals}.
     """
 
     def test_countsOfOneReasonAdded(self) -> None:
@@ -657,12 +660,13 @@ class LateRefusalsTests(SynchronousTestCase):
         Refusals of one reason counted both in the queue and outside it are
         reported in one line with their sum, none forgotten.
         """
+        from txcausal._laterefusals import LateRefusals
         from txcausal._losses import STOPPED
         from txcausal._queue import BoundedQueue
 
         queue = BoundedQueue(None, 1000)
         stream = io.StringIO()
-        late = _exitreports.LateRefusals(queue, "file", stream)
+        late = LateRefusals(queue, "file", stream)
         for puts, report in [(2, late.report), (1, late.reportAtEnd)]:
             for _ in range(puts):
                 queue.put(b"{}\n")  # Closed: refused, counted in the queue.
@@ -761,8 +765,11 @@ class ExitReportsTests(SynchronousTestCase):
         """
         reports = ExitReports()
         reports.add(_Stub())
-        held = threading.Lock()
-        held.acquire()
+        # Held by a thread of the parent (gone in the child).
+        held = threading.RLock()
+        taker = threading.Thread(target=held.acquire)
+        taker.start()
+        taker.join()
         reports._lock = held
         reports.afterForkInChild()
         self.assertEqual(reports.waiting(), [])

@@ -1,0 +1,218 @@
+"""
+Tests of the destination registry (L{Destinations}) re-entered on the thread
+holding its lock: a signal handler or a finalizer logging while there is no
+destination, as a message is kept for the next one, or as destinations or
+fields are changed (see L{txcausal.test.test_reentry_locks} for the trace
+function playing the handler).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Callable, Dict, List
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcausal._destinations import Destinations
+
+from .test_reentry import _runTraced
+from .test_reentry_locks import _reenterEachLine
+
+
+class RegistryReentryTests(SynchronousTestCase):
+    """
+    L{Destinations} re-entered by a message logged where it holds its lock.
+    """
+
+    def _reentered(self, destinations: Destinations, call: Callable[[Destinations], object],
+                   *functions: Callable[..., object]) -> List[int]:
+        """
+        Run C{call} with a message logged at each line of C{functions}.
+
+        @return: The C{n} of each message logged that way, in order.
+        """
+        logged: List[int] = []
+
+        def handler() -> None:
+            logged.append(len(logged))
+            destinations.send({"n": logged[-1]})
+
+        trace = _reenterEachLine({f.__code__ for f in functions}, lambda: True, handler)
+        _runTraced(self, trace, lambda: call(destinations))
+        self.assertNotEqual(logged, [])
+        return logged
+
+    def _received(self, destinations: Destinations) -> List[Any]:
+        """
+        @return: The C{n} of each message a destination added now receives.
+        """
+        received: List[Dict[str, Any]] = []
+        destinations.add(received.append)
+        return [message.get("n") for message in received]
+
+    def test_keptReentered(self) -> None:
+        """
+        A message logged at any point of the keeping of another for the first
+        destination is kept too, once, in the order logged.
+        """
+        destinations = Destinations()
+        logged = self._reentered(destinations, lambda d: d.send({"n": "outer"}),
+                                 Destinations._keep)
+        self._inOrder(self._received(destinations), "outer", logged)
+
+    def _inOrder(self, received: List[Any], other: str, logged: List[int]) -> None:
+        """
+        C{received} holds C{other} once, and the messages C{logged}, each
+        once, in order.
+        """
+        self.assertEqual(received.count(other), 1)
+        self.assertEqual([n for n in received if n != other], logged)
+
+    def test_addReentered(self) -> None:
+        """
+        A message logged at any point of the adding of the first destination
+        reaches it, once; one logged before it was added comes after those
+        kept before (one logged once it is added may come before them).
+        """
+        destinations = Destinations()
+        destinations.send({"n": "before"})
+        received: List[Dict[str, Any]] = []
+        logged = self._reentered(destinations, lambda d: d.add(received.append),
+                                 Destinations.add)
+        ns = [message.get("n") for message in received]
+        self.assertEqual(sorted(n for n in ns if n != "before"), logged)
+        self.assertEqual(len(ns), 1 + len(logged))
+        self.assertLess(ns.index("before"), ns.index(0))
+
+    def test_removeReentered(self) -> None:
+        """
+        A message logged while the last destination is removed is kept for
+        the next one, or sent to the one removed if logged before it was.
+        """
+        destinations = Destinations()
+        first: List[Dict[str, Any]] = []
+        destinations.add(first.append)
+        logged = self._reentered(destinations, lambda d: d.remove(first.append),
+                                 Destinations.remove)
+        self.assertEqual([message["n"] for message in first] + self._received(destinations),
+                         logged)
+
+    def test_fieldsReentered(self) -> None:
+        """
+        A message logged while global fields or field sources are changed
+        with no destination is kept, in order.
+        """
+        destinations = Destinations()
+
+        def source() -> Dict[str, Any]:
+            return {}
+
+        def change(destinations: Destinations) -> None:
+            destinations.add_global_fields(app="x")
+            destinations.add_field_source(source)
+            destinations.remove_field_source(source)
+
+        logged = self._reentered(destinations, change, Destinations.add_global_fields,
+                                 Destinations.add_field_source,
+                                 Destinations.remove_field_source)
+        self.assertEqual(self._received(destinations), logged)
+
+    def test_sourceEqualityLogs(self) -> None:
+        """
+        A field source whose C{__eq__} logs, compared as it is removed with
+        no destination, does not wait for the lock: its message is kept.
+        """
+        destinations = Destinations()
+
+        class Source:
+            def __call__(self) -> Dict[str, Any]:
+                return {}
+
+            def __eq__(self, other: object) -> bool:
+                destinations.send({"n": "compared"})
+                return other is self
+
+            __hash__ = object.__hash__
+
+        source = Source()
+        # Compared with the one added first.
+        destinations.add_field_source(Source())
+        destinations.add_field_source(source)
+        _runTraced(self, lambda *args: None, lambda: destinations.remove_field_source(source))
+        self.assertEqual(self._received(destinations), ["compared"])
+
+    def test_shownReentered(self) -> None:
+        """
+        A message logged while a report shown on standard error is kept is
+        kept too, in the order logged.
+        """
+        destinations = Destinations()
+        logged = self._reentered(destinations, lambda d: d.keep_shown({"n": "shown"}),
+                                 Destinations.keep_shown)
+        received = self._received(destinations)
+        self._inOrder(received, "shown", logged)
+        # Logged with the lock held: after the report.
+        self.assertEqual(received[-1], logged[-1])
+
+    def test_reportLeftReentered(self) -> None:
+        """
+        A message logged while the exit counts those kept after the last
+        destination was removed is counted and reported too.
+        """
+        destinations = Destinations()
+        added: List[Dict[str, Any]] = []
+        destinations.add(added.append)
+        destinations.remove(added.append)
+        destinations.send({"n": "late"})
+        stream = io.StringIO()
+        logged = self._reentered(destinations, lambda d: d.finish(stream),
+                                 Destinations._report_left)
+        self.assertEqual(destinations.dropped, 1 + len(logged))
+        self.assertIn('"count"', stream.getvalue())
+
+
+
+class _Refused:
+    """
+    A destination whose attributes raise as the registry looks at them (a
+    proxy to something not connected).
+    """
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Take a message.
+        """
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("not connected")
+
+
+class RefusedDestinationTests(SynchronousTestCase):
+    """
+    A destination L{Destinations.add} refuses leaves the registry as it was.
+    """
+
+    def test_keptMessagesStay(self) -> None:
+        """
+        The messages kept while there is no destination, and those logged
+        after the refusal, all reach the next destination added, in order.
+        """
+        destinations = Destinations()
+        destinations.send({"n": 1})
+        self.assertRaises(RuntimeError, destinations.add, _Refused())
+        destinations.send({"n": 2})
+        received: List[Dict[str, Any]] = []
+        destinations.add(received.append)
+        self.assertEqual([message.get("n") for message in received], [1, 2])
+
+    def test_othersKept(self) -> None:
+        """
+        Refused beside destinations already added, none of them is added,
+        and those there go on receiving every message.
+        """
+        destinations = Destinations()
+        received: List[Dict[str, Any]] = []
+        destinations.add(received.append)
+        self.assertRaises(RuntimeError, destinations.add, _Refused())
+        destinations.send({"n": 3})
+        self.assertEqual([message.get("n") for message in received], [3])
