@@ -259,13 +259,15 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     scope = RequestScope(action, found.trace)
     finished = getattr(request, "finished", 0)
     lost = getattr(request, "_disconnected", False)
-    if finished and type(finished) in _FLAGS:
-        # notifyFinish() would never fire: end with the first block.
+    notify = getattr(request, "notifyFinish", None)
+    if (finished and type(finished) in _FLAGS) or not callable(notify):
+        # notifyFinish() would never fire, or there is none (a proxy of
+        # IRequest alone): end with the first block.
         scope._end = partial(scope._finished, None, request)
     elif lost and type(lost) in _FLAGS:
         scope._end = partial(scope._lost, "connection lost before the request's action started")
     else:
-        request.notifyFinish().addBoth(scope._finished, request)
+        notify().addBoth(scope._finished, request)
         # Stand in for processingFailed till the response is finished.  On
         # every request: d.addErrback(request.processingFailed) takes the
         # method before the render returns, so it must be in place by then.

@@ -13,8 +13,10 @@ import weakref
 from typing import Any, List
 
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
+from twisted.python.components import proxyForInterface
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 from twisted.web.test.requesthelper import DummyChannel, DummyRequest
@@ -304,3 +306,37 @@ class RememberedScopeTests(CapturingMixin, SynchronousTestCase):
         self.assertIs(continue_request(proxy), scope)
         request.finish()
         self.assertEqual(len(actions(logger.messages, SERVER_ACTION_TYPE)), 2)
+
+
+class _Leaf(Resource):
+    """
+    A resource that answers every request.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Any) -> bytes:
+        log_message("app:rendered")
+        return b"hi"
+
+
+class InterfaceProxyTests(CapturingMixin, SynchronousTestCase):
+    """
+    A request given as a proxy of L{IRequest} only (C{proxyForInterface}),
+    which has no C{notifyFinish}.
+    """
+
+    def test_tracedAndEnded(self) -> None:
+        """
+        L{TracingResource} renders it, and its action ends with the render,
+        as for a request already finished: no C{AttributeError} into the
+        render, no action left open.
+        """
+        logger = self.capture()
+        request = proxyForInterface(IRequest)(DummyRequest([b""]))
+        self.assertFalse(hasattr(request, "notifyFinish"))
+        self.assertEqual(TracingResource(_Leaf()).render(request), b"hi")
+        start, end = actions(logger.messages, SERVER_ACTION_TYPE)
+        self.assertEqual((start["action_status"], end["action_status"]), ("started", "succeeded"))
+        [rendered] = [m for m in logger.messages if m.get("message_type") == "app:rendered"]
+        self.assertEqual(rendered["task_uuid"], start["task_uuid"])
