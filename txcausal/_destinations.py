@@ -121,9 +121,9 @@ class Destinations:
                 except BaseException:
                     # Refused as the route is planned (a destination's
                     # attributes raised, or an interrupt): as it was.
+                    self._buffer, self._overflowed, self._shown = buffered, overflowed, shown
                     self._destinations = before
                     self._replan()
-                    self._buffer, self._overflowed, self._shown = buffered, overflowed, shown
                     raise
             pending = list(buffered or ())
             if overflowed:
@@ -261,12 +261,14 @@ class Destinations:
             was given.
         """
         interrupted: List[KeyboardInterrupt] = []
+        # Not the writer in front of it (see has_other_than): stopped by now.
+        others = tuple(added for added in self._destinations if _behind(added) is not destination)
 
         def give(message: Dict[str, Any]) -> None:
             try:
                 destination(message)
             except BaseException as e:
-                raised = self._report_failure(message, destination, e, tuple(self._destinations))
+                raised = self._report_failure(message, destination, e, others)
                 if raised is not None:
                     interrupted.append(raised)
 

@@ -24,6 +24,7 @@ from txcausal import (
     FileDestination,
     MemoryLogger,
     _otel_destination,
+    _output,
     add_destinations,
     remove_destination,
     start_action,
@@ -211,6 +212,34 @@ class SpanDestinationParkedFailureTests(SynchronousTestCase):
         self.assertIn("SpanDestination", failures[0]["destination"])
         self.assertEqual(list(destination._parked), [])
         self.assertIn("app:other", [span.name for span in exporter.get_finished_spans()])
+
+
+    def test_behindAWriter(self) -> None:
+        """
+        Behind a L{ThreadedWriter}, the only destination added, the failure
+        is counted and told on standard error, as on the normal path: not
+        given to the writer in front of the destination, stopped by then.
+        """
+        provider = TracerProvider()
+        provider.add_span_processor(_Raising())
+        writer = ThreadedWriter(SpanDestination(provider))
+        writer.startService()
+        self.addCleanup(remove_destination, writer)
+        start_task(action_type="app:outer")
+        original = _otel_destination.remember  # type: ignore[attr-defined]
+
+        def remember(*args: Any, **kwargs: Any) -> Any:
+            with start_action(action_type="app:handler"):
+                pass
+            return original(*args, **kwargs)
+
+        self.patch(_otel_destination, "remember", remember)
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        dropped = _output._DESTINATIONS.dropped
+        end_open_at_exit()
+        self.assertIn("processor failed", err.getvalue())
+        self.assertEqual(_output._DESTINATIONS.dropped, dropped + 1)
 
 
 class _LoggingProvider(TracerProvider):

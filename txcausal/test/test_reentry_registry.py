@@ -187,6 +187,27 @@ class _Refused:
         raise RuntimeError("not connected")
 
 
+class _RefusedWhenPlanned:
+    """
+    A destination taken when it is first looked at, whose attributes raise
+    when the route is planned (a proxy that lost its connection between).
+    """
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    def __call__(self, message: Dict[str, Any]) -> None:
+        """
+        Take a message.
+        """
+
+    @property
+    def _jsonLines(self) -> None:
+        self.looks += 1
+        if self.looks > 1:
+            raise RuntimeError("not connected")
+
+
 class RefusedDestinationTests(SynchronousTestCase):
     """
     A destination L{Destinations.add} refuses leaves the registry as it was.
@@ -216,3 +237,19 @@ class RefusedDestinationTests(SynchronousTestCase):
         self.assertRaises(RuntimeError, destinations.add, _Refused())
         destinations.send({"n": 3})
         self.assertEqual([message.get("n") for message in received], [3])
+
+    def test_refusedWhenPlanned(self) -> None:
+        """
+        Refused as the route is planned, the registry is as it was: the
+        messages kept reach the next destination added, and it alone.
+        """
+        destinations = Destinations()
+        destinations.send({"n": 1})
+        refused = _RefusedWhenPlanned()
+        self.assertRaises(RuntimeError, destinations.add, refused)
+        self.assertGreater(refused.looks, 1)
+        destinations.send({"n": 2})
+        received: List[Dict[str, Any]] = []
+        destinations.add(received.append)
+        self.assertEqual([message.get("n") for message in received], [1, 2])
+        self.assertFalse(destinations.has(refused))
