@@ -425,7 +425,11 @@ def _reenterAtOpcode(code: CodeType, when: Callable[[], bool],
     fired: List[bool] = []
 
     def local(frame: FrameType, event: str, arg: object) -> Optional[Callable[..., Any]]:
-        if event == "opcode" and not fired and when():
+        if event == "line":
+            # Python 3.13 gives no opcode events for a frame asked for them
+            # only at its call event: asked again at each line.
+            frame.f_trace_opcodes = True
+        elif event == "opcode" and not fired and when():
             fired.append(True)
             handler()
         return local
