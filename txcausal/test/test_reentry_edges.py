@@ -178,6 +178,25 @@ class SpanDestinationParkedFailureTests(SynchronousTestCase):
     exit, whose span processor raises when it is taken.
     """
 
+    def _endAtExitReentered(self, *action_types: str) -> None:
+        """
+        Leave a task open and end it with L{end_open_at_exit}, a signal
+        handler logging an action of each of C{action_types} where
+        C{_endOpen} holds the destination's lock (the first, C{app:handler},
+        failing in L{_Raising}).
+        """
+        start_task(action_type="app:outer")
+        original = _otel_destination.remember  # type: ignore[attr-defined]
+
+        def remember(*args: Any, **kwargs: Any) -> Any:
+            for action_type in action_types:
+                with start_action(action_type=action_type):
+                    pass
+            return original(*args, **kwargs)
+
+        self.patch(_otel_destination, "remember", remember)
+        end_open_at_exit()
+
     def test_reportedAsItsFailure(self) -> None:
         """
         The failure is reported as the destination's, as on the normal path,
@@ -192,27 +211,13 @@ class SpanDestinationParkedFailureTests(SynchronousTestCase):
         add_destinations(destination, reports.append)
         self.addCleanup(remove_destination, reports.append)
         self.addCleanup(remove_destination, destination)
-        start_task(action_type="app:outer")
-        original = _otel_destination.remember  # type: ignore[attr-defined]
-
-        def remember(*args: Any, **kwargs: Any) -> Any:
-            # Where _endOpen holds the lock: a signal handler logs two
-            # actions, the first failing.
-            with start_action(action_type="app:handler"):
-                pass
-            with start_action(action_type="app:other"):
-                pass
-            return original(*args, **kwargs)
-
-        self.patch(_otel_destination, "remember", remember)
-        end_open_at_exit()
+        self._endAtExitReentered("app:handler", "app:other")
         failures = [r for r in reports if r.get("message_type") == "eliot:destination_failure"]
         self.assertEqual(len(failures), 1)
         self.assertIn("processor failed", failures[0]["reason"])
         self.assertIn("SpanDestination", failures[0]["destination"])
         self.assertEqual(list(destination._parked), [])
         self.assertIn("app:other", [span.name for span in exporter.get_finished_spans()])
-
 
     def test_behindAWriter(self) -> None:
         """
@@ -225,19 +230,10 @@ class SpanDestinationParkedFailureTests(SynchronousTestCase):
         writer = ThreadedWriter(SpanDestination(provider))
         writer.startService()
         self.addCleanup(remove_destination, writer)
-        start_task(action_type="app:outer")
-        original = _otel_destination.remember  # type: ignore[attr-defined]
-
-        def remember(*args: Any, **kwargs: Any) -> Any:
-            with start_action(action_type="app:handler"):
-                pass
-            return original(*args, **kwargs)
-
-        self.patch(_otel_destination, "remember", remember)
         err = io.StringIO()
         self.patch(sys, "stderr", err)
         dropped = _output._DESTINATIONS.dropped
-        end_open_at_exit()
+        self._endAtExitReentered("app:handler")
         self.assertIn("processor failed", err.getvalue())
         self.assertEqual(_output._DESTINATIONS.dropped, dropped + 1)
 
