@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from contextlib import contextmanager
-from typing import IO, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union
+from typing import IO, Any, Callable, ContextManager, Deque, Dict, List, Optional, Tuple, Union
 
 from ._failure_reports import _last_resort, report_failure
 from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
 from ._json import safe_repr
-from ._reentry import Parked, drain, holders, in_order, parked
+from ._reentry import Parked, drain, holders, holding, in_order, parked
 from ._route import (
     FieldSource,
     Route,
@@ -318,17 +317,12 @@ class Destinations:
         # After the exit's report (see _report_left), nothing else would.
         _last_resort(dropped_message(1, _AFTER_LAST_REMOVED), late[0])
 
-    @contextmanager
-    def _holding(self) -> Iterator[None]:
+    def _holding(self) -> ContextManager[None]:
         """
         Hold the lock; once it is released, keep or send what was parked
-        meanwhile (see L{_drain}).
+        meanwhile (see L{txcausal._reentry.holding}).
         """
-        try:
-            with self._lock:
-                yield
-        finally:
-            self._drain()
+        return holding(self._lock, self._parked, self._keep)
 
     def _drain(self) -> None:
         """

@@ -17,7 +17,7 @@ from zope.interface import implementer
 from ._context import current_action
 from ._interfaces import IDestination
 from ._json import JSONLineEncoder
-from ._reentry import Parked, drain, holders, in_order, parked
+from ._reentry import Parked, holders, holding, in_order, parked
 from ._story import KeyMatcher, story_entries
 from ._wire import ACTION_TYPE_FIELD, MESSAGE_TYPE_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD
 
@@ -148,14 +148,6 @@ class Ledger:
             entries.append((when, msg, task, action))
             return self._subscribers.get(topic, ())
 
-    def _keepParked(self) -> None:
-        """
-        Once this thread has released the lock: keep what was parked
-        meanwhile.
-        """
-        if self._parked:
-            drain(self._parked, self._keep)
-
     def _notify(self, topic: str, subscriber: Subscriber, event: Event) -> None:
         try:
             subscriber(event)
@@ -181,26 +173,20 @@ class Ledger:
         @return: For a topic, a tuple of C{(timestamp, msg)} (empty if the
             topic is unknown); for C{None}, a dictionary of them by topic.
         """
-        try:
-            with self._lock:
-                if topic is not None:
-                    return tuple((when, msg) for when, msg, _, _ in self._topics.get(topic, ()))
-                return {
-                    name: tuple((when, msg) for when, msg, _, _ in entries)
-                    for name, entries in self._topics.items()
-                }
-        finally:
-            self._keepParked()
+        with holding(self._lock, self._parked, self._keep):
+            if topic is not None:
+                return tuple((when, msg) for when, msg, _, _ in self._topics.get(topic, ()))
+            return {
+                name: tuple((when, msg) for when, msg, _, _ in entries)
+                for name, entries in self._topics.items()
+            }
 
     def topics(self) -> List[str]:
         """
         The topics that have entries, sorted.
         """
-        try:
-            with self._lock:
-                return sorted(self._topics)
-        finally:
-            self._keepParked()
+        with holding(self._lock, self._parked, self._keep):
+            return sorted(self._topics)
 
     def subscribe(self, topic: str, callback: Subscriber) -> None:
         """
@@ -208,11 +194,8 @@ class Ledger:
         If it raises, the failure is recorded under
         L{SUBSCRIBER_FAILURE} and the other subscribers still run.
         """
-        try:
-            with self._lock:
-                self._subscribers[topic] = self._subscribers.get(topic, ()) + (callback,)
-        finally:
-            self._keepParked()
+        with holding(self._lock, self._parked, self._keep):
+            self._subscribers[topic] = self._subscribers.get(topic, ()) + (callback,)
 
     def unsubscribe(self, topic: str, callback: Subscriber) -> None:
         """
@@ -220,19 +203,16 @@ class Ledger:
 
         @raise ValueError: If it was not subscribed.
         """
-        try:
-            with self._lock:
-                current = self._subscribers.get(topic, ())
-                if callback not in current:
-                    raise ValueError(f"{callback!r} is not subscribed to {topic!r}")
-                index = current.index(callback)
-                remaining = current[:index] + current[index + 1 :]
-                if remaining:
-                    self._subscribers[topic] = remaining
-                else:
-                    del self._subscribers[topic]
-        finally:
-            self._keepParked()
+        with holding(self._lock, self._parked, self._keep):
+            current = self._subscribers.get(topic, ())
+            if callback not in current:
+                raise ValueError(f"{callback!r} is not subscribed to {topic!r}")
+            index = current.index(callback)
+            remaining = current[:index] + current[index + 1 :]
+            if remaining:
+                self._subscribers[topic] = remaining
+            else:
+                del self._subscribers[topic]
 
     def story(self, *keys: str) -> Tuple[Event, ...]:
         """
@@ -246,11 +226,8 @@ class Ledger:
         @return: A tuple of C{(timestamp, msg)}.
         @raise ValueError: If a key is empty.
         """
-        try:
-            with self._lock:
-                snapshot = [entry for entries in self._topics.values() for entry in entries]
-        finally:
-            self._keepParked()
+        with holding(self._lock, self._parked, self._keep):
+            snapshot = [entry for entries in self._topics.values() for entry in entries]
         return tuple(story_entries(KeyMatcher(keys), snapshot))
 
 

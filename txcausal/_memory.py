@@ -14,7 +14,7 @@ from ._errors import TRACEBACK_MESSAGE
 from ._interfaces import ILogger
 from ._json import encoder_for, safe_repr
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
-from ._reentry import Parked, drain, holders, in_order, parked
+from ._reentry import Parked, holders, holding, in_order, parked
 from ._tasklevel import valid_level
 from ._types import ValidationError
 from ._wire import TASK_LEVEL_FIELD, TASK_UUID_FIELD, TIMESTAMP_FIELD
@@ -73,24 +73,14 @@ class MemoryLogger:
             if serializer is TRACEBACK_MESSAGE._serializer:
                 self.tracebackMessages.append(dictionary)
 
-    def _keepParked(self) -> None:
-        """
-        Once this thread has released the lock: keep what was parked meanwhile.
-        """
-        if self._parked:
-            drain(self._parked, self._keep)
-
     def reset(self) -> None:
         """
         Forget every message and traceback.
         """
-        try:
-            with self._lock:
-                self.messages = []
-                self.serializers = []
-                self.tracebackMessages = []
-        finally:
-            self._keepParked()
+        with holding(self._lock, self._parked, self._keep):
+            self.messages = []
+            self.serializers = []
+            self.tracebackMessages = []
 
     def flush_tracebacks(
         self, exception_type: Union[Type[BaseException], Tuple[Type[BaseException], ...]]
@@ -104,16 +94,13 @@ class MemoryLogger:
         @raise TypeError: If C{exception_type} is not an exception class.
         """
         _check_exception_type(exception_type)
-        try:
-            with self._lock:
-                flushed: List[Dict[str, Any]] = []
-                kept: List[Dict[str, Any]] = []
-                for message in self.tracebackMessages:
-                    matches = isinstance(message.get("reason"), exception_type)
-                    (flushed if matches else kept).append(message)
-                self.tracebackMessages = kept
-        finally:
-            self._keepParked()
+        with holding(self._lock, self._parked, self._keep):
+            flushed: List[Dict[str, Any]] = []
+            kept: List[Dict[str, Any]] = []
+            for message in self.tracebackMessages:
+                matches = isinstance(message.get("reason"), exception_type)
+                (flushed if matches else kept).append(message)
+            self.tracebackMessages = kept
         return flushed
 
     def _pairs(self) -> List[Tuple[Dict[str, Any], Optional[Any]]]:
@@ -121,11 +108,8 @@ class MemoryLogger:
         @return: A consistent snapshot of the messages with their
             serializers.
         """
-        try:
-            with self._lock:
-                pairs = list(zip(self.messages, self.serializers, strict=True))
-        finally:
-            self._keepParked()
+        with holding(self._lock, self._parked, self._keep):
+            pairs = list(zip(self.messages, self.serializers, strict=True))
         return pairs
 
     def __repr__(self) -> str:

@@ -29,8 +29,9 @@ import os
 import sys
 import threading
 from collections import deque
+from contextlib import contextmanager
 from types import CodeType, FrameType
-from typing import Any, Callable, Deque, Dict, FrozenSet, Optional, Tuple, TypeVar
+from typing import Any, Callable, Deque, Dict, FrozenSet, Iterator, Optional, Tuple, TypeVar
 
 _T = TypeVar("_T")
 
@@ -67,6 +68,21 @@ def drain(parked: "Deque[_T]", run: Callable[[_T], object]) -> None:
             # Another thread took the last one meanwhile.
             return
         run(work)
+
+
+@contextmanager
+def holding(lock: Any, parked: "Deque[_T]", run: Callable[[_T], object]) -> Iterator[None]:
+    """
+    Hold C{lock} for a block; once it is released, also when the block
+    raises, do with C{run} what was parked meanwhile (see L{drain}).  For a
+    method named among its object's holders (see L{holders}).
+    """
+    try:
+        with lock:
+            yield
+    finally:
+        if parked:
+            drain(parked, run)
 
 
 #: The owners of a lock a thread holds outside any call of theirs (across
