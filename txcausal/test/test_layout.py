@@ -4,8 +4,9 @@ The package's layout keeps to the style's bounds.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -18,6 +19,96 @@ MAX_MODULE_LINES = 450
 #: The widest line of prose in the documentation (tables and code blocks
 #: aside, which cannot be wrapped).
 MAX_DOC_WIDTH = 100
+
+
+#: A code fence (CommonMark): its indentation (a list item's fences are
+#: indented), three or more backticks or tildes, and what follows them.
+_FENCE = re.compile(r"( *)(`{3,}|~{3,})(.*)")
+
+
+def wideLines(text: str) -> Dict[int, int]:
+    """
+    @return: The lines of prose of the Markdown C{text} wider than
+        L{MAX_DOC_WIDTH}, by number (from 1), with their widths: a table's
+        lines aside, and those of fenced code blocks. As in CommonMark, a
+        fence may be indented (in a list item), a block is closed by a fence
+        of the same character at least as long as its opening one, with
+        nothing after it, indented at most three spaces more than the
+        opening one, and backticks with a backtick after them are not a
+        fence (inline code).
+    """
+    wide: Dict[int, int] = {}
+    opening: Optional[Tuple[int, str]] = None
+    for number, line in enumerate(text.splitlines(), 1):
+        fence = _FENCE.fullmatch(line)
+        if opening is not None:
+            if (fence and fence[2][0] == opening[1][0] and len(fence[2]) >= len(opening[1])
+                    and not fence[3].strip() and len(fence[1]) <= opening[0] + 3):
+                opening = None
+        elif fence and not (fence[2][0] == "`" and "`" in fence[3]):
+            opening = (len(fence[1]), fence[2])
+        elif not line.startswith("|") and len(line) > MAX_DOC_WIDTH:
+            wide[number] = len(line)
+    return wide
+
+
+class WideLinesTests(SynchronousTestCase):
+    """
+    L{wideLines}, which L{LayoutTests.test_docsWithinWidth} runs on every page.
+    """
+
+    long = "x" * (MAX_DOC_WIDTH + 1)
+
+    def test_prose(self) -> None:
+        """
+        A line of prose wider than L{MAX_DOC_WIDTH} is reported with its width;
+        one exactly that wide, and a table's, are not.
+        """
+        text = f"{'x' * MAX_DOC_WIDTH}\n{self.long}\n| {self.long} |\n"
+        self.assertEqual(wideLines(text), {2: MAX_DOC_WIDTH + 1})
+
+    def test_fence(self) -> None:
+        """
+        The lines of a fenced code block are not prose; the lines after it are.
+        """
+        text = f"```sh\n{self.long}\n```\n\n{self.long}\n"
+        self.assertEqual(wideLines(text), {5: MAX_DOC_WIDTH + 1})
+
+    def test_indentedFence(self) -> None:
+        """
+        A fence indented in a list item opens and closes a code block as one at
+        the margin does: the lines inside are not prose, those after it are.
+        """
+        text = f"- an item:\n\n  ```python\n  {self.long}\n  ```\n\n  {self.long}\n"
+        self.assertEqual(wideLines(text), {7: MAX_DOC_WIDTH + 3})
+
+    def test_closedByIndentedFence(self) -> None:
+        """
+        A block opened at the margin is closed by a fence indented by up to
+        three spaces (CommonMark): the prose after it is checked. Indented by
+        four, the fence is a line of code.
+        """
+        text = f"```\ncode\n   ```\n{self.long}\n```\n{self.long}\n```\n"
+        self.assertEqual(wideLines(text), {4: MAX_DOC_WIDTH + 1})
+        self.assertEqual(wideLines(f"```\n    ```\n{self.long}\n```\n"), {})
+
+    def test_longerFence(self) -> None:
+        """
+        A fence of four backticks is closed only by one of four or more: a
+        line of three inside it is code (a Markdown example), as is a fence
+        of tildes, which backticks do not close.
+        """
+        text = (f"````md\n```\n{self.long}\n```\n````\n{self.long}\n"
+                f"~~~\n```\n{self.long}\n~~~\n")
+        self.assertEqual(wideLines(text), {6: MAX_DOC_WIDTH + 1})
+
+    def test_notAFence(self) -> None:
+        """
+        Backticks with more backticks after them on the line are inline code,
+        not a fence: the prose after that line is still prose.
+        """
+        text = f"```inline``` code\n{self.long}\n"
+        self.assertEqual(wideLines(text), {2: MAX_DOC_WIDTH + 1})
 
 
 class LayoutTests(SynchronousTestCase):
@@ -50,10 +141,6 @@ class LayoutTests(SynchronousTestCase):
         self.assertGreater(len(pages), 10)
         wide: Dict[str, int] = {}
         for page in pages:
-            fenced = False
-            for number, line in enumerate(page.read_text("utf-8").splitlines(), 1):
-                if line.startswith("```"):
-                    fenced = not fenced
-                elif not fenced and not line.startswith("|") and len(line) > MAX_DOC_WIDTH:
-                    wide[f"{page.relative_to(root)}:{number}"] = len(line)
+            for number, width in wideLines(page.read_text("utf-8")).items():
+                wide[f"{page.relative_to(root)}:{number}"] = width
         self.assertEqual(wide, {})
