@@ -16,7 +16,7 @@ import json
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from attrs import NOTHING, frozen
+from attrs import NOTHING, evolve, frozen
 from attrs import fields as attrs_fields
 
 from ._harness import MOST_OF_ANY_RUN, Row, figure
@@ -30,12 +30,14 @@ class Aggregate:
     """
     One line of the aggregated table: one row of every run that has it.
 
-    @ivar txcausal: The median of txcausal's figures, C{None} if no run has
-        one; their maximum if the measure is the most of any run
-        (L{bench._harness.MOST_OF_ANY_RUN}).
-    @ivar peer_value: The median of the peer's figures (or their maximum).
-    @ivar ratio: The median of the runs' ratios (each already "how many
-        times better txcausal does"), C{None} if no run has one.
+    @ivar row: The runs' row aggregated: the first run's scenario, measure,
+        unit, peer, target and note (the note shown when the row has no
+        ratio); txcausal's and the peer's figures the median of the runs'
+        (their maximum if the measure is the most of any run,
+        L{bench._harness.MOST_OF_ANY_RUN}), C{None} if no run has one; the
+        ratio the median of the runs' ratios (each already "how many times
+        better txcausal does"), C{None} if no run has one. Its C{met} is
+        C{None}: L{met} counts the runs that met the target.
     @ivar low: The lowest of the runs' ratios.
     @ivar high: The highest of the runs' ratios.
     @ivar met: How many runs met the target.
@@ -43,24 +45,15 @@ class Aggregate:
     @ivar present: How many runs have the row.
     @ivar runs: How many runs were aggregated (a run without the row, its
         scenario failed say, did not meet the target).
-    @ivar note: The first run's note, shown when the row has no ratio.
     """
 
-    scenario: str
-    measure: str
-    unit: str
-    txcausal: Optional[float]
-    peer: str
-    peer_value: Optional[float]
-    ratio: Optional[float]
+    row: Row
     low: Optional[float]
     high: Optional[float]
-    target: str
     met: int
     judged: int
     present: int
     runs: int
-    note: str = ""
 
 
 def _median(values: Sequence[Optional[float]]) -> Optional[float]:
@@ -91,16 +84,16 @@ def aggregate(runs: Sequence[Sequence[Row]]) -> List[Aggregate]:
         for row in rows:
             grouped.setdefault((row.scenario, row.measure, row.peer), []).append(row)
     result = []
-    for (scenario, measure, peer), rows in grouped.items():
+    for rows in grouped.values():
         ratios = [row.ratio for row in rows if row.ratio is not None]
         judged = [row for row in rows if row.target]
-        combine = _maximum if MOST_OF_ANY_RUN in measure else _median
+        combine = _maximum if MOST_OF_ANY_RUN in rows[0].measure else _median
+        aggregated = evolve(rows[0], txcausal=combine([row.txcausal for row in rows]),
+                            peer_value=combine([row.peer_value for row in rows]),
+                            ratio=_median(ratios), met=None)
         result.append(Aggregate(
-            scenario, measure, rows[0].unit, combine([row.txcausal for row in rows]), peer,
-            combine([row.peer_value for row in rows]), _median(ratios),
-            min(ratios) if ratios else None, max(ratios) if ratios else None,
-            rows[0].target, sum(1 for row in judged if row.met), len(judged), len(rows),
-            len(runs), rows[0].note))
+            aggregated, min(ratios) if ratios else None, max(ratios) if ratios else None,
+            sum(1 for row in judged if row.met), len(judged), len(rows), len(runs)))
     return result
 
 
@@ -116,16 +109,17 @@ def table(aggregates: Sequence[Aggregate]) -> str:
     header = ["scenario", "measure", "txcausal (median)", "peer", "peer (median)",
               "ratio median", "ratio range", "target", "met in"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in aggregates:
-        spread = ("-" if row.low is None or row.high is None
-                  else f"{row.low:.2f}–{row.high:.2f}x")
-        if row.judged:
-            met = f"{row.met} of {row.runs}"
+    for entry in aggregates:
+        row = entry.row
+        spread = ("-" if entry.low is None or entry.high is None
+                  else f"{entry.low:.2f}–{entry.high:.2f}x")
+        if entry.judged:
+            met = f"{entry.met} of {entry.runs}"
         else:
             met = row.note if row.ratio is None else ""
-        if row.present < row.runs:
-            met = f"{met}; in {row.present} runs of {row.runs}" if met else (
-                f"in {row.present} runs of {row.runs}")
+        if entry.present < entry.runs:
+            met = f"{met}; in {entry.present} runs of {entry.runs}" if met else (
+                f"in {entry.present} runs of {entry.runs}")
         cells = [row.scenario, row.measure, figure(row.txcausal, row.unit), row.peer,
                  figure(row.peer_value, row.unit), _ratio(row.ratio), spread, row.target, met]
         lines.append("| " + " | ".join(cells) + " |")

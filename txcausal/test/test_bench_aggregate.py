@@ -49,13 +49,16 @@ class AggregateTests(SynchronousTestCase):
         Each figure is the median of the runs' figures and the ratio the
         median of their ratios (not the ratio of the medians), with its
         lowest and highest; "met in" counts the runs at or above the target.
+        The aggregated row is a row as a run makes it, with those medians (its
+        own C{met} left unset).
         """
         runs = [[self.cost(1.0, 2.0)], [self.cost(2.0, 3.0)], [self.cost(4.0, 10.0)]]
-        [row] = self.aggregate.aggregate(runs)
-        self.assertEqual((row.txcausal, row.peer_value), (2.0, 3.0))
-        self.assertEqual((row.ratio, row.low, row.high), (2.0, 1.5, 2.5))
-        self.assertEqual((row.met, row.runs, row.target), (2, 3, ">= 1.8x"))
-        self.assertEqual(self.aggregate.table([row]).splitlines()[2],
+        [line] = self.aggregate.aggregate(runs)
+        self.assertEqual(line.row, self.harness.Row(SCENARIO, MEASURE, "us", 2.0, "eliot 1.18",
+                                                    3.0, 2.0, ">= 1.8x", None, ""))
+        self.assertEqual((line.low, line.high), (1.5, 2.5))
+        self.assertEqual((line.met, line.runs), (2, 3))
+        self.assertEqual(self.aggregate.table([line]).splitlines()[2],
                          f"| {SCENARIO} | {MEASURE} | 2.00 us | eliot 1.18 | 3.00 us | 2.00x "
                          "| 1.50–2.50x | >= 1.8x | 2 of 3 |")
 
@@ -65,9 +68,10 @@ class AggregateTests(SynchronousTestCase):
         two, as C{statistics.median} makes it.
         """
         runs = [[self.cost(1.0, 2.0)], [self.cost(1.0, 4.0)]]
-        [row] = self.aggregate.aggregate(runs)
-        self.assertEqual((row.txcausal, row.peer_value, row.ratio), (1.0, 3.0, 3.0))
-        self.assertEqual((row.met, row.runs), (2, 2))
+        [line] = self.aggregate.aggregate(runs)
+        self.assertEqual((line.row.txcausal, line.row.peer_value, line.row.ratio),
+                         (1.0, 3.0, 3.0))
+        self.assertEqual((line.met, line.runs), (2, 2))
 
     def test_ratioDirection(self) -> None:
         """
@@ -78,12 +82,12 @@ class AggregateTests(SynchronousTestCase):
                                       {"txcausal": ours, "eliot 1.18": 100.0}, "eliot 1.18", 4,
                                       higher=True)]
                 for ours in (500.0, 300.0, 400.0)]
-        [row] = self.aggregate.aggregate(runs)
-        self.assertEqual((row.txcausal, row.peer_value), (400.0, 100.0))
-        self.assertEqual((row.ratio, row.low, row.high), (4.0, 3.0, 5.0))
-        self.assertEqual(row.met, 2)
+        [line] = self.aggregate.aggregate(runs)
+        self.assertEqual((line.row.txcausal, line.row.peer_value), (400.0, 100.0))
+        self.assertEqual((line.row.ratio, line.low, line.high), (4.0, 3.0, 5.0))
+        self.assertEqual(line.met, 2)
         cost = [[self.cost(1.0, 3.0)]]
-        self.assertEqual(self.aggregate.aggregate(cost)[0].ratio, 3.0)
+        self.assertEqual(self.aggregate.aggregate(cost)[0].row.ratio, 3.0)
 
     def test_rowsMatchedByScenarioMeasureAndPeer(self) -> None:
         """
@@ -93,8 +97,8 @@ class AggregateTests(SynchronousTestCase):
         runs = [[self.cost(1.0, 2.0), self.cost(1.0, 5.0, None, "structlog")],
                 [self.cost(1.0, 6.0, None, "structlog"), self.cost(1.0, 4.0)]]
         eliot, structlog = self.aggregate.aggregate(runs)
-        self.assertEqual((eliot.peer, eliot.ratio, eliot.met), ("eliot 1.18", 3.0, 2))
-        self.assertEqual((structlog.peer, structlog.ratio, structlog.judged),
+        self.assertEqual((eliot.row.peer, eliot.row.ratio, eliot.met), ("eliot 1.18", 3.0, 2))
+        self.assertEqual((structlog.row.peer, structlog.row.ratio, structlog.judged),
                          ("structlog", 5.5, 0))
         self.assertEqual(self.aggregate.table([structlog]).splitlines()[2].rsplit("|", 3)[1:],
                          ["  ", "  ", ""])
@@ -106,13 +110,13 @@ class AggregateTests(SynchronousTestCase):
         says why.
         """
         runs: List[List[Any]] = [[self.cost(1.0, 2.0)], [self.cost(-0.1, 2.0)], []]
-        [row] = self.aggregate.aggregate(runs)
-        self.assertEqual((row.ratio, row.low, row.high), (2.0, 2.0, 2.0))
-        self.assertEqual((row.met, row.judged, row.present, row.runs), (1, 2, 2, 3))
-        self.assertTrue(self.aggregate.table([row]).endswith("| 1 of 3; in 2 runs of 3 |"))
+        [line] = self.aggregate.aggregate(runs)
+        self.assertEqual((line.row.ratio, line.low, line.high), (2.0, 2.0, 2.0))
+        self.assertEqual((line.met, line.judged, line.present, line.runs), (1, 2, 2, 3))
+        self.assertTrue(self.aggregate.table([line]).endswith("| 1 of 3; in 2 runs of 3 |"))
         unmeasured = self.harness.unavailable("9 spans", "CPU per action", "not installed")
-        [row] = self.aggregate.aggregate([[unmeasured], [unmeasured]])
-        self.assertEqual(self.aggregate.table([row]).splitlines()[2],
+        [line] = self.aggregate.aggregate([[unmeasured], [unmeasured]])
+        self.assertEqual(self.aggregate.table([line]).splitlines()[2],
                          "| 9 spans | CPU per action | - | - | - | - | - |  "
                          "| n/a (not installed) |")
 
@@ -128,10 +132,10 @@ class AggregateTests(SynchronousTestCase):
                 "eliot 1.18", float(eliot), None, "0", ours == 0, "n/a (a count, no ratio)")
 
         runs = [[lost(0, 3)], [lost(7, 0)], [lost(0, 0)], [lost(0, 5)], [lost(0, 0)]]
-        [row] = self.aggregate.aggregate(runs)
-        self.assertEqual((row.txcausal, row.peer_value), (7.0, 5.0))
-        self.assertEqual((row.met, row.judged, row.runs), (4, 5, 5))
-        cells = self.aggregate.table([row]).splitlines()[2].split(" | ")
+        [line] = self.aggregate.aggregate(runs)
+        self.assertEqual((line.row.txcausal, line.row.peer_value), (7.0, 5.0))
+        self.assertEqual((line.met, line.judged, line.runs), (4, 5, 5))
+        cells = self.aggregate.table([line]).splitlines()[2].split(" | ")
         self.assertEqual(cells[2:5], [self.harness.figure(7.0, "msgs"), "eliot 1.18",
                                       self.harness.figure(5.0, "msgs")])
 
