@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -24,30 +24,63 @@ MAX_DOC_WIDTH = 100
 #: A code fence (CommonMark): its indentation (a list item's fences are
 #: indented), three or more backticks or tildes, and what follows them.
 _FENCE = re.compile(r"( *)(`{3,}|~{3,})(.*)")
+#: A list item's marker, with its indentation and the spaces after it.
+_ITEM = re.compile(r"( *)([-+*]|[0-9]{1,9}[.)])( +|$)")
+#: The markers of a block quote (nested ones too) before a line's text.
+_QUOTE = re.compile(r"(?: {0,3}> ?)*")
 
 
 def wideLines(text: str) -> Dict[int, int]:
     """
     @return: The lines of prose of the Markdown C{text} wider than
         L{MAX_DOC_WIDTH}, by number (from 1), with their widths: a table's
-        lines aside, and those of fenced code blocks. As in CommonMark, a
-        fence may be indented (in a list item), a block is closed by a fence
-        of the same character at least as long as its opening one, with
-        nothing after it, indented at most three spaces more than the
-        opening one, and backticks with a backtick after them are not a
-        fence (inline code).
+        lines aside, and those of code blocks. As in CommonMark, a fence
+        opens a block if indented at most three spaces past the margin (or
+        the text of the list item it is in; in a block quote too); a block
+        is closed by a fence of the same character at least as long as its
+        opening one, with nothing after it, indented as an opening one may
+        be, or by the end of its list item or quote; backticks with a
+        backtick after them are not a fence (inline code); lines indented
+        four spaces more, not in a paragraph, are code.
     """
     wide: Dict[int, int] = {}
-    opening: Optional[Tuple[int, str]] = None
+    # The open fence: its quote depth, list item's text column, fence.
+    opening: Optional[Tuple[int, int, str]] = None
+    items: List[int] = []  # The text columns of the list items open.
+    paragraph = False
     for number, line in enumerate(text.splitlines(), 1):
-        fence = _FENCE.fullmatch(line)
+        quote = _QUOTE.match(line)
+        depth = quote[0].count(">") if quote else 0
+        body = line[quote.end() if quote else 0:]
+        indent = len(body) - len(body.lstrip(" "))
+        fence = _FENCE.fullmatch(body)
+        if opening is not None and (depth < opening[0] or body.strip() and indent < opening[1]):
+            opening = None  # The quote or list item holding the block ended.
         if opening is not None:
-            if (fence and fence[2][0] == opening[1][0] and len(fence[2]) >= len(opening[1])
-                    and not fence[3].strip() and len(fence[1]) <= opening[0] + 3):
+            if (fence and fence[2][0] == opening[2][0] and len(fence[2]) >= len(opening[2])
+                    and not fence[3].strip() and len(fence[1]) <= opening[1] + 3):
                 opening = None
+            continue
+        if not body.strip():
+            paragraph = False
+            continue
+        item = _ITEM.match(body)
+        if not paragraph or fence or item:  # Else a paragraph's (lazy) line.
+            while items and indent < items[-1]:
+                items.pop()
+        column = items[-1] if items else 0
+        if indent >= column + 4:
+            if not paragraph:
+                continue  # Indented code.
         elif fence and not (fence[2][0] == "`" and "`" in fence[3]):
-            opening = (len(fence[1]), fence[2])
-        elif not line.startswith("|") and len(line) > MAX_DOC_WIDTH:
+            opening = (depth, column, fence[2])
+            paragraph = False
+            continue
+        elif item:
+            spaces = len(item[3])
+            items.append(item.end(2) + (spaces if 0 < spaces <= 4 else 1))
+        paragraph = True
+        if not line.startswith("|") and len(line) > MAX_DOC_WIDTH:
             wide[number] = len(line)
     return wide
 
@@ -109,6 +142,62 @@ class WideLinesTests(SynchronousTestCase):
         """
         text = f"```inline``` code\n{self.long}\n"
         self.assertEqual(wideLines(text), {2: MAX_DOC_WIDTH + 1})
+
+
+    def test_tildeFence(self) -> None:
+        """
+        Tildes make a fence too: backticks inside a tilde block are code, and
+        the block's closing tildes end it, so the prose after them is checked.
+        """
+        text = f"~~~\n```\n~~~\n{self.long}\n"
+        self.assertEqual(wideLines(text), {4: MAX_DOC_WIDTH + 1})
+
+    def test_closingFenceWithText(self) -> None:
+        """
+        A fence with text after it does not close a block: the lines after it
+        are still code.
+        """
+        text = f"```\n``` not a close\n{self.long}\n```\n{self.long}\n"
+        self.assertEqual(wideLines(text), {5: MAX_DOC_WIDTH + 1})
+
+    def test_listItemEndsFence(self) -> None:
+        """
+        A fence opened in a list item and never closed ends with the item
+        (CommonMark): at a line indented less than the item's text, as the
+        prose after the list, or the next item, is.
+        """
+        text = f"- item\n\n  ```\n  code\n\n{self.long}\n"
+        self.assertEqual(wideLines(text), {6: MAX_DOC_WIDTH + 1})
+        text = f"- item\n  ```\n  code\n- {self.long}\n"
+        self.assertEqual(wideLines(text), {4: MAX_DOC_WIDTH + 3})
+        text = f"1. item\n\n   ```\n\n   {self.long}\n   ```\n   {self.long}\n"
+        self.assertEqual(wideLines(text), {7: MAX_DOC_WIDTH + 4})
+
+    def test_indentedCode(self) -> None:
+        """
+        Lines indented four spaces past the margin (or a list item's text)
+        after a blank line are code, a fence among them too; indented within
+        a paragraph, they are prose, and a list item's paragraph continued at
+        the margin keeps the item open.
+        """
+        text = f"para\n\n    ```\n    {self.long}\n\n{self.long}\n"
+        self.assertEqual(wideLines(text), {6: MAX_DOC_WIDTH + 1})
+        text = f"- item\n\n      {self.long}\n\n  {self.long}\n"
+        self.assertEqual(wideLines(text), {5: MAX_DOC_WIDTH + 3})
+        text = f"para\n    {self.long}\n    ```\n{self.long}\n"
+        self.assertEqual(wideLines(text), {2: MAX_DOC_WIDTH + 5, 4: MAX_DOC_WIDTH + 1})
+        text = f"1. item\nlazy\n\n    {self.long}\n"
+        self.assertEqual(wideLines(text), {4: MAX_DOC_WIDTH + 5})
+
+    def test_quotedFence(self) -> None:
+        """
+        A fence in a block quote opens a code block as one outside does, and
+        the end of the quote ends it.
+        """
+        text = f"> ```\n> {self.long}\n> ```\n> {self.long}\n"
+        self.assertEqual(wideLines(text), {4: MAX_DOC_WIDTH + 3})
+        text = f"> ```\n> {self.long}\n\n{self.long}\n"
+        self.assertEqual(wideLines(text), {4: MAX_DOC_WIDTH + 1})
 
 
 class LayoutTests(SynchronousTestCase):
