@@ -31,13 +31,13 @@ class Aggregate:
     One line of the aggregated table: one row of every run that has it.
 
     @ivar row: The runs' row aggregated: the first run's scenario, measure,
-        unit, peer, target and note (the note shown when the row has no
-        ratio); txcausal's and the peer's figures the median of the runs'
+        unit, peer, target, C{met} and note (the note shown when the row has
+        no ratio); txcausal's and the peer's figures the median of the runs'
         (their maximum if the measure is the most of any run,
         L{bench._harness.MOST_OF_ANY_RUN}), C{None} if no run has one; the
         ratio the median of the runs' ratios (each already "how many times
-        better txcausal does"), C{None} if no run has one. Its C{met} is
-        C{None}: L{met} counts the runs that met the target.
+        better txcausal does"), C{None} if no run has one. The table shows
+        L{met}, the count of runs that met the target, not the row's C{met}.
     @ivar low: The lowest of the runs' ratios.
     @ivar high: The highest of the runs' ratios.
     @ivar met: How many runs met the target.
@@ -90,7 +90,7 @@ def aggregate(runs: Sequence[Sequence[Row]]) -> List[Aggregate]:
         combine = _maximum if MOST_OF_ANY_RUN in rows[0].measure else _median
         aggregated = evolve(rows[0], txcausal=combine([row.txcausal for row in rows]),
                             peer_value=combine([row.peer_value for row in rows]),
-                            ratio=_median(ratios), met=None)
+                            ratio=_median(ratios))
         result.append(Aggregate(
             aggregated, min(ratios) if ratios else None, max(ratios) if ratios else None,
             sum(1 for row in judged if row.met), len(judged), len(rows), len(runs)))

@@ -138,7 +138,8 @@ class Row:
 
     @ivar ratio: How many times better txcausal does (peer's figure over
         txcausal's for costs), C{None} when not measurable.
-    @ivar met: Whether the target is met, C{None} when there is no target.
+    @ivar met: Whether the target is met, C{None} when there is no target
+        or no ratio to judge it by.
     """
 
     scenario: str

@@ -49,13 +49,16 @@ class AggregateTests(SynchronousTestCase):
         Each figure is the median of the runs' figures and the ratio the
         median of their ratios (not the ratio of the medians), with its
         lowest and highest; "met in" counts the runs at or above the target.
-        The aggregated row is a row as a run makes it, with those medians (its
-        own C{met} left unset).
+        The aggregated row is a row as a run makes it, with those medians; its
+        own C{met}, as its target, is the first run's (a row with a target
+        and a ratio is judged, as L{bench._harness.Row} says).
         """
         runs = [[self.cost(1.0, 2.0)], [self.cost(2.0, 3.0)], [self.cost(4.0, 10.0)]]
         [line] = self.aggregate.aggregate(runs)
         self.assertEqual(line.row, self.harness.Row(SCENARIO, MEASURE, "us", 2.0, "eliot 1.18",
-                                                    3.0, 2.0, ">= 1.8x", None, ""))
+                                                    3.0, 2.0, ">= 1.8x", True, ""))
+        [missed] = self.aggregate.aggregate([runs[1], runs[0], runs[2]])
+        self.assertEqual((missed.row.met, missed.met), (False, 2))
         self.assertEqual((line.low, line.high), (1.5, 2.5))
         self.assertEqual((line.met, line.runs), (2, 3))
         self.assertEqual(self.aggregate.table([line]).splitlines()[2],
