@@ -35,6 +35,7 @@ from txcausal._laterefusals import LateRefusals
 from txcausal._ledger import Ledger
 from txcausal._losses import STOPPED
 from txcausal._otel_destination import SpanDestination, end_open_at_exit
+from txcausal._otel_open import ShutdownWatch, watch_of
 from txcausal._queue import BoundedQueue
 from txcausal.logwriter import ThreadedWriter
 
@@ -276,6 +277,29 @@ class WatchesReentryTests(SynchronousTestCase):
         self.assertFalse(thread.is_alive(), "deadlocked on the watches' lock")
         self.assertEqual(len(made), 1)
         self.assertIn("app:handler", [span.name for span in exporter.get_finished_spans()])
+
+    def test_watchOnceWhenReentered(self) -> None:
+        """
+        The watch of a provider asked for again between the lookup of its
+        watch and the store of a new one (a handler making a destination
+        with the same provider) is added to the provider once, and is the
+        one both calls return.
+        """
+        provider = TracerProvider()
+        returned: List[ShutdownWatch] = []
+
+        def again() -> None:
+            returned.append(watch_of(provider))
+
+        # Once the lookup found no watch for it.
+        trace = _reenterWith(watch_of.__code__,
+                             lambda frame: frame.f_locals.get("watch", True) is None, again)
+        _runTraced(self, trace, again)
+        added = [processor for processor in
+                 provider._active_span_processor._span_processors
+                 if isinstance(processor, ShutdownWatch)]
+        self.assertEqual(len(added), 1)
+        self.assertEqual(returned, added * 2)
 
 
 class LateRefusalsParkedTests(SynchronousTestCase):
