@@ -115,6 +115,54 @@ class LedgerSubscriberThreadTests(SynchronousTestCase):
         self.assertEqual(seen, {"recorded": 1, "thread": "app"})
 
 
+class _HeldByAnother:
+    """
+    A lock another thread holds, until this one waits for it: taken
+    without waiting, it is not free; waited for, it is released to this
+    thread.
+    """
+
+    def __init__(self) -> None:
+        self.held = True
+        self.waited = 0
+
+    def locked(self) -> bool:
+        return self.held
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if self.held and not blocking:
+            return False
+        self.waited += self.held
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        self.held = False
+
+
+class QueueOtherThreadTests(SynchronousTestCase):
+    """
+    A message put while another thread holds a L{BoundedQueue}'s lock:
+    no re-entry, so it waits for the lock, as L{txcausal._reentry} tells.
+    """
+
+    def test_putWaits(self) -> None:
+        """
+        Put while another thread holds the lock, a message waits for it and
+        is refused at once by a full queue, whether its sink is batched or
+        not: not parked, nor a drain scheduled again for it.
+        """
+        for batched in (True, False):
+            queue = BoundedQueue(1, 1 << 20, batched=batched)
+            queue.setAccepting(True)
+            self.assertTrue(queue.put(b"first\n"))
+            lock = _HeldByAnother()
+            queue._lock = lock  # type: ignore[assignment]
+            self.assertFalse(queue.put(b"second\n"))
+            self.assertEqual((lock.waited, queue.refused, len(queue._parked)), (1, 1, 0),
+                             f"batched={batched}")
+
+
 class MemoryLoggerInterruptedTests(SynchronousTestCase):
     """
     A L{MemoryLogger} read or changed, interrupted (a signal handler raising)
