@@ -32,7 +32,7 @@ from txcausal._output import _DESTINATIONS as registry
 
 first = []
 registry.add(first.append)
-parked, forked = threading.Event(), threading.Event()
+parked, forked, removed = threading.Event(), threading.Event(), threading.Event()
 
 def local(frame, event, arg):
     if (event == "line" and not parked.is_set() and registry._lock.locked()
@@ -48,20 +48,23 @@ def trace(frame, event, arg):
 def remove():
     sys.settrace(trace)
     registry.remove(first.append)
+    removed.set()
 
-thread = threading.Thread(target=remove)
-thread.start()
+def child():
+    received = []
+    registry.send({"n": "child"})
+    registry.add(received.append)
+    return "child " + json.dumps([m.get("n") for m in received])
+
+threading.Thread(target=remove).start()
 parked.wait()
 pid = os.fork()
 if pid == 0:
     signal.alarm(10)
-    received = []
-    registry.send({"n": "child"})
-    registry.add(received.append)
-    print("child", json.dumps([m.get("n") for m in received]), flush=True)
+    print(child(), flush=True)
     os._exit(0)
 forked.set()
-thread.join()
+removed.wait()
 assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 received = []
 registry.add(received.append)
