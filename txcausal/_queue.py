@@ -161,8 +161,9 @@ class BoundedQueue(QueueParked):
         lock = self._lock
         # Not just false: None deep in the teardown, _teardown's globals gone.
         if _teardown.exiting is False:
+            # Called by put, which holds no lock: the search begins above it.
             if lock.locked() and parks(
-                    lock, self, _HOLDERS, self._parked, item, self._putParked):
+                    lock, self, _HOLDERS, self._parked, item, self._putParked, 4):
                 return True
             lock.acquire()
         elif not self._waitForLock():

@@ -133,7 +133,7 @@ def reentered(owner: object, codes: FrozenSet[CodeType], depth: int = 2) -> bool
 
 
 def parks(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
-          parked: "Deque[_T]", work: _T, run: Callable[[_T], object]) -> bool:
+          parked: "Deque[_T]", work: _T, run: Callable[[_T], object], depth: int = 3) -> bool:
     """
     For a caller that found C{lock} taken (its C{locked()} is cheaper than a
     try to take it): park C{work} if this thread may hold the lock already
@@ -142,10 +142,14 @@ def parks(lock: threading.Lock, owner: object, codes: FrozenSet[CodeType],
 
     @param run: Does parked work, waiting for the lock (see L{drain}): if
         the lock is free once C{work} is parked, this thread does it.
+    @param depth: Where the search of this thread's frames begins (see
+        L{reentered}): by default the caller's caller.  One more for a
+        caller that one of C{codes} called on C{owner} without taking the
+        lock, to hand the work on: that frame holds no lock.
     @return: C{True} when C{work} was parked; C{False} when another thread
         holds the lock, for the caller to wait for it as usual.
     """
-    if not reentered(owner, codes, 3):
+    if not reentered(owner, codes, depth):
         return False
     parked.append(work)
     if lock.acquire(False):

@@ -35,6 +35,7 @@ from txcausal._laterefusals import LateRefusals
 from txcausal._ledger import Ledger
 from txcausal._losses import STOPPED
 from txcausal._otel_destination import SpanDestination, end_open_at_exit
+from txcausal._otel_open import ShutdownWatch, watch_of
 from txcausal._queue import BoundedQueue
 from txcausal.logwriter import ThreadedWriter
 
@@ -112,6 +113,54 @@ class LedgerSubscriberThreadTests(SynchronousTestCase):
         app.join(DEADLOCK * 2)
         self.assertFalse(app.is_alive())
         self.assertEqual(seen, {"recorded": 1, "thread": "app"})
+
+
+class _HeldByAnother:
+    """
+    A lock another thread holds, until this one waits for it: taken
+    without waiting, it is not free; waited for, it is released to this
+    thread.
+    """
+
+    def __init__(self) -> None:
+        self.held = True
+        self.waited = 0
+
+    def locked(self) -> bool:
+        return self.held
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if self.held and not blocking:
+            return False
+        self.waited += self.held
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        self.held = False
+
+
+class QueueOtherThreadTests(SynchronousTestCase):
+    """
+    A message put while another thread holds a L{BoundedQueue}'s lock:
+    no re-entry, so it waits for the lock, as L{txcausal._reentry} tells.
+    """
+
+    def test_putWaits(self) -> None:
+        """
+        Put while another thread holds the lock, a message waits for it and
+        is refused at once by a full queue, whether its sink is batched or
+        not: not parked, nor a drain scheduled again for it.
+        """
+        for batched in (True, False):
+            queue = BoundedQueue(1, 1 << 20, batched=batched)
+            queue.setAccepting(True)
+            self.assertTrue(queue.put(b"first\n"))
+            lock = _HeldByAnother()
+            queue._lock = lock  # type: ignore[assignment]
+            self.assertFalse(queue.put(b"second\n"))
+            self.assertEqual((lock.waited, queue.refused, len(queue._parked)), (1, 1, 0),
+                             f"batched={batched}")
 
 
 class MemoryLoggerInterruptedTests(SynchronousTestCase):
@@ -276,6 +325,29 @@ class WatchesReentryTests(SynchronousTestCase):
         self.assertFalse(thread.is_alive(), "deadlocked on the watches' lock")
         self.assertEqual(len(made), 1)
         self.assertIn("app:handler", [span.name for span in exporter.get_finished_spans()])
+
+    def test_watchOnceWhenReentered(self) -> None:
+        """
+        The watch of a provider asked for again between the lookup of its
+        watch and the store of a new one (a handler making a destination
+        with the same provider) is added to the provider once, and is the
+        one both calls return.
+        """
+        provider = TracerProvider()
+        returned: List[ShutdownWatch] = []
+
+        def again() -> None:
+            returned.append(watch_of(provider))
+
+        # Once the lookup found no watch for it.
+        trace = _reenterWith(watch_of.__code__,
+                             lambda frame: frame.f_locals.get("watch", True) is None, again)
+        _runTraced(self, trace, again)
+        added = [processor for processor in
+                 provider._active_span_processor._span_processors
+                 if isinstance(processor, ShutdownWatch)]
+        self.assertEqual(len(added), 1)
+        self.assertEqual(returned, added * 2)
 
 
 class LateRefusalsParkedTests(SynchronousTestCase):

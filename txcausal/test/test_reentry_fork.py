@@ -3,29 +3,48 @@ Tests of a message logged on the forking thread while the fork hooks hold a
 L{ThreadedWriter}'s locks (see L{txcausal._fork}): a signal handler or a
 finalizer run in the fork hooks' own code, or in another library's hook run
 between them, before the fork or after it in the parent.
+
+Each runs in a process of its own: if such a message waited for a lock its
+thread holds, the cleanup would wait for that lock too, and hang the suite;
+the process is ended after L{HANG} seconds instead, and the test fails.
 """
 
 from __future__ import annotations
 
-from typing import Callable, List, Tuple
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, List, Tuple
 
 import orjson
+from twisted.trial.reporter import TreeReporter
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination
 from txcausal._fork import ForkHooks
 from txcausal.logwriter import ThreadedWriter
-from txcausal.test._helpers import IsolatedOutputMixin, removed_at_end
+from txcausal.test._helpers import IsolatedOutputMixin, removed_at_end, run_python
 
 from ._writer_harness import numbered_message
 from .test_logwriter_fork import _Forkable
 from .test_reentry import _runTraced
 from .test_reentry_locks import _reenterEachLine
 
+#: How long a test's process may take before it is taken for hung: far more
+#: than it takes (about a second), as a bound on a hang, not a timing.
+HANG = 60.0
 
-class ForkWindowReentryTests(_Forkable, IsolatedOutputMixin, SynchronousTestCase):
+if TYPE_CHECKING:
+    _Base = SynchronousTestCase
+else:
+    _Base = object
+
+
+class _ForkWindowScenarios(_Forkable, IsolatedOutputMixin, _Base):
     """
-    L{ForkHooks} re-entered on the forking thread.
+    L{ForkHooks} re-entered on the forking thread, each test run by
+    L{ForkWindowReentryTests} in a process of its own (see
+    L{run_scenario}).
     """
 
     def _logged(self, writer: ThreadedWriter, hooks: ForkHooks,
@@ -117,3 +136,71 @@ class ForkWindowReentryTests(_Forkable, IsolatedOutputMixin, SynchronousTestCase
         hooks.add(writer)
         logged = self._logged(writer, hooks, hooks.afterInParent)
         self.assertEqual(written(), logged)
+
+
+def run_scenario(name: str) -> int:
+    """
+    In a process of its own: run the test C{name} of
+    L{_ForkWindowScenarios}, reporting on standard output.  Its test case
+    is made here, where no runner collects it.
+
+    @return: The process's exit code: 0 when it passed.
+    """
+    case = type("ForkWindowScenario", (_ForkWindowScenarios, SynchronousTestCase), {})
+    reporter = TreeReporter(sys.stdout)
+    case(name).run(reporter)
+    reporter.done()
+    return 0 if reporter.wasSuccessful() else 1
+
+
+class ForkWindowReentryTests(SynchronousTestCase):
+    """
+    L{ForkHooks} re-entered on the forking thread: the tests of
+    L{_ForkWindowScenarios}, each in a process of its own, which fails the
+    test rather than hangs the suite if it waits for a lock for ever.
+    """
+
+    def _passes(self, name: str) -> None:
+        """
+        Run the test C{name} of L{_ForkWindowScenarios} in a process of its
+        own; fail with its report if it fails, or if it runs for L{HANG}
+        seconds (then ended).
+        """
+        cwd = Path(self.mktemp())
+        cwd.mkdir(parents=True)
+        code = (f"import sys; from {__name__} import run_scenario; "
+                f"sys.exit(run_scenario({name!r}))")
+        try:
+            result = run_python(["-c", code], cwd=cwd, timeout=HANG)
+        except subprocess.TimeoutExpired as e:
+            self.fail(f"{name} hung for {HANG:.0f} s and was ended: a message logged on the "
+                      f"forking thread waited for a lock that thread held\n"
+                      f"{_text(e.stdout)}{_text(e.stderr)}")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def test_queuedInParent(self) -> None:
+        """
+        See L{_ForkWindowScenarios.test_queuedInParent}.
+        """
+        self._passes("test_queuedInParent")
+
+    def test_notInChild(self) -> None:
+        """
+        See L{_ForkWindowScenarios.test_notInChild}.
+        """
+        self._passes("test_notInChild")
+
+    def test_directInParent(self) -> None:
+        """
+        See L{_ForkWindowScenarios.test_directInParent}.
+        """
+        self._passes("test_directInParent")
+
+
+def _text(output: object) -> str:
+    """
+    @return: What a process ended by a timeout wrote, as text.
+    """
+    if isinstance(output, bytes):
+        return output.decode("utf-8", "replace")
+    return output if isinstance(output, str) else ""

@@ -9,14 +9,67 @@ function playing the handler).
 from __future__ import annotations
 
 import io
+import os
+from collections import deque
 from typing import Any, Callable, Dict, List
 
-from twisted.trial.unittest import SynchronousTestCase
+import orjson
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from txcausal._destinations import Destinations
+from txcausal._wire import DESTINATION_FAILURE
 
+from ._helpers import run_python
 from .test_reentry import _runTraced
 from .test_reentry_locks import _reenterEachLine
+
+#: Removes the process's last destination on a thread that, where it holds
+#: the registry's lock, logs a message (parked) then waits for a fork; prints
+#: what the child's next destination receives, then the parent's.
+_FORK_PARKED = """
+import json, os, signal, sys, threading
+from txcausal._output import _DESTINATIONS as registry
+
+first = []
+registry.add(first.append)
+parked, forked, removed = threading.Event(), threading.Event(), threading.Event()
+
+def local(frame, event, arg):
+    if (event == "line" and not parked.is_set() and registry._lock.locked()
+            and registry._emptied):
+        registry.send({"n": "parent"})
+        parked.set()
+        forked.wait()
+    return local
+
+def trace(frame, event, arg):
+    return local if frame.f_code is type(registry).remove.__code__ else None
+
+def remove():
+    sys.settrace(trace)
+    registry.remove(first.append)
+    removed.set()
+
+def child():
+    received = []
+    registry.send({"n": "child"})
+    registry.add(received.append)
+    return "child " + json.dumps([m.get("n") for m in received])
+
+threading.Thread(target=remove).start()
+parked.wait()
+pid = os.fork()
+if pid == 0:
+    signal.alarm(10)
+    print(child(), flush=True)
+    os._exit(0)
+forked.set()
+removed.wait()
+assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+received = []
+registry.add(received.append)
+print("parent", json.dumps([m.get("n") for m in received]), flush=True)
+"""
 
 
 class RegistryReentryTests(SynchronousTestCase):
@@ -170,6 +223,50 @@ class RegistryReentryTests(SynchronousTestCase):
         self.assertEqual(destinations.dropped, 1 + len(logged))
         self.assertIn('"count"', stream.getvalue())
 
+    def test_removeLastKeepsParked(self) -> None:
+        """
+        The messages logged where the last destination is removed while it
+        holds the lock, parked there, are kept by the time it returns: the
+        exit's report counts them all at once, with none reported on its
+        own.
+        """
+        destinations = Destinations()
+        first: List[Dict[str, Any]] = []
+        destinations.add(first.append)
+        logged: List[int] = []
+
+        def handler() -> None:
+            # Where it holds the lock only: one logged after would keep those
+            # parked before itself.
+            if destinations._lock.locked():
+                logged.append(len(logged))
+                destinations.send({"n": logged[-1]})
+
+        trace = _reenterEachLine({Destinations.remove.__code__}, lambda: True, handler)
+        _runTraced(self, trace, lambda: destinations.remove(first.append))
+        kept = len(logged) - len(first)
+        # Several parked: one report or one each tell the two apart.
+        self.assertGreater(kept, 1)
+        stream = io.StringIO()
+        destinations.finish(stream)
+        reports = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+        self.assertEqual([report["count"] for report in reports], [kept])
+        self.assertEqual(destinations.dropped, kept)
+
+    def test_forkedChildDropsParked(self) -> None:
+        """
+        A child forked while a thread of the parent holds the lock after
+        removing the last destination, with a message parked there, does
+        not keep it (the parent's, which that thread keeps): the child's
+        next destination receives only the child's messages.
+        """
+        if not hasattr(os, "fork"):
+            raise SkipTest("no os.fork on this platform")
+        result = run_python(["-c", _FORK_PARKED], timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.splitlines(),
+                         ['child ["child"]', 'parent ["parent"]'], result.stderr)
+
 
 
 class _Refused:
@@ -253,3 +350,48 @@ class RefusedDestinationTests(SynchronousTestCase):
         destinations.add(received.append)
         self.assertEqual([message.get("n") for message in received], [1, 2])
         self.assertFalse(destinations.has(refused))
+
+
+class GiveParkedTests(SynchronousTestCase):
+    """
+    L{Destinations.give_parked}: the messages a destination parked, given
+    to it once it releases its lock.
+    """
+
+    def test_interruptReraised(self) -> None:
+        """
+        A C{KeyboardInterrupt} raised as a parked message is given is
+        reported like a failure and re-raised once every parked message was
+        given, as L{Destinations.send} does.
+        """
+        destinations = Destinations()
+        others: List[Dict[str, Any]] = []
+        destinations.add(others.append)
+        given: List[int] = []
+
+        def destination(message: Dict[str, Any]) -> None:
+            given.append(message["n"])
+            if message["n"] == 0:
+                raise KeyboardInterrupt()
+
+        parked = deque([{"n": 0}, {"n": 1}])
+        self.assertRaises(KeyboardInterrupt, destinations.give_parked, destination, parked)
+        self.assertEqual(given, [0, 1])
+        self.assertEqual(list(parked), [])
+        self.assertEqual([(m["message_type"], m["exception"]) for m in others],
+                         [(DESTINATION_FAILURE, "builtins.KeyboardInterrupt")])
+
+    def test_systemExitReported(self) -> None:
+        """
+        A C{SystemExit} raised as a parked message is given is reported like
+        any failure, not re-raised, as L{Destinations.send} does.
+        """
+        destinations = Destinations()
+        others: List[Dict[str, Any]] = []
+        destinations.add(others.append)
+
+        def destination(message: Dict[str, Any]) -> None:
+            raise SystemExit(3)
+
+        destinations.give_parked(destination, deque([{"n": 0}]))
+        self.assertEqual([m["exception"] for m in others], ["builtins.SystemExit"])
