@@ -25,9 +25,11 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar
+from functools import partial
 from itertools import count
 from random import Random
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 from uuid import UUID
 
 from orjson import loads
@@ -117,6 +119,12 @@ class Incoming(NamedTuple):
     fields: Dict[str, Any]
     trace: Optional[RemoteTrace]
 
+
+#: An L{Incoming} or a L{RemoteTrace} made from the tuple of its values, as
+#: C{tuple.__new__} makes it: without the call of the Python function that is
+#: a named tuple's C{__new__}.
+_new_incoming: Callable[[Tuple[Any, ...]], Incoming] = partial(tuple.__new__, Incoming)
+_new_remote_trace: Callable[[Tuple[Any, ...]], RemoteTrace] = partial(tuple.__new__, RemoteTrace)
 
 #: The Trace Context state of the request being handled.
 _REMOTE_TRACE: ContextVar[Optional[RemoteTrace]] = ContextVar("txcausal_remote_trace", default=None)
@@ -306,11 +314,11 @@ def _well_formed(headers: Headers) -> Optional[Incoming]:
         if (trace_id != uuid.replace(b"-", b"").lower() or trace_id == _ZERO_TRACE_ID
                 or span_id == _ZERO_SPAN_ID or headers.hasHeader(TRACESTATE_HEADER)):
             return None
-        trace = RemoteTrace(task_uuid, flags.decode("ascii"), None)
+        trace = _new_remote_trace((task_uuid, flags.decode("ascii"), None))
     # The level's numbers, matched above, read as a JSON array in one call
     # (int() costs as much for each of them).
     level = loads(levels[1:].replace(b"/", b",").join((b"[", b"]")))
-    return Incoming(f"{task_uuid}@{levels.decode('ascii')}", task_uuid, level, {}, trace)
+    return _new_incoming((f"{task_uuid}@{levels.decode('ascii')}", task_uuid, level, {}, trace))
 
 
 def _incoming(headers: Headers) -> Incoming:

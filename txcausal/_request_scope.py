@@ -23,7 +23,7 @@ from ._action_context import _reset, _restore_elsewhere
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._json import safe_str
-from ._propagation import _REMOTE_TRACE, RemoteTrace, escape_value, incoming
+from ._propagation import _REMOTE_TRACE, RemoteTrace, _incoming, _well_formed, escape_value
 
 #: The action type of a request that starts a new task.
 SERVER_ACTION_TYPE = "txcausal:http:server"
@@ -240,7 +240,9 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     """
     Start the action of C{request}: continue its client's task, or a new one.
     """
-    found = incoming(request.requestHeaders)
+    # incoming(), without its call.
+    headers = request.requestHeaders
+    found = _well_formed(headers) or _incoming(headers)
     fields = found.fields
     method = request.method
     # twisted.web's methods are bytes; a fake request's may be unhashable.
