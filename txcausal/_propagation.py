@@ -75,7 +75,9 @@ _NOT_PLAIN = re.compile(rb"[^\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]")
 #: What L{parse_task_id_header} and L{parse_traceparent} (version 00)
 #: accept, matched on the raw bytes at once (see L{_well_formed}).
 _TASK_ID_FAST = re.compile(rf"[ \t]*{TASK_ID_PATTERN}[ \t]*".encode("ascii"))
-_TRACEPARENT_FAST = re.compile(rb"[ \t]*00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})[ \t]*")
+#: (The trace-id is taken as any 32 bytes: L{_well_formed} accepts it only
+#: when it is the task UUID's hex digits in lower case.)
+_TRACEPARENT_FAST = re.compile(rb"[ \t]*00-(.{32})-([0-9a-f]{16})-([0-9a-f]{2})[ \t]*", re.DOTALL)
 _ZERO_TRACE_ID, _ZERO_SPAN_ID = b"0" * 32, b"0" * 16
 
 
