@@ -28,8 +28,7 @@ from contextvars import ContextVar
 from functools import partial
 from itertools import count
 from random import Random
-from typing import (TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence,
-                    Tuple)
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from uuid import UUID
 
 from orjson import loads
@@ -75,8 +74,7 @@ _NOT_PLAIN = re.compile(rb"[^\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]")
 #: What L{parse_task_id_header} and L{parse_traceparent} (version 00)
 #: accept, matched on the raw bytes at once (see L{_well_formed}).
 _TASK_ID_FAST = re.compile(rf"[ \t]*{TASK_ID_PATTERN}[ \t]*".encode("ascii"))
-#: (The trace-id is taken as any 32 bytes: L{_well_formed} accepts it only
-#: when it is the task UUID's hex digits in lower case.)
+#: (The trace-id is any 32 bytes: L{_well_formed} accepts only the task UUID's hex digits.)
 _TRACEPARENT_FAST = re.compile(rb"[ \t]*00-(.{32})-([0-9a-f]{16})-([0-9a-f]{2})[ \t]*", re.DOTALL)
 _ZERO_TRACE_ID, _ZERO_SPAN_ID = b"0" * 32, b"0" * 16
 
@@ -122,9 +120,8 @@ class Incoming(NamedTuple):
     trace: Optional[RemoteTrace]
 
 
-#: An L{Incoming} or a L{RemoteTrace} made from the tuple of its values, as
-#: C{tuple.__new__} makes it: without the call of the Python function that is
-#: a named tuple's C{__new__}.
+#: An L{Incoming} or a L{RemoteTrace} made from the tuple of its values, without a
+#: call of the Python function that is a named tuple's C{__new__}.
 _new_incoming: Callable[[Tuple[Any, ...]], Incoming] = partial(tuple.__new__, Incoming)
 _new_remote_trace: Callable[[Tuple[Any, ...]], RemoteTrace] = partial(tuple.__new__, RemoteTrace)
 
