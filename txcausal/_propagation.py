@@ -280,8 +280,7 @@ def incoming(headers: Headers) -> Incoming:
     reported in the C{rejected_headers} field and the next one (or a new
     task) is used instead.
     """
-    found = _well_formed(headers)
-    return _incoming(headers) if found is None else found
+    return _well_formed(headers) or _incoming(headers)
 
 
 def _well_formed(headers: Headers) -> Optional[Incoming]:
