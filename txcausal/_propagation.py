@@ -25,9 +25,10 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar
+from functools import partial
 from itertools import count
 from random import Random
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from uuid import UUID
 
 from orjson import loads
@@ -73,7 +74,8 @@ _NOT_PLAIN = re.compile(rb"[^\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]")
 #: What L{parse_task_id_header} and L{parse_traceparent} (version 00)
 #: accept, matched on the raw bytes at once (see L{_well_formed}).
 _TASK_ID_FAST = re.compile(rf"[ \t]*{TASK_ID_PATTERN}[ \t]*".encode("ascii"))
-_TRACEPARENT_FAST = re.compile(rb"[ \t]*00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})[ \t]*")
+#: (The trace-id is any 32 bytes: L{_well_formed} accepts only the task UUID's hex digits.)
+_TRACEPARENT_FAST = re.compile(rb"[ \t]*00-(.{32})-([0-9a-f]{16})-([0-9a-f]{2})[ \t]*", re.DOTALL)
 _ZERO_TRACE_ID, _ZERO_SPAN_ID = b"0" * 32, b"0" * 16
 
 
@@ -117,6 +119,11 @@ class Incoming(NamedTuple):
     fields: Dict[str, Any]
     trace: Optional[RemoteTrace]
 
+
+#: An L{Incoming} or a L{RemoteTrace} made from the tuple of its values, without a
+#: call of the Python function that is a named tuple's C{__new__}.
+_new_incoming: Callable[[Tuple[Any, ...]], Incoming] = partial(tuple.__new__, Incoming)
+_new_remote_trace: Callable[[Tuple[Any, ...]], RemoteTrace] = partial(tuple.__new__, RemoteTrace)
 
 #: The Trace Context state of the request being handled.
 _REMOTE_TRACE: ContextVar[Optional[RemoteTrace]] = ContextVar("txcausal_remote_trace", default=None)
@@ -273,8 +280,7 @@ def incoming(headers: Headers) -> Incoming:
     reported in the C{rejected_headers} field and the next one (or a new
     task) is used instead.
     """
-    found = _well_formed(headers)
-    return _incoming(headers) if found is None else found
+    return _well_formed(headers) or _incoming(headers)
 
 
 def _well_formed(headers: Headers) -> Optional[Incoming]:
@@ -306,11 +312,11 @@ def _well_formed(headers: Headers) -> Optional[Incoming]:
         if (trace_id != uuid.replace(b"-", b"").lower() or trace_id == _ZERO_TRACE_ID
                 or span_id == _ZERO_SPAN_ID or headers.hasHeader(TRACESTATE_HEADER)):
             return None
-        trace = RemoteTrace(task_uuid, flags.decode("ascii"), None)
+        trace = _new_remote_trace((task_uuid, flags.decode("ascii"), None))
     # The level's numbers, matched above, read as a JSON array in one call
     # (int() costs as much for each of them).
     level = loads(levels[1:].replace(b"/", b",").join((b"[", b"]")))
-    return Incoming(f"{task_uuid}@{levels.decode('ascii')}", task_uuid, level, {}, trace)
+    return _new_incoming((f"{task_uuid}@{levels.decode('ascii')}", task_uuid, level, {}, trace))
 
 
 def _incoming(headers: Headers) -> Incoming:

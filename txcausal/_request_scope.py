@@ -10,7 +10,6 @@ from contextvars import Token
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from attrs import define, field
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -23,7 +22,7 @@ from ._action_context import _reset, _restore_elsewhere
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._json import safe_str
-from ._propagation import _REMOTE_TRACE, RemoteTrace, escape_value, incoming
+from ._propagation import _REMOTE_TRACE, RemoteTrace, _incoming, _well_formed, escape_value
 
 #: The action type of a request that starts a new task.
 SERVER_ACTION_TYPE = "txcausal:http:server"
@@ -50,7 +49,6 @@ _log = Logger(namespace="txcausal.web")
 ConnectionLostBeforeResponse.__module__ = "txcausal.web"
 
 
-@define(eq=False)
 class RequestScope:
     """
     The action of one request.  As a context manager it makes the action
@@ -66,20 +64,33 @@ class RequestScope:
         L{track} fires.)
     """
 
-    action: Action
-    _trace: Optional[RemoteTrace] = None
-    #: The tokens of each entry not yet left, from any context, oldest first.
-    _entries: List[Tuple["Token[Optional[Action]]", "Token[Optional[RemoteTrace]]"]] = field(
-        factory=list)
-    _exception: Optional[BaseException] = None
-    #: The leaf each L{TracingResource} found, kept for twisted.web's second
-    #: render of a fake C{HEAD}.
-    _leaves: Optional[Dict[Any, IResource]] = None
-    #: How a request first seen after its end ends its action, till then.
-    _end: Optional[Callable[[], None]] = None
-    #: The request's own C{processingFailed}, for L{_processing_failed} that
-    #: stands in for it, till the response is finished.
-    _original: Optional[Callable[[Any], Any]] = None
+    # A plain class, not an attrs one: one is made for every request, and
+    # its __init__ sets the attributes without a factory's call.
+    __slots__ = ("action", "_trace", "_entries", "_exception", "_leaves", "_end", "_original",
+                 "__weakref__")
+
+    def __init__(self, action: Action, trace: Optional[RemoteTrace] = None) -> None:
+        """
+        @param action: The request's action.
+        @param trace: The trace state it passes on, if any.
+        """
+        self.action = action
+        self._trace = trace
+        #: The tokens of each entry not yet left, from any context, oldest
+        #: first.
+        self._entries: List[Tuple["Token[Optional[Action]]", "Token[Optional[RemoteTrace]]"]] = []
+        self._exception: Optional[BaseException] = None
+        #: The leaf each L{TracingResource} found, kept for twisted.web's
+        #: second render of a fake C{HEAD}.
+        self._leaves: Optional[Dict[Any, IResource]] = None
+        #: How a request first seen after its end ends its action, till then.
+        self._end: Optional[Callable[[], None]] = None
+        #: The request's own C{processingFailed}, for L{_processing_failed}
+        #: that stands in for it, till the response is finished.
+        self._original: Optional[Callable[[Any], Any]] = None
+
+    def __repr__(self) -> str:
+        return f"RequestScope(action={self.action!r})"
 
     def __enter__(self) -> "RequestScope":
         self._entries.append((_ACTION.set(self.action), _REMOTE_TRACE.set(self._trace)))
@@ -93,7 +104,8 @@ class RequestScope:
         except (IndexError, ValueError, RuntimeError):
             self._leave()
         else:
-            _reset(_REMOTE_TRACE, entries.pop()[1])
+            # Made with the action's token, in this context: it resets.
+            _REMOTE_TRACE.reset(entries.pop()[1])
         # twisted.web answers UnsupportedMethod with a 405 or 501 response.
         if exception is not None and not isinstance(exception, UnsupportedMethod):
             self._fail(exception)
@@ -240,7 +252,9 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     """
     Start the action of C{request}: continue its client's task, or a new one.
     """
-    found = incoming(request.requestHeaders)
+    # incoming(), without its call.
+    headers = request.requestHeaders
+    found = _well_formed(headers) or _incoming(headers)
     fields = found.fields
     method = request.method
     # twisted.web's methods are bytes; a fake request's may be unhashable.

@@ -270,6 +270,21 @@ class IncomingTraceparentTests(SynchronousTestCase):
         found = incoming(headers(x_eliot_task_id=[other.encode()], traceparent=[TRACEPARENT]))
         self.assertEqual((found.task_id, found.trace), (other, None))
 
+    def test_taskIdWithInvalidTraceparent(self) -> None:
+        """
+        With C{X-Eliot-Task-Id}, a C{traceparent} of the task's trace in
+        upper case, or with other characters than hex digits in the place of
+        the trace-id's, is rejected: the task is continued, nothing is
+        passed on.
+        """
+        task_id = f"{UUID_TEXT.upper()}@/4"
+        bad = [TRACEPARENT.upper(), TRACEPARENT.replace(TRACE_ID.encode(), b"\n" * 32),
+               TRACEPARENT.replace(TRACE_ID.encode(), TRACE_ID.upper().encode())]
+        for value in bad:
+            found = incoming(headers(x_eliot_task_id=[task_id.encode()], traceparent=[value]))
+            self.assertEqual((found.task_id, found.trace), (task_id, None), value)
+            self.assertIn("traceparent", found.fields["rejected_headers"])
+
     def test_fallsBackToTraceparent(self) -> None:
         """
         A rejected C{X-Eliot-Task-Id} is logged and a valid C{traceparent}

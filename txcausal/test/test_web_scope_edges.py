@@ -340,3 +340,36 @@ class InterfaceProxyTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual((start["action_status"], end["action_status"]), ("started", "succeeded"))
         [rendered] = [m for m in logger.messages if m.get("message_type") == "app:rendered"]
         self.assertEqual(rendered["task_uuid"], start["task_uuid"])
+
+
+class SuccessFieldsTests(CapturingMixin, SynchronousTestCase):
+    """
+    Success fields a handler adds to the request's action.
+    """
+
+    def finish(self, **fields: Any) -> Any:
+        """
+        @return: The finish message of a request whose handler added
+            C{fields} to its action's success fields.
+        """
+        logger = self.capture()
+        request: Any = DummyRequest([b"a"])
+        with continue_request(request) as scope:
+            scope.action.add_success_fields(**fields)
+        request.setResponseCode(201)
+        request.finish()
+        start, end = actions(logger.messages, SERVER_ACTION_TYPE)
+        return end
+
+    def test_kept(self) -> None:
+        """
+        They are written beside the response's C{status}.
+        """
+        end = self.finish(rows=3)
+        self.assertEqual((end["rows"], end["status"]), (3, 201))
+
+    def test_status(self) -> None:
+        """
+        The response's C{status} replaces a C{status} the handler added.
+        """
+        self.assertEqual(self.finish(status="ok")["status"], 201)
