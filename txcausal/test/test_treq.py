@@ -158,6 +158,35 @@ class TracingAgentTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual(headers.getRawHeaders(b"traceparent"),
                          [f"00-{trace_id}-{span_id(outer.task_uuid, [2]):016x}-01".encode()])
 
+    def test_methodLogged(self) -> None:
+        """
+        The request's method is logged as text: a usual one, another one,
+        one given as a C{bytearray}, and one that is not ASCII (escaped).
+        """
+        for method in [b"GET", b"PROPFIND", bytearray(b"POST"), b"G\xe9T"]:
+            self.agent.request(method, b"http://example.com/")  # type: ignore[arg-type]
+        logged = [m["method"] for m in self.logger.messages if "method" in m]
+        self.assertEqual(logged, ["GET", "PROPFIND", "POST", "G\\xe9T"])
+
+    def test_parentSpanAtEveryDepth(self) -> None:
+        """
+        C{traceparent} names as parent the span of the request's action,
+        whether it is a task's root action or one several levels deep.
+        """
+        self.agent.request(b"GET", b"http://example.com/")
+        with start_action(action_type="app:outer") as outer:
+            with start_action(action_type="app:inner"):
+                self.agent.request(b"GET", b"http://example.com/")
+        sent = [request[2] for request in self.inner.requests]
+        starts = [m for m in self.logger.messages if m.get("action_type") == CLIENT_ACTION_TYPE]
+        for headers, start in zip(sent, starts, strict=True):
+            assert headers is not None
+            task_uuid, level = start["task_uuid"], start["task_level"][:-1]
+            self.assertEqual(headers.getRawHeaders(b"traceparent"), [
+                f"00-{task_uuid.replace('-', '')}-{span_id(task_uuid, level):016x}-01".encode()])
+        self.assertEqual([start["task_level"] for start in starts], [[1], [2, 2, 1]])
+        self.assertEqual(starts[1]["task_uuid"], outer.task_uuid)
+
     def test_doesNotMutateHeaders(self) -> None:
         """
         The caller's L{Headers} are not changed; their values are sent.
