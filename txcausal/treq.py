@@ -175,10 +175,11 @@ def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]"
 
 class _OwnHeadersAgent(TracingAgent):
     """
-    The L{TracingAgent} of one call of L{request}: the L{Headers} it gets
-    are treq's own for this call (never the caller's: L{request} gives treq a copy),
-    so it adds its headers to them rather than copying them, which costs
-    more than the rest of building the headers.  A redirect's next hop gets
+    The L{TracingAgent} of the calls of L{request}: the L{Headers} it gets
+    are treq's own for the call (never the caller's: L{request} gives treq
+    a copy), so it adds its headers to them rather than copying them, which
+    costs more than the rest of building the headers.  It keeps nothing of a
+    call: the shared agent's is made once (see L{_SharedAgent}).  A redirect's next hop gets
     the same L{Headers} again, and sets the same headers anew.
     """
 
@@ -206,25 +207,29 @@ class _SharedAgent:
     """
 
     def __init__(self) -> None:
-        #: The global reactor and pool the agent was made with, and the agent.
-        self._cached: Tuple[Any, Any, Any] = (None, None, None)
+        #: The global reactor and pool the agent was made with, the agent,
+        #: and the L{_OwnHeadersAgent} around it for the global logger.
+        self._cached: Tuple[Any, Any, Any, Optional[TracingAgent]] = (None, None, None, None)
 
-    def get(self, reactor: Any) -> Tuple[IAgent, Any]:
+    def get(self, reactor: Any) -> Tuple[IAgent, Optional[TracingAgent], Any]:
         """
         @param reactor: The call's C{reactor} argument, C{None} included.
         @return: What L{_new_agent} returns for C{reactor} and treq's global
-            pool.
+            pool, with the agent's L{_OwnHeadersAgent} for the global logger
+            in the middle when it is the shared one (C{None} otherwise).
         """
         installed = _INTERNET.get("reactor")
         if reactor is None:
             reactor = installed
         if reactor is None or reactor is not installed:
-            return _new_agent(reactor, None, None)
+            agent, reactor = _new_agent(reactor, None, None)
+            return agent, None, reactor
         cached = self._cached
         if cached[0] is not reactor or cached[1] is not _treq_api.get_global_pool():  # type: ignore[no-untyped-call]
             agent = _new_agent(reactor, None, None)[0]
-            cached = self._cached = (reactor, _treq_api.get_global_pool(), agent)  # type: ignore[no-untyped-call]
-        return cached[2], reactor
+            cached = self._cached = (reactor, _treq_api.get_global_pool(), agent,  # type: ignore[no-untyped-call]
+                                     _OwnHeadersAgent(agent))
+        return cached[2], cached[3], reactor
 
 
 def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAgent, Any]:
@@ -254,15 +259,19 @@ def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] 
     @param kwargs: Any other keyword argument of L{treq.request}.
     @return: A L{Deferred} firing with treq's response.
     """
+    tracing = None
     if agent is None:
-        shared = pool is None and persistent is not False
-        agent, reactor = (_shared_agent.get(reactor) if shared
-                          else _new_agent(reactor, pool, persistent))
+        if pool is None and persistent is not False:
+            agent, tracing, reactor = _shared_agent.get(reactor)
+        else:
+            agent, reactor = _new_agent(reactor, pool, persistent)
+    if tracing is None or logger is not None:
+        tracing = _OwnHeadersAgent(agent, logger)
     if isinstance(headers, (Headers, dict)):
         # treq sets Content-Type on a Headers it is given: give it a copy.
         headers = headers.copy()
-    return _treq.request(method, url, data=data, agent=_OwnHeadersAgent(agent, logger),
-                         headers=headers, reactor=reactor, **kwargs)
+    return _treq.request(method, url, data=data, agent=tracing, headers=headers,
+                         reactor=reactor, **kwargs)
 
 
 def get(url: Any, headers: Any = None, **kwargs: Any) -> "Deferred[Any]":

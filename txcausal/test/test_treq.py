@@ -37,7 +37,7 @@ from twisted.web.resource import Resource
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from txcausal import current_action, start_action
+from txcausal import MemoryLogger, current_action, start_action
 from txcausal import treq as txtreq
 from txcausal._traceids import span_id
 from txcausal.test._helpers import CapturingMixin
@@ -609,7 +609,7 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.capture()
+        self.logger = self.capture()
         self.addCleanup(set_global_pool, get_global_pool())
 
     def test_globalPoolAtCallTime(self) -> None:
@@ -719,6 +719,29 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         del first, fake
         gc.collect()
         self.assertIsNone(collected())
+
+    def test_loggerOfTheCall(self) -> None:
+        """
+        A call through the shared agent that names a logger logs there, and
+        the calls that name none log to the global logger as it is at the
+        time of the call, also after it was replaced.
+        """
+        fake = ResolvingReactor()
+        set_global_pool(HTTPConnectionPool(fake))
+        mine = MemoryLogger()
+        first = self.logger
+        with mock.patch.object(twisted.internet, "reactor", fake, create=True):
+            txtreq.get("http://example.com/")
+            txtreq.get("http://example.com/", logger=mine)
+            txtreq.get("http://example.com/")
+            later = self.capture()
+            txtreq.get("http://example.com/")
+
+        def started(logger: MemoryLogger) -> int:
+            return sum(m.get("action_type") == CLIENT_ACTION_TYPE for m in logger.messages)
+
+        self.assertEqual([started(first), started(mine), started(later)], [2, 1, 1])
+        self.assertEqual(len(fake.tcpClients), 4)
 
     def test_callBetweenSteps(self) -> None:
         """
