@@ -377,8 +377,7 @@ def traceparent_for(task_uuid: str, level: Sequence[int],
 
 def _traceparent(task_uuid: str, parent: bytes, flags: str) -> Optional[bytes]:
     """
-    L{traceparent_for}, given the parent action's position as
-    L{txcausal._traceids.span_hex} encodes it.
+    L{traceparent_for}, given the parent's position as C{span_hex} encodes it.
     """
     trace_id = uuid_trace_hex(task_uuid)
     if not trace_id:
@@ -405,9 +404,8 @@ def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) ->
     return result
 
 
-#: L{remote_trace}() returns the trace state received with the current
-#: task, if any, to give L{resend} later, from another context.  (The
-#: context variable's own C{get}: no Python call for each request.)
+#: C{remote_trace()}: the trace state received with the current task, if any,
+#: to give L{resend} later, from another context (the variable's own C{get}).
 remote_trace: Callable[[], Optional[RemoteTrace]] = _REMOTE_TRACE.get
 
 
@@ -436,9 +434,8 @@ def _stamp(action: "Action", result: Headers, remote: Optional[RemoteTrace]) -> 
     task_uuid = action._task_uuid
     if remote is not None and remote.task_uuid != task_uuid:
         remote = None
-    # The action's position is the task id without its last number
-    # (C{b"<uuid>@"} for a task's root action): serialize_task_id writes
-    # positions as position() does, and in ASCII.
+    # The action's position is the task id (written as position() writes it,
+    # in ASCII) without its last number: b"<uuid>@" for a task's root action.
     traceparent = _traceparent(task_uuid, task_id[:task_id.rindex(b"/")],
                                remote.flags if remote else DEFAULT_FLAGS)
     if traceparent is None:
