@@ -179,8 +179,9 @@ class _OwnHeadersAgent(TracingAgent):
     are treq's own for the call (never the caller's: L{request} gives treq
     a copy), so it adds its headers to them rather than copying them, which
     costs more than the rest of building the headers.  It keeps nothing of a
-    call: the shared agent's is made once (see L{_SharedAgent}).  A redirect's next hop gets
-    the same L{Headers} again, and sets the same headers anew.
+    call: the shared agent's is made once (see L{_SharedAgent}).  A
+    redirect's next hop gets the same L{Headers} again, and sets the same
+    headers anew.
     """
 
     _copyHeaders = False
