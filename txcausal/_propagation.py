@@ -35,7 +35,7 @@ from orjson import loads
 from twisted.web.http_headers import Headers
 
 from ._tasklevel import TASK_ID_PATTERN, InvalidTaskId, parse_task_id
-from ._traceids import span_hex, uuid_trace_hex
+from ._traceids import position, text_span_hex, uuid_trace_hex
 from ._wire import ATTEMPT_OF_FIELD
 
 if TYPE_CHECKING:
@@ -377,10 +377,18 @@ def traceparent_for(task_uuid: str, level: Sequence[int],
     @return: The C{traceparent} naming that action of the task C{task_uuid}
         as the parent, or C{None} if the UUID cannot be a trace-id.
     """
+    return _traceparent(task_uuid, position(task_uuid, level).encode("utf-8", "surrogatepass"),
+                        flags)
+
+
+def _traceparent(task_uuid: str, parent: bytes, flags: str) -> Optional[bytes]:
+    """
+    L{traceparent_for}, given the parent's position as C{span_hex} encodes it.
+    """
     trace_id = uuid_trace_hex(task_uuid)
     if not trace_id:
         return None
-    return f"00-{trace_id}-{span_hex(task_uuid, level)}-{flags}".encode("ascii")
+    return f"00-{trace_id}-{text_span_hex(parent)}-{flags}".encode("ascii")
 
 
 def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) -> Headers:
@@ -402,12 +410,9 @@ def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) ->
     return result
 
 
-def remote_trace() -> Optional[RemoteTrace]:
-    """
-    @return: The trace state received with the current task, if any, to
-        give L{resend} later, from another context.
-    """
-    return _REMOTE_TRACE.get()
+#: C{remote_trace()}: the trace state received with the current task, if any,
+#: to give L{resend} later, from another context (the variable's own C{get}).
+remote_trace: Callable[[], Optional[RemoteTrace]] = _REMOTE_TRACE.get
 
 
 def resend(action: "Action", headers: Headers, remote: Optional[RemoteTrace]) -> None:
@@ -432,10 +437,13 @@ def _stamp(action: "Action", result: Headers, remote: Optional[RemoteTrace]) -> 
     """
     task_id = action.serialize_task_id()
     result.setRawHeaders(TASK_ID_HEADER, [task_id])
-    if remote is not None and remote.task_uuid != action.task_uuid:
+    task_uuid = action._task_uuid
+    if remote is not None and remote.task_uuid != task_uuid:
         remote = None
-    traceparent = traceparent_for(action.task_uuid, action._level,
-                                  remote.flags if remote else DEFAULT_FLAGS)
+    # The action's position is the task id (written as position() writes it,
+    # in ASCII) without its last number: b"<uuid>@" for a task's root action.
+    traceparent = _traceparent(task_uuid, task_id[:task_id.rindex(b"/")],
+                               remote.flags if remote else DEFAULT_FLAGS)
     if traceparent is None:
         result.removeHeader(TRACEPARENT_HEADER)
     else:

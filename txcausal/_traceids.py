@@ -85,7 +85,16 @@ def span_hex(task_uuid: str, level: Sequence[int], copy: int = 1) -> str:
     text = position(task_uuid, level)
     if copy > 1:
         text += f"#{copy}"
-    digits = sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return text_span_hex(text.encode("utf-8", "surrogatepass"))
+
+
+def text_span_hex(text: bytes) -> str:
+    """
+    @param text: The text of a span's position (see L{position}; C{"#2"}
+        added for a second span), encoded as L{span_hex} encodes it.
+    @return: The span id derived from it, as 16 hex digits: never all zeros.
+    """
+    digits = sha256(text).hexdigest()[:16]
     return digits if digits != _ZERO_SPAN else _ONE_SPAN
 
 
@@ -112,5 +121,5 @@ def read_span_id(text: object) -> Optional[int]:
     return None
 
 
-__all__ = ["position", "read_span_id", "span_hex", "span_id", "trace_id", "uuid_trace_hex",
-           "uuid_trace_id"]
+__all__ = ["position", "read_span_id", "span_hex", "span_id", "text_span_hex", "trace_id",
+           "uuid_trace_hex", "uuid_trace_id"]

@@ -36,7 +36,7 @@ as treq's (from another thread, use C{blockingCallFromThread}).
 from __future__ import annotations
 
 from contextvars import Context, copy_context
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple
 
 import treq as _treq
 import treq.api as _treq_api
@@ -51,8 +51,7 @@ from twisted.web.iweb import IAgent, IBodyProducer, IResponse
 from zope.interface import implementer
 
 from ._action import Action, start_action
-from ._action_context import _restore
-from ._attempts import RESEND, AttemptsPool
+from ._attempts import AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._propagation import outgoing
@@ -66,6 +65,10 @@ _INTERNET = vars(twisted.internet)
 #: C{@} as a byte: C{bytes} finds an integer in itself at a fifth of the
 #: cost of a one-byte C{bytes}, which it first tries as an integer.
 _AT = ord("@")
+#: The usual methods as logged, found at once (decoding costs several times
+#: a lookup).
+_METHODS = {method.encode("ascii"): method for method in (
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 
 
 def _loggable_url(uri: bytes) -> str:
@@ -116,11 +119,13 @@ class TracingAgent:
             reactor had.  Cancelling it cancels the request.
         """
         context = copy_context()
+        known = _METHODS.get(method) if type(method) is bytes else None
         action = start_action(self._logger, CLIENT_ACTION_TYPE,
-                              method=method.decode("ascii", "backslashreplace"),
+                              method=known or method.decode("ascii", "backslashreplace"),
                               url=_loggable_url(uri))
+        # Current while the agent asks its pool for a connection: an
+        # AttemptsPool sends the pool's own retries at fresh positions of it.
         token = _ACTION.set(action)
-        resending = RESEND.set(action)
         try:
             sent = outgoing(action, headers, self._copyHeaders)
             inner = self._agent.request(method, uri, sent, bodyProducer)
@@ -128,8 +133,8 @@ class TracingAgent:
             action.finish(e)
             raise
         finally:
-            RESEND.reset(resending)
-            _restore(token)
+            # Set above in this very context: reset cannot fail.
+            _ACTION.reset(token)
         cancelled: List[bool] = []
 
         def cancel(_: object) -> None:
@@ -170,11 +175,13 @@ def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]"
 
 class _OwnHeadersAgent(TracingAgent):
     """
-    The L{TracingAgent} of one call of L{request}: the L{Headers} it gets
-    are treq's own for this call (never the caller's: see L{_copy_headers}),
-    so it adds its headers to them rather than copying them, which costs
-    more than the rest of building the headers.  A redirect's next hop gets
-    the same L{Headers} again, and sets the same headers anew.
+    The L{TracingAgent} of the calls of L{request}: the L{Headers} it gets
+    are treq's own for the call (never the caller's: L{request} gives treq
+    a copy), so it adds its headers to them rather than copying them, which
+    costs more than the rest of building the headers.  It keeps nothing of a
+    call: the shared agent's is made once (see L{_SharedAgent}).  A
+    redirect's next hop gets the same L{Headers} again, and sets the same
+    headers anew.
     """
 
     _copyHeaders = False
@@ -201,25 +208,29 @@ class _SharedAgent:
     """
 
     def __init__(self) -> None:
-        #: The global reactor and pool the agent was made with, and the agent.
-        self._cached: Tuple[Any, Any, Any] = (None, None, None)
+        #: The global reactor and pool the agent was made with, the agent,
+        #: and the L{_OwnHeadersAgent} around it for the global logger.
+        self._cached: Tuple[Any, Any, Any, Optional[TracingAgent]] = (None, None, None, None)
 
-    def get(self, reactor: Any) -> Tuple[IAgent, Any]:
+    def get(self, reactor: Any) -> Tuple[IAgent, Optional[TracingAgent], Any]:
         """
         @param reactor: The call's C{reactor} argument, C{None} included.
         @return: What L{_new_agent} returns for C{reactor} and treq's global
-            pool.
+            pool, with the agent's L{_OwnHeadersAgent} for the global logger
+            in the middle when it is the shared one (C{None} otherwise).
         """
         installed = _INTERNET.get("reactor")
         if reactor is None:
             reactor = installed
         if reactor is None or reactor is not installed:
-            return _new_agent(reactor, None, None)
+            agent, reactor = _new_agent(reactor, None, None)
+            return agent, None, reactor
         cached = self._cached
         if cached[0] is not reactor or cached[1] is not _treq_api.get_global_pool():  # type: ignore[no-untyped-call]
             agent = _new_agent(reactor, None, None)[0]
-            cached = self._cached = (reactor, _treq_api.get_global_pool(), agent)  # type: ignore[no-untyped-call]
-        return cached[2], reactor
+            cached = self._cached = (reactor, _treq_api.get_global_pool(), agent,  # type: ignore[no-untyped-call]
+                                     _OwnHeadersAgent(agent))
+        return cached[2], cached[3], reactor
 
 
 def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAgent, Any]:
@@ -232,13 +243,6 @@ def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAg
     reactor = default_reactor(reactor)  # type: ignore[no-untyped-call]
     pool = AttemptsPool(default_pool(reactor, pool, persistent))  # type: ignore[no-untyped-call]
     return Agent(reactor, pool=pool), reactor  # type: ignore[no-untyped-call]
-
-
-def _copy_headers(headers: Union[Headers, dict, None]) -> Union[Headers, dict, None]:  # type: ignore[type-arg]
-    """
-    treq sets C{Content-Type} on a L{Headers} it is given: give it a copy.
-    """
-    return headers.copy() if isinstance(headers, (Headers, dict)) else headers
 
 
 def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] = None,
@@ -256,12 +260,19 @@ def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] 
     @param kwargs: Any other keyword argument of L{treq.request}.
     @return: A L{Deferred} firing with treq's response.
     """
+    tracing = None
     if agent is None:
-        shared = pool is None and persistent is not False
-        agent, reactor = (_shared_agent.get(reactor) if shared
-                          else _new_agent(reactor, pool, persistent))
-    return _treq.request(method, url, data=data, agent=_OwnHeadersAgent(agent, logger),
-                         headers=_copy_headers(headers), reactor=reactor, **kwargs)
+        if pool is None and persistent is not False:
+            agent, tracing, reactor = _shared_agent.get(reactor)
+        else:
+            agent, reactor = _new_agent(reactor, pool, persistent)
+    if tracing is None or logger is not None:
+        tracing = _OwnHeadersAgent(agent, logger)
+    if isinstance(headers, (Headers, dict)):
+        # treq sets Content-Type on a Headers it is given: give it a copy.
+        headers = headers.copy()
+    return _treq.request(method, url, data=data, agent=tracing, headers=headers,
+                         reactor=reactor, **kwargs)
 
 
 def get(url: Any, headers: Any = None, **kwargs: Any) -> "Deferred[Any]":

@@ -37,7 +37,7 @@ from twisted.web.resource import Resource
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from txcausal import current_action, start_action
+from txcausal import MemoryLogger, current_action, start_action
 from txcausal import treq as txtreq
 from txcausal._traceids import span_id
 from txcausal.test._helpers import CapturingMixin
@@ -157,6 +157,35 @@ class TracingAgentTests(CapturingMixin, SynchronousTestCase):
         trace_id = outer.task_uuid.replace("-", "")
         self.assertEqual(headers.getRawHeaders(b"traceparent"),
                          [f"00-{trace_id}-{span_id(outer.task_uuid, [2]):016x}-01".encode()])
+
+    def test_methodLogged(self) -> None:
+        """
+        The request's method is logged as text: a usual one, another one,
+        one given as a C{bytearray}, and one that is not ASCII (escaped).
+        """
+        for method in [b"GET", b"PROPFIND", bytearray(b"POST"), b"G\xe9T"]:
+            self.agent.request(method, b"http://example.com/")  # type: ignore[arg-type]
+        logged = [m["method"] for m in self.logger.messages if "method" in m]
+        self.assertEqual(logged, ["GET", "PROPFIND", "POST", "G\\xe9T"])
+
+    def test_parentSpanAtEveryDepth(self) -> None:
+        """
+        C{traceparent} names as parent the span of the request's action,
+        whether it is a task's root action or one several levels deep.
+        """
+        self.agent.request(b"GET", b"http://example.com/")
+        with start_action(action_type="app:outer") as outer:
+            with start_action(action_type="app:inner"):
+                self.agent.request(b"GET", b"http://example.com/")
+        sent = [request[2] for request in self.inner.requests]
+        starts = [m for m in self.logger.messages if m.get("action_type") == CLIENT_ACTION_TYPE]
+        for headers, start in zip(sent, starts, strict=True):
+            assert headers is not None
+            task_uuid, level = start["task_uuid"], start["task_level"][:-1]
+            self.assertEqual(headers.getRawHeaders(b"traceparent"), [
+                f"00-{task_uuid.replace('-', '')}-{span_id(task_uuid, level):016x}-01".encode()])
+        self.assertEqual([start["task_level"] for start in starts], [[1], [2, 2, 1]])
+        self.assertEqual(starts[1]["task_uuid"], outer.task_uuid)
 
     def test_doesNotMutateHeaders(self) -> None:
         """
@@ -580,7 +609,7 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.capture()
+        self.logger = self.capture()
         self.addCleanup(set_global_pool, get_global_pool())
 
     def test_globalPoolAtCallTime(self) -> None:
@@ -690,6 +719,29 @@ class DefaultAgentTests(CapturingMixin, SynchronousTestCase):
         del first, fake
         gc.collect()
         self.assertIsNone(collected())
+
+    def test_loggerOfTheCall(self) -> None:
+        """
+        A call through the shared agent that names a logger logs there, and
+        the calls that name none log to the global logger as it is at the
+        time of the call, also after it was replaced.
+        """
+        fake = ResolvingReactor()
+        set_global_pool(HTTPConnectionPool(fake))
+        mine = MemoryLogger()
+        first = self.logger
+        with mock.patch.object(twisted.internet, "reactor", fake, create=True):
+            txtreq.get("http://example.com/")
+            txtreq.get("http://example.com/", logger=mine)
+            txtreq.get("http://example.com/")
+            later = self.capture()
+            txtreq.get("http://example.com/")
+
+        def started(logger: MemoryLogger) -> int:
+            return sum(m.get("action_type") == CLIENT_ACTION_TYPE for m in logger.messages)
+
+        self.assertEqual([started(first), started(mine), started(later)], [2, 1, 1])
+        self.assertEqual(len(fake.tcpClients), 4)
 
     def test_callBetweenSteps(self) -> None:
         """

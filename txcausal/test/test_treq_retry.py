@@ -338,8 +338,9 @@ class AttemptsPoolTests(CapturingMixin, SynchronousTestCase):
 
     def test_untracedUnchanged(self) -> None:
         """
-        A request not made by L{TracingAgent} gets the pool's connection
-        for the agent's own endpoint.
+        A request made with no action current (never one made by
+        L{TracingAgent}) gets the pool's connection for the agent's own
+        endpoint.
         """
         pool = FakePool()
         Agent.usingEndpointFactory(MemoryReactorClock(), self.endpoints,
