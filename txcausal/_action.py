@@ -102,7 +102,7 @@ class Action:
         self._serializers = serializers
         self._token: Optional[_TokenStack] = None
         self._handed_off: Optional[List[str]] = None
-        self._retried: Optional[List[str]] = None  # Set by _propagation.resend.
+        self._retried: Optional[List[str]] = None  # Set by _outgoing.resend.
         self._parent_id: Optional[str] = None
 
     @property

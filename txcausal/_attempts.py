@@ -15,7 +15,7 @@ with the request, so L{AttemptsPool} gives it an endpoint of its own, which
 counts the connections the request is sent through: the first is the one
 the pool made or kept for the request; one made after that is the
 retry's, and the request sent through it gets a fresh position of the
-request's action in its headers first (see L{txcausal._propagation.resend}),
+request's action in its headers first (see L{txcausal._outgoing.resend}),
 where the pool's retry reads them.  A request that is not retried costs
 that one endpoint and nothing else.  Only public interfaces are used: the
 pool's C{getConnection(key, endpoint)} and the L{Deferred} it returns, the
@@ -32,7 +32,8 @@ from twisted.internet.interfaces import IProtocolFactory, IStreamClientEndpoint
 from zope.interface import implementer
 
 from ._context import _ACTION
-from ._propagation import RemoteTrace, remote_trace, resend
+from ._outgoing import remote_trace, resend
+from ._propagation import RemoteTrace
 
 if TYPE_CHECKING:
     from ._action import Action

@@ -2,7 +2,8 @@
 """
 The HTTP header codecs shared by L{txcausal.treq} (client) and
 L{txcausal.web} (server): C{X-Eliot-Task-Id} in Eliot's format and W3C Trace
-Context (C{traceparent}, C{tracestate}).
+Context (C{traceparent}, C{tracestate}).  This module reads them (the
+server's side); L{txcausal._outgoing} writes them (the client's).
 
 Mapping between the two models:
 
@@ -28,18 +29,14 @@ from contextvars import ContextVar
 from functools import partial
 from itertools import count
 from random import Random
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from uuid import UUID
 
 from orjson import loads
 from twisted.web.http_headers import Headers
 
 from ._tasklevel import TASK_ID_PATTERN, InvalidTaskId, parse_task_id
-from ._traceids import position, text_span_hex, uuid_trace_hex
 from ._wire import ATTEMPT_OF_FIELD
-
-if TYPE_CHECKING:
-    from ._action import Action
 
 TASK_ID_HEADER = b"X-Eliot-Task-Id"
 TRACEPARENT_HEADER = b"traceparent"
@@ -368,88 +365,6 @@ def _remote_trace(headers: Headers, task_uuid: str, trace: Tuple[str, str, str],
         except RejectedHeader as e:
             rejected["tracestate"] = _rejection(raw, e.args[0])
     return RemoteTrace(task_uuid, trace[2], tracestate)
-
-
-def traceparent_for(task_uuid: str, level: Sequence[int],
-                    flags: str = DEFAULT_FLAGS) -> Optional[bytes]:
-    """
-    @param level: The level of the action making the request.
-    @return: The C{traceparent} naming that action of the task C{task_uuid}
-        as the parent, or C{None} if the UUID cannot be a trace-id.
-    """
-    return _traceparent(task_uuid, position(task_uuid, level).encode("utf-8", "surrogatepass"),
-                        flags)
-
-
-def _traceparent(task_uuid: str, parent: bytes, flags: str) -> Optional[bytes]:
-    """
-    L{traceparent_for}, given the parent's position as C{span_hex} encodes it.
-    """
-    trace_id = uuid_trace_hex(task_uuid)
-    if not trace_id:
-        return None
-    return f"00-{trace_id}-{text_span_hex(parent)}-{flags}".encode("ascii")
-
-
-def outgoing(action: "Action", headers: Optional[Headers], copy: bool = True) -> Headers:
-    """
-    Add the headers that let the server continue C{action}'s task at a fresh
-    position inside it.
-
-    @param headers: The caller's headers; modified only if not C{copy}.
-    @param copy: Whether to copy C{headers} rather than add to them.
-    @return: A new L{Headers} (or C{headers}, if not C{copy}).  A
-        C{tracestate} the caller set is kept; otherwise the one received with
-        the task, if any, is passed on.
-    """
-    if headers is None:
-        result = Headers()
-    else:
-        result = headers.copy() if copy else headers
-    _stamp(action, result, _REMOTE_TRACE.get())
-    return result
-
-
-#: C{remote_trace()}: the trace state received with the current task, if any,
-#: to give L{resend} later, from another context (the variable's own C{get}).
-remote_trace: Callable[[], Optional[RemoteTrace]] = _REMOTE_TRACE.get
-
-
-def resend(action: "Action", headers: Headers, remote: Optional[RemoteTrace]) -> None:
-    """
-    Set a fresh position of C{action} on the headers L{outgoing} gave, to
-    send the same request again (another attempt).  The position the
-    headers had is recorded as cut off before any response: the action's
-    finish message lists it in C{retried_task_levels} too.
-
-    @param remote: L{remote_trace} where the request was made.
-    """
-    for task_id in headers.getRawHeaders(TASK_ID_HEADER) or ():
-        level = task_id.decode("ascii", "replace").rpartition("@")[2]
-        if level in (action._handed_off or ()) and level not in (action._retried or ()):
-            action._retried = [*(action._retried or ()), level]
-    _stamp(action, headers, remote)
-
-
-def _stamp(action: "Action", result: Headers, remote: Optional[RemoteTrace]) -> None:
-    """
-    Set the headers of a fresh position of C{action} on C{result}.
-    """
-    task_id = action.serialize_task_id()
-    result.setRawHeaders(TASK_ID_HEADER, [task_id])
-    task_uuid = action._task_uuid
-    if remote is not None and remote.task_uuid != task_uuid:
-        remote = None
-    # The action's position is the task id (written as position() writes it,
-    # in ASCII) without its last number: b"<uuid>@" for a task's root action.
-    traceparent = _traceparent(task_uuid, task_id[:task_id.rindex(b"/")],
-                               remote.flags if remote else DEFAULT_FLAGS)
-    if traceparent is None:
-        result.removeHeader(TRACEPARENT_HEADER)
-    else:
-        result.setRawHeaders(TRACEPARENT_HEADER, [traceparent])
-    if remote is not None and remote.tracestate and not result.hasHeader(TRACESTATE_HEADER):
-        result.setRawHeaders(TRACESTATE_HEADER, [remote.tracestate.encode("ascii")])
 
 
 _request_part = RequestParts(Random())

@@ -54,7 +54,7 @@ from ._action import Action, start_action
 from ._attempts import AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
-from ._propagation import outgoing
+from ._outgoing import outgoing
 from ._wire import CANCELLED_FIELD
 
 #: The action type of an HTTP request made through L{TracingAgent}.

@@ -21,7 +21,7 @@ from twisted.web.resource import Resource
 from twisted.web.test.requesthelper import DummyRequest
 
 from txcausal import start_action
-from txcausal._propagation import outgoing
+from txcausal._outgoing import outgoing
 from txcausal.testing import MemoryLogger
 
 from ._helpers import bench_root, run_python

@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.http_headers import Headers
 
 from txcausal._action import Action
+from txcausal._outgoing import outgoing, traceparent_for
 from txcausal._propagation import (
     _REMOTE_TRACE,
     LOGGED_VALUE_LENGTH,
@@ -26,8 +27,6 @@ from txcausal._propagation import (
     _incoming,
     escape_value,
     incoming,
-    outgoing,
-    traceparent_for,
 )
 from txcausal._tasklevel import parse_task_id
 from txcausal._traceids import span_id
