@@ -17,6 +17,7 @@ from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
 from ._json import safe_repr
 from ._reentry import Parked, drain, holders, holding, in_order, parked
+from ._registryfork import RegistryFork
 from ._route import (
     FieldSource,
     Route,
@@ -44,7 +45,7 @@ EARLY_BUFFER_SIZE = 1000
 _AFTER_LAST_REMOVED = "logged after the last destination was removed"
 
 
-class Destinations:
+class Destinations(RegistryFork):
     """
     The set of destinations every message is sent to, and the fields added
     to every message.  Thread-safe: the tuple of destinations is replaced,
@@ -57,7 +58,8 @@ class Destinations:
 
     A message logged while this thread holds the lock (a signal handler, a
     finalizer, a field source's C{__eq__}) is parked and kept or sent once
-    the lock is released (see L{txcausal._reentry}).
+    the lock is released (see L{txcausal._reentry}).  Its lock is held
+    across a fork (see L{RegistryFork}).
 
     @ivar dropped: How many messages were lost in all: dropped from the
         buffer, or refused by a failing destination, or by one that logged
@@ -153,7 +155,8 @@ class Destinations:
             self._destinations = tuple(current)
             self._replan()
             if not current:
-                self._buffer = deque(maxlen=self._buffer_size)
+                if self._buffer is None:  # Not made by a child forked here.
+                    self._buffer = deque(maxlen=self._buffer_size)
                 self._emptied = True
         finish_guarded(added, _last_resort)
 
@@ -392,22 +395,6 @@ class Destinations:
                                          destinations)
             finish_guarded(destination, _last_resort)
 
-    def afterForkInChild(self) -> None:
-        """
-        In a forked child: a new lock (a thread of the parent may have held
-        it), and none of the messages the parent kept after its last
-        destination was removed, which are the parent's to report.  Those
-        logged before the first destination stay, for the child's (a
-        daemon forks before it configures its logging).
-        """
-        self._lock = threading.Lock()
-        if self._buffer is not None and self._emptied:
-            self._parked.clear()
-            self._buffer.clear()
-            self._shown = []
-            self.dropped -= self._overflowed
-            self._overflowed = 0
-
     def _report_left(self, stream: Optional[IO[str]]) -> None:
         """
         For L{finish}: count and report the messages kept after the last
@@ -431,3 +418,4 @@ class Destinations:
 _HOLDERS = holders(Destinations.add, Destinations.remove, Destinations.add_global_fields,
                    Destinations.add_field_source, Destinations.remove_field_source,
                    Destinations._keep, Destinations.keep_shown, Destinations._report_left)
+Destinations._holderCodes = _HOLDERS

@@ -9,7 +9,6 @@ dispatches; L{to_file} adds a L{txcausal._file.FileDestination}.
 from __future__ import annotations
 
 import atexit
-import os
 from typing import IO, Any, Dict, Optional
 
 from ._destinations import EARLY_BUFFER_SIZE as EARLY_BUFFER_SIZE
@@ -17,6 +16,7 @@ from ._destinations import Destination as Destination
 from ._destinations import Destinations as Destinations
 from ._failure_reports import _last_resort
 from ._file import FileDestination
+from ._fork import FORK_HOOKS
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._logger import Logger as Logger
 
@@ -45,7 +45,8 @@ _DESTINATIONS = Destinations()
 #: The logger actions and messages use when given none; swapped by tests.
 _DEFAULT_LOGGER: Any = Logger(_DESTINATIONS)
 atexit.register(_DESTINATIONS.finish)
-os.register_at_fork(after_in_child=_DESTINATIONS.afterForkInChild)
+# Its lock held across a fork, after the writers' writes (see ForkHooks).
+FORK_HOOKS.addRegistry(_DESTINATIONS)
 
 
 def add_destinations(*destinations: Destination) -> None:

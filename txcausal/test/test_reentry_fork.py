@@ -1,8 +1,9 @@
 """
 Tests of a message logged on the forking thread while the fork hooks hold a
-L{ThreadedWriter}'s locks (see L{txcausal._fork}): a signal handler or a
-finalizer run in the fork hooks' own code, or in another library's hook run
-between them, before the fork or after it in the parent.
+L{ThreadedWriter}'s locks, or the destination registry's (see
+L{txcausal._fork}): a signal handler or a finalizer run in the fork hooks'
+own code, or in another library's hook run between them, before the fork or
+after it in the parent.
 
 Each runs in a process of its own: if such a message waited for a lock its
 thread holds, the cleanup would wait for that lock too, and hang the suite;
@@ -14,14 +15,16 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple
 
 import orjson
 from twisted.trial.reporter import TreeReporter
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal import FileDestination
+from txcausal._destinations import Destinations
 from txcausal._fork import ForkHooks
+from txcausal._registryfork import RegistryFork
 from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import IsolatedOutputMixin, removed_at_end, run_python
 
@@ -137,6 +140,34 @@ class _ForkWindowScenarios(_Forkable, IsolatedOutputMixin, _Base):
         logged = self._logged(writer, hooks, hooks.afterInParent)
         self.assertEqual(written(), logged)
 
+    def test_registryInParent(self) -> None:
+        """
+        A message logged on the forking thread while the hooks hold the
+        destination registry's lock, while there is no destination, is
+        kept once they release it, in the order logged, for the first
+        destination.
+        """
+        registry = Destinations()
+        hooks = ForkHooks()
+        hooks.addRegistry(registry)
+        logged: List[int] = []
+
+        def handler() -> None:
+            logged.append(len(logged))
+            registry.send(numbered_message(logged[-1]))
+
+        def fork() -> None:
+            hooks.before()
+            handler()
+            hooks.afterInParent()
+
+        codes = {ForkHooks.before.__code__, ForkHooks.afterInParent.__code__,
+                 RegistryFork.beforeFork.__code__, RegistryFork.afterForkInParent.__code__}
+        _runTraced(self, _reenterEachLine(codes, lambda: True, handler), fork)
+        received: List[Dict[str, Any]] = []
+        registry.add(received.append)
+        self.assertEqual([message["n"] for message in received], logged)
+
 
 def run_scenario(name: str) -> int:
     """
@@ -195,6 +226,12 @@ class ForkWindowReentryTests(SynchronousTestCase):
         See L{_ForkWindowScenarios.test_directInParent}.
         """
         self._passes("test_directInParent")
+
+    def test_registryInParent(self) -> None:
+        """
+        See L{_ForkWindowScenarios.test_registryInParent}.
+        """
+        self._passes("test_registryInParent")
 
 
 def _text(output: object) -> str:

@@ -23,32 +23,16 @@ from ._helpers import run_python
 from .test_reentry import _runTraced
 from .test_reentry_locks import _reenterEachLine
 
-#: Removes the process's last destination on a thread that, where it holds
-#: the registry's lock, logs a message (parked) then waits for a fork; prints
-#: what the child's next destination receives, then the parent's.
+#: Removes the process's last destination; where it holds the registry's
+#: lock, logs a message (parked) then forks, as a signal handler run there
+#: would; prints what the child's next destination receives, then the
+#: parent's.
 _FORK_PARKED = """
-import json, os, signal, sys, threading
+import json, os, signal, sys
 from txcausal._output import _DESTINATIONS as registry
 
-first = []
+first, forked = [], []
 registry.add(first.append)
-parked, forked, removed = threading.Event(), threading.Event(), threading.Event()
-
-def local(frame, event, arg):
-    if (event == "line" and not parked.is_set() and registry._lock.locked()
-            and registry._emptied):
-        registry.send({"n": "parent"})
-        parked.set()
-        forked.wait()
-    return local
-
-def trace(frame, event, arg):
-    return local if frame.f_code is type(registry).remove.__code__ else None
-
-def remove():
-    sys.settrace(trace)
-    registry.remove(first.append)
-    removed.set()
 
 def child():
     received = []
@@ -56,16 +40,23 @@ def child():
     registry.add(received.append)
     return "child " + json.dumps([m.get("n") for m in received])
 
-threading.Thread(target=remove).start()
-parked.wait()
-pid = os.fork()
-if pid == 0:
-    signal.alarm(10)
-    print(child(), flush=True)
-    os._exit(0)
-forked.set()
-removed.wait()
-assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+def local(frame, event, arg):
+    if event == "line" and not forked and registry._lock.locked() and registry._emptied:
+        registry.send({"n": "parent"})
+        forked.append(os.fork())
+        if forked[0] == 0:
+            signal.alarm(10)
+            print(child(), flush=True)
+            os._exit(0)
+    return local
+
+def trace(frame, event, arg):
+    return local if frame.f_code is type(registry).remove.__code__ else None
+
+sys.settrace(trace)
+registry.remove(first.append)
+sys.settrace(None)
+assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
 received = []
 registry.add(received.append)
 print("parent", json.dumps([m.get("n") for m in received]), flush=True)
@@ -255,10 +246,11 @@ class RegistryReentryTests(SynchronousTestCase):
 
     def test_forkedChildDropsParked(self) -> None:
         """
-        A child forked while a thread of the parent holds the lock after
-        removing the last destination, with a message parked there, does
-        not keep it (the parent's, which that thread keeps): the child's
-        next destination receives only the child's messages.
+        A child forked by a thread of the parent that holds the lock after
+        removing the last destination (a signal handler forking there),
+        with a message parked there, does not keep it (the parent's, which
+        that thread keeps): the child's next destination receives only the
+        child's messages.  (Another thread's fork waits for the lock.)
         """
         if not hasattr(os, "fork"):
             raise SkipTest("no os.fork on this platform")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from typing import List
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
@@ -97,6 +98,53 @@ registry.add(received.append)
 print("parent", json.dumps([m.get("n") for m in first + received]), flush=True)
 """
 
+#: Removes the process's last destination; at the line where the registry
+#: has no destination and no buffer yet, holding its lock, logs a message
+#: (parked) then forks, as a signal handler run there would.  The child logs
+#: a message, then adds a destination there (C{sys.argv[1]} "here") or once
+#: back from the handler and done removing ("back").  Prints the C{n} of what
+#: the child's destinations receive and the count it dropped, then what the
+#: parent's next destination receives.
+_FORK_HERE = """
+import json, os, signal, sys
+from txcausal._output import _DESTINATIONS as registry
+
+first, forked = [], []
+registry.add(first.append)
+
+def child():
+    received = []
+    registry.add(received.append)
+    got = [m.get("n") for m in first + received]
+    print("child", json.dumps(got), registry.dropped, flush=True)
+    os._exit(0)
+
+def local(frame, event, arg):
+    if (event == "line" and not forked and not registry._destinations
+            and registry._buffer is None and registry._single is None):
+        registry.send({"n": "parent"})
+        forked.append(os.fork())
+        if forked[0] == 0:
+            signal.alarm(10)
+            registry.send({"n": "child"})
+            if sys.argv[1] == "here":
+                child()
+    return local
+
+def trace(frame, event, arg):
+    return local if frame.f_code is type(registry).remove.__code__ else None
+
+sys.settrace(trace)
+registry.remove(first.append)
+sys.settrace(None)
+if forked[0] == 0:
+    child()
+assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
+received = []
+registry.add(received.append)
+print("parent", json.dumps([m.get("n") for m in received]), flush=True)
+"""
+
 
 class ForkHalfwayTests(SynchronousTestCase):
     """
@@ -104,16 +152,17 @@ class ForkHalfwayTests(SynchronousTestCase):
     destination.
     """
 
-    def _forked(self, mode: str) -> list[str]:
+    def _forked(self, mode: str, script: str = _FORK_HALFWAY) -> List[str]:
         """
-        Run L{_FORK_HALFWAY} in C{mode}; fail if it fails or hangs.
+        Run C{script} (by default L{_FORK_HALFWAY}) with the argument
+        C{mode}; fail if it fails or hangs.
 
         @return: The lines it printed.
         """
         if not hasattr(os, "fork"):
             raise SkipTest("no os.fork on this platform")
         try:
-            result = run_python(["-c", _FORK_HALFWAY, mode], timeout=HANG)
+            result = run_python(["-c", script, mode], timeout=HANG)
         except subprocess.TimeoutExpired as e:
             self.fail(f"forking halfway through {mode} hung for {HANG:.0f} s and was ended\n"
                       f"{_text(e.stdout)}{_text(e.stderr)}")
@@ -137,3 +186,24 @@ class ForkHalfwayTests(SynchronousTestCase):
         parent's destination receives what it kept before, then its next.
         """
         self.assertEqual(self._forked("add"), ['child ["child"] 0', 'parent ["early", "parent"]'])
+
+    def test_removeHere(self) -> None:
+        """
+        A child forked by the thread removing the last destination, past
+        the new route and before the buffer (a signal handler forking where
+        the registry holds its lock, which the fork cannot wait for): the
+        fork is not held up, and the child keeps a message it logs for its
+        first destination, nothing dropped, but not the parent's message
+        parked there, which the parent keeps.
+        """
+        self.assertEqual(self._forked("here", _FORK_HERE),
+                         ['child ["child"] 0', 'parent ["parent"]'])
+
+    def test_removeHereAndBack(self) -> None:
+        """
+        As in L{test_removeHere}, but the child goes back from the handler
+        and is done removing before it adds a destination: that one still
+        receives the message the child logged in the handler.
+        """
+        self.assertEqual(self._forked("back", _FORK_HERE),
+                         ['child ["child"] 0', 'parent ["parent"]'])
