@@ -9,58 +9,17 @@ function playing the handler).
 from __future__ import annotations
 
 import io
-import os
 from collections import deque
 from typing import Any, Callable, Dict, List
 
 import orjson
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._destinations import Destinations
 from txcausal._wire import DESTINATION_FAILURE
 
-from ._helpers import run_python
 from .test_reentry import _runTraced
 from .test_reentry_locks import _reenterEachLine
-
-#: Removes the process's last destination; where it holds the registry's
-#: lock, logs a message (parked) then forks, as a signal handler run there
-#: would; prints what the child's next destination receives, then the
-#: parent's.
-_FORK_PARKED = """
-import json, os, signal, sys
-from txcausal._output import _DESTINATIONS as registry
-
-first, forked = [], []
-registry.add(first.append)
-
-def child():
-    received = []
-    registry.send({"n": "child"})
-    registry.add(received.append)
-    return "child " + json.dumps([m.get("n") for m in received])
-
-def local(frame, event, arg):
-    if event == "line" and not forked and registry._lock.locked() and registry._emptied:
-        registry.send({"n": "parent"})
-        forked.append(os.fork())
-        if forked[0] == 0:
-            signal.alarm(10)
-            print(child(), flush=True)
-            os._exit(0)
-    return local
-
-def trace(frame, event, arg):
-    return local if frame.f_code is type(registry).remove.__code__ else None
-
-sys.settrace(trace)
-registry.remove(first.append)
-sys.settrace(None)
-assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
-received = []
-registry.add(received.append)
-print("parent", json.dumps([m.get("n") for m in received]), flush=True)
-"""
 
 
 class RegistryReentryTests(SynchronousTestCase):
@@ -243,22 +202,6 @@ class RegistryReentryTests(SynchronousTestCase):
         reports = [orjson.loads(line) for line in stream.getvalue().splitlines()]
         self.assertEqual([report["count"] for report in reports], [kept])
         self.assertEqual(destinations.dropped, kept)
-
-    def test_forkedChildDropsParked(self) -> None:
-        """
-        A child forked by a thread of the parent that holds the lock after
-        removing the last destination (a signal handler forking there),
-        with a message parked there, does not keep it (the parent's, which
-        that thread keeps): the child's next destination receives only the
-        child's messages.  (Another thread's fork waits for the lock.)
-        """
-        if not hasattr(os, "fork"):
-            raise SkipTest("no os.fork on this platform")
-        result = run_python(["-c", _FORK_PARKED], timeout=60)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout.splitlines(),
-                         ['child ["child"]', 'parent ["parent"]'], result.stderr)
-
 
 
 class _Refused:

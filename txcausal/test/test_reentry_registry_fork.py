@@ -77,11 +77,7 @@ def run():
     change()
     sys.settrace(None)
 
-thread = threading.Thread(target=run)
-thread.start()
-stopped.wait()
-pid = os.fork()
-if pid == 0:
+def child():
     signal.alarm(10)
     received = []
     registry.send({"n": "child"})
@@ -89,9 +85,14 @@ if pid == 0:
     got = [m.get("n") for m in first + received if m.get("n") == "child"]
     print("child", json.dumps(got), registry.dropped, flush=True)
     os._exit(0)
+
+thread = threading.Thread(target=run)
+thread.start()
+stopped.wait()
+forked = os.fork() or child()
 go.set()
 thread.join()
-assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+assert os.waitstatus_to_exitcode(os.waitpid(forked, 0)[1]) == 0
 received = []
 registry.send({"n": "parent"})
 registry.add(received.append)
@@ -99,10 +100,11 @@ print("parent", json.dumps([m.get("n") for m in first + received]), flush=True)
 """
 
 #: Removes the process's last destination; at the line where the registry
-#: has no destination and no buffer yet, holding its lock, logs a message
+#: has no destination and no buffer yet, holding its lock (or, if
+#: C{sys.argv[1]} is "emptied", past the new buffer), logs a message
 #: (parked) then forks, as a signal handler run there would.  The child logs
-#: a message, then adds a destination there (C{sys.argv[1]} "here") or once
-#: back from the handler and done removing ("back").  Prints the C{n} of what
+#: a message, then adds a destination there, or once back from the handler
+#: and done removing if C{sys.argv[1]} is "back".  Prints the C{n} of what
 #: the child's destinations receive and the count it dropped, then what the
 #: parent's next destination receives.
 _FORK_HERE = """
@@ -119,15 +121,20 @@ def child():
     print("child", json.dumps(got), registry.dropped, flush=True)
     os._exit(0)
 
+def halfway():
+    if sys.argv[1] == "emptied":
+        return registry._lock.locked() and registry._emptied
+    return (not registry._destinations and registry._buffer is None
+            and registry._single is None)
+
 def local(frame, event, arg):
-    if (event == "line" and not forked and not registry._destinations
-            and registry._buffer is None and registry._single is None):
+    if event == "line" and not forked and halfway():
         registry.send({"n": "parent"})
         forked.append(os.fork())
         if forked[0] == 0:
             signal.alarm(10)
             registry.send({"n": "child"})
-            if sys.argv[1] == "here":
+            if sys.argv[1] != "back":
                 child()
     return local
 
@@ -206,4 +213,15 @@ class ForkHalfwayTests(SynchronousTestCase):
         receives the message the child logged in the handler.
         """
         self.assertEqual(self._forked("back", _FORK_HERE),
+                         ['child ["child"] 0', 'parent ["parent"]'])
+
+    def test_forkedChildDropsParked(self) -> None:
+        """
+        A child forked by a thread of the parent that holds the lock after
+        removing the last destination (a signal handler forking there),
+        with a message parked there, does not keep it (the parent's, which
+        that thread keeps): the child's next destination receives only the
+        child's messages.
+        """
+        self.assertEqual(self._forked("emptied", _FORK_HERE),
                          ['child ["child"] 0', 'parent ["parent"]'])
