@@ -58,8 +58,8 @@ class Destinations(RegistryFork):
 
     A message logged while this thread holds the lock (a signal handler, a
     finalizer, a field source's C{__eq__}) is parked and kept or sent once
-    the lock is released (see L{txcausal._reentry}).  Its lock is held
-    across a fork (see L{RegistryFork}).
+    the lock is released (see L{txcausal._reentry}).  A forked child's
+    registry is made whole (see L{RegistryFork}).
 
     @ivar dropped: How many messages were lost in all: dropped from the
         buffer, or refused by a failing destination, or by one that logged
@@ -126,11 +126,15 @@ class Destinations(RegistryFork):
                     self._destinations = before
                     self._replan()
                     raise
+                # Made by a child forked here (see RegistryFork): sent after.
+                made, self._buffer = self._buffer, None
+                overflowed, self._overflowed = overflowed + self._overflowed, 0
             pending = list(buffered or ())
             if overflowed:
                 pending.append(dropped_message(
                     overflowed, f"logged while there was no destination, beyond the "
                     f"{self._buffer_size} kept"))
+            pending.extend(made or ())
             for message in pending:
                 self.send(message)
         finally:
@@ -418,4 +422,3 @@ class Destinations(RegistryFork):
 _HOLDERS = holders(Destinations.add, Destinations.remove, Destinations.add_global_fields,
                    Destinations.add_field_source, Destinations.remove_field_source,
                    Destinations._keep, Destinations.keep_shown, Destinations._report_left)
-Destinations._holderCodes = _HOLDERS

@@ -1,9 +1,8 @@
 # -*- test-case-name: txcausal.test.test_fork,txcausal.test.test_logwriter_fork -*-
 """
-The process's fork hooks for every L{txcausal.logwriter.ThreadedWriter} and
-the destination registry: before a fork each writer writes what is queued,
-then holds its locks, and the registry its own; after it, the parent
-releases them and the child starts each afresh.
+The process's fork hooks for every L{txcausal.logwriter.ThreadedWriter}:
+before a fork each writer writes what is queued, then holds its locks; after
+it, the parent releases them and the child starts each writer afresh.
 """
 
 from __future__ import annotations
@@ -11,9 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Callable, List, Protocol, TypeVar
-
-_T = TypeVar("_T")
+from typing import Callable, List, Protocol
 
 
 class ForkAware(Protocol):
@@ -52,28 +49,6 @@ class ForkAware(Protocol):
         """
 
 
-class RegistryAware(Protocol):
-    """
-    What L{ForkHooks} calls on the destination registry (see
-    L{txcausal._registryfork.RegistryFork}).
-    """
-
-    def beforeFork(self) -> None:
-        """
-        Hold the lock.
-        """
-
-    def afterForkInParent(self) -> None:
-        """
-        Undo L{beforeFork}, in the parent.
-        """
-
-    def afterForkInChild(self) -> None:
-        """
-        Start afresh, in the child.
-        """
-
-
 class ForkHooks:
     """
     The fork hooks of every writer in the process, registered with
@@ -81,11 +56,8 @@ class ForkHooks:
     flushes its queue, holding no other writer's lock (a failure report
     from one goes to the others).  Then every writer's write in progress is
     waited for, and only then is any queue held: a destination that logs
-    while it writes reaches a queue still open.  The registry's lock is
-    taken between the two: no write is in progress then that could log
-    to it and wait, and a thread adding or removing a destination (whose
-    C{__eq__} may log) still reaches an open queue.  A hook never leaves a
-    lock held by mistake: CPython forks even when a hook raises.
+    while it writes reaches a queue still open.  A hook never leaves a lock
+    held by mistake: CPython forks even when a hook raises.
     """
 
     def __init__(self) -> None:
@@ -94,8 +66,6 @@ class ForkHooks:
         self._lock = threading.Lock()
         self._heldWrites: List[ForkAware] = []
         self._heldQueues: List[ForkAware] = []
-        self._registries: List[RegistryAware] = []
-        self._heldRegistries: List[RegistryAware] = []
 
     def add(self, writer: ForkAware) -> None:
         """
@@ -103,14 +73,6 @@ class ForkHooks:
         """
         with self._lock:
             self._writers.add(writer)
-
-    def addRegistry(self, registry: RegistryAware) -> None:
-        """
-        Include C{registry}, a destination registry that lasts as long as
-        the process.
-        """
-        with self._lock:
-            self._registries.append(registry)
 
     def before(self) -> None:
         """
@@ -125,10 +87,6 @@ class ForkHooks:
         for writer in writers:
             writer._holdWrites()
             self._heldWrites.append(writer)
-        for registry in self._registries:
-            # Released even if taking it raises (a signal handler's error).
-            self._heldRegistries.append(registry)
-            registry.beforeFork()
         for writer in writers:
             writer._holdQueue()
             self._heldQueues.append(writer)
@@ -139,29 +97,25 @@ class ForkHooks:
         """
         queues, self._heldQueues = self._heldQueues, []
         writes, self._heldWrites = self._heldWrites, []
-        registries, self._heldRegistries = self._heldRegistries, []
         try:
             _each(queues, lambda writer: writer._releaseQueue())
-            _each(registries, lambda registry: registry.afterForkInParent())
             _each(writes, lambda writer: writer._releaseWrites())
         finally:
             self._lock.release()
 
     def afterInChild(self) -> None:
         """
-        In the child: the registry and every writer start afresh, with new
-        locks.
+        In the child: every writer starts afresh, with new locks.
         """
-        self._heldQueues, self._heldWrites, self._heldRegistries = [], [], []
+        self._heldQueues, self._heldWrites = [], []
         self._lock = threading.Lock()
-        _each(self._registries, lambda registry: registry.afterForkInChild())
         _each(list(self._writers), lambda writer: writer._afterForkInChild())
 
 
-def _each(writers: List[_T], call: Callable[[_T], None]) -> None:
+def _each(writers: List[ForkAware], call: Callable[[ForkAware], None]) -> None:
     """
-    Call C{call} with every writer (or registry), even when it raises for
-    one: a fork hook cannot report the error, and the others must still be
+    Call C{call} with every writer, even when it raises for one: a fork
+    hook cannot report the error, and the other writers must still be
     flushed, held or released.
     """
     for writer in writers:

@@ -9,6 +9,7 @@ dispatches; L{to_file} adds a L{txcausal._file.FileDestination}.
 from __future__ import annotations
 
 import atexit
+import os
 from typing import IO, Any, Dict, Optional
 
 from ._destinations import EARLY_BUFFER_SIZE as EARLY_BUFFER_SIZE
@@ -16,7 +17,6 @@ from ._destinations import Destination as Destination
 from ._destinations import Destinations as Destinations
 from ._failure_reports import _last_resort
 from ._file import FileDestination
-from ._fork import FORK_HOOKS
 from ._jsondefault import EncoderClass, JSONDefault, checked_default
 from ._logger import Logger as Logger
 
@@ -45,8 +45,7 @@ _DESTINATIONS = Destinations()
 #: The logger actions and messages use when given none; swapped by tests.
 _DEFAULT_LOGGER: Any = Logger(_DESTINATIONS)
 atexit.register(_DESTINATIONS.finish)
-# Its lock held across a fork, after the writers' writes (see ForkHooks).
-FORK_HOOKS.addRegistry(_DESTINATIONS)
+os.register_at_fork(after_in_child=_DESTINATIONS.afterForkInChild)
 
 
 def add_destinations(*destinations: Destination) -> None:

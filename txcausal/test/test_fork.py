@@ -85,29 +85,3 @@ class ForkHooksTests(SynchronousTestCase):
         hooks.afterInChild()
         self.assertEqual(sorted(call for call in calls if "Child" in call),
                          ["_afterForkInChild a", "_afterForkInChild b"])
-
-    def test_registryBetweenWritesAndQueues(self) -> None:
-        """
-        The registry's lock is taken once every write in progress is waited
-        for (a destination that logs while it writes may keep its message
-        in the registry) and before any queue is held (one logged by a
-        thread changing the registry reaches a queue still open); it is
-        released between the queues and the writes, and the child's
-        registry starts afresh before the writers.
-        """
-        calls: List[str] = []
-        hooks = self.hooks(_Recording("a", calls), _Recording("b", calls))
-        registry = _Recording("registry", calls)
-        hooks.addRegistry(registry)
-        hooks.before()
-        hooks.afterInParent()
-        kinds = [call.split()[0] for call in calls]
-        self.assertEqual(kinds, ["_flushBeforeFork"] * 2 + ["_holdWrites"] * 2
-                         + ["beforeFork"] + ["_holdQueue"] * 2 + ["_releaseQueue"] * 2
-                         + ["afterForkInParent"] + ["_releaseWrites"] * 2)
-        del calls[:]
-        hooks.before()
-        hooks.afterInChild()
-        children = [call for call in calls if "Child" in call]
-        self.assertEqual(children[0], "afterForkInChild registry")
-        self.assertEqual(sorted(children[1:]), ["_afterForkInChild a", "_afterForkInChild b"])

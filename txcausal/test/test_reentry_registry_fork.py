@@ -10,51 +10,46 @@ L{HANG} seconds if it waits for ever, and the test then fails.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from typing import List
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
+from .._destinations import EARLY_BUFFER_SIZE
 from ._helpers import run_python
-from .test_reentry_fork import HANG, _text
+from .test_reentry_fork import HANG, THIS_TXCAUSAL, _text
 
-#: Stops a thread adding or removing (C{sys.argv[1]}) the process's
-#: destination at the line where the registry has no destination and no
-#: buffer yet, then forks on the main thread.  The stopped thread goes on when
-#: the main thread asks for the registry's lock (a fork hook that waits for
-#: it), or else once the fork is done.  Prints the C{n} of the child's
-#: message as received by the child's destinations, and the count of
-#: messages it dropped; then what the parent's destinations receive.
+#: Stops a thread adding or removing the process's destination at a line
+#: where the registry is halfway through the change (C{sys.argv[1]}, a key of
+#: C{halfway}), then forks on the main thread; the stopped thread goes on once
+#: the fork is done.  The child logs a message, then adds a destination (or,
+#: if C{sys.argv[2]} is "exit", runs the exit's report and prints it);
+#: prints the C{n} of the child's message as received by the destination
+#: added or removed (in the child) and by the child's own, and the count of
+#: messages the child dropped; then what the parent's destinations receive.
 _FORK_HALFWAY = """
-import json, os, signal, sys, threading
+import io, json, os, signal, sys, threading
 from txcausal._destinations import Destinations
 from txcausal._output import _DESTINATIONS as registry
 
 mode = sys.argv[1]
+halfway = {
+    # The destination out of the list, the route not planned yet.
+    "remove-unplanned": lambda: not registry._destinations and registry._single is not None,
+    # The route planned, the buffer not made yet.
+    "remove": lambda: (not registry._destinations and registry._single is None
+                       and registry._buffer is None),
+    # The buffer taken, the destination not listed yet.
+    "add": lambda: not registry._destinations and registry._buffer is None,
+    # The destination listed, the route not planned yet.
+    "add-unplanned": lambda: (registry._destinations and registry._buffer is None
+                              and not registry._route[4]),
+}[mode]
 stopped, go = threading.Event(), threading.Event()
-
-class Lock:
-    # The registry's lock, telling the stopped thread to go on when the
-    # forking thread asks for it.
-    def __init__(self):
-        self.lock = threading.Lock()
-    def acquire(self, blocking=True, timeout=-1):
-        if stopped.is_set() and threading.current_thread() is threading.main_thread():
-            go.set()
-        return self.lock.acquire(blocking, timeout)
-    def release(self):
-        self.lock.release()
-    def locked(self):
-        return self.lock.locked()
-    def __enter__(self):
-        return self.acquire()
-    def __exit__(self, *exc_info):
-        self.release()
-
-registry._lock = Lock()
 first = []
-if mode == "remove":
+if mode.startswith("remove"):
     registry.add(first.append)
     change, code = (lambda: registry.remove(first.append)), Destinations.remove.__code__
 else:
@@ -62,8 +57,7 @@ else:
     change, code = (lambda: registry.add(first.append)), Destinations.add.__code__
 
 def local(frame, event, arg):
-    if (event == "line" and not stopped.is_set() and not registry._destinations
-            and registry._buffer is None and registry._single is None):
+    if event == "line" and not stopped.is_set() and halfway():
         stopped.set()
         go.wait()
         return None
@@ -81,9 +75,15 @@ def child():
     signal.alarm(10)
     received = []
     registry.send({"n": "child"})
+    if sys.argv[2:] == ["exit"]:
+        stream = io.StringIO()
+        registry.finish(stream)
+        report = json.loads(stream.getvalue())
+        print("child", report["count"], report["reason"], registry.dropped, flush=True)
+        os._exit(0)
     registry.add(received.append)
-    got = [m.get("n") for m in first + received if m.get("n") == "child"]
-    print("child", json.dumps(got), registry.dropped, flush=True)
+    print("child", json.dumps([m.get("n") for m in first if m.get("n") == "child"]),
+          json.dumps([m.get("n") for m in received]), registry.dropped, flush=True)
     os._exit(0)
 
 thread = threading.Thread(target=run)
@@ -153,23 +153,65 @@ print("parent", json.dumps([m.get("n") for m in received]), flush=True)
 """
 
 
+#: Adds the process's first destination; at the line where the registry
+#: holds its lock, has taken the buffer (and the count of messages it
+#: dropped) and lists no destination yet, forks, as a signal handler run
+#: there would.  The child logs a message there (or, if C{sys.argv[1]} is
+#: "overflow", one more than it keeps), then once back from the handler and
+#: done adding, another.  Prints the C{n} of what the child's destination
+#: receives (the C{count} of a report of those dropped), the count it dropped
+#: and how many it still keeps; then what the parent's receives.
+_FORK_ADDING = """
+import json, os, signal, sys
+from txcausal._output import _DESTINATIONS as registry
+
+first, forked = [], []
+registry.send({"n": "early"})
+
+def local(frame, event, arg):
+    # Past taking what was kept and the count of those dropped.
+    if (event == "line" and not forked and registry._lock.locked()
+            and "before" in frame.f_locals and not registry._destinations):
+        forked.append(os.fork())
+        if forked[0] == 0:
+            signal.alarm(10)
+            for _ in range(registry._buffer_size + 1 if sys.argv[1] == "overflow" else 1):
+                registry.send({"n": "in-handler"})
+    return local
+
+def trace(frame, event, arg):
+    return local if frame.f_code is type(registry).add.__code__ else None
+
+sys.settrace(trace)
+registry.add(first.append)
+sys.settrace(None)
+if forked[0] == 0:
+    registry.send({"n": "after"})
+    print("child", json.dumps([m.get("n", m.get("count")) for m in first]), registry.dropped,
+          len(registry._buffer or ()), flush=True)
+    os._exit(0)
+assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
+print("parent", json.dumps([m.get("n") for m in first]), flush=True)
+"""
+
+
 class ForkHalfwayTests(SynchronousTestCase):
     """
-    A child forked while another thread of the parent adds or removes a
-    destination.
+    A child forked while another thread of the parent, or the forking
+    thread itself (a signal handler), adds or removes a destination.
     """
 
-    def _forked(self, mode: str, script: str = _FORK_HALFWAY) -> List[str]:
+    def _forked(self, mode: str, script: str = _FORK_HALFWAY, *more: str) -> List[str]:
         """
-        Run C{script} (by default L{_FORK_HALFWAY}) with the argument
-        C{mode}; fail if it fails or hangs.
+        Run C{script} (by default L{_FORK_HALFWAY}) with the arguments
+        C{mode} and C{more}; fail if it fails or hangs.
 
         @return: The lines it printed.
         """
         if not hasattr(os, "fork"):
             raise SkipTest("no os.fork on this platform")
         try:
-            result = run_python(["-c", script, mode], timeout=HANG)
+            result = run_python(["-c", script, mode, *more], timeout=HANG, env=THIS_TXCAUSAL)
         except subprocess.TimeoutExpired as e:
             self.fail(f"forking halfway through {mode} hung for {HANG:.0f} s and was ended\n"
                       f"{_text(e.stdout)}{_text(e.stderr)}")
@@ -183,25 +225,55 @@ class ForkHalfwayTests(SynchronousTestCase):
         is kept for the child's first destination, nothing dropped.  The
         parent's next destination receives the parent's.
         """
-        self.assertEqual(self._forked("remove"), ['child ["child"] 0', 'parent ["parent"]'])
+        self.assertEqual(self._forked("remove"),
+                         ['child [] ["child"] 0', 'parent ["parent"]'])
+
+    def test_removeUnplanned(self) -> None:
+        """
+        A child forked while another thread removes the last destination,
+        past taking it out of the list and before the new route: the child
+        does not send to the destination removed; a message it logs is kept
+        for its first destination, nothing dropped.
+        """
+        self.assertEqual(self._forked("remove-unplanned"),
+                         ['child [] ["child"] 0', 'parent ["parent"]'])
+
+    def test_removeThenExit(self) -> None:
+        """
+        A child forked while another thread removes the last destination
+        the first time, before the buffer, that logs a message and exits
+        with no destination: the message is counted and reported as lost.
+        """
+        self.assertEqual(self._forked("remove", _FORK_HALFWAY, "exit")[0],
+                         "child 1 logged after the last destination was removed 1")
 
     def test_add(self) -> None:
         """
         A child forked while another thread adds the first destination,
-        past taking the buffer and before the new route: a message the child
-        logs reaches a destination of the child, nothing dropped.  The
-        parent's destination receives what it kept before, then its next.
+        past taking the buffer and before listing the destination: a message
+        the child logs is kept for the child's first destination, nothing
+        dropped.  The parent's destination receives what it kept before,
+        then its next.
         """
-        self.assertEqual(self._forked("add"), ['child ["child"] 0', 'parent ["early", "parent"]'])
+        self.assertEqual(self._forked("add"),
+                         ['child [] ["child"] 0', 'parent ["early", "parent"]'])
+
+    def test_addUnplanned(self) -> None:
+        """
+        A child forked while another thread adds the first destination,
+        past listing it and before the new route: a message the child logs
+        reaches that destination, nothing dropped.
+        """
+        self.assertEqual(self._forked("add-unplanned"),
+                         ['child ["child"] [] 0', 'parent ["early", "parent"]'])
 
     def test_removeHere(self) -> None:
         """
         A child forked by the thread removing the last destination, past
         the new route and before the buffer (a signal handler forking where
-        the registry holds its lock, which the fork cannot wait for): the
-        fork is not held up, and the child keeps a message it logs for its
-        first destination, nothing dropped, but not the parent's message
-        parked there, which the parent keeps.
+        the registry holds its lock): the child keeps a message it logs for
+        its first destination, nothing dropped, but not the parent's
+        message parked there, which the parent keeps.
         """
         self.assertEqual(self._forked("here", _FORK_HERE),
                          ['child ["child"] 0', 'parent ["parent"]'])
@@ -225,3 +297,26 @@ class ForkHalfwayTests(SynchronousTestCase):
         """
         self.assertEqual(self._forked("emptied", _FORK_HERE),
                          ['child ["child"] 0', 'parent ["parent"]'])
+
+    def test_addHere(self) -> None:
+        """
+        A child forked by the thread adding the first destination, past
+        taking the buffer and before listing the destination (a signal
+        handler forking where the registry holds its lock): once done
+        adding, the child's destination receives what was kept before the
+        fork, the message the child logged in the handler, then its next;
+        nothing dropped or left kept.  The parent's receives what was kept.
+        """
+        self.assertEqual(self._forked("", _FORK_ADDING),
+                         ['child ["early", "in-handler", "after"] 0 0', 'parent ["early"]'])
+
+    def test_addHereOverflowed(self) -> None:
+        """
+        As in L{test_addHere}, but the child logs in the handler one message
+        more than it keeps: its destination receives what was kept before
+        the fork, the report of the one dropped, then the rest.
+        """
+        lines = self._forked("overflow", _FORK_ADDING)
+        received, dropped, kept = lines[0].removeprefix("child ").rsplit(" ", 2)
+        self.assertEqual((json.loads(received), dropped, kept),
+                         (["early", 1] + ["in-handler"] * EARLY_BUFFER_SIZE + ["after"], "1", "0"))
