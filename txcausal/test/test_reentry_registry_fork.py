@@ -99,20 +99,26 @@ registry.add(received.append)
 print("parent", json.dumps([m.get("n") for m in first + received]), flush=True)
 """
 
-#: Removes the process's last destination; at the line where the registry
-#: has no destination and no buffer yet, holding its lock (or, if
-#: C{sys.argv[1]} is "emptied", past the new buffer), logs a message
-#: (parked) then forks, as a signal handler run there would.  The child logs
-#: a message, then adds a destination there, or once back from the handler
-#: and done removing if C{sys.argv[1]} is "back".  Prints the C{n} of what
-#: the child's destinations receive and the count it dropped, then what the
-#: parent's next destination receives.
+#: Removes the process's last destination, or adds the first if
+#: C{sys.argv[1]} is "add" or "overflow", and forks halfway on the same
+#: thread, as a signal handler run there would: where the registry holds
+#: its lock with no destination listed, past the new route and before the
+#: new buffer (or, if C{sys.argv[1]} is "emptied", past the new buffer;
+#: adding, past taking what was kept and the count of those dropped).  The
+#: thread removing logs a message (parked) before it forks.  The child logs
+#: a message (one more than it keeps for "overflow"), then adds a
+#: destination there, or once back from the handler and done (for "back",
+#: and adding: it then logs another).  Prints the C{n} of what the child's
+#: destinations receive (the C{count} of a report of those dropped), the
+#: count it dropped (and adding, how many it still keeps), then what the
+#: parent's destinations receive.
 _FORK_HERE = """
 import json, os, signal, sys
 from txcausal._output import _DESTINATIONS as registry
 
+mode = sys.argv[1]
+adding = mode in ("add", "overflow")
 first, forked = [], []
-registry.add(first.append)
 
 def child():
     received = []
@@ -121,77 +127,51 @@ def child():
     print("child", json.dumps(got), registry.dropped, flush=True)
     os._exit(0)
 
-def halfway():
-    if sys.argv[1] == "emptied":
+def halfway(frame):
+    if adding:
+        return (registry._lock.locked() and "before" in frame.f_locals
+                and not registry._destinations)
+    if mode == "emptied":
         return registry._lock.locked() and registry._emptied
     return (not registry._destinations and registry._buffer is None
             and registry._single is None)
 
 def local(frame, event, arg):
-    if event == "line" and not forked and halfway():
-        registry.send({"n": "parent"})
+    if event == "line" and not forked and halfway(frame):
+        if not adding:
+            registry.send({"n": "parent"})
         forked.append(os.fork())
         if forked[0] == 0:
             signal.alarm(10)
-            registry.send({"n": "child"})
-            if sys.argv[1] != "back":
+            for _ in range(registry._buffer_size + 1 if mode == "overflow" else 1):
+                registry.send({"n": "child"})
+            if mode in ("here", "emptied"):
                 child()
     return local
 
-def trace(frame, event, arg):
-    return local if frame.f_code is type(registry).remove.__code__ else None
+method = type(registry).add if adding else type(registry).remove
 
+def trace(frame, event, arg):
+    return local if frame.f_code is method.__code__ else None
+
+if adding:
+    registry.send({"n": "early"})
+else:
+    registry.add(first.append)
 sys.settrace(trace)
-registry.remove(first.append)
+method(registry, first.append)
 sys.settrace(None)
+if forked[0] == 0 and adding:
+    registry.send({"n": "after"})
+    print("child", json.dumps([m.get("n", m.get("count")) for m in first]), registry.dropped,
+          len(registry._buffer or ()), flush=True)
+    os._exit(0)
 if forked[0] == 0:
     child()
 assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
 received = []
 registry.add(received.append)
-print("parent", json.dumps([m.get("n") for m in received]), flush=True)
-"""
-
-
-#: Adds the process's first destination; at the line where the registry
-#: holds its lock, has taken the buffer (and the count of messages it
-#: dropped) and lists no destination yet, forks, as a signal handler run
-#: there would.  The child logs a message there (or, if C{sys.argv[1]} is
-#: "overflow", one more than it keeps), then once back from the handler and
-#: done adding, another.  Prints the C{n} of what the child's destination
-#: receives (the C{count} of a report of those dropped), the count it dropped
-#: and how many it still keeps; then what the parent's receives.
-_FORK_ADDING = """
-import json, os, signal, sys
-from txcausal._output import _DESTINATIONS as registry
-
-first, forked = [], []
-registry.send({"n": "early"})
-
-def local(frame, event, arg):
-    # Past taking what was kept and the count of those dropped.
-    if (event == "line" and not forked and registry._lock.locked()
-            and "before" in frame.f_locals and not registry._destinations):
-        forked.append(os.fork())
-        if forked[0] == 0:
-            signal.alarm(10)
-            for _ in range(registry._buffer_size + 1 if sys.argv[1] == "overflow" else 1):
-                registry.send({"n": "in-handler"})
-    return local
-
-def trace(frame, event, arg):
-    return local if frame.f_code is type(registry).add.__code__ else None
-
-sys.settrace(trace)
-registry.add(first.append)
-sys.settrace(None)
-if forked[0] == 0:
-    registry.send({"n": "after"})
-    print("child", json.dumps([m.get("n", m.get("count")) for m in first]), registry.dropped,
-          len(registry._buffer or ()), flush=True)
-    os._exit(0)
-assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
-print("parent", json.dumps([m.get("n") for m in first]), flush=True)
+print("parent", json.dumps([m.get("n") for m in first + received]), flush=True)
 """
 
 
@@ -307,8 +287,8 @@ class ForkHalfwayTests(SynchronousTestCase):
         fork, the message the child logged in the handler, then its next;
         nothing dropped or left kept.  The parent's receives what was kept.
         """
-        self.assertEqual(self._forked("", _FORK_ADDING),
-                         ['child ["early", "in-handler", "after"] 0 0', 'parent ["early"]'])
+        self.assertEqual(self._forked("add", _FORK_HERE),
+                         ['child ["early", "child", "after"] 0 0', 'parent ["early"]'])
 
     def test_addHereOverflowed(self) -> None:
         """
@@ -316,7 +296,7 @@ class ForkHalfwayTests(SynchronousTestCase):
         more than it keeps: its destination receives what was kept before
         the fork, the report of the one dropped, then the rest.
         """
-        lines = self._forked("overflow", _FORK_ADDING)
+        lines = self._forked("overflow", _FORK_HERE)
         received, dropped, kept = lines[0].removeprefix("child ").rsplit(" ", 2)
         self.assertEqual((json.loads(received), dropped, kept),
-                         (["early", 1] + ["in-handler"] * EARLY_BUFFER_SIZE + ["after"], "1", "0"))
+                         (["early", 1] + ["child"] * EARLY_BUFFER_SIZE + ["after"], "1", "0"))
