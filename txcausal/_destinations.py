@@ -128,6 +128,8 @@ class Destinations(RegistryFork):
                     raise
                 # Made by a child forked here (see RegistryFork): sent after.
                 made, self._buffer = self._buffer, None
+                if made is not None:
+                    self._shown = []  # Those shown in the child: sent with it.
                 overflowed, self._overflowed = overflowed + self._overflowed, 0
             pending = list(buffered or ())
             if overflowed:
@@ -159,9 +161,11 @@ class Destinations(RegistryFork):
             self._destinations = tuple(current)
             self._replan()
             if not current:
+                # Emptied first: a child forked between the two lines reports
+                # what it keeps at its exit.
+                self._emptied = True
                 if self._buffer is None:  # Not made by a child forked here.
                     self._buffer = deque(maxlen=self._buffer_size)
-                self._emptied = True
         finish_guarded(added, _last_resort)
 
     def has(self, destination: object) -> bool:

@@ -20,6 +20,9 @@ class RegistryFork:
 
     _lock: threading.Lock
     _destinations: Tuple[Any, ...]
+    #: The last route planned; its last item, the destinations it was planned
+    #: for (see L{txcausal._route.Route}).
+    _route: Tuple[Any, ...]
     _parked: Deque[Dict[str, Any]]
     _buffer_size: int
     _buffer: Optional[Deque[Dict[str, Any]]]
@@ -46,8 +49,10 @@ class RegistryFork:
         route is planned anew from the destinations listed, and with none
         listed and no buffer (the one before was taken, the new one not made
         yet) it keeps what it logs for its next destination, as after the
-        last was removed.  An L{add} on the forking thread (a signal handler
-        forked in it) sends that buffer on to the destinations it adds.
+        last was removed; a destination listed and refused as the route is
+        planned is left out, as the parent's L{add} leaves it out.  An
+        L{add} on the forking thread (a signal handler forked in it) sends
+        that buffer on to the destinations it adds.
         """
         self._lock = threading.Lock()
         self._parked.clear()
@@ -56,7 +61,14 @@ class RegistryFork:
             self._shown = []
             self.dropped -= self._overflowed
             self._overflowed = 0
+        try:
+            self._replan()
+        except Exception:
+            # A destination being added was refused as its route was planned
+            # (its attributes raised): as the parent's add leaves it, the
+            # destinations of the last route planned.
+            self._destinations = self._route[4]
+            self._replan()
         if self._buffer is None and not self._destinations:
             self._buffer = deque(maxlen=self._buffer_size)
             self._emptied = True
-        self._replan()

@@ -41,12 +41,32 @@ halfway = {
     # The route planned, the buffer not made yet.
     "remove": lambda: (not registry._destinations and registry._single is None
                        and registry._buffer is None),
+    # The buffer made.
+    "remove-buffered": lambda: not registry._destinations and registry._buffer is not None,
     # The buffer taken, the destination not listed yet.
     "add": lambda: not registry._destinations and registry._buffer is None,
     # The destination listed, the route not planned yet.
     "add-unplanned": lambda: (registry._destinations and registry._buffer is None
                               and not registry._route[4]),
-}[mode]
+}[mode.removesuffix("-refused")]
+
+class Refused:
+    # Refused as the route is planned (its attribute raises past the first look).
+    looks = 0
+    def __call__(self, message):
+        pass
+    @property
+    def _jsonLines(self):
+        Refused.looks += 1
+        if Refused.looks > 1:
+            raise RuntimeError("refused as planned")
+
+def refused():
+    try:
+        registry.add(Refused())
+    except RuntimeError:
+        pass
+
 stopped, go = threading.Event(), threading.Event()
 first = []
 if mode.startswith("remove"):
@@ -55,6 +75,8 @@ if mode.startswith("remove"):
 else:
     registry.send({"n": "early"})
     change, code = (lambda: registry.add(first.append)), Destinations.add.__code__
+    if mode.endswith("-refused"):
+        change = refused
 
 def local(frame, event, arg):
     if event == "line" and not stopped.is_set() and halfway():
@@ -226,6 +248,26 @@ class ForkHalfwayTests(SynchronousTestCase):
         """
         self.assertEqual(self._forked("remove", _FORK_HALFWAY, "exit")[0],
                          "child 1 logged after the last destination was removed 1")
+
+    def test_removeBufferedThenExit(self) -> None:
+        """
+        As in L{test_removeThenExit}, but forked once the new buffer is made:
+        the message is counted and reported as lost too.
+        """
+        self.assertEqual(self._forked("remove-buffered", _FORK_HALFWAY, "exit")[0],
+                         "child 1 logged after the last destination was removed 1")
+
+    def test_addRefusedUnplanned(self) -> None:
+        """
+        A child forked while another thread adds a destination that is
+        refused as the route is planned, past listing it and before the
+        route: the child's route is planned from the destinations it had (its
+        own planning refuses that one too), and a message it logs is kept for
+        its first destination, nothing dropped.  The parent, whose L{add}
+        raised, keeps what it kept before.
+        """
+        self.assertEqual(self._forked("add-unplanned-refused"),
+                         ['child [] ["child"] 0', 'parent ["early", "parent"]'])
 
     def test_add(self) -> None:
         """
