@@ -17,6 +17,7 @@ from ._feedback import count_guarded, finish_guarded
 from ._file import FileDestination
 from ._json import safe_repr
 from ._reentry import Parked, drain, holders, holding, in_order, parked
+from ._registryfork import RegistryFork
 from ._route import (
     FieldSource,
     Route,
@@ -44,7 +45,7 @@ EARLY_BUFFER_SIZE = 1000
 _AFTER_LAST_REMOVED = "logged after the last destination was removed"
 
 
-class Destinations:
+class Destinations(RegistryFork):
     """
     The set of destinations every message is sent to, and the fields added
     to every message.  Thread-safe: the tuple of destinations is replaced,
@@ -57,7 +58,8 @@ class Destinations:
 
     A message logged while this thread holds the lock (a signal handler, a
     finalizer, a field source's C{__eq__}) is parked and kept or sent once
-    the lock is released (see L{txcausal._reentry}).
+    the lock is released (see L{txcausal._reentry}).  A forked child's
+    registry is made whole (see L{RegistryFork}).
 
     @ivar dropped: How many messages were lost in all: dropped from the
         buffer, or refused by a failing destination, or by one that logged
@@ -124,11 +126,17 @@ class Destinations:
                     self._destinations = before
                     self._replan()
                     raise
+                # Made by a child forked here (see RegistryFork): sent after.
+                made, self._buffer = self._buffer, None
+                if made is not None:
+                    self._shown = []  # Those shown in the child: sent with it.
+                overflowed, self._overflowed = overflowed + self._overflowed, 0
             pending = list(buffered or ())
             if overflowed:
                 pending.append(dropped_message(
                     overflowed, f"logged while there was no destination, beyond the "
                     f"{self._buffer_size} kept"))
+            pending.extend(made or ())
             for message in pending:
                 self.send(message)
         finally:
@@ -153,8 +161,11 @@ class Destinations:
             self._destinations = tuple(current)
             self._replan()
             if not current:
-                self._buffer = deque(maxlen=self._buffer_size)
+                # Emptied first: a child forked between the two lines reports
+                # what it keeps at its exit.
                 self._emptied = True
+                if self._buffer is None:  # Not made by a child forked here.
+                    self._buffer = deque(maxlen=self._buffer_size)
         finish_guarded(added, _last_resort)
 
     def has(self, destination: object) -> bool:
@@ -391,22 +402,6 @@ class Destinations:
                     self._report_failure(first.decode("utf-8", "replace"), destination, e,
                                          destinations)
             finish_guarded(destination, _last_resort)
-
-    def afterForkInChild(self) -> None:
-        """
-        In a forked child: a new lock (a thread of the parent may have held
-        it), and none of the messages the parent kept after its last
-        destination was removed, which are the parent's to report.  Those
-        logged before the first destination stay, for the child's (a
-        daemon forks before it configures its logging).
-        """
-        self._lock = threading.Lock()
-        if self._buffer is not None and self._emptied:
-            self._parked.clear()
-            self._buffer.clear()
-            self._shown = []
-            self.dropped -= self._overflowed
-            self._overflowed = 0
 
     def _report_left(self, stream: Optional[IO[str]]) -> None:
         """

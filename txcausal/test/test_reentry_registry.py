@@ -9,67 +9,17 @@ function playing the handler).
 from __future__ import annotations
 
 import io
-import os
 from collections import deque
 from typing import Any, Callable, Dict, List
 
 import orjson
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._destinations import Destinations
 from txcausal._wire import DESTINATION_FAILURE
 
-from ._helpers import run_python
 from .test_reentry import _runTraced
 from .test_reentry_locks import _reenterEachLine
-
-#: Removes the process's last destination on a thread that, where it holds
-#: the registry's lock, logs a message (parked) then waits for a fork; prints
-#: what the child's next destination receives, then the parent's.
-_FORK_PARKED = """
-import json, os, signal, sys, threading
-from txcausal._output import _DESTINATIONS as registry
-
-first = []
-registry.add(first.append)
-parked, forked, removed = threading.Event(), threading.Event(), threading.Event()
-
-def local(frame, event, arg):
-    if (event == "line" and not parked.is_set() and registry._lock.locked()
-            and registry._emptied):
-        registry.send({"n": "parent"})
-        parked.set()
-        forked.wait()
-    return local
-
-def trace(frame, event, arg):
-    return local if frame.f_code is type(registry).remove.__code__ else None
-
-def remove():
-    sys.settrace(trace)
-    registry.remove(first.append)
-    removed.set()
-
-def child():
-    received = []
-    registry.send({"n": "child"})
-    registry.add(received.append)
-    return "child " + json.dumps([m.get("n") for m in received])
-
-threading.Thread(target=remove).start()
-parked.wait()
-pid = os.fork()
-if pid == 0:
-    signal.alarm(10)
-    print(child(), flush=True)
-    os._exit(0)
-forked.set()
-removed.wait()
-assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
-received = []
-registry.add(received.append)
-print("parent", json.dumps([m.get("n") for m in received]), flush=True)
-"""
 
 
 class RegistryReentryTests(SynchronousTestCase):
@@ -252,21 +202,6 @@ class RegistryReentryTests(SynchronousTestCase):
         reports = [orjson.loads(line) for line in stream.getvalue().splitlines()]
         self.assertEqual([report["count"] for report in reports], [kept])
         self.assertEqual(destinations.dropped, kept)
-
-    def test_forkedChildDropsParked(self) -> None:
-        """
-        A child forked while a thread of the parent holds the lock after
-        removing the last destination, with a message parked there, does
-        not keep it (the parent's, which that thread keeps): the child's
-        next destination receives only the child's messages.
-        """
-        if not hasattr(os, "fork"):
-            raise SkipTest("no os.fork on this platform")
-        result = run_python(["-c", _FORK_PARKED], timeout=60)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout.splitlines(),
-                         ['child ["child"]', 'parent ["parent"]'], result.stderr)
-
 
 
 class _Refused:
