@@ -121,7 +121,13 @@ class Destinations(RegistryFork):
                     self._replan()
                 except BaseException:
                     # Refused as the route is planned (a destination's
-                    # attributes raised, or an interrupt): as it was.
+                    # attributes raised, or an interrupt): as it was, with
+                    # what a child forked here kept meanwhile after it.
+                    if self._buffer is not None:
+                        buffered = deque(buffered or (), maxlen=self._buffer_size)
+                        buffered.extend(self._buffer)
+                        overflowed += self._overflowed
+                        shown = shown + self._shown
                     self._buffer, self._overflowed, self._shown = buffered, overflowed, shown
                     self._destinations = before
                     self._replan()

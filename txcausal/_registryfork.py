@@ -63,7 +63,7 @@ class RegistryFork:
             self._overflowed = 0
         try:
             self._replan()
-        except Exception:
+        except BaseException:
             # A destination being added was refused as its route was planned
             # (its attributes raised): as the parent's add leaves it, the
             # destinations of the last route planned.

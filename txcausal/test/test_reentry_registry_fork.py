@@ -197,6 +197,92 @@ print("parent", json.dumps([m.get("n") for m in first + received]), flush=True)
 """
 
 
+#: Adds the first destination and forks on the same thread (a signal handler)
+#: with what was kept taken and the destination not listed; the child's
+#: handler shows a report and keeps it (C{keep_shown}).  The child, back in
+#: its add, removes that destination, logs two messages and runs the exit's
+#: report: prints what the destination received, the report's count and the
+#: count dropped.
+_FORK_SHOWN = """
+import io, json, os, signal, sys
+from txcausal._output import _DESTINATIONS as registry
+
+first, forked = [], []
+def local(frame, event, arg):
+    if (event == "line" and not forked and registry._lock.locked()
+            and "before" in frame.f_locals and not registry._destinations):
+        forked.append(os.fork())
+        if forked[0] == 0:
+            signal.alarm(10)
+            registry.keep_shown({"message_type": "shown"})
+    return local
+
+def trace(frame, event, arg):
+    return local if frame.f_code is type(registry).add.__code__ else None
+
+registry.send({"n": "early"})
+sys.settrace(trace)
+registry.add(first.append)
+sys.settrace(None)
+if forked[0] == 0:
+    registry.remove(first.append)
+    registry.send({"n": 1})
+    registry.send({"n": 2})
+    stream = io.StringIO()
+    registry.finish(stream)
+    print(json.dumps([m.get("n", m.get("message_type")) for m in first]),
+          json.loads(stream.getvalue())["count"], registry.dropped, flush=True)
+    os._exit(0)
+assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
+"""
+
+#: Adds a destination refused as the route is planned, and forks on the same
+#: thread (a signal handler) with what was kept taken and the destination not
+#: listed; the child's handler logs a message.  The child, once its add has
+#: raised, adds a destination: prints what it received and the count dropped.
+_FORK_REFUSED_HERE = """
+import json, os, signal, sys
+from txcausal._output import _DESTINATIONS as registry
+
+class Refused:
+    looks = 0
+    def __call__(self, message):
+        pass
+    @property
+    def _jsonLines(self):
+        Refused.looks += 1
+        if Refused.looks > 1:
+            raise RuntimeError("refused as planned")
+
+forked = []
+def local(frame, event, arg):
+    if (event == "line" and not forked and registry._lock.locked()
+            and "before" in frame.f_locals and not registry._destinations):
+        forked.append(os.fork())
+        if forked[0] == 0:
+            signal.alarm(10)
+            registry.send({"n": "handler"})
+    return local
+
+def trace(frame, event, arg):
+    return local if frame.f_code is type(registry).add.__code__ else None
+
+registry.send({"n": "early"})
+sys.settrace(trace)
+try:
+    registry.add(Refused())
+except RuntimeError:
+    pass
+sys.settrace(None)
+if forked[0] == 0:
+    got = []
+    registry.add(got.append)
+    print(json.dumps([m.get("n") for m in got]), registry.dropped, flush=True)
+    os._exit(0)
+assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
+"""
+
+
 class ForkHalfwayTests(SynchronousTestCase):
     """
     A child forked while another thread of the parent, or the forking
@@ -342,3 +428,22 @@ class ForkHalfwayTests(SynchronousTestCase):
         received, dropped, kept = lines[0].removeprefix("child ").rsplit(" ", 2)
         self.assertEqual((json.loads(received), dropped, kept),
                          (["early", 1] + ["child"] * EARLY_BUFFER_SIZE + ["after"], "1", "0"))
+
+    def test_addHereShown(self) -> None:
+        """
+        A report a child's signal handler showed and kept while the child's
+        add had taken what was kept goes to the destination added, with the
+        rest, and is no longer counted as shown: two messages the child logs
+        after removing that destination are both reported lost at its exit.
+        """
+        self.assertEqual(self._forked("shown", _FORK_SHOWN), ['["early", "shown"] 2 2'])
+
+    def test_addHereRefused(self) -> None:
+        """
+        A child forked by the thread adding a destination that is refused as
+        the route is planned (a signal handler forking there): what the
+        child logged in the handler is kept, with what was kept before, for
+        the child's next destination.
+        """
+        self.assertEqual(self._forked("refused", _FORK_REFUSED_HERE),
+                         ['["early", "handler"] 0'])
