@@ -50,9 +50,9 @@ class RegistryFork:
         listed and no buffer (the one before was taken, the new one not made
         yet) it keeps what it logs for its next destination, as after the
         last was removed; a destination listed and refused as the route is
-        planned is left out, as the parent's L{add} leaves it out.  An
-        L{add} on the forking thread (a signal handler forked in it) sends
-        that buffer on to the destinations it adds.
+        planned is left out, as the parent's C{Destinations.add} leaves it
+        out.  A C{Destinations.add} on the forking thread (a signal handler
+        forked in it) sends that buffer on to the destinations it adds.
         """
         self._lock = threading.Lock()
         self._parked.clear()
