@@ -65,8 +65,8 @@ class RegistryFork:
             self._replan()
         except BaseException:
             # A destination being added was refused as its route was planned
-            # (its attributes raised): as the parent's add leaves it, the
-            # destinations of the last route planned.
+            # (its attributes raised, or an interrupt): as the parent's add
+            # leaves it, the destinations of the last route planned.
             self._destinations = self._route[4]
             self._replan()
         if self._buffer is None and not self._destinations:

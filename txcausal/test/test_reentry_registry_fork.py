@@ -21,6 +21,27 @@ from .._destinations import EARLY_BUFFER_SIZE
 from ._helpers import run_python
 from .test_reentry_fork import HANG, THIS_TXCAUSAL, _text
 
+#: A destination refused as the route is planned (its attribute raises past
+#: the first look, when it is added), and C{refused()}, which adds one.
+_REFUSED = """
+class Refused:
+    # Refused as the route is planned (its attribute raises past the first look).
+    looks = 0
+    def __call__(self, message):
+        pass
+    @property
+    def _jsonLines(self):
+        Refused.looks += 1
+        if Refused.looks > 1:
+            raise RuntimeError("refused as planned")
+
+def refused():
+    try:
+        registry.add(Refused())
+    except RuntimeError:
+        pass
+"""
+
 #: Stops a thread adding or removing the process's destination at a line
 #: where the registry is halfway through the change (C{sys.argv[1]}, a key of
 #: C{halfway}), then forks on the main thread; the stopped thread goes on once
@@ -49,24 +70,7 @@ halfway = {
     "add-unplanned": lambda: (registry._destinations and registry._buffer is None
                               and not registry._route[4]),
 }[mode.removesuffix("-refused")]
-
-class Refused:
-    # Refused as the route is planned (its attribute raises past the first look).
-    looks = 0
-    def __call__(self, message):
-        pass
-    @property
-    def _jsonLines(self):
-        Refused.looks += 1
-        if Refused.looks > 1:
-            raise RuntimeError("refused as planned")
-
-def refused():
-    try:
-        registry.add(Refused())
-    except RuntimeError:
-        pass
-
+""" + _REFUSED + """
 stopped, go = threading.Event(), threading.Event()
 first = []
 if mode.startswith("remove"):
@@ -197,16 +201,20 @@ print("parent", json.dumps([m.get("n") for m in first + received]), flush=True)
 """
 
 
-#: Adds the first destination and forks on the same thread (a signal handler)
-#: with what was kept taken and the destination not listed; the child's
-#: handler shows a report and keeps it (C{keep_shown}).  The child, back in
-#: its add, removes that destination, logs two messages and runs the exit's
-#: report: prints what the destination received, the report's count and the
-#: count dropped.
-_FORK_SHOWN = """
+#: Adds the first destination (C{sys.argv[1]} "shown") or one refused as the
+#: route is planned ("refused"), and forks on the same thread (a signal
+#: handler) with what was kept taken and the destination not listed; the
+#: child's handler shows a report and keeps it (C{keep_shown}), or logs a
+#: message.  "shown": the child, back in its add, removes that destination,
+#: logs two messages and runs the exit's report: prints what the destination
+#: received, the report's count and the count dropped.  "refused": the child,
+#: once its add has raised, adds a destination: prints what it received and
+#: the count dropped.
+_FORK_IN_ADD = """
 import io, json, os, signal, sys
 from txcausal._output import _DESTINATIONS as registry
-
+""" + _REFUSED + """
+mode = sys.argv[1]
 first, forked = [], []
 def local(frame, event, arg):
     if (event == "line" and not forked and registry._lock.locked()
@@ -214,7 +222,10 @@ def local(frame, event, arg):
         forked.append(os.fork())
         if forked[0] == 0:
             signal.alarm(10)
-            registry.keep_shown({"message_type": "shown"})
+            if mode == "shown":
+                registry.keep_shown({"message_type": "shown"})
+            else:
+                registry.send({"n": "handler"})
     return local
 
 def trace(frame, event, arg):
@@ -222,9 +233,12 @@ def trace(frame, event, arg):
 
 registry.send({"n": "early"})
 sys.settrace(trace)
-registry.add(first.append)
+if mode == "shown":
+    registry.add(first.append)
+else:
+    refused()
 sys.settrace(None)
-if forked[0] == 0:
+if forked[0] == 0 and mode == "shown":
     registry.remove(first.append)
     registry.send({"n": 1})
     registry.send({"n": 2})
@@ -233,47 +247,6 @@ if forked[0] == 0:
     print(json.dumps([m.get("n", m.get("message_type")) for m in first]),
           json.loads(stream.getvalue())["count"], registry.dropped, flush=True)
     os._exit(0)
-assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
-"""
-
-#: Adds a destination refused as the route is planned, and forks on the same
-#: thread (a signal handler) with what was kept taken and the destination not
-#: listed; the child's handler logs a message.  The child, once its add has
-#: raised, adds a destination: prints what it received and the count dropped.
-_FORK_REFUSED_HERE = """
-import json, os, signal, sys
-from txcausal._output import _DESTINATIONS as registry
-
-class Refused:
-    looks = 0
-    def __call__(self, message):
-        pass
-    @property
-    def _jsonLines(self):
-        Refused.looks += 1
-        if Refused.looks > 1:
-            raise RuntimeError("refused as planned")
-
-forked = []
-def local(frame, event, arg):
-    if (event == "line" and not forked and registry._lock.locked()
-            and "before" in frame.f_locals and not registry._destinations):
-        forked.append(os.fork())
-        if forked[0] == 0:
-            signal.alarm(10)
-            registry.send({"n": "handler"})
-    return local
-
-def trace(frame, event, arg):
-    return local if frame.f_code is type(registry).add.__code__ else None
-
-registry.send({"n": "early"})
-sys.settrace(trace)
-try:
-    registry.add(Refused())
-except RuntimeError:
-    pass
-sys.settrace(None)
 if forked[0] == 0:
     got = []
     registry.add(got.append)
@@ -281,7 +254,6 @@ if forked[0] == 0:
     os._exit(0)
 assert os.waitstatus_to_exitcode(os.waitpid(forked[0], 0)[1]) == 0
 """
-
 
 class ForkHalfwayTests(SynchronousTestCase):
     """
@@ -436,7 +408,7 @@ class ForkHalfwayTests(SynchronousTestCase):
         rest, and is no longer counted as shown: two messages the child logs
         after removing that destination are both reported lost at its exit.
         """
-        self.assertEqual(self._forked("shown", _FORK_SHOWN), ['["early", "shown"] 2 2'])
+        self.assertEqual(self._forked("shown", _FORK_IN_ADD), ['["early", "shown"] 2 2'])
 
     def test_addHereRefused(self) -> None:
         """
@@ -445,5 +417,5 @@ class ForkHalfwayTests(SynchronousTestCase):
         child logged in the handler is kept, with what was kept before, for
         the child's next destination.
         """
-        self.assertEqual(self._forked("refused", _FORK_REFUSED_HERE),
+        self.assertEqual(self._forked("refused", _FORK_IN_ADD),
                          ['["early", "handler"] 0'])
