@@ -17,7 +17,8 @@ processes collect their garbage (the client asks the server at
 C{/collect}), outside the block's timing: the objects left by start-up and
 the blocks before are never collected inside the block of whichever kind
 happens to cross the collector's threshold (a full collection costs tens of
-milliseconds here, some tens of microseconds a request of a block).
+milliseconds here: one or two hundred microseconds a request of the block it
+lands in, some tens a request over a round's blocks of that kind).
 
   - plain: C{treq.get} and C{treq.content}, against a C{twisted.web}
     resource (C{/plain});

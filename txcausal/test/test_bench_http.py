@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 from uuid import UUID
 
 import orjson
-from twisted.internet.defer import succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.http_headers import Headers
@@ -282,10 +282,14 @@ class BlockTests(SynchronousTestCase):
         import bench._http_child as child
 
         events: List[str] = []
+        collected: "Deferred[bytes]" = Deferred()
 
         def fetch(get: Any, url: str) -> Any:
-            events.append(url.rsplit("/", 1)[1])
-            return succeed(b"1.5")
+            path = url.rsplit("/", 1)[1]
+            events.append(path)
+            # The server's collection answers later: nothing else may happen
+            # until it has.
+            return collected if path == "collect" else succeed(b"1.5")
 
         def collect() -> int:
             events.append("client collects")
@@ -300,6 +304,8 @@ class BlockTests(SynchronousTestCase):
         self.patch(time, "process_time", process_time)
         clock = Clock()
         spent = child._block(clock, object(), "http://server/traced", "http://server", 2)
+        self.assertEqual(events, ["collect"])
+        collected.callback(b"0")
         clock.advance(child.SETTLE)
         self.assertEqual(self.successResultOf(spent), [0.0, 0.0])
         self.assertEqual(events, ["collect", "client collects", "cpu", "client clock",
