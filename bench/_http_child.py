@@ -12,7 +12,13 @@ L{order} (over six blocks, each kind as often in each place and right after
 each other kind), and prints one JSON object: for each kind, the client's and the
 server's CPU time per request (C{plain_client_us}, C{traced_server_us}...).
 The server reports its own CPU time (C{time.process_time}, every thread's)
-at C{/cpu}, asked before and after each block.
+at C{/cpu}, asked before and after each block.  Before each block, both
+processes collect their garbage (the client asks the server at
+C{/collect}), outside the block's timing: the objects left by start-up and
+the blocks before are never collected inside the block of whichever kind
+happens to cross the collector's threshold (a full collection costs tens of
+milliseconds here: one or two hundred microseconds a request of the block it
+lands in, some tens a request over a round's blocks of that kind).
 
   - plain: C{treq.get} and C{treq.content}, against a C{twisted.web}
     resource (C{/plain});
@@ -39,6 +45,7 @@ line (L{bench._http_check}).
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -100,6 +107,17 @@ class CPU(Resource):
 
     def render_GET(self, request: Request) -> bytes:
         return repr(time.process_time()).encode("ascii")
+
+
+class Collect(Resource):
+    """
+    Collects the server's garbage, then answers: asked before each block.
+    """
+
+    isLeaf = True
+
+    def render_GET(self, request: Request) -> bytes:
+        return str(gc.collect()).encode("ascii")
 
 
 def order(block: int) -> List[str]:
@@ -171,8 +189,8 @@ class Flush(Resource):
 
 def serve(reactor: Any, config: str, directory: str) -> "Deferred[None]":
     """
-    Serve C{/plain}, C{/traced}, C{/floor}, C{/cpu}, C{/received} and
-    C{/flush} on loopback, print the port and run until killed.
+    Serve C{/plain}, C{/traced}, C{/floor}, C{/cpu}, C{/collect},
+    C{/received} and C{/flush} on loopback, print the port and run until killed.
     """
     from txcausal.web import TracingResource
 
@@ -184,6 +202,7 @@ def serve(reactor: Any, config: str, directory: str) -> "Deferred[None]":
     floor = os.open(Path(directory) / "server-floor.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     root.putChild(b"floor", FloorResource(Hello(), floor))  # type: ignore[no-untyped-call]
     root.putChild(b"cpu", CPU())  # type: ignore[no-untyped-call]
+    root.putChild(b"collect", Collect())  # type: ignore[no-untyped-call]
     root.putChild(b"received", Received(root))
     root.putChild(b"flush", Flush(output))
     port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")  # type: ignore[no-untyped-call]
@@ -199,13 +218,18 @@ def _fetch(get: Any, url: str) -> Generator[Any, Any, bytes]:
 
 
 @inlineCallbacks
-def _block(reactor: Any, get: Any, url: str, cpu_url: str,
+def _block(reactor: Any, get: Any, url: str, base: str,
            count: int) -> Generator[Any, Any, List[float]]:
     """
-    Make C{count} requests one after the other, then wait L{SETTLE} seconds.
+    Collect both processes' garbage, then make C{count} requests one after
+    the other and wait L{SETTLE} seconds.
 
+    @param base: The server's URL, without a path.
     @return: The client's CPU time and the server's over the block.
     """
+    yield _fetch(treq.get, f"{base}/collect")
+    gc.collect()
+    cpu_url = f"{base}/cpu"
     server = float((yield _fetch(treq.get, cpu_url)))
     client = time.process_time()
     for _ in range(count):
@@ -236,11 +260,10 @@ def client(reactor: Any, config: str, requests: int, blocks: int,
         gets = {"plain": treq.get, "traced": txcausal.treq.get, "floor": FloorClient(floor).get}
         totals = {f"{kind}_{side}": 0.0 for kind in KINDS for side in ("client", "server")}
         for kind in KINDS:
-            yield _block(reactor, gets[kind], f"{base}/{kind}", f"{base}/cpu", WARMUP)
+            yield _block(reactor, gets[kind], f"{base}/{kind}", base, WARMUP)
         for block in range(blocks):
             for kind in order(block):
-                spent = yield _block(reactor, gets[kind], f"{base}/{kind}", f"{base}/cpu",
-                                     requests)
+                spent = yield _block(reactor, gets[kind], f"{base}/{kind}", base, requests)
                 totals[f"{kind}_client"] += spent[0]
                 totals[f"{kind}_server"] += spent[1]
         received = orjson.loads((yield _fetch(treq.get, f"{base}/received")))

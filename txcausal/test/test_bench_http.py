@@ -6,15 +6,19 @@ fails when it does less.  Nothing here asserts a timing.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 from uuid import UUID
 
 import orjson
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.http_headers import Headers
 from twisted.web.resource import Resource
@@ -260,3 +264,52 @@ class FloorTests(SynchronousTestCase):
                     {**good, "X-Eliot-Task-Id": None},
                     {**good, "X-Eliot-Task-Id": [f"{task}@/3"]}):
             self.assertRaises(RuntimeError, check_received, bad, client)
+
+
+class BlockTests(SynchronousTestCase):
+    """
+    Tests for one block of scenario 12's requests.
+    """
+
+    def test_garbageCollectedBeforeTiming(self) -> None:
+        """
+        Before a block's clocks are read, the server is asked to collect its
+        garbage at C{/collect} and the client collects its own, so that
+        neither process's collection of what start-up and earlier blocks
+        left lands inside the block of whichever kind crossed the
+        collector's threshold.  The server's C{/collect} collects.
+        """
+        import bench._http_child as child
+
+        events: List[str] = []
+        collected: "Deferred[bytes]" = Deferred()
+
+        def fetch(get: Any, url: str) -> Any:
+            path = url.rsplit("/", 1)[1]
+            events.append(path)
+            # The server's collection answers later: nothing else may happen
+            # until it has.
+            return collected if path == "collect" else succeed(b"1.5")
+
+        def collect() -> int:
+            events.append("client collects")
+            return 0
+
+        def process_time() -> float:
+            events.append("client clock")
+            return 1.0
+
+        self.patch(child, "_fetch", fetch)
+        self.patch(gc, "collect", collect)
+        self.patch(time, "process_time", process_time)
+        clock = Clock()
+        spent = child._block(clock, object(), "http://server/traced", "http://server", 2)
+        self.assertEqual(events, ["collect"])
+        collected.callback(b"0")
+        clock.advance(child.SETTLE)
+        self.assertEqual(self.successResultOf(spent), [0.0, 0.0])
+        self.assertEqual(events, ["collect", "client collects", "cpu", "client clock",
+                                  "traced", "traced", "client clock", "cpu"])
+        request: Any = DummyRequest([b"collect"])
+        self.assertEqual(child.Collect().render_GET(request), b"0")
+        self.assertEqual(events[-1], "client collects")
