@@ -71,8 +71,14 @@ class Action:
     __slots__ = (
         "_logger", "_task_uuid", "_level", "_counter", "action_type", "_finished",
         "_started", "_success_fields", "_serializers", "_token", "_handed_off", "_parent_id",
-        "_retried",
+        "_retried", "_reconnected",
     )
+
+    #: Set (to C{True}) by the connection pool of L{txcausal.treq}'s agents
+    #: when it connects again for a request made in this action (its retry):
+    #: the request had a connection before.  Left unset otherwise, and read
+    #: with C{getattr}, so that it costs other actions nothing.
+    _reconnected: bool
 
     def __init__(
         self,

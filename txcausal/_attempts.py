@@ -17,7 +17,9 @@ the pool made or kept for the request; one made after that is the
 retry's, and the request sent through it gets a fresh position of the
 request's action in its headers first (see L{txcausal._outgoing.resend}),
 where the pool's retry reads them.  A request that is not retried costs
-that one endpoint and nothing else.  Only public interfaces are used: the
+that one endpoint and nothing else.  A connection made for a retry marks
+the request's action: the request had a connection, so a connection error
+it then fails with does not mean that it was never sent.  Only public interfaces are used: the
 pool's C{getConnection(key, endpoint)} and the L{Deferred} it returns, the
 endpoint's C{connect}, and the connection's C{request}, whose request has
 C{headers}.
@@ -118,6 +120,9 @@ class _AttemptEndpoint:
         connected: "Deferred[Any]" = self._endpoint.connect(protocolFactory)
         if self.connections == 1:
             return connected
+        # A retry: the request had a connection, so a connection error now
+        # does not mean that it was never sent (see _outgoing.never_sent).
+        self._action._reconnected = True
         return connected.addCallback(_Resending, self._action, self._remote)
 
     def __repr__(self) -> str:

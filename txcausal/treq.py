@@ -27,7 +27,11 @@ the same headers.  The action fails only when no response arrives
 treq's C{timeout=} included, fails with C{cancelled: true}, whatever the
 error); a 4xx or 5xx response is a response: the action succeeds with its
 C{status}, and deciding that it is an error is the caller's job, in the
-caller's own action.
+caller's own action.  A request that failed before any connection was
+made (its host name not found, its connection refused, timed out or
+cancelled while made) lists its position in C{unsent_task_levels} too, so
+that readers do not wait for a server's part of it (see
+L{never_sent<txcausal._outgoing.never_sent>}).
 
 Call these functions, and L{TracingAgent.request}, from the reactor thread,
 as treq's (from another thread, use C{blockingCallFromThread}).
@@ -36,7 +40,7 @@ as treq's (from another thread, use C{blockingCallFromThread}).
 from __future__ import annotations
 
 from contextvars import Context, copy_context
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import treq as _treq
 import treq.api as _treq_api
@@ -54,8 +58,8 @@ from ._action import Action, start_action
 from ._attempts import AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
-from ._outgoing import outgoing
-from ._wire import CANCELLED_FIELD
+from ._outgoing import never_sent, outgoing
+from ._wire import CANCELLED_FIELD, UNSENT_TASK_LEVELS_FIELD
 
 #: The action type of an HTTP request made through L{TracingAgent}.
 CLIENT_ACTION_TYPE = "txcausal:http:client"
@@ -130,7 +134,7 @@ class TracingAgent:
             sent = outgoing(action, headers, self._copyHeaders)
             inner = self._agent.request(method, uri, sent, bodyProducer)
         except BaseException as e:
-            action.finish(e)
+            _failed(action, e, False)
             raise
         finally:
             # Set above in this very context: reset cannot fail.
@@ -166,11 +170,24 @@ def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]"
         else:
             context.run(outer.callback, result)
             return
-    if cancelled:
-        action.finish(result.value, **{CANCELLED_FIELD: True})
-    else:
-        action.finish(result.value)
+    _failed(action, result.value, bool(cancelled))
     context.run(outer.errback, result)
+
+
+def _failed(action: Action, error: BaseException, cancelled: bool) -> None:
+    """
+    Finish C{action} with C{error}, with C{cancelled: true} if the caller
+    cancelled the request, and with the position it handed off listed in
+    C{unsent_task_levels} too if C{error} says that no server got it (see
+    L{never_sent<txcausal._outgoing.never_sent>}).
+    """
+    fields: Dict[str, Any] = {}
+    if cancelled:
+        fields[CANCELLED_FIELD] = True
+    unsent = never_sent(action, error)
+    if unsent is not None:
+        fields[UNSENT_TASK_LEVELS_FIELD] = unsent
+    action.finish(error, **fields)
 
 
 class _OwnHeadersAgent(TracingAgent):

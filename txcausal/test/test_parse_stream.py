@@ -236,6 +236,87 @@ class RetriedTests(SynchronousTestCase):
         self.assertIn("eliot:remote_task/2/2/1", out)
 
 
+def unsent(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
+    """
+    L{client}, whose request failed with C{value} as its
+    C{unsent_task_levels}.
+    """
+    messages = client(handed=handed)
+    messages[2] = {**messages[2], "action_status": "failed",
+                   "exception": "twisted.internet.error.ConnectionRefusedError",
+                   "reason": "Connection was refused", "unsent_task_levels": value}
+    return messages
+
+
+class UnsentTests(SynchronousTestCase):
+    """
+    A position listed in both C{remote_task_levels} and
+    C{unsent_task_levels} was never sent (the request failed before any
+    connection was made): it is not missing, not waited for, and not said
+    to be continued in another process.
+    """
+
+    def returned(self, messages: List[Any]) -> List[Task]:
+        """
+        The tasks L{Parser.add} returns given C{messages} one by one.
+        """
+        parser = Parser()
+        return [task for task in map(parser.add, messages) if task is not None]
+
+    def test_notWaitedFor(self) -> None:
+        """
+        The task is returned, complete, with its last message; the unsent
+        position is still listed as handed off (nothing was seen of it).
+        """
+        self.assertEqual(self.returned(unsent(None)), [])
+        task = only(self.returned(unsent(["/2/2"])))
+        self.assertTrue(task.complete)
+        request = task.root.children[0]
+        assert isinstance(request, WrittenAction)
+        self.assertEqual((request.missing_levels(), request.handed_off_levels()), ([], [(2, 2)]))
+
+    def test_othersWaitedFor(self) -> None:
+        """
+        Other positions of the same action are still waited for.
+        """
+        messages = unsent(["/2/2"], handed=("/2/2", "/2/3"))
+        messages[2] = {**messages[2], "task_level": [2, 4]}
+        self.assertEqual(self.returned(messages), [])
+        other = [{**m, "task_level": [2, 3, *m["task_level"][2:]]} for m in server()]
+        self.assertTrue(only(self.returned(messages + other)).complete)
+
+    def test_oddValuesIgnored(self) -> None:
+        """
+        Values of C{unsent_task_levels} that are not a list of levels also
+        in C{remote_task_levels} are ignored: the position is waited for,
+        and a gap it names stays missing.
+        """
+        for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
+            self.assertEqual(self.returned(unsent(value)), [], value)
+        task = only(list(parse_messages(unsent(["/2/2"], handed=()))))
+        self.assertFalse(task.complete)
+
+    def test_tree(self) -> None:
+        """
+        C{tree} shows an empty unsent position as not sent, not as
+        continued in another process.
+        """
+        for options in ([], ["--ascii"]):
+            out = cli(["tree", *options], lines(*unsent(["/2/2"])))[1]
+            self.assertNotIn("incomplete", out)
+            self.assertNotIn("continued in another process", out)
+        self.assertIn("|   |-- -> /2/2 not sent: no connection was made\n", out)
+        out = cli(["tree"], lines(*unsent(["/2/2"])))[1]
+        self.assertIn(
+            "    │   ├── ↳ /2/2 not sent: no connection was made\n"
+            "    │   └── client:request/2/3 ⇒ failed",
+            out,
+        )
+        out = cli(["tree", "--json"], lines(*unsent(["/2/2"])))[1]
+        [request] = orjson.loads(out)["children"][0]["children"]
+        self.assertEqual((request["handed_off"], request["unsent"]), ([[2, 2]], [[2, 2]]))
+
+
 class ContinuedTaskTests(SynchronousTestCase):
     """
     A log of a process that continued tasks from elsewhere: its tasks wait
