@@ -71,14 +71,8 @@ class Action:
     __slots__ = (
         "_logger", "_task_uuid", "_level", "_counter", "action_type", "_finished",
         "_started", "_success_fields", "_serializers", "_token", "_handed_off", "_parent_id",
-        "_retried", "_reconnected",
+        "_retried",
     )
-
-    #: Set (to C{True}) by the connection pool of L{txcausal.treq}'s agents
-    #: when it connects again for a request made in this action (its retry):
-    #: the request had a connection before.  Left unset otherwise, and read
-    #: with C{getattr}, so that it costs other actions nothing.
-    _reconnected: bool
 
     def __init__(
         self,
@@ -108,7 +102,9 @@ class Action:
         self._serializers = serializers
         self._token: Optional[_TokenStack] = None
         self._handed_off: Optional[List[str]] = None
-        self._retried: Optional[List[str]] = None  # Set by _outgoing.resend.
+        # Set by _outgoing.resend; [] by _attempts when it connects for a
+        # retry (the request had a connection: see _outgoing.never_sent).
+        self._retried: Optional[List[str]] = None
         self._parent_id: Optional[str] = None
 
     @property

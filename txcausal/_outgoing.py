@@ -105,8 +105,10 @@ def never_sent(action: "Action", error: BaseException) -> Optional[List[str]]:
     retries by itself (Twisted's persistent pool), that error may be its
     retry's, after the request was sent on a connection it kept: the pool
     of L{txcausal.treq}'s agents marks the action when it connects for a
-    retry (see L{txcausal._attempts}), and then nothing is returned.  A pool
-    of the caller's own retries unseen; see the docs on cross-process.
+    retry (its C{_retried}, a list, perhaps empty; see
+    L{txcausal._attempts}), and then nothing is returned.  An agent of the
+    caller's own connects unseen: L{txcausal.treq} calls this only for the
+    agents it makes.
 
     Only called for a failed request: it costs a successful one nothing.
 
@@ -116,7 +118,7 @@ def never_sent(action: "Action", error: BaseException) -> Optional[List[str]]:
     handed = action._handed_off
     if not handed or not isinstance(error, _NEVER_CONNECTED):
         return None
-    if getattr(action, "_reconnected", False):
+    if action._retried is not None:
         return None
     return [handed[-1]]
 

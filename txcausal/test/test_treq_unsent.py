@@ -30,8 +30,11 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web._newclient import RequestTransmissionFailed
-from twisted.web.client import Agent, ResponseNeverReceived
+from twisted.web.client import Agent, RedirectAgent, ResponseNeverReceived
 from twisted.web.iweb import IAgentEndpointFactory
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+from twisted.web.util import Redirect
 from zope.interface import implementer
 
 from txcausal import start_action
@@ -41,7 +44,8 @@ from txcausal.parse import Parser, WrittenAction
 from txcausal.test._helpers import CapturingMixin
 from txcausal.test._reading import cli, lines
 from txcausal.test.test_treq import RecordingAgent, Resolution, ResolvingReactor
-from txcausal.treq import TracingAgent
+from txcausal.treq import TracingAgent, _OwnHeadersAgent
+from txcausal.web import TracingResource
 
 #: Errors of requests that never had a connection.
 NEVER_CONNECTED = [ConnectionRefusedError(), TCPTimedOutError(), ConnectError(),
@@ -60,22 +64,27 @@ def request_end(messages: List[Any]) -> Any:
 
 class UnsentFieldTests(CapturingMixin, SynchronousTestCase):
     """
-    What L{TracingAgent} writes, over an agent the test fails.
+    What the L{TracingAgent} of L{txcausal.treq}'s functions around an
+    agent they make (one whose connections txcausal sees) writes, over an
+    agent the test fails.
     """
 
     def setUp(self) -> None:
         self.logger = self.capture()
 
-    def failed(self, error: Exception, cancel: bool = False) -> Any:
+    def failed(self, error: Exception, cancel: bool = False, seen: bool = True) -> Any:
         """
         Make a request in an action and fail it with C{error} (or cancel it,
         the agent failing it with C{error}).
 
+        @param seen: Whether the agent is one of C{txcausal.treq}'s own;
+            if not, the caller's, under a plain L{TracingAgent}.
         @return: The request action's finish message.
         """
         inner = RecordingAgent(cancelWith=error if cancel else None)
+        agent = _OwnHeadersAgent(inner, connectionsSeen=True) if seen else TracingAgent(inner)
         with start_action(action_type="client:main"):
-            d = TracingAgent(inner).request(b"GET", b"http://example.com/")
+            d = agent.request(b"GET", b"http://example.com/")
         if cancel:
             d.cancel()
         else:
@@ -124,6 +133,27 @@ class UnsentFieldTests(CapturingMixin, SynchronousTestCase):
         self.logger.reset()
         end = self.failed(CancelledError(), cancel=True)
         self.assertNotIn("unsent_task_levels", end)
+
+    def test_callersAgentNotListed(self) -> None:
+        """
+        Around an agent of the caller's own, whose connections txcausal
+        does not see (it may have sent the request, then failed to connect
+        for a redirect or a retry), no error lists the position as unsent:
+        it stays handed off.
+        """
+        for cancel in (False, True):
+            for error in NEVER_CONNECTED:
+                self.logger.reset()
+                end = self.failed(error, cancel=cancel, seen=False)
+                self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end),
+                                 (["/2/2"], False), error)
+        self.logger.reset()
+        inner = RecordingAgent()
+        with start_action(action_type="client:main"):
+            d = txtreq.get("http://example.com/", agent=inner)
+        inner.requests[0][4].errback(ConnectionRefusedError())
+        self.failureResultOf(d, ConnectionRefusedError)
+        self.assertNotIn("unsent_task_levels", request_end(self.logger.messages))
 
 
 @implementer(IHostnameResolver)
@@ -241,7 +271,8 @@ class RefusingEndpoints:
 
 class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
     """
-    A request sent on a kept connection, whose retry could not connect.
+    A request sent on a kept connection, whose retry could not connect,
+    through an agent on an L{AttemptsPool} as L{txcausal.treq} makes them.
     """
 
     def test_sentOnceNotListed(self) -> None:
@@ -254,12 +285,14 @@ class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
         agent = Agent.usingEndpointFactory(MemoryReactorClock(), RefusingEndpoints(),
                                            pool=AttemptsPool(pool))
         with start_action(action_type="client:main"):
-            d = TracingAgent(agent).request(b"GET", b"http://127.0.0.1:8080/")
+            d = _OwnHeadersAgent(agent, connectionsSeen=True).request(
+                b"GET", b"http://127.0.0.1:8080/")
         self.failureResultOf(d, ConnectionRefusedError)
         self.assertEqual(len(pool.sent), 1)
         end = request_end(logger.messages)
-        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end),
-                         (["/2/2"], False))
+        # Nothing was sent again: nothing is listed as retried either.
+        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
+                          "retried_task_levels" in end), (["/2/2"], False, False))
 
 
 class RefusedEndToEndTests(CapturingMixin, TestCase):
@@ -304,5 +337,57 @@ class RefusedEndToEndTests(CapturingMixin, TestCase):
             self.assertNotIn("continued in another process", out)
             self.assertNotIn("incomplete", out)
             self.assertIn("↳ /2/2 not sent: no connection was made\n", out)
+
+        return ensureDeferred(client()).addCallback(check)  # type: ignore[return-value]
+
+
+class RedirectEndToEndTests(CapturingMixin, TestCase):
+    """
+    L{TracingAgent} around a L{RedirectAgent} of the caller's own, on
+    loopback: its first hop reaches a traced server, which continues the
+    position and answers with a redirect to a port nothing listens on.
+    """
+
+    def test_sentNotListed(self) -> None:
+        """
+        The request fails with the redirect target's
+        L{ConnectionRefusedError}, but the server continued its position:
+        it is not listed as unsent, and C{tree} joins the server's part to
+        the client's, in one task.
+        """
+        from twisted.internet import reactor
+        from twisted.internet.protocol import ServerFactory
+
+        logger = self.capture()
+        closed: Any = reactor.listenTCP(0, ServerFactory(), interface="127.0.0.1")
+        dead = closed.getHost().port
+        root = Resource()
+        root.putChild(b"go", Redirect(f"http://127.0.0.1:{dead}/".encode("ascii")))
+        port: Any = reactor.listenTCP(0, Site(TracingResource(root)), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        url = f"http://127.0.0.1:{port.getHost().port}/go".encode("ascii")
+        agent = TracingAgent(RedirectAgent(Agent(reactor)))
+
+        async def client() -> None:
+            await closed.stopListening()
+            with start_action(action_type="client:main"):
+                try:
+                    await agent.request(b"GET", url)
+                except ConnectionRefusedError:
+                    pass
+                else:
+                    self.fail("connected to a closed port")
+
+        def check(_: object) -> None:
+            end = request_end(logger.messages)
+            served = [m["task_level"] for m in logger.messages
+                      if m.get("action_type") == "eliot:remote_task"]
+            self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end, served),
+                             (["/2/2"], False, [[2, 2, 1], [2, 2, 2]]))
+            out = cli(["tree"], lines(*logger.messages))[1]
+            self.assertNotIn("not sent", out)
+            self.assertNotIn("continued from", out)
+            self.assertEqual(out.count("client:main/1"), 1, out)
+            self.assertIn("eliot:remote_task/2/2/1", out)
 
         return ensureDeferred(client()).addCallback(check)  # type: ignore[return-value]
