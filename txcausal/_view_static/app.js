@@ -605,7 +605,7 @@
         var text = levelText(level);
         body.appendChild(el("div", "gap", retried.indexOf(text) >= 0 ?
           "cut off before a response, sent again: " + text :
-          unsent.indexOf(text) >= 0 ? "not sent, no connection was made: " + text :
+          unsent.indexOf(text) >= 0 ? "not sent: no connection was made: " + text :
           "handed off to a process not read: " + text));
       });
       if (node.hidden) {

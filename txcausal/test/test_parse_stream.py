@@ -151,6 +151,14 @@ class HandedOffTests(CapturingMixin, SynchronousTestCase):
         self.assertIn("|   |-- -> /2/2 continued in another process", out)
 
 
+def returned(messages: List[Any]) -> List[Task]:
+    """
+    The tasks L{Parser.add} returns given C{messages} one by one.
+    """
+    parser = Parser()
+    return [task for task in map(parser.add, messages) if task is not None]
+
+
 def retried(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
     """
     L{client}, whose request lists C{value} as its C{retried_task_levels}.
@@ -167,20 +175,13 @@ class RetriedTests(SynchronousTestCase):
     at another position: it is not missing, and it is not waited for.
     """
 
-    def returned(self, messages: List[Any]) -> List[Task]:
-        """
-        The tasks L{Parser.add} returns given C{messages} one by one.
-        """
-        parser = Parser()
-        return [task for task in map(parser.add, messages) if task is not None]
-
     def test_notWaitedFor(self) -> None:
         """
         The task is returned, complete, with its last message; the retried
         position is still listed as handed off (nothing was seen of it).
         """
-        self.assertEqual(self.returned(client()), [])
-        task = only(self.returned(retried(["/2/2"])))
+        self.assertEqual(returned(client()), [])
+        task = only(returned(retried(["/2/2"])))
         self.assertTrue(task.complete)
         request = task.root.children[0]
         assert isinstance(request, WrittenAction)
@@ -193,11 +194,11 @@ class RetriedTests(SynchronousTestCase):
         """
         messages = retried(["/2/2"], handed=("/2/2", "/2/3"))
         messages[2] = {**messages[2], "task_level": [2, 4]}
-        self.assertEqual(self.returned(messages), [])
+        self.assertEqual(returned(messages), [])
         other = [{**m, "task_level": [2, 3, *m["task_level"][2:]]} for m in server()]
-        task = only(self.returned(messages + other))
+        task = only(returned(messages + other))
         self.assertTrue(task.complete)
-        task = only(self.returned(server() + messages + other))
+        task = only(returned(server() + messages + other))
         request = task.root.children[0]
         assert isinstance(request, WrittenAction)
         self.assertEqual(request.handed_off_levels(), [])
@@ -210,7 +211,7 @@ class RetriedTests(SynchronousTestCase):
         for, and a gap it names stays missing.
         """
         for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
-            self.assertEqual(self.returned(retried(value)), [], value)
+            self.assertEqual(returned(retried(value)), [], value)
         task = only(list(parse_messages(retried(["/2/2"], handed=()))))
         self.assertFalse(task.complete)
 
@@ -256,20 +257,13 @@ class UnsentTests(SynchronousTestCase):
     to be continued in another process.
     """
 
-    def returned(self, messages: List[Any]) -> List[Task]:
-        """
-        The tasks L{Parser.add} returns given C{messages} one by one.
-        """
-        parser = Parser()
-        return [task for task in map(parser.add, messages) if task is not None]
-
     def test_notWaitedFor(self) -> None:
         """
         The task is returned, complete, with its last message; the unsent
         position is still listed as handed off (nothing was seen of it).
         """
-        self.assertEqual(self.returned(unsent(None)), [])
-        task = only(self.returned(unsent(["/2/2"])))
+        self.assertEqual(returned(unsent(None)), [])
+        task = only(returned(unsent(["/2/2"])))
         self.assertTrue(task.complete)
         request = task.root.children[0]
         assert isinstance(request, WrittenAction)
@@ -281,9 +275,9 @@ class UnsentTests(SynchronousTestCase):
         """
         messages = unsent(["/2/2"], handed=("/2/2", "/2/3"))
         messages[2] = {**messages[2], "task_level": [2, 4]}
-        self.assertEqual(self.returned(messages), [])
+        self.assertEqual(returned(messages), [])
         other = [{**m, "task_level": [2, 3, *m["task_level"][2:]]} for m in server()]
-        self.assertTrue(only(self.returned(messages + other)).complete)
+        self.assertTrue(only(returned(messages + other)).complete)
 
     def test_oddValuesIgnored(self) -> None:
         """
@@ -292,7 +286,7 @@ class UnsentTests(SynchronousTestCase):
         and a gap it names stays missing.
         """
         for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
-            self.assertEqual(self.returned(unsent(value)), [], value)
+            self.assertEqual(returned(unsent(value)), [], value)
         task = only(list(parse_messages(unsent(["/2/2"], handed=()))))
         self.assertFalse(task.complete)
 

@@ -537,4 +537,4 @@ class BrowserTests(BrowserCase):
         self.assertEqual(self.read("#tree .gap", "e.textContent"), [
             "cut off before a response, sent again: /2",
             "handed off to a process not read: /3",
-            "not sent, no connection was made: /4"])
+            "not sent: no connection was made: /4"])
