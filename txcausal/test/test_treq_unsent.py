@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any, List
+from typing import Any, Callable, List
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, fail, succeed
@@ -295,6 +295,20 @@ class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
                           "retried_task_levels" in end), (["/2/2"], False, False))
 
 
+async def refused(test: TestCase, closed: Any, request: Callable[[], "Deferred[Any]"]) -> None:
+    """
+    Stop C{closed}, a listening port, then make C{request} in a
+    C{client:main} action: it must fail with L{ConnectionRefusedError}.
+    """
+    await closed.stopListening()
+    with start_action(action_type="client:main"):
+        try:
+            await request()
+        except ConnectionRefusedError:
+            return
+    test.fail("connected to a closed port")
+
+
 class RefusedEndToEndTests(CapturingMixin, TestCase):
     """
     A real treq client on the global reactor, against a port of 127.0.0.1
@@ -315,16 +329,6 @@ class RefusedEndToEndTests(CapturingMixin, TestCase):
             0, ServerFactory(), interface="127.0.0.1")
         url = f"http://127.0.0.1:{port.getHost().port}/"
 
-        async def client() -> None:
-            await port.stopListening()
-            with start_action(action_type="client:main"):
-                try:
-                    await txtreq.get(url, persistent=False)
-                except ConnectionRefusedError:
-                    pass
-                else:
-                    self.fail("connected to a closed port")
-
         def check(_: object) -> None:
             end = request_end(logger.messages)
             self.assertEqual((end["exception"], end["unsent_task_levels"]),
@@ -338,7 +342,8 @@ class RefusedEndToEndTests(CapturingMixin, TestCase):
             self.assertNotIn("incomplete", out)
             self.assertIn("↳ /2/2 not sent: no connection was made\n", out)
 
-        return ensureDeferred(client()).addCallback(check)  # type: ignore[return-value]
+        client = refused(self, port, lambda: txtreq.get(url, persistent=False))
+        return ensureDeferred(client).addCallback(check)  # type: ignore[return-value]
 
 
 class RedirectEndToEndTests(CapturingMixin, TestCase):
@@ -363,20 +368,11 @@ class RedirectEndToEndTests(CapturingMixin, TestCase):
         dead = closed.getHost().port
         root = Resource()
         root.putChild(b"go", Redirect(f"http://127.0.0.1:{dead}/".encode("ascii")))
-        port: Any = reactor.listenTCP(0, Site(TracingResource(root)), interface="127.0.0.1")
+        site = Site(TracingResource(root))
+        port: Any = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[arg-type]
         self.addCleanup(port.stopListening)
         url = f"http://127.0.0.1:{port.getHost().port}/go".encode("ascii")
         agent = TracingAgent(RedirectAgent(Agent(reactor)))
-
-        async def client() -> None:
-            await closed.stopListening()
-            with start_action(action_type="client:main"):
-                try:
-                    await agent.request(b"GET", url)
-                except ConnectionRefusedError:
-                    pass
-                else:
-                    self.fail("connected to a closed port")
 
         def check(_: object) -> None:
             end = request_end(logger.messages)
@@ -390,4 +386,5 @@ class RedirectEndToEndTests(CapturingMixin, TestCase):
             self.assertEqual(out.count("client:main/1"), 1, out)
             self.assertIn("eliot:remote_task/2/2/1", out)
 
-        return ensureDeferred(client()).addCallback(check)  # type: ignore[return-value]
+        client = refused(self, closed, lambda: agent.request(b"GET", url))
+        return ensureDeferred(client).addCallback(check)  # type: ignore[return-value]
