@@ -37,7 +37,7 @@ from twisted.web.server import Site
 from twisted.web.util import Redirect
 from zope.interface import implementer
 
-from txcausal import start_action
+from txcausal import MemoryLogger, start_action
 from txcausal import treq as txtreq
 from txcausal._attempts import AttemptsPool
 from txcausal.parse import Parser, WrittenAction
@@ -315,22 +315,32 @@ class RefusedEndToEndTests(CapturingMixin, TestCase):
     nothing listens on, and C{txcausal tree} run on the log.
     """
 
+    def refusedEnd(self, logger: MemoryLogger,
+                   get: Callable[[str], "Deferred[Any]"]) -> "Deferred[Any]":
+        """
+        Call C{get} with the URL of a closed port in a C{client:main}
+        action; it must fail with L{ConnectionRefusedError}.
+
+        @param logger: Where the request's action goes.
+        @return: A L{Deferred} firing with the action's finish message.
+        """
+        from twisted.internet import reactor
+        from twisted.internet.protocol import ServerFactory
+
+        port: Any = reactor.listenTCP(0, ServerFactory(), interface="127.0.0.1")
+        url = f"http://127.0.0.1:{port.getHost().port}/"
+        client = ensureDeferred(refused(self, port, lambda: get(url)))
+        return client.addCallback(lambda _: request_end(logger.messages))
+
     def test_refused(self) -> None:
         """
         The request fails with L{ConnectionRefusedError} and lists its
         position as unsent; C{txcausal tree}, run on the log file, says it
         was not sent instead of continued in another process.
         """
-        from twisted.internet import reactor
-        from twisted.internet.protocol import ServerFactory
-
         logger = self.capture()
-        port: Any = reactor.listenTCP(
-            0, ServerFactory(), interface="127.0.0.1")
-        url = f"http://127.0.0.1:{port.getHost().port}/"
 
-        def check(_: object) -> None:
-            end = request_end(logger.messages)
+        def check(end: Any) -> None:
             self.assertEqual((end["exception"], end["unsent_task_levels"]),
                              ("twisted.internet.error.ConnectionRefusedError", ["/2/2"]))
             log = self.mktemp()
@@ -342,8 +352,34 @@ class RefusedEndToEndTests(CapturingMixin, TestCase):
             self.assertNotIn("incomplete", out)
             self.assertIn("↳ /2/2 not sent: no connection was made\n", out)
 
-        client = refused(self, port, lambda: txtreq.get(url, persistent=False))
-        return ensureDeferred(client).addCallback(check)  # type: ignore[return-value]
+        got = self.refusedEnd(logger, lambda url: txtreq.get(url, persistent=False))
+        return got.addCallback(check)  # type: ignore[return-value]
+
+    def test_sharedAgent(self) -> None:
+        """
+        A call that names no agent, pool, persistence nor reactor, through
+        the agent L{txcausal.treq} shares between such calls, lists its
+        position as unsent too.
+        """
+        got = self.refusedEnd(self.capture(), txtreq.get)
+        return got.addCallback(  # type: ignore[return-value]
+            lambda end: self.assertEqual(end["unsent_task_levels"], ["/2/2"]))
+
+    def test_loggerOfTheCall(self) -> None:
+        """
+        A call that names its logger lists its position as unsent in the
+        finish message it logs there.
+        """
+        default = self.capture()
+        mine = MemoryLogger()
+
+        def check(end: Any) -> None:
+            self.assertEqual(end["unsent_task_levels"], ["/2/2"])
+            self.assertEqual([m["action_type"] for m in default.messages],
+                             ["client:main", "client:main"])
+
+        got = self.refusedEnd(mine, lambda url: txtreq.get(url, logger=mine))
+        return got.addCallback(check)  # type: ignore[return-value]
 
 
 class RedirectEndToEndTests(CapturingMixin, TestCase):
