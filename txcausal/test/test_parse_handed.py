@@ -1,9 +1,9 @@
 """
 Junk in the lists of handed-off levels of a finish message
 (C{remote_task_levels}, C{retried_task_levels}, C{unsent_task_levels}): a
-level whose parts are too long to be slot numbers is skipped, by the
-parser, C{tree} and the web view alike, and the well-formed levels beside
-it still count.
+level with a part too long to be a slot number (over 20 digits) is
+skipped, by the parser, C{tree} and the web view alike, and the well-formed
+levels beside it still count.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, List
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcausal._parse_place import _handed_off
 from txcausal.parse import Parser, WrittenAction
 from txcausal.test._reading import cli, end, lines, start
 from txcausal.webview import TaskRing, TaskViewResource
@@ -71,6 +72,27 @@ class JunkLevelsTests(SynchronousTestCase):
             self.assertEqual((status, err), (0, ""), field)
             [root] = orjson.loads(out)["children"]
             self.assertEqual(root["handed_off"], [[2]], field)
+
+
+class SlotDigitsTests(SynchronousTestCase):
+    """
+    Where a part of a level stops being read as a slot number: past 20
+    digits, as many as 2**64 has.
+    """
+
+    def test_twentyDigits(self) -> None:
+        """
+        A part of 20 digits, the action's own slot or its parent's, is read
+        as a slot; the same level with a part of 21 digits is skipped.
+        """
+        def handed(digits: int) -> Any:
+            def part(n: int) -> str:
+                return str(n).zfill(digits)
+
+            levels = [f"/2/{part(3)}", f"/{part(2)}/4"]
+            return _handed_off({"remote_task_levels": levels}, (2,), 5)
+
+        self.assertEqual((handed(20), handed(21)), ({3, 4}, set()))
 
 
 class JunkLevelsViewTests(ViewTestCase):
