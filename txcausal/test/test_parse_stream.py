@@ -7,7 +7,7 @@ the cap on open tasks that keeps memory bounded.
 from __future__ import annotations
 
 import io
-from typing import Any, Iterator, List
+from typing import Any, Callable, Iterator, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -159,6 +159,31 @@ def returned(messages: List[Any]) -> List[Task]:
     return [task for task in map(parser.add, messages) if task is not None]
 
 
+def odd_values_ignored(test: SynchronousTestCase, listing: Callable[..., List[Any]]) -> None:
+    """
+    Values that C{listing} (L{retried} or L{unsent}) gives its field that
+    are not a list of levels also in C{remote_task_levels} are ignored: the
+    position is waited for, and a gap it names stays missing.
+    """
+    for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
+        test.assertEqual(returned(listing(value)), [], value)
+    task = only(list(parse_messages(listing(["/2/2"], handed=()))))
+    test.assertFalse(task.complete)
+
+
+def tree_shows(test: SynchronousTestCase, messages: List[Any], words: str) -> None:
+    """
+    C{tree}, with and without C{--ascii}, shows the empty position C{/2/2}
+    of C{messages}' request as C{words}: the task is neither incomplete nor
+    continued in another process.
+    """
+    for options, branch in (([], "│   ├── ↳"), (["--ascii"], "|   |-- ->")):
+        out = cli(["tree", *options], lines(*messages))[1]
+        test.assertNotIn("incomplete", out)
+        test.assertNotIn("continued in another process", out)
+        test.assertIn(f"{branch} /2/2 {words}\n", out)
+
+
 def retried(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
     """
     L{client}, whose request lists C{value} as its C{retried_task_levels}.
@@ -207,13 +232,9 @@ class RetriedTests(SynchronousTestCase):
     def test_oddValuesIgnored(self) -> None:
         """
         Values of C{retried_task_levels} that are not a list of levels
-        also in C{remote_task_levels} are ignored: the position is waited
-        for, and a gap it names stays missing.
+        also in C{remote_task_levels} are ignored.
         """
-        for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
-            self.assertEqual(returned(retried(value)), [], value)
-        task = only(list(parse_messages(retried(["/2/2"], handed=()))))
-        self.assertFalse(task.complete)
+        odd_values_ignored(self, retried)
 
     def test_tree(self) -> None:
         """
@@ -221,11 +242,7 @@ class RetriedTests(SynchronousTestCase):
         and one whose server log was read before the task ended as the
         server's action.
         """
-        for options in ([], ["--ascii"]):
-            out = cli(["tree", *options], lines(*retried(["/2/2"])))[1]
-            self.assertNotIn("incomplete", out)
-            self.assertNotIn("continued in another process", out)
-        self.assertIn("|   |-- -> /2/2 cut off before a response, sent again\n", out)
+        tree_shows(self, retried(["/2/2"]), "cut off before a response, sent again")
         out = cli(["tree"], lines(*retried(["/2/2"])))[1]
         self.assertIn(
             "    │   ├── ↳ /2/2 cut off before a response, sent again\n"
@@ -282,24 +299,16 @@ class UnsentTests(SynchronousTestCase):
     def test_oddValuesIgnored(self) -> None:
         """
         Values of C{unsent_task_levels} that are not a list of levels also
-        in C{remote_task_levels} are ignored: the position is waited for,
-        and a gap it names stays missing.
+        in C{remote_task_levels} are ignored.
         """
-        for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
-            self.assertEqual(returned(unsent(value)), [], value)
-        task = only(list(parse_messages(unsent(["/2/2"], handed=()))))
-        self.assertFalse(task.complete)
+        odd_values_ignored(self, unsent)
 
     def test_tree(self) -> None:
         """
         C{tree} shows an empty unsent position as not sent, not as
         continued in another process.
         """
-        for options in ([], ["--ascii"]):
-            out = cli(["tree", *options], lines(*unsent(["/2/2"])))[1]
-            self.assertNotIn("incomplete", out)
-            self.assertNotIn("continued in another process", out)
-        self.assertIn("|   |-- -> /2/2 not sent: no connection was made\n", out)
+        tree_shows(self, unsent(["/2/2"]), "not sent: no connection was made")
         out = cli(["tree"], lines(*unsent(["/2/2"])))[1]
         self.assertIn(
             "    │   ├── ↳ /2/2 not sent: no connection was made\n"
