@@ -159,6 +159,20 @@ def returned(messages: List[Any]) -> List[Task]:
     return [task for task in map(parser.add, messages) if task is not None]
 
 
+def not_waited_for(test: SynchronousTestCase, listing: Callable[..., List[Any]]) -> None:
+    """
+    Without its field, the task of C{listing} (L{retried} or L{unsent}) is
+    waited for; with it, it is returned, complete, with its last message,
+    and the position is still listed as handed off (nothing was seen of it).
+    """
+    test.assertEqual(returned(listing(None)), [])
+    task = only(returned(listing(["/2/2"])))
+    test.assertTrue(task.complete)
+    request = task.root.children[0]
+    assert isinstance(request, WrittenAction)
+    test.assertEqual((request.missing_levels(), request.handed_off_levels()), ([], [(2, 2)]))
+
+
 def odd_values_ignored(test: SynchronousTestCase, listing: Callable[..., List[Any]]) -> None:
     """
     Values that C{listing} (L{retried} or L{unsent}) gives its field that
@@ -171,17 +185,27 @@ def odd_values_ignored(test: SynchronousTestCase, listing: Callable[..., List[An
     test.assertFalse(task.complete)
 
 
-def tree_shows(test: SynchronousTestCase, messages: List[Any], words: str) -> None:
+#: How C{tree}, without and with C{--ascii}, shows the empty position
+#: C{/2/2} of a request (its words left to fill) and the request's end (its
+#: status left to fill).
+EMPTY_THEN_END = [
+    ([], "    │   ├── ↳ /2/2 {}\n    │   └── client:request/2/3 ⇒ {}"),
+    (["--ascii"], "    |   |-- -> /2/2 {}\n    |   `-- client:request/2/3 => {}"),
+]
+
+
+def tree_shows(test: SynchronousTestCase, messages: List[Any], words: str, status: str) -> None:
     """
     C{tree}, with and without C{--ascii}, shows the empty position C{/2/2}
-    of C{messages}' request as C{words}: the task is neither incomplete nor
-    continued in another process.
+    of C{messages}' request as C{words}, before the request's end with
+    C{status}: the task is neither incomplete nor continued in another
+    process.
     """
-    for options, branch in (([], "│   ├── ↳"), (["--ascii"], "|   |-- ->")):
+    for options, shown in EMPTY_THEN_END:
         out = cli(["tree", *options], lines(*messages))[1]
         test.assertNotIn("incomplete", out)
         test.assertNotIn("continued in another process", out)
-        test.assertIn(f"{branch} /2/2 {words}\n", out)
+        test.assertIn(shown.format(words, status), out)
 
 
 def retried(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
@@ -205,12 +229,7 @@ class RetriedTests(SynchronousTestCase):
         The task is returned, complete, with its last message; the retried
         position is still listed as handed off (nothing was seen of it).
         """
-        self.assertEqual(returned(client()), [])
-        task = only(returned(retried(["/2/2"])))
-        self.assertTrue(task.complete)
-        request = task.root.children[0]
-        assert isinstance(request, WrittenAction)
-        self.assertEqual((request.missing_levels(), request.handed_off_levels()), ([], [(2, 2)]))
+        not_waited_for(self, retried)
 
     def test_othersWaitedFor(self) -> None:
         """
@@ -242,13 +261,8 @@ class RetriedTests(SynchronousTestCase):
         and one whose server log was read before the task ended as the
         server's action.
         """
-        tree_shows(self, retried(["/2/2"]), "cut off before a response, sent again")
-        out = cli(["tree"], lines(*retried(["/2/2"])))[1]
-        self.assertIn(
-            "    │   ├── ↳ /2/2 cut off before a response, sent again\n"
-            "    │   └── client:request/2/3 ⇒ succeeded",
-            out,
-        )
+        tree_shows(self, retried(["/2/2"]), "cut off before a response, sent again",
+                   "succeeded")
         out = cli(["tree"], lines(*server(), *retried(["/2/2"])))[1]
         self.assertNotIn("cut off", out)
         self.assertIn("eliot:remote_task/2/2/1", out)
@@ -279,12 +293,7 @@ class UnsentTests(SynchronousTestCase):
         The task is returned, complete, with its last message; the unsent
         position is still listed as handed off (nothing was seen of it).
         """
-        self.assertEqual(returned(unsent(None)), [])
-        task = only(returned(unsent(["/2/2"])))
-        self.assertTrue(task.complete)
-        request = task.root.children[0]
-        assert isinstance(request, WrittenAction)
-        self.assertEqual((request.missing_levels(), request.handed_off_levels()), ([], [(2, 2)]))
+        not_waited_for(self, unsent)
 
     def test_othersWaitedFor(self) -> None:
         """
@@ -308,13 +317,7 @@ class UnsentTests(SynchronousTestCase):
         C{tree} shows an empty unsent position as not sent, not as
         continued in another process.
         """
-        tree_shows(self, unsent(["/2/2"]), "not sent: no connection was made")
-        out = cli(["tree"], lines(*unsent(["/2/2"])))[1]
-        self.assertIn(
-            "    │   ├── ↳ /2/2 not sent: no connection was made\n"
-            "    │   └── client:request/2/3 ⇒ failed",
-            out,
-        )
+        tree_shows(self, unsent(["/2/2"]), "not sent: no connection was made", "failed")
         out = cli(["tree", "--json"], lines(*unsent(["/2/2"])))[1]
         [request] = orjson.loads(out)["children"][0]["children"]
         self.assertEqual((request["handed_off"], request["unsent"]), ([[2, 2]], [[2, 2]]))
