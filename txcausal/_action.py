@@ -102,7 +102,9 @@ class Action:
         self._serializers = serializers
         self._token: Optional[_TokenStack] = None
         self._handed_off: Optional[List[str]] = None
-        self._retried: Optional[List[str]] = None  # Set by _outgoing.resend.
+        # Set by _outgoing.resend; [] by _attempts when it connects for a
+        # retry (the request had a connection: see _outgoing.never_sent).
+        self._retried: Optional[List[str]] = None
         self._parent_id: Optional[str] = None
 
     @property

@@ -3,12 +3,13 @@
 The connection pool of the agents L{txcausal.treq} makes: each attempt at a
 request is sent at a position of its own.
 
-Twisted's L{twisted.web.client.HTTPConnectionPool} sends an idempotent request (C{GET},
-C{HEAD}, ... without a body) again by itself when a connection it kept from
-an earlier request fails before the response (C{retryAutomatically}, on by
-default): below every L{twisted.web.iweb.IAgent}, with the same request object, so with the
-same headers.  A server that got the first attempt before the connection
-was cut would continue the same position twice.
+Twisted's L{twisted.web.client.HTTPConnectionPool} sends an idempotent
+request (C{GET}, C{HEAD}, ... without a body) again by itself when a
+connection it kept from an earlier request fails before the response
+(C{retryAutomatically}, on by default): below every
+L{twisted.web.iweb.IAgent}, with the same request object, so with the same
+headers.  A server that got the first attempt before the connection was
+cut would continue the same position twice.
 
 The pool makes the connection for the retry from the endpoint it was given
 with the request, so L{AttemptsPool} gives it an endpoint of its own, which
@@ -17,10 +18,13 @@ the pool made or kept for the request; one made after that is the
 retry's, and the request sent through it gets a fresh position of the
 request's action in its headers first (see L{txcausal._outgoing.resend}),
 where the pool's retry reads them.  A request that is not retried costs
-that one endpoint and nothing else.  Only public interfaces are used: the
-pool's C{getConnection(key, endpoint)} and the L{Deferred} it returns, the
-endpoint's C{connect}, and the connection's C{request}, whose request has
-C{headers}.
+that one endpoint and nothing else.  A connection made for a retry marks
+the request's action (its list of retried positions, empty until the
+retry is sent): the request had a connection, so a connection error it
+then fails with does not mean that it was never sent.  Only public
+interfaces are used: the pool's C{getConnection(key, endpoint)} and the
+L{Deferred} it returns, the endpoint's C{connect}, and the connection's
+C{request}, whose request has C{headers}.
 """
 
 from __future__ import annotations
@@ -118,6 +122,10 @@ class _AttemptEndpoint:
         connected: "Deferred[Any]" = self._endpoint.connect(protocolFactory)
         if self.connections == 1:
             return connected
+        # A retry: the request had a connection, so a connection error now
+        # does not mean that it was never sent (see _outgoing.never_sent).
+        if self._action._retried is None:
+            self._action._retried = []
         return connected.addCallback(_Resending, self._action, self._remote)
 
     def __repr__(self) -> str:

@@ -7,8 +7,9 @@ task of the action making a request, at a fresh position inside it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
 
+from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
 from twisted.web.http_headers import Headers
 
 from ._propagation import (
@@ -84,6 +85,42 @@ def resend(action: "Action", headers: Headers, remote: Optional[RemoteTrace]) ->
         if level in (action._handed_off or ()) and level not in (action._retried or ()):
             action._retried = [*(action._retried or ()), level]
     _stamp(action, headers, remote)
+
+
+#: What a request fails with when it never had a connection: its host name
+#: was not found, or its connection failed (refused, timed out, ...) or was
+#: cancelled before it was made.  Twisted's L{twisted.web.client.Agent}
+#: fails a request that had one with another error (C{ResponseNeverReceived},
+#: C{RequestTransmissionFailed}, ...), but for its pool's retry (see
+#: L{never_sent}).
+_NEVER_CONNECTED = (ConnectError, DNSLookupError, ConnectingCancelledError)
+
+
+def never_sent(action: "Action", error: BaseException) -> Optional[List[str]]:
+    """
+    The position of C{action}, the action of a request that failed with
+    C{error}, that no server got: the one on the request's headers
+    (L{outgoing}'s, or L{resend}'s), when C{error} says that the request
+    never had a connection.  For a request on a connection pool that
+    retries by itself (Twisted's persistent pool), that error may be its
+    retry's, after the request was sent on a connection it kept: the pool
+    of L{txcausal.treq}'s agents marks the action when it connects for a
+    retry (its C{_retried}, a list, perhaps empty; see
+    L{txcausal._attempts}), and then nothing is returned.  An agent of the
+    caller's own connects unseen: L{txcausal.treq} calls this only for the
+    agents it makes.
+
+    Only called for a failed request: it costs a successful one nothing.
+
+    @return: That position, as C{[level]}, for the finish message's
+        C{unsent_task_levels}; or C{None} if the request may have been sent.
+    """
+    handed = action._handed_off
+    if not handed or not isinstance(error, _NEVER_CONNECTED):
+        return None
+    if action._retried is not None:
+        return None
+    return [handed[-1]]
 
 
 def _stamp(action: "Action", result: Headers, remote: Optional[RemoteTrace]) -> None:

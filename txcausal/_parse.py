@@ -27,6 +27,7 @@ from ._wire import (
     SUCCEEDED_STATUS,
     TASK_LEVEL_FIELD,
     TASK_UUID_FIELD,
+    UNSENT_TASK_LEVELS_FIELD,
 )
 
 #: The default cap on open tasks: see L{Parser}.
@@ -40,11 +41,28 @@ def retried_slots(node: WrittenAction) -> FrozenSet[int]:
     finish message lists them in C{retried_task_levels} too.  Such a slot
     explains its gap but is not waited for; nothing may ever fill it.
     """
+    return _listed_slots(node, RETRIED_TASK_LEVELS_FIELD)
+
+
+def unsent_slots(node: WrittenAction) -> FrozenSet[int]:
+    """
+    The child slots C{node} handed off (C{remote_task_levels}) whose request
+    failed before any connection was made, so that no other process got
+    them: its finish message lists them in C{unsent_task_levels} too.  Such
+    a slot explains its gap but is not waited for.
+    """
+    return _listed_slots(node, UNSENT_TASK_LEVELS_FIELD)
+
+
+def _listed_slots(node: WrittenAction, field: str) -> FrozenSet[int]:
+    """
+    The child slots C{node} handed off that its finish message also lists
+    in C{field}.
+    """
     end = node.end_message
-    if end is None or not node._handed or RETRIED_TASK_LEVELS_FIELD not in end:
+    if end is None or not node._handed or field not in end:
         return frozenset()
-    return node._handed & _handed_off(end, node.task_level, node._end_index,
-                                      RETRIED_TASK_LEVELS_FIELD)
+    return node._handed & _handed_off(end, node.task_level, node._end_index, field)
 
 
 class _Entry:
@@ -68,7 +86,8 @@ class _Entry:
         """
         Wait for the positions C{node}, just finished, handed off.
         """
-        self.pending.extend((node, index) for index in sorted(node._handed - retried_slots(node)))
+        waited = node._handed - retried_slots(node) - unsent_slots(node)
+        self.pending.extend((node, index) for index in sorted(waited))
 
     def awaits_other_process(self) -> bool:
         """
@@ -116,8 +135,9 @@ class Parser:
     C{retries} plus one (its C{dask:task} says): an attempt read after its
     task was returned, as a dead worker's in a file read last, comes out as
     an incomplete task of its own.  So do the messages of a handed position
-    the finish message also lists as retried (see L{retried_slots}), read
-    after its task was returned: such a position is not waited for.
+    the finish message also lists as retried (see L{retried_slots}) or
+    unsent (see L{unsent_slots}), read after its task was returned: such a
+    position is not waited for.
 
     Memory is bounded: past C{max_open} open tasks, the oldest (by first
     message) is given up and returned incomplete, in constant time.

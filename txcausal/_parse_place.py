@@ -22,6 +22,11 @@ from ._wire import (
 )
 
 _FINISHED = frozenset([SUCCEEDED_STATUS, FAILED_STATUS])
+#: The most digits a part of a handed-off level may have: a part is a slot
+#: number, which counts an action's messages (2**64 has 20 digits).  A
+#: longer one is junk, and skipped before C{int} refuses it (past 4,300
+#: digits) or spends time on it.
+_SLOT_DIGITS = 20
 
 
 def _settle(node: WrittenAction) -> None:
@@ -87,7 +92,9 @@ def _handed_off(message: Message, prefix: Tuple[int, ...], end: int,
                 field: str = REMOTE_TASK_LEVELS_FIELD) -> FrozenSet[int]:
     """
     The child slots before C{end} that the finish C{message} of the action
-    at C{prefix} lists (in C{field}) as handed to another process.
+    at C{prefix} lists (in C{field}) as handed to another process.  What
+    is not a level of such a slot (not a string, not the right depth, a
+    part not a slot number) is skipped.
     """
     levels = message.get(field)
     if levels.__class__ is not list:
@@ -99,7 +106,8 @@ def _handed_off(message: Message, prefix: Tuple[int, ...], end: int,
         parts = text.rpartition("@")[2].split("/")
         if parts[0] or len(parts) != len(prefix) + 2:
             continue
-        if not all(part.isascii() and part.isdigit() for part in parts[1:]):
+        if not all(part.isascii() and part.isdigit() and len(part) <= _SLOT_DIGITS
+                   for part in parts[1:]):
             continue
         level = tuple(int(part) for part in parts[1:])
         if level[:-1] == prefix and 1 < level[-1] < end:

@@ -14,8 +14,8 @@ An action node::
     {"action_type": "app:req", "task_level": [1], "status": "succeeded",
      "start_time": 1.0, "end_time": 2.0, "duration": 1.0,
      "fields": {...start fields...}, "end_fields": {...finish fields...},
-     "children": [NODE, ...], "missing": [[[1, 3], [1, 5]]], "handed_off": [[1, 6]],
-     "retried": [[1, 6]]}
+     "children": [NODE, ...], "missing": [[[1, 3], [1, 5]]], "handed_off": [[1, 6], [1, 7]],
+     "retried": [[1, 6]], "unsent": [[1, 7]]}
 
 A message node::
 
@@ -33,17 +33,18 @@ C{duration}.  C{missing} lists the runs of levels of which nothing was seen,
 as C{[first, last]} pairs, and C{handed_off} the levels handed to another
 process whose log was not read, of which C{retried} lists those whose
 attempt was cut off before a response and sent again (a connection pool's
-retry: nothing may ever be logged there); each appears only when not empty.  A
-node the caller marks (the matches of a story) has C{"match": true}, and an
-action some of whose children were left out (by a story) C{"hidden": n}
-instead of C{missing}.
+retry: nothing may ever be logged there) and C{unsent} those whose request
+failed before any connection was made (no process got them); each appears
+only when not empty.  A node the caller marks (the matches of a story) has
+C{"match": true}, and an action some of whose children were left out (by a
+story) C{"hidden": n} instead of C{missing}.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
-from ._parse import retried_slots
+from ._parse import retried_slots, unsent_slots
 from ._parse_tree import Child, Task, WrittenAction, is_failure
 from ._select import time_range
 from ._wire import MESSAGE_TYPE_FIELD, STRUCTURAL_FIELDS, TASK_LEVEL_FIELD, TIMESTAMP_FIELD
@@ -162,4 +163,7 @@ class _Converter:
             retried = retried_slots(node)
             if retried:
                 document["retried"] = [list(level) for level in handed if level[-1] in retried]
+            unsent = unsent_slots(node)
+            if unsent:
+                document["unsent"] = [list(level) for level in handed if level[-1] in unsent]
         return document

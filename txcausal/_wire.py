@@ -35,6 +35,11 @@ REMOTE_TASK_LEVELS_FIELD = "remote_task_levels"
 #: attempt was cut off before any response and sent again at another level
 #: (a connection pool's retry); readers do not wait for them.
 RETRIED_TASK_LEVELS_FIELD = "retried_task_levels"
+#: On an action's finish message: those of its C{remote_task_levels} whose
+#: request failed before any connection was made (its host name was not
+#: found, its connection was refused, timed out or cancelled), so that no
+#: other process got them; readers do not wait for them.
+UNSENT_TASK_LEVELS_FIELD = "unsent_task_levels"
 #: On the start message of a task that would have continued a position too
 #: deep to continue (see L{txcausal._tasklevel.MAX_TASK_LEVEL_DEPTH}): that
 #: position, as a serialized task id.

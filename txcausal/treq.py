@@ -27,7 +27,17 @@ the same headers.  The action fails only when no response arrives
 treq's C{timeout=} included, fails with C{cancelled: true}, whatever the
 error); a 4xx or 5xx response is a response: the action succeeds with its
 C{status}, and deciding that it is an error is the caller's job, in the
-caller's own action.
+caller's own action.  A request of this module's functions (without
+C{agent=}) that failed before any connection was made (its host name not
+found, its connection refused, timed out or cancelled while made) lists
+its position in C{unsent_task_levels} too, so that readers do not wait for
+a server's part of it (see L{never_sent<txcausal._outgoing.never_sent>}):
+txcausal sees every connection of the agents these functions make, and
+treq follows redirects above them.  A request through an agent of the
+caller's own (given as C{agent=}, or wrapped in L{TracingAgent}) never
+lists it: that agent may have sent the request, then failed to connect for
+a redirect or a retry txcausal does not see, so a server may have
+continued the position.
 
 Call these functions, and L{TracingAgent.request}, from the reactor thread,
 as treq's (from another thread, use C{blockingCallFromThread}).
@@ -36,7 +46,7 @@ as treq's (from another thread, use C{blockingCallFromThread}).
 from __future__ import annotations
 
 from contextvars import Context, copy_context
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import treq as _treq
 import treq.api as _treq_api
@@ -54,8 +64,8 @@ from ._action import Action, start_action
 from ._attempts import AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
-from ._outgoing import outgoing
-from ._wire import CANCELLED_FIELD
+from ._outgoing import never_sent, outgoing
+from ._wire import CANCELLED_FIELD, UNSENT_TASK_LEVELS_FIELD
 
 #: The action type of an HTTP request made through L{TracingAgent}.
 CLIENT_ACTION_TYPE = "txcausal:http:client"
@@ -98,6 +108,12 @@ class TracingAgent:
 
     #: Whether the caller's L{Headers} are copied (see L{_OwnHeadersAgent}).
     _copyHeaders = True
+    #: Whether txcausal sees every connection the agent makes for a request
+    #: (see L{_OwnHeadersAgent}), so that a request that failed before any
+    #: connection was made can be told from one sent; an agent of the
+    #: caller's own may have sent it (a redirect's first hop, a retry of its
+    #: pool) before failing to connect.  Read on the failure path only.
+    _connectionsSeen = False
 
     def __init__(self, agent: IAgent, logger: Optional[ILogger] = None) -> None:
         """
@@ -130,7 +146,7 @@ class TracingAgent:
             sent = outgoing(action, headers, self._copyHeaders)
             inner = self._agent.request(method, uri, sent, bodyProducer)
         except BaseException as e:
-            action.finish(e)
+            _failed(action, e, False, self)
             raise
         finally:
             # Set above in this very context: reset cannot fail.
@@ -142,12 +158,12 @@ class TracingAgent:
             inner.cancel()
 
         outer: "Deferred[IResponse]" = Deferred(cancel)
-        inner.addBoth(_ended, action, context, outer, cancelled)
+        inner.addBoth(_ended, action, context, outer, cancelled, self)
         return outer
 
 
 def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]",
-           cancelled: List[bool]) -> None:
+           cancelled: List[bool], agent: TracingAgent) -> None:
     """
     Finish C{action} with C{result}, the response or the failure of the
     request, then fire C{outer} with it in C{context}, the caller's.
@@ -156,6 +172,7 @@ def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]"
         then gets C{cancelled: true}, whatever the agent failed with (for
         Twisted's L{Agent}, C{ResponseNeverReceived} once the request is
         sent, C{DNSLookupError} while its host name is resolved).
+    @param agent: The L{TracingAgent} that made the request.
     """
     if not isinstance(result, Failure):
         try:
@@ -166,11 +183,27 @@ def _ended(result: Any, action: Action, context: Context, outer: "Deferred[Any]"
         else:
             context.run(outer.callback, result)
             return
-    if cancelled:
-        action.finish(result.value, **{CANCELLED_FIELD: True})
-    else:
-        action.finish(result.value)
+    _failed(action, result.value, bool(cancelled), agent)
     context.run(outer.errback, result)
+
+
+def _failed(action: Action, error: BaseException, cancelled: bool,
+            agent: TracingAgent) -> None:
+    """
+    Finish C{action} with C{error}, with C{cancelled: true} if the caller
+    cancelled the request; and, if C{agent} sees the request's connections
+    and C{error} says that no server got it (see
+    L{never_sent<txcausal._outgoing.never_sent>}), with the position it
+    handed off listed in C{unsent_task_levels} too.
+    """
+    fields: Dict[str, Any] = {}
+    if cancelled:
+        fields[CANCELLED_FIELD] = True
+    if agent._connectionsSeen:
+        unsent = never_sent(action, error)
+        if unsent is not None:
+            fields[UNSENT_TASK_LEVELS_FIELD] = unsent
+    action.finish(error, **fields)
 
 
 class _OwnHeadersAgent(TracingAgent):
@@ -182,9 +215,24 @@ class _OwnHeadersAgent(TracingAgent):
     call: the shared agent's is made once (see L{_SharedAgent}).  A
     redirect's next hop gets the same L{Headers} again, and sets the same
     headers anew.
+
+    Around an agent of this module's own (see L{_new_agent}), which treq
+    wraps in its redirect agent rather than the other way round, it sees
+    every connection made for a request: it then lists the position of
+    one that failed before any connection was made as unsent.
     """
 
     _copyHeaders = False
+
+    def __init__(self, agent: IAgent, logger: Optional[ILogger] = None,
+                 connectionsSeen: bool = False) -> None:
+        """
+        @param agent: The agent that makes the requests.
+        @param logger: Where the actions go; default: the global logger.
+        @param connectionsSeen: Whether C{agent} is one L{_new_agent} made.
+        """
+        super().__init__(agent, logger)
+        self._connectionsSeen = connectionsSeen
 
 
 class _SharedAgent:
@@ -229,7 +277,7 @@ class _SharedAgent:
         if cached[0] is not reactor or cached[1] is not _treq_api.get_global_pool():  # type: ignore[no-untyped-call]
             agent = _new_agent(reactor, None, None)[0]
             cached = self._cached = (reactor, _treq_api.get_global_pool(), agent,  # type: ignore[no-untyped-call]
-                                     _OwnHeadersAgent(agent))
+                                     _OwnHeadersAgent(agent, None, True))
         return cached[2], cached[3], reactor
 
 
@@ -261,13 +309,14 @@ def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] 
     @return: A L{Deferred} firing with treq's response.
     """
     tracing = None
+    own = agent is None
     if agent is None:
         if pool is None and persistent is not False:
             agent, tracing, reactor = _shared_agent.get(reactor)
         else:
             agent, reactor = _new_agent(reactor, pool, persistent)
     if tracing is None or logger is not None:
-        tracing = _OwnHeadersAgent(agent, logger)
+        tracing = _OwnHeadersAgent(agent, logger, own)
     if isinstance(headers, (Headers, dict)):
         # treq sets Content-Type on a Headers it is given: give it a copy.
         headers = headers.copy()

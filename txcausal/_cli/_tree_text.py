@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from attrs import frozen
 
-from .._parse import DEFAULT_MAX_OPEN, Task, WrittenAction, retried_slots
+from .._parse import DEFAULT_MAX_OPEN, Task, WrittenAction, retried_slots, unsent_slots
 from .._select import TaskFilter
 from .._task_story import TaskStory
 from .._wire import (
@@ -228,7 +228,7 @@ class TreeRenderer:
         """
         The children of C{node} with notes, in level order, for the levels
         missing and those handed off to another process (or cut off before
-        a response and sent again).
+        a response and sent again, or never sent).
         """
         warning, reset, prefix = self._p.warning, self._p.reset, node.task_level
         depth = len(prefix)
@@ -238,10 +238,14 @@ class TreeRenderer:
             if last > first:
                 where += f" to {format_level(prefix + (last,))}"
             keyed.append((first, f"{warning}missing {where}{reset}"))
-        retried = retried_slots(node)
+        retried, unsent = retried_slots(node), unsent_slots(node)
         for level in handed:
-            how = ("cut off before a response, sent again" if level[-1] in retried
-                   else "continued in another process")
+            if level[-1] in retried:
+                how = "cut off before a response, sent again"
+            elif level[-1] in unsent:
+                how = "not sent: no connection was made"
+            else:
+                how = "continued in another process"
             keyed.append((level[-1], f"{self._g.handoff} {format_level(level)} {how}"))
         keyed.sort(key=lambda pair: pair[0])
         return [item for _, item in keyed]

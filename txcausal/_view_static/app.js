@@ -600,10 +600,12 @@
         body.appendChild(el("div", "gap", "missing " + (first === last ? first : first + " \u2013 " + last)));
       });
       var retried = (node.retried || []).map(levelText);
+      var unsent = (node.unsent || []).map(levelText);
       (node.handed_off || []).forEach(function (level) {
         var text = levelText(level);
         body.appendChild(el("div", "gap", retried.indexOf(text) >= 0 ?
           "cut off before a response, sent again: " + text :
+          unsent.indexOf(text) >= 0 ? "not sent: no connection was made: " + text :
           "handed off to a process not read: " + text));
       });
       if (node.hidden) {

@@ -7,7 +7,7 @@ the cap on open tasks that keeps memory bounded.
 from __future__ import annotations
 
 import io
-from typing import Any, Iterator, List
+from typing import Any, Callable, Iterator, List
 
 import orjson
 from twisted.trial.unittest import SynchronousTestCase
@@ -151,6 +151,63 @@ class HandedOffTests(CapturingMixin, SynchronousTestCase):
         self.assertIn("|   |-- -> /2/2 continued in another process", out)
 
 
+def returned(messages: List[Any]) -> List[Task]:
+    """
+    The tasks L{Parser.add} returns given C{messages} one by one.
+    """
+    parser = Parser()
+    return [task for task in map(parser.add, messages) if task is not None]
+
+
+def not_waited_for(test: SynchronousTestCase, listing: Callable[..., List[Any]]) -> None:
+    """
+    Without its field, the task of C{listing} (L{retried} or L{unsent}) is
+    waited for; with it, it is returned, complete, with its last message,
+    and the position is still listed as handed off (nothing was seen of it).
+    """
+    test.assertEqual(returned(listing(None)), [])
+    task = only(returned(listing(["/2/2"])))
+    test.assertTrue(task.complete)
+    request = task.root.children[0]
+    assert isinstance(request, WrittenAction)
+    test.assertEqual((request.missing_levels(), request.handed_off_levels()), ([], [(2, 2)]))
+
+
+def odd_values_ignored(test: SynchronousTestCase, listing: Callable[..., List[Any]]) -> None:
+    """
+    Values that C{listing} (L{retried} or L{unsent}) gives its field that
+    are not a list of levels also in C{remote_task_levels} are ignored: the
+    position is waited for, and a gap it names stays missing.
+    """
+    for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
+        test.assertEqual(returned(listing(value)), [], value)
+    task = only(list(parse_messages(listing(["/2/2"], handed=()))))
+    test.assertFalse(task.complete)
+
+
+#: How C{tree}, without and with C{--ascii}, shows the empty position
+#: C{/2/2} of a request (its words left to fill) and the request's end (its
+#: status left to fill).
+EMPTY_THEN_END = [
+    ([], "    │   ├── ↳ /2/2 {}\n    │   └── client:request/2/3 ⇒ {}"),
+    (["--ascii"], "    |   |-- -> /2/2 {}\n    |   `-- client:request/2/3 => {}"),
+]
+
+
+def tree_shows(test: SynchronousTestCase, messages: List[Any], words: str, status: str) -> None:
+    """
+    C{tree}, with and without C{--ascii}, shows the empty position C{/2/2}
+    of C{messages}' request as C{words}, before the request's end with
+    C{status}: the task is neither incomplete nor continued in another
+    process.
+    """
+    for options, shown in EMPTY_THEN_END:
+        out = cli(["tree", *options], lines(*messages))[1]
+        test.assertNotIn("incomplete", out)
+        test.assertNotIn("continued in another process", out)
+        test.assertIn(shown.format(words, status), out)
+
+
 def retried(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
     """
     L{client}, whose request lists C{value} as its C{retried_task_levels}.
@@ -167,24 +224,12 @@ class RetriedTests(SynchronousTestCase):
     at another position: it is not missing, and it is not waited for.
     """
 
-    def returned(self, messages: List[Any]) -> List[Task]:
-        """
-        The tasks L{Parser.add} returns given C{messages} one by one.
-        """
-        parser = Parser()
-        return [task for task in map(parser.add, messages) if task is not None]
-
     def test_notWaitedFor(self) -> None:
         """
         The task is returned, complete, with its last message; the retried
         position is still listed as handed off (nothing was seen of it).
         """
-        self.assertEqual(self.returned(client()), [])
-        task = only(self.returned(retried(["/2/2"])))
-        self.assertTrue(task.complete)
-        request = task.root.children[0]
-        assert isinstance(request, WrittenAction)
-        self.assertEqual((request.missing_levels(), request.handed_off_levels()), ([], [(2, 2)]))
+        not_waited_for(self, retried)
 
     def test_othersWaitedFor(self) -> None:
         """
@@ -193,11 +238,11 @@ class RetriedTests(SynchronousTestCase):
         """
         messages = retried(["/2/2"], handed=("/2/2", "/2/3"))
         messages[2] = {**messages[2], "task_level": [2, 4]}
-        self.assertEqual(self.returned(messages), [])
+        self.assertEqual(returned(messages), [])
         other = [{**m, "task_level": [2, 3, *m["task_level"][2:]]} for m in server()]
-        task = only(self.returned(messages + other))
+        task = only(returned(messages + other))
         self.assertTrue(task.complete)
-        task = only(self.returned(server() + messages + other))
+        task = only(returned(server() + messages + other))
         request = task.root.children[0]
         assert isinstance(request, WrittenAction)
         self.assertEqual(request.handed_off_levels(), [])
@@ -206,13 +251,9 @@ class RetriedTests(SynchronousTestCase):
     def test_oddValuesIgnored(self) -> None:
         """
         Values of C{retried_task_levels} that are not a list of levels
-        also in C{remote_task_levels} are ignored: the position is waited
-        for, and a gap it names stays missing.
+        also in C{remote_task_levels} are ignored.
         """
-        for value in ("/2/2", {"/2/2": 1}, [7], [["/2/2"]], ["/2/9"], ["/2/2/1"], None):
-            self.assertEqual(self.returned(retried(value)), [], value)
-        task = only(list(parse_messages(retried(["/2/2"], handed=()))))
-        self.assertFalse(task.complete)
+        odd_values_ignored(self, retried)
 
     def test_tree(self) -> None:
         """
@@ -220,20 +261,66 @@ class RetriedTests(SynchronousTestCase):
         and one whose server log was read before the task ended as the
         server's action.
         """
-        for options in ([], ["--ascii"]):
-            out = cli(["tree", *options], lines(*retried(["/2/2"])))[1]
-            self.assertNotIn("incomplete", out)
-            self.assertNotIn("continued in another process", out)
-        self.assertIn("|   |-- -> /2/2 cut off before a response, sent again\n", out)
-        out = cli(["tree"], lines(*retried(["/2/2"])))[1]
-        self.assertIn(
-            "    │   ├── ↳ /2/2 cut off before a response, sent again\n"
-            "    │   └── client:request/2/3 ⇒ succeeded",
-            out,
-        )
+        tree_shows(self, retried(["/2/2"]), "cut off before a response, sent again",
+                   "succeeded")
         out = cli(["tree"], lines(*server(), *retried(["/2/2"])))[1]
         self.assertNotIn("cut off", out)
         self.assertIn("eliot:remote_task/2/2/1", out)
+
+
+def unsent(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
+    """
+    L{client}, whose request failed with C{value} as its
+    C{unsent_task_levels}.
+    """
+    messages = client(handed=handed)
+    messages[2] = {**messages[2], "action_status": "failed",
+                   "exception": "twisted.internet.error.ConnectionRefusedError",
+                   "reason": "Connection was refused", "unsent_task_levels": value}
+    return messages
+
+
+class UnsentTests(SynchronousTestCase):
+    """
+    A position listed in both C{remote_task_levels} and
+    C{unsent_task_levels} was never sent (the request failed before any
+    connection was made): it is not missing, not waited for, and not said
+    to be continued in another process.
+    """
+
+    def test_notWaitedFor(self) -> None:
+        """
+        The task is returned, complete, with its last message; the unsent
+        position is still listed as handed off (nothing was seen of it).
+        """
+        not_waited_for(self, unsent)
+
+    def test_othersWaitedFor(self) -> None:
+        """
+        Other positions of the same action are still waited for.
+        """
+        messages = unsent(["/2/2"], handed=("/2/2", "/2/3"))
+        messages[2] = {**messages[2], "task_level": [2, 4]}
+        self.assertEqual(returned(messages), [])
+        other = [{**m, "task_level": [2, 3, *m["task_level"][2:]]} for m in server()]
+        self.assertTrue(only(returned(messages + other)).complete)
+
+    def test_oddValuesIgnored(self) -> None:
+        """
+        Values of C{unsent_task_levels} that are not a list of levels also
+        in C{remote_task_levels} are ignored.
+        """
+        odd_values_ignored(self, unsent)
+
+    def test_tree(self) -> None:
+        """
+        C{tree} shows an empty unsent position as not sent, not as
+        continued in another process.
+        """
+        tree_shows(self, unsent(["/2/2"]), "not sent: no connection was made", "failed")
+        out = cli(["tree", "--json"], lines(*unsent(["/2/2"])))[1]
+        [request] = orjson.loads(out)["children"][0]["children"]
+        self.assertEqual((request["handed_off"], request["unsent"]), ([[2, 2]], [[2, 2]]))
 
 
 class ContinuedTaskTests(SynchronousTestCase):

@@ -65,6 +65,21 @@ class TaskDocumentTests(SynchronousTestCase):
         (root,) = task_document(only(list(parse_messages(messages))))["children"]
         self.assertNotIn("retried", root)
 
+    def test_unsent(self) -> None:
+        """
+        Handed-off levels whose request failed before any connection was
+        made are listed in C{unsent} too; odd entries are ignored.
+        """
+        messages = [start("G", [1], 1.0, "a"),
+                    end("G", [4], 2.0, "a", remote_task_levels=["/2", "/3"],
+                        unsent_task_levels=["/3", "/9", 3, "/2/1"])]
+        (root,) = task_document(only(list(parse_messages(messages))))["children"]
+        self.assertEqual((root["handed_off"], root["unsent"]), ([[2], [3]], [[3]]))
+        self.assertNotIn("retried", root)
+        messages[1] = end("G", [4], 2.0, "a", remote_task_levels=["/2", "/3"])
+        (root,) = task_document(only(list(parse_messages(messages))))["children"]
+        self.assertNotIn("unsent", root)
+
     def test_marked(self) -> None:
         """
         Nodes the caller marks have C{"match": true}; actions with children

@@ -518,3 +518,23 @@ class BrowserTests(BrowserCase):
         self.assertEqual(len(first), 111)
         self.assertEqual(self.read("#tree dd summary", "e.textContent"),
                          [f"12 levels, first {first[:100]}\u2026, last x\u2026"])
+
+    def test_handedOffNotes(self) -> None:
+        """
+        A position handed off and read nowhere is said to be handed off to
+        a process not read; one also listed in C{retried_task_levels}, cut
+        off and sent again; one also listed in C{unsent_task_levels}, not
+        sent, as C{txcausal tree} says.
+        """
+        uuid = "7b1f2a34-0000-4000-8000-00000000a101"
+        append_log(self.client, [
+            started(uuid, [1], MAY_DAY, "txcausal:http:client"),
+            finished(uuid, [5], MAY_DAY + 1, "txcausal:http:client", "failed",
+                     exception="twisted.internet.error.ConnectionRefusedError",
+                     remote_task_levels=["/2", "/3", "/4"], retried_task_levels=["/2"],
+                     unsent_task_levels=["/4"])])
+        self.open_task(uuid)
+        self.assertEqual(self.read("#tree .gap", "e.textContent"), [
+            "cut off before a response, sent again: /2",
+            "handed off to a process not read: /3",
+            "not sent: no connection was made: /4"])
