@@ -24,6 +24,7 @@ class _Build:
 
     @ivar state: What the build was started from (the task as indexed): a
         request finding another state starts a build of its own.
+    @ivar stopping: Whether the server is stopping.
     @ivar waiting: The requests' L{Deferred}s, one each.
     @ivar abandoned: Every request left (its client went away): the
         build is to stop.
