@@ -112,7 +112,6 @@ class SharedBuildTests(FilesTestCase):
         self.assertEqual([code for code, _ in answers], [200] * 5)
         self.assertEqual(shown(answers[0][1]), 3)
         self.assertEqual([body for _, body in answers], [answers[0][1]] * 5)
-        self.assertEqual(len(set(map(id, responses))), 5)
 
     def test_searchesBuiltApart(self) -> None:
         """
@@ -165,6 +164,45 @@ class SharedBuildTests(FilesTestCase):
         self.assertEqual(answers, [(500, {"error": "internal error: a bad task"})] * 3)
         self.patch(_view_task, "task_json", original)
         self.assertEqual(self.answers(self.ask())[0][0], 200)
+
+    def test_stoppedBeforeWriting(self) -> None:
+        """
+        When the server begins to stop while the page's document is made,
+        the build stops before it writes it as JSON: 503.
+        """
+        made = _view_task.task_json
+        written: List[object] = []
+
+        def document(*args: Any) -> Any:
+            shut_down(self.reactor)
+            return made(*args)
+
+        self.patch(_view_task, "task_json", document)
+        dumps = _view_task.dumps
+
+        def write(value: Any) -> bytes:
+            written.append(value)
+            return dumps(value)
+
+        self.patch(_view_task, "dumps", write)
+        self.assertEqual(self.answers(self.ask(count=2)), [STOPPING] * 2)
+        self.assertEqual(written, [])
+
+    def test_olderBuildLeft(self) -> None:
+        """
+        The last request for a build from an older state of the task
+        leaving does not forget the build from its newer state: a request
+        after joins that one.
+        """
+        older = self.rendered()
+        self.grow(1)
+        newer = self.rendered()
+        self.disconnect(older)
+        later = self.rendered()
+        self.assertEqual((self.resource._builds.started, len(self.worker.jobs)), (2, 2))
+        self.worker.run()
+        self.assertEqual([r.responseCode for r in (newer, later)], [200, 200])
+        self.assertEqual(shown(orjson.loads(b"".join(later.written))), 4)
 
     def rendered(self) -> DummyRequest:
         """
