@@ -1,4 +1,4 @@
-# -*- test-case-name: txcausal.test.test_webview_builds -*-
+# -*- test-case-name: txcausal.test.test_webview_builds,txcausal.test.test_view_builds -*-
 """
 L{Builds}: a task's page built once for all the requests that ask for it
 while it is built (several tabs open on one big task), never kept after.
@@ -10,7 +10,13 @@ from typing import Any, Callable, Dict, Hashable, List
 
 from attrs import define, field
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import Logger
 from twisted.python.failure import Failure
+
+from ._view_index import QueryStopped
+
+#: Where a build's failure is logged by default.
+_log = Logger()
 
 #: Starts a build, given the callable telling it to stop between its
 #: steps; fires with its result.
@@ -63,6 +69,8 @@ class Builds:
     the same state waits for that build rather than starting its own; a
     finished build is forgotten at once, so that memory holds only the
     pages being built and a request after a build always gets a new one.
+    A build's failure (not a stop: L{QueryStopped}) is logged once, however
+    many requests waited for it, and when none does any more.
 
     Used in the reactor thread only.
 
@@ -70,12 +78,14 @@ class Builds:
     @ivar joined: How many requests waited for a build another started.
     """
 
-    def __init__(self, stopping: Callable[[], bool]) -> None:
+    def __init__(self, stopping: Callable[[], bool], log: Logger = _log) -> None:
         """
         @param stopping: Whether the server is stopping: every build is to
             stop before its next step.
+        @param log: Where a build's failure is logged.
         """
         self._stopping = stopping
+        self._log = log
         self._building: Dict[Hashable, _Build] = {}
         self.started = 0
         self.joined = 0
@@ -109,6 +119,10 @@ class Builds:
         return waiter
 
     def _wait(self, key: Hashable, build: _Build) -> "Deferred[Any]":
+        """
+        A new request's L{Deferred} for C{build} (of C{key}), waiting with
+        the others; cancelled, it leaves the build (see L{build}).
+        """
         def leave(waiter: "Deferred[Any]") -> None:
             if waiter in build.waiting:
                 build.waiting.remove(waiter)
@@ -121,14 +135,28 @@ class Builds:
         return waiter
 
     def _forget(self, key: Hashable, build: _Build) -> None:
+        """
+        Forget C{build} as the one under way for C{key}, unless another
+        (from a newer state) took its place: requests keep joining that one.
+        """
         if self._building.get(key) is build:
             del self._building[key]
 
     def _done(self, result: Any, key: Hashable, build: _Build) -> None:
+        """
+        C{build} of C{key} ended with C{result}: forget it, log its failure
+        (once, whoever waits; a stop is none), answer the requests still
+        waiting (one cancelled meanwhile is left alone).
+        """
         self._forget(key, build)
+        failed = isinstance(result, Failure)
+        if failed and not result.check(QueryStopped):
+            self._log.failure("Building the page of {key!r} failed", failure=result, key=key)
         waiting, build.waiting = build.waiting, []
         for waiter in waiting:
-            if isinstance(result, Failure):
+            if waiter.called:
+                continue
+            if failed:
                 waiter.errback(result)
             else:
                 waiter.callback(result)

@@ -162,8 +162,25 @@ class SharedBuildTests(FilesTestCase):
         self.assertEqual(len(self.worker.jobs), 1)
         answers = self.answers(responses)
         self.assertEqual(answers, [(500, {"error": "internal error: a bad task"})] * 3)
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
         self.patch(_view_task, "task_json", original)
         self.assertEqual(self.answers(self.ask())[0][0], 200)
+
+    def test_failureLoggedWithNobodyLeft(self) -> None:
+        """
+        A build that fails after every request for it went away is logged
+        all the same.
+        """
+        def broken(*args: Any) -> Any:
+            for request in requests:
+                self.disconnect(request)
+            raise ValueError("a bad task")
+
+        self.patch(_view_task, "task_json", broken)
+        requests = [self.rendered(), self.rendered()]
+        self.worker.run()
+        self.assertEqual([(r.written, r.finished) for r in requests], [([], 0)] * 2)
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
 
     def test_stoppedBeforeWriting(self) -> None:
         """
