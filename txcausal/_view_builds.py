@@ -151,6 +151,10 @@ class Builds:
         self._forget(key, build)
         failed = isinstance(result, Failure)
         if failed and not result.check(QueryStopped):
+            # The log may keep the event long (Twisted's, before an observer
+            # is started, keeps every one): its traceback as text, not the
+            # frames, which hold the task loaded.
+            result.cleanFailure()
             self._log.failure("Building the page of {key!r} failed", failure=result, key=key)
         waiting, build.waiting = build.waiting, []
         for waiter in waiting:

@@ -9,6 +9,7 @@ from typing import Any, List, cast
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import ILogObserver, LogEvent, Logger
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcausal._view_builds import Builds
@@ -55,6 +56,26 @@ class BuildsTests(SynchronousTestCase):
             self.failureResultOf(waiter, ValueError)
         [event] = self.events
         self.assertEqual((event["log_failure"].value.args, event["key"]), (("a bad task",), "k"))
+
+    def test_failureLoggedWithoutItsFrames(self) -> None:
+        """
+        The failure is cleaned (its traceback kept as text, its frames let
+        go) before it is logged: the log may keep the event long (Twisted's,
+        before an observer is started, keeps every one), and the build's
+        frames hold the task loaded.  (Checked through the call: a test
+        runner may have made C{cleanFailure} do nothing.)
+        """
+        order: List[str] = []
+
+        def cleanFailure(failure: Failure) -> None:
+            order.append(f"cleaned {failure.getErrorMessage()}")
+
+        self.patch(Failure, "cleanFailure", cleanFailure)
+        self.builds._log.observer = lambda event: order.append("logged")
+        [waiter] = self.wait(1)
+        self.job.errback(ValueError("a bad task"))
+        self.failureResultOf(waiter, ValueError)
+        self.assertEqual(order[:2], ["cleaned a bad task", "logged"])
 
     def test_failureLoggedWithNobodyWaiting(self) -> None:
         """
