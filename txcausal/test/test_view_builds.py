@@ -71,7 +71,7 @@ class BuildsTests(SynchronousTestCase):
             order.append(f"cleaned {failure.getErrorMessage()}")
 
         self.patch(Failure, "cleanFailure", cleanFailure)
-        self.builds._log.observer = lambda event: order.append("logged")
+        self.builds._log.observer = cast(ILogObserver, lambda event: order.append("logged"))
         [waiter] = self.wait(1)
         self.job.errback(ValueError("a bad task"))
         self.failureResultOf(waiter, ValueError)
