@@ -315,6 +315,8 @@ class LogFiles:
             for message in found:
                 sources[id(message)] = generation.source
                 messages.append(message)
+        if stop():  # Before joining them: as long as reading them, for a big task.
+            raise QueryStopped()
         names = [follower.name for follower in self._followers]
         return LoadedTask(only_task(uuid, messages), sources, names, unavailable)
 

@@ -34,6 +34,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from ._parse_input import needle_for
+from ._view_builds import Builds, indexed_state
 from ._view_events import EventStream
 from ._view_index import Query, QueryStopped
 from ._view_source import (
@@ -220,6 +221,10 @@ class TaskViewResource(Resource):
     A browser view of the tasks of a source: a task list with filters, a
     page per task with its tree and a waterfall timeline, updated live.
 
+    A task's page asked for again while it is built (several tabs on one
+    big task) is built once for all of them (see
+    L{Builds<txcausal._view_builds.Builds>}).
+
     Mount it in a site (C{root.putChild(b"tasks", TaskViewResource(ring))})
     B{behind the application's own authentication}: it shows whatever was
     logged, and checks nobody's credentials.
@@ -268,6 +273,7 @@ class TaskViewResource(Resource):
         self._events = EventStream(source, reactor, interval, self._status)
         self._searches: Dict[Tuple[str, str], _Searching] = {}
         self._stopping = _stopping(reactor)
+        self._builds = Builds(self._stopping.is_set)
 
     def render(self, request: Request) -> Any:
         """
@@ -405,9 +411,22 @@ class TaskViewResource(Resource):
 
     def _task(self, request: Request, uuid: str) -> Any:
         search = search_of(request)
+        state = indexed_state(self._source.index, uuid)
+        page = self._builds.build((uuid, search), state, partial(self._build, uuid, search))
+        finished = getattr(request, "notifyFinish", None)  # Not on every wrapper.
+        if finished is not None:  # Gone: only this request leaves the build.
+            finished().addErrback(lambda _: page.cancel())
+        return self._later(request, page)
 
+    def _build(self, uuid: str, search: Optional[Tuple[str, str]],
+               stop: Callable[[], bool]) -> "Deferred[Tuple[int, Any]]":
+        """
+        Load task C{uuid} and make its page (see
+        L{Builds<txcausal._view_builds.Builds>}), stopping
+        between steps once C{stop} says so.
+        """
         def build(loaded: Any) -> bytes:
-            return task_body(loaded, search)
+            return task_body(loaded, search, stop)
 
         def tree(loaded: Any) -> Tuple[int, Any]:
             if loaded is None:
@@ -418,10 +437,10 @@ class TaskViewResource(Resource):
         load: Callable[..., "Deferred[Any]"] = self._source.load
         passed: Dict[str, Any] = {}
         if self._stop_passed:
-            passed["stop"] = self._stopping.is_set
+            passed["stop"] = stop
         if self._build_passed:
             passed["build"] = build
-        return self._later(request, load(uuid, **passed).addCallback(tree))
+        return load(uuid, **passed).addCallback(tree)
 
     def _status(self) -> Dict[str, Any]:
         return self._source.status()

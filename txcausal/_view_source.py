@@ -140,7 +140,8 @@ class ITaskSource(Interface):
         <txcausal.webview.TaskRing>} and L{LogFiles<txcausal.webview.LogFiles>}
         do), a callable that tells a load done off the reactor thread to
         stop (failing with L{QueryStopped<txcausal._view_index.QueryStopped>})
-        before it reads its next message: the reactor is stopping.  The
+        before it reads its next message: the reactor is stopping, or no
+        request waits for the page any more.  The
         resource passes it if the source's C{load} takes it, or takes any
         keyword argument (C{**kwargs}), or its signature cannot be read
         (told once, from its signature, when the resource is made; C{load}

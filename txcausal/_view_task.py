@@ -21,6 +21,7 @@ from ._parse_tree import Child, WrittenAction
 from ._story import KeyMatcher
 from ._task_json import Marker, _none_hidden, _nothing_marked, task_document
 from ._task_story import story_of
+from ._view_index import QueryStopped, _never
 from ._view_source import LoadedTask, Predicate
 from ._wire import TASK_LEVEL_FIELD, TIMESTAMP_FIELD
 
@@ -109,15 +110,22 @@ def dumps(value: Any) -> bytes:
         return json.dumps(value, default=str, allow_nan=False).encode("utf-8")
 
 
-def task_body(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None) -> bytes:
+def task_body(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None,
+              stop: Callable[[], bool] = _never) -> bytes:
     """
-    L{task_json} written as JSON, the page's body.  A task that cannot be
+    L{task_json} written as JSON, the page's body; stopped (raising
+    L{QueryStopped}) before each of those two steps once C{stop} says so.
+    A task that cannot be
     written whole (a value nested deeper than the JSON writers go) has each
     value nested deeper than L{NESTING_LIMIT} levels replaced by its
     JSON text (cut there, as C{txcausal tree} shows it), and the count of
     them as C{values_as_text}: one such value does not lose the task.
     """
+    if stop():
+        raise QueryStopped()
     document = task_json(loaded, search)
+    if stop():
+        raise QueryStopped()
     try:
         return dumps(document)
     except (TypeError, ValueError, RecursionError):
