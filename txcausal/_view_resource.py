@@ -422,8 +422,8 @@ class TaskViewResource(Resource):
                stop: Callable[[], bool]) -> "Deferred[Tuple[int, Any]]":
         """
         Load task C{uuid} and make its page (see
-        L{Builds<txcausal._view_builds.Builds>}), stopping
-        between steps once C{stop} says so.
+        L{Builds<txcausal._view_builds.Builds>}), stopping between steps
+        once C{stop} says so.
         """
         def build(loaded: Any) -> bytes:
             return task_body(loaded, search, stop)

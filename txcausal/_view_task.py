@@ -115,11 +115,11 @@ def task_body(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None,
     """
     L{task_json} written as JSON, the page's body; stopped (raising
     L{QueryStopped}) before each of those two steps once C{stop} says so.
-    A task that cannot be
-    written whole (a value nested deeper than the JSON writers go) has each
-    value nested deeper than L{NESTING_LIMIT} levels replaced by its
-    JSON text (cut there, as C{txcausal tree} shows it), and the count of
-    them as C{values_as_text}: one such value does not lose the task.
+    A task that cannot be written whole (a value nested deeper than the
+    JSON writers go) has each value nested deeper than L{NESTING_LIMIT}
+    levels replaced by its JSON text (cut there, as C{txcausal tree} shows
+    it), and the count of them as C{values_as_text}: one such value does
+    not lose the task.
     """
     if stop():
         raise QueryStopped()

@@ -277,7 +277,7 @@ class _SharedAgent:
         if cached[0] is not reactor or cached[1] is not _treq_api.get_global_pool():  # type: ignore[no-untyped-call]
             agent = _new_agent(reactor, None, None)[0]
             cached = self._cached = (reactor, _treq_api.get_global_pool(), agent,  # type: ignore[no-untyped-call]
-                                     _OwnHeadersAgent(agent, None, True))
+                                     _OwnHeadersAgent(agent, connectionsSeen=True))
         return cached[2], cached[3], reactor
 
 
@@ -316,7 +316,7 @@ def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] 
         else:
             agent, reactor = _new_agent(reactor, pool, persistent)
     if tracing is None or logger is not None:
-        tracing = _OwnHeadersAgent(agent, logger, own)
+        tracing = _OwnHeadersAgent(agent, logger, connectionsSeen=own)
     if isinstance(headers, (Headers, dict)):
         # treq sets Content-Type on a Headers it is given: give it a copy.
         headers = headers.copy()
