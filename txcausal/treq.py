@@ -65,10 +65,8 @@ from ._attempts import AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._outgoing import never_sent, outgoing
-from ._wire import CANCELLED_FIELD, UNSENT_TASK_LEVELS_FIELD
+from ._wire import CANCELLED_FIELD, CLIENT_ACTION_TYPE, UNSENT_TASK_LEVELS_FIELD
 
-#: The action type of an HTTP request made through L{TracingAgent}.
-CLIENT_ACTION_TYPE = "txcausal:http:client"
 #: Where C{from twisted.internet import reactor} finds the global reactor
 #: (once it is installed, or patched in by a test).
 _INTERNET = vars(twisted.internet)

@@ -125,6 +125,20 @@ class MessageTypeTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase)
         """
         self.assertRaises(ValueError, MessageType, "t", fields(task_uuid=str))
 
+    def test_handOffFieldNamesReserved(self) -> None:
+        """
+        Neither may a message type or an action type define the fields a
+        finish message lists handed-off positions in: the error names the
+        field.
+        """
+        for name in ["remote_task_levels", "retried_task_levels", "unsent_task_levels"]:
+            error = self.assertRaises(ValueError, MessageType, "t", fields(**{name: list}))
+            self.assertIn(repr(name), str(error))
+            for started, succeeded in [([], fields(**{name: list})),
+                                       (fields(**{name: list}), [])]:
+                error = self.assertRaises(ValueError, ActionType, "app:t", started, succeeded)
+                self.assertIn(repr(name), str(error))
+
     def test_duplicateFieldName(self) -> None:
         """
         A message type may not define a field twice.
