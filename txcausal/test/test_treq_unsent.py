@@ -30,7 +30,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web._newclient import RequestTransmissionFailed
-from twisted.web.client import Agent, RedirectAgent, ResponseNeverReceived
+from twisted.web.client import Agent, HTTPConnectionPool, RedirectAgent, ResponseNeverReceived
 from twisted.web.iweb import IAgentEndpointFactory
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -249,6 +249,26 @@ class KeptThenRefused:
         return succeed(Kept())
 
 
+class KeptAnsweredLater(KeptThenRefused):
+    """
+    L{KeptThenRefused}, answering with its kept connection after
+    C{getConnection} returned (a pool that checks a kept connection before
+    handing it out, say).
+
+    @ivar answers: For each request, a call that answers it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: List[Callable[[], object]] = []
+
+    def getConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+        kept = super().getConnection(key, endpoint)
+        answer: "Deferred[Any]" = Deferred()
+        self.answers.append(lambda: kept.chainDeferred(answer))
+        return answer
+
+
 @implementer(IStreamClientEndpoint)
 class Refusing:
     """
@@ -293,6 +313,90 @@ class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
         # Nothing was sent again: nothing is listed as retried either.
         self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
                           "retried_task_levels" in end), (["/2/2"], False, False))
+
+
+    def test_answeredLaterNotListed(self) -> None:
+        """
+        A pool that answers with a kept connection after C{getConnection}
+        returned, and connects for its retry with the endpoint it was
+        given: the retry's connection error does not make the request
+        unsent either.
+        """
+        logger = self.capture()
+        pool = KeptAnsweredLater()
+        agent = Agent.usingEndpointFactory(MemoryReactorClock(), RefusingEndpoints(),
+                                           pool=AttemptsPool(pool))
+        with start_action(action_type="client:main"):
+            d = _OwnHeadersAgent(agent, connectionsSeen=True).request(
+                b"GET", b"http://127.0.0.1:8080/")
+        [answer] = pool.answers
+        answer()
+        self.failureResultOf(d, ConnectionRefusedError)
+        self.assertEqual(len(pool.sent), 1)
+        end = request_end(logger.messages)
+        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
+                          "retried_task_levels" in end), (["/2/2"], False, False))
+
+
+class OwnEndpointKeptThenRefused(KeptThenRefused):
+    """
+    L{KeptThenRefused}, but connecting for its retry with an endpoint of
+    its own (a pool that sends every request through one proxy, say)
+    rather than the one it is given.
+    """
+
+    def getConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+        return super().getConnection(key, Refusing())
+
+
+class RefusingPool:
+    """
+    A pool of the caller's own whose connections are all refused.
+    """
+
+    persistent = False
+
+    def getConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+        return fail(ConnectionRefusedError())
+
+
+class CallersPoolTests(CapturingMixin, SynchronousTestCase):
+    """
+    L{txcausal.treq}'s functions given a pool of the caller's own
+    (C{pool=}) that is not Twisted's L{HTTPConnectionPool}: txcausal cannot
+    tell which connections it makes for a request, so it lists nothing as
+    unsent, as for an agent of the caller's own.
+    """
+
+    def test_ownEndpointNotListed(self) -> None:
+        """
+        A pool that sends a request on a kept connection, then connects
+        for its retry with an endpoint of its own and fails to: the
+        request was sent, and is not listed as unsent.
+        """
+        logger = self.capture()
+        pool = OwnEndpointKeptThenRefused()
+        with start_action(action_type="client:main"):
+            d = txtreq.get("http://127.0.0.1:8080/", pool=pool, reactor=MemoryReactorClock())
+        self.failureResultOf(d, ConnectionRefusedError)
+        self.assertEqual(len(pool.sent), 1)
+        end = request_end(logger.messages)
+        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
+                          "retried_task_levels" in end), (["/2/2"], False, False))
+
+    def test_unknownPoolNotListed(self) -> None:
+        """
+        Even a request such a pool fails with a connection error at once is
+        not listed: nothing tells txcausal that it was not sent.
+        """
+        logger = self.capture()
+        with start_action(action_type="client:main"):
+            d = txtreq.get("http://127.0.0.1:8080/", pool=RefusingPool(),
+                           reactor=MemoryReactorClock())
+        self.failureResultOf(d, ConnectionRefusedError)
+        end = request_end(logger.messages)
+        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end),
+                         (["/2/2"], False))
 
 
 async def refused(test: TestCase, closed: Any, request: Callable[[], "Deferred[Any]"]) -> None:
@@ -362,6 +466,22 @@ class RefusedEndToEndTests(CapturingMixin, TestCase):
         position as unsent too.
         """
         got = self.refusedEnd(self.capture(), txtreq.get)
+        return got.addCallback(  # type: ignore[return-value]
+            lambda end: self.assertEqual(end["unsent_task_levels"], ["/2/2"]))
+
+    def test_twistedPoolOfTheCaller(self) -> None:
+        """
+        A call given a pool of the caller's own that is Twisted's
+        L{HTTPConnectionPool} (a subclass that changes none of the methods
+        that connect too) lists its position as unsent.
+        """
+        from twisted.internet import reactor
+
+        class Tuned(HTTPConnectionPool):
+            maxPersistentPerHost = 4
+
+        got = self.refusedEnd(self.capture(), lambda url: txtreq.get(
+            url, pool=Tuned(reactor, persistent=False)))
         return got.addCallback(  # type: ignore[return-value]
             lambda end: self.assertEqual(end["unsent_task_levels"], ["/2/2"]))
 
