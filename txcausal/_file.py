@@ -82,7 +82,7 @@ class FileDestination(CutLines):
     written, later writes are not attempted: they raise L{ShortWrite} too,
     losing their lines, and what is kept grows only by the whole lines logged
     meanwhile by a signal handler or a finalizer on the writing thread
-    (kept after it, see L{CutLines._keep_parked}).  A C{ThreadedWriter}
+    (kept after it).  A C{ThreadedWriter}
     tries the rest once more when it stops (L{CutLines.write_cut_line}); a forked
     child leaves the rest to its parent.  Other files raise what they raise,
     and keep nothing.

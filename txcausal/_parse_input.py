@@ -279,8 +279,8 @@ class MessageReader:
 
         @param repeat: For a Twisted record, how many records of its bytes
             came before it (its
-            L{REPEAT_FIELD<txcausal._twisted_records.REPEAT_FIELD>}, if any): without it, the
-            record reads back with the task UUID of the first of them.
+            C{log_repeat} field, if any): without it, the record reads back
+            with the task UUID of the first of them.
         """
         splitter = LineSplitter(self._max_line)
         state = StreamState(name, repeats=Repeats(repeat))

@@ -113,7 +113,7 @@ class LogFiles:
         @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
         @param runInThread: Runs loads and searches off the reactor thread:
             in the reactor's thread pool by default, or in-line if it has
-            none (see L{off_reactor<txcausal._view_source.off_reactor>}).
+            none.
         @param startThread: Starts the threads that copy compressed files
             and standard input.
         @param max_line: Lines longer than this many bytes are skipped.
