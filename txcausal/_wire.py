@@ -85,13 +85,18 @@ STARTED_STATUS = "started"
 SUCCEEDED_STATUS = "succeeded"
 FAILED_STATUS = "failed"
 
-#: The fields txcausal itself adds to messages: every message has the first
-#: three, the finish message of an action that handed positions to other
-#: processes the others; types may not define any of them, they cannot be
-#: global fields, and validation always allows them.
-RESERVED_FIELDS = frozenset(
-    [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, REMOTE_TASK_LEVELS_FIELD,
-     RETRIED_TASK_LEVELS_FIELD, UNSENT_TASK_LEVELS_FIELD]
+#: The fields txcausal adds to any action's messages, which validation
+#: always allows: every message has the first three, the finish message of
+#: an action that handed positions to other processes the last.
+ALWAYS_VALID_FIELDS = frozenset(
+    [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, REMOTE_TASK_LEVELS_FIELD]
+)
+#: The fields txcausal itself writes: those of L{ALWAYS_VALID_FIELDS} and
+#: those only its HTTP client's actions have.  Types may not define any of
+#: them and they cannot be global fields; validation allows the latter only
+#: where a type does not check its fields (they are not a typed message's).
+RESERVED_FIELDS = ALWAYS_VALID_FIELDS | frozenset(
+    [RETRIED_TASK_LEVELS_FIELD, UNSENT_TASK_LEVELS_FIELD]
 )
 #: The fields that place a message in its task and say what it is: the rest
 #: are what it says (what readers show as fields and search for keys).

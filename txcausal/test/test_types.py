@@ -184,6 +184,32 @@ class ActionTypeTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
             pass
         self.assertRaises(ValidationError, logger.validate)
 
+    def test_undeclaredClientFieldsFailValidation(self) -> None:
+        """
+        A typed action's success message with an undeclared
+        C{retried_task_levels} or C{unsent_task_levels} fails validation, as
+        any undeclared field does: only the fields txcausal adds to every
+        action's messages (and C{remote_task_levels}) are always allowed.
+        """
+        for name in ["retried_task_levels", "unsent_task_levels"]:
+            logger = self.capture()
+            with self.SIGNIN(username="john") as action:
+                action.add_success_fields(status=200, **{name: ["/1"]})
+            error = self.assertRaises(ValidationError, logger.validate)
+            self.assertIn(repr(name), str(error))
+
+    def test_remoteTaskLevelsValidate(self) -> None:
+        """
+        A typed action that handed its position to another process
+        validates with the C{remote_task_levels} txcausal adds.
+        """
+        logger = self.capture()
+        with self.SIGNIN(username="john") as action:
+            action.add_success_fields(status=200)
+            action.serialize_task_id()
+        self.assertIn("remote_task_levels", logger.messages[1])
+        logger.validate()
+
     def test_asTask(self) -> None:
         """
         L{ActionType.as_task} starts a new task inside another action.
