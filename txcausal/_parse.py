@@ -144,8 +144,9 @@ class Parser:
     C{retries} plus one (its C{dask:task} says): an attempt read after its
     task was returned, as a dead worker's in a file read last, comes out as
     an incomplete task of its own.  So do the messages of a handed position
-    the finish message also lists as retried (see L{retried_slots}) or
-    unsent (see L{unsent_slots}), read after its task was returned: such a
+    the finish message of a C{txcausal:http:client} action also lists in
+    its C{retried_task_levels} or C{unsent_task_levels}, read after its
+    task was returned: such a
     position is not waited for.
 
     Memory is bounded: past C{max_open} open tasks, the oldest (by first

@@ -147,8 +147,8 @@ class ITaskSource(Interface):
         early.
 
         A C{load} that names a keyword argument C{build} (not one that
-        takes any, C{**kwargs}, nor one whose signature cannot be read:
-        L{takes_build}) is passed a callable that makes the page's body
+        takes any, C{**kwargs}, nor one whose signature cannot be read)
+        is passed a callable that makes the page's body
         (bytes) from the L{LoadedTask}; a source that reads off the reactor
         thread calls it in the same job (as L{LogFiles
         <txcausal.webview.LogFiles>} does), its C{Deferred} firing with

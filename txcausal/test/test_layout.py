@@ -5,9 +5,11 @@ The package's layout keeps to the style's bounds.
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from types import ModuleType
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -97,6 +99,60 @@ def privateLinks(docstring: str) -> List[str]:
     targets = [link.rpartition("<")[2].rstrip(">").strip() for link in _LINK.findall(docstring)]
     joined = ["".join(target.split()) for target in targets]
     return [target for target in joined if _PRIVATE_PART.search(target)]
+
+
+def publicModules() -> Dict[str, Path]:
+    """
+    @return: The public modules of C{txcausal} (its C{__init__} too), by
+        dotted name.
+    """
+    package = Path(txcausal.__file__).parent
+    return {("txcausal" if p.name == "__init__.py" else f"txcausal.{p.stem}"): p
+            for p in sorted(package.glob("*.py"))
+            if not p.name.startswith("_") or p.name == "__init__.py"}
+
+
+def publicObjects(modules: List[ModuleType]) -> Set[int]:
+    """
+    @return: The identities of the objects that C{modules} (public modules)
+        define or export.
+    """
+    found = set()
+    for module in modules:
+        for name, value in vars(module).items():
+            if (name in getattr(module, "__all__", ())
+                    or (not name.startswith("_")
+                        and getattr(value, "__module__", None) == module.__name__)):
+                found.add(id(value))
+    return found
+
+
+def hiddenLinks(docstring: str, context: Any, public: Set[int]) -> List[str]:
+    """
+    @param context: The class, function or module whose docstring (or
+        whose method's) it is: a bare name is resolved as pydoctor does, in the module
+        that defines it (and, for a class, among the class's attributes).
+    @param public: As L{publicObjects} returns.
+    @return: The targets of the links of C{docstring} with no private part
+        that resolve to a class, function or module of C{txcausal} that only
+        a private module defines or exports.
+    """
+    module = context if isinstance(context, ModuleType) else importlib.import_module(
+        context.__module__)
+    found = []
+    for link in _LINK.findall(docstring):
+        target = "".join(link.rpartition("<")[2].rstrip(">").split())
+        first = target.split(".")[0]
+        # An attribute of the (public) class is documented on its page.
+        value = None if hasattr(context, first) else vars(module).get(first)
+        if value is None or isinstance(value, (str, bytes, int, float, tuple, frozenset)):
+            continue
+        owner = value.__name__ if isinstance(value, ModuleType) else getattr(
+            value, "__module__", None)
+        if (isinstance(owner, str) and _PRIVATE_PART.search(owner.removeprefix("txcausal"))
+                and owner.startswith("txcausal.") and id(value) not in public):
+            found.append(target)
+    return found
 
 
 #: A code fence (CommonMark): its indentation (a list item's fences are
@@ -305,16 +361,20 @@ class LayoutTests(SynchronousTestCase):
         names only: a link into a private module (C{txcausal._outgoing}) is
         a page the reader of the public API is not meant to need.
         """
-        package = Path(txcausal.__file__).parent
-        modules = [p for p in package.glob("*.py")
-                   if not p.name.startswith("_") or p.name == "__init__.py"]
+        modules = publicModules()
         self.assertGreater(len(modules), 10)
+        imported = {name: importlib.import_module(name) for name in modules}
+        public = publicObjects(list(imported.values()))
         private = {}
-        for module in modules:
-            for name, docstring in publicDocstrings(module).items():
-                links = privateLinks(docstring)
+        for dotted, path in modules.items():
+            for name, docstring in publicDocstrings(path).items():
+                # A method's links resolve as its class's do.
+                top = name.split(".")[0]
+                context = getattr(imported[dotted], top) if top else imported[dotted]
+                links = privateLinks(docstring) + hiddenLinks(docstring, context, public)
                 if links:
-                    private[f"{module.name}:{name}"] = links
+                    private[f"{path.name}:{name}"] = links
+        self.maxDiff = None
         self.assertEqual(private, {})
 
     def test_privateLinks(self) -> None:
@@ -328,6 +388,19 @@ class LayoutTests(SynchronousTestCase):
         self.assertEqual(privateLinks(text), ["txcausal._outgoing",
                                               "txcausal._outgoing.never_sent", "_Shared",
                                               "txcausal._route"])
+
+    def test_hiddenLinks(self) -> None:
+        """
+        L{hiddenLinks} finds bare names that resolve, in the module that
+        defines the documented object, to a class or function only a private
+        module has; not a public one, a class's own attribute, a constant
+        or a name it cannot resolve.
+        """
+        public = publicObjects([txcausal])
+        text = ("L{PipeClosed}, L{CutLines.write_cut_line}, L{FileDestination}, "
+                "L{write}, L{PENDING_HOLDERS}, L{nowhere}, L{IDestination}")
+        self.assertEqual(hiddenLinks(text, txcausal.FileDestination, public),
+                         ["PipeClosed", "CutLines.write_cut_line"])
 
     def test_docsWithinWidth(self) -> None:
         """
