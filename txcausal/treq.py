@@ -47,6 +47,10 @@ L{TracingAgent}), or a pool of another kind given as C{pool=}, may connect
 unseen (with an endpoint of its own, for a redirect or a retry): its
 retries are sent with the first attempt's headers, and nothing is listed
 as retried or unsent, since a server may have continued the position.
+treq's global pool is read when these functions first use it (and again
+once another pool is set with C{treq.api.set_global_pool}): a pool whose
+class, C{getConnection} or C{_newConnection} is changed later is read as it
+was then, so make such a change before the pool's first request.
 
 Call these functions, and L{TracingAgent.request}, from the reactor thread,
 as treq's (from another thread, use C{blockingCallFromThread}).
@@ -257,14 +261,20 @@ class _SharedAgent:
     reactor would not do: the agent refers to its reactor.)  A reactor
     patched in as the global one is kept until a later call finds another.
 
+    Whether txcausal sees the global pool's connections (see
+    L{_sees_connections}) is decided when the agent is made: a pool whose
+    class or connecting methods are changed afterwards is read as it was.
+
     Called from the reactor thread only, as treq's functions are; the cache
     is still read once and replaced in one assignment.
     """
 
     def __init__(self) -> None:
         #: The global reactor and pool the agent was made with, the agent,
-        #: and the L{_OwnHeadersAgent} around it for the global logger.
-        self._cached: Tuple[Any, Any, Any, Optional[TracingAgent]] = (None, None, None, None)
+        #: the L{_OwnHeadersAgent} around it for the global logger, and
+        #: whether txcausal sees the pool's connections.
+        self._cached: Tuple[Any, Any, Any, Optional[TracingAgent], bool] = (
+            None, None, None, None, False)
 
     def get(self, reactor: Any) -> Tuple[IAgent, Optional[TracingAgent], Any, bool]:
         """
@@ -283,9 +293,8 @@ class _SharedAgent:
         if cached[0] is not reactor or cached[1] is not _treq_api.get_global_pool():  # type: ignore[no-untyped-call]
             agent, _, seen = _new_agent(reactor, None, None)
             cached = self._cached = (reactor, _treq_api.get_global_pool(), agent,  # type: ignore[no-untyped-call]
-                                     _OwnHeadersAgent(agent, connectionsSeen=seen))
-        tracing = cached[3]
-        return cached[2], tracing, reactor, tracing is not None and tracing._connectionsSeen
+                                     _OwnHeadersAgent(agent, connectionsSeen=seen), seen)
+        return cached[2], cached[3], reactor, cached[4]
 
 
 #: The methods of Twisted's pool that make its connections: with these,
