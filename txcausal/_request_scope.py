@@ -67,21 +67,21 @@ class RequestScope:
     # A plain class, not an attrs one: one is made for every request, and
     # its __init__ sets the attributes without a factory's call.
     __slots__ = ("action", "_trace", "_entries", "_exception", "_leaves", "_end", "_original",
-                 "_method", "_path", "__weakref__")
+                 "_fields", "__weakref__")
 
     def __init__(self, action: Action, trace: Optional[RemoteTrace] = None,
-                 method: Optional[str] = None, path: Optional[str] = None) -> None:
+                 fields: Optional[Dict[str, Any]] = None) -> None:
         """
         @param action: The request's action.
         @param trace: The trace state it passes on, if any.
-        @param method: The request's method, as its action logged it.
-        @param path: The request's path, as its action logged it.
+        @param fields: The fields its action started with (its C{method}
+            and C{path}, as logged), for the repr.
         """
         self.action = action
         self._trace = trace
-        # Text, not the request: the scope does not keep it alive.
-        self._method = method
-        self._path = path
+        # The action's fields, not the request: the scope does not keep the
+        # request alive.
+        self._fields = fields
         #: The tokens of each entry not yet left, from any context, oldest
         #: first.
         self._entries: List[Tuple["Token[Optional[Action]]", "Token[Optional[RemoteTrace]]"]] = []
@@ -96,9 +96,11 @@ class RequestScope:
         self._original: Optional[Callable[[Any], Any]] = None
 
     def __repr__(self) -> str:
-        if self._method is None and self._path is None:
+        fields = self._fields
+        if fields is None:
             return f"RequestScope(action={self.action!r})"
-        return f"RequestScope(method={self._method!r}, path={self._path!r}, action={self.action!r})"
+        return (f"RequestScope(method={fields.get('method')!r}, path={fields.get('path')!r}, "
+                f"action={self.action!r})")
 
     def __enter__(self) -> "RequestScope":
         self._entries.append((_ACTION.set(self.action), _REMOTE_TRACE.set(self._trace)))
@@ -267,18 +269,18 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
     method = request.method
     # twisted.web's methods are bytes; a fake request's may be unhashable.
     known = _METHODS.get(method) if type(method) is bytes else None
-    logged_method = fields["method"] = known or escape_value(method)
+    fields["method"] = known or escape_value(method)
     try:
         path = request.path
     except AttributeError:
         path = _segments_path(request)
-    logged_path = fields["path"] = escape_value(path, MAX_LOGGED_PATH)
+    fields["path"] = escape_value(path, MAX_LOGGED_PATH)
     if found.task_id is not None and found.task_uuid is not None and found.level is not None:
         action = Action._resume(logger, found.task_id, found.task_uuid, found.level,
                                 REMOTE_TASK_ACTION_TYPE, fields)
     else:
         action = start_task(logger, SERVER_ACTION_TYPE, **fields)
-    scope = RequestScope(action, found.trace, logged_method, logged_path)
+    scope = RequestScope(action, found.trace, fields)
     finished = getattr(request, "finished", 0)
     lost = getattr(request, "_disconnected", False)
     notify = getattr(request, "notifyFinish", None)
