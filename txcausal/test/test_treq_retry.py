@@ -5,7 +5,7 @@ L{txcausal.treq}'s agents: each attempt is sent at a position of its own.
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint
@@ -340,6 +340,22 @@ class AttemptsPoolTests(CapturingMixin, SynchronousTestCase):
         return TracingAgent(Agent.usingEndpointFactory(MemoryReactorClock(), self.endpoints,
                                                        pool=AttemptsPool(pool)))
 
+    def unansweredPool(self) -> Tuple[FakePool, List[Any]]:
+        """
+        @return: A L{FakePool} whose C{getConnection} answers nothing by
+            itself, and the list to which it adds the endpoint it was given
+            and the L{Deferred} it returned, for the test to fire.
+        """
+        pool = FakePool()
+        later: List[Any] = []
+
+        def getConnection(key: Any, endpoint: Any) -> "Deferred[Any]":
+            later.append((endpoint, Deferred()))
+            return later[-1][1]  # type: ignore[no-any-return]
+
+        pool.getConnection = getConnection  # type: ignore[method-assign]
+        return pool, later
+
     def test_endpointInterface(self) -> None:
         """
         The endpoint the wrapped pool gets provides L{IStreamClientEndpoint}
@@ -368,14 +384,7 @@ class AttemptsPoolTests(CapturingMixin, SynchronousTestCase):
         L{Deferred} not fired yet) makes the request's first connection
         then: one attempt, at the position L{TracingAgent} chose.
         """
-        pool = FakePool()
-        later: List[Any] = []
-
-        def getConnection(key: Any, endpoint: Any) -> "Deferred[Any]":
-            later.append((endpoint, Deferred()))
-            return later[-1][1]  # type: ignore[no-any-return]
-
-        pool.getConnection = getConnection  # type: ignore[method-assign]
+        pool, later = self.unansweredPool()
         with start_action(action_type="client:main") as action:
             self.agent(pool).request(b"GET", b"http://127.0.0.1:8080/")
         [(endpoint, found)] = later
@@ -432,14 +441,7 @@ class AttemptsPoolTests(CapturingMixin, SynchronousTestCase):
         chose, and nothing is listed as retried.
         """
         logger = self.capture()
-        pool = FakePool()
-        later: List[Any] = []
-
-        def getConnection(key: Any, endpoint: Any) -> "Deferred[Any]":
-            later.append((endpoint, Deferred()))
-            return later[-1][1]  # type: ignore[no-any-return]
-
-        pool.getConnection = getConnection  # type: ignore[method-assign]
+        pool, later = self.unansweredPool()
         with start_action(action_type="client:main") as action:
             d = self.agent(pool).request(b"GET", b"http://127.0.0.1:8080/")
         [(endpoint, found)] = later

@@ -399,6 +399,57 @@ class CallersPoolTests(CapturingMixin, SynchronousTestCase):
                          (["/2/2"], False))
 
 
+    def test_instanceOverrideNotListed(self) -> None:
+        """
+        Twisted's L{HTTPConnectionPool} whose instance is given a connecting
+        method of its own (C{_newConnection}, which may connect with any
+        endpoint) is such a pool too: its refused request is not listed,
+        where the same pool's without it is.
+        """
+        for patched, unsent in [(False, ["/2/2"]), (True, None)]:
+            logger = self.capture()
+            reactor = MemoryReactorClock()
+            pool = HTTPConnectionPool(reactor, persistent=False)
+            if patched:
+                pool._newConnection = (  # type: ignore[method-assign]
+                    lambda key, endpoint: fail(ConnectionRefusedError()))
+            with start_action(action_type="client:main"):
+                d = txtreq.get("http://127.0.0.1:8080/", pool=pool, reactor=reactor)
+            if not patched:
+                # The endpoint resolves the address with the reactor first.
+                reactor.advance(0)
+                [(_, _, factory, _, _)] = reactor.tcpClients
+                [connector] = reactor.connectors
+                factory.clientConnectionFailed(connector, Failure(ConnectionRefusedError()))
+                reactor.advance(1)
+            self.failureResultOf(d, ConnectionRefusedError)
+            self.assertEqual(request_end(logger.messages).get("unsent_task_levels"), unsent)
+
+    def test_seesConnections(self) -> None:
+        """
+        txcausal sees the connections of Twisted's L{HTTPConnectionPool} and
+        of a subclass that changes nothing of how it connects, not those of
+        one whose class or instance has a C{getConnection} or
+        C{_newConnection} of its own.
+        """
+        reactor = MemoryReactorClock()
+
+        class Tuned(HTTPConnectionPool):
+            maxPersistentPerHost = 4
+
+        class Own(HTTPConnectionPool):
+            def _newConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+                return fail(ConnectionRefusedError())
+
+        seen = [txtreq._sees_connections(p) for p in [HTTPConnectionPool(reactor), Tuned(reactor),
+                                                       Own(reactor), RefusingPool()]]
+        for name in ["getConnection", "_newConnection"]:
+            pool = HTTPConnectionPool(reactor)
+            setattr(pool, name, lambda key, endpoint: fail(ConnectionRefusedError()))
+            seen.append(txtreq._sees_connections(pool))
+        self.assertEqual(seen, [True, True, False, False, False, False])
+
+
 async def refused(test: TestCase, closed: Any, request: Callable[[], "Deferred[Any]"]) -> None:
     """
     Stop C{closed}, a listening port, then make C{request} in a
