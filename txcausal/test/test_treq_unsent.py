@@ -289,11 +289,38 @@ class RefusingEndpoints:
         return Refusing()
 
 
+def sentOnceNotListed(test: SynchronousTestCase, logger: MemoryLogger, pool: Any,
+                      d: "Deferred[Any]") -> None:
+    """
+    Check that C{d}, a request's result, failed with
+    L{ConnectionRefusedError} once C{pool} sent the request once, and that
+    its action's finish message in C{logger} lists its position as handed
+    off, neither unsent nor retried.
+    """
+    test.failureResultOf(d, ConnectionRefusedError)
+    test.assertEqual(len(pool.sent), 1)
+    end = request_end(logger.messages)
+    test.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
+                      "retried_task_levels" in end), (["/2/2"], False, False))
+
+
 class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
     """
     A request sent on a kept connection, whose retry could not connect,
     through an agent on an L{AttemptsPool} as L{txcausal.treq} makes them.
     """
+
+    def requestOn(self, pool: Any) -> "Deferred[Any]":
+        """
+        @return: What a request in a C{client:main} action gives, through
+            an agent on an L{AttemptsPool} around C{pool}, whose endpoints
+            refuse every connection.
+        """
+        agent = Agent.usingEndpointFactory(MemoryReactorClock(), RefusingEndpoints(),
+                                           pool=AttemptsPool(pool))
+        with start_action(action_type="client:main"):
+            return _OwnHeadersAgent(agent, connectionsSeen=True).request(
+                b"GET", b"http://127.0.0.1:8080/")
 
     def test_sentOnceNotListed(self) -> None:
         """
@@ -302,18 +329,9 @@ class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
         """
         logger = self.capture()
         pool = KeptThenRefused()
-        agent = Agent.usingEndpointFactory(MemoryReactorClock(), RefusingEndpoints(),
-                                           pool=AttemptsPool(pool))
-        with start_action(action_type="client:main"):
-            d = _OwnHeadersAgent(agent, connectionsSeen=True).request(
-                b"GET", b"http://127.0.0.1:8080/")
-        self.failureResultOf(d, ConnectionRefusedError)
-        self.assertEqual(len(pool.sent), 1)
-        end = request_end(logger.messages)
+        d = self.requestOn(pool)
         # Nothing was sent again: nothing is listed as retried either.
-        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
-                          "retried_task_levels" in end), (["/2/2"], False, False))
-
+        sentOnceNotListed(self, logger, pool, d)
 
     def test_answeredLaterNotListed(self) -> None:
         """
@@ -324,18 +342,10 @@ class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
         """
         logger = self.capture()
         pool = KeptAnsweredLater()
-        agent = Agent.usingEndpointFactory(MemoryReactorClock(), RefusingEndpoints(),
-                                           pool=AttemptsPool(pool))
-        with start_action(action_type="client:main"):
-            d = _OwnHeadersAgent(agent, connectionsSeen=True).request(
-                b"GET", b"http://127.0.0.1:8080/")
+        d = self.requestOn(pool)
         [answer] = pool.answers
         answer()
-        self.failureResultOf(d, ConnectionRefusedError)
-        self.assertEqual(len(pool.sent), 1)
-        end = request_end(logger.messages)
-        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
-                          "retried_task_levels" in end), (["/2/2"], False, False))
+        sentOnceNotListed(self, logger, pool, d)
 
 
 class OwnEndpointKeptThenRefused(KeptThenRefused):
@@ -378,11 +388,7 @@ class CallersPoolTests(CapturingMixin, SynchronousTestCase):
         pool = OwnEndpointKeptThenRefused()
         with start_action(action_type="client:main"):
             d = txtreq.get("http://127.0.0.1:8080/", pool=pool, reactor=MemoryReactorClock())
-        self.failureResultOf(d, ConnectionRefusedError)
-        self.assertEqual(len(pool.sent), 1)
-        end = request_end(logger.messages)
-        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
-                          "retried_task_levels" in end), (["/2/2"], False, False))
+        sentOnceNotListed(self, logger, pool, d)
 
     def test_unknownPoolNotListed(self) -> None:
         """
