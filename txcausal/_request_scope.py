@@ -75,7 +75,9 @@ class RequestScope:
         @param action: The request's action.
         @param trace: The trace state it passes on, if any.
         @param fields: The fields its action started with (its C{method}
-            and C{path}, as logged), for the repr.
+            and C{path}, as logged), for the repr: for a continued task, the
+            start message itself, as the destinations left it (one that
+            edits messages in place, say to hide a path, edits the repr's).
         """
         self.action = action
         self._trace = trace

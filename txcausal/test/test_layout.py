@@ -144,7 +144,8 @@ def hiddenLinks(docstring: str, context: Any, public: Set[int]) -> List[str]:
         target = "".join(link.rpartition("<")[2].rstrip(">").split())
         first = target.split(".")[0]
         # An attribute of the (public) class is documented on its page.
-        value = None if hasattr(context, first) else vars(module).get(first)
+        value = None if isinstance(context, type) and hasattr(context, first) else vars(
+            module).get(first)
         if value is None or isinstance(value, (str, bytes, int, float, tuple, frozenset)):
             continue
         owner = value.__name__ if isinstance(value, ModuleType) else getattr(

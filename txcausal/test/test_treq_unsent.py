@@ -12,6 +12,7 @@ import subprocess
 import sys
 from typing import Any, Callable, List
 
+from treq.api import get_global_pool, set_global_pool
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, fail, succeed
 from twisted.internet.error import (
@@ -404,6 +405,22 @@ class CallersPoolTests(CapturingMixin, SynchronousTestCase):
         self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end),
                          (["/2/2"], False))
 
+
+    def test_globalPoolThroughSharedAgent(self) -> None:
+        """
+        treq's global pool of another kind than Twisted's, used through the
+        agent txcausal shares between calls (no C{reactor=}), by a call that
+        names a C{logger=}: its refused request is not listed either.
+        """
+        self.addCleanup(set_global_pool, get_global_pool())
+        set_global_pool(RefusingPool())
+        logger = MemoryLogger()
+        with start_action(logger, action_type="client:main"):
+            d = txtreq.get("http://127.0.0.1:8080/", logger=logger)
+        self.failureResultOf(d, ConnectionRefusedError)
+        end = request_end(logger.messages)
+        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end),
+                         (["/2/2"], False))
 
     def test_instanceOverrideNotListed(self) -> None:
         """
