@@ -13,18 +13,25 @@ cut would continue the same position twice.
 
 The pool makes the connection for the retry from the endpoint it was given
 with the request, so L{AttemptsPool} gives it an endpoint of its own, which
-counts the connections the request is sent through: the first is the one
-the pool made or kept for the request; one made after that is the
-retry's, and the request sent through it gets a fresh position of the
-request's action in its headers first (see L{txcausal._outgoing.resend}),
-where the pool's retry reads them.  A request that is not retried costs
-that one endpoint and nothing else.  A connection made for a retry marks
-the request's action (its list of retried positions, empty until the
-retry is sent): the request had a connection, so a connection error it
-then fails with does not mean that it was never sent.  Only public
-interfaces are used: the pool's C{getConnection(key, endpoint)} and the
-L{Deferred} it returns, the endpoint's C{connect}, and the connection's
-C{request}, whose request has C{headers}.
+tells the request's attempts apart by when a connection is made: one made
+before the pool answered (its L{Deferred} fired, at once for a connection
+it kept) is for the first attempt, however many it makes; one made after
+that is a retry's, and the request sent through it gets a fresh position
+of the request's action in its headers first (see
+L{txcausal._outgoing.resend}), where the pool's retry reads them.  A
+request that is not retried costs that one endpoint and nothing else.  A
+connection made for a retry marks the request's action (its list of
+retried positions, empty until the retry is sent): the request had a
+connection, so a connection error it then fails with does not mean that
+it was never sent.  Only public interfaces are used: the pool's
+C{getConnection(key, endpoint)} and the L{Deferred} it returns, the
+endpoint's C{connect}, and the connection's C{request}, whose request has
+C{headers}.
+
+This holds for a pool that makes every connection for a request with the
+endpoint it is given, as Twisted's L{twisted.web.client.HTTPConnectionPool}
+does; one that connects with an endpoint of its own would retry unseen, so
+L{txcausal.treq} puts only Twisted's pool in an L{AttemptsPool}.
 """
 
 from __future__ import annotations
@@ -87,10 +94,9 @@ class AttemptsPool:
             return self._pool.getConnection(key, endpoint)  # type: ignore[no-any-return]
         attempts = _AttemptEndpoint(endpoint, action, remote_trace())
         found: "Deferred[Any]" = self._pool.getConnection(key, attempts)
-        if found.called:
-            # A connection is there (a kept one, or a new one made at
-            # once): any connection made later is for another attempt.
-            attempts.connections = 1
+        # Once it has fired (at once, for a kept connection), a connection
+        # made is for another attempt.
+        attempts.answer = found
         return found
 
 
@@ -99,28 +105,30 @@ class _AttemptEndpoint:
     """
     The endpoint the pool makes the request's new connections with.
 
-    @ivar connections: How many connections the request has had; a pool
-        that connects later than C{getConnection} (rather than at once, or
-        not at all, for a kept connection) makes the first one here.
+    @ivar answer: What the pool's C{getConnection} returned for the
+        request, once it has returned: until it has fired, the pool has not
+        given the request a connection, and those it makes are for the
+        first attempt (a pool may connect at once, later, or more than
+        once); once it has, a connection it makes is for another attempt.
     """
 
-    __slots__ = ("_endpoint", "_action", "_remote", "connections")
+    __slots__ = ("_endpoint", "_action", "_remote", "answer")
 
     def __init__(self, endpoint: IStreamClientEndpoint, action: "Action",
                  remote: Optional[RemoteTrace]) -> None:
         self._endpoint = endpoint
         self._action = action
         self._remote = remote
-        self.connections = 0
+        self.answer: "Optional[Deferred[Any]]" = None
 
     def connect(self, protocolFactory: IProtocolFactory) -> "Deferred[Any]":
         """
         Connect with the wrapped endpoint; the request sent through a
-        connection after the first goes at a fresh position.
+        connection made after the pool answered goes at a fresh position.
         """
-        self.connections += 1
         connected: "Deferred[Any]" = self._endpoint.connect(protocolFactory)
-        if self.connections == 1:
+        answer = self.answer
+        if answer is None or not answer.called:
             return connected
         # A retry: the request had a connection, so a connection error now
         # does not mean that it was never sent (see _outgoing.never_sent).

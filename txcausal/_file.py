@@ -72,22 +72,21 @@ class FileDestination(CutLines):
     full, as a blocking file would be.
 
     If a file written directly stops taking data halfway through a line (a
-    full disk), the call raises L{ShortWrite} (an C{OSError}), which reports
+    full disk), the call raises C{ShortWrite}, an C{OSError}, which reports
     the failure; the rest of that one line is kept and written first the
     next time, so that a later line is not glued to half a line (when one
     thread writes at a time, as behind a
     L{txcausal.logwriter.ThreadedWriter}: a direct write to a regular file
     takes no lock).  The lines of the write that the file took nothing of
-    are lost, and counted in L{ShortWrite.lost}.  While that rest cannot be
-    written, later writes are not attempted: they raise L{ShortWrite} too,
+    are lost, and counted in that error's C{lost}.  While that rest cannot be
+    written, later writes are not attempted: they raise C{ShortWrite} too,
     losing their lines, and what is kept grows only by the whole lines logged
     meanwhile by a signal handler or a finalizer on the writing thread
-    (kept after it, see L{CutLines._keep_parked}).  A C{ThreadedWriter}
-    tries the rest once more when it stops (L{CutLines.write_cut_line}); a forked
-    child leaves the rest to its parent.  Other files raise what they raise,
+    (kept after it).  A C{ThreadedWriter} tries the rest once more when it
+    stops; a forked child leaves the rest to its parent.  Other files raise what they raise,
     and keep nothing.
 
-    When the reader of a pipe goes away, the call raises L{PipeClosed} once,
+    When the reader of a pipe goes away, the call raises an C{OSError} once,
     and the destination writes nothing more.
     """
 

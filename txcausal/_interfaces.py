@@ -45,8 +45,9 @@ class ILogger(Interface):
         Write one message.
 
         @param dictionary: The message fields, not yet serialized.
-        @param serializer: An optional L{txcausal._types._MessageSerializer}
-            that turns rich field values into JSON-compatible ones.
+        @param serializer: An optional serializer, as a typed message of a
+            L{txcausal.MessageType} or L{txcausal.ActionType} has, that turns
+            rich field values into JSON-compatible ones.
         """
 
 

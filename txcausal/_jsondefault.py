@@ -126,7 +126,8 @@ class _Unknown(str):
 def json_default(o: Any) -> Any:
     """
     Turn any value into one JSON knows, as txcausal's encoder writes it:
-    what L{known_default} knows; datetimes, dates and times (ISO 8601),
+    what the encoder's own fallback knows (bytes, sets, paths, complex
+    numbers, NumPy, pydantic, pandas and polars values); datetimes, dates and times (ISO 8601),
     UUIDs, enums (their value) and dataclasses, as orjson writes them; any
     other value as its C{repr}, as Eliot's C{json_default} does.
 

@@ -221,7 +221,7 @@ class Ledger:
         that mention a key, and everything logged inside an action that
         mentions one (a transition logged inside the action that carries
         C{key="inc-123"} is in the story of C{"inc-123"}).  Matching is
-        that of C{txcausal story} (L{txcausal._story.KeyMatcher}).
+        that of C{txcausal story} (L{txcausal.parse.KeyMatcher}).
 
         @return: A tuple of C{(timestamp, msg)}.
         @raise ValueError: If a key is empty.

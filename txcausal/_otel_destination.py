@@ -108,8 +108,8 @@ class SpanDestination(Losses):
     are counted and reported as lost.  Once the provider is shut down, the
     spans its processors would drop are not made: their messages are counted
     and reported, as are those of an action whose start no usable
-    C{timestamp} tells (see L{txcausal._otel_times.span_times}, the rule
-    C{txcausal export} follows too).  Thread-safe.
+    C{timestamp} tells (a number of seconds from 1970 to 2554, as OTLP
+    holds times; the rule C{txcausal export} follows too).  Thread-safe.
 
     @ivar dropped: How many messages were lost to spans so far.
     """

@@ -45,8 +45,9 @@ class ActionRuntimeContext(_RuntimeContext):
     """
     OpenTelemetry's runtime context, made to see txcausal actions: when the
     current action was made current after the current OpenTelemetry context
-    was attached, the action (as a L{txcausal._otel_context.ActionSpan}) is
-    the current span.
+    was attached, the action (as a non-recording span with the ids its span
+    gets from L{SpanDestination<txcausal.otel.SpanDestination>}) is the
+    current span.
 
     Also usable without code: C{OTEL_PYTHON_CONTEXT=txcausal} selects it
     through the C{opentelemetry_context} entry point.

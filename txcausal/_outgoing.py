@@ -107,8 +107,9 @@ def never_sent(action: "Action", error: BaseException) -> Optional[List[str]]:
     of L{txcausal.treq}'s agents marks the action when it connects for a
     retry (its C{_retried}, a list, perhaps empty; see
     L{txcausal._attempts}), and then nothing is returned.  An agent of the
-    caller's own connects unseen: L{txcausal.treq} calls this only for the
-    agents it makes.
+    caller's own, or a pool of another kind than Twisted's, connects
+    unseen: L{txcausal.treq} calls this only for the agents it makes on
+    Twisted's pool.
 
     Only called for a failed request: it costs a successful one nothing.
 

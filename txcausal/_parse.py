@@ -17,6 +17,8 @@ from ._parse_place import _descend, _handed_off, _place
 from ._parse_tree import Message, Task, WrittenAction, _continued_top, action_duration
 from ._wire import (
     ACTION_STATUS_FIELD,
+    ACTION_TYPE_FIELD,
+    CLIENT_ACTION_TYPE,
     DASK_COMPUTE_ACTION_TYPE,
     DASK_TASK_MESSAGE_TYPE,
     FAILED_STATUS,
@@ -36,20 +38,22 @@ DEFAULT_MAX_OPEN = 100_000
 
 def retried_slots(node: WrittenAction) -> FrozenSet[int]:
     """
-    The child slots C{node} handed off (C{remote_task_levels}) whose attempt
-    was cut off before any response and sent again at another slot: its
-    finish message lists them in C{retried_task_levels} too.  Such a slot
-    explains its gap but is not waited for; nothing may ever fill it.
+    The child slots C{node}, a request of txcausal's HTTP client, handed off
+    (C{remote_task_levels}) whose attempt was cut off before any response
+    and sent again at another slot: its finish message lists them in
+    C{retried_task_levels} too.  Such a slot explains its gap but is not
+    waited for; nothing may ever fill it.
     """
     return _listed_slots(node, RETRIED_TASK_LEVELS_FIELD)
 
 
 def unsent_slots(node: WrittenAction) -> FrozenSet[int]:
     """
-    The child slots C{node} handed off (C{remote_task_levels}) whose request
-    failed before any connection was made, so that no other process got
-    them: its finish message lists them in C{unsent_task_levels} too.  Such
-    a slot explains its gap but is not waited for.
+    The child slots C{node}, a request of txcausal's HTTP client, handed off
+    (C{remote_task_levels}) whose request failed before any connection was
+    made, so that no other process got them: its finish message lists them
+    in C{unsent_task_levels} too.  Such a slot explains its gap but is not
+    waited for.
     """
     return _listed_slots(node, UNSENT_TASK_LEVELS_FIELD)
 
@@ -57,10 +61,15 @@ def unsent_slots(node: WrittenAction) -> FrozenSet[int]:
 def _listed_slots(node: WrittenAction, field: str) -> FrozenSet[int]:
     """
     The child slots C{node} handed off that its finish message also lists
-    in C{field}.
+    in C{field}: none unless C{node} is an action of L{CLIENT_ACTION_TYPE},
+    whose finish message only txcausal writes these fields in.
     """
     end = node.end_message
     if end is None or not node._handed or field not in end:
+        return frozenset()
+    if end.get(ACTION_TYPE_FIELD) != CLIENT_ACTION_TYPE:
+        # Written by txcausal's client only: on another action, a user's
+        # field of that name.
         return frozenset()
     return node._handed & _handed_off(end, node.task_level, node._end_index, field)
 
@@ -135,8 +144,9 @@ class Parser:
     C{retries} plus one (its C{dask:task} says): an attempt read after its
     task was returned, as a dead worker's in a file read last, comes out as
     an incomplete task of its own.  So do the messages of a handed position
-    the finish message also lists as retried (see L{retried_slots}) or
-    unsent (see L{unsent_slots}), read after its task was returned: such a
+    the finish message of a C{txcausal:http:client} action also lists in
+    its C{retried_task_levels} or C{unsent_task_levels}, read after its
+    task was returned: such a
     position is not waited for.
 
     Memory is bounded: past C{max_open} open tasks, the oldest (by first

@@ -118,8 +118,9 @@ class MessageReader:
             bytes read and the total size, for regular files.
         @param needle: If given, JSON lines that do not contain these bytes
             are skipped without being decoded: a fast pre-filter for a
-            search whose matches contain the needle as written (see
-            L{needle_for}).  Any other line is always decoded: what the
+            search whose matches contain the needle as written (a
+            value's JSON encoding, not the text of a message that
+            escapes it otherwise).  Any other line is always decoded: what the
             reader makes of Twisted records and text lines (their text,
             their task UUID) is not written in them.
         @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
@@ -152,7 +153,8 @@ class MessageReader:
         """
         Read every message of every source in turn, as one stream: a
         Twisted record that repeats one of an earlier source is a task of
-        its own (see L{Repeats}).
+        its own (its UUID derived from its bytes and how many copies of
+        them came before).
 
         @param sources: Paths (C{"-"} meaning standard input; gzip detected
             by content), binary streams, or iterables of lines as bytes.
@@ -279,8 +281,8 @@ class MessageReader:
 
         @param repeat: For a Twisted record, how many records of its bytes
             came before it (its
-            L{REPEAT_FIELD<txcausal._twisted_records.REPEAT_FIELD>}, if any): without it, the
-            record reads back with the task UUID of the first of them.
+            C{log_repeat} field, if any): without it, the record reads back
+            with the task UUID of the first of them.
         """
         splitter = LineSplitter(self._max_line)
         state = StreamState(name, repeats=Repeats(repeat))

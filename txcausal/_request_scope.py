@@ -67,15 +67,23 @@ class RequestScope:
     # A plain class, not an attrs one: one is made for every request, and
     # its __init__ sets the attributes without a factory's call.
     __slots__ = ("action", "_trace", "_entries", "_exception", "_leaves", "_end", "_original",
-                 "__weakref__")
+                 "_fields", "__weakref__")
 
-    def __init__(self, action: Action, trace: Optional[RemoteTrace] = None) -> None:
+    def __init__(self, action: Action, trace: Optional[RemoteTrace] = None,
+                 fields: Optional[Dict[str, Any]] = None) -> None:
         """
         @param action: The request's action.
         @param trace: The trace state it passes on, if any.
+        @param fields: The fields its action started with (its C{method}
+            and C{path}, as logged), for the repr: for a continued task, the
+            start message itself, as the destinations left it (one that
+            edits messages in place, say to hide a path, edits the repr's).
         """
         self.action = action
         self._trace = trace
+        # The action's fields, not the request: the scope does not keep the
+        # request alive.
+        self._fields = fields
         #: The tokens of each entry not yet left, from any context, oldest
         #: first.
         self._entries: List[Tuple["Token[Optional[Action]]", "Token[Optional[RemoteTrace]]"]] = []
@@ -90,7 +98,11 @@ class RequestScope:
         self._original: Optional[Callable[[Any], Any]] = None
 
     def __repr__(self) -> str:
-        return f"RequestScope(action={self.action!r})"
+        fields = self._fields
+        if fields is None:
+            return f"RequestScope(action={self.action!r})"
+        return (f"RequestScope(method={fields.get('method')!r}, path={fields.get('path')!r}, "
+                f"action={self.action!r})")
 
     def __enter__(self) -> "RequestScope":
         self._entries.append((_ACTION.set(self.action), _REMOTE_TRACE.set(self._trace)))
@@ -270,7 +282,7 @@ def _start(request: Request, logger: Optional[ILogger]) -> RequestScope:
                                 REMOTE_TASK_ACTION_TYPE, fields)
     else:
         action = start_task(logger, SERVER_ACTION_TYPE, **fields)
-    scope = RequestScope(action, found.trace)
+    scope = RequestScope(action, found.trace, fields)
     finished = getattr(request, "finished", 0)
     lost = getattr(request, "_disconnected", False)
     notify = getattr(request, "notifyFinish", None)

@@ -54,8 +54,8 @@ def _zone_offset(zone: Optional[str]) -> float:
 
 def parse_time(text: str) -> float:
     """
-    Parse seconds since the epoch or an ISO 8601 time (see
-    L{iso_timestamp}).
+    Parse seconds since the epoch or an ISO 8601 time (C{2026-11-22},
+    C{2026-11-22T11:58:34.84Z}, C{...+01:00}; UTC unless a zone is given).
 
     @raise ValueError: If it is neither (or not a number).
     """

@@ -113,7 +113,8 @@ class ActionStats:
     def add_task(self, task: Task) -> None:
         """
         Count every action of C{task}, and those among the messages that do
-        not fit its tree (L{stray_trees}) whose start message was read: a
+        not fit its tree (those a tree leaves out) whose start message was
+        read: a
         finish alone there is a second finish of an action, not another
         action, and is left out (as is any message of an action that fits
         no tree).  So is a finish alone in a later part of a task given up

@@ -86,9 +86,8 @@ class StreamState:
     @ivar lineno: The number of the last line read.
     @ivar repeats: The Twisted records read, counted for their task UUIDs.
     @ivar before: For a file of the web view, the counts of C{repeats}
-        as its first line was read (see L{Repeats.copy}), until it is
-        closed: where a search that cannot read the files before it
-        starts counting.
+        as its first line was read (a copy), until it is closed: where a
+        search that cannot read the files before it starts counting.
     """
 
     name: str

@@ -14,6 +14,7 @@ from ._message import Message, _stamp_and_write
 from ._wire import (
     ACTION_STATUS_FIELD,
     ACTION_TYPE_FIELD,
+    ALWAYS_VALID_FIELDS,
     DURATION_FIELD,
     EXCEPTION_FIELD,
     FAILED_STATUS,
@@ -174,7 +175,7 @@ class _MessageSerializer:
         if self.allow_additional_fields:
             return
         for key in message:
-            if key not in self.fields and key not in RESERVED_FIELDS:
+            if key not in self.fields and key not in ALWAYS_VALID_FIELDS:
                 raise ValidationError(f"Unexpected field {key!r} in {message!r}")
 
 

@@ -67,7 +67,8 @@ class LogFiles:
     Tasks read from log files, followed as they grow and are rotated.
 
     Memory holds a summary per task and two integers per message, and, to
-    tell repeated Twisted records apart (see L{Repeats}), about 100 bytes
+    tell repeated Twisted records apart (by how many copies of a record's
+    bytes came before), about 100 bytes
     for each of the last 4,096 or so records read (a 16-byte key and its
     count; more while many lines share one second, as the counts of a
     second are kept until it ends), once for the index and once for each
@@ -113,7 +114,7 @@ class LogFiles:
         @param stdin: What C{"-"} reads; C{sys.stdin}'s bytes by default.
         @param runInThread: Runs loads and searches off the reactor thread:
             in the reactor's thread pool by default, or in-line if it has
-            none (see L{off_reactor<txcausal._view_source.off_reactor>}).
+            none.
         @param startThread: Starts the threads that copy compressed files
             and standard input.
         @param max_line: Lines longer than this many bytes are skipped.
@@ -275,7 +276,8 @@ class LogFiles:
              build: Optional[Callable[[LoadedTask], Any]] = None) -> "Deferred[Any]":
         """
         Read task C{uuid} back from the files, in a thread.  It stops
-        before its next message once C{stop} says so (L{QueryStopped}).
+        before its next message once C{stop} says so (its C{Deferred}
+        then fails with the web view's error for a stopped query).
 
         @param build: Called with the task in the same thread, its result
             the C{Deferred}'s instead (see L{ITaskSource.load}).
@@ -325,7 +327,8 @@ class LogFiles:
         Continue C{search}, in a thread, over what was indexed of the files
         since its last run: the files are read again, from where it
         stopped, rather than their messages kept.  It stops before its
-        next batch of lines once C{search.stop} says so (L{QueryStopped}).
+        next batch of lines once C{search.stop} says so (its C{Deferred}
+        then fails with the web view's error for a stopped query).
         """
         looks = [_Look(g) for g in self._files.generations]
         # Text events numbered but not ended yet (see _number_text_events):

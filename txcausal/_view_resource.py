@@ -222,8 +222,7 @@ class TaskViewResource(Resource):
     page per task with its tree and a waterfall timeline, updated live.
 
     A task's page asked for again while it is built (several tabs on one
-    big task) is built once for all of them (see
-    L{Builds<txcausal._view_builds.Builds>}).
+    big task) is built once for all of them.
 
     Mount it in a site (C{root.putChild(b"tasks", TaskViewResource(ring))})
     B{behind the application's own authentication}: it shows whatever was
@@ -250,8 +249,7 @@ class TaskViewResource(Resource):
         @param runInThread: Runs the task list's queries (filtering and
             ordering every task) off the reactor thread.  By default, the
             reactor's thread pool; with a reactor without threads (a
-            C{Clock} in tests), in-line, in the reactor's thread (see
-            L{off_reactor<txcausal._view_source.off_reactor>}).  The
+            C{Clock} in tests), in-line, in the reactor's thread.  The
             queries in flight when the reactor begins to stop (a C{before}
             C{shutdown} trigger) stop before their next run of tasks, and
             the searches and task loads of the source before their next

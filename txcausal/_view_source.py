@@ -78,8 +78,8 @@ class LoadedTask:
     @ivar source_names: The name of each source.
     @ivar unavailable: How many messages could no longer be read (a file
         truncated or rewritten since it was indexed).
-    @ivar dropped: How many messages were not kept (see
-        L{TaskSummary.dropped<txcausal._view_index.TaskSummary>}).
+    @ivar dropped: How many messages were not kept (the task's summary in
+        the index counts them too).
     """
 
     task: Task
@@ -98,13 +98,12 @@ class Search:
     @ivar predicate: Decides whether one message matches.
     @ivar needle: If given, lower-cased bytes that a JSON line must hold
         (in any case) for its message to match: the pre-filter of
-        L{MessageReader<txcausal._parse_input.MessageReader>} (see
-        L{needle_for<txcausal._parse_input.needle_for>}).
+        L{MessageReader<txcausal.parse.MessageReader>}.
     @ivar found: The UUIDs of the tasks found so far.
     @ivar progress: Where the runs got to, kept by the source as it likes
         (positions in files, messages seen per task).
     @ivar stop: Tells a run done off the reactor thread to stop (raising
-        L{QueryStopped<txcausal._view_index.QueryStopped>}) before its
+        C{QueryStopped}) before its
         next batch: the reactor is stopping.
     @ivar cooperate: Runs the steps of a run done in the reactor thread,
         if the source has no cooperator of its own; C{None}: Twisted's
@@ -125,12 +124,11 @@ class ITaskSource(Interface):
     shows.
 
     Methods are called in the reactor thread.  The index may be filled
-    from any thread, and is queried off the reactor thread (its L{listing
-    <txcausal._view_index.TaskIndex.listing>}, on the resource's worker):
-    it has its own lock.
+    from any thread, and is queried off the reactor thread (its
+    C{listing}, on the resource's worker): it has its own lock.
     """
 
-    index = Attribute("The L{TaskIndex<txcausal._view_index.TaskIndex>} of the tasks.")
+    index = Attribute("The C{TaskIndex} of the tasks.")
 
     def load(uuid: str) -> "Deferred[Optional[LoadedTask]]":
         """
@@ -139,18 +137,18 @@ class ITaskSource(Interface):
         A source may also take a keyword argument C{stop} (as L{TaskRing
         <txcausal.webview.TaskRing>} and L{LogFiles<txcausal.webview.LogFiles>}
         do), a callable that tells a load done off the reactor thread to
-        stop (failing with L{QueryStopped<txcausal._view_index.QueryStopped>})
-        before it reads its next message: the reactor is stopping, or no
-        request waits for the page any more.  The
-        resource passes it if the source's C{load} takes it, or takes any
-        keyword argument (C{**kwargs}), or its signature cannot be read
-        (told once, from its signature, when the resource is made; C{load}
-        itself is looked up at each request); a source whose C{load} takes
-        only C{uuid} is called so, and its loads cannot be stopped early.
+        stop (failing with C{QueryStopped}) before it reads its next
+        message: the reactor is stopping, or no request waits for the page
+        any more.  The resource passes it if the source's C{load} takes it,
+        or takes any keyword argument (C{**kwargs}), or its signature cannot
+        be read (told once, from its signature, when the resource is made;
+        C{load} itself is looked up at each request); a source whose C{load}
+        takes only C{uuid} is called so, and its loads cannot be stopped
+        early.
 
         A C{load} that names a keyword argument C{build} (not one that
-        takes any, C{**kwargs}, nor one whose signature cannot be read:
-        L{takes_build}) is passed a callable that makes the page's body
+        takes any, C{**kwargs}, nor one whose signature cannot be read)
+        is passed a callable that makes the page's body
         (bytes) from the L{LoadedTask}; a source that reads off the reactor
         thread calls it in the same job (as L{LogFiles
         <txcausal.webview.LogFiles>} does), its C{Deferred} firing with

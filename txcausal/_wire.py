@@ -31,15 +31,22 @@ CANCELLED_FIELD = "cancelled"
 #: other processes with C{serialize_task_id()}; messages at those levels are
 #: in another process's log, not missing.
 REMOTE_TASK_LEVELS_FIELD = "remote_task_levels"
-#: On an action's finish message: those of its C{remote_task_levels} whose
-#: attempt was cut off before any response and sent again at another level
-#: (a connection pool's retry); readers do not wait for them.
+#: On the finish message of a request of txcausal's HTTP client (an
+#: action of L{CLIENT_ACTION_TYPE}): those of its C{remote_task_levels}
+#: whose attempt was cut off before any response and sent again at another
+#: level (a connection pool's retry); readers do not wait for them.
 RETRIED_TASK_LEVELS_FIELD = "retried_task_levels"
-#: On an action's finish message: those of its C{remote_task_levels} whose
-#: request failed before any connection was made (its host name was not
-#: found, its connection was refused, timed out or cancelled), so that no
-#: other process got them; readers do not wait for them.
+#: On the finish message of a request of txcausal's HTTP client (an
+#: action of L{CLIENT_ACTION_TYPE}): those of its C{remote_task_levels}
+#: whose request failed before any connection was made (its host name was
+#: not found, its connection was refused, timed out or cancelled), so that
+#: no other process got them; readers do not wait for them.
 UNSENT_TASK_LEVELS_FIELD = "unsent_task_levels"
+#: The action type of an HTTP request of txcausal's client
+#: (L{txcausal.treq}): the only action whose C{retried_task_levels} and
+#: C{unsent_task_levels} readers heed (on another, they are a user's fields
+#: of those names).
+CLIENT_ACTION_TYPE = "txcausal:http:client"
 #: On the start message of a task that would have continued a position too
 #: deep to continue (see L{txcausal._tasklevel.MAX_TASK_LEVEL_DEPTH}): that
 #: position, as a serialized task id.
@@ -78,10 +85,18 @@ STARTED_STATUS = "started"
 SUCCEEDED_STATUS = "succeeded"
 FAILED_STATUS = "failed"
 
-#: The fields txcausal itself adds to messages: every message has the first
-#: three; types may not define any of them, and validation always allows them.
-RESERVED_FIELDS = frozenset(
+#: The fields txcausal adds to any action's messages, which validation
+#: always allows: every message has the first three, the finish message of
+#: an action that handed positions to other processes the last.
+ALWAYS_VALID_FIELDS = frozenset(
     [TASK_UUID_FIELD, TASK_LEVEL_FIELD, TIMESTAMP_FIELD, REMOTE_TASK_LEVELS_FIELD]
+)
+#: The fields txcausal itself writes: those of L{ALWAYS_VALID_FIELDS} and
+#: those only its HTTP client's actions have.  Types may not define any of
+#: them and they cannot be global fields; validation allows the latter only
+#: where a type does not check its fields (they are not a typed message's).
+RESERVED_FIELDS = ALWAYS_VALID_FIELDS | frozenset(
+    [RETRIED_TASK_LEVELS_FIELD, UNSENT_TASK_LEVELS_FIELD]
 )
 #: The fields that place a message in its task and say what it is: the rest
 #: are what it says (what readers show as fields and search for keys).

@@ -19,25 +19,38 @@ Each request is logged as a C{txcausal:http:client} action (C{method},
 C{url} without credentials or query string; C{status} on success) and sends
 a fresh position inside it as C{X-Eliot-Task-Id} and C{traceparent}, so a
 server using L{txcausal.web} (or Eliot, or OpenTelemetry) continues the
-task.  With this module's functions (without C{agent=}), an attempt
-Twisted's connection pool makes again by itself is sent at a fresh position
-too (see L{txcausal._attempts}); an agent of the caller's own retries with
-the same headers.  The action fails only when no response arrives
-(connection error, timeout, cancellation: a request the caller cancels,
-treq's C{timeout=} included, fails with C{cancelled: true}, whatever the
-error); a 4xx or 5xx response is a response: the action succeeds with its
-C{status}, and deciding that it is an error is the caller's job, in the
-caller's own action.  A request of this module's functions (without
-C{agent=}) that failed before any connection was made (its host name not
-found, its connection refused, timed out or cancelled while made) lists
-its position in C{unsent_task_levels} too, so that readers do not wait for
-a server's part of it (see L{never_sent<txcausal._outgoing.never_sent>}):
-txcausal sees every connection of the agents these functions make, and
-treq follows redirects above them.  A request through an agent of the
-caller's own (given as C{agent=}, or wrapped in L{TracingAgent}) never
-lists it: that agent may have sent the request, then failed to connect for
-a redirect or a retry txcausal does not see, so a server may have
-continued the position.
+task.  The action fails only when no response arrives (connection error,
+timeout, cancellation: a request the caller cancels, treq's C{timeout=}
+included, fails with C{cancelled: true}, whatever the error); a 4xx or 5xx
+response is a response: the action succeeds with its C{status}, and
+deciding that it is an error is the caller's job, in the caller's own
+action.
+
+With this module's functions, on an agent they make (without C{agent=})
+on Twisted's L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>}
+(treq's global pool, one made for C{persistent=False}, or one given as
+C{pool=}), txcausal sees every connection made for a request, and treq
+follows redirects above that agent.  An attempt the pool makes again by
+itself (on a new connection, after a kept one was cut before the
+response) is sent at a fresh position, the first then listed in
+C{retried_task_levels} too.  A request that never had a connection (its
+host name was not found, or its connection was refused, timed out or
+cancelled while it was made: C{DNSLookupError}, C{ConnectError} and its
+subclasses, C{ConnectingCancelledError}, of L{twisted.internet.error}) was
+never sent: its position is listed in C{unsent_task_levels} too, so that
+readers do not wait for a server's part of it.  A request that failed once
+it had a connection, or whose connection error is that of the pool's
+retry, may have reached a server, and is not listed.
+
+An agent of the caller's own (given as C{agent=}, or wrapped in
+L{TracingAgent}), or a pool of another kind given as C{pool=}, may connect
+unseen (with an endpoint of its own, for a redirect or a retry): its
+retries are sent with the first attempt's headers, and nothing is listed
+as retried or unsent, since a server may have continued the position.
+treq's global pool is read when these functions first use it (and again
+once another pool is set with C{treq.api.set_global_pool}): a pool whose
+class, C{getConnection} or C{_newConnection} is changed later is read as it
+was then, so make such a change before the pool's first request.
 
 Call these functions, and L{TracingAgent.request}, from the reactor thread,
 as treq's (from another thread, use C{blockingCallFromThread}).
@@ -55,7 +68,7 @@ from treq.api import default_pool, default_reactor
 from treq.content import collect, content, json_content, text_content
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
-from twisted.web.client import Agent
+from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IBodyProducer, IResponse
 from zope.interface import implementer
@@ -65,10 +78,8 @@ from ._attempts import AttemptsPool
 from ._context import _ACTION
 from ._interfaces import ILogger
 from ._outgoing import never_sent, outgoing
-from ._wire import CANCELLED_FIELD, UNSENT_TASK_LEVELS_FIELD
+from ._wire import CANCELLED_FIELD, CLIENT_ACTION_TYPE, UNSENT_TASK_LEVELS_FIELD
 
-#: The action type of an HTTP request made through L{TracingAgent}.
-CLIENT_ACTION_TYPE = "txcausal:http:client"
 #: Where C{from twisted.internet import reactor} finds the global reactor
 #: (once it is installed, or patched in by a test).
 _INTERNET = vars(twisted.internet)
@@ -192,9 +203,8 @@ def _failed(action: Action, error: BaseException, cancelled: bool,
     """
     Finish C{action} with C{error}, with C{cancelled: true} if the caller
     cancelled the request; and, if C{agent} sees the request's connections
-    and C{error} says that no server got it (see
-    L{never_sent<txcausal._outgoing.never_sent>}), with the position it
-    handed off listed in C{unsent_task_levels} too.
+    and C{error} says that no server got it (see L{never_sent}), with the
+    position it handed off listed in C{unsent_task_levels} too.
     """
     fields: Dict[str, Any] = {}
     if cancelled:
@@ -251,46 +261,79 @@ class _SharedAgent:
     reactor would not do: the agent refers to its reactor.)  A reactor
     patched in as the global one is kept until a later call finds another.
 
+    Whether txcausal sees the global pool's connections (see
+    L{_sees_connections}) is decided when the agent is made: a pool whose
+    class or connecting methods are changed afterwards is read as it was.
+
     Called from the reactor thread only, as treq's functions are; the cache
     is still read once and replaced in one assignment.
     """
 
     def __init__(self) -> None:
         #: The global reactor and pool the agent was made with, the agent,
-        #: and the L{_OwnHeadersAgent} around it for the global logger.
-        self._cached: Tuple[Any, Any, Any, Optional[TracingAgent]] = (None, None, None, None)
+        #: the L{_OwnHeadersAgent} around it for the global logger, and
+        #: whether txcausal sees the pool's connections.
+        self._cached: Tuple[Any, Any, Any, Optional[TracingAgent], bool] = (
+            None, None, None, None, False)
 
-    def get(self, reactor: Any) -> Tuple[IAgent, Optional[TracingAgent], Any]:
+    def get(self, reactor: Any) -> Tuple[IAgent, Optional[TracingAgent], Any, bool]:
         """
         @param reactor: The call's C{reactor} argument, C{None} included.
         @return: What L{_new_agent} returns for C{reactor} and treq's global
             pool, with the agent's L{_OwnHeadersAgent} for the global logger
-            in the middle when it is the shared one (C{None} otherwise).
+            after the agent when it is the shared one (C{None} otherwise).
         """
         installed = _INTERNET.get("reactor")
         if reactor is None:
             reactor = installed
         if reactor is None or reactor is not installed:
-            agent, reactor = _new_agent(reactor, None, None)
-            return agent, None, reactor
+            agent, reactor, seen = _new_agent(reactor, None, None)
+            return agent, None, reactor, seen
         cached = self._cached
         if cached[0] is not reactor or cached[1] is not _treq_api.get_global_pool():  # type: ignore[no-untyped-call]
-            agent = _new_agent(reactor, None, None)[0]
+            agent, _, seen = _new_agent(reactor, None, None)
             cached = self._cached = (reactor, _treq_api.get_global_pool(), agent,  # type: ignore[no-untyped-call]
-                                     _OwnHeadersAgent(agent, connectionsSeen=True))
-        return cached[2], cached[3], reactor
+                                     _OwnHeadersAgent(agent, connectionsSeen=seen), seen)
+        return cached[2], cached[3], reactor, cached[4]
 
 
-def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAgent, Any]:
+#: The methods of Twisted's pool that make its connections: with these,
+#: every connection it makes for a request (the pool's retry's too) is made
+#: with the endpoint it was given for the request.
+_CONNECTING = ("getConnection", "_newConnection")
+
+
+def _sees_connections(pool: Any) -> bool:
     """
-    @return: The L{Agent} treq makes for a call that names no agent (on an
-        L{AttemptsPool}, so that a retry the pool makes by itself is sent at
-        a fresh position), and the reactor it uses (C{reactor}, or the
-        global one).
+    @return: Whether txcausal sees every connection C{pool} makes for a
+        request through the endpoint an L{AttemptsPool} hands it: whether
+        it is Twisted's L{HTTPConnectionPool} (a subclass too, unless it
+        changes how the pool connects).  A pool of another kind may connect
+        with an endpoint of its own, or send a request again on a
+        connection it chose, unseen.
+    """
+    if not isinstance(pool, HTTPConnectionPool):
+        return False
+    cls, own = type(pool), getattr(pool, "__dict__", {})
+    return all(getattr(cls, name, None) is getattr(HTTPConnectionPool, name, None)
+               and name not in own for name in _CONNECTING)
+
+
+def _new_agent(reactor: Any, pool: Any, persistent: Optional[bool]) -> Tuple[IAgent, Any, bool]:
+    """
+    @return: The L{Agent} treq makes for a call that names no agent, the
+        reactor it uses (C{reactor}, or the global one), and whether
+        txcausal sees every connection it makes for a request (see
+        L{_sees_connections}): it is then on an L{AttemptsPool}, so that a
+        retry the pool makes by itself is sent at a fresh position; on the
+        pool itself otherwise.
     """
     reactor = default_reactor(reactor)  # type: ignore[no-untyped-call]
-    pool = AttemptsPool(default_pool(reactor, pool, persistent))  # type: ignore[no-untyped-call]
-    return Agent(reactor, pool=pool), reactor  # type: ignore[no-untyped-call]
+    pool = default_pool(reactor, pool, persistent)  # type: ignore[no-untyped-call]
+    seen = _sees_connections(pool)
+    if seen:
+        pool = AttemptsPool(pool)
+    return Agent(reactor, pool=pool), reactor, seen  # type: ignore[no-untyped-call]
 
 
 def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] = None,
@@ -303,20 +346,25 @@ def request(method: str, url: Any, data: Any = None, *, agent: Optional[IAgent] 
 
     @param agent: The agent to wrap; default: treq's (an L{Agent} on the
         shared connection pool, or on C{pool}).
+    @param pool: The connection pool of treq's agent, as treq takes it.  On
+        Twisted's L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>},
+        txcausal sees every connection made for a request; a pool of another
+        kind may connect unseen, and its requests are logged as those of an
+        agent of the caller's own (see this module's docstring).
     @param headers: Never modified.
     @param logger: Where the actions go; default: the global logger.
     @param kwargs: Any other keyword argument of L{treq.request}.
     @return: A L{Deferred} firing with treq's response.
     """
     tracing = None
-    own = agent is None
+    seen = False
     if agent is None:
         if pool is None and persistent is not False:
-            agent, tracing, reactor = _shared_agent.get(reactor)
+            agent, tracing, reactor, seen = _shared_agent.get(reactor)
         else:
-            agent, reactor = _new_agent(reactor, pool, persistent)
+            agent, reactor, seen = _new_agent(reactor, pool, persistent)
     if tracing is None or logger is not None:
-        tracing = _OwnHeadersAgent(agent, logger, connectionsSeen=own)
+        tracing = _OwnHeadersAgent(agent, logger, connectionsSeen=seen)
     if isinstance(headers, (Headers, dict)):
         # treq sets Content-Type on a Headers it is given: give it a copy.
         headers = headers.copy()

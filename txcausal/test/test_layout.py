@@ -4,9 +4,12 @@ The package's layout keeps to the style's bounds.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from types import ModuleType
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -19,6 +22,138 @@ MAX_MODULE_LINES = 450
 #: The widest line of prose in the documentation (tables and code blocks
 #: aside, which cannot be wrapped).
 MAX_DOC_WIDTH = 100
+
+
+#: An epytext link, C{L{target}} or C{L{text<target>}}, possibly wrapped.
+_LINK = re.compile(r"L\{([^{}]*)\}")
+#: A private part of a dotted name (C{_outgoing}, not C{__init__}).
+_PRIVATE_PART = re.compile(r"(?:^|\.)_(?!_)")
+
+
+#: A definition that has an API page: a class or a function.
+_Definition = Union[ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef]
+
+
+def _documented(node: _Definition, name: str) -> Dict[str, str]:
+    """
+    @return: The docstrings an API page shows of C{node}, the definition
+        of a public class or function C{name}: its own, and for a class
+        those of its public methods and C{__init__}, by name.
+    """
+    found = {name: ast.get_docstring(node) or ""}
+    if isinstance(node, ast.ClassDef):
+        for member in node.body:
+            if (isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and (member.name == "__init__" or not member.name.startswith("_"))):
+                found[f"{name}.{member.name}"] = ast.get_docstring(member) or ""
+    return found
+
+
+def _definitions(tree: ast.Module) -> Dict[str, _Definition]:
+    """
+    @return: The classes and functions a module defines, by name.
+    """
+    return {node.name: node for node in tree.body
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def publicDocstrings(module: Path) -> Dict[str, str]:
+    """
+    @return: The docstrings of a public module that its API pages show, by
+        name: the module's; those of its public classes and functions, and
+        of the public methods (and C{__init__}) of its public classes; and
+        those of the classes and functions it re-exports (in C{__all__})
+        from private modules, whose pages are the public module's.
+    """
+    tree = ast.parse(module.read_text("utf-8"))
+    found = {"": ast.get_docstring(tree) or ""}
+    for name, definition in _definitions(tree).items():
+        if not name.startswith("_"):
+            found.update(_documented(definition, name))
+    exported: List[str] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == "__all__"
+                for target in statement.targets):
+            exported = ast.literal_eval(statement.value)
+    for statement in tree.body:
+        if not (isinstance(statement, ast.ImportFrom) and statement.level == 1
+                and statement.module and statement.module.startswith("_")):
+            continue
+        path = statement.module.replace(".", "/")
+        source = module.parent / (path + ".py")
+        if not source.exists():
+            source = module.parent / path / "__init__.py"
+        definitions = _definitions(ast.parse(source.read_text("utf-8")))
+        for alias in statement.names:
+            if (alias.asname or alias.name) in exported and alias.name in definitions:
+                found.update(_documented(definitions[alias.name], alias.name))
+    return found
+
+
+def privateLinks(docstring: str) -> List[str]:
+    """
+    @return: The targets of the links of C{docstring} into private modules
+        or to private names.
+    """
+    targets = [link.rpartition("<")[2].rstrip(">").strip() for link in _LINK.findall(docstring)]
+    joined = ["".join(target.split()) for target in targets]
+    return [target for target in joined if _PRIVATE_PART.search(target)]
+
+
+def publicModules() -> Dict[str, Path]:
+    """
+    @return: The public modules of C{txcausal} (its C{__init__} too), by
+        dotted name.
+    """
+    package = Path(txcausal.__file__).parent
+    return {("txcausal" if p.name == "__init__.py" else f"txcausal.{p.stem}"): p
+            for p in sorted(package.glob("*.py"))
+            if not p.name.startswith("_") or p.name == "__init__.py"}
+
+
+def publicObjects(modules: List[ModuleType]) -> Set[int]:
+    """
+    @return: The identities of the objects that C{modules} (public modules)
+        define or export.
+    """
+    found = set()
+    for module in modules:
+        for name, value in vars(module).items():
+            if (name in getattr(module, "__all__", ())
+                    or (not name.startswith("_")
+                        and getattr(value, "__module__", None) == module.__name__)):
+                found.add(id(value))
+    return found
+
+
+def hiddenLinks(docstring: str, context: Any, public: Set[int]) -> List[str]:
+    """
+    @param context: The class, function or module whose docstring (or
+        whose method's) it is: a bare name is resolved as pydoctor does, in the module
+        that defines it (and, for a class, among the class's attributes).
+    @param public: As L{publicObjects} returns.
+    @return: The targets of the links of C{docstring} with no private part
+        that resolve to a class, function or module of C{txcausal} that only
+        a private module defines or exports.
+    """
+    module = context if isinstance(context, ModuleType) else importlib.import_module(
+        context.__module__)
+    found = []
+    for link in _LINK.findall(docstring):
+        target = "".join(link.rpartition("<")[2].rstrip(">").split())
+        first = target.split(".")[0]
+        # An attribute of the (public) class is documented on its page.
+        value = None if isinstance(context, type) and hasattr(context, first) else vars(
+            module).get(first)
+        if value is None or isinstance(value, (str, bytes, int, float, tuple, frozenset)):
+            continue
+        owner = value.__name__ if isinstance(value, ModuleType) else getattr(
+            value, "__module__", None)
+        if (isinstance(owner, str) and _PRIVATE_PART.search(owner.removeprefix("txcausal"))
+                and owner.startswith("txcausal.") and id(value) not in public):
+            found.append(target)
+    return found
 
 
 #: A code fence (CommonMark): its indentation (a list item's fences are
@@ -219,6 +354,54 @@ class LayoutTests(SynchronousTestCase):
             if count > MAX_MODULE_LINES:
                 long[str(module.relative_to(package))] = count
         self.assertEqual(long, {})
+
+    def test_noPrivateLinksInPublicDocstrings(self) -> None:
+        """
+        The docstrings the public modules' API pages show (those of the
+        objects they re-export from private modules too) link to public
+        names only: a link into a private module (C{txcausal._outgoing}) is
+        a page the reader of the public API is not meant to need.
+        """
+        modules = publicModules()
+        self.assertGreater(len(modules), 10)
+        imported = {name: importlib.import_module(name) for name in modules}
+        public = publicObjects(list(imported.values()))
+        private = {}
+        for dotted, path in modules.items():
+            for name, docstring in publicDocstrings(path).items():
+                # A method's links resolve as its class's do.
+                top = name.split(".")[0]
+                context = getattr(imported[dotted], top) if top else imported[dotted]
+                links = privateLinks(docstring) + hiddenLinks(docstring, context, public)
+                if links:
+                    private[f"{path.name}:{name}"] = links
+        self.maxDiff = None
+        self.assertEqual(private, {})
+
+    def test_privateLinks(self) -> None:
+        """
+        L{privateLinks} finds links to private modules and names, wrapped
+        or not, with or without text, and only those.
+        """
+        text = ("L{txcausal._outgoing}, L{never sent<txcausal._outgoing.never_sent>}, "
+                "L{_Shared}, L{txcausal.\n    _route}; not L{txcausal.treq.get}, "
+                "L{Action.__init__}, L{web<txcausal.web>}")
+        self.assertEqual(privateLinks(text), ["txcausal._outgoing",
+                                              "txcausal._outgoing.never_sent", "_Shared",
+                                              "txcausal._route"])
+
+    def test_hiddenLinks(self) -> None:
+        """
+        L{hiddenLinks} finds bare names that resolve, in the module that
+        defines the documented object, to a class or function only a private
+        module has; not a public one, a class's own attribute, a constant
+        or a name it cannot resolve.
+        """
+        public = publicObjects([txcausal])
+        text = ("L{PipeClosed}, L{CutLines.write_cut_line}, L{FileDestination}, "
+                "L{write}, L{PENDING_HOLDERS}, L{nowhere}, L{IDestination}")
+        self.assertEqual(hiddenLinks(text, txcausal.FileDestination, public),
+                         ["PipeClosed", "CutLines.write_cut_line"])
 
     def test_docsWithinWidth(self) -> None:
         """

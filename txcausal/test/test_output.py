@@ -412,6 +412,22 @@ class DestinationsTests(IsolatedOutputMixin, SynchronousTestCase):
                      "action_status"]:
             self.assertRaises(ValueError, add_global_fields, **{name: "x"})
 
+    def test_globalFieldsCannotBeHandOffFields(self) -> None:
+        """
+        The fields a finish message lists handed-off positions in, which
+        readers read as txcausal's, cannot be global fields: the error names
+        the field, and no field of the call is added.
+        """
+        messages = self.collect()
+        for name in ["remote_task_levels", "retried_task_levels", "unsent_task_levels"]:
+            error = self.assertRaises(ValueError, add_global_fields, process="api",
+                                      **{name: ["/2"]})
+            self.assertIn(repr(name), str(error))
+        log_message(message_type="m")
+        self.assertEqual([sorted(m.keys() & {"process", "retried_task_levels",
+                                             "unsent_task_levels", "remote_task_levels"})
+                          for m in messages], [[]])
+
     def test_messageFieldWinsOverGlobal(self) -> None:
         """
         A message's own field wins over a global field of the same name.

@@ -34,8 +34,8 @@ def task(field: str) -> List[Any]:
     A task whose root action handed off C{/2} and lists it, after the junk
     levels, in C{field} too.
     """
-    return [start("J", [1], 1.0, "client:main"),
-            end("J", [3], 2.0, "client:main", "failed", exception="builtins.OSError",
+    return [start("J", [1], 1.0, "txcausal:http:client"),
+            end("J", [3], 2.0, "txcausal:http:client", "failed", exception="builtins.OSError",
                 **{"remote_task_levels": ["/2"], field: [*JUNK, "/2"]})]
 
 

@@ -189,8 +189,8 @@ def odd_values_ignored(test: SynchronousTestCase, listing: Callable[..., List[An
 #: C{/2/2} of a request (its words left to fill) and the request's end (its
 #: status left to fill).
 EMPTY_THEN_END = [
-    ([], "    │   ├── ↳ /2/2 {}\n    │   └── client:request/2/3 ⇒ {}"),
-    (["--ascii"], "    |   |-- -> /2/2 {}\n    |   `-- client:request/2/3 => {}"),
+    ([], "    │   ├── ↳ /2/2 {}\n    │   └── txcausal:http:client/2/3 ⇒ {}"),
+    (["--ascii"], "    |   |-- -> /2/2 {}\n    |   `-- txcausal:http:client/2/3 => {}"),
 ]
 
 
@@ -208,11 +208,26 @@ def tree_shows(test: SynchronousTestCase, messages: List[Any], words: str, statu
         test.assertIn(shown.format(words, status), out)
 
 
-def retried(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
+#: The action type of txcausal's HTTP client requests, the only actions
+#: whose C{retried_task_levels} and C{unsent_task_levels} readers heed.
+CLIENT = "txcausal:http:client"
+
+
+def as_request(messages: List[Any], action_type: str) -> List[Any]:
     """
-    L{client}, whose request lists C{value} as its C{retried_task_levels}.
+    L{client}'s C{messages}, its request an action of C{action_type}.
     """
-    messages = client(handed=handed)
+    messages[1] = {**messages[1], "action_type": action_type}
+    messages[2] = {**messages[2], "action_type": action_type}
+    return messages
+
+
+def retried(value: Any, handed: Any = ("/2/2",), action_type: str = CLIENT) -> List[Any]:
+    """
+    L{client}, whose request, an action of C{action_type}, lists C{value}
+    as its C{retried_task_levels}.
+    """
+    messages = as_request(client(handed=handed), action_type)
     messages[2] = {**messages[2], "retried_task_levels": value}
     return messages
 
@@ -268,12 +283,12 @@ class RetriedTests(SynchronousTestCase):
         self.assertIn("eliot:remote_task/2/2/1", out)
 
 
-def unsent(value: Any, handed: Any = ("/2/2",)) -> List[Any]:
+def unsent(value: Any, handed: Any = ("/2/2",), action_type: str = CLIENT) -> List[Any]:
     """
-    L{client}, whose request failed with C{value} as its
-    C{unsent_task_levels}.
+    L{client}, whose request, an action of C{action_type}, failed with
+    C{value} as its C{unsent_task_levels}.
     """
-    messages = client(handed=handed)
+    messages = as_request(client(handed=handed), action_type)
     messages[2] = {**messages[2], "action_status": "failed",
                    "exception": "twisted.internet.error.ConnectionRefusedError",
                    "reason": "Connection was refused", "unsent_task_levels": value}
@@ -321,6 +336,47 @@ class UnsentTests(SynchronousTestCase):
         out = cli(["tree", "--json"], lines(*unsent(["/2/2"])))[1]
         [request] = orjson.loads(out)["children"][0]["children"]
         self.assertEqual((request["handed_off"], request["unsent"]), ([[2, 2]], [[2, 2]]))
+
+
+class UsersFieldsTests(CapturingMixin, SynchronousTestCase):
+    """
+    C{retried_task_levels} and C{unsent_task_levels} are written by
+    txcausal's HTTP client (C{txcausal:http:client} actions): on the finish
+    message of any other action they are a user's fields of those names,
+    and readers wait for the position as for any handed off.
+    """
+
+    def test_otherAction(self) -> None:
+        """
+        The parser waits for the position; C{tree} shows it as continued
+        in another process, C{tree --json} lists it as handed off only.
+        """
+        for listing in (retried, unsent):
+            messages = listing(["/2/2"], action_type="client:request")
+            self.assertEqual(returned(messages), [], listing)
+            out = cli(["tree"], lines(*messages))[1]
+            self.assertIn("├── ↳ /2/2 continued in another process\n", out)
+            out = cli(["tree", "--json"], lines(*messages))[1]
+            [request] = orjson.loads(out)["children"][0]["children"]
+            self.assertEqual((request["handed_off"], "retried" in request, "unsent" in request),
+                             ([[2, 2]], False, False), listing)
+
+    def test_successFields(self) -> None:
+        """
+        A user's action given C{retried_task_levels} and
+        C{unsent_task_levels} success fields naming the position it handed
+        off writes them as given, and the position is still waited for.
+        """
+        logger = self.capture()
+        with start_action(action_type="app:main"):
+            with start_action(action_type="app:call") as action:
+                level = action.serialize_task_id().decode("ascii").rpartition("@")[2]
+                action.add_success_fields(retried_task_levels=[level],
+                                          unsent_task_levels=[level])
+        end = logger.messages[-2]
+        self.assertEqual((end["remote_task_levels"], end["retried_task_levels"],
+                          end["unsent_task_levels"]), ([level], [level], [level]))
+        self.assertEqual(returned(logger.messages), [])
 
 
 class ContinuedTaskTests(SynchronousTestCase):

@@ -56,12 +56,12 @@ class TaskDocumentTests(SynchronousTestCase):
         Handed-off levels whose attempt was cut off before a response and
         sent again are listed in C{retried} too; odd entries are ignored.
         """
-        messages = [start("G", [1], 1.0, "a"),
-                    end("G", [4], 2.0, "a", remote_task_levels=["/2", "/3"],
+        messages = [start("G", [1], 1.0, "txcausal:http:client"),
+                    end("G", [4], 2.0, "txcausal:http:client", remote_task_levels=["/2", "/3"],
                         retried_task_levels=["/2", "/9", 2, "/3/1"])]
         (root,) = task_document(only(list(parse_messages(messages))))["children"]
         self.assertEqual((root["handed_off"], root["retried"]), ([[2], [3]], [[2]]))
-        messages[1] = end("G", [4], 2.0, "a", remote_task_levels=["/2", "/3"])
+        messages[1] = end("G", [4], 2.0, "txcausal:http:client", remote_task_levels=["/2", "/3"])
         (root,) = task_document(only(list(parse_messages(messages))))["children"]
         self.assertNotIn("retried", root)
 
@@ -70,13 +70,13 @@ class TaskDocumentTests(SynchronousTestCase):
         Handed-off levels whose request failed before any connection was
         made are listed in C{unsent} too; odd entries are ignored.
         """
-        messages = [start("G", [1], 1.0, "a"),
-                    end("G", [4], 2.0, "a", remote_task_levels=["/2", "/3"],
+        messages = [start("G", [1], 1.0, "txcausal:http:client"),
+                    end("G", [4], 2.0, "txcausal:http:client", remote_task_levels=["/2", "/3"],
                         unsent_task_levels=["/3", "/9", 3, "/2/1"])]
         (root,) = task_document(only(list(parse_messages(messages))))["children"]
         self.assertEqual((root["handed_off"], root["unsent"]), ([[2], [3]], [[3]]))
         self.assertNotIn("retried", root)
-        messages[1] = end("G", [4], 2.0, "a", remote_task_levels=["/2", "/3"])
+        messages[1] = end("G", [4], 2.0, "txcausal:http:client", remote_task_levels=["/2", "/3"])
         (root,) = task_document(only(list(parse_messages(messages))))["children"]
         self.assertNotIn("unsent", root)
 

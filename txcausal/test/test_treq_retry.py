@@ -5,9 +5,11 @@ L{txcausal.treq}'s agents: each attempt is sent at a position of its own.
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, ensureDeferred, succeed
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
@@ -190,6 +192,66 @@ class PoolRetryTests(CapturingMixin, TestCase):
         return d.addBoth(check)  # type: ignore[return-value]
 
 
+class OwnEndpointPool(HTTPConnectionPool):
+    """
+    Twisted's pool, changed to make every connection with an endpoint of
+    its own (one proxy for every request, say) rather than the one it is
+    given for a request.
+    """
+
+    def __init__(self, reactor: Any, endpoint: IStreamClientEndpoint) -> None:
+        super().__init__(reactor)
+        self.endpoint = endpoint
+
+    def _newConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+        return super()._newConnection(key, self.endpoint)
+
+
+class CallersPoolTests(CapturingMixin, TestCase):
+    """
+    A pool of the caller's own that connects with an endpoint of its own,
+    under a real twisted.web server on 127.0.0.1.
+    """
+
+    def test_retryRefusedNotUnsent(self) -> None:
+        """
+        The pool sends a request on a connection it kept, which the server
+        cuts; its retry, which txcausal cannot see, is refused (the server
+        stopped listening): the request reached the server, and is not
+        listed as unsent.
+        """
+        from twisted.internet import reactor
+
+        resource = Flaky()
+        logger = self.capture()
+        port: Any = reactor.listenTCP(0, Site(TracingResource(resource)),  # type: ignore[arg-type]
+                                      interface="127.0.0.1")
+        number = port.getHost().port
+        pool = OwnEndpointPool(reactor, TCP4ClientEndpoint(reactor, "127.0.0.1", number))
+        self.addCleanup(pool.closeCachedConnections)
+        url = f"http://127.0.0.1:{number}"
+
+        async def client() -> None:
+            with start_action(action_type="client:main"):
+                response = await txtreq.get(url + "/warm", pool=pool, reactor=reactor)
+                await response.content()
+                await port.stopListening()
+                try:
+                    await txtreq.get(url + "/flaky", pool=pool, reactor=reactor)
+                except ConnectionRefusedError:
+                    return
+            self.fail("the retry connected")
+
+        def check(_: object) -> None:
+            self.assertEqual(len(resource.received), 1)
+            [end] = [m for m in logger.messages if m.get("action_type") == "txcausal:http:client"
+                     and m["action_status"] == "failed"]
+            self.assertEqual((len(end["remote_task_levels"]), "unsent_task_levels" in end),
+                             (1, False))
+
+        return ensureDeferred(client()).addCallback(check)  # type: ignore[return-value]
+
+
 class FakeConnection:
     """
     A connection that records the X-Eliot-Task-Id of each request sent
@@ -278,6 +340,22 @@ class AttemptsPoolTests(CapturingMixin, SynchronousTestCase):
         return TracingAgent(Agent.usingEndpointFactory(MemoryReactorClock(), self.endpoints,
                                                        pool=AttemptsPool(pool)))
 
+    def unansweredPool(self) -> Tuple[FakePool, List[Any]]:
+        """
+        @return: A L{FakePool} whose C{getConnection} answers nothing by
+            itself, and the list to which it adds the endpoint it was given
+            and the L{Deferred} it returned, for the test to fire.
+        """
+        pool = FakePool()
+        later: List[Any] = []
+
+        def getConnection(key: Any, endpoint: Any) -> "Deferred[Any]":
+            later.append((endpoint, Deferred()))
+            return later[-1][1]  # type: ignore[no-any-return]
+
+        pool.getConnection = getConnection  # type: ignore[method-assign]
+        return pool, later
+
     def test_endpointInterface(self) -> None:
         """
         The endpoint the wrapped pool gets provides L{IStreamClientEndpoint}
@@ -306,14 +384,7 @@ class AttemptsPoolTests(CapturingMixin, SynchronousTestCase):
         L{Deferred} not fired yet) makes the request's first connection
         then: one attempt, at the position L{TracingAgent} chose.
         """
-        pool = FakePool()
-        later: List[Any] = []
-
-        def getConnection(key: Any, endpoint: Any) -> "Deferred[Any]":
-            later.append((endpoint, Deferred()))
-            return later[-1][1]  # type: ignore[no-any-return]
-
-        pool.getConnection = getConnection  # type: ignore[method-assign]
+        pool, later = self.unansweredPool()
         with start_action(action_type="client:main") as action:
             self.agent(pool).request(b"GET", b"http://127.0.0.1:8080/")
         [(endpoint, found)] = later
@@ -335,6 +406,55 @@ class AttemptsPoolTests(CapturingMixin, SynchronousTestCase):
         [retried] = self.endpoints.endpoint.connections
         self.assertEqual(kept.sent + retried.sent,
                          [f"{action.task_uuid}@/2/2".encode(), f"{action.task_uuid}@/2/3".encode()])
+
+    def test_answeredLaterRetryFreshPosition(self) -> None:
+        """
+        A pool that answers with a kept connection after C{getConnection}
+        returned (it checks the connection first, say): its retry on a new
+        connection of the endpoint it was given is another attempt, sent at
+        the next position.
+        """
+        kept = FakeConnection()
+        pool = FakePool(kept)
+        answers: List[Any] = []
+        original = pool.getConnection
+
+        def getConnection(key: Any, endpoint: Any) -> "Deferred[Any]":
+            answers.append((original(key, endpoint), Deferred()))
+            return answers[-1][1]  # type: ignore[no-any-return]
+
+        pool.getConnection = getConnection  # type: ignore[method-assign]
+        with start_action(action_type="client:main") as action:
+            self.agent(pool).request(b"GET", b"http://127.0.0.1:8080/")
+        [(found, answer)] = answers
+        found.chainDeferred(answer)
+        pool.retry()
+        [retried] = self.endpoints.endpoint.connections
+        self.assertEqual(kept.sent + retried.sent,
+                         [f"{action.task_uuid}@/2/2".encode(), f"{action.task_uuid}@/2/3".encode()])
+
+    def test_connectedAgainBeforeAnswerOneAttempt(self) -> None:
+        """
+        A pool that connects again before it answers (its first connection
+        failed, or it keeps the first for later, say) connects for the first
+        attempt: the request is sent once, at the position L{TracingAgent}
+        chose, and nothing is listed as retried.
+        """
+        logger = self.capture()
+        pool, later = self.unansweredPool()
+        with start_action(action_type="client:main") as action:
+            d = self.agent(pool).request(b"GET", b"http://127.0.0.1:8080/")
+        [(endpoint, found)] = later
+        endpoint.connect(None)
+        endpoint.connect(None).chainDeferred(found)
+        first, second = self.endpoints.endpoint.connections
+        self.assertEqual((first.sent, second.sent), ([], [f"{action.task_uuid}@/2/2".encode()]))
+        d.cancel()
+        self.failureResultOf(d)
+        [end] = [m for m in logger.messages if m.get("action_type") == "txcausal:http:client"
+                 and m["action_status"] != "started"]
+        self.assertEqual((end["remote_task_levels"], "retried_task_levels" in end),
+                         (["/2/2"], False))
 
     def test_untracedUnchanged(self) -> None:
         """

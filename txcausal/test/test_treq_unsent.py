@@ -12,6 +12,7 @@ import subprocess
 import sys
 from typing import Any, Callable, List
 
+from treq.api import get_global_pool, set_global_pool
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, fail, succeed
 from twisted.internet.error import (
@@ -30,7 +31,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web._newclient import RequestTransmissionFailed
-from twisted.web.client import Agent, RedirectAgent, ResponseNeverReceived
+from twisted.web.client import Agent, HTTPConnectionPool, RedirectAgent, ResponseNeverReceived
 from twisted.web.iweb import IAgentEndpointFactory
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -249,6 +250,26 @@ class KeptThenRefused:
         return succeed(Kept())
 
 
+class KeptAnsweredLater(KeptThenRefused):
+    """
+    L{KeptThenRefused}, answering with its kept connection after
+    C{getConnection} returned (a pool that checks a kept connection before
+    handing it out, say).
+
+    @ivar answers: For each request, a call that answers it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: List[Callable[[], object]] = []
+
+    def getConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+        kept = super().getConnection(key, endpoint)
+        answer: "Deferred[Any]" = Deferred()
+        self.answers.append(lambda: kept.chainDeferred(answer))
+        return answer
+
+
 @implementer(IStreamClientEndpoint)
 class Refusing:
     """
@@ -269,11 +290,38 @@ class RefusingEndpoints:
         return Refusing()
 
 
+def sentOnceNotListed(test: SynchronousTestCase, logger: MemoryLogger, pool: Any,
+                      d: "Deferred[Any]") -> None:
+    """
+    Check that C{d}, a request's result, failed with
+    L{ConnectionRefusedError} once C{pool} sent the request once, and that
+    its action's finish message in C{logger} lists its position as handed
+    off, neither unsent nor retried.
+    """
+    test.failureResultOf(d, ConnectionRefusedError)
+    test.assertEqual(len(pool.sent), 1)
+    end = request_end(logger.messages)
+    test.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
+                      "retried_task_levels" in end), (["/2/2"], False, False))
+
+
 class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
     """
     A request sent on a kept connection, whose retry could not connect,
     through an agent on an L{AttemptsPool} as L{txcausal.treq} makes them.
     """
+
+    def requestOn(self, pool: Any) -> "Deferred[Any]":
+        """
+        @return: What a request in a C{client:main} action gives, through
+            an agent on an L{AttemptsPool} around C{pool}, whose endpoints
+            refuse every connection.
+        """
+        agent = Agent.usingEndpointFactory(MemoryReactorClock(), RefusingEndpoints(),
+                                           pool=AttemptsPool(pool))
+        with start_action(action_type="client:main"):
+            return _OwnHeadersAgent(agent, connectionsSeen=True).request(
+                b"GET", b"http://127.0.0.1:8080/")
 
     def test_sentOnceNotListed(self) -> None:
         """
@@ -282,17 +330,147 @@ class RetryRefusedTests(CapturingMixin, SynchronousTestCase):
         """
         logger = self.capture()
         pool = KeptThenRefused()
-        agent = Agent.usingEndpointFactory(MemoryReactorClock(), RefusingEndpoints(),
-                                           pool=AttemptsPool(pool))
-        with start_action(action_type="client:main"):
-            d = _OwnHeadersAgent(agent, connectionsSeen=True).request(
-                b"GET", b"http://127.0.0.1:8080/")
-        self.failureResultOf(d, ConnectionRefusedError)
-        self.assertEqual(len(pool.sent), 1)
-        end = request_end(logger.messages)
+        d = self.requestOn(pool)
         # Nothing was sent again: nothing is listed as retried either.
-        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end,
-                          "retried_task_levels" in end), (["/2/2"], False, False))
+        sentOnceNotListed(self, logger, pool, d)
+
+    def test_answeredLaterNotListed(self) -> None:
+        """
+        A pool that answers with a kept connection after C{getConnection}
+        returned, and connects for its retry with the endpoint it was
+        given: the retry's connection error does not make the request
+        unsent either.
+        """
+        logger = self.capture()
+        pool = KeptAnsweredLater()
+        d = self.requestOn(pool)
+        [answer] = pool.answers
+        answer()
+        sentOnceNotListed(self, logger, pool, d)
+
+
+class OwnEndpointKeptThenRefused(KeptThenRefused):
+    """
+    L{KeptThenRefused}, but connecting for its retry with an endpoint of
+    its own (a pool that sends every request through one proxy, say)
+    rather than the one it is given.
+    """
+
+    def getConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+        return super().getConnection(key, Refusing())
+
+
+class RefusingPool:
+    """
+    A pool of the caller's own whose connections are all refused.
+    """
+
+    persistent = False
+
+    def getConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+        return fail(ConnectionRefusedError())
+
+
+class CallersPoolTests(CapturingMixin, SynchronousTestCase):
+    """
+    L{txcausal.treq}'s functions given a pool of the caller's own
+    (C{pool=}) that is not Twisted's L{HTTPConnectionPool}: txcausal cannot
+    tell which connections it makes for a request, so it lists nothing as
+    unsent, as for an agent of the caller's own.
+    """
+
+    def test_ownEndpointNotListed(self) -> None:
+        """
+        A pool that sends a request on a kept connection, then connects
+        for its retry with an endpoint of its own and fails to: the
+        request was sent, and is not listed as unsent.
+        """
+        logger = self.capture()
+        pool = OwnEndpointKeptThenRefused()
+        with start_action(action_type="client:main"):
+            d = txtreq.get("http://127.0.0.1:8080/", pool=pool, reactor=MemoryReactorClock())
+        sentOnceNotListed(self, logger, pool, d)
+
+    def test_unknownPoolNotListed(self) -> None:
+        """
+        Even a request such a pool fails with a connection error at once is
+        not listed: nothing tells txcausal that it was not sent.
+        """
+        logger = self.capture()
+        with start_action(action_type="client:main"):
+            d = txtreq.get("http://127.0.0.1:8080/", pool=RefusingPool(),
+                           reactor=MemoryReactorClock())
+        self.failureResultOf(d, ConnectionRefusedError)
+        end = request_end(logger.messages)
+        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end),
+                         (["/2/2"], False))
+
+
+    def test_globalPoolThroughSharedAgent(self) -> None:
+        """
+        treq's global pool of another kind than Twisted's, used through the
+        agent txcausal shares between calls (no C{reactor=}), by a call that
+        names a C{logger=}: its refused request is not listed either.
+        """
+        self.addCleanup(set_global_pool, get_global_pool())
+        set_global_pool(RefusingPool())
+        logger = MemoryLogger()
+        with start_action(logger, action_type="client:main"):
+            d = txtreq.get("http://127.0.0.1:8080/", logger=logger)
+        self.failureResultOf(d, ConnectionRefusedError)
+        end = request_end(logger.messages)
+        self.assertEqual((end["remote_task_levels"], "unsent_task_levels" in end),
+                         (["/2/2"], False))
+
+    def test_instanceOverrideNotListed(self) -> None:
+        """
+        Twisted's L{HTTPConnectionPool} whose instance is given a connecting
+        method of its own (C{_newConnection}, which may connect with any
+        endpoint) is such a pool too: its refused request is not listed,
+        where the same pool's without it is.
+        """
+        for patched, unsent in [(False, ["/2/2"]), (True, None)]:
+            logger = self.capture()
+            reactor = MemoryReactorClock()
+            pool = HTTPConnectionPool(reactor, persistent=False)
+            if patched:
+                pool._newConnection = (  # type: ignore[method-assign]
+                    lambda key, endpoint: fail(ConnectionRefusedError()))
+            with start_action(action_type="client:main"):
+                d = txtreq.get("http://127.0.0.1:8080/", pool=pool, reactor=reactor)
+            if not patched:
+                # The endpoint resolves the address with the reactor first.
+                reactor.advance(0)
+                [(_, _, factory, _, _)] = reactor.tcpClients
+                [connector] = reactor.connectors
+                factory.clientConnectionFailed(connector, Failure(ConnectionRefusedError()))
+                reactor.advance(1)
+            self.failureResultOf(d, ConnectionRefusedError)
+            self.assertEqual(request_end(logger.messages).get("unsent_task_levels"), unsent)
+
+    def test_seesConnections(self) -> None:
+        """
+        txcausal sees the connections of Twisted's L{HTTPConnectionPool} and
+        of a subclass that changes nothing of how it connects, not those of
+        one whose class or instance has a C{getConnection} or
+        C{_newConnection} of its own.
+        """
+        reactor = MemoryReactorClock()
+
+        class Tuned(HTTPConnectionPool):
+            maxPersistentPerHost = 4
+
+        class Own(HTTPConnectionPool):
+            def _newConnection(self, key: Any, endpoint: Any) -> "Deferred[Any]":
+                return fail(ConnectionRefusedError())
+
+        seen = [txtreq._sees_connections(p) for p in [HTTPConnectionPool(reactor), Tuned(reactor),
+                                                       Own(reactor), RefusingPool()]]
+        for name in ["getConnection", "_newConnection"]:
+            pool = HTTPConnectionPool(reactor)
+            setattr(pool, name, lambda key, endpoint: fail(ConnectionRefusedError()))
+            seen.append(txtreq._sees_connections(pool))
+        self.assertEqual(seen, [True, True, False, False, False, False])
 
 
 async def refused(test: TestCase, closed: Any, request: Callable[[], "Deferred[Any]"]) -> None:
@@ -362,6 +540,22 @@ class RefusedEndToEndTests(CapturingMixin, TestCase):
         position as unsent too.
         """
         got = self.refusedEnd(self.capture(), txtreq.get)
+        return got.addCallback(  # type: ignore[return-value]
+            lambda end: self.assertEqual(end["unsent_task_levels"], ["/2/2"]))
+
+    def test_twistedPoolOfTheCaller(self) -> None:
+        """
+        A call given a pool of the caller's own that is Twisted's
+        L{HTTPConnectionPool} (a subclass that changes none of the methods
+        that connect too) lists its position as unsent.
+        """
+        from twisted.internet import reactor
+
+        class Tuned(HTTPConnectionPool):
+            maxPersistentPerHost = 4
+
+        got = self.refusedEnd(self.capture(), lambda url: txtreq.get(
+            url, pool=Tuned(reactor, persistent=False)))
         return got.addCallback(  # type: ignore[return-value]
             lambda end: self.assertEqual(end["unsent_task_levels"], ["/2/2"]))
 

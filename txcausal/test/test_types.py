@@ -125,6 +125,20 @@ class MessageTypeTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase)
         """
         self.assertRaises(ValueError, MessageType, "t", fields(task_uuid=str))
 
+    def test_handOffFieldNamesReserved(self) -> None:
+        """
+        Neither may a message type or an action type define the fields a
+        finish message lists handed-off positions in: the error names the
+        field.
+        """
+        for name in ["remote_task_levels", "retried_task_levels", "unsent_task_levels"]:
+            error = self.assertRaises(ValueError, MessageType, "t", fields(**{name: list}))
+            self.assertIn(repr(name), str(error))
+            for started, succeeded in [([], fields(**{name: list})),
+                                       (fields(**{name: list}), [])]:
+                error = self.assertRaises(ValueError, ActionType, "app:t", started, succeeded)
+                self.assertIn(repr(name), str(error))
+
     def test_duplicateFieldName(self) -> None:
         """
         A message type may not define a field twice.
@@ -169,6 +183,32 @@ class ActionTypeTests(CapturingMixin, IsolatedOutputMixin, SynchronousTestCase):
         with self.SIGNIN(username="john"):
             pass
         self.assertRaises(ValidationError, logger.validate)
+
+    def test_undeclaredClientFieldsFailValidation(self) -> None:
+        """
+        A typed action's success message with an undeclared
+        C{retried_task_levels} or C{unsent_task_levels} fails validation, as
+        any undeclared field does: only the fields txcausal adds to every
+        action's messages (and C{remote_task_levels}) are always allowed.
+        """
+        for name in ["retried_task_levels", "unsent_task_levels"]:
+            logger = self.capture()
+            with self.SIGNIN(username="john") as action:
+                action.add_success_fields(status=200, **{name: ["/1"]})
+            error = self.assertRaises(ValidationError, logger.validate)
+            self.assertIn(repr(name), str(error))
+
+    def test_remoteTaskLevelsValidate(self) -> None:
+        """
+        A typed action that handed its position to another process
+        validates with the C{remote_task_levels} txcausal adds.
+        """
+        logger = self.capture()
+        with self.SIGNIN(username="john") as action:
+            action.add_success_fields(status=200)
+            action.serialize_task_id()
+        self.assertIn("remote_task_levels", logger.messages[1])
+        logger.validate()
 
     def test_asTask(self) -> None:
         """

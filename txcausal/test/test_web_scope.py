@@ -9,6 +9,8 @@ C{DummyRequest}.
 from __future__ import annotations
 
 import contextvars
+import gc
+import weakref
 from typing import Any, List
 
 import treq
@@ -27,7 +29,7 @@ from zope.interface import implementer
 from txcausal import current_action, log_message, start_action
 from txcausal.test._helpers import CapturingMixin
 from txcausal.twisted import CausalLogObserver
-from txcausal.web import SERVER_ACTION_TYPE, TracingResource, continue_request
+from txcausal.web import SERVER_ACTION_TYPE, RequestScope, TracingResource, continue_request
 
 from ._web_helpers import StubTreq, actions
 
@@ -334,6 +336,25 @@ class DummyRequestTests(CapturingMixin, SynchronousTestCase):
         end = ends(self.logger.messages)[-1]
         self.assertEqual((end["action_status"], end["exception"]),
                          ("failed", "builtins.ValueError"))
+
+
+    def test_repr(self) -> None:
+        """
+        A scope's repr names the request's method and path, as its action
+        logged them, and the action; the scope does not keep the request
+        alive for it, and a scope made of an action alone names that.
+        """
+        request: Any = DummyRequest([b"a", b"b"])
+        request.method = b"POST"
+        scope = continue_request(request)
+        request.finish()
+        gone = weakref.ref(request)
+        del request
+        gc.collect()
+        self.assertIsNone(gone())
+        self.assertEqual(repr(scope),
+                         f"RequestScope(method='POST', path='/a/b', action={scope.action!r})")
+        self.assertEqual(repr(RequestScope(scope.action)), f"RequestScope(action={scope.action!r})")
 
 
 class LoopbackTests(CapturingMixin, TestCase):
