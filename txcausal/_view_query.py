@@ -14,9 +14,11 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from attrs import define, evolve
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ._parse_input import needle_for
+from ._view_failures import log_failure, view_log
 from ._view_index import Query
 from ._view_source import Cooperate, ITaskSource, Predicate, RunInThread, Search
 from ._view_task import story_predicate, text_predicate
@@ -97,6 +99,11 @@ def _predicate(search: Tuple[str, str]) -> Predicate:
     return story_predicate(text) if kind == "story" else text_predicate(text)
 
 
+def _described(search: Tuple[str, str]) -> str:
+    kind, text = search
+    return f"the story of {text[:200]!r}" if kind == "story" else repr(text[:200])
+
+
 @define(eq=False)
 class _Searching:
     """
@@ -104,12 +111,18 @@ class _Searching:
     time, continued when asked again after the source changed, and started
     over after it failed.
 
+    @ivar log: Where a run's failure is logged, once, however many
+        requests waited for it.
+    @ivar asked: The search as the request asked for it (see
+        L{search_of}).
     @ivar version: The source's version when the last run started.
     @ivar result: The last run's answer.
     @ivar waiting: While a run is under way, who waits for it.
     """
 
     search: Search
+    log: Logger
+    asked: Tuple[str, str]
     version: int = -1
     result: Optional[FrozenSet[str]] = None
     waiting: Optional[List["Deferred[FrozenSet[str]]"]] = None
@@ -131,6 +144,8 @@ class _Searching:
     def _done(self, result: Any) -> None:
         waiting, self.waiting = self.waiting or [], None
         if isinstance(result, Failure):
+            log_failure(result, self.log, "searching the tasks for {what} failed",
+                        search=self.asked, what=_described(self.asked))
             self.search = evolve(self.search, found=set(), progress={})
             self.result = None
             for waiter in waiting:
@@ -147,11 +162,16 @@ class TaskList:
     for run first (by the source), then the query (filtering and ordering
     every task) off the reactor thread.
 
+    What fails (not a stop) is answered C{500} and logged once (see
+    L{log_failure<txcausal._view_failures.log_failure>}): a query for the
+    request that ran it, a search however many requests waited for it.
+
     Used in the reactor thread only.
     """
 
     def __init__(self, source: ITaskSource, run: RunInThread, stopping: Callable[[], bool],
-                 cooperate: Cooperate, status: Callable[[], Dict[str, Any]]) -> None:
+                 cooperate: Cooperate, status: Callable[[], Dict[str, Any]],
+                 log: Logger = view_log) -> None:
         """
         @param source: Where the tasks come from.
         @param run: Runs the queries off the reactor thread.
@@ -161,8 +181,10 @@ class TaskList:
         @param cooperate: Runs the steps of a search done in the reactor
             thread (see L{Search.cooperate}).
         @param status: The source's status, sent with each page.
+        @param log: Where failures are logged.
         """
         self._source = source
+        self._log = log
         self._run = run
         self._stopping = stopping
         self._cooperate = cooperate
@@ -185,7 +207,9 @@ class TaskList:
             # Read first: a change during the query is announced again.
             version = index.version
             work = partial(index.listing, evolve(query, only=only), stop=self._stopping)
-            return self._run(work).addCallback(page, version)
+            listed = maybeDeferred(self._run, work).addCallback(page, version)
+            return listed.addErrback(log_failure, self._log, "the task list's query failed",
+                                     query=query)
 
         def page(listing: _Listing, version: int) -> Tuple[int, Dict[str, Any]]:
             total, rows, types = listing
@@ -212,6 +236,7 @@ class TaskList:
                 self._searches.clear()
             known = self._searches[search] = _Searching(
                 Search(_predicate(search), needle_for(search[1], fold_case=True),
-                       stop=self._stopping, cooperate=self._cooperate)
+                       stop=self._stopping, cooperate=self._cooperate),
+                self._log, search,
             )
         return known.answer(self._source, self._source.index.version)

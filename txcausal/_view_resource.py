@@ -62,6 +62,18 @@ def _secure(request: Request) -> None:
     request.setHeader(b"x-frame-options", b"DENY")
 
 
+def _page_name(key: Any) -> str:
+    """
+    What a failed build (see L{Builds}) calls the page of C{key}, a task
+    UUID and the search it is shown with.
+    """
+    uuid, search = key
+    if search is None:
+        return f"task {uuid[:200]!r}"
+    kind, text = search
+    return f"task {uuid[:200]!r} ({'story' if kind == 'story' else 'search'} {text[:200]!r})"
+
+
 #: For each reactor, a flag set when it begins to stop: one C{before}
 #: C{shutdown} trigger per reactor, however many resources it has.
 _STOPPING: "WeakKeyDictionary[Any, threading.Event]" = WeakKeyDictionary()
@@ -146,7 +158,7 @@ class TaskViewResource(Resource):
         self._stopping = _stopping(reactor)
         self._list = TaskList(source, self._run, self._stopping.is_set, on_reactor(reactor),
                               self._status)
-        self._builds = Builds(self._stopping.is_set)
+        self._builds = Builds(self._stopping.is_set, name=_page_name)
 
     def render(self, request: Request) -> Any:
         """

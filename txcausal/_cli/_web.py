@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, cast
 
 from .._source import _GZIP_MAGIC
 from ._common import Streams, add_input_arguments, non_negative, report_due
+from ._text import clean_lines
 
 NAME = "web"
 HELP = "serve a live browser view of the tasks of log files (loopback only by default)"
@@ -148,6 +149,36 @@ class AcceptErrors:
             self._stderr.flush()
 
 
+#: How the lines after the first of a failure's report are joined.
+_INDENTED = "\n  "
+
+
+class ViewFailures:
+    """
+    A Twisted log observer that prints, on standard error, the failures the
+    view logs (building a task's page, answering the task list or a search:
+    see L{log_failure<txcausal._view_failures.log_failure>}), as the
+    command's other reports are: C{txcausal web: } and what failed, then
+    the traceback, indented, its control characters escaped (an error's
+    text may hold what a log file holds).
+    """
+
+    def __init__(self, stderr: Any) -> None:
+        from .._view_failures import NAMESPACE
+
+        self._stderr = stderr
+        self._namespace = NAMESPACE
+
+    def __call__(self, event: Dict[str, Any]) -> None:
+        if event.get("log_namespace") != self._namespace or "log_failure" not in event:
+            return
+        from twisted.logger import eventAsText
+
+        text = eventAsText(event, includeTimestamp=False, includeSystem=False)
+        self._stderr.write(f"txcausal web: {clean_lines(text, _INDENTED)}\n")
+        self._stderr.flush()
+
+
 def serve(args: argparse.Namespace, streams: Streams, reactor: Any) -> Any:
     """
     Start serving on C{reactor}: index the files, listen, print the address.
@@ -201,5 +232,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         return 1
     # A plain callable is an observer (Twisted's logger declares them so).
     globalLogPublisher.addObserver(cast(ILogObserver, AcceptErrors(streams.stderr)))
+    globalLogPublisher.addObserver(cast(ILogObserver, ViewFailures(streams.stderr)))
     reactor.run()
     return 0
