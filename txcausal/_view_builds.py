@@ -52,11 +52,15 @@ def indexed_state(index: Any, uuid: str) -> Hashable:
     What a page of task C{uuid} is built from, as C{index} (a
     L{TaskIndex<txcausal._view_index.TaskIndex>}) knows it: its summary
     (a task forgotten and seen again has another) and its counts of
-    messages; C{None} for a task not known.  A request made after it
-    changed is not given the page of a build started before.
+    messages; C{None} for a task not known; and the index's L{epoch
+    <txcausal._view_index.TaskIndex.epoch>} (a file closed since changes
+    what a page is built from, not the summary).  A request made after
+    either changed is not given the page of a build started before.
     """
     summary = index.get(uuid)
-    return None if summary is None else (summary, summary.messages, summary.dropped)
+    if summary is None:
+        return None
+    return summary, summary.messages, summary.dropped, index.epoch
 
 
 class Builds:

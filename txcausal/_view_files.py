@@ -133,7 +133,7 @@ class LogFiles:
         self.file_problems = 0
         self.recent_file_problems: Deque[str] = deque(maxlen=20)
         self._reader = MessageReader(self._error, max_line=max_line)
-        self._files = OpenFiles(MAX_RETIRED, self._file_problem)
+        self._files = OpenFiles(MAX_RETIRED, self._file_problem, self._file_closed)
         self._followers = [
             FileFollower(path, max_line, source=number, files=self._files,
                          on_error=self._file_problem, stdin=stdin, startThread=startThread)
@@ -152,6 +152,11 @@ class LogFiles:
     def _file_problem(self, error: LineError) -> None:
         self.file_problems += 1
         self.recent_file_problems.append(str(error))
+
+    def _file_closed(self) -> None:
+        # What it held is no longer read back: a page built before is not
+        # given to a request after (see TaskIndex.epoch).
+        self.index.epoch += 1
 
     # Reading
 
