@@ -3,7 +3,7 @@
 How the web view reports what fails while it answers a request (building a
 task's page, answering the task list or one of its searches): each failure
 logged once through twisted.logger (L{log_failure}), in the namespace
-L{NAMESPACE}, at the C{error} level.  C{txcausal web} prints them on
+L{NAMESPACE}, at the C{critical} level.  C{txcausal web} prints them on
 standard error (L{txcausal._cli._web}); an application sees them in its own
 log.
 """
@@ -39,5 +39,5 @@ def log_failure(failure: Failure, /, log: Logger, format: str, **fields: Any) ->
     if not isinstance(failure.value, QueryStopped):
         cleaned: Any = failure  # Not annotated in Twisted.
         cleaned.cleanFailure()
-        log.failure(format, failure=failure, level=LogLevel.error, **fields)
+        log.failure(format, failure=failure, level=LogLevel.critical, **fields)
     return failure

@@ -6,13 +6,15 @@ prints them on standard error (L{ViewFailures}).
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from typing import List, cast
 
-from twisted.logger import ILogObserver, LogEvent, Logger, LogLevel
+from twisted.logger import ILogObserver, LogBeginner, LogEvent, Logger, LogLevel, LogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal._cli._web import ViewFailures
+from txcausal._cli._web import ViewFailures, begin_logging
 from txcausal._view_failures import NAMESPACE, log_failure, view_log
 from txcausal._view_index import QueryStopped
 
@@ -38,15 +40,17 @@ class LogFailureTests(SynchronousTestCase):
 
     def test_logged(self) -> None:
         """
-        A failure is logged once, at the C{error} level, with the format
-        and fields given, and passed on.
+        A failure is logged once, at the C{critical} level (as twisted.web
+        logs a failed render: Twisted prints it on standard error until the
+        application begins logging), with the format and fields given, and
+        passed on.
         """
         failure = failure_of(ValueError("a bad task"))
         self.assertIs(log_failure(failure, self.log, "doing {what} failed", what="x"), failure)
         [event] = self.events
         self.assertEqual((event["log_failure"], event["log_level"], event["log_format"],
                           event["what"], event["log_namespace"]),
-                         (failure, LogLevel.error, "doing {what} failed", "x", NAMESPACE))
+                         (failure, LogLevel.critical, "doing {what} failed", "x", NAMESPACE))
 
     def test_stopNotLogged(self) -> None:
         """
@@ -68,6 +72,25 @@ class LogFailureTests(SynchronousTestCase):
         self.log.observer = cast(ILogObserver, lambda event: order.append("logged"))
         log_failure(failure_of(ValueError("a bad task")), self.log, "doing it failed")
         self.assertEqual(order, ["cleaned", "logged"])
+
+    def test_seenBeforeLoggingBegins(self) -> None:
+        """
+        In a program that has not begun twisted.logger's logging (an
+        application embedding the view), a failure logged by the view
+        still reaches standard error, through Twisted's temporary
+        observer.
+        """
+        code = ("from twisted.python.failure import Failure\n"
+                "from txcausal._view_failures import log_failure, view_log\n"
+                "try:\n    raise ValueError('a bad task')\n"
+                "except ValueError:\n    failure = Failure()\n"
+                "log_failure(failure, view_log, 'building the page of {page} failed',"
+                " page='t')\n")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("building the page of t failed", result.stderr)
+        self.assertIn("ValueError: a bad task", result.stderr)
 
     def test_viewNamespace(self) -> None:
         """
@@ -117,6 +140,54 @@ class ViewFailuresTests(SynchronousTestCase):
         starts = [line for line in output.splitlines() if line.startswith("txcausal web:")]
         self.assertEqual(starts, ["txcausal web: the task list's query failed"])
 
+    def test_repeatedCounted(self) -> None:
+        """
+        A failure of the same kind (what failed, the error's type and
+        message) is printed whole the first time only, then as one line
+        with its count at its 1001st time, 2001st, and so on.
+        """
+        for _ in range(2001):
+            log_failure(failure_of(ValueError("a bad task")), self.log,
+                        "the task list's query failed")
+        lines = self.stderr.getvalue().splitlines()
+        reports = [line for line in lines if not line.startswith("  ")]
+        self.assertEqual(reports, [
+            "txcausal web: the task list's query failed",
+            "txcausal web: the task list's query failed (ValueError: a bad task,"
+            " 1001 times so far)",
+            "txcausal web: the task list's query failed (ValueError: a bad task,"
+            " 2001 times so far)",
+        ])
+        self.assertEqual(sum(line == "  Traceback (most recent call last):" for line in lines), 1)
+
+    def test_kindsApart(self) -> None:
+        """
+        Failures that differ in what failed, the error's type or its
+        message are each printed whole the first time.
+        """
+        for what, error in [("the task list's query failed", ValueError("a")),
+                            ("the task list's query failed", ValueError("b")),
+                            ("the task list's query failed", KeyError("a")),
+                            ("building the page of {page} failed", ValueError("a")),
+                            ("the task list's query failed", ValueError("a"))]:
+            log_failure(failure_of(error), self.log, what, page="task 't'")
+        lines = self.stderr.getvalue().splitlines()
+        self.assertEqual(sum(line == "  Traceback (most recent call last):" for line in lines), 4)
+        self.assertEqual(len([line for line in lines if not line.startswith("  ")]), 4)
+
+    def test_kindsBounded(self) -> None:
+        """
+        The kinds counted are bounded (a failure naming each task would
+        grow them without end): past the bound, the oldest is forgotten,
+        and printed whole again if it comes back.
+        """
+        observer = ViewFailures(self.stderr, max_kinds=2)
+        log = Logger(namespace=NAMESPACE, observer=cast(ILogObserver, observer))
+        for text in "abca":
+            log_failure(failure_of(ValueError(text)), log, "the task list's query failed")
+        lines = self.stderr.getvalue().splitlines()
+        self.assertEqual(sum(line == "  Traceback (most recent call last):" for line in lines), 4)
+
     def test_othersIgnored(self) -> None:
         """
         What others log (a failure in another namespace, an event without
@@ -126,3 +197,42 @@ class ViewFailuresTests(SynchronousTestCase):
         other.failure("app failed", failure_of(ValueError("x")), level=LogLevel.error)
         self.log.error("no failure here")
         self.assertEqual(self.stderr.getvalue(), "")
+
+
+class _Warnings:
+    """
+    The C{warnings} module, as far as a L{LogBeginner} uses it.
+    """
+
+    showwarning = None
+
+
+class BeginLoggingTests(SynchronousTestCase):
+    """
+    L{begin_logging}: C{txcausal web} prints each of the view's failures
+    once, with its prefix, not also through Twisted's temporary observer.
+    """
+
+    def test_printedOnce(self) -> None:
+        """
+        A failure the view logs (at the critical level, which the temporary
+        observer prints) is printed once, by L{ViewFailures}; another
+        critical event is printed as the temporary observer printed it; an
+        event below the critical level is not printed.
+        """
+        stderr, before = io.StringIO(), io.StringIO()
+        publisher = LogPublisher()
+        beginner = LogBeginner(publisher, before, sys, _Warnings())
+        begin_logging(stderr, beginner)
+        log = Logger(namespace=NAMESPACE, observer=publisher)
+        log_failure(failure_of(ValueError("a bad task")), log, "the task list's query failed")
+        other = Logger(namespace="app", observer=publisher)
+        other.failure("Unhandled error", failure_of(KeyError("k")), level=LogLevel.critical)
+        other.error("not printed")
+        reports = [line for line in stderr.getvalue().splitlines()
+                   if line and not line.startswith("  ")]
+        self.assertEqual(reports[:2], ["txcausal web: the task list's query failed",
+                                       "Unhandled error"])
+        self.assertEqual(reports[-1], "builtins.KeyError: 'k'")
+        self.assertNotIn("not printed", stderr.getvalue())
+        self.assertEqual(before.getvalue(), "")
