@@ -96,20 +96,22 @@ def task_json(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None,
         C{txcausal story} shows it (the whole task when it is not in the
         story); C{("q", text)}: the whole task, the nodes with a message
         matching L{text_predicate} marked.
-    @param stop: Looked at every L{STOP_EVERY} nodes.
+    @param stop: Looked at every L{STOP_EVERY} nodes, finding the story
+        (the task, loaded for this page, may then be left partly pruned)
+        and making the document.
     @raise QueryStopped: When C{stop} says to stop.
     """
     task, sources = loaded.task, loaded.sources
     marked: Marker = _nothing_marked
     hidden: Callable[[WrittenAction], int] = _none_hidden
+    tick = _Every(stop)
     if search is not None and search[0] == "story":
-        story = story_of(task, KeyMatcher([search[1]]))
+        story = story_of(task, KeyMatcher([search[1]]), tick)
         if story is not None:
             marked, hidden = story.matched, story.hidden_under
     elif search is not None:
         marked = _matching(text_predicate(search[1]))
     counted = _Counted(marked)
-    tick = _Every(stop)
 
     def annotate(node: Child, document: Dict[str, Any]) -> None:
         tick()

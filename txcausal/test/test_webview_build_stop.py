@@ -13,6 +13,7 @@ from twisted.internet.testing import MemoryReactorClock
 
 from txcausal import _view_task
 from txcausal._cli._text import scalar_text
+from txcausal._story import KeyMatcher
 from txcausal._view_index import QueryStopped
 from txcausal._view_source import LoadedTask, only_task
 from txcausal._view_task import STOP_EVERY, task_body
@@ -93,6 +94,50 @@ class TaskBodyTests(FilesTestCase):
         with self.assertRaises(QueryStopped):
             task_body(task, None, lambda: bool(written))
         self.assertLess(len(written), STOP_EVERY)
+
+    def _storyStopped(self, messages: List[Dict[str, Any]], key: str) -> None:
+        """
+        Told to stop once the story of C{key} in task C{t} of C{messages}
+        is being found, L{task_body} stops within L{STOP_EVERY} nodes of
+        its walk, before the document is made.
+        """
+        matched: List[object] = []
+        matches = KeyMatcher.matches
+
+        def counted(matcher: KeyMatcher, message: Any) -> bool:
+            matched.append(message)
+            return matches(matcher, message)
+
+        self.patch(KeyMatcher, "matches", counted)
+        sources = _Looked()
+        with self.assertRaises(QueryStopped):
+            task_body(loaded(messages, sources), ("story", key), lambda: bool(matched))
+        self.assertLess(len(matched), STOP_EVERY + 10)
+        self.assertEqual(sources.looked, 0)
+
+    def test_stopsInsideStory(self) -> None:
+        """
+        Told to stop while the story of a key is found (the task pruned to
+        what mentions it), it stops within L{STOP_EVERY} nodes, not at
+        the end of the task.
+        """
+        self._storyStopped(big_task(COUNT, request="r"), "other")
+
+    def test_stopsInsideWholeStory(self) -> None:
+        """
+        Told to stop while the story of the task's own UUID is found (each
+        node looked at for a mention), it stops within L{STOP_EVERY} nodes.
+        """
+        self._storyStopped(big_task(COUNT, request="r"), "t")
+
+    def test_stopsInsideStrays(self) -> None:
+        """
+        Told to stop while the task's strays (the messages that did not
+        fit its tree) are looked at for the story, it stops within
+        L{STOP_EVERY} of them.
+        """
+        strays = [message("t", [2], float(n), message_type="m") for n in range(COUNT)]
+        self._storyStopped([message("t", [1], 0.0, message_type="first"), *strays], "other")
 
     def test_notStopped(self) -> None:
         """
