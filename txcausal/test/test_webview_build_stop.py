@@ -95,6 +95,29 @@ class TaskBodyTests(FilesTestCase):
             task_body(task, None, lambda: bool(written))
         self.assertLess(len(written), STOP_EVERY)
 
+    def test_stopsInsideOneValue(self) -> None:
+        """
+        Told to stop while one large value nested too deep is walked (the
+        only one of the task: its walk is the whole of writing the values
+        as text), it stops inside that walk, before writing it as text.
+        """
+        value = {"deep": nested(TOO_DEEP), "wide": list(range(COUNT))}
+        walking: List[object] = []
+        too_deep = _view_task._too_deep
+
+        def walked(other: Any, tick: Any) -> bool:
+            if other is value:
+                walking.append(other)
+            return too_deep(other, tick)
+
+        written: List[object] = []
+        self.patch(_view_task, "_too_deep", walked)
+        self.patch(_view_task, "scalar_text", written.append)
+        task = loaded([message("t", [1], 0.0, message_type="m", value=value)])
+        with self.assertRaises(QueryStopped):
+            task_body(task, None, lambda: bool(walking))
+        self.assertEqual((walking, written), ([value], []))
+
     def _storyStopped(self, messages: List[Dict[str, Any]], key: str) -> None:
         """
         Told to stop once the story of C{key} in task C{t} of C{messages}
