@@ -42,6 +42,11 @@ SORT_RUN = 10_000
 class QueryStopped(Exception):
     """
     A query was told to stop (its server is stopping) before it was done.
+
+    A source's C{load} or C{search} (see
+    L{ITaskSource<txcausal.webview.ITaskSource>}) told to stop fails with
+    it: the view answers such a request as stopped (503), and does not log
+    it as a failure.
     """
 
 

@@ -24,7 +24,7 @@ from ._web_helpers import StubTreq
 from ._webview_cases import ROOT, MemoryWorker, filled_ring
 from ._webview_logs import JOINED, write_log
 from ._webview_server import start_web
-from .test_webview_builds import shut_down
+from .test_webview_builds import STOPPING, shut_down
 
 INTERNAL = 500
 
@@ -146,6 +146,21 @@ class ListFailureTests(SynchronousTestCase):
         self.answers("api/tasks")
         self.assertEqual(order[:2], ["cleaned", "logged"])
         self.flushLoggedErrors(RuntimeError)
+
+    def test_publicStopRecognised(self) -> None:
+        """
+        A source's load that fails with L{txcausal.webview.QueryStopped}
+        (as C{ITaskSource}'s contract says a stopped load does) is answered
+        as a stop (503), not logged as a failure.
+        """
+        from txcausal import webview
+
+        def load(ring: Any, uuid: str, **kwargs: Any) -> "Deferred[Any]":
+            return fail(webview.QueryStopped())
+
+        self.patch(type(self.ring), "load", load)
+        self.assertEqual(self.answers(f"api/task/{JOINED}"), [STOPPING])
+        self.assertEqual(self.logged(), [])
 
     def test_pageFailureNamed(self) -> None:
         """
