@@ -21,7 +21,7 @@ from ._parse_input import needle_for
 from ._view_failures import log_failure, view_log
 from ._view_index import Query
 from ._view_source import Cooperate, ITaskSource, Predicate, RunInThread, Search
-from ._view_task import story_predicate, text_predicate
+from ._view_task import dumps, story_predicate, text_predicate
 
 _MAX_LIMIT = 500
 #: The largest offset: a page past it would end past the largest index.
@@ -191,11 +191,13 @@ class TaskList:
         self._status = status
         self._searches: Dict[Tuple[str, str], _Searching] = {}
 
-    def answer(self, request: Request) -> "Deferred[Tuple[int, Dict[str, Any]]]":
+    def answer(self, request: Request) -> "Deferred[Tuple[int, bytes]]":
         """
         The page of the task list C{request} asks for.
 
-        @return: A L{Deferred} firing with the answer's code and body.
+        @return: A L{Deferred} firing with the answer's code and body,
+            written as JSON already: what fails writing it is logged as the
+            query's failure.
         @raise BadRequest: For an argument that is not understood.
         """
         query, search = parse_query(request)
@@ -203,7 +205,7 @@ class TaskList:
 
         index = self._source.index
 
-        def run(only: Any) -> "Deferred[Tuple[int, Dict[str, Any]]]":
+        def run(only: Any) -> "Deferred[Tuple[int, bytes]]":
             # Read first: a change during the query is announced again.
             version = index.version
             work = partial(index.listing, evolve(query, only=only), stop=self._stopping)
@@ -211,9 +213,9 @@ class TaskList:
             return listed.addErrback(log_failure, self._log, "the task list's query failed",
                                      query=query)
 
-        def page(listing: _Listing, version: int) -> Tuple[int, Dict[str, Any]]:
+        def page(listing: _Listing, version: int) -> Tuple[int, bytes]:
             total, rows, types = listing
-            return 200, {
+            return 200, dumps({
                 "total": total,
                 "offset": query.offset,
                 "limit": query.limit,
@@ -221,7 +223,7 @@ class TaskList:
                 "types": types,
                 "version": version,
                 "status": self._status(),
-            }
+            })
 
         return found.addCallback(run)
 

@@ -238,7 +238,13 @@ class TaskViewResource(Resource):
         request.setHeader(b"cache-control", b"no-store")
         return value if isinstance(value, bytes) else dumps(value)
 
-    def _later(self, request: Request, result: "Deferred[Any]") -> Any:
+    def _later(self, request: Request, result: "Deferred[Tuple[int, bytes]]") -> Any:
+        """
+        Answer C{request} with C{result}'s code and body (written as JSON by
+        the work that logs its failures: a failure there, writing the
+        answer too, is logged once, where it happens), or as a stop (503)
+        or a failure (500).
+        """
         def write(value: Tuple[int, Any]) -> None:
             if not request.finished and not getattr(request, "_disconnected", False):
                 request.write(self._json(request, value[1], value[0]))
@@ -266,7 +272,7 @@ class TaskViewResource(Resource):
         return self._later(request, page)
 
     def _build(self, uuid: str, search: Optional[Tuple[str, str]],
-               stop: Callable[[], bool]) -> "Deferred[Tuple[int, Any]]":
+               stop: Callable[[], bool]) -> "Deferred[Tuple[int, bytes]]":
         """
         Load task C{uuid} and make its page (see
         L{Builds<txcausal._view_builds.Builds>}), stopping between steps
@@ -275,9 +281,9 @@ class TaskViewResource(Resource):
         def build(loaded: Any) -> bytes:
             return task_body(loaded, search, stop)
 
-        def tree(loaded: Any) -> Tuple[int, Any]:
+        def tree(loaded: Any) -> Tuple[int, bytes]:
             if loaded is None:
-                return 404, {"error": "no such task"}
+                return 404, dumps({"error": "no such task"})
             # Built by the source in its load's job, or here.
             return 200, loaded if isinstance(loaded, bytes) else build(loaded)
 

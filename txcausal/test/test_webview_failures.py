@@ -147,6 +147,20 @@ class ListFailureTests(SynchronousTestCase):
         self.assertEqual(order[:2], ["cleaned", "logged"])
         self.flushLoggedErrors(RuntimeError)
 
+    def test_answerNotWrittenLogged(self) -> None:
+        """
+        An answer that cannot be written as JSON (here a custom source's
+        status) is answered 500 and logged once too, as the query's
+        failure.
+        """
+        def status(ring: Any) -> Dict[str, Any]:
+            return {"odd": {(1, 2): "a key JSON has not"}}
+
+        self.patch(type(self.ring), "status", status)
+        [(code, _)] = self.answers("api/tasks")
+        self.assertEqual((code, self.logged()), (INTERNAL, ["the task list's query failed"]))
+        self.assertEqual(len(self.flushLoggedErrors(TypeError)), 1)
+
     def test_publicStopRecognised(self) -> None:
         """
         A source's load that fails with L{txcausal.webview.QueryStopped}
