@@ -3,9 +3,11 @@
 How the web view reports what fails while it answers a request (building a
 task's page, answering the task list or one of its searches): each failure
 logged once through twisted.logger (L{log_failure}), in the namespace
-L{NAMESPACE}, at the C{critical} level.  C{txcausal web} prints them on
-standard error (L{txcausal._cli._web}); an application sees them in its own
-log.
+L{NAMESPACE}, at the C{critical} level, as twisted.web logs a failed
+render.  C{txcausal web} prints them on standard error (L{txcausal._cli._web});
+an application sees them in its own log, and until it begins
+twisted.logger's logging, Twisted prints them on standard error (its
+temporary observer prints the critical events).
 """
 
 from __future__ import annotations

@@ -113,6 +113,13 @@ class TaskViewResource(Resource):
     Mount it in a site (C{root.putChild(b"tasks", TaskViewResource(ring))})
     B{behind the application's own authentication}: it shows whatever was
     logged, and checks nobody's credentials.
+
+    What fails while it answers (a page, the task list, a search: not a
+    stop) is answered C{500} and logged once through twisted.logger at the
+    C{critical} level, as twisted.web logs a failed render (see
+    L{log_failure<txcausal._view_failures.log_failure>}): the application
+    sees it in the observers it began logging to, and Twisted prints it on
+    standard error until then.
     """
 
     isLeaf = True
