@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import warnings
 from typing import List, cast
 
 from twisted.logger import ILogObserver, LogBeginner, LogEvent, Logger, LogLevel, LogPublisher
@@ -188,6 +189,22 @@ class ViewFailuresTests(SynchronousTestCase):
         lines = self.stderr.getvalue().splitlines()
         self.assertEqual(sum(line == "  Traceback (most recent call last):" for line in lines), 4)
 
+    def test_leastRecentForgotten(self) -> None:
+        """
+        Past the bound, the kind seen least recently is forgotten, not the
+        one seen first: a kind that keeps coming back keeps its count, and
+        is not printed whole again.
+        """
+        observer = ViewFailures(self.stderr, max_kinds=2)
+        log = Logger(namespace=NAMESPACE, observer=cast(ILogObserver, observer))
+        for text in "abaca":
+            log_failure(failure_of(ValueError(text)), log, "the task list's query failed")
+        lines = self.stderr.getvalue().splitlines()
+        self.assertEqual(sum(line == "  Traceback (most recent call last):" for line in lines), 3)
+        self.assertEqual([line for line in lines if line.startswith("  builtins.")],
+                         ["  builtins.ValueError: a", "  builtins.ValueError: b",
+                          "  builtins.ValueError: c"])
+
     def test_othersIgnored(self) -> None:
         """
         What others log (a failure in another namespace, an event without
@@ -236,3 +253,29 @@ class BeginLoggingTests(SynchronousTestCase):
         self.assertEqual(reports[-1], "builtins.KeyError: 'k'")
         self.assertNotIn("not printed", stderr.getvalue())
         self.assertEqual(before.getvalue(), "")
+
+    def test_bufferNotPrintedAgain(self) -> None:
+        """
+        A critical event logged before logging began (which the temporary
+        observer printed then) is not printed again when it begins.
+        """
+        stderr, before = io.StringIO(), io.StringIO()
+        publisher = LogPublisher()
+        beginner = LogBeginner(publisher, before, sys, _Warnings())
+        other = Logger(namespace="app", observer=publisher)
+        other.failure("Unhandled error", failure_of(KeyError("k")), level=LogLevel.critical)
+        self.assertIn("Unhandled error", before.getvalue())
+        begin_logging(stderr, beginner)
+        other.critical("after")
+        self.assertEqual(stderr.getvalue(), "after\n")
+
+    def test_warningsKept(self) -> None:
+        """
+        Python's warnings are shown as before logging began, not sent to
+        the log (where no observer prints them).
+        """
+        shown = warnings.showwarning
+        self.addCleanup(setattr, warnings, "showwarning", shown)
+        beginner = LogBeginner(LogPublisher(), io.StringIO(), sys, warnings)
+        begin_logging(io.StringIO(), beginner)
+        self.assertIs(warnings.showwarning, shown)

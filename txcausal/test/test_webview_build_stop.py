@@ -153,6 +153,32 @@ class TaskBodyTests(FilesTestCase):
         """
         self._storyStopped(big_task(COUNT, request="r"), "t")
 
+    def test_stopsInsideWholeStoryOfActions(self) -> None:
+        """
+        Told to stop while the story of the task's own UUID is found in a
+        task of many actions holding few messages, it stops within
+        L{STOP_EVERY} actions: each action looked at counts, not only the
+        messages.
+        """
+        actions = [part for n in range(2, COUNT + 2)
+                   for part in (started("t", [n, 1], float(n), "small"),
+                                finished("t", [n, 2], n + 0.5, "small"))]
+        messages = [started("t", [1], 0.0, "big"), *actions,
+                    finished("t", [COUNT + 2], COUNT + 2.0, "big")]
+        matched: List[object] = []
+        matches = KeyMatcher.matches
+
+        def counted(matcher: KeyMatcher, message: Any) -> bool:
+            matched.append(message)
+            return matches(matcher, message)
+
+        self.patch(KeyMatcher, "matches", counted)
+        sources = _Looked()
+        with self.assertRaises(QueryStopped):
+            task_body(loaded(messages, sources), ("story", "t"), lambda: bool(matched))
+        self.assertLess(len(matched), 2 * (STOP_EVERY + 10))
+        self.assertEqual(sources.looked, 0)
+
     def test_stopsInsideStrays(self) -> None:
         """
         Told to stop while the task's strays (the messages that did not
