@@ -71,7 +71,7 @@ class Builds:
     finished build is forgotten at once, so that memory holds only the
     pages being built and a request after a build always gets a new one.
     A build's failure (not a stop: L{QueryStopped
-    <txcausal._view_index.QueryStopped>}) is logged once, however
+    <txcausal.webview.QueryStopped>}) is logged once, however
     many requests waited for it, and when none does any more (see
     L{log_failure<txcausal._view_failures.log_failure>}).
 

@@ -177,7 +177,7 @@ class TaskList:
         @param run: Runs the queries off the reactor thread.
         @param stopping: Whether the server is stopping: the queries and
             searches stop before their next step (L{QueryStopped
-            <txcausal._view_index.QueryStopped>}).
+            <txcausal.webview.QueryStopped>}).
         @param cooperate: Runs the steps of a search done in the reactor
             thread (see L{Search.cooperate}).
         @param status: The source's status, sent with each page.

@@ -107,19 +107,17 @@ class TaskViewResource(Resource):
     page per task with its tree and a waterfall timeline, updated live.
 
     A task's page asked for again while it is built (several tabs on one
-    big task) is built once for all of them (see
-    L{Builds<txcausal._view_builds.Builds>}).
+    big task) is built once for all of them.
 
     Mount it in a site (C{root.putChild(b"tasks", TaskViewResource(ring))})
     B{behind the application's own authentication}: it shows whatever was
     logged, and checks nobody's credentials.
 
     What fails while it answers (a page, the task list, a search: not a
-    stop) is answered C{500} and logged once through twisted.logger at the
-    C{critical} level, as twisted.web logs a failed render (see
-    L{log_failure<txcausal._view_failures.log_failure>}): the application
-    sees it in the observers it began logging to, and Twisted prints it on
-    standard error until then.
+    stop) is answered C{500} and logged once through twisted.logger, in the
+    namespace C{txcausal.webview}, at the C{critical} level, as twisted.web
+    logs a failed render: the application sees it in the observers it began
+    logging to, and Twisted prints it on standard error until then.
     """
 
     isLeaf = True
