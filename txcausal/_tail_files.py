@@ -39,6 +39,11 @@ from ._twisted_records import Repeats
 
 StartThread = Callable[[Callable[[], None]], None]
 
+
+def _nothing() -> None:
+    pass
+
+
 def daemon_thread(target: Callable[[], None]) -> None:
     """
     Start C{target} in a daemon thread.
@@ -66,6 +71,7 @@ class Generation:
     @ivar newline_owed: Whether its last line was taken without its
         newline (see L{take_last}).
     @ivar stat: Reads the status of its descriptor.
+    @ivar on_close: Called once it is closed (if it was open).
     """
 
     number: int
@@ -83,6 +89,7 @@ class Generation:
     undecided: bool = False
     newline_owed: bool = False
     stat: Stat = os.stat
+    on_close: Callable[[], None] = _nothing
     _lock: threading.Lock = field(factory=threading.Lock, init=False)
 
     def read(self, length: int, offset: int) -> bytes:
@@ -178,7 +185,8 @@ class Generation:
         is closed without its fingerprint.
         """
         with self._lock:
-            if self.fd >= 0:
+            was_open = self.fd >= 0
+            if was_open:
                 if self.identity is not None:  # Not a temporary copy.
                     try:
                         self.closed_as = fingerprint(self.stat(self.fd))
@@ -188,6 +196,8 @@ class Generation:
                 self.fd, self.state.before = -1, None
         if self.spill is not None:
             self.spill.close()
+        if was_open:
+            self.on_close()
 
 
 @frozen
@@ -213,11 +223,15 @@ class OpenFiles:
     retired but kept open: at most C{keep} (the oldest closed first).
     """
 
-    def __init__(self, keep: int = 0, on_error: ErrorCallback = _ignore_error) -> None:
+    def __init__(self, keep: int = 0, on_error: ErrorCallback = _ignore_error,
+                 on_close: Callable[[], None] = _nothing) -> None:
         """
         @param keep: How many retired files to keep open.
         @param on_error: Told when a retired file is closed past C{keep}.
+        @param on_close: Called each time one of the files is closed (what
+            it holds can no longer be read back).
         """
+        self._on_close = on_close
         self.generations: List[Generation] = []
         #: The Twisted records of all the names, counted as one stream, in
         #: the order they are read (see L{Repeats}): each record's number,
@@ -235,7 +249,8 @@ class OpenFiles:
         """
         state = StreamState(name, repeats=self.repeats)
         generation = Generation(len(self.generations), source, name, fd, identity,
-                                LineSplitter(max_line), state, spill, stat=stat)
+                                LineSplitter(max_line), state, spill, stat=stat,
+                                on_close=self._on_close)
         self.generations.append(generation)
         return generation
 

@@ -13,7 +13,7 @@ L{txcausal._story.KeyMatcher}.
 from __future__ import annotations
 
 import heapq
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from attrs import define, field
 
@@ -67,18 +67,27 @@ def _mentioned(node: WrittenAction, matcher: KeyMatcher) -> bool:
     )
 
 
-def story_of(task: Task, matcher: KeyMatcher) -> Optional[TaskStory]:
+def _nothing() -> None:
+    pass
+
+
+def story_of(task: Task, matcher: KeyMatcher,
+             tick: Callable[[], None] = _nothing) -> Optional[TaskStory]:
     """
     The story of C{matcher}'s keys in C{task}, pruning the task's tree to
     it; C{None} (and the task untouched) if nothing mentions them.
+
+    @param tick: Called for each node (action, message or stray) looked at:
+        it may raise to stop the walk (the web view's stop), leaving the
+        task partly pruned.
     """
     story = TaskStory(task, None)
     if task.uuid in matcher.keys:
         story.matches.add(id(task.root))
-        _mark_all(task.root, matcher, story.matches)
+        _mark_all(task.root, matcher, story.matches, tick)
     else:
-        found = _prune(task.root, matcher, story)
-        strays = [id(m) for m in task.strays if matcher.matches(m)]
+        found = _prune(task.root, matcher, story, tick)
+        strays = _strays(task, matcher, tick)
         if not found and not strays:
             return None
         story.matches.update(strays)
@@ -87,31 +96,52 @@ def story_of(task: Task, matcher: KeyMatcher) -> Optional[TaskStory]:
     return story
 
 
-def _mark_all(node: WrittenAction, matcher: KeyMatcher, matches: Set[int]) -> None:
+def _strays(task: Task, matcher: KeyMatcher, tick: Callable[[], None]) -> List[int]:
     """
-    Mark the nodes below C{node} that mention a key.
+    The C{id()} of each stray of C{task} that mentions a key, calling
+    C{tick} for each stray.
+    """
+    found = []
+    for message in task.strays:
+        tick()
+        if matcher.matches(message):
+            found.append(id(message))
+    return found
+
+
+def _mark_all(node: WrittenAction, matcher: KeyMatcher, matches: Set[int],
+              tick: Callable[[], None]) -> None:
+    """
+    Mark the nodes below C{node} that mention a key, calling C{tick} for
+    each.
     """
     pending = [node]
     while pending:
+        tick()
         node = pending.pop()
         if _mentioned(node, matcher):
             matches.add(id(node))
         for child in node.children:
             if isinstance(child, WrittenAction):
                 pending.append(child)
-            elif matcher.matches(child):
-                matches.add(id(child))
+            else:
+                tick()
+                if matcher.matches(child):
+                    matches.add(id(child))
 
 
-def _prune(node: WrittenAction, matcher: KeyMatcher, story: TaskStory) -> bool:
+def _prune(node: WrittenAction, matcher: KeyMatcher, story: TaskStory,
+           tick: Callable[[], None]) -> bool:
     """
-    Keep the children of C{node} that are in the story.
+    Keep the children of C{node} that are in the story, calling C{tick}
+    for each node looked at.
 
     @return: Whether anything at or below C{node} is in the story.
     """
+    tick()
     if _mentioned(node, matcher):
         story.matches.add(id(node))
-        _mark_all(node, matcher, story.matches)
+        _mark_all(node, matcher, story.matches, tick)
         return True
     # Counted as shown: the attempts at a position without an action of its
     # own (a Dask task run again) are children of this action, each one.
@@ -119,11 +149,13 @@ def _prune(node: WrittenAction, matcher: KeyMatcher, story: TaskStory) -> bool:
     kept: Dict[int, Child] = {}
     for index, child in node._slots.items():
         if isinstance(child, WrittenAction):
-            if _prune(child, matcher, story):
+            if _prune(child, matcher, story, tick):
                 kept[index] = child
-        elif matcher.matches(child):
-            story.matches.add(id(child))
-            kept[index] = child
+        else:
+            tick()
+            if matcher.matches(child):
+                story.matches.add(id(child))
+                kept[index] = child
     if not kept:
         return False
     if len(kept) < len(node._slots):

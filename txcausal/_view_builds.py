@@ -13,10 +13,7 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ._view_index import QueryStopped
-
-#: Where a build's failure is logged by default.
-_log = Logger()
+from ._view_failures import log_failure, view_log
 
 #: Starts a build, given the callable telling it to stop between its
 #: steps; fires with its result.
@@ -55,11 +52,15 @@ def indexed_state(index: Any, uuid: str) -> Hashable:
     What a page of task C{uuid} is built from, as C{index} (a
     L{TaskIndex<txcausal._view_index.TaskIndex>}) knows it: its summary
     (a task forgotten and seen again has another) and its counts of
-    messages; C{None} for a task not known.  A request made after it
-    changed is not given the page of a build started before.
+    messages; C{None} for a task not known; and the index's L{epoch
+    <txcausal._view_index.TaskIndex.epoch>} (a file closed since changes
+    what a page is built from, not the summary).  A request made after
+    either changed is not given the page of a build started before.
     """
     summary = index.get(uuid)
-    return None if summary is None else (summary, summary.messages, summary.dropped)
+    if summary is None:
+        return None
+    return summary, summary.messages, summary.dropped, index.epoch
 
 
 class Builds:
@@ -69,8 +70,10 @@ class Builds:
     the same state waits for that build rather than starting its own; a
     finished build is forgotten at once, so that memory holds only the
     pages being built and a request after a build always gets a new one.
-    A build's failure (not a stop: L{QueryStopped}) is logged once, however
-    many requests waited for it, and when none does any more.
+    A build's failure (not a stop: L{QueryStopped
+    <txcausal.webview.QueryStopped>}) is logged once, however
+    many requests waited for it, and when none does any more (see
+    L{log_failure<txcausal._view_failures.log_failure>}).
 
     Used in the reactor thread only.
 
@@ -78,14 +81,17 @@ class Builds:
     @ivar joined: How many requests waited for a build another started.
     """
 
-    def __init__(self, stopping: Callable[[], bool], log: Logger = _log) -> None:
+    def __init__(self, stopping: Callable[[], bool], log: Logger = view_log,
+                 name: Callable[[Hashable], str] = repr) -> None:
         """
         @param stopping: Whether the server is stopping: every build is to
             stop before its next step.
         @param log: Where a build's failure is logged.
+        @param name: What a build's failure calls the page of a key.
         """
         self._stopping = stopping
         self._log = log
+        self._name = name
         self._building: Dict[Hashable, _Build] = {}
         self.started = 0
         self.joined = 0
@@ -150,12 +156,9 @@ class Builds:
         """
         self._forget(key, build)
         failed = isinstance(result, Failure)
-        if failed and not result.check(QueryStopped):
-            # The log may keep the event long (Twisted's, before an observer
-            # is started, keeps every one): its traceback as text, not the
-            # frames, which hold the task loaded.
-            result.cleanFailure()
-            self._log.failure("Building the page of {key!r} failed", failure=result, key=key)
+        if failed:
+            log_failure(result, self._log, "building the page of {page} failed", key=key,
+                        page=self._name(key))
         waiting, build.waiting = build.waiting, []
         for waiter in waiting:
             if waiter.called:

@@ -9,7 +9,7 @@ the one follower of C{tree --follow}; its lines are decoded by the readers'
 L{MessageReader<txcausal._parse_input.MessageReader>}, which gives each
 message its place (the bytes of its line, or of the lines of a text event).
 A position is the number of the file opened (a generation) and an offset
-in it.
+in it.  Searches read the files again (L{txcausal._view_files_search}).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import (
     Deque,
     Dict,
     FrozenSet,
-    Iterator,
     List,
     Optional,
     Sequence,
@@ -37,10 +36,10 @@ from zope.interface import implementer
 from . import _twisted_records
 from ._parse_input import LineError, MessageReader
 from ._source import DEFAULT_MAX_LINE_BYTES
-from ._stream_state import StreamState
 from ._tail import FileFollower
 from ._tail_files import Generation, OpenFiles, Piece, StartThread, daemon_thread
-from ._twisted_records import REPEAT_FIELD, Repeats
+from ._twisted_records import REPEAT_FIELD
+from ._view_files_search import Look, search_files
 from ._view_index import QueryStopped, TaskIndex, _never
 from ._view_source import ITaskSource, LoadedTask, RunInThread, Search, off_reactor, only_task
 from ._wire import TASK_UUID_FIELD
@@ -134,7 +133,7 @@ class LogFiles:
         self.file_problems = 0
         self.recent_file_problems: Deque[str] = deque(maxlen=20)
         self._reader = MessageReader(self._error, max_line=max_line)
-        self._files = OpenFiles(MAX_RETIRED, self._file_problem)
+        self._files = OpenFiles(MAX_RETIRED, self._file_problem, self._file_closed)
         self._followers = [
             FileFollower(path, max_line, source=number, files=self._files,
                          on_error=self._file_problem, stdin=stdin, startThread=startThread)
@@ -153,6 +152,11 @@ class LogFiles:
     def _file_problem(self, error: LineError) -> None:
         self.file_problems += 1
         self.recent_file_problems.append(str(error))
+
+    def _file_closed(self) -> None:
+        # What it held is no longer read back: a page built before is not
+        # given to a request after (see TaskIndex.epoch).
+        self.index.epoch += 1
 
     # Reading
 
@@ -330,67 +334,12 @@ class LogFiles:
         next batch of lines once C{search.stop} says so (its C{Deferred}
         then fails with the web view's error for a stopped query).
         """
-        looks = [_Look(g) for g in self._files.generations]
+        looks = [Look(g) for g in self._files.generations]
         # Text events numbered but not ended yet (see _number_text_events):
         # searched, and not taken for forgotten before they are indexed.
         numbered = {look.early for look in looks if look.early is not None}
-        return self._run(lambda: self._search(search, looks, numbered))
-
-    def _search(self, search: Search, looks: List[_Look], numbered: Set[str]) -> FrozenSet[str]:
-        predicate, found = search.predicate, search.found
-        reader = MessageReader(needle=search.needle, fold_case=True, max_line=self.max_line)
-        for look in looks:
-            generation, end = look.generation, look.end
-            # The state is kept: a Twisted record's task UUID depends on
-            # the records before it in every file opened (see Repeats):
-            # one count for them, as the index keeps.
-            start, state = search.progress.get(generation.number, (0, None))
-            counted = "repeats"
-            if state is None:
-                repeats = search.progress.get(counted)
-                if repeats is None:  # Counted from where the index counted.
-                    before = generation.state.before
-                    repeats = search.progress[counted] = (
-                        Repeats() if before is None else before.copy())
-                state = StreamState(generation.name, repeats=repeats)
-            try:
-                at = look.numbered_at
-                if at is not None and start < at:
-                    # Numbered where the index numbered it, so counted alike.
-                    self._search_lines(search, reader, generation, start, at, state, False)
-                    state.number()
-                    early = state.numbered()
-                    if early is not None and predicate(early):
-                        found.add(early[TASK_UUID_FIELD])
-                    start = at
-                if look.early is not None:  # Read once it ends.
-                    end = start
-                self._search_lines(search, reader, generation, start, end, state,
-                                   look.early is None)
-            except OSError:
-                # Closed: its messages are no longer shown, nor counted.
-                search.progress[counted] = None
-            search.progress[generation.number] = (end, state)
-        with self.index.locked:
-            forgotten = [uuid for uuid in found
-                         if not self.index.knows(uuid) and uuid not in numbered]
-        found.difference_update(forgotten)
-        return frozenset(found)
-
-    @staticmethod
-    def _search_lines(search: Search, reader: MessageReader, generation: Generation,
-                      start: int, end: int, state: StreamState, finish: bool) -> None:
-        """
-        Add to C{search} the tasks of the messages of C{generation} between
-        offsets C{start} and C{end}, and, if C{finish}, of the text event
-        pending at C{end}.
-        """
-        predicate, found = search.predicate, search.found
-        batches = _until(search.stop, generation.batches(start, end))
-        messages = reader.decode(batches, state)
-        for message in chain(messages, reader.finish(state)) if finish else messages:
-            if predicate(message):
-                found.add(message[TASK_UUID_FIELD])
+        return self._run(lambda: search_files(search, looks, numbered, self.index,
+                                              self.max_line))
 
     def status(self) -> Dict[str, Any]:
         """
@@ -406,38 +355,6 @@ class LogFiles:
             "file_problems": self.file_problems,
             "recent_file_problems": list(self.recent_file_problems),
         }
-
-
-class _Look:
-    """
-    What a search reads of a generation (see L{LogFiles.search}), as seen
-    in the reactor's thread: up to C{end}, the text event numbered early at
-    C{numbered_at}, if any, counted there, and, until it ends, its early
-    task UUID C{early}.
-    """
-
-    __slots__ = ("generation", "end", "numbered_at", "early")
-
-    def __init__(self, generation: Generation) -> None:
-        state = generation.state
-        self.generation = generation
-        self.end = state.settled_offset(generation.line_end)
-        self.numbered_at = state.numbered_at
-        early = state.numbered()
-        self.early: Optional[str] = None if early is None else early[TASK_UUID_FIELD]
-
-
-def _until(stop: Callable[[], bool], batches: Iterator[List[bytes]]
-           ) -> Iterator[List[bytes]]:
-    """
-    C{batches}, as long as C{stop} does not say to stop.
-
-    @raise QueryStopped: Before the next batch, once it does.
-    """
-    for batch in batches:
-        if stop():
-            raise QueryStopped()
-        yield batch
 
 
 def _new_refs() -> "array[int]":

@@ -42,6 +42,11 @@ SORT_RUN = 10_000
 class QueryStopped(Exception):
     """
     A query was told to stop (its server is stopping) before it was done.
+
+    A source's C{load} or C{search} (see
+    L{ITaskSource<txcausal.webview.ITaskSource>}) told to stop fails with
+    it: the view answers such a request as stopped (503), and does not log
+    it as a failure.
     """
 
 
@@ -264,12 +269,18 @@ class TaskIndex:
     @ivar evicted: How many tasks were forgotten to stay within
         C{max_tasks}.
     @ivar version: Counts the changes.
+    @ivar epoch: Counts the changes to what the tasks are read back from
+        that no summary shows (a file closed: truncated, or rotated away
+        past those kept open), made by the source: a task's page built
+        before one is not given to a request made after (see
+        L{indexed_state<txcausal._view_builds.indexed_state>}).
     """
 
     max_tasks: int
     new_refs: Callable[[], Any] = list
     evicted: int = 0
     version: int = 0
+    epoch: int = 0
     _tasks: Dict[str, TaskSummary] = field(factory=dict)
     _feeds: List[ChangeFeed] = field(factory=list)
     _lock: threading.Lock = field(factory=threading.Lock)

@@ -19,35 +19,24 @@ Nothing else is served: no request names a file.
 
 from __future__ import annotations
 
-import sys
 import threading
 from functools import partial
 from importlib.resources import files
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from weakref import WeakKeyDictionary
 
-from attrs import define, evolve
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from ._parse_input import needle_for
 from ._view_builds import Builds, indexed_state
 from ._view_events import EventStream
-from ._view_index import Query, QueryStopped
-from ._view_source import (
-    ITaskSource,
-    Predicate,
-    RunInThread,
-    Search,
-    off_reactor,
-    on_reactor,
-    takes_build,
-    takes_stop,
-)
-from ._view_task import dumps, story_predicate, task_body, text_predicate
+from ._view_index import QueryStopped
+from ._view_query import BadRequest, TaskList, search_of
+from ._view_source import ITaskSource, RunInThread, off_reactor, on_reactor, takes_build, takes_stop
+from ._view_task import dumps, task_body
 
 #: Log content is data: no inline script, nothing from elsewhere.
 CONTENT_SECURITY_POLICY = (
@@ -58,19 +47,8 @@ _STATIC = {
     b"app.js": b"text/javascript; charset=utf-8",
     b"style.css": b"text/css; charset=utf-8",
 }
-_MAX_LIMIT = 500
-#: The largest offset: a page past it would end past the largest index.
-_MAX_OFFSET = sys.maxsize - _MAX_LIMIT
-#: How many searches are kept for continuing (the page's latest few).
-_MAX_SEARCHES = 20
 #: twisted.web's requests are not annotated: take them as they come.
 Request = Any
-
-
-class _BadRequest(Exception):
-    """
-    A query argument that cannot be used.
-    """
 
 
 def _asset(name: str) -> bytes:
@@ -84,109 +62,16 @@ def _secure(request: Request) -> None:
     request.setHeader(b"x-frame-options", b"DENY")
 
 
-def _argument(request: Request, name: bytes) -> str:
-    values = (request.args or {}).get(name)
-    if not values:
-        return ""
-    text: str = values[0].decode("utf-8", "replace")
-    return text.strip()
-
-
-def _number(request: Request, name: bytes, kind: Callable[[str], Any],
-            maximum: Optional[int] = None) -> Any:
-    text = _argument(request, name)
-    if not text:
-        return None
-    try:
-        value = kind(text)
-    except ValueError:
-        raise _BadRequest(f"{name.decode()}: not a number: {text[:40]!r}") from None
-    if value != value or value < 0 or (maximum is not None and value > maximum):
-        raise _BadRequest(f"{name.decode()}: out of range: {text[:40]!r}")
-    return value
-
-
-def parse_query(request: Request) -> Tuple[Query, Optional[Tuple[str, str]]]:
+def _page_name(key: Any) -> str:
     """
-    The task list's filters from the request's arguments.
-
-    @return: The query, and the search to run first (C{("q", text)} or
-        C{("story", key)}), if any.
-    @raise _BadRequest: For an argument that is not understood.
+    What a failed build (see L{Builds}) calls the page of C{key}, a task
+    UUID and the search it is shown with.
     """
-    limit = _number(request, b"limit", int)
-    query = Query(
-        failed=_argument(request, b"failed") in ("1", "true", "on"),
-        action_type=_argument(request, b"type"),
-        since=_number(request, b"since", float),
-        until=_number(request, b"until", float),
-        offset=_number(request, b"offset", int, _MAX_OFFSET) or 0,
-        limit=min(limit if limit else 100, _MAX_LIMIT),
-    )
-    return query, search_of(request)
-
-
-def search_of(request: Request) -> Optional[Tuple[str, str]]:
-    """
-    The search a request asks for: a story key wins over a text.
-    """
-    for kind in ("story", "q"):
-        text = _argument(request, kind.encode("ascii"))
-        if text:
-            return kind, text
-    return None
-
-
-_Listing = Tuple[int, List[Dict[str, Any]], List[str]]
-
-
-def _predicate(search: Tuple[str, str]) -> Predicate:
+    uuid, search = key
+    if search is None:
+        return f"task {uuid[:200]!r}"
     kind, text = search
-    return story_predicate(text) if kind == "story" else text_predicate(text)
-
-
-@define(eq=False)
-class _Searching:
-    """
-    One search the pages asked for: run by the source at most once at a
-    time, continued when asked again after the source changed, and started
-    over after it failed.
-
-    @ivar version: The source's version when the last run started.
-    @ivar result: The last run's answer.
-    @ivar waiting: While a run is under way, who waits for it.
-    """
-
-    search: Search
-    version: int = -1
-    result: Optional[FrozenSet[str]] = None
-    waiting: Optional[List["Deferred[FrozenSet[str]]"]] = None
-
-    def answer(self, source: ITaskSource, version: int) -> "Deferred[FrozenSet[str]]":
-        """
-        The tasks found in C{source} at C{version} (or later).
-        """
-        waiter: Deferred[FrozenSet[str]] = Deferred()
-        if self.waiting is not None:
-            self.waiting.append(waiter)
-        elif self.result is not None and self.version == version:
-            waiter.callback(self.result)
-        else:
-            self.version, self.waiting = version, [waiter]
-            maybeDeferred(source.search, self.search).addBoth(self._done)
-        return waiter
-
-    def _done(self, result: Any) -> None:
-        waiting, self.waiting = self.waiting or [], None
-        if isinstance(result, Failure):
-            self.search = evolve(self.search, found=set(), progress={})
-            self.result = None
-            for waiter in waiting:
-                waiter.errback(result)
-        else:
-            self.result = result
-            for waiter in waiting:
-                waiter.callback(result)
+    return f"task {uuid[:200]!r} ({'story' if kind == 'story' else 'search'} {text[:200]!r})"
 
 
 #: For each reactor, a flag set when it begins to stop: one C{before}
@@ -227,6 +112,12 @@ class TaskViewResource(Resource):
     Mount it in a site (C{root.putChild(b"tasks", TaskViewResource(ring))})
     B{behind the application's own authentication}: it shows whatever was
     logged, and checks nobody's credentials.
+
+    What fails while it answers (a page, the task list, a search: not a
+    stop) is answered C{500} and logged once through twisted.logger, in the
+    namespace C{txcausal.webview}, at the C{critical} level, as twisted.web
+    logs a failed render: the application sees it in the observers it began
+    logging to, and Twisted prints it on standard error until then.
     """
 
     isLeaf = True
@@ -267,11 +158,11 @@ class TaskViewResource(Resource):
         self._stop_passed = takes_stop(source.load)
         self._build_passed = takes_build(source.load)
         self._run = runInThread or off_reactor(reactor)
-        self._cooperate = on_reactor(reactor)
         self._events = EventStream(source, reactor, interval, self._status)
-        self._searches: Dict[Tuple[str, str], _Searching] = {}
         self._stopping = _stopping(reactor)
-        self._builds = Builds(self._stopping.is_set)
+        self._list = TaskList(source, self._run, self._stopping.is_set, on_reactor(reactor),
+                              self._status)
+        self._builds = Builds(self._stopping.is_set, name=_page_name)
 
     def render(self, request: Request) -> Any:
         """
@@ -294,7 +185,7 @@ class TaskViewResource(Resource):
             return self._not_found(request)
         try:
             return route(self, request, path)
-        except _BadRequest as e:
+        except BadRequest as e:
             return self._json(request, {"error": str(e)}, 400)
 
     def render_HEAD(self, request: Request) -> Any:
@@ -351,7 +242,13 @@ class TaskViewResource(Resource):
         request.setHeader(b"cache-control", b"no-store")
         return value if isinstance(value, bytes) else dumps(value)
 
-    def _later(self, request: Request, result: "Deferred[Any]") -> Any:
+    def _later(self, request: Request, result: "Deferred[Tuple[int, bytes]]") -> Any:
+        """
+        Answer C{request} with C{result}'s code and body (written as JSON by
+        the work that logs its failures: a failure there, writing the
+        answer too, is logged once, where it happens), or as a stop (503)
+        or a failure (500).
+        """
         def write(value: Tuple[int, Any]) -> None:
             if not request.finished and not getattr(request, "_disconnected", False):
                 request.write(self._json(request, value[1], value[0]))
@@ -367,45 +264,7 @@ class TaskViewResource(Resource):
         return NOT_DONE_YET
 
     def _tasks(self, request: Request) -> Any:
-        query, search = parse_query(request)
-        found = self._search(search) if search is not None else succeed(None)
-
-        index = self._source.index
-
-        def run(only: Any) -> "Deferred[Tuple[int, Dict[str, Any]]]":
-            # Read first: a change during the query is announced again.
-            version = index.version
-            work = partial(index.listing, evolve(query, only=only), stop=self._stopping.is_set)
-            return self._run(work).addCallback(page, version)
-
-        def page(listing: _Listing, version: int) -> Tuple[int, Dict[str, Any]]:
-            total, rows, types = listing
-            return 200, {
-                "total": total,
-                "offset": query.offset,
-                "limit": query.limit,
-                "tasks": rows,
-                "types": types,
-                "version": version,
-                "status": self._status(),
-            }
-
-        return self._later(request, found.addCallback(run))
-
-    def _search(self, search: Tuple[str, str]) -> "Deferred[FrozenSet[str]]":
-        """
-        The answer to a search, continued as the source grows; the same
-        answer while nothing changed.
-        """
-        known = self._searches.get(search)
-        if known is None:
-            if len(self._searches) >= _MAX_SEARCHES:
-                self._searches.clear()
-            known = self._searches[search] = _Searching(
-                Search(_predicate(search), needle_for(search[1], fold_case=True),
-                       stop=self._stopping.is_set, cooperate=self._cooperate)
-            )
-        return known.answer(self._source, self._source.index.version)
+        return self._later(request, self._list.answer(request))
 
     def _task(self, request: Request, uuid: str) -> Any:
         search = search_of(request)
@@ -417,7 +276,7 @@ class TaskViewResource(Resource):
         return self._later(request, page)
 
     def _build(self, uuid: str, search: Optional[Tuple[str, str]],
-               stop: Callable[[], bool]) -> "Deferred[Tuple[int, Any]]":
+               stop: Callable[[], bool]) -> "Deferred[Tuple[int, bytes]]":
         """
         Load task C{uuid} and make its page (see
         L{Builds<txcausal._view_builds.Builds>}), stopping between steps
@@ -426,9 +285,9 @@ class TaskViewResource(Resource):
         def build(loaded: Any) -> bytes:
             return task_body(loaded, search, stop)
 
-        def tree(loaded: Any) -> Tuple[int, Any]:
+        def tree(loaded: Any) -> Tuple[int, bytes]:
             if loaded is None:
-                return 404, {"error": "no such task"}
+                return 404, dumps({"error": "no such task"})
             # Built by the source in its load's job, or here.
             return 200, loaded if isinstance(loaded, bytes) else build(loaded)
 

@@ -103,7 +103,7 @@ class Search:
     @ivar progress: Where the runs got to, kept by the source as it likes
         (positions in files, messages seen per task).
     @ivar stop: Tells a run done off the reactor thread to stop (raising
-        C{QueryStopped}) before its
+        L{QueryStopped<txcausal.webview.QueryStopped>}) before its
         next batch: the reactor is stopping.
     @ivar cooperate: Runs the steps of a run done in the reactor thread,
         if the source has no cooperator of its own; C{None}: Twisted's
@@ -137,14 +137,14 @@ class ITaskSource(Interface):
         A source may also take a keyword argument C{stop} (as L{TaskRing
         <txcausal.webview.TaskRing>} and L{LogFiles<txcausal.webview.LogFiles>}
         do), a callable that tells a load done off the reactor thread to
-        stop (failing with C{QueryStopped}) before it reads its next
-        message: the reactor is stopping, or no request waits for the page
-        any more.  The resource passes it if the source's C{load} takes it,
-        or takes any keyword argument (C{**kwargs}), or its signature cannot
-        be read (told once, from its signature, when the resource is made;
-        C{load} itself is looked up at each request); a source whose C{load}
-        takes only C{uuid} is called so, and its loads cannot be stopped
-        early.
+        stop (failing with L{QueryStopped<txcausal.webview.QueryStopped>})
+        before it reads its next message: the reactor is stopping, or no
+        request waits for the page any more.  The
+        resource passes it if the source's C{load} takes it, or takes any
+        keyword argument (C{**kwargs}), or its signature cannot be read
+        (told once, from its signature, when the resource is made; C{load}
+        itself is looked up at each request); a source whose C{load} takes
+        only C{uuid} is called so, and its loads cannot be stopped early.
 
         A C{load} that names a keyword argument C{build} (not one that
         takes any, C{**kwargs}, nor one whose signature cannot be read)

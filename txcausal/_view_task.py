@@ -29,6 +29,33 @@ Message = Dict[str, Any]
 
 #: Not searched: where and when, not what.
 _UNSEARCHED = frozenset([TASK_LEVEL_FIELD, TIMESTAMP_FIELD])
+#: The longest steps of a page's build (making its document, writing the
+#: values nested too deep as text) look whether to stop once every this
+#: many nodes or values.
+STOP_EVERY = 1000
+
+
+class _Every:
+    """
+    A look at C{stop} every L{STOP_EVERY} calls: a check cheap enough for
+    each node of a task.
+    """
+
+    def __init__(self, stop: Callable[[], bool]) -> None:
+        self._stop = stop
+        self._left = STOP_EVERY
+
+    def __call__(self) -> None:
+        """
+        Count one; at each L{STOP_EVERY}th, look at C{stop}.
+
+        @raise QueryStopped: When it says to stop.
+        """
+        self._left -= 1
+        if not self._left:
+            self._left = STOP_EVERY
+            if self._stop():
+                raise QueryStopped()
 
 
 class _Counted:
@@ -60,7 +87,8 @@ def _matching(predicate: Predicate) -> Marker:
     return marked
 
 
-def task_json(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None) -> Dict[str, Any]:
+def task_json(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None,
+              stop: Callable[[], bool] = _never) -> Dict[str, Any]:
     """
     The task as the page shows it.
 
@@ -68,12 +96,17 @@ def task_json(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None) -> D
         C{txcausal story} shows it (the whole task when it is not in the
         story); C{("q", text)}: the whole task, the nodes with a message
         matching L{text_predicate} marked.
+    @param stop: Looked at every L{STOP_EVERY} nodes, finding the story
+        (the task, loaded for this page, may then be left partly pruned)
+        and making the document.
+    @raise QueryStopped: When C{stop} says to stop.
     """
     task, sources = loaded.task, loaded.sources
     marked: Marker = _nothing_marked
     hidden: Callable[[WrittenAction], int] = _none_hidden
+    tick = _Every(stop)
     if search is not None and search[0] == "story":
-        story = story_of(task, KeyMatcher([search[1]]))
+        story = story_of(task, KeyMatcher([search[1]]), tick)
         if story is not None:
             marked, hidden = story.matched, story.hidden_under
     elif search is not None:
@@ -81,6 +114,7 @@ def task_json(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None) -> D
     counted = _Counted(marked)
 
     def annotate(node: Child, document: Dict[str, Any]) -> None:
+        tick()
         if isinstance(node, WrittenAction):
             first = node.start_message if node.start_message is not None else node.end_message
             document["process"] = None if first is None else sources.get(id(first))
@@ -114,7 +148,9 @@ def task_body(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None,
               stop: Callable[[], bool] = _never) -> bytes:
     """
     L{task_json} written as JSON, the page's body; stopped (raising
-    L{QueryStopped}) before each of those two steps once C{stop} says so.
+    L{QueryStopped}) before each of those two steps once C{stop} says so,
+    and inside the longest (making the document, writing the values nested
+    too deep as text), every L{STOP_EVERY} nodes or values.
     A task that cannot be written whole (a value nested deeper than the
     JSON writers go) has each value nested deeper than L{NESTING_LIMIT}
     levels replaced by its JSON text (cut there, as C{txcausal tree} shows
@@ -123,20 +159,21 @@ def task_body(loaded: LoadedTask, search: Optional[Tuple[str, str]] = None,
     """
     if stop():
         raise QueryStopped()
-    document = task_json(loaded, search)
+    document = task_json(loaded, search, stop)
     if stop():
         raise QueryStopped()
     try:
         return dumps(document)
     except (TypeError, ValueError, RecursionError):
         pass
-    document["values_as_text"] = _deep_as_text(document)
+    document["values_as_text"] = _deep_as_text(document, _Every(stop))
     return dumps(document)
 
 
-def _too_deep(value: Any) -> bool:
+def _too_deep(value: Any, tick: Callable[[], None]) -> bool:
     pending = [(value, 0)]
     while pending:
+        tick()
         value, depth = pending.pop()
         if depth > NESTING_LIMIT:
             return True
@@ -147,7 +184,7 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
-def _deep_as_text(document: Dict[str, Any]) -> int:
+def _deep_as_text(document: Dict[str, Any], tick: Callable[[], None]) -> int:
     """
     Replace, in a task's document, the values nested deeper than
     L{NESTING_LIMIT} by their text: every value of every node (its type,
@@ -156,12 +193,14 @@ def _deep_as_text(document: Dict[str, Any]) -> int:
     its strays.  The nodes are the document's own; the field mappings and
     strays replaced are copies, being the source's messages.
 
+    @param tick: Called for each node and each value looked at (see
+        L{_Every}).
     @return: How many were replaced.
     """
     count = 0
 
     def deep(value: Any) -> bool:
-        return isinstance(value, (dict, list, tuple)) and _too_deep(value)
+        return isinstance(value, (dict, list, tuple)) and _too_deep(value, tick)
 
     def clean(fields: Dict[str, Any]) -> Dict[str, Any]:
         nonlocal count
@@ -176,6 +215,7 @@ def _deep_as_text(document: Dict[str, Any]) -> int:
 
     nodes: List[Dict[str, Any]] = [document]
     while nodes:
+        tick()
         node = nodes.pop()
         for key, value in list(node.items()):
             if key == "children" and isinstance(value, list):

@@ -24,6 +24,7 @@ tasks of its source and never serves a file by name.
 from __future__ import annotations
 
 from ._view_files import LogFiles
+from ._view_index import QueryStopped
 from ._view_resource import CONTENT_SECURITY_POLICY, TaskViewResource
 from ._view_ring import TaskRing
 from ._view_source import ITaskSource, LoadedTask, Search
@@ -35,5 +36,6 @@ __all__ = [
     "ITaskSource",
     "LoadedTask",
     "Search",
+    "QueryStopped",
     "CONTENT_SECURITY_POLICY",
 ]

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, cast
 
 from .._source import _GZIP_MAGIC
 from ._common import Streams, add_input_arguments, non_negative, report_due
+from ._text import clean, clean_lines
 
 NAME = "web"
 HELP = "serve a live browser view of the tasks of log files (loopback only by default)"
@@ -126,6 +127,37 @@ def make_room(files: Sequence[str], limits: Any = None) -> Optional[str]:
 _ACCEPT_FAILED = "Could not accept new connection ({acceptError})"
 
 
+#: How many kinds of report a L{_Counts} keeps (the oldest forgotten past it).
+MAX_KINDS = 1000
+
+
+class _Counts:
+    """
+    How often each kind of a repeated report was seen, and whether it is
+    due (L{report_due}: the first, then every 1000th), for the reports
+    that a failure repeating without end would make flood standard error.
+    At most C{max_kinds} kinds are kept, the one seen least recently
+    forgotten first (then reported again as new).
+    """
+
+    def __init__(self, max_kinds: int = MAX_KINDS) -> None:
+        self._seen: Dict[str, int] = {}
+        self._max = max_kinds
+
+    def count(self, kind: str) -> Optional[int]:
+        """
+        Count one more C{kind}.
+
+        @return: How many times it was seen, when a report is due; else
+            C{None}.
+        """
+        seen = self._seen.pop(kind, 0) + 1
+        self._seen[kind] = seen
+        if len(self._seen) > self._max:
+            del self._seen[next(iter(self._seen))]
+        return seen if report_due(seen - 1, seen) else None
+
+
 class AcceptErrors:
     """
     A Twisted log observer that reports, on standard error, the
@@ -135,17 +167,115 @@ class AcceptErrors:
 
     def __init__(self, stderr: Any) -> None:
         self._stderr = stderr
-        self._seen: Dict[str, int] = {}
+        self._counts = _Counts()
 
     def __call__(self, event: Dict[str, Any]) -> None:
         if event.get("log_format") != _ACCEPT_FAILED:
             return
         error = str(event.get("acceptError"))
-        seen = self._seen[error] = self._seen.get(error, 0) + 1
-        if report_due(seen - 1, seen):
+        seen = self._counts.count(error)
+        if seen is not None:
             self._stderr.write(f"txcausal web: could not accept a connection ({error}, {seen}"
                                " times so far): too many open files? (ulimit -n)\n")
             self._stderr.flush()
+
+
+#: How the lines after the first of a failure's report are joined.
+_INDENTED = "\n  "
+
+
+class ViewFailures:
+    """
+    A Twisted log observer that prints, on standard error, the failures the
+    view logs (building a task's page, answering the task list or a search:
+    see L{log_failure<txcausal._view_failures.log_failure>}), as the
+    command's other reports are: C{txcausal web: } and what failed, then
+    the traceback, indented, its control characters escaped (an error's
+    text may hold what a log file holds).
+
+    A failure that repeats (a page asked again at each change) does not
+    flood standard error: each kind (what failed, the error's type and
+    message) is printed whole the first time, then as one line with its
+    count at its 1001st time, 2001st, and so on (as L{AcceptErrors}).
+    """
+
+    def __init__(self, stderr: Any, max_kinds: int = MAX_KINDS) -> None:
+        from .._view_failures import NAMESPACE
+
+        self._stderr = stderr
+        self._namespace = NAMESPACE
+        self._counts = _Counts(max_kinds)
+
+    def prints(self, event: Dict[str, Any]) -> bool:
+        """
+        Whether C{event} is one of the view's failures, which it prints.
+        """
+        return event.get("log_namespace") == self._namespace and "log_failure" in event
+
+    def __call__(self, event: Dict[str, Any]) -> None:
+        if not self.prints(event):
+            return
+        from twisted.logger import eventAsText, formatEvent
+
+        failure = event["log_failure"]
+        what = clean(formatEvent(event))
+        error = clean_lines(f"{failure.type.__name__}: {failure.getErrorMessage()}", " ")
+        seen = self._counts.count(f"{what}\n{error}")
+        if seen == 1:
+            text = eventAsText(event, includeTimestamp=False, includeSystem=False)
+            self._stderr.write(f"txcausal web: {clean_lines(text, _INDENTED)}\n")
+        elif seen is not None:
+            self._stderr.write(f"txcausal web: {what} ({error}, {seen} times so far)\n")
+        else:
+            return
+        self._stderr.flush()
+
+
+class _Critical:
+    """
+    A Twisted log observer that prints the other critical events (an
+    unhandled error, a failed render) on standard error, as Twisted's
+    temporary observer does until logging begins.
+    """
+
+    def __init__(self, stderr: Any, printed: ViewFailures) -> None:
+        self._stderr = stderr
+        self._printed = printed
+
+    def __call__(self, event: Dict[str, Any]) -> None:
+        from twisted.logger import LogLevel, eventAsText
+
+        if event.get("log_level") != LogLevel.critical or self._printed.prints(event):
+            return
+        self._stderr.write(eventAsText(event, includeTimestamp=False, includeSystem=False)
+                           + "\n")
+        self._stderr.flush()
+
+
+def begin_logging(stderr: Any, beginner: Any = None) -> None:
+    """
+    Begin twisted.logger's logging to the command's observers: the
+    connections not accepted (L{AcceptErrors}), the view's failures
+    (L{ViewFailures}, each printed once, with the command's prefix, and not
+    also by Twisted's temporary observer, which this ends), and the other
+    critical events (printed as that observer did).  Standard output and
+    error are not redirected, nor are Python's warnings.
+
+    @param beginner: C{globalLogBeginner}, or a fake.
+    """
+    import warnings
+
+    from twisted.logger import ILogObserver, globalLogBeginner
+
+    if beginner is None:
+        beginner = globalLogBeginner
+    failures = ViewFailures(stderr)
+    observers = [AcceptErrors(stderr), failures, _Critical(stderr, failures)]
+    shown = warnings.showwarning
+    # Its buffer's critical events were printed already (by that observer).
+    beginner.beginLoggingTo([cast(ILogObserver, observer) for observer in observers],
+                            discardBuffer=True, redirectStandardIO=False)
+    warnings.showwarning = shown
 
 
 def serve(args: argparse.Namespace, streams: Streams, reactor: Any) -> Any:
@@ -187,7 +317,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     """
     from twisted.internet import reactor
     from twisted.internet.error import CannotListenError
-    from twisted.logger import ILogObserver, globalLogPublisher
 
     problem = make_room(args.files)
     if problem is not None:
@@ -199,7 +328,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         where = f"{args.host}:{args.port}"
         streams.stderr.write(f"txcausal web: cannot listen on {where}: {e.socketError}\n")
         return 1
-    # A plain callable is an observer (Twisted's logger declares them so).
-    globalLogPublisher.addObserver(cast(ILogObserver, AcceptErrors(streams.stderr)))
+    begin_logging(streams.stderr)
     reactor.run()
     return 0

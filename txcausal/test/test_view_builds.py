@@ -60,9 +60,9 @@ class BuildsTests(SynchronousTestCase):
     def test_failureLoggedWithoutItsFrames(self) -> None:
         """
         The failure is cleaned (its traceback kept as text, its frames let
-        go) before it is logged: the log may keep the event long (Twisted's,
-        before an observer is started, keeps every one), and the build's
-        frames hold the task loaded.  (Checked through the call: a test
+        go) before it is logged: the log may keep the event long (Twisted's
+        keeps the latest 200 until logging begins), and the build's frames
+        hold the task loaded.  (Checked through the call: a test
         runner may have made C{cleanFailure} do nothing.)
         """
         order: List[str] = []

@@ -125,6 +125,7 @@ class TaskListTests(ViewTestCase):
         self.ring.search = lambda search: fail(OSError("disk gone"))  # type: ignore
         self.assertEqual(self.json("api/tasks?q=resize", 500),
                          {"error": "internal error: disk gone"})
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)  # See test_webview_failures.
         self.ring.search = real  # type: ignore[method-assign]
         self.assertEqual(self.uuids("api/tasks?q=resize"), [JOINED])
 
@@ -162,6 +163,7 @@ class TaskListTests(ViewTestCase):
         for _ in "ab":
             self.assertEqual(self.json("api/tasks?q=resize", 500),
                              {"error": "internal error: no text"})
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
 
     def test_failedSearchWhileWaiting(self) -> None:
         """
@@ -175,6 +177,7 @@ class TaskListTests(ViewTestCase):
         self.stub.flush()
         for response in (first, second):
             self.assertEqual(self.successResultOf(response).code, 500)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
 
     def test_badArgument(self) -> None:
         """
@@ -295,6 +298,7 @@ class QueryOffReactorTests(SynchronousTestCase):
         self.assertEqual(answer.code, 500)
         self.assertEqual(self.successResultOf(answer.json()),
                          {"error": "internal error: index broken"})
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     def test_reactorWithoutThreads(self) -> None:
         """

@@ -148,6 +148,20 @@ class SharedBuildTests(FilesTestCase):
         answers = self.answers(before + after)
         self.assertEqual([shown(body) for _, body in answers], [3, 4, 4])
 
+    def test_truncatedWhileBuilding(self) -> None:
+        """
+        A request made after the file was truncated (no new message for the
+        task: its summary is the same) does not wait for the build started
+        before: it gets a build of its own, which finds the messages gone.
+        """
+        before = self.ask()
+        self.path.write_bytes(b"")
+        self.files.readAvailable()
+        self.assertEqual(self.files.file_problems, 1)  # The truncation, read.
+        after = self.ask()
+        self.assertEqual((self.resource._builds.started, len(self.worker.jobs)), (2, 2))
+        self.assertEqual(self.answers(before + after)[1][1]["unavailable"], 3)
+
     def test_failedForEveryone(self) -> None:
         """
         A build that fails answers every request waiting for it with the

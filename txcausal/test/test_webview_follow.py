@@ -349,3 +349,25 @@ class FollowTests(FilesTestCase):
         self.assertIn("x", self.uuids(files))
         self.assertEqual(self.load(files, JOINED).unavailable, 2)
         self.assertIn("truncated", files.recent_file_problems[-1])
+
+    def test_closedFilesCounted(self) -> None:
+        """
+        Each file closed (truncated, or rotated away past those kept open)
+        counts in the index's C{epoch}, which the tasks' summaries do not
+        show: a page being built before is not given to a request after.
+        """
+        self.patch(_view_files, "MAX_RETIRED", 1)
+        log = write_log(self.dir / "app.log", [message("t", [1], 1.0, message_type="m")])
+        files = self.source(log)
+        epochs = [files.index.epoch]
+        for rotated in (1, 2):
+            log.rename(log.with_name(f"app.log.{rotated}"))
+            write_log(log, [message(f"r{rotated}", [1], 2.0, message_type="m")])
+            for _ in range(15):  # Until the file rotated away is retired.
+                files.readAvailable()
+            epochs.append(files.index.epoch)
+        log.write_bytes(b"")  # Truncated.
+        files.readAvailable()
+        epochs.append(files.index.epoch)
+        self.assertEqual(epochs, [0, 0, 1, 2])
+        self.assertEqual(self.load(files, "t").unavailable, 1)
