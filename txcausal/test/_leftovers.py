@@ -2,7 +2,7 @@
 What the test suite leaves behind: a temporary directory of the run's own,
 the names left in it at the end, and the removal of the directories trial's
 C{mktemp} makes (under trial they live in C{_trial_temp}, which trial
-empties; under pytest they would stay in the current directory).
+empties; under pytest they are made in the run's temporary directory).
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ import shutil
 import tempfile
 from typing import List, MutableMapping, Sequence
 
+from twisted.trial.unittest import SynchronousTestCase
+
 #: What may stay: pytest's own temporary directories (C{tmp_path}), which
 #: pytest keeps and prunes itself, and the caches of Python, pytest and
 #: Hypothesis.
 KEPT = ("pytest-of-*", "__pycache__", ".pytest_cache", ".hypothesis")
+#: How much of a module, class or test name trial's C{mktemp} keeps.
+_MAX_FILENAME = 32
 
 
 def own_temporary_directory(environ: MutableMapping[str, str]) -> str:
@@ -59,6 +63,21 @@ def _listed(top: str, relative: str, depth: int) -> List[str]:
         return [relative + "/"]
     return [found for name in names
             for found in _listed(top, os.path.join(relative, name), depth - 1)]
+
+
+def trial_mktemp(case: SynchronousTestCase, top: str) -> str:
+    """
+    Trial's C{mktemp}, in C{top} rather than the current directory.
+
+    @param case: The test asking.
+    @param top: The directory to make the path in.
+    @return: An absolute path C{<top>/<module>/<class>/<test>/<random>/temp}
+        whose parent exists, the path itself not.
+    """
+    base = os.path.join(top, *(name[:_MAX_FILENAME] for name in (
+        type(case).__module__, type(case).__name__, case._testMethodName)))
+    os.makedirs(base, exist_ok=True)
+    return os.path.join(os.path.abspath(tempfile.mkdtemp("", "", base)), "temp")
 
 
 def remove_made(made: Sequence[str]) -> None:

@@ -154,6 +154,13 @@ class Inner(SynchronousTestCase):
     def test_leaves(self):
         if os.environ["LEAVE"]:
             open(os.path.join(tempfile.gettempdir(), "left.log"), "w").close()
+        if os.environ.get("OTHER"):
+            open("another-run.log", "w").close()
+
+
+def test_interrupted():
+    if os.environ.get("INTERRUPT"):
+        raise KeyboardInterrupt()
 """
 
 
@@ -232,22 +239,35 @@ class LeftoversTests(SynchronousTestCase):
         self.assertEqual([p.name for p in self.top.parent.parent.parent.iterdir()],
                          ["test_mktempRemovedUnderPytest"])
 
-    def runInner(self, leave: str) -> "subprocess.CompletedProcess[str]":
+    def test_mktempInRunDirectory(self) -> None:
+        """
+        Under pytest, C{mktemp} makes its directories in the run's temporary
+        directory, not the current directory another run may share.
+        """
+        if "PYTEST_CURRENT_TEST" not in os.environ:
+            raise SkipTest("runs under pytest only")
+        path = os.path.abspath(self.mktemp())
+        self.assertEqual(os.path.commonpath([path, tempfile.gettempdir()]),
+                         tempfile.gettempdir())
+        self.assertFalse(path.startswith(os.getcwd() + os.sep), path)
+
+    def runInner(self, leave: str, *args: str,
+                 **env: str) -> "subprocess.CompletedProcess[str]":
         """
         Run a real pytest with C{txcausal.test.conftest} as a plugin, on
         tests that use C{mktemp} and leave C{left.log} in the temporary
-        directory if C{leave}.
+        directory if C{leave}; C{args} are pytest's, C{env} more variables.
         """
         self.cwd, self.tmp = self.top / "cwd", self.top / "tmp"
-        self.cwd.mkdir()
-        self.tmp.mkdir()
+        self.cwd.mkdir(exist_ok=True)
+        self.tmp.mkdir(exist_ok=True)
         (self.cwd / "pytest.ini").write_text("[pytest]\n")
         (self.cwd / "test_inner.py").write_text(_INNER)
         return run_python(
             ["-m", "pytest", "-p", "no:cacheprovider", "-p", "txcausal.test.conftest",
-             "test_inner.py"],
+             "test_inner.py", *args],
             cwd=self.cwd, env={"TMPDIR": str(self.tmp), "LEAVE": leave, "PYTEST_ADDOPTS": "",
-                               "PYTEST_PLUGINS": ""})
+                               "PYTEST_PLUGINS": "", **env})
 
     def test_runClean(self) -> None:
         """
@@ -268,7 +288,36 @@ class LeftoversTests(SynchronousTestCase):
         """
         result = self.runInner("1")
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
-        self.assertIn("2 passed", result.stdout)
+        self.assertIn("3 passed", result.stdout)
         self.assertRegex(result.stdout, r"the tests left these behind =+\n\S+/txcausal-tests-"
                                         r"\w+/left\.log\n")
         self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_runInterruptedLeaving(self) -> None:
+        """
+        An interrupted run that leaves a file keeps pytest's exit code for
+        an interruption, and still names the file, on a line of its own.
+        """
+        result = self.runInner("1", INTERRUPT="1")
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertRegex(result.stdout, r"(^|\n)=+ the tests left these behind =+\n\S+/left\.log\n")
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_otherFilesInCurrentDirectory(self) -> None:
+        """
+        Files that appear in the current directory meanwhile (another run's,
+        a linter's cache) do not fail the run.
+        """
+        result = self.runInner("", OTHER="1")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertNotIn("left these behind", result.stdout)
+
+    def test_noSession(self) -> None:
+        """
+        C{--help} and C{--markers}, which end before a session, leave no
+        temporary directory either.
+        """
+        for option in ("--help", "--markers"):
+            result = self.runInner("", option)
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            self.assertEqual(os.listdir(self.tmp), [], option)
