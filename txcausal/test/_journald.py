@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -63,7 +64,9 @@ class Journald:
     C{start.lock}, and uses it holding C{users.lock} shared (both in
     L{_LOCKS}); at exit, the last user (the one that can lock
     C{users.lock} alone) stops the journald a test process started (its
-    process id is in C{journald.pid}), never one that ran before.
+    process id is in C{journald.pid}), never one that ran before.  Should
+    L{_LOCKS} not be makeable (a read-only C{/run}), the process goes on
+    alone, saying so: it stops the journald it started at exit.
 
     @ivar process: The journald this process started, if it did.
     """
@@ -72,6 +75,8 @@ class Journald:
         self.process: Optional["subprocess.Popen[bytes]"] = None
         self._locks = locks or _LOCKS
         self._users: Optional[int] = None
+        self._joined = False
+        self._shared = False
         self._pid = 0
         self._log: Optional[IO[bytes]] = None
         self._skip = ""
@@ -99,13 +104,22 @@ class Journald:
         Count this process among the users of journald, once (as root: only
         root starts journald by hand).
         """
-        if self._users is not None or os.geteuid() != 0:
+        if self._joined or os.geteuid() != 0:
             return
-        os.makedirs(self._locks, exist_ok=True)
-        with self._locked("start.lock"):
-            self._users = os.open(os.path.join(self._locks, "users.lock"),
-                                  os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(self._users, fcntl.LOCK_SH)
+        try:
+            os.makedirs(self._locks, exist_ok=True)
+            with self._locked("start.lock"):
+                self._users = os.open(os.path.join(self._locks, "users.lock"),
+                                      os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fcntl.flock(self._users, fcntl.LOCK_SH)
+            self._shared = True
+        except OSError as e:
+            if self._users is not None:
+                os.close(self._users)
+                self._users = None
+            print(f"txcausal tests: journald not shared with other test processes ({e})",
+                  file=sys.stderr)
+        self._joined = True
         self._pid = os.getpid()
         atexit.register(self.stop)
 
@@ -126,11 +140,15 @@ class Journald:
                                             stdout=self._log, stderr=self._log,
                                             start_new_session=True)
             self._wait_until_listening()
-            with open(os.path.join(self._locks, "journald.pid"), "w") as pidfile:
-                pidfile.write(f"{self.process.pid}\n")
+            if self._shared:
+                with open(os.path.join(self._locks, "journald.pid"), "w") as pidfile:
+                    pidfile.write(f"{self.process.pid}\n")
 
     @contextmanager
     def _locked(self, name: str) -> Iterator[None]:
+        if self._joined and not self._shared:
+            yield  # Not shared: no lock to take.
+            return
         fd = os.open(os.path.join(self._locks, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
                      0o600)
         try:
@@ -162,8 +180,13 @@ class Journald:
         one using it (not in a forked child, whose lock is its parent's).
         Runs at exit.
         """
+        joined, self._joined = self._joined, False
         users, self._users = self._users, None
-        if users is None or os.getpid() != self._pid:
+        if not joined or os.getpid() != self._pid:
+            return
+        if users is None:
+            self._stop_started()
+            self._close_log()
             return
         try:
             with self._locked("start.lock"):
@@ -174,9 +197,12 @@ class Journald:
                 self._stop_started()
         finally:
             os.close(users)
-            if self._log is not None:
-                self._log.close()
-                self._log = None
+            self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def _stop_started(self) -> None:
         """
@@ -192,6 +218,8 @@ class Journald:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if not self._shared:
+            return
         pidfile = os.path.join(self._locks, "journald.pid")
         try:
             with open(pidfile) as f:

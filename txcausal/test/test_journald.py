@@ -724,3 +724,32 @@ class SharedJournaldTests(SynchronousTestCase):
         process = self.fake("import time; print(flush=True); time.sleep(120)")
         self.journald.stop()
         self.assertIsNone(process.poll())
+
+    def test_forkedChildKeeps(self) -> None:
+        """
+        A child forked after joining, exiting normally (running C{stop} at
+        exit), leaves journald running: its lock is its parent's.
+        """
+        process = self.fake()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.journald.stop()
+            finally:
+                os._exit(0)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertIsNone(process.poll())
+        self.assertTrue(os.path.exists(os.path.join(self.locks, "journald.pid")))
+
+    def test_locksUnmakeable(self) -> None:
+        """
+        When the lock directory cannot be made, the process goes on without
+        sharing journald, saying so on standard error.
+        """
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        journald = _journald.Journald("/proc/txcausal-tests")
+        journald._join()
+        journald.stop()
+        self.assertIn("/proc/txcausal-tests", stderr.getvalue())
+        self.assertIn("not shared", stderr.getvalue())
