@@ -125,13 +125,13 @@ def run_program(source: str, name: str, eliot: bool = True) -> Run:
         script.write_text(source)
         output = Path(directory) / "logged.jsonl"
         output.touch()
-        env = {}
+        path = []
         if not eliot:
             blocked = Path(directory) / "no-eliot"
             blocked.mkdir()
             (blocked / "eliot.py").write_text(_NO_ELIOT)
-            env["PYTHONPATH"] = str(blocked)
-        result = run_python([str(script), str(output)], cwd=Path(directory), env=env)
+            path.append(blocked)
+        result = run_python([str(script), str(output)], cwd=Path(directory), path=path)
         text = output.read_text().replace(directory, "<dir>")
         logged = [json.loads(line) for line in text.splitlines() if line]
     journal = journal_entries(logged) if READ_JOURNALD in source.splitlines() else []

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import orjson
 from twisted.internet.task import Clock
@@ -73,21 +73,58 @@ def bench_root() -> Path:
                    " TXCAUSAL_BENCH_ROOT=/path/to/checkout")
 
 
+#: The directory this process imports txcausal from (a checkout, or
+#: C{site-packages}).
+IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(txcausal.__file__)))
+
+
+def child_environment(
+    env: Optional[Mapping[str, str]] = None,
+    path: Sequence[Union[str, Path]] = (),
+) -> Dict[str, str]:
+    """
+    This process's environment for a Python child that imports the txcausal
+    this process imports, wherever it runs: a checkout run through
+    C{PYTHONPATH} (or by pytest from the checkout) as well as an installed
+    copy.  Its C{PYTHONPATH} is C{path}, then L{IMPORT_ROOT}, then this
+    process's own C{PYTHONPATH}, each entry made absolute.
+
+    @param env: Variables to set or replace, but C{PYTHONPATH} (give C{path}).
+    @param path: Directories the child imports from first.
+    @raise ValueError: If C{env} names C{PYTHONPATH}.
+    """
+    if env and "PYTHONPATH" in env:
+        raise ValueError("give the child's import path as path=, not env['PYTHONPATH']")
+    inherited = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    entries: List[str] = []
+    for entry in [*map(str, path), IMPORT_ROOT, *inherited]:
+        entry = os.path.abspath(entry)
+        if entry not in entries:
+            entries.append(entry)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = os.pathsep.join(entries)
+    return full_env
+
+
 def run_python(
     args: List[str],
     cwd: Optional[Path] = None,
     timeout: float = 120,
     env: Optional[Dict[str, str]] = None,
+    path: Sequence[Union[str, Path]] = (),
     **kwargs: Any,
 ) -> "subprocess.CompletedProcess[str]":
     """
-    Run C{python args...} with this interpreter, capturing text output.
+    Run C{python args...} with this interpreter and this txcausal (see
+    L{child_environment}), capturing text output.
+
+    @param env: Variables to set or replace in the child's environment.
+    @param path: Directories the child imports from first.
     """
-    full_env = dict(os.environ)
-    full_env.pop("PYTHONPATH", None)
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, *args], cwd=cwd, timeout=timeout, env=full_env,
-                          capture_output=True, text=True, **kwargs)
+    return subprocess.run([sys.executable, *args], cwd=cwd, timeout=timeout,
+                          env=child_environment(env, path), capture_output=True, text=True,
+                          **kwargs)
 
 
 def run_example(name: str, *args: str, cwd: Optional[Path] = None,

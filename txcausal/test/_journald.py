@@ -8,13 +8,17 @@ read back.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from typing import IO, Any, Dict, List, Optional
+from contextlib import contextmanager
+from typing import IO, Any, Dict, Iterator, List, Optional
 
 import orjson
 from twisted.trial.unittest import SkipTest
@@ -24,6 +28,8 @@ from txcausal._journal import JOURNAL_SOCKET
 _BINARIES = ["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"]
 #: How long journald may take to start listening.
 _START_TIMEOUT = 20.0
+#: Where the test processes of the machine agree on the journald they start.
+_LOCKS = "/run/txcausal-tests"
 
 
 #: Where journald answers C{journalctl --sync}.
@@ -48,16 +54,31 @@ def listening(path: str = JOURNAL_SOCKET, kind: int = socket.SOCK_DGRAM) -> bool
 class Journald:
     """
     A running journald for the tests that need one: they call L{start} in
-    C{setUp} (trial has no C{setUpClass}).  The first call finds or starts
-    it; the one started is stopped when the process exits.
+    C{setUp} (trial has no C{setUpClass}).  Each call finds journald
+    listening, or starts one (again, should it have gone); the one started
+    runs until the last test process using it exits.
 
-    @ivar process: The journald the tests started, if they did.
+    Test processes share journald: two journalds started at once would
+    write the same journal files, and one stopped under another process's
+    tests would lose their entries.  So a process starts journald holding
+    C{start.lock}, and uses it holding C{users.lock} shared (both in
+    L{_LOCKS}); at exit, the last user (the one that can lock
+    C{users.lock} alone) stops the journald a test process started (its
+    process id is in C{journald.pid}), never one that ran before.  Should
+    L{_LOCKS} not be makeable (a read-only C{/run}), the process goes on
+    alone, saying so: it stops the journald it started at exit.
+
+    @ivar process: The journald this process started, if it did.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, locks: str = "") -> None:
         self.process: Optional["subprocess.Popen[bytes]"] = None
+        self._locks = locks or _LOCKS
+        self._users: Optional[int] = None
+        self._joined = False
+        self._shared = False
+        self._pid = 0
         self._log: Optional[IO[bytes]] = None
-        self._ready = False
         self._skip = ""
 
     def start(self) -> None:
@@ -69,29 +90,72 @@ class Journald:
         """
         if self._skip:
             raise SkipTest(self._skip)
-        if not self._ready:
-            try:
-                self._start()
-            except SkipTest as e:
-                self._skip = str(e)
-                raise
-            self._ready = True
+        self._join()
+        if listening():
+            return
+        try:
+            self._start()
+        except SkipTest as e:
+            self._skip = str(e)
+            raise
+
+    def _join(self) -> None:
+        """
+        Count this process among the users of journald, once (as root: only
+        root starts journald by hand).
+        """
+        if self._joined or os.geteuid() != 0:
+            return
+        try:
+            os.makedirs(self._locks, exist_ok=True)
+            with self._locked("start.lock"):
+                self._users = os.open(os.path.join(self._locks, "users.lock"),
+                                      os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fcntl.flock(self._users, fcntl.LOCK_SH)
+            self._shared = True
+        except OSError as e:
+            if self._users is not None:
+                os.close(self._users)
+                self._users = None
+            print(f"txcausal tests: journald not shared with other test processes ({e})",
+                  file=sys.stderr)
+        self._joined = True
+        self._pid = os.getpid()
+        atexit.register(self.stop)
 
     def _start(self) -> None:
         if shutil.which("journalctl") is None:
             raise SkipTest("journalctl is not installed (Debian: apt-get install systemd)")
-        if listening():
-            return
         binary = next((b for b in _BINARIES if os.access(b, os.X_OK)), None)
         if binary is None:
             raise SkipTest(f"journald is not running and {_BINARIES[0]} is not installed")
         if os.geteuid() != 0:
             raise SkipTest("journald is not running, and only root can start it by hand")
-        self._log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([binary], stdin=subprocess.DEVNULL,
-                                        stdout=self._log, stderr=self._log)
-        atexit.register(self.stop)
-        self._wait_until_listening()
+        with self._locked("start.lock"):
+            if listening():
+                return
+            self._stop_started()
+            self._log = tempfile.TemporaryFile()
+            self.process = subprocess.Popen([binary], stdin=subprocess.DEVNULL,
+                                            stdout=self._log, stderr=self._log,
+                                            start_new_session=True)
+            self._wait_until_listening()
+            if self._shared:
+                with open(os.path.join(self._locks, "journald.pid"), "w") as pidfile:
+                    pidfile.write(f"{self.process.pid}\n")
+
+    @contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        if self._joined and not self._shared:
+            yield  # Not shared: no lock to take.
+            return
+        fd = os.open(os.path.join(self._locks, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def _wait_until_listening(self) -> None:
         assert self.process is not None
@@ -100,7 +164,7 @@ class Journald:
         while not (listening() and listening(_VARLINK_SOCKET, socket.SOCK_STREAM)):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 output = self._output()
-                self.stop()
+                self._stop_started()
                 raise SkipTest(f"systemd-journald started by hand did not listen: {output}")
             time.sleep(0.02)
 
@@ -112,7 +176,39 @@ class Journald:
 
     def stop(self) -> None:
         """
-        Stop the journald the tests started, if they did.  Runs at exit.
+        Stop the journald the tests started, if this process is the last
+        one using it (not in a forked child, whose lock is its parent's).
+        Runs at exit.
+        """
+        joined, self._joined = self._joined, False
+        users, self._users = self._users, None
+        if not joined or os.getpid() != self._pid:
+            return
+        if users is None:
+            self._stop_started()
+            self._close_log()
+            return
+        try:
+            with self._locked("start.lock"):
+                try:
+                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return
+                self._stop_started()
+        finally:
+            os.close(users)
+            self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _stop_started(self) -> None:
+        """
+        Stop the journald a test process started, if it still runs: this
+        process's, and the one named in C{journald.pid} if that is a
+        journald.
         """
         process, self.process = self.process, None
         if process is not None:
@@ -122,9 +218,33 @@ class Journald:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if not self._shared:
+            return
+        pidfile = os.path.join(self._locks, "journald.pid")
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read())
+            os.unlink(pidfile)
+        except (OSError, ValueError):
+            return
+        if _is_journald(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _is_journald(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+
+
+def _is_journald(pid: int) -> bool:
+    """
+    Whether process C{pid} runs (not a zombie) C{systemd-journald}.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    name, _, rest = stat.partition(") ")
+    return name.endswith("(systemd-journal") and not rest.startswith("Z")
 
 
 def journalctl(*args: str) -> bytes:

@@ -5,12 +5,13 @@ address it prints.
 
 from __future__ import annotations
 
-import os
 import re
 import selectors
 import subprocess
 import sys
 from typing import Any, List, Sequence, Tuple
+
+from ._helpers import child_environment
 
 _ADDRESS = re.compile(r"serving (http://\S+/)")
 
@@ -28,8 +29,7 @@ def start_web(
     @param extra: More options of the command.
     @return: The process and the address it serves.
     """
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
+    env = child_environment()
     process = subprocess.Popen(
         [sys.executable, *python, "web", "--port", "0", *extra, *files],
         stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

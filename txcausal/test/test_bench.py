@@ -34,8 +34,9 @@ def quick_run() -> Tuple["subprocess.CompletedProcess[str]", List[Dict[str, Any]
     root = bench_root()
     with tempfile.TemporaryDirectory(prefix="txcausal-test-bench-") as directory:
         json_path = Path(directory) / "rows.json"
+        # Its temporary directories inside this one, gone also if it is ended.
         result = run_python(["-m", "bench", "--quick", "--json", str(json_path)],
-                            cwd=root, timeout=300)
+                            cwd=root, timeout=300, env={"TMPDIR": directory})
         rows = json.loads(json_path.read_text()) if json_path.exists() else []
     return result, rows
 

@@ -6,14 +6,13 @@ tracebacks read directly.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcausal.test._helpers import examples_dir
+from txcausal.test._helpers import child_environment, examples_dir
 from txcausal.test._reading import txcausal
 
 
@@ -30,7 +29,7 @@ class TrialLogTests(SynchronousTestCase):
         """
         cwd = Path(self.mktemp())
         cwd.mkdir()
-        env = dict(os.environ, PYTHONPATH=str(examples_dir() / "trial_redirect"))
+        env = child_environment(path=[examples_dir() / "trial_redirect"])
         trial = subprocess.run([sys.executable, "-m", "twisted.trial", "redirect_demo"],
                                cwd=cwd, env=env, capture_output=True, timeout=120)
         self.assertEqual(trial.returncode, 0, trial.stdout + trial.stderr)
@@ -90,7 +89,7 @@ class TrialFailuresTests(SynchronousTestCase):
         (cwd / "failing").mkdir(parents=True)
         (cwd / "failing" / "__init__.py").write_text("")
         (cwd / "failing" / "test_failing.py").write_text(_FAILING_TESTS)
-        env = dict(os.environ, PYTHONPATH=str(cwd))
+        env = child_environment(path=[cwd])
         trial = subprocess.run([sys.executable, "-m", "twisted.trial", "failing"],
                                cwd=cwd, env=env, capture_output=True, timeout=120)
         self.assertIn(b"FAILED (errors=", trial.stdout, trial.stdout + trial.stderr)

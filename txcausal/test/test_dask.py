@@ -10,6 +10,7 @@ import copyreg
 import glob
 import os
 import pickle
+import shutil
 import tempfile
 import types
 from functools import partial
@@ -315,6 +316,7 @@ class MultiprocessingTests(IsolatedOutputMixin, SynchronousTestCase):
         """
         messages = self.collect()
         directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory, True)
         (result,) = compute_with_trace(manual_bag(), scheduler="processes", num_workers=2,
                                        initializer=partial(log_to_directory, directory))
         self.assertEqual(result, 42)

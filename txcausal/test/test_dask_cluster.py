@@ -20,6 +20,7 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+import dask
 import dask.array as da
 import dask.dataframe as dd
 import orjson
@@ -89,9 +90,11 @@ class _Cluster:
             self.destination = FileDestination(open(self.main_log, "ab"))
             # silence_logs: test_taskError's task fails on purpose; the
             # worker would log it on standard error.
-            self.cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None,
-                                        silence_logs=logging.CRITICAL)
+            # Its scratch space (the scheduler's, the workers') in its directory.
+            with dask.config.set({"temporary-directory": self.directory}):
+                self.cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                            host="127.0.0.1", dashboard_address=None,
+                                            silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
             atexit.register(self.stop)
             self.client.run(log_to_directory, self.directory)
@@ -129,6 +132,14 @@ class _Cluster:
 
 
 _CLUSTER = _Cluster()
+
+
+def teardown_module() -> None:
+    """
+    Under pytest, stop the cluster the tests share and remove its directory
+    once they have run (under trial, it is stopped at exit).
+    """
+    _CLUSTER.stop()
 
 
 class ClusterTests(IsolatedOutputMixin, SynchronousTestCase):
@@ -422,8 +433,11 @@ class ExampleTests(SynchronousTestCase):
         together hold one tree, shown whole by C{txcausal tree}.  It makes
         the directory it is given.
         """
-        directory = os.path.join(tempfile.mkdtemp(), "logs")
-        result = run_python([str(examples_dir() / "dask_cluster.py"), directory], timeout=300)
+        parent = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, parent, True)
+        directory = os.path.join(parent, "logs")
+        result = run_python([str(examples_dir() / "dask_cluster.py"), directory], timeout=300,
+                            env={"TMPDIR": parent})
         self.assertEqual((result.returncode, result.stdout), (0, "Result: 42\n"), result.stderr)
         files = sorted(glob.glob(os.path.join(directory, "*.log")))
         self.assertEqual(len(files), 3)

@@ -21,6 +21,7 @@ from txcausal.parse import WrittenAction, parse_messages, read_messages
 from ._helpers import IsolatedOutputMixin
 
 try:
+    import dask
     import dask.bag as db
     from distributed import Client, LocalCluster
 
@@ -55,9 +56,11 @@ class WorkerDeathTests(IsolatedOutputMixin, SynchronousTestCase):
         that first runs the third partition dying while it runs it.
         """
         mark = os.path.join(self.directory, "died")
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None,
-                          silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+        # Its scratch space (the scheduler's, the workers') in the test's directory.
+        with dask.config.set({"temporary-directory": self.directory}), \
+                LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                             host="127.0.0.1", dashboard_address=None,
+                             silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
             client.register_plugin(LogToDirectory(self.directory))
             bag = db.from_sequence([1, 2, 3, 4], npartitions=4)
             (result,) = compute_with_trace(bag.map(die_once, mark=mark).sum())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -35,7 +34,7 @@ from txcausal._json import JSONLineEncoder
 from txcausal._traceids import span_id
 from txcausal.otel import SpanDestination
 
-from ._helpers import IsolatedOutputMixin, examples_dir
+from ._helpers import IsolatedOutputMixin, child_environment, examples_dir
 from ._reading import cli
 
 
@@ -86,11 +85,11 @@ class TwoProcesses(IsolatedOutputMixin):
 
 def otel_free_environment(**extra: str) -> Dict[str, str]:
     """
-    @return: This process's environment for a child, without OpenTelemetry's
-        settings (C{OTEL_*}) or C{PYTHONPATH}, with C{extra} added.
+    @return: This process's environment for a child that imports this
+        txcausal (see L{child_environment}), without OpenTelemetry's settings
+        (C{OTEL_*}), with C{extra} added.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env.pop("PYTHONPATH", None)
+    env = {k: v for k, v in child_environment().items() if not k.startswith("OTEL_")}
     env.update(extra)
     return env
 

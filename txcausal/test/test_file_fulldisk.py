@@ -24,6 +24,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from txcausal import FileDestination
 from txcausal._output import Destinations
 
+from ._helpers import child_environment
 from ._writer_harness import WriterHarness, numbered_message
 
 #: The size of the small disk: a few pages.
@@ -370,8 +371,7 @@ class ExitTests(SmallDiskMixin, SynchronousTestCase):
         args = [sys.executable, "-c", _EXIT_SCRIPT, str(log)]
         if free:
             args.append(str(disk / "filler"))
-        env = dict(os.environ)
-        env.pop("PYTHONPATH", None)
+        env = child_environment()
         done = subprocess.run(args, capture_output=True, env=env, timeout=60)
         self.assertEqual((done.returncode, done.stdout), (0, b"True\n"), done.stderr[-2000:])
         return log.read_bytes(), [orjson.loads(line) for line in done.stderr.splitlines()]

@@ -16,6 +16,8 @@ from typing import List, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from ._helpers import child_environment
+
 #: A script logging to its standard output as the reader there wants it.
 _STDOUT_SCRIPT = """
 import sys
@@ -96,8 +98,7 @@ def _run(script: str, *args: str, unbuffered: bool = False) -> Tuple[List[bytes]
     @return: The lines of its standard output, without their newline (the
         text after the last newline last), and its standard error.
     """
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
+    env = child_environment()
     env.pop("PYTHONUNBUFFERED", None)
     if unbuffered:
         env["PYTHONUNBUFFERED"] = "1"

@@ -10,6 +10,7 @@ import fcntl
 import io
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from array import array
 from typing import Any, Dict, List, Tuple
 
 import orjson
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from txcausal import (
@@ -47,6 +48,11 @@ from txcausal.journald import JournaldDestination, _program_name
 from . import _journald
 from ._helpers import IsolatedOutputMixin, run_example
 from ._writer_harness import WriterHarness
+
+#: How long a send to the real journald may wait for room in its queue (ten
+#: datagrams long on some machines, shared with every other sender there):
+#: a bound on a stuck journald, far longer than a busy one takes.
+ROOM = 60.0
 
 
 def parse_entry(data: bytes) -> Dict[str, bytes]:
@@ -568,7 +574,7 @@ class RealJournaldTests(IsolatedOutputMixin, SynchronousTestCase):
         @return: Its UUID and the messages logged.
         """
         messages: List[Dict[str, Any]] = []
-        destination = JournaldDestination()
+        destination = JournaldDestination(timeout=ROOM)
         self.addCleanup(destination.close)
         self.isolate().add(messages.append, destination)
         with start_task(action_type="e2e:main") as task:
@@ -609,7 +615,7 @@ class RealJournaldTests(IsolatedOutputMixin, SynchronousTestCase):
         self.patch(_output, "_DEFAULT_LOGGER", _output.Logger(destinations))
         for n in range(3):
             log_message(message_type="e2e:early", n=n)
-        destination = JournaldDestination()
+        destination = JournaldDestination(timeout=ROOM)
         self.addCleanup(destination.close)
         destinations.add(messages.append, destination)
         [report] = [m for m in messages if m["message_type"] == "txcausal:messages_dropped"]
@@ -653,3 +659,97 @@ class RealJournaldTests(IsolatedOutputMixin, SynchronousTestCase):
                          "builtins.ZeroDivisionError")
         self.assertEqual(orjson.loads(good[1]["MESSAGE"])["action_status"], "succeeded")
         self.assertEqual({e["SYSLOG_IDENTIFIER"] for e in good + bad}, {"journald_divide.py"})
+
+
+#: A process named as journald is (C{/proc/<pid>/stat}), standing in for it.
+_FAKE_JOURNALD = ("import ctypes, sys, time; ctypes.CDLL(None).prctl(15, b'systemd-journal');"
+                  " print(flush=True); time.sleep(120)")
+
+
+class SharedJournaldTests(SynchronousTestCase):
+    """
+    The journald the tests started is stopped by the last test process
+    using it, not by the one that started it while others use it.
+    """
+
+    def setUp(self) -> None:
+        if os.geteuid() != 0:
+            raise SkipTest("only root starts journald by hand")
+        self.locks = os.path.abspath(self.mktemp())
+        self.journald = _journald.Journald(self.locks)
+        self.journald._join()
+        self.addCleanup(self.journald.stop)
+
+    def fake(self, code: str = _FAKE_JOURNALD) -> "subprocess.Popen[str]":
+        """
+        Start a process standing in for a journald a test process started,
+        named in C{journald.pid}.
+        """
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                   text=True)
+        self.addCleanup(process.wait)
+        self.addCleanup(process.kill)
+        assert process.stdout is not None
+        process.stdout.readline()
+        with open(os.path.join(self.locks, "journald.pid"), "w") as f:
+            f.write(f"{process.pid}\n")
+        return process
+
+    def test_lastUserStops(self) -> None:
+        """
+        The last user stops the journald named in C{journald.pid}.
+        """
+        process = self.fake()
+        self.journald.stop()
+        self.assertEqual(process.wait(60), -signal.SIGTERM)
+        self.assertFalse(os.path.exists(os.path.join(self.locks, "journald.pid")))
+
+    def test_otherUserKeeps(self) -> None:
+        """
+        While another process uses journald (holds C{users.lock} shared),
+        it runs on.
+        """
+        other = _journald.Journald(self.locks)
+        other._join()
+        self.addCleanup(other.stop)
+        process = self.fake()
+        self.journald.stop()
+        self.assertIsNone(process.poll())
+        self.assertTrue(os.path.exists(os.path.join(self.locks, "journald.pid")))
+
+    def test_notJournald(self) -> None:
+        """
+        A process that is not journald (its id reused since) is left alone.
+        """
+        process = self.fake("import time; print(flush=True); time.sleep(120)")
+        self.journald.stop()
+        self.assertIsNone(process.poll())
+
+    def test_forkedChildKeeps(self) -> None:
+        """
+        A child forked after joining, exiting normally (running C{stop} at
+        exit), leaves journald running: its lock is its parent's.
+        """
+        process = self.fake()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.journald.stop()
+            finally:
+                os._exit(0)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertIsNone(process.poll())
+        self.assertTrue(os.path.exists(os.path.join(self.locks, "journald.pid")))
+
+    def test_locksUnmakeable(self) -> None:
+        """
+        When the lock directory cannot be made, the process goes on without
+        sharing journald, saying so on standard error.
+        """
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        journald = _journald.Journald("/proc/txcausal-tests")
+        journald._join()
+        journald.stop()
+        self.assertIn("/proc/txcausal-tests", stderr.getvalue())
+        self.assertIn("not shared", stderr.getvalue())

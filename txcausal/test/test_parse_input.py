@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from hashlib import sha256
 from typing import List, Tuple
 
@@ -202,7 +203,8 @@ class TwistedRecordTests(SynchronousTestCase):
         with open(path, "wb") as f:
             f.write(data)
         named = only(list(read_messages([path])))
-        other = only(list(read_messages(["./" + path])))
+        other = only(list(read_messages([os.path.join(os.path.dirname(path), ".",
+                                                      os.path.basename(path))])))
         stdin = only(list(MessageReader(stdin=io.BytesIO(data)).read(["-"])))
         packed = only(read(gzip.compress(data))[0])
         uuids = {m["task_uuid"] for m in (named, other, stdin, packed)}

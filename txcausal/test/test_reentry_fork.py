@@ -20,7 +20,6 @@ import orjson
 from twisted.trial.reporter import TreeReporter
 from twisted.trial.unittest import SynchronousTestCase
 
-import txcausal
 from txcausal import FileDestination
 from txcausal._fork import ForkHooks
 from txcausal.logwriter import ThreadedWriter
@@ -34,10 +33,6 @@ from .test_reentry_locks import _reenterEachLine
 #: How long a test's process may take before it is taken for hung: far more
 #: than it takes (about a second), as a bound on a hang, not a timing.
 HANG = 60.0
-#: The environment a test's subprocess runs in: this checkout's txcausal,
-#: also when the tests run from it through C{PYTHONPATH} while another is
-#: installed.
-THIS_TXCAUSAL = {"PYTHONPATH": str(Path(txcausal.__file__).parents[1])}
 
 if TYPE_CHECKING:
     _Base = SynchronousTestCase
@@ -176,7 +171,7 @@ class ForkWindowReentryTests(SynchronousTestCase):
         code = (f"import sys; from {__name__} import run_scenario; "
                 f"sys.exit(run_scenario({name!r}))")
         try:
-            result = run_python(["-c", code], cwd=cwd, timeout=HANG, env=THIS_TXCAUSAL)
+            result = run_python(["-c", code], cwd=cwd, timeout=HANG)
         except subprocess.TimeoutExpired as e:
             self.fail(f"{name} hung for {HANG:.0f} s and was ended: a message logged on the "
                       f"forking thread waited for a lock that thread held\n"

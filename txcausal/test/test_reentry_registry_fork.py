@@ -19,7 +19,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from .._destinations import EARLY_BUFFER_SIZE
 from ._helpers import run_python
-from .test_reentry_fork import HANG, THIS_TXCAUSAL, _text
+from .test_reentry_fork import HANG, _text
 
 #: A destination refused as the route is planned (its attribute raises past
 #: the first look, when it is added), and C{refused()}, which adds one.
@@ -271,7 +271,7 @@ class ForkHalfwayTests(SynchronousTestCase):
         if not hasattr(os, "fork"):
             raise SkipTest("no os.fork on this platform")
         try:
-            result = run_python(["-c", script, mode, *more], timeout=HANG, env=THIS_TXCAUSAL)
+            result = run_python(["-c", script, mode, *more], timeout=HANG)
         except subprocess.TimeoutExpired as e:
             self.fail(f"forking halfway through {mode} hung for {HANG:.0f} s and was ended\n"
                       f"{_text(e.stdout)}{_text(e.stderr)}")

@@ -130,7 +130,7 @@ def _inner_trial() -> Tuple[Dict[str, str], str]:
         (directory / "inner_trial.py").write_text(INNER_TRIAL)
         shutil.copy(examples_dir() / "testing_trial_example.py", directory)
         result = run_python(["-m", "twisted.trial", "inner_trial", "testing_trial_example"],
-                            cwd=directory, env={"PYTHONPATH": str(directory)})
+                            cwd=directory, path=[directory])
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     output = result.stdout + result.stderr

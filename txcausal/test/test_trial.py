@@ -4,7 +4,6 @@ Tests for L{txcausal._trial}: L{redirectLogsForTrial}.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
@@ -17,7 +16,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from txcausal import _trial, add_destinations
 from txcausal._trial import TrialRedirector, isTrialProgram, redirectLogsForTrial
 from txcausal._twistedlog import TwistedDestination
-from txcausal.test._helpers import examples_dir
+from txcausal.test._helpers import child_environment, examples_dir
 
 
 class IsTrialProgramTests(SynchronousTestCase):
@@ -135,7 +134,7 @@ class RealTrialTests(TestCase):
         package = examples_dir() / "trial_redirect"
         cwd = Path(self.mktemp())
         cwd.mkdir()
-        env = dict(os.environ, PYTHONPATH=str(package))
+        env = child_environment(path=[package])
         d = getProcessOutputAndValue(command[0], command[1:], env=env, path=str(cwd),
                                      reactor=reactor)
         return d.addCallback(self.checkRun, cwd / "_trial_temp")  # type: ignore[no-any-return]

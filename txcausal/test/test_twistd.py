@@ -30,6 +30,7 @@ from txcausal.logwriter import ThreadedWriter
 from txcausal.test._helpers import (
     ImmediateReactor,
     IsolatedOutputMixin,
+    child_environment,
     examples_dir,
     flush_early_buffer,
     read_json_lines,
@@ -71,9 +72,10 @@ class CausalLogOptionsTests(SynchronousTestCase):
         A subclass has C{--causal-log} beside its own options; it defaults
         to C{None}.
         """
+        path = self.mktemp()
         options = _Options()
-        options.parseOptions(["--causal-log", "app.log", "--port", "1"])
-        self.assertEqual((options["causal-log"], options["port"]), ("app.log", 1))
+        options.parseOptions(["--causal-log", path, "--port", "1"])
+        self.assertEqual((options["causal-log"], options["port"]), (path, 1))
         options = _Options()
         options.parseOptions([])
         self.assertIsNone(options["causal-log"])
@@ -311,8 +313,8 @@ class _Twistd:
         for name, text in (files or {}).items():
             (self.dir / "plugin" / name).write_text(text)
         self.log = log
-        env = dict(os.environ, PYTHONPATH=str(self.dir / "plugin"),
-                   **{LOG_FILE_ENVIRONMENT: str(log)}, **(environ or {}))
+        env = child_environment({LOG_FILE_ENVIRONMENT: str(log), **(environ or {})},
+                                [self.dir / "plugin"])
         self.output = open(self.dir / "output.txt", "wb")
         case.addCleanup(self.output.close)
         self.process = subprocess.Popen(

@@ -21,7 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from txcausal._failure_reports import standard_error
-from txcausal.test._helpers import examples_dir, read_json_lines
+from txcausal.test._helpers import child_environment, examples_dir, read_json_lines
 from txcausal.twistd import LOG_FILE_ENVIRONMENT, CausalLogOptions, causalLogObserver
 
 #: A C{.tac} whose code logs in C{during} and C{after} shutdown triggers,
@@ -116,7 +116,7 @@ def runTwistd(case: SynchronousTestCase, args: List[str], files: Dict[str, str],
     done = subprocess.run(
         [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
          "-n", "--pidfile=", *args],
-        cwd=here, env=dict(os.environ, PYTHONPATH=str(here), **environ),
+        cwd=here, env=child_environment(environ, [here]),
         capture_output=True, timeout=60)
     return (done.returncode, done.stdout.decode("utf-8", "replace"),
             done.stderr.decode("utf-8", "replace"), here)

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -129,7 +130,7 @@ class BrowserCase(TestCase):
         options = webdriver.ChromeOptions()
         options.binary_location = _binary("chromium", "chromium-browser")  # type: ignore[assignment]
         profile = tempfile.mkdtemp(prefix="txcausal-chromium-")
-        self.addCleanup(shutil.rmtree, profile, True)
+        self.addCleanup(_remove_profile, profile)
         for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
             options.add_argument(flag)
         driver = webdriver.Chrome(options=options,
@@ -538,3 +539,29 @@ class BrowserTests(BrowserCase):
             "cut off before a response, sent again: /2",
             "handed off to a process not read: /3",
             "not sent: no connection was made: /4"])
+
+
+def _chromium_using(profile: str) -> bool:
+    """
+    Whether a process of Chromium still runs with C{profile}.
+    """
+    flag = f"--user-data-dir={profile}".encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if flag in f.read().split(b"\0"):
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def _remove_profile(profile: str) -> None:
+    """
+    Remove Chromium's profile once no process of Chromium uses it: quitting
+    returns before they have exited, and they write there as they exit.
+    """
+    deadline = time.monotonic() + WAIT
+    while _chromium_using(profile) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shutil.rmtree(profile, ignore_errors=True)
