@@ -176,17 +176,26 @@ class ViewFailuresTests(SynchronousTestCase):
         self.assertEqual(sum(line == "  Traceback (most recent call last):" for line in lines), 4)
         self.assertEqual(len([line for line in lines if not line.startswith("  ")]), 4)
 
+    def _boundedTwo(self, errors: str) -> List[str]:
+        """
+        Report a failure for each letter of C{errors} (a C{ValueError} of
+        that text) to a L{ViewFailures} that counts two kinds at most.
+
+        @return: The lines it printed.
+        """
+        observer = ViewFailures(self.stderr, max_kinds=2)
+        log = Logger(namespace=NAMESPACE, observer=cast(ILogObserver, observer))
+        for text in errors:
+            log_failure(failure_of(ValueError(text)), log, "the task list's query failed")
+        return self.stderr.getvalue().splitlines()
+
     def test_kindsBounded(self) -> None:
         """
         The kinds counted are bounded (a failure naming each task would
         grow them without end): past the bound, the oldest is forgotten,
         and printed whole again if it comes back.
         """
-        observer = ViewFailures(self.stderr, max_kinds=2)
-        log = Logger(namespace=NAMESPACE, observer=cast(ILogObserver, observer))
-        for text in "abca":
-            log_failure(failure_of(ValueError(text)), log, "the task list's query failed")
-        lines = self.stderr.getvalue().splitlines()
+        lines = self._boundedTwo("abca")
         self.assertEqual(sum(line == "  Traceback (most recent call last):" for line in lines), 4)
 
     def test_leastRecentForgotten(self) -> None:
@@ -195,11 +204,7 @@ class ViewFailuresTests(SynchronousTestCase):
         one seen first: a kind that keeps coming back keeps its count, and
         is not printed whole again.
         """
-        observer = ViewFailures(self.stderr, max_kinds=2)
-        log = Logger(namespace=NAMESPACE, observer=cast(ILogObserver, observer))
-        for text in "abaca":
-            log_failure(failure_of(ValueError(text)), log, "the task list's query failed")
-        lines = self.stderr.getvalue().splitlines()
+        lines = self._boundedTwo("abaca")
         self.assertEqual(sum(line == "  Traceback (most recent call last):" for line in lines), 3)
         self.assertEqual([line for line in lines if line.startswith("  builtins.")],
                          ["  builtins.ValueError: a", "  builtins.ValueError: b",
