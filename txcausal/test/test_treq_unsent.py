@@ -431,7 +431,7 @@ class CallersPoolTests(CapturingMixin, SynchronousTestCase):
         """
         for patched, unsent in [(False, ["/2/2"]), (True, None)]:
             logger = self.capture()
-            reactor = MemoryReactorClock()
+            reactor = ResolvingReactor()
             pool = HTTPConnectionPool(reactor, persistent=False)
             if patched:
                 pool._newConnection = (  # type: ignore[method-assign]

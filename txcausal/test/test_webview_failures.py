@@ -144,8 +144,10 @@ class ListFailureTests(SynchronousTestCase):
         self.addCleanup(globalLogPublisher.removeObserver, cast(ILogObserver, observe))
         self.ring.index._tasks = _BrokenTasks(self.ring.index._tasks)
         self.answers("api/tasks")
-        self.assertEqual(order[:2], ["cleaned", "logged"])
         self.flushLoggedErrors(RuntimeError)
+        # Logged once, cleaned just before (older Twisted's Deferred cleans
+        # a failure it catches too, earlier).
+        self.assertEqual((order.count("logged"), order[-2:]), (1, ["cleaned", "logged"]))
 
     def test_answerNotWrittenLogged(self) -> None:
         """
