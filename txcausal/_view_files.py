@@ -281,7 +281,7 @@ class LogFiles:
         """
         Read task C{uuid} back from the files, in a thread.  It stops
         before its next message once C{stop} says so (its C{Deferred}
-        then fails with the web view's error for a stopped query).
+        then fails with L{QueryStopped<txcausal.webview.QueryStopped>}).
 
         @param build: Called with the task in the same thread, its result
             the C{Deferred}'s instead (see L{ITaskSource.load}).
@@ -332,7 +332,7 @@ class LogFiles:
         since its last run: the files are read again, from where it
         stopped, rather than their messages kept.  It stops before its
         next batch of lines once C{search.stop} says so (its C{Deferred}
-        then fails with the web view's error for a stopped query).
+        then fails with L{QueryStopped<txcausal.webview.QueryStopped>}).
         """
         looks = [Look(g) for g in self._files.generations]
         # Text events numbered but not ended yet (see _number_text_events):
